@@ -1,0 +1,334 @@
+"""Per-sample gradients from the same backward pass: batch-axis tracking and the walk.
+
+Every Tensor carries a batch state ``_bs`` (bit flags, computed once per op at forward):
+
+* ``0``        independent of the batch (parameters and what is computed from them);
+* ``BATCHED``  axis 0 indexes samples, and row b depends on sample b only;
+* ``STAT``     a batch statistic: a mean or sum over the sample axis of batched terms,
+               possibly combined LINEARLY with other statistics or constants (a cost);
+* ``MIXED``    samples were mixed (``x - x.mean(0)``, ``x.T @ x``, a sum over axis 0 used
+               inside the model, a non-linear function of a batch statistic ...); the node
+               keeps in ``_mix`` which op did it and in which module.
+
+If the cost is ``C = sum_b c * term_b`` (``c = 1/B`` for a mean, ``1`` for a sum), the
+backward cotangent of a batched node has rows ``c * dterm_b/dx_b``. On an edge from a
+batched node to a parameter-side node the sample axis is KEPT instead of summed; the
+parameter then receives ``S[b] = dterm_b/dp`` (``grad_sample``) and the ordinary total
+``sum_b c * S[b]`` (``grad``).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from . import graph
+
+BATCHED, STAT, MIXED = 1, 2, 4
+
+# Modules currently running forward (outermost first): names a mixing op's module path.
+MODULE_STACK: list = []
+
+
+class PerSample:
+    """A parameter-side cotangent in the per-sample pass: ``S`` of shape (B, *shape) holds
+    each sample's own gradient, ``total`` the ordinary gradient ``sum_b c * S[b]``."""
+
+    __slots__ = ("S", "total")
+
+    def __init__(self, S: np.ndarray, total: np.ndarray) -> None:
+        self.S = S
+        self.total = total
+
+
+# ---------------------------------------------------------------- forward-time rules ----
+def module_path() -> str:
+    """Dotted path of the innermost running module, e.g. ``layers.2`` (or '')."""
+    names = []
+    for parent, child in zip(MODULE_STACK, MODULE_STACK[1:]):
+        for name, m in parent.named_children():
+            if m is child:
+                names.append(name)
+                break
+        else:
+            names.append(type(child).__name__)
+    if not names and MODULE_STACK:
+        return type(MODULE_STACK[0]).__name__
+    return ".".join(names)
+
+
+def mixed(why: str, *inputs: Any) -> tuple:
+    """State MIXED with its reason: an input's earlier reason if it had one, else ``why``."""
+    for t in inputs:
+        if getattr(t, "_bs", 0) & MIXED:
+            return MIXED, t._mix
+    where = module_path()
+    return MIXED, (why + (f" in module '{where}'" if where else ""))
+
+
+def elementwise(op: str, out_shape: tuple, a: Any, b: Any, linear_in: str = "ab") -> tuple:
+    """Batch state of an elementwise op of ``a`` and ``b`` with broadcast ``out_shape``.
+
+    ``linear_in`` says in which operands the op is linear with the other operand fixed
+    (``"ab"`` for +/-, ``"a"`` for a / b, ``"ab*"`` for a * b: linear in each alone).
+    """
+    sa, sb = a._bs, b._bs
+    s = sa | sb
+    if s & MIXED:
+        return mixed(op, a, b)
+    if s & BATCHED:
+        if s & STAT:
+            return mixed(f"op '{op}' combines a batch statistic (a mean/sum over the sample axis) "
+                         "with per-sample values", a, b)
+        for t in (a, b):
+            if t._bs & BATCHED and (t.data.ndim != len(out_shape) or t.data.shape[0] != out_shape[0]):
+                return mixed(f"op '{op}' broadcasts a batched operand of shape {t.data.shape} to "
+                             f"{out_shape}, moving or repeating the sample axis")
+        return BATCHED, None
+    # STAT: allowed while the op is linear in the statistic and its other operand needs no grad
+    if linear_in == "ab":
+        return STAT, None
+    stat, other = (a, b) if sa & STAT else (b, a)
+    if sa & STAT and sb & STAT:
+        return mixed(f"op '{op}' multiplies/divides two batch statistics", a, b)
+    if linear_in == "a" and stat is b:
+        return mixed(f"op '{op}' divides by a batch statistic", a, b)
+    if other.requires_grad:
+        return mixed(f"op '{op}' multiplies a batch statistic by a value that requires grad "
+                     "(its per-sample split is undefined)", a, b)
+    return STAT, None
+
+
+def unary(op: str, x: Any, linear: bool = False) -> tuple:
+    """Batch state of an elementwise function of one input."""
+    s = x._bs
+    if s & MIXED:
+        return MIXED, x._mix
+    if s & STAT and not linear:
+        return mixed(f"op '{op}' applies a non-linear function to a batch statistic", x)
+    return s, None
+
+
+def reduction(op: str, x: Any, axes: Optional[tuple], is_sum_or_mean: bool) -> tuple:
+    """Batch state of a reduction over ``axes`` (normalised, or None = all)."""
+    s = x._bs
+    if not s & BATCHED:
+        if s & STAT and not is_sum_or_mean:
+            return mixed(f"op '{op}' applied to a batch statistic", x)
+        return s, (x._mix if s & MIXED else None)
+    if axes is None or 0 in axes:
+        if is_sum_or_mean:
+            return STAT, None
+        return mixed(f"op '{op}' over the sample axis (axis 0)", x)
+    return BATCHED, None
+
+
+def along_axis(op: str, x: Any, axis: int) -> tuple:
+    """Batch state of an op acting along one axis (softmax, log_softmax)."""
+    s = x._bs
+    if s & BATCHED and axis % x.data.ndim == 0:
+        return mixed(f"op '{op}' along the sample axis (axis 0)", x)
+    return unary(op, x)
+
+
+def same_rows(op: str, x: Any, out: np.ndarray, keeps_rows: bool) -> tuple:
+    """Batch state of a layout op (reshape, transpose, indexing)."""
+    s = x._bs
+    if s & BATCHED and not keeps_rows:
+        return mixed(f"op '{op}' moves, merges or selects along the sample axis "
+                     f"(shape {x.data.shape} -> {out.shape})", x)
+    return s, (x._mix if s & MIXED else None)
+
+
+def matmul(a: Any, b: Any) -> tuple:
+    """Batch state of ``a @ b``: samples stay independent when the batched operand keeps
+    its axis 0 as a broadcast batch axis (x @ W with x (B, n) or (B, ..., m, n); W @ x with
+    x (B, ..., n, k))."""
+    sa, sb = a._bs, b._bs
+    s = sa | sb
+    if s & MIXED:
+        return mixed("matmul", a, b)
+    na, nb = a.data.ndim, b.data.ndim
+    if s & STAT:
+        if s & BATCHED:
+            return mixed("op 'matmul' combines a batch statistic with per-sample values", a, b)
+        if sa & STAT and sb & STAT:
+            return mixed("op 'matmul' multiplies two batch statistics", a, b)
+        other = b if sa & STAT else a
+        if other.requires_grad:
+            return mixed("op 'matmul' multiplies a batch statistic by a value that requires grad", a, b)
+        return STAT, None
+    ok = True
+    if sa & BATCHED:
+        ok = (na == 2 and nb <= 2 and not sb & BATCHED) or (na >= 3 and nb <= na)
+    if sb & BATCHED and ok:
+        ok = nb >= 3 and na <= nb
+    if not ok:
+        return mixed(f"op 'matmul' of shapes {a.data.shape} @ {b.data.shape} contracts or moves the "
+                     "sample axis", a, b)
+    return BATCHED, None
+
+
+def batch_size(t: Any) -> int:
+    return t.data.shape[0]
+
+
+# --------------------------------------------------------------- unbroadcasting ----------
+def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
+    """Sum ``g`` (a cotangent of numpy's broadcast of an array of ``shape``) back to ``shape``:
+    d/dx of sum_j y_j with y = broadcast(x) adds the cotangents of all copies of x_i."""
+    extra = g.ndim - len(shape)
+    if extra > 0:
+        g = g.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g
+
+
+def unbroadcast_keep0(g: np.ndarray, shape: tuple) -> np.ndarray:
+    """Like ``unbroadcast`` to ``(B, *shape)``: axis 0 of ``g`` is the sample axis and is kept."""
+    B = g.shape[0]
+    rest = g.shape[1:]
+    if len(shape) <= len(rest):
+        extra = len(rest) - len(shape)
+        if extra:
+            g = g.sum(axis=tuple(range(1, 1 + extra)))
+        axes = tuple(i + 1 for i, n in enumerate(shape) if n == 1 and g.shape[i + 1] != 1)
+        if axes:
+            g = g.sum(axis=axes, keepdims=True)
+        return g
+    # the parameter's own axis 0 lines up with the sample axis
+    inner = unbroadcast_keep0(g, shape[1:])
+    if shape[0] == 1:
+        return inner.reshape((B, 1) + tuple(shape[1:]))
+    out = np.zeros((B,) + tuple(shape), dtype=g.dtype)
+    ar = np.arange(B)
+    out[ar, ar] = inner
+    return out
+
+
+def fit(p: Any, g: np.ndarray) -> np.ndarray:
+    """The walker's reduction hook for tensors: cotangent to the parent's shape and dtype."""
+    d = p.data
+    if g.shape != d.shape:
+        g = unbroadcast(g, d.shape)
+    if g.dtype != d.dtype:
+        g = g.astype(d.dtype)
+    return g
+
+
+# ------------------------------------------------------------------ the per-sample walk ---
+def backward(root: Any, seed: np.ndarray) -> None:
+    """Backward from a cost that reduces the batch (or from a batched root), filling
+    ``grad`` and ``grad_sample`` of every leaf parameter in one pass."""
+    order = graph.toposort(root)
+    B = None
+    for n in order:
+        if n._bs & BATCHED:
+            B = n.data.shape[0]
+            break
+    if B is None:  # nothing batched needs a gradient: an ordinary pass
+        graph.backward(root, seed, fit)
+        return
+    c = 1.0 if root._bs & BATCHED else None  # the cost's per-sample weight
+    c_by = "a batched root"
+    pend: dict = {root: seed}  # batched rows / plain cotangents
+    exp: dict = {}  # parameter-side nodes: PerSample
+    leaves = []
+    for node in reversed(order):
+        g = pend.pop(node, None)
+        P = exp.pop(node, None)
+        if g is None and P is None:
+            continue
+        op = node._op
+        if P is not None:
+            # parameter-side node reached from samples (and maybe also from the cost directly):
+            # a direct contribution g is shared equally by the B per-sample terms.
+            if g is not None:
+                P = PerSample(P.S + g * (1.0 / (B * c)), P.total + g)
+            if op is None:
+                leaves.append((node, P.total, P.S))
+                continue
+            node.grad = P.total
+            gs = op.vjp(node, P.S)
+            gt = op.vjp(node, P.total)
+            for p, gps, gpt in zip(node._parents, gs, gt):
+                if gps is None or not p.requires_grad:
+                    continue
+                _add_exp(exp, p, PerSample(_fit_S(p, gps), fit(p, gpt)))
+            continue
+        if op is None:
+            leaves.append((node, g, None))
+            continue
+        node.grad = g
+        if node._bs & BATCHED:
+            vjp_ps = getattr(op, "vjp_ps", None)
+            grads = vjp_ps(node, g, c) if vjp_ps is not None else op.vjp(node, g)
+            for p, gp in zip(node._parents, grads):
+                if gp is None or not p.requires_grad:
+                    continue
+                if p._bs & BATCHED:
+                    q = pend.get(p)
+                    gp = fit(p, gp)
+                    pend[p] = gp if q is None else q + gp
+                else:
+                    if type(gp) is not PerSample:
+                        gp = PerSample(_fit_S(p, unbroadcast_keep0(gp, p.data.shape) * (1.0 / c)),
+                                       fit(p, gp))
+                    _add_exp(exp, p, gp)
+            continue
+        grads = op.vjp(node, g)
+        for p, gp in zip(node._parents, grads):
+            if gp is None or not p.requires_grad:
+                continue
+            if p._bs & BATCHED:  # `node` reduces the sample axis: it is (part of) the cost
+                cs = op.sample_scale(node)
+                if c is None:
+                    c, c_by = cs, op.name
+                elif cs != c:
+                    raise RuntimeError(
+                        f"per-sample gradients: the cost combines reductions over the sample axis "
+                        f"with different weights ('{c_by}' and '{op.name}'); use one of mean or "
+                        "sum, or call backward(per_sample=False)")
+            gp = fit(p, gp)
+            q = pend.get(p)
+            pend[p] = gp if q is None else q + gp
+    if c is None:
+        c = 1.0
+    # all checks before any write: a failed backward accumulates nothing
+    writes = []
+    for leaf, total, S in leaves:
+        if S is None and not leaf._bs & BATCHED:
+            # reached only outside the per-sample terms: an equal share for each sample
+            S = np.broadcast_to(total * (1.0 / (B * c)), (B,) + leaf.data.shape).astype(leaf.data.dtype)
+        old = leaf.grad_sample
+        if S is not None and old is not None and old.shape != S.shape:
+            raise RuntimeError(
+                f"grad_sample of {_label(leaf)} has shape {old.shape} from an earlier backward but this "
+                f"batch gives {S.shape}; call zero_grad() between batches of different sizes")
+        writes.append((leaf, total, S))
+    for leaf, total, S in writes:
+        leaf._accumulate(total)
+        if S is not None:
+            leaf.grad_sample = S if leaf.grad_sample is None else leaf.grad_sample + S
+
+
+def _label(t: Any) -> str:
+    return f"'{t.name}'" if getattr(t, "name", None) else f"a tensor of shape {t.data.shape}"
+
+
+def _fit_S(p: Any, S: np.ndarray) -> np.ndarray:
+    """Per-sample cotangent to shape (B, *p.shape) in p's dtype."""
+    want = p.data.shape
+    if S.shape[1:] != want:
+        S = unbroadcast_keep0(S, want)
+    if S.dtype != p.data.dtype:
+        S = S.astype(p.data.dtype)
+    return S
+
+
+def _add_exp(exp: dict, p: Any, P: PerSample) -> None:
+    q = exp.get(p)
+    exp[p] = P if q is None else PerSample(q.S + P.S, q.total + P.total)
