@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .persample import BATCHED, PerSample
+from .persample import BATCHED, PerSample, sample_buffer
 
 
 class Op:
@@ -140,7 +140,9 @@ class Matmul(Op):
                 ga = g @ b.T if b.ndim == 2 else g[:, None] * b
             gc = g * (1.0 / c)
             if b.ndim == 2:
-                gb = PerSample(np.einsum("bn,bp->bnp", a, gc), a.T * g if a.shape[0] == 1 else a.T @ g)
+                S = sample_buffer(Bp, (a.shape[0],) + b.shape, np.result_type(a, gc))
+                np.einsum("bn,bp->bnp", a, gc, out=S)
+                gb = PerSample(S, a.T * g if a.shape[0] == 1 else a.T @ g)
             else:
                 gb = PerSample(a * gc[:, None], a.T @ g)
             return ga, gb
@@ -430,7 +432,10 @@ class Linear(Op):
         gW = gb = None
         if xd.ndim == 2:
             if W.requires_grad:
-                gW = PerSample(np.einsum("bo,bi->boi", gc, xd), g.T * xd if g.shape[0] == 1 else g.T @ xd)
+                Wd = W.data
+                S = sample_buffer(W, (xd.shape[0],) + Wd.shape, np.result_type(gc, xd))
+                np.einsum("bo,bi->boi", gc, xd, out=S)
+                gW = PerSample(S, g.T * xd if g.shape[0] == 1 else g.T @ xd)
             if has_b and node._parents[2].requires_grad:
                 gb = PerSample(gc if gc is not g else g.copy(), g.sum(axis=0))
         else:

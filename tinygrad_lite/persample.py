@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+import sys
+
 import numpy as np
 
 from . import graph
@@ -40,6 +42,29 @@ class PerSample:
     def __init__(self, S: np.ndarray, total: np.ndarray) -> None:
         self.S = S
         self.total = total
+
+
+# Leaves whose grad_sample storage was handed out during the running per-sample pass.
+_HANDED: set = set()
+
+
+def sample_buffer(p: Any, shape: tuple, dtype: Any) -> np.ndarray:
+    """Storage for a per-sample gradient of ``p`` (shape (B, *p.shape)).
+
+    For a leaf whose ``grad_sample`` was cleared, the array it held last time is reused
+    when nothing else references it any more (per-sample gradients are B x |params| floats;
+    fresh pages for them cost more than the arithmetic). Otherwise a new array.
+    """
+    if p._op is None and p.grad_sample is None and id(p) not in _HANDED:
+        _HANDED.add(id(p))
+        buf = getattr(p, "_gsbuf", None)
+        # references: the slot, `buf`, getrefcount's argument; more means someone kept it
+        if buf is not None and buf.shape == shape and buf.dtype == dtype and sys.getrefcount(buf) <= 3:
+            return buf
+        buf = np.empty(shape, dtype)
+        p._gsbuf = buf
+        return buf
+    return np.empty(shape, dtype)
 
 
 # ---------------------------------------------------------------- forward-time rules ----
@@ -232,6 +257,7 @@ def backward(root: Any, seed: np.ndarray) -> None:
     if B is None:  # nothing batched needs a gradient: an ordinary pass
         graph.backward(root, seed, fit)
         return
+    _HANDED.clear()
     c = 1.0 if root._bs & BATCHED else None  # the cost's per-sample weight
     c_by = "a batched root"
     pend: dict = {root: seed}  # batched rows / plain cotangents

@@ -86,7 +86,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "grad_sample", "requires_grad", "name", "_parents", "_op", "_ctx",
-                 "_bs", "_mix", "__weakref__")
+                 "_bs", "_mix", "_gsbuf", "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False, batched: bool = False,
