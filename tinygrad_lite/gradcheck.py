@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -53,7 +53,7 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 
     def f() -> float:
         return float(fn(*inputs).data.reshape(()))
 
-    for k, (t, an) in enumerate(zip(checked, analytic)):
+    for t, an in zip(checked, analytic):
         label = f"input {inputs.index(t)}" + (f" ('{t.name}')" if t.name else "")
         flat = t.data.reshape(-1)
         for i in range(flat.size):

@@ -210,7 +210,8 @@ class Linear(Module):
         return _make(out, ops.LINEAR, parents, None, rg and _GRAD[0], bs, mix)
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+        has_bias = self.bias is not None
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={has_bias}"
 
 
 def _linear_state(x: Tensor, W: Tensor, b: Optional[Tensor]) -> tuple:

@@ -19,9 +19,8 @@ parameter then receives ``S[b] = dterm_b/dp`` (``grad_sample``) and the ordinary
 
 from __future__ import annotations
 
-from typing import Any, Optional
-
 import sys
+from typing import Any, Optional
 
 import numpy as np
 

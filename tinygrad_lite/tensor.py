@@ -97,7 +97,8 @@ class Tensor:
         if arr.dtype == object:
             raise TypeError(f"Tensor: cannot make a numeric tensor from {type(data).__name__} data")
         if requires_grad and not _float_dtype(arr.dtype):
-            raise TypeError(f"Tensor: only floating-point tensors can require gradients, got dtype {arr.dtype}")
+            raise TypeError(f"Tensor: only floating-point tensors can require gradients, "
+                            f"got dtype {arr.dtype}")
         if batched and arr.ndim == 0:
             raise ValueError("Tensor: batched=True needs at least one axis (axis 0 indexes the samples)")
         self.data = arr
@@ -219,7 +220,8 @@ class Tensor:
                                    f"tensors; this one has shape {self.data.shape}, pass gradient=")
             seed = np.ones_like(self.data)
         else:
-            seed = np.array(gradient.data if isinstance(gradient, Tensor) else gradient, dtype=self.data.dtype)
+            gd = gradient.data if isinstance(gradient, Tensor) else gradient
+            seed = np.array(gd, dtype=self.data.dtype)
             if seed.shape != self.data.shape:
                 raise RuntimeError(f"backward: gradient has shape {seed.shape} but the tensor has shape "
                                    f"{self.data.shape}")
@@ -518,8 +520,8 @@ def _matmul(a: Tensor, b: Tensor) -> Tensor:
                          "(a's last axis must match b's second-to-last)") from None
     s = a._bs | b._bs
     bs, mix = persample.matmul(a, b) if s else (0, None)
-    return _make(np.asarray(data), ops.MATMUL, (a, b), None, (a.requires_grad or b.requires_grad) and _GRAD[0],
-                 bs, mix)
+    rg = (a.requires_grad or b.requires_grad) and _GRAD[0]
+    return _make(np.asarray(data), ops.MATMUL, (a, b), None, rg, bs, mix)
 
 
 def _normalise_index(idx: Any) -> tuple:
