@@ -7,6 +7,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from .graph import no_grad
 from .tensor import Tensor
 
 __all__ = ["gradcheck", "GradcheckError"]
@@ -51,7 +52,12 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 
             t.grad, t.grad_sample = g, gs
 
     def f() -> float:
-        return float(fn(*inputs).data.reshape(()))
+        with no_grad():
+            return float(fn(*inputs).data.reshape(()))
+
+    for t in checked:  # perturb in place below: needs a writeable contiguous array
+        if not (t.data.flags.c_contiguous and t.data.flags.writeable):
+            t.data = np.array(t.data)
 
     for t, an in zip(checked, analytic):
         label = f"input {inputs.index(t)}" + (f" ('{t.name}')" if t.name else "")

@@ -37,6 +37,14 @@ def _lead(node: Any, g: np.ndarray) -> int:
     return g.ndim - node.data.ndim
 
 
+def _tmm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a.T @ b for 2-D a, b with the same number of rows. With one row it is an outer
+    product, which matmul computes without BLAS (several times slower than einsum)."""
+    if a.shape[0] == 1:
+        return np.einsum("ki,kj->ij", a, b)
+    return a.T @ b
+
+
 def _need(node: Any, i: int) -> bool:
     return node._parents[i].requires_grad
 
@@ -106,7 +114,7 @@ class Matmul(Op):
             ga = g @ b.T if A.requires_grad else None
             gb = None
             if Bp.requires_grad:
-                gb = a.T * g if a.shape[0] == 1 else a.T @ g  # outer product: avoid a 1-deep GEMM
+                gb = _tmm(a, g)
             return ga, gb
         a2 = a if a.ndim > 1 else a[None, :]
         b2 = b if b.ndim > 1 else b[:, None]
@@ -142,7 +150,7 @@ class Matmul(Op):
             if b.ndim == 2:
                 S = sample_buffer(Bp, (a.shape[0],) + b.shape, np.result_type(a, gc))
                 np.einsum("bn,bp->bnp", a, gc, out=S)
-                gb = PerSample(S, a.T * g if a.shape[0] == 1 else a.T @ g)
+                gb = PerSample(S, _tmm(a, g))
             else:
                 gb = PerSample(a * gc[:, None], a.T @ g)
             return ga, gb
@@ -409,7 +417,7 @@ class Linear(Op):
             g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
             x2 = xd if xd.ndim == 2 else xd.reshape(-1, xd.shape[-1])
             if W.requires_grad:
-                gW = g2.T * x2 if g2.shape[0] == 1 else g2.T @ x2
+                gW = _tmm(g2, x2)
             if has_b and node._parents[2].requires_grad:
                 gb = g2.sum(axis=0)
         else:  # a stack of per-sample cotangents over an unbatched input
@@ -435,7 +443,7 @@ class Linear(Op):
                 Wd = W.data
                 S = sample_buffer(W, (xd.shape[0],) + Wd.shape, np.result_type(gc, xd))
                 np.einsum("bo,bi->boi", gc, xd, out=S)
-                gW = PerSample(S, g.T * xd if g.shape[0] == 1 else g.T @ xd)
+                gW = PerSample(S, _tmm(g, xd))
             if has_b and node._parents[2].requires_grad:
                 gb = PerSample(gc if gc is not g else g.copy(), g.sum(axis=0))
         else:
