@@ -16,6 +16,7 @@ from .persample import BATCHED, MIXED
 ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
 
 _GRAD = graph._GRAD
+_AxisError = getattr(np, "exceptions", np).AxisError
 _new = object.__new__
 
 
@@ -23,7 +24,7 @@ def _make(data: np.ndarray, op: Any, parents: tuple, ctx: Any, rg: bool, bs: int
           mix: Any = None) -> "Tensor":
     """Build an op's output node (internal fast path: no validation)."""
     t = _new(Tensor)
-    t.data = data
+    t.data = data if type(data) is np.ndarray else np.asarray(data)  # 0-d numpy results are scalars
     t.grad = None
     t.grad_sample = None
     t.name = None
@@ -64,7 +65,7 @@ def _axes(ndim: int, axis: Any, op: str) -> Optional[tuple]:
     for a in ax:
         a = int(a)
         if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
-            raise np.exceptions.AxisError(f"{op}: axis {a} is out of bounds for a tensor of dimension {ndim}")
+            raise _AxisError(f"{op}: axis {a} is out of bounds for a tensor of dimension {ndim}")
         out.append(a % ndim if ndim else 0)
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: repeated axis in {axis!r}")
@@ -170,7 +171,7 @@ class Tensor:
         if self.grad is None:
             self.grad = g if g.flags.writeable and g.flags.owndata else np.array(g)
         else:
-            self.grad = self.grad + g
+            self.grad = np.asarray(self.grad + g)  # 0-d sums are numpy scalars
 
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied)."""
