@@ -55,7 +55,7 @@ class Add(Op):
 
     @staticmethod
     def vjp(node: Any, g: np.ndarray) -> tuple:
-        return g, g
+        return g.view(), g.view()  # views, not g itself: a leaf copies them, so no two .grad share memory
 
 
 class Sub(Op):
@@ -63,7 +63,7 @@ class Sub(Op):
 
     @staticmethod
     def vjp(node: Any, g: np.ndarray) -> tuple:
-        return g, (-g if _need(node, 1) else None)
+        return g.view(), (-g if _need(node, 1) else None)
 
 
 class Mul(Op):
@@ -163,7 +163,7 @@ class AddC(Op):
 
     @staticmethod
     def vjp(node: Any, g: np.ndarray) -> tuple:
-        return (g,)
+        return (g.view(),)
 
 
 class MulC(Op):

@@ -334,10 +334,16 @@ def backward(root: Any, seed: np.ndarray) -> None:
                 f"grad_sample of {_label(leaf)} has shape {old.shape} from an earlier backward but this "
                 f"batch gives {S.shape}; call zero_grad() between batches of different sizes")
         writes.append((leaf, total, S))
+    owned: set = set()
     for leaf, total, S in writes:
         leaf._accumulate(total)
         if S is not None:
-            leaf.grad_sample = S if leaf.grad_sample is None else leaf.grad_sample + S
+            if leaf.grad_sample is not None:
+                S = leaf.grad_sample + S
+            elif not (S.flags.writeable and S.flags.owndata) or id(S) in owned:
+                S = np.array(S)  # a read-only broadcast, a view or shared with another leaf: own it
+            owned.add(id(S))
+            leaf.grad_sample = S
 
 
 def _label(t: Any) -> str:

@@ -230,8 +230,9 @@ class Tensor:
         if bs == 0 or not per_sample or trace is not None:
             graph.backward(self, seed, persample.fit, trace)
         elif bs & MIXED:
-            raise RuntimeError(f"backward: per-sample gradients are undefined because {self._mix} mixes "
-                               "samples before the cost; call backward(per_sample=False) for .grad only")
+            raise RuntimeError(f"backward: per-sample gradients are undefined: {self._mix}, which mixes "
+                               "samples before the cost; nothing was accumulated. Call "
+                               "backward(per_sample=False) for .grad only")
         else:
             persample.backward(self, seed)
 
