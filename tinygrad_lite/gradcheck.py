@@ -57,7 +57,7 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 
 
     for t in checked:  # perturb in place below: needs a writeable contiguous array
         if not (t.data.flags.c_contiguous and t.data.flags.writeable):
-            t.data = np.array(t.data)
+            t.data = np.array(t.data, order="C")  # np.array alone keeps a Fortran layout
 
     for t, an in zip(checked, analytic):
         label = f"input {inputs.index(t)}" + (f" ('{t.name}')" if t.name else "")
