@@ -298,6 +298,10 @@ def mse_loss(pred: Any, target: Any, reduction: str = "mean") -> Tensor:
     pred, target = _as_tensor(pred), _as_tensor(target)
     if reduction == "none":
         return (pred - target) ** 2
+    if target._bs & BATCHED and not pred._bs and pred.requires_grad:
+        # only the target holds the samples: the composed ops carry each sample's own term
+        sq = (pred - target) ** 2
+        return sq.mean() if reduction == "mean" else sq.sum()
     try:
         d = pred.data - target.data
     except ValueError:
