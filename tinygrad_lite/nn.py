@@ -225,7 +225,7 @@ def _linear_state(x: Tensor, W: Tensor, b: Optional[Tensor]) -> tuple:
         return BATCHED, None
     if W.requires_grad or (b is not None and b.requires_grad):
         return persample.mixed("op 'linear' multiplies a batch statistic by parameters", x)
-    return STAT, None
+    return STAT, x._mix
 
 
 class Sequential(Module):
@@ -264,22 +264,22 @@ class Sequential(Module):
 class ReLU(Module):
     """max(x, 0)."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return x.relu()
+    def forward(self, x: Any) -> Tensor:
+        return _as_tensor(x).relu()
 
 
 class Tanh(Module):
     """tanh(x)."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return x.tanh()
+    def forward(self, x: Any) -> Tensor:
+        return _as_tensor(x).tanh()
 
 
 class Sigmoid(Module):
     """1 / (1 + e^-x)."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        return x.sigmoid()
+    def forward(self, x: Any) -> Tensor:
+        return _as_tensor(x).sigmoid()
 
 
 def _check_reduction(op: str, reduction: str) -> None:
@@ -318,7 +318,7 @@ def mse_loss(pred: Any, target: Any, reduction: str = "mean") -> Tensor:
     else:
         bs, mix = persample.elementwise("mse_loss", d.shape, pred, target, "")
         if bs == BATCHED:
-            bs = STAT
+            bs, mix = STAT, persample.stat_origin("mse_loss")
             c = 1.0 / d.shape[0] if reduction == "mean" else 1.0
         elif bs == STAT:
             bs, mix = persample.mixed("op 'mse_loss' applied to a batch statistic", pred, target)
@@ -369,7 +369,7 @@ def cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Tensor:
         if z.ndim != 2:
             bs, mix = persample.mixed("op 'cross_entropy' on a batched 1-D input", logits)
         else:
-            bs, mix = STAT, None
+            bs, mix = STAT, persample.stat_origin("cross_entropy")
             c = 1.0 / N if reduction == "mean" else 1.0
     else:
         bs, mix = persample.mixed("op 'cross_entropy' applied to a batch statistic", logits)

@@ -277,6 +277,29 @@ class Sigmoid(Op):
         return (g * (s * (1 - s)),)
 
 
+class Abs(Op):
+    name, rule = "abs", "d|a|/da = sign(a)"
+
+    @staticmethod
+    def vjp(node: Any, g: np.ndarray) -> tuple:
+        return (g * np.sign(node._parents[0].data),)
+
+
+class Clip(Op):
+    name, rule = "clip", "d clip(a)/da = 1 where lo <= a <= hi, else 0"
+
+    @staticmethod
+    def vjp(node: Any, g: np.ndarray) -> tuple:
+        lo, hi = node._ctx
+        a = node._parents[0].data
+        inside = np.ones(a.shape, dtype=bool)
+        if lo is not None:
+            inside &= a >= lo
+        if hi is not None:
+            inside &= a <= hi
+        return (g * inside,)
+
+
 class Relu(Op):
     name, rule = "relu", "d relu(a)/da = 1 where a > 0, else 0"
 
@@ -380,6 +403,15 @@ class Transpose(Op):
         inv = node._ctx
         lead = _lead(node, g)
         return (np.transpose(g, tuple(range(lead)) + tuple(lead + i for i in inv)),)
+
+
+class Concat(Op):
+    name, rule = "cat", "the cotangent is split back into the pieces"
+
+    @staticmethod
+    def vjp(node: Any, g: np.ndarray) -> tuple:
+        axis, sizes = node._ctx
+        return tuple(np.split(g, sizes, axis=axis))
 
 
 class GetItem(Op):
@@ -501,5 +533,6 @@ ADD, SUB, MUL, DIV, POW, MATMUL = Add(), Sub(), Mul(), Div(), Pow(), Matmul()
 ADDC, MULC, DIVC, RSUBC, RDIVC, POWC, RPOWC = AddC(), MulC(), DivC(), RSubC(), RDivC(), PowC(), RPowC()
 NEG, EXP, LOG, SQRT, TANH, SIGMOID, RELU = Neg(), Exp(), Log(), Sqrt(), Tanh(), Sigmoid(), Relu()
 SUM, MEAN, MAX, SOFTMAX, LOGSOFTMAX = Sum(), Mean(), Max(), Softmax(), LogSoftmax()
-RESHAPE, TRANSPOSE, GETITEM, CAST = Reshape(), Transpose(), GetItem(), Cast()
+RESHAPE, TRANSPOSE, GETITEM, CAST, CONCAT = Reshape(), Transpose(), GetItem(), Cast(), Concat()
+ABS, CLIP = Abs(), Clip()
 LINEAR, MSE, XENT = Linear(), MSELoss(), CrossEntropy()

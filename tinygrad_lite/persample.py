@@ -82,13 +82,34 @@ def module_path() -> str:
     return ".".join(names)
 
 
+def _where(why: str) -> str:
+    where = module_path()
+    return why + (f" in module '{where}'" if where else "")
+
+
+def stat_origin(op: str) -> str:
+    """Where a batch statistic is born (kept on STAT nodes, quoted by mixing errors)."""
+    return _where(f"op '{op}' over the sample axis")
+
+
+def _origin(*inputs: Any) -> Optional[str]:
+    for t in inputs:
+        if getattr(t, "_bs", 0) & STAT:
+            return t._mix
+    return None
+
+
 def mixed(why: str, *inputs: Any) -> tuple:
-    """State MIXED with its reason: an input's earlier reason if it had one, else ``why``."""
+    """State MIXED with its reason: an input's earlier reason if it had one, else ``why``
+    (and where the batch statistic involved came from)."""
     for t in inputs:
         if getattr(t, "_bs", 0) & MIXED:
             return MIXED, t._mix
-    where = module_path()
-    return MIXED, (why + (f" in module '{where}'" if where else ""))
+    msg = _where(why)
+    origin = _origin(*inputs)
+    if origin:
+        msg += f" (the batch statistic comes from {origin})"
+    return MIXED, msg
 
 
 def elementwise(op: str, out_shape: tuple, a: Any, b: Any, linear_in: str = "ab") -> tuple:
@@ -112,7 +133,7 @@ def elementwise(op: str, out_shape: tuple, a: Any, b: Any, linear_in: str = "ab"
         return BATCHED, None
     # STAT: allowed while the op is linear in the statistic and its other operand needs no grad
     if linear_in == "ab":
-        return STAT, None
+        return STAT, _origin(a, b)
     stat, other = (a, b) if sa & STAT else (b, a)
     if sa & STAT and sb & STAT:
         return mixed(f"op '{op}' multiplies/divides two batch statistics", a, b)
@@ -121,7 +142,7 @@ def elementwise(op: str, out_shape: tuple, a: Any, b: Any, linear_in: str = "ab"
     if other.requires_grad:
         return mixed(f"op '{op}' multiplies a batch statistic by a value that requires grad "
                      "(its per-sample split is undefined)", a, b)
-    return STAT, None
+    return STAT, _origin(a, b)
 
 
 def unary(op: str, x: Any, linear: bool = False) -> tuple:
@@ -131,7 +152,7 @@ def unary(op: str, x: Any, linear: bool = False) -> tuple:
         return MIXED, x._mix
     if s & STAT and not linear:
         return mixed(f"op '{op}' applies a non-linear function to a batch statistic", x)
-    return s, None
+    return s, (x._mix if s & (MIXED | STAT) else None)
 
 
 def reduction(op: str, x: Any, axes: Optional[tuple], is_sum_or_mean: bool) -> tuple:
@@ -140,10 +161,10 @@ def reduction(op: str, x: Any, axes: Optional[tuple], is_sum_or_mean: bool) -> t
     if not s & BATCHED:
         if s & STAT and not is_sum_or_mean:
             return mixed(f"op '{op}' applied to a batch statistic", x)
-        return s, (x._mix if s & MIXED else None)
+        return s, (x._mix if s & (MIXED | STAT) else None)
     if axes is None or 0 in axes:
         if is_sum_or_mean:
-            return STAT, None
+            return STAT, stat_origin(op)
         return mixed(f"op '{op}' over the sample axis (axis 0)", x)
     return BATCHED, None
 
@@ -162,7 +183,23 @@ def same_rows(op: str, x: Any, out: np.ndarray, keeps_rows: bool) -> tuple:
     if s & BATCHED and not keeps_rows:
         return mixed(f"op '{op}' moves, merges or selects along the sample axis "
                      f"(shape {x.data.shape} -> {out.shape})", x)
-    return s, (x._mix if s & MIXED else None)
+    return s, (x._mix if s & (MIXED | STAT) else None)
+
+
+def joined(op: str, ts: list, out_shape: tuple, along_samples: bool) -> tuple:
+    """Batch state of concatenation: batched pieces keep their rows when joined along
+    another axis (every piece then spans the same samples)."""
+    s = 0
+    for t in ts:
+        s |= t._bs
+    if s & MIXED:
+        return mixed(op, *ts)
+    if s & BATCHED:
+        if s & STAT or along_samples:
+            return mixed(f"op '{op}' joins along the sample axis or joins a batch statistic with "
+                         "per-sample values", *ts)
+        return BATCHED, None
+    return STAT, _origin(*ts)
 
 
 def matmul(a: Any, b: Any) -> tuple:
@@ -182,7 +219,7 @@ def matmul(a: Any, b: Any) -> tuple:
         other = b if sa & STAT else a
         if other.requires_grad:
             return mixed("op 'matmul' multiplies a batch statistic by a value that requires grad", a, b)
-        return STAT, None
+        return STAT, _origin(a, b)
     ok = True
     if sa & BATCHED:
         ok = (na == 2 and nb <= 2 and not sb & BATCHED) or (na >= 3 and nb <= na)

@@ -11,7 +11,7 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 
 from . import graph, ops, persample
-from .persample import BATCHED, MIXED
+from .persample import BATCHED, MIXED, STAT
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
 
@@ -29,7 +29,7 @@ def _make(data: np.ndarray, op: Any, parents: tuple, ctx: Any, rg: bool, bs: int
     t.grad_sample = None
     t.name = None
     t._bs = bs
-    if bs & MIXED:
+    if bs & (MIXED | STAT):
         t._mix = mix
     if rg:
         t.requires_grad = True
@@ -388,8 +388,40 @@ class Tensor:
         return self._unary(np.maximum(self.data, 0), ops.RELU)
 
     def abs(self) -> "Tensor":
-        """|x| = relu(x) + relu(-x) (gradient 0 at 0)."""
-        return self.relu() + (-self).relu()
+        """|x| elementwise (gradient sign(x), 0 at 0)."""
+        return self._unary(np.abs(self.data), ops.ABS)
+
+    def square(self) -> "Tensor":
+        """x**2 elementwise."""
+        return self ** 2
+
+    def clip(self, min: Any = None, max: Any = None) -> "Tensor":
+        """Limit to [min, max] elementwise; the gradient is 1 inside, 0 where clipped."""
+        if min is None and max is None:
+            raise ValueError("clip: at least one of min and max must be given")
+        data = np.clip(self.data, min, max)
+        return self._unary(data.astype(self.data.dtype, copy=False), ops.CLIP, (min, max))
+
+    clamp = clip
+
+    # PyTorch-style method names for the operators
+    def add(self, other: Any) -> "Tensor":
+        return self + other
+
+    def sub(self, other: Any) -> "Tensor":
+        return self - other
+
+    def mul(self, other: Any) -> "Tensor":
+        return self * other
+
+    def div(self, other: Any) -> "Tensor":
+        return self / other
+
+    def pow(self, other: Any) -> "Tensor":
+        return self ** other
+
+    def neg(self) -> "Tensor":
+        return -self
 
     # ------------------------------------------------------------------ reductions -----
     def _reduce(self, op: Any, fn: Any, axis: Any, keepdims: bool, sum_or_mean: bool) -> "Tensor":
@@ -404,19 +436,31 @@ class Tensor:
         return _make(data, op, (self,), (self.data.shape, axes, keepdims), self.requires_grad and _GRAD[0],
                      bs, mix)
 
-    def sum(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
-        """Sum over ``axis`` (all axes when None)."""
+    def sum(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+            keepdim: Optional[bool] = None) -> "Tensor":
+        """Sum over ``axis`` (all axes when None). ``dim``/``keepdim`` are accepted as aliases."""
+        axis, keepdims = _alias(axis, keepdims, dim, keepdim)
         return self._reduce(ops.SUM, np.sum, axis, keepdims, True)
 
-    def mean(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
-        """Mean over ``axis`` (all axes when None)."""
+    def mean(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+             keepdim: Optional[bool] = None) -> "Tensor":
+        """Mean over ``axis`` (all axes when None): the sum divided by the count N."""
+        axis, keepdims = _alias(axis, keepdims, dim, keepdim)
         if not _float_dtype(self.data.dtype):
             return self.astype(np.float64).mean(axis, keepdims)
         return self._reduce(ops.MEAN, np.mean, axis, keepdims, True)
 
-    def max(self, axis: Any = None, keepdims: bool = False) -> "Tensor":
-        """Maximum over ``axis``; the gradient is split evenly among tied maxima."""
+    def max(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+            keepdim: Optional[bool] = None) -> "Tensor":
+        """Maximum over ``axis``; the gradient is split evenly among tied maxima.
+        (Returns the values only, also when called with ``dim=``.)"""
+        axis, keepdims = _alias(axis, keepdims, dim, keepdim)
         return self._reduce(ops.MAX, np.max, axis, keepdims, False)
+
+    def min(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+            keepdim: Optional[bool] = None) -> "Tensor":
+        """Minimum over ``axis``: -max(-x); ties share the gradient evenly."""
+        return -((-self).max(axis, keepdims, dim=dim, keepdim=keepdim))
 
     def astype(self, dtype: Any) -> "Tensor":
         """A copy converted to ``dtype``; between float dtypes the gradient flows (cast back)."""
@@ -425,10 +469,11 @@ class Tensor:
             return self
         rg = self.requires_grad and _float_dtype(dt) and _GRAD[0]
         return _make(self.data.astype(dt), ops.CAST, (self,), None, rg, self._bs,
-                     getattr(self, "_mix", None) if self._bs & MIXED else None)
+                     getattr(self, "_mix", None) if self._bs & (MIXED | STAT) else None)
 
-    def softmax(self, axis: int = -1) -> "Tensor":
+    def softmax(self, axis: int = -1, *, dim: Optional[int] = None) -> "Tensor":
         """exp(x - max) / sum exp(x - max) along ``axis`` (stable for large logits)."""
+        axis = axis if dim is None else dim
         x = self.data
         ax = _axes(x.ndim, axis, "softmax")
         a = ax[0] - x.ndim if ax else -1
@@ -438,8 +483,9 @@ class Tensor:
         bs, mix = persample.along_axis("softmax", self, a) if s else (0, None)
         return _make(data, ops.SOFTMAX, (self,), a, self.requires_grad and _GRAD[0], bs, mix)
 
-    def log_softmax(self, axis: int = -1) -> "Tensor":
+    def log_softmax(self, axis: int = -1, *, dim: Optional[int] = None) -> "Tensor":
         """x - max - log(sum exp(x - max)) along ``axis`` (stable for large logits)."""
+        axis = axis if dim is None else dim
         x = self.data
         ax = _axes(x.ndim, axis, "log_softmax")
         a = ax[0] - x.ndim if ax else -1
@@ -469,6 +515,21 @@ class Tensor:
 
     def view(self, *shape: Any) -> "Tensor":
         return self.reshape(*shape)
+
+    def unsqueeze(self, axis: int) -> "Tensor":
+        """Insert a size-1 axis at ``axis``."""
+        n = self.data.ndim + 1
+        if not -n <= axis < n:
+            raise _AxisError(f"unsqueeze: axis {axis} is out of bounds for a result of dimension {n}")
+        return self.reshape(np.expand_dims(self.data, axis).shape)
+
+    def squeeze(self, axis: Any = None) -> "Tensor":
+        """Remove size-1 axes (all of them, or those in ``axis``)."""
+        return self.reshape(np.squeeze(self.data, axis).shape)
+
+    def permute(self, *axes: Any) -> "Tensor":
+        """Permute the axes (PyTorch's name for ``transpose(*axes)``)."""
+        return self.transpose(*axes)
 
     def flatten(self, start_axis: int = 0) -> "Tensor":
         """Merge the axes from ``start_axis`` on into one."""
@@ -512,6 +573,51 @@ class Tensor:
             bs, mix = 0, None
         return _make(data, ops.GETITEM, (self,), (self.data.shape, idx, advanced),
                      self.requires_grad and _GRAD[0], bs, mix)
+
+
+def _alias(axis: Any, keepdims: bool, dim: Any, keepdim: Optional[bool]) -> tuple:
+    """Accept PyTorch's ``dim``/``keepdim`` spellings for numpy's ``axis``/``keepdims``."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError("give either axis or dim, not both")
+        axis = dim
+    if keepdim is not None:
+        keepdims = keepdim
+    return axis, bool(keepdims)
+
+
+def cat(tensors: Sequence[Any], axis: int = 0, *, dim: Optional[int] = None) -> Tensor:
+    """Join tensors along an existing axis (numpy's concatenate); the cotangent is split
+    back into the pieces."""
+    axis = axis if dim is None else dim
+    ts = [t if isinstance(t, Tensor) else _const(t) for t in tensors]
+    if not ts:
+        raise ValueError("cat: needs at least one tensor")
+    try:
+        data = np.concatenate([t.data for t in ts], axis=axis)
+    except ValueError as e:
+        shapes = [t.data.shape for t in ts]
+        raise ValueError(f"cat: shapes {shapes} cannot be joined along axis {axis} ({e})") from None
+    ax = axis % data.ndim
+    sizes = np.cumsum([t.data.shape[ax] for t in ts])[:-1]
+    s = 0
+    for t in ts:
+        s |= t._bs
+    bs, mix = persample.joined("cat", ts, data.shape, ax == 0) if s else (0, None)
+    rg = any(t.requires_grad for t in ts) and _GRAD[0]
+    return _make(data, ops.CONCAT, tuple(ts), (ax - data.ndim, tuple(sizes)), rg, bs, mix)
+
+
+def stack(tensors: Sequence[Any], axis: int = 0, *, dim: Optional[int] = None) -> Tensor:
+    """Join tensors along a new axis."""
+    axis = axis if dim is None else dim
+    ts = [t if isinstance(t, Tensor) else _const(t) for t in tensors]
+    if not ts:
+        raise ValueError("stack: needs at least one tensor")
+    shapes = {t.data.shape for t in ts}
+    if len(shapes) != 1:
+        raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
+    return cat([t.unsqueeze(axis) for t in ts], axis)
 
 
 def _matmul(a: Tensor, b: Tensor) -> Tensor:
