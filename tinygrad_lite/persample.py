@@ -275,7 +275,7 @@ def fit(p: Any, g: np.ndarray) -> np.ndarray:
     d = p.data
     if g.shape != d.shape:
         g = unbroadcast(g, d.shape)
-    if g.dtype != d.dtype:
+    if g.dtype is not d.dtype and g.dtype != d.dtype:
         g = g.astype(d.dtype)
     return g
 

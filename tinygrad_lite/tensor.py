@@ -264,9 +264,11 @@ class Tensor:
             bs, mix = persample.elementwise("add", data.shape, self, other) if s else (0, None)
             return _make(data, ops.ADD, (self, other), None,
                          (self.requires_grad or other.requires_grad) and _GRAD[0], bs, mix)
-        if isinstance(other, (int, float)):
-            return self._unary(self.data + (other if type(other) in (int, float) else float(other)),
-                               ops.ADDC, None, True)
+        if isinstance(other, (int, float)):  # a constant: folded into the op, no node
+            c = other if type(other) is float or type(other) is int else float(other)
+            s = self._bs
+            bs, mix = persample.unary("add", self, True) if s else (0, None)
+            return _make(self.data + c, ops.ADDC, (self,), None, self.requires_grad and _GRAD[0], bs, mix)
         return self._bin(other, ops.ADD, "add", "ab", np.add)
 
     def __radd__(self, other: Any) -> "Tensor":
@@ -298,8 +300,10 @@ class Tensor:
             return _make(data, ops.MUL, (self, other), None,
                          (self.requires_grad or other.requires_grad) and _GRAD[0], bs, mix)
         if isinstance(other, (int, float)):
-            c = other if type(other) in (int, float) else float(other)
-            return self._unary(self.data * c, ops.MULC, c, True)
+            c = other if type(other) is float or type(other) is int else float(other)
+            s = self._bs
+            bs, mix = persample.unary("mul", self, True) if s else (0, None)
+            return _make(self.data * c, ops.MULC, (self,), c, self.requires_grad and _GRAD[0], bs, mix)
         return self._bin(other, ops.MUL, "mul", "ab*", np.multiply)
 
     def __rmul__(self, other: Any) -> "Tensor":
