@@ -500,6 +500,8 @@ class MSELoss(Op):
     @staticmethod
     def vjp(node: Any, g: np.ndarray) -> tuple:
         d, scale, _ = node._ctx
+        if g.ndim:  # a stack of per-sample cotangents: one scalar per sample
+            g = g.reshape(g.shape + (1,) * d.ndim)
         gp = d * (g * (2.0 * scale))
         pred, target = node._parents
         return (gp if pred.requires_grad else None, -gp if target.requires_grad else None)
@@ -522,6 +524,8 @@ class CrossEntropy(Op):
             p[labels] -= 1
         else:
             p[np.arange(p.shape[0]), labels] -= 1
+        if np.ndim(g):  # a stack of per-sample cotangents: one scalar per sample
+            g = np.reshape(g, np.shape(g) + (1,) * p.ndim)
         return (p * (g * scale),)
 
     @staticmethod
