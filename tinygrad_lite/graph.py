@@ -26,6 +26,7 @@ parent's shape (numpy broadcasting for tensors, nothing for scalars).
 
 from __future__ import annotations
 
+import gc
 from typing import Any, Callable, Optional
 
 __all__ = ["toposort", "backward", "no_grad", "enable_grad", "is_grad_enabled"]
@@ -100,6 +101,23 @@ def toposort(root: Any) -> list:
     return order
 
 
+class gc_paused:
+    """Pause Python's cycle collector for the duration of a backward sweep.
+
+    A sweep allocates many short-lived objects but creates no reference cycles, so the
+    collector has nothing to find; left on, it would re-scan the whole (large) graph many
+    times per sweep. The previous state is restored on exit.
+    """
+
+    def __enter__(self) -> None:
+        self._was_on = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._was_on:
+            gc.enable()
+
+
 def backward(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]] = None,
              trace: Optional[Callable[[Any, Any, tuple], None]] = None) -> None:
     """Reverse-mode sweep from ``root`` with cotangent ``seed`` (dL/droot).
@@ -108,6 +126,12 @@ def backward(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]] = No
     if given, is called after each node's vjp with the cotangent it received and the ones
     it sends to its parents (the backward trace of ``tl.viz``).
     """
+    with gc_paused():
+        _sweep(root, seed, fit, trace)
+
+
+def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
+           trace: Optional[Callable[[Any, Any, tuple], None]]) -> None:
     order = toposort(root)
     pending = {root: seed}
     pop = pending.pop

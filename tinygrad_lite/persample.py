@@ -284,6 +284,11 @@ def fit(p: Any, g: np.ndarray) -> np.ndarray:
 def backward(root: Any, seed: np.ndarray) -> None:
     """Backward from a cost that reduces the batch (or from a batched root), filling
     ``grad`` and ``grad_sample`` of every leaf parameter in one pass."""
+    with graph.gc_paused():
+        _sweep(root, seed)
+
+
+def _sweep(root: Any, seed: np.ndarray) -> None:
     order = graph.toposort(root)
     B = None
     for n in order:
