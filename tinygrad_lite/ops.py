@@ -305,7 +305,7 @@ class Relu(Op):
 
     @staticmethod
     def vjp(node: Any, g: np.ndarray) -> tuple:
-        return (g * (node.data > 0),)
+        return (np.multiply(g, node.data > 0, dtype=np.result_type(g, node.data)),)
 
 
 # ---------------------------------------------------------------- reductions --------------
