@@ -45,6 +45,12 @@ def _tmm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a.T @ b
 
 
+def _alias(g: Any) -> Any:
+    """``g`` passed on unchanged: as a view of an array (a leaf copies views, so no two
+    ``.grad`` arrays share memory); numpy scalars are immutable and go as they are."""
+    return g.view() if type(g) is np.ndarray else g
+
+
 def _need(node: Any, i: int) -> bool:
     return node._parents[i].requires_grad
 
@@ -55,7 +61,7 @@ class Add(Op):
 
     @staticmethod
     def vjp(node: Any, g: np.ndarray) -> tuple:
-        return g.view(), g.view()  # views, not g itself: a leaf copies them, so no two .grad share memory
+        return _alias(g), _alias(g)
 
 
 class Sub(Op):
@@ -63,7 +69,7 @@ class Sub(Op):
 
     @staticmethod
     def vjp(node: Any, g: np.ndarray) -> tuple:
-        return g.view(), (-g if _need(node, 1) else None)
+        return _alias(g), (-g if _need(node, 1) else None)
 
 
 class Mul(Op):
@@ -163,7 +169,7 @@ class AddC(Op):
 
     @staticmethod
     def vjp(node: Any, g: np.ndarray) -> tuple:
-        return (g.view(),)
+        return (_alias(g),)
 
 
 class MulC(Op):

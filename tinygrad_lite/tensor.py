@@ -44,6 +44,13 @@ def _make(data: np.ndarray, op: Any, parents: tuple, ctx: Any, rg: bool, bs: int
     return t
 
 
+def _val(a: np.ndarray) -> Any:
+    """The operand for arithmetic with a Python number: a 0-d array as its numpy scalar
+    (same dtype and promotion rules, several times cheaper to compute with); the result
+    goes back into an array in ``_make``."""
+    return a[()] if a.ndim == 0 else a
+
+
 def _const(x: Any) -> "Tensor":
     """A Tensor for a numpy array (or array-like) operand: no gradient, not batched."""
     arr = np.asarray(x)
@@ -268,7 +275,8 @@ class Tensor:
             c = other if type(other) is float or type(other) is int else float(other)
             s = self._bs
             bs, mix = persample.unary("add", self, True) if s else (0, None)
-            return _make(self.data + c, ops.ADDC, (self,), None, self.requires_grad and _GRAD[0], bs, mix)
+            rg = self.requires_grad and _GRAD[0]
+            return _make(_val(self.data) + c, ops.ADDC, (self,), None, rg, bs, mix)
         return self._bin(other, ops.ADD, "add", "ab", np.add)
 
     def __radd__(self, other: Any) -> "Tensor":
@@ -278,14 +286,14 @@ class Tensor:
 
     def __sub__(self, other: Any) -> "Tensor":
         if isinstance(other, (int, float)):
-            return self._unary(self.data - (other if type(other) in (int, float) else float(other)),
+            return self._unary(_val(self.data) - (other if type(other) in (int, float) else float(other)),
                                ops.ADDC, None, True)
         return self._bin(other, ops.SUB, "sub", "ab", np.subtract)
 
     def __rsub__(self, other: Any) -> "Tensor":
         if isinstance(other, (int, float)):
             c = other if type(other) in (int, float) else float(other)
-            return self._unary(c - self.data, ops.RSUBC, None, True)
+            return self._unary(c - _val(self.data), ops.RSUBC, None, True)
         return self._bin(other, ops.SUB, "sub", "ab", np.subtract, reverse=True)
 
     def __mul__(self, other: Any) -> "Tensor":
@@ -303,7 +311,7 @@ class Tensor:
             c = other if type(other) is float or type(other) is int else float(other)
             s = self._bs
             bs, mix = persample.unary("mul", self, True) if s else (0, None)
-            return _make(self.data * c, ops.MULC, (self,), c, self.requires_grad and _GRAD[0], bs, mix)
+            return _make(_val(self.data) * c, ops.MULC, (self,), c, self.requires_grad and _GRAD[0], bs, mix)
         return self._bin(other, ops.MUL, "mul", "ab*", np.multiply)
 
     def __rmul__(self, other: Any) -> "Tensor":
@@ -314,7 +322,7 @@ class Tensor:
     def __truediv__(self, other: Any) -> "Tensor":
         if isinstance(other, (int, float)):
             c = other if type(other) in (int, float) else float(other)
-            return self._unary(self.data / c, ops.DIVC, c, True)
+            return self._unary(_val(self.data) / c, ops.DIVC, c, True)
         return self._bin(other, ops.DIV, "div", "a", np.true_divide)
 
     def __rtruediv__(self, other: Any) -> "Tensor":
