@@ -231,10 +231,6 @@ def matmul(a: Any, b: Any) -> tuple:
     return BATCHED, None
 
 
-def batch_size(t: Any) -> int:
-    return t.data.shape[0]
-
-
 # --------------------------------------------------------------- unbroadcasting ----------
 def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
     """Sum ``g`` (a cotangent of numpy's broadcast of an array of ``shape``) back to ``shape``:
