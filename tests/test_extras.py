@@ -126,3 +126,16 @@ def test_cat_along_the_sample_axis_mixes_samples(rng: np.random.Generator) -> No
     assert w.grad is None
     cost.backward(per_sample=False)
     np.testing.assert_allclose(w.grad, 2 * x.data.sum(0))
+
+
+def test_python_conversions_and_comparisons() -> None:
+    x = Tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    total = x.sum()
+    assert float(total) == 6.0 and int(x[1]) == 2
+    assert bool(total > 5.0) and not bool(total < 5.0)
+    np.testing.assert_array_equal((x >= 2.0).data, [False, True, True])
+    np.testing.assert_array_equal((x <= Tensor(np.array([0.0, 2.0, 5.0]))).data, [False, True, True])
+    assert not (x > 1.0).requires_grad
+    with pytest.raises(ValueError, match="ambiguous"):
+        bool(x)
+    assert {x: 1}[x] == 1  # tensors stay hashable by identity

@@ -193,6 +193,35 @@ class Tensor:
     def tolist(self) -> Any:
         return self.data.tolist()
 
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.data.shape} is ambiguous")
+        return bool(self.data)
+
+    # comparisons give boolean tensors (no gradient); == and != keep identity semantics so
+    # that tensors can be dict keys and set members, as the optimizers' state needs
+    def _compare(self, other: Any, fn: Any) -> "Tensor":
+        o = other.data if isinstance(other, Tensor) else other
+        return _make(np.asarray(fn(self.data, o)), None, (), None, False, self._bs & BATCHED)
+
+    def __lt__(self, other: Any) -> "Tensor":
+        return self._compare(other, np.less)
+
+    def __le__(self, other: Any) -> "Tensor":
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other: Any) -> "Tensor":
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other: Any) -> "Tensor":
+        return self._compare(other, np.greater_equal)
+
     def detach(self) -> "Tensor":
         """A tensor sharing this data, cut from the graph (keeps the batched flag)."""
         return _make(self.data, None, (), None, False, self._bs & BATCHED)
