@@ -14,7 +14,7 @@ import numpy as np
 
 from . import graph, ops, persample
 from .persample import BATCHED, MIXED, STAT
-from .tensor import Tensor, _make
+from .tensor import Tensor, _const, _make
 
 __all__ = ["Module", "Linear", "Sequential", "ReLU", "Tanh", "Sigmoid", "mse_loss", "cross_entropy"]
 
@@ -23,7 +23,8 @@ _STACK = persample.MODULE_STACK
 
 
 def _as_tensor(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
+    """A Tensor as it is; an array (or array-like) wrapped without copying, as operators do."""
+    return x if isinstance(x, Tensor) else _const(x)
 
 
 def _rng(rng: Union[None, int, np.random.Generator]) -> np.random.Generator:
