@@ -311,7 +311,8 @@ class Relu(Op):
 
     @staticmethod
     def vjp(node: Any, g: np.ndarray) -> tuple:
-        return (np.multiply(g, node.data > 0, dtype=np.result_type(g, node.data)),)
+        d = node.data
+        return (np.multiply(g, d > 0, dtype=d.dtype),)
 
 
 # ---------------------------------------------------------------- reductions --------------
