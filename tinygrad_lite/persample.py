@@ -67,32 +67,48 @@ def sample_buffer(p: Any, shape: tuple, dtype: Any) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- forward-time rules ----
-def module_path() -> str:
-    """Dotted path of the innermost running module, e.g. ``layers.2`` (or '')."""
+def module_path(stack: Optional[tuple] = None) -> str:
+    """Dotted path of the innermost module of ``stack`` (default: the modules running now),
+    e.g. ``layers.2``; '' outside any module."""
+    stack = tuple(MODULE_STACK) if stack is None else stack
     names = []
-    for parent, child in zip(MODULE_STACK, MODULE_STACK[1:]):
+    for parent, child in zip(stack, stack[1:]):
         for name, m in parent.named_children():
             if m is child:
                 names.append(name)
                 break
         else:
             names.append(type(child).__name__)
-    if not names and MODULE_STACK:
-        return type(MODULE_STACK[0]).__name__
+    if not names and stack:
+        return type(stack[0]).__name__
     return ".".join(names)
 
 
-def _where(why: str) -> str:
-    where = module_path()
+def _where(why: str, stack: Optional[tuple] = None) -> str:
+    where = module_path(stack)
     return why + (f" in module '{where}'" if where else "")
 
 
-def stat_origin(op: str) -> str:
+class _Origin:
+    """Where a batch statistic was born: the op and the running modules, turned into text
+    only if an error message needs it (the statistic is made on every training step)."""
+
+    __slots__ = ("op", "stack")
+
+    def __init__(self, op: str) -> None:
+        self.op = op
+        self.stack = tuple(MODULE_STACK)
+
+    def __str__(self) -> str:
+        return _where(f"op '{self.op}' over the sample axis", self.stack)
+
+
+def stat_origin(op: str) -> _Origin:
     """Where a batch statistic is born (kept on STAT nodes, quoted by mixing errors)."""
-    return _where(f"op '{op}' over the sample axis")
+    return _Origin(op)
 
 
-def _origin(*inputs: Any) -> Optional[str]:
+def _origin(*inputs: Any) -> Optional[_Origin]:
     for t in inputs:
         if getattr(t, "_bs", 0) & STAT:
             return t._mix
