@@ -109,10 +109,9 @@ class Module:
         return [p for _, p in self.named_parameters()]
 
     def zero_grad(self) -> None:
-        """Clear ``grad`` and ``grad_sample`` of every parameter."""
+        """Clear ``grad``, ``grad_sample`` and ``grad_sample_norm`` of every parameter."""
         for p in self.parameters():
-            p.grad = None
-            p.grad_sample = None
+            p.zero_grad()
 
     def train(self, mode: bool = True) -> "Module":
         for m in self.modules():

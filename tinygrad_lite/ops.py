@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .persample import BATCHED, PerSample, sample_buffer
+from .persample import BATCHED, NORMS_ONLY, PerSample, sample_buffer
 
 
 class Op:
@@ -153,7 +153,9 @@ class Matmul(Op):
             if A.requires_grad:
                 ga = g @ b.T if b.ndim == 2 else g[:, None] * b
             gc = g * (1.0 / c)
-            if b.ndim == 2:
+            if b.ndim == 2 and NORMS_ONLY[0]:  # S[b] = outer(a_b, gc_b), kept factored
+                gb = PerSample(None, _tmm(a, g), [(a[:, None, :], gc[:, None, :])])
+            elif b.ndim == 2:
                 S = sample_buffer(Bp, (a.shape[0],) + b.shape, np.result_type(a, gc))
                 np.einsum("bn,bp->bnp", a, gc, out=S)
                 gb = PerSample(S, _tmm(a, g))
@@ -478,7 +480,9 @@ class Linear(Op):
         gc = g * (1.0 / c) if c != 1.0 else g
         gW = gb = None
         if xd.ndim == 2:
-            if W.requires_grad:
+            if W.requires_grad and NORMS_ONLY[0]:  # S[b] = outer(gc_b, x_b), kept factored
+                gW = PerSample(None, _tmm(g, xd), [(gc[:, None, :], xd[:, None, :])])
+            elif W.requires_grad:
                 Wd = W.data
                 S = sample_buffer(W, (xd.shape[0],) + Wd.shape, np.result_type(gc, xd))
                 np.einsum("bo,bi->boi", gc, xd, out=S)
@@ -491,8 +495,11 @@ class Linear(Op):
             gc3 = gc.reshape(Bn, -1, g.shape[-1])
             x3 = xd.reshape(Bn, -1, xd.shape[-1])
             if W.requires_grad:
-                S = np.einsum("bmo,bmi->boi", gc3, x3)
-                gW = PerSample(S, g3.reshape(-1, g.shape[-1]).T @ x3.reshape(-1, xd.shape[-1]))
+                total = g3.reshape(-1, g.shape[-1]).T @ x3.reshape(-1, xd.shape[-1])
+                if NORMS_ONLY[0]:
+                    gW = PerSample(None, total, [(gc3, x3)])
+                else:
+                    gW = PerSample(np.einsum("bmo,bmi->boi", gc3, x3), total)
             if has_b and node._parents[2].requires_grad:
                 gb = PerSample(gc3.sum(axis=1), g3.sum(axis=(0, 1)))
         return (gx, gW, gb) if has_b else (gx, gW)

@@ -156,11 +156,14 @@ class Optimizer:
         self.param_groups.append(group)
 
     def zero_grad(self) -> None:
-        """Clear ``.grad`` and ``.grad_sample`` (set them to None) of every parameter."""
+        """Clear ``.grad``, ``.grad_sample`` and ``.grad_sample_norm`` (set them to None) of every
+        parameter."""
         for group in self.param_groups:
             for p in group["params"]:
                 p.grad = None
                 p.grad_sample = None
+                if hasattr(p, "grad_sample_norm"):
+                    p.grad_sample_norm = None
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update the parameters from their gradients.

@@ -34,13 +34,42 @@ MODULE_STACK: list = []
 
 class PerSample:
     """A parameter-side cotangent in the per-sample pass: ``S`` of shape (B, *shape) holds
-    each sample's own gradient, ``total`` the ordinary gradient ``sum_b c * S[b]``."""
+    each sample's own gradient, ``total`` the ordinary gradient ``sum_b c * S[b]``.
 
-    __slots__ = ("S", "total")
+    When only norms are wanted, a weight gradient may instead stay FACTORED: ``factors`` is a
+    list of pairs (G, X) of shapes (B, T, out) and (B, T, in) with S[b] = sum_t G[b,t] X[b,t]^T
+    (a Linear layer's per-sample rule), and ``S`` is None until something needs it.
+    """
 
-    def __init__(self, S: np.ndarray, total: np.ndarray) -> None:
+    __slots__ = ("S", "total", "factors")
+
+    def __init__(self, S: Optional[np.ndarray], total: np.ndarray, factors: Optional[list] = None) -> None:
         self.S = S
         self.total = total
+        self.factors = factors
+
+    def dense(self) -> np.ndarray:
+        """``S``, built from the factors if needed."""
+        if self.S is None:
+            self.S = sum(np.einsum("bto,bti->boi", G, X) for G, X in self.factors)
+            self.factors = None
+        return self.S
+
+    def sq_norms(self) -> np.ndarray:
+        """Squared L2 norm of each sample's gradient, ``|S[b]|^2``, without building S:
+        |sum_t G_t X_t^T|_F^2 = sum_{t,s} (G_t . G_s)(X_t . X_s)."""
+        if self.S is not None:
+            S = self.S.reshape(self.S.shape[0], -1)
+            return np.einsum("bk,bk->b", S, S)
+        G = np.concatenate([g for g, _ in self.factors], axis=1)
+        X = np.concatenate([x for _, x in self.factors], axis=1)
+        if G.shape[1] == 1:
+            return np.einsum("bo,bo->b", G[:, 0], G[:, 0]) * np.einsum("bi,bi->b", X[:, 0], X[:, 0])
+        return np.einsum("bts,bts->b", G @ np.swapaxes(G, 1, 2), X @ np.swapaxes(X, 1, 2))
+
+
+# True while a per-sample pass computes norms only (weight gradients may stay factored).
+NORMS_ONLY = [False]
 
 
 # Leaves whose grad_sample storage was handed out during the running per-sample pass.
@@ -293,14 +322,39 @@ def fit(p: Any, g: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ the per-sample walk ---
-def backward(root: Any, seed: np.ndarray) -> None:
+def backward(root: Any, seed: np.ndarray, norms_only: bool = False) -> None:
     """Backward from a cost that reduces the batch (or from a batched root), filling
-    ``grad`` and ``grad_sample`` of every leaf parameter in one pass."""
-    with graph.gc_paused():
-        _sweep(root, seed)
+    ``grad`` and ``grad_sample`` of every leaf parameter in one pass; with ``norms_only``,
+    ``grad_sample_norm`` (each sample's gradient norm, shape (B,)) instead of ``grad_sample``."""
+    NORMS_ONLY[0] = norms_only
+    try:
+        with graph.gc_paused():
+            _sweep(root, seed, norms_only)
+    finally:
+        NORMS_ONLY[0] = False
 
 
-def _sweep(root: Any, seed: np.ndarray) -> None:
+def total_norms(params: Any) -> np.ndarray:
+    """Each sample's WHOLE gradient norm over ``params`` (shape (B,)):
+    sqrt(sum_p |grad_sample_p[b]|^2), from ``grad_sample_norm`` or ``grad_sample``."""
+    sq = None
+    for p in params:
+        n = getattr(p, "grad_sample_norm", None)
+        if n is None and p.grad_sample is not None:
+            S = p.grad_sample.reshape(p.grad_sample.shape[0], -1)
+            n2 = np.einsum("bk,bk->b", S, S)
+        elif n is not None:
+            n2 = n * n
+        else:
+            continue
+        sq = n2 if sq is None else sq + n2
+    if sq is None:
+        raise RuntimeError("total_norms: no parameter has grad_sample or grad_sample_norm; run backward "
+                           "with a batched input first")
+    return np.sqrt(sq)
+
+
+def _sweep(root: Any, seed: np.ndarray, norms_only: bool = False) -> None:
     order = graph.toposort(root)
     B = None
     for n in order:
@@ -326,12 +380,12 @@ def _sweep(root: Any, seed: np.ndarray) -> None:
             # parameter-side node reached from samples (and maybe also from the cost directly):
             # a direct contribution g is shared equally by the B per-sample terms.
             if g is not None:
-                P = PerSample(P.S + g * (1.0 / (B * c)), P.total + g)
+                P = PerSample(P.dense() + g * (1.0 / (B * c)), P.total + g)
             if op is None:
-                leaves.append((node, P.total, P.S))
+                leaves.append((node, P.total, P))
                 continue
             node.grad = P.total
-            gs = op.vjp(node, P.S)
+            gs = op.vjp(node, P.dense())
             gt = op.vjp(node, P.total)
             for p, gps, gpt in zip(node._parents, gs, gt):
                 if gps is None or not p.requires_grad:
@@ -378,19 +432,29 @@ def _sweep(root: Any, seed: np.ndarray) -> None:
         c = 1.0
     # all checks before any write: a failed backward accumulates nothing
     writes = []
-    for leaf, total, S in leaves:
-        if S is None and not leaf._bs & BATCHED:
-            # reached only outside the per-sample terms: an equal share for each sample
-            S = np.broadcast_to(total * (1.0 / (B * c)), (B,) + leaf.data.shape).astype(leaf.data.dtype)
+    for leaf, total, P in leaves:
+        if leaf._bs & BATCHED:  # a batched input: its .grad rows are the samples' own
+            writes.append((leaf, total, None, None))
+            continue
+        if P is None:  # reached only outside the per-sample terms: an equal share for each sample
+            share = np.broadcast_to(total * (1.0 / (B * c)), (B,) + leaf.data.shape)
+            P = PerSample(share.astype(leaf.data.dtype), total)
+        if norms_only:
+            norms = np.sqrt(P.sq_norms()).astype(leaf.data.dtype, copy=False)
+            writes.append((leaf, total, None, norms))
+            continue
+        S = P.dense()
         old = leaf.grad_sample
-        if S is not None and old is not None and old.shape != S.shape:
+        if old is not None and old.shape != S.shape:
             raise RuntimeError(
                 f"grad_sample of {_label(leaf)} has shape {old.shape} from an earlier backward but this "
                 f"batch gives {S.shape}; call zero_grad() between batches of different sizes")
-        writes.append((leaf, total, S))
+        writes.append((leaf, total, S, None))
     owned: set = set()
-    for leaf, total, S in writes:
+    for leaf, total, S, norms in writes:
         leaf._accumulate(total)
+        if norms is not None:
+            leaf.grad_sample_norm = norms
         if S is not None:
             if leaf.grad_sample is not None:
                 S = leaf.grad_sample + S
@@ -416,4 +480,9 @@ def _fit_S(p: Any, S: np.ndarray) -> np.ndarray:
 
 def _add_exp(exp: dict, p: Any, P: PerSample) -> None:
     q = exp.get(p)
-    exp[p] = P if q is None else PerSample(q.S + P.S, q.total + P.total)
+    if q is None:
+        exp[p] = P
+    elif q.S is None and P.S is None:  # both factored: keep the factors side by side
+        exp[p] = PerSample(None, q.total + P.total, q.factors + P.factors)
+    else:
+        exp[p] = PerSample(q.dense() + P.dense(), q.total + P.total)

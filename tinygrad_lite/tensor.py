@@ -94,7 +94,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "grad_sample", "requires_grad", "name", "_parents", "_op", "_ctx",
-                 "_bs", "_mix", "_gsbuf", "__weakref__")
+                 "_bs", "_mix", "_gsbuf", "_gsnorm", "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False, batched: bool = False,
@@ -125,6 +125,16 @@ class Tensor:
         """True when axis 0 indexes samples (set by ``batched=True`` and kept by ops that
         keep samples independent)."""
         return bool(self._bs & BATCHED)
+
+    @property
+    def grad_sample_norm(self) -> Optional[np.ndarray]:
+        """After ``backward(per_sample="norms")``: the L2 norm of each sample's own gradient
+        of this parameter, shape (B,), computed without storing ``grad_sample``."""
+        return getattr(self, "_gsnorm", None)
+
+    @grad_sample_norm.setter
+    def grad_sample_norm(self, value: Optional[np.ndarray]) -> None:
+        self._gsnorm = value
 
     @property
     def shape(self) -> tuple:
@@ -234,12 +244,13 @@ class Tensor:
         return self
 
     def zero_grad(self) -> None:
-        """Clear ``grad`` and ``grad_sample``."""
+        """Clear ``grad``, ``grad_sample`` and ``grad_sample_norm``."""
         self.grad = None
         self.grad_sample = None
+        self._gsnorm = None
 
     # ------------------------------------------------------------------ backward -------
-    def backward(self, gradient: Optional[ArrayLike] = None, per_sample: bool = True,
+    def backward(self, gradient: Optional[ArrayLike] = None, per_sample: Union[bool, str] = True,
                  trace: Any = None) -> None:
         """Reverse-mode sweep: fill ``.grad`` of the graph's nodes with d(self)/d(node).
 
@@ -247,7 +258,12 @@ class Tensor:
         If the graph holds a batched input and ``self`` is a cost that averages or sums
         per-sample terms, leaf parameters also get ``grad_sample`` (shape (B, *p.shape)).
         ``per_sample=False`` skips them (and allows graphs that mix samples).
+        ``per_sample="norms"`` gives each parameter ``grad_sample_norm`` (shape (B,): the
+        norm of each sample's gradient) instead, without storing B x |params| floats where
+        the per-sample rule allows it (Linear and matmul weights: |g_b x_b^T| = |g_b| |x_b|).
         """
+        if per_sample not in (True, False, "norms"):
+            raise ValueError(f"backward: per_sample must be True, False or 'norms', got {per_sample!r}")
         if not self.requires_grad:
             raise RuntimeError("backward: this tensor does not require grad and has no graph "
                                "(no input had requires_grad=True, or it was built under no_grad())")
@@ -270,7 +286,7 @@ class Tensor:
                                "samples before the cost; nothing was accumulated. Call "
                                "backward(per_sample=False) for .grad only")
         else:
-            persample.backward(self, seed)
+            persample.backward(self, seed, norms_only=per_sample == "norms")
 
     # ------------------------------------------------------------------ operators ------
     def _bin(self, other: Any, op: Any, name: str, lin: str, fwd: Any, reverse: bool = False) -> "Tensor":
