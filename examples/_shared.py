@@ -72,16 +72,6 @@ def full_cost(model: tl.nn.Module, X: np.ndarray, t: np.ndarray) -> float:
         return float(tl.nn.mse_loss(model(tl.Tensor(X)), tl.Tensor(t)).item())
 
 
-def per_sample_norms(model: tl.nn.Module) -> np.ndarray:
-    """Norm of each sample's whole gradient, all parameters together:
-    ``n_b = sqrt(sum_p |grad_sample_p[b]|^2)``, read from ``p.grad_sample`` after a backward."""
-    total = 0.0
-    for p in model.parameters():
-        gs = p.grad_sample.reshape(p.grad_sample.shape[0], -1)
-        total = total + np.einsum("bi,bi->b", gs, gs)
-    return np.sqrt(total)
-
-
 # --------------------------------------------------------------------------- digits data set
 # Seven-segment digits on an 8x8 grid. A segment is a list of pixels (row, col); a digit is
 # the union of its segments. Pixels outside every segment never carry ink.

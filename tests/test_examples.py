@@ -98,6 +98,7 @@ def check_neuron_graph(r: dict) -> None:
 
 def check_mislabelled(r: dict) -> None:
     assert r["precision"] > 10 * r["chance"]   # top-k by gradient norm: mostly the flipped labels
+    assert r["norms_only_difference"] < 1e-10   # backward(per_sample="norms") gives the same norms
     assert r["auc"] > 0.9
     assert_picture(r["picture"])
 
