@@ -11,7 +11,9 @@ term, the mean of its squared errors):
 * PyTorch (if installed): ``torch.func.vmap(torch.func.grad(per-sample loss))`` over
   ``functional_call``, the batch gradient being the mean of the per-sample ones.
 
-All contenders are checked against the floor first. The script also reports the peak memory
+A last row times ``backward(per_sample="norms")``: the batch gradient and each sample's
+gradient norm, without storing the per-sample gradients (for reference; the floor computes
+more). All contenders are checked against the floor first. The script also reports the peak memory
 of one tinygrad_lite per-sample backward (numpy allocations, as ``tracemalloc`` sees them)
 next to the size of the per-sample gradients themselves (B x number of parameters x 4 bytes).
 
@@ -49,7 +51,7 @@ def _check(report: Report, what: str, ps: Sequence[np.ndarray], batch: Sequence[
                  f"per-sample {err_ps:.1e}, batch {err_b:.1e} (max relative error)")
 
 
-def tl_backward_memory(model: Any, x: Any, y: Any) -> dict:
+def tl_backward_memory(model: Any, x: Any, y: Any, per_sample: Any = True) -> dict:
     """Bytes allocated by one per-sample backward, above what was live when it began.
 
     Returns ``peak_bytes`` (the high-water mark during backward) and ``kept_bytes`` (what
@@ -60,7 +62,7 @@ def tl_backward_memory(model: Any, x: Any, y: Any) -> dict:
     tracemalloc.start()
     try:
         start, _ = tracemalloc.get_traced_memory()
-        loss.backward()
+        loss.backward(per_sample=per_sample)
         end, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -121,11 +123,25 @@ def bench_batch(report: Report, settings: _timing.Settings, torch: Any, B: int) 
            [p.grad_sample for p in ps], [p.grad for p in ps], ref_ps, ref_batch)
     contenders.append(Contender("tinygrad_lite (batched=True)", tl_grads, role="tl"))
 
+    # tinygrad_lite, norms only: grad and each sample's gradient norm, no grad_sample stored
+    def tl_norms() -> None:
+        model.zero_grad()
+        tl.nn.mse_loss(model(x), y).backward(per_sample="norms")
+
+    tl_norms()
+    ref_norms = np.sqrt(sum((r.reshape(B, -1).astype(np.float64) ** 2).sum(axis=1) for r in ref_ps))
+    err = max_rel_err(tl.per_sample_norms(model.parameters()), ref_norms)
+    report.check(f"{key}: tinygrad_lite per-sample norms == numpy floor", err <= TOL,
+                 f"{err:.1e} (max relative error)")
+    contenders.append(Contender("tinygrad_lite norms only", tl_norms, role="tl-norms",
+                                note="grad + per-sample norms"))
+
     group = time_group(f"per-sample + batch gradients, MLP 784-256-128-10 f32, {key}", contenders, settings)
     fresh = tl_mlp(tl, SIZES, params, DTYPE)
     mem = {"n_params": n_params, "per_sample_grad_bytes": B * n_params * np.dtype(DTYPE).itemsize,
            "first": tl_backward_memory(fresh, x, y),  # a new model: gradient arrays are allocated
-           "repeat": tl_backward_memory(fresh, x, y)}  # after zero_grad(): the model may reuse them
+           "repeat": tl_backward_memory(fresh, x, y),  # after zero_grad(): the model may reuse them
+           "norms": tl_backward_memory(tl_mlp(tl, SIZES, params, DTYPE), x, y, "norms")}
     return group, mem
 
 
@@ -152,7 +168,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         print(f"  B={B}: the per-sample gradients themselves (B x {m['n_params']} params x "
               f"{np.dtype(DTYPE).itemsize} bytes) take {fmt_bytes(size)}")
         for which, label in (("first", "first backward of a new model"),
-                             ("repeat", "next backward after zero_grad()")):
+                             ("repeat", "next backward after zero_grad()"),
+                             ("norms", "backward(per_sample='norms')")):
             peak, kept = m[which]["peak_bytes"], m[which]["kept_bytes"]
             print(f"    {label:32s} peak {fmt_bytes(peak):>10s} ({peak / size:.2f}x that), "
                   f"held afterwards {fmt_bytes(kept):>10s}")
