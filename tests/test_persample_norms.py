@@ -140,3 +140,29 @@ def test_norms_still_refuse_graphs_that_mix_samples() -> None:
     with pytest.raises(RuntimeError, match="mixes samples"):
         cost.backward(per_sample="norms")
     assert all(p.grad is None for p in model.parameters())
+
+
+def test_dp_sgd_from_norms_alone_equals_dpsgd() -> None:
+    """Clipping without storing per-sample gradients: one backward for the norms, then a
+    backward of sum_b min(1, C/|g_b|) * term_b gives the clipped SUM directly. With the same
+    noise draws this is exactly tl.optim.DPSGD's step."""
+    rng = np.random.default_rng(7)
+    B, C, sigma, lr = 10, 0.5, 0.8, 0.1
+    X, y = rng.normal(size=(B, 4)), rng.integers(0, 3, B)
+    ref, mem = _mlp(4, 3, nn.Tanh), _mlp(4, 3, nn.Tanh)
+
+    nn.cross_entropy(ref(Tensor(X, batched=True)), y).backward()
+    tl.optim.DPSGD(ref.parameters(), lr=lr, max_grad_norm=C, noise_multiplier=sigma, rng=11).step()
+
+    terms = nn.cross_entropy(mem(Tensor(X, batched=True)), y, reduction="none")  # (B,) per-sample terms
+    terms.sum().backward(per_sample="norms")
+    factor = C / np.maximum(tl.per_sample_norms(mem.parameters()), C)
+    mem.zero_grad()
+    (terms * factor).sum().backward(per_sample=False)   # grad = sum_b factor_b * g_b
+    noise = np.random.default_rng(11)
+    for p in mem.parameters():
+        assert p.grad_sample is None
+        clipped_sum = p.grad + sigma * C * noise.standard_normal(p.data.shape)
+        p.data -= lr * clipped_sum / B
+    for p, q in zip(ref.parameters(), mem.parameters()):
+        np.testing.assert_allclose(q.data, p.data, rtol=1e-12, atol=1e-14)
