@@ -341,8 +341,7 @@ def total_norms(params: Any) -> np.ndarray:
     for p in params:
         n = getattr(p, "grad_sample_norm", None)
         if n is None and p.grad_sample is not None:
-            S = p.grad_sample.reshape(p.grad_sample.shape[0], -1)
-            n2 = np.einsum("bk,bk->b", S, S)
+            n2 = PerSample(p.grad_sample, None).sq_norms()
         elif n is not None:
             n2 = n * n
         else:
