@@ -6,6 +6,7 @@ the oracle (float64 throughout); those tests skip cleanly without it.
 
 from __future__ import annotations
 
+import re
 import warnings
 from typing import Any
 
@@ -421,9 +422,20 @@ def test_sequential_applies_modules_in_order() -> None:
 # ----------------------------------------------------------------------------- mse_loss
 
 
+@pytest.mark.parametrize("shapes", [((6, 3), (3,)), ((6, 1), (6,)), ((6, 1), (6, 3)), ((4,), (4, 1))])
+def test_mse_loss_refuses_shapes_that_differ(shapes: tuple) -> None:
+    """torch only warns and broadcasts (an (N,1) prediction against an (N,) target gives an
+    (N, N) loss); here it is an error naming both shapes, whatever the reduction."""
+    rng = np.random.default_rng(0)
+    p = tl.Tensor(rng.normal(size=shapes[0]), requires_grad=True)
+    t = rng.normal(size=shapes[1])
+    for reduction in ("mean", "sum", "none"):
+        with pytest.raises(ValueError, match=rf"{re.escape(str(shapes[0]))}.*{re.escape(str(shapes[1]))}"):
+            nn.mse_loss(p, t, reduction=reduction)
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
-@pytest.mark.parametrize("shapes", [((6, 3), (6, 3)), ((6, 3), (3,)), ((6, 1), (6, 3)), ((4,), (4,)),
-                                    ((2, 3, 2), (2, 3, 2))])
+@pytest.mark.parametrize("shapes", [((6, 3), (6, 3)), ((4,), (4,)), ((2, 3, 2), (2, 3, 2))])
 def test_mse_loss_matches_torch(torch: Any, reduction: str, shapes: tuple) -> None:
     r = _rng(7)
     p_np, t_np = r.standard_normal(shapes[0]), r.standard_normal(shapes[1])

@@ -130,7 +130,8 @@ def test_mse_with_only_the_target_batched_gives_per_sample_gradients(reduction: 
     B, k = 5, 3
     Y, w0 = rng.standard_normal((B, k)), rng.standard_normal(k)
     w = Tensor(w0.copy(), requires_grad=True)
-    cost = nn.mse_loss(w, Tensor(Y, batched=True), reduction=reduction)
+    pred = w * np.ones((B, 1))  # the prediction for every sample, explicitly (shapes must match)
+    cost = nn.mse_loss(pred, Tensor(Y, batched=True), reduction=reduction)
     assert_close(cost.data, ((w0 - Y) ** 2).mean() if reduction == "mean" else ((w0 - Y) ** 2).sum())
     cost.backward()
     expected = 2 * (w0 - Y) / (k if reduction == "mean" else 1)
@@ -463,7 +464,9 @@ def mlp_full(model: nn.Module, X: np.ndarray, T: np.ndarray) -> list:
     return out
 
 
-def test_grad_sample_accumulates_across_backward_calls_of_the_same_batch_size() -> None:
+def test_backward_over_another_batch_appends_its_rows_and_the_same_batch_adds() -> None:
+    """Opacus's virtual steps: another batch before zero_grad() APPENDS its rows (each sample
+    keeps its own gradient); a second cost over the SAME batched input adds to its rows."""
     X1, T1 = make_data(5, "mse", seed=1)
     X2, T2 = make_data(5, "mse", seed=2)
     model = make_mlp("sigmoid")
@@ -477,7 +480,13 @@ def test_grad_sample_accumulates_across_backward_calls_of_the_same_batch_size() 
     _mlp_batch(model, X2, T2)
     for k, p in model.named_parameters():
         assert_close(p.grad, first[k][0] + second[k][0], what=k)
-        assert_close(p.grad_sample, first[k][1] + second[k][1], what=k)
+        assert_close(p.grad_sample, np.concatenate([first[k][1], second[k][1]]), what=k)
+    model.zero_grad()
+    xb = Tensor(X1, batched=True)
+    nn.mse_loss(model(xb), T1).backward()
+    nn.mse_loss(model(xb), T1).backward()
+    for k, p in model.named_parameters():
+        assert_close(p.grad_sample, 2 * first[k][1], what=k)
 
 
 def test_backward_twice_on_the_same_graph_doubles_grad_sample() -> None:
@@ -492,17 +501,18 @@ def test_backward_twice_on_the_same_graph_doubles_grad_sample() -> None:
         assert_close(p.grad, p.grad_sample.mean(0), what=k)
 
 
-def test_backward_over_another_batch_size_raises_and_changes_nothing() -> None:
+def test_backward_over_a_batch_of_another_size_appends_its_rows() -> None:
     X, T = make_data(7, "mse", seed=4)
     model = make_mlp("tanh")
     _mlp_batch(model, X[:5], T[:5])
-    saved = {k: (p.grad.copy(), p.grad_sample.copy()) for k, p in model.named_parameters()}
-    with pytest.raises(RuntimeError, match="zero_grad") as info:
-        _mlp_batch(model, X[5:], T[5:])
-    assert "(5," in str(info.value) and "(2," in str(info.value)
-    for k, p in model.named_parameters():
-        np.testing.assert_array_equal(p.grad, saved[k][0], err_msg=k)
-        np.testing.assert_array_equal(p.grad_sample, saved[k][1], err_msg=k)
+    saved = {k: p.grad_sample.copy() for k, p in model.named_parameters()}
+    _mlp_batch(model, X[5:], T[5:])
+    model2 = make_mlp("tanh")
+    _mlp_batch(model2, X[5:], T[5:])
+    for (k, p), p2 in zip(model.named_parameters(), model2.parameters()):
+        assert p.grad_sample.shape[0] == 7
+        assert_close(p.grad_sample, np.concatenate([saved[k], p2.grad_sample]), what=k)
+        assert_close(p.grad_sample_norm, np.linalg.norm(p.grad_sample.reshape(7, -1), axis=1), what=k)
     model.zero_grad()
     _mlp_batch(model, X[5:], T[5:])
     assert all(p.grad_sample.shape[0] == 2 for p in model.parameters())
@@ -597,27 +607,31 @@ MIXING = [
 
 @pytest.mark.parametrize("requires_grad_x", [False, True], ids=["x", "x-requires-grad"])
 @pytest.mark.parametrize("name,op,fn", MIXING, ids=[m[0] for m in MIXING])
-def test_op_that_mixes_samples_raises_naming_it_and_accumulates_nothing(name: str, op: str, fn: Callable,
-                                                                        requires_grad_x: bool) -> None:
+def test_op_that_mixes_samples_trains_and_raises_on_read_naming_it(name: str, op: str, fn: Callable,
+                                                                    requires_grad_x: bool) -> None:
+    """A graph that mixes samples fills .grad like an ordinary backward; only READING
+    per-sample gradients raises, naming the op."""
     rng = np.random.default_rng(9)
     B = 4
     X, W0 = rng.standard_normal((B, 3)), rng.standard_normal((2, 3))
     W = Tensor(W0.copy(), requires_grad=True)
     x = Tensor(X, batched=True, requires_grad=requires_grad_x)
     cost = fn(x, W)
-    with pytest.raises(RuntimeError, match=f"'{op}'") as info:
-        cost.backward()
-    assert "sample" in str(info.value)
-    assert W.grad is None and W.grad_sample is None
-    assert x.grad is None
-    cost.backward(per_sample=False)
-    assert W.grad_sample is None
+    cost.backward()
     Wp = Tensor(W0.copy(), requires_grad=True)
     xp = Tensor(X, requires_grad=requires_grad_x)
     fn(xp, Wp).backward()
     assert_close(W.grad, Wp.grad, what=name)
     if requires_grad_x:
         assert_close(x.grad, xp.grad, what=name)
+    for read in (lambda: W.grad_sample, lambda: W.grad_sample_norm, lambda: tl.per_sample_norms([W])):
+        with pytest.raises(RuntimeError, match=f"'{op}'") as info:
+            read()
+        assert "sample" in str(info.value)
+    W.zero_grad()
+    cost.backward(per_sample=False)
+    assert W.grad_sample is None and W.grad_sample_norm is None
+    assert_close(W.grad, Wp.grad, what=name)
 
 
 class BatchSumBack(nn.Module):
@@ -653,11 +667,11 @@ def test_mixing_inside_a_module_names_the_module_path(nested: bool) -> None:
     else:
         model, where = nn.Sequential(nn.Linear(3, 4, rng=0), BatchSumBack(), nn.Linear(4, 2, rng=1)), "1"
     cost = nn.mse_loss(model(Tensor(X, batched=True)), T)
-    with pytest.raises(RuntimeError, match=f"module '{where}'") as info:
-        cost.backward()
-    assert "'add'" in str(info.value)
-    assert all(p.grad is None and p.grad_sample is None for p in model.parameters())
-    cost.backward(per_sample=False)
+    cost.backward()
+    for p in model.parameters():
+        with pytest.raises(RuntimeError, match=f"module '{where}'") as info:
+            _ = p.grad_sample
+        assert "'add'" in str(info.value)
     got = [p.grad.copy() for p in model.parameters()]
     model.zero_grad()
     nn.mse_loss(model(Tensor(X)), T).backward()
@@ -669,11 +683,12 @@ def test_batch_statistic_leaving_a_module_raises_where_it_is_used() -> None:
     rng = np.random.default_rng(4)
     X, T = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
     model = Stack(BatchSum())
-    cost = nn.mse_loss(model(Tensor(X, batched=True)), T)
+    cost = nn.mse_loss(model(Tensor(X, batched=True)), T.sum(0, keepdims=True))
+    cost.backward()
+    assert all(p.grad is not None for p in model.parameters())
     with pytest.raises(RuntimeError, match="batch statistic") as info:
-        cost.backward()
+        _ = model.parameters()[0].grad_sample
     assert "module 'layers." in str(info.value)
-    assert all(p.grad is None and p.grad_sample is None for p in model.parameters())
 
 
 # ----------------------------------------------------------------------------- 5. input gradient
@@ -719,12 +734,15 @@ def test_mixed_mean_and_sum_over_the_sample_axis_raises(combo: str) -> None:
         cost = nn.mse_loss(h, np.zeros((B, 3))) + nn.cross_entropy(h, np.arange(B) % 3, reduction="sum")
     else:
         cost = h.sum(0).mean() + (h ** 2).mean(0).sum()
+    cost.backward()
+    g = W.grad.copy()
     with pytest.raises(RuntimeError, match="mean") as info:
-        cost.backward()
+        _ = W.grad_sample
     assert "sum" in str(info.value)
-    assert W.grad is None and W.grad_sample is None
+    W.zero_grad()
     cost.backward(per_sample=False)
-    assert W.grad is not None and W.grad_sample is None
+    assert W.grad_sample is None
+    np.testing.assert_array_equal(W.grad, g)
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])

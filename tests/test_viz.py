@@ -132,11 +132,11 @@ def test_value_neuron_nodes_ops_and_grads():
     assert lab == ["w", "parameter", "shape () float", "data: 0.5", "grad: -0.6589"]
     assert label(nodes(g)[find(g, "x")])[-1] == "grad: -0.3294"
     assert label(nodes(g)[find(g, "n")])[1:] == ["op: tanh", "shape () float", "data: 0.537", "grad: -0.9259"]
-    assert label(nodes(g)[find(g, "cost")])[1] == "op: ** (output)"
+    assert label(nodes(g)[find(g, "cost")])[1] == "op: pow (output)"
     op_labels = sorted(label(nodes(g)[o])[0] for o in op_ids(g))
-    assert op_labels == sorted(["*", "+", "tanh", "+c", "**"])
-    assert 'label="+c\\nc = -1.0"' in src      # folded constants are shown
-    assert 'label="**\\nc = 2"' in src
+    assert op_labels == sorted(["mul", "add", "tanh", "add", "pow"])
+    assert 'label="add\\nc = -1.0"' in src      # folded constants are shown
+    assert 'label="pow\\nc = 2"' in src
     assert 'tooltip="d tanh(a)/da = 1 - tanh(a)**2"' in src
 
 
@@ -309,7 +309,7 @@ def test_100k_value_chain_collapses_fast():
     assert len(value_ids(g)) == 4
     assert "99997 of 100001 values hidden" in nd["note"]
     assert label(nd["h0"])[0] == "... 99997 nodes hidden ..."
-    assert set(label(nd["h0"])[1].removeprefix("ops: ").split(", ")) == {"+c", "*c"}
+    assert set(label(nd["h0"])[1].removeprefix("ops: ").split(", ")) == {"add", "mul"}
     e = edges(g)
     assert ("v1", "h0") in e and ("h0", "o99999") in e and ("o100000", find(g, "y")) in e
     # under the limit nothing is hidden
@@ -432,7 +432,7 @@ def test_trace_value_two_nodes_exact():
     lines = viz.trace_backward(y, file=buf)
     assert lines == [
         "[1] y = a * b = -6.0; dy/dy = 1.0",
-        "    *: d(a*b)/da = b = -3.0, d(a*b)/db = a = 2.0",
+        "    mul: d(a*b)/da = b = -3.0, d(a*b)/db = a = 2.0",
         "    sends: a += 1.0 * -3.0 = -3.0, b += 1.0 * 2.0 = 2.0",
         "[2] a = 2.0 (leaf); dy/da = -3.0; a.grad += -3.0",
         "[3] b = -3.0 (leaf); dy/db = 2.0; b.grad += 2.0",
@@ -453,7 +453,7 @@ def test_trace_value_constant_and_unary_rules():
         f"    tanh: d tanh(a)/da = 1 - tanh(a)**2 = {d:.6g}",
         f"    sends: v1 += 1.0 * {d:.6g} = {d:.6g}",
         f"[2] v1 = x * 3 = 1.5; dy/dv1 = {d:.6g}",
-        "    *c: d(a*c)/da = c = 3.0",
+        "    mul: d(a*c)/da = c = 3.0",
         f"    sends: x += {d:.6g} * 3.0 = {3 * d:.6g}",
         f"[3] x = 0.5 (leaf); dy/dx = {3 * d:.6g}; x.grad += {3 * d:.6g}",
     ]
@@ -577,5 +577,5 @@ def test_collapse_does_not_hide_a_node_used_twice():
     g = viz.draw_graph(y, max_nodes=10)
     assert "56 of 64 values hidden" in nodes(g)["note"]                  # two chains of 30 keep 2 ends each
     vm = "v" + str(31)                                                  # x, 30 adds, then m
-    assert label(nodes(g)[vm])[1] == "op: *c"
+    assert label(nodes(g)[vm])[1] == "op: mul"
     assert len([e for e in edges(g) if e[0] == vm]) == 2

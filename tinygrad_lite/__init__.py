@@ -5,14 +5,16 @@ one ``backward()`` gives a batch cost's gradient AND every sample's own gradient
 """
 
 from . import data, nn, optim, viz
-from .checkpoint import load, save
+from .anomaly import detect_anomaly
+from .checkpoint import CheckpointError, load, save
 from .gradcheck import GradcheckError, gradcheck
-from .graph import enable_grad, is_grad_enabled, no_grad
+from .graph import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .persample import total_norms as per_sample_norms
-from .tensor import Tensor, cat, stack
+from .tensor import Tensor, cat, stack, tensor
 from .value import Value
 
 __version__ = "0.1.0"
 
-__all__ = ["Tensor", "Value", "no_grad", "enable_grad", "is_grad_enabled", "gradcheck", "GradcheckError",
-           "nn", "optim", "data", "viz", "save", "load", "cat", "stack", "per_sample_norms", "__version__"]
+__all__ = ["Tensor", "Value", "tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
+           "gradcheck", "GradcheckError", "detect_anomaly", "nn", "optim", "data", "viz", "save", "load",
+           "CheckpointError", "cat", "stack", "per_sample_norms", "__version__"]

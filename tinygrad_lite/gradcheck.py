@@ -60,7 +60,7 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 
             t.data = np.array(t.data, order="C")  # np.array alone keeps a Fortran layout
 
     for t, an in zip(checked, analytic):
-        label = f"input {inputs.index(t)}" + (f" ('{t.name}')" if t.name else "")
+        label = f"input {next(k for k, u in enumerate(inputs) if u is t)}" + (f" ('{t.name}')" if t.name else "")
         flat = t.data.reshape(-1)
         for i in range(flat.size):
             old = flat[i]

@@ -1,9 +1,10 @@
-"""The graph walker shared by the scalar engine (`Value`) and the tensor engine (`Tensor`).
+"""The graph walker shared by the scalar engine (`Value`) and the tensor engine (`Tensor`),
+and the per-thread recording state (grad mode, running modules, anomaly mode).
 
 A node is any object with these attributes:
 
 * ``_parents``: tuple of parent nodes (empty for a leaf);
-* ``_op``: ``None`` for a leaf, else an op object with ``name`` and ``vjp(node, g)``;
+* ``_op``: ``None`` for a leaf, else an op object with ``name``, ``rule`` and ``vjp(node, g)``;
   ``vjp`` returns one cotangent per parent (``None`` where no gradient is needed);
 * ``requires_grad``: only nodes with ``requires_grad`` take part in backward;
 * ``grad``: the gradient stored after backward;
@@ -20,61 +21,120 @@ The walker knows nothing about numpy. Given the root and its seed cotangent it
 4. stores ``dL/dnode`` in ``node.grad`` for every non-leaf (overwritten, it is the latest
    backward's gradient) and ACCUMULATES it into leaves, after the whole pass succeeded.
 
-The engines differ only in ``fit(parent, g)``, the hook that reduces a cotangent to its
-parent's shape (numpy broadcasting for tensors, nothing for scalars).
+Hooks make the one walker serve every pass: ``fit(parent, g)`` reduces a cotangent to its
+parent's shape (numpy broadcasting for tensors, nothing for scalars); ``trace(node, g,
+grads)`` sees each step (the backward trace of ``tl.viz``); ``ctx`` is a per-backward
+object whose ``visit(node, g, grads)`` sees each step's full-shape cotangents before
+``fit`` (per-sample bookkeeping keeps the sample axis there) and whose ``finish(leaves)``
+runs after the sweep, before any leaf is written.
+
+Recording state is per thread, as in PyTorch: ``no_grad`` in one thread leaves other
+threads recording.
 """
 
 from __future__ import annotations
 
 import gc
+import threading
 from typing import Any, Callable, Optional
 
-__all__ = ["toposort", "backward", "no_grad", "enable_grad", "is_grad_enabled"]
+__all__ = ["toposort", "backward", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "state"]
 
-_GRAD = [True]
+
+class _State(threading.local):
+    """Per-thread recording state. ``grad``: graphs are recorded; ``modules``: the modules
+    running forward (outermost first); ``anomaly``: ``detect_anomaly`` is active."""
+
+    def __init__(self) -> None:
+        self.grad = True
+        self.modules: list = []
+        self.anomaly = False
+
+
+state = _State()
 
 
 def is_grad_enabled() -> bool:
-    """True unless inside a ``no_grad()`` block."""
-    return _GRAD[0]
+    """True unless inside a ``no_grad()`` block (of this thread)."""
+    return state.grad
 
 
-class no_grad:
-    """Context manager (and decorator): nothing built inside it records a graph.
+class set_grad_enabled:
+    """Context manager (and decorator) that sets graph recording to ``mode`` in this thread
+    and restores the previous mode on exit; nesting and overlapping blocks restore exactly."""
+
+    _mode = True
+
+    def __init__(self, mode: bool = True) -> None:
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_grad_enabled: mode must be a bool, got {type(mode).__name__}")
+        self._mode = mode
+        self._prev: list = []
+
+    def __enter__(self) -> "set_grad_enabled":
+        self._prev.append(state.grad)
+        state.grad = self._mode
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        state.grad = self._prev.pop()
+
+    def __call__(self, fn: Callable) -> Callable:
+        mode = self._mode
+        cls = type(self)
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with cls.__new__(cls)._init(mode):
+                return fn(*args, **kwargs)
+
+        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
+        wrapper.__doc__ = getattr(fn, "__doc__", None)
+        wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
+        return wrapper
+
+    def _init(self, mode: bool) -> "set_grad_enabled":
+        self._mode = mode
+        self._prev = []
+        return self
+
+
+class no_grad(set_grad_enabled):
+    """Context manager (and decorator, with or without parentheses): nothing built inside
+    it records a graph, in this thread.
 
     >>> with no_grad():
     ...     y = x * 2          # y.requires_grad is False, y has no parents
     """
 
-    def __enter__(self) -> "no_grad":
-        self._prev = _GRAD[0]
-        _GRAD[0] = False
+    def __new__(cls, fn: Any = None) -> Any:
+        self = super().__new__(cls)
+        self._init(False)
+        if callable(fn):  # bare @no_grad
+            return self(fn)
         return self
 
-    def __exit__(self, *exc: Any) -> None:
-        _GRAD[0] = self._prev
-
-    def __call__(self, fn: Callable) -> Callable:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with self.__class__():
-                return fn(*args, **kwargs)
-
-        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
-        wrapper.__doc__ = getattr(fn, "__doc__", None)
-        return wrapper
+    def __init__(self, fn: Any = None) -> None:
+        pass
 
 
-class enable_grad(no_grad):
-    """Context manager that turns graph recording back on inside a ``no_grad`` block."""
+class enable_grad(set_grad_enabled):
+    """Context manager (and decorator): graph recording back on inside a ``no_grad`` block."""
 
-    def __enter__(self) -> "enable_grad":
-        self._prev = _GRAD[0]
-        _GRAD[0] = True
+    def __new__(cls, fn: Any = None) -> Any:
+        self = super().__new__(cls)
+        self._init(True)
+        if callable(fn):
+            return self(fn)
         return self
 
+    def __init__(self, fn: Any = None) -> None:
+        pass
 
-def toposort(root: Any) -> list:
-    """Nodes reachable from ``root`` through ``requires_grad`` nodes, parents first.
+
+def toposort(root: Any, every: bool = False) -> list:
+    """Nodes reachable from ``root``, parents first: through ``requires_grad`` nodes (what a
+    backward visits), or with ``every=True`` through all parents, constants included, the
+    first parent's subgraph before the second's (what pictures and traces show).
 
     Iterative depth-first search: each node is pushed once unexpanded and once as a
     marker; it is emitted when its marker is popped, after all its parents.
@@ -95,6 +155,11 @@ def toposort(root: Any) -> list:
             continue
         mark(node)
         push((node, True))
+        if every:
+            for p in reversed(node._parents):
+                if p not in seen:
+                    push((p, False))
+            continue
         for p in node._parents:
             if p.requires_grad and p not in seen:
                 push((p, False))
@@ -119,23 +184,26 @@ class gc_paused:
 
 
 def backward(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]] = None,
-             trace: Optional[Callable[[Any, Any, tuple], None]] = None) -> None:
+             trace: Optional[Callable[[Any, Any, tuple], None]] = None, ctx: Any = None,
+             order: Optional[list] = None) -> None:
     """Reverse-mode sweep from ``root`` with cotangent ``seed`` (dL/droot).
 
     ``fit(parent, g)`` reduces a cotangent to the parent's shape; ``trace(node, g, grads)``,
     if given, is called after each node's vjp with the cotangent it received and the ones
-    it sends to its parents (the backward trace of ``tl.viz``).
+    it sends to its parents; ``ctx.visit(node, g, grads)`` likewise, before ``fit``, and
+    ``ctx.finish(leaves)`` after the sweep (it may raise: then no leaf is written).
+    ``order`` is ``toposort(root)`` when the caller already has it.
     """
     with gc_paused():
-        _sweep(root, seed, fit, trace)
+        _sweep(root, seed, fit, trace, ctx, toposort(root) if order is None else order)
 
 
 def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
-           trace: Optional[Callable[[Any, Any, tuple], None]]) -> None:
-    order = toposort(root)
+           trace: Optional[Callable[[Any, Any, tuple], None]], ctx: Any, order: list) -> None:
     pending = {root: seed}
     pop = pending.pop
     get = pending.get
+    visit = ctx.visit if ctx is not None else None
     leaves = []
     for node in reversed(order):
         g = pop(node, None)
@@ -151,6 +219,8 @@ def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
         grads = op.vjp(node, g)
         if trace is not None:
             trace(node, g, grads)
+        if visit is not None:
+            visit(node, g, grads)
         for p, gp in zip(node._parents, grads):
             if gp is None or not p.requires_grad:
                 continue
@@ -158,5 +228,7 @@ def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
                 gp = fit(p, gp)
             q = get(p)
             pending[p] = gp if q is None else q + gp
+    if ctx is not None:
+        ctx.finish(leaves)
     for leaf, g in leaves:
         leaf._accumulate(g)

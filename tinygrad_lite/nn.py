@@ -8,18 +8,18 @@ their own per-sample rules.
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterator, Optional, Union
+from typing import Any, Iterator, Union
 
 import numpy as np
 
-from . import graph, ops, persample
-from .persample import BATCHED, MIXED, STAT
-from .tensor import Tensor, _const, _make
+from . import ops
+from .batchstate import BATCHED
+from .graph import state
+from .ops.base import const as _const
+from .tensor import Tensor
 
 __all__ = ["Module", "Linear", "Sequential", "ReLU", "Tanh", "Sigmoid", "mse_loss", "cross_entropy"]
 
-_GRAD = graph._GRAD
-_STACK = persample.MODULE_STACK
 
 
 def _as_tensor(x: Any) -> Tensor:
@@ -47,11 +47,12 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        _STACK.append(self)
+        stack = state.modules
+        stack.append(self)
         try:
             return self.forward(*args, **kwargs)
         finally:
-            _STACK.pop()
+            stack.pop()
 
     # ----------------------------------------------------------------- traversal -------
     def _members(self) -> Iterator[tuple]:
@@ -108,8 +109,8 @@ class Module:
         """The parameters, in ``named_parameters`` order."""
         return [p for _, p in self.named_parameters()]
 
-    def zero_grad(self) -> None:
-        """Clear ``grad``, ``grad_sample`` and ``grad_sample_norm`` of every parameter."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear ``grad`` and everything per-sample of every parameter."""
         for p in self.parameters():
             p.zero_grad()
 
@@ -196,36 +197,11 @@ class Linear(Module):
         if xd.ndim == 0 or xd.shape[-1] != self.in_features:
             raise ValueError(f"Linear(in_features={self.in_features}, out_features={self.out_features}): "
                              f"input of shape {xd.shape} does not end in {self.in_features}")
-        out = xd @ W.data.T
-        b = self.bias
-        if b is not None:
-            out += b.data
-            parents = (x, W, b)
-            rg = x.requires_grad or W.requires_grad or b.requires_grad
-        else:
-            parents = (x, W)
-            rg = x.requires_grad or W.requires_grad
-        s = x._bs
-        bs, mix = (0, None) if not s else _linear_state(x, W, b)
-        return _make(out, ops.LINEAR, parents, None, rg and _GRAD[0], bs, mix)
+        return ops.LINEAR(x, W, self.bias)
 
     def extra_repr(self) -> str:
         has_bias = self.bias is not None
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={has_bias}"
-
-
-def _linear_state(x: Tensor, W: Tensor, b: Optional[Tensor]) -> tuple:
-    s = x._bs
-    if s & MIXED:
-        return MIXED, x._mix
-    if s & BATCHED:
-        if x.data.ndim < 2:
-            return persample.mixed(f"op 'linear' on a batched input of shape {x.data.shape} contracts "
-                                   "the sample axis", x)
-        return BATCHED, None
-    if W.requires_grad or (b is not None and b.requires_grad):
-        return persample.mixed("op 'linear' multiplies a batch statistic by parameters", x)
-    return STAT, x._mix
 
 
 class Sequential(Module):
@@ -296,34 +272,16 @@ def mse_loss(pred: Any, target: Any, reduction: str = "mean") -> Tensor:
     """
     _check_reduction("mse_loss", reduction)
     pred, target = _as_tensor(pred), _as_tensor(target)
+    if pred.data.shape != target.data.shape:
+        raise ValueError(f"mse_loss: prediction shape {pred.data.shape} and target shape {target.data.shape} "
+                         "differ; reshape one of them (broadcasting them would compute a different loss)")
     if reduction == "none":
         return (pred - target) ** 2
     if target._bs & BATCHED and not pred._bs and pred.requires_grad:
         # only the target holds the samples: the composed ops carry each sample's own term
         sq = (pred - target) ** 2
         return sq.mean() if reduction == "mean" else sq.sum()
-    try:
-        d = pred.data - target.data
-    except ValueError:
-        raise ValueError(f"mse_loss: prediction shape {pred.data.shape} and target shape "
-                         f"{target.data.shape} are not compatible") from None
-    flat = d.reshape(-1)
-    n = flat.size
-    scale = 1.0 / n if reduction == "mean" and n else 1.0
-    data = np.asarray(np.dot(flat, flat) * scale, dtype=d.dtype)
-    s = pred._bs | target._bs
-    c = 1.0
-    if not s:
-        bs, mix = 0, None
-    else:
-        bs, mix = persample.elementwise("mse_loss", d.shape, pred, target, "")
-        if bs == BATCHED:
-            bs, mix = STAT, persample.stat_origin("mse_loss")
-            c = 1.0 / d.shape[0] if reduction == "mean" else 1.0
-        elif bs == STAT:
-            bs, mix = persample.mixed("op 'mse_loss' applied to a batch statistic", pred, target)
-    rg = (pred.requires_grad or target.requires_grad) and _GRAD[0]
-    return _make(data, ops.MSE, (pred, target), (d, scale, c), rg, bs, mix)
+    return ops.MSE(pred, target, reduction)
 
 
 def cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Tensor:
@@ -337,40 +295,8 @@ def cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Tensor:
     logits = _as_tensor(logits)
     y = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
     z = logits.data
-    if z.ndim not in (1, 2):
-        raise ValueError(f"cross_entropy: logits must have shape (N, C) or (C,), got {z.shape}")
-    if not np.issubdtype(y.dtype, np.integer):
-        raise TypeError(f"cross_entropy: labels must be integer class indices, got dtype {y.dtype}")
-    want = z.shape[:1] if z.ndim == 2 else ()
-    if y.shape != want:
-        raise ValueError(f"cross_entropy: labels of shape {y.shape} do not match logits of shape {z.shape} "
-                         f"(expected labels of shape {want})")
-    C = z.shape[-1]
-    if y.size and (y.min() < 0 or y.max() >= C):
-        bad = y[(y < 0) | (y >= C)].reshape(-1)[0]
-        raise IndexError(f"cross_entropy: label {int(bad)} is out of range for {C} classes")
     if reduction == "none":
+        ops.XENT.forward(z, y)  # the same argument checks
         lp = logits.log_softmax(-1)
         return -(lp[np.arange(z.shape[0]), y] if z.ndim == 2 else lp[int(y)])
-    m = z.max(axis=-1, keepdims=True)
-    zz = z - m
-    logp = zz - np.log(np.exp(zz).sum(axis=-1, keepdims=True))
-    picked = logp[np.arange(z.shape[0]), y] if z.ndim == 2 else logp[y]
-    N = z.shape[0] if z.ndim == 2 else 1
-    scale = 1.0 / N if reduction == "mean" and N else 1.0
-    data = np.asarray(-picked.sum() * scale, dtype=z.dtype)
-    s = logits._bs
-    c = 1.0
-    if not s:
-        bs, mix = 0, None
-    elif s & MIXED:
-        bs, mix = MIXED, logits._mix
-    elif s & BATCHED:
-        if z.ndim != 2:
-            bs, mix = persample.mixed("op 'cross_entropy' on a batched 1-D input", logits)
-        else:
-            bs, mix = STAT, persample.stat_origin("cross_entropy")
-            c = 1.0 / N if reduction == "mean" else 1.0
-    else:
-        bs, mix = persample.mixed("op 'cross_entropy' applied to a batch statistic", logits)
-    return _make(data, ops.XENT, (logits,), (logp, y, scale, c), logits.requires_grad and _GRAD[0], bs, mix)
+    return ops.XENT(logits, y, reduction)

@@ -1,487 +1,479 @@
-"""Per-sample gradients from the same backward pass: batch-axis tracking and the walk.
-
-Every Tensor carries a batch state ``_bs`` (bit flags, computed once per op at forward):
-
-* ``0``        independent of the batch (parameters and what is computed from them);
-* ``BATCHED``  axis 0 indexes samples, and row b depends on sample b only;
-* ``STAT``     a batch statistic: a mean or sum over the sample axis of batched terms,
-               possibly combined LINEARLY with other statistics or constants (a cost);
-* ``MIXED``    samples were mixed (``x - x.mean(0)``, ``x.T @ x``, a sum over axis 0 used
-               inside the model, a non-linear function of a batch statistic ...); the node
-               keeps in ``_mix`` which op did it and in which module.
+"""Per-sample gradients from the same backward: kept as what they are made of, built on read.
 
 If the cost is ``C = sum_b c * term_b`` (``c = 1/B`` for a mean, ``1`` for a sum), the
-backward cotangent of a batched node has rows ``c * dterm_b/dx_b``. On an edge from a
-batched node to a parameter-side node the sample axis is KEPT instead of summed; the
-parameter then receives ``S[b] = dterm_b/dp`` (``grad_sample``) and the ordinary total
-``sum_b c * S[b]`` (``grad``).
+backward cotangent of a batched node has rows ``c * dterm_b/dx_b``. Where a batched node
+feeds a parameter-side (unbatched) node, the ordinary pass contracts the sample axis; the
+per-sample context (``Context``, one per ``backward()``, passed to the walker as its
+``ctx``) additionally KEEPS that edge's per-sample gradient ``S[b] = dterm_b/dp`` as a
+``Rows`` object, without building it:
+
+* ``OuterRows(L, R)``: ``S[b] = sum_t L[b,t] (x) R[b,t]`` (a Linear or matmul weight: the
+  output cotangent rows and the input rows, which the pass already has);
+* ``DenseRows(g)``: the op's own full-shape cotangent, whose sample axis the walker would
+  otherwise sum away (elementwise ops such as ``x * w``);
+* ``ShareRows(d)``: a cotangent reaching the parameter outside the per-sample terms
+  (``0.1 * (W**2).sum()`` added to a cost), shared equally by the B samples;
+* ``PushedRows``: rows of a parameter-side non-leaf (``W.T``) pushed through its op.
+
+Each leaf parameter keeps its rows in a ``SampleGrads`` (``p._ps``) until ``zero_grad()``:
+one segment per batch (another batch before ``zero_grad()`` appends its rows; another cost
+over the same batch adds). ``grad_sample`` is built on first read; ``grad_sample_norm``,
+DP-SGD's clipped sum and the gradient variance are computed from the factors where a rule
+exists (``|sum_t L_t (x) R_t|^2 = sum_{t,s} (L_t.L_s)(R_t.R_s)``, ``sum_b w_b S[b] =
+(w L)^T R``). A graph that mixed samples keeps its reason, and reading raises it.
 """
 
 from __future__ import annotations
 
 import sys
+import weakref
 from typing import Any, Optional
 
 import numpy as np
 
-from . import graph
-
-BATCHED, STAT, MIXED = 1, 2, 4
-
-# Modules currently running forward (outermost first): names a mixing op's module path.
-MODULE_STACK: list = []
+from .batchstate import BATCHED, MIXED, unbroadcast_keep0
+from .batchstate import fit as _fit
 
 
-class PerSample:
-    """A parameter-side cotangent in the per-sample pass: ``S`` of shape (B, *shape) holds
-    each sample's own gradient, ``total`` the ordinary gradient ``sum_b c * S[b]``.
+class Rows:
+    """Sample b's gradient ``S[b]`` of one parameter through one edge, times ``scale``.
+    Subclasses keep what S is made of; the defaults here build it densely."""
 
-    When only norms are wanted, a weight gradient may instead stay FACTORED: ``factors`` is a
-    list of pairs (G, X) of shapes (B, T, out) and (B, T, in) with S[b] = sum_t G[b,t] X[b,t]^T
-    (a Linear layer's per-sample rule), and ``S`` is None until something needs it.
-    """
+    __slots__ = ("scale", "shape", "dtype", "B")
 
-    __slots__ = ("S", "total", "factors")
-
-    def __init__(self, S: Optional[np.ndarray], total: np.ndarray, factors: Optional[list] = None) -> None:
-        self.S = S
-        self.total = total
-        self.factors = factors
-
-    def dense(self) -> np.ndarray:
-        """``S``, built from the factors if needed."""
-        if self.S is None:
-            self.S = sum(np.einsum("bto,bti->boi", G, X) for G, X in self.factors)
-            self.factors = None
-        return self.S
+    def dense(self, out: Optional[np.ndarray] = None) -> np.ndarray:
+        raise NotImplementedError
 
     def sq_norms(self) -> np.ndarray:
-        """Squared L2 norm of each sample's gradient, ``|S[b]|^2``, without building S:
-        |sum_t G_t X_t^T|_F^2 = sum_{t,s} (G_t . G_s)(X_t . X_s)."""
-        if self.S is not None:
-            S = self.S.reshape(self.S.shape[0], -1)
-            return np.einsum("bk,bk->b", S, S)
-        G = np.concatenate([g for g, _ in self.factors], axis=1)
-        X = np.concatenate([x for _, x in self.factors], axis=1)
-        if G.shape[1] == 1:
-            return np.einsum("bo,bo->b", G[:, 0], G[:, 0]) * np.einsum("bi,bi->b", X[:, 0], X[:, 0])
-        return np.einsum("bts,bts->b", G @ np.swapaxes(G, 1, 2), X @ np.swapaxes(X, 1, 2))
+        """``|S[b]|^2`` for each b, shape (B,)."""
+        S = self.dense().reshape(self.B, -1)
+        return np.einsum("bk,bk->b", S, S)
+
+    def weighted_sum(self, w: np.ndarray) -> np.ndarray:
+        """``sum_b w_b S[b]`` (DP-SGD's clipped sum with ``w_b`` the clip factors)."""
+        return np.tensordot(w.astype(self.dtype, copy=False), self.dense(), axes=(0, 0))
+
+    def sq_sum(self) -> np.ndarray:
+        """``sum_b S[b]**2`` elementwise (the second moment behind the gradient variance)."""
+        S = self.dense()
+        return np.einsum("b...,b...->...", S, S)
 
 
-# True while a per-sample pass computes norms only (weight gradients may stay factored).
-NORMS_ONLY = [False]
+class DenseRows(Rows):
+    """``S = unbroadcast_keep0(g) * scale``: g is the op's full-shape cotangent for the
+    parameter, its axis 0 the samples."""
+
+    __slots__ = ("g",)
+
+    def __init__(self, g: np.ndarray, shape: tuple, dtype: Any, scale: float) -> None:
+        self.g, self.shape, self.dtype, self.scale, self.B = g, tuple(shape), dtype, scale, g.shape[0]
+
+    def dense(self, out: Optional[np.ndarray] = None) -> np.ndarray:
+        S = self.g
+        if S.shape[1:] != self.shape:
+            S = unbroadcast_keep0(S, self.shape)
+        S = S * self.scale if self.scale != 1.0 else np.array(S)
+        return S.astype(self.dtype, copy=False)
 
 
-# Leaves whose grad_sample storage was handed out during the running per-sample pass.
-_HANDED: set = set()
+class OuterRows(Rows):
+    """``S[b] = scale * sum_t outer(L[b, t], R[b, t])``, reshaped to the parameter's shape.
+    ``L``: (B, T, m), ``R``: (B, T, n); T = 1 for one row per sample (a Linear layer)."""
 
+    __slots__ = ("L", "R")
 
-def sample_buffer(p: Any, shape: tuple, dtype: Any) -> np.ndarray:
-    """Storage for a per-sample gradient of ``p`` (shape (B, *p.shape)).
+    def __init__(self, L: np.ndarray, R: np.ndarray, shape: tuple, dtype: Any, scale: float) -> None:
+        self.L, self.R, self.shape, self.dtype, self.scale, self.B = L, R, tuple(shape), dtype, scale, L.shape[0]
 
-    For a leaf whose ``grad_sample`` was cleared, the array it held last time is reused
-    when nothing else references it any more (per-sample gradients are B x |params| floats;
-    fresh pages for them cost more than the arithmetic). Otherwise a new array.
-    """
-    if p._op is None and p.grad_sample is None and id(p) not in _HANDED:
-        _HANDED.add(id(p))
-        buf = getattr(p, "_gsbuf", None)
-        # references: the slot, `buf`, getrefcount's argument; more means someone kept it
-        if buf is not None and buf.shape == shape and buf.dtype == dtype and sys.getrefcount(buf) <= 3:
-            return buf
-        buf = np.empty(shape, dtype)
-        p._gsbuf = buf
-        return buf
-    return np.empty(shape, dtype)
-
-
-# ---------------------------------------------------------------- forward-time rules ----
-def module_path(stack: Optional[tuple] = None) -> str:
-    """Dotted path of the innermost module of ``stack`` (default: the modules running now),
-    e.g. ``layers.2``; '' outside any module."""
-    stack = tuple(MODULE_STACK) if stack is None else stack
-    names = []
-    for parent, child in zip(stack, stack[1:]):
-        for name, m in parent.named_children():
-            if m is child:
-                names.append(name)
-                break
+    def dense(self, out: Optional[np.ndarray] = None) -> np.ndarray:
+        L, R = self.L, self.R
+        B, T, m = L.shape
+        n = R.shape[2]
+        dt = np.result_type(L, R)
+        if out is None or out.dtype != dt or out.size != B * m * n:
+            out = np.empty((B, m, n), dt)
+        out3 = out.reshape(B, m, n)
+        if T == 1:
+            Ls = L[:, 0] * self.scale if self.scale != 1.0 else L[:, 0]
+            np.einsum("bm,bn->bmn", Ls, R[:, 0], out=out3)
         else:
-            names.append(type(child).__name__)
-    if not names and stack:
-        return type(stack[0]).__name__
-    return ".".join(names)
+            np.matmul(np.swapaxes(L, 1, 2), R, out=out3)
+            if self.scale != 1.0:
+                out3 *= self.scale
+        return out3.reshape((B,) + self.shape).astype(self.dtype, copy=False)
+
+    def sq_norms(self) -> np.ndarray:
+        L, R = self.L, self.R
+        B, T, m = L.shape
+        n = R.shape[2]
+        s2 = self.scale * self.scale
+        if T == 1:
+            return (np.einsum("bm,bm->b", L[:, 0], L[:, 0]) * np.einsum("bn,bn->b", R[:, 0], R[:, 0])) * s2
+        if T * T * (m + n) < T * m * n:  # Gram form: no (B, m, n) array
+            GL = L @ np.swapaxes(L, 1, 2)
+            GR = R @ np.swapaxes(R, 1, 2)
+            return np.einsum("bts,bts->b", GL, GR) * s2
+        return Rows.sq_norms(self)
+
+    def weighted_sum(self, w: np.ndarray) -> np.ndarray:
+        L, R = self.L, self.R
+        B, T, m = L.shape
+        wl = L * (w * self.scale).astype(L.dtype, copy=False)[:, None, None]
+        return (wl.reshape(B * T, m).T @ R.reshape(B * T, -1)).reshape(self.shape).astype(self.dtype, copy=False)
+
+    def sq_sum(self) -> np.ndarray:
+        L, R = self.L, self.R
+        if L.shape[1] == 1:
+            s2 = self.scale * self.scale
+            out = (L[:, 0] * L[:, 0]).T @ (R[:, 0] * R[:, 0]) * s2
+            return out.reshape(self.shape).astype(self.dtype, copy=False)
+        return Rows.sq_sum(self)
 
 
-def _where(why: str, stack: Optional[tuple] = None) -> str:
-    where = module_path(stack)
-    return why + (f" in module '{where}'" if where else "")
+class ShareRows(Rows):
+    """Every sample's share of a cotangent ``d`` that reached the parameter outside the
+    per-sample terms: ``S[b] = d * scale`` with ``scale = 1 / (B c)``."""
+
+    __slots__ = ("d",)
+
+    def __init__(self, d: np.ndarray, B: int, dtype: Any, scale: float) -> None:
+        self.d, self.shape, self.dtype, self.scale, self.B = d, np.shape(d), dtype, scale, B
+
+    def dense(self, out: Optional[np.ndarray] = None) -> np.ndarray:
+        one = np.asarray(self.d * self.scale, dtype=self.dtype)
+        return np.broadcast_to(one, (self.B,) + self.shape).copy()
+
+    def weighted_sum(self, w: np.ndarray) -> np.ndarray:
+        return np.asarray(self.d * (self.scale * float(np.sum(w))), dtype=self.dtype)
 
 
-class _Origin:
-    """Where a batch statistic was born: the op and the running modules, turned into text
-    only if an error message needs it (the statistic is made on every training step)."""
+class PushedRows(Rows):
+    """Rows of a parameter-side non-leaf ``node`` (e.g. ``W.T``) pushed to its parent ``i``
+    through the op's vjp, which accepts a leading stack axis."""
 
-    __slots__ = ("op", "stack")
+    __slots__ = ("node", "i", "parts")
 
-    def __init__(self, op: str) -> None:
-        self.op = op
-        self.stack = tuple(MODULE_STACK)
+    def __init__(self, node: Any, i: int, parts: list, shape: tuple, dtype: Any) -> None:
+        self.node, self.i, self.parts = node, i, parts
+        self.shape, self.dtype, self.scale, self.B = tuple(shape), dtype, 1.0, parts[0].B
 
-    def __str__(self) -> str:
-        return _where(f"op '{self.op}' over the sample axis", self.stack)
+    def dense(self, out: Optional[np.ndarray] = None) -> np.ndarray:
+        stack = dense_sum(self.parts)
+        g = self.node._op.vjp(self.node, stack)[self.i]
+        if g.shape[1:] != self.shape:
+            g = unbroadcast_keep0(g, self.shape)
+        return g.astype(self.dtype, copy=False)
 
 
-def stat_origin(op: str) -> _Origin:
-    """Where a batch statistic is born (kept on STAT nodes, quoted by mixing errors)."""
-    return _Origin(op)
+def dense_sum(parts: list, out: Optional[np.ndarray] = None) -> np.ndarray:
+    """``sum`` of the parts' dense per-sample arrays."""
+    S = parts[0].dense(out)
+    for r in parts[1:]:
+        S = S + r.dense()
+    return S
 
 
-def _origin(*inputs: Any) -> Optional[_Origin]:
-    for t in inputs:
-        if getattr(t, "_bs", 0) & STAT:
-            return t._mix
+def sq_norms(parts: list) -> np.ndarray:
+    """``|sum_parts S[b]|^2``: outer factors of one shape side by side (their Gram form
+    covers the cross terms); otherwise densely."""
+    if len(parts) == 1:
+        return parts[0].sq_norms()
+    if all(type(r) is OuterRows and r.shape == parts[0].shape and r.L.shape[2] == parts[0].L.shape[2]
+           and r.R.shape[2] == parts[0].R.shape[2] for r in parts):
+        L = np.concatenate([r.L * r.scale for r in parts], axis=1)
+        R = np.concatenate([r.R for r in parts], axis=1)
+        return OuterRows(L, R, parts[0].shape, parts[0].dtype, 1.0).sq_norms()
+    S = dense_sum(parts).reshape(parts[0].B, -1)
+    return np.einsum("bk,bk->b", S, S)
+
+
+def push(node: Any, i: int, parts: list, shape: tuple, dtype: Any) -> list:
+    """Rows of ``node`` carried to its parent ``i``: the op's ``push_rows`` keeps factors
+    where it can (a transpose swaps L and R), otherwise ``PushedRows``."""
+    rule = getattr(node._op, "push_rows", None)
+    if rule is not None:
+        out = [rule(node, i, r) for r in parts]
+        if all(r is not None for r in out):
+            return out
+    return [PushedRows(node, i, parts, shape, dtype)]
+
+
+class Segment:
+    """One batch's per-sample gradient of one parameter: ``parts`` add up to S (B rows)."""
+
+    __slots__ = ("keys", "B", "parts", "c", "weight", "error")
+
+    def __init__(self, keys: tuple, B: int, parts: list, c: float, weight: Optional[float],
+                 error: Optional[str]) -> None:
+        self.keys, self.B, self.parts, self.c, self.weight, self.error = keys, B, parts, c, weight, error
+
+    def same_batch(self, keys: tuple, B: int) -> bool:
+        if B != self.B or len(keys) != len(self.keys):
+            return False
+        return all(a() is not None and a() is b() for a, b in zip(self.keys, keys))
+
+
+class SampleGrads:
+    """What a leaf parameter's per-sample gradients are made of, since ``zero_grad()``."""
+
+    __slots__ = ("segments",)
+
+    def __init__(self) -> None:
+        self.segments: list = []
+
+    def check(self, label: str) -> None:
+        for s in self.segments:
+            if s.error:
+                raise RuntimeError(f"per-sample gradients of {label} are undefined: {s.error}. "
+                                   ".grad is correct; per-sample gradients need a graph in which sample b's "
+                                   "term depends on sample b only")
+
+    @property
+    def B(self) -> int:
+        return sum(s.B for s in self.segments)
+
+    def dense(self, out: Optional[np.ndarray] = None) -> np.ndarray:
+        segs = self.segments
+        if len(segs) == 1:
+            return dense_sum(segs[0].parts, out)
+        return np.concatenate([dense_sum(s.parts) for s in segs], axis=0)
+
+    def sq_norms(self) -> np.ndarray:
+        return np.concatenate([sq_norms(s.parts) for s in self.segments])
+
+    def weighted_sum(self, w: np.ndarray) -> np.ndarray:
+        """``sum_b w_b S[b]`` over every row of every segment."""
+        total = None
+        k = 0
+        for s in self.segments:
+            ws = w[k:k + s.B]
+            k += s.B
+            for r in s.parts:
+                t = r.weighted_sum(ws)
+                total = t if total is None else total + t
+        return total
+
+    def sq_sum(self) -> np.ndarray:
+        total = None
+        for s in self.segments:
+            t = s.parts[0].sq_sum() if len(s.parts) == 1 else Rows.sq_sum(_Summed(s.parts))
+            total = t if total is None else total + t
+        return total
+
+    def units(self) -> np.ndarray:
+        """Per row, the factor turning ``S[b]`` (the gradient of sample b's term as the cost
+        weights it, ``c``) into the gradient of sample b's loss at unit weight: ``c / w``
+        where ``w`` is the weight the cost actually gives each term (``.sum() / B`` has
+        c = 1 but w = 1/B)."""
+        out = []
+        for s in self.segments:
+            if s.weight is None or s.weight == 0:
+                raise ValueError("per-sample gradients: the cost weights its per-sample terms unevenly or by "
+                                 "zero; write it as a plain .mean() (reduction='mean') or .sum()")
+            out.append(np.full(s.B, s.c / s.weight))
+        return np.concatenate(out) if out else np.zeros(0)
+
+
+class _Summed(Rows):
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: list) -> None:
+        self.parts, self.B, self.dtype, self.shape, self.scale = parts, parts[0].B, parts[0].dtype, parts[0].shape, 1.0
+
+    def dense(self, out: Optional[np.ndarray] = None) -> np.ndarray:
+        return dense_sum(self.parts, out)
+
+
+def sample_buffer(p: Any) -> Optional[np.ndarray]:
+    """The array a parameter's last ``grad_sample`` lived in, for reuse when nothing else
+    references it any more (per-sample gradients are B x |params| floats; fresh pages for
+    them cost more than the arithmetic)."""
+    buf = getattr(p, "_gsbuf", None)
+    # references: the slot, `buf`, getrefcount's argument; more means someone kept it
+    if buf is not None and sys.getrefcount(buf) <= 3:
+        return buf
     return None
 
 
-def mixed(why: str, *inputs: Any) -> tuple:
-    """State MIXED with its reason: an input's earlier reason if it had one, else ``why``
-    (and where the batch statistic involved came from)."""
-    for t in inputs:
-        if getattr(t, "_bs", 0) & MIXED:
-            return MIXED, t._mix
-    msg = _where(why)
-    origin = _origin(*inputs)
-    if origin:
-        msg += f" (the batch statistic comes from {origin})"
-    return MIXED, msg
+# ------------------------------------------------------------------ the per-backward context --
+class Context:
+    """What one ``backward()`` needs for per-sample gradients (no module globals, so two
+    threads can run backward at once). ``mode``: ``"rows"`` (the default: keep factors),
+    ``"norms"`` (norms now, nothing kept) or ``"plain"`` (only the batch size and the cost's
+    reduction, for ``p.last_batch``)."""
+
+    def __init__(self, root: Any, mode: str) -> None:
+        self.mode = mode
+        self.B: Optional[int] = None
+        self.c: Optional[float] = 1.0 if root._bs & BATCHED else None
+        self.c_by = "a batched root"
+        self.weight: Optional[float] = self.c
+        self.error: Optional[str] = root._mix if root._bs & MIXED else None
+        self.rows: dict = {}
+        self.direct: dict = {}
+        self.keys: dict = {}
+        if root._bs & BATCHED:
+            self.B = root.data.shape[0]
+        if mode == "plain" or self.error:
+            self.visit = self._visit_plain
+
+    def _reduction(self, node: Any, g: Any, p: Any) -> None:
+        if self.B is None:
+            self.B = p.data.shape[0]
+        scale = getattr(node._op, "sample_scale", None)
+        if scale is None:
+            return
+        cs = scale(node)
+        w = cs * float(g) if np.size(g) == 1 else None
+        if self.c is None:
+            self.c, self.c_by, self.weight = cs, node._op.name, w
+            return
+        if cs != self.c and not self.error:
+            self.error = (f"the cost combines reductions over the sample axis with different weights "
+                          f"('{self.c_by}' and '{node._op.name}'); use one of mean or sum")
+        if w is None or self.weight is None or abs(w - self.weight) > 1e-12 * abs(self.weight):
+            self.weight = None
+
+    def _visit_plain(self, node: Any, g: Any, grads: tuple) -> None:
+        if node._bs & BATCHED:
+            return
+        for p in node._parents:
+            if p._bs & BATCHED:
+                self._reduction(node, g, p)
+                return
+
+    def visit(self, node: Any, g: Any, grads: tuple) -> None:
+        """One step of the walk: keep the sample axis on edges into parameter-side nodes."""
+        parents = node._parents
+        if node._bs & BATCHED:
+            rule = getattr(node._op, "sample_rows", None)
+            scale = 1.0 / self.c if self.c else 1.0
+            for i, p in enumerate(parents):
+                if p._bs & BATCHED:
+                    if p._op is None:
+                        self.keys[id(p)] = p
+                    continue
+                gp = grads[i]
+                if gp is None or not p.requires_grad:
+                    continue
+                r = rule(node, g, i, scale) if rule is not None else None
+                if r is None:
+                    r = DenseRows(gp, p.data.shape, p.data.dtype, scale)
+                self.rows.setdefault(p, []).append(r)
+            return
+        mine = self.rows.get(node)
+        for i, p in enumerate(parents):
+            if p._bs & BATCHED:
+                self._reduction(node, g, p)
+                continue
+            gp = grads[i]
+            if gp is None or not p.requires_grad:
+                continue
+            if mine is not None:
+                parts = mine
+                d = self.direct.get(node)
+                if d is not None:
+                    parts = parts + [ShareRows(d, mine[0].B, node.data.dtype, self._share())]
+                self.rows.setdefault(p, []).extend(push(node, i, parts, p.data.shape, p.data.dtype))
+            else:
+                d = _fit(p, gp)
+                q = self.direct.get(p)
+                self.direct[p] = d if q is None else q + d
+
+    def _share(self) -> float:
+        return 1.0 / ((self.B or 1) * (self.c or 1.0))
+
+    def finish(self, leaves: list) -> None:
+        """After the sweep: give every leaf parameter its per-sample record (or norms)."""
+        B = self.B
+        if B is None and self.error and self.mode != "plain":
+            B = self.B = 0
+        if B is None:  # nothing batched reached: an ordinary pass
+            for leaf, _ in leaves:
+                if leaf._op is None and not leaf._bs & BATCHED:
+                    clear(leaf)
+            return
+        reduction = None
+        if self.c is not None and self.weight is not None:
+            if abs(self.weight * B - 1.0) <= 1e-12:
+                reduction = "mean"
+            elif abs(self.weight - 1.0) <= 1e-12:
+                reduction = "sum"
+        keys = tuple(weakref.ref(k) for _, k in sorted(self.keys.items()))
+        writes = []
+        for leaf, _ in leaves:
+            if leaf._bs & BATCHED:
+                continue
+            parts = self.rows.pop(leaf, [])
+            d = self.direct.pop(leaf, None)
+            if d is not None and self.mode != "plain" and not self.error:
+                parts.append(ShareRows(d, B, leaf.data.dtype, self._share()))
+            writes.append((leaf, parts))
+        if self.mode == "norms" and not self.error:
+            norms = [np.sqrt(sq_norms(parts)).astype(leaf.data.dtype, copy=False) if parts else None
+                     for leaf, parts in writes]
+        for k, (leaf, parts) in enumerate(writes):
+            leaf.last_batch = (B, reduction)
+            if self.mode == "rows" or (self.mode == "norms" and self.error):
+                ps = leaf._ps if leaf._ps is not None else SampleGrads()
+                last = ps.segments[-1] if ps.segments else None
+                if last is not None and last.same_batch(keys, B):
+                    last.parts = last.parts + parts
+                    if last.c != self.c and not last.error:
+                        last.error = "two costs over the same batch weight their per-sample terms differently"
+                    if last.weight != self.weight:
+                        last.weight = None
+                    last.error = last.error or self.error
+                else:
+                    ps.segments.append(Segment(keys, B, parts, self.c or 1.0, self.weight, self.error))
+                leaf._ps = ps
+                leaf._gs = None
+                leaf._gsnorm = None
+            elif self.mode == "norms":
+                leaf._ps = None
+                leaf._gs = None
+                leaf._gsnorm = norms[k]
+            else:
+                clear(leaf)
 
 
-def elementwise(op: str, out_shape: tuple, a: Any, b: Any, linear_in: str = "ab") -> tuple:
-    """Batch state of an elementwise op of ``a`` and ``b`` with broadcast ``out_shape``.
-
-    ``linear_in`` says in which operands the op is linear with the other operand fixed
-    (``"ab"`` for +/-, ``"a"`` for a / b, ``"ab*"`` for a * b: linear in each alone).
-    """
-    sa, sb = a._bs, b._bs
-    s = sa | sb
-    if s & MIXED:
-        return mixed(op, a, b)
-    if s & BATCHED:
-        if s & STAT:
-            return mixed(f"op '{op}' combines a batch statistic (a mean/sum over the sample axis) "
-                         "with per-sample values", a, b)
-        for t in (a, b):
-            if t._bs & BATCHED and (t.data.ndim != len(out_shape) or t.data.shape[0] != out_shape[0]):
-                return mixed(f"op '{op}' broadcasts a batched operand of shape {t.data.shape} to "
-                             f"{out_shape}, moving or repeating the sample axis")
-        return BATCHED, None
-    # STAT: allowed while the op is linear in the statistic and its other operand needs no grad
-    if linear_in == "ab":
-        return STAT, _origin(a, b)
-    stat, other = (a, b) if sa & STAT else (b, a)
-    if sa & STAT and sb & STAT:
-        return mixed(f"op '{op}' multiplies/divides two batch statistics", a, b)
-    if linear_in == "a" and stat is b:
-        return mixed(f"op '{op}' divides by a batch statistic", a, b)
-    if other.requires_grad:
-        return mixed(f"op '{op}' multiplies a batch statistic by a value that requires grad "
-                     "(its per-sample split is undefined)", a, b)
-    return STAT, _origin(a, b)
-
-
-def unary(op: str, x: Any, linear: bool = False) -> tuple:
-    """Batch state of an elementwise function of one input."""
-    s = x._bs
-    if s & MIXED:
-        return MIXED, x._mix
-    if s & STAT and not linear:
-        return mixed(f"op '{op}' applies a non-linear function to a batch statistic", x)
-    return s, (x._mix if s & (MIXED | STAT) else None)
-
-
-def reduction(op: str, x: Any, axes: Optional[tuple], is_sum_or_mean: bool) -> tuple:
-    """Batch state of a reduction over ``axes`` (normalised, or None = all)."""
-    s = x._bs
-    if not s & BATCHED:
-        if s & STAT and not is_sum_or_mean:
-            return mixed(f"op '{op}' applied to a batch statistic", x)
-        return s, (x._mix if s & (MIXED | STAT) else None)
-    if axes is None or 0 in axes:
-        if is_sum_or_mean:
-            return STAT, stat_origin(op)
-        return mixed(f"op '{op}' over the sample axis (axis 0)", x)
-    return BATCHED, None
-
-
-def along_axis(op: str, x: Any, axis: int) -> tuple:
-    """Batch state of an op acting along one axis (softmax, log_softmax)."""
-    s = x._bs
-    if s & BATCHED and axis % x.data.ndim == 0:
-        return mixed(f"op '{op}' along the sample axis (axis 0)", x)
-    return unary(op, x)
-
-
-def same_rows(op: str, x: Any, out: np.ndarray, keeps_rows: bool) -> tuple:
-    """Batch state of a layout op (reshape, transpose, indexing)."""
-    s = x._bs
-    if s & BATCHED and not keeps_rows:
-        return mixed(f"op '{op}' moves, merges or selects along the sample axis "
-                     f"(shape {x.data.shape} -> {out.shape})", x)
-    return s, (x._mix if s & (MIXED | STAT) else None)
-
-
-def joined(op: str, ts: list, out_shape: tuple, along_samples: bool) -> tuple:
-    """Batch state of concatenation: batched pieces keep their rows when joined along
-    another axis (every piece then spans the same samples)."""
-    s = 0
-    for t in ts:
-        s |= t._bs
-    if s & MIXED:
-        return mixed(op, *ts)
-    if s & BATCHED:
-        if s & STAT or along_samples:
-            return mixed(f"op '{op}' joins along the sample axis or joins a batch statistic with "
-                         "per-sample values", *ts)
-        return BATCHED, None
-    return STAT, _origin(*ts)
-
-
-def matmul(a: Any, b: Any) -> tuple:
-    """Batch state of ``a @ b``: samples stay independent when the batched operand keeps
-    its axis 0 as a broadcast batch axis (x @ W with x (B, n) or (B, ..., m, n); W @ x with
-    x (B, ..., n, k))."""
-    sa, sb = a._bs, b._bs
-    s = sa | sb
-    if s & MIXED:
-        return mixed("matmul", a, b)
-    na, nb = a.data.ndim, b.data.ndim
-    if s & STAT:
-        if s & BATCHED:
-            return mixed("op 'matmul' combines a batch statistic with per-sample values", a, b)
-        if sa & STAT and sb & STAT:
-            return mixed("op 'matmul' multiplies two batch statistics", a, b)
-        other = b if sa & STAT else a
-        if other.requires_grad:
-            return mixed("op 'matmul' multiplies a batch statistic by a value that requires grad", a, b)
-        return STAT, _origin(a, b)
-    ok = True
-    if sa & BATCHED:
-        ok = (na == 2 and nb <= 2 and not sb & BATCHED) or (na >= 3 and nb <= na)
-    if sb & BATCHED and ok:
-        ok = nb >= 3 and na <= nb
-    if not ok:
-        return mixed(f"op 'matmul' of shapes {a.data.shape} @ {b.data.shape} contracts or moves the "
-                     "sample axis", a, b)
-    return BATCHED, None
-
-
-# --------------------------------------------------------------- unbroadcasting ----------
-def unbroadcast(g: np.ndarray, shape: tuple) -> np.ndarray:
-    """Sum ``g`` (a cotangent of numpy's broadcast of an array of ``shape``) back to ``shape``:
-    d/dx of sum_j y_j with y = broadcast(x) adds the cotangents of all copies of x_i."""
-    extra = g.ndim - len(shape)
-    if extra > 0:
-        g = g.sum(axis=tuple(range(extra)))
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
-    if axes:
-        g = g.sum(axis=axes, keepdims=True)
-    return g
-
-
-def unbroadcast_keep0(g: np.ndarray, shape: tuple) -> np.ndarray:
-    """Like ``unbroadcast`` to ``(B, *shape)``: axis 0 of ``g`` is the sample axis and is kept."""
-    B = g.shape[0]
-    rest = g.shape[1:]
-    if len(shape) <= len(rest):
-        extra = len(rest) - len(shape)
-        if extra:
-            g = g.sum(axis=tuple(range(1, 1 + extra)))
-        axes = tuple(i + 1 for i, n in enumerate(shape) if n == 1 and g.shape[i + 1] != 1)
-        if axes:
-            g = g.sum(axis=axes, keepdims=True)
-        return g
-    # the parameter's own axis 0 lines up with the sample axis
-    inner = unbroadcast_keep0(g, shape[1:])
-    if shape[0] == 1:
-        return inner.reshape((B, 1) + tuple(shape[1:]))
-    out = np.zeros((B,) + tuple(shape), dtype=g.dtype)
-    ar = np.arange(B)
-    out[ar, ar] = inner
-    return out
-
-
-def fit(p: Any, g: np.ndarray) -> np.ndarray:
-    """The walker's reduction hook for tensors: cotangent to the parent's shape and dtype."""
-    d = p.data
-    if g.shape != d.shape:
-        g = unbroadcast(g, d.shape)
-    if g.dtype is not d.dtype and g.dtype != d.dtype:
-        g = g.astype(d.dtype)
-    return g
-
-
-# ------------------------------------------------------------------ the per-sample walk ---
-def backward(root: Any, seed: np.ndarray, norms_only: bool = False) -> None:
-    """Backward from a cost that reduces the batch (or from a batched root), filling
-    ``grad`` and ``grad_sample`` of every leaf parameter in one pass; with ``norms_only``,
-    ``grad_sample_norm`` (each sample's gradient norm, shape (B,)) instead of ``grad_sample``."""
-    NORMS_ONLY[0] = norms_only
-    try:
-        with graph.gc_paused():
-            _sweep(root, seed, norms_only)
-    finally:
-        NORMS_ONLY[0] = False
+def clear(p: Any) -> None:
+    """The one routine that clears a parameter's per-sample state (``zero_grad`` uses it)."""
+    p._ps = None
+    p._gs = None
+    p._gsnorm = None
 
 
 def total_norms(params: Any) -> np.ndarray:
     """Each sample's WHOLE gradient norm over ``params`` (shape (B,)):
-    sqrt(sum_p |grad_sample_p[b]|^2), from ``grad_sample_norm`` or ``grad_sample``."""
+    ``sqrt(sum_p |grad_sample_p[b]|^2)``, from the kept factors (no ``(B, *p.shape)`` array
+    where a factored rule exists), or from ``grad_sample_norm`` after a norms pass."""
     sq = None
     for p in params:
-        n = getattr(p, "grad_sample_norm", None)
-        if n is None and p.grad_sample is not None:
-            n2 = PerSample(p.grad_sample, None).sq_norms()
-        elif n is not None:
-            n2 = n * n
-        else:
+        n2 = sq_norms_of(p)
+        if n2 is None:
             continue
         sq = n2 if sq is None else sq + n2
     if sq is None:
-        raise RuntimeError("total_norms: no parameter has grad_sample or grad_sample_norm; run backward "
-                           "with a batched input first")
+        raise RuntimeError("per_sample_norms: no parameter has per-sample gradients; run backward on a cost "
+                           "over a batched input (Tensor(..., batched=True)) first")
     return np.sqrt(sq)
 
 
-def _sweep(root: Any, seed: np.ndarray, norms_only: bool = False) -> None:
-    order = graph.toposort(root)
-    B = None
-    for n in order:
-        if n._bs & BATCHED:
-            B = n.data.shape[0]
-            break
-    if B is None:  # nothing batched needs a gradient: an ordinary pass
-        graph.backward(root, seed, fit)
-        return
-    _HANDED.clear()
-    c = 1.0 if root._bs & BATCHED else None  # the cost's per-sample weight
-    c_by = "a batched root"
-    pend: dict = {root: seed}  # batched rows / plain cotangents
-    exp: dict = {}  # parameter-side nodes: PerSample
-    leaves = []
-    for node in reversed(order):
-        g = pend.pop(node, None)
-        P = exp.pop(node, None)
-        if g is None and P is None:
-            continue
-        op = node._op
-        if P is not None:
-            # parameter-side node reached from samples (and maybe also from the cost directly):
-            # a direct contribution g is shared equally by the B per-sample terms.
-            if g is not None:
-                P = PerSample(P.dense() + g * (1.0 / (B * c)), P.total + g)
-            if op is None:
-                leaves.append((node, P.total, P))
-                continue
-            node.grad = P.total
-            gs = op.vjp(node, P.dense())
-            gt = op.vjp(node, P.total)
-            for p, gps, gpt in zip(node._parents, gs, gt):
-                if gps is None or not p.requires_grad:
-                    continue
-                _add_exp(exp, p, PerSample(_fit_S(p, gps), fit(p, gpt)))
-            continue
-        if op is None:
-            leaves.append((node, g, None))
-            continue
-        node.grad = g
-        if node._bs & BATCHED:
-            vjp_ps = getattr(op, "vjp_ps", None)
-            grads = vjp_ps(node, g, c) if vjp_ps is not None else op.vjp(node, g)
-            for p, gp in zip(node._parents, grads):
-                if gp is None or not p.requires_grad:
-                    continue
-                if p._bs & BATCHED:
-                    q = pend.get(p)
-                    gp = fit(p, gp)
-                    pend[p] = gp if q is None else q + gp
-                else:
-                    if type(gp) is not PerSample:
-                        gp = PerSample(_fit_S(p, unbroadcast_keep0(gp, p.data.shape) * (1.0 / c)),
-                                       fit(p, gp))
-                    _add_exp(exp, p, gp)
-            continue
-        grads = op.vjp(node, g)
-        for p, gp in zip(node._parents, grads):
-            if gp is None or not p.requires_grad:
-                continue
-            if p._bs & BATCHED:  # `node` reduces the sample axis: it is (part of) the cost
-                cs = op.sample_scale(node)
-                if c is None:
-                    c, c_by = cs, op.name
-                elif cs != c:
-                    raise RuntimeError(
-                        f"per-sample gradients: the cost combines reductions over the sample axis "
-                        f"with different weights ('{c_by}' and '{op.name}'); use one of mean or "
-                        "sum, or call backward(per_sample=False)")
-            gp = fit(p, gp)
-            q = pend.get(p)
-            pend[p] = gp if q is None else q + gp
-    if c is None:
-        c = 1.0
-    # all checks before any write: a failed backward accumulates nothing
-    writes = []
-    for leaf, total, P in leaves:
-        if leaf._bs & BATCHED:  # a batched input: its .grad rows are the samples' own
-            writes.append((leaf, total, None, None))
-            continue
-        if P is None:  # reached only outside the per-sample terms: an equal share for each sample
-            share = np.broadcast_to(total * (1.0 / (B * c)), (B,) + leaf.data.shape)
-            P = PerSample(share.astype(leaf.data.dtype), total)
-        if norms_only:
-            norms = np.sqrt(P.sq_norms()).astype(leaf.data.dtype, copy=False)
-            writes.append((leaf, total, None, norms))
-            continue
-        S = P.dense()
-        old = leaf.grad_sample
-        if old is not None and old.shape != S.shape:
-            raise RuntimeError(
-                f"grad_sample of {_label(leaf)} has shape {old.shape} from an earlier backward but this "
-                f"batch gives {S.shape}; call zero_grad() between batches of different sizes")
-        writes.append((leaf, total, S, None))
-    owned: set = set()
-    for leaf, total, S, norms in writes:
-        leaf._accumulate(total)
-        if norms is not None:
-            leaf.grad_sample_norm = norms
-        if S is not None:
-            if leaf.grad_sample is not None:
-                S = leaf.grad_sample + S
-            elif not (S.flags.writeable and S.flags.owndata) or id(S) in owned:
-                S = np.array(S)  # a read-only broadcast, a view or shared with another leaf: own it
-            owned.add(id(S))
-            leaf.grad_sample = S
+def sq_norms_of(p: Any) -> Optional[np.ndarray]:
+    """``|grad_sample[b]|^2`` of one parameter in float64, or None if it has none."""
+    if p._ps is not None:
+        p._ps.check(label(p))
+        return p._ps.sq_norms().astype(np.float64, copy=False)
+    if p._gs is not None:
+        S = p._gs.reshape(p._gs.shape[0], -1).astype(np.float64, copy=False)
+        return np.einsum("bk,bk->b", S, S)
+    n = getattr(p, "_gsnorm", None)
+    if n is not None:
+        n = n.astype(np.float64)
+        return n * n
+    return None
 
 
-def _label(t: Any) -> str:
-    return f"'{t.name}'" if getattr(t, "name", None) else f"a tensor of shape {t.data.shape}"
-
-
-def _fit_S(p: Any, S: np.ndarray) -> np.ndarray:
-    """Per-sample cotangent to shape (B, *p.shape) in p's dtype."""
-    want = p.data.shape
-    if S.shape[1:] != want:
-        S = unbroadcast_keep0(S, want)
-    if S.dtype != p.data.dtype:
-        S = S.astype(p.data.dtype)
-    return S
-
-
-def _add_exp(exp: dict, p: Any, P: PerSample) -> None:
-    q = exp.get(p)
-    if q is None:
-        exp[p] = P
-    elif q.S is None and P.S is None:  # both factored: keep the factors side by side
-        exp[p] = PerSample(None, q.total + P.total, q.factors + P.factors)
-    else:
-        exp[p] = PerSample(q.dense() + P.dense(), q.total + P.total)
+def label(t: Any) -> str:
+    return f"'{t.name}'" if getattr(t, "name", None) else f"a parameter of shape {t.data.shape}"

@@ -1,9 +1,12 @@
 """Value: the scalar engine, for teaching. Same graph walker as Tensor.
 
-Every op keeps its forward and its derivative side by side: the forward is the
-``Value`` method, the derivative is the op's ``vjp`` (vector-Jacobian product: the
-cotangent ``g = dL/dout`` times the local derivative ``dout/dinput``). Constants
-(Python numbers) are folded into the op instead of becoming nodes.
+Every op keeps its forward and its derivative side by side, micrograd-style: ``forward``
+computes the number, ``vjp`` (vector-Jacobian product) multiplies the cotangent
+``g = dL/dout`` by the local derivative ``dout/dinput``. Op names and derivative texts are
+the tensor engine's (``ops``), so pictures and traces read the same for both engines.
+Constants (Python numbers) are folded into the op instead of becoming nodes.
+Arithmetic follows IEEE floats as the tensor engine (and PyTorch) do: ``1/0`` is inf,
+``(-4) ** 0.5`` is nan, ``exp(1000)`` is inf; nothing raises from ``math``.
 """
 
 from __future__ import annotations
@@ -11,136 +14,175 @@ from __future__ import annotations
 import math
 from typing import Optional, Union
 
-from . import graph
+from . import graph, ops
 
 Number = Union[int, float]
+_INF, _NAN = math.inf, math.nan
+
+
+def _div(a: float, b: float) -> float:
+    """IEEE a / b: inf, -inf or nan where Python would raise ZeroDivisionError."""
+    if b == 0.0:
+        if a == 0.0 or a != a:
+            return _NAN
+        return math.copysign(_INF, a) * math.copysign(1.0, b)
+    return a / b
+
+
+def _pow(a: float, k: float) -> float:
+    """IEEE a ** k: nan for a negative base with a fractional exponent, inf on overflow."""
+    try:
+        r = a ** k
+    except ZeroDivisionError:  # 0.0 ** negative
+        return _INF if (k != int(k) or int(k) % 2 == 0 or math.copysign(1.0, a) > 0) else -_INF
+    except OverflowError:
+        return _INF if a > 0 or k == int(k) and int(k) % 2 == 0 else -_INF
+    return _NAN if isinstance(r, complex) else float(r)
+
+
+def _exp(a: float) -> float:
+    try:
+        return math.exp(a)
+    except OverflowError:
+        return _INF
+
+
+def _log(a: float) -> float:
+    if a != a or a < 0:
+        return _NAN
+    return -_INF if a == 0 else math.log(a)
 
 
 class _Op:
-    """An op: ``name``, ``rule`` (the local derivative, for traces) and ``vjp``."""
+    """An op: ``name``, ``rule``, ``symbol`` (from the tensor op of the same meaning) and ``vjp``."""
 
-    name = "op"
-    rule = ""
     __slots__ = ()
+    name = rule = symbol = rsymbol = ""
+    local = True
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
 
 
+def _like(op: object) -> tuple:
+    return op.name, op.rule, op.symbol, op.rsymbol  # type: ignore[attr-defined]
+
+
 class _Add(_Op):
-    name, rule = "+", "d(a+b)/da = 1, d(a+b)/db = 1"
+    name, rule, symbol, rsymbol = _like(ops.ADD)
 
     @staticmethod
-    def vjp(node: "Value", g: float) -> tuple:
+    def vjp(node: "Value", g: float) -> tuple:  # d(a+b)/da = 1, d(a+b)/db = 1
         return g, g
 
 
 class _AddC(_Op):
-    name, rule = "+c", "d(a+c)/da = 1"
+    name, rule, symbol, rsymbol = _like(ops.ADDC)
 
     @staticmethod
-    def vjp(node: "Value", g: float) -> tuple:
+    def vjp(node: "Value", g: float) -> tuple:  # d(a+c)/da = 1
         return (g,)
 
 
 class _Sub(_Op):
-    name, rule = "-", "d(a-b)/da = 1, d(a-b)/db = -1"
+    name, rule, symbol, rsymbol = _like(ops.SUB)
 
     @staticmethod
-    def vjp(node: "Value", g: float) -> tuple:
+    def vjp(node: "Value", g: float) -> tuple:  # d(a-b)/da = 1, d(a-b)/db = -1
         return g, -g
 
 
 class _RSubC(_Op):
-    name, rule = "c-", "d(c-a)/da = -1"
+    name, rule, symbol, rsymbol = _like(ops.RSUBC)
 
     @staticmethod
-    def vjp(node: "Value", g: float) -> tuple:
+    def vjp(node: "Value", g: float) -> tuple:  # d(c-a)/da = -1
         return (-g,)
 
 
 class _Mul(_Op):
-    name, rule = "*", "d(a*b)/da = b, d(a*b)/db = a"
+    name, rule, symbol, rsymbol = _like(ops.MUL)
 
     @staticmethod
-    def vjp(node: "Value", g: float) -> tuple:
+    def vjp(node: "Value", g: float) -> tuple:  # d(a*b)/da = b, d(a*b)/db = a
         a, b = node._parents
         return g * b.data, g * a.data
 
 
 class _MulC(_Op):
-    name, rule = "*c", "d(a*c)/da = c"
+    name, rule, symbol, rsymbol = _like(ops.MULC)
 
     @staticmethod
-    def vjp(node: "Value", g: float) -> tuple:
+    def vjp(node: "Value", g: float) -> tuple:  # d(a*c)/da = c
         return (g * node._ctx,)
 
 
 class _Div(_Op):
-    name, rule = "/", "d(a/b)/da = 1/b, d(a/b)/db = -a/b**2"
+    name, rule, symbol, rsymbol = _like(ops.DIV)
 
     @staticmethod
-    def vjp(node: "Value", g: float) -> tuple:
+    def vjp(node: "Value", g: float) -> tuple:  # d(a/b)/da = 1/b, d(a/b)/db = -a/b**2
         a, b = node._parents
-        return g / b.data, -g * a.data / (b.data * b.data)
+        return _div(g, b.data), -g * _div(node.data, b.data)
 
 
 class _RDivC(_Op):
-    name, rule = "c/", "d(c/a)/da = -c/a**2"
+    name, rule, symbol, rsymbol = _like(ops.RDIVC)
 
     @staticmethod
-    def vjp(node: "Value", g: float) -> tuple:
-        a = node._parents[0].data
-        return (-g * node._ctx / (a * a),)
+    def vjp(node: "Value", g: float) -> tuple:  # d(c/a)/da = -c/a**2
+        return (-g * _div(node.data, node._parents[0].data),)
 
 
 class _Pow(_Op):
-    name, rule = "**", "d(a**k)/da = k*a**(k-1)"
+    name, rule, symbol, rsymbol = _like(ops.POWC)
 
     @staticmethod
-    def vjp(node: "Value", g: float) -> tuple:
+    def vjp(node: "Value", g: float) -> tuple:  # d(a**k)/da = k*a**(k-1); 0 for k = 0
         k = node._ctx
-        return (g * k * node._parents[0].data ** (k - 1),)
+        if k == 0:
+            return (0.0 * g,)
+        return (g * k * _pow(node._parents[0].data, k - 1),)
 
 
 class _Relu(_Op):
-    name, rule = "relu", "d relu(a)/da = 1 if a > 0 else 0"
+    name, rule, symbol, rsymbol = _like(ops.RELU)
 
     @staticmethod
-    def vjp(node: "Value", g: float) -> tuple:
+    def vjp(node: "Value", g: float) -> tuple:  # 1 where a > 0, else 0
         return (g if node.data > 0 else 0.0,)
 
 
 class _Tanh(_Op):
-    name, rule = "tanh", "d tanh(a)/da = 1 - tanh(a)**2"
+    name, rule, symbol, rsymbol = _like(ops.TANH)
 
     @staticmethod
-    def vjp(node: "Value", g: float) -> tuple:
+    def vjp(node: "Value", g: float) -> tuple:  # 1 - tanh(a)**2
         t = node.data
         return (g * (1.0 - t * t),)
 
 
 class _Exp(_Op):
-    name, rule = "exp", "d exp(a)/da = exp(a)"
+    name, rule, symbol, rsymbol = _like(ops.EXP)
 
     @staticmethod
-    def vjp(node: "Value", g: float) -> tuple:
+    def vjp(node: "Value", g: float) -> tuple:  # exp(a)
         return (g * node.data,)
 
 
 class _Log(_Op):
-    name, rule = "log", "d log(a)/da = 1/a"
+    name, rule, symbol, rsymbol = _like(ops.LOG)
 
     @staticmethod
-    def vjp(node: "Value", g: float) -> tuple:
-        return (g / node._parents[0].data,)
+    def vjp(node: "Value", g: float) -> tuple:  # 1/a
+        return (_div(g, node._parents[0].data),)
 
 
 class _Sigmoid(_Op):
-    name, rule = "sigmoid", "d sigmoid(a)/da = s*(1-s), s = sigmoid(a)"
+    name, rule, symbol, rsymbol = _like(ops.SIGMOID)
 
     @staticmethod
-    def vjp(node: "Value", g: float) -> tuple:
+    def vjp(node: "Value", g: float) -> tuple:  # s (1 - s)
         s = node.data
         return (g * s * (1.0 - s),)
 
@@ -148,6 +190,7 @@ class _Sigmoid(_Op):
 ADD, ADDC, SUB, RSUBC = _Add(), _AddC(), _Sub(), _RSubC()
 MUL, MULC, DIV, RDIVC, POW = _Mul(), _MulC(), _Div(), _RDivC(), _Pow()
 RELU, TANH, EXP, LOG, SIGMOID = _Relu(), _Tanh(), _Exp(), _Log(), _Sigmoid()
+_state = graph.state
 
 
 def _node(data: float, parents: tuple, op: _Op, ctx: object = None) -> "Value":
@@ -155,7 +198,7 @@ def _node(data: float, parents: tuple, op: _Op, ctx: object = None) -> "Value":
     v.data = data
     v.grad = 0.0
     v.label = ""
-    if graph._GRAD[0]:
+    if _state.grad:
         v._parents = parents
         v._op = op
         v._ctx = ctx
@@ -164,6 +207,10 @@ def _node(data: float, parents: tuple, op: _Op, ctx: object = None) -> "Value":
         v._op = None
         v._ctx = None
     return v
+
+
+def _num(x: object) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
 class Value:
@@ -176,10 +223,16 @@ class Value:
     __slots__ = ("data", "grad", "label", "_parents", "_op", "_ctx", "__weakref__")
     requires_grad = True
     batched = False
+    _bs = 0
 
     def __init__(self, data: Number, _children: tuple = (), _op: str = "", label: str = "") -> None:
         if isinstance(data, Value):
             data = data.data
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
+            try:
+                data = float(data)  # numpy scalars and other real numbers
+            except (TypeError, ValueError):
+                raise TypeError(f"Value: data must be a real number, got {type(data).__name__}") from None
         self.data = float(data)
         self.grad = 0.0
         self.label = label
@@ -207,11 +260,11 @@ class Value:
     def _accumulate(self, g: float) -> None:
         self.grad += g
 
-    # -- arithmetic ---------------------------------------------------------------------
+    # -- arithmetic: forward here, derivative in the op's vjp above -----------------------
     def __add__(self, other: Union["Value", Number]) -> "Value":
         if type(other) is Value:
             return _node(self.data + other.data, (self, other), ADD)
-        if isinstance(other, (int, float)):
+        if _num(other):
             return _node(self.data + other, (self,), ADDC, other)
         return NotImplemented
 
@@ -220,7 +273,7 @@ class Value:
     def __mul__(self, other: Union["Value", Number]) -> "Value":
         if type(other) is Value:
             return _node(self.data * other.data, (self, other), MUL)
-        if isinstance(other, (int, float)):
+        if _num(other):
             return _node(self.data * other, (self,), MULC, other)
         return NotImplemented
 
@@ -232,31 +285,31 @@ class Value:
     def __sub__(self, other: Union["Value", Number]) -> "Value":
         if type(other) is Value:
             return _node(self.data - other.data, (self, other), SUB)
-        if isinstance(other, (int, float)):
+        if _num(other):
             return _node(self.data - other, (self,), ADDC, -other)
         return NotImplemented
 
     def __rsub__(self, other: Number) -> "Value":
-        if isinstance(other, (int, float)):
+        if _num(other):
             return _node(other - self.data, (self,), RSUBC)
         return NotImplemented
 
     def __truediv__(self, other: Union["Value", Number]) -> "Value":
         if type(other) is Value:
-            return _node(self.data / other.data, (self, other), DIV)
-        if isinstance(other, (int, float)):
-            return _node(self.data / other, (self,), MULC, 1.0 / other)
+            return _node(_div(self.data, other.data), (self, other), DIV)
+        if _num(other):
+            return _node(_div(self.data, other), (self,), MULC, _div(1.0, other))
         return NotImplemented
 
     def __rtruediv__(self, other: Number) -> "Value":
-        if isinstance(other, (int, float)):
-            return _node(other / self.data, (self,), RDIVC, other)
+        if _num(other):
+            return _node(_div(other, self.data), (self,), RDIVC, other)
         return NotImplemented
 
     def __pow__(self, k: Number) -> "Value":
-        if not isinstance(k, (int, float)):
+        if not _num(k):
             raise TypeError(f"Value ** {type(k).__name__}: only int/float exponents are supported")
-        return _node(self.data ** k, (self,), POW, k)
+        return _node(_pow(self.data, k), (self,), POW, k)
 
     # -- functions ----------------------------------------------------------------------
     def relu(self) -> "Value":
@@ -268,27 +321,28 @@ class Value:
         return _node(math.tanh(self.data), (self,), TANH)
 
     def exp(self) -> "Value":
-        """e^a."""
-        return _node(math.exp(self.data), (self,), EXP)
+        """e^a (inf on overflow)."""
+        return _node(_exp(self.data), (self,), EXP)
 
     def log(self) -> "Value":
-        """Natural log; a <= 0 raises ValueError naming the op."""
-        if self.data <= 0:
-            raise ValueError(f"Value.log: argument must be > 0, got {self.data!r}")
-        return _node(math.log(self.data), (self,), LOG)
+        """Natural log: -inf at 0, nan below 0 (as the tensor engine and PyTorch)."""
+        return _node(_log(self.data), (self,), LOG)
 
     def sigmoid(self) -> "Value":
         """1 / (1 + e^{-a}), computed without overflow."""
         a = self.data
         if a >= 0:
-            s = 1.0 / (1.0 + math.exp(-a))
+            s = 1.0 / (1.0 + _exp(-a))
         else:
-            e = math.exp(a)
+            e = _exp(a)
             s = e / (1.0 + e)
         return _node(s, (self,), SIGMOID)
 
     def backward(self, trace: Optional[object] = None) -> None:
         """Fill ``.grad`` of every node of the graph with dself/dnode (seed 1.0)."""
+        if graph.state.anomaly:
+            from .anomaly import backward_check
+            trace = backward_check(trace)
         graph.backward(self, 1.0, None, trace)  # type: ignore[arg-type]
 
     def zero_grad(self) -> None:
@@ -298,4 +352,3 @@ class Value:
 
     def __repr__(self) -> str:
         return f"Value(data={self.data}, grad={self.grad})"
-

@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, TextIO, Union
 
 import numpy as np
 
+from .graph import toposort
+
 if TYPE_CHECKING:
     import graphviz
 
@@ -67,28 +69,9 @@ class GraphvizNotFoundWarning(UserWarning):
 
 # ------------------------------------------------------------------------------ walking ----
 def _walk(root: Any) -> list:
-    """Every node reachable from ``root`` through ``_parents`` (constants included), parents
-    first, first parent's subgraph before the second's. Iterative: deep graphs are fine."""
-    order: list = []
-    seen: set = set()
-    stack: list = [(root, False)]
-    push, pop, emit, mark = stack.append, stack.pop, order.append, seen.add
-    while stack:
-        node, expanded = pop()
-        if expanded:
-            emit(node)
-            continue
-        k = id(node)
-        if k in seen:
-            continue
-        mark(k)
-        push((node, True))
-        parents = node._parents
-        for i in range(len(parents) - 1, -1, -1):
-            p = parents[i]
-            if id(p) not in seen:
-                push((p, False))
-    return order
+    """Every node reachable from ``root`` (constants included), parents first, first
+    parent's subgraph before the second's: the walker's ``toposort(root, every=True)``."""
+    return toposort(root, every=True)
 
 
 def _param_names(module: Any) -> dict:
@@ -484,27 +467,20 @@ save_graph = save
 
 
 # ------------------------------------------------------------------------------ tracing ----
-_SYM = {"+": "+", "add": "+", "-": "-", "sub": "-", "*": "*", "mul": "*", "/": "/", "div": "/",
-        "**": "**", "pow": "**", "matmul": "@", "+c": "+", "*c": "*"}
-_REV = {"c-": "-", "rsub": "-", "c/": "/", "rdiv": "/", "rpow": "**"}
-# tensor ops whose vjp of ones is the local derivative (elementwise, or a reduction to a scalar
-# whose rule does not involve the cotangent)
-_LOCAL_OPS = {"add", "sub", "mul", "div", "pow", "rsub", "rdiv", "rpow", "cast", "neg", "exp", "log",
-              "sqrt", "tanh", "sigmoid", "relu", "sum", "mean", "max", "mse_loss", "cross_entropy"}
-
-
 def _expr(node: Any, names: dict) -> str:
     """The op applied to the parents' names: ``a * b``, ``x + 3``, ``tanh(v2)``."""
     name = node._op.name
     ps = [names[id(p)] for p in node._parents]
     c = _const(node)
     cs = _num(c, 6) if c is not None else "c"
-    if name in _SYM and len(ps) == 2:
-        return f"{ps[0]} {_SYM[name]} {ps[1]}"
-    if name in _SYM and len(ps) == 1:
-        return f"{ps[0]} {_SYM[name]} {cs}"
-    if name in _REV and len(ps) == 1:
-        return f"{cs} {_REV[name]} {ps[0]}"
+    op = node._op
+    sym, rsym = getattr(op, "symbol", ""), getattr(op, "rsymbol", "")
+    if sym and len(ps) == 2:
+        return f"{ps[0]} {sym} {ps[1]}"
+    if sym and len(ps) == 1 and c is not None:
+        return f"{ps[0]} {sym} {cs}"
+    if rsym and len(ps) == 1:
+        return f"{cs} {rsym} {ps[0]}"
     args = ps + ([cs] if c is not None else [])
     return f"{name}({', '.join(args)})"
 
@@ -561,7 +537,7 @@ def trace_backward(root: Any, file: Optional[TextIO] = None, module: Any = None,
     backward does not fill ``grad_sample``. ``gradient`` is passed to ``Tensor.backward``.
     Past ``max_steps`` steps the rest are counted, not shown.
     """
-    from .persample import fit
+    from .batchstate import fit
     from .tensor import Tensor
 
     out = sys.stdout if file is None else file
@@ -595,7 +571,7 @@ def trace_backward(root: Any, file: Optional[TextIO] = None, module: Any = None,
         local: list = []
         if not is_tensor:
             local = list(op.vjp(node, 1.0))
-        elif op.name in _LOCAL_OPS:
+        elif getattr(op, "local", False) and (not getattr(op, "reduces", False) or node.data.ndim == 0):
             local = list(op.vjp(node, np.ones_like(node.data)))
         wrt = [f"d{nm}/d{names[id(p)]}" for p in node._parents]
         rule = _with_numbers(getattr(op, "rule", ""), local, show, wrt)

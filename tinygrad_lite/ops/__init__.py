@@ -1,0 +1,71 @@
+"""The op table of the tensor engine: one class per op, grouped by kind.
+
+``base`` holds the protocol every op follows (forward, vjp, batch rule, per-sample rule,
+derivative text); the other modules hold the ops. ``ALL`` lists every op object, which is
+what the pictures, traces and tests iterate over.
+"""
+
+from .base import Op
+from .elementwise import (
+                          ABS,
+                          ADD,
+                          ADDC,
+                          CAST,
+                          CLIP,
+                          DIV,
+                          DIVC,
+                          EXP,
+                          LOG,
+                          MUL,
+                          MULC,
+                          NEG,
+                          POW,
+                          POWC,
+                          RDIVC,
+                          RELU,
+                          RPOWC,
+                          RSUBC,
+                          SIGMOID,
+                          SQRT,
+                          SUB,
+                          SUBC,
+                          TANH,
+                          Abs,
+                          Add,
+                          AddC,
+                          Cast,
+                          Clip,
+                          Div,
+                          DivC,
+                          Exp,
+                          Log,
+                          Mul,
+                          MulC,
+                          Neg,
+                          Pow,
+                          PowC,
+                          RDivC,
+                          Relu,
+                          RPowC,
+                          RSubC,
+                          Sigmoid,
+                          Sqrt,
+                          Sub,
+                          SubC,
+                          Tanh,
+)
+from .fused import LINEAR, MATMUL, MSE, XENT, CrossEntropy, Linear, Matmul, MSELoss
+from .layout import CONCAT, GETITEM, RESHAPE, TRANSPOSE, Concat, GetItem, Reshape, Transpose
+from .reduce import LOGSOFTMAX, MAX, MEAN, SOFTMAX, SUM, LogSoftmax, Max, Mean, Softmax, Sum
+
+ALL = (ADD, SUB, MUL, DIV, POW, ADDC, SUBC, MULC, DIVC, RSUBC, RDIVC, POWC, RPOWC, NEG, EXP, LOG, SQRT, TANH,
+       SIGMOID, RELU, ABS, CLIP, CAST, SUM, MEAN, MAX, SOFTMAX, LOGSOFTMAX, RESHAPE, TRANSPOSE, GETITEM, CONCAT,
+       MATMUL, LINEAR, MSE, XENT)
+
+__all__ = ["Op", "ALL", "Abs", "Add", "AddC", "Cast", "Clip", "Div", "DivC", "Exp", "Log", "Mul", "MulC", "Neg",
+           "Pow", "PowC", "RDivC", "Relu", "RPowC", "RSubC", "Sigmoid", "Sqrt", "Sub", "SubC", "Tanh", "CrossEntropy",
+           "Linear", "Matmul", "MSELoss", "Concat", "GetItem", "Reshape", "Transpose", "LogSoftmax", "Max", "Mean",
+           "Softmax", "Sum", "ADD", "SUB", "MUL", "DIV", "POW", "ADDC", "SUBC", "MULC", "DIVC", "RSUBC", "RDIVC",
+           "POWC", "RPOWC", "NEG", "EXP", "LOG", "SQRT", "TANH", "SIGMOID", "RELU", "ABS", "CLIP", "CAST", "SUM",
+           "MEAN", "MAX", "SOFTMAX", "LOGSOFTMAX", "RESHAPE", "TRANSPOSE", "GETITEM", "CONCAT", "MATMUL", "LINEAR",
+           "MSE", "XENT"]

@@ -1,0 +1,178 @@
+"""The op protocol: one class per op holding everything about it.
+
+An op object has
+
+* ``name`` and ``rule``: what errors, pictures, traces and the explorer show (the rule is
+  the op's local derivative in words); ``symbol`` / ``rsymbol`` (infix spelling) and
+  ``local`` (its vjp of ones is the local derivative) for traces;
+* ``forward(*arrays, **params) -> (out, ctx)``: the numpy computation; ``ctx`` is saved on
+  the output node as ``node._ctx`` for the vjp;
+* ``vjp(node, g) -> tuple``: one cotangent per parent (``None`` where no gradient is
+  needed) in the FULL broadcast shape (the walker reduces it to the parent's shape in one
+  place); ``g`` may carry extra LEADING axes (a stack of per-sample cotangents);
+* ``batch(inputs, out, ctx) -> (state, reason)``: how the output's batch state follows from
+  the inputs' (``batchstate``); the default treats the op as elementwise;
+* optionally ``sample_rows(node, g, i, scale) -> Rows``: the per-sample gradient of an
+  unbatched parent ``i`` from a batched output, for ops whose vjp contracts the sample axis
+  (matmul, linear), kept factored; ``push_rows(node, i, rows)`` carries a parameter-side
+  node's rows to its parent without building them (transpose, reshape, cast);
+  ``sample_scale(node)``: for ops that reduce the sample axis, the weight ``c`` of each
+  sample's term (1/B for a mean, 1 for a sum).
+
+Calling the op object on Tensors runs forward, records the node and returns the output;
+``Tensor`` methods are one-line calls of these objects. A forward that fails raises its
+exception with ``.operands`` (the input Tensors) and ``.op`` attached, so
+``tl.viz.draw_graph(exc)`` can draw the graph that led there.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from .. import batchstate
+from ..batchstate import MIXED, STAT
+from ..graph import state
+
+Tensor: Any = None  # set by tensor.py (ops build Tensors; tensor.py calls ops)
+_new = object.__new__
+
+
+def make(data: np.ndarray, op: Any, parents: tuple, ctx: Any, rg: bool, bs: int = 0, mix: Any = None) -> Any:
+    """Build an op's output node (internal fast path: no validation)."""
+    t = _new(Tensor)
+    t.data = data if type(data) is np.ndarray else np.asarray(data)  # 0-d numpy results are scalars
+    t.grad = None
+    t.name = None
+    t._bs = bs
+    t._ps = None
+    t._gs = None
+    if bs & (MIXED | STAT):
+        t._mix = mix
+    if rg:
+        t.requires_grad = True
+        t._parents = parents
+        t._op = op
+        t._ctx = ctx
+        if state.anomaly:
+            from ..anomaly import created
+            created(t)
+    else:
+        t.requires_grad = False
+        t._parents = ()
+        t._op = None
+        t._ctx = None
+    return t
+
+
+def failed(op: Any, exc: BaseException, inputs: tuple) -> BaseException:
+    """Attach the failing op and its input Tensors to ``exc``."""
+    try:
+        exc.operands = tuple(inputs)  # type: ignore[attr-defined]
+        exc.op = op.name  # type: ignore[attr-defined]
+    except (AttributeError, TypeError):
+        pass
+    return exc
+
+
+def const(x: Any) -> Any:
+    """A Tensor for a numpy array (or array-like) operand: no gradient, not batched."""
+    if isinstance(x, Tensor):
+        return x
+    arr = np.asarray(x)
+    if arr.dtype == object:
+        raise TypeError(f"cannot use an object of type {type(x).__name__} as a tensor operand")
+    return make(arr, None, (), None, False)
+
+
+def val(a: np.ndarray) -> Any:
+    """The operand for arithmetic with a Python number: a 0-d array as its numpy scalar
+    (same dtype and promotion rules, several times cheaper); ``make`` wraps the result."""
+    return a[()] if a.ndim == 0 else a
+
+
+def alias(g: Any) -> Any:
+    """``g`` passed on unchanged: as a view of an array (a leaf copies views, so no two
+    ``.grad`` arrays share memory); numpy scalars are immutable and go as they are."""
+    return g.view() if type(g) is np.ndarray else g
+
+
+def lead(node: Any, g: np.ndarray) -> int:
+    """Number of extra leading (per-sample stack) axes of ``g``."""
+    return g.ndim - node.data.ndim
+
+
+def tmm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a.T @ b for 2-D a, b with the same number of rows. With one row it is an outer
+    product, which matmul computes without BLAS (several times slower than einsum)."""
+    if a.shape[0] == 1:
+        return np.einsum("ki,kj->ij", a, b)
+    return a.T @ b
+
+
+_AxisError = getattr(np, "exceptions", np).AxisError
+
+
+def axes_of(ndim: int, axis: Any, op: str) -> Optional[tuple]:
+    """Normalise ``axis`` (None, int or tuple of ints) to a sorted tuple of non-negative ints."""
+    if axis is None:
+        return None
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer, tuple, list)):
+        raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
+    ax = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in ax:
+        if isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)):
+            raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
+        a = int(a)
+        if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+            raise _AxisError(f"{op}: axis {a} is out of bounds for a tensor of dimension {ndim}")
+        out.append(a % ndim if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: repeated axis in {axis!r}")
+    return tuple(sorted(out)) if ndim else None
+
+
+class Op:
+    """Base of all tensor ops (see the module docstring for the protocol)."""
+
+    name = "op"
+    rule = ""
+    symbol = ""  # infix symbol for pictures and traces: "a + b", "x * 3"
+    rsymbol = ""  # ... with the constant on the left: "3 - x"
+    local = False  # vjp of a cotangent of ones gives the local derivative (elementwise ops)
+
+    def __repr__(self) -> str:
+        return f"<op {self.name}>"
+
+    def forward(self, *arrays: np.ndarray, **params: Any) -> tuple:
+        raise NotImplementedError
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        raise NotImplementedError
+
+    def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
+        """Default batch rule: an elementwise op (non-linear in each input)."""
+        if len(inputs) == 1:
+            return batchstate.unary(self.name, inputs[0])
+        a, b = inputs
+        return batchstate.elementwise(self.name, out.shape, a, b, "")
+
+    def __call__(self, *inputs: Any, **params: Any) -> Any:
+        try:
+            out, ctx = self.forward(*[t.data for t in inputs], **params)
+        except Exception as e:
+            failed(self, e, inputs)
+            raise
+        s = 0
+        rg = False
+        for t in inputs:
+            s |= t._bs
+            rg = rg or t.requires_grad
+        bs, mix = self.batch(inputs, out, ctx) if s else (0, None)
+        return make(out, self, inputs, ctx, rg and state.grad, bs, mix)
+
+
+def shape_error(op: str, a: Any, b: Any) -> ValueError:
+    return ValueError(f"{op}: shapes {np.shape(a)} and {np.shape(b)} are not compatible")

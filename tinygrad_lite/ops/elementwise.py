@@ -1,0 +1,406 @@
+"""Elementwise ops: arithmetic (with Tensors, arrays or Python numbers) and functions.
+
+Each class holds the op's forward, its vjp (the local derivative times the cotangent,
+written in ``rule``) and its batch rule; ``Tensor.__add__`` and friends call the objects
+at the bottom of this file. A Python number is folded into the op (no constant node).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+
+from .. import batchstate
+from ..batchstate import STAT
+from ..graph import state
+from . import base
+from .base import Op, alias, const, failed, make, shape_error, val
+
+_num = (int, float)
+
+
+def _c(x: Any) -> Any:
+    return x if type(x) is float or type(x) is int else float(x)
+
+
+def _rg(a: Any, b: Any) -> bool:
+    return (a.requires_grad or b.requires_grad) and state.grad
+
+
+class _Binary(Op):
+    """A binary op of two Tensors with numpy broadcasting. ``linear_in`` tells the batch rule
+    in which operands the op is linear ("ab": both, "ab*": each alone, "a": the first)."""
+
+    linear_in = ""
+    fn: Any = None
+    const_op: Any = None  # the op used when the right operand is a Python number
+    rconst_op: Any = None  # ... the left operand
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> tuple:
+        try:
+            return type(self).fn(a, b), None
+        except ValueError:
+            raise shape_error(self.name, a, b) from None
+
+    def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
+        a, b = inputs
+        return batchstate.elementwise(self.name, out.shape, a, b, self.linear_in)
+
+    def __call__(self, a: Any, b: Any, reverse: bool = False) -> Any:
+        if type(b) is base.Tensor:
+            if reverse:
+                a, b = b, a
+            ad, bd = a.data, b.data
+            try:
+                data = type(self).fn(ad, bd)
+            except ValueError:
+                raise failed(self, shape_error(self.name, ad, bd), (a, b)) from None
+            s = a._bs | b._bs
+            bs, mix = batchstate.elementwise(self.name, data.shape, a, b, self.linear_in) if s else (0, None)
+            return make(data, self, (a, b), None, _rg(a, b), bs, mix)
+        if isinstance(b, _num) and not isinstance(b, bool) and self.const_op is not None:
+            op = self.rconst_op if reverse else self.const_op
+            return op(a, _c(b))
+        o = const(b)
+        return self(o, a) if reverse else self(a, o)
+
+
+class _Const(Op):
+    """An op of a Tensor and a Python number ``c`` (kept as the node's ctx)."""
+
+    linear = False
+
+    def __call__(self, a: Any, c: Any) -> Any:
+        try:
+            data = self.compute(val(a.data), c)
+        except Exception as e:
+            failed(self, e, (a,))
+            raise
+        s = a._bs
+        bs, mix = batchstate.unary(self.name, a, self.linear) if s else (0, None)
+        return make(data, self, (a,), c, a.requires_grad and state.grad, bs, mix)
+
+    @staticmethod
+    def compute(a: Any, c: Any) -> Any:
+        raise NotImplementedError
+
+
+class _Unary(Op):
+    """A function of one Tensor, elementwise."""
+
+    linear = False
+    local = True
+
+    def __call__(self, a: Any, *args: Any) -> Any:
+        try:
+            data, ctx = self.forward(a.data, *args)
+        except Exception as e:
+            failed(self, e, (a,))
+            raise
+        s = a._bs
+        bs, mix = batchstate.unary(self.name, a, self.linear) if s else (0, None)
+        return make(data, self, (a,), ctx, a.requires_grad and state.grad, bs, mix)
+
+
+# ------------------------------------------------------------------- with a constant -------
+class AddC(_Const):
+    name, rule, linear, symbol, local = "add", "d(a+c)/da = 1", True, "+", True
+    compute = staticmethod(lambda a, c: a + c)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        return (alias(g),)
+
+
+class SubC(AddC):
+    symbol = "-"
+    compute = staticmethod(lambda a, c: a - c)
+
+
+class MulC(_Const):
+    name, rule, linear, symbol, local = "mul", "d(a*c)/da = c", True, "*", True
+    compute = staticmethod(lambda a, c: a * c)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        return (g * node._ctx,)
+
+
+class DivC(_Const):
+    name, rule, linear, symbol, local = "div", "d(a/c)/da = 1/c", True, "/", True
+    compute = staticmethod(lambda a, c: a / c)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        return (g / node._ctx,)
+
+
+class RSubC(_Const):
+    name, rule, linear, rsymbol, local = "rsub", "d(c-a)/da = -1", True, "-", True
+    compute = staticmethod(lambda a, c: c - a)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        return (-g,)
+
+
+class RDivC(_Const):
+    name, rule, rsymbol, local = "rdiv", "d(c/a)/da = -c/a**2", "/", True
+
+    @staticmethod
+    def compute(a: Any, c: Any) -> Any:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return c / a
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (-g * node.data / node._parents[0].data,)
+
+
+class PowC(_Const):
+    name, rule, symbol, local = "pow", "d(a**k)/da = k*a**(k-1)", "**", True
+
+    @staticmethod
+    def compute(a: Any, c: Any) -> Any:
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return np.power(a, c) if c != 2 else a * a
+
+    def __call__(self, a: Any, c: Any) -> Any:
+        t = _Const.__call__(self, a, c)
+        if c == 1 and t._bs & STAT:  # a**1 is linear in a batch statistic
+            t._bs, t._mix = a._bs, getattr(a, "_mix", None)
+        return t
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        k = node._ctx
+        a = node._parents[0].data
+        if k == 2:
+            return (g * (2 * a),)
+        if k == 0:  # d(a**0)/da = 0 everywhere, also at a = 0 (0 * a**-1 would be nan there)
+            return (g * np.zeros_like(a),)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return (g * (k * np.power(a, k - 1)),)
+
+
+class RPowC(_Const):
+    name, rule, rsymbol, local = "rpow", "d(c**a)/da = c**a * log(c)", "**", True
+
+    @staticmethod
+    def compute(a: Any, c: Any) -> Any:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return np.power(np.asarray(c, dtype=np.result_type(a, c)), a)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        c = node._ctx
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d = node.data * np.log(c) if c != 0 else np.where(node._parents[0].data > 0, 0.0, -np.inf * 0)
+        return ((g * d).astype(node.data.dtype, copy=False),)
+
+
+# ------------------------------------------------------------------- binary --------------
+class Add(_Binary):
+    name, rule, linear_in, fn = "add", "d(a+b)/da = 1, d(a+b)/db = 1", "ab", np.add
+    symbol, local = "+", True
+    const_op = rconst_op = AddC()
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        return alias(g), alias(g)
+
+
+class Sub(_Binary):
+    name, rule, linear_in, fn = "sub", "d(a-b)/da = 1, d(a-b)/db = -1", "ab", np.subtract
+    symbol, local = "-", True
+    const_op, rconst_op = SubC(), RSubC()
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        return alias(g), (-g if node._parents[1].requires_grad else None)
+
+
+class Mul(_Binary):
+    name, rule, linear_in, fn = "mul", "d(a*b)/da = b, d(a*b)/db = a", "ab*", np.multiply
+    symbol, local = "*", True
+    const_op = rconst_op = MulC()
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        a, b = node._parents
+        return (g * b.data if a.requires_grad else None, g * a.data if b.requires_grad else None)
+
+
+class Div(_Binary):
+    name, rule, linear_in, fn = "div", "d(a/b)/da = 1/b, d(a/b)/db = -a/b**2", "a", np.true_divide
+    symbol, local = "/", True
+    const_op, rconst_op = DivC(), RDivC()
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> tuple:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _Binary.forward(self, a, b)
+
+    def __call__(self, a: Any, b: Any, reverse: bool = False) -> Any:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _Binary.__call__(self, a, b, reverse)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        a, b = node._parents
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ga = g / b.data if a.requires_grad else None
+            gb = -g * node.data / b.data if b.requires_grad else None
+        return ga, gb
+
+
+class Pow(_Binary):
+    name, rule, fn = "pow", "d(a**b)/da = b*a**(b-1), d(a**b)/db = a**b * log(a)", np.power
+    symbol, local = "**", True
+    const_op, rconst_op = PowC(), RPowC()
+
+    def __call__(self, a: Any, b: Any, reverse: bool = False) -> Any:
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            t = _Binary.__call__(self, a, b, reverse)
+        if t._bs == STAT and t._op is self:
+            t._bs, t._mix = batchstate.mixed("op 'pow' applied to a batch statistic", *t._parents)
+        return t
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        a, b = node._parents
+        ad, bd = a.data, b.data
+        ga = gb = None
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if a.requires_grad:  # b * a**(b-1), 0 where b == 0 (as in PyTorch)
+                ga = g * np.where(bd == 0, 0, bd * np.power(ad, bd - 1))
+            if b.requires_grad:  # a**b * log(a), 0 where a == 0 and b >= 0 (as in PyTorch)
+                gb = g * np.where((ad == 0) & (bd >= 0), 0, node.data * np.log(ad))
+        dt = node.data.dtype
+        return (None if ga is None else ga.astype(dt, copy=False), None if gb is None else gb.astype(dt, copy=False))
+
+
+# ------------------------------------------------------------------- unary ---------------
+class Neg(_Unary):
+    name, rule, linear = "neg", "d(-a)/da = -1", True
+
+    def forward(self, a: np.ndarray) -> tuple:
+        return -a, None
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        return (-g,)
+
+
+class Exp(_Unary):
+    name, rule = "exp", "d exp(a)/da = exp(a)"
+
+    def forward(self, a: np.ndarray) -> tuple:
+        with np.errstate(over="ignore"):
+            return np.exp(a), None
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        return (g * node.data,)
+
+
+class Log(_Unary):
+    name, rule = "log", "d log(a)/da = 1/a"
+
+    def forward(self, a: np.ndarray) -> tuple:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log(a), None
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g / node._parents[0].data,)
+
+
+class Sqrt(_Unary):
+    name, rule = "sqrt", "d sqrt(a)/da = 1/(2 sqrt(a))"
+
+    def forward(self, a: np.ndarray) -> tuple:
+        with np.errstate(invalid="ignore"):
+            return np.sqrt(a), None
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g * 0.5 / node.data,)
+
+
+class Tanh(_Unary):
+    name, rule = "tanh", "d tanh(a)/da = 1 - tanh(a)**2"
+
+    def forward(self, a: np.ndarray) -> tuple:
+        return np.tanh(a), None
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        t = node.data
+        return (g * (1 - t * t),)
+
+
+class Sigmoid(_Unary):
+    name, rule = "sigmoid", "d s(a)/da = s(a) (1 - s(a))"
+
+    def forward(self, x: np.ndarray) -> tuple:
+        """1 / (1 + e^-x), computed as exp(-softplus(-x)) without overflow."""
+        if not np.issubdtype(x.dtype, np.floating):
+            x = x.astype(np.float64)
+        e = np.exp(-np.abs(x))
+        data = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        return data.astype(x.dtype, copy=False), None
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        s = node.data
+        return (g * (s * (1 - s)),)
+
+
+class Relu(_Unary):
+    name, rule = "relu", "d relu(a)/da = 1 where a > 0, else 0"
+
+    def forward(self, a: np.ndarray) -> tuple:
+        return np.maximum(a, 0), None
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        d = node.data
+        return (np.multiply(g, d > 0, dtype=d.dtype),)
+
+
+class Abs(_Unary):
+    name, rule = "abs", "d|a|/da = sign(a)"
+
+    def forward(self, a: np.ndarray) -> tuple:
+        return np.abs(a), None
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        return (g * np.sign(node._parents[0].data),)
+
+
+class Clip(_Unary):
+    name, rule = "clip", "d clip(a)/da = 1 where lo <= a <= hi, else 0"
+
+    def forward(self, a: np.ndarray, lo: Any, hi: Any) -> tuple:
+        if lo is None and hi is None:
+            raise ValueError("clip: at least one of min and max must be given")
+        return np.clip(a, lo, hi).astype(a.dtype, copy=False), (lo, hi)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        lo, hi = node._ctx
+        a = node._parents[0].data
+        inside = np.ones(a.shape, dtype=bool)
+        if lo is not None:
+            inside &= a >= lo
+        if hi is not None:
+            inside &= a <= hi
+        return (g * inside,)
+
+
+class Cast(_Unary):
+    name, rule, linear = "cast", "d cast(a)/da = 1 (the cotangent is cast back)", True
+
+    def forward(self, a: np.ndarray, dtype: Any) -> tuple:
+        return a.astype(dtype), None
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        return (g,)
+
+    @staticmethod
+    def push_rows(node: Any, i: int, rows: Any) -> Any:
+        out = copy.copy(rows)
+        out.dtype = node._parents[i].data.dtype
+        return out
+
+
+ADD, SUB, MUL, DIV, POW = Add(), Sub(), Mul(), Div(), Pow()
+ADDC, SUBC, MULC, DIVC = Add.const_op, Sub.const_op, Mul.const_op, Div.const_op
+RSUBC, RDIVC, POWC, RPOWC = Sub.rconst_op, Div.rconst_op, Pow.const_op, Pow.rconst_op
+NEG, EXP, LOG, SQRT, TANH, SIGMOID, RELU = Neg(), Exp(), Log(), Sqrt(), Tanh(), Sigmoid(), Relu()
+ABS, CLIP, CAST = Abs(), Clip(), Cast()

@@ -1,0 +1,286 @@
+"""Matmul and the fused hot ops: Linear (``x @ W.T + b`` in one node), mse_loss and
+cross_entropy (numerically stable, one node each).
+
+Matmul and Linear contract the sample axis in their weight gradients, so they carry the
+per-sample rule ``sample_rows``: sample b's weight gradient is ``sum_t g_bt (x) x_bt`` (its
+output cotangent rows times its input rows), kept as those two factors (``OuterRows``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import batchstate
+from ..batchstate import BATCHED, MIXED, STAT
+from ..graph import state
+from ..persample import DenseRows, OuterRows
+from .base import Op, failed, lead, make, tmm
+
+
+class Matmul(Op):
+    """out = a @ b (numpy's matmul: 1-D operands are promoted and the added axis removed;
+    leading axes broadcast). da = g @ b^T, db = a^T @ g."""
+
+    name, rule, symbol = "matmul", "d(a@b)/da = g @ b.T, d(a@b)/db = a.T @ g", "@"
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> tuple:
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"matmul: both operands need at least one axis, got shapes {a.shape} and {b.shape}")
+        try:
+            return np.asarray(np.matmul(a, b)), None
+        except ValueError:
+            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned "
+                             "(a's last axis must match b's second-to-last)") from None
+
+    def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
+        return batchstate.matmul(*inputs)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        A, Bp = node._parents
+        a, b = A.data, Bp.data
+        if a.ndim == 2 and b.ndim == 2 and g.ndim == 2:  # the hot case
+            return (g @ b.T if A.requires_grad else None, tmm(a, g) if Bp.requires_grad else None)
+        a2 = a if a.ndim > 1 else a[None, :]
+        b2 = b if b.ndim > 1 else b[:, None]
+        if a.ndim == 1 and b.ndim == 1:
+            g2 = g[..., None, None]
+        elif a.ndim == 1:
+            g2 = g[..., None, :]
+        elif b.ndim == 1:
+            g2 = g[..., :, None]
+        else:
+            g2 = g
+        ga = gb = None
+        if A.requires_grad:
+            ga = g2 @ np.swapaxes(b2, -1, -2)
+            if a.ndim == 1:
+                ga = ga[..., 0, :]
+        if Bp.requires_grad:
+            gb = np.swapaxes(a2, -1, -2) @ g2
+            if b.ndim == 1:
+                gb = gb[..., :, 0]
+        return ga, gb
+
+    @staticmethod
+    def sample_rows(node: Any, g: np.ndarray, i: int, scale: float) -> Any:
+        A, Bp = node._parents
+        a, b = A.data, Bp.data
+        B = node.data.shape[0]
+        if i == 1 and A._bs & BATCHED and a.ndim >= 2 and b.ndim <= 2:
+            n = a.shape[-1]
+            L = a.reshape(B, -1, n)
+            R = g.reshape(B, L.shape[1], -1)  # (B, T, k); k = 1 for a 1-D b
+            return OuterRows(L, R, b.shape, b.dtype, scale)
+        if i == 0 and Bp._bs & BATCHED and a.ndim == 2 and b.ndim == 3:
+            # W @ x_b with x_b (n, k): S[b] = g_b x_b^T = sum_t g_b[:, t] (x) x_b[:, t]
+            return OuterRows(np.swapaxes(g, 1, 2), np.swapaxes(b, 1, 2), a.shape, a.dtype, scale)
+        return None
+
+
+class Linear(Op):
+    """out = x @ W.T + b, one node. dx = g @ W, dW = g^T x (summed over samples),
+    db = sum of g over samples; per sample: dW_b = g_b^T x_b, db_b = g_b."""
+
+    name, rule = "linear", "d(xW^T+b)/dx = g W, /dW = g^T x, /db = sum g"
+
+    def __call__(self, x: Any, W: Any, b: Any = None) -> Any:
+        xd = x.data
+        try:
+            out = xd @ W.data.T
+        except ValueError:
+            raise failed(self, ValueError(f"linear: input of shape {xd.shape} does not match weight of shape "
+                                          f"{W.data.shape}"), (x, W)) from None
+        if b is not None:
+            out += b.data
+            parents = (x, W, b)
+            rg = x.requires_grad or W.requires_grad or b.requires_grad
+        else:
+            parents = (x, W)
+            rg = x.requires_grad or W.requires_grad
+        s = x._bs | W._bs | (b._bs if b is not None else 0)
+        bs, mix = (0, None) if not s else self.batch(parents, out, None)
+        return make(out, self, parents, None, rg and state.grad, bs, mix)
+
+    def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
+        x, W = inputs[0], inputs[1]
+        b = inputs[2] if len(inputs) == 3 else None
+        s = x._bs
+        if (W._bs | (b._bs if b is not None else 0)) & (BATCHED | MIXED | STAT):
+            return batchstate.mixed("op 'linear' with batched or batch-statistic weights", *inputs)
+        if s & MIXED:
+            return MIXED, x._mix
+        if s & BATCHED:
+            if x.data.ndim < 2:
+                return batchstate.mixed(f"op 'linear' on a batched input of shape {x.data.shape} contracts "
+                                        "the sample axis", x)
+            return BATCHED, None
+        if W.requires_grad or (b is not None and b.requires_grad):
+            return batchstate.mixed("op 'linear' multiplies a batch statistic by parameters", x)
+        return STAT, x._mix
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        x, W = node._parents[0], node._parents[1]
+        has_b = len(node._parents) == 3
+        xd, Wd = x.data, W.data
+        k = lead(node, g)
+        gx = g @ Wd if x.requires_grad else None
+        gW = gb = None
+        if k == 0:
+            g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
+            x2 = xd if xd.ndim == 2 else xd.reshape(-1, xd.shape[-1])
+            if W.requires_grad:
+                gW = tmm(g2, x2)
+            if has_b and node._parents[2].requires_grad:
+                gb = g2.sum(axis=0)
+        else:  # a stack of per-sample cotangents over an unbatched input
+            L = int(np.prod(g.shape[:k]))
+            g3 = g.reshape(L, -1, g.shape[-1])
+            x2 = xd.reshape(-1, xd.shape[-1])
+            gW = np.einsum("lmo,mi->loi", g3, x2).reshape(g.shape[:k] + Wd.shape)
+            gb = g3.sum(axis=1).reshape(g.shape[:k] + (g.shape[-1],)) if has_b else None
+        return (gx, gW, gb) if has_b else (gx, gW)
+
+    @staticmethod
+    def sample_rows(node: Any, g: np.ndarray, i: int, scale: float) -> Any:
+        x = node._parents[0]
+        p = node._parents[i]
+        xd = x.data
+        B = xd.shape[0]
+        if i == 1:
+            if xd.ndim == 2:
+                return OuterRows(g[:, None, :], xd[:, None, :], p.data.shape, p.data.dtype, scale)
+            return OuterRows(g.reshape(B, -1, g.shape[-1]), xd.reshape(B, -1, xd.shape[-1]), p.data.shape,
+                             p.data.dtype, scale)
+        if i == 2:
+            return DenseRows(g, p.data.shape, p.data.dtype, scale)
+        return None
+
+
+class MSELoss(Op):
+    """L = scale * sum (pred - target)^2, scale = 1/N (mean) or 1 (sum).
+    dL/dpred = 2 scale (pred - target), dL/dtarget = -dL/dpred."""
+
+    name, rule, local = "mse_loss", "d/dpred = 2 (pred - target) / N", True
+
+    def forward(self, p: np.ndarray, t: np.ndarray, reduction: str = "mean", batched: bool = False) -> tuple:
+        if p.shape != t.shape:
+            raise ValueError(f"mse_loss: prediction shape {p.shape} and target shape {t.shape} differ; "
+                             "reshape one of them (broadcasting them would compute a different loss)")
+        d = p - t
+        flat = d.reshape(-1)
+        n = flat.size
+        scale = 1.0 / n if reduction == "mean" and n else 1.0
+        if reduction == "mean" and n == 0 and not batched:
+            value = np.asarray(np.nan, dtype=d.dtype)
+        else:
+            value = np.asarray(np.dot(flat, flat) * scale, dtype=d.dtype)
+        B = d.shape[0] if d.ndim else 1
+        c = (1.0 / B if B else 1.0) if reduction == "mean" else 1.0
+        return value, (d, scale, c)
+
+    def __call__(self, pred: Any, target: Any, reduction: str = "mean") -> Any:
+        try:
+            data, ctx = self.forward(pred.data, target.data, reduction, bool((pred._bs | target._bs) & BATCHED))
+        except Exception as e:
+            failed(self, e, (pred, target))
+            raise
+        s = pred._bs | target._bs
+        bs, mix = self.batch((pred, target), ctx[0], ctx) if s else (0, None)
+        rg = (pred.requires_grad or target.requires_grad) and state.grad
+        return make(data, self, (pred, target), ctx, rg, bs, mix)
+
+    def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
+        pred, target = inputs
+        bs, mix = batchstate.elementwise(self.name, out.shape, pred, target, "")
+        if bs == BATCHED:
+            return STAT, batchstate.stat_origin(self.name)
+        if bs == STAT:
+            return batchstate.mixed("op 'mse_loss' applied to a batch statistic", pred, target)
+        return bs, mix
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        d, scale, _ = node._ctx
+        if g.ndim:  # a stack of per-sample cotangents: one scalar per sample
+            g = g.reshape(g.shape + (1,) * d.ndim)
+        gp = d * (g * (2.0 * scale))
+        pred, target = node._parents
+        return (gp if pred.requires_grad else None, -gp if target.requires_grad else None)
+
+    @staticmethod
+    def sample_scale(node: Any) -> float:
+        return node._ctx[2]
+
+
+class CrossEntropy(Op):
+    """L = scale * sum_b -log softmax(z_b)[y_b]. dL/dz_b = scale (softmax(z_b) - onehot(y_b))."""
+
+    name, rule, local = "cross_entropy", "d/dz = (softmax(z) - onehot(y)) / N", True
+
+    def forward(self, z: np.ndarray, y: np.ndarray, reduction: str = "mean", batched: bool = False) -> tuple:
+        if z.ndim not in (1, 2):
+            raise ValueError(f"cross_entropy: logits must have shape (N, C) or (C,), got {z.shape}")
+        if not np.issubdtype(y.dtype, np.integer):
+            raise TypeError(f"cross_entropy: labels must be integer class indices, got dtype {y.dtype}")
+        want = z.shape[:1] if z.ndim == 2 else ()
+        if y.shape != want:
+            raise ValueError(f"cross_entropy: labels of shape {y.shape} do not match logits of shape {z.shape} "
+                             f"(expected labels of shape {want})")
+        C = z.shape[-1]
+        if y.size and (y.min() < 0 or y.max() >= C):
+            bad = y[(y < 0) | (y >= C)].reshape(-1)[0]
+            raise IndexError(f"cross_entropy: label {int(bad)} is out of range for {C} classes")
+        if z.size:
+            zz = z - z.max(axis=-1, keepdims=True)
+            logp = zz - np.log(np.exp(zz).sum(axis=-1, keepdims=True))
+        else:
+            logp = z.copy()
+        picked = logp[np.arange(z.shape[0]), y] if z.ndim == 2 else logp[y]
+        N = z.shape[0] if z.ndim == 2 else 1
+        scale = 1.0 / N if reduction == "mean" and N else 1.0
+        if reduction == "mean" and N == 0 and not batched:
+            value = np.asarray(np.nan, dtype=z.dtype)
+        else:
+            value = np.asarray(-picked.sum() * scale, dtype=z.dtype)
+        c = (1.0 / N if N else 1.0) if reduction == "mean" else 1.0
+        return value, (logp, y, scale, c)
+
+    def __call__(self, logits: Any, y: np.ndarray, reduction: str = "mean") -> Any:
+        try:
+            data, ctx = self.forward(logits.data, y, reduction, bool(logits._bs & BATCHED))
+        except Exception as e:
+            failed(self, e, (logits,))
+            raise
+        s = logits._bs
+        bs, mix = self.batch((logits,), logits.data, ctx) if s else (0, None)
+        return make(data, self, (logits,), ctx, logits.requires_grad and state.grad, bs, mix)
+
+    def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
+        (logits,) = inputs
+        s = logits._bs
+        if s & MIXED:
+            return MIXED, logits._mix
+        if s & BATCHED:
+            if logits.data.ndim != 2:
+                return batchstate.mixed("op 'cross_entropy' on a batched 1-D input", logits)
+            return STAT, batchstate.stat_origin(self.name)
+        return batchstate.mixed("op 'cross_entropy' applied to a batch statistic", logits)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        logp, labels, scale, _ = node._ctx
+        p = np.exp(logp)
+        if p.ndim == 1:
+            p[labels] -= 1
+        else:
+            p[np.arange(p.shape[0]), labels] -= 1
+        if np.ndim(g):  # a stack of per-sample cotangents: one scalar per sample
+            g = np.reshape(g, np.shape(g) + (1,) * p.ndim)
+        return (p * (g * scale),)
+
+    @staticmethod
+    def sample_scale(node: Any) -> float:
+        return node._ctx[3]
+
+
+MATMUL, LINEAR, MSE, XENT = Matmul(), Linear(), MSELoss(), CrossEntropy()

@@ -1,0 +1,245 @@
+"""Layout ops: reshape, transpose, indexing and concatenation. Each vjp moves the cotangent
+back where the values came from; on parameter-side nodes kept per-sample factors are moved
+without being built (``push_rows``)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Sequence
+
+import numpy as np
+
+from .. import batchstate
+from ..graph import state
+from . import base
+from .base import Op, _AxisError, const, failed, lead, make
+
+
+class Reshape(Op):
+    name, rule = "reshape", "the cotangent is reshaped back"
+
+    def __call__(self, x: Any, shape: tuple) -> Any:
+        xd = x.data
+        try:
+            for n in shape:
+                if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
+                    raise TypeError(f"reshape: shape entries must be ints, got {shape!r}")
+            try:
+                data = xd.reshape(shape)
+            except ValueError:
+                raise ValueError(f"reshape: cannot reshape a tensor of shape {xd.shape} into shape {shape}") from None
+        except Exception as e:
+            failed(self, e, (x,))
+            raise
+        s = x._bs
+        if s:
+            keeps = data.ndim >= 1 and xd.ndim >= 1 and data.shape[0] == xd.shape[0]
+            bs, mix = batchstate.same_rows("reshape", x, data, keeps)
+        else:
+            bs, mix = 0, None
+        return make(data, self, (x,), xd.shape, x.requires_grad and state.grad, bs, mix)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        return (g.reshape(g.shape[:lead(node, g)] + node._ctx),)
+
+    @staticmethod
+    def push_rows(node: Any, i: int, rows: Any) -> Any:
+        out = copy.copy(rows)
+        out.shape = node._ctx
+        return out
+
+
+class Transpose(Op):
+    name, rule = "transpose", "the cotangent is permuted back"
+
+    def __call__(self, x: Any, axes: tuple) -> Any:
+        xd = x.data
+        n = xd.ndim
+        try:
+            if not axes:
+                perm = tuple(range(n))[::-1]
+            else:
+                for a in axes:
+                    if isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)):
+                        raise TypeError(f"transpose: axes must be ints, got {axes!r}")
+                    if not -n <= a < max(n, 1):
+                        raise _AxisError(f"transpose: axis {a} is out of bounds for a tensor of dimension {n}")
+                perm = tuple(int(a) % n if n else int(a) for a in axes)
+                if sorted(perm) != list(range(n)):
+                    raise ValueError(f"transpose: axes {axes} are not a permutation of the {n} axes of shape "
+                                     f"{xd.shape}")
+        except Exception as e:
+            failed(self, e, (x,))
+            raise
+        data = xd.transpose(perm)
+        inv = tuple(int(i) for i in np.argsort(perm))
+        s = x._bs
+        bs, mix = batchstate.same_rows("transpose", x, data, n >= 1 and perm[0] == 0) if s else (0, None)
+        return make(data, self, (x,), inv, x.requires_grad and state.grad, bs, mix)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        k = lead(node, g)
+        return (np.transpose(g, tuple(range(k)) + tuple(k + i for i in node._ctx)),)
+
+    @staticmethod
+    def push_rows(node: Any, i: int, rows: Any) -> Any:
+        """A 2-D transpose of ``sum_t L_t (x) R_t`` is ``sum_t R_t (x) L_t``: swap the factors."""
+        L = getattr(rows, "L", None)
+        if L is None or node._ctx != (1, 0) or rows.shape != (L.shape[2], rows.R.shape[2]):
+            return None
+        out = copy.copy(rows)
+        out.L, out.R = rows.R * rows.scale, rows.L
+        out.scale = 1.0
+        out.shape = (rows.R.shape[2], L.shape[2])
+        return out
+
+
+class GetItem(Op):
+    name, rule = "getitem", "the cotangent is scattered back (repeated indices add)"
+
+    def __call__(self, x: Any, idx: Any) -> Any:
+        xd = x.data
+        try:
+            idx, advanced = normalise_index(idx, xd.shape)
+            try:
+                data = xd[idx]
+            except IndexError as e:
+                raise IndexError(f"getitem: {e} (tensor shape {xd.shape})") from None
+        except Exception as e:
+            failed(self, e, (x,))
+            raise
+        if not isinstance(data, np.ndarray):
+            data = np.asarray(data)
+        elif not advanced:
+            data = data.view()
+        s = x._bs
+        if s:
+            bs, mix = batchstate.same_rows("getitem", x, data, index_keeps_rows(idx, xd.shape))
+        else:
+            bs, mix = 0, None
+        return make(data, self, (x,), (xd.shape, idx, advanced), x.requires_grad and state.grad, bs, mix)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        in_shape, idx, advanced = node._ctx
+        k = lead(node, g)
+        z = np.zeros(g.shape[:k] + in_shape, dtype=node.data.dtype)
+        full = (slice(None),) * k + idx
+        if advanced:
+            np.add.at(z, full, g)
+        else:
+            z[full] = g
+        return (z,)
+
+
+class Concat(Op):
+    name, rule = "cat", "the cotangent is split back into the pieces"
+
+    def __call__(self, tensors: Sequence[Any], axis: int = 0) -> Any:
+        ts = tuple(t if isinstance(t, base.Tensor) else const(t) for t in tensors)
+        try:
+            if not ts:
+                raise ValueError("cat: needs at least one tensor")
+            if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+                raise TypeError(f"cat: axis must be an int, got {axis!r}")
+            try:
+                data = np.concatenate([t.data for t in ts], axis=axis)
+            except (ValueError, _AxisError) as e:
+                shapes = [t.data.shape for t in ts]
+                raise ValueError(f"cat: shapes {shapes} cannot be joined along axis {axis} ({e})") from None
+        except Exception as e:
+            failed(self, e, ts)
+            raise
+        ax = axis % data.ndim
+        sizes = tuple(int(v) for v in np.cumsum([t.data.shape[ax] for t in ts])[:-1])
+        s = 0
+        for t in ts:
+            s |= t._bs
+        bs, mix = batchstate.joined("cat", list(ts), data.shape, ax == 0) if s else (0, None)
+        rg = any(t.requires_grad for t in ts) and state.grad
+        return make(data, self, ts, (ax - data.ndim, sizes), rg, bs, mix)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        axis, sizes = node._ctx
+        return tuple(np.split(g, sizes, axis=axis))
+
+
+def normalise_index(idx: Any, shape: tuple) -> tuple:
+    """Index as a tuple; Tensors and lists as arrays, boolean masks as integer arrays (after
+    checking they match the axes they index). Returns (index, has_advanced)."""
+    if not isinstance(idx, tuple):
+        idx = (idx,)
+    out = []
+    advanced = False
+    dim = 0
+    for k, i in enumerate(idx):
+        if isinstance(i, base.Tensor):
+            i = i.data
+        if isinstance(i, list):
+            i = np.asarray(i)
+        if i is Ellipsis:
+            dim = len(shape) - sum(_consumed(j) for j in idx[k + 1:])
+            out.append(i)
+            continue
+        if isinstance(i, np.ndarray):
+            advanced = True
+            if i.dtype == bool:
+                want = shape[dim:dim + i.ndim]
+                if i.shape != tuple(want):
+                    raise IndexError(f"getitem: boolean index of shape {i.shape} does not match the indexed "
+                                     f"axes of shape {tuple(want)} (tensor shape {shape})")
+                out.extend(np.nonzero(i))
+                dim += i.ndim
+                continue
+            if not np.issubdtype(i.dtype, np.integer):
+                raise IndexError(f"getitem: index arrays must be integer or boolean, got {i.dtype}")
+        if i is not None:
+            dim += 1
+        out.append(i)
+    return tuple(out), advanced
+
+
+def _consumed(i: Any) -> int:
+    """How many axes of the indexed array one index entry uses."""
+    if isinstance(i, base.Tensor):
+        i = i.data
+    if isinstance(i, list):
+        i = np.asarray(i)
+    if i is None or i is Ellipsis:
+        return 0
+    if isinstance(i, np.ndarray) and i.dtype == bool:
+        return i.ndim
+    return 1
+
+
+def index_keeps_rows(idx: tuple, shape: tuple) -> bool:
+    """True when ``x[idx]`` keeps axis 0 as the sample axis with sample b in row b."""
+    if not idx or idx[0] is Ellipsis:
+        n_real = sum(1 for i in idx if i is not None and i is not Ellipsis)
+        if idx and n_real >= len(shape):
+            return False
+        rest = idx[1:]
+    else:
+        first = idx[0]
+        if isinstance(first, slice):
+            if first != slice(None) and first.indices(shape[0]) != (0, shape[0], 1):
+                return False
+            rest = idx[1:]
+        elif isinstance(first, np.ndarray):
+            pos = [k for k, i in enumerate(idx) if isinstance(i, np.ndarray)]
+            if pos != list(range(len(pos))):
+                return False
+            try:
+                bshape = np.broadcast_shapes(*(idx[k].shape for k in pos))
+            except ValueError:
+                return False
+            return (len(bshape) == 1 and bshape[0] == shape[0] and first.ndim == 1
+                    and np.array_equal(first, np.arange(shape[0])))
+        else:
+            return False
+    pos = [k for k, i in enumerate(rest) if isinstance(i, np.ndarray)]
+    if pos and pos != list(range(pos[0], pos[0] + len(pos))):
+        return False  # separated index arrays move their axes to the front
+    return True
+
+
+RESHAPE, TRANSPOSE, GETITEM, CONCAT = Reshape(), Transpose(), GetItem(), Concat()

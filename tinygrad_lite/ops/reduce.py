@@ -1,0 +1,154 @@
+"""Reductions (sum, mean, max) and the softmax family.
+
+A reduction over the sample axis turns per-sample terms into a batch statistic (a cost);
+its ``sample_scale`` tells the per-sample pass the weight c of each sample's term.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import batchstate
+from ..batchstate import BATCHED
+from ..graph import state
+from .base import Op, axes_of, failed, lead, make
+
+
+def _expand_reduced(g: np.ndarray, nlead: int, in_shape: tuple, axes: Any) -> np.ndarray:
+    """Undo a reduction's shape: put size-1 axes back where ``axes`` were removed."""
+    n = len(in_shape)
+    kshape = (1,) * n if axes is None else tuple(1 if i in axes else s for i, s in enumerate(in_shape))
+    return g.reshape(g.shape[:nlead] + kshape)
+
+
+class _Reduce(Op):
+    sum_or_mean = True
+    local = reduces = True  # local only for a reduction to a scalar
+    fn: Any = None
+
+    def __call__(self, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        xd = x.data
+        try:
+            if not isinstance(keepdims, (bool, np.bool_)):
+                raise TypeError(f"{self.name}: keepdims must be a bool, got {keepdims!r}")
+            axes = axes_of(xd.ndim, axis, self.name)
+            if axes is not None and len(axes) == xd.ndim and not keepdims:
+                axes = None
+            data = self.compute(xd, axes, bool(keepdims), bool(x._bs & BATCHED))
+        except Exception as e:
+            failed(self, e, (x,))
+            raise
+        s = x._bs
+        bs, mix = batchstate.reduction(self.name, x, axes, self.sum_or_mean) if s else (0, None)
+        return make(data, self, (x,), (xd.shape, axes, keepdims), x.requires_grad and state.grad, bs, mix)
+
+    def compute(self, xd: np.ndarray, axes: Any, keepdims: bool, batched: bool) -> np.ndarray:
+        return np.asarray(type(self).fn(xd, axis=axes, keepdims=keepdims))
+
+
+class Sum(_Reduce):
+    name, rule, fn = "sum", "d sum(a)/da_i = 1", np.sum
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        in_shape, axes, _ = node._ctx
+        k = lead(node, g)
+        g = _expand_reduced(g, k, in_shape, axes)
+        return (np.broadcast_to(g, g.shape[:k] + in_shape),)
+
+    @staticmethod
+    def sample_scale(node: Any) -> float:
+        return 1.0
+
+
+class Mean(_Reduce):
+    name, rule = "mean", "d mean(a)/da_i = 1/N"
+
+    def compute(self, xd: np.ndarray, axes: Any, keepdims: bool, batched: bool) -> np.ndarray:
+        if batched and xd.shape[0] == 0 and (axes is None or 0 in axes):
+            # the mean over an EMPTY batch is 0.0 (a training loop over Poisson batches runs
+            # on); over an empty unbatched input it is NaN, as in torch
+            shape = np.sum(xd, axis=axes, keepdims=keepdims).shape
+            return np.zeros(shape, xd.dtype)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray(np.mean(xd, axis=axes, keepdims=keepdims))
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        in_shape, axes, _ = node._ctx
+        n = node._parents[0].data.size // max(node.data.size, 1) if node.data.size else 1
+        k = lead(node, g)
+        g = _expand_reduced(g, k, in_shape, axes) * (1.0 / max(n, 1))
+        return (np.broadcast_to(g, g.shape[:k] + in_shape).astype(node.data.dtype, copy=False),)
+
+    @staticmethod
+    def sample_scale(node: Any) -> float:
+        B = node._parents[0].data.shape[0]
+        return 1.0 / B if B else 1.0
+
+
+class Max(_Reduce):
+    name, rule, sum_or_mean = "max", "d max(a)/da_i = 1/k for each of the k tied maxima, else 0", False
+
+    def compute(self, xd: np.ndarray, axes: Any, keepdims: bool, batched: bool) -> np.ndarray:
+        if xd.size == 0:
+            raise ValueError(f"max: cannot reduce an empty tensor of shape {xd.shape}")
+        return np.asarray(np.max(xd, axis=axes, keepdims=keepdims))
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        in_shape, axes, _ = node._ctx
+        x = node._parents[0].data
+        k = lead(node, g)
+        mk = _expand_reduced(node.data, 0, in_shape, axes)
+        mask = x == mk
+        w = mask / mask.sum(axis=axes, keepdims=True)
+        g = _expand_reduced(g, k, in_shape, axes)
+        return ((g * w).astype(x.dtype, copy=False),)
+
+
+class _AlongAxis(Op):
+    def __call__(self, x: Any, axis: Any = -1) -> Any:
+        xd = x.data
+        try:
+            if isinstance(axis, (tuple, list)):
+                raise TypeError(f"{self.name}: axis must be one int, got {axis!r}")
+            ax = axes_of(xd.ndim, axis, self.name)
+            a = ax[0] - xd.ndim if ax else -1
+            data = self.compute(xd, a)
+        except Exception as e:
+            failed(self, e, (x,))
+            raise
+        s = x._bs
+        bs, mix = batchstate.along_axis(self.name, x, a) if s else (0, None)
+        return make(data, self, (x,), a, x.requires_grad and state.grad, bs, mix)
+
+
+class Softmax(_AlongAxis):
+    name, rule = "softmax", "d s_i/da_j = s_i (delta_ij - s_j)"
+
+    @staticmethod
+    def compute(x: np.ndarray, a: int) -> np.ndarray:
+        """exp(x - max) / sum exp(x - max) (stable for large logits)."""
+        e = np.exp(x - x.max(axis=a, keepdims=True)) if x.size else np.exp(x)
+        return e / e.sum(axis=a, keepdims=True)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        s = node.data
+        gs = g * s
+        return (gs - s * gs.sum(axis=node._ctx, keepdims=True),)
+
+
+class LogSoftmax(_AlongAxis):
+    name, rule = "log_softmax", "d l_i/da_j = delta_ij - softmax(a)_j"
+
+    @staticmethod
+    def compute(x: np.ndarray, a: int) -> np.ndarray:
+        """x - max - log(sum exp(x - max)) (stable for large logits)."""
+        z = x - x.max(axis=a, keepdims=True) if x.size else x
+        return z - np.log(np.exp(z).sum(axis=a, keepdims=True))
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        return (g - np.exp(node.data) * g.sum(axis=node._ctx, keepdims=True),)
+
+
+SUM, MEAN, MAX, SOFTMAX, LOGSOFTMAX = Sum(), Mean(), Max(), Softmax(), LogSoftmax()

@@ -1,0 +1,12 @@
+"""Optimizers (pluggable: the base class owns the loop, a subclass writes its update rule),
+DP-SGD, and the learning-rate schedules (also importable from ``tl.optim.lr_scheduler``,
+PyTorch's path)."""
+
+from . import lr_scheduler
+from .dpsgd import DPSGD
+from .lr_scheduler import CosineAnnealingLR, ExponentialLR, LRScheduler, StepLR
+from .optimizer import Optimizer
+from .rules import SGD, Adagrad, Adam, AdamW, RMSprop
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "DPSGD", "LRScheduler", "StepLR",
+           "ExponentialLR", "CosineAnnealingLR", "lr_scheduler"]

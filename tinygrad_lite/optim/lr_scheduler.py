@@ -1,0 +1,135 @@
+"""Learning-rate schedules (PyTorch's ``torch.optim.lr_scheduler`` names and formulas).
+
+A scheduler writes a new ``"lr"`` into every parameter group of its optimizer each time
+its ``step()`` is called (once per epoch, after ``optimizer.step()``).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+from .optimizer import Optimizer, check_number
+
+__all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR"]
+
+
+class LRScheduler:
+    """Base class of the learning-rate schedules.
+
+    On creation every parameter group gets ``"initial_lr"`` (its current lr,
+    unless it already has one); ``base_lrs`` are those values. Each call of
+    ``step()`` (once per epoch, after ``optimizer.step()``) increments
+    ``last_epoch`` and writes the lr of epoch ``last_epoch`` into every group.
+    A subclass implements ``get_lr()``: the new lrs computed from the groups'
+    current lrs and ``last_epoch``.
+    """
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.optimizer = optimizer
+        for group in optimizer.param_groups:
+            group.setdefault("initial_lr", group["lr"])
+        self.base_lrs: list = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = 0
+        self._last_lr: list = [group["lr"] for group in optimizer.param_groups]
+
+    def get_lr(self) -> list:
+        """The lr of every group for epoch ``self.last_epoch``."""
+        raise NotImplementedError
+
+    def step(self) -> None:
+        """Advance one epoch and set the groups' learning rates."""
+        self.last_epoch += 1
+        lrs = self.get_lr()
+        if len(lrs) != len(self.optimizer.param_groups):
+            raise ValueError("the optimizer's parameter groups changed after the scheduler was created")
+        for group, lr in zip(self.optimizer.param_groups, lrs):
+            group["lr"] = lr
+        self._last_lr = list(lrs)
+
+    def get_last_lr(self) -> list:
+        """The learning rates set by the latest ``step()`` (or found at creation)."""
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict:
+        """Everything but the optimizer, as plain data."""
+        return {k: copy.deepcopy(v) for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore a state made by ``state_dict()`` (all or nothing)."""
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"a scheduler state_dict is a dict, got {type(state_dict).__name__}")
+        own = self.state_dict().keys()
+        unknown = set(state_dict) - own
+        if unknown:
+            raise ValueError(f"unknown entries for {type(self).__name__}: {sorted(unknown)}")
+        self.__dict__.update(copy.deepcopy(state_dict))
+
+
+class StepLR(LRScheduler):
+    """Multiply each group's lr by ``gamma`` every ``step_size`` epochs.
+
+    ``lr(epoch) = initial_lr * gamma ** (epoch // step_size)``.
+    """
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
+        if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
+            raise ValueError(f"step_size must be a positive int, got {step_size!r}")
+        self.step_size = step_size
+        self.gamma = check_number("gamma", gamma, 0.0, low_open=True)
+        super().__init__(optimizer)
+
+    def get_lr(self) -> list:
+        """The current lrs, times ``gamma`` when ``last_epoch`` is a multiple of ``step_size``."""
+        decay = self.last_epoch % self.step_size == 0
+        return [group["lr"] * self.gamma if decay else group["lr"] for group in self.optimizer.param_groups]
+
+
+class ExponentialLR(LRScheduler):
+    """Multiply each group's lr by ``gamma`` every epoch: ``lr(epoch) = initial_lr * gamma ** epoch``."""
+
+    def __init__(self, optimizer: Optimizer, gamma: float) -> None:
+        self.gamma = check_number("gamma", gamma, 0.0, low_open=True)
+        super().__init__(optimizer)
+
+    def get_lr(self) -> list:
+        """The current lrs times ``gamma``."""
+        return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+
+
+class CosineAnnealingLR(LRScheduler):
+    """Cosine annealing from the initial lr down to ``eta_min`` over ``T_max`` epochs.
+
+    The schedule (for ``0 <= epoch <= T_max``, and continuing as a cosine
+    wave of period ``2 * T_max`` afterwards) is::
+
+        lr(epoch) = eta_min + (initial_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2
+
+    It is applied as a multiplicative update of the groups' current lrs, so a
+    change made to a group's lr between epochs carries on through the schedule::
+
+        lr <- eta_min + (lr - eta_min) * (1 + cos(pi * e / T_max)) / (1 + cos(pi * (e - 1) / T_max))
+
+    except where that ratio would divide by zero (``e - 1`` an odd multiple of
+    ``T_max``: the bottom of the wave), where
+    ``lr <- lr + (initial_lr - eta_min) * (1 - cos(pi / T_max)) / 2``.
+    """
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
+        if isinstance(T_max, bool) or not isinstance(T_max, int) or not T_max > 0:
+            raise ValueError(f"T_max must be a positive int, got {T_max!r}")
+        self.T_max = T_max
+        self.eta_min = check_number("eta_min", eta_min)
+        super().__init__(optimizer)
+
+    def get_lr(self) -> list:
+        """The lrs of epoch ``last_epoch`` from those of the previous epoch."""
+        e, period, low = self.last_epoch, self.T_max, self.eta_min
+        groups = self.optimizer.param_groups
+        if (e - 1 - period) % (2 * period) == 0:
+            rise = (1 - math.cos(math.pi / period)) / 2
+            return [group["lr"] + (base - low) * rise for base, group in zip(self.base_lrs, groups)]
+        ratio = (1 + math.cos(math.pi * e / period)) / (1 + math.cos(math.pi * (e - 1) / period))
+        return [low + (group["lr"] - low) * ratio for group in groups]

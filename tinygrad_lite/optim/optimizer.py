@@ -1,0 +1,289 @@
+"""The optimizer base class: parameter groups, the loop over parameters, state dicts.
+
+An optimizer owns a list of *parameter groups*: dicts holding ``"params"`` (a list of
+Tensors) and the hyper-parameters for those parameters (``"lr"``, ``"momentum"``, ...).
+Per-parameter buffers (momentum, running averages, step counters) live in
+``optimizer.state[p]``, created the first time they are needed.
+
+The base class owns the loop: ``step()`` checks every group's hyper-parameters and every
+parameter's gradient BEFORE changing anything (a failing step changes nothing), fetches
+each gradient in its parameter's dtype, negates it when ``maximize`` is set, adds the L2
+term ``weight_decay * p`` (unless the rule decouples weight decay), and calls the
+subclass's ``update(p, g, state, group)``: the update rule alone. A subclass may also
+override ``step()`` itself (looping over ``self.param_groups``), as in PyTorch::
+
+    class SignSGD(Optimizer):
+        def __init__(self, params, lr):
+            super().__init__(params, {"lr": lr})
+
+        def update(self, p, g, state, group):
+            p.data -= group["lr"] * np.sign(g)
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+from collections import defaultdict
+from typing import Any, Callable, Iterable, Optional
+
+import numpy as np
+
+__all__ = ["Optimizer", "check_number", "check_bool"]
+
+
+def _is_param(obj: Any) -> bool:
+    """A parameter is anything with an ndarray ``.data`` and a ``.grad`` slot (a Tensor)."""
+    return isinstance(getattr(obj, "data", None), np.ndarray) and hasattr(obj, "grad")
+
+
+def check_number(name: str, value: Any, low: float = 0.0, high: float = math.inf, low_open: bool = False,
+                 high_open: bool = False) -> float:
+    """``value`` as a float if it is a real number in the range, else TypeError/ValueError
+    naming ``name`` (NaN is never in range)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"invalid {name}: {value!r} (must be a real number, got {type(value).__name__})")
+    v = float(value)
+    ok = (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
+    if not ok:
+        lo, hi = ("(" if low_open else "[") + f"{low}", f"{high}" + (")" if high_open else "]")
+        raise ValueError(f"invalid {name}: {value!r} (must be in {lo}, {hi})")
+    return v
+
+
+def check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"invalid {name}: {value!r} (must be a bool)")
+    return bool(value)
+
+
+class Optimizer:
+    """Base class of all optimizers.
+
+    Args:
+        params: an iterable of Tensors, or of dicts (parameter groups) each holding
+            ``"params"`` and any hyper-parameters that differ from ``defaults``.
+        defaults: the hyper-parameters every group gets unless it sets its own.
+
+    Attributes:
+        param_groups: list of dicts with ``"params"`` (list of Tensors) and hyper-parameters.
+        state: ``state[p]`` is a dict of buffers for parameter ``p``, created on first use.
+        defaults: the default hyper-parameters.
+
+    A subclass writes ``update()`` (or ``step()``) and may override ``_check_group()`` to
+    validate the hyper-parameters of each group.
+    """
+
+    decoupled_weight_decay = False  # True: update() applies weight decay itself
+
+    def __init__(self, params: Any, defaults: dict) -> None:
+        if not isinstance(defaults, dict):
+            raise TypeError(f"defaults must be a dict of hyper-parameters, got {type(defaults).__name__}")
+        self.defaults: dict = dict(defaults)
+        self.state: defaultdict = defaultdict(dict)
+        self.param_groups: list = []
+        if _is_param(params) or isinstance(params, dict):
+            raise TypeError("params must be an iterable of Tensors or of dicts (parameter groups), "
+                            f"not a single {type(params).__name__}; wrap it in a list")
+        if not isinstance(params, Iterable) or isinstance(params, (str, bytes)):
+            raise TypeError(f"params must be an iterable of Tensors or of dicts, got {type(params).__name__}")
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {v}" for k, v in sorted(group.items()) if k != "params"]
+        return "\n".join(lines) + "\n)"
+
+    def _check_group(self, group: dict) -> None:
+        """Raise TypeError/ValueError if a group's hyper-parameters are invalid (subclasses
+        extend it); ``lr``, ``weight_decay`` and ``maximize`` are checked here when present."""
+        if "lr" in group:
+            check_number("lr (learning rate)", group["lr"])
+        if "weight_decay" in group:
+            check_number("weight_decay", group["weight_decay"])
+        if "maximize" in group:
+            check_bool("maximize", group["maximize"])
+
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group of parameters; hyper-parameters it does not set are taken from ``defaults``."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"a parameter group must be a dict, got {type(param_group).__name__}")
+        if "params" not in param_group:
+            raise ValueError("a parameter group must have a 'params' entry")
+        params = param_group["params"]
+        params = [params] if _is_param(params) else list(params)
+        for p in params:
+            if not _is_param(p):
+                raise TypeError(f"an optimizer can only optimize Tensors, got {type(p).__name__}")
+            if getattr(p, "_op", None) is not None:
+                raise ValueError(f"an optimizer can only optimize leaf tensors; got the result of op "
+                                 f"'{p._op.name}' (shape {p.data.shape}): optimize the tensor it was computed "
+                                 "from, or detach() it and set requires_grad")
+            if not getattr(p, "requires_grad", True):
+                raise ValueError(f"an optimizer got a tensor of shape {p.data.shape} that does not require grad")
+        group = {k: v for k, v in param_group.items() if k != "params"}
+        for name, default in self.defaults.items():
+            group.setdefault(name, default)
+        group["params"] = params
+        ids = [id(p) for p in params]
+        taken = {id(p) for g in self.param_groups for p in g["params"]}
+        if len(set(ids)) != len(ids) or taken.intersection(ids):
+            raise ValueError("a parameter appears more than once in the optimizer's parameter groups")
+        self._check_group(group)
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear ``.grad`` and everything per-sample of every parameter."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.zero_grad()
+
+    # ---------------------------------------------------------------- the loop ----------
+    def _gradients(self) -> list:
+        """Every (group, parameter, gradient) of this step, checked before anything changes:
+        the groups' hyper-parameters, each gradient's shape, maximize and weight decay."""
+        work = []
+        for group in self.param_groups:
+            self._check_group(group)
+            wd = float(group.get("weight_decay", 0.0))
+            neg = bool(group.get("maximize", False))
+            for p in group["params"]:
+                g = p.grad
+                if g is None:
+                    continue
+                if np.shape(g) != p.data.shape:
+                    raise RuntimeError(f"{type(self).__name__}.step: gradient of shape {np.shape(g)} does not match "
+                                       f"its parameter's shape {p.data.shape}; nothing was changed")
+                g = np.asarray(g)
+                if g.dtype != p.data.dtype:
+                    g = g.astype(p.data.dtype)
+                if neg:
+                    g = -g
+                if wd != 0 and not self.decoupled_weight_decay:
+                    g = g + wd * p.data
+                work.append((group, p, g))
+        return work
+
+    def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
+        """Update the parameters from their gradients (``closure``, if given, is called
+        first to recompute the loss, and its result returned)."""
+        loss = closure() if closure is not None else None
+        for group, p, g in self._gradients():
+            self.update(p, g, self.state[p], group)
+        return loss
+
+    def update(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:
+        """The update rule for one parameter ``p`` with gradient ``g`` (subclasses)."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither update() nor step()")
+
+    # ---------------------------------------------------------------- state -------------
+    def state_dict(self) -> dict:
+        """The optimizer's state as plain data (arrays, numbers, strings, lists, dicts).
+
+        Parameters are referred to by their index in the order of the groups:
+        ``{"state": {index: {buffer name: value}}, "param_groups": [{..., "params": [indices]}]}``.
+        Arrays are copies, so later steps do not change a saved state dict.
+        """
+        index: dict = {}
+        groups = []
+        for group in self.param_groups:
+            saved = {k: copy.deepcopy(v) for k, v in group.items() if k != "params"}
+            saved["params"] = []
+            for p in group["params"]:
+                index[id(p)] = len(index)
+                saved["params"].append(index[id(p)])
+            groups.append(saved)
+        state = {index[id(p)]: copy.deepcopy(self.state[p])
+                 for group in self.param_groups for p in group["params"] if self.state.get(p)}
+        return {"state": state, "param_groups": groups}
+
+    def _check_buffer(self, name: str, value: Any, p: Any, key: Any) -> Any:
+        """A loaded state buffer, validated against its parameter (subclasses may refine)."""
+        if isinstance(value, np.ndarray):
+            if value.ndim > 0 and value.shape != p.data.shape:
+                raise ValueError(f"state buffer {name!r} of parameter {key!r} has shape {value.shape}, "
+                                 f"but the parameter has shape {p.data.shape}")
+            if value.dtype.kind not in "biuf":
+                raise ValueError(f"state buffer {name!r} of parameter {key!r} has non-numeric dtype {value.dtype}")
+            if value.ndim > 0 and np.issubdtype(value.dtype, np.floating):
+                return value.astype(p.data.dtype)  # astype copies
+            return value.copy()
+        if name == "step":
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 0:
+                raise ValueError(f"state buffer 'step' of parameter {key!r} must be a non-negative int, "
+                                 f"got {value!r}")
+            return int(value)
+        if isinstance(value, (numbers.Real, str, type(None))):
+            return value
+        raise ValueError(f"state buffer {name!r} of parameter {key!r} has unsupported type {type(value).__name__}")
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore a state made by ``state_dict()``: buffers and hyper-parameters of every group.
+
+        Everything is validated first (the number of groups and of parameters, every
+        buffer's shape and type, every group's hyper-parameters); on any problem a
+        ValueError/TypeError names it and nothing is changed. Loaded arrays are copied
+        (floating ones cast to their parameter's dtype).
+        """
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= state_dict.keys():
+            raise ValueError("an optimizer state_dict is a dict with the entries 'state' and 'param_groups', "
+                             f"got {type(state_dict).__name__}")
+        saved_groups = state_dict["param_groups"]
+        if not isinstance(saved_groups, (list, tuple)) or not all(
+                isinstance(g, dict) and "params" in g for g in saved_groups):
+            raise ValueError("state_dict['param_groups'] must be a list of dicts with a 'params' entry")
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"the loaded state_dict has {len(saved_groups)} parameter group(s), "
+                             f"this optimizer has {len(self.param_groups)}")
+        by_index: dict = {}
+        for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            if not isinstance(saved["params"], (list, tuple)) or len(saved["params"]) != len(group["params"]):
+                n = len(saved["params"]) if isinstance(saved["params"], (list, tuple)) else "a malformed list of"
+                raise ValueError(f"parameter group {i} has {n} parameter(s) in the loaded state_dict and "
+                                 f"{len(group['params'])} in this optimizer")
+            try:
+                indices = [int(k) for k in saved["params"]]
+            except (TypeError, ValueError):
+                raise ValueError(f"param_groups[{i}]['params'] must be a list of parameter indices") from None
+            by_index.update(zip(indices, group["params"]))
+        if len(by_index) != sum(len(g["params"]) for g in self.param_groups):
+            raise ValueError("a parameter index appears twice in the loaded state_dict's param_groups")
+        if not isinstance(state_dict["state"], dict):
+            raise TypeError("state_dict['state'] must be a dict keyed by parameter index")
+        new_state: defaultdict = defaultdict(dict)
+        for key, buffers in state_dict["state"].items():
+            try:
+                p = by_index[int(key)]
+            except (KeyError, ValueError, TypeError):
+                raise ValueError(f"the loaded state_dict has state for parameter {key!r}, which is not one of "
+                                 f"this optimizer's {len(by_index)} parameter indices") from None
+            if not isinstance(buffers, dict):
+                raise TypeError(f"the state of parameter {key!r} is a {type(buffers).__name__}, not a dict")
+            new_state[p] = {name: self._check_buffer(name, value, p, key) for name, value in buffers.items()}
+        new_groups = []
+        for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            missing = sorted(self.defaults.keys() - saved.keys())
+            if missing:
+                raise ValueError(f"parameter group {i} of the loaded state_dict lacks {', '.join(missing)}")
+            new_group = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
+            new_group["params"] = group["params"]
+            self._check_group(new_group)
+            new_groups.append(new_group)
+        self._check_loaded(new_state, new_groups)
+        # all checks passed: commit (group dicts are updated in place, so references stay valid)
+        self.state = new_state
+        for group, new_group in zip(self.param_groups, new_groups):
+            group.clear()
+            group.update(new_group)
+
+    def _check_loaded(self, state: dict, groups: list) -> None:
+        """Subclass hook: cross-checks of a loaded state before it is committed."""

@@ -1,0 +1,242 @@
+"""The update rules: SGD, Adam, AdamW, RMSprop, Adagrad, with PyTorch's defaults and
+formulas (so the same gradients give the same weights). Each class validates its
+hyper-parameters and writes ``update()``; the loop, ``maximize`` and L2 weight decay are
+the base class's. Every update happens in place in the parameter's own array and dtype.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .optimizer import Optimizer, check_bool, check_number
+
+__all__ = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]
+
+
+def _descend(p: Any, update: np.ndarray) -> None:
+    """``p <- p - update``, in place in ``p.data``."""
+    np.subtract(p.data, update, out=p.data)
+
+
+def _check_betas(betas: Any) -> None:
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise TypeError(f"invalid betas: {betas!r} (must be a pair (beta1, beta2))")
+    for i, beta in enumerate(betas):
+        check_number(f"beta parameter at index {i}", beta, 0.0, 1.0, high_open=True)
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with momentum and Nesterov momentum.
+
+    For a parameter ``p`` with gradient ``g`` (after ``maximize`` and weight decay)::
+
+        if momentum != 0:
+            b <- g                              on the first step
+            b <- momentum * b + (1 - dampening) * g    afterwards
+            g <- g + momentum * b  if nesterov,  else  g <- b
+        p <- p - lr * g
+
+    The momentum buffer ``b`` is ``state[p]["momentum_buffer"]``.
+    """
+
+    def __init__(self, params: Any, lr: float, momentum: float = 0.0, dampening: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False) -> None:
+        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening, "weight_decay": weight_decay,
+                    "nesterov": nesterov, "maximize": maximize}
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict) -> None:
+        super()._check_group(group)
+        check_number("momentum", group["momentum"])
+        check_number("dampening", group["dampening"])
+        check_bool("nesterov", group["nesterov"])
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError("Nesterov momentum requires a momentum > 0 and zero dampening")
+
+    def update(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:
+        """One SGD step of ``p`` (see the class docstring)."""
+        momentum = group["momentum"]
+        if momentum != 0:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = g.copy()
+            else:
+                buf *= momentum
+                buf += (1 - group["dampening"]) * g
+            g = g + momentum * buf if group["nesterov"] else buf
+        # p <- p - lr * g without allocating: lr * g goes into a reused scratch array
+        scratch = state.get("_scratch")
+        if scratch is None:
+            scratch = self._scratch(p)
+        np.multiply(g, group["lr"], out=scratch)
+        _descend(p, scratch)
+
+    def _scratch(self, p: Any) -> np.ndarray:
+        cache = self.__dict__.setdefault("_scratch_arrays", {})
+        s = cache.get(id(p))
+        if s is None or s.shape != p.data.shape or s.dtype != p.data.dtype:
+            s = cache[id(p)] = np.empty_like(p.data)
+        return s
+
+
+class Adam(Optimizer):
+    """Adam, and with ``amsgrad=True`` its AMSGrad variant.
+
+    For a parameter ``p`` with gradient ``g``, at step ``t = 1, 2, ...``::
+
+        m <- beta1 * m + (1 - beta1) * g        (m, v start at 0)
+        v <- beta2 * v + (1 - beta2) * g**2
+        v_max <- max(v_max, v)                  if amsgrad; then v_max is used in place of v
+        p <- p - lr / (1 - beta1**t) * m / (sqrt(v) / sqrt(1 - beta2**t) + eps)
+
+    Buffers: ``state[p]["step"]`` (int ``t``), ``"exp_avg"`` (m), ``"exp_avg_sq"`` (v)
+    and ``"max_exp_avg_sq"`` (v_max, with amsgrad).
+    """
+
+    def __init__(self, params: Any, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False, maximize: bool = False) -> None:
+        if isinstance(betas, list):
+            betas = tuple(betas)
+        defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay, "amsgrad": amsgrad,
+                    "maximize": maximize}
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict) -> None:
+        super()._check_group(group)
+        check_number("eps (epsilon)", group["eps"])
+        _check_betas(group["betas"])
+        check_bool("amsgrad", group["amsgrad"])
+
+    def update(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:
+        """One Adam step of ``p`` (see the class docstring)."""
+        lr, eps = float(group["lr"]), float(group["eps"])
+        beta1, beta2 = (float(b) for b in group["betas"])
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = np.zeros_like(p.data)
+            state["exp_avg_sq"] = np.zeros_like(p.data)
+        if group["amsgrad"] and "max_exp_avg_sq" not in state:
+            state["max_exp_avg_sq"] = np.zeros_like(p.data)
+        state["step"] += 1
+        t = state["step"]
+        wd = float(group["weight_decay"])
+        if self.decoupled_weight_decay and wd != 0:
+            np.multiply(p.data, 1 - lr * wd, out=p.data)
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m *= beta1
+        m += (1 - beta1) * g
+        v *= beta2
+        v += (1 - beta2) * (g * g)
+        if group["amsgrad"]:
+            v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+        step_size = lr / (1 - beta1**t)
+        denom = np.sqrt(v) / math.sqrt(1 - beta2**t) + eps
+        _descend(p, step_size * m / denom)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: ``p <- p * (1 - lr * weight_decay)`` before the
+    Adam update of step t (instead of adding ``weight_decay * p`` to the gradient). The
+    default ``weight_decay`` is 1e-2."""
+
+    decoupled_weight_decay = True
+
+    def __init__(self, params: Any, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, maximize: bool = False) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
+
+
+class RMSprop(Optimizer):
+    """RMSprop, optionally centered and with momentum.
+
+    For a parameter ``p`` with gradient ``g``::
+
+        v <- alpha * v + (1 - alpha) * g**2     (v, g_avg, b start at 0)
+        d <- sqrt(v - g_avg**2) + eps  with g_avg <- alpha * g_avg + (1 - alpha) * g  if centered,
+             sqrt(v) + eps otherwise
+        b <- momentum * b + g / d;  p <- p - lr * b      if momentum > 0
+        p <- p - lr * g / d                              otherwise
+
+    Buffers: ``state[p]["step"]``, ``"square_avg"`` (v), ``"grad_avg"`` (g_avg, if
+    centered) and ``"momentum_buffer"`` (b, if momentum > 0).
+    """
+
+    def __init__(self, params: Any, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
+                 maximize: bool = False) -> None:
+        defaults = {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay, "momentum": momentum,
+                    "centered": centered, "maximize": maximize}
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict) -> None:
+        super()._check_group(group)
+        check_number("eps (epsilon)", group["eps"])
+        check_number("momentum", group["momentum"])
+        check_number("alpha", group["alpha"])
+        check_bool("centered", group["centered"])
+
+    def update(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:
+        """One RMSprop step of ``p`` (see the class docstring)."""
+        lr, alpha, eps, momentum = float(group["lr"]), float(group["alpha"]), float(group["eps"]), group["momentum"]
+        if not state:
+            state["step"] = 0
+            state["square_avg"] = np.zeros_like(p.data)
+        if momentum > 0 and "momentum_buffer" not in state:
+            state["momentum_buffer"] = np.zeros_like(p.data)
+        if group["centered"] and "grad_avg" not in state:
+            state["grad_avg"] = np.zeros_like(p.data)
+        state["step"] += 1
+        v = state["square_avg"]
+        v *= alpha
+        v += (1 - alpha) * (g * g)
+        if group["centered"]:
+            g_avg = state["grad_avg"]
+            g_avg *= alpha
+            g_avg += (1 - alpha) * g
+            denom = np.sqrt(v - g_avg * g_avg) + eps
+        else:
+            denom = np.sqrt(v) + eps
+        if momentum > 0:
+            buf = state["momentum_buffer"]
+            buf *= momentum
+            buf += g / denom
+            _descend(p, lr * buf)
+        else:
+            _descend(p, lr * g / denom)
+
+
+class Adagrad(Optimizer):
+    """Adagrad. For a parameter ``p`` with gradient ``g``, at step ``t = 1, 2, ...``::
+
+        lr_t = lr / (1 + (t - 1) * lr_decay)
+        s <- s + g**2                           (s starts at initial_accumulator_value)
+        p <- p - lr_t * g / (sqrt(s) + eps)
+
+    Buffers: ``state[p]["step"]`` (int ``t``) and ``"sum"`` (s).
+    """
+
+    def __init__(self, params: Any, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
+                 initial_accumulator_value: float = 0.0, eps: float = 1e-10, maximize: bool = False) -> None:
+        defaults = {"lr": lr, "lr_decay": lr_decay, "weight_decay": weight_decay,
+                    "initial_accumulator_value": initial_accumulator_value, "eps": eps, "maximize": maximize}
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict) -> None:
+        super()._check_group(group)
+        check_number("lr_decay", group["lr_decay"])
+        check_number("initial_accumulator_value", group["initial_accumulator_value"])
+        check_number("eps (epsilon)", group["eps"])
+
+    def update(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:
+        """One Adagrad step of ``p`` (see the class docstring)."""
+        if not state:
+            state["step"] = 0
+            state["sum"] = np.full_like(p.data, group["initial_accumulator_value"])
+        state["step"] += 1
+        lr_t = float(group["lr"]) / (1 + (state["step"] - 1) * float(group["lr_decay"]))
+        s = state["sum"]
+        s += g * g
+        _descend(p, lr_t * g / (np.sqrt(s) + float(group["eps"])))
