@@ -463,7 +463,7 @@ def test_load_missing_file(tmp_path: pathlib.Path) -> None:
 
 
 def test_load_directory(tmp_path: pathlib.Path) -> None:
-    with pytest.raises(IsADirectoryError, match="directory"):
+    with pytest.raises(CheckpointError, match="directory, not a regular file"):
         load(tmp_path)
 
 
