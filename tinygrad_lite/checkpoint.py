@@ -94,6 +94,9 @@ _NONFINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 # A Python nesting level takes at most 3 JSON levels ({"$dict": [[k, v]]}); the document
 # object and a leaf node ({"$array": ...}) add 2.
 _MAX_JSON_DEPTH = 3 * MAX_DEPTH + 2
+_BRACKET_STEP = np.zeros(256, dtype=np.int8)
+_BRACKET_STEP[[ord("["), ord("{")]] = 1
+_BRACKET_STEP[[ord("]"), ord("}")]] = -1
 
 
 # --------------------------------------------------------------------------- encoding
@@ -352,9 +355,7 @@ def save(obj: Any, path: PathLike, *, compress: bool = False) -> Path:
 def _json_depth(raw: bytes) -> int:
     """Deepest nesting of ``[`` / ``{`` in the JSON text ``raw`` (brackets inside strings ignored)."""
     skeleton = np.frombuffer(re.sub(rb'"(?:[^"\\]|\\.)*"', b"", raw), dtype=np.uint8)
-    steps = np.isin(skeleton, (ord("["), ord("{"))).astype(np.int64)
-    steps -= np.isin(skeleton, (ord("]"), ord("}")))
-    return int(np.cumsum(steps).max(initial=0))
+    return int(np.cumsum(_BRACKET_STEP[skeleton], dtype=np.int32).max(initial=0))
 
 
 def _parse_structure(raw: np.ndarray, where: str) -> Any:
