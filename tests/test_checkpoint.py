@@ -9,6 +9,7 @@ import math
 import os
 import pathlib
 import re
+import socket
 import stat
 import struct
 import subprocess
@@ -816,15 +817,35 @@ def test_save_to_a_directory_is_refused(tmp_path: pathlib.Path) -> None:
     assert files_in(tmp_path) == ["d.npz"]
 
 
-@pytest.mark.skipif(not os.path.exists("/dev/null"), reason="no /dev/null")
-def test_save_to_a_device_is_refused(tmp_path: pathlib.Path) -> None:
-    with pytest.raises(CheckpointError, match="character device"):
-        save({"a": 1}, "/dev/null")
-    link = tmp_path / "null.npz"
-    link.symlink_to("/dev/null")
-    with pytest.raises(CheckpointError, match="character device"):
-        save({"a": 1}, link)
-    assert files_in(tmp_path) == ["null.npz"] and link.is_symlink()
+def make_device_node(path: pathlib.Path) -> None:
+    """A character device node (the null device's numbers) of our own in ``tmp_path``: a save
+    that wrongly replaced it would only replace this node, never a system device."""
+    try:
+        os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+    except (AttributeError, PermissionError, OSError) as exc:
+        pytest.skip(f"cannot create a device node here: {exc}")
+
+
+@POSIX_ONLY
+def test_save_to_a_device_or_socket_is_refused(tmp_path: pathlib.Path) -> None:
+    sock_path = tmp_path / "s.npz"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(str(sock_path))
+        with pytest.raises(CheckpointError, match="socket, not a regular file"):
+            save({"a": 1}, sock_path)
+    finally:
+        sock.close()
+    assert stat.S_ISSOCK(os.lstat(sock_path).st_mode)
+    device = tmp_path / "dev.npz"
+    make_device_node(device)
+    link = tmp_path / "link.npz"
+    link.symlink_to(device)
+    for path in (device, link):
+        with pytest.raises(CheckpointError, match="character device"):
+            save({"a": 1}, path)
+    assert stat.S_ISCHR(os.lstat(device).st_mode) and link.is_symlink()
+    assert files_in(tmp_path) == ["dev.npz", "link.npz", "s.npz"]
 
 
 @pytest.mark.parametrize("compress", [1, 0, "yes", None, 1.0])
