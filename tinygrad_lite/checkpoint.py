@@ -29,7 +29,8 @@ regular file is opened; the zip directory, every member's sizes and every
 unexpected, duplicate, overlapping or oversized members, two structure entries
 naming one member, and structures nested deeper than ``MAX_DEPTH`` all raise
 :class:`CheckpointError`. A file of ``S`` bytes never makes ``load`` allocate
-much more than ``100 * S`` bytes.
+more than about ``112 * S`` bytes (``_npzsafe.MAX_RATIO`` = 100 times the compressed
+sizes, plus ``RATIO_SLACK`` per member).
 
 Paths are used exactly as given: no ``.npz`` suffix is appended by either
 function, so ``save(obj, "ckpt")`` writes the file ``ckpt`` and
@@ -232,8 +233,9 @@ class _Decoder:
     def decode(self, node: Any, depth: int = 0) -> Any:
         if node is None or isinstance(node, (bool, int, float, str)):
             return node
-        if isinstance(node, (list, dict)) and depth >= MAX_DEPTH and (isinstance(node, list) or (
-                len(node) == 1 and next(iter(node)) in (_DICT, _ODICT, _TUPLE))):
+        container = isinstance(node, list) or (
+            isinstance(node, dict) and len(node) == 1 and next(iter(node)) in (_DICT, _ODICT, _TUPLE))
+        if container and depth >= MAX_DEPTH:
             raise self._bad(f"containers nested deeper than MAX_DEPTH = {MAX_DEPTH} levels")
         if isinstance(node, list):
             return [self.decode(v, depth + 1) for v in node]
@@ -412,7 +414,7 @@ def load(path: PathLike) -> Any:
 
     Every size is checked from the archive's headers before anything is
     decompressed, and reads are capped at those sizes, so a crafted file of
-    ``S`` bytes cannot make ``load`` allocate much more than ``100 * S`` bytes.
+    ``S`` bytes cannot make ``load`` allocate more than about ``112 * S`` bytes.
 
     Args:
         path: the file to read, used exactly as given (no suffix is added).
