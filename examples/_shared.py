@@ -6,6 +6,8 @@ Not an example itself; every script in this folder imports it.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Union
 
@@ -56,11 +58,23 @@ def save_figure(fig: Any, path: Path) -> Path:
     return path
 
 
+def dot_fallback_dir() -> Path:
+    """Where DOT sources go when Graphviz's ``dot`` is missing and the picture was meant for
+    ``docs/``: a folder in the system's temporary directory, so the repository gets no
+    untracked files (``docs/`` holds the rendered pictures only)."""
+    return Path(tempfile.gettempdir()) / "tinygrad_lite_examples"
+
+
 def save_graph(root: Any, path: Path, **draw_kwargs: Any) -> Path:
     """Draw the graph of ``root`` and save it to ``path`` (``.svg``), or its DOT source to
     ``path`` with ``.dot`` when Graphviz's ``dot`` program is missing; prints and returns the
-    path written."""
+    path written. A DOT source meant for the repository's ``docs/`` goes to
+    :func:`dot_fallback_dir` instead."""
     written = Path(tl.viz.save(root, path, **draw_kwargs))
+    if written.suffix == ".dot" and written.resolve().parent == DOCS.resolve():
+        folder = dot_fallback_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        written = Path(shutil.move(str(written), str(folder / written.name)))
     kind = "SVG picture" if written.suffix == ".svg" else "DOT source: Graphviz's dot program was not found"
     print(f"wrote {written}  ({kind})")
     return written

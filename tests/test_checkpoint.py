@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import collections
+import io
 import json
 import math
 import os
 import pathlib
+import re
+import socket
+import stat
+import struct
+import subprocess
+import sys
+import threading
+import tracemalloc
 import zipfile
+import zlib
 from typing import Any
 
 import numpy as np
 import pytest
 
 import tinygrad_lite as tl
-from tinygrad_lite import checkpoint
+from tinygrad_lite import _npzsafe, checkpoint
 from tinygrad_lite.checkpoint import CheckpointError, load, save
 
 # ----------------------------------------------------------------------------- helpers
@@ -463,7 +473,7 @@ def test_load_missing_file(tmp_path: pathlib.Path) -> None:
 
 
 def test_load_directory(tmp_path: pathlib.Path) -> None:
-    with pytest.raises(IsADirectoryError, match="directory"):
+    with pytest.raises(CheckpointError, match="directory, not a regular file"):
         load(tmp_path)
 
 
@@ -608,3 +618,592 @@ def test_pickled_object_array_is_refused_and_never_executed(tmp_path: pathlib.Pa
         npz[victim]
     assert EXECUTED == ["payload ran"]
     EXECUTED.clear()
+
+
+# ----------------------------------------------------------------------------- hardening: helpers
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+POSIX_ONLY = pytest.mark.skipif(os.name != "posix", reason="POSIX file types and permissions")
+
+
+def call_with_timeout(func: Any, seconds: float = 10.0) -> BaseException | None:
+    """Runs ``func()`` in a daemon thread; returns the exception it raised (None if none).
+    Fails the test if it has not finished after ``seconds`` (e.g. blocked on a FIFO)."""
+    outcome: list = []
+
+    def run() -> None:
+        try:
+            func()
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - handed back to the test
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"still blocked after {seconds} s"
+    return outcome[0]
+
+
+def release_fifo(path: pathlib.Path) -> None:
+    """Unblocks a reader left waiting on the FIFO ``path`` (if any)."""
+    for flags in (os.O_WRONLY | os.O_NONBLOCK, os.O_RDONLY | os.O_NONBLOCK):
+        try:
+            os.close(os.open(path, flags))
+        except OSError:
+            pass
+
+
+RANDOM_BYTES = np.random.default_rng(0).bytes(60_000)  # incompressible filler
+
+
+def npy_bytes(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, arr, allow_pickle=False)
+    return buf.getvalue()
+
+
+def npy_header(descr: str, shape: tuple, fortran: bool = False) -> bytes:
+    """The .npy header (magic, version 1.0, length, dict) of an array, without its data."""
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": descr, "fortran_order": fortran, "shape": shape})
+    return buf.getvalue()
+
+
+def structure_npy(root: Any) -> bytes:
+    return npy_bytes(np.frombuffer(json.dumps(_doc(root)).encode(), dtype=np.uint8))
+
+
+def deflate(raw: bytes) -> bytes:
+    z = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return z.compress(raw) + z.flush()
+
+
+def member(name: str, raw: bytes, *, method: int = 0, payload: bytes | None = None,
+           usize: int | None = None, crc: int | None = None, flags: int = 0) -> dict:
+    """One zip member; ``payload`` (the stored bytes) and the declared sizes / CRC may lie."""
+    if payload is None:
+        payload = raw if method == 0 else deflate(raw)
+    return {"name": name.encode(), "payload": payload, "method": method, "flags": flags,
+            "usize": len(raw) if usize is None else usize, "crc": zlib.crc32(raw) if crc is None else crc}
+
+
+def local_header(m: dict) -> bytes:
+    return struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, m["flags"], m["method"], 0, 0x21, m["crc"],
+                       len(m["payload"]), m["usize"], len(m["name"]), 0) + m["name"]
+
+
+def raw_zip(members: list, offsets: list | None = None) -> bytes:
+    """A zip archive written field by field (central directory offsets may be forced)."""
+    body, central = bytearray(), bytearray()
+    for i, m in enumerate(members):
+        offset = len(body) if offsets is None else offsets[i]
+        body += local_header(m) + m["payload"]
+        central += struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, m["flags"], m["method"], 0, 0x21,
+                               m["crc"], len(m["payload"]), m["usize"], len(m["name"]), 0, 0, 0, 0, 0,
+                               offset) + m["name"]
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(members), len(members), len(central), len(body), 0)
+    return bytes(body + central + end)
+
+
+def valid_members(**arrays: np.ndarray) -> list:
+    """Members of a sound checkpoint holding ``arrays`` (``name -> array``) at the top level."""
+    root = {"$dict": [[k, {"$array": k}] for k in arrays]}
+    return [member("__structure__.npy", structure_npy(root))] + [
+        member(f"{k}.npy", npy_bytes(v)) for k, v in arrays.items()
+    ]
+
+
+def assert_refused(path: pathlib.Path, what: str, peak_limit: int = 16 << 20) -> None:
+    """load(path) raises CheckpointError matching ``what`` and stays under ``peak_limit`` bytes."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(CheckpointError, match=what):
+            load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < peak_limit, f"load used {peak} bytes"
+
+
+def temp_files(directory: pathlib.Path) -> list[str]:
+    return sorted(p.name for p in directory.iterdir() if p.name.endswith(".tmp-ckpt"))
+
+
+# ----------------------------------------------------------------------------- hardening: save
+
+
+@POSIX_ONLY
+def test_save_through_symlink_updates_target_and_keeps_the_link(tmp_path: pathlib.Path) -> None:
+    real_dir = tmp_path / "real"
+    real_dir.mkdir()
+    target = real_dir / "c.npz"
+    save({"epoch": 1}, target)
+    target.chmod(0o600)
+    link = tmp_path / "latest.npz"
+    link.symlink_to(os.path.relpath(target, tmp_path))
+    chain = tmp_path / "chain.npz"
+    chain.symlink_to(link)
+    save({"epoch": 2}, chain)
+    assert chain.is_symlink() and link.is_symlink()
+    assert os.readlink(link) == os.path.relpath(target, tmp_path)
+    assert load(target) == {"epoch": 2} and load(link) == {"epoch": 2}
+    assert target.stat().st_mode & 0o777 == 0o600
+    assert files_in(tmp_path) == ["chain.npz", "latest.npz", "real"] and files_in(real_dir) == ["c.npz"]
+
+
+@POSIX_ONLY
+def test_save_through_dangling_symlink_creates_its_target(tmp_path: pathlib.Path) -> None:
+    link = tmp_path / "link.npz"
+    link.symlink_to(tmp_path / "new.npz")
+    save({"a": 1}, link)
+    assert link.is_symlink() and load(tmp_path / "new.npz") == {"a": 1}
+
+
+@POSIX_ONLY
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o604, 0o666])
+def test_save_keeps_the_permission_bits_of_an_existing_file(tmp_path: pathlib.Path, mode: int) -> None:
+    path = tmp_path / "c.npz"
+    save({"epoch": 1}, path)
+    path.chmod(mode)
+    old = os.umask(0o022)
+    try:
+        save({"epoch": 2}, path)
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == mode
+    assert load(path) == {"epoch": 2}
+
+
+@POSIX_ONLY
+def test_save_never_exposes_data_wider_than_the_final_mode(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "secret.npz"
+    save({"k": 1}, path)
+    path.chmod(0o600)
+    seen: list[int] = []
+    real_write = checkpoint._write_npz
+
+    def spy(fileobj: Any, arrays: Any, compress: bool) -> None:
+        seen.append(os.fstat(fileobj.fileno()).st_mode & 0o777)
+        real_write(fileobj, arrays, compress)
+
+    monkeypatch.setattr(checkpoint, "_write_npz", spy)
+    save({"k": 2}, path)
+    assert seen == [0o600]
+
+
+@POSIX_ONLY
+def test_save_to_a_fifo_is_refused_without_blocking(tmp_path: pathlib.Path) -> None:
+    fifo = tmp_path / "pipe.npz"
+    os.mkfifo(fifo)
+    try:
+        error = call_with_timeout(lambda: save({"a": np.ones(3)}, fifo))
+    finally:
+        release_fifo(fifo)
+    assert isinstance(error, CheckpointError) and "FIFO" in str(error) and "pipe.npz" in str(error)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert files_in(tmp_path) == ["pipe.npz"]
+
+
+def test_save_to_a_directory_is_refused(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "d.npz").mkdir()
+    with pytest.raises(CheckpointError, match=r"d\.npz.*directory, not a regular file"):
+        save({"a": 1}, tmp_path / "d.npz")
+    assert files_in(tmp_path) == ["d.npz"] and files_in(tmp_path / "d.npz") == []
+    with pytest.raises(CheckpointError, match="separator"):
+        save({"a": 1}, str(tmp_path / "new.npz") + os.sep)
+    assert files_in(tmp_path) == ["d.npz"]
+
+
+def make_device_node(path: pathlib.Path) -> None:
+    """A character device node (the null device's numbers) of our own in ``tmp_path``: a save
+    that wrongly replaced it would only replace this node, never a system device."""
+    try:
+        os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+    except (AttributeError, PermissionError, OSError) as exc:
+        pytest.skip(f"cannot create a device node here: {exc}")
+
+
+@POSIX_ONLY
+def test_save_to_a_device_or_socket_is_refused(tmp_path: pathlib.Path) -> None:
+    sock_path = tmp_path / "s.npz"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(str(sock_path))
+        with pytest.raises(CheckpointError, match="socket, not a regular file"):
+            save({"a": 1}, sock_path)
+    finally:
+        sock.close()
+    assert stat.S_ISSOCK(os.lstat(sock_path).st_mode)
+    device = tmp_path / "dev.npz"
+    make_device_node(device)
+    link = tmp_path / "link.npz"
+    link.symlink_to(device)
+    for path in (device, link):
+        with pytest.raises(CheckpointError, match="character device"):
+            save({"a": 1}, path)
+    assert stat.S_ISCHR(os.lstat(device).st_mode) and link.is_symlink()
+    assert files_in(tmp_path) == ["dev.npz", "link.npz", "s.npz"]
+
+
+@pytest.mark.parametrize("compress", [1, 0, "yes", None, 1.0])
+def test_compress_must_be_a_bool(tmp_path: pathlib.Path, compress: Any) -> None:
+    path = tmp_path / "c.npz"
+    save({"epoch": 1}, path)
+    before = path.read_bytes()
+    with pytest.raises(TypeError, match="compress.*bool"):
+        save({"epoch": 2}, path, compress=compress)
+    assert path.read_bytes() == before and files_in(tmp_path) == ["c.npz"]
+
+
+@pytest.mark.parametrize(
+    ("obj", "error", "what"),
+    [
+        ({"w": np.ones(3), "bad": {1, 2}}, TypeError, r"set.*obj\['bad'\]"),
+        ({"w": np.ones(3), "t": tl.Tensor(np.ones(2))}, TypeError, r"Tensor.*obj\['t'\].*\.data"),
+        ({"w": np.ones(3), "o": np.array([None])}, TypeError, "object array"),
+        ({"k": {(1,): 2}}, TypeError, "key"),
+    ],
+)
+def test_bad_object_leaves_the_existing_file_untouched(
+    tmp_path: pathlib.Path, obj: Any, error: type[Exception], what: str
+) -> None:
+    path = tmp_path / "c.npz"
+    save({"epoch": 1}, path)
+    before = path.read_bytes()
+    with pytest.raises(error, match=what):
+        save(obj, path)
+    assert path.read_bytes() == before and files_in(tmp_path) == ["c.npz"]
+
+
+def test_bad_path_types_name_the_problem(tmp_path: pathlib.Path) -> None:
+    for bad in (b"bytes.npz", 3.5, ["a"], None):
+        with pytest.raises(TypeError, match="path"):
+            save({}, bad)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="path"):
+            load(bad)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="NUL"):
+        save({}, str(tmp_path / "a\0b"))
+    assert files_in(tmp_path) == []
+
+
+@pytest.mark.parametrize("exc", [KeyboardInterrupt, MemoryError])
+def test_exception_while_writing_a_member_removes_the_temp_file(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch, exc: type[BaseException]
+) -> None:
+    path = tmp_path / "c.npz"
+    save({"w": np.arange(3.0), "epoch": 1}, path)
+    before = path.read_bytes()
+    real = np.lib.format.write_array
+    calls: list[int] = []
+
+    def write_then_fail(fp: Any, array: Any, *args: Any, **kwargs: Any) -> None:
+        calls.append(1)
+        if len(calls) == 3:  # the structure and one array are written, the next one breaks
+            fp.write(b"\x93NUMPY partial")
+            raise exc
+        real(fp, array, *args, **kwargs)
+
+    monkeypatch.setattr(np.lib.format, "write_array", write_then_fail)
+    with pytest.raises(exc):
+        save({"w": np.arange(5.0), "v": np.ones(4), "epoch": 2}, path, compress=False)
+    monkeypatch.undo()
+    assert len(calls) == 3
+    assert path.read_bytes() == before and files_in(tmp_path) == ["c.npz"]
+
+
+def test_temp_file_name_holds_the_pid(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[str]] = []
+    real_write = checkpoint._write_npz
+
+    def spy(fileobj: Any, arrays: Any, compress: bool) -> None:
+        seen.append(temp_files(tmp_path))
+        real_write(fileobj, arrays, compress)
+
+    monkeypatch.setattr(checkpoint, "_write_npz", spy)
+    save({"a": 1}, tmp_path / "c.npz")
+    assert len(seen) == 1 and len(seen[0]) == 1
+    assert re.fullmatch(rf"\.c\.npz\.{os.getpid()}\.[0-9a-f]{{12}}\.tmp-ckpt", seen[0][0])
+    assert files_in(tmp_path) == ["c.npz"]
+
+
+KILLED_SAVE = """
+import sys, time
+import numpy as np
+from tinygrad_lite import _npzsafe, checkpoint
+
+def stall(fileobj, arrays, compress):
+    fileobj.write(b"PK\\x03\\x04 a partial archive")
+    fileobj.flush()
+    print("writing", flush=True)
+    time.sleep(120)
+
+checkpoint._write_npz = stall
+checkpoint.save({"w": np.ones(3)}, sys.argv[1])
+"""
+
+
+@POSIX_ONLY
+def test_temp_file_of_a_killed_save_is_removed_by_the_next_save(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "c.npz"
+    save({"epoch": 1}, path)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_SAVE, str(path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+    finally:
+        proc.kill()
+        _, err = proc.communicate(timeout=30)
+    assert line.strip() == "writing", err
+    left = temp_files(tmp_path)
+    assert len(left) == 1 and f".{proc.pid}." in left[0]
+    assert load(path) == {"epoch": 1}  # the killed save left the checkpoint intact
+
+    other = tmp_path / f".other.npz.{proc.pid}.{'a' * 12}.tmp-ckpt"  # another target's: not ours to remove
+    other.write_bytes(b"x")
+    save({"epoch": 2}, path)
+    assert load(path) == {"epoch": 2}
+    assert files_in(tmp_path) == [other.name, "c.npz"]
+
+
+@POSIX_ONLY
+def test_temp_files_of_live_writers_are_kept(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "c.npz"
+    live = tmp_path / f".c.npz.{os.getppid()}.{'b' * 12}.tmp-ckpt"  # the parent process is alive
+    mine = tmp_path / f".c.npz.{os.getpid()}.{'c' * 12}.tmp-ckpt"  # this process, no save running
+    live.write_bytes(b"x")
+    mine.write_bytes(b"x")
+    save({"a": 1}, path)
+    assert files_in(tmp_path) == [live.name, "c.npz"]
+
+
+def test_nesting_up_to_max_depth_round_trips_and_deeper_is_refused(tmp_path: pathlib.Path) -> None:
+    def nest(depth: int) -> Any:
+        obj: Any = np.ones(2)
+        for i in range(depth):
+            obj = [obj] if i % 3 == 0 else ((obj,) if i % 3 == 1 else {i: obj})
+        return obj
+
+    deepest = nest(checkpoint.MAX_DEPTH)
+    assert_same(deepest, roundtrip(deepest, tmp_path))
+    with pytest.raises(ValueError, match="nested deeper than MAX_DEPTH"):
+        save(nest(checkpoint.MAX_DEPTH + 1), tmp_path / "deep.npz")
+    assert not (tmp_path / "deep.npz").exists()
+
+
+# ----------------------------------------------------------------------------- hardening: load
+
+
+@POSIX_ONLY
+def test_load_from_a_fifo_is_refused_without_blocking(tmp_path: pathlib.Path) -> None:
+    fifo = tmp_path / "pipe.npz"
+    os.mkfifo(fifo)
+    try:
+        error = call_with_timeout(lambda: load(fifo))
+    finally:
+        release_fifo(fifo)
+    assert isinstance(error, CheckpointError) and "FIFO" in str(error)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero")
+def test_load_from_a_device_is_refused_at_once() -> None:
+    error = call_with_timeout(lambda: load("/dev/zero"))
+    assert isinstance(error, CheckpointError) and "character device" in str(error)
+
+
+def test_every_saved_file_loads_even_when_it_compresses_extremely(tmp_path: pathlib.Path) -> None:
+    rng = np.random.default_rng(0)
+    obj = {"zeros": np.zeros(300_000), "noise": rng.normal(size=1000), "small_zeros": np.zeros(10)}
+    path = tmp_path / "c.npz"
+    save(obj, path, compress=True)
+    assert_same(obj, load(path))
+    with zipfile.ZipFile(path) as zf:
+        infos = {i.filename: i for i in zf.infolist()}
+    ratio = _npzsafe.SAVE_RATIO
+    for info in infos.values():
+        assert info.compress_type == zipfile.ZIP_STORED or info.file_size <= ratio * info.compress_size
+    zeros = next(i for i in infos.values() if i.file_size > 2_000_000)
+    assert zeros.compress_type == zipfile.ZIP_STORED  # deflate would shrink it ~1000 times
+    assert any(i.compress_type == zipfile.ZIP_DEFLATED for i in infos.values())
+
+
+def test_archives_written_by_numpy_savez_still_load(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "c.npz"
+    doc = _doc({"$dict": [["w", {"$array": "arr0"}], ["s", {"$scalar": "arr1"}]]})
+    _write_archive(path, doc, arr0=np.arange(6.0).reshape(2, 3), arr1=np.float32(2.5))
+    back = load(path)
+    assert_same({"w": np.arange(6.0).reshape(2, 3), "s": np.float32(2.5)}, back)
+
+
+def test_zip_bomb_is_refused_from_its_declared_sizes(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "bomb.npz"
+    count = 25_000_000  # 200 MB of zeros deflate to about 200 KB
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("__structure__.npy", structure_npy({"$array": "arr0"}))
+        info = zipfile.ZipInfo("arr0.npy")
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with zf.open(info, "w", force_zip64=True) as fh:
+            fh.write(npy_header("<f8", (count,)))
+            chunk = bytes(1 << 20)
+            for _ in range(count * 8 // len(chunk)):
+                fh.write(chunk)
+    assert path.stat().st_size < 1_000_000
+    opened: list[str] = []
+    real_open = zipfile.ZipFile.open
+
+    def spy(self: Any, name: Any, *args: Any, **kwargs: Any) -> Any:
+        opened.append(getattr(name, "filename", name))
+        return real_open(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", spy)
+    assert_refused(path, r"bomb\.npz.*arr0\.npy.*ratio above 100.*before decompressing", peak_limit=4 << 20)
+    assert opened == []  # refused from the central directory: nothing was decompressed
+
+
+def test_lying_sizes_cannot_blow_memory(tmp_path: pathlib.Path) -> None:
+    # The headers declare one float64 (136 bytes); the deflated stream really holds 64 MB.
+    declared = npy_header("<f8", (1,)) + bytes(8)
+    big = declared + bytes(64 << 20)
+    liar = member("arr0.npy", declared, method=8, payload=deflate(big), crc=zlib.crc32(big))
+    path = tmp_path / "liar.npz"
+    path.write_bytes(raw_zip([member("__structure__.npy", structure_npy({"$array": "arr0"})), liar]))
+    assert_refused(path, r"liar\.npz.*(damaged|CRC)", peak_limit=4 << 20)
+
+
+@pytest.mark.parametrize(
+    ("header", "data", "what"),
+    [
+        (npy_header("<f8", (10**12,)), bytes(64), r"declares a float64 array of shape \(1000000000000,\)"),
+        (npy_header("<f8", (1 << 62, 1 << 62)), bytes(64), "declares a float64 array"),
+        (npy_header("<f8", (2,)), bytes(24), r"holds 24 bytes of data"),  # more data than declared
+        (npy_header("<f8", (4,)), bytes(24), r"holds 24 bytes of data"),  # less data than declared
+        (npy_header("|V0", (10**9,)), b"", "declares a"),  # zero-size items in a huge count
+        (b"\x93NUMPY\x01\x00" + (60_000).to_bytes(2, "little") + RANDOM_BYTES, b"", "60000-byte .npy header"),
+        (b"\x93NUMPY\x01\x00\x10\x00{'descr': '<f8'}", b"", "exactly the keys"),
+        (b"\x93NUMPY\x01\x00\x10\x00__import__('os')", b"", "unreadable"),
+        (b"\x93NUMPY\x07\x00", b"", "format version 7.0"),
+        (b"not npy at all!!", b"", r"not a \.npy array"),
+        (npy_header("|O", (1,)), bytes(8), "pickled object array"),
+        (npy_header("<f8", (-1,)), bytes(8), "invalid shape"),
+        (npy_header("<zz", (1,)), bytes(8), "invalid dtype"),
+    ],
+    ids=["huge", "overflowing", "too-long", "too-short", "zero-itemsize", "long-header", "missing-keys",
+         "code", "version", "magic", "object", "negative", "bad-dtype"],
+)
+@pytest.mark.parametrize("method", [0, 8], ids=["stored", "deflated"])
+def test_npy_header_must_match_the_member_size(
+    tmp_path: pathlib.Path, header: bytes, data: bytes, what: str, method: int
+) -> None:
+    path = tmp_path / "forged.npz"
+    path.write_bytes(raw_zip([member("__structure__.npy", structure_npy({"$array": "arr0"})),
+                              member("arr0.npy", header + data, method=method)]))
+    assert_refused(path, rf"forged\.npz.*'arr0'.*{what}", peak_limit=4 << 20)
+
+
+def test_duplicate_member_names_are_refused(tmp_path: pathlib.Path) -> None:
+    members = valid_members(arr0=np.ones(2))
+    path = tmp_path / "dup.npz"
+    path.write_bytes(raw_zip(members + [member("arr0.npy", npy_bytes(np.zeros(2)))]))
+    assert_refused(path, r"dup\.npz.*duplicate member name 'arr0\.npy'")
+
+
+def test_overlapping_members_are_refused(tmp_path: pathlib.Path) -> None:
+    inner = member("arr0.npy", npy_bytes(np.ones(2)))
+    structure = member("__structure__.npy", structure_npy({"$array": "arr0"}))
+    # The structure member's (stored) data swallows arr0's header and data; arr0's entry in
+    # the central directory points inside it, so those bytes would be read twice.
+    outer = member("__structure__.npy", structure["payload"] + local_header(inner) + inner["payload"])
+    outer["crc"], outer["usize"] = zlib.crc32(outer["payload"]), len(outer["payload"])
+    body = local_header(outer) + outer["payload"]
+    arr0_offset = len(local_header(outer)) + len(structure["payload"])
+    blob = bytearray(raw_zip([outer, inner], offsets=[0, arr0_offset]))
+    path = tmp_path / "overlap.npz"
+    path.write_bytes(bytes(blob))
+    assert body  # the layout above is what the file holds
+    assert_refused(path, r"overlap\.npz.*overlap in the file")
+
+
+def test_member_running_into_the_central_directory_is_refused(tmp_path: pathlib.Path) -> None:
+    members = valid_members(arr0=np.ones(2))
+    blob = bytearray(raw_zip(members))
+    # Enlarge arr0's compressed size in its central directory entry only.
+    cd = blob.index(b"PK\x01\x02" , blob.index(b"PK\x01\x02") + 4)
+    (csize,) = struct.unpack_from("<L", blob, cd + 20)
+    struct.pack_into("<L", blob, cd + 20, csize + 40)
+    path = tmp_path / "long.npz"
+    path.write_bytes(bytes(blob))
+    assert_refused(path, r"long\.npz.*(stored member 'arr0\.npy' declares|central directory)")
+
+
+def test_two_structure_entries_naming_one_member_are_refused(tmp_path: pathlib.Path) -> None:
+    root = {"$dict": [["a", {"$array": "arr0"}], ["b", {"$array": "arr0"}]]}
+    path = tmp_path / "alias.npz"
+    path.write_bytes(raw_zip([member("__structure__.npy", structure_npy(root)),
+                              member("arr0.npy", npy_bytes(np.ones(2)))]))
+    assert_refused(path, r"alias\.npz.*same array member 'arr0' \(aliasing\)")
+    root = {"$dict": [["a", {"$array": "__structure__"}]]}
+    path.write_bytes(raw_zip([member("__structure__.npy", structure_npy(root))]))
+    assert_refused(path, "missing array member '__structure__'")
+
+
+@pytest.mark.parametrize("depth", [checkpoint.MAX_DEPTH + 1, 1_000, 500_000])
+def test_structures_nested_too_deep_are_refused_quickly(tmp_path: pathlib.Path, depth: int) -> None:
+    text = json.dumps(_doc(None)).replace("null", "[" * depth + "]" * depth).encode()
+    path = tmp_path / "deep.npz"
+    path.write_bytes(raw_zip([member("__structure__.npy", npy_bytes(np.frombuffer(text, np.uint8)))]))
+    error = call_with_timeout(lambda: assert_refused(path, r"deep\.npz.*nested deeper than MAX_DEPTH"), 20)
+    assert error is None
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(tmp_path: pathlib.Path) -> None:
+    obj = {"s": "[" * 5000 + '{"\\"' + "}" * 7, "[[[": ["]]]"]}
+    assert roundtrip(obj, tmp_path) == obj
+
+
+@pytest.mark.parametrize(
+    ("extra", "what"),
+    [
+        (member("evil.npy", npy_bytes(np.ones(2))), r"unexpected archive members \['evil'\]"),
+        (member("arr1.npy", npy_bytes(np.ones(2))), r"unexpected archive members \['arr1'\]"),
+        (member("../arr1.npy", npy_bytes(np.ones(2))), r"unexpected archive members \['\.\./arr1'\]"),
+        (member("notes.txt", b"hello"), r"'notes\.txt' is not a \.npy array"),
+        (member("arr1.npy", npy_bytes(np.ones(2)), flags=1), "encrypted"),
+        (member("arr1.npy", npy_bytes(np.ones(2)), method=12, payload=b"BZh9"), "method 12"),
+        (member("arr1.npy", npy_bytes(np.ones(2)), usize=10_000), r"declares 10000 bytes but occupies"),
+    ],
+    ids=["evil", "unreferenced", "path", "not-npy", "encrypted", "bzip2", "stored-size"],
+)
+def test_unexpected_or_unsupported_members_are_refused(
+    tmp_path: pathlib.Path, extra: dict, what: str
+) -> None:
+    path = tmp_path / "extra.npz"
+    path.write_bytes(raw_zip(valid_members(arr0=np.ones(3)) + [extra]))
+    assert_refused(path, rf"extra\.npz.*{what}")
+    path.write_bytes(raw_zip(valid_members(arr0=np.ones(3))))
+    assert_same({"arr0": np.ones(3)}, load(path))  # the same archive without the extra member loads
+
+
+def test_oversized_structure_member_is_refused(
+    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "big.npz"
+    save({"s": "x" * 5000}, path)
+    monkeypatch.setattr(checkpoint, "MAX_STRUCTURE_BYTES", 1000)
+    assert_refused(path, r"big\.npz.*'__structure__' declares \d+ bytes \(at most 1000")
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_truncated_or_flipped_member_data_is_refused(tmp_path: pathlib.Path, compress: bool) -> None:
+    path = tmp_path / "c.npz"
+    save({"w": np.random.default_rng(0).normal(size=2000)}, path, compress=compress)
+    blob = path.read_bytes()
+    start = blob.index(b"arr0.npy") + len("arr0.npy") + 200  # inside arr0's data
+    for damaged in (blob[:start] + bytes([blob[start] ^ 0xFF]) + blob[start + 1 :], blob[: len(blob) // 2]):
+        path.write_bytes(damaged)
+        with pytest.raises(CheckpointError, match=r"c\.npz"):
+            load(path)

@@ -11,41 +11,61 @@ file, and ``load(path)`` reads it back. No pickle is involved anywhere:
   uint8 member ``__structure__``. Dict keys keep their type (``0`` and
   ``"0"`` are different keys and stay different), tuples stay tuples, and
   array leaves refer to their members by name;
-* ``load`` opens the archive with ``allow_pickle=False``, so an archive that
-  smuggles in a pickled object array is refused before anything in it runs.
+* object arrays (which need pickle) are refused by both functions.
 
-Writes are atomic: the archive is written to a temporary file in the target's
-directory, flushed, ``os.fsync``-ed and then moved onto the target with
-``os.replace``. A failure or crash part-way through leaves an existing
-checkpoint untouched and removes the temporary file.
+Writes are atomic: the archive goes to a temporary file
+``.<name>.<pid>.<random>.tmp-ckpt`` in the target's directory, is flushed,
+``os.fsync``-ed and moved onto the target with ``os.replace``. Any exception on
+the way (a ``KeyboardInterrupt`` included) leaves an existing checkpoint
+untouched and removes the temporary file; one left behind by a killed process
+is removed by the next save to the same path once that process is gone. A
+symlink is written through (its target is replaced, the link stays a link), an
+existing file keeps its permission bits, and a path that exists but is not a
+regular file (directory, FIFO, device) is refused before anything is written.
+
+Loading trusts nothing in the file (see :mod:`tinygrad_lite._npzsafe`): only a
+regular file is opened; the zip directory, every member's sizes and every
+``.npy`` header are checked before the data is decompressed or allocated;
+unexpected, duplicate, overlapping or oversized members, two structure entries
+naming one member, and structures nested deeper than ``MAX_DEPTH`` all raise
+:class:`CheckpointError`. A file of ``S`` bytes never makes ``load`` allocate
+more than about ``112 * S`` bytes (``_npzsafe.MAX_RATIO`` = 100 times the compressed
+sizes, plus ``RATIO_SLACK`` per member).
 
 Paths are used exactly as given: no ``.npz`` suffix is appended by either
 function, so ``save(obj, "ckpt")`` writes the file ``ckpt`` and
 ``load("ckpt")`` reads it. Naming files ``*.npz`` is still recommended.
 
-Limits: only the types listed above are accepted (anything else, object arrays
-included, is a ``TypeError`` naming where it sits); an ``OrderedDict`` loads
-as an ``OrderedDict``, other dict, list and tuple subclasses (named tuples
-too) load as their plain base type; two references to one array are stored, and loaded, as two
-independent arrays.
+Limits: only the types listed above are accepted (anything else, a ``Tensor``
+or a ``set`` for instance, is a ``TypeError`` naming where it sits); an
+``OrderedDict`` loads as an ``OrderedDict``, other dict, list and tuple
+subclasses (named tuples too) load as their plain base type; two references to
+one array are stored, and loaded, as two independent arrays; a deflated member
+is only kept deflated when it shrinks at most ``_npzsafe.SAVE_RATIO`` times
+(larger ratios, e.g. big all-zero arrays, are stored uncompressed so that
+``load`` can tell them from zip bombs).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-import secrets
+import re
+import struct
 import zipfile
 import zlib
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, BinaryIO, Union
+from typing import Any, BinaryIO, Optional, Union
 
 import numpy as np
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "STRUCTURE_MEMBER", "CheckpointError", "load", "save"]
+from . import _npzsafe
+from ._npzsafe import CheckpointError
+
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "MAX_DEPTH", "STRUCTURE_MEMBER", "CheckpointError", "load",
+           "save"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -58,18 +78,26 @@ FORMAT_VERSION = 1
 STRUCTURE_MEMBER = "__structure__"
 """Name of the archive member holding the JSON structure document."""
 
+MAX_DEPTH = 100
+"""Deepest nesting of dicts / lists / tuples that :func:`save` writes and :func:`load` reads."""
 
-class CheckpointError(ValueError):
-    """A file that :func:`load` refuses: not a checkpoint, damaged, or unsafe."""
-
+MAX_STRUCTURE_BYTES = 64 << 20
+"""Largest structure document :func:`load` reads, in bytes."""
 
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _NPY_MAGIC = b"\x93NUMPY"
+_MEMBER_KEYS = r"__structure__|arr[0-9]{1,9}"
 
 # Tags of the JSON objects that encode non-JSON nodes. Every JSON object in the
 # document has exactly one of these keys; JSON arrays are Python lists.
 _DICT, _ODICT, _TUPLE, _ARRAY, _SCALAR, _FLOAT = "$dict", "$odict", "$tuple", "$array", "$scalar", "$float"
 _NONFINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+# A Python nesting level takes at most 3 JSON levels ({"$dict": [[k, v]]}); the document
+# object and a leaf node ({"$array": ...}) add 2.
+_MAX_JSON_DEPTH = 3 * MAX_DEPTH + 2
+_BRACKET_STEP = np.zeros(256, dtype=np.int8)
+_BRACKET_STEP[[ord("["), ord("{")]] = 1
+_BRACKET_STEP[[ord("]"), ord("}")]] = -1
 
 
 # --------------------------------------------------------------------------- encoding
@@ -115,7 +143,7 @@ class _Encoder:
         self.arrays[name] = arr
         return name
 
-    def encode(self, obj: Any, path: str) -> Any:
+    def encode(self, obj: Any, path: str, depth: int = 0) -> Any:
         if isinstance(obj, np.ndarray):
             return {_ARRAY: self._add_array(np.asarray(obj), path)}
         if isinstance(obj, np.generic):
@@ -131,12 +159,16 @@ class _Encoder:
         if isinstance(obj, (dict, list, tuple)):
             if id(obj) in self._active:
                 raise ValueError(f"cannot save a structure that contains itself (at {_where(path)})")
+            if depth >= MAX_DEPTH:
+                raise ValueError(f"cannot save {_where(path)}: containers nested deeper than MAX_DEPTH = "
+                                 f"{MAX_DEPTH} levels")
             self._active.add(id(obj))
             try:
                 if isinstance(obj, dict):
-                    pairs = [[_encode_key(k, path), self.encode(v, f"{path}[{k!r}]")] for k, v in obj.items()]
+                    pairs = [[_encode_key(k, path), self.encode(v, f"{path}[{k!r}]", depth + 1)]
+                             for k, v in obj.items()]
                     return {_ODICT if isinstance(obj, OrderedDict) else _DICT: pairs}
-                items = [self.encode(v, f"{path}[{i}]") for i, v in enumerate(obj)]
+                items = [self.encode(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(obj)]
                 return {_TUPLE: items} if isinstance(obj, tuple) else items
             finally:
                 self._active.discard(id(obj))
@@ -153,28 +185,44 @@ class _Encoder:
 
 
 class _Decoder:
-    """Rebuilds the Python structure from the JSON tree and the loaded arrays."""
+    """Rebuilds the Python structure from the JSON tree.
 
-    def __init__(self, arrays: dict[str, np.ndarray], where: str) -> None:
+    ``arrays`` maps member names to loaded arrays. With ``arrays=None`` the decoder
+    only checks the tree and records in ``refs`` which member each array leaf names
+    (and whether it must be 0-d), refusing a member named twice (aliasing), so that
+    nothing is decompressed before the whole structure is known to be sound.
+    """
+
+    def __init__(self, members: Any, arrays: Optional[dict[str, np.ndarray]], where: str) -> None:
+        self.members = members
         self.arrays = arrays
-        self.used: set[str] = set()
+        self.refs: dict[str, bool] = {}
         self.where = where
 
     def _bad(self, what: str) -> CheckpointError:
         return CheckpointError(f"{self.where}: invalid checkpoint structure: {what}")
 
-    def _member(self, name: Any) -> np.ndarray:
-        if not isinstance(name, str) or name not in self.arrays:
+    def _member(self, name: Any, scalar: bool) -> Any:
+        if not isinstance(name, str) or name not in self.members or name == STRUCTURE_MEMBER:
             raise self._bad(f"reference to missing array member {name!r}")
-        self.used.add(name)
-        return self.arrays[name]
+        if self.arrays is None:
+            if name in self.refs:
+                raise self._bad(f"two entries refer to the same array member {name!r} (aliasing)")
+            self.refs[name] = scalar
+            return None
+        arr = self.arrays[name]
+        if scalar:
+            if arr.ndim != 0:
+                raise self._bad(f"scalar member {name!r} has shape {arr.shape}")
+            return arr[()]
+        return arr
 
     def _float(self, node: Any) -> float:
         if isinstance(node, float):
             return node
         value = node.get(_FLOAT) if isinstance(node, dict) and len(node) == 1 else None
         if not isinstance(value, str) or value not in _NONFINITE:
-            raise self._bad(f"bad float node {node!r}")
+            raise self._bad(f"bad float node {str(node)[:80]}")
         return _NONFINITE[value]
 
     def key(self, node: Any) -> Any:
@@ -182,30 +230,29 @@ class _Decoder:
             return node
         return self._float(node)
 
-    def decode(self, node: Any) -> Any:
+    def decode(self, node: Any, depth: int = 0) -> Any:
         if node is None or isinstance(node, (bool, int, float, str)):
             return node
+        container = isinstance(node, list) or (
+            isinstance(node, dict) and len(node) == 1 and next(iter(node)) in (_DICT, _ODICT, _TUPLE))
+        if container and depth >= MAX_DEPTH:
+            raise self._bad(f"containers nested deeper than MAX_DEPTH = {MAX_DEPTH} levels")
         if isinstance(node, list):
-            return [self.decode(v) for v in node]
+            return [self.decode(v, depth + 1) for v in node]
         if not isinstance(node, dict) or len(node) != 1:
             raise self._bad(f"unexpected node {str(node)[:80]}")
         ((tag, value),) = node.items()
         if tag in (_DICT, _ODICT):
             if not isinstance(value, list) or not all(isinstance(kv, list) and len(kv) == 2 for kv in value):
                 raise self._bad("a dict node must hold [key, value] pairs")
-            pairs = [(self.key(k), self.decode(v)) for k, v in value]
+            pairs = [(self.key(k), self.decode(v, depth + 1)) for k, v in value]
             return OrderedDict(pairs) if tag == _ODICT else dict(pairs)
         if tag == _TUPLE:
             if not isinstance(value, list):
                 raise self._bad("a tuple node must hold a list")
-            return tuple(self.decode(v) for v in value)
-        if tag == _ARRAY:
-            return self._member(value)
-        if tag == _SCALAR:
-            arr = self._member(value)
-            if arr.ndim != 0:
-                raise self._bad(f"scalar member {value!r} has shape {arr.shape}")
-            return arr[()]
+            return tuple(self.decode(v, depth + 1) for v in value)
+        if tag in (_ARRAY, _SCALAR):
+            return self._member(value, tag == _SCALAR)
         if tag == _FLOAT:
             return self._float(node)
         raise self._bad(f"unknown tag {tag!r}")
@@ -216,24 +263,7 @@ class _Decoder:
 
 def _write_npz(fileobj: BinaryIO, arrays: dict[str, np.ndarray], compress: bool) -> None:
     """Writes ``arrays`` as an npz archive into the open binary file ``fileobj``."""
-    writer = np.savez_compressed if compress else np.savez
-    writer(fileobj, **arrays)
-
-
-def _fsync_directory(directory: str) -> None:
-    """Makes a rename in ``directory`` durable where the platform allows it."""
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    _npzsafe.write_npz(fileobj, arrays, compress)
 
 
 def _check_path(path: Any, func: str) -> str:
@@ -244,6 +274,8 @@ def _check_path(path: Any, func: str) -> str:
         raise TypeError(f"{func}() needs a str or os.PathLike path, got a {type(p).__name__} path")
     if p == "":
         raise ValueError(f"{func}() got an empty path")
+    if "\0" in p:
+        raise ValueError(f"{func}() got a path with a NUL character: {p!r}")
     return p
 
 
@@ -252,89 +284,95 @@ def save(obj: Any, path: PathLike, *, compress: bool = False) -> Path:
 
     Args:
         obj: a model ``state_dict()`` (name -> ndarray), an optimizer
-            ``state_dict()``, or any nesting of dict / list / tuple whose leaves
-            are numpy arrays, numpy scalars, ``None``, ``bool``, ``int``,
-            ``float`` or ``str``. Dict keys may be ``str``, ``int``,
-            ``float``, ``bool`` or ``None`` and keep their type.
+            ``state_dict()``, or any nesting of dict / list / tuple (at most
+            ``MAX_DEPTH`` levels) whose leaves are numpy arrays, numpy scalars,
+            ``None``, ``bool``, ``int``, ``float`` or ``str``. Dict keys may be
+            ``str``, ``int``, ``float``, ``bool`` or ``None`` and keep their type.
         path: the file to write, used exactly as given (no suffix is added).
-        compress: deflate the array members (smaller, slower).
+            A symlink is written through to its target; an existing file keeps
+            its permission bits, a new one gets ``0o666`` less the umask.
+        compress: deflate the array members (smaller, slower); a member that
+            would shrink more than ``_npzsafe.SAVE_RATIO`` times is stored.
 
     Returns:
         The path written, as a :class:`pathlib.Path`.
 
     Raises:
-        TypeError: for an unsupported value or key, or an object array; the
-            message names where in ``obj`` it sits. Nothing is written.
-        ValueError: for a structure that contains itself.
+        TypeError: for a ``path`` that is not a str / PathLike, a ``compress``
+            that is not a bool, or an unsupported value, key or object array in
+            ``obj`` (the message names where it sits).
+        ValueError: for a structure that contains itself or is nested deeper
+            than ``MAX_DEPTH``.
+        CheckpointError: (a ``ValueError``) if ``path`` exists and is not a
+            regular file (directory, FIFO, device).
         FileNotFoundError: if the target's directory does not exist.
+
+    Nothing is written when it raises; on any exception during the write the
+    previous file is intact and no temporary file is left.
     """
     target = _check_path(path, "save")
+    if not isinstance(compress, (bool, np.bool_)):
+        raise TypeError(f"save() argument 'compress' must be a bool, got {type(compress).__name__}")
     encoder = _Encoder()
     tree = encoder.encode(obj, "")
     document = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "root": tree}
     text = json.dumps(document, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
-    arrays = dict(encoder.arrays)
-    arrays[STRUCTURE_MEMBER] = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    arrays = {STRUCTURE_MEMBER: np.frombuffer(text.encode("ascii"), dtype=np.uint8)}
+    arrays.update(encoder.arrays)
 
-    directory = os.path.dirname(os.path.abspath(target))
+    real, mode = _npzsafe.resolve_target(target)
+    directory, base = os.path.split(real)
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"cannot save checkpoint {target!r}: directory {directory!r} does not exist")
-    tmp = os.path.join(directory, f".{os.path.basename(target)}.{secrets.token_hex(6)}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    fd = os.open(tmp, flags, 0o666)
+    _npzsafe.remove_stale_temps(directory, base)
+    tmp = _npzsafe.temp_name(directory, base)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_NOFOLLOW", 0)
+    _npzsafe.mark_active(tmp, True)
     try:
-        with os.fdopen(fd, "wb") as f:
-            _write_npz(f, arrays, compress)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_directory(directory)
+        # Never wider than the final mode: an existing 0o600 file's data is never exposed.
+        fd = os.open(tmp, flags, 0o600 if mode is not None else 0o666)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                if mode is not None and hasattr(os, "fchmod"):
+                    os.fchmod(f.fileno(), mode)
+                _write_npz(f, arrays, bool(compress))
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, real)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+    finally:
+        _npzsafe.mark_active(tmp, False)
+    _npzsafe.fsync_directory(directory)
     return Path(target)
 
 
 # --------------------------------------------------------------------------- reading
 
 
-def _read_member(npz: Any, name: str, where: str) -> np.ndarray:
-    try:
-        member = npz[name]
-    except ValueError as exc:
-        if "pickle" in str(exc).lower():
-            raise CheckpointError(
-                f"cannot load {where}: member {name!r} is a pickled object array; refused "
-                "(checkpoints never contain pickled data and loading never unpickles)"
-            ) from None
-        raise
-    if isinstance(member, bytes):  # the archive member is not a .npy file
-        raise CheckpointError(f"cannot load {where}: member {name!r} is not a .npy array")
-    return member
-
-
-def _read_members(f: BinaryIO, where: str) -> dict[str, np.ndarray]:
-    """Reads every member of the open archive ``f`` (never unpickling)."""
-    with np.load(f, allow_pickle=False) as npz:
-        names = list(npz.files)
-        if STRUCTURE_MEMBER not in names:
-            raise CheckpointError(
-                f"cannot load {where}: no {STRUCTURE_MEMBER!r} member, so it was not written by save() "
-                "(a plain np.savez archive?)"
-            )
-        return {name: _read_member(npz, name, where) for name in names}
+def _json_depth(raw: bytes) -> int:
+    """Deepest nesting of ``[`` / ``{`` in the JSON text ``raw`` (brackets inside strings ignored)."""
+    skeleton = np.frombuffer(re.sub(rb'"(?:[^"\\]|\\.)*"', b"", raw), dtype=np.uint8)
+    return int(np.cumsum(_BRACKET_STEP[skeleton], dtype=np.int32).max(initial=0))
 
 
 def _parse_structure(raw: np.ndarray, where: str) -> Any:
     """Parses and checks the structure document; returns its ``root`` node."""
     if raw.dtype != np.uint8 or raw.ndim != 1:
         raise CheckpointError(f"cannot load {where}: member {STRUCTURE_MEMBER!r} is not a uint8 byte string")
+    data = raw.tobytes()
+    if _json_depth(data) > _MAX_JSON_DEPTH:
+        raise CheckpointError(f"cannot load {where}: invalid checkpoint structure: containers nested deeper "
+                              f"than MAX_DEPTH = {MAX_DEPTH} levels")
     try:
-        document = json.loads(raw.tobytes().decode("ascii"))
-    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        document = json.loads(data.decode("ascii"))
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise CheckpointError(
-            f"cannot load {where}: member {STRUCTURE_MEMBER!r} is not valid JSON ({exc})"
+            f"cannot load {where}: member {STRUCTURE_MEMBER!r} is not valid JSON ({str(exc)[:200]})"
         ) from None
     if not isinstance(document, dict) or document.get("format") != FORMAT_NAME or "root" not in document:
         raise CheckpointError(
@@ -349,8 +387,34 @@ def _parse_structure(raw: np.ndarray, where: str) -> Any:
     return document["root"]
 
 
+def _load_archive(f: BinaryIO, where: str) -> Any:
+    """Checks the archive ``f`` from its headers, then its structure, then reads the arrays."""
+    zf, members, unexpected = _npzsafe.list_members(f, where, _MEMBER_KEYS)
+    with zf:
+        if STRUCTURE_MEMBER not in members:
+            raise CheckpointError(
+                f"cannot load {where}: no {STRUCTURE_MEMBER!r} member, so it was not written by save() "
+                "(a plain np.savez archive?)"
+            )
+        if unexpected:
+            raise CheckpointError(f"cannot load {where}: unexpected archive members {unexpected}")
+        raw = _npzsafe.read_npy(zf, members[STRUCTURE_MEMBER], where, max_bytes=MAX_STRUCTURE_BYTES)
+        root = _parse_structure(raw, where)
+        check = _Decoder(members, None, f"cannot load {where}")
+        check.decode(root)
+        unused = sorted(set(members) - set(check.refs) - {STRUCTURE_MEMBER})
+        if unused:
+            raise CheckpointError(f"cannot load {where}: unexpected archive members {unused}")
+        arrays = {name: _npzsafe.read_npy(zf, members[name], where) for name in check.refs}
+    return _Decoder(members, arrays, f"cannot load {where}").decode(root)
+
+
 def load(path: PathLike) -> Any:
     """Loads a checkpoint written by :func:`save`; never unpickles anything.
+
+    Every size is checked from the archive's headers before anything is
+    decompressed, and reads are capped at those sizes, so a crafted file of
+    ``S`` bytes cannot make ``load`` allocate more than about ``112 * S`` bytes.
 
     Args:
         path: the file to read, used exactly as given (no suffix is added).
@@ -361,25 +425,27 @@ def load(path: PathLike) -> Any:
         ``None`` / ``bool`` / ``int`` / ``float`` / ``str``.
 
     Raises:
+        TypeError: if ``path`` is not a str or os.PathLike.
         FileNotFoundError: if ``path`` does not exist.
-        IsADirectoryError: if ``path`` is a directory.
-        CheckpointError: (a ``ValueError``) if the file is not an ``.npz``
-            archive, is truncated or damaged, was not written by :func:`save`
-            (no or an invalid structure member, missing or unexpected
-            members), or holds a pickled object array. The message names the
-            path and the problem.
+        CheckpointError: (a ``ValueError``) if ``path`` is not a regular file
+            (directory, FIFO, device), is not an ``.npz`` archive, is truncated
+            or damaged, was not written by :func:`save` (no or an invalid
+            structure member, missing, unexpected, duplicate, overlapping or
+            oversized members, two entries naming one member, nesting deeper
+            than ``MAX_DEPTH``), or holds a pickled object array. The message
+            names the path and the problem.
     """
     source = _check_path(path, "load")
     where = f"checkpoint {source!r}"
-    if os.path.isdir(source):
-        raise IsADirectoryError(f"cannot load {where}: it is a directory")
-    if not os.path.exists(source):
+    try:
+        f, _ = _npzsafe.open_regular(source, where)
+    except FileNotFoundError:
         hint = ""
         if not source.endswith(".npz") and os.path.exists(source + ".npz"):
             hint = f" (a file {source + '.npz'!r} exists; paths are used exactly as given)"
-        raise FileNotFoundError(f"cannot load {where}: no such file{hint}")
+        raise FileNotFoundError(f"cannot load {where}: no such file{hint}") from None
 
-    with open(source, "rb") as f:
+    with f:
         head = f.read(6)
         if head[:4] not in _ZIP_MAGIC:
             what = "not an .npz (zip) archive"
@@ -392,18 +458,10 @@ def load(path: PathLike) -> Any:
             )
         f.seek(0)
         try:
-            arrays = _read_members(f, where)
+            return _load_archive(f, where)
         except CheckpointError:
             raise
-        except (ValueError, zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError) as exc:
+        except (ValueError, zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, struct.error) as exc:
             raise CheckpointError(
                 f"cannot load {where}: truncated or damaged archive ({type(exc).__name__}: {exc})"
             ) from exc
-
-    root = _parse_structure(arrays.pop(STRUCTURE_MEMBER), where)
-    decoder = _Decoder(arrays, f"cannot load {where}")
-    result = decoder.decode(root)
-    unused = sorted(set(arrays) - decoder.used)
-    if unused:
-        raise CheckpointError(f"cannot load {where}: unexpected archive members {unused}")
-    return result
