@@ -339,7 +339,8 @@ PAGE = """<!DOCTYPE html>
 def render_page(payload: dict, svg: str, note: str, title: str) -> str:
     """The page with ``payload`` (JSON), ``svg`` (the picture) and ``note`` (which layout) filled in."""
     data = json.dumps(payload, allow_nan=False, separators=(",", ":")).replace("<", "\\u003c")
-    parts = {"__CSS__": CSS, "__JS__": JS, "__TITLE__": html.escape(title), "__NOTE__": html.escape(note)}
+    parts = {"__CSS__": CSS, "__JS__": JS, "__TITLE__": html.escape(title),
+             "__NOTE__": html.escape(note, quote=False)}
     out = PAGE
     for k, v in parts.items():
         out = out.replace(k, v)
