@@ -271,6 +271,31 @@ def test_demo_writes_the_explorer(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert Path(r["html"]).exists()
 
 
+DOC = Path(__file__).resolve().parent.parent / "docs" / "explore.md"
+
+
+@pytest.mark.parametrize("dot", [True, False], ids=["with-dot", "without-dot"])
+def test_doc_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any, dot: bool) -> None:
+    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+    assert len(blocks) == 4
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tl.viz, "explore", explore, raising=False)  # until the package exports it
+    if not dot:
+        real = shutil.which
+        monkeypatch.setattr(shutil, "which", lambda n, *a, **k: None if n == "dot" else real(n, *a, **k))
+        monkeypatch.setenv("PATH", str(tmp_path))  # graphviz's renderer finds no dot either
+    for code in blocks:
+        exec(compile(code, str(DOC), "exec"), {})
+    out = capsys.readouterr().out
+    layout = "dot" if dot and HAVE_DOT else "layered"
+    assert f"<Explorer of 'loss': 10 values, 8 backward steps, layout {layout}>" in out
+    assert (tmp_path / "graph.html").exists()
+    written = "graph.svg" if dot and HAVE_DOT else "graph.dot"
+    assert out.rstrip().endswith(written) and (tmp_path / written).exists()
+    if not (dot and HAVE_DOT):
+        assert "Graphviz's 'dot' program is not installed" in out
+
+
 # ------------------------------------------------------------------------------ browser ----
 @pytest.fixture(scope="module")
 def browser() -> Any:
