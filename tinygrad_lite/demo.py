@@ -11,6 +11,8 @@ With the input made by ``tl.Tensor(X, batched=True)``, ONE ``backward()`` gives 
 ``grad == grad_sample.mean(0)``, trains the net for a few epochs of mini-batch SGD, and
 draws the graph of one observation's cost (SVG when Graphviz's ``dot`` program is
 installed, DOT source otherwise) into ``--out`` (default ``./tinygrad_lite_demo_out``).
+``--html [PATH]`` also writes the interactive explorer of a small batch's cost, one
+self-contained HTML page (default ``./tinygrad_lite_graph.html``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 import tinygrad_lite as tl
 
 DEFAULT_OUT = "tinygrad_lite_demo_out"
+DEFAULT_HTML = "tinygrad_lite_graph.html"
 
 
 def make_data(n: int = 256, seed: int = 0) -> tuple:
@@ -110,12 +113,35 @@ def draw_one_sample(model: tl.nn.Module, x: np.ndarray, t: np.ndarray, out: Path
     return path
 
 
+def write_explorer(model: tl.nn.Module, X: np.ndarray, t: np.ndarray, path: Path) -> Path:
+    """Backward of a small batch's cost, then its interactive explorer written to ``path``
+    (one self-contained HTML file); returns the path. The model's gradients are cleared after."""
+    from .explore import explore
+
+    model.zero_grad()
+    xb = tl.Tensor(X, batched=True, name="x")
+    tb = tl.Tensor(t, batched=True, name="t")
+    E = tl.nn.mse_loss(model(xb), tb)
+    E.name = "E"
+    E.backward()
+    ex = explore(E, module=model)
+    out = Path(ex.save(path))
+    how = "Graphviz layout" if ex.layout == "dot" else "simple layered layout: Graphviz's dot was not found"
+    print(f"\ninteractive explorer of the cost of {len(X)} observations ({how}):")
+    print(f"  wrote {out} (open it in a web browser: click nodes, Step through the backward pass)")
+    model.zero_grad()
+    return out
+
+
 def main(argv: Optional[Sequence[str]] = None) -> dict:
-    """Run the demo; returns the key numbers (max difference, costs per epoch, picture path)."""
+    """Run the demo; returns the key numbers (max difference, costs per epoch, picture path and,
+    with ``--html``, the explorer's path)."""
     parser = argparse.ArgumentParser(prog="python -m tinygrad_lite.demo",
                                      description="grad and grad_sample from one backward, in a few seconds")
     parser.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default ./{DEFAULT_OUT})")
     parser.add_argument("--epochs", type=int, default=8, help="training epochs (default 8)")
+    parser.add_argument("--html", nargs="?", const=DEFAULT_HTML, default=None, metavar="PATH",
+                        help=f"also write the interactive graph explorer (default path ./{DEFAULT_HTML})")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -127,7 +153,10 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     model.zero_grad()
     costs = train(model, X, t, args.epochs)
     picture = draw_one_sample(model, X[0], t[0], out)
-    return {"max_diff": diff, "costs": costs, "picture": picture}
+    result = {"max_diff": diff, "costs": costs, "picture": picture}
+    if args.html is not None:
+        result["html"] = write_explorer(model, X[:4], t[:4], Path(args.html))
+    return result
 
 
 if __name__ == "__main__":

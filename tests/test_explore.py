@@ -1,0 +1,421 @@
+"""The graph explorer: a self-contained page whose data match the graph, gradients untouched,
+and (in headless Chromium, when the playwright package and Debian's chromium are present)
+clicks, backward steps, search, module frames and red non-finite nodes that work."""
+
+from __future__ import annotations
+
+import html as htmlmod
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+from tinygrad_lite import demo, graph
+from tinygrad_lite import explore as explore_mod
+from tinygrad_lite.explore import Explorer, array_info, explore
+
+HAVE_DOT = shutil.which("dot") is not None
+
+
+# ------------------------------------------------------------------------------ graphs -----
+def mlp_graph(batched: bool = True) -> tuple:
+    """A 3-4-1 ReLU net on 5 samples, every value named: (model, loss, names by node)."""
+    model = tl.nn.Sequential(tl.nn.Linear(3, 4, rng=0), tl.nn.ReLU(), tl.nn.Linear(4, 1, rng=1))
+    rng = np.random.default_rng(0)
+    x = tl.Tensor(rng.standard_normal((5, 3)), batched=batched, name="x")
+    t = tl.Tensor(rng.standard_normal((5, 1)), batched=batched, name="t")
+    h = model[0](x)
+    h.name = "h"
+    r = model[1](h)
+    r.name = "r"
+    pred = model[2](r)
+    pred.name = "pred"
+    loss = tl.nn.mse_loss(pred, t)
+    loss.name = "loss"
+    return model, loss
+
+
+def names_of(model: Any, loss: Any) -> dict:
+    """node -> the name the explorer must show (parameter names from the module)."""
+    pn = {p: n for n, p in model.named_parameters()}
+    return {nd: pn.get(nd, nd.name) for nd in graph.toposort(loss)}
+
+
+def nan_graph() -> Any:
+    a = tl.Tensor([-1.0, 1.0, 4.0], requires_grad=True, name="a")
+    logs = a.log()
+    logs.name = "logs"
+    s = logs.sum()
+    s.name = "s"
+    return s
+
+
+def parse_payload(page: str) -> dict:
+    m = re.search(r'<script type="application/json" id="payload">(.*?)</script>', page, re.S)
+    assert m, "no payload element"
+    return json.loads(m.group(1))
+
+
+def by_name(payload: dict) -> dict:
+    return {n["name"]: n for n in payload["nodes"]}
+
+
+# ------------------------------------------------------------------------------ structure --
+EXTERNAL = [
+    re.compile(r"""\b(?:src|href|xlink:href|action|poster|srcset)\s*=\s*["']?\s*(?:https?:|//|ftp:)""", re.I),
+    re.compile(r"<script[^>]*\bsrc\s*=", re.I),
+    re.compile(r"<link\b", re.I),
+    re.compile(r"@import", re.I),
+    re.compile(r"""url\(\s*["']?\s*(?:https?:|//)""", re.I),
+    re.compile(r"""\bfetch\(|XMLHttpRequest|WebSocket|EventSource|import\(""", re.I),
+]
+
+
+@pytest.mark.parametrize("layout", ["auto", "layered"])
+def test_page_is_self_contained(tmp_path: Path, layout: str) -> None:
+    model, loss = mlp_graph()
+    loss.backward()
+    path = explore(loss, model, layout=layout).save(tmp_path / "sub" / "g.html")
+    page = Path(path).read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    for pat in EXTERNAL:
+        assert not pat.search(page), f"external reference: {pat.pattern}: {pat.search(page).group(0)!r}"
+    assert page.count("<svg") == 1 and "<?xml" not in page and "<!DOCTYPE svg" not in page
+    assert "window.__explorerReady = performance.now()" in page
+    with_dot = layout == "auto" and HAVE_DOT
+    assert ("Layout by Graphviz's dot." in page) if with_dot else ("Simple layered layout" in page)
+
+
+def test_payload_matches_graph() -> None:
+    model, loss = mlp_graph()
+    ex = explore(loss, model)
+    p = parse_payload(ex.html())
+    assert p == json.loads(json.dumps(ex.payload))
+    nodes = by_name(p)
+    names = names_of(model, loss)
+    ids = {}
+    for nd, nm in names.items():
+        n = nodes[nm]
+        ids[nd] = n["id"]
+        assert n["shape"] == list(nd.shape) and n["dtype"] == str(nd.dtype)
+        assert n["op"] == (nd._op.name if nd._op else "")
+        assert n["rule"] == (nd._op.rule if nd._op else "")
+        np.testing.assert_array_equal(n["data"]["values"], nd.data.reshape(-1)[:explore_mod.PREVIEW])
+        d = nd.data.astype(np.float64)
+        assert n["data"]["min"] == d.min() and n["data"]["max"] == d.max()
+        assert n["data"]["mean"] == pytest.approx(d.mean(), rel=1e-12)
+        assert n["data"]["norm"] == pytest.approx(np.linalg.norm(d), rel=1e-12)
+        assert n["grad"] is None  # no backward was run, and the explorer did not store one
+    for nd, nm in names.items():  # parents by id, in order
+        assert nodes[nm]["parents"] == [ids.get(q) or nodes[q.name]["id"] for q in nd._parents]
+    assert nodes["x"]["kind"] == "input" and nodes["0.weight"]["kind"] == "parameter"
+    assert nodes["loss"]["kind"] == "output" and p["root"] == nodes["loss"]["id"]
+    # frames: each Linear holds its weight, bias, the linear op and its output; ReLU none
+    frames = {c["label"]: set(c["members"]) for c in p["clusters"]}
+    assert set(frames) == {"0: Linear", "2: Linear"}
+    assert frames["0: Linear"] == {nodes[k]["id"] for k in ("0.weight", "0.bias", "h")} | {nodes["h"]["opid"]}
+    assert nodes["r"]["module"] is None and nodes["x"]["module"] is None
+    # steps: the walker's reverse topological order; cotangents equal a real backward's grads
+    order = list(reversed(graph.toposort(loss)))
+    assert [s["node"] for s in p["steps"]] == [ids[nd] for nd in order]
+    loss.backward(per_sample=False)
+    for s, nd in zip(p["steps"], order):
+        np.testing.assert_allclose(s["received"]["values"], nd.grad.reshape(-1)[:8], rtol=1e-12)
+        assert s["received"]["norm"] == pytest.approx(np.linalg.norm(nd.grad), rel=1e-12)
+        assert s["leaf"] == (nd._op is None)
+        for send, q in zip(s["sends"], nd._parents):
+            assert send["parent"] == (ids.get(q) or nodes[q.name]["id"])
+            if not q.requires_grad:
+                assert send["cot"] is None
+            else:  # every value here has one consumer: what it is sent is its whole gradient
+                np.testing.assert_allclose(send["cot"]["values"], q.grad.reshape(-1)[:8], rtol=1e-12)
+                assert send["cot"]["shape"] == list(q.shape)
+
+
+def test_value_graph_steps_and_rules() -> None:
+    a, b = tl.Value(2.0, label="a"), tl.Value(-3.0, label="b")
+    c = a * b
+    c.label = "c"
+    d = c + a
+    d.label = "d"
+    ex = explore(d)
+    nodes = by_name(ex.payload)
+    assert nodes["c"]["op"] == "*" and nodes["c"]["rule"] == "d(a*b)/da = b, d(a*b)/db = a"
+    assert [nodes[k]["grad"]["values"] for k in "abcd"] == [[0.0]] * 4  # nothing stored
+    steps = ex.payload["steps"]
+    byid = {n["id"]: n["name"] for n in ex.payload["nodes"]}
+    assert [byid[s["node"]] for s in steps] == ["d", "c", "b", "a"]
+    # d = a*b + a: c sends b -> a (i.e. -3) and a -> b (2); a's total cotangent is b + 1 = -2
+    c_step = steps[1]
+    assert [(byid[t["parent"]], t["cot"]["values"]) for t in c_step["sends"]] == [("a", [-3.0]), ("b", [2.0])]
+    assert steps[3]["received"]["values"] == [-2.0] and steps[3]["leaf"]
+    assert a.grad == 0.0 and b.grad == 0.0 and c.grad == 0.0
+
+
+def test_explorer_never_changes_gradients() -> None:
+    model, loss = mlp_graph()
+    loss.backward()
+    nodes = list(graph.toposort(loss))
+    before = {nd: (nd.grad, nd.grad.copy()) for nd in nodes}
+    gs = {p: p.grad_sample.copy() for p in model.parameters()}
+    for _ in range(2):
+        explore(loss, model)
+    for nd in nodes:
+        assert nd.grad is before[nd][0]  # the same array object ...
+        np.testing.assert_array_equal(nd.grad, before[nd][1])  # ... holding the same numbers
+    for p in model.parameters():
+        np.testing.assert_array_equal(p.grad_sample, gs[p])
+    loss.backward()  # leaves accumulate exactly once more: the explorer added nothing
+    for p in model.parameters():
+        np.testing.assert_allclose(p.grad, 2 * before[p][1], rtol=1e-12)
+    # and a graph without any backward keeps grad None everywhere
+    model2, loss2 = mlp_graph(batched=False)
+    explore(loss2, model2)
+    assert all(nd.grad is None for nd in graph.toposort(loss2))
+
+
+def test_per_sample_norms_and_nonfinite() -> None:
+    model, loss = mlp_graph()
+    loss.backward()
+    nodes = by_name(explore(loss, model).payload)
+    for name, prm in model.named_parameters():
+        want = np.linalg.norm(prm.grad_sample.reshape(5, -1), axis=1)
+        np.testing.assert_allclose(nodes[name]["per_sample_norms"]["values"], want, rtol=1e-10)
+        assert nodes[name]["grad_sample_shape"] == [5, *prm.shape]
+    assert nodes["x"]["per_sample_norms"] is None and nodes["h"]["per_sample_norms"] is None
+    s = nan_graph()
+    with np.errstate(invalid="ignore"):
+        ex = explore(s)
+    nodes = by_name(ex.payload)
+    assert nodes["logs"]["bad"] == ["NaN in data"]  # its cotangent (ones) is finite
+    assert nodes["logs"]["data"]["nan"] == 1 and nodes["logs"]["data"]["values"][0] == "nan"
+    assert nodes["logs"]["data"]["min"] == 0.0 and nodes["logs"]["data"]["max"] == pytest.approx(np.log(4))
+    assert nodes["a"]["bad"] == [] and nodes["s"]["bad"] == ["NaN in data"]
+    if HAVE_DOT:
+        assert 'fill="#ffb3b3"' in ex.svg
+
+
+def test_array_info() -> None:
+    info = array_info(np.array([[1.0, -np.inf], [3.0, np.nan]], dtype=np.float32))
+    assert info["shape"] == [2, 2] and info["dtype"] == "float32" and info["bad"] == "NaN and Inf"
+    assert (info["min"], info["max"], info["mean"], info["nan"], info["inf"]) == (1.0, 3.0, 2.0, 1, 1)
+    assert info["norm"] == pytest.approx(np.sqrt(10.0)) and info["values"] == [1.0, "-inf", 3.0, "nan"]
+    assert array_info(None) is None
+    assert array_info(2.5)["preview"] == "2.5" and array_info(np.arange(10))["preview"].endswith(", ...]")
+
+
+def test_bad_input_is_refused() -> None:
+    model, loss = mlp_graph()
+    with pytest.raises(TypeError, match="root"):
+        explore(np.ones(3))
+    with pytest.raises(TypeError, match="module"):
+        explore(loss, module="model")
+    with pytest.raises(ValueError, match="layout"):
+        explore(loss, layout="circo")
+    with pytest.raises(ValueError, match="gradient"):
+        explore(model[0](tl.Tensor(np.ones((2, 3)))), gradient=np.ones(3))
+    with pytest.raises(TypeError, match="path"):
+        explore(loss).save(3)
+    assert all(nd.grad is None for nd in graph.toposort(loss))
+
+
+def test_non_scalar_root_and_seed() -> None:
+    x = tl.Tensor([1.0, 2.0], requires_grad=True, name="x")
+    y = x * x
+    y.name = "y"
+    ex = explore(y, gradient=np.array([1.0, -1.0]))
+    assert ex.payload["steps"][-1]["received"]["values"] == [2.0, -4.0]
+    assert "seeded with ones" in explore(y).payload["note"]
+    assert x.grad is None
+
+
+def test_without_dot_the_layered_layout_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(explore_mod.shutil, "which", lambda name: None)
+    model, loss = mlp_graph()
+    ex = explore(loss, model)
+    assert ex.layout == "layered" and "dot program was not found" in ex.layout_note
+    page = ex.html()
+    assert "Simple layered layout (Graphviz's dot program was not found" in page
+    ids = re.findall(r'<g id="([voerc][0-9_]+)" class="(?:node|edge|cluster)"', ex.svg)
+    want = {n["id"] for n in ex.payload["nodes"]} | {n["opid"] for n in ex.payload["nodes"] if n["opid"]}
+    want |= {e["id"] for e in ex.payload["edges"]} | {c["id"] for c in ex.payload["clusters"]}
+    assert set(ids) == want and len(ids) == len(want)
+    with pytest.raises(RuntimeError, match="dot"):
+        explore(loss, model, layout="dot")
+
+
+def test_repr_html_isolates_each_explorer() -> None:
+    model, loss = mlp_graph()
+    a, b = explore(loss, model), explore(nan_graph())
+    ra, rb = a._repr_html_(), b._repr_html_()
+    for r, ex in ((ra, a), (rb, b)):
+        assert r.startswith("<iframe srcdoc=\"") and 'sandbox="allow-scripts"' in r
+        inner = htmlmod.unescape(re.match(r'<iframe srcdoc="([^"]*)"', r).group(1))
+        assert inner == ex.html()
+    assert isinstance(a, Explorer) and "loss" in repr(a)
+
+
+def test_demo_writes_the_explorer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    r = demo.main(["--out", str(tmp_path / "out"), "--epochs", "1", "--html"])
+    assert Path(r["html"]) == Path("tinygrad_lite_graph.html")
+    assert (tmp_path / "tinygrad_lite_graph.html").exists()
+    p = parse_payload((tmp_path / "tinygrad_lite_graph.html").read_text(encoding="utf-8"))
+    assert {"0.weight", "2.bias", "E", "x"} <= set(by_name(p)) and len(p["clusters"]) == 2
+    r = demo.main(["--out", str(tmp_path / "out"), "--epochs", "1", "--html", str(tmp_path / "a" / "b.html")])
+    assert Path(r["html"]).exists()
+
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "explore.md"
+
+
+@pytest.mark.parametrize("dot", [True, False], ids=["with-dot", "without-dot"])
+def test_doc_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any, dot: bool) -> None:
+    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
+    assert len(blocks) == 4
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tl.viz, "explore", explore, raising=False)  # until the package exports it
+    if not dot:
+        real = shutil.which
+        monkeypatch.setattr(shutil, "which", lambda n, *a, **k: None if n == "dot" else real(n, *a, **k))
+        monkeypatch.setenv("PATH", str(tmp_path))  # graphviz's renderer finds no dot either
+    for code in blocks:
+        exec(compile(code, str(DOC), "exec"), {})
+    out = capsys.readouterr().out
+    layout = "dot" if dot and HAVE_DOT else "layered"
+    assert f"<Explorer of 'loss': 10 values, 8 backward steps, layout {layout}>" in out
+    assert (tmp_path / "graph.html").exists()
+    written = "graph.svg" if dot and HAVE_DOT else "graph.dot"
+    assert out.rstrip().endswith(written) and (tmp_path / written).exists()
+    if not (dot and HAVE_DOT):
+        assert "Graphviz's 'dot' program is not installed" in out
+
+
+# ------------------------------------------------------------------------------ browser ----
+@pytest.fixture(scope="module")
+def browser() -> Any:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    exe = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(exe).exists():
+        pytest.skip("chromium is not installed")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+def open_page(browser: Any, path: str) -> tuple:
+    """A page showing ``path``, every non-file request blocked and recorded; (page, blocked, errors)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    blocked: list = []
+    errors: list = []
+
+    def guard(route: Any) -> None:
+        if route.request.url.startswith("file://"):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", guard)
+    page.on("request", lambda r: None if r.url.startswith("file://") else blocked.append(r.url))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(Path(path).resolve().as_uri())
+    page.wait_for_function("window.__explorerReady !== undefined", timeout=10000)
+    return page, blocked, errors
+
+
+def test_in_the_browser(browser: Any, tmp_path: Path) -> None:
+    model, loss = mlp_graph()
+    ex = explore(loss, model)
+    path = ex.save(tmp_path / "graph.html")
+    page, blocked, errors = open_page(browser, path)
+    names = names_of(model, loss)
+
+    # click a value: its details
+    page.click('#graph g.node[data-name="pred"][id^="v"]')
+    details = page.inner_text("#details")
+    assert "pred" in details and "linear" in details and loss._parents[0]._op.rule in details
+    classes = page.get_attribute('#graph g.node[data-name="pred"][id^="v"]', "class").split()
+    assert "selected" in classes
+
+    # three backward steps, in the walker's order, each showing the cotangent it receives and sends
+    order = list(reversed(graph.toposort(loss)))
+    loss.backward(per_sample=False)
+    for k in range(3):
+        page.click("#step")
+        nd = order[k]
+        current = page.eval_on_selector_all("#graph g.node.current[id^='v']",
+                                            "els => els.map(e => e.dataset.name)")
+        assert current == [names[nd]]
+        assert page.inner_text("#stepview .step-node") == names[nd]
+        assert page.inner_text("#stepview .step-received") == array_info(nd.grad)["preview"]
+        # every value of this graph has one consumer, so what it is sent is its whole gradient
+        sends = page.eval_on_selector_all("#stepview li", "els => els.map(e => e.innerText)")
+        want = [f"{names.get(q, q.name)} \u2190 " + (array_info(q.grad)["preview"] if q.requires_grad
+                                                      else "nothing (no grad)") for q in nd._parents]
+        assert sends == want
+        assert page.inner_text("#stepinfo") == f"step {k + 1} / {len(order)}"
+    page.click("#reset")
+    assert page.eval_on_selector_all("#graph .current", "els => els.length") == 0
+    assert page.inner_text("#stepinfo") == f"backward: {len(order)} steps"
+
+    # search by name
+    page.fill("#search", "2.bias")
+    page.press("#search", "Enter")
+    sel = page.eval_on_selector_all("#graph g.node.selected[id^='v']", "els => els.map(e => e.dataset.name)")
+    assert sel == ["2.bias"] and page.inner_text("#details h3") == "2.bias"
+    page.fill("#search", "no such node")
+    page.click("#find")
+    assert "no node named" in page.inner_text("#searchmsg")
+
+    # collapse and expand a module frame
+    w = '#graph g.node[data-name="0.weight"]'
+    assert page.is_visible(w)
+    page.click('#modules button[data-cluster="c0"]')
+    assert not page.is_visible(w) and "collapsed" in page.get_attribute("#c0", "class")
+    assert page.inner_text('#modules button[data-cluster="c0"]') == "expand 0: Linear"
+    page.click('#modules button[data-cluster="c0"]')
+    assert page.is_visible(w) and "collapsed" not in page.get_attribute("#c0", "class")
+
+    shot = tmp_path / "explorer.png"
+    page.screenshot(path=str(shot))
+    print(f"screenshot: {shot}")
+    assert shot.stat().st_size > 1000
+    assert blocked == [] and errors == []
+    page.close()
+
+
+def test_nonfinite_is_red_in_the_browser(browser: Any, tmp_path: Path) -> None:
+    with np.errstate(invalid="ignore"):
+        ex = explore(nan_graph())
+    page, blocked, errors = open_page(browser, ex.save(tmp_path / "nan.html"))
+    fill = "els => getComputedStyle(els[0].querySelector('polygon')).fill"
+    assert page.eval_on_selector_all('#graph g.node[data-name="logs"][id^="v"]', fill) == "rgb(255, 179, 179)"
+    assert page.eval_on_selector_all('#graph g.node[data-name="a"][id^="v"]', fill) != "rgb(255, 179, 179)"
+    page.click('#graph g.node[data-name="logs"][id^="v"]')
+    bad = page.eval_on_selector_all("#details .bad", "els => els.map(e => getComputedStyle(e).color)")
+    assert bad and set(bad) == {"rgb(224, 49, 49)"}
+    assert "NaN in data" in page.inner_text("#details")
+    assert blocked == [] and errors == []
+    page.close()
+
+
+def test_layered_page_in_the_browser(browser: Any, tmp_path: Path) -> None:
+    model, loss = mlp_graph()
+    path = explore(loss, model, layout="layered").save(tmp_path / "l.html")
+    page, blocked, errors = open_page(browser, path)
+    page.click('#graph g.node[data-name="h"]')
+    assert page.inner_text("#details h3") == "h"
+    page.click("#step")
+    assert page.inner_text("#stepview .step-node") == "loss"
+    page.click("#c1 > text")  # clicking a frame's label collapses it too
+    assert not page.is_visible('#graph g.node[data-name="2.weight"]')
+    assert "Simple layered layout" in page.inner_text("#note")
+    assert blocked == [] and errors == []
+    page.close()
