@@ -170,16 +170,18 @@ def _exchange_headers(header: np.ndarray, local_error: Optional[BaseException]) 
         calls = ", ".join(f"rank {r}: {_KINDS.get(int(k), '?')}" for r, k in enumerate(kinds))
         raise RuntimeError(f"dist.{fn}: the ranks called different collectives ({calls})")
     sig = rows[:, _COUNT:_ADLER + 1]
+    if np.any(sig != sig[0]) and kind == 3:
+        detail = "; ".join(f"rank {r}: {int(rows[r, _TOTAL])} elements" for r in range(_size))
+        raise ValueError(f"dist.{fn}: the arrays differ in shape or dtype across ranks ({detail}); every "
+                         "rank must pass an array of the same shape and dtype")
     if np.any(sig != sig[0]):
-        what = "arrays" if kind == 3 else "parameters"
         detail = "; ".join(
-            f"rank {r}: {int(rows[r, _COUNT])} {'dims' if kind == 3 else 'parameters'}, "
-            f"{int(rows[r, _TOTAL])} elements"
+            f"rank {r}: {int(rows[r, _COUNT])} parameters, {int(rows[r, _TOTAL])} elements"
             for r in range(_size)
         )
         raise ValueError(
-            f"dist.{fn}: the {what} differ in shape or number across ranks ({detail}); every rank "
-            "must pass the same model"
+            f"dist.{fn}: the parameters differ in shape or number across ranks ({detail}); every rank "
+            "must pass the same model, its parameters in the same order"
         )
     if np.any(rows[:, _ROOT] != rows[0, _ROOT]):
         roots = rows[:, _ROOT].astype(int).tolist()
