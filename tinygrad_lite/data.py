@@ -180,6 +180,7 @@ class DataLoader:
         self._epoch = 0  # epochs started
         self._batch = 0  # batches yielded in the current epoch
         self._epoch_rng = _rng_state(self.rng)  # the random state the current epoch started from
+        self._done = True  # no epoch under way (none started, or the last one ran to its end)
         self._token = 0  # which iterator is the current epoch
         self._resume = False  # the next iter() continues the loaded epoch
 
@@ -222,6 +223,7 @@ class DataLoader:
             start = 0
             self._batch = 0
             self._epoch_rng = _rng_state(self.rng)
+        self._done = False
         self._token += 1
         if self.sampling == "poisson":
             if start:  # the draws of the batches already seen: replay them
@@ -242,11 +244,16 @@ class DataLoader:
         if token == self._token:
             self._batch = k + 1
 
+    def _finish(self, token: int) -> None:
+        if token == self._token:
+            self._done = True
+
     def _shuffled_batches(self, order: np.ndarray, start: int, token: int) -> Iterator[tuple[Tensor, Tensor]]:
         for k in range(start, len(self)):
             batch = self._part(order[k * self.batch_size : (k + 1) * self.batch_size])
             self._advance(token, k)
             yield batch
+        self._finish(token)
 
     def _poisson_batches(self, start: int, token: int) -> Iterator[tuple[Tensor, Tensor]]:
         q = self.sample_rate
@@ -254,6 +261,7 @@ class DataLoader:
             batch = self._part(np.flatnonzero(self.rng.random(self.num_samples) < q))
             self._advance(token, k)
             yield batch
+        self._finish(token)
 
     # ----------------------------------------------------------------- checkpoints
 
@@ -261,8 +269,9 @@ class DataLoader:
         """The loader's position, as plain numbers, strings and arrays (``tl.save`` stores it).
 
         ``epoch`` (epochs started), ``batch`` (batches of it already yielded),
-        the random state the epoch started from and the current one, and the
-        settings that must match on loading. Every rank of a sharded loader
+        ``epoch_done`` (whether its iterator has ended), the random state the
+        epoch started from and the current one, and the settings that must
+        match on loading. Every rank of a sharded loader
         has the same state, so rank 0's checkpoint resumes every rank.
         """
         return {
@@ -274,6 +283,7 @@ class DataLoader:
             "sampling": self.sampling,
             "epoch": self._epoch,
             "batch": self._batch,
+            "epoch_done": self._done,
             "epoch_rng": _copy_state(self._epoch_rng),
             "rng": _rng_state(self.rng),
         }
@@ -281,15 +291,19 @@ class DataLoader:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restores a ``state_dict()``: the next ``iter()`` yields the rest of the saved epoch.
 
-        When the saved epoch was complete (or none had started) the next
-        ``iter()`` starts the following epoch, with the random state the saved
-        loader had. The data set size and the batching settings must match
-        (``ValueError`` naming the entry otherwise); all or nothing.
+        The rest may be empty (saved after the epoch's last batch, before its
+        iterator ended): that ``iter()`` then ends the epoch, as the saved
+        loop's next step would have. When the saved epoch had ended (or none
+        had started) the next ``iter()`` starts a new epoch, with the random
+        state the saved loader had. Only a restored epoch is continued: an
+        epoch abandoned by leaving its loop early is not. The data set size
+        and the batching settings must match (``ValueError`` naming the entry
+        otherwise); all or nothing.
         """
         if not isinstance(state, dict):
             raise TypeError(f"DataLoader.load_state_dict: state must be a dict, got {type(state).__name__}")
         keys = ("format", "num_samples", "batch_size", "shuffle", "drop_last", "sampling", "epoch", "batch",
-                "epoch_rng", "rng")
+                "epoch_done", "epoch_rng", "rng")
         missing = [k for k in keys if k not in state]
         if missing:
             raise KeyError(f"DataLoader.load_state_dict: missing entries {missing}")
@@ -301,9 +315,12 @@ class DataLoader:
             if state[key] != getattr(self, key):
                 raise ValueError(f"DataLoader.load_state_dict: the state has {key}={state[key]!r}, this "
                                  f"loader has {key}={getattr(self, key)!r}")
-        epoch, batch = state["epoch"], state["batch"]
+        epoch, batch, done = state["epoch"], state["batch"], state["epoch_done"]
         if not _is_int(epoch) or epoch < 0:
             raise ValueError(f"DataLoader.load_state_dict: epoch must be an int >= 0, got {epoch!r}")
+        if not isinstance(done, (bool, np.bool_)) or (epoch == 0 and not done):
+            raise ValueError(f"DataLoader.load_state_dict: epoch_done must be a bool (True at epoch 0), "
+                             f"got {done!r}")
         if not _is_int(batch) or not 0 <= batch <= len(self) or (epoch == 0 and batch):
             raise ValueError(
                 f"DataLoader.load_state_dict: batch must be an int in 0..{len(self)}, got {batch!r}"
@@ -312,7 +329,8 @@ class DataLoader:
         rng = _checked_state(self.rng, state["rng"], "rng")
         self.rng.bit_generator.state = rng
         self._epoch, self._batch, self._epoch_rng = int(epoch), int(batch), epoch_rng
-        self._resume = epoch > 0 and batch < len(self)
+        self._done = bool(done)
+        self._resume = not self._done
         self._token += 1  # iterators made before loading no longer move the position
 
     def __repr__(self) -> str:
