@@ -91,6 +91,17 @@ def has_last_batch() -> bool:
     return all(getattr(p, "last_batch", None) is not None for p in model.parameters())
 
 
+def empty_batch_backward_works() -> bool:
+    """Whether the core runs a backward over an empty batch (a mean cost of 0.0, zero gradients)."""
+    model = _common.make_model()
+    try:
+        tl.nn.mse_loss(model(tl.Tensor(np.zeros((0, _common.D)), batched=True)),
+                       tl.Tensor(np.zeros((0, _common.K)), batched=True)).backward()
+    except (ZeroDivisionError, ValueError, RuntimeError, FloatingPointError):
+        return False
+    return all(p.grad is not None and not p.grad.any() for p in model.parameters())
+
+
 def full_gradient(reduction: str) -> list[np.ndarray]:
     """The single-process gradient of the cost over all N samples."""
     X, Y = _common.make_data()
@@ -267,6 +278,21 @@ def test_all_reduce_gradients_default_n_from_the_backward(mpi: None, tmp_path: P
     if not has_last_batch():
         pytest.skip("the core does not record p.last_batch yet: the default n needs it")
     cases = ["default-uneven-mean", "default-uneven-sum", "default-empty-mean"]
+    job(3, SCRIPTS / "grads.py", tmp_path, ",".join(cases))
+    ranks = rank_files(tmp_path, 3)
+    for case in cases:
+        for i, ref in enumerate(full_gradient("sum" if case.endswith("sum") else "mean")):
+            assert_close_relative(ranks[0][f"{case}__{i}"], ref, 1e-12)
+            for other in ranks[1:]:
+                assert other[f"{case}__{i}"].tobytes() == ranks[0][f"{case}__{i}"].tobytes()
+
+
+def test_a_backward_over_an_empty_shard_adds_nothing(mpi: None, tmp_path: Path) -> None:
+    if not empty_batch_backward_works():
+        pytest.skip("the core does not run a backward over an empty batch yet")
+    cases = ["emptyfwd-mean", "emptyfwd-sum"]
+    if has_last_batch():
+        cases += ["default-emptyfwd-mean", "default-emptyfwd-sum"]
     job(3, SCRIPTS / "grads.py", tmp_path, ",".join(cases))
     ranks = rank_files(tmp_path, 3)
     for case in cases:

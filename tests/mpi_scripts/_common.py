@@ -41,7 +41,7 @@ def split_sizes(case: str, world: int) -> list[int]:
     """How the N samples (in order) are split over the ranks for a gradient case."""
     if case.startswith("uneven"):
         return {1: [N], 2: [80, 17], 3: [60, 30, 7]}[world]
-    if case.startswith("empty"):
+    if case.startswith("empty"):  # empty and emptyfwd
         return {1: [N], 2: [N, 0], 3: [50, 0, 47]}[world]
     return [len(a) for a in np.array_split(np.arange(N), world)]
 

@@ -3,8 +3,9 @@
 Each rank runs one backward over its slice of the N samples (sizes from
 ``_common.split_sizes``), calls ``dist.all_reduce_gradients`` and writes every reduced
 gradient to ``OUT_DIR/rank<K>.npz`` as ``<case>__<i>``. Cases: ``even``, ``uneven``,
-``empty`` (a rank with no samples and no backward), each ``-mean`` or ``-sum``; a
-``default-`` prefix leaves ``n`` and the reduction to what the backward recorded.
+``empty`` (a rank with no samples and no backward), ``emptyfwd`` (the same, but that rank
+runs its backward over an empty batch), each ``-mean`` or ``-sum``; a ``default-`` prefix
+leaves ``n`` and the reduction to what the backward recorded.
 """
 
 from __future__ import annotations
@@ -32,10 +33,10 @@ for case in cases:
     idx = np.arange(start, start + sizes[rank])
     model = make_model(seed=0)
     model.zero_grad()
-    if len(idx):
+    if len(idx) or shape_case.startswith("emptyfwd"):
         xb, yb = tl.Tensor(X[idx], batched=True), tl.Tensor(Y[idx], batched=True)
         tl.nn.mse_loss(model(xb), yb, reduction=reduction).backward()
-    if default or not len(idx):
+    if default or (not len(idx) and not shape_case.startswith("emptyfwd")):
         dist.all_reduce_gradients(model)  # n and reduction from the backward; no grads: an empty shard
     else:
         dist.all_reduce_gradients(model, n=len(idx), reduction=reduction)

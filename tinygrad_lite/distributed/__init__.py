@@ -342,6 +342,8 @@ def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, 
     try:
         params = _parameters(params_or_module, "all_reduce_gradients")
         n_k, code = _local_batch(params, n, reduction)
+        if n_k == 0:  # an empty shard adds nothing, whatever its cost's reduction
+            code = 0
     except (TypeError, ValueError) as e:
         local_error = e
     if _size == 1:
@@ -362,8 +364,9 @@ def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, 
         size = int(p.data.size)
         if p.grad is not None:
             buf[i] = 1.0
-            g = np.asarray(p.grad, dtype=np.float64).ravel()
-            buf[offset:offset + size] = n_k * g if mean else g
+            if n_k:
+                g = np.asarray(p.grad, dtype=np.float64).ravel()
+                buf[offset:offset + size] = n_k * g if mean else g
         offset += size
     total = _sum_in_rank_order(_mpi.allgather(_comm, buf))
     n_total = float(rows[:, _N].sum())
