@@ -93,6 +93,12 @@ def _worker(args: argparse.Namespace) -> None:
                 dist.all_reduce_gradients(model, n=n_k)
                 opt.step()
 
+            # one step of each from the same weights must change the weights alike
+            floor_step()
+            tl_step()
+            err = max(float(np.abs((p.data - p0) - (q - p0)).max() / max(np.abs(q - p0).max(), 1e-30))
+                      for p, q, p0 in zip(model.parameters(), floor.params(), params))
+            results.setdefault("max_rel_err", {})[str(batch)] = err
             results["batches"][str(batch)] = _time_lockstep(
                 {"floor": floor_step, "tinygrad_lite": tl_step}, comm, args.rounds, args.sample_ms / 1000)
     if rank == 0:
@@ -187,6 +193,11 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         runs = {w: _run_world(w, args, os.path.join(tmp, f"w{w}.json")) for w in (1, args.ranks)}
     print(runs[1].get("threads", ""))
+    for w, run in runs.items():
+        for b, err in run["max_rel_err"].items():
+            verdict = "ok" if err < 5e-3 else "MISMATCH"
+            print(f"check, {w} rank(s), B={b}: one tinygrad_lite step changes the weights as one floor step "
+                  f"({err:.1e} relative): {verdict}")
     W = args.ranks
     header = (f"{'global B':>8s}  {'contender':14s} {'1 process':>11s} {f'{W} ranks':>11s} "
               f"{f'{W}r / 1p':>8s} {'x floor 1p':>10s} {f'x floor {W}r':>10s}")
@@ -207,7 +218,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         table[str(b)] = rows
     print(f"\n{W}r / 1p: step time on {W} ranks over one process (the same global batch); below 1 the ranks "
           "pay off. x floor: tinygrad_lite over the numpy + mpi4py floor.")
-    return {"ranks": W, "batches": table}
+    checks = {f"{w}:{b}": e for w, run in runs.items() for b, e in run["max_rel_err"].items()}
+    return {"ranks": W, "batches": table, "max_rel_err": checks}
 
 
 if __name__ == "__main__":

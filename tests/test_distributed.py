@@ -406,3 +406,23 @@ def test_example_gives_the_same_losses_on_one_process_and_two_ranks(mpi: None) -
     assert ranks[0] == ranks[1]  # the printed losses of both ranks are identical
     np.testing.assert_allclose(ranks[0], single[0], rtol=1e-10)
     assert single[0][-1] < single[0][0]  # and it trains
+
+
+# ----------------------------------------------------------------------------- the benchmark
+
+
+def test_bench_distributed_smoke(mpi: None, capsys: pytest.CaptureFixture) -> None:
+    """The benchmark's tiniest run finishes with finite times and matching one-step checks."""
+    bench = ROOT / "bench"
+    sys.path.insert(0, str(bench))
+    try:
+        import bench_distributed
+    finally:
+        sys.path.remove(str(bench))
+    result = bench_distributed.main(["--quick", "--rounds", "1", "--sample-ms", "1", "--batches", "64"])
+    rows = result["batches"]["64"]
+    for name in ("floor", "tinygrad_lite"):
+        for key in ("one_process_s", "2_ranks_s", "ratio_ranks_over_one", "x_floor_ranks"):
+            assert np.isfinite(rows[name][key]) and rows[name][key] > 0
+    assert all(err < 5e-3 for err in result["max_rel_err"].values())
+    assert "2r / 1p" in capsys.readouterr().out

@@ -189,12 +189,25 @@ def _exchange_headers(header: np.ndarray, local_error: Optional[BaseException]) 
     return rows
 
 
-def _sum_in_rank_order(rows: np.ndarray) -> np.ndarray:
+def _sum_in_rank_order(rows: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
     """rows[0] + rows[1] + ... added left to right: the same bits on every rank."""
-    total = rows[0].copy()
+    total = rows[0].copy() if out is None else out
+    if out is not None:
+        np.copyto(total, rows[0])
     for r in range(1, rows.shape[0]):
-        total += rows[r]
+        np.add(total, rows[r], out=total)
     return total
+
+
+_scratch_arrays: dict[str, np.ndarray] = {}
+
+
+def _scratch(name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """A float64 work array kept between calls (a training loop sends the same sizes every step)."""
+    arr = _scratch_arrays.get(name)
+    if arr is None or arr.shape != shape:
+        arr = _scratch_arrays[name] = np.empty(shape)
+    return arr
 
 
 # --------------------------------------------------------------------------- collectives
@@ -358,24 +371,34 @@ def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, 
                          f"(per rank: {rows[:, _REDUCTION].astype(int).tolist()}, 1 = mean, 2 = sum)")
     mean = codes != {_REDUCTIONS["sum"]}
     count = len(params)
-    buf = np.zeros(count + sum(int(p.data.size) for p in params))
+    send = _scratch("send", (count + sum(int(p.data.size) for p in params),))
     offset = count
     for i, p in enumerate(params):
         size = int(p.data.size)
-        if p.grad is not None:
-            buf[i] = 1.0
-            if n_k:
-                g = np.asarray(p.grad, dtype=np.float64).ravel()
-                buf[offset:offset + size] = n_k * g if mean else g
+        seg = send[offset:offset + size]
+        send[i] = p.grad is not None
+        if p.grad is not None and n_k:
+            np.copyto(seg, np.reshape(p.grad, -1))  # to float64 first, then scale: exact for float32
+            if mean:
+                seg *= n_k
+        else:
+            seg[...] = 0.0
         offset += size
-    total = _sum_in_rank_order(_mpi.allgather(_comm, buf))
+    recv = _scratch("recv", (_size, send.size))
+    _mpi.allgather(_comm, send, out=recv)
+    total = _sum_in_rank_order(recv, out=_scratch("total", send.shape))
     n_total = float(rows[:, _N].sum())
     offset = count
     for i, p in enumerate(params):
         size = int(p.data.size)
         if total[i]:
-            g = total[offset:offset + size]
-            if mean:
-                g = g / n_total if n_total > 0 else np.zeros(size)
-            p.grad = g.reshape(p.shape).astype(p.data.dtype)
+            seg = total[offset:offset + size].reshape(p.shape)
+            g = np.empty(p.shape, dtype=p.data.dtype)
+            if not mean:
+                np.copyto(g, seg, casting="same_kind")
+            elif n_total > 0:
+                np.divide(seg, n_total, out=g, casting="same_kind")
+            else:  # every shard was empty: the mean over no samples is 0 with zero gradients
+                g[...] = 0
+            p.grad = g
         offset += size

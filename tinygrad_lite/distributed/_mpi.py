@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -69,10 +69,13 @@ def rank_and_size(comm: Any) -> tuple[int, int]:
     return int(comm.Get_rank()), int(comm.Get_size())
 
 
-def allgather(comm: Any, buf: np.ndarray) -> np.ndarray:
-    """Every rank's ``buf`` (same length and dtype on every rank): rows of a ``(world, len)`` array."""
+def allgather(comm: Any, buf: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
+    """Every rank's ``buf`` (same length and dtype on every rank): rows of a ``(world, len)`` array.
+
+    ``out``, if given, is that contiguous array of ``buf``'s dtype, filled in place.
+    """
     send = np.ascontiguousarray(buf).reshape(-1)
-    recv = np.empty((comm.Get_size(), send.size), dtype=send.dtype)
+    recv = np.empty((comm.Get_size(), send.size), dtype=send.dtype) if out is None else out
     comm.Allgather(send, recv)
     return recv
 
