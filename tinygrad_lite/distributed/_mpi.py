@@ -19,9 +19,10 @@ import numpy as np
 INSTALL_HINT = 'pip install "tinygrad_lite[distributed]"'
 
 # Variables a process finds in its environment when an MPI launcher started it:
-# MPICH's hydra and Slurm's PMI/PMI-2 (PMI_RANK, PMI_SIZE), Open MPI (OMPI_COMM_WORLD_*),
-# PMIx-based launchers (PMIX_RANK).
-_LAUNCHER_VARS = ("PMI_RANK", "PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK", "PMIX_RANK")
+# MPICH's hydra and Slurm's PMI/PMI-2 (PMI_RANK, PMI_SIZE, PMI_FD), Open MPI
+# (OMPI_COMM_WORLD_*), PMIx-based launchers (PMIX_RANK).
+_LAUNCHER_VARS = ("PMI_RANK", "PMI_SIZE", "PMI_FD", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK",
+                  "PMIX_RANK")
 _SIZE_VARS = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE")
 
 
