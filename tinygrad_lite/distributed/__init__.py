@@ -341,9 +341,10 @@ def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, 
             Default: what the last backward recorded, else ``"mean"`` when ``n``
             is given.
 
-    All gradients travel in ONE float64 buffer per rank (after a small header
-    that checks that the ranks agree); the ranks' buffers are added in rank
-    order, so the result is bitwise the same on every rank. A parameter with
+    All gradients, with the sample count, travel in ONE float64 buffer per
+    rank (after a small fixed-size header that checks that the ranks agree);
+    the ranks' buffers are gathered and added in rank order, so the result is
+    bitwise the same on every rank. A parameter with
     no gradient on any rank keeps ``grad = None``; the result has each
     parameter's dtype. ``grad_sample`` is left alone (this rank's samples).
     In a world of 1 the gradients are left as they are.
@@ -370,13 +371,15 @@ def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, 
         raise ValueError("dist.all_reduce_gradients: some ranks' costs are means and others' sums "
                          f"(per rank: {rows[:, _REDUCTION].astype(int).tolist()}, 1 = mean, 2 = sum)")
     mean = codes != {_REDUCTIONS["sum"]}
+    # the buffer: [n_k, one has-a-gradient flag per parameter, the weighted gradients]
     count = len(params)
-    send = _scratch("send", (count + sum(int(p.data.size) for p in params),))
-    offset = count
+    send = _scratch("send", (1 + count + sum(int(p.data.size) for p in params),))
+    send[0] = n_k
+    offset = 1 + count
     for i, p in enumerate(params):
         size = int(p.data.size)
         seg = send[offset:offset + size]
-        send[i] = p.grad is not None
+        send[1 + i] = p.grad is not None
         if p.grad is not None and n_k:
             np.copyto(seg, np.reshape(p.grad, -1))  # to float64 first, then scale: exact for float32
             if mean:
@@ -387,11 +390,11 @@ def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, 
     recv = _scratch("recv", (_size, send.size))
     _mpi.allgather(_comm, send, out=recv)
     total = _sum_in_rank_order(recv, out=_scratch("total", send.shape))
-    n_total = float(rows[:, _N].sum())
-    offset = count
+    n_total = float(total[0])
+    offset = 1 + count
     for i, p in enumerate(params):
         size = int(p.data.size)
-        if total[i]:
+        if total[1 + i]:
             seg = total[offset:offset + size].reshape(p.shape)
             g = np.empty(p.shape, dtype=p.data.dtype)
             if not mean:
