@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -370,3 +371,260 @@ def test_minibatch_sgd_trains() -> None:
             for p in model.parameters():
                 p.data -= 0.05 * p.grad
     assert loss_of() < 0.5 * start
+
+
+# ----------------------------------------------------------------------------- argument checks
+
+
+@pytest.mark.parametrize(("kwargs", "exc", "match"), [
+    ({"shuffle": "yes"}, TypeError, "shuffle must be a bool"),
+    ({"shuffle": 1}, TypeError, "shuffle must be a bool"),
+    ({"drop_last": None}, TypeError, "drop_last must be a bool"),
+    ({"sampling": "uniform"}, ValueError, "sampling must be 'shuffle' or 'poisson'"),
+    ({"sampling": None}, ValueError, "sampling must be"),
+    ({"sampling": "poisson", "drop_last": True}, ValueError, "drop_last"),
+    ({"sampling": "poisson", "batch_size": 11}, ValueError, "batch_size <= len"),
+    ({"shard": 3}, TypeError, "shard must be None or a pair of ints"),
+    ({"shard": (0,)}, TypeError, "shard must be None or a pair"),
+    ({"shard": (0.0, 2)}, TypeError, "shard"),
+    ({"shard": (True, 2)}, TypeError, "shard"),
+    ({"shard": (2, 2)}, ValueError, "0 <= rank < world_size"),
+    ({"shard": (-1, 2)}, ValueError, "0 <= rank < world_size"),
+    ({"shard": (0, 0)}, ValueError, "world_size >= 1"),
+    ({"shard": (0, 2)}, ValueError, "needs seed="),  # shuffled and no seed
+    ({"shard": (1, 2), "sampling": "poisson", "shuffle": False, "batch_size": 5}, ValueError, "needs seed="),
+])
+def test_bad_arguments_name_the_argument(kwargs: dict, exc: type, match: str) -> None:
+    with pytest.raises(exc, match=match):
+        DataLoader(*indexed_data(10), **kwargs)
+
+
+def test_shards_without_randomness_or_of_a_world_of_one_need_no_seed() -> None:
+    X, y = indexed_data(10)
+    assert len(DataLoader(X, y, batch_size=4, shuffle=False, shard=(1, 2))) == 3
+    assert len(DataLoader(X, y, batch_size=4, shard=(0, 1))) == 3
+    assert DataLoader(X, y, batch_size=4, shard=[np.int64(1), np.int64(3)], seed=0).shard == (1, 3)
+
+
+# ----------------------------------------------------------------------------- shards
+
+
+def parts(loader: DataLoader, epochs: int) -> list[list[np.ndarray]]:
+    return [epoch_indices(loader) for _ in range(epochs)]
+
+
+@pytest.mark.parametrize("world", [1, 2, 3, 5])
+@pytest.mark.parametrize("kwargs", [
+    {"shuffle": True}, {"shuffle": False}, {"drop_last": True}, {"sampling": "poisson"},
+])
+def test_shards_split_the_global_batch_every_rank_sees(world: int, kwargs: dict) -> None:
+    X, y = indexed_data(23)
+    glob = parts(DataLoader(X, y, batch_size=7, seed=11, **kwargs), 3)
+    for rank in range(world):
+        loader = DataLoader(X, y, batch_size=7, seed=11, shard=(rank, world), **kwargs)
+        assert len(loader) == len(glob[0])  # global batches
+        mine = parts(loader, 3)
+        for epoch_glob, epoch_mine in zip(glob, mine):
+            assert len(epoch_mine) == len(epoch_glob)
+            for g, m in zip(epoch_glob, epoch_mine):
+                assert np.array_equal(m, np.array_split(g, world)[rank])
+
+
+def test_the_parts_of_the_ranks_make_up_the_global_batch() -> None:
+    X, y = indexed_data(23)
+    loaders = [iter(DataLoader(X, y, batch_size=7, seed=3, shard=(r, 3))) for r in range(3)]
+    for xb, _ in DataLoader(X, y, batch_size=7, seed=3):
+        pieces = [next(it)[0].data for it in loaders]
+        assert [len(p) for p in pieces] == [len(a) for a in np.array_split(np.arange(len(xb.data)), 3)]
+        np.testing.assert_array_equal(np.concatenate(pieces), xb.data)
+
+
+def test_an_empty_part_is_an_empty_batched_tensor() -> None:
+    X = np.arange(10, dtype=np.float32).reshape(5, 2)
+    y = np.arange(5)
+    batches = list(DataLoader(X, y, batch_size=5, shuffle=False, shard=(7, 8)))
+    assert len(batches) == 1
+    xb, yb = batches[0]
+    assert xb.shape == (0, 2) and yb.shape == (0,)
+    assert xb.batched and yb.batched and xb.dtype == np.float32 and np.issubdtype(yb.dtype, np.integer)
+
+
+def test_sharded_full_gradient_adds_up_over_the_ranks() -> None:
+    """Each rank's exact gradient over its shard, weighted by its sample count, sums to the full gradient."""
+    X, Y = regression_data(103)
+    model = make_model()
+    reference = full_batch_gradient(model, tl.nn.mse_loss(model(tl.Tensor(X, batched=True)), tl.Tensor(Y)))
+    world, total = 4, [np.zeros_like(r) for r in reference]
+    for rank in range(world):
+        # the last global batch has 3 rows: one rank's part of it is empty
+        loader = DataLoader(X, Y, batch_size=10, seed=1, shard=(rank, world))
+        n_rank = sum(len(xb.data) for xb, _ in DataLoader(X, Y, batch_size=10, seed=1, shard=(rank, world)))
+        grads = accumulate_full_gradient(model, lambda xb, yb: tl.nn.mse_loss(model(xb), yb), loader)
+        for t, g in zip(total, grads):
+            t += n_rank * g
+    for t, r in zip(total, reference):
+        np.testing.assert_allclose(t / 103, r, rtol=0, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- Poisson sampling
+
+
+def test_poisson_batches() -> None:
+    X, y = indexed_data(200)
+    loader = DataLoader(X, y, batch_size=20, sampling="poisson", seed=0)
+    assert loader.sample_rate == 0.1 and len(loader) == 10
+    sizes, counts = [], np.zeros(200)
+    for _ in range(50):
+        batches = epoch_indices(loader)  # also checks that rows of X and y stay paired
+        assert len(batches) == 10
+        for b in batches:
+            assert len(np.unique(b)) == len(b)  # without replacement within a batch
+            sizes.append(len(b))
+            counts[b] += 1
+    sizes = np.array(sizes)
+    # a sample is in each batch independently with probability q = 0.1: the size of a batch is
+    # Binomial(200, 0.1), mean 20 and variance 18 (a fixed-size batch would have variance 0)
+    assert abs(sizes.mean() - 20) < 5 * np.sqrt(18 / 500)
+    assert 14 < sizes.var() < 22
+    assert counts.min() > 20 and counts.max() < 85  # every sample Binomial(500, 0.1): mean 50
+
+
+def test_poisson_same_seed_same_batches_and_empty_batches() -> None:
+    X, y = indexed_data(10)
+    a = DataLoader(X, y, batch_size=1, sampling="poisson", seed=4)
+    b = DataLoader(X, y, batch_size=1, sampling="poisson", seed=4)
+    ea, eb = parts(a, 5), parts(b, 5)
+    assert [[x.tolist() for x in e] for e in ea] == [[x.tolist() for x in e] for e in eb]
+    assert ea[0] != ea[1] or any(not np.array_equal(p, q) for p, q in zip(ea[0], ea[1]))
+    empties = [xb for _ in range(5) for xb, _ in a if xb.shape[0] == 0]
+    assert empties and all(xb.shape == (0, 2) and xb.batched for xb in empties)  # P(empty) = 0.9**10 = 0.35
+
+
+def test_poisson_loader_is_not_a_full_gradient_loader() -> None:
+    X, Y = regression_data(50)
+    model = make_model()
+    with pytest.raises(ValueError, match="poisson"):
+        accumulate_full_gradient(model, lambda xb, yb: tl.nn.mse_loss(model(xb), yb),
+                                 DataLoader(X, Y, batch_size=10, sampling="poisson", seed=0))
+
+
+def test_repr_shows_sampling_and_shard() -> None:
+    loader = DataLoader(np.zeros((20, 2)), np.zeros(20), batch_size=5, sampling="poisson", seed=0,
+                        shard=(1, 2))
+    assert repr(loader) == ("DataLoader(N=20, batch_size=5, shuffle=True, drop_last=False, "
+                            "sampling='poisson', shard=(1, 2), batches=4)")
+
+
+# ----------------------------------------------------------------------------- state_dict
+
+
+def batch_list(it: Any, count: int) -> list[list[int]]:
+    out = []
+    for _ in range(count):
+        xb, _ = next(it)
+        out.append(xb.data[:, 0].astype(int).tolist())
+    return out
+
+
+def rest_of_run(loader: DataLoader, epochs: int) -> list[list[int]]:
+    """What the loader yields from now on: the rest of an epoch under way (one ``iter``), then more epochs."""
+    return [xb.data[:, 0].astype(int).tolist() for _ in range(epochs) for xb, _ in loader]
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"shuffle": True}, {"shuffle": False}, {"drop_last": True}, {"sampling": "poisson"},
+    {"shard": (1, 3)}, {"sampling": "poisson", "shard": (2, 3)},
+])
+@pytest.mark.parametrize("stop", [0, 1, 4, 5])
+def test_state_dict_resumes_mid_epoch_exactly(tmp_path: Path, kwargs: dict, stop: int) -> None:
+    X, y = indexed_data(53)
+    loader = DataLoader(X, y, batch_size=10, seed=21, **kwargs)  # 5 or 6 batches per epoch
+    for _ in range(2):
+        list(loader)
+    it = iter(loader)
+    batch_list(it, stop)
+    tl.save({"loader": loader.state_dict()}, tmp_path / "ckpt.npz")
+    expected_rest = rest_of_run_from(it, loader, 2)
+
+    resumed = DataLoader(X, y, batch_size=10, seed=999, **kwargs)  # another seed: the state decides
+    resumed.load_state_dict(tl.load(tmp_path / "ckpt.npz")["loader"])
+    assert resumed.epoch == 3
+    assert resumed.state_dict()["batch"] == stop
+    got = [xb.data[:, 0].astype(int).tolist() for xb, _ in resumed]  # the rest of epoch 3
+    got += rest_of_run(resumed, 2)
+    assert got == expected_rest
+    assert resumed.epoch == 5
+
+
+def rest_of_run_from(it: Any, loader: DataLoader, epochs: int) -> list[list[int]]:
+    rest = [xb.data[:, 0].astype(int).tolist() for xb, _ in it]
+    return rest + rest_of_run(loader, epochs)
+
+
+def test_state_dict_at_an_epoch_boundary_and_before_any_epoch() -> None:
+    X, y = indexed_data(30)
+    fresh = DataLoader(X, y, batch_size=7, seed=5)
+    state0 = fresh.state_dict()
+    a = DataLoader(X, y, batch_size=7, seed=6)
+    a.load_state_dict(state0)
+    assert rest_of_run(a, 2) == rest_of_run(fresh, 2)
+    state2 = fresh.state_dict()  # after two whole epochs
+    assert state2["epoch"] == 2 and state2["batch"] == 5 and state2["epoch_done"]
+    b = DataLoader(X, y, batch_size=7, seed=7)
+    b.load_state_dict(state2)
+    assert rest_of_run(b, 2) == rest_of_run(fresh, 2)
+
+
+def test_state_dict_holds_plain_values_and_is_a_copy() -> None:
+    X, y = indexed_data(30)
+    loader = DataLoader(X, y, batch_size=7, seed=5)
+    state = loader.state_dict()
+    assert state["rng"]["bit_generator"] == "PCG64" and isinstance(state["rng"]["state"]["state"], int)
+    list(loader)
+    assert loader.state_dict()["rng"] != state["rng"]
+
+
+def test_state_dict_with_a_generator_of_another_kind(tmp_path: Path) -> None:
+    X, y = indexed_data(30)
+    loader = DataLoader(X, y, batch_size=7, seed=np.random.Generator(np.random.MT19937(3)))
+    it = iter(loader)
+    batch_list(it, 2)
+    tl.save(loader.state_dict(), tmp_path / "s.npz")
+    expected = rest_of_run_from(it, loader, 1)
+    resumed = DataLoader(X, y, batch_size=7, seed=np.random.Generator(np.random.MT19937(4)))
+    resumed.load_state_dict(tl.load(tmp_path / "s.npz"))
+    assert rest_of_run(resumed, 2) == expected
+    with pytest.raises(ValueError, match="rng is not a PCG64 random state"):
+        DataLoader(X, y, batch_size=7, seed=0).load_state_dict(tl.load(tmp_path / "s.npz"))
+
+
+@pytest.mark.parametrize(("change", "exc", "match"), [
+    (lambda s: s.update(batch_size=8), ValueError, "batch_size=8"),
+    (lambda s: s.update(num_samples=31), ValueError, "num_samples"),
+    (lambda s: s.update(sampling="poisson"), ValueError, "sampling"),
+    (lambda s: s.update(shuffle=False), ValueError, "shuffle"),
+    (lambda s: s.update(format="other"), ValueError, "not a DataLoader state"),
+    (lambda s: s.pop("rng"), KeyError, "missing entries"),
+    (lambda s: s.update(batch=6), ValueError, "batch must be an int in 0..5"),
+    (lambda s: s.update(batch=-1), ValueError, "batch must be"),
+    (lambda s: s.update(epoch=-1), ValueError, "epoch must be an int >= 0"),
+    (lambda s: s.update(epoch=1.5), ValueError, "epoch must be"),
+    (lambda s: s.update(epoch=0), ValueError, "epoch_done must be a bool"),
+    (lambda s: s.update(epoch_done=None), ValueError, "epoch_done must be a bool"),
+    (lambda s: s["rng"]["state"].pop("inc"), ValueError, "rng is not a valid PCG64 state"),
+    (lambda s: s.update(epoch_rng="x"), ValueError, "epoch_rng"),
+])
+def test_load_state_dict_errors_change_nothing(change: Any, exc: type, match: str) -> None:
+    X, y = indexed_data(30)
+    loader = DataLoader(X, y, batch_size=7, seed=5)
+    twin = DataLoader(X, y, batch_size=7, seed=5)
+    it, twin_it = iter(loader), iter(twin)
+    assert batch_list(it, 2) == batch_list(twin_it, 2)
+    bad = loader.state_dict()
+    change(bad)
+    with pytest.raises(exc, match=match):
+        loader.load_state_dict(bad)
+    assert loader.state_dict()["batch"] == 2 and loader.epoch == 1
+    assert rest_of_run_from(it, loader, 1) == rest_of_run_from(twin_it, twin, 1)
+    with pytest.raises(TypeError, match="must be a dict"):
+        loader.load_state_dict([1, 2])

@@ -13,12 +13,18 @@ When the batch size does not divide the number of samples, the last batch is
 smaller. Weighting each batch's MEAN gradient by its share of the data
 recovers the exact full-data gradient; ``accumulate_full_gradient`` does
 exactly that.
+
+Two more ways to draw batches: ``sampling="poisson"`` takes every sample into
+each batch independently with probability ``batch_size / N`` (what DP-SGD's
+privacy accounting assumes), and ``shard=(rank, world_size)`` gives each
+process of a data-parallel job its part of the same global batch. A loader's
+``state_dict()`` resumes an interrupted epoch exactly.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 import numpy as np
 
@@ -27,6 +33,8 @@ from .tensor import Tensor
 __all__ = ["DataLoader", "accumulate_full_gradient"]
 
 SeedLike = Union[None, int, np.random.Generator]
+SAMPLINGS = ("shuffle", "poisson")
+_STATE_FORMAT = "tinygrad_lite.DataLoader"
 
 
 def _as_array(a: Any, name: str) -> np.ndarray:
@@ -41,6 +49,29 @@ def _as_array(a: Any, name: str) -> np.ndarray:
     return arr
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _check_bool(value: Any, name: str) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"DataLoader: {name} must be a bool, got {value!r}")
+    return bool(value)
+
+
+def _check_shard(shard: Any) -> Optional[tuple[int, int]]:
+    if shard is None:
+        return None
+    if not isinstance(shard, (tuple, list)) or len(shard) != 2 or not all(_is_int(v) for v in shard):
+        raise TypeError(f"DataLoader: shard must be None or a pair of ints (rank, world_size), got {shard!r}")
+    rank, world = int(shard[0]), int(shard[1])
+    if world < 1:
+        raise ValueError(f"DataLoader: shard=(rank, world_size) needs world_size >= 1, got {shard!r}")
+    if not 0 <= rank < world:
+        raise ValueError(f"DataLoader: shard=(rank, world_size) needs 0 <= rank < world_size, got {shard!r}")
+    return rank, world
+
+
 class DataLoader:
     """Iterates over ``(xb, yb)`` mini-batches of ``(X, y)`` along axis 0.
 
@@ -51,7 +82,8 @@ class DataLoader:
             every batch is a pair ``(xb, yb)``. Integer class labels keep
             their integer dtype (as ``cross_entropy`` wants), and float data
             keeps its dtype (float32 stays float32).
-        batch_size: samples per batch, an int >= 1.
+        batch_size: samples per batch, an int >= 1 (with Poisson sampling the
+            EXPECTED batch size, at most N).
         shuffle: draw a new random order of the samples for every epoch;
             ``False`` keeps the order of ``X``.
         drop_last: leave out the last batch when it would be smaller than
@@ -60,6 +92,18 @@ class DataLoader:
             ``numpy.random.Generator`` (used, and advanced, as it is). Two
             loaders with the same int seed yield the same sequence of epochs;
             one loader gives a new order every epoch.
+        sampling: ``"shuffle"`` (each epoch is a permutation of the data cut
+            into batches) or ``"poisson"``: each batch takes every sample
+            independently with probability ``q = sample_rate = batch_size / N``
+            (the sampling under which DP-SGD's privacy accounting holds), so
+            batch sizes vary around ``batch_size`` and may be 0 (an empty
+            batched Tensor of shape ``(0, ...)``); an epoch is ``N // batch_size``
+            batches; ``shuffle`` is not used.
+        shard: ``None``, or ``(rank, world_size)`` for data-parallel training:
+            every rank draws the same GLOBAL batch (so the same ``seed`` is
+            required on every rank when the batches are random) and yields its
+            part ``np.array_split(global_batch, world_size)[rank]``; ``len()``
+            still counts global batches.
 
     Each ``iter(loader)`` is one epoch: every sample appears exactly once
     (apart from those ``drop_last`` leaves out), in batches of
@@ -67,12 +111,20 @@ class DataLoader:
     ``N``. Batches are new ``Tensor(..., batched=True)`` objects holding
     copies of the rows, without ``requires_grad``. The loader keeps a
     reference to ``X`` and ``y`` (no copy), so changes to those arrays show up
-    in later epochs.
+    in later epochs. ``state_dict()`` / ``load_state_dict()`` save and restore
+    the position (epoch, batch within it, random state), so a training run
+    resumed from a checkpoint sees exactly the batches it would have seen.
 
     Raises:
-        ValueError: if ``len(X) != len(y)``, the data set is empty, or
-            ``batch_size`` is not an int >= 1.
-        TypeError: if ``y`` is ``None`` or ``seed`` has an unsupported type.
+        ValueError: if ``len(X) != len(y)``, the data set is empty,
+            ``batch_size`` is not an int >= 1, ``sampling`` is unknown,
+            ``sampling="poisson"`` comes with ``drop_last=True`` or a
+            ``batch_size`` above N, the shard's rank is out of range, or
+            random batches (shuffle or Poisson) are sharded over a world above
+            1 without a ``seed``.
+        TypeError: if ``y`` is ``None``, ``seed`` has an unsupported type,
+            ``shuffle`` / ``drop_last`` are not bools or ``shard`` is not a
+            pair of ints.
     """
 
     def __init__(
@@ -83,53 +135,242 @@ class DataLoader:
         shuffle: bool = True,
         drop_last: bool = False,
         seed: SeedLike = None,
+        sampling: str = "shuffle",
+        shard: Optional[tuple[int, int]] = None,
     ) -> None:
-        self.X = _as_array(X, "X")
-        self.y = _as_array(y, "y")
-        if len(self.X) != len(self.y):
+        X_arr, y_arr = _as_array(X, "X"), _as_array(y, "y")
+        if len(X_arr) != len(y_arr):
             raise ValueError(
-                f"DataLoader: X and y must have the same number of samples, got len(X) = {len(self.X)} "
-                f"and len(y) = {len(self.y)}"
+                f"DataLoader: X and y must have the same number of samples, got len(X) = {len(X_arr)} "
+                f"and len(y) = {len(y_arr)}"
             )
-        if len(self.X) == 0:
+        n = len(X_arr)
+        if n == 0:
             raise ValueError("DataLoader: the data set is empty (len(X) == 0)")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        if not _is_int(batch_size) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be an int >= 1, got {batch_size!r}")
+        shuffle = _check_bool(shuffle, "shuffle")
+        drop_last = _check_bool(drop_last, "drop_last")
         seed_ok = isinstance(seed, (int, np.integer, np.random.Generator)) and not isinstance(seed, bool)
         if seed is not None and not seed_ok:
             raise TypeError(f"DataLoader: seed must be None, an int or a numpy Generator, got {seed!r}")
+        if not isinstance(sampling, str) or sampling not in SAMPLINGS:
+            raise ValueError(f"DataLoader: sampling must be 'shuffle' or 'poisson', got {sampling!r}")
+        if sampling == "poisson":
+            if drop_last:
+                raise ValueError("DataLoader: sampling='poisson' draws batches of random size; "
+                                 "drop_last=True does not apply (and would bias the sampling)")
+            if batch_size > n:
+                raise ValueError(f"DataLoader: sampling='poisson' needs batch_size <= len(X) (a sample rate "
+                                 f"batch_size / len(X) <= 1), got batch_size={batch_size} for {n} samples")
+        shard_ = _check_shard(shard)
+        random_batches = sampling == "poisson" or shuffle
+        if shard_ is not None and shard_[1] > 1 and random_batches and seed is None:
+            raise ValueError(
+                "DataLoader: a shard of a world above 1 needs seed= (an int, the same on every rank) so that "
+                "every rank draws the same global batches"
+            )
+        self.X, self.y = X_arr, y_arr
         self.batch_size = int(batch_size)
-        self.shuffle = bool(shuffle)
-        self.drop_last = bool(drop_last)
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.sampling = sampling
+        self.shard = shard_
         self.rng = np.random.default_rng(seed)
+        self._epoch = 0  # epochs started
+        self._batch = 0  # batches yielded in the current epoch
+        self._epoch_rng = _rng_state(self.rng)  # the random state the current epoch started from
+        self._done = True  # no epoch under way (none started, or the last one ran to its end)
+        self._token = 0  # which iterator is the current epoch
+        self._resume = False  # the next iter() continues the loaded epoch
 
     @property
     def num_samples(self) -> int:
         """N, the number of samples in the data set."""
         return len(self.X)
 
+    @property
+    def sample_rate(self) -> float:
+        """``batch_size / N``: with Poisson sampling, each sample's probability to be in a batch."""
+        return self.batch_size / self.num_samples
+
+    @property
+    def epoch(self) -> int:
+        """The number of epochs started so far (``iter()`` calls, a resumed epoch counted once)."""
+        return self._epoch
+
     def __len__(self) -> int:
-        """The number of batches per epoch: ``ceil(N / B)``, or ``floor(N / B)`` with ``drop_last``."""
-        if self.drop_last:
+        """Batches per epoch: ``ceil(N / B)``, ``floor(N / B)`` with ``drop_last`` or Poisson sampling.
+
+        With a ``shard`` these are global batches: every rank yields one part of each.
+        """
+        if self.drop_last or self.sampling == "poisson":
             return self.num_samples // self.batch_size
         return (self.num_samples + self.batch_size - 1) // self.batch_size
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        """Starts one epoch; with ``shuffle`` its order is drawn right here."""
+        """Starts one epoch (or continues the one a ``load_state_dict`` restored).
+
+        With ``shuffle`` the epoch's order is drawn right here; Poisson batches
+        are drawn one by one as they are yielded.
+        """
+        if self._resume:
+            self._resume = False
+            start = self._batch
+            self.rng.bit_generator.state = _copy_state(self._epoch_rng)
+        else:
+            self._epoch += 1
+            start = 0
+            self._batch = 0
+            self._epoch_rng = _rng_state(self.rng)
+        self._done = False
+        self._token += 1
+        if self.sampling == "poisson":
+            if start:  # the draws of the batches already seen: replay them
+                for _ in range(start):
+                    self.rng.random(self.num_samples)
+            return self._poisson_batches(start, self._token)
         n = self.num_samples
         order = self.rng.permutation(n) if self.shuffle else np.arange(n)
-        return self._batches(order)
+        return self._shuffled_batches(order, start, self._token)
 
-    def _batches(self, order: np.ndarray) -> Iterator[tuple[Tensor, Tensor]]:
-        for k in range(len(self)):
-            idx = order[k * self.batch_size : (k + 1) * self.batch_size]
-            yield Tensor(self.X[idx], batched=True), Tensor(self.y[idx], batched=True)
+    def _part(self, idx: np.ndarray) -> tuple[Tensor, Tensor]:
+        if self.shard is not None:
+            rank, world = self.shard
+            idx = np.array_split(idx, world)[rank]
+        return Tensor(self.X[idx], batched=True), Tensor(self.y[idx], batched=True)
+
+    def _advance(self, token: int, k: int) -> None:
+        if token == self._token:
+            self._batch = k + 1
+
+    def _finish(self, token: int) -> None:
+        if token == self._token:
+            self._done = True
+
+    def _shuffled_batches(self, order: np.ndarray, start: int, token: int) -> Iterator[tuple[Tensor, Tensor]]:
+        for k in range(start, len(self)):
+            batch = self._part(order[k * self.batch_size : (k + 1) * self.batch_size])
+            self._advance(token, k)
+            yield batch
+        self._finish(token)
+
+    def _poisson_batches(self, start: int, token: int) -> Iterator[tuple[Tensor, Tensor]]:
+        q = self.sample_rate
+        for k in range(start, len(self)):
+            batch = self._part(np.flatnonzero(self.rng.random(self.num_samples) < q))
+            self._advance(token, k)
+            yield batch
+        self._finish(token)
+
+    # ----------------------------------------------------------------- checkpoints
+
+    def state_dict(self) -> dict[str, Any]:
+        """The loader's position, as plain numbers, strings and arrays (``tl.save`` stores it).
+
+        ``epoch`` (epochs started), ``batch`` (batches of it already yielded),
+        ``epoch_done`` (whether its iterator has ended), the random state the
+        epoch started from and the current one, and the settings that must
+        match on loading. Every rank of a sharded loader
+        has the same state, so rank 0's checkpoint resumes every rank.
+        """
+        return {
+            "format": _STATE_FORMAT,
+            "num_samples": self.num_samples,
+            "batch_size": self.batch_size,
+            "shuffle": self.shuffle,
+            "drop_last": self.drop_last,
+            "sampling": self.sampling,
+            "epoch": self._epoch,
+            "batch": self._batch,
+            "epoch_done": self._done,
+            "epoch_rng": _copy_state(self._epoch_rng),
+            "rng": _rng_state(self.rng),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restores a ``state_dict()``: the next ``iter()`` yields the rest of the saved epoch.
+
+        The rest may be empty (saved after the epoch's last batch, before its
+        iterator ended): that ``iter()`` then ends the epoch, as the saved
+        loop's next step would have. When the saved epoch had ended (or none
+        had started) the next ``iter()`` starts a new epoch, with the random
+        state the saved loader had. Only a restored epoch is continued: an
+        epoch abandoned by leaving its loop early is not. The data set size
+        and the batching settings must match (``ValueError`` naming the entry
+        otherwise); all or nothing.
+        """
+        if not isinstance(state, dict):
+            raise TypeError(f"DataLoader.load_state_dict: state must be a dict, got {type(state).__name__}")
+        keys = ("format", "num_samples", "batch_size", "shuffle", "drop_last", "sampling", "epoch", "batch",
+                "epoch_done", "epoch_rng", "rng")
+        missing = [k for k in keys if k not in state]
+        if missing:
+            raise KeyError(f"DataLoader.load_state_dict: missing entries {missing}")
+        if state["format"] != _STATE_FORMAT:
+            raise ValueError(
+                f"DataLoader.load_state_dict: not a DataLoader state (format {state['format']!r})"
+            )
+        for key in ("num_samples", "batch_size", "shuffle", "drop_last", "sampling"):
+            if state[key] != getattr(self, key):
+                raise ValueError(f"DataLoader.load_state_dict: the state has {key}={state[key]!r}, this "
+                                 f"loader has {key}={getattr(self, key)!r}")
+        epoch, batch, done = state["epoch"], state["batch"], state["epoch_done"]
+        if not _is_int(epoch) or epoch < 0:
+            raise ValueError(f"DataLoader.load_state_dict: epoch must be an int >= 0, got {epoch!r}")
+        if not isinstance(done, (bool, np.bool_)) or (epoch == 0 and not done):
+            raise ValueError(f"DataLoader.load_state_dict: epoch_done must be a bool (True at epoch 0), "
+                             f"got {done!r}")
+        if not _is_int(batch) or not 0 <= batch <= len(self) or (epoch == 0 and batch):
+            raise ValueError(
+                f"DataLoader.load_state_dict: batch must be an int in 0..{len(self)}, got {batch!r}"
+            )
+        epoch_rng = _checked_state(self.rng, state["epoch_rng"], "epoch_rng")
+        rng = _checked_state(self.rng, state["rng"], "rng")
+        self.rng.bit_generator.state = rng
+        self._epoch, self._batch, self._epoch_rng = int(epoch), int(batch), epoch_rng
+        self._done = bool(done)
+        self._resume = not self._done
+        self._token += 1  # iterators made before loading no longer move the position
 
     def __repr__(self) -> str:
+        extra = ""
+        if self.sampling != "shuffle":
+            extra += f", sampling={self.sampling!r}"
+        if self.shard is not None:
+            extra += f", shard={self.shard}"
         return (
             f"DataLoader(N={self.num_samples}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
-            f"drop_last={self.drop_last}, batches={len(self)})"
+            f"drop_last={self.drop_last}{extra}, batches={len(self)})"
         )
+
+
+def _copy_state(state: Any) -> Any:
+    """A deep copy of a bit generator's state (dicts, ints, strings, numpy arrays)."""
+    if isinstance(state, dict):
+        return {k: _copy_state(v) for k, v in state.items()}
+    if isinstance(state, np.ndarray):
+        return state.copy()
+    return state
+
+
+def _rng_state(rng: np.random.Generator) -> dict[str, Any]:
+    return _copy_state(rng.bit_generator.state)
+
+
+def _checked_state(rng: np.random.Generator, state: Any, key: str) -> dict[str, Any]:
+    """``state`` if ``rng``'s kind of bit generator accepts it, else ValueError naming ``key``."""
+    kind = type(rng.bit_generator)
+    if not isinstance(state, dict) or state.get("bit_generator") != kind.__name__:
+        raise ValueError(f"DataLoader.load_state_dict: {key} is not a {kind.__name__} random state")
+    probe = kind()
+    try:
+        probe.state = _copy_state(state)
+    except (TypeError, ValueError, KeyError, OverflowError) as e:
+        raise ValueError(
+            f"DataLoader.load_state_dict: {key} is not a valid {kind.__name__} state: {e}"
+        ) from None
+    return _copy_state(state)
 
 
 def _parameters(model_or_params: Any) -> list[Tensor]:
@@ -193,6 +434,11 @@ def accumulate_full_gradient(
     """
     if reduction not in ("mean", "sum"):
         raise ValueError(f"accumulate_full_gradient: reduction must be 'mean' or 'sum', got {reduction!r}")
+    if isinstance(loader, DataLoader) and loader.sampling == "poisson":
+        raise ValueError(
+            "accumulate_full_gradient: the loader has sampling='poisson', whose batches do not cover the "
+            "data set exactly once; use sampling='shuffle'"
+        )
     if isinstance(loader, DataLoader) and loader.drop_last and loader.num_samples % loader.batch_size:
         raise ValueError(
             "accumulate_full_gradient: the loader has drop_last=True and drops "
@@ -204,6 +450,8 @@ def accumulate_full_gradient(
     n = 0
     for xb, yb in loader:
         size = xb.shape[0] if isinstance(xb, Tensor) else len(xb)
+        if size == 0:  # an empty part of a sharded batch adds nothing
+            continue
         _clear(params)
         loss = loss_fn(xb, yb)
         if not isinstance(loss, Tensor) or loss.data.size != 1:

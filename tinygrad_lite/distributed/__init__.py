@@ -1,0 +1,407 @@
+r"""Data-parallel training on MPI: every rank holds the whole model and one shard of each batch.
+
+Start N copies of a training script with the launcher (or ``mpiexec``,
+``srun``, a Kubernetes MPI job)::
+
+    python -m tinygrad_lite.distributed -n 4 train.py
+
+and in the script::
+
+    from tinygrad_lite import distributed as dist
+    dist.init()
+    dist.broadcast_parameters(model)                  # same start on every rank
+    loader = tl.data.DataLoader(X, y, batch_size=256, seed=0,
+                                shard=(dist.rank(), dist.world_size()))
+    for xb, yb in loader:                             # this rank's part of the global batch
+        opt.zero_grad()
+        tl.nn.cross_entropy(model(xb), yb).backward()
+        dist.all_reduce_gradients(model)              # the gradient over the global batch
+        opt.step()                                    # the same step on every rank
+
+The maths. Rank k holds ``n_k`` of the global batch's ``N = sum_k n_k``
+samples and its backward leaves ``grad_k``. For a MEAN cost ``grad_k`` is the
+mean of its samples' gradients, so the global batch's gradient is::
+
+    grad = (1/N) * sum_b grad e_b = sum_k n_k * grad_k / sum_k n_k
+
+a size-weighted mean (the plain mean of the ``grad_k`` would over-weight the
+samples of a small shard). For a SUM cost it is ``grad = sum_k grad_k``. Each
+rank packs ``n_k * grad_k`` (or ``grad_k``) of all its parameters into ONE
+float64 buffer; the buffers of all ranks are gathered and added in rank order,
+so every rank computes bitwise the same result, whatever the MPI library's
+reduction algorithm. A rank with an empty shard takes part with ``n_k = 0``
+and adds nothing.
+
+Without a launcher (or without mpi4py) the world is one process, mpi4py is not
+imported, and every function here leaves the data as it is: the same script
+runs on a laptop unchanged.
+
+Optional extra: ``pip install "tinygrad_lite[distributed]"`` (mpi4py and the
+``mpich`` wheel).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from ..tensor import Tensor
+from . import _abort, _mpi
+
+__all__ = [
+    "all_reduce_gradients",
+    "allreduce_sum",
+    "broadcast_parameters",
+    "init",
+    "is_initialized",
+    "rank",
+    "world_size",
+]
+
+ParamsLike = Union[Any, Iterable[Tensor]]
+
+_comm: Any = None
+_rank = 0
+_size = 1
+_initialized = False
+
+# The fixed-size header every rank sends before a collective's data: what the call is and
+# what it is about to send, so a mismatch raises the same clear error on every rank
+# instead of hanging in (or corrupting) the data exchange.
+_STATUS, _KIND, _COUNT, _TOTAL, _CRC, _ADLER, _N, _REDUCTION, _ROOT = range(9)
+_HEADER = 9
+_KINDS = {1: "broadcast_parameters", 2: "all_reduce_gradients", 3: "allreduce_sum"}
+_REDUCTIONS = {"mean": 1, "sum": 2}
+
+
+def init() -> None:
+    """Joins the job's world of processes; calling it again does nothing.
+
+    Under an MPI launcher with mpi4py importable, the world is ``MPI.COMM_WORLD``.
+    Otherwise (no launcher: mpi4py is then not even imported; or no mpi4py) it
+    is one process of rank 0. In a world above 1 an uncaught exception on any
+    rank prints its traceback to stderr, each line prefixed ``rank K:``, and
+    aborts every rank (the launcher exits non-zero) instead of leaving the
+    others waiting.
+    """
+    global _comm, _rank, _size, _initialized
+    if _initialized:
+        return
+    comm = _mpi.connect()
+    rank_, size_ = _mpi.rank_and_size(comm) if comm is not None else (0, 1)
+    _comm, _rank, _size, _initialized = comm, rank_, size_, True
+    if size_ > 1:
+        _abort.install(comm, rank_, size_)
+
+
+def is_initialized() -> bool:
+    """Whether :func:`init` has run in this process."""
+    return _initialized
+
+
+def _require_init(fn: str) -> None:
+    if not _initialized:
+        raise RuntimeError(f"dist.{fn}: call dist.init() first")
+
+
+def rank() -> int:
+    """This process's rank, 0 .. world_size() - 1 (rank 0 usually logs and saves checkpoints)."""
+    _require_init("rank")
+    return _rank
+
+
+def world_size() -> int:
+    """The number of processes in the job (1 without a launcher)."""
+    _require_init("world_size")
+    return _size
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _parameters(params_or_module: ParamsLike, fn: str) -> list[Tensor]:
+    if isinstance(params_or_module, Tensor):
+        params = [params_or_module]
+    elif hasattr(params_or_module, "parameters") and callable(params_or_module.parameters):
+        params = list(params_or_module.parameters())
+    else:
+        try:
+            params = list(params_or_module)
+        except TypeError:
+            raise TypeError(
+                f"dist.{fn}: params_or_module must be a Module or an iterable of Tensors, "
+                f"got {type(params_or_module).__name__}"
+            ) from None
+    for i, p in enumerate(params):
+        if not isinstance(p, Tensor):
+            raise TypeError(f"dist.{fn}: params_or_module item {i} is a {type(p).__name__}, not a Tensor")
+    return params
+
+
+def _shape_signature(params: list[Tensor]) -> tuple[int, int, int, int]:
+    text = ";".join("x".join(map(str, p.shape)) for p in params).encode()
+    return len(params), sum(int(p.data.size) for p in params), zlib.crc32(text), zlib.adler32(text)
+
+
+def _header(kind: int, failed: bool, signature: tuple[int, int, int, int] = (0, 0, 0, 0), n: int = 0,
+            reduction: int = 0, root: int = 0) -> np.ndarray:
+    h = np.zeros(_HEADER)
+    h[_STATUS], h[_KIND], h[_N], h[_REDUCTION], h[_ROOT] = float(failed), kind, n, reduction, root
+    h[_COUNT], h[_TOTAL], h[_CRC], h[_ADLER] = signature
+    return h
+
+
+def _exchange_headers(header: np.ndarray, local_error: Optional[BaseException]) -> np.ndarray:
+    """Every rank's header; raises the same way on every rank when the ranks disagree."""
+    rows = _mpi.allgather(_comm, header)
+    kind = int(header[_KIND])
+    fn = _KINDS[kind]
+    failed = [r for r in range(_size) if rows[r, _STATUS]]
+    if failed:
+        if local_error is not None:
+            raise local_error
+        raise RuntimeError(f"dist.{fn}: the call failed on rank(s) {failed} (see that rank's error); "
+                           "nothing was changed")
+    kinds = rows[:, _KIND].astype(int)
+    if np.any(kinds != kind):
+        calls = ", ".join(f"rank {r}: {_KINDS.get(int(k), '?')}" for r, k in enumerate(kinds))
+        raise RuntimeError(f"dist.{fn}: the ranks called different collectives ({calls})")
+    sig = rows[:, _COUNT:_ADLER + 1]
+    if np.any(sig != sig[0]) and kind == 3:
+        detail = "; ".join(f"rank {r}: {int(rows[r, _TOTAL])} elements" for r in range(_size))
+        raise ValueError(f"dist.{fn}: the arrays differ in shape or dtype across ranks ({detail}); every "
+                         "rank must pass an array of the same shape and dtype")
+    if np.any(sig != sig[0]):
+        detail = "; ".join(
+            f"rank {r}: {int(rows[r, _COUNT])} parameters, {int(rows[r, _TOTAL])} elements"
+            for r in range(_size)
+        )
+        raise ValueError(
+            f"dist.{fn}: the parameters differ in shape or number across ranks ({detail}); every rank "
+            "must pass the same model, its parameters in the same order"
+        )
+    if np.any(rows[:, _ROOT] != rows[0, _ROOT]):
+        roots = rows[:, _ROOT].astype(int).tolist()
+        raise ValueError(f"dist.{fn}: the ranks passed different root ranks {roots}")
+    return rows
+
+
+def _sum_in_rank_order(rows: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
+    """rows[0] + rows[1] + ... added left to right: the same bits on every rank."""
+    total = rows[0].copy() if out is None else out
+    if out is not None:
+        np.copyto(total, rows[0])
+    for r in range(1, rows.shape[0]):
+        np.add(total, rows[r], out=total)
+    return total
+
+
+_scratch_arrays: dict[str, np.ndarray] = {}
+
+
+def _scratch(name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """A float64 work array kept between calls (a training loop sends the same sizes every step)."""
+    arr = _scratch_arrays.get(name)
+    if arr is None or arr.shape != shape:
+        arr = _scratch_arrays[name] = np.empty(shape)
+    return arr
+
+
+# --------------------------------------------------------------------------- collectives
+
+
+def allreduce_sum(array: Any) -> np.ndarray:
+    """A new array: ``array`` summed over all ranks, ``sum_k array_k``.
+
+    Every rank must pass an array of the same shape and dtype (a mismatch raises
+    ``ValueError`` on every rank). The ranks' arrays are gathered and added in
+    rank order (``((a_0 + a_1) + a_2) + ...``) in the array's dtype, so the
+    result is bitwise the same on every rank. In a world of 1 it is a copy.
+    """
+    _require_init("allreduce_sum")
+    local_error: Optional[BaseException] = None
+    arr = np.asarray(array)
+    if arr.dtype.kind not in "iufc":
+        local_error = TypeError(f"dist.allreduce_sum: array must be numeric, got dtype {arr.dtype}")
+    if _size == 1:
+        if local_error is not None:
+            raise local_error
+        return arr.copy()
+    text = f"{arr.shape}{arr.dtype.str}".encode()
+    signature = (arr.ndim, arr.size, zlib.crc32(text), zlib.adler32(text))
+    _exchange_headers(_header(3, local_error is not None, signature), local_error)
+    return _sum_in_rank_order(_mpi.allgather(_comm, arr)).reshape(arr.shape)
+
+
+def broadcast_parameters(params_or_module: ParamsLike, root: int = 0) -> None:
+    """Copies rank ``root``'s parameter values into every rank's parameters, in place.
+
+    ``params_or_module`` is a Module (its ``parameters()``) or an iterable of
+    Tensors; every rank must pass the same shapes in the same order (else
+    ``ValueError`` on every rank). Call it once after building the model, so
+    all ranks start from the same weights. All values travel in ONE float64
+    message (exact for float16/32/64 data).
+    """
+    _require_init("broadcast_parameters")
+    local_error: Optional[BaseException] = None
+    params: list[Tensor] = []
+    try:
+        params = _parameters(params_or_module, "broadcast_parameters")
+        if isinstance(root, bool) or not isinstance(root, (int, np.integer)) or not 0 <= root < _size:
+            raise ValueError(
+                f"dist.broadcast_parameters: root must be a rank in 0..{_size - 1}, got {root!r}"
+            )
+    except (TypeError, ValueError) as e:
+        local_error = e
+    if _size == 1:
+        if local_error is not None:
+            raise local_error
+        return
+    root_ = 0 if local_error is not None else int(root)
+    header = _header(1, local_error is not None, _shape_signature(params), root=root_)
+    _exchange_headers(header, local_error)
+    if _rank == root_:
+        buf = np.concatenate([np.asarray(p.data, dtype=np.float64).ravel() for p in params] or [np.zeros(0)])
+    else:
+        buf = np.empty(sum(int(p.data.size) for p in params))
+    _mpi.bcast(_comm, buf, root_)
+    offset = 0
+    for p in params:
+        size = int(p.data.size)
+        p.data[...] = buf[offset:offset + size].reshape(p.shape)
+        offset += size
+
+
+def _batch_info(p: Tensor) -> Optional[tuple[int, Optional[str]]]:
+    """``(n, reduction)`` of ``p``'s last backward (``p.last_batch``), or None when not recorded."""
+    info = getattr(p, "last_batch", None)
+    if info is None:
+        return None
+    n, reduction = info
+    return int(n), reduction
+
+
+def _local_batch(params: list[Tensor], n: Optional[int], reduction: Optional[str]) -> tuple[int, int]:
+    """This rank's sample count and reduction code (0 when nothing says, for an empty shard)."""
+    if reduction is not None and reduction not in _REDUCTIONS:
+        raise ValueError(
+            f"dist.all_reduce_gradients: reduction must be 'mean', 'sum' or None, got {reduction!r}"
+        )
+    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0):
+        raise ValueError(f"dist.all_reduce_gradients: n must be an int >= 0 (this rank's samples), got {n!r}")
+    with_grad = [i for i, p in enumerate(params) if p.grad is not None]
+    records = {i: _batch_info(params[i]) for i in with_grad}
+    known = {r for r in records.values() if r is not None and r[1] is not None}
+    if len(known) > 1:
+        raise ValueError(
+            "dist.all_reduce_gradients: the parameters' last backward calls disagree on the batch "
+            f"(size, reduction) {sorted(known, key=str)}; pass n= (this rank's number of samples)"
+        )
+    recorded = next(iter(known)) if known else None
+    if n is None:
+        if not with_grad:  # no backward since zero_grad(): an empty shard
+            return 0, _REDUCTIONS[reduction] if reduction else 0
+        missing = [i for i, r in records.items() if r is None or r[1] is None]
+        if missing:
+            raise ValueError(
+                "dist.all_reduce_gradients: cannot tell how many samples the last backward saw (parameter "
+                f"{missing[0]} records no batched cost); pass n= (this rank's number of samples) and, for a "
+                "sum cost, reduction='sum'"
+            )
+        n, found = recorded
+        return int(n), _REDUCTIONS[reduction or found]
+    if reduction is None:
+        reduction = recorded[1] if recorded is not None else "mean"
+    return int(n), _REDUCTIONS[reduction]
+
+
+def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, *,
+                         reduction: Optional[str] = None) -> None:
+    r"""Makes every rank's ``p.grad`` the gradient of the cost over all ranks' samples.
+
+    Call it after each rank's backward over its own shard of the global batch,
+    before ``optimizer.step()``. With rank k's sample count ``n_k`` and
+    gradient ``grad_k``::
+
+        mean cost:  p.grad = sum_k n_k * grad_k / sum_k n_k
+        sum cost:   p.grad = sum_k grad_k
+
+    Args:
+        params_or_module: a Module or an iterable of parameter Tensors, the
+            same shapes in the same order on every rank (else ``ValueError`` on
+            every rank).
+        n: this rank's number of samples. Default: the batch size that each
+            parameter's last backward recorded (``p.last_batch``). A rank whose
+            parameters have no gradient (no backward since ``zero_grad()``, an
+            empty shard) takes part with ``n = 0`` and adds nothing.
+        reduction: ``"mean"`` or ``"sum"``, how the cost reduced the batch.
+            Default: what the last backward recorded, else ``"mean"`` when ``n``
+            is given.
+
+    All gradients, with the sample count, travel in ONE float64 buffer per
+    rank (after a small fixed-size header that checks that the ranks agree);
+    the ranks' buffers are gathered and added in rank order, so the result is
+    bitwise the same on every rank. A parameter with
+    no gradient on any rank keeps ``grad = None``; the result has each
+    parameter's dtype. ``grad_sample`` is left alone (this rank's samples).
+    In a world of 1 the gradients are left as they are.
+    """
+    _require_init("all_reduce_gradients")
+    local_error: Optional[BaseException] = None
+    params: list[Tensor] = []
+    n_k, code = 0, 0
+    try:
+        params = _parameters(params_or_module, "all_reduce_gradients")
+        n_k, code = _local_batch(params, n, reduction)
+        if n_k == 0:  # an empty shard adds nothing, whatever its cost's reduction
+            code = 0
+    except (TypeError, ValueError) as e:
+        local_error = e
+    if _size == 1:
+        if local_error is not None:
+            raise local_error
+        return
+    rows = _exchange_headers(_header(2, local_error is not None, _shape_signature(params), n_k, code),
+                             local_error)
+    codes = {int(c) for c in rows[:, _REDUCTION]} - {0}
+    if len(codes) > 1:
+        raise ValueError("dist.all_reduce_gradients: some ranks' costs are means and others' sums "
+                         f"(per rank: {rows[:, _REDUCTION].astype(int).tolist()}, 1 = mean, 2 = sum)")
+    mean = codes != {_REDUCTIONS["sum"]}
+    # the buffer: [n_k, one has-a-gradient flag per parameter, the weighted gradients]
+    count = len(params)
+    send = _scratch("send", (1 + count + sum(int(p.data.size) for p in params),))
+    send[0] = n_k
+    offset = 1 + count
+    for i, p in enumerate(params):
+        size = int(p.data.size)
+        seg = send[offset:offset + size]
+        send[1 + i] = p.grad is not None
+        if p.grad is not None and n_k:
+            np.copyto(seg, np.reshape(p.grad, -1))  # to float64 first, then scale: exact for float32
+            if mean:
+                seg *= n_k
+        else:
+            seg[...] = 0.0
+        offset += size
+    recv = _scratch("recv", (_size, send.size))
+    _mpi.allgather(_comm, send, out=recv)
+    total = _sum_in_rank_order(recv, out=_scratch("total", send.shape))
+    n_total = float(total[0])
+    offset = 1 + count
+    for i, p in enumerate(params):
+        size = int(p.data.size)
+        if total[1 + i]:
+            seg = total[offset:offset + size].reshape(p.shape)
+            g = np.empty(p.shape, dtype=p.data.dtype)
+            if not mean:
+                np.copyto(g, seg, casting="same_kind")
+            elif n_total > 0:
+                np.divide(seg, n_total, out=g, casting="same_kind")
+            else:  # every shard was empty: the mean over no samples is 0 with zero gradients
+                g[...] = 0
+            p.grad = g
+        offset += size
