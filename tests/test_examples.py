@@ -111,6 +111,12 @@ def check_dp_sgd(r: dict) -> None:
     assert_picture(r["picture"])
 
 
+def check_data_parallel(r: dict) -> None:
+    assert r["rank"] == 0 and r["world_size"] == 1
+    assert len(r["losses"]) == 3 and r["losses"][-1] < r["losses"][0]
+    assert r["accuracy"] > 0.5
+
+
 CHECKS: dict[str, Callable[[dict], None]] = {
     "per_sample_vs_batch": check_per_sample_vs_batch,
     "average_weights_vs_gradients": check_average_weights_vs_gradients,
@@ -119,6 +125,7 @@ CHECKS: dict[str, Callable[[dict], None]] = {
     "neuron_graph": check_neuron_graph,
     "mislabelled": check_mislabelled,
     "dp_sgd": check_dp_sgd,
+    "data_parallel": check_data_parallel,
 }
 
 

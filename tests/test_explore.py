@@ -145,7 +145,7 @@ def test_value_graph_steps_and_rules() -> None:
     d.label = "d"
     ex = explore(d)
     nodes = by_name(ex.payload)
-    assert nodes["c"]["op"] == "*" and nodes["c"]["rule"] == "d(a*b)/da = b, d(a*b)/db = a"
+    assert nodes["c"]["op"] == "mul" and nodes["c"]["rule"] == "d(a*b)/da = b, d(a*b)/db = a"
     assert [nodes[k]["grad"]["values"] for k in "abcd"] == [[0.0]] * 4  # nothing stored
     steps = ex.payload["steps"]
     byid = {n["id"]: n["name"] for n in ex.payload["nodes"]}

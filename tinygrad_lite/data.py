@@ -388,8 +388,7 @@ def _parameters(model_or_params: Any) -> list[Tensor]:
 
 def _clear(params: list[Tensor]) -> None:
     for p in params:
-        p.grad = None
-        p.grad_sample = None
+        p.zero_grad()
 
 
 def accumulate_full_gradient(

@@ -150,7 +150,7 @@ def _traced_backward(root: Any, order: list, ids: dict, seed: Any) -> tuple:
 
     fit = None
     if isinstance(root, Tensor):
-        from .persample import fit
+        from .batchstate import fit
     steps: list = []
     received: dict = {}
     saved = []

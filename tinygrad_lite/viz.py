@@ -34,7 +34,7 @@ from .graph import toposort
 if TYPE_CHECKING:
     import graphviz
 
-__all__ = ["draw_graph", "save", "save_graph", "trace_backward", "GraphvizNotFoundWarning", "COLORS"]
+__all__ = ["draw_graph", "save", "save_graph", "trace_backward", "explore", "GraphvizNotFoundWarning", "COLORS"]
 
 # Fill colours of the node kinds (also shown in the legend).
 COLORS = {
@@ -597,3 +597,10 @@ def trace_backward(root: Any, file: Optional[TextIO] = None, module: Any = None,
     if skipped[0]:
         emit(f"... {skipped[0]} more steps not shown (max_steps={max_steps})")
     return lines
+
+
+def explore(root: Any, module: Any = None, **kwargs: Any) -> Any:
+    """The interactive explorer of the graph behind ``root`` (see ``tinygrad_lite.explore``):
+    an ``Explorer`` with ``_repr_html_()`` for notebooks and ``.save(path)``."""
+    from .explore import explore as _explore
+    return _explore(root, module, **kwargs)
