@@ -10,6 +10,7 @@ from .checkpoint import CheckpointError, load, save
 from .gradcheck import GradcheckError, gradcheck
 from .graph import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .persample import total_norms as per_sample_norms
+from .random import manual_seed
 from .tensor import Tensor, cat, stack, tensor
 from .value import Value
 
@@ -17,4 +18,4 @@ __version__ = "0.1.0"
 
 __all__ = ["Tensor", "Value", "tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
            "gradcheck", "GradcheckError", "detect_anomaly", "nn", "optim", "data", "viz", "save", "load",
-           "CheckpointError", "cat", "stack", "per_sample_norms", "__version__"]
+           "CheckpointError", "manual_seed", "cat", "stack", "per_sample_norms", "__version__"]

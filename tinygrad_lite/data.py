@@ -28,6 +28,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
+from .random import draw_seed
 from .tensor import Tensor
 
 __all__ = ["DataLoader", "accumulate_full_gradient"]
@@ -176,7 +177,8 @@ class DataLoader:
         self.drop_last = drop_last
         self.sampling = sampling
         self.shard = shard_
-        self.rng = np.random.default_rng(seed)
+        # without a seed, one is drawn from the library's default generator (tl.manual_seed)
+        self.rng = np.random.default_rng(draw_seed() if seed is None else seed)
         self._epoch = 0  # epochs started
         self._batch = 0  # batches yielded in the current epoch
         self._epoch_rng = _rng_state(self.rng)  # the random state the current epoch started from

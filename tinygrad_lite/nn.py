@@ -15,6 +15,7 @@ import numpy as np
 from . import ops
 from .batchstate import BATCHED
 from .graph import state
+from .random import as_generator
 from .ops.base import const as _const
 from .tensor import Tensor
 
@@ -28,9 +29,7 @@ def _as_tensor(x: Any) -> Tensor:
 
 
 def _rng(rng: Union[None, int, np.random.Generator]) -> np.random.Generator:
-    if isinstance(rng, np.random.Generator):
-        return rng
-    return np.random.default_rng(rng)
+    return as_generator(rng)
 
 
 class Module:

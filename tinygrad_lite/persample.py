@@ -308,6 +308,7 @@ class Context:
         self.c: Optional[float] = 1.0 if root._bs & BATCHED else None
         self.c_by = "a batched root"
         self.weight: Optional[float] = self.c
+        self.kind: Optional[str] = "sum" if self.c else None  # the cost's reduction, for p.last_batch
         self.error: Optional[str] = root._mix if root._bs & MIXED else None
         self.rows: dict = {}
         self.direct: dict = {}
@@ -327,6 +328,7 @@ class Context:
         w = cs * float(g) if np.size(g) == 1 else None
         if self.c is None:
             self.c, self.c_by, self.weight = cs, node._op.name, w
+            self.kind = node._op.sample_reduction(node)
             return
         if cs != self.c and not self.error:
             self.error = (f"the cost combines reductions over the sample axis with different weights "
@@ -394,7 +396,9 @@ class Context:
                     clear(leaf)
             return
         reduction = None
-        if self.c is not None and self.weight is not None:
+        if B == 0:
+            reduction = self.kind
+        elif self.c is not None and self.weight is not None:
             if abs(self.weight * B - 1.0) <= 1e-12:
                 reduction = "mean"
             elif abs(self.weight - 1.0) <= 1e-12:

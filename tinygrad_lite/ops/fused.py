@@ -178,7 +178,7 @@ class MSELoss(Op):
             value = np.asarray(np.dot(flat, flat) * scale, dtype=d.dtype)
         B = d.shape[0] if d.ndim else 1
         c = (1.0 / B if B else 1.0) if reduction == "mean" else 1.0
-        return value, (d, scale, c)
+        return value, (d, scale, c, reduction)
 
     def __call__(self, pred: Any, target: Any, reduction: str = "mean") -> Any:
         try:
@@ -201,7 +201,7 @@ class MSELoss(Op):
         return bs, mix
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        d, scale, _ = node._ctx
+        d, scale = node._ctx[0], node._ctx[1]
         if g.ndim:  # a stack of per-sample cotangents: one scalar per sample
             g = g.reshape(g.shape + (1,) * d.ndim)
         gp = d * (g * (2.0 * scale))
@@ -211,6 +211,10 @@ class MSELoss(Op):
     @staticmethod
     def sample_scale(node: Any) -> float:
         return node._ctx[2]
+
+    @staticmethod
+    def sample_reduction(node: Any) -> str:
+        return node._ctx[3]
 
 
 class CrossEntropy(Op):
@@ -244,7 +248,7 @@ class CrossEntropy(Op):
         else:
             value = np.asarray(-picked.sum() * scale, dtype=z.dtype)
         c = (1.0 / N if N else 1.0) if reduction == "mean" else 1.0
-        return value, (logp, y, scale, c)
+        return value, (logp, y, scale, c, reduction)
 
     def __call__(self, logits: Any, y: np.ndarray, reduction: str = "mean") -> Any:
         try:
@@ -268,7 +272,7 @@ class CrossEntropy(Op):
         return batchstate.mixed("op 'cross_entropy' applied to a batch statistic", logits)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        logp, labels, scale, _ = node._ctx
+        logp, labels, scale = node._ctx[0], node._ctx[1], node._ctx[2]
         p = np.exp(logp)
         if p.ndim == 1:
             p[labels] -= 1
@@ -281,6 +285,10 @@ class CrossEntropy(Op):
     @staticmethod
     def sample_scale(node: Any) -> float:
         return node._ctx[3]
+
+    @staticmethod
+    def sample_reduction(node: Any) -> str:
+        return node._ctx[4]
 
 
 MATMUL, LINEAR, MSE, XENT = Matmul(), Linear(), MSELoss(), CrossEntropy()

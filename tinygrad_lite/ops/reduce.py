@@ -61,6 +61,10 @@ class Sum(_Reduce):
     def sample_scale(node: Any) -> float:
         return 1.0
 
+    @staticmethod
+    def sample_reduction(node: Any) -> str:
+        return "sum"
+
 
 class Mean(_Reduce):
     name, rule = "mean", "d mean(a)/da_i = 1/N"
@@ -85,6 +89,10 @@ class Mean(_Reduce):
     def sample_scale(node: Any) -> float:
         B = node._parents[0].data.shape[0]
         return 1.0 / B if B else 1.0
+
+    @staticmethod
+    def sample_reduction(node: Any) -> str:
+        return "mean"
 
 
 class Max(_Reduce):
