@@ -88,10 +88,19 @@ class _Const(Op):
 
 
 class _Unary(Op):
-    """A function of one Tensor, elementwise."""
+    """A function of one Tensor, elementwise: ``fn`` computes it (IEEE results such as inf
+    and nan are values here, not warnings)."""
 
     linear = False
     local = True
+    quiet = False  # the function has IEEE edge values (inf, nan) that numpy would warn about
+    fn: Any = None
+
+    def forward(self, a: np.ndarray, *args: Any) -> tuple:
+        if not self.quiet:
+            return type(self).fn(a), None
+        with np.errstate(all="ignore"):
+            return type(self).fn(a), None
 
     def __call__(self, a: Any, *args: Any) -> Any:
         try:
@@ -271,33 +280,31 @@ class Pow(_Binary):
 
 
 # ------------------------------------------------------------------- unary ---------------
+def _relu(a: np.ndarray) -> np.ndarray:
+    return np.maximum(a, 0)
+
+
 class Neg(_Unary):
     name, rule, linear = "neg", "d(-a)/da = -1", True
-
-    def forward(self, a: np.ndarray) -> tuple:
-        return -a, None
+    fn = staticmethod(np.negative)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         return (-g,)
 
 
 class Exp(_Unary):
+    quiet = True
     name, rule = "exp", "d exp(a)/da = exp(a)"
-
-    def forward(self, a: np.ndarray) -> tuple:
-        with np.errstate(over="ignore"):
-            return np.exp(a), None
+    fn = staticmethod(np.exp)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         return (g * node.data,)
 
 
 class Log(_Unary):
+    quiet = True
     name, rule = "log", "d log(a)/da = 1/a"
-
-    def forward(self, a: np.ndarray) -> tuple:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.log(a), None
+    fn = staticmethod(np.log)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -305,11 +312,9 @@ class Log(_Unary):
 
 
 class Sqrt(_Unary):
+    quiet = True
     name, rule = "sqrt", "d sqrt(a)/da = 1/(2 sqrt(a))"
-
-    def forward(self, a: np.ndarray) -> tuple:
-        with np.errstate(invalid="ignore"):
-            return np.sqrt(a), None
+    fn = staticmethod(np.sqrt)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -318,9 +323,7 @@ class Sqrt(_Unary):
 
 class Tanh(_Unary):
     name, rule = "tanh", "d tanh(a)/da = 1 - tanh(a)**2"
-
-    def forward(self, a: np.ndarray) -> tuple:
-        return np.tanh(a), None
+    fn = staticmethod(np.tanh)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         t = node.data
@@ -345,9 +348,7 @@ class Sigmoid(_Unary):
 
 class Relu(_Unary):
     name, rule = "relu", "d relu(a)/da = 1 where a > 0, else 0"
-
-    def forward(self, a: np.ndarray) -> tuple:
-        return np.maximum(a, 0), None
+    fn = staticmethod(_relu)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         d = node.data
@@ -356,9 +357,7 @@ class Relu(_Unary):
 
 class Abs(_Unary):
     name, rule = "abs", "d|a|/da = sign(a)"
-
-    def forward(self, a: np.ndarray) -> tuple:
-        return np.abs(a), None
+    fn = staticmethod(np.abs)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         return (g * np.sign(node._parents[0].data),)

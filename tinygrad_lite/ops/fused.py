@@ -158,7 +158,20 @@ class Linear(Op):
         return None
 
 
-class MSELoss(Op):
+class _Loss(Op):
+    """A cost over samples: its ctx starts with (c, reduction), the weight of each sample's
+    term (1/B for a mean, 1 for a sum) and the reduction's name."""
+
+    @staticmethod
+    def sample_scale(node: Any) -> float:
+        return node._ctx[0]
+
+    @staticmethod
+    def sample_reduction(node: Any) -> str:
+        return node._ctx[1]
+
+
+class MSELoss(_Loss):
     """L = scale * sum (pred - target)^2, scale = 1/N (mean) or 1 (sum).
     dL/dpred = 2 scale (pred - target), dL/dtarget = -dL/dpred."""
 
@@ -178,7 +191,7 @@ class MSELoss(Op):
             value = np.asarray(np.dot(flat, flat) * scale, dtype=d.dtype)
         B = d.shape[0] if d.ndim else 1
         c = (1.0 / B if B else 1.0) if reduction == "mean" else 1.0
-        return value, (d, scale, c, reduction)
+        return value, (c, reduction, d, scale)
 
     def __call__(self, pred: Any, target: Any, reduction: str = "mean") -> Any:
         try:
@@ -187,7 +200,7 @@ class MSELoss(Op):
             failed(self, e, (pred, target))
             raise
         s = pred._bs | target._bs
-        bs, mix = self.batch((pred, target), ctx[0], ctx) if s else (0, None)
+        bs, mix = self.batch((pred, target), ctx[2], ctx) if s else (0, None)
         rg = (pred.requires_grad or target.requires_grad) and state.grad
         return make(data, self, (pred, target), ctx, rg, bs, mix)
 
@@ -201,23 +214,16 @@ class MSELoss(Op):
         return bs, mix
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        d, scale = node._ctx[0], node._ctx[1]
+        d, scale = node._ctx[2], node._ctx[3]
         if g.ndim:  # a stack of per-sample cotangents: one scalar per sample
             g = g.reshape(g.shape + (1,) * d.ndim)
         gp = d * (g * (2.0 * scale))
         pred, target = node._parents
         return (gp if pred.requires_grad else None, -gp if target.requires_grad else None)
 
-    @staticmethod
-    def sample_scale(node: Any) -> float:
-        return node._ctx[2]
-
-    @staticmethod
-    def sample_reduction(node: Any) -> str:
-        return node._ctx[3]
 
 
-class CrossEntropy(Op):
+class CrossEntropy(_Loss):
     """L = scale * sum_b -log softmax(z_b)[y_b]. dL/dz_b = scale (softmax(z_b) - onehot(y_b))."""
 
     name, rule, local = "cross_entropy", "d/dz = (softmax(z) - onehot(y)) / N", True
@@ -248,7 +254,7 @@ class CrossEntropy(Op):
         else:
             value = np.asarray(-picked.sum() * scale, dtype=z.dtype)
         c = (1.0 / N if N else 1.0) if reduction == "mean" else 1.0
-        return value, (logp, y, scale, c, reduction)
+        return value, (c, reduction, logp, y, scale)
 
     def __call__(self, logits: Any, y: np.ndarray, reduction: str = "mean") -> Any:
         try:
@@ -272,7 +278,7 @@ class CrossEntropy(Op):
         return batchstate.mixed("op 'cross_entropy' applied to a batch statistic", logits)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        logp, labels, scale = node._ctx[0], node._ctx[1], node._ctx[2]
+        logp, labels, scale = node._ctx[2], node._ctx[3], node._ctx[4]
         p = np.exp(logp)
         if p.ndim == 1:
             p[labels] -= 1
@@ -282,13 +288,6 @@ class CrossEntropy(Op):
             g = np.reshape(g, np.shape(g) + (1,) * p.ndim)
         return (p * (g * scale),)
 
-    @staticmethod
-    def sample_scale(node: Any) -> float:
-        return node._ctx[3]
-
-    @staticmethod
-    def sample_reduction(node: Any) -> str:
-        return node._ctx[4]
 
 
 MATMUL, LINEAR, MSE, XENT = Matmul(), Linear(), MSELoss(), CrossEntropy()
