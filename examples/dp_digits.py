@@ -121,8 +121,14 @@ def main(fast: bool = False, out: Union[None, str, Path] = None, epsilons: Seque
         ax.plot([r["epsilon"] for r in rows], [r["accuracy"] for r in rows], marker="o", label="DP-SGD")
         ax.axhline(plain_accuracy, color="C2", linestyle="--", label="non-private SGD")
         ax.axhline(0.1, color="gray", linestyle=":", label="chance")
+        for r in rows:
+            label = f"{r['accuracy']:.2f} (sigma {r['noise_multiplier']:.2f})"
+            ax.annotate(label, (r["epsilon"], r["accuracy"]), textcoords="offset points", xytext=(0, -14),
+                        ha="center", fontsize=8)
         ax.set_xscale("log")
+        ax.minorticks_off()
         ax.set_xticks(list(epsilons), [f"{e:g}" for e in epsilons])
+        ax.set_xlim(0.6 * min(epsilons), 1.6 * max(epsilons))
         ax.set_xlabel(f"epsilon spent (delta = {DELTA:g})")
         ax.set_ylabel("held-out accuracy")
         ax.set_ylim(0, 1.02)

@@ -1,12 +1,11 @@
 r"""Privacy accounting for DP-SGD: how much privacy a training run spends.
 
 This module holds the privacy accountant (:class:`Accountant`), the search for
-the noise multiplier that meets a privacy budget (:func:`get_noise_multiplier`)
-and the one-call set-up of a private training loop (:func:`make_private`).
-The mathematics of the accounting is Google's ``dp-accounting`` library
-(imported as ``dp_accounting``); nothing here re-derives it. It is an optional
-dependency, ``pip install "tinygrad_lite[privacy]"``: importing this module
-works without it, and the first function that needs it raises ``ImportError``.
+the noise multiplier that meets a budget (:func:`get_noise_multiplier`) and the
+one-call set-up of a private training loop (:func:`make_private`). The
+mathematics is Google's ``dp-accounting`` (``import dp_accounting``), an
+optional dependency (``pip install "tinygrad_lite[privacy]"``): this module
+imports without it; what needs it raises ``ImportError`` naming the extra.
 
 What epsilon and delta mean
 ---------------------------
@@ -16,9 +15,8 @@ sample, and any set S of possible outcomes (trained weights),
 
     P[M(D) in S]  <=  exp(epsilon) * P[M(D') in S]  +  delta.
 
-Small epsilon means no single sample changes the distribution of the outcome
-by much; delta is the probability with which that guarantee may fail, and
-should be well below 1/N for N samples (1e-5 is usual).
+Small epsilon: no single sample moves the distribution of the outcome much;
+delta, the chance that the guarantee fails, should be well below 1/N.
 
 What is composed
 ----------------
@@ -50,10 +48,9 @@ for a given delta in one of two ways:
   discretised on a grid of spacing :data:`PLD_VALUE_DISCRETIZATION_INTERVAL`
   and composed by convolution; delta(epsilon) is read off it exactly up to
   the discretisation, which rounds pessimistically. Tighter than RDP (often
-  10-20% smaller epsilon), and slower (up to about a second per evaluation).
+  10-20% smaller epsilon), and slower: 0.1 s to a few seconds per evaluation.
 
-Either way epsilon is an upper bound on the privacy actually lost: reporting
-it is safe, it is never an underestimate (up to floating-point error).
+Either way epsilon is an upper bound: never an underestimate of the privacy lost.
 """
 
 from __future__ import annotations
@@ -124,9 +121,7 @@ def _check_rate(sample_rate: Any) -> float:
 
 
 def _check_count(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    if value < 1:
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
     return int(value)
 
@@ -153,14 +148,13 @@ def _check_kind(kind: Any) -> str:
 
 def _check_history(history: Any) -> History:
     """A validated, merged copy of a history: a list of ``(sigma, q, num_steps)`` entries."""
+    form = "(noise_multiplier, sample_rate, num_steps)"
     if not isinstance(history, (list, tuple)):
-        raise ValueError(f"history must be a list of (noise_multiplier, sample_rate, num_steps), got "
-                         f"{history!r}")
+        raise ValueError(f"history must be a list of {form}, got {history!r}")
     out: History = []
     for i, entry in enumerate(history):
         if not isinstance(entry, (list, tuple)) or len(entry) != 3:
-            raise ValueError(f"history[{i}] must be (noise_multiplier, sample_rate, num_steps), "
-                             f"got {entry!r}")
+            raise ValueError(f"history[{i}] must be {form}, got {entry!r}")
         try:
             item = (_check_noise(entry[0]), _check_rate(entry[1]), _check_count("num_steps", entry[2]))
         except (TypeError, ValueError) as exc:
@@ -182,9 +176,8 @@ def _merge(history: History, sigma: float, q: float, num_steps: int) -> None:
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """Silences dp_accounting's warnings that it leaves out an RDP order whose series did not
-    converge (leaving one out can only raise epsilon, so the bound stays safe); they would flood
-    the noise search."""
+    """Silences dp_accounting's notes that it leaves out an RDP order whose series did not converge
+    (which can only raise epsilon: still safe); they would flood the noise search."""
     logger = logging.getLogger("absl")
     level = logger.level
     logger.setLevel(logging.ERROR)
@@ -363,9 +356,10 @@ def get_noise_multiplier(
     sigma_high], keeping sigma_high on the side whose epsilon is within the
     target, until ``target_epsilon - epsilon_tolerance <= epsilon(sigma_high)
     <= target_epsilon``, and return sigma_high. The result therefore meets the
-    budget, and any smaller sigma spends more than ``target_epsilon -
+    budget, and any smaller sigma spends at least ``target_epsilon -
     epsilon_tolerance``. (Opacus turns epochs into ``int(epochs / q)`` steps;
-    here it is rounded, so 3 epochs at q = 0.01 are 300 steps, never 299.)
+    here they are rounded: 0.7 epochs at q = 0.1 are 7 steps, although
+    ``0.7 / 0.1 == 6.999999999999999``.)
 
     Args:
         target_epsilon: the budget's epsilon, a finite number > 0.
@@ -424,14 +418,9 @@ def get_noise_multiplier(
 
 
 def _seeds(seed: Any) -> tuple:
-    """(loader seed, noise seed): two independent streams from one ``seed``.
-
-    The batch sampling and the noise must not share a stream: the same
-    generator state for both would make the noise a function of which samples
-    were drawn. An int gives the loader ``seed`` itself and the noise an int
-    derived from it with ``numpy.random.SeedSequence`` (an int, so that it is
-    the same on every rank of a distributed run).
-    """
+    """(loader seed, noise seed): independent streams, since one shared stream would make the noise
+    a function of which samples were drawn. An int seeds the loader itself and the noise with an
+    int derived by ``numpy.random.SeedSequence`` (an int: the same on every rank)."""
     if seed is None:
         return None, None
     if isinstance(seed, np.random.Generator):
@@ -485,8 +474,7 @@ def make_private(
 
     _dp_accounting()
     kind = _check_kind(kind)
-    params_of = getattr(model, "parameters", None)
-    if not callable(params_of):
+    if not callable(getattr(model, "parameters", None)):
         raise TypeError(f"model must have a parameters() method (a tl.nn.Module), got {type(model).__name__}")
     batch_size = _check_count("batch_size", batch_size)
     epochs = _check_count("epochs", epochs)
