@@ -117,6 +117,14 @@ def check_data_parallel(r: dict) -> None:
     assert r["accuracy"] > 0.5
 
 
+def check_dp_digits(r: dict) -> None:
+    for row in r["private"]:
+        assert row["target_epsilon"] - 0.01 <= row["epsilon"] <= row["target_epsilon"]
+        assert row["accuracy"] > 3 * r["chance"]
+    assert r["non_private_accuracy"] > 0.5
+    assert_picture(r["picture"])
+
+
 CHECKS: dict[str, Callable[[dict], None]] = {
     "per_sample_vs_batch": check_per_sample_vs_batch,
     "average_weights_vs_gradients": check_average_weights_vs_gradients,
@@ -126,6 +134,7 @@ CHECKS: dict[str, Callable[[dict], None]] = {
     "mislabelled": check_mislabelled,
     "dp_sgd": check_dp_sgd,
     "data_parallel": check_data_parallel,
+    "dp_digits": check_dp_digits,
 }
 
 
