@@ -20,38 +20,22 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from .batchstate import module_path
-from .graph import state
+from .graph import ThreadFlag
 
 _PKG = os.path.dirname(os.path.abspath(__file__))
 
 
-class detect_anomaly:
+class detect_anomaly(ThreadFlag):
     """Context manager (and decorator): raise ``FloatingPointError`` at the first op whose
     forward turns finite inputs into NaN/Inf, or whose backward turns a finite cotangent
-    into NaN/Inf, naming the op, its module path and the user's file and line."""
+    into NaN/Inf, naming the op, its module path and the user's file and line. Per thread."""
+
+    attr = "anomaly"
 
     def __init__(self, check_nan: bool = True) -> None:
         if not isinstance(check_nan, bool):
             raise TypeError(f"detect_anomaly: check_nan must be a bool, got {check_nan!r}")
-        self.check_nan = check_nan
-        self._prev: list = []
-
-    def __enter__(self) -> "detect_anomaly":
-        self._prev.append(state.anomaly)
-        state.anomaly = self.check_nan
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        state.anomaly = self._prev.pop()
-
-    def __call__(self, fn: Callable) -> Callable:
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with detect_anomaly(self.check_nan):
-                return fn(*args, **kwargs)
-
-        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
-        wrapper.__doc__ = getattr(fn, "__doc__", None)
-        return wrapper
+        self._init(check_nan)
 
 
 def _user_frame() -> tuple:

@@ -59,32 +59,37 @@ def is_grad_enabled() -> bool:
     return state.grad
 
 
-class set_grad_enabled:
-    """Context manager (and decorator) that sets graph recording to ``mode`` in this thread
-    and restores the previous mode on exit; nesting and overlapping blocks restore exactly."""
+class ThreadFlag:
+    """Context manager (and decorator) that sets one per-thread flag of ``state`` (named by
+    ``attr``) to ``mode`` and restores the previous value on exit; nesting and overlapping
+    blocks restore exactly."""
 
-    _mode = True
+    attr = "grad"
 
     def __init__(self, mode: bool = True) -> None:
         if not isinstance(mode, bool):
-            raise TypeError(f"set_grad_enabled: mode must be a bool, got {type(mode).__name__}")
+            raise TypeError(f"{type(self).__name__}: mode must be a bool, got {type(mode).__name__}")
+        self._init(mode)
+
+    def _init(self, mode: bool) -> "ThreadFlag":
         self._mode = mode
         self._prev: list = []
+        return self
 
-    def __enter__(self) -> "set_grad_enabled":
-        self._prev.append(state.grad)
-        state.grad = self._mode
+    def __enter__(self) -> "ThreadFlag":
+        self._prev.append(getattr(state, self.attr))
+        setattr(state, self.attr, self._mode)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        state.grad = self._prev.pop()
+        setattr(state, self.attr, self._prev.pop())
 
     def __call__(self, fn: Callable) -> Callable:
         mode = self._mode
         cls = type(self)
 
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with cls.__new__(cls)._init(mode):
+            with object.__new__(cls)._init(mode):
                 return fn(*args, **kwargs)
 
         wrapper.__name__ = getattr(fn, "__name__", "wrapper")
@@ -92,10 +97,9 @@ class set_grad_enabled:
         wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
         return wrapper
 
-    def _init(self, mode: bool) -> "set_grad_enabled":
-        self._mode = mode
-        self._prev = []
-        return self
+
+class set_grad_enabled(ThreadFlag):
+    """Context manager (and decorator) that sets graph recording to ``mode`` in this thread."""
 
 
 class no_grad(set_grad_enabled):
@@ -107,8 +111,7 @@ class no_grad(set_grad_enabled):
     """
 
     def __new__(cls, fn: Any = None) -> Any:
-        self = super().__new__(cls)
-        self._init(False)
+        self = object.__new__(cls)._init(False)
         if callable(fn):  # bare @no_grad
             return self(fn)
         return self
@@ -121,8 +124,7 @@ class enable_grad(set_grad_enabled):
     """Context manager (and decorator): graph recording back on inside a ``no_grad`` block."""
 
     def __new__(cls, fn: Any = None) -> Any:
-        self = super().__new__(cls)
-        self._init(True)
+        self = object.__new__(cls)._init(True)
         if callable(fn):
             return self(fn)
         return self

@@ -15,8 +15,8 @@ import numpy as np
 from . import ops
 from .batchstate import BATCHED
 from .graph import state
-from .random import as_generator
 from .ops.base import const as _const
+from .random import as_generator
 from .tensor import Tensor
 
 __all__ = ["Module", "Linear", "Sequential", "ReLU", "Tanh", "Sigmoid", "mse_loss", "cross_entropy"]

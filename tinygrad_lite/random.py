@@ -5,7 +5,7 @@ initialisation, ``Dropout`` and ``DataLoader`` draw from it whenever no ``rng=``
 from __future__ import annotations
 
 import numbers
-from typing import Any, Union
+from typing import Union
 
 import numpy as np
 

@@ -24,6 +24,15 @@ def _float_dtype(d: np.dtype) -> bool:
     return np.issubdtype(d, np.floating)
 
 
+def _binary(op: Any, reverse: bool = False) -> Any:
+    """The Tensor method calling ``op(self, other)`` (``op(other, self)`` when ``reverse``)."""
+    def method(self: "Tensor", other: Any) -> "Tensor":
+        return op(self, other, reverse)
+
+    method.__doc__ = f"{op.name}: {op.rule}"
+    return method
+
+
 class MinMax(NamedTuple):
     """``x.max(dim=d)`` / ``x.min(dim=d)``: the values and the indices where they occur."""
 
@@ -305,38 +314,22 @@ class Tensor:
         graph.backward(self, seed, fit, trace, ctx)
 
     # ------------------------------------------------------------------ operators ------
-    def __add__(self, other: Any) -> "Tensor":
-        return ops.ADD(self, other)
-
-    def __radd__(self, other: Any) -> "Tensor":
-        return ops.ADD(self, other, True)
-
-    def __sub__(self, other: Any) -> "Tensor":
-        return ops.SUB(self, other)
-
-    def __rsub__(self, other: Any) -> "Tensor":
-        return ops.SUB(self, other, True)
-
-    def __mul__(self, other: Any) -> "Tensor":
-        return ops.MUL(self, other)
-
-    def __rmul__(self, other: Any) -> "Tensor":
-        return ops.MUL(self, other, True)
-
-    def __truediv__(self, other: Any) -> "Tensor":
-        return ops.DIV(self, other)
-
-    def __rtruediv__(self, other: Any) -> "Tensor":
-        return ops.DIV(self, other, True)
-
-    def __pow__(self, other: Any) -> "Tensor":
-        return ops.POW(self, other)
-
-    def __rpow__(self, other: Any) -> "Tensor":
-        return ops.POW(self, other, True)
+    # each a one-line call of its op (numbers, arrays and Tensors on either side)
+    __add__ = add = _binary(ops.ADD)
+    __radd__ = _binary(ops.ADD, True)
+    __sub__ = sub = _binary(ops.SUB)
+    __rsub__ = _binary(ops.SUB, True)
+    __mul__ = mul = _binary(ops.MUL)
+    __rmul__ = _binary(ops.MUL, True)
+    __truediv__ = div = _binary(ops.DIV)
+    __rtruediv__ = _binary(ops.DIV, True)
+    __pow__ = pow = _binary(ops.POW)
+    __rpow__ = _binary(ops.POW, True)
 
     def __neg__(self) -> "Tensor":
         return ops.NEG(self)
+
+    neg = __neg__
 
     def __pos__(self) -> "Tensor":
         return self
@@ -344,30 +337,10 @@ class Tensor:
     def __matmul__(self, other: Any) -> "Tensor":
         return ops.MATMUL(self, const(other))
 
+    matmul = __matmul__
+
     def __rmatmul__(self, other: Any) -> "Tensor":
         return ops.MATMUL(const(other), self)
-
-    def matmul(self, other: Any) -> "Tensor":
-        return ops.MATMUL(self, const(other))
-
-    # PyTorch-style method names for the operators
-    def add(self, other: Any) -> "Tensor":
-        return ops.ADD(self, other)
-
-    def sub(self, other: Any) -> "Tensor":
-        return ops.SUB(self, other)
-
-    def mul(self, other: Any) -> "Tensor":
-        return ops.MUL(self, other)
-
-    def div(self, other: Any) -> "Tensor":
-        return ops.DIV(self, other)
-
-    def pow(self, other: Any) -> "Tensor":
-        return ops.POW(self, other)
-
-    def neg(self) -> "Tensor":
-        return ops.NEG(self)
 
     # ------------------------------------------------------------------ functions ------
     def exp(self) -> "Tensor":

@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterable, Optional
 
 import numpy as np
 
-__all__ = ["Optimizer", "check_number", "check_bool"]
+__all__ = ["Optimizer", "check_number", "check_bool", "hyper"]
 
 
 def _is_param(obj: Any) -> bool:
@@ -50,6 +50,12 @@ def check_number(name: str, value: Any, low: float = 0.0, high: float = math.inf
         lo, hi = ("(" if low_open else "[") + f"{low}", f"{high}" + (")" if high_open else "]")
         raise ValueError(f"invalid {name}: {value!r} (must be in {lo}, {hi})")
     return v
+
+
+def hyper(args: dict) -> dict:
+    """A constructor's hyper-parameters from its ``locals()``: everything but ``self``,
+    ``params`` and the class cell (so a rule states its defaults once, in its signature)."""
+    return {k: v for k, v in args.items() if k not in ("self", "params", "__class__")}
 
 
 def check_bool(name: str, value: Any) -> bool:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, check_bool, check_number
+from .optimizer import Optimizer, check_bool, check_number, hyper
 
 __all__ = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]
 
@@ -44,9 +44,7 @@ class SGD(Optimizer):
 
     def __init__(self, params: Any, lr: float, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False) -> None:
-        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening, "weight_decay": weight_decay,
-                    "nesterov": nesterov, "maximize": maximize}
-        super().__init__(params, defaults)
+        super().__init__(params, hyper(locals()))
 
     def _check_group(self, group: dict) -> None:
         super()._check_group(group)
@@ -100,9 +98,7 @@ class Adam(Optimizer):
                  weight_decay: float = 0.0, amsgrad: bool = False, maximize: bool = False) -> None:
         if isinstance(betas, list):
             betas = tuple(betas)
-        defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay, "amsgrad": amsgrad,
-                    "maximize": maximize}
-        super().__init__(params, defaults)
+        super().__init__(params, hyper(locals()))
 
     def _check_group(self, group: dict) -> None:
         super()._check_group(group)
@@ -167,9 +163,7 @@ class RMSprop(Optimizer):
     def __init__(self, params: Any, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
                  maximize: bool = False) -> None:
-        defaults = {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay, "momentum": momentum,
-                    "centered": centered, "maximize": maximize}
-        super().__init__(params, defaults)
+        super().__init__(params, hyper(locals()))
 
     def _check_group(self, group: dict) -> None:
         super()._check_group(group)
@@ -220,9 +214,7 @@ class Adagrad(Optimizer):
 
     def __init__(self, params: Any, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
                  initial_accumulator_value: float = 0.0, eps: float = 1e-10, maximize: bool = False) -> None:
-        defaults = {"lr": lr, "lr_decay": lr_decay, "weight_decay": weight_decay,
-                    "initial_accumulator_value": initial_accumulator_value, "eps": eps, "maximize": maximize}
-        super().__init__(params, defaults)
+        super().__init__(params, hyper(locals()))
 
     def _check_group(self, group: dict) -> None:
         super()._check_group(group)
