@@ -446,18 +446,18 @@ class Tensor:
     def argmax(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
                keepdim: Optional[bool] = None) -> "Tensor":
         """Index of the maximum (over the flattened tensor when ``axis`` is None)."""
-        axis, keepdims = _torch_axis(axis, keepdims, dim, keepdim)
-        ax = None if axis is None else axes_of(self.data.ndim, axis, "argmax")[0]
-        return make(np.asarray(np.argmax(self.data, axis=ax, keepdims=keepdims)).astype(np.int64), None, (), None,
-                    False, self._bs & BATCHED if ax != 0 and ax is not None else 0)
+        return self._arg(np.argmax, axis, keepdims, dim, keepdim)
 
     def argmin(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
                keepdim: Optional[bool] = None) -> "Tensor":
         """Index of the minimum (over the flattened tensor when ``axis`` is None)."""
+        return self._arg(np.argmin, axis, keepdims, dim, keepdim)
+
+    def _arg(self, fn: Any, axis: Any, keepdims: bool, dim: Any, keepdim: Optional[bool]) -> "Tensor":
         axis, keepdims = _torch_axis(axis, keepdims, dim, keepdim)
-        ax = None if axis is None else axes_of(self.data.ndim, axis, "argmin")[0]
-        return make(np.asarray(np.argmin(self.data, axis=ax, keepdims=keepdims)).astype(np.int64), None, (), None,
-                    False, self._bs & BATCHED if ax != 0 and ax is not None else 0)
+        ax = None if axis is None else axes_of(self.data.ndim, axis, fn.__name__)[0]
+        out = np.asarray(fn(self.data, axis=ax, keepdims=keepdims)).astype(np.int64)
+        return make(out, None, (), None, False, self._bs & BATCHED if ax not in (0, None) else 0)
 
     def softmax(self, axis: int = -1, *, dim: Optional[int] = None) -> "Tensor":
         """exp(x - max) / sum exp(x - max) along ``axis`` (stable for large logits)."""

@@ -213,6 +213,14 @@ def _scratch(name: str, shape: tuple[int, ...]) -> np.ndarray:
 # --------------------------------------------------------------------------- collectives
 
 
+def _alone(local_error: Optional[BaseException]) -> bool:
+    """True in a world of one process (raising this rank's argument error there, since no
+    other rank waits for it); in a larger world the error is first shared with every rank."""
+    if _size == 1 and local_error is not None:
+        raise local_error
+    return _size == 1
+
+
 def allreduce_sum(array: Any) -> np.ndarray:
     """A new array: ``array`` summed over all ranks, ``sum_k array_k``.
 
@@ -226,9 +234,7 @@ def allreduce_sum(array: Any) -> np.ndarray:
     arr = np.asarray(array)
     if arr.dtype.kind not in "iufc":
         local_error = TypeError(f"dist.allreduce_sum: array must be numeric, got dtype {arr.dtype}")
-    if _size == 1:
-        if local_error is not None:
-            raise local_error
+    if _alone(local_error):
         return arr.copy()
     text = f"{arr.shape}{arr.dtype.str}".encode()
     signature = (arr.ndim, arr.size, zlib.crc32(text), zlib.adler32(text))
@@ -256,9 +262,7 @@ def broadcast_parameters(params_or_module: ParamsLike, root: int = 0) -> None:
             )
     except (TypeError, ValueError) as e:
         local_error = e
-    if _size == 1:
-        if local_error is not None:
-            raise local_error
+    if _alone(local_error):
         return
     root_ = 0 if local_error is not None else int(root)
     header = _header(1, local_error is not None, _shape_signature(params), root=root_)
@@ -360,9 +364,7 @@ def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, 
             code = 0
     except (TypeError, ValueError) as e:
         local_error = e
-    if _size == 1:
-        if local_error is not None:
-            raise local_error
+    if _alone(local_error):
         return
     rows = _exchange_headers(_header(2, local_error is not None, _shape_signature(params), n_k, code),
                              local_error)

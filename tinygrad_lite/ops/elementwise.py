@@ -67,26 +67,6 @@ class _Binary(Op):
         return self(o, a) if reverse else self(a, o)
 
 
-class _Const(Op):
-    """An op of a Tensor and a Python number ``c`` (kept as the node's ctx)."""
-
-    linear = False
-
-    def __call__(self, a: Any, c: Any) -> Any:
-        try:
-            data = self.compute(val(a.data), c)
-        except Exception as e:
-            failed(self, e, (a,))
-            raise
-        s = a._bs
-        bs, mix = batchstate.unary(self.name, a, self.linear) if s else (0, None)
-        return make(data, self, (a,), c, a.requires_grad and state.grad, bs, mix)
-
-    @staticmethod
-    def compute(a: Any, c: Any) -> Any:
-        raise NotImplementedError
-
-
 class _Unary(Op):
     """A function of one Tensor, elementwise: ``fn`` computes it (IEEE results such as inf
     and nan are values here, not warnings)."""
@@ -102,6 +82,16 @@ class _Unary(Op):
         with np.errstate(all="ignore"):
             return type(self).fn(a), None
 
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        """``g`` times the local derivative ``deriv(node)`` (d out / d input)."""
+        if not self.quiet:
+            return (g * self.deriv(node),)
+        with np.errstate(all="ignore"):
+            return (g * self.deriv(node),)
+
+    def deriv(self, node: Any) -> Any:
+        raise NotImplementedError
+
     def __call__(self, a: Any, *args: Any) -> Any:
         try:
             data, ctx = self.forward(a.data, *args)
@@ -111,6 +101,17 @@ class _Unary(Op):
         s = a._bs
         bs, mix = batchstate.unary(self.name, a, self.linear) if s else (0, None)
         return make(data, self, (a,), ctx, a.requires_grad and state.grad, bs, mix)
+
+
+class _Const(_Unary):
+    """An op of a Tensor and a Python number ``c`` (kept as the node's ctx)."""
+
+    def forward(self, a: np.ndarray, c: Any) -> tuple:
+        return self.compute(val(a), c), c
+
+    @staticmethod
+    def compute(a: Any, c: Any) -> Any:
+        raise NotImplementedError
 
 
 # ------------------------------------------------------------------- with a constant -------
@@ -297,8 +298,8 @@ class Exp(_Unary):
     name, rule = "exp", "d exp(a)/da = exp(a)"
     fn = staticmethod(np.exp)
 
-    def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        return (g * node.data,)
+    def deriv(self, node: Any) -> Any:
+        return node.data
 
 
 class Log(_Unary):
@@ -306,9 +307,8 @@ class Log(_Unary):
     name, rule = "log", "d log(a)/da = 1/a"
     fn = staticmethod(np.log)
 
-    def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (g / node._parents[0].data,)
+    def deriv(self, node: Any) -> Any:
+        return 1.0 / node._parents[0].data
 
 
 class Sqrt(_Unary):
@@ -316,18 +316,17 @@ class Sqrt(_Unary):
     name, rule = "sqrt", "d sqrt(a)/da = 1/(2 sqrt(a))"
     fn = staticmethod(np.sqrt)
 
-    def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (g * 0.5 / node.data,)
+    def deriv(self, node: Any) -> Any:
+        return 0.5 / node.data
 
 
 class Tanh(_Unary):
     name, rule = "tanh", "d tanh(a)/da = 1 - tanh(a)**2"
     fn = staticmethod(np.tanh)
 
-    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+    def deriv(self, node: Any) -> Any:
         t = node.data
-        return (g * (1 - t * t),)
+        return 1 - t * t
 
 
 class Sigmoid(_Unary):

@@ -52,6 +52,9 @@ def check_number(name: str, value: Any, low: float = 0.0, high: float = math.inf
     return v
 
 
+_SPELLED = {"lr": "lr (learning rate)", "eps": "eps (epsilon)"}
+
+
 def hyper(args: dict) -> dict:
     """A constructor's hyper-parameters from its ``locals()``: everything but ``self``,
     ``params`` and the class cell (so a rule states its defaults once, in its signature)."""
@@ -82,6 +85,8 @@ class Optimizer:
     """
 
     decoupled_weight_decay = False  # True: update() applies weight decay itself
+    # hyper-parameters checked for every group: name -> "number" (a real >= 0) or "bool"
+    checks: dict = {"lr": "number", "weight_decay": "number", "maximize": "bool"}
 
     def __init__(self, params: Any, defaults: dict) -> None:
         if not isinstance(defaults, dict):
@@ -110,14 +115,15 @@ class Optimizer:
         return "\n".join(lines) + "\n)"
 
     def _check_group(self, group: dict) -> None:
-        """Raise TypeError/ValueError if a group's hyper-parameters are invalid (subclasses
-        extend it); ``lr``, ``weight_decay`` and ``maximize`` are checked here when present."""
-        if "lr" in group:
-            check_number("lr (learning rate)", group["lr"])
-        if "weight_decay" in group:
-            check_number("weight_decay", group["weight_decay"])
-        if "maximize" in group:
-            check_bool("maximize", group["maximize"])
+        """Raise TypeError/ValueError if a group's hyper-parameters are invalid: each name in
+        ``checks`` (of this class and its bases) present in the group; subclasses add rules."""
+        for cls in type(self).__mro__:
+            for name, kind in vars(cls).get("checks", {}).items():
+                if name in group:
+                    if kind == "bool":
+                        check_bool(name, group[name])
+                    else:
+                        check_number(_SPELLED.get(name, name), group[name])
 
     def add_param_group(self, param_group: dict) -> None:
         """Add a group of parameters; hyper-parameters it does not set are taken from ``defaults``."""

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, check_bool, check_number, hyper
+from .optimizer import Optimizer, check_number, hyper
 
 __all__ = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]
 
@@ -46,11 +46,10 @@ class SGD(Optimizer):
                  weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False) -> None:
         super().__init__(params, hyper(locals()))
 
+    checks = {"momentum": "number", "dampening": "number", "nesterov": "bool"}
+
     def _check_group(self, group: dict) -> None:
         super()._check_group(group)
-        check_number("momentum", group["momentum"])
-        check_number("dampening", group["dampening"])
-        check_bool("nesterov", group["nesterov"])
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("Nesterov momentum requires a momentum > 0 and zero dampening")
 
@@ -100,11 +99,11 @@ class Adam(Optimizer):
             betas = tuple(betas)
         super().__init__(params, hyper(locals()))
 
+    checks = {"eps": "number", "amsgrad": "bool"}
+
     def _check_group(self, group: dict) -> None:
         super()._check_group(group)
-        check_number("eps (epsilon)", group["eps"])
         _check_betas(group["betas"])
-        check_bool("amsgrad", group["amsgrad"])
 
     def update(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:
         """One Adam step of ``p`` (see the class docstring)."""
@@ -165,12 +164,7 @@ class RMSprop(Optimizer):
                  maximize: bool = False) -> None:
         super().__init__(params, hyper(locals()))
 
-    def _check_group(self, group: dict) -> None:
-        super()._check_group(group)
-        check_number("eps (epsilon)", group["eps"])
-        check_number("momentum", group["momentum"])
-        check_number("alpha", group["alpha"])
-        check_bool("centered", group["centered"])
+    checks = {"eps": "number", "momentum": "number", "alpha": "number", "centered": "bool"}
 
     def update(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:
         """One RMSprop step of ``p`` (see the class docstring)."""
@@ -216,11 +210,7 @@ class Adagrad(Optimizer):
                  initial_accumulator_value: float = 0.0, eps: float = 1e-10, maximize: bool = False) -> None:
         super().__init__(params, hyper(locals()))
 
-    def _check_group(self, group: dict) -> None:
-        super()._check_group(group)
-        check_number("lr_decay", group["lr_decay"])
-        check_number("initial_accumulator_value", group["initial_accumulator_value"])
-        check_number("eps (epsilon)", group["eps"])
+    checks = {"lr_decay": "number", "initial_accumulator_value": "number", "eps": "number"}
 
     def update(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:
         """One Adagrad step of ``p`` (see the class docstring)."""
