@@ -8,12 +8,13 @@ shared with the scalar ``Value`` engine.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
 from . import graph, ops, persample
 from .batchstate import BATCHED, MIXED, STAT, fit
+from .conventions import MinMax, TorchSpellings, _torch_axis
 from .ops import base as _base
 from .ops.base import axes_of, const, make
 
@@ -33,14 +34,7 @@ def _binary(op: Any, reverse: bool = False) -> Any:
     return method
 
 
-class MinMax(NamedTuple):
-    """``x.max(dim=d)`` / ``x.min(dim=d)``: the values and the indices where they occur."""
-
-    values: "Tensor"
-    indices: "Tensor"
-
-
-class Tensor:
+class Tensor(TorchSpellings):
     """An n-dimensional array with reverse-mode automatic differentiation.
 
     ``Tensor(data, requires_grad=False, batched=False, name=None, dtype=None)``: ``data``
@@ -144,19 +138,6 @@ class Tensor:
     def dtype(self) -> np.dtype:
         return self.data.dtype
 
-    def size(self, dim: Optional[int] = None) -> Any:
-        """The shape (PyTorch's ``size()``), or the length of axis ``dim``."""
-        if dim is None:
-            return self.data.shape
-        return self.data.shape[axes_of(self.data.ndim, dim, "size")[0]]
-
-    def numel(self) -> int:
-        """The number of elements."""
-        return int(self.data.size)
-
-    def dim(self) -> int:
-        return self.data.ndim
-
     @property
     def is_leaf(self) -> bool:
         return self._op is None
@@ -195,62 +176,6 @@ class Tensor:
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied)."""
         return self.data
-
-    def item(self) -> Union[float, int]:
-        """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
-            raise ValueError(f"item: only one-element tensors can be converted, got shape {self.data.shape}")
-        return self.data.item()
-
-    def tolist(self) -> Any:
-        return self.data.tolist()
-
-    def __float__(self) -> float:
-        return float(self.item())
-
-    def __int__(self) -> int:
-        return int(self.item())
-
-    def __index__(self) -> int:
-        if not np.issubdtype(self.data.dtype, np.integer):
-            raise TypeError(f"only integer tensors can be used as an index, got dtype {self.data.dtype}")
-        return int(self.item())
-
-    def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise ValueError(f"the truth value of a tensor of shape {self.data.shape} is ambiguous")
-        return bool(self.data)
-
-    # comparisons give boolean tensors (no gradient), elementwise like PyTorch's
-    def _compare(self, other: Any, fn: Any) -> "Tensor":
-        o = other.data if isinstance(other, Tensor) else other
-        try:
-            out = np.asarray(fn(self.data, o))
-        except ValueError:
-            raise ValueError(f"{fn.__name__}: shapes {self.data.shape} and {np.shape(o)} are not "
-                             "compatible") from None
-        return make(out, None, (), None, False, (self._bs | getattr(other, "_bs", 0)) & BATCHED)
-
-    def __eq__(self, other: Any) -> "Tensor":  # type: ignore[override]
-        return self._compare(other, np.equal)
-
-    def __ne__(self, other: Any) -> "Tensor":  # type: ignore[override]
-        return self._compare(other, np.not_equal)
-
-    def __lt__(self, other: Any) -> "Tensor":
-        return self._compare(other, np.less)
-
-    def __le__(self, other: Any) -> "Tensor":
-        return self._compare(other, np.less_equal)
-
-    def __gt__(self, other: Any) -> "Tensor":
-        return self._compare(other, np.greater)
-
-    def __ge__(self, other: Any) -> "Tensor":
-        return self._compare(other, np.greater_equal)
-
-    def eq(self, other: Any) -> "Tensor":
-        return self.__eq__(other)
 
     def detach(self) -> "Tensor":
         """A tensor sharing this data, cut from the graph (keeps the batched flag)."""
@@ -397,12 +322,6 @@ class Tensor:
             t.requires_grad, t._parents, t._op, t._ctx = False, (), None, None
         return t
 
-    def float(self) -> "Tensor":
-        return self.astype(np.float32)
-
-    def double(self) -> "Tensor":
-        return self.astype(np.float64)
-
     # ------------------------------------------------------------------ reductions -----
     def sum(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
             keepdim: Optional[bool] = None) -> "Tensor":
@@ -433,31 +352,6 @@ class Tensor:
             return self._minmax(dim, keepdims if keepdim is None else keepdim, axis, np.argmin, ops.MAX, True)
         axis, keepdims = _torch_axis(axis, keepdims, None, keepdim)
         return -ops.MAX(-self, axis, keepdims)
-
-    def _minmax(self, dim: Any, keepdim: bool, axis: Any, argfn: Any, op: Any, neg: bool) -> MinMax:
-        if axis is not None:
-            raise TypeError("give either axis or dim, not both")
-        if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
-            raise TypeError(f"max/min: dim must be an int, got {dim!r}")
-        values = -op(-self, dim, keepdim) if neg else op(self, dim, keepdim)
-        idx = np.asarray(argfn(self.data, axis=axes_of(self.data.ndim, dim, "max")[0], keepdims=bool(keepdim)))
-        return MinMax(values, make(idx.astype(np.int64), None, (), None, False, values._bs & BATCHED))
-
-    def argmax(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
-               keepdim: Optional[bool] = None) -> "Tensor":
-        """Index of the maximum (over the flattened tensor when ``axis`` is None)."""
-        return self._arg(np.argmax, axis, keepdims, dim, keepdim)
-
-    def argmin(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
-               keepdim: Optional[bool] = None) -> "Tensor":
-        """Index of the minimum (over the flattened tensor when ``axis`` is None)."""
-        return self._arg(np.argmin, axis, keepdims, dim, keepdim)
-
-    def _arg(self, fn: Any, axis: Any, keepdims: bool, dim: Any, keepdim: Optional[bool]) -> "Tensor":
-        axis, keepdims = _torch_axis(axis, keepdims, dim, keepdim)
-        ax = None if axis is None else axes_of(self.data.ndim, axis, fn.__name__)[0]
-        out = np.asarray(fn(self.data, axis=ax, keepdims=keepdims)).astype(np.int64)
-        return make(out, None, (), None, False, self._bs & BATCHED if ax not in (0, None) else 0)
 
     def softmax(self, axis: int = -1, *, dim: Optional[int] = None) -> "Tensor":
         """exp(x - max) / sum exp(x - max) along ``axis`` (stable for large logits)."""
@@ -525,19 +419,6 @@ def _shape_arg(shape: tuple) -> tuple:
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         return tuple(shape[0])
     return tuple(shape)
-
-
-def _torch_axis(axis: Any, keepdims: bool, dim: Any, keepdim: Optional[bool]) -> tuple:
-    """Accept PyTorch's ``dim``/``keepdim`` spellings for numpy's ``axis``/``keepdims``."""
-    if dim is not None:
-        if axis is not None:
-            raise TypeError("give either axis or dim, not both")
-        axis = dim
-    if keepdim is not None:
-        keepdims = keepdim
-    if not isinstance(keepdims, (bool, np.bool_)):
-        raise TypeError(f"keepdims must be a bool, got {keepdims!r}")
-    return axis, bool(keepdims)
 
 
 def tensor(data: ArrayLike, requires_grad: bool = False, dtype: Any = None, *, batched: bool = False,

@@ -1,0 +1,148 @@
+"""PyTorch's spellings on Tensor: conversions, elementwise comparisons, ``size()``,
+``max(dim=)`` / ``min(dim=)`` as (values, indices), ``argmax`` / ``argmin``.
+
+``Tensor`` inherits these from ``TorchSpellings``; they build no graph (comparisons and
+indices carry no gradient), so they live apart from the differentiable ops.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Union
+
+import numpy as np
+
+from .batchstate import BATCHED
+from .ops import base
+from .ops.base import axes_of, make
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+
+class MinMax(NamedTuple):
+    """``x.max(dim=d)`` / ``x.min(dim=d)``: the values and the indices where they occur."""
+
+    values: "Tensor"
+    indices: "Tensor"
+
+
+class TorchSpellings:
+    """Mixin of ``Tensor`` (which provides ``data`` and ``_bs``)."""
+
+    __slots__ = ()
+    data: np.ndarray
+    _bs: int
+
+    def size(self, dim: Optional[int] = None) -> Any:
+        """The shape (PyTorch's ``size()``), or the length of axis ``dim``."""
+        if dim is None:
+            return self.data.shape
+        return self.data.shape[axes_of(self.data.ndim, dim, "size")[0]]
+
+    def numel(self) -> int:
+        """The number of elements."""
+        return int(self.data.size)
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def item(self) -> Union[float, int]:
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: only one-element tensors can be converted, got shape {self.data.shape}")
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if not np.issubdtype(self.data.dtype, np.integer):
+            raise TypeError(f"only integer tensors can be used as an index, got dtype {self.data.dtype}")
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.data.shape} is ambiguous")
+        return bool(self.data)
+
+    # comparisons give boolean tensors (no gradient), elementwise like PyTorch's
+    def _compare(self, other: Any, fn: Any) -> "Tensor":
+        o = other.data if isinstance(other, base.Tensor) else other
+        try:
+            out = np.asarray(fn(self.data, o))
+        except ValueError:
+            raise ValueError(f"{fn.__name__}: shapes {self.data.shape} and {np.shape(o)} are not "
+                             "compatible") from None
+        return make(out, None, (), None, False, (self._bs | getattr(other, "_bs", 0)) & BATCHED)
+
+    def __eq__(self, other: Any) -> "Tensor":  # type: ignore[override]
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other: Any) -> "Tensor":  # type: ignore[override]
+        return self._compare(other, np.not_equal)
+
+    def __lt__(self, other: Any) -> "Tensor":
+        return self._compare(other, np.less)
+
+    def __le__(self, other: Any) -> "Tensor":
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other: Any) -> "Tensor":
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other: Any) -> "Tensor":
+        return self._compare(other, np.greater_equal)
+
+    def eq(self, other: Any) -> "Tensor":
+        return self.__eq__(other)
+
+    def float(self) -> "Tensor":
+        return self.astype(np.float32)
+
+    def double(self) -> "Tensor":
+        return self.astype(np.float64)
+
+    def _minmax(self, dim: Any, keepdim: bool, axis: Any, argfn: Any, op: Any, neg: bool) -> MinMax:
+        if axis is not None:
+            raise TypeError("give either axis or dim, not both")
+        if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+            raise TypeError(f"max/min: dim must be an int, got {dim!r}")
+        values = -op(-self, dim, keepdim) if neg else op(self, dim, keepdim)
+        idx = np.asarray(argfn(self.data, axis=axes_of(self.data.ndim, dim, "max")[0], keepdims=bool(keepdim)))
+        return MinMax(values, make(idx.astype(np.int64), None, (), None, False, values._bs & BATCHED))
+
+    def argmax(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+               keepdim: Optional[bool] = None) -> "Tensor":
+        """Index of the maximum (over the flattened tensor when ``axis`` is None)."""
+        return self._arg(np.argmax, axis, keepdims, dim, keepdim)
+
+    def argmin(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+               keepdim: Optional[bool] = None) -> "Tensor":
+        """Index of the minimum (over the flattened tensor when ``axis`` is None)."""
+        return self._arg(np.argmin, axis, keepdims, dim, keepdim)
+
+    def _arg(self, fn: Any, axis: Any, keepdims: bool, dim: Any, keepdim: Optional[bool]) -> "Tensor":
+        axis, keepdims = _torch_axis(axis, keepdims, dim, keepdim)
+        ax = None if axis is None else axes_of(self.data.ndim, axis, fn.__name__)[0]
+        out = np.asarray(fn(self.data, axis=ax, keepdims=keepdims)).astype(np.int64)
+        return make(out, None, (), None, False, self._bs & BATCHED if ax not in (0, None) else 0)
+
+
+
+def _torch_axis(axis: Any, keepdims: bool, dim: Any, keepdim: Optional[bool]) -> tuple:
+    """Accept PyTorch's ``dim``/``keepdim`` spellings for numpy's ``axis``/``keepdims``."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError("give either axis or dim, not both")
+        axis = dim
+    if keepdim is not None:
+        keepdims = keepdim
+    if not isinstance(keepdims, (bool, np.bool_)):
+        raise TypeError(f"keepdims must be a bool, got {keepdims!r}")
+    return axis, bool(keepdims)
