@@ -164,15 +164,21 @@ class Optimizer:
         """Every (group, parameter, gradient) of this step, checked before anything changes:
         the groups' hyper-parameters, each gradient's shape, maximize and weight decay."""
         work = []
+        checked = self.__dict__.setdefault("_checked", {})
         for group in self.param_groups:
-            self._check_group(group)
+            # re-check a group's hyper-parameters only when they changed (a scheduler or the
+            # user may have written new values into the dict since the last step)
+            sig = tuple((k, v) for k, v in group.items() if k != "params")
+            if checked.get(id(group)) != sig:
+                self._check_group(group)
+                checked[id(group)] = sig
             wd = float(group.get("weight_decay", 0.0))
             neg = bool(group.get("maximize", False))
             for p in group["params"]:
                 g = p.grad
                 if g is None:
                     continue
-                if np.shape(g) != p.data.shape:
+                if type(g) is not np.ndarray or g.shape != p.data.shape:
                     raise RuntimeError(f"{type(self).__name__}.step: gradient of shape {np.shape(g)} does not match "
                                        f"its parameter's shape {p.data.shape}; nothing was changed")
                 g = np.asarray(g)

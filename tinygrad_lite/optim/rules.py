@@ -45,6 +45,7 @@ class SGD(Optimizer):
     def __init__(self, params: Any, lr: float, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False) -> None:
         super().__init__(params, hyper(locals()))
+        self._scratch: dict = {}  # reused storage for lr * g, by parameter
 
     checks = {"momentum": "number", "dampening": "number", "nesterov": "bool"}
 
@@ -65,18 +66,12 @@ class SGD(Optimizer):
                 buf += (1 - group["dampening"]) * g
             g = g + momentum * buf if group["nesterov"] else buf
         # p <- p - lr * g without allocating: lr * g goes into a reused scratch array
-        scratch = state.get("_scratch")
-        if scratch is None:
-            scratch = self._scratch(p)
+        d = p.data
+        scratch = self._scratch.get(id(p))
+        if scratch is None or scratch.shape != d.shape or scratch.dtype != d.dtype:
+            scratch = self._scratch[id(p)] = np.empty_like(d)
         np.multiply(g, group["lr"], out=scratch)
-        _descend(p, scratch)
-
-    def _scratch(self, p: Any) -> np.ndarray:
-        cache = self.__dict__.setdefault("_scratch_arrays", {})
-        s = cache.get(id(p))
-        if s is None or s.shape != p.data.shape or s.dtype != p.data.dtype:
-            s = cache[id(p)] = np.empty_like(p.data)
-        return s
+        np.subtract(d, scratch, out=d)
 
 
 class Adam(Optimizer):
