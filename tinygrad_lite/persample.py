@@ -46,7 +46,7 @@ class Rows:
 
     def sq_norms(self) -> np.ndarray:
         """``|S[b]|^2`` for each b, shape (B,)."""
-        S = self.dense().reshape(self.B, -1)
+        S = self.dense().reshape(self.B, int(np.prod(self.shape)))
         return np.einsum("bk,bk->b", S, S)
 
     def weighted_sum(self, w: np.ndarray) -> np.ndarray:
@@ -119,7 +119,8 @@ class OuterRows(Rows):
         L, R = self.L, self.R
         B, T, m = L.shape
         wl = L * (w * self.scale).astype(L.dtype, copy=False)[:, None, None]
-        return (wl.reshape(B * T, m).T @ R.reshape(B * T, -1)).reshape(self.shape).astype(self.dtype, copy=False)
+        out = wl.reshape(B * T, m).T @ R.reshape(B * T, R.shape[2])
+        return out.reshape(self.shape).astype(self.dtype, copy=False)
 
     def sq_sum(self) -> np.ndarray:
         L, R = self.L, self.R
@@ -183,7 +184,7 @@ def sq_norms(parts: list) -> np.ndarray:
         L = np.concatenate([r.L * r.scale for r in parts], axis=1)
         R = np.concatenate([r.R for r in parts], axis=1)
         return OuterRows(L, R, parts[0].shape, parts[0].dtype, 1.0).sq_norms()
-    S = dense_sum(parts).reshape(parts[0].B, -1)
+    S = dense_sum(parts).reshape(parts[0].B, int(np.prod(parts[0].shape)))
     return np.einsum("bk,bk->b", S, S)
 
 
@@ -470,7 +471,7 @@ def sq_norms_of(p: Any) -> Optional[np.ndarray]:
         p._ps.check(label(p))
         return p._ps.sq_norms().astype(np.float64, copy=False)
     if p._gs is not None:
-        S = p._gs.reshape(p._gs.shape[0], -1).astype(np.float64, copy=False)
+        S = p._gs.reshape(p._gs.shape[0], int(np.prod(p._gs.shape[1:]))).astype(np.float64, copy=False)
         return np.einsum("bk,bk->b", S, S)
     n = getattr(p, "_gsnorm", None)
     if n is not None:

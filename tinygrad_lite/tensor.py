@@ -8,6 +8,7 @@ shared with the scalar ``Value`` engine.
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
@@ -16,7 +17,7 @@ from . import graph, ops, persample
 from .batchstate import BATCHED, MIXED, STAT, fit
 from .conventions import MinMax, TorchSpellings, _torch_axis
 from .ops import base as _base
-from .ops.base import axes_of, const, make
+from .ops.base import axes_of, bump, const, make
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
 
@@ -44,8 +45,8 @@ class Tensor(TorchSpellings):
     ``backward()``, ``p.grad_sample[b]`` = the gradient of sample b's own term.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "_parents", "_op", "_ctx", "_bs", "_mix", "_ps", "_gs",
-                 "_gsbuf", "_gsnorm", "last_batch", "_src", "__weakref__")
+    __slots__ = ("_data", "_v", "_stamp", "grad", "requires_grad", "name", "_parents", "_op", "_ctx", "_bs", "_mix",
+                 "_ps", "_gs", "_gsbuf", "_gsnorm", "last_batch", "_src", "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
     __hash__ = object.__hash__  # hashable by identity (optimizer state is keyed by parameters)
 
@@ -70,7 +71,8 @@ class Tensor(TorchSpellings):
             raise TypeError(f"Tensor: only floating-point tensors can require gradients, got dtype {arr.dtype}")
         if batched and arr.ndim == 0:
             raise ValueError("Tensor: batched=True needs at least one axis (axis 0 indexes the samples)")
-        self.data = arr
+        self._data = arr
+        self._v = 0
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self.name = name
@@ -82,6 +84,18 @@ class Tensor(TorchSpellings):
         self._gs = None
 
     # ------------------------------------------------------------------ attributes -----
+    data = property(attrgetter("_data"), doc="The values (a numpy array). Assigning it (``x.data = ...``, "
+                    "``x.data -= ...``) counts as an in-place change: a graph that used the old values "
+                    "then refuses to backward, as PyTorch does.")
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        arr = value if type(value) is np.ndarray else np.asarray(value)
+        if arr.dtype == object:
+            raise TypeError(f"Tensor.data: cannot hold an object array (got {type(value).__name__})")
+        self._data = arr
+        self._v = bump()
+
     @property
     def batched(self) -> bool:
         """True when axis 0 indexes samples (set by ``batched=True`` and kept by ops that
@@ -100,7 +114,8 @@ class Tensor(TorchSpellings):
         ps = self._ps
         ps.check(persample.label(self))
         gs = ps.dense(persample.sample_buffer(self))
-        if not (gs.flags.writeable and gs.flags.owndata) and gs.base is not getattr(self, "_gsbuf", None):
+        buf = getattr(self, "_gsbuf", None)
+        if not gs.flags.writeable or not (gs.flags.owndata or (buf is not None and _root(gs) is _root(buf))):
             gs = np.array(gs)  # a broadcast or a view of another array: own it
         self._gs = self._gsbuf = gs
         return gs
@@ -236,7 +251,18 @@ class Tensor(TorchSpellings):
         if self._bs:
             mode = "rows" if per_sample is True else ("norms" if per_sample == "norms" else "plain")
             ctx = persample.Context(self, mode)
-        graph.backward(self, seed, fit, trace, ctx)
+        order = graph.toposort(self)
+        for node in order:  # values changed in place since the graph used them: refuse
+            if node._op is None:
+                continue
+            stamp = node._stamp
+            for p in node._parents:
+                if p._v > stamp:
+                    raise RuntimeError(
+                        f"backward: a tensor of shape {p._data.shape} used by op '{node._op.name}' was changed in "
+                        "place (its .data was assigned, or an optimizer stepped it) after the graph was built; "
+                        "its gradient would be computed at the wrong point. Recompute the forward pass")
+        graph.backward(self, seed, fit, trace, ctx, order)
 
     # ------------------------------------------------------------------ operators ------
     # each a one-line call of its op (numbers, arrays and Tensors on either side)
@@ -413,6 +439,13 @@ class Tensor(TorchSpellings):
 
 
 _base.Tensor = Tensor
+
+
+def _root(a: np.ndarray) -> np.ndarray:
+    """The array that owns ``a``'s memory."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
 
 
 def _shape_arg(shape: tuple) -> tuple:

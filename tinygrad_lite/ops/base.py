@@ -39,10 +39,21 @@ Tensor: Any = None  # set by tensor.py (ops build Tensors; tensor.py calls ops)
 _new = object.__new__
 
 
+_clock = [0]
+
+
+def bump() -> int:
+    """The next value of the version clock: a Tensor whose data changes in place takes it
+    as its version ``_v``; a node built later has a stamp at least as large."""
+    _clock[0] += 1
+    return _clock[0]
+
+
 def make(data: np.ndarray, op: Any, parents: tuple, ctx: Any, rg: bool, bs: int = 0, mix: Any = None) -> Any:
     """Build an op's output node (internal fast path: no validation)."""
     t = _new(Tensor)
-    t.data = data if type(data) is np.ndarray else np.asarray(data)  # 0-d numpy results are scalars
+    t._data = data if type(data) is np.ndarray else np.asarray(data)  # 0-d numpy results are scalars
+    t._v = 0
     t.grad = None
     t.name = None
     t._bs = bs
@@ -55,6 +66,7 @@ def make(data: np.ndarray, op: Any, parents: tuple, ctx: Any, rg: bool, bs: int 
         t._parents = parents
         t._op = op
         t._ctx = ctx
+        t._stamp = _clock[0]
         if state.anomaly:
             from ..anomaly import created
             created(t)

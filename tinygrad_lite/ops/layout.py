@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import batchstate
 from ..graph import state
+from ..persample import OuterRows
 from . import base
 from .base import Op, _AxisError, const, failed, lead, make
 
@@ -44,6 +45,9 @@ class Reshape(Op):
 
     @staticmethod
     def push_rows(node: Any, i: int, rows: Any) -> Any:
+        """Factors S[b] = sum_t L_t (x) R_t are reshaped by changing only the target shape."""
+        if getattr(rows, "L", None) is None or type(rows).dense is not OuterRows.dense:
+            return None
         out = copy.copy(rows)
         out.shape = node._ctx
         return out
@@ -85,7 +89,8 @@ class Transpose(Op):
     def push_rows(node: Any, i: int, rows: Any) -> Any:
         """A 2-D transpose of ``sum_t L_t (x) R_t`` is ``sum_t R_t (x) L_t``: swap the factors."""
         L = getattr(rows, "L", None)
-        if L is None or node._ctx != (1, 0) or rows.shape != (L.shape[2], rows.R.shape[2]):
+        if L is None or type(rows).dense is not OuterRows.dense or node._ctx != (1, 0) \
+                or rows.shape != (L.shape[2], rows.R.shape[2]):
             return None
         out = copy.copy(rows)
         out.L, out.R = rows.R * rows.scale, rows.L

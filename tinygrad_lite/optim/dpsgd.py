@@ -13,6 +13,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from .. import persample
+from ..ops.base import bump
 from .optimizer import Optimizer, check_number
 
 __all__ = ["DPSGD"]
@@ -170,6 +171,7 @@ class DPSGD(Optimizer):
                 total = total + std * self.rng.standard_normal(p.data.shape)
             upd = (float(group["lr"]) / denom) * total
             np.subtract(p.data, upd.astype(p.data.dtype, copy=False), out=p.data)
+            p._v = bump()
         if self.accountant is not None:
             self.accountant.step(sigma, self.sample_rate)
         return loss

@@ -30,6 +30,8 @@ from typing import Any, Callable, Iterable, Optional
 
 import numpy as np
 
+from ..ops.base import bump
+
 __all__ = ["Optimizer", "check_number", "check_bool", "hyper"]
 
 
@@ -197,6 +199,7 @@ class Optimizer:
         loss = closure() if closure is not None else None
         for group, p, g in self._gradients():
             self.update(p, g, self.state[p], group)
+            p._v = bump()  # changed in place: graphs built before this step cannot backward
         return loss
 
     def update(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:
