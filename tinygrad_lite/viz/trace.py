@@ -58,9 +58,11 @@ def _holds(g: Any) -> bool:
     return bool(np.any(np.asarray(g) != 0))
 
 
-def _stale_leaves(root: Any, names: dict) -> list:
-    """(name, leaf) of the leaves of ``root``'s graph that already hold a gradient."""
-    return [(names[id(n)], n) for n in toposort(root) if n._op is None and _holds(n.grad)]
+def _stale_leaves(root: Any, order: list, names: dict) -> list:
+    """(name, leaf) of the leaves of ``root``'s graph (those its backward reaches) that
+    already hold a gradient, in picture order."""
+    reached = {id(n) for n in toposort(root)}
+    return [(names[id(n)], n) for n in order if n._op is None and id(n) in reached and _holds(n.grad)]
 
 
 def _clear(leaf: Any) -> None:
@@ -117,12 +119,13 @@ def trace_backward(root: Any, file: Optional[TextIO] = None, module: Any = None,
     out = sys.stdout if file is None else file
     order = walk(root)
     names = display_names(order, param_names(module))
-    stale = _stale_leaves(root, names)
+    stale = _stale_leaves(root, order, names)
     if stale and not zero_grad:
         listed = ", ".join(nm for nm, _ in stale[:6]) + (f" and {len(stale) - 6} more" if len(stale) > 6 else "")
         raise RuntimeError(
-            f"trace_backward: {listed} already hold{'s' if len(stale) == 1 else ''} a gradient (from an earlier "
-            "backward, perhaps of this very graph); tracing adds to it, so the gradients would silently double. "
+            f"trace_backward: {listed} already hold{'s a gradient' if len(stale) == 1 else ' gradients'} (from an "
+            "earlier backward, perhaps of this very graph); tracing adds to them, so the gradients would silently "
+            "double. "
             "Clear them first (model.zero_grad() or p.zero_grad() for Tensors; root.zero_grad() or v.grad = 0.0 "
             "for Values), or call trace_backward(..., zero_grad=True) to clear them here")
     rname = names[id(root)]
