@@ -271,27 +271,45 @@ def test_demo_writes_the_explorer(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert Path(r["html"]).exists()
 
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "explore.md"
+DOC = Path(__file__).resolve().parent.parent / "docs" / "debugging.md"
+
+
+def doc_outputs(text: str) -> list:
+    """The outputs the page shows: lines indented by 4 spaces outside code blocks (the
+    per-sample trace line comes from tests/test_viz.py's batched trace, not from a block)."""
+    out, fenced = [], False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and line.startswith("    ") and "per sample" not in line:
+            out.append(line[4:])
+    return out
 
 
 @pytest.mark.parametrize("dot", [True, False], ids=["with-dot", "without-dot"])
 def test_doc_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any, dot: bool) -> None:
-    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
-    assert len(blocks) == 4
+    text = DOC.read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) == 9
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(tl.viz, "explore", explore, raising=False)  # until the package exports it
     if not dot:
         real = shutil.which
         monkeypatch.setattr(shutil, "which", lambda n, *a, **k: None if n == "dot" else real(n, *a, **k))
         monkeypatch.setenv("PATH", str(tmp_path))  # graphviz's renderer finds no dot either
     for code in blocks:
-        exec(compile(code, str(DOC), "exec"), {})
-    out = capsys.readouterr().out
+        exec(compile(code, "my_model.py", "exec"), {})
+    out = capsys.readouterr().out.replace(str(tmp_path) + "/", "")
+    lines = out.splitlines()
+    expected = doc_outputs(text)
+    assert len(expected) == 10 and expected[0].startswith("detect_anomaly: the forward of op 'log' in module '2'")
+    for line in expected:
+        assert line in lines
     layout = "dot" if dot and HAVE_DOT else "layered"
     assert f"<Explorer of 'loss': 10 values, 8 backward steps, layout {layout}>" in out
     assert (tmp_path / "graph.html").exists()
     written = "graph.svg" if dot and HAVE_DOT else "graph.dot"
-    assert out.rstrip().endswith(written) and (tmp_path / written).exists()
+    assert written in lines and (tmp_path / written).exists()
+    assert "already hold gradients" in out
     if not (dot and HAVE_DOT):
         assert "Graphviz's 'dot' program is not installed" in out
 
