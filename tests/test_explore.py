@@ -157,6 +157,35 @@ def test_value_graph_steps_and_rules() -> None:
     assert a.grad == 0.0 and b.grad == 0.0 and c.grad == 0.0
 
 
+class _Neuron(tl.nn.Module):
+    """tanh(w . x + b) with scalar Values."""
+
+    def __init__(self) -> None:
+        self.w = [tl.Value(0.5), tl.Value(-1.0)]
+        self.b = tl.Value(0.1)
+
+    def forward(self, x: list) -> Any:
+        return sum((wi * xi for wi, xi in zip(self.w, x)), self.b).tanh()
+
+
+def test_value_module_frames_and_data_inputs() -> None:
+    net = tl.nn.Sequential(_Neuron())
+    xs = [tl.Value(1.0, label="x0"), tl.Value(2.0, label="x1")]
+    out = (net(xs) - 1.0) ** 2
+    out.label = "cost"
+    p = explore(out, module=net).payload
+    nodes = by_name(p)
+    assert nodes["0.w.1"]["kind"] == "parameter" and nodes["x0"]["kind"] == "input"
+    (frame,) = p["clusters"]
+    assert frame["label"] == "0: _Neuron"
+    ops_in = sorted(n["op"] for n in p["nodes"] if n["id"] in frame["members"] and n["op"])
+    assert ops_in == ["add", "add", "mul", "mul", "tanh"]               # every op computed inside the neuron
+    assert {nodes[k]["id"] for k in ("0.w.0", "0.w.1", "0.b")} <= set(frame["members"])
+    assert nodes["cost"]["id"] not in frame["members"]
+    q = by_name(explore(out).payload)                                   # no module: the neuron that ran is known
+    assert q["x1"]["kind"] == "input" and sum(n["kind"] == "parameter" for n in q.values()) == 3
+
+
 def test_explorer_never_changes_gradients() -> None:
     model, loss = mlp_graph()
     loss.backward()

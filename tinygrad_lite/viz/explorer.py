@@ -22,11 +22,9 @@ The cotangents are computed when the explorer is built, by one traced backward s
 node's ``grad`` is snapshotted first and restored afterwards (same object, same numbers):
 exploring a graph never changes a gradient.
 
-The layout comes from Graphviz's ``dot`` program (``dot -Tsvg`` on a DOT description of
-the graph: one box per value, one small ellipse per op). Without ``dot`` a layered layout
-is computed here: each node's layer is the length of the longest path from a leaf to it
-(leaves in layer 0, an op one layer after its latest input, its output one after it), and
-the page says which layout it uses.
+The layout comes from ``dot -Tsvg`` (one box per value, one small ellipse per op). Without
+``dot`` a layered layout is computed here: a node's layer is the longest path from a leaf
+to it (an op one layer after its latest input), and the page says which layout it uses.
 """
 
 from __future__ import annotations
@@ -43,7 +41,7 @@ import numpy as np
 
 from .. import graph
 from ._page import render_page
-from .collapse import module_paths
+from .collapse import module_paths, value_owners
 from .common import COLORS, const, display_names, expr, kind, nonfinite, num, owner_paths, param_names, summary, walk
 
 __all__ = ["explore", "Explorer"]
@@ -241,6 +239,8 @@ def build_payload(root: Any, module: Any = None, gradient: Any = None) -> dict:
         steps, received, error = [], {}, None
         note = "the root does not require grad: there is no backward pass to step through"
     cluster_of, clusters = _clusters(order, pnames, module, ids)
+    owners = value_owners(order, module) if module is None else {}  # Value parameters of modules that ran
+    kinds = (pnames, True) if module is not None else (owners, bool(owners))
     nodes, edges = [], []
     for k, nd in enumerate(order):
         nid = f"v{k}"
@@ -248,7 +248,7 @@ def build_payload(root: Any, module: Any = None, gradient: Any = None) -> dict:
         leaf_param = nd._op is None and nd.requires_grad
         norms, gs_shape, ps_err = _per_sample(nd) if leaf_param else (None, None, None)
         info = {
-            "id": nid, "name": names[id(nd)], "kind": kind(nd, root, pnames, module is not None),
+            "id": nid, "name": names[id(nd)], "kind": kind(nd, root, *kinds),
             "op": op.name if op is not None else "", "opid": f"o{k}" if op is not None else None,
             "rule": getattr(op, "rule", "") if op is not None else "",
             "expr": expr(nd, names) if op is not None else "",
