@@ -135,6 +135,9 @@ def test_backward_sqrt_at_zero_names_the_op_and_writes_no_leaf():
     assert place(msg) == (HERE, line)
     assert info.value.node is r
     assert w.grad is None                               # the failed backward wrote no leaf
+    src = viz.draw_graph(info.value).source             # the graph, the sqrt whose backward failed in red
+    (failed,) = [line for line in src.splitlines() if "FAILED" in line]
+    assert 'label="sqrt\\nFAILED (detect_anomaly)"' in failed and "color=red" in failed
     with np.errstate(divide="ignore"):
         loss.backward()                                 # outside: no check, inf as IEEE says
     assert np.isinf(w.grad[0])
