@@ -157,6 +157,35 @@ def test_value_graph_steps_and_rules() -> None:
     assert a.grad == 0.0 and b.grad == 0.0 and c.grad == 0.0
 
 
+class _Neuron(tl.nn.Module):
+    """tanh(w . x + b) with scalar Values."""
+
+    def __init__(self) -> None:
+        self.w = [tl.Value(0.5), tl.Value(-1.0)]
+        self.b = tl.Value(0.1)
+
+    def forward(self, x: list) -> Any:
+        return sum((wi * xi for wi, xi in zip(self.w, x)), self.b).tanh()
+
+
+def test_value_module_frames_and_data_inputs() -> None:
+    net = tl.nn.Sequential(_Neuron())
+    xs = [tl.Value(1.0, label="x0"), tl.Value(2.0, label="x1")]
+    out = (net(xs) - 1.0) ** 2
+    out.label = "cost"
+    p = explore(out, module=net).payload
+    nodes = by_name(p)
+    assert nodes["0.w.1"]["kind"] == "parameter" and nodes["x0"]["kind"] == "input"
+    (frame,) = p["clusters"]
+    assert frame["label"] == "0: _Neuron"
+    ops_in = sorted(n["op"] for n in p["nodes"] if n["id"] in frame["members"] and n["op"])
+    assert ops_in == ["add", "add", "mul", "mul", "tanh"]               # every op computed inside the neuron
+    assert {nodes[k]["id"] for k in ("0.w.0", "0.w.1", "0.b")} <= set(frame["members"])
+    assert nodes["cost"]["id"] not in frame["members"]
+    q = by_name(explore(out).payload)                                   # no module: the neuron that ran is known
+    assert q["x1"]["kind"] == "input" and sum(n["kind"] == "parameter" for n in q.values()) == 3
+
+
 def test_explorer_never_changes_gradients() -> None:
     model, loss = mlp_graph()
     loss.backward()
@@ -271,27 +300,45 @@ def test_demo_writes_the_explorer(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert Path(r["html"]).exists()
 
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "explore.md"
+DOC = Path(__file__).resolve().parent.parent / "docs" / "debugging.md"
+
+
+def doc_outputs(text: str) -> list:
+    """The outputs the page shows: lines indented by 4 spaces outside code blocks (the
+    per-sample trace line comes from tests/test_viz.py's batched trace, not from a block)."""
+    out, fenced = [], False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and line.startswith("    ") and "per sample" not in line:
+            out.append(line[4:])
+    return out
 
 
 @pytest.mark.parametrize("dot", [True, False], ids=["with-dot", "without-dot"])
 def test_doc_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any, dot: bool) -> None:
-    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
-    assert len(blocks) == 4
+    text = DOC.read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) == 9
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(tl.viz, "explore", explore, raising=False)  # until the package exports it
     if not dot:
         real = shutil.which
         monkeypatch.setattr(shutil, "which", lambda n, *a, **k: None if n == "dot" else real(n, *a, **k))
         monkeypatch.setenv("PATH", str(tmp_path))  # graphviz's renderer finds no dot either
     for code in blocks:
-        exec(compile(code, str(DOC), "exec"), {})
-    out = capsys.readouterr().out
+        exec(compile(code, "my_model.py", "exec"), {})
+    out = capsys.readouterr().out.replace(str(tmp_path) + "/", "")
+    lines = out.splitlines()
+    expected = doc_outputs(text)
+    assert len(expected) == 10 and expected[0].startswith("detect_anomaly: the forward of op 'log' in module '2'")
+    for line in expected:
+        assert line in lines
     layout = "dot" if dot and HAVE_DOT else "layered"
     assert f"<Explorer of 'loss': 10 values, 8 backward steps, layout {layout}>" in out
     assert (tmp_path / "graph.html").exists()
     written = "graph.svg" if dot and HAVE_DOT else "graph.dot"
-    assert out.rstrip().endswith(written) and (tmp_path / written).exists()
+    assert written in lines and (tmp_path / written).exists()
+    assert "already hold gradients" in out
     if not (dot and HAVE_DOT):
         assert "Graphviz's 'dot' program is not installed" in out
 

@@ -579,3 +579,196 @@ def test_collapse_does_not_hide_a_node_used_twice():
     vm = "v" + str(31)                                                  # x, 30 adds, then m
     assert label(nodes(g)[vm])[1] == "op: mul"
     assert len([e for e in edges(g) if e[0] == vm]) == 2
+
+
+# ----------------------------------------------------------------------------- failed ops
+
+
+class MatMul(nn.Module):
+    def __init__(self, n_in: int, n_out: int):
+        self.W = Tensor(np.ones((n_in, n_out)), requires_grad=True)
+
+    def forward(self, x):
+        return x @ self.W
+
+
+def test_failed_matmul_in_a_model_is_drawn_in_red():
+    model = nn.Sequential(nn.Linear(2, 3, rng=0), nn.ReLU(), MatMul(4, 1))       # 3 features meet a 4-row W
+    X = Tensor(np.ones((5, 2)), batched=True, name="X")
+    with pytest.raises(ValueError) as info:
+        model(X)
+    exc = info.value
+    assert [t.shape for t in exc.operands] == [(5, 3), (4, 1)] and exc.op == "matmul"
+    g = viz.draw_graph(exc, module=model)
+    nd = nodes(g)
+    failed = [k for k, a in nd.items() if "FAILED" in a]
+    assert len(failed) == 1
+    fid = failed[0]
+    assert label(nd[fid])[:2] == ["matmul: FAILED", "ValueError"]
+    assert "color=red" in nd[fid] and f'fillcolor="{viz.COLORS["nonfinite"]}"' in nd[fid]
+    assert "shape=ellipse" in nd[fid]
+    relu_out = [k for k in value_ids(g) if label(nd[k])[1] == "op: relu"]
+    assert len(relu_out) == 1
+    assert {(relu_out[0], fid), (find(g, "2.W"), fid)} <= edges(g)           # its operands are its parents
+    assert not any(e[0] == fid for e in edges(g))                              # and it has no output
+    find(g, "0.weight"), find(g, "X")                                          # the graph that led there
+    assert f'fillcolor="{viz.COLORS["output"]}"' not in g.source.split("cluster_legend")[0]
+    assert "legend_failed" in g.source
+
+
+def test_draw_graph_of_an_exception_without_operands_is_refused():
+    with pytest.raises(TypeError, match="no .operands"):
+        viz.draw_graph(ValueError("not from an op"))
+
+
+# ----------------------------------------------------------------------------- Value MLPs
+
+
+class Neuron(nn.Module):
+    def __init__(self, n_in: int, rng):
+        self.w = [Value(float(rng.uniform(-1, 1))) for _ in range(n_in)]
+        self.b = Value(0.0)
+
+    def forward(self, x):
+        return sum((wi * xi for wi, xi in zip(self.w, x)), self.b).tanh()
+
+
+class Layer(nn.Module):
+    def __init__(self, n_in: int, n_out: int, rng):
+        self.neurons = [Neuron(n_in, rng) for _ in range(n_out)]
+
+    def forward(self, x):
+        return [n(x) for n in self.neurons]
+
+
+class ValueMLP(nn.Module):
+    def __init__(self, sizes, seed: int = 0):
+        rng = np.random.default_rng(seed)
+        self.layers = [Layer(a, b, rng) for a, b in zip(sizes, sizes[1:])]
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x[0]
+
+
+def value_mlp_cost():
+    """A 2-4-4-1 Value MLP on 2 samples, squared-error cost, after backward."""
+    model = ValueMLP([2, 4, 4, 1])
+    X = [[Value(0.5, label="x0a"), Value(-1.0, label="x0b")], [Value(1.5, label="x1a"), Value(0.2, label="x1b")]]
+    cost = (model(X[0]) - 1.0) ** 2 + (model(X[1]) + 1.0) ** 2
+    cost.label = "cost"
+    cost.backward()
+    return model, X, cost
+
+
+def box_ids(g) -> list:
+    """Boxes drawn for values: value boxes, module boxes and hidden-chain boxes."""
+    return [k for k in nodes(g) if re.fullmatch(r"[vgh]\d+", k)]
+
+
+def test_value_mlp_is_grouped_one_box_per_neuron_under_max_nodes():
+    model, X, cost = value_mlp_cost()
+    full = viz.draw_graph(cost, module=model, max_nodes=None)
+    assert len(box_ids(full)) > 150 and "g0" not in nodes(full)
+    g = viz.draw_graph(cost, module=model, max_nodes=60)
+    nd = nodes(g)
+    assert len(box_ids(g)) < 60
+    groups = {label(a)[0]: k for k, a in nd.items() if re.fullmatch(r"g\d+", k)}
+    expected = {f"layers.{i}.neurons.{j}: Neuron" for i, n in enumerate((4, 4, 1)) for j in range(n)}
+    assert set(groups) == expected                                            # one box per neuron
+    n0 = label(nd[groups["layers.0.neurons.0: Neuron"]])
+    neuron = model.layers[0].neurons[0]
+    assert n0[1] == "10 ops (mul, add, tanh); 2 output(s)"                    # 2 samples, 5 ops each
+    assert f"w.0 = {viz.common.summary(neuron.w[0].data)}, grad {viz.common.summary(neuron.w[0].grad)}" in n0
+    for name in ("x0a", "x0b", "x1a", "x1b", "cost"):
+        find(g, name)                                                          # data and the cost stay
+    assert label(nd[find(g, "x0a")])[1] == "input"
+    e = edges(g)
+    assert (find(g, "x0a"), groups["layers.0.neurons.0: Neuron"]) in e
+    assert (groups["layers.0.neurons.0: Neuron"], groups["layers.1.neurons.2: Neuron"]) in e
+    assert "values grouped into 9 module box(es)" in nd["note"]
+
+
+def test_value_groups_lift_to_layers_and_work_without_a_module():
+    model, X, cost = value_mlp_cost()
+    g = viz.draw_graph(cost, module=model, max_nodes=15)
+    titles = sorted(label(a)[0] for k, a in nodes(g).items() if re.fullmatch(r"g\d+", k))
+    assert titles == ["layers.0: Layer", "layers.1: Layer", "layers.2: Layer"]
+    assert len(box_ids(g)) <= 15
+    g2 = viz.draw_graph(cost, max_nodes=60)                                   # no module: type names
+    titles2 = [label(a)[0] for k, a in nodes(g2).items() if re.fullmatch(r"g\d+", k)]
+    assert sorted(titles2) == sorted(f"Neuron #{i}" for i in range(1, 10))
+    assert len(box_ids(g2)) < 60
+    assert label(nodes(g2)[find(g2, "x1b")])[1] == "input"                     # data, not a parameter
+
+
+def test_value_parameters_and_data_with_a_module():
+    model, X, cost = value_mlp_cost()
+    g = viz.draw_graph(cost, module=model, max_nodes=None, legend=False)
+    nd = nodes(g)
+    w = nd[find(g, "layers.1.neurons.3.w.2")]
+    assert label(w)[1] == "parameter" and f'fillcolor="{viz.COLORS["parameter"]}"' in w
+    x = nd[find(g, "x1a")]
+    assert label(x)[1] == "input" and f'fillcolor="{viz.COLORS["input"]}"' in x
+    cl = clusters(g)                                                           # a frame per neuron
+    assert len(cl) == 9 and len(cl["layers.2.neurons.0: Neuron"]) == 2 * (2 * 9) + 5
+    # built outside any module (a bare neuron): nothing tells data from parameters
+    *_, c = value_neuron()
+    bare = viz.draw_graph(c)
+    assert label(nodes(bare)[find(bare, "x")])[1] == "parameter"
+
+
+def test_nonfinite_value_inside_a_group_makes_it_red():
+    model, X, cost = value_mlp_cost()
+    model.layers[1].neurons[1].w[0].grad = float("nan")
+    g = viz.draw_graph(cost, module=model, max_nodes=60)
+    nd = nodes(g)
+    (bad,) = [k for k, a in nd.items() if re.fullmatch(r"g\d+", k) and "color=red" in a]
+    assert label(nd[bad])[0] == "layers.1.neurons.1: Neuron" and "NaN/Inf in 1 value(s) inside" in label(nd[bad])
+
+
+# ----------------------------------------------------------------------------- trace: stale grads, per sample
+
+
+def test_trace_refuses_to_double_gradients():
+    a, b = Value(2.0, label="a"), Value(-3.0, label="b")
+    y = a * b
+    y.backward()
+    with pytest.raises(RuntimeError, match=r"a, b already hold gradients.*double.*zero_grad=True"):
+        viz.trace_backward(y, file=io.StringIO())
+    assert (a.grad, b.grad) == (-3.0, 2.0)                                     # nothing changed
+    lines = viz.trace_backward(y, file=io.StringIO(), zero_grad=True)
+    assert lines[0] == "zero_grad=True: cleared the gradients already held by a, b"
+    assert lines[1] == "[1] v2 = a * b = -6.0; dv2/dv2 = 1.0"
+    assert (a.grad, b.grad) == (-3.0, 2.0)                                     # once, not twice
+    model, X, Y, loss = tensor_neuron()
+    before = model[0].weight.grad.copy()
+    with pytest.raises(RuntimeError, match="weight.*model.zero_grad"):
+        viz.trace_backward(loss, module=model, file=io.StringIO())
+    np.testing.assert_array_equal(model[0].weight.grad, before)
+    viz.trace_backward(loss, module=model, file=io.StringIO(), zero_grad=True)
+    np.testing.assert_allclose(model[0].weight.grad, before, rtol=1e-15)
+    with pytest.raises(TypeError, match="zero_grad"):
+        viz.trace_backward(loss, zero_grad="yes")
+
+
+def test_trace_of_a_batched_graph_shows_per_sample_shapes():
+    model = nn.Linear(3, 1, rng=0)
+    model.weight.data = np.array([[1.0, 0.0, -1.0]])
+    model.bias.data = np.array([0.5])
+    X = Tensor(np.arange(24.0).reshape(8, 3), batched=True, name="X")
+    loss = nn.mse_loss(model(X), Tensor(np.zeros((8, 1)), batched=True, name="Y"))
+    lines = viz.trace_backward(loss, module=model, file=io.StringIO())
+    assert lines[5] == ("    sends: X: none (no grad), weight += [[-31.5, -34.5, -37.5]] (per sample: (8, 1, 3)), "
+                        "bias += [-3.0] (per sample: (8, 1))")
+    assert lines[6].endswith("weight.grad += [[-31.5, -34.5, -37.5]] (per sample: (8, 1, 3))")
+    assert lines[2] == "    sends: v3 += (8, 1) min -0.375 mean -0.375 max -0.375, Y: none (no grad)"
+    gs = model.weight.grad_sample                                              # the traced backward kept them
+    per_sample = 2 * (X.data @ model.weight.data.T + 0.5) * X.data             # d(err_b^2)/dW of each sample
+    np.testing.assert_allclose(gs, per_sample[:, None, :], rtol=1e-12)
+    # through a transpose on the parameter side: the shape is carried to the leaf
+    w = Tensor(np.ones((1, 3)), requires_grad=True, name="w")
+    out = viz.trace_backward(((X @ w.T) ** 2).mean(), file=io.StringIO())
+    assert any(s.endswith("(per sample: (8, 3, 1))") for s in out)
+    assert out[-1].endswith("(per sample: (8, 1, 3))") and w.grad_sample.shape == (8, 1, 3)

@@ -15,6 +15,7 @@ import math
 from typing import Optional, Union
 
 from . import graph, ops
+from .anomaly import note_value as _note
 
 Number = Union[int, float]
 _INF, _NAN = math.inf, math.nan
@@ -198,10 +199,13 @@ def _node(data: float, parents: tuple, op: _Op, ctx: object = None) -> "Value":
     v.data = data
     v.grad = 0.0
     v.label = ""
-    if _state.grad:
+    st = _state.__dict__  # this thread's recording state: one lookup, then plain dict reads
+    if st["grad"]:
         v._parents = parents
         v._op = op
         v._ctx = ctx
+        if st["modules"] or st["anomaly"]:  # provenance for pictures and detect_anomaly
+            _note(v)
     else:
         v._parents = ()
         v._op = None
@@ -220,7 +224,7 @@ class Value:
     accumulates across ``backward()`` calls (use ``v.grad = 0.0`` or ``zero_grad`` to reset).
     """
 
-    __slots__ = ("data", "grad", "label", "_parents", "_op", "_ctx", "__weakref__")
+    __slots__ = ("data", "grad", "label", "_parents", "_op", "_ctx", "_mod", "_src", "__weakref__")
     requires_grad = True
     batched = False
     _bs = 0

@@ -1,4 +1,4 @@
-"""The page template of ``tinygrad_lite.explore``: HTML, CSS and plain JavaScript, all inline.
+"""The page template of the explorer (``tinygrad_lite.viz.explorer``): HTML, CSS and plain JavaScript, all inline.
 
 ``render_page(payload, svg, note, title)`` fills the template. The payload travels as JSON in
 a ``<script type="application/json">`` element (every ``<`` escaped as ``\\u003c`` so no text

@@ -1,0 +1,500 @@
+"""An interactive, self-contained HTML page of a computation graph: ``explore(root)``.
+
+``explore(root, module=None)`` returns an ``Explorer``. ``Explorer.save(path)`` writes ONE
+HTML file (inline SVG, styles, data and plain JavaScript; nothing is fetched when it is
+viewed) and ``Explorer._repr_html_()`` shows the same page in a notebook (inside an
+``<iframe srcdoc>``, so several explorers on one page never share element ids).
+
+In the page:
+
+* clicking a value shows its name, op, shape, dtype, summaries (min / max / mean / norm
+  over the finite entries, and the first few numbers) of its data, its stored ``grad``,
+  the cotangent dL/dnode of the explorer's own backward, per-sample gradient norms where
+  present, and the op's derivative rule;
+* "Step" walks the backward pass one node at a time in the order the graph walker visits
+  the nodes (reverse topological order), highlighting the node and showing the cotangent
+  it sends to each parent (already reduced to the parent's shape); "Reset" starts over;
+* a search box finds a node by name; module frames (when ``module`` is given) collapse and
+  expand; values holding a NaN or an Inf (data, grad or cotangent) are red.
+
+The cotangents are computed when the explorer is built, by one traced backward sweep
+``graph.backward(root, seed, fit, trace)``. The sweep writes ``grad`` on the nodes, so every
+node's ``grad`` is snapshotted first and restored afterwards (same object, same numbers):
+exploring a graph never changes a gradient.
+
+The layout comes from ``dot -Tsvg`` (one box per value, one small ellipse per op). Without
+``dot`` a layered layout is computed here: a node's layer is the longest path from a leaf
+to it (an op one layer after its latest input), and the page says which layout it uses.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from .. import graph
+from ._page import render_page
+from .collapse import module_paths, value_owners
+from .common import COLORS, const, display_names, expr, kind, nonfinite, num, owner_paths, param_names, summary, walk
+
+__all__ = ["explore", "Explorer"]
+
+PREVIEW = 8          # numbers shown in a preview
+_LAYOUTS = ("auto", "dot", "layered")
+
+
+# ------------------------------------------------------------------------------ numbers ----
+def _jnum(v: Any) -> Union[float, str]:
+    """A float for JSON: finite numbers as they are, NaN / Inf as the strings 'nan', 'inf', '-inf'."""
+    f = float(v)
+    if math.isfinite(f):
+        return f
+    return "nan" if f != f else ("inf" if f > 0 else "-inf")
+
+
+def array_info(x: Any) -> Optional[dict]:
+    """Summary of an array (or number) for the page, or None for None.
+
+    Keys: ``shape``, ``dtype``, ``size``; over the finite entries ``min``, ``max``, ``mean``
+    and ``norm`` = sqrt(sum x^2) (None when there is no finite entry); ``nan`` and ``inf``
+    counts; ``bad`` ('' or 'NaN' / 'Inf' / 'NaN and Inf'); ``preview`` (the first
+    ``PREVIEW`` entries in row-major order, as text) and ``values`` (the same as numbers);
+    ``text``, the one-line summary of ``tl.viz.draw_graph``.
+    """
+    if x is None:
+        return None
+    a = np.asarray(x)
+    info: dict = {"shape": list(a.shape), "dtype": str(a.dtype), "size": int(a.size),
+                  "min": None, "max": None, "mean": None, "norm": None, "nan": 0, "inf": 0,
+                  "bad": nonfinite(a), "preview": "", "values": [],
+                  "text": summary(a[()] if a.ndim == 0 else a)}
+    if a.dtype.kind == "c":
+        a = a.real
+    if a.dtype.kind not in "fiub":
+        return info
+    flat = a.reshape(-1)
+    head = flat[:PREVIEW]
+    info["values"] = [_jnum(v) for v in head]
+    more = ", ..." if flat.size > PREVIEW else ""
+    info["preview"] = "[" + ", ".join(num(v) for v in head) + more + "]" if a.ndim else num(a[()])
+    f = flat.astype(np.float64)
+    fin = np.isfinite(f)
+    info["nan"] = int(np.isnan(f).sum())
+    info["inf"] = int(np.isinf(f).sum())
+    good = f[fin]
+    if good.size:
+        info.update(min=float(good.min()), max=float(good.max()), mean=float(good.mean()),
+                    norm=float(np.sqrt(np.dot(good, good))))
+    return info
+
+
+def _safe_attr(node: Any, name: str) -> tuple:
+    """(value, error text): reading per-sample attributes may raise (samples mixed)."""
+    try:
+        return getattr(node, name, None), None
+    except Exception as e:  # a RuntimeError naming the op that mixed samples, typically
+        return None, f"{type(e).__name__}: {e}"
+
+
+def _per_sample(node: Any) -> tuple:
+    """(norms info or None, grad_sample shape or None, error or None) of a parameter."""
+    norms, err = _safe_attr(node, "grad_sample_norm")
+    if err is None and norms is None:
+        gs, err = _safe_attr(node, "grad_sample")
+        if gs is not None:
+            gs = np.asarray(gs)
+            norms = np.sqrt((gs.reshape(len(gs), -1).astype(np.float64) ** 2).sum(axis=1))
+            return array_info(norms), list(gs.shape), None
+    if norms is None:
+        return None, None, err
+    norms = np.asarray(norms)
+    return array_info(norms), [int(len(norms))] + list(np.shape(node.data)), None
+
+
+# ------------------------------------------------------------------------------ backward ---
+def _seed(root: Any, gradient: Any) -> tuple:
+    """(seed cotangent dL/droot, note) for the traced backward."""
+    from ..tensor import Tensor
+
+    if not isinstance(root, Tensor):
+        if gradient is not None:
+            raise TypeError("explore: gradient= is for a Tensor root; a Value's backward is seeded with 1.0")
+        return 1.0, ""
+    d = root.data
+    if gradient is None:
+        note = "" if d.size == 1 else (f"the root has shape {d.shape}, so the backward is seeded with ones "
+                                       "(pass gradient= for another seed)")
+        return np.ones_like(d), note
+    gd = np.array(getattr(gradient, "data", gradient), dtype=d.dtype)
+    if gd.shape != d.shape:
+        raise ValueError(f"explore: gradient has shape {gd.shape} but the root has shape {d.shape}")
+    return gd, ""
+
+
+def _traced_backward(root: Any, order: list, ids: dict, seed: Any) -> tuple:
+    """Run one traced backward sweep and restore every node's ``grad`` afterwards.
+
+    Returns (steps, cotangent received per node id, error text or None). A step is
+    ``{"node", "leaf", "received", "sends": [{"parent", "cot"}]}``; ``cot`` is the cotangent
+    sent to that parent (reduced to its shape), None when the parent takes no gradient.
+    """
+    from ..tensor import Tensor
+
+    fit = None
+    if isinstance(root, Tensor):
+        from ..batchstate import fit
+    steps: list = []
+    received: dict = {}
+    saved = []
+    for nd in order:
+        g = nd.grad
+        saved.append((nd, g, np.array(g, copy=True) if isinstance(g, np.ndarray) else None))
+
+    def trace(node: Any, g: Any, grads: tuple) -> None:
+        nid = ids[id(node)]
+        received[nid] = array_info(g)
+        sends = []
+        for p, gp in zip(node._parents, grads):
+            if gp is None or not p.requires_grad:
+                sends.append({"parent": ids[id(p)], "cot": None})
+            else:
+                sends.append({"parent": ids[id(p)], "cot": array_info(fit(p, gp) if fit else gp)})
+        steps.append({"node": nid, "leaf": node._op is None, "received": received[nid], "sends": sends})
+
+    error = None
+    try:
+        graph.backward(root, seed, fit, trace)
+    except Exception as e:
+        error = f"{type(e).__name__}: {e}"
+    finally:
+        for nd, g, copy in saved:
+            if copy is not None and (g.shape != copy.shape or not np.array_equal(g, copy, equal_nan=True)):
+                g[...] = copy  # changed in place: put the numbers back
+            nd.grad = g
+    return steps, received, error
+
+
+# ------------------------------------------------------------------------------ modules ----
+def _clusters(order: list, pnames: dict, module: Any, ids: dict) -> tuple:
+    """Module frames: a parameter belongs to the module owning it; an op's output to the
+    module it was computed in (scalar-engine Values remember it), else to the module of its
+    first parameter input (so a Linear frame holds weight, bias, the linear op and its
+    output). Returns (node id -> cluster id, clusters list)."""
+    if module is None:
+        return {}, []
+    mods = dict(module.named_modules()) if hasattr(module, "named_modules") else {}
+    path_of = owner_paths(module, pnames)
+    ran_in = module_paths(module)
+    of: dict = {}
+    cid: dict = {}
+    clusters: list = []
+    for nd in order:
+        path = path_of.get(id(nd))
+        if path is None and nd._op is not None:
+            path = ran_in.get(id(getattr(nd, "_mod", None)))
+            if path is None:
+                path = next((path_of[id(p)] for p in nd._parents if id(p) in path_of), None)
+        if path is None:
+            continue
+        if path not in cid:
+            m = mods.get(path, module)
+            cid[path] = f"c{len(clusters)}"
+            label = f"{path}: {type(m).__name__}" if path else type(m).__name__
+            clusters.append({"id": cid[path], "path": path, "label": label, "members": []})
+        c = clusters[int(cid[path][1:])]
+        c["members"].append(ids[id(nd)])
+        of[ids[id(nd)]] = cid[path]
+    return of, clusters
+
+
+# ------------------------------------------------------------------------------ payload ----
+def _label(info: dict) -> list:
+    """Text lines of a value's box: its name, then its value (one element) or shape and dtype."""
+    lines = [info["name"]]
+    d = info["data"]
+    if d is not None and d["size"] == 1 and not d["shape"]:
+        lines.append("= " + d["preview"])
+    else:
+        lines.append(f"{tuple(info['shape'])} {info['dtype']}")
+    return lines
+
+
+def build_payload(root: Any, module: Any = None, gradient: Any = None) -> dict:
+    """Everything the page shows, as JSON-ready data (see ``Explorer.payload``)."""
+    order = walk(root)
+    pnames = param_names(module)
+    names = display_names(order, pnames)
+    ids = {id(nd): f"v{k}" for k, nd in enumerate(order)}
+    seed, note = _seed(root, gradient)
+    if root.requires_grad:
+        steps, received, error = _traced_backward(root, order, ids, seed)
+    else:
+        steps, received, error = [], {}, None
+        note = "the root does not require grad: there is no backward pass to step through"
+    cluster_of, clusters = _clusters(order, pnames, module, ids)
+    owners = value_owners(order, module) if module is None else {}  # Value parameters of modules that ran
+    kinds = (pnames, True) if module is not None else (owners, bool(owners))
+    nodes, edges = [], []
+    for k, nd in enumerate(order):
+        nid = f"v{k}"
+        op = nd._op
+        leaf_param = nd._op is None and nd.requires_grad
+        norms, gs_shape, ps_err = _per_sample(nd) if leaf_param else (None, None, None)
+        info = {
+            "id": nid, "name": names[id(nd)], "kind": kind(nd, root, *kinds),
+            "op": op.name if op is not None else "", "opid": f"o{k}" if op is not None else None,
+            "rule": getattr(op, "rule", "") if op is not None else "",
+            "expr": expr(nd, names) if op is not None else "",
+            "const": num(const(nd)) if op is not None and const(nd) is not None else None,
+            "shape": [int(s) for s in np.shape(nd.data)], "dtype": str(getattr(nd, "dtype", "")),
+            "batched": bool(getattr(nd, "batched", False)), "requires_grad": bool(nd.requires_grad),
+            "module": cluster_of.get(nid), "parents": [ids[id(p)] for p in nd._parents],
+            "data": array_info(nd.data), "grad": array_info(nd.grad), "cot": received.get(nid),
+            "per_sample_norms": norms, "grad_sample_shape": gs_shape, "per_sample_error": ps_err,
+        }
+        parts = ((info["data"], "data"), (info["grad"], "grad"), (info["cot"], "cotangent"))
+        info["bad"] = [f"{a['bad']} in {what}" for a, what in parts if a and a["bad"]]
+        nodes.append(info)
+        if op is not None:
+            for j, p in enumerate(nd._parents):
+                edges.append({"id": f"e{k}_{j}", "src": ids[id(p)], "dst": f"o{k}"})
+            edges.append({"id": f"r{k}", "src": f"o{k}", "dst": nid})
+    for c in clusters:  # an op node lives in the frame of its output
+        c["members"] += [n["opid"] for n in nodes if n["module"] == c["id"] and n["opid"]]
+    return {"root": ids[id(root)], "root_name": names[id(root)], "nodes": nodes, "edges": edges,
+            "clusters": clusters, "steps": steps, "backward_error": error, "note": note,
+            "engine": "Tensor" if hasattr(root, "grad_sample") else "Value"}
+
+
+# ------------------------------------------------------------------------------ layout -----
+def _dq(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def dot_source(payload: dict) -> str:
+    """The DOT description of the page's graph (ids ``v<k>`` values, ``o<k>`` ops, ``c<j>`` frames)."""
+    out = ['digraph explorer {',
+           '  graph [rankdir=LR, fontsize=10, fontname="Helvetica", nodesep=0.2, ranksep=0.3];',
+           '  node [fontsize=10, fontname="Helvetica", style=filled];',
+           '  edge [arrowsize=0.6, color="#868e96"];']
+    by_cluster: dict = {None: []}
+    for c in payload["clusters"]:
+        by_cluster[c["id"]] = []
+    for n in payload["nodes"]:
+        fill = COLORS["nonfinite"] if n["bad"] else COLORS[n["kind"]]
+        label = _dq("\n".join(_label(n)))
+        by_cluster[n["module"]].append(f'{n["id"]} [id={n["id"]}, shape=box, label={label}, '
+                                       f'fillcolor="{fill}"];')
+        if n["opid"]:
+            lab = n["op"] + (f"\nc = {n['const']}" if n["const"] is not None else "")
+            by_cluster[n["module"]].append(f'{n["opid"]} [id={n["opid"]}, shape=ellipse, label={_dq(lab)}, '
+                                           f'fillcolor="{COLORS["op"]}", height=0.25, margin="0.03,0.01"];')
+    for c in payload["clusters"]:
+        out.append(f'  subgraph cluster_{c["id"]} {{ id={c["id"]}; label={_dq(c["label"])}; '
+                   'style="rounded,dashed"; color="#868e96";')
+        out += ["    " + s for s in by_cluster[c["id"]]]
+        out.append("  }")
+    out += ["  " + s for s in by_cluster[None]]
+    out += [f'  {e["src"]} -> {e["dst"]} [id={e["id"]}];' for e in payload["edges"]]
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def run_dot(source: str, timeout: float = 60.0) -> tuple:
+    """(SVG text from ``dot -Tsvg``, '') or (None, the reason it could not run)."""
+    exe = shutil.which("dot")
+    if exe is None:
+        return None, "Graphviz's dot program was not found"
+    try:
+        r = subprocess.run([exe, "-Tsvg"], input=source.encode("utf-8"), capture_output=True, timeout=timeout)
+    except (OSError, subprocess.SubprocessError) as e:
+        return None, f"dot failed: {e}"
+    if r.returncode != 0:
+        return None, f"dot failed: {r.stderr.decode('utf-8', 'replace').strip()[:300]}"
+    svg = r.stdout.decode("utf-8", "replace")
+    i = svg.find("<svg")
+    return (svg[i:], "") if i >= 0 else (None, "dot gave no SVG")
+
+
+def layered_svg(payload: dict) -> str:
+    """An SVG of the graph without Graphviz: longest-path layering, left to right.
+
+    layer(leaf) = 0, layer(op) = 1 + max(layer(inputs)), layer(value) = layer(its op) + 1;
+    a leaf is then moved to the layer just before its first consumer. Within a layer nodes
+    keep the walk's order, then barycentre passes (each node sorted by the mean height of its
+    inputs, a leaf by that of its consumers) reduce crossings. Frames are the bounding boxes of
+    their members.
+    """
+    items: dict = {}   # id -> [layer, width, height, label lines, kind]
+    order: list = []
+    for n in payload["nodes"]:
+        if n["opid"]:
+            lo = 1 + max((items[p][0] for p in n["parents"]), default=-1)
+            lab = [n["op"]] + ([f"c = {n['const']}"] if n["const"] is not None else [])
+            items[n["opid"]] = [lo, 12 + 7 * max(len(s) for s in lab), 14 + 12 * len(lab), lab, "op"]
+            order.append(n["opid"])
+            layer = lo + 1
+        else:
+            layer = 0
+        lab = _label(n)
+        items[n["id"]] = [layer, 14 + 7 * max(len(s) for s in lab), 10 + 13 * len(lab), lab, n["kind"]]
+        order.append(n["id"])
+    preds: dict = {}
+    succs: dict = {}
+    for e in payload["edges"]:
+        preds.setdefault(e["dst"], []).append(e["src"])
+        succs.setdefault(e["src"], []).append(e["dst"])
+    for i in order:  # a leaf sits just before its first consumer
+        if i not in preds and i in succs:
+            items[i][0] = min(items[s][0] for s in succs[i]) - 1
+    layers: dict = {}
+    for i in order:
+        layers.setdefault(items[i][0], []).append(i)
+    pos: dict = {}
+
+    def place(rank_of: Any) -> None:
+        x = 10.0
+        for lk in sorted(layers):
+            col = layers[lk]
+            col.sort(key=rank_of)
+            y, wmax = 30.0, max(items[i][1] for i in col)
+            for i in col:
+                pos[i] = (x + (wmax - items[i][1]) / 2, y + items[i][2] / 2)
+                y += items[i][2] + 14
+            x += wmax + 36
+
+    def mean_y(ids: list, default: float) -> float:
+        ys = [pos[j][1] for j in ids if j in pos]
+        return sum(ys) / len(ys) if ys else default
+
+    walk = {i: k for k, i in enumerate(order)}
+    place(lambda i: walk[i])                                            # the walk's order
+    place(lambda i: mean_y(preds.get(i, []), pos[i][1]))                # inputs' mean height
+    place(lambda i: mean_y(preds.get(i, []) or succs.get(i, []), pos[i][1]))  # leaves by consumers
+    x = max(pos[i][0] + items[i][1] for i in pos) + 10
+    width = x
+    height = max(pos[i][1] + items[i][2] / 2 for i in pos) + 10
+    bad = {n["id"] for n in payload["nodes"] if n["bad"]}
+    e = html.escape
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}pt" height="{height:.0f}pt" '
+             f'viewBox="0 0 {width:.0f} {height:.0f}"><g id="graph0" class="graph" font-family="Helvetica" '
+             'font-size="10">']
+    for c in payload["clusters"]:
+        xs = [(pos[m][0], pos[m][0] + items[m][1]) for m in c["members"]]
+        ys = [(pos[m][1] - items[m][2] / 2, pos[m][1] + items[m][2] / 2) for m in c["members"]]
+        x0, x1 = min(a for a, _ in xs) - 6, max(b for _, b in xs) + 6
+        y0, y1 = min(a for a, _ in ys) - 18, max(b for _, b in ys) + 6
+        parts.append(f'<g id="{c["id"]}" class="cluster"><title>{e(c["label"])}</title><polygon fill="none" '
+                     f'stroke="#868e96" stroke-dasharray="5,2" points="{x0:.1f},{y0:.1f} {x1:.1f},{y0:.1f} '
+                     f'{x1:.1f},{y1:.1f} {x0:.1f},{y1:.1f}"/><text x="{x0 + 4:.1f}" y="{y0 + 12:.1f}">'
+                     f'{e(c["label"])}</text></g>')
+    for i in order:
+        px, py = pos[i]
+        w, h, lab, kind = items[i][1], items[i][2], items[i][3], items[i][4]
+        fill = COLORS["nonfinite"] if i in bad else COLORS[kind]
+        if kind == "op":
+            shape = (f'<ellipse fill="{fill}" stroke="black" cx="{px + w / 2:.1f}" cy="{py:.1f}" '
+                     f'rx="{w / 2:.1f}" ry="{h / 2:.1f}"/>')
+        else:
+            top, bot = py - h / 2, py + h / 2
+            shape = (f'<polygon fill="{fill}" stroke="black" points="{px:.1f},{top:.1f} '
+                     f'{px + w:.1f},{top:.1f} {px + w:.1f},{bot:.1f} {px:.1f},{bot:.1f}"/>')
+        y0 = py - 13 * (len(lab) - 1) / 2 + 4
+        text = "".join(f'<text text-anchor="middle" x="{px + w / 2:.1f}" y="{y0 + 13 * j:.1f}">{e(s)}</text>'
+                       for j, s in enumerate(lab))
+        parts.append(f'<g id="{i}" class="node"><title>{e(lab[0])}</title>{shape}{text}</g>')
+    for ed in payload["edges"]:
+        (sx, sy), (tx, ty) = pos[ed["src"]], pos[ed["dst"]]
+        sx += items[ed["src"]][1]
+        mx = (sx + tx) / 2
+        parts.append(f'<g id="{ed["id"]}" class="edge"><path fill="none" stroke="#868e96" '
+                     f'd="M{sx:.1f},{sy:.1f} C{mx:.1f},{sy:.1f} {mx:.1f},{ty:.1f} {tx - 5:.1f},{ty:.1f}"/>'
+                     f'<polygon fill="#868e96" '
+                     f'stroke="#868e96" points="{tx:.1f},{ty:.1f} {tx - 6:.1f},{ty - 3:.1f} '
+                     f'{tx - 6:.1f},{ty + 3:.1f}"/></g>')
+    parts.append("</g></svg>")
+    return "".join(parts)
+
+
+# ------------------------------------------------------------------------------ explorer ---
+class Explorer:
+    """The explorer of one graph: ``save(path)`` writes the page, ``_repr_html_()`` shows it
+    in a notebook, ``html()`` returns it as a string.
+
+    Attributes: ``payload`` (the data the page shows: ``nodes``, ``edges``, ``clusters``,
+    ``steps`` of the backward pass, ...), ``svg`` (the graph picture), ``layout`` (``"dot"``
+    or ``"layered"``) and ``layout_note`` (why the layered layout was used, or '').
+    """
+
+    def __init__(self, payload: dict, svg: str, layout: str, layout_note: str = "",
+                 title: str = "tinygrad_lite graph explorer") -> None:
+        self.payload = payload
+        self.svg = svg
+        self.layout = layout
+        self.layout_note = layout_note
+        self.title = title
+
+    def html(self) -> str:
+        """The whole page: one self-contained HTML document."""
+        if self.layout == "dot":
+            note = "Layout by Graphviz's dot."
+        else:
+            note = ("Simple layered layout (" + (self.layout_note or "Graphviz's dot was not used")
+                    + "; install Graphviz for a tidier picture).")
+        return render_page(self.payload, self.svg, note, self.title)
+
+    def save(self, path: Union[str, "os.PathLike[str]"]) -> str:
+        """Write the page to ``path`` (UTF-8; parent folders are created); returns the path."""
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"Explorer.save: path must be a str or a path, got {type(path).__name__}")
+        p = Path(path)
+        text = self.html()
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text, encoding="utf-8")
+        return str(p)
+
+    def _repr_html_(self) -> str:
+        return (f'<iframe srcdoc="{html.escape(self.html(), quote=True)}" sandbox="allow-scripts" '
+                'style="width:100%;height:640px;border:1px solid #ced4da"></iframe>')
+
+    def __repr__(self) -> str:
+        p = self.payload
+        return (f"<Explorer of {p['root_name']!r}: {len(p['nodes'])} values, {len(p['steps'])} backward "
+                f"steps, layout {self.layout}>")
+
+
+def explore(root: Any, module: Any = None, *, gradient: Any = None, layout: str = "auto") -> Explorer:
+    """An interactive explorer of the graph that produced ``root`` (a Tensor or a Value).
+
+    ``module`` (a ``tl.nn.Module``) names parameters by ``named_parameters()`` and groups
+    each module's parameters, the ops using them and their outputs in a collapsible frame.
+    ``gradient`` seeds the explorer's own backward (dL/droot; default 1, or ones for a
+    non-scalar root). ``layout``: ``"auto"`` (Graphviz's ``dot`` when installed, else the
+    layered layout), ``"dot"`` (error without it) or ``"layered"``. No node's ``grad``
+    changes.
+    """
+    if not (hasattr(root, "_parents") and hasattr(root, "_op") and hasattr(root, "data")):
+        raise TypeError(f"explore: root must be a Tensor or a Value, got {type(root).__name__}")
+    if module is not None and not hasattr(module, "named_parameters"):
+        raise TypeError(f"explore: module must be a tl.nn.Module or None, got {type(module).__name__}")
+    if layout not in _LAYOUTS:
+        raise ValueError(f"explore: layout must be one of {_LAYOUTS}, got {layout!r}")
+    if layout == "dot" and shutil.which("dot") is None:
+        raise RuntimeError("explore: layout='dot' needs Graphviz's dot program on PATH")
+    payload = build_payload(root, module, gradient)
+    if layout == "layered":
+        svg, why = None, "layout='layered' was asked for"
+    else:
+        svg, why = run_dot(dot_source(payload))
+    if svg is None:
+        if layout == "dot":
+            raise RuntimeError(f"explore: {why}")
+        return Explorer(payload, layered_svg(payload), "layered", why)
+    return Explorer(payload, svg, "dot")
