@@ -247,8 +247,8 @@ class Conv(Op):
             raw = np.matmul(np.swapaxes(gm, 2, 3), cols)  # (L, G, Og, K*Cg)
             raw = raw.reshape((L, G, Og) + k + (Cg,))
             gW = np.ascontiguousarray(np.moveaxis(raw, -1, 3)).reshape(ld + W.shape)
-        if len(parents) == 3 and parents[2].requires_grad:
-            gb = gm.sum(axis=2).reshape(ld + (O,))
+        if len(parents) == 3 and parents[2].requires_grad:  # a product with ones: several times np.sum's speed
+            gb = np.matmul(np.ones(gm.shape[2], gm.dtype), gm).reshape(ld + (O,))
         if parents[0].requires_grad:
             gx = self._dx(gm, W, S, out, k, stride, pads, dilation, G, L * B).reshape(ld + parents[0].data.shape)
         return (gx, gW) if len(parents) == 2 else (gx, gW, gb)
@@ -257,7 +257,8 @@ class Conv(Op):
     def _dx(gm: np.ndarray, W: np.ndarray, S: tuple, out: tuple, k: tuple, stride: tuple, pads: tuple,
             dilation: tuple, G: int, LB: int) -> np.ndarray:
         """dxp[i] = sum_k' Wflip[k'] gup[i + k' d]: the cotangent spread to stride s (zeros between),
-        padded by (k-1) d, correlated with the flipped kernel; then the padding is cut off."""
+        padded by (k-1) d, correlated with the flipped kernel, at the positions i of the input
+        (the padding's own positions are never computed)."""
         O, Cg = W.shape[:2]
         Og = O // G
         Sp = tuple(n + lo + hi for n, (lo, hi) in zip(S, pads))
@@ -265,14 +266,16 @@ class Conv(Op):
         gup = np.zeros((LB,) + tuple(a + e for a, e in zip(Sp, kd)) + (G, Og), dtype=gm.dtype)
         where = (slice(None),) + tuple(slice(e, e + (o - 1) * s + 1, s) for e, o, s in zip(kd, out, stride))
         gup[where] = np.moveaxis(gm.reshape((G, LB) + out + (Og,)), 0, -2)
-        cols = _patches(gup, Sp, k, (1,) * len(k), dilation)  # (G, LB*prod(Sp), K*Og)
+        inner = (slice(None),) + tuple(slice(lo, None) for lo, _ in pads)
+        cols = _patches(gup[inner], S, k, (1,) * len(k), dilation)  # (G, LB*prod(S), K*Og): interior only
         flip = (slice(None),) * 3 + (slice(None, None, -1),) * len(k)
         Wf = W.reshape((G, Og, Cg) + k)[flip]
         Wf = np.moveaxis(Wf, (1, 2), (-2, -1)).reshape(G, -1, Cg)  # rows (k', o), columns c
-        dxp = np.matmul(cols, Wf).reshape((G, LB) + Sp + (Cg,))
-        inner = (slice(None), slice(None)) + tuple(slice(lo, lo + n) for n, (lo, _) in zip(S, pads))
-        dx = np.moveaxis(dxp[inner], 0, -2)  # (LB, *S, G, Cg)
-        return np.moveaxis(dx.reshape((LB,) + S + (G * Cg,)), -1, 1)
+        if G == 1:
+            dx = (cols[0] @ Wf[0]).reshape((LB,) + S + (Cg,))
+        else:
+            dx = np.moveaxis(np.matmul(cols, Wf).reshape((G, LB) + S + (Cg,)), 0, -2).reshape((LB,) + S + (G * Cg,))
+        return np.moveaxis(dx, -1, 1)
 
     @staticmethod
     def sample_rows(node: Any, g: np.ndarray, i: int, scale: float) -> Any:
@@ -286,8 +289,8 @@ class Conv(Op):
             gm = np.ascontiguousarray(np.moveaxis(g.reshape((B, G, Og, -1)), 3, 2).swapaxes(0, 1)).reshape(G, -1, Og)
         if i == 2:
             node._ctx[2] = None
-            return DenseRows(gm.reshape(G, B, -1, gm.shape[-1]).sum(axis=2).swapaxes(0, 1).reshape(B, -1),
-                             p.data.shape, p.data.dtype, scale)
+            S = np.matmul(np.ones(gm.shape[1] // max(B, 1), gm.dtype), gm.reshape(G, B, -1, gm.shape[-1]))
+            return DenseRows(S.swapaxes(0, 1).reshape(B, -1), p.data.shape, p.data.dtype, scale)
         if i != 1:
             return None
         if len(node._parents) == 2:
