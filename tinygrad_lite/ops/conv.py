@@ -111,7 +111,7 @@ class ConvRows(OuterRows):
         n = self.R.shape[2]
         if T == 1 or T * T * (m + n) < T * m * n:
             return OuterRows.sq_norms(self)
-        S = self._raw().reshape(B, -1)
+        S = self._raw().reshape(B, m * n)
         return np.einsum("bk,bk->b", S, S)
 
     def weighted_sum(self, w: np.ndarray) -> np.ndarray:
@@ -236,8 +236,9 @@ class Conv(Op):
         L = int(np.prod(ld))
         B = node.data.shape[0]
         # cotangent channels-last, groups first: (L, G, B*P, Og)
+        P = int(np.prod(out))
         gm = np.ascontiguousarray(np.moveaxis(g.reshape((L, B, G, Og) + out), 2, 1).reshape(
-            (L, G, B, Og, -1)).swapaxes(3, 4)).reshape(L, G, -1, Og)
+            (L, G, B, Og, P)).swapaxes(3, 4)).reshape(L, G, B * P, Og)
         if W.dtype != gm.dtype:
             gm = gm.astype(W.dtype)
         if n == 0:
@@ -282,24 +283,25 @@ class Conv(Op):
         cols, (S, out, k, stride, pads, dilation, G), cache = node._ctx
         p = node._parents[i]
         B = node.data.shape[0]
+        P = int(np.prod(out))
         if cache is not None and cache[0] is g:
             gm = cache[1]
         else:
             Og = node.data.shape[1] // G
-            gm = np.ascontiguousarray(np.moveaxis(g.reshape((B, G, Og, -1)), 3, 2).swapaxes(0, 1)).reshape(G, -1, Og)
+            gm = np.ascontiguousarray(np.moveaxis(g.reshape((B, G, Og, P)), 3, 2).swapaxes(0, 1)).reshape(G, B * P, Og)
         if i == 2:
             node._ctx[2] = None
-            S = np.matmul(np.ones(gm.shape[1] // max(B, 1), gm.dtype), gm.reshape(G, B, -1, gm.shape[-1]))
-            return DenseRows(S.swapaxes(0, 1).reshape(B, -1), p.data.shape, p.data.dtype, scale)
+            S = np.matmul(np.ones(P, gm.dtype), gm.reshape(G, B, P, gm.shape[-1]))
+            return DenseRows(S.swapaxes(0, 1).reshape(B, p.data.shape[0]), p.data.shape, p.data.dtype, scale)
         if i != 1:
             return None
         if len(node._parents) == 2:
             node._ctx[2] = None
         Cg = p.data.shape[1]
         if G == 1:
-            return ConvRows(gm[0].reshape(B, -1, gm.shape[-1]), cols[0].reshape(B, -1, cols.shape[-1]), k, Cg,
+            return ConvRows(gm[0].reshape(B, P, gm.shape[-1]), cols[0].reshape(B, P, cols.shape[-1]), k, Cg,
                             p.data.shape, p.data.dtype, scale)
-        return GroupedConvRows(gm.reshape(G, B, -1, gm.shape[-1]), cols.reshape(G, B, -1, cols.shape[-1]), k, Cg,
+        return GroupedConvRows(gm.reshape(G, B, P, gm.shape[-1]), cols.reshape(G, B, P, cols.shape[-1]), k, Cg,
                                p.data.shape, p.data.dtype, scale)
 
 
@@ -344,7 +346,7 @@ class _Pool(Op):
         st = xp.strides
         view = as_strided(xp, N + out + k, st[:-nd] + tuple(st[-nd + i] * stride[i] for i in range(nd))
                           + tuple(st[-nd + i] * dilation[i] for i in range(nd)), writeable=False)
-        win = np.ascontiguousarray(view).reshape(N + out + (-1,))
+        win = np.ascontiguousarray(view).reshape(N + out + (int(np.prod(k)),))
         return win, out, Sp
 
 

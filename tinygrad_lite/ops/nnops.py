@@ -54,7 +54,7 @@ class EmbeddingRows(Rows):
             key = (np.arange(B, dtype=np.int64)[:, None] * N + self.idx).reshape(-1)
             uniq, inv = np.unique(key, return_inverse=True)
             summed = np.zeros((uniq.size, self.g.shape[-1]), dtype=self.g.dtype)
-            np.add.at(summed, inv.reshape(-1), self.g.reshape(B * T, -1))
+            np.add.at(summed, inv.reshape(-1), self.g.reshape(B * T, self.g.shape[-1]))
             self._uniq = (uniq, summed)
         return self._uniq
 
@@ -129,8 +129,9 @@ class Embedding(Op):
         p = node._parents[1]
         _, g, D = self._rows(node, g)
         B = g.shape[0]
-        idx = node._parents[0].data.reshape(B, -1)
-        return EmbeddingRows(idx, g.reshape(B, -1, D), p.data.shape, p.data.dtype, scale)
+        idx = node._parents[0].data
+        T = int(np.prod(idx.shape[1:]))
+        return EmbeddingRows(idx.reshape(B, T), g.reshape(B, T, D), p.data.shape, p.data.dtype, scale)
 
 
 def _normalise(x: np.ndarray, axes: tuple, eps: float) -> tuple:
@@ -232,7 +233,8 @@ class GroupNorm(_Norm):
 
     def forward(self, x: np.ndarray, w: Any, b: Any, groups: int = 1, eps: float = 1e-5) -> tuple:
         B, C = x.shape[:2]
-        xhat, rstd = _normalise(x.reshape(B, groups, -1), (-1,), eps)
+        n = C // groups * int(np.prod(x.shape[2:]))
+        xhat, rstd = _normalise(x.reshape(B, groups, n), (-1,), eps)
         xhat = xhat.reshape(x.shape)
         chan = (C,) + (1,) * (x.ndim - 2)
         y = xhat * w.reshape(chan) if w is not None else xhat.copy()
@@ -247,7 +249,7 @@ class GroupNorm(_Norm):
         p = node._parents[i]
         has_w, _ = node._ctx["has"]
         gg = g * node._ctx["xhat"] if has_w and i == 1 else g
-        S = gg.reshape(gg.shape[:2] + (-1,)).sum(axis=2)
+        S = gg.reshape(gg.shape[:2] + (int(np.prod(gg.shape[2:])),)).sum(axis=2)
         return DenseRows(S, p.data.shape, p.data.dtype, scale)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
@@ -259,7 +261,8 @@ class GroupNorm(_Norm):
         if x.requires_grad:
             gh = g * node._parents[1].data.reshape(ctx["chan"]) if has_w else g
             B, G = x.data.shape[0], ctx["groups"]
-            gx = _normalise_vjp(gh.reshape(g.shape[:n] + (B, G, -1)), ctx["xhat"].reshape(B, G, -1), ctx["rstd"],
+            m = x.data.shape[1] // G * int(np.prod(x.data.shape[2:]))
+            gx = _normalise_vjp(gh.reshape(g.shape[:n] + (B, G, m)), ctx["xhat"].reshape(B, G, m), ctx["rstd"],
                                 (-1,)).reshape(g.shape)
         red = (n,) + tuple(range(n + 2, g.ndim))
         return tuple([gx] + self.affine_grads(node, g, red))
