@@ -140,7 +140,8 @@ def test_group_norm_matches_torch(torch: Any, G: int, C: int, shape: tuple) -> N
     compare(torch, m, tm, x)
 
 
-@pytest.mark.parametrize("cls,shape", [("BatchNorm1d", (5, 3)), ("BatchNorm1d", (4, 3, 6)), ("BatchNorm2d", (3, 2, 4, 5))])
+@pytest.mark.parametrize("cls,shape", [("BatchNorm1d", (5, 3)), ("BatchNorm1d", (4, 3, 6)),
+                                       ("BatchNorm2d", (3, 2, 4, 5))])
 def test_batch_norm_train_and_eval_match_torch(torch: Any, cls: str, shape: tuple) -> None:
     rng = np.random.default_rng(8)
     m, tm = getattr(nn, cls)(shape[1], momentum=0.2), getattr(torch.nn, cls)(shape[1], momentum=0.2).double()
