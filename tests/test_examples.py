@@ -125,6 +125,23 @@ def check_dp_digits(r: dict) -> None:
     assert_picture(r["picture"])
 
 
+def check_cnn_digits(r: dict) -> None:
+    assert r["accuracy"] >= 0.95                          # held-out scans of real handwriting
+    assert r["losses"][-1] < 0.3 * r["losses"][0]
+    norms = r["norms"]
+    assert np.all(np.isfinite(norms)) and np.all(norms >= 0)
+    assert np.all(norms[r["top"]] >= np.max(np.delete(norms, r["top"])))  # the pictured ones are the largest
+    assert_picture(r["picture"])
+
+
+def check_tiny_transformer(r: dict) -> None:
+    first, last = np.mean(r["losses"][:10]), np.mean(r["losses"][-10:])
+    assert last < 0.75 * first and first < np.log(r["vocab"]) + 0.5   # the loss falls from about log(vocab)
+    assert r["norms"].shape == (r["B"],) and np.all(np.isfinite(r["norms"])) and np.all(r["norms"] > 0)
+    assert np.all(r["attn_norms"] <= r["norms"] + 1e-12)   # one parameter's share of the whole norm
+    assert r["sample"].startswith("the ") and len(r["sample"]) == 64 and set(r["sample"]) <= r["charset"]
+
+
 CHECKS: dict[str, Callable[[dict], None]] = {
     "per_sample_vs_batch": check_per_sample_vs_batch,
     "average_weights_vs_gradients": check_average_weights_vs_gradients,
@@ -135,6 +152,8 @@ CHECKS: dict[str, Callable[[dict], None]] = {
     "dp_sgd": check_dp_sgd,
     "data_parallel": check_data_parallel,
     "dp_digits": check_dp_digits,
+    "cnn_digits": check_cnn_digits,
+    "tiny_transformer": check_tiny_transformer,
 }
 
 

@@ -58,9 +58,29 @@ from .fused import LINEAR, MATMUL, MSE, XENT, CrossEntropy, Linear, Matmul, MSEL
 from .layout import CONCAT, GETITEM, RESHAPE, TRANSPOSE, Concat, GetItem, Reshape, Transpose
 from .reduce import LOGSOFTMAX, MAX, MEAN, SOFTMAX, SUM, LogSoftmax, Max, Mean, Softmax, Sum
 
+# isort: split
+from .conv import AVGPOOL, CONV, MAXPOOL, AvgPool, Conv, MaxPool
+from .nnops import (
+    BATCHNORM,
+    EMBEDDING,
+    GELU,
+    GROUPNORM,
+    INPROJ,
+    LAYERNORM,
+    SILU,
+    BatchNorm,
+    Embedding,
+    Gelu,
+    GroupNorm,
+    InProj,
+    LayerNorm,
+    Silu,
+)
+
 ALL = (ADD, SUB, MUL, DIV, POW, ADDC, SUBC, MULC, DIVC, RSUBC, RDIVC, POWC, RPOWC, NEG, EXP, LOG, SQRT, TANH,
        SIGMOID, RELU, ABS, CLIP, CAST, SUM, MEAN, MAX, SOFTMAX, LOGSOFTMAX, RESHAPE, TRANSPOSE, GETITEM, CONCAT,
        MATMUL, LINEAR, MSE, XENT)
+ALL = ALL + (CONV, MAXPOOL, AVGPOOL, EMBEDDING, LAYERNORM, GROUPNORM, BATCHNORM, GELU, SILU, INPROJ)
 
 __all__ = ["Op", "ALL", "Abs", "Add", "AddC", "Cast", "Clip", "Div", "DivC", "Exp", "Log", "Mul", "MulC", "Neg",
            "Pow", "PowC", "RDivC", "Relu", "RPowC", "RSubC", "Sigmoid", "Sqrt", "Sub", "SubC", "Tanh", "CrossEntropy",
@@ -69,3 +89,5 @@ __all__ = ["Op", "ALL", "Abs", "Add", "AddC", "Cast", "Clip", "Div", "DivC", "Ex
            "POWC", "RPOWC", "NEG", "EXP", "LOG", "SQRT", "TANH", "SIGMOID", "RELU", "ABS", "CLIP", "CAST", "SUM",
            "MEAN", "MAX", "SOFTMAX", "LOGSOFTMAX", "RESHAPE", "TRANSPOSE", "GETITEM", "CONCAT", "MATMUL", "LINEAR",
            "MSE", "XENT"]
+__all__ += ["Conv", "MaxPool", "AvgPool", "Embedding", "LayerNorm", "GroupNorm", "BatchNorm", "Gelu", "Silu", "InProj",
+            "CONV", "MAXPOOL", "AVGPOOL", "EMBEDDING", "LAYERNORM", "GROUPNORM", "BATCHNORM", "GELU", "SILU", "INPROJ"]

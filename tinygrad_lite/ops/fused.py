@@ -151,7 +151,8 @@ class Linear(Op):
         if i == 1:
             if xd.ndim == 2:
                 return OuterRows(g[:, None, :], xd[:, None, :], p.data.shape, p.data.dtype, scale)
-            return OuterRows(g.reshape(B, -1, g.shape[-1]), xd.reshape(B, -1, xd.shape[-1]), p.data.shape,
+            T = int(np.prod(xd.shape[1:-1]))  # explicit: B may be 0
+            return OuterRows(g.reshape(B, T, g.shape[-1]), xd.reshape(B, T, xd.shape[-1]), p.data.shape,
                              p.data.dtype, scale)
         if i == 2:
             return DenseRows(g, p.data.shape, p.data.dtype, scale)

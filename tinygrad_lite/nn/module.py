@@ -1,8 +1,10 @@
-"""Neural-network building blocks: Module, Linear, Sequential, activations and losses.
+"""Module (parameters, buffers, train/eval, state dicts), Linear and the containers
+(Sequential, ModuleList, Identity, Flatten), shaped like PyTorch's ``torch.nn``.
 
-Shaped like PyTorch's ``torch.nn`` so a PyTorch user needs no new names. Linear, mse_loss
-and cross_entropy are single fused graph nodes (fewer nodes, numerically stable) with
-their own per-sample rules.
+A parameter is a ``Tensor`` attribute with ``requires_grad=True``; a buffer is a Tensor
+registered with ``register_buffer`` (saved and loaded with the parameters, never trained,
+e.g. BatchNorm's running statistics); a child is a ``Module`` attribute (also inside a
+list, tuple or dict). Linear is one fused graph node with its own per-sample rule.
 """
 
 from __future__ import annotations
@@ -12,15 +14,13 @@ from typing import Any, Iterator, Union
 
 import numpy as np
 
-from . import ops
-from .batchstate import BATCHED
-from .graph import state
-from .ops.base import const as _const
-from .random import as_generator
-from .tensor import Tensor
+from .. import ops
+from ..graph import state
+from ..ops.base import const as _const
+from ..random import as_generator
+from ..tensor import Tensor
 
-__all__ = ["Module", "Linear", "Sequential", "ReLU", "Tanh", "Sigmoid", "mse_loss", "cross_entropy"]
-
+__all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten"]
 
 
 def _as_tensor(x: Any) -> Tensor:
@@ -114,25 +114,73 @@ class Module:
             p.zero_grad()
 
     def train(self, mode: bool = True) -> "Module":
+        """Set training mode (``mode=True``) or evaluation mode on this module and every
+        module below it (Dropout and BatchNorm behave differently); returns self."""
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"train: mode must be a bool, got {mode!r}")
         for m in self.modules():
-            m.training = mode
+            m.training = bool(mode)
         return self
 
     def eval(self) -> "Module":
+        """Evaluation mode: ``train(False)``."""
         return self.train(False)
 
+    # ----------------------------------------------------------------- buffers ---------
+    def register_buffer(self, name: str, value: Any) -> None:
+        """Keep ``value`` (an array or Tensor, or None) as the buffer ``name``: an attribute
+        that is saved in ``state_dict`` and loaded by ``load_state_dict`` but is not a
+        parameter (no gradient), like BatchNorm's ``running_mean``."""
+        if not isinstance(name, str) or not name or "." in name:
+            raise ValueError(f"register_buffer: name must be a non-empty string without dots, got {name!r}")
+        names = self.__dict__.setdefault("_buffer_names", [])
+        if value is not None:
+            value = Tensor(value.data if isinstance(value, Tensor) else np.asarray(value))
+        setattr(self, name, value)
+        if name not in names:
+            names.append(name)
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple]:
+        """(dotted name, buffer Tensor) of this module and every module below it."""
+        for mname, m in self.named_modules(prefix):
+            for name in m.__dict__.get("_buffer_names", ()):
+                b = getattr(m, name, None)
+                if isinstance(b, Tensor):
+                    yield (f"{mname}.{name}" if mname else name), b
+
+    def buffers(self) -> list:
+        return [b for _, b in self.named_buffers()]
+
     # ----------------------------------------------------------------- state -----------
+    def _state_tensors(self) -> "OrderedDict[str, Tensor]":
+        """Parameters and buffers by dotted name (each tensor once), module by module."""
+        out: "OrderedDict[str, Tensor]" = OrderedDict()
+        seen: set = set()
+        for mname, m in self.named_modules():
+            items = [(n, v) for n, v in m._members() if isinstance(v, Tensor) and v.requires_grad]
+            items += [(n, getattr(m, n)) for n in m.__dict__.get("_buffer_names", ())
+                      if isinstance(getattr(m, n, None), Tensor)]
+            for name, v in items:
+                if id(v) not in seen:
+                    seen.add(id(v))
+                    out[f"{mname}.{name}" if mname else name] = v
+        return out
+
     def state_dict(self) -> "OrderedDict[str, np.ndarray]":
-        """Parameter name -> a copy of its array."""
-        return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
+        """Parameter and buffer name -> a copy of its array (PyTorch's keys: ``0.weight``,
+        ``bn.running_mean``, ``bn.num_batches_tracked`` ...)."""
+        return OrderedDict((name, t.data.copy()) for name, t in self._state_tensors().items())
 
     def load_state_dict(self, state: Any, strict: bool = True) -> None:
-        """Copy arrays into the parameters, all or nothing.
+        """Copy arrays into the parameters and buffers, all or nothing.
 
-        A missing or unexpected key raises ``KeyError``, a wrong shape ``ValueError``; on any
-        error no parameter changes. Values keep each parameter's dtype (like PyTorch).
+        A missing or unexpected key raises ``KeyError``, a wrong shape ``ValueError``, each
+        naming the key; on any error nothing changes. Values keep each tensor's dtype (like
+        PyTorch), so ``{k: v.numpy() for k, v in torch_model.state_dict().items()}`` loads.
         """
-        params = OrderedDict(self.named_parameters())
+        if not hasattr(state, "keys") or not hasattr(state, "__getitem__"):
+            raise TypeError(f"load_state_dict: expected a dict of arrays, got {type(state).__name__}")
+        params = self._state_tensors()
         missing = [k for k in params if k not in state]
         extra = [k for k in state if k not in params]
         if strict and (missing or extra):
@@ -149,7 +197,7 @@ class Module:
             v = state[k]
             arr = np.asarray(v.data if isinstance(v, Tensor) else v)
             if arr.shape != p.data.shape:
-                raise ValueError(f"load_state_dict: '{k}' has shape {arr.shape}, the parameter has shape "
+                raise ValueError(f"load_state_dict: '{k}' has shape {arr.shape}, the model's tensor has shape "
                                  f"{p.data.shape}")
             if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
                 raise ValueError(f"load_state_dict: '{k}' has non-numeric dtype {arr.dtype}")
@@ -207,6 +255,9 @@ class Sequential(Module):
     """Modules applied in order; children are named ``0``, ``1``, ..."""
 
     def __init__(self, *modules: Module) -> None:
+        for i, m in enumerate(modules):
+            if not isinstance(m, Module):
+                raise TypeError(f"{type(self).__name__}: item {i} is a {type(m).__name__}, not a Module")
         self.layers = list(modules)
 
     def named_children(self) -> Iterator[tuple]:
@@ -222,7 +273,9 @@ class Sequential(Module):
             x = m(x)
         return x
 
-    def __getitem__(self, i: int) -> Module:
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return type(self)(*self.layers[i])
         return self.layers[i]
 
     def __len__(self) -> int:
@@ -232,70 +285,57 @@ class Sequential(Module):
         return iter(self.layers)
 
     def append(self, m: Module) -> "Sequential":
+        if not isinstance(m, Module):
+            raise TypeError(f"{type(self).__name__}.append: expected a Module, got {type(m).__name__}")
         self.layers.append(m)
         return self
 
 
-class ReLU(Module):
-    """max(x, 0)."""
+class ModuleList(Sequential):
+    """A list of modules whose parameters are the model's (children named ``0``, ``1``, ...);
+    it has no ``forward``: the owner decides how to call them."""
+
+    def __init__(self, modules: Any = ()) -> None:
+        super().__init__(*list(modules))
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("ModuleList has no forward(); iterate over it and call its modules")
+
+    def extend(self, modules: Any) -> "ModuleList":
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index: int, m: Module) -> None:
+        if not isinstance(m, Module):
+            raise TypeError(f"ModuleList.insert: expected a Module, got {type(m).__name__}")
+        self.layers.insert(index, m)
+
+    def __setitem__(self, i: int, m: Module) -> None:
+        if not isinstance(m, Module):
+            raise TypeError(f"ModuleList: expected a Module, got {type(m).__name__}")
+        self.layers[i] = m
+
+
+class Identity(Module):
+    """Returns its input unchanged (extra arguments are accepted and ignored, as in PyTorch)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def forward(self, x: Any) -> Any:
+        return x
+
+
+class Flatten(Module):
+    """Merge axes ``start_dim..end_dim`` into one: (B, C, H, W) -> (B, C*H*W) by default
+    (axis 0, the sample axis, is kept)."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        self.start_dim, self.end_dim = int(start_dim), int(end_dim)
 
     def forward(self, x: Any) -> Tensor:
-        return _as_tensor(x).relu()
+        return _as_tensor(x).flatten(self.start_dim, self.end_dim)
 
-
-class Tanh(Module):
-    """tanh(x)."""
-
-    def forward(self, x: Any) -> Tensor:
-        return _as_tensor(x).tanh()
-
-
-class Sigmoid(Module):
-    """1 / (1 + e^-x)."""
-
-    def forward(self, x: Any) -> Tensor:
-        return _as_tensor(x).sigmoid()
-
-
-def _check_reduction(op: str, reduction: str) -> None:
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-
-
-def mse_loss(pred: Any, target: Any, reduction: str = "mean") -> Tensor:
-    """Squared error: mean (default) or sum over EVERY element of (pred - target)^2.
-
-    With a batched ``pred`` of B samples, sample b's own term is the mean (or sum) over its
-    outputs, so the cost is the mean (or sum) of the B per-sample terms. One fused node:
-    dL/dpred = 2 (pred - target) / N (N = number of elements; 1 for ``sum``).
-    """
-    _check_reduction("mse_loss", reduction)
-    pred, target = _as_tensor(pred), _as_tensor(target)
-    if pred.data.shape != target.data.shape:
-        raise ValueError(f"mse_loss: prediction shape {pred.data.shape} and target shape {target.data.shape} "
-                         "differ; reshape one of them (broadcasting them would compute a different loss)")
-    if reduction == "none":
-        return (pred - target) ** 2
-    if target._bs & BATCHED and not pred._bs and pred.requires_grad:
-        # only the target holds the samples: the composed ops carry each sample's own term
-        sq = (pred - target) ** 2
-        return sq.mean() if reduction == "mean" else sq.sum()
-    return ops.MSE(pred, target, reduction)
-
-
-def cross_entropy(logits: Any, labels: Any, reduction: str = "mean") -> Tensor:
-    """Softmax cross-entropy: -log softmax(z_b)[y_b], averaged (or summed) over samples.
-
-    ``logits`` has shape (N, C) (or (C,) for one sample); ``labels`` are integer class
-    indices (int Tensor or numpy array) of shape (N,) (or a scalar). Computed with a
-    stable log-softmax; dL/dz_b = (softmax(z_b) - onehot(y_b)) / N.
-    """
-    _check_reduction("cross_entropy", reduction)
-    logits = _as_tensor(logits)
-    y = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
-    z = logits.data
-    if reduction == "none":
-        ops.XENT.forward(z, y)  # the same argument checks
-        lp = logits.log_softmax(-1)
-        return -(lp[np.arange(z.shape[0]), y] if z.ndim == 2 else lp[int(y)])
-    return ops.XENT(logits, y, reduction)
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

@@ -1,0 +1,37 @@
+"""Neural-network building blocks shaped like PyTorch's ``torch.nn``: Module and containers,
+Linear, convolutions and pooling, Embedding, normalisation layers, Dropout, attention,
+activations and losses; ``tl.nn.functional`` (``F``) and ``tl.nn.utils``.
+
+Every layer gives per-sample gradients from the same ``backward()`` on a batched input
+(BatchNorm in training mode aside: it mixes samples). Linear, Conv and Embedding weights
+(and attention's projections) keep them factored, so their norms never build
+``(B, *p.shape)`` arrays.
+"""
+
+from . import functional, utils
+from .attention import MultiheadAttention
+from .conv import AvgPool2d, Conv1d, Conv2d, MaxPool2d
+from .functional import cross_entropy, mse_loss
+from .layers import (
+    GELU,
+    BatchNorm1d,
+    BatchNorm2d,
+    CrossEntropyLoss,
+    Dropout,
+    Embedding,
+    GroupNorm,
+    LayerNorm,
+    LogSoftmax,
+    MSELoss,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Tanh,
+)
+from .module import Flatten, Identity, Linear, Module, ModuleList, Sequential
+
+__all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten", "ReLU", "Tanh", "Sigmoid", "GELU",
+           "SiLU", "Softmax", "LogSoftmax", "Dropout", "MSELoss", "CrossEntropyLoss", "Embedding", "LayerNorm",
+           "GroupNorm", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d",
+           "MultiheadAttention", "mse_loss", "cross_entropy", "functional", "utils"]

@@ -1,0 +1,141 @@
+"""Multi-head attention with PyTorch's parameter names (``in_proj_weight``, ``in_proj_bias``,
+``out_proj.weight``, ``out_proj.bias``).
+
+For inputs (B, T, E) (``batch_first=True``, the default here since axis 0 is the sample
+axis), with H heads of size d = E/H:
+
+    [q; k; v] = [query Wq^T + bq; key Wk^T + bk; value Wv^T + bv]   (W = in_proj_weight (3E, E))
+    head_h = softmax(q_h k_h^T / sqrt(d) + mask) v_h
+    out = concat_h(head_h) Wo^T + bo
+
+The projection is one fused op (a Linear when query, key and value are the same tensor),
+so the per-sample gradient of ``in_proj_weight`` is kept as cotangent rows and input rows
+(T per sample) and its norms never build (B, 3E, E).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from .. import ops
+from ..ops.nnops import INPROJ
+from ..random import as_generator
+from ..tensor import Tensor
+from . import functional as F
+from .module import Linear, Module
+
+__all__ = ["MultiheadAttention"]
+
+
+class MultiheadAttention(Module):
+    """``MultiheadAttention(embed_dim, num_heads, bias=True, batch_first=True, rng=None)``;
+    ``forward(query, key, value, attn_mask=None, need_weights=True, is_causal=False)`` returns
+    ``(output, weights averaged over heads or None)``. A bool ``attn_mask`` is True where
+    attention is NOT allowed (torch's meaning for this module); a float mask is added to the
+    scores; ``is_causal=True`` adds the causal mask (query i sees keys j <= i), with or
+    without ``attn_mask``. ``dropout`` (keyword) drops attention weights in training mode."""
+
+    def __init__(self, embed_dim: int, num_heads: int, bias: bool = True, batch_first: bool = True,
+                 rng: Union[None, int, np.random.Generator] = None, *, dropout: float = 0.0,
+                 dtype: Any = np.float64) -> None:
+        for name, v in (("embed_dim", embed_dim), ("num_heads", num_heads)):
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+                raise ValueError(f"MultiheadAttention: {name} must be an int >= 1, got {v!r}")
+        if embed_dim % num_heads:
+            raise ValueError(f"MultiheadAttention: embed_dim={embed_dim} is not divisible by num_heads={num_heads}")
+        if not isinstance(bias, (bool, np.bool_)):
+            raise TypeError(f"MultiheadAttention: bias must be a bool, got {bias!r} (torch's third positional "
+                            "argument is dropout: pass dropout= by keyword)")
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ValueError(f"MultiheadAttention: dropout must be in [0, 1), got {dropout}")
+        self.embed_dim, self.num_heads, self.batch_first = int(embed_dim), int(num_heads), bool(batch_first)
+        self.head_dim = embed_dim // num_heads
+        self.dropout = float(dropout)
+        r = as_generator(rng)
+        a = math.sqrt(6.0 / (embed_dim + 3 * embed_dim))  # xavier uniform on (3E, E)
+        self.in_proj_weight = Tensor(r.uniform(-a, a, (3 * embed_dim, embed_dim)).astype(dtype), requires_grad=True)
+        self.in_proj_bias = Tensor(np.zeros(3 * embed_dim, dtype), requires_grad=True) if bias else None
+        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, rng=r, dtype=dtype)
+        if bias:
+            self.out_proj.bias.data[...] = 0.0
+        self._rng = r
+
+    def _mask(self, attn_mask: Any, key_padding_mask: Any, is_causal: bool, B: int, Tq: int, Tk: int,
+              dtype: Any) -> Optional[np.ndarray]:
+        """One additive mask (0 or -inf, or the float mask), broadcastable to (B, H, Tq, Tk)."""
+        H = self.num_heads
+        add = None
+        if attn_mask is not None:
+            m = np.asarray(attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask)
+            if m.shape == (B * H, Tq, Tk):
+                m = m.reshape(B, H, Tq, Tk)
+            elif m.shape != (Tq, Tk):
+                raise ValueError(f"MultiheadAttention: attn_mask must have shape ({Tq}, {Tk}) or "
+                                 f"({B * H}, {Tq}, {Tk}), got {m.shape}")
+            add = np.where(m, -np.inf, 0.0) if m.dtype == bool else m.astype(dtype)
+        if is_causal:
+            c = np.where(np.triu(np.ones((Tq, Tk), dtype=bool), 1), -np.inf, 0.0)
+            add = c if add is None else add + c
+        if key_padding_mask is not None:
+            kp = np.asarray(key_padding_mask.data if isinstance(key_padding_mask, Tensor) else key_padding_mask)
+            if kp.shape != (B, Tk):
+                raise ValueError(f"MultiheadAttention: key_padding_mask must have shape ({B}, {Tk}), got {kp.shape}")
+            kp = (np.where(kp, -np.inf, 0.0) if kp.dtype == bool else kp.astype(dtype))[:, None, None, :]
+            add = kp if add is None else add + kp
+        return None if add is None else np.asarray(add, dtype=dtype)
+
+    def forward(self, query: Any, key: Any, value: Any, attn_mask: Any = None, need_weights: bool = True,
+                is_causal: bool = False, *, key_padding_mask: Any = None,
+                average_attn_weights: bool = True) -> tuple:
+        q, k, v = (x if isinstance(x, Tensor) else Tensor(x) for x in (query, key, value))
+        E, H, d = self.embed_dim, self.num_heads, self.head_dim
+        unbatched = q.data.ndim == 2
+        if unbatched:
+            q, k, v = (t.unsqueeze(0) for t in (q, k, v))
+        elif not self.batch_first:
+            q, k, v = (t.transpose(1, 0, 2) for t in (q, k, v))
+        for name, t in (("query", q), ("key", k), ("value", v)):
+            if t.data.ndim != 3 or t.data.shape[-1] != E:
+                raise ValueError(f"MultiheadAttention({E}, {H}): {name} must have shape (B, T, {E}), got "
+                                 f"{t.data.shape}")
+        if k.data.shape[:2] != v.data.shape[:2] or q.data.shape[0] != k.data.shape[0]:
+            raise ValueError(f"MultiheadAttention({E}, {H}): query {q.data.shape}, key {k.data.shape} and value "
+                             f"{v.data.shape} do not share their batch size (and key/value their length)")
+        B, Tq, Tk = q.data.shape[0], q.data.shape[1], k.data.shape[1]
+        W, b = self.in_proj_weight, self.in_proj_bias
+        if q is k and k is v:
+            qkv = ops.LINEAR(q, W, b)  # (B, T, 3E): one Linear, T rows per sample
+            qp, kp, vp = qkv[..., :E], qkv[..., E:2 * E], qkv[..., 2 * E:]
+        else:
+            packed = INPROJ(q, k, v, W, b)  # (B, Tq + 2 Tk, E)
+            qp, kp, vp = packed[:, :Tq], packed[:, Tq:Tq + Tk], packed[:, Tq + Tk:]
+
+        def heads(t: Tensor, T: int) -> Tensor:
+            return t.reshape(B, T, H, d).transpose(0, 2, 1, 3)  # (B, H, T, d)
+
+        qh, kh, vh = heads(qp, Tq), heads(kp, Tk), heads(vp, Tk)
+        scores = (qh @ kh.transpose(0, 1, 3, 2)) * (1.0 / math.sqrt(d))
+        add = self._mask(attn_mask, key_padding_mask, is_causal, B, Tq, Tk, scores.data.dtype)
+        if add is not None:
+            scores = scores + add
+        attn = scores.softmax(-1)
+        if self.dropout > 0.0 and self.training:
+            attn = F.dropout(attn, self.dropout, True, rng=self._rng)
+        out = (attn @ vh).transpose(0, 2, 1, 3).reshape(B, Tq, E)
+        out = self.out_proj(out)
+        weights = None
+        if need_weights:
+            weights = attn.mean(axis=1) if average_attn_weights else attn
+        if unbatched:
+            out = out.squeeze(0)
+            weights = None if weights is None else weights.squeeze(0)
+        elif not self.batch_first:
+            out = out.transpose(1, 0, 2)
+        return out, weights
+
+    def extra_repr(self) -> str:
+        return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, batch_first={self.batch_first}"

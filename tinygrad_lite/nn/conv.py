@@ -1,0 +1,110 @@
+"""Convolution and pooling layers (PyTorch's shapes, argument names and parameter names).
+
+``Conv1d`` / ``Conv2d`` hold ``weight`` (out_channels, in_channels/groups, *kernel_size)
+and ``bias`` (out_channels,), initialised uniform in +-1/sqrt(fan_in) (fan_in =
+in_channels/groups * prod(kernel_size)), as PyTorch's default. Per sample, the weight's
+gradient is kept as the output cotangent and the input patches (see ``ops.conv``).
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Union
+
+import numpy as np
+
+from ..random import as_generator
+from ..tensor import Tensor
+from . import functional as F
+from .module import Module
+
+__all__ = ["Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d"]
+
+
+class _ConvNd(Module):
+    nd = 2
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
+                 dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 rng: Union[None, int, np.random.Generator] = None, dtype: Any = np.float64) -> None:
+        who = type(self).__name__
+        for name, v in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+                raise ValueError(f"{who}: {name} must be an int >= 1, got {v!r}")
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(f"{who}: groups={groups} must divide in_channels={in_channels} and "
+                             f"out_channels={out_channels}")
+        self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
+        self.kernel_size = F._tuple(kernel_size, self.nd, "kernel_size", who)
+        self.stride = F._tuple(stride, self.nd, "stride", who)
+        self.dilation = F._tuple(dilation, self.nd, "dilation", who)
+        self.padding = padding if isinstance(padding, str) else F._tuple(padding, self.nd, "padding", who, lo=0)
+        F._pads(self.padding, self.nd, self.kernel_size, self.dilation, self.stride, who)  # checks 'same'
+        r = as_generator(rng)
+        fan_in = in_channels // groups * int(np.prod(self.kernel_size))
+        bound = 1.0 / np.sqrt(fan_in)
+        shape = (out_channels, in_channels // groups) + self.kernel_size
+        self.weight = Tensor(r.uniform(-bound, bound, shape).astype(dtype), requires_grad=True)
+        self.bias = (Tensor(r.uniform(-bound, bound, (out_channels,)).astype(dtype), requires_grad=True)
+                     if bias else None)
+
+    def forward(self, x: Any) -> Tensor:
+        return F._conv(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups, self.nd,
+                       f"{type(self).__name__}({self.extra_repr()})")
+
+    def extra_repr(self) -> str:
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        if self.padding != (0,) * self.nd:
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * self.nd:
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        return s + ("" if self.bias is not None else ", bias=False")
+
+
+class Conv1d(_ConvNd):
+    """1-d convolution over (B, C, L) inputs (or (C, L) unbatched)."""
+
+    nd = 1
+
+
+class Conv2d(_ConvNd):
+    """2-d convolution over (B, C, H, W) inputs (or (C, H, W) unbatched)."""
+
+    nd = 2
+
+
+class MaxPool2d(Module):
+    """The maximum of each kernel_size window (stride defaults to kernel_size; implicit -inf
+    padding of at most half the kernel)."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                 ceil_mode: bool = False) -> None:
+        if ceil_mode:
+            raise NotImplementedError("MaxPool2d: ceil_mode=True is not supported")
+        self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
+
+    def forward(self, x: Any) -> Tensor:
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(Module):
+    """The mean of each kernel_size window (stride defaults to kernel_size; zero padding counted
+    in the divisor unless count_include_pad=False)."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
+        if ceil_mode:
+            raise NotImplementedError("AvgPool2d: ceil_mode=True is not supported")
+        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.count_include_pad = bool(count_include_pad)
+
+    def forward(self, x: Any) -> Tensor:
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, False, self.count_include_pad)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"

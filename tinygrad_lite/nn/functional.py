@@ -1,0 +1,381 @@
+"""``tl.nn.functional`` (``F``): the layers as functions, with PyTorch's signatures.
+
+Each function checks its arguments (a wrong channel count, a kernel larger than the padded
+input, an index out of range ... raise ``ValueError`` / ``IndexError`` naming the function
+or layer and the shapes) and calls one op (``tinygrad_lite.ops``) or a few.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from .. import ops
+from ..batchstate import BATCHED
+from ..ops.base import const as _const
+from ..ops.conv import AVGPOOL, CONV, MAXPOOL
+from ..ops.nnops import BATCHNORM, EMBEDDING, GELU, GROUPNORM, LAYERNORM, SILU
+from ..random import as_generator
+from ..tensor import Tensor
+
+__all__ = ["linear", "conv1d", "conv2d", "max_pool2d", "avg_pool2d", "embedding", "layer_norm", "group_norm",
+           "batch_norm", "dropout", "relu", "gelu", "silu", "tanh", "sigmoid", "softmax", "log_softmax", "mse_loss",
+           "cross_entropy", "scaled_dot_product_attention"]
+
+
+def _t(x: Any) -> Tensor:
+    """A Tensor as it is; an array (or array-like) wrapped without copying."""
+    return x if isinstance(x, Tensor) else _const(x)
+
+
+def _tuple(v: Any, n: int, what: str, who: str, lo: int = 1) -> tuple:
+    """An int or a tuple of n ints (each >= lo) as a tuple of n ints."""
+    vals = (v,) * n if isinstance(v, numbers.Integral) and not isinstance(v, bool) else v
+    if (not isinstance(vals, (tuple, list)) or len(vals) != n
+            or any(isinstance(a, bool) or not isinstance(a, numbers.Integral) or a < lo for a in vals)):
+        raise ValueError(f"{who}: {what} must be an int >= {lo} or a tuple of {n} such ints, got {v!r}")
+    return tuple(int(a) for a in vals)
+
+
+def _pads(padding: Any, n: int, k: tuple, d: tuple, stride: tuple, who: str) -> tuple:
+    """padding as ((lo, hi), ...): an int, a tuple, 'valid' or 'same' (stride 1; extra on the high side)."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * n
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{who}: padding='same' needs stride 1, got stride {stride}")
+            tot = [dd * (kk - 1) for kk, dd in zip(k, d)]
+            return tuple((t // 2, t - t // 2) for t in tot)
+        raise ValueError(f"{who}: padding must be an int, a tuple, 'valid' or 'same', got {padding!r}")
+    p = _tuple(padding, n, "padding", who, lo=0)
+    return tuple((a, a) for a in p)
+
+
+def _spatial(x: Tensor, nd: int, who: str) -> tuple:
+    """(input with a batch axis, whether one was added): (C, *S) inputs get one, as in PyTorch."""
+    xd = x.data
+    if xd.ndim == nd + 2:
+        return x, False
+    if xd.ndim == nd + 1 and not x._bs & BATCHED:
+        return x.unsqueeze(0), True
+    want = "(B, C, L)" if nd == 1 else "(B, C, H, W)"
+    raise ValueError(f"{who}: expected an input of shape {want}, got shape {xd.shape}")
+
+
+def _conv(x: Any, weight: Tensor, bias: Optional[Tensor], stride: Any, padding: Any, dilation: Any, groups: int,
+          nd: int, who: str) -> Tensor:
+    x, added = _spatial(_t(x), nd, who)
+    W = _t(weight)
+    if W.data.ndim != nd + 2:
+        raise ValueError(f"{who}: weight must have {nd + 2} axes (out, in/groups, *kernel), got {W.data.shape}")
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
+        raise ValueError(f"{who}: groups must be an int >= 1, got {groups!r}")
+    k = W.data.shape[2:]
+    s = _tuple(stride, nd, "stride", who)
+    d = _tuple(dilation, nd, "dilation", who)
+    pads = _pads(padding, nd, k, d, s, who)
+    O, Cg = W.data.shape[:2]
+    C, S = x.data.shape[1], x.data.shape[2:]
+    if C != Cg * groups:
+        raise ValueError(f"{who}: expected an input with {Cg * groups} channels (weight {W.data.shape}, groups="
+                         f"{groups}), got input of shape {x.data.shape} with {C} channels")
+    if O % groups:
+        raise ValueError(f"{who}: {O} output channels are not divisible by groups={groups}")
+    for n, kk, (lo, hi), dd in zip(S, k, pads, d):
+        if dd * (kk - 1) + 1 > n + lo + hi:
+            raise ValueError(f"{who}: kernel of size {tuple(k)} (dilation {d}) is larger than the padded input "
+                             f"{tuple(a + p0 + p1 for a, (p0, p1) in zip(S, pads))} (input shape {x.data.shape})")
+    b = None if bias is None else _t(bias)
+    if b is not None and b.data.shape != (O,):
+        raise ValueError(f"{who}: bias must have shape ({O},), got {b.data.shape}")
+    y = CONV(x, W, b, s, pads, d, int(groups))
+    return y.squeeze(0) if added else y
+
+
+def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:
+    """y = x @ weight.T + bias (one fused node)."""
+    x, W = _t(input), _t(weight)
+    if x.data.ndim == 0 or x.data.shape[-1] != W.data.shape[-1]:
+        raise ValueError(f"linear: input of shape {x.data.shape} does not match weight of shape {W.data.shape}")
+    return ops.LINEAR(x, W, None if bias is None else _t(bias))
+
+
+def conv1d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+           groups: int = 1) -> Tensor:
+    """1-d convolution (cross-correlation) of (B, C, L) with weight (O, C/groups, k)."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
+
+
+def conv2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+           groups: int = 1) -> Tensor:
+    """2-d convolution (cross-correlation) of (B, C, H, W) with weight (O, C/groups, kh, kw)."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
+
+
+def _pool(op: Any, x: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: bool,
+          who: str, extra: Any = None) -> Tensor:
+    if ceil_mode:
+        raise NotImplementedError(f"{who}: ceil_mode=True is not supported")
+    x = _t(x)
+    if x.data.ndim not in (3, 4):
+        raise ValueError(f"{who}: expected an input of shape (B, C, H, W) or (C, H, W), got {x.data.shape}")
+    k = _tuple(kernel_size, 2, "kernel_size", who)
+    s = k if stride is None or (isinstance(stride, (tuple, list)) and not stride) else _tuple(stride, 2, "stride", who)
+    d = _tuple(dilation, 2, "dilation", who)
+    p = _tuple(padding, 2, "padding", who, lo=0)
+    if any(2 * pp > kk for pp, kk in zip(p, k)):
+        raise ValueError(f"{who}: padding {p} must be at most half of the kernel size {k}")
+    S = x.data.shape[-2:]
+    for n, kk, pp, dd in zip(S, k, p, d):
+        if dd * (kk - 1) + 1 > n + 2 * pp:
+            raise ValueError(f"{who}: kernel of size {k} is larger than the padded input "
+                             f"{tuple(a + 2 * b for a, b in zip(S, p))} (input shape {x.data.shape})")
+    return op(x, k, s, tuple((a, a) for a in p), d, extra)
+
+
+def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+               ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
+    """The maximum of each window (implicit -inf padding); the gradient goes to each window's maximum."""
+    if return_indices:
+        raise NotImplementedError("max_pool2d: return_indices=True is not supported")
+    return _pool(MAXPOOL, input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
+
+
+def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+               count_include_pad: bool = True) -> Tensor:
+    """The mean of each window (zero padding counted unless ``count_include_pad=False``)."""
+    return _pool(AVGPOOL, input, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d", bool(count_include_pad))
+
+
+def embedding(input: Any, weight: Any, padding_idx: Optional[int] = None, who: str = "embedding") -> Tensor:
+    """Rows ``weight[input]``: output (*input.shape, D); repeated indices add their gradients; the
+    row ``padding_idx`` gets none."""
+    idx = input if isinstance(input, Tensor) else _const(np.asarray(input))
+    W = _t(weight)
+    a = idx.data
+    if not np.issubdtype(a.dtype, np.integer):
+        raise TypeError(f"{who}: indices must be integers, got dtype {a.dtype}")
+    N = W.data.shape[0]
+    if a.size and (a.min() < 0 or a.max() >= N):
+        bad = int(a[(a < 0) | (a >= N)].reshape(-1)[0])
+        raise IndexError(f"{who}: index {bad} is out of range for a table of {N} rows (weight {W.data.shape}, "
+                         f"input of shape {a.shape})")
+    if padding_idx is not None:
+        padding_idx = int(padding_idx) % N if -N <= int(padding_idx) < N else int(padding_idx)
+    return EMBEDDING(idx, W, padding_idx)
+
+
+def layer_norm(input: Any, normalized_shape: Any, weight: Any = None, bias: Any = None, eps: float = 1e-5) -> Tensor:
+    """(x - mean) / sqrt(var + eps) * weight + bias over the last len(normalized_shape) axes."""
+    x = _t(input)
+    ns = (int(normalized_shape),) if isinstance(normalized_shape, numbers.Integral) else tuple(normalized_shape)
+    if x.data.shape[x.data.ndim - len(ns):] != ns or len(ns) > x.data.ndim:
+        raise ValueError(f"layer_norm: input of shape {x.data.shape} does not end in normalized_shape {ns}")
+    return LAYERNORM(x, None if weight is None else _t(weight), None if bias is None else _t(bias), k=len(ns),
+                     eps=float(eps))
+
+
+def group_norm(input: Any, num_groups: int, weight: Any = None, bias: Any = None, eps: float = 1e-5,
+               who: str = "group_norm") -> Tensor:
+    """Normalise (B, C, *S) over each group of C/num_groups channels and all positions; then
+    weight[c] * xhat + bias[c]."""
+    x = _t(input)
+    if x.data.ndim < 2:
+        raise ValueError(f"{who}: expected an input of shape (B, C, ...), got {x.data.shape}")
+    C = x.data.shape[1]
+    if num_groups < 1 or C % num_groups:
+        raise ValueError(f"{who}: num_groups={num_groups} does not divide the {C} channels of the input of shape "
+                         f"{x.data.shape}")
+    return GROUPNORM(x, None if weight is None else _t(weight), None if bias is None else _t(bias),
+                     groups=int(num_groups), eps=float(eps))
+
+
+def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = None, bias: Any = None,
+               training: bool = False, momentum: Optional[float] = 0.1, eps: float = 1e-5,
+               who: str = "BatchNorm", num_batches_tracked: Any = None) -> Tensor:
+    """Training: normalise with the batch's per-channel mean and variance over (B, *S) and update
+    the running statistics in place (``running = (1 - momentum) running + momentum batch``, the
+    variance unbiased; momentum None: a cumulative average). Evaluation: the running statistics."""
+    x = _t(input)
+    xd = x.data
+    if xd.ndim < 2:
+        raise ValueError(f"{who}: expected an input of shape (B, C, ...), got {xd.shape}")
+    C = xd.shape[1]
+    rm = None if running_mean is None else (running_mean.data if isinstance(running_mean, Tensor) else running_mean)
+    rv = None if running_var is None else (running_var.data if isinstance(running_var, Tensor) else running_var)
+    for name, a in (("running_mean", rm), ("running_var", rv)):
+        if a is not None and np.shape(a) != (C,):
+            raise ValueError(f"{who}: {name} of shape {np.shape(a)} does not match the {C} channels of the input "
+                             f"of shape {xd.shape}")
+    if training:
+        n = xd.size // C if C else 0
+        if n <= 1:
+            raise ValueError(f"{who}: training mode needs more than one value per channel, got input of shape "
+                             f"{xd.shape}")
+        axes = (0,) + tuple(range(2, xd.ndim))
+        mean = xd.mean(axis=axes)
+        var = xd.var(axis=axes)
+        if rm is not None and rv is not None:
+            if num_batches_tracked is not None:
+                num_batches_tracked.data = num_batches_tracked.data + 1
+            m = (1.0 / float(num_batches_tracked.data) if momentum is None and num_batches_tracked is not None
+                 else (0.0 if momentum is None else float(momentum)))
+            rm *= 1.0 - m
+            rm += m * mean
+            rv *= 1.0 - m
+            rv += m * var * (n / (n - 1))
+    elif rm is None or rv is None:
+        raise ValueError(f"{who}: evaluation mode needs running_mean and running_var")
+    w = None if weight is None else _t(weight)
+    b = None if bias is None else _t(bias)
+    return BATCHNORM(x, w, b, mean=rm, var=rv, training=bool(training), eps=float(eps), label=who)
+
+
+def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False,
+            rng: Union[None, int, np.random.Generator] = None) -> Tensor:
+    """Zero each element with probability p and scale the rest by 1/(1-p) (training only). The
+    mask is drawn per element, so each sample of a batch gets its own."""
+    if not 0.0 <= float(p) <= 1.0:
+        raise ValueError(f"dropout: p must be between 0 and 1, got {p}")
+    x = _t(input)
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * np.zeros_like(x.data)
+    keep = as_generator(rng).random(x.data.shape) >= p
+    return x * (keep * (1.0 / (1.0 - p))).astype(x.data.dtype)
+
+
+def relu(input: Any) -> Tensor:
+    return _t(input).relu()
+
+
+def gelu(input: Any, approximate: str = "none") -> Tensor:
+    """x Phi(x) (Phi the standard normal cdf), or its tanh approximation."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    x = _t(input)
+    return GELU(x._floating("gelu"), approximate)
+
+
+def silu(input: Any) -> Tensor:
+    """x sigmoid(x)."""
+    return SILU(_t(input)._floating("silu"))
+
+
+def tanh(input: Any) -> Tensor:
+    return _t(input).tanh()
+
+
+def sigmoid(input: Any) -> Tensor:
+    return _t(input).sigmoid()
+
+
+def softmax(input: Any, dim: int = -1) -> Tensor:
+    return _t(input).softmax(dim)
+
+
+def log_softmax(input: Any, dim: int = -1) -> Tensor:
+    return _t(input).log_softmax(dim)
+
+
+def _check_reduction(op: str, reduction: str) -> None:
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
+    """Squared error: mean (default) or sum over EVERY element of (pred - target)^2.
+
+    With a batched ``pred`` of B samples, sample b's own term is the mean (or sum) over its
+    outputs, so the cost is the mean (or sum) of the B per-sample terms. One fused node:
+    dL/dpred = 2 (pred - target) / N (N = number of elements; 1 for ``sum``).
+    """
+    _check_reduction("mse_loss", reduction)
+    pred, target = _t(input), _t(target)
+    if pred.data.shape != target.data.shape:
+        raise ValueError(f"mse_loss: prediction shape {pred.data.shape} and target shape {target.data.shape} "
+                         "differ; reshape one of them (broadcasting them would compute a different loss)")
+    if reduction == "none":
+        return (pred - target) ** 2
+    if target._bs & BATCHED and not pred._bs and pred.requires_grad:
+        # only the target holds the samples: the composed ops carry each sample's own term
+        sq = (pred - target) ** 2
+        return sq.mean() if reduction == "mean" else sq.sum()
+    return ops.MSE(pred, target, reduction)
+
+
+def cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Tensor:
+    """Softmax cross-entropy -log softmax(z_b)[y_b], averaged (or summed) over samples.
+
+    ``input`` has shape (N, C) (or (C,) for one sample), or (N, C, d1, ...) with targets
+    (N, d1, ...) as in torch (the mean then runs over every position); ``target`` holds integer
+    class indices (int Tensor or numpy array). Stable log-softmax; dL/dz_b = (softmax(z_b) -
+    onehot(y_b)) / N.
+    """
+    _check_reduction("cross_entropy", reduction)
+    logits = _t(input)
+    y = np.asarray(target.data if isinstance(target, Tensor) else target)
+    z = logits.data
+    if z.ndim > 2:
+        if not np.issubdtype(y.dtype, np.integer):
+            raise TypeError(f"cross_entropy: labels must be integer class indices, got dtype {y.dtype}")
+        C = z.shape[1]
+        if y.shape != z.shape[:1] + z.shape[2:]:
+            raise ValueError(f"cross_entropy: labels of shape {y.shape} do not match logits of shape {z.shape} "
+                             f"(expected labels of shape {z.shape[:1] + z.shape[2:]})")
+        if y.size and (y.min() < 0 or y.max() >= C):
+            raise IndexError(f"cross_entropy: label {int(y[(y < 0) | (y >= C)].reshape(-1)[0])} is out of range "
+                             f"for {C} classes")
+        onehot = (np.arange(C).reshape((1, C) + (1,) * (z.ndim - 2)) == y[:, None]).astype(z.dtype)
+        terms = -(logits.log_softmax(1) * onehot).sum(axis=1)
+        if reduction == "none":
+            return terms
+        return terms.mean() if reduction == "mean" else terms.sum()
+    if reduction == "none":
+        ops.XENT.forward(z, y)  # the same argument checks
+        lp = logits.log_softmax(-1)
+        return -(lp[np.arange(z.shape[0]), y] if z.ndim == 2 else lp[int(y)])
+    return ops.XENT(logits, y, reduction)
+
+
+def _causal(Tq: int, Tk: int) -> np.ndarray:
+    """True where attention is allowed: query i sees keys j <= i (aligned at the top left, as torch)."""
+    return np.tril(np.ones((Tq, Tk), dtype=bool))
+
+
+def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: Any = None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: Optional[float] = None,
+                                 rng: Union[None, int, np.random.Generator] = None) -> Tensor:
+    """softmax(q k^T * scale + mask) v over the last two axes (scale = 1/sqrt(d) by default). A
+    bool ``attn_mask`` is True where attention IS allowed (torch's meaning here); a float mask is
+    added to the scores; ``is_causal`` lets query i see keys j <= i (not together with a mask)."""
+    q, k, v = _t(query), _t(key), _t(value)
+    if q.data.ndim < 2 or k.data.ndim < 2 or v.data.ndim < 2:
+        raise ValueError(f"scaled_dot_product_attention: query, key and value need at least 2 axes, got shapes "
+                         f"{q.data.shape}, {k.data.shape}, {v.data.shape}")
+    if q.data.shape[-1] != k.data.shape[-1] or k.data.shape[-2] != v.data.shape[-2]:
+        raise ValueError(f"scaled_dot_product_attention: query {q.data.shape}, key {k.data.shape} and value "
+                         f"{v.data.shape} do not fit (query and key share the last axis, key and value the "
+                         "second-to-last)")
+    if is_causal and attn_mask is not None:
+        raise ValueError("scaled_dot_product_attention: give either attn_mask or is_causal=True, not both")
+    Tq, Tk = q.data.shape[-2], k.data.shape[-2]
+    sc = 1.0 / math.sqrt(q.data.shape[-1]) if scale is None else float(scale)
+    scores = (q @ k.transpose(*range(k.data.ndim - 2), k.data.ndim - 1, k.data.ndim - 2)) * sc
+    add = None
+    if is_causal:
+        add = np.where(_causal(Tq, Tk), 0.0, -np.inf)
+    elif attn_mask is not None:
+        m = np.asarray(attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask)
+        add = np.where(m, 0.0, -np.inf) if m.dtype == bool else m
+    if add is not None:
+        scores = scores + add.astype(scores.data.dtype)
+    attn = scores.softmax(-1)
+    if dropout_p > 0.0:
+        attn = dropout(attn, dropout_p, True, rng=rng)
+    return attn @ v

@@ -1,0 +1,251 @@
+"""Activations, Dropout, losses, Embedding and the normalisation layers, as modules.
+
+Each module holds its parameters (and buffers) under PyTorch's names and calls a function of
+``tl.nn.functional``, so a same-shaped torch model's ``state_dict`` loads unchanged.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Optional, Union
+
+import numpy as np
+
+from ..random import as_generator
+from ..tensor import Tensor
+from . import functional as F
+from .module import Module
+
+__all__ = ["ReLU", "Tanh", "Sigmoid", "GELU", "SiLU", "Softmax", "LogSoftmax", "Dropout", "MSELoss",
+           "CrossEntropyLoss", "Embedding", "LayerNorm", "GroupNorm", "BatchNorm1d", "BatchNorm2d"]
+
+Rng = Union[None, int, np.random.Generator]
+
+
+class ReLU(Module):
+    """max(x, 0)."""
+
+    def forward(self, x: Any) -> Tensor:
+        return F.relu(x)
+
+
+class Tanh(Module):
+    """tanh(x)."""
+
+    def forward(self, x: Any) -> Tensor:
+        return F.tanh(x)
+
+
+class Sigmoid(Module):
+    """1 / (1 + e^-x)."""
+
+    def forward(self, x: Any) -> Tensor:
+        return F.sigmoid(x)
+
+
+class GELU(Module):
+    """x Phi(x) with Phi the standard normal cdf (``approximate="tanh"``: PyTorch's tanh form)."""
+
+    def __init__(self, approximate: str = "none") -> None:
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x: Any) -> Tensor:
+        return F.gelu(x, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class SiLU(Module):
+    """x sigmoid(x)."""
+
+    def forward(self, x: Any) -> Tensor:
+        return F.silu(x)
+
+
+class Softmax(Module):
+    """softmax along ``dim``."""
+
+    def __init__(self, dim: int = -1) -> None:
+        self.dim = dim
+
+    def forward(self, x: Any) -> Tensor:
+        return F.softmax(x, self.dim)
+
+
+class LogSoftmax(Module):
+    """log softmax along ``dim``."""
+
+    def __init__(self, dim: int = -1) -> None:
+        self.dim = dim
+
+    def forward(self, x: Any) -> Tensor:
+        return F.log_softmax(x, self.dim)
+
+
+class Dropout(Module):
+    """In training mode, zero each element with probability ``p`` and scale the others by
+    1/(1-p) (so the expectation is unchanged); each sample of a batch gets its own mask. In
+    evaluation mode (``.eval()``), the identity."""
+
+    def __init__(self, p: float = 0.5, rng: Rng = None) -> None:
+        if not isinstance(p, numbers.Real) or not 0.0 <= float(p) <= 1.0:
+            raise ValueError(f"Dropout: p must be a probability between 0 and 1, got {p!r}")
+        self.p = float(p)
+        self.rng = None if rng is None else as_generator(rng)
+
+    def forward(self, x: Any) -> Tensor:
+        return F.dropout(x, self.p, self.training, rng=self.rng)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class MSELoss(Module):
+    """``F.mse_loss(input, target, reduction)`` as a module."""
+
+    def __init__(self, reduction: str = "mean") -> None:
+        F._check_reduction("MSELoss", reduction)
+        self.reduction = reduction
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return F.mse_loss(input, target, self.reduction)
+
+
+class CrossEntropyLoss(Module):
+    """``F.cross_entropy(input, target, reduction)`` as a module."""
+
+    def __init__(self, reduction: str = "mean") -> None:
+        F._check_reduction("CrossEntropyLoss", reduction)
+        self.reduction = reduction
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return F.cross_entropy(input, target, self.reduction)
+
+
+def _pos_int(v: Any, what: str, who: str) -> int:
+    if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+        raise ValueError(f"{who}: {what} must be an int >= 1, got {v!r}")
+    return int(v)
+
+
+class Embedding(Module):
+    """A table ``weight`` (num_embeddings, embedding_dim), initialised N(0, 1) like PyTorch (the
+    ``padding_idx`` row zero). Input: integer indices (array or int Tensor, batched or not) of
+    any shape; output (*input.shape, embedding_dim). Per sample, the table's gradient adds the
+    cotangent rows at the sample's indices (kept factored: indices and rows)."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: Optional[int] = None, rng: Rng = None,
+                 dtype: Any = np.float64) -> None:
+        self.num_embeddings = _pos_int(num_embeddings, "num_embeddings", "Embedding")
+        self.embedding_dim = _pos_int(embedding_dim, "embedding_dim", "Embedding")
+        if padding_idx is not None:
+            if not -num_embeddings <= int(padding_idx) < num_embeddings:
+                raise ValueError(f"Embedding: padding_idx {padding_idx} is out of range for {num_embeddings} rows")
+            padding_idx = int(padding_idx) % num_embeddings
+        self.padding_idx = padding_idx
+        w = as_generator(rng).standard_normal((num_embeddings, embedding_dim)).astype(dtype)
+        if padding_idx is not None:
+            w[padding_idx] = 0
+        self.weight = Tensor(w, requires_grad=True)
+
+    def forward(self, x: Any) -> Tensor:
+        return F.embedding(x, self.weight, self.padding_idx, who=f"Embedding({self.extra_repr()})")
+
+    def extra_repr(self) -> str:
+        pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{pad}"
+
+
+class LayerNorm(Module):
+    """Normalise over the last axes (``normalized_shape``): (x - mean) / sqrt(var + eps) * weight
+    + bias, weight ones and bias zeros at start."""
+
+    def __init__(self, normalized_shape: Any, eps: float = 1e-5, elementwise_affine: bool = True,
+                 dtype: Any = np.float64) -> None:
+        ns = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else tuple(normalized_shape)
+        self.normalized_shape = tuple(_pos_int(n, "normalized_shape", "LayerNorm") for n in ns)
+        self.eps, self.elementwise_affine = float(eps), bool(elementwise_affine)
+        self.weight = Tensor(np.ones(self.normalized_shape, dtype), requires_grad=True) if elementwise_affine else None
+        self.bias = Tensor(np.zeros(self.normalized_shape, dtype), requires_grad=True) if elementwise_affine else None
+
+    def forward(self, x: Any) -> Tensor:
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class GroupNorm(Module):
+    """Normalise (B, C, *S) over each group of C/num_groups channels and all positions, then a
+    per-channel weight and bias. Each sample is normalised with its own statistics, so
+    per-sample gradients are defined (unlike BatchNorm in training mode)."""
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
+                 dtype: Any = np.float64) -> None:
+        self.num_groups = _pos_int(num_groups, "num_groups", "GroupNorm")
+        self.num_channels = _pos_int(num_channels, "num_channels", "GroupNorm")
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: num_groups={num_groups} does not divide num_channels={num_channels}")
+        self.eps, self.affine = float(eps), bool(affine)
+        self.weight = Tensor(np.ones(num_channels, dtype), requires_grad=True) if affine else None
+        self.bias = Tensor(np.zeros(num_channels, dtype), requires_grad=True) if affine else None
+
+    def forward(self, x: Any) -> Tensor:
+        xd = x.data if isinstance(x, Tensor) else np.asarray(x)
+        if xd.ndim < 2 or xd.shape[1] != self.num_channels:
+            raise ValueError(f"GroupNorm({self.extra_repr()}): expected an input of shape (B, {self.num_channels}, "
+                             f"...), got {xd.shape}")
+        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps, who=f"GroupNorm({self.extra_repr()})")
+
+    def extra_repr(self) -> str:
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class _BatchNorm(Module):
+    """Per-channel normalisation with batch statistics (training) or running ones (eval)."""
+
+    dims: tuple = ()
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1, affine: bool = True,
+                 track_running_stats: bool = True, dtype: Any = np.float64) -> None:
+        self.num_features = _pos_int(num_features, "num_features", type(self).__name__)
+        self.eps, self.momentum, self.affine = float(eps), momentum, bool(affine)
+        self.track_running_stats = bool(track_running_stats)
+        self.weight = Tensor(np.ones(num_features, dtype), requires_grad=True) if affine else None
+        self.bias = Tensor(np.zeros(num_features, dtype), requires_grad=True) if affine else None
+        if track_running_stats:
+            self.register_buffer("running_mean", np.zeros(num_features, dtype))
+            self.register_buffer("running_var", np.ones(num_features, dtype))
+            self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
+        else:
+            self.running_mean = self.running_var = self.num_batches_tracked = None
+
+    def forward(self, x: Any) -> Tensor:
+        who = type(self).__name__
+        xd = x.data if isinstance(x, Tensor) else np.asarray(x)
+        if xd.ndim not in self.dims or xd.shape[1] != self.num_features:
+            want = " or ".join(f"(B, {self.num_features}{', ...' * (d - 2)})" for d in self.dims)
+            raise ValueError(f"{who}({self.num_features}): expected an input of shape {want}, got {xd.shape}")
+        use_batch = self.training or not self.track_running_stats
+        return F.batch_norm(x, self.running_mean if self.track_running_stats else None,
+                            self.running_var if self.track_running_stats else None, self.weight, self.bias,
+                            use_batch, self.momentum, self.eps, who=who,
+                            num_batches_tracked=self.num_batches_tracked if self.training else None)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"
+
+
+class BatchNorm1d(_BatchNorm):
+    """BatchNorm over (B, C) or (B, C, L) inputs."""
+
+    dims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """BatchNorm over (B, C, H, W) inputs."""
+
+    dims = (4,)

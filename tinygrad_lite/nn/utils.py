@@ -1,0 +1,59 @@
+"""``tl.nn.utils``: gradient clipping as in PyTorch."""
+
+from __future__ import annotations
+
+from typing import Iterable, Union
+
+import numpy as np
+
+from ..tensor import Tensor
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+
+
+def _params(parameters: Union[Tensor, Iterable[Tensor]]) -> list:
+    if isinstance(parameters, Tensor):
+        return [parameters]
+    ps = list(parameters)
+    for p in ps:
+        if not isinstance(p, Tensor):
+            raise TypeError(f"clip_grad: parameters must be Tensors, got {type(p).__name__}")
+    return ps
+
+
+def clip_grad_norm_(parameters: Union[Tensor, Iterable[Tensor]], max_norm: float, norm_type: float = 2.0,
+                    error_if_nonfinite: bool = False) -> float:
+    """Scale every ``p.grad`` in place by ``min(1, max_norm / (total_norm + 1e-6))`` where
+    ``total_norm = (sum_p |p.grad|_q^q)^(1/q)`` over all parameters together (q = norm_type,
+    ``inf`` for the largest entry); returns ``total_norm`` as a float, as torch does.
+    Parameters without a gradient are skipped."""
+    ps = [p for p in _params(parameters) if p.grad is not None]
+    max_norm = float(max_norm)
+    q = float(norm_type)
+    if max_norm < 0:
+        raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm}")
+    if not ps:
+        return 0.0
+    if q == np.inf:
+        total = max(float(np.max(np.abs(p.grad))) if p.grad.size else 0.0 for p in ps)
+    elif q == 2.0:
+        total = float(np.sqrt(sum(float(np.vdot(p.grad, p.grad).real) for p in ps)))
+    else:
+        total = float(sum(float(np.sum(np.abs(p.grad.astype(np.float64)) ** q)) for p in ps) ** (1.0 / q))
+    if error_if_nonfinite and not np.isfinite(total):
+        raise RuntimeError(f"clip_grad_norm_: the total norm of the gradients is {total}")
+    coef = max_norm / (total + 1e-6)
+    if coef < 1.0:
+        for p in ps:
+            p.grad = np.asarray(p.grad * np.asarray(coef, dtype=p.grad.dtype))
+    return total
+
+
+def clip_grad_value_(parameters: Union[Tensor, Iterable[Tensor]], clip_value: float) -> None:
+    """Clip every gradient entry to [-clip_value, clip_value] in place."""
+    c = float(clip_value)
+    for p in _params(parameters):
+        if p.grad is not None:
+            np.clip(p.grad, -c, c, out=p.grad)
+
+

@@ -1,0 +1,419 @@
+"""Convolution and pooling on strided windows: one copy of the windows and one matmul per layer.
+
+Convolution (cross-correlation, as in PyTorch) of ``x`` (B, C, *S) with ``W`` (O, C/G, *K),
+``G`` groups, stride ``s``, padding ``p`` and dilation ``d``, for one or two spatial axes:
+
+    out[b, o, i] = bias[o] + sum_{c in group(o), k} W[o, c, k] * xp[b, c, i*s + k*d]
+
+where ``xp`` is ``x`` zero-padded. The padded input is laid out channels-last, its windows
+are copied once into the "patches" ``X`` (rows: sample and output position ``t``, columns:
+kernel offset and channel), and the layer is one matmul ``X @ Wm^T`` (a batched matmul
+over the groups). Backward:
+
+* ``dW = sum_{b,t} g[b,t] (x) X[b,t]`` (one matmul), ``db = sum_{b,t} g[b,t]``;
+* ``dx``: a full correlation of the output cotangent, spread to stride ``s`` and padded by
+  ``(k-1) d``, with the spatially flipped kernel -- again windows and one matmul;
+* per sample: ``dW_b = sum_t g[b,t] (x) X[b,t]`` kept as those two factors (``ConvRows``,
+  an ``OuterRows`` whose columns are reordered to PyTorch's (c, k) layout when built;
+  ``GroupedConvRows`` for G > 1), so norms and weighted sums never form (B, *W.shape).
+
+Pooling copies the windows of the (implicitly -inf / zero padded) input and reduces them;
+its backward scatters the cotangent back with ``np.bincount`` (windows may overlap).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from .. import batchstate
+from ..batchstate import BATCHED, MIXED, STAT
+from ..graph import state
+from ..persample import DenseRows, OuterRows, Rows
+from .base import Op, failed, lead, make
+
+
+def out_size(n: int, k: int, s: int, lo: int, hi: int, d: int) -> int:
+    """Output length of a window of ``k`` taps (dilation d) sliding with stride s over n + lo + hi."""
+    return (n + lo + hi - d * (k - 1) - 1) // s + 1
+
+
+def _pad_last(x: np.ndarray, pads: tuple, G: int, value: float = 0.0) -> np.ndarray:
+    """``x`` (B, C, *S) as a channels-last padded array (B, *(S + lo + hi), G, C/G)."""
+    B, C = x.shape[:2]
+    S = x.shape[2:]
+    xp = np.full((B,) + tuple(n + lo + hi for n, (lo, hi) in zip(S, pads)) + (G, C // G), value, dtype=x.dtype)
+    inner = (slice(None),) + tuple(slice(lo, lo + n) for n, (lo, _) in zip(S, pads))
+    xp[inner] = np.moveaxis(x, 1, -1).reshape(x.shape[:1] + S + (G, C // G))
+    return xp
+
+
+def _windows(xp: np.ndarray, out: tuple, k: tuple, s: tuple, d: tuple) -> np.ndarray:
+    """Read-only view (B, *out, *k, G, Cg) of the windows of channels-last ``xp`` (B, *S, G, Cg)."""
+    st = xp.strides
+    nd = len(k)
+    shape = (xp.shape[0],) + tuple(out) + tuple(k) + xp.shape[-2:]
+    strides = ((st[0],) + tuple(st[1 + i] * s[i] for i in range(nd)) + tuple(st[1 + i] * d[i] for i in range(nd))
+               + st[-2:])
+    return as_strided(xp, shape, strides, writeable=False)
+
+
+def _patches(xp: np.ndarray, out: tuple, k: tuple, s: tuple, d: tuple) -> np.ndarray:
+    """The windows copied to (G, B*P, prod(k)*Cg): one row per sample and output position,
+    columns ordered (kernel offset, channel)."""
+    v = _windows(xp, out, k, s, d)
+    nd = len(k)
+    G = xp.shape[-2]
+    perm = (1 + 2 * nd,) + tuple(range(1 + 2 * nd)) + (2 + 2 * nd,)  # group axis first
+    cols = np.ascontiguousarray(v.transpose(perm))
+    return cols.reshape(G, -1, int(np.prod(k)) * xp.shape[-1])
+
+
+class ConvRows(OuterRows):
+    """Per-sample conv weight gradient, groups = 1: ``S[b] = scale sum_t L[b,t] (x) R[b,t]`` with
+    ``L`` (B, P, O) the output cotangent and ``R`` (B, P, prod(k)*Cg) the patches; the columns
+    come in (kernel offset, channel) order and are moved to PyTorch's (channel, kernel) order
+    when ``S`` is built (norms do not depend on the order)."""
+
+    __slots__ = ("kernel", "cg")
+
+    def __init__(self, L: np.ndarray, R: np.ndarray, kernel: tuple, cg: int, shape: tuple, dtype: Any,
+                 scale: float) -> None:
+        super().__init__(L, R, shape, dtype, scale)
+        self.kernel, self.cg = tuple(kernel), int(cg)
+
+    def _order(self, a: np.ndarray) -> np.ndarray:
+        """(..., O, prod(k)*Cg) in (k, c) column order -> (..., O, Cg, *k) (a view)."""
+        lead_ = a.shape[:-2]
+        a = a.reshape(lead_ + (a.shape[-2],) + self.kernel + (self.cg,))
+        return np.moveaxis(a, -1, len(lead_) + 1)
+
+    def _raw(self) -> np.ndarray:
+        raw = np.matmul(np.swapaxes(self.L, 1, 2), self.R)
+        if self.scale != 1.0:
+            raw *= self.scale
+        return raw
+
+    def dense(self, out: Optional[np.ndarray] = None) -> np.ndarray:
+        if self.cg == 1:  # (k, c) order is (c, k) order
+            return OuterRows.dense(self, out)
+        raw = self._raw()
+        full = (self.B,) + self.shape
+        if out is None or out.shape != full or out.dtype != self.dtype:
+            out = np.empty(full, self.dtype)
+        np.copyto(out, self._order(raw), casting="unsafe")
+        return out
+
+    def sq_norms(self) -> np.ndarray:
+        B, T, m = self.L.shape
+        n = self.R.shape[2]
+        if T == 1 or T * T * (m + n) < T * m * n:
+            return OuterRows.sq_norms(self)
+        S = self._raw().reshape(B, m * n)
+        return np.einsum("bk,bk->b", S, S)
+
+    def weighted_sum(self, w: np.ndarray) -> np.ndarray:
+        L, R = self.L, self.R
+        wl = L * (w * self.scale).astype(L.dtype, copy=False)[:, None, None]
+        M = wl.reshape(-1, L.shape[2]).T @ R.reshape(-1, R.shape[2])
+        return np.ascontiguousarray(self._order(M)).astype(self.dtype, copy=False)
+
+    def sq_sum(self) -> np.ndarray:
+        return Rows.sq_sum(self)
+
+
+class GroupedConvRows(Rows):
+    """Per-sample conv weight gradient with G groups: for group g,
+    ``S[b, g] = scale sum_t L[g,b,t] (x) R[g,b,t]`` (``L`` (G, B, P, O/G), ``R`` (G, B, P,
+    prod(k)*Cg)); ``S[b]`` stacks the groups along the output channels."""
+
+    __slots__ = ("L", "R", "kernel", "cg")
+
+    def __init__(self, L: np.ndarray, R: np.ndarray, kernel: tuple, cg: int, shape: tuple, dtype: Any,
+                 scale: float) -> None:
+        self.L, self.R, self.kernel, self.cg = L, R, tuple(kernel), int(cg)
+        self.shape, self.dtype, self.scale, self.B = tuple(shape), dtype, scale, L.shape[1]
+
+    def _order(self, a: np.ndarray) -> np.ndarray:
+        """(G, ..., Og, K) raw -> (..., O, Cg, *k)."""
+        G, Og = a.shape[0], a.shape[-2]
+        a = np.moveaxis(a, 0, -3)  # (..., G, Og, K)
+        lead_ = a.shape[:-3]
+        a = a.reshape(lead_ + (G, Og) + self.kernel + (self.cg,))
+        a = np.moveaxis(a, -1, len(lead_) + 2)
+        return a.reshape(lead_ + (G * Og, self.cg) + self.kernel)
+
+    def _raw(self) -> np.ndarray:
+        raw = np.matmul(np.swapaxes(self.L, 2, 3), self.R)  # (G, B, Og, K)
+        if self.scale != 1.0:
+            raw *= self.scale
+        return raw
+
+    def dense(self, out: Optional[np.ndarray] = None) -> np.ndarray:
+        return np.ascontiguousarray(self._order(self._raw())).astype(self.dtype, copy=False)
+
+    def sq_norms(self) -> np.ndarray:
+        L, R = self.L, self.R
+        T, m, n = L.shape[2], L.shape[3], R.shape[3]
+        s2 = self.scale * self.scale
+        if T * T * (m + n) < T * m * n:  # Gram form per group
+            GL = L @ np.swapaxes(L, 2, 3)
+            GR = R @ np.swapaxes(R, 2, 3)
+            return np.einsum("gbts,gbts->b", GL, GR) * s2
+        raw = self._raw()
+        return np.einsum("gbmn,gbmn->b", raw, raw)
+
+    def weighted_sum(self, w: np.ndarray) -> np.ndarray:
+        L, R = self.L, self.R
+        G, B, T, m = L.shape
+        wl = L * (w * self.scale).astype(L.dtype, copy=False)[None, :, None, None]
+        M = np.swapaxes(wl.reshape(G, B * T, m), 1, 2) @ R.reshape(G, B * T, -1)
+        return np.ascontiguousarray(self._order(M)).astype(self.dtype, copy=False)
+
+
+def layer_batch(name: str, x: Any, params: tuple) -> tuple:
+    """Batch state of a layer applying parameters to each sample of ``x`` independently."""
+    ps = tuple(p for p in params if p is not None)
+    if any(p._bs & (BATCHED | MIXED | STAT) for p in ps):
+        return batchstate.mixed(f"op '{name}' with batched or batch-statistic weights", x, *ps)
+    s = x._bs
+    if s & MIXED:
+        return MIXED, x._mix
+    if s & BATCHED:
+        return BATCHED, None
+    if any(p.requires_grad for p in ps):
+        return batchstate.mixed(f"op '{name}' applies parameters to a batch statistic", x)
+    return STAT, x._mix
+
+
+class Conv(Op):
+    """N-d convolution (N = 1, 2) with groups, stride, padding (lo, hi per axis), dilation."""
+
+    name, rule = "conv", "d conv/dW = sum g (x) patches, d conv/dx = full correlation of g with the flipped W"
+
+    def __call__(self, x: Any, W: Any, b: Any, stride: tuple, pads: tuple, dilation: tuple, groups: int) -> Any:
+        parents = (x, W) if b is None else (x, W, b)
+        try:
+            out, ctx = self.forward(x.data, W.data, None if b is None else b.data, stride, pads, dilation, groups)
+        except Exception as e:
+            failed(self, e, parents)
+            raise
+        s = x._bs | W._bs | (0 if b is None else b._bs)
+        bs, mix = layer_batch(self.name, x, parents[1:]) if s else (0, None)
+        rg = any(p.requires_grad for p in parents) and state.grad
+        return make(out, self, parents, ctx, rg, bs, mix)
+
+    def forward(self, x: np.ndarray, W: np.ndarray, b: Optional[np.ndarray], stride: tuple, pads: tuple,
+                dilation: tuple, groups: int) -> tuple:
+        G = groups
+        O, Cg = W.shape[:2]
+        k = W.shape[2:]
+        B, S = x.shape[0], x.shape[2:]
+        out = tuple(out_size(n, kk, s, lo, hi, d) for n, kk, s, (lo, hi), d in zip(S, k, stride, pads, dilation))
+        xp = _pad_last(x, pads, G)
+        cols = _patches(xp, out, k, stride, dilation)  # (G, B*P, K*Cg)
+        Og = O // G
+        Wm = np.moveaxis(W.reshape((G, Og, Cg) + k), 2, -1).reshape(G, Og, -1)
+        if G == 1:
+            y = cols[0] @ Wm[0].T  # (B*P, O)
+        else:
+            y = np.moveaxis(np.matmul(cols, np.swapaxes(Wm, 1, 2)), 0, -2).reshape(-1, O)  # (B*P, G*Og)
+        if b is not None:
+            y += b
+        y = np.moveaxis(y.reshape((B,) + out + (O,)), -1, 1)
+        return y, [cols, (S, out, k, stride, pads, dilation, G), None]
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        cols, (S, out, k, stride, pads, dilation, G), _ = node._ctx
+        parents = node._parents
+        W = parents[1].data
+        O, Cg = W.shape[:2]
+        Og = O // G
+        n = lead(node, g)
+        ld = g.shape[:n]
+        L = int(np.prod(ld))
+        B = node.data.shape[0]
+        # cotangent channels-last, groups first: (L, G, B*P, Og)
+        P = int(np.prod(out))
+        gm = np.ascontiguousarray(np.moveaxis(g.reshape((L, B, G, Og) + out), 2, 1).reshape(
+            (L, G, B, Og, P)).swapaxes(3, 4)).reshape(L, G, B * P, Og)
+        if W.dtype != gm.dtype:
+            gm = gm.astype(W.dtype)
+        if n == 0:
+            node._ctx[2] = (g, gm[0])
+        gx = gW = gb = None
+        if parents[1].requires_grad:
+            raw = np.matmul(np.swapaxes(gm, 2, 3), cols)  # (L, G, Og, K*Cg)
+            raw = raw.reshape((L, G, Og) + k + (Cg,))
+            gW = np.ascontiguousarray(np.moveaxis(raw, -1, 3)).reshape(ld + W.shape)
+        if len(parents) == 3 and parents[2].requires_grad:  # a product with ones: several times np.sum's speed
+            gb = np.matmul(np.ones(gm.shape[2], gm.dtype), gm).reshape(ld + (O,))
+        if parents[0].requires_grad:
+            gx = self._dx(gm, W, S, out, k, stride, pads, dilation, G, L * B).reshape(ld + parents[0].data.shape)
+        return (gx, gW) if len(parents) == 2 else (gx, gW, gb)
+
+    @staticmethod
+    def _dx(gm: np.ndarray, W: np.ndarray, S: tuple, out: tuple, k: tuple, stride: tuple, pads: tuple,
+            dilation: tuple, G: int, LB: int) -> np.ndarray:
+        """dxp[i] = sum_k' Wflip[k'] gup[i + k' d]: the cotangent spread to stride s (zeros between),
+        padded by (k-1) d, correlated with the flipped kernel, at the positions i of the input
+        (the padding's own positions are never computed)."""
+        O, Cg = W.shape[:2]
+        Og = O // G
+        Sp = tuple(n + lo + hi for n, (lo, hi) in zip(S, pads))
+        kd = tuple((kk - 1) * d for kk, d in zip(k, dilation))
+        gup = np.zeros((LB,) + tuple(a + e for a, e in zip(Sp, kd)) + (G, Og), dtype=gm.dtype)
+        where = (slice(None),) + tuple(slice(e, e + (o - 1) * s + 1, s) for e, o, s in zip(kd, out, stride))
+        gup[where] = np.moveaxis(gm.reshape((G, LB) + out + (Og,)), 0, -2)
+        inner = (slice(None),) + tuple(slice(lo, None) for lo, _ in pads)
+        cols = _patches(gup[inner], S, k, (1,) * len(k), dilation)  # (G, LB*prod(S), K*Og): interior only
+        flip = (slice(None),) * 3 + (slice(None, None, -1),) * len(k)
+        Wf = W.reshape((G, Og, Cg) + k)[flip]
+        Wf = np.moveaxis(Wf, (1, 2), (-2, -1)).reshape(G, -1, Cg)  # rows (k', o), columns c
+        if G == 1:
+            dx = (cols[0] @ Wf[0]).reshape((LB,) + S + (Cg,))
+        else:
+            dx = np.moveaxis(np.matmul(cols, Wf).reshape((G, LB) + S + (Cg,)), 0, -2).reshape((LB,) + S + (G * Cg,))
+        return np.moveaxis(dx, -1, 1)
+
+    @staticmethod
+    def sample_rows(node: Any, g: np.ndarray, i: int, scale: float) -> Any:
+        cols, (S, out, k, stride, pads, dilation, G), cache = node._ctx
+        p = node._parents[i]
+        B = node.data.shape[0]
+        P = int(np.prod(out))
+        if cache is not None and cache[0] is g:
+            gm = cache[1]
+        else:
+            Og = node.data.shape[1] // G
+            gm = np.ascontiguousarray(np.moveaxis(g.reshape((B, G, Og, P)), 3, 2).swapaxes(0, 1)).reshape(G, B * P, Og)
+        if i == 2:
+            node._ctx[2] = None
+            S = np.matmul(np.ones(P, gm.dtype), gm.reshape(G, B, P, gm.shape[-1]))
+            return DenseRows(S.swapaxes(0, 1).reshape(B, p.data.shape[0]), p.data.shape, p.data.dtype, scale)
+        if i != 1:
+            return None
+        if len(node._parents) == 2:
+            node._ctx[2] = None
+        Cg = p.data.shape[1]
+        if G == 1:
+            return ConvRows(gm[0].reshape(B, P, gm.shape[-1]), cols[0].reshape(B, P, cols.shape[-1]), k, Cg,
+                            p.data.shape, p.data.dtype, scale)
+        return GroupedConvRows(gm.reshape(G, B, P, gm.shape[-1]), cols.reshape(G, B, P, cols.shape[-1]), k, Cg,
+                               p.data.shape, p.data.dtype, scale)
+
+
+def _pool_index(shape: tuple, out: tuple, k: tuple, s: tuple, d: tuple) -> np.ndarray:
+    """Flat index, within one padded plane of ``shape``, of every window element: (P, K)."""
+    nd = len(k)
+    pos = np.zeros(out + k, dtype=np.int64)
+    mult = 1
+    for i in reversed(range(nd)):
+        o = np.arange(out[i]).reshape((1,) * i + (-1,) + (1,) * (2 * nd - i - 1)) * s[i]
+        kk = np.arange(k[i]).reshape((1,) * (nd + i) + (-1,) + (1,) * (nd - i - 1)) * d[i]
+        pos = pos + (o + kk) * mult
+        mult *= shape[i]
+    return pos.reshape(int(np.prod(out)), int(np.prod(k)))
+
+
+class _Pool(Op):
+    """Shared window machinery of max and average pooling over the last ``nd`` axes."""
+
+    linear = False
+
+    def __call__(self, x: Any, k: tuple, stride: tuple, pads: tuple, dilation: tuple, extra: Any = None) -> Any:
+        try:
+            out, ctx = self.forward(x.data, k, stride, pads, dilation, extra)
+        except Exception as e:
+            failed(self, e, (x,))
+            raise
+        bs, mix = batchstate.unary(self.name, x, self.linear) if x._bs else (0, None)
+        return make(out, self, (x,), ctx, x.requires_grad and state.grad, bs, mix)
+
+    def windows(self, x: np.ndarray, k: tuple, stride: tuple, pads: tuple, dilation: tuple, fill: float) -> tuple:
+        nd = len(k)
+        S = x.shape[-nd:]
+        N = x.shape[:-nd]
+        out = tuple(out_size(n, kk, s, lo, hi, d) for n, kk, s, (lo, hi), d in zip(S, k, stride, pads, dilation))
+        if any(lo or hi for lo, hi in pads):
+            Sp = tuple(n + lo + hi for n, (lo, hi) in zip(S, pads))
+            xp = np.full(N + Sp, fill, dtype=x.dtype)
+            xp[(Ellipsis,) + tuple(slice(lo, lo + n) for n, (lo, _) in zip(S, pads))] = x
+        else:
+            xp, Sp = x, S
+        st = xp.strides
+        view = as_strided(xp, N + out + k, st[:-nd] + tuple(st[-nd + i] * stride[i] for i in range(nd))
+                          + tuple(st[-nd + i] * dilation[i] for i in range(nd)), writeable=False)
+        win = np.ascontiguousarray(view).reshape(N + out + (int(np.prod(k)),))
+        return win, out, Sp
+
+
+class MaxPool(_Pool):
+    """out = max over each window; the cotangent goes to the (first) maximum of each window,
+    as in PyTorch."""
+
+    name, rule = "max_pool", "d max_pool/dx = 1 at each window's (first) maximum"
+
+    def forward(self, x: np.ndarray, k: tuple, stride: tuple, pads: tuple, dilation: tuple, extra: Any) -> tuple:
+        fill = -np.inf if np.issubdtype(x.dtype, np.floating) else np.iinfo(x.dtype).min
+        win, out, Sp = self.windows(x, k, stride, pads, dilation, fill)
+        am = win.argmax(axis=-1)
+        y = np.take_along_axis(win, am[..., None], axis=-1)[..., 0]
+        return y, (k, pads, Sp, am, out, stride, dilation)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        k, pads, Sp, am, out, stride, dilation = node._ctx
+        pos = _pool_index(Sp, out, k, stride, dilation)  # (P, K)
+        P = pos.shape[0]
+        at = pos[np.arange(P), am.reshape(-1, P)]  # (planes, P)
+        n = lead(node, g)
+        if n:
+            at = np.broadcast_to(at, g.shape[:n] + at.shape).reshape(-1, P)
+        planes = at.shape[0]
+        size = int(np.prod(Sp))
+        flat = at + (np.arange(planes, dtype=np.int64) * size)[:, None]
+        x = node._parents[0].data
+        dxp = np.bincount(flat.reshape(-1), weights=g.reshape(-1), minlength=planes * size)
+        dxp = dxp.astype(x.dtype, copy=False).reshape(g.shape[:n] + x.shape[:-len(k)] + Sp)
+        cut = (Ellipsis,) + tuple(slice(lo, lo + m) for m, (lo, _) in zip(x.shape[-len(k):], pads))
+        return (dxp[cut],)
+
+
+class AvgPool(_Pool):
+    """out = the mean of each window (divided by the window size, or by the number of
+    non-padding elements when ``count_include_pad`` is False); each window element gets
+    g / divisor."""
+
+    name, rule, linear = "avg_pool", "d avg_pool/dx = 1/divisor for each window containing x", True
+
+    def forward(self, x: np.ndarray, k: tuple, stride: tuple, pads: tuple, dilation: tuple, extra: Any) -> tuple:
+        win, out, Sp = self.windows(x, k, stride, pads, dilation, 0.0)
+        K = win.shape[-1]
+        if extra or not any(lo or hi for lo, hi in pads):  # count_include_pad
+            div = np.asarray(float(K), dtype=x.dtype)
+        else:
+            ones = np.ones(x.shape[-len(k):], dtype=x.dtype)
+            div = self.windows(ones, k, stride, pads, dilation, 0.0)[0].sum(axis=-1)
+        y = (win.sum(axis=-1) / div).astype(x.dtype, copy=False)
+        return y, (k, pads, Sp, div, out, stride, dilation)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        k, pads, Sp, div, out, stride, dilation = node._ctx
+        pos = _pool_index(Sp, out, k, stride, dilation)  # (P, K)
+        P, K = pos.shape
+        x = node._parents[0].data
+        n = lead(node, g)
+        gd = (g / div).reshape(-1, P)
+        planes = gd.shape[0]
+        size = int(np.prod(Sp))
+        flat = pos[None] + (np.arange(planes, dtype=np.int64) * size)[:, None, None]
+        w = np.broadcast_to(gd[:, :, None], (planes, P, K))
+        dxp = np.bincount(flat.reshape(-1), weights=w.reshape(-1), minlength=planes * size)
+        dxp = dxp.astype(x.dtype, copy=False).reshape(g.shape[:n] + x.shape[:-len(k)] + Sp)
+        cut = (Ellipsis,) + tuple(slice(lo, lo + m) for m, (lo, _) in zip(x.shape[-len(k):], pads))
+        return (dxp[cut],)
+
+
+CONV, MAXPOOL, AVGPOOL = Conv(), MaxPool(), AvgPool()

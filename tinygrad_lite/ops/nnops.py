@@ -1,0 +1,464 @@
+"""Fused layer ops: embedding lookup, layer/group/batch normalisation, GELU, SiLU and the
+packed input projection of multi-head attention.
+
+Per-sample rules:
+
+* ``Embedding``: sample b's gradient of the table ``W`` (N, D) is
+  ``S[b] = sum_t onehot(i[b,t]) (x) g[b,t]``: rows of the cotangent added at their indices.
+  ``EmbeddingRows`` keeps the indices and the cotangent rows; its norms add the rows of
+  equal (sample, index) first, ``|S[b]|^2 = sum_n |sum_{t: i[b,t]=n} g[b,t]|^2``, never
+  building (B, N, D).
+* normalisation weights: ``S[b] = sum over positions of g * xhat`` (a small dense array);
+* ``InProj``: ``[q; k; v] @ W^T + b`` with ``W`` (3E, E); sample b's ``dW`` stacks
+  ``g_q^T q``, ``g_k^T k``, ``g_v^T v``: one ``OuterRows`` whose left factor is the
+  cotangent placed in the block of rows it belongs to.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Optional
+
+import numpy as np
+
+from .. import batchstate
+from ..batchstate import BATCHED, MIXED
+from ..graph import state
+from ..persample import DenseRows, OuterRows, Rows
+from .base import Op, failed, lead, make
+from .conv import layer_batch
+from .elementwise import _Unary
+
+
+def _scatter_rows(index: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
+    """``out[j] = sum_{t: index[t] = j} rows[t]``, out of shape (n, D)."""
+    out = np.zeros((n, rows.shape[-1]), dtype=rows.dtype)
+    np.add.at(out, index, rows)
+    return out
+
+
+class EmbeddingRows(Rows):
+    """``S[b] = scale sum_t onehot(idx[b,t]) (x) g[b,t]``; ``idx`` (B, T), ``g`` (B, T, D)."""
+
+    __slots__ = ("idx", "g", "_uniq")
+
+    def __init__(self, idx: np.ndarray, g: np.ndarray, shape: tuple, dtype: Any, scale: float) -> None:
+        self.idx, self.g, self.shape, self.dtype, self.scale, self.B = idx, g, tuple(shape), dtype, scale, g.shape[0]
+        self._uniq: Optional[tuple] = None
+
+    def _unique(self) -> tuple:
+        """Rows of equal (sample, index) added up: keys b*N + n and their summed rows."""
+        if self._uniq is None:
+            B, T = self.idx.shape
+            N = self.shape[0]
+            key = (np.arange(B, dtype=np.int64)[:, None] * N + self.idx).reshape(-1)
+            uniq, inv = np.unique(key, return_inverse=True)
+            summed = np.zeros((uniq.size, self.g.shape[-1]), dtype=self.g.dtype)
+            np.add.at(summed, inv.reshape(-1), self.g.reshape(B * T, self.g.shape[-1]))
+            self._uniq = (uniq, summed)
+        return self._uniq
+
+    def dense(self, out: Optional[np.ndarray] = None) -> np.ndarray:
+        B, T = self.idx.shape
+        N, D = self.shape
+        S = np.zeros((B, N * D), dtype=self.dtype).reshape(B * N, D)
+        uniq, summed = self._unique()
+        S[uniq] = summed * self.scale
+        return S.reshape(B, N, D)
+
+    def sq_norms(self) -> np.ndarray:
+        uniq, summed = self._unique()
+        sq = np.einsum("kd,kd->k", summed, summed) * (self.scale * self.scale)
+        return np.bincount(uniq // self.shape[0], weights=sq, minlength=self.B)
+
+    def weighted_sum(self, w: np.ndarray) -> np.ndarray:
+        gw = self.g * (w * self.scale).astype(self.g.dtype, copy=False)[:, None, None]
+        return _scatter_rows(self.idx.reshape(-1), gw.reshape(-1, gw.shape[-1]), self.shape[0]).astype(self.dtype)
+
+    def sq_sum(self) -> np.ndarray:
+        uniq, summed = self._unique()
+        return (_scatter_rows(uniq % self.shape[0], summed * summed, self.shape[0])
+                * (self.scale * self.scale)).astype(self.dtype, copy=False)
+
+
+class Embedding(Op):
+    """out = W[idx] (rows of the table); dW adds the cotangent rows at their indices
+    (repeated indices add); the row ``padding_idx`` gets no gradient."""
+
+    name, rule = "embedding", "d W[i]/dW = the cotangent rows added at rows i"
+
+    def __call__(self, idx: Any, W: Any, padding_idx: Optional[int]) -> Any:
+        try:
+            data = W.data[idx.data]
+        except Exception as e:
+            failed(self, e, (idx, W))
+            raise
+        s = idx._bs | W._bs
+        bs, mix = layer_batch(self.name, idx, (W,)) if s else (0, None)
+        if bs & BATCHED and idx.data.ndim == 0:
+            bs, mix = batchstate.mixed("op 'embedding' of a 0-d batched index", idx)
+        return make(data, self, (idx, W), padding_idx, W.requires_grad and state.grad, bs, mix)
+
+    @staticmethod
+    def _rows(node: Any, g: np.ndarray) -> tuple:
+        idx = node._parents[0].data
+        D = node._parents[1].data.shape[1]
+        flat = idx.reshape(-1)
+        pad = node._ctx
+        if pad is not None:
+            keep = (idx != pad)[..., None]
+            g = g * keep
+        return flat, g, D
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        W = node._parents[1].data
+        flat, g, D = self._rows(node, g)
+        n = lead(node, g)
+        if n == 0:
+            return None, _scatter_rows(flat, g.reshape(-1, D), W.shape[0]).astype(W.dtype, copy=False)
+        ld = g.shape[:n]
+        L = int(np.prod(ld))
+        gr = g.reshape(L, flat.size, D)
+        key = (np.arange(L)[:, None] * W.shape[0] + flat[None, :]).reshape(-1)
+        gW = _scatter_rows(key, gr.reshape(-1, D), L * W.shape[0])
+        return None, gW.reshape(ld + W.shape).astype(W.dtype, copy=False)
+
+    def sample_rows(self, node: Any, g: np.ndarray, i: int, scale: float) -> Any:
+        if i != 1:
+            return None
+        p = node._parents[1]
+        _, g, D = self._rows(node, g)
+        B = g.shape[0]
+        idx = node._parents[0].data
+        T = int(np.prod(idx.shape[1:]))
+        return EmbeddingRows(idx.reshape(B, T), g.reshape(B, T, D), p.data.shape, p.data.dtype, scale)
+
+
+def _normalise(x: np.ndarray, axes: tuple, eps: float) -> tuple:
+    """xhat = (x - mean) / sqrt(var + eps) over ``axes`` (biased variance); returns (xhat, rstd)."""
+    mu = x.mean(axis=axes, keepdims=True)
+    xc = x - mu
+    var = (xc * xc).mean(axis=axes, keepdims=True)
+    rstd = 1.0 / np.sqrt(var + eps)
+    return (xc * rstd).astype(x.dtype, copy=False), rstd.astype(x.dtype, copy=False)
+
+
+def _normalise_vjp(gh: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, axes: tuple) -> np.ndarray:
+    """d/dx of xhat for cotangent gh: rstd (gh - mean(gh) - xhat mean(gh xhat)) over ``axes``
+    (negative axes, so a leading stack of cotangents is fine)."""
+    return rstd * (gh - gh.mean(axis=axes, keepdims=True) - xhat * (gh * xhat).mean(axis=axes, keepdims=True))
+
+
+class _Norm(Op):
+    """Shared parts of the normalisation ops: parents (x, weight or None, bias or None)."""
+
+    def __call__(self, x: Any, w: Any, b: Any, **params: Any) -> Any:
+        parents = (x,) + tuple(p for p in (w, b) if p is not None)
+        try:
+            out, ctx = self.forward(x.data, None if w is None else w.data, None if b is None else b.data, **params)
+        except Exception as e:
+            failed(self, e, parents)
+            raise
+        ctx["has"] = (w is not None, b is not None)
+        s = 0
+        for p in parents:
+            s |= p._bs
+        bs, mix = self.batch(parents, out, ctx) if s else (0, None)
+        rg = any(p.requires_grad for p in parents) and state.grad
+        return make(out, self, parents, ctx, rg, bs, mix)
+
+    def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
+        x = inputs[0]
+        if x._bs & BATCHED and ctx["sample_axes"]:
+            return batchstate.mixed(ctx["sample_axes"], x)
+        return layer_batch(self.name, x, inputs[1:])
+
+    def affine_grads(self, node: Any, g: np.ndarray, red: tuple) -> list:
+        """Cotangents of weight and bias: g * xhat and g summed over ``red`` (the stack axes kept)."""
+        ctx = node._ctx
+        out = []
+        has_w, has_b = ctx["has"]
+        if has_w:
+            w = node._parents[1]
+            out.append((g * ctx["xhat_w"]).sum(axis=red) if w.requires_grad else None)
+        if has_b:
+            bp = node._parents[-1]
+            out.append(g.sum(axis=red) if bp.requires_grad else None)
+        return out
+
+    def sample_rows(self, node: Any, g: np.ndarray, i: int, scale: float) -> Any:
+        p = node._parents[i]
+        red = tuple(range(1, 1 + self.reduced_ndim(node)))
+        has_w, has_b = node._ctx["has"]
+        gg = g * node._ctx["xhat_w"] if has_w and i == 1 else g
+        S = gg.sum(axis=red) if red else gg
+        return DenseRows(S.reshape((S.shape[0],) + p.data.shape), p.data.shape, p.data.dtype, scale)
+
+
+class LayerNorm(_Norm):
+    """y = (x - mean) / sqrt(var + eps) * w + b over the last k axes (w, b of those axes' shape)."""
+
+    name, rule = "layer_norm", "d xhat/dx = rstd (g - mean g - xhat mean(g xhat)); d/dw = sum g xhat"
+
+    def forward(self, x: np.ndarray, w: Any, b: Any, k: int = 1, eps: float = 1e-5) -> tuple:
+        axes = tuple(range(-k, 0))
+        xhat, rstd = _normalise(x, axes, eps)
+        y = xhat * w if w is not None else xhat.copy()
+        if b is not None:
+            y += b
+        sample_axes = "op 'layer_norm' over the sample axis (axis 0)" if x.ndim <= k else ""
+        return y, {"xhat": xhat, "xhat_w": xhat, "rstd": rstd, "axes": axes, "sample_axes": sample_axes}
+
+    def reduced_ndim(self, node: Any) -> int:
+        return node.data.ndim - len(node._ctx["axes"]) - 1
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        ctx = node._ctx
+        x = node._parents[0]
+        has_w, _ = ctx["has"]
+        gx = None
+        if x.requires_grad:
+            gh = g * node._parents[1].data if has_w else g
+            gx = _normalise_vjp(gh, ctx["xhat"], ctx["rstd"], ctx["axes"])
+        n = lead(node, g)
+        red = tuple(range(n, n + node.data.ndim - len(ctx["axes"])))
+        return tuple([gx] + self.affine_grads(node, g, red))
+
+
+class GroupNorm(_Norm):
+    """x (B, C, *S) normalised over each group of C/G channels and all positions, then
+    y = xhat * w[c] + b[c] per channel."""
+
+    name, rule = "group_norm", "d xhat/dx = rstd (g - mean g - xhat mean(g xhat)) per group; d/dw = sum g xhat"
+
+    def forward(self, x: np.ndarray, w: Any, b: Any, groups: int = 1, eps: float = 1e-5) -> tuple:
+        B, C = x.shape[:2]
+        n = C // groups * int(np.prod(x.shape[2:]))
+        xhat, rstd = _normalise(x.reshape(B, groups, n), (-1,), eps)
+        xhat = xhat.reshape(x.shape)
+        chan = (C,) + (1,) * (x.ndim - 2)
+        y = xhat * w.reshape(chan) if w is not None else xhat.copy()
+        if b is not None:
+            y += b.reshape(chan)
+        return y, {"xhat": xhat, "xhat_w": xhat, "rstd": rstd, "groups": groups, "chan": chan, "sample_axes": ""}
+
+    def reduced_ndim(self, node: Any) -> int:
+        return 0
+
+    def sample_rows(self, node: Any, g: np.ndarray, i: int, scale: float) -> Any:
+        p = node._parents[i]
+        has_w, _ = node._ctx["has"]
+        gg = g * node._ctx["xhat"] if has_w and i == 1 else g
+        S = gg.reshape(gg.shape[:2] + (int(np.prod(gg.shape[2:])),)).sum(axis=2)
+        return DenseRows(S, p.data.shape, p.data.dtype, scale)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        ctx = node._ctx
+        x = node._parents[0]
+        has_w, _ = ctx["has"]
+        n = lead(node, g)
+        gx = None
+        if x.requires_grad:
+            gh = g * node._parents[1].data.reshape(ctx["chan"]) if has_w else g
+            B, G = x.data.shape[0], ctx["groups"]
+            m = x.data.shape[1] // G * int(np.prod(x.data.shape[2:]))
+            gx = _normalise_vjp(gh.reshape(g.shape[:n] + (B, G, m)), ctx["xhat"].reshape(B, G, m), ctx["rstd"],
+                                (-1,)).reshape(g.shape)
+        red = (n,) + tuple(range(n + 2, g.ndim))
+        return tuple([gx] + self.affine_grads(node, g, red))
+
+
+class BatchNorm(_Norm):
+    """x (B, C, *S). Training: xhat = (x - mean) / sqrt(var + eps) with the batch's mean and
+    (biased) variance per channel over (B, *S) -- every sample's output depends on the whole
+    batch; evaluation: the running statistics, constants. y = xhat * w[c] + b[c]."""
+
+    name, rule = "batch_norm", "training: d xhat/dx = rstd (g - mean g - xhat mean(g xhat)) over (B, *S)"
+
+    def forward(self, x: np.ndarray, w: Any, b: Any, mean: Any = None, var: Any = None, training: bool = True,
+                eps: float = 1e-5, label: str = "BatchNorm") -> tuple:
+        C = x.shape[1]
+        chan = (C,) + (1,) * (x.ndim - 2)
+        axes = (-x.ndim,) + tuple(range(-x.ndim + 2, 0))
+        if training:
+            xhat, rstd = _normalise(x, axes, eps)
+        else:
+            rstd = (1.0 / np.sqrt(var.reshape(chan) + eps)).astype(x.dtype, copy=False)
+            xhat = ((x - mean.reshape(chan)) * rstd).astype(x.dtype, copy=False)
+        y = xhat * w.reshape(chan) if w is not None else xhat.copy()
+        if b is not None:
+            y += b.reshape(chan)
+        why = (f"'{label}' in training mode normalises with the mean and variance of the whole batch, so each "
+               "sample's output depends on the other samples (use GroupNorm or LayerNorm for per-sample "
+               "gradients, or call .eval() to use the running statistics)") if training else ""
+        return y, {"xhat": xhat, "xhat_w": xhat, "rstd": rstd, "chan": chan, "axes": axes, "training": training,
+                   "sample_axes": why}
+
+    def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
+        x = inputs[0]
+        if x._bs & (BATCHED | MIXED) and ctx["sample_axes"]:
+            return batchstate.mixed(ctx["sample_axes"], *inputs)
+        return layer_batch(self.name, x, inputs[1:])
+
+    def sample_rows(self, node: Any, g: np.ndarray, i: int, scale: float) -> Any:
+        return GroupNorm.sample_rows(self, node, g, i, scale)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        ctx = node._ctx
+        x = node._parents[0]
+        has_w, _ = ctx["has"]
+        n = lead(node, g)
+        gx = None
+        if x.requires_grad:
+            gh = g * node._parents[1].data.reshape(ctx["chan"]) if has_w else g
+            gx = _normalise_vjp(gh, ctx["xhat"], ctx["rstd"], ctx["axes"]) if ctx["training"] else gh * ctx["rstd"]
+        red = (n,) + tuple(range(n + 2, g.ndim))
+        return tuple([gx] + self.affine_grads(node, g, red))
+
+
+# numpy has no erf; scipy's when importable, else a series / continued fraction exact to ~1e-15
+try:  # pragma: no cover - depends on the environment
+    from scipy.special import erf as _erf
+except Exception:  # noqa: BLE001
+    _erf = None
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """The error function, elementwise. Without scipy: for |x| < 3 the everywhere-positive series
+    erf(x) = 2/sqrt(pi) e^{-x^2} sum_n 2^n x^{2n+1} / (1*3*...*(2n+1)); beyond, 1 - erfc(x) with
+    erfc's continued fraction e^{-x^2}/sqrt(pi) / (x + 1/2 / (x + 1 / (x + 3/2 / (x + ...))))."""
+    if _erf is not None:
+        return np.asarray(_erf(x), dtype=x.dtype)
+    a = np.abs(x.astype(np.float64))
+    small = a < 3.0
+    s = np.where(small, a, 0.0)
+    term = s.copy()
+    total = s.copy()
+    for n in range(1, 80):
+        term = term * (2.0 * s * s) / (2 * n + 1)
+        total += term
+    res = 2.0 / math.sqrt(math.pi) * np.exp(-s * s) * total
+    big = np.where(small, 3.0, a)
+    f = big.copy()
+    for k in range(60, 0, -1):
+        f = big + (k / 2.0) / f
+    erfc = np.exp(-big * big) / math.sqrt(math.pi) / f
+    res = np.where(small, res, 1.0 - erfc)
+    return (np.sign(x) * res).astype(x.dtype, copy=False)
+
+
+class Gelu(_Unary):
+    """gelu(x) = x Phi(x) (Phi the normal cdf); d/dx = Phi(x) + x phi(x). With
+    approximate="tanh": 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3)."""
+
+    name, rule = "gelu", "d gelu(x)/dx = Phi(x) + x phi(x)"
+
+    def forward(self, a: np.ndarray, approximate: str = "none") -> tuple:
+        if approximate == "tanh":
+            c = math.sqrt(2.0 / math.pi)
+            t = np.tanh(c * (a + 0.044715 * a ** 3))
+            return (0.5 * a * (1.0 + t)).astype(a.dtype, copy=False), ("tanh", t)
+        cdf = (0.5 * (1.0 + erf(a / math.sqrt(2.0)))).astype(a.dtype, copy=False)
+        return a * cdf, ("none", cdf)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        a = node._parents[0].data
+        kind, c = node._ctx
+        if kind == "tanh":
+            k = math.sqrt(2.0 / math.pi)
+            d = 0.5 * (1.0 + c) + 0.5 * a * (1.0 - c * c) * k * (1.0 + 3 * 0.044715 * a * a)
+        else:
+            d = c + a * np.exp(-0.5 * a * a) / math.sqrt(2.0 * math.pi)
+        return (g * d.astype(a.dtype, copy=False),)
+
+
+class Silu(_Unary):
+    """silu(x) = x sigmoid(x); d/dx = s + x s (1 - s)."""
+
+    name, rule = "silu", "d silu(x)/dx = s + x s (1 - s), s = sigmoid(x)"
+
+    def forward(self, a: np.ndarray) -> tuple:
+        s = np.empty_like(a)
+        pos = a >= 0
+        s[pos] = 1.0 / (1.0 + np.exp(-a[pos]))
+        e = np.exp(a[~pos])
+        s[~pos] = e / (1.0 + e)
+        return a * s, s
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        a, s = node._parents[0].data, node._ctx
+        return (g * (s + a * s * (1.0 - s)),)
+
+
+class InProj(Op):
+    """out = cat([q Wq^T + bq, k Wk^T + bk, v Wv^T + bv], axis=1) for (B, T, E) inputs, with
+    W = [Wq; Wk; Wv] (3E, E) and b (3E,) one parameter each (attention's packed projection)."""
+
+    name, rule = "in_proj", "d/dW = [g_q^T q; g_k^T k; g_v^T v], d/dq = g_q Wq (likewise k, v)"
+
+    def __call__(self, q: Any, k: Any, v: Any, W: Any, b: Any) -> Any:
+        parents = (q, k, v, W) if b is None else (q, k, v, W, b)
+        E = W.data.shape[1]
+        outs = []
+        for j, t in enumerate((q, k, v)):
+            y = t.data @ W.data[j * E:(j + 1) * E].T
+            if b is not None:
+                y += b.data[j * E:(j + 1) * E]
+            outs.append(y)
+        try:
+            data = np.concatenate(outs, axis=1)
+        except ValueError as e:
+            failed(self, e, parents)
+            raise ValueError(f"in_proj: query, key and value of shapes {q.data.shape}, {k.data.shape}, "
+                             f"{v.data.shape} do not share a batch axis") from None
+        s = 0
+        for p in parents:
+            s |= p._bs
+        bs, mix = (0, None)
+        if s:
+            ins = (q, k, v)
+            bad = [t for t in ins if t._bs & MIXED]
+            bs, mix = layer_batch(self.name, bad[0] if bad else max(ins, key=lambda t: t._bs & BATCHED),
+                                  parents[3:])
+        rg = any(p.requires_grad for p in parents) and state.grad
+        return make(data, self, parents, (q.data.shape[1], k.data.shape[1]), rg, bs, mix)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        Tq, Tk = node._ctx
+        P = node._parents
+        W = P[3].data
+        E = W.shape[1]
+        n = lead(node, g)
+        parts = (g[..., :Tq, :], g[..., Tq:Tq + Tk, :], g[..., Tq + Tk:, :])
+        grads: list = []
+        for j in range(3):
+            grads.append(parts[j] @ W[j * E:(j + 1) * E] if P[j].requires_grad else None)
+        gW = gb = None
+        if P[3].requires_grad:
+            gW = np.concatenate([np.einsum("...bto,bti->...oi", parts[j], P[j].data) for j in range(3)], axis=-2)
+        if len(P) == 5 and P[4].requires_grad:
+            gb = np.concatenate([parts[j].sum(axis=(n, n + 1)) for j in range(3)], axis=-1)
+        return tuple(grads) + ((gW,) if len(P) == 4 else (gW, gb))
+
+    @staticmethod
+    def sample_rows(node: Any, g: np.ndarray, i: int, scale: float) -> Any:
+        Tq, Tk = node._ctx
+        P = node._parents
+        p = P[i]
+        E = P[3].data.shape[1]
+        B = g.shape[0]
+        bounds = (0, Tq, Tq + Tk, g.shape[1])
+        if i == 4:
+            S = np.concatenate([g[:, bounds[j]:bounds[j + 1]].sum(axis=1) for j in range(3)], axis=1)
+            return DenseRows(S, p.data.shape, p.data.dtype, scale)
+        if i != 3:
+            return None
+        L = np.zeros((B, g.shape[1], 3 * E), dtype=g.dtype)
+        for j in range(3):  # each cotangent block in its own rows of W (three slices, not a loop over data)
+            L[:, bounds[j]:bounds[j + 1], j * E:(j + 1) * E] = g[:, bounds[j]:bounds[j + 1]]
+        R = np.concatenate([np.broadcast_to(t.data, (B,) + t.data.shape[1:]) for t in P[:3]], axis=1)
+        return OuterRows(L, R, p.data.shape, p.data.dtype, scale)
+
+
+EMBEDDING, LAYERNORM, GROUPNORM, BATCHNORM = Embedding(), LayerNorm(), GroupNorm(), BatchNorm()
+GELU, SILU, INPROJ = Gelu(), Silu(), InProj()
