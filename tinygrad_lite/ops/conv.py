@@ -222,7 +222,7 @@ class Conv(Op):
             y = np.moveaxis(np.matmul(cols, np.swapaxes(Wm, 1, 2)), 0, -2).reshape(-1, O)  # (B*P, G*Og)
         if b is not None:
             y += b
-        y = np.moveaxis(y.reshape((B,) + out + (O,)), -1, 1)
+        y = np.ascontiguousarray(np.moveaxis(y.reshape((B,) + out + (O,)), -1, 1))  # NCHW, as torch
         return y, [cols, (S, out, k, stride, pads, dilation, G), None]
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
