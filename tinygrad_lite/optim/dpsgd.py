@@ -174,7 +174,7 @@ class DPSGD(Optimizer):
         units = [self._units(src) if src is not None else None for _, _, src in todo]
         sq = np.zeros(B)
         for (_, p, src), u in zip(todo, units):
-            if src is None:
+            if src is None or B == 0:  # (an empty batch has no norms to add)
                 continue
             s = persample.sq_norms_of(p) if isinstance(src, persample.SampleGrads) else _dense_sq(src)
             sq += s if u is None else s * (u * u)
@@ -193,6 +193,8 @@ class DPSGD(Optimizer):
         for (_, p, src), coef in zip(todo, coefs):
             if src is None:
                 sums.append(None)
+            elif B == 0:  # an empty batch: a zero sum (noise only)
+                sums.append(np.zeros(p.data.shape, p.data.dtype))
             elif isinstance(src, persample.SampleGrads):
                 sums.append(src.weighted_sum(coef.astype(p.data.dtype, copy=False)))
             else:
