@@ -57,6 +57,16 @@ def _mean_and_B(p: Any) -> tuple:
     return None, 0
 
 
+def _rows(p: Any) -> Optional[int]:
+    """How many per-sample rows ``p`` holds (None: none at all)."""
+    if p._ps is not None:
+        return p._ps.B
+    for a in (p._gs, getattr(p, "_gsnorm", None)):
+        if a is not None:
+            return int(np.shape(a)[0])
+    return None
+
+
 def gradient_variance(p: Any) -> np.ndarray:
     r"""The variance over the batch of ``p``'s per-sample gradients, elementwise, float64.
 
@@ -164,6 +174,9 @@ class NoiseScale:
         g2 = 0.0
         B: Optional[int] = None
         for p in params:
+            nb = _rows(p)
+            if nb is not None and nb < 2:  # before any norm: say what is wrong first
+                raise ValueError(f"NoiseScale.update needs a batch of at least 2 samples, got B = {nb}")
             s = persample.sq_norms_of(p)
             if s is None:
                 if p.grad is not None:
