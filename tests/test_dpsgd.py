@@ -1,13 +1,18 @@
 """DP-SGD (tl.optim.DPSGD) after the default backward: the clipped sum from the kept factors
 against materialised per-sample gradients, against samples run one at a time and against
 Opacus; the cost's scale; expected_batch_size, noise-only steps and the accountant; argument
-checks; a Poisson-sampled training loop. Data-parallel runs are in test_dpsgd_distributed.py.
+checks; a Poisson-sampled training loop; real 2-rank MPI jobs against one process.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import signal
+import subprocess
+import sys
 import tracemalloc
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -453,3 +458,66 @@ def test_world_of_one_is_single_process() -> None:
     dpsgd(b, noise_multiplier=0.0).step()
     assert not all(np.allclose(p.data, q.data) for p, q in zip(a.parameters(), b.parameters()))
 
+
+
+# ----------------------------------------------------------------------------- across ranks
+
+SCRIPTS = Path(__file__).resolve().parent / "mpi_scripts"
+ROOT = Path(tl.__file__).resolve().parent.parent
+DIST_CASES = ["uneven", "sum", "empty", "nobackward", "poisson"]
+
+
+def mpi_job(n: int, *args: Any, timeout: float = 90.0) -> subprocess.CompletedProcess:
+    """``python -m tinygrad_lite.distributed -n N dpsgd_run.py ARGS`` in its own process group,
+    with this checkout first on the path and no launcher variables inherited."""
+    pytest.importorskip("mpi4py")
+    from tinygrad_lite.distributed import __main__ as launcher
+
+    if launcher.find_mpiexec() is None:
+        pytest.skip("mpiexec is not installed")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PMI_", "HYDRA_", "OMPI_", "PMIX_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
+    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "tinygrad_lite.distributed", "-n", str(n), str(SCRIPTS / "dpsgd_run.py"),
+           *map(str, args)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            cwd=str(ROOT), start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"{cmd} did not finish within {timeout} s\nstdout:\n{out}\nstderr:\n{err}")
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+def test_dpsgd_across_two_ranks_equals_one_process(tmp_path: Path) -> None:
+    """Uneven shards, an empty shard with and without a backward, a sum cost, and Poisson
+    batches with empty shards and noise-only steps: every rank ends bitwise equal, and equal
+    to one process over the same global batches to 1e-12."""
+    done = mpi_job(2, tmp_path, ",".join(DIST_CASES))
+    assert done.returncode == 0, f"job failed:\n{done.stdout}\n{done.stderr}"
+    sys.path.insert(0, str(SCRIPTS))
+    try:
+        import dpsgd_run
+    finally:
+        sys.path.remove(str(SCRIPTS))
+    ranks = [np.load(tmp_path / f"rank{r}.npz") for r in range(2)]
+    start = [p.data for p in dpsgd_run.make_model(seed=0).parameters()]
+    for case in DIST_CASES:
+        ref = dpsgd_run.run(case, 0, 1)
+        for i, (r, w0) in enumerate(zip(ref, start)):
+            got = ranks[0][f"{case}__{i}"]
+            assert got.dtype == np.float64
+            np.testing.assert_allclose(got, r, rtol=1e-12, atol=1e-12 * np.abs(r).max(), err_msg=case)
+            assert ranks[1][f"{case}__{i}"].tobytes() == got.tobytes(), case
+            assert not np.allclose(r, w0), case  # the steps moved the weights
+
+
+@pytest.mark.parametrize("case", ["seedmismatch", "generator"])
+def test_dpsgd_across_ranks_needs_the_same_int_seed(tmp_path: Path, case: str) -> None:
+    done = mpi_job(2, tmp_path, case)
+    assert done.returncode != 0
+    assert "ValueError" in done.stderr and "int seed, the same on every rank" in done.stderr
+    assert not any(tmp_path.iterdir())  # no rank went on to write results
