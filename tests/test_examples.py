@@ -7,6 +7,7 @@ checks below assert what the example claims. A new example without a check fails
 from __future__ import annotations
 
 import importlib
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -117,6 +118,18 @@ def check_data_parallel(r: dict) -> None:
     assert r["accuracy"] > 0.5
 
 
+def check_noise_scale(r: dict) -> None:
+    steps = r["steps"]
+    assert len(steps) >= 3 and all(a > b for a, b in zip(steps, steps[1:]))  # larger batches: fewer steps
+    assert steps[0] > 4 * steps[-1]                  # ... in proportion while the batch is small
+    B = r["batch_sizes"]
+    assert B[-1] * steps[-1] > 4 * B[0] * steps[0]   # ... wasting examples once it is large
+    assert 0 < r["b_simple"] < math.inf and r["s_min"] > 0
+    assert 0.25 < r["b_simple"] / r["b_crit"] < 4    # the noise scale predicts the critical batch size
+    assert all(math.isfinite(c[2]) for c in r["curve"])
+    assert_picture(r["picture"])
+
+
 CHECKS: dict[str, Callable[[dict], None]] = {
     "per_sample_vs_batch": check_per_sample_vs_batch,
     "average_weights_vs_gradients": check_average_weights_vs_gradients,
@@ -126,6 +139,7 @@ CHECKS: dict[str, Callable[[dict], None]] = {
     "mislabelled": check_mislabelled,
     "dp_sgd": check_dp_sgd,
     "data_parallel": check_data_parallel,
+    "noise_scale": check_noise_scale,
 }
 
 
