@@ -25,8 +25,8 @@ This script trains a 64-32-10 tanh net on the noisy digits of ``_shared.py`` wit
    steps to the same target training loss (measured on a fixed part of the training set),
    then fitting S_min and B_crit.
 
-It prints both, and plots B_simple during training and steps-to-target against B with the
-fitted curve and the curve B_simple predicts (docs/noise_scale.png).
+It prints both, and plots B_simple and the loss during training, and steps-to-target
+against B with the fitted curve and the curve B_simple predicts (docs/noise_scale.png).
 """
 
 from __future__ import annotations
@@ -158,16 +158,17 @@ def main(fast: bool = False, out: Union[None, str, Path] = None) -> dict:
     picture: Optional[Path] = None
     if plt is not None:
         picture = output_dir(out) / "noise_scale.png"
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"wspace": 0.45})
         steps_c, loss_c, bs_c = zip(*[(c[0], c[1], c[2]) for c in noise["curve"]])
-        ax1.plot(loss_c, bs_c, color="C0")
-        ax1.axvline(TARGET, color="gray", linestyle=":", label=f"target loss {TARGET}")
-        ax1.set_xscale("log")
-        ax1.invert_xaxis()
-        ax1.set_xlabel("training loss (training goes right)")
-        ax1.set_ylabel("B_simple (EMA, beta 0.95)")
-        ax1.set_title("the noise scale grows as the loss falls")
-        ax1.legend()
+        ax1.plot(steps_c, bs_c, color="C0", label="B_simple (EMA, beta 0.95)")
+        ax1.axvline(noise["steps"], color="gray", linestyle=":", label=f"loss reaches {TARGET}")
+        ax1.set_xlabel("SGD step (batch 64)")
+        ax1.set_ylabel("B_simple = tr(Sigma) / |G|^2")
+        ax1.set_title("the noise scale during training")
+        twin = ax1.twinx()
+        twin.plot(steps_c, loss_c, color="C2", alpha=0.7)
+        twin.set_ylabel("training loss", color="C2")
+        ax1.legend(loc="upper center")
         Bs = np.array([r[0] for r in rows], dtype=float)
         grid = np.geomspace(Bs.min() / 1.5, Bs.max() * 1.5, 200)
         ax2.loglog(Bs, [r[1] for r in rows], "o", color="C1", label="measured (best lr)")

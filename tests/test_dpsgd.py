@@ -521,3 +521,19 @@ def test_dpsgd_across_ranks_needs_the_same_int_seed(tmp_path: Path, case: str) -
     assert done.returncode != 0
     assert "ValueError" in done.stderr and "int seed, the same on every rank" in done.stderr
     assert not any(tmp_path.iterdir())  # no rank went on to write results
+
+
+def test_the_dp_section_of_the_docs_runs(capsys: pytest.CaptureFixture) -> None:
+    """The code blocks of docs/dpsgd.md run as written and show what the text says."""
+    import re
+
+    text = (ROOT / "docs" / "dpsgd.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert len(blocks) == 2
+    first: dict = {}
+    exec(compile(blocks[0], "docs/dpsgd.md", "exec"), first)
+    assert first["opt"].expected_batch_size == 32 and 0 <= first["opt"].last_clipped_fraction <= 1
+    second: dict = {}
+    exec(compile(blocks[1], "docs/dpsgd.md", "exec"), second)
+    assert second["noise"].b_simple > 0 and second["noise"].steps == 8
+    assert capsys.readouterr().out.count("\n") == 2
