@@ -106,14 +106,25 @@ class NumpyDP(NumpyMLP):
 
 
 def clipped_mean_reference(params: Sequence[np.ndarray], X: np.ndarray, Y: np.ndarray) -> list:
-    """The noise-free DP-SGD update direction in float64: sum_b c_b g_b / B."""
-    ref = NumpyMLP(SIZES, [p.astype(np.float64) for p in params], len(X), np.float64, per_sample=True)
-    ref.gradients(X.astype(np.float64), Y.astype(np.float64))
-    gs = [g for pair in zip(ref.gW_sample, ref.gb_sample) for g in pair]
-    B = len(X)
-    norms = np.sqrt(sum(np.einsum("bk,bk->b", g.reshape(B, -1), g.reshape(B, -1)) for g in gs))
-    c = CLIP / np.maximum(norms, CLIP)
-    return [np.tensordot(c, g, axes=1) / B for g in gs]
+    """The noise-free DP-SGD update direction ``sum_b c_b g_b / B`` in float64, from each
+    sample's deltas and layer inputs (``g_b = delta_b (x) a_b`` for a weight, ``delta_b`` for
+    a bias: exact, and without a (B, out, in) array)."""
+    W = [p.astype(np.float64) for p in params[0::2]]
+    b = [p.astype(np.float64) for p in params[1::2]]
+    a = [X.astype(np.float64)]
+    for k in range(len(W)):
+        z = a[-1] @ W[k].T + b[k]
+        a.append(np.maximum(z, 0.0) if k < len(W) - 1 else z)
+    B, n_out = a[-1].shape
+    deltas = [2.0 * (a[-1] - Y.astype(np.float64)) / n_out]  # each sample's own term: mean of its errors
+    for k in range(len(W) - 1, 0, -1):
+        deltas.insert(0, (deltas[0] @ W[k]) * (a[k] > 0))
+    sq = sum((d * d).sum(axis=1) * ((x * x).sum(axis=1) + 1.0) for d, x in zip(deltas, a))
+    c = CLIP / np.maximum(np.sqrt(sq), CLIP)
+    out = []
+    for d, x in zip(deltas, a):
+        out += [(c[:, None] * d).T @ x / B, (c[:, None] * d).sum(axis=0) / B]
+    return out
 
 
 def check_update(report: Report, what: str, before: list, after: list, ref: list, lr: float) -> None:

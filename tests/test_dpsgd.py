@@ -537,3 +537,21 @@ def test_the_dp_section_of_the_docs_runs(capsys: pytest.CaptureFixture) -> None:
     exec(compile(blocks[1], "docs/dpsgd.md", "exec"), second)
     assert second["noise"].b_simple > 0 and second["noise"].steps == 8
     assert capsys.readouterr().out.count("\n") == 2
+
+
+def test_the_dpsgd_benchmark_runs_and_checks_out() -> None:
+    """bench/bench_dpsgd.py in a tiny configuration: its correctness checks pass and every
+    contender gets a finite time (speed targets are the script's business, not a test's)."""
+    bench = ROOT / "bench"
+    sys.path.insert(0, str(bench))
+    try:
+        import bench_dpsgd
+
+        result = bench_dpsgd.main(["--quick", "--rounds", "1", "--sample-ms", "0.2", "--budget", "0.01",
+                                   "--no-torch", "--batches", "16"])
+    finally:
+        sys.path.remove(str(bench))
+    assert result["checks"] and all(c["ok"] for c in result["checks"])
+    rows = result["groups"]["B=16"]["contenders"]
+    assert all(math.isfinite(r["median_s"]) for r in rows.values() if r["role"] != "ghost")
+    assert result["memory"]["B=16"]["step_peak_bytes"] > 0
