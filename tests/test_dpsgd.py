@@ -216,6 +216,20 @@ def test_float32_noise_is_gaussian_with_the_right_scale() -> None:
     assert abs(np.corrcoef(z[:-1], z[1:])[0, 1]) < 5 * se
 
 
+def test_float32_noise_follows_each_groups_learning_rate() -> None:
+    n, B = 100_000, 5
+    a = Tensor(np.zeros(n, np.float32), requires_grad=True)
+    b = Tensor(np.zeros(n, np.float32), requires_grad=True)
+    for p in (a, b):
+        p.grad_sample = np.zeros((B, n), np.float32)
+    optim.DPSGD([{"params": [a]}, {"params": [b], "lr": 0.25}], lr=1.0, max_grad_norm=2.0,
+                noise_multiplier=1.5, rng=3).step()
+    se = 5 * 0.71 / math.sqrt(n)
+    assert abs(a.data.std() / (1.5 * 2.0 / B) - 1) < se
+    assert abs(b.data.std() / (0.25 * 1.5 * 2.0 / B) - 1) < se
+    assert abs(np.corrcoef(a.data, b.data)[0, 1]) < 5 / math.sqrt(n)
+
+
 def test_float32_model_matches_float64_without_noise() -> None:
     X, Y = data(16)
     m64 = make_model()
@@ -287,6 +301,18 @@ def test_noise_only_step(how: str) -> None:
         np.testing.assert_allclose(p.data, ref, rtol=1e-12, atol=1e-15)
     assert acc.calls == [(1.1, 0.25)]
     assert opt.last_batch_size == 0 and opt.last_clipped_fraction == 0.0
+
+
+@pytest.mark.parametrize("how", ["empty batch", "no backward"])
+def test_noise_only_step_without_noise_changes_nothing_but_counts(how: str) -> None:
+    model = make_model()
+    w0 = weights(model)
+    if how == "empty batch":
+        backward(model, *data(0))
+    acc = Recorder()
+    dpsgd(model, noise_multiplier=0.0, expected_batch_size=6, accountant=acc, sample_rate=0.25).step()
+    assert all(np.array_equal(p.data, w) for p, w in zip(model.parameters(), w0))
+    assert acc.calls == [(0.0, 0.25)]
 
 
 @pytest.mark.parametrize("how", ["empty batch", "no backward"])

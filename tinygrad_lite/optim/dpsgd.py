@@ -185,24 +185,35 @@ class DPSGD(Optimizer):
     # ------------------------------------------------------------------ the step ---------
     def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
         """One DP-SGD step (the rule in the module docstring). Every check runs before any
-        parameter changes; a failing step changes nothing (and is not accounted)."""
+        parameter changes; a failing step changes nothing (and is not accounted).
+
+        The factor ``lr / D`` goes into the clip coefficients (so the matmul yields the
+        scaled sum) whenever D is known before the sums, i.e. in one process or with
+        ``expected_batch_size``; the noise is drawn with std ``sigma C lr / D``. The update
+        is then ``p -= scaled sum + scaled noise``."""
         loss = closure() if closure is not None else None
         todo, (max_norm, sigma) = self._collect()
         coefs, B, n_clipped, any_source = self._clip(todo, max_norm)
+        world = _world()
+        early = self.expected_batch_size if self.expected_batch_size is not None else (B if world == 1 else 0)
         sums = []
-        for (_, p, src), coef in zip(todo, coefs):
+        for (group, p, src), coef in zip(todo, coefs):
+            dt = p.data.dtype
             if src is None:
                 sums.append(None)
-            elif B == 0:  # an empty batch: a zero sum (noise only)
-                sums.append(np.zeros(p.data.shape, p.data.dtype))
-            elif isinstance(src, persample.SampleGrads):
-                sums.append(src.weighted_sum(coef.astype(p.data.dtype, copy=False)))
+                continue
+            if B == 0:  # an empty batch: a zero sum (noise only)
+                sums.append(np.zeros(p.data.shape, dt))
+                continue
+            if early:
+                coef = coef * (float(group["lr"]) / early)
+            if isinstance(src, persample.SampleGrads):
+                sums.append(src.weighted_sum(coef.astype(dt, copy=False)))
             else:
-                dt = p.data.dtype
                 sums.append(np.tensordot(coef.astype(dt), src.astype(dt, copy=False), axes=(0, 0)))
         reached = [s is not None for s in sums]
         count = B
-        if _world() > 1:
+        if world > 1:
             sums, reached, count, n_clipped = self._reduce(todo, sums, reached, B, n_clipped)
             any_source = count > 0 or any(reached)
         noise_only = count == 0
@@ -214,42 +225,47 @@ class DPSGD(Optimizer):
         # all checks passed: from here on the step happens
         self.last_batch_size = int(count)
         self.last_clipped_fraction = n_clipped / count if count else 0.0
-        std = sigma * max_norm
         todo_upd = [(g, p, s) for (g, p, _), s, r in zip(todo, sums, reached) if r or noise_only]
-        noise = self._noise([p for _, p, _ in todo_upd], std)
-        for (group, p, s), z in zip(todo_upd, noise):
-            scale = float(group["lr"]) / denom
-            if z is None:  # no noise: the clipped sum alone
-                upd = s * scale
+        scales = [float(g["lr"]) / denom for g, _, _ in todo_upd]
+        noise = self._noise([p for _, p, _ in todo_upd], [sigma * max_norm * k for k in scales])
+        for (_, p, s), z, scale in zip(todo_upd, noise, scales):
+            if s is not None and not early:  # the divisor was only known after the reduction
+                np.multiply(s, scale, out=s, casting="unsafe")
+            if z is None or s is None:  # no noise, or nothing to clip (a noise-only step)
+                upd = s if z is None else z
+                if upd is None:
+                    continue
             else:  # z is a fresh (or scratch) array: accumulate in place
-                if s is not None:
-                    np.add(z, s, out=z, casting="unsafe")
-                upd = np.multiply(z, scale, out=z)
+                upd = np.add(z, s, out=z, casting="unsafe")
             np.subtract(p.data, upd, out=p.data, casting="unsafe")
         if self.accountant is not None:
             self.accountant.step(sigma, self.sample_rate)
         return loss
 
-    def _noise(self, params: list, std: float) -> list:
-        """``N(0, std^2)`` arrays of each parameter's shape (None everywhere when std = 0):
+    def _noise(self, params: list, stds: list) -> list:
+        """``N(0, stds[i]^2)`` arrays of each parameter's shape (None where the std is 0):
         float64 parameters one ``standard_normal`` each, in order; float32 ones from one
         shared float32 Box-Muller draw after those."""
-        if std == 0:
-            return [None] * len(params)
         out: list = [None] * len(params)
         f32 = []
-        for i, p in enumerate(params):
+        for i, (p, std) in enumerate(zip(params, stds)):
+            if std == 0:
+                continue
             if p.data.dtype == np.float32:
                 f32.append(i)
             else:
                 out[i] = self.rng.standard_normal(p.data.shape) * std
         if f32:
             n = sum(params[i].data.size for i in f32)
-            flat = _box_muller32(self.rng, n, std, self._scratch)
+            common = stds[f32[0]]
+            same = all(stds[i] == common for i in f32)
+            flat = _box_muller32(self.rng, n, common if same else 1.0, self._scratch)
             k = 0
             for i in f32:
                 size = params[i].data.size
                 out[i] = flat[k:k + size].reshape(params[i].data.shape)
+                if not same:
+                    np.multiply(out[i], np.float32(stds[i]), out=out[i])
                 k += size
         return out
 
@@ -337,8 +353,9 @@ def _box_muller32(rng: np.random.Generator, n: int, std: float, scratch: dict) -
     np.subtract(1.0, u, out=u)  # (0, 1]: the log is finite
     np.copyto(r, u, casting="unsafe")
     np.log(r, out=r)
-    np.multiply(r, np.float32(-2.0 * std * std), out=r)
+    np.multiply(r, np.float32(-2.0), out=r)
     np.sqrt(r, out=r)
+    np.multiply(r, np.float32(std), out=r)
     rng.random(dtype=np.float32, out=t)
     np.multiply(t, np.float32(2.0 * np.pi), out=t)
     np.cos(t, out=out[:h])
