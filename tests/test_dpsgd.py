@@ -7,8 +7,6 @@ checks; a Poisson-sampled training loop; real 2-rank MPI jobs against one proces
 from __future__ import annotations
 
 import math
-import os
-import signal
 import subprocess
 import sys
 import tracemalloc
@@ -42,21 +40,16 @@ def data(B: int, seed: int = 1, dtype: Any = np.float64) -> tuple[np.ndarray, np
     return rng.normal(size=(B, D)).astype(dtype), rng.normal(size=(B, K)).astype(dtype)
 
 
+COSTS = {
+    "mean": lambda d: (d ** 2).mean(),
+    "sum": lambda d: (d ** 2).sum(),
+    "sum/B": lambda d: (d ** 2).mean(axis=1).sum() / d.shape[0],  # a constant factor: the mean it is
+    "terms-mean": lambda d: (d ** 2).mean(axis=1).mean(),
+}
+
+
 def backward(model: nn.Module, X: np.ndarray, Y: np.ndarray, cost: str = "mean") -> None:
-    pred = model(Tensor(X, batched=True))
-    yb = Tensor(Y, batched=True)
-    B = X.shape[0]
-    if cost == "mean":
-        loss = nn.mse_loss(pred, yb)
-    elif cost == "sum":
-        loss = nn.mse_loss(pred, yb, reduction="sum")
-    elif cost == "sum/B":  # per-sample terms with a constant factor: the mean it is
-        loss = ((pred - yb) ** 2).mean(axis=1).sum() / B
-    elif cost == "terms-mean":
-        loss = ((pred - yb) ** 2).mean(axis=1).mean()
-    else:
-        raise ValueError(cost)
-    loss.backward()
+    COSTS[cost](model(Tensor(X, batched=True)) - Tensor(Y, batched=True)).backward()
 
 
 def weights(model: nn.Module) -> list[np.ndarray]:
@@ -280,53 +273,34 @@ class Recorder:
         self.calls.append((noise_multiplier, sample_rate))
 
 
-def noise_only_reference(w0: list[np.ndarray], lr: float, sigma: float, C: float, E: int,
-                         seed: int) -> list[np.ndarray]:
-    z = np.random.default_rng(seed)
-    return [w - lr * sigma * C * z.standard_normal(w.shape) / E for w in w0]
-
-
+@pytest.mark.parametrize("sigma,expected", [(1.1, 6), (0.0, 6), (1.0, None)])
 @pytest.mark.parametrize("how", ["empty batch", "no backward"])
-def test_noise_only_step(how: str) -> None:
+def test_noise_only_step(how: str, sigma: float, expected: Any) -> None:
+    """After an empty batch or no backward at all: p -= lr * sigma C z / expected_batch_size,
+    z drawn per parameter as for float64; counted by the accountant; without
+    expected_batch_size a ValueError and nothing changed (not even the generator)."""
     model = make_model()
     w0 = weights(model)
     if how == "empty batch":
-        X, Y = data(0)
-        backward(model, X, Y)
+        backward(model, *data(0))
         assert model.parameters()[0].grad_sample.shape == (0, H, D)
     acc = Recorder()
-    opt = dpsgd(model, noise_multiplier=1.1, rng=4, expected_batch_size=6, accountant=acc, sample_rate=0.25)
+    opt = dpsgd(model, noise_multiplier=sigma, rng=4, expected_batch_size=expected, accountant=acc,
+                sample_rate=0.25)
+    state = opt.rng.bit_generator.state
+    if expected is None:
+        with pytest.raises(ValueError, match="expected_batch_size"):
+            opt.step()
+        assert all(np.array_equal(p.data, w) for p, w in zip(model.parameters(), w0))
+        assert acc.calls == [] and opt.rng.bit_generator.state == state
+        return
     opt.step()
-    for p, ref in zip(model.parameters(), noise_only_reference(w0, 0.3, 1.1, 1.5, 6, 4)):
+    z = np.random.default_rng(4)
+    for p, w in zip(model.parameters(), w0):
+        ref = w - 0.3 * sigma * 1.5 * z.standard_normal(w.shape) / expected if sigma else w
         np.testing.assert_allclose(p.data, ref, rtol=1e-12, atol=1e-15)
-    assert acc.calls == [(1.1, 0.25)]
+    assert acc.calls == [(sigma, 0.25)]
     assert opt.last_batch_size == 0 and opt.last_clipped_fraction == 0.0
-
-
-@pytest.mark.parametrize("how", ["empty batch", "no backward"])
-def test_noise_only_step_without_noise_changes_nothing_but_counts(how: str) -> None:
-    model = make_model()
-    w0 = weights(model)
-    if how == "empty batch":
-        backward(model, *data(0))
-    acc = Recorder()
-    dpsgd(model, noise_multiplier=0.0, expected_batch_size=6, accountant=acc, sample_rate=0.25).step()
-    assert all(np.array_equal(p.data, w) for p, w in zip(model.parameters(), w0))
-    assert acc.calls == [(0.0, 0.25)]
-
-
-@pytest.mark.parametrize("how", ["empty batch", "no backward"])
-def test_noise_only_step_needs_expected_batch_size(how: str) -> None:
-    model = make_model()
-    w0 = weights(model)
-    if how == "empty batch":
-        backward(model, *data(0))
-    acc = Recorder()
-    opt = dpsgd(model, noise_multiplier=1.0, rng=0, accountant=acc, sample_rate=0.5)
-    with pytest.raises(ValueError, match="expected_batch_size"):
-        opt.step()
-    assert all(np.array_equal(p.data, w) for p, w in zip(model.parameters(), w0))
-    assert acc.calls == []
 
 
 def test_accountant_records_every_step() -> None:
@@ -471,51 +445,26 @@ def test_step_after_a_norms_only_backward_explains() -> None:
         dpsgd(model).step()
 
 
-def test_world_of_one_is_single_process() -> None:
-    from tinygrad_lite import distributed as dist
-
-    dist.init()
-    assert dist.world_size() == 1
-    X, Y = data(7)
-    a, b = make_model(), make_model()
-    backward(a, X, Y)
-    backward(b, X, Y)
-    dpsgd(a, noise_multiplier=1.0, rng=None).step()  # no int seed needed in a world of one
-    dpsgd(b, noise_multiplier=0.0).step()
-    assert not all(np.allclose(p.data, q.data) for p, q in zip(a.parameters(), b.parameters()))
-
-
-
 # ----------------------------------------------------------------------------- across ranks
 
-SCRIPTS = Path(__file__).resolve().parent / "mpi_scripts"
 ROOT = Path(tl.__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent / "mpi_scripts"))
+import dpsgd_run  # noqa: E402
+
 DIST_CASES = ["uneven", "sum", "empty", "nobackward", "poisson"]
 
 
-def mpi_job(n: int, *args: Any, timeout: float = 90.0) -> subprocess.CompletedProcess:
-    """``python -m tinygrad_lite.distributed -n N dpsgd_run.py ARGS`` in its own process group,
-    with this checkout first on the path and no launcher variables inherited."""
+def mpi_job(n: int, *args: Any) -> subprocess.CompletedProcess:
+    """A real n-rank job of tests/mpi_scripts/dpsgd_run.py (skips without MPI)."""
     pytest.importorskip("mpi4py")
     from tinygrad_lite.distributed import __main__ as launcher
 
     if launcher.find_mpiexec() is None:
         pytest.skip("mpiexec is not installed")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("PMI_", "HYDRA_", "OMPI_", "PMIX_"))}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
-    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "tinygrad_lite.distributed", "-n", str(n), str(SCRIPTS / "dpsgd_run.py"),
-           *map(str, args)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            cwd=str(ROOT), start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-        pytest.fail(f"{cmd} did not finish within {timeout} s\nstdout:\n{out}\nstderr:\n{err}")
-    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+    done = dpsgd_run.launch(n, *args, root=ROOT)
+    if done is None:
+        pytest.fail(f"the {n}-rank job {args} did not finish in time")
+    return done
 
 
 def test_dpsgd_across_two_ranks_equals_one_process(tmp_path: Path) -> None:
@@ -524,11 +473,6 @@ def test_dpsgd_across_two_ranks_equals_one_process(tmp_path: Path) -> None:
     to one process over the same global batches to 1e-12."""
     done = mpi_job(2, tmp_path, ",".join(DIST_CASES))
     assert done.returncode == 0, f"job failed:\n{done.stdout}\n{done.stderr}"
-    sys.path.insert(0, str(SCRIPTS))
-    try:
-        import dpsgd_run
-    finally:
-        sys.path.remove(str(SCRIPTS))
     ranks = [np.load(tmp_path / f"rank{r}.npz") for r in range(2)]
     start = [p.data for p in dpsgd_run.make_model(seed=0).parameters()]
     for case in DIST_CASES:

@@ -18,7 +18,11 @@ for the single-process reference. Cases:
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
+from pathlib import Path
+from typing import Any, Optional
 
 import numpy as np
 from _common import make_data, make_model
@@ -65,6 +69,25 @@ def run(case: str, rank: int, world: int) -> list[np.ndarray]:
             tl.nn.mse_loss(pred, tl.Tensor(yb, batched=True), reduction=reduction).backward()
         opt.step()
     return [p.data.copy() for p in model.parameters()]
+
+
+def launch(n: int, *args: Any, root: Path, timeout: float = 90.0) -> Optional[subprocess.CompletedProcess]:
+    """Run this script as an n-rank job with the project's launcher, in its own process group,
+    with ``root`` first on the path, one BLAS thread and no launcher variables inherited;
+    None (the group killed) if it does not finish within ``timeout`` seconds."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PMI_", "HYDRA_", "OMPI_", "PMIX_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(root), *filter(None, [env.get("PYTHONPATH")])])
+    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "tinygrad_lite.distributed", "-n", str(n), __file__, *map(str, args)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            cwd=str(root), start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return None
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 if __name__ == "__main__":
