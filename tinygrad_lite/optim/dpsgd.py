@@ -71,9 +71,9 @@ class DPSGD(Optimizer):
             ``tl.privacy.Accountant``), told about every step; needs ``sample_rate``.
         sample_rate: the probability in (0, 1] with which each sample enters a batch.
 
-    Noise: float64 parameters get ``rng.standard_normal(p.shape)`` each, in parameter
-    order; float32 parameters share one Box-Muller draw in float32 (radius from 53-bit
-    uniforms, so the tails are not cut at float32 resolution), drawn after those.
+    Noise: float64 parameters get ``rng.standard_normal(p.shape) * sigma C lr / D`` each,
+    in parameter order; float32 parameters share one Box-Muller draw in float32 (radius
+    from 53-bit uniforms, so the tails are not cut at float32 resolution), drawn after those.
 
     Attributes: ``expected_batch_size``, ``sample_rate``, ``accountant``, ``rng``;
     after a step ``last_batch_size`` (samples in it, over all ranks) and
@@ -330,7 +330,7 @@ class DPSGD(Optimizer):
 
 def _dense_sq(S: np.ndarray) -> np.ndarray:
     """``|S_b|^2`` of a dense (B, ...) array, in float64."""
-    S2 = S.reshape(S.shape[0], -1).astype(np.float64, copy=False)
+    S2 = S.reshape(S.shape[0], int(np.prod(S.shape[1:]))).astype(np.float64, copy=False)
     return np.einsum("bk,bk->b", S2, S2)
 
 
