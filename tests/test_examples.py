@@ -7,6 +7,7 @@ checks below assert what the example claims. A new example without a check fails
 from __future__ import annotations
 
 import importlib
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -142,6 +143,18 @@ def check_tiny_transformer(r: dict) -> None:
     assert r["sample"].startswith("the ") and len(r["sample"]) == 64 and set(r["sample"]) <= r["charset"]
 
 
+def check_noise_scale(r: dict) -> None:
+    steps = r["steps"]
+    assert len(steps) >= 3 and all(a > b for a, b in zip(steps, steps[1:]))  # larger batches: fewer steps
+    assert steps[0] > 4 * steps[-1]                  # ... in proportion while the batch is small
+    B = r["batch_sizes"]
+    assert B[-1] * steps[-1] > 4 * B[0] * steps[0]   # ... wasting examples once it is large
+    assert 0 < r["b_simple"] < math.inf and r["s_min"] > 0
+    assert 0.25 < r["b_simple"] / r["b_crit"] < 4    # the noise scale predicts the critical batch size
+    assert all(math.isfinite(c[2]) for c in r["curve"])
+    assert_picture(r["picture"])
+
+
 CHECKS: dict[str, Callable[[dict], None]] = {
     "per_sample_vs_batch": check_per_sample_vs_batch,
     "average_weights_vs_gradients": check_average_weights_vs_gradients,
@@ -154,6 +167,7 @@ CHECKS: dict[str, Callable[[dict], None]] = {
     "dp_digits": check_dp_digits,
     "cnn_digits": check_cnn_digits,
     "tiny_transformer": check_tiny_transformer,
+    "noise_scale": check_noise_scale,
 }
 
 

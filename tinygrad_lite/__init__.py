@@ -4,7 +4,7 @@ A scalar engine (``Value``) and a tensor engine (``Tensor``) share one graph wal
 one ``backward()`` gives a batch cost's gradient AND every sample's own gradient.
 """
 
-from . import data, nn, optim, privacy, viz
+from . import data, nn, optim, privacy, stats, viz
 from .anomaly import detect_anomaly
 from .checkpoint import CheckpointError, load, save
 from .gradcheck import GradcheckError, gradcheck
@@ -17,5 +17,5 @@ from .value import Value
 __version__ = "0.1.0"
 
 __all__ = ["Tensor", "Value", "tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-           "gradcheck", "GradcheckError", "detect_anomaly", "nn", "optim", "data", "privacy", "viz", "save", "load",
+           "gradcheck", "GradcheckError", "detect_anomaly", "nn", "optim", "data", "privacy", "stats", "viz", "save", "load",
            "CheckpointError", "manual_seed", "cat", "stack", "per_sample_norms", "__version__"]
