@@ -17,5 +17,5 @@ from .value import Value
 __version__ = "0.1.0"
 
 __all__ = ["Tensor", "Value", "tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-           "gradcheck", "GradcheckError", "detect_anomaly", "nn", "optim", "data", "privacy", "stats", "viz", "save", "load",
-           "CheckpointError", "manual_seed", "cat", "stack", "per_sample_norms", "__version__"]
+           "gradcheck", "GradcheckError", "detect_anomaly", "nn", "optim", "data", "privacy", "stats", "viz",
+           "save", "load", "CheckpointError", "manual_seed", "cat", "stack", "per_sample_norms", "__version__"]
