@@ -104,8 +104,8 @@ def elementwise(op: str, out_shape: tuple, a: Any, b: Any, linear_in: str = "ab"
             return mixed(f"op '{op}' combines a batch statistic (a mean/sum over the sample axis) "
                          "with per-sample values", a, b)
         for t in (a, b):
-            if t._bs & BATCHED and (t.data.ndim != len(out_shape) or t.data.shape[0] != out_shape[0]):
-                return mixed(f"op '{op}' broadcasts a batched operand of shape {t.data.shape} to "
+            if t._bs & BATCHED and (t._data.ndim != len(out_shape) or t._data.shape[0] != out_shape[0]):
+                return mixed(f"op '{op}' broadcasts a batched operand of shape {t._data.shape} to "
                              f"{out_shape}, moving or repeating the sample axis")
         return BATCHED, None
     # STAT: allowed while the op is linear in the statistic and its other operand needs no grad
@@ -149,7 +149,7 @@ def reduction(op: str, x: Any, axes: Optional[tuple], is_sum_or_mean: bool) -> t
 def along_axis(op: str, x: Any, axis: int) -> tuple:
     """Batch state of an op acting along one axis (softmax, log_softmax)."""
     s = x._bs
-    if s & BATCHED and axis % x.data.ndim == 0:
+    if s & BATCHED and axis % x._data.ndim == 0:
         return mixed(f"op '{op}' along the sample axis (axis 0)", x)
     return unary(op, x)
 
@@ -159,7 +159,7 @@ def same_rows(op: str, x: Any, out: np.ndarray, keeps_rows: bool) -> tuple:
     s = x._bs
     if s & BATCHED and not keeps_rows:
         return mixed(f"op '{op}' moves, merges or selects along the sample axis "
-                     f"(shape {x.data.shape} -> {out.shape})", x)
+                     f"(shape {x._data.shape} -> {out.shape})", x)
     return s, (x._mix if s & (MIXED | STAT) else None)
 
 
@@ -187,7 +187,7 @@ def matmul(a: Any, b: Any) -> tuple:
     s = sa | sb
     if s & MIXED:
         return mixed("matmul", a, b)
-    na, nb = a.data.ndim, b.data.ndim
+    na, nb = a._data.ndim, b._data.ndim
     if s & STAT:
         if s & BATCHED:
             return mixed("op 'matmul' combines a batch statistic with per-sample values", a, b)
@@ -203,7 +203,7 @@ def matmul(a: Any, b: Any) -> tuple:
     if sb & BATCHED and ok:
         ok = nb >= 3 and na <= nb
     if not ok:
-        return mixed(f"op 'matmul' of shapes {a.data.shape} @ {b.data.shape} contracts or moves the "
+        return mixed(f"op 'matmul' of shapes {a._data.shape} @ {b._data.shape} contracts or moves the "
                      "sample axis", a, b)
     return BATCHED, None
 
@@ -245,7 +245,7 @@ def unbroadcast_keep0(g: np.ndarray, shape: tuple) -> np.ndarray:
 
 def fit(p: Any, g: np.ndarray) -> np.ndarray:
     """The walker's reduction hook for tensors: cotangent to the parent's shape and dtype."""
-    d = p.data
+    d = p._data
     if g.shape != d.shape:
         g = unbroadcast(g, d.shape)
     if g.dtype is not d.dtype and g.dtype != d.dtype:

@@ -315,13 +315,13 @@ class Context:
         self.direct: dict = {}
         self.keys: dict = {}
         if root._bs & BATCHED:
-            self.B = root.data.shape[0]
+            self.B = root._data.shape[0]
         if mode == "plain" or self.error:
             self.visit = self._visit_plain
 
     def _reduction(self, node: Any, g: Any, p: Any) -> None:
         if self.B is None:
-            self.B = p.data.shape[0]
+            self.B = p._data.shape[0]
         scale = getattr(node._op, "sample_scale", None)
         if scale is None:
             return
@@ -361,7 +361,7 @@ class Context:
                     continue
                 r = rule(node, g, i, scale) if rule is not None else None
                 if r is None:
-                    r = DenseRows(gp, p.data.shape, p.data.dtype, scale)
+                    r = DenseRows(gp, p._data.shape, p._data.dtype, scale)
                 self.rows.setdefault(p, []).append(r)
             return
         mine = self.rows.get(node)
@@ -376,8 +376,8 @@ class Context:
                 parts = mine
                 d = self.direct.get(node)
                 if d is not None:
-                    parts = parts + [ShareRows(d, mine[0].B, node.data.dtype, self._share())]
-                self.rows.setdefault(p, []).extend(push(node, i, parts, p.data.shape, p.data.dtype))
+                    parts = parts + [ShareRows(d, mine[0].B, node._data.dtype, self._share())]
+                self.rows.setdefault(p, []).extend(push(node, i, parts, p._data.shape, p._data.dtype))
             else:
                 d = _fit(p, gp)
                 q = self.direct.get(p)
@@ -412,10 +412,10 @@ class Context:
             parts = self.rows.pop(leaf, [])
             d = self.direct.pop(leaf, None)
             if d is not None and self.mode != "plain" and not self.error:
-                parts.append(ShareRows(d, B, leaf.data.dtype, self._share()))
+                parts.append(ShareRows(d, B, leaf._data.dtype, self._share()))
             writes.append((leaf, parts))
         if self.mode == "norms" and not self.error:
-            norms = [np.sqrt(sq_norms(parts)).astype(leaf.data.dtype, copy=False) if parts else None
+            norms = [np.sqrt(sq_norms(parts)).astype(leaf._data.dtype, copy=False) if parts else None
                      for leaf, parts in writes]
         for k, (leaf, parts) in enumerate(writes):
             leaf.last_batch = (B, reduction)
@@ -481,4 +481,4 @@ def sq_norms_of(p: Any) -> Optional[np.ndarray]:
 
 
 def label(t: Any) -> str:
-    return f"'{t.name}'" if getattr(t, "name", None) else f"a parameter of shape {t.data.shape}"
+    return f"'{t.name}'" if getattr(t, "name", None) else f"a parameter of shape {t._data.shape}"

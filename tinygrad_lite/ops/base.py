@@ -62,19 +62,21 @@ def make(data: np.ndarray, op: Any, parents: tuple, ctx: Any, rg: bool, bs: int 
     if bs & (MIXED | STAT):
         t._mix = mix
     if rg:
-        t.requires_grad = True
-        t._parents = parents
-        t._op = op
-        t._ctx = ctx
-        t._stamp = _clock[0]
-        if state.anomaly:
-            from ..anomaly import created
-            created(t)
-    else:
-        t.requires_grad = False
-        t._parents = ()
-        t._op = None
-        t._ctx = None
+        st = state.__dict__  # this thread's recording state: one lookup, then plain dict reads
+        if st["grad"]:
+            t.requires_grad = True
+            t._parents = parents
+            t._op = op
+            t._ctx = ctx
+            t._stamp = _clock[0]
+            if st["anomaly"]:
+                from ..anomaly import created
+                created(t)
+            return t
+    t.requires_grad = False
+    t._parents = ()
+    t._op = None
+    t._ctx = None
     return t
 
 
@@ -112,7 +114,7 @@ def alias(g: Any) -> Any:
 
 def lead(node: Any, g: np.ndarray) -> int:
     """Number of extra leading (per-sample stack) axes of ``g``."""
-    return g.ndim - node.data.ndim
+    return g.ndim - node._data.ndim
 
 
 def tmm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -173,7 +175,7 @@ class Op:
 
     def __call__(self, *inputs: Any, **params: Any) -> Any:
         try:
-            out, ctx = self.forward(*[t.data for t in inputs], **params)
+            out, ctx = self.forward(*[t._data for t in inputs], **params)
         except Exception as e:
             failed(self, e, inputs)
             raise
@@ -183,7 +185,7 @@ class Op:
             s |= t._bs
             rg = rg or t.requires_grad
         bs, mix = self.batch(inputs, out, ctx) if s else (0, None)
-        return make(out, self, inputs, ctx, rg and state.grad, bs, mix)
+        return make(out, self, inputs, ctx, rg, bs, mix)
 
 
 def shape_error(op: str, a: Any, b: Any) -> ValueError:

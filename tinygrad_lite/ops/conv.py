@@ -30,7 +30,6 @@ from numpy.lib.stride_tricks import as_strided
 
 from .. import batchstate
 from ..batchstate import BATCHED, MIXED, STAT
-from ..graph import state
 from ..persample import DenseRows, OuterRows, Rows
 from .base import Op, failed, lead, make
 
@@ -196,13 +195,13 @@ class Conv(Op):
     def __call__(self, x: Any, W: Any, b: Any, stride: tuple, pads: tuple, dilation: tuple, groups: int) -> Any:
         parents = (x, W) if b is None else (x, W, b)
         try:
-            out, ctx = self.forward(x.data, W.data, None if b is None else b.data, stride, pads, dilation, groups)
+            out, ctx = self.forward(x._data, W._data, None if b is None else b._data, stride, pads, dilation, groups)
         except Exception as e:
             failed(self, e, parents)
             raise
         s = x._bs | W._bs | (0 if b is None else b._bs)
         bs, mix = layer_batch(self.name, x, parents[1:]) if s else (0, None)
-        rg = any(p.requires_grad for p in parents) and state.grad
+        rg = any(p.requires_grad for p in parents)
         return make(out, self, parents, ctx, rg, bs, mix)
 
     def forward(self, x: np.ndarray, W: np.ndarray, b: Optional[np.ndarray], stride: tuple, pads: tuple,
@@ -234,7 +233,7 @@ class Conv(Op):
         n = lead(node, g)
         ld = g.shape[:n]
         L = int(np.prod(ld))
-        B = node.data.shape[0]
+        B = node._data.shape[0]
         # cotangent channels-last, groups first: (L, G, B*P, Og)
         P = int(np.prod(out))
         gm = np.ascontiguousarray(np.moveaxis(g.reshape((L, B, G, Og) + out), 2, 1).reshape(
@@ -282,27 +281,27 @@ class Conv(Op):
     def sample_rows(node: Any, g: np.ndarray, i: int, scale: float) -> Any:
         cols, (S, out, k, stride, pads, dilation, G), cache = node._ctx
         p = node._parents[i]
-        B = node.data.shape[0]
+        B = node._data.shape[0]
         P = int(np.prod(out))
         if cache is not None and cache[0] is g:
             gm = cache[1]
         else:
-            Og = node.data.shape[1] // G
+            Og = node._data.shape[1] // G
             gm = np.ascontiguousarray(np.moveaxis(g.reshape((B, G, Og, P)), 3, 2).swapaxes(0, 1)).reshape(G, B * P, Og)
         if i == 2:
             node._ctx[2] = None
             S = np.matmul(np.ones(P, gm.dtype), gm.reshape(G, B, P, gm.shape[-1]))
-            return DenseRows(S.swapaxes(0, 1).reshape(B, p.data.shape[0]), p.data.shape, p.data.dtype, scale)
+            return DenseRows(S.swapaxes(0, 1).reshape(B, p._data.shape[0]), p._data.shape, p._data.dtype, scale)
         if i != 1:
             return None
         if len(node._parents) == 2:
             node._ctx[2] = None
-        Cg = p.data.shape[1]
+        Cg = p._data.shape[1]
         if G == 1:
             return ConvRows(gm[0].reshape(B, P, gm.shape[-1]), cols[0].reshape(B, P, cols.shape[-1]), k, Cg,
-                            p.data.shape, p.data.dtype, scale)
+                            p._data.shape, p._data.dtype, scale)
         return GroupedConvRows(gm.reshape(G, B, P, gm.shape[-1]), cols.reshape(G, B, P, cols.shape[-1]), k, Cg,
-                               p.data.shape, p.data.dtype, scale)
+                               p._data.shape, p._data.dtype, scale)
 
 
 def _pool_index(shape: tuple, out: tuple, k: tuple, s: tuple, d: tuple) -> np.ndarray:
@@ -325,12 +324,12 @@ class _Pool(Op):
 
     def __call__(self, x: Any, k: tuple, stride: tuple, pads: tuple, dilation: tuple, extra: Any = None) -> Any:
         try:
-            out, ctx = self.forward(x.data, k, stride, pads, dilation, extra)
+            out, ctx = self.forward(x._data, k, stride, pads, dilation, extra)
         except Exception as e:
             failed(self, e, (x,))
             raise
         bs, mix = batchstate.unary(self.name, x, self.linear) if x._bs else (0, None)
-        return make(out, self, (x,), ctx, x.requires_grad and state.grad, bs, mix)
+        return make(out, self, (x,), ctx, x.requires_grad, bs, mix)
 
     def windows(self, x: np.ndarray, k: tuple, stride: tuple, pads: tuple, dilation: tuple, fill: float) -> tuple:
         nd = len(k)
@@ -374,7 +373,7 @@ class MaxPool(_Pool):
         planes = at.shape[0]
         size = int(np.prod(Sp))
         flat = at + (np.arange(planes, dtype=np.int64) * size)[:, None]
-        x = node._parents[0].data
+        x = node._parents[0]._data
         dxp = np.bincount(flat.reshape(-1), weights=g.reshape(-1), minlength=planes * size)
         dxp = dxp.astype(x.dtype, copy=False).reshape(g.shape[:n] + x.shape[:-len(k)] + Sp)
         cut = (Ellipsis,) + tuple(slice(lo, lo + m) for m, (lo, _) in zip(x.shape[-len(k):], pads))
@@ -403,7 +402,7 @@ class AvgPool(_Pool):
         k, pads, Sp, div, out, stride, dilation = node._ctx
         pos = _pool_index(Sp, out, k, stride, dilation)  # (P, K)
         P, K = pos.shape
-        x = node._parents[0].data
+        x = node._parents[0]._data
         n = lead(node, g)
         gd = (g / div).reshape(-1, P)
         planes = gd.shape[0]

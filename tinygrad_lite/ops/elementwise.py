@@ -14,7 +14,6 @@ import numpy as np
 
 from .. import batchstate
 from ..batchstate import STAT
-from ..graph import state
 from . import base
 from .base import Op, alias, const, failed, make, shape_error, val
 
@@ -23,10 +22,6 @@ _num = (int, float)
 
 def _c(x: Any) -> Any:
     return x if type(x) is float or type(x) is int else float(x)
-
-
-def _rg(a: Any, b: Any) -> bool:
-    return (a.requires_grad or b.requires_grad) and state.grad
 
 
 class _Binary(Op):
@@ -52,14 +47,14 @@ class _Binary(Op):
         if type(b) is base.Tensor:
             if reverse:
                 a, b = b, a
-            ad, bd = a.data, b.data
+            ad, bd = a._data, b._data
             try:
                 data = type(self).fn(ad, bd)
             except ValueError:
                 raise failed(self, shape_error(self.name, ad, bd), (a, b)) from None
             s = a._bs | b._bs
             bs, mix = batchstate.elementwise(self.name, data.shape, a, b, self.linear_in) if s else (0, None)
-            return make(data, self, (a, b), None, _rg(a, b), bs, mix)
+            return make(data, self, (a, b), None, a.requires_grad or b.requires_grad, bs, mix)
         if isinstance(b, _num) and not isinstance(b, bool) and self.const_op is not None:
             op = self.rconst_op if reverse else self.const_op
             return op(a, _c(b))
@@ -94,13 +89,13 @@ class _Unary(Op):
 
     def __call__(self, a: Any, *args: Any) -> Any:
         try:
-            data, ctx = self.forward(a.data, *args)
+            data, ctx = self.forward(a._data, *args)
         except Exception as e:
             failed(self, e, (a,))
             raise
         s = a._bs
         bs, mix = batchstate.unary(self.name, a, self.linear) if s else (0, None)
-        return make(data, self, (a,), ctx, a.requires_grad and state.grad, bs, mix)
+        return make(data, self, (a,), ctx, a.requires_grad, bs, mix)
 
 
 class _Const(_Unary):
@@ -162,7 +157,7 @@ class RDivC(_Const):
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         with np.errstate(divide="ignore", invalid="ignore"):
-            return (-g * node.data / node._parents[0].data,)
+            return (-g * node._data / node._parents[0]._data,)
 
 
 class PowC(_Const):
@@ -181,7 +176,7 @@ class PowC(_Const):
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         k = node._ctx
-        a = node._parents[0].data
+        a = node._parents[0]._data
         if k == 2:
             return (g * (2 * a),)
         if k == 0:  # d(a**0)/da = 0 everywhere, also at a = 0 (0 * a**-1 would be nan there)
@@ -201,8 +196,8 @@ class RPowC(_Const):
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         c = node._ctx
         with np.errstate(divide="ignore", invalid="ignore"):
-            d = node.data * np.log(c) if c != 0 else np.where(node._parents[0].data > 0, 0.0, -np.inf * 0)
-        return ((g * d).astype(node.data.dtype, copy=False),)
+            d = node._data * np.log(c) if c != 0 else np.where(node._parents[0]._data > 0, 0.0, -np.inf * 0)
+        return ((g * d).astype(node._data.dtype, copy=False),)
 
 
 # ------------------------------------------------------------------- binary --------------
@@ -231,7 +226,7 @@ class Mul(_Binary):
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         a, b = node._parents
-        return (g * b.data if a.requires_grad else None, g * a.data if b.requires_grad else None)
+        return (g * b._data if a.requires_grad else None, g * a._data if b.requires_grad else None)
 
 
 class Div(_Binary):
@@ -250,8 +245,8 @@ class Div(_Binary):
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         a, b = node._parents
         with np.errstate(divide="ignore", invalid="ignore"):
-            ga = g / b.data if a.requires_grad else None
-            gb = -g * node.data / b.data if b.requires_grad else None
+            ga = g / b._data if a.requires_grad else None
+            gb = -g * node._data / b._data if b.requires_grad else None
         return ga, gb
 
 
@@ -269,14 +264,14 @@ class Pow(_Binary):
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         a, b = node._parents
-        ad, bd = a.data, b.data
+        ad, bd = a._data, b._data
         ga = gb = None
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if a.requires_grad:  # b * a**(b-1), 0 where b == 0 (as in PyTorch)
                 ga = g * np.where(bd == 0, 0, bd * np.power(ad, bd - 1))
             if b.requires_grad:  # a**b * log(a), 0 where a == 0 and b >= 0 (as in PyTorch)
-                gb = g * np.where((ad == 0) & (bd >= 0), 0, node.data * np.log(ad))
-        dt = node.data.dtype
+                gb = g * np.where((ad == 0) & (bd >= 0), 0, node._data * np.log(ad))
+        dt = node._data.dtype
         return (None if ga is None else ga.astype(dt, copy=False), None if gb is None else gb.astype(dt, copy=False))
 
 
@@ -299,7 +294,7 @@ class Exp(_Unary):
     fn = staticmethod(np.exp)
 
     def deriv(self, node: Any) -> Any:
-        return node.data
+        return node._data
 
 
 class Log(_Unary):
@@ -308,7 +303,7 @@ class Log(_Unary):
     fn = staticmethod(np.log)
 
     def deriv(self, node: Any) -> Any:
-        return 1.0 / node._parents[0].data
+        return 1.0 / node._parents[0]._data
 
 
 class Sqrt(_Unary):
@@ -317,7 +312,7 @@ class Sqrt(_Unary):
     fn = staticmethod(np.sqrt)
 
     def deriv(self, node: Any) -> Any:
-        return 0.5 / node.data
+        return 0.5 / node._data
 
 
 class Tanh(_Unary):
@@ -325,7 +320,7 @@ class Tanh(_Unary):
     fn = staticmethod(np.tanh)
 
     def deriv(self, node: Any) -> Any:
-        t = node.data
+        t = node._data
         return 1 - t * t
 
 
@@ -341,7 +336,7 @@ class Sigmoid(_Unary):
         return data.astype(x.dtype, copy=False), None
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        s = node.data
+        s = node._data
         return (g * (s * (1 - s)),)
 
 
@@ -350,7 +345,7 @@ class Relu(_Unary):
     fn = staticmethod(_relu)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        d = node.data
+        d = node._data
         return (np.multiply(g, d > 0, dtype=d.dtype),)
 
 
@@ -359,7 +354,7 @@ class Abs(_Unary):
     fn = staticmethod(np.abs)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        return (g * np.sign(node._parents[0].data),)
+        return (g * np.sign(node._parents[0]._data),)
 
 
 class Clip(_Unary):
@@ -372,7 +367,7 @@ class Clip(_Unary):
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         lo, hi = node._ctx
-        a = node._parents[0].data
+        a = node._parents[0]._data
         inside = np.ones(a.shape, dtype=bool)
         if lo is not None:
             inside &= a >= lo
@@ -393,7 +388,7 @@ class Cast(_Unary):
     @staticmethod
     def push_rows(node: Any, i: int, rows: Any) -> Any:
         out = copy.copy(rows)
-        out.dtype = node._parents[i].data.dtype
+        out.dtype = node._parents[i]._data.dtype
         return out
 
 

@@ -14,7 +14,6 @@ import numpy as np
 
 from .. import batchstate
 from ..batchstate import BATCHED, MIXED, STAT
-from ..graph import state
 from ..persample import DenseRows, OuterRows
 from .base import Op, failed, lead, make, tmm
 
@@ -39,7 +38,7 @@ class Matmul(Op):
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         A, Bp = node._parents
-        a, b = A.data, Bp.data
+        a, b = A._data, Bp._data
         if a.ndim == 2 and b.ndim == 2 and g.ndim == 2:  # the hot case
             return (g @ b.T if A.requires_grad else None, tmm(a, g) if Bp.requires_grad else None)
         a2 = a if a.ndim > 1 else a[None, :]
@@ -66,8 +65,8 @@ class Matmul(Op):
     @staticmethod
     def sample_rows(node: Any, g: np.ndarray, i: int, scale: float) -> Any:
         A, Bp = node._parents
-        a, b = A.data, Bp.data
-        B = node.data.shape[0]
+        a, b = A._data, Bp._data
+        B = node._data.shape[0]
         if i == 1 and A._bs & BATCHED and a.ndim >= 2 and b.ndim <= 2:
             n = a.shape[-1]
             L = a.reshape(B, -1, n)
@@ -86,14 +85,14 @@ class Linear(Op):
     name, rule = "linear", "d(xW^T+b)/dx = g W, /dW = g^T x, /db = sum g"
 
     def __call__(self, x: Any, W: Any, b: Any = None) -> Any:
-        xd = x.data
+        xd = x._data
         try:
-            out = xd @ W.data.T
+            out = xd @ W._data.T
         except ValueError:
             raise failed(self, ValueError(f"linear: input of shape {xd.shape} does not match weight of shape "
-                                          f"{W.data.shape}"), (x, W)) from None
+                                          f"{W._data.shape}"), (x, W)) from None
         if b is not None:
-            out += b.data
+            out += b._data
             parents = (x, W, b)
             rg = x.requires_grad or W.requires_grad or b.requires_grad
         else:
@@ -101,7 +100,7 @@ class Linear(Op):
             rg = x.requires_grad or W.requires_grad
         s = x._bs | W._bs | (b._bs if b is not None else 0)
         bs, mix = (0, None) if not s else self.batch(parents, out, None)
-        return make(out, self, parents, None, rg and state.grad, bs, mix)
+        return make(out, self, parents, None, rg, bs, mix)
 
     def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
         x, W = inputs[0], inputs[1]
@@ -112,8 +111,8 @@ class Linear(Op):
         if s & MIXED:
             return MIXED, x._mix
         if s & BATCHED:
-            if x.data.ndim < 2:
-                return batchstate.mixed(f"op 'linear' on a batched input of shape {x.data.shape} contracts "
+            if x._data.ndim < 2:
+                return batchstate.mixed(f"op 'linear' on a batched input of shape {x._data.shape} contracts "
                                         "the sample axis", x)
             return BATCHED, None
         if W.requires_grad or (b is not None and b.requires_grad):
@@ -123,7 +122,7 @@ class Linear(Op):
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         x, W = node._parents[0], node._parents[1]
         has_b = len(node._parents) == 3
-        xd, Wd = x.data, W.data
+        xd, Wd = x._data, W._data
         k = lead(node, g)
         gx = g @ Wd if x.requires_grad else None
         gW = gb = None
@@ -146,16 +145,16 @@ class Linear(Op):
     def sample_rows(node: Any, g: np.ndarray, i: int, scale: float) -> Any:
         x = node._parents[0]
         p = node._parents[i]
-        xd = x.data
+        xd = x._data
         B = xd.shape[0]
         if i == 1:
             if xd.ndim == 2:
-                return OuterRows(g[:, None, :], xd[:, None, :], p.data.shape, p.data.dtype, scale)
+                return OuterRows(g[:, None, :], xd[:, None, :], p._data.shape, p._data.dtype, scale)
             T = int(np.prod(xd.shape[1:-1]))  # explicit: B may be 0
-            return OuterRows(g.reshape(B, T, g.shape[-1]), xd.reshape(B, T, xd.shape[-1]), p.data.shape,
-                             p.data.dtype, scale)
+            return OuterRows(g.reshape(B, T, g.shape[-1]), xd.reshape(B, T, xd.shape[-1]), p._data.shape,
+                             p._data.dtype, scale)
         if i == 2:
-            return DenseRows(g, p.data.shape, p.data.dtype, scale)
+            return DenseRows(g, p._data.shape, p._data.dtype, scale)
         return None
 
 
@@ -196,13 +195,13 @@ class MSELoss(_Loss):
 
     def __call__(self, pred: Any, target: Any, reduction: str = "mean") -> Any:
         try:
-            data, ctx = self.forward(pred.data, target.data, reduction, bool((pred._bs | target._bs) & BATCHED))
+            data, ctx = self.forward(pred._data, target._data, reduction, bool((pred._bs | target._bs) & BATCHED))
         except Exception as e:
             failed(self, e, (pred, target))
             raise
         s = pred._bs | target._bs
         bs, mix = self.batch((pred, target), ctx[2], ctx) if s else (0, None)
-        rg = (pred.requires_grad or target.requires_grad) and state.grad
+        rg = (pred.requires_grad or target.requires_grad)
         return make(data, self, (pred, target), ctx, rg, bs, mix)
 
     def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
@@ -259,13 +258,13 @@ class CrossEntropy(_Loss):
 
     def __call__(self, logits: Any, y: np.ndarray, reduction: str = "mean") -> Any:
         try:
-            data, ctx = self.forward(logits.data, y, reduction, bool(logits._bs & BATCHED))
+            data, ctx = self.forward(logits._data, y, reduction, bool(logits._bs & BATCHED))
         except Exception as e:
             failed(self, e, (logits,))
             raise
         s = logits._bs
-        bs, mix = self.batch((logits,), logits.data, ctx) if s else (0, None)
-        return make(data, self, (logits,), ctx, logits.requires_grad and state.grad, bs, mix)
+        bs, mix = self.batch((logits,), logits._data, ctx) if s else (0, None)
+        return make(data, self, (logits,), ctx, logits.requires_grad, bs, mix)
 
     def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
         (logits,) = inputs
@@ -273,7 +272,7 @@ class CrossEntropy(_Loss):
         if s & MIXED:
             return MIXED, logits._mix
         if s & BATCHED:
-            if logits.data.ndim != 2:
+            if logits._data.ndim != 2:
                 return batchstate.mixed("op 'cross_entropy' on a batched 1-D input", logits)
             return STAT, batchstate.stat_origin(self.name)
         return batchstate.mixed("op 'cross_entropy' applied to a batch statistic", logits)

@@ -10,7 +10,6 @@ from typing import Any, Sequence
 import numpy as np
 
 from .. import batchstate
-from ..graph import state
 from ..persample import OuterRows
 from . import base
 from .base import Op, _AxisError, const, failed, lead, make
@@ -20,7 +19,7 @@ class Reshape(Op):
     name, rule = "reshape", "the cotangent is reshaped back"
 
     def __call__(self, x: Any, shape: tuple) -> Any:
-        xd = x.data
+        xd = x._data
         try:
             for n in shape:
                 if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
@@ -38,7 +37,7 @@ class Reshape(Op):
             bs, mix = batchstate.same_rows("reshape", x, data, keeps)
         else:
             bs, mix = 0, None
-        return make(data, self, (x,), xd.shape, x.requires_grad and state.grad, bs, mix)
+        return make(data, self, (x,), xd.shape, x.requires_grad, bs, mix)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         return (g.reshape(g.shape[:lead(node, g)] + node._ctx),)
@@ -57,7 +56,7 @@ class Transpose(Op):
     name, rule = "transpose", "the cotangent is permuted back"
 
     def __call__(self, x: Any, axes: tuple) -> Any:
-        xd = x.data
+        xd = x._data
         n = xd.ndim
         try:
             if not axes:
@@ -79,7 +78,7 @@ class Transpose(Op):
         inv = tuple(int(i) for i in np.argsort(perm))
         s = x._bs
         bs, mix = batchstate.same_rows("transpose", x, data, n >= 1 and perm[0] == 0) if s else (0, None)
-        return make(data, self, (x,), inv, x.requires_grad and state.grad, bs, mix)
+        return make(data, self, (x,), inv, x.requires_grad, bs, mix)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         k = lead(node, g)
@@ -103,7 +102,7 @@ class GetItem(Op):
     name, rule = "getitem", "the cotangent is scattered back (repeated indices add)"
 
     def __call__(self, x: Any, idx: Any) -> Any:
-        xd = x.data
+        xd = x._data
         try:
             idx, advanced = normalise_index(idx, xd.shape)
             try:
@@ -122,12 +121,12 @@ class GetItem(Op):
             bs, mix = batchstate.same_rows("getitem", x, data, index_keeps_rows(idx, xd.shape))
         else:
             bs, mix = 0, None
-        return make(data, self, (x,), (xd.shape, idx, advanced), x.requires_grad and state.grad, bs, mix)
+        return make(data, self, (x,), (xd.shape, idx, advanced), x.requires_grad, bs, mix)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         in_shape, idx, advanced = node._ctx
         k = lead(node, g)
-        z = np.zeros(g.shape[:k] + in_shape, dtype=node.data.dtype)
+        z = np.zeros(g.shape[:k] + in_shape, dtype=node._data.dtype)
         full = (slice(None),) * k + idx
         if advanced:
             np.add.at(z, full, g)
@@ -147,20 +146,20 @@ class Concat(Op):
             if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
                 raise TypeError(f"cat: axis must be an int, got {axis!r}")
             try:
-                data = np.concatenate([t.data for t in ts], axis=axis)
+                data = np.concatenate([t._data for t in ts], axis=axis)
             except (ValueError, _AxisError) as e:
-                shapes = [t.data.shape for t in ts]
+                shapes = [t._data.shape for t in ts]
                 raise ValueError(f"cat: shapes {shapes} cannot be joined along axis {axis} ({e})") from None
         except Exception as e:
             failed(self, e, ts)
             raise
         ax = axis % data.ndim
-        sizes = tuple(int(v) for v in np.cumsum([t.data.shape[ax] for t in ts])[:-1])
+        sizes = tuple(int(v) for v in np.cumsum([t._data.shape[ax] for t in ts])[:-1])
         s = 0
         for t in ts:
             s |= t._bs
         bs, mix = batchstate.joined("cat", list(ts), data.shape, ax == 0) if s else (0, None)
-        rg = any(t.requires_grad for t in ts) and state.grad
+        rg = any(t.requires_grad for t in ts)
         return make(data, self, ts, (ax - data.ndim, sizes), rg, bs, mix)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:

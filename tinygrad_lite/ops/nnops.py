@@ -23,7 +23,6 @@ import numpy as np
 
 from .. import batchstate
 from ..batchstate import BATCHED, MIXED
-from ..graph import state
 from ..persample import DenseRows, OuterRows, Rows
 from .base import Op, failed, lead, make
 from .conv import layer_batch
@@ -89,20 +88,20 @@ class Embedding(Op):
 
     def __call__(self, idx: Any, W: Any, padding_idx: Optional[int]) -> Any:
         try:
-            data = W.data[idx.data]
+            data = W._data[idx._data]
         except Exception as e:
             failed(self, e, (idx, W))
             raise
         s = idx._bs | W._bs
         bs, mix = layer_batch(self.name, idx, (W,)) if s else (0, None)
-        if bs & BATCHED and idx.data.ndim == 0:
+        if bs & BATCHED and idx._data.ndim == 0:
             bs, mix = batchstate.mixed("op 'embedding' of a 0-d batched index", idx)
-        return make(data, self, (idx, W), padding_idx, W.requires_grad and state.grad, bs, mix)
+        return make(data, self, (idx, W), padding_idx, W.requires_grad, bs, mix)
 
     @staticmethod
     def _rows(node: Any, g: np.ndarray) -> tuple:
-        idx = node._parents[0].data
-        D = node._parents[1].data.shape[1]
+        idx = node._parents[0]._data
+        D = node._parents[1]._data.shape[1]
         flat = idx.reshape(-1)
         pad = node._ctx
         if pad is not None:
@@ -111,7 +110,7 @@ class Embedding(Op):
         return flat, g, D
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        W = node._parents[1].data
+        W = node._parents[1]._data
         flat, g, D = self._rows(node, g)
         n = lead(node, g)
         if n == 0:
@@ -129,9 +128,9 @@ class Embedding(Op):
         p = node._parents[1]
         _, g, D = self._rows(node, g)
         B = g.shape[0]
-        idx = node._parents[0].data
+        idx = node._parents[0]._data
         T = int(np.prod(idx.shape[1:]))
-        return EmbeddingRows(idx.reshape(B, T), g.reshape(B, T, D), p.data.shape, p.data.dtype, scale)
+        return EmbeddingRows(idx.reshape(B, T), g.reshape(B, T, D), p._data.shape, p._data.dtype, scale)
 
 
 def _normalise(x: np.ndarray, axes: tuple, eps: float) -> tuple:
@@ -155,7 +154,7 @@ class _Norm(Op):
     def __call__(self, x: Any, w: Any, b: Any, **params: Any) -> Any:
         parents = (x,) + tuple(p for p in (w, b) if p is not None)
         try:
-            out, ctx = self.forward(x.data, None if w is None else w.data, None if b is None else b.data, **params)
+            out, ctx = self.forward(x._data, None if w is None else w.data, None if b is None else b._data, **params)
         except Exception as e:
             failed(self, e, parents)
             raise
@@ -164,7 +163,7 @@ class _Norm(Op):
         for p in parents:
             s |= p._bs
         bs, mix = self.batch(parents, out, ctx) if s else (0, None)
-        rg = any(p.requires_grad for p in parents) and state.grad
+        rg = any(p.requires_grad for p in parents)
         return make(out, self, parents, ctx, rg, bs, mix)
 
     def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
@@ -192,7 +191,7 @@ class _Norm(Op):
         has_w, has_b = node._ctx["has"]
         gg = g * node._ctx["xhat_w"] if has_w and i == 1 else g
         S = gg.sum(axis=red) if red else gg
-        return DenseRows(S.reshape((S.shape[0],) + p.data.shape), p.data.shape, p.data.dtype, scale)
+        return DenseRows(S.reshape((S.shape[0],) + p._data.shape), p._data.shape, p._data.dtype, scale)
 
 
 class LayerNorm(_Norm):
@@ -210,7 +209,7 @@ class LayerNorm(_Norm):
         return y, {"xhat": xhat, "xhat_w": xhat, "rstd": rstd, "axes": axes, "sample_axes": sample_axes}
 
     def reduced_ndim(self, node: Any) -> int:
-        return node.data.ndim - len(node._ctx["axes"]) - 1
+        return node._data.ndim - len(node._ctx["axes"]) - 1
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         ctx = node._ctx
@@ -218,10 +217,10 @@ class LayerNorm(_Norm):
         has_w, _ = ctx["has"]
         gx = None
         if x.requires_grad:
-            gh = g * node._parents[1].data if has_w else g
+            gh = g * node._parents[1]._data if has_w else g
             gx = _normalise_vjp(gh, ctx["xhat"], ctx["rstd"], ctx["axes"])
         n = lead(node, g)
-        red = tuple(range(n, n + node.data.ndim - len(ctx["axes"])))
+        red = tuple(range(n, n + node._data.ndim - len(ctx["axes"])))
         return tuple([gx] + self.affine_grads(node, g, red))
 
 
@@ -250,7 +249,7 @@ class GroupNorm(_Norm):
         has_w, _ = node._ctx["has"]
         gg = g * node._ctx["xhat"] if has_w and i == 1 else g
         S = gg.reshape(gg.shape[:2] + (int(np.prod(gg.shape[2:])),)).sum(axis=2)
-        return DenseRows(S, p.data.shape, p.data.dtype, scale)
+        return DenseRows(S, p._data.shape, p._data.dtype, scale)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         ctx = node._ctx
@@ -259,9 +258,9 @@ class GroupNorm(_Norm):
         n = lead(node, g)
         gx = None
         if x.requires_grad:
-            gh = g * node._parents[1].data.reshape(ctx["chan"]) if has_w else g
-            B, G = x.data.shape[0], ctx["groups"]
-            m = x.data.shape[1] // G * int(np.prod(x.data.shape[2:]))
+            gh = g * node._parents[1]._data.reshape(ctx["chan"]) if has_w else g
+            B, G = x._data.shape[0], ctx["groups"]
+            m = x._data.shape[1] // G * int(np.prod(x._data.shape[2:]))
             gx = _normalise_vjp(gh.reshape(g.shape[:n] + (B, G, m)), ctx["xhat"].reshape(B, G, m), ctx["rstd"],
                                 (-1,)).reshape(g.shape)
         red = (n,) + tuple(range(n + 2, g.ndim))
@@ -310,7 +309,7 @@ class BatchNorm(_Norm):
         n = lead(node, g)
         gx = None
         if x.requires_grad:
-            gh = g * node._parents[1].data.reshape(ctx["chan"]) if has_w else g
+            gh = g * node._parents[1]._data.reshape(ctx["chan"]) if has_w else g
             gx = _normalise_vjp(gh, ctx["xhat"], ctx["rstd"], ctx["axes"]) if ctx["training"] else gh * ctx["rstd"]
         red = (n,) + tuple(range(n + 2, g.ndim))
         return tuple([gx] + self.affine_grads(node, g, red))
@@ -362,7 +361,7 @@ class Gelu(_Unary):
         return a * cdf, ("none", cdf)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        a = node._parents[0].data
+        a = node._parents[0]._data
         kind, c = node._ctx
         if kind == "tanh":
             k = math.sqrt(2.0 / math.pi)
@@ -386,7 +385,7 @@ class Silu(_Unary):
         return a * s, s
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        a, s = node._parents[0].data, node._ctx
+        a, s = node._parents[0]._data, node._ctx
         return (g * (s + a * s * (1.0 - s)),)
 
 
@@ -398,19 +397,19 @@ class InProj(Op):
 
     def __call__(self, q: Any, k: Any, v: Any, W: Any, b: Any) -> Any:
         parents = (q, k, v, W) if b is None else (q, k, v, W, b)
-        E = W.data.shape[1]
+        E = W._data.shape[1]
         outs = []
         for j, t in enumerate((q, k, v)):
-            y = t.data @ W.data[j * E:(j + 1) * E].T
+            y = t._data @ W._data[j * E:(j + 1) * E].T
             if b is not None:
-                y += b.data[j * E:(j + 1) * E]
+                y += b._data[j * E:(j + 1) * E]
             outs.append(y)
         try:
             data = np.concatenate(outs, axis=1)
         except ValueError as e:
             failed(self, e, parents)
-            raise ValueError(f"in_proj: query, key and value of shapes {q.data.shape}, {k.data.shape}, "
-                             f"{v.data.shape} do not share a batch axis") from None
+            raise ValueError(f"in_proj: query, key and value of shapes {q._data.shape}, {k._data.shape}, "
+                             f"{v._data.shape} do not share a batch axis") from None
         s = 0
         for p in parents:
             s |= p._bs
@@ -420,8 +419,8 @@ class InProj(Op):
             bad = [t for t in ins if t._bs & MIXED]
             bs, mix = layer_batch(self.name, bad[0] if bad else max(ins, key=lambda t: t._bs & BATCHED),
                                   parents[3:])
-        rg = any(p.requires_grad for p in parents) and state.grad
-        return make(data, self, parents, (q.data.shape[1], k.data.shape[1]), rg, bs, mix)
+        rg = any(p.requires_grad for p in parents)
+        return make(data, self, parents, (q._data.shape[1], k._data.shape[1]), rg, bs, mix)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         Tq, Tk = node._ctx
@@ -450,14 +449,14 @@ class InProj(Op):
         bounds = (0, Tq, Tq + Tk, g.shape[1])
         if i == 4:
             S = np.concatenate([g[:, bounds[j]:bounds[j + 1]].sum(axis=1) for j in range(3)], axis=1)
-            return DenseRows(S, p.data.shape, p.data.dtype, scale)
+            return DenseRows(S, p._data.shape, p._data.dtype, scale)
         if i != 3:
             return None
         L = np.zeros((B, g.shape[1], 3 * E), dtype=g.dtype)
         for j in range(3):  # each cotangent block in its own rows of W (three slices, not a loop over data)
             L[:, bounds[j]:bounds[j + 1], j * E:(j + 1) * E] = g[:, bounds[j]:bounds[j + 1]]
-        R = np.concatenate([np.broadcast_to(t.data, (B,) + t.data.shape[1:]) for t in P[:3]], axis=1)
-        return OuterRows(L, R, p.data.shape, p.data.dtype, scale)
+        R = np.concatenate([np.broadcast_to(t._data, (B,) + t._data.shape[1:]) for t in P[:3]], axis=1)
+        return OuterRows(L, R, p._data.shape, p._data.dtype, scale)
 
 
 EMBEDDING, LAYERNORM, GROUPNORM, BATCHNORM = Embedding(), LayerNorm(), GroupNorm(), BatchNorm()

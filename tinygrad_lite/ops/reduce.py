@@ -12,7 +12,6 @@ import numpy as np
 
 from .. import batchstate
 from ..batchstate import BATCHED
-from ..graph import state
 from .base import Op, axes_of, failed, lead, make
 
 
@@ -29,7 +28,7 @@ class _Reduce(Op):
     fn: Any = None
 
     def __call__(self, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-        xd = x.data
+        xd = x._data
         try:
             if not isinstance(keepdims, (bool, np.bool_)):
                 raise TypeError(f"{self.name}: keepdims must be a bool, got {keepdims!r}")
@@ -42,7 +41,7 @@ class _Reduce(Op):
             raise
         s = x._bs
         bs, mix = batchstate.reduction(self.name, x, axes, self.sum_or_mean) if s else (0, None)
-        return make(data, self, (x,), (xd.shape, axes, keepdims), x.requires_grad and state.grad, bs, mix)
+        return make(data, self, (x,), (xd.shape, axes, keepdims), x.requires_grad, bs, mix)
 
     def compute(self, xd: np.ndarray, axes: Any, keepdims: bool, batched: bool) -> np.ndarray:
         return np.asarray(type(self).fn(xd, axis=axes, keepdims=keepdims))
@@ -80,14 +79,14 @@ class Mean(_Reduce):
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         in_shape, axes, _ = node._ctx
-        n = node._parents[0].data.size // max(node.data.size, 1) if node.data.size else 1
+        n = node._parents[0]._data.size // max(node._data.size, 1) if node._data.size else 1
         k = lead(node, g)
         g = _expand_reduced(g, k, in_shape, axes) * (1.0 / max(n, 1))
-        return (np.broadcast_to(g, g.shape[:k] + in_shape).astype(node.data.dtype, copy=False),)
+        return (np.broadcast_to(g, g.shape[:k] + in_shape).astype(node._data.dtype, copy=False),)
 
     @staticmethod
     def sample_scale(node: Any) -> float:
-        B = node._parents[0].data.shape[0]
+        B = node._parents[0]._data.shape[0]
         return 1.0 / B if B else 1.0
 
     @staticmethod
@@ -105,9 +104,9 @@ class Max(_Reduce):
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         in_shape, axes, _ = node._ctx
-        x = node._parents[0].data
+        x = node._parents[0]._data
         k = lead(node, g)
-        mk = _expand_reduced(node.data, 0, in_shape, axes)
+        mk = _expand_reduced(node._data, 0, in_shape, axes)
         mask = x == mk
         w = mask / mask.sum(axis=axes, keepdims=True)
         g = _expand_reduced(g, k, in_shape, axes)
@@ -116,7 +115,7 @@ class Max(_Reduce):
 
 class _AlongAxis(Op):
     def __call__(self, x: Any, axis: Any = -1) -> Any:
-        xd = x.data
+        xd = x._data
         try:
             if isinstance(axis, (tuple, list)):
                 raise TypeError(f"{self.name}: axis must be one int, got {axis!r}")
@@ -128,7 +127,7 @@ class _AlongAxis(Op):
             raise
         s = x._bs
         bs, mix = batchstate.along_axis(self.name, x, a) if s else (0, None)
-        return make(data, self, (x,), a, x.requires_grad and state.grad, bs, mix)
+        return make(data, self, (x,), a, x.requires_grad, bs, mix)
 
 
 class Softmax(_AlongAxis):
@@ -141,7 +140,7 @@ class Softmax(_AlongAxis):
         return e / e.sum(axis=a, keepdims=True)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        s = node.data
+        s = node._data
         gs = g * s
         return (gs - s * gs.sum(axis=node._ctx, keepdims=True),)
 
@@ -156,7 +155,7 @@ class LogSoftmax(_AlongAxis):
         return z - np.log(np.exp(z).sum(axis=a, keepdims=True))
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        return (g - np.exp(node.data) * g.sum(axis=node._ctx, keepdims=True),)
+        return (g - np.exp(node._data) * g.sum(axis=node._ctx, keepdims=True),)
 
 
 SUM, MEAN, MAX, SOFTMAX, LOGSOFTMAX = Sum(), Mean(), Max(), Softmax(), LogSoftmax()
