@@ -286,7 +286,7 @@ class Tensor(TorchSpellings):
         return self
 
     def __matmul__(self, other: Any) -> "Tensor":
-        return ops.MATMUL(self, const(other))
+        return ops.MATMUL(self, other if type(other) is Tensor else const(other))
 
     matmul = __matmul__
 
