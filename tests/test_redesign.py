@@ -242,3 +242,19 @@ def test_grad_sample_has_the_parameter_dtype(dtype: type) -> None:
     nn.mse_loss(model(Tensor(X, batched=True)), np.zeros((3, 3), dtype)).backward()
     for p in model.parameters():
         assert p.grad_sample.dtype == dtype and p.grad_sample_norm.dtype == dtype
+
+
+def test_weight_gradients_of_kept_factors_are_multiplied_out_on_read() -> None:
+    """The default backward leaves a Linear weight's gradient G^T X unmultiplied (DP-SGD
+    clips from the factors and never needs it); reading .grad gives the same numbers as
+    the ordinary pass, and accumulation over two backwards still adds."""
+    rng = np.random.default_rng(11)
+    X, Y = rng.normal(size=(6, 5)), rng.normal(size=(6, 3))
+    a, b = _mlp(12), _mlp(12)
+    for _ in range(2):
+        nn.mse_loss(a(Tensor(X, batched=True)), Y).backward()
+        nn.mse_loss(b(Tensor(X, batched=True)), Y).backward(per_sample=False)
+    assert a[0].weight._lazy  # not multiplied out yet
+    for p, q in zip(a.parameters(), b.parameters()):
+        np.testing.assert_allclose(p.grad, q.grad, rtol=1e-13, atol=1e-15)
+    assert a[0].weight._lazy is None and isinstance(a[0].weight.grad, np.ndarray)

@@ -49,6 +49,7 @@ class _State(threading.local):
         self.grad = True
         self.modules: list = []
         self.anomaly = False
+        self.lazy = False  # inside a default (per-sample) backward: weight gradients may stay factored
 
 
 state = _State()

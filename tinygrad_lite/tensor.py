@@ -45,7 +45,8 @@ class Tensor(TorchSpellings):
     ``backward()``, ``p.grad_sample[b]`` = the gradient of sample b's own term.
     """
 
-    __slots__ = ("_data", "_v", "_stamp", "grad", "requires_grad", "name", "_parents", "_op", "_ctx", "_bs", "_mix",
+    __slots__ = ("_data", "_v", "_stamp", "_grad", "_lazy", "requires_grad", "name", "_parents", "_op", "_ctx", "_bs",
+                 "_mix",
                  "_ps", "_gs", "_gsbuf", "_gsnorm", "last_batch", "_src", "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
     __hash__ = object.__hash__  # hashable by identity (optimizer state is keyed by parameters)
@@ -95,6 +96,26 @@ class Tensor(TorchSpellings):
             raise TypeError(f"Tensor.data: cannot hold an object array (got {type(value).__name__})")
         self._data = arr
         self._v = bump()
+
+    @property
+    def grad(self) -> Optional[np.ndarray]:
+        """The gradient (same shape and dtype as ``data``); on leaves it accumulates over
+        backward calls. A weight gradient the default backward left as factors is multiplied
+        out here, on first read."""
+        lazy = self._lazy
+        if lazy:
+            total = self._grad
+            for g in lazy:
+                v = g.value()
+                total = v if total is None else total + v
+            self._grad = np.asarray(total)
+            self._lazy = None
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Optional[np.ndarray]) -> None:
+        self._grad = value
+        self._lazy = None
 
     @property
     def batched(self) -> bool:
@@ -183,6 +204,9 @@ class Tensor(TorchSpellings):
 
     def _accumulate(self, g: np.ndarray) -> None:
         """Leaf gradients accumulate across backward calls (like PyTorch)."""
+        if type(g) is persample.LazyGrad:
+            self._lazy = (self._lazy or []) + [g]
+            return
         if self.grad is None:
             self.grad = g if g.flags.writeable and g.flags.owndata else np.array(g)
         else:
@@ -262,7 +286,12 @@ class Tensor(TorchSpellings):
                         f"backward: a tensor of shape {p._data.shape} used by op '{node._op.name}' was changed in "
                         "place (its .data was assigned, or an optimizer stepped it) after the graph was built; "
                         "its gradient would be computed at the wrong point. Recompute the forward pass")
-        graph.backward(self, seed, fit, trace, ctx, order)
+        st = graph.state
+        st.lazy = ctx is not None and ctx.mode == "rows" and trace is None
+        try:
+            graph.backward(self, seed, fit, trace, ctx, order)
+        finally:
+            st.lazy = False
 
     # ------------------------------------------------------------------ operators ------
     # each a one-line call of its op (numbers, arrays and Tensors on either side)

@@ -54,7 +54,8 @@ def make(data: np.ndarray, op: Any, parents: tuple, ctx: Any, rg: bool, bs: int 
     t = _new(Tensor)
     t._data = data if type(data) is np.ndarray else np.asarray(data)  # 0-d numpy results are scalars
     t._v = 0
-    t.grad = None
+    t._grad = None
+    t._lazy = None
     t.name = None
     t._bs = bs
     t._ps = None

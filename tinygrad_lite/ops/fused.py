@@ -14,7 +14,8 @@ import numpy as np
 
 from .. import batchstate
 from ..batchstate import BATCHED, MIXED, STAT
-from ..persample import DenseRows, OuterRows
+from ..graph import state
+from ..persample import DenseRows, LazyGrad, OuterRows
 from .base import Op, failed, lead, make, tmm
 
 
@@ -143,7 +144,9 @@ class Linear(Op):
         if k == 0:
             g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
             x2 = xd if xd.ndim == 2 else xd.reshape(-1, xd.shape[-1])
-            if W.requires_grad:
+            if W.requires_grad and W._op is None and x._bs & BATCHED and state.__dict__.get("lazy"):
+                gW = LazyGrad([(g2, x2)], Wd.shape, np.result_type(g2, x2))  # kept with the factors
+            elif W.requires_grad:
                 gW = tmm(g2, x2)
             if has_b and node._parents[2].requires_grad:
                 gb = g2.sum(axis=0)
