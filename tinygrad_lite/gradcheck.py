@@ -38,8 +38,7 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 
                       "unreliable", stacklevel=2)
     saved = [(t.grad, t.grad_sample) for t in checked]
     for t in checked:
-        t.grad = None
-        t.grad_sample = None
+        t.zero_grad()
     try:
         out = fn(*inputs)
         if not isinstance(out, Tensor) or out.data.size != 1:

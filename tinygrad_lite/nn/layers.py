@@ -103,26 +103,29 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
-class MSELoss(Module):
+class _Loss(Module):
+    """A loss function of ``nn.functional`` as a module: ``fn(input, target, reduction)``."""
+
+    fn: Any = None
+
+    def __init__(self, reduction: str = "mean") -> None:
+        F._check_reduction(type(self).__name__, reduction)
+        self.reduction = reduction
+
+    def forward(self, input: Any, target: Any) -> Tensor:
+        return type(self).fn(input, target, self.reduction)
+
+
+class MSELoss(_Loss):
     """``F.mse_loss(input, target, reduction)`` as a module."""
 
-    def __init__(self, reduction: str = "mean") -> None:
-        F._check_reduction("MSELoss", reduction)
-        self.reduction = reduction
-
-    def forward(self, input: Any, target: Any) -> Tensor:
-        return F.mse_loss(input, target, self.reduction)
+    fn = staticmethod(F.mse_loss)
 
 
-class CrossEntropyLoss(Module):
+class CrossEntropyLoss(_Loss):
     """``F.cross_entropy(input, target, reduction)`` as a module."""
 
-    def __init__(self, reduction: str = "mean") -> None:
-        F._check_reduction("CrossEntropyLoss", reduction)
-        self.reduction = reduction
-
-    def forward(self, input: Any, target: Any) -> Tensor:
-        return F.cross_entropy(input, target, self.reduction)
+    fn = staticmethod(F.cross_entropy)
 
 
 def _pos_int(v: Any, what: str, who: str) -> int:

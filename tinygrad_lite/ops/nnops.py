@@ -224,6 +224,16 @@ class LayerNorm(_Norm):
         return tuple([gx] + self.affine_grads(node, g, red))
 
 
+def _scaled_cotangent(node: Any, g: np.ndarray) -> tuple:
+    """(ctx, input, number of leading stack axes, g times the per-channel weight) of a
+    normalisation node: the cotangent of the normalised values x_hat."""
+    ctx = node._ctx
+    x = node._parents[0]
+    has_w, _ = ctx["has"]
+    gh = g * node._parents[1]._data.reshape(ctx["chan"]) if has_w and x.requires_grad else g
+    return ctx, x, lead(node, g), gh
+
+
 class GroupNorm(_Norm):
     """x (B, C, *S) normalised over each group of C/G channels and all positions, then
     y = xhat * w[c] + b[c] per channel."""
@@ -252,13 +262,9 @@ class GroupNorm(_Norm):
         return DenseRows(S, p._data.shape, p._data.dtype, scale)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        ctx = node._ctx
-        x = node._parents[0]
-        has_w, _ = ctx["has"]
-        n = lead(node, g)
+        ctx, x, n, gh = _scaled_cotangent(node, g)
         gx = None
         if x.requires_grad:
-            gh = g * node._parents[1]._data.reshape(ctx["chan"]) if has_w else g
             B, G = x._data.shape[0], ctx["groups"]
             m = x._data.shape[1] // G * int(np.prod(x._data.shape[2:]))
             gx = _normalise_vjp(gh.reshape(g.shape[:n] + (B, G, m)), ctx["xhat"].reshape(B, G, m), ctx["rstd"],
@@ -303,13 +309,9 @@ class BatchNorm(_Norm):
         return GroupNorm.sample_rows(self, node, g, i, scale)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        ctx = node._ctx
-        x = node._parents[0]
-        has_w, _ = ctx["has"]
-        n = lead(node, g)
+        ctx, x, n, gh = _scaled_cotangent(node, g)
         gx = None
         if x.requires_grad:
-            gh = g * node._parents[1]._data.reshape(ctx["chan"]) if has_w else g
             gx = _normalise_vjp(gh, ctx["xhat"], ctx["rstd"], ctx["axes"]) if ctx["training"] else gh * ctx["rstd"]
         red = (n,) + tuple(range(n + 2, g.ndim))
         return tuple([gx] + self.affine_grads(node, g, red))

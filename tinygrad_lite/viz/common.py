@@ -229,3 +229,14 @@ def expr(node: Any, names: dict) -> str:
         return f"{cs} {rsym} {ps[0]}"
     args = ps + ([cs] if c is not None else [])
     return f"{op.name}({', '.join(args)})"
+
+
+def frame_path(nd: Any, path_of: dict, ran_in: dict) -> Optional[str]:
+    """The module frame a node is drawn in: its own parameter's module, else (an op) the
+    module it ran in, else the module of a parameter it consumes; None outside any."""
+    path = path_of.get(id(nd))
+    if path is None and nd._op is not None:
+        path = ran_in.get(id(getattr(nd, "_mod", None)))
+        if path is None:
+            path = next((path_of[id(p)] for p in nd._parents if id(p) in path_of), None)
+    return path

@@ -12,7 +12,19 @@ from typing import TYPE_CHECKING, Any, Optional
 import numpy as np
 
 from .collapse import collapse_chains, group_modules, module_paths, value_owners
-from .common import COLORS, const, display_names, kind, num, owner_paths, param_names, problems, summary, walk
+from .common import (
+    COLORS,
+    const,
+    display_names,
+    frame_path,
+    kind,
+    num,
+    owner_paths,
+    param_names,
+    problems,
+    summary,
+    walk,
+)
 
 if TYPE_CHECKING:
     import graphviz
@@ -191,11 +203,7 @@ def draw_graph(root: Any, show_data: bool = True, show_grad: bool = True, module
             k = id(nd)
             if k in hidden or k in group_of:
                 continue
-            path = path_of.get(k)
-            if path is None and nd._op is not None:
-                path = paths.get(id(getattr(nd, "_mod", None)))
-                if path is None:
-                    path = next((path_of[id(p)] for p in nd._parents if id(p) in path_of), None)
+            path = frame_path(nd, path_of, paths)
             if path is None:
                 continue
             frame_of[k] = path

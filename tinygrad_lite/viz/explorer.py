@@ -42,7 +42,20 @@ import numpy as np
 from .. import graph
 from ._page import render_page
 from .collapse import module_paths, value_owners
-from .common import COLORS, const, display_names, expr, kind, nonfinite, num, owner_paths, param_names, summary, walk
+from .common import (
+    COLORS,
+    const,
+    display_names,
+    expr,
+    frame_path,
+    kind,
+    nonfinite,
+    num,
+    owner_paths,
+    param_names,
+    summary,
+    walk,
+)
 
 __all__ = ["explore", "Explorer"]
 
@@ -196,11 +209,7 @@ def _clusters(order: list, pnames: dict, module: Any, ids: dict) -> tuple:
     cid: dict = {}
     clusters: list = []
     for nd in order:
-        path = path_of.get(id(nd))
-        if path is None and nd._op is not None:
-            path = ran_in.get(id(getattr(nd, "_mod", None)))
-            if path is None:
-                path = next((path_of[id(p)] for p in nd._parents if id(p) in path_of), None)
+        path = frame_path(nd, path_of, ran_in)
         if path is None:
             continue
         if path not in cid:
