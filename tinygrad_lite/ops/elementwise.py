@@ -29,6 +29,33 @@ def _rg(a: Any, b: Any) -> bool:
     return (a.requires_grad or b.requires_grad) and state.grad
 
 
+def ipow(a: Any, b: Any) -> Any:
+    """a ** b as C's ``pow`` (and torch's tensor ** tensor): numpy computes a scalar exponent
+    0.5 as a square root, which gives nan at -inf where ``pow`` gives inf."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        out = np.power(a, b)
+        half = np.equal(b, 0.5)
+        if np.any(half):
+            bad = half & np.isneginf(a)
+            if np.any(bad):
+                out = np.where(bad, np.inf, out).astype(np.result_type(out), copy=False)
+    return out
+
+
+def spow(a: Any, k: Any) -> Any:
+    """a ** k for a Python-number exponent as torch computes it: k = 0.5 as sqrt(a), k = -0.5
+    as 1/sqrt(a) (so (-0.0) ** -0.5 is -inf and (-inf) ** 0.5 is nan, as in torch), k = 2 as
+    a * a, otherwise ``pow``."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if k == 2:
+            return a * a
+        if k == 0.5:
+            return np.sqrt(a)
+        if k == -0.5:
+            return 1 / np.sqrt(a)
+        return ipow(a, k)
+
+
 class _Binary(Op):
     """A binary op of two Tensors with numpy broadcasting. ``linear_in`` tells the batch rule
     in which operands the op is linear ("ab": both, "ab*": each alone, "a": the first)."""
@@ -168,10 +195,7 @@ class RDivC(_Const):
 class PowC(_Const):
     name, rule, symbol, local = "pow", "d(a**k)/da = k*a**(k-1)", "**", True
 
-    @staticmethod
-    def compute(a: Any, c: Any) -> Any:
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return np.power(a, c) if c != 2 else a * a
+    compute = staticmethod(spow)
 
     def __call__(self, a: Any, c: Any) -> Any:
         t = _Const.__call__(self, a, c)
@@ -187,7 +211,7 @@ class PowC(_Const):
         if k == 0:  # d(a**0)/da = 0 everywhere, also at a = 0 (0 * a**-1 would be nan there)
             return (g * np.zeros_like(a),)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return (g * (k * np.power(a, k - 1)),)
+            return (g * (k * spow(a, k - 1)),)
 
 
 class RPowC(_Const):
@@ -195,13 +219,14 @@ class RPowC(_Const):
 
     @staticmethod
     def compute(a: Any, c: Any) -> Any:
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return np.power(np.asarray(c, dtype=np.result_type(a, c)), a)
+        return ipow(np.asarray(c, dtype=np.result_type(a, c)), a)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         c = node._ctx
-        with np.errstate(divide="ignore", invalid="ignore"):
-            d = node.data * np.log(c) if c != 0 else np.where(node._parents[0].data > 0, 0.0, -np.inf * 0)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            d = node.data * np.log(np.asarray(c, dtype=node.data.dtype))
+            if c == 0:  # c**a * log(c) is taken as 0 where a >= 0 (as in torch); -inf where a < 0
+                d = np.where(node._parents[0].data >= 0, 0.0, d)
         return ((g * d).astype(node.data.dtype, copy=False),)
 
 
@@ -256,9 +281,11 @@ class Div(_Binary):
 
 
 class Pow(_Binary):
-    name, rule, fn = "pow", "d(a**b)/da = b*a**(b-1), d(a**b)/db = a**b * log(a)", np.power
+    name, rule = "pow", "d(a**b)/da = b*a**(b-1), d(a**b)/db = a**b * log(a)"
     symbol, local = "**", True
     const_op, rconst_op = PowC(), RPowC()
+
+    fn = staticmethod(ipow)
 
     def __call__(self, a: Any, b: Any, reverse: bool = False) -> Any:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -273,7 +300,7 @@ class Pow(_Binary):
         ga = gb = None
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if a.requires_grad:  # b * a**(b-1), 0 where b == 0 (as in PyTorch)
-                ga = g * np.where(bd == 0, 0, bd * np.power(ad, bd - 1))
+                ga = g * np.where(bd == 0, 0, bd * ipow(ad, bd - 1))
             if b.requires_grad:  # a**b * log(a), 0 where a == 0 and b >= 0 (as in PyTorch)
                 gb = g * np.where((ad == 0) & (bd >= 0), 0, node.data * np.log(ad))
         dt = node.data.dtype
@@ -350,8 +377,8 @@ class Relu(_Unary):
     fn = staticmethod(_relu)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        d = node.data
-        return (np.multiply(g, d > 0, dtype=d.dtype),)
+        d = node.data  # 0 where relu(a) <= 0; nan passes the cotangent on, as in torch
+        return (np.multiply(g, ~(d <= 0), dtype=d.dtype),)
 
 
 class Abs(_Unary):
