@@ -395,6 +395,7 @@ class Clip(_Unary):
     def forward(self, a: np.ndarray, lo: Any, hi: Any) -> tuple:
         if lo is None and hi is None:
             raise ValueError("clip: at least one of min and max must be given")
+        lo, hi = _bound(a, lo, "min"), _bound(a, hi, "max")
         return np.clip(a, lo, hi).astype(a.dtype, copy=False), (lo, hi)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
@@ -406,6 +407,23 @@ class Clip(_Unary):
         if hi is not None:
             inside &= a <= hi
         return (g * inside,)
+
+
+def _bound(a: np.ndarray, v: Any, name: str) -> Any:
+    """A bound of ``clip``: None, a real number, or a numeric array (or Tensor) broadcastable
+    to ``a``'s shape; min > max gives max everywhere, as in numpy and torch."""
+    if v is None:
+        return None
+    arr = np.asarray(v.data if isinstance(v, base.Tensor) else v)
+    if isinstance(v, (bool, np.bool_)) or arr.dtype.kind not in "iuf":
+        raise TypeError(f"clip: {name} must be None, a real number or a numeric array, got {v!r}")
+    try:
+        ok = np.broadcast_shapes(arr.shape, a.shape) == a.shape
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"clip: {name} of shape {arr.shape} does not broadcast to the tensor's shape {a.shape}")
+    return arr[()] if arr.ndim == 0 else arr
 
 
 class Cast(_Unary):
