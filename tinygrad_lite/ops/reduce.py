@@ -75,6 +75,8 @@ class Mean(_Reduce):
             # on); over an empty unbatched input it is NaN, as in torch
             shape = np.sum(xd, axis=axes, keepdims=keepdims).shape
             return np.zeros(shape, xd.dtype)
+        if xd.size == 0:  # nothing to average: NaN (torch's value), without numpy's warning
+            return np.full(np.sum(xd, axis=axes, keepdims=keepdims).shape, np.nan, xd.dtype)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.asarray(np.mean(xd, axis=axes, keepdims=keepdims))
 
