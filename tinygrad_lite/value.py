@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from typing import Optional, Union
 
+import numpy as np
+
 from . import graph, ops
 from .anomaly import note_value as _note
 
@@ -243,7 +245,11 @@ class Value:
     def __init__(self, data: Number, _children: tuple = (), _op: str = "", label: str = "") -> None:
         if isinstance(data, Value):
             data = data.data
-        if isinstance(data, bool) or not isinstance(data, (int, float)):
+        if isinstance(data, (bool, np.bool_)):
+            raise TypeError("Value: data must be a real number, got bool")
+        if not isinstance(label, str):
+            raise TypeError(f"Value: label must be a str, got {type(label).__name__}")
+        if not isinstance(data, (int, float)):
             try:
                 data = float(data)  # numpy scalars and other real numbers
             except (TypeError, ValueError):
@@ -356,6 +362,8 @@ class Value:
 
     def backward(self, trace: Optional[object] = None) -> None:
         """Fill ``.grad`` of every node of the graph with dself/dnode (seed 1.0)."""
+        if trace is not None and not callable(trace):
+            raise TypeError(f"backward: trace must be callable or None, got {type(trace).__name__}")
         if graph.state.anomaly:
             from .anomaly import backward_check
             trace = backward_check(trace)
