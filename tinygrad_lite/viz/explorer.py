@@ -135,7 +135,8 @@ def _seed(root: Any, gradient: Any) -> tuple:
     try:
         gd = np.array(getattr(gradient, "data", gradient), dtype=d.dtype)
     except (TypeError, ValueError):
-        raise TypeError(f"explore: gradient must be an array of shape {d.shape}, got {type(gradient).__name__}") from None
+        raise TypeError(f"explore: gradient must be an array of shape {d.shape}, got "
+                        f"{type(gradient).__name__}") from None
     if gd.shape != d.shape:
         raise ValueError(f"explore: gradient has shape {gd.shape} but the root has shape {d.shape}")
     return gd, ""
