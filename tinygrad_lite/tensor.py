@@ -209,7 +209,10 @@ class Tensor(TorchSpellings):
         the kept factors). ``set_to_none=False`` zeroes ``grad`` in place instead, as torch."""
         g = self.grad
         if not check_bool("zero_grad", "set_to_none", set_to_none) and g is not None:
-            g[...] = 0
+            if g.flags.writeable:
+                g[...] = 0
+            else:
+                self.grad = np.zeros_like(g)
         else:
             self.grad = None
         persample.clear(self)

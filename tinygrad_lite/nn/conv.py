@@ -85,7 +85,8 @@ def _check_pool(kernel_size: Any, stride: Any, padding: Any, who: str, dilation:
     F._tuple(dilation, 2, "dilation", who)
     p = F._tuple(padding, 2, "padding", who, lo=0)
     if any(2 * pp > kk for pp, kk in zip(p, k)):
-        raise ValueError(f"{who}: padding {p} must be at most half of the kernel size {k}")
+        raise ValueError(f"{who}: the {'max' if who[0] == 'M' else 'avg'}_pool2d padding {p} must be at most half "
+                         f"of the kernel size {k}")
 
 
 class MaxPool2d(Module):

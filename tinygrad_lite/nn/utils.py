@@ -58,8 +58,11 @@ def clip_grad_norm_(parameters: Union[Tensor, Iterable[Tensor]], max_norm: float
         raise RuntimeError(f"clip_grad_norm_: the total norm of the gradients is {total}")
     coef = max_norm / (total + 1e-6)
     if coef < 1.0:
-        for p in ps:
-            p.grad = np.asarray(p.grad * np.asarray(coef, dtype=p.grad.dtype))
+        for p in ps:  # in place, as torch (a read-only array is replaced)
+            if p.grad.flags.writeable:
+                np.multiply(p.grad, np.asarray(coef, dtype=p.grad.dtype), out=p.grad)
+            else:
+                p.grad = np.asarray(p.grad * np.asarray(coef, dtype=p.grad.dtype))
     return total
 
 

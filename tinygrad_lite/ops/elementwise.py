@@ -165,10 +165,19 @@ class MulC(_Const):
 
 class DivC(_Const):
     name, rule, linear, symbol, local = "div", "d(a/c)/da = 1/c", True, "/", True
-    compute = staticmethod(lambda a, c: a / c)
+
+    @staticmethod
+    def compute(a: Any, c: Any) -> Any:
+        if c != 0:
+            return a / c
+        with np.errstate(divide="ignore", invalid="ignore"):  # inf / nan, as IEEE (and torch) say
+            return a / c
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        return (g / node._ctx,)
+        if node._ctx != 0:
+            return (g / node._ctx,)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g / node._ctx,)
 
 
 class RSubC(_Const):

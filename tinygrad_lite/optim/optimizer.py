@@ -252,9 +252,12 @@ class Optimizer:
                              f"keeps {sorted(self.buffers)})")
         if kind == "array?" and value is None:
             return None
-        if kind in ("array", "array?") and (not isinstance(value, np.ndarray) or value.shape != p.data.shape):
-            raise ValueError(f"state buffer {name!r} of parameter {key!r} must be an array of the parameter's shape "
-                             f"{p.data.shape}, got {type(value).__name__} of shape {np.shape(value)}")
+        if kind in ("array", "array?") and not isinstance(value, np.ndarray):
+            raise ValueError(f"state buffer {name!r} of parameter {key!r} is a {type(value).__name__}, not an array "
+                             f"of the parameter's shape {p.data.shape}")
+        if kind in ("array", "array?") and value.shape != p.data.shape:
+            raise ValueError(f"state buffer {name!r} of parameter {key!r} has shape {value.shape}, but the parameter "
+                             f"has shape {p.data.shape}")
         if isinstance(value, np.ndarray):
             if value.ndim > 0 and value.shape != p.data.shape:
                 raise ValueError(f"state buffer {name!r} of parameter {key!r} has shape {value.shape}, "
