@@ -38,6 +38,8 @@ TENSOR_CASES = [
     (lambda: tl.Tensor([1.0], requires_grad=1), TypeError, "requires_grad"),
     (lambda: tl.Tensor([1.0], batched="yes"), TypeError, "batched"),
     (lambda: tl.Tensor([1.0], name=3), TypeError, "name"),
+    (lambda: tl.Tensor([1.0], dtype="foo"), TypeError, "dtype"),
+    (lambda: tl.tensor([1.0], dtype=str), TypeError, "dtype"),
     (lambda: _x().sum(axis=1.5), TypeError, "axis"),
     (lambda: _x().mean(axis=(0, 0)), ValueError, "repeated axis"),
     (lambda: _x().max(axis="0"), TypeError, "axis"),
@@ -321,6 +323,15 @@ FUNCTIONAL_CASES = [
     (lambda: F.scaled_dot_product_attention(*(np.ones((2, 2)),) * 3, scale="a"), TypeError, "scale"),
     (lambda: F.scaled_dot_product_attention(*(np.ones((2, 2)),) * 3, attn_mask=np.ones((3, 3), bool)), ValueError,
      "attn_mask"),
+    (lambda: F.softmax(np.ones((2, 2)), None), TypeError, "softmax"),
+    (lambda: F.embedding(np.array([0]), np.ones(3)), ValueError, "weight"),
+    (lambda: F.batch_norm(np.ones((4, 3)), np.zeros(3), np.ones(3), training=True, momentum="a"), TypeError,
+     "momentum"),
+    (lambda: F.avg_pool2d(np.ones((1, 1, 4, 4)), 2, count_include_pad="x"), TypeError, "count_include_pad"),
+    (lambda: F.scaled_dot_product_attention(*(np.ones((2, 2)),) * 3, is_causal="x"), TypeError, "is_causal"),
+    (lambda: F.scaled_dot_product_attention(*(np.ones((2, 2)),) * 3, dropout_p="a"), TypeError, "dropout_p"),
+    (lambda: nn.MultiheadAttention(4, 2)(*(np.ones((1, 2, 4)),) * 3, need_weights="x"), TypeError, "need_weights"),
+    (lambda: nn.MultiheadAttention(4, 2)(*(np.ones((1, 2, 4)),) * 3, is_causal="x"), TypeError, "is_causal"),
     (lambda: nn.utils.clip_grad_norm_(None, 1.0), TypeError, "parameters"),
     (lambda: nn.utils.clip_grad_norm_([3], 1.0), TypeError, "parameters"),
     (lambda: nn.utils.clip_grad_norm_([], "a"), TypeError, "max_norm"),
@@ -810,3 +821,18 @@ def test_no_grad_in_one_thread_leaves_another_recording() -> None:
     done.set()
     t.join(5)
     assert outside is True and inside == [False] and tl.is_grad_enabled()
+
+
+@pytest.mark.parametrize("call,exc,match", [
+    (lambda: tl.no_grad(3), TypeError, "no_grad"),
+    (lambda: tl.no_grad()(3), TypeError, "decorates a function"),
+    (lambda: tl.enable_grad(False), TypeError, "enable_grad"),
+    (lambda: tl.set_grad_enabled("yes"), TypeError, "mode"),
+    (lambda: tl.per_sample_norms(None), TypeError, "params"),
+    (lambda: tl.per_sample_norms([3]), TypeError, "Tensors"),
+    (lambda: tl.per_sample_norms(nn.Linear(2, 2)), TypeError, "parameters()"),
+    (lambda: _x().sum().backward(gradient=np.array(1j)), TypeError, "gradient"),
+])
+def test_grad_mode_and_per_sample_helpers(call: Callable, exc: Any, match: str) -> None:
+    _raises(call, exc, match)
+    assert tl.is_grad_enabled()

@@ -60,6 +60,8 @@ class Tensor(TorchSpellings):
             raise TypeError(f"Tensor: batched must be a bool, got {batched!r}")
         if name is not None and not isinstance(name, str):
             raise TypeError(f"Tensor: name must be a str or None, got {type(name).__name__}")
+        if dtype is not None:
+            check_dtype("Tensor", dtype)
         try:
             arr = np.array(data, dtype=dtype)
         except (TypeError, ValueError) as e:
@@ -250,7 +252,10 @@ class Tensor(TorchSpellings):
         else:
             gd = gradient.data if isinstance(gradient, Tensor) else gradient
             try:
-                seed = np.array(gd, dtype=self.data.dtype)
+                seed = np.asarray(gd)
+                if seed.dtype.kind not in "biuf":
+                    raise TypeError
+                seed = np.array(seed, dtype=self.data.dtype)
             except (TypeError, ValueError):
                 raise TypeError(f"backward: gradient must be an array of shape {self.data.shape}, got "
                                 f"{type(gd).__name__}") from None

@@ -95,6 +95,9 @@ class MultiheadAttention(Module):
     def forward(self, query: Any, key: Any, value: Any, attn_mask: Any = None, need_weights: bool = True,
                 is_causal: bool = False, *, key_padding_mask: Any = None,
                 average_attn_weights: bool = True) -> tuple:
+        for name, flag in (("need_weights", need_weights), ("is_causal", is_causal),
+                           ("average_attn_weights", average_attn_weights)):
+            check_bool("MultiheadAttention", name, flag)
         q, k, v = (x if isinstance(x, Tensor) else Tensor(x) for x in (query, key, value))
         E, H, d = self.embed_dim, self.num_heads, self.head_dim
         unbatched = q.data.ndim == 2

@@ -152,6 +152,8 @@ def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
 def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
                count_include_pad: bool = True) -> Tensor:
     """The mean of each window (zero padding counted unless ``count_include_pad=False``)."""
+    if not isinstance(count_include_pad, (bool, np.bool_)):
+        raise TypeError(f"avg_pool2d: count_include_pad must be a bool, got {count_include_pad!r}")
     return _pool(AVGPOOL, input, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d", bool(count_include_pad))
 
 
@@ -163,6 +165,8 @@ def embedding(input: Any, weight: Any, padding_idx: Optional[int] = None, who: s
     a = idx.data
     if not np.issubdtype(a.dtype, np.integer):
         raise TypeError(f"{who}: indices must be integers, got dtype {a.dtype}")
+    if W.data.ndim != 2:
+        raise ValueError(f"{who}: weight must have shape (num_embeddings, embedding_dim), got {W.data.shape}")
     N = W.data.shape[0]
     if a.size and (a.min() < 0 or a.max() >= N):
         bad = int(a[(a < 0) | (a >= N)].reshape(-1)[0])
@@ -214,6 +218,8 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
     the running statistics in place (``running = (1 - momentum) running + momentum batch``, the
     variance unbiased; momentum None: a cumulative average). Evaluation: the running statistics."""
     _check_eps(eps, who)
+    if momentum is not None and (isinstance(momentum, (bool, np.bool_)) or not isinstance(momentum, numbers.Real)):
+        raise TypeError(f"{who}: momentum must be a real number or None, got {momentum!r}")
     x = _t(input)
     xd = x.data
     if xd.ndim < 2:
@@ -387,6 +393,10 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
         raise ValueError(f"scaled_dot_product_attention: query {q.data.shape}, key {k.data.shape} and value "
                          f"{v.data.shape} do not fit (query and key share the last axis, key and value the "
                          "second-to-last)")
+    if not isinstance(is_causal, (bool, np.bool_)):
+        raise TypeError(f"scaled_dot_product_attention: is_causal must be a bool, got {is_causal!r}")
+    if isinstance(dropout_p, (bool, np.bool_)) or not isinstance(dropout_p, numbers.Real):
+        raise TypeError(f"scaled_dot_product_attention: dropout_p must be a real number, got {dropout_p!r}")
     if is_causal and attn_mask is not None:
         raise ValueError("scaled_dot_product_attention: give either attn_mask or is_causal=True, not both")
     Tq, Tk = q.data.shape[-2], k.data.shape[-2]

@@ -120,7 +120,7 @@ class _AlongAxis(Op):
     def __call__(self, x: Any, axis: Any = -1) -> Any:
         xd = x.data
         try:
-            if isinstance(axis, (tuple, list)):
+            if axis is None or isinstance(axis, (tuple, list)):
                 raise TypeError(f"{self.name}: axis must be one int, got {axis!r}")
             ax = axes_of(xd.ndim, axis, self.name)
             a = ax[0] - xd.ndim if ax else -1
