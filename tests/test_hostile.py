@@ -83,6 +83,7 @@ TENSOR_CASES = [
     (lambda: _x() + [[1], [1, 2]], TypeError, "operand"),
     (lambda: _x() + [1.0, 2.0], ValueError, r"add.*\(2, 3\).*\(2,\)"),
     (lambda: _x() < "a", TypeError, "less"),
+    (lambda: _x().eq(None), TypeError, "eq"),
     (lambda: _x().requires_grad_("yes"), TypeError, "requires_grad"),
     (lambda: _x().zero_grad(set_to_none="x"), TypeError, "set_to_none"),
     (lambda: tl.cat([_x(), _x()], 1.5), TypeError, "cat: axis"),
@@ -836,3 +837,25 @@ def test_no_grad_in_one_thread_leaves_another_recording() -> None:
 def test_grad_mode_and_per_sample_helpers(call: Callable, exc: Any, match: str) -> None:
     _raises(call, exc, match)
     assert tl.is_grad_enabled()
+
+
+@pytest.mark.parametrize("kwargs,match", [({"weight": np.ones(5)}, "weight"), ({"bias": np.ones(2)}, "bias"),
+                                          ({"weight": "a"}, "operand")])
+def test_batch_norm_with_a_bad_affine_leaves_the_running_statistics(kwargs: dict, match: str) -> None:
+    rm, rv = np.zeros(3), np.ones(3)
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    with pytest.raises((TypeError, ValueError), match=match):
+        F.batch_norm(x, rm, rv, training=True, **kwargs)
+    assert rm.tolist() == [0.0] * 3 and rv.tolist() == [1.0] * 3
+
+
+def test_a_scheduler_step_that_fails_keeps_its_epoch() -> None:
+    class Broken(lr_scheduler.LRScheduler):
+        def get_lr(self) -> list:
+            return [0.5, 0.5]  # one lr too many
+
+    opt = optim.SGD([_w()], lr=0.1)
+    s = Broken(opt)
+    with pytest.raises(ValueError, match="parameter groups"):
+        s.step()
+    assert s.last_epoch == 0 and opt.param_groups[0]["lr"] == 0.1

@@ -127,7 +127,11 @@ class TorchSpellings:
         return self._compare(other, np.greater_equal)
 
     def eq(self, other: Any) -> "Tensor":
-        return self.__eq__(other)
+        """Elementwise ``==`` as a bool tensor (a non-numeric ``other`` is a TypeError here)."""
+        out = self.__eq__(other)
+        if out is NotImplemented:
+            raise TypeError(f"eq: cannot compare a tensor with {type(other).__name__}")
+        return out
 
     def float(self) -> "Tensor":
         return self.astype(np.float32)

@@ -231,6 +231,12 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
         if a is not None and np.shape(a) != (C,):
             raise ValueError(f"{who}: {name} of shape {np.shape(a)} does not match the {C} channels of the input "
                              f"of shape {xd.shape}")
+    w = None if weight is None else _t(weight)
+    b = None if bias is None else _t(bias)
+    for name, t in (("weight", w), ("bias", b)):  # checked before the running statistics change
+        if t is not None and t.data.shape != (C,):
+            raise ValueError(f"{who}: {name} of shape {t.data.shape} does not match the {C} channels of the input "
+                             f"of shape {xd.shape}")
     if training:
         n = xd.size // C if C else 0
         if n <= 1:
@@ -250,8 +256,6 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
             rv += m * var * (n / (n - 1))
     elif rm is None or rv is None:
         raise ValueError(f"{who}: evaluation mode needs running_mean and running_var")
-    w = None if weight is None else _t(weight)
-    b = None if bias is None else _t(bias)
     return BATCHNORM(x, w, b, mean=rm, var=rv, training=bool(training), eps=float(eps), label=who)
 
 

@@ -56,6 +56,7 @@ class LRScheduler:
         self.last_epoch += 1
         lrs = self.get_lr()
         if len(lrs) != len(self.optimizer.param_groups):
+            self.last_epoch -= 1
             raise ValueError("the optimizer's parameter groups changed after the scheduler was created")
         for group, lr in zip(self.optimizer.param_groups, lrs):
             group["lr"] = lr
