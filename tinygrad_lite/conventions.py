@@ -2,7 +2,9 @@
 ``max(dim=)`` / ``min(dim=)`` as (values, indices), ``argmax`` / ``argmin``.
 
 ``Tensor`` inherits these from ``TorchSpellings``; they build no graph (comparisons and
-indices carry no gradient), so they live apart from the differentiable ops.
+indices carry no gradient), so they live apart from the differentiable ops. Also here: the
+small argument checks shared by Tensor and the layers (``check_bool``, ``check_dtype``) and
+``ShapeMismatchError`` (a ValueError that is also torch's RuntimeError).
 """
 
 from __future__ import annotations
