@@ -2,7 +2,9 @@
 ``max(dim=)`` / ``min(dim=)`` as (values, indices), ``argmax`` / ``argmin``.
 
 ``Tensor`` inherits these from ``TorchSpellings``; they build no graph (comparisons and
-indices carry no gradient), so they live apart from the differentiable ops.
+indices carry no gradient), so they live apart from the differentiable ops. Also here: the
+small argument checks shared by Tensor and the layers (``check_bool``, ``check_dtype``) and
+``ShapeMismatchError`` (a ValueError that is also torch's RuntimeError).
 """
 
 from __future__ import annotations
@@ -17,6 +19,29 @@ from .ops.base import axes_of, make
 
 if TYPE_CHECKING:
     from .tensor import Tensor
+
+
+class ShapeMismatchError(ValueError, RuntimeError):
+    """An array argument of the wrong shape (e.g. ``backward``'s ``gradient``): a ``ValueError``,
+    and a ``RuntimeError`` as torch raises there."""
+
+
+def check_bool(who: str, name: str, value: Any) -> bool:
+    """``value`` if it is a bool (Python's or numpy's), else a TypeError naming ``name``."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{who}: {name} must be a bool, got {value!r}")
+    return bool(value)
+
+
+def check_dtype(who: str, dtype: Any) -> np.dtype:
+    """``dtype`` as a numpy dtype of bools, integers or floats, else a TypeError naming it."""
+    try:
+        dt = None if dtype is None else np.dtype(dtype)
+    except (TypeError, ValueError):
+        dt = None
+    if dt is None or dt.kind not in "biuf":
+        raise TypeError(f"{who}: dtype must be a bool, integer or float dtype, got {dtype!r}")
+    return dt
 
 
 class MinMax(NamedTuple):
@@ -37,7 +62,7 @@ class TorchSpellings:
         """The shape (PyTorch's ``size()``), or the length of axis ``dim``."""
         if dim is None:
             return self.data.shape
-        return self.data.shape[axes_of(self.data.ndim, dim, "size")[0]]
+        return self.data.shape[axes_of(self.data.ndim, _one_axis(dim, "size"), "size")[0]]
 
     def numel(self) -> int:
         """The number of elements."""
@@ -73,7 +98,11 @@ class TorchSpellings:
 
     # comparisons give boolean tensors (no gradient), elementwise like PyTorch's
     def _compare(self, other: Any, fn: Any) -> "Tensor":
-        o = other.data if isinstance(other, base.Tensor) else other
+        if other is None or isinstance(other, (str, bytes)):
+            if fn is np.equal or fn is np.not_equal:
+                return NotImplemented  # Python then compares identities: False / True, as torch
+            raise TypeError(f"{fn.__name__}: cannot compare a tensor with {type(other).__name__}")
+        o = other.data if isinstance(other, base.Tensor) else base.const(other).data
         try:
             out = np.asarray(fn(self.data, o))
         except ValueError:
@@ -100,7 +129,11 @@ class TorchSpellings:
         return self._compare(other, np.greater_equal)
 
     def eq(self, other: Any) -> "Tensor":
-        return self.__eq__(other)
+        """Elementwise ``==`` as a bool tensor (a non-numeric ``other`` is a TypeError here)."""
+        out = self.__eq__(other)
+        if out is NotImplemented:
+            raise TypeError(f"eq: cannot compare a tensor with {type(other).__name__}")
+        return out
 
     def float(self) -> "Tensor":
         return self.astype(np.float32)
@@ -129,10 +162,16 @@ class TorchSpellings:
 
     def _arg(self, fn: Any, axis: Any, keepdims: bool, dim: Any, keepdim: Optional[bool]) -> "Tensor":
         axis, keepdims = _torch_axis(axis, keepdims, dim, keepdim)
-        ax = None if axis is None else axes_of(self.data.ndim, axis, fn.__name__)[0]
+        ax = None if axis is None else axes_of(self.data.ndim, _one_axis(axis, fn.__name__), fn.__name__)[0]
         out = np.asarray(fn(self.data, axis=ax, keepdims=keepdims)).astype(np.int64)
         return make(out, None, (), None, False, self._bs & BATCHED if ax not in (0, None) else 0)
 
+
+
+def _one_axis(axis: Any, who: str) -> Any:
+    if isinstance(axis, (tuple, list)):
+        raise TypeError(f"{who}: dim must be one int, got {axis!r}")
+    return axis
 
 
 def _torch_axis(axis: Any, keepdims: bool, dim: Any, keepdim: Optional[bool]) -> tuple:

@@ -44,7 +44,12 @@ def _as_array(a: Any, name: str) -> np.ndarray:
             f"DataLoader needs {name}; targets are required (for unlabelled data pass placeholder targets, "
             "e.g. np.zeros(len(X)))"
         )
-    arr = a.data if isinstance(a, Tensor) else np.asarray(a)
+    try:
+        arr = a.data if isinstance(a, Tensor) else np.asarray(a)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"DataLoader: {name} must be an array of numbers ({e})") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"DataLoader: {name} must hold numbers (bool, integer or float), got dtype {arr.dtype}")
     if arr.ndim == 0:
         raise ValueError(f"DataLoader: {name} must have a sample axis (axis 0), got a 0-d array")
     return arr
@@ -155,6 +160,8 @@ class DataLoader:
         seed_ok = isinstance(seed, (int, np.integer, np.random.Generator)) and not isinstance(seed, bool)
         if seed is not None and not seed_ok:
             raise TypeError(f"DataLoader: seed must be None, an int or a numpy Generator, got {seed!r}")
+        if _is_int(seed) and seed < 0:
+            raise ValueError(f"DataLoader: seed must be a non-negative int, got {seed!r}")
         if not isinstance(sampling, str) or sampling not in SAMPLINGS:
             raise ValueError(f"DataLoader: sampling must be 'shuffle' or 'poisson', got {sampling!r}")
         if sampling == "poisson":
@@ -377,6 +384,9 @@ def _checked_state(rng: np.random.Generator, state: Any, key: str) -> dict[str, 
 
 def _parameters(model_or_params: Any) -> list[Tensor]:
     params = model_or_params.parameters() if hasattr(model_or_params, "parameters") else model_or_params
+    if isinstance(params, Tensor) or not isinstance(params, Iterable):
+        raise TypeError("accumulate_full_gradient: model_or_params must be a Module or an iterable of parameters, "
+                        f"got {type(model_or_params).__name__}")
     params = list(params)
     if not params:
         raise ValueError("accumulate_full_gradient: no parameters given")
@@ -435,6 +445,11 @@ def accumulate_full_gradient(
     """
     if reduction not in ("mean", "sum"):
         raise ValueError(f"accumulate_full_gradient: reduction must be 'mean' or 'sum', got {reduction!r}")
+    if not callable(loss_fn):
+        raise TypeError(f"accumulate_full_gradient: loss_fn must be callable, got {type(loss_fn).__name__}")
+    if not isinstance(loader, Iterable):
+        raise TypeError(f"accumulate_full_gradient: loader must be an iterable of (xb, yb) batches, got "
+                        f"{type(loader).__name__}")
     if isinstance(loader, DataLoader) and loader.sampling == "poisson":
         raise ValueError(
             "accumulate_full_gradient: the loader has sampling='poisson', whose batches do not cover the "

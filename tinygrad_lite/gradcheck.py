@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 import warnings
 from typing import Callable, Sequence
 
@@ -29,6 +31,16 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 
     ``True``, or raises ``GradcheckError`` naming the input, the index and both values.
     Use float64 inputs: float32 differences are too coarse (a warning says so).
     """
+    if not callable(fn):
+        raise TypeError(f"gradcheck: fn must be callable, got {type(fn).__name__}")
+    if isinstance(inputs, Tensor) or not isinstance(inputs, (list, tuple)):
+        raise TypeError(f"gradcheck: inputs must be a list or tuple of Tensors, got {type(inputs).__name__}")
+    for name, v, low in (("eps", eps, 0.0), ("atol", atol, None), ("rtol", rtol, None)):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+            raise TypeError(f"gradcheck: {name} must be a real number, got {v!r}")
+        if not math.isfinite(v) or v < 0 or (low is not None and v <= low):
+            raise ValueError(f"gradcheck: {name} must be a finite number {'> 0' if low is not None else '>= 0'}, "
+                             f"got {v!r}")
     inputs = list(inputs)
     checked = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
     if not checked:
@@ -63,11 +75,13 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence[Tensor], eps: float = 
         flat = t.data.reshape(-1)
         for i in range(flat.size):
             old = flat[i]
-            flat[i] = old + eps
-            fp = f()
-            flat[i] = old - eps
-            fm = f()
-            flat[i] = old
+            try:  # the input is restored even when fn raises at a perturbed point
+                flat[i] = old + eps
+                fp = f()
+                flat[i] = old - eps
+                fm = f()
+            finally:
+                flat[i] = old
             num = (fp - fm) / (2 * eps)
             a = float(an.reshape(-1)[i])
             if not abs(a - num) <= atol + rtol * abs(num):

@@ -86,6 +86,8 @@ class ThreadFlag:
         setattr(state, self.attr, self._prev.pop())
 
     def __call__(self, fn: Callable) -> Callable:
+        if not callable(fn):
+            raise TypeError(f"{type(self).__name__} decorates a function, got {type(fn).__name__}")
         mode = self._mode
         cls = type(self)
 
@@ -115,6 +117,8 @@ class no_grad(set_grad_enabled):
         self = object.__new__(cls)._init(False)
         if callable(fn):  # bare @no_grad
             return self(fn)
+        if fn is not None:
+            raise TypeError(f"no_grad takes no arguments (or decorates a function), got {type(fn).__name__}")
         return self
 
     def __init__(self, fn: Any = None) -> None:
@@ -128,6 +132,8 @@ class enable_grad(set_grad_enabled):
         self = object.__new__(cls)._init(True)
         if callable(fn):
             return self(fn)
+        if fn is not None:
+            raise TypeError(f"enable_grad takes no arguments (or decorates a function), got {type(fn).__name__}")
         return self
 
     def __init__(self, fn: Any = None) -> None:

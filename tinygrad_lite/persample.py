@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import sys
 import weakref
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 import numpy as np
 
@@ -483,6 +483,13 @@ def total_norms(params: Any) -> np.ndarray:
     """Each sample's WHOLE gradient norm over ``params`` (shape (B,)):
     ``sqrt(sum_p |grad_sample_p[b]|^2)``, from the kept factors (no ``(B, *p.shape)`` array
     where a factored rule exists), or from ``grad_sample_norm`` after a norms pass."""
+    if hasattr(params, "_ps") or not isinstance(params, Iterable):
+        raise TypeError(f"per_sample_norms: params must be an iterable of parameters (e.g. model.parameters()), "
+                        f"got {type(params).__name__}")
+    params = list(params)
+    for p in params:
+        if not hasattr(p, "_ps"):
+            raise TypeError(f"per_sample_norms: params must hold Tensors, got {type(p).__name__}")
     sq = None
     for p in params:
         n2 = sq_norms_of(p)

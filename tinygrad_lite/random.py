@@ -16,7 +16,9 @@ _default = [np.random.default_rng()]
 
 def manual_seed(seed: int) -> np.random.Generator:
     """Seed the default generator (an int >= 0) and return it."""
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"manual_seed: seed must be an int, got {seed!r}")
+    if seed < 0:
         raise ValueError(f"manual_seed: seed must be a non-negative int, got {seed!r}")
     _default[0] = np.random.default_rng(int(seed))
     return _default[0]

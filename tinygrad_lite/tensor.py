@@ -15,7 +15,7 @@ import numpy as np
 
 from . import graph, ops, persample
 from .batchstate import BATCHED, MIXED, STAT, fit
-from .conventions import MinMax, TorchSpellings, _torch_axis
+from .conventions import MinMax, ShapeMismatchError, TorchSpellings, _torch_axis, check_bool, check_dtype
 from .ops import base as _base
 from .ops.base import axes_of, bump, const, make
 
@@ -61,13 +61,15 @@ class Tensor(TorchSpellings):
             raise TypeError(f"Tensor: batched must be a bool, got {batched!r}")
         if name is not None and not isinstance(name, str):
             raise TypeError(f"Tensor: name must be a str or None, got {type(name).__name__}")
+        if dtype is not None:
+            check_dtype("Tensor", dtype)
         try:
             arr = np.array(data, dtype=dtype)
         except (TypeError, ValueError) as e:
             raise TypeError(f"Tensor: cannot make a numeric tensor from {type(data).__name__} data ({e})") from None
-        if arr.dtype == object or arr.dtype.kind in "USV":
+        if arr.dtype.kind not in "biuf":
             raise TypeError(f"Tensor: cannot make a numeric tensor from {type(data).__name__} data "
-                            f"(dtype {arr.dtype})")
+                            f"(dtype {arr.dtype}; bool, integer and float dtypes are supported)")
         if requires_grad and not _float_dtype(arr.dtype):
             raise TypeError(f"Tensor: only floating-point tensors can require gradients, got dtype {arr.dtype}")
         if batched and arr.ndim == 0:
@@ -92,8 +94,9 @@ class Tensor(TorchSpellings):
     @data.setter
     def data(self, value: Any) -> None:
         arr = value if type(value) is np.ndarray else np.asarray(value)
-        if arr.dtype == object:
-            raise TypeError(f"Tensor.data: cannot hold an object array (got {type(value).__name__})")
+        if arr.dtype.kind not in "biuf" or (self.requires_grad and arr.dtype.kind != "f"):
+            want = "a float array (the tensor requires grad)" if self.requires_grad else "a numeric array"
+            raise TypeError(f"Tensor.data: expected {want}, got {type(value).__name__} of dtype {arr.dtype}")
         self._data = arr
         self._v = bump()
 
@@ -221,7 +224,7 @@ class Tensor(TorchSpellings):
         return make(self.data, None, (), None, False, self._bs & BATCHED)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
-        if requires_grad and not _float_dtype(self.data.dtype):
+        if check_bool("requires_grad_", "requires_grad", requires_grad) and not _float_dtype(self.data.dtype):
             raise TypeError(f"requires_grad_: only floating-point tensors can require gradients, "
                             f"got dtype {self.data.dtype}")
         self.requires_grad = bool(requires_grad)
@@ -229,8 +232,15 @@ class Tensor(TorchSpellings):
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear ``grad`` and everything per-sample (``grad_sample``, ``grad_sample_norm``,
-        the kept factors)."""
-        self.grad = None
+        the kept factors). ``set_to_none=False`` zeroes ``grad`` in place instead, as torch."""
+        g = self.grad
+        if not check_bool("zero_grad", "set_to_none", set_to_none) and g is not None:
+            if g.flags.writeable:
+                g[...] = 0
+            else:
+                self.grad = np.zeros_like(g)
+        else:
+            self.grad = None
         persample.clear(self)
 
     # ------------------------------------------------------------------ backward -------
@@ -248,6 +258,11 @@ class Tensor(TorchSpellings):
         """
         if per_sample is not True and per_sample is not False and per_sample != "norms":
             raise ValueError(f"backward: per_sample must be True, False or 'norms', got {per_sample!r}")
+        check_bool("backward", "create_graph", create_graph)
+        if retain_graph is not None:
+            check_bool("backward", "retain_graph", retain_graph)
+        if trace is not None and not callable(trace):
+            raise TypeError(f"backward: trace must be callable or None, got {type(trace).__name__}")
         if create_graph:
             raise NotImplementedError("backward: create_graph=True (higher-order gradients) is not supported")
         if not self.requires_grad:
@@ -261,12 +276,15 @@ class Tensor(TorchSpellings):
         else:
             gd = gradient.data if isinstance(gradient, Tensor) else gradient
             try:
-                seed = np.array(gd, dtype=self.data.dtype)
+                seed = np.asarray(gd)
+                if seed.dtype.kind not in "biuf":
+                    raise TypeError
+                seed = np.array(seed, dtype=self.data.dtype)
             except (TypeError, ValueError):
                 raise TypeError(f"backward: gradient must be an array of shape {self.data.shape}, got "
                                 f"{type(gd).__name__}") from None
             if seed.shape != self.data.shape:
-                raise RuntimeError(f"backward: gradient has shape {seed.shape} but the tensor has shape "
+                raise ShapeMismatchError(f"backward: gradient has shape {seed.shape} but the tensor has shape "
                                    f"{self.data.shape}")
         if graph.state.anomaly:
             from .anomaly import backward_check
@@ -369,7 +387,7 @@ class Tensor(TorchSpellings):
 
     def astype(self, dtype: Any) -> "Tensor":
         """A copy converted to ``dtype``; between float dtypes the gradient flows (cast back)."""
-        dt = np.dtype(dtype)
+        dt = check_dtype("astype", dtype)
         if dt == self.data.dtype:
             return self
         t = ops.CAST(self, dt)
@@ -427,12 +445,15 @@ class Tensor(TorchSpellings):
     def unsqueeze(self, axis: int) -> "Tensor":
         """Insert a size-1 axis at ``axis``."""
         n = self.data.ndim + 1
-        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -n <= axis < n:
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise TypeError(f"unsqueeze: axis must be an int, got {axis!r}")
+        if not -n <= axis < n:
             raise _base._AxisError(f"unsqueeze: axis {axis!r} is out of bounds for a result of dimension {n}")
         return ops.RESHAPE(self, np.expand_dims(self.data, axis).shape)
 
     def squeeze(self, axis: Any = None) -> "Tensor":
         """Remove size-1 axes (all of them, or those in ``axis``)."""
+        axes_of(self.data.ndim, axis, "squeeze")  # ints in range, else TypeError / AxisError
         try:
             shape = np.squeeze(self.data, axis).shape
         except ValueError as e:
@@ -505,6 +526,7 @@ def stack(tensors: Sequence[Any], axis: int = 0, *, dim: Optional[int] = None) -
     ts = [t if isinstance(t, Tensor) else const(t) for t in tensors]
     if not ts:
         raise ValueError("stack: needs at least one tensor")
+    axes_of(ts[0].data.ndim + 1, axis, "stack")  # an int in range, else TypeError / AxisError
     shapes = {t.data.shape for t in ts}
     if len(shapes) != 1:
         raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")

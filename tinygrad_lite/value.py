@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from typing import Optional, Union
 
+import numpy as np
+
 from . import graph, ops
 from .anomaly import note_value as _note
 
@@ -30,8 +32,19 @@ def _div(a: float, b: float) -> float:
     return a / b
 
 
+def _sqrt(a: float) -> float:
+    """sqrt(a): nan below 0 (also at -inf), -0.0 at -0.0."""
+    return _NAN if a != a or a < 0 else math.sqrt(a)
+
+
 def _pow(a: float, k: float) -> float:
-    """IEEE a ** k: nan for a negative base with a fractional exponent, inf on overflow."""
+    """IEEE a ** k: nan for a negative base with a fractional exponent, inf on overflow;
+    k = 0.5 and k = -0.5 as sqrt(a) and 1/sqrt(a), as the tensor engine and torch compute
+    them (so (-inf) ** 0.5 is nan and (-0.0) ** -0.5 is -inf)."""
+    if k == 0.5:
+        return _sqrt(a)
+    if k == -0.5:
+        return _div(1.0, _sqrt(a))
     try:
         r = a ** k
     except ZeroDivisionError:  # 0.0 ** negative
@@ -150,8 +163,8 @@ class _Relu(_Op):
     name, rule, symbol, rsymbol = _like(ops.RELU)
 
     @staticmethod
-    def vjp(node: "Value", g: float) -> tuple:  # 1 where a > 0, else 0
-        return (g if node.data > 0 else 0.0,)
+    def vjp(node: "Value", g: float) -> tuple:  # 0 where relu(a) <= 0, else 1 (also at nan, as torch)
+        return (0.0 if node.data <= 0 else g,)
 
 
 class _Tanh(_Op):
@@ -232,7 +245,11 @@ class Value:
     def __init__(self, data: Number, _children: tuple = (), _op: str = "", label: str = "") -> None:
         if isinstance(data, Value):
             data = data.data
-        if isinstance(data, bool) or not isinstance(data, (int, float)):
+        if isinstance(data, (bool, np.bool_)):
+            raise TypeError("Value: data must be a real number, got bool")
+        if not isinstance(label, str):
+            raise TypeError(f"Value: label must be a str, got {type(label).__name__}")
+        if not isinstance(data, (int, float)):
             try:
                 data = float(data)  # numpy scalars and other real numbers
             except (TypeError, ValueError):
@@ -317,8 +334,9 @@ class Value:
 
     # -- functions ----------------------------------------------------------------------
     def relu(self) -> "Value":
-        """max(0, a)."""
-        return _node(self.data if self.data > 0 else 0.0, (self,), RELU)
+        """max(0, a) (nan stays nan, as in the tensor engine and torch)."""
+        a = self.data
+        return _node(0.0 if a <= 0 else a, (self,), RELU)
 
     def tanh(self) -> "Value":
         """(e^{2a} - 1) / (e^{2a} + 1)."""
@@ -344,6 +362,8 @@ class Value:
 
     def backward(self, trace: Optional[object] = None) -> None:
         """Fill ``.grad`` of every node of the graph with dself/dnode (seed 1.0)."""
+        if trace is not None and not callable(trace):
+            raise TypeError(f"backward: trace must be callable or None, got {type(trace).__name__}")
         if graph.state.anomaly:
             from .anomaly import backward_check
             trace = backward_check(trace)

@@ -22,6 +22,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from .. import ops
+from ..conventions import check_bool
 from ..ops.nnops import INPROJ
 from ..random import as_generator
 from ..tensor import Tensor
@@ -50,6 +51,9 @@ class MultiheadAttention(Module):
         if not isinstance(bias, (bool, np.bool_)):
             raise TypeError(f"MultiheadAttention: bias must be a bool, got {bias!r} (torch's third positional "
                             "argument is dropout: pass dropout= by keyword)")
+        check_bool("MultiheadAttention", "batch_first", batch_first)
+        if isinstance(dropout, (bool, np.bool_)) or not isinstance(dropout, numbers.Real):
+            raise TypeError(f"MultiheadAttention: dropout must be a real number, got {dropout!r}")
         if not 0.0 <= float(dropout) < 1.0:
             raise ValueError(f"MultiheadAttention: dropout must be in [0, 1), got {dropout}")
         self.embed_dim, self.num_heads, self.batch_first = int(embed_dim), int(num_heads), bool(batch_first)
@@ -91,6 +95,9 @@ class MultiheadAttention(Module):
     def forward(self, query: Any, key: Any, value: Any, attn_mask: Any = None, need_weights: bool = True,
                 is_causal: bool = False, *, key_padding_mask: Any = None,
                 average_attn_weights: bool = True) -> tuple:
+        for name, flag in (("need_weights", need_weights), ("is_causal", is_causal),
+                           ("average_attn_weights", average_attn_weights)):
+            check_bool("MultiheadAttention", name, flag)
         q, k, v = (x if isinstance(x, Tensor) else Tensor(x) for x in (query, key, value))
         E, H, d = self.embed_dim, self.num_heads, self.head_dim
         unbatched = q.data.ndim == 2

@@ -13,6 +13,7 @@ from typing import Any, Union
 
 import numpy as np
 
+from ..conventions import check_bool
 from ..random import as_generator
 from ..tensor import Tensor
 from . import functional as F
@@ -34,6 +35,7 @@ class _ConvNd(Module):
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"{who}: groups={groups} must divide in_channels={in_channels} and "
                              f"out_channels={out_channels}")
+        check_bool(who, "bias", bias)
         self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
         self.kernel_size = F._tuple(kernel_size, self.nd, "kernel_size", who)
         self.stride = F._tuple(stride, self.nd, "stride", who)
@@ -75,6 +77,18 @@ class Conv2d(_ConvNd):
     nd = 2
 
 
+def _check_pool(kernel_size: Any, stride: Any, padding: Any, who: str, dilation: Any = 1) -> None:
+    """The pooling sizes, checked when the layer is built (the same rules as ``F.max_pool2d``)."""
+    k = F._tuple(kernel_size, 2, "kernel_size", who)
+    if stride is not None:
+        F._tuple(stride, 2, "stride", who)
+    F._tuple(dilation, 2, "dilation", who)
+    p = F._tuple(padding, 2, "padding", who, lo=0)
+    if any(2 * pp > kk for pp, kk in zip(p, k)):
+        raise ValueError(f"{who}: the {'max' if who[0] == 'M' else 'avg'}_pool2d padding {p} must be at most half "
+                         f"of the kernel size {k}")
+
+
 class MaxPool2d(Module):
     """The maximum of each kernel_size window (stride defaults to kernel_size; implicit -inf
     padding of at most half the kernel)."""
@@ -83,6 +97,7 @@ class MaxPool2d(Module):
                  ceil_mode: bool = False) -> None:
         if ceil_mode:
             raise NotImplementedError("MaxPool2d: ceil_mode=True is not supported")
+        _check_pool(kernel_size, stride, padding, "MaxPool2d", dilation)
         self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
 
     def forward(self, x: Any) -> Tensor:
@@ -100,8 +115,9 @@ class AvgPool2d(Module):
                  count_include_pad: bool = True) -> None:
         if ceil_mode:
             raise NotImplementedError("AvgPool2d: ceil_mode=True is not supported")
+        _check_pool(kernel_size, stride, padding, "AvgPool2d")
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
-        self.count_include_pad = bool(count_include_pad)
+        self.count_include_pad = check_bool("AvgPool2d", "count_include_pad", count_include_pad)
 
     def forward(self, x: Any) -> Tensor:
         return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, False, self.count_include_pad)

@@ -99,6 +99,10 @@ def _conv(x: Any, weight: Tensor, bias: Optional[Tensor], stride: Any, padding: 
 def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:
     """y = x @ weight.T + bias (one fused node)."""
     x, W = _t(input), _t(weight)
+    if W.data.ndim != 2:
+        raise ValueError(f"linear: weight must have shape (out_features, in_features), got {W.data.shape}")
+    if bias is not None and _t(bias).data.shape != W.data.shape[:1]:
+        raise ValueError(f"linear: bias must have shape {W.data.shape[:1]}, got {_t(bias).data.shape}")
     if x.data.ndim == 0 or x.data.shape[-1] != W.data.shape[-1]:
         raise ValueError(f"linear: input of shape {x.data.shape} does not match weight of shape {W.data.shape}")
     return ops.LINEAR(x, W, None if bias is None else _t(bias))
@@ -148,6 +152,8 @@ def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 
 def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
                count_include_pad: bool = True) -> Tensor:
     """The mean of each window (zero padding counted unless ``count_include_pad=False``)."""
+    if not isinstance(count_include_pad, (bool, np.bool_)):
+        raise TypeError(f"avg_pool2d: count_include_pad must be a bool, got {count_include_pad!r}")
     return _pool(AVGPOOL, input, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d", bool(count_include_pad))
 
 
@@ -159,12 +165,16 @@ def embedding(input: Any, weight: Any, padding_idx: Optional[int] = None, who: s
     a = idx.data
     if not np.issubdtype(a.dtype, np.integer):
         raise TypeError(f"{who}: indices must be integers, got dtype {a.dtype}")
+    if W.data.ndim != 2:
+        raise ValueError(f"{who}: weight must have shape (num_embeddings, embedding_dim), got {W.data.shape}")
     N = W.data.shape[0]
     if a.size and (a.min() < 0 or a.max() >= N):
         bad = int(a[(a < 0) | (a >= N)].reshape(-1)[0])
         raise IndexError(f"{who}: index {bad} is out of range for a table of {N} rows (weight {W.data.shape}, "
                          f"input of shape {a.shape})")
     if padding_idx is not None:
+        if isinstance(padding_idx, (bool, np.bool_)) or not isinstance(padding_idx, numbers.Integral):
+            raise TypeError(f"{who}: padding_idx must be an int or None, got {padding_idx!r}")
         padding_idx = int(padding_idx) % N if -N <= int(padding_idx) < N else int(padding_idx)
     return EMBEDDING(idx, W, padding_idx)
 
@@ -172,7 +182,11 @@ def embedding(input: Any, weight: Any, padding_idx: Optional[int] = None, who: s
 def layer_norm(input: Any, normalized_shape: Any, weight: Any = None, bias: Any = None, eps: float = 1e-5) -> Tensor:
     """(x - mean) / sqrt(var + eps) * weight + bias over the last len(normalized_shape) axes."""
     x = _t(input)
-    ns = (int(normalized_shape),) if isinstance(normalized_shape, numbers.Integral) else tuple(normalized_shape)
+    ns = (int(normalized_shape),) if isinstance(normalized_shape, numbers.Integral) else normalized_shape
+    if not isinstance(ns, (tuple, list)) or not all(isinstance(n, numbers.Integral) for n in ns):
+        raise TypeError(f"layer_norm: normalized_shape must be an int or a tuple of ints, got {normalized_shape!r}")
+    ns = tuple(int(n) for n in ns)
+    _check_eps(eps, "layer_norm")
     if x.data.shape[x.data.ndim - len(ns):] != ns or len(ns) > x.data.ndim:
         raise ValueError(f"layer_norm: input of shape {x.data.shape} does not end in normalized_shape {ns}")
     return LAYERNORM(x, None if weight is None else _t(weight), None if bias is None else _t(bias), k=len(ns),
@@ -187,6 +201,9 @@ def group_norm(input: Any, num_groups: int, weight: Any = None, bias: Any = None
     if x.data.ndim < 2:
         raise ValueError(f"{who}: expected an input of shape (B, C, ...), got {x.data.shape}")
     C = x.data.shape[1]
+    if isinstance(num_groups, (bool, np.bool_)) or not isinstance(num_groups, numbers.Integral):
+        raise TypeError(f"{who}: num_groups must be an int, got {num_groups!r}")
+    _check_eps(eps, who)
     if num_groups < 1 or C % num_groups:
         raise ValueError(f"{who}: num_groups={num_groups} does not divide the {C} channels of the input of shape "
                          f"{x.data.shape}")
@@ -200,6 +217,9 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
     """Training: normalise with the batch's per-channel mean and variance over (B, *S) and update
     the running statistics in place (``running = (1 - momentum) running + momentum batch``, the
     variance unbiased; momentum None: a cumulative average). Evaluation: the running statistics."""
+    _check_eps(eps, who)
+    if momentum is not None and (isinstance(momentum, (bool, np.bool_)) or not isinstance(momentum, numbers.Real)):
+        raise TypeError(f"{who}: momentum must be a real number or None, got {momentum!r}")
     x = _t(input)
     xd = x.data
     if xd.ndim < 2:
@@ -210,6 +230,12 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
     for name, a in (("running_mean", rm), ("running_var", rv)):
         if a is not None and np.shape(a) != (C,):
             raise ValueError(f"{who}: {name} of shape {np.shape(a)} does not match the {C} channels of the input "
+                             f"of shape {xd.shape}")
+    w = None if weight is None else _t(weight)
+    b = None if bias is None else _t(bias)
+    for name, t in (("weight", w), ("bias", b)):  # checked before the running statistics change
+        if t is not None and t.data.shape != (C,):
+            raise ValueError(f"{who}: {name} of shape {t.data.shape} does not match the {C} channels of the input "
                              f"of shape {xd.shape}")
     if training:
         n = xd.size // C if C else 0
@@ -230,8 +256,6 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
             rv += m * var * (n / (n - 1))
     elif rm is None or rv is None:
         raise ValueError(f"{who}: evaluation mode needs running_mean and running_var")
-    w = None if weight is None else _t(weight)
-    b = None if bias is None else _t(bias)
     return BATCHNORM(x, w, b, mean=rm, var=rv, training=bool(training), eps=float(eps), label=who)
 
 
@@ -239,8 +263,12 @@ def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = F
             rng: Union[None, int, np.random.Generator] = None) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p) (training only). The
     mask is drawn per element, so each sample of a batch gets its own."""
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real):
+        raise TypeError(f"dropout: p must be a real number (a probability), got {p!r}")
     if not 0.0 <= float(p) <= 1.0:
         raise ValueError(f"dropout: p must be between 0 and 1, got {p}")
+    if not isinstance(training, (bool, np.bool_)):
+        raise TypeError(f"dropout: training must be a bool, got {training!r}")
     x = _t(input)
     if not training or p == 0.0:
         return x
@@ -281,6 +309,13 @@ def softmax(input: Any, dim: int = -1) -> Tensor:
 
 def log_softmax(input: Any, dim: int = -1) -> Tensor:
     return _t(input).log_softmax(dim)
+
+
+def _check_eps(eps: Any, who: str) -> None:
+    if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, numbers.Real):
+        raise TypeError(f"{who}: eps must be a real number, got {eps!r}")
+    if not 0.0 <= float(eps) < math.inf:
+        raise ValueError(f"{who}: eps must be a finite number >= 0, got {eps!r}")
 
 
 def _check_reduction(op: str, reduction: str) -> None:
@@ -362,9 +397,15 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
         raise ValueError(f"scaled_dot_product_attention: query {q.data.shape}, key {k.data.shape} and value "
                          f"{v.data.shape} do not fit (query and key share the last axis, key and value the "
                          "second-to-last)")
+    if not isinstance(is_causal, (bool, np.bool_)):
+        raise TypeError(f"scaled_dot_product_attention: is_causal must be a bool, got {is_causal!r}")
+    if isinstance(dropout_p, (bool, np.bool_)) or not isinstance(dropout_p, numbers.Real):
+        raise TypeError(f"scaled_dot_product_attention: dropout_p must be a real number, got {dropout_p!r}")
     if is_causal and attn_mask is not None:
         raise ValueError("scaled_dot_product_attention: give either attn_mask or is_causal=True, not both")
     Tq, Tk = q.data.shape[-2], k.data.shape[-2]
+    if scale is not None and (isinstance(scale, (bool, np.bool_)) or not isinstance(scale, numbers.Real)):
+        raise TypeError(f"scaled_dot_product_attention: scale must be a real number or None, got {scale!r}")
     sc = 1.0 / math.sqrt(q.data.shape[-1]) if scale is None else float(scale)
     scores = (q @ k.transpose(*range(k.data.ndim - 2), k.data.ndim - 1, k.data.ndim - 2)) * sc
     add = None
@@ -372,6 +413,11 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
         add = np.where(_causal(Tq, Tk), 0.0, -np.inf)
     elif attn_mask is not None:
         m = np.asarray(attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask)
+        try:
+            np.broadcast_shapes(m.shape, scores.data.shape)
+        except ValueError:
+            raise ValueError(f"scaled_dot_product_attention: attn_mask of shape {m.shape} does not broadcast to "
+                             f"the scores' shape {scores.data.shape}") from None
         add = np.where(m, 0.0, -np.inf) if m.dtype == bool else m
     if add is not None:
         scores = scores + add.astype(scores.data.dtype)

@@ -11,6 +11,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
+from ..conventions import check_bool
 from ..random import as_generator
 from ..tensor import Tensor
 from . import functional as F
@@ -65,11 +66,22 @@ class SiLU(Module):
         return F.silu(x)
 
 
+def _dim(v: Any, who: str) -> int:
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+        raise TypeError(f"{who}: dim must be an int, got {v!r}")
+    return int(v)
+
+
+def _eps(v: Any, who: str) -> float:
+    F._check_eps(v, who)
+    return float(v)
+
+
 class Softmax(Module):
     """softmax along ``dim``."""
 
     def __init__(self, dim: int = -1) -> None:
-        self.dim = dim
+        self.dim = _dim(dim, "Softmax")
 
     def forward(self, x: Any) -> Tensor:
         return F.softmax(x, self.dim)
@@ -79,7 +91,7 @@ class LogSoftmax(Module):
     """log softmax along ``dim``."""
 
     def __init__(self, dim: int = -1) -> None:
-        self.dim = dim
+        self.dim = _dim(dim, "LogSoftmax")
 
     def forward(self, x: Any) -> Tensor:
         return F.log_softmax(x, self.dim)
@@ -91,7 +103,9 @@ class Dropout(Module):
     evaluation mode (``.eval()``), the identity."""
 
     def __init__(self, p: float = 0.5, rng: Rng = None) -> None:
-        if not isinstance(p, numbers.Real) or not 0.0 <= float(p) <= 1.0:
+        if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real):
+            raise TypeError(f"Dropout: p must be a real number (a probability), got {p!r}")
+        if not 0.0 <= float(p) <= 1.0:
             raise ValueError(f"Dropout: p must be a probability between 0 and 1, got {p!r}")
         self.p = float(p)
         self.rng = None if rng is None else as_generator(rng)
@@ -145,6 +159,8 @@ class Embedding(Module):
         self.num_embeddings = _pos_int(num_embeddings, "num_embeddings", "Embedding")
         self.embedding_dim = _pos_int(embedding_dim, "embedding_dim", "Embedding")
         if padding_idx is not None:
+            if isinstance(padding_idx, (bool, np.bool_)) or not isinstance(padding_idx, numbers.Integral):
+                raise TypeError(f"Embedding: padding_idx must be an int or None, got {padding_idx!r}")
             if not -num_embeddings <= int(padding_idx) < num_embeddings:
                 raise ValueError(f"Embedding: padding_idx {padding_idx} is out of range for {num_embeddings} rows")
             padding_idx = int(padding_idx) % num_embeddings
@@ -168,9 +184,13 @@ class LayerNorm(Module):
 
     def __init__(self, normalized_shape: Any, eps: float = 1e-5, elementwise_affine: bool = True,
                  dtype: Any = np.float64) -> None:
-        ns = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else tuple(normalized_shape)
+        ns = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else normalized_shape
+        if not isinstance(ns, (tuple, list)) or not ns:
+            raise TypeError(f"LayerNorm: normalized_shape must be an int or a non-empty tuple of ints, got "
+                            f"{normalized_shape!r}")
         self.normalized_shape = tuple(_pos_int(n, "normalized_shape", "LayerNorm") for n in ns)
-        self.eps, self.elementwise_affine = float(eps), bool(elementwise_affine)
+        self.eps = _eps(eps, "LayerNorm")
+        self.elementwise_affine = check_bool("LayerNorm", "elementwise_affine", elementwise_affine)
         self.weight = Tensor(np.ones(self.normalized_shape, dtype), requires_grad=True) if elementwise_affine else None
         self.bias = Tensor(np.zeros(self.normalized_shape, dtype), requires_grad=True) if elementwise_affine else None
 
@@ -192,7 +212,7 @@ class GroupNorm(Module):
         self.num_channels = _pos_int(num_channels, "num_channels", "GroupNorm")
         if num_channels % num_groups:
             raise ValueError(f"GroupNorm: num_groups={num_groups} does not divide num_channels={num_channels}")
-        self.eps, self.affine = float(eps), bool(affine)
+        self.eps, self.affine = _eps(eps, "GroupNorm"), check_bool("GroupNorm", "affine", affine)
         self.weight = Tensor(np.ones(num_channels, dtype), requires_grad=True) if affine else None
         self.bias = Tensor(np.zeros(num_channels, dtype), requires_grad=True) if affine else None
 
@@ -214,9 +234,15 @@ class _BatchNorm(Module):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1, affine: bool = True,
                  track_running_stats: bool = True, dtype: Any = np.float64) -> None:
-        self.num_features = _pos_int(num_features, "num_features", type(self).__name__)
-        self.eps, self.momentum, self.affine = float(eps), momentum, bool(affine)
-        self.track_running_stats = bool(track_running_stats)
+        who = type(self).__name__
+        self.num_features = _pos_int(num_features, "num_features", who)
+        if momentum is not None:
+            if isinstance(momentum, (bool, np.bool_)) or not isinstance(momentum, numbers.Real):
+                raise TypeError(f"{who}: momentum must be a real number or None, got {momentum!r}")
+            if not 0.0 <= float(momentum) <= 1.0:
+                raise ValueError(f"{who}: momentum must be between 0 and 1 (or None), got {momentum!r}")
+        self.eps, self.momentum, self.affine = _eps(eps, who), momentum, check_bool(who, "affine", affine)
+        self.track_running_stats = check_bool(who, "track_running_stats", track_running_stats)
         self.weight = Tensor(np.ones(num_features, dtype), requires_grad=True) if affine else None
         self.bias = Tensor(np.zeros(num_features, dtype), requires_grad=True) if affine else None
         if track_running_stats:

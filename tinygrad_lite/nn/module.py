@@ -10,11 +10,12 @@ list, tuple or dict). Linear is one fused graph node with its own per-sample rul
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterator, Union
+from typing import Any, Iterable, Iterator, Union
 
 import numpy as np
 
 from .. import ops
+from ..conventions import check_bool, check_dtype
 from ..graph import state
 from ..ops.base import const as _const
 from ..random import as_generator
@@ -109,9 +110,11 @@ class Module:
         return [p for _, p in self.named_parameters()]
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Clear ``grad`` and everything per-sample of every parameter."""
+        """Clear ``grad`` and everything per-sample of every parameter (``set_to_none=False``:
+        zero the ``grad`` arrays instead, as torch)."""
+        check_bool("zero_grad", "set_to_none", set_to_none)
         for p in self.parameters():
-            p.zero_grad()
+            p.zero_grad(set_to_none)
 
     def train(self, mode: bool = True) -> "Module":
         """Set training mode (``mode=True``) or evaluation mode on this module and every
@@ -180,6 +183,7 @@ class Module:
         """
         if not hasattr(state, "keys") or not hasattr(state, "__getitem__"):
             raise TypeError(f"load_state_dict: expected a dict of arrays, got {type(state).__name__}")
+        check_bool("load_state_dict", "strict", strict)
         params = self._state_tensors()
         missing = [k for k in params if k not in state]
         extra = [k for k in state if k not in params]
@@ -195,12 +199,15 @@ class Module:
             if k not in state:
                 continue
             v = state[k]
-            arr = np.asarray(v.data if isinstance(v, Tensor) else v)
+            try:
+                arr = np.asarray(v.data if isinstance(v, Tensor) else v)
+            except (TypeError, ValueError):
+                raise ValueError(f"load_state_dict: '{k}' is not an array (got {type(v).__name__})") from None
+            if arr.dtype.kind not in "biuf":
+                raise ValueError(f"load_state_dict: '{k}' has non-numeric dtype {arr.dtype} (got {type(v).__name__})")
             if arr.shape != p.data.shape:
                 raise ValueError(f"load_state_dict: '{k}' has shape {arr.shape}, the model's tensor has shape "
                                  f"{p.data.shape}")
-            if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-                raise ValueError(f"load_state_dict: '{k}' has non-numeric dtype {arr.dtype}")
             new[k] = arr.astype(p.data.dtype, copy=True)
         for k, arr in new.items():
             params[k].data = arr
@@ -226,9 +233,15 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  rng: Union[None, int, np.random.Generator] = None, dtype: Any = np.float64) -> None:
-        if in_features < 1 or out_features < 1:
-            raise ValueError(f"Linear: in_features and out_features must be >= 1, got {in_features}, "
-                             f"{out_features}")
+        for name, v in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+                raise TypeError(f"Linear: {name} must be an int, got {v!r}")
+            if v < 1:
+                raise ValueError(f"Linear: {name} must be >= 1, got {v}")
+        check_bool("Linear", "bias", bias)
+        dtype = check_dtype("Linear", dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"Linear: dtype must be a float dtype, got {dtype}")
         self.in_features, self.out_features = int(in_features), int(out_features)
         r = _rng(rng)
         bound = 1.0 / np.sqrt(in_features)
@@ -296,6 +309,8 @@ class ModuleList(Sequential):
     it has no ``forward``: the owner decides how to call them."""
 
     def __init__(self, modules: Any = ()) -> None:
+        if isinstance(modules, Module) or not isinstance(modules, Iterable):
+            raise TypeError(f"ModuleList: modules must be an iterable of Modules, got {type(modules).__name__}")
         super().__init__(*list(modules))
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -332,6 +347,9 @@ class Flatten(Module):
     (axis 0, the sample axis, is kept)."""
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        for name, v in (("start_dim", start_dim), ("end_dim", end_dim)):
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+                raise TypeError(f"Flatten: {name} must be an int, got {v!r}")
         self.start_dim, self.end_dim = int(start_dim), int(end_dim)
 
     def forward(self, x: Any) -> Tensor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from typing import Iterable, Union
 
 import numpy as np
@@ -14,11 +15,20 @@ __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 def _params(parameters: Union[Tensor, Iterable[Tensor]]) -> list:
     if isinstance(parameters, Tensor):
         return [parameters]
+    if not isinstance(parameters, Iterable) or isinstance(parameters, (str, bytes)):
+        raise TypeError(f"clip_grad: parameters must be a Tensor or an iterable of Tensors, got "
+                        f"{type(parameters).__name__}")
     ps = list(parameters)
     for p in ps:
         if not isinstance(p, Tensor):
             raise TypeError(f"clip_grad: parameters must be Tensors, got {type(p).__name__}")
     return ps
+
+
+def _real(who: str, name: str, v: object) -> float:
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{who}: {name} must be a real number, got {v!r}")
+    return float(v)
 
 
 def clip_grad_norm_(parameters: Union[Tensor, Iterable[Tensor]], max_norm: float, norm_type: float = 2.0,
@@ -28,10 +38,14 @@ def clip_grad_norm_(parameters: Union[Tensor, Iterable[Tensor]], max_norm: float
     ``inf`` for the largest entry); returns ``total_norm`` as a float, as torch does.
     Parameters without a gradient are skipped."""
     ps = [p for p in _params(parameters) if p.grad is not None]
-    max_norm = float(max_norm)
-    q = float(norm_type)
-    if max_norm < 0:
+    max_norm = _real("clip_grad_norm_", "max_norm", max_norm)
+    q = _real("clip_grad_norm_", "norm_type", norm_type)
+    if not max_norm >= 0:
         raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm}")
+    if not q > 0:
+        raise ValueError(f"clip_grad_norm_: norm_type must be > 0 (or inf), got {norm_type!r}")
+    if not isinstance(error_if_nonfinite, (bool, np.bool_)):
+        raise TypeError(f"clip_grad_norm_: error_if_nonfinite must be a bool, got {error_if_nonfinite!r}")
     if not ps:
         return 0.0
     if q == np.inf:
@@ -44,14 +58,19 @@ def clip_grad_norm_(parameters: Union[Tensor, Iterable[Tensor]], max_norm: float
         raise RuntimeError(f"clip_grad_norm_: the total norm of the gradients is {total}")
     coef = max_norm / (total + 1e-6)
     if coef < 1.0:
-        for p in ps:
-            p.grad = np.asarray(p.grad * np.asarray(coef, dtype=p.grad.dtype))
+        for p in ps:  # in place, as torch (a read-only array is replaced)
+            if p.grad.flags.writeable:
+                np.multiply(p.grad, np.asarray(coef, dtype=p.grad.dtype), out=p.grad)
+            else:
+                p.grad = np.asarray(p.grad * np.asarray(coef, dtype=p.grad.dtype))
     return total
 
 
 def clip_grad_value_(parameters: Union[Tensor, Iterable[Tensor]], clip_value: float) -> None:
     """Clip every gradient entry to [-clip_value, clip_value] in place."""
-    c = float(clip_value)
+    c = _real("clip_grad_value_", "clip_value", clip_value)
+    if not c >= 0:
+        raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value!r}")
     for p in _params(parameters):
         if p.grad is not None:
             np.clip(p.grad, -c, c, out=p.grad)

@@ -95,9 +95,14 @@ def const(x: Any) -> Any:
     """A Tensor for a numpy array (or array-like) operand: no gradient, not batched."""
     if isinstance(x, Tensor):
         return x
-    arr = np.asarray(x)
-    if arr.dtype == object:
-        raise TypeError(f"cannot use an object of type {type(x).__name__} as a tensor operand")
+    try:
+        arr = np.asarray(x)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"cannot use an object of type {type(x).__name__} as a tensor operand ({e})") from None
+    if arr.dtype.kind not in "biuf":
+        what = "complex numbers are not supported" if arr.dtype.kind == "c" else "a tensor operand must be numeric"
+        raise TypeError(f"cannot use an object of type {type(x).__name__} (dtype {arr.dtype}) as a tensor operand: "
+                        f"{what}")
     return make(arr, None, (), None, False)
 
 

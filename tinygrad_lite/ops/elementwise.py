@@ -24,6 +24,33 @@ def _c(x: Any) -> Any:
     return x if type(x) is float or type(x) is int else float(x)
 
 
+def ipow(a: Any, b: Any) -> Any:
+    """a ** b as C's ``pow`` (and torch's tensor ** tensor): numpy computes a scalar exponent
+    0.5 as a square root, which gives nan at -inf where ``pow`` gives inf."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        out = np.power(a, b)
+        half = np.equal(b, 0.5)
+        if np.any(half):
+            bad = half & np.isneginf(a)
+            if np.any(bad):
+                out = np.where(bad, np.inf, out).astype(np.result_type(out), copy=False)
+    return out
+
+
+def spow(a: Any, k: Any) -> Any:
+    """a ** k for a Python-number exponent as torch computes it: k = 0.5 as sqrt(a), k = -0.5
+    as 1/sqrt(a) (so (-0.0) ** -0.5 is -inf and (-inf) ** 0.5 is nan, as in torch), k = 2 as
+    a * a, otherwise ``pow``."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if k == 2:
+            return a * a
+        if k == 0.5:
+            return np.sqrt(a)
+        if k == -0.5:
+            return 1 / np.sqrt(a)
+        return ipow(a, k)
+
+
 class _Binary(Op):
     """A binary op of two Tensors with numpy broadcasting. ``linear_in`` tells the batch rule
     in which operands the op is linear ("ab": both, "ab*": each alone, "a": the first)."""
@@ -133,10 +160,19 @@ class MulC(_Const):
 
 class DivC(_Const):
     name, rule, linear, symbol, local = "div", "d(a/c)/da = 1/c", True, "/", True
-    compute = staticmethod(lambda a, c: a / c)
+
+    @staticmethod
+    def compute(a: Any, c: Any) -> Any:
+        if c != 0:
+            return a / c
+        with np.errstate(divide="ignore", invalid="ignore"):  # inf / nan, as IEEE (and torch) say
+            return a / c
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        return (g / node._ctx,)
+        if node._ctx != 0:
+            return (g / node._ctx,)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g / node._ctx,)
 
 
 class RSubC(_Const):
@@ -163,10 +199,7 @@ class RDivC(_Const):
 class PowC(_Const):
     name, rule, symbol, local = "pow", "d(a**k)/da = k*a**(k-1)", "**", True
 
-    @staticmethod
-    def compute(a: Any, c: Any) -> Any:
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return np.power(a, c) if c != 2 else a * a
+    compute = staticmethod(spow)
 
     def __call__(self, a: Any, c: Any) -> Any:
         t = _Const.__call__(self, a, c)
@@ -182,7 +215,7 @@ class PowC(_Const):
         if k == 0:  # d(a**0)/da = 0 everywhere, also at a = 0 (0 * a**-1 would be nan there)
             return (g * np.zeros_like(a),)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return (g * (k * np.power(a, k - 1)),)
+            return (g * (k * spow(a, k - 1)),)
 
 
 class RPowC(_Const):
@@ -190,13 +223,14 @@ class RPowC(_Const):
 
     @staticmethod
     def compute(a: Any, c: Any) -> Any:
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            return np.power(np.asarray(c, dtype=np.result_type(a, c)), a)
+        return ipow(np.asarray(c, dtype=np.result_type(a, c)), a)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         c = node._ctx
-        with np.errstate(divide="ignore", invalid="ignore"):
-            d = node._data * np.log(c) if c != 0 else np.where(node._parents[0]._data > 0, 0.0, -np.inf * 0)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            d = node._data * np.log(np.asarray(c, dtype=node._data.dtype))
+            if c == 0:  # c**a * log(c) is taken as 0 where a >= 0 (as in torch); -inf where a < 0
+                d = np.where(node._parents[0]._data >= 0, 0.0, d)
         return ((g * d).astype(node._data.dtype, copy=False),)
 
 
@@ -251,9 +285,11 @@ class Div(_Binary):
 
 
 class Pow(_Binary):
-    name, rule, fn = "pow", "d(a**b)/da = b*a**(b-1), d(a**b)/db = a**b * log(a)", np.power
+    name, rule = "pow", "d(a**b)/da = b*a**(b-1), d(a**b)/db = a**b * log(a)"
     symbol, local = "**", True
     const_op, rconst_op = PowC(), RPowC()
+
+    fn = staticmethod(ipow)
 
     def __call__(self, a: Any, b: Any, reverse: bool = False) -> Any:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -268,7 +304,7 @@ class Pow(_Binary):
         ga = gb = None
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if a.requires_grad:  # b * a**(b-1), 0 where b == 0 (as in PyTorch)
-                ga = g * np.where(bd == 0, 0, bd * np.power(ad, bd - 1))
+                ga = g * np.where(bd == 0, 0, bd * ipow(ad, bd - 1))
             if b.requires_grad:  # a**b * log(a), 0 where a == 0 and b >= 0 (as in PyTorch)
                 gb = g * np.where((ad == 0) & (bd >= 0), 0, node._data * np.log(ad))
         dt = node._data.dtype
@@ -345,8 +381,8 @@ class Relu(_Unary):
     fn = staticmethod(_relu)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        d = node._data
-        return (np.multiply(g, d > 0, dtype=d.dtype),)
+        d = node._data  # 0 where relu(a) <= 0; nan passes the cotangent on, as in torch
+        return (np.multiply(g, ~(d <= 0), dtype=d.dtype),)
 
 
 class Abs(_Unary):
@@ -363,6 +399,7 @@ class Clip(_Unary):
     def forward(self, a: np.ndarray, lo: Any, hi: Any) -> tuple:
         if lo is None and hi is None:
             raise ValueError("clip: at least one of min and max must be given")
+        lo, hi = _bound(a, lo, "min"), _bound(a, hi, "max")
         return np.clip(a, lo, hi).astype(a.dtype, copy=False), (lo, hi)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
@@ -374,6 +411,23 @@ class Clip(_Unary):
         if hi is not None:
             inside &= a <= hi
         return (g * inside,)
+
+
+def _bound(a: np.ndarray, v: Any, name: str) -> Any:
+    """A bound of ``clip``: None, a real number, or a numeric array (or Tensor) broadcastable
+    to ``a``'s shape; min > max gives max everywhere, as in numpy and torch."""
+    if v is None:
+        return None
+    arr = np.asarray(v.data if isinstance(v, base.Tensor) else v)
+    if isinstance(v, (bool, np.bool_)) or arr.dtype.kind not in "iuf":
+        raise TypeError(f"clip: {name} must be None, a real number or a numeric array, got {v!r}")
+    try:
+        ok = np.broadcast_shapes(arr.shape, a.shape) == a.shape
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"clip: {name} of shape {arr.shape} does not broadcast to the tensor's shape {a.shape}")
+    return arr[()] if arr.ndim == 0 else arr
 
 
 class Cast(_Unary):

@@ -24,6 +24,9 @@ class Reshape(Op):
             for n in shape:
                 if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
                     raise TypeError(f"reshape: shape entries must be ints, got {shape!r}")
+                if n < -1:
+                    raise ValueError(f"reshape: shape entries must be >= 0 (or -1 for one inferred size), got "
+                                     f"{shape!r}")
             try:
                 data = xd.reshape(shape)
             except ValueError:
@@ -109,6 +112,8 @@ class GetItem(Op):
                 data = xd[idx]
             except IndexError as e:
                 raise IndexError(f"getitem: {e} (tensor shape {xd.shape})") from None
+            except TypeError as e:
+                raise TypeError(f"getitem: invalid index {idx!r}: {e} (tensor shape {xd.shape})") from None
         except Exception as e:
             failed(self, e, (x,))
             raise

@@ -74,6 +74,8 @@ class Mean(_Reduce):
             # on); over an empty unbatched input it is NaN, as in torch
             shape = np.sum(xd, axis=axes, keepdims=keepdims).shape
             return np.zeros(shape, xd.dtype)
+        if xd.size == 0:  # nothing to average: NaN (torch's value), without numpy's warning
+            return np.full(np.sum(xd, axis=axes, keepdims=keepdims).shape, np.nan, xd.dtype)
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.asarray(np.mean(xd, axis=axes, keepdims=keepdims))
 
@@ -117,7 +119,7 @@ class _AlongAxis(Op):
     def __call__(self, x: Any, axis: Any = -1) -> Any:
         xd = x._data
         try:
-            if isinstance(axis, (tuple, list)):
+            if axis is None or isinstance(axis, (tuple, list)):
                 raise TypeError(f"{self.name}: axis must be one int, got {axis!r}")
             ax = axes_of(xd.ndim, axis, self.name)
             a = ax[0] - xd.ndim if ax else -1

@@ -8,10 +8,22 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
+
+import numpy as np
 
 from .optimizer import Optimizer, check_number
 
 __all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR"]
+
+
+def _int(name: str, value: object, low: int) -> int:
+    """``value`` as an int >= ``low``, else TypeError / ValueError naming ``name``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    return int(value)
 
 
 class LRScheduler:
@@ -44,6 +56,7 @@ class LRScheduler:
         self.last_epoch += 1
         lrs = self.get_lr()
         if len(lrs) != len(self.optimizer.param_groups):
+            self.last_epoch -= 1
             raise ValueError("the optimizer's parameter groups changed after the scheduler was created")
         for group, lr in zip(self.optimizer.param_groups, lrs):
             group["lr"] = lr
@@ -65,6 +78,22 @@ class LRScheduler:
         unknown = set(state_dict) - own
         if unknown:
             raise ValueError(f"unknown entries for {type(self).__name__}: {sorted(unknown)}")
+        n = len(self.optimizer.param_groups)
+        for key, value in state_dict.items():  # every entry checked before anything changes
+            if key == "last_epoch":
+                _int(key, value, 0)
+            elif key in ("base_lrs", "_last_lr"):
+                if not isinstance(value, (list, tuple)) or len(value) != n:
+                    raise ValueError(f"{key} must be a list of {n} learning rate(s), one per parameter group, "
+                                     f"got {value!r}")
+                for v in value:
+                    check_number(f"{key} entry", v)
+            elif key in ("step_size", "T_max"):
+                _int(key, value, 1)
+            elif key == "gamma":
+                check_number("gamma", value, 0.0, low_open=True)
+            elif key == "eta_min":
+                check_number("eta_min", value)
         self.__dict__.update(copy.deepcopy(state_dict))
 
 
@@ -75,9 +104,7 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
-        if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
-            raise ValueError(f"step_size must be a positive int, got {step_size!r}")
-        self.step_size = step_size
+        self.step_size = _int("step_size", step_size, 1)
         self.gamma = check_number("gamma", gamma, 0.0, low_open=True)
         super().__init__(optimizer)
 
@@ -118,9 +145,7 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
-        if isinstance(T_max, bool) or not isinstance(T_max, int) or not T_max > 0:
-            raise ValueError(f"T_max must be a positive int, got {T_max!r}")
-        self.T_max = T_max
+        self.T_max = _int("T_max", T_max, 1)
         self.eta_min = check_number("eta_min", eta_min)
         super().__init__(optimizer)
 

@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterable, Optional
 
 import numpy as np
 
+from ..conventions import ShapeMismatchError
 from ..ops.base import bump
 
 __all__ = ["Optimizer", "check_number", "check_bool", "hyper"]
@@ -47,10 +48,10 @@ def check_number(name: str, value: Any, low: float = 0.0, high: float = math.inf
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"invalid {name}: {value!r} (must be a real number, got {type(value).__name__})")
     v = float(value)
-    ok = (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
+    ok = math.isfinite(v) and (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
     if not ok:
         lo, hi = ("(" if low_open else "[") + f"{low}", f"{high}" + (")" if high_open else "]")
-        raise ValueError(f"invalid {name}: {value!r} (must be in {lo}, {hi})")
+        raise ValueError(f"invalid {name}: {value!r} (must be a finite number in {lo}, {hi})")
     return v
 
 
@@ -87,6 +88,11 @@ class Optimizer:
     """
 
     decoupled_weight_decay = False  # True: update() applies weight decay itself
+    # the per-parameter buffers a rule keeps: name -> "array" (of the parameter's shape), "array?"
+    # (such an array or None) or "step" (an int >= 0); a loaded state must hold ``required`` ones.
+    # Empty (a custom optimizer): any arrays, numbers and strings are accepted.
+    buffers: dict = {}
+    required: tuple = ()
     # hyper-parameters checked for every group: name -> "number" (a real >= 0) or "bool"
     checks: dict = {"lr": "number", "weight_decay": "number", "maximize": "bool"}
 
@@ -134,6 +140,9 @@ class Optimizer:
         if "params" not in param_group:
             raise ValueError("a parameter group must have a 'params' entry")
         params = param_group["params"]
+        if not _is_param(params) and (not isinstance(params, Iterable) or isinstance(params, (str, bytes, dict))):
+            raise TypeError(f"a parameter group's 'params' must be a Tensor or an iterable of Tensors, got "
+                            f"{type(params).__name__}")
         params = [params] if _is_param(params) else list(params)
         for p in params:
             if not _is_param(p):
@@ -156,10 +165,12 @@ class Optimizer:
         self.param_groups.append(group)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Clear ``.grad`` and everything per-sample of every parameter."""
+        """Clear ``.grad`` and everything per-sample of every parameter (``set_to_none=False``:
+        zero the ``.grad`` arrays instead, as torch)."""
+        check_bool("set_to_none", set_to_none)
         for group in self.param_groups:
             for p in group["params"]:
-                p.zero_grad()
+                p.zero_grad(set_to_none)
 
     # ---------------------------------------------------------------- the loop ----------
     def _gradients(self) -> list:
@@ -180,9 +191,13 @@ class Optimizer:
                 g = p.grad
                 if g is None:
                     continue
-                if type(g) is not np.ndarray or g.shape != p.data.shape:
-                    raise RuntimeError(f"{type(self).__name__}.step: gradient of shape {np.shape(g)} does not match "
-                                       f"its parameter's shape {p.data.shape}; nothing was changed")
+                if not isinstance(g, np.ndarray) or g.dtype.kind not in "biuf":
+                    raise TypeError(f"{type(self).__name__}.step: a gradient must be a numeric numpy array, got "
+                                    f"{type(g).__name__}{f' of dtype {g.dtype}' if isinstance(g, np.ndarray) else ''} "
+                                    f"for a parameter of shape {p.data.shape}; nothing was changed")
+                if g.shape != p.data.shape:
+                    raise ShapeMismatchError(f"{type(self).__name__}.step: gradient of shape {g.shape} does not match "
+                                             f"its parameter's shape {p.data.shape}; nothing was changed")
                 g = np.asarray(g)
                 if g.dtype != p.data.dtype:
                     g = g.astype(p.data.dtype)
@@ -229,6 +244,20 @@ class Optimizer:
 
     def _check_buffer(self, name: str, value: Any, p: Any, key: Any) -> Any:
         """A loaded state buffer, validated against its parameter (subclasses may refine)."""
+        kind = self.buffers.get(name)
+        if name == "step" and isinstance(value, np.ndarray) and value.ndim == 0:
+            value = value.item()  # a step saved as a 0-d array
+        if self.buffers and kind is None:
+            raise ValueError(f"state of parameter {key!r} has an unknown buffer {name!r} (a {type(self).__name__} "
+                             f"keeps {sorted(self.buffers)})")
+        if kind == "array?" and value is None:
+            return None
+        if kind in ("array", "array?") and not isinstance(value, np.ndarray):
+            raise ValueError(f"state buffer {name!r} of parameter {key!r} is a {type(value).__name__}, not an array "
+                             f"of the parameter's shape {p.data.shape}")
+        if kind in ("array", "array?") and value.shape != p.data.shape:
+            raise ValueError(f"state buffer {name!r} of parameter {key!r} has shape {value.shape}, but the parameter "
+                             f"has shape {p.data.shape}")
         if isinstance(value, np.ndarray):
             if value.ndim > 0 and value.shape != p.data.shape:
                 raise ValueError(f"state buffer {name!r} of parameter {key!r} has shape {value.shape}, "
@@ -290,6 +319,9 @@ class Optimizer:
             if not isinstance(buffers, dict):
                 raise TypeError(f"the state of parameter {key!r} is a {type(buffers).__name__}, not a dict")
             new_state[p] = {name: self._check_buffer(name, value, p, key) for name, value in buffers.items()}
+            lacking = [n for n in self.required if n not in buffers]
+            if buffers and lacking:
+                raise ValueError(f"the state of parameter {key!r} lacks the buffer(s) {lacking}")
         new_groups = []
         for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
             missing = sorted(self.defaults.keys() - saved.keys())

@@ -48,6 +48,7 @@ class SGD(Optimizer):
         self._scratch: dict = {}  # reused storage for lr * g, by parameter
 
     checks = {"momentum": "number", "dampening": "number", "nesterov": "bool"}
+    buffers = {"momentum_buffer": "array?"}
 
     def _check_group(self, group: dict) -> None:
         super()._check_group(group)
@@ -95,6 +96,8 @@ class Adam(Optimizer):
         super().__init__(params, hyper(locals()))
 
     checks = {"eps": "number", "amsgrad": "bool"}
+    buffers = {"step": "step", "exp_avg": "array", "exp_avg_sq": "array", "max_exp_avg_sq": "array"}
+    required = ("step", "exp_avg", "exp_avg_sq")
 
     def _check_group(self, group: dict) -> None:
         super()._check_group(group)
@@ -160,6 +163,8 @@ class RMSprop(Optimizer):
         super().__init__(params, hyper(locals()))
 
     checks = {"eps": "number", "momentum": "number", "alpha": "number", "centered": "bool"}
+    buffers = {"step": "step", "square_avg": "array", "grad_avg": "array", "momentum_buffer": "array"}
+    required = ("step", "square_avg")
 
     def update(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:
         """One RMSprop step of ``p`` (see the class docstring)."""
@@ -206,6 +211,8 @@ class Adagrad(Optimizer):
         super().__init__(params, hyper(locals()))
 
     checks = {"lr_decay": "number", "initial_accumulator_value": "number", "eps": "number"}
+    buffers = {"step": "step", "sum": "array"}
+    required = ("step", "sum")
 
     def update(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:
         """One Adagrad step of ``p`` (see the class docstring)."""

@@ -6,6 +6,7 @@ is drawn); rendering it (``save``, or Jupyter's display) needs Graphviz's ``dot`
 
 from __future__ import annotations
 
+import numbers
 import textwrap
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -75,6 +76,12 @@ class _Failure:
         self.data = None
         self.grad = None
         self.name = ""
+
+
+def _check_args(**flags: Any) -> None:
+    for name, v in flags.items():
+        if not isinstance(v, (bool, np.bool_)):
+            raise TypeError(f"draw_graph: {name} must be a bool, got {v!r}")
 
 
 def _is_node(x: Any) -> bool:
@@ -172,6 +179,17 @@ def draw_graph(root: Any, show_data: bool = True, show_grad: bool = True, module
     parameters and the ops (and their outputs) that take one of them as a direct input
     (e.g. the fused ``linear`` node), or, for Values, that were computed inside it.
     """
+    _check_args(show_data=show_data, show_grad=show_grad, cluster_modules=cluster_modules, legend=legend)
+    if max_nodes is not None:
+        if isinstance(max_nodes, bool) or not isinstance(max_nodes, numbers.Integral):
+            raise TypeError(f"draw_graph: max_nodes must be an int or None, got {max_nodes!r}")
+        if max_nodes < 1:
+            raise ValueError(f"draw_graph: max_nodes must be >= 1 (or None: no limit), got {max_nodes!r}")
+    if rankdir not in ("LR", "RL", "TB", "BT"):
+        raise ValueError(f"draw_graph: rankdir must be 'LR', 'RL', 'TB' or 'BT', got {rankdir!r}")
+    if module is not None and not (hasattr(module, "parameters") or hasattr(module, "named_parameters")):
+        raise TypeError(f"draw_graph: module must be a Module (or an object with parameters()) or None, got "
+                        f"{type(module).__name__}")
     gv = import_graphviz()
     failed = None
     if isinstance(root, BaseException):

@@ -145,7 +145,11 @@ def _seed(root: Any, gradient: Any) -> tuple:
         note = "" if d.size == 1 else (f"the root has shape {d.shape}, so the backward is seeded with ones "
                                        "(pass gradient= for another seed)")
         return np.ones_like(d), note
-    gd = np.array(getattr(gradient, "data", gradient), dtype=d.dtype)
+    try:
+        gd = np.array(getattr(gradient, "data", gradient), dtype=d.dtype)
+    except (TypeError, ValueError):
+        raise TypeError(f"explore: gradient must be an array of shape {d.shape}, got "
+                        f"{type(gradient).__name__}") from None
     if gd.shape != d.shape:
         raise ValueError(f"explore: gradient has shape {gd.shape} but the root has shape {d.shape}")
     return gd, ""
@@ -464,6 +468,8 @@ class Explorer:
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"Explorer.save: path must be a str or a path, got {type(path).__name__}")
         p = Path(path)
+        if p.is_dir():
+            raise ValueError(f"Explorer.save: path {str(p)!r} is a directory; give a file name")
         text = self.html()
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(text, encoding="utf-8")

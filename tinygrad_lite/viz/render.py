@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -34,8 +35,16 @@ def save(graph: Any, path: Union[str, Path], format: Optional[str] = None, **dra
     the same path with the suffix ``.dot`` instead, a ``GraphvizNotFoundWarning`` says how
     to install Graphviz, and that ``.dot`` path is returned.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"save: path must be a str or a path, got {type(path).__name__}")
+    if format is not None and not isinstance(format, str):
+        raise TypeError(f"save: format must be a str or None, got {type(format).__name__}")
+    if format is not None and format.lower() not in _RENDER_FORMATS + _SOURCE_FORMATS:
+        raise ValueError(f"save: format must be one of {_RENDER_FORMATS + _SOURCE_FORMATS} or None, got {format!r}")
     g = graph if _is_digraph(graph) else draw_graph(graph, **draw_kwargs)
     p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"save: path {str(p)!r} is a directory; give a file name")
     suffix = p.suffix[1:].lower()
     if format is None:
         format = suffix if suffix in _RENDER_FORMATS + _SOURCE_FORMATS else "svg"

@@ -111,6 +111,12 @@ def trace_backward(root: Any, file: Optional[TextIO] = None, module: Any = None,
 
     if not isinstance(zero_grad, bool):
         raise TypeError(f"trace_backward: zero_grad must be a bool, got {zero_grad!r}")
+    if file is not None and not callable(getattr(file, "write", None)):
+        raise TypeError(f"trace_backward: file must be a writable text stream or None, got {type(file).__name__}")
+    if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int)):
+        raise TypeError(f"trace_backward: max_steps must be an int or None, got {max_steps!r}")
+    if max_steps is not None and max_steps < 0:
+        raise ValueError(f"trace_backward: max_steps must be >= 0 (or None: no limit), got {max_steps!r}")
     if not hasattr(root, "_parents") or not hasattr(root, "backward"):
         raise TypeError(f"trace_backward: expected a Tensor or a Value, got {type(root).__name__}")
     is_tensor = isinstance(root, Tensor)
