@@ -510,27 +510,6 @@ def tensor(data: ArrayLike, requires_grad: bool = False, dtype: Any = None, *, b
     return Tensor(data, requires_grad=requires_grad, batched=batched, name=name, dtype=dtype)
 
 
-def cat(tensors: Sequence[Any], axis: int = 0, *, dim: Optional[int] = None) -> Tensor:
-    """Join tensors along an existing axis (numpy's concatenate); the cotangent is split
-    back into the pieces."""
-    if isinstance(tensors, (Tensor, np.ndarray)) or not isinstance(tensors, (list, tuple)):
-        raise TypeError(f"cat: tensors must be a list or tuple of tensors, got {type(tensors).__name__}")
-    return ops.CONCAT(tensors, axis if dim is None else dim)
-
-
-def stack(tensors: Sequence[Any], axis: int = 0, *, dim: Optional[int] = None) -> Tensor:
-    """Join tensors along a new axis."""
-    axis = axis if dim is None else dim
-    if isinstance(tensors, (Tensor, np.ndarray)) or not isinstance(tensors, (list, tuple)):
-        raise TypeError(f"stack: tensors must be a list or tuple of tensors, got {type(tensors).__name__}")
-    ts = [t if isinstance(t, Tensor) else const(t) for t in tensors]
-    if not ts:
-        raise ValueError("stack: needs at least one tensor")
-    axes_of(ts[0].data.ndim + 1, axis, "stack")  # an int in range, else TypeError / AxisError
-    shapes = {t.data.shape for t in ts}
-    if len(shapes) != 1:
-        raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
-    return cat([t.unsqueeze(axis) for t in ts], axis)
-
+from .ops.layout import cat, stack  # noqa: E402  (the joins live with their op)
 
 __all__ = ["Tensor", "tensor", "cat", "stack", "MinMax", "MIXED", "STAT"]

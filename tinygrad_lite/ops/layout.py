@@ -5,14 +5,14 @@ without being built (``push_rows``)."""
 from __future__ import annotations
 
 import copy
-from typing import Any, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
 from .. import batchstate
 from ..persample import OuterRows
 from . import base
-from .base import Op, _AxisError, const, failed, lead, make
+from .base import Op, _AxisError, axes_of, const, failed, lead, make
 
 
 class Reshape(Op):
@@ -252,3 +252,26 @@ def index_keeps_rows(idx: tuple, shape: tuple) -> bool:
 
 
 RESHAPE, TRANSPOSE, GETITEM, CONCAT = Reshape(), Transpose(), GetItem(), Concat()
+
+
+def cat(tensors: Sequence[Any], axis: int = 0, *, dim: Optional[int] = None) -> Any:
+    """Join tensors along an existing axis (numpy's concatenate); the cotangent is split
+    back into the pieces."""
+    if isinstance(tensors, (base.Tensor, np.ndarray)) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"cat: tensors must be a list or tuple of tensors, got {type(tensors).__name__}")
+    return CONCAT(tensors, axis if dim is None else dim)
+
+
+def stack(tensors: Sequence[Any], axis: int = 0, *, dim: Optional[int] = None) -> Any:
+    """Join tensors along a new axis."""
+    axis = axis if dim is None else dim
+    if isinstance(tensors, (base.Tensor, np.ndarray)) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"stack: tensors must be a list or tuple of tensors, got {type(tensors).__name__}")
+    ts = [t if isinstance(t, base.Tensor) else const(t) for t in tensors]
+    if not ts:
+        raise ValueError("stack: needs at least one tensor")
+    axes_of(ts[0].data.ndim + 1, axis, "stack")  # an int in range, else TypeError / AxisError
+    shapes = {t.data.shape for t in ts}
+    if len(shapes) != 1:
+        raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
+    return cat([t.unsqueeze(axis) for t in ts], axis)

@@ -1,0 +1,37 @@
+"""A weight gradient kept as factors until ``.grad`` is read (see ``LazyGrad``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class LazyGrad:
+    """A weight gradient ``sum_k G_k^T X_k`` not multiplied out yet: the default backward
+    hands it to a parameter whose per-sample factors it keeps, and ``p.grad`` computes it
+    on first read (DP-SGD, which clips from the factors, never needs it). Adding an array
+    multiplies it out; adding another ``LazyGrad`` keeps both."""
+
+    __slots__ = ("parts", "shape", "dtype")
+    __array_ufunc__ = None  # ndarray + LazyGrad -> LazyGrad.__radd__
+
+    def __init__(self, parts: list, shape: tuple, dtype: Any) -> None:
+        self.parts, self.shape, self.dtype = parts, tuple(shape), np.dtype(dtype)
+
+    def value(self) -> np.ndarray:
+        total = None
+        for G, X in self.parts:
+            v = np.einsum("ki,kj->ij", G, X) if G.shape[0] == 1 else G.T @ X
+            total = v if total is None else total + v
+        return total.reshape(self.shape).astype(self.dtype, copy=False)
+
+    def astype(self, dtype: Any) -> "LazyGrad":
+        return LazyGrad(self.parts, self.shape, dtype)
+
+    def __add__(self, other: Any) -> Any:
+        if type(other) is LazyGrad:
+            return LazyGrad(self.parts + other.parts, self.shape, self.dtype)
+        return self.value() + other
+
+    __radd__ = __add__
