@@ -105,7 +105,25 @@ class set_grad_enabled(ThreadFlag):
     """Context manager (and decorator) that sets graph recording to ``mode`` in this thread."""
 
 
-class no_grad(set_grad_enabled):
+class _FixedMode(set_grad_enabled):
+    """A grad-mode block whose mode is fixed by its class (``_fixed``): used bare as a
+    decorator, called with no arguments as a context manager or decorator."""
+
+    _fixed = False
+
+    def __new__(cls, fn: Any = None) -> Any:
+        self = object.__new__(cls)._init(cls._fixed)
+        if callable(fn):  # bare @no_grad
+            return self(fn)
+        if fn is not None:
+            raise TypeError(f"{cls.__name__} takes no arguments (or decorates a function), got {type(fn).__name__}")
+        return self
+
+    def __init__(self, fn: Any = None) -> None:
+        pass
+
+
+class no_grad(_FixedMode):
     """Context manager (and decorator, with or without parentheses): nothing built inside
     it records a graph, in this thread.
 
@@ -113,31 +131,13 @@ class no_grad(set_grad_enabled):
     ...     y = x * 2          # y.requires_grad is False, y has no parents
     """
 
-    def __new__(cls, fn: Any = None) -> Any:
-        self = object.__new__(cls)._init(False)
-        if callable(fn):  # bare @no_grad
-            return self(fn)
-        if fn is not None:
-            raise TypeError(f"no_grad takes no arguments (or decorates a function), got {type(fn).__name__}")
-        return self
-
-    def __init__(self, fn: Any = None) -> None:
-        pass
+    _fixed = False
 
 
-class enable_grad(set_grad_enabled):
+class enable_grad(_FixedMode):
     """Context manager (and decorator): graph recording back on inside a ``no_grad`` block."""
 
-    def __new__(cls, fn: Any = None) -> Any:
-        self = object.__new__(cls)._init(True)
-        if callable(fn):
-            return self(fn)
-        if fn is not None:
-            raise TypeError(f"enable_grad takes no arguments (or decorates a function), got {type(fn).__name__}")
-        return self
-
-    def __init__(self, fn: Any = None) -> None:
-        pass
+    _fixed = True
 
 
 def toposort(root: Any, every: bool = False) -> list:
