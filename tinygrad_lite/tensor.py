@@ -233,8 +233,7 @@ class Tensor(TorchSpellings):
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear ``grad`` and everything per-sample (``grad_sample``, ``grad_sample_norm``,
         the kept factors). ``set_to_none=False`` zeroes ``grad`` in place instead, as torch."""
-        g = self.grad
-        if not check_bool("zero_grad", "set_to_none", set_to_none) and g is not None:
+        if not check_bool("zero_grad", "set_to_none", set_to_none) and (g := self.grad) is not None:
             if g.flags.writeable:
                 g[...] = 0
             else:

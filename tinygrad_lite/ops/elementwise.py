@@ -381,8 +381,8 @@ class Relu(_Unary):
     fn = staticmethod(_relu)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        d = node._data  # 0 where relu(a) <= 0; nan passes the cotangent on, as in torch
-        return (np.multiply(g, ~(d <= 0), dtype=d.dtype),)
+        d = node._data  # relu(a) is 0 where a <= 0, else a (or nan, which passes the cotangent on, as in torch)
+        return (np.multiply(g, d != 0, dtype=d.dtype),)
 
 
 class Abs(_Unary):
