@@ -185,3 +185,9 @@ def _torch_axis(axis: Any, keepdims: bool, dim: Any, keepdim: Optional[bool]) ->
     if not isinstance(keepdims, (bool, np.bool_)):
         raise TypeError(f"keepdims must be a bool, got {keepdims!r}")
     return axis, bool(keepdims)
+
+
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, *, batched: bool = False,
+           name: Optional[str] = None) -> "Tensor":
+    """A new Tensor from ``data`` (copied), like ``torch.tensor``."""
+    return base.Tensor(data, requires_grad=requires_grad, batched=batched, name=name, dtype=dtype)

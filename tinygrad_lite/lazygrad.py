@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
+
+from .ops.base import tmm
 
 
 class LazyGrad:
@@ -19,10 +21,11 @@ class LazyGrad:
     def __init__(self, parts: list, shape: tuple, dtype: Any) -> None:
         self.parts, self.shape, self.dtype = parts, tuple(shape), np.dtype(dtype)
 
-    def value(self) -> np.ndarray:
+    def value(self, out: Optional[np.ndarray] = None) -> np.ndarray:
+        """``sum_k G_k^T X_k`` (the first product written into ``out`` when it fits)."""
         total = None
         for G, X in self.parts:
-            v = np.einsum("ki,kj->ij", G, X) if G.shape[0] == 1 else G.T @ X
+            v = tmm(G, X, out if total is None else None)
             total = v if total is None else total + v
         return total.reshape(self.shape).astype(self.dtype, copy=False)
 

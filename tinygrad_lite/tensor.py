@@ -17,7 +17,7 @@ from . import graph, ops, persample
 from .batchstate import BATCHED, MIXED, STAT, fit
 from .conventions import MinMax, ShapeMismatchError, TorchSpellings, _torch_axis, check_bool, check_dtype
 from .ops import base as _base
-from .ops.base import axes_of, bump, const, make
+from .ops.base import axes_of, bump, const, make, spare
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
 
@@ -47,7 +47,7 @@ class Tensor(TorchSpellings):
 
     __slots__ = ("_data", "_v", "_stamp", "_grad", "_lazy", "requires_grad", "name", "_parents", "_op", "_ctx", "_bs",
                  "_mix",
-                 "_ps", "_gs", "_gsbuf", "_gsnorm", "last_batch", "_src", "__weakref__")
+                 "_ps", "_gs", "_gsbuf", "_gbuf", "_gsnorm", "last_batch", "_src", "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
     __hash__ = object.__hash__  # hashable by identity (optimizer state is keyed by parameters)
 
@@ -108,8 +108,14 @@ class Tensor(TorchSpellings):
         lazy = self._lazy
         if lazy:
             total = self._grad
+            buf = None
+            if total is None:
+                self._lazy = None
+                buf = spare(self)
+                self._lazy = lazy
             for g in lazy:
-                v = g.value()
+                v = g.value(buf)
+                buf = None
                 total = v if total is None else total + v
             self._grad = np.asarray(total)
             self._lazy = None
@@ -239,6 +245,8 @@ class Tensor(TorchSpellings):
             else:
                 self.grad = np.zeros_like(g)
         else:
+            if self._grad is not None and not self._lazy:
+                self._gbuf = self._grad  # its memory may serve the next gradient (ops.base.spare)
             self.grad = None
         persample.clear(self)
 
@@ -503,12 +511,7 @@ def _shape_arg(shape: tuple) -> tuple:
     return tuple(shape)
 
 
-def tensor(data: ArrayLike, requires_grad: bool = False, dtype: Any = None, *, batched: bool = False,
-           name: Optional[str] = None) -> Tensor:
-    """A new Tensor from ``data`` (copied), like ``torch.tensor``."""
-    return Tensor(data, requires_grad=requires_grad, batched=batched, name=name, dtype=dtype)
-
-
+from .conventions import tensor  # noqa: E402  (torch.tensor's spelling)
 from .ops.layout import cat, stack  # noqa: E402  (the joins live with their op)
 
 __all__ = ["Tensor", "tensor", "cat", "stack", "MinMax", "MIXED", "STAT"]

@@ -27,6 +27,7 @@ exception with ``.operands`` (the input Tensors) and ``.op`` attached, so
 
 from __future__ import annotations
 
+import sys
 from typing import Any, Optional
 
 import numpy as np
@@ -123,12 +124,27 @@ def lead(node: Any, g: np.ndarray) -> int:
     return g.ndim - node._data.ndim
 
 
-def tmm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a.T @ b for 2-D a, b with the same number of rows. With one row it is an outer
-    product, which matmul computes without BLAS (several times slower than einsum)."""
+def tmm(a: np.ndarray, b: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
+    """a.T @ b for 2-D a, b with the same number of rows (into ``out`` when given). With one
+    row it is an outer product, which matmul computes without BLAS (several times slower
+    than einsum)."""
+    if out is not None and (out.shape != (a.shape[1], b.shape[1]) or out.dtype != np.result_type(a, b)):
+        out = None
     if a.shape[0] == 1:
-        return np.einsum("ki,kj->ij", a, b)
-    return a.T @ b
+        return np.einsum("ki,kj->ij", a, b, out=out)
+    return np.matmul(a.T, b, out=out)
+
+
+def spare(p: Any) -> Optional[np.ndarray]:
+    """The array a leaf parameter's last gradient lived in, when ``zero_grad()`` released it
+    and nothing else references it: the next gradient is written into it (fresh pages for
+    a large gradient cost more than the arithmetic)."""
+    buf = getattr(p, "_gbuf", None)
+    # references: the slot, `buf`, getrefcount's argument; more means someone kept it
+    if buf is None or sys.getrefcount(buf) > 3 or p._grad is not None or p._lazy:
+        return None
+    p._gbuf = None
+    return buf
 
 
 _AxisError = getattr(np, "exceptions", np).AxisError
