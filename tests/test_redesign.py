@@ -258,3 +258,35 @@ def test_weight_gradients_of_kept_factors_are_multiplied_out_on_read() -> None:
     for p, q in zip(a.parameters(), b.parameters()):
         np.testing.assert_allclose(p.grad, q.grad, rtol=1e-13, atol=1e-15)
     assert a[0].weight._lazy is None and isinstance(a[0].weight.grad, np.ndarray)
+
+
+def test_a_released_gradient_is_reused_only_when_nobody_holds_it() -> None:
+    rng = np.random.default_rng(13)
+    X, Y = rng.normal(size=(4, 5)), rng.normal(size=(4, 3))
+    model = _mlp(14)
+    W = model[0].weight
+    nn.mse_loss(model(Tensor(X)), Y).backward()
+    kept = W.grad            # the user keeps the array: it must not be overwritten
+    first = kept.copy()
+    model.zero_grad()
+    nn.mse_loss(model(Tensor(2 * X)), Y).backward()
+    np.testing.assert_array_equal(kept, first)
+    assert W.grad is not kept
+    second = W.grad.copy()
+    addr = W.grad.__array_interface__["data"][0]
+    model.zero_grad()        # nobody holds it now: the next gradient may reuse its memory
+    nn.mse_loss(model(Tensor(2 * X)), Y).backward()
+    np.testing.assert_array_equal(W.grad, second)
+    assert W.grad.__array_interface__["data"][0] == addr
+
+
+def test_grad_read_after_a_dpsgd_step_is_the_unclipped_batch_gradient() -> None:
+    rng = np.random.default_rng(15)
+    X, Y = rng.normal(size=(8, 5)), rng.normal(size=(8, 3))
+    a, b = _mlp(16), _mlp(16)
+    opt = tl.optim.DPSGD(a.parameters(), lr=0.1, max_grad_norm=0.5, noise_multiplier=0.0, rng=0)
+    nn.mse_loss(a(Tensor(X, batched=True)), Y).backward()
+    nn.mse_loss(b(Tensor(X, batched=True)), Y).backward(per_sample=False)
+    opt.step()
+    for p, q in zip(a.parameters(), b.parameters()):
+        np.testing.assert_allclose(p.grad, q.grad, rtol=1e-12, atol=1e-15)
