@@ -33,3 +33,20 @@ def torch() -> Any:
     if TORCH is None:
         pytest.skip("torch is not importable")
     return TORCH
+
+
+def one_at_a_time(model: Any, X: Any, Y: Any) -> list:
+    """Each sample's gradient of its own loss (an MSE), from B separate backward passes
+    with no per-sample machinery: the definition the per-sample tests compare against."""
+    import numpy as np
+
+    from tinygrad_lite import Tensor, nn
+
+    out = [np.zeros((len(X), *p.data.shape)) for p in model.parameters()]
+    for b in range(len(X)):
+        model.zero_grad()
+        nn.mse_loss(model(Tensor(X[b:b + 1])), Tensor(Y[b:b + 1])).backward(per_sample=False)
+        for o, p in zip(out, model.parameters()):
+            o[b] = p.grad
+    model.zero_grad()
+    return out

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import one_at_a_time
 
 import tinygrad_lite as tl
 from tinygrad_lite import Tensor, nn, optim
@@ -60,18 +61,6 @@ def dpsgd(model: nn.Module, **kw: Any) -> optim.DPSGD:
     args = {"lr": 0.3, "max_grad_norm": 1.5, "noise_multiplier": 0.0}
     args.update(kw)
     return optim.DPSGD(model.parameters(), **args)
-
-
-def one_at_a_time(model: nn.Module, X: np.ndarray, Y: np.ndarray) -> list[np.ndarray]:
-    """Each sample's own gradient, from B separate backward passes (no per-sample machinery)."""
-    out = [np.zeros((len(X), *p.data.shape)) for p in model.parameters()]
-    for b in range(len(X)):
-        model.zero_grad()
-        nn.mse_loss(model(Tensor(X[b:b + 1])), Tensor(Y[b:b + 1])).backward(per_sample=False)
-        for o, p in zip(out, model.parameters()):
-            o[b] = p.grad
-    model.zero_grad()
-    return out
 
 
 # ----------------------------------------------------------------------------- the update

@@ -11,7 +11,6 @@ and skip until both exist.
 from __future__ import annotations
 
 import functools
-import inspect
 import math
 import os
 import re
@@ -32,18 +31,6 @@ dpa = pytest.importorskip("dp_accounting")
 ROOT = Path(__file__).resolve().parents[1]
 HINT = 'pip install "tinygrad_lite[privacy]"'
 
-
-def _has_keyword(cls: type, name: str) -> bool:
-    return name in inspect.signature(cls.__init__).parameters
-
-
-MAKE_PRIVATE_READY = (_has_keyword(tl.data.DataLoader, "sampling")
-                      and _has_keyword(tl.optim.DPSGD, "accountant"))
-needs_make_private = pytest.mark.skipif(
-    not MAKE_PRIVATE_READY,
-    reason="make_private needs DataLoader(sampling='poisson') and DPSGD(accountant=, sample_rate=, "
-           "expected_batch_size=), not in this build yet",
-)
 
 # (noise_multiplier, sample_rate, steps, delta)
 CASES = [(1.0, 0.01, 1000, 1e-5), (1.5, 0.004, 5000, 1e-6), (0.8, 0.05, 200, 1e-5), (4.0, 0.2, 300, 1e-3),
@@ -532,7 +519,6 @@ def _train(opt: Any, loader: Any, model: tl.nn.Module, epochs: int) -> None:
             opt.step()
 
 
-@needs_make_private
 @pytest.mark.parametrize("kind, batch_size", [("rdp", 40), ("pld", 200)])  # PLD's search is slow: few steps
 def test_make_private_spends_at_most_the_budget(kind: str, batch_size: int) -> None:
     X, y = _data()
@@ -553,7 +539,6 @@ def test_make_private_spends_at_most_the_budget(kind: str, batch_size: int) -> N
     assert opt.accountant.get_epsilon(1e-5) > 2.0
 
 
-@needs_make_private
 def test_make_private_is_reproducible_and_learns(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(privacy, "get_noise_multiplier", functools.lru_cache()(privacy.get_noise_multiplier))
     X, y = _data()
@@ -571,7 +556,6 @@ def test_make_private_is_reproducible_and_learns(monkeypatch: pytest.MonkeyPatch
     assert acc > 0.75                            # a linear rule: learnt even under noise
 
 
-@needs_make_private
 def test_docs_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                            capsys: pytest.CaptureFixture) -> None:
     text = (ROOT / "docs" / "privacy.md").read_text(encoding="utf-8")
@@ -586,7 +570,6 @@ def test_docs_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert 2.9 <= spent <= 3.0
 
 
-@needs_make_private
 def test_dp_digits_example_quick(tmp_path: Path) -> None:
     pytest.importorskip("sklearn")
     pytest.importorskip("matplotlib")

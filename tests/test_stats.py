@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from conftest import one_at_a_time
 
 from tinygrad_lite import Tensor, nn, stats
 
@@ -26,18 +27,6 @@ def data(B: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
 
 def backward(model: nn.Module, X: np.ndarray, Y: np.ndarray, reduction: str = "mean", **kw: Any) -> None:
     nn.mse_loss(model(Tensor(X, batched=True)), Tensor(Y, batched=True), reduction=reduction).backward(**kw)
-
-
-def one_at_a_time(model: nn.Module, X: np.ndarray, Y: np.ndarray) -> list[np.ndarray]:
-    """Each sample's gradient of its own loss, from B separate backward passes."""
-    out = [np.zeros((len(X), *p.data.shape)) for p in model.parameters()]
-    for b in range(len(X)):
-        model.zero_grad()
-        nn.mse_loss(model(Tensor(X[b:b + 1])), Tensor(Y[b:b + 1])).backward(per_sample=False)
-        for o, p in zip(out, model.parameters()):
-            o[b] = p.grad
-    model.zero_grad()
-    return out
 
 
 # ----------------------------------------------------------------------------- gradient_variance
