@@ -25,7 +25,6 @@ exists (``|sum_t L_t (x) R_t|^2 = sum_{t,s} (L_t.L_s)(R_t.R_s)``, ``sum_b w_b S[
 
 from __future__ import annotations
 
-import sys
 import weakref
 from typing import Any, Iterable, Optional
 
@@ -284,17 +283,6 @@ class _Summed(Rows):
 
     def dense(self, out: Optional[np.ndarray] = None) -> np.ndarray:
         return dense_sum(self.parts, out)
-
-
-def sample_buffer(p: Any) -> Optional[np.ndarray]:
-    """The array a parameter's last ``grad_sample`` lived in, for reuse when nothing else
-    references it any more (per-sample gradients are B x |params| floats; fresh pages for
-    them cost more than the arithmetic)."""
-    buf = getattr(p, "_gsbuf", None)
-    # references: the slot, `buf`, getrefcount's argument; more means someone kept it
-    if buf is not None and sys.getrefcount(buf) <= 3:
-        return buf
-    return None
 
 
 # ------------------------------------------------------------------ the per-backward context --

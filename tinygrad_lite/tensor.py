@@ -17,7 +17,7 @@ from . import graph, ops, persample
 from .batchstate import BATCHED, MIXED, STAT, fit
 from .conventions import MinMax, ShapeMismatchError, TorchSpellings, _torch_axis, check_bool, check_dtype
 from .ops import base as _base
-from .ops.base import axes_of, bump, const, make, spare
+from .ops.base import axes_of, bump, const, make, released
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
 
@@ -108,11 +108,7 @@ class Tensor(TorchSpellings):
         lazy = self._lazy
         if lazy:
             total = self._grad
-            buf = None
-            if total is None:
-                self._lazy = None
-                buf = spare(self)
-                self._lazy = lazy
+            buf = released(self, "_gbuf") if total is None else None
             for g in lazy:
                 v = g.value(buf)
                 buf = None
@@ -143,7 +139,7 @@ class Tensor(TorchSpellings):
             return gs
         ps = self._ps
         ps.check(persample.label(self))
-        gs = ps.dense(persample.sample_buffer(self))
+        gs = ps.dense(released(self, "_gsbuf"))
         buf = getattr(self, "_gsbuf", None)
         if not gs.flags.writeable or not (gs.flags.owndata or (buf is not None and _root(gs) is _root(buf))):
             gs = np.array(gs)  # a broadcast or a view of another array: own it
@@ -246,7 +242,7 @@ class Tensor(TorchSpellings):
                 self.grad = np.zeros_like(g)
         else:
             if self._grad is not None and not self._lazy:
-                self._gbuf = self._grad  # its memory may serve the next gradient (ops.base.spare)
+                self._gbuf = self._grad  # its memory may serve the next gradient (ops.base.released)
             self.grad = None
         persample.clear(self)
 

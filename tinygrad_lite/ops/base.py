@@ -135,15 +135,14 @@ def tmm(a: np.ndarray, b: np.ndarray, out: Optional[np.ndarray] = None) -> np.nd
     return np.matmul(a.T, b, out=out)
 
 
-def spare(p: Any) -> Optional[np.ndarray]:
-    """The array a leaf parameter's last gradient lived in, when ``zero_grad()`` released it
-    and nothing else references it: the next gradient is written into it (fresh pages for
-    a large gradient cost more than the arithmetic)."""
-    buf = getattr(p, "_gbuf", None)
+def released(p: Any, slot: str) -> Optional[np.ndarray]:
+    """The array kept in ``p.<slot>`` (a gradient or per-sample gradient that ``zero_grad()``
+    released) when nothing else references it any more, so the next one can be written into
+    it: fresh pages for a large array cost more than the arithmetic."""
+    buf = getattr(p, slot, None)
     # references: the slot, `buf`, getrefcount's argument; more means someone kept it
-    if buf is None or sys.getrefcount(buf) > 3 or p._grad is not None or p._lazy:
+    if buf is None or sys.getrefcount(buf) > 3:
         return None
-    p._gbuf = None
     return buf
 
 

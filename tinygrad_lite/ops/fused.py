@@ -16,7 +16,7 @@ from .. import batchstate
 from ..batchstate import BATCHED, MIXED, STAT
 from ..graph import state
 from ..persample import DenseRows, LazyGrad, OuterRows
-from .base import Op, failed, lead, make, spare, tmm
+from .base import Op, failed, lead, make, released, tmm
 
 
 class Matmul(Op):
@@ -147,7 +147,7 @@ class Linear(Op):
             if W.requires_grad and W._op is None and x._bs & BATCHED and state.__dict__.get("lazy"):
                 gW = LazyGrad([(g2, x2)], Wd.shape, np.result_type(g2, x2))  # kept with the factors
             elif W.requires_grad:
-                gW = tmm(g2, x2, spare(W) if W._op is None else None)
+                gW = tmm(g2, x2, released(W, "_gbuf"))
             if has_b and node._parents[2].requires_grad:
                 gb = g2.sum(axis=0)
         else:  # a stack of per-sample cotangents over an unbatched input
