@@ -140,10 +140,14 @@ class enable_grad(_FixedMode):
     _fixed = True
 
 
-def toposort(root: Any, every: bool = False) -> list:
+def toposort(root: Any, every: bool = False, versions: bool = False) -> list:
     """Nodes reachable from ``root``, parents first: through ``requires_grad`` nodes (what a
     backward visits), or with ``every=True`` through all parents, constants included, the
     first parent's subgraph before the second's (what pictures and traces show).
+
+    With ``versions=True`` it also refuses a graph whose values changed in place after they
+    were used: an op node's ``_stamp`` is the version clock when it was built, a value's
+    ``_v`` the clock when its data last changed (``RuntimeError`` when ``_v > _stamp``).
 
     Iterative depth-first search: each node is pushed once unexpanded and once as a
     marker; it is emitted when its marker is popped, after all its parents.
@@ -169,7 +173,13 @@ def toposort(root: Any, every: bool = False) -> list:
                 if p not in seen:
                     push((p, False))
             continue
+        stamp = node._stamp if versions and node._parents else None
         for p in node._parents:
+            if stamp is not None and p._v > stamp:
+                raise RuntimeError(
+                    f"backward: a value of shape {getattr(p, 'shape', ())} used by op '{node._op.name}' was changed "
+                    "in place (its .data was assigned, or an optimizer stepped it) after the graph was built; its "
+                    "gradient would be computed at the wrong point. Recompute the forward pass")
             if p.requires_grad and p not in seen:
                 push((p, False))
     return order

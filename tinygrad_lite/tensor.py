@@ -296,17 +296,7 @@ class Tensor(TorchSpellings):
         if self._bs:
             mode = "rows" if per_sample is True else ("norms" if per_sample == "norms" else "plain")
             ctx = persample.Context(self, mode)
-        order = graph.toposort(self)
-        for node in order:  # values changed in place since the graph used them: refuse
-            if node._op is None:
-                continue
-            stamp = node._stamp
-            for p in node._parents:
-                if p._v > stamp:
-                    raise RuntimeError(
-                        f"backward: a tensor of shape {p._data.shape} used by op '{node._op.name}' was changed in "
-                        "place (its .data was assigned, or an optimizer stepped it) after the graph was built; "
-                        "its gradient would be computed at the wrong point. Recompute the forward pass")
+        order = graph.toposort(self, versions=True)  # refuses values changed in place since the forward
         st = graph.state
         st.lazy = ctx is not None and ctx.mode == "rows" and trace is None
         try:
