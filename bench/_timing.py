@@ -115,6 +115,33 @@ def settings_from_args(args: argparse.Namespace, budget_s: float, quick_budget_s
 # ---------------------------------------------------------------------------- optional libraries
 
 
+def start(doc: str, argv: Optional[Sequence[str]], budget_s: float, quick_budget_s: float,
+          extra: Optional[Callable[[argparse.ArgumentParser], None]] = None) -> tuple:
+    """The start of every script's ``main``: parse the shared options (and the script's own,
+    added by ``extra``), build the settings and import PyTorch if wanted.
+    Returns ``(args, settings, torch, why torch is missing)``."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    add_common_args(parser)
+    if extra is not None:
+        extra(parser)
+    args = parser.parse_args(argv)
+    settings = settings_from_args(args, budget_s=budget_s, quick_budget_s=quick_budget_s)
+    torch, torch_why = import_torch(settings)
+    return args, settings, torch, torch_why
+
+
+def batches_option(default: str) -> Callable[[argparse.ArgumentParser], None]:
+    """The ``--batches`` option (comma-separated batch sizes) with its default."""
+    def add(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--batches", default=default, help=f"comma-separated batch sizes (default {default})")
+    return add
+
+
+def batch_sizes(text: str) -> list:
+    """``"32,128"`` -> ``[32, 128]``."""
+    return [int(b) for b in text.split(",") if b.strip()]
+
+
 def import_torch(settings: Optional[Settings] = None) -> tuple[Any, str]:
     """``(torch, "")`` if PyTorch imports (and is wanted), else ``(None, reason)``."""
     if settings is not None and not settings.use_torch:
@@ -512,3 +539,19 @@ def max_rel_err(a: Any, b: Any) -> float:
     scale = float(np.max(np.abs(b64))) if b64.size else 0.0
     diff = float(np.max(np.abs(a64 - b64))) if b64.size else 0.0
     return diff / scale if scale > 0 else diff
+
+
+def time_batches(report: Any, settings: Settings, torch: Any, torch_why: str, batches: str,
+                 bench_batch: Callable[..., tuple], unit: str) -> dict:
+    """Time every batch size of ``batches`` with one BLAS (and torch) thread:
+    ``bench_batch(report, settings, torch, B)`` returns ``(group, memory)``; each group is
+    added to ``report`` as ``B=<B>`` and printed. Returns ``{B: memory}``."""
+    memory: dict = {}
+    with single_thread(torch) as threads_note:
+        report.header(settings, threads_note, torch, torch_why)
+        for B in batch_sizes(batches):
+            group, memory[B] = bench_batch(report, settings, torch, B)
+            report.add(f"B={B}", group)
+    for group in report.groups.values():
+        print_group(group, unit=unit)
+    return memory

@@ -26,7 +26,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import sys
 import warnings
 from typing import Any, Optional, Sequence
@@ -210,16 +209,11 @@ def bench_batch(report: Report, settings: _timing.Settings, torch: Any, B: int) 
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     """Run the CNN benchmark; returns the numbers (see ``_timing.Report.as_dict``)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    _timing.add_common_args(parser)
-    parser.add_argument("--batches", default="64,256", help="comma-separated batch sizes (default 64,256)")
-    args = parser.parse_args(argv)
-    settings = _timing.settings_from_args(args, budget_s=10.0, quick_budget_s=1.0)
-    torch, torch_why = _timing.import_torch(settings)
+    args, settings, torch, torch_why = _timing.start(__doc__, argv, 10.0, 1.0, _timing.batches_option("64,256"))
     report = Report("CNN per-sample gradients and norms")
     with single_thread(torch) as threads_note:
         report.header(settings, threads_note, torch, torch_why)
-        for B in (int(b) for b in args.batches.split(",") if b.strip()):
+        for B in _timing.batch_sizes(args.batches):
             g_ps, g_nm, has_opacus = bench_batch(report, settings, torch, B)
             report.add(f"grads B={B}", g_ps)
             report.add(f"norms B={B}", g_nm)

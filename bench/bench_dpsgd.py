@@ -31,7 +31,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tracemalloc
 import warnings
@@ -40,7 +39,7 @@ from typing import Any, Callable, Optional, Sequence
 import _timing  # first: it may set BLAS thread variables before numpy loads
 import numpy as np
 from _mlp import NumpyMLP, init_params, make_batch, tl_mlp, tl_set_params, torch_mlp, torch_set_params
-from _timing import Contender, Report, max_rel_err, print_group, single_thread, time_group
+from _timing import Contender, Report, max_rel_err, time_group
 
 import tinygrad_lite as tl
 
@@ -250,21 +249,9 @@ def opacus_ghost(report: Report, torch: Any, params: list, X: np.ndarray, Y: np.
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     """Run the DP-SGD step benchmark; returns the numbers (see ``_timing.Report.as_dict``)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    _timing.add_common_args(parser)
-    parser.add_argument("--batches", default="256", help="comma-separated batch sizes (default 256)")
-    args = parser.parse_args(argv)
-    settings = _timing.settings_from_args(args, budget_s=12.0, quick_budget_s=1.5)
-    torch, torch_why = _timing.import_torch(settings)
+    args, settings, torch, torch_why = _timing.start(__doc__, argv, 12.0, 1.5, _timing.batches_option("256"))
     report = Report("DP-SGD step")
-    memory: dict = {}
-    with single_thread(torch) as threads_note:
-        report.header(settings, threads_note, torch, torch_why)
-        for B in (int(b) for b in args.batches.split(",") if b.strip()):
-            group, memory[B] = bench_batch(report, settings, torch, B)
-            report.add(f"B={B}", group)
-    for group in report.groups.values():
-        print_group(group, unit="step")
+    memory = _timing.time_batches(report, settings, torch, torch_why, args.batches, bench_batch, "step")
     print("\nmemory of one tinygrad_lite DPSGD.step() (numpy allocations seen by tracemalloc)")
     for B, m in memory.items():
         print(f"  B={B}: peak {m['step_peak_bytes'] / 2**20:.1f} MiB; the per-sample gradients it never builds "

@@ -25,7 +25,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tracemalloc
 from typing import Any, Optional, Sequence
@@ -33,7 +32,7 @@ from typing import Any, Optional, Sequence
 import _timing  # first: it may set BLAS thread variables before numpy loads
 import numpy as np
 from _mlp import NumpyMLP, init_params, make_batch, tl_mlp, torch_mlp
-from _timing import Contender, Report, max_rel_err, print_group, single_thread, time_group
+from _timing import Contender, Report, max_rel_err, time_group
 
 import tinygrad_lite as tl
 
@@ -147,21 +146,9 @@ def bench_batch(report: Report, settings: _timing.Settings, torch: Any, B: int) 
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     """Run the per-sample gradient benchmark; returns the numbers (see ``_timing.Report.as_dict``)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    _timing.add_common_args(parser)
-    parser.add_argument("--batches", default="32,128", help="comma-separated batch sizes (default 32,128)")
-    args = parser.parse_args(argv)
-    settings = _timing.settings_from_args(args, budget_s=14.0, quick_budget_s=1.0)
-    torch, torch_why = _timing.import_torch(settings)
+    args, settings, torch, torch_why = _timing.start(__doc__, argv, 14.0, 1.0, _timing.batches_option("32,128"))
     report = Report("per-sample + batch gradients")
-    memory: dict = {}
-    with single_thread(torch) as threads_note:
-        report.header(settings, threads_note, torch, torch_why)
-        for B in (int(b) for b in args.batches.split(",") if b.strip()):
-            group, memory[B] = bench_batch(report, settings, torch, B)
-            report.add(f"B={B}", group)
-    for group in report.groups.values():
-        print_group(group, unit="backward")
+    memory = _timing.time_batches(report, settings, torch, torch_why, args.batches, bench_batch, "backward")
     print("\nmemory of one tinygrad_lite per-sample backward (numpy allocations seen by tracemalloc)")
     for B, m in memory.items():
         size = m["per_sample_grad_bytes"]

@@ -125,12 +125,10 @@ def bench_workload(report: Report, settings: _timing.Settings, torch: Any, key: 
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     """Run the training-step benchmark; returns the numbers (see ``_timing.Report.as_dict``)."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    _timing.add_common_args(parser)
-    parser.add_argument("--only", default="", help="run only the workloads whose key contains this text")
-    args = parser.parse_args(argv)
-    settings = _timing.settings_from_args(args, budget_s=10.0, quick_budget_s=0.6)
-    torch, torch_why = _timing.import_torch(settings)
+    def only(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--only", default="", help="run only the workloads whose key contains this text")
+
+    args, settings, torch, torch_why = _timing.start(__doc__, argv, 10.0, 0.6, only)
     report = Report("training step: forward + MSE + backward + SGD")
     with single_thread(torch) as threads_note:
         report.header(settings, threads_note, torch, torch_why)
