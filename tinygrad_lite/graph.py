@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import gc
 import threading
+from operator import attrgetter
 from typing import Any, Callable, Optional
 
 __all__ = ["toposort", "backward", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "state"]
@@ -145,13 +146,18 @@ def toposort(root: Any, every: bool = False, versions: bool = False) -> list:
     backward visits), or with ``every=True`` through all parents, constants included, the
     first parent's subgraph before the second's (what pictures and traces show).
 
-    With ``versions=True`` it also refuses a graph whose values changed in place after they
-    were used: an op node's ``_stamp`` is the version clock when it was built, a value's
-    ``_v`` the clock when its data last changed (``RuntimeError`` when ``_v > _stamp``).
+    With ``versions=True`` (a Tensor graph's backward) it also refuses a graph whose values
+    changed in place after they were used: an op node's ``_stamp`` is the version clock
+    when it was built, a value's ``_v`` the clock when its data last changed
+    (``RuntimeError`` when ``_v > _stamp``). Stamps are unique and grow with creation, so
+    that order is the leaves, then the op nodes sorted by stamp: one visit per node and a
+    sort, instead of a depth-first search that visits every node twice.
 
-    Iterative depth-first search: each node is pushed once unexpanded and once as a
-    marker; it is emitted when its marker is popped, after all its parents.
+    Otherwise an iterative depth-first search: each node is pushed once unexpanded and once
+    as a marker; it is emitted when its marker is popped, after all its parents.
     """
+    if versions and not every:
+        return _by_stamp(root)
     order: list = []
     seen: set = set()
     stack: list = [(root, False)]
@@ -173,16 +179,43 @@ def toposort(root: Any, every: bool = False, versions: bool = False) -> list:
                 if p not in seen:
                     push((p, False))
             continue
-        stamp = node._stamp if versions and node._parents else None
         for p in node._parents:
-            if stamp is not None and p._v > stamp:
+            if p.requires_grad and p not in seen:
+                push((p, False))
+    return order
+
+
+_STAMP = attrgetter("_stamp")
+
+
+def _by_stamp(root: Any) -> list:
+    """``toposort(root, versions=True)``: the leaves, then the op nodes by creation stamp."""
+    leaves: list = []
+    nodes: list = []
+    seen = {root}
+    stack = [root]
+    pop = stack.pop
+    push = stack.append
+    mark = seen.add
+    while stack:
+        node = pop()
+        if node._op is None:
+            leaves.append(node)
+            continue
+        nodes.append(node)
+        stamp = node._stamp
+        for p in node._parents:
+            if p._v > stamp:
                 raise RuntimeError(
                     f"backward: a value of shape {getattr(p, 'shape', ())} used by op '{node._op.name}' was changed "
                     "in place (its .data was assigned, or an optimizer stepped it) after the graph was built; its "
                     "gradient would be computed at the wrong point. Recompute the forward pass")
             if p.requires_grad and p not in seen:
-                push((p, False))
-    return order
+                mark(p)
+                push(p)
+    nodes.sort(key=_STAMP)
+    leaves += nodes
+    return leaves
 
 
 class gc_paused:
@@ -234,7 +267,7 @@ def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
             if trace is not None:
                 trace(node, g, ())
             continue
-        node.grad = g
+        node._grad = g  # a non-leaf's .grad: the latest backward's gradient
         grads = op.vjp(node, g)
         if trace is not None:
             trace(node, g, grads)

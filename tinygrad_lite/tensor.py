@@ -211,9 +211,8 @@ class Tensor(TorchSpellings):
         """Leaf gradients accumulate across backward calls (like PyTorch)."""
         if type(g) is persample.LazyGrad:
             self._lazy = (self._lazy or []) + [g]
-            return
-        if self.grad is None:
-            self.grad = g if g.flags.writeable and g.flags.owndata else np.array(g)
+        elif self._grad is None and not self._lazy:
+            self._grad = g if g.flags.writeable and g.flags.owndata else np.array(g)
         else:
             self.grad = np.asarray(self.grad + g)  # 0-d sums are numpy scalars
 
@@ -235,15 +234,16 @@ class Tensor(TorchSpellings):
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear ``grad`` and everything per-sample (``grad_sample``, ``grad_sample_norm``,
         the kept factors). ``set_to_none=False`` zeroes ``grad`` in place instead, as torch."""
-        if not check_bool("zero_grad", "set_to_none", set_to_none) and (g := self.grad) is not None:
-            if g.flags.writeable:
-                g[...] = 0
-            else:
-                self.grad = np.zeros_like(g)
+        if (set_to_none is True or check_bool("zero_grad", "set_to_none", set_to_none)
+                or (g := self.grad) is None):
+            grad = self._grad
+            if grad is not None and not self._lazy:
+                self._gbuf = grad  # its memory may serve the next gradient (ops.base.released)
+            self._grad = self._lazy = None
+        elif g.flags.writeable:
+            g[...] = 0
         else:
-            if self._grad is not None and not self._lazy:
-                self._gbuf = self._grad  # its memory may serve the next gradient (ops.base.released)
-            self.grad = None
+            self.grad = np.zeros_like(g)
         persample.clear(self)
 
     # ------------------------------------------------------------------ backward -------
@@ -261,7 +261,8 @@ class Tensor(TorchSpellings):
         """
         if per_sample is not True and per_sample is not False and per_sample != "norms":
             raise ValueError(f"backward: per_sample must be True, False or 'norms', got {per_sample!r}")
-        check_bool("backward", "create_graph", create_graph)
+        if create_graph is not False:
+            check_bool("backward", "create_graph", create_graph)
         if retain_graph is not None:
             check_bool("backward", "retain_graph", retain_graph)
         if trace is not None and not callable(trace):
@@ -272,10 +273,11 @@ class Tensor(TorchSpellings):
             raise RuntimeError("backward: this tensor does not require grad and has no graph "
                                "(no input had requires_grad=True, or it was built under no_grad())")
         if gradient is None:
-            if self.data.size != 1:
+            d = self._data
+            if d.size != 1:
                 raise RuntimeError(f"backward: gradient can be implicitly created only for one-element "
-                                   f"tensors; this one has shape {self.data.shape}, pass gradient=")
-            seed = np.ones_like(self.data)
+                                   f"tensors; this one has shape {d.shape}, pass gradient=")
+            seed = np.array(1, d.dtype) if d.ndim == 0 else np.ones(d.shape, d.dtype)
         else:
             gd = gradient.data if isinstance(gradient, Tensor) else gradient
             try:

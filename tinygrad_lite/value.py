@@ -210,7 +210,7 @@ _state = graph.state
 def _node(data: float, parents: tuple, op: _Op, ctx: object = None) -> "Value":
     v = Value.__new__(Value)
     v.data = data
-    v.grad = 0.0
+    v._grad = 0.0
     v.label = ""
     st = _state.__dict__  # this thread's recording state: one lookup, then plain dict reads
     if st["grad"]:
@@ -237,7 +237,7 @@ class Value:
     accumulates across ``backward()`` calls (use ``v.grad = 0.0`` or ``zero_grad`` to reset).
     """
 
-    __slots__ = ("data", "grad", "label", "_parents", "_op", "_ctx", "_mod", "_src", "__weakref__")
+    __slots__ = ("data", "_grad", "label", "_parents", "_op", "_ctx", "_mod", "_src", "__weakref__")
     requires_grad = True
     batched = False
     _bs = 0
@@ -255,7 +255,7 @@ class Value:
             except (TypeError, ValueError):
                 raise TypeError(f"Value: data must be a real number, got {type(data).__name__}") from None
         self.data = float(data)
-        self.grad = 0.0
+        self._grad = 0.0
         self.label = label
         self._parents = ()
         self._op = None
@@ -278,8 +278,17 @@ class Value:
     def is_leaf(self) -> bool:
         return self._op is None
 
+    @property
+    def grad(self) -> float:
+        """d(root)/d(this node) after ``backward()`` (a float)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: float) -> None:
+        self._grad = value
+
     def _accumulate(self, g: float) -> None:
-        self.grad += g
+        self._grad += g
 
     # -- arithmetic: forward here, derivative in the op's vjp above -----------------------
     def __add__(self, other: Union["Value", Number]) -> "Value":
@@ -372,7 +381,7 @@ class Value:
     def zero_grad(self) -> None:
         """Set ``grad`` to 0.0 on this node and every node below it."""
         for n in graph.toposort(self):
-            n.grad = 0.0
+            n._grad = 0.0
 
     def __repr__(self) -> str:
         return f"Value(data={self.data}, grad={self.grad})"

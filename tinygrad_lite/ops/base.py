@@ -27,6 +27,7 @@ exception with ``.operands`` (the input Tensors) and ``.op`` attached, so
 
 from __future__ import annotations
 
+import itertools
 import sys
 from typing import Any, Optional
 
@@ -40,14 +41,14 @@ Tensor: Any = None  # set by tensor.py (ops build Tensors; tensor.py calls ops)
 _new = object.__new__
 
 
-_clock = [0]
+_clock = itertools.count(1)
 
 
 def bump() -> int:
     """The next value of the version clock: a Tensor whose data changes in place takes it
-    as its version ``_v``; a node built later has a stamp at least as large."""
-    _clock[0] += 1
-    return _clock[0]
+    as its version ``_v``; every op node takes one as its ``_stamp`` when it is built, so
+    stamps also order the nodes by creation (a parent is always older than its child)."""
+    return next(_clock)
 
 
 def make(data: np.ndarray, op: Any, parents: tuple, ctx: Any, rg: bool, bs: int = 0, mix: Any = None) -> Any:
@@ -70,7 +71,7 @@ def make(data: np.ndarray, op: Any, parents: tuple, ctx: Any, rg: bool, bs: int 
             t._parents = parents
             t._op = op
             t._ctx = ctx
-            t._stamp = _clock[0]
+            t._stamp = next(_clock)
             if st["anomaly"]:
                 from ..anomaly import created
                 created(t)

@@ -32,6 +32,7 @@ import numpy as np
 
 from ..conventions import ShapeMismatchError
 from ..ops.base import bump
+from ..tensor import Tensor
 
 __all__ = ["Optimizer", "check_number", "check_bool", "hyper"]
 
@@ -167,7 +168,7 @@ class Optimizer:
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear ``.grad`` and everything per-sample of every parameter (``set_to_none=False``:
         zero the ``.grad`` arrays instead, as torch)."""
-        check_bool("set_to_none", set_to_none)
+        set_to_none = check_bool("set_to_none", set_to_none)
         for group in self.param_groups:
             for p in group["params"]:
                 p.zero_grad(set_to_none)
@@ -181,7 +182,7 @@ class Optimizer:
         for group in self.param_groups:
             # re-check a group's hyper-parameters only when they changed (a scheduler or the
             # user may have written new values into the dict since the last step)
-            sig = tuple((k, v) for k, v in group.items() if k != "params")
+            sig = (tuple(group), tuple(group.values()))
             if checked.get(id(group)) != sig:
                 self._check_group(group)
                 checked[id(group)] = sig
@@ -191,29 +192,37 @@ class Optimizer:
                 g = p.grad
                 if g is None:
                     continue
-                if not isinstance(g, np.ndarray) or g.dtype.kind not in "biuf":
-                    raise TypeError(f"{type(self).__name__}.step: a gradient must be a numeric numpy array, got "
-                                    f"{type(g).__name__}{f' of dtype {g.dtype}' if isinstance(g, np.ndarray) else ''} "
-                                    f"for a parameter of shape {p.data.shape}; nothing was changed")
-                if g.shape != p.data.shape:
-                    raise ShapeMismatchError(f"{type(self).__name__}.step: gradient of shape {g.shape} does not match "
-                                             f"its parameter's shape {p.data.shape}; nothing was changed")
-                g = np.asarray(g)
-                if g.dtype != p.data.dtype:
-                    g = g.astype(p.data.dtype)
+                d = p._data if type(p) is Tensor else p.data
+                if type(g) is not np.ndarray or g.dtype is not d.dtype or g.shape != d.shape:
+                    g = self._checked_gradient(g, d)
                 if neg:
                     g = -g
                 if wd != 0 and not self.decoupled_weight_decay:
-                    g = g + wd * p.data
+                    g = g + wd * d
                 work.append((group, p, g))
         return work
+
+    def _checked_gradient(self, g: Any, d: np.ndarray) -> np.ndarray:
+        """A gradient that is not already an array of its parameter's shape and dtype: checked
+        (TypeError / ShapeMismatchError naming the step) and cast to the parameter's dtype."""
+        if not isinstance(g, np.ndarray) or g.dtype.kind not in "biuf":
+            raise TypeError(f"{type(self).__name__}.step: a gradient must be a numeric numpy array, got "
+                            f"{type(g).__name__}{f' of dtype {g.dtype}' if isinstance(g, np.ndarray) else ''} "
+                            f"for a parameter of shape {d.shape}; nothing was changed")
+        if g.shape != d.shape:
+            raise ShapeMismatchError(f"{type(self).__name__}.step: gradient of shape {g.shape} does not match "
+                                     f"its parameter's shape {d.shape}; nothing was changed")
+        g = np.asarray(g)
+        return g.astype(d.dtype) if g.dtype != d.dtype else g
 
     def step(self, closure: Optional[Callable[[], Any]] = None) -> Any:
         """Update the parameters from their gradients (``closure``, if given, is called
         first to recompute the loss, and its result returned)."""
         loss = closure() if closure is not None else None
+        state = self.state
+        update = self.update
         for group, p, g in self._gradients():
-            self.update(p, g, self.state[p], group)
+            update(p, g, state[p], group)
             p._v = bump()  # changed in place: graphs built before this step cannot backward
         return loss
 

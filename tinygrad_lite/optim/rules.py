@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from .._blas import axpy
+from ..tensor import Tensor
 from .optimizer import Optimizer, check_number, hyper
 
 __all__ = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]
@@ -66,12 +68,19 @@ class SGD(Optimizer):
                 buf *= momentum
                 buf += (1 - group["dampening"]) * g
             g = g + momentum * buf if group["nesterov"] else buf
-        # p <- p - lr * g without allocating: lr * g goes into a reused scratch array
-        d = p.data
+        # p <- p - lr * g in place, lr * g in p's dtype: one BLAS axpy pass over a large array;
+        # else numpy, with a temporary for a small one and a reused scratch array for a large one
+        d = p._data if type(p) is Tensor else p.data
+        lr = float(group["lr"])
+        if axpy(-lr, g, d):
+            return
+        if d.size < 65536:
+            np.subtract(d, np.multiply(g, lr, dtype=d.dtype), out=d)
+            return
         scratch = self._scratch.get(id(p))
         if scratch is None or scratch.shape != d.shape or scratch.dtype != d.dtype:
             scratch = self._scratch[id(p)] = np.empty_like(d)
-        np.multiply(g, group["lr"], out=scratch)
+        np.multiply(g, lr, out=scratch)
         np.subtract(d, scratch, out=d)
 
 
