@@ -218,23 +218,6 @@ def _by_stamp(root: Any) -> list:
     return leaves
 
 
-class gc_paused:
-    """Pause Python's cycle collector for the duration of a backward sweep.
-
-    A sweep allocates many short-lived objects but creates no reference cycles, so the
-    collector has nothing to find; left on, it would re-scan the whole (large) graph many
-    times per sweep. The previous state is restored on exit.
-    """
-
-    def __enter__(self) -> None:
-        self._was_on = gc.isenabled()
-        gc.disable()
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._was_on:
-            gc.enable()
-
-
 def backward(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]] = None,
              trace: Optional[Callable[[Any, Any, tuple], None]] = None, ctx: Any = None,
              order: Optional[list] = None) -> None:
@@ -246,8 +229,16 @@ def backward(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]] = No
     ``ctx.finish(leaves)`` after the sweep (it may raise: then no leaf is written).
     ``order`` is ``toposort(root)`` when the caller already has it.
     """
-    with gc_paused():
+    # Python's cycle collector is paused for the sweep: it allocates many short-lived objects
+    # but creates no reference cycles, and would otherwise re-scan a large graph many times
+    was_on = gc.isenabled()
+    if was_on:
+        gc.disable()
+    try:
         _sweep(root, seed, fit, trace, ctx, toposort(root) if order is None else order)
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
@@ -277,7 +268,9 @@ def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
             if gp is None or not p.requires_grad:
                 continue
             if fit is not None:
-                gp = fit(p, gp)
+                d = p._data  # a Tensor: fit only a cotangent of another shape or dtype
+                if gp.shape != d.shape or gp.dtype is not d.dtype:
+                    gp = fit(p, gp)
             q = get(p)
             pending[p] = gp if q is None else q + gp
     if ctx is not None:

@@ -279,7 +279,8 @@ def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = F
 
 
 def relu(input: Any) -> Tensor:
-    return _t(input).relu()
+    """max(x, 0) elementwise."""
+    return ops.RELU(input if type(input) is Tensor else _t(input))
 
 
 def gelu(input: Any, approximate: str = "none") -> Tensor:
@@ -330,10 +331,12 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
     outputs, so the cost is the mean (or sum) of the B per-sample terms. One fused node:
     dL/dpred = 2 (pred - target) / N (N = number of elements; 1 for ``sum``).
     """
-    _check_reduction("mse_loss", reduction)
-    pred, target = _t(input), _t(target)
-    if pred.data.shape != target.data.shape:
-        raise ValueError(f"mse_loss: prediction shape {pred.data.shape} and target shape {target.data.shape} "
+    if reduction != "mean":
+        _check_reduction("mse_loss", reduction)
+    pred = input if type(input) is Tensor else _t(input)
+    target = target if type(target) is Tensor else _t(target)
+    if pred._data.shape != target._data.shape:
+        raise ValueError(f"mse_loss: prediction shape {pred._data.shape} and target shape {target._data.shape} "
                          "differ; reshape one of them (broadcasting them would compute a different loss)")
     if reduction == "none":
         return (pred - target) ** 2

@@ -12,6 +12,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from ..conventions import check_bool
+from ..ops import RELU
 from ..random import as_generator
 from ..tensor import Tensor
 from . import functional as F
@@ -27,7 +28,7 @@ class ReLU(Module):
     """max(x, 0)."""
 
     def forward(self, x: Any) -> Tensor:
-        return F.relu(x)
+        return RELU(x if type(x) is Tensor else F._t(x))
 
 
 class Tanh(Module):

@@ -251,13 +251,13 @@ class Linear(Module):
                      if bias else None)
 
     def forward(self, x: Any) -> Tensor:
-        x = _as_tensor(x)
-        xd = x.data
-        W = self.weight
+        if type(x) is not Tensor:
+            x = _as_tensor(x)
+        xd = x._data
         if xd.ndim == 0 or xd.shape[-1] != self.in_features:
             raise ValueError(f"Linear(in_features={self.in_features}, out_features={self.out_features}): "
                              f"input of shape {xd.shape} does not end in {self.in_features}")
-        return ops.LINEAR(x, W, self.bias)
+        return ops.LINEAR(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         has_bias = self.bias is not None

@@ -129,8 +129,8 @@ def tmm(a: np.ndarray, b: np.ndarray, out: Optional[np.ndarray] = None) -> np.nd
     """a.T @ b for 2-D a, b with the same number of rows (into ``out`` when given). With one
     row it is an outer product, which matmul computes without BLAS (several times slower
     than einsum)."""
-    if out is not None and (out.shape != (a.shape[1], b.shape[1]) or out.dtype != np.result_type(a, b)):
-        out = None
+    if out is not None and (out.shape != (a.shape[1], b.shape[1]) or not out.dtype == a.dtype == b.dtype):
+        out = None  # (operands of two dtypes: a new array of their result type)
     if a.shape[0] == 1:
         return np.einsum("ki,kj->ij", a, b, out=out)
     return np.matmul(a.T, b, out=out)

@@ -135,22 +135,24 @@ class Linear(Op):
         return STAT, x._mix
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        x, W = node._parents[0], node._parents[1]
-        has_b = len(node._parents) == 3
+        parents = node._parents
+        x, W = parents[0], parents[1]
+        has_b = len(parents) == 3
         xd, Wd = x._data, W._data
-        k = lead(node, g)
         gx = g @ Wd if x.requires_grad else None
         gW = gb = None
-        if k == 0:
+        if g.ndim == xd.ndim:  # no per-sample stack axes
             g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
             x2 = xd if xd.ndim == 2 else xd.reshape(-1, xd.shape[-1])
-            if W.requires_grad and W._op is None and x._bs & BATCHED and state.__dict__.get("lazy"):
-                gW = LazyGrad([(g2, x2)], Wd.shape, np.result_type(g2, x2))  # kept with the factors
-            elif W.requires_grad:
-                gW = tmm(g2, x2, released(W, "_gbuf"))
-            if has_b and node._parents[2].requires_grad:
-                gb = g2.sum(axis=0)
+            if W.requires_grad:
+                if x._bs & BATCHED and W._op is None and state.__dict__.get("lazy"):
+                    gW = LazyGrad([(g2, x2)], Wd.shape, np.result_type(g2, x2))  # kept with the factors
+                else:
+                    gW = tmm(g2, x2, released(W, "_gbuf"))
+            if has_b and parents[2].requires_grad:
+                gb = np.add.reduce(g2, 0)
         else:  # a stack of per-sample cotangents over an unbatched input
+            k = lead(node, g)
             L = int(np.prod(g.shape[:k]))
             g3 = g.reshape(L, -1, g.shape[-1])
             x2 = xd.reshape(-1, xd.shape[-1])
