@@ -34,7 +34,6 @@ from typing import Any, Optional
 import numpy as np
 
 from .. import batchstate
-from ..batchstate import MIXED, STAT
 from ..graph import state
 
 Tensor: Any = None  # set by tensor.py (ops build Tensors; tensor.py calls ops)
@@ -62,7 +61,7 @@ def make(data: np.ndarray, op: Any, parents: tuple, ctx: Any, rg: bool, bs: int 
     t._bs = bs
     t._ps = None
     t._gs = None
-    if bs & (MIXED | STAT):
+    if bs:  # the reason a MIXED or STAT value carries (None otherwise)
         t._mix = mix
     if rg:
         st = state.__dict__  # this thread's recording state: one lookup, then plain dict reads

@@ -39,17 +39,14 @@ class Matmul(Op):
 
     def __call__(self, a: Any, b: Any) -> Any:
         """The hot path of ``forward`` + recording, for two Tensors."""
-        ad, bd = a._data, b._data
-        if ad.ndim and bd.ndim:
-            try:
-                out = ad @ bd
-            except ValueError:
-                out = None
-            if out is not None:
-                s = a._bs | b._bs
-                bs, mix = batchstate.matmul(a, b) if s else (0, None)
-                return make(out, self, (a, b), None, a.requires_grad or b.requires_grad, bs, mix)
-        return Op.__call__(self, a, b)  # the error path: forward raises with the shapes
+        try:
+            out = a._data @ b._data  # numpy raises ValueError for a 0-d operand too
+        except ValueError:
+            return Op.__call__(self, a, b)  # the error path: forward raises with the shapes
+        if a._bs | b._bs:
+            bs, mix = batchstate.matmul(a, b)
+            return make(out, self, (a, b), None, a.requires_grad or b.requires_grad, bs, mix)
+        return make(out, self, (a, b), None, a.requires_grad or b.requires_grad)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         A, Bp = node._parents
