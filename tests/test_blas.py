@@ -81,3 +81,21 @@ def test_sgd_large_parameter_without_blas_matches_formula(monkeypatch):
     tl.optim.SGD([p], lr=0.1).step()
     np.testing.assert_array_equal(p.data, before - np.float32(0.1) * g)
     np.testing.assert_array_equal(p.grad, g)  # the gradient itself is left as it was
+
+
+@pytest.mark.parametrize("blas", [True, False])
+@pytest.mark.parametrize("n", [7, 4096, 5000, 65536, 70000])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sgd_step_applies_the_update_once_at_every_size(monkeypatch, blas, n, dtype):
+    if not blas:
+        monkeypatch.setattr(_blas, "_FUNCS", {})
+    elif not _blas.available():
+        pytest.skip("numpy's bundled OpenBLAS was not found")
+    rng = np.random.default_rng(n)
+    p = tl.Tensor(rng.standard_normal(n).astype(dtype), requires_grad=True)
+    g = rng.standard_normal(n).astype(dtype)
+    before = p.data.copy()
+    p.grad = g.copy()
+    tl.optim.SGD([p], lr=0.25).step()
+    want = before - dtype(0.25) * g  # 0.25 * g is exact: one rounding either way
+    np.testing.assert_array_equal(p.data, want)

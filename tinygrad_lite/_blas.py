@@ -4,7 +4,7 @@ loaded. numpy has no fused multiply-add over arrays: ``p -= lr * g`` costs a tem
 two passes, about 2.5x the time of one ``axpy`` for a weight of 200k floats.
 
 ``axpy(alpha, x, y)`` returns False, and touches nothing, when it cannot do the update
-exactly as asked: no such library, fewer than ``_MIN_SIZE`` elements, a dtype other than
+exactly as asked: no such library, fewer than ``MIN_SIZE`` elements, a dtype other than
 float32/float64, arrays that are not contiguous, of different dtypes or sizes, or a
 read-only ``y``. The caller then uses numpy. Setting the environment variable
 ``TINYGRAD_LITE_NO_BLAS=1`` before import turns it off.
@@ -19,7 +19,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-__all__ = ["axpy", "available"]
+__all__ = ["axpy", "available", "MIN_SIZE"]
 
 # (symbol template, C integer type of n and the increments): numpy's wheels bundle
 # scipy-openblas with 64-bit integers (ILP64) and these prefixed names; 32-bit builds
@@ -63,7 +63,7 @@ def _load() -> dict:
 _FUNCS: dict = _load()
 # below this many elements the call's fixed cost (about 4 us, mostly fetching the two
 # addresses) exceeds what one pass saves; numpy does those
-_MIN_SIZE = 4096
+MIN_SIZE = 4096
 
 
 def available() -> bool:
@@ -76,7 +76,7 @@ def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> bool:
     module docstring); returns whether it did. ``alpha`` is rounded to ``y``'s dtype, as
     numpy rounds a Python float multiplying a float32 array."""
     entry: Optional[Any] = _FUNCS.get(y.dtype)
-    if (entry is None or y.size < _MIN_SIZE or type(x) is not np.ndarray or x.dtype != y.dtype or x.size != y.size
+    if (entry is None or y.size < MIN_SIZE or type(x) is not np.ndarray or x.dtype != y.dtype or x.size != y.size
             or not (x.flags.c_contiguous and y.flags.c_contiguous and y.flags.writeable)):
         return False
     n = y.size

@@ -211,8 +211,8 @@ class Tensor(TorchSpellings):
         """Leaf gradients accumulate across backward calls (like PyTorch)."""
         if type(g) is persample.LazyGrad:
             self._lazy = (self._lazy or []) + [g]
-        elif self._grad is None and not self._lazy:
-            self._grad = g if g.flags.writeable and g.flags.owndata else np.array(g)
+        elif self._grad is None and not self._lazy:  # (``base is None``: g owns its memory)
+            self._grad = g if type(g) is np.ndarray and g.base is None and g.flags.writeable else np.array(g)
         else:
             self.grad = np.asarray(self.grad + g)  # 0-d sums are numpy scalars
 

@@ -106,8 +106,27 @@ class Module:
                     yield (f"{mname}.{name}" if mname else name), v
 
     def parameters(self) -> list:
-        """The parameters, in ``named_parameters`` order."""
-        return [p for _, p in self.named_parameters()]
+        """The parameters, in ``named_parameters`` order (the same walk, without the names:
+        ``zero_grad()`` and optimizers call it every step)."""
+        out: list = []
+        seen: set = set()
+        stack: list = [self]
+        while stack:
+            m = stack.pop()
+            if id(m) in seen:
+                continue
+            seen.add(id(m))
+            kids = []
+            for v in vars(m).values():
+                for item in (v if isinstance(v, (list, tuple)) else v.values() if isinstance(v, dict) else (v,)):
+                    if isinstance(item, Tensor):
+                        if item.requires_grad and id(item) not in seen:
+                            seen.add(id(item))
+                            out.append(item)
+                    elif isinstance(item, Module):
+                        kids.append(item)
+            stack += reversed(kids)
+        return out
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear ``grad`` and everything per-sample of every parameter (``set_to_none=False``:

@@ -31,7 +31,7 @@ from typing import Any, Callable, Iterable, Optional
 import numpy as np
 
 from ..conventions import ShapeMismatchError
-from ..ops.base import bump
+from ..ops.base import _clock
 from ..tensor import Tensor
 
 __all__ = ["Optimizer", "check_number", "check_bool", "hyper"]
@@ -223,7 +223,7 @@ class Optimizer:
         update = self.update
         for group, p, g in self._gradients():
             update(p, g, state[p], group)
-            p._v = bump()  # changed in place: graphs built before this step cannot backward
+            p._v = next(_clock)  # changed in place: graphs built before this step cannot backward
         return loss
 
     def update(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:

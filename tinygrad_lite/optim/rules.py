@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from .._blas import MIN_SIZE as BLAS_MIN_SIZE
 from .._blas import axpy
 from ..tensor import Tensor
 from .optimizer import Optimizer, check_number, hyper
@@ -71,11 +72,12 @@ class SGD(Optimizer):
         # p <- p - lr * g in place, lr * g in p's dtype: one BLAS axpy pass over a large array;
         # else numpy, with a temporary for a small one and a reused scratch array for a large one
         d = p._data if type(p) is Tensor else p.data
-        lr = float(group["lr"])
-        if axpy(-lr, g, d):
+        lr = float(group["lr"])  # a Python float: lr * g stays in g's dtype, which is p's
+        n = d.size
+        if n >= BLAS_MIN_SIZE and axpy(-lr, g, d):
             return
-        if d.size < 65536:
-            np.subtract(d, np.multiply(g, lr, dtype=d.dtype), out=d)
+        if n < 65536:
+            np.subtract(d, np.multiply(g, lr), out=d)
             return
         scratch = self._scratch.get(id(p))
         if scratch is None or scratch.shape != d.shape or scratch.dtype != d.dtype:
