@@ -27,9 +27,11 @@ mean of its samples' gradients, so the global batch's gradient is::
 a size-weighted mean (the plain mean of the ``grad_k`` would over-weight the
 samples of a small shard). For a SUM cost it is ``grad = sum_k grad_k``. Each
 rank packs ``n_k * grad_k`` (or ``grad_k``) of all its parameters into ONE
-float64 buffer; the buffers of all ranks are gathered and added in rank order,
-so every rank computes bitwise the same result, whatever the MPI library's
-reduction algorithm. A rank with an empty shard takes part with ``n_k = 0``
+float64 buffer; the buffers of all ranks are added in rank order, so every
+rank computes bitwise the same result, whatever the MPI library's reduction
+algorithm: three or more ranks gather all buffers and add them in rank order;
+two ranks use MPI's Allreduce, which moves half the data, because with two
+terms every order of addition gives the same bits. A rank with an empty shard takes part with ``n_k = 0``
 and adds nothing.
 
 Without a launcher (or without mpi4py) the world is one process, mpi4py is not
@@ -189,6 +191,23 @@ def _exchange_headers(header: np.ndarray, local_error: Optional[BaseException]) 
     return rows
 
 
+_REDUCIBLE = tuple(np.dtype(t) for t in (np.float64, np.float32, np.int64, np.int32))
+
+
+def _sum_over_ranks(buf: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out`` (a contiguous array shaped as ``buf``, or ``buf`` itself) set to the sum of
+    every rank's ``buf``, the same bits on every rank: rows added in rank order,
+    ``((b_0 + b_1) + b_2) + ...``. Two ranks use MPI's Allreduce, which sends half the data:
+    with two terms every order of addition gives the same bits (IEEE addition is commutative)."""
+    if _size == 2 and buf.dtype in _REDUCIBLE:
+        if out is not buf:
+            np.copyto(out, buf)
+        _mpi.allreduce_sum_inplace(_comm, out.reshape(-1))
+        return out
+    recv = _scratch("recv", (_size, buf.size)) if buf.dtype == np.float64 else None
+    return _sum_in_rank_order(_mpi.allgather(_comm, buf, out=recv), out=out.reshape(-1)).reshape(out.shape)
+
+
 def _sum_in_rank_order(rows: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
     """rows[0] + rows[1] + ... added left to right: the same bits on every rank."""
     total = rows[0].copy() if out is None else out
@@ -225,9 +244,10 @@ def allreduce_sum(array: Any) -> np.ndarray:
     """A new array: ``array`` summed over all ranks, ``sum_k array_k``.
 
     Every rank must pass an array of the same shape and dtype (a mismatch raises
-    ``ValueError`` on every rank). The ranks' arrays are gathered and added in
-    rank order (``((a_0 + a_1) + a_2) + ...``) in the array's dtype, so the
-    result is bitwise the same on every rank. In a world of 1 it is a copy.
+    ``ValueError`` on every rank). The ranks' arrays are added in rank order
+    (``((a_0 + a_1) + a_2) + ...``) in the array's dtype, so the result is
+    bitwise the same on every rank (see the module docstring for two ranks).
+    In a world of 1 it is a copy.
     """
     _require_init("allreduce_sum")
     local_error: Optional[BaseException] = None
@@ -239,7 +259,7 @@ def allreduce_sum(array: Any) -> np.ndarray:
     text = f"{arr.shape}{arr.dtype.str}".encode()
     signature = (arr.ndim, arr.size, zlib.crc32(text), zlib.adler32(text))
     _exchange_headers(_header(3, local_error is not None, signature), local_error)
-    return _sum_in_rank_order(_mpi.allgather(_comm, arr)).reshape(arr.shape)
+    return _sum_over_ranks(np.ascontiguousarray(arr), np.empty(arr.shape, arr.dtype))
 
 
 def broadcast_parameters(params_or_module: ParamsLike, root: int = 0) -> None:
@@ -347,8 +367,8 @@ def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, 
 
     All gradients, with the sample count, travel in ONE float64 buffer per
     rank (after a small fixed-size header that checks that the ranks agree);
-    the ranks' buffers are gathered and added in rank order, so the result is
-    bitwise the same on every rank. A parameter with
+    the ranks' buffers are added in rank order, so the result is bitwise the
+    same on every rank (see the module docstring). A parameter with
     no gradient on any rank keeps ``grad = None``; the result has each
     parameter's dtype. ``grad_sample`` is left alone (this rank's samples).
     In a world of 1 the gradients are left as they are.
@@ -383,15 +403,12 @@ def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, 
         seg = send[offset:offset + size]
         send[1 + i] = p.grad is not None
         if p.grad is not None and n_k:
-            np.copyto(seg, np.reshape(p.grad, -1))  # to float64 first, then scale: exact for float32
-            if mean:
-                seg *= n_k
+            # one pass, computed in float64: exact for float16/32 gradients (n_k < 2**29)
+            np.multiply(np.reshape(p.grad, -1), np.float64(n_k if mean else 1), out=seg)
         else:
             seg[...] = 0.0
         offset += size
-    recv = _scratch("recv", (_size, send.size))
-    _mpi.allgather(_comm, send, out=recv)
-    total = _sum_in_rank_order(recv, out=_scratch("total", send.shape))
+    total = _sum_over_ranks(send, send)  # in place: send is this function's own scratch array
     n_total = float(total[0])
     offset = 1 + count
     for i, p in enumerate(params):

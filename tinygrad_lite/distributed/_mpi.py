@@ -81,6 +81,14 @@ def allgather(comm: Any, buf: np.ndarray, out: Optional[np.ndarray] = None) -> n
     return recv
 
 
+def allreduce_sum_inplace(comm: Any, buf: np.ndarray) -> None:
+    """Overwrites the contiguous array ``buf`` on every rank with the elementwise sum over
+    ranks (MPI's Allreduce with SUM)."""
+    from mpi4py import MPI
+
+    comm.Allreduce(MPI.IN_PLACE, buf, op=MPI.SUM)
+
+
 def bcast(comm: Any, buf: np.ndarray, root: int) -> None:
     """Overwrites the contiguous array ``buf`` on every rank with root's ``buf``."""
     comm.Bcast(buf, root=root)
