@@ -99,3 +99,57 @@ def test_sgd_step_applies_the_update_once_at_every_size(monkeypatch, blas, n, dt
     tl.optim.SGD([p], lr=0.25).step()
     want = before - dtype(0.25) * g  # 0.25 * g is exact: one rounding either way
     np.testing.assert_array_equal(p.data, want)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(256, 784), (70, 64), (3, 5)])
+def test_outer_matches_einsum_bitwise(dtype, shape):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((1, shape[0])).astype(dtype)
+    y = rng.standard_normal((1, shape[1])).astype(dtype)
+    out = np.full(shape, np.nan, dtype)
+    done = _blas.outer(x, y, out)
+    assert done == (_blas.available() and out.size >= _blas.MIN_SIZE)
+    if done:
+        np.testing.assert_array_equal(out, np.einsum("ki,kj->ij", x, y))
+    else:
+        assert np.isnan(out).all()  # declined: nothing written
+
+
+@pytest.mark.parametrize("case", ["two rows", "dtypes", "transposed out", "readonly out", "wrong shape"])
+def test_outer_declines(case):
+    rng = np.random.default_rng(5)
+    x, y = rng.standard_normal((1, 100)), rng.standard_normal((1, 80))
+    out = np.zeros((100, 80))
+    if case == "two rows":
+        x, y = rng.standard_normal((2, 100)), rng.standard_normal((2, 80))
+    elif case == "dtypes":
+        y = y.astype(np.float32)
+    elif case == "transposed out":
+        out = np.zeros((80, 100)).T
+    elif case == "readonly out":
+        out.flags.writeable = False
+    elif case == "wrong shape":
+        out = np.zeros((100, 81))
+    assert _blas.outer(x, y, out) is False
+    assert not out.any()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_sample_weight_gradient_same_with_and_without_blas(monkeypatch, dtype):
+    rng = np.random.default_rng(6)
+    lin = tl.nn.Linear(300, 40, dtype=dtype, rng=rng)
+    x = tl.Tensor(rng.standard_normal((1, 300)).astype(dtype))
+
+    def grads() -> list:
+        lin.zero_grad()
+        tl.nn.mse_loss(lin(x), tl.Tensor(np.ones((1, 40), dtype))).backward()
+        return [lin.weight.grad.copy(), lin.bias.grad.copy()]
+
+    fast = grads()
+    again = grads()  # written into the released buffer of the first
+    monkeypatch.setattr(_blas, "_FUNCS", {})
+    slow = grads()
+    for a, b, c in zip(fast, again, slow):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, c)
