@@ -118,7 +118,15 @@ class Module:
             seen.add(id(m))
             kids = []
             for v in vars(m).values():
-                for item in (v if isinstance(v, (list, tuple)) else v.values() if isinstance(v, dict) else (v,)):
+                if isinstance(v, (Tensor, Module)):
+                    items: Any = (v,)
+                elif isinstance(v, (list, tuple)):
+                    items = v
+                elif isinstance(v, dict):
+                    items = v.values()
+                else:
+                    continue  # a number, a string, a flag: most attributes
+                for item in items:
                     if isinstance(item, Tensor):
                         if item.requires_grad and id(item) not in seen:
                             seen.add(id(item))
