@@ -1,19 +1,13 @@
-"""Two BLAS calls numpy does not offer, from the OpenBLAS library that numpy's own wheels
-ship and have already loaded:
+"""BLAS ``axpy`` (``y <- alpha x + y`` in one pass over memory) for the optimizers' in-place
+updates, taken from the OpenBLAS library that numpy's own wheels ship and have already
+loaded. numpy has no fused multiply-add over arrays: ``p -= lr * g`` costs a temporary and
+two passes, about 2.5x the time of one ``axpy`` for a weight of 200k floats.
 
-* ``axpy(alpha, x, y)``: ``y <- alpha x + y`` in one pass over memory, for the optimizers'
-  in-place updates. numpy has no fused multiply-add over arrays: ``p -= lr * g`` costs a
-  temporary and two passes, about 2.5x the time of one ``axpy`` for a weight of 200k floats.
-* ``outer(x, y, out)``: ``out <- x^T y`` for two one-row matrices, the weight gradient of a
-  one-sample batch, through ``gemm`` with an inner dimension of 1. numpy's matmul does not
-  call BLAS for that shape, and ``einsum`` takes about 1.4x the time for a 256 x 784 weight.
-  Every element is one product, so the result is the same bits either way.
-
-Each returns False, and touches nothing, when it cannot do the work exactly as asked: no
-such library, fewer than ``MIN_SIZE`` elements, a dtype other than float32/float64,
-arrays that are not contiguous, of different dtypes or sizes, or a read-only output. The
-caller then uses numpy. Setting the environment variable ``TINYGRAD_LITE_NO_BLAS=1``
-before import turns both off.
+``axpy(alpha, x, y)`` returns False, and touches nothing, when it cannot do the update
+exactly as asked: no such library, fewer than ``MIN_SIZE`` elements, a dtype other than
+float32/float64, arrays that are not contiguous, of different dtypes or sizes, or a
+read-only ``y``. The caller then uses numpy. Setting the environment variable
+``TINYGRAD_LITE_NO_BLAS=1`` before import turns it off.
 """
 
 from __future__ import annotations
@@ -25,13 +19,12 @@ from typing import Any, Optional
 
 import numpy as np
 
-__all__ = ["axpy", "outer", "available", "MIN_SIZE"]
+__all__ = ["axpy", "available", "MIN_SIZE"]
 
-# (symbol prefix and suffix, C integer type of sizes and increments): numpy's wheels bundle
-# scipy-openblas with 64-bit integers (ILP64) and these names; 32-bit builds bundle the
-# LP64 variant.
-_SYMBOLS = (("scipy_cblas_{}", "64_", ctypes.c_int64), ("scipy_cblas_{}", "", ctypes.c_int32))
-_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+# (symbol template, C integer type of n and the increments): numpy's wheels bundle
+# scipy-openblas with 64-bit integers (ILP64) and these prefixed names; 32-bit builds
+# bundle the LP64 variant.
+_SYMBOLS = (("scipy_cblas_{}axpy64_", ctypes.c_int64), ("scipy_cblas_{}axpy", ctypes.c_int32))
 
 
 def _candidates() -> list:
@@ -45,8 +38,7 @@ def _candidates() -> list:
 
 
 def _load() -> dict:
-    """{(name, dtype): (function, C int type)} for axpy and gemm in float32 and float64, or
-    {} when not found."""
+    """{dtype: (function, C int type)} for float32 and float64, or {} when not found."""
     if os.environ.get("TINYGRAD_LITE_NO_BLAS"):
         return {}
     for path in _candidates():
@@ -54,20 +46,17 @@ def _load() -> dict:
             lib = ctypes.CDLL(path)
         except OSError:
             continue
-        for prefix, suffix, cint in _SYMBOLS:
+        for template, cint in _SYMBOLS:
             try:
-                found = {(name, np.dtype(dt)): getattr(lib, prefix.format(letter + name) + suffix)
-                         for name in ("axpy", "gemm") for letter, dt in (("s", np.float32), ("d", np.float64))}
+                fns = {np.dtype(np.float32): getattr(lib, template.format("s")),
+                       np.dtype(np.float64): getattr(lib, template.format("d"))}
             except AttributeError:
                 continue
-            for (name, dt), fn in found.items():
+            for dt, fn in fns.items():
                 real = ctypes.c_float if dt == np.float32 else ctypes.c_double
-                ptr = ctypes.c_void_p
-                fn.argtypes = ([cint, real, ptr, cint, ptr, cint] if name == "axpy" else
-                               [ctypes.c_int, ctypes.c_int, ctypes.c_int, cint, cint, cint, real, ptr, cint, ptr,
-                                cint, real, ptr, cint])
+                fn.argtypes = [cint, real, ctypes.c_void_p, cint, ctypes.c_void_p, cint]
                 fn.restype = None
-            return {key: (fn, cint) for key, fn in found.items()}
+            return {dt: (fn, cint) for dt, fn in fns.items()}
     return {}
 
 
@@ -86,7 +75,7 @@ def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> bool:
     """``y <- alpha * x + y`` in place, in one pass, when BLAS can do it exactly (see the
     module docstring); returns whether it did. ``alpha`` is rounded to ``y``'s dtype, as
     numpy rounds a Python float multiplying a float32 array."""
-    entry: Optional[Any] = _FUNCS.get(("axpy", y.dtype))
+    entry: Optional[Any] = _FUNCS.get(y.dtype)
     if (entry is None or y.size < MIN_SIZE or type(x) is not np.ndarray or x.dtype != y.dtype or x.size != y.size
             or not (x.flags.c_contiguous and y.flags.c_contiguous and y.flags.writeable)):
         return False
@@ -94,21 +83,4 @@ def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> bool:
     if n:
         fn, cint = entry
         fn(cint(n), alpha, x.ctypes.data, 1, y.ctypes.data, 1)
-    return True
-
-
-def outer(x: np.ndarray, y: np.ndarray, out: np.ndarray) -> bool:
-    """``out <- x^T y`` for ``x`` of shape (1, m) and ``y`` of shape (1, n) into ``out`` of
-    shape (m, n), through BLAS ``gemm`` (see the module docstring); returns whether it did."""
-    entry: Optional[Any] = _FUNCS.get(("gemm", out.dtype))
-    if (entry is None or out.size < MIN_SIZE or x.dtype != out.dtype or y.dtype != out.dtype
-            or x.ndim != 2 or y.ndim != 2 or x.shape[0] != 1 or y.shape[0] != 1
-            or out.shape != (x.shape[1], y.shape[1])
-            or not (x.flags.c_contiguous and y.flags.c_contiguous and out.flags.c_contiguous
-                    and out.flags.writeable)):
-        return False
-    fn, cint = entry
-    m, n = out.shape
-    fn(_ROW_MAJOR, _TRANS, _NO_TRANS, cint(m), cint(n), cint(1), 1.0, x.ctypes.data, cint(m), y.ctypes.data,
-       cint(n), 0.0, out.ctypes.data, cint(n))
     return True

@@ -33,7 +33,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .. import _blas, batchstate
+from .. import batchstate
 from ..graph import state
 
 Tensor: Any = None  # set by tensor.py (ops build Tensors; tensor.py calls ops)
@@ -126,15 +126,11 @@ def lead(node: Any, g: np.ndarray) -> int:
 
 def tmm(a: np.ndarray, b: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
     """a.T @ b for 2-D a, b with the same number of rows (into ``out`` when given). With one
-    row it is an outer product, which numpy's matmul computes without BLAS (several times
-    slower than einsum): BLAS gemm through ``_blas.outer`` does it, else einsum."""
+    row it is an outer product, which matmul computes without BLAS (several times slower
+    than einsum)."""
     if out is not None and (out.shape != (a.shape[1], b.shape[1]) or not out.dtype == a.dtype == b.dtype):
         out = None  # (operands of two dtypes: a new array of their result type)
     if a.shape[0] == 1:
-        if a.dtype == b.dtype and a.shape[1] * b.shape[1] >= _blas.MIN_SIZE:
-            res = np.empty((a.shape[1], b.shape[1]), a.dtype) if out is None else out
-            if _blas.outer(a, b, res):  # BLAS gemm with an inner dimension of 1
-                return res
         return np.einsum("ki,kj->ij", a, b, out=out)
     return np.matmul(a.T, b, out=out)
 
