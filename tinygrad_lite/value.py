@@ -205,10 +205,11 @@ ADD, ADDC, SUB, RSUBC = _Add(), _AddC(), _Sub(), _RSubC()
 MUL, MULC, DIV, RDIVC, POW = _Mul(), _MulC(), _Div(), _RDivC(), _Pow()
 RELU, TANH, EXP, LOG, SIGMOID = _Relu(), _Tanh(), _Exp(), _Log(), _Sigmoid()
 _state = graph.state
+_new = object.__new__
 
 
 def _node(data: float, parents: tuple, op: _Op, ctx: object = None) -> "Value":
-    v = Value.__new__(Value)
+    v = _new(Value)
     v.data = data
     v._grad = 0.0
     v.label = ""
@@ -294,7 +295,7 @@ class Value:
     def __add__(self, other: Union["Value", Number]) -> "Value":
         if type(other) is Value:
             return _node(self.data + other.data, (self, other), ADD)
-        if _num(other):
+        if type(other) is float or type(other) is int or _num(other):
             return _node(self.data + other, (self,), ADDC, other)
         return NotImplemented
 
@@ -303,7 +304,7 @@ class Value:
     def __mul__(self, other: Union["Value", Number]) -> "Value":
         if type(other) is Value:
             return _node(self.data * other.data, (self, other), MUL)
-        if _num(other):
+        if type(other) is float or type(other) is int or _num(other):
             return _node(self.data * other, (self,), MULC, other)
         return NotImplemented
 
@@ -315,7 +316,7 @@ class Value:
     def __sub__(self, other: Union["Value", Number]) -> "Value":
         if type(other) is Value:
             return _node(self.data - other.data, (self, other), SUB)
-        if _num(other):
+        if type(other) is float or type(other) is int or _num(other):
             return _node(self.data - other, (self,), ADDC, -other)
         return NotImplemented
 
