@@ -153,38 +153,41 @@ def toposort(root: Any, every: bool = False, versions: bool = False) -> list:
     that order is the leaves, then the op nodes sorted by stamp: one visit per node and a
     sort, instead of a depth-first search that visits every node twice.
 
-    Otherwise an iterative depth-first search: each node is pushed once unexpanded and once
-    as a marker; it is emitted when its marker is popped, after all its parents.
+    Otherwise an iterative depth-first search: a node being expanded is pushed back with a
+    marker above it, then its parents; it is emitted when the marker is popped, after all
+    its parents.
     """
     if versions and not every:
         return _by_stamp(root)
     order: list = []
     seen: set = set()
-    stack: list = [(root, False)]
+    stack: list = [root]
     push = stack.append
     pop = stack.pop
     emit = order.append
     mark = seen.add
     while stack:
-        node, expanded = pop()
-        if expanded:
-            emit(node)
+        node = pop()
+        if node is _MARK:  # everything pushed after the marker is done: emit its node
+            emit(pop())
             continue
         if node in seen:
             continue
         mark(node)
-        push((node, True))
+        push(node)
+        push(_MARK)
         if every:
             for p in reversed(node._parents):
                 if p not in seen:
-                    push((p, False))
-            continue
-        for p in node._parents:
-            if p.requires_grad and p not in seen:
-                push((p, False))
+                    push(p)
+        else:
+            for p in node._parents:
+                if p.requires_grad and p not in seen:
+                    push(p)
     return order
 
 
+_MARK = object()  # pushed above a node being expanded, in toposort's stack
 _STAMP = attrgetter("_stamp")
 
 
@@ -247,6 +250,7 @@ def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
     pop = pending.pop
     get = pending.get
     visit = ctx.visit if ctx is not None else None
+    hooked = trace is not None or visit is not None
     leaves = []
     for node in reversed(order):
         g = pop(node, None)
@@ -260,10 +264,11 @@ def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
             continue
         node._grad = g  # a non-leaf's .grad: the latest backward's gradient
         grads = op.vjp(node, g)
-        if trace is not None:
-            trace(node, g, grads)
-        if visit is not None:
-            visit(node, g, grads)
+        if hooked:
+            if trace is not None:
+                trace(node, g, grads)
+            if visit is not None:
+                visit(node, g, grads)
         for p, gp in zip(node._parents, grads):
             if gp is None or not p.requires_grad:
                 continue

@@ -212,7 +212,6 @@ def _node(data: float, parents: tuple, op: _Op, ctx: object = None) -> "Value":
     v = _new(Value)
     v.data = data
     v._grad = 0.0
-    v.label = ""
     st = _state.__dict__  # this thread's recording state: one lookup, then plain dict reads
     if st["grad"]:
         v._parents = parents
@@ -238,7 +237,7 @@ class Value:
     accumulates across ``backward()`` calls (use ``v.grad = 0.0`` or ``zero_grad`` to reset).
     """
 
-    __slots__ = ("data", "_grad", "label", "_parents", "_op", "_ctx", "_mod", "_src", "__weakref__")
+    __slots__ = ("data", "_grad", "_label", "_parents", "_op", "_ctx", "_mod", "_src", "__weakref__")
     requires_grad = True
     batched = False
     _bs = 0
@@ -257,7 +256,7 @@ class Value:
                 raise TypeError(f"Value: data must be a real number, got {type(data).__name__}") from None
         self.data = float(data)
         self._grad = 0.0
-        self.label = label
+        self._label = label
         self._parents = ()
         self._op = None
         self._ctx = None
@@ -278,6 +277,18 @@ class Value:
     @property
     def is_leaf(self) -> bool:
         return self._op is None
+
+    @property
+    def label(self) -> str:
+        """The name shown in pictures and traces ("" unless given)."""
+        try:
+            return self._label
+        except AttributeError:  # op nodes are made without one
+            return ""
+
+    @label.setter
+    def label(self, value: str) -> None:
+        self._label = value
 
     @property
     def grad(self) -> float:
