@@ -26,11 +26,22 @@ def test_axpy_matches_numpy_to_one_rounding(dtype):
     assert np.all(np.abs(y.astype(wide) - want) <= eps * (np.abs(want) + np.abs(step)))
 
 
-@pytest.mark.parametrize("case", ["small", "transposed", "dtypes", "readonly", "sizes", "int"])
+@pytest.mark.parametrize("case", ["small", "transposed", "dtypes", "readonly", "sizes", "int", "same",
+                                  "overlap", "unaligned"])
 def test_axpy_declines_and_changes_nothing(case):
     rng = np.random.default_rng(1)
     x = rng.standard_normal((100, 100))
     y = rng.standard_normal((100, 100))
+    if case == "same":
+        x = y
+    elif case == "overlap":
+        both = rng.standard_normal(10_001)
+        x, y = both[1:], both[:-1]
+    elif case == "unaligned":
+        raw = np.zeros(8 * 10_000 + 1, np.uint8)
+        y = raw[1:].view(np.float64)
+        x = rng.standard_normal(10_000)
+        assert not y.flags.aligned
     if case == "small":
         x, y = x[0], y[0]
     elif case == "transposed":

@@ -5,8 +5,8 @@ two passes, about 2.5x the time of one ``axpy`` for a weight of 200k floats.
 
 ``axpy(alpha, x, y)`` returns False, and touches nothing, when it cannot do the update
 exactly as asked: no such library, fewer than ``MIN_SIZE`` elements, a dtype other than
-float32/float64, arrays that are not contiguous, of different dtypes or sizes, or a
-read-only ``y``. The caller then uses numpy. Setting the environment variable
+float32/float64, arrays that are not contiguous or not aligned, of different dtypes or
+sizes, that share memory, or a read-only ``y``. The caller then uses numpy. Setting the environment variable
 ``TINYGRAD_LITE_NO_BLAS=1`` before import turns it off.
 """
 
@@ -77,7 +77,8 @@ def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> bool:
     numpy rounds a Python float multiplying a float32 array."""
     entry: Optional[Any] = _FUNCS.get(y.dtype)
     if (entry is None or y.size < MIN_SIZE or type(x) is not np.ndarray or x.dtype != y.dtype or x.size != y.size
-            or not (x.flags.c_contiguous and y.flags.c_contiguous and y.flags.writeable)):
+            or not (x.flags.c_contiguous and y.flags.c_contiguous and y.flags.writeable)
+            or not (x.flags.aligned and y.flags.aligned) or np.may_share_memory(x, y)):
         return False
     n = y.size
     if n:
