@@ -55,18 +55,22 @@ class Module:
             stack.pop()
 
     # ----------------------------------------------------------------- traversal -------
-    def _members(self) -> Iterator[tuple]:
+    def _entries(self) -> list:
+        """The members as (attribute, index or key or None, value): the Tensors and Modules
+        held directly or inside a list, tuple or dict attribute (the one membership rule)."""
+        out: list = []
         for name, v in vars(self).items():
             if isinstance(v, (Module, Tensor)):
-                yield name, v
+                out.append((name, None, v))
             elif isinstance(v, (list, tuple)):
-                for i, item in enumerate(v):
-                    if isinstance(item, (Module, Tensor)):
-                        yield f"{name}.{i}", item
+                out += [(name, i, item) for i, item in enumerate(v) if isinstance(item, (Module, Tensor))]
             elif isinstance(v, dict):
-                for k, item in v.items():
-                    if isinstance(item, (Module, Tensor)):
-                        yield f"{name}.{k}", item
+                out += [(name, k, item) for k, item in v.items() if isinstance(item, (Module, Tensor))]
+        return out
+
+    def _members(self) -> Iterator[tuple]:
+        for name, key, v in self._entries():
+            yield (name if key is None else f"{name}.{key}"), v
 
     def named_children(self) -> Iterator[tuple]:
         """(name, module) for each direct child module."""
@@ -117,22 +121,13 @@ class Module:
                 continue
             seen.add(id(m))
             kids = []
-            for v in vars(m).values():
-                if isinstance(v, (Tensor, Module)):
-                    items: Any = (v,)
-                elif isinstance(v, (list, tuple)):
-                    items = v
-                elif isinstance(v, dict):
-                    items = v.values()
+            for _, _, v in m._entries():
+                if isinstance(v, Tensor):
+                    if v.requires_grad and id(v) not in seen:
+                        seen.add(id(v))
+                        out.append(v)
                 else:
-                    continue  # a number, a string, a flag: most attributes
-                for item in items:
-                    if isinstance(item, Tensor):
-                        if item.requires_grad and id(item) not in seen:
-                            seen.add(id(item))
-                            out.append(item)
-                    elif isinstance(item, Module):
-                        kids.append(item)
+                    kids.append(v)
             stack += reversed(kids)
         return out
 
@@ -300,13 +295,8 @@ class Sequential(Module):
                 raise TypeError(f"{type(self).__name__}: item {i} is a {type(m).__name__}, not a Module")
         self.layers = list(modules)
 
-    def named_children(self) -> Iterator[tuple]:
-        for i, m in enumerate(self.layers):
-            yield str(i), m
-
-    def _members(self) -> Iterator[tuple]:
-        for i, m in enumerate(self.layers):
-            yield str(i), m
+    def _entries(self) -> list:
+        return [(str(i), None, m) for i, m in enumerate(self.layers)]
 
     def forward(self, x: Any) -> Any:
         for m in self.layers:

@@ -390,17 +390,8 @@ class Relu(_Unary):
     name, rule = "relu", "d relu(a)/da = 1 where a > 0, else 0"
     fn = staticmethod(_relu)
 
-    def __call__(self, a: Any) -> Any:
-        """``_Unary.__call__`` without its indirections (the hottest activation)."""
-        try:
-            out = np.maximum(a._data, 0)
-        except Exception as e:
-            failed(self, e, (a,))
-            raise
-        if a._bs:
-            bs, mix = batchstate.unary(self.name, a, False)
-            return make(out, self, (a,), None, a.requires_grad, bs, mix)
-        return make(out, self, (a,), None, a.requires_grad)
+    def forward(self, a: np.ndarray, *args: Any) -> tuple:
+        return np.maximum(a, 0), None  # fn without its indirection (the hottest activation)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         d = node._data  # relu(a) is 0 where a <= 0, else a (or nan, which passes the cotangent on, as in torch)

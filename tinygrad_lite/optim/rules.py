@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from .._blas import MIN_SIZE as BLAS_MIN_SIZE
 from .._blas import axpy
 from ..tensor import Tensor
 from .optimizer import Optimizer, check_number, hyper
@@ -73,10 +72,9 @@ class SGD(Optimizer):
         # else numpy, with a temporary for a small one and a reused scratch array for a large one
         d = p._data if type(p) is Tensor else p.data
         lr = float(group["lr"])  # a Python float: lr * g stays in g's dtype, which is p's
-        n = d.size
-        if n >= BLAS_MIN_SIZE and axpy(-lr, g, d):
+        if axpy(-lr, g, d):
             return
-        if n < 65536:
+        if d.size < 65536:
             np.subtract(d, np.multiply(g, lr), out=d)
             return
         scratch = self._scratch.get(id(p))
