@@ -25,9 +25,9 @@ mean of its samples' gradients, so the global batch's gradient is::
     grad = (1/N) * sum_b grad e_b = sum_k n_k * grad_k / sum_k n_k
 
 a size-weighted mean (the plain mean of the ``grad_k`` would over-weight the
-samples of a small shard). For a SUM cost it is ``grad = sum_k grad_k``. Each
-rank packs ``n_k * grad_k`` (or ``grad_k``) of all its parameters into ONE
-float64 buffer; the buffers of all ranks are added in rank order, so every
+samples of a small shard). For a SUM cost it is ``grad = sum_k grad_k``. Every
+rank learns all ``n_k`` from a small header first, then packs ``(n_k / N) * grad_k``
+(or ``grad_k``) of all its parameters, and ``n_k``, into ONE float64 buffer; the buffers of all ranks are added in rank order, so every
 rank computes bitwise the same result, whatever the MPI library's reduction
 algorithm: three or more ranks gather all buffers and add them in rank order;
 two ranks use MPI's Allreduce, which moves half the data, because with two
@@ -143,9 +143,22 @@ def _parameters(params_or_module: ParamsLike, fn: str) -> list[Tensor]:
     return params
 
 
+_signatures: dict[tuple, tuple[int, int, int, int]] = {}
+
+
 def _shape_signature(params: list[Tensor]) -> tuple[int, int, int, int]:
-    text = ";".join("x".join(map(str, p.shape)) for p in params).encode()
-    return len(params), sum(int(p.data.size) for p in params), zlib.crc32(text), zlib.adler32(text)
+    """(number of parameters, elements, two checksums of the shapes): equal on every rank
+    exactly when the ranks pass the same shapes in the same order (a training loop passes
+    the same shapes every step, so each list of shapes is worked out once)."""
+    shapes = tuple([p.shape for p in params])
+    sig = _signatures.get(shapes)
+    if sig is None:
+        text = ";".join("x".join(map(str, shape)) for shape in shapes).encode()
+        sig = (len(shapes), sum(int(np.prod(shape)) for shape in shapes), zlib.crc32(text), zlib.adler32(text))
+        if len(_signatures) > 64:
+            _signatures.clear()
+        _signatures[shapes] = sig
+    return sig
 
 
 def _header(kind: int, failed: bool, signature: tuple[int, int, int, int] = (0, 0, 0, 0), n: int = 0,
@@ -393,6 +406,10 @@ def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, 
         raise ValueError("dist.all_reduce_gradients: some ranks' costs are means and others' sums "
                          f"(per rank: {rows[:, _REDUCTION].astype(int).tolist()}, 1 = mean, 2 = sum)")
     mean = codes != {_REDUCTIONS["sum"]}
+    n_total = int(rows[:, _N].sum())
+    # each rank's weight: n_k / N for a mean cost (so the sum over ranks is the global mean
+    # and the result needs only a cast), 1 for a sum cost; an empty shard sends zeros
+    weight = np.float64(n_k / n_total if mean and n_total else 1.0)
     # the buffer: [n_k, one has-a-gradient flag per parameter, the weighted gradients]
     count = len(params)
     send = _scratch("send", (1 + count + sum(int(p.data.size) for p in params),))
@@ -402,25 +419,20 @@ def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, 
         size = int(p.data.size)
         seg = send[offset:offset + size]
         send[1 + i] = p.grad is not None
-        if p.grad is not None and n_k:
-            # one pass, computed in float64: exact for float16/32 gradients (n_k < 2**29)
-            np.multiply(np.reshape(p.grad, -1), np.float64(n_k if mean else 1), out=seg)
-        else:
+        if p.grad is None or not n_k:
             seg[...] = 0.0
+        elif weight == 1.0:
+            np.copyto(seg, np.reshape(p.grad, -1))  # exact: float16/32/64 into float64
+        else:
+            # one pass, computed in float64 (n_k / N rounded once, the product once)
+            np.multiply(np.reshape(p.grad, -1), weight, out=seg)
         offset += size
     total = _sum_over_ranks(send, send)  # in place: send is this function's own scratch array
-    n_total = float(total[0])
     offset = 1 + count
     for i, p in enumerate(params):
         size = int(p.data.size)
         if total[1 + i]:
-            seg = total[offset:offset + size].reshape(p.shape)
             g = np.empty(p.shape, dtype=p.data.dtype)
-            if not mean:
-                np.copyto(g, seg, casting="same_kind")
-            elif n_total > 0:
-                np.divide(seg, n_total, out=g, casting="same_kind")
-            else:  # every shard was empty: the mean over no samples is 0 with zero gradients
-                g[...] = 0
+            np.copyto(g, total[offset:offset + size].reshape(p.shape), casting="same_kind")
             p.grad = g
         offset += size
