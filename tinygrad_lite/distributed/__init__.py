@@ -27,11 +27,12 @@ mean of its samples' gradients, so the global batch's gradient is::
 a size-weighted mean (the plain mean of the ``grad_k`` would over-weight the
 samples of a small shard). For a SUM cost it is ``grad = sum_k grad_k``. Every
 rank learns all ``n_k`` from a small header first, then packs ``(n_k / N) * grad_k``
-(or ``grad_k``) of all its parameters, and ``n_k``, into ONE float64 buffer; the buffers of all ranks are added in rank order, so every
-rank computes bitwise the same result, whatever the MPI library's reduction
-algorithm: three or more ranks gather all buffers and add them in rank order;
-two ranks use MPI's Allreduce, which moves half the data, because with two
-terms every order of addition gives the same bits. A rank with an empty shard takes part with ``n_k = 0``
+(or ``grad_k``) of all its parameters, and ``n_k``, into ONE float64 buffer; the
+buffers of all ranks are added in rank order, so every rank computes bitwise the
+same result, whatever the MPI library's reduction algorithm: three or more ranks
+gather all buffers and add them in rank order; two ranks use MPI's Allreduce,
+which moves half the data, because with two terms every order of addition gives
+the same bits. A rank with an empty shard takes part with ``n_k = 0``
 and adds nothing.
 
 Without a launcher (or without mpi4py) the world is one process, mpi4py is not
