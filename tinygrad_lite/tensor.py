@@ -17,7 +17,8 @@ from . import graph, ops, persample
 from .batchstate import BATCHED, MIXED, STAT, fit
 from .conventions import MinMax, ShapeMismatchError, TorchSpellings, _torch_axis, check_bool, check_dtype
 from .ops import base as _base
-from .ops.base import axes_of, bump, const, make, released
+from .ops.base import axes_of, bump, const, make
+from .ops.memory import released
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
 

@@ -28,7 +28,6 @@ exception with ``.operands`` (the input Tensors) and ``.op`` attached, so
 from __future__ import annotations
 
 import itertools
-import sys
 from typing import Any, Optional
 
 import numpy as np
@@ -133,17 +132,6 @@ def tmm(a: np.ndarray, b: np.ndarray, out: Optional[np.ndarray] = None) -> np.nd
     if a.shape[0] == 1:
         return np.einsum("ki,kj->ij", a, b, out=out)
     return np.matmul(a.T, b, out=out)
-
-
-def released(p: Any, slot: str) -> Optional[np.ndarray]:
-    """The array kept in ``p.<slot>`` (a gradient or per-sample gradient that ``zero_grad()``
-    released) when nothing else references it any more, so the next one can be written into
-    it: fresh pages for a large array cost more than the arithmetic."""
-    buf = getattr(p, slot, None)
-    # references: the slot, `buf`, getrefcount's argument; more means someone kept it
-    if buf is None or sys.getrefcount(buf) > 3:
-        return None
-    return buf
 
 
 _AxisError = getattr(np, "exceptions", np).AxisError

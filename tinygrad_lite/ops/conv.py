@@ -32,6 +32,7 @@ from .. import batchstate
 from ..batchstate import BATCHED, MIXED, STAT
 from ..persample import DenseRows, OuterRows, Rows
 from .base import Op, failed, lead, make
+from .memory import pooled, scratch
 
 
 def out_size(n: int, k: int, s: int, lo: int, hi: int, d: int) -> int:
@@ -39,12 +40,25 @@ def out_size(n: int, k: int, s: int, lo: int, hi: int, d: int) -> int:
     return (n + lo + hi - d * (k - 1) - 1) // s + 1
 
 
-def _pad_last(x: np.ndarray, pads: tuple, G: int, value: float = 0.0) -> np.ndarray:
-    """``x`` (B, C, *S) as a channels-last padded array (B, *(S + lo + hi), G, C/G)."""
+def _padded(key: str, shape: tuple, dtype: Any, box: tuple) -> np.ndarray:
+    """A scratch array of ``shape`` that is zero outside ``box`` (a (start, stop) per leading
+    axis after the first); the caller fills the box."""
+    a = scratch(key, shape, dtype)
+    for i, (lo, hi) in enumerate(box, start=1):
+        pre = (slice(None),) * i
+        a[pre + (slice(0, lo),)] = 0
+        a[pre + (slice(hi, None),)] = 0
+    return a
+
+
+def _pad_last(x: np.ndarray, pads: tuple, G: int) -> np.ndarray:
+    """``x`` (B, C, *S) zero-padded and channels-last, (B, *(S + lo + hi), G, C/G), in a
+    scratch array (only the windows copied from it leave the layer)."""
     B, C = x.shape[:2]
     S = x.shape[2:]
-    xp = np.full((B,) + tuple(n + lo + hi for n, (lo, hi) in zip(S, pads)) + (G, C // G), value, dtype=x.dtype)
-    inner = (slice(None),) + tuple(slice(lo, lo + n) for n, (lo, _) in zip(S, pads))
+    box = tuple((lo, lo + n) for n, (lo, _) in zip(S, pads))
+    xp = _padded("conv.xp", (B,) + tuple(n + lo + hi for n, (lo, hi) in zip(S, pads)) + (G, C // G), x.dtype, box)
+    inner = (slice(None),) + tuple(slice(a, b) for a, b in box)
     xp[inner] = np.moveaxis(x, 1, -1).reshape(x.shape[:1] + S + (G, C // G))
     return xp
 
@@ -59,14 +73,16 @@ def _windows(xp: np.ndarray, out: tuple, k: tuple, s: tuple, d: tuple) -> np.nda
     return as_strided(xp, shape, strides, writeable=False)
 
 
-def _patches(xp: np.ndarray, out: tuple, k: tuple, s: tuple, d: tuple) -> np.ndarray:
+def _patches(xp: np.ndarray, out: tuple, k: tuple, s: tuple, d: tuple, alloc: Any = np.empty) -> np.ndarray:
     """The windows copied to (G, B*P, prod(k)*Cg): one row per sample and output position,
-    columns ordered (kernel offset, channel)."""
+    columns ordered (kernel offset, channel), into ``alloc(shape, dtype)``."""
     v = _windows(xp, out, k, s, d)
     nd = len(k)
     G = xp.shape[-2]
     perm = (1 + 2 * nd,) + tuple(range(1 + 2 * nd)) + (2 + 2 * nd,)  # group axis first
-    cols = np.ascontiguousarray(v.transpose(perm))
+    v = v.transpose(perm)
+    cols = alloc(v.shape, v.dtype)
+    np.copyto(cols, v)
     return cols.reshape(G, -1, int(np.prod(k)) * xp.shape[-1])
 
 
@@ -212,16 +228,18 @@ class Conv(Op):
         B, S = x.shape[0], x.shape[2:]
         out = tuple(out_size(n, kk, s, lo, hi, d) for n, kk, s, (lo, hi), d in zip(S, k, stride, pads, dilation))
         xp = _pad_last(x, pads, G)
-        cols = _patches(xp, out, k, stride, dilation)  # (G, B*P, K*Cg)
+        cols = _patches(xp, out, k, stride, dilation, pooled)  # (G, B*P, K*Cg)
         Og = O // G
         Wm = np.moveaxis(W.reshape((G, Og, Cg) + k), 2, -1).reshape(G, Og, -1)
         if G == 1:
-            y = cols[0] @ Wm[0].T  # (B*P, O)
+            y = np.matmul(cols[0], Wm[0].T, out=scratch("conv.y", (cols.shape[1], O), np.result_type(cols, Wm)))
         else:
             y = np.moveaxis(np.matmul(cols, np.swapaxes(Wm, 1, 2)), 0, -2).reshape(-1, O)  # (B*P, G*Og)
         if b is not None:
             y += b
-        y = np.ascontiguousarray(np.moveaxis(y.reshape((B,) + out + (O,)), -1, 1))  # NCHW, as torch
+        nchw = np.moveaxis(y.reshape((B,) + out + (O,)), -1, 1)  # NCHW, as torch
+        y = pooled(nchw.shape, y.dtype)
+        np.copyto(y, nchw)
         return y, [cols, (S, out, k, stride, pads, dilation, G), None]
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
@@ -236,10 +254,10 @@ class Conv(Op):
         B = node._data.shape[0]
         # cotangent channels-last, groups first: (L, G, B*P, Og)
         P = int(np.prod(out))
-        gm = np.ascontiguousarray(np.moveaxis(g.reshape((L, B, G, Og) + out), 2, 1).reshape(
-            (L, G, B, Og, P)).swapaxes(3, 4)).reshape(L, G, B * P, Og)
-        if W.dtype != gm.dtype:
-            gm = gm.astype(W.dtype)
+        v = np.moveaxis(g.reshape((L, B, G, Og) + out), 2, 1).reshape((L, G, B, Og, P)).swapaxes(3, 4)
+        gm = pooled(v.shape, np.result_type(v, W))
+        np.copyto(gm, v)
+        gm = gm.reshape(L, G, B * P, Og)
         if n == 0:
             node._ctx[2] = (g, gm[0])
         gx = gW = gb = None
@@ -263,16 +281,23 @@ class Conv(Op):
         Og = O // G
         Sp = tuple(n + lo + hi for n, (lo, hi) in zip(S, pads))
         kd = tuple((kk - 1) * d for kk, d in zip(k, dilation))
-        gup = np.zeros((LB,) + tuple(a + e for a, e in zip(Sp, kd)) + (G, Og), dtype=gm.dtype)
+        shape = (LB,) + tuple(a + e for a, e in zip(Sp, kd)) + (G, Og)
+        if all(s == 1 for s in stride):  # the cotangent fills a box; zeros around it
+            gup = _padded("conv.gup", shape, gm.dtype, tuple((e, e + o) for e, o in zip(kd, out)))
+        else:  # zeros between the spread entries too
+            gup = scratch("conv.gup", shape, gm.dtype)
+            gup.fill(0)
         where = (slice(None),) + tuple(slice(e, e + (o - 1) * s + 1, s) for e, o, s in zip(kd, out, stride))
         gup[where] = np.moveaxis(gm.reshape((G, LB) + out + (Og,)), 0, -2)
         inner = (slice(None),) + tuple(slice(lo, None) for lo, _ in pads)
-        cols = _patches(gup[inner], S, k, (1,) * len(k), dilation)  # (G, LB*prod(S), K*Og): interior only
+        # (G, LB*prod(S), K*Og): interior only
+        cols = _patches(gup[inner], S, k, (1,) * len(k), dilation, lambda sh, dt: scratch("conv.dxcols", sh, dt))
         flip = (slice(None),) * 3 + (slice(None, None, -1),) * len(k)
         Wf = W.reshape((G, Og, Cg) + k)[flip]
         Wf = np.moveaxis(Wf, (1, 2), (-2, -1)).reshape(G, -1, Cg)  # rows (k', o), columns c
         if G == 1:
-            dx = (cols[0] @ Wf[0]).reshape((LB,) + S + (Cg,))
+            dx = np.matmul(cols[0], Wf[0], out=pooled((cols.shape[1], Cg), np.result_type(cols, Wf)))
+            dx = dx.reshape((LB,) + S + (Cg,))
         else:
             dx = np.moveaxis(np.matmul(cols, Wf).reshape((G, LB) + S + (Cg,)), 0, -2).reshape((LB,) + S + (G * Cg,))
         return np.moveaxis(dx, -1, 1)

@@ -16,6 +16,7 @@ from .. import batchstate
 from ..batchstate import STAT
 from . import base
 from .base import Op, alias, const, failed, make, shape_error, val
+from .memory import POOL_MIN, pooled, scratch
 
 _num = (int, float)
 
@@ -391,10 +392,15 @@ class Relu(_Unary):
     fn = staticmethod(_relu)
 
     def forward(self, a: np.ndarray, *args: Any) -> tuple:
+        if a.dtype.kind == "f" and a.nbytes >= POOL_MIN:  # a large result: memory used before
+            return np.maximum(a, 0, out=pooled(a.shape, a.dtype)), None
         return np.maximum(a, 0), None  # fn without its indirection (the hottest activation)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         d = node._data  # relu(a) is 0 where a <= 0, else a (or nan, which passes the cotangent on, as in torch)
+        if g.shape == d.shape and g.dtype == d.dtype and d.nbytes >= POOL_MIN:
+            mask = np.not_equal(d, 0, out=scratch("relu.mask", d.shape, np.bool_))
+            return (np.multiply(g, mask, out=pooled(d.shape, d.dtype)),)
         return (np.multiply(g, d != 0, dtype=d.dtype),)
 
 

@@ -16,7 +16,8 @@ from .. import batchstate
 from ..batchstate import BATCHED, MIXED, STAT
 from ..graph import state
 from ..persample import DenseRows, LazyGrad, OuterRows
-from .base import Op, failed, lead, make, released, tmm
+from .base import Op, failed, lead, make, tmm
+from .memory import pooled, released
 
 
 class Matmul(Op):
@@ -136,7 +137,9 @@ class Linear(Op):
         x, W = parents[0], parents[1]
         has_b = len(parents) == 3
         xd, Wd = x._data, W._data
-        gx = g @ Wd if x.requires_grad else None
+        gx = None
+        if x.requires_grad:
+            gx = np.matmul(g, Wd, out=pooled(g.shape[:-1] + Wd.shape[1:], np.result_type(g, Wd)))
         gW = gb = None
         if g.ndim == xd.ndim:  # no per-sample stack axes
             g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])

@@ -1,0 +1,125 @@
+"""Reusing the memory of large arrays from one training step to the next.
+
+A training loop builds the same graph every step, so it asks for the same large arrays
+every step. Fresh memory for an array above the C allocator's mapping threshold comes as
+new pages from the kernel: each 4 KiB page costs a page fault and zero-filling on first
+touch, which for the activations and patches of a convolution costs more than the
+arithmetic. Three helpers hand out memory that was already touched instead:
+
+* ``scratch(key, shape, dtype)``: a temporary that never leaves the function using it
+  (one array per key and thread, reused on every call);
+* ``pooled(shape, dtype)``: an op's result, which a graph or the caller may keep: an array
+  from this thread's pool of that shape and dtype that nothing references any more, else
+  a new one that joins the pool;
+* ``released(p, slot)``: the array a parameter's gradient slot kept after ``zero_grad()``,
+  when nothing else references it.
+
+"Nothing references it" is read from the reference count: an array that a graph, a view
+(its ``base``) or the user still holds has more references than the pool's own, and is
+never handed out. The count that means "only the pool holds it" is measured once, at
+import, through the same helper, so it does not depend on how the interpreter counts the
+references of its own stack. Pools are per thread: two threads never share an array.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any, Optional
+
+import numpy as np
+
+POOL_MIN = 1 << 17  # bytes: smaller arrays come from the allocator's heap without page faults
+SCRATCH_MAX = 64 << 20  # bytes: a larger array is allocated afresh each time
+POOL_MAX = 512 << 20  # bytes a thread's pool may keep in all
+POOL_LIST = 32  # arrays kept per shape and dtype
+
+_local = threading.local()
+
+
+def _count(holder: list, i: int) -> int:
+    """References of ``holder[i]``, counted in the one way every check here counts them."""
+    return sys.getrefcount(holder[i])
+
+
+class _Slots:
+    __slots__ = ("buf",)
+
+
+def _slot_count(obj: Any, slot: str) -> int:
+    return sys.getrefcount(getattr(obj, slot))
+
+
+_ONLY_LIST = _count([np.empty(1)], 0)  # an array held by one list and nothing else
+_probe = _Slots()
+_probe.buf = np.empty(1)
+_ONLY_SLOT = _slot_count(_probe, "buf")  # an array held by one attribute and nothing else
+del _probe
+
+
+def scratch(key: str, shape: tuple, dtype: Any) -> np.ndarray:
+    """A work array of ``shape`` and ``dtype`` with undefined contents, kept for this thread
+    under ``key`` and handed out again by the next call with that key. Only for a temporary
+    that never leaves the function using it (never stored in a graph or returned)."""
+    dtype = np.dtype(dtype)
+    n = int(np.prod(shape)) * dtype.itemsize
+    if n > SCRATCH_MAX:
+        return np.empty(shape, dtype)
+    store = _local.__dict__.setdefault("scratch", {})
+    buf = store.get(key)
+    if buf is None or buf.size < n:
+        buf = store[key] = np.empty(max(n, 64), np.uint8)
+    return buf[:n].view(dtype).reshape(shape)
+
+
+def pooled(shape: tuple, dtype: Any) -> np.ndarray:
+    """A new array of ``shape`` and ``dtype`` with undefined contents, for a result that may
+    be kept: from this thread's pool when one of that shape and dtype is referenced by
+    nothing but the pool, else freshly allocated (and pooled, within ``POOL_LIST`` per
+    shape and ``POOL_MAX`` bytes in all; beyond that the pool forgets its free arrays)."""
+    dtype = np.dtype(dtype)
+    n = int(np.prod(shape)) * dtype.itemsize
+    if n < POOL_MIN or n > SCRATCH_MAX:
+        return np.empty(shape, dtype)
+    store = _local.__dict__
+    pool = store.get("pool")
+    if pool is None:
+        pool = store["pool"] = {}
+        store["pool_bytes"] = 0
+    key = (shape, dtype.str)
+    arrays = pool.get(key)
+    if arrays is None:
+        arrays = pool[key] = []
+    for i in range(len(arrays)):
+        if _count(arrays, i) == _ONLY_LIST:
+            return arrays[i]
+    out = np.empty(shape, dtype)
+    if len(arrays) < POOL_LIST:
+        if store["pool_bytes"] + n > POOL_MAX:
+            _forget_free(pool, store)
+        if store["pool_bytes"] + n <= POOL_MAX:
+            arrays.append(out)
+            store["pool_bytes"] += n
+    return out
+
+
+def _forget_free(pool: dict, store: dict) -> None:
+    """Drop every pooled array that nothing else references (their memory goes back to the
+    allocator); arrays still in use stay pooled."""
+    for key in list(pool):
+        arrays = pool[key]
+        keep = [arrays[i] for i in range(len(arrays)) if _count(arrays, i) > _ONLY_LIST]
+        store["pool_bytes"] -= sum(a.nbytes for a in arrays) - sum(a.nbytes for a in keep)
+        if keep:
+            pool[key] = keep
+        else:
+            del pool[key]
+
+
+def released(p: Any, slot: str) -> Optional[np.ndarray]:
+    """The array kept in ``p.<slot>`` (a gradient or per-sample gradient that ``zero_grad()``
+    released) when nothing else references it any more, so the next one can be written into
+    it; else None."""
+    if getattr(p, slot, None) is None or _slot_count(p, slot) != _ONLY_SLOT:
+        return None
+    return getattr(p, slot)
