@@ -17,7 +17,7 @@ from ..batchstate import BATCHED, MIXED, STAT
 from ..graph import state
 from ..persample import DenseRows, LazyGrad, OuterRows
 from .base import Op, failed, lead, make, tmm
-from .memory import pooled, released
+from .memory import POOL_MIN, pooled, released
 
 
 class Matmul(Op):
@@ -139,7 +139,10 @@ class Linear(Op):
         xd, Wd = x._data, W._data
         gx = None
         if x.requires_grad:
-            gx = np.matmul(g, Wd, out=pooled(g.shape[:-1] + Wd.shape[1:], np.result_type(g, Wd)))
+            if g.size * Wd.shape[1] * g.itemsize < POOL_MIN * max(g.shape[-1], 1):
+                gx = g @ Wd
+            else:  # a large result: memory used before (ops.memory)
+                gx = np.matmul(g, Wd, out=pooled(g.shape[:-1] + Wd.shape[1:], np.result_type(g, Wd)))
         gW = gb = None
         if g.ndim == xd.ndim:  # no per-sample stack axes
             g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])

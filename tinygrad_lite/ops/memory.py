@@ -23,6 +23,7 @@ references of its own stack. Pools are per thread: two threads never share an ar
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 from typing import Any, Optional
@@ -62,7 +63,7 @@ def scratch(key: str, shape: tuple, dtype: Any) -> np.ndarray:
     under ``key`` and handed out again by the next call with that key. Only for a temporary
     that never leaves the function using it (never stored in a graph or returned)."""
     dtype = np.dtype(dtype)
-    n = int(np.prod(shape)) * dtype.itemsize
+    n = math.prod(shape) * dtype.itemsize
     if n > SCRATCH_MAX:
         return np.empty(shape, dtype)
     store = _local.__dict__.setdefault("scratch", {})
@@ -78,7 +79,7 @@ def pooled(shape: tuple, dtype: Any) -> np.ndarray:
     nothing but the pool, else freshly allocated (and pooled, within ``POOL_LIST`` per
     shape and ``POOL_MAX`` bytes in all; beyond that the pool forgets its free arrays)."""
     dtype = np.dtype(dtype)
-    n = int(np.prod(shape)) * dtype.itemsize
+    n = math.prod(shape) * dtype.itemsize
     if n < POOL_MIN or n > SCRATCH_MAX:
         return np.empty(shape, dtype)
     store = _local.__dict__
