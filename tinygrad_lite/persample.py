@@ -25,6 +25,7 @@ exists (``|sum_t L_t (x) R_t|^2 = sum_{t,s} (L_t.L_s)(R_t.R_s)``, ``sum_b w_b S[
 
 from __future__ import annotations
 
+import math
 import weakref
 from typing import Any, Iterable, Optional
 
@@ -46,7 +47,7 @@ class Rows:
 
     def sq_norms(self) -> np.ndarray:
         """``|S[b]|^2`` for each b, shape (B,)."""
-        S = self.dense().reshape(self.B, int(np.prod(self.shape)))
+        S = self.dense().reshape(self.B, math.prod(self.shape))
         return np.einsum("bk,bk->b", S, S)
 
     def weighted_sum(self, w: np.ndarray) -> np.ndarray:
@@ -184,7 +185,7 @@ def sq_norms(parts: list) -> np.ndarray:
         L = np.concatenate([r.L * r.scale for r in parts], axis=1)
         R = np.concatenate([r.R for r in parts], axis=1)
         return OuterRows(L, R, parts[0].shape, parts[0].dtype, 1.0).sq_norms()
-    S = dense_sum(parts).reshape(parts[0].B, int(np.prod(parts[0].shape)))
+    S = dense_sum(parts).reshape(parts[0].B, math.prod(parts[0].shape))
     return np.einsum("bk,bk->b", S, S)
 
 
@@ -467,7 +468,7 @@ def sq_norms_of(p: Any) -> Optional[np.ndarray]:
         p._ps.check(label(p))
         return p._ps.sq_norms().astype(np.float64, copy=False)
     if p._gs is not None:
-        S = p._gs.reshape(p._gs.shape[0], int(np.prod(p._gs.shape[1:]))).astype(np.float64, copy=False)
+        S = p._gs.reshape(p._gs.shape[0], math.prod(p._gs.shape[1:])).astype(np.float64, copy=False)
         return np.einsum("bk,bk->b", S, S)
     n = getattr(p, "_gsnorm", None)
     if n is not None:

@@ -8,6 +8,7 @@ shared with the scalar ``Value`` engine.
 
 from __future__ import annotations
 
+import math
 from operator import attrgetter
 from typing import Any, Optional, Sequence, Union
 
@@ -469,7 +470,7 @@ class Tensor(TorchSpellings):
         if s > e:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
         shp = self.data.shape
-        return ops.RESHAPE(self, shp[:s] + (int(np.prod(shp[s:e + 1])),) + shp[e + 1:])
+        return ops.RESHAPE(self, shp[:s] + (math.prod(shp[s:e + 1]),) + shp[e + 1:])
 
     def transpose(self, *axes: Any) -> "Tensor":
         """Permute the axes (numpy's meaning); reversed when no axes are given."""

@@ -23,6 +23,7 @@ its backward scatters the cotangent back with ``np.bincount`` (windows may overl
 
 from __future__ import annotations
 
+import math
 from typing import Any, Optional
 
 import numpy as np
@@ -83,7 +84,7 @@ def _patches(xp: np.ndarray, out: tuple, k: tuple, s: tuple, d: tuple, alloc: An
     v = v.transpose(perm)
     cols = alloc(v.shape, v.dtype)
     np.copyto(cols, v)
-    return cols.reshape(G, -1, int(np.prod(k)) * xp.shape[-1])
+    return cols.reshape(G, -1, math.prod(k) * xp.shape[-1])
 
 
 class ConvRows(OuterRows):
@@ -250,10 +251,10 @@ class Conv(Op):
         Og = O // G
         n = lead(node, g)
         ld = g.shape[:n]
-        L = int(np.prod(ld))
+        L = math.prod(ld)
         B = node._data.shape[0]
         # cotangent channels-last, groups first: (L, G, B*P, Og)
-        P = int(np.prod(out))
+        P = math.prod(out)
         v = np.moveaxis(g.reshape((L, B, G, Og) + out), 2, 1).reshape((L, G, B, Og, P)).swapaxes(3, 4)
         gm = pooled(v.shape, np.result_type(v, W))
         np.copyto(gm, v)
@@ -307,7 +308,7 @@ class Conv(Op):
         cols, (S, out, k, stride, pads, dilation, G), cache = node._ctx
         p = node._parents[i]
         B = node._data.shape[0]
-        P = int(np.prod(out))
+        P = math.prod(out)
         if cache is not None and cache[0] is g:
             gm = cache[1]
         else:
@@ -339,7 +340,7 @@ def _pool_index(shape: tuple, out: tuple, k: tuple, s: tuple, d: tuple) -> np.nd
         kk = np.arange(k[i]).reshape((1,) * (nd + i) + (-1,) + (1,) * (nd - i - 1)) * d[i]
         pos = pos + (o + kk) * mult
         mult *= shape[i]
-    return pos.reshape(int(np.prod(out)), int(np.prod(k)))
+    return pos.reshape(math.prod(out), math.prod(k))
 
 
 class _Pool(Op):
@@ -370,7 +371,7 @@ class _Pool(Op):
         st = xp.strides
         view = as_strided(xp, N + out + k, st[:-nd] + tuple(st[-nd + i] * stride[i] for i in range(nd))
                           + tuple(st[-nd + i] * dilation[i] for i in range(nd)), writeable=False)
-        win = np.ascontiguousarray(view).reshape(N + out + (int(np.prod(k)),))
+        win = np.ascontiguousarray(view).reshape(N + out + (math.prod(k),))
         return win, out, Sp
 
 
@@ -396,7 +397,7 @@ class MaxPool(_Pool):
         if n:
             at = np.broadcast_to(at, g.shape[:n] + at.shape).reshape(-1, P)
         planes = at.shape[0]
-        size = int(np.prod(Sp))
+        size = math.prod(Sp)
         flat = at + (np.arange(planes, dtype=np.int64) * size)[:, None]
         x = node._parents[0]._data
         dxp = np.bincount(flat.reshape(-1), weights=g.reshape(-1), minlength=planes * size)
@@ -431,7 +432,7 @@ class AvgPool(_Pool):
         n = lead(node, g)
         gd = (g / div).reshape(-1, P)
         planes = gd.shape[0]
-        size = int(np.prod(Sp))
+        size = math.prod(Sp)
         flat = pos[None] + (np.arange(planes, dtype=np.int64) * size)[:, None, None]
         w = np.broadcast_to(gd[:, :, None], (planes, P, K))
         dxp = np.bincount(flat.reshape(-1), weights=w.reshape(-1), minlength=planes * size)

@@ -8,6 +8,7 @@ output cotangent rows times its input rows), kept as those two factors (``OuterR
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -156,7 +157,7 @@ class Linear(Op):
                 gb = np.add.reduce(g2, 0)
         else:  # a stack of per-sample cotangents over an unbatched input
             k = lead(node, g)
-            L = int(np.prod(g.shape[:k]))
+            L = math.prod(g.shape[:k])
             g3 = g.reshape(L, -1, g.shape[-1])
             x2 = xd.reshape(-1, xd.shape[-1])
             gW = np.einsum("lmo,mi->loi", g3, x2).reshape(g.shape[:k] + Wd.shape)
@@ -172,7 +173,7 @@ class Linear(Op):
         if i == 1:
             if xd.ndim == 2:
                 return OuterRows(g[:, None, :], xd[:, None, :], p._data.shape, p._data.dtype, scale)
-            T = int(np.prod(xd.shape[1:-1]))  # explicit: B may be 0
+            T = math.prod(xd.shape[1:-1])  # explicit: B may be 0
             return OuterRows(g.reshape(B, T, g.shape[-1]), xd.reshape(B, T, xd.shape[-1]), p._data.shape,
                              p._data.dtype, scale)
         if i == 2:
