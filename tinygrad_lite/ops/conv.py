@@ -19,6 +19,10 @@ over the groups). Backward:
 
 Pooling copies the windows of the (implicitly -inf / zero padded) input and reduces them;
 its backward scatters the cotangent back with ``np.bincount`` (windows may overlap).
+
+The padded input and the input gradient's spread cotangent and windows are per-thread
+scratch arrays; the patches, the output and the channels-last cotangent come from the
+pool of ``memory.pooled`` (a training loop reuses their memory every step).
 """
 
 from __future__ import annotations
