@@ -168,3 +168,20 @@ def test_training_with_reused_memory_matches_fresh_memory(monkeypatch):
     for (la, na), (lb, nb) in zip(pooled_losses, fresh_losses):
         assert la == lb
         np.testing.assert_array_equal(na, nb)
+
+
+def test_pooling_can_be_turned_off_before_import():
+    import subprocess
+    import sys
+
+    code = ("import numpy as np\n"
+            "from tinygrad_lite.ops import memory\n"
+            "a = memory.pooled((512, 512), np.float64); del a\n"
+            "b = memory.scratch('k', (512, 512), np.float64)\n"
+            "print(len(memory._local.__dict__.get('pool', {})), len(memory._local.__dict__.get('scratch', {})))\n")
+    env = dict(__import__("os").environ, TINYGRAD_LITE_NO_POOL="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["0", "0"]
+    env.pop("TINYGRAD_LITE_NO_POOL")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1", "1"]

@@ -19,11 +19,14 @@ arithmetic. Three helpers hand out memory that was already touched instead:
 never handed out. The count that means "only the pool holds it" is measured once, at
 import, through the same helper, so it does not depend on how the interpreter counts the
 references of its own stack. Pools are per thread: two threads never share an array.
+A thread keeps at most ``POOL_MAX`` bytes pooled and ``SCRATCH_MAX`` bytes per scratch key;
+``TINYGRAD_LITE_NO_POOL=1`` before import turns all of it off.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import sys
 import threading
 from typing import Any, Optional
@@ -32,8 +35,10 @@ import numpy as np
 
 POOL_MIN = 1 << 17  # bytes: smaller arrays come from the allocator's heap without page faults
 SCRATCH_MAX = 64 << 20  # bytes: a larger array is allocated afresh each time
-POOL_MAX = 512 << 20  # bytes a thread's pool may keep in all
+POOL_MAX = 256 << 20  # bytes a thread's pool may keep in all
 POOL_LIST = 32  # arrays kept per shape and dtype
+if os.environ.get("TINYGRAD_LITE_NO_POOL"):  # set before import: every array is a new one
+    POOL_MIN, SCRATCH_MAX = 1 << 62, -1
 
 _local = threading.local()
 
