@@ -260,8 +260,8 @@ class Conv(Op):
         # cotangent channels-last, groups first: (L, G, B*P, Og)
         P = math.prod(out)
         v = np.moveaxis(g.reshape((L, B, G, Og) + out), 2, 1).reshape((L, G, B, Og, P)).swapaxes(3, 4)
-        gm = pooled(v.shape, np.result_type(v, W))
-        np.copyto(gm, v)
+        gm = pooled(v.shape, W.dtype)  # in the weight's dtype
+        np.copyto(gm, v, casting="unsafe")
         gm = gm.reshape(L, G, B * P, Og)
         if n == 0:
             node._ctx[2] = (g, gm[0])
