@@ -212,6 +212,7 @@ def _node(data: float, parents: tuple, op: _Op, ctx: object = None) -> "Value":
     v = _new(Value)
     v.data = data
     v._grad = 0.0
+    v.requires_grad = True  # a slot (always True): the walker reads it on every edge
     st = _state.__dict__  # this thread's recording state: one lookup, then plain dict reads
     if st["grad"]:
         v._parents = parents
@@ -237,8 +238,7 @@ class Value:
     accumulates across ``backward()`` calls (use ``v.grad = 0.0`` or ``zero_grad`` to reset).
     """
 
-    __slots__ = ("data", "_grad", "_label", "_parents", "_op", "_ctx", "_mod", "_src", "__weakref__")
-    requires_grad = True
+    __slots__ = ("data", "_grad", "_label", "_parents", "_op", "_ctx", "_mod", "_src", "requires_grad", "__weakref__")
     batched = False
     _bs = 0
 
@@ -256,6 +256,7 @@ class Value:
                 raise TypeError(f"Value: data must be a real number, got {type(data).__name__}") from None
         self.data = float(data)
         self._grad = 0.0
+        self.requires_grad = True
         self._label = label
         self._parents = ()
         self._op = None
