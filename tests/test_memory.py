@@ -185,3 +185,33 @@ def test_pooling_can_be_turned_off_before_import():
     env.pop("TINYGRAD_LITE_NO_POOL")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["1", "1"]
+
+
+def test_two_threads_running_convolutions_at_once_get_their_own_results():
+    """Scratch and pooled arrays are per thread: convolutions running concurrently in two
+    threads give exactly what each gives alone."""
+    rng = np.random.default_rng(5)
+    xs = [rng.standard_normal((48, 1, 8, 8)) for _ in range(2)]
+    ys = [rng.integers(0, 10, 48) for _ in range(2)]
+
+    def train(i, out):
+        model = _cnn(10 + i)
+        opt = tl.optim.SGD(model.parameters(), lr=0.05)
+        for _ in range(6):
+            opt.zero_grad()
+            tl.nn.cross_entropy(model(tl.Tensor(xs[i], batched=True)), tl.Tensor(ys[i], batched=True)).backward()
+            opt.step()
+        out[i] = [p.data.copy() for p in model.parameters()]
+
+    alone: dict = {}
+    for i in range(2):
+        train(i, alone)
+    together: dict = {}
+    threads = [threading.Thread(target=train, args=(i, together)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i in range(2):
+        for a, b in zip(alone[i], together[i]):
+            np.testing.assert_array_equal(a, b)
