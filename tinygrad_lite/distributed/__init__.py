@@ -45,12 +45,14 @@ Optional extra: ``pip install "tinygrad_lite[distributed]"`` (mpi4py and the
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Iterable
 from typing import Any, Optional, Union
 
 import numpy as np
 
+from ..ops.memory import scratch
 from ..tensor import Tensor
 from . import _abort, _mpi
 
@@ -155,7 +157,7 @@ def _shape_signature(params: list[Tensor]) -> tuple[int, int, int, int]:
     sig = _signatures.get(shapes)
     if sig is None:
         text = ";".join("x".join(map(str, shape)) for shape in shapes).encode()
-        sig = (len(shapes), sum(int(np.prod(shape)) for shape in shapes), zlib.crc32(text), zlib.adler32(text))
+        sig = (len(shapes), sum(math.prod(shape) for shape in shapes), zlib.crc32(text), zlib.adler32(text))
         if len(_signatures) > 64:
             _signatures.clear()
         _signatures[shapes] = sig
@@ -218,7 +220,7 @@ def _sum_over_ranks(buf: np.ndarray, out: np.ndarray) -> np.ndarray:
             np.copyto(out, buf)
         _mpi.allreduce_sum_inplace(_comm, out.reshape(-1))
         return out
-    recv = _scratch("recv", (_size, buf.size)) if buf.dtype == np.float64 else None
+    recv = scratch("dist.recv", (_size, buf.size), np.float64) if buf.dtype == np.float64 else None
     return _sum_in_rank_order(_mpi.allgather(_comm, buf, out=recv), out=out.reshape(-1)).reshape(out.shape)
 
 
@@ -230,17 +232,6 @@ def _sum_in_rank_order(rows: np.ndarray, out: Optional[np.ndarray] = None) -> np
     for r in range(1, rows.shape[0]):
         np.add(total, rows[r], out=total)
     return total
-
-
-_scratch_arrays: dict[str, np.ndarray] = {}
-
-
-def _scratch(name: str, shape: tuple[int, ...]) -> np.ndarray:
-    """A float64 work array kept between calls (a training loop sends the same sizes every step)."""
-    arr = _scratch_arrays.get(name)
-    if arr is None or arr.shape != shape:
-        arr = _scratch_arrays[name] = np.empty(shape)
-    return arr
 
 
 # --------------------------------------------------------------------------- collectives
@@ -413,7 +404,7 @@ def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, 
     weight = np.float64(n_k / n_total if mean and n_total else 1.0)
     # the buffer: [n_k, one has-a-gradient flag per parameter, the weighted gradients]
     count = len(params)
-    send = _scratch("send", (1 + count + sum(int(p.data.size) for p in params),))
+    send = scratch("dist.send", (1 + count + sum(int(p.data.size) for p in params),), np.float64)
     send[0] = n_k
     offset = 1 + count
     for i, p in enumerate(params):
@@ -428,7 +419,7 @@ def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, 
             # one pass, computed in float64 (n_k / N rounded once, the product once)
             np.multiply(np.reshape(p.grad, -1), weight, out=seg)
         offset += size
-    total = _sum_over_ranks(send, send)  # in place: send is this function's own scratch array
+    total = _sum_over_ranks(send, send)  # in place: send is scratch memory nobody else holds
     offset = 1 + count
     for i, p in enumerate(params):
         size = int(p.data.size)

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .._blas import axpy
+from ..ops.memory import scratch
 from ..tensor import Tensor
 from .optimizer import Optimizer, check_number, hyper
 
@@ -47,7 +48,6 @@ class SGD(Optimizer):
     def __init__(self, params: Any, lr: float, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False) -> None:
         super().__init__(params, hyper(locals()))
-        self._scratch: dict = {}  # reused storage for lr * g, by parameter
 
     checks = {"momentum": "number", "dampening": "number", "nesterov": "bool"}
     buffers = {"momentum_buffer": "array?"}
@@ -69,7 +69,7 @@ class SGD(Optimizer):
                 buf += (1 - group["dampening"]) * g
             g = g + momentum * buf if group["nesterov"] else buf
         # p <- p - lr * g in place, lr * g in p's dtype: one BLAS axpy pass over a large array;
-        # else numpy, with a temporary for a small one and a reused scratch array for a large one
+        # else numpy, with a temporary for a small one and this thread's scratch array for a large one
         d = p._data if type(p) is Tensor else p.data
         lr = float(group["lr"])  # a Python float: lr * g stays in g's dtype, which is p's
         if axpy(-lr, g, d):
@@ -77,11 +77,8 @@ class SGD(Optimizer):
         if d.size < 65536:
             np.subtract(d, np.multiply(g, lr), out=d)
             return
-        scratch = self._scratch.get(id(p))
-        if scratch is None or scratch.shape != d.shape or scratch.dtype != d.dtype:
-            scratch = self._scratch[id(p)] = np.empty_like(d)
-        np.multiply(g, lr, out=scratch)
-        np.subtract(d, scratch, out=d)
+        lr_g = np.multiply(g, lr, out=scratch("sgd.lr_g", d.shape, d.dtype))
+        np.subtract(d, lr_g, out=d)
 
 
 class Adam(Optimizer):
