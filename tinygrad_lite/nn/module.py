@@ -60,7 +60,7 @@ class Module:
         held directly or inside a list, tuple or dict attribute (the one membership rule)."""
         out: list = []
         for name, v in vars(self).items():
-            if isinstance(v, (Module, Tensor)):
+            if isinstance(v, _MEMBER):
                 out.append((name, None, v))
             elif isinstance(v, (list, tuple)):
                 out += [(name, i, item) for i, item in enumerate(v) if isinstance(item, (Module, Tensor))]
@@ -110,8 +110,9 @@ class Module:
                     yield (f"{mname}.{name}" if mname else name), v
 
     def parameters(self) -> list:
-        """The parameters, in ``named_parameters`` order (the same walk, without the names:
-        ``zero_grad()`` and optimizers call it every step)."""
+        """The parameters, in ``named_parameters`` order (the same walk and membership rule as
+        ``_entries``, without the names or the entry tuples: ``zero_grad()`` and optimizers
+        call it every step)."""
         out: list = []
         seen: set = set()
         stack: list = [self]
@@ -121,13 +122,22 @@ class Module:
                 continue
             seen.add(id(m))
             kids = []
-            for _, _, v in m._entries():
-                if isinstance(v, Tensor):
-                    if v.requires_grad and id(v) not in seen:
-                        seen.add(id(v))
-                        out.append(v)
+            for v in vars(m).values():
+                if isinstance(v, _MEMBER):
+                    items: Any = (v,)
+                elif isinstance(v, (list, tuple)):
+                    items = v
+                elif isinstance(v, dict):
+                    items = v.values()
                 else:
-                    kids.append(v)
+                    continue
+                for v in items:
+                    if isinstance(v, Tensor):
+                        if v.requires_grad and id(v) not in seen:
+                            seen.add(id(v))
+                            out.append(v)
+                    elif isinstance(v, Module):
+                        kids.append(v)
             stack += reversed(kids)
         return out
 
@@ -244,6 +254,8 @@ class Module:
     def extra_repr(self) -> str:
         return ""
 
+
+_MEMBER = (Module, Tensor)  # what an attribute (or an item of a list, tuple or dict one) may be
 
 class Linear(Module):
     """y = x @ W.T + b with W of shape (out_features, in_features), b of shape (out_features,).
