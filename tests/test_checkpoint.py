@@ -1160,6 +1160,17 @@ def test_structures_nested_too_deep_are_refused_quickly(tmp_path: pathlib.Path, 
     assert error is None
 
 
+@pytest.mark.parametrize("tail", [b'\\"' * 200_000, b'\\"' * 200_000 + b"\\", b'"' * 400_000])
+def test_unterminated_strings_are_refused_in_linear_time(tmp_path: pathlib.Path, tail: bytes) -> None:
+    """A structure of escaped quotes with no closing quote: the nesting pre-check must not
+    rescan the rest of the text from every quote (400 KB would take hours)."""
+    text = b'{"format": "' + tail
+    path = tmp_path / "quotes.npz"
+    path.write_bytes(raw_zip([member("__structure__.npy", npy_bytes(np.frombuffer(text, np.uint8)))]))
+    error = call_with_timeout(lambda: assert_refused(path, r"quotes\.npz", peak_limit=64 << 20), 60)
+    assert error is None
+
+
 def test_brackets_inside_strings_do_not_count_as_nesting(tmp_path: pathlib.Path) -> None:
     obj = {"s": "[" * 5000 + '{"\\"' + "}" * 7, "[[[": ["]]]"]}
     assert roundtrip(obj, tmp_path) == obj

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pytest
@@ -212,7 +212,8 @@ def test_launcher_without_mpi_says_how_to_install_and_does_not_run(
 
 def test_launcher_command_and_argument_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     cmd = launcher.command(3, "train.py", ["--lr", "0.1"], "/x/mpiexec")
-    assert cmd == ["/x/mpiexec", "-n", "3", sys.executable, "train.py", "--lr", "0.1"]
+    assert cmd == ["/x/mpiexec", "-n", "3", sys.executable, "-m", "tinygrad_lite.distributed._run", "train.py",
+                   "--lr", "0.1"]
     own = os.path.join(os.path.dirname(sys.executable), "mpiexec")
     if os.path.isfile(own):
         assert launcher.find_mpiexec() == own  # the interpreter's own comes first
@@ -234,6 +235,9 @@ def test_launcher_runs_n_ranks_with_the_arguments(mpi: None, tmp_path: Path) -> 
     job(3, script, tmp_path, "a", "--b")
     for r in range(3):
         assert (tmp_path / f"r{r}").read_text() == "3 6.0 ['a', '--b']"
+    job(2, script, tmp_path, "--", "-n", "5")  # the script's own arguments pass unchanged, "--" too
+    for r in range(2):
+        assert (tmp_path / f"r{r}").read_text() == "2 3.0 ['--', '-n', '5']"
 
 
 # ----------------------------------------------------------------------------- exact gradients
@@ -356,6 +360,24 @@ def test_an_exception_on_one_rank_aborts_every_rank(mpi: None) -> None:
     assert "went past the collective" not in done.stdout
 
 
+def test_a_nonzero_sys_exit_on_one_rank_ends_every_rank(mpi: None, tmp_path: Path) -> None:
+    """``sys.exit`` reaches no exception hook: without the launcher's runner rank 0 would wait
+    in its collective forever."""
+    script = tmp_path / "quit.py"
+    script.write_text(
+        "import sys, numpy as np\nfrom tinygrad_lite import distributed as dist\ndist.init()\n"
+        "if dist.rank() == 1:\n    sys.exit('bad configuration on purpose')\n"
+        "dist.allreduce_sum(np.ones(3))\nprint('rank 0 went past the collective', flush=True)\n"
+    )
+    start = time.monotonic()
+    done = job(2, script, timeout=30, check=False)
+    assert time.monotonic() - start < 10
+    assert done.returncode != 0
+    assert "rank 1: bad configuration on purpose" in done.stderr
+    assert "rank 1: exited with status 1, aborting all 2 ranks" in done.stderr
+    assert "went past the collective" not in done.stdout
+
+
 # ----------------------------------------------------------------------------- the example
 
 
@@ -414,3 +436,22 @@ def test_the_documented_script_runs_on_two_ranks(mpi: None, tmp_path: Path) -> N
     job(2, script, cwd=tmp_path)
     state = tl.load(tmp_path / "ckpt.npz")
     assert state["loader"]["epoch"] == 2 and set(state) == {"model", "optim", "loader"}
+
+
+@pytest.mark.parametrize("B", [1, 3])
+@pytest.mark.parametrize("cost,reduction", [
+    (lambda out, y: tl.nn.cross_entropy(out, y, reduction="sum"), "sum"),
+    (lambda out, y: (out ** 2).sum(), "sum"),
+    (lambda out, y: tl.nn.cross_entropy(out, y), "mean"),
+    (lambda out, y: (out ** 2).mean(), "mean"),
+])
+def test_the_backward_records_the_cost_reduction_also_for_one_sample(B: int, cost: Callable,
+                                                                       reduction: str) -> None:
+    """``all_reduce_gradients`` weights shards by what the backward recorded: with one sample a
+    mean and a sum weigh it alike, so the cost's own reduction must decide."""
+    model = tl.nn.Linear(3, 2, rng=0)
+    x = tl.Tensor(np.arange(3.0 * B).reshape(B, 3), batched=True)
+    for per_sample in (True, False):
+        model.zero_grad()
+        cost(model(x), np.zeros(B, dtype=np.int64)).backward(per_sample=per_sample)
+        assert model.weight.last_batch == (B, reduction)

@@ -120,7 +120,9 @@ def test_shared_module_and_shared_parameter_appear_once() -> None:
     assert names[:2] == ["a.weight", "a.bias"]
     assert "c.bias" in names
     assert len([m for m in model.modules() if m is model.a]) == 1
-    assert len(model.state_dict()) == 3
+    # the state dict lists every name, as torch's (so a tied torch model's state dict loads)
+    assert list(model.state_dict()) == ["a.weight", "a.bias", "b.weight", "b.bias", "c.weight", "c.bias"]
+    assert [n for n, _ in nn.Sequential(nn.Linear(2, 2), nn.Tanh()).named_parameters()] == ["0.weight", "0.bias"]
 
     shared = nn.Linear(2, 2, rng=0)
     seq = nn.Sequential(shared, nn.Tanh(), shared)

@@ -354,9 +354,14 @@ def save(obj: Any, path: PathLike, *, compress: bool = False) -> Path:
 # --------------------------------------------------------------------------- reading
 
 
+# a JSON string, or an unterminated one up to the end: each character can match in one way
+# only and the match cannot fail once it starts, so the scan is linear in the length
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.S)
+
+
 def _json_depth(raw: bytes) -> int:
     """Deepest nesting of ``[`` / ``{`` in the JSON text ``raw`` (brackets inside strings ignored)."""
-    skeleton = np.frombuffer(re.sub(rb'"(?:[^"\\]|\\.)*"', b"", raw), dtype=np.uint8)
+    skeleton = np.frombuffer(_JSON_STRING.sub(b"", raw), dtype=np.uint8)
     return int(np.cumsum(_BRACKET_STEP[skeleton], dtype=np.int32).max(initial=0))
 
 

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Union
 import numpy as np
 
 from .batchstate import BATCHED
+from .graph import state
 from .ops import base
-from .ops.base import axes_of, make
+from .ops.base import axes_of, bump, make
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -44,6 +45,33 @@ def check_dtype(who: str, dtype: Any) -> np.dtype:
     return dt
 
 
+def checked_grad(t: Any, value: Any) -> np.ndarray:
+    """``value`` as ``t``'s gradient (``t.grad = value``): a numpy array (or Tensor) of ``t``'s
+    shape, cast to its dtype; anything else raises at once, as torch does."""
+    shape = t._data.shape
+    if not isinstance(value, (np.ndarray, np.generic, base.Tensor)):
+        raise TypeError(f"Tensor.grad: expected None or a numpy array of shape {shape}, got {type(value).__name__}")
+    arr = np.asarray(value.data if isinstance(value, base.Tensor) else value)
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"Tensor.grad: expected None or a numeric array of shape {shape}, got "
+                        f"{type(value).__name__} of dtype {arr.dtype}")
+    if arr.shape != shape:
+        raise ShapeMismatchError(f"Tensor.grad: the assigned gradient has shape {arr.shape} but the tensor has "
+                                 f"shape {shape}")
+    return arr if arr.dtype == t._data.dtype else arr.astype(t._data.dtype)
+
+
+def check_leaves(order: list) -> None:
+    """Before a backward writes anything: every leaf of ``order`` (the leaves come first)
+    that requires grad holds floats (``requires_grad`` set by hand on an integer tensor)."""
+    for leaf in order:
+        if leaf._op is not None:
+            break
+        if leaf._data.dtype.kind != "f":
+            raise TypeError(f"backward: a leaf of dtype {leaf._data.dtype} and shape {leaf._data.shape} has "
+                            "requires_grad=True; only floating-point tensors can require gradients")
+
+
 class MinMax(NamedTuple):
     """``x.max(dim=d)`` / ``x.min(dim=d)``: the values and the indices where they occur."""
 
@@ -62,7 +90,22 @@ class TorchSpellings:
         """The shape (PyTorch's ``size()``), or the length of axis ``dim``."""
         if dim is None:
             return self.data.shape
-        return self.data.shape[axes_of(self.data.ndim, _one_axis(dim, "size"), "size")[0]]
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"size: dim must be an int, got {dim!r}")
+        if self.data.ndim == 0:
+            raise IndexError(f"size: dimension {dim} is out of range for a 0-d tensor (it has no dimensions)")
+        return self.data.shape[axes_of(self.data.ndim, dim, "size")[0]]
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def __iter__(self) -> Any:
+        """The sub-tensors along axis 0 (``self[0], self[1], ...``), as torch."""
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))  # type: ignore[index]
 
     def numel(self) -> int:
         """The number of elements."""
@@ -135,19 +178,62 @@ class TorchSpellings:
             raise TypeError(f"eq: cannot compare a tensor with {type(other).__name__}")
         return out
 
+    # in-place arithmetic (``x += y``), as torch: the data changes in place (so every alias
+    # sees it, and a graph that used the old values refuses to backward); on a leaf that
+    # requires grad only inside ``no_grad()`` (a manual update); on a value inside a graph,
+    # or with an operand that requires grad, a new node (``x = x + y``)
+    def _inplace(self, other: Any, name: str) -> Any:
+        out_of_place = getattr(type(self), name)
+        rg = state.grad and (self.requires_grad or getattr(other, "requires_grad", False))
+        if rg:
+            if self.requires_grad and self._op is None:  # type: ignore[attr-defined]
+                raise RuntimeError(f"{_SYM[name]}=: a leaf tensor that requires grad cannot be changed in place "
+                                   "while gradients are recorded; update it inside `with tl.no_grad():` or write "
+                                   f"`x = x {_SYM[name]} y` for a new tensor")
+            return out_of_place(self, other)
+        result = out_of_place(self, other).data
+        d = self.data
+        if result.shape != d.shape:
+            raise ValueError(f"{_SYM[name]}=: the result has shape {result.shape}, which cannot be stored in place in "
+                             f"a tensor of shape {d.shape}")
+        if not np.can_cast(result.dtype, d.dtype, "same_kind"):
+            raise TypeError(f"{_SYM[name]}=: a result of dtype {result.dtype} cannot be stored in place in a tensor "
+                            f"of dtype {d.dtype}")
+        if not d.flags.writeable:
+            raise ValueError(f"{_SYM[name]}=: this tensor's data is read-only")
+        np.copyto(d, result, casting="same_kind")
+        self._v = bump()  # type: ignore[attr-defined]
+        return self
+
+    def __iadd__(self, other: Any) -> Any:
+        return self._inplace(other, "__add__")
+
+    def __isub__(self, other: Any) -> Any:
+        return self._inplace(other, "__sub__")
+
+    def __imul__(self, other: Any) -> Any:
+        return self._inplace(other, "__mul__")
+
+    def __itruediv__(self, other: Any) -> Any:
+        return self._inplace(other, "__truediv__")
+
+    def __ipow__(self, other: Any) -> Any:
+        return self._inplace(other, "__pow__")
+
     def float(self) -> "Tensor":
         return self.astype(np.float32)
 
     def double(self) -> "Tensor":
         return self.astype(np.float64)
 
-    def _minmax(self, dim: Any, keepdim: bool, axis: Any, argfn: Any, op: Any, neg: bool) -> MinMax:
+    def _minmax(self, dim: Any, keepdim: bool, axis: Any, argfn: Any, op: Any) -> MinMax:
         if axis is not None:
             raise TypeError("give either axis or dim, not both")
         if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
             raise TypeError(f"max/min: dim must be an int, got {dim!r}")
-        values = -op(-self, dim, keepdim) if neg else op(self, dim, keepdim)
-        idx = np.asarray(argfn(self.data, axis=axes_of(self.data.ndim, dim, "max")[0], keepdims=bool(keepdim)))
+        values = op(self, dim, keepdim)
+        ax = axes_of(self.data.ndim, dim, op.name)
+        idx = np.asarray(argfn(self.data, axis=ax[0] if ax else None, keepdims=bool(keepdim)))
         return MinMax(values, make(idx.astype(np.int64), None, (), None, False, values._bs & BATCHED))
 
     def argmax(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
@@ -162,10 +248,14 @@ class TorchSpellings:
 
     def _arg(self, fn: Any, axis: Any, keepdims: bool, dim: Any, keepdim: Optional[bool]) -> "Tensor":
         axis, keepdims = _torch_axis(axis, keepdims, dim, keepdim)
-        ax = None if axis is None else axes_of(self.data.ndim, _one_axis(axis, fn.__name__), fn.__name__)[0]
+        axs = None if axis is None else axes_of(self.data.ndim, _one_axis(axis, fn.__name__), fn.__name__)
+        ax = axs[0] if axs else None  # (a 0-d tensor: its one element, index 0)
         out = np.asarray(fn(self.data, axis=ax, keepdims=keepdims)).astype(np.int64)
         return make(out, None, (), None, False, self._bs & BATCHED if ax not in (0, None) else 0)
 
+
+
+_SYM = {"__add__": "+", "__sub__": "-", "__mul__": "*", "__truediv__": "/", "__pow__": "**"}
 
 
 def _one_axis(axis: Any, who: str) -> Any:
@@ -179,7 +269,7 @@ def _torch_axis(axis: Any, keepdims: bool, dim: Any, keepdim: Optional[bool]) ->
     if dim is not None:
         if axis is not None:
             raise TypeError("give either axis or dim, not both")
-        axis = dim
+        axis = None if isinstance(dim, (tuple, list)) and not dim else dim  # torch: dim=() means every axis
     if keepdim is not None:
         keepdims = keepdim
     if not isinstance(keepdims, (bool, np.bool_)):

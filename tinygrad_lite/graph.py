@@ -35,6 +35,7 @@ threads recording.
 from __future__ import annotations
 
 import gc
+import inspect
 import threading
 from operator import attrgetter
 from typing import Any, Callable, Optional
@@ -76,9 +77,13 @@ class ThreadFlag:
     def _init(self, mode: bool) -> "ThreadFlag":
         self._mode = mode
         self._prev: list = []
+        self._applied = False  # the mode was set at construction (set_grad_enabled), not yet entered
         return self
 
     def __enter__(self) -> "ThreadFlag":
+        if self._applied:  # set when constructed: entering keeps it, exiting restores
+            self._applied = False
+            return self
         self._prev.append(getattr(state, self.attr))
         setattr(state, self.attr, self._mode)
         return self
@@ -89,12 +94,34 @@ class ThreadFlag:
     def __call__(self, fn: Callable) -> Callable:
         if not callable(fn):
             raise TypeError(f"{type(self).__name__} decorates a function, got {type(fn).__name__}")
+        if self._applied:  # a decorator acts when the function runs: undo the construction's effect
+            self._applied = False
+            setattr(state, self.attr, self._prev.pop())
         mode = self._mode
         cls = type(self)
 
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with object.__new__(cls)._init(mode):
-                return fn(*args, **kwargs)
+        if inspect.isgeneratorfunction(fn):  # the mode holds while the generator's body runs
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                gen = fn(*args, **kwargs)
+                send, value = gen.send, None
+                while True:
+                    try:
+                        with object.__new__(cls)._init(mode):
+                            out = send(value)
+                    except StopIteration as stop:
+                        return stop.value
+                    try:
+                        value, send = (yield out), gen.send
+                    except GeneratorExit:
+                        with object.__new__(cls)._init(mode):
+                            gen.close()
+                        raise
+                    except BaseException as exc:  # thrown in: pass it to the wrapped generator
+                        value, send = exc, gen.throw
+        else:
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                with object.__new__(cls)._init(mode):
+                    return fn(*args, **kwargs)
 
         wrapper.__name__ = getattr(fn, "__name__", "wrapper")
         wrapper.__doc__ = getattr(fn, "__doc__", None)
@@ -103,7 +130,16 @@ class ThreadFlag:
 
 
 class set_grad_enabled(ThreadFlag):
-    """Context manager (and decorator) that sets graph recording to ``mode`` in this thread."""
+    """Sets graph recording to ``mode`` in this thread, as PyTorch's: at once when called
+    (``set_grad_enabled(False)`` as a statement turns recording off until turned on again);
+    as a context manager the previous mode comes back on exit; as a decorator the mode
+    holds while the function runs."""
+
+    def __init__(self, mode: bool) -> None:
+        super().__init__(mode)
+        self._prev.append(state.grad)
+        state.grad = mode
+        self._applied = True
 
 
 class _FixedMode(set_grad_enabled):

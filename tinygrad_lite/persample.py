@@ -218,10 +218,11 @@ class Segment:
 class SampleGrads:
     """What a leaf parameter's per-sample gradients are made of, since ``zero_grad()``."""
 
-    __slots__ = ("segments",)
+    __slots__ = ("segments", "stepped")
 
     def __init__(self) -> None:
         self.segments: list = []
+        self.stepped = False  # a DPSGD step used these rows (a later step must not use them again)
 
     def check(self, label: str) -> None:
         for s in self.segments:
@@ -390,9 +391,12 @@ class Context:
         if B == 0:
             reduction = self.kind
         elif self.c is not None and self.weight is not None:
-            if abs(self.weight * B - 1.0) <= 1e-12:
+            is_mean, is_sum = abs(self.weight * B - 1.0) <= 1e-12, abs(self.weight - 1.0) <= 1e-12
+            if is_mean and is_sum:  # one sample: both weights are 1; the cost's own reduction says which
+                reduction = self.kind if self.kind in ("mean", "sum") else "mean"
+            elif is_mean:
                 reduction = "mean"
-            elif abs(self.weight - 1.0) <= 1e-12:
+            elif is_sum:
                 reduction = "sum"
         keys = tuple(weakref.ref(k) for _, k in sorted(self.keys.items()))
         writes = []

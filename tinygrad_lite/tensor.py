@@ -16,7 +16,16 @@ import numpy as np
 
 from . import graph, ops, persample
 from .batchstate import BATCHED, MIXED, STAT, fit
-from .conventions import MinMax, ShapeMismatchError, TorchSpellings, _torch_axis, check_bool, check_dtype
+from .conventions import (
+    MinMax,
+    ShapeMismatchError,
+    TorchSpellings,
+    _torch_axis,
+    check_bool,
+    check_dtype,
+    check_leaves,
+    checked_grad,
+)
 from .ops import base as _base
 from .ops.base import axes_of, bump, const, make
 from .ops.memory import released
@@ -49,7 +58,7 @@ class Tensor(TorchSpellings):
 
     __slots__ = ("_data", "_v", "_stamp", "_grad", "_lazy", "requires_grad", "name", "_parents", "_op", "_ctx", "_bs",
                  "_mix",
-                 "_ps", "_gs", "_gsbuf", "_gbuf", "_gsnorm", "last_batch", "_src", "__weakref__")
+                 "_ps", "_gs", "_gsbuf", "_gbuf", "_gsnorm", "last_batch", "_src", "_param", "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
     __hash__ = object.__hash__  # hashable by identity (optimizer state is keyed by parameters)
 
@@ -78,8 +87,8 @@ class Tensor(TorchSpellings):
             raise ValueError("Tensor: batched=True needs at least one axis (axis 0 indexes the samples)")
         self._data = arr
         self._v = 0
-        self.grad = None
-        self.requires_grad = bool(requires_grad)
+        self._grad = self._lazy = None
+        self.requires_grad = self._param = bool(requires_grad)  # _param: a module's parameter, also when frozen
         self.name = name
         self._parents = ()
         self._op = None
@@ -120,8 +129,8 @@ class Tensor(TorchSpellings):
         return self._grad
 
     @grad.setter
-    def grad(self, value: Optional[np.ndarray]) -> None:
-        self._grad = value
+    def grad(self, value: Optional[ArrayLike]) -> None:
+        self._grad = None if value is None else checked_grad(self, value)
         self._lazy = None
 
     @property
@@ -190,11 +199,6 @@ class Tensor(TorchSpellings):
         """Name of the op that produced this tensor ('' for a leaf)."""
         return self._op.name if self._op is not None else ""
 
-    def __len__(self) -> int:
-        if self.data.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
-
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         return self.data if dtype is None else self.data.astype(dtype)
 
@@ -231,6 +235,8 @@ class Tensor(TorchSpellings):
             raise TypeError(f"requires_grad_: only floating-point tensors can require gradients, "
                             f"got dtype {self.data.dtype}")
         self.requires_grad = bool(requires_grad)
+        if requires_grad and self._op is None:
+            self._param = True
         return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -301,6 +307,7 @@ class Tensor(TorchSpellings):
             mode = "rows" if per_sample is True else ("norms" if per_sample == "norms" else "plain")
             ctx = persample.Context(self, mode)
         order = graph.toposort(self, versions=True)  # refuses values changed in place since the forward
+        check_leaves(order)
         st = graph.state
         st.lazy = ctx is not None and ctx.mode == "rows" and trace is None
         try:
@@ -410,18 +417,18 @@ class Tensor(TorchSpellings):
         """Maximum over ``axis``; the gradient is split evenly among tied maxima. With
         torch's ``dim=`` keyword: a named tuple ``(values, indices)``, as torch returns."""
         if dim is not None:
-            return self._minmax(dim, keepdims if keepdim is None else keepdim, axis, np.argmax, ops.MAX, False)
+            return self._minmax(dim, keepdims if keepdim is None else keepdim, axis, np.argmax, ops.MAX)
         axis, keepdims = _torch_axis(axis, keepdims, None, keepdim)
         return ops.MAX(self, axis, keepdims)
 
     def min(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
             keepdim: Optional[bool] = None) -> Any:
-        """Minimum over ``axis``: -max(-x); ties share the gradient evenly. With ``dim=``:
+        """Minimum over ``axis``; ties share the gradient evenly. With ``dim=``:
         ``(values, indices)``."""
         if dim is not None:
-            return self._minmax(dim, keepdims if keepdim is None else keepdim, axis, np.argmin, ops.MAX, True)
+            return self._minmax(dim, keepdims if keepdim is None else keepdim, axis, np.argmin, ops.MIN)
         axis, keepdims = _torch_axis(axis, keepdims, None, keepdim)
-        return -ops.MAX(-self, axis, keepdims)
+        return ops.MIN(self, axis, keepdims)
 
     def softmax(self, axis: int = -1, *, dim: Optional[int] = None) -> "Tensor":
         """exp(x - max) / sum exp(x - max) along ``axis`` (stable for large logits)."""

@@ -250,6 +250,8 @@ class Value:
         if not isinstance(label, str):
             raise TypeError(f"Value: label must be a str, got {type(label).__name__}")
         if not isinstance(data, (int, float)):
+            if isinstance(data, (str, bytes)):  # float("3") would parse it: a string is not a number
+                raise TypeError(f"Value: data must be a real number, got {type(data).__name__}")
             try:
                 data = float(data)  # numpy scalars and other real numbers
             except (TypeError, ValueError):
@@ -350,6 +352,8 @@ class Value:
         return NotImplemented
 
     def __pow__(self, k: Number) -> "Value":
+        if isinstance(k, np.integer):
+            k = int(k)
         if not _num(k):
             raise TypeError(f"Value ** {type(k).__name__}: only int/float exponents are supported")
         return _node(_pow(self.data, k), (self,), POW, k)

@@ -37,8 +37,9 @@ def has_mpi4py() -> bool:
 
 
 def command(n: int, script: str, args: list[str], mpiexec: str) -> list[str]:
-    """The ``mpiexec`` command line that starts ``n`` copies of ``script``."""
-    return [mpiexec, "-n", str(n), sys.executable, script, *args]
+    """The ``mpiexec`` command line that starts ``n`` copies of ``script`` (each through
+    ``_run``, which turns a non-zero ``sys.exit`` on one rank into the end of the job)."""
+    return [mpiexec, "-n", str(n), sys.executable, "-m", "tinygrad_lite.distributed._run", script, *args]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -48,13 +49,32 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-n", "--np", dest="n", type=int, required=True, help="number of processes (ranks)")
     parser.add_argument("script", help="the Python script every rank runs")
-    parser.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the script")
+    parser.add_argument("args", nargs="*", help="arguments passed to the script, unchanged")
     return parser
+
+
+def _split(argv: list[str]) -> tuple[list[str], list[str]]:
+    """The launcher's own arguments (up to and including the script) and the script's
+    arguments, which pass through unchanged (a ``--`` among them too)."""
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        if tok in ("-n", "--np"):
+            i += 2
+        elif tok == "--":
+            return argv[:i] + argv[i + 1:i + 2], argv[i + 2:]
+        elif tok.startswith("-") and tok != "-":
+            i += 1  # -n4, --np=4, -h, or an unknown option (argparse reports it)
+        else:
+            return argv[:i + 1], argv[i + 1:]
+    return argv, []
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     """Parses ``argv``, checks the MPI installation, then runs the job; returns its exit status."""
-    opts = _parser().parse_args(argv)
+    own, script_args = _split(list(sys.argv[1:] if argv is None else argv))
+    opts = _parser().parse_args(own)
+    opts.args = script_args
     if opts.n < 1:
         print(f"{PROG}: error: -n must be at least 1, got {opts.n}", file=sys.stderr)
         return 2

@@ -1,7 +1,8 @@
 """Module (parameters, buffers, train/eval, state dicts), Linear and the containers
 (Sequential, ModuleList, Identity, Flatten), shaped like PyTorch's ``torch.nn``.
 
-A parameter is a ``Tensor`` attribute with ``requires_grad=True``; a buffer is a Tensor
+A parameter is a leaf ``Tensor`` attribute that requires grad, or was created requiring it
+(a frozen parameter, ``requires_grad_(False)``, stays one, as in torch); a buffer is a Tensor
 registered with ``register_buffer`` (saved and loaded with the parameters, never trained,
 e.g. BatchNorm's running statistics); a child is a ``Module`` attribute (also inside a
 list, tuple or dict). Linear is one fused graph node with its own per-sample rule.
@@ -36,8 +37,9 @@ def _rng(rng: Union[None, int, np.random.Generator]) -> np.random.Generator:
 class Module:
     """Base class of all layers and models.
 
-    Parameters are found by walking attributes: a ``Tensor`` with ``requires_grad=True``
-    is a parameter; a ``Module`` (also inside a list, tuple or dict attribute) is a child.
+    Parameters are found by walking attributes: a leaf ``Tensor`` that requires grad (or
+    was created requiring it, a frozen parameter) is a parameter; a ``Module`` (also inside
+    a list, tuple or dict attribute) is a child.
     Calling a module runs ``forward``.
     """
 
@@ -105,7 +107,7 @@ class Module:
         seen: set = set()
         for mname, m in self.named_modules(prefix):
             for name, v in m._members():
-                if isinstance(v, Tensor) and v.requires_grad and id(v) not in seen:
+                if isinstance(v, Tensor) and _is_param(v) and id(v) not in seen:
                     seen.add(id(v))
                     yield (f"{mname}.{name}" if mname else name), v
 
@@ -133,7 +135,8 @@ class Module:
                     continue
                 for v in items:
                     if isinstance(v, Tensor):
-                        if v.requires_grad and id(v) not in seen:
+                        if (v._op is None and (v.requires_grad or getattr(v, "_param", False))
+                                and id(v) not in seen):
                             seen.add(id(v))
                             out.append(v)
                     elif isinstance(v, Module):
@@ -188,17 +191,24 @@ class Module:
 
     # ----------------------------------------------------------------- state -----------
     def _state_tensors(self) -> "OrderedDict[str, Tensor]":
-        """Parameters and buffers by dotted name (each tensor once), module by module."""
+        """Parameters and buffers by dotted name, module by module. As torch's state dict, a
+        tensor or module reached under two names (tied weights, a layer used twice) is listed
+        under both."""
         out: "OrderedDict[str, Tensor]" = OrderedDict()
-        seen: set = set()
-        for mname, m in self.named_modules():
-            items = [(n, v) for n, v in m._members() if isinstance(v, Tensor) and v.requires_grad]
-            items += [(n, getattr(m, n)) for n in m.__dict__.get("_buffer_names", ())
-                      if isinstance(getattr(m, n, None), Tensor)]
-            for name, v in items:
-                if id(v) not in seen:
-                    seen.add(id(v))
+        stack: list = [("", self, ())]
+        while stack:
+            mname, m, above = stack.pop()
+            buffers = m.__dict__.get("_buffer_names", ())
+            for name, v in m._members():
+                if isinstance(v, Tensor) and _is_param(v) and name not in buffers:
                     out[f"{mname}.{name}" if mname else name] = v
+            for name in buffers:
+                if isinstance(getattr(m, name, None), Tensor):
+                    out[f"{mname}.{name}" if mname else name] = getattr(m, name)
+            inside = above + (id(m),)
+            kids = [(f"{mname}.{n}" if mname else n, c, inside) for n, c in m.named_children()
+                    if id(c) not in inside]  # (a module that holds itself: once)
+            stack += reversed(kids)
         return out
 
     def state_dict(self) -> "OrderedDict[str, np.ndarray]":
@@ -256,6 +266,11 @@ class Module:
 
 
 _MEMBER = (Module, Tensor)  # what an attribute (or an item of a list, tuple or dict one) may be
+
+
+def _is_param(t: Tensor) -> bool:
+    """A parameter: a leaf that requires grad, or was created requiring it (frozen)."""
+    return t._op is None and (t.requires_grad or getattr(t, "_param", False))
 
 class Linear(Module):
     """y = x @ W.T + b with W of shape (out_features, in_features), b of shape (out_features,).

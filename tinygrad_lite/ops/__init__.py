@@ -56,7 +56,7 @@ from .elementwise import (
 )
 from .fused import LINEAR, MATMUL, MSE, XENT, CrossEntropy, Linear, Matmul, MSELoss
 from .layout import CONCAT, GETITEM, RESHAPE, TRANSPOSE, Concat, GetItem, Reshape, Transpose
-from .reduce import LOGSOFTMAX, MAX, MEAN, SOFTMAX, SUM, LogSoftmax, Max, Mean, Softmax, Sum
+from .reduce import LOGSOFTMAX, MAX, MEAN, MIN, SOFTMAX, SUM, LogSoftmax, Max, Mean, Min, Softmax, Sum
 
 # isort: split
 from .conv import AVGPOOL, CONV, MAXPOOL, AvgPool, Conv, MaxPool
@@ -78,7 +78,7 @@ from .nnops import (
 )
 
 ALL = (ADD, SUB, MUL, DIV, POW, ADDC, SUBC, MULC, DIVC, RSUBC, RDIVC, POWC, RPOWC, NEG, EXP, LOG, SQRT, TANH,
-       SIGMOID, RELU, ABS, CLIP, CAST, SUM, MEAN, MAX, SOFTMAX, LOGSOFTMAX, RESHAPE, TRANSPOSE, GETITEM, CONCAT,
+       SIGMOID, RELU, ABS, CLIP, CAST, SUM, MEAN, MAX, MIN, SOFTMAX, LOGSOFTMAX, RESHAPE, TRANSPOSE, GETITEM, CONCAT,
        MATMUL, LINEAR, MSE, XENT)
 ALL = ALL + (CONV, MAXPOOL, AVGPOOL, EMBEDDING, LAYERNORM, GROUPNORM, BATCHNORM, GELU, SILU, INPROJ)
 
@@ -88,6 +88,6 @@ __all__ = ["Op", "ALL", "Abs", "Add", "AddC", "Cast", "Clip", "Div", "DivC", "Ex
            "Softmax", "Sum", "ADD", "SUB", "MUL", "DIV", "POW", "ADDC", "SUBC", "MULC", "DIVC", "RSUBC", "RDIVC",
            "POWC", "RPOWC", "NEG", "EXP", "LOG", "SQRT", "TANH", "SIGMOID", "RELU", "ABS", "CLIP", "CAST", "SUM",
            "MEAN", "MAX", "SOFTMAX", "LOGSOFTMAX", "RESHAPE", "TRANSPOSE", "GETITEM", "CONCAT", "MATMUL", "LINEAR",
-           "MSE", "XENT"]
+           "MSE", "XENT", "Min", "MIN"]
 __all__ += ["Conv", "MaxPool", "AvgPool", "Embedding", "LayerNorm", "GroupNorm", "BatchNorm", "Gelu", "Silu", "InProj",
             "CONV", "MAXPOOL", "AVGPOOL", "EMBEDDING", "LAYERNORM", "GROUPNORM", "BATCHNORM", "GELU", "SILU", "INPROJ"]

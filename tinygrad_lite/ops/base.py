@@ -149,7 +149,7 @@ def axes_of(ndim: int, axis: Any, op: str) -> Optional[tuple]:
         if isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)):
             raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
         a = int(a)
-        if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+        if (a not in (0, -1)) if ndim == 0 else not -ndim <= a < ndim:  # a 0-d tensor takes 0 and -1
             raise _AxisError(f"{op}: axis {a} is out of bounds for a tensor of dimension {ndim}")
         out.append(a % ndim if ndim else 0)
     if len(set(out)) != len(out):

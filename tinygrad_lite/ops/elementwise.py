@@ -48,6 +48,25 @@ def spow(a: Any, k: Any) -> Any:
         return ipow(a, k)
 
 
+_KIND = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
+def promoted(a: np.ndarray, b: np.ndarray) -> tuple:
+    """``a`` and ``b`` cast to the result dtype PyTorch gives two tensors of these dtypes
+    (called only when the dtypes differ): the higher category (bool < integer < float)
+    keeps its dtype, so a float32 tensor times an integer array stays float32; within one
+    category a 0-d operand does not widen an operand with axes (float32 + a 0-d float64 is
+    float32), otherwise numpy's promotion."""
+    ka, kb = _KIND.get(a.dtype.kind, 3), _KIND.get(b.dtype.kind, 3)
+    if ka != kb:
+        dt = a.dtype if ka > kb else b.dtype
+    elif (a.ndim == 0) != (b.ndim == 0):
+        dt = b.dtype if a.ndim == 0 else a.dtype
+    else:
+        return a, b
+    return (a if a.dtype == dt else a.astype(dt)), (b if b.dtype == dt else b.astype(dt))
+
+
 class _Binary(Op):
     """A binary op of two Tensors with numpy broadcasting. ``linear_in`` tells the batch rule
     in which operands the op is linear ("ab": both, "ab*": each alone, "a": the first)."""
@@ -72,10 +91,16 @@ class _Binary(Op):
             if reverse:
                 a, b = b, a
             ad, bd = a._data, b._data
+            if ad.dtype is not bd.dtype:
+                ad, bd = promoted(ad, bd)
             try:
                 data = type(self).fn(ad, bd)
-            except ValueError:
-                raise failed(self, shape_error(self.name, ad, bd), (a, b)) from None
+            except ValueError as e:
+                try:
+                    np.broadcast_shapes(ad.shape, bd.shape)
+                except ValueError:
+                    raise failed(self, shape_error(self.name, ad, bd), (a, b)) from None
+                raise failed(self, ValueError(f"{self.name}: {e}"), (a, b)) from None
             s = a._bs | b._bs
             bs, mix = batchstate.elementwise(self.name, data.shape, a, b, self.linear_in) if s else (0, None)
             return make(data, self, (a, b), None, a.requires_grad or b.requires_grad, bs, mix)
@@ -419,7 +444,12 @@ class Clip(_Unary):
         if lo is None and hi is None:
             raise ValueError("clip: at least one of min and max must be given")
         lo, hi = _bound(a, lo, "min"), _bound(a, hi, "max")
-        return np.clip(a, lo, hi).astype(a.dtype, copy=False), (lo, hi)
+        dt = a.dtype
+        if dt.kind != "f":  # an integer tensor with a float bound becomes float, as in torch
+            for v in (lo, hi):
+                if v is not None and np.asarray(v).dtype.kind == "f":
+                    dt = np.result_type(dt, np.float64 if isinstance(v, float) else np.asarray(v).dtype)
+        return np.clip(a, lo, hi).astype(dt, copy=False), (lo, hi)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         lo, hi = node._ctx

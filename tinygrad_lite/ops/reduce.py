@@ -1,4 +1,4 @@
-"""Reductions (sum, mean, max) and the softmax family.
+"""Reductions (sum, mean, max, min) and the softmax family.
 
 A reduction over the sample axis turns per-sample terms into a batch statistic (a cost);
 its ``sample_scale`` tells the per-sample pass the weight c of each sample's term.
@@ -98,11 +98,13 @@ class Mean(_Reduce):
 
 class Max(_Reduce):
     name, rule, sum_or_mean = "max", "d max(a)/da_i = 1/k for each of the k tied maxima, else 0", False
+    fn = staticmethod(np.max)
 
     def compute(self, xd: np.ndarray, axes: Any, keepdims: bool, batched: bool) -> np.ndarray:
-        if xd.size == 0:
-            raise ValueError(f"max: cannot reduce an empty tensor of shape {xd.shape}")
-        return np.asarray(np.max(xd, axis=axes, keepdims=keepdims))
+        empty = xd.size == 0 and (xd.ndim == 0 or any(xd.shape[a] == 0 for a in (axes or range(xd.ndim))))
+        if empty:  # an empty reduced axis has no extremum (an empty result is fine, as in torch)
+            raise ValueError(f"{self.name}: cannot reduce an empty axis of a tensor of shape {xd.shape}")
+        return np.asarray(type(self).fn(xd, axis=axes, keepdims=keepdims))
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         in_shape, axes, _ = node._ctx
@@ -110,9 +112,16 @@ class Max(_Reduce):
         k = lead(node, g)
         mk = _expand_reduced(node._data, 0, in_shape, axes)
         mask = x == mk
+        if x.dtype.kind == "f":  # a NaN extremum: the NaN entries share the cotangent, as in torch
+            mask |= np.isnan(x) & np.isnan(mk)
         w = mask / mask.sum(axis=axes, keepdims=True)
         g = _expand_reduced(g, k, in_shape, axes)
         return ((g * w).astype(x.dtype, copy=False),)
+
+
+class Min(Max):
+    name, rule = "min", "d min(a)/da_i = 1/k for each of the k tied minima, else 0"
+    fn = staticmethod(np.min)
 
 
 class _AlongAxis(Op):
@@ -137,9 +146,11 @@ class Softmax(_AlongAxis):
 
     @staticmethod
     def compute(x: np.ndarray, a: int) -> np.ndarray:
-        """exp(x - max) / sum exp(x - max) (stable for large logits)."""
-        e = np.exp(x - x.max(axis=a, keepdims=True)) if x.size else np.exp(x)
-        return e / e.sum(axis=a, keepdims=True)
+        """exp(x - max) / sum exp(x - max) (stable for large logits; a row holding inf gives
+        nan where torch does, without numpy's warning)."""
+        with np.errstate(invalid="ignore"):
+            e = np.exp(x - x.max(axis=a, keepdims=True)) if x.size else np.exp(x)
+            return e / e.sum(axis=a, keepdims=True)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         s = node._data
@@ -153,11 +164,12 @@ class LogSoftmax(_AlongAxis):
     @staticmethod
     def compute(x: np.ndarray, a: int) -> np.ndarray:
         """x - max - log(sum exp(x - max)) (stable for large logits)."""
-        z = x - x.max(axis=a, keepdims=True) if x.size else x
-        return z - np.log(np.exp(z).sum(axis=a, keepdims=True))
+        with np.errstate(invalid="ignore"):
+            z = x - x.max(axis=a, keepdims=True) if x.size else x
+            return z - np.log(np.exp(z).sum(axis=a, keepdims=True))
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         return (g - np.exp(node._data) * g.sum(axis=node._ctx, keepdims=True),)
 
 
-SUM, MEAN, MAX, SOFTMAX, LOGSOFTMAX = Sum(), Mean(), Max(), Softmax(), LogSoftmax()
+SUM, MEAN, MAX, MIN, SOFTMAX, LOGSOFTMAX = Sum(), Mean(), Max(), Min(), Softmax(), LogSoftmax()

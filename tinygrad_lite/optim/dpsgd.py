@@ -115,6 +115,7 @@ class DPSGD(Optimizer):
         self.last_clipped_fraction: Optional[float] = None
         self.last_batch_size: Optional[int] = None
         self._scratch: dict = {}
+        self._used: list = []  # dense grad_sample arrays the last step used
 
     def _check_group(self, group: dict) -> None:
         super()._check_group(group)
@@ -131,6 +132,13 @@ class DPSGD(Optimizer):
             self._check_group(group)
             settings.add((float(group["max_grad_norm"]), float(group["noise_multiplier"])))
             for p in group["params"]:
+                if p._ps is None and p._gs is None and not p.requires_grad:
+                    continue  # a frozen parameter: no gradient, no noise
+                if p._ps is not None and p._ps.stepped or p._ps is None and p._gs is not None and any(
+                        p._gs is used for used in self._used):
+                    raise ValueError("DPSGD.step: these per-sample gradients were already used by an earlier step "
+                                     "(each sample may enter one noisy sum only); call zero_grad() after every "
+                                     "step, before the next backward")
                 if p._ps is not None:
                     p._ps.check(persample.label(p))
                     todo.append((group, p, p._ps))
@@ -226,7 +234,17 @@ class DPSGD(Optimizer):
         # all checks passed: from here on the step happens
         self.last_batch_size = int(count)
         self.last_clipped_fraction = n_clipped / count if count else 0.0
-        todo_upd = [(g, p, s) for (g, p, _), s, r in zip(todo, sums, reached) if r or noise_only]
+        self._used = []
+        for _, p, src in todo:  # the rows this step used: a second step over them is refused
+            if isinstance(src, persample.SampleGrads):
+                src.stepped = True
+            elif src is not None:
+                self._used.append(p._gs)
+        # the parameters the backward reached (also over an empty batch) take the noisy sum; a
+        # parameter it did not reach is left alone, as by SGD. With no backward at all since
+        # zero_grad() (every grad None) nothing tells them apart: every trainable one takes noise
+        some = any(reached)
+        todo_upd = [(g, p, s) for (g, p, _), s, r in zip(todo, sums, reached) if r or not some]
         scales = [float(g["lr"]) / denom for g, _, _ in todo_upd]
         noise = self._noise([p for _, p, _ in todo_upd], [sigma * max_norm * k for k in scales])
         for (_, p, s), z, scale in zip(todo_upd, noise, scales):

@@ -152,8 +152,6 @@ class Optimizer:
                 raise ValueError(f"an optimizer can only optimize leaf tensors; got the result of op "
                                  f"'{p._op.name}' (shape {p.data.shape}): optimize the tensor it was computed "
                                  "from, or detach() it and set requires_grad")
-            if not getattr(p, "requires_grad", True):
-                raise ValueError(f"an optimizer got a tensor of shape {p.data.shape} that does not require grad")
         group = {k: v for k, v in param_group.items() if k != "params"}
         for name, default in self.defaults.items():
             group.setdefault(name, default)

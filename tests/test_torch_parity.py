@@ -1,0 +1,185 @@
+"""PyTorch spellings that must mean what they mean in torch (or raise): integer and bool
+reductions, dtype promotion with integer operands, NaN extrema, 0-d tensors, in-place
+arithmetic, ``set_grad_enabled`` as a function, grad modes on generators, ``.grad``
+assignment, and the scalar engine's numeric types. Compared with torch when installed."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+
+try:
+    import torch
+except ImportError:  # the oracle comparisons skip; the direct checks still run
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
+
+
+@pytest.mark.parametrize("values,dtype", [([0, 5, 3], np.uint8), ([-2 ** 63, 1], np.int64), ([-128, 3], np.int8),
+                                          ([True, False], np.bool_), ([2.5, -1.0], np.float32)])
+def test_min_and_max_of_every_dtype_are_the_elements(values: list, dtype: Any) -> None:
+    a = np.array(values, dtype=dtype)
+    t = tl.tensor(a)
+    assert t.min().item() == a.min() and t.max().item() == a.max()
+    assert t.min().dtype == a.dtype
+    mn = t.min(dim=0)
+    assert mn.values.item() == a.min() and mn.indices.item() == int(np.argmin(a))
+    if torch is not None:
+        assert t.min().item() == torch.tensor(a).min().item()
+
+
+@pytest.mark.parametrize("reduce", ["max", "min"])
+def test_a_nan_extremum_sends_the_gradient_to_the_nan(reduce: str) -> None:
+    a = tl.tensor([1.0, np.nan, 3.0, np.nan], requires_grad=True)
+    with np.errstate(all="raise"):  # no warning either
+        getattr(a, reduce)().backward()
+    np.testing.assert_array_equal(a.grad, [0.0, 0.5, 0.0, 0.5])
+    if torch is not None:
+        ta = torch.tensor([1.0, np.nan, 3.0, np.nan], requires_grad=True)
+        getattr(ta, reduce)().backward()
+        np.testing.assert_array_equal(a.grad, ta.grad.numpy())
+
+
+def test_min_gradient_splits_ties_and_an_empty_axis_only_fails_when_reduced() -> None:
+    a = tl.tensor([[1.0, 2.0, 2.0], [0.0, 0.0, 5.0]], requires_grad=True)
+    a.min(dim=1).values.sum().backward()
+    np.testing.assert_array_equal(a.grad, [[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]])
+    assert tl.tensor(np.zeros((0, 3))).max(axis=1).shape == (0,)
+    assert tl.tensor(np.zeros((0, 3))).min(dim=1).values.shape == (0,)
+    with pytest.raises(ValueError, match="min: cannot reduce an empty axis"):
+        tl.tensor(np.zeros((0, 3))).min(axis=0)
+
+
+@pytest.mark.parametrize("make", [
+    lambda x: x * np.int64(2), lambda x: x / np.sum(np.array([1, 1, 0])), lambda x: x + np.array(1.0),
+    lambda x: x * np.arange(3), lambda x: x * tl.tensor([1, 2, 3]), lambda x: np.arange(3) - x,
+    lambda x: x ** np.arange(3), lambda x: x * np.array([True, False, True]),
+])
+def test_float32_stays_float32_with_integer_operands_and_0d_arrays(make: Callable) -> None:
+    x = tl.tensor(np.array([1.0, 2.0, 3.0], np.float32), requires_grad=True)
+    y = make(x)
+    assert y.dtype == np.float32
+    y.sum().backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_promotion_follows_torch_between_dimensioned_tensors() -> None:
+    f32, f64 = np.ones(2, np.float32), np.ones(2)
+    assert (tl.tensor(f32) + tl.tensor(f64)).dtype == np.float64  # both have axes: the wider float
+    assert (tl.tensor([1, 2]) + tl.tensor([True, False])).dtype == np.int64
+    assert (tl.tensor(np.array([1], np.uint8)) + tl.tensor(np.int8(3))).dtype == np.uint8
+    if torch is not None:
+        for a, b in [(f32, np.arange(2)), (f32, np.array(1.0)), (np.arange(2), np.array(1.5))]:
+            want = (torch.tensor(a) + torch.tensor(b)).dtype
+            assert str(want).replace("torch.", "") == str((tl.tensor(a) + tl.tensor(b)).dtype)
+
+
+def test_zero_d_tensors_take_axis_0_and_minus_1_and_refuse_iteration() -> None:
+    t = tl.tensor(3.0)
+    assert t.argmax(0).item() == 0 and t.sum(-1).item() == 3.0 and t.log_softmax(-1).item() == 0.0
+    assert t.max(dim=0).values.item() == 3.0 and t.max(dim=0).indices.item() == 0
+    with pytest.raises(IndexError, match="0-d"):
+        t.size(0)
+    with pytest.raises(TypeError, match="0-d"):
+        list(t)
+    assert [r.tolist() for r in tl.tensor([[1.0, 2.0], [3.0, 4.0]])] == [[1.0, 2.0], [3.0, 4.0]]
+    assert tl.tensor(np.arange(4.0).reshape(2, 2)).sum(dim=()).item() == 6.0  # torch: every axis
+
+
+def test_in_place_arithmetic_updates_the_data_as_torch() -> None:
+    w = tl.tensor([1.0, 2.0], requires_grad=True)
+    (w * w).sum().backward()
+    alias = w
+    with tl.no_grad():
+        w -= 0.1 * w.grad  # the manual update of a parameter
+    assert w is alias and w.is_leaf and w.requires_grad
+    np.testing.assert_allclose(w.data, [0.8, 1.6])
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+        w += 1
+    np.testing.assert_allclose(w.data, [0.8, 1.6])
+    t = tl.tensor([1, 2])
+    view = t
+    t += 1
+    assert view.tolist() == [2, 3]
+    with pytest.raises(TypeError, match="float64 cannot be stored in place in a tensor of dtype int64"):
+        t += 1.5
+    with pytest.raises(ValueError, match=r"shape \(2, 2\)"):
+        t += np.ones((2, 2), np.int64)
+    assert t.tolist() == [2, 3]
+    z = w * 2
+    z += 1  # a value inside a graph: a new node, gradients flow as for z = z + 1
+    z.sum().backward()
+    assert z.op == "add"
+
+
+def test_a_graph_refuses_backward_after_its_input_changed_in_place() -> None:
+    w = tl.tensor([1.0, 2.0], requires_grad=True)
+    x = tl.tensor([3.0, 4.0])
+    y = (w * x).sum()
+    x *= 2
+    with pytest.raises(RuntimeError, match="changed"):
+        y.backward()
+
+
+def test_set_grad_enabled_as_a_function_a_block_and_a_decorator() -> None:
+    x = tl.tensor([1.0], requires_grad=True)
+    try:
+        tl.set_grad_enabled(False)
+        assert not tl.is_grad_enabled() and not (x * 2).requires_grad
+    finally:
+        tl.set_grad_enabled(True)
+    assert tl.is_grad_enabled()
+    with tl.set_grad_enabled(False):
+        assert not tl.is_grad_enabled()
+    assert tl.is_grad_enabled()
+
+    @tl.set_grad_enabled(False)
+    def f() -> bool:
+        return tl.is_grad_enabled()
+
+    assert tl.is_grad_enabled() and f() is False and tl.is_grad_enabled()
+
+
+def test_no_grad_on_a_generator_holds_while_its_body_runs() -> None:
+    @tl.no_grad()
+    def gen() -> Any:
+        got = yield tl.is_grad_enabled()
+        try:
+            yield got, tl.is_grad_enabled()
+        except ValueError:
+            yield "caught", tl.is_grad_enabled()
+
+    it = gen()
+    assert next(it) is False and tl.is_grad_enabled()
+    assert it.send(7) == (7, False) and tl.is_grad_enabled()
+    assert it.throw(ValueError()) == ("caught", False)
+    with pytest.raises(StopIteration):
+        next(it)
+
+
+def test_requires_grad_set_by_hand_on_integers_is_refused_by_backward() -> None:
+    i = tl.tensor([1, 2, 3])
+    i.requires_grad = True
+    with pytest.raises(TypeError, match="only floating-point tensors can require gradients"):
+        (i * 2.0).sum().backward()
+    assert i.grad is None
+
+
+def test_errors_name_the_real_problem_and_clip_promotes_like_torch() -> None:
+    with pytest.raises(ValueError, match="pow: Integers to negative integer powers"):
+        tl.tensor([2]) ** tl.tensor([-1])
+    c = tl.tensor([0, 1, 2]).clamp(0.5)
+    assert c.dtype.kind == "f" and c.tolist() == [0.5, 1.0, 2.0]
+    assert tl.tensor([0, 1, 2]).clamp(1).tolist() == [1, 1, 2]
+
+
+def test_value_takes_numpy_exponents_and_refuses_strings() -> None:
+    a = tl.Value(2.0)
+    assert (a ** np.int64(3)).data == 8.0
+    with pytest.raises(TypeError, match="real number"):
+        tl.Value("3")

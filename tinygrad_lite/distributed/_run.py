@@ -1,0 +1,60 @@
+"""How the launcher starts each rank: ``python -m tinygrad_lite.distributed._run script.py [args ...]``.
+
+It runs ``script.py`` as ``__main__`` with ``sys.argv`` and ``sys.path[0]`` as
+``python script.py`` would set them. A raised exception already ends the whole
+job (``_abort``, installed by ``init()``), but ``sys.exit`` with a non-zero status
+does not reach an exception hook: the other ranks would wait forever in their
+next collective. Here such an exit prints ``rank K: exited with status S`` and
+ends every rank of the job, with that status.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+import sys
+from typing import Any, Optional
+
+from . import _mpi
+
+
+def _status(code: Any) -> int:
+    """The process exit status ``sys.exit(code)`` gives (a message means status 1)."""
+    if code is None:
+        return 0
+    return code if isinstance(code, int) else 1
+
+
+def abort_job(code: Any) -> None:
+    """After ``sys.exit(code)`` with a non-zero status on this rank: say so on stderr and end
+    every rank of the job (nothing happens in a world of one process)."""
+    comm = _mpi.connect()
+    if comm is None:
+        return
+    rank, size = _mpi.rank_and_size(comm)
+    if size < 2:
+        return
+    if not isinstance(code, int):
+        sys.stderr.write(f"rank {rank}: {code}\n")
+    sys.stderr.write(f"rank {rank}: exited with status {_status(code)}, aborting all {size} ranks\n")
+    sys.stderr.flush()
+    _mpi.abort(comm, _status(code))
+
+
+def main(argv: Optional[list] = None) -> None:
+    """Runs ``argv[0]`` (a script path) with the arguments ``argv[1:]`` as ``__main__``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args:
+        sys.exit("usage: python -m tinygrad_lite.distributed._run script.py [args ...]")
+    sys.argv[:] = args
+    sys.path[0] = os.path.realpath(os.path.dirname(args[0]))  # as `python script.py` sets it
+    try:
+        runpy.run_path(args[0], run_name="__main__")
+    except SystemExit as exc:
+        if _status(exc.code):
+            abort_job(exc.code)
+        raise
+
+
+if __name__ == "__main__":
+    main()
