@@ -143,16 +143,19 @@ def test_cost_scale_does_not_change_the_step(cost: str) -> None:
     assert_same_weights(ref, other)
 
 
-def test_unevenly_weighted_sum_of_means_raises_value_error() -> None:
+def test_a_sum_of_means_with_different_factors_is_the_mean_of_the_summed_terms() -> None:
+    """m1.mean() + 2 * m2.mean() is the mean of m1_b + 2 m2_b, as written (no factor to take
+    out: an auxiliary loss keeps its weight), the same step as (m1 + 2 m2).mean()."""
     X, Y = data(6)
-    model = make_model()
-    pred = model(Tensor(X, batched=True))
-    terms = ((pred - Tensor(Y, batched=True)) ** 2).mean(axis=1)
-    (terms.mean() + 2.0 * terms.mean()).backward()
-    w0 = weights(model)
-    with pytest.raises(ValueError, match=r'\.mean\(\).*reduction="mean"'):
-        dpsgd(model).step()
-    assert all(np.array_equal(p.data, w) for p, w in zip(model.parameters(), w0))
+    split, joined = make_model(), make_model()
+    for model, join in ((split, False), (joined, True)):
+        pred = model(Tensor(X, batched=True))
+        terms = ((pred - Tensor(Y, batched=True)) ** 2).mean(axis=1)
+        aux = (pred ** 2).mean(axis=1)
+        cost = (terms + 2.0 * aux).mean() if join else terms.mean() + 2.0 * aux.mean()
+        cost.backward()
+        dpsgd(model, max_grad_norm=0.3).step()
+    assert_same_weights(split, joined)
 
 
 def test_expected_batch_size_is_the_divisor() -> None:

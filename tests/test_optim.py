@@ -402,8 +402,9 @@ def test_step_calls_closure_and_returns_its_value(name: str) -> None:
     assert opt.step(closure) == 3.5
     assert calls == [1]
     assert not np.allclose(p.data, [1.0, -1.0])  # the gradients set by the closure were used
-    if name == "DPSGD":
-        p.zero_grad()  # (a second DP step over the same per-sample gradients is refused)
+    if name == "DPSGD":  # a second DP step over the same per-sample gradients is refused: new ones
+        p.zero_grad()
+        _set_grads(p, np.random.default_rng(3))
     assert opt.step() is None
 
 

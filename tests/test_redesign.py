@@ -83,9 +83,14 @@ def test_zero_grad_and_other_modes_leave_nothing_stale() -> None:
     nn.mse_loss(model(Tensor(X, batched=True)), Y).backward(per_sample=False)
     assert all(p.grad_sample is None and p.grad_sample_norm is None for p in model.parameters())
     model.zero_grad()
-    nn.mse_loss(model(Tensor(X, batched=True)), Y).backward()
     nn.mse_loss(model(Tensor(X, batched=True)), Y).backward(per_sample="norms")
     assert all(p.grad_sample is None and p.grad_sample_norm.shape == (4,) for p in model.parameters())
+    model.zero_grad()
+    nn.mse_loss(model(Tensor(X, batched=True)), Y).backward()
+    nn.mse_loss(model(Tensor(X, batched=True)), Y).backward(per_sample="norms")  # another batch: appended
+    for p in model.parameters():
+        assert p.grad_sample.shape[0] == 8
+        np.testing.assert_allclose(p.grad_sample_norm, np.linalg.norm(p.grad_sample.reshape(8, -1), axis=1))
 
 
 def test_parameter_used_through_a_transpose_and_a_direct_term() -> None:

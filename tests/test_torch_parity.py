@@ -183,3 +183,110 @@ def test_value_takes_numpy_exponents_and_refuses_strings() -> None:
     assert (a ** np.int64(3)).data == 8.0
     with pytest.raises(TypeError, match="real number"):
         tl.Value("3")
+
+
+def test_frozen_parameters_stay_parameters_and_stay_in_the_state_dict() -> None:
+    m = tl.nn.Sequential(tl.nn.Linear(3, 4, rng=0), tl.nn.ReLU(), tl.nn.Linear(4, 2, rng=1))
+    m[0].weight.requires_grad_(False)
+    m[0].bias.requires_grad_(False)
+    keys = ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert list(m.state_dict()) == keys and [n for n, _ in m.named_parameters()] == keys
+    assert len(m.parameters()) == 4
+    opt = tl.optim.SGD(m.parameters(), lr=0.1)  # accepted, as torch; the frozen ones have no grad
+    frozen = m[0].weight.data.copy()
+    tl.nn.mse_loss(m(tl.Tensor(np.ones((2, 3)))), tl.Tensor(np.zeros((2, 2)))).backward()
+    opt.step()
+    assert m[0].weight.grad is None
+    np.testing.assert_array_equal(m[0].weight.data, frozen)
+    if torch is not None:
+        tm = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+        tm[0].requires_grad_(False)
+        assert list(tm.state_dict()) == keys
+        m.load_state_dict({k: v.numpy() for k, v in tm.state_dict().items()})
+        np.testing.assert_array_equal(m[0].weight.data, tm[0].weight.detach().numpy())
+
+
+class _TiedHead(tl.nn.Module):
+    def __init__(self) -> None:
+        self.emb = tl.nn.Embedding(5, 3, rng=0)
+        self.head = tl.nn.Linear(3, 5, bias=False, rng=1)
+        self.head.weight = self.emb.weight
+
+
+def test_tied_weights_are_listed_under_both_names_and_a_tied_torch_state_dict_loads() -> None:
+    m = _TiedHead()
+    assert list(m.state_dict()) == ["emb.weight", "head.weight"]
+    assert [n for n, _ in m.named_parameters()] == ["emb.weight"]
+    if torch is not None:
+        class T(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.emb = torch.nn.Embedding(5, 3)
+                self.head = torch.nn.Linear(3, 5, bias=False)
+                self.head.weight = self.emb.weight
+
+        t = T()
+        assert list(t.state_dict()) == list(m.state_dict())
+        m.load_state_dict({k: v.numpy() for k, v in t.state_dict().items()})
+        np.testing.assert_array_equal(m.head.weight.data, t.emb.weight.detach().numpy())
+
+
+def test_load_state_dict_returns_the_keys_it_did_not_match() -> None:
+    m = tl.nn.Linear(2, 2, rng=0)
+    res = m.load_state_dict({"weight": np.zeros((2, 2)), "extra": np.ones(1)}, strict=False)
+    assert res.missing_keys == ["bias"] and res.unexpected_keys == ["extra"]
+    missing, unexpected = m.load_state_dict(m.state_dict())
+    assert missing == [] and unexpected == []
+
+
+def test_attention_over_a_query_with_no_allowed_key_is_zero_not_nan() -> None:
+    rng = np.random.default_rng(0)
+    q, k, v = (rng.standard_normal((2, 3, 4)) for _ in range(3))
+    mask = np.ones((3, 3), bool)
+    mask[1] = False
+    Q, K, V = (tl.Tensor(a, requires_grad=True) for a in (q, k, v))
+    out = tl.nn.functional.scaled_dot_product_attention(Q, K, V, attn_mask=mask)
+    out.sum().backward()
+    np.testing.assert_array_equal(out.data[:, 1], 0.0)
+    assert all(np.isfinite(t.grad).all() for t in (Q, K, V))
+    if torch is not None:
+        tq, tk, tv = (torch.tensor(a, requires_grad=True) for a in (q, k, v))
+        to = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, attn_mask=torch.tensor(mask))
+        to.sum().backward()
+        np.testing.assert_allclose(out.data, to.detach().numpy(), atol=1e-12)
+        for mine, ref in ((Q, tq), (K, tk), (V, tv)):
+            np.testing.assert_allclose(mine.grad, ref.grad.numpy(), atol=1e-12)
+    with pytest.raises(ValueError, match="dropout_p must be in"):
+        tl.nn.functional.scaled_dot_product_attention(Q, K, V, dropout_p=-0.1)
+
+
+def test_small_argument_checks_and_nan_norm_clipping_as_torch() -> None:
+    with pytest.raises(ValueError, match="padding_idx 7 is out of range"):
+        tl.nn.functional.embedding(np.array([0, 1]), tl.Tensor(np.ones((4, 2))), padding_idx=7)
+    p = tl.Tensor(np.ones(2), requires_grad=True)
+    p.grad = np.array([np.nan, 1.0])
+    total = tl.nn.utils.clip_grad_norm_([p], 1.0)
+    assert np.isnan(total) and np.isnan(p.grad).all()  # torch: a nan norm makes the gradients nan
+
+
+def test_sequential_names_children_as_torch_also_in_slices() -> None:
+    from collections import OrderedDict
+
+    m = tl.nn.Sequential(tl.nn.Linear(3, 4, rng=0), tl.nn.ReLU(), tl.nn.Linear(4, 2, rng=1))
+    assert list(m[1:].state_dict()) == ["2.weight", "2.bias"]
+    assert list(m[::2].state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    named = tl.nn.Sequential(OrderedDict([("fc1", tl.nn.Linear(2, 3, rng=0)), ("act", tl.nn.Tanh()),
+                                          ("fc2", tl.nn.Linear(3, 1, rng=1))]))
+    assert list(named.state_dict()) == ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
+    assert named.fc1 is named[0] and len(named.parameters()) == 4
+    ml = tl.nn.ModuleList([tl.nn.Linear(1, 1), tl.nn.Linear(1, 1), tl.nn.Linear(1, 1)])
+    assert list(ml[1:].state_dict()) == ["0.weight", "0.bias", "1.weight", "1.bias"]  # renumbered, as torch
+    if torch is not None:
+        tm = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+        assert list(tm[1:].state_dict()) == list(m[1:].state_dict())
+        tn = torch.nn.Sequential(OrderedDict([("fc1", torch.nn.Linear(2, 3)), ("act", torch.nn.Tanh()),
+                                              ("fc2", torch.nn.Linear(3, 1))]))
+        named.load_state_dict({k: v.detach().numpy() for k, v in tn.state_dict().items()})
+        x = np.random.default_rng(0).standard_normal((4, 2))
+        np.testing.assert_allclose(named(tl.Tensor(x)).data, tn(torch.tensor(x, dtype=torch.float32)).detach().numpy(),
+                                   rtol=1e-5, atol=1e-6)

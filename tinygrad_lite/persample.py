@@ -325,8 +325,12 @@ class Context:
         if cs != self.c and not self.error:
             self.error = (f"the cost combines reductions over the sample axis with different weights "
                           f"('{self.c_by}' and '{node._op.name}'); use one of mean or sum")
-        if w is None or self.weight is None or abs(w - self.weight) > 1e-12 * abs(self.weight):
+        if w is None or self.weight is None:
             self.weight = None
+        elif abs(w - self.weight) > 1e-12 * abs(self.weight):
+            # reductions with the same c but different factors (ce.mean() + 0.5 * aux.mean()): each
+            # sample's loss is their sum as written, weighted by c (no factor to remove)
+            self.weight = self.c
 
     def _visit_plain(self, node: Any, g: Any, grads: tuple) -> None:
         if node._bs & BATCHED:
@@ -408,20 +412,21 @@ class Context:
             if d is not None and self.mode != "plain" and not self.error:
                 parts.append(ShareRows(d, B, leaf._data.dtype, self._share()))
             writes.append((leaf, parts))
+        modes = [self._mode_for(leaf, keys, B) for leaf, _ in writes]  # (may raise: nothing written yet)
         if self.mode == "norms" and not self.error:
             norms = [np.sqrt(sq_norms(parts)).astype(leaf._data.dtype, copy=False) if parts else None
                      for leaf, parts in writes]
         for k, (leaf, parts) in enumerate(writes):
             leaf.last_batch = (B, reduction)
-            if self.mode == "rows" or (self.mode == "norms" and self.error):
+            if modes[k] == "rows" or (self.mode == "norms" and self.error):
                 ps = leaf._ps if leaf._ps is not None else SampleGrads()
                 last = ps.segments[-1] if ps.segments else None
                 if last is not None and last.same_batch(keys, B):
                     last.parts = last.parts + parts
                     if last.c != self.c and not last.error:
                         last.error = "two costs over the same batch weight their per-sample terms differently"
-                    if last.weight != self.weight:
-                        last.weight = None
+                    if last.weight != self.weight:  # (different factors: the terms add as written)
+                        last.weight = None if last.weight is None or self.weight is None else last.c
                     last.error = last.error or self.error
                 else:
                     ps.segments.append(Segment(keys, B, parts, self.c or 1.0, self.weight, self.error))
@@ -429,11 +434,33 @@ class Context:
                 leaf._gs = None
                 leaf._gsnorm = None
             elif self.mode == "norms":
+                held = leaf._gsnorm if modes[k] == "append" else None
                 leaf._ps = None
                 leaf._gs = None
-                leaf._gsnorm = norms[k]
+                n = norms[k]
+                leaf._gsnorm = n if held is None or n is None else np.concatenate([held, n])
+                leaf._nkeys = (keys, B)
             else:
                 clear(leaf)
+
+    def _mode_for(self, leaf: Any, keys: tuple, B: int) -> str:
+        """How this backward's per-sample record joins what ``leaf`` already keeps: ``"rows"``
+        (factors, added or appended as rows), ``"norms"`` (norms now), ``"append"`` (norms of
+        another batch after the norms kept); norms kept by an earlier norms pass cannot take
+        this batch's rows, nor a second cost's norms over the same batch (norms do not add)."""
+        mode = self.mode
+        held_norms = leaf._ps is None and leaf._gs is None and getattr(leaf, "_gsnorm", None) is not None
+        if mode == "plain" or self.error or not held_norms:
+            return "rows" if mode == "norms" and leaf._ps is not None and not self.error else mode
+        kept = getattr(leaf, "_nkeys", None)
+        same = kept is not None and Segment(kept[0], kept[1], [], 1.0, None, None).same_batch(keys, B)
+        if mode == "rows" or same:
+            raise RuntimeError(
+                f"backward: {label(leaf)} keeps the per-sample norms of an earlier backward(per_sample='norms')"
+                f"{' over the same batch' if same else ''}; norms do not add up across costs and cannot take "
+                "per-sample rows. Call zero_grad() before this backward, or use the default backward() for both "
+                "(its per-sample gradients add and append)")
+        return "append"
 
 
 def clear(p: Any) -> None:

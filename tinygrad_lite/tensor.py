@@ -58,7 +58,8 @@ class Tensor(TorchSpellings):
 
     __slots__ = ("_data", "_v", "_stamp", "_grad", "_lazy", "requires_grad", "name", "_parents", "_op", "_ctx", "_bs",
                  "_mix",
-                 "_ps", "_gs", "_gsbuf", "_gbuf", "_gsnorm", "last_batch", "_src", "_param", "__weakref__")
+                 "_ps", "_gs", "_gsbuf", "_gbuf", "_gsnorm", "_nkeys", "last_batch", "_src", "_param",
+                 "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
     __hash__ = object.__hash__  # hashable by identity (optimizer state is keyed by parameters)
 
@@ -161,6 +162,7 @@ class Tensor(TorchSpellings):
     def grad_sample(self, value: Optional[np.ndarray]) -> None:
         self._ps = None
         self._gs = value
+        self._gsnorm = None  # the norms follow the new rows
 
     @property
     def grad_sample_norm(self) -> Optional[np.ndarray]:

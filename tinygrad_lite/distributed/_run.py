@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import runpy
 import sys
+import time
 from typing import Any, Optional
 
 from . import _mpi
@@ -34,10 +35,10 @@ def abort_job(code: Any) -> None:
     rank, size = _mpi.rank_and_size(comm)
     if size < 2:
         return
-    if not isinstance(code, int):
-        sys.stderr.write(f"rank {rank}: {code}\n")
-    sys.stderr.write(f"rank {rank}: exited with status {_status(code)}, aborting all {size} ranks\n")
+    said = "" if isinstance(code, int) else f"rank {rank}: {code}\n"
+    sys.stderr.write(f"{said}rank {rank}: exited with status {_status(code)}, aborting all {size} ranks\n")
     sys.stderr.flush()
+    time.sleep(0.2)  # let the launcher pass the message on before the abort ends the processes
     _mpi.abort(comm, _status(code))
 
 

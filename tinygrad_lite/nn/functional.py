@@ -175,7 +175,9 @@ def embedding(input: Any, weight: Any, padding_idx: Optional[int] = None, who: s
     if padding_idx is not None:
         if isinstance(padding_idx, (bool, np.bool_)) or not isinstance(padding_idx, numbers.Integral):
             raise TypeError(f"{who}: padding_idx must be an int or None, got {padding_idx!r}")
-        padding_idx = int(padding_idx) % N if -N <= int(padding_idx) < N else int(padding_idx)
+        if not -N <= int(padding_idx) < N:
+            raise ValueError(f"{who}: padding_idx {padding_idx} is out of range for a table of {N} rows")
+        padding_idx = int(padding_idx) % N
     return EMBEDDING(idx, W, padding_idx)
 
 
@@ -404,6 +406,8 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
         raise TypeError(f"scaled_dot_product_attention: is_causal must be a bool, got {is_causal!r}")
     if isinstance(dropout_p, (bool, np.bool_)) or not isinstance(dropout_p, numbers.Real):
         raise TypeError(f"scaled_dot_product_attention: dropout_p must be a real number, got {dropout_p!r}")
+    if not 0.0 <= dropout_p <= 1.0:
+        raise ValueError(f"scaled_dot_product_attention: dropout_p must be in [0, 1], got {dropout_p!r}")
     if is_causal and attn_mask is not None:
         raise ValueError("scaled_dot_product_attention: give either attn_mask or is_causal=True, not both")
     Tq, Tk = q.data.shape[-2], k.data.shape[-2]
@@ -422,9 +426,16 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
             raise ValueError(f"scaled_dot_product_attention: attn_mask of shape {m.shape} does not broadcast to "
                              f"the scores' shape {scores.data.shape}") from None
         add = np.where(m, 0.0, -np.inf) if m.dtype == bool else m
+    keep = None
     if add is not None:
+        full = np.broadcast_to(add, np.broadcast_shapes(add.shape, scores.data.shape))
+        dead = np.isneginf(full).all(axis=-1, keepdims=True)
+        if dead.any():  # a query that may attend to no key: its row is 0, as torch's (not nan)
+            add, keep = np.where(dead, 0.0, full), (~dead).astype(scores.data.dtype)
         scores = scores + add.astype(scores.data.dtype)
     attn = scores.softmax(-1)
+    if keep is not None:
+        attn = attn * keep
     if dropout_p > 0.0:
         attn = dropout(attn, dropout_p, True, rng=rng)
     return attn @ v

@@ -11,7 +11,7 @@ list, tuple or dict). Linear is one fused graph node with its own per-sample rul
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterable, Iterator, Union
+from typing import Any, Iterable, Iterator, NamedTuple, Union
 
 import numpy as np
 
@@ -216,12 +216,13 @@ class Module:
         ``bn.running_mean``, ``bn.num_batches_tracked`` ...)."""
         return OrderedDict((name, t.data.copy()) for name, t in self._state_tensors().items())
 
-    def load_state_dict(self, state: Any, strict: bool = True) -> None:
+    def load_state_dict(self, state: Any, strict: bool = True) -> "IncompatibleKeys":
         """Copy arrays into the parameters and buffers, all or nothing.
 
         A missing or unexpected key raises ``KeyError``, a wrong shape ``ValueError``, each
         naming the key; on any error nothing changes. Values keep each tensor's dtype (like
         PyTorch), so ``{k: v.numpy() for k, v in torch_model.state_dict().items()}`` loads.
+        Returns ``(missing_keys, unexpected_keys)`` as torch does (empty unless ``strict=False``).
         """
         if not hasattr(state, "keys") or not hasattr(state, "__getitem__"):
             raise TypeError(f"load_state_dict: expected a dict of arrays, got {type(state).__name__}")
@@ -253,6 +254,7 @@ class Module:
             new[k] = arr.astype(p.data.dtype, copy=True)
         for k, arr in new.items():
             params[k].data = arr
+        return IncompatibleKeys(missing, extra)
 
     def __repr__(self) -> str:
         kids = list(self.named_children())
@@ -263,6 +265,14 @@ class Module:
 
     def extra_repr(self) -> str:
         return ""
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict`` did not match: the model's keys missing from the state dict,
+    and the state dict's keys the model does not have."""
+
+    missing_keys: list
+    unexpected_keys: list
 
 
 _MEMBER = (Module, Tensor)  # what an attribute (or an item of a list, tuple or dict one) may be
@@ -314,16 +324,38 @@ class Linear(Module):
 
 
 class Sequential(Module):
-    """Modules applied in order; children are named ``0``, ``1``, ..."""
+    """Modules applied in order; children are named ``0``, ``1``, ... or, as torch's
+    ``Sequential(OrderedDict([("conv", ...), ...]))``, by the dict's keys (then also
+    reachable as attributes). A slice keeps the children's names, as in torch."""
 
-    def __init__(self, *modules: Module) -> None:
+    def __init__(self, *modules: Any) -> None:
+        names = None
+        if len(modules) == 1 and isinstance(modules[0], dict) and type(self) is not ModuleList:
+            names = list(modules[0])
+            for k in names:
+                if not isinstance(k, str) or not k or "." in k:
+                    raise ValueError(f"{type(self).__name__}: child names must be non-empty strings without "
+                                     f"dots, got {k!r}")
+            modules = tuple(modules[0].values())
         for i, m in enumerate(modules):
             if not isinstance(m, Module):
                 raise TypeError(f"{type(self).__name__}: item {i} is a {type(m).__name__}, not a Module")
         self.layers = list(modules)
+        if names is not None:
+            self._names = names
+
+    def _child_names(self) -> list:
+        names = self.__dict__.get("_names")
+        return names if names is not None else [str(i) for i in range(len(self.layers))]
 
     def _entries(self) -> list:
-        return [(str(i), None, m) for i, m in enumerate(self.layers)]
+        return list(zip(self._child_names(), [None] * len(self.layers), self.layers))
+
+    def __getattr__(self, name: str) -> Any:  # (only called when ordinary lookup fails)
+        names = self.__dict__.get("_names")
+        if names is not None and name in names:
+            return self.__dict__["layers"][names.index(name)]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
 
     def forward(self, x: Any) -> Any:
         for m in self.layers:
@@ -332,7 +364,9 @@ class Sequential(Module):
 
     def __getitem__(self, i: Any) -> Any:
         if isinstance(i, slice):
-            return type(self)(*self.layers[i])
+            if type(self) is ModuleList:  # torch's ModuleList slice numbers its children afresh
+                return ModuleList(self.layers[i])
+            return type(self)(OrderedDict(zip(self._child_names()[i], self.layers[i])))
         return self.layers[i]
 
     def __len__(self) -> int:
@@ -344,6 +378,8 @@ class Sequential(Module):
     def append(self, m: Module) -> "Sequential":
         if not isinstance(m, Module):
             raise TypeError(f"{type(self).__name__}.append: expected a Module, got {type(m).__name__}")
+        if self.__dict__.get("_names") is not None:
+            self._names.append(str(len(self.layers)))
         self.layers.append(m)
         return self
 

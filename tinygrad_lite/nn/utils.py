@@ -57,12 +57,13 @@ def clip_grad_norm_(parameters: Union[Tensor, Iterable[Tensor]], max_norm: float
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(f"clip_grad_norm_: the total norm of the gradients is {total}")
     coef = max_norm / (total + 1e-6)
-    if coef < 1.0:
-        for p in ps:  # in place, as torch (a read-only array is replaced)
-            if p.grad.flags.writeable:
-                np.multiply(p.grad, np.asarray(coef, dtype=p.grad.dtype), out=p.grad)
-            else:
-                p.grad = np.asarray(p.grad * np.asarray(coef, dtype=p.grad.dtype))
+    if coef >= 1.0:
+        return total
+    for p in ps:  # in place, as torch (a read-only array is replaced); a nan norm makes them nan, as there
+        if p.grad.flags.writeable:
+            np.multiply(p.grad, np.asarray(coef, dtype=p.grad.dtype), out=p.grad)
+        else:
+            p.grad = np.asarray(p.grad * np.asarray(coef, dtype=p.grad.dtype))
     return total
 
 

@@ -26,7 +26,9 @@ and nothing of size ``B * |W|`` is ever formed, nor a second backward run.
 The scale of the cost. The backward keeps sample b's gradient ``S_b`` of its term as the
 cost weights it, and ``units()`` the factor ``u_b`` with ``g_b = u_b S_b``: a ``.mean()``
 or ``.sum()`` cost has ``u_b = 1``, ``.sum() / B`` has ``u_b = B`` (it is the mean it
-is), so the three give the same step. A cost whose per-sample terms are weighted
+is), so the three give the same step. Several reductions with different factors
+(``ce.mean() + 0.5 * aux.mean()``) are the mean of the summed terms as written
+(``ce_b + 0.5 aux_b``), as Opacus reads them. A cost whose per-sample terms are weighted
 unevenly has no such factor and ``step()`` raises ``ValueError`` naming the fix.
 
 Across data-parallel ranks (``tl.distributed`` with a world above 1) ``step()`` does the
