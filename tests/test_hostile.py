@@ -876,3 +876,17 @@ def test_a_scheduler_step_that_fails_keeps_its_epoch() -> None:
     with pytest.raises(ValueError, match="parameter groups"):
         s.step()
     assert s.last_epoch == 0 and opt.param_groups[0]["lr"] == 0.1
+
+
+@pytest.mark.parametrize("key,value", [("batch_size", np.array([3, 3])), ("format", np.array(["a", "b"])),
+                                       ("shuffle", np.zeros(2))])
+def test_loader_state_with_array_entries_is_refused_naming_the_entry(key: str, value: Any) -> None:
+    loader = tl.data.DataLoader(np.ones((10, 2)), np.ones(10), batch_size=3, seed=0)
+    state = loader.state_dict()
+    next(iter(loader))
+    before = loader.state_dict()
+    state[key] = value
+    with pytest.raises(ValueError, match=key if key != "format" else "not a DataLoader state"):
+        loader.load_state_dict(state)
+    after = loader.state_dict()
+    assert after["batch"] == before["batch"] and after["epoch"] == before["epoch"]

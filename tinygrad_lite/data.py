@@ -55,6 +55,14 @@ def _as_array(a: Any, name: str) -> np.ndarray:
     return arr
 
 
+def _equal(a: Any, b: Any) -> bool:
+    """``a == b`` as one bool; False for values that do not compare to one (an array, ...)."""
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
 def _is_int(v: Any) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
@@ -316,12 +324,12 @@ class DataLoader:
         missing = [k for k in keys if k not in state]
         if missing:
             raise KeyError(f"DataLoader.load_state_dict: missing entries {missing}")
-        if state["format"] != _STATE_FORMAT:
+        if not _equal(state["format"], _STATE_FORMAT):
             raise ValueError(
                 f"DataLoader.load_state_dict: not a DataLoader state (format {state['format']!r})"
             )
         for key in ("num_samples", "batch_size", "shuffle", "drop_last", "sampling"):
-            if state[key] != getattr(self, key):
+            if not _equal(state[key], getattr(self, key)):
                 raise ValueError(f"DataLoader.load_state_dict: the state has {key}={state[key]!r}, this "
                                  f"loader has {key}={getattr(self, key)!r}")
         epoch, batch, done = state["epoch"], state["batch"], state["epoch_done"]
