@@ -1,10 +1,13 @@
 """PyTorch's spellings on Tensor: conversions, elementwise comparisons, ``size()``,
-``max(dim=)`` / ``min(dim=)`` as (values, indices), ``argmax`` / ``argmin``.
+``len()`` and iteration, ``max(dim=)`` / ``min(dim=)`` as (values, indices), ``argmax`` /
+``argmin``, and in-place arithmetic (``x -= lr * g`` under ``no_grad()``).
 
 ``Tensor`` inherits these from ``TorchSpellings``; they build no graph (comparisons and
-indices carry no gradient), so they live apart from the differentiable ops. Also here: the
-small argument checks shared by Tensor and the layers (``check_bool``, ``check_dtype``) and
-``ShapeMismatchError`` (a ValueError that is also torch's RuntimeError).
+indices carry no gradient; in-place arithmetic changes data, or falls back to the ops), so
+they live apart from the differentiable ops. Also here: the small argument checks shared by
+Tensor and the layers (``check_bool``, ``check_dtype``, ``checked_grad`` for ``t.grad = v``,
+``check_leaves`` before a backward) and ``ShapeMismatchError`` (a ValueError that is also
+torch's RuntimeError).
 """
 
 from __future__ import annotations
