@@ -290,3 +290,56 @@ def test_sequential_names_children_as_torch_also_in_slices() -> None:
         x = np.random.default_rng(0).standard_normal((4, 2))
         np.testing.assert_allclose(named(tl.Tensor(x)).data, tn(torch.tensor(x, dtype=torch.float32)).detach().numpy(),
                                    rtol=1e-5, atol=1e-6)
+
+
+def test_transpose_of_two_axes_on_a_matrix_is_refused_and_swapaxes_swaps() -> None:
+    t = tl.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    with pytest.raises(ValueError, match="swapaxes"):
+        t.transpose(0, 1)
+    assert t.transpose(1, 0).shape == t.T.shape == t.swapaxes(0, 1).shape == t.swapdims(1, 0).shape == (3, 2)
+    with pytest.raises(ValueError, match="not a permutation.*one axis per dimension"):
+        t.permute()
+    x = tl.Tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
+    (x.swapaxes(0, 2) * np.arange(24.0).reshape(4, 3, 2)).sum().backward()
+    np.testing.assert_array_equal(x.grad, np.arange(24.0).reshape(4, 3, 2).swapaxes(0, 2))
+    if torch is not None:
+        np.testing.assert_array_equal(t.swapaxes(0, 1).data, torch.tensor(t.data).transpose(0, 1).numpy())
+    with pytest.raises(IndexError):
+        tl.Tensor(1.0).flatten(5, 7)
+
+
+def test_functional_batch_norm_checks_everything_before_it_updates_the_statistics() -> None:
+    F = tl.nn.functional
+    x = tl.Tensor(np.random.default_rng(0).random((3, 4)))
+    rm = np.zeros(4)
+    for bad in (dict(running_var=np.ones(4, np.int64)), dict(momentum=float("nan")), dict(momentum=5.0),
+                dict(training="no"), dict(num_batches_tracked=5)):
+        args = dict(running_mean=rm, running_var=np.ones(4), training=True)
+        args.update(bad)
+        with pytest.raises((TypeError, ValueError), match="BatchNorm"):
+            F.batch_norm(x, **args)
+        np.testing.assert_array_equal(rm, np.zeros(4))
+    nbt = tl.Tensor(np.array(0, np.int64))
+    F.batch_norm(x, rm, np.ones(4), training=True, momentum=None, num_batches_tracked=nbt)
+    assert nbt.item() == 1
+    np.testing.assert_allclose(rm, x.data.mean(axis=0))
+
+
+def test_norm_affine_parameters_must_have_the_normalized_shape() -> None:
+    F = tl.nn.functional
+    x = tl.Tensor(np.ones((3, 4)))
+    with pytest.raises(ValueError, match=r"layer_norm: weight of shape \(3,\)"):
+        F.layer_norm(x, (4,), weight=tl.Tensor(np.ones(3)))
+    with pytest.raises(ValueError, match="layer_norm: weight of shape"):
+        F.layer_norm(x, (4,), weight=2.0)
+    with pytest.raises(ValueError, match="at least one axis"):
+        F.layer_norm(x, [])
+    with pytest.raises(ValueError, match=r"group_norm: bias of shape \(3,\)"):
+        F.group_norm(tl.Tensor(np.ones((2, 4, 3))), 2, bias=np.ones(3))
+
+
+def test_an_empty_index_list_selects_nothing_as_numpy() -> None:
+    t = tl.Tensor(np.ones((2, 3)), requires_grad=True)
+    assert t[[]].shape == (0, 3)
+    t[[]].sum().backward()
+    np.testing.assert_array_equal(t.grad, np.zeros((2, 3)))

@@ -12,10 +12,12 @@ torch's RuntimeError).
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Union
 
 import numpy as np
 
+from . import ops as base_ops
 from .batchstate import BATCHED
 from .graph import state
 from .ops import base
@@ -223,6 +225,38 @@ class TorchSpellings:
     def __ipow__(self, other: Any) -> Any:
         return self._inplace(other, "__pow__")
 
+    def permute(self, *axes: Any) -> "Tensor":
+        """Permute the axes (PyTorch's name for ``transpose(*axes)`` with all axes)."""
+        axes = _shape_arg(axes)
+        if len(axes) != self.data.ndim:
+            raise ValueError(f"permute: axes {axes} are not a permutation of the {self.data.ndim} axes "
+                             "(it needs one axis per dimension)")
+        return base_ops.TRANSPOSE(self, axes)
+
+    def swapaxes(self, axis0: int, axis1: int) -> "Tensor":
+        """Swap two axes (numpy's ``swapaxes``; torch's ``transpose(dim0, dim1)``)."""
+        perm = list(range(self.data.ndim))
+        try:
+            perm[axis0], perm[axis1] = perm[axis1], perm[axis0]
+        except (IndexError, TypeError):
+            raise ValueError(f"swapaxes: axes {axis0} and {axis1} do not fit a tensor of shape "
+                             f"{self.data.shape}") from None
+        return base_ops.TRANSPOSE(self, tuple(perm))
+
+    swapdims = swapaxes
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
+        """Merge the axes ``start_dim..end_dim`` into one (PyTorch's ``flatten``)."""
+        n = self.data.ndim
+        if n == 0:
+            axes_of(0, start_dim, "flatten"), axes_of(0, end_dim, "flatten")  # 0 or -1, as torch
+            return base_ops.RESHAPE(self, (1,))
+        s, e = axes_of(n, start_dim, "flatten")[0], axes_of(n, end_dim, "flatten")[0]
+        if s > e:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+        shp = self.data.shape
+        return base_ops.RESHAPE(self, shp[:s] + (math.prod(shp[s:e + 1]),) + shp[e + 1:])
+
     def float(self) -> "Tensor":
         return self.astype(np.float32)
 
@@ -259,6 +293,13 @@ class TorchSpellings:
 
 
 _SYM = {"__add__": "+", "__sub__": "-", "__mul__": "*", "__truediv__": "/", "__pow__": "**"}
+
+
+def _shape_arg(shape: tuple) -> tuple:
+    """A shape or axes given as ``f(2, 3)`` or ``f((2, 3))``."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
 
 
 def _one_axis(axis: Any, who: str) -> Any:

@@ -8,7 +8,6 @@ shared with the scalar ``Value`` engine.
 
 from __future__ import annotations
 
-import math
 from operator import attrgetter
 from typing import Any, Optional, Sequence, Union
 
@@ -20,6 +19,7 @@ from .conventions import (
     MinMax,
     ShapeMismatchError,
     TorchSpellings,
+    _shape_arg,
     _torch_axis,
     check_bool,
     check_dtype,
@@ -466,24 +466,15 @@ class Tensor(TorchSpellings):
             raise ValueError(f"squeeze: {e} (tensor shape {self.data.shape})") from None
         return ops.RESHAPE(self, shape)
 
-    def permute(self, *axes: Any) -> "Tensor":
-        """Permute the axes (PyTorch's name for ``transpose(*axes)`` with all axes)."""
-        return ops.TRANSPOSE(self, _shape_arg(axes))
-
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> "Tensor":
-        """Merge the axes ``start_dim..end_dim`` into one (PyTorch's ``flatten``)."""
-        n = self.data.ndim
-        if n == 0:
-            return ops.RESHAPE(self, (1,))
-        s, e = axes_of(n, start_dim, "flatten")[0], axes_of(n, end_dim, "flatten")[0]
-        if s > e:
-            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
-        shp = self.data.shape
-        return ops.RESHAPE(self, shp[:s] + (math.prod(shp[s:e + 1]),) + shp[e + 1:])
-
     def transpose(self, *axes: Any) -> "Tensor":
-        """Permute the axes (numpy's meaning); reversed when no axes are given."""
-        return ops.TRANSPOSE(self, _shape_arg(axes))
+        """Permute the axes (numpy's meaning); reversed when no axes are given. On a 2-D
+        tensor ``transpose(0, 1)`` is refused: numpy's identity and torch's swap disagree."""
+        axes = _shape_arg(axes)
+        if self.data.ndim == 2 and len(axes) == 2 and all(type(a) is int for a in axes) and \
+                [a % 2 for a in axes] == [0, 1]:
+            raise ValueError("transpose(0, 1) on a 2-D tensor: numpy reads it as the identity permutation, "
+                             "torch as a swap of the two axes; write x.T or x.swapaxes(0, 1) to swap them")
+        return ops.TRANSPOSE(self, axes)
 
     @property
     def T(self) -> "Tensor":
@@ -504,10 +495,6 @@ def _root(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _shape_arg(shape: tuple) -> tuple:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
 
 
 from .conventions import tensor  # noqa: E402  (torch.tensor's spelling)

@@ -191,8 +191,22 @@ def layer_norm(input: Any, normalized_shape: Any, weight: Any = None, bias: Any 
     _check_eps(eps, "layer_norm")
     if x.data.shape[x.data.ndim - len(ns):] != ns or len(ns) > x.data.ndim:
         raise ValueError(f"layer_norm: input of shape {x.data.shape} does not end in normalized_shape {ns}")
-    return LAYERNORM(x, None if weight is None else _t(weight), None if bias is None else _t(bias), k=len(ns),
-                     eps=float(eps))
+    if not ns:
+        raise ValueError("layer_norm: normalized_shape must name at least one axis, got ()")
+    w, b = _affine("layer_norm", weight, bias, ns)
+    return LAYERNORM(x, w, b, k=len(ns), eps=float(eps))
+
+
+def _affine(who: str, weight: Any, bias: Any, shape: tuple) -> tuple:
+    """A normalisation's weight and bias as Tensors (or None), each of ``shape`` (ValueError
+    naming the op otherwise, as torch)."""
+    out = []
+    for name, v in (("weight", weight), ("bias", bias)):
+        t = None if v is None else _t(v)
+        if t is not None and t.data.shape != shape:
+            raise ValueError(f"{who}: {name} of shape {t.data.shape} does not match the normalized shape {shape}")
+        out.append(t)
+    return tuple(out)
 
 
 def group_norm(input: Any, num_groups: int, weight: Any = None, bias: Any = None, eps: float = 1e-5,
@@ -209,8 +223,8 @@ def group_norm(input: Any, num_groups: int, weight: Any = None, bias: Any = None
     if num_groups < 1 or C % num_groups:
         raise ValueError(f"{who}: num_groups={num_groups} does not divide the {C} channels of the input of shape "
                          f"{x.data.shape}")
-    return GROUPNORM(x, None if weight is None else _t(weight), None if bias is None else _t(bias),
-                     groups=int(num_groups), eps=float(eps))
+    w, b = _affine(who, weight, bias, (C,))
+    return GROUPNORM(x, w, b, groups=int(num_groups), eps=float(eps))
 
 
 def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = None, bias: Any = None,
@@ -222,6 +236,10 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
     _check_eps(eps, who)
     if momentum is not None and (isinstance(momentum, (bool, np.bool_)) or not isinstance(momentum, numbers.Real)):
         raise TypeError(f"{who}: momentum must be a real number or None, got {momentum!r}")
+    if momentum is not None and not 0.0 <= momentum <= 1.0:
+        raise ValueError(f"{who}: momentum must be in [0, 1] or None, got {momentum!r}")
+    if not isinstance(training, (bool, np.bool_)):
+        raise TypeError(f"{who}: training must be a bool, got {training!r}")
     x = _t(input)
     xd = x.data
     if xd.ndim < 2:
@@ -233,6 +251,13 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
         if a is not None and np.shape(a) != (C,):
             raise ValueError(f"{who}: {name} of shape {np.shape(a)} does not match the {C} channels of the input "
                              f"of shape {xd.shape}")
+        if a is not None and training and (not isinstance(a, np.ndarray) or a.dtype.kind != "f"
+                                           or not a.flags.writeable):
+            raise TypeError(f"{who}: {name} must be a writable float array (it is updated in place), got "
+                            f"{type(a).__name__}{f' of dtype {a.dtype}' if isinstance(a, np.ndarray) else ''}")
+    if num_batches_tracked is not None and not isinstance(num_batches_tracked, Tensor):
+        raise TypeError(f"{who}: num_batches_tracked must be a Tensor (a buffer) or None, got "
+                        f"{type(num_batches_tracked).__name__}")
     w = None if weight is None else _t(weight)
     b = None if bias is None else _t(bias)
     for name, t in (("weight", w), ("bias", b)):  # checked before the running statistics change
@@ -247,15 +272,16 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
         axes = (0,) + tuple(range(2, xd.ndim))
         mean = xd.mean(axis=axes)
         var = xd.var(axis=axes)
-        if rm is not None and rv is not None:
-            if num_batches_tracked is not None:
-                num_batches_tracked.data = num_batches_tracked.data + 1
-            m = (1.0 / float(num_batches_tracked.data) if momentum is None and num_batches_tracked is not None
+        if rm is not None and rv is not None:  # every check passed: now the updates
+            count = None if num_batches_tracked is None else num_batches_tracked.data + 1
+            m = (1.0 / float(count) if momentum is None and count is not None
                  else (0.0 if momentum is None else float(momentum)))
-            rm *= 1.0 - m
-            rm += m * mean
-            rv *= 1.0 - m
-            rv += m * var * (n / (n - 1))
+            new_mean = (1.0 - m) * rm + m * mean
+            new_var = (1.0 - m) * rv + m * var * (n / (n - 1))
+            rm[...] = new_mean
+            rv[...] = new_var
+            if count is not None:
+                num_batches_tracked.data = count
     elif rm is None or rv is None:
         raise ValueError(f"{who}: evaluation mode needs running_mean and running_var")
     return BATCHNORM(x, w, b, mean=rm, var=rv, training=bool(training), eps=float(eps), label=who)

@@ -184,7 +184,7 @@ def normalise_index(idx: Any, shape: tuple) -> tuple:
         if isinstance(i, base.Tensor):
             i = i.data
         if isinstance(i, list):
-            i = np.asarray(i)
+            i = np.asarray(i) if i else np.zeros(0, np.intp)  # [] selects nothing, as in numpy
         if i is Ellipsis:
             dim = len(shape) - sum(_consumed(j) for j in idx[k + 1:])
             out.append(i)
