@@ -343,3 +343,21 @@ def test_an_empty_index_list_selects_nothing_as_numpy() -> None:
     assert t[[]].shape == (0, 3)
     t[[]].sum().backward()
     np.testing.assert_array_equal(t.grad, np.zeros((2, 3)))
+
+
+def test_an_empty_batch_through_a_raw_matmul_gives_empty_per_sample_gradients() -> None:
+    W = tl.Tensor(np.ones((3, 4), np.float32), requires_grad=True)
+    x = tl.Tensor(np.zeros((0, 4), np.float32), batched=True)
+    tl.nn.functional.cross_entropy(x @ W.T, np.zeros(0, int)).backward()
+    assert W.grad_sample.shape == (0, 3, 4)
+    np.testing.assert_array_equal(W.grad, np.zeros((3, 4)))
+
+
+def test_explorer_and_pictures_take_huge_values_and_entity_like_names() -> None:
+    big = tl.Tensor([1e200, 1e200], requires_grad=True)
+    html = tl.viz.explore((big * 1.0).sum()).html()  # sum is 2e200: finite, its square is not
+    assert "2e+200" in html
+    assert "byName = Object.create(null)" in html  # a search for "constructor" finds no inherited property
+    x = tl.Tensor([1.0], requires_grad=True, name="&lt;b&gt; a&b")
+    src = tl.viz.draw_graph((x * 2).sum()).source
+    assert "&amp;lt;b&amp;gt; a&amp;b" in src

@@ -83,8 +83,9 @@ class Matmul(Op):
         B = node._data.shape[0]
         if i == 1 and A._bs & BATCHED and a.ndim >= 2 and b.ndim <= 2:
             n = a.shape[-1]
-            L = a.reshape(B, -1, n)
-            R = g.reshape(B, L.shape[1], -1)  # (B, T, k); k = 1 for a 1-D b
+            T = math.prod(a.shape[1:-1])  # explicit sizes: B may be 0
+            L = a.reshape(B, T, n)
+            R = g.reshape(B, T, b.shape[-1] if b.ndim == 2 else 1)  # (B, T, k); k = 1 for a 1-D b
             return OuterRows(L, R, b.shape, b.dtype, scale)
         if i == 0 and Bp._bs & BATCHED and a.ndim == 2 and b.ndim == 3:
             # W @ x_b with x_b (n, k): S[b] = g_b x_b^T = sum_t g_b[:, t] (x) x_b[:, t]

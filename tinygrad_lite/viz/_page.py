@@ -63,8 +63,8 @@ JS = r"""
 (function () {
   "use strict";
   var P = JSON.parse(document.getElementById("payload").textContent);
-  var byId = {}, byName = {}, clusterOf = {};
-  var selected = null, stepIndex = -1, zoom = 1, collapsed = {};
+  var byId = Object.create(null), byName = Object.create(null), clusterOf = Object.create(null);
+  var selected = null, stepIndex = -1, zoom = 1, collapsed = Object.create(null);
   function $(id) { return document.getElementById(id); }
   function esc(s) {
     return String(s).replace(/[&<>"']/g, function (c) {
@@ -153,6 +153,7 @@ JS = r"""
     if (g && g.scrollIntoView) { try { g.scrollIntoView({block: "center", inline: "center"}); } catch (e) {} }
   }
   function select(id) {
+    if (!byId[id]) return;
     if (selected) {
       var old = $(selected), oo = byId[selected].opid ? $(byId[selected].opid) : null;
       if (old) old.classList.remove("selected");
@@ -227,7 +228,7 @@ JS = r"""
   // ---- module frames
   function toggleCluster(cid) {
     var c = P.clusters.filter(function (x) { return x.id === cid; })[0];
-    var hide = !collapsed[cid], inside = {};
+    var hide = !collapsed[cid], inside = Object.create(null);
     collapsed[cid] = hide;
     c.members.forEach(function (m) {
       inside[m] = true;

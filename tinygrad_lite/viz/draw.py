@@ -50,9 +50,15 @@ def import_graphviz() -> Any:
     return graphviz
 
 
+# dot's network-simplex and crossing-minimisation limits: one value shared by many ops (an
+# RNN's weight) otherwise costs dot about a minute on a graph of 100 values
+FAST_LAYOUT = {"nslimit": "1", "nslimit1": "1", "mclimit": "0.1"}
+
+
 def esc(s: str) -> str:
-    """Text for a DOT label: backslashes kept literal (line breaks are added as ``\\n``)."""
-    return s.replace("\\", "\\\\")
+    """Text for a DOT label: backslashes and ``&`` kept literal (dot would decode ``&lt;``;
+    line breaks are added as ``\\n``)."""
+    return s.replace("\\", "\\\\").replace("&", "&amp;")
 
 
 # ------------------------------------------------------------------------------ failures ---
@@ -229,7 +235,7 @@ def draw_graph(root: Any, show_data: bool = True, show_grad: bool = True, module
                 m = mods.get(path, module)
                 frames[path] = f"{path}: {type(m).__name__}" if path else type(m).__name__
 
-    g = gv.Digraph(name="tinygrad_lite", graph_attr={"rankdir": rankdir, "fontsize": "10"},
+    g = gv.Digraph(name="tinygrad_lite", graph_attr={"rankdir": rankdir, "fontsize": "10", **FAST_LAYOUT},
                    node_attr={"fontsize": "10", "style": "filled"}, edge_attr={"arrowsize": "0.7"})
     by_frame: dict = {None: []}
     for path in frames:

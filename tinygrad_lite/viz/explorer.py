@@ -102,9 +102,11 @@ def array_info(x: Any) -> Optional[dict]:
     info["nan"] = int(np.isnan(f).sum())
     info["inf"] = int(np.isinf(f).sum())
     good = f[fin]
-    if good.size:
-        info.update(min=float(good.min()), max=float(good.max()), mean=float(good.mean()),
-                    norm=float(np.sqrt(np.dot(good, good))))
+    if good.size:  # scaled by the largest magnitude, so 1e200 entries give a finite norm and mean
+        big = float(np.abs(good).max())
+        s = good / big if big > 0 and math.isfinite(big) else good
+        info.update(min=_jnum(good.min()), max=_jnum(good.max()), mean=_jnum(s.mean() * big if big else 0.0),
+                    norm=_jnum(np.sqrt(np.dot(s, s)) * big if big else 0.0))
     return info
 
 
@@ -288,13 +290,14 @@ def build_payload(root: Any, module: Any = None, gradient: Any = None) -> dict:
 
 # ------------------------------------------------------------------------------ layout -----
 def _dq(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    return '"' + s.replace("\\", "\\\\").replace("&", "&amp;").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def dot_source(payload: dict) -> str:
     """The DOT description of the page's graph (ids ``v<k>`` values, ``o<k>`` ops, ``c<j>`` frames)."""
     out = ['digraph explorer {',
-           '  graph [rankdir=LR, fontsize=10, fontname="Helvetica", nodesep=0.2, ranksep=0.3];',
+           '  graph [rankdir=LR, fontsize=10, fontname="Helvetica", nodesep=0.2, ranksep=0.3, nslimit=1, nslimit1=1, '
+           'mclimit=0.1];',
            '  node [fontsize=10, fontname="Helvetica", style=filled];',
            '  edge [arrowsize=0.6, color="#868e96"];']
     by_cluster: dict = {None: []}
