@@ -833,3 +833,31 @@ def test_scheduler_argument_checks() -> None:
         optim.StepLR(opt, step_size=0)
     with pytest.raises(ValueError, match="T_max"):
         optim.CosineAnnealingLR(opt, T_max=0)
+
+
+@pytest.mark.parametrize("make", [
+    lambda L, opt: L.MultiStepLR(opt, milestones=[2, 5, 5], gamma=0.5),
+    lambda L, opt: L.LambdaLR(opt, lambda e: 0.9 ** e + 0.1),
+    lambda L, opt: L.LinearLR(opt, start_factor=0.25, total_iters=4),
+    lambda L, opt: L.LinearLR(opt),
+    lambda L, opt: L.ConstantLR(opt, factor=0.5, total_iters=3),
+])
+def test_more_schedulers_follow_torch_epoch_by_epoch(make: Any) -> None:
+    torch = pytest.importorskip("torch")
+    w = Tensor(np.ones(2), requires_grad=True)
+    opt = optim.SGD([w], lr=0.2)
+    sched = make(optim.lr_scheduler, opt)
+    tw = torch.zeros(2, requires_grad=True)
+    topt = torch.optim.SGD([tw], lr=0.2)
+    tsched = make(torch.optim.lr_scheduler, topt)
+    for _ in range(9):
+        assert sched.get_last_lr()[0] == pytest.approx(tsched.get_last_lr()[0], rel=1e-12)
+        assert opt.param_groups[0]["lr"] == pytest.approx(topt.param_groups[0]["lr"], rel=1e-12)
+        opt.step()
+        topt.step()
+        sched.step()
+        tsched.step()
+    state = sched.state_dict()
+    again = make(optim.lr_scheduler, optim.SGD([w], lr=0.2))
+    again.load_state_dict(state)
+    assert again.last_epoch == sched.last_epoch

@@ -4,9 +4,18 @@ PyTorch's path)."""
 
 from . import lr_scheduler
 from .dpsgd import DPSGD
-from .lr_scheduler import CosineAnnealingLR, ExponentialLR, LRScheduler, StepLR
+from .lr_scheduler import (
+                           ConstantLR,
+                           CosineAnnealingLR,
+                           ExponentialLR,
+                           LambdaLR,
+                           LinearLR,
+                           LRScheduler,
+                           MultiStepLR,
+                           StepLR,
+)
 from .optimizer import Optimizer
 from .rules import SGD, Adagrad, Adam, AdamW, RMSprop
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "DPSGD", "LRScheduler", "StepLR",
-           "ExponentialLR", "CosineAnnealingLR", "lr_scheduler"]
+           "ExponentialLR", "CosineAnnealingLR", "MultiStepLR", "LambdaLR", "LinearLR", "ConstantLR", "lr_scheduler"]

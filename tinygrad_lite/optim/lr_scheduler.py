@@ -14,7 +14,8 @@ import numpy as np
 
 from .optimizer import Optimizer, check_number
 
-__all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR"]
+__all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "MultiStepLR", "LambdaLR", "LinearLR",
+           "ConstantLR"]
 
 
 def _int(name: str, value: object, low: int) -> int:
@@ -158,3 +159,98 @@ class CosineAnnealingLR(LRScheduler):
             return [group["lr"] + (base - low) * rise for base, group in zip(self.base_lrs, groups)]
         ratio = (1 + math.cos(math.pi * e / period)) / (1 + math.cos(math.pi * (e - 1) / period))
         return [low + (group["lr"] - low) * ratio for group in groups]
+
+
+class MultiStepLR(LRScheduler):
+    """Multiply each group's lr by ``gamma`` at each epoch in ``milestones`` (a milestone
+    listed twice decays twice): ``lr(epoch) = initial_lr * gamma ** (number of milestones <= epoch)``."""
+
+    def __init__(self, optimizer: Optimizer, milestones: list, gamma: float = 0.1) -> None:
+        if isinstance(milestones, (str, bytes)) or not hasattr(milestones, "__iter__"):
+            raise TypeError(f"milestones must be a list of ints, got {milestones!r}")
+        self.milestones = sorted(_int("milestone", m, 0) for m in milestones)
+        self.gamma = check_number("gamma", gamma, 0.0, low_open=True)
+        super().__init__(optimizer)
+
+    def get_lr(self) -> list:
+        """The current lrs, times ``gamma ** k`` when ``last_epoch`` is a milestone k times."""
+        k = self.milestones.count(self.last_epoch)
+        return [group["lr"] * self.gamma ** k if k else group["lr"] for group in self.optimizer.param_groups]
+
+
+class _FromEpochZero(LRScheduler):
+    """A schedule whose epoch 0 already changes the lr (set when the scheduler is created)."""
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        super().__init__(optimizer)
+        lrs = self.get_lr()
+        for group, lr in zip(optimizer.param_groups, lrs):
+            group["lr"] = lr
+        self._last_lr = list(lrs)
+
+
+class LambdaLR(_FromEpochZero):
+    """``lr(epoch) = initial_lr * lr_lambda(epoch)``; ``lr_lambda`` is one function or one per
+    parameter group. ``state_dict()`` leaves the functions out (as torch for plain functions)."""
+
+    def __init__(self, optimizer: Optimizer, lr_lambda: object) -> None:
+        n = len(optimizer.param_groups) if isinstance(optimizer, Optimizer) else 0
+        fns = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
+        if not all(callable(f) for f in fns) or len(fns) != n:
+            raise TypeError(f"lr_lambda must be a function or a list of {n} functions, got {lr_lambda!r}")
+        self.lr_lambdas = fns
+        super().__init__(optimizer)
+
+    def get_lr(self) -> list:
+        """Each group's initial lr times its factor for ``last_epoch``."""
+        return [base * check_number("lr_lambda(epoch)", f(self.last_epoch))
+                for base, f in zip(self.base_lrs, self.lr_lambdas)]
+
+    def state_dict(self) -> dict:
+        return {k: v for k, v in super().state_dict().items() if k != "lr_lambdas"}
+
+
+class LinearLR(_FromEpochZero):
+    """The lr factor moves linearly from ``start_factor`` (epoch 0) to ``end_factor`` (epoch
+    ``total_iters`` and after): ``lr(epoch) = initial_lr * (start + (end - start) *
+    min(epoch, total_iters) / total_iters)``, applied as torch does, epoch over epoch."""
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
+                 total_iters: int = 5) -> None:
+        self.start_factor = check_number("start_factor", start_factor, 0.0, low_open=True)
+        self.end_factor = check_number("end_factor", end_factor, 0.0)
+        if self.start_factor > 1.0 or self.end_factor > 1.0:
+            raise ValueError(f"start_factor and end_factor must be in (0, 1] and [0, 1], got {start_factor!r} and "
+                             f"{end_factor!r}")
+        self.total_iters = _int("total_iters", total_iters, 1)
+        super().__init__(optimizer)
+
+    def get_lr(self) -> list:
+        """The lrs of epoch ``last_epoch`` from those of the previous epoch."""
+        groups, e = self.optimizer.param_groups, self.last_epoch
+        s, t, n = self.start_factor, self.end_factor, self.total_iters
+        if e == 0:
+            return [group["lr"] * s for group in groups]
+        if e > n:
+            return [group["lr"] for group in groups]
+        return [group["lr"] * (1.0 + (t - s) / (n * s + (e - 1) * (t - s))) for group in groups]
+
+
+class ConstantLR(_FromEpochZero):
+    """The lr times ``factor`` for epochs ``0 .. total_iters - 1``, then the initial lr."""
+
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5) -> None:
+        self.factor = check_number("factor", factor, 0.0, low_open=True)
+        if self.factor > 1.0:
+            raise ValueError(f"factor must be in (0, 1], got {factor!r}")
+        self.total_iters = _int("total_iters", total_iters, 0)
+        super().__init__(optimizer)
+
+    def get_lr(self) -> list:
+        """The lrs of epoch ``last_epoch`` from those of the previous epoch."""
+        groups, e = self.optimizer.param_groups, self.last_epoch
+        if e == 0:
+            return [group["lr"] * self.factor for group in groups]
+        if e != self.total_iters:
+            return [group["lr"] for group in groups]
+        return [group["lr"] * (1.0 / self.factor) for group in groups]
