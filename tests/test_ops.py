@@ -217,8 +217,8 @@ def _transpose(x: Any, style: str, perm: tuple) -> Any:
         return x.T
     if style == "none":
         return x.transpose()
-    if style == "star":
-        return x.transpose(*perm)
+    if style == "star" and not (x.ndim == 2 and [a % 2 for a in perm] == [0, 1]):
+        return x.transpose(*perm)  # (two int arguments naming the identity on a matrix are refused: torch's swap)
     return x.transpose(perm)
 
 

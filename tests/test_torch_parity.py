@@ -296,6 +296,7 @@ def test_transpose_of_two_axes_on_a_matrix_is_refused_and_swapaxes_swaps() -> No
     t = tl.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
     with pytest.raises(ValueError, match="swapaxes"):
         t.transpose(0, 1)
+    assert t.transpose((0, 1)).shape == (2, 3)  # a tuple is numpy's spelling: the identity
     assert t.transpose(1, 0).shape == t.T.shape == t.swapaxes(0, 1).shape == t.swapdims(1, 0).shape == (3, 2)
     with pytest.raises(ValueError, match="not a permutation.*one axis per dimension"):
         t.permute()

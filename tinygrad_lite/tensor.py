@@ -469,12 +469,12 @@ class Tensor(TorchSpellings):
     def transpose(self, *axes: Any) -> "Tensor":
         """Permute the axes (numpy's meaning); reversed when no axes are given. On a 2-D
         tensor ``transpose(0, 1)`` is refused: numpy's identity and torch's swap disagree."""
-        axes = _shape_arg(axes)
         if self.data.ndim == 2 and len(axes) == 2 and all(type(a) is int for a in axes) and \
-                [a % 2 for a in axes] == [0, 1]:
+                [a % 2 for a in axes] == [0, 1]:  # (torch's spelling: two int arguments; a tuple is numpy's)
             raise ValueError("transpose(0, 1) on a 2-D tensor: numpy reads it as the identity permutation, "
-                             "torch as a swap of the two axes; write x.T or x.swapaxes(0, 1) to swap them")
-        return ops.TRANSPOSE(self, axes)
+                             "torch as a swap of the two axes; write x.T or x.swapaxes(0, 1) to swap them, or "
+                             "x.transpose((0, 1)) for the identity")
+        return ops.TRANSPOSE(self, _shape_arg(axes))
 
     @property
     def T(self) -> "Tensor":
