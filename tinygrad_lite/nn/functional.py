@@ -172,13 +172,19 @@ def embedding(input: Any, weight: Any, padding_idx: Optional[int] = None, who: s
         bad = int(a[(a < 0) | (a >= N)].reshape(-1)[0])
         raise IndexError(f"{who}: index {bad} is out of range for a table of {N} rows (weight {W.data.shape}, "
                          f"input of shape {a.shape})")
-    if padding_idx is not None:
-        if isinstance(padding_idx, (bool, np.bool_)) or not isinstance(padding_idx, numbers.Integral):
-            raise TypeError(f"{who}: padding_idx must be an int or None, got {padding_idx!r}")
-        if not -N <= int(padding_idx) < N:
-            raise ValueError(f"{who}: padding_idx {padding_idx} is out of range for a table of {N} rows")
-        padding_idx = int(padding_idx) % N
-    return EMBEDDING(idx, W, padding_idx)
+    return EMBEDDING(idx, W, padding_index(padding_idx, N, who))
+
+
+def padding_index(padding_idx: Any, N: int, who: str) -> Optional[int]:
+    """``padding_idx`` as a row in ``0..N-1`` (negative counts from the end), or None;
+    TypeError / ValueError naming ``who`` otherwise."""
+    if padding_idx is None:
+        return None
+    if isinstance(padding_idx, (bool, np.bool_)) or not isinstance(padding_idx, numbers.Integral):
+        raise TypeError(f"{who}: padding_idx must be an int or None, got {padding_idx!r}")
+    if not -N <= int(padding_idx) < N:
+        raise ValueError(f"{who}: padding_idx {padding_idx} is out of range for a table of {N} rows")
+    return int(padding_idx) % N
 
 
 def layer_norm(input: Any, normalized_shape: Any, weight: Any = None, bias: Any = None, eps: float = 1e-5) -> Tensor:

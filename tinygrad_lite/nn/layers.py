@@ -159,12 +159,7 @@ class Embedding(Module):
                  dtype: Any = np.float64) -> None:
         self.num_embeddings = _pos_int(num_embeddings, "num_embeddings", "Embedding")
         self.embedding_dim = _pos_int(embedding_dim, "embedding_dim", "Embedding")
-        if padding_idx is not None:
-            if isinstance(padding_idx, (bool, np.bool_)) or not isinstance(padding_idx, numbers.Integral):
-                raise TypeError(f"Embedding: padding_idx must be an int or None, got {padding_idx!r}")
-            if not -num_embeddings <= int(padding_idx) < num_embeddings:
-                raise ValueError(f"Embedding: padding_idx {padding_idx} is out of range for {num_embeddings} rows")
-            padding_idx = int(padding_idx) % num_embeddings
+        padding_idx = F.padding_index(padding_idx, self.num_embeddings, "Embedding")
         self.padding_idx = padding_idx
         w = as_generator(rng).standard_normal((num_embeddings, embedding_dim)).astype(dtype)
         if padding_idx is not None:
