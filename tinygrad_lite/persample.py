@@ -210,9 +210,14 @@ class Segment:
         self.keys, self.B, self.parts, self.c, self.weight, self.error = keys, B, parts, c, weight, error
 
     def same_batch(self, keys: tuple, B: int) -> bool:
-        if B != self.B or len(keys) != len(self.keys):
-            return False
-        return all(a() is not None and a() is b() for a, b in zip(self.keys, keys))
+        return _same_batch(self.keys, self.B, keys, B)
+
+
+def _same_batch(kept: tuple, kept_B: int, keys: tuple, B: int) -> bool:
+    """Whether two records (weak references to the batched inputs, and B) are of one batch."""
+    if B != kept_B or len(keys) != len(kept):
+        return False
+    return all(a() is not None and a() is b() for a, b in zip(kept, keys))
 
 
 class SampleGrads:
@@ -453,7 +458,7 @@ class Context:
         if mode == "plain" or self.error or not held_norms:
             return "rows" if mode == "norms" and leaf._ps is not None and not self.error else mode
         kept = getattr(leaf, "_nkeys", None)
-        same = kept is not None and Segment(kept[0], kept[1], [], 1.0, None, None).same_batch(keys, B)
+        same = kept is not None and _same_batch(kept[0], kept[1], keys, B)
         if mode == "rows" or same:
             raise RuntimeError(
                 f"backward: {label(leaf)} keeps the per-sample norms of an earlier backward(per_sample='norms')"

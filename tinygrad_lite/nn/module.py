@@ -135,8 +135,7 @@ class Module:
                     continue
                 for v in items:
                     if isinstance(v, Tensor):
-                        if (v._op is None and (v.requires_grad or getattr(v, "_param", False))
-                                and id(v) not in seen):
+                        if _is_param(v) and id(v) not in seen:
                             seen.add(id(v))
                             out.append(v)
                     elif isinstance(v, Module):

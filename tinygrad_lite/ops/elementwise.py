@@ -445,10 +445,9 @@ class Clip(_Unary):
             raise ValueError("clip: at least one of min and max must be given")
         lo, hi = _bound(a, lo, "min"), _bound(a, hi, "max")
         dt = a.dtype
-        if dt.kind != "f":  # an integer tensor with a float bound becomes float, as in torch
-            for v in (lo, hi):
-                if v is not None and np.asarray(v).dtype.kind == "f":
-                    dt = np.result_type(dt, np.float64 if isinstance(v, float) else np.asarray(v).dtype)
+        floats = [np.asarray(v).dtype for v in (lo, hi) if v is not None and np.asarray(v).dtype.kind == "f"]
+        if dt.kind != "f" and floats:  # an integer tensor with a float bound becomes float, as in torch
+            dt = np.result_type(dt, *floats)
         return np.clip(a, lo, hi).astype(dt, copy=False), (lo, hi)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:

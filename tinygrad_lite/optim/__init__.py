@@ -5,14 +5,14 @@ PyTorch's path)."""
 from . import lr_scheduler
 from .dpsgd import DPSGD
 from .lr_scheduler import (
-                           ConstantLR,
-                           CosineAnnealingLR,
-                           ExponentialLR,
-                           LambdaLR,
-                           LinearLR,
-                           LRScheduler,
-                           MultiStepLR,
-                           StepLR,
+           ConstantLR,
+           CosineAnnealingLR,
+           ExponentialLR,
+           LambdaLR,
+           LinearLR,
+           LRScheduler,
+           MultiStepLR,
+           StepLR,
 )
 from .optimizer import Optimizer
 from .rules import SGD, Adagrad, Adam, AdamW, RMSprop
