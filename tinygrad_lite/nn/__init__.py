@@ -1,6 +1,6 @@
-"""Neural-network building blocks shaped like PyTorch's ``torch.nn``: Module and containers,
-Linear, convolutions and pooling, Embedding, normalisation layers, Dropout, attention,
-activations and losses; ``tl.nn.functional`` (``F``) and ``tl.nn.utils``.
+"""Neural-network building blocks shaped like PyTorch's ``torch.nn``: Module and containers
+(also keyed ones and parameter lists), Linear, convolutions and pooling, Embedding,
+normalisation layers, Dropout, attention, activations and losses; ``tl.nn.functional`` (``F``) and ``tl.nn.utils``.
 
 Every layer gives per-sample gradients from the same ``backward()`` on a batched input
 (BatchNorm in training mode aside: it mixes samples). Linear, Conv and Embedding weights
@@ -10,6 +10,7 @@ Every layer gives per-sample gradients from the same ``backward()`` on a batched
 
 from . import functional, utils
 from .attention import MultiheadAttention
+from .containers import ModuleDict, Parameter, ParameterDict, ParameterList, Unflatten
 from .conv import AvgPool2d, Conv1d, Conv2d, MaxPool2d
 from .functional import cross_entropy, mse_loss
 from .layers import (
@@ -34,4 +35,5 @@ from .module import Flatten, Identity, Linear, Module, ModuleList, Sequential
 __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten", "ReLU", "Tanh", "Sigmoid", "GELU",
            "SiLU", "Softmax", "LogSoftmax", "Dropout", "MSELoss", "CrossEntropyLoss", "Embedding", "LayerNorm",
            "GroupNorm", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d",
-           "MultiheadAttention", "mse_loss", "cross_entropy", "functional", "utils"]
+           "MultiheadAttention", "ModuleDict", "Parameter", "ParameterDict", "ParameterList",
+           "Unflatten", "mse_loss", "cross_entropy", "functional", "utils"]

@@ -1,0 +1,245 @@
+"""The keyed and parameter containers of ``tl.nn``, shaped like PyTorch's: ``ModuleDict``
+(children named by their keys), ``ParameterList`` and ``ParameterDict`` (parameters named
+``0``, ``1``, ... or by key), ``Parameter`` (a leaf Tensor that is a parameter, frozen or not)
+and ``Unflatten`` (the inverse of ``Flatten``).
+
+Each container keeps its members in one plain list or dict attribute, which the membership
+walk of ``Module`` (``parameters()``) already reads, and names them through ``_entries``
+(what ``named_parameters``, ``state_dict`` and the pictures read), so the two stay in the
+same order.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Iterator, Mapping, Optional
+
+import numpy as np
+
+from ..tensor import Tensor
+from .module import Module, _as_tensor, _is_param
+
+__all__ = ["Parameter", "ModuleDict", "ParameterList", "ParameterDict", "Unflatten"]
+
+
+class _ParameterType(type):
+    """``isinstance(t, Parameter)`` is True for a Tensor that a module would hold as a
+    parameter: a leaf that requires grad or was created requiring it (frozen)."""
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, Tensor) and _is_param(obj)
+
+
+class Parameter(metaclass=_ParameterType):
+    """``Parameter(data, requires_grad=True)``: a leaf Tensor holding ``data`` (an array,
+    array-like or leaf Tensor; its array is copied, as ``tl.Tensor`` copies) that a module
+    keeps as a parameter; with ``requires_grad=False`` it is a frozen one
+    (still in ``parameters()`` and ``state_dict()``). Floating-point data only when it
+    requires grad (``TypeError`` otherwise, as torch)."""
+
+    def __new__(cls, data: Any = None, requires_grad: bool = True) -> Tensor:  # type: ignore[misc]
+        if not isinstance(requires_grad, (bool, np.bool_)):
+            raise TypeError(f"Parameter: requires_grad must be a bool, got {requires_grad!r}")
+        if data is None:
+            data = np.empty((0,))
+        if isinstance(data, Tensor):
+            if data._op is not None:
+                raise ValueError(f"Parameter: data must be a leaf, got the result of op '{data._op.name}'; "
+                                 "detach() it first")
+            data = data.data
+        arr = np.asarray(data)
+        if requires_grad and arr.dtype.kind != "f":
+            raise TypeError(f"Parameter: only floating-point data can require gradients, got dtype {arr.dtype}")
+        t = Tensor(arr, requires_grad=bool(requires_grad))
+        t._param = True
+        return t
+
+
+def _key(who: str, key: Any) -> str:
+    if not isinstance(key, str):
+        raise TypeError(f"{who}: keys must be strings, got {type(key).__name__}")
+    if not key or "." in key:
+        raise KeyError(f"{who}: a key must be a non-empty string without dots, got {key!r}")
+    return key
+
+
+class _Keyed(Module):
+    """A dict of members (``_items``) named by their keys; ``kind`` checks a member."""
+
+    _what = "member"
+
+    def __init__(self, items: Any = None) -> None:
+        self._items: dict = {}
+        if items is not None:
+            self.update(items)
+
+    def _check(self, value: Any) -> Any:
+        raise NotImplementedError
+
+    def _entries(self) -> list:
+        return [(k, None, v) for k, v in self._items.items()]
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return self._items[key]
+        except KeyError:
+            raise KeyError(f"{type(self).__name__} has no key {key!r} (keys: {list(self._items)})") from None
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        key = _key(type(self).__name__, key)
+        self._items[key] = self._check(value)
+
+    def __delitem__(self, key: str) -> None:
+        self[key]  # noqa: B018  (the error names the keys)
+        del self._items[key]
+
+    def __getattr__(self, name: str) -> Any:  # (only called when ordinary lookup fails)
+        items = self.__dict__.get("_items")
+        if items is not None and name in items:
+            return items[name]
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def keys(self) -> Any:
+        return self._items.keys()
+
+    def values(self) -> Any:
+        return self._items.values()
+
+    def items(self) -> Any:
+        return self._items.items()
+
+    def pop(self, key: str) -> Any:
+        value = self[key]
+        del self._items[key]
+        return value
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    def update(self, items: Any) -> None:
+        """Add or replace members from a mapping or an iterable of ``(key, value)`` pairs;
+        all are checked before any is added."""
+        who = type(self).__name__
+        if isinstance(items, Mapping):
+            pairs = list(items.items())
+        elif isinstance(items, Iterable) and not isinstance(items, (str, bytes, Module, Tensor)):
+            pairs = []
+            for i, kv in enumerate(items):
+                if not isinstance(kv, (tuple, list)) or len(kv) != 2:
+                    raise TypeError(f"{who}.update: item {i} is not a (key, value) pair")
+                pairs.append(tuple(kv))
+        else:
+            raise TypeError(f"{who}.update: expected a mapping or (key, value) pairs, got {type(items).__name__}")
+        checked = [(_key(who, k), self._check(v)) for k, v in pairs]
+        self._items.update(checked)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} has no forward(); call its members")
+
+
+class ModuleDict(_Keyed):
+    """Modules by name (insertion order), as torch's ``nn.ModuleDict``: ``md["enc"]`` or
+    ``md.enc``; their parameters are named ``enc.weight`` ..."""
+
+    def _check(self, value: Any) -> Module:
+        if not isinstance(value, Module):
+            raise TypeError(f"ModuleDict: values must be Modules, got {type(value).__name__}")
+        return value
+
+
+class ParameterDict(_Keyed):
+    """Parameters by name (insertion order), as torch's ``nn.ParameterDict``; an array or a
+    plain Tensor is made a ``Parameter``."""
+
+    def _check(self, value: Any) -> Tensor:
+        return value if isinstance(value, Parameter) else Parameter(value)
+
+
+class ParameterList(Module):
+    """A list of parameters named ``0``, ``1``, ... as torch's ``nn.ParameterList``; an
+    array or a plain Tensor appended is made a ``Parameter``."""
+
+    def __init__(self, values: Optional[Iterable] = None) -> None:
+        self._items: list = []
+        if values is not None:
+            self.extend(values)
+
+    def _entries(self) -> list:
+        return [(str(i), None, p) for i, p in enumerate(self._items)]
+
+    @staticmethod
+    def _check(value: Any) -> Tensor:
+        return value if isinstance(value, Parameter) else Parameter(value)
+
+    def append(self, value: Any) -> "ParameterList":
+        self._items.append(self._check(value))
+        return self
+
+    def extend(self, values: Iterable) -> "ParameterList":
+        if isinstance(values, (Tensor, np.ndarray)) or not isinstance(values, Iterable):
+            raise TypeError(f"ParameterList.extend: expected an iterable of parameters, got {type(values).__name__}")
+        checked = [self._check(v) for v in values]
+        self._items.extend(checked)
+        return self
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return ParameterList(self._items[i])
+        return self._items[i]
+
+    def __setitem__(self, i: int, value: Any) -> None:
+        self._items[i] = self._check(value)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Tensor]:
+        return iter(self._items)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError("ParameterList has no forward(); use its parameters")
+
+
+class Unflatten(Module):
+    """Split axis ``dim`` into ``unflattened_size``: ``Unflatten(1, (C, H, W))`` turns
+    ``(B, C*H*W)`` into ``(B, C, H, W)``; one size may be -1 (inferred)."""
+
+    def __init__(self, dim: int, unflattened_size: Any) -> None:
+        if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"Unflatten: dim must be an int, got {dim!r}")
+        sizes = tuple(unflattened_size) if isinstance(unflattened_size, (tuple, list)) else None
+        if not sizes or any(isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer))
+                            or (s < 1 and s != -1) for s in sizes) or sum(s == -1 for s in sizes) > 1:
+            raise ValueError(f"Unflatten: unflattened_size must be a non-empty tuple of positive ints (one may be "
+                             f"-1), got {unflattened_size!r}")
+        self.dim, self.unflattened_size = int(dim), tuple(int(s) for s in sizes)
+
+    def forward(self, x: Any) -> Tensor:
+        x = _as_tensor(x)
+        shape = x.shape
+        nd = len(shape)
+        if not -nd <= self.dim < nd:
+            raise IndexError(f"Unflatten: dim {self.dim} is out of range for an input of shape {shape}")
+        d = self.dim % nd
+        sizes = self.unflattened_size
+        known = math.prod(s for s in sizes if s != -1)
+        if -1 in sizes:
+            if known == 0 or shape[d] % known:
+                raise ValueError(f"Unflatten: axis {d} of size {shape[d]} cannot be split into {sizes}")
+            sizes = tuple(shape[d] // known if s == -1 else s for s in sizes)
+        elif known != shape[d]:
+            raise ValueError(f"Unflatten: axis {d} of size {shape[d]} (input shape {shape}) cannot be split into "
+                             f"{sizes}")
+        return x.reshape(shape[:d] + sizes + shape[d + 1:])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
