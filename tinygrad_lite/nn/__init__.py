@@ -1,6 +1,7 @@
 """Neural-network building blocks shaped like PyTorch's ``torch.nn``: Module and containers
 (also keyed ones and parameter lists), Linear, convolutions and pooling, Embedding,
-normalisation layers, Dropout, attention, activations and losses; ``tl.nn.functional`` (``F``) and ``tl.nn.utils``.
+normalisation layers, Dropout, attention, activations and losses; ``tl.nn.functional``
+(``F``), ``tl.nn.init`` and ``tl.nn.utils``.
 
 Every layer gives per-sample gradients from the same ``backward()`` on a batched input
 (BatchNorm in training mode aside: it mixes samples). Linear, Conv and Embedding weights
@@ -8,7 +9,7 @@ Every layer gives per-sample gradients from the same ``backward()`` on a batched
 ``(B, *p.shape)`` arrays.
 """
 
-from . import functional, utils
+from . import functional, init, utils
 from .attention import MultiheadAttention
 from .containers import ModuleDict, Parameter, ParameterDict, ParameterList, Unflatten
 from .conv import AvgPool2d, Conv1d, Conv2d, MaxPool2d
@@ -36,4 +37,4 @@ __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten"
            "SiLU", "Softmax", "LogSoftmax", "Dropout", "MSELoss", "CrossEntropyLoss", "Embedding", "LayerNorm",
            "GroupNorm", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d",
            "MultiheadAttention", "ModuleDict", "Parameter", "ParameterDict", "ParameterList",
-           "Unflatten", "mse_loss", "cross_entropy", "functional", "utils"]
+           "Unflatten", "mse_loss", "cross_entropy", "functional", "init", "utils"]
