@@ -321,8 +321,10 @@ class TorchMethods(TorchSpellings):
 
     def std(self, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
             correction: Optional[float] = None) -> "Tensor":
-        """The square root of ``var`` (same arguments)."""
-        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+        """The square root of ``var`` (same arguments); where it is 0 the gradient is 0, as
+        torch's (not 0/0)."""
+        v = self.var(dim, unbiased, keepdim, correction=correction)
+        return factories.where(v == 0, np.zeros((), v.data.dtype), v).sqrt()
 
     # ------------------------------------------------------------ step functions -------
     def sign(self) -> "Tensor":
