@@ -11,6 +11,7 @@ conversions, factories and in-place fills behave as torch's.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, Callable
 
 import numpy as np
@@ -36,7 +37,7 @@ from test_ops import (
 )
 
 import tinygrad_lite as tl
-from tinygrad_lite import Tensor, nn, ops
+from tinygrad_lite import Tensor, ops
 
 INF = float("inf")
 nd_up = shape_1d_up.map(lambda s: (s,))
@@ -304,7 +305,8 @@ NEW_OPS = [
            lambda T, a, b, cond: a.where(T.as_tensor(cond), b), ("real", "real"), two_broadcast, where_params,
            modes=("tt", "tn", "ts")),
     _u("masked_fill", lambda x, mask, value, as_tensor: np.where(mask, value, x), tl_masked_fill,
-       lambda T, x, mask, value, as_tensor: x.masked_fill(T.as_tensor(mask), T.tensor(value, dtype=T.float64) if as_tensor else value),
+       lambda T, x, mask, value, as_tensor: x.masked_fill(
+           T.as_tensor(mask), T.tensor(value, dtype=T.float64) if as_tensor else value),
        params=masked_fill_params),
     _u("gather", np_gather, lambda x, dim, index: x.gather(dim, Tensor(index)),
        lambda T, x, dim, index: x.gather(dim, T.as_tensor(index)), shapes=nd_up, params=gather_params),
@@ -404,3 +406,281 @@ def test_edge_values_match_torch(torch: Any) -> None:
         out.backward(R)
         tout.backward(torch.tensor(R))
         np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-12)
+
+
+# ------------------------------------------------------------------------------- per-sample gradients
+IDX = np.array([[2, 0, 2]])
+PER_SAMPLE = [  # fn(x, W) with x of shape (B, 4) batched and W (3, 4); the output keeps axis 0 first
+    ("x[:, :1].expand(-1, 4)", lambda x, W: (x[:, :1].expand(-1, 4) * x) @ W.T),
+    ("x.repeat(1, 2)", lambda x, W: (x @ W.T).repeat(1, 2) * x[:, :1]),
+    ("flip(1)", lambda x, W: (x @ W.T).flip(1) * x[:, :3]),
+    ("roll(1, 1)", lambda x, W: (x @ W.T).roll(1, 1) * x[:, :3]),
+    ("chunk(2, 1)", lambda x, W: tl.cat((x * W[0]).chunk(2, 1)[::-1], 1) * x),
+    ("unbind(1)", lambda x, W: tl.stack((x @ W.T).unbind(1)[::-1], 1).tanh()),
+    ("where(x > 0, x @ W.T, W)", lambda x, W: tl.where(x[:, :3] > 0, (x @ W.T).tanh(), W[:, 0])),
+    ("masked_fill", lambda x, W: (x * W[1]).masked_fill(x > 0.5, 0.0) * x),
+    ("gather(1)", lambda x, W: (x @ W.T).gather(1, Tensor(IDX.repeat(x.shape[0], 0))) * x[:, :3]),
+    ("cumsum(1)", lambda x, W: (x * W[2]).cumsum(1).tanh()),
+    ("prod(1)", lambda x, W: (x @ W.T).prod(1, keepdim=True) * x),
+    ("logsumexp(1)", lambda x, W: (x @ W.T).logsumexp(1)),
+    ("norm(dim=1)", lambda x, W: (x @ W.T).norm(dim=1, keepdim=True) * x),
+    ("var(1)", lambda x, W: (x @ W.T).var(1)),
+    ("std(1)", lambda x, W: (x @ W.T).std(1, keepdim=True) * x),
+    ("amax(1)", lambda x, W: (x @ W.T).amax(1)),
+    ("clone", lambda x, W: (x @ W.T).clone().tanh()),
+    ("floor", lambda x, W: (x @ W.T).floor() * (x @ W.T)),
+    ("W.clone()", lambda x, W: x @ W.clone().T),
+    ("W.expand", lambda x, W: x * W[:1].expand(x.shape[0], 4)),
+    ("W.repeat", lambda x, W: x @ W[:, :2].repeat(1, 2).T),
+    ("W.flip", lambda x, W: (x @ W.flip(0, 1).T).tanh()),
+    ("W.prod", lambda x, W: x * W.prod(0)),
+    ("W.norm", lambda x, W: x[:, :3] * W.norm(dim=1)),
+    ("W.cumsum", lambda x, W: (x @ W.cumsum(1).T).tanh()),
+    ("W.gather", lambda x, W: x[:, :2] * W.gather(1, Tensor(np.array([[3, 0]]))).reshape(2)),
+    ("where(mask, W, 0)", lambda x, W: x @ tl.where(Tensor(np.eye(3, 4) > 0), 0.0, W).T),
+    ("W.logsumexp", lambda x, W: x[:, :3] * W.logsumexp(1)),
+]
+
+
+def _cost(fn: Callable, X: np.ndarray, W0: np.ndarray, batched: bool, reduction: str) -> Tensor:
+    W = Tensor(W0.copy(), requires_grad=True)
+    out = fn(Tensor(X, batched=batched), W)
+    assert out.batched == batched and out.shape[0] == len(X)
+    (out.mean() if reduction == "mean" else out.sum()).backward()
+    return W
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("name,fn", PER_SAMPLE, ids=[c[0] for c in PER_SAMPLE])
+def test_per_sample_gradients_equal_each_sample_alone(name: str, fn: Callable, reduction: str) -> None:
+    rng = np.random.default_rng(21)
+    B = 5
+    X, W0 = rng.standard_normal((B, 4)), rng.standard_normal((3, 4))
+    W = _cost(fn, X, W0, True, reduction)
+    plain = _cost(fn, X, W0, False, reduction)
+    alone = np.stack([_cost(fn, X[b:b + 1], W0, False, reduction).grad for b in range(B)])
+    assert W.grad_sample.shape == (B, 3, 4)
+    np.testing.assert_allclose(W.grad_sample, alone, rtol=1e-12, atol=1e-14, err_msg=name)
+    np.testing.assert_allclose(W.grad, plain.grad, rtol=1e-12, atol=1e-14, err_msg=name)
+
+
+MIXING = [  # fn(x, W) over a batched x (4, 4), and the op that mixes samples
+    ("cumsum(0)", "cumsum", lambda x, W: (x @ W.T).cumsum(0).sum()),
+    ("flip(0)", "getitem", lambda x, W: ((x @ W.T).flip(0) * x[:, :3]).sum()),
+    ("roll(1, 0)", "getitem", lambda x, W: ((x @ W.T).roll(1, 0) * x[:, :3]).sum()),
+    ("expand(2, B, 3)", "expand", lambda x, W: (x @ W.T).expand(2, -1, -1).sum()),
+    ("repeat(2, 1)", "repeat", lambda x, W: (x @ W.T).repeat(2, 1).tanh().sum()),
+    ("split(2)", "getitem", lambda x, W: ((x @ W.T).split(2)[0] ** 2).sum()),
+    ("gather(0)", "gather", lambda x, W: (x @ W.T).gather(0, Tensor(np.zeros((4, 3), np.int64))).sum()),
+    ("prod(0)", "prod", lambda x, W: (x @ W.T).prod(0).sum()),
+    ("logsumexp(0)", "logsumexp", lambda x, W: (x @ W.T).logsumexp(0).sum()),
+    ("norm(dim=0)", "norm", lambda x, W: (x @ W.T).norm(dim=0).sum()),
+    ("var(0)", "sub", lambda x, W: (x @ W.T).var(0).sum()),
+    ("amax(0)", "max", lambda x, W: (x @ W.T).amax(0).sum()),
+    ("where(cond moved)", "where", lambda x, W: tl.where(x[:, :3] > 0, W[:, None, :3], 0.0).sum()),
+]
+
+
+@pytest.mark.parametrize("name,op,fn", MIXING, ids=[m[0] for m in MIXING])
+def test_ops_over_the_sample_axis_raise_the_mixing_error_naming_them(name: str, op: str, fn: Callable) -> None:
+    rng = np.random.default_rng(22)
+    X, W0 = rng.standard_normal((4, 4)), rng.standard_normal((3, 4))
+    W = Tensor(W0.copy(), requires_grad=True)
+    fn(Tensor(X, batched=True), W).backward()
+    Wp = Tensor(W0.copy(), requires_grad=True)
+    fn(Tensor(X), Wp).backward()
+    np.testing.assert_allclose(W.grad, Wp.grad, rtol=1e-12, atol=1e-14)
+    with pytest.raises(RuntimeError, match=f"'{op}'") as info:
+        _ = W.grad_sample
+    assert "sample" in str(info.value)
+
+
+# ------------------------------------------------------------------------------- bad input
+BAD = [  # (call on x of shape (2, 3), exception, words the message must hold)
+    (lambda x: x.expand(4, 3), ValueError, ["expand", "(2, 3)", "(4, 3)"]),
+    (lambda x: x.expand(3), ValueError, ["expand", "(2, 3)"]),
+    (lambda x: x.expand(-1, 2, 3), ValueError, ["expand", "-1"]),
+    (lambda x: x.repeat(2), ValueError, ["repeat", "(2, 3)"]),
+    (lambda x: x.repeat(2, -1), ValueError, ["repeat", ">= 0"]),
+    (lambda x: x.repeat(2, 1.5), TypeError, ["repeat", "ints"]),
+    (lambda x: x.expand(2, -2), ValueError, ["expand", ">= 0"]),
+    (lambda x: x.gather(1, Tensor(np.zeros((2,), np.int64))), ValueError, ["gather", "(2,)", "(2, 3)"]),
+    (lambda x: x.gather(1, Tensor(np.full((2, 1), 3))), IndexError, ["gather", "(2, 3)"]),
+    (lambda x: x.gather(1, Tensor(np.zeros((3, 1), np.int64))), ValueError, ["gather", "(3, 1)", "(2, 3)"]),
+    (lambda x: x.gather(1, Tensor(np.zeros((2, 1)))), TypeError, ["gather", "float64"]),
+    (lambda x: tl.where(Tensor(np.ones(4, bool)), x, 0.0), ValueError, ["where", "(4,)", "(2, 3)"]),
+    (lambda x: tl.where(Tensor(np.ones(3)), x, 0.0), TypeError, ["where", "bool"]),
+    (lambda x: x.masked_fill(Tensor(np.ones((4, 3), bool)), 0.0), ValueError, ["masked_fill", "(4, 3)", "(2, 3)"]),
+    (lambda x: x.split([1, 1], 1), ValueError, ["split", "3"]),
+    (lambda x: x.chunk(0), ValueError, ["chunk"]),
+    (lambda x: x.cumsum(2), IndexError, ["cumsum", "2"]),
+    (lambda x: x.cumsum((0, 1)), TypeError, ["cumsum"]),
+    (lambda x: x.norm("nuc"), ValueError, ["norm", "nuc"]),
+    (lambda x: x.prod(5), IndexError, ["prod", "5"]),
+    (lambda x: x.var(0, True, correction=1), TypeError, ["var"]),
+    (lambda x: x.roll((1, 2), 0), ValueError, ["roll"]),
+    (lambda x: x.to("cuda"), ValueError, ["to", "cuda"]),
+    (lambda x: x.to("torch.NoSuchTensor"), TypeError, ["to"]),
+    (lambda x: x.t().reshape(1, 3, 2).t(), ValueError, ["t", "(1, 3, 2)"]),
+    (lambda x: x.new_zeros(2, -1), ValueError, ["new_zeros"]),
+    (lambda x: x.copy_(np.ones((3, 2))), ValueError, ["copy_", "(3, 2)", "(2, 3)"]),
+    (lambda x: x.fill_([1.0, 2.0]), ValueError, ["fill_"]),
+    (lambda x: tl.allclose(x, np.ones(4)), ValueError, ["allclose", "(4,)"]),
+]
+
+
+@pytest.mark.parametrize("k", range(len(BAD)))
+def test_bad_arguments_raise_clear_errors_and_change_nothing(k: int) -> None:
+    call, exc, words = BAD[k]
+    x0 = np.arange(6.0).reshape(2, 3)
+    x = Tensor(x0.copy(), requires_grad=True)
+    with tl.no_grad() if "_" in words[0] else contextlib.nullcontext():
+        with pytest.raises(exc) as info:
+            call(x)
+    for w in words:
+        assert w in str(info.value), (w, str(info.value))
+    np.testing.assert_array_equal(x.data, x0)
+    assert x.grad is None and x._v == 0
+
+
+# ------------------------------------------------------------------------------- in place
+def test_in_place_fills_under_no_grad_as_torch(torch: Any) -> None:
+    a = np.array([[-1.5, 2.0, -3.25], [4.0, -5.0, 6.5]])
+    x, t = Tensor(a.copy(), requires_grad=True), torch.tensor(a.copy(), requires_grad=True)
+    with tl.no_grad(), torch.no_grad():
+        for f in (lambda v: v.abs_(), lambda v: v.fill_(2.5), lambda v: v.zero_(),
+                  lambda v: v.copy_(np.array([1.0, -2.0, 3.0]) if isinstance(v, Tensor)
+                                    else torch.tensor([1.0, -2, 3]))):
+            assert f(x) is x
+            f(t)
+            np.testing.assert_array_equal(x.data, t.numpy())
+    n = Tensor(np.zeros((2, 2), np.int64))
+    n.copy_(np.array([[1.7, -2.7], [3.2, 0.5]]))  # float to int truncates, as torch's copy_
+    np.testing.assert_array_equal(n.data, torch.zeros(2, 2, dtype=torch.int64).copy_(
+        torch.tensor([[1.7, -2.7], [3.2, 0.5]])).numpy())
+
+
+def test_in_place_on_a_leaf_that_requires_grad_is_refused_while_recording() -> None:
+    x = Tensor(np.ones(3), requires_grad=True)
+    for f, who in ((lambda: x.zero_(), "zero_"), (lambda: x.fill_(2.0), "fill_"),
+                   (lambda: x.copy_(np.zeros(3)), "copy_"), (lambda: x.abs_(), "abs_")):
+        with pytest.raises(RuntimeError, match=f"{who}.*no_grad"):
+            f()
+    y = x * 2  # inside a graph: refused, not silently left unrecorded
+    with pytest.raises(RuntimeError, match="fill_: in-place"):
+        y.fill_(0.0)
+    buf = Tensor(np.zeros(3))
+    with pytest.raises(RuntimeError, match="copy_"):
+        buf.copy_(x)
+    np.testing.assert_array_equal(x.data, np.ones(3))
+    np.testing.assert_array_equal(buf.data, np.zeros(3))
+    buf.copy_(x.detach())  # a tensor outside any graph may be written while recording
+    np.testing.assert_array_equal(buf.data, np.ones(3))
+
+
+def test_a_graph_that_used_the_old_values_refuses_to_backward() -> None:
+    x = Tensor(np.arange(3.0), requires_grad=True)
+    y = (x * x).sum()
+    with tl.no_grad():
+        x.fill_(1.0)
+    with pytest.raises(RuntimeError):
+        y.backward()
+
+
+# ------------------------------------------------------------------------------- copies and conversions
+def test_clone_owns_its_memory_and_passes_the_gradient_back() -> None:
+    x = Tensor(np.arange(6.0).reshape(2, 3).T, requires_grad=True)
+    c = x.clone()
+    assert c.op == "clone" and c.data.flags.c_contiguous and not np.shares_memory(c.data, x.data)
+    (c * 3).sum().backward()
+    np.testing.assert_array_equal(x.grad, np.full((3, 2), 3.0))
+    assert x.contiguous() is not x and x.contiguous().op == "clone"
+    y = Tensor(np.ones((2, 2)))
+    assert y.contiguous() is y and y.is_contiguous()
+
+
+def test_conversions_and_sizes_as_torch(torch: Any) -> None:
+    a = np.arange(6.0).reshape(2, 3)
+    x, t = Tensor(a), torch.tensor(a)
+    assert x.to("cpu") is x and x.cpu() is x and x.to(np.float64) is x
+    for args in ((np.float32,), ("cpu", np.float32), (torch.float32,), (Tensor(np.zeros(1, np.int32)),)):
+        assert x.to(*args).dtype in (np.float32, np.int32)
+    assert x.to(torch.int64).dtype == np.int64 and x.to(dtype=np.float32, copy=True).dtype == np.float32
+    c = x.to(copy=True)
+    assert c is not x and not np.shares_memory(c.data, x.data)
+    assert x.type() == t.type() == "torch.DoubleTensor"
+    assert x.type("torch.FloatTensor").dtype == np.float32 and x.float().type() == t.float().type()
+    assert x.type(np.int64).type() == t.long().type()
+    assert (x.nelement(), x.element_size(), x.is_floating_point()) == (t.nelement(), t.element_size(),
+                                                                      t.is_floating_point())
+    assert not Tensor([1, 2]).is_floating_point() and Tensor([1, 2]).element_size() == 8
+    assert x.t().shape == (3, 2) and x.view_as(np.zeros((3, 2))).shape == (3, 2)
+    xf = x.to(np.float32)
+    for f in (lambda v: v.new_zeros(2, 3), lambda v: v.new_ones((1,)), lambda v: v.new_full((2,), 7),
+              lambda v: v.new_tensor([1, 2]), lambda v: v.new_empty(0)):
+        got, want = f(xf), f(t.float())
+        assert got.shape == tuple(want.shape) and str(want.dtype) == "torch." + str(got.dtype)
+        if want.numel():
+            np.testing.assert_array_equal(got.data, want.numpy())
+    assert xf.new_zeros(2, dtype=np.int64).dtype == np.int64 and xf.new_ones(2, requires_grad=True).requires_grad
+
+
+def test_whole_tensor_comparisons_as_torch(torch: Any) -> None:
+    a = np.array([1.0, 2.0, np.nan])
+    for b in (a + 1e-9, a + 1e-3, np.array([1.0, 2.0, 3.0])):
+        for nan in (False, True):
+            assert tl.allclose(Tensor(a), Tensor(b), equal_nan=nan) == torch.allclose(
+                torch.tensor(a), torch.tensor(b), equal_nan=nan)
+            assert Tensor(a).allclose(b, equal_nan=nan) == tl.allclose(a, b, equal_nan=nan)
+    assert tl.equal(Tensor([1.0, 2.0]), Tensor([1.0, 2.0])) is True
+    assert Tensor([1.0, 2.0]).equal(Tensor([1.0, 3.0])) is False
+    assert tl.equal(Tensor([1.0, 2.0]), Tensor([[1.0, 2.0]])) is False
+    idx = tl.where(Tensor(np.array([[True, False], [False, True]])))
+    assert [i.data.tolist() for i in idx] == [k.tolist() for k in torch.where(torch.tensor([[True, False],
+                                                                                               [False, True]]))]
+
+
+def test_factories_as_torch(torch: Any) -> None:
+    """Shapes, values and dtype rules (float64 where torch would use its default float)."""
+    f64 = torch.float64
+    pairs = [
+        (tl.zeros(2, 3), torch.zeros(2, 3, dtype=f64)), (tl.ones((2,)), torch.ones((2,), dtype=f64)),
+        (tl.full((2, 2), 1.5), torch.full((2, 2), 1.5, dtype=f64)), (tl.full((2,), 3), torch.full((2,), 3)),
+        (tl.full((1,), True), torch.full((1,), True)), (tl.arange(5), torch.arange(5)),
+        (tl.arange(1, 7, 2), torch.arange(1, 7, 2)), (tl.arange(0, 1, 0.25), torch.arange(0, 1, 0.25, dtype=f64)),
+        (tl.arange(5, 0, -2), torch.arange(5, 0, -2)), (tl.linspace(-1, 1, 5), torch.linspace(-1, 1, 5, dtype=f64)),
+        (tl.eye(3), torch.eye(3, dtype=f64)), (tl.eye(2, 4, dtype=np.float32), torch.eye(2, 4)),
+        (tl.zeros_like(Tensor(np.ones((2, 3), np.float32))), torch.zeros_like(torch.ones(2, 3))),
+        (tl.ones_like(Tensor(np.ones(2, np.int64))), torch.ones_like(torch.ones(2, dtype=torch.int64))),
+        (tl.full_like(Tensor(np.ones(3)), 4.0), torch.full_like(torch.ones(3, dtype=f64), 4.0)),
+        (tl.zeros(0, 2, dtype=torch.float32), torch.zeros(0, 2)),
+    ]
+    for got, want in pairs:
+        assert got.shape == tuple(want.shape) and str(want.dtype) == "torch." + str(got.dtype), (got, want)
+        np.testing.assert_array_equal(got.data, want.numpy())
+    assert tl.ones(2, requires_grad=True).requires_grad and tl.empty(2, 1).shape == (2, 1)
+    assert tl.empty_like(Tensor(np.ones(3, np.float32))).dtype == np.float32
+
+
+def test_random_factories_follow_the_library_seed() -> None:
+    tl.manual_seed(3)
+    a = (tl.randn(2, 3), tl.rand(4), tl.randn_like(Tensor(np.zeros(2, np.float32))), tl.rand_like(Tensor(np.zeros(3))))
+    tl.manual_seed(3)
+    b = (tl.randn(2, 3), tl.rand(4), tl.randn_like(Tensor(np.zeros(2, np.float32))), tl.rand_like(Tensor(np.zeros(3))))
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u.data, v.data)
+    assert a[0].dtype == np.float64 and a[2].dtype == np.float32 and ((a[1].data >= 0) & (a[1].data < 1)).all()
+    np.testing.assert_array_equal(tl.randn(3, generator=5).data, np.random.default_rng(5).standard_normal(3))
+    with pytest.raises(TypeError, match="randn"):
+        tl.randn(2, dtype=np.int64)
+
+
+def test_float32_stays_float32_through_the_new_ops() -> None:
+    x = Tensor(np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3), requires_grad=True)
+    outs = [x.clone(), x.expand(2, 2, 3), x.repeat(2, 1), x.flip(0), x.roll(1, 1), x.masked_fill(x > 0, 1.0),
+            tl.where(x > 0, x, 0.0), x.gather(1, Tensor(np.zeros((2, 1), np.int64))), x.cumsum(1), x.prod(1),
+            x.logsumexp(1), x.norm(dim=1), x.var(1), x.std(), x.amax(1), x.floor(), x.round(1), x.sign()]
+    for o in outs:
+        assert o.dtype == np.float32, o.op
+        o.sum().backward()
+        assert x.grad.dtype == np.float32, o.op

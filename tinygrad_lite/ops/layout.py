@@ -23,12 +23,7 @@ class Reshape(Op):
     def __call__(self, x: Any, shape: tuple) -> Any:
         xd = x._data
         try:
-            for n in shape:
-                if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
-                    raise TypeError(f"reshape: shape entries must be ints, got {shape!r}")
-                if n < -1:
-                    raise ValueError(f"reshape: shape entries must be >= 0 (or -1 for one inferred size), got "
-                                     f"{shape!r}")
+            check_ints("reshape", "shape entries", shape, -1, " (or -1 for one inferred size)")
             try:
                 data = xd.reshape(shape)
             except ValueError:
@@ -198,9 +193,7 @@ class Expand(Op):
 def expanded_shape(old: tuple, new: tuple) -> tuple:
     """``new`` with -1 entries resolved, after checking that ``old`` broadcasts to it: new
     axes in front, and every existing axis of size 1 or of the new size."""
-    for n in new:
-        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < -1:
-            raise TypeError(f"expand: sizes must be ints >= 0 (or -1 to keep an axis), got {new!r}")
+    check_ints("expand", "sizes", new, -1, " (or -1 to keep an axis)")
     extra = len(new) - len(old)
     if extra < 0:
         raise ValueError(f"expand: the target shape {tuple(new)} has fewer axes than the tensor's shape {old}")
@@ -216,15 +209,23 @@ def expanded_shape(old: tuple, new: tuple) -> tuple:
     return tuple(out)
 
 
+def check_ints(op: str, what: str, values: tuple, low: int, note: str = "") -> None:
+    """Every entry of ``values`` an int (TypeError otherwise) and >= ``low`` (ValueError
+    otherwise; a ``low`` of -1 reads ">= 0" plus ``note``), naming ``op``."""
+    for n in values:
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"{op}: {what} must be ints, got {values!r}")
+        if n < low:
+            raise ValueError(f"{op}: {what} must be >= {max(low, 0)}{note}, got {values!r}")
+
+
 class Repeat(Op):
     name, rule = "repeat", "d repeat(a)/da: the cotangent summed over the tiles"
 
     def __call__(self, x: Any, reps: tuple) -> Any:
         xd = x._data
         try:
-            for r in reps:
-                if isinstance(r, (bool, np.bool_)) or not isinstance(r, (int, np.integer)) or r < 0:
-                    raise TypeError(f"repeat: repeat counts must be ints >= 0, got {reps!r}")
+            check_ints("repeat", "repeat counts", reps, 0)
             if len(reps) < xd.ndim:
                 raise ValueError(f"repeat: {len(reps)} repeat counts {tuple(reps)} for a tensor of shape {xd.shape}; "
                                  f"it needs at least one per axis ({xd.ndim})")
