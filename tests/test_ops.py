@@ -61,7 +61,13 @@ def _distinct(rng: np.random.Generator, shape: tuple) -> np.ndarray:
     return (grid + rng.uniform(-0.05, 0.05, n)).reshape(shape)
 
 
-DOMAINS = {"real": _real, "pos": _pos, "nonzero": _nonzero, "off_zero": _off_zero, "distinct": _distinct}
+def _some_zeros(rng: np.random.Generator, shape: tuple) -> np.ndarray:
+    """Reals with about a third of the entries exactly 0 (products: exact gradients at zeros)."""
+    return np.where(rng.uniform(size=shape) < 1 / 3, 0.0, rng.uniform(-2.0, 2.0, shape))
+
+
+DOMAINS = {"real": _real, "pos": _pos, "nonzero": _nonzero, "off_zero": _off_zero, "distinct": _distinct,
+           "some_zeros": _some_zeros}
 
 
 # ------------------------------------------------------------------------------- shape strategies

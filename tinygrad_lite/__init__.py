@@ -7,6 +7,26 @@ one ``backward()`` gives a batch cost's gradient AND every sample's own gradient
 from . import data, nn, optim, privacy, stats, viz
 from .anomaly import detect_anomaly
 from .checkpoint import CheckpointError, load, save
+from .factories import (
+    allclose,
+    arange,
+    empty,
+    empty_like,
+    equal,
+    eye,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randn,
+    randn_like,
+    where,
+    zeros,
+    zeros_like,
+)
 from .gradcheck import GradcheckError, gradcheck
 from .graph import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .persample import total_norms as per_sample_norms
@@ -19,3 +39,5 @@ __version__ = "0.1.0"
 __all__ = ["Tensor", "Value", "tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
            "gradcheck", "GradcheckError", "detect_anomaly", "nn", "optim", "data", "privacy", "stats", "viz",
            "save", "load", "CheckpointError", "manual_seed", "cat", "stack", "per_sample_norms", "__version__"]
+__all__ += ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like", "randn", "rand",
+            "randn_like", "rand_like", "arange", "linspace", "eye", "where", "allclose", "equal"]

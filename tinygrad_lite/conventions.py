@@ -196,19 +196,7 @@ class TorchSpellings:
                                    "while gradients are recorded; update it inside `with tl.no_grad():` or write "
                                    f"`x = x {_SYM[name]} y` for a new tensor")
             return out_of_place(self, other)
-        result = out_of_place(self, other).data
-        d = self.data
-        if result.shape != d.shape:
-            raise ValueError(f"{_SYM[name]}=: the result has shape {result.shape}, which cannot be stored in place in "
-                             f"a tensor of shape {d.shape}")
-        if not np.can_cast(result.dtype, d.dtype, "same_kind"):
-            raise TypeError(f"{_SYM[name]}=: a result of dtype {result.dtype} cannot be stored in place in a tensor "
-                            f"of dtype {d.dtype}")
-        if not d.flags.writeable:
-            raise ValueError(f"{_SYM[name]}=: this tensor's data is read-only")
-        np.copyto(d, result, casting="same_kind")
-        self._v = bump()  # type: ignore[attr-defined]
-        return self
+        return store(self, out_of_place(self, other).data, f"{_SYM[name]}=", "same_kind")
 
     def __iadd__(self, other: Any) -> Any:
         return self._inplace(other, "__add__")
@@ -290,6 +278,28 @@ class TorchSpellings:
         out = np.asarray(fn(self.data, axis=ax, keepdims=keepdims)).astype(np.int64)
         return make(out, None, (), None, False, self._bs & BATCHED if ax not in (0, None) else 0)
 
+
+
+def store(t: Any, values: np.ndarray, who: str, casting: str) -> Any:
+    """Write ``values`` (broadcast to ``t``'s shape, cast by numpy's ``casting`` rule) into
+    ``t``'s data in place and give ``t`` a new version (a graph that used the old values then
+    refuses to backward); every check comes before anything is written. Returns ``t``."""
+    d = t.data
+    try:
+        fits = np.broadcast_shapes(values.shape, d.shape) == d.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{who}: the result has shape {values.shape}, which cannot be stored in place in a tensor "
+                         f"of shape {d.shape}")
+    if not np.can_cast(values.dtype, d.dtype, casting):
+        raise TypeError(f"{who}: a result of dtype {values.dtype} cannot be stored in place in a tensor of dtype "
+                        f"{d.dtype}")
+    if not d.flags.writeable:
+        raise ValueError(f"{who}: this tensor's data is read-only (a broadcast view, or an array marked read-only)")
+    np.copyto(d, values, casting=casting)
+    t._v = bump()
+    return t
 
 
 _SYM = {"__add__": "+", "__sub__": "-", "__mul__": "*", "__truediv__": "/", "__pow__": "**"}

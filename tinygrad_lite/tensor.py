@@ -18,7 +18,6 @@ from .batchstate import BATCHED, MIXED, STAT, fit
 from .conventions import (
     MinMax,
     ShapeMismatchError,
-    TorchSpellings,
     _shape_arg,
     _torch_axis,
     check_bool,
@@ -29,6 +28,7 @@ from .conventions import (
 from .ops import base as _base
 from .ops.base import axes_of, bump, const, make
 from .ops.memory import released
+from .torchapi import TorchMethods
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
 
@@ -46,7 +46,7 @@ def _binary(op: Any, reverse: bool = False) -> Any:
     return method
 
 
-class Tensor(TorchSpellings):
+class Tensor(TorchMethods):
     """An n-dimensional array with reverse-mode automatic differentiation.
 
     ``Tensor(data, requires_grad=False, batched=False, name=None, dtype=None)``: ``data``

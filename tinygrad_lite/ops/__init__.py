@@ -55,8 +55,45 @@ from .elementwise import (
                           Tanh,
 )
 from .fused import LINEAR, MATMUL, MSE, XENT, CrossEntropy, Linear, Matmul, MSELoss
-from .layout import CONCAT, GETITEM, RESHAPE, TRANSPOSE, Concat, GetItem, Reshape, Transpose
-from .reduce import LOGSOFTMAX, MAX, MEAN, MIN, SOFTMAX, SUM, LogSoftmax, Max, Mean, Min, Softmax, Sum
+from .layout import (
+    CLONE,
+    CONCAT,
+    EXPAND,
+    GETITEM,
+    REPEAT,
+    RESHAPE,
+    TRANSPOSE,
+    Clone,
+    Concat,
+    Expand,
+    GetItem,
+    Repeat,
+    Reshape,
+    Transpose,
+)
+from .reduce import (
+    CUMSUM,
+    LOGSOFTMAX,
+    LOGSUMEXP,
+    MAX,
+    MEAN,
+    MIN,
+    NORM,
+    PROD,
+    SOFTMAX,
+    SUM,
+    Cumsum,
+    LogSoftmax,
+    LogSumExp,
+    Max,
+    Mean,
+    Min,
+    Norm,
+    Prod,
+    Softmax,
+    Sum,
+)
+from .select import CEIL, FLOOR, GATHER, ROUND, SIGN, WHERE, Ceil, Floor, Gather, Round, Sign, Where
 
 # isort: split
 from .conv import AVGPOOL, CONV, MAXPOOL, AvgPool, Conv, MaxPool
@@ -81,6 +118,7 @@ ALL = (ADD, SUB, MUL, DIV, POW, ADDC, SUBC, MULC, DIVC, RSUBC, RDIVC, POWC, RPOW
        SIGMOID, RELU, ABS, CLIP, CAST, SUM, MEAN, MAX, MIN, SOFTMAX, LOGSOFTMAX, RESHAPE, TRANSPOSE, GETITEM, CONCAT,
        MATMUL, LINEAR, MSE, XENT)
 ALL = ALL + (CONV, MAXPOOL, AVGPOOL, EMBEDDING, LAYERNORM, GROUPNORM, BATCHNORM, GELU, SILU, INPROJ)
+ALL = ALL + (EXPAND, REPEAT, CLONE, PROD, LOGSUMEXP, NORM, CUMSUM, WHERE, GATHER, FLOOR, CEIL, ROUND, SIGN)
 
 __all__ = ["Op", "ALL", "Abs", "Add", "AddC", "Cast", "Clip", "Div", "DivC", "Exp", "Log", "Mul", "MulC", "Neg",
            "Pow", "PowC", "RDivC", "Relu", "RPowC", "RSubC", "Sigmoid", "Sqrt", "Sub", "SubC", "Tanh", "CrossEntropy",
@@ -91,3 +129,6 @@ __all__ = ["Op", "ALL", "Abs", "Add", "AddC", "Cast", "Clip", "Div", "DivC", "Ex
            "MSE", "XENT", "Min", "MIN"]
 __all__ += ["Conv", "MaxPool", "AvgPool", "Embedding", "LayerNorm", "GroupNorm", "BatchNorm", "Gelu", "Silu", "InProj",
             "CONV", "MAXPOOL", "AVGPOOL", "EMBEDDING", "LAYERNORM", "GROUPNORM", "BATCHNORM", "GELU", "SILU", "INPROJ"]
+__all__ += ["Expand", "Repeat", "Clone", "Prod", "LogSumExp", "Norm", "Cumsum", "Where", "Gather", "Floor", "Ceil",
+            "Round", "Sign", "EXPAND", "REPEAT", "CLONE", "PROD", "LOGSUMEXP", "NORM", "CUMSUM", "WHERE", "GATHER",
+            "FLOOR", "CEIL", "ROUND", "SIGN"]

@@ -1,5 +1,6 @@
-"""Layout ops: reshape, transpose, indexing and concatenation. Each vjp moves the cotangent
-back where the values came from; on parameter-side nodes kept per-sample factors are moved
+"""Layout ops: reshape, transpose, indexing, concatenation, expand (broadcast copies),
+repeat (tiles) and clone (a copy). Each vjp moves the cotangent back where the values came
+from (summing over copies); on parameter-side nodes kept per-sample factors are moved
 without being built (``push_rows``)."""
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import numpy as np
 from .. import batchstate
 from ..persample import OuterRows
 from . import base
-from .base import Op, _AxisError, axes_of, const, failed, lead, make
+from .base import Op, _AxisError, alias, axes_of, const, failed, lead, make
+from .elementwise import Cast
 
 
 class Reshape(Op):
@@ -21,12 +23,7 @@ class Reshape(Op):
     def __call__(self, x: Any, shape: tuple) -> Any:
         xd = x._data
         try:
-            for n in shape:
-                if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
-                    raise TypeError(f"reshape: shape entries must be ints, got {shape!r}")
-                if n < -1:
-                    raise ValueError(f"reshape: shape entries must be >= 0 (or -1 for one inferred size), got "
-                                     f"{shape!r}")
+            check_ints("reshape", "shape entries", shape, -1, " (or -1 for one inferred size)")
             try:
                 data = xd.reshape(shape)
             except ValueError:
@@ -172,6 +169,91 @@ class Concat(Op):
         return tuple(np.split(g, sizes, axis=axis))
 
 
+class Expand(Op):
+    name, rule = "expand", "d expand(a)/da: the cotangent summed over the broadcast copies"
+
+    def __call__(self, x: Any, shape: tuple) -> Any:
+        xd = x._data
+        try:
+            target = expanded_shape(xd.shape, shape)
+        except Exception as e:
+            failed(self, e, (x,))
+            raise
+        data = np.broadcast_to(xd, target)
+        if x._bs:
+            bs, mix = batchstate.same_rows("expand", x, data, data.ndim == xd.ndim and data.shape[0] == xd.shape[0])
+        else:
+            bs, mix = 0, None
+        return make(data, self, (x,), None, x.requires_grad, bs, mix)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        return (alias(g),)  # the walker sums a broadcast cotangent back to the parent's shape
+
+
+def expanded_shape(old: tuple, new: tuple) -> tuple:
+    """``new`` with -1 entries resolved, after checking that ``old`` broadcasts to it: new
+    axes in front, and every existing axis of size 1 or of the new size."""
+    check_ints("expand", "sizes", new, -1, " (or -1 to keep an axis)")
+    extra = len(new) - len(old)
+    if extra < 0:
+        raise ValueError(f"expand: the target shape {tuple(new)} has fewer axes than the tensor's shape {old}")
+    out = []
+    for i, n in enumerate(new):
+        o = old[i - extra] if i >= extra else None
+        if n == -1 and o is None:
+            raise ValueError(f"expand: -1 keeps an existing axis; axis {i} of {tuple(new)} is a new one")
+        if n != -1 and o is not None and o not in (1, n):
+            raise ValueError(f"expand: cannot expand a tensor of shape {old} to {tuple(new)} (axis {i} has size "
+                             f"{o}, which is neither 1 nor {n})")
+        out.append(int(o if n == -1 else n))
+    return tuple(out)
+
+
+def check_ints(op: str, what: str, values: tuple, low: int, note: str = "") -> None:
+    """Every entry of ``values`` an int (TypeError otherwise) and >= ``low`` (ValueError
+    otherwise; a ``low`` of -1 reads ">= 0" plus ``note``), naming ``op``."""
+    for n in values:
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"{op}: {what} must be ints, got {values!r}")
+        if n < low:
+            raise ValueError(f"{op}: {what} must be >= {max(low, 0)}{note}, got {values!r}")
+
+
+class Repeat(Op):
+    name, rule = "repeat", "d repeat(a)/da: the cotangent summed over the tiles"
+
+    def __call__(self, x: Any, reps: tuple) -> Any:
+        xd = x._data
+        try:
+            check_ints("repeat", "repeat counts", reps, 0)
+            if len(reps) < xd.ndim:
+                raise ValueError(f"repeat: {len(reps)} repeat counts {tuple(reps)} for a tensor of shape {xd.shape}; "
+                                 f"it needs at least one per axis ({xd.ndim})")
+        except Exception as e:
+            failed(self, e, (x,))
+            raise
+        shape = (1,) * (len(reps) - xd.ndim) + xd.shape
+        data = np.tile(xd.reshape(shape), reps)
+        if x._bs:
+            bs, mix = batchstate.same_rows("repeat", x, data, len(reps) == xd.ndim and reps[0] == 1)
+        else:
+            bs, mix = 0, None
+        return make(data, self, (x,), (shape, tuple(int(r) for r in reps), xd.shape), x.requires_grad, bs, mix)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        shape, reps, in_shape = node._ctx
+        k = lead(node, g)
+        tiles = g.reshape(g.shape[:k] + tuple(v for r, n in zip(reps, shape) for v in (r, n)))
+        return (tiles.sum(axis=tuple(k + 2 * i for i in range(len(reps)))).reshape(g.shape[:k] + in_shape),)
+
+
+class Clone(Cast):
+    name, rule = "clone", "d clone(a)/da = 1"
+
+    def forward(self, a: np.ndarray, *args: Any) -> tuple:
+        return np.array(a, order="C"), None  # its own (C-contiguous) memory
+
+
 def normalise_index(idx: Any, shape: tuple) -> tuple:
     """Index as a tuple; Tensors and lists as arrays, boolean masks as integer arrays (after
     checking they match the axes they index). Returns (index, has_advanced)."""
@@ -252,6 +334,7 @@ def index_keeps_rows(idx: tuple, shape: tuple) -> bool:
 
 
 RESHAPE, TRANSPOSE, GETITEM, CONCAT = Reshape(), Transpose(), GetItem(), Concat()
+EXPAND, REPEAT, CLONE = Expand(), Repeat(), Clone()
 
 
 def cat(tensors: Sequence[Any], axis: int = 0, *, dim: Optional[int] = None) -> Any:

@@ -1,4 +1,5 @@
-"""Reductions (sum, mean, max, min) and the softmax family.
+"""Reductions (sum, mean, max, min, prod, logsumexp, the vector p-norm), the softmax
+family and the running sum (cumsum).
 
 A reduction over the sample axis turns per-sample terms into a batch statistic (a cost);
 its ``sample_scale`` tells the per-sample pass the weight c of each sample's term.
@@ -27,7 +28,9 @@ class _Reduce(Op):
     local = reduces = True  # local only for a reduction to a scalar
     fn: Any = None
 
-    def __call__(self, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    def __call__(self, x: Any, axis: Any = None, keepdims: bool = False, *extra: Any) -> Any:
+        """``extra``: the op's own parameters (the norm's p), passed to ``compute`` and kept
+        at the end of the node's ctx ``(in_shape, axes, keepdims, *extra)``."""
         xd = x._data
         try:
             if not isinstance(keepdims, (bool, np.bool_)):
@@ -35,13 +38,14 @@ class _Reduce(Op):
             axes = axes_of(xd.ndim, axis, self.name)
             if axes is not None and len(axes) == xd.ndim and not keepdims:
                 axes = None
-            data = self.compute(xd, axes, bool(keepdims), bool(x._bs & BATCHED))
+            data = self.compute(xd, axes, bool(keepdims), bool(x._bs & BATCHED), *extra)
         except Exception as e:
             failed(self, e, (x,))
             raise
         s = x._bs
         bs, mix = batchstate.reduction(self.name, x, axes, self.sum_or_mean) if s else (0, None)
-        return make(data, self, (x,), (xd.shape, axes, keepdims), x.requires_grad, bs, mix)
+        ctx = (xd.shape, axes, keepdims) + extra if extra else (xd.shape, axes, keepdims)
+        return make(data, self, (x,), ctx, x.requires_grad, bs, mix)
 
     def compute(self, xd: np.ndarray, axes: Any, keepdims: bool, batched: bool) -> np.ndarray:
         return np.asarray(type(self).fn(xd, axis=axes, keepdims=keepdims))
@@ -124,6 +128,98 @@ class Min(Max):
     fn = staticmethod(np.min)
 
 
+class Prod(_Reduce):
+    name, rule, sum_or_mean = "prod", "d prod(a)/da_i = the product of the other a_j (exact at zeros)", False
+    fn = staticmethod(np.prod)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        in_shape, axes, _ = node._ctx
+        x = node._parents[0]._data
+        g = _expand_reduced(g, lead(node, g), in_shape, axes)
+        return ((g * _others_product(x, axes)).astype(x.dtype, copy=False),)
+
+
+def _others_product(x: np.ndarray, axes: Any) -> np.ndarray:
+    """For every element, the product of the OTHER elements of its reduction group: the
+    exclusive running products from the left and from the right, multiplied (no division,
+    so zeros are exact)."""
+    if x.size == 0:
+        return np.ones_like(x)
+    red = tuple(range(x.ndim)) if axes is None else axes
+    keep = [i for i in range(x.ndim) if i not in red]
+    perm = keep + list(red)
+    flat = x.transpose(perm).reshape([x.shape[i] for i in keep] + [-1])
+    one = np.ones(flat.shape[:-1] + (1,), x.dtype)
+    left = np.cumprod(np.concatenate([one, flat[..., :-1]], -1), -1)
+    right = np.cumprod(np.concatenate([one, flat[..., :0:-1]], -1), -1)[..., ::-1]
+    both = (left * right).reshape([x.shape[i] for i in perm])
+    return both.transpose(np.argsort(perm))
+
+
+class LogSumExp(_Reduce):
+    name, rule, sum_or_mean = "logsumexp", "d logsumexp(a)/da_i = exp(a_i - logsumexp(a)) (the softmax)", False
+
+    def compute(self, xd: np.ndarray, axes: Any, keepdims: bool, batched: bool) -> np.ndarray:
+        """m + log(sum exp(x - m)) with m the (finite) maximum: stable for large values; an
+        empty group gives -inf, as torch."""
+        if xd.size:
+            m = np.max(xd, axis=axes, keepdims=True)
+        else:
+            m = np.zeros(tuple(1 if axes is None or i in axes else n for i, n in enumerate(xd.shape)), xd.dtype)
+        m = np.where(np.isfinite(m), m, 0).astype(xd.dtype, copy=False)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out = np.log(np.sum(np.exp(xd - m), axis=axes, keepdims=True)) + m
+        return out if keepdims else out.reshape(np.sum(out, axis=axes).shape)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        in_shape, axes, _ = node._ctx
+        x = node._parents[0]._data
+        out = _expand_reduced(node._data, 0, in_shape, axes)
+        with np.errstate(invalid="ignore", over="ignore"):
+            return (_expand_reduced(g, lead(node, g), in_shape, axes) * np.exp(x - out),)
+
+
+class Norm(_Reduce):
+    """The vector p-norm over ``axes``: (sum |a_i|**p)**(1/p); p = inf / -inf the largest /
+    smallest |a_i|; p = 0 the number of non-zero entries."""
+
+    name, sum_or_mean = "norm", False
+    rule = ("d |a|_p/da_i = sign(a_i) |a_i|**(p-1) / |a|_p**(p-1) (0 where |a|_p = 0); for p = inf the "
+            "cotangent is shared by the entries of largest |a_i|")
+
+    def compute(self, xd: np.ndarray, axes: Any, keepdims: bool, batched: bool, p: float = 2.0) -> np.ndarray:
+        a = np.abs(xd)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if p == 0:
+                return np.sum(a != 0, axis=axes, keepdims=keepdims).astype(xd.dtype)
+            if np.isinf(p):
+                if a.size == 0:
+                    raise ValueError(f"norm: the p = {p} norm of an empty tensor (shape {xd.shape}) is undefined")
+                return np.asarray((np.max if p > 0 else np.min)(a, axis=axes, keepdims=keepdims))
+            if p == 2:
+                return np.sqrt(np.sum(a * a, axis=axes, keepdims=keepdims))
+            if p == 1:
+                return np.sum(a, axis=axes, keepdims=keepdims)
+            return np.sum(a ** p, axis=axes, keepdims=keepdims) ** (1.0 / p)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        in_shape, axes, _, p = node._ctx
+        x = node._parents[0]._data
+        n = _expand_reduced(node._data, 0, in_shape, axes)
+        with np.errstate(all="ignore"):
+            if p == 0:
+                d = np.zeros_like(x)
+            elif np.isinf(p):
+                top = (np.abs(x) == n) | np.isnan(x)
+                d = np.sign(x) * top / top.sum(axis=axes, keepdims=True)
+            else:
+                d = np.where(n == 0, 0.0, np.sign(x) * np.abs(x) ** (p - 1) / n ** (p - 1))
+                if p < 1:
+                    d = np.where(x == 0, 0.0, d)
+            g = _expand_reduced(g, lead(node, g), in_shape, axes)
+            return ((g * d).astype(x.dtype, copy=False),)
+
+
 class _AlongAxis(Op):
     def __call__(self, x: Any, axis: Any = -1) -> Any:
         xd = x._data
@@ -172,4 +268,20 @@ class LogSoftmax(_AlongAxis):
         return (g - np.exp(node._data) * g.sum(axis=node._ctx, keepdims=True),)
 
 
+class Cumsum(_AlongAxis):
+    name, rule = "cumsum", "d (cumsum a)_i/da_j = 1 for j <= i: the cotangent summed from the end"
+
+    @staticmethod
+    def compute(x: np.ndarray, a: int) -> np.ndarray:
+        """Running sums along axis ``a`` (a 0-d tensor is its own running sum)."""
+        return np.cumsum(x, axis=a) if x.ndim else x.copy()
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        a = node._ctx
+        if node._data.ndim == 0:
+            return (g,)
+        return (np.flip(np.cumsum(np.flip(g, a), axis=a), a),)
+
+
 SUM, MEAN, MAX, MIN, SOFTMAX, LOGSOFTMAX = Sum(), Mean(), Max(), Min(), Softmax(), LogSoftmax()
+PROD, LOGSUMEXP, NORM, CUMSUM = Prod(), LogSumExp(), Norm(), Cumsum()

@@ -1,0 +1,227 @@
+"""PyTorch's tensor factories and whole-tensor functions: ``zeros``, ``ones``, ``full``,
+``empty``, their ``*_like`` forms, ``randn`` / ``rand`` (drawn from the library's default
+generator unless ``generator=`` is given, so ``manual_seed`` governs them), ``arange``,
+``linspace``, ``eye``, ``where``, ``allclose`` and ``equal``; and the argument readers they
+share with the Tensor methods (sizes, dtypes in numpy or torch spelling, the device).
+
+Floating-point results default to float64, the library's default dtype (numpy's rule).
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Optional, Sequence, Union
+
+import numpy as np
+
+from . import ops
+from .conventions import check_dtype
+from .ops import base
+from .random import as_generator
+
+Size = Union[int, Sequence[int]]
+_TORCH_TYPES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor", "int64": "LongTensor",
+                "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
+                "bool": "BoolTensor"}
+
+
+def as_dtype(who: str, dtype: Any) -> np.dtype:
+    """A numpy dtype from numpy's spellings or torch's (``torch.float32``,
+    ``"torch.FloatTensor"``); anything else is a TypeError naming ``who``."""
+    if type(dtype).__module__ == "torch" and str(dtype).startswith("torch."):
+        dtype = str(dtype)[len("torch."):]
+    elif isinstance(dtype, str) and dtype.startswith("torch."):
+        names = {v: k for k, v in _TORCH_TYPES.items()}
+        dtype = names.get(dtype[len("torch."):], dtype)
+    return check_dtype(who, dtype)
+
+
+def torch_type_name(dtype: np.dtype) -> str:
+    """torch's name of the tensor type holding ``dtype`` (``"torch.FloatTensor"``)."""
+    return "torch." + _TORCH_TYPES.get(dtype.name, dtype.name)
+
+
+def is_device(arg: Any) -> bool:
+    """Whether ``arg`` names a device (a string or a torch.device) rather than a dtype."""
+    return isinstance(arg, str) and not arg.startswith("torch.") or type(arg).__name__ == "device"
+
+
+def check_device(who: str, device: Any) -> None:
+    """Only the CPU exists here (the data is a numpy array): any other device is refused."""
+    name = str(device)
+    if device is not None and name.split(":")[0] != "cpu":
+        raise ValueError(f"{who}: device {name!r} is not available; tensors here live in numpy arrays on the CPU "
+                         "(use 'cpu')")
+
+
+def size_arg(who: str, size: tuple) -> tuple:
+    """A shape given as ``f(2, 3)`` or ``f((2, 3))``: non-negative ints, else an error naming ``who``."""
+    shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
+    for n in shape:
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral):
+            raise TypeError(f"{who}: sizes must be ints, got {shape!r}")
+        if n < 0:
+            raise ValueError(f"{who}: sizes must be >= 0, got {shape!r}")
+    return tuple(int(n) for n in shape)
+
+
+def _made(arr: np.ndarray, requires_grad: bool) -> Any:
+    return base.Tensor(arr, requires_grad=requires_grad)
+
+
+def _float(who: str, dtype: Any) -> np.dtype:
+    return np.dtype(np.float64) if dtype is None else as_dtype(who, dtype)
+
+
+def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Any:
+    """A tensor of zeros of the given shape (float64 unless ``dtype`` says otherwise)."""
+    return _made(np.zeros(size_arg("zeros", size), _float("zeros", dtype)), requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Any:
+    """A tensor of ones of the given shape."""
+    return _made(np.ones(size_arg("ones", size), _float("ones", dtype)), requires_grad)
+
+
+def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Any:
+    """A tensor of the given shape whose values are not to be relied on (zeros here)."""
+    return _made(np.zeros(size_arg("empty", size), _float("empty", dtype)), requires_grad)
+
+
+def full(size: Size, fill_value: Any, *, dtype: Any = None, requires_grad: bool = False) -> Any:
+    """A tensor of the given shape filled with ``fill_value``; without ``dtype`` a bool gives
+    bool, an int int64, a float float64 (torch's inference, with this library's float)."""
+    shape = size_arg("full", (size,) if isinstance(size, numbers.Integral) else tuple(size))
+    if dtype is None:
+        v = fill_value.item() if isinstance(fill_value, base.Tensor) else fill_value
+        dt = np.dtype(bool) if isinstance(v, (bool, np.bool_)) else np.dtype(
+            np.int64 if isinstance(v, numbers.Integral) else np.float64)
+    else:
+        dt = as_dtype("full", dtype)
+    return _made(np.full(shape, fill_value, dt), requires_grad)
+
+
+def _like(who: str, input: Any, dtype: Any) -> tuple:
+    if not isinstance(input, base.Tensor):
+        raise TypeError(f"{who}: input must be a Tensor, got {type(input).__name__}")
+    return input.shape, (input.dtype if dtype is None else as_dtype(who, dtype))
+
+
+def zeros_like(input: Any, *, dtype: Any = None, requires_grad: bool = False) -> Any:
+    """Zeros of ``input``'s shape and dtype."""
+    shape, dt = _like("zeros_like", input, dtype)
+    return _made(np.zeros(shape, dt), requires_grad)
+
+
+def ones_like(input: Any, *, dtype: Any = None, requires_grad: bool = False) -> Any:
+    """Ones of ``input``'s shape and dtype."""
+    shape, dt = _like("ones_like", input, dtype)
+    return _made(np.ones(shape, dt), requires_grad)
+
+
+def empty_like(input: Any, *, dtype: Any = None, requires_grad: bool = False) -> Any:
+    """A tensor of ``input``'s shape and dtype (zeros here)."""
+    return zeros_like(input, dtype=dtype, requires_grad=requires_grad)
+
+
+def full_like(input: Any, fill_value: Any, *, dtype: Any = None, requires_grad: bool = False) -> Any:
+    """``fill_value`` in ``input``'s shape and dtype."""
+    shape, dt = _like("full_like", input, dtype)
+    return _made(np.full(shape, fill_value, dt), requires_grad)
+
+
+def _random(who: str, draw: str, size: tuple, dtype: Any, requires_grad: bool, generator: Any) -> Any:
+    dt = _float(who, dtype)
+    if dt not in (np.float32, np.float64):
+        raise TypeError(f"{who}: dtype must be float32 or float64, got {dt}")
+    rng = as_generator(generator, "generator")
+    return _made(getattr(rng, draw)(size, dtype=dt), requires_grad)
+
+
+def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Any:
+    """Independent standard normal values, N(0, 1), of the given shape; ``generator`` is a
+    numpy Generator or an int seed (default: the library's generator)."""
+    return _random("randn", "standard_normal", size_arg("randn", size), dtype, requires_grad, generator)
+
+
+def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Any:
+    """Independent uniform values on [0, 1) of the given shape."""
+    return _random("rand", "random", size_arg("rand", size), dtype, requires_grad, generator)
+
+
+def randn_like(input: Any, *, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Any:
+    """Standard normal values in ``input``'s shape (and dtype, when it is a float)."""
+    shape, dt = _like("randn_like", input, dtype)
+    return _random("randn_like", "standard_normal", shape, dt if dt.kind == "f" else None, requires_grad, generator)
+
+
+def rand_like(input: Any, *, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Any:
+    """Uniform values on [0, 1) in ``input``'s shape (and dtype, when it is a float)."""
+    shape, dt = _like("rand_like", input, dtype)
+    return _random("rand_like", "random", shape, dt if dt.kind == "f" else None, requires_grad, generator)
+
+
+def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, requires_grad: bool = False) -> Any:
+    """``start, start + step, ...`` up to (not including) ``end``; ``arange(n)`` is 0..n-1.
+    Integer arguments give int64, any float argument float64."""
+    if end is None:
+        start, end = 0, start
+    for v in (start, end, step):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+            raise TypeError(f"arange: start, end and step must be real numbers, got {(start, end, step)!r}")
+    if step == 0:
+        raise ValueError("arange: step must be non-zero")
+    integral = all(isinstance(v, numbers.Integral) for v in (start, end, step))
+    dt = as_dtype("arange", dtype) if dtype is not None else np.dtype(np.int64 if integral else np.float64)
+    return _made(np.arange(start, end, step).astype(dt), requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, *, dtype: Any = None, requires_grad: bool = False) -> Any:
+    """``steps`` evenly spaced values from ``start`` to ``end``, both included."""
+    if isinstance(steps, (bool, np.bool_)) or not isinstance(steps, numbers.Integral) or steps < 0:
+        raise ValueError(f"linspace: steps must be an int >= 0, got {steps!r}")
+    return _made(np.linspace(start, end, int(steps), dtype=_float("linspace", dtype)), requires_grad)
+
+
+def eye(n: int, m: Optional[int] = None, *, dtype: Any = None, requires_grad: bool = False) -> Any:
+    """The n x m (default n x n) matrix with ones on the diagonal."""
+    m = n if m is None else m
+    size_arg("eye", (n, m))
+    return _made(np.eye(n, m, dtype=_float("eye", dtype)), requires_grad)
+
+
+def _operand(v: Any) -> Any:
+    return v if isinstance(v, base.Tensor) else base.const(v)
+
+
+def where(condition: Any, input: Any = None, other: Any = None) -> Any:
+    """``input`` where ``condition`` holds, else ``other`` (broadcast together; numbers are
+    fine on either side). The gradient reaches each branch where it was chosen.
+    ``where(condition)`` alone gives the indices of the True entries, one int64 tensor per axis."""
+    c = _operand(condition)
+    if input is None and other is None:
+        return tuple(_made(i.astype(np.int64), False) for i in np.nonzero(c.data))
+    if input is None or other is None:
+        raise TypeError("where: give both input and other, or neither")
+    return ops.WHERE(c, _operand(input), _operand(other))
+
+
+def _arrays(who: str, a: Any, b: Any) -> tuple:
+    x, y = _operand(a).data, _operand(b).data
+    try:
+        np.broadcast_shapes(x.shape, y.shape)
+    except ValueError:
+        raise ValueError(f"{who}: shapes {x.shape} and {y.shape} are not compatible") from None
+    return x, y
+
+
+def allclose(input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    """Whether |input - other| <= atol + rtol |other| everywhere (broadcast), as a Python bool."""
+    x, y = _arrays("allclose", input, other)
+    return bool(np.allclose(x, y, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def equal(input: Any, other: Any) -> bool:
+    """True when both have the same shape and the same values (a Python bool)."""
+    x, y = _operand(input).data, _operand(other).data
+    return x.shape == y.shape and bool(np.array_equal(x, y))

@@ -1,0 +1,145 @@
+"""Ops that select values: ``where`` (elementwise, by a boolean condition), ``gather``
+(along an axis, by an index tensor), and the piecewise-constant functions floor, ceil,
+round and sign (each value snapped to a step: derivative 0 wherever it exists, taken as 0
+at the jumps too, as torch does).
+
+Each class holds its forward, vjp, batch rule and derivative text, like its siblings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import batchstate
+from ..batchstate import BATCHED, MIXED, STAT
+from . import base
+from .base import Op, axes_of, failed, lead, make
+from .elementwise import _Unary, promoted
+
+
+class Where(Op):
+    name = "where"
+    rule = "d where(c, a, b)/da = 1 where c, else 0; d/db = 0 where c, else 1"
+
+    def __call__(self, cond: Any, a: Any, b: Any) -> Any:
+        """``cond``, ``a``, ``b``: Tensors (``cond`` of dtype bool), broadcast together."""
+        try:
+            cd, ad, bd = cond._data, a._data, b._data
+            if cd.dtype != np.bool_:
+                raise TypeError(f"where: the condition must be a bool tensor, got dtype {cd.dtype}")
+            if ad.dtype != bd.dtype:
+                ad, bd = promoted(ad, bd)
+            try:
+                data = np.where(cd, ad, bd)
+            except ValueError:
+                raise ValueError(f"where: shapes {cd.shape} (condition), {ad.shape} and {bd.shape} are not "
+                                 "compatible") from None
+        except Exception as e:
+            failed(self, e, (cond, a, b))
+            raise
+        inputs = (cond, a, b)
+        bs, mix = self.batch(inputs, data, None) if cond._bs | a._bs | b._bs else (0, None)
+        return make(data, self, inputs, None, a.requires_grad or b.requires_grad, bs, mix)
+
+    def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
+        """Like ``a + b`` for the two branches (linear in each); a batched condition makes
+        the result batched, provided it keeps the sample axis in front."""
+        cond, a, b = inputs
+        state, mix = batchstate.elementwise(self.name, out.shape, a, b, "ab") if a._bs | b._bs else (0, None)
+        if not cond._bs & BATCHED or state & MIXED:
+            return state, mix
+        if state & STAT:
+            return batchstate.mixed("op 'where' picks between a batch statistic and other values by a per-sample "
+                                    "condition", a, b)
+        cd = cond._data
+        if cd.ndim != out.ndim or cd.shape[0] != out.shape[0]:
+            return batchstate.mixed(f"op 'where' broadcasts a batched condition of shape {cd.shape} to {out.shape}, "
+                                    "moving or repeating the sample axis", cond)
+        return BATCHED, None
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        cond, a, b = node._parents
+        c = cond._data
+        zero = np.zeros((), node._data.dtype)
+        return (None, np.where(c, g, zero) if a.requires_grad else None,
+                np.where(c, zero, g) if b.requires_grad else None)
+
+
+class Gather(Op):
+    name, rule = "gather", "d gather(a)/da: the cotangent added back at the gathered positions"
+
+    def __call__(self, x: Any, axis: int, index: Any) -> Any:
+        """``out[..., i, ...] = x[..., index[..., i, ...], ...]`` along ``axis`` (torch's
+        ``gather``): ``index`` has x's number of axes and is no larger than x off ``axis``."""
+        xd = x._data
+        try:
+            idx = np.asarray(index._data if isinstance(index, base.Tensor) else index)
+            if idx.dtype.kind not in "iu":
+                raise TypeError(f"gather: index must be an integer tensor, got dtype {idx.dtype}")
+            if xd.ndim == 0 or idx.ndim != xd.ndim:
+                raise ValueError(f"gather: index of shape {idx.shape} must have as many axes as the tensor of shape "
+                                 f"{xd.shape} (at least one)")
+            a = axes_of(xd.ndim, axis, "gather")[0]
+            if any(i != a and m > n for i, (m, n) in enumerate(zip(idx.shape, xd.shape))):
+                raise ValueError(f"gather: index of shape {idx.shape} is larger than the tensor of shape {xd.shape} "
+                                 f"off axis {a}")
+            if idx.size and (idx.min() < 0 or idx.max() >= xd.shape[a]):
+                raise IndexError(f"gather: index values must lie in [0, {xd.shape[a]}) for axis {a} of a tensor of "
+                                 f"shape {xd.shape}, got values from {idx.min()} to {idx.max()}")
+        except Exception as e:
+            failed(self, e, (x,))
+            raise
+        full = tuple(idx if i == a else np.arange(m).reshape((-1,) + (1,) * (idx.ndim - i - 1))
+                     for i, m in enumerate(idx.shape))
+        data = xd[full]
+        if x._bs:
+            bs, mix = batchstate.same_rows("gather", x, data, a != 0 and idx.shape[0] == xd.shape[0])
+        else:
+            bs, mix = 0, None
+        return make(data, self, (x,), (xd.shape, full), x.requires_grad, bs, mix)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        in_shape, full = node._ctx
+        k = lead(node, g)
+        z = np.zeros(g.shape[:k] + in_shape, node._data.dtype)
+        np.add.at(z, (slice(None),) * k + full, g)
+        return (z,)
+
+
+class _Step(_Unary):
+    """A piecewise-constant function of one input: the cotangent it sends back is 0. On
+    an integer tensor floor, ceil and round return the values unchanged, as torch."""
+
+    rule = "d f(a)/da = 0 (f is constant between its jumps)"
+    fn: Any = None
+
+    def forward(self, a: np.ndarray, *args: Any) -> tuple:
+        if a.dtype.kind != "f" and self.name != "sign":
+            return a.copy(), None
+        return type(self).fn(a, *args), (args[0] if args else None)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        return (np.zeros(g.shape, node._data.dtype),)
+
+
+class Floor(_Step):
+    name, fn = "floor", np.floor
+
+
+class Ceil(_Step):
+    name, fn = "ceil", np.ceil
+
+
+class Round(_Step):
+    """To the nearest value with ``decimals`` digits, halves to even (numpy's and torch's rule)."""
+
+    name, fn = "round", np.round
+
+
+class Sign(_Step):
+    name, fn = "sign", np.sign
+
+
+WHERE, GATHER, FLOOR, CEIL, ROUND, SIGN = Where(), Gather(), Floor(), Ceil(), Round(), Sign()

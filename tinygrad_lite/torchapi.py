@@ -1,0 +1,351 @@
+"""PyTorch's everyday Tensor methods built on the ops: copies and conversions (``clone``,
+``contiguous``, ``to``, ``type``, ``cpu``, ``new_*``), in-place fills for use under
+``no_grad()`` (``zero_``, ``fill_``, ``copy_``, ``abs_``), shape utilities (``expand``,
+``repeat``, ``split``, ``chunk``, ``unbind``, ``roll``, ``flip``), selection (``where``,
+``masked_fill``, ``gather``), reductions (``prod``, ``logsumexp``, ``amax`` / ``amin``,
+``norm``, ``var`` / ``std``, ``cumsum``), the piecewise-constant functions and whole-tensor
+comparisons (``allclose``, ``equal``).
+
+``Tensor`` inherits these through ``TorchMethods``; each differentiable one is one op call
+or a composition of op calls, so gradients, per-sample gradients and the mixing errors come
+from the ops.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import TYPE_CHECKING, Any, Optional, Union
+
+import numpy as np
+
+from . import factories, ops
+from .conventions import TorchSpellings, _shape_arg, _torch_axis, store
+from .graph import state
+from .ops import base
+from .ops.base import axes_of
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+
+def _one_axis(t: Any, dim: Any, who: str) -> int:
+    if isinstance(dim, (tuple, list)) or t.data.ndim == 0:
+        raise TypeError(f"{who}: dim must be one int naming an axis of the tensor of shape {t.data.shape}, got "
+                        f"{dim!r}")
+    return axes_of(t.data.ndim, dim, who)[0]
+
+
+def _along(ndim: int, axis: int, key: Any) -> tuple:
+    """An index applying ``key`` to axis ``axis`` and taking every other axis whole."""
+    return (slice(None),) * axis + (key,) + (slice(None),) * (ndim - axis - 1)
+
+
+class TorchMethods(TorchSpellings):
+    """Mixin of ``Tensor`` (see the module docstring)."""
+
+    __slots__ = ()
+
+    # ------------------------------------------------------------ copies, conversions --
+    def clone(self, *, memory_format: Any = None) -> "Tensor":
+        """A copy in its own memory; the gradient passes back unchanged (d clone(x)/dx = 1)."""
+        return ops.CLONE(self)
+
+    def contiguous(self, memory_format: Any = None) -> "Tensor":
+        """This tensor if its data is C-contiguous, else a contiguous copy (gradient flows)."""
+        return self if self.data.flags.c_contiguous else ops.CLONE(self)
+
+    def is_contiguous(self, memory_format: Any = None) -> bool:
+        return bool(self.data.flags.c_contiguous)
+
+    def to(self, *args: Any, dtype: Any = None, device: Any = None, copy: bool = False, non_blocking: bool = False,
+           memory_format: Any = None) -> "Tensor":
+        """``to(dtype)``, ``to("cpu")``, ``to(device, dtype)``, ``to(other)`` (other's dtype):
+        this tensor when nothing changes (a copy with ``copy=True``), else ``astype``."""
+        for a in args:
+            if isinstance(a, base.Tensor):
+                dtype = a.dtype
+            elif factories.is_device(a):
+                device = a
+            else:
+                dtype = a
+        factories.check_device("to", device)
+        out = self if dtype is None else self.astype(factories.as_dtype("to", dtype))
+        return ops.CLONE(out) if copy and out is self else out
+
+    def cpu(self) -> "Tensor":
+        """This tensor (it already lives on the CPU)."""
+        return self
+
+    def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
+        """Without ``dtype``: torch's type name (``"torch.DoubleTensor"``); with one: ``to(dtype)``."""
+        if dtype is None:
+            return factories.torch_type_name(self.data.dtype)
+        return self.astype(factories.as_dtype("type", dtype))
+
+    def nelement(self) -> int:
+        """The number of elements (``numel()``)."""
+        return int(self.data.size)
+
+    def element_size(self) -> int:
+        """Bytes per element."""
+        return int(self.data.itemsize)
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
+    def _new(self, who: str, arr: Any, dtype: Any, requires_grad: bool) -> "Tensor":
+        dt = self.data.dtype if dtype is None else factories.as_dtype(who, dtype)
+        return base.Tensor(np.asarray(arr, dtype=dt), requires_grad=requires_grad)
+
+    def new_zeros(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
+        """Zeros of the given shape with this tensor's dtype (unless ``dtype`` is given)."""
+        return self._new("new_zeros", np.zeros(factories.size_arg("new_zeros", size)), dtype, requires_grad)
+
+    def new_ones(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
+        """Ones of the given shape with this tensor's dtype."""
+        return self._new("new_ones", np.ones(factories.size_arg("new_ones", size)), dtype, requires_grad)
+
+    def new_empty(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
+        """A tensor of the given shape with this tensor's dtype (zeros here)."""
+        return self._new("new_empty", np.zeros(factories.size_arg("new_empty", size)), dtype, requires_grad)
+
+    def new_full(self, size: Any, fill_value: Any, *, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
+        """``fill_value`` in the given shape with this tensor's dtype."""
+        shape = factories.size_arg("new_full", (size,) if isinstance(size, numbers.Integral) else tuple(size))
+        return self._new("new_full", np.full(shape, fill_value), dtype, requires_grad)
+
+    def new_tensor(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
+        """A new leaf holding a copy of ``data``, with this tensor's dtype unless ``dtype`` is given."""
+        return self._new("new_tensor", data.data if isinstance(data, base.Tensor) else data, dtype, requires_grad)
+
+    # ------------------------------------------------------------ in place -------------
+    def _writable(self, who: str, src: Any = None) -> None:
+        """In-place writes are for data outside a graph (a leaf that requires grad only under
+        ``no_grad()``, as torch); inside a recorded graph they are refused, not recorded."""
+        if not state.grad:
+            return
+        if self.requires_grad and self._op is None:
+            raise RuntimeError(f"{who}: a leaf tensor that requires grad cannot be changed in place while gradients "
+                               "are recorded; do it inside `with tl.no_grad():`")
+        if self.requires_grad or getattr(src, "requires_grad", False):
+            raise RuntimeError(f"{who}: in-place changes are not recorded in the graph; inside a graph build a new "
+                               "tensor instead (clone(), where(), masked_fill()), or do it under `tl.no_grad()`")
+
+    def zero_(self) -> "Tensor":
+        """Set every element to 0 in place; returns this tensor."""
+        self._writable("zero_")
+        return store(self, np.zeros((), self.data.dtype), "zero_", "unsafe")
+
+    def fill_(self, value: Any) -> "Tensor":
+        """Set every element to ``value`` (a number or a one-element tensor) in place."""
+        v = np.asarray(value.data if isinstance(value, base.Tensor) else value)
+        if v.size != 1 or v.dtype.kind not in "biuf":
+            raise ValueError(f"fill_: value must be a number or a one-element tensor, got {value!r}")
+        self._writable("fill_", value)
+        return store(self, v.reshape(()), "fill_", "unsafe")
+
+    def copy_(self, src: Any, non_blocking: bool = False) -> "Tensor":
+        """Copy ``src``'s values (broadcast to this shape, converted to this dtype) in place."""
+        arr = base.const(src).data
+        self._writable("copy_", src)
+        return store(self, arr, "copy_", "unsafe")
+
+    def abs_(self) -> "Tensor":
+        """|x| in place."""
+        self._writable("abs_")
+        return store(self, np.abs(self.data), "abs_", "same_kind")
+
+    # ------------------------------------------------------------ shape ----------------
+    def expand(self, *sizes: Any) -> "Tensor":
+        """A broadcast view to ``sizes`` (-1 keeps an axis; new axes go in front); the gradient
+        sums over the copies."""
+        return ops.EXPAND(self, _shape_arg(sizes))
+
+    def expand_as(self, other: Any) -> "Tensor":
+        return ops.EXPAND(self, tuple(other.shape))
+
+    def repeat(self, *sizes: Any) -> "Tensor":
+        """Tile the tensor ``sizes[i]`` times along axis i (numpy's ``tile``); the gradient sums
+        over the tiles."""
+        return ops.REPEAT(self, _shape_arg(sizes))
+
+    def view_as(self, other: Any) -> "Tensor":
+        return ops.RESHAPE(self, tuple(other.shape))
+
+    reshape_as = view_as
+
+    def t(self) -> "Tensor":
+        """The transpose of a tensor of at most 2 axes (torch's ``t()``)."""
+        if self.data.ndim > 2:
+            raise ValueError(f"t: expects a tensor of at most 2 axes, got shape {self.data.shape}")
+        return ops.TRANSPOSE(self, ())
+
+    def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple:
+        """Pieces along ``dim``: of ``split_size`` each (the last may be smaller), or of the
+        given section sizes, which must add up to the axis length."""
+        ax = _one_axis(self, dim, "split")
+        n = self.data.shape[ax]
+        s = split_size_or_sections
+        if isinstance(s, (list, tuple)):
+            if any(isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0 for k in s) or sum(s) != n:
+                raise ValueError(f"split: sections {list(s)} must be ints >= 0 adding up to {n}, the size of axis "
+                                 f"{ax} of shape {self.data.shape}")
+            bounds = np.cumsum([0] + list(s)).tolist()
+        elif isinstance(s, numbers.Integral) and not isinstance(s, bool) and (s > 0 or n == 0):
+            bounds = list(range(0, n, s)) + [n] if n else [0, 0]
+        else:
+            raise ValueError(f"split: split_size must be an int > 0 or a list of section sizes, got {s!r}")
+        return tuple(self[_along(self.data.ndim, ax, slice(a, b))] for a, b in zip(bounds[:-1], bounds[1:]))
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple:
+        """At most ``chunks`` pieces along ``dim``, each of ceil(n / chunks) (the last smaller)."""
+        if isinstance(chunks, bool) or not isinstance(chunks, numbers.Integral) or chunks <= 0:
+            raise ValueError(f"chunk: chunks must be an int > 0, got {chunks!r}")
+        n = self.data.shape[_one_axis(self, dim, "chunk")]
+        return self.split(max(math.ceil(n / chunks), 1), dim)
+
+    def unbind(self, dim: int = 0) -> tuple:
+        """The slices along ``dim``, that axis removed (``tuple(x)`` for dim 0)."""
+        ax = _one_axis(self, dim, "unbind")
+        return tuple(self[_along(self.data.ndim, ax, i)] for i in range(self.data.shape[ax]))
+
+    def roll(self, shifts: Any, dims: Any = None) -> "Tensor":
+        """Shift the elements cyclically by ``shifts`` along ``dims`` (of the flattened tensor
+        when ``dims`` is None); the gradient is rolled back."""
+        if dims is None:
+            if not isinstance(shifts, numbers.Integral) and len(shifts) != 1:
+                raise ValueError(f"roll: without dims, shifts must be one int, got {shifts!r}")
+            return self.reshape(-1).roll(shifts, 0).reshape(self.data.shape)
+        sh = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+        ds = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+        if len(sh) != len(ds) or any(isinstance(k, bool) or not isinstance(k, numbers.Integral) for k in sh):
+            raise ValueError(f"roll: shifts {shifts!r} and dims {dims!r} must be ints, as many of one as of the other")
+        out = self
+        for k, d in zip(sh, ds):
+            ax = _one_axis(self, d, "roll")
+            n = self.data.shape[ax]
+            if n:
+                out = out[_along(self.data.ndim, ax, (np.arange(n) - k) % n)]
+        return out  # type: ignore[return-value]
+
+    def flip(self, *dims: Any) -> "Tensor":
+        """Reverse the order of the elements along ``dims``."""
+        axes = axes_of(self.data.ndim, _shape_arg(dims), "flip") or ()
+        return self[tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(self.data.ndim))]
+
+    # ------------------------------------------------------------ selection ------------
+    def where(self, condition: Any, y: Any) -> "Tensor":
+        """This tensor where ``condition`` holds, else ``y`` (``tl.where(condition, self, y)``)."""
+        return factories.where(condition, self, y)
+
+    def masked_fill(self, mask: Any, value: Any) -> "Tensor":
+        """``value`` where the boolean ``mask`` (broadcast to this shape) is True, else this
+        tensor's values; the gradient reaches this tensor where the mask is False."""
+        m = factories._operand(mask)
+        try:
+            ok = m.data.dtype == np.bool_ and np.broadcast_shapes(m.data.shape, self.data.shape) == self.data.shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"masked_fill: mask of shape {m.data.shape} and dtype {m.data.dtype} must be bool and "
+                             f"broadcast to the tensor's shape {self.data.shape}")
+        if isinstance(value, base.Tensor):
+            if value.data.ndim:
+                raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape {value.data.shape}")
+            v = value
+        else:
+            v = base.const(np.asarray(value).astype(self.data.dtype))
+        return ops.WHERE(m, v, self)
+
+    def gather(self, dim: int, index: Any, *, sparse_grad: bool = False) -> "Tensor":
+        """``out[..., i, ...] = self[..., index[..., i, ...], ...]`` along ``dim``."""
+        return ops.GATHER(self, dim, index)
+
+    # ------------------------------------------------------------ reductions -----------
+    def cumsum(self, dim: int, *, dtype: Any = None) -> "Tensor":
+        """Running sums along ``dim``."""
+        x = self if dtype is None else self.astype(factories.as_dtype("cumsum", dtype))
+        return ops.CUMSUM(x, dim)
+
+    def prod(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> "Tensor":
+        """The product over ``dim`` (all elements when None); exact gradients at zeros."""
+        x = self if dtype is None else self.astype(factories.as_dtype("prod", dtype))
+        axis, keep = _torch_axis(None, keepdim, dim, None)
+        return ops.PROD(x, axis, keep)
+
+    def logsumexp(self, dim: Any, keepdim: bool = False) -> "Tensor":
+        """log(sum(exp(x))) over ``dim``, computed stably."""
+        axis, keep = _torch_axis(None, keepdim, dim, None)
+        return ops.LOGSUMEXP(self._floating("logsumexp"), axis, keep)
+
+    def amax(self, dim: Any = (), keepdim: bool = False) -> "Tensor":
+        """The maximum over ``dim`` (every axis by default); ties share the gradient evenly."""
+        axis, keep = _torch_axis(None, keepdim, dim, None)
+        return ops.MAX(self, axis, keep)
+
+    def amin(self, dim: Any = (), keepdim: bool = False) -> "Tensor":
+        """The minimum over ``dim`` (every axis by default); ties share the gradient evenly."""
+        axis, keep = _torch_axis(None, keepdim, dim, None)
+        return ops.MIN(self, axis, keep)
+
+    def norm(self, p: Union[float, str] = "fro", dim: Any = None, keepdim: bool = False,
+             dtype: Any = None) -> "Tensor":
+        """The vector p-norm (sum |x|**p)**(1/p) over ``dim`` (all elements when None); ``"fro"``
+        is p = 2; p = inf / -inf give max / min |x|, p = 0 the count of non-zeros."""
+        if isinstance(p, str):
+            if p != "fro":
+                raise ValueError(f"norm: p={p!r} is not supported; give a number, inf or 'fro'")
+            p = 2.0
+        if isinstance(p, bool) or not isinstance(p, numbers.Real):
+            raise TypeError(f"norm: p must be a real number, inf or 'fro', got {p!r}")
+        x = self._floating("norm") if dtype is None else self.astype(factories.as_dtype("norm", dtype))
+        axis, keep = _torch_axis(None, keepdim, dim, None)
+        return ops.NORM(x, axis, keep, float(p))
+
+    def var(self, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
+            correction: Optional[float] = None) -> "Tensor":
+        """sum((x - mean)**2) / (N - correction) over ``dim``; ``correction`` defaults to 1
+        (``unbiased=False`` means 0). N <= correction gives inf or nan, as torch."""
+        if isinstance(dim, bool):  # torch's var(unbiased)
+            dim, unbiased = None, dim
+        if unbiased is not None and correction is not None:
+            raise TypeError("var: give either unbiased or correction, not both")
+        c = correction if correction is not None else (0 if unbiased is False else 1)
+        x = self._floating("var")
+        axis, keep = _torch_axis(None, keepdim, dim, None)
+        axes = axes_of(x.data.ndim, axis, "var")
+        n = x.data.size if axes is None else math.prod(x.data.shape[a] for a in axes)
+        centred = x - x.mean(axis, keepdims=True)
+        return (centred * centred).sum(axis, keepdims=keep) / max(n - c, 0)
+
+    def std(self, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
+            correction: Optional[float] = None) -> "Tensor":
+        """The square root of ``var`` (same arguments); where it is 0 the gradient is 0, as
+        torch's (not 0/0)."""
+        v = self.var(dim, unbiased, keepdim, correction=correction)
+        return factories.where(v == 0, np.zeros((), v.data.dtype), v).sqrt()
+
+    # ------------------------------------------------------------ step functions -------
+    def sign(self) -> "Tensor":
+        """-1, 0 or 1 by the sign of each element (zero gradient)."""
+        return ops.SIGN(self)
+
+    def floor(self) -> "Tensor":
+        """The largest integer <= x, elementwise (zero gradient)."""
+        return ops.FLOOR(self)
+
+    def ceil(self) -> "Tensor":
+        """The smallest integer >= x, elementwise (zero gradient)."""
+        return ops.CEIL(self)
+
+    def round(self, decimals: int = 0) -> "Tensor":
+        """Round to ``decimals`` digits, halves to even (zero gradient)."""
+        return ops.ROUND(self, decimals)
+
+    # ------------------------------------------------------------ comparisons ----------
+    def allclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+        return factories.allclose(self, other, rtol, atol, equal_nan)
+
+    def equal(self, other: Any) -> bool:
+        return factories.equal(self, other)
