@@ -5,17 +5,27 @@ PyTorch's path)."""
 from . import lr_scheduler
 from .dpsgd import DPSGD
 from .lr_scheduler import (
+           ChainedScheduler,
            ConstantLR,
            CosineAnnealingLR,
+           CosineAnnealingWarmRestarts,
+           CyclicLR,
            ExponentialLR,
            LambdaLR,
            LinearLR,
            LRScheduler,
+           MultiplicativeLR,
            MultiStepLR,
+           OneCycleLR,
+           PolynomialLR,
+           ReduceLROnPlateau,
+           SequentialLR,
            StepLR,
 )
 from .optimizer import Optimizer
 from .rules import SGD, Adagrad, Adam, AdamW, RMSprop
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "DPSGD", "LRScheduler", "StepLR",
-           "ExponentialLR", "CosineAnnealingLR", "MultiStepLR", "LambdaLR", "LinearLR", "ConstantLR", "lr_scheduler"]
+           "ExponentialLR", "CosineAnnealingLR", "MultiStepLR", "LambdaLR", "LinearLR", "ConstantLR",
+           "MultiplicativeLR", "PolynomialLR", "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR",
+           "ReduceLROnPlateau", "SequentialLR", "ChainedScheduler", "lr_scheduler"]

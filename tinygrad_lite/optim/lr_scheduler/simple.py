@@ -1,101 +1,27 @@
-"""Learning-rate schedules (PyTorch's ``torch.optim.lr_scheduler`` names and formulas).
-
-A scheduler writes a new ``"lr"`` into every parameter group of its optimizer each time
-its ``step()`` is called (once per epoch, after ``optimizer.step()``).
-"""
+"""The schedules computed from the epoch alone: StepLR, MultiStepLR, ExponentialLR,
+CosineAnnealingLR, LambdaLR, MultiplicativeLR, LinearLR, ConstantLR and PolynomialLR
+(PyTorch's names, signatures and formulas)."""
 
 from __future__ import annotations
 
-import copy
 import math
-import numbers
+from bisect import bisect_right
+from typing import Callable, Union
 
-import numpy as np
+from ..optimizer import Optimizer, check_number
+from .base import LRScheduler, _count, _int
 
-from .optimizer import Optimizer, check_number
-
-__all__ = ["LRScheduler", "StepLR", "ExponentialLR", "CosineAnnealingLR", "MultiStepLR", "LambdaLR", "LinearLR",
-           "ConstantLR"]
-
-
-def _int(name: str, value: object, low: int) -> int:
-    """``value`` as an int >= ``low``, else TypeError / ValueError naming ``name``."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    return int(value)
+__all__ = ["StepLR", "ExponentialLR", "CosineAnnealingLR", "MultiStepLR", "LambdaLR", "LinearLR", "ConstantLR",
+           "PolynomialLR", "MultiplicativeLR"]
 
 
-class LRScheduler:
-    """Base class of the learning-rate schedules.
-
-    On creation every parameter group gets ``"initial_lr"`` (its current lr,
-    unless it already has one); ``base_lrs`` are those values. Each call of
-    ``step()`` (once per epoch, after ``optimizer.step()``) increments
-    ``last_epoch`` and writes the lr of epoch ``last_epoch`` into every group.
-    A subclass implements ``get_lr()``: the new lrs computed from the groups'
-    current lrs and ``last_epoch``.
-    """
-
-    def __init__(self, optimizer: Optimizer) -> None:
-        if not isinstance(optimizer, Optimizer):
-            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
-        self.optimizer = optimizer
-        for group in optimizer.param_groups:
-            group.setdefault("initial_lr", group["lr"])
-        self.base_lrs: list = [group["initial_lr"] for group in optimizer.param_groups]
-        self.last_epoch = 0
-        self._last_lr: list = [group["lr"] for group in optimizer.param_groups]
-
-    def get_lr(self) -> list:
-        """The lr of every group for epoch ``self.last_epoch``."""
-        raise NotImplementedError
-
-    def step(self) -> None:
-        """Advance one epoch and set the groups' learning rates."""
-        self.last_epoch += 1
-        lrs = self.get_lr()
-        if len(lrs) != len(self.optimizer.param_groups):
-            self.last_epoch -= 1
-            raise ValueError("the optimizer's parameter groups changed after the scheduler was created")
-        for group, lr in zip(self.optimizer.param_groups, lrs):
-            group["lr"] = lr
-        self._last_lr = list(lrs)
-
-    def get_last_lr(self) -> list:
-        """The learning rates set by the latest ``step()`` (or found at creation)."""
-        return list(self._last_lr)
-
-    def state_dict(self) -> dict:
-        """Everything but the optimizer, as plain data."""
-        return {k: copy.deepcopy(v) for k, v in self.__dict__.items() if k != "optimizer"}
-
-    def load_state_dict(self, state_dict: dict) -> None:
-        """Restore a state made by ``state_dict()`` (all or nothing)."""
-        if not isinstance(state_dict, dict):
-            raise TypeError(f"a scheduler state_dict is a dict, got {type(state_dict).__name__}")
-        own = self.state_dict().keys()
-        unknown = set(state_dict) - own
-        if unknown:
-            raise ValueError(f"unknown entries for {type(self).__name__}: {sorted(unknown)}")
-        n = len(self.optimizer.param_groups)
-        for key, value in state_dict.items():  # every entry checked before anything changes
-            if key == "last_epoch":
-                _int(key, value, 0)
-            elif key in ("base_lrs", "_last_lr"):
-                if not isinstance(value, (list, tuple)) or len(value) != n:
-                    raise ValueError(f"{key} must be a list of {n} learning rate(s), one per parameter group, "
-                                     f"got {value!r}")
-                for v in value:
-                    check_number(f"{key} entry", v)
-            elif key in ("step_size", "T_max"):
-                _int(key, value, 1)
-            elif key == "gamma":
-                check_number("gamma", value, 0.0, low_open=True)
-            elif key == "eta_min":
-                check_number("eta_min", value)
-        self.__dict__.update(copy.deepcopy(state_dict))
+def _lambdas(owner: str, optimizer: Optimizer, lr_lambda: object) -> list:
+    """One function per parameter group (a single function is shared)."""
+    n = len(optimizer.param_groups) if isinstance(optimizer, Optimizer) else 0
+    fns = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
+    if not all(callable(f) for f in fns) or len(fns) != n:
+        raise TypeError(f"{owner}: lr_lambda must be a function or a list of {n} functions, got {lr_lambda!r}")
+    return fns
 
 
 class StepLR(LRScheduler):
@@ -114,6 +40,9 @@ class StepLR(LRScheduler):
         decay = self.last_epoch % self.step_size == 0
         return [group["lr"] * self.gamma if decay else group["lr"] for group in self.optimizer.param_groups]
 
+    def _closed_form(self) -> list:
+        return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
+
 
 class ExponentialLR(LRScheduler):
     """Multiply each group's lr by ``gamma`` every epoch: ``lr(epoch) = initial_lr * gamma ** epoch``."""
@@ -125,6 +54,9 @@ class ExponentialLR(LRScheduler):
     def get_lr(self) -> list:
         """The current lrs times ``gamma``."""
         return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+
+    def _closed_form(self) -> list:
+        return [base * self.gamma ** self.last_epoch for base in self.base_lrs]
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -160,6 +92,11 @@ class CosineAnnealingLR(LRScheduler):
         ratio = (1 + math.cos(math.pi * e / period)) / (1 + math.cos(math.pi * (e - 1) / period))
         return [low + (group["lr"] - low) * ratio for group in groups]
 
+    def _closed_form(self) -> list:
+        low = self.eta_min
+        return [low + (base - low) * (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
+                for base in self.base_lrs]
+
 
 class MultiStepLR(LRScheduler):
     """Multiply each group's lr by ``gamma`` at each epoch in ``milestones`` (a milestone
@@ -177,16 +114,18 @@ class MultiStepLR(LRScheduler):
         k = self.milestones.count(self.last_epoch)
         return [group["lr"] * self.gamma ** k if k else group["lr"] for group in self.optimizer.param_groups]
 
+    def _initial_lrs(self) -> list:
+        return self.get_lr()  # a milestone at 0 decays on creation
+
+    def _closed_form(self) -> list:
+        return [base * self.gamma ** bisect_right(self.milestones, self.last_epoch) for base in self.base_lrs]
+
 
 class _FromEpochZero(LRScheduler):
     """A schedule whose epoch 0 already changes the lr (set when the scheduler is created)."""
 
-    def __init__(self, optimizer: Optimizer) -> None:
-        super().__init__(optimizer)
-        lrs = self.get_lr()
-        for group, lr in zip(optimizer.param_groups, lrs):
-            group["lr"] = lr
-        self._last_lr = list(lrs)
+    def _initial_lrs(self) -> list:
+        return self.get_lr()
 
 
 class LambdaLR(_FromEpochZero):
@@ -235,6 +174,10 @@ class LinearLR(_FromEpochZero):
             return [group["lr"] for group in groups]
         return [group["lr"] * (1.0 + (t - s) / (n * s + (e - 1) * (t - s))) for group in groups]
 
+    def _closed_form(self) -> list:
+        s, t, n = self.start_factor, self.end_factor, self.total_iters
+        return [base * (s + (t - s) * min(n, self.last_epoch) / n) for base in self.base_lrs]
+
 
 class ConstantLR(_FromEpochZero):
     """The lr times ``factor`` for epochs ``0 .. total_iters - 1``, then the initial lr."""
@@ -254,3 +197,56 @@ class ConstantLR(_FromEpochZero):
         if e != self.total_iters:
             return [group["lr"] for group in groups]
         return [group["lr"] * (1.0 / self.factor) for group in groups]
+
+    def _closed_form(self) -> list:
+        after = self.last_epoch >= self.total_iters
+        return [base * (self.factor + after * (1 - self.factor)) for base in self.base_lrs]
+
+
+class MultiplicativeLR(LRScheduler):
+    """Each step multiplies every group's lr by its factor for the new epoch:
+    ``lr(epoch) = lr(epoch - 1) * lr_lambda(epoch)`` for ``epoch >= 1`` (``lr(0)`` is the
+    lr found at creation), so ``lr(epoch) = initial_lr * prod(lr_lambda(k) for k in 1..epoch)``.
+    ``lr_lambda`` is one function or one per parameter group; ``state_dict()`` leaves the
+    functions out."""
+
+    def __init__(self, optimizer: Optimizer, lr_lambda: Union[Callable[[int], float], list],
+                 last_epoch: int = -1) -> None:
+        self.lr_lambdas = _lambdas("MultiplicativeLR", optimizer, lr_lambda)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list:
+        """The current lrs times each group's factor for ``last_epoch``."""
+        return [group["lr"] * check_number("MultiplicativeLR lr_lambda(epoch)", f(self.last_epoch))
+                for group, f in zip(self.optimizer.param_groups, self.lr_lambdas)]
+
+    def state_dict(self) -> dict:
+        return {k: v for k, v in super().state_dict().items() if k != "lr_lambdas"}
+
+
+class PolynomialLR(LRScheduler):
+    """Polynomial decay to 0 over ``total_iters`` epochs, then constant::
+
+        lr(epoch) = initial_lr * (1 - min(epoch, total_iters) / total_iters) ** power
+
+    applied as a ratio of consecutive epochs, ``lr <- lr * ((1 - e / T) / (1 - (e - 1) / T)) ** power``
+    for ``1 <= e <= T``, so a change made to a group's lr between epochs carries on.
+    """
+
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
+                 last_epoch: int = -1) -> None:
+        self.total_iters = _count("PolynomialLR", "total_iters", total_iters, 1)
+        self.power = check_number("PolynomialLR power", power)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list:
+        """The lrs of epoch ``last_epoch`` from those of the previous epoch."""
+        e, n = self.last_epoch, self.total_iters
+        if e > n:
+            return [group["lr"] for group in self.optimizer.param_groups]
+        factor = ((1.0 - e / n) / (1.0 - (e - 1) / n)) ** self.power
+        return [group["lr"] * factor for group in self.optimizer.param_groups]
+
+    def _closed_form(self) -> list:
+        n = self.total_iters
+        return [base * (1.0 - min(n, self.last_epoch) / n) ** self.power for base in self.base_lrs]

@@ -1,0 +1,259 @@
+"""The scheduler base class ``LRScheduler`` (epoch counting, ``get_last_lr()``, checked
+``state_dict()`` / ``load_state_dict()``) and the argument checks the schedules share.
+
+A scheduler writes a new ``"lr"`` into every parameter group of its optimizer each time
+its ``step()`` is called (once per epoch, or once per batch for the cyclic schedules,
+after ``optimizer.step()``).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import numbers
+from typing import Any, Optional
+
+import numpy as np
+
+from ..optimizer import Optimizer, check_number
+
+__all__ = ["LRScheduler"]
+
+
+class MissingInitialLRError(KeyError, ValueError):
+    """A scheduler resumed with ``last_epoch >= 0`` on groups that have no ``"initial_lr"``
+    (a KeyError as in PyTorch, and a ValueError as every other bad argument here)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+def _int(name: str, value: object, low: int) -> int:
+    """``value`` as an int >= ``low``, else TypeError / ValueError naming ``name``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    return int(value)
+
+
+def _count(owner: str, name: str, value: object, low: int) -> int:
+    """An integer argument >= ``low`` of scheduler ``owner``: TypeError for a non-number or a
+    bool, ValueError for a number that is not a whole int or is too small (as torch)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{owner}: {name} must be an int >= {low}, got {value!r}")
+    if not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{owner}: {name} must be an int >= {low}, got {value!r}")
+    return int(value)
+
+
+def _choice(owner: str, name: str, value: object, choices: tuple) -> str:
+    """``value`` if it is one of the strings ``choices``, else ValueError naming both."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{owner}: {name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    return value
+
+
+def _flag(owner: str, name: str, value: object) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{owner}: {name} must be a bool, got {value!r}")
+    return bool(value)
+
+
+def _per_group(owner: str, name: str, optimizer: Optimizer, value: Any, high: float = math.inf) -> list:
+    """One number per parameter group: a list/tuple of that length, or one number repeated;
+    each a finite real in ``[0, high]``."""
+    n = len(optimizer.param_groups)
+    if isinstance(value, (list, tuple)):
+        if len(value) != n:
+            raise ValueError(f"{owner}: {name} must be one number or a list of {n} (one per parameter group), "
+                             f"got {len(value)} values")
+        values = list(value)
+    else:
+        values = [value] * n
+    return [check_number(f"{owner} {name}", v, 0.0, high) for v in values]
+
+
+def _check_optimizer(optimizer: object) -> Optimizer:
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+    return optimizer
+
+
+def _check_last_epoch(owner: str, last_epoch: object) -> int:
+    if isinstance(last_epoch, (bool, np.bool_)) or not isinstance(last_epoch, numbers.Integral):
+        raise TypeError(f"{owner}: last_epoch must be an int >= -1, got {last_epoch!r}")
+    if last_epoch < -1:
+        raise ValueError(f"{owner}: last_epoch must be an int >= -1, got {last_epoch!r}")
+    return int(last_epoch)
+
+
+def _like(key: str, old: Any, new: Any) -> None:
+    """A loaded entry must have the kind of the current one (number, string, bool, list of
+    the same length); TypeError / ValueError naming ``key`` otherwise."""
+    if isinstance(old, (bool, np.bool_)):
+        ok = isinstance(new, (bool, np.bool_))
+    elif isinstance(old, numbers.Real) or old is None:
+        real = isinstance(new, numbers.Real) and not isinstance(new, (bool, np.bool_))
+        ok = real or (old is None and new is None)
+    elif isinstance(old, str):
+        ok = isinstance(new, str)
+    elif isinstance(old, (list, tuple)):
+        if not isinstance(new, (list, tuple)) or len(new) != len(old):
+            raise ValueError(f"{key} must be a list of {len(old)} entries, got {new!r}")
+        for i, (a, b) in enumerate(zip(old, new)):
+            _like(f"{key}[{i}]", a, b)
+        return
+    else:
+        ok = True
+    if not ok:
+        raise TypeError(f"{key} must be like {old!r}, got {new!r}")
+
+
+class LRScheduler:
+    """Base class of the learning-rate schedules.
+
+    On creation (``last_epoch=-1``) every parameter group gets ``"initial_lr"`` (its
+    current lr, unless it already has one); ``base_lrs`` are those values. Resuming with
+    ``last_epoch >= 0`` needs the groups to hold ``"initial_lr"`` already. Creation counts
+    as the first step: ``last_epoch`` becomes ``last_epoch + 1`` and the lrs of that epoch
+    are set (``_initial_lrs()``: the current lrs unless the schedule starts elsewhere).
+    Each call of ``step()`` then increments ``last_epoch`` and writes the lr of epoch
+    ``last_epoch`` into every group.
+
+    A subclass implements ``get_lr()``: the new lrs computed from the groups' current
+    lrs and ``last_epoch``; it may define ``_closed_form()`` (the lrs of ``last_epoch``
+    from ``base_lrs`` alone), used when ``SequentialLR`` restarts it at epoch 0.
+    """
+
+    _choices: dict = {}  # a string entry of the state -> its allowed values
+
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
+        _check_optimizer(optimizer)
+        last_epoch = _check_last_epoch(type(self).__name__, last_epoch)
+        if last_epoch == -1:
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+        else:
+            lacking = [i for i, group in enumerate(optimizer.param_groups) if "initial_lr" not in group]
+            if lacking:
+                raise MissingInitialLRError(
+                    f"{type(self).__name__}: resuming with last_epoch={last_epoch} needs 'initial_lr' in every "
+                    f"parameter group; param_groups {lacking} have none (load the optimizer's state first, or "
+                    "start with last_epoch=-1)")
+        self.optimizer = optimizer
+        self.base_lrs: list = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._last_lr: list = [group["lr"] for group in optimizer.param_groups]
+        self._initial_step()
+
+    def _initial_step(self) -> None:
+        """The step made on creation."""
+        self.last_epoch += 1
+        try:
+            self._apply(self._initial_lrs())
+        except Exception:
+            self.last_epoch -= 1
+            raise
+
+    def _initial_lrs(self) -> list:
+        """The lrs set on creation: by default the groups' current ones."""
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+    def get_lr(self) -> list:
+        """The lr of every group for epoch ``self.last_epoch``."""
+        raise NotImplementedError
+
+    def _apply(self, lrs: list) -> None:
+        if len(lrs) != len(self.optimizer.param_groups):
+            raise ValueError("the optimizer's parameter groups changed after the scheduler was created")
+        for group, lr in zip(self.optimizer.param_groups, lrs):
+            group["lr"] = lr
+        self._last_lr = list(lrs)
+
+    def step(self) -> None:
+        """Advance one epoch and set the groups' learning rates (a failing step keeps the epoch)."""
+        self.last_epoch += 1
+        try:
+            self._apply(self.get_lr())
+        except Exception:
+            self.last_epoch -= 1
+            raise
+
+    def _restart(self) -> None:
+        """Go to epoch 0 (``SequentialLR`` at a milestone): the closed form there if the
+        schedule has one, else ``get_lr()``."""
+        self.last_epoch = 0
+        closed = getattr(self, "_closed_form", None)
+        self._apply(closed() if closed is not None else self.get_lr())
+
+    def get_last_lr(self) -> list:
+        """The learning rates set by the latest ``step()`` (or found at creation)."""
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict:
+        """Everything but the optimizer, as plain data."""
+        return {k: copy.deepcopy(v) for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore a state made by ``state_dict()`` (all or nothing)."""
+        self._check_state(state_dict)
+        self._commit(state_dict)
+
+    def _check_state(self, state_dict: Any) -> None:
+        """Raise TypeError / ValueError if ``state_dict`` is not a state of this scheduler."""
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"a scheduler state_dict is a dict, got {type(state_dict).__name__}")
+        own = self.state_dict()
+        unknown = set(state_dict) - own.keys()
+        if unknown:
+            raise ValueError(f"unknown entries for {type(self).__name__}: {sorted(unknown)}")
+        n = len(self.optimizer.param_groups)
+        for key, value in state_dict.items():  # every entry checked before anything changes
+            if key == "last_epoch":
+                _int(key, value, 0)
+            elif key in ("base_lrs", "_last_lr"):
+                if not isinstance(value, (list, tuple)) or len(value) != n:
+                    raise ValueError(f"{key} must be a list of {n} learning rate(s), one per parameter group, "
+                                     f"got {value!r}")
+                for v in value:
+                    check_number(f"{key} entry", v)
+            elif key in ("step_size", "T_max"):
+                _int(key, value, 1)
+            elif key == "gamma":
+                check_number("gamma", value, 0.0, low_open=True)
+            elif key == "eta_min":
+                check_number("eta_min", value)
+            elif key in self._choices:
+                _choice(type(self).__name__, key, value, self._choices[key])
+            else:
+                _like(key, own[key], value)
+
+    def _commit(self, state_dict: dict) -> None:
+        self.__dict__.update(copy.deepcopy(state_dict))
+
+
+def _set_momentum(group: dict, use_beta1: bool, value: float) -> None:
+    """Write a cycled momentum: Adam's ``betas[0]`` or SGD's / RMSprop's ``momentum``."""
+    if use_beta1:
+        group["betas"] = (value, *tuple(group["betas"])[1:])
+    else:
+        group["momentum"] = value
+
+
+def _uses_beta1(owner: str, optimizer: Optimizer) -> bool:
+    """Whether momentum is cycled through ``betas[0]`` (else ``momentum``); ValueError if the
+    optimizer has neither."""
+    if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+        raise ValueError(f"{owner}: cycle_momentum=True needs an optimizer with 'momentum' or 'betas', and "
+                         f"{type(optimizer).__name__} has neither (pass cycle_momentum=False)")
+    return "betas" in optimizer.defaults
+
+
+def _metric(owner: str, value: Any) -> Optional[float]:
+    """A monitored quantity as a float (a number, a 0-d array or a one-element Tensor)."""
+    if hasattr(value, "item") and not isinstance(value, numbers.Real):
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{owner}: metrics must be a real number, got {type(value).__name__}")
+    return float(value)
