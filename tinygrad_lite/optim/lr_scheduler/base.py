@@ -149,9 +149,14 @@ class LRScheduler:
 
     def _initial_step(self) -> None:
         """The step made on creation."""
+        self._advance(self._initial_lrs)
+
+    def _advance(self, lrs: Any) -> None:
+        """One epoch on, with the learning rates ``lrs()`` computed there; a failure (an error
+        from ``lrs`` or from applying them) leaves the epoch where it was."""
         self.last_epoch += 1
         try:
-            self._apply(self._initial_lrs())
+            self._apply(lrs())
         except Exception:
             self.last_epoch -= 1
             raise
@@ -173,12 +178,7 @@ class LRScheduler:
 
     def step(self) -> None:
         """Advance one epoch and set the groups' learning rates (a failing step keeps the epoch)."""
-        self.last_epoch += 1
-        try:
-            self._apply(self.get_lr())
-        except Exception:
-            self.last_epoch -= 1
-            raise
+        self._advance(self.get_lr)
 
     def _restart(self) -> None:
         """Go to epoch 0 (``SequentialLR`` at a milestone): the closed form there if the
