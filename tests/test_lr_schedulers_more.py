@@ -18,6 +18,7 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
+import tinygrad_lite as tl
 from tinygrad_lite import Tensor, optim
 from tinygrad_lite.optim import lr_scheduler
 
@@ -215,12 +216,14 @@ def assert_plain(obj: Any, where: str = "state_dict") -> None:
         assert obj is None or type(obj) in (bool, int, float, str), f"{where}: {type(obj).__name__}"
 
 
+@pytest.mark.parametrize("at", ["start", "mid-run"])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_state_dict_round_trip_mid_run_continues_identically(case: str) -> None:
+def test_state_dict_round_trip_continues_identically(case: str, at: str, tmp_path: Any) -> None:
+    """Saved at creation or mid-run, loaded from memory and from a checkpoint file."""
     kind, make, drive = CASES[case]
     opt = make_optimizer(kind)
     sched = make(lr_scheduler, opt)
-    half = drive.n // 2
+    half = 0 if at == "start" else drive.n // 2
     for k in range(half):
         opt.step()
         drive(sched, k)
@@ -235,16 +238,20 @@ def test_state_dict_round_trip_mid_run_continues_identically(case: str) -> None:
     assert sched.state_dict() != frozen or case.startswith("plateau")
     assert saved == frozen  # the saved state is a snapshot
 
-    opt2 = make_optimizer(kind)
-    sched2 = make(lr_scheduler, opt2)
-    opt2.load_state_dict(saved_opt)
-    sched2.load_state_dict(saved)
-    again = []
-    for k in range(half, drive.n):
-        opt2.step()
-        drive(sched2, k)
-        again.append(snapshot(sched2, opt2))
-    assert again == rest
+    path = tmp_path / "sched.npz"
+    tl.save({"optimizer": saved_opt, "scheduler": saved}, path)
+    from_file = tl.load(path)
+    for opt_state, sched_state in ((saved_opt, saved), (from_file["optimizer"], from_file["scheduler"])):
+        opt2 = make_optimizer(kind)
+        sched2 = make(lr_scheduler, opt2)
+        opt2.load_state_dict(opt_state)
+        sched2.load_state_dict(sched_state)
+        again = []
+        for k in range(half, drive.n):
+            opt2.step()
+            drive(sched2, k)
+            again.append(snapshot(sched2, opt2))
+        assert again == rest
 
 
 def test_everything_is_exported_at_both_paths() -> None:

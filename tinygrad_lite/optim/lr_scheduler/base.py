@@ -210,8 +210,8 @@ class LRScheduler:
             raise ValueError(f"unknown entries for {type(self).__name__}: {sorted(unknown)}")
         n = len(self.optimizer.param_groups)
         for key, value in state_dict.items():  # every entry checked before anything changes
-            if key == "last_epoch":
-                _int(key, value, 0)
+            if key == "last_epoch":  # -1: not started (a later part of a SequentialLR)
+                _int(key, value, -1)
             elif key in ("base_lrs", "_last_lr"):
                 if not isinstance(value, (list, tuple)) or len(value) != n:
                     raise ValueError(f"{key} must be a list of {n} learning rate(s), one per parameter group, "
