@@ -11,7 +11,7 @@ list, tuple or dict). Linear is one fused graph node with its own per-sample rul
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterable, Iterator, NamedTuple, Union
+from typing import Any, Iterable, Iterator, NamedTuple, Optional, Union
 
 import numpy as np
 
@@ -21,6 +21,7 @@ from ..graph import state
 from ..ops.base import const as _const
 from ..random import as_generator
 from ..tensor import Tensor
+from .module_api import ModuleAPI
 
 __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten"]
 
@@ -34,13 +35,14 @@ def _rng(rng: Union[None, int, np.random.Generator]) -> np.random.Generator:
     return as_generator(rng)
 
 
-class Module:
+class Module(ModuleAPI):
     """Base class of all layers and models.
 
     Parameters are found by walking attributes: a leaf ``Tensor`` that requires grad (or
     was created requiring it, a frozen parameter) is a parameter; a ``Module`` (also inside
     a list, tuple or dict attribute) is a child.
-    Calling a module runs ``forward``.
+    Calling a module runs ``forward``. ``ModuleAPI`` adds torch's ``apply``, ``to``,
+    ``float``, ``add_module``, ``get_submodule`` and the like.
     """
 
     training: bool = True
@@ -84,19 +86,31 @@ class Module:
         for _, m in self.named_children():
             yield m
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple]:
-        """(dotted name, module) for this module and every module below it."""
-        seen: set = set()
-        stack = [(prefix, self)]
+    def named_modules(self, memo: Optional[set] = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple]:
+        """(dotted name, module) for this module and every module below it, parents first, as
+        torch: names start with ``prefix``; a module in ``memo`` (a set, filled on the way) is
+        skipped; ``remove_duplicate=False`` lists a shared module under each of its names."""
+        if memo is not None and not isinstance(memo, set):
+            raise TypeError(f"named_modules: memo must be a set of modules or None, got {type(memo).__name__} "
+                            f"{memo!r} (the prefix is the second argument: prefix=...)")
+        if not isinstance(prefix, str):
+            raise TypeError(f"named_modules: prefix must be a string, got {prefix!r}")
+        check_bool("named_modules", "remove_duplicate", remove_duplicate)
+        seen: set = set() if memo is None else memo  # (without a memo, by id: a module need not be hashable)
+        stack: list = [(prefix, self, ())]
         while stack:
-            name, m = stack.pop()
-            if id(m) in seen:
-                continue
-            seen.add(id(m))
+            name, m, above = stack.pop()
+            if remove_duplicate:
+                key = id(m) if memo is None else m
+                if key in seen:
+                    continue
+                seen.add(key)
             yield name, m
-            kids = list(m.named_children())
-            for cname, c in reversed(kids):
-                stack.append((f"{name}.{cname}" if name else cname, c))
+            inside = above + (id(m),)  # (a module that holds itself: once)
+            kids = [(f"{name}.{c}" if name else c, child, inside) for c, child in m.named_children()
+                    if id(child) not in inside]
+            stack += reversed(kids)
 
     def modules(self) -> Iterator["Module"]:
         for _, m in self.named_modules():
@@ -105,7 +119,7 @@ class Module:
     def named_parameters(self, prefix: str = "") -> Iterator[tuple]:
         """(dotted name, parameter), e.g. ``0.weight``, ``layers.2.bias``; each once."""
         seen: set = set()
-        for mname, m in self.named_modules(prefix):
+        for mname, m in self.named_modules(prefix=prefix):
             for name, v in m._members():
                 if isinstance(v, Tensor) and _is_param(v) and id(v) not in seen:
                     seen.add(id(v))
@@ -179,7 +193,7 @@ class Module:
 
     def named_buffers(self, prefix: str = "") -> Iterator[tuple]:
         """(dotted name, buffer Tensor) of this module and every module below it."""
-        for mname, m in self.named_modules(prefix):
+        for mname, m in self.named_modules(prefix=prefix):
             for name in m.__dict__.get("_buffer_names", ()):
                 b = getattr(m, name, None)
                 if isinstance(b, Tensor):
@@ -348,7 +362,20 @@ class Sequential(Module):
         return names if names is not None else [str(i) for i in range(len(self.layers))]
 
     def _entries(self) -> list:
-        return list(zip(self._child_names(), [None] * len(self.layers), self.layers))
+        rest = [e for e in super()._entries() if e[0] != "layers"]  # (what add_module/register_parameter set)
+        return list(zip(self._child_names(), [None] * len(self.layers), self.layers)) + rest
+
+    def _add_child(self, name: str, module: Any) -> None:
+        """``add_module``: replace the child ``name`` or append a new one, run last."""
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}.add_module: {name!r} must be a Module, got {type(module).__name__}")
+        names = self._child_names()
+        if name in names:
+            self.layers[names.index(name)] = module
+            return
+        if self.__dict__.get("_names") is not None or name != str(len(self.layers)):
+            self._names = names + [name]
+        self.layers.append(module)
 
     def __getattr__(self, name: str) -> Any:  # (only called when ordinary lookup fails)
         names = self.__dict__.get("_names")

@@ -7,10 +7,11 @@ Per-parameter buffers (momentum, running averages, step counters) live in
 
 The base class owns the loop: ``step()`` checks every group's hyper-parameters and every
 parameter's gradient BEFORE changing anything (a failing step changes nothing), fetches
-each gradient in its parameter's dtype, negates it when ``maximize`` is set, adds the L2
-term ``weight_decay * p`` (unless the rule decouples weight decay), and calls the
-subclass's ``update(p, g, state, group)``: the update rule alone. A subclass may also
-override ``step()`` itself (looping over ``self.param_groups``), as in PyTorch::
+each gradient in its parameter's dtype (casting the parameter's floating state arrays to it
+too, e.g. after ``model.float()``), negates it when ``maximize`` is set, adds the L2 term
+``weight_decay * p`` (unless the rule decouples weight decay), and calls the subclass's
+``update(p, g, state, group)``: the update rule alone. A subclass may also override
+``step()`` itself (looping over ``self.param_groups``), as in PyTorch::
 
     class SignSGD(Optimizer):
         def __init__(self, params, lr):
@@ -69,6 +70,15 @@ def check_bool(name: str, value: Any) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"invalid {name}: {value!r} (must be a bool)")
     return bool(value)
+
+
+def _follow_dtype(state: dict, dtype: np.dtype) -> None:
+    """Cast a parameter's floating state arrays to its (gradient's) dtype when they differ:
+    after ``model.float()`` an Adam moment kept in float64 continues in float32, as if the
+    state had been saved and loaded (``load_state_dict`` casts the same way)."""
+    for k, v in state.items():
+        if type(v) is np.ndarray and v.dtype != dtype and v.ndim and v.dtype.kind == "f":
+            state[k] = v.astype(dtype)
 
 
 class Optimizer:
@@ -220,7 +230,10 @@ class Optimizer:
         state = self.state
         update = self.update
         for group, p, g in self._gradients():
-            update(p, g, state[p], group)
+            st = state[p]
+            if st:
+                _follow_dtype(st, g.dtype)
+            update(p, g, st, group)
             p._v = next(_clock)  # changed in place: graphs built before this step cannot backward
         return loss
 

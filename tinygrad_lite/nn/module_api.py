@@ -1,0 +1,345 @@
+"""The part of ``Module``'s PyTorch interface that edits or converts a model as a whole:
+``apply``, ``requires_grad_``, registering children and parameters by name
+(``add_module`` / ``register_module``, ``register_parameter``), dotted look-ups
+(``get_submodule``, ``get_parameter``, ``get_buffer``) and the dtype moves (``to``,
+``float``, ``double``, ``type``, ``cpu``).
+
+``Module`` inherits ``ModuleAPI``; the walks and the membership rule it relies on
+(``_members``, ``named_children``, ``parameters``, ``buffers``) stay in ``module.py``.
+A dtype move changes every floating parameter and floating buffer IN PLACE (the same
+Tensor objects, so an optimizer built before keeps updating the model); a parameter's
+gradient, its per-sample gradients and what they are built from follow the new dtype.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+import numpy as np
+
+from ..conventions import check_bool
+from ..tensor import Tensor
+
+if TYPE_CHECKING:
+    from .module import Module
+
+__all__ = ["ModuleAPI"]
+
+
+def _check_name(who: str, kind: str, name: Any) -> str:
+    """A child or parameter name: a non-empty string without dots (torch's errors: TypeError
+    for a non-string, KeyError for an empty or dotted one)."""
+    if not isinstance(name, str):
+        raise TypeError(f"{who}: the {kind} name must be a string, got {type(name).__name__} {name!r}")
+    if not name:
+        raise KeyError(f"{who}: the {kind} name must not be empty")
+    if "." in name:
+        raise KeyError(f"{who}: the {kind} name must not contain '.', got {name!r}")
+    return name
+
+
+def _float_target(who: str, dtype: Any) -> np.dtype:
+    """``dtype`` as a numpy floating dtype, else a TypeError naming ``who`` and the value."""
+    try:
+        dt = None if dtype is None or isinstance(dtype, bool) else np.dtype(dtype)
+    except (TypeError, ValueError):
+        dt = None
+    if dt is None:
+        raise TypeError(f"{who}: expected a dtype (e.g. np.float32), got {dtype!r}")
+    if dt.kind != "f":
+        raise TypeError(f"{who}: a module's parameters and buffers can only move to a floating-point dtype, "
+                        f"got {dt}")
+    return dt
+
+
+def _check_device(who: str, device: Any) -> None:
+    """Only the CPU exists here: ``"cpu"`` (or ``"cpu:0"``, or an object whose ``type`` is
+    ``"cpu"`` such as ``torch.device("cpu")``) passes; anything else is a RuntimeError."""
+    if isinstance(device, str):
+        ok = device in ("cpu", "cpu:0")
+    else:
+        ok = getattr(device, "type", None) == "cpu" and getattr(device, "index", None) in (None, 0)
+        if not _is_device(device):
+            raise TypeError(f"{who}: expected a device string such as 'cpu', a dtype or a Tensor, got "
+                            f"{type(device).__name__} {device!r}")
+    if not ok:
+        raise RuntimeError(f"{who}: device {device!r} is not available; tinygrad_lite runs on the CPU only "
+                           "(device 'cpu'); to change the dtype pass one, e.g. to(np.float32)")
+
+
+def _cast(t: Tensor, dt: np.dtype) -> None:
+    """Convert ``t`` to ``dt`` in place: its data (a new version, so graphs built before
+    refuse to backward), its gradient (kept factors included) and its per-sample gradients."""
+    if t._data.dtype == dt:
+        return
+    t.data = t._data.astype(dt)
+    if t._grad is not None:
+        t._grad = t._grad.astype(dt)
+    if t._lazy:
+        t._lazy = [g.astype(dt) for g in t._lazy]
+    if t._gs is not None:
+        t._gs = np.asarray(t._gs).astype(dt)
+    if t._ps is not None:
+        for seg in t._ps.segments:
+            for part in seg.parts:
+                part.dtype = dt  # the rows are built (and cast) on read
+    norms = getattr(t, "_gsnorm", None)
+    if norms is not None:
+        t._gsnorm = norms.astype(dt)
+    t._gbuf = t._gsbuf = None  # memory kept for reuse, in the old dtype
+
+
+class ModuleAPI:
+    """Mixin of ``Module`` (see the module docstring)."""
+
+    # ----------------------------------------------------------------- the whole tree ---
+    def apply(self, fn: Callable[["Module"], Any]) -> "Module":
+        """Call ``fn(module)`` on every child (recursively, children first) and then on this
+        module, as torch does (e.g. a custom initialisation); returns self."""
+        if not callable(fn):
+            raise TypeError(f"apply: fn must be callable, got {type(fn).__name__} {fn!r}")
+        self._apply_to_tree(fn, ())
+        return self  # type: ignore[return-value]
+
+    def _apply_to_tree(self, fn: Callable, above: tuple) -> None:
+        inside = above + (id(self),)
+        done: set = set()
+        for _, child in self.named_children():  # type: ignore[attr-defined]
+            if id(child) in done or id(child) in inside:  # (a module that holds itself: not again)
+                continue
+            done.add(id(child))
+            child._apply_to_tree(fn, inside)
+        fn(self)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        """Make every parameter require gradients (``False``: freeze them; a frozen parameter
+        stays in ``parameters()`` and ``state_dict()``); returns self."""
+        flag = check_bool("requires_grad_", "requires_grad", requires_grad)
+        for p in self.parameters():  # type: ignore[attr-defined]
+            p.requires_grad_(flag)
+        return self  # type: ignore[return-value]
+
+    # ----------------------------------------------------------------- registering ------
+    def _check_free(self, who: str, name: str, fits: Callable[[Any], bool]) -> None:
+        """KeyError unless ``name`` is new, or already holds None or something that ``fits``
+        (a child for ``add_module``, a parameter for ``register_parameter``)."""
+        if name in self.__dict__.get("_buffer_names", ()):
+            raise KeyError(f"{who}: attribute {name!r} already exists (a buffer of {type(self).__name__})")
+        members = dict(self._members())  # type: ignore[attr-defined]
+        if name in members:
+            if fits(members[name]):
+                return
+        elif name in self.__dict__:
+            if self.__dict__[name] is None:
+                return
+        elif not hasattr(self, name):
+            return
+        raise KeyError(f"{who}: attribute {name!r} already exists on {type(self).__name__}")
+
+    def add_module(self, name: str, module: Optional["Module"]) -> None:
+        """Make ``module`` (or None) the child ``name``, as ``self.<name> = module`` does."""
+        from .module import Module
+
+        _check_name("add_module", "module", name)
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {name!r} must be a Module or None, got {type(module).__name__}")
+        self._check_free("add_module", name, lambda v: isinstance(v, Module))
+        self._add_child(name, module)
+
+    def register_module(self, name: str, module: Optional["Module"]) -> None:
+        """The same as ``add_module``."""
+        self.add_module(name, module)
+
+    def _add_child(self, name: str, module: Optional["Module"]) -> None:
+        setattr(self, name, module)
+
+    def register_parameter(self, name: str, param: Optional[Tensor]) -> None:
+        """Make ``param`` the parameter ``name`` (None: an absent parameter, like a Linear
+        without bias). ``param`` must be a floating-point leaf Tensor, not batched; it stays a
+        parameter when it does not require grad (a frozen one)."""
+        from .module import _is_param
+
+        _check_name("register_parameter", "parameter", name)
+        if param is not None:
+            if not isinstance(param, Tensor):
+                raise TypeError(f"register_parameter: {name!r} must be a Tensor or None, got {type(param).__name__}")
+            if param._op is not None:
+                raise ValueError(f"register_parameter: {name!r} is the result of op '{param._op.name}', not a leaf; "
+                                 "a parameter must be created directly (detach() it first)")
+            if param._data.dtype.kind != "f":
+                raise TypeError(f"register_parameter: {name!r} has dtype {param._data.dtype}; parameters must be "
+                                "floating-point")
+            if param.batched:
+                raise ValueError(f"register_parameter: {name!r} is batched (axis 0 indexes samples); a parameter "
+                                 "is shared by all samples")
+        self._check_free("register_parameter", name, lambda v: isinstance(v, Tensor) and _is_param(v))
+        if param is not None:
+            param._param = True
+        setattr(self, name, param)
+
+    # ----------------------------------------------------------------- look-ups ---------
+    def _resolve(self, who: str, target: str) -> tuple:
+        """Walk the dotted path ``target``: (the module holding the last piece, its name, the
+        object or None if absent). A child held in a list or dict attribute is reached by
+        the name ``named_children`` gives it (``layers.0``)."""
+        from .module import Module
+
+        if not isinstance(target, str):
+            raise TypeError(f"{who}: target must be a dotted string such as 'layers.0.weight', got {target!r}")
+        atoms = target.split(".")
+        m: Any = self
+        i = 0
+        while True:
+            members = dict(m._members())
+            for k in range(i + 1, len(atoms) + 1):  # a member name may hold one dot ("layers.0")
+                name = ".".join(atoms[i:k])
+                if name in members:
+                    break
+            else:
+                k, name = i + 1, atoms[i]
+            if k == len(atoms):
+                return m, name, members.get(name, self._plain(m, name))
+            nxt = members.get(name, self._plain(m, name))
+            if nxt is _MISSING:
+                raise AttributeError(f"{who}: {type(m).__name__} has no attribute {name!r} (looking up {target!r})")
+            if not isinstance(nxt, Module):
+                raise AttributeError(f"{who}: {name!r} is a {type(nxt).__name__}, not a Module (looking up "
+                                     f"{target!r})")
+            m, i = nxt, k
+
+    @staticmethod
+    def _plain(m: Any, name: str) -> Any:
+        """An attribute that is not a member (a number, None, a method), or ``_MISSING``."""
+        try:
+            return getattr(m, name)
+        except AttributeError:
+            return _MISSING
+
+    def get_submodule(self, target: str) -> "Module":
+        """The module at the dotted path ``target`` (``""``: self), e.g. ``"encoder.0"``;
+        AttributeError naming the piece that is missing or is not a module."""
+        from .module import Module
+
+        if target == "":
+            return self  # type: ignore[return-value]
+        m, name, obj = self._resolve("get_submodule", target)
+        if obj is _MISSING:
+            raise AttributeError(f"get_submodule: {type(m).__name__} has no attribute {name!r} (looking up "
+                                 f"{target!r})")
+        if not isinstance(obj, Module):
+            raise AttributeError(f"get_submodule: {name!r} is a {type(obj).__name__}, not a Module (looking up "
+                                 f"{target!r})")
+        return obj
+
+    def get_parameter(self, target: str) -> Tensor:
+        """The parameter at the dotted path ``target``, e.g. ``"0.weight"``; AttributeError
+        naming the piece that is missing or is not a parameter."""
+        from .module import _is_param
+
+        m, name, obj = self._resolve("get_parameter", target)
+        if obj is _MISSING:
+            raise AttributeError(f"get_parameter: {type(m).__name__} has no attribute {name!r} (looking up "
+                                 f"{target!r})")
+        if not isinstance(obj, Tensor) or not _is_param(obj) or name in m.__dict__.get("_buffer_names", ()):
+            raise AttributeError(f"get_parameter: {name!r} of {type(m).__name__} is not a parameter (looking up "
+                                 f"{target!r})")
+        return obj
+
+    def get_buffer(self, target: str) -> Optional[Tensor]:
+        """The buffer at the dotted path ``target``, e.g. ``"bn.running_mean"`` (None for a
+        buffer registered as None); AttributeError naming the piece that is missing or is
+        not a buffer."""
+        m, name, obj = self._resolve("get_buffer", target)
+        if obj is _MISSING:
+            raise AttributeError(f"get_buffer: {type(m).__name__} has no attribute {name!r} (looking up "
+                                 f"{target!r})")
+        if name not in m.__dict__.get("_buffer_names", ()):
+            raise AttributeError(f"get_buffer: {name!r} of {type(m).__name__} is not a buffer (looking up "
+                                 f"{target!r})")
+        return obj
+
+    # ----------------------------------------------------------------- dtype moves ------
+    def _convert(self, dt: np.dtype, integers: bool = False) -> "Module":
+        """Every floating parameter and buffer (with ``integers``, every buffer) to ``dt``, in
+        place. The arguments were checked before: nothing here can fail half-way."""
+        params = self.parameters()  # type: ignore[attr-defined]
+        seen = {id(p) for p in params}
+        for p in params:
+            _cast(p, dt)
+        for b in self.buffers():  # type: ignore[attr-defined]
+            if id(b) not in seen and (integers or b._data.dtype.kind == "f"):
+                seen.add(id(b))
+                _cast(b, dt)
+        return self  # type: ignore[return-value]
+
+    def to(self, *args: Any, **kwargs: Any) -> "Module":
+        """torch's ``to``: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(tensor)``
+        (its dtype), keywords ``device``, ``dtype`` and ``non_blocking`` (accepted, no effect).
+        The only device is ``"cpu"``; the dtype must be a floating one. Floating parameters
+        and buffers change in place (integer buffers such as ``num_batches_tracked`` stay);
+        returns self. On a bad argument nothing changes."""
+        device, dtype, non_blocking = _parse_to(args, kwargs)
+        check_bool("to", "non_blocking", non_blocking)
+        if device is not None:
+            _check_device("to", device)
+        if dtype is None:
+            return self  # type: ignore[return-value]
+        return self._convert(_float_target("to", dtype))
+
+    def float(self) -> "Module":
+        """Floating parameters and buffers to float32, in place; returns self."""
+        return self._convert(np.dtype(np.float32))
+
+    def double(self) -> "Module":
+        """Floating parameters and buffers to float64, in place; returns self."""
+        return self._convert(np.dtype(np.float64))
+
+    def type(self, dst_type: Any) -> "Module":
+        """Every parameter and buffer (integer buffers too, as torch) to ``dst_type``, which
+        must be a floating dtype (parameters cannot hold integers); returns self."""
+        return self._convert(_float_target("type", dst_type), integers=True)
+
+    def cpu(self) -> "Module":
+        """Everything already lives on the CPU: returns self."""
+        return self  # type: ignore[return-value]
+
+
+_MISSING = object()
+
+
+def _is_device(x: Any) -> bool:
+    """A device argument: None, a string or a device object (its ``type`` a string, like
+    ``torch.device``'s; a numpy dtype's ``type`` is a class)."""
+    return x is None or isinstance(x, str) or isinstance(getattr(x, "type", None), str)
+
+
+def _parse_to(args: tuple, kwargs: dict) -> tuple:
+    """``to``'s arguments as ``(device, dtype, non_blocking)``; TypeError for an unknown
+    keyword, too many arguments or a dtype given twice."""
+    unknown = set(kwargs) - {"device", "dtype", "non_blocking"}
+    if unknown:
+        raise TypeError(f"to: unexpected keyword argument(s) {sorted(unknown)} (accepted: device, dtype, "
+                        "non_blocking)")
+    device, dtype, non_blocking = kwargs.get("device"), kwargs.get("dtype"), kwargs.get("non_blocking", False)
+    rest = list(args)
+    if rest and _is_device(rest[0]):
+        if "device" in kwargs:
+            raise TypeError("to: device given twice")
+        device = rest.pop(0)
+        if rest and not isinstance(rest[0], (bool, np.bool_)):
+            if "dtype" in kwargs:
+                raise TypeError("to: dtype given twice")
+            dtype = rest.pop(0)
+    elif rest:
+        if "dtype" in kwargs:
+            raise TypeError("to: dtype given twice")
+        first = rest.pop(0)
+        if isinstance(first, (Tensor, np.ndarray)):
+            dtype = first.dtype
+        else:
+            dtype = _float_target("to", first)
+    if rest:
+        if "non_blocking" in kwargs or len(rest) > 1:
+            raise TypeError(f"to: too many arguments {args!r}")
+        non_blocking = rest.pop(0)
+    return device, dtype, non_blocking
