@@ -33,7 +33,8 @@ def test_gains_are_torch_gains(nl: str, param: float) -> None:
 @pytest.mark.parametrize("fn,kw,bound", [
     (init.xavier_uniform_, {}, math.sqrt(6.0 / (20 * 9 + 30 * 9))),
     (init.xavier_uniform_, {"gain": 2.0}, 2 * math.sqrt(6.0 / (20 * 9 + 30 * 9))),
-    (init.kaiming_uniform_, {}, math.sqrt(3.0) * math.sqrt(2.0 / (1 + 0.01 ** 2)) / math.sqrt(20 * 9)),
+    (init.kaiming_uniform_, {}, math.sqrt(6.0 / (20 * 9))),  # a=0: leaky_relu's slope 0, gain sqrt(2)
+    (init.kaiming_uniform_, {"a": 0.2}, math.sqrt(3.0) * math.sqrt(2.0 / (1 + 0.2 ** 2)) / math.sqrt(20 * 9)),
     (init.kaiming_uniform_, {"a": math.sqrt(5)}, 1.0 / math.sqrt(20 * 9)),  # torch's Linear/Conv default
     (init.kaiming_uniform_, {"mode": "fan_out", "nonlinearity": "relu"}, math.sqrt(3.0 * 2.0 / (30 * 9))),
     (init.uniform_, {"a": -0.3, "b": 0.3}, 0.3),
