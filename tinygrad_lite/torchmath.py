@@ -130,6 +130,8 @@ class MathMethods(TorchSpellings):
     logical_xor = _logical(np.logical_xor, "True where exactly one of the two is non-zero (broadcast).")
 
     def _reduce_bool(self, fn: Any, who: str, dim: Any, keepdim: bool) -> "Tensor":
+        if isinstance(dim, (tuple, list)) and not dim:  # torch: no axis named, nothing reduced
+            return _bools(self._data != 0, self._bs)
         axis, keep = _torch_axis(None, keepdim, dim, None)
         axes = axes_of(self._data.ndim, axis, who)
         out = fn(self._data != 0, axis=axes, keepdims=keep)
@@ -137,8 +139,8 @@ class MathMethods(TorchSpellings):
         return _bools(out, self._bs if kept else 0)
 
     def any(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
-        """Whether any element (over ``dim``: an int or a tuple; all when None) is non-zero,
-        as a bool tensor."""
+        """Whether any element (over ``dim``: an int or a tuple; all when None; none when an
+        empty tuple, as torch) is non-zero, as a bool tensor."""
         return self._reduce_bool(np.any, "any", dim, keepdim)
 
     def all(self, dim: Any = None, keepdim: bool = False) -> "Tensor":

@@ -27,6 +27,7 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 # ------------------------------------------------------------------- unary ---------------
 class Sin(_Unary):
+    quiet = True  # (nan at +-inf)
     name, rule = "sin", "d sin(a)/da = cos(a)"
     fn = staticmethod(np.sin)
 
@@ -35,6 +36,7 @@ class Sin(_Unary):
 
 
 class Cos(_Unary):
+    quiet = True
     name, rule = "cos", "d cos(a)/da = -sin(a)"
     fn = staticmethod(np.cos)
 
@@ -185,7 +187,7 @@ def _split(g: np.ndarray, a: Any, b: Any, a_loses: Any, b_loses: Any) -> tuple:
 class Atan2(_NonLinear):
     """The angle of the point (b, a) in radians, in [-pi, pi] (``atan2(a, b)``)."""
 
-    name, rule = "atan2", "d atan2(a,b)/da = b/(a^2+b^2), d/db = -a/(a^2+b^2)"
+    name, rule = "atan2", "d atan2(a,b)/da = b/(a^2+b^2), d/db = -a/(a^2+b^2); 0 at a = b = 0"
     fn = staticmethod(np.arctan2)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
@@ -193,7 +195,8 @@ class Atan2(_NonLinear):
         ad, bd = a._data, b._data
         dt = node._data.dtype
         with np.errstate(divide="ignore", invalid="ignore"):
-            r = 1.0 / (ad * ad + bd * bd)
+            d = ad * ad + bd * bd
+            r = np.where(d == 0, 0.0, 1.0 / d)  # at the origin the gradient is taken as 0, as torch does
             ga = (g * (bd * r)).astype(dt, copy=False) if a.requires_grad else None
             gb = (g * (-ad * r)).astype(dt, copy=False) if b.requires_grad else None
         return ga, gb
