@@ -4,7 +4,7 @@ A scalar engine (``Value``) and a tensor engine (``Tensor``) share one graph wal
 one ``backward()`` gives a batch cost's gradient AND every sample's own gradient.
 """
 
-from . import data, nn, optim, privacy, stats, viz
+from . import data, functions, nn, optim, privacy, stats, viz
 from .anomaly import detect_anomaly
 from .checkpoint import CheckpointError, load, save
 from .factories import (
@@ -27,6 +27,7 @@ from .factories import (
     zeros,
     zeros_like,
 )
+from .functions import *  # noqa: F403  (torch's function namespace: tl.exp, tl.sum, tl.maximum, ...)
 from .gradcheck import GradcheckError, gradcheck
 from .graph import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .persample import total_norms as per_sample_norms
@@ -41,3 +42,5 @@ __all__ = ["Tensor", "Value", "tensor", "no_grad", "enable_grad", "set_grad_enab
            "save", "load", "CheckpointError", "manual_seed", "cat", "stack", "per_sample_norms", "__version__"]
 __all__ += ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like", "randn", "rand",
             "randn_like", "rand_like", "arange", "linspace", "eye", "where", "allclose", "equal"]
+# (``from tinygrad_lite import *`` leaves Python's own abs, all, any, max, min and sum alone)
+__all__ += [n for n in functions.__all__ if n not in ("abs", "all", "any", "max", "min", "sum")]

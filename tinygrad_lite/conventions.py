@@ -32,6 +32,11 @@ class ShapeMismatchError(ValueError, RuntimeError):
     and a ``RuntimeError`` as torch raises there."""
 
 
+class AmbiguousTruthError(ValueError, RuntimeError):
+    """``bool()`` of a tensor that has not exactly one element: a ``RuntimeError`` as in torch,
+    and a ``ValueError`` as numpy raises for an array."""
+
+
 def check_bool(who: str, name: str, value: Any) -> bool:
     """``value`` if it is a bool (Python's or numpy's), else a TypeError naming ``name``."""
     if not isinstance(value, (bool, np.bool_)):
@@ -140,8 +145,10 @@ class TorchSpellings:
         return int(self.item())
 
     def __bool__(self) -> bool:
+        """The truth of a one-element tensor; any other size is ambiguous (an error)."""
         if self.data.size != 1:
-            raise ValueError(f"the truth value of a tensor of shape {self.data.shape} is ambiguous")
+            raise AmbiguousTruthError(f"the truth value of a tensor of shape {self.data.shape} is ambiguous "
+                                      "(it needs exactly one element; use any() or all())")
         return bool(self.data)
 
     # comparisons give boolean tensors (no gradient), elementwise like PyTorch's

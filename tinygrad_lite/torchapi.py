@@ -4,7 +4,9 @@
 ``repeat``, ``split``, ``chunk``, ``unbind``, ``roll``, ``flip``), selection (``where``,
 ``masked_fill``, ``gather``), reductions (``prod``, ``logsumexp``, ``amax`` / ``amin``,
 ``norm``, ``var`` / ``std``, ``cumsum``), the piecewise-constant functions and whole-tensor
-comparisons (``allclose``, ``equal``).
+comparisons (``allclose``, ``equal``); the in-place arithmetic ``add_``, ``sub_``, ``mul_``,
+``div_``, ``clamp_``, ``neg_``, ``exp_`` and the one-sided ``clamp_min`` / ``clamp_max``.
+The elementwise maths and predicates come from ``torchmath.MathMethods``.
 
 ``Tensor`` inherits these through ``TorchMethods``; each differentiable one is one op call
 or a composition of op calls, so gradients, per-sample gradients and the mixing errors come
@@ -20,10 +22,11 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 import numpy as np
 
 from . import factories, ops
-from .conventions import TorchSpellings, _shape_arg, _torch_axis, store
+from .conventions import _shape_arg, _torch_axis, store
 from .graph import state
 from .ops import base
 from .ops.base import axes_of
+from .torchmath import MathMethods
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -41,7 +44,7 @@ def _along(ndim: int, axis: int, key: Any) -> tuple:
     return (slice(None),) * axis + (key,) + (slice(None),) * (ndim - axis - 1)
 
 
-class TorchMethods(TorchSpellings):
+class TorchMethods(MathMethods):
     """Mixin of ``Tensor`` (see the module docstring)."""
 
     __slots__ = ()
@@ -155,6 +158,81 @@ class TorchMethods(TorchSpellings):
         """|x| in place."""
         self._writable("abs_")
         return store(self, np.abs(self.data), "abs_", "same_kind")
+
+    def _update(self, who: str, other: Any, fn: Any) -> "Tensor":
+        """Store ``fn(self, other)`` (out-of-place Tensor arithmetic) in this tensor's data, checked
+        first: a result that does not fit this shape or dtype changes nothing."""
+        self._writable(who, other)
+        try:
+            values = fn(self, other).data
+        except (ValueError, TypeError) as e:
+            raise type(e)(f"{who}: {e}") from None
+        return store(self, values, who, "same_kind")
+
+    def add_(self, other: Any, *, alpha: Any = 1) -> "Tensor":
+        """x += alpha * other in place (other broadcast to this shape)."""
+        return self._update("add_", other, lambda x, o: x + (o if alpha == 1 else o * alpha))
+
+    def sub_(self, other: Any, *, alpha: Any = 1) -> "Tensor":
+        """x -= alpha * other in place."""
+        return self._update("sub_", other, lambda x, o: x - (o if alpha == 1 else o * alpha))
+
+    def mul_(self, other: Any) -> "Tensor":
+        """x *= other in place."""
+        return self._update("mul_", other, lambda x, o: x * o)
+
+    def div_(self, other: Any, *, rounding_mode: Optional[str] = None) -> "Tensor":
+        """x /= other in place; ``rounding_mode`` "trunc" or "floor" rounds the quotient
+        (toward zero or down), which an integer tensor needs, as in torch."""
+        if rounding_mode not in (None, "trunc", "floor"):
+            raise ValueError(f"div_: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}")
+        if rounding_mode is None:
+            return self._update("div_", other, lambda x, o: x / o)
+        rnd = np.trunc if rounding_mode == "trunc" else np.floor
+
+        def rounded(x: Any, o: Any) -> Any:
+            q = rnd((x / o).data)
+            if x.data.dtype.kind in "biu" and q.dtype.kind == "f" and base.const(o).data.dtype.kind in "biu":
+                if not np.isfinite(q).all():
+                    raise ZeroDivisionError("div_: integer division by zero")
+                q = q.astype(x.data.dtype)
+            return base.const(q)
+        return self._update("div_", other, rounded)
+
+    def clamp_(self, min: Any = None, max: Any = None) -> "Tensor":
+        """Limit the values to [min, max] in place."""
+        if min is None and max is None:
+            raise ValueError("clamp_: at least one of min and max must be given")
+        return self._update("clamp_", None, lambda x, _: ops.CLIP(x, min, max))
+
+    clip_ = clamp_
+
+    def clamp_min(self, min: Any) -> "Tensor":
+        """max(x, min) elementwise: ``clamp(min=min)``; the gradient is 0 where clipped."""
+        return ops.CLIP(self, min, None)
+
+    def clamp_max(self, max: Any) -> "Tensor":
+        """min(x, max) elementwise: ``clamp(max=max)``."""
+        return ops.CLIP(self, None, max)
+
+    def clamp_min_(self, min: Any) -> "Tensor":
+        """``clamp_(min=min)``."""
+        return self.clamp_(min, None)
+
+    def clamp_max_(self, max: Any) -> "Tensor":
+        """``clamp_(max=max)``."""
+        return self.clamp_(None, max)
+
+    def neg_(self) -> "Tensor":
+        """-x in place."""
+        self._writable("neg_")
+        return store(self, np.negative(self.data), "neg_", "same_kind")
+
+    def exp_(self) -> "Tensor":
+        """e^x in place (a float tensor)."""
+        self._writable("exp_")
+        with np.errstate(over="ignore"):
+            return store(self, np.exp(self.data), "exp_", "same_kind")
 
     # ------------------------------------------------------------ shape ----------------
     def expand(self, *sizes: Any) -> "Tensor":

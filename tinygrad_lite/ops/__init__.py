@@ -114,11 +114,42 @@ from .nnops import (
     Silu,
 )
 
+# isort: split
+from .mathfns import (
+    ATAN2,
+    COS,
+    ERF,
+    EXP2,
+    EXPM1,
+    LOG1P,
+    LOG2,
+    LOG10,
+    MAXIMUM,
+    MINIMUM,
+    RECIPROCAL,
+    RSQRT,
+    SIN,
+    Atan2,
+    Cos,
+    Erf,
+    Exp2,
+    Expm1,
+    Log1p,
+    Log2,
+    Log10,
+    Maximum,
+    Minimum,
+    Reciprocal,
+    Rsqrt,
+    Sin,
+)
+
 ALL = (ADD, SUB, MUL, DIV, POW, ADDC, SUBC, MULC, DIVC, RSUBC, RDIVC, POWC, RPOWC, NEG, EXP, LOG, SQRT, TANH,
        SIGMOID, RELU, ABS, CLIP, CAST, SUM, MEAN, MAX, MIN, SOFTMAX, LOGSOFTMAX, RESHAPE, TRANSPOSE, GETITEM, CONCAT,
        MATMUL, LINEAR, MSE, XENT)
 ALL = ALL + (CONV, MAXPOOL, AVGPOOL, EMBEDDING, LAYERNORM, GROUPNORM, BATCHNORM, GELU, SILU, INPROJ)
 ALL = ALL + (EXPAND, REPEAT, CLONE, PROD, LOGSUMEXP, NORM, CUMSUM, WHERE, GATHER, FLOOR, CEIL, ROUND, SIGN)
+ALL = ALL + (SIN, COS, LOG1P, EXPM1, LOG2, LOG10, EXP2, RSQRT, RECIPROCAL, ERF, MAXIMUM, MINIMUM, ATAN2)
 
 __all__ = ["Op", "ALL", "Abs", "Add", "AddC", "Cast", "Clip", "Div", "DivC", "Exp", "Log", "Mul", "MulC", "Neg",
            "Pow", "PowC", "RDivC", "Relu", "RPowC", "RSubC", "Sigmoid", "Sqrt", "Sub", "SubC", "Tanh", "CrossEntropy",
@@ -132,3 +163,6 @@ __all__ += ["Conv", "MaxPool", "AvgPool", "Embedding", "LayerNorm", "GroupNorm",
 __all__ += ["Expand", "Repeat", "Clone", "Prod", "LogSumExp", "Norm", "Cumsum", "Where", "Gather", "Floor", "Ceil",
             "Round", "Sign", "EXPAND", "REPEAT", "CLONE", "PROD", "LOGSUMEXP", "NORM", "CUMSUM", "WHERE", "GATHER",
             "FLOOR", "CEIL", "ROUND", "SIGN"]
+__all__ += ["Sin", "Cos", "Log1p", "Expm1", "Log2", "Log10", "Exp2", "Rsqrt", "Reciprocal", "Erf", "Maximum", "Minimum",
+            "Atan2", "SIN", "COS", "LOG1P", "EXPM1", "LOG2", "LOG10", "EXP2", "RSQRT", "RECIPROCAL", "ERF", "MAXIMUM",
+            "MINIMUM", "ATAN2"]

@@ -1,0 +1,203 @@
+"""torch's function namespace for the everyday operations: ``tl.exp(x)``, ``tl.sum(x, dim)``,
+``tl.maximum(a, b)``, ``tl.matmul(a, b)``, ``tl.flatten(x)``, ``tl.from_numpy(a)`` ...
+
+Each function takes its input Tensor first, with torch's argument names and defaults, and
+calls the Tensor method of the same meaning, so gradients, per-sample gradients and the
+errors are the methods' (and the ops'). Only ``transpose`` differs from its method:
+``tl.transpose(x, dim0, dim1)`` swaps two axes, which is torch's meaning and unambiguous
+with two axes, while ``x.transpose(*axes)`` keeps numpy's permutation. ``from_numpy`` and
+``as_tensor`` share the array's memory, as torch's do; everything else returns a new Tensor.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from . import factories
+from .ops import base
+from .ops.base import make
+
+
+def _t(who: str, input: Any) -> Any:
+    """``input`` if it is a Tensor, else a TypeError naming the function (as torch's)."""
+    if not isinstance(input, base.Tensor):
+        raise TypeError(f"{who}: input must be a Tensor, got {type(input).__name__} (tl.tensor(...) makes one)")
+    return input
+
+
+def _cast(who: str, input: Any, dtype: Any) -> Any:
+    return _t(who, input) if dtype is None else _t(who, input).astype(factories.as_dtype(who, dtype))
+
+
+# ------------------------------------------------------------------ forwarders -----------
+def _forward(name: str, binary: bool) -> Any:
+    """The function ``name(input)`` (``name(input, other)`` when ``binary``) calling the Tensor
+    method of that name; its docstring is the method's, which gives the maths."""
+    if binary:
+        def f(input: Any, other: Any) -> Any:
+            return getattr(_t(name, input), name)(other)
+    else:
+        def f(input: Any) -> Any:  # type: ignore[misc]
+            return getattr(_t(name, input), name)()
+
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = getattr(base.Tensor, name).__doc__
+    return f
+
+
+_UNARY = ["exp", "log", "sqrt", "tanh", "sigmoid", "relu", "abs", "neg", "square", "sin", "cos", "log1p", "expm1",
+          "log2", "log10", "exp2", "rsqrt", "reciprocal", "erf", "isnan", "isinf", "isfinite", "logical_not"]
+_BINARY = ["maximum", "minimum", "atan2", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or",
+           "logical_xor"]
+globals().update({n: _forward(n, False) for n in _UNARY})
+globals().update({n: _forward(n, True) for n in _BINARY})
+
+
+def clamp(input: Any, min: Any = None, max: Any = None) -> Any:
+    """The values limited to [min, max]; the gradient is 1 inside, 0 where clipped."""
+    return _t("clamp", input).clamp(min, max)
+
+
+clip = clamp
+
+
+# ------------------------------------------------------------------ reductions -----------
+def sum(input: Any, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Any:
+    """The sum over ``dim`` (an int or a tuple; every element when None)."""
+    return _cast("sum", input, dtype).sum(dim=dim, keepdim=keepdim)
+
+
+def mean(input: Any, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Any:
+    """The mean over ``dim`` (every element when None)."""
+    return _cast("mean", input, dtype).mean(dim=dim, keepdim=keepdim)
+
+
+def prod(input: Any, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Any:
+    """The product over ``dim`` (every element when None)."""
+    return _t("prod", input).prod(dim, keepdim, dtype=dtype)
+
+
+def _extremum(who: str, input: Any, dim: Any, keepdim: bool) -> Any:
+    x = _t(who, input)
+    if isinstance(dim, base.Tensor):  # torch.max(a, b): the elementwise form
+        return x.maximum(dim) if who == "max" else x.minimum(dim)
+    if dim is None:
+        return x.max() if who == "max" else x.min()
+    return x.max(dim=dim, keepdim=keepdim) if who == "max" else x.min(dim=dim, keepdim=keepdim)
+
+
+def max(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
+    """``max(x)``: the largest element; ``max(x, dim)``: a named tuple ``(values, indices)``
+    along ``dim``; ``max(x, other)`` with a Tensor ``other``: ``maximum``."""
+    return _extremum("max", input, dim, keepdim)
+
+
+def min(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
+    """``min(x)``, ``min(x, dim)`` -> ``(values, indices)``, ``min(x, other)`` -> ``minimum``."""
+    return _extremum("min", input, dim, keepdim)
+
+
+def argmax(input: Any, dim: Optional[int] = None, keepdim: bool = False) -> Any:
+    """The index of the largest element (of the flattened tensor when ``dim`` is None)."""
+    return _t("argmax", input).argmax(dim=dim, keepdim=keepdim)
+
+
+def argmin(input: Any, dim: Optional[int] = None, keepdim: bool = False) -> Any:
+    """The index of the smallest element (of the flattened tensor when ``dim`` is None)."""
+    return _t("argmin", input).argmin(dim=dim, keepdim=keepdim)
+
+
+def softmax(input: Any, dim: int, dtype: Any = None) -> Any:
+    """exp(x) / sum(exp(x)) along ``dim``."""
+    return _cast("softmax", input, dtype).softmax(dim=dim)
+
+
+def log_softmax(input: Any, dim: int, dtype: Any = None) -> Any:
+    """x - log(sum(exp(x))) along ``dim``."""
+    return _cast("log_softmax", input, dtype).log_softmax(dim=dim)
+
+
+# ------------------------------------------------------------------ products, layout -----
+def matmul(input: Any, other: Any) -> Any:
+    """The matrix product (numpy's and torch's broadcasting rules for stacks and vectors)."""
+    return _t("matmul", input) @ other
+
+
+def transpose(input: Any, dim0: int, dim1: int) -> Any:
+    """The tensor with axes ``dim0`` and ``dim1`` swapped (torch's meaning)."""
+    return _t("transpose", input).swapaxes(dim0, dim1)
+
+
+def permute(input: Any, dims: Any) -> Any:
+    """The axes reordered as ``dims``."""
+    return _t("permute", input).permute(dims)
+
+
+def flatten(input: Any, start_dim: int = 0, end_dim: int = -1) -> Any:
+    """Axes ``start_dim..end_dim`` merged into one."""
+    return _t("flatten", input).flatten(start_dim, end_dim)
+
+
+def reshape(input: Any, shape: Any) -> Any:
+    """The same values in ``shape`` (one entry may be -1)."""
+    return _t("reshape", input).reshape(shape)
+
+
+def squeeze(input: Any, dim: Any = None) -> Any:
+    """Size-1 axes removed (all of them, or those in ``dim``)."""
+    return _t("squeeze", input).squeeze(dim)
+
+
+def unsqueeze(input: Any, dim: int) -> Any:
+    """A size-1 axis inserted at ``dim``."""
+    return _t("unsqueeze", input).unsqueeze(dim)
+
+
+# ------------------------------------------------------------------ conversions ----------
+def from_numpy(ndarray: np.ndarray) -> Any:
+    """A Tensor on ``ndarray``'s memory (no copy): a change of one is seen in the other."""
+    if not isinstance(ndarray, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(ndarray).__name__}")
+    if ndarray.dtype.kind not in "biuf":
+        raise TypeError(f"from_numpy: dtype {ndarray.dtype} is not supported (bool, integer and float dtypes are)")
+    return make(ndarray, None, (), None, False)
+
+
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Any:
+    """``data`` as a Tensor, without a copy where possible: a Tensor of the wanted dtype is
+    returned as it is, a numpy array of it shares its memory; anything else is converted."""
+    factories.check_device("as_tensor", device)
+    dt = None if dtype is None else factories.as_dtype("as_tensor", dtype)
+    if isinstance(data, base.Tensor):
+        return data if dt is None or dt == data.dtype else data.astype(dt)
+    if isinstance(data, np.ndarray) and (dt is None or dt == data.dtype) and data.dtype.kind in "biuf":
+        return from_numpy(data)
+    return base.Tensor(data, dtype=dt)
+
+
+def is_tensor(obj: Any) -> bool:
+    """Whether ``obj`` is a Tensor."""
+    return isinstance(obj, base.Tensor)
+
+
+def numel(input: Any) -> int:
+    """The number of elements."""
+    return _t("numel", input).numel()
+
+
+# ------------------------------------------------------------------ any, all -------------
+def any(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
+    """Whether any element (over ``dim``) is non-zero."""
+    return _t("any", input).any(dim, keepdim)
+
+
+def all(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
+    """Whether every element (over ``dim``) is non-zero."""
+    return _t("all", input).all(dim, keepdim)
+
+
+__all__ = _UNARY + _BINARY + ["clamp", "clip", "sum", "mean", "max", "min", "prod", "argmax", "argmin", "softmax",
+                              "log_softmax", "matmul", "transpose", "permute", "flatten", "reshape", "squeeze",
+                              "unsqueeze", "from_numpy", "as_tensor", "is_tensor", "numel", "any", "all"]

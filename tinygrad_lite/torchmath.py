@@ -1,0 +1,148 @@
+"""torch's elementwise maths and predicates as Tensor methods: the differentiable functions
+of ``ops.mathfns`` (``sin``, ``cos``, ``log1p``, ``expm1``, ``log2``, ``log10``, ``exp2``,
+``rsqrt``, ``reciprocal``, ``erf``, ``maximum``, ``minimum``, ``atan2``), the comparisons
+by name (``ne``, ``lt``, ``le``, ``gt``, ``ge``; ``eq`` lives with ``==``), the tests for
+special values (``isnan``, ``isinf``, ``isfinite``), ``any`` / ``all`` and the logical
+operators.
+
+``Tensor`` inherits these through ``TorchMethods``. Each differentiable method is one op
+call (integer inputs compute in float64, the library's default float, as the other float
+functions do), so gradients, per-sample gradients and the mixing errors come from the op.
+The predicates return bool tensors without a graph; they keep the batched flag of their
+input where the sample axis survives.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import ops
+from .batchstate import BATCHED
+from .conventions import TorchSpellings, _torch_axis
+from .ops import base
+from .ops.base import axes_of, make
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+
+def _floats(t: Any) -> Any:
+    """``t`` itself when it holds floats, else a float64 copy (torch's default float here)."""
+    return t if t._data.dtype.kind == "f" else t.astype(np.float64)
+
+
+def _other(x: Any) -> Any:
+    """The second operand of a binary function: a Tensor, or a constant made from a number
+    or an array (no gradient)."""
+    return x if isinstance(x, base.Tensor) else base.const(x)
+
+
+def _bools(out: np.ndarray, bs: int) -> Any:
+    """A bool result outside any graph, batched when ``bs`` says so."""
+    return make(np.asarray(out, dtype=np.bool_), None, (), None, False, bs & BATCHED)
+
+
+def _function(op: Any) -> Any:
+    """The method ``x.f()`` of the elementwise op ``f``, computed in floats."""
+    def method(self: Any) -> "Tensor":
+        return op(_floats(self))
+
+    method.__name__ = method.__qualname__ = op.name
+    method.__doc__ = f"{op.name}(x) elementwise, differentiable: {op.rule}."
+    return method
+
+
+def _function2(op: Any, floats: bool, doc: str) -> Any:
+    """The method ``x.f(other)`` of the binary op ``f`` (``other`` broadcast; a number or an
+    array is a constant)."""
+    def method(self: Any, other: Any) -> "Tensor":
+        return op(_floats(self) if floats else self, _other(other))
+
+    method.__name__ = method.__qualname__ = op.name
+    method.__doc__ = f"{doc} Differentiable in both: {op.rule}."
+    return method
+
+
+def _comparison(fn: Any, who: str, sym: str) -> Any:
+    def method(self: Any, other: Any) -> "Tensor":
+        out = self._compare(other, fn)
+        if out is NotImplemented:
+            raise TypeError(f"{who}: cannot compare a tensor with {type(other).__name__}")
+        return out
+
+    method.__name__ = method.__qualname__ = who
+    method.__doc__ = f"Elementwise ``{sym}`` as a bool tensor (broadcast; no gradient)."
+    return method
+
+
+def _predicate(fn: Any, doc: str) -> Any:
+    def method(self: Any) -> "Tensor":
+        return _bools(fn(self._data), self._bs)
+
+    method.__name__ = method.__qualname__ = fn.__name__
+    method.__doc__ = doc
+    return method
+
+
+def _logical(fn: Any, doc: str) -> Any:
+    def method(self: Any, other: Any) -> "Tensor":
+        o = _other(other)
+        try:
+            out = fn(self._data, o._data)
+        except ValueError:
+            raise ValueError(f"{fn.__name__}: shapes {self._data.shape} and {o._data.shape} are not "
+                             "compatible") from None
+        return _bools(out, self._bs | o._bs)
+
+    method.__name__ = method.__qualname__ = fn.__name__
+    method.__doc__ = doc
+    return method
+
+
+class MathMethods(TorchSpellings):
+    """Mixin of ``Tensor`` (see the module docstring)."""
+
+    __slots__ = ()
+    _data: np.ndarray
+
+    # differentiable, elementwise (integer tensors compute in float64)
+    sin, cos, log1p, expm1, log2, log10, exp2, rsqrt, reciprocal, erf = (_function(op) for op in (
+        ops.SIN, ops.COS, ops.LOG1P, ops.EXPM1, ops.LOG2, ops.LOG10, ops.EXP2, ops.RSQRT, ops.RECIPROCAL, ops.ERF))
+    maximum = _function2(ops.MAXIMUM, False, "The larger of this tensor and ``other`` elementwise (nan wins); "
+                         "where they are equal each gets half the gradient, as in torch.")
+    minimum = _function2(ops.MINIMUM, False, "The smaller of this tensor and ``other`` elementwise (nan wins); "
+                         "ties share the gradient in halves.")
+    atan2 = arctan2 = _function2(ops.ATAN2, True, "atan2(self, other): the angle of the point (other, self) in "
+                                 "[-pi, pi].")
+
+    # comparisons by name (``eq`` is with ``==``), bool results without a graph
+    ne, lt, le, gt, ge = (_comparison(*c) for c in ((np.not_equal, "ne", "!="), (np.less, "lt", "<"),
+                                                   (np.less_equal, "le", "<="), (np.greater, "gt", ">"),
+                                                   (np.greater_equal, "ge", ">=")))
+    isnan = _predicate(np.isnan, "True where the value is nan.")
+    isinf = _predicate(np.isinf, "True where the value is +inf or -inf.")
+    isfinite = _predicate(np.isfinite, "True where the value is neither inf nor nan.")
+    logical_not = _predicate(np.logical_not, "True where the value is zero (False, 0 or 0.0).")
+    logical_and = _logical(np.logical_and, "True where both are non-zero (broadcast).")
+    logical_or = _logical(np.logical_or, "True where either is non-zero (broadcast).")
+    logical_xor = _logical(np.logical_xor, "True where exactly one of the two is non-zero (broadcast).")
+
+    def _reduce_bool(self, fn: Any, who: str, dim: Any, keepdim: bool) -> "Tensor":
+        if isinstance(dim, (tuple, list)) and not dim:  # torch: no axis named, nothing reduced
+            return _bools(self._data != 0, self._bs)
+        axis, keep = _torch_axis(None, keepdim, dim, None)
+        axes = axes_of(self._data.ndim, axis, who)
+        out = fn(self._data != 0, axis=axes, keepdims=keep)
+        kept = axes is not None and 0 not in axes  # the sample axis survives
+        return _bools(out, self._bs if kept else 0)
+
+    def any(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        """Whether any element (over ``dim``: an int or a tuple; all when None; none when an
+        empty tuple, as torch) is non-zero, as a bool tensor."""
+        return self._reduce_bool(np.any, "any", dim, keepdim)
+
+    def all(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
+        """Whether every element (over ``dim``; all when None) is non-zero, as a bool tensor."""
+        return self._reduce_bool(np.all, "all", dim, keepdim)
