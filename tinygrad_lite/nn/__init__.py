@@ -16,7 +16,6 @@ from .layers import (
     GELU,
     BatchNorm1d,
     BatchNorm2d,
-    CrossEntropyLoss,
     Dropout,
     Embedding,
     GroupNorm,
@@ -29,9 +28,11 @@ from .layers import (
     Softmax,
     Tanh,
 )
+from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, NLLLoss, SmoothL1Loss
 from .module import Flatten, Identity, Linear, Module, ModuleList, Sequential
 
 __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten", "ReLU", "Tanh", "Sigmoid", "GELU",
            "SiLU", "Softmax", "LogSoftmax", "Dropout", "MSELoss", "CrossEntropyLoss", "Embedding", "LayerNorm",
            "GroupNorm", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d",
-           "MultiheadAttention", "mse_loss", "cross_entropy", "functional", "utils"]
+           "MultiheadAttention", "mse_loss", "cross_entropy", "functional", "utils", "NLLLoss", "BCELoss",
+           "BCEWithLogitsLoss", "L1Loss", "HuberLoss", "SmoothL1Loss"]

@@ -56,6 +56,20 @@ from .elementwise import (
 )
 from .fused import LINEAR, MATMUL, MSE, XENT, CrossEntropy, Linear, Matmul, MSELoss
 from .layout import CONCAT, GETITEM, RESHAPE, TRANSPOSE, Concat, GetItem, Reshape, Transpose
+from .losses import (
+                          BCE,
+                          BCELOGITS,
+                          HUBER,
+                          L1,
+                          NLL,
+                          SMOOTHL1,
+                          BCELoss,
+                          BCEWithLogits,
+                          HuberLoss,
+                          L1Loss,
+                          NLLLoss,
+                          SmoothL1Loss,
+)
 from .reduce import LOGSOFTMAX, MAX, MEAN, MIN, SOFTMAX, SUM, LogSoftmax, Max, Mean, Min, Softmax, Sum
 
 # isort: split
@@ -81,6 +95,7 @@ ALL = (ADD, SUB, MUL, DIV, POW, ADDC, SUBC, MULC, DIVC, RSUBC, RDIVC, POWC, RPOW
        SIGMOID, RELU, ABS, CLIP, CAST, SUM, MEAN, MAX, MIN, SOFTMAX, LOGSOFTMAX, RESHAPE, TRANSPOSE, GETITEM, CONCAT,
        MATMUL, LINEAR, MSE, XENT)
 ALL = ALL + (CONV, MAXPOOL, AVGPOOL, EMBEDDING, LAYERNORM, GROUPNORM, BATCHNORM, GELU, SILU, INPROJ)
+ALL = ALL + (L1, HUBER, SMOOTHL1, BCE, BCELOGITS, NLL)
 
 __all__ = ["Op", "ALL", "Abs", "Add", "AddC", "Cast", "Clip", "Div", "DivC", "Exp", "Log", "Mul", "MulC", "Neg",
            "Pow", "PowC", "RDivC", "Relu", "RPowC", "RSubC", "Sigmoid", "Sqrt", "Sub", "SubC", "Tanh", "CrossEntropy",
@@ -91,3 +106,5 @@ __all__ = ["Op", "ALL", "Abs", "Add", "AddC", "Cast", "Clip", "Div", "DivC", "Ex
            "MSE", "XENT", "Min", "MIN"]
 __all__ += ["Conv", "MaxPool", "AvgPool", "Embedding", "LayerNorm", "GroupNorm", "BatchNorm", "Gelu", "Silu", "InProj",
             "CONV", "MAXPOOL", "AVGPOOL", "EMBEDDING", "LAYERNORM", "GROUPNORM", "BATCHNORM", "GELU", "SILU", "INPROJ"]
+__all__ += ["L1Loss", "HuberLoss", "SmoothL1Loss", "BCELoss", "BCEWithLogits", "NLLLoss", "L1", "HUBER", "SMOOTHL1",
+            "BCE", "BCELOGITS", "NLL"]
