@@ -9,6 +9,7 @@ Every layer gives per-sample gradients from the same ``backward()`` on a batched
 """
 
 from . import functional, utils
+from .activations import ELU, Hardtanh, LeakyReLU, LogSigmoid, Mish, ReLU6, Softplus, Softsign
 from .attention import MultiheadAttention
 from .conv import AvgPool2d, Conv1d, Conv2d, MaxPool2d
 from .functional import cross_entropy, mse_loss
@@ -35,4 +36,5 @@ __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten"
            "SiLU", "Softmax", "LogSoftmax", "Dropout", "MSELoss", "CrossEntropyLoss", "Embedding", "LayerNorm",
            "GroupNorm", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d",
            "MultiheadAttention", "mse_loss", "cross_entropy", "functional", "utils", "NLLLoss", "BCELoss",
-           "BCEWithLogitsLoss", "L1Loss", "HuberLoss", "SmoothL1Loss"]
+           "BCEWithLogitsLoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "LeakyReLU", "ELU", "Softplus", "Hardtanh",
+           "ReLU6", "LogSigmoid", "Mish", "Softsign"]

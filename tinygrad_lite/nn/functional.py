@@ -24,7 +24,8 @@ from ..tensor import Tensor
 __all__ = ["linear", "conv1d", "conv2d", "max_pool2d", "avg_pool2d", "embedding", "layer_norm", "group_norm",
            "batch_norm", "dropout", "relu", "gelu", "silu", "tanh", "sigmoid", "softmax", "log_softmax", "mse_loss",
            "cross_entropy", "scaled_dot_product_attention", "nll_loss", "binary_cross_entropy",
-           "binary_cross_entropy_with_logits", "l1_loss", "huber_loss", "smooth_l1_loss"]
+           "binary_cross_entropy_with_logits", "l1_loss", "huber_loss", "smooth_l1_loss", "leaky_relu", "elu",
+           "softplus", "hardtanh", "relu6", "logsigmoid", "mish", "softsign", "one_hot"]
 
 
 def _t(x: Any) -> Tensor:
@@ -440,7 +441,8 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
     return attn @ v
 
 
-# the losses beyond mse_loss live in losses.py (they use the helpers above)
+# the losses beyond mse_loss and more activations live in losses.py and activations.py (they use the helpers above)
+from .activations import elu, hardtanh, leaky_relu, logsigmoid, mish, one_hot, relu6, softplus, softsign  # noqa: E402
 from .losses import (  # noqa: E402
     binary_cross_entropy,
     binary_cross_entropy_with_logits,

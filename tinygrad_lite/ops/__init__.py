@@ -5,6 +5,22 @@ derivative text); the other modules hold the ops. ``ALL`` lists every op object,
 what the pictures, traces and tests iterate over.
 """
 
+from .activations import (
+                          ELU,
+                          HARDTANH,
+                          LEAKYRELU,
+                          LOGSIGMOID,
+                          MISH,
+                          SOFTPLUS,
+                          SOFTSIGN,
+                          Elu,
+                          Hardtanh,
+                          LeakyRelu,
+                          LogSigmoid,
+                          Mish,
+                          Softplus,
+                          Softsign,
+)
 from .base import Op
 from .elementwise import (
                           ABS,
@@ -96,6 +112,7 @@ ALL = (ADD, SUB, MUL, DIV, POW, ADDC, SUBC, MULC, DIVC, RSUBC, RDIVC, POWC, RPOW
        MATMUL, LINEAR, MSE, XENT)
 ALL = ALL + (CONV, MAXPOOL, AVGPOOL, EMBEDDING, LAYERNORM, GROUPNORM, BATCHNORM, GELU, SILU, INPROJ)
 ALL = ALL + (L1, HUBER, SMOOTHL1, BCE, BCELOGITS, NLL)
+ALL = ALL + (LEAKYRELU, ELU, SOFTPLUS, HARDTANH, LOGSIGMOID, MISH, SOFTSIGN)
 
 __all__ = ["Op", "ALL", "Abs", "Add", "AddC", "Cast", "Clip", "Div", "DivC", "Exp", "Log", "Mul", "MulC", "Neg",
            "Pow", "PowC", "RDivC", "Relu", "RPowC", "RSubC", "Sigmoid", "Sqrt", "Sub", "SubC", "Tanh", "CrossEntropy",
@@ -108,3 +125,5 @@ __all__ += ["Conv", "MaxPool", "AvgPool", "Embedding", "LayerNorm", "GroupNorm",
             "CONV", "MAXPOOL", "AVGPOOL", "EMBEDDING", "LAYERNORM", "GROUPNORM", "BATCHNORM", "GELU", "SILU", "INPROJ"]
 __all__ += ["L1Loss", "HuberLoss", "SmoothL1Loss", "BCELoss", "BCEWithLogits", "NLLLoss", "L1", "HUBER", "SMOOTHL1",
             "BCE", "BCELOGITS", "NLL"]
+__all__ += ["LeakyRelu", "Elu", "Softplus", "Hardtanh", "LogSigmoid", "Mish", "Softsign", "LEAKYRELU", "ELU",
+            "SOFTPLUS", "HARDTANH", "LOGSIGMOID", "MISH", "SOFTSIGN"]
