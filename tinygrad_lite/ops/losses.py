@@ -171,10 +171,14 @@ class SmoothL1Loss(HuberLoss):
     name, rule = "smooth_l1_loss", "d/dp = clip((p - t) / beta, -1, 1), d/dt = -d/dp"
 
 
+_BCE_EPS = float(np.float32(1e-12))  # torch's floor of x (1 - x) in the gradient: 1e-12 rounded to float32
+
+
 class BCELoss(_Pointwise):
     """Binary cross-entropy of probabilities x against targets t, each log clamped at -100:
     l = -w (t max(log x, -100) + (1 - t) max(log(1 - x), -100)) (w the weight, 1 if none);
-    dl/dx = w (x - t) / max(x (1 - x), 1e-12), dl/dt = w (max(log(1 - x), -100) - max(log x, -100))."""
+    dl/dx = w (x - t) / max(x (1 - x), eps) (eps = 1e-12 in float32),
+    dl/dt = w (max(log(1 - x), -100) - max(log x, -100))."""
 
     name, rule = "binary_cross_entropy", "d/dx = w (x - t) / (x (1 - x)), d/dt = w log((1 - x) / x)"
 
@@ -192,7 +196,7 @@ class BCELoss(_Pointwise):
         return -(t * lx + (1 - t) * l1x)
 
     def derivs(self, p: np.ndarray, t: np.ndarray, kw: dict, need_t: bool) -> tuple:
-        dp = (p - t) / np.maximum(p * (1 - p), 1e-12)
+        dp = (p - t) / np.maximum(p * (1 - p), _BCE_EPS)
         if not need_t:
             return dp, None
         lx, l1x = self._logs(p)
