@@ -223,7 +223,8 @@ def nll_loss(input: Any, target: Any, weight: Any = None, size_average: Optional
 
 
 def _plain_cross_entropy(logits: Tensor, y: np.ndarray, reduction: str) -> Tensor:
-    """Integer labels, no class weight, no smoothing, none ignored: the fused op (the hot path)."""
+    """Integer labels, no class weight, no smoothing, none ignored, (N, C, d...) logits or
+    reduction "none" (the fused op serves the rest)."""
     z = logits.data
     if z.ndim > 2:
         if not np.issubdtype(y.dtype, np.integer):
@@ -240,11 +241,9 @@ def _plain_cross_entropy(logits: Tensor, y: np.ndarray, reduction: str) -> Tenso
         if reduction == "none":
             return terms
         return terms.mean() if reduction == "mean" else terms.sum()
-    if reduction == "none":
-        ops.XENT.forward(z, y)  # the same argument checks
-        lp = logits.log_softmax(-1)
-        return -(lp[np.arange(z.shape[0]), y] if z.ndim == 2 else lp[int(y)])
-    return ops.XENT(logits, y, reduction)
+    ops.XENT.forward(z, y)  # reduction "none": the fused op's argument checks, then the terms
+    lp = logits.log_softmax(-1)
+    return -(lp[np.arange(z.shape[0]), y] if z.ndim == 2 else lp[int(y)])
 
 
 def cross_entropy(input: Any, target: Any, weight: Any = None, size_average: Optional[bool] = None,
@@ -264,13 +263,15 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, size_average: Opt
     """
     if size_average is not None or reduce is not None or reduction != "mean":
         reduction = _reduction("cross_entropy", size_average, reduce, reduction)
-    logits = _t(input)
+    logits = input if type(input) is Tensor else _t(input)
     y = np.asarray(target.data if isinstance(target, Tensor) else target)
-    z = logits.data
+    z = logits._data
     if weight is None and label_smoothing == 0.0 and y.dtype.kind in "iu" and z.ndim:
-        ii = _index(ignore_index, "cross_entropy")
-        if not 0 <= ii < z.shape[1 if z.ndim > 1 else 0]:
+        ii = ignore_index if type(ignore_index) is int else _index(ignore_index, "cross_entropy")
+        if not 0 <= ii < z.shape[z.ndim > 1]:  # no label can be ignored unless it is out of range
             try:
+                if z.ndim <= 2 and reduction != "none":
+                    return ops.XENT(logits, y, reduction)
                 return _plain_cross_entropy(logits, y, reduction)
             except IndexError:
                 if not np.any(y == ii):
