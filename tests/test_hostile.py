@@ -291,7 +291,7 @@ LAYER_CASES = [
     (lambda: nn.Flatten(1.5), TypeError, "start_dim"),
     (lambda: nn.Flatten(1, "a"), TypeError, "end_dim"),
     (lambda: nn.MSELoss("avg"), ValueError, "reduction"),
-    (lambda: nn.CrossEntropyLoss(None), ValueError, "reduction"),
+    (lambda: nn.CrossEntropyLoss(reduction=None), ValueError, "reduction"),
     (lambda: nn.Sequential(3), TypeError, "Module"),
     (lambda: nn.ModuleList(3), TypeError, "modules"),
     (lambda: nn.Linear(2, 2).train("x"), TypeError, "mode"),

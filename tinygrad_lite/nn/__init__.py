@@ -10,6 +10,7 @@ Every layer gives per-sample gradients from the same ``backward()`` on a batched
 """
 
 from . import functional, init, utils
+from .activations import ELU, Hardtanh, LeakyReLU, LogSigmoid, Mish, ReLU6, Softplus, Softsign
 from .attention import MultiheadAttention
 from .containers import ModuleDict, Parameter, ParameterDict, ParameterList, Unflatten
 from .conv import AvgPool2d, Conv1d, Conv2d, MaxPool2d
@@ -18,7 +19,6 @@ from .layers import (
     GELU,
     BatchNorm1d,
     BatchNorm2d,
-    CrossEntropyLoss,
     Dropout,
     Embedding,
     GroupNorm,
@@ -31,10 +31,13 @@ from .layers import (
     Softmax,
     Tanh,
 )
+from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, NLLLoss, SmoothL1Loss
 from .module import Flatten, Identity, Linear, Module, ModuleList, Sequential
 
 __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten", "ReLU", "Tanh", "Sigmoid", "GELU",
            "SiLU", "Softmax", "LogSoftmax", "Dropout", "MSELoss", "CrossEntropyLoss", "Embedding", "LayerNorm",
            "GroupNorm", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d",
            "MultiheadAttention", "ModuleDict", "Parameter", "ParameterDict", "ParameterList",
-           "Unflatten", "mse_loss", "cross_entropy", "functional", "init", "utils"]
+           "Unflatten", "mse_loss", "cross_entropy", "functional", "init", "utils", "NLLLoss", "BCELoss",
+           "BCEWithLogitsLoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "LeakyReLU", "ELU", "Softplus", "Hardtanh",
+           "ReLU6", "LogSigmoid", "Mish", "Softsign"]

@@ -23,7 +23,9 @@ from ..tensor import Tensor
 
 __all__ = ["linear", "conv1d", "conv2d", "max_pool2d", "avg_pool2d", "embedding", "layer_norm", "group_norm",
            "batch_norm", "dropout", "relu", "gelu", "silu", "tanh", "sigmoid", "softmax", "log_softmax", "mse_loss",
-           "cross_entropy", "scaled_dot_product_attention"]
+           "cross_entropy", "scaled_dot_product_attention", "nll_loss", "binary_cross_entropy",
+           "binary_cross_entropy_with_logits", "l1_loss", "huber_loss", "smooth_l1_loss", "leaky_relu", "elu",
+           "softplus", "hardtanh", "relu6", "logsigmoid", "mish", "softsign", "one_hot"]
 
 
 def _t(x: Any) -> Tensor:
@@ -381,40 +383,6 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
     return ops.MSE(pred, target, reduction)
 
 
-def cross_entropy(input: Any, target: Any, reduction: str = "mean") -> Tensor:
-    """Softmax cross-entropy -log softmax(z_b)[y_b], averaged (or summed) over samples.
-
-    ``input`` has shape (N, C) (or (C,) for one sample), or (N, C, d1, ...) with targets
-    (N, d1, ...) as in torch (the mean then runs over every position); ``target`` holds integer
-    class indices (int Tensor or numpy array). Stable log-softmax; dL/dz_b = (softmax(z_b) -
-    onehot(y_b)) / N.
-    """
-    _check_reduction("cross_entropy", reduction)
-    logits = _t(input)
-    y = np.asarray(target.data if isinstance(target, Tensor) else target)
-    z = logits.data
-    if z.ndim > 2:
-        if not np.issubdtype(y.dtype, np.integer):
-            raise TypeError(f"cross_entropy: labels must be integer class indices, got dtype {y.dtype}")
-        C = z.shape[1]
-        if y.shape != z.shape[:1] + z.shape[2:]:
-            raise ValueError(f"cross_entropy: labels of shape {y.shape} do not match logits of shape {z.shape} "
-                             f"(expected labels of shape {z.shape[:1] + z.shape[2:]})")
-        if y.size and (y.min() < 0 or y.max() >= C):
-            raise IndexError(f"cross_entropy: label {int(y[(y < 0) | (y >= C)].reshape(-1)[0])} is out of range "
-                             f"for {C} classes")
-        onehot = (np.arange(C).reshape((1, C) + (1,) * (z.ndim - 2)) == y[:, None]).astype(z.dtype)
-        terms = -(logits.log_softmax(1) * onehot).sum(axis=1)
-        if reduction == "none":
-            return terms
-        return terms.mean() if reduction == "mean" else terms.sum()
-    if reduction == "none":
-        ops.XENT.forward(z, y)  # the same argument checks
-        lp = logits.log_softmax(-1)
-        return -(lp[np.arange(z.shape[0]), y] if z.ndim == 2 else lp[int(y)])
-    return ops.XENT(logits, y, reduction)
-
-
 def _causal(Tq: int, Tk: int) -> np.ndarray:
     """True where attention is allowed: query i sees keys j <= i (aligned at the top left, as torch)."""
     return np.tril(np.ones((Tq, Tk), dtype=bool))
@@ -471,3 +439,16 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
     if dropout_p > 0.0:
         attn = dropout(attn, dropout_p, True, rng=rng)
     return attn @ v
+
+
+# the losses beyond mse_loss and more activations live in losses.py and activations.py (they use the helpers above)
+from .activations import elu, hardtanh, leaky_relu, logsigmoid, mish, one_hot, relu6, softplus, softsign  # noqa: E402
+from .losses import (  # noqa: E402
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    l1_loss,
+    nll_loss,
+    smooth_l1_loss,
+)

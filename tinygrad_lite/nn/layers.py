@@ -18,8 +18,8 @@ from ..tensor import Tensor
 from . import functional as F
 from .module import Module
 
-__all__ = ["ReLU", "Tanh", "Sigmoid", "GELU", "SiLU", "Softmax", "LogSoftmax", "Dropout", "MSELoss",
-           "CrossEntropyLoss", "Embedding", "LayerNorm", "GroupNorm", "BatchNorm1d", "BatchNorm2d"]
+__all__ = ["ReLU", "Tanh", "Sigmoid", "GELU", "SiLU", "Softmax", "LogSoftmax", "Dropout", "MSELoss", "Embedding",
+           "LayerNorm", "GroupNorm", "BatchNorm1d", "BatchNorm2d"]
 
 Rng = Union[None, int, np.random.Generator]
 
@@ -135,12 +135,6 @@ class MSELoss(_Loss):
     """``F.mse_loss(input, target, reduction)`` as a module."""
 
     fn = staticmethod(F.mse_loss)
-
-
-class CrossEntropyLoss(_Loss):
-    """``F.cross_entropy(input, target, reduction)`` as a module."""
-
-    fn = staticmethod(F.cross_entropy)
 
 
 def _pos_int(v: Any, what: str, who: str) -> int:

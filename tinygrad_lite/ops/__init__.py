@@ -5,6 +5,22 @@ derivative text); the other modules hold the ops. ``ALL`` lists every op object,
 what the pictures, traces and tests iterate over.
 """
 
+from .activations import (
+                          ELU,
+                          HARDTANH,
+                          LEAKYRELU,
+                          LOGSIGMOID,
+                          MISH,
+                          SOFTPLUS,
+                          SOFTSIGN,
+                          Elu,
+                          Hardtanh,
+                          LeakyRelu,
+                          LogSigmoid,
+                          Mish,
+                          Softplus,
+                          Softsign,
+)
 from .base import Op
 from .elementwise import (
                           ABS,
@@ -70,6 +86,20 @@ from .layout import (
     Repeat,
     Reshape,
     Transpose,
+)
+from .losses import (
+                          BCE,
+                          BCELOGITS,
+                          HUBER,
+                          L1,
+                          NLL,
+                          SMOOTHL1,
+                          BCELoss,
+                          BCEWithLogits,
+                          HuberLoss,
+                          L1Loss,
+                          NLLLoss,
+                          SmoothL1Loss,
 )
 from .reduce import (
     CUMSUM,
@@ -150,6 +180,8 @@ ALL = (ADD, SUB, MUL, DIV, POW, ADDC, SUBC, MULC, DIVC, RSUBC, RDIVC, POWC, RPOW
 ALL = ALL + (CONV, MAXPOOL, AVGPOOL, EMBEDDING, LAYERNORM, GROUPNORM, BATCHNORM, GELU, SILU, INPROJ)
 ALL = ALL + (EXPAND, REPEAT, CLONE, PROD, LOGSUMEXP, NORM, CUMSUM, WHERE, GATHER, FLOOR, CEIL, ROUND, SIGN)
 ALL = ALL + (SIN, COS, LOG1P, EXPM1, LOG2, LOG10, EXP2, RSQRT, RECIPROCAL, ERF, MAXIMUM, MINIMUM, ATAN2)
+ALL = ALL + (L1, HUBER, SMOOTHL1, BCE, BCELOGITS, NLL)
+ALL = ALL + (LEAKYRELU, ELU, SOFTPLUS, HARDTANH, LOGSIGMOID, MISH, SOFTSIGN)
 
 __all__ = ["Op", "ALL", "Abs", "Add", "AddC", "Cast", "Clip", "Div", "DivC", "Exp", "Log", "Mul", "MulC", "Neg",
            "Pow", "PowC", "RDivC", "Relu", "RPowC", "RSubC", "Sigmoid", "Sqrt", "Sub", "SubC", "Tanh", "CrossEntropy",
@@ -166,3 +198,7 @@ __all__ += ["Expand", "Repeat", "Clone", "Prod", "LogSumExp", "Norm", "Cumsum", 
 __all__ += ["Sin", "Cos", "Log1p", "Expm1", "Log2", "Log10", "Exp2", "Rsqrt", "Reciprocal", "Erf", "Maximum", "Minimum",
             "Atan2", "SIN", "COS", "LOG1P", "EXPM1", "LOG2", "LOG10", "EXP2", "RSQRT", "RECIPROCAL", "ERF", "MAXIMUM",
             "MINIMUM", "ATAN2"]
+__all__ += ["L1Loss", "HuberLoss", "SmoothL1Loss", "BCELoss", "BCEWithLogits", "NLLLoss", "L1", "HUBER", "SMOOTHL1",
+            "BCE", "BCELOGITS", "NLL"]
+__all__ += ["LeakyRelu", "Elu", "Softplus", "Hardtanh", "LogSigmoid", "Mish", "Softsign", "LEAKYRELU", "ELU",
+            "SOFTPLUS", "HARDTANH", "LOGSIGMOID", "MISH", "SOFTSIGN"]

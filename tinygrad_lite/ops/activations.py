@@ -1,0 +1,122 @@
+"""Elementwise activations beyond relu, tanh, sigmoid, gelu and silu: leaky_relu, elu,
+softplus, hardtanh (relu6 is hardtanh(0, 6)), logsigmoid, mish and softsign.
+
+Each is one elementwise op (``_Unary``): its forward keeps the constants it was called with
+(slope, alpha, beta and threshold, bounds) as the node's ctx, its vjp multiplies the
+cotangent by the local derivative written in ``rule``, and its batch rule is the elementwise
+one of its siblings, so per-sample gradients pass through it unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .elementwise import _Unary
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^-x) without overflow."""
+    return np.exp(-np.logaddexp(0, -x))
+
+
+class LeakyRelu(_Unary):
+    """x where x > 0, else slope x; d/dx = 1 where x > 0, else slope."""
+
+    name, rule = "leaky_relu", "d/dx = 1 where x > 0, else negative_slope"
+
+    def forward(self, a: np.ndarray, slope: float) -> tuple:
+        return np.where(a > 0, a, a * slope), slope
+
+    def deriv(self, node: Any) -> Any:
+        a = node._parents[0]._data
+        return np.where(a > 0, 1.0, node._ctx).astype(a.dtype, copy=False)
+
+
+class Elu(_Unary):
+    """x where x > 0, else alpha (e^x - 1); d/dx = 1 where x > 0, else alpha e^x."""
+
+    name, rule = "elu", "d/dx = 1 where x > 0, else alpha exp(x)"
+
+    def forward(self, a: np.ndarray, alpha: float) -> tuple:
+        with np.errstate(over="ignore"):
+            return np.where(a > 0, a, alpha * np.expm1(np.minimum(a, 0))), alpha
+
+    def deriv(self, node: Any) -> Any:
+        a = node._parents[0]._data
+        return np.where(a > 0, 1.0, node._ctx * np.exp(np.minimum(a, 0))).astype(a.dtype, copy=False)
+
+
+class Softplus(_Unary):
+    """log(1 + e^(beta x)) / beta, and x itself where beta x > threshold;
+    d/dx = sigmoid(beta x) (1 beyond the threshold)."""
+
+    name, rule = "softplus", "d/dx = sigmoid(beta x), 1 where beta x > threshold"
+
+    def forward(self, a: np.ndarray, beta: float, threshold: float) -> tuple:
+        bx = a * beta
+        return np.where(bx > threshold, a, np.logaddexp(0, bx) / beta).astype(a.dtype, copy=False), (beta, threshold)
+
+    def deriv(self, node: Any) -> Any:
+        a = node._parents[0]._data
+        beta, threshold = node._ctx
+        bx = a * beta
+        return np.where(bx > threshold, 1.0, _sigmoid(bx)).astype(a.dtype, copy=False)
+
+
+class Hardtanh(_Unary):
+    """min(max(x, lo), hi); d/dx = 1 strictly between the bounds, 0 at and beyond them."""
+
+    name, rule = "hardtanh", "d/dx = 1 where min_val < x < max_val, else 0"
+
+    def forward(self, a: np.ndarray, lo: float, hi: float) -> tuple:
+        return np.minimum(np.maximum(a, lo), hi).astype(a.dtype, copy=False), (lo, hi)
+
+    def deriv(self, node: Any) -> Any:
+        a = node._parents[0]._data
+        lo, hi = node._ctx
+        return ((a > lo) & (a < hi)).astype(a.dtype)
+
+
+class LogSigmoid(_Unary):
+    """log sigmoid(x) = -log(1 + e^-x); d/dx = sigmoid(-x) = 1 - sigmoid(x)."""
+
+    name, rule = "logsigmoid", "d log(sigmoid(x))/dx = sigmoid(-x)"
+
+    def forward(self, a: np.ndarray) -> tuple:
+        return -np.logaddexp(0, -a), None
+
+    def deriv(self, node: Any) -> Any:
+        return _sigmoid(-node._parents[0]._data)
+
+
+class Mish(_Unary):
+    """x tanh(softplus(x)); d/dx = tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2), sp = log(1 + e^x)."""
+
+    name, rule = "mish", "d/dx = t + x sigmoid(x) (1 - t^2), t = tanh(softplus(x))"
+
+    def forward(self, a: np.ndarray) -> tuple:
+        t = np.tanh(np.logaddexp(0, a))
+        return a * t, t
+
+    def deriv(self, node: Any) -> Any:
+        a, t = node._parents[0]._data, node._ctx
+        return t + a * _sigmoid(a) * (1 - t * t)
+
+
+class Softsign(_Unary):
+    """x / (1 + |x|); d/dx = 1 / (1 + |x|)^2."""
+
+    name, rule = "softsign", "d/dx = 1 / (1 + |x|)^2"
+
+    def forward(self, a: np.ndarray) -> tuple:
+        return a / (1 + np.abs(a)), None
+
+    def deriv(self, node: Any) -> Any:
+        d = 1 + np.abs(node._parents[0]._data)
+        return 1 / (d * d)
+
+
+LEAKYRELU, ELU, SOFTPLUS, HARDTANH = LeakyRelu(), Elu(), Softplus(), Hardtanh()
+LOGSIGMOID, MISH, SOFTSIGN = LogSigmoid(), Mish(), Softsign()
