@@ -33,6 +33,14 @@ from .layers import (
 )
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, NLLLoss, SmoothL1Loss
 from .module import Flatten, Identity, Linear, Module, ModuleList, Sequential
+from .pooling import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    MaxPool1d,
+)
 
 __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten", "ReLU", "Tanh", "Sigmoid", "GELU",
            "SiLU", "Softmax", "LogSoftmax", "Dropout", "MSELoss", "CrossEntropyLoss", "Embedding", "LayerNorm",
@@ -40,4 +48,5 @@ __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten"
            "MultiheadAttention", "ModuleDict", "Parameter", "ParameterDict", "ParameterList",
            "Unflatten", "mse_loss", "cross_entropy", "functional", "init", "utils", "NLLLoss", "BCELoss",
            "BCEWithLogitsLoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "LeakyReLU", "ELU", "Softplus", "Hardtanh",
-           "ReLU6", "LogSigmoid", "Mish", "Softsign"]
+           "ReLU6", "LogSigmoid", "Mish", "Softsign", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d",
+           "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"]

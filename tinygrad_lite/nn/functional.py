@@ -25,7 +25,8 @@ __all__ = ["linear", "conv1d", "conv2d", "max_pool2d", "avg_pool2d", "embedding"
            "batch_norm", "dropout", "relu", "gelu", "silu", "tanh", "sigmoid", "softmax", "log_softmax", "mse_loss",
            "cross_entropy", "scaled_dot_product_attention", "nll_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "l1_loss", "huber_loss", "smooth_l1_loss", "leaky_relu", "elu",
-           "softplus", "hardtanh", "relu6", "logsigmoid", "mish", "softsign", "one_hot"]
+           "softplus", "hardtanh", "relu6", "logsigmoid", "mish", "softsign", "one_hot", "max_pool1d", "avg_pool1d",
+           "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d"]
 
 
 def _t(x: Any) -> Tensor:
@@ -441,7 +442,8 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
     return attn @ v
 
 
-# the losses beyond mse_loss and more activations live in losses.py and activations.py (they use the helpers above)
+# the losses beyond mse_loss, more activations and the 1-d and adaptive pools live in losses.py, activations.py
+# and pooling.py (they use the helpers above)
 from .activations import elu, hardtanh, leaky_relu, logsigmoid, mish, one_hot, relu6, softplus, softsign  # noqa: E402
 from .losses import (  # noqa: E402
     binary_cross_entropy,
@@ -451,4 +453,12 @@ from .losses import (  # noqa: E402
     l1_loss,
     nll_loss,
     smooth_l1_loss,
+)
+from .pooling import (  # noqa: E402
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    max_pool1d,
 )
