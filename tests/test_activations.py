@@ -193,7 +193,9 @@ def test_one_hot_matches_torch(torch: Any) -> None:
     (lambda: F.hardtanh(Tensor([1.0]), 2.0, 1.0), ValueError, "hardtanh: min_val"),
     (lambda: F.softplus(Tensor([1.0]), beta=0), ValueError, "softplus: beta"),
     (lambda: nn.Hardtanh(3.0, -3.0), ValueError, "Hardtanh: min_val"),
-    (lambda: nn.ReLU6(inplace=True), ValueError, "ReLU6: inplace=True"),
+    (lambda: nn.ReLU6(inplace=1), TypeError, "ReLU6: inplace"),
+    (lambda: nn.ReLU(inplace="yes"), TypeError, "ReLU: inplace"),
+    (lambda: nn.Dropout(0.5, inplace=None), TypeError, "Dropout: inplace"),
     (lambda: nn.LeakyReLU(negative_slope=None), TypeError, "LeakyReLU: negative_slope"),
     (lambda: nn.Mish(inplace="no"), TypeError, "Mish: inplace"),
 ])
@@ -206,3 +208,25 @@ def test_modules_print_their_constants() -> None:
     assert repr(nn.LeakyReLU(0.2)) == "LeakyReLU(negative_slope=0.2)"
     assert "beta=2.0, threshold=20.0" in repr(nn.Softplus(2.0))
     assert tl.nn.Softsign()(Tensor([3.0])).item() == 0.75
+
+
+@pytest.mark.parametrize("make", [lambda: nn.ReLU(inplace=True), lambda: nn.ReLU6(inplace=True),
+                                  lambda: nn.LeakyReLU(0.2, inplace=True), lambda: nn.ELU(inplace=True),
+                                  lambda: nn.Hardtanh(-2.0, 2.0, inplace=True), lambda: nn.SiLU(inplace=True),
+                                  lambda: nn.Mish(inplace=True), lambda: nn.Dropout(0.3, rng=0, inplace=True)])
+def test_modules_take_torchs_inplace_flag_with_the_same_output(make: Callable) -> None:
+    """A torch model's ``nn.ReLU(inplace=True)`` works here: the output is the one of
+    ``inplace=False``; the input stays as it was (no tensor changes in place here)."""
+    m = make()
+    x = Tensor(np.linspace(-4.0, 4.0, 12).reshape(3, 4), requires_grad=True)
+    before = x.data.copy()
+    out = m(x)
+    plain = make()
+    plain.inplace = False
+    if isinstance(m, nn.Dropout):
+        plain.rng = np.random.default_rng(0)  # the same mask
+    np.testing.assert_array_equal(out.data, plain(x).data)
+    np.testing.assert_array_equal(x.data, before)
+    out.sum().backward()
+    assert x.grad is not None
+    assert "inplace=True" in repr(m) or isinstance(m, nn.Dropout)

@@ -5,8 +5,10 @@ mish / Mish, softsign / Softsign; and ``one_hot`` (integer output, no gradient).
 
 Each function checks its constants (a bad type raises ``TypeError``, a bad value
 ``ValueError``, naming the function) and calls one elementwise op of
-``tinygrad_lite.ops.activations``. ``inplace=True`` is refused: tensors are never changed in
-place here, and silently leaving the input unchanged would not be torch's meaning.
+``tinygrad_lite.ops.activations``. A function refuses ``inplace=True``: tensors are never
+changed in place here, and a caller of ``F.elu(x, inplace=True)`` may rely on ``x`` changing.
+A module accepts it (``nn.LeakyReLU(inplace=True)`` in a torch model): its output is the
+same, and only its own input, which nothing else reads in such a model, stays unchanged.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..conventions import check_bool
 from ..ops import activations as act
 from ..tensor import Tensor
 from .functional import _t
@@ -126,7 +129,7 @@ class _Activation(Module):
     def _keep(self, inplace: Any, **constants: Any) -> None:
         """Check ``inplace`` and keep each constant (a real number) under its name."""
         who = type(self).__name__
-        _inplace(inplace, who)
+        self.inplace = check_bool(who, "inplace", inplace)
         for k, v in constants.items():
             setattr(self, k, _real(v, who, k))
         self._names = tuple(constants)
@@ -135,7 +138,7 @@ class _Activation(Module):
         return type(self).fn(x, **{k: getattr(self, k) for k in self._names})
 
     def extra_repr(self) -> str:
-        return ", ".join(f"{k}={getattr(self, k)}" for k in self._names)
+        return ", ".join([f"{k}={getattr(self, k)}" for k in self._names] + (["inplace=True"] if self.inplace else []))
 
 
 class LeakyReLU(_Activation):

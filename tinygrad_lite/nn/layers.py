@@ -24,7 +24,18 @@ __all__ = ["ReLU", "Tanh", "Sigmoid", "GELU", "SiLU", "Softmax", "LogSoftmax", "
 Rng = Union[None, int, np.random.Generator]
 
 
-class ReLU(Module):
+class _InPlace(Module):
+    """A module taking torch's ``inplace`` flag. ``inplace=True`` gives the same output; the
+    input is left unchanged, since no tensor is changed in place here."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        self.inplace = check_bool(type(self).__name__, "inplace", inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class ReLU(_InPlace):
     """max(x, 0)."""
 
     def forward(self, x: Any) -> Tensor:
@@ -60,7 +71,7 @@ class GELU(Module):
         return f"approximate={self.approximate!r}"
 
 
-class SiLU(Module):
+class SiLU(_InPlace):
     """x sigmoid(x)."""
 
     def forward(self, x: Any) -> Tensor:
@@ -103,7 +114,8 @@ class Dropout(Module):
     1/(1-p) (so the expectation is unchanged); each sample of a batch gets its own mask. In
     evaluation mode (``.eval()``), the identity."""
 
-    def __init__(self, p: float = 0.5, rng: Rng = None) -> None:
+    def __init__(self, p: float = 0.5, rng: Rng = None, *, inplace: bool = False) -> None:
+        self.inplace = check_bool("Dropout", "inplace", inplace)  # (torch's flag: the same output, see _InPlace)
         if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real):
             raise TypeError(f"Dropout: p must be a real number (a probability), got {p!r}")
         if not 0.0 <= float(p) <= 1.0:
