@@ -11,6 +11,7 @@ Every layer gives per-sample gradients from the same ``backward()`` on a batched
 
 from . import functional, init, utils
 from .activations import ELU, Hardtanh, LeakyReLU, LogSigmoid, Mish, ReLU6, Softplus, Softsign
+from .activations_more import CELU, GLU, SELU, Hardsigmoid, Hardswish, PReLU, Softmin, Tanhshrink, Threshold
 from .attention import MultiheadAttention
 from .containers import ModuleDict, Parameter, ParameterDict, ParameterList, Unflatten
 from .conv import AvgPool2d, Conv1d, Conv2d, MaxPool2d
@@ -49,4 +50,5 @@ __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten"
            "Unflatten", "mse_loss", "cross_entropy", "functional", "init", "utils", "NLLLoss", "BCELoss",
            "BCEWithLogitsLoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "LeakyReLU", "ELU", "Softplus", "Hardtanh",
            "ReLU6", "LogSigmoid", "Mish", "Softsign", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d",
-           "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d"]
+           "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "SELU", "CELU", "Hardsigmoid", "Hardswish",
+           "Softmin", "GLU", "Threshold", "PReLU", "Tanhshrink"]

@@ -125,14 +125,25 @@ class _Activation(Module):
     """An activation function as a module; subclasses set ``fn`` and keep their constants."""
 
     _names: tuple = ()
+    inplace = False
+    _inplace_arg = True  # torch's constructor takes ``inplace``
+
+    def __init__(self, inplace: bool = False) -> None:
+        if not self._inplace_arg and inplace is not False:
+            raise TypeError(f"{type(self).__name__}: takes no inplace argument, got inplace={inplace!r}")
+        self._keep(inplace)
 
     def _keep(self, inplace: Any, **constants: Any) -> None:
         """Check ``inplace`` and keep each constant (a real number) under its name."""
         who = type(self).__name__
         self.inplace = check_bool(who, "inplace", inplace)
-        for k, v in constants.items():
-            setattr(self, k, _real(v, who, k))
-        self._names = tuple(constants)
+        self._hold(**{k: _real(v, who, k) for k, v in constants.items()})
+
+    def _hold(self, **values: Any) -> None:
+        """Keep each (already checked) value under its name; ``forward`` passes them on."""
+        for k, v in values.items():
+            setattr(self, k, v)
+        self._names = self._names + tuple(values)
 
     def forward(self, x: Any) -> Tensor:
         return type(self).fn(x, **{k: getattr(self, k) for k in self._names})
@@ -187,15 +198,13 @@ class ReLU6(_Activation):
 
     fn = staticmethod(relu6)
 
-    def __init__(self, inplace: bool = False) -> None:
-        self._keep(inplace)
-
 
 class LogSigmoid(_Activation):
     """``F.logsigmoid`` as a module: log sigmoid(x) = -log(1 + e^-x), finite for every x
     (the log of a sigmoid that underflows to 0 would be -inf)."""
 
     fn = staticmethod(logsigmoid)
+    _inplace_arg = False
 
 
 class Mish(_Activation):
@@ -203,11 +212,9 @@ class Mish(_Activation):
 
     fn = staticmethod(mish)
 
-    def __init__(self, inplace: bool = False) -> None:
-        self._keep(inplace)
-
 
 class Softsign(_Activation):
     """``F.softsign`` as a module: x / (1 + |x|)."""
 
     fn = staticmethod(softsign)
+    _inplace_arg = False

@@ -26,7 +26,8 @@ __all__ = ["linear", "conv1d", "conv2d", "max_pool2d", "avg_pool2d", "embedding"
            "cross_entropy", "scaled_dot_product_attention", "nll_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "l1_loss", "huber_loss", "smooth_l1_loss", "leaky_relu", "elu",
            "softplus", "hardtanh", "relu6", "logsigmoid", "mish", "softsign", "one_hot", "max_pool1d", "avg_pool1d",
-           "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d"]
+           "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "selu", "celu",
+           "hardsigmoid", "hardswish", "softmin", "glu", "threshold", "prelu", "tanhshrink"]
 
 
 def _t(x: Any) -> Tensor:
@@ -445,6 +446,17 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
 # the losses beyond mse_loss, more activations and the 1-d and adaptive pools live in losses.py, activations.py
 # and pooling.py (they use the helpers above)
 from .activations import elu, hardtanh, leaky_relu, logsigmoid, mish, one_hot, relu6, softplus, softsign  # noqa: E402
+from .activations_more import (  # noqa: E402
+    celu,
+    glu,
+    hardsigmoid,
+    hardswish,
+    prelu,
+    selu,
+    softmin,
+    tanhshrink,
+    threshold,
+)
 from .losses import (  # noqa: E402
     binary_cross_entropy,
     binary_cross_entropy_with_logits,

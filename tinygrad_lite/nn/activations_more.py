@@ -1,0 +1,200 @@
+"""Activations built from other ops, with PyTorch's signatures, as functions (re-exported by
+``tl.nn.functional``) and modules (re-exported by ``tl.nn``): selu / SELU, celu / CELU,
+hardsigmoid / Hardsigmoid, hardswish / Hardswish, softmin / Softmin, glu / GLU, threshold /
+Threshold, prelu / PReLU (a learned slope per channel), tanhshrink / Tanhshrink.
+
+Each is a composition of differentiable ops (elu, hardtanh, softmax, sigmoid, where, ...), so
+its gradient, its per-sample gradients and its errors are those ops'. Modules accept torch's
+``inplace`` flag where torch has one (the same output; the input is left unchanged).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..factories import where
+from ..tensor import Tensor
+from .activations import _Activation, _float, _inplace, _real, elu, hardtanh
+from .module import Module
+
+__all__ = ["selu", "celu", "hardsigmoid", "hardswish", "softmin", "glu", "threshold", "prelu", "tanhshrink", "SELU",
+           "CELU", "Hardsigmoid", "Hardswish", "Softmin", "GLU", "Threshold", "PReLU", "Tanhshrink"]
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Any, inplace: bool = False) -> Tensor:
+    """scale * elu(x, alpha) with torch's constants (alpha = 1.6733, scale = 1.0507), the
+    self-normalising activation."""
+    _inplace(inplace, "selu")
+    return elu(_float(input, "selu"), _SELU_ALPHA) * _SELU_SCALE
+
+
+def celu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """max(0, x) + min(0, alpha (e^(x / alpha) - 1)) = alpha * elu(x / alpha)."""
+    _inplace(inplace, "celu")
+    a = _real(alpha, "celu", "alpha")
+    if a == 0:
+        raise ValueError("celu: alpha must not be 0")
+    return elu(_float(input, "celu") / a, 1.0) * a
+
+
+def hardsigmoid(input: Any, inplace: bool = False) -> Tensor:
+    """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear between (gradient 1/6 strictly inside)."""
+    _inplace(inplace, "hardsigmoid")
+    return hardtanh(_float(input, "hardsigmoid") + 3.0, 0.0, 6.0) / 6.0
+
+
+def hardswish(input: Any, inplace: bool = False) -> Tensor:
+    """x * relu6(x + 3) / 6 (MobileNetV3's activation)."""
+    _inplace(inplace, "hardswish")
+    x = _float(input, "hardswish")
+    return x * hardsigmoid(x)
+
+
+def softmin(input: Any, dim: Any = None) -> Tensor:
+    """softmax(-x) along ``dim`` (None: the last axis)."""
+    return (-_float(input, "softmin")).softmax(-1 if dim is None else dim)
+
+
+def glu(input: Any, dim: int = -1) -> Tensor:
+    """Gated linear unit: the input split in two halves a, b along ``dim``; a * sigmoid(b)."""
+    x = _float(input, "glu")
+    if x.data.ndim == 0:
+        raise ValueError("glu: a 0-d input cannot be split")
+    n = x.data.ndim
+    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)) or not -n <= dim < n:
+        raise IndexError(f"glu: dim {dim!r} is out of range for an input of shape {x.data.shape}")
+    d = int(dim) % n
+    size = x.data.shape[d]
+    if size % 2:
+        raise ValueError(f"glu: the size of dim {d} ({size}, input shape {x.data.shape}) must be even")
+    a, b = x.split(size // 2, d)
+    return a * b.sigmoid()
+
+
+def threshold(input: Any, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """x where x > threshold, else value (gradient 1 where x > threshold, else 0)."""
+    _inplace(inplace, "threshold")
+    x = _float(input, "threshold")
+    t, v = _real(threshold, "threshold", "threshold"), _real(value, "threshold", "value")
+    return where(x.data > t, x, np.asarray(v, dtype=x.data.dtype))
+
+
+def prelu(input: Any, weight: Any) -> Tensor:
+    """max(0, x) + weight * min(0, x), ``weight`` of one value or one per channel (axis 1 of an
+    input of 2 or more dimensions, as torch)."""
+    x = _float(input, "prelu")
+    w = weight if isinstance(weight, Tensor) else Tensor(np.asarray(weight, dtype=x.data.dtype))
+    if w.data.ndim != 1:
+        raise ValueError(f"prelu: weight must be 1-d, got shape {w.data.shape}")
+    k = w.data.shape[0]
+    if k != 1:
+        channels = x.data.shape[1] if x.data.ndim >= 2 else (x.data.shape[0] if x.data.ndim == 1 else 1)
+        if k != channels:
+            raise ValueError(f"prelu: weight of {k} values does not match the {channels} channels of an input of "
+                             f"shape {x.data.shape}")
+        if x.data.ndim >= 2:
+            w = w.reshape((k,) + (1,) * (x.data.ndim - 2))
+    return x.relu() - w * (-x).relu()
+
+
+def tanhshrink(input: Any) -> Tensor:
+    """x - tanh(x)."""
+    x = _float(input, "tanhshrink")
+    return x - x.tanh()
+
+
+class SELU(_Activation):
+    """``F.selu`` as a module."""
+
+    fn = staticmethod(selu)
+
+
+class CELU(_Activation):
+    """``F.celu`` as a module."""
+
+    fn = staticmethod(celu)
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False) -> None:
+        self._keep(inplace, alpha=alpha)
+        if self.alpha == 0:
+            raise ValueError("CELU: alpha must not be 0")
+
+
+class Hardsigmoid(_Activation):
+    """``F.hardsigmoid`` as a module."""
+
+    fn = staticmethod(hardsigmoid)
+
+
+class Hardswish(_Activation):
+    """``F.hardswish`` as a module."""
+
+    fn = staticmethod(hardswish)
+
+
+class Tanhshrink(_Activation):
+    """``F.tanhshrink`` as a module."""
+
+    fn = staticmethod(tanhshrink)
+    _inplace_arg = False
+
+
+class Threshold(_Activation):
+    """``F.threshold`` as a module: x where x > threshold, else value."""
+
+    fn = staticmethod(threshold)
+
+    def __init__(self, threshold: float, value: float, inplace: bool = False) -> None:
+        self._keep(inplace, threshold=threshold, value=value)
+
+
+def _dim(dim: Any, who: str) -> Any:
+    if dim is not None and (isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer))):
+        raise TypeError(f"{who}: dim must be an int or None, got {dim!r}")
+    return dim
+
+
+class Softmin(_Activation):
+    """``F.softmin`` as a module (``dim=None``: the last axis)."""
+
+    fn = staticmethod(softmin)
+
+    def __init__(self, dim: Any = None) -> None:
+        self._hold(dim=_dim(dim, "Softmin"))
+
+
+class GLU(_Activation):
+    """``F.glu`` as a module (``dim=-1`` by default)."""
+
+    fn = staticmethod(glu)
+
+    def __init__(self, dim: int = -1) -> None:
+        self._hold(dim=_dim(dim, "GLU"))
+
+
+class PReLU(Module):
+    """max(0, x) + a * min(0, x) with a learned slope ``weight`` of ``num_parameters`` values
+    (1, or one per channel), initialised to ``init``; torch's parameter name ``weight``."""
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype: Any = np.float64) -> None:
+        if isinstance(num_parameters, (bool, np.bool_)) or not isinstance(num_parameters, (int, np.integer)) \
+                or num_parameters < 1:
+            raise ValueError(f"PReLU: num_parameters must be a positive int, got {num_parameters!r}")
+        a = _real(init, "PReLU", "init")
+        if not math.isfinite(a):
+            raise ValueError(f"PReLU: init must be finite, got {init!r}")
+        self.num_parameters = int(num_parameters)
+        self.weight = Tensor(np.full(self.num_parameters, a, dtype=dtype), requires_grad=True)
+
+    def forward(self, x: Any) -> Tensor:
+        return prelu(x, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
+
