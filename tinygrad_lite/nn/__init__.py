@@ -1,7 +1,7 @@
 """Neural-network building blocks shaped like PyTorch's ``torch.nn``: Module and containers
 (also keyed ones and parameter lists), Linear, convolutions and pooling, Embedding,
-normalisation layers, Dropout, attention, activations and losses; ``tl.nn.functional``
-(``F``), ``tl.nn.init`` and ``tl.nn.utils``.
+normalisation layers, Dropout, attention, recurrent layers (RNN, LSTM, GRU and their cells),
+activations and losses; ``tl.nn.functional`` (``F``), ``tl.nn.init`` and ``tl.nn.utils``.
 
 Every layer gives per-sample gradients from the same ``backward()`` on a batched input
 (BatchNorm in training mode aside: it mixes samples). Linear, Conv and Embedding weights
@@ -32,9 +32,11 @@ from .layers import (
     Tanh,
 )
 from .module import Flatten, Identity, Linear, Module, ModuleList, Sequential
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten", "ReLU", "Tanh", "Sigmoid", "GELU",
            "SiLU", "Softmax", "LogSoftmax", "Dropout", "MSELoss", "CrossEntropyLoss", "Embedding", "LayerNorm",
            "GroupNorm", "BatchNorm1d", "BatchNorm2d", "Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d",
-           "MultiheadAttention", "ModuleDict", "Parameter", "ParameterDict", "ParameterList",
+           "MultiheadAttention", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell",
+           "ModuleDict", "Parameter", "ParameterDict", "ParameterList",
            "Unflatten", "mse_loss", "cross_entropy", "functional", "init", "utils"]
