@@ -26,7 +26,7 @@ from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
-from ..batchstate import BATCHED, MIXED, mixed
+from ..batchstate import BATCHED, MIXED, module_path
 from ..conventions import check_bool, check_dtype
 from ..ops.layout import cat, stack
 from ..random import as_generator
@@ -100,6 +100,17 @@ def _float_dtype(who: str, dtype: Any) -> np.dtype:
 
 def _tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+
+
+def _hc(who: str, hx: Any, names: str) -> tuple:
+    """An LSTM's ``hx``: None (zeros) or the pair ``names`` (both given)."""
+    if hx is None:
+        return None, None
+    if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+        raise TypeError(f"{who}: hx must be a tuple {names}, got {type(hx).__name__}")
+    if (hx[0] is None) != (hx[1] is None):
+        raise ValueError(f"{who}: give both of {names}, or neither")
+    return hx[0], hx[1]
 
 
 def _zeros(shape: tuple, dtype: Any, batched: bool) -> Tensor:
@@ -243,10 +254,13 @@ class _RNNBase(Module):
         if unbatched:
             return x.squeeze(0), [e[:, 0] for e in ends]
         if batched and not seq._bs & MIXED:
+            path = module_path()
+            where = f" (module '{path}')" if path and path != type(self).__name__ else ""
+            why = (f"'{self._who()}'{where} returns h_n/c_n with torch's layout (D*num_layers, B, H), the sample "
+                   "axis second, which per-sample gradients cannot follow; build the loss from the output instead "
+                   "(e.g. output[:, -1] with batch_first=True)")
             for e in ends:
-                e._bs, e._mix = mixed(f"'{self._who()}' returns h_n/c_n with torch's layout (D*num_layers, B, H), "
-                                      "the sample axis second, which per-sample gradients cannot follow; build "
-                                      "the loss from the output instead (e.g. output[:, -1] with batch_first=True)")
+                e._bs, e._mix = MIXED, why
         return (x if self.batch_first else x.swapaxes(0, 1)), ends
 
     def extra_repr(self) -> str:
@@ -325,14 +339,7 @@ class LSTM(_RNNBase):
                          rng, dtype)
 
     def forward(self, input: Any, hx: Any = None) -> tuple:
-        h0 = c0 = None
-        if hx is not None:
-            if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                raise TypeError(f"{self._who()}: hx must be a tuple (h_0, c_0), got {type(hx).__name__}")
-            h0, c0 = hx
-            if (h0 is None) != (c0 is None):
-                raise ValueError(f"{self._who()}: give both h_0 and c_0, or neither")
-        out, (h_n, c_n) = self._run(input, h0, c0)
+        out, (h_n, c_n) = self._run(input, *_hc(self._who(), hx, "(h_0, c_0)"))
         return out, (h_n, c_n)
 
 
@@ -426,10 +433,6 @@ class LSTMCell(_CellBase):
         super().__init__("LSTM", input_size, hidden_size, bias, rng, dtype)
 
     def forward(self, input: Any, hx: Any = None) -> tuple:
-        h = c = None
-        if hx is not None:
-            if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-                raise TypeError(f"{self._who()}: hx must be a tuple (h, c), got {type(hx).__name__}")
-            h, c = hx
+        h, c = _hc(self._who(), hx, "(h, c)")
         h, c = self._step(input, (("h", h), ("c", c)))
         return h, c
