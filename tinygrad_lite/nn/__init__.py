@@ -1,7 +1,7 @@
 """Neural-network building blocks shaped like PyTorch's ``torch.nn``: Module and containers
 (also keyed ones and parameter lists), Linear, convolutions and pooling, Embedding,
-normalisation layers, Dropout, attention, activations and losses; ``tl.nn.functional``
-(``F``), ``tl.nn.init`` and ``tl.nn.utils``.
+normalisation layers, Dropout, attention, recurrent layers (RNN, LSTM, GRU and their cells),
+activations and losses; ``tl.nn.functional`` (``F``), ``tl.nn.init`` and ``tl.nn.utils``.
 
 Every layer gives per-sample gradients from the same ``backward()`` on a batched input
 (BatchNorm in training mode aside: it mixes samples). Linear, Conv and Embedding weights
@@ -42,6 +42,7 @@ from .pooling import (
     AvgPool1d,
     MaxPool1d,
 )
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten", "ReLU", "Tanh", "Sigmoid", "GELU",
            "SiLU", "Softmax", "LogSoftmax", "Dropout", "MSELoss", "CrossEntropyLoss", "Embedding", "LayerNorm",
@@ -51,4 +52,5 @@ __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten"
            "BCEWithLogitsLoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "LeakyReLU", "ELU", "Softplus", "Hardtanh",
            "ReLU6", "LogSigmoid", "Mish", "Softsign", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d",
            "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "SELU", "CELU", "Hardsigmoid", "Hardswish",
-           "Softmin", "GLU", "Threshold", "PReLU", "Tanhshrink"]
+           "Softmin", "GLU", "Threshold", "PReLU", "Tanhshrink", "RNN", "LSTM", "GRU", "RNNCell",
+           "LSTMCell", "GRUCell"]
