@@ -11,6 +11,8 @@ methods on contiguous numpy arrays, so no pickling is involved.
 from __future__ import annotations
 
 import os
+import sys
+import time
 import warnings
 from typing import Any, Optional
 
@@ -94,6 +96,19 @@ def bcast(comm: Any, buf: np.ndarray, root: int) -> None:
     comm.Bcast(buf, root=root)
 
 
+# how long a rank waits, after writing why it ends the job, before the abort: the launcher
+# forwards each rank's stderr through a pipe, and an abort that comes first loses the message
+# (seen on a loaded 2-core machine with a 0.2 s wait)
+ABORT_GRACE = 1.0
+
+
 def abort(comm: Any, code: int = 1) -> None:
-    """Ends every process of the job (the launcher then exits non-zero)."""
+    """Ends every process of the job (the launcher then exits non-zero), ``ABORT_GRACE``
+    seconds after this rank's stderr was flushed, so the launcher has passed the message on."""
+    try:
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed stderr: nothing to wait for
+        pass
+    else:
+        time.sleep(ABORT_GRACE)
     comm.Abort(code)

