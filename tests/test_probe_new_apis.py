@@ -1,0 +1,115 @@
+"""Edge cases of the torch-shaped module API, containers, initialisers, optimizer state and
+learning-rate schedulers: what a model holds is what it saves, bad arguments change
+nothing, and torch (where importable) agrees on names, shapes and values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+from tinygrad_lite import nn
+
+try:
+    import torch
+except ImportError:  # the oracle comparisons skip; the direct checks still run
+    torch = None
+
+needs_torch = pytest.mark.skipif(torch is None, reason="torch is not installed")
+
+
+# ------------------------------------------------------------------ containers -------------
+class _Heads(nn.ModuleDict):
+    """A ModuleDict subclass with a module and a parameter of its own besides its entries."""
+
+    def __init__(self) -> None:
+        super().__init__({"a": nn.Linear(2, 3, rng=0)})
+        self.register_parameter("scale", nn.Parameter(np.ones(3)))
+
+
+def test_keyed_container_names_everything_parameters_finds() -> None:
+    d = _Heads()
+    d.add_module("b", nn.Linear(3, 1, rng=1))
+    pl = nn.ParameterList([np.zeros(2)])
+    pl.register_parameter("w", nn.Parameter(np.zeros(1)))
+    pl.lin = nn.Linear(1, 1, rng=2)
+    for m in (d, pl):
+        named = [p for _, p in m.named_parameters()]
+        assert [id(p) for p in named] == [id(p) for p in m.parameters()]
+        assert list(m.state_dict()) == [n for n, _ in m.named_parameters()]
+    assert list(d.state_dict()) == ["scale", "a.weight", "a.bias", "b.weight", "b.bias"]
+    assert list(pl.state_dict()) == ["0", "w", "lin.weight", "lin.bias"]
+    assert list(d.keys()) == ["a", "b"]
+
+
+def test_module_dict_attribute_and_add_module_are_entries() -> None:
+    d = nn.ModuleDict({"a": nn.ReLU()})
+    d.b = nn.Tanh()
+    d.add_module("c", nn.Identity())
+    assert list(d.keys()) == ["a", "b", "c"] and d["b"] is d.b
+    del d.b
+    assert list(d.keys()) == ["a", "c"]
+    with pytest.raises(TypeError, match="add_module"):
+        d.add_module("x", None)
+    assert list(d.keys()) == ["a", "c"]
+
+
+@pytest.mark.parametrize("key", ["training", "forward", "update", "keys"])
+def test_module_dict_key_that_hides_an_attribute_is_refused(key: str) -> None:
+    d = nn.ModuleDict({"a": nn.ReLU()})
+    with pytest.raises(KeyError, match=key):
+        d[key] = nn.Tanh()
+    with pytest.raises(KeyError, match=key):
+        d.update({"b": nn.Tanh(), key: nn.Tanh()})
+    assert list(d.keys()) == ["a"]
+    pd = nn.ParameterDict()
+    with pytest.raises(KeyError, match=key):
+        pd[key] = np.zeros(1)
+    assert len(pd) == 0
+
+
+@needs_torch
+def test_container_names_match_torch() -> None:
+    class TH(torch.nn.ModuleDict):
+        def __init__(self) -> None:
+            super().__init__({"a": torch.nn.Linear(2, 3)})
+            self.register_parameter("scale", torch.nn.Parameter(torch.ones(3)))
+
+    t = TH()
+    t.extra = torch.nn.Linear(3, 1)
+    m = _Heads()
+    m.extra = nn.Linear(3, 1)
+    assert list(m.state_dict()) == list(t.state_dict())
+    assert list(m.keys()) == list(t.keys())
+
+
+def test_parameter_of_non_numeric_data_names_it() -> None:
+    with pytest.raises(TypeError, match="Linear"):
+        nn.Parameter(nn.Linear(1, 1))
+    pl = nn.ParameterList([np.zeros(1)])
+    with pytest.raises(TypeError, match="str"):
+        pl.append("x")
+    assert len(pl) == 1
+
+
+def test_parameter_dict_get_setdefault_copy() -> None:
+    pd = nn.ParameterDict({"a": np.zeros(2)})
+    assert pd.get("b") is None and pd.get("a") is pd["a"]
+    b = pd.setdefault("b", np.ones(3))
+    assert b is pd["b"] and b.requires_grad and pd.setdefault("b", np.zeros(1)) is b
+    c = pd.copy()
+    assert list(c.keys()) == ["a", "b"] and c["a"] is pd["a"]
+    c["z"] = np.zeros(1)
+    assert "z" not in pd
+
+
+@pytest.mark.parametrize("sizes,shape", [((0, 2), (3, 0)), ((2, 0, 3), (3, 0)), ((-1, 0), (4, 0))])
+def test_unflatten_zero_sizes(sizes: tuple, shape: tuple) -> None:
+    if sizes == (-1, 0):
+        with pytest.raises(ValueError, match="Unflatten"):
+            nn.Unflatten(1, sizes)(tl.Tensor(np.zeros(shape)))
+        return
+    out = nn.Unflatten(1, sizes)(tl.Tensor(np.zeros(shape)))
+    assert out.shape == (3,) + sizes
+    if torch is not None:
+        assert tuple(torch.nn.Unflatten(1, sizes)(torch.zeros(shape)).shape) == out.shape
