@@ -113,3 +113,45 @@ def test_unflatten_zero_sizes(sizes: tuple, shape: tuple) -> None:
     assert out.shape == (3,) + sizes
     if torch is not None:
         assert tuple(torch.nn.Unflatten(1, sizes)(torch.zeros(shape)).shape) == out.shape
+
+
+# ------------------------------------------------------------------ nn.init ----------------
+@pytest.mark.parametrize("call", [
+    lambda t: nn.init.uniform_(t, float("nan"), 1.0),
+    lambda t: nn.init.uniform_(t, 0.0, float("inf")),
+    lambda t: nn.init.normal_(t, 0.0, float("nan")),
+    lambda t: nn.init.normal_(t, float("inf"), 1.0),
+    lambda t: nn.init.constant_(t, float("nan")),
+    lambda t: nn.init.xavier_uniform_(t, gain=float("nan")),
+    lambda t: nn.init.kaiming_normal_(t, a=float("nan")),
+    lambda t: nn.init.trunc_normal_(t, std=float("inf")),
+    lambda t: nn.init.trunc_normal_(t, a=float("nan")),
+])
+def test_init_refuses_non_finite_arguments_and_changes_nothing(call) -> None:
+    t = tl.Tensor(np.full((3, 4), 7.0), requires_grad=True)
+    with pytest.raises(ValueError, match=r"_: .*nan|_: .*inf|negative_slope"):
+        call(t)
+    assert np.all(t.data == 7.0)
+
+
+def test_init_failure_leaves_the_default_generator_alone() -> None:
+    tl.manual_seed(0)
+    with pytest.raises(TypeError, match="orthogonal_: gain"):
+        nn.init.orthogonal_(tl.Tensor(np.zeros((3, 3)), requires_grad=True), gain="x")
+    a = nn.init.normal_(tl.Tensor(np.zeros(4), requires_grad=True)).data.copy()
+    tl.manual_seed(0)
+    b = nn.init.normal_(tl.Tensor(np.zeros(4), requires_grad=True)).data
+    np.testing.assert_array_equal(a, b)
+
+
+def test_init_constant_takes_a_one_element_tensor_and_infinite_trunc_bounds() -> None:
+    t = tl.Tensor(np.zeros(3, np.float32), requires_grad=True)
+    nn.init.constant_(t, tl.tensor(2.5))
+    np.testing.assert_array_equal(t.data, np.full(3, 2.5, np.float32))
+    nn.init.trunc_normal_(t, a=-float("inf"), b=0.0, generator=0)
+    assert np.all(t.data <= 0.0) and t.dtype == np.float32
+
+
+def test_calculate_gain_names_a_bad_nonlinearity() -> None:
+    with pytest.raises(ValueError, match="calculate_gain"):
+        nn.init.calculate_gain(["relu"])
