@@ -155,3 +155,52 @@ def test_init_constant_takes_a_one_element_tensor_and_infinite_trunc_bounds() ->
 def test_calculate_gain_names_a_bad_nonlinearity() -> None:
     with pytest.raises(ValueError, match="calculate_gain"):
         nn.init.calculate_gain(["relu"])
+
+
+# ------------------------------------------------------------------ schedulers -------------
+_RESUMABLE = {
+    "StepLR": lambda M, o, e: M.StepLR(o, 3, 0.5, last_epoch=e),
+    "MultiStepLR": lambda M, o, e: M.MultiStepLR(o, [1, 3, 3, 6], 0.5, last_epoch=e),
+    "ExponentialLR": lambda M, o, e: M.ExponentialLR(o, 0.9, last_epoch=e),
+    "CosineAnnealingLR": lambda M, o, e: M.CosineAnnealingLR(o, 4, 0.01, last_epoch=e),
+    "LambdaLR": lambda M, o, e: M.LambdaLR(o, lambda k: 1 / (k + 1), last_epoch=e),
+    "LinearLR": lambda M, o, e: M.LinearLR(o, 0.25, 1.0, 4, last_epoch=e),
+    "ConstantLR": lambda M, o, e: M.ConstantLR(o, 0.5, 3, last_epoch=e),
+}
+
+
+def _lrs_after_resume(lib: str, make, e: int) -> list:
+    if lib == "torch":
+        o = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+        M = torch.optim.lr_scheduler
+    else:
+        o = tl.optim.SGD([tl.Tensor(np.zeros(1), requires_grad=True)], lr=0.1)
+        M = tl.optim.lr_scheduler
+    o.param_groups[0]["initial_lr"] = 0.2
+    s = make(M, o, e)
+    out = [s.get_last_lr()[0]]
+    for _ in range(9):
+        s.step()
+        out.append(s.get_last_lr()[0])
+    return out + [s.last_epoch]
+
+
+@pytest.mark.parametrize("name", sorted(_RESUMABLE))
+@pytest.mark.parametrize("e", [-1, 0, 2, 3, 5])
+def test_schedulers_take_last_epoch_as_torch(name: str, e: int) -> None:
+    got = _lrs_after_resume("tl", _RESUMABLE[name], e)
+    assert got[-1] == e + 10
+    if torch is not None:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            want = _lrs_after_resume("torch", _RESUMABLE[name], e)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=0)
+
+
+def test_resuming_a_scheduler_without_initial_lr_is_refused() -> None:
+    o = tl.optim.SGD([tl.Tensor(np.zeros(1), requires_grad=True)], lr=0.1)
+    with pytest.raises(KeyError, match="initial_lr"):
+        tl.optim.lr_scheduler.StepLR(o, 3, last_epoch=4)
+    assert o.param_groups[0]["lr"] == 0.1 and "initial_lr" not in o.param_groups[0]
