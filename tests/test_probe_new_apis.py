@@ -204,3 +204,16 @@ def test_resuming_a_scheduler_without_initial_lr_is_refused() -> None:
     with pytest.raises(KeyError, match="initial_lr"):
         tl.optim.lr_scheduler.StepLR(o, 3, last_epoch=4)
     assert o.param_groups[0]["lr"] == 0.1 and "initial_lr" not in o.param_groups[0]
+
+
+def test_init_through_a_view_marks_the_viewed_parameter_changed() -> None:
+    w = tl.Tensor(np.ones((3, 2)), requires_grad=True)
+    y = (w * w).sum()
+    nn.init.zeros_(w[0])  # torch's idiom for a padding row: the parameter itself changes
+    np.testing.assert_array_equal(w.data, [[0.0, 0.0], [1.0, 1.0], [1.0, 1.0]])
+    with pytest.raises(RuntimeError, match="changed in place"):
+        y.backward()  # the graph saw the old values; no gradient at values w no longer holds
+    assert w.grad is None
+    z = (w * w).sum()
+    z.backward()
+    np.testing.assert_array_equal(w.grad, 2 * w.data)

@@ -65,9 +65,25 @@ def _fill(tensor: Tensor, values: Any) -> Tensor:
     if arr.flags.writeable:
         np.copyto(arr, values, casting="unsafe")
         tensor.data = arr  # (the setter bumps the version)
+        _mark_viewed(tensor, arr)
     else:
         tensor.data = np.array(np.broadcast_to(values, arr.shape), dtype=arr.dtype)
     return tensor
+
+
+def _mark_viewed(tensor: Tensor, arr: np.ndarray) -> None:
+    """A tensor that views another one's array (``w[0]``, ``w.T``, ...) was just written: the
+    tensors it was taken from changed too, so they are marked changed (graphs that used their
+    old values refuse ``backward``, instead of differentiating at values they no longer hold)."""
+    stack, seen = list(tensor._parents), set()
+    while stack:
+        p = stack.pop()
+        if id(p) in seen or not isinstance(p, Tensor):
+            continue
+        seen.add(id(p))
+        if np.may_share_memory(p._data, arr):
+            p.data = p._data
+            stack.extend(p._parents)
 
 
 def _fans(shape: tuple, who: str) -> tuple:
