@@ -217,3 +217,61 @@ def test_init_through_a_view_marks_the_viewed_parameter_changed() -> None:
     z = (w * w).sum()
     z.backward()
     np.testing.assert_array_equal(w.grad, 2 * w.data)
+
+
+# ------------------------------------------------------------------ optimizer state --------
+@pytest.mark.parametrize("name,kw", [
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.1}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "maximize": True}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.1}),
+    ("Adam", {"lr": 0.1, "weight_decay": 0.1, "amsgrad": True}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.5, "centered": True, "weight_decay": 0.1}),
+])
+def test_a_0d_parameter_steps_as_a_one_element_one(name: str, kw: dict) -> None:
+    """A scalar parameter (a learnable temperature) keeps its momentum across steps."""
+    runs = []
+    for shape in [(), (1,)]:
+        p = tl.Tensor(np.full(shape, 1.5), requires_grad=True)
+        opt = getattr(tl.optim, name)([p], **kw)
+        for _ in range(5):
+            opt.zero_grad()
+            (p * p * p).sum().backward()
+            opt.step()
+        assert all(type(v) is np.ndarray for v in opt.state[p].values() if not isinstance(v, int))
+        runs.append(float(p.data.reshape(())))
+    assert runs[0] == runs[1]
+    if torch is not None:
+        tp = torch.nn.Parameter(torch.tensor(1.5, dtype=torch.float64))
+        topt = getattr(torch.optim, name)([tp], **kw)
+        for _ in range(5):
+            topt.zero_grad()
+            (tp * tp * tp).backward()
+            topt.step()
+        assert runs[0] == pytest.approx(tp.item(), rel=1e-12)
+
+
+def test_a_0d_parameters_state_follows_model_float_and_loading() -> None:
+    class M(nn.Module):
+        def __init__(self) -> None:
+            self.lin = nn.Linear(3, 2, rng=0)
+            self.temp = nn.Parameter(np.array(1.5))
+
+        def forward(self, x: tl.Tensor) -> tl.Tensor:
+            return self.lin(x) * self.temp
+
+    x, y = np.ones((4, 3)), np.zeros((4, 2))
+    m = M()
+    opt = tl.optim.Adam(m.parameters(), lr=0.01)
+    for dt in (np.float64, np.float32):
+        if dt is np.float32:
+            m.float()
+        opt.zero_grad()
+        nn.functional.mse_loss(m(tl.Tensor(x.astype(dt))), tl.Tensor(y.astype(dt))).backward()
+        opt.step()
+    assert m.temp.dtype == np.float32
+    assert {v.dtype for v in opt.state[m.temp].values() if isinstance(v, np.ndarray)} == {np.dtype(np.float32)}
+    saved = opt.state_dict()
+    saved["state"][2] = {k: (v.astype(np.float64) if isinstance(v, np.ndarray) else v)
+                         for k, v in saved["state"][2].items()}
+    opt.load_state_dict(saved)
+    assert {v.dtype for v in opt.state[m.temp].values() if isinstance(v, np.ndarray)} == {np.dtype(np.float32)}
