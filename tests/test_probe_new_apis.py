@@ -275,3 +275,17 @@ def test_a_0d_parameters_state_follows_model_float_and_loading() -> None:
                          for k, v in saved["state"][2].items()}
     opt.load_state_dict(saved)
     assert {v.dtype for v in opt.state[m.temp].values() if isinstance(v, np.ndarray)} == {np.dtype(np.float32)}
+
+
+# ------------------------------------------------------------------ module dtype moves -----
+@needs_torch
+def test_module_moves_take_torch_dtypes_as_tensor_to_does() -> None:
+    m = nn.Sequential(nn.Linear(2, 2, rng=0), nn.BatchNorm1d(2))
+    assert m.to(torch.float32)[0].weight.dtype == np.float32
+    assert m.to(torch.device("cpu"), torch.float64)[0].weight.dtype == np.float64
+    assert m.to(dtype=torch.float32)[0].bias.dtype == np.float32
+    assert m.type("torch.DoubleTensor")[0].weight.dtype == np.float64
+    assert tl.zeros(2).to(torch.float32).dtype == m.to(torch.float32)[0].weight.dtype
+    with pytest.raises(TypeError, match="to: .*floating-point dtype, got int64"):
+        m.to(torch.int64)
+    assert m[0].weight.dtype == np.float32
