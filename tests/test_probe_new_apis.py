@@ -289,3 +289,17 @@ def test_module_moves_take_torch_dtypes_as_tensor_to_does() -> None:
     with pytest.raises(TypeError, match="to: .*floating-point dtype, got int64"):
         m.to(torch.int64)
     assert m[0].weight.dtype == np.float32
+
+
+def test_named_modules_honours_a_memo_without_removing_duplicates() -> None:
+    shared = nn.Linear(1, 1, rng=0)
+    seq = nn.Sequential(shared, nn.ReLU(), shared)
+    memo = {shared}
+    assert [n for n, _ in seq.named_modules(memo=memo, remove_duplicate=False)] == ["", "1"]
+    assert memo == {shared}  # not filled when duplicates are kept
+    assert [n for n, _ in seq.named_modules(remove_duplicate=False)] == ["", "0", "1", "2"]
+    assert list(seq.named_modules(memo={seq}, remove_duplicate=False)) == []
+    if torch is not None:
+        t_shared = torch.nn.Linear(1, 1)
+        t_seq = torch.nn.Sequential(t_shared, torch.nn.ReLU(), t_shared)
+        assert [n for n, _ in t_seq.named_modules(memo={t_shared}, remove_duplicate=False)] == ["", "1"]

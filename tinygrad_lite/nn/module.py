@@ -101,10 +101,10 @@ class Module(ModuleAPI):
         stack: list = [(prefix, self, ())]
         while stack:
             name, m, above = stack.pop()
+            key = id(m) if memo is None else m
+            if key in seen:  # (a memo given is honoured either way; it is filled only when removing duplicates)
+                continue
             if remove_duplicate:
-                key = id(m) if memo is None else m
-                if key in seen:
-                    continue
                 seen.add(key)
             yield name, m
             inside = above + (id(m),)  # (a module that holds itself: once)
