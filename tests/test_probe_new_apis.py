@@ -303,3 +303,18 @@ def test_named_modules_honours_a_memo_without_removing_duplicates() -> None:
         t_shared = torch.nn.Linear(1, 1)
         t_seq = torch.nn.Sequential(t_shared, torch.nn.ReLU(), t_shared)
         assert [n for n, _ in t_seq.named_modules(memo={t_shared}, remove_duplicate=False)] == ["", "1"]
+
+
+@pytest.mark.parametrize("metric", [np.array([1.0, 2.0]), np.zeros((0,)), "tensor"])
+def test_plateau_names_a_metric_that_is_not_one_number(metric) -> None:
+    if isinstance(metric, str):
+        metric = tl.tensor([1.0, 2.0])
+    opt = tl.optim.SGD([tl.Tensor(np.zeros(1), requires_grad=True)], lr=0.1)
+    sched = tl.optim.lr_scheduler.ReduceLROnPlateau(opt)
+    sched.step(0.5)
+    before = sched.state_dict()
+    with pytest.raises(ValueError, match=r"ReduceLROnPlateau: metrics must be one number.*shape"):
+        sched.step(metric)
+    assert sched.state_dict() == before
+    sched.step(np.array([[0.25]]))
+    assert sched.best == 0.25

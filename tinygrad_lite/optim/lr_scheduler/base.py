@@ -253,6 +253,11 @@ def _uses_beta1(owner: str, optimizer: Optimizer) -> bool:
 def _metric(owner: str, value: Any) -> Optional[float]:
     """A monitored quantity as a float (a number, a 0-d array or a one-element Tensor)."""
     if hasattr(value, "item") and not isinstance(value, numbers.Real):
+        size = getattr(value, "size", 1)
+        size = size() if callable(size) else size  # (a Tensor's size() is its shape)
+        if np.prod(size) != 1:
+            raise ValueError(f"{owner}: metrics must be one number, got a {type(value).__name__} of shape "
+                             f"{getattr(value, 'shape', size)}")
         value = value.item()
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{owner}: metrics must be a real number, got {type(value).__name__}")
