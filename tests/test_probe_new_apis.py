@@ -318,3 +318,19 @@ def test_plateau_names_a_metric_that_is_not_one_number(metric) -> None:
     assert sched.state_dict() == before
     sched.step(np.array([[0.25]]))
     assert sched.best == 0.25
+
+
+@pytest.mark.parametrize("make", [
+    lambda M, o: M.OneCycleLR(o, 1.0, total_steps=2, pct_start=0.5),  # a phase without steps
+    lambda M, o: M.LambdaLR(o, lambda e: float("nan")),
+    lambda M, o: M.CyclicLR(o, 0.01, 0.1, scale_fn=lambda x: 1 / 0),
+    lambda M, o: M.LambdaLR(o, [None]),
+])
+def test_a_scheduler_that_fails_to_start_leaves_the_groups_alone(make) -> None:
+    opt = tl.optim.SGD([tl.Tensor(np.zeros(1), requires_grad=True)], lr=0.1, momentum=0.5)
+    before = [dict(g) for g in opt.param_groups]
+    with pytest.raises((ValueError, TypeError, ZeroDivisionError)):
+        make(tl.optim.lr_scheduler, opt)
+    assert opt.param_groups == before
+    tl.optim.lr_scheduler.StepLR(opt, 2)  # and a good one starts from the untouched groups
+    assert opt.param_groups[0]["initial_lr"] == 0.1 and opt.param_groups[0]["momentum"] == 0.5
