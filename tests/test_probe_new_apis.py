@@ -334,3 +334,29 @@ def test_a_scheduler_that_fails_to_start_leaves_the_groups_alone(make) -> None:
     assert opt.param_groups == before
     tl.optim.lr_scheduler.StepLR(opt, 2)  # and a good one starts from the untouched groups
     assert opt.param_groups[0]["initial_lr"] == 0.1 and opt.param_groups[0]["momentum"] == 0.5
+
+
+def test_parameters_and_buffers_take_recurse_and_remove_duplicate() -> None:
+    shared = nn.Linear(2, 2, rng=0)
+    model = nn.Sequential(shared, nn.BatchNorm1d(2), shared)
+    model.register_parameter("scale", nn.Parameter(np.ones(1)))
+    assert [n for n, _ in model.named_parameters(recurse=False)] == ["scale"]
+    assert model.parameters(recurse=False) == [model.scale]
+    assert [n for n, _ in model.named_parameters(remove_duplicate=False)] == [
+        "scale", "0.weight", "0.bias", "1.weight", "1.bias", "2.weight", "2.bias"]
+    assert [n for n, _ in model[1].named_buffers(recurse=False, prefix="bn")] == [
+        "bn.running_mean", "bn.running_var", "bn.num_batches_tracked"]
+    assert model.buffers(recurse=False) == []
+    with pytest.raises(TypeError, match="named_parameters: recurse"):
+        list(model.named_parameters(recurse=1))
+    # the usual pattern: initialise each module's own parameters from apply()
+    seen: list = []
+    model.apply(lambda m: seen.extend(m.parameters(recurse=False)))
+    assert len(seen) == len({id(p) for p in seen}) == len(model.parameters())
+    if torch is not None:
+        t_shared = torch.nn.Linear(2, 2)
+        t = torch.nn.Sequential(t_shared, torch.nn.BatchNorm1d(2), t_shared)
+        t.register_parameter("scale", torch.nn.Parameter(torch.ones(1)))
+        assert [n for n, _ in t.named_parameters(remove_duplicate=False)] == [
+            n for n, _ in model.named_parameters(remove_duplicate=False)]
+        assert [n for n, _ in t.named_parameters(recurse=False)] == ["scale"]
