@@ -377,7 +377,9 @@ def test_to_refuses_an_integer_dtype_as_torch() -> None:
     with pytest.raises(TypeError, match="type: .*floating-point dtype, got int32"):
         model.type(np.int32)
     with pytest.raises(TypeError, match="type: expected a dtype"):
-        model.type("torch.FloatTensor")
+        model.type("torch.NoSuchTensor")
+    with pytest.raises(TypeError, match="type: .*floating-point dtype, got int64"):
+        model.type("torch.LongTensor")  # (torch's string spelling of a tensor type, as Tensor.type takes)
     _assert_unchanged(model, before)
 
 

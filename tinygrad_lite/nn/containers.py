@@ -48,6 +48,9 @@ class Parameter(metaclass=_ParameterType):
                                  "detach() it first")
             data = data.data
         arr = np.asarray(data)
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"Parameter: data must be a numeric array, array-like or Tensor, got "
+                            f"{type(data).__name__} (dtype {arr.dtype})")
         if requires_grad and arr.dtype.kind != "f":
             raise TypeError(f"Parameter: only floating-point data can require gradients, got dtype {arr.dtype}")
         t = Tensor(arr, requires_grad=bool(requires_grad))
@@ -55,12 +58,22 @@ class Parameter(metaclass=_ParameterType):
         return t
 
 
-def _key(who: str, key: Any) -> str:
+def _key(who: str, key: Any, owner: Any = None) -> str:
+    """A member key: a non-empty string without dots that is not already an attribute of
+    ``owner`` (a method, ``training``, ...), which the key would hide."""
     if not isinstance(key, str):
         raise TypeError(f"{who}: keys must be strings, got {type(key).__name__}")
     if not key or "." in key:
         raise KeyError(f"{who}: a key must be a non-empty string without dots, got {key!r}")
+    if owner is not None and key not in owner._items and (key in vars(owner) or hasattr(type(owner), key)):
+        raise KeyError(f"{who}: key {key!r} is already an attribute of {who} (choose another name)")
     return key
+
+
+def _rest(entries: list) -> list:
+    """The entries a container holds outside its items (``register_parameter``, an attribute
+    set on it), so that ``named_parameters`` and ``state_dict`` list what ``parameters`` finds."""
+    return [e for e in entries if e[0] != "_items"]
 
 
 class _Keyed(Module):
@@ -77,7 +90,7 @@ class _Keyed(Module):
         raise NotImplementedError
 
     def _entries(self) -> list:
-        return [(k, None, v) for k, v in self._items.items()]
+        return [(k, None, v) for k, v in self._items.items()] + _rest(super()._entries())
 
     def __getitem__(self, key: str) -> Any:
         try:
@@ -86,7 +99,7 @@ class _Keyed(Module):
             raise KeyError(f"{type(self).__name__} has no key {key!r} (keys: {list(self._items)})") from None
 
     def __setitem__(self, key: str, value: Any) -> None:
-        key = _key(type(self).__name__, key)
+        key = _key(type(self).__name__, key, self)
         self._items[key] = self._check(value)
 
     def __delitem__(self, key: str) -> None:
@@ -139,7 +152,7 @@ class _Keyed(Module):
                 pairs.append(tuple(kv))
         else:
             raise TypeError(f"{who}.update: expected a mapping or (key, value) pairs, got {type(items).__name__}")
-        checked = [(_key(who, k), self._check(v)) for k, v in pairs]
+        checked = [(_key(who, k, self), self._check(v)) for k, v in pairs]
         self._items.update(checked)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -148,7 +161,25 @@ class _Keyed(Module):
 
 class ModuleDict(_Keyed):
     """Modules by name (insertion order), as torch's ``nn.ModuleDict``: ``md["enc"]`` or
-    ``md.enc``; their parameters are named ``enc.weight`` ..."""
+    ``md.enc``; their parameters are named ``enc.weight`` ... A module set as an attribute
+    (``md.dec = ...``) or through ``add_module`` becomes an entry too."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, Module) and "_items" in self.__dict__:
+            self[name] = value
+        else:
+            super().__setattr__(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if name in self.__dict__.get("_items", ()):
+            del self._items[name]
+        else:
+            super().__delattr__(name)
+
+    def _add_child(self, name: str, module: Optional[Module]) -> None:
+        if module is None:
+            raise TypeError(f"ModuleDict.add_module: {name!r} must be a Module (a ModuleDict holds modules), got None")
+        self[name] = module
 
     def _check(self, value: Any) -> Module:
         if not isinstance(value, Module):
@@ -163,6 +194,21 @@ class ParameterDict(_Keyed):
     def _check(self, value: Any) -> Tensor:
         return value if isinstance(value, Parameter) else Parameter(value)
 
+    def get(self, key: str, default: Any = None) -> Any:
+        """The parameter ``key``, or ``default`` when there is none."""
+        return self._items.get(key, default)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        """The parameter ``key``; when there is none, ``default`` (made a ``Parameter``) is
+        added under ``key`` and returned."""
+        if key not in self._items:
+            self[key] = default
+        return self._items[key]
+
+    def copy(self) -> "ParameterDict":
+        """A new ParameterDict holding the same parameters (not copies of them)."""
+        return ParameterDict(self._items)
+
 
 class ParameterList(Module):
     """A list of parameters named ``0``, ``1``, ... as torch's ``nn.ParameterList``; an
@@ -174,7 +220,7 @@ class ParameterList(Module):
             self.extend(values)
 
     def _entries(self) -> list:
-        return [(str(i), None, p) for i, p in enumerate(self._items)]
+        return [(str(i), None, p) for i, p in enumerate(self._items)] + _rest(super()._entries())
 
     @staticmethod
     def _check(value: Any) -> Tensor:
@@ -218,8 +264,8 @@ class Unflatten(Module):
             raise TypeError(f"Unflatten: dim must be an int, got {dim!r}")
         sizes = tuple(unflattened_size) if isinstance(unflattened_size, (tuple, list)) else None
         if not sizes or any(isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer))
-                            or (s < 1 and s != -1) for s in sizes) or sum(s == -1 for s in sizes) > 1:
-            raise ValueError(f"Unflatten: unflattened_size must be a non-empty tuple of positive ints (one may be "
+                            or (s < 0 and s != -1) for s in sizes) or sum(s == -1 for s in sizes) > 1:
+            raise ValueError(f"Unflatten: unflattened_size must be a non-empty tuple of ints >= 0 (one may be "
                              f"-1), got {unflattened_size!r}")
         self.dim, self.unflattened_size = int(dim), tuple(int(s) for s in sizes)
 

@@ -34,10 +34,12 @@ def calculate_gain(nonlinearity: str, param: Optional[float] = None) -> float:
     """The recommended scale of the weights before ``nonlinearity``: 1 for linear, conv and
     sigmoid, 5/3 for tanh, sqrt(2) for relu, sqrt(2 / (1 + slope^2)) for leaky_relu
     (``param`` is the slope, 0.01 by default), 3/4 for selu."""
+    if not isinstance(nonlinearity, str):
+        raise ValueError(f"calculate_gain: nonlinearity must be a name such as 'relu', got {nonlinearity!r}")
     if nonlinearity == "leaky_relu":
         if param is None:
             slope = 0.01
-        elif isinstance(param, bool) or not isinstance(param, numbers.Real):
+        elif isinstance(param, bool) or not isinstance(param, numbers.Real) or math.isnan(param):
             raise ValueError(f"calculate_gain: negative_slope {param!r} is not a valid number")
         else:
             slope = float(param)
@@ -63,9 +65,25 @@ def _fill(tensor: Tensor, values: Any) -> Tensor:
     if arr.flags.writeable:
         np.copyto(arr, values, casting="unsafe")
         tensor.data = arr  # (the setter bumps the version)
+        _mark_viewed(tensor, arr)
     else:
         tensor.data = np.array(np.broadcast_to(values, arr.shape), dtype=arr.dtype)
     return tensor
+
+
+def _mark_viewed(tensor: Tensor, arr: np.ndarray) -> None:
+    """A tensor that views another one's array (``w[0]``, ``w.T``, ...) was just written: the
+    tensors it was taken from changed too, so they are marked changed (graphs that used their
+    old values refuse ``backward``, instead of differentiating at values they no longer hold)."""
+    stack, seen = list(tensor._parents), set()
+    while stack:
+        p = stack.pop()
+        if id(p) in seen or not isinstance(p, Tensor):
+            continue
+        seen.add(id(p))
+        if np.may_share_memory(p._data, arr):
+            p.data = p._data
+            stack.extend(p._parents)
 
 
 def _fans(shape: tuple, who: str) -> tuple:
@@ -75,10 +93,17 @@ def _fans(shape: tuple, who: str) -> tuple:
     return shape[1] * receptive, shape[0] * receptive
 
 
-def _number(who: str, name: str, v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+def _number(who: str, name: str, v: Any, infinite: bool = False) -> float:
+    """``v`` as a float: a real number (a one-element Tensor too, as torch takes a 0-d tensor),
+    finite unless ``infinite`` (NaN never); TypeError / ValueError naming ``who`` otherwise."""
+    if isinstance(v, Tensor) and v.data.size == 1 and v.data.dtype.kind in "iuf":
+        v = v.data.item()
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
         raise TypeError(f"{who}: {name} must be a real number, got {v!r}")
-    return float(v)
+    f = float(v)
+    if math.isnan(f) or (not infinite and math.isinf(f)):
+        raise ValueError(f"{who}: {name} must be a {'' if infinite else 'finite '}number, got {f}")
+    return f
 
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Gen = None) -> Tensor:
@@ -105,7 +130,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     fall outside: the exact truncated distribution)."""
     arr = _target(tensor, "trunc_normal_")
     mean, std = _number("trunc_normal_", "mean", mean), _number("trunc_normal_", "std", std)
-    a, b = _number("trunc_normal_", "a", a), _number("trunc_normal_", "b", b)
+    a, b = _number("trunc_normal_", "a", a, infinite=True), _number("trunc_normal_", "b", b, infinite=True)
     if not a < b or std <= 0:
         raise ValueError(f"trunc_normal_: needs a < b and std > 0, got a={a}, b={b}, std={std}")
     lo, hi = (a - mean) / std, (b - mean) / std
@@ -200,6 +225,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Gen = None) -> Ten
         raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, got shape {arr.shape}")
     if arr.size == 0:
         return tensor
+    gain = _number("orthogonal_", "gain", gain)
     rows = arr.shape[0]
     cols = arr.size // rows
     m = as_generator(generator, "generator").standard_normal((rows, cols))
@@ -209,4 +235,4 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Gen = None) -> Ten
     q = q * np.sign(np.diag(r))
     if rows < cols:
         q = q.T
-    return _fill(tensor, (_number("orthogonal_", "gain", gain) * q).reshape(arr.shape))
+    return _fill(tensor, (gain * q).reshape(arr.shape))

@@ -101,10 +101,10 @@ class Module(ModuleAPI):
         stack: list = [(prefix, self, ())]
         while stack:
             name, m, above = stack.pop()
+            key = id(m) if memo is None else m
+            if key in seen:  # (a memo given is honoured either way; it is filled only when removing duplicates)
+                continue
             if remove_duplicate:
-                key = id(m) if memo is None else m
-                if key in seen:
-                    continue
                 seen.add(key)
             yield name, m
             inside = above + (id(m),)  # (a module that holds itself: once)
@@ -116,19 +116,31 @@ class Module(ModuleAPI):
         for _, m in self.named_modules():
             yield m
 
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple]:
-        """(dotted name, parameter), e.g. ``0.weight``, ``layers.2.bias``; each once."""
+    def _walk(self, who: str, prefix: str, recurse: bool, remove_duplicate: bool) -> Any:
+        """The (name, module) pairs a ``named_*`` walk visits: all below (``recurse``) or self."""
+        check_bool(who, "recurse", recurse)
+        check_bool(who, "remove_duplicate", remove_duplicate)
+        if not isinstance(prefix, str):
+            raise TypeError(f"{who}: prefix must be a string, got {prefix!r}")
+        return self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple]:
+        """(dotted name, parameter), e.g. ``0.weight``, ``layers.2.bias``; each once (unless
+        ``remove_duplicate=False``); ``recurse=False``: this module's own parameters only."""
         seen: set = set()
-        for mname, m in self.named_modules(prefix=prefix):
+        for mname, m in self._walk("named_parameters", prefix, recurse, remove_duplicate):
             for name, v in m._members():
-                if isinstance(v, Tensor) and _is_param(v) and id(v) not in seen:
+                if isinstance(v, Tensor) and _is_param(v) and not (remove_duplicate and id(v) in seen):
                     seen.add(id(v))
                     yield (f"{mname}.{name}" if mname else name), v
 
-    def parameters(self) -> list:
+    def parameters(self, recurse: bool = True) -> list:
         """The parameters, in ``named_parameters`` order (the same walk and membership rule as
         ``_entries``, without the names or the entry tuples: ``zero_grad()`` and optimizers
-        call it every step)."""
+        call it every step); ``recurse=False``: this module's own parameters only."""
+        if recurse is not True:
+            return [p for _, p in self.named_parameters(recurse=recurse)]
         out: list = []
         seen: set = set()
         stack: list = [self]
@@ -191,16 +203,21 @@ class Module(ModuleAPI):
         if name not in names:
             names.append(name)
 
-    def named_buffers(self, prefix: str = "") -> Iterator[tuple]:
-        """(dotted name, buffer Tensor) of this module and every module below it."""
-        for mname, m in self.named_modules(prefix=prefix):
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple]:
+        """(dotted name, buffer Tensor) of this module and every module below it (``recurse=False``:
+        of this module only); a buffer held twice is listed once unless ``remove_duplicate=False``."""
+        seen: set = set()
+        for mname, m in self._walk("named_buffers", prefix, recurse, remove_duplicate):
             for name in m.__dict__.get("_buffer_names", ()):
                 b = getattr(m, name, None)
-                if isinstance(b, Tensor):
+                if isinstance(b, Tensor) and not (remove_duplicate and id(b) in seen):
+                    seen.add(id(b))
                     yield (f"{mname}.{name}" if mname else name), b
 
-    def buffers(self) -> list:
-        return [b for _, b in self.named_buffers()]
+    def buffers(self, recurse: bool = True) -> list:
+        """The buffers, in ``named_buffers`` order (``recurse=False``: this module's own)."""
+        return [b for _, b in self.named_buffers(recurse=recurse)]
 
     # ----------------------------------------------------------------- state -----------
     def _state_tensors(self) -> "OrderedDict[str, Tensor]":

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 import numpy as np
 
 from ..conventions import check_bool
+from ..factories import as_dtype
 from ..tensor import Tensor
 
 if TYPE_CHECKING:
@@ -39,9 +40,10 @@ def _check_name(who: str, kind: str, name: Any) -> str:
 
 
 def _float_target(who: str, dtype: Any) -> np.dtype:
-    """``dtype`` as a numpy floating dtype, else a TypeError naming ``who`` and the value."""
+    """``dtype`` (numpy's spelling or torch's: ``torch.float32``, ``"torch.FloatTensor"``) as a
+    numpy floating dtype, else a TypeError naming ``who`` and the value."""
     try:
-        dt = None if dtype is None or isinstance(dtype, bool) else np.dtype(dtype)
+        dt = None if dtype is None or isinstance(dtype, bool) else as_dtype(who, dtype)
     except (TypeError, ValueError):
         dt = None
     if dt is None:
@@ -310,7 +312,9 @@ _MISSING = object()
 def _is_device(x: Any) -> bool:
     """A device argument: None, a string or a device object (its ``type`` a string, like
     ``torch.device``'s; a numpy dtype's ``type`` is a class)."""
-    return x is None or isinstance(x, str) or isinstance(getattr(x, "type", None), str)
+    if isinstance(x, str):
+        return not x.startswith("torch.")  # ("torch.FloatTensor" names a dtype)
+    return x is None or isinstance(getattr(x, "type", None), str)
 
 
 def _parse_to(args: tuple, kwargs: dict) -> tuple:

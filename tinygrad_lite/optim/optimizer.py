@@ -72,12 +72,14 @@ def check_bool(name: str, value: Any) -> bool:
     return bool(value)
 
 
-def _follow_dtype(state: dict, dtype: np.dtype) -> None:
-    """Cast a parameter's floating state arrays to its (gradient's) dtype when they differ:
-    after ``model.float()`` an Adam moment kept in float64 continues in float32, as if the
-    state had been saved and loaded (``load_state_dict`` casts the same way)."""
+def _follow_dtype(state: dict, g: np.ndarray) -> None:
+    """Cast a parameter's floating state arrays of its shape to its (gradient ``g``'s) dtype
+    when they differ: after ``model.float()`` an Adam moment kept in float64 continues in
+    float32 (a 0-d parameter's too), as if the state had been saved and loaded
+    (``load_state_dict`` casts the same way)."""
+    dtype = g.dtype
     for k, v in state.items():
-        if type(v) is np.ndarray and v.dtype != dtype and v.ndim and v.dtype.kind == "f":
+        if type(v) is np.ndarray and v.dtype != dtype and v.dtype.kind == "f" and v.shape == g.shape:
             state[k] = v.astype(dtype)
 
 
@@ -207,6 +209,8 @@ class Optimizer:
                     g = -g
                 if wd != 0 and not self.decoupled_weight_decay:
                     g = g + wd * d
+                if type(g) is not np.ndarray:  # (numpy gives a scalar for a 0-d parameter: an
+                    g = np.asarray(g)  # update rule must get an array it can keep and update in place)
                 work.append((group, p, g))
         return work
 
@@ -232,7 +236,7 @@ class Optimizer:
         for group, p, g in self._gradients():
             st = state[p]
             if st:
-                _follow_dtype(st, g.dtype)
+                _follow_dtype(st, g)
             update(p, g, st, group)
             p._v = next(_clock)  # changed in place: graphs built before this step cannot backward
         return loss
@@ -284,7 +288,7 @@ class Optimizer:
                                  f"but the parameter has shape {p.data.shape}")
             if value.dtype.kind not in "biuf":
                 raise ValueError(f"state buffer {name!r} of parameter {key!r} has non-numeric dtype {value.dtype}")
-            if value.ndim > 0 and np.issubdtype(value.dtype, np.floating):
+            if value.shape == p.data.shape and np.issubdtype(value.dtype, np.floating):
                 return value.astype(p.data.dtype)  # astype copies
             return value.copy()
         if name == "step":

@@ -9,6 +9,7 @@ after ``optimizer.step()``).
 from __future__ import annotations
 
 import copy
+import functools
 import math
 import numbers
 from typing import Any, Optional
@@ -110,6 +111,26 @@ def _like(key: str, old: Any, new: Any) -> None:
         raise TypeError(f"{key} must be like {old!r}, got {new!r}")
 
 
+def _groups_kept(init: Any) -> Any:
+    """Wrap a scheduler's ``__init__`` so that a failure leaves the optimizer's parameter groups
+    as they were (a schedule writes ``initial_lr``, ``lr`` or momenta into them while it
+    starts; a bad argument found at the first step must not leave them half-changed)."""
+
+    @functools.wraps(init)
+    def wrapped(self: Any, *args: Any, **kwargs: Any) -> None:
+        opts = [a for a in (*args, *kwargs.values()) if isinstance(a, Optimizer)]
+        saved = [(g, dict(g)) for o in opts for g in o.param_groups]
+        try:
+            init(self, *args, **kwargs)
+        except Exception:
+            for group, before in saved:
+                group.clear()
+                group.update(before)
+            raise
+
+    return wrapped
+
+
 class LRScheduler:
     """Base class of the learning-rate schedules.
 
@@ -127,6 +148,11 @@ class LRScheduler:
     """
 
     _choices: dict = {}  # a string entry of the state -> its allowed values
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _groups_kept(cls.__dict__["__init__"])  # type: ignore[method-assign]
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
         _check_optimizer(optimizer)
@@ -253,6 +279,11 @@ def _uses_beta1(owner: str, optimizer: Optimizer) -> bool:
 def _metric(owner: str, value: Any) -> Optional[float]:
     """A monitored quantity as a float (a number, a 0-d array or a one-element Tensor)."""
     if hasattr(value, "item") and not isinstance(value, numbers.Real):
+        size = getattr(value, "size", 1)
+        size = size() if callable(size) else size  # (a Tensor's size() is its shape)
+        if np.prod(size) != 1:
+            raise ValueError(f"{owner}: metrics must be one number, got a {type(value).__name__} of shape "
+                             f"{getattr(value, 'shape', size)}")
         value = value.item()
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{owner}: metrics must be a real number, got {type(value).__name__}")

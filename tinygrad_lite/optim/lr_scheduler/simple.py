@@ -30,10 +30,14 @@ class StepLR(LRScheduler):
     ``lr(epoch) = initial_lr * gamma ** (epoch // step_size)``.
     """
 
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
         self.step_size = _int("step_size", step_size, 1)
         self.gamma = check_number("gamma", gamma, 0.0, low_open=True)
-        super().__init__(optimizer)
+        super().__init__(optimizer, last_epoch)
+
+    def _initial_lrs(self) -> list:
+        # resumed (``last_epoch >= 0``): the epoch reached on creation decays if it is a multiple
+        return self.get_lr() if self.last_epoch > 0 else super()._initial_lrs()
 
     def get_lr(self) -> list:
         """The current lrs, times ``gamma`` when ``last_epoch`` is a multiple of ``step_size``."""
@@ -47,9 +51,9 @@ class StepLR(LRScheduler):
 class ExponentialLR(LRScheduler):
     """Multiply each group's lr by ``gamma`` every epoch: ``lr(epoch) = initial_lr * gamma ** epoch``."""
 
-    def __init__(self, optimizer: Optimizer, gamma: float) -> None:
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
         self.gamma = check_number("gamma", gamma, 0.0, low_open=True)
-        super().__init__(optimizer)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
         """The current lrs times ``gamma``."""
@@ -77,10 +81,10 @@ class CosineAnnealingLR(LRScheduler):
     ``lr <- lr + (initial_lr - eta_min) * (1 - cos(pi / T_max)) / 2``.
     """
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1) -> None:
         self.T_max = _int("T_max", T_max, 1)
         self.eta_min = check_number("eta_min", eta_min)
-        super().__init__(optimizer)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
         """The lrs of epoch ``last_epoch`` from those of the previous epoch."""
@@ -102,12 +106,12 @@ class MultiStepLR(LRScheduler):
     """Multiply each group's lr by ``gamma`` at each epoch in ``milestones`` (a milestone
     listed twice decays twice): ``lr(epoch) = initial_lr * gamma ** (number of milestones <= epoch)``."""
 
-    def __init__(self, optimizer: Optimizer, milestones: list, gamma: float = 0.1) -> None:
+    def __init__(self, optimizer: Optimizer, milestones: list, gamma: float = 0.1, last_epoch: int = -1) -> None:
         if isinstance(milestones, (str, bytes)) or not hasattr(milestones, "__iter__"):
             raise TypeError(f"milestones must be a list of ints, got {milestones!r}")
         self.milestones = sorted(_int("milestone", m, 0) for m in milestones)
         self.gamma = check_number("gamma", gamma, 0.0, low_open=True)
-        super().__init__(optimizer)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
         """The current lrs, times ``gamma ** k`` when ``last_epoch`` is a milestone k times."""
@@ -132,13 +136,13 @@ class LambdaLR(_FromEpochZero):
     """``lr(epoch) = initial_lr * lr_lambda(epoch)``; ``lr_lambda`` is one function or one per
     parameter group. ``state_dict()`` leaves the functions out (as torch for plain functions)."""
 
-    def __init__(self, optimizer: Optimizer, lr_lambda: object) -> None:
+    def __init__(self, optimizer: Optimizer, lr_lambda: object, last_epoch: int = -1) -> None:
         n = len(optimizer.param_groups) if isinstance(optimizer, Optimizer) else 0
         fns = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
         if not all(callable(f) for f in fns) or len(fns) != n:
             raise TypeError(f"lr_lambda must be a function or a list of {n} functions, got {lr_lambda!r}")
         self.lr_lambdas = fns
-        super().__init__(optimizer)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
         """Each group's initial lr times its factor for ``last_epoch``."""
@@ -155,14 +159,18 @@ class LinearLR(_FromEpochZero):
     min(epoch, total_iters) / total_iters)``, applied as torch does, epoch over epoch."""
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
-                 total_iters: int = 5) -> None:
+                 total_iters: int = 5, last_epoch: int = -1) -> None:
         self.start_factor = check_number("start_factor", start_factor, 0.0, low_open=True)
         self.end_factor = check_number("end_factor", end_factor, 0.0)
         if self.start_factor > 1.0 or self.end_factor > 1.0:
             raise ValueError(f"start_factor and end_factor must be in (0, 1] and [0, 1], got {start_factor!r} and "
                              f"{end_factor!r}")
         self.total_iters = _int("total_iters", total_iters, 1)
-        super().__init__(optimizer)
+        super().__init__(optimizer, last_epoch)
+
+    def _initial_lrs(self) -> list:
+        # resumed (``last_epoch >= 0``): the groups' lrs already carry the factor reached
+        return self.get_lr() if self.last_epoch == 0 else LRScheduler._initial_lrs(self)
 
     def get_lr(self) -> list:
         """The lrs of epoch ``last_epoch`` from those of the previous epoch."""
@@ -182,12 +190,13 @@ class LinearLR(_FromEpochZero):
 class ConstantLR(_FromEpochZero):
     """The lr times ``factor`` for epochs ``0 .. total_iters - 1``, then the initial lr."""
 
-    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5) -> None:
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
+                 last_epoch: int = -1) -> None:
         self.factor = check_number("factor", factor, 0.0, low_open=True)
         if self.factor > 1.0:
             raise ValueError(f"factor must be in (0, 1], got {factor!r}")
         self.total_iters = _int("total_iters", total_iters, 0)
-        super().__init__(optimizer)
+        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list:
         """The lrs of epoch ``last_epoch`` from those of the previous epoch."""
