@@ -4,6 +4,8 @@ nothing, and torch (where importable) agrees on names, shapes and values."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -360,3 +362,34 @@ def test_parameters_and_buffers_take_recurse_and_remove_duplicate() -> None:
         assert [n for n, _ in t.named_parameters(remove_duplicate=False)] == [
             n for n, _ in model.named_parameters(remove_duplicate=False)]
         assert [n for n, _ in t.named_parameters(recurse=False)] == ["scale"]
+
+
+@pytest.mark.parametrize("write", [
+    lambda x: x[0:2].fill_(10.0),
+    lambda x: x.detach().zero_(),
+    lambda x: x.detach()[1:].copy_(np.ones(2)),
+    lambda x: x.T.add_(1.0),
+])
+def test_a_write_through_a_view_or_a_detach_makes_an_older_graph_refuse_backward(write: Any) -> None:
+    """As torch's shared version counter: the graph read x's old values, so its gradient would
+    be computed at the wrong point; a graph built after the write is fine."""
+    x = tl.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = (x * x).sum()
+    with tl.no_grad():
+        write(x)
+    with pytest.raises(RuntimeError, match="changed in place \\(through a view, or a detach\\(\\)\\)"):
+        y.backward()
+    assert x.grad is None
+    (x * x).sum().backward()
+    np.testing.assert_array_equal(x.grad, 2 * x.data)
+
+
+def test_a_write_elsewhere_leaves_a_graph_alone() -> None:
+    buf = np.arange(6.0)
+    w = tl.from_numpy(buf[:3]).requires_grad_()
+    y = (w * 2.0).sum()
+    other = tl.from_numpy(buf[3:])  # the same buffer, other elements
+    other.zero_()
+    tl.tensor([1.0, 2.0]).fill_(3.0)  # an unrelated tensor
+    y.backward()
+    np.testing.assert_array_equal(w.grad, [2.0, 2.0, 2.0])

@@ -21,7 +21,7 @@ from . import ops as base_ops
 from .batchstate import BATCHED
 from .graph import state
 from .ops import base
-from .ops.base import axes_of, bump, make
+from .ops.base import axes_of, make, wrote
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -305,7 +305,7 @@ def store(t: Any, values: np.ndarray, who: str, casting: str) -> Any:
     if not d.flags.writeable:
         raise ValueError(f"{who}: this tensor's data is read-only (a broadcast view, or an array marked read-only)")
     np.copyto(d, values, casting=casting)
-    t._v = bump()
+    t._v = wrote(d)  # (the tensors sharing this memory changed too)
     return t
 
 

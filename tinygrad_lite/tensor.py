@@ -310,6 +310,8 @@ class Tensor(TorchMethods):
             ctx = persample.Context(self, mode)
         order = graph.toposort(self, versions=True)  # refuses values changed in place since the forward
         check_leaves(order)
+        if _base._LAST_WRITE[0]:
+            _base.check_writes(order)  # ... also through a view or a detach()
         st = graph.state
         st.lazy = ctx is not None and ctx.mode == "rows" and trace is None
         try:

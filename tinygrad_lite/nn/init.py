@@ -17,6 +17,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
+from ..ops.base import wrote
 from ..random import as_generator
 from ..tensor import Tensor
 
@@ -64,7 +65,8 @@ def _fill(tensor: Tensor, values: Any) -> Tensor:
     arr = tensor.data
     if arr.flags.writeable:
         np.copyto(arr, values, casting="unsafe")
-        tensor.data = arr  # (the setter bumps the version)
+        tensor.data = arr  # (the setter checks the array)
+        tensor._v = wrote(arr)  # a new version, also for the tensors sharing this memory
         _mark_viewed(tensor, arr)
     else:
         tensor.data = np.array(np.broadcast_to(values, arr.shape), dtype=arr.dtype)

@@ -28,6 +28,7 @@ exception with ``.operands`` (the input Tensors) and ``.op`` attached, so
 from __future__ import annotations
 
 import itertools
+import weakref
 from typing import Any, Optional
 
 import numpy as np
@@ -47,6 +48,61 @@ def bump() -> int:
     as its version ``_v``; every op node takes one as its ``_stamp`` when it is built, so
     stamps also order the nodes by creation (a parent is always older than its child)."""
     return next(_clock)
+
+
+# In-place writes through a view or a shared array (``x[0:2].fill_(1)``, ``x.detach().zero_()``)
+# give the written Tensor a new version, but not the Tensors that share its memory: so each
+# such write is also remembered by the memory's root array (``_WRITES``: root -> (version,
+# the written array)), and a backward over a graph older than the latest write checks its
+# op inputs against them (``check_writes``). Entries go when their root array is freed.
+_WRITES: dict = {}  # id(root) -> (version, weak ref to the root, weak ref to the written array)
+_LAST_WRITE = [0]
+
+
+def _root(a: np.ndarray) -> np.ndarray:
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+def wrote(arr: np.ndarray) -> int:
+    """Record an in-place write into ``arr``'s memory; returns the written Tensor's new version."""
+    v = bump()
+    root = _root(arr)
+    key = id(root)
+
+    def gone(ref: Any) -> None:  # the root array was freed: forget it (unless its id was reused)
+        if _WRITES.get(key, (0, None))[1] is ref:
+            del _WRITES[key]
+
+    try:
+        _WRITES[key] = (v, weakref.ref(root, gone), weakref.ref(arr))
+    except TypeError:  # (an array that takes no weak reference: its own version is all there is)
+        return v
+    _LAST_WRITE[0] = v
+    return v
+
+
+def check_writes(order: list) -> None:
+    """Refuse (``RuntimeError``) a graph, ``order`` sorted as ``toposort(versions=True)`` sorts
+    it, an op of which reads memory that an in-place write changed after the op was built."""
+    last = _LAST_WRITE[0]
+    for node in order:
+        if node._op is None:
+            continue
+        stamp = node._stamp
+        if last < stamp:  # this node and every later one are newer than the latest write
+            return
+        for p in node._parents:
+            root = _root(p._data)
+            entry = _WRITES.get(id(root))
+            if entry is not None and entry[0] > stamp and entry[1]() is root:
+                arr = entry[2]()
+                if arr is None or np.may_share_memory(arr, p._data):
+                    raise RuntimeError(
+                        f"backward: a value of shape {p._data.shape} used by op '{node._op.name}' shares memory with "
+                        "a tensor that was changed in place (through a view, or a detach()) after the graph was "
+                        "built; its gradient would be computed at the wrong point. Recompute the forward pass")
 
 
 def make(data: np.ndarray, op: Any, parents: tuple, ctx: Any, rg: bool, bs: int = 0, mix: Any = None) -> Any:
