@@ -1,6 +1,6 @@
 """Neural-network building blocks shaped like PyTorch's ``torch.nn``: Module and containers
 (also keyed ones and parameter lists), Linear, convolutions and pooling, Embedding,
-normalisation layers, Dropout, attention, recurrent layers (RNN, LSTM, GRU and their cells),
+transposed convolutions, normalisation layers, Dropout, attention, recurrent layers (RNN, LSTM, GRU and their cells),
 activations and losses; ``tl.nn.functional`` (``F``), ``tl.nn.init`` and ``tl.nn.utils``.
 
 Every layer gives per-sample gradients from the same ``backward()`` on a batched input
@@ -15,6 +15,7 @@ from .activations_more import CELU, GLU, SELU, Hardsigmoid, Hardswish, PReLU, So
 from .attention import MultiheadAttention
 from .containers import ModuleDict, Parameter, ParameterDict, ParameterList, Unflatten
 from .conv import AvgPool2d, Conv1d, Conv2d, MaxPool2d
+from .convtranspose import ConvTranspose1d, ConvTranspose2d
 from .functional import cross_entropy, mse_loss
 from .layers import (
     GELU,
@@ -53,4 +54,4 @@ __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten"
            "ReLU6", "LogSigmoid", "Mish", "Softsign", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d",
            "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "SELU", "CELU", "Hardsigmoid", "Hardswish",
            "Softmin", "GLU", "Threshold", "PReLU", "Tanhshrink", "RNN", "LSTM", "GRU", "RNNCell",
-           "LSTMCell", "GRUCell"]
+           "LSTMCell", "GRUCell", "ConvTranspose1d", "ConvTranspose2d"]

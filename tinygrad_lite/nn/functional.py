@@ -27,7 +27,8 @@ __all__ = ["linear", "conv1d", "conv2d", "max_pool2d", "avg_pool2d", "embedding"
            "binary_cross_entropy_with_logits", "l1_loss", "huber_loss", "smooth_l1_loss", "leaky_relu", "elu",
            "softplus", "hardtanh", "relu6", "logsigmoid", "mish", "softsign", "one_hot", "max_pool1d", "avg_pool1d",
            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "selu", "celu",
-           "hardsigmoid", "hardswish", "softmin", "glu", "threshold", "prelu", "tanhshrink"]
+           "hardsigmoid", "hardswish", "softmin", "glu", "threshold", "prelu", "tanhshrink", "conv_transpose1d",
+           "conv_transpose2d"]
 
 
 def _t(x: Any) -> Tensor:
@@ -443,8 +444,8 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
     return attn @ v
 
 
-# the losses beyond mse_loss, more activations and the 1-d and adaptive pools live in losses.py, activations.py
-# and pooling.py (they use the helpers above)
+# the losses beyond mse_loss, more activations, the 1-d and adaptive pools and the transposed convolutions live
+# in losses.py, activations.py, pooling.py and convtranspose.py (they use the helpers above)
 from .activations import elu, hardtanh, leaky_relu, logsigmoid, mish, one_hot, relu6, softplus, softsign  # noqa: E402
 from .activations_more import (  # noqa: E402
     celu,
@@ -457,6 +458,7 @@ from .activations_more import (  # noqa: E402
     tanhshrink,
     threshold,
 )
+from .convtranspose import conv_transpose1d, conv_transpose2d  # noqa: E402
 from .losses import (  # noqa: E402
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
