@@ -1,7 +1,8 @@
 """Neural-network building blocks shaped like PyTorch's ``torch.nn``: Module and containers
-(also keyed ones and parameter lists), Linear, convolutions and pooling, Embedding,
-normalisation layers, Dropout, attention, recurrent layers (RNN, LSTM, GRU and their cells),
-activations and losses; ``tl.nn.functional`` (``F``), ``tl.nn.init`` and ``tl.nn.utils``.
+(also keyed ones and parameter lists), Linear, convolutions (also transposed) and pooling,
+resizing (Upsample), Embedding, normalisation layers, Dropout (also of whole channels),
+attention, recurrent layers (RNN, LSTM, GRU and their cells), activations and losses;
+``tl.nn.functional`` (``F``), ``tl.nn.init`` and ``tl.nn.utils``.
 
 Every layer gives per-sample gradients from the same ``backward()`` on a batched input
 (BatchNorm in training mode aside: it mixes samples). Linear, Conv and Embedding weights
@@ -15,6 +16,8 @@ from .activations_more import CELU, GLU, SELU, Hardsigmoid, Hardswish, PReLU, So
 from .attention import MultiheadAttention
 from .containers import ModuleDict, Parameter, ParameterDict, ParameterList, Unflatten
 from .conv import AvgPool2d, Conv1d, Conv2d, MaxPool2d
+from .convtranspose import ConvTranspose1d, ConvTranspose2d
+from .dropout import Dropout1d, Dropout2d
 from .functional import cross_entropy, mse_loss
 from .layers import (
     GELU,
@@ -43,6 +46,7 @@ from .pooling import (
     MaxPool1d,
 )
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from .resample import Upsample
 
 __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten", "ReLU", "Tanh", "Sigmoid", "GELU",
            "SiLU", "Softmax", "LogSoftmax", "Dropout", "MSELoss", "CrossEntropyLoss", "Embedding", "LayerNorm",
@@ -53,4 +57,5 @@ __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten"
            "ReLU6", "LogSigmoid", "Mish", "Softsign", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d",
            "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "SELU", "CELU", "Hardsigmoid", "Hardswish",
            "Softmin", "GLU", "Threshold", "PReLU", "Tanhshrink", "RNN", "LSTM", "GRU", "RNNCell",
-           "LSTMCell", "GRUCell"]
+           "LSTMCell", "GRUCell", "ConvTranspose1d", "ConvTranspose2d",
+           "Dropout1d", "Dropout2d", "Upsample"]

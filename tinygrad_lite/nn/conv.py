@@ -22,6 +22,28 @@ from .module import Module
 __all__ = ["Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d"]
 
 
+def check_channels(m: Module, who: str, in_channels: Any, out_channels: Any, groups: Any, bias: Any) -> None:
+    """The channel counts and groups (ints >= 1, groups dividing both) and the bias flag,
+    kept on ``m`` as ints."""
+    for name, v in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+            raise ValueError(f"{who}: {name} must be an int >= 1, got {v!r}")
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(f"{who}: groups={groups} must divide in_channels={in_channels} and "
+                         f"out_channels={out_channels}")
+    check_bool(who, "bias", bias)
+    m.in_channels, m.out_channels, m.groups = int(in_channels), int(out_channels), int(groups)
+
+
+def init_params(m: Module, shape: tuple, per_tap: int, bias: bool, rng: Any, dtype: Any) -> None:
+    """``m.weight`` of ``shape`` and ``m.bias`` (m.out_channels,) (or None), uniform in
+    +-1/sqrt(fan_in) with fan_in = per_tap * prod(kernel) (the kernel: shape[2:])."""
+    r = as_generator(rng)
+    bound = 1.0 / np.sqrt(per_tap * int(np.prod(shape[2:])))
+    m.weight = Tensor(r.uniform(-bound, bound, shape).astype(dtype), requires_grad=True)
+    m.bias = Tensor(r.uniform(-bound, bound, (m.out_channels,)).astype(dtype), requires_grad=True) if bias else None
+
+
 class _ConvNd(Module):
     nd = 2
 
@@ -29,39 +51,27 @@ class _ConvNd(Module):
                  dilation: Any = 1, groups: int = 1, bias: bool = True,
                  rng: Union[None, int, np.random.Generator] = None, dtype: Any = np.float64) -> None:
         who = type(self).__name__
-        for name, v in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-                raise ValueError(f"{who}: {name} must be an int >= 1, got {v!r}")
-        if in_channels % groups or out_channels % groups:
-            raise ValueError(f"{who}: groups={groups} must divide in_channels={in_channels} and "
-                             f"out_channels={out_channels}")
-        check_bool(who, "bias", bias)
-        self.in_channels, self.out_channels, self.groups = int(in_channels), int(out_channels), int(groups)
+        check_channels(self, who, in_channels, out_channels, groups, bias)
         self.kernel_size = F._tuple(kernel_size, self.nd, "kernel_size", who)
         self.stride = F._tuple(stride, self.nd, "stride", who)
         self.dilation = F._tuple(dilation, self.nd, "dilation", who)
         self.padding = padding if isinstance(padding, str) else F._tuple(padding, self.nd, "padding", who, lo=0)
         F._pads(self.padding, self.nd, self.kernel_size, self.dilation, self.stride, who)  # checks 'same'
-        r = as_generator(rng)
-        fan_in = in_channels // groups * int(np.prod(self.kernel_size))
-        bound = 1.0 / np.sqrt(fan_in)
-        shape = (out_channels, in_channels // groups) + self.kernel_size
-        self.weight = Tensor(r.uniform(-bound, bound, shape).astype(dtype), requires_grad=True)
-        self.bias = (Tensor(r.uniform(-bound, bound, (out_channels,)).astype(dtype), requires_grad=True)
-                     if bias else None)
+        init_params(self, (out_channels, in_channels // groups) + self.kernel_size, in_channels // groups, bias, rng,
+                    dtype)
 
     def forward(self, x: Any) -> Tensor:
         return F._conv(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups, self.nd,
                        f"{type(self).__name__}({self.extra_repr()})")
 
     def extra_repr(self) -> str:
+        """The sizes, then each setting that differs from its default (as torch prints them)."""
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
-        if self.padding != (0,) * self.nd:
-            s += f", padding={self.padding}"
-        if self.dilation != (1,) * self.nd:
-            s += f", dilation={self.dilation}"
-        if self.groups != 1:
-            s += f", groups={self.groups}"
+        zero, one = (0,) * self.nd, (1,) * self.nd
+        for name, default in (("padding", zero), ("dilation", one), ("output_padding", zero), ("groups", 1)):
+            v = getattr(self, name, default)
+            if v != default:
+                s += f", {name}={v}"
         return s + ("" if self.bias is not None else ", bias=False")
 
 

@@ -27,7 +27,8 @@ __all__ = ["linear", "conv1d", "conv2d", "max_pool2d", "avg_pool2d", "embedding"
            "binary_cross_entropy_with_logits", "l1_loss", "huber_loss", "smooth_l1_loss", "leaky_relu", "elu",
            "softplus", "hardtanh", "relu6", "logsigmoid", "mish", "softsign", "one_hot", "max_pool1d", "avg_pool1d",
            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "selu", "celu",
-           "hardsigmoid", "hardswish", "softmin", "glu", "threshold", "prelu", "tanhshrink"]
+           "hardsigmoid", "hardswish", "softmin", "glu", "threshold", "prelu", "tanhshrink", "conv_transpose1d",
+           "conv_transpose2d", "interpolate", "dropout1d", "dropout2d"]
 
 
 def _t(x: Any) -> Tensor:
@@ -297,16 +298,21 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
     return BATCHNORM(x, w, b, mean=rm, var=rv, training=bool(training), eps=float(eps), label=who)
 
 
+def check_dropout(p: Any, training: Any, who: str) -> None:
+    """p a probability and training a bool (TypeError / ValueError naming ``who`` otherwise)."""
+    if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real):
+        raise TypeError(f"{who}: p must be a real number (a probability), got {p!r}")
+    if not 0.0 <= float(p) <= 1.0:
+        raise ValueError(f"{who}: p must be between 0 and 1, got {p}")
+    if not isinstance(training, (bool, np.bool_)):
+        raise TypeError(f"{who}: training must be a bool, got {training!r}")
+
+
 def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False,
             rng: Union[None, int, np.random.Generator] = None) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p) (training only). The
     mask is drawn per element, so each sample of a batch gets its own."""
-    if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real):
-        raise TypeError(f"dropout: p must be a real number (a probability), got {p!r}")
-    if not 0.0 <= float(p) <= 1.0:
-        raise ValueError(f"dropout: p must be between 0 and 1, got {p}")
-    if not isinstance(training, (bool, np.bool_)):
-        raise TypeError(f"dropout: training must be a bool, got {training!r}")
+    check_dropout(p, training, "dropout")
     x = _t(input)
     if not training or p == 0.0:
         return x
@@ -443,8 +449,9 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
     return attn @ v
 
 
-# the losses beyond mse_loss, more activations and the 1-d and adaptive pools live in losses.py, activations.py
-# and pooling.py (they use the helpers above)
+# the losses beyond mse_loss, more activations, the 1-d and adaptive pools, the transposed convolutions, resizing
+# and channel dropout live in losses.py, activations*.py, pooling.py, convtranspose.py, resample.py and dropout.py
+# (they use the helpers above)
 from .activations import elu, hardtanh, leaky_relu, logsigmoid, mish, one_hot, relu6, softplus, softsign  # noqa: E402
 from .activations_more import (  # noqa: E402
     celu,
@@ -457,6 +464,8 @@ from .activations_more import (  # noqa: E402
     tanhshrink,
     threshold,
 )
+from .convtranspose import conv_transpose1d, conv_transpose2d  # noqa: E402
+from .dropout import dropout1d, dropout2d  # noqa: E402
 from .losses import (  # noqa: E402
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -474,3 +483,4 @@ from .pooling import (  # noqa: E402
     avg_pool1d,
     max_pool1d,
 )
+from .resample import interpolate  # noqa: E402

@@ -115,11 +115,12 @@ class Dropout(Module):
     evaluation mode (``.eval()``), the identity."""
 
     def __init__(self, p: float = 0.5, rng: Rng = None, *, inplace: bool = False) -> None:
-        self.inplace = check_bool("Dropout", "inplace", inplace)  # (torch's flag: the same output, see _InPlace)
+        who = type(self).__name__
+        self.inplace = check_bool(who, "inplace", inplace)  # (torch's flag: the same output, see _InPlace)
         if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real):
-            raise TypeError(f"Dropout: p must be a real number (a probability), got {p!r}")
+            raise TypeError(f"{who}: p must be a real number (a probability), got {p!r}")
         if not 0.0 <= float(p) <= 1.0:
-            raise ValueError(f"Dropout: p must be a probability between 0 and 1, got {p!r}")
+            raise ValueError(f"{who}: p must be a probability between 0 and 1, got {p!r}")
         self.p = float(p)
         self.rng = None if rng is None else as_generator(rng)
 
