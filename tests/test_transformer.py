@@ -187,3 +187,230 @@ def test_attention_dropout_follows_manual_seed() -> None:
     b = m(x, x, x)[0].data
     assert np.array_equal(a, b)
     assert not np.allclose(a, m.eval()(x, x, x)[0].data)
+
+
+# ------------------------------------------------------------------ encoder and decoder vs torch --
+def _enc_pair(torch: Any, num_layers: int = 1, final_norm: bool = False, **kw: Any) -> tuple:
+    tl_layer = nn.TransformerEncoderLayer(8, 2, 16, **kw)
+    tkw = {"activation": kw.get("activation", "relu"), **{k: v for k, v in kw.items() if k != "activation"}}
+    t_layer = torch.nn.TransformerEncoderLayer(8, 2, 16, **tkw)
+    tm = torch.nn.TransformerEncoder(t_layer, num_layers, norm=torch.nn.LayerNorm(8) if final_norm else None,
+                                     enable_nested_tensor=False).double().eval()
+    m = nn.TransformerEncoder(tl_layer, num_layers, norm=nn.LayerNorm(8) if final_norm else None).eval()
+    _load(m, tm)
+    return m, tm
+
+
+_CAUSAL = np.triu(np.ones((5, 5), bool), 1)
+_SRC_BOOL = np.random.default_rng(6).random((5, 5)) < 0.3
+np.fill_diagonal(_SRC_BOOL, False)
+
+
+@pytest.mark.parametrize("layer_kw,nl,fn,fkw", [
+    ({"norm_first": False}, 1, False, {}),
+    ({"norm_first": True, "activation": "gelu"}, 1, False, {}),
+    ({"norm_first": False, "activation": "gelu", "batch_first": True}, 2, True, {"src_key_padding_mask": _KPM}),
+    ({"norm_first": True, "batch_first": True}, 2, True, {"mask": _SRC_BOOL, "src_key_padding_mask": _KPM}),
+    ({"norm_first": True}, 2, False, {"mask": np.random.default_rng(7).standard_normal((5, 5))}),
+    ({"norm_first": False, "batch_first": True}, 2, True, {"is_causal": True}),
+    ({"norm_first": True, "bias": False}, 1, True, {"mask": _SRC_BOOL}),
+])
+def test_encoder_outputs_and_every_gradient_match_torch(torch: Any, layer_kw: dict, nl: int, fn: bool,
+                                                        fkw: dict) -> None:
+    m, tm = _enc_pair(torch, nl, fn, **layer_kw)
+    x = np.random.default_rng(8).standard_normal((3, 5, 8) if layer_kw.get("batch_first") else (5, 3, 8))
+    tkw = {k: torch.tensor(v) if isinstance(v, np.ndarray) else v for k, v in fkw.items()}
+    if fkw.get("is_causal"):
+        tkw["mask"] = torch.tensor(_CAUSAL)  # torch needs the mask itself with its is_causal hint
+    xt, tx = tl.Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, ty = m(xt, **fkw), tm(tx, **tkw)
+    _close(y.data, ty.detach().numpy(), "output")
+    G = np.random.default_rng(9).standard_normal(y.shape)
+    (y * G).sum().backward()
+    (ty * torch.tensor(G)).sum().backward()
+    _close(xt.grad, tx.grad.numpy(), "grad of src")
+    _grads_match(m, tm)
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_decoder_outputs_and_every_gradient_match_torch(torch: Any, norm_first: bool) -> None:
+    kw = {"batch_first": True, "norm_first": norm_first, "activation": "gelu"}
+    tm = torch.nn.TransformerDecoder(torch.nn.TransformerDecoderLayer(8, 2, 16, **kw), 2,
+                                     norm=torch.nn.LayerNorm(8)).double().eval()
+    m = nn.TransformerDecoder(nn.TransformerDecoderLayer(8, 2, 16, **kw), 2, norm=nn.LayerNorm(8)).eval()
+    _load(m, tm)
+    assert "layers.1.multihead_attn.in_proj_weight" in m.state_dict() and "layers.0.norm3.bias" in m.state_dict()
+    rng = np.random.default_rng(10)
+    tgt, mem = rng.standard_normal((3, 4, 8)), rng.standard_normal((3, 5, 8))
+    mkpm = np.where(_KPM, -np.inf, 0.0)  # float, like memory_mask
+    mem_mask = rng.standard_normal((4, 5))
+    tkpm = np.zeros((3, 4), bool)
+    tkpm[2, 3] = True
+    args = (tgt, mem)
+    kw2 = {"tgt_mask": np.triu(np.ones((4, 4), bool), 1), "memory_mask": mem_mask, "tgt_key_padding_mask": tkpm,
+           "memory_key_padding_mask": mkpm}
+    xs = [tl.Tensor(a, requires_grad=True) for a in args]
+    ts = [torch.tensor(a, requires_grad=True) for a in args]
+    y = m(*xs, **kw2)
+    ty = tm(*ts, **{k: torch.tensor(v) for k, v in kw2.items()})
+    _close(y.data, ty.detach().numpy(), "output")
+    _close(m(*args, tgt_is_causal=True, memory_key_padding_mask=mkpm).data,
+           tm(*(torch.tensor(a) for a in args), tgt_mask=torch.tensor(kw2["tgt_mask"]), tgt_is_causal=True,
+              memory_key_padding_mask=torch.tensor(mkpm)).detach().numpy(), "causal target")
+    G = rng.standard_normal(y.shape)
+    (y * G).sum().backward()
+    (ty * torch.tensor(G)).sum().backward()
+    for x, t, name in zip(xs, ts, ("tgt", "memory")):
+        _close(x.grad, t.grad.numpy(), f"grad of {name}")
+    _grads_match(m, tm)
+
+
+def test_torch_weights_load_by_name(torch: Any) -> None:
+    tm = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(8, 2, 16, batch_first=True), 2,
+                                     norm=torch.nn.LayerNorm(8))
+    m = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, batch_first=True), 2, norm=nn.LayerNorm(8))
+    assert list(m.state_dict()) == list(tm.state_dict())  # the same names, in the same order
+    for k, v in m.state_dict().items():
+        assert v.shape == tuple(tm.state_dict()[k].shape), k
+    m.load_state_dict({k: v.numpy() for k, v in tm.state_dict().items()})  # float32 weights load as they are
+    x = np.random.default_rng(11).standard_normal((2, 5, 8)).astype(np.float32)
+    tm.eval()
+    m.eval()
+    _close(m(x).data, tm(torch.tensor(x)).detach().numpy(), "float32 output", tol=1e-5)
+
+
+# ------------------------------------------------------------------ per-sample gradients ---------
+class EncClassifier(nn.Module):
+    """A two-layer encoder, pooled (mean over the sequence, or the first token), then a head."""
+
+    def __init__(self, pool: str, norm_first: bool) -> None:
+        layer = nn.TransformerEncoderLayer(6, 2, 10, dropout=0.0, batch_first=True, norm_first=norm_first,
+                                           activation="gelu", rng=0)
+        self.encoder = nn.TransformerEncoder(layer, 2, norm=nn.LayerNorm(6))
+        self.head = nn.Linear(6, 3, rng=1)
+        self.pool = pool
+
+    def forward(self, x: Any, kpm: Any = None) -> tl.Tensor:
+        h = self.encoder(x, src_key_padding_mask=kpm)
+        return self.head(h.mean(axis=1) if self.pool == "mean" else h[:, 0])
+
+
+@pytest.mark.parametrize("pool,norm_first,padded", [("mean", False, False), ("first", True, False),
+                                                    ("mean", True, True), ("first", False, True)])
+def test_encoder_grad_sample_equals_each_sample_alone(pool: str, norm_first: bool, padded: bool) -> None:
+    rng = np.random.default_rng(12)
+    x, y = rng.standard_normal((4, 5, 6)), np.array([2, 0, 1, 1])
+    kpm = None
+    if padded:  # each sample its own padding: a constant of that sample
+        kpm = np.zeros((4, 5), bool)
+        kpm[0, 4:] = True
+        kpm[2, 2:] = True
+        kpm[3, 1] = True
+    model = EncClassifier(pool, norm_first)
+    model.encoder.layers[1].linear1.weight.data += 0.1  # the copies start equal: make them differ
+    _each_alone(model, x, y, kpm, lambda m, xb, kb: m(xb, kb))
+
+
+def test_a_few_adam_steps_match_torch(torch: Any) -> None:
+    tm = torch.nn.ModuleDict({"encoder": torch.nn.TransformerEncoder(
+        torch.nn.TransformerEncoderLayer(6, 2, 10, dropout=0.0, batch_first=True, activation="gelu"), 2,
+        norm=torch.nn.LayerNorm(6), enable_nested_tensor=False), "head": torch.nn.Linear(6, 3)}).double()
+    m = EncClassifier("mean", False)
+    _load(m, tm)
+    rng = np.random.default_rng(13)
+    x, y = rng.standard_normal((8, 5, 6)), rng.integers(0, 3, 8)
+    kpm = rng.random((8, 5)) < 0.3
+    kpm[:, 0] = False
+    opt, topt = tl.optim.Adam(m.parameters(), lr=0.01), torch.optim.Adam(tm.parameters(), lr=0.01)
+    losses = []
+    for _ in range(4):
+        opt.zero_grad()
+        loss = F.cross_entropy(m(tl.Tensor(x, batched=True), kpm), y)
+        loss.backward()
+        opt.step()
+        topt.zero_grad()
+        h = tm["encoder"](torch.tensor(x), src_key_padding_mask=torch.tensor(kpm)).mean(dim=1)
+        tloss = torch.nn.functional.cross_entropy(tm["head"](h), torch.tensor(y))
+        tloss.backward()
+        topt.step()
+        _close(loss.item(), tloss.item(), "loss")
+        losses.append(loss.item())
+        for name, p in m.named_parameters():
+            _close(p.data, tm.state_dict()[name].numpy(), f"{name} after a step")
+        assert m.encoder.layers[0].self_attn.in_proj_weight.grad_sample.shape == (8, 18, 6)
+    assert losses[-1] < losses[0]
+
+
+# ------------------------------------------------------------------ dropout, errors -------------
+def test_dropout_follows_the_seed_and_each_copy_draws_its_own_masks() -> None:
+    enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.5, batch_first=True), 2)
+    x = np.random.default_rng(14).standard_normal((2, 5, 8))
+    tl.manual_seed(3)
+    a = enc(x).data
+    tl.manual_seed(3)
+    assert np.array_equal(a, enc(x).data)
+    assert not np.allclose(a, enc.eval()(x).data)
+    seeded = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.5, batch_first=True, rng=5), 2)
+    layers = seeded.layers
+    assert layers[0].dropout.rng is layers[1].dropout.rng  # one stream shared, not two equal clones
+    assert layers[0].linear1.weight is not layers[1].linear1.weight
+    np.testing.assert_array_equal(layers[0].linear1.weight.data, layers[1].linear1.weight.data)
+
+
+def test_a_batched_input_needs_batch_first() -> None:
+    layer = nn.TransformerEncoderLayer(8, 2, 16)
+    assert not layer.batch_first  # torch's default, so torch code feeding (S, N, E) gets torch's result
+    xb = tl.Tensor(np.zeros((3, 5, 8)), batched=True)
+    with pytest.raises(ValueError, match=r"TransformerEncoderLayer\(d_model=8, nhead=2\): a batched src.*"
+                                         r"\(B, S, 8\).*batch_first=True.*\(3, 5, 8\).*batch_first=False"):
+        layer(xb)
+    with pytest.raises(ValueError, match=r"TransformerEncoderLayer.*a batched src.*\(5, 8\)"):
+        nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)(tl.Tensor(np.zeros((5, 8)), batched=True))
+    dec = nn.TransformerDecoderLayer(8, 2, 16)
+    with pytest.raises(ValueError, match=r"TransformerDecoderLayer\(d_model=8, nhead=2\): a batched memory"):
+        dec(np.zeros((4, 3, 8)), xb)
+    assert layer(np.zeros((5, 3, 8))).shape == (5, 3, 8)
+    assert nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)(xb).shape == (3, 5, 8)
+
+
+_ENC = nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)
+_X = np.zeros((3, 5, 8))
+
+
+@pytest.mark.parametrize("call,err,match", [
+    (lambda: _ENC(np.zeros((3, 5, 6))), ValueError,
+     r"TransformerEncoderLayer\(d_model=8, nhead=2\): src must have shape \(N, S, 8\).*\(3, 5, 6\)"),
+    (lambda: nn.TransformerEncoderLayer(6, 4), ValueError, r"TransformerEncoderLayer: d_model=6.*nhead=4"),
+    (lambda: nn.TransformerDecoderLayer(10, 3), ValueError, r"TransformerDecoderLayer: d_model=10.*nhead=3"),
+    (lambda: _ENC(_X, src_mask=np.zeros((5, 4), bool)), ValueError,
+     r"TransformerEncoderLayer\(d_model=8, nhead=2\): src_mask must have shape \(5, 5\) or \(6, 5, 5\).*\(5, 4\)"),
+    (lambda: _ENC(_X, src_key_padding_mask=np.zeros((5, 3), bool)), ValueError,
+     r"src_key_padding_mask must have shape \(3, 5\).*\(5, 3\)"),
+    (lambda: _ENC(_X[0], src_key_padding_mask=np.zeros((1, 5), bool)), ValueError,
+     r"src_key_padding_mask must have shape \(5,\).*\(1, 5\)"),
+    (lambda: nn.TransformerEncoder(_ENC, 2)(_X, mask=np.zeros((3, 5, 5))), ValueError,
+     r"TransformerEncoderLayer.*src_mask must have shape \(5, 5\) or \(6, 5, 5\).*\(3, 5, 5\)"),
+    (lambda: nn.TransformerDecoderLayer(8, 2, 16, batch_first=True)(np.zeros((3, 4, 8)), _X,
+                                                                   memory_key_padding_mask=np.zeros((3, 4), bool)),
+     ValueError, r"TransformerDecoderLayer.*memory_key_padding_mask must have shape \(3, 5\).*\(3, 4\)"),
+    (lambda: nn.TransformerDecoderLayer(8, 2, 16, batch_first=True)(np.zeros((2, 4, 8)), _X), ValueError,
+     r"TransformerDecoderLayer.*tgt \(2, 4, 8\) and memory \(3, 5, 8\)"),
+    (lambda: nn.TransformerEncoderLayer(8, 2, activation="swish"), ValueError, r"activation.*'swish'"),
+    (lambda: nn.TransformerEncoder(nn.Linear(2, 2), 2), TypeError, r"TransformerEncoder.*TransformerEncoderLayer"),
+    (lambda: nn.TransformerEncoder(_ENC, 0), ValueError, r"TransformerEncoder: num_layers must be an int >= 1"),
+    (lambda: nn.TransformerEncoderLayer(8, 2, dropout=1.0), ValueError, r"dropout.*\[0, 1\)"),
+])
+def test_clear_errors_name_the_layer_and_the_shapes(call: Callable, err: type, match: str) -> None:
+    with pytest.raises(err, match=match):
+        call()
+
+
+def test_callable_activation_and_repr() -> None:
+    a = nn.TransformerEncoderLayer(8, 2, 16, activation=nn.GELU(), rng=0).eval()
+    b = nn.TransformerEncoderLayer(8, 2, 16, activation="gelu", rng=0).eval()
+    x = np.random.default_rng(15).standard_normal((5, 2, 8))
+    np.testing.assert_array_equal(a(x).data, b(x).data)
+    assert b.extra_repr().startswith("d_model=8, nhead=2, dim_feedforward=16")
+    assert "(self_attn): MultiheadAttention" in repr(b) and "(linear1): Linear" in repr(b)
+    enc = nn.TransformerEncoder(b, 3, enable_nested_tensor=False)
+    assert len(enc.layers) == 3 and enc.extra_repr() == "num_layers=3" and "(2): TransformerEncoderLayer" in repr(enc)

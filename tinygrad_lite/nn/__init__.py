@@ -1,6 +1,6 @@
 """Neural-network building blocks shaped like PyTorch's ``torch.nn``: Module and containers
 (also keyed ones and parameter lists), Linear, convolutions and pooling, Embedding,
-normalisation layers, Dropout, attention, recurrent layers (RNN, LSTM, GRU and their cells),
+normalisation layers, Dropout, attention, transformer layers, recurrent layers (RNN, LSTM, GRU and their cells),
 activations and losses; ``tl.nn.functional`` (``F``), ``tl.nn.init`` and ``tl.nn.utils``.
 
 Every layer gives per-sample gradients from the same ``backward()`` on a batched input
@@ -43,6 +43,7 @@ from .pooling import (
     MaxPool1d,
 )
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from .transformer import TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer
 
 __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten", "ReLU", "Tanh", "Sigmoid", "GELU",
            "SiLU", "Softmax", "LogSoftmax", "Dropout", "MSELoss", "CrossEntropyLoss", "Embedding", "LayerNorm",
@@ -53,4 +54,5 @@ __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten"
            "ReLU6", "LogSigmoid", "Mish", "Softsign", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d",
            "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "SELU", "CELU", "Hardsigmoid", "Hardswish",
            "Softmin", "GLU", "Threshold", "PReLU", "Tanhshrink", "RNN", "LSTM", "GRU", "RNNCell",
-           "LSTMCell", "GRUCell"]
+           "LSTMCell", "GRUCell", "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",
+           "TransformerDecoder"]
