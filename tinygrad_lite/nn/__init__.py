@@ -1,8 +1,8 @@
 """Neural-network building blocks shaped like PyTorch's ``torch.nn``: Module and containers
 (also keyed ones and parameter lists), Linear, convolutions (also transposed) and pooling,
 resizing (Upsample), Embedding, normalisation layers, Dropout (also of whole channels),
-attention, recurrent layers (RNN, LSTM, GRU and their cells), activations and losses;
-``tl.nn.functional`` (``F``), ``tl.nn.init`` and ``tl.nn.utils``.
+attention, transformer layers, recurrent layers (RNN, LSTM, GRU and their cells),
+activations and losses; ``tl.nn.functional`` (``F``), ``tl.nn.init`` and ``tl.nn.utils``.
 
 Every layer gives per-sample gradients from the same ``backward()`` on a batched input
 (BatchNorm in training mode aside: it mixes samples). Linear, Conv and Embedding weights
@@ -47,6 +47,7 @@ from .pooling import (
 )
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .resample import Upsample
+from .transformer import TransformerDecoder, TransformerDecoderLayer, TransformerEncoder, TransformerEncoderLayer
 
 __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten", "ReLU", "Tanh", "Sigmoid", "GELU",
            "SiLU", "Softmax", "LogSoftmax", "Dropout", "MSELoss", "CrossEntropyLoss", "Embedding", "LayerNorm",
@@ -58,4 +59,5 @@ __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten"
            "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "SELU", "CELU", "Hardsigmoid", "Hardswish",
            "Softmin", "GLU", "Threshold", "PReLU", "Tanhshrink", "RNN", "LSTM", "GRU", "RNNCell",
            "LSTMCell", "GRUCell", "ConvTranspose1d", "ConvTranspose2d",
-           "Dropout1d", "Dropout2d", "Upsample"]
+           "Dropout1d", "Dropout2d", "Upsample", "TransformerEncoderLayer", "TransformerEncoder",
+           "TransformerDecoderLayer", "TransformerDecoder"]

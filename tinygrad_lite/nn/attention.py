@@ -11,6 +11,13 @@ axis), with H heads of size d = E/H:
 The projection is one fused op (a Linear when query, key and value are the same tensor),
 so the per-sample gradient of ``in_proj_weight`` is kept as cotangent rows and input rows
 (T per sample) and its norms never build (B, 3E, E).
+
+Masks are constants added to the scores before the softmax: ``attn_mask`` (Tq, Tk) or
+(B*H, Tq, Tk), ``key_padding_mask`` (B, Tk) (unbatched: (Tk,)) broadcast over heads and
+queries, and the causal mask; a bool mask adds -inf where it is True, a float mask adds its
+values. Sample b's rows of the masks involve sample b only, so per-sample gradients stay
+exact with a per-sample key padding mask. A query whose keys are all masked gets weights 0
+(its output is the output projection's bias), not nan.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from .. import ops
+from ..batchstate import BATCHED
 from ..conventions import check_bool
 from ..ops.nnops import INPROJ
 from ..random import as_generator
@@ -34,11 +42,16 @@ __all__ = ["MultiheadAttention"]
 
 class MultiheadAttention(Module):
     """``MultiheadAttention(embed_dim, num_heads, bias=True, batch_first=True, rng=None)``;
-    ``forward(query, key, value, attn_mask=None, need_weights=True, is_causal=False)`` returns
-    ``(output, weights averaged over heads or None)``. A bool ``attn_mask`` is True where
+    ``forward(query, key, value, attn_mask=None, need_weights=True, is_causal=False, *,
+    key_padding_mask=None, average_attn_weights=True)`` returns ``(output, weights or None)``:
+    weights (B, Tq, Tk) averaged over heads, or (B, H, Tq, Tk) per head with
+    ``average_attn_weights=False``. A bool ``attn_mask`` / ``key_padding_mask`` is True where
     attention is NOT allowed (torch's meaning for this module); a float mask is added to the
-    scores; ``is_causal=True`` adds the causal mask (query i sees keys j <= i), with or
-    without ``attn_mask``. ``dropout`` (keyword) drops attention weights in training mode."""
+    scores; all given masks add up. ``is_causal=True`` adds the causal mask (query i sees keys
+    j <= i), with or without ``attn_mask``. ``dropout`` (keyword) drops attention weights in
+    training mode, drawing from ``rng`` (None: the library's default generator, which
+    ``tl.manual_seed`` governs). A batched input (axis 0: the samples) needs
+    ``batch_first=True``: with False its axis 0 would be read as time, so it is refused."""
 
     def __init__(self, embed_dim: int, num_heads: int, bias: bool = True, batch_first: bool = True,
                  rng: Union[None, int, np.random.Generator] = None, *, dropout: float = 0.0,
@@ -66,15 +79,15 @@ class MultiheadAttention(Module):
         self.out_proj = Linear(embed_dim, embed_dim, bias=bias, rng=r, dtype=dtype)
         if bias:
             self.out_proj.bias.data[...] = 0.0
-        self._rng = r
+        self._rng = None if rng is None else r  # None: the default generator at each call
 
     def _mask(self, attn_mask: Any, key_padding_mask: Any, is_causal: bool, B: int, Tq: int, Tk: int,
-              dtype: Any) -> Optional[np.ndarray]:
+              dtype: Any, unbatched: bool) -> Optional[np.ndarray]:
         """One additive mask (0 or -inf, or the float mask), broadcastable to (B, H, Tq, Tk)."""
         H = self.num_heads
         add = None
         if attn_mask is not None:
-            m = np.asarray(attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask)
+            m = _mask_array(attn_mask, "attn_mask")
             if m.shape == (B * H, Tq, Tk):
                 m = m.reshape(B, H, Tq, Tk)
             elif m.shape != (Tq, Tk):
@@ -85,9 +98,12 @@ class MultiheadAttention(Module):
             c = np.where(np.triu(np.ones((Tq, Tk), dtype=bool), 1), -np.inf, 0.0)
             add = c if add is None else add + c
         if key_padding_mask is not None:
-            kp = np.asarray(key_padding_mask.data if isinstance(key_padding_mask, Tensor) else key_padding_mask)
-            if kp.shape != (B, Tk):
-                raise ValueError(f"MultiheadAttention: key_padding_mask must have shape ({B}, {Tk}), got {kp.shape}")
+            kp = _mask_array(key_padding_mask, "key_padding_mask")
+            want = (Tk,) if unbatched else (B, Tk)
+            if kp.shape != want:
+                raise ValueError(f"MultiheadAttention: key_padding_mask must have shape {want} (True or -inf: "
+                                 f"ignore that key), got {kp.shape}")
+            kp = kp.reshape(B, Tk)
             kp = (np.where(kp, -np.inf, 0.0) if kp.dtype == bool else kp.astype(dtype))[:, None, None, :]
             add = kp if add is None else add + kp
         return None if add is None else np.asarray(add, dtype=dtype)
@@ -101,6 +117,10 @@ class MultiheadAttention(Module):
         q, k, v = (x if isinstance(x, Tensor) else Tensor(x) for x in (query, key, value))
         E, H, d = self.embed_dim, self.num_heads, self.head_dim
         unbatched = q.data.ndim == 2
+        if (unbatched or not self.batch_first) and any(t._bs & BATCHED for t in (q, k, v)):
+            raise ValueError(f"MultiheadAttention({E}, {H}): a batched input (axis 0: the samples) must have "
+                             f"shape (B, T, {E}) with batch_first=True; got query {q.data.shape} with "
+                             f"batch_first={self.batch_first} (axis 0 would be read as time)")
         if unbatched:
             q, k, v = (t.unsqueeze(0) for t in (q, k, v))
         elif not self.batch_first:
@@ -126,10 +146,8 @@ class MultiheadAttention(Module):
 
         qh, kh, vh = heads(qp, Tq), heads(kp, Tk), heads(vp, Tk)
         scores = (qh @ kh.transpose(0, 1, 3, 2)) * (1.0 / math.sqrt(d))
-        add = self._mask(attn_mask, key_padding_mask, is_causal, B, Tq, Tk, scores.data.dtype)
-        if add is not None:
-            scores = scores + add
-        attn = scores.softmax(-1)
+        add = self._mask(attn_mask, key_padding_mask, is_causal, B, Tq, Tk, scores.data.dtype, unbatched)
+        attn = F.masked_softmax(scores, add)
         if self.dropout > 0.0 and self.training:
             attn = F.dropout(attn, self.dropout, True, rng=self._rng)
         out = (attn @ vh).transpose(0, 2, 1, 3).reshape(B, Tq, E)
@@ -146,3 +164,12 @@ class MultiheadAttention(Module):
 
     def extra_repr(self) -> str:
         return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, batch_first={self.batch_first}"
+
+
+def _mask_array(mask: Any, name: str) -> np.ndarray:
+    """A mask as a numpy array: bool (True: not allowed) or float (added); anything else refused."""
+    m = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+    if m.dtype != bool and not np.issubdtype(m.dtype, np.floating):
+        raise TypeError(f"MultiheadAttention: {name} must be bool (True: not allowed) or float (added to the "
+                        f"scores), got dtype {m.dtype}")
+    return m

@@ -396,6 +396,20 @@ def _causal(Tq: int, Tk: int) -> np.ndarray:
     return np.tril(np.ones((Tq, Tk), dtype=bool))
 
 
+def masked_softmax(scores: Tensor, add: Optional[np.ndarray]) -> Tensor:
+    """softmax(scores + add) over the last axis, ``add`` a constant (0 / -inf, or floats). A row
+    whose keys are all -inf is 0 (as torch's attention gives, not nan), with zero gradient."""
+    if add is None:
+        return scores.softmax(-1)
+    full = np.broadcast_to(add, np.broadcast_shapes(np.shape(add), scores.data.shape))
+    dead = np.isneginf(full).all(axis=-1, keepdims=True)
+    keep = None
+    if dead.any():
+        add, keep = np.where(dead, 0.0, full), (~dead).astype(scores.data.dtype)
+    attn = (scores + np.asarray(add).astype(scores.data.dtype)).softmax(-1)
+    return attn if keep is None else attn * keep
+
+
 def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: Any = None, dropout_p: float = 0.0,
                                  is_causal: bool = False, scale: Optional[float] = None,
                                  rng: Union[None, int, np.random.Generator] = None) -> Tensor:
@@ -434,16 +448,7 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
             raise ValueError(f"scaled_dot_product_attention: attn_mask of shape {m.shape} does not broadcast to "
                              f"the scores' shape {scores.data.shape}") from None
         add = np.where(m, 0.0, -np.inf) if m.dtype == bool else m
-    keep = None
-    if add is not None:
-        full = np.broadcast_to(add, np.broadcast_shapes(add.shape, scores.data.shape))
-        dead = np.isneginf(full).all(axis=-1, keepdims=True)
-        if dead.any():  # a query that may attend to no key: its row is 0, as torch's (not nan)
-            add, keep = np.where(dead, 0.0, full), (~dead).astype(scores.data.dtype)
-        scores = scores + add.astype(scores.data.dtype)
-    attn = scores.softmax(-1)
-    if keep is not None:
-        attn = attn * keep
+    attn = masked_softmax(scores, add)
     if dropout_p > 0.0:
         attn = dropout(attn, dropout_p, True, rng=rng)
     return attn @ v
