@@ -230,3 +230,12 @@ def test_modules_take_torchs_inplace_flag_with_the_same_output(make: Callable) -
     out.sum().backward()
     assert x.grad is not None
     assert "inplace=True" in repr(m) or isinstance(m, nn.Dropout)
+
+
+def test_dropout_function_refuses_inplace_as_the_activation_functions_do() -> None:
+    x = Tensor(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="dropout: inplace=True is not supported"):
+        F.dropout(x, 0.5, True, inplace=True)
+    with pytest.raises(TypeError, match="dropout: inplace must be a bool"):
+        F.dropout(x, 0.5, True, inplace="yes")
+    assert F.dropout(x, 0.5, False, inplace=False) is x

@@ -21,7 +21,7 @@ import numpy as np
 from ..conventions import check_bool
 from ..ops import activations as act
 from ..tensor import Tensor
-from .functional import _t
+from .functional import _inplace, _t
 from .module import Module
 
 __all__ = ["leaky_relu", "elu", "softplus", "hardtanh", "relu6", "logsigmoid", "mish", "softsign", "one_hot",
@@ -32,14 +32,6 @@ def _real(v: Any, who: str, name: str) -> float:
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or v != v:
         raise TypeError(f"{who}: {name} must be a real number, got {v!r}")
     return float(v)
-
-
-def _inplace(v: Any, who: str) -> None:
-    if v is not False and v is not np.False_:
-        if v is True or v is np.True_:
-            raise ValueError(f"{who}: inplace=True is not supported (tensors are not changed in place); "
-                             "use inplace=False")
-        raise TypeError(f"{who}: inplace must be a bool, got {v!r}")
 
 
 def _float(input: Any, who: str) -> Tensor:

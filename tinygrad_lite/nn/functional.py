@@ -308,11 +308,22 @@ def check_dropout(p: Any, training: Any, who: str) -> None:
         raise TypeError(f"{who}: training must be a bool, got {training!r}")
 
 
+def _inplace(v: Any, who: str) -> None:
+    """Refuse ``inplace=True``: no tensor is changed in place here, and the caller of a function
+    may rely on its input changing (modules accept the flag: their output is the same)."""
+    if v is not False and v is not np.False_:
+        if v is True or v is np.True_:
+            raise ValueError(f"{who}: inplace=True is not supported (tensors are not changed in place); "
+                             "use inplace=False")
+        raise TypeError(f"{who}: inplace must be a bool, got {v!r}")
+
+
 def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False,
             rng: Union[None, int, np.random.Generator] = None) -> Tensor:
     """Zero each element with probability p and scale the rest by 1/(1-p) (training only). The
     mask is drawn per element, so each sample of a batch gets its own."""
     check_dropout(p, training, "dropout")
+    _inplace(inplace, "dropout")
     x = _t(input)
     if not training or p == 0.0:
         return x
