@@ -246,6 +246,8 @@ class TorchMethods(MathMethods):
     def repeat(self, *sizes: Any) -> "Tensor":
         """Tile the tensor ``sizes[i]`` times along axis i (numpy's ``tile``); the gradient sums
         over the tiles."""
+        if not sizes:
+            raise TypeError("repeat: the repeat counts are required (one per axis, e.g. x.repeat(2, 1))")
         return ops.REPEAT(self, _shape_arg(sizes))
 
     def view_as(self, other: Any) -> "Tensor":
@@ -281,7 +283,9 @@ class TorchMethods(MathMethods):
         if isinstance(chunks, bool) or not isinstance(chunks, numbers.Integral) or chunks <= 0:
             raise ValueError(f"chunk: chunks must be an int > 0, got {chunks!r}")
         n = self.data.shape[_one_axis(self, dim, "chunk")]
-        return self.split(max(math.ceil(n / chunks), 1), dim)
+        if n == 0:  # an empty axis makes ``chunks`` empty pieces, as torch
+            return self.split([0] * chunks, dim)
+        return self.split(math.ceil(n / chunks), dim)
 
     def unbind(self, dim: int = 0) -> tuple:
         """The slices along ``dim``, that axis removed (``tuple(x)`` for dim 0)."""
@@ -308,7 +312,9 @@ class TorchMethods(MathMethods):
         return out  # type: ignore[return-value]
 
     def flip(self, *dims: Any) -> "Tensor":
-        """Reverse the order of the elements along ``dims``."""
+        """Reverse the order of the elements along ``dims`` (required; ``()`` flips none)."""
+        if not dims:
+            raise TypeError("flip: the axes to reverse are required (e.g. x.flip(0)); give () to flip none")
         axes = axes_of(self.data.ndim, _shape_arg(dims), "flip") or ()
         return self[tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(self.data.ndim))]
 
