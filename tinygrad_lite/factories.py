@@ -9,6 +9,7 @@ Floating-point results default to float64, the library's default dtype (numpy's 
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, Optional, Sequence, Union
 
@@ -20,6 +21,7 @@ from .ops import base
 from .random import as_generator
 
 Size = Union[int, Sequence[int]]
+_MAX_ELEMENTS = np.iinfo(np.intp).max // 16  # numpy's limit in bytes, over the widest dtype
 _TORCH_TYPES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor", "int64": "LongTensor",
                 "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
                 "bool": "BoolTensor"}
@@ -62,7 +64,10 @@ def size_arg(who: str, size: tuple) -> tuple:
             raise TypeError(f"{who}: sizes must be ints, got {shape!r}")
         if n < 0:
             raise ValueError(f"{who}: sizes must be >= 0, got {shape!r}")
-    return tuple(int(n) for n in shape)
+    shape = tuple(int(n) for n in shape)
+    if shape and max(max(shape), math.prod(shape)) > _MAX_ELEMENTS:
+        raise ValueError(f"{who}: size {shape!r} is more than an array can hold ({math.prod(shape)} elements)")
+    return shape
 
 
 def _made(arr: np.ndarray, requires_grad: bool) -> Any:
@@ -149,28 +154,39 @@ def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: 
     return _random("rand", "random", size_arg("rand", size), dtype, requires_grad, generator)
 
 
+def _random_like(who: str, draw: str, input: Any, dtype: Any, requires_grad: bool, generator: Any) -> Any:
+    shape, dt = _like(who, input, dtype)
+    if dt.kind != "f":  # torch has no random kernel for these dtypes
+        raise NotImplementedError(f"{who}: input of dtype {dt} has no random values; give a float dtype "
+                                  "(dtype=float32 or float64)")
+    return _random(who, draw, shape, dt, requires_grad, generator)
+
+
 def randn_like(input: Any, *, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Any:
-    """Standard normal values in ``input``'s shape (and dtype, when it is a float)."""
-    shape, dt = _like("randn_like", input, dtype)
-    return _random("randn_like", "standard_normal", shape, dt if dt.kind == "f" else None, requires_grad, generator)
+    """Standard normal values in ``input``'s shape and dtype (or ``dtype``), which must be a float."""
+    return _random_like("randn_like", "standard_normal", input, dtype, requires_grad, generator)
 
 
 def rand_like(input: Any, *, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Any:
-    """Uniform values on [0, 1) in ``input``'s shape (and dtype, when it is a float)."""
-    shape, dt = _like("rand_like", input, dtype)
-    return _random("rand_like", "random", shape, dt if dt.kind == "f" else None, requires_grad, generator)
+    """Uniform values on [0, 1) in ``input``'s shape and dtype (or ``dtype``), which must be a float."""
+    return _random_like("rand_like", "random", input, dtype, requires_grad, generator)
 
 
 def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, requires_grad: bool = False) -> Any:
     """``start, start + step, ...`` up to (not including) ``end``; ``arange(n)`` is 0..n-1.
-    Integer arguments give int64, any float argument float64."""
+    Integer arguments give int64, any float argument float64; 0-d tensors count as their value."""
     if end is None:
         start, end = 0, start
+    start, end, step = (v.item() if isinstance(v, base.Tensor) and v.data.ndim == 0 else v for v in (start, end, step))
     for v in (start, end, step):
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
             raise TypeError(f"arange: start, end and step must be real numbers, got {(start, end, step)!r}")
+        if not math.isfinite(v):
+            raise ValueError(f"arange: start, end and step must be finite, got {(start, end, step)!r}")
     if step == 0:
         raise ValueError("arange: step must be non-zero")
+    if (end - start) * step < 0:
+        raise ValueError(f"arange: the range {start} -> {end} goes against the sign of step {step}")
     integral = all(isinstance(v, numbers.Integral) for v in (start, end, step))
     dt = as_dtype("arange", dtype) if dtype is not None else np.dtype(np.int64 if integral else np.float64)
     return _made(np.arange(start, end, step).astype(dt), requires_grad)
