@@ -324,16 +324,18 @@ class TorchMethods(MathMethods):
         return factories.where(condition, self, y)
 
     def masked_fill(self, mask: Any, value: Any) -> "Tensor":
-        """``value`` where the boolean ``mask`` (broadcast to this shape) is True, else this
-        tensor's values; the gradient reaches this tensor where the mask is False."""
+        """``value`` where the boolean ``mask`` is True, else this tensor's values (the two
+        shapes broadcast together, as torch); the gradient reaches this tensor where the mask
+        is False."""
         m = factories._operand(mask)
         try:
-            ok = m.data.dtype == np.bool_ and np.broadcast_shapes(m.data.shape, self.data.shape) == self.data.shape
+            np.broadcast_shapes(m.data.shape, self.data.shape)
+            ok = m.data.dtype == np.bool_
         except ValueError:
             ok = False
         if not ok:
             raise ValueError(f"masked_fill: mask of shape {m.data.shape} and dtype {m.data.dtype} must be bool and "
-                             f"broadcast to the tensor's shape {self.data.shape}")
+                             f"broadcast with the tensor's shape {self.data.shape}")
         if isinstance(value, base.Tensor):
             if value.data.ndim:
                 raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape {value.data.shape}")
@@ -343,7 +345,13 @@ class TorchMethods(MathMethods):
         return ops.WHERE(m, v, self)
 
     def gather(self, dim: int, index: Any, *, sparse_grad: bool = False) -> "Tensor":
-        """``out[..., i, ...] = self[..., index[..., i, ...], ...]`` along ``dim``."""
+        """``out[..., i, ...] = self[..., index[..., i, ...], ...]`` along ``dim``; a 0-d tensor
+        acts as one of shape (1,), and a 0-d or one-axis index gives its own shape."""
+        if self.data.ndim == 0:
+            shape = np.shape(index.data if isinstance(index, base.Tensor) else index)
+            if len(shape) <= 1:
+                idx = index.reshape(-1) if isinstance(index, base.Tensor) else np.reshape(index, -1)
+                return ops.GATHER(self.reshape(1), dim, idx).reshape(shape)
         return ops.GATHER(self, dim, index)
 
     # ------------------------------------------------------------ reductions -----------
@@ -383,7 +391,13 @@ class TorchMethods(MathMethods):
             p = 2.0
         if isinstance(p, bool) or not isinstance(p, numbers.Real):
             raise TypeError(f"norm: p must be a real number, inf or 'fro', got {p!r}")
-        x = self._floating("norm") if dtype is None else self.astype(factories.as_dtype("norm", dtype))
+        x = self._floating("norm")
+        if dtype is not None:
+            dt, src = factories.as_dtype("norm", dtype), self.data.dtype
+            if dt.kind != "f" or (src.kind == "f" and not np.can_cast(src, dt, "safe")):
+                raise TypeError(f"norm: dtype {dt} must be a float at least as wide as the tensor's {src} "
+                                "(the values are not narrowed)")
+            x = x.astype(dt)
         axis, keep = _torch_axis(None, keepdim, dim, None)
         return ops.NORM(x, axis, keep, float(p))
 
@@ -400,8 +414,17 @@ class TorchMethods(MathMethods):
         axis, keep = _torch_axis(None, keepdim, dim, None)
         axes = axes_of(x.data.ndim, axis, "var")
         n = x.data.size if axes is None else math.prod(x.data.shape[a] for a in axes)
-        centred = x - x.mean(axis, keepdims=True)
-        return (centred * centred).sum(axis, keepdims=keep) / max(n - c, 0)
+        if n - c > 0:
+            centred = x - x.mean(axis, keepdims=True)
+            return (centred * centred).sum(axis, keepdims=keep) / (n - c)
+        # No degrees of freedom: the value is s / 0 (inf, or nan where s = 0). The gradient is
+        # torch's: the mean held fixed (its exact share is 0, and inf - inf would make it nan),
+        # and over all elements, inf with no sign (nan where x equals the mean).
+        centred = x - x.mean(axis, keepdims=True).detach()
+        if dim is not None and x.data.ndim:
+            return (centred * centred).sum(axis, keepdims=keep) / 0
+        c0 = centred.detach()
+        return ((c0 * c0).sum(axis, keepdims=keep) + ((x - x.detach()) * c0.abs()).sum(axis, keepdims=keep)) / 0
 
     def std(self, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
             correction: Optional[float] = None) -> "Tensor":

@@ -138,8 +138,15 @@ class Round(_Step):
     name, fn = "round", np.round
 
 
+def _sign(a: np.ndarray) -> np.ndarray:
+    """-1, 0 or 1; on floats nan and -0.0 give 0.0, as torch."""
+    if a.dtype.kind != "f":
+        return np.sign(a)
+    return (a > 0).astype(a.dtype) - (a < 0).astype(a.dtype)
+
+
 class Sign(_Step):
-    name, fn = "sign", np.sign
+    name, fn = "sign", _sign
 
 
 WHERE, GATHER, FLOOR, CEIL, ROUND, SIGN = Where(), Gather(), Floor(), Ceil(), Round(), Sign()
