@@ -180,3 +180,25 @@ def test_unflatten_splits_an_axis_and_checks_the_sizes() -> None:
     if torch is not None:
         t = torch.nn.Unflatten(1, (3, -1))(torch.arange(24.0).reshape(2, 12))
         assert tuple(t.shape) == y.shape
+
+
+def test_a_module_with_children_prints_its_extra_repr_first_as_torch() -> None:
+    class Head(tl.nn.Module):
+        def __init__(self) -> None:
+            self.proj = tl.nn.Linear(2, 3, rng=0)
+
+        def extra_repr(self) -> str:
+            return "scale=2"
+
+    assert repr(Head()) == "Head(\n  scale=2\n  (proj): Linear(in_features=2, out_features=3, bias=True)\n)"
+    assert repr(tl.nn.Sequential(tl.nn.ReLU())) == "Sequential(\n  (0): ReLU()\n)"
+    if torch is not None:
+        class THead(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.proj = torch.nn.Linear(2, 3)
+
+            def extra_repr(self) -> str:
+                return "scale=2"
+
+        assert repr(THead()).replace("THead", "Head") == repr(Head())

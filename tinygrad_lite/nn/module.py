@@ -287,10 +287,14 @@ class Module(ModuleAPI):
         return IncompatibleKeys(missing, extra)
 
     def __repr__(self) -> str:
+        """torch's layout: ``Name(extra)`` for a leaf module; else the extra lines, then one
+        ``(name): child`` line per child, indented."""
         kids = list(self.named_children())
-        if not kids:
-            return f"{type(self).__name__}({self.extra_repr()})"
-        body = "\n".join(f"  ({n}): " + repr(m).replace("\n", "\n  ") for n, m in kids)
+        extra = self.extra_repr()
+        if not kids and "\n" not in extra:
+            return f"{type(self).__name__}({extra})"
+        lines = (extra.split("\n") if extra else []) + [f"({n}): " + repr(m) for n, m in kids]
+        body = "\n".join("  " + line.replace("\n", "\n  ") for line in lines)
         return f"{type(self).__name__}(\n{body}\n)"
 
     def extra_repr(self) -> str:
