@@ -16,8 +16,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_losses import check_forward, check_gradients, check_torch
-from test_ops import DOMAINS, SETTINGS, OpSpec, one_shape
+from test_ops import DOMAINS, SETTINGS, OpSpec, check_forward, check_gradients, check_torch, one_shape
 
 import tinygrad_lite as tl
 from tinygrad_lite import Tensor, nn, ops

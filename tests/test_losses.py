@@ -22,16 +22,11 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from test_ops import (
     DOMAINS,
-    FD_ATOL,
-    FD_RTOL,
-    FWD_ATOL,
-    FWD_RTOL,
     SETTINGS,
-    TORCH_TOL,
     OpSpec,
-    draw_case,
-    fd_gradients,
-    run_tl,
+    check_forward,
+    check_gradients,
+    check_torch,
     two_same,
 )
 
@@ -40,39 +35,6 @@ from tinygrad_lite import Tensor, nn, ops
 from tinygrad_lite.nn import functional as F
 
 DOMAINS.setdefault("prob", lambda rng, shape: rng.uniform(0.05, 0.95, shape))
-
-
-# ------------------------------------------------------------------------------- the checks
-def check_forward(spec: OpSpec, data: Any) -> None:
-    case = draw_case(data, spec)
-    out = spec.fn(*case.operands(), **case.params)
-    ref = case.reference()
-    assert isinstance(out, Tensor) and out.shape == ref.shape and out.dtype == np.float64
-    np.testing.assert_allclose(out.data, ref, rtol=FWD_RTOL, atol=FWD_ATOL)
-
-
-def check_gradients(spec: OpSpec, data: Any) -> None:
-    case = draw_case(data, spec)
-    _, grads = run_tl(case)
-    for k, (g, e) in enumerate(zip(grads, fd_gradients(case))):
-        if e is None:
-            assert g is None
-            continue
-        assert g.shape == case.arrays[k].shape and g.dtype == np.float64
-        np.testing.assert_allclose(g, e, rtol=FD_RTOL, atol=FD_ATOL, err_msg=f"{spec.name}: operand {k}")
-
-
-def check_torch(torch: Any, spec: OpSpec, data: Any) -> None:
-    case = draw_case(data, spec)
-    out, grads = run_tl(case)
-    targs = [torch.tensor(a, dtype=torch.float64, requires_grad=(m == "t")) for m, a in zip(case.mode, case.arrays)]
-    tout = spec.torch(torch, *targs, **case.params)
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=TORCH_TOL, atol=TORCH_TOL)
-    tout.backward(torch.tensor(case.R, dtype=torch.float64))
-    for k, (g, ta) in enumerate(zip(grads, targs)):
-        if case.mode[k] == "t":
-            tg = np.zeros(case.arrays[k].shape) if ta.grad is None else ta.grad.numpy()
-            np.testing.assert_allclose(g, tg, rtol=TORCH_TOL, atol=TORCH_TOL, err_msg=f"{spec.name}: operand {k}")
 
 
 def _tt(T: Any, v: Any) -> Any:

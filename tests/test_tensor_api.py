@@ -21,17 +21,12 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from test_ops import (
     BIN_MODES,
-    FD_ATOL,
-    FD_RTOL,
-    FWD_ATOL,
-    FWD_RTOL,
     SETTINGS,
-    TORCH_TOL,
     OpSpec,
     any_shape,
-    draw_case,
-    fd_gradients,
-    run_tl,
+    check_forward,
+    check_gradients,
+    check_torch,
     shape_1d_up,
     two_broadcast,
 )
@@ -333,44 +328,21 @@ IDS = [s.name for s in NEW_OPS]
 @SETTINGS
 @given(data=st.data())
 def test_forward_matches_numpy(spec: OpSpec, data: Any) -> None:
-    case = draw_case(data, spec)
-    out = spec.fn(*case.operands(), **case.params)
-    ref = case.reference()
-    assert isinstance(out, Tensor) and out.shape == ref.shape and out.dtype == np.float64
-    assert out.requires_grad == ("t" in case.mode)
-    np.testing.assert_allclose(out.data, ref, rtol=FWD_RTOL, atol=FWD_ATOL)
+    check_forward(spec, data)
 
 
 @pytest.mark.parametrize("spec", NEW_OPS, ids=IDS)
 @SETTINGS
 @given(data=st.data())
 def test_gradient_matches_finite_differences(spec: OpSpec, data: Any) -> None:
-    case = draw_case(data, spec)
-    _, grads = run_tl(case)
-    for k, (g, e) in enumerate(zip(grads, fd_gradients(case))):
-        if e is None:
-            assert g is None
-            continue
-        assert isinstance(g, np.ndarray) and g.shape == case.arrays[k].shape and g.dtype == np.float64
-        np.testing.assert_allclose(g, e, rtol=FD_RTOL, atol=FD_ATOL, err_msg=f"{spec.name}: operand {k}")
+    check_gradients(spec, data)
 
 
 @pytest.mark.parametrize("spec", NEW_OPS, ids=IDS)
 @SETTINGS
 @given(data=st.data())
 def test_matches_torch(torch: Any, spec: OpSpec, data: Any) -> None:
-    case = draw_case(data, spec)
-    out, grads = run_tl(case)
-    targs = [float(a) if m == "s" else torch.tensor(a, dtype=torch.float64, requires_grad=(m == "t"))
-             for m, a in zip(case.mode, case.arrays)]
-    tout = spec.torch(torch, *targs, **case.params)
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=TORCH_TOL, atol=TORCH_TOL)
-    if tout.requires_grad:
-        tout.backward(torch.tensor(case.R, dtype=torch.float64))
-    for k, (g, ta) in enumerate(zip(grads, targs)):
-        if case.mode[k] == "t":
-            tg = np.zeros(case.arrays[k].shape) if ta.grad is None else ta.grad.numpy()
-            np.testing.assert_allclose(g, tg, rtol=TORCH_TOL, atol=TORCH_TOL, err_msg=f"{spec.name}: operand {k}")
+    check_torch(torch, spec, data)
 
 
 def test_every_new_op_is_registered_with_its_rule() -> None:

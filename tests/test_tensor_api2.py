@@ -30,11 +30,12 @@ from test_ops import (
     FWD_ATOL,
     FWD_RTOL,
     SETTINGS,
-    TORCH_TOL,
     Case,
     OpSpec,
     any_shape,
-    draw_case,
+    check_forward,
+    check_gradients,
+    check_torch,
     fd_gradients,
     run_tl,
     two_broadcast,
@@ -96,43 +97,21 @@ BINARY = [s for s in NEW_OPS if s.modes == BIN_MODES]
 @SETTINGS
 @given(data=st.data())
 def test_forward_matches_numpy(spec: OpSpec, data: Any) -> None:
-    case = draw_case(data, spec)
-    out = spec.fn(*case.operands(), **case.params)
-    ref = case.reference()
-    assert isinstance(out, Tensor) and out.shape == ref.shape and out.dtype == np.float64
-    assert out.requires_grad == ("t" in case.mode)
-    np.testing.assert_allclose(out.data, ref, rtol=FWD_RTOL, atol=FWD_ATOL)
+    check_forward(spec, data)
 
 
 @pytest.mark.parametrize("spec", NEW_OPS, ids=IDS)
 @SETTINGS
 @given(data=st.data())
 def test_gradient_matches_finite_differences(spec: OpSpec, data: Any) -> None:
-    case = draw_case(data, spec)
-    _, grads = run_tl(case)
-    for k, (g, e) in enumerate(zip(grads, fd_gradients(case))):
-        if e is None:
-            assert g is None
-            continue
-        assert isinstance(g, np.ndarray) and g.shape == case.arrays[k].shape and g.dtype == np.float64
-        np.testing.assert_allclose(g, e, rtol=FD_RTOL, atol=FD_ATOL, err_msg=f"{spec.name}: operand {k}")
+    check_gradients(spec, data)
 
 
 @pytest.mark.parametrize("spec", NEW_OPS, ids=IDS)
 @SETTINGS
 @given(data=st.data())
 def test_matches_torch(torch: Any, spec: OpSpec, data: Any) -> None:
-    case = draw_case(data, spec)
-    out, grads = run_tl(case)
-    targs = [float(a) if m == "s" else torch.tensor(a, dtype=torch.float64, requires_grad=(m == "t"))
-             for m, a in zip(case.mode, case.arrays)]
-    tout = spec.torch(torch, *targs, **case.params)
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=TORCH_TOL, atol=TORCH_TOL)
-    tout.backward(torch.tensor(case.R, dtype=torch.float64))
-    for k, (g, ta) in enumerate(zip(grads, targs)):
-        if case.mode[k] == "t":
-            tg = np.zeros(case.arrays[k].shape) if ta.grad is None else ta.grad.numpy()
-            np.testing.assert_allclose(g, tg, rtol=TORCH_TOL, atol=TORCH_TOL, err_msg=f"{spec.name}: operand {k}")
+    check_torch(torch, spec, data)
 
 
 @pytest.mark.parametrize("spec", BINARY, ids=[s.name for s in BINARY])
