@@ -87,6 +87,11 @@ def test_outputs_states_and_every_gradient_match_torch(torch: Any, cls: str, kw:
     loss.backward()
     tloss.backward()
     _close(loss.item(), tloss.item(), "loss")
+    _close_grads(m, tm, xs, txs, ss, tss)
+
+
+def _close_grads(m: Any, tm: Any, xs: Any, txs: Any, ss: list, tss: list) -> None:
+    """Every parameter's, the input's and the given states' gradients equal torch's."""
     tparams = dict(tm.named_parameters())
     for name, p in m.named_parameters():
         _close(p.grad, tparams[name].grad.numpy(), f"grad of {name}")
@@ -118,12 +123,7 @@ def test_cells_match_torch(torch: Any, cls: str, kw: dict, batched: bool, given:
         loss, tloss = loss + (o * o * w).sum(), tloss + (to * to * torch.tensor(w)).sum()
     loss.backward()
     tloss.backward()
-    tparams = dict(tm.named_parameters())
-    for name, p in m.named_parameters():
-        _close(p.grad, tparams[name].grad.numpy(), f"grad of {name}")
-    _close(xs.grad, txs.grad.numpy(), "grad of the input")
-    for s, ts in zip(ss, tss):
-        _close(s.grad, ts.grad.numpy(), "grad of a state")
+    _close_grads(m, tm, xs, txs, ss, tss)
 
 
 def test_torch_weights_load_by_name_with_torch_shapes_and_init_range(torch: Any) -> None:
