@@ -17,7 +17,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from ..ops.base import wrote
+from ..conventions import store
 from ..random import as_generator
 from ..tensor import Tensor
 
@@ -61,31 +61,13 @@ def _target(tensor: Any, who: str) -> np.ndarray:
 
 def _fill(tensor: Tensor, values: Any) -> Tensor:
     """Write ``values`` (cast to the tensor's dtype) into the tensor, in place where its array
-    is writeable, and mark it changed."""
+    is writeable (``store``: a new version for it and for every tensor sharing that memory,
+    e.g. the parameter ``w`` of ``init.zeros_(w[0])``), else as a new array."""
     arr = tensor.data
     if arr.flags.writeable:
-        np.copyto(arr, values, casting="unsafe")
-        tensor.data = arr  # (the setter checks the array)
-        tensor._v = wrote(arr)  # a new version, also for the tensors sharing this memory
-        _mark_viewed(tensor, arr)
-    else:
-        tensor.data = np.array(np.broadcast_to(values, arr.shape), dtype=arr.dtype)
+        return store(tensor, np.asarray(values), "init", "unsafe")
+    tensor.data = np.array(np.broadcast_to(values, arr.shape), dtype=arr.dtype)
     return tensor
-
-
-def _mark_viewed(tensor: Tensor, arr: np.ndarray) -> None:
-    """A tensor that views another one's array (``w[0]``, ``w.T``, ...) was just written: the
-    tensors it was taken from changed too, so they are marked changed (graphs that used their
-    old values refuse ``backward``, instead of differentiating at values they no longer hold)."""
-    stack, seen = list(tensor._parents), set()
-    while stack:
-        p = stack.pop()
-        if id(p) in seen or not isinstance(p, Tensor):
-            continue
-        seen.add(id(p))
-        if np.may_share_memory(p._data, arr):
-            p.data = p._data
-            stack.extend(p._parents)
 
 
 def _fans(shape: tuple, who: str) -> tuple:
