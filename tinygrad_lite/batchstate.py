@@ -132,6 +132,32 @@ def unary(op: str, x: Any, linear: bool = False) -> tuple:
     return s, (x._mix if s & (MIXED | STAT) else None)
 
 
+def derived(op: str, out_shape: Optional[tuple], *inputs: Any, over_samples: bool = False) -> tuple:
+    """Batch state of a value computed WITHOUT a gradient from ``inputs`` (a comparison, a
+    predicate, an index such as argmax): it carries no cotangent, but a mask or an index
+    made from a batch statistic, or over the sample axis, makes whatever it selects depend
+    on the other samples, so it is MIXED. Row b of a value computed row by row from
+    batched inputs stays BATCHED (``over_samples``: the function reduced the sample axis)."""
+    s = 0
+    for t in inputs:
+        s |= getattr(t, "_bs", 0)
+    if not s:
+        return 0, None
+    if s & MIXED:
+        return mixed(op, *inputs)
+    if s & STAT:
+        return mixed(f"op '{op}' computes a mask or an index from a batch statistic", *inputs)
+    if over_samples:
+        return mixed(f"op '{op}' reduces over the sample axis", *inputs)
+    if out_shape is not None:
+        for t in inputs:
+            d = getattr(t, "_data", None)
+            if getattr(t, "_bs", 0) & BATCHED and (d.ndim != len(out_shape) or d.shape[0] != out_shape[0]):
+                return mixed(f"op '{op}' broadcasts a batched operand of shape {d.shape} to {out_shape}, "
+                             "moving or repeating the sample axis", *inputs)
+    return BATCHED, None
+
+
 def reduction(op: str, x: Any, axes: Optional[tuple], is_sum_or_mean: bool) -> tuple:
     """Batch state of a reduction over ``axes`` (normalised, or None = all)."""
     s = x._bs

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Union
 import numpy as np
 
 from . import ops as base_ops
-from .batchstate import BATCHED
+from .batchstate import derived
 from .graph import state
 from .ops import base
 from .ops.base import axes_of, make, wrote
@@ -163,7 +163,7 @@ class TorchSpellings:
         except ValueError:
             raise ValueError(f"{fn.__name__}: shapes {self.data.shape} and {np.shape(o)} are not "
                              "compatible") from None
-        return make(out, None, (), None, False, (self._bs | getattr(other, "_bs", 0)) & BATCHED)
+        return make(out, None, (), None, False, *derived(fn.__name__, out.shape, self, other))
 
     def __eq__(self, other: Any) -> "Tensor":  # type: ignore[override]
         return self._compare(other, np.equal)
@@ -266,7 +266,7 @@ class TorchSpellings:
         values = op(self, dim, keepdim)
         ax = axes_of(self.data.ndim, dim, op.name)
         idx = np.asarray(argfn(self.data, axis=ax[0] if ax else None, keepdims=bool(keepdim)))
-        return MinMax(values, make(idx.astype(np.int64), None, (), None, False, values._bs & BATCHED))
+        return MinMax(values, make(idx.astype(np.int64), None, (), None, False, *derived(op.name, None, values)))
 
     def argmax(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
                keepdim: Optional[bool] = None) -> "Tensor":
@@ -283,7 +283,7 @@ class TorchSpellings:
         axs = None if axis is None else axes_of(self.data.ndim, _one_axis(axis, fn.__name__), fn.__name__)
         ax = axs[0] if axs else None  # (a 0-d tensor: its one element, index 0)
         out = np.asarray(fn(self.data, axis=ax, keepdims=keepdims)).astype(np.int64)
-        return make(out, None, (), None, False, self._bs & BATCHED if ax not in (0, None) else 0)
+        return make(out, None, (), None, False, *derived(fn.__name__, None, self, over_samples=ax in (0, None)))
 
 
 

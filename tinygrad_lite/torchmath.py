@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import ops
-from .batchstate import BATCHED
+from .batchstate import derived
 from .conventions import TorchSpellings, _torch_axis
 from .ops import base
 from .ops.base import axes_of, make
@@ -39,9 +39,11 @@ def _other(x: Any) -> Any:
     return x if isinstance(x, base.Tensor) else base.const(x)
 
 
-def _bools(out: np.ndarray, bs: int) -> Any:
-    """A bool result outside any graph, batched when ``bs`` says so."""
-    return make(np.asarray(out, dtype=np.bool_), None, (), None, False, bs & BATCHED)
+def _bools(out: np.ndarray, who: str, *inputs: Any, over_samples: bool = False) -> Any:
+    """A bool result outside any graph, with the batch state of a value derived from
+    ``inputs`` (batchstate.derived)."""
+    out = np.asarray(out, dtype=np.bool_)
+    return make(out, None, (), None, False, *derived(who, out.shape, *inputs, over_samples=over_samples))
 
 
 def _function(op: Any) -> Any:
@@ -79,7 +81,7 @@ def _comparison(fn: Any, who: str, sym: str) -> Any:
 
 def _predicate(fn: Any, doc: str) -> Any:
     def method(self: Any) -> "Tensor":
-        return _bools(fn(self._data), self._bs)
+        return _bools(fn(self._data), fn.__name__, self)
 
     method.__name__ = method.__qualname__ = fn.__name__
     method.__doc__ = doc
@@ -94,10 +96,31 @@ def _logical(fn: Any, doc: str) -> Any:
         except ValueError:
             raise ValueError(f"{fn.__name__}: shapes {self._data.shape} and {o._data.shape} are not "
                              "compatible") from None
-        return _bools(out, self._bs | o._bs)
+        return _bools(out, fn.__name__, self, o)
 
     method.__name__ = method.__qualname__ = fn.__name__
     method.__doc__ = doc
+    return method
+
+
+def _bitwise(fn: Any, who: str, reflected: bool = False) -> Any:
+    """``x & y``, ``x | y``, ``x ^ y`` on bool or integer tensors (numbers allowed), as torch:
+    no gradient; a float operand is a TypeError."""
+    def method(self: Any, other: Any) -> "Tensor":
+        if other is None or isinstance(other, (str, bytes, float)):
+            return NotImplemented
+        o = _other(other)
+        a, b = (o, self) if reflected else (self, o)
+        if a._data.dtype.kind not in "biu" or b._data.dtype.kind not in "biu":
+            raise TypeError(f"{who}: only bool and integer tensors, got dtypes {a._data.dtype} and {b._data.dtype}")
+        try:
+            out = np.asarray(fn(a._data, b._data))
+        except ValueError:
+            raise ValueError(f"{who}: shapes {a._data.shape} and {b._data.shape} are not compatible") from None
+        return make(out, None, (), None, False, *derived(who, out.shape, a, b))
+
+    method.__name__ = method.__qualname__ = who
+    method.__doc__ = f"Elementwise {fn.__name__} of bool or integer tensors (broadcast; no gradient)."
     return method
 
 
@@ -129,14 +152,30 @@ class MathMethods(TorchSpellings):
     logical_or = _logical(np.logical_or, "True where either is non-zero (broadcast).")
     logical_xor = _logical(np.logical_xor, "True where exactly one of the two is non-zero (broadcast).")
 
+    bitwise_and = __and__ = _bitwise(np.bitwise_and, "bitwise_and")
+    bitwise_or = __or__ = _bitwise(np.bitwise_or, "bitwise_or")
+    bitwise_xor = __xor__ = _bitwise(np.bitwise_xor, "bitwise_xor")
+    __rand__ = _bitwise(np.bitwise_and, "bitwise_and", reflected=True)
+    __ror__ = _bitwise(np.bitwise_or, "bitwise_or", reflected=True)
+    __rxor__ = _bitwise(np.bitwise_xor, "bitwise_xor", reflected=True)
+
+    def bitwise_not(self) -> "Tensor":
+        """``~x``: logical not of a bool tensor, bitwise not of an integer one (no gradient)."""
+        if self._data.dtype.kind not in "biu":
+            raise TypeError(f"bitwise_not: only bool and integer tensors, got dtype {self._data.dtype}")
+        out = np.asarray(np.invert(self._data))
+        return make(out, None, (), None, False, *derived("bitwise_not", out.shape, self))
+
+    __invert__ = bitwise_not
+
     def _reduce_bool(self, fn: Any, who: str, dim: Any, keepdim: bool) -> "Tensor":
         if isinstance(dim, (tuple, list)) and not dim:  # torch: no axis named, nothing reduced
-            return _bools(self._data != 0, self._bs)
+            return _bools(self._data != 0, who, self)
         axis, keep = _torch_axis(None, keepdim, dim, None)
         axes = axes_of(self._data.ndim, axis, who)
         out = fn(self._data != 0, axis=axes, keepdims=keep)
         kept = axes is not None and 0 not in axes  # the sample axis survives
-        return _bools(out, self._bs if kept else 0)
+        return make(np.asarray(out), None, (), None, False, *derived(who, None, self, over_samples=not kept))
 
     def any(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         """Whether any element (over ``dim``: an int or a tuple; all when None; none when an

@@ -11,6 +11,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from .. import batchstate
+from ..batchstate import MIXED, STAT
 from ..persample import OuterRows
 from . import base
 from .base import Op, _AxisError, alias, axes_of, const, failed, lead, make
@@ -103,6 +104,7 @@ class GetItem(Op):
 
     def __call__(self, x: Any, idx: Any) -> Any:
         xd = x._data
+        idx0 = idx
         try:
             idx, advanced = normalise_index(idx, xd.shape)
             try:
@@ -123,6 +125,8 @@ class GetItem(Op):
             bs, mix = batchstate.same_rows("getitem", x, data, index_keeps_rows(idx, xd.shape))
         else:
             bs, mix = 0, None
+        if advanced and not bs & MIXED:
+            bs, mix = _index_state(bs, mix, x, idx0)
         return make(data, self, (x,), (xd.shape, idx, advanced), x.requires_grad, bs, mix)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
@@ -252,6 +256,15 @@ class Clone(Cast):
 
     def forward(self, a: np.ndarray, *args: Any) -> tuple:
         return np.array(a, order="C"), None  # its own (C-contiguous) memory
+
+
+def _index_state(bs: int, mix: Any, x: Any, idx: Any) -> tuple:
+    """The batch state of ``x[idx]`` once index Tensors are counted: an index computed from a
+    batch statistic (or mixing samples) selects by the other samples, so the result mixes."""
+    for i in idx if isinstance(idx, tuple) else (idx,):
+        if isinstance(i, base.Tensor) and i._bs & (MIXED | STAT):
+            return batchstate.mixed("op 'getitem' selects by an index computed from a batch statistic", i, x)
+    return bs, mix
 
 
 def normalise_index(idx: Any, shape: tuple) -> tuple:

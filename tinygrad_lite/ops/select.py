@@ -47,6 +47,8 @@ class Where(Op):
         """Like ``a + b`` for the two branches (linear in each); a batched condition makes
         the result batched, provided it keeps the sample axis in front."""
         cond, a, b = inputs
+        if cond._bs & (MIXED | STAT):  # a selection that depends on the other samples
+            return batchstate.mixed("op 'where' selects by a condition computed from a batch statistic", cond, a, b)
         state, mix = batchstate.elementwise(self.name, out.shape, a, b, "ab") if a._bs | b._bs else (0, None)
         if not cond._bs & BATCHED or state & MIXED:
             return state, mix
