@@ -393,3 +393,40 @@ def test_a_write_elsewhere_leaves_a_graph_alone() -> None:
     tl.tensor([1.0, 2.0]).fill_(3.0)  # an unrelated tensor
     y.backward()
     np.testing.assert_array_equal(w.grad, [2.0, 2.0, 2.0])
+
+
+@pytest.mark.parametrize("make_opt", [
+    lambda ps: tl.optim.SGD(ps, lr=0.1, momentum=0.9),
+    lambda ps: tl.optim.Adam(ps, lr=0.1),
+    lambda ps: tl.optim.DPSGD(ps, lr=0.1, max_grad_norm=1.0, noise_multiplier=0.0),
+])
+@pytest.mark.parametrize("view", [lambda w: w.detach(), lambda w: w[1:].detach(), lambda w: w.T.detach()])
+def test_an_optimizer_step_makes_graphs_that_read_a_detached_parameter_refuse_backward(make_opt, view) -> None:
+    """As torch, whose detach() shares the parameter's version counter: the old graph read the
+    weights before the step, so the gradient it would give is for another point."""
+    lin = tl.nn.Linear(3, 2, rng=0)
+    opt = make_opt(lin.parameters())
+    x = tl.Tensor(np.ones(view(lin.weight).shape), requires_grad=True)
+    stale = (x * view(lin.weight)).sum()  # its gradient for x is the detached weights
+    (lin(tl.Tensor(np.ones((4, 3)), batched=True)) ** 2).mean().backward()
+    opt.step()
+    with pytest.raises(RuntimeError, match="changed in place"):
+        stale.backward()
+    assert x.grad is None
+    fresh = (x * view(lin.weight)).sum()  # built after the step: fine
+    fresh.backward()
+    np.testing.assert_array_equal(x.grad, view(lin.weight).data)
+
+
+def test_a_detached_copy_or_an_unrelated_detach_leaves_old_graphs_alone() -> None:
+    lin = tl.nn.Linear(3, 2, rng=0)
+    opt = tl.optim.SGD(lin.parameters(), lr=0.1)
+    x = tl.Tensor(np.ones((4, 3)), requires_grad=True)
+    copy = tl.tensor(lin.weight.detach().numpy().copy())
+    batch = tl.Tensor(np.arange(24.0).reshape(8, 3)[2:6])
+    y = (x * batch.detach()).sum() + (copy * 1.0).sum() * x.sum()
+    (lin(x) ** 2).sum().backward()
+    opt.step()
+    x.grad = None
+    y.backward()
+    np.testing.assert_allclose(x.grad, batch.data + copy.data.sum(), rtol=1e-14)

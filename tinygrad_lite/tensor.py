@@ -229,8 +229,13 @@ class Tensor(TorchMethods):
         return self.data
 
     def detach(self) -> "Tensor":
-        """A tensor sharing this data, cut from the graph (keeps the batched flag)."""
-        return make(self.data, None, (), None, False, self._bs & BATCHED)
+        """A tensor sharing this data, cut from the graph (keeps the batched flag). An
+        optimizer step that later changes the shared memory makes graphs that read the
+        detached tensor refuse ``backward``, as graphs that read the parameter do."""
+        d = self._data
+        if (self._op is None and self.requires_grad) or d.base is not None:
+            _base.detached(d)
+        return make(d, None, (), None, False, self._bs & BATCHED)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         if check_bool("requires_grad_", "requires_grad", requires_grad) and not _float_dtype(self.data.dtype):

@@ -83,6 +83,37 @@ def wrote(arr: np.ndarray) -> int:
     return v
 
 
+# Memory a detach() of a parameter (or of a view) shares: root id -> weak ref to the root.
+# An optimizer that changes a parameter whose memory is listed records the change as a
+# write, so a graph that read the detached tensor is refused as well (as torch, whose
+# detach() shares the version counter).
+_DETACHED: dict = {}
+
+
+def detached(arr: np.ndarray) -> None:
+    """Note that a detached tensor shares ``arr``'s memory."""
+    root = _root(arr)
+    key = id(root)
+    if key in _DETACHED:
+        return
+
+    def gone(ref: Any) -> None:
+        if _DETACHED.get(key) is ref:
+            del _DETACHED[key]
+
+    try:
+        _DETACHED[key] = weakref.ref(root, gone)
+    except TypeError:
+        pass
+
+
+def updated(arr: np.ndarray) -> int:
+    """The new version of a parameter whose data ``arr`` an optimizer changed in place."""
+    if _DETACHED and id(_root(arr)) in _DETACHED:
+        return wrote(arr)
+    return next(_clock)
+
+
 def check_writes(order: list) -> None:
     """Refuse (``RuntimeError``) a graph, ``order`` sorted as ``toposort(versions=True)`` sorts
     it, an op of which reads memory that an in-place write changed after the op was built."""

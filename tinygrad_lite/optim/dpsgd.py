@@ -48,7 +48,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from .. import persample
-from ..ops.base import bump
+from ..ops.base import updated
 from .optimizer import Optimizer, check_number
 
 __all__ = ["DPSGD"]
@@ -259,7 +259,7 @@ class DPSGD(Optimizer):
             else:  # z is a fresh (or scratch) array: accumulate in place
                 upd = np.add(z, s, out=z, casting="unsafe")
             np.subtract(p.data, upd, out=p.data, casting="unsafe")
-            p._v = bump()  # changed in place: graphs built before this step cannot backward
+            p._v = updated(p._data)  # changed in place: graphs built before this step cannot backward
         if self.accountant is not None:
             self.accountant.step(sigma, self.sample_rate)
         return loss

@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterable, Optional
 import numpy as np
 
 from ..conventions import ShapeMismatchError
-from ..ops.base import _clock
+from ..ops.base import _DETACHED, _clock, updated
 from ..tensor import Tensor
 
 __all__ = ["Optimizer", "check_number", "check_bool", "hyper"]
@@ -238,7 +238,9 @@ class Optimizer:
             if st:
                 _follow_dtype(st, g)
             update(p, g, st, group)
-            p._v = next(_clock)  # changed in place: graphs built before this step cannot backward
+            # changed in place: graphs built before this step cannot backward (also those that
+            # read a detach() of it)
+            p._v = updated(p._data) if _DETACHED else next(_clock)
         return loss
 
     def update(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:
