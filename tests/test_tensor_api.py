@@ -491,7 +491,7 @@ BAD = [  # (call on x of shape (2, 3), exception, words the message must hold)
     (lambda x: x.prod(5), IndexError, ["prod", "5"]),
     (lambda x: x.var(0, True, correction=1), TypeError, ["var"]),
     (lambda x: x.roll((1, 2), 0), ValueError, ["roll"]),
-    (lambda x: x.to("cuda"), ValueError, ["to", "cuda"]),
+    (lambda x: x.to("cuda"), RuntimeError, ["to", "cuda"]),
     (lambda x: x.to("torch.NoSuchTensor"), TypeError, ["to"]),
     (lambda x: x.t().reshape(1, 3, 2).t(), ValueError, ["t", "(1, 3, 2)"]),
     (lambda x: x.new_zeros(2, -1), ValueError, ["new_zeros"]),

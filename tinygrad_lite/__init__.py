@@ -4,12 +4,13 @@ A scalar engine (``Value``) and a tensor engine (``Tensor``) share one graph wal
 one ``backward()`` gives a batch cost's gradient AND every sample's own gradient.
 """
 
-from . import data, functions, nn, optim, privacy, stats, viz
+from . import cuda, data, functions, nn, optim, privacy, stats, viz
 from .anomaly import detect_anomaly
 from .checkpoint import CheckpointError, load, save
 from .factories import (
     allclose,
     arange,
+    device,
     empty,
     empty_like,
     equal,
@@ -41,6 +42,6 @@ __all__ = ["Tensor", "Value", "tensor", "no_grad", "enable_grad", "set_grad_enab
            "gradcheck", "GradcheckError", "detect_anomaly", "nn", "optim", "data", "privacy", "stats", "viz",
            "save", "load", "CheckpointError", "manual_seed", "cat", "stack", "per_sample_norms", "__version__"]
 __all__ += ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like", "randn", "rand",
-            "randn_like", "rand_like", "arange", "linspace", "eye", "where", "allclose", "equal"]
+            "randn_like", "rand_like", "arange", "linspace", "eye", "where", "allclose", "equal", "device", "cuda"]
 # (``from tinygrad_lite import *`` leaves Python's own abs, all, any, max, min and sum alone)
 __all__ += [n for n in functions.__all__ if n not in ("abs", "all", "any", "max", "min", "sum")]

@@ -339,6 +339,9 @@ def _torch_axis(axis: Any, keepdims: bool, dim: Any, keepdim: Optional[bool]) ->
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, *, batched: bool = False,
-           name: Optional[str] = None) -> "Tensor":
-    """A new Tensor from ``data`` (copied), like ``torch.tensor``."""
+           name: Optional[str] = None, device: Any = None) -> "Tensor":
+    """A new Tensor from ``data`` (copied), like ``torch.tensor`` (``device``: only "cpu")."""
+    from .factories import check_device
+
+    check_device("tensor", device)
     return base.Tensor(data, requires_grad=requires_grad, batched=batched, name=name, dtype=dtype)

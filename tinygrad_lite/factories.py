@@ -44,16 +44,51 @@ def torch_type_name(dtype: np.dtype) -> str:
 
 
 def is_device(arg: Any) -> bool:
-    """Whether ``arg`` names a device (a string or a torch.device) rather than a dtype."""
-    return isinstance(arg, str) and not arg.startswith("torch.") or type(arg).__name__ == "device"
+    """Whether ``arg`` names a device (a string such as ``"cpu"``, or an object whose ``type``
+    is a string, such as ``tl.device`` or ``torch.device``) rather than a dtype."""
+    if isinstance(arg, str):
+        return not arg.startswith("torch.")  # ("torch.FloatTensor" names a dtype)
+    return isinstance(getattr(arg, "type", None), str)  # (a numpy dtype's ``type`` is a class)
 
 
 def check_device(who: str, device: Any) -> None:
-    """Only the CPU exists here (the data is a numpy array): any other device is refused."""
-    name = str(device)
-    if device is not None and name.split(":")[0] != "cpu":
-        raise ValueError(f"{who}: device {name!r} is not available; tensors here live in numpy arrays on the CPU "
-                         "(use 'cpu')")
+    """Only the CPU exists here (the data is a numpy array): ``None``, ``"cpu"``, ``"cpu:0"``
+    or a device object of type ``"cpu"`` pass; another device is a RuntimeError (as torch
+    without that device), something that is no device a TypeError."""
+    if device is None:
+        return
+    if isinstance(device, str):
+        name = device
+    elif is_device(device):
+        index = getattr(device, "index", None)
+        name = device.type if index is None else f"{device.type}:{index}"
+    else:
+        raise TypeError(f"{who}: expected a device such as 'cpu', got {type(device).__name__} {device!r}")
+    if name not in ("cpu", "cpu:0"):
+        hint = "; to change the dtype pass one, e.g. to(np.float32)" if who == "to" else ""
+        raise RuntimeError(f"{who}: device {name!r} is not available; tinygrad_lite computes with numpy arrays on "
+                           f"the CPU only (device 'cpu'){hint}")
+
+
+class device(str):
+    """torch's ``device`` for the one device here: ``tl.device("cpu")`` (or ``"cpu:0"``, or
+    ``device("cpu", 0)``); it is the string ``"cpu"``, so it goes wherever ``"cpu"`` does,
+    with torch's ``type`` and ``index``. Any other device is a RuntimeError."""
+
+    def __new__(cls, type: Any = "cpu", index: Optional[int] = None) -> "device":  # noqa: A002
+        check_device("device", type if index is None else f"{type}:{index}")
+        return super().__new__(cls, "cpu")
+
+    @property
+    def type(self) -> str:  # type: ignore[override]
+        return "cpu"
+
+    @property
+    def index(self) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        return "device(type='cpu')"
 
 
 def size_arg(who: str, size: tuple) -> tuple:
@@ -78,24 +113,28 @@ def _float(who: str, dtype: Any) -> np.dtype:
     return np.dtype(np.float64) if dtype is None else as_dtype(who, dtype)
 
 
-def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Any:
+def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
     """A tensor of zeros of the given shape (float64 unless ``dtype`` says otherwise)."""
+    check_device("zeros", device)
     return _made(np.zeros(size_arg("zeros", size), _float("zeros", dtype)), requires_grad)
 
 
-def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Any:
+def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
     """A tensor of ones of the given shape."""
+    check_device("ones", device)
     return _made(np.ones(size_arg("ones", size), _float("ones", dtype)), requires_grad)
 
 
-def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Any:
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
     """A tensor of the given shape whose values are not to be relied on (zeros here)."""
+    check_device("empty", device)
     return _made(np.zeros(size_arg("empty", size), _float("empty", dtype)), requires_grad)
 
 
-def full(size: Size, fill_value: Any, *, dtype: Any = None, requires_grad: bool = False) -> Any:
+def full(size: Size, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
     """A tensor of the given shape filled with ``fill_value``; without ``dtype`` a bool gives
     bool, an int int64, a float float64 (torch's inference, with this library's float)."""
+    check_device("full", device)
     shape = size_arg("full", (size,) if isinstance(size, numbers.Integral) else tuple(size))
     if dtype is None:
         v = fill_value.item() if isinstance(fill_value, base.Tensor) else fill_value
@@ -112,30 +151,37 @@ def _like(who: str, input: Any, dtype: Any) -> tuple:
     return input.shape, (input.dtype if dtype is None else as_dtype(who, dtype))
 
 
-def zeros_like(input: Any, *, dtype: Any = None, requires_grad: bool = False) -> Any:
+def zeros_like(input: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
     """Zeros of ``input``'s shape and dtype."""
+    check_device("zeros_like", device)
     shape, dt = _like("zeros_like", input, dtype)
     return _made(np.zeros(shape, dt), requires_grad)
 
 
-def ones_like(input: Any, *, dtype: Any = None, requires_grad: bool = False) -> Any:
+def ones_like(input: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
     """Ones of ``input``'s shape and dtype."""
+    check_device("ones_like", device)
     shape, dt = _like("ones_like", input, dtype)
     return _made(np.ones(shape, dt), requires_grad)
 
 
-def empty_like(input: Any, *, dtype: Any = None, requires_grad: bool = False) -> Any:
+def empty_like(input: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
     """A tensor of ``input``'s shape and dtype (zeros here)."""
+    check_device("empty_like", device)
     return zeros_like(input, dtype=dtype, requires_grad=requires_grad)
 
 
-def full_like(input: Any, fill_value: Any, *, dtype: Any = None, requires_grad: bool = False) -> Any:
+def full_like(input: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Any:
     """``fill_value`` in ``input``'s shape and dtype."""
+    check_device("full_like", device)
     shape, dt = _like("full_like", input, dtype)
     return _made(np.full(shape, fill_value, dt), requires_grad)
 
 
-def _random(who: str, draw: str, size: tuple, dtype: Any, requires_grad: bool, generator: Any) -> Any:
+def _random(who: str, draw: str, size: tuple, dtype: Any, requires_grad: bool, generator: Any,
+            device: Any = None) -> Any:
+    check_device(who, device)
     dt = _float(who, dtype)
     if dt not in (np.float32, np.float64):
         raise TypeError(f"{who}: dtype must be float32 or float64, got {dt}")
@@ -143,18 +189,20 @@ def _random(who: str, draw: str, size: tuple, dtype: Any, requires_grad: bool, g
     return _made(getattr(rng, draw)(size, dtype=dt), requires_grad)
 
 
-def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Any:
+def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, generator: Any = None) -> Any:
     """Independent standard normal values, N(0, 1), of the given shape; ``generator`` is a
     numpy Generator or an int seed (default: the library's generator)."""
-    return _random("randn", "standard_normal", size_arg("randn", size), dtype, requires_grad, generator)
+    return _random("randn", "standard_normal", size_arg("randn", size), dtype, requires_grad, generator, device)
 
 
-def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Any:
+def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, generator: Any = None) -> Any:
     """Independent uniform values on [0, 1) of the given shape."""
-    return _random("rand", "random", size_arg("rand", size), dtype, requires_grad, generator)
+    return _random("rand", "random", size_arg("rand", size), dtype, requires_grad, generator, device)
 
 
-def _random_like(who: str, draw: str, input: Any, dtype: Any, requires_grad: bool, generator: Any) -> Any:
+def _random_like(who: str, draw: str, input: Any, dtype: Any, requires_grad: bool, generator: Any,
+                 device: Any = None) -> Any:
+    check_device(who, device)
     shape, dt = _like(who, input, dtype)
     if dt.kind != "f":  # torch has no random kernel for these dtypes
         raise NotImplementedError(f"{who}: input of dtype {dt} has no random values; give a float dtype "
@@ -162,19 +210,23 @@ def _random_like(who: str, draw: str, input: Any, dtype: Any, requires_grad: boo
     return _random(who, draw, shape, dt, requires_grad, generator)
 
 
-def randn_like(input: Any, *, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Any:
+def randn_like(input: Any, *, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False, generator: Any = None) -> Any:
     """Standard normal values in ``input``'s shape and dtype (or ``dtype``), which must be a float."""
-    return _random_like("randn_like", "standard_normal", input, dtype, requires_grad, generator)
+    return _random_like("randn_like", "standard_normal", input, dtype, requires_grad, generator, device)
 
 
-def rand_like(input: Any, *, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Any:
+def rand_like(input: Any, *, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False, generator: Any = None) -> Any:
     """Uniform values on [0, 1) in ``input``'s shape and dtype (or ``dtype``), which must be a float."""
-    return _random_like("rand_like", "random", input, dtype, requires_grad, generator)
+    return _random_like("rand_like", "random", input, dtype, requires_grad, generator, device)
 
 
-def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, requires_grad: bool = False) -> Any:
+def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False) -> Any:
     """``start, start + step, ...`` up to (not including) ``end``; ``arange(n)`` is 0..n-1.
     Integer arguments give int64, any float argument float64; 0-d tensors count as their value."""
+    check_device("arange", device)
     if end is None:
         start, end = 0, start
     start, end, step = (v.item() if isinstance(v, base.Tensor) and v.data.ndim == 0 else v for v in (start, end, step))
@@ -192,15 +244,18 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, req
     return _made(np.arange(start, end, step).astype(dt), requires_grad)
 
 
-def linspace(start: float, end: float, steps: int, *, dtype: Any = None, requires_grad: bool = False) -> Any:
+def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Any:
     """``steps`` evenly spaced values from ``start`` to ``end``, both included."""
+    check_device("linspace", device)
     if isinstance(steps, (bool, np.bool_)) or not isinstance(steps, numbers.Integral) or steps < 0:
         raise ValueError(f"linspace: steps must be an int >= 0, got {steps!r}")
     return _made(np.linspace(start, end, int(steps), dtype=_float("linspace", dtype)), requires_grad)
 
 
-def eye(n: int, m: Optional[int] = None, *, dtype: Any = None, requires_grad: bool = False) -> Any:
+def eye(n: int, m: Optional[int] = None, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
     """The n x m (default n x n) matrix with ones on the diagonal."""
+    check_device("eye", device)
     m = n if m is None else m
     size_arg("eye", (n, m))
     return _made(np.eye(n, m, dtype=_float("eye", dtype)), requires_grad)

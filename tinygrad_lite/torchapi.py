@@ -80,6 +80,24 @@ class TorchMethods(MathMethods):
         """This tensor (it already lives on the CPU)."""
         return self
 
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> "Tensor":
+        """There is no CUDA device here: a RuntimeError (as torch built without CUDA)."""
+        factories.check_device("cuda", "cuda" if device is None else device)
+        return self  # (device "cpu" given: nothing to move)
+
+    @property
+    def device(self) -> Any:
+        """Where the data lives: always ``tl.device("cpu")``."""
+        return factories.device("cpu")
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def half(self) -> "Tensor":
+        """A float16 copy (``astype(np.float16)``; the gradient flows back in this dtype)."""
+        return self.astype(np.float16)
+
     def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
         """Without ``dtype``: torch's type name (``"torch.DoubleTensor"``); with one: ``to(dtype)``."""
         if dtype is None:
@@ -97,30 +115,33 @@ class TorchMethods(MathMethods):
     def is_floating_point(self) -> bool:
         return self.data.dtype.kind == "f"
 
-    def _new(self, who: str, arr: Any, dtype: Any, requires_grad: bool) -> "Tensor":
+    def _new(self, who: str, arr: Any, dtype: Any, requires_grad: bool, device: Any = None) -> "Tensor":
+        factories.check_device(who, device)
         dt = self.data.dtype if dtype is None else factories.as_dtype(who, dtype)
         return base.Tensor(np.asarray(arr, dtype=dt), requires_grad=requires_grad)
 
-    def new_zeros(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> "Tensor":
         """Zeros of the given shape with this tensor's dtype (unless ``dtype`` is given)."""
-        return self._new("new_zeros", np.zeros(factories.size_arg("new_zeros", size)), dtype, requires_grad)
+        return self._new("new_zeros", np.zeros(factories.size_arg("new_zeros", size)), dtype, requires_grad, device)
 
-    def new_ones(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> "Tensor":
         """Ones of the given shape with this tensor's dtype."""
-        return self._new("new_ones", np.ones(factories.size_arg("new_ones", size)), dtype, requires_grad)
+        return self._new("new_ones", np.ones(factories.size_arg("new_ones", size)), dtype, requires_grad, device)
 
-    def new_empty(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> "Tensor":
         """A tensor of the given shape with this tensor's dtype (zeros here)."""
-        return self._new("new_empty", np.zeros(factories.size_arg("new_empty", size)), dtype, requires_grad)
+        return self._new("new_empty", np.zeros(factories.size_arg("new_empty", size)), dtype, requires_grad, device)
 
-    def new_full(self, size: Any, fill_value: Any, *, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
+    def new_full(self, size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> "Tensor":
         """``fill_value`` in the given shape with this tensor's dtype."""
         shape = factories.size_arg("new_full", (size,) if isinstance(size, numbers.Integral) else tuple(size))
-        return self._new("new_full", np.full(shape, fill_value), dtype, requires_grad)
+        return self._new("new_full", np.full(shape, fill_value), dtype, requires_grad, device)
 
-    def new_tensor(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> "Tensor":
+    def new_tensor(self, data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> "Tensor":
         """A new leaf holding a copy of ``data``, with this tensor's dtype unless ``dtype`` is given."""
-        return self._new("new_tensor", data.data if isinstance(data, base.Tensor) else data, dtype, requires_grad)
+        return self._new("new_tensor", data.data if isinstance(data, base.Tensor) else data, dtype, requires_grad,
+                         device)
 
     # ------------------------------------------------------------ in place -------------
     def _writable(self, who: str, src: Any = None) -> None:

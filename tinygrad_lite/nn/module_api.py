@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 import numpy as np
 
 from ..conventions import check_bool
-from ..factories import as_dtype
+from ..factories import as_dtype, check_device, is_device
 from ..tensor import Tensor
 
 if TYPE_CHECKING:
@@ -52,21 +52,6 @@ def _float_target(who: str, dtype: Any) -> np.dtype:
         raise TypeError(f"{who}: a module's parameters and buffers can only move to a floating-point dtype, "
                         f"got {dt}")
     return dt
-
-
-def _check_device(who: str, device: Any) -> None:
-    """Only the CPU exists here: ``"cpu"`` (or ``"cpu:0"``, or an object whose ``type`` is
-    ``"cpu"`` such as ``torch.device("cpu")``) passes; anything else is a RuntimeError."""
-    if isinstance(device, str):
-        ok = device in ("cpu", "cpu:0")
-    else:
-        ok = getattr(device, "type", None) == "cpu" and getattr(device, "index", None) in (None, 0)
-        if not _is_device(device):
-            raise TypeError(f"{who}: expected a device string such as 'cpu', a dtype or a Tensor, got "
-                            f"{type(device).__name__} {device!r}")
-    if not ok:
-        raise RuntimeError(f"{who}: device {device!r} is not available; tinygrad_lite runs on the CPU only "
-                           "(device 'cpu'); to change the dtype pass one, e.g. to(np.float32)")
 
 
 def _cast(t: Tensor, dt: np.dtype) -> None:
@@ -283,7 +268,7 @@ class ModuleAPI:
         device, dtype, non_blocking = _parse_to(args, kwargs)
         check_bool("to", "non_blocking", non_blocking)
         if device is not None:
-            _check_device("to", device)
+            check_device("to", device)
         if dtype is None:
             return self  # type: ignore[return-value]
         return self._convert(_float_target("to", dtype))
@@ -301,20 +286,21 @@ class ModuleAPI:
         must be a floating dtype (parameters cannot hold integers); returns self."""
         return self._convert(_float_target("type", dst_type), integers=True)
 
+    def half(self) -> "Module":
+        """Floating parameters and buffers to float16, in place; returns self."""
+        return self._convert(np.dtype(np.float16))
+
     def cpu(self) -> "Module":
         """Everything already lives on the CPU: returns self."""
         return self  # type: ignore[return-value]
 
+    def cuda(self, device: Any = None) -> "Module":
+        """There is no CUDA device here: a RuntimeError (as torch built without CUDA)."""
+        check_device("cuda", "cuda" if device is None else device)
+        return self  # type: ignore[return-value]  # (device "cpu" given: nothing to move)
+
 
 _MISSING = object()
-
-
-def _is_device(x: Any) -> bool:
-    """A device argument: None, a string or a device object (its ``type`` a string, like
-    ``torch.device``'s; a numpy dtype's ``type`` is a class)."""
-    if isinstance(x, str):
-        return not x.startswith("torch.")  # ("torch.FloatTensor" names a dtype)
-    return x is None or isinstance(getattr(x, "type", None), str)
 
 
 def _parse_to(args: tuple, kwargs: dict) -> tuple:
@@ -326,7 +312,7 @@ def _parse_to(args: tuple, kwargs: dict) -> tuple:
                         "non_blocking)")
     device, dtype, non_blocking = kwargs.get("device"), kwargs.get("dtype"), kwargs.get("non_blocking", False)
     rest = list(args)
-    if rest and _is_device(rest[0]):
+    if rest and (rest[0] is None or is_device(rest[0])):
         if "device" in kwargs:
             raise TypeError("to: device given twice")
         device = rest.pop(0)
