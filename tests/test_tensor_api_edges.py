@@ -154,3 +154,23 @@ def test_var_and_std_without_degrees_of_freedom_match_torch(torch: Any, data: An
     ref.sum().backward()
     np.testing.assert_array_equal(out.data, ref.detach().numpy())
     np.testing.assert_array_equal(x.grad, t.grad.numpy())
+
+
+@pytest.mark.parametrize("fn", ["max", "min"])
+@pytest.mark.parametrize("keep", [True, False])
+def test_an_int_axis_with_torchs_keepdim_gives_values_and_indices_as_torch(fn, keep) -> None:
+    """``pred = out.max(1, keepdim=True)[1]`` is the classic torch accuracy line: with torch's
+    ``keepdim`` spelling the result is torch's ``(values, indices)``; numpy's ``keepdims``
+    keeps numpy's meaning (the values)."""
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(3).standard_normal((5, 4))
+    x = tl.tensor(a, requires_grad=True)
+    ours, theirs = getattr(x, fn)(1, keepdim=keep), getattr(torch.tensor(a), fn)(1, keepdim=keep)
+    values, indices = ours
+    np.testing.assert_array_equal(values.numpy(), theirs.values.numpy())
+    np.testing.assert_array_equal(ours[1].numpy(), theirs[1].numpy())
+    assert ours.indices.dtype == np.int64 and ours.indices.shape == tuple(theirs.indices.shape)
+    values.sum().backward()
+    np.testing.assert_array_equal(x.grad, (a == getattr(a, fn)(1, keepdims=True)).astype(float))
+    plain = getattr(x, fn)(1, keepdims=keep)
+    assert isinstance(plain, tl.Tensor) and plain.shape == tuple(theirs.values.shape)

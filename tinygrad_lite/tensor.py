@@ -424,18 +424,23 @@ class Tensor(TorchMethods):
     def max(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
             keepdim: Optional[bool] = None) -> Any:
         """Maximum over ``axis``; the gradient is split evenly among tied maxima. With
-        torch's ``dim=`` keyword: a named tuple ``(values, indices)``, as torch returns."""
+        torch's keywords (``dim=``, or an int axis with ``keepdim=``): a named tuple
+        ``(values, indices)``, as torch returns."""
         if dim is not None:
             return self._minmax(dim, keepdims if keepdim is None else keepdim, axis, np.argmax, ops.MAX)
+        if keepdim is not None and isinstance(axis, (int, np.integer)):  # torch's spelling throughout
+            return self._minmax(axis, keepdim, None, np.argmax, ops.MAX)
         axis, keepdims = _torch_axis(axis, keepdims, None, keepdim)
         return ops.MAX(self, axis, keepdims)
 
     def min(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
             keepdim: Optional[bool] = None) -> Any:
-        """Minimum over ``axis``; ties share the gradient evenly. With ``dim=``:
-        ``(values, indices)``."""
+        """Minimum over ``axis``; ties share the gradient evenly. With ``dim=`` (or an int
+        axis with ``keepdim=``): ``(values, indices)``."""
         if dim is not None:
             return self._minmax(dim, keepdims if keepdim is None else keepdim, axis, np.argmin, ops.MIN)
+        if keepdim is not None and isinstance(axis, (int, np.integer)):  # torch's spelling throughout
+            return self._minmax(axis, keepdim, None, np.argmin, ops.MIN)
         axis, keepdims = _torch_axis(axis, keepdims, None, keepdim)
         return ops.MIN(self, axis, keepdims)
 
