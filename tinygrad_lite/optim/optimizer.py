@@ -294,6 +294,8 @@ class Optimizer:
                 return value.astype(p.data.dtype)  # astype copies
             return value.copy()
         if name == "step":
+            if isinstance(value, (float, np.floating)) and float(value).is_integer():
+                value = int(value)  # a count kept as a float, as torch keeps it (a float32 tensor)
             if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 0:
                 raise ValueError(f"state buffer 'step' of parameter {key!r} must be a non-negative int, "
                                  f"got {value!r}")

@@ -14,7 +14,7 @@ import numpy as np
 from .._blas import axpy
 from ..ops.memory import scratch
 from ..tensor import Tensor
-from .optimizer import Optimizer, check_number, hyper
+from .optimizer import Optimizer, check_bool, check_number, hyper
 
 __all__ = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]
 
@@ -108,6 +108,12 @@ class Adam(Optimizer):
     def _check_group(self, group: dict) -> None:
         super()._check_group(group)
         _check_betas(group["betas"])
+        decoupled = group.get("decoupled_weight_decay")  # torch keeps this flag in its Adam/AdamW groups
+        if decoupled is not None and check_bool("decoupled_weight_decay", decoupled) != self.decoupled_weight_decay:
+            want, other = ("AdamW", "Adam") if decoupled else ("Adam", "AdamW")
+            raise ValueError(f"{type(self).__name__}: a group with decoupled_weight_decay={decoupled} is {want}'s "
+                             f"rule (weight decay {'decoupled from' if decoupled else 'added to'} the gradient); "
+                             f"this {other} would apply the other one: use {want}")
 
     def update(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:
         """One Adam step of ``p`` (see the class docstring)."""
