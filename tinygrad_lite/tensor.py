@@ -153,7 +153,7 @@ class Tensor(TorchMethods):
         ps.check(persample.label(self))
         gs = ps.dense(released(self, "_gsbuf"))
         buf = getattr(self, "_gsbuf", None)
-        if not gs.flags.writeable or not (gs.flags.owndata or (buf is not None and _root(gs) is _root(buf))):
+        if not gs.flags.writeable or not (gs.flags.owndata or (buf is not None and _base._root(gs) is _base._root(buf))):
             gs = np.array(gs)  # a broadcast or a view of another array: own it
         self._gs = self._gsbuf = gs
         return gs
@@ -503,16 +503,6 @@ class Tensor(TorchMethods):
 
 
 _base.Tensor = Tensor
-
-
-def _root(a: np.ndarray) -> np.ndarray:
-    """The array that owns ``a``'s memory."""
-    while isinstance(a.base, np.ndarray):
-        a = a.base
-    return a
-
-
-
 
 from .conventions import tensor  # noqa: E402  (torch.tensor's spelling)
 from .ops.layout import cat, stack  # noqa: E402  (the joins live with their op)
