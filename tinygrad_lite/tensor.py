@@ -153,7 +153,8 @@ class Tensor(TorchMethods):
         ps.check(persample.label(self))
         gs = ps.dense(released(self, "_gsbuf"))
         buf = getattr(self, "_gsbuf", None)
-        if not gs.flags.writeable or not (gs.flags.owndata or (buf is not None and _base._root(gs) is _base._root(buf))):
+        root = _base._root
+        if not gs.flags.writeable or not (gs.flags.owndata or (buf is not None and root(gs) is root(buf))):
             gs = np.array(gs)  # a broadcast or a view of another array: own it
         self._gs = self._gsbuf = gs
         return gs
