@@ -1,0 +1,132 @@
+"""More hostile input: integer and bool inputs to functions whose results are fractions
+(they must compute in float, never truncate silently), loss targets torch refuses, and
+loaded optimizer states whose buffers arrive as integers. Each case is written with the
+input that used to give a wrong answer or an obscure failure; references are torch in
+float64 or exact maths."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+from tinygrad_lite import nn, optim
+from tinygrad_lite.nn import functional as F
+
+INTS = np.array([[0, 1, 2, 0], [1, 2, 0, 1], [2, 2, 1, 0]])
+
+
+# ------------------------------------------------------------------ integer inputs compute in float
+@pytest.mark.parametrize("name", ["layer_norm", "group_norm", "mse_loss", "cross_entropy", "cross_entropy sum"])
+def test_integer_inputs_of_fractional_functions_match_torch_in_float64(torch: Any, name: str) -> None:
+    """An integer input is read as the numbers it holds: the result is torch's on the same
+    numbers in float64 (never a truncated integer)."""
+    tF = torch.nn.functional
+    x, tx = tl.tensor(INTS), torch.tensor(INTS, dtype=torch.float64)
+    labels = np.array([0, 3, 1])
+    ours, theirs = {
+        "layer_norm": (lambda: F.layer_norm(x, 4), lambda: tF.layer_norm(tx, (4,))),
+        "group_norm": (lambda: F.group_norm(x, 2), lambda: tF.group_norm(tx, 2)),
+        "mse_loss": (lambda: F.mse_loss(x, np.ones_like(INTS)), lambda: tF.mse_loss(tx, torch.ones_like(tx))),
+        "cross_entropy": (lambda: F.cross_entropy(x, labels), lambda: tF.cross_entropy(tx, torch.tensor(labels))),
+        "cross_entropy sum": (lambda: F.cross_entropy(x, labels, reduction="sum"),
+                              lambda: tF.cross_entropy(tx, torch.tensor(labels), reduction="sum")),
+    }[name]
+    got, want = ours(), theirs().numpy()
+    assert got.dtype.kind == "f", f"{name} of an integer input gave dtype {got.dtype}"
+    np.testing.assert_allclose(got.data, want, rtol=1e-12, atol=1e-12)
+
+
+def test_integer_inputs_of_the_norm_and_loss_modules_compute_in_float(torch: Any) -> None:
+    tx = torch.tensor(INTS, dtype=torch.float64)
+    np.testing.assert_allclose(nn.LayerNorm(4)(tl.tensor(INTS)).data,
+                               torch.nn.LayerNorm(4, dtype=torch.float64)(tx).detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(nn.GroupNorm(2, 4)(tl.tensor(INTS)).data,
+                               torch.nn.GroupNorm(2, 4, dtype=torch.float64)(tx).detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(nn.MSELoss()(tl.tensor(INTS), np.zeros_like(INTS)).data, (INTS ** 2).mean(),
+                               rtol=1e-15)
+
+
+@pytest.mark.parametrize("make", [
+    lambda x, p: F.dropout(x, p, training=True, rng=0),
+    lambda x, p: nn.Dropout(p, rng=0)(x),
+    lambda x, p: F.dropout1d(x, p, training=True, rng=0),
+    lambda x, p: nn.Dropout2d(p, rng=0)(x[..., None]),
+])
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.bool_])
+def test_dropout_of_an_integer_input_scales_the_kept_values(make: Callable, dtype: Any) -> None:
+    """Each kept value is x / (1 - p) exactly; an integer dtype used to truncate the scale
+    1 / (1 - p) to 1 and return the input unscaled."""
+    p = 0.3
+    data = np.full((4, 5, 6), 7).astype(dtype)
+    out = make(tl.tensor(data), p)
+    assert out.dtype.kind == "f"
+    x = np.broadcast_to(data.reshape(out.shape), out.shape).astype(np.float64)
+    kept = out.data != 0
+    assert kept.any() and (~kept).any()
+    np.testing.assert_allclose(out.data[kept], x[kept] / (1 - p), rtol=1e-15)
+
+
+# ------------------------------------------------------------------ loss targets torch refuses
+@pytest.mark.parametrize("target", [[2.0, 0.0], [0.5, -0.5], [np.nan, 1.0]])
+def test_binary_cross_entropy_refuses_a_target_outside_0_1_as_torch(torch: Any, target: list) -> None:
+    x = tl.Tensor(np.array([0.5, 0.25]), requires_grad=True)
+    with pytest.raises(RuntimeError, match="target"):
+        torch.nn.functional.binary_cross_entropy(torch.tensor([0.5, 0.25]), torch.tensor(target))
+    with pytest.raises(ValueError, match="binary_cross_entropy: every target value"):
+        F.binary_cross_entropy(x, np.array(target))
+    with pytest.raises(ValueError, match="binary_cross_entropy"):
+        nn.BCELoss()(x, np.array(target))
+    assert x.grad is None
+    ok = np.array([1.0, 0.0])  # the edges themselves are targets
+    np.testing.assert_allclose(F.binary_cross_entropy(x, ok).data,
+                               torch.nn.functional.binary_cross_entropy(torch.tensor([0.5, 0.25], dtype=torch.float64),
+                                                                        torch.tensor(ok)).item(), rtol=1e-14)
+
+
+# ------------------------------------------------------------------ optimizer states loaded as integers
+OPTIMIZERS = [
+    ("SGD", lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9), "momentum_buffer"),
+    ("Adam", lambda ps: optim.Adam(ps, lr=0.1), "exp_avg"),
+    ("AdamW", lambda ps: optim.AdamW(ps, lr=0.1), "exp_avg_sq"),
+    ("RMSprop", lambda ps: optim.RMSprop(ps, lr=0.1, momentum=0.5), "momentum_buffer"),
+    ("Adagrad", lambda ps: optim.Adagrad(ps, lr=0.1), "sum"),
+]
+TORCH_OPT = {"SGD": ("SGD", {"lr": 0.1, "momentum": 0.9}), "Adam": ("Adam", {"lr": 0.1}),
+             "AdamW": ("AdamW", {"lr": 0.1}), "RMSprop": ("RMSprop", {"lr": 0.1, "momentum": 0.5}),
+             "Adagrad": ("Adagrad", {"lr": 0.1})}
+
+
+@pytest.mark.parametrize("name,make,key", OPTIMIZERS)
+@pytest.mark.parametrize("dtype", [np.int64, np.bool_])
+def test_an_integer_state_buffer_is_loaded_in_the_parameters_dtype_and_steps_as_torch(
+        torch: Any, name: str, make: Callable, key: str, dtype: Any) -> None:
+    """torch casts a loaded buffer to its floating parameter's dtype; a buffer kept as an
+    integer array used to make the next step fail in numpy's in-place arithmetic (after
+    the step count had already moved)."""
+    w = tl.Tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True)
+    opt = make([w])
+    w.grad = np.array([0.5, -1.0, 2.0])
+    opt.step()
+    state = opt.state_dict()
+    buffer = np.array([1, 2, 0]).astype(dtype)
+    state["state"][0][key] = buffer
+    opt.load_state_dict(copy.deepcopy(state))
+    assert opt.state[w][key].dtype == np.float64
+    opt.step()
+
+    tw = torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    cls, kw = TORCH_OPT[name]
+    topt = getattr(torch.optim, cls)([tw], **kw)
+    tw.grad = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64)
+    topt.step()
+    tstate = topt.state_dict()
+    tstate["state"][0][key] = torch.tensor(buffer)
+    topt.load_state_dict(tstate)
+    assert topt.state[tw][key].dtype == torch.float64
+    topt.step()
+    np.testing.assert_allclose(w.data, tw.detach().numpy(), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(opt.state[w][key], topt.state[tw][key].numpy(), rtol=1e-13, atol=1e-15)
