@@ -130,3 +130,51 @@ def test_an_integer_state_buffer_is_loaded_in_the_parameters_dtype_and_steps_as_
     topt.step()
     np.testing.assert_allclose(w.data, tw.detach().numpy(), rtol=1e-13, atol=1e-15)
     np.testing.assert_allclose(opt.state[w][key], topt.state[tw][key].numpy(), rtol=1e-13, atol=1e-15)
+
+
+# ------------------------------------------------------------------ module attributes
+@pytest.mark.parametrize("make,name", [(lambda: nn.Linear(2, 3, rng=0), "weight"),
+                                       (lambda: nn.Linear(2, 3, rng=0), "bias"),
+                                       (lambda: nn.BatchNorm1d(3), "running_mean"),
+                                       (lambda: nn.BatchNorm1d(3), "num_batches_tracked")])
+@pytest.mark.parametrize("value", [np.ones((3, 2)), 3.0, [1.0, 2.0], "w"])
+def test_assigning_a_non_tensor_to_a_parameter_or_buffer_is_refused_as_torch(torch: Any, make: Callable, name: str,
+                                                                             value: Any) -> None:
+    """torch raises TypeError; here the parameter used to be replaced silently (it left
+    ``parameters()`` and ``state_dict()``, so an optimizer trained a tensor no longer used)."""
+    tm = torch.nn.Linear(2, 3) if name in ("weight", "bias") else torch.nn.BatchNorm1d(3)
+    with pytest.raises(TypeError):
+        setattr(tm, name, value)
+    m = make()
+    before = m.state_dict()
+    held = getattr(m, name)
+    with pytest.raises(TypeError, match=f"{type(m).__name__}: cannot assign .* {name!r}"):
+        setattr(m, name, value)
+    assert getattr(m, name) is held and list(m.state_dict()) == list(before)
+    setattr(m, name, None)  # None is allowed, as in torch: the entry leaves the state dict
+    assert name not in m.state_dict()
+
+
+def test_a_plain_attribute_and_a_new_tensor_can_still_be_assigned() -> None:
+    m = nn.Linear(2, 3, rng=0)
+    m.note = np.ones(2)  # not a parameter or buffer: anything goes
+    m.note = "text"
+    w = tl.Tensor(np.zeros((3, 2)), requires_grad=True)
+    m.weight = w
+    assert m.weight is w and [p for p in m.parameters()][0] is w
+
+
+@pytest.mark.parametrize("name", ["weight", "bias", "forward", "training"])
+def test_register_buffer_over_an_existing_attribute_is_refused_as_torch(torch: Any, name: str) -> None:
+    """torch: KeyError "attribute already exists"; here a parameter used to turn silently
+    into a buffer (no longer trained)."""
+    with pytest.raises(KeyError):
+        torch.nn.Linear(2, 3).register_buffer(name, torch.zeros(1))
+    m = nn.Linear(2, 3, rng=0)
+    params = [id(p) for p in m.parameters()]
+    with pytest.raises(KeyError, match=f"register_buffer: attribute {name!r} already exists"):
+        m.register_buffer(name, np.zeros(1))
+    assert [id(p) for p in m.parameters()] == params and list(m.state_dict()) == ["weight", "bias"]
+    m.register_buffer("extra", np.zeros(1))  # a new name, and the same again, are fine
+    m.register_buffer("extra", np.ones(1))
+    assert m.state_dict()["extra"].tolist() == [1.0]
