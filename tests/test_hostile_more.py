@@ -7,6 +7,7 @@ float64 or exact maths."""
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any, Callable
 
 import numpy as np
@@ -178,3 +179,32 @@ def test_register_buffer_over_an_existing_attribute_is_refused_as_torch(torch: A
     m.register_buffer("extra", np.zeros(1))  # a new name, and the same again, are fine
     m.register_buffer("extra", np.ones(1))
     assert m.state_dict()["extra"].tolist() == [1.0]
+
+
+# ------------------------------------------------------------------ error messages that named the wrong cause
+@pytest.mark.parametrize("sa,sb,why", [((4, 2, 3), (5, 3, 5), r"the leading \(batch\) axes \(4,\) and \(5,\)"),
+                                       ((2, 2, 3), (3, 3, 4), r"the leading \(batch\) axes \(2,\) and \(3,\)"),
+                                       ((4, 2, 3), (4, 2, 5), "a's last axis must match b's second-to-last"),
+                                       ((2, 3), (2,), "a's last axis must match b's second-to-last")])
+def test_matmul_names_which_axes_do_not_fit(torch: Any, sa: tuple, sb: tuple, why: str) -> None:
+    """The inner axes of (4, 2, 3) @ (5, 3, 5) agree: the message used to blame them anyway."""
+    with pytest.raises(RuntimeError):
+        torch.ones(sa) @ torch.ones(sb)
+    a = tl.Tensor(np.ones(sa), requires_grad=True)
+    with pytest.raises(ValueError, match=rf"matmul: shapes .* not aligned \({why}"):
+        a @ tl.Tensor(np.ones(sb))
+    assert a.grad is None
+
+
+@pytest.mark.parametrize("shape,dim", [((0, 3), None), ((0, 3), 0), ((0,), -1), ((2, 0), 1)])
+@pytest.mark.parametrize("fn", ["argmax", "argmin"])
+def test_argmax_of_an_empty_axis_names_the_function_and_shape(torch: Any, shape: tuple, dim: Any, fn: str) -> None:
+    with pytest.raises((IndexError, RuntimeError)):
+        getattr(torch.zeros(shape), fn)(dim)
+    want = rf"{fn}: cannot reduce an empty axis of a tensor of shape {re.escape(str(shape))}"
+    with pytest.raises(ValueError, match=want):
+        getattr(tl.zeros(*shape), fn)(dim)
+    if dim is not None and len(shape) == 2:  # an empty tensor along another axis is fine, as torch
+        other = 1 - dim % 2
+        np.testing.assert_array_equal(getattr(tl.zeros(*shape), fn)(other).data,
+                                      getattr(torch.zeros(shape), fn)(other).numpy())
