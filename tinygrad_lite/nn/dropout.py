@@ -48,6 +48,7 @@ def _channel_dropout(x: Any, p: float, training: bool, rng: Rng, nd: int, who: s
                       "is zeroed as a whole, as torch does; use dropout1d for that meaning", UserWarning, stacklevel=3)
     if not training or p == 0.0:
         return x
+    x = x._floating(who)  # the kept values are scaled by 1/(1-p): an integer input would truncate it
     lead = 2 if x.data.ndim == nd + 2 or nd == 2 else 1
     mshape = shape[:lead] + (1,) * (len(shape) - lead)
     if p == 1.0:

@@ -205,7 +205,7 @@ def layer_norm(input: Any, normalized_shape: Any, weight: Any = None, bias: Any 
     if not ns:
         raise ValueError("layer_norm: normalized_shape must name at least one axis, got ()")
     w, b = _affine("layer_norm", weight, bias, ns)
-    return LAYERNORM(x, w, b, k=len(ns), eps=float(eps))
+    return LAYERNORM(x._floating("layer_norm"), w, b, k=len(ns), eps=float(eps))
 
 
 def _affine(who: str, weight: Any, bias: Any, shape: tuple) -> tuple:
@@ -235,7 +235,7 @@ def group_norm(input: Any, num_groups: int, weight: Any = None, bias: Any = None
         raise ValueError(f"{who}: num_groups={num_groups} does not divide the {C} channels of the input of shape "
                          f"{x.data.shape}")
     w, b = _affine(who, weight, bias, (C,))
-    return GROUPNORM(x, w, b, groups=int(num_groups), eps=float(eps))
+    return GROUPNORM(x._floating(who), w, b, groups=int(num_groups), eps=float(eps))
 
 
 def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = None, bias: Any = None,
@@ -327,6 +327,7 @@ def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = F
     x = _t(input)
     if not training or p == 0.0:
         return x
+    x = x._floating("dropout")  # the kept values are scaled by 1/(1-p): an integer input would truncate it
     if p == 1.0:
         return x * np.zeros_like(x.data)
     keep = as_generator(rng).random(x.data.shape) >= p
@@ -389,6 +390,8 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
     if reduction != "mean":
         _check_reduction("mse_loss", reduction)
     pred = input if type(input) is Tensor else _t(input)
+    if pred._data.dtype.kind != "f":  # an integer prediction computes in float (its mean is no integer)
+        pred = pred._floating("mse_loss")
     target = target if type(target) is Tensor else _t(target)
     if pred._data.shape != target._data.shape:
         raise ValueError(f"mse_loss: prediction shape {pred._data.shape} and target shape {target._data.shape} "

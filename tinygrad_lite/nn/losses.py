@@ -264,6 +264,8 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, size_average: Opt
     if size_average is not None or reduce is not None or reduction != "mean":
         reduction = _reduction("cross_entropy", size_average, reduce, reduction)
     logits = input if type(input) is Tensor else _t(input)
+    if logits._data.dtype.kind != "f" and logits._data.ndim:  # integer logits compute in float
+        logits = logits._floating("cross_entropy")
     y = np.asarray(target.data if isinstance(target, Tensor) else target)
     z = logits._data
     if weight is None and label_smoothing == 0.0 and y.dtype.kind in "iu" and z.ndim:

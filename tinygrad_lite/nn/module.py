@@ -50,6 +50,18 @@ class Module(ModuleAPI):
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        """As torch: the attribute of a parameter or buffer takes a Tensor or None; an array or a
+        number put there would silently stop being trained or saved (TypeError naming it)."""
+        old = self.__dict__.get(name)
+        if isinstance(old, Tensor) and value is not None and not isinstance(value, Tensor):
+            kind = "buffer" if name in self.__dict__.get("_buffer_names", ()) else "parameter" if _is_param(old) else ""
+            if kind:
+                raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__} as {kind} {name!r} (a "
+                                f"Tensor or None expected); to change its values write "
+                                f"`with tl.no_grad(): module.{name}.copy_(...)`")
+        object.__setattr__(self, name, value)
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         stack = state.modules
         stack.append(self)
@@ -197,6 +209,8 @@ class Module(ModuleAPI):
         if not isinstance(name, str) or not name or "." in name:
             raise ValueError(f"register_buffer: name must be a non-empty string without dots, got {name!r}")
         names = self.__dict__.setdefault("_buffer_names", [])
+        if name not in names:  # as torch: a parameter, child or other attribute of that name is kept
+            self._check_free("register_buffer", name, lambda v: False)
         if value is not None:
             value = Tensor(value.data if isinstance(value, Tensor) else np.asarray(value))
         setattr(self, name, value)

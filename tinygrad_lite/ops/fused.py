@@ -33,8 +33,10 @@ class Matmul(Op):
         try:
             return np.asarray(np.matmul(a, b)), None
         except ValueError:
-            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned "
-                             "(a's last axis must match b's second-to-last)") from None
+            k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+            why = ("a's last axis must match b's second-to-last" if a.shape[-1] != k_b else
+                   f"the leading (batch) axes {a.shape[:-2]} and {b.shape[:-2]} do not broadcast")
+            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned ({why})") from None
 
     def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
         return batchstate.matmul(*inputs)

@@ -290,7 +290,10 @@ class Optimizer:
                                  f"but the parameter has shape {p.data.shape}")
             if value.dtype.kind not in "biuf":
                 raise ValueError(f"state buffer {name!r} of parameter {key!r} has non-numeric dtype {value.dtype}")
-            if value.shape == p.data.shape and np.issubdtype(value.dtype, np.floating):
+            # an update rule's buffer (even one saved as ints or bools) takes a float parameter's dtype,
+            # as torch casts it: an integer moment could not be updated in place
+            known = kind in ("array", "array?") and p.data.dtype.kind == "f"
+            if value.shape == p.data.shape and (known or np.issubdtype(value.dtype, np.floating)):
                 return value.astype(p.data.dtype)  # astype copies
             return value.copy()
         if name == "step":

@@ -1,0 +1,210 @@
+"""More hostile input: integer and bool inputs to functions whose results are fractions
+(they must compute in float, never truncate silently), loss targets torch refuses, and
+loaded optimizer states whose buffers arrive as integers. Each case is written with the
+input that used to give a wrong answer or an obscure failure; references are torch in
+float64 or exact maths."""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+from tinygrad_lite import nn, optim
+from tinygrad_lite.nn import functional as F
+
+INTS = np.array([[0, 1, 2, 0], [1, 2, 0, 1], [2, 2, 1, 0]])
+
+
+# ------------------------------------------------------------------ integer inputs compute in float
+@pytest.mark.parametrize("name", ["layer_norm", "group_norm", "mse_loss", "cross_entropy", "cross_entropy sum"])
+def test_integer_inputs_of_fractional_functions_match_torch_in_float64(torch: Any, name: str) -> None:
+    """An integer input is read as the numbers it holds: the result is torch's on the same
+    numbers in float64 (never a truncated integer)."""
+    tF = torch.nn.functional
+    x, tx = tl.tensor(INTS), torch.tensor(INTS, dtype=torch.float64)
+    labels = np.array([0, 3, 1])
+    ours, theirs = {
+        "layer_norm": (lambda: F.layer_norm(x, 4), lambda: tF.layer_norm(tx, (4,))),
+        "group_norm": (lambda: F.group_norm(x, 2), lambda: tF.group_norm(tx, 2)),
+        "mse_loss": (lambda: F.mse_loss(x, np.ones_like(INTS)), lambda: tF.mse_loss(tx, torch.ones_like(tx))),
+        "cross_entropy": (lambda: F.cross_entropy(x, labels), lambda: tF.cross_entropy(tx, torch.tensor(labels))),
+        "cross_entropy sum": (lambda: F.cross_entropy(x, labels, reduction="sum"),
+                              lambda: tF.cross_entropy(tx, torch.tensor(labels), reduction="sum")),
+    }[name]
+    got, want = ours(), theirs().numpy()
+    assert got.dtype.kind == "f", f"{name} of an integer input gave dtype {got.dtype}"
+    np.testing.assert_allclose(got.data, want, rtol=1e-12, atol=1e-12)
+
+
+def test_integer_inputs_of_the_norm_and_loss_modules_compute_in_float(torch: Any) -> None:
+    tx = torch.tensor(INTS, dtype=torch.float64)
+    np.testing.assert_allclose(nn.LayerNorm(4)(tl.tensor(INTS)).data,
+                               torch.nn.LayerNorm(4, dtype=torch.float64)(tx).detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(nn.GroupNorm(2, 4)(tl.tensor(INTS)).data,
+                               torch.nn.GroupNorm(2, 4, dtype=torch.float64)(tx).detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(nn.MSELoss()(tl.tensor(INTS), np.zeros_like(INTS)).data, (INTS ** 2).mean(),
+                               rtol=1e-15)
+
+
+@pytest.mark.parametrize("make", [
+    lambda x, p: F.dropout(x, p, training=True, rng=0),
+    lambda x, p: nn.Dropout(p, rng=0)(x),
+    lambda x, p: F.dropout1d(x, p, training=True, rng=0),
+    lambda x, p: nn.Dropout2d(p, rng=0)(x[..., None]),
+])
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.bool_])
+def test_dropout_of_an_integer_input_scales_the_kept_values(make: Callable, dtype: Any) -> None:
+    """Each kept value is x / (1 - p) exactly; an integer dtype used to truncate the scale
+    1 / (1 - p) to 1 and return the input unscaled."""
+    p = 0.3
+    data = np.full((4, 5, 6), 7).astype(dtype)
+    out = make(tl.tensor(data), p)
+    assert out.dtype.kind == "f"
+    x = np.broadcast_to(data.reshape(out.shape), out.shape).astype(np.float64)
+    kept = out.data != 0
+    assert kept.any() and (~kept).any()
+    np.testing.assert_allclose(out.data[kept], x[kept] / (1 - p), rtol=1e-15)
+
+
+# ------------------------------------------------------------------ loss targets torch refuses
+@pytest.mark.parametrize("target", [[2.0, 0.0], [0.5, -0.5], [np.nan, 1.0]])
+def test_binary_cross_entropy_refuses_a_target_outside_0_1_as_torch(torch: Any, target: list) -> None:
+    x = tl.Tensor(np.array([0.5, 0.25]), requires_grad=True)
+    with pytest.raises(RuntimeError, match="target"):
+        torch.nn.functional.binary_cross_entropy(torch.tensor([0.5, 0.25]), torch.tensor(target))
+    with pytest.raises(ValueError, match="binary_cross_entropy: every target value"):
+        F.binary_cross_entropy(x, np.array(target))
+    with pytest.raises(ValueError, match="binary_cross_entropy"):
+        nn.BCELoss()(x, np.array(target))
+    assert x.grad is None
+    ok = np.array([1.0, 0.0])  # the edges themselves are targets
+    np.testing.assert_allclose(F.binary_cross_entropy(x, ok).data,
+                               torch.nn.functional.binary_cross_entropy(torch.tensor([0.5, 0.25], dtype=torch.float64),
+                                                                        torch.tensor(ok)).item(), rtol=1e-14)
+
+
+# ------------------------------------------------------------------ optimizer states loaded as integers
+OPTIMIZERS = [
+    ("SGD", lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9), "momentum_buffer"),
+    ("Adam", lambda ps: optim.Adam(ps, lr=0.1), "exp_avg"),
+    ("AdamW", lambda ps: optim.AdamW(ps, lr=0.1), "exp_avg_sq"),
+    ("RMSprop", lambda ps: optim.RMSprop(ps, lr=0.1, momentum=0.5), "momentum_buffer"),
+    ("Adagrad", lambda ps: optim.Adagrad(ps, lr=0.1), "sum"),
+]
+TORCH_OPT = {"SGD": ("SGD", {"lr": 0.1, "momentum": 0.9}), "Adam": ("Adam", {"lr": 0.1}),
+             "AdamW": ("AdamW", {"lr": 0.1}), "RMSprop": ("RMSprop", {"lr": 0.1, "momentum": 0.5}),
+             "Adagrad": ("Adagrad", {"lr": 0.1})}
+
+
+@pytest.mark.parametrize("name,make,key", OPTIMIZERS)
+@pytest.mark.parametrize("dtype", [np.int64, np.bool_])
+def test_an_integer_state_buffer_is_loaded_in_the_parameters_dtype_and_steps_as_torch(
+        torch: Any, name: str, make: Callable, key: str, dtype: Any) -> None:
+    """torch casts a loaded buffer to its floating parameter's dtype; a buffer kept as an
+    integer array used to make the next step fail in numpy's in-place arithmetic (after
+    the step count had already moved)."""
+    w = tl.Tensor(np.array([1.0, -2.0, 3.0]), requires_grad=True)
+    opt = make([w])
+    w.grad = np.array([0.5, -1.0, 2.0])
+    opt.step()
+    state = opt.state_dict()
+    buffer = np.array([1, 2, 0]).astype(dtype)
+    state["state"][0][key] = buffer
+    opt.load_state_dict(copy.deepcopy(state))
+    assert opt.state[w][key].dtype == np.float64
+    opt.step()
+
+    tw = torch.tensor([1.0, -2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    cls, kw = TORCH_OPT[name]
+    topt = getattr(torch.optim, cls)([tw], **kw)
+    tw.grad = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64)
+    topt.step()
+    tstate = topt.state_dict()
+    tstate["state"][0][key] = torch.tensor(buffer)
+    topt.load_state_dict(tstate)
+    assert topt.state[tw][key].dtype == torch.float64
+    topt.step()
+    np.testing.assert_allclose(w.data, tw.detach().numpy(), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(opt.state[w][key], topt.state[tw][key].numpy(), rtol=1e-13, atol=1e-15)
+
+
+# ------------------------------------------------------------------ module attributes
+@pytest.mark.parametrize("make,name", [(lambda: nn.Linear(2, 3, rng=0), "weight"),
+                                       (lambda: nn.Linear(2, 3, rng=0), "bias"),
+                                       (lambda: nn.BatchNorm1d(3), "running_mean"),
+                                       (lambda: nn.BatchNorm1d(3), "num_batches_tracked")])
+@pytest.mark.parametrize("value", [np.ones((3, 2)), 3.0, [1.0, 2.0], "w"])
+def test_assigning_a_non_tensor_to_a_parameter_or_buffer_is_refused_as_torch(torch: Any, make: Callable, name: str,
+                                                                             value: Any) -> None:
+    """torch raises TypeError; here the parameter used to be replaced silently (it left
+    ``parameters()`` and ``state_dict()``, so an optimizer trained a tensor no longer used)."""
+    tm = torch.nn.Linear(2, 3) if name in ("weight", "bias") else torch.nn.BatchNorm1d(3)
+    with pytest.raises(TypeError):
+        setattr(tm, name, value)
+    m = make()
+    before = m.state_dict()
+    held = getattr(m, name)
+    with pytest.raises(TypeError, match=f"{type(m).__name__}: cannot assign .* {name!r}"):
+        setattr(m, name, value)
+    assert getattr(m, name) is held and list(m.state_dict()) == list(before)
+    setattr(m, name, None)  # None is allowed, as in torch: the entry leaves the state dict
+    assert name not in m.state_dict()
+
+
+def test_a_plain_attribute_and_a_new_tensor_can_still_be_assigned() -> None:
+    m = nn.Linear(2, 3, rng=0)
+    m.note = np.ones(2)  # not a parameter or buffer: anything goes
+    m.note = "text"
+    w = tl.Tensor(np.zeros((3, 2)), requires_grad=True)
+    m.weight = w
+    assert m.weight is w and [p for p in m.parameters()][0] is w
+
+
+@pytest.mark.parametrize("name", ["weight", "bias", "forward", "training"])
+def test_register_buffer_over_an_existing_attribute_is_refused_as_torch(torch: Any, name: str) -> None:
+    """torch: KeyError "attribute already exists"; here a parameter used to turn silently
+    into a buffer (no longer trained)."""
+    with pytest.raises(KeyError):
+        torch.nn.Linear(2, 3).register_buffer(name, torch.zeros(1))
+    m = nn.Linear(2, 3, rng=0)
+    params = [id(p) for p in m.parameters()]
+    with pytest.raises(KeyError, match=f"register_buffer: attribute {name!r} already exists"):
+        m.register_buffer(name, np.zeros(1))
+    assert [id(p) for p in m.parameters()] == params and list(m.state_dict()) == ["weight", "bias"]
+    m.register_buffer("extra", np.zeros(1))  # a new name, and the same again, are fine
+    m.register_buffer("extra", np.ones(1))
+    assert m.state_dict()["extra"].tolist() == [1.0]
+
+
+# ------------------------------------------------------------------ error messages that named the wrong cause
+@pytest.mark.parametrize("sa,sb,why", [((4, 2, 3), (5, 3, 5), r"the leading \(batch\) axes \(4,\) and \(5,\)"),
+                                       ((2, 2, 3), (3, 3, 4), r"the leading \(batch\) axes \(2,\) and \(3,\)"),
+                                       ((4, 2, 3), (4, 2, 5), "a's last axis must match b's second-to-last"),
+                                       ((2, 3), (2,), "a's last axis must match b's second-to-last")])
+def test_matmul_names_which_axes_do_not_fit(torch: Any, sa: tuple, sb: tuple, why: str) -> None:
+    """The inner axes of (4, 2, 3) @ (5, 3, 5) agree: the message used to blame them anyway."""
+    with pytest.raises(RuntimeError):
+        torch.ones(sa) @ torch.ones(sb)
+    a = tl.Tensor(np.ones(sa), requires_grad=True)
+    with pytest.raises(ValueError, match=rf"matmul: shapes .* not aligned \({why}"):
+        a @ tl.Tensor(np.ones(sb))
+    assert a.grad is None
+
+
+@pytest.mark.parametrize("shape,dim", [((0, 3), None), ((0, 3), 0), ((0,), -1), ((2, 0), 1)])
+@pytest.mark.parametrize("fn", ["argmax", "argmin"])
+def test_argmax_of_an_empty_axis_names_the_function_and_shape(torch: Any, shape: tuple, dim: Any, fn: str) -> None:
+    with pytest.raises((IndexError, RuntimeError)):
+        getattr(torch.zeros(shape), fn)(dim)
+    want = rf"{fn}: cannot reduce an empty axis of a tensor of shape {re.escape(str(shape))}"
+    with pytest.raises(ValueError, match=want):
+        getattr(tl.zeros(*shape), fn)(dim)
+    if dim is not None and len(shape) == 2:  # an empty tensor along another axis is fine, as torch
+        other = 1 - dim % 2
+        np.testing.assert_array_equal(getattr(tl.zeros(*shape), fn)(other).data,
+                                      getattr(torch.zeros(shape), fn)(other).numpy())
