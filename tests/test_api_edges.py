@@ -430,3 +430,35 @@ def test_a_detached_copy_or_an_unrelated_detach_leaves_old_graphs_alone() -> Non
     x.grad = None
     y.backward()
     np.testing.assert_allclose(x.grad, batch.data + copy.data.sum(), rtol=1e-14)
+
+
+def test_parameters_to_vector_and_back_as_torch() -> None:
+    torch_ = pytest.importorskip("torch")
+    ours = nn.Sequential(nn.Linear(3, 4, rng=0), nn.Tanh(), nn.Linear(4, 2, rng=1))
+    theirs = torch_.nn.Sequential(torch_.nn.Linear(3, 4), torch_.nn.Tanh(), torch_.nn.Linear(4, 2)).double()
+    theirs.load_state_dict({k: torch_.tensor(v) for k, v in ours.state_dict().items()})
+    v = nn.utils.parameters_to_vector(ours.parameters())
+    tv = torch_.nn.utils.parameters_to_vector(theirs.parameters())
+    np.testing.assert_array_equal(v.numpy(), tv.detach().numpy())
+    (v ** 3).sum().backward()
+    (tv ** 3).sum().backward()
+    for p, q in zip(ours.parameters(), theirs.parameters()):
+        np.testing.assert_allclose(p.grad, q.grad.numpy(), rtol=1e-14)
+    new = np.arange(v.shape[0], dtype=float)
+    nn.utils.vector_to_parameters(tl.tensor(new), ours.parameters())
+    torch_.nn.utils.vector_to_parameters(torch_.tensor(new), theirs.parameters())
+    for k, val in theirs.state_dict().items():
+        np.testing.assert_array_equal(ours.state_dict()[k], val.numpy())
+
+
+def test_vector_to_parameters_refuses_a_wrong_vector_and_changes_nothing() -> None:
+    model = nn.Linear(3, 2, rng=0)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=r"vector_to_parameters: vec of shape \(7,\) does not hold the 8 values"):
+        nn.utils.vector_to_parameters(tl.tensor(np.ones(7)), model.parameters())
+    with pytest.raises(TypeError, match="vector_to_parameters: expected vec to be a Tensor"):
+        nn.utils.vector_to_parameters(np.ones(8), model.parameters())
+    with pytest.raises(TypeError, match="parameters_to_vector: parameters must be Tensors"):
+        nn.utils.parameters_to_vector([np.ones(2)])
+    for k, v in before.items():
+        np.testing.assert_array_equal(model.state_dict()[k], v)

@@ -280,6 +280,12 @@ def backward(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]] = No
             gc.enable()
 
 
+def _hooks() -> Any:
+    from . import hooks
+
+    return hooks
+
+
 def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
            trace: Optional[Callable[[Any, Any, tuple], None]], ctx: Any, order: list) -> None:
     pending = {root: seed}
@@ -287,11 +293,19 @@ def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
     get = pending.get
     visit = ctx.visit if ctx is not None else None
     hooked = trace is not None or visit is not None
+    user = _hooks().TENSORS or None  # register_hook / module backward hooks (usually none)
+    sweep = object()
     leaves = []
     for node in reversed(order):
         g = pop(node, None)
         if g is None:
             continue
+        if user is not None:
+            entry = user.get(id(node))
+            if entry is not None and entry[0]() is node:
+                g = _hooks().run(node, g, entry[1], pending, sweep)
+                if g is None:
+                    continue
         op = node._op
         if op is None:
             leaves.append((node, g))

@@ -90,6 +90,14 @@ class TorchMethods(MathMethods):
         """Where the data lives: always ``tl.device("cpu")``."""
         return factories.device("cpu")
 
+    def register_hook(self, hook: Any) -> Any:
+        """``hook(grad)`` runs during backward with the gradient of the cost w.r.t. this
+        tensor (for a leaf, this backward's share before it is added to ``.grad``); a
+        returned Tensor or array replaces it. Returns a handle whose ``remove()`` detaches it."""
+        from . import hooks
+
+        return hooks.register_tensor_hook(self, hook)
+
     @property
     def is_cuda(self) -> bool:
         return False

@@ -15,6 +15,7 @@ from typing import Any, Iterable, Iterator, NamedTuple, Optional, Union
 
 import numpy as np
 
+from .. import hooks as _hooks
 from .. import ops
 from ..conventions import check_bool, check_dtype
 from ..graph import state
@@ -63,6 +64,8 @@ class Module(ModuleAPI):
         object.__setattr__(self, name, value)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _hooks.MODULES:  # some module has hooks (module_api's register_*_hook)
+            return _hooks.call(self, args, kwargs)
         stack = state.modules
         stack.append(self)
         try:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import numpy as np
 
+from .. import hooks
 from ..conventions import check_bool
 from ..factories import as_dtype, check_device, is_device
 from ..tensor import Tensor
@@ -285,6 +286,34 @@ class ModuleAPI:
         """Every parameter and buffer (integer buffers too, as torch) to ``dst_type``, which
         must be a floating dtype (parameters cannot hold integers); returns self."""
         return self._convert(_float_target("type", dst_type), integers=True)
+
+    # ------------------------------------------------------------------ hooks -----------
+    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> Any:
+        """``hook(module, args)`` before each forward; a returned value replaces ``args`` (a
+        non-tuple is wrapped in one). ``with_kwargs=True``: ``hook(module, args, kwargs)``
+        returning None or ``(args, kwargs)``. Returns a handle whose ``remove()`` detaches it."""
+        return hooks.register_module_hook(self, "pre", hook, prepend, bool(with_kwargs))
+
+    def register_forward_hook(self, hook: Callable, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> Any:
+        """``hook(module, args, output)`` after each forward; a returned value replaces the
+        output. ``with_kwargs=True``: ``hook(module, args, kwargs, output)``; ``always_call``:
+        also called (with output None) when the forward raises."""
+        return hooks.register_module_hook(self, "post", hook, prepend, bool(with_kwargs), bool(always_call))
+
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> Any:
+        """``hook(module, grad_input, grad_output)`` during backward, once the gradients of the
+        cost w.r.t. this call's positional inputs are known (``grad_input``; None for an
+        argument that is no Tensor needing a gradient) and w.r.t. its outputs
+        (``grad_output``); a returned tuple replaces ``grad_input``. A returned gradient
+        changes ``.grad`` only: per-sample gradients are not rescaled by it."""
+        return hooks.register_module_hook(self, "backward", hook, prepend)
+
+    def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False) -> Any:
+        """``hook(module, grad_output)`` during backward, before the module's own backward; a
+        returned tuple replaces ``grad_output``."""
+        return hooks.register_module_hook(self, "backward_pre", hook, prepend)
 
     def half(self) -> "Module":
         """Floating parameters and buffers to float16, in place; returns self."""

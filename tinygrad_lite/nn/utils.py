@@ -1,4 +1,4 @@
-"""``tl.nn.utils``: gradient clipping as in PyTorch."""
+"""``tl.nn.utils``: gradient clipping, and parameters as one vector, as in PyTorch."""
 
 from __future__ import annotations
 
@@ -9,19 +9,19 @@ import numpy as np
 
 from ..tensor import Tensor
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
 
 
-def _params(parameters: Union[Tensor, Iterable[Tensor]]) -> list:
+def _params(parameters: Union[Tensor, Iterable[Tensor]], who: str = "clip_grad") -> list:
     if isinstance(parameters, Tensor):
         return [parameters]
     if not isinstance(parameters, Iterable) or isinstance(parameters, (str, bytes)):
-        raise TypeError(f"clip_grad: parameters must be a Tensor or an iterable of Tensors, got "
+        raise TypeError(f"{who}: parameters must be a Tensor or an iterable of Tensors, got "
                         f"{type(parameters).__name__}")
     ps = list(parameters)
     for p in ps:
         if not isinstance(p, Tensor):
-            raise TypeError(f"clip_grad: parameters must be Tensors, got {type(p).__name__}")
+            raise TypeError(f"{who}: parameters must be Tensors, got {type(p).__name__}")
     return ps
 
 
@@ -77,3 +77,31 @@ def clip_grad_value_(parameters: Union[Tensor, Iterable[Tensor]], clip_value: fl
             np.clip(p.grad, -c, c, out=p.grad)
 
 
+def parameters_to_vector(parameters: Union[Tensor, Iterable[Tensor]]) -> Tensor:
+    """One 1-D Tensor: every parameter flattened, concatenated in order,
+    ``v = [p_1.reshape(-1), ..., p_k.reshape(-1)]``; differentiable (``dv/dp_i`` places
+    the gradient back in ``p_i``'s shape)."""
+    from ..ops.layout import cat
+
+    ps = _params(parameters, "parameters_to_vector")
+    if not ps:
+        raise ValueError("parameters_to_vector: no parameters given")
+    return cat([p.reshape(-1) for p in ps], 0)
+
+
+def vector_to_parameters(vec: Tensor, parameters: Union[Tensor, Iterable[Tensor]]) -> None:
+    """Copy consecutive slices of the 1-D ``vec`` into the parameters' values, in order
+    (the inverse of :func:`parameters_to_vector`); a new version of each parameter, so
+    graphs built before refuse backward. A wrong type or length changes nothing."""
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"vector_to_parameters: expected vec to be a Tensor, got {type(vec).__name__}")
+    ps = _params(parameters, "vector_to_parameters")
+    total = sum(int(p.data.size) for p in ps)
+    if vec.data.ndim != 1 or vec.data.size != total:
+        raise ValueError(f"vector_to_parameters: vec of shape {vec.data.shape} does not hold the {total} values of "
+                         "the parameters (a 1-D tensor of that length is needed)")
+    start = 0
+    for p in ps:
+        n = int(p.data.size)
+        p.data = vec.data[start:start + n].reshape(p.data.shape).astype(p.data.dtype)
+        start += n

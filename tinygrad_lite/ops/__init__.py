@@ -76,6 +76,7 @@ from .layout import (
     CONCAT,
     EXPAND,
     GETITEM,
+    HOOKPOINT,
     REPEAT,
     RESHAPE,
     TRANSPOSE,
@@ -83,6 +84,7 @@ from .layout import (
     Concat,
     Expand,
     GetItem,
+    HookPoint,
     Repeat,
     Reshape,
     Transpose,
@@ -182,6 +184,7 @@ ALL = ALL + (EXPAND, REPEAT, CLONE, PROD, LOGSUMEXP, NORM, CUMSUM, WHERE, GATHER
 ALL = ALL + (SIN, COS, LOG1P, EXPM1, LOG2, LOG10, EXP2, RSQRT, RECIPROCAL, ERF, MAXIMUM, MINIMUM, ATAN2)
 ALL = ALL + (L1, HUBER, SMOOTHL1, BCE, BCELOGITS, NLL)
 ALL = ALL + (LEAKYRELU, ELU, SOFTPLUS, HARDTANH, LOGSIGMOID, MISH, SOFTSIGN)
+ALL = ALL + (HOOKPOINT,)
 
 __all__ = ["Op", "ALL", "Abs", "Add", "AddC", "Cast", "Clip", "Div", "DivC", "Exp", "Log", "Mul", "MulC", "Neg",
            "Pow", "PowC", "RDivC", "Relu", "RPowC", "RSubC", "Sigmoid", "Sqrt", "Sub", "SubC", "Tanh", "CrossEntropy",
@@ -202,3 +205,4 @@ __all__ += ["L1Loss", "HuberLoss", "SmoothL1Loss", "BCELoss", "BCEWithLogits", "
             "BCE", "BCELOGITS", "NLL"]
 __all__ += ["LeakyRelu", "Elu", "Softplus", "Hardtanh", "LogSigmoid", "Mish", "Softsign", "LEAKYRELU", "ELU",
             "SOFTPLUS", "HARDTANH", "LOGSIGMOID", "MISH", "SOFTSIGN"]
+__all__ += ["HookPoint", "HOOKPOINT"]

@@ -258,6 +258,16 @@ class Clone(Cast):
         return np.array(a, order="C"), None  # its own (C-contiguous) memory
 
 
+class HookPoint(Cast):
+    """The identity as a node of its own (a view, no copy): a module's backward hooks read,
+    and may replace, the cotangents of its inputs and outputs at these nodes."""
+
+    name, rule = "module_hook", "d x/dx = 1: the cotangent passes through (a module's backward hook sees it)"
+
+    def forward(self, a: np.ndarray, *args: Any) -> tuple:
+        return a.view(), None
+
+
 def _index_state(bs: int, mix: Any, x: Any, idx: Any) -> tuple:
     """The batch state of ``x[idx]`` once index Tensors are counted: an index computed from a
     batch statistic (or mixing samples) selects by the other samples, so the result mixes."""
@@ -347,7 +357,7 @@ def index_keeps_rows(idx: tuple, shape: tuple) -> bool:
 
 
 RESHAPE, TRANSPOSE, GETITEM, CONCAT = Reshape(), Transpose(), GetItem(), Concat()
-EXPAND, REPEAT, CLONE = Expand(), Repeat(), Clone()
+EXPAND, REPEAT, CLONE, HOOKPOINT = Expand(), Repeat(), Clone(), HookPoint()
 
 
 def cat(tensors: Sequence[Any], axis: int = 0, *, dim: Optional[int] = None) -> Any:

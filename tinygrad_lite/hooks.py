@@ -1,0 +1,329 @@
+"""Hooks, as torch has them: functions attached to a Tensor (called with its gradient
+during backward, and able to replace it) or to a Module (called before and after its
+forward, and with the gradients of its inputs and outputs during backward). Every
+``register_*`` returns a :class:`RemovableHandle`; ``handle.remove()`` detaches the hook.
+
+Maths of the backward hooks. For a module ``y = f(x_1, ..., x_k)`` inside a cost ``L``,
+``grad_output = dL/dy`` and ``grad_input = (dL/dx_1, ..., dL/dx_k)`` counted through this
+call of the module only (``None`` for an argument that is not a Tensor needing a gradient).
+To see them, each such input and each output passes through an identity node of its own
+(op ``module_hook``), as torch does. The backward sweep visits nodes from the newest to the
+oldest, and every node of the module's forward is newer than its inputs' identity nodes and
+older than its outputs', so when the sweep reaches the first of those nodes the gradients
+of all of them are complete: that is when the hook runs, and what it returns replaces them.
+
+Nothing here costs anything until a hook is registered: the sweep and ``Module.__call__``
+first look at a registry that is empty otherwise. This file touches the hooked Tensors'
+cotangents during a sweep and the module-call stack; nothing else.
+"""
+
+from __future__ import annotations
+
+import itertools
+import weakref
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from .graph import state
+
+# id(Tensor) -> (weak ref to it, {hook id: fn(node, g, pending, sweep) -> new g or None})
+TENSORS: dict = {}
+# id(Module) -> (weak ref to it, _ModuleHooks)
+MODULES: dict = {}
+_ids = itertools.count()
+
+
+class RemovableHandle:
+    """What ``register_*`` returns: ``remove()`` detaches the hook (also as a context manager)."""
+
+    def __init__(self, registry: dict, key: int, table: dict, hid: int) -> None:
+        self.id = hid
+        self._registry, self._key, self._table = registry, key, table
+
+    def remove(self) -> None:
+        self._table.pop(self.id, None)
+        entry = self._registry.get(self._key)
+        if entry is None:
+            return
+        owner = entry[1]
+        if not (owner.any() if isinstance(owner, _ModuleHooks) else owner):
+            del self._registry[self._key]  # the fast paths see an empty registry again
+
+    def __enter__(self) -> "RemovableHandle":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
+
+
+def _entry(registry: dict, obj: Any, make: Callable[[], Any]) -> Any:
+    """The hook table of ``obj`` in ``registry`` (created, and dropped with ``obj``)."""
+    key = id(obj)
+    entry = registry.get(key)
+    if entry is not None and entry[0]() is obj:
+        return entry[1]
+
+    def gone(ref: Any) -> None:
+        if registry.get(key, (None,))[0] is ref:
+            del registry[key]
+
+    table = make()
+    registry[key] = (weakref.ref(obj, gone), table)
+    return table
+
+
+def _add(table: dict, fn: Any, prepend: bool) -> int:
+    hid = next(_ids)
+    if prepend:
+        items = list(table.items())
+        table.clear()
+        table[hid] = fn
+        table.update(items)
+    else:
+        table[hid] = fn
+    return hid
+
+
+def _handle(registry: dict, obj: Any, table: dict, hid: int) -> RemovableHandle:
+    return RemovableHandle(registry, id(obj), table, hid)
+
+
+# ----------------------------------------------------------------------------- tensors
+
+
+def _as_array(who: str, value: Any, like: np.ndarray) -> np.ndarray:
+    """A hook's returned gradient as an array of ``like``'s shape and dtype."""
+    arr = np.asarray(getattr(value, "data", value))
+    if arr.shape != like.shape:
+        raise RuntimeError(f"{who}: the hook returned a gradient of shape {arr.shape}, expected {like.shape}")
+    return arr.astype(like.dtype, copy=False)
+
+
+def register_tensor_hook(t: Any, hook: Callable) -> RemovableHandle:
+    """``t.register_hook(hook)``: ``hook(grad)`` runs when the sweep reaches ``t`` with the
+    gradient of the cost w.r.t. ``t`` (for a leaf: this backward's share, before it is added
+    to ``.grad``); a returned Tensor or array replaces that gradient."""
+    if not callable(hook):
+        raise TypeError(f"register_hook: hook must be callable, got {type(hook).__name__}")
+    if not t.requires_grad:
+        raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad")
+    from .tensor import Tensor
+
+    def call(node: Any, g: np.ndarray, pending: dict, sweep: Any) -> Optional[np.ndarray]:
+        out = hook(Tensor(g))
+        return None if out is None else _as_array("register_hook", out, g)
+
+    table = _entry(TENSORS, t, dict)
+    return _handle(TENSORS, t, table, _add(table, call, False))
+
+
+DROP = object()  # a module backward hook returned None for this gradient: it goes nowhere
+
+
+def run(node: Any, g: Any, table: dict, pending: dict, sweep: Any) -> Any:
+    """The sweep's call: each hook of ``node`` in order, each seeing the previous one's result
+    (None: the node passes no gradient on)."""
+    for fn in list(table.values()):
+        out = fn(node, g, pending, sweep)
+        if out is DROP:
+            return None
+        if out is not None:
+            g = out
+    return g
+
+
+# ----------------------------------------------------------------------------- modules
+
+
+class _ModuleHooks:
+    __slots__ = ("pre", "post", "backward", "backward_pre")
+
+    def __init__(self) -> None:
+        self.pre: dict = {}  # id -> (fn, with_kwargs)
+        self.post: dict = {}  # id -> (fn, with_kwargs, always_call)
+        self.backward: dict = {}
+        self.backward_pre: dict = {}
+
+    def any(self) -> bool:
+        return bool(self.pre or self.post or self.backward or self.backward_pre)
+
+
+def register_module_hook(module: Any, kind: str, hook: Callable, prepend: bool, *extra: Any) -> RemovableHandle:
+    if not callable(hook):
+        raise TypeError(f"register_{kind}_hook: hook must be callable, got {type(hook).__name__}")
+    hooks = _entry(MODULES, module, _ModuleHooks)
+    table = getattr(hooks, kind)
+    return _handle(MODULES, module, table, _add(table, (hook, *extra), prepend))
+
+
+def _plain(module: Any, args: tuple, kwargs: dict) -> Any:
+    stack = state.modules
+    stack.append(module)
+    try:
+        return module.forward(*args, **kwargs)
+    finally:
+        stack.pop()
+
+
+def call(module: Any, args: tuple, kwargs: dict) -> Any:
+    """``module(*args, **kwargs)`` with its hooks: forward pre-hooks (which may replace the
+    arguments), the forward, forward hooks (which may replace the output), and identity
+    nodes on inputs and outputs for its backward hooks."""
+    entry = MODULES.get(id(module))
+    hooks = entry[1] if entry is not None and entry[0]() is module else None
+    if hooks is None:
+        return _plain(module, args, kwargs)
+    for fn, with_kwargs in list(hooks.pre.values()):
+        if with_kwargs:
+            out = fn(module, args, kwargs)
+            if out is not None:
+                if not (isinstance(out, tuple) and len(out) == 2):
+                    raise RuntimeError("forward pre-hook with with_kwargs=True must return None or (args, kwargs)")
+                args, kwargs = out
+        else:
+            out = fn(module, args)
+            if out is not None:
+                args = out if isinstance(out, tuple) else (out,)
+    record = _Record(module, hooks, len(args)) if (hooks.backward or hooks.backward_pre) and state.grad else None
+    if record is not None:
+        args = record.wrap_inputs(args)
+    try:
+        out = _plain(module, args, kwargs)
+    except BaseException:
+        for fn, with_kwargs, always in list(hooks.post.values()):
+            if always:
+                fn(module, args, kwargs, None) if with_kwargs else fn(module, args, None)
+        raise
+    for fn, with_kwargs, _always in list(hooks.post.values()):
+        r = fn(module, args, kwargs, out) if with_kwargs else fn(module, args, out)
+        if r is not None:
+            out = r
+    return record.wrap_outputs(out) if record is not None else out
+
+
+class _Record:
+    """One call of a module with backward hooks: its input and output identity nodes."""
+
+    def __init__(self, module: Any, hooks: _ModuleHooks, n_args: int) -> None:
+        self.module, self.hooks = module, hooks
+        self.inputs: list = [None] * n_args
+        self.outputs: list = []
+        self.single = True
+        self.out_fired: Any = None  # the sweep for which the output side ran
+        self.in_fired: Any = None
+        self.grad_output: tuple = ()
+
+    def _point(self, t: Any, side: Callable) -> Any:
+        from .ops import HOOKPOINT
+
+        node = HOOKPOINT(t)
+        table = _entry(TENSORS, node, dict)
+        _add(table, side, False)
+        return node
+
+    def wrap_inputs(self, args: tuple) -> tuple:
+        from .tensor import Tensor
+
+        out = list(args)
+        for i, a in enumerate(args):
+            if isinstance(a, Tensor) and a.requires_grad:
+                out[i] = self._point(a, self._input_side)
+                self.inputs[i] = weakref.ref(out[i])
+        return tuple(out)
+
+    def wrap_outputs(self, out: Any) -> Any:
+        from .tensor import Tensor
+
+        if isinstance(out, Tensor):
+            items, self.single = [out], True
+        elif isinstance(out, (tuple, list)):
+            items, self.single = list(out), False
+        else:
+            return out
+        wrapped = []
+        for t in items:
+            if isinstance(t, Tensor) and t.requires_grad:
+                node = self._point(t, self._output_side)
+                self.outputs.append(weakref.ref(node))
+                wrapped.append(node)
+            else:
+                self.outputs.append(None)
+                wrapped.append(t)
+        if not any(n is not None for n in self.outputs):
+            return out
+        if self.single:
+            return wrapped[0]
+        return type(out)(wrapped) if isinstance(out, list) else tuple(wrapped)
+
+    @staticmethod
+    def _tensors(arrays: list) -> tuple:
+        from .tensor import Tensor
+
+        return tuple(None if a is None else Tensor(a) for a in arrays)
+
+    @staticmethod
+    def _alive(refs: list) -> list:
+        """The identity nodes (held weakly: the graph owns them, the record only names them)."""
+        return [None if r is None else r() for r in refs]
+
+    def _current(self, nodes: list, node: Any, g: Any, pending: dict) -> list:
+        return [None if n is None else (g if n is node else pending.get(n)) for n in nodes]
+
+    def _replace(self, who: str, nodes: list, node: Any, g: Any, pending: dict, new: Any, old: list) -> Any:
+        if not isinstance(new, (tuple, list)) or len(new) != len(nodes):
+            raise RuntimeError(f"{who}: the hook must return None or a tuple of {len(nodes)} gradients, got {new!r}")
+        for n, value, before in zip(nodes, new, old):
+            if n is None or before is None:
+                continue
+            if value is None:  # as torch: this input (output) then gets no gradient from here
+                if n is node:
+                    g = DROP
+                else:
+                    pending.pop(n, None)
+                continue
+            arr = _as_array(who, value, before)
+            if n is node:
+                g = arr
+            else:
+                pending[n] = arr
+        return g
+
+    def _output_side(self, node: Any, g: Any, pending: dict, sweep: Any) -> Any:
+        """The first output identity node reached: every output's gradient is complete."""
+        if self.out_fired is sweep:
+            return None
+        self.out_fired = sweep
+        outputs = self._alive(self.outputs)
+        grads = self._current(outputs, node, g, pending)
+        for fn, in list(self.hooks.backward_pre.values()):
+            new = fn(self.module, self._tensors(grads))
+            if new is not None:
+                g = self._replace("backward pre-hook", outputs, node, g, pending, new, grads)
+                grads = self._current(outputs, node, g, pending)
+        self.grad_output = self._tensors(grads)
+        if not any(n is not None for n in self.inputs):  # nothing to wait for: no input needs a gradient
+            self._call_backward(self._tensors([None] * len(self.inputs)))
+        return g
+
+    def _input_side(self, node: Any, g: Any, pending: dict, sweep: Any) -> Any:
+        """The first input identity node reached: every input's gradient is complete."""
+        if self.in_fired is sweep:
+            return None
+        self.in_fired = sweep
+        inputs = self._alive(self.inputs)
+        grads = self._current(inputs, node, g, pending)
+        new = self._call_backward(self._tensors(grads))
+        if new is not None:
+            g = self._replace("backward hook", inputs, node, g, pending, new, grads)
+        return g
+
+    def _call_backward(self, grad_input: tuple) -> Any:
+        """Each backward hook in order, each seeing the grad_input the previous one returned."""
+        result = None
+        for fn, in list(self.hooks.backward.values()):
+            out = fn(self.module, grad_input, self.grad_output)
+            if out is not None:
+                result = out
+                grad_input = tuple(out)
+        return result
