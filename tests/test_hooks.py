@@ -188,3 +188,11 @@ def test_no_backward_record_under_no_grad_and_hooks_go_with_their_module() -> No
     out = m(tl.tensor(X, requires_grad=True))
     assert out.op == "module_hook"
     del m, out  # the registry entries go with the module and the graph
+
+
+@pytest.mark.parametrize("method", ["register_forward_pre_hook", "register_forward_hook",
+                                    "register_full_backward_hook", "register_full_backward_pre_hook"])
+def test_a_hook_that_is_not_callable_is_refused_naming_the_method(method) -> None:
+    m = tl.nn.Linear(2, 2, rng=0)
+    with pytest.raises(TypeError, match=f"{method}: hook must be callable"):
+        getattr(m, method)("not a function")

@@ -149,9 +149,14 @@ class _ModuleHooks:
         return bool(self.pre or self.post or self.backward or self.backward_pre)
 
 
+_METHODS = {"pre": "register_forward_pre_hook", "post": "register_forward_hook",
+            "backward": "register_full_backward_hook", "backward_pre": "register_full_backward_pre_hook"}
+
+
 def register_module_hook(module: Any, kind: str, hook: Callable, prepend: bool, *extra: Any) -> RemovableHandle:
+    """Attach ``hook`` to ``module`` (``kind``: pre, post, backward or backward_pre)."""
     if not callable(hook):
-        raise TypeError(f"register_{kind}_hook: hook must be callable, got {type(hook).__name__}")
+        raise TypeError(f"{_METHODS[kind]}: hook must be callable, got {type(hook).__name__}")
     hooks = _entry(MODULES, module, _ModuleHooks)
     table = getattr(hooks, kind)
     return _handle(MODULES, module, table, _add(table, (hook, *extra), prepend))
