@@ -19,6 +19,7 @@ from .conv import AvgPool2d, Conv1d, Conv2d, MaxPool2d
 from .convtranspose import ConvTranspose1d, ConvTranspose2d
 from .dropout import Dropout1d, Dropout2d
 from .functional import cross_entropy, mse_loss
+from .instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from .layers import (
     GELU,
     BatchNorm1d,
@@ -61,3 +62,4 @@ __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten"
            "LSTMCell", "GRUCell", "ConvTranspose1d", "ConvTranspose2d",
            "Dropout1d", "Dropout2d", "Upsample", "TransformerEncoderLayer", "TransformerEncoder",
            "TransformerDecoderLayer", "TransformerDecoder"]
+__all__ += ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]

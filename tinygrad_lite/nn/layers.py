@@ -210,14 +210,15 @@ class GroupNorm(Module):
     per-sample gradients are defined (unlike BatchNorm in training mode)."""
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
-                 dtype: Any = np.float64) -> None:
+                 dtype: Any = np.float64, *, bias: bool = True) -> None:
         self.num_groups = _pos_int(num_groups, "num_groups", "GroupNorm")
         self.num_channels = _pos_int(num_channels, "num_channels", "GroupNorm")
         if num_channels % num_groups:
             raise ValueError(f"GroupNorm: num_groups={num_groups} does not divide num_channels={num_channels}")
         self.eps, self.affine = _eps(eps, "GroupNorm"), check_bool("GroupNorm", "affine", affine)
+        self._bias = affine and check_bool("GroupNorm", "bias", bias)
         self.weight = Tensor(np.ones(num_channels, dtype), requires_grad=True) if affine else None
-        self.bias = Tensor(np.zeros(num_channels, dtype), requires_grad=True) if affine else None
+        self.bias = Tensor(np.zeros(num_channels, dtype), requires_grad=True) if self._bias else None
 
     def forward(self, x: Any) -> Tensor:
         xd = x.data if isinstance(x, Tensor) else np.asarray(x)
@@ -227,7 +228,7 @@ class GroupNorm(Module):
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps, who=f"GroupNorm({self.extra_repr()})")
 
     def extra_repr(self) -> str:
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, bias={self._bias}"
 
 
 class _BatchNorm(Module):
@@ -236,7 +237,7 @@ class _BatchNorm(Module):
     dims: tuple = ()
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, dtype: Any = np.float64) -> None:
+                 track_running_stats: bool = True, dtype: Any = np.float64, *, bias: bool = True) -> None:
         who = type(self).__name__
         self.num_features = _pos_int(num_features, "num_features", who)
         if momentum is not None:
@@ -246,8 +247,9 @@ class _BatchNorm(Module):
                 raise ValueError(f"{who}: momentum must be between 0 and 1 (or None), got {momentum!r}")
         self.eps, self.momentum, self.affine = _eps(eps, who), momentum, check_bool(who, "affine", affine)
         self.track_running_stats = check_bool(who, "track_running_stats", track_running_stats)
+        self._bias = affine and check_bool(who, "bias", bias)
         self.weight = Tensor(np.ones(num_features, dtype), requires_grad=True) if affine else None
-        self.bias = Tensor(np.zeros(num_features, dtype), requires_grad=True) if affine else None
+        self.bias = Tensor(np.zeros(num_features, dtype), requires_grad=True) if self._bias else None
         if track_running_stats:
             self.register_buffer("running_mean", np.zeros(num_features, dtype))
             self.register_buffer("running_var", np.ones(num_features, dtype))
@@ -268,7 +270,8 @@ class _BatchNorm(Module):
                             num_batches_tracked=self.num_batches_tracked if self.training else None)
 
     def extra_repr(self) -> str:
-        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"bias={self._bias}, track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):

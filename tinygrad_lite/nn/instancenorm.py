@@ -1,0 +1,109 @@
+"""InstanceNorm1d/2d/3d, as torch: each (sample, channel) is normalised over its own
+positions, ``y = (x - mean_{b,c}) / sqrt(var_{b,c} + eps) * weight[c] + bias[c]`` (biased
+variance; weight and bias only with ``affine=True``, no bias with ``bias=False``). Each
+sample uses its own statistics, so per-sample gradients are defined; the computation is GroupNorm with one channel per
+group. With ``track_running_stats=True`` the training forward also updates running
+estimates (the batch's mean of the instance means and of the unbiased instance variances,
+with ``momentum``), and the eval forward normalises with them, as BatchNorm's eval does.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Optional
+
+import numpy as np
+
+from ..conventions import check_bool
+from ..tensor import Tensor
+from . import functional as F
+from .layers import _eps, _pos_int
+from .module import Module
+
+__all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
+
+
+class _InstanceNorm(Module):
+    spatial = 1  # positions axes after (C,)
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1, affine: bool = False,
+                 track_running_stats: bool = False, dtype: Any = np.float64, *, bias: bool = True) -> None:
+        who = type(self).__name__
+        self.num_features = _pos_int(num_features, "num_features", who)
+        if momentum is not None and (isinstance(momentum, (bool, np.bool_)) or not isinstance(momentum, (int, float))
+                                     or not 0.0 <= float(momentum) <= 1.0):
+            raise ValueError(f"{who}: momentum must be a number between 0 and 1 (or None), got {momentum!r}")
+        self.eps, self.momentum = _eps(eps, who), momentum
+        self.affine = check_bool(who, "affine", affine)
+        self.track_running_stats = check_bool(who, "track_running_stats", track_running_stats)
+        self._bias = self.affine and check_bool(who, "bias", bias)
+        self.weight = Tensor(np.ones(num_features, dtype), requires_grad=True) if affine else None
+        self.bias = Tensor(np.zeros(num_features, dtype), requires_grad=True) if self._bias else None
+        if track_running_stats:
+            self.register_buffer("running_mean", np.zeros(num_features, dtype))
+            self.register_buffer("running_var", np.ones(num_features, dtype))
+            self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
+        else:
+            self.running_mean = self.running_var = self.num_batches_tracked = None
+
+    def forward(self, x: Any) -> Tensor:
+        who = type(self).__name__
+        x = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+        shape = x.data.shape
+        batched = len(shape) == self.spatial + 2
+        if len(shape) not in (self.spatial + 1, self.spatial + 2):
+            dims = ", ...".join([""] * (self.spatial + 1))
+            raise ValueError(f"{who}({self.num_features}): expected an input of shape (B, C{dims}) or (C{dims}), "
+                             f"got {shape}")
+        C = shape[1 if batched else 0]
+        if C != self.num_features:
+            if self.affine or self.track_running_stats:
+                raise ValueError(f"{who}({self.num_features}): the input has {C} channels (shape {shape}), expected "
+                                 f"{self.num_features}")
+            warnings.warn(f"{who}({self.num_features}): the input has {C} channels (shape {shape}); num_features is "
+                          "not used without affine or running statistics", UserWarning, stacklevel=2)
+        xb = x if batched else x.reshape((1,) + shape)
+        if self.track_running_stats and not self.training:
+            out = F.batch_norm(xb, self.running_mean, self.running_var, self.weight, self.bias, False,
+                               self.momentum, self.eps, who=who)
+        else:
+            out = F.group_norm(xb, C, self.weight, self.bias, self.eps, who=who)
+            if self.track_running_stats and self.momentum is not None:
+                self._update(xb.data)
+        return out if batched else out.reshape(shape)
+
+    def _update(self, xd: np.ndarray) -> None:
+        """running <- (1 - momentum) running + momentum * (batch mean of each instance's
+        mean, and of its unbiased variance), in the buffers' dtype."""
+        axes = tuple(range(2, xd.ndim))
+        n = int(np.prod(xd.shape[2:]))
+        x64 = xd.astype(np.float64)
+        mean = x64.mean(axis=axes).mean(axis=0)
+        var = (x64.var(axis=axes) * (n / (n - 1) if n > 1 else np.nan)).mean(axis=0)
+        m = float(self.momentum)
+        rm, rv = self.running_mean, self.running_var
+        with np.errstate(invalid="ignore"):
+            rm.data = ((1 - m) * rm.data + m * mean).astype(rm.data.dtype)
+            rv.data = ((1 - m) * rv.data + m * var).astype(rv.data.dtype)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"bias={self._bias}, track_running_stats={self.track_running_stats}")
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """InstanceNorm over (B, C, L) or unbatched (C, L) inputs."""
+
+    spatial = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """InstanceNorm over (B, C, H, W) or unbatched (C, H, W) inputs."""
+
+    spatial = 2
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """InstanceNorm over (B, C, D, H, W) or unbatched (C, D, H, W) inputs."""
+
+    spatial = 3
