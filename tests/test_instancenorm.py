@@ -80,13 +80,15 @@ def test_instance_norm_input_errors_name_the_layer_and_shape() -> None:
         tl.nn.InstanceNorm1d(3, momentum=2.0)
 
 
-@pytest.mark.parametrize("cls", ["BatchNorm1d", "BatchNorm2d", "InstanceNorm1d", "GroupNorm"])
+@pytest.mark.parametrize("cls", ["BatchNorm1d", "BatchNorm2d", "InstanceNorm1d", "GroupNorm", "LayerNorm"])
 @pytest.mark.parametrize("kwargs", [{}, {"affine": False}, {"bias": False}, {"affine": True, "bias": False}])
 def test_norm_layers_take_torchs_bias_keyword(cls, kwargs) -> None:
     """torch's norm layers take ``bias=`` (keyword): ``affine=True, bias=False`` keeps a weight
     and no bias; the parameter names, the repr and the output follow torch."""
     torch = pytest.importorskip("torch")
-    args = (3, 3) if cls == "GroupNorm" else (3,)
+    args = (3, 3) if cls == "GroupNorm" else (5,) if cls == "LayerNorm" else (3,)
+    if cls == "LayerNorm":
+        kwargs = {{"affine": "elementwise_affine"}.get(k, k): v for k, v in kwargs.items()}
     theirs, ours = getattr(torch.nn, cls)(*args, **kwargs).double(), getattr(tl.nn, cls)(*args, **kwargs)
     assert repr(ours) == repr(theirs)
     assert list(ours.state_dict()) == list(theirs.state_dict())

@@ -185,7 +185,7 @@ class LayerNorm(Module):
     """Normalise over the last axes (``normalized_shape``): (x - mean) / sqrt(var + eps) * weight
     + bias, weight ones and bias zeros at start."""
 
-    def __init__(self, normalized_shape: Any, eps: float = 1e-5, elementwise_affine: bool = True,
+    def __init__(self, normalized_shape: Any, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
                  dtype: Any = np.float64) -> None:
         ns = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else normalized_shape
         if not isinstance(ns, (tuple, list)) or not ns:
@@ -194,14 +194,16 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(_pos_int(n, "normalized_shape", "LayerNorm") for n in ns)
         self.eps = _eps(eps, "LayerNorm")
         self.elementwise_affine = check_bool("LayerNorm", "elementwise_affine", elementwise_affine)
+        self._bias = elementwise_affine and check_bool("LayerNorm", "bias", bias)
         self.weight = Tensor(np.ones(self.normalized_shape, dtype), requires_grad=True) if elementwise_affine else None
-        self.bias = Tensor(np.zeros(self.normalized_shape, dtype), requires_grad=True) if elementwise_affine else None
+        self.bias = Tensor(np.zeros(self.normalized_shape, dtype), requires_grad=True) if self._bias else None
 
     def forward(self, x: Any) -> Tensor:
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self._bias}")
 
 
 class GroupNorm(Module):
