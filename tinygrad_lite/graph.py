@@ -280,6 +280,11 @@ def backward(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]] = No
             gc.enable()
 
 
+# Hooks of Tensors (``hooks.py`` fills it): id(tensor) -> (weak ref, {id: fn}); the sweep
+# looks at it only when it is not empty
+TENSOR_HOOKS: dict = {}
+
+
 def _hooks() -> Any:
     from . import hooks
 
@@ -293,8 +298,8 @@ def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
     get = pending.get
     visit = ctx.visit if ctx is not None else None
     hooked = trace is not None or visit is not None
-    user = _hooks().TENSORS or None  # register_hook / module backward hooks (usually none)
-    sweep = object()
+    user = TENSOR_HOOKS or None  # register_hook / module backward hooks (usually none)
+    sweep = object() if user is not None else None
     leaves = []
     for node in reversed(order):
         g = pop(node, None)

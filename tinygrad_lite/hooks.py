@@ -25,10 +25,11 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from .graph import state
+from .graph import TENSOR_HOOKS, state
 
-# id(Tensor) -> (weak ref to it, {hook id: fn(node, g, pending, sweep) -> new g or None})
-TENSORS: dict = {}
+# id(Tensor) -> (weak ref to it, {hook id: fn(node, g, pending, sweep) -> new g or None}),
+# the table the backward sweep reads (graph.TENSOR_HOOKS)
+TENSORS: dict = TENSOR_HOOKS
 # id(Module) -> (weak ref to it, _ModuleHooks)
 MODULES: dict = {}
 _ids = itertools.count()

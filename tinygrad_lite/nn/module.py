@@ -19,6 +19,7 @@ from .. import hooks as _hooks
 from .. import ops
 from ..conventions import check_bool, check_dtype
 from ..graph import state
+from ..hooks import MODULES as _MODULE_HOOKS
 from ..ops.base import const as _const
 from ..random import as_generator
 from ..tensor import Tensor
@@ -64,7 +65,7 @@ class Module(ModuleAPI):
         object.__setattr__(self, name, value)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if _hooks.MODULES:  # some module has hooks (module_api's register_*_hook)
+        if _MODULE_HOOKS:  # some module has hooks (module_api's register_*_hook)
             return _hooks.call(self, args, kwargs)
         stack = state.modules
         stack.append(self)
