@@ -64,8 +64,8 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-__all__ = ["MAX_NOISE_MULTIPLIER", "PLD_VALUE_DISCRETIZATION_INTERVAL", "RDP_ORDERS", "Accountant",
-           "get_noise_multiplier", "make_private"]
+__all__ = ["MAX_NOISE_MULTIPLIER", "PLD_MAX_GRID_POINTS", "PLD_VALUE_DISCRETIZATION_INTERVAL", "RDP_ORDERS",
+           "Accountant", "get_noise_multiplier", "make_private"]
 
 RDP_ORDERS: tuple = tuple([1 + x / 10.0 for x in range(1, 100)] + list(range(12, 64)))
 """The Renyi orders alpha of the RDP accountant: 1.1, 1.2, ..., 10.9 and 12, 13, ..., 63, Opacus's
@@ -79,6 +79,9 @@ faster but up to 2% too high."""
 
 MAX_NOISE_MULTIPLIER: float = 1e6
 """:func:`get_noise_multiplier` gives up (``ValueError``) beyond this noise multiplier."""
+
+PLD_MAX_GRID_POINTS: float = 1e7
+"""PLD refuses (``ValueError``) a sigma whose loss grid exceeds this (~2.5 GB): sigma < 0.023 at 1e-4."""
 
 _KINDS = ("rdp", "pld")
 _INSTALL_HINT = 'pip install "tinygrad_lite[privacy]"'
@@ -187,12 +190,26 @@ def _quiet() -> Iterator[None]:
         logger.setLevel(level)
 
 
+def _check_pld_grid(history: History, interval: float) -> None:
+    r"""``ValueError`` before ``dp_accounting`` builds a PLD too large for memory: the loss
+    ``(x - 1/2) / sigma^2`` spans ~``1/(2 sigma^2) + 16/sigma`` (+-8 std of x), over ``interval``."""
+    for sigma, _, _ in history:
+        span = 0.5 / sigma ** 2 + 16.0 / sigma if sigma > 0 else 0.0
+        if span / interval > PLD_MAX_GRID_POINTS:
+            raise ValueError(
+                f"the PLD accountant cannot compose noise_multiplier={sigma!r} at value_discretization_interval="
+                f"{interval:g}: its privacy-loss grid would hold about {span / interval:.2g} points (the limit is "
+                f"{PLD_MAX_GRID_POINTS:.0e}); use kind='rdp', or a value_discretization_interval of at least "
+                f"{span / PLD_MAX_GRID_POINTS:.2g}")
+
+
 def _compose(kind: str, history: History, interval: float) -> Any:
     """A ``dp_accounting`` accountant with every entry of ``history`` composed into it."""
     dpa = _dp_accounting()
     if kind == "rdp":
         acc = dpa.rdp.RdpAccountant(orders=list(RDP_ORDERS))
     else:
+        _check_pld_grid(history, interval)
         acc = dpa.pld.PLDAccountant(value_discretization_interval=interval)
     with _quiet():
         for sigma, q, n in history:
@@ -272,7 +289,8 @@ class Accountant:
         """Epsilon of the (epsilon, delta)-DP guarantee for all the steps recorded so far.
 
         0.0 before any step; ``math.inf`` once a step had ``noise_multiplier``
-        0. ``delta`` must be in (0, 1) (``ValueError`` otherwise).
+        0. ``delta`` must be in (0, 1) (``ValueError`` otherwise; also, for PLD, past
+        :data:`PLD_MAX_GRID_POINTS`).
         """
         delta = _check_delta(delta)
         if not isinstance(self.history, (list, tuple)):
@@ -355,9 +373,9 @@ def get_noise_multiplier(
     epsilon(sigma_high) <= target_epsilon; then bisect [sigma_low,
     sigma_high], keeping sigma_high on the side whose epsilon is within the
     target, until ``target_epsilon - epsilon_tolerance <= epsilon(sigma_high)
-    <= target_epsilon``, and return sigma_high. The result therefore meets the
-    budget, and any smaller sigma spends at least ``target_epsilon -
-    epsilon_tolerance``. (Opacus turns epochs into ``int(epochs / q)`` steps;
+    <= target_epsilon`` (or sigma_low and sigma_high agree to 12 digits: epsilon
+    may jump over that window, as RDP's drops to 0 once the RDP is below delta^2),
+    and return sigma_high. The result therefore meets the budget. (Opacus turns epochs into ``int(epochs / q)`` steps;
     here they are rounded: 0.7 epochs at q = 0.1 are 7 steps, although
     ``0.7 / 0.1 == 6.999999999999999``.)
 
@@ -404,7 +422,7 @@ def get_noise_multiplier(
                 f"over {n} steps at sample_rate={sample_rate!r}: even noise_multiplier {sigma_high:g} spends "
                 f"epsilon {eps_high:g}"
             )
-    while target_epsilon - eps_high > tolerance:
+    while target_epsilon - eps_high > tolerance and sigma_high - sigma_low > 1e-12 * sigma_high:
         sigma = (sigma_low + sigma_high) / 2.0
         e = eps(sigma)
         if e <= target_epsilon:
