@@ -28,7 +28,7 @@ __all__ = ["linear", "conv1d", "conv2d", "max_pool2d", "avg_pool2d", "embedding"
            "softplus", "hardtanh", "relu6", "logsigmoid", "mish", "softsign", "one_hot", "max_pool1d", "avg_pool1d",
            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "selu", "celu",
            "hardsigmoid", "hardswish", "softmin", "glu", "threshold", "prelu", "tanhshrink", "conv_transpose1d",
-           "conv_transpose2d", "interpolate", "dropout1d", "dropout2d"]
+           "conv_transpose2d", "interpolate", "dropout1d", "dropout2d", "pad"]
 
 
 def _t(x: Any) -> Tensor:
@@ -491,6 +491,7 @@ from .losses import (  # noqa: E402
     nll_loss,
     smooth_l1_loss,
 )
+from .padding import pad  # noqa: E402
 from .pooling import (  # noqa: E402
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
