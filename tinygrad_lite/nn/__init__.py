@@ -19,6 +19,7 @@ from .conv import AvgPool2d, Conv1d, Conv2d, MaxPool2d
 from .convtranspose import ConvTranspose1d, ConvTranspose2d
 from .dropout import Dropout1d, Dropout2d
 from .functional import cross_entropy, mse_loss
+from .functional_more import CosineSimilarity, PairwiseDistance
 from .layers import (
     GELU,
     BatchNorm1d,
@@ -36,6 +37,16 @@ from .layers import (
     Tanh,
 )
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, NLLLoss, SmoothL1Loss
+from .losses_more import (
+    CosineEmbeddingLoss,
+    GaussianNLLLoss,
+    HingeEmbeddingLoss,
+    KLDivLoss,
+    MarginRankingLoss,
+    PoissonNLLLoss,
+    SoftMarginLoss,
+    TripletMarginLoss,
+)
 from .module import Flatten, Identity, Linear, Module, ModuleList, Sequential
 from .padding import (
     CircularPad1d,
@@ -74,4 +85,5 @@ __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten"
            "Dropout1d", "Dropout2d", "Upsample", "TransformerEncoderLayer", "TransformerEncoder",
            "TransformerDecoderLayer", "TransformerDecoder", "ConstantPad1d", "ConstantPad2d", "ZeroPad1d", "ZeroPad2d",
            "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d",
-           "CircularPad2d"]
+           "CircularPad2d", "CosineSimilarity", "PairwiseDistance", "KLDivLoss", "SoftMarginLoss", "MarginRankingLoss",
+           "HingeEmbeddingLoss", "CosineEmbeddingLoss", "TripletMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss"]
