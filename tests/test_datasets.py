@@ -248,6 +248,28 @@ def test_bad_arguments_raise_naming_the_function(fn: Any, exc: type, match: str)
         fn()
 
 
+def test_array_likes_with_len_and_getitem_stay_inputs() -> None:
+    """An object with ``__array__`` (a data frame, say) is read as X of DataLoader(X, y), as
+    before data sets were accepted; alone it still asks for targets."""
+
+    class Frame:
+        def __init__(self, a: np.ndarray) -> None:
+            self.a = a
+
+        def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+            return self.a
+
+        def __len__(self) -> int:
+            return len(self.a)
+
+        def __getitem__(self, key: Any) -> Any:
+            raise KeyError(key)  # column lookup, as a data frame's
+
+    _same(_batches(DataLoader(Frame(X), Y, batch_size=5, seed=1)), _batches(DataLoader(X, Y, batch_size=5, seed=1)))
+    with pytest.raises(TypeError, match="targets are required"):
+        DataLoader(Frame(X))
+
+
 def test_an_empty_fraction_split_warns(torch: Any) -> None:
     with pytest.warns(UserWarning, match="random_split: the split at index 1 is empty"):
         parts = random_split(TensorDataset(np.arange(2)), [0.9, 0.05, 0.05], generator=0)

@@ -161,11 +161,13 @@ def _empty(v: Any) -> Any:
 
 def is_dataset(X: Any) -> bool:
     """A map-style data set (anything with ``__len__`` and ``__getitem__``), not an array-like
-    that ``DataLoader(X, y)`` reads as inputs."""
+    that ``DataLoader(X, y)`` reads as inputs (a list, an array, or anything with ``__array__``
+    such as a data frame)."""
     if isinstance(X, Dataset):
         return True
     arraylike = (np.ndarray, Tensor, list, tuple, str, bytes)
-    return not isinstance(X, arraylike) and hasattr(X, "__len__") and hasattr(X, "__getitem__")
+    return (not isinstance(X, arraylike) and not hasattr(X, "__array__") and hasattr(X, "__len__")
+            and hasattr(X, "__getitem__"))
 
 
 def check_source(X: Any, y: Any, collate_fn: Optional[Callable]) -> bool:
