@@ -28,10 +28,12 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
+from .datasets import Dataset, Subset, TensorDataset, check_source, default_collate, fetch, random_split
 from .random import draw_seed
 from .tensor import Tensor
 
-__all__ = ["DataLoader", "accumulate_full_gradient"]
+__all__ = ["DataLoader", "accumulate_full_gradient", "Dataset", "TensorDataset", "Subset", "random_split",
+           "default_collate"]
 
 SeedLike = Union[None, int, np.random.Generator]
 SAMPLINGS = ("shuffle", "poisson")
@@ -119,6 +121,12 @@ class DataLoader:
             part ``np.array_split(global_batch, world_size)[rank]``; ``len()``
             still counts global batches.
 
+    ``DataLoader(dataset, batch_size=..., ...)`` (``y`` left out) reads a map-style data set
+    instead (a ``TensorDataset``, or anything with ``__len__`` and ``__getitem__``): a batch
+    is ``collate_fn([dataset[i] for i in idx])`` (``default_collate``: tuple samples give a
+    list of batched Tensors, as torch), a TensorDataset's arrays indexed at once. Sampling,
+    shards and ``state_dict`` work the same.
+
     Each ``iter(loader)`` is one epoch: every sample appears exactly once
     (apart from those ``drop_last`` leaves out), in batches of
     ``batch_size`` and a smaller last one when ``batch_size`` does not divide
@@ -144,23 +152,29 @@ class DataLoader:
     def __init__(
         self,
         X: Any,
-        y: Any,
+        y: Any = None,
         batch_size: int = 32,
         shuffle: bool = True,
         drop_last: bool = False,
         seed: SeedLike = None,
         sampling: str = "shuffle",
         shard: Optional[tuple[int, int]] = None,
+        collate_fn: Optional[Callable[[list], Any]] = None,
     ) -> None:
-        X_arr, y_arr = _as_array(X, "X"), _as_array(y, "y")
-        if len(X_arr) != len(y_arr):
-            raise ValueError(
-                f"DataLoader: X and y must have the same number of samples, got len(X) = {len(X_arr)} "
-                f"and len(y) = {len(y_arr)}"
-            )
-        n = len(X_arr)
+        self.dataset, self.collate_fn = (X, collate_fn) if check_source(X, y, collate_fn) else (None, None)
+        if self.dataset is None:
+            X_arr, y_arr = _as_array(X, "X"), _as_array(y, "y")
+            if len(X_arr) != len(y_arr):
+                raise ValueError(
+                    f"DataLoader: X and y must have the same number of samples, got len(X) = {len(X_arr)} "
+                    f"and len(y) = {len(y_arr)}"
+                )
+        else:
+            X_arr = y_arr = None
+        n = len(X_arr) if self.dataset is None else len(self.dataset)
         if n == 0:
-            raise ValueError("DataLoader: the data set is empty (len(X) == 0)")
+            raise ValueError(f"DataLoader: the data set is empty (len({'X' if X_arr is not None else 'dataset'}) "
+                             "== 0)")
         if not _is_int(batch_size) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be an int >= 1, got {batch_size!r}")
         shuffle = _check_bool(shuffle, "shuffle")
@@ -204,7 +218,7 @@ class DataLoader:
     @property
     def num_samples(self) -> int:
         """N, the number of samples in the data set."""
-        return len(self.X)
+        return len(self.X) if self.dataset is None else len(self.dataset)
 
     @property
     def sample_rate(self) -> float:
@@ -251,10 +265,12 @@ class DataLoader:
         order = self.rng.permutation(n) if self.shuffle else np.arange(n)
         return self._shuffled_batches(order, start, self._token)
 
-    def _part(self, idx: np.ndarray) -> tuple[Tensor, Tensor]:
+    def _part(self, idx: np.ndarray) -> Any:
         if self.shard is not None:
             rank, world = self.shard
             idx = np.array_split(idx, world)[rank]
+        if self.dataset is not None:
+            return fetch(self.dataset, idx, self.collate_fn)
         return Tensor(self.X[idx], batched=True), Tensor(self.y[idx], batched=True)
 
     def _advance(self, token: int, k: int) -> None:

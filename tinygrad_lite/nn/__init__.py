@@ -19,6 +19,7 @@ from .conv import AvgPool2d, Conv1d, Conv2d, MaxPool2d
 from .convtranspose import ConvTranspose1d, ConvTranspose2d
 from .dropout import Dropout1d, Dropout2d
 from .functional import cross_entropy, mse_loss
+from .functional_more import CosineSimilarity, PairwiseDistance
 from .instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from .layers import (
     GELU,
@@ -37,7 +38,29 @@ from .layers import (
     Tanh,
 )
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, NLLLoss, SmoothL1Loss
+from .losses_more import (
+    CosineEmbeddingLoss,
+    GaussianNLLLoss,
+    HingeEmbeddingLoss,
+    KLDivLoss,
+    MarginRankingLoss,
+    PoissonNLLLoss,
+    SoftMarginLoss,
+    TripletMarginLoss,
+)
 from .module import Flatten, Identity, Linear, Module, ModuleList, Sequential
+from .padding import (
+    CircularPad1d,
+    CircularPad2d,
+    ConstantPad1d,
+    ConstantPad2d,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    ZeroPad1d,
+    ZeroPad2d,
+)
 from .pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -61,5 +84,8 @@ __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten"
            "Softmin", "GLU", "Threshold", "PReLU", "Tanhshrink", "RNN", "LSTM", "GRU", "RNNCell",
            "LSTMCell", "GRUCell", "ConvTranspose1d", "ConvTranspose2d",
            "Dropout1d", "Dropout2d", "Upsample", "TransformerEncoderLayer", "TransformerEncoder",
-           "TransformerDecoderLayer", "TransformerDecoder"]
+           "TransformerDecoderLayer", "TransformerDecoder", "ConstantPad1d", "ConstantPad2d", "ZeroPad1d", "ZeroPad2d",
+           "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d",
+           "CircularPad2d", "CosineSimilarity", "PairwiseDistance", "KLDivLoss", "SoftMarginLoss", "MarginRankingLoss",
+           "HingeEmbeddingLoss", "CosineEmbeddingLoss", "TripletMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss"]
 __all__ += ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]

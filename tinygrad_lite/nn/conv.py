@@ -18,6 +18,9 @@ from ..random import as_generator
 from ..tensor import Tensor
 from . import functional as F
 from .module import Module
+from .padding import pad
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 __all__ = ["Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d"]
 
@@ -48,9 +51,12 @@ class _ConvNd(Module):
     nd = 2
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
-                 dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
                  rng: Union[None, int, np.random.Generator] = None, dtype: Any = np.float64) -> None:
         who = type(self).__name__
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(f"{who}: padding_mode must be one of {list(PADDING_MODES)}, got {padding_mode!r}")
+        self.padding_mode = padding_mode
         check_channels(self, who, in_channels, out_channels, groups, bias)
         self.kernel_size = F._tuple(kernel_size, self.nd, "kernel_size", who)
         self.stride = F._tuple(stride, self.nd, "stride", who)
@@ -61,8 +67,14 @@ class _ConvNd(Module):
                     dtype)
 
     def forward(self, x: Any) -> Tensor:
-        return F._conv(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups, self.nd,
-                       f"{type(self).__name__}({self.extra_repr()})")
+        who = f"{type(self).__name__}({self.extra_repr()})"
+        if self.padding_mode == "zeros":
+            return F._conv(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups, self.nd,
+                           who)
+        # the other modes pad first (torch's order: last axis first), then convolve without padding
+        pads = F._pads(self.padding, self.nd, self.kernel_size, self.dilation, self.stride, who)
+        x = pad(x, tuple(v for lo_hi in reversed(pads) for v in lo_hi), self.padding_mode)
+        return F._conv(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups, self.nd, who)
 
     def extra_repr(self) -> str:
         """The sizes, then each setting that differs from its default (as torch prints them)."""
@@ -72,7 +84,9 @@ class _ConvNd(Module):
             v = getattr(self, name, default)
             if v != default:
                 s += f", {name}={v}"
-        return s + ("" if self.bias is not None else ", bias=False")
+        s += "" if self.bias is not None else ", bias=False"
+        mode = getattr(self, "padding_mode", "zeros")
+        return s + ("" if mode == "zeros" else f", padding_mode={mode}")
 
 
 class Conv1d(_ConvNd):

@@ -28,7 +28,9 @@ __all__ = ["linear", "conv1d", "conv2d", "max_pool2d", "avg_pool2d", "embedding"
            "softplus", "hardtanh", "relu6", "logsigmoid", "mish", "softsign", "one_hot", "max_pool1d", "avg_pool1d",
            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "selu", "celu",
            "hardsigmoid", "hardswish", "softmin", "glu", "threshold", "prelu", "tanhshrink", "conv_transpose1d",
-           "conv_transpose2d", "interpolate", "dropout1d", "dropout2d"]
+           "conv_transpose2d", "interpolate", "dropout1d", "dropout2d", "pad", "normalize", "cosine_similarity",
+           "pairwise_distance", "kl_div", "soft_margin_loss", "margin_ranking_loss", "hinge_embedding_loss",
+           "cosine_embedding_loss", "triplet_margin_loss", "poisson_nll_loss", "gaussian_nll_loss"]
 
 
 def _t(x: Any) -> Tensor:
@@ -485,6 +487,7 @@ from .activations_more import (  # noqa: E402
 )
 from .convtranspose import conv_transpose1d, conv_transpose2d  # noqa: E402
 from .dropout import dropout1d, dropout2d  # noqa: E402
+from .functional_more import cosine_similarity, normalize, pairwise_distance  # noqa: E402
 from .losses import (  # noqa: E402
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -494,6 +497,17 @@ from .losses import (  # noqa: E402
     nll_loss,
     smooth_l1_loss,
 )
+from .losses_more import (  # noqa: E402
+    cosine_embedding_loss,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    kl_div,
+    margin_ranking_loss,
+    poisson_nll_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+)
+from .padding import pad  # noqa: E402
 from .pooling import (  # noqa: E402
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
