@@ -44,8 +44,9 @@ from .value import Value
 __version__ = "0.1.0"
 
 __all__ = ["Tensor", "Value", "tensor", "no_grad", "inference_mode", "enable_grad", "set_grad_enabled",
-           "is_grad_enabled", "gradcheck", "GradcheckError", "detect_anomaly", "nn", "optim", "data", "privacy", "stats", "viz",
-           "save", "load", "CheckpointError", "manual_seed", "cat", "stack", "per_sample_norms", "__version__"]
+           "is_grad_enabled", "gradcheck", "GradcheckError", "detect_anomaly", "nn", "optim", "data", "privacy",
+           "stats", "viz", "save", "load", "CheckpointError", "manual_seed", "cat", "stack", "per_sample_norms",
+           "__version__"]
 __all__ += ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like", "randn", "rand",
             "randn_like", "rand_like", "arange", "linspace", "eye", "where", "allclose", "equal", "device", "cuda",
             "randint", "randperm", "multinomial", "normal"]
