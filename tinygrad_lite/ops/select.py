@@ -97,7 +97,9 @@ class Gather(Op):
         full = tuple(idx if i == a else np.arange(m).reshape((-1,) + (1,) * (idx.ndim - i - 1))
                      for i, m in enumerate(idx.shape))
         data = xd[full]
-        if x._bs:
+        if isinstance(index, base.Tensor) and index._bs & (MIXED | STAT):  # selects by the other samples
+            bs, mix = batchstate.mixed("op 'gather' selects by an index computed from a batch statistic", index, x)
+        elif x._bs:
             bs, mix = batchstate.same_rows("gather", x, data, a != 0 and idx.shape[0] == xd.shape[0])
         else:
             bs, mix = 0, None
