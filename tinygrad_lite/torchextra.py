@@ -157,8 +157,8 @@ class ExtraMethods(MathMethods):
             k = _int("topk", "k", k, 0)
             if k > 1:
                 raise ValueError(f"topk: k ({k}) is out of range for a 0-d tensor (at most 1)")
-            v, i = self.reshape(1).topk(k, 0, largest)
-            return TopKResult(v.reshape(()) if k else v, i.reshape(()) if k else i)
+            v, i = self.reshape(1).topk(1, 0, largest)  # (k = 0 too: torch gives the element back)
+            return TopKResult(v.reshape(()), i.reshape(()))
         ax = _axis(self, dim, "topk")
         n = self.data.shape[ax]
         k = _int("topk", "k", k, 0)
