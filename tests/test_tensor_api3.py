@@ -112,8 +112,8 @@ def _movedim_params(draw: Any, shapes: tuple) -> dict:
     k = draw(st.integers(1, n))
     src = draw(st.lists(st.integers(0, n - 1), min_size=k, max_size=k, unique=True))
     dst = draw(st.lists(st.integers(0, n - 1), min_size=k, max_size=k, unique=True))
-    return {"source": tuple(src) if k > 1 or draw(st.booleans()) else src[0],
-            "destination": tuple(dst) if k > 1 else dst[0]}
+    as_tuple = k > 1 or draw(st.booleans())
+    return {"source": tuple(src) if as_tuple else src[0], "destination": tuple(dst) if as_tuple else dst[0]}
 
 
 def _np_sort(x: np.ndarray, dim: int, descending: bool) -> np.ndarray:

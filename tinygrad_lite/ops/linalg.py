@@ -150,22 +150,23 @@ def parse(equation: str, shapes: list) -> tuple:
 
 
 def _spread(G: np.ndarray, have: str, sub: str, shape: tuple, pre: str) -> np.ndarray:
-    """``G`` (letters ``pre + have``) as an array of letters ``pre + sub``: letters it lacks
-    broadcast to their size in ``shape``, and a repeated letter written on the diagonal."""
+    """``G`` (letters ``pre + have``) as an array of letters ``pre + sub``: letters it lacks,
+    or has with size 1 where the operand's size is larger, broadcast to the operand's size
+    (the forward summed or broadcast over them), and a repeated letter written on the
+    diagonal."""
     uniq = "".join(dict.fromkeys(sub))
-    missing = [c for c in uniq if c not in have]
-    if missing:
-        G = G.reshape(G.shape + (1,) * len(missing))
-        full = pre + have + "".join(missing)
-        G = np.einsum(f"{full}->{pre + uniq}", G)
-        size = {c: m for c, m in zip(sub, shape)}
-        G = np.broadcast_to(G, G.shape[:len(pre)] + tuple(size[c] if c in missing else G.shape[len(pre) + j]
-                                                           for j, c in enumerate(uniq)))
-    elif have != uniq:
-        G = np.einsum(f"{pre + have}->{pre + uniq}", G)
+    missing = "".join(c for c in uniq if c not in have)
+    k = len(pre)
+    G = G.reshape(G.shape + (1,) * len(missing))
+    if have + missing != uniq:
+        G = np.einsum(f"{pre + have + missing}->{pre + uniq}", G)
+    size = dict(zip(sub, shape))
+    want = G.shape[:k] + tuple(size[c] if G.shape[k + j] == 1 else G.shape[k + j] for j, c in enumerate(uniq))
+    if want != G.shape:
+        G = np.broadcast_to(G, want)
     if uniq == sub:
         return G
-    z = np.zeros(G.shape[:len(pre)] + tuple(shape), G.dtype)
+    z = np.zeros(G.shape[:k] + tuple(shape), G.dtype)
     np.einsum(f"{pre + sub}->{pre + uniq}", z)[...] = G  # the diagonal of z, as a writable view
     return z
 
