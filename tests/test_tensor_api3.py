@@ -374,3 +374,218 @@ def test_indices_keep_the_batched_flag_along_other_axes() -> None:
     assert x.sort(1).indices.batched and x.argsort(1).batched and x.topk(2).indices.batched
     assert not x.sort(0).indices.batched and not x.argsort(0).batched
     assert x.sort(1).values.batched and not x.sort(0).values.batched
+
+
+# ------------------------------------------------------------------------------- bad input
+BAD = [  # (call on x of shape (2, 3), exception, words the message must hold)
+    (lambda x: x.sort(2), IndexError, ["sort", "2"]),
+    (lambda x: x.sort(descending=1), TypeError, ["sort", "descending"]),
+    (lambda x: x.topk(4), ValueError, ["topk", "4", "(2, 3)"]),
+    (lambda x: x.topk(-1), ValueError, ["topk", "k"]),
+    (lambda x: x.topk(1.5), TypeError, ["topk", "k"]),
+    (lambda x: x[0].diagonal(), ValueError, ["diagonal", "(3,)"]),
+    (lambda x: x.diagonal(0, 1, -1), ValueError, ["diagonal", "differ"]),
+    (lambda x: x[None].diag(), ValueError, ["diag", "(1, 2, 3)"]),
+    (lambda x: x[0].trace(), ValueError, ["trace", "(3,)"]),
+    (lambda x: x[0].tril(), ValueError, ["tril", "(3,)"]),
+    (lambda x: x.triu(0.5), TypeError, ["triu", "diagonal"]),
+    (lambda x: x.dot(x), RuntimeError, ["dot", "(2, 3)"]),
+    (lambda x: tl.dot(x[0], x[1, :2]), ValueError, ["dot", "(3,)", "(2,)"]),
+    (lambda x: x.mm(x), ValueError, ["mm", "(2, 3)"]),
+    (lambda x: tl.bmm(x[None], x[None]), RuntimeError, ["bmm", "(1, 2, 3)"]),
+    (lambda x: x.mv(x[0, :2]), ValueError, ["mv", "(2, 3)", "(2,)"]),
+    (lambda x: x.outer(x[0]), ValueError, ["outer", "(2, 3)"]),
+    (lambda x: tl.einsum("ij,jk->ik", x, x), ValueError, ["einsum", "size", "(2, 3)"]),
+    (lambda x: tl.einsum("i->ii", x[0]), ValueError, ["einsum", "more than once"]),
+    (lambda x: tl.einsum("ij,j->i", x), ValueError, ["einsum", "2 operand subscripts"]),
+    (lambda x: tl.einsum("ijk->i", x), ValueError, ["einsum", "(2, 3)"]),
+    (lambda x: tl.einsum("ij->k", x), ValueError, ["einsum", "'k'"]),
+    (lambda x: tl.einsum("i1->i", x), ValueError, ["einsum", "invalid"]),
+    (lambda x: tl.einsum("ij->ij", x.data), TypeError, ["einsum", "ndarray"]),
+    (lambda x: x.masked_select(np.ones(3)), TypeError, ["masked_select", "bool"]),
+    (lambda x: x.masked_select(np.ones(2, bool)), ValueError, ["masked_select", "(2,)", "(2, 3)"]),
+    (lambda x: x.index_select(1, np.array([0, 3])), IndexError, ["index_select", "(2, 3)", "3"]),
+    (lambda x: x.index_select(0, np.array([0.0])), TypeError, ["index_select", "float64"]),
+    (lambda x: x.narrow(1, 2, 2), ValueError, ["narrow", "exceeds", "(2, 3)"]),
+    (lambda x: x.narrow(0, -3, 1), IndexError, ["narrow", "-3"]),
+    (lambda x: x.repeat_interleave(np.array([1, 2]), dim=1), ValueError, ["repeat_interleave", "3"]),
+    (lambda x: x.repeat_interleave(-1), ValueError, ["repeat_interleave", ">= 0"]),
+    (lambda x: x.unflatten(1, (2, 2)), ValueError, ["unflatten", "(2, 2)", "(2, 3)"]),
+    (lambda x: x.movedim((0, 1), (1,)), ValueError, ["movedim", "(2, 3)"]),
+    (lambda x: x.normal_(std=-1.0), ValueError, ["normal_", "std"]),
+    (lambda x: x.uniform_(2.0, 1.0), ValueError, ["uniform_", "from <= to"]),
+    (lambda x: x.exponential_(0.0), ValueError, ["exponential_", "lambd"]),
+    (lambda x: x.bernoulli_(1.5), ValueError, ["bernoulli_", "[0, 1]"]),
+    (lambda x: x.bernoulli_(np.full(4, 0.5)), ValueError, ["bernoulli_", "(2, 3)"]),
+    (lambda x: x.random_(3, 1), ValueError, ["random_", "from < to"]),
+    (lambda x: x.long().normal_(), TypeError, ["normal_", "int64"]),
+    (lambda x: x.normal_(generator="seed"), TypeError, ["generator"]),
+]
+
+
+@pytest.mark.parametrize("k", range(len(BAD)))
+def test_bad_arguments_raise_clear_errors_and_change_nothing(k: int) -> None:
+    call, exc, words = BAD[k]
+    x0 = np.arange(6.0).reshape(2, 3)
+    x = Tensor(x0.copy(), requires_grad=True)
+    with tl.no_grad():
+        with pytest.raises(exc) as info:
+            call(x)
+    for w in words:
+        assert w in str(info.value), (w, str(info.value))
+    np.testing.assert_array_equal(x.data, x0)
+    assert x.grad is None and x._v == 0
+
+
+# ------------------------------------------------------------------------------- dtypes
+CONVERSIONS = [("long", "int64"), ("int", "int32"), ("short", "int16"), ("char", "int8"), ("byte", "uint8"),
+               ("bool", "bool"), ("float", "float32"), ("double", "float64"), ("half", "float16")]
+
+
+@pytest.mark.parametrize("name,dtype", CONVERSIONS, ids=[c[0] for c in CONVERSIONS])
+def test_dtype_conversions_give_torchs_dtypes_and_values(torch: Any, name: str, dtype: str) -> None:
+    a = np.array([[-2.7, 0.0, 1.5], [3.9, 0.25, -0.0]])
+    x = Tensor(a, requires_grad=True)
+    out = getattr(x, name)()
+    ref = getattr(torch.tensor(a), name)()
+    assert out.dtype == np.dtype(dtype) and str(ref.dtype) == f"torch.{dtype}"
+    if name != "byte":  # (torch wraps negative floats into uint8 its own way; numpy leaves it undefined)
+        np.testing.assert_array_equal(out.data, ref.numpy())
+    assert out.requires_grad == (out.dtype.kind == "f")
+
+
+def test_torchs_dtype_names_are_numpy_dtypes_with_torchs_meaning(torch: Any) -> None:
+    for name in ("float32", "float64", "float16", "half", "float", "double", "int64", "long", "int32", "int",
+                 "int16", "short", "int8", "uint8", "bool"):
+        d = getattr(tl, name)
+        assert isinstance(d, np.dtype) and str(getattr(torch, name)) == f"torch.{d.name}", name
+    assert tl.float == np.float32 and tl.int == np.int32 and tl.long == np.int64 and tl.bool == np.bool_
+    x = Tensor(np.array([1.5, -2.5]))
+    assert x.to(tl.int64).dtype == np.int64 and x.to(tl.float).dtype == np.float32
+    assert x.type(tl.half).dtype == np.float16
+    assert tl.tensor([1, 2], dtype=tl.float64).dtype == np.float64
+    assert tl.zeros(2, dtype=tl.bool).dtype == np.bool_ and tl.ones(2, dtype=tl.int).dtype == np.int32
+    assert tl.randint(0, 5, (3,), dtype=tl.int16).dtype == np.int16 and x.long().dtype == tl.long
+    assert tl.arange(3, dtype=tl.float).dtype == np.float32 and x.new_zeros(2, dtype=tl.uint8).dtype == np.uint8
+    ns: dict = {}
+    exec("from tinygrad_lite import *", ns)
+    assert not {"float", "int", "bool", "long", "float32"} & set(ns)
+    assert ns["sort"] is tl.sort and ns["einsum"] is tl.einsum and ns["inference_mode"] is tl.inference_mode
+    assert float(tl.tensor(2)) == 2.0 and int(tl.tensor(2.5)) == 2 and bool(tl.tensor(1))  # Python's own names
+
+
+# ------------------------------------------------------------------------------- random fills
+def test_random_fills_follow_the_default_generator_and_their_laws() -> None:
+    n = 20000
+    draws = {}
+    for seed in (5, 5, 6):
+        tl.manual_seed(seed)
+        draws.setdefault(seed, []).append(tl.zeros(n).normal_(2.0, 3.0).data.copy())
+    np.testing.assert_array_equal(draws[5][0], draws[5][1])
+    assert not np.array_equal(draws[5][0], draws[6][0])
+    z = draws[5][0]
+    assert abs(z.mean() - 2.0) < 5 * 3.0 / np.sqrt(n) and abs(z.std() - 3.0) < 0.1
+    u = tl.zeros(n, dtype=np.float32).uniform_(-1.0, 3.0, generator=np.random.default_rng(1))
+    assert u.dtype == np.float32 and u.data.min() >= -1.0 and u.data.max() < 3.0
+    assert abs(u.data.mean() - 1.0) < 5 * 4 / np.sqrt(12 * n)
+    assert tl.zeros(4).uniform_(**{"from": 7.0, "to": 8.0}).data.min() >= 7.0
+    e = tl.zeros(n).exponential_(4.0, generator=2)
+    assert e.data.min() >= 0 and abs(e.data.mean() - 0.25) < 5 * 0.25 / np.sqrt(n)
+    b = tl.zeros(n, dtype=np.int64).bernoulli_(0.3, generator=3)
+    assert set(np.unique(b.data)) <= {0, 1} and abs(b.data.mean() - 0.3) < 5 * np.sqrt(0.21 / n)
+    p = tl.zeros(2, 3).bernoulli_(Tensor(np.array([0.0, 1.0, 0.0])))
+    np.testing.assert_array_equal(p.data, [[0, 1, 0], [0, 1, 0]])
+    r = tl.zeros(n, dtype=np.int8).random_(-3, 4, generator=4)
+    assert r.dtype == np.int8 and set(np.unique(r.data)) == set(range(-3, 4))
+    assert set(np.unique(tl.zeros(200).random_(3).data)) == {0.0, 1.0, 2.0}
+    assert tl.zeros(100, dtype=np.bool_).random_().data.any()
+
+
+def test_random_fills_obey_the_in_place_rules() -> None:
+    w = Tensor(np.zeros(3), requires_grad=True)
+    y = w * 2
+    with pytest.raises(RuntimeError, match="normal_.*no_grad"):
+        w.normal_()
+    assert (w.data == 0).all()
+    with tl.no_grad():
+        assert w.normal_() is w and w.uniform_() is w
+    assert w.requires_grad and not (w.data == 0).all()
+    with pytest.raises(RuntimeError, match="in place"):
+        y.backward(np.ones(3))  # the graph used the old values
+    view = Tensor(np.zeros((2, 3)))
+    view[0].normal_(generator=0)  # a basic-index view writes through to its base, as torch
+    assert (view.data[0] != 0).all() and (view.data[1] == 0).all()
+
+
+def test_random_factories() -> None:
+    tl.manual_seed(11)
+    a = tl.randint(3, 9, (500,))
+    tl.manual_seed(11)
+    np.testing.assert_array_equal(a.data, tl.randint(3, 9, size=(500,)).data)
+    assert a.dtype == np.int64 and set(np.unique(a.data)) == set(range(3, 9))
+    assert tl.randint(4, (2, 3), generator=1).shape == (2, 3) and tl.randint(2, (50,)).data.max() <= 1
+    p = tl.randperm(7, generator=np.random.default_rng(0))
+    assert p.dtype == np.int64 and sorted(p.tolist()) == list(range(7))
+    m = tl.multinomial(Tensor(np.array([[0.0, 1.0, 3.0, 0.0], [5.0, 0.0, 0.0, 1.0]])), 2, generator=3)
+    assert m.shape == (2, 2) and m.dtype == np.int64
+    assert set(m.tolist()[0]) == {1, 2} and set(m.tolist()[1]) == {0, 3}
+    w = tl.multinomial(Tensor(np.array([1.0, 3.0])), 4000, replacement=True, generator=4)
+    assert abs(w.data.mean() - 0.75) < 5 * np.sqrt(0.1875 / 4000)
+    with pytest.raises(ValueError, match="multinomial.*without replacement"):
+        tl.multinomial(Tensor(np.array([1.0, 0.0])), 2)
+    nrm = tl.normal(Tensor(np.array([0.0, 100.0])), Tensor(np.array([1e-9, 1e-9])), generator=5)
+    np.testing.assert_allclose(nrm.data, [0.0, 100.0], atol=1e-6)
+    assert tl.normal(1.0, 2.0, (3, 2)).shape == (3, 2) and not nrm.requires_grad
+    for call, exc in ((lambda: tl.randint(5, 5, (2,)), ValueError), (lambda: tl.randint(5), TypeError),
+                      (lambda: tl.randperm(-1), ValueError), (lambda: tl.randint(0, 300, (2,), dtype=np.uint8),
+                                                             ValueError),
+                      (lambda: tl.normal(Tensor(np.ones(2)), Tensor(np.ones(3))), ValueError)):
+        with pytest.raises(exc):
+            call()
+
+
+# ------------------------------------------------------------------------------- grad_fn, inference_mode
+def test_grad_fn_and_is_leaf_as_torch(torch: Any) -> None:
+    x, t = Tensor(np.ones((2, 2)), requires_grad=True), torch.ones(2, 2, dtype=torch.float64, requires_grad=True)
+    for mine, ref in ((x, t), (x * 2, t * 2), (x.detach(), t.detach()), (Tensor(np.ones(2)), torch.ones(2))):
+        assert mine.is_leaf == ref.is_leaf and (mine.grad_fn is None) == (ref.grad_fn is None)
+    y = x.sort(1).values @ x
+    assert y.grad_fn and y.grad_fn.name() == "matmul" and "matmul" in repr(y.grad_fn)
+    assert [f.name() if f else None for f, _ in y.grad_fn.next_functions] == ["sort", None]
+    with tl.no_grad():
+        assert (x * 2).grad_fn is None and (x * 2).is_leaf
+
+
+def test_inference_mode_is_no_grad_under_torchs_name() -> None:
+    x = Tensor(np.ones(2), requires_grad=True)
+    with tl.inference_mode():
+        assert not (x * 2).requires_grad and not tl.is_grad_enabled()
+    assert tl.is_grad_enabled()
+
+    @tl.inference_mode
+    def bare() -> bool:
+        return tl.is_grad_enabled()
+
+    @tl.inference_mode()
+    def called() -> bool:
+        return tl.is_grad_enabled()
+
+    @tl.inference_mode(False)
+    def kept() -> bool:
+        return tl.is_grad_enabled()
+
+    assert bare() is False and called() is False and kept() is True and tl.is_grad_enabled()
+    with tl.no_grad():
+        with tl.inference_mode(False):
+            assert not tl.is_grad_enabled()  # (False changes nothing)
+        assert kept() is False
+    with pytest.raises(TypeError, match="inference_mode"):
+        tl.inference_mode("yes")
+
+
+def test_readme_lists_the_new_spellings() -> None:
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for name in ("sort", "topk", "einsum", "tril", "masked_select", "repeat_interleave", "normal_", "randint",
+                 "randperm", "inference_mode", "grad_fn", "tl.long"):
+        assert f"`{name}" in text or f"{name}`" in text, name
