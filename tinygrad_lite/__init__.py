@@ -5,6 +5,7 @@ one ``backward()`` gives a batch cost's gradient AND every sample's own gradient
 """
 
 from . import cuda, data, functions, nn, optim, privacy, stats, viz
+from . import dtypes as _dtypes
 from .anomaly import detect_anomaly
 from .checkpoint import CheckpointError, load, save
 from .factories import (
@@ -18,19 +19,23 @@ from .factories import (
     full,
     full_like,
     linspace,
+    multinomial,
+    normal,
     ones,
     ones_like,
     rand,
     rand_like,
+    randint,
     randn,
     randn_like,
+    randperm,
     where,
     zeros,
     zeros_like,
 )
 from .functions import *  # noqa: F403  (torch's function namespace: tl.exp, tl.sum, tl.maximum, ...)
 from .gradcheck import GradcheckError, gradcheck
-from .graph import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .graph import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .persample import total_norms as per_sample_norms
 from .random import manual_seed
 from .tensor import Tensor, cat, stack, tensor
@@ -38,10 +43,16 @@ from .value import Value
 
 __version__ = "0.1.0"
 
-__all__ = ["Tensor", "Value", "tensor", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled",
-           "gradcheck", "GradcheckError", "detect_anomaly", "nn", "optim", "data", "privacy", "stats", "viz",
-           "save", "load", "CheckpointError", "manual_seed", "cat", "stack", "per_sample_norms", "__version__"]
+__all__ = ["Tensor", "Value", "tensor", "no_grad", "inference_mode", "enable_grad", "set_grad_enabled",
+           "is_grad_enabled", "gradcheck", "GradcheckError", "detect_anomaly", "nn", "optim", "data", "privacy",
+           "stats", "viz", "save", "load", "CheckpointError", "manual_seed", "cat", "stack", "per_sample_norms",
+           "__version__"]
 __all__ += ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like", "randn", "rand",
-            "randn_like", "rand_like", "arange", "linspace", "eye", "where", "allclose", "equal", "device", "cuda"]
+            "randn_like", "rand_like", "arange", "linspace", "eye", "where", "allclose", "equal", "device", "cuda",
+            "randint", "randperm", "multinomial", "normal"]
 # (``from tinygrad_lite import *`` leaves Python's own abs, all, any, max, min and sum alone)
 __all__ += [n for n in functions.__all__ if n not in ("abs", "all", "any", "max", "min", "sum")]
+
+# torch's dtype names (tl.float32, tl.long, tl.float, tl.int, tl.bool ...): attributes only, never
+# in __all__, so ``from tinygrad_lite import *`` leaves Python's float, int and bool alone
+globals().update(_dtypes.DTYPES)

@@ -1,5 +1,6 @@
 """PyTorch's tensor factories and whole-tensor functions: ``zeros``, ``ones``, ``full``,
-``empty``, their ``*_like`` forms, ``randn`` / ``rand`` (drawn from the library's default
+``empty``, their ``*_like`` forms, ``randn`` / ``rand`` / ``randint`` / ``randperm`` /
+``multinomial`` / ``normal`` (drawn from the library's default
 generator unless ``generator=`` is given, so ``manual_seed`` governs them), ``arange``,
 ``linspace``, ``eye``, ``where``, ``allclose`` and ``equal``; and the argument readers they
 share with the Tensor methods (sizes, dtypes in numpy or torch spelling, the device).
@@ -220,6 +221,89 @@ def rand_like(input: Any, *, dtype: Any = None, device: Any = None,
               requires_grad: bool = False, generator: Any = None) -> Any:
     """Uniform values on [0, 1) in ``input``'s shape and dtype (or ``dtype``), which must be a float."""
     return _random_like("rand_like", "random", input, dtype, requires_grad, generator, device)
+
+
+def randint(*args: Any, size: Any = None, generator: Any = None, dtype: Any = None, device: Any = None,
+            requires_grad: bool = False, low: Any = None, high: Any = None) -> Any:
+    """Integers drawn uniformly from [low, high) (``low`` defaults to 0), torch's forms
+    ``randint(high, size)`` and ``randint(low, high, size)``; int64 unless ``dtype`` is given."""
+    check_device("randint", device)
+    vals = list(args)
+    if size is None and vals:
+        size = vals.pop()
+    if len(vals) == 2:
+        low, high = vals
+    elif len(vals) == 1:
+        (high,) = vals
+    elif vals:
+        raise TypeError(f"randint: expects (high, size) or (low, high, size), got {len(args)} positional arguments")
+    low = 0 if low is None else low
+    for name, v in (("low", low), ("high", high)):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+            raise TypeError(f"randint: {name} must be an int, got {v!r}")
+    if size is None:
+        raise TypeError("randint: size is required (a tuple of ints)")
+    if not low < high:
+        raise ValueError(f"randint: expects low < high, got low={low}, high={high}")
+    shape = size_arg("randint", (size,) if isinstance(size, numbers.Integral) else tuple(size))
+    dt = np.dtype(np.int64) if dtype is None else as_dtype("randint", dtype)
+    if dt.kind in "iu" and not (np.iinfo(dt).min <= low and high - 1 <= np.iinfo(dt).max):
+        raise ValueError(f"randint: the range [{low}, {high}) does not fit dtype {dt}")
+    rng = as_generator(generator, "randint: generator")
+    return _made(rng.integers(int(low), int(high), shape).astype(dt), requires_grad)
+
+
+def randperm(n: int, *, generator: Any = None, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Any:
+    """A random permutation of 0..n-1 (int64 unless ``dtype`` is given)."""
+    check_device("randperm", device)
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral) or n < 0:
+        raise ValueError(f"randperm: n must be an int >= 0, got {n!r}")
+    dt = np.dtype(np.int64) if dtype is None else as_dtype("randperm", dtype)
+    return _made(as_generator(generator, "randperm: generator").permutation(int(n)).astype(dt), requires_grad)
+
+
+def multinomial(input: Any, num_samples: int, replacement: bool = False, *, generator: Any = None) -> Any:
+    """``num_samples`` category indices per row drawn with probabilities proportional to the
+    (non-negative) weights of ``input`` (1-D, or 2-D: one draw per row); without
+    ``replacement`` each category at most once. int64, no gradient."""
+    w = _operand(input).data
+    if w.ndim not in (1, 2) or w.dtype.kind not in "biuf" or not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError(f"multinomial: input must be finite non-negative weights of 1 or 2 axes, got shape {w.shape}")
+    if isinstance(num_samples, (bool, np.bool_)) or not isinstance(num_samples, numbers.Integral) or num_samples <= 0:
+        raise ValueError(f"multinomial: num_samples must be an int > 0, got {num_samples!r}")
+    rows = w.reshape(-1, w.shape[-1]).astype(np.float64)
+    tot = rows.sum(axis=1)
+    if (tot <= 0).any():
+        raise ValueError("multinomial: every row of weights must have a positive sum")
+    if not replacement and (np.count_nonzero(rows, axis=1) < num_samples).any():
+        raise ValueError(f"multinomial: cannot draw {num_samples} categories without replacement from rows with "
+                         f"fewer non-zero weights (shape {w.shape})")
+    rng = as_generator(generator, "multinomial: generator")
+    out = np.stack([rng.choice(rows.shape[1], num_samples, replace=bool(replacement), p=r / t)
+                    for r, t in zip(rows, tot)]).astype(np.int64)
+    return _made(out.reshape(w.shape[:-1] + (num_samples,)), False)
+
+
+def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any = None, dtype: Any = None,
+           device: Any = None, requires_grad: bool = False) -> Any:
+    """Values drawn from N(mean, std**2): of shape ``size`` for numbers, else elementwise for
+    tensors ``mean`` and ``std`` (broadcast together); no gradient flows to them."""
+    check_device("normal", device)
+    m, sd = (np.asarray(v.data if isinstance(v, base.Tensor) else v, dtype=np.float64) for v in (mean, std))
+    try:
+        shape = np.broadcast_shapes(m.shape, sd.shape) if size is None else size_arg(
+            "normal", (size,) if isinstance(size, numbers.Integral) else tuple(size))
+        np.broadcast_shapes(m.shape, sd.shape, shape)
+    except ValueError:
+        raise ValueError(f"normal: mean of shape {m.shape} and std of shape {sd.shape} do not broadcast together"
+                         + ("" if size is None else f" with size {size!r}")) from None
+    if not (sd >= 0).all():
+        raise ValueError("normal: std must be >= 0")
+    rng = as_generator(generator, "normal: generator")
+    given = [v.data.dtype for v in (mean, std) if isinstance(v, base.Tensor) and v.data.dtype.kind == "f"]
+    dt = as_dtype("normal", dtype) if dtype is not None else (np.result_type(*given) if given else np.float64)
+    return _made((m + sd * rng.standard_normal(shape)).astype(dt), requires_grad)
 
 
 def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None,

@@ -155,6 +155,133 @@ def unsqueeze(input: Any, dim: int) -> Any:
     return _t("unsqueeze", input).unsqueeze(dim)
 
 
+def mm(input: Any, mat2: Any) -> Any:
+    """(n, m) @ (m, p) -> (n, p) of two matrices."""
+    return _t("mm", input).mm(mat2)
+
+
+def bmm(input: Any, mat2: Any) -> Any:
+    """(b, n, m) @ (b, m, p) -> (b, n, p), no broadcasting."""
+    return _t("bmm", input).bmm(mat2)
+
+
+def dot(input: Any, other: Any) -> Any:
+    """sum_i x_i y_i of two 1-D tensors."""
+    return _t("dot", input).dot(other)
+
+
+def mv(input: Any, vec: Any) -> Any:
+    """(n, m) @ (m,) -> (n,)."""
+    return _t("mv", input).mv(vec)
+
+
+def outer(input: Any, vec2: Any) -> Any:
+    """out[i, j] = x_i y_j of two 1-D tensors."""
+    return _t("outer", input).outer(vec2)
+
+
+def tril(input: Any, diagonal: int = 0) -> Any:
+    """The lower triangle (j - i <= diagonal) of the last two axes, 0 above."""
+    return _t("tril", input).tril(diagonal)
+
+
+def triu(input: Any, diagonal: int = 0) -> Any:
+    """The upper triangle (j - i >= diagonal) of the last two axes, 0 below."""
+    return _t("triu", input).triu(diagonal)
+
+
+def diag(input: Any, diagonal: int = 0) -> Any:
+    """1-D: a matrix with the vector on a diagonal; 2-D: a diagonal of the matrix."""
+    return _t("diag", input).diag(diagonal)
+
+
+def diagonal(input: Any, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Any:
+    """The diagonal of axes ``dim1`` and ``dim2``, appended as the last axis."""
+    return _t("diagonal", input).diagonal(offset, dim1, dim2)
+
+
+def trace(input: Any) -> Any:
+    """The sum of a matrix's main diagonal."""
+    return _t("trace", input).trace()
+
+
+def einsum(equation: str, *operands: Any) -> Any:
+    """Einstein summation: ``einsum("ij,jk->ik", a, b)`` is ``sum_j a_ij b_jk``. Letters a-z
+    and A-Z name axes; a letter absent from the output is summed over; ``...`` stands for
+    broadcast axes; without ``->`` the output is ``...`` then the letters that occur once,
+    sorted. A repeated letter in one operand takes a diagonal (``"ii->i"``). The operands may
+    be given as one list. Differentiable in every operand."""
+    from .ops.linalg import einsum_call
+
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum: equation must be a str, got {type(equation).__name__}")
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    return einsum_call(equation, [_t("einsum", o) for o in operands])
+
+
+# ------------------------------------------------------------------ ordering, selection --
+def sort(input: Any, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
+    """``(values, indices)`` along ``dim``, ascending unless ``descending``."""
+    return _t("sort", input).sort(dim, descending, stable=stable)
+
+
+def argsort(input: Any, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Any:
+    """The positions that sort ``input`` along ``dim``."""
+    return _t("argsort", input).argsort(dim, descending, stable=stable)
+
+
+def msort(input: Any) -> Any:
+    """The values sorted along axis 0."""
+    return _t("msort", input).msort()
+
+
+def topk(input: Any, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+    """``(values, indices)`` of the ``k`` largest (smallest) values along ``dim``."""
+    return _t("topk", input).topk(k, dim, largest, sorted)
+
+
+def masked_select(input: Any, mask: Any) -> Any:
+    """The values where ``mask`` is True, as a 1-D tensor."""
+    return _t("masked_select", input).masked_select(mask)
+
+
+def index_select(input: Any, dim: int, index: Any) -> Any:
+    """The slices ``index`` along ``dim``."""
+    return _t("index_select", input).index_select(dim, index)
+
+
+def narrow(input: Any, dim: int, start: Any, length: int) -> Any:
+    """``length`` slices along ``dim`` from ``start``."""
+    return _t("narrow", input).narrow(dim, start, length)
+
+
+def repeat_interleave(input: Any, repeats: Any, dim: Optional[int] = None, *, output_size: Any = None) -> Any:
+    """Each slice along ``dim`` (each element when None) repeated ``repeats`` times in place."""
+    return _t("repeat_interleave", input).repeat_interleave(repeats, dim, output_size=output_size)
+
+
+def unflatten(input: Any, dim: int, sizes: Any) -> Any:
+    """Axis ``dim`` split into axes of ``sizes``."""
+    return _t("unflatten", input).unflatten(dim, sizes)
+
+
+def movedim(input: Any, source: Any, destination: Any) -> Any:
+    """The axes ``source`` moved to ``destination``."""
+    return _t("movedim", input).movedim(source, destination)
+
+
+moveaxis = movedim
+
+
+def swapdims(input: Any, dim0: int, dim1: int) -> Any:
+    """Axes ``dim0`` and ``dim1`` swapped."""
+    return _t("swapdims", input).swapaxes(dim0, dim1)
+
+
+swapaxes = swapdims
+
+
 # ------------------------------------------------------------------ conversions ----------
 def from_numpy(ndarray: np.ndarray) -> Any:
     """A Tensor on ``ndarray``'s memory (no copy): a change of one is seen in the other."""
@@ -201,3 +328,6 @@ def all(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
 __all__ = _UNARY + _BINARY + ["clamp", "clip", "sum", "mean", "max", "min", "prod", "argmax", "argmin", "softmax",
                               "log_softmax", "matmul", "transpose", "permute", "flatten", "reshape", "squeeze",
                               "unsqueeze", "from_numpy", "as_tensor", "is_tensor", "numel", "any", "all"]
+__all__ += ["mm", "bmm", "dot", "mv", "outer", "tril", "triu", "diag", "diagonal", "trace", "einsum", "sort", "argsort",
+            "msort", "topk", "masked_select", "index_select", "narrow", "repeat_interleave", "unflatten", "movedim",
+            "moveaxis", "swapdims", "swapaxes"]

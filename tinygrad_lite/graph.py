@@ -40,7 +40,8 @@ import threading
 from operator import attrgetter
 from typing import Any, Callable, Optional
 
-__all__ = ["toposort", "backward", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled", "state"]
+__all__ = ["toposort", "backward", "no_grad", "inference_mode", "enable_grad", "is_grad_enabled", "set_grad_enabled",
+           "state"]
 
 
 class _State(threading.local):
@@ -169,6 +170,30 @@ class no_grad(_FixedMode):
     """
 
     _fixed = False
+
+
+class inference_mode(_FixedMode):
+    """torch's ``inference_mode``, here ``no_grad`` under another name (context manager and
+    decorator, bare or called); ``inference_mode(False)`` leaves recording as it is."""
+
+    _keep = False
+
+    def __new__(cls, mode: Any = True) -> Any:
+        if callable(mode) and not isinstance(mode, bool):  # bare @inference_mode
+            return object.__new__(cls)._init(False)(mode)
+        if not isinstance(mode, bool):
+            raise TypeError(f"inference_mode: mode must be a bool, got {type(mode).__name__}")
+        self = object.__new__(cls)._init(False)
+        self._keep = not mode
+        return self
+
+    def __enter__(self) -> "ThreadFlag":
+        if self._keep:
+            self._mode = state.grad  # (the mode in force: entering changes nothing)
+        return super().__enter__()
+
+    def __call__(self, fn: Callable) -> Callable:
+        return fn if self._keep and callable(fn) else super().__call__(fn)
 
 
 class enable_grad(_FixedMode):

@@ -6,7 +6,8 @@
 ``norm``, ``var`` / ``std``, ``cumsum``), the piecewise-constant functions and whole-tensor
 comparisons (``allclose``, ``equal``); the in-place arithmetic ``add_``, ``sub_``, ``mul_``,
 ``div_``, ``clamp_``, ``neg_``, ``exp_`` and the one-sided ``clamp_min`` / ``clamp_max``.
-The elementwise maths and predicates come from ``torchmath.MathMethods``.
+The elementwise maths and predicates come from ``torchmath.MathMethods``, ordering, matrix
+shapes, more selection and the random fills from ``torchextra.ExtraMethods``.
 
 ``Tensor`` inherits these through ``TorchMethods``; each differentiable one is one op call
 or a composition of op calls, so gradients, per-sample gradients and the mixing errors come
@@ -26,7 +27,7 @@ from .conventions import _shape_arg, _torch_axis, store
 from .graph import state
 from .ops import base
 from .ops.base import axes_of
-from .torchmath import MathMethods
+from .torchextra import ExtraMethods
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -44,7 +45,7 @@ def _along(ndim: int, axis: int, key: Any) -> tuple:
     return (slice(None),) * axis + (key,) + (slice(None),) * (ndim - axis - 1)
 
 
-class TorchMethods(MathMethods):
+class TorchMethods(ExtraMethods):
     """Mixin of ``Tensor`` (see the module docstring)."""
 
     __slots__ = ()

@@ -125,7 +125,24 @@ from .reduce import (
     Softmax,
     Sum,
 )
-from .select import CEIL, FLOOR, GATHER, ROUND, SIGN, WHERE, Ceil, Floor, Gather, Round, Sign, Where
+from .select import (
+    CEIL,
+    FLOOR,
+    GATHER,
+    ROUND,
+    SIGN,
+    SORT,
+    TOPK,
+    WHERE,
+    Ceil,
+    Floor,
+    Gather,
+    Round,
+    Sign,
+    Sort,
+    TopK,
+    Where,
+)
 
 # isort: split
 from .conv import AVGPOOL, CONV, MAXPOOL, AvgPool, Conv, MaxPool
@@ -147,6 +164,7 @@ from .nnops import (
 )
 
 # isort: split
+from .linalg import DIAG, DIAGONAL, EINSUM, TRIL, TRIU, DiagEmbed, Diagonal, Einsum, Tril, Triu
 from .mathfns import (
     ATAN2,
     COS,
@@ -185,6 +203,7 @@ ALL = ALL + (SIN, COS, LOG1P, EXPM1, LOG2, LOG10, EXP2, RSQRT, RECIPROCAL, ERF, 
 ALL = ALL + (L1, HUBER, SMOOTHL1, BCE, BCELOGITS, NLL)
 ALL = ALL + (LEAKYRELU, ELU, SOFTPLUS, HARDTANH, LOGSIGMOID, MISH, SOFTSIGN)
 ALL = ALL + (HOOKPOINT,)
+ALL = ALL + (SORT, TOPK, DIAGONAL, DIAG, TRIL, TRIU, EINSUM)
 
 __all__ = ["Op", "ALL", "Abs", "Add", "AddC", "Cast", "Clip", "Div", "DivC", "Exp", "Log", "Mul", "MulC", "Neg",
            "Pow", "PowC", "RDivC", "Relu", "RPowC", "RSubC", "Sigmoid", "Sqrt", "Sub", "SubC", "Tanh", "CrossEntropy",
@@ -206,3 +225,5 @@ __all__ += ["L1Loss", "HuberLoss", "SmoothL1Loss", "BCELoss", "BCEWithLogits", "
 __all__ += ["LeakyRelu", "Elu", "Softplus", "Hardtanh", "LogSigmoid", "Mish", "Softsign", "LEAKYRELU", "ELU",
             "SOFTPLUS", "HARDTANH", "LOGSIGMOID", "MISH", "SOFTSIGN"]
 __all__ += ["HookPoint", "HOOKPOINT"]
+__all__ += ["Sort", "TopK", "Diagonal", "DiagEmbed", "Tril", "Triu", "Einsum", "SORT", "TOPK", "DIAGONAL", "DIAG",
+            "TRIL", "TRIU", "EINSUM"]

@@ -1,5 +1,6 @@
 """Ops that select values: ``where`` (elementwise, by a boolean condition), ``gather``
-(along an axis, by an index tensor), and the piecewise-constant functions floor, ceil,
+(along an axis, by an index tensor), ``sort`` and ``topk`` (values taken along an axis in
+order; the cotangent goes back to where each value came from), and the piecewise-constant functions floor, ceil,
 round and sign (each value snapped to a step: derivative 0 wherever it exists, taken as 0
 at the jumps too, as torch does).
 
@@ -96,7 +97,9 @@ class Gather(Op):
         full = tuple(idx if i == a else np.arange(m).reshape((-1,) + (1,) * (idx.ndim - i - 1))
                      for i, m in enumerate(idx.shape))
         data = xd[full]
-        if x._bs:
+        if isinstance(index, base.Tensor) and index._bs & (MIXED | STAT):  # selects by the other samples
+            bs, mix = batchstate.mixed("op 'gather' selects by an index computed from a batch statistic", index, x)
+        elif x._bs:
             bs, mix = batchstate.same_rows("gather", x, data, a != 0 and idx.shape[0] == xd.shape[0])
         else:
             bs, mix = 0, None
@@ -151,4 +154,41 @@ class Sign(_Step):
     name, fn = "sign", _sign
 
 
+def order(a: np.ndarray, axis: int, descending: bool) -> np.ndarray:
+    """Positions that sort ``a`` along ``axis`` (int64): a stable sort, so equal values keep
+    their order in both directions, and nan counts as the largest value (torch's rule)."""
+    if not descending:
+        return np.argsort(a, axis=axis, kind="stable").astype(np.int64, copy=False)
+    n = a.shape[axis]
+    rev = np.flip(np.argsort(np.flip(a, axis), axis=axis, kind="stable"), axis)  # ties: first one first
+    return (n - 1 - rev).astype(np.int64, copy=False)
+
+
+class _Along(Op):
+    """Values taken along one axis at positions ``idx`` (an int array of the input's rank,
+    each position at most once along the axis): ``out = take_along_axis(x, idx, axis)``."""
+
+    def __call__(self, x: Any, axis: int, idx: np.ndarray) -> Any:
+        xd = x._data
+        data = np.take_along_axis(xd, idx, axis)
+        bs, mix = batchstate.along_axis(self.name, x, axis) if x._bs else (0, None)
+        return make(data, self, (x,), (xd.shape, axis, idx), x.requires_grad, bs, mix)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        shape, axis, idx = node._ctx
+        k = lead(node, g)
+        z = np.zeros(g.shape[:k] + shape, node._data.dtype)
+        np.put_along_axis(z, idx.reshape((1,) * k + idx.shape), g, axis + k)  # distinct positions: no sums
+        return (z,)
+
+
+class Sort(_Along):
+    name, rule = "sort", "d sort(a)/da: the cotangent of each value goes back to the position it came from"
+
+
+class TopK(_Along):
+    name, rule = "topk", "d topk(a)/da: the cotangent of each kept value goes back to its position, 0 elsewhere"
+
+
 WHERE, GATHER, FLOOR, CEIL, ROUND, SIGN = Where(), Gather(), Floor(), Ceil(), Round(), Sign()
+SORT, TOPK = Sort(), TopK()
