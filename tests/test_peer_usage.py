@@ -208,6 +208,22 @@ def test_numbers_of_any_kind_on_either_side_give_the_python_results(c: Any) -> N
         assert out.data == want.data and v.grad == w.grad
 
 
+def test_item_and_output_grads_as_torch_spells_them(torch: Any) -> None:
+    a, b = Value(-4.0), Value(8.0)
+    c = a * b
+    d = c + a
+    d.backward()
+    ta = torch.tensor(-4.0, dtype=torch.float64, requires_grad=True)
+    tb = torch.tensor(8.0, dtype=torch.float64, requires_grad=True)
+    tc = ta * tb
+    tc.retain_grad()
+    td = tc + ta
+    td.retain_grad()
+    td.backward()
+    assert type(d.item()) is float and d.item() == td.item()
+    assert (d.grad, c.grad, a.grad, b.grad) == (td.grad.item(), tc.grad.item(), ta.grad.item(), tb.grad.item())
+
+
 def test_value_repr_reads_like_micrograd() -> None:
     a = Value(-2)
     b = (a * a) + 1

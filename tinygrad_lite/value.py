@@ -317,6 +317,10 @@ class Value:
         """The Values this one was computed from (a set, as micrograd names it; empty for a leaf)."""
         return set(self._parents)
 
+    def item(self) -> float:
+        """The number, as a Python float (torch's spelling for a one-element tensor)."""
+        return float(self.data)
+
     def requires_grad_(self, requires_grad: bool = True) -> "Value":
         """Freeze (``False``) or unfreeze this leaf: a frozen Value gets no gradient; returns self."""
         if not isinstance(requires_grad, (bool, np.bool_)):
