@@ -293,3 +293,30 @@ def test_a_subclass_of_value_takes_part_in_every_operator(torch: Any) -> None:
     assert y.data == pytest.approx(ty.item(), rel=1e-15)
     assert a.grad == pytest.approx(ta.grad.item(), rel=1e-14)
     assert b.grad == pytest.approx(tb.grad.item(), rel=1e-14)
+
+
+# ------------------------------------------------------------ Tensor: torch dtypes, mT
+@pytest.mark.parametrize("name", ["float32", "float64", "float", "double", "long", "int32", "bool"])
+def test_torch_dtypes_are_taken_wherever_a_dtype_is(torch: Any, name: str) -> None:
+    dt = getattr(torch, name)
+    want = torch.tensor([1, 0, 2], dtype=dt).numpy().dtype
+    assert Tensor([1, 0, 2], dtype=dt).dtype == want
+    assert tl.tensor([1, 0, 2], dtype=dt).dtype == want
+    assert tl.zeros(3, dtype=dt).dtype == want
+    with pytest.raises(TypeError, match="complex64"):
+        Tensor([1.0], dtype=torch.complex64)
+
+
+def test_mT_swaps_the_last_two_axes_as_torch(torch: Any) -> None:
+    x = np.random.default_rng(0).standard_normal((2, 3, 4))
+    g = np.random.default_rng(1).standard_normal((2, 4, 3))
+    t = Tensor(x, requires_grad=True)
+    tt = torch.tensor(x, requires_grad=True)
+    y, ty = t.mT, tt.mT
+    assert y.shape == tuple(ty.shape)
+    np.testing.assert_array_equal(y.numpy(), ty.detach().numpy())
+    y.backward(g)
+    ty.backward(torch.tensor(g))
+    np.testing.assert_array_equal(t.grad, tt.grad.numpy())
+    with pytest.raises(ValueError, match=r"mT.*\(4,\)"):
+        _ = Tensor(np.ones(4)).mT
