@@ -45,13 +45,17 @@ def check_bool(who: str, name: str, value: Any) -> bool:
 
 
 def check_dtype(who: str, dtype: Any) -> np.dtype:
-    """``dtype`` as a numpy dtype of bools, integers or floats, else a TypeError naming it."""
+    """``dtype`` as a numpy dtype of bools, integers or floats (numpy's spellings, or a torch
+    dtype such as ``torch.float32``), else a TypeError naming it."""
+    given = dtype
+    if type(dtype).__module__ == "torch" and str(dtype).startswith("torch."):
+        dtype = str(dtype)[len("torch."):]  # torch.float32 -> "float32" (torch.float prints so too)
     try:
         dt = None if dtype is None else np.dtype(dtype)
     except (TypeError, ValueError):
         dt = None
     if dt is None or dt.kind not in "biuf":
-        raise TypeError(f"{who}: dtype must be a bool, integer or float dtype, got {dtype!r}")
+        raise TypeError(f"{who}: dtype must be a bool, integer or float dtype, got {given!r}")
     return dt
 
 
@@ -227,6 +231,14 @@ class TorchSpellings:
             raise ValueError(f"permute: axes {axes} are not a permutation of the {self.data.ndim} axes "
                              "(it needs one axis per dimension)")
         return base_ops.TRANSPOSE(self, axes)
+
+    @property
+    def mT(self) -> "Tensor":
+        """The last two axes swapped (torch's ``mT``: a batch of matrices, each transposed);
+        a tensor of fewer than 2 dimensions is refused (ValueError naming its shape)."""
+        if self.data.ndim < 2:
+            raise ValueError(f"mT: needs a tensor of at least 2 dimensions, got shape {self.data.shape}")
+        return self.swapaxes(-2, -1)
 
     def swapaxes(self, axis0: int, axis1: int) -> "Tensor":
         """Swap two axes (numpy's ``swapaxes``; torch's ``transpose(dim0, dim1)``)."""

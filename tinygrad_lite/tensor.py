@@ -74,7 +74,7 @@ class Tensor(TorchMethods):
         if name is not None and not isinstance(name, str):
             raise TypeError(f"Tensor: name must be a str or None, got {type(name).__name__}")
         if dtype is not None:
-            check_dtype("Tensor", dtype)
+            dtype = check_dtype("Tensor", dtype)
         try:
             arr = np.array(data, dtype=dtype)
         except (TypeError, ValueError) as e:

@@ -121,6 +121,13 @@ class TorchMethods(ExtraMethods):
         """Bytes per element."""
         return int(self.data.itemsize)
 
+    def retain_grad(self) -> None:
+        """torch's spelling, here nothing to switch on: every non-leaf tensor keeps the gradient
+        of the latest backward in ``.grad`` (a leaf accumulates it). As torch, a tensor that
+        does not require grad refuses (RuntimeError)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: this tensor does not require grad, so it gets no gradient to keep")
+
     def is_floating_point(self) -> bool:
         return self.data.dtype.kind == "f"
 

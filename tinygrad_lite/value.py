@@ -159,6 +159,17 @@ class _Pow(_Op):
         return (g * k * _pow(node._parents[0].data, k - 1),)
 
 
+class _RPow(_Op):
+    name, rule, symbol, rsymbol = _like(ops.RPOWC)
+
+    @staticmethod
+    def vjp(node: "Value", g: float) -> tuple:  # d(c**a)/da = c**a * log(c); 0 where c = 0 and a >= 0
+        c = node._ctx
+        if c == 0 and node._parents[0].data >= 0:
+            return (0.0 * g,)
+        return (g * node.data * _log(c),)
+
+
 class _Relu(_Op):
     name, rule, symbol, rsymbol = _like(ops.RELU)
 
@@ -202,7 +213,7 @@ class _Sigmoid(_Op):
 
 
 ADD, ADDC, SUB, RSUBC = _Add(), _AddC(), _Sub(), _RSubC()
-MUL, MULC, DIV, RDIVC, POW = _Mul(), _MulC(), _Div(), _RDivC(), _Pow()
+MUL, MULC, DIV, RDIVC, POW, RPOW = _Mul(), _MulC(), _Div(), _RDivC(), _Pow(), _RPow()
 RELU, TANH, EXP, LOG, SIGMOID = _Relu(), _Tanh(), _Exp(), _Log(), _Sigmoid()
 _state = graph.state
 _new = object.__new__
@@ -231,6 +242,23 @@ def _num(x: object) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
+def _plain(x: Number) -> Number:
+    """A Python int or float of a subclass instance (numpy's float64 is a float subclass):
+    ``data`` and ``grad`` stay plain Python floats."""
+    return float(x) if isinstance(x, float) else int(x)
+
+
+def _exponent(k: object, message: str) -> Number:
+    """``k`` as a Python int or float (numpy real scalars converted), else TypeError."""
+    if isinstance(k, np.integer):
+        return int(k)
+    if isinstance(k, np.floating):
+        return float(k)
+    if not _num(k):
+        raise TypeError(message.format(type(k).__name__))
+    return k
+
+
 class Value:
     """A scalar that remembers how it was computed, micrograd-style.
 
@@ -249,6 +277,9 @@ class Value:
             raise TypeError("Value: data must be a real number, got bool")
         if not isinstance(label, str):
             raise TypeError(f"Value: label must be a str, got {type(label).__name__}")
+        if _children or _op:  # a graph is recorded by the ops only: children given here would be dropped
+            raise TypeError(f"Value: a Value made by hand is a leaf; got _children={_children!r}, _op={_op!r} "
+                            f"(build it with the operators, e.g. a * b, a.tanh(), so backward knows its rule)")
         if not isinstance(data, (int, float)):
             if isinstance(data, (str, bytes)):  # float("3") would parse it: a string is not a number
                 raise TypeError(f"Value: data must be a real number, got {type(data).__name__}")
@@ -282,6 +313,24 @@ class Value:
         return self._op is None
 
     @property
+    def _prev(self) -> set:
+        """The Values this one was computed from (a set, as micrograd names it; empty for a leaf)."""
+        return set(self._parents)
+
+    def item(self) -> float:
+        """The number, as a Python float (torch's spelling for a one-element tensor)."""
+        return float(self.data)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Value":
+        """Freeze (``False``) or unfreeze this leaf: a frozen Value gets no gradient; returns self."""
+        if not isinstance(requires_grad, (bool, np.bool_)):
+            raise TypeError(f"Value.requires_grad_: requires_grad must be a bool, got {requires_grad!r}")
+        if not self.is_leaf:
+            raise RuntimeError("Value.requires_grad_: only a leaf Value can be frozen or unfrozen")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    @property
     def label(self) -> str:
         """The name shown in pictures and traces ("" unless given)."""
         try:
@@ -307,20 +356,24 @@ class Value:
 
     # -- arithmetic: forward here, derivative in the op's vjp above -----------------------
     def __add__(self, other: Union["Value", Number]) -> "Value":
-        if type(other) is Value:
+        if type(other) is Value or isinstance(other, Value):
             return _node(self.data + other.data, (self, other), ADD)
-        if type(other) is float or type(other) is int or _num(other):
-            return _node(self.data + other, (self,), ADDC, other)
-        return NotImplemented
+        if type(other) is not float and type(other) is not int:
+            if not _num(other):
+                return NotImplemented
+            other = _plain(other)
+        return _node(self.data + other, (self,), ADDC, other)
 
     __radd__ = __add__
 
     def __mul__(self, other: Union["Value", Number]) -> "Value":
-        if type(other) is Value:
+        if type(other) is Value or isinstance(other, Value):
             return _node(self.data * other.data, (self, other), MUL)
-        if type(other) is float or type(other) is int or _num(other):
-            return _node(self.data * other, (self,), MULC, other)
-        return NotImplemented
+        if type(other) is not float and type(other) is not int:
+            if not _num(other):
+                return NotImplemented
+            other = _plain(other)
+        return _node(self.data * other, (self,), MULC, other)
 
     __rmul__ = __mul__
 
@@ -328,35 +381,42 @@ class Value:
         return _node(-self.data, (self,), MULC, -1.0)
 
     def __sub__(self, other: Union["Value", Number]) -> "Value":
-        if type(other) is Value:
+        if type(other) is Value or isinstance(other, Value):
             return _node(self.data - other.data, (self, other), SUB)
-        if type(other) is float or type(other) is int or _num(other):
-            return _node(self.data - other, (self,), ADDC, -other)
-        return NotImplemented
+        if type(other) is not float and type(other) is not int:
+            if not _num(other):
+                return NotImplemented
+            other = _plain(other)
+        return _node(self.data - other, (self,), ADDC, -other)
 
     def __rsub__(self, other: Number) -> "Value":
         if _num(other):
-            return _node(other - self.data, (self,), RSUBC)
+            return _node(_plain(other) - self.data, (self,), RSUBC)
         return NotImplemented
 
     def __truediv__(self, other: Union["Value", Number]) -> "Value":
-        if type(other) is Value:
+        if type(other) is Value or isinstance(other, Value):
             return _node(_div(self.data, other.data), (self, other), DIV)
         if _num(other):
+            other = _plain(other)
             return _node(_div(self.data, other), (self,), MULC, _div(1.0, other))
         return NotImplemented
 
     def __rtruediv__(self, other: Number) -> "Value":
         if _num(other):
+            other = _plain(other)
             return _node(_div(other, self.data), (self,), RDIVC, other)
         return NotImplemented
 
     def __pow__(self, k: Number) -> "Value":
-        if isinstance(k, np.integer):
-            k = int(k)
-        if not _num(k):
-            raise TypeError(f"Value ** {type(k).__name__}: only int/float exponents are supported")
+        """a ** k for a number k (int, float or a numpy real scalar); d/da = k * a**(k-1)."""
+        k = _exponent(k, "Value ** {}: only int/float exponents are supported")
         return _node(_pow(self.data, k), (self,), POW, k)
+
+    def __rpow__(self, c: Number) -> "Value":
+        """c ** a for a number c; d/da = c**a * log(c) (0 where c = 0 and a >= 0, as torch)."""
+        c = _exponent(c, "{} ** Value: only an int/float base is supported")
+        return _node(_pow(float(c), self.data), (self,), RPOW, c)
 
     # -- functions ----------------------------------------------------------------------
     def relu(self) -> "Value":

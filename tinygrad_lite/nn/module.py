@@ -2,7 +2,8 @@
 (Sequential, ModuleList, Identity, Flatten), shaped like PyTorch's ``torch.nn``.
 
 A parameter is a leaf ``Tensor`` attribute that requires grad, or was created requiring it
-(a frozen parameter, ``requires_grad_(False)``, stays one, as in torch); a buffer is a Tensor
+(a frozen parameter, ``requires_grad_(False)``, stays one, as in torch), or a leaf scalar
+``Value`` (micrograd-style models); a buffer is a Tensor
 registered with ``register_buffer`` (saved and loaded with the parameters, never trained,
 e.g. BatchNorm's running statistics); a child is a ``Module`` attribute (also inside a
 list, tuple or dict). Linear is one fused graph node with its own per-sample rule.
@@ -23,6 +24,7 @@ from ..hooks import MODULES as _MODULE_HOOKS
 from ..ops.base import const as _const
 from ..random import as_generator
 from ..tensor import Tensor
+from ..value import Value
 from .module_api import ModuleAPI
 
 __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten"]
@@ -83,9 +85,9 @@ class Module(ModuleAPI):
             if isinstance(v, _MEMBER):
                 out.append((name, None, v))
             elif isinstance(v, (list, tuple)):
-                out += [(name, i, item) for i, item in enumerate(v) if isinstance(item, (Module, Tensor))]
+                out += [(name, i, item) for i, item in enumerate(v) if isinstance(item, _MEMBER)]
             elif isinstance(v, dict):
-                out += [(name, k, item) for k, item in v.items() if isinstance(item, (Module, Tensor))]
+                out += [(name, k, item) for k, item in v.items() if isinstance(item, _MEMBER)]
         return out
 
     def _members(self) -> Iterator[tuple]:
@@ -147,7 +149,7 @@ class Module(ModuleAPI):
         seen: set = set()
         for mname, m in self._walk("named_parameters", prefix, recurse, remove_duplicate):
             for name, v in m._members():
-                if isinstance(v, Tensor) and _is_param(v) and not (remove_duplicate and id(v) in seen):
+                if isinstance(v, _PARAM) and _is_param(v) and not (remove_duplicate and id(v) in seen):
                     seen.add(id(v))
                     yield (f"{mname}.{name}" if mname else name), v
 
@@ -176,7 +178,7 @@ class Module(ModuleAPI):
                 else:
                     continue
                 for v in items:
-                    if isinstance(v, Tensor):
+                    if isinstance(v, _PARAM):
                         if _is_param(v) and id(v) not in seen:
                             seen.add(id(v))
                             out.append(v)
@@ -190,7 +192,10 @@ class Module(ModuleAPI):
         zero the ``grad`` arrays instead, as torch)."""
         check_bool("zero_grad", "set_to_none", set_to_none)
         for p in self.parameters():
-            p.zero_grad(set_to_none)
+            if isinstance(p, Value):  # a scalar's gradient is a float: back to 0.0, never None
+                p.grad = 0.0
+            else:
+                p.zero_grad(set_to_none)
 
     def train(self, mode: bool = True) -> "Module":
         """Set training mode (``mode=True``) or evaluation mode on this module and every
@@ -248,7 +253,7 @@ class Module(ModuleAPI):
             mname, m, above = stack.pop()
             buffers = m.__dict__.get("_buffer_names", ())
             for name, v in m._members():
-                if isinstance(v, Tensor) and _is_param(v) and name not in buffers:
+                if isinstance(v, _PARAM) and _is_param(v) and name not in buffers:
                     out[f"{mname}.{name}" if mname else name] = v
             for name in buffers:
                 if isinstance(getattr(m, name, None), Tensor):
@@ -262,7 +267,8 @@ class Module(ModuleAPI):
     def state_dict(self) -> "OrderedDict[str, np.ndarray]":
         """Parameter and buffer name -> a copy of its array (PyTorch's keys: ``0.weight``,
         ``bn.running_mean``, ``bn.num_batches_tracked`` ...)."""
-        return OrderedDict((name, t.data.copy()) for name, t in self._state_tensors().items())
+        return OrderedDict((name, np.array(t.data) if isinstance(t, Value) else t.data.copy())
+                           for name, t in self._state_tensors().items())
 
     def load_state_dict(self, state: Any, strict: bool = True) -> "IncompatibleKeys":
         """Copy arrays into the parameters and buffers, all or nothing.
@@ -296,12 +302,12 @@ class Module(ModuleAPI):
                 raise ValueError(f"load_state_dict: '{k}' is not an array (got {type(v).__name__})") from None
             if arr.dtype.kind not in "biuf":
                 raise ValueError(f"load_state_dict: '{k}' has non-numeric dtype {arr.dtype} (got {type(v).__name__})")
-            if arr.shape != p.data.shape:
+            if arr.shape != np.shape(p.data):
                 raise ValueError(f"load_state_dict: '{k}' has shape {arr.shape}, the model's tensor has shape "
-                                 f"{p.data.shape}")
-            new[k] = arr.astype(p.data.dtype, copy=True)
+                                 f"{np.shape(p.data)}")
+            new[k] = arr.astype(np.result_type(p.data), copy=True)
         for k, arr in new.items():
-            params[k].data = arr
+            params[k].data = float(arr) if isinstance(params[k], Value) else arr
         return IncompatibleKeys(missing, extra)
 
     def __repr__(self) -> str:
@@ -327,12 +333,14 @@ class IncompatibleKeys(NamedTuple):
     unexpected_keys: list
 
 
-_MEMBER = (Module, Tensor)  # what an attribute (or an item of a list, tuple or dict one) may be
+_MEMBER = (Module, Tensor, Value)  # what an attribute (or an item of a list, tuple or dict one) may be
+_PARAM = (Tensor, Value)  # what may be a parameter
 
 
-def _is_param(t: Tensor) -> bool:
-    """A parameter: a leaf that requires grad, or was created requiring it (frozen)."""
-    return t._op is None and (t.requires_grad or getattr(t, "_param", False))
+def _is_param(t: Union[Tensor, Value]) -> bool:
+    """A parameter: a leaf Tensor that requires grad, or was created requiring it (frozen); a
+    leaf Value (a scalar engine weight, frozen or not)."""
+    return t._op is None and (t.requires_grad or getattr(t, "_param", False) or isinstance(t, Value))
 
 class Linear(Module):
     """y = x @ W.T + b with W of shape (out_features, in_features), b of shape (out_features,).

@@ -247,13 +247,20 @@ class ModuleAPI:
         return obj
 
     # ----------------------------------------------------------------- dtype moves ------
-    def _convert(self, dt: np.dtype, integers: bool = False) -> "Module":
+    def _convert(self, who: str, dt: np.dtype, integers: bool = False) -> "Module":
         """Every floating parameter and buffer (with ``integers``, every buffer) to ``dt``, in
-        place. The arguments were checked before: nothing here can fail half-way."""
+        place. The arguments were checked before: nothing here can fail half-way. Scalar
+        ``Value`` parameters are Python floats: float64 leaves them as they are, any other
+        dtype is refused (TypeError) before anything changes."""
         params = self.parameters()  # type: ignore[attr-defined]
+        scalars = [p for p in params if not isinstance(p, Tensor)]
+        if scalars and dt != np.float64:
+            raise TypeError(f"{who}: this model has scalar Value parameters, which are Python floats "
+                            f"(float64) and cannot become {dt}")
         seen = {id(p) for p in params}
         for p in params:
-            _cast(p, dt)
+            if isinstance(p, Tensor):
+                _cast(p, dt)
         for b in self.buffers():  # type: ignore[attr-defined]
             if id(b) not in seen and (integers or b._data.dtype.kind == "f"):
                 seen.add(id(b))
@@ -272,20 +279,20 @@ class ModuleAPI:
             check_device("to", device)
         if dtype is None:
             return self  # type: ignore[return-value]
-        return self._convert(_float_target("to", dtype))
+        return self._convert("to", _float_target("to", dtype))
 
     def float(self) -> "Module":
         """Floating parameters and buffers to float32, in place; returns self."""
-        return self._convert(np.dtype(np.float32))
+        return self._convert("float", np.dtype(np.float32))
 
     def double(self) -> "Module":
         """Floating parameters and buffers to float64, in place; returns self."""
-        return self._convert(np.dtype(np.float64))
+        return self._convert("double", np.dtype(np.float64))
 
     def type(self, dst_type: Any) -> "Module":
         """Every parameter and buffer (integer buffers too, as torch) to ``dst_type``, which
         must be a floating dtype (parameters cannot hold integers); returns self."""
-        return self._convert(_float_target("type", dst_type), integers=True)
+        return self._convert("type", _float_target("type", dst_type), integers=True)
 
     # ------------------------------------------------------------------ hooks -----------
     def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
