@@ -92,9 +92,9 @@ def kl_div(input: Any, target: Any, size_average: Optional[bool] = None, reduce:
     ``"sum"``, ``"none"``. d/dx = -t (or -e^t).
     """
     who = "kl_div"
+    x, t = _pair(input, target, who)  # (shapes first: a refused call does not warn)
     red = _kl_reduction(size_average, reduce, reduction, who)
     log_target = _flag(log_target, who, "log_target")
-    x, t = _pair(input, target, who)
     if log_target:
         terms = t.exp() * (t - x)
     else:
