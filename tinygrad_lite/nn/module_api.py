@@ -324,7 +324,7 @@ class ModuleAPI:
 
     def half(self) -> "Module":
         """Floating parameters and buffers to float16, in place; returns self."""
-        return self._convert(np.dtype(np.float16))
+        return self._convert("half", np.dtype(np.float16))
 
     def cpu(self) -> "Module":
         """Everything already lives on the CPU: returns self."""
