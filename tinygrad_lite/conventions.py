@@ -270,6 +270,16 @@ class TorchSpellings:
     def double(self) -> "Tensor":
         return self.astype(np.float64)
 
+    def _extremum(self, axis: Any, keepdims: bool, dim: Any, keepdim: Optional[bool], argfn: Any, op: Any) -> Any:
+        """``max`` / ``min``: numpy's reduction over ``axis``, or with torch's keywords (``dim=``,
+        or an int axis with ``keepdim=``) torch's ``(values, indices)``."""
+        if dim is not None:
+            return self._minmax(dim, keepdims if keepdim is None else keepdim, axis, argfn, op)
+        if keepdim is not None and isinstance(axis, (int, np.integer)):  # torch's spelling throughout
+            return self._minmax(axis, keepdim, None, argfn, op)
+        axis, keepdims = _torch_axis(axis, keepdims, None, keepdim)
+        return op(self, axis, keepdims)
+
     def _minmax(self, dim: Any, keepdim: bool, axis: Any, argfn: Any, op: Any) -> MinMax:
         if axis is not None:
             raise TypeError("give either axis or dim, not both")

@@ -155,29 +155,22 @@ def unsqueeze(input: Any, dim: int) -> Any:
     return _t("unsqueeze", input).unsqueeze(dim)
 
 
-def mm(input: Any, mat2: Any) -> Any:
-    """(n, m) @ (m, p) -> (n, p) of two matrices."""
-    return _t("mm", input).mm(mat2)
+def _product(name: str, doc: str) -> Any:
+    """``tl.<name>(input, other)``: the Tensor method ``input.<name>(other)`` (torch's
+    function form of a product of two tensors)."""
+    def function(input: Any, other: Any) -> Any:
+        return getattr(_t(name, input), name)(other)
+
+    function.__name__ = function.__qualname__ = name
+    function.__doc__ = doc
+    return function
 
 
-def bmm(input: Any, mat2: Any) -> Any:
-    """(b, n, m) @ (b, m, p) -> (b, n, p), no broadcasting."""
-    return _t("bmm", input).bmm(mat2)
-
-
-def dot(input: Any, other: Any) -> Any:
-    """sum_i x_i y_i of two 1-D tensors."""
-    return _t("dot", input).dot(other)
-
-
-def mv(input: Any, vec: Any) -> Any:
-    """(n, m) @ (m,) -> (n,)."""
-    return _t("mv", input).mv(vec)
-
-
-def outer(input: Any, vec2: Any) -> Any:
-    """out[i, j] = x_i y_j of two 1-D tensors."""
-    return _t("outer", input).outer(vec2)
+mm = _product("mm", "(n, m) @ (m, p) -> (n, p) of two matrices.")
+bmm = _product("bmm", "(b, n, m) @ (b, m, p) -> (b, n, p), no broadcasting.")
+dot = _product("dot", "sum_i x_i y_i of two 1-D tensors.")
+mv = _product("mv", "(n, m) @ (m,) -> (n,).")
+outer = _product("outer", "out[i, j] = x_i y_j of two 1-D tensors.")
 
 
 def tril(input: Any, diagonal: int = 0) -> Any:

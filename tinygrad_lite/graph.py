@@ -34,11 +34,12 @@ threads recording.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import inspect
 import threading
 from operator import attrgetter
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterator, Optional
 
 __all__ = ["toposort", "backward", "no_grad", "inference_mode", "enable_grad", "is_grad_enabled", "set_grad_enabled",
            "state"]
@@ -53,6 +54,15 @@ class _State(threading.local):
         self.modules: list = []
         self.anomaly = False
         self.lazy = False  # inside a default (per-sample) backward: weight gradients may stay factored
+
+    @contextlib.contextmanager
+    def running(self, module: Any) -> Iterator[None]:
+        """``module`` on the running-module stack for the block (a forward with hooks)."""
+        self.modules.append(module)
+        try:
+            yield
+        finally:
+            self.modules.pop()
 
 
 state = _State()

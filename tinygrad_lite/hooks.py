@@ -164,12 +164,9 @@ def register_module_hook(module: Any, kind: str, hook: Callable, prepend: bool, 
 
 
 def _plain(module: Any, args: tuple, kwargs: dict) -> Any:
-    stack = state.modules
-    stack.append(module)
-    try:
+    """The forward itself, with ``module`` on the running-module stack while it runs."""
+    with state.running(module):
         return module.forward(*args, **kwargs)
-    finally:
-        stack.pop()
 
 
 def call(module: Any, args: tuple, kwargs: dict) -> Any:

@@ -427,23 +427,13 @@ class Tensor(TorchMethods):
         """Maximum over ``axis``; the gradient is split evenly among tied maxima. With
         torch's keywords (``dim=``, or an int axis with ``keepdim=``): a named tuple
         ``(values, indices)``, as torch returns."""
-        if dim is not None:
-            return self._minmax(dim, keepdims if keepdim is None else keepdim, axis, np.argmax, ops.MAX)
-        if keepdim is not None and isinstance(axis, (int, np.integer)):  # torch's spelling throughout
-            return self._minmax(axis, keepdim, None, np.argmax, ops.MAX)
-        axis, keepdims = _torch_axis(axis, keepdims, None, keepdim)
-        return ops.MAX(self, axis, keepdims)
+        return self._extremum(axis, keepdims, dim, keepdim, np.argmax, ops.MAX)
 
     def min(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
             keepdim: Optional[bool] = None) -> Any:
         """Minimum over ``axis``; ties share the gradient evenly. With ``dim=`` (or an int
         axis with ``keepdim=``): ``(values, indices)``."""
-        if dim is not None:
-            return self._minmax(dim, keepdims if keepdim is None else keepdim, axis, np.argmin, ops.MIN)
-        if keepdim is not None and isinstance(axis, (int, np.integer)):  # torch's spelling throughout
-            return self._minmax(axis, keepdim, None, np.argmin, ops.MIN)
-        axis, keepdims = _torch_axis(axis, keepdims, None, keepdim)
-        return ops.MIN(self, axis, keepdims)
+        return self._extremum(axis, keepdims, dim, keepdim, np.argmin, ops.MIN)
 
     def softmax(self, axis: int = -1, *, dim: Optional[int] = None) -> "Tensor":
         """exp(x - max) / sum exp(x - max) along ``axis`` (stable for large logits)."""

@@ -27,22 +27,11 @@ from .conventions import _shape_arg, _torch_axis, store
 from .graph import state
 from .ops import base
 from .ops.base import axes_of
-from .torchextra import ExtraMethods
+from .torchextra import ExtraMethods, _along
+from .torchextra import _axis as _one_axis
 
 if TYPE_CHECKING:
     from .tensor import Tensor
-
-
-def _one_axis(t: Any, dim: Any, who: str) -> int:
-    if isinstance(dim, (tuple, list)) or t.data.ndim == 0:
-        raise TypeError(f"{who}: dim must be one int naming an axis of the tensor of shape {t.data.shape}, got "
-                        f"{dim!r}")
-    return axes_of(t.data.ndim, dim, who)[0]
-
-
-def _along(ndim: int, axis: int, key: Any) -> tuple:
-    """An index applying ``key`` to axis ``axis`` and taking every other axis whole."""
-    return (slice(None),) * axis + (key,) + (slice(None),) * (ndim - axis - 1)
 
 
 class TorchMethods(ExtraMethods):

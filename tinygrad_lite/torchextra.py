@@ -87,6 +87,7 @@ def _axis(t: Any, dim: Any, who: str) -> int:
 
 
 def _along(ndim: int, axis: int, key: Any) -> tuple:
+    """An index applying ``key`` to axis ``axis`` and taking every other axis whole."""
     return (slice(None),) * axis + (key,) + (slice(None),) * (ndim - axis - 1)
 
 

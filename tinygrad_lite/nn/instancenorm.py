@@ -14,37 +14,22 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..conventions import check_bool
 from ..tensor import Tensor
 from . import functional as F
-from .layers import _eps, _pos_int
-from .module import Module
+from .layers import _BatchNorm
 
 __all__ = ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
 
 
-class _InstanceNorm(Module):
+class _InstanceNorm(_BatchNorm):
+    """BatchNorm's parameters and buffers (torch's names), torch's InstanceNorm defaults and
+    forward."""
+
     spatial = 1  # positions axes after (C,)
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1, affine: bool = False,
                  track_running_stats: bool = False, dtype: Any = np.float64, *, bias: bool = True) -> None:
-        who = type(self).__name__
-        self.num_features = _pos_int(num_features, "num_features", who)
-        if momentum is not None and (isinstance(momentum, (bool, np.bool_)) or not isinstance(momentum, (int, float))
-                                     or not 0.0 <= float(momentum) <= 1.0):
-            raise ValueError(f"{who}: momentum must be a number between 0 and 1 (or None), got {momentum!r}")
-        self.eps, self.momentum = _eps(eps, who), momentum
-        self.affine = check_bool(who, "affine", affine)
-        self.track_running_stats = check_bool(who, "track_running_stats", track_running_stats)
-        self._bias = self.affine and check_bool(who, "bias", bias)
-        self.weight = Tensor(np.ones(num_features, dtype), requires_grad=True) if affine else None
-        self.bias = Tensor(np.zeros(num_features, dtype), requires_grad=True) if self._bias else None
-        if track_running_stats:
-            self.register_buffer("running_mean", np.zeros(num_features, dtype))
-            self.register_buffer("running_var", np.ones(num_features, dtype))
-            self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
-        else:
-            self.running_mean = self.running_var = self.num_batches_tracked = None
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype, bias=bias)
 
     def forward(self, x: Any) -> Tensor:
         who = type(self).__name__

@@ -64,11 +64,15 @@ class DiagEmbed(Op):
         return (g[..., rows, cols],)
 
     def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
-        x = inputs[0]
-        if x._bs & BATCHED and x._data.ndim == 1:
-            return batchstate.mixed(f"op 'diag' spreads the sample axis over a matrix (shape {x._data.shape} -> "
-                                    f"{out.shape})", x)
-        return batchstate.unary(self.name, x, linear=True)
+        return _linear_unless(self.name, inputs[0], 1, "spreads the sample axis over a matrix")
+
+
+def _linear_unless(op: str, x: Any, ndim: int, why: str) -> tuple:
+    """Batch state of an op linear in ``x`` that keeps the sample axis, unless a batched
+    ``x`` has ``ndim`` axes: then the op mixes the samples, for the reason ``why``."""
+    if x._bs & BATCHED and x._data.ndim == ndim:
+        return batchstate.mixed(f"op '{op}' {why} (a batched tensor of shape {x._data.shape})", x)
+    return batchstate.unary(op, x, linear=True)
 
 
 class _Triangle(Op):
@@ -83,11 +87,8 @@ class _Triangle(Op):
         return (type(self).fn(g, node._ctx),)
 
     def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
-        x = inputs[0]
-        if x._bs & BATCHED and x._data.ndim == 2:
-            return batchstate.mixed(f"op '{self.name}' masks by position along the sample axis (a 2-D batched "
-                                    f"tensor of shape {x._data.shape}: its rows are the samples)", x)
-        return batchstate.unary(self.name, x, linear=True)
+        return _linear_unless(self.name, inputs[0], 2, "masks by position along the sample axis (its rows are "
+                              "the samples)")
 
 
 class Tril(_Triangle):
