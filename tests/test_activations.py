@@ -14,9 +14,8 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-from hypothesis import given
 from hypothesis import strategies as st
-from test_ops import DOMAINS, SETTINGS, OpSpec, check_forward, check_gradients, check_torch, one_shape
+from test_ops import DOMAINS, OpSpec, one_shape, table_tests
 
 import tinygrad_lite as tl
 from tinygrad_lite import Tensor, nn, ops
@@ -72,25 +71,8 @@ SPECS = [
 IDS = [s.name for s in SPECS]
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=IDS)
-@SETTINGS
-@given(data=st.data())
-def test_value_matches_numpy(spec: OpSpec, data: Any) -> None:
-    check_forward(spec, data)
-
-
-@pytest.mark.parametrize("spec", SPECS, ids=IDS)
-@SETTINGS
-@given(data=st.data())
-def test_gradient_matches_finite_differences(spec: OpSpec, data: Any) -> None:
-    check_gradients(spec, data)
-
-
-@pytest.mark.parametrize("spec", SPECS, ids=IDS)
-@SETTINGS
-@given(data=st.data())
-def test_value_and_gradient_match_torch(torch: Any, spec: OpSpec, data: Any) -> None:
-    check_torch(torch, spec, data)
+(test_value_matches_numpy, test_gradient_matches_finite_differences,
+ test_value_and_gradient_match_torch) = table_tests(SPECS)
 
 
 def test_every_new_activation_op_is_registered_with_its_rule() -> None:

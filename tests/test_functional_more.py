@@ -19,9 +19,8 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-from hypothesis import given
 from hypothesis import strategies as st
-from test_ops import DOMAINS, SETTINGS, OpSpec, check_forward, check_gradients, check_torch
+from test_ops import DOMAINS, OpSpec, table_tests
 
 import tinygrad_lite as tl
 from tinygrad_lite import Tensor, nn
@@ -271,28 +270,8 @@ IDS = [s.name for s in SPECS]
 quiet_kl = pytest.mark.filterwarnings("ignore:kl_div:UserWarning", "ignore:reduction:UserWarning")
 
 
-@quiet_kl
-@pytest.mark.parametrize("spec", SPECS, ids=IDS)
-@SETTINGS
-@given(data=st.data())
-def test_value_matches_numpy(spec: OpSpec, data: Any) -> None:
-    check_forward(spec, data)
-
-
-@quiet_kl
-@pytest.mark.parametrize("spec", SPECS, ids=IDS)
-@SETTINGS
-@given(data=st.data())
-def test_gradients_match_finite_differences(spec: OpSpec, data: Any) -> None:
-    check_gradients(spec, data)
-
-
-@quiet_kl
-@pytest.mark.parametrize("spec", SPECS, ids=IDS)
-@SETTINGS
-@given(data=st.data())
-def test_value_and_gradients_match_torch(torch: Any, spec: OpSpec, data: Any) -> None:
-    check_torch(torch, spec, data)
+(test_value_matches_numpy, test_gradients_match_finite_differences,
+ test_value_and_gradients_match_torch) = (quiet_kl(t) for t in table_tests(SPECS))
 
 
 # ------------------------------------------------------------------------------- pad: torch's edges

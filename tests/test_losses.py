@@ -17,16 +17,12 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from test_ops import (
     DOMAINS,
-    SETTINGS,
     OpSpec,
-    check_forward,
-    check_gradients,
-    check_torch,
+    table_tests,
     two_same,
 )
 
@@ -206,25 +202,8 @@ SPECS = POINTWISE + CLASS
 IDS = [s.name for s in SPECS]
 
 
-@pytest.mark.parametrize("spec", SPECS, ids=IDS)
-@SETTINGS
-@given(data=st.data())
-def test_value_matches_numpy(spec: OpSpec, data: Any) -> None:
-    check_forward(spec, data)
-
-
-@pytest.mark.parametrize("spec", SPECS, ids=IDS)
-@SETTINGS
-@given(data=st.data())
-def test_gradients_match_finite_differences(spec: OpSpec, data: Any) -> None:
-    check_gradients(spec, data)
-
-
-@pytest.mark.parametrize("spec", SPECS, ids=IDS)
-@SETTINGS
-@given(data=st.data())
-def test_value_and_gradients_match_torch(torch: Any, spec: OpSpec, data: Any) -> None:
-    check_torch(torch, spec, data)
+(test_value_matches_numpy, test_gradients_match_finite_differences,
+ test_value_and_gradients_match_torch) = table_tests(SPECS)
 
 
 def test_every_new_loss_op_is_registered() -> None:

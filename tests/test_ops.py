@@ -499,26 +499,36 @@ def check_torch(torch: Any, spec: OpSpec, data: Any) -> None:
         np.testing.assert_allclose(g, tg, rtol=TORCH_TOL, atol=TORCH_TOL, err_msg=f"{spec.name}: operand {k}")
 
 
+def table_tests(specs: list) -> tuple:
+    """The three checks over the op table ``specs``, as pytest tests (hypothesis draws the
+    cases): ``(forward vs numpy, gradients vs finite differences, value and gradients vs
+    torch)``. A test module assigns them to its ``test_*`` names."""
+    over = pytest.mark.parametrize("spec", specs, ids=[s.name for s in specs])
+
+    @over
+    @SETTINGS
+    @given(data=st.data())
+    def forward(spec: OpSpec, data: Any) -> None:
+        check_forward(spec, data)
+
+    @over
+    @SETTINGS
+    @given(data=st.data())
+    def gradients(spec: OpSpec, data: Any) -> None:
+        check_gradients(spec, data)
+
+    @over
+    @SETTINGS
+    @given(data=st.data())
+    def against_torch(torch: Any, spec: OpSpec, data: Any) -> None:
+        check_torch(torch, spec, data)
+
+    return forward, gradients, against_torch
+
+
 # ------------------------------------------------------------------------------- the tests
-@pytest.mark.parametrize("spec", OPS, ids=OP_IDS)
-@SETTINGS
-@given(data=st.data())
-def test_forward_matches_numpy(spec: OpSpec, data: Any) -> None:
-    check_forward(spec, data)
-
-
-@pytest.mark.parametrize("spec", OPS, ids=OP_IDS)
-@SETTINGS
-@given(data=st.data())
-def test_gradient_matches_finite_differences(spec: OpSpec, data: Any) -> None:
-    check_gradients(spec, data)
-
-
-@pytest.mark.parametrize("spec", TORCH_OPS, ids=[op.name for op in TORCH_OPS])
-@SETTINGS
-@given(data=st.data())
-def test_matches_torch(torch: Any, spec: OpSpec, data: Any) -> None:
-    check_torch(torch, spec, data)
+test_forward_matches_numpy, test_gradient_matches_finite_differences, _ = table_tests(OPS)
+_, _, test_matches_torch = table_tests(TORCH_OPS)
 
 
 @pytest.mark.parametrize("spec", OPS, ids=OP_IDS)

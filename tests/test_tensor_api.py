@@ -16,18 +16,14 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from test_ops import (
     BIN_MODES,
-    SETTINGS,
     OpSpec,
     any_shape,
-    check_forward,
-    check_gradients,
-    check_torch,
     shape_1d_up,
+    table_tests,
     two_broadcast,
 )
 
@@ -324,25 +320,7 @@ NEW_OPS = [
 IDS = [s.name for s in NEW_OPS]
 
 
-@pytest.mark.parametrize("spec", NEW_OPS, ids=IDS)
-@SETTINGS
-@given(data=st.data())
-def test_forward_matches_numpy(spec: OpSpec, data: Any) -> None:
-    check_forward(spec, data)
-
-
-@pytest.mark.parametrize("spec", NEW_OPS, ids=IDS)
-@SETTINGS
-@given(data=st.data())
-def test_gradient_matches_finite_differences(spec: OpSpec, data: Any) -> None:
-    check_gradients(spec, data)
-
-
-@pytest.mark.parametrize("spec", NEW_OPS, ids=IDS)
-@SETTINGS
-@given(data=st.data())
-def test_matches_torch(torch: Any, spec: OpSpec, data: Any) -> None:
-    check_torch(torch, spec, data)
+test_forward_matches_numpy, test_gradient_matches_finite_differences, test_matches_torch = table_tests(NEW_OPS)
 
 
 def test_every_new_op_is_registered_with_its_rule() -> None:
@@ -425,8 +403,12 @@ def _cost(fn: Callable, X: np.ndarray, W0: np.ndarray, batched: bool, reduction:
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 @pytest.mark.parametrize("name,fn", PER_SAMPLE, ids=[c[0] for c in PER_SAMPLE])
 def test_per_sample_gradients_equal_each_sample_alone(name: str, fn: Callable, reduction: str) -> None:
-    rng = np.random.default_rng(21)
-    B = 5
+    check_each_sample_alone(name, fn, reduction, np.random.default_rng(21), 5)
+
+
+def check_each_sample_alone(name: str, fn: Callable, reduction: str, rng: np.random.Generator, B: int) -> None:
+    """W's per-sample gradients through ``fn`` over a batch of B equal each sample run alone,
+    and its ``.grad`` equals the plain (unbatched) backward's."""
     X, W0 = rng.standard_normal((B, 4)), rng.standard_normal((3, 4))
     W = _cost(fn, X, W0, True, reduction)
     plain = _cost(fn, X, W0, False, reduction)

@@ -20,8 +20,6 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from test_ops import (
     BIN_MODES,
     BROADCAST_PAIRS,
@@ -29,15 +27,12 @@ from test_ops import (
     FD_RTOL,
     FWD_ATOL,
     FWD_RTOL,
-    SETTINGS,
     Case,
     OpSpec,
     any_shape,
-    check_forward,
-    check_gradients,
-    check_torch,
     fd_gradients,
     run_tl,
+    table_tests,
     two_broadcast,
 )
 from test_tensor_api import _cost
@@ -93,25 +88,7 @@ IDS = [s.name for s in NEW_OPS]
 BINARY = [s for s in NEW_OPS if s.modes == BIN_MODES]
 
 
-@pytest.mark.parametrize("spec", NEW_OPS, ids=IDS)
-@SETTINGS
-@given(data=st.data())
-def test_forward_matches_numpy(spec: OpSpec, data: Any) -> None:
-    check_forward(spec, data)
-
-
-@pytest.mark.parametrize("spec", NEW_OPS, ids=IDS)
-@SETTINGS
-@given(data=st.data())
-def test_gradient_matches_finite_differences(spec: OpSpec, data: Any) -> None:
-    check_gradients(spec, data)
-
-
-@pytest.mark.parametrize("spec", NEW_OPS, ids=IDS)
-@SETTINGS
-@given(data=st.data())
-def test_matches_torch(torch: Any, spec: OpSpec, data: Any) -> None:
-    check_torch(torch, spec, data)
+test_forward_matches_numpy, test_gradient_matches_finite_differences, test_matches_torch = table_tests(NEW_OPS)
 
 
 @pytest.mark.parametrize("spec", BINARY, ids=[s.name for s in BINARY])

@@ -19,11 +19,10 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
-from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
-from test_ops import SETTINGS, OpSpec, check_forward, check_gradients, check_torch, shape_1d_up
-from test_tensor_api import _cost
+from test_ops import OpSpec, shape_1d_up, table_tests
+from test_tensor_api import check_each_sample_alone
 
 import tinygrad_lite as tl
 from tinygrad_lite import Tensor, ops
@@ -221,25 +220,7 @@ OPS3 = [
 IDS = [s.name for s in OPS3]
 
 
-@pytest.mark.parametrize("spec", OPS3, ids=IDS)
-@SETTINGS
-@given(data=st.data())
-def test_forward_matches_numpy(spec: OpSpec, data: Any) -> None:
-    check_forward(spec, data)
-
-
-@pytest.mark.parametrize("spec", OPS3, ids=IDS)
-@SETTINGS
-@given(data=st.data())
-def test_gradient_matches_finite_differences(spec: OpSpec, data: Any) -> None:
-    check_gradients(spec, data)
-
-
-@pytest.mark.parametrize("spec", OPS3, ids=IDS)
-@SETTINGS
-@given(data=st.data())
-def test_matches_torch(torch: Any, spec: OpSpec, data: Any) -> None:
-    check_torch(torch, spec, data)
+test_forward_matches_numpy, test_gradient_matches_finite_differences, test_matches_torch = table_tests(OPS3)
 
 
 def test_the_new_differentiable_ops_are_registered_classes_with_their_rules() -> None:
@@ -323,15 +304,7 @@ PER_SAMPLE = [  # fn(x, W) with x (B, 4) batched and W (3, 4): axis 0 stays the 
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 @pytest.mark.parametrize("name,fn", PER_SAMPLE, ids=[c[0] for c in PER_SAMPLE])
 def test_per_sample_gradients_equal_each_sample_alone(name: str, fn: Callable, reduction: str) -> None:
-    rng = np.random.default_rng(41)
-    B = 3
-    X, W0 = rng.standard_normal((B, 4)), rng.standard_normal((3, 4))
-    W = _cost(fn, X, W0, True, reduction)
-    plain = _cost(fn, X, W0, False, reduction)
-    alone = np.stack([_cost(fn, X[b:b + 1], W0, False, reduction).grad for b in range(B)])
-    assert W.grad_sample.shape == (B, 3, 4)
-    np.testing.assert_allclose(W.grad_sample, alone, rtol=1e-12, atol=1e-14, err_msg=name)
-    np.testing.assert_allclose(W.grad, plain.grad, rtol=1e-12, atol=1e-14, err_msg=name)
+    check_each_sample_alone(name, fn, reduction, np.random.default_rng(41), 3)
 
 
 MIXING = [  # fn(x, W) over a batched x (4, 4), and the op named when grad_sample is read
