@@ -66,8 +66,15 @@ def _some_zeros(rng: np.random.Generator, shape: tuple) -> np.ndarray:
     return np.where(rng.uniform(size=shape) < 1 / 3, 0.0, rng.uniform(-2.0, 2.0, shape))
 
 
+def _off_steps(rng: np.random.Generator, shape: tuple) -> np.ndarray:
+    """Reals in [-2, 2] a quarter step of 0.01 away from every multiple of 0.005: far from the
+    jumps of floor, ceil, sign and round (to 0, 1 or 2 decimals), even after a finite-difference
+    step, where the derivative is 0."""
+    return rng.integers(-200, 200, shape) / 100 + 0.0025
+
+
 DOMAINS = {"real": _real, "pos": _pos, "nonzero": _nonzero, "off_zero": _off_zero, "distinct": _distinct,
-           "some_zeros": _some_zeros}
+           "some_zeros": _some_zeros, "off_steps": _off_steps}
 
 
 # ------------------------------------------------------------------------------- shape strategies
