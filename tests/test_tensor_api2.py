@@ -35,7 +35,7 @@ from test_ops import (
     table_tests,
     two_broadcast,
 )
-from test_tensor_api import _cost, check_bad_argument, check_mixing
+from test_tensor_api import check_bad_argument, check_each_sample_alone, check_mixing
 
 import tinygrad_lite as tl
 from tinygrad_lite import Tensor, ops
@@ -217,15 +217,7 @@ PER_SAMPLE = [  # fn(x, W) with x of shape (B, 4) batched and W (3, 4); the outp
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 @pytest.mark.parametrize("name,fn", PER_SAMPLE, ids=[c[0] for c in PER_SAMPLE])
 def test_per_sample_gradients_equal_each_sample_alone(name: str, fn: Callable, reduction: str) -> None:
-    rng = np.random.default_rng(31)
-    B = 5
-    X, W0 = rng.standard_normal((B, 4)), rng.standard_normal((3, 4))
-    W = _cost(fn, X, W0, True, reduction)
-    plain = _cost(fn, X, W0, False, reduction)
-    alone = np.stack([_cost(fn, X[b:b + 1], W0, False, reduction).grad for b in range(B)])
-    assert W.grad_sample.shape == (B, 3, 4)
-    np.testing.assert_allclose(W.grad_sample, alone, rtol=1e-12, atol=1e-14, err_msg=name)
-    np.testing.assert_allclose(W.grad, plain.grad, rtol=1e-12, atol=1e-14, err_msg=name)
+    check_each_sample_alone(name, fn, reduction, np.random.default_rng(31), 5)
 
 
 MIXING = [  # fn(x, W) over a batched x (4, 4), and the op that mixes samples
