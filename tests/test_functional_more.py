@@ -20,6 +20,7 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 from hypothesis import strategies as st
+from test_losses import each_sample_alone
 from test_ops import DOMAINS, OpSpec, table_tests
 
 import tinygrad_lite as tl
@@ -523,17 +524,10 @@ def _red_t(t: Tensor, r: str) -> Tensor:
 @pytest.mark.parametrize("name", list(PER_SAMPLE))
 def test_grad_sample_equals_each_sample_alone(name: str, reduction: str) -> None:
     cost = PER_SAMPLE[name]
-    model = nn.Sequential(nn.Linear(D, 6, rng=0), nn.Tanh(), nn.Linear(6, K, rng=1))
-    ref: dict = {n: [] for n, _ in model.named_parameters()}
-    for b in range(B):
-        model.zero_grad()
-        cost(model(Tensor(X[b:b + 1])), b, reduction).backward(per_sample=False)
-        for n, p in model.named_parameters():
-            ref[n].append(p.grad.copy())
-    model.zero_grad()
+    model, ref = each_sample_alone(cost, reduction, X, K, 6)
     cost(model(Tensor(X, batched=True)), None, reduction).backward()
     for n, p in model.named_parameters():
-        rows = np.stack(ref[n])
+        rows = ref[n]
         np.testing.assert_allclose(p.grad_sample, rows, rtol=1e-10, atol=1e-13, err_msg=n)
         agg = rows.mean(axis=0) if reduction == "mean" else rows.sum(axis=0)
         np.testing.assert_allclose(p.grad, agg, rtol=1e-10, atol=1e-13, err_msg=n)

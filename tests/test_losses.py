@@ -316,10 +316,16 @@ PER_SAMPLE: dict = {
 
 
 def _alone(cost: Callable, reduction: str) -> tuple:
-    """(model, each sample's gradients run alone: {name: (B, *shape)})."""
-    model = nn.Sequential(nn.Linear(D, 5, rng=0), nn.Tanh(), nn.Linear(5, K, rng=1))
+    return each_sample_alone(cost, reduction, X, K, 5)
+
+
+def each_sample_alone(cost: Callable, reduction: str, X: np.ndarray, K: int, hidden: int) -> tuple:
+    """(model, each sample's gradients run alone: {name: (B, *shape)}) for the model
+    Linear(D, hidden) -> Tanh -> Linear(hidden, K) over the rows of X, the model's gradients
+    cleared; ``cost(output, b, reduction)`` is sample b's cost (b None: the whole batch)."""
+    model = nn.Sequential(nn.Linear(X.shape[1], hidden, rng=0), nn.Tanh(), nn.Linear(hidden, K, rng=1))
     rows: dict = {n: [] for n, _ in model.named_parameters()}
-    for b in range(B):
+    for b in range(len(X)):
         model.zero_grad()
         cost(model(Tensor(X[b:b + 1])), b, reduction).backward(per_sample=False)
         for n, p in model.named_parameters():
