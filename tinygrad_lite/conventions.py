@@ -20,6 +20,7 @@ import numpy as np
 from . import ops as base_ops
 from .batchstate import derived
 from .graph import state
+from .keptinputs import before_write
 from .ops import base
 from .ops.base import axes_of, make, wrote
 
@@ -328,6 +329,7 @@ def store(t: Any, values: np.ndarray, who: str, casting: str) -> Any:
                         f"{d.dtype}")
     if not d.flags.writeable:
         raise ValueError(f"{who}: this tensor's data is read-only (a broadcast view, or an array marked read-only)")
+    before_write(t)  # kept gradients made from this memory are multiplied out first
     np.copyto(d, values, casting=casting)
     t._v = wrote(d)  # (the tensors sharing this memory changed too)
     return t

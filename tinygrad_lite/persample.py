@@ -33,6 +33,7 @@ import numpy as np
 
 from .batchstate import BATCHED, MIXED, unbroadcast_keep0
 from .batchstate import fit as _fit
+from .keptinputs import keep, pushed_vjp, watch
 from .lazygrad import LazyGrad  # noqa: F401  (re-exported: tensors accumulate it)
 
 
@@ -151,17 +152,17 @@ class ShareRows(Rows):
 
 class PushedRows(Rows):
     """Rows of a parameter-side non-leaf ``node`` (e.g. ``W.T``) pushed to its parent ``i``
-    through the op's vjp, which accepts a leading stack axis."""
+    through the op's vjp, which accepts a leading stack axis (on the inputs of the backward)."""
 
-    __slots__ = ("node", "i", "parts")
+    __slots__ = ("node", "i", "parts", "kept")
 
     def __init__(self, node: Any, i: int, parts: list, shape: tuple, dtype: Any) -> None:
-        self.node, self.i, self.parts = node, i, parts
+        self.node, self.i, self.parts, self.kept = node, i, parts, keep(node)
         self.shape, self.dtype, self.scale, self.B = tuple(shape), dtype, 1.0, parts[0].B
 
     def dense(self, out: Optional[np.ndarray] = None) -> np.ndarray:
         stack = dense_sum(self.parts)
-        g = self.node._op.vjp(self.node, stack)[self.i]
+        g = pushed_vjp(self.node, stack, self.i, self.kept)
         if g.shape[1:] != self.shape:
             g = unbroadcast_keep0(g, self.shape)
         return g.astype(self.dtype, copy=False)
@@ -435,9 +436,8 @@ class Context:
                     last.error = last.error or self.error
                 else:
                     ps.segments.append(Segment(keys, B, parts, self.c or 1.0, self.weight, self.error))
-                leaf._ps = ps
-                leaf._gs = None
-                leaf._gsnorm = None
+                leaf._ps, leaf._gs, leaf._gsnorm = ps, None, None
+                watch(self.keys.values(), (leaf,))
             elif self.mode == "norms":
                 held = leaf._gsnorm if modes[k] == "append" else None
                 leaf._ps = None
