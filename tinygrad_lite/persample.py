@@ -422,6 +422,7 @@ class Context:
         if self.mode == "norms" and not self.error:
             norms = [np.sqrt(sq_norms(parts)).astype(leaf._data.dtype, copy=False) if parts else None
                      for leaf, parts in writes]
+        kept: list = []  # leaves whose rows now read the batch's inputs
         for k, (leaf, parts) in enumerate(writes):
             leaf.last_batch = (B, reduction)
             if modes[k] == "rows" or (self.mode == "norms" and self.error):
@@ -437,7 +438,7 @@ class Context:
                 else:
                     ps.segments.append(Segment(keys, B, parts, self.c or 1.0, self.weight, self.error))
                 leaf._ps, leaf._gs, leaf._gsnorm = ps, None, None
-                watch(self.keys.values(), (leaf,))
+                kept.append(leaf)
             elif self.mode == "norms":
                 held = leaf._gsnorm if modes[k] == "append" else None
                 leaf._ps = None
@@ -447,6 +448,8 @@ class Context:
                 leaf._nkeys = (keys, B)
             else:
                 clear(leaf)
+        if kept:
+            watch(self.keys.values(), kept)
 
     def _mode_for(self, leaf: Any, keys: tuple, B: int) -> str:
         """How this backward's per-sample record joins what ``leaf`` already keeps: ``"rows"``
