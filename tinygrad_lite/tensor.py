@@ -461,13 +461,12 @@ class Tensor(TorchMethods):
         return ops.RESHAPE(self, np.expand_dims(self.data, axis).shape)
 
     def squeeze(self, axis: Any = None) -> "Tensor":
-        """Remove size-1 axes (all of them, or those in ``axis``)."""
-        axes_of(self.data.ndim, axis, "squeeze")  # ints in range, else TypeError / AxisError
-        try:
-            shape = np.squeeze(self.data, axis).shape
-        except ValueError as e:
-            raise ValueError(f"squeeze: {e} (tensor shape {self.data.shape})") from None
-        return ops.RESHAPE(self, shape)
+        """Remove size-1 axes (all of them, or those in ``axis``; a named axis of another
+        size stays, as in torch)."""
+        axes = axes_of(self.data.ndim, axis, "squeeze")  # ints in range, else TypeError / AxisError
+        if axes is not None:
+            axes = tuple(a for a in axes if self.data.shape[a] == 1)
+        return ops.RESHAPE(self, np.squeeze(self.data, axes).shape)
 
     def transpose(self, *axes: Any) -> "Tensor":
         """Permute the axes (numpy's meaning); reversed when no axes are given. On a 2-D
