@@ -1,7 +1,8 @@
 """Randomised comparisons with torch of Tensor ops whose edge cases a port from PyTorch
 meets: clamp with Tensor bounds (their gradients), squeeze of a named axis that is not of
-size 1, an integer tensor to a float power, and the infinity norm of a tensor that is
-empty off the reduced axis. Values, dtypes, shapes and gradients are compared in float64."""
+size 1, an integer tensor to a float power, max and min with a Tensor argument, and the
+infinity norm of a tensor that is empty off the reduced axis. Values, dtypes, shapes and
+gradients are compared in float64."""
 
 from __future__ import annotations
 
@@ -123,3 +124,17 @@ def test_inf_norm_over_an_empty_axis_is_refused_like_torch(shape: tuple, dim: An
         torch.zeros(shape).norm(p=float("inf"), dim=dim)
     with pytest.raises(ValueError, match=r"norm: .*empty axis.*" + str(shape).replace("(", r"\(").replace(")", r"\)")):
         tl.Tensor(np.zeros(shape)).norm(p=float("inf"), dim=dim)
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_and_min_with_a_tensor_argument_are_elementwise_like_torch(name: str) -> None:
+    a0 = np.array([[1.0, -2.0, 3.0], [0.0, 5.0, -1.0]])
+    b0 = np.array([[1.0, 0.0, 4.0]])  # broadcast, and a tie in the first column
+    a, b = tl.Tensor(a0, requires_grad=True), tl.Tensor(b0, requires_grad=True)
+    ta, tb = torch.tensor(a0, requires_grad=True), torch.tensor(b0, requires_grad=True)
+    out, tout = getattr(a, name)(b), getattr(ta, name)(tb)
+    np.testing.assert_array_equal(out.data, tout.detach().numpy())
+    g = np.arange(6.0).reshape(2, 3)
+    out.backward(g)
+    tout.backward(torch.tensor(g))
+    _grads([(a, ta), (b, tb)])

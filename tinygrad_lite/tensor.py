@@ -426,13 +426,13 @@ class Tensor(TorchMethods):
             keepdim: Optional[bool] = None) -> Any:
         """Maximum over ``axis``; the gradient is split evenly among tied maxima. With
         torch's keywords (``dim=``, or an int axis with ``keepdim=``): a named tuple
-        ``(values, indices)``, as torch returns."""
+        ``(values, indices)``, as torch returns; ``x.max(other)`` with a Tensor: ``maximum``."""
         return self._extremum(axis, keepdims, dim, keepdim, np.argmax, ops.MAX)
 
     def min(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
             keepdim: Optional[bool] = None) -> Any:
         """Minimum over ``axis``; ties share the gradient evenly. With ``dim=`` (or an int
-        axis with ``keepdim=``): ``(values, indices)``."""
+        axis with ``keepdim=``): ``(values, indices)``; ``x.min(other)``: ``minimum``."""
         return self._extremum(axis, keepdims, dim, keepdim, np.argmin, ops.MIN)
 
     def softmax(self, axis: int = -1, *, dim: Optional[int] = None) -> "Tensor":
