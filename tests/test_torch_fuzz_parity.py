@@ -1,8 +1,8 @@
 """Randomised comparisons with torch of Tensor ops whose edge cases a port from PyTorch
 meets: clamp with Tensor bounds (their gradients), squeeze of a named axis that is not of
 size 1, an integer tensor to a float power, max and min with a Tensor argument, and the
-infinity norm of a tensor that is empty off the reduced axis. Values, dtypes, shapes and
-gradients are compared in float64."""
+infinity norm of a tensor that is empty off the reduced axis; a uint8 index Tensor (a mask
+in torch) is refused. Values, dtypes, shapes and gradients are compared in float64."""
 
 from __future__ import annotations
 
@@ -138,3 +138,17 @@ def test_max_and_min_with_a_tensor_argument_are_elementwise_like_torch(name: str
     out.backward(g)
     tout.backward(torch.tensor(g))
     _grads([(a, ta), (b, tb)])
+
+
+def test_a_uint8_index_tensor_is_refused_rather_than_read_as_positions() -> None:
+    a = np.arange(12.0).reshape(3, 4)
+    mask = np.array([1, 0, 1], dtype=np.uint8)
+    with pytest.warns(UserWarning):  # torch still reads it as a mask, with a deprecation warning
+        rows = torch.tensor(a)[torch.tensor(mask)].shape
+    assert tuple(rows) == (2, 4)
+    x = tl.Tensor(a)
+    with pytest.raises(IndexError, match=r"getitem: a uint8 index Tensor \(shape \(3,\)\).*\.bool\(\).*\(3, 4\)"):
+        x[tl.Tensor(mask)]
+    assert x[tl.Tensor(mask).bool()].shape == (2, 4)  # the two spellings that say what they mean
+    assert x[tl.Tensor(mask).long()].shape == (3, 4)
+    assert x[mask].shape == (3, 4)  # a numpy array keeps numpy's meaning (positions)
