@@ -273,7 +273,10 @@ class TorchSpellings:
 
     def _extremum(self, axis: Any, keepdims: bool, dim: Any, keepdim: Optional[bool], argfn: Any, op: Any) -> Any:
         """``max`` / ``min``: numpy's reduction over ``axis``, or with torch's keywords (``dim=``,
-        or an int axis with ``keepdim=``) torch's ``(values, indices)``."""
+        or an int axis with ``keepdim=``) torch's ``(values, indices)``; a Tensor in place of
+        the axis is torch's ``x.max(other)``, the elementwise ``maximum`` (``minimum``)."""
+        if isinstance(axis, base.Tensor) and dim is None and keepdim is None:
+            return self.maximum(axis) if argfn is np.argmax else self.minimum(axis)
         if dim is not None:
             return self._minmax(dim, keepdims if keepdim is None else keepdim, axis, argfn, op)
         if keepdim is not None and isinstance(axis, (int, np.integer)):  # torch's spelling throughout

@@ -426,13 +426,13 @@ class Tensor(TorchMethods):
             keepdim: Optional[bool] = None) -> Any:
         """Maximum over ``axis``; the gradient is split evenly among tied maxima. With
         torch's keywords (``dim=``, or an int axis with ``keepdim=``): a named tuple
-        ``(values, indices)``, as torch returns."""
+        ``(values, indices)``, as torch returns; ``x.max(other)`` with a Tensor: ``maximum``."""
         return self._extremum(axis, keepdims, dim, keepdim, np.argmax, ops.MAX)
 
     def min(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
             keepdim: Optional[bool] = None) -> Any:
         """Minimum over ``axis``; ties share the gradient evenly. With ``dim=`` (or an int
-        axis with ``keepdim=``): ``(values, indices)``."""
+        axis with ``keepdim=``): ``(values, indices)``; ``x.min(other)``: ``minimum``."""
         return self._extremum(axis, keepdims, dim, keepdim, np.argmin, ops.MIN)
 
     def softmax(self, axis: int = -1, *, dim: Optional[int] = None) -> "Tensor":
@@ -461,13 +461,12 @@ class Tensor(TorchMethods):
         return ops.RESHAPE(self, np.expand_dims(self.data, axis).shape)
 
     def squeeze(self, axis: Any = None) -> "Tensor":
-        """Remove size-1 axes (all of them, or those in ``axis``)."""
-        axes_of(self.data.ndim, axis, "squeeze")  # ints in range, else TypeError / AxisError
-        try:
-            shape = np.squeeze(self.data, axis).shape
-        except ValueError as e:
-            raise ValueError(f"squeeze: {e} (tensor shape {self.data.shape})") from None
-        return ops.RESHAPE(self, shape)
+        """Remove size-1 axes (all of them, or those in ``axis``; a named axis of another
+        size stays, as in torch)."""
+        axes = axes_of(self.data.ndim, axis, "squeeze")  # ints in range, else TypeError / AxisError
+        if axes is not None:
+            axes = tuple(a for a in axes if self.data.shape[a] == 1)
+        return ops.RESHAPE(self, np.squeeze(self.data, axes).shape)
 
     def transpose(self, *axes: Any) -> "Tensor":
         """Permute the axes (numpy's meaning); reversed when no axes are given. On a 2-D

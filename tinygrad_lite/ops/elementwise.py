@@ -37,9 +37,9 @@ def ipow(a: Any, b: Any) -> Any:
 def spow(a: Any, k: Any) -> Any:
     """a ** k for a Python-number exponent as torch computes it: k = 0.5 as sqrt(a), k = -0.5
     as 1/sqrt(a) (so (-0.0) ** -0.5 is -inf and (-inf) ** 0.5 is nan, as in torch), k = 2 as
-    a * a, otherwise ``pow``."""
+    a * a (a float exponent makes an integer base float), otherwise ``pow``."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if k == 2:
+        if k == 2 and (type(k) is int or a.dtype.kind == "f"):
             return a * a
         if k == 0.5:
             return np.sqrt(a)
@@ -449,6 +449,23 @@ class Clip(_Unary):
         if dt.kind != "f" and floats:  # an integer tensor with a float bound becomes float, as in torch
             dt = np.result_type(dt, *floats)
         return np.clip(a, lo, hi).astype(dt, copy=False), (lo, hi)
+
+    def __call__(self, a: Any, lo: Any = None, hi: Any = None) -> Any:
+        """A bound given as a Tensor that requires grad takes the cotangent where the result
+        is that bound, by torch's rule: ``min`` where a < min < max, ``max`` where a > max or
+        min > max (``a`` keeps its own: 1 where min <= a <= max)."""
+        out = super().__call__(a, lo, hi)
+        if not any(isinstance(v, base.Tensor) and v.requires_grad for v in (lo, hi)):
+            return out
+        from .select import WHERE
+        ld, hd = (np.asarray(v.data if isinstance(v, base.Tensor) else (d if v is None else v))
+                  for v, d in ((lo, -np.inf), (hi, np.inf)))
+        with np.errstate(invalid="ignore"):
+            masks = ((a._data < ld) & (ld < hd), (a._data > hd) | (ld > hd))
+        for v, m in zip((hi, lo), masks[::-1]):
+            if isinstance(v, base.Tensor) and v.requires_grad:
+                out = WHERE(const(np.broadcast_to(m, out.shape)), v.astype(out.dtype), out)
+        return out
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         lo, hi = node._ctx

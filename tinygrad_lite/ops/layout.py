@@ -287,6 +287,10 @@ def normalise_index(idx: Any, shape: tuple) -> tuple:
     dim = 0
     for k, i in enumerate(idx):
         if isinstance(i, base.Tensor):
+            if i.data.dtype == np.uint8:  # torch reads it as a (deprecated) mask, numpy as positions
+                raise IndexError(f"getitem: a uint8 index Tensor (shape {i.data.shape}) is a mask in torch and "
+                                 f"positions in numpy; write .bool() for a mask or .long() for positions "
+                                 f"(tensor shape {shape})")
             i = i.data
         if isinstance(i, list):
             i = np.asarray(i) if i else np.zeros(0, np.intp)  # [] selects nothing, as in numpy

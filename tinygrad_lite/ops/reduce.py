@@ -193,8 +193,9 @@ class Norm(_Reduce):
             if p == 0:
                 return np.sum(a != 0, axis=axes, keepdims=keepdims).astype(xd.dtype)
             if np.isinf(p):
-                if a.size == 0:
-                    raise ValueError(f"norm: the p = {p} norm of an empty tensor (shape {xd.shape}) is undefined")
+                if 0 in (xd.shape if axes is None else [xd.shape[i] for i in axes]):
+                    raise ValueError(f"norm: the p = {p} norm over an empty axis (shape {xd.shape}, dim {axes}) "
+                                     "is undefined")
                 return np.asarray((np.max if p > 0 else np.min)(a, axis=axes, keepdims=keepdims))
             if p == 2:
                 return np.sqrt(np.sum(a * a, axis=axes, keepdims=keepdims))
