@@ -44,6 +44,7 @@ body { margin: 0; font: 13px/1.4 system-ui, -apple-system, "Segoe UI", Helvetica
 #stepview { border: 1px solid #ffd43b; background: #fff9db; padding: 4px 6px; margin: 4px 0; display: none; }
 #stepview ul { margin: 2px 0 2px 1.2em; padding: 0; }
 g.node, g.cluster > text { cursor: pointer; }
+g.edge { pointer-events: none; }
 g.node.selected > polygon, g.node.selected > ellipse, g.node.selected > path {
   stroke: #1971c2; stroke-width: 3px; }
 g.node.current > polygon, g.node.current > ellipse, g.node.current > path {
