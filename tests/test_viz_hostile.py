@@ -192,6 +192,47 @@ def test_odd_graphs_draw_explore_and_trace(name: str) -> None:
         assert lines[-1] == f"... {steps - 3} more steps not shown (max_steps=3)"
 
 
+def stepped_linear() -> tuple:
+    """A Linear layer's batched loss after backward and an SGD step: a graph whose weight
+    changed in place since the forward, so backward() refuses it."""
+    m = tl.nn.Linear(2, 1, rng=0)
+    loss = m(tl.Tensor(np.array([[1.0, 2.0], [3.0, -1.0], [0.5, 0.5]]), batched=True, name="x")).sum()
+    loss.name = "loss"
+    loss.backward()
+    tl.optim.SGD(m.parameters(), lr=0.1).step()
+    return m, loss
+
+
+def test_explorer_refuses_to_trace_a_graph_changed_in_place() -> None:
+    m, loss = stepped_linear()
+    with pytest.raises(RuntimeError, match="changed in place"):
+        loss.backward()
+    grads = [p.grad.copy() for p in m.parameters()]
+    ex = tl.viz.explore(loss, m, layout="layered")
+    assert "changed in place" in (ex.payload["backward_error"] or "") and ex.payload["steps"] == []
+    assert all(n["cot"] is None for n in ex.payload["nodes"])
+    assert all(np.array_equal(p.grad, g) for p, g in zip(m.parameters(), grads))
+
+
+def test_a_refused_trace_with_zero_grad_clears_nothing() -> None:
+    m, loss = stepped_linear()
+    grads = [(p.grad.copy(), p.grad_sample.copy()) for p in m.parameters()]
+    with pytest.raises(RuntimeError, match="changed in place"):
+        tl.viz.trace_backward(loss, module=m, zero_grad=True, file=io.StringIO())
+    for p, (g, gs) in zip(m.parameters(), grads):
+        assert np.array_equal(p.grad, g) and np.array_equal(p.grad_sample, gs)
+    a = tl.Tensor([1.0, 2.0], requires_grad=True, name="a")
+    y = a * a
+    y.sum().backward()
+    with pytest.raises(RuntimeError, match="pass gradient="):
+        tl.viz.trace_backward(y, zero_grad=True, file=io.StringIO())  # a non-scalar root needs gradient=
+    assert np.array_equal(a.grad, [2.0, 4.0])
+    out = io.StringIO()
+    lines = tl.viz.trace_backward(y, gradient=np.ones(2), zero_grad=True, file=out)
+    assert lines[0] == "zero_grad=True: cleared the gradients already held by a" and lines[1].startswith("[1] ")
+    assert out.getvalue().splitlines() == lines and np.array_equal(a.grad, [2.0, 4.0])  # cleared, then 2a
+
+
 # ------------------------------------------------------------------------------ big graphs -
 def value_chain(n: int) -> Any:
     x = tl.Value(0.5, label="x")

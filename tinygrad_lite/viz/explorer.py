@@ -20,7 +20,8 @@ In the page:
 The cotangents are computed when the explorer is built, by one traced backward sweep
 ``graph.backward(root, seed, fit, trace)``. The sweep writes ``grad`` on the nodes, so every
 node's ``grad`` is snapshotted first and restored afterwards (same object, same numbers):
-exploring a graph never changes a gradient.
+exploring a graph never changes a gradient. A Tensor graph that ``backward()`` refuses (a
+value changed in place since the forward) is refused here too, and the page says why.
 
 The layout comes from ``dot -Tsvg`` (one box per value, one small ellipse per op). Without
 ``dot`` a layered layout is computed (``layered.py``): a node's layer is the longest path from a leaf
@@ -193,7 +194,10 @@ def _traced_backward(root: Any, order: list, ids: dict, seed: Any) -> tuple:
 
     error = None
     try:
-        graph.backward(root, seed, fit, trace)
+        # a Tensor graph whose values changed in place since the forward (an optimizer step)
+        # is refused, as backward() refuses it: its cotangents would be at the wrong point
+        walk_order = graph.toposort(root, versions=True) if fit is not None else None
+        graph.backward(root, seed, fit, trace, order=walk_order)
     except Exception as e:
         error = f"{type(e).__name__}: {e}"
     finally:
