@@ -23,6 +23,7 @@ import pytest
 
 import tinygrad_lite as tl
 from tinygrad_lite import graph
+from tinygrad_lite.viz.explorer import Explorer
 
 HAVE_DOT = shutil.which("dot") is not None
 needs_dot = pytest.mark.skipif(not HAVE_DOT, reason="Graphviz's dot program is not installed")
@@ -45,7 +46,7 @@ HOSTILE = [
     "<!-- x",
     "caf\u00e9 \u4e2d\u6587 \U0001F600",
     "node",
-    "x" * 2000,
+    "y" * 240,  # long, yet with ".weight" or ": Linear" still within the 256 characters shown whole
 ]
 
 
@@ -75,7 +76,7 @@ def linear_graph(name: str) -> tuple:
 
 # ------------------------------------------------------------------------------ pictures ---
 @needs_dot
-@pytest.mark.parametrize("name", HOSTILE)
+@pytest.mark.parametrize("name", HOSTILE, ids=lambda s: repr(s[:24]))
 def test_dot_shows_hostile_names_as_written(name: str) -> None:
     md, key, y = linear_graph(name)
     texts = svg_texts(render(tl.viz.draw_graph(y, module=md)))
@@ -101,6 +102,36 @@ def test_a_label_shaped_like_html_is_text() -> None:
     g = tl.viz.draw_graph(cost, module=md, max_nodes=100, show_data=False, show_grad=False)
     texts = svg_texts(render(g))
     assert "<a: Unit" in texts and "w.x>" in texts and "w.y" in texts
+
+
+def cut(name: str) -> str:
+    """A name over 256 characters as a box shows it: the first 192 and the last 32 characters
+    around the count of those left out."""
+    return f"{name[:192]} ...({len(name) - 224} characters)... {name[-32:]}"
+
+
+@needs_dot
+@pytest.mark.parametrize("name", ["x" * 20000, "&" * 4000, "\\" * 9000], ids=["x20000", "amp4000", "bs9000"])
+def test_very_long_names_are_cut_in_the_middle(name: str, tmp_path: Path) -> None:
+    """Graphviz 2.43 refuses a label over 16384 characters; a box shows a long name cut."""
+    md, key, y = linear_graph(name)
+    texts = svg_texts(render(tl.viz.draw_graph(y, module=md)))
+    assert texts.count(cut(name)) == 2 and cut(f"{key}.weight") in texts and cut(f"{key}: Linear") in texts
+    ex = tl.viz.explore(y, md)
+    assert ex.layout == "dot", ex.layout_note
+    assert svg_texts(ex.svg).count(cut(name)) == 2
+    assert ex.payload["root_name"] == name  # the panel and the search keep the whole name
+    lines = tl.viz.trace_backward(y, file=io.StringIO(), zero_grad=True)
+    assert lines[1].startswith(f"[1] {name} = ")
+
+
+def test_page_text_is_never_taken_for_a_placeholder() -> None:
+    a = tl.Value(2.0, label="__SVG__ __PAYLOAD__ __NOTE__ __JS__")
+    y = a * 2
+    ex = tl.viz.explore(y, layout="layered")
+    note = "dot failed: near '__SVG__ __PAYLOAD__ __TITLE__ __CSS__ __NOTE__'"
+    page = Explorer(ex.payload, ex.svg, "layered", note).html()
+    assert note in page and page.count("<svg") == 1 and page.count('id="payload"') == 1
 
 
 CONTROL = [("nul\x00x", "nul\\x00x"), ("esc\x1bx", "esc\\x1bx"), ("bell\x07", "bell\\x07"),

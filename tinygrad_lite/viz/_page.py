@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import html
 import json
+import re
 
 __all__ = ["render_page"]
+
+_PLACEHOLDER = re.compile("__(?:CSS|JS|TITLE|NOTE)__")
 
 CSS = """
 * { box-sizing: border-box; }
@@ -343,10 +346,11 @@ def render_page(payload: dict, svg: str, note: str, title: str) -> str:
     data = json.dumps(payload, allow_nan=False, separators=(",", ":")).replace("<", "\\u003c")
     parts = {"__CSS__": CSS, "__JS__": JS, "__TITLE__": html.escape(title),
              "__NOTE__": html.escape(note, quote=False)}
-    out = PAGE
-    for k, v in parts.items():
-        out = out.replace(k, v)
-    # the SVG and the payload last: their text is never searched for placeholders
-    head, tail = out.split("__SVG__")
+
+    def fill(text: str) -> str:  # one pass: no filled-in text is searched for placeholders
+        return _PLACEHOLDER.sub(lambda m: parts[m.group(0)], text)
+
+    # the template is cut at the SVG and the payload first: their text is never searched either
+    head, tail = PAGE.split("__SVG__")
     tail_a, tail_b = tail.split("__PAYLOAD__")
-    return head + svg + tail_a + data + tail_b
+    return fill(head) + svg + fill(tail_a) + data + fill(tail_b)

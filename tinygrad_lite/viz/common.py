@@ -110,6 +110,19 @@ def printable(s: str) -> str:
     return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], s)
 
 
+LABEL_CHARS = 256  # longest text line of a box (Graphviz before 2.44 refuses a label over 16384 characters)
+
+
+def shorten(s: str, limit: int = LABEL_CHARS) -> str:
+    """``s`` for a box of a picture: control characters escaped (``printable``), and a line
+    longer than ``limit`` characters cut in the middle, saying how many were left out."""
+    s = printable(s)
+    if len(s) <= limit:
+        return s
+    head, tail = limit * 3 // 4, limit // 8
+    return f"{s[:head]} ...({len(s) - head - tail} characters)... {s[-tail:]}"
+
+
 def own_name(node: Any, pnames: dict) -> str:
     """The name a user gave: module parameter name, else ``name`` / ``label``, else ''
     (control characters written as escapes, see ``printable``)."""

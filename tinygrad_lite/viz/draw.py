@@ -22,8 +22,8 @@ from .common import (
     num,
     owner_paths,
     param_names,
-    printable,
     problems,
+    shorten,
     summary,
     walk,
 )
@@ -58,8 +58,9 @@ FAST_LAYOUT = {"nslimit": "1", "nslimit1": "1", "mclimit": "0.1"}
 
 def esc(s: str) -> str:
     """Text for a DOT label: backslashes and ``&`` kept literal (dot would decode ``&lt;``;
-    line breaks are added as ``\\n``), control characters written as escapes."""
-    return printable(s).replace("\\", "\\\\").replace("&", "&amp;")
+    line breaks are added as ``\\n``), control characters written as escapes, a very long
+    line cut in the middle (``shorten``)."""
+    return shorten(s).replace("\\", "\\\\").replace("&", "&amp;")
 
 
 # ------------------------------------------------------------------------------ failures ---

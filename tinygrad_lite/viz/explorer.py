@@ -55,7 +55,7 @@ from .common import (
     num,
     owner_paths,
     param_names,
-    printable,
+    shorten,
     summary,
     walk,
 )
@@ -229,7 +229,7 @@ def _clusters(order: list, pnames: dict, module: Any, ids: dict) -> tuple:
         if path not in cid:
             m = mods.get(path, module)
             cid[path] = f"c{len(clusters)}"
-            label = printable(f"{path}: {type(m).__name__}" if path else type(m).__name__)
+            label = shorten(f"{path}: {type(m).__name__}" if path else type(m).__name__)
             clusters.append({"id": cid[path], "path": path, "label": label, "members": []})
         c = clusters[int(cid[path][1:])]
         c["members"].append(ids[id(nd)])

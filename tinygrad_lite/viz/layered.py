@@ -6,12 +6,13 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from .common import COLORS
+from .common import COLORS, shorten
 
 
 def box_lines(info: dict) -> list:
-    """Text lines of a value's box: its name, then its value (one element) or shape and dtype."""
-    lines = [info["name"]]
+    """Text lines of a value's box: its name (a very long one cut in the middle), then its
+    value (one element) or shape and dtype."""
+    lines = [shorten(info["name"])]
     d = info["data"]
     if d is not None and d["size"] == 1 and not d["shape"]:
         lines.append("= " + d["preview"])
