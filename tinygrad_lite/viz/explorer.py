@@ -21,7 +21,8 @@ The cotangents are computed when the explorer is built, by one traced backward s
 ``graph.backward(root, seed, fit, trace)``. The sweep writes ``grad`` on the nodes, so every
 node's ``grad`` is snapshotted first and restored afterwards (same object, same numbers):
 exploring a graph never changes a gradient. A Tensor graph that ``backward()`` refuses (a
-value changed in place since the forward) is refused here too, and the page says why.
+value changed in place since the forward, an integer leaf that requires grad) is refused
+here too, and the page says why.
 
 The layout comes from ``dot -Tsvg`` (one box per value, one small ellipse per op). Without
 ``dot`` a layered layout is computed (``layered.py``): a node's layer is the longest path from a leaf
@@ -42,6 +43,8 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from .. import graph
+from ..conventions import check_leaves
+from ..ops import base as _base
 from ._page import render_page
 from .collapse import module_paths, value_owners
 from .common import (
@@ -194,9 +197,12 @@ def _traced_backward(root: Any, order: list, ids: dict, seed: Any) -> tuple:
 
     error = None
     try:
-        # a Tensor graph whose values changed in place since the forward (an optimizer step)
-        # is refused, as backward() refuses it: its cotangents would be at the wrong point
-        walk_order = graph.toposort(root, versions=True) if fit is not None else None
+        walk_order = None
+        if fit is not None:  # refuse what Tensor.backward() refuses, with its message
+            walk_order = graph.toposort(root, versions=True)  # values changed in place since the forward
+            check_leaves(walk_order)  # an integer leaf that requires grad
+            if _base._LAST_WRITE[0]:
+                _base.check_writes(walk_order)  # ... changed through a view or a detach()
         graph.backward(root, seed, fit, trace, order=walk_order)
     except Exception as e:
         error = f"{type(e).__name__}: {e}"
