@@ -351,6 +351,9 @@ def test_hostile_names_are_text_in_the_browser(browser: Any, tmp_path: Path, lay
         assert page.eval_on_selector_all("#graph g.node.selected[id^='v']", "els => els.map(e => e.dataset.name)")
         page.click("#step")
         assert page.inner_text("#stepview .step-node") == name
+        page.click('#modules button[data-cluster="c0"]')  # the Linear's frame, labelled by its key
+        assert page.inner_text('#modules button[data-cluster="c0"]') == f"expand {key}: Linear"
+        assert page.text_content("#c0 > text").startswith(f"{key}: Linear [+] ")
         assert page.evaluate("window.pwned") is None and errors == [], (name, errors)
         page.close()
 
