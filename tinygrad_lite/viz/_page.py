@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import html
 import json
+import re
 
 __all__ = ["render_page"]
+
+_PLACEHOLDER = re.compile("__(?:CSS|JS|TITLE|NOTE)__")
 
 CSS = """
 * { box-sizing: border-box; }
@@ -44,6 +47,7 @@ body { margin: 0; font: 13px/1.4 system-ui, -apple-system, "Segoe UI", Helvetica
 #stepview { border: 1px solid #ffd43b; background: #fff9db; padding: 4px 6px; margin: 4px 0; display: none; }
 #stepview ul { margin: 2px 0 2px 1.2em; padding: 0; }
 g.node, g.cluster > text { cursor: pointer; }
+g.edge { pointer-events: none; }
 g.node.selected > polygon, g.node.selected > ellipse, g.node.selected > path {
   stroke: #1971c2; stroke-width: 3px; }
 g.node.current > polygon, g.node.current > ellipse, g.node.current > path {
@@ -342,10 +346,11 @@ def render_page(payload: dict, svg: str, note: str, title: str) -> str:
     data = json.dumps(payload, allow_nan=False, separators=(",", ":")).replace("<", "\\u003c")
     parts = {"__CSS__": CSS, "__JS__": JS, "__TITLE__": html.escape(title),
              "__NOTE__": html.escape(note, quote=False)}
-    out = PAGE
-    for k, v in parts.items():
-        out = out.replace(k, v)
-    # the SVG and the payload last: their text is never searched for placeholders
-    head, tail = out.split("__SVG__")
+
+    def fill(text: str) -> str:  # one pass: no filled-in text is searched for placeholders
+        return _PLACEHOLDER.sub(lambda m: parts[m.group(0)], text)
+
+    # the template is cut at the SVG and the payload first: their text is never searched either
+    head, tail = PAGE.split("__SVG__")
     tail_a, tail_b = tail.split("__PAYLOAD__")
-    return head + svg + tail_a + data + tail_b
+    return fill(head) + svg + fill(tail_a) + data + fill(tail_b)

@@ -11,6 +11,7 @@ attributes (a Value, or a list / tuple / dict of Values, on any module of the tr
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Iterator, Optional
 
 import numpy as np
@@ -98,12 +99,37 @@ def owner_paths(module: Any, pnames: dict) -> dict:
     return out
 
 
+# characters no picture or page can carry as text: C0 controls other than tab and newline,
+# DEL, and lone surrogates (not encodable as UTF-8)
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+
+
+def printable(s: str) -> str:
+    """``s`` with control characters (but tab and newline) and lone surrogates written as
+    Python escapes (``\\x00``, ``\\ud800``), so every renderer shows the name as text."""
+    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], s)
+
+
+LABEL_CHARS = 256  # longest text line of a box (Graphviz before 2.44 refuses a label over 16384 characters)
+
+
+def shorten(s: str, limit: int = LABEL_CHARS) -> str:
+    """``s`` for a box of a picture: control characters escaped (``printable``), and a line
+    longer than ``limit`` characters cut in the middle, saying how many were left out."""
+    s = printable(s)
+    if len(s) <= limit:
+        return s
+    head, tail = limit * 3 // 4, limit // 8
+    return f"{s[:head]} ...({len(s) - head - tail} characters)... {s[-tail:]}"
+
+
 def own_name(node: Any, pnames: dict) -> str:
-    """The name a user gave: module parameter name, else ``name`` / ``label``, else ''."""
+    """The name a user gave: module parameter name, else ``name`` / ``label``, else ''
+    (control characters written as escapes, see ``printable``)."""
     n = pnames.get(id(node))
     if n:
-        return n
-    return getattr(node, "name", None) or ""
+        return printable(n)
+    return printable(getattr(node, "name", None) or "")
 
 
 def display_names(order: list, pnames: dict) -> dict:

@@ -23,6 +23,7 @@ from .common import (
     owner_paths,
     param_names,
     problems,
+    shorten,
     summary,
     walk,
 )
@@ -57,8 +58,9 @@ FAST_LAYOUT = {"nslimit": "1", "nslimit1": "1", "mclimit": "0.1"}
 
 def esc(s: str) -> str:
     """Text for a DOT label: backslashes and ``&`` kept literal (dot would decode ``&lt;``;
-    line breaks are added as ``\\n``)."""
-    return s.replace("\\", "\\\\").replace("&", "&amp;")
+    line breaks are added as ``\\n``), control characters written as escapes, a very long
+    line cut in the middle (``shorten``)."""
+    return shorten(s).replace("\\", "\\\\").replace("&", "&amp;")
 
 
 # ------------------------------------------------------------------------------ failures ---
@@ -291,12 +293,12 @@ def draw_graph(root: Any, show_data: bool = True, show_grad: bool = True, module
     for fi, (frame, items) in enumerate(by_frame.items()):
         if frame is None:
             for name, label, attrs in items:
-                g.node(name, label=label, **attrs)
+                g.node(name, label=gv.nohtml(label), **attrs)
             continue
         with g.subgraph(name=f"cluster_module_{fi}") as sub:
-            sub.attr(label=esc(frames[frame]), style="rounded,dashed", color="#868e96", fontsize="10")
+            sub.attr(label=gv.nohtml(esc(frames[frame])), style="rounded,dashed", color="#868e96", fontsize="10")
             for name, label, attrs in items:
-                sub.node(name, label=label, **attrs)
+                sub.node(name, label=gv.nohtml(label), **attrs)
 
     # module groups
     users: dict = {}
@@ -311,12 +313,12 @@ def draw_graph(root: Any, show_data: bool = True, show_grad: bool = True, module
         gattrs = {"shape": "box3d", "fillcolor": COLORS["group"]}
         if bad:
             gattrs.update(fillcolor=COLORS["nonfinite"], color="red", penwidth="2.5")
-        g.node(f"g{gi}", label=label, **gattrs)
+        g.node(f"g{gi}", label=gv.nohtml(label), **gattrs)
 
     # collapsed chains
     for ci, (first, _last, n_hidden, ops_names) in enumerate(chains):
         shown = ", ".join(ops_names[:4]) + (", ..." if len(ops_names) > 4 else "")
-        g.node(f"h{ci}", label=f"... {n_hidden} nodes hidden ...\\nops: {esc(shown)}", shape="box",
+        g.node(f"h{ci}", label=gv.nohtml(f"... {n_hidden} nodes hidden ...\\nops: {esc(shown)}"), shape="box",
                style="filled,dashed", fillcolor=COLORS["hidden"])
         src = f"g{group_of[id(first)]}" if id(first) in group_of else f"v{index[id(first)]}"
         g.edge(src, f"h{ci}")

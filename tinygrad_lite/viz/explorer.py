@@ -20,10 +20,12 @@ In the page:
 The cotangents are computed when the explorer is built, by one traced backward sweep
 ``graph.backward(root, seed, fit, trace)``. The sweep writes ``grad`` on the nodes, so every
 node's ``grad`` is snapshotted first and restored afterwards (same object, same numbers):
-exploring a graph never changes a gradient.
+exploring a graph never changes a gradient. A Tensor graph that ``backward()`` refuses (a
+value changed in place since the forward, an integer leaf that requires grad) is refused
+here too, and the page says why.
 
 The layout comes from ``dot -Tsvg`` (one box per value, one small ellipse per op). Without
-``dot`` a layered layout is computed here: a node's layer is the longest path from a leaf
+``dot`` a layered layout is computed (``layered.py``): a node's layer is the longest path from a leaf
 to it (an op one layer after its latest input), and the page says which layout it uses.
 """
 
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import html
 import math
+import numbers
 import os
 import shutil
 import subprocess
@@ -40,6 +43,8 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from .. import graph
+from ..conventions import check_leaves
+from ..ops import base as _base
 from ._page import render_page
 from .collapse import module_paths, value_owners
 from .common import (
@@ -53,13 +58,16 @@ from .common import (
     num,
     owner_paths,
     param_names,
+    shorten,
     summary,
     walk,
 )
+from .layered import box_lines, layered_svg
 
 __all__ = ["explore", "Explorer"]
 
 PREVIEW = 8          # numbers shown in a preview
+MAX_NODES = 2000     # explore's default limit on the values of a graph
 _LAYOUTS = ("auto", "dot", "layered")
 
 
@@ -189,7 +197,13 @@ def _traced_backward(root: Any, order: list, ids: dict, seed: Any) -> tuple:
 
     error = None
     try:
-        graph.backward(root, seed, fit, trace)
+        walk_order = None
+        if fit is not None:  # refuse what Tensor.backward() refuses, with its message
+            walk_order = graph.toposort(root, versions=True)  # values changed in place since the forward
+            check_leaves(walk_order)  # an integer leaf that requires grad
+            if _base._LAST_WRITE[0]:
+                _base.check_writes(walk_order)  # ... changed through a view or a detach()
+        graph.backward(root, seed, fit, trace, order=walk_order)
     except Exception as e:
         error = f"{type(e).__name__}: {e}"
     finally:
@@ -221,7 +235,7 @@ def _clusters(order: list, pnames: dict, module: Any, ids: dict) -> tuple:
         if path not in cid:
             m = mods.get(path, module)
             cid[path] = f"c{len(clusters)}"
-            label = f"{path}: {type(m).__name__}" if path else type(m).__name__
+            label = shorten(f"{path}: {type(m).__name__}" if path else type(m).__name__)
             clusters.append({"id": cid[path], "path": path, "label": label, "members": []})
         c = clusters[int(cid[path][1:])]
         c["members"].append(ids[id(nd)])
@@ -230,20 +244,16 @@ def _clusters(order: list, pnames: dict, module: Any, ids: dict) -> tuple:
 
 
 # ------------------------------------------------------------------------------ payload ----
-def _label(info: dict) -> list:
-    """Text lines of a value's box: its name, then its value (one element) or shape and dtype."""
-    lines = [info["name"]]
-    d = info["data"]
-    if d is not None and d["size"] == 1 and not d["shape"]:
-        lines.append("= " + d["preview"])
-    else:
-        lines.append(f"{tuple(info['shape'])} {info['dtype']}")
-    return lines
-
-
-def build_payload(root: Any, module: Any = None, gradient: Any = None) -> dict:
-    """Everything the page shows, as JSON-ready data (see ``Explorer.payload``)."""
+def build_payload(root: Any, module: Any = None, gradient: Any = None, max_nodes: Optional[int] = None) -> dict:
+    """Everything the page shows, as JSON-ready data (see ``Explorer.payload``); a graph of
+    more than ``max_nodes`` values (None: no limit) raises ``ValueError`` before any work."""
     order = walk(root)
+    if max_nodes is not None and len(order) > max_nodes:
+        raise ValueError(
+            f"explore: the graph has {len(order)} values, more than max_nodes={max_nodes}; its page would take "
+            "minutes to build and be too big for a browser or a notebook (about 3 KB per value). Explore a "
+            "smaller graph (the cost of one sample), draw it with tl.viz.draw_graph(root), which groups modules "
+            "and collapses long chains, or pass max_nodes=None to build it anyway")
     pnames = param_names(module)
     names = display_names(order, pnames)
     ids = {id(nd): f"v{k}" for k, nd in enumerate(order)}
@@ -305,7 +315,7 @@ def dot_source(payload: dict) -> str:
         by_cluster[c["id"]] = []
     for n in payload["nodes"]:
         fill = COLORS["nonfinite"] if n["bad"] else COLORS[n["kind"]]
-        label = _dq("\n".join(_label(n)))
+        label = _dq("\n".join(box_lines(n)))
         by_cluster[n["module"]].append(f'{n["id"]} [id={n["id"]}, shape=box, label={label}, '
                                        f'fillcolor="{fill}"];')
         if n["opid"]:
@@ -337,106 +347,6 @@ def run_dot(source: str, timeout: float = 60.0) -> tuple:
     svg = r.stdout.decode("utf-8", "replace")
     i = svg.find("<svg")
     return (svg[i:], "") if i >= 0 else (None, "dot gave no SVG")
-
-
-def layered_svg(payload: dict) -> str:
-    """An SVG of the graph without Graphviz: longest-path layering, left to right.
-
-    layer(leaf) = 0, layer(op) = 1 + max(layer(inputs)), layer(value) = layer(its op) + 1;
-    a leaf is then moved to the layer just before its first consumer. Within a layer nodes
-    keep the walk's order, then barycentre passes (each node sorted by the mean height of its
-    inputs, a leaf by that of its consumers) reduce crossings. Frames are the bounding boxes of
-    their members.
-    """
-    items: dict = {}   # id -> [layer, width, height, label lines, kind]
-    order: list = []
-    for n in payload["nodes"]:
-        if n["opid"]:
-            lo = 1 + max((items[p][0] for p in n["parents"]), default=-1)
-            lab = [n["op"]] + ([f"c = {n['const']}"] if n["const"] is not None else [])
-            items[n["opid"]] = [lo, 12 + 7 * max(len(s) for s in lab), 14 + 12 * len(lab), lab, "op"]
-            order.append(n["opid"])
-            layer = lo + 1
-        else:
-            layer = 0
-        lab = _label(n)
-        items[n["id"]] = [layer, 14 + 7 * max(len(s) for s in lab), 10 + 13 * len(lab), lab, n["kind"]]
-        order.append(n["id"])
-    preds: dict = {}
-    succs: dict = {}
-    for e in payload["edges"]:
-        preds.setdefault(e["dst"], []).append(e["src"])
-        succs.setdefault(e["src"], []).append(e["dst"])
-    for i in order:  # a leaf sits just before its first consumer
-        if i not in preds and i in succs:
-            items[i][0] = min(items[s][0] for s in succs[i]) - 1
-    layers: dict = {}
-    for i in order:
-        layers.setdefault(items[i][0], []).append(i)
-    pos: dict = {}
-
-    def place(rank_of: Any) -> None:
-        x = 10.0
-        for lk in sorted(layers):
-            col = layers[lk]
-            col.sort(key=rank_of)
-            y, wmax = 30.0, max(items[i][1] for i in col)
-            for i in col:
-                pos[i] = (x + (wmax - items[i][1]) / 2, y + items[i][2] / 2)
-                y += items[i][2] + 14
-            x += wmax + 36
-
-    def mean_y(ids: list, default: float) -> float:
-        ys = [pos[j][1] for j in ids if j in pos]
-        return sum(ys) / len(ys) if ys else default
-
-    walk = {i: k for k, i in enumerate(order)}
-    place(lambda i: walk[i])                                            # the walk's order
-    place(lambda i: mean_y(preds.get(i, []), pos[i][1]))                # inputs' mean height
-    place(lambda i: mean_y(preds.get(i, []) or succs.get(i, []), pos[i][1]))  # leaves by consumers
-    x = max(pos[i][0] + items[i][1] for i in pos) + 10
-    width = x
-    height = max(pos[i][1] + items[i][2] / 2 for i in pos) + 10
-    bad = {n["id"] for n in payload["nodes"] if n["bad"]}
-    e = html.escape
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}pt" height="{height:.0f}pt" '
-             f'viewBox="0 0 {width:.0f} {height:.0f}"><g id="graph0" class="graph" font-family="Helvetica" '
-             'font-size="10">']
-    for c in payload["clusters"]:
-        xs = [(pos[m][0], pos[m][0] + items[m][1]) for m in c["members"]]
-        ys = [(pos[m][1] - items[m][2] / 2, pos[m][1] + items[m][2] / 2) for m in c["members"]]
-        x0, x1 = min(a for a, _ in xs) - 6, max(b for _, b in xs) + 6
-        y0, y1 = min(a for a, _ in ys) - 18, max(b for _, b in ys) + 6
-        parts.append(f'<g id="{c["id"]}" class="cluster"><title>{e(c["label"])}</title><polygon fill="none" '
-                     f'stroke="#868e96" stroke-dasharray="5,2" points="{x0:.1f},{y0:.1f} {x1:.1f},{y0:.1f} '
-                     f'{x1:.1f},{y1:.1f} {x0:.1f},{y1:.1f}"/><text x="{x0 + 4:.1f}" y="{y0 + 12:.1f}">'
-                     f'{e(c["label"])}</text></g>')
-    for i in order:
-        px, py = pos[i]
-        w, h, lab, kind = items[i][1], items[i][2], items[i][3], items[i][4]
-        fill = COLORS["nonfinite"] if i in bad else COLORS[kind]
-        if kind == "op":
-            shape = (f'<ellipse fill="{fill}" stroke="black" cx="{px + w / 2:.1f}" cy="{py:.1f}" '
-                     f'rx="{w / 2:.1f}" ry="{h / 2:.1f}"/>')
-        else:
-            top, bot = py - h / 2, py + h / 2
-            shape = (f'<polygon fill="{fill}" stroke="black" points="{px:.1f},{top:.1f} '
-                     f'{px + w:.1f},{top:.1f} {px + w:.1f},{bot:.1f} {px:.1f},{bot:.1f}"/>')
-        y0 = py - 13 * (len(lab) - 1) / 2 + 4
-        text = "".join(f'<text text-anchor="middle" x="{px + w / 2:.1f}" y="{y0 + 13 * j:.1f}">{e(s)}</text>'
-                       for j, s in enumerate(lab))
-        parts.append(f'<g id="{i}" class="node"><title>{e(lab[0])}</title>{shape}{text}</g>')
-    for ed in payload["edges"]:
-        (sx, sy), (tx, ty) = pos[ed["src"]], pos[ed["dst"]]
-        sx += items[ed["src"]][1]
-        mx = (sx + tx) / 2
-        parts.append(f'<g id="{ed["id"]}" class="edge"><path fill="none" stroke="#868e96" '
-                     f'd="M{sx:.1f},{sy:.1f} C{mx:.1f},{sy:.1f} {mx:.1f},{ty:.1f} {tx - 5:.1f},{ty:.1f}"/>'
-                     f'<polygon fill="#868e96" '
-                     f'stroke="#868e96" points="{tx:.1f},{ty:.1f} {tx - 6:.1f},{ty - 3:.1f} '
-                     f'{tx - 6:.1f},{ty + 3:.1f}"/></g>')
-    parts.append("</g></svg>")
-    return "".join(parts)
 
 
 # ------------------------------------------------------------------------------ explorer ---
@@ -488,14 +398,17 @@ class Explorer:
                 f"steps, layout {self.layout}>")
 
 
-def explore(root: Any, module: Any = None, *, gradient: Any = None, layout: str = "auto") -> Explorer:
+def explore(root: Any, module: Any = None, *, gradient: Any = None, layout: str = "auto",
+            max_nodes: Optional[int] = MAX_NODES) -> Explorer:
     """An interactive explorer of the graph that produced ``root`` (a Tensor or a Value).
 
     ``module`` (a ``tl.nn.Module``) names parameters by ``named_parameters()`` and groups
     each module's parameters, the ops using them and their outputs in a collapsible frame.
     ``gradient`` seeds the explorer's own backward (dL/droot; default 1, or ones for a
     non-scalar root). ``layout``: ``"auto"`` (Graphviz's ``dot`` when installed, else the
-    layered layout), ``"dot"`` (error without it) or ``"layered"``. No node's ``grad``
+    layered layout), ``"dot"`` (error without it) or ``"layered"``. A graph of more than
+    ``max_nodes`` values (None: no limit) is refused with a ``ValueError`` (the page holds
+    every value; past a few thousand it is slow to lay out and to open). No node's ``grad``
     changes.
     """
     if not (hasattr(root, "_parents") and hasattr(root, "_op") and hasattr(root, "data")):
@@ -504,9 +417,12 @@ def explore(root: Any, module: Any = None, *, gradient: Any = None, layout: str 
         raise TypeError(f"explore: module must be a tl.nn.Module or None, got {type(module).__name__}")
     if layout not in _LAYOUTS:
         raise ValueError(f"explore: layout must be one of {_LAYOUTS}, got {layout!r}")
+    if max_nodes is not None and (isinstance(max_nodes, bool) or not isinstance(max_nodes, numbers.Integral)
+                                  or max_nodes < 1):
+        raise ValueError(f"explore: max_nodes must be an int >= 1 or None (no limit), got {max_nodes!r}")
     if layout == "dot" and shutil.which("dot") is None:
         raise RuntimeError("explore: layout='dot' needs Graphviz's dot program on PATH")
-    payload = build_payload(root, module, gradient)
+    payload = build_payload(root, module, gradient, max_nodes)
     if layout == "layered":
         svg, why = None, "layout='layered' was asked for"
     else:

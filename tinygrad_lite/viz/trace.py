@@ -104,7 +104,8 @@ def trace_backward(root: Any, file: Optional[TextIO] = None, module: Any = None,
     Gradients accumulate in leaves, so tracing a graph whose leaves already hold gradients
     (say after an earlier ``backward()`` of the same graph) would silently double them:
     that raises ``RuntimeError`` (nothing changed) unless ``zero_grad=True``, which clears
-    those leaves first and says so in the first line of the trace.
+    those leaves first and says so in the first line of the trace (once the backward has
+    passed its own checks: a backward that refuses the graph leaves every gradient as it was).
     """
     from ..batchstate import fit
     from ..tensor import Tensor
@@ -148,12 +149,16 @@ def trace_backward(root: Any, file: Optional[TextIO] = None, module: Any = None,
     def show(x: Any) -> str:
         return summary(x, 6)
 
-    if stale:
+    def clear_stale() -> None:
+        # called at the first step of the sweep, once backward's own checks passed (a root
+        # needing gradient=, values changed in place, ...): a refused trace clears nothing
         for _, leaf in stale:
             _clear(leaf)
         emit(f"zero_grad=True: cleared the gradients already held by {', '.join(nm for nm, _ in stale)}")
 
     def hook(node: Any, g: Any, grads: tuple) -> None:
+        if stale and step[0] == 0:
+            clear_stale()
         step[0] += 1
         if max_steps is not None and step[0] > max_steps:
             skipped[0] += 1
