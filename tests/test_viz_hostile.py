@@ -284,7 +284,7 @@ def test_explore_refuses_a_huge_graph_at_once() -> None:
     y = value_chain(200_000)
     y.backward()
     t = time.perf_counter()
-    with pytest.raises(ValueError, match=r"explore: the graph has 200001 values, more than max_nodes=2000"):
+    with pytest.raises(ValueError, match=r"explore: the graph has 200001 values, more than max_nodes=10000"):
         tl.viz.explore(y)
     with pytest.raises(ValueError, match=r"more than max_nodes=10"):
         tl.viz.explore(value_chain(20), max_nodes=10)
@@ -292,10 +292,23 @@ def test_explore_refuses_a_huge_graph_at_once() -> None:
     for bad in (0, -1, 2.5, True, "10"):
         with pytest.raises(ValueError, match="explore: max_nodes"):
             tl.viz.explore(value_chain(3), max_nodes=bad)
-    small = value_chain(2500)  # over the default, built on request
+    small = value_chain(12000)  # over the default, built on request
     small.backward()
     ex = tl.viz.explore(small, max_nodes=None, layout="layered")
-    assert len(ex.payload["nodes"]) == 2501 and len(ex.payload["steps"]) == 2501
+    assert len(ex.payload["nodes"]) == 12001 and len(ex.payload["steps"]) == 12001
+
+
+def test_auto_layout_lays_out_a_big_graph_itself_and_says_why() -> None:
+    y = value_chain(2000)
+    y.backward()
+    t = time.perf_counter()
+    ex = tl.viz.explore(y)
+    assert ex.layout == "layered" and "2001 values" in ex.layout_note and "layout='dot'" in ex.layout_note
+    assert time.perf_counter() - t < 60  # (dot takes minutes on such a graph)
+    small = value_chain(50)
+    small.backward()
+    if shutil.which("dot"):
+        assert tl.viz.explore(small).layout == "dot"
 
 
 def test_200k_chain_is_drawn_and_traced_without_recursion() -> None:

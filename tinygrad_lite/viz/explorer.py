@@ -67,7 +67,8 @@ from .layered import box_lines, layered_svg
 __all__ = ["explore", "Explorer"]
 
 PREVIEW = 8          # numbers shown in a preview
-MAX_NODES = 2000     # explore's default limit on the values of a graph
+MAX_NODES = 10000    # explore's default limit on the values of a graph
+DOT_MAX = 1500       # layout="auto" lays out a graph of more values itself (dot takes minutes there)
 _LAYOUTS = ("auto", "dot", "layered")
 
 
@@ -406,7 +407,8 @@ def explore(root: Any, module: Any = None, *, gradient: Any = None, layout: str 
     each module's parameters, the ops using them and their outputs in a collapsible frame.
     ``gradient`` seeds the explorer's own backward (dL/droot; default 1, or ones for a
     non-scalar root). ``layout``: ``"auto"`` (Graphviz's ``dot`` when installed, else the
-    layered layout), ``"dot"`` (error without it) or ``"layered"``. A graph of more than
+    layered layout), ``"dot"`` (error without it) or ``"layered"``; ``"auto"`` takes the layered layout for a
+    graph of more than 1500 values, where ``dot`` would take minutes. A graph of more than
     ``max_nodes`` values (None: no limit) is refused with a ``ValueError`` (the page holds
     every value; past a few thousand it is slow to lay out and to open). No node's ``grad``
     changes.
@@ -425,6 +427,9 @@ def explore(root: Any, module: Any = None, *, gradient: Any = None, layout: str 
     payload = build_payload(root, module, gradient, max_nodes)
     if layout == "layered":
         svg, why = None, "layout='layered' was asked for"
+    elif layout == "auto" and len(payload["nodes"]) > DOT_MAX:
+        svg, why = None, (f"the graph has {len(payload['nodes'])} values, more than dot lays out in seconds "
+                          f"({DOT_MAX}); layout='dot' asks for it anyway")
     else:
         svg, why = run_dot(dot_source(payload))
     if svg is None:
