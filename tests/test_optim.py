@@ -259,25 +259,97 @@ def test_update_rule_matches_torch_live(case: str) -> None:
     np.testing.assert_allclose(b, tb, rtol=1e-10, atol=1e-12)
 
 
+_FLAGS = {"foreach": None, "differentiable": False}  # torch's flags for how a step runs
+
+
 def test_defaults_are_pytorchs() -> None:
     p = [param([1.0])]
     assert optim.Adam(p).defaults == {
         "lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False,
-        "maximize": False,
+        "maximize": False, "capturable": False, "fused": None, "decoupled_weight_decay": False, **_FLAGS,
     }
     assert optim.AdamW(p).defaults["weight_decay"] == 1e-2
+    assert optim.AdamW(p).defaults["decoupled_weight_decay"] is True
     assert optim.RMSprop(p).defaults == {
         "lr": 1e-2, "alpha": 0.99, "eps": 1e-8, "weight_decay": 0.0, "momentum": 0.0, "centered": False,
-        "maximize": False,
+        "maximize": False, "capturable": False, **_FLAGS,
     }
     assert optim.Adagrad(p).defaults == {
         "lr": 1e-2, "lr_decay": 0.0, "weight_decay": 0.0, "initial_accumulator_value": 0.0, "eps": 1e-10,
-        "maximize": False,
+        "maximize": False, "fused": None, **_FLAGS,
     }
     assert optim.SGD(p, lr=0.1).defaults == {
         "lr": 0.1, "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": False,
-        "maximize": False,
+        "maximize": False, "fused": None, **_FLAGS,
     }
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
+def test_defaults_equal_torchs_key_for_key(name: str) -> None:
+    torch = torch_or_skip()
+    ours = getattr(optim, name)([param([1.0])], lr=0.1).defaults
+    theirs = getattr(torch.optim, name)([torch.zeros(1, requires_grad=True)], lr=0.1).defaults
+    assert ours.keys() == theirs.keys()
+    for k, v in theirs.items():
+        assert ours[k] == (tuple(v) if isinstance(v, tuple) else v), k
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
+def test_torchs_flags_for_how_a_step_runs_give_the_same_step(name: str) -> None:
+    def run(**kw: Any) -> np.ndarray:
+        w = param([1.0, -2.0, 0.5])
+        opt = getattr(optim, name)([w], lr=0.1, **kw)
+        for _ in range(3):
+            opt.zero_grad()
+            ((w * w).sum() + w.sum()).backward()
+            opt.step()
+        return w.data
+    base = run()
+    kinds = {"foreach": (True, False), "fused": (True, False)}
+    allowed = inspect.signature(getattr(optim, name)).parameters
+    tried = 0
+    for flag, values in kinds.items():
+        for v in values if flag in allowed else ():
+            np.testing.assert_array_equal(run(**{flag: v}), base)
+            tried += 1
+    assert tried >= 2
+    for flag in ("differentiable", "capturable"):
+        if flag in allowed:
+            np.testing.assert_array_equal(run(**{flag: False}), base)
+            with pytest.raises(ValueError, match=f"{name}: {flag}=True is not supported"):
+                getattr(optim, name)([param([1.0])], lr=0.1, **{flag: True})
+    with pytest.raises(TypeError, match="foreach"):
+        getattr(optim, name)([param([1.0])], lr=0.1, foreach="yes")
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
+def test_a_state_saved_without_the_step_flags_still_loads(name: str) -> None:
+    w = param([1.0, -2.0])
+    opt = getattr(optim, name)([w], lr=0.1)
+    (w * w).sum().backward()
+    opt.step()
+    sd = opt.state_dict()
+    for k in ("foreach", "fused", "differentiable", "capturable", "decoupled_weight_decay"):
+        sd["param_groups"][0].pop(k, None)
+    sd["param_groups"][0]["lr"] = 0.05
+    fresh = getattr(optim, name)([param([1.0, -2.0])], lr=0.1, foreach=True)
+    fresh.load_state_dict(sd)
+    group = fresh.param_groups[0]
+    assert group["lr"] == 0.05 and group["foreach"] is True
+    assert group.keys() == opt.param_groups[0].keys()
+
+
+def test_adam_with_decoupled_weight_decay_is_adamw() -> None:
+    def run(cls: type, **kw: Any) -> np.ndarray:
+        w = param([1.0, -2.0, 0.5])
+        opt = cls([w], lr=0.1, weight_decay=0.1, **kw)
+        for _ in range(3):
+            opt.zero_grad()
+            (w * w).sum().backward()
+            opt.step()
+        return w.data
+    np.testing.assert_array_equal(run(optim.Adam, decoupled_weight_decay=True), run(optim.AdamW))
+    assert not np.array_equal(run(optim.Adam), run(optim.AdamW))
 
 
 @pytest.mark.parametrize("cls", [optim.SGD, optim.DPSGD])

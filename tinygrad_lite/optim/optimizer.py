@@ -58,6 +58,10 @@ def check_number(name: str, value: Any, low: float = 0.0, high: float = math.inf
 
 
 _SPELLED = {"lr": "lr (learning rate)", "eps": "eps (epsilon)"}
+# group entries a loaded state may lack (states saved by older versions): the group's own are kept
+_OPTIONAL = frozenset({"foreach", "fused", "differentiable", "capturable", "decoupled_weight_decay"})
+_OFF = {"differentiable": "gradients do not flow through an optimizer step here",
+        "capturable": "it is for CUDA graph capture, and this library runs on the CPU"}
 
 
 def hyper(args: dict) -> dict:
@@ -107,7 +111,10 @@ class Optimizer:
     buffers: dict = {}
     required: tuple = ()
     # hyper-parameters checked for every group: name -> "number" (a real >= 0) or "bool"
-    checks: dict = {"lr": "number", "weight_decay": "number", "maximize": "bool"}
+    # "flag": None or a bool that picks how torch runs the same maths (foreach, fused): accepted,
+    # the update is the same; "off": a torch mode this library does not have, False or None only
+    checks: dict = {"lr": "number", "weight_decay": "number", "maximize": "bool", "foreach": "flag",
+                    "fused": "flag", "differentiable": "off", "capturable": "off"}
 
     def __init__(self, params: Any, defaults: dict) -> None:
         if not isinstance(defaults, dict):
@@ -143,8 +150,11 @@ class Optimizer:
                 if name in group:
                     if kind == "bool":
                         check_bool(name, group[name])
-                    else:
+                    elif kind == "number":
                         check_number(_SPELLED.get(name, name), group[name])
+                    elif group[name] is not None and check_bool(name, group[name]) and kind == "off":
+                        raise ValueError(f"{type(self).__name__}: {name}=True is not supported ({_OFF[name]}); "
+                                         f"leave {name}=False")
 
     def add_param_group(self, param_group: dict) -> None:
         """Add a group of parameters; hyper-parameters it does not set are taken from ``defaults``."""
@@ -355,10 +365,12 @@ class Optimizer:
                 raise ValueError(f"the state of parameter {key!r} lacks the buffer(s) {lacking}")
         new_groups = []
         for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups)):
-            missing = sorted(self.defaults.keys() - saved.keys())
+            missing = sorted(self.defaults.keys() - saved.keys() - _OPTIONAL)
             if missing:
                 raise ValueError(f"parameter group {i} of the loaded state_dict lacks {', '.join(missing)}")
             new_group = {k: copy.deepcopy(v) for k, v in saved.items() if k != "params"}
+            for k in _OPTIONAL & (group.keys() - saved.keys()):  # (a state saved before they were kept)
+                new_group[k] = group[k]
             new_group["params"] = group["params"]
             self._check_group(new_group)
             new_groups.append(new_group)

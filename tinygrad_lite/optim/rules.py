@@ -7,7 +7,7 @@ the base class's. Every update happens in place in the parameter's own array and
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -46,7 +46,8 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params: Any, lr: float, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False) -> None:
+                 weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False, *,
+                 foreach: Optional[bool] = None, differentiable: bool = False, fused: Optional[bool] = None) -> None:
         super().__init__(params, hyper(locals()))
 
     checks = {"momentum": "number", "dampening": "number", "nesterov": "bool"}
@@ -96,9 +97,13 @@ class Adam(Optimizer):
     """
 
     def __init__(self, params: Any, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False, maximize: bool = False) -> None:
+                 weight_decay: float = 0.0, amsgrad: bool = False, maximize: bool = False, *,
+                 foreach: Optional[bool] = None, capturable: bool = False, differentiable: bool = False,
+                 fused: Optional[bool] = None, decoupled_weight_decay: bool = False) -> None:
         if isinstance(betas, list):
             betas = tuple(betas)
+        if check_bool("decoupled_weight_decay", decoupled_weight_decay):
+            self.decoupled_weight_decay = True  # Adam(decoupled_weight_decay=True) is AdamW, as in torch
         super().__init__(params, hyper(locals()))
 
     checks = {"eps": "number", "amsgrad": "bool"}
@@ -150,8 +155,12 @@ class AdamW(Adam):
     decoupled_weight_decay = True
 
     def __init__(self, params: Any, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False, maximize: bool = False) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize)
+                 weight_decay: float = 1e-2, amsgrad: bool = False, maximize: bool = False, *,
+                 foreach: Optional[bool] = None, capturable: bool = False, differentiable: bool = False,
+                 fused: Optional[bool] = None) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize, foreach=foreach,
+                         capturable=capturable, differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)
 
 
 class RMSprop(Optimizer):
@@ -171,7 +180,8 @@ class RMSprop(Optimizer):
 
     def __init__(self, params: Any, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
-                 maximize: bool = False) -> None:
+                 maximize: bool = False, *, capturable: bool = False, foreach: Optional[bool] = None,
+                 differentiable: bool = False) -> None:
         super().__init__(params, hyper(locals()))
 
     checks = {"eps": "number", "momentum": "number", "alpha": "number", "centered": "bool"}
@@ -219,7 +229,8 @@ class Adagrad(Optimizer):
     """
 
     def __init__(self, params: Any, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
-                 initial_accumulator_value: float = 0.0, eps: float = 1e-10, maximize: bool = False) -> None:
+                 initial_accumulator_value: float = 0.0, eps: float = 1e-10, maximize: bool = False, *,
+                 foreach: Optional[bool] = None, differentiable: bool = False, fused: Optional[bool] = None) -> None:
         super().__init__(params, hyper(locals()))
 
     checks = {"lr_decay": "number", "initial_accumulator_value": "number", "eps": "number"}
