@@ -146,3 +146,25 @@ def test_bitwise_shape_mismatch_names_both_shapes() -> None:
         tl.tensor([True, False]) & tl.tensor([True, False, True])
     with pytest.raises(TypeError):
         tl.tensor([True, False]) & 1.5
+
+
+def test_the_mixing_error_says_where_the_op_ran_inside_a_module_or_outside_any() -> None:
+    class Centre(tl.nn.Module):
+        def __init__(self) -> None:
+            self.lin = tl.nn.Linear(3, 2, rng=0)
+
+        def forward(self, x: tl.Tensor) -> tl.Tensor:
+            h = self.lin(x)
+            return h - h.mean(0)
+
+    x = tl.Tensor(X, batched=True)
+    model = Centre()
+    (model(x) ** 2).mean().backward()
+    with pytest.raises(RuntimeError, match=r"op 'sub' .* in module 'Centre'"):
+        _ = model.lin.weight.grad_sample
+    lin = tl.nn.Linear(3, 2, rng=0)
+    h = lin(x)
+    ((h - h.mean(0)) ** 2).mean().backward()
+    with pytest.raises(RuntimeError, match=r"op 'sub' .* outside any module \(the batch statistic comes from "
+                                           r"op 'mean' over the sample axis outside any module\)"):
+        _ = lin.weight.grad_sample

@@ -47,7 +47,7 @@ def module_path(stack: Optional[tuple] = None) -> str:
 
 def _where(why: str, stack: Optional[tuple] = None) -> str:
     where = module_path(stack)
-    return why + (f" in module '{where}'" if where else "")
+    return why + (f" in module '{where}'" if where else " outside any module")
 
 
 class _Origin:
