@@ -11,7 +11,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from .. import batchstate
-from ..batchstate import MIXED, STAT
+from ..batchstate import BATCHED, MIXED, STAT
 from ..persample import OuterRows
 from . import base
 from .base import Op, _AxisError, alias, axes_of, const, failed, lead, make
@@ -126,7 +126,7 @@ class GetItem(Op):
         else:
             bs, mix = 0, None
         if advanced and not bs & MIXED:
-            bs, mix = _index_state(bs, mix, x, idx0)
+            bs, mix = _index_state(bs, mix, x, idx0, idx)
         return make(data, self, (x,), (xd.shape, idx, advanced), x.requires_grad, bs, mix)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
@@ -139,6 +139,14 @@ class GetItem(Op):
         else:
             z[full] = g
         return (z,)
+
+    @staticmethod
+    def sample_rows(node: Any, g: np.ndarray, i: int, scale: float) -> Any:
+        x = node._parents[0]
+        if x._bs & BATCHED or lead(node, g) or not node._ctx[2]:
+            return None
+        from .select import PickedRows
+        return PickedRows(node._ctx[1], g, x._data.shape, x._data.dtype, scale)
 
 
 class Concat(Op):
@@ -268,13 +276,27 @@ class HookPoint(Cast):
         return a.view(), None
 
 
-def _index_state(bs: int, mix: Any, x: Any, idx: Any) -> tuple:
+def _index_state(bs: int, mix: Any, x: Any, idx: Any, norm: tuple) -> tuple:
     """The batch state of ``x[idx]`` once index Tensors are counted: an index computed from a
-    batch statistic (or mixing samples) selects by the other samples, so the result mixes."""
-    for i in idx if isinstance(idx, tuple) else (idx,):
+    batch statistic (or mixing samples) selects by the other samples, so the result mixes.
+    An unbatched ``x`` read at a batched integer index ``x[idx]`` (or ``x[idx, :, ...]``) is
+    batched: row b of the result is ``x`` at sample b's positions. ``norm``: the normalised
+    index."""
+    parts = idx if isinstance(idx, tuple) else (idx,)
+    for i in parts:
         if isinstance(i, base.Tensor) and i._bs & (MIXED | STAT):
             return batchstate.mixed("op 'getitem' selects by an index computed from a batch statistic", i, x)
-    return bs, mix
+    if bs & BATCHED:
+        return bs, mix
+    per = [i for i in parts if isinstance(i, base.Tensor) and i._bs & BATCHED]
+    if not per:
+        return bs, mix
+    from .select import picked_state
+    k = len(per)  # the per-sample indices must come first, all integer with the samples on axis 0
+    leads = (all(a is b for a, b in zip(parts[:k], per)) and all(
+        i._data.dtype.kind in "iu" and i._data.ndim >= 1 and i._data.shape[0] == per[0]._data.shape[0] for i in per)
+        and all(isinstance(j, slice) or j is Ellipsis for j in norm[k:]))
+    return picked_state("getitem", x, per[0], leads)
 
 
 def normalise_index(idx: Any, shape: tuple) -> tuple:

@@ -9,12 +9,13 @@ Each class holds its forward, vjp, batch rule and derivative text, like its sibl
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
 from .. import batchstate
 from ..batchstate import BATCHED, MIXED, STAT
+from ..persample import Rows
 from . import base
 from .base import Op, axes_of, failed, lead, make
 from .elementwise import _Unary, promoted
@@ -70,6 +71,35 @@ class Where(Op):
                 np.where(c, zero, g) if b.requires_grad else None)
 
 
+class PickedRows(Rows):
+    """Per-sample gradients of an unbatched tensor read at per-sample positions
+    (``table[idx]`` or ``gather`` with a batched index): ``S[b]`` is sample b's cotangent
+    ``g[b]`` added back at the positions ``pos`` of row b (repeated positions add), times
+    ``scale``. ``pos``: an index tuple into the tensor whose arrays lead with the sample axis."""
+
+    __slots__ = ("pos", "g")
+
+    def __init__(self, pos: tuple, g: np.ndarray, shape: tuple, dtype: Any, scale: float) -> None:
+        self.pos, self.g, self.shape, self.dtype, self.scale, self.B = pos, g, tuple(shape), dtype, scale, g.shape[0]
+
+    def dense(self, out: Optional[np.ndarray] = None) -> np.ndarray:
+        S = np.zeros((self.B,) + self.shape, self.dtype)
+        first = next(a for a in self.pos if isinstance(a, np.ndarray))
+        b = np.arange(self.B).reshape((self.B,) + (1,) * (first.ndim - 1))
+        np.add.at(S, (b,) + self.pos, self.g * self.scale if self.scale != 1.0 else self.g)
+        return S
+
+
+def picked_state(op: str, x: Any, index: Any, leads: bool) -> tuple:
+    """The batch state of an unbatched ``x`` read at a batched ``index``: BATCHED when the
+    result's axis 0 is the index's sample axis (``leads``), else mixed (samples land on
+    other axes, which per-sample gradients cannot follow)."""
+    if leads:
+        return BATCHED, None
+    return batchstate.mixed(f"op '{op}' reads an unbatched tensor at a per-sample index whose sample axis is not "
+                            "the result's first axis", index, x)
+
+
 class Gather(Op):
     name, rule = "gather", "d gather(a)/da: the cotangent added back at the gathered positions"
 
@@ -99,6 +129,8 @@ class Gather(Op):
         data = xd[full]
         if isinstance(index, base.Tensor) and index._bs & (MIXED | STAT):  # selects by the other samples
             bs, mix = batchstate.mixed("op 'gather' selects by an index computed from a batch statistic", index, x)
+        elif not x._bs & BATCHED and isinstance(index, base.Tensor) and index._bs & BATCHED:
+            bs, mix = picked_state("gather", x, index, True)  # (out row b = x read at index row b)
         elif x._bs:
             bs, mix = batchstate.same_rows("gather", x, data, a != 0 and idx.shape[0] == xd.shape[0])
         else:
@@ -111,6 +143,13 @@ class Gather(Op):
         z = np.zeros(g.shape[:k] + in_shape, node._data.dtype)
         np.add.at(z, (slice(None),) * k + full, g)
         return (z,)
+
+    @staticmethod
+    def sample_rows(node: Any, g: np.ndarray, i: int, scale: float) -> Any:
+        x = node._parents[0]
+        if x._bs & BATCHED or lead(node, g):
+            return None
+        return PickedRows(node._ctx[1], g, x._data.shape, x._data.dtype, scale)
 
 
 class _Step(_Unary):
