@@ -486,3 +486,31 @@ BAD: list = [
 def test_bad_inputs_raise_naming_the_loss(fn: Callable, exc: type, match: str) -> None:
     with pytest.raises(exc, match=match):
         fn()
+
+
+@pytest.mark.parametrize("size_average", [None, True, False])
+@pytest.mark.parametrize("reduce", [None, True, False])
+def test_mse_legacy_flags_as_torch(size_average: Any, reduce: Any) -> None:
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    p, t = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    kw = {k: v for k, v in (("size_average", size_average), ("reduce", reduce)) if v is not None}
+    tp = torch.tensor(p, requires_grad=True)
+    want = torch.nn.functional.mse_loss(tp, torch.tensor(t), **kw)
+    want_module = torch.nn.MSELoss(**kw)(tp, torch.tensor(t))
+    want.sum().backward()
+    for got in (tl.nn.functional.mse_loss(tl.Tensor(p), tl.Tensor(t), **kw),
+                tl.nn.MSELoss(**kw)(tl.Tensor(p), tl.Tensor(t))):
+        assert got.shape == tuple(want.shape)
+        np.testing.assert_allclose(got.data, want.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(want_module.detach().numpy(), want.detach().numpy(), rtol=1e-12)
+    x = tl.Tensor(p, requires_grad=True)
+    tl.nn.functional.mse_loss(x, tl.Tensor(t), **kw).sum().backward()
+    np.testing.assert_allclose(x.grad, tp.grad.numpy(), rtol=1e-12)
+
+
+def test_mse_module_takes_the_reduction_by_position_too() -> None:
+    rng = np.random.default_rng(6)
+    p, t = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    got = tl.nn.MSELoss("sum")(tl.Tensor(p), tl.Tensor(t))
+    np.testing.assert_allclose(got.data, ((p - t) ** 2).sum(), rtol=1e-12)

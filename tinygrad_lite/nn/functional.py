@@ -382,13 +382,16 @@ def _check_reduction(op: str, reduction: str) -> None:
         raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
-def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
+def mse_loss(input: Any, target: Any, reduction: str = "mean", *, size_average: Optional[bool] = None,
+             reduce: Optional[bool] = None) -> Tensor:
     """Squared error: mean (default) or sum over EVERY element of (pred - target)^2.
 
     With a batched ``pred`` of B samples, sample b's own term is the mean (or sum) over its
     outputs, so the cost is the mean (or sum) of the B per-sample terms. One fused node:
     dL/dpred = 2 (pred - target) / N (N = number of elements; 1 for ``sum``).
     """
+    if size_average is not None or reduce is not None:  # torch's legacy flags
+        reduction = "none" if reduce is False else ("sum" if size_average is False else "mean")
     if reduction != "mean":
         _check_reduction("mse_loss", reduction)
     pred = input if type(input) is Tensor else _t(input)
@@ -405,11 +408,6 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
         sq = (pred - target) ** 2
         return sq.mean() if reduction == "mean" else sq.sum()
     return ops.MSE(pred, target, reduction)
-
-
-def _causal(Tq: int, Tk: int) -> np.ndarray:
-    """True where attention is allowed: query i sees keys j <= i (aligned at the top left, as torch)."""
-    return np.tril(np.ones((Tq, Tk), dtype=bool))
 
 
 def masked_softmax(scores: Tensor, add: Optional[np.ndarray]) -> Tensor:
@@ -455,7 +453,7 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
     scores = (q @ k.transpose(*range(k.data.ndim - 2), k.data.ndim - 1, k.data.ndim - 2)) * sc
     add = None
     if is_causal:
-        add = np.where(_causal(Tq, Tk), 0.0, -np.inf)
+        add = np.where(np.tril(np.ones((Tq, Tk), dtype=bool)), 0.0, -np.inf)  # query i sees keys j <= i
     elif attn_mask is not None:
         m = np.asarray(attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask)
         try:

@@ -145,9 +145,18 @@ class _Loss(Module):
 
 
 class MSELoss(_Loss):
-    """``F.mse_loss(input, target, reduction)`` as a module."""
+    """``F.mse_loss(input, target, reduction)`` as a module (torch's legacy ``size_average`` /
+    ``reduce`` flags map to the reduction as in ``F.mse_loss``; a string in the first place is
+    the reduction)."""
 
     fn = staticmethod(F.mse_loss)
+
+    def __init__(self, size_average: Any = None, reduce: Optional[bool] = None, reduction: str = "mean") -> None:
+        if isinstance(size_average, str):  # MSELoss("sum"): the reduction given by position
+            size_average, reduction = None, size_average
+        if size_average is not None or reduce is not None:
+            reduction = "none" if reduce is False else ("sum" if size_average is False else "mean")
+        super().__init__(reduction)
 
 
 def _pos_int(v: Any, what: str, who: str) -> int:
