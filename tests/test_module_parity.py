@@ -276,3 +276,27 @@ def test_parameter_list_in_place_add_and_printing_as_torch() -> None:
                  lambda nn: nn.ParameterDict(OrderedDict([("a", _p(nn, np.zeros(2))), ("b", _p(nn, np.zeros(4)))]))):
         t, m = make(TN), make(LN)  # (the dtype is named each library's way)
         assert repr(m).replace("float64", "torch.float64") == repr(t).replace("torch.DoubleTensor", "torch.float64")
+
+
+# ----------------------------------------------------------------------- layers' text ------
+@pytest.mark.parametrize("name,args", [
+    ("MaxPool2d", (2,)), ("MaxPool2d", (3, 1, 1)), ("AvgPool2d", (2,)), ("AvgPool2d", (3, 2, 1)),
+    ("MaxPool1d", (2,)), ("MaxPool1d", (3, 1, 1, 2)), ("AvgPool1d", (2,)), ("AvgPool1d", (3, 1, 1)),
+    ("Dropout", ()), ("Dropout", (0.2,)), ("Dropout1d", ()), ("Dropout2d", (0.3,)),
+    ("Softmax", (1,)), ("LogSoftmax", (-1,)),
+])
+def test_layers_print_and_keep_their_settings_as_torch(name: str, args: tuple) -> None:
+    t, m = getattr(TN, name)(*args), getattr(LN, name)(*args)
+    assert repr(m) == repr(t)
+    if "Pool" in name and name != "AvgPool1d":  # (torch keeps AvgPool1d's sizes as 1-tuples)
+        assert m.stride == t.stride
+
+
+def test_a_pool_with_the_default_stride_still_pools_as_torch() -> None:
+    x = np.random.default_rng(0).normal(size=(2, 3, 6, 6))
+    for name in ("MaxPool2d", "AvgPool2d"):
+        got = getattr(LN, name)(2)(tl.tensor(x)).data
+        assert np.allclose(got, getattr(TN, name)(2)(torch.tensor(x)).numpy())
+    for name in ("MaxPool1d", "AvgPool1d"):
+        got = getattr(LN, name)(2)(tl.tensor(x[:, :, 0])).data
+        assert np.allclose(got, getattr(TN, name)(2)(torch.tensor(x[:, :, 0])).numpy())
