@@ -413,4 +413,5 @@ def test_callable_activation_and_repr() -> None:
     assert b.extra_repr().startswith("d_model=8, nhead=2, dim_feedforward=16")
     assert "(self_attn): MultiheadAttention" in repr(b) and "(linear1): Linear" in repr(b)
     enc = nn.TransformerEncoder(b, 3, enable_nested_tensor=False)
-    assert len(enc.layers) == 3 and enc.extra_repr() == "num_layers=3" and "(2): TransformerEncoderLayer" in repr(enc)
+    assert len(enc.layers) == 3 and enc.extra_repr() == "num_layers=3"
+    assert "(0-2): 3 x TransformerEncoderLayer(" in repr(enc)  # (a ModuleList prints alike children once, as torch)

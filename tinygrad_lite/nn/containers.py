@@ -12,6 +12,7 @@ same order.
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
 from typing import Any, Iterable, Iterator, Mapping, Optional
 
 import numpy as np
@@ -80,6 +81,7 @@ class _Keyed(Module):
     """A dict of members (``_items``) named by their keys; ``kind`` checks a member."""
 
     _what = "member"
+    _sorts_plain_dicts = False
 
     def __init__(self, items: Any = None) -> None:
         self._items: dict = {}
@@ -142,8 +144,10 @@ class _Keyed(Module):
         """Add or replace members from a mapping or an iterable of ``(key, value)`` pairs;
         all are checked before any is added."""
         who = type(self).__name__
-        if isinstance(items, Mapping):
+        if isinstance(items, (Mapping, _Keyed)):
             pairs = list(items.items())
+            if self._sorts_plain_dicts and not isinstance(items, (OrderedDict, _Keyed)):
+                pairs.sort(key=lambda kv: kv[0])  # (torch's ParameterDict orders a plain dict by key)
         elif isinstance(items, Iterable) and not isinstance(items, (str, bytes, Module, Tensor)):
             pairs = []
             for i, kv in enumerate(items):
@@ -188,8 +192,15 @@ class ModuleDict(_Keyed):
 
 
 class ParameterDict(_Keyed):
-    """Parameters by name (insertion order), as torch's ``nn.ParameterDict``; an array or a
-    plain Tensor is made a ``Parameter``."""
+    """Parameters by name, as torch's ``nn.ParameterDict``; an array or a plain Tensor is made
+    a ``Parameter``. Order of insertion, except that the entries of a plain ``dict`` given to
+    the constructor or ``update`` go in by sorted key, as torch (an ``OrderedDict``, a
+    ``ParameterDict`` or ``(key, value)`` pairs keep their order)."""
+
+    _sorts_plain_dicts = True
+
+    def extra_repr(self) -> str:
+        return _params_repr(self._items.items())
 
     def _check(self, value: Any) -> Tensor:
         return value if isinstance(value, Parameter) else Parameter(value)
@@ -251,8 +262,21 @@ class ParameterList(Module):
     def __iter__(self) -> Iterator[Tensor]:
         return iter(self._items)
 
+    def __iadd__(self, values: Iterable) -> "ParameterList":
+        return self.extend(values)
+
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError("ParameterList has no forward(); use its parameters")
+
+    def extra_repr(self) -> str:
+        return _params_repr(enumerate(self._items))
+
+
+def _params_repr(items: Iterable) -> str:
+    """One ``  (key): Parameter containing: [float64 of size 2x3]`` line per parameter (indented
+    by two spaces, so that the container prints as torch's does)."""
+    return "\n".join(f"  ({k}): Parameter containing: [{p.dtype} of size {'x'.join(map(str, p.shape))}]"
+                     for k, p in items)
 
 
 class Unflatten(Module):

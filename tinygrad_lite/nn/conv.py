@@ -122,13 +122,15 @@ class MaxPool2d(Module):
         if ceil_mode:
             raise NotImplementedError("MaxPool2d: ceil_mode=True is not supported")
         _check_pool(kernel_size, stride, padding, "MaxPool2d", dilation)
+        stride = kernel_size if stride is None else stride  # (as torch keeps it)
         self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
 
     def forward(self, x: Any) -> Tensor:
         return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation)
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode=False")
 
 
 class AvgPool2d(Module):
@@ -140,6 +142,7 @@ class AvgPool2d(Module):
         if ceil_mode:
             raise NotImplementedError("AvgPool2d: ceil_mode=True is not supported")
         _check_pool(kernel_size, stride, padding, "AvgPool2d")
+        stride = kernel_size if stride is None else stride  # (as torch keeps it)
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self.count_include_pad = check_bool("AvgPool2d", "count_include_pad", count_include_pad)
 

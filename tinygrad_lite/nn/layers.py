@@ -98,6 +98,9 @@ class Softmax(Module):
     def forward(self, x: Any) -> Tensor:
         return F.softmax(x, self.dim)
 
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
 
 class LogSoftmax(Module):
     """log softmax along ``dim``."""
@@ -107,6 +110,9 @@ class LogSoftmax(Module):
 
     def forward(self, x: Any) -> Tensor:
         return F.log_softmax(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
 
 
 class Dropout(Module):
@@ -128,7 +134,7 @@ class Dropout(Module):
         return F.dropout(x, self.p, self.training, rng=self.rng)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class _Loss(Module):

@@ -12,7 +12,7 @@ list, tuple or dict). Linear is one fused graph node with its own per-sample rul
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterable, Iterator, NamedTuple, Optional, Union
+from typing import Any, Iterator, NamedTuple, Optional, Union
 
 import numpy as np
 
@@ -25,7 +25,7 @@ from ..ops.base import const as _const
 from ..random import as_generator
 from ..tensor import Tensor
 from ..value import Value
-from .module_api import ModuleAPI
+from .module_api import ModuleAPI, _cast, _check_name
 
 __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten"]
 
@@ -66,6 +66,14 @@ class Module(ModuleAPI):
                                 f"`with tl.no_grad(): module.{name}.copy_(...)`")
         object.__setattr__(self, name, value)
 
+    def __delattr__(self, name: str) -> None:
+        """Delete an attribute; a buffer's name stops being one (as torch)."""
+        object.__delattr__(self, name)
+        for key in ("_buffer_names", "_non_persistent"):
+            names = self.__dict__.get(key)
+            if names is not None and name in names:
+                names.remove(name)
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if _MODULE_HOOKS:  # some module has hooks (module_api's register_*_hook)
             return _hooks.call(self, args, kwargs)
@@ -94,11 +102,20 @@ class Module(ModuleAPI):
         for name, key, v in self._entries():
             yield (name if key is None else f"{name}.{key}"), v
 
-    def named_children(self) -> Iterator[tuple]:
-        """(name, module) for each direct child module."""
+    def _child_items(self) -> Iterator[tuple]:
+        """(name, module) for each direct child, a module held under two names under both."""
         for name, v in self._members():
             if isinstance(v, Module):
                 yield name, v
+
+    def named_children(self) -> Iterator[tuple]:
+        """(name, module) for each direct child module; a module held under two names is
+        listed once, under the first (as torch)."""
+        seen: set = set()
+        for name, m in self._child_items():
+            if id(m) not in seen:
+                seen.add(id(m))
+                yield name, m
 
     def children(self) -> Iterator["Module"]:
         for _, m in self.named_children():
@@ -126,7 +143,7 @@ class Module(ModuleAPI):
                 seen.add(key)
             yield name, m
             inside = above + (id(m),)  # (a module that holds itself: once)
-            kids = [(f"{name}.{c}" if name else c, child, inside) for c, child in m.named_children()
+            kids = [(f"{name}.{c}" if name else c, child, inside) for c, child in m._child_items()
                     if id(child) not in inside]
             stack += reversed(kids)
 
@@ -211,20 +228,28 @@ class Module(ModuleAPI):
         return self.train(False)
 
     # ----------------------------------------------------------------- buffers ---------
-    def register_buffer(self, name: str, value: Any) -> None:
+    def register_buffer(self, name: str, value: Any, persistent: bool = True) -> None:
         """Keep ``value`` (an array or Tensor, or None) as the buffer ``name``: an attribute
         that is saved in ``state_dict`` and loaded by ``load_state_dict`` but is not a
-        parameter (no gradient), like BatchNorm's ``running_mean``."""
-        if not isinstance(name, str) or not name or "." in name:
-            raise ValueError(f"register_buffer: name must be a non-empty string without dots, got {name!r}")
+        parameter (no gradient), like BatchNorm's ``running_mean``. A leaf Tensor that is not
+        a parameter is kept as it is (the same object), anything else as a new Tensor.
+        ``persistent=False``: listed by ``named_buffers`` but left out of state dicts."""
+        _check_name("register_buffer", "buffer", name)
+        check_bool("register_buffer", "persistent", persistent)
         names = self.__dict__.setdefault("_buffer_names", [])
         if name not in names:  # as torch: a parameter, child or other attribute of that name is kept
             self._check_free("register_buffer", name, lambda v: False)
-        if value is not None:
+        if value is not None and not (isinstance(value, Tensor) and value._op is None and not _is_param(value)
+                                      and not value.batched):
             value = Tensor(value.data if isinstance(value, Tensor) else np.asarray(value))
         setattr(self, name, value)
         if name not in names:
             names.append(name)
+        transient = self.__dict__.setdefault("_non_persistent", [])
+        if persistent and name in transient:
+            transient.remove(name)
+        elif not persistent and name not in transient:
+            transient.append(name)
 
     def named_buffers(self, prefix: str = "", recurse: bool = True,
                       remove_duplicate: bool = True) -> Iterator[tuple]:
@@ -244,76 +269,84 @@ class Module(ModuleAPI):
 
     # ----------------------------------------------------------------- state -----------
     def _state_tensors(self) -> "OrderedDict[str, Tensor]":
-        """Parameters and buffers by dotted name, module by module. As torch's state dict, a
-        tensor or module reached under two names (tied weights, a layer used twice) is listed
-        under both."""
+        """Parameters and persistent buffers by dotted name, module by module. As torch's state
+        dict, a tensor or module reached under two names (tied weights, a layer used twice) is
+        listed under both."""
         out: "OrderedDict[str, Tensor]" = OrderedDict()
         stack: list = [("", self, ())]
         while stack:
             mname, m, above = stack.pop()
             buffers = m.__dict__.get("_buffer_names", ())
+            transient = m.__dict__.get("_non_persistent", ())
             for name, v in m._members():
                 if isinstance(v, _PARAM) and _is_param(v) and name not in buffers:
                     out[f"{mname}.{name}" if mname else name] = v
             for name in buffers:
-                if isinstance(getattr(m, name, None), Tensor):
+                if name not in transient and isinstance(getattr(m, name, None), Tensor):
                     out[f"{mname}.{name}" if mname else name] = getattr(m, name)
             inside = above + (id(m),)
-            kids = [(f"{mname}.{n}" if mname else n, c, inside) for n, c in m.named_children()
+            kids = [(f"{mname}.{n}" if mname else n, c, inside) for n, c in m._child_items()
                     if id(c) not in inside]  # (a module that holds itself: once)
             stack += reversed(kids)
         return out
 
-    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+    def state_dict(self, *, destination: Optional[dict] = None, prefix: str = "",
+                   keep_vars: bool = False) -> "OrderedDict[str, np.ndarray]":
         """Parameter and buffer name -> a copy of its array (PyTorch's keys: ``0.weight``,
-        ``bn.running_mean``, ``bn.num_batches_tracked`` ...)."""
-        return OrderedDict((name, np.array(t.data) if isinstance(t, Value) else t.data.copy())
-                           for name, t in self._state_tensors().items())
+        ``bn.running_mean``, ``bn.num_batches_tracked`` ...), each key preceded by ``prefix``;
+        ``keep_vars=True``: the Tensors themselves instead of copies; ``destination``: a dict
+        to fill (and return) instead of a new one."""
+        if not isinstance(prefix, str):
+            raise TypeError(f"state_dict: prefix must be a string, got {prefix!r}")
+        check_bool("state_dict", "keep_vars", keep_vars)
+        if destination is not None and not isinstance(destination, dict):
+            raise TypeError(f"state_dict: destination must be a dict or None, got {type(destination).__name__}")
+        out = OrderedDict() if destination is None else destination
+        for name, t in self._state_tensors().items():
+            out[prefix + name] = t if keep_vars else np.array(t.data) if isinstance(t, Value) else t.data.copy()
+        return out
 
-    def load_state_dict(self, state: Any, strict: bool = True) -> "IncompatibleKeys":
+    def load_state_dict(self, state: Any, strict: bool = True, assign: bool = False) -> "IncompatibleKeys":
         """Copy arrays into the parameters and buffers, all or nothing.
 
-        A missing or unexpected key raises ``KeyError``, a wrong shape ``ValueError``, each
-        naming the key; on any error nothing changes. Values keep each tensor's dtype (like
-        PyTorch), so ``{k: v.numpy() for k, v in torch_model.state_dict().items()}`` loads.
-        Returns ``(missing_keys, unexpected_keys)`` as torch does (empty unless ``strict=False``).
+        Every problem is listed in one error: a missing or unexpected key (``strict``) raises
+        ``KeyError``, otherwise a wrong shape or a non-numeric value ``ValueError``; on any
+        error nothing changes. Values keep each tensor's dtype (like PyTorch), so
+        ``{k: v.numpy() for k, v in torch_model.state_dict().items()}`` loads. ``assign=True``:
+        each tensor takes the given array itself (no copy) and its dtype, as torch's
+        ``assign`` keeps the state dict's properties. Returns ``(missing_keys,
+        unexpected_keys)`` as torch does (empty unless ``strict=False``).
         """
         if not hasattr(state, "keys") or not hasattr(state, "__getitem__"):
             raise TypeError(f"load_state_dict: expected a dict of arrays, got {type(state).__name__}")
         check_bool("load_state_dict", "strict", strict)
+        check_bool("load_state_dict", "assign", assign)
         params = self._state_tensors()
         missing = [k for k in params if k not in state]
         extra = [k for k in state if k not in params]
-        if strict and (missing or extra):
-            parts = []
-            if missing:
-                parts.append(f"missing keys {missing}")
-            if extra:
-                parts.append(f"unexpected keys {extra}")
-            raise KeyError(f"load_state_dict: {' and '.join(parts)}")
+        problems = ([f"missing keys {missing}"] if strict and missing else []) + (
+            [f"unexpected keys {extra}"] if strict and extra else [])
+        keyed = bool(problems)
         new = {}
         for k, p in params.items():
-            if k not in state:
-                continue
-            v = state[k]
-            try:
-                arr = np.asarray(v.data if isinstance(v, Tensor) else v)
-            except (TypeError, ValueError):
-                raise ValueError(f"load_state_dict: '{k}' is not an array (got {type(v).__name__})") from None
-            if arr.dtype.kind not in "biuf":
-                raise ValueError(f"load_state_dict: '{k}' has non-numeric dtype {arr.dtype} (got {type(v).__name__})")
-            if arr.shape != np.shape(p.data):
-                raise ValueError(f"load_state_dict: '{k}' has shape {arr.shape}, the model's tensor has shape "
-                                 f"{np.shape(p.data)}")
-            new[k] = arr.astype(np.result_type(p.data), copy=True)
+            if k in state:
+                arr, why = _loadable(k, state[k], p, assign)
+                problems += [why] if why else []
+                new[k] = arr
+        if problems:
+            raise (KeyError if keyed else ValueError)(f"load_state_dict: {'; '.join(problems)}")
         for k, arr in new.items():
-            params[k].data = float(arr) if isinstance(params[k], Value) else arr
+            if isinstance(params[k], Value):
+                params[k].data = float(arr)
+            else:
+                _cast(params[k], arr.dtype)  # (its gradients too, when assign changes the dtype)
+                params[k].data = arr
         return IncompatibleKeys(missing, extra)
 
     def __repr__(self) -> str:
         """torch's layout: ``Name(extra)`` for a leaf module; else the extra lines, then one
         ``(name): child`` line per child, indented."""
-        kids = list(self.named_children())
+        kids = list(self._child_items())
         extra = self.extra_repr()
         if not kids and "\n" not in extra:
             return f"{type(self).__name__}({extra})"
@@ -331,6 +364,29 @@ class IncompatibleKeys(NamedTuple):
 
     missing_keys: list
     unexpected_keys: list
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return f"IncompatibleKeys(missing_keys={self.missing_keys}, unexpected_keys={self.unexpected_keys})"
+
+
+def _loadable(key: str, v: Any, p: Union[Tensor, Value], assign: bool) -> tuple:
+    """``(array to load, None)`` for the state dict's entry ``key``, or ``(None, why not)``:
+    the model tensor ``p``'s shape and, unless ``assign``, a copy in its dtype."""
+    try:
+        arr = np.asarray(v.data if isinstance(v, (Tensor, Value)) else v)
+    except (TypeError, ValueError):
+        return None, f"{key!r} is not an array (got {type(v).__name__})"
+    if arr.dtype.kind not in "biuf":
+        return None, f"{key!r} has non-numeric dtype {arr.dtype} (got {type(v).__name__})"
+    if arr.shape != np.shape(p.data):
+        return None, f"{key!r} has shape {arr.shape}, the model's tensor has shape {np.shape(p.data)}"
+    if not assign:
+        return arr.astype(np.result_type(p.data), copy=True), None
+    if arr.dtype.kind != "f" and isinstance(p, Tensor) and _is_param(p):
+        return None, f"{key!r} has dtype {arr.dtype}; with assign=True a parameter needs a floating-point array"
+    return arr, None
 
 
 _MEMBER = (Module, Tensor, Value)  # what an attribute (or an item of a list, tuple or dict one) may be
@@ -383,130 +439,5 @@ class Linear(Module):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={has_bias}"
 
 
-class Sequential(Module):
-    """Modules applied in order; children are named ``0``, ``1``, ... or, as torch's
-    ``Sequential(OrderedDict([("conv", ...), ...]))``, by the dict's keys (then also
-    reachable as attributes). A slice keeps the children's names, as in torch."""
-
-    def __init__(self, *modules: Any) -> None:
-        names = None
-        if len(modules) == 1 and isinstance(modules[0], dict) and type(self) is not ModuleList:
-            names = list(modules[0])
-            for k in names:
-                if not isinstance(k, str) or not k or "." in k:
-                    raise ValueError(f"{type(self).__name__}: child names must be non-empty strings without "
-                                     f"dots, got {k!r}")
-            modules = tuple(modules[0].values())
-        for i, m in enumerate(modules):
-            if not isinstance(m, Module):
-                raise TypeError(f"{type(self).__name__}: item {i} is a {type(m).__name__}, not a Module")
-        self.layers = list(modules)
-        if names is not None:
-            self._names = names
-
-    def _child_names(self) -> list:
-        names = self.__dict__.get("_names")
-        return names if names is not None else [str(i) for i in range(len(self.layers))]
-
-    def _entries(self) -> list:
-        rest = [e for e in super()._entries() if e[0] != "layers"]  # (what add_module/register_parameter set)
-        return list(zip(self._child_names(), [None] * len(self.layers), self.layers)) + rest
-
-    def _add_child(self, name: str, module: Any) -> None:
-        """``add_module``: replace the child ``name`` or append a new one, run last."""
-        if not isinstance(module, Module):
-            raise TypeError(f"{type(self).__name__}.add_module: {name!r} must be a Module, got {type(module).__name__}")
-        names = self._child_names()
-        if name in names:
-            self.layers[names.index(name)] = module
-            return
-        if self.__dict__.get("_names") is not None or name != str(len(self.layers)):
-            self._names = names + [name]
-        self.layers.append(module)
-
-    def __getattr__(self, name: str) -> Any:  # (only called when ordinary lookup fails)
-        names = self.__dict__.get("_names")
-        if names is not None and name in names:
-            return self.__dict__["layers"][names.index(name)]
-        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
-
-    def forward(self, x: Any) -> Any:
-        for m in self.layers:
-            x = m(x)
-        return x
-
-    def __getitem__(self, i: Any) -> Any:
-        if isinstance(i, slice):
-            if type(self) is ModuleList:  # torch's ModuleList slice numbers its children afresh
-                return ModuleList(self.layers[i])
-            return type(self)(OrderedDict(zip(self._child_names()[i], self.layers[i])))
-        return self.layers[i]
-
-    def __len__(self) -> int:
-        return len(self.layers)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self.layers)
-
-    def append(self, m: Module) -> "Sequential":
-        if not isinstance(m, Module):
-            raise TypeError(f"{type(self).__name__}.append: expected a Module, got {type(m).__name__}")
-        if self.__dict__.get("_names") is not None:
-            self._names.append(str(len(self.layers)))
-        self.layers.append(m)
-        return self
-
-
-class ModuleList(Sequential):
-    """A list of modules whose parameters are the model's (children named ``0``, ``1``, ...);
-    it has no ``forward``: the owner decides how to call them."""
-
-    def __init__(self, modules: Any = ()) -> None:
-        if isinstance(modules, Module) or not isinstance(modules, Iterable):
-            raise TypeError(f"ModuleList: modules must be an iterable of Modules, got {type(modules).__name__}")
-        super().__init__(*list(modules))
-
-    def forward(self, *args: Any, **kwargs: Any) -> Any:
-        raise NotImplementedError("ModuleList has no forward(); iterate over it and call its modules")
-
-    def extend(self, modules: Any) -> "ModuleList":
-        for m in modules:
-            self.append(m)
-        return self
-
-    def insert(self, index: int, m: Module) -> None:
-        if not isinstance(m, Module):
-            raise TypeError(f"ModuleList.insert: expected a Module, got {type(m).__name__}")
-        self.layers.insert(index, m)
-
-    def __setitem__(self, i: int, m: Module) -> None:
-        if not isinstance(m, Module):
-            raise TypeError(f"ModuleList: expected a Module, got {type(m).__name__}")
-        self.layers[i] = m
-
-
-class Identity(Module):
-    """Returns its input unchanged (extra arguments are accepted and ignored, as in PyTorch)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def forward(self, x: Any) -> Any:
-        return x
-
-
-class Flatten(Module):
-    """Merge axes ``start_dim..end_dim`` into one: (B, C, H, W) -> (B, C*H*W) by default
-    (axis 0, the sample axis, is kept)."""
-
-    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
-        for name, v in (("start_dim", start_dim), ("end_dim", end_dim)):
-            if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
-                raise TypeError(f"Flatten: {name} must be an int, got {v!r}")
-        self.start_dim, self.end_dim = int(start_dim), int(end_dim)
-
-    def forward(self, x: Any) -> Tensor:
-        return _as_tensor(x).flatten(self.start_dim, self.end_dim)
-
-    def extra_repr(self) -> str:
-        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+# (defined in sequential.py, which needs Module; kept importable from here)
+from .sequential import Flatten, Identity, ModuleList, Sequential  # noqa: E402

@@ -162,6 +162,7 @@ class _Pool1d(Module):
             _one(stride, "stride", who)
         if 2 * _one(padding, "padding", who, lo=0) > k:
             raise ValueError(f"{who}: padding {padding} must be at most half of the kernel size {k}")
+        stride = kernel_size if stride is None else stride  # (as torch keeps it)
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
         self._kw = kw
 
@@ -183,6 +184,10 @@ class MaxPool1d(_Pool1d):
             raise NotImplementedError("MaxPool1d: ceil_mode=True is not supported")
         _one(dilation, "dilation", "MaxPool1d")
         super().__init__(kernel_size, stride, padding, dilation=dilation)
+        self.dilation = dilation
+
+    def extra_repr(self) -> str:
+        return f"{super().extra_repr()}, dilation={self.dilation}, ceil_mode=False"
 
 
 class AvgPool1d(_Pool1d):
@@ -196,6 +201,11 @@ class AvgPool1d(_Pool1d):
             raise NotImplementedError("AvgPool1d: ceil_mode=True is not supported")
         super().__init__(kernel_size, stride, padding,
                          count_include_pad=check_bool("AvgPool1d", "count_include_pad", count_include_pad))
+
+    def extra_repr(self) -> str:  # (torch keeps AvgPool1d's sizes as 1-tuples)
+        one = [v if isinstance(v, tuple) else tuple(v) if isinstance(v, list) else (v,)
+               for v in (self.kernel_size, self.stride, self.padding)]
+        return f"kernel_size={one[0]}, stride={one[1]}, padding={one[2]}"
 
 
 class _Adaptive(Module):
