@@ -1,0 +1,222 @@
+"""More of torch's layers, as functions (re-exported by ``tl.nn.functional``) and modules
+(re-exported by ``tl.nn``), each a composition of differentiable ops (so gradients,
+per-sample gradients and errors are those ops'):
+
+* ``rms_norm`` / ``RMSNorm``: ``y = x / sqrt(mean(x^2 over the last axes) + eps) * weight``
+  (``eps`` None: the machine epsilon of x's dtype, as torch);
+* ``hardshrink`` / ``Hardshrink``: x where |x| > lambd, else 0;
+* ``softshrink`` / ``Softshrink``: x - lambd where x > lambd, x + lambd where x < -lambd, else 0;
+* ``pixel_shuffle`` / ``PixelShuffle`` and ``pixel_unshuffle`` / ``PixelUnshuffle``: (C r^2, H, W)
+  <-> (C, H r, W r), torch's channel order;
+* ``instance_norm``: each (sample, channel) normalised over its own positions (GroupNorm with
+  one channel per group).
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Optional
+
+import numpy as np
+
+from ..factories import where
+from ..tensor import Tensor
+from .activations import _Activation, _float, _real
+from .module import Module
+
+__all__ = ["rms_norm", "hardshrink", "softshrink", "pixel_shuffle", "pixel_unshuffle", "instance_norm", "RMSNorm",
+           "Hardshrink", "Softshrink", "PixelShuffle", "PixelUnshuffle"]
+
+
+def _shape(normalized_shape: Any, who: str) -> tuple:
+    ns = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else normalized_shape
+    if (not isinstance(ns, (tuple, list)) or not ns
+            or any(isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1 for n in ns)):
+        raise TypeError(f"{who}: normalized_shape must be an int >= 1 or a non-empty tuple of them, got "
+                        f"{normalized_shape!r}")
+    return tuple(int(n) for n in ns)
+
+
+def rms_norm(input: Any, normalized_shape: Any, weight: Any = None, eps: Optional[float] = None) -> Tensor:
+    """``x / sqrt(mean(x^2) + eps) * weight``, the mean over the last ``len(normalized_shape)``
+    axes (which must equal ``normalized_shape``); ``eps`` None is ``np.finfo(x.dtype).eps``."""
+    x = _float(input, "rms_norm")
+    ns = _shape(normalized_shape, "rms_norm")
+    shape = x.data.shape
+    if shape[len(shape) - len(ns):] != ns or len(shape) < len(ns):
+        raise ValueError(f"rms_norm: normalized_shape {ns} does not match the last axes of the input of shape "
+                         f"{shape}")
+    e = float(np.finfo(x.data.dtype).eps) if eps is None else _real(eps, "rms_norm", "eps")
+    if e < 0:
+        raise ValueError(f"rms_norm: eps must be >= 0, got {eps!r}")
+    axes = tuple(range(len(shape) - len(ns), len(shape)))
+    y = x * ((x * x).mean(axis=axes, keepdims=True) + e) ** -0.5
+    if weight is None:
+        return y
+    w = weight if isinstance(weight, Tensor) else Tensor(np.asarray(weight, dtype=x.data.dtype))
+    if w.data.shape != ns:
+        raise ValueError(f"rms_norm: weight of shape {w.data.shape} does not match normalized_shape {ns}")
+    return y * w
+
+
+class RMSNorm(Module):
+    """``F.rms_norm`` as a module: ``weight`` (ones at start) with ``elementwise_affine=True``."""
+
+    def __init__(self, normalized_shape: Any, eps: Optional[float] = None, elementwise_affine: bool = True,
+                 dtype: Any = np.float64) -> None:
+        self.normalized_shape = _shape(normalized_shape, "RMSNorm")
+        if eps is not None and (_real(eps, "RMSNorm", "eps") < 0):
+            raise ValueError(f"RMSNorm: eps must be >= 0, got {eps!r}")
+        self.eps = None if eps is None else float(eps)
+        if not isinstance(elementwise_affine, (bool, np.bool_)):
+            raise TypeError(f"RMSNorm: elementwise_affine must be a bool, got {elementwise_affine!r}")
+        self.elementwise_affine = bool(elementwise_affine)
+        self.weight = Tensor(np.ones(self.normalized_shape, dtype), requires_grad=True) if elementwise_affine else None
+
+    def forward(self, x: Any) -> Tensor:
+        return rms_norm(x, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+def _lambd(lambd: Any, who: str) -> float:
+    v = _real(lambd, who, "lambd")
+    if v < 0:
+        raise ValueError(f"{who}: lambd must be >= 0, got {lambd!r}")
+    return v
+
+
+def hardshrink(input: Any, lambd: float = 0.5) -> Tensor:
+    """x where |x| > lambd, else 0 (gradient 1 where |x| > lambd, else 0)."""
+    x = _float(input, "hardshrink")
+    lam = _real(lambd, "hardshrink", "lambd")
+    return where(np.abs(x.data) > lam, x, np.zeros((), x.data.dtype))
+
+
+def softshrink(input: Any, lambd: float = 0.5) -> Tensor:
+    """x - lambd where x > lambd, x + lambd where x < -lambd, else 0 (gradient 1 outside
+    [-lambd, lambd], else 0)."""
+    x = _float(input, "softshrink")
+    lam = _lambd(lambd, "softshrink")
+    d = x.data
+    shift = np.where(d > lam, -lam, np.where(d < -lam, lam, 0.0)).astype(d.dtype)
+    return where(np.abs(d) > lam, x + shift, np.zeros((), d.dtype))
+
+
+class Hardshrink(_Activation):
+    """``F.hardshrink`` as a module."""
+
+    fn = staticmethod(hardshrink)
+    _inplace_arg = False
+
+    def __init__(self, lambd: float = 0.5) -> None:
+        self._keep(False, lambd=lambd)
+
+    def extra_repr(self) -> str:
+        return f"{self.lambd}"
+
+
+class Softshrink(_Activation):
+    """``F.softshrink`` as a module."""
+
+    fn = staticmethod(softshrink)
+    _inplace_arg = False
+
+    def __init__(self, lambd: float = 0.5) -> None:
+        self._keep(False, lambd=_lambd(lambd, "Softshrink"))
+
+    def extra_repr(self) -> str:
+        return f"{self.lambd}"
+
+
+def _factor(r: Any, who: str, name: str) -> int:
+    if isinstance(r, bool) or not isinstance(r, numbers.Integral) or r < 1:
+        raise ValueError(f"{who}: {name} must be an int >= 1, got {r!r}")
+    return int(r)
+
+
+def pixel_shuffle(input: Any, upscale_factor: int) -> Tensor:
+    """(*, C r^2, H, W) -> (*, C, H r, W r): ``out[c, h r + i, w r + j] = in[c r^2 + i r + j, h, w]``."""
+    x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
+    r = _factor(upscale_factor, "pixel_shuffle", "upscale_factor")
+    s = x.data.shape
+    if len(s) < 3 or s[-3] % (r * r):
+        raise ValueError(f"pixel_shuffle: the input of shape {s} needs at least 3 axes and channels (axis -3) "
+                         f"divisible by upscale_factor^2 = {r * r}")
+    lead, C, H, W = s[:-3], s[-3] // (r * r), s[-2], s[-1]
+    n = len(lead)
+    y = x.reshape(lead + (C, r, r, H, W)).permute(*range(n), n, n + 3, n + 1, n + 4, n + 2)
+    return y.reshape(lead + (C, H * r, W * r))
+
+
+def pixel_unshuffle(input: Any, downscale_factor: int) -> Tensor:
+    """(*, C, H r, W r) -> (*, C r^2, H, W), the inverse of ``pixel_shuffle``."""
+    x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
+    r = _factor(downscale_factor, "pixel_unshuffle", "downscale_factor")
+    s = x.data.shape
+    if len(s) < 3 or s[-2] % r or s[-1] % r:
+        raise ValueError(f"pixel_unshuffle: the input of shape {s} needs at least 3 axes and height and width "
+                         f"divisible by downscale_factor = {r}")
+    lead, C, H, W = s[:-3], s[-3], s[-2] // r, s[-1] // r
+    n = len(lead)
+    y = x.reshape(lead + (C, H, r, W, r)).permute(*range(n), n, n + 2, n + 4, n + 1, n + 3)
+    return y.reshape(lead + (C * r * r, H, W))
+
+
+class PixelShuffle(Module):
+    """``F.pixel_shuffle`` as a module."""
+
+    def __init__(self, upscale_factor: int) -> None:
+        self.upscale_factor = _factor(upscale_factor, "PixelShuffle", "upscale_factor")
+
+    def forward(self, x: Any) -> Tensor:
+        return pixel_shuffle(x, self.upscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(Module):
+    """``F.pixel_unshuffle`` as a module."""
+
+    def __init__(self, downscale_factor: int) -> None:
+        self.downscale_factor = _factor(downscale_factor, "PixelUnshuffle", "downscale_factor")
+
+    def forward(self, x: Any) -> Tensor:
+        return pixel_unshuffle(x, self.downscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"downscale_factor={self.downscale_factor}"
+
+
+def instance_norm(input: Any, running_mean: Any = None, running_var: Any = None, weight: Any = None, bias: Any = None,
+                  use_input_stats: bool = True, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Each (sample, channel) of (B, C, *S) normalised over its positions (biased variance),
+    then ``* weight[c] + bias[c]``. With ``use_input_stats=False`` the running estimates
+    normalise instead (as BatchNorm's eval). Running estimates given with
+    ``use_input_stats=True`` are updated in place (the batch mean of the instance means and
+    unbiased instance variances, with ``momentum``)."""
+    from . import functional as F
+    x = _float(input, "instance_norm")
+    s = x.data.shape
+    if len(s) < 3:
+        raise ValueError(f"instance_norm: expected an input of shape (B, C, ...) with at least one position axis, "
+                         f"got {s}")
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise ValueError("instance_norm: use_input_stats=False needs running_mean and running_var")
+        return F.batch_norm(x, running_mean, running_var, weight, bias, False, momentum, eps)
+    out = F.group_norm(x, s[1], weight, bias, eps)
+    if running_mean is not None or running_var is not None:
+        if running_mean is None or running_var is None:
+            raise ValueError("instance_norm: give both running_mean and running_var, or neither")
+        axes = tuple(range(2, len(s)))
+        n = int(np.prod(s[2:]))
+        x64 = x.data.astype(np.float64)
+        m = _real(momentum, "instance_norm", "momentum")
+        var = x64.var(axis=axes) * (n / (n - 1) if n > 1 else np.nan)
+        for t, v in ((running_mean, x64.mean(axis=axes).mean(axis=0)), (running_var, var.mean(axis=0))):
+            arr = t.data if isinstance(t, Tensor) else t
+            arr[...] = ((1 - m) * arr + m * v).astype(arr.dtype)
+    return out
