@@ -488,6 +488,7 @@ def test_bad_inputs_raise_naming_the_loss(fn: Callable, exc: type, match: str) -
         fn()
 
 
+@pytest.mark.filterwarnings("ignore:size_average and reduce args:UserWarning")  # (torch's own deprecation note)
 @pytest.mark.parametrize("size_average", [None, True, False])
 @pytest.mark.parametrize("reduce", [None, True, False])
 def test_mse_legacy_flags_as_torch(size_average: Any, reduce: Any) -> None:
