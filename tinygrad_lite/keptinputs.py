@@ -52,7 +52,7 @@ def watch(inputs: Iterable[Any], params: Iterable[Any]) -> None:
 def _forget(key: int) -> Any:
     def gone(ref: Any) -> None:
         if _WATCH.get(key, (None,))[0] is ref:
-            del _WATCH[key]
+            _WATCH.pop(key, None)
     return gone
 
 
@@ -65,7 +65,7 @@ def before_write(t: Any) -> None:
     entry = _WATCH.get(id(root))
     if entry is None or entry[0]() is not root:
         return
-    del _WATCH[id(root)]
+    _WATCH.pop(id(root), None)
     from .persample import DenseRows, dense_sum
     for ref in entry[1].values():
         p = ref()
