@@ -307,6 +307,31 @@ def numel(input: Any) -> int:
     return _t("numel", input).numel()
 
 
+# ------------------------------------------------------------------ rounded division ------
+def _divmod(name: str, input: Any, other: Any) -> Any:
+    if isinstance(input, base.Tensor):
+        return getattr(input, name)(other)
+    if isinstance(other, base.Tensor) and name != "fmod":  # a number divided by a tensor, as torch
+        return getattr(other, "__rfloordiv__" if name == "floor_divide" else "__rmod__")(input)
+    raise TypeError(f"{name}: input must be a Tensor{'' if name == 'fmod' else ' (or other one)'}, got "
+                    f"{type(input).__name__} and {type(other).__name__}")
+
+
+def floor_divide(input: Any, other: Any) -> Any:
+    """floor(input / other) elementwise (``input // other``); a zero gradient."""
+    return _divmod("floor_divide", input, other)
+
+
+def remainder(input: Any, other: Any) -> Any:
+    """input - other * floor(input / other) (``input % other``): the sign of ``other``."""
+    return _divmod("remainder", input, other)
+
+
+def fmod(input: Any, other: Any) -> Any:
+    """input - other * trunc(input / other): the sign of ``input``."""
+    return _divmod("fmod", input, other)
+
+
 # ------------------------------------------------------------------ any, all -------------
 def any(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
     """Whether any element (over ``dim``) is non-zero."""
@@ -320,7 +345,8 @@ def all(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
 
 __all__ = _UNARY + _BINARY + ["clamp", "clip", "sum", "mean", "max", "min", "prod", "argmax", "argmin", "softmax",
                               "log_softmax", "matmul", "transpose", "permute", "flatten", "reshape", "squeeze",
-                              "unsqueeze", "from_numpy", "as_tensor", "is_tensor", "numel", "any", "all"]
+                              "unsqueeze", "from_numpy", "as_tensor", "is_tensor", "numel", "any", "all",
+                              "floor_divide", "remainder", "fmod"]
 __all__ += ["mm", "bmm", "dot", "mv", "outer", "tril", "triu", "diag", "diagonal", "trace", "einsum", "sort", "argsort",
             "msort", "topk", "masked_select", "index_select", "narrow", "repeat_interleave", "unflatten", "movedim",
             "moveaxis", "swapdims", "swapaxes"]
