@@ -155,3 +155,63 @@ def test_divmod_per_sample_gradients_equal_each_sample_alone(name: str) -> None:
         return (getattr(x * 1.7, name)(p["w"]) * x).sum() + (getattr(p["w"] * 3.1, name)(x + 5.0) * x).sum()
 
     each_sample_alone(build, X, {"w": W})
+
+
+# ------------------------------------------------------------------ sum / mean dtype=- ---------
+TORCH_DT = {np.float32: torch.float32, np.float64: torch.float64, np.int64: torch.int64, np.int16: torch.int16,
+            np.int32: torch.int32}
+
+
+@pytest.mark.parametrize("src", [np.float32, np.float64, np.int32, np.bool_])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int16])
+@pytest.mark.parametrize("dim", [None, 1, (0, 2)])
+def test_sum_with_dtype_as_torch(src: Any, dtype: Any, dim: Any) -> None:
+    A = (np.random.default_rng(4).standard_normal((2, 3, 4)) * 3)
+    A = (A > 0) if src is np.bool_ else A.astype(src)
+    ref = _tt(A).sum(dim=dim, dtype=TORCH_DT[dtype]) if dim is not None else _tt(A).sum(dtype=TORCH_DT[dtype])
+    for out in (Tensor(A).sum(dim=dim, dtype=dtype), tl.sum(Tensor(A), dim, dtype=torch.__dict__[
+            np.dtype(dtype).name])):
+        assert out.dtype == np.dtype(dtype) and out.shape == tuple(ref.shape)
+        np.testing.assert_allclose(out.data, _np(ref), rtol=1e-6 if np.float32 in (src, dtype) else 1e-13)
+
+
+@pytest.mark.parametrize("src", [np.float32, np.float64, np.int64])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_mean_with_dtype_as_torch(src: Any, dtype: Any) -> None:
+    A = (np.random.default_rng(5).standard_normal((3, 4)) * 3).astype(src)
+    ref = _tt(A).mean(1, dtype=TORCH_DT[dtype])
+    for out in (Tensor(A).mean(1, dtype=dtype), tl.mean(Tensor(A), 1, dtype=TORCH_DT[dtype]),
+                Tensor(A).mean(axis=1, dtype="float32" if dtype is np.float32 else "float64")):
+        assert out.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(out.data, _np(ref), rtol=1e-6 if np.float32 in (src, dtype) else 1e-13)
+    with pytest.raises(RuntimeError, match="dtype"):
+        _tt(A).mean(dtype=torch.int64)
+    with pytest.raises(TypeError, match="mean: dtype must be a float dtype, got int64"):
+        Tensor(A).mean(dtype=np.int64)
+    with pytest.raises(TypeError, match="mean: dtype must be a float dtype"):
+        tl.mean(Tensor(A), dtype=torch.int64)
+
+
+@pytest.mark.parametrize("src,dtype", [(np.float32, np.float64), (np.float64, np.float32), (np.float64, np.float64)])
+def test_sum_and_mean_with_dtype_gradients_as_torch(src: Any, dtype: Any) -> None:
+    rng = np.random.default_rng(6)
+    A, R = rng.standard_normal((3, 4)).astype(src), rng.standard_normal(3)
+    for red in ("sum", "mean"):
+        a, ta = Tensor(A, requires_grad=True), _tt(A, True)
+        (getattr(a, red)(1, dtype=dtype).astype(np.float64) * Tensor(R)).sum().backward()
+        (getattr(ta, red)(1, dtype=TORCH_DT[dtype]).double() * _tt(R)).sum().backward()
+        assert a.grad.dtype == np.dtype(src)
+        np.testing.assert_allclose(a.grad, _np(ta.grad), rtol=1e-6 if np.float32 in (src, dtype) else 1e-13)
+    x = Tensor(A.astype(np.float64), requires_grad=True)
+    assert tl.gradcheck(lambda t: (t.mean(0, dtype=np.float64) * Tensor(R[:1])).sum(dtype=np.float64), [x])
+
+
+def test_sum_with_dtype_per_sample_gradients_equal_each_sample_alone() -> None:
+    rng = np.random.default_rng(7)
+    X, W = rng.standard_normal((4, 5)), rng.standard_normal((3, 5))
+
+    def build(x: Tensor, p: dict) -> Tensor:
+        h = (x[:, None, :] * p["w"]).sum(2, dtype=np.float32).tanh()
+        return h.mean(1, dtype=np.float64).sum(dtype=np.float64)
+
+    each_sample_alone(build, X, {"w": W}, rtol=1e-6)

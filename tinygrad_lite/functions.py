@@ -65,13 +65,13 @@ clip = clamp
 
 # ------------------------------------------------------------------ reductions -----------
 def sum(input: Any, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Any:
-    """The sum over ``dim`` (an int or a tuple; every element when None)."""
-    return _cast("sum", input, dtype).sum(dim=dim, keepdim=keepdim)
+    """The sum over ``dim`` (an int or a tuple; every element when None), in ``dtype`` when given."""
+    return _t("sum", input).sum(dim=dim, keepdim=keepdim, dtype=dtype)
 
 
 def mean(input: Any, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Any:
-    """The mean over ``dim`` (every element when None)."""
-    return _cast("mean", input, dtype).mean(dim=dim, keepdim=keepdim)
+    """The mean over ``dim`` (every element when None), in ``dtype`` (a float dtype) when given."""
+    return _t("mean", input).mean(dim=dim, keepdim=keepdim, dtype=dtype)
 
 
 def prod(input: Any, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Any:

@@ -386,6 +386,14 @@ class TorchMethods(ExtraMethods):
         x = self if dtype is None else self.astype(factories.as_dtype("cumsum", dtype))
         return ops.CUMSUM(x, dim)
 
+    def _in_dtype(self, who: str, dtype: Any, floats: bool = False) -> "Tensor":
+        """The input of a reduction with torch's ``dtype=``: cast to it first (between floats the
+        gradient is cast back); ``floats``: a float dtype only (``mean``), else a TypeError."""
+        dt = factories.as_dtype(who, dtype)
+        if floats and dt.kind != "f":
+            raise TypeError(f"{who}: dtype must be a float dtype, got {dt} (the tensor's dtype is {self.data.dtype})")
+        return self.astype(dt)
+
     def prod(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> "Tensor":
         """The product over ``dim`` (all elements when None); exact gradients at zeros."""
         x = self if dtype is None else self.astype(factories.as_dtype("prod", dtype))
