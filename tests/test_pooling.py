@@ -109,7 +109,7 @@ def test_modules_match_torch_modules() -> None:
     (lambda: F.max_pool1d(tl.Tensor(np.ones((2, 3, 4))), 6), ValueError, "larger than the padded input length 4"),
     (lambda: F.avg_pool1d(tl.Tensor(np.ones((2, 3, 8))), 2, padding=2), ValueError, "at most half"),
     (lambda: F.avg_pool1d(tl.Tensor(np.ones((2, 3, 8))), 0), ValueError, "kernel_size"),
-    (lambda: tl.nn.MaxPool1d(2, ceil_mode=True), NotImplementedError, "ceil_mode"),
+    (lambda: tl.nn.MaxPool1d(2, ceil_mode=1), TypeError, "MaxPool1d: ceil_mode must be a bool"),
     (lambda: tl.nn.AdaptiveAvgPool2d("big"), ValueError, "AdaptiveAvgPool2d: output_size"),
     (lambda: tl.nn.AvgPool1d(2, padding=3), ValueError, "AvgPool1d: padding"),
 ])

@@ -215,3 +215,141 @@ def test_sum_with_dtype_per_sample_gradients_equal_each_sample_alone() -> None:
         return h.mean(1, dtype=np.float64).sum(dtype=np.float64)
 
     each_sample_alone(build, X, {"w": W}, rtol=1e-6)
+
+
+# ------------------------------------------------------------------ pools -------------------
+TF = torch.nn.functional
+MAX2D = [  # kernel, stride, padding, dilation, ceil_mode; odd sizes so that ceil_mode matters
+    (3, 2, 0, 1, True), (3, 2, 1, 1, True), (2, 2, 0, 1, True), ((3, 2), (2, 3), (1, 0), 1, True),
+    (2, 3, 1, 1, True), (3, 2, 1, 2, True), (3, 2, 1, 1, False), (2, 1, 1, (1, 2), True)]
+
+
+def _pool_check(fn: Callable, tfn: Callable, shape: tuple, seed: int, **kw: Any) -> None:
+    """Values (and indices), gradient of sum(out * R) as torch, and gradcheck."""
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal(shape)
+    x, tx = Tensor(A, requires_grad=True), _tt(A, True)
+    out, tout = fn(x, **kw), tfn(tx, **kw)
+    if kw.get("return_indices"):
+        (out, idx), (tout, tidx) = out, tout
+        assert idx.dtype == np.int64 and not idx.requires_grad
+        np.testing.assert_array_equal(idx.data, _np(tidx))
+    assert out.shape == tuple(tout.shape), (out.shape, tout.shape)
+    np.testing.assert_allclose(out.data, _np(tout), rtol=1e-13, atol=1e-14)
+    R = rng.standard_normal(out.shape)
+    (out * Tensor(R)).sum().backward()
+    (tout * _tt(R)).sum().backward()
+    np.testing.assert_allclose(x.grad, _np(tx.grad), rtol=1e-13, atol=1e-14)
+    kw.pop("return_indices", None)
+    assert tl.gradcheck(lambda t: (fn(t, **kw) * Tensor(R)).sum(), [Tensor(A, requires_grad=True)])
+
+
+@pytest.mark.parametrize("k,s,p,d,ceil", MAX2D)
+def test_max_pool2d_ceil_mode_and_indices_as_torch(k: Any, s: Any, p: Any, d: Any, ceil: bool) -> None:
+    _pool_check(F.max_pool2d, TF.max_pool2d, (2, 3, 7, 8), 8, kernel_size=k, stride=s, padding=p, dilation=d,
+                ceil_mode=ceil, return_indices=True)
+    _pool_check(F.max_pool2d, TF.max_pool2d, (3, 6, 5), 9, kernel_size=k, stride=s, padding=p, dilation=d,
+                ceil_mode=ceil)  # unbatched, without indices
+
+
+@pytest.mark.parametrize("k,s,p,d,ceil", [(3, 2, 1, 1, True), (2, 2, 0, 1, True), (3, 2, 0, 2, True),
+                                           (2, 3, 1, 1, True), (3, 1, 1, 1, False)])
+def test_max_pool1d_ceil_mode_and_indices_as_torch(k: int, s: int, p: int, d: int, ceil: bool) -> None:
+    _pool_check(F.max_pool1d, TF.max_pool1d, (2, 3, 10), 10, kernel_size=k, stride=s, padding=p, dilation=d,
+                ceil_mode=ceil, return_indices=True)
+
+
+AVG2D = [  # kernel, stride, padding, ceil_mode, count_include_pad, divisor_override
+    (3, 2, 1, True, True, None), (3, 2, 1, True, False, None), (3, 2, 0, True, True, None),
+    (2, 2, 1, True, True, None), (2, 2, 1, True, False, None), ((3, 2), (2, 3), (1, 1), True, True, None),
+    (3, 2, 1, False, False, None), (3, 2, 1, True, True, 5), (3, 2, 1, False, False, -2), (2, 3, 1, True, False, 3)]
+
+
+@pytest.mark.parametrize("k,s,p,ceil,inc,div", AVG2D)
+def test_avg_pool2d_ceil_mode_count_include_pad_divisor_override_as_torch(k: Any, s: Any, p: Any, ceil: bool,
+                                                                          inc: bool, div: Any) -> None:
+    _pool_check(F.avg_pool2d, TF.avg_pool2d, (2, 3, 7, 8), 11, kernel_size=k, stride=s, padding=p, ceil_mode=ceil,
+                count_include_pad=inc, divisor_override=div)
+    m, tm = tl.nn.AvgPool2d(k, s, p, ceil, inc, div), torch.nn.AvgPool2d(k, s, p, ceil, inc, div)
+    A = np.random.default_rng(12).standard_normal((3, 5, 7))
+    np.testing.assert_allclose(m(Tensor(A)).data, _np(tm(_tt(A))), rtol=1e-13)
+
+
+@pytest.mark.parametrize("k,s,p,ceil,inc", [(3, 2, 1, True, True), (3, 2, 1, True, False), (2, 2, 1, True, False),
+                                             (4, 3, 2, True, True), (2, 3, 0, True, True)])
+def test_avg_pool1d_ceil_mode_as_torch(k: int, s: int, p: int, ceil: bool, inc: bool) -> None:
+    _pool_check(F.avg_pool1d, TF.avg_pool1d, (2, 3, 10), 13, kernel_size=k, stride=s, padding=p, ceil_mode=ceil,
+                count_include_pad=inc)
+    A = np.random.default_rng(14).standard_normal((2, 3, 9))
+    np.testing.assert_allclose(tl.nn.AvgPool1d(k, s, p, ceil, inc)(Tensor(A)).data,
+                               _np(torch.nn.AvgPool1d(k, s, p, ceil, inc)(_tt(A))), rtol=1e-13)
+
+
+def test_pool_modules_take_torchs_positional_order() -> None:
+    A = np.random.default_rng(15).standard_normal((2, 3, 7, 9))
+    out, idx = tl.nn.MaxPool2d(3, 2, 1, 1, True, True)(Tensor(A))  # return_indices, then ceil_mode, as torch
+    tout, tidx = torch.nn.MaxPool2d(3, 2, 1, 1, True, True)(_tt(A))
+    np.testing.assert_array_equal(out.data, _np(tout))
+    np.testing.assert_array_equal(idx.data, _np(tidx))
+    out, idx = tl.nn.MaxPool1d(3, 2, 1, 1, True, True)(Tensor(A[:, :, 0]))
+    tout, tidx = torch.nn.MaxPool1d(3, 2, 1, 1, True, True)(_tt(A[:, :, 0]))
+    np.testing.assert_array_equal(out.data, _np(tout))
+    np.testing.assert_array_equal(idx.data, _np(tidx))
+    assert isinstance(tl.nn.MaxPool2d(2, ceil_mode=True)(Tensor(A)), Tensor)
+
+
+@pytest.mark.parametrize("nd,k,s,p,out_size", [(2, 2, 2, 0, None), (2, 3, 3, 1, (8, 10)),
+                                                (2, (2, 3), (2, 3), 0, (8, 10)), (2, 2, 2, 0, (2, 3, 9, 10)),
+                                                (1, 2, 2, 0, None), (1, 3, 3, 1, (9,))])
+def test_max_unpool_as_torch(nd: int, k: Any, s: Any, p: Any, out_size: Any) -> None:
+    rng = np.random.default_rng(16)
+    A = rng.standard_normal((2, 3, 8, 10) if nd == 2 else (2, 3, 9))
+    pool, unpool = (F.max_pool2d, F.max_unpool2d) if nd == 2 else (F.max_pool1d, F.max_unpool1d)
+    tpool, tunpool = (TF.max_pool2d, TF.max_unpool2d) if nd == 2 else (TF.max_pool1d, TF.max_unpool1d)
+    v, idx = pool(Tensor(A), k, s, p, return_indices=True)
+    tv, tidx = tpool(_tt(A), k, s, p, return_indices=True)
+    x, tx = Tensor(v.data.copy(), requires_grad=True), _tt(v.data, True)
+    out, tout = unpool(x, idx, k, s, p, output_size=out_size), tunpool(tx, tidx, k, s, p, output_size=out_size)
+    np.testing.assert_array_equal(out.data, _np(tout))
+    R = rng.standard_normal(out.shape)
+    (out * Tensor(R)).sum().backward()
+    (tout * _tt(R)).sum().backward()
+    np.testing.assert_allclose(x.grad, _np(tx.grad), rtol=1e-13)
+    mod = (tl.nn.MaxUnpool2d if nd == 2 else tl.nn.MaxUnpool1d)(k, s, p)
+    np.testing.assert_array_equal(mod(Tensor(v.data), idx, out_size).data, _np(tout))
+    assert tl.gradcheck(lambda t: (unpool(t, idx, k, s, p, output_size=out_size) * Tensor(R)).sum(),
+                        [Tensor(v.data.copy(), requires_grad=True)])
+
+
+def test_pool_arguments_are_refused_naming_the_function() -> None:
+    x = Tensor(np.ones((1, 2, 4, 4)))
+    with pytest.raises(ValueError, match="avg_pool2d: divisor_override must be None or a non-zero int"):
+        F.avg_pool2d(x, 2, divisor_override=0)
+    with pytest.raises(TypeError, match="max_pool2d: return_indices must be a bool"):
+        F.max_pool2d(x, 2, return_indices="yes")
+    v, idx = F.max_pool2d(x, 2, return_indices=True)
+    with pytest.raises(ValueError, match=r"max_unpool2d: output_size \(9, 9\)"):
+        F.max_unpool2d(v, idx, 2, output_size=(9, 9))
+    with pytest.raises(ValueError, match="max_unpool2d: indices must lie in"):
+        F.max_unpool2d(v, idx + 100, 2)
+    with pytest.raises(ValueError, match="max_unpool2d: indices must be integers"):
+        F.max_unpool2d(v, idx.data[..., :1], 2)
+
+
+@pytest.mark.parametrize("kind", ["max", "avg", "unpool"])
+def test_pools_per_sample_gradients_equal_each_sample_alone(kind: str) -> None:
+    rng = np.random.default_rng(17)
+    X, W = rng.standard_normal((3, 2, 7, 7)), rng.standard_normal((4, 2, 2, 2))
+
+    def build(x: Tensor, p: dict) -> Tensor:
+        h = F.conv2d(x, p["w"], padding=1)  # (B, 4, 8, 8)
+        if kind == "max":
+            h = F.max_pool2d(h, 3, 2, 1, ceil_mode=True, return_indices=True)[0]
+        elif kind == "avg":
+            h = F.avg_pool2d(h, 3, 2, 1, ceil_mode=True, count_include_pad=False, divisor_override=None)
+        else:
+            v, i = F.max_pool2d(h, 2, 2, return_indices=True)
+            h = F.max_unpool2d(v * v, i, 2, 2)
+        return (h * h).sum()
+
+    each_sample_alone(build, X, {"w": W}, rtol=1e-10)

@@ -16,7 +16,7 @@ import numpy as np
 from .. import ops
 from ..batchstate import BATCHED
 from ..ops.base import const as _const
-from ..ops.conv import AVGPOOL, CONV, MAXPOOL
+from ..ops.conv import CONV
 from ..ops.nnops import BATCHNORM, EMBEDDING, GELU, GROUPNORM, LAYERNORM, SILU
 from ..random import as_generator
 from ..tensor import Tensor
@@ -26,6 +26,7 @@ __all__ = ["linear", "conv1d", "conv2d", "max_pool2d", "avg_pool2d", "embedding"
            "cross_entropy", "scaled_dot_product_attention", "nll_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "l1_loss", "huber_loss", "smooth_l1_loss", "leaky_relu", "elu",
            "softplus", "hardtanh", "relu6", "logsigmoid", "mish", "softsign", "one_hot", "max_pool1d", "avg_pool1d",
+           "max_unpool1d", "max_unpool2d",
            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "selu", "celu",
            "hardsigmoid", "hardswish", "softmin", "glu", "threshold", "prelu", "tanhshrink", "conv_transpose1d",
            "conv_transpose2d", "interpolate", "dropout1d", "dropout2d", "pad", "normalize", "cosine_similarity",
@@ -125,43 +126,6 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: 
            groups: int = 1) -> Tensor:
     """2-d convolution (cross-correlation) of (B, C, H, W) with weight (O, C/groups, kh, kw)."""
     return _conv(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
-
-
-def _pool(op: Any, x: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: bool,
-          who: str, extra: Any = None) -> Tensor:
-    if ceil_mode:
-        raise NotImplementedError(f"{who}: ceil_mode=True is not supported")
-    x = _t(x)
-    if x.data.ndim not in (3, 4):
-        raise ValueError(f"{who}: expected an input of shape (B, C, H, W) or (C, H, W), got {x.data.shape}")
-    k = _tuple(kernel_size, 2, "kernel_size", who)
-    s = k if stride is None or (isinstance(stride, (tuple, list)) and not stride) else _tuple(stride, 2, "stride", who)
-    d = _tuple(dilation, 2, "dilation", who)
-    p = _tuple(padding, 2, "padding", who, lo=0)
-    if any(2 * pp > kk for pp, kk in zip(p, k)):
-        raise ValueError(f"{who}: padding {p} must be at most half of the kernel size {k}")
-    S = x.data.shape[-2:]
-    for n, kk, pp, dd in zip(S, k, p, d):
-        if dd * (kk - 1) + 1 > n + 2 * pp:
-            raise ValueError(f"{who}: kernel of size {k} is larger than the padded input "
-                             f"{tuple(a + 2 * b for a, b in zip(S, p))} (input shape {x.data.shape})")
-    return op(x, k, s, tuple((a, a) for a in p), d, extra)
-
-
-def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
-               ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
-    """The maximum of each window (implicit -inf padding); the gradient goes to each window's maximum."""
-    if return_indices:
-        raise NotImplementedError("max_pool2d: return_indices=True is not supported")
-    return _pool(MAXPOOL, input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
-
-
-def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
-               count_include_pad: bool = True) -> Tensor:
-    """The mean of each window (zero padding counted unless ``count_include_pad=False``)."""
-    if not isinstance(count_include_pad, (bool, np.bool_)):
-        raise TypeError(f"avg_pool2d: count_include_pad must be a bool, got {count_include_pad!r}")
-    return _pool(AVGPOOL, input, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d", bool(count_include_pad))
 
 
 def embedding(input: Any, weight: Any, padding_idx: Optional[int] = None, who: str = "embedding") -> Tensor:
@@ -514,6 +478,10 @@ from .pooling import (  # noqa: E402
     adaptive_max_pool1d,
     adaptive_max_pool2d,
     avg_pool1d,
+    avg_pool2d,
     max_pool1d,
+    max_pool2d,
+    max_unpool1d,
+    max_unpool2d,
 )
 from .resample import interpolate  # noqa: E402

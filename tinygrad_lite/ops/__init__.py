@@ -145,23 +145,24 @@ from .select import (
 )
 
 # isort: split
-from .conv import AVGPOOL, CONV, MAXPOOL, AvgPool, Conv, MaxPool
+from .conv import CONV, Conv
 from .nnops import (
-    BATCHNORM,
-    EMBEDDING,
-    GELU,
-    GROUPNORM,
-    INPROJ,
-    LAYERNORM,
-    SILU,
-    BatchNorm,
-    Embedding,
-    Gelu,
-    GroupNorm,
-    InProj,
-    LayerNorm,
-    Silu,
+                          BATCHNORM,
+                          EMBEDDING,
+                          GELU,
+                          GROUPNORM,
+                          INPROJ,
+                          LAYERNORM,
+                          SILU,
+                          BatchNorm,
+                          Embedding,
+                          Gelu,
+                          GroupNorm,
+                          InProj,
+                          LayerNorm,
+                          Silu,
 )
+from .pool import AVGPOOL, MAXPOOL, MAXUNPOOL, AvgPool, MaxPool, MaxUnpool
 
 # isort: split
 from .intdiv import FLOORDIV, FMOD, REMAINDER, FloorDivide, Fmod, Remainder
@@ -205,7 +206,7 @@ ALL = ALL + (L1, HUBER, SMOOTHL1, BCE, BCELOGITS, NLL)
 ALL = ALL + (LEAKYRELU, ELU, SOFTPLUS, HARDTANH, LOGSIGMOID, MISH, SOFTSIGN)
 ALL = ALL + (HOOKPOINT,)
 ALL = ALL + (SORT, TOPK, DIAGONAL, DIAG, TRIL, TRIU, EINSUM)
-ALL = ALL + (FLOORDIV, REMAINDER, FMOD)
+ALL = ALL + (FLOORDIV, REMAINDER, FMOD, MAXUNPOOL)
 
 __all__ = ["Op", "ALL", "Abs", "Add", "AddC", "Cast", "Clip", "Div", "DivC", "Exp", "Log", "Mul", "MulC", "Neg",
            "Pow", "PowC", "RDivC", "Relu", "RPowC", "RSubC", "Sigmoid", "Sqrt", "Sub", "SubC", "Tanh", "CrossEntropy",
@@ -229,4 +230,4 @@ __all__ += ["LeakyRelu", "Elu", "Softplus", "Hardtanh", "LogSigmoid", "Mish", "S
 __all__ += ["HookPoint", "HOOKPOINT"]
 __all__ += ["Sort", "TopK", "Diagonal", "DiagEmbed", "Tril", "Triu", "Einsum", "SORT", "TOPK", "DIAGONAL", "DIAG",
             "TRIL", "TRIU", "EINSUM"]
-__all__ += ["FloorDivide", "Remainder", "Fmod", "FLOORDIV", "REMAINDER", "FMOD"]
+__all__ += ["FloorDivide", "Remainder", "Fmod", "FLOORDIV", "REMAINDER", "FMOD", "MaxUnpool", "MAXUNPOOL"]
