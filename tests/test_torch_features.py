@@ -353,3 +353,19 @@ def test_pools_per_sample_gradients_equal_each_sample_alone(kind: str) -> None:
         return (h * h).sum()
 
     each_sample_alone(build, X, {"w": W}, rtol=1e-10)
+
+
+def test_max_unpool_of_overlapping_windows_as_torch() -> None:
+    """Overlapping windows share a maximum: its index appears twice; torch keeps the value and
+    gives the cotangent at that position to both elements."""
+    A = np.array([[[1.0, 5.0, 2.0, 0.0, 3.0, -1.0, 4.0]]])
+    v, idx = F.max_pool1d(Tensor(A), 3, 1, return_indices=True)
+    tv, tidx = TF.max_pool1d(_tt(A), 3, 1, return_indices=True)
+    assert len(set(idx.data.ravel().tolist())) < idx.data.size  # duplicates present
+    x, tx = Tensor(v.data.copy(), requires_grad=True), _tt(v.data, True)
+    out, tout = F.max_unpool1d(x, idx, 3, 1, output_size=(7,)), TF.max_unpool1d(tx, tidx, 3, 1, output_size=(7,))
+    np.testing.assert_array_equal(out.data, _np(tout))
+    R = np.arange(7.0)[None, None] + 1
+    (out * Tensor(R)).sum().backward()
+    (tout * _tt(R)).sum().backward()
+    np.testing.assert_array_equal(x.grad, _np(tx.grad))

@@ -13,8 +13,8 @@ or ``divisor_override``. The backward scatters the cotangent back with ``np.binc
 average pooling spreads ``g / div`` over the window. ``max_pool(..., with_indices)`` also
 returns torch's indices: each maximum's flat position in its (unpadded) channel plane.
 
-``max_unpool`` puts each value at its index in a zero plane of the requested size (later
-duplicates win, as numpy's assignment); its vjp gathers the cotangent at the indices.
+``max_unpool`` puts each value at its index in a zero plane of the requested size; its vjp
+gathers the cotangent at the indices (for every element, also a duplicate index, as torch).
 Every window and index stays inside one sample, so per-sample gradients pass through.
 """
 
@@ -174,8 +174,9 @@ class AvgPool(_Pool):
 
 class MaxUnpool(Op):
     """out[..., idx[..., j]] = x[..., j] in a zero plane of ``out_shape`` per leading index; the
-    vjp reads the cotangent at the indices (a position written twice keeps the later value,
-    so only that element gets its cotangent)."""
+    vjp reads the cotangent at the indices. A position written twice (overlapping pooling
+    windows with the same maximum: equal values) keeps the later one, and, as in torch, both
+    elements read its cotangent (torch's convention at this tie, not a derivative)."""
 
     name, rule, linear = "max_unpool", "d max_unpool/dx_j = 1 at out position idx_j", True
 
@@ -195,17 +196,14 @@ class MaxUnpool(Op):
         flat_idx = idx.reshape(planes, -1)
         y = np.zeros((planes, size), dtype=x.dtype)
         y[np.arange(planes)[:, None], flat_idx] = x.reshape(planes, -1)
-        last = np.zeros((planes, size), dtype=np.int64)  # which input element each position holds
-        last[np.arange(planes)[:, None], flat_idx] = np.arange(flat_idx.shape[1])
-        won = np.take_along_axis(last, flat_idx, axis=1) == np.arange(flat_idx.shape[1])
-        return y.reshape(lead_shape + tuple(out_shape)), (flat_idx, won, nd)
+        return y.reshape(lead_shape + tuple(out_shape)), (flat_idx, nd)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        flat_idx, won, nd = node._ctx
+        flat_idx, nd = node._ctx
         x = node._parents[0]._data
         n = lead(node, g)
         gf = g.reshape(g.shape[:n] + (flat_idx.shape[0], -1))
-        dx = np.take_along_axis(gf, np.broadcast_to(flat_idx, g.shape[:n] + flat_idx.shape), axis=-1) * won
+        dx = np.take_along_axis(gf, np.broadcast_to(flat_idx, g.shape[:n] + flat_idx.shape), axis=-1)
         return (dx.reshape(g.shape[:n] + x.shape).astype(x.dtype, copy=False),)
 
 
