@@ -369,3 +369,91 @@ def test_max_unpool_of_overlapping_windows_as_torch() -> None:
     (out * Tensor(R)).sum().backward()
     (tout * _tt(R)).sum().backward()
     np.testing.assert_array_equal(x.grad, _np(tx.grad))
+
+
+# ------------------------------------------------------------------ embedding max_norm ------
+@pytest.mark.parametrize("max_norm,norm_type,pad", [(1.0, 2.0, None), (0.5, 1.0, None), (2.0, 3.0, 1),
+                                                    (0.7, float("inf"), None), (1.2, 2.0, 0)])
+def test_embedding_max_norm_renormalises_the_weight_in_place_as_torch(max_norm: float, norm_type: float,
+                                                                      pad: Any) -> None:
+    rng = np.random.default_rng(18)
+    W0 = rng.standard_normal((6, 4)) * np.array([[0.1], [2.0], [0.3], [1.5], [3.0], [0.2]])
+    I = np.array([[1, 4, 1], [0, 2, 4]])
+    R = rng.standard_normal((2, 3, 4))
+    W, tW = Tensor(W0.copy(), requires_grad=True), _tt(W0.copy(), True)
+    alias = W.data
+    out = F.embedding(Tensor(I), W, pad, max_norm, norm_type)
+    tout = TF.embedding(torch.tensor(I), tW, pad, max_norm, norm_type)
+    np.testing.assert_allclose(out.data, _np(tout), rtol=1e-14)
+    np.testing.assert_allclose(W.data, _np(tW), rtol=1e-14)  # the weight changed in place, as torch's
+    assert alias is W.data and not np.allclose(W.data, W0)
+    np.testing.assert_array_equal(W.data[[3, 5]], W0[[3, 5]])  # rows not looked up are unchanged
+    (out * Tensor(R)).sum().backward()
+    (tout * _tt(R)).sum().backward()
+    np.testing.assert_allclose(W.grad, _np(tW.grad), rtol=1e-14)
+
+
+def test_embedding_module_max_norm_two_lookups_in_one_graph_as_torch() -> None:
+    rng = np.random.default_rng(19)
+    m, tm = tl.nn.Embedding(7, 3, max_norm=1.0), torch.nn.Embedding(7, 3, max_norm=1.0).double()
+    W0 = rng.standard_normal((7, 3)) * 2
+    m.load_state_dict({"weight": W0.copy()})
+    with torch.no_grad():
+        tm.weight.copy_(_tt(W0))
+    a, b = np.array([[0, 1], [2, 1]]), np.array([[1, 5], [6, 0]])
+    R = rng.standard_normal((2, 2, 3))
+    out = (m(a) * Tensor(R)).sum() + (m(Tensor(b)) ** 2).sum()  # the second lookup renormalises rows 5, 6
+    tout = (tm(torch.tensor(a)) * _tt(R)).sum() + (tm(torch.tensor(b)) ** 2).sum()
+    np.testing.assert_allclose(out.data, tout.item(), rtol=1e-13)
+    out.backward()
+    tout.backward()
+    np.testing.assert_allclose(m.weight.data, _np(tm.weight), rtol=1e-14)
+    np.testing.assert_allclose(m.weight.grad, _np(tm.weight.grad), rtol=1e-13)
+    assert "max_norm=1.0" in repr(m)
+
+
+def test_embedding_max_norm_after_another_use_of_the_weight_refuses_backward_as_torch() -> None:
+    W0 = np.random.default_rng(20).standard_normal((5, 3)) * 3
+    tW = _tt(W0, True)
+    tcost = (tW * tW).sum() + TF.embedding(torch.tensor([1, 2]), tW, max_norm=1.0).sum()
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        tcost.backward()
+    W = Tensor(W0, requires_grad=True)
+    cost = (W * W).sum() + F.embedding(np.array([1, 2]), W, max_norm=1.0).sum()
+    with pytest.raises(RuntimeError, match="changed in place"):
+        cost.backward()
+
+
+def test_embedding_max_norm_bad_arguments_change_nothing() -> None:
+    W0 = np.full((4, 2), 5.0)
+    W = Tensor(W0.copy(), requires_grad=True)
+    for kw, exc, words in (({"max_norm": "1"}, TypeError, "max_norm must be a real number"),
+                           ({"max_norm": 1.0, "norm_type": None}, TypeError, "norm_type must be a real number"),
+                           ({"max_norm": 1.0, "sparse": True}, NotImplementedError, "sparse")):
+        with pytest.raises(exc, match=words):
+            F.embedding(np.array([0, 1]), W, **kw)
+        np.testing.assert_array_equal(W.data, W0)
+    with pytest.raises(IndexError, match="out of range"):
+        F.embedding(np.array([0, 9]), W, max_norm=1.0)
+    np.testing.assert_array_equal(W.data, W0)
+    with pytest.raises(TypeError, match="Embedding: max_norm"):
+        tl.nn.Embedding(3, 2, max_norm="big")
+
+
+def test_embedding_max_norm_per_sample_gradients_equal_each_sample_alone() -> None:
+    rng = np.random.default_rng(21)
+    I = rng.integers(0, 6, (4, 3))
+    W = rng.standard_normal((6, 5)) * 2
+    L = rng.standard_normal((2, 5))
+
+    def build(x: Tensor, p: dict) -> Tensor:
+        e = F.embedding(x, p["w"], max_norm=1.5)
+        return (F.linear(e, p["l"]).tanh() ** 2).sum()
+
+    ps = {"w": Tensor(W.copy(), requires_grad=True), "l": Tensor(L.copy(), requires_grad=True)}
+    build(Tensor(I, batched=True), ps).backward()
+    for b in range(len(I)):
+        alone = {"w": Tensor(W.copy(), requires_grad=True), "l": Tensor(L.copy(), requires_grad=True)}
+        build(Tensor(I[b:b + 1]), alone).backward()
+        for k in ps:
+            np.testing.assert_allclose(ps[k].grad_sample[b], alone[k].grad, rtol=1e-12, atol=1e-13, err_msg=k)

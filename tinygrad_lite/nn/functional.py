@@ -128,9 +128,13 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: 
     return _conv(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
 
 
-def embedding(input: Any, weight: Any, padding_idx: Optional[int] = None, who: str = "embedding") -> Tensor:
+def embedding(input: Any, weight: Any, padding_idx: Optional[int] = None, max_norm: Optional[float] = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False, *,
+              who: str = "embedding") -> Tensor:
     """Rows ``weight[input]``: output (*input.shape, D); repeated indices add their gradients; the
-    row ``padding_idx`` gets none."""
+    row ``padding_idx`` gets none. ``max_norm``: first, as torch, every looked-up row whose
+    ``norm_type``-norm exceeds it is scaled IN PLACE (not recorded) by ``max_norm / (norm + 1e-7)``.
+    ``scale_grad_by_freq`` and ``sparse`` must stay False (a dense, unscaled gradient)."""
     idx = input if isinstance(input, Tensor) else _const(np.asarray(input))
     W = _t(weight)
     a = idx.data
@@ -143,7 +147,14 @@ def embedding(input: Any, weight: Any, padding_idx: Optional[int] = None, who: s
         bad = int(a[(a < 0) | (a >= N)].reshape(-1)[0])
         raise IndexError(f"{who}: index {bad} is out of range for a table of {N} rows (weight {W.data.shape}, "
                          f"input of shape {a.shape})")
-    return EMBEDDING(idx, W, padding_index(padding_idx, N, who))
+    if scale_grad_by_freq or sparse:
+        raise NotImplementedError(f"{who}: scale_grad_by_freq=True and sparse=True are not supported (the gradient "
+                                  "is dense and unscaled)")
+    pad = padding_index(padding_idx, N, who)
+    if max_norm is not None:
+        from .functional_more import renorm_rows
+        renorm_rows(W, a, max_norm, norm_type, who)
+    return EMBEDDING(idx, W, pad)
 
 
 def padding_index(padding_idx: Any, N: int, who: str) -> Optional[int]:
