@@ -457,3 +457,73 @@ def test_embedding_max_norm_per_sample_gradients_equal_each_sample_alone() -> No
         build(Tensor(I[b:b + 1]), alone).backward()
         for k in ps:
             np.testing.assert_allclose(ps[k].grad_sample[b], alone[k].grad, rtol=1e-12, atol=1e-13, err_msg=k)
+
+
+# ------------------------------------------------------------------ nuclear and matrix norms -
+MATRIX_ORDS = ["nuc", "fro", 2, -2, 1, -1, float("inf"), -float("inf")]
+
+
+@pytest.mark.parametrize("ord", MATRIX_ORDS)
+@pytest.mark.parametrize("dim,keepdim", [(None, False), ((0, 2), False), ((2, 0), True), ((-1, -2), False)])
+def test_linalg_norm_matrix_orders_values_and_gradients_as_torch(ord: Any, dim: Any, keepdim: bool) -> None:
+    rng = np.random.default_rng(23)
+    A = rng.standard_normal((4, 3, 5) if dim is not None else (4, 5))
+    x, tx = Tensor(A, requires_grad=True), _tt(A, True)
+    out, tout = tl.linalg.norm(x, ord, dim, keepdim), torch.linalg.norm(tx, ord, dim, keepdim)
+    assert out.shape == tuple(tout.shape)
+    np.testing.assert_allclose(out.data, _np(tout), rtol=1e-13)
+    R = rng.standard_normal(out.shape)
+    (out * Tensor(R)).sum().backward()
+    (tout * _tt(R)).sum().backward()
+    np.testing.assert_allclose(x.grad, _np(tx.grad), rtol=1e-10, atol=1e-12)
+    assert tl.gradcheck(lambda t: (tl.linalg.norm(t, ord, dim, keepdim) * Tensor(R)).sum(),
+                        [Tensor(A, requires_grad=True)])
+    ref = tl.linalg.matrix_norm(Tensor(A), ord, (-2, -1) if dim is None else dim, keepdim)
+    np.testing.assert_allclose(ref.data, out.data, rtol=1e-14)
+
+
+def test_nuclear_norm_of_tensor_norm_and_its_gradient_u_vt() -> None:
+    rng = np.random.default_rng(24)
+    A = rng.standard_normal((5, 3))
+    x, tx = Tensor(A, requires_grad=True), _tt(A, True)
+    out, tout = x.norm(p="nuc"), torch.norm(tx, p="nuc")
+    np.testing.assert_allclose(out.data, tout.item(), rtol=1e-14)
+    out.backward()
+    tout.backward()
+    U, _, Vh = np.linalg.svd(A, full_matrices=False)
+    np.testing.assert_allclose(x.grad, U @ Vh, rtol=1e-12, atol=1e-14)  # exact maths: U V^T
+    np.testing.assert_allclose(x.grad, _np(tx.grad), rtol=1e-12, atol=1e-14)
+    B = rng.standard_normal((3, 4, 2))
+    np.testing.assert_allclose(Tensor(B).norm(p="nuc", dim=(0, 2), keepdim=True).data,
+                               _np(torch.norm(_tt(B), p="nuc", dim=(0, 2), keepdim=True)), rtol=1e-13)
+    np.testing.assert_allclose(tl.linalg.svdvals(Tensor(B)).data, _np(torch.linalg.svdvals(_tt(B))), rtol=1e-13)
+    np.testing.assert_allclose(tl.linalg.vector_norm(Tensor(B), 3, (0, 1)).data,
+                               _np(torch.linalg.vector_norm(_tt(B), 3, (0, 1))), rtol=1e-13)
+    np.testing.assert_allclose(tl.linalg.norm(Tensor(B)).data, torch.linalg.norm(_tt(B)).item(), rtol=1e-13)
+    np.testing.assert_allclose(tl.linalg.norm(Tensor(B), 1, 1).data, _np(torch.linalg.norm(_tt(B), 1, 1)), rtol=1e-13)
+
+
+def test_norm_bad_arguments_are_refused_naming_the_function() -> None:
+    B = Tensor(np.ones((2, 3, 4)))
+    for call, words in ((lambda: B.norm(p="nuc"), "norm: p='nuc' needs dim"),
+                        (lambda: tl.linalg.norm(B, "nuc"), "norm: with ord='nuc' and no dim"),
+                        (lambda: tl.linalg.matrix_norm(B, "nuc", (0, 0)), "two different axes"),
+                        (lambda: tl.linalg.matrix_norm(B, 3), "matrix_norm: ord must be"),
+                        (lambda: tl.linalg.norm(B, "nuc", 1), "is a matrix norm"),
+                        (lambda: tl.linalg.svdvals(Tensor(np.ones(3))), "svdvals: the input must have at least 2")):
+        with pytest.raises(ValueError, match=words):
+            call()
+
+
+def test_nuclear_norm_per_sample_gradients_equal_each_sample_alone_and_mixing_is_refused() -> None:
+    rng = np.random.default_rng(25)
+    X, W = rng.standard_normal((4, 6)), rng.standard_normal((6, 6))
+
+    def build(x: Tensor, p: dict) -> Tensor:  # each sample's row of x @ W made into a 2 x 3 matrix
+        return tl.linalg.norm((x @ p["w"]).reshape(-1, 2, 3), "nuc", (-2, -1)).sum()
+
+    each_sample_alone(build, X, {"w": W}, rtol=1e-10)
+    w = Tensor(W, requires_grad=True)
+    tl.linalg.norm(Tensor(X, batched=True) @ w, "nuc").backward()  # a matrix whose rows are the samples
+    with pytest.raises(RuntimeError, match="svdvals"):
+        w.grad_sample

@@ -418,10 +418,17 @@ class TorchMethods(ExtraMethods):
     def norm(self, p: Union[float, str] = "fro", dim: Any = None, keepdim: bool = False,
              dtype: Any = None) -> "Tensor":
         """The vector p-norm (sum |x|**p)**(1/p) over ``dim`` (all elements when None); ``"fro"``
-        is p = 2; p = inf / -inf give max / min |x|, p = 0 the count of non-zeros."""
+        is p = 2; p = inf / -inf give max / min |x|, p = 0 the count of non-zeros; ``"nuc"``:
+        the nuclear norm (sum of singular values) of the matrices over the two axes ``dim``
+        (a 2-D tensor when None), gradient U V^T."""
         if isinstance(p, str):
+            if p == "nuc":
+                from .linalg import matrix_norm
+                if dim is None and self.data.ndim != 2:
+                    raise ValueError(f"norm: p='nuc' needs dim (two axes) or a 2-D tensor, got shape {self.data.shape}")
+                return matrix_norm(self, "nuc", (0, 1) if dim is None else dim, keepdim, dtype=dtype)
             if p != "fro":
-                raise ValueError(f"norm: p={p!r} is not supported; give a number, inf or 'fro'")
+                raise ValueError(f"norm: p={p!r} is not supported; give a number, inf, 'fro' or 'nuc'")
             p = 2.0
         if isinstance(p, bool) or not isinstance(p, numbers.Real):
             raise TypeError(f"norm: p must be a real number, inf or 'fro', got {p!r}")
