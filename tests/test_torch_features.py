@@ -527,3 +527,32 @@ def test_nuclear_norm_per_sample_gradients_equal_each_sample_alone_and_mixing_is
     tl.linalg.norm(Tensor(X, batched=True) @ w, "nuc").backward()  # a matrix whose rows are the samples
     with pytest.raises(RuntimeError, match="svdvals"):
         _ = w.grad_sample
+
+
+@pytest.mark.parametrize("mode", [None, "floor", "trunc"])
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.float64])
+def test_div_rounding_mode_values_and_gradients_as_torch(mode: Any, dtype: Any) -> None:
+    rng = np.random.default_rng(26)
+    A = np.array([[7, -7, 7, -7, 0, 9], [5, -5, 3, -3, 1, -9]]).astype(dtype)
+    B = np.array([2, 2, -2, -2, 3, -4]).astype(dtype)
+    ref = torch.div(_tt(A), _tt(B), rounding_mode=mode)
+    for out in (Tensor(A).div(Tensor(B), rounding_mode=mode), tl.div(Tensor(A), B, rounding_mode=mode),
+                Tensor(A).divide(Tensor(B), rounding_mode=mode)):
+        if mode is None and np.dtype(dtype).kind == "i":  # true division of integers: float64 here, torch's float32
+            np.testing.assert_allclose(out.data, _np(ref), rtol=1e-7)
+            assert out.dtype == np.float64
+            continue
+        np.testing.assert_array_equal(out.data, _np(ref))
+        assert out.dtype == _np(ref).dtype
+    Af, Bf = rng.standard_normal((3, 4)) * 5, rng.standard_normal(4) + 3
+    a, b, ta, tb = Tensor(Af, requires_grad=True), Tensor(Bf, requires_grad=True), _tt(Af, True), _tt(Bf, True)
+    R = rng.standard_normal((3, 4))
+    (a.div(b, rounding_mode=mode) * Tensor(R)).sum().backward()
+    (torch.div(ta, tb, rounding_mode=mode) * _tt(R)).sum().backward()
+    np.testing.assert_allclose(a.grad, _np(ta.grad), rtol=1e-13)
+    np.testing.assert_allclose(b.grad, _np(tb.grad), rtol=1e-13)
+    if np.dtype(dtype).kind == "i":
+        with pytest.raises(ZeroDivisionError):
+            Tensor(A).div(0, rounding_mode=mode or "trunc")
+    with pytest.raises(ValueError, match="div: rounding_mode"):
+        Tensor(A).div(2, rounding_mode="round")

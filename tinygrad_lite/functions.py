@@ -317,6 +317,14 @@ def _divmod(name: str, input: Any, other: Any) -> Any:
                     f"{type(input).__name__} and {type(other).__name__}")
 
 
+def div(input: Any, other: Any, *, rounding_mode: Any = None) -> Any:
+    """input / other; ``rounding_mode`` "floor" or "trunc" rounds the quotient (a zero gradient)."""
+    return _t("div", input).div(other, rounding_mode=rounding_mode)
+
+
+divide = div
+
+
 def floor_divide(input: Any, other: Any) -> Any:
     """floor(input / other) elementwise (``input // other``); a zero gradient."""
     return _divmod("floor_divide", input, other)
@@ -346,7 +354,7 @@ def all(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
 __all__ = _UNARY + _BINARY + ["clamp", "clip", "sum", "mean", "max", "min", "prod", "argmax", "argmin", "softmax",
                               "log_softmax", "matmul", "transpose", "permute", "flatten", "reshape", "squeeze",
                               "unsqueeze", "from_numpy", "as_tensor", "is_tensor", "numel", "any", "all",
-                              "floor_divide", "remainder", "fmod"]
+                              "floor_divide", "remainder", "fmod", "div", "divide"]
 __all__ += ["mm", "bmm", "dot", "mv", "outer", "tril", "triu", "diag", "diagonal", "trace", "einsum", "sort", "argsort",
             "msort", "topk", "masked_select", "index_select", "narrow", "repeat_interleave", "unflatten", "movedim",
             "moveaxis", "swapdims", "swapaxes"]

@@ -333,7 +333,7 @@ class Tensor(TorchMethods):
     __rsub__ = _binary(ops.SUB, True)
     __mul__ = mul = _binary(ops.MUL)
     __rmul__ = _binary(ops.MUL, True)
-    __truediv__ = div = _binary(ops.DIV)
+    __truediv__ = _binary(ops.DIV)  # (div, with torch's rounding_mode, is in torchmath)
     __rtruediv__ = _binary(ops.DIV, True)
     __pow__ = pow = _binary(ops.POW)
     __rpow__ = _binary(ops.POW, True)

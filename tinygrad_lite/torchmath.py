@@ -158,6 +158,18 @@ class MathMethods(TorchSpellings):
     fmod = _arith(ops.FMOD)
     __rfloordiv__, __rmod__ = _arith(ops.FLOORDIV, True), _arith(ops.REMAINDER, True)
 
+    def div(self, other: Any, *, rounding_mode: Any = None) -> "Tensor":
+        """``self / other`` (true division, gradients 1/b and -a/b^2); ``rounding_mode="floor"``:
+        ``floor_divide``, ``"trunc"``: trunc(a / b) (integer tensors stay integer; a zero
+        gradient), as torch."""
+        if rounding_mode is None:
+            return ops.DIV(self, other)
+        if rounding_mode not in ("floor", "trunc"):
+            raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
+        return (ops.FLOORDIV if rounding_mode == "floor" else ops.TRUNCDIV)(self, other)
+
+    divide = div
+
     # comparisons by name (``eq`` is with ``==``), bool results without a graph
     ne, lt, le, gt, ge = (_comparison(*c) for c in ((np.not_equal, "ne", "!="), (np.less, "lt", "<"),
                                                    (np.less_equal, "le", "<="), (np.greater, "gt", ">"),

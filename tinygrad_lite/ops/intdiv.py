@@ -1,7 +1,8 @@
-"""Rounded division and its remainders: ``floor_divide`` (``a // b``), ``remainder``
-(``a % b``) and ``fmod``, elementwise with numpy broadcasting, for integer and float tensors.
+"""Rounded division and its remainders: ``floor_divide`` (``a // b``), ``trunc_divide``
+(``div(a, b, rounding_mode="trunc")``), ``remainder`` (``a % b``) and ``fmod``, elementwise
+with numpy broadcasting, for integer and float tensors.
 
-* ``floor_divide(a, b) = floor(a / b)``;
+* ``floor_divide(a, b) = floor(a / b)``, ``trunc_divide(a, b) = trunc(a / b)``;
 * ``remainder(a, b) = a - b * floor(a / b)``: the sign of the divisor ``b`` (Python's ``%``);
 * ``fmod(a, b) = a - b * trunc(a / b)``: the sign of the dividend ``a`` (C's ``fmod``).
 
@@ -11,8 +12,8 @@ gives inf / nan as IEEE says; an integer one raises ``ZeroDivisionError`` naming
 torch does. Bool tensors are refused (``TypeError``).
 
 Gradients: the remainders are ``a`` minus a piecewise-constant multiple of ``b``, so
-d/da = 1 and d/db = -floor(a/b) (remainder) or -trunc(a/b) (fmod); ``floor_divide`` is
-piecewise constant and passes a zero gradient (as ``floor``, and as torch's
+d/da = 1 and d/db = -floor(a/b) (remainder) or -trunc(a/b) (fmod); the rounded quotients
+are piecewise constant and pass a zero gradient (as ``floor``, and as torch's
 ``div(..., rounding_mode="floor")``). Each class holds its forward, vjp, ``rule`` and the
 batch rule of a binary op linear in neither operand (applied to a batch statistic, the
 result mixes samples).
@@ -42,6 +43,15 @@ def floor_divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     _checked("floor_divide", a, b)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return np.floor_divide(a, b)
+
+
+def trunc_divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """trunc(a / b) elementwise (integer division rounding toward zero for integers, exact)."""
+    _checked("trunc_divide", a, b)
+    if a.dtype.kind in "iu" and b.dtype.kind in "iu":
+        return (a - np.fmod(a, b)) // b  # (a multiple of b: the floor division is exact)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.trunc(np.true_divide(a, b))
 
 
 def fmod(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -82,6 +92,13 @@ class FloorDivide(_NonLinear):
         return (zero if a.requires_grad else None, zero if b.requires_grad else None)
 
 
+class TruncDivide(FloorDivide):
+    """trunc(a / b) (``div(a, b, rounding_mode="trunc")``); a zero derivative (a step function)."""
+
+    name, rule, symbol = "trunc_divide", "d trunc(a/b)/da = 0, d trunc(a/b)/db = 0 (piecewise constant)", ""
+    fn = staticmethod(trunc_divide)
+
+
 class Remainder(_NonLinear):
     """a - b * floor(a / b), with the sign of ``b``."""
 
@@ -107,4 +124,4 @@ class Fmod(Remainder):
     rnd = staticmethod(np.trunc)
 
 
-FLOORDIV, REMAINDER, FMOD = FloorDivide(), Remainder(), Fmod()
+FLOORDIV, TRUNCDIV, REMAINDER, FMOD = FloorDivide(), TruncDivide(), Remainder(), Fmod()
