@@ -556,3 +556,36 @@ def test_div_rounding_mode_values_and_gradients_as_torch(mode: Any, dtype: Any) 
             Tensor(A).div(0, rounding_mode=mode or "trunc")
     with pytest.raises(ValueError, match="div: rounding_mode"):
         Tensor(A).div(2, rounding_mode="round")
+
+
+@pytest.mark.parametrize("size", [(2, 3), (3, 7), (5, 2), (1, 1), (5, 7), (4, None)])
+def test_adaptive_max_pool_indices_as_torch(size: Any) -> None:
+    rng = np.random.default_rng(27)
+    A = rng.standard_normal((2, 3, 5, 7))
+    A[0, 0, :2, :3] = 1.5  # ties: the first maximum, as torch
+    x, tx = Tensor(A, requires_grad=True), _tt(A, True)
+    (out, idx), (tout, tidx) = F.adaptive_max_pool2d(x, size, True), TF.adaptive_max_pool2d(tx, size, True)
+    np.testing.assert_array_equal(out.data, _np(tout))
+    np.testing.assert_array_equal(idx.data, _np(tidx))
+    R = rng.standard_normal(out.shape)
+    (out * Tensor(R)).sum().backward()
+    (tout * _tt(R)).sum().backward()
+    np.testing.assert_allclose(x.grad, _np(tx.grad), rtol=1e-13)
+    o1 = size[1] or 7
+    (v1, i1), (tv1, ti1) = F.adaptive_max_pool1d(Tensor(A[0]), o1, True), TF.adaptive_max_pool1d(_tt(A[0]), o1, True)
+    np.testing.assert_array_equal(v1.data, _np(tv1))
+    np.testing.assert_array_equal(i1.data, _np(ti1))
+    m, tm = tl.nn.AdaptiveMaxPool2d(size, True), torch.nn.AdaptiveMaxPool2d(size, True)
+    np.testing.assert_array_equal(m(Tensor(A))[1].data, _np(tm(_tt(A))[1]))
+    np.testing.assert_array_equal(tl.nn.AdaptiveMaxPool1d(o1, True)(Tensor(A[0]))[1].data,
+                                  _np(torch.nn.AdaptiveMaxPool1d(o1, True)(_tt(A[0]))[1]))
+
+
+def test_adaptive_max_pool_per_sample_gradients_equal_each_sample_alone() -> None:
+    rng = np.random.default_rng(28)
+    X, W = rng.standard_normal((3, 2, 6, 7)), rng.standard_normal((3, 2, 2, 2))
+
+    def build(x: Tensor, p: dict) -> Tensor:
+        return (F.adaptive_max_pool2d(F.conv2d(x, p["w"]), (4, 3)) ** 2).sum()
+
+    each_sample_alone(build, X, {"w": W}, rtol=1e-10)

@@ -19,7 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from ..batchstate import derived
 from ..conventions import check_bool
+from ..ops.base import make
 from ..ops.layout import cat
 from ..ops.pool import AVGPOOL, MAXPOOL, MAXUNPOOL
 from ..tensor import Tensor
@@ -230,6 +232,10 @@ def _adaptive2d(input: Any, output_size: Any, reduce: str, who: str) -> Tensor:
     if H % oh == 0 and W % ow == 0:  # equal windows: the plain pool
         k = (H // oh, W // ow)
         return F.avg_pool2d(x, k, k) if reduce == "mean" else F.max_pool2d(x, k, k)
+    if reduce == "max":  # each cell's first maximum, read at its index (the gradient goes there, as torch)
+        idx = _adaptive_indices(x, (oh, ow))
+        lead = x.data.shape[:-2]
+        return x.reshape(lead + (H * W,)).gather(-1, idx.reshape(lead + (oh * ow,))).reshape(lead + (oh, ow))
     return _adaptive(x, (oh, ow), reduce)
 
 
@@ -239,11 +245,29 @@ def adaptive_avg_pool2d(input: Any, output_size: Any) -> Tensor:
     return _adaptive2d(input, output_size, "mean", "adaptive_avg_pool2d")
 
 
-def adaptive_max_pool2d(input: Any, output_size: Any, return_indices: bool = False) -> Tensor:
-    """Maximum over adaptive windows: (B, C, H, W) -> (B, C, *output_size)."""
-    if return_indices:
-        raise NotImplementedError("adaptive_max_pool2d: return_indices=True is not supported")
-    return _adaptive2d(input, output_size, "max", "adaptive_max_pool2d")
+def _adaptive_indices(x: Tensor, sizes: tuple) -> Tensor:
+    """torch's indices of ``adaptive_max_pool2d``: each cell's (first) maximum as its flat
+    index ``h * W + w`` in the channel plane (int64, no gradient)."""
+    xd = x.data
+    H, W = xd.shape[-2:]
+    oh, ow = sizes
+    idx = np.empty(xd.shape[:-2] + (oh, ow), dtype=np.int64)
+    for i in range(oh):
+        h0, h1 = (i * H) // oh, math.ceil((i + 1) * H / oh)
+        for j in range(ow):
+            w0, w1 = (j * W) // ow, math.ceil((j + 1) * W / ow)
+            win = xd[..., h0:h1, w0:w1].reshape(xd.shape[:-2] + (-1,))
+            at = np.argmax(win, axis=-1)  # the first maximum (or a nan)
+            idx[..., i, j] = (h0 + at // (w1 - w0)) * W + w0 + at % (w1 - w0)
+    return make(idx, None, (), None, False, *derived("adaptive_max_pool", idx.shape, x))
+
+
+def adaptive_max_pool2d(input: Any, output_size: Any, return_indices: bool = False) -> Any:
+    """Maximum over adaptive windows: (B, C, H, W) -> (B, C, *output_size); with
+    ``return_indices=True`` also torch's flat indices in each channel plane."""
+    check_bool("adaptive_max_pool2d", "return_indices", return_indices)
+    out = _adaptive2d(input, output_size, "max", "adaptive_max_pool2d")
+    return (out, _adaptive_indices(F._t(input), out.shape[-2:])) if return_indices else out
 
 
 def adaptive_avg_pool1d(input: Any, output_size: Any) -> Tensor:
@@ -253,13 +277,14 @@ def adaptive_avg_pool1d(input: Any, output_size: Any) -> Tensor:
     return _adaptive2d(x.unsqueeze(-2), (1, o), "mean", "adaptive_avg_pool1d").squeeze(-2)
 
 
-def adaptive_max_pool1d(input: Any, output_size: Any, return_indices: bool = False) -> Tensor:
-    """Maximum over adaptive windows: (B, C, L) -> (B, C, output_size)."""
-    if return_indices:
-        raise NotImplementedError("adaptive_max_pool1d: return_indices=True is not supported")
+def adaptive_max_pool1d(input: Any, output_size: Any, return_indices: bool = False) -> Any:
+    """Maximum over adaptive windows: (B, C, L) -> (B, C, output_size); with
+    ``return_indices=True`` also the position of each maximum along L."""
+    check_bool("adaptive_max_pool1d", "return_indices", return_indices)
     x = _as_1d(input, "adaptive_max_pool1d")
     (o,) = _sizes(output_size, x.data.shape[-1:], "adaptive_max_pool1d")
-    return _adaptive2d(x.unsqueeze(-2), (1, o), "max", "adaptive_max_pool1d").squeeze(-2)
+    out = _adaptive2d(x.unsqueeze(-2), (1, o), "max", "adaptive_max_pool1d").squeeze(-2)
+    return (out, _adaptive_indices(x.unsqueeze(-2), (1, o)).squeeze(-2)) if return_indices else out
 
 
 class _Pool1d(Module):
@@ -358,8 +383,17 @@ class AdaptiveAvgPool2d(_Adaptive):
     _fn = staticmethod(adaptive_avg_pool2d)
 
 
-class AdaptiveMaxPool2d(_Adaptive):
-    """Maximum over adaptive windows to ``output_size``."""
+class _AdaptiveMax(_Adaptive):
+    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
+        super().__init__(output_size)
+        self.return_indices = check_bool(type(self).__name__, "return_indices", return_indices)
+
+    def forward(self, x: Any) -> Any:
+        return type(self)._fn(x, self.output_size, self.return_indices)
+
+
+class AdaptiveMaxPool2d(_AdaptiveMax):
+    """Maximum over adaptive windows to ``output_size`` (``return_indices``: also the indices)."""
 
     _fn = staticmethod(adaptive_max_pool2d)
 
@@ -370,7 +404,7 @@ class AdaptiveAvgPool1d(_Adaptive):
     _fn, _nd = staticmethod(adaptive_avg_pool1d), 1
 
 
-class AdaptiveMaxPool1d(_Adaptive):
+class AdaptiveMaxPool1d(_AdaptiveMax):
     """Maximum over adaptive windows of (B, C, L) to ``output_size``."""
 
     _fn, _nd = staticmethod(adaptive_max_pool1d), 1
