@@ -300,3 +300,9 @@ def test_a_pool_with_the_default_stride_still_pools_as_torch() -> None:
     for name in ("MaxPool1d", "AvgPool1d"):
         got = getattr(LN, name)(2)(tl.tensor(x[:, :, 0])).data
         assert np.allclose(got, getattr(TN, name)(2)(torch.tensor(x[:, :, 0])).numpy())
+
+
+@pytest.mark.parametrize("name", ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d"])
+def test_pools_with_ceil_mode_print_it_as_torch(name: str) -> None:
+    kw = {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}
+    assert repr(getattr(tl.nn, name)(**kw)) == repr(getattr(torch.nn, name)(**kw))

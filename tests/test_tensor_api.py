@@ -475,7 +475,7 @@ BAD = [  # (call on x of shape (2, 3), exception, words the message must hold)
     (lambda x: x.chunk(0), ValueError, ["chunk"]),
     (lambda x: x.cumsum(2), IndexError, ["cumsum", "2"]),
     (lambda x: x.cumsum((0, 1)), TypeError, ["cumsum"]),
-    (lambda x: x.norm("nuc"), ValueError, ["norm", "nuc"]),
+    (lambda x: x.norm("spectral"), ValueError, ["norm", "spectral"]),
     (lambda x: x.prod(5), IndexError, ["prod", "5"]),
     (lambda x: x.var(0, True, correction=1), TypeError, ["var"]),
     (lambda x: x.roll((1, 2), 0), ValueError, ["roll"]),

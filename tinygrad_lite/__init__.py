@@ -4,7 +4,7 @@ A scalar engine (``Value``) and a tensor engine (``Tensor``) share one graph wal
 one ``backward()`` gives a batch cost's gradient AND every sample's own gradient.
 """
 
-from . import cuda, data, functions, nn, optim, privacy, stats, viz
+from . import cuda, data, functions, linalg, nn, optim, privacy, stats, viz
 from . import dtypes as _dtypes
 from .anomaly import detect_anomaly
 from .checkpoint import CheckpointError, load, save
@@ -49,7 +49,7 @@ __all__ = ["Tensor", "Value", "tensor", "no_grad", "inference_mode", "enable_gra
            "__version__"]
 __all__ += ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like", "randn", "rand",
             "randn_like", "rand_like", "arange", "linspace", "eye", "where", "allclose", "equal", "device", "cuda",
-            "randint", "randperm", "multinomial", "normal"]
+            "randint", "randperm", "multinomial", "normal", "linalg"]
 # (``from tinygrad_lite import *`` leaves Python's own abs, all, any, max, min and sum alone)
 __all__ += [n for n in functions.__all__ if n not in ("abs", "all", "any", "max", "min", "sum")]
 

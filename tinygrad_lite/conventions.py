@@ -225,6 +225,12 @@ class TorchSpellings:
     def __ipow__(self, other: Any) -> Any:
         return self._inplace(other, "__pow__")
 
+    def __ifloordiv__(self, other: Any) -> Any:
+        return self._inplace(other, "__floordiv__")
+
+    def __imod__(self, other: Any) -> Any:
+        return self._inplace(other, "__mod__")
+
     def permute(self, *axes: Any) -> "Tensor":
         """Permute the axes (PyTorch's name for ``transpose(*axes)`` with all axes)."""
         axes = _shape_arg(axes)
@@ -338,7 +344,8 @@ def store(t: Any, values: np.ndarray, who: str, casting: str) -> Any:
     return t
 
 
-_SYM = {"__add__": "+", "__sub__": "-", "__mul__": "*", "__truediv__": "/", "__pow__": "**"}
+_SYM = {"__add__": "+", "__sub__": "-", "__mul__": "*", "__truediv__": "/", "__pow__": "**", "__floordiv__": "//",
+        "__mod__": "%"}
 
 
 def _shape_arg(shape: tuple) -> tuple:

@@ -65,13 +65,13 @@ clip = clamp
 
 # ------------------------------------------------------------------ reductions -----------
 def sum(input: Any, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Any:
-    """The sum over ``dim`` (an int or a tuple; every element when None)."""
-    return _cast("sum", input, dtype).sum(dim=dim, keepdim=keepdim)
+    """The sum over ``dim`` (an int or a tuple; every element when None), in ``dtype`` when given."""
+    return _t("sum", input).sum(dim=dim, keepdim=keepdim, dtype=dtype)
 
 
 def mean(input: Any, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Any:
-    """The mean over ``dim`` (every element when None)."""
-    return _cast("mean", input, dtype).mean(dim=dim, keepdim=keepdim)
+    """The mean over ``dim`` (every element when None), in ``dtype`` (a float dtype) when given."""
+    return _t("mean", input).mean(dim=dim, keepdim=keepdim, dtype=dtype)
 
 
 def prod(input: Any, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Any:
@@ -307,6 +307,39 @@ def numel(input: Any) -> int:
     return _t("numel", input).numel()
 
 
+# ------------------------------------------------------------------ rounded division ------
+def _divmod(name: str, input: Any, other: Any) -> Any:
+    if isinstance(input, base.Tensor):
+        return getattr(input, name)(other)
+    if isinstance(other, base.Tensor) and name != "fmod":  # a number divided by a tensor, as torch
+        return getattr(other, "__rfloordiv__" if name == "floor_divide" else "__rmod__")(input)
+    raise TypeError(f"{name}: input must be a Tensor{'' if name == 'fmod' else ' (or other one)'}, got "
+                    f"{type(input).__name__} and {type(other).__name__}")
+
+
+def div(input: Any, other: Any, *, rounding_mode: Any = None) -> Any:
+    """input / other; ``rounding_mode`` "floor" or "trunc" rounds the quotient (a zero gradient)."""
+    return _t("div", input).div(other, rounding_mode=rounding_mode)
+
+
+divide = div
+
+
+def floor_divide(input: Any, other: Any) -> Any:
+    """floor(input / other) elementwise (``input // other``); a zero gradient."""
+    return _divmod("floor_divide", input, other)
+
+
+def remainder(input: Any, other: Any) -> Any:
+    """input - other * floor(input / other) (``input % other``): the sign of ``other``."""
+    return _divmod("remainder", input, other)
+
+
+def fmod(input: Any, other: Any) -> Any:
+    """input - other * trunc(input / other): the sign of ``input``."""
+    return _divmod("fmod", input, other)
+
+
 # ------------------------------------------------------------------ any, all -------------
 def any(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
     """Whether any element (over ``dim``) is non-zero."""
@@ -320,7 +353,8 @@ def all(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
 
 __all__ = _UNARY + _BINARY + ["clamp", "clip", "sum", "mean", "max", "min", "prod", "argmax", "argmin", "softmax",
                               "log_softmax", "matmul", "transpose", "permute", "flatten", "reshape", "squeeze",
-                              "unsqueeze", "from_numpy", "as_tensor", "is_tensor", "numel", "any", "all"]
+                              "unsqueeze", "from_numpy", "as_tensor", "is_tensor", "numel", "any", "all",
+                              "floor_divide", "remainder", "fmod", "div", "divide"]
 __all__ += ["mm", "bmm", "dot", "mv", "outer", "tril", "triu", "diag", "diagonal", "trace", "einsum", "sort", "argsort",
             "msort", "topk", "masked_select", "index_select", "narrow", "repeat_interleave", "unflatten", "movedim",
             "moveaxis", "swapdims", "swapaxes"]

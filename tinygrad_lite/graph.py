@@ -262,6 +262,15 @@ _MARK = object()  # pushed above a node being expanded, in toposort's stack
 _STAMP = attrgetter("_stamp")
 
 
+def values_unread(node: Any, p: Any) -> bool:
+    """Whether ``node``'s op never reads the values of its parent ``p`` (only its shape and
+    dtype, as an embedding lookup's gradient needs of the table): every position of ``p``
+    among the parents is in the op's ``unread``, so an in-place change of ``p`` after the
+    node was built does not make its gradient wrong."""
+    unread = getattr(node._op, "unread", ())
+    return bool(unread) and all(i in unread for i, q in enumerate(node._parents) if q is p)
+
+
 def _by_stamp(root: Any) -> list:
     """``toposort(root, versions=True)``: the leaves, then the op nodes by creation stamp."""
     leaves: list = []
@@ -279,7 +288,7 @@ def _by_stamp(root: Any) -> list:
         nodes.append(node)
         stamp = node._stamp
         for p in node._parents:
-            if p._v > stamp:
+            if p._v > stamp and not values_unread(node, p):
                 raise RuntimeError(
                     f"backward: a value of shape {getattr(p, 'shape', ())} used by op '{node._op.name}' was changed "
                     "in place (its .data was assigned, or an optimizer stepped it) after the graph was built; its "

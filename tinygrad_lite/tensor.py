@@ -333,7 +333,7 @@ class Tensor(TorchMethods):
     __rsub__ = _binary(ops.SUB, True)
     __mul__ = mul = _binary(ops.MUL)
     __rmul__ = _binary(ops.MUL, True)
-    __truediv__ = div = _binary(ops.DIV)
+    __truediv__ = _binary(ops.DIV)  # (div, with torch's rounding_mode, is in torchmath)
     __rtruediv__ = _binary(ops.DIV, True)
     __pow__ = pow = _binary(ops.POW)
     __rpow__ = _binary(ops.POW, True)
@@ -411,16 +411,23 @@ class Tensor(TorchMethods):
 
     # ------------------------------------------------------------------ reductions -----
     def sum(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
-            keepdim: Optional[bool] = None) -> "Tensor":
-        """Sum over ``axis`` (all axes when None). ``dim``/``keepdim`` are accepted as aliases."""
+            keepdim: Optional[bool] = None, dtype: Any = None) -> "Tensor":
+        """Sum over ``axis`` (all axes when None); ``dim``/``keepdim`` are accepted as aliases;
+        ``dtype``: the input is cast to it first, as torch (integers sum to int64 without it)."""
         axis, keepdims = _torch_axis(axis, keepdims, dim, keepdim)
-        return ops.SUM(self, axis, keepdims)
+        if dtype is None:
+            return ops.SUM(self, axis, keepdims)
+        x = self._in_dtype("sum", dtype)
+        out = ops.SUM(x, axis, keepdims)
+        return out if out.dtype == x.dtype else out.astype(x.dtype)  # (int16 stays int16, as torch)
 
     def mean(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
-             keepdim: Optional[bool] = None) -> "Tensor":
-        """Mean over ``axis`` (all axes when None): the sum divided by the count N."""
+             keepdim: Optional[bool] = None, dtype: Any = None) -> "Tensor":
+        """Mean over ``axis`` (all axes when None): the sum divided by the count N; ``dtype``
+        (a float dtype): the input is cast to it first, as torch."""
         axis, keepdims = _torch_axis(axis, keepdims, dim, keepdim)
-        return ops.MEAN(self._floating("mean"), axis, keepdims)
+        x = self._floating("mean") if dtype is None else self._in_dtype("mean", dtype, floats=True)
+        return ops.MEAN(x, axis, keepdims)
 
     def max(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
             keepdim: Optional[bool] = None) -> Any:

@@ -386,6 +386,14 @@ class TorchMethods(ExtraMethods):
         x = self if dtype is None else self.astype(factories.as_dtype("cumsum", dtype))
         return ops.CUMSUM(x, dim)
 
+    def _in_dtype(self, who: str, dtype: Any, floats: bool = False) -> "Tensor":
+        """The input of a reduction with torch's ``dtype=``: cast to it first (between floats the
+        gradient is cast back); ``floats``: a float dtype only (``mean``), else a TypeError."""
+        dt = factories.as_dtype(who, dtype)
+        if floats and dt.kind != "f":
+            raise TypeError(f"{who}: dtype must be a float dtype, got {dt} (the tensor's dtype is {self.data.dtype})")
+        return self.astype(dt)
+
     def prod(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> "Tensor":
         """The product over ``dim`` (all elements when None); exact gradients at zeros."""
         x = self if dtype is None else self.astype(factories.as_dtype("prod", dtype))
@@ -410,10 +418,17 @@ class TorchMethods(ExtraMethods):
     def norm(self, p: Union[float, str] = "fro", dim: Any = None, keepdim: bool = False,
              dtype: Any = None) -> "Tensor":
         """The vector p-norm (sum |x|**p)**(1/p) over ``dim`` (all elements when None); ``"fro"``
-        is p = 2; p = inf / -inf give max / min |x|, p = 0 the count of non-zeros."""
+        is p = 2; p = inf / -inf give max / min |x|, p = 0 the count of non-zeros; ``"nuc"``:
+        the nuclear norm (sum of singular values) of the matrices over the two axes ``dim``
+        (a 2-D tensor when None), gradient U V^T."""
         if isinstance(p, str):
+            if p == "nuc":
+                from .linalg import matrix_norm
+                if dim is None and self.data.ndim != 2:
+                    raise ValueError(f"norm: p='nuc' needs dim (two axes) or a 2-D tensor, got shape {self.data.shape}")
+                return matrix_norm(self, "nuc", (0, 1) if dim is None else dim, keepdim, dtype=dtype)
             if p != "fro":
-                raise ValueError(f"norm: p={p!r} is not supported; give a number, inf or 'fro'")
+                raise ValueError(f"norm: p={p!r} is not supported; give a number, inf, 'fro' or 'nuc'")
             p = 2.0
         if isinstance(p, bool) or not isinstance(p, numbers.Real):
             raise TypeError(f"norm: p must be a real number, inf or 'fro', got {p!r}")

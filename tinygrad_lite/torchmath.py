@@ -1,6 +1,7 @@
 """torch's elementwise maths and predicates as Tensor methods: the differentiable functions
 of ``ops.mathfns`` (``sin``, ``cos``, ``log1p``, ``expm1``, ``log2``, ``log10``, ``exp2``,
-``rsqrt``, ``reciprocal``, ``erf``, ``maximum``, ``minimum``, ``atan2``), the comparisons
+``rsqrt``, ``reciprocal``, ``erf``, ``maximum``, ``minimum``, ``atan2``), ``//`` / ``%`` with
+``floor_divide``, ``remainder`` and ``fmod`` (``ops.intdiv``), the comparisons
 by name (``ne``, ``lt``, ``le``, ``gt``, ``ge``; ``eq`` lives with ``==``), the tests for
 special values (``isnan``, ``isinf``, ``isfinite``), ``any`` / ``all`` and the logical
 operators.
@@ -64,6 +65,17 @@ def _function2(op: Any, floats: bool, doc: str) -> Any:
 
     method.__name__ = method.__qualname__ = op.name
     method.__doc__ = f"{doc} Differentiable in both: {op.rule}."
+    return method
+
+
+def _arith(op: Any, reverse: bool = False) -> Any:
+    """The operator ``x op other`` (``other op x`` when ``reverse``) of the binary op ``op``, in
+    the dtype torch gives (integer tensors stay integer; a number or an array is a constant)."""
+    def method(self: Any, other: Any) -> "Tensor":
+        return op(self, other, reverse)
+
+    method.__name__ = method.__qualname__ = op.name
+    method.__doc__ = f"{op.__doc__} Broadcast; {op.rule}."
     return method
 
 
@@ -139,6 +151,24 @@ class MathMethods(TorchSpellings):
                          "ties share the gradient in halves.")
     atan2 = arctan2 = _function2(ops.ATAN2, True, "atan2(self, other): the angle of the point (other, self) in "
                                  "[-pi, pi].")
+
+    # rounded division and remainders (integer or float, as torch; see ops.intdiv)
+    floor_divide = __floordiv__ = _arith(ops.FLOORDIV)
+    remainder = __mod__ = _arith(ops.REMAINDER)
+    fmod = _arith(ops.FMOD)
+    __rfloordiv__, __rmod__ = _arith(ops.FLOORDIV, True), _arith(ops.REMAINDER, True)
+
+    def div(self, other: Any, *, rounding_mode: Any = None) -> "Tensor":
+        """``self / other`` (true division, gradients 1/b and -a/b^2); ``rounding_mode="floor"``:
+        ``floor_divide``, ``"trunc"``: trunc(a / b) (integer tensors stay integer; a zero
+        gradient), as torch."""
+        if rounding_mode is None:
+            return ops.DIV(self, other)
+        if rounding_mode not in ("floor", "trunc"):
+            raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
+        return (ops.FLOORDIV if rounding_mode == "floor" else ops.TRUNCDIV)(self, other)
+
+    divide = div
 
     # comparisons by name (``eq`` is with ``==``), bool results without a graph
     ne, lt, le, gt, ge = (_comparison(*c) for c in ((np.not_equal, "ne", "!="), (np.less, "lt", "<"),

@@ -69,6 +69,8 @@ from .pooling import (
     AdaptiveMaxPool2d,
     AvgPool1d,
     MaxPool1d,
+    MaxUnpool1d,
+    MaxUnpool2d,
 )
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .resample import Upsample
@@ -80,7 +82,8 @@ __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten"
            "MultiheadAttention", "ModuleDict", "Parameter", "ParameterDict", "ParameterList",
            "Unflatten", "mse_loss", "cross_entropy", "functional", "init", "utils", "NLLLoss", "BCELoss",
            "BCEWithLogitsLoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "LeakyReLU", "ELU", "Softplus", "Hardtanh",
-           "ReLU6", "LogSigmoid", "Mish", "Softsign", "MaxPool1d", "AvgPool1d", "AdaptiveAvgPool1d",
+           "ReLU6", "LogSigmoid", "Mish", "Softsign", "MaxPool1d", "AvgPool1d", "MaxUnpool1d", "MaxUnpool2d",
+           "AdaptiveAvgPool1d",
            "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "SELU", "CELU", "Hardsigmoid", "Hardswish",
            "Softmin", "GLU", "Threshold", "PReLU", "Tanhshrink", "RNN", "LSTM", "GRU", "RNNCell",
            "LSTMCell", "GRUCell", "ConvTranspose1d", "ConvTranspose2d",

@@ -115,39 +115,45 @@ def _check_pool(kernel_size: Any, stride: Any, padding: Any, who: str, dilation:
 
 class MaxPool2d(Module):
     """The maximum of each kernel_size window (stride defaults to kernel_size; implicit -inf
-    padding of at most half the kernel)."""
+    padding of at most half the kernel); torch's arguments, ``return_indices=True`` makes the
+    forward return ``(output, indices)``."""
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
-                 ceil_mode: bool = False) -> None:
-        if ceil_mode:
-            raise NotImplementedError("MaxPool2d: ceil_mode=True is not supported")
+                 return_indices: bool = False, ceil_mode: bool = False) -> None:
         _check_pool(kernel_size, stride, padding, "MaxPool2d", dilation)
         stride = kernel_size if stride is None else stride  # (as torch keeps it)
         self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
+        self.return_indices = check_bool("MaxPool2d", "return_indices", return_indices)
+        self.ceil_mode = check_bool("MaxPool2d", "ceil_mode", ceil_mode)
 
-    def forward(self, x: Any) -> Tensor:
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation)
+    def forward(self, x: Any) -> Any:
+        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                            self.return_indices)
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode=False")
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
 class AvgPool2d(Module):
     """The mean of each kernel_size window (stride defaults to kernel_size; zero padding counted
-    in the divisor unless count_include_pad=False)."""
+    in the divisor unless count_include_pad=False; ``divisor_override`` replaces the divisor)."""
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
-                 count_include_pad: bool = True) -> None:
-        if ceil_mode:
-            raise NotImplementedError("AvgPool2d: ceil_mode=True is not supported")
+                 count_include_pad: bool = True, divisor_override: Any = None) -> None:
         _check_pool(kernel_size, stride, padding, "AvgPool2d")
         stride = kernel_size if stride is None else stride  # (as torch keeps it)
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.ceil_mode = check_bool("AvgPool2d", "ceil_mode", ceil_mode)
         self.count_include_pad = check_bool("AvgPool2d", "count_include_pad", count_include_pad)
+        if divisor_override is not None and (isinstance(divisor_override, bool) or not isinstance(
+                divisor_override, int) or divisor_override == 0):
+            raise ValueError(f"AvgPool2d: divisor_override must be None or a non-zero int, got {divisor_override!r}")
+        self.divisor_override = divisor_override
 
     def forward(self, x: Any) -> Tensor:
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, False, self.count_include_pad)
+        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+                            self.divisor_override)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"

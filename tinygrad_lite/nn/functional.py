@@ -16,7 +16,7 @@ import numpy as np
 from .. import ops
 from ..batchstate import BATCHED
 from ..ops.base import const as _const
-from ..ops.conv import AVGPOOL, CONV, MAXPOOL
+from ..ops.conv import CONV
 from ..ops.nnops import BATCHNORM, EMBEDDING, GELU, GROUPNORM, LAYERNORM, SILU
 from ..random import as_generator
 from ..tensor import Tensor
@@ -26,6 +26,7 @@ __all__ = ["linear", "conv1d", "conv2d", "max_pool2d", "avg_pool2d", "embedding"
            "cross_entropy", "scaled_dot_product_attention", "nll_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "l1_loss", "huber_loss", "smooth_l1_loss", "leaky_relu", "elu",
            "softplus", "hardtanh", "relu6", "logsigmoid", "mish", "softsign", "one_hot", "max_pool1d", "avg_pool1d",
+           "max_unpool1d", "max_unpool2d",
            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "selu", "celu",
            "hardsigmoid", "hardswish", "softmin", "glu", "threshold", "prelu", "tanhshrink", "conv_transpose1d",
            "conv_transpose2d", "interpolate", "dropout1d", "dropout2d", "pad", "normalize", "cosine_similarity",
@@ -128,46 +129,13 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: 
     return _conv(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
 
 
-def _pool(op: Any, x: Any, kernel_size: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: bool,
-          who: str, extra: Any = None) -> Tensor:
-    if ceil_mode:
-        raise NotImplementedError(f"{who}: ceil_mode=True is not supported")
-    x = _t(x)
-    if x.data.ndim not in (3, 4):
-        raise ValueError(f"{who}: expected an input of shape (B, C, H, W) or (C, H, W), got {x.data.shape}")
-    k = _tuple(kernel_size, 2, "kernel_size", who)
-    s = k if stride is None or (isinstance(stride, (tuple, list)) and not stride) else _tuple(stride, 2, "stride", who)
-    d = _tuple(dilation, 2, "dilation", who)
-    p = _tuple(padding, 2, "padding", who, lo=0)
-    if any(2 * pp > kk for pp, kk in zip(p, k)):
-        raise ValueError(f"{who}: padding {p} must be at most half of the kernel size {k}")
-    S = x.data.shape[-2:]
-    for n, kk, pp, dd in zip(S, k, p, d):
-        if dd * (kk - 1) + 1 > n + 2 * pp:
-            raise ValueError(f"{who}: kernel of size {k} is larger than the padded input "
-                             f"{tuple(a + 2 * b for a, b in zip(S, p))} (input shape {x.data.shape})")
-    return op(x, k, s, tuple((a, a) for a in p), d, extra)
-
-
-def max_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
-               ceil_mode: bool = False, return_indices: bool = False) -> Tensor:
-    """The maximum of each window (implicit -inf padding); the gradient goes to each window's maximum."""
-    if return_indices:
-        raise NotImplementedError("max_pool2d: return_indices=True is not supported")
-    return _pool(MAXPOOL, input, kernel_size, stride, padding, dilation, ceil_mode, "max_pool2d")
-
-
-def avg_pool2d(input: Any, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
-               count_include_pad: bool = True) -> Tensor:
-    """The mean of each window (zero padding counted unless ``count_include_pad=False``)."""
-    if not isinstance(count_include_pad, (bool, np.bool_)):
-        raise TypeError(f"avg_pool2d: count_include_pad must be a bool, got {count_include_pad!r}")
-    return _pool(AVGPOOL, input, kernel_size, stride, padding, 1, ceil_mode, "avg_pool2d", bool(count_include_pad))
-
-
-def embedding(input: Any, weight: Any, padding_idx: Optional[int] = None, who: str = "embedding") -> Tensor:
+def embedding(input: Any, weight: Any, padding_idx: Optional[int] = None, max_norm: Optional[float] = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False, *,
+              who: str = "embedding") -> Tensor:
     """Rows ``weight[input]``: output (*input.shape, D); repeated indices add their gradients; the
-    row ``padding_idx`` gets none."""
+    row ``padding_idx`` gets none. ``max_norm``: first, as torch, every looked-up row whose
+    ``norm_type``-norm exceeds it is scaled IN PLACE (not recorded) by ``max_norm / (norm + 1e-7)``.
+    ``scale_grad_by_freq`` and ``sparse`` must stay False (a dense, unscaled gradient)."""
     idx = input if isinstance(input, Tensor) else _const(np.asarray(input))
     W = _t(weight)
     a = idx.data
@@ -180,7 +148,14 @@ def embedding(input: Any, weight: Any, padding_idx: Optional[int] = None, who: s
         bad = int(a[(a < 0) | (a >= N)].reshape(-1)[0])
         raise IndexError(f"{who}: index {bad} is out of range for a table of {N} rows (weight {W.data.shape}, "
                          f"input of shape {a.shape})")
-    return EMBEDDING(idx, W, padding_index(padding_idx, N, who))
+    if scale_grad_by_freq or sparse:
+        raise NotImplementedError(f"{who}: scale_grad_by_freq=True and sparse=True are not supported (the gradient "
+                                  "is dense and unscaled)")
+    pad = padding_index(padding_idx, N, who)
+    if max_norm is not None:
+        from .functional_more import renorm_rows
+        renorm_rows(W, a, max_norm, norm_type, who)
+    return EMBEDDING(idx, W, pad)
 
 
 def padding_index(padding_idx: Any, N: int, who: str) -> Optional[int]:
@@ -514,6 +489,10 @@ from .pooling import (  # noqa: E402
     adaptive_max_pool1d,
     adaptive_max_pool2d,
     avg_pool1d,
+    avg_pool2d,
     max_pool1d,
+    max_pool2d,
+    max_unpool1d,
+    max_unpool2d,
 )
 from .resample import interpolate  # noqa: E402

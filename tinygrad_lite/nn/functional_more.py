@@ -8,6 +8,8 @@ torch exactly: ``normalize`` clamps the norm (no gradient through a clamped norm
 ``cosine_similarity`` clamps each norm's VALUE only (the gradient still flows through the
 unclamped norm, as torch's in-place clamp under no_grad), ``pairwise_distance`` adds eps to
 the difference.
+
+Also here: ``renorm_rows``, the in-place row renormalisation of ``embedding(..., max_norm=)``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import Any
 import numpy as np
 
 from ..conventions import ShapeMismatchError
+from ..keptinputs import before_write
+from ..ops.base import wrote
 from ..tensor import Tensor
 from .functional import _check_eps, _t
 from .module import Module
@@ -152,3 +156,27 @@ class PairwiseDistance(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.norm}, eps={self.eps}, keepdim={self.keepdim}"
+
+
+def renorm_rows(W: Tensor, idx: np.ndarray, max_norm: Any, norm_type: Any, who: str) -> None:
+    """Scale in place (not recorded, as torch's ``embedding_renorm_``) each row ``W[i]``, i in
+    ``idx``, whose ``norm_type``-norm exceeds ``max_norm``: ``W[i] *= max_norm / (|W[i]| + 1e-7)``.
+    The change gives ``W`` a new version; the lookup's gradient does not read W's values."""
+    for name, v in (("max_norm", max_norm), ("norm_type", norm_type)):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+            raise TypeError(f"{who}: {name} must be a real number, got {v!r}")
+    d = W.data
+    if d.dtype.kind != "f":
+        raise TypeError(f"{who}: max_norm needs a float weight, got dtype {d.dtype}")
+    if not d.flags.writeable:
+        raise ValueError(f"{who}: max_norm renormalises the weight in place, but its data is read-only")
+    rows = np.unique(idx)
+    norms = np.linalg.norm(d[rows], ord=float(norm_type), axis=1).astype(np.float64)  # in W's dtype, as torch
+    big = norms > max_norm
+    if not big.any():
+        return
+    rows = rows[big]
+    scale = (float(max_norm) / (norms[big] + 1e-7)).astype(d.dtype)
+    before_write(W)  # per-sample gradients kept from this memory are built first
+    d[rows] *= scale[:, None]
+    W._v = wrote(d)

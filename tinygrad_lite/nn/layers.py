@@ -175,25 +175,33 @@ class Embedding(Module):
     """A table ``weight`` (num_embeddings, embedding_dim), initialised N(0, 1) like PyTorch (the
     ``padding_idx`` row zero). Input: integer indices (array or int Tensor, batched or not) of
     any shape; output (*input.shape, embedding_dim). Per sample, the table's gradient adds the
-    cotangent rows at the sample's indices (kept factored: indices and rows)."""
+    cotangent rows at the sample's indices (kept factored: indices and rows). ``max_norm``
+    (with ``norm_type``): each forward first scales the looked-up rows whose norm exceeds it
+    down to it, in place, as torch."""
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: Optional[int] = None, rng: Rng = None,
-                 dtype: Any = np.float64) -> None:
+                 dtype: Any = np.float64, *, max_norm: Optional[float] = None, norm_type: float = 2.0) -> None:
         self.num_embeddings = _pos_int(num_embeddings, "num_embeddings", "Embedding")
         self.embedding_dim = _pos_int(embedding_dim, "embedding_dim", "Embedding")
         padding_idx = F.padding_index(padding_idx, self.num_embeddings, "Embedding")
         self.padding_idx = padding_idx
+        for name, v in (("max_norm", max_norm), ("norm_type", norm_type)):
+            if v is not None and (isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real)):
+                raise TypeError(f"Embedding: {name} must be a real number, got {v!r}")
+        self.max_norm, self.norm_type = max_norm, norm_type
         w = as_generator(rng).standard_normal((num_embeddings, embedding_dim)).astype(dtype)
         if padding_idx is not None:
             w[padding_idx] = 0
         self.weight = Tensor(w, requires_grad=True)
 
     def forward(self, x: Any) -> Tensor:
-        return F.embedding(x, self.weight, self.padding_idx, who=f"Embedding({self.extra_repr()})")
+        return F.embedding(x, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                           who=f"Embedding({self.extra_repr()})")
 
     def extra_repr(self) -> str:
         pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
-        return f"{self.num_embeddings}, {self.embedding_dim}{pad}"
+        norm = "" if self.max_norm is None else f", max_norm={self.max_norm}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{pad}{norm}"
 
 
 class LayerNorm(Module):

@@ -145,26 +145,28 @@ from .select import (
 )
 
 # isort: split
-from .conv import AVGPOOL, CONV, MAXPOOL, AvgPool, Conv, MaxPool
+from .conv import CONV, Conv
 from .nnops import (
-    BATCHNORM,
-    EMBEDDING,
-    GELU,
-    GROUPNORM,
-    INPROJ,
-    LAYERNORM,
-    SILU,
-    BatchNorm,
-    Embedding,
-    Gelu,
-    GroupNorm,
-    InProj,
-    LayerNorm,
-    Silu,
+                          BATCHNORM,
+                          EMBEDDING,
+                          GELU,
+                          GROUPNORM,
+                          INPROJ,
+                          LAYERNORM,
+                          SILU,
+                          BatchNorm,
+                          Embedding,
+                          Gelu,
+                          GroupNorm,
+                          InProj,
+                          LayerNorm,
+                          Silu,
 )
+from .pool import AVGPOOL, MAXPOOL, MAXUNPOOL, AvgPool, MaxPool, MaxUnpool
 
 # isort: split
-from .linalg import DIAG, DIAGONAL, EINSUM, TRIL, TRIU, DiagEmbed, Diagonal, Einsum, Tril, Triu
+from .intdiv import FLOORDIV, FMOD, REMAINDER, TRUNCDIV, FloorDivide, Fmod, Remainder, TruncDivide
+from .linalg import DIAG, DIAGONAL, EINSUM, SVDVALS, TRIL, TRIU, DiagEmbed, Diagonal, Einsum, Svdvals, Tril, Triu
 from .mathfns import (
     ATAN2,
     COS,
@@ -204,6 +206,7 @@ ALL = ALL + (L1, HUBER, SMOOTHL1, BCE, BCELOGITS, NLL)
 ALL = ALL + (LEAKYRELU, ELU, SOFTPLUS, HARDTANH, LOGSIGMOID, MISH, SOFTSIGN)
 ALL = ALL + (HOOKPOINT,)
 ALL = ALL + (SORT, TOPK, DIAGONAL, DIAG, TRIL, TRIU, EINSUM)
+ALL = ALL + (FLOORDIV, TRUNCDIV, REMAINDER, FMOD, MAXUNPOOL, SVDVALS)
 
 __all__ = ["Op", "ALL", "Abs", "Add", "AddC", "Cast", "Clip", "Div", "DivC", "Exp", "Log", "Mul", "MulC", "Neg",
            "Pow", "PowC", "RDivC", "Relu", "RPowC", "RSubC", "Sigmoid", "Sqrt", "Sub", "SubC", "Tanh", "CrossEntropy",
@@ -227,3 +230,5 @@ __all__ += ["LeakyRelu", "Elu", "Softplus", "Hardtanh", "LogSigmoid", "Mish", "S
 __all__ += ["HookPoint", "HOOKPOINT"]
 __all__ += ["Sort", "TopK", "Diagonal", "DiagEmbed", "Tril", "Triu", "Einsum", "SORT", "TOPK", "DIAGONAL", "DIAG",
             "TRIL", "TRIU", "EINSUM"]
+__all__ += ["FloorDivide", "TruncDivide", "Remainder", "Fmod", "FLOORDIV", "TRUNCDIV", "REMAINDER", "FMOD"]
+__all__ += ["MaxUnpool", "MAXUNPOOL", "Svdvals", "SVDVALS"]

@@ -17,7 +17,8 @@ An op object has
   (matmul, linear), kept factored; ``push_rows(node, i, rows)`` carries a parameter-side
   node's rows to its parent without building them (transpose, reshape, cast);
   ``sample_scale(node)``: for ops that reduce the sample axis, the weight ``c`` of each
-  sample's term (1/B for a mean, 1 for a sum).
+  sample's term (1/B for a mean, 1 for a sum); ``unread``: the positions of parents whose
+  values (not shape) the vjp never reads, which may change in place after the forward.
 
 Calling the op object on Tensors runs forward, records the node and returns the output;
 ``Tensor`` methods are one-line calls of these objects. A forward that fails raises its
@@ -34,7 +35,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .. import batchstate
-from ..graph import state
+from ..graph import state, values_unread
 
 Tensor: Any = None  # set by tensor.py (ops build Tensors; tensor.py calls ops)
 _new = object.__new__
@@ -127,7 +128,7 @@ def check_writes(order: list) -> None:
         for p in node._parents:
             root = _root(p._data)
             entry = _WRITES.get(id(root))
-            if entry is not None and entry[0] > stamp and entry[1]() is root:
+            if entry is not None and entry[0] > stamp and entry[1]() is root and not values_unread(node, p):
                 arr = entry[2]()
                 if arr is None or np.may_share_memory(arr, p._data):
                     raise RuntimeError(
@@ -252,6 +253,7 @@ class Op:
     symbol = ""  # infix symbol for pictures and traces: "a + b", "x * 3"
     rsymbol = ""  # ... with the constant on the left: "3 - x"
     local = False  # vjp of a cotangent of ones gives the local derivative (elementwise ops)
+    unread: tuple = ()  # positions of parents whose values the vjp never reads (an in-place change is harmless)
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"

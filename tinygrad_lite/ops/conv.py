@@ -1,4 +1,4 @@
-"""Convolution and pooling on strided windows: one copy of the windows and one matmul per layer.
+"""Convolution on strided windows: one copy of the windows and one matmul per layer.
 
 Convolution (cross-correlation, as in PyTorch) of ``x`` (B, C, *S) with ``W`` (O, C/G, *K),
 ``G`` groups, stride ``s``, padding ``p`` and dilation ``d``, for one or two spatial axes:
@@ -17,8 +17,7 @@ over the groups). Backward:
   an ``OuterRows`` whose columns are reordered to PyTorch's (c, k) layout when built;
   ``GroupedConvRows`` for G > 1), so norms and weighted sums never form (B, *W.shape).
 
-Pooling copies the windows of the (implicitly -inf / zero padded) input and reduces them;
-its backward scatters the cotangent back with ``np.bincount`` (windows may overlap).
+The pools, on the same strided windows, are in ``ops.pool``.
 
 The padded input and the input gradient's spread cotangent and windows are per-thread
 scratch arrays; the patches, the output and the channels-last cotangent come from the
@@ -334,115 +333,4 @@ class Conv(Op):
                                p._data.shape, p._data.dtype, scale)
 
 
-def _pool_index(shape: tuple, out: tuple, k: tuple, s: tuple, d: tuple) -> np.ndarray:
-    """Flat index, within one padded plane of ``shape``, of every window element: (P, K)."""
-    nd = len(k)
-    pos = np.zeros(out + k, dtype=np.int64)
-    mult = 1
-    for i in reversed(range(nd)):
-        o = np.arange(out[i]).reshape((1,) * i + (-1,) + (1,) * (2 * nd - i - 1)) * s[i]
-        kk = np.arange(k[i]).reshape((1,) * (nd + i) + (-1,) + (1,) * (nd - i - 1)) * d[i]
-        pos = pos + (o + kk) * mult
-        mult *= shape[i]
-    return pos.reshape(math.prod(out), math.prod(k))
-
-
-class _Pool(Op):
-    """Shared window machinery of max and average pooling over the last ``nd`` axes."""
-
-    linear = False
-
-    def __call__(self, x: Any, k: tuple, stride: tuple, pads: tuple, dilation: tuple, extra: Any = None) -> Any:
-        try:
-            out, ctx = self.forward(x._data, k, stride, pads, dilation, extra)
-        except Exception as e:
-            failed(self, e, (x,))
-            raise
-        bs, mix = batchstate.unary(self.name, x, self.linear) if x._bs else (0, None)
-        return make(out, self, (x,), ctx, x.requires_grad, bs, mix)
-
-    def windows(self, x: np.ndarray, k: tuple, stride: tuple, pads: tuple, dilation: tuple, fill: float) -> tuple:
-        nd = len(k)
-        S = x.shape[-nd:]
-        N = x.shape[:-nd]
-        out = tuple(out_size(n, kk, s, lo, hi, d) for n, kk, s, (lo, hi), d in zip(S, k, stride, pads, dilation))
-        if any(lo or hi for lo, hi in pads):
-            Sp = tuple(n + lo + hi for n, (lo, hi) in zip(S, pads))
-            xp = np.full(N + Sp, fill, dtype=x.dtype)
-            xp[(Ellipsis,) + tuple(slice(lo, lo + n) for n, (lo, _) in zip(S, pads))] = x
-        else:
-            xp, Sp = x, S
-        st = xp.strides
-        view = as_strided(xp, N + out + k, st[:-nd] + tuple(st[-nd + i] * stride[i] for i in range(nd))
-                          + tuple(st[-nd + i] * dilation[i] for i in range(nd)), writeable=False)
-        win = np.ascontiguousarray(view).reshape(N + out + (math.prod(k),))
-        return win, out, Sp
-
-
-class MaxPool(_Pool):
-    """out = max over each window; the cotangent goes to the (first) maximum of each window,
-    as in PyTorch."""
-
-    name, rule = "max_pool", "d max_pool/dx = 1 at each window's (first) maximum"
-
-    def forward(self, x: np.ndarray, k: tuple, stride: tuple, pads: tuple, dilation: tuple, extra: Any) -> tuple:
-        fill = -np.inf if np.issubdtype(x.dtype, np.floating) else np.iinfo(x.dtype).min
-        win, out, Sp = self.windows(x, k, stride, pads, dilation, fill)
-        am = win.argmax(axis=-1)
-        y = np.take_along_axis(win, am[..., None], axis=-1)[..., 0]
-        return y, (k, pads, Sp, am, out, stride, dilation)
-
-    def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        k, pads, Sp, am, out, stride, dilation = node._ctx
-        pos = _pool_index(Sp, out, k, stride, dilation)  # (P, K)
-        P = pos.shape[0]
-        at = pos[np.arange(P), am.reshape(-1, P)]  # (planes, P)
-        n = lead(node, g)
-        if n:
-            at = np.broadcast_to(at, g.shape[:n] + at.shape).reshape(-1, P)
-        planes = at.shape[0]
-        size = math.prod(Sp)
-        flat = at + (np.arange(planes, dtype=np.int64) * size)[:, None]
-        x = node._parents[0]._data
-        dxp = np.bincount(flat.reshape(-1), weights=g.reshape(-1), minlength=planes * size)
-        dxp = dxp.astype(x.dtype, copy=False).reshape(g.shape[:n] + x.shape[:-len(k)] + Sp)
-        cut = (Ellipsis,) + tuple(slice(lo, lo + m) for m, (lo, _) in zip(x.shape[-len(k):], pads))
-        return (dxp[cut],)
-
-
-class AvgPool(_Pool):
-    """out = the mean of each window (divided by the window size, or by the number of
-    non-padding elements when ``count_include_pad`` is False); each window element gets
-    g / divisor."""
-
-    name, rule, linear = "avg_pool", "d avg_pool/dx = 1/divisor for each window containing x", True
-
-    def forward(self, x: np.ndarray, k: tuple, stride: tuple, pads: tuple, dilation: tuple, extra: Any) -> tuple:
-        win, out, Sp = self.windows(x, k, stride, pads, dilation, 0.0)
-        K = win.shape[-1]
-        if extra or not any(lo or hi for lo, hi in pads):  # count_include_pad
-            div = np.asarray(float(K), dtype=x.dtype)
-        else:
-            ones = np.ones(x.shape[-len(k):], dtype=x.dtype)
-            div = self.windows(ones, k, stride, pads, dilation, 0.0)[0].sum(axis=-1)
-        y = (win.sum(axis=-1) / div).astype(x.dtype, copy=False)
-        return y, (k, pads, Sp, div, out, stride, dilation)
-
-    def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        k, pads, Sp, div, out, stride, dilation = node._ctx
-        pos = _pool_index(Sp, out, k, stride, dilation)  # (P, K)
-        P, K = pos.shape
-        x = node._parents[0]._data
-        n = lead(node, g)
-        gd = (g / div).reshape(-1, P)
-        planes = gd.shape[0]
-        size = math.prod(Sp)
-        flat = pos[None] + (np.arange(planes, dtype=np.int64) * size)[:, None, None]
-        w = np.broadcast_to(gd[:, :, None], (planes, P, K))
-        dxp = np.bincount(flat.reshape(-1), weights=w.reshape(-1), minlength=planes * size)
-        dxp = dxp.astype(x.dtype, copy=False).reshape(g.shape[:n] + x.shape[:-len(k)] + Sp)
-        cut = (Ellipsis,) + tuple(slice(lo, lo + m) for m, (lo, _) in zip(x.shape[-len(k):], pads))
-        return (dxp[cut],)
-
-
-CONV, MAXPOOL, AVGPOOL = Conv(), MaxPool(), AvgPool()
+CONV = Conv()

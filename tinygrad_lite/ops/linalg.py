@@ -1,6 +1,7 @@
 """Matrix-shaped ops: ``diagonal`` (a diagonal of two axes, moved to the end), ``diag_embed``
 (a vector placed on a diagonal of a new matrix), ``tril`` / ``triu`` (a triangle kept, the
-rest zero) and ``einsum`` (a sum of products over index letters).
+rest zero), ``einsum`` (a sum of products over index letters) and ``svdvals`` (the singular
+values of each matrix, whose gradient ``U diag(g) V^T`` gives the nuclear norm's ``U V^T``).
 
 The first four are linear and move or mask values, so each vjp puts the cotangent back
 where the values came from. ``einsum`` is multilinear: the cotangent of operand i is the
@@ -254,3 +255,32 @@ def einsum_call(equation: str, operands: list) -> Any:
     except ValueError as e:
         raise failed(EINSUM, e, tuple(operands)) from None
     return EINSUM(*operands, equation=equation)
+
+
+class Svdvals(Op):
+    """The singular values of each matrix (the last two axes), descending: (..., min(m, n)).
+    With A = U diag(s) V^T (reduced), ds_i = u_i^T dA v_i, so the cotangent of A is
+    U diag(g) V^T (for distinct non-zero singular values; the nuclear norm's gradient
+    is U V^T)."""
+
+    name, rule = "svdvals", "d s_i(A)/dA = u_i v_i^T (A = U diag(s) V^T)"
+
+    def forward(self, a: np.ndarray) -> tuple:
+        if a.ndim < 2:
+            raise ValueError(f"svdvals: the input must have at least 2 axes (matrices), got shape {a.shape}")
+        if a.dtype.kind != "f":
+            a = a.astype(np.float64)
+        U, s, Vh = np.linalg.svd(a, full_matrices=False)
+        return s.astype(a.dtype, copy=False), (U, Vh)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        U, Vh = node._ctx
+        return (np.matmul(U * g[..., None, :], Vh).astype(node._data.dtype, copy=False),)
+
+    def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
+        x = inputs[0]
+        if x._data.ndim < 3:  # the sample axis is a row axis of the matrix
+            return batchstate.mixed("op 'svdvals' of a matrix whose rows are the samples", x)
+        return batchstate.unary(self.name, x)
+
+SVDVALS = Svdvals()

@@ -85,6 +85,7 @@ class Embedding(Op):
     (repeated indices add); the row ``padding_idx`` gets no gradient."""
 
     name, rule = "embedding", "d W[i]/dW = the cotangent rows added at rows i"
+    unread = (1,)  # the table's gradient needs its shape only (``max_norm`` renormalises it in place)
 
     def __call__(self, idx: Any, W: Any, padding_idx: Optional[int]) -> Any:
         try:

@@ -1,0 +1,210 @@
+"""Max and average pooling, and max unpooling, on strided windows over the last one or two axes.
+
+A pool pads the input (with -inf for max, 0 for average; ``pads`` gives (lo, hi) per axis,
+so torch's ``ceil_mode`` is an extra ``hi`` pad that completes the last window), copies its
+windows once (``as_strided``) and reduces them:
+
+    max_pool[i] = max_{k} xp[i*s + k*d],        avg_pool[i] = sum_{k} xp[i*s + k] / div[i]
+
+with ``div[i]`` the window size, or the number of its elements inside the counted region
+(the input with its declared padding, or the input alone with ``count_include_pad=False``),
+or ``divisor_override``. The backward scatters the cotangent back with ``np.bincount``
+(windows may overlap): max pooling sends it to each window's first maximum (torch's rule),
+average pooling spreads ``g / div`` over the window. ``max_pool(..., with_indices)`` also
+returns torch's indices: each maximum's flat position in its (unpadded) channel plane.
+
+``max_unpool`` puts each value at its index in a zero plane of the requested size; its vjp
+gathers the cotangent at the indices (for every element, also a duplicate index, as torch).
+Every window and index stays inside one sample, so per-sample gradients pass through.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from .. import batchstate
+from .base import Op, failed, lead, make
+from .conv import out_size
+
+
+def _pool_index(shape: tuple, out: tuple, k: tuple, s: tuple, d: tuple) -> np.ndarray:
+    """Flat index, within one padded plane of ``shape``, of every window element: (P, K)."""
+    nd = len(k)
+    pos = np.zeros(out + k, dtype=np.int64)
+    mult = 1
+    for i in reversed(range(nd)):
+        o = np.arange(out[i]).reshape((1,) * i + (-1,) + (1,) * (2 * nd - i - 1)) * s[i]
+        kk = np.arange(k[i]).reshape((1,) * (nd + i) + (-1,) + (1,) * (nd - i - 1)) * d[i]
+        pos = pos + (o + kk) * mult
+        mult *= shape[i]
+    return pos.reshape(math.prod(out), math.prod(k))
+
+
+def _scatter(w: np.ndarray, flat: np.ndarray, planes: int, size: int, x: np.ndarray, lead_shape: tuple, Sp: tuple,
+             pads: tuple) -> np.ndarray:
+    """The cotangents ``w`` (weights of the flat padded positions ``flat``) added up per position,
+    the padding cut off: the input's cotangent (with the leading axes ``lead_shape``)."""
+    nd = len(pads)
+    dxp = np.bincount(flat.reshape(-1), weights=w.reshape(-1), minlength=planes * size)
+    dxp = dxp.astype(x.dtype, copy=False).reshape(lead_shape + x.shape[:-nd] + Sp)
+    return dxp[(Ellipsis,) + tuple(slice(lo, lo + m) for m, (lo, _) in zip(x.shape[-nd:], pads))]
+
+
+class _Pool(Op):
+    """Shared window machinery of max and average pooling over the last ``nd`` axes."""
+
+    linear = False
+
+    def __call__(self, x: Any, k: tuple, stride: tuple, pads: tuple, dilation: tuple, extra: Any = None) -> Any:
+        try:
+            out, ctx = self.forward(x._data, k, stride, pads, dilation, extra)
+        except Exception as e:
+            failed(self, e, (x,))
+            raise
+        bs, mix = batchstate.unary(self.name, x, self.linear) if x._bs else (0, None)
+        return make(out, self, (x,), ctx, x.requires_grad, bs, mix)
+
+    @staticmethod
+    def windows(x: np.ndarray, k: tuple, stride: tuple, pads: tuple, dilation: tuple, fill: float) -> tuple:
+        nd = len(k)
+        S = x.shape[-nd:]
+        N = x.shape[:-nd]
+        out = tuple(out_size(n, kk, s, lo, hi, d) for n, kk, s, (lo, hi), d in zip(S, k, stride, pads, dilation))
+        if any(lo or hi for lo, hi in pads):
+            Sp = tuple(n + lo + hi for n, (lo, hi) in zip(S, pads))
+            xp = np.full(N + Sp, fill, dtype=x.dtype)
+            xp[(Ellipsis,) + tuple(slice(lo, lo + n) for n, (lo, _) in zip(S, pads))] = x
+        else:
+            xp, Sp = x, S
+        st = xp.strides
+        view = as_strided(xp, N + out + k, st[:-nd] + tuple(st[-nd + i] * stride[i] for i in range(nd))
+                          + tuple(st[-nd + i] * dilation[i] for i in range(nd)), writeable=False)
+        win = np.ascontiguousarray(view).reshape(N + out + (math.prod(k),))
+        return win, out, Sp
+
+
+class MaxPool(_Pool):
+    """out = max over each window; the cotangent goes to the (first) maximum of each window,
+    as in PyTorch. ``extra=True``: ``(out, indices)``, torch's flat index of each maximum
+    in its unpadded plane (int64, no gradient)."""
+
+    name, rule = "max_pool", "d max_pool/dx = 1 at each window's (first) maximum"
+
+    def __call__(self, x: Any, k: tuple, stride: tuple, pads: tuple, dilation: tuple, extra: Any = None) -> Any:
+        out = _Pool.__call__(self, x, k, stride, pads, dilation)
+        if not extra:
+            return out
+        S = x._data.shape[-len(k):]
+        Sp = tuple(n + lo + hi for n, (lo, hi) in zip(S, pads))
+        am = self._argmax(x._data, k, stride, pads, dilation) if out._ctx is None else out._ctx[3]
+        pos = _pool_index(Sp, out._data.shape[-len(k):], k, stride, dilation)
+        at = pos[np.arange(pos.shape[0]), am.reshape(-1, pos.shape[0])]  # flat positions in the padded plane
+        coords = np.unravel_index(at, Sp)
+        idx = np.ravel_multi_index(tuple(np.clip(c - lo, 0, n - 1) for c, (lo, _), n in zip(coords, pads, S)), S)
+        idx = np.asarray(idx, dtype=np.int64).reshape(out._data.shape)
+        return out, make(idx, None, (), None, False, *batchstate.derived(self.name, idx.shape, x))
+
+    def _argmax(self, x: np.ndarray, k: tuple, stride: tuple, pads: tuple, dilation: tuple) -> np.ndarray:
+        return self.forward(x, k, stride, pads, dilation, None)[1][3]
+
+    def forward(self, x: np.ndarray, k: tuple, stride: tuple, pads: tuple, dilation: tuple, extra: Any) -> tuple:
+        fill = -np.inf if np.issubdtype(x.dtype, np.floating) else np.iinfo(x.dtype).min
+        win, out, Sp = self.windows(x, k, stride, pads, dilation, fill)
+        am = win.argmax(axis=-1)
+        y = np.take_along_axis(win, am[..., None], axis=-1)[..., 0]
+        return y, (k, pads, Sp, am, out, stride, dilation)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        k, pads, Sp, am, out, stride, dilation = node._ctx
+        pos = _pool_index(Sp, out, k, stride, dilation)  # (P, K)
+        P = pos.shape[0]
+        at = pos[np.arange(P), am.reshape(-1, P)]  # (planes, P)
+        n = lead(node, g)
+        if n:
+            at = np.broadcast_to(at, g.shape[:n] + at.shape).reshape(-1, P)
+        planes = at.shape[0]
+        size = math.prod(Sp)
+        flat = at + (np.arange(planes, dtype=np.int64) * size)[:, None]
+        return (_scatter(g, flat, planes, size, node._parents[0]._data, g.shape[:n], Sp, pads),)
+
+
+class AvgPool(_Pool):
+    """out = the sum of each window divided by ``div``: the window size (``count_include_pad``,
+    padding counted, the extra ``ceil_mode`` padding not), the number of the window's input
+    elements (``count_include_pad=False``), or ``divisor_override``; each window element gets
+    g / div. ``extra``: ``count_include_pad`` (a bool), or ``(count_include_pad, counted
+    pads, divisor_override)``."""
+
+    name, rule, linear = "avg_pool", "d avg_pool/dx = 1/divisor for each window containing x", True
+
+    def forward(self, x: np.ndarray, k: tuple, stride: tuple, pads: tuple, dilation: tuple, extra: Any) -> tuple:
+        include, counted, override = extra if isinstance(extra, tuple) else (extra, pads, None)
+        win, out, Sp = self.windows(x, k, stride, pads, dilation, 0.0)
+        K = win.shape[-1]
+        if override is not None:
+            div = np.asarray(float(override), dtype=x.dtype)
+        elif include and counted == pads or not any(lo or hi for lo, hi in pads):
+            div = np.asarray(float(K), dtype=x.dtype)
+        else:  # count the window's elements inside the counted region of the padded plane
+            mask = np.ones((), dtype=x.dtype)
+            for n, (lo, hi), (clo, chi) in zip(x.shape[-len(k):], pads, counted):
+                axis = np.zeros(n + lo + hi, dtype=x.dtype)
+                axis[lo - clo if include else lo:lo + n + chi if include else lo + n] = 1
+                mask = np.multiply.outer(mask, axis)
+            div = self.windows(mask, k, stride, ((0, 0),) * len(k), dilation, 0.0)[0].sum(axis=-1)
+        y = (win.sum(axis=-1) / div).astype(x.dtype, copy=False)
+        return y, (k, pads, Sp, div, out, stride, dilation)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        k, pads, Sp, div, out, stride, dilation = node._ctx
+        pos = _pool_index(Sp, out, k, stride, dilation)  # (P, K)
+        P, K = pos.shape
+        n = lead(node, g)
+        gd = (g / div).reshape(-1, P)
+        planes = gd.shape[0]
+        size = math.prod(Sp)
+        flat = pos[None] + (np.arange(planes, dtype=np.int64) * size)[:, None, None]
+        w = np.broadcast_to(gd[:, :, None], (planes, P, K))
+        return (_scatter(w, flat, planes, size, node._parents[0]._data, g.shape[:n], Sp, pads),)
+
+
+class MaxUnpool(Op):
+    """out[..., idx[..., j]] = x[..., j] in a zero plane of ``out_shape`` per leading index; the
+    vjp reads the cotangent at the indices. A position written twice (overlapping pooling
+    windows with the same maximum: equal values) keeps the later one, and, as in torch, both
+    elements read its cotangent (torch's convention at this tie, not a derivative)."""
+
+    name, rule, linear = "max_unpool", "d max_unpool/dx_j = 1 at out position idx_j", True
+
+    def __call__(self, x: Any, idx: np.ndarray, out_shape: tuple) -> Any:
+        try:
+            out, ctx = self.forward(x._data, idx, out_shape)
+        except Exception as e:
+            failed(self, e, (x,))
+            raise
+        bs, mix = batchstate.unary(self.name, x, True) if x._bs else (0, None)
+        return make(out, self, (x,), ctx, x.requires_grad, bs, mix)
+
+    def forward(self, x: np.ndarray, idx: np.ndarray, out_shape: tuple) -> tuple:
+        nd = len(out_shape)
+        lead_shape = x.shape[:-nd]
+        planes, size = math.prod(lead_shape), math.prod(out_shape)
+        flat_idx = idx.reshape(planes, -1)
+        y = np.zeros((planes, size), dtype=x.dtype)
+        y[np.arange(planes)[:, None], flat_idx] = x.reshape(planes, -1)
+        return y.reshape(lead_shape + tuple(out_shape)), (flat_idx, nd)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        flat_idx, nd = node._ctx
+        x = node._parents[0]._data
+        n = lead(node, g)
+        gf = g.reshape(g.shape[:n] + (flat_idx.shape[0], -1))
+        dx = np.take_along_axis(gf, np.broadcast_to(flat_idx, g.shape[:n] + flat_idx.shape), axis=-1)
+        return (dx.reshape(g.shape[:n] + x.shape).astype(x.dtype, copy=False),)
+
+
+MAXPOOL, AVGPOOL, MAXUNPOOL = MaxPool(), AvgPool(), MaxUnpool()
