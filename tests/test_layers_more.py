@@ -143,3 +143,27 @@ def test_per_sample_gradients_equal_each_sample_alone(name: str) -> None:
 def test_bad_input_names_the_function(call: Callable, match: str) -> None:
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+@pytest.mark.parametrize("track", [True, False])
+def test_batchnorm3d_trains_and_evaluates_as_torch(track: bool) -> None:
+    ours = tl.nn.BatchNorm3d(3, momentum=0.2, track_running_stats=track)
+    theirs = torch.nn.BatchNorm3d(3, momentum=0.2, track_running_stats=track, dtype=torch.float64)
+    w, b = RNG.standard_normal(3), RNG.standard_normal(3)
+    ours.weight.data, ours.bias.data = w.copy(), b.copy()
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(w))
+        theirs.bias.copy_(torch.tensor(b))
+    for _ in range(2):
+        x = RNG.standard_normal((4, 3, 2, 3, 2))
+        _both(lambda a: ours(a), lambda a: theirs(a), x)
+    if track:
+        np.testing.assert_allclose(ours.running_mean.data, theirs.running_mean.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(ours.running_var.data, theirs.running_var.numpy(), rtol=1e-12)
+        assert int(ours.num_batches_tracked.data) == int(theirs.num_batches_tracked)
+    ours.eval()
+    theirs.eval()
+    x = RNG.standard_normal((2, 3, 2, 2, 2))
+    np.testing.assert_allclose(ours(Tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match=r"BatchNorm3d\(3\): expected an input of shape \(B, 3, ..., ..., ...\)"):
+        ours(Tensor(np.ones((2, 3, 4, 4))))

@@ -25,6 +25,7 @@ from .layers import (
     GELU,
     BatchNorm1d,
     BatchNorm2d,
+    BatchNorm3d,
     Dropout,
     Embedding,
     GroupNorm,
@@ -93,4 +94,4 @@ __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten"
            "CircularPad2d", "CosineSimilarity", "PairwiseDistance", "KLDivLoss", "SoftMarginLoss", "MarginRankingLoss",
            "HingeEmbeddingLoss", "CosineEmbeddingLoss", "TripletMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss"]
 __all__ += ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
-__all__ += ["RMSNorm", "Hardshrink", "Softshrink", "PixelShuffle", "PixelUnshuffle"]
+__all__ += ["BatchNorm3d", "RMSNorm", "Hardshrink", "Softshrink", "PixelShuffle", "PixelUnshuffle"]

@@ -19,7 +19,7 @@ from . import functional as F
 from .module import Module
 
 __all__ = ["ReLU", "Tanh", "Sigmoid", "GELU", "SiLU", "Softmax", "LogSoftmax", "Dropout", "MSELoss", "Embedding",
-           "LayerNorm", "GroupNorm", "BatchNorm1d", "BatchNorm2d"]
+           "LayerNorm", "GroupNorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
 
 Rng = Union[None, int, np.random.Generator]
 
@@ -309,3 +309,9 @@ class BatchNorm2d(_BatchNorm):
     """BatchNorm over (B, C, H, W) inputs."""
 
     dims = (4,)
+
+
+class BatchNorm3d(_BatchNorm):
+    """BatchNorm over (B, C, D, H, W) inputs."""
+
+    dims = (5,)
