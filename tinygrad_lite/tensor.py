@@ -383,6 +383,8 @@ class Tensor(TorchMethods):
         """|x| elementwise (gradient sign(x), 0 at 0)."""
         return ops.ABS(self)
 
+    __abs__ = abs  # the builtin abs(t), as in torch
+
     def square(self) -> "Tensor":
         """x**2 elementwise."""
         return ops.POWC(self, 2)

@@ -178,6 +178,15 @@ class _Relu(_Op):
         return (0.0 if node.data <= 0 else g,)
 
 
+class _Abs(_Op):
+    name, rule, symbol, rsymbol = _like(ops.ABS)
+
+    @staticmethod
+    def vjp(node: "Value", g: float) -> tuple:  # sign(a): 0 at 0 and at nan (as torch)
+        a = node._parents[0].data
+        return (g if a > 0 else -g if a < 0 else 0.0 * g,)
+
+
 class _Tanh(_Op):
     name, rule, symbol, rsymbol = _like(ops.TANH)
 
@@ -214,7 +223,7 @@ class _Sigmoid(_Op):
 
 ADD, ADDC, SUB, RSUBC = _Add(), _AddC(), _Sub(), _RSubC()
 MUL, MULC, DIV, RDIVC, POW, RPOW = _Mul(), _MulC(), _Div(), _RDivC(), _Pow(), _RPow()
-RELU, TANH, EXP, LOG, SIGMOID = _Relu(), _Tanh(), _Exp(), _Log(), _Sigmoid()
+RELU, TANH, EXP, LOG, SIGMOID, ABS = _Relu(), _Tanh(), _Exp(), _Log(), _Sigmoid(), _Abs()
 _state = graph.state
 _new = object.__new__
 
@@ -413,12 +422,44 @@ class Value:
         k = _exponent(k, "Value ** {}: only int/float exponents are supported")
         return _node(_pow(self.data, k), (self,), POW, k)
 
+    def pow(self, k: Number) -> "Value":
+        """a ** k, torch's method spelling of ``**`` (k a number)."""
+        return self.__pow__(k)
+
     def __rpow__(self, c: Number) -> "Value":
         """c ** a for a number c; d/da = c**a * log(c) (0 where c = 0 and a >= 0, as torch)."""
         c = _exponent(c, "{} ** Value: only an int/float base is supported")
         return _node(_pow(float(c), self.data), (self,), RPOW, c)
 
+    # -- ordering: compares ``data`` and returns a bool (== stays identity, so Values hash) --
+    def _key(self, other: object) -> Optional[float]:
+        if isinstance(other, Value):
+            return other.data
+        return float(other) if _num(other) or isinstance(other, (np.integer, np.floating)) else None
+
+    def __lt__(self, other: object) -> bool:
+        k = self._key(other)
+        return NotImplemented if k is None else self.data < k
+
+    def __le__(self, other: object) -> bool:
+        k = self._key(other)
+        return NotImplemented if k is None else self.data <= k
+
+    def __gt__(self, other: object) -> bool:
+        k = self._key(other)
+        return NotImplemented if k is None else self.data > k
+
+    def __ge__(self, other: object) -> bool:
+        k = self._key(other)
+        return NotImplemented if k is None else self.data >= k
+
     # -- functions ----------------------------------------------------------------------
+    def abs(self) -> "Value":
+        """|a|; d|a|/da = sign(a), 0 at 0 (as torch)."""
+        return _node(abs(self.data), (self,), ABS)
+
+    __abs__ = abs
+
     def relu(self) -> "Value":
         """max(0, a) (nan stays nan, as in the tensor engine and torch)."""
         a = self.data

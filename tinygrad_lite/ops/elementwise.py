@@ -433,8 +433,8 @@ class Abs(_Unary):
     name, rule = "abs", "d|a|/da = sign(a)"
     fn = staticmethod(np.abs)
 
-    def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        return (g * np.sign(node._parents[0]._data),)
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:  # sign(a), 0 at a nan input (as torch)
+        return (g * np.nan_to_num(np.sign(node._parents[0]._data), nan=0.0),)
 
 
 class Clip(_Unary):
