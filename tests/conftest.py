@@ -7,6 +7,8 @@ cleanly when it cannot be imported.
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,6 +35,19 @@ def torch() -> Any:
     if TORCH is None:
         pytest.skip("torch is not importable")
     return TORCH
+
+
+@pytest.fixture(scope="module")
+def browser() -> Any:
+    """Debian's chromium driven by playwright (never a downloaded browser), or a clean skip."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    exe = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(exe).exists():
+        pytest.skip("chromium is not installed")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
+        yield b
+        b.close()
 
 
 def one_at_a_time(model: Any, X: Any, Y: Any) -> list:

@@ -344,18 +344,6 @@ def test_doc_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsy
 
 
 # ------------------------------------------------------------------------------ browser ----
-@pytest.fixture(scope="module")
-def browser() -> Any:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    exe = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(exe).exists():
-        pytest.skip("chromium is not installed")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
-        yield b
-        b.close()
-
-
 def open_page(browser: Any, path: str) -> tuple:
     """A page showing ``path``, every non-file request blocked and recorded; (page, blocked, errors)."""
     page = browser.new_page(viewport={"width": 1280, "height": 800})

@@ -404,11 +404,17 @@ def test_a_weighted_sum_or_none_then_mean_gives_per_sample_gradients() -> None:
     lambda o: F.l1_loss(o, np.zeros((0, K))),
 ])
 def test_empty_batch_mean_is_zero_with_empty_grad_sample(fn: Callable) -> None:
-    model = nn.Linear(D, K, rng=0)
-    loss = fn(model(Tensor(np.zeros((0, D)), batched=True)))
+    check_empty_batch(fn)
+
+
+def check_empty_batch(fn: Callable, d: int = D, k: int = K) -> None:
+    """A mean cost over an empty batch of a Linear(d, k) is 0, with an empty grad_sample and a
+    zero .grad."""
+    model = nn.Linear(d, k, rng=0)
+    loss = fn(model(Tensor(np.zeros((0, d)), batched=True)))
     assert loss.item() == 0.0
     loss.backward()
-    assert model.weight.grad_sample.shape == (0, K, D) and not model.weight.grad.any()
+    assert model.weight.grad_sample.shape == (0, k, d) and not model.weight.grad.any()
 
 
 # ------------------------------------------------------------------------------- DP-SGD vs Opacus

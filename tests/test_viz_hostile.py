@@ -326,18 +326,6 @@ def test_200k_chain_is_drawn_and_traced_without_recursion() -> None:
 
 
 # ------------------------------------------------------------------------------ browser ----
-@pytest.fixture(scope="module")
-def browser() -> Any:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    exe = shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(exe).exists():
-        pytest.skip("chromium is not installed")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, args=["--no-sandbox"])
-        yield b
-        b.close()
-
-
 def open_page(browser: Any, url: str) -> tuple:
     """(page, errors): ``url`` opened with every non-file request blocked."""
     page = browser.new_page(viewport={"width": 1280, "height": 800})
