@@ -367,7 +367,8 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean", *, size_average: 
     dL/dpred = 2 (pred - target) / N (N = number of elements; 1 for ``sum``).
     """
     if size_average is not None or reduce is not None:  # torch's legacy flags
-        reduction = "none" if reduce is False else ("sum" if size_average is False else "mean")
+        from .losses import _reduction
+        reduction = _reduction("mse_loss", size_average, reduce, reduction)
     if reduction != "mean":
         _check_reduction("mse_loss", reduction)
     pred = input if type(input) is Tensor else _t(input)

@@ -60,11 +60,7 @@ class _InstanceNorm(_BatchNorm):
     def _update(self, xd: np.ndarray) -> None:
         """running <- (1 - momentum) running + momentum * (batch mean of each instance's
         mean, and of its unbiased variance), in the buffers' dtype."""
-        axes = tuple(range(2, xd.ndim))
-        n = int(np.prod(xd.shape[2:]))
-        x64 = xd.astype(np.float64)
-        mean = x64.mean(axis=axes).mean(axis=0)
-        var = (x64.var(axis=axes) * (n / (n - 1) if n > 1 else np.nan)).mean(axis=0)
+        mean, var = instance_stats(xd)
         m = float(self.momentum)
         rm, rv = self.running_mean, self.running_var
         with np.errstate(invalid="ignore"):
@@ -74,6 +70,17 @@ class _InstanceNorm(_BatchNorm):
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"bias={self._bias}, track_running_stats={self.track_running_stats}")
+
+
+def instance_stats(xd: np.ndarray) -> tuple:
+    """(the batch mean of each (sample, channel)'s mean over its positions, the batch mean of
+    its unbiased variance), per channel, in float64: what running estimates move towards."""
+    axes = tuple(range(2, xd.ndim))
+    n = int(np.prod(xd.shape[2:]))
+    x64 = xd.astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = x64.var(axis=axes) * (n / (n - 1) if n > 1 else np.nan)
+    return x64.mean(axis=axes).mean(axis=0), var.mean(axis=0)
 
 
 class InstanceNorm1d(_InstanceNorm):

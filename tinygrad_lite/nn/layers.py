@@ -16,6 +16,7 @@ from ..ops import RELU
 from ..random import as_generator
 from ..tensor import Tensor
 from . import functional as F
+from .losses import _reduction
 from .module import Module
 
 __all__ = ["ReLU", "Tanh", "Sigmoid", "GELU", "SiLU", "Softmax", "LogSoftmax", "Dropout", "MSELoss", "Embedding",
@@ -160,9 +161,7 @@ class MSELoss(_Loss):
     def __init__(self, size_average: Any = None, reduce: Optional[bool] = None, reduction: str = "mean") -> None:
         if isinstance(size_average, str):  # MSELoss("sum"): the reduction given by position
             size_average, reduction = None, size_average
-        if size_average is not None or reduce is not None:
-            reduction = "none" if reduce is False else ("sum" if size_average is False else "mean")
-        super().__init__(reduction)
+        super().__init__(_reduction("MSELoss", size_average, reduce, reduction))
 
 
 def _pos_int(v: Any, what: str, who: str) -> int:

@@ -22,6 +22,7 @@ import numpy as np
 from ..factories import where
 from ..tensor import Tensor
 from .activations import _Activation, _float, _real
+from .layers import _pos_int
 from .module import Module
 
 __all__ = ["rms_norm", "hardshrink", "softshrink", "pixel_shuffle", "pixel_unshuffle", "instance_norm", "RMSNorm",
@@ -30,11 +31,10 @@ __all__ = ["rms_norm", "hardshrink", "softshrink", "pixel_shuffle", "pixel_unshu
 
 def _shape(normalized_shape: Any, who: str) -> tuple:
     ns = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else normalized_shape
-    if (not isinstance(ns, (tuple, list)) or not ns
-            or any(isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1 for n in ns)):
+    if not isinstance(ns, (tuple, list)) or not ns:
         raise TypeError(f"{who}: normalized_shape must be an int >= 1 or a non-empty tuple of them, got "
                         f"{normalized_shape!r}")
-    return tuple(int(n) for n in ns)
+    return tuple(_pos_int(n, "normalized_shape", who) for n in ns)
 
 
 def rms_norm(input: Any, normalized_shape: Any, weight: Any = None, eps: Optional[float] = None) -> Tensor:
@@ -130,16 +130,10 @@ class Softshrink(_Activation):
         return f"{self.lambd}"
 
 
-def _factor(r: Any, who: str, name: str) -> int:
-    if isinstance(r, bool) or not isinstance(r, numbers.Integral) or r < 1:
-        raise ValueError(f"{who}: {name} must be an int >= 1, got {r!r}")
-    return int(r)
-
-
 def pixel_shuffle(input: Any, upscale_factor: int) -> Tensor:
     """(*, C r^2, H, W) -> (*, C, H r, W r): ``out[c, h r + i, w r + j] = in[c r^2 + i r + j, h, w]``."""
     x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
-    r = _factor(upscale_factor, "pixel_shuffle", "upscale_factor")
+    r = _pos_int(upscale_factor, "upscale_factor", "pixel_shuffle")
     s = x.data.shape
     if len(s) < 3 or s[-3] % (r * r):
         raise ValueError(f"pixel_shuffle: the input of shape {s} needs at least 3 axes and channels (axis -3) "
@@ -153,7 +147,7 @@ def pixel_shuffle(input: Any, upscale_factor: int) -> Tensor:
 def pixel_unshuffle(input: Any, downscale_factor: int) -> Tensor:
     """(*, C, H r, W r) -> (*, C r^2, H, W), the inverse of ``pixel_shuffle``."""
     x = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
-    r = _factor(downscale_factor, "pixel_unshuffle", "downscale_factor")
+    r = _pos_int(downscale_factor, "downscale_factor", "pixel_unshuffle")
     s = x.data.shape
     if len(s) < 3 or s[-2] % r or s[-1] % r:
         raise ValueError(f"pixel_unshuffle: the input of shape {s} needs at least 3 axes and height and width "
@@ -168,7 +162,7 @@ class PixelShuffle(Module):
     """``F.pixel_shuffle`` as a module."""
 
     def __init__(self, upscale_factor: int) -> None:
-        self.upscale_factor = _factor(upscale_factor, "PixelShuffle", "upscale_factor")
+        self.upscale_factor = _pos_int(upscale_factor, "upscale_factor", "PixelShuffle")
 
     def forward(self, x: Any) -> Tensor:
         return pixel_shuffle(x, self.upscale_factor)
@@ -181,7 +175,7 @@ class PixelUnshuffle(Module):
     """``F.pixel_unshuffle`` as a module."""
 
     def __init__(self, downscale_factor: int) -> None:
-        self.downscale_factor = _factor(downscale_factor, "PixelUnshuffle", "downscale_factor")
+        self.downscale_factor = _pos_int(downscale_factor, "downscale_factor", "PixelUnshuffle")
 
     def forward(self, x: Any) -> Tensor:
         return pixel_unshuffle(x, self.downscale_factor)
@@ -211,12 +205,9 @@ def instance_norm(input: Any, running_mean: Any = None, running_var: Any = None,
     if running_mean is not None or running_var is not None:
         if running_mean is None or running_var is None:
             raise ValueError("instance_norm: give both running_mean and running_var, or neither")
-        axes = tuple(range(2, len(s)))
-        n = int(np.prod(s[2:]))
-        x64 = x.data.astype(np.float64)
+        from .instancenorm import instance_stats
         m = _real(momentum, "instance_norm", "momentum")
-        var = x64.var(axis=axes) * (n / (n - 1) if n > 1 else np.nan)
-        for t, v in ((running_mean, x64.mean(axis=axes).mean(axis=0)), (running_var, var.mean(axis=0))):
+        for t, v in zip((running_mean, running_var), instance_stats(x.data)):
             arr = t.data if isinstance(t, Tensor) else t
             arr[...] = ((1 - m) * arr + m * v).astype(arr.dtype)
     return out

@@ -142,11 +142,8 @@ class GetItem(Op):
 
     @staticmethod
     def sample_rows(node: Any, g: np.ndarray, i: int, scale: float) -> Any:
-        x = node._parents[0]
-        if x._bs & BATCHED or lead(node, g) or not node._ctx[2]:
-            return None
-        from .select import PickedRows
-        return PickedRows(node._ctx[1], g, x._data.shape, x._data.dtype, scale)
+        from .select import picked_rows
+        return picked_rows(node, g, node._ctx[1], scale) if node._ctx[2] else None
 
 
 class Concat(Op):

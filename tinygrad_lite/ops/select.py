@@ -90,6 +90,15 @@ class PickedRows(Rows):
         return S
 
 
+def picked_rows(node: Any, g: np.ndarray, pos: tuple, scale: float) -> Any:
+    """``PickedRows`` for ``node``'s unbatched input read at the per-sample positions ``pos``
+    (None when the input is batched itself or ``g`` is a stack of per-sample cotangents)."""
+    x = node._parents[0]
+    if x._bs & BATCHED or lead(node, g):
+        return None
+    return PickedRows(pos, g, x._data.shape, x._data.dtype, scale)
+
+
 def picked_state(op: str, x: Any, index: Any, leads: bool) -> tuple:
     """The batch state of an unbatched ``x`` read at a batched ``index``: BATCHED when the
     result's axis 0 is the index's sample axis (``leads``), else mixed (samples land on
@@ -146,10 +155,7 @@ class Gather(Op):
 
     @staticmethod
     def sample_rows(node: Any, g: np.ndarray, i: int, scale: float) -> Any:
-        x = node._parents[0]
-        if x._bs & BATCHED or lead(node, g):
-            return None
-        return PickedRows(node._ctx[1], g, x._data.shape, x._data.dtype, scale)
+        return picked_rows(node, g, node._ctx[1], scale)
 
 
 class _Step(_Unary):
