@@ -275,6 +275,10 @@ def test_all_reduce_gradients_default_n_from_the_backward(mpi: None, tmp_path: P
     check_grad_cases(tmp_path, ["default-uneven-mean", "default-uneven-sum", "default-empty-mean"])
 
 
+def test_all_reduce_gradients_leaves_a_gradient_array_the_caller_holds(mpi: None, tmp_path: Path) -> None:
+    check_grad_cases(tmp_path, ["held-uneven-mean", "held-uneven-sum", "held-even-mean"])
+
+
 def test_a_backward_over_an_empty_shard_adds_nothing(mpi: None, tmp_path: Path) -> None:
     check_grad_cases(tmp_path, ["emptyfwd-mean", "emptyfwd-sum", "default-emptyfwd-mean", "default-emptyfwd-sum"])
 

@@ -52,7 +52,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from ..ops.memory import scratch
+from ..ops.memory import owned_grad, scratch
 from ..tensor import Tensor
 from . import _abort, _mpi
 
@@ -413,18 +413,19 @@ def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, 
         send[1 + i] = p.grad is not None
         if p.grad is None or not n_k:
             seg[...] = 0.0
-        elif weight == 1.0:
-            np.copyto(seg, np.reshape(p.grad, -1))  # exact: float16/32/64 into float64
         else:
-            # one pass, computed in float64 (n_k / N rounded once, the product once)
-            np.multiply(np.reshape(p.grad, -1), weight, out=seg)
+            np.copyto(seg, np.reshape(p.grad, -1))  # exact: float16/32/64 into float64
+            if weight != 1.0:  # in float64: n_k / N rounded once, the product once
+                np.multiply(seg, weight, out=seg)
         offset += size
     total = _sum_over_ranks(send, send)  # in place: send is scratch memory nobody else holds
     offset = 1 + count
     for i, p in enumerate(params):
         size = int(p.data.size)
         if total[1 + i]:
-            g = np.empty(p.shape, dtype=p.data.dtype)
+            g = owned_grad(p)  # this rank's gradient array, overwritten when nothing else holds it
+            if g is None:
+                g = np.empty(p.shape, dtype=p.data.dtype)
             np.copyto(g, total[offset:offset + size].reshape(p.shape), casting="same_kind")
             p.grad = g
         offset += size

@@ -129,3 +129,19 @@ def released(p: Any, slot: str) -> Optional[np.ndarray]:
     if getattr(p, slot, None) is None or _slot_count(p, slot) != _ONLY_SLOT:
         return None
     return getattr(p, slot)
+
+
+def owned_grad(p: Any) -> Optional[np.ndarray]:
+    """``p``'s current gradient array when only ``p`` holds it (its ``_grad`` slot, and its
+    ``_gbuf`` slot when the backward wrote the gradient into that kept memory) and it owns
+    writeable contiguous memory of ``p``'s shape and dtype, so it may be overwritten in
+    place; else None."""
+    if getattr(p, "_grad", None) is None or getattr(p, "_lazy", None):
+        return None
+    count = _slot_count(p, "_grad")  # counted before this function holds the array too
+    g = p._grad
+    if (type(g) is not np.ndarray or count != _ONLY_SLOT + (getattr(p, "_gbuf", None) is g)
+            or not g.flags.owndata or not g.flags.writeable
+            or not g.flags.c_contiguous or g.shape != p.data.shape or g.dtype != p.data.dtype):
+        return None
+    return g
