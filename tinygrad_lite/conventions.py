@@ -22,7 +22,7 @@ from .batchstate import derived
 from .graph import state
 from .keptinputs import before_write
 from .ops import base
-from .ops.base import axes_of, make, wrote
+from .ops.base import axes_of, axis_of, make, wrote
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -109,7 +109,7 @@ class TorchSpellings:
             raise TypeError(f"size: dim must be an int, got {dim!r}")
         if self.data.ndim == 0:
             raise IndexError(f"size: dimension {dim} is out of range for a 0-d tensor (it has no dimensions)")
-        return self.data.shape[axes_of(self.data.ndim, dim, "size")[0]]
+        return self.data.shape[axis_of(self.data.ndim, dim, "size")]
 
     def __len__(self) -> int:
         if self.data.ndim == 0:
@@ -263,9 +263,9 @@ class TorchSpellings:
         """Merge the axes ``start_dim..end_dim`` into one (PyTorch's ``flatten``)."""
         n = self.data.ndim
         if n == 0:
-            axes_of(0, start_dim, "flatten"), axes_of(0, end_dim, "flatten")  # 0 or -1, as torch
+            axis_of(0, start_dim, "flatten"), axis_of(0, end_dim, "flatten")  # 0 or -1, as torch
             return base_ops.RESHAPE(self, (1,))
-        s, e = axes_of(n, start_dim, "flatten")[0], axes_of(n, end_dim, "flatten")[0]
+        s, e = axis_of(n, start_dim, "flatten"), axis_of(n, end_dim, "flatten")
         if s > e:
             raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
         shp = self.data.shape

@@ -27,11 +27,18 @@ from .conventions import _shape_arg, _torch_axis, store
 from .graph import state
 from .ops import base
 from .ops.base import axes_of
-from .torchextra import ExtraMethods, _along
+from .torchextra import ExtraMethods, _along, _int
 from .torchextra import _axis as _one_axis
 
 if TYPE_CHECKING:
     from .tensor import Tensor
+
+
+def _shape_of(other: Any, who: str) -> tuple:
+    """The shape of ``other``, a Tensor or a numpy array (else ``TypeError`` naming ``who``)."""
+    if not isinstance(other, (base.Tensor, np.ndarray)):
+        raise TypeError(f"{who}: other must be a Tensor, got {type(other).__name__}")
+    return tuple(other.shape)
 
 
 class TorchMethods(ExtraMethods):
@@ -267,7 +274,8 @@ class TorchMethods(ExtraMethods):
         return ops.EXPAND(self, _shape_arg(sizes))
 
     def expand_as(self, other: Any) -> "Tensor":
-        return ops.EXPAND(self, tuple(other.shape))
+        """``expand(other.shape)``: ``other`` is a Tensor (or a numpy array)."""
+        return ops.EXPAND(self, _shape_of(other, "expand_as"))
 
     def repeat(self, *sizes: Any) -> "Tensor":
         """Tile the tensor ``sizes[i]`` times along axis i (numpy's ``tile``); the gradient sums
@@ -277,7 +285,8 @@ class TorchMethods(ExtraMethods):
         return ops.REPEAT(self, _shape_arg(sizes))
 
     def view_as(self, other: Any) -> "Tensor":
-        return ops.RESHAPE(self, tuple(other.shape))
+        """``reshape(other.shape)``: ``other`` is a Tensor (or a numpy array)."""
+        return ops.RESHAPE(self, _shape_of(other, "view_as"))
 
     reshape_as = view_as
 
@@ -321,6 +330,8 @@ class TorchMethods(ExtraMethods):
     def roll(self, shifts: Any, dims: Any = None) -> "Tensor":
         """Shift the elements cyclically by ``shifts`` along ``dims`` (of the flattened tensor
         when ``dims`` is None); the gradient is rolled back."""
+        if not isinstance(shifts, (numbers.Integral, tuple, list)) or isinstance(shifts, bool):
+            raise TypeError(f"roll: shifts must be an int or a tuple of ints, got {shifts!r}")
         if dims is None:
             if not isinstance(shifts, numbers.Integral) and len(shifts) != 1:
                 raise ValueError(f"roll: without dims, shifts must be one int, got {shifts!r}")
@@ -329,6 +340,7 @@ class TorchMethods(ExtraMethods):
         ds = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
         if len(sh) != len(ds) or any(isinstance(k, bool) or not isinstance(k, numbers.Integral) for k in sh):
             raise ValueError(f"roll: shifts {shifts!r} and dims {dims!r} must be ints, as many of one as of the other")
+        sh = tuple(_int("roll", "shifts", k) for k in sh)
         out = self
         for k, d in zip(sh, ds):
             ax = _one_axis(self, d, "roll")
@@ -489,7 +501,7 @@ class TorchMethods(ExtraMethods):
 
     def round(self, decimals: int = 0) -> "Tensor":
         """Round to ``decimals`` digits, halves to even (zero gradient)."""
-        return ops.ROUND(self, decimals)
+        return ops.ROUND(self, _int("round", "decimals", decimals))
 
     # ------------------------------------------------------------ comparisons ----------
     def allclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:

@@ -25,7 +25,7 @@ from . import ops
 from .batchstate import BATCHED, derived, mixed
 from .conventions import ShapeMismatchError, check_bool, store
 from .ops import base
-from .ops.base import axes_of, make
+from .ops.base import axes_of, axis_of, make
 from .ops.select import order
 from .random import as_generator
 from .torchmath import MathMethods
@@ -74,16 +74,28 @@ def _int(who: str, name: str, v: Any, low: Optional[int] = None) -> int:
         v = v.item()
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
         raise TypeError(f"{who}: {name} must be an int, got {v!r}")
+    if not -2**63 <= v < 2**63:
+        raise ValueError(f"{who}: {name} {v} does not fit a 64-bit integer")
     if low is not None and v < low:
         raise ValueError(f"{who}: {name} must be >= {low}, got {v}")
     return int(v)
+
+
+def _real(who: str, name: str, v: Any) -> float:
+    """``v`` as a float: a real number (not a bool) or a one-element float Tensor, else
+    ``TypeError`` naming ``who``."""
+    if isinstance(v, base.Tensor) and v.data.size == 1 and v.data.dtype.kind in "iuf":
+        v = v.item()
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{who}: {name} must be a number, got {v!r}")
+    return float(v)
 
 
 def _axis(t: Any, dim: Any, who: str) -> int:
     if isinstance(dim, (tuple, list)) or t.data.ndim == 0:
         raise TypeError(f"{who}: dim must be one int naming an axis of the tensor of shape {t.data.shape}, got "
                         f"{dim!r}")
-    return axes_of(t.data.ndim, dim, who)[0]
+    return axis_of(t.data.ndim, dim, who)
 
 
 def _along(ndim: int, axis: int, key: Any) -> tuple:
@@ -177,7 +189,7 @@ class ExtraMethods(MathMethods):
         offset = _int("diagonal", "offset", offset)
         if self.data.ndim < 2:
             raise ValueError(f"diagonal: needs at least 2 axes, got shape {self.data.shape}")
-        d1, d2 = (axes_of(self.data.ndim, d, "diagonal")[0] for d in (dim1, dim2))
+        d1, d2 = (axis_of(self.data.ndim, d, "diagonal") for d in (dim1, dim2))
         if d1 == d2:
             raise ValueError(f"diagonal: dim1 and dim2 must differ, got {dim1} and {dim2}")
         return ops.DIAGONAL(self, offset=offset, dim1=d1, dim2=d2)
@@ -335,9 +347,8 @@ class ExtraMethods(MathMethods):
         """The axes ``source`` moved to the positions ``destination`` (ints or tuples of one
         length), the other axes keeping their order."""
         nd = self.data.ndim
-        src = (source,) if isinstance(source, numbers.Integral) else tuple(source)
-        dst = (destination,) if isinstance(destination, numbers.Integral) else tuple(destination)
-        s, d = ([axes_of(nd, a, "movedim")[0] for a in v] for v in (src, dst))
+        src, dst = ((v,) if not isinstance(v, (tuple, list)) else tuple(v) for v in (source, destination))
+        s, d = ([axis_of(nd, a, "movedim") for a in v] for v in (src, dst))
         if len(s) != len(d) or len(set(s)) != len(s) or len(set(d)) != len(d):
             raise ValueError(f"movedim: source {source!r} and destination {destination!r} must name as many "
                              f"distinct axes each (tensor shape {self.data.shape})")
@@ -356,6 +367,7 @@ class ExtraMethods(MathMethods):
         """Fill in place with values drawn from N(mean, std**2) (a float tensor, under
         ``no_grad()`` if it requires grad)."""
         _float_only(self, "normal_")
+        mean, std = _real("normal_", "mean", mean), _real("normal_", "std", std)
         if not std >= 0:
             raise ValueError(f"normal_: std must be >= 0, got {std!r}")
         self._writable("normal_")  # type: ignore[attr-defined]
@@ -369,6 +381,7 @@ class ExtraMethods(MathMethods):
         if kw:
             raise TypeError(f"uniform_: unexpected arguments {sorted(kw)}")
         _float_only(self, "uniform_")
+        from_, to = _real("uniform_", "from", from_), _real("uniform_", "to", to)
         if not from_ <= to:
             raise ValueError(f"uniform_: expects from <= to, got from={from_!r}, to={to!r}")
         self._writable("uniform_")  # type: ignore[attr-defined]
@@ -378,7 +391,7 @@ class ExtraMethods(MathMethods):
     def exponential_(self, lambd: float = 1.0, *, generator: Any = None) -> "Tensor":
         """Fill in place with values drawn from the exponential law of rate ``lambd`` (> 0)."""
         _float_only(self, "exponential_")
-        if not lambd > 0:
+        if not _real("exponential_", "lambd", lambd) > 0:
             raise ValueError(f"exponential_: lambd must be > 0, got {lambd!r}")
         self._writable("exponential_")  # type: ignore[attr-defined]
         rng = as_generator(generator, "exponential_: generator")

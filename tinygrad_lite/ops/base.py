@@ -245,6 +245,14 @@ def axes_of(ndim: int, axis: Any, op: str) -> Optional[tuple]:
     return tuple(sorted(out)) if ndim else None
 
 
+def axis_of(ndim: int, axis: Any, op: str) -> int:
+    """One axis (an int in ``-ndim..ndim-1``) as a non-negative int; None, a tuple or a
+    non-int raises ``TypeError`` naming ``op``. A 0-d tensor takes 0 and -1 (and gives 0)."""
+    if axis is None:
+        raise TypeError(f"{op}: dim must be an int, got None")
+    return (axes_of(ndim, axis, op) or (0,))[0]
+
+
 class Op:
     """Base of all tensor ops (see the module docstring for the protocol)."""
 

@@ -17,7 +17,7 @@ from .. import batchstate
 from ..batchstate import BATCHED, MIXED, STAT
 from ..persample import Rows
 from . import base
-from .base import Op, axes_of, failed, lead, make
+from .base import Op, axis_of, failed, lead, make
 from .elementwise import _Unary, promoted
 
 
@@ -123,7 +123,7 @@ class Gather(Op):
             if xd.ndim == 0 or idx.ndim != xd.ndim:
                 raise ValueError(f"gather: index of shape {idx.shape} must have as many axes as the tensor of shape "
                                  f"{xd.shape} (at least one)")
-            a = axes_of(xd.ndim, axis, "gather")[0]
+            a = axis_of(xd.ndim, axis, "gather")
             if any(i != a and m > n for i, (m, n) in enumerate(zip(idx.shape, xd.shape))):
                 raise ValueError(f"gather: index of shape {idx.shape} is larger than the tensor of shape {xd.shape} "
                                  f"off axis {a}")
