@@ -71,6 +71,18 @@ def check_device(who: str, device: Any) -> None:
                            f"the CPU only (device 'cpu'){hint}")
 
 
+def param_dtype(who: str, dtype: Any, device: Any = None) -> np.dtype:
+    """A layer's parameter dtype from its ``dtype=`` and ``device=`` arguments (torch's
+    constructor keywords): ``None`` means the default, float64; else a float dtype in numpy's
+    or torch's spelling. Anything else is a TypeError naming ``who``; ``device`` must be the
+    CPU (``check_device``)."""
+    check_device(who, device)
+    dt = np.dtype(np.float64) if dtype is None else check_dtype(who, dtype)
+    if dt.kind != "f":
+        raise TypeError(f"{who}: dtype must be a float dtype (parameters hold gradients), got {dt}")
+    return dt
+
+
 class device(str):
     """torch's ``device`` for the one device here: ``tl.device("cpu")`` (or ``"cpu:0"``, or
     ``device("cpu", 0)``); it is the string ``"cpu"``, so it goes wherever ``"cpu"`` does,

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..factories import where
+from ..factories import param_dtype, where
 from ..tensor import Tensor
 from .activations import _Activation, _float, _inplace, _real, elu, hardtanh
 from .module import Module
@@ -182,7 +182,9 @@ class PReLU(Module):
     """max(0, x) + a * min(0, x) with a learned slope ``weight`` of ``num_parameters`` values
     (1, or one per channel), initialised to ``init``; torch's parameter name ``weight``."""
 
-    def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype: Any = np.float64) -> None:
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype: Any = np.float64, *,
+                 device: Any = None) -> None:
+        dtype = param_dtype("PReLU", dtype, device)
         if isinstance(num_parameters, (bool, np.bool_)) or not isinstance(num_parameters, (int, np.integer)) \
                 or num_parameters < 1:
             raise ValueError(f"PReLU: num_parameters must be a positive int, got {num_parameters!r}")

@@ -31,6 +31,7 @@ import numpy as np
 from .. import ops
 from ..batchstate import BATCHED
 from ..conventions import check_bool
+from ..factories import param_dtype
 from ..ops.nnops import INPROJ
 from ..random import as_generator
 from ..tensor import Tensor
@@ -55,7 +56,8 @@ class MultiheadAttention(Module):
 
     def __init__(self, embed_dim: int, num_heads: int, bias: bool = True, batch_first: bool = True,
                  rng: Union[None, int, np.random.Generator] = None, *, dropout: float = 0.0,
-                 dtype: Any = np.float64) -> None:
+                 dtype: Any = np.float64, device: Any = None) -> None:
+        dtype = param_dtype("MultiheadAttention", dtype, device)
         for name, v in (("embed_dim", embed_dim), ("num_heads", num_heads)):
             if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
                 raise ValueError(f"MultiheadAttention: {name} must be an int >= 1, got {v!r}")

@@ -14,6 +14,7 @@ from typing import Any, Union
 import numpy as np
 
 from ..conventions import check_bool
+from ..factories import param_dtype
 from ..random import as_generator
 from ..tensor import Tensor
 from . import functional as F
@@ -52,8 +53,10 @@ class _ConvNd(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
                  dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 rng: Union[None, int, np.random.Generator] = None, dtype: Any = np.float64) -> None:
+                 rng: Union[None, int, np.random.Generator] = None, dtype: Any = np.float64, *,
+                 device: Any = None) -> None:
         who = type(self).__name__
+        dtype = param_dtype(who, dtype, device)
         if padding_mode not in PADDING_MODES:
             raise ValueError(f"{who}: padding_mode must be one of {list(PADDING_MODES)}, got {padding_mode!r}")
         self.padding_mode = padding_mode

@@ -34,6 +34,7 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
+from ..factories import param_dtype
 from ..ops.conv import CONV
 from ..ops.layout import cat
 from ..tensor import Tensor
@@ -141,8 +142,10 @@ class _ConvTransposeNd(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
                  output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
-                 rng: Union[None, int, np.random.Generator] = None, dtype: Any = np.float64) -> None:
+                 rng: Union[None, int, np.random.Generator] = None, dtype: Any = np.float64, *,
+                 device: Any = None) -> None:
         who = type(self).__name__
+        dtype = param_dtype(who, dtype, device)
         check_channels(self, who, in_channels, out_channels, groups, bias)
         self.kernel_size = F._tuple(kernel_size, self.nd, "kernel_size", who)
         self.stride = F._tuple(stride, self.nd, "stride", who)

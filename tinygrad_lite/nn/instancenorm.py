@@ -28,8 +28,9 @@ class _InstanceNorm(_BatchNorm):
     spatial = 1  # positions axes after (C,)
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1, affine: bool = False,
-                 track_running_stats: bool = False, dtype: Any = np.float64, *, bias: bool = True) -> None:
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype, bias=bias)
+                 track_running_stats: bool = False, dtype: Any = np.float64, *, bias: bool = True,
+                 device: Any = None) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype, bias=bias, device=device)
 
     def forward(self, x: Any) -> Tensor:
         who = type(self).__name__

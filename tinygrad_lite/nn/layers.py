@@ -12,6 +12,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from ..conventions import check_bool
+from ..factories import param_dtype
 from ..ops import RELU
 from ..random import as_generator
 from ..tensor import Tensor
@@ -179,7 +180,9 @@ class Embedding(Module):
     down to it, in place, as torch."""
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: Optional[int] = None, rng: Rng = None,
-                 dtype: Any = np.float64, *, max_norm: Optional[float] = None, norm_type: float = 2.0) -> None:
+                 dtype: Any = np.float64, *, max_norm: Optional[float] = None, norm_type: float = 2.0,
+                 device: Any = None) -> None:
+        dtype = param_dtype("Embedding", dtype, device)
         self.num_embeddings = _pos_int(num_embeddings, "num_embeddings", "Embedding")
         self.embedding_dim = _pos_int(embedding_dim, "embedding_dim", "Embedding")
         padding_idx = F.padding_index(padding_idx, self.num_embeddings, "Embedding")
@@ -208,7 +211,8 @@ class LayerNorm(Module):
     + bias, weight ones and bias zeros at start."""
 
     def __init__(self, normalized_shape: Any, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True,
-                 dtype: Any = np.float64) -> None:
+                 dtype: Any = np.float64, *, device: Any = None) -> None:
+        dtype = param_dtype("LayerNorm", dtype, device)
         ns = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else normalized_shape
         if not isinstance(ns, (tuple, list)) or not ns:
             raise TypeError(f"LayerNorm: normalized_shape must be an int or a non-empty tuple of ints, got "
@@ -234,7 +238,8 @@ class GroupNorm(Module):
     per-sample gradients are defined (unlike BatchNorm in training mode)."""
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5, affine: bool = True,
-                 dtype: Any = np.float64, *, bias: bool = True) -> None:
+                 dtype: Any = np.float64, *, bias: bool = True, device: Any = None) -> None:
+        dtype = param_dtype("GroupNorm", dtype, device)
         self.num_groups = _pos_int(num_groups, "num_groups", "GroupNorm")
         self.num_channels = _pos_int(num_channels, "num_channels", "GroupNorm")
         if num_channels % num_groups:
@@ -261,8 +266,10 @@ class _BatchNorm(Module):
     dims: tuple = ()
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: Optional[float] = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, dtype: Any = np.float64, *, bias: bool = True) -> None:
+                 track_running_stats: bool = True, dtype: Any = np.float64, *, bias: bool = True,
+                 device: Any = None) -> None:
         who = type(self).__name__
+        dtype = param_dtype(who, dtype, device)
         self.num_features = _pos_int(num_features, "num_features", who)
         if momentum is not None:
             if isinstance(momentum, (bool, np.bool_)) or not isinstance(momentum, numbers.Real):

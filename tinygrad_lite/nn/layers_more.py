@@ -19,7 +19,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..factories import where
+from ..factories import param_dtype, where
 from ..tensor import Tensor
 from .activations import _Activation, _float, _real
 from .layers import _pos_int
@@ -63,7 +63,8 @@ class RMSNorm(Module):
     """``F.rms_norm`` as a module: ``weight`` (ones at start) with ``elementwise_affine=True``."""
 
     def __init__(self, normalized_shape: Any, eps: Optional[float] = None, elementwise_affine: bool = True,
-                 dtype: Any = np.float64) -> None:
+                 dtype: Any = np.float64, *, device: Any = None) -> None:
+        dtype = param_dtype("RMSNorm", dtype, device)
         self.normalized_shape = _shape(normalized_shape, "RMSNorm")
         if eps is not None and (_real(eps, "RMSNorm", "eps") < 0):
             raise ValueError(f"RMSNorm: eps must be >= 0, got {eps!r}")

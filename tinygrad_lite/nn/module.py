@@ -18,7 +18,8 @@ import numpy as np
 
 from .. import hooks as _hooks
 from .. import ops
-from ..conventions import check_bool, check_dtype
+from ..conventions import check_bool
+from ..factories import param_dtype
 from ..graph import state
 from ..hooks import MODULES as _MODULE_HOOKS
 from ..ops.base import const as _const
@@ -407,16 +408,15 @@ class Linear(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 rng: Union[None, int, np.random.Generator] = None, dtype: Any = np.float64) -> None:
+                 rng: Union[None, int, np.random.Generator] = None, dtype: Any = np.float64, *,
+                 device: Any = None) -> None:
         for name, v in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
                 raise TypeError(f"Linear: {name} must be an int, got {v!r}")
             if v < 1:
                 raise ValueError(f"Linear: {name} must be >= 1, got {v}")
         check_bool("Linear", "bias", bias)
-        dtype = check_dtype("Linear", dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"Linear: dtype must be a float dtype, got {dtype}")
+        dtype = param_dtype("Linear", dtype, device)
         self.in_features, self.out_features = int(in_features), int(out_features)
         r = _rng(rng)
         bound = 1.0 / np.sqrt(in_features)

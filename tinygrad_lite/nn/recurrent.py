@@ -27,7 +27,8 @@ from typing import Any, Callable, Optional, Union
 import numpy as np
 
 from ..batchstate import BATCHED, MIXED, module_path
-from ..conventions import check_bool, check_dtype
+from ..conventions import check_bool
+from ..factories import check_device, param_dtype
 from ..ops.layout import cat, stack
 from ..random import as_generator
 from ..tensor import Tensor
@@ -91,13 +92,6 @@ def _mode(who: str, nonlinearity: Any) -> str:
     return "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
 
 
-def _float_dtype(who: str, dtype: Any) -> np.dtype:
-    dt = check_dtype(who, dtype)
-    if dt.kind != "f":
-        raise TypeError(f"{who}: dtype must be a float dtype, got {dt}")
-    return dt
-
-
 def _tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
 
@@ -149,7 +143,7 @@ class _RNNBase(Module):
             raise ValueError(f"{who}: dropout must be a probability between 0 and 1, got {dropout!r}")
         self.dropout = float(dropout)
         self.mode = mode
-        dt = _float_dtype(who, dtype)
+        dt = param_dtype(who, dtype)
         r = as_generator(rng)
         self._drop_rng = None if rng is None else r  # None: the library's generator at forward time
         G, H = _STEPS[mode][0], self.hidden_size
@@ -288,7 +282,9 @@ class RNN(_RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 rng: Rng = None, dtype: Any = np.float64) -> None:
+                 rng: Rng = None, dtype: Any = np.float64, *,
+                 device: Any = None) -> None:
+        check_device(type(self).__name__, device)
         super().__init__(_mode("RNN", nonlinearity), input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, rng, dtype)
 
@@ -309,7 +305,9 @@ class GRU(_RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 rng: Rng = None, dtype: Any = np.float64) -> None:
+                 rng: Rng = None, dtype: Any = np.float64, *,
+                 device: Any = None) -> None:
+        check_device(type(self).__name__, device)
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          rng, dtype)
 
@@ -330,7 +328,9 @@ class LSTM(_RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
-                 rng: Rng = None, dtype: Any = np.float64) -> None:
+                 rng: Rng = None, dtype: Any = np.float64, *,
+                 device: Any = None) -> None:
+        check_device(type(self).__name__, device)
         if _size("LSTM", "proj_size", proj_size, 0):
             raise NotImplementedError(f"LSTM: proj_size={proj_size} (a projected hidden state) is not supported; "
                                       "use proj_size=0 and a Linear on the output")
@@ -357,7 +357,7 @@ class _CellBase(Module):
         self.bias = check_bool(who, "bias", bias)
         self.mode = mode
         G, H = _STEPS[mode][0], self.hidden_size
-        w = _Weights(self, as_generator(rng), _float_dtype(who, dtype), H)
+        w = _Weights(self, as_generator(rng), param_dtype(who, dtype), H)
         w.add("weight_ih", (G * H, self.input_size))
         w.add("weight_hh", (G * H, H))
         if self.bias:
@@ -403,7 +403,9 @@ class RNNCell(_CellBase):
     ``forward(input, hx=None) -> h'``."""
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
-                 rng: Rng = None, dtype: Any = np.float64) -> None:
+                 rng: Rng = None, dtype: Any = np.float64, *,
+                 device: Any = None) -> None:
+        check_device(type(self).__name__, device)
         super().__init__(_mode("RNNCell", nonlinearity), input_size, hidden_size, bias, rng, dtype)
 
     def forward(self, input: Any, hx: Any = None) -> Tensor:
@@ -416,7 +418,9 @@ class GRUCell(_CellBase):
     ``forward(input, hx=None) -> h'``."""
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, rng: Rng = None,
-                 dtype: Any = np.float64) -> None:
+                 dtype: Any = np.float64, *,
+                 device: Any = None) -> None:
+        check_device(type(self).__name__, device)
         super().__init__("GRU", input_size, hidden_size, bias, rng, dtype)
 
     def forward(self, input: Any, hx: Any = None) -> Tensor:
@@ -429,7 +433,9 @@ class LSTMCell(_CellBase):
     ``forward(input, (h, c)=None) -> (h', c')``."""
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, rng: Rng = None,
-                 dtype: Any = np.float64) -> None:
+                 dtype: Any = np.float64, *,
+                 device: Any = None) -> None:
+        check_device(type(self).__name__, device)
         super().__init__("LSTM", input_size, hidden_size, bias, rng, dtype)
 
     def forward(self, input: Any, hx: Any = None) -> tuple:

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..batchstate import BATCHED
 from ..conventions import check_bool
+from ..factories import param_dtype
 from ..random import as_generator
 from ..tensor import Tensor
 from . import functional as F
@@ -167,9 +168,10 @@ class TransformerEncoderLayer(_Layer):
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
                  activation: Union[str, Callable] = "relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, rng: Rng = None, *, dtype: Any = np.float64) -> None:
+                 norm_first: bool = False, bias: bool = True, rng: Rng = None, *, dtype: Any = np.float64,
+                 device: Any = None) -> None:
         self._build(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, batch_first, norm_first,
-                    bias, rng, dtype, cross=False)
+                    bias, rng, param_dtype(type(self).__name__, dtype, device), cross=False)
 
     def forward(self, src: Any, src_mask: Mask = None, src_key_padding_mask: Mask = None,
                 is_causal: bool = False) -> Tensor:
@@ -203,9 +205,10 @@ class TransformerDecoderLayer(_Layer):
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
                  activation: Union[str, Callable] = "relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, rng: Rng = None, *, dtype: Any = np.float64) -> None:
+                 norm_first: bool = False, bias: bool = True, rng: Rng = None, *, dtype: Any = np.float64,
+                 device: Any = None) -> None:
         self._build(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, batch_first, norm_first,
-                    bias, rng, dtype, cross=True)
+                    bias, rng, param_dtype(type(self).__name__, dtype, device), cross=True)
 
     def forward(self, tgt: Any, memory: Any, tgt_mask: Mask = None, memory_mask: Mask = None,
                 tgt_key_padding_mask: Mask = None, memory_key_padding_mask: Mask = None,
