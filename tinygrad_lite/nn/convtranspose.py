@@ -1,5 +1,5 @@
-"""Transposed convolutions (``conv_transpose1d`` / ``conv_transpose2d`` and the modules
-``ConvTranspose1d`` / ``ConvTranspose2d``) with torch's names, signatures, parameter shapes
+"""Transposed convolutions (``conv_transpose1d/2d/3d`` and the modules
+``ConvTranspose1d/2d/3d``) with torch's names, signatures, parameter shapes
 and initialisation, built from existing ops so that gradients and per-sample gradients are
 those of the ops they are made of.
 
@@ -41,7 +41,8 @@ from . import functional as F
 from .conv import _ConvNd, check_channels, init_params
 from .module import Module
 
-__all__ = ["conv_transpose1d", "conv_transpose2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "ConvTranspose1d", "ConvTranspose2d",
+           "ConvTranspose3d"]
 
 
 def _spread(x: Tensor, s: int, axis: int) -> Tensor:
@@ -136,6 +137,14 @@ def conv_transpose2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1,
                            "conv_transpose2d")
 
 
+def conv_transpose3d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
+                     output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+    """3-d transposed convolution of (B, C_in, D, H, W) (or (C_in, D, H, W)) with weight
+    (C_in, C_out/groups, kd, kh, kw); each output size as in ``conv_transpose1d``."""
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 3,
+                           "conv_transpose3d")
+
+
 class _ConvTransposeNd(Module):
     nd = 2
 
@@ -192,3 +201,10 @@ class ConvTranspose2d(_ConvTransposeNd):
     (in_channels, out_channels/groups, kh, kw)."""
 
     nd = 2
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """3-d transposed convolution over (B, C, D, H, W) inputs (or (C, D, H, W) unbatched);
+    ``weight`` (in_channels, out_channels/groups, kd, kh, kw)."""
+
+    nd = 3
