@@ -1,7 +1,7 @@
 """Neural-network building blocks shaped like PyTorch's ``torch.nn``: Module and containers
 (also keyed ones and parameter lists), Linear, convolutions (1-, 2- and 3-d, also
-transposed), pooling, fold / unfold, resizing (Upsample), Embedding, normalisation layers, Dropout (also of whole channels),
-attention, transformer layers, recurrent layers (RNN, LSTM, GRU and their cells),
+transposed), pooling, fold / unfold, resizing (Upsample), Embedding, normalisation layers,
+Dropout (also of whole channels), attention, transformer layers, recurrent layers (RNN, LSTM, GRU and their cells),
 activations and losses; ``tl.nn.functional`` (``F``), ``tl.nn.init`` and ``tl.nn.utils``.
 
 Every layer gives per-sample gradients from the same ``backward()`` on a batched input

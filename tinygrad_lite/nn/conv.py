@@ -140,19 +140,16 @@ class _ConvNd(Module):
         return s + ("" if mode == "zeros" else f", padding_mode={mode}")
 
 
-class Conv1d(_ConvNd):
-    """1-d convolution over (B, C, L) inputs (or (C, L) unbatched)."""
+def sized_layers(base: type, name: str, what: str) -> tuple:
+    """The layers ``{name}1d``, ``{name}2d`` and ``{name}3d``: subclasses of ``base`` with
+    ``nd`` = 1, 2, 3 spatial axes, each documented as ``what`` over its input shape."""
+    out = []
+    for nd in (1, 2, 3):
+        shape = F.batched_shape(nd)
+        doc = f"{what} over {shape} inputs (or {shape.replace('B, ', '')} unbatched)."
+        out.append(type(f"{name}{nd}d", (base,), {"nd": nd, "__doc__": doc, "__module__": base.__module__,
+                                                  "__qualname__": f"{name}{nd}d"}))
+    return tuple(out)
 
-    nd = 1
 
-
-class Conv2d(_ConvNd):
-    """2-d convolution over (B, C, H, W) inputs (or (C, H, W) unbatched)."""
-
-    nd = 2
-
-
-class Conv3d(_ConvNd):
-    """3-d convolution over (B, C, D, H, W) inputs (or (C, D, H, W) unbatched)."""
-
-    nd = 3
+Conv1d, Conv2d, Conv3d = sized_layers(_ConvNd, "Conv", "Convolution (cross-correlation)")

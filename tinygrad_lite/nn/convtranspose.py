@@ -38,7 +38,7 @@ from ..ops.conv import CONV
 from ..ops.layout import cat
 from ..tensor import Tensor
 from . import functional as F
-from .conv import _ConvNd, check_channels, init_params
+from .conv import _ConvNd, check_channels, init_params, sized_layers
 from .module import Module
 
 __all__ = ["conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "ConvTranspose1d", "ConvTranspose2d",
@@ -189,22 +189,5 @@ class _ConvTransposeNd(Module):
     extra_repr = _ConvNd.extra_repr
 
 
-class ConvTranspose1d(_ConvTransposeNd):
-    """1-d transposed convolution over (B, C, L) inputs (or (C, L) unbatched); ``weight``
-    (in_channels, out_channels/groups, k)."""
-
-    nd = 1
-
-
-class ConvTranspose2d(_ConvTransposeNd):
-    """2-d transposed convolution over (B, C, H, W) inputs (or (C, H, W) unbatched); ``weight``
-    (in_channels, out_channels/groups, kh, kw)."""
-
-    nd = 2
-
-
-class ConvTranspose3d(_ConvTransposeNd):
-    """3-d transposed convolution over (B, C, D, H, W) inputs (or (C, D, H, W) unbatched);
-    ``weight`` (in_channels, out_channels/groups, kd, kh, kw)."""
-
-    nd = 3
+ConvTranspose1d, ConvTranspose2d, ConvTranspose3d = sized_layers(
+    _ConvTransposeNd, "ConvTranspose", "Transposed convolution (weight (in_channels, out_channels/groups, *kernel))")

@@ -14,6 +14,7 @@ import numpy as np
 from ..conventions import check_bool
 from ..tensor import Tensor
 from . import functional as F
+from .conv import sized_layers
 from .module import Module
 from .pooling import _sizes, _unpool, adaptive_avg_pool, adaptive_max_pool, avg_pool, check_half, max_pool
 
@@ -60,22 +61,7 @@ class _MaxPoolNd(_Window):
         return f"{super().extra_repr()}, dilation={self.dilation}, ceil_mode={self.ceil_mode}"
 
 
-class MaxPool1d(_MaxPoolNd):
-    """Max pooling over (B, C, L) (or (C, L))."""
-
-    nd = 1
-
-
-class MaxPool2d(_MaxPoolNd):
-    """Max pooling over (B, C, H, W) (or (C, H, W))."""
-
-    nd = 2
-
-
-class MaxPool3d(_MaxPoolNd):
-    """Max pooling over (B, C, D, H, W) (or (C, D, H, W))."""
-
-    nd = 3
+MaxPool1d, MaxPool2d, MaxPool3d = sized_layers(_MaxPoolNd, "MaxPool", "Max pooling")
 
 
 class _AvgPoolNd(_Window):
@@ -113,16 +99,7 @@ class AvgPool1d(_AvgPoolNd):
         return f"kernel_size={one[0]}, stride={one[1]}, padding={one[2]}"
 
 
-class AvgPool2d(_AvgPoolNd):
-    """Average pooling over (B, C, H, W) (or (C, H, W))."""
-
-    nd = 2
-
-
-class AvgPool3d(_AvgPoolNd):
-    """Average pooling over (B, C, D, H, W) (or (C, D, H, W))."""
-
-    nd = 3
+_, AvgPool2d, AvgPool3d = sized_layers(_AvgPoolNd, "AvgPool", "Average pooling")
 
 
 class _MaxUnpool(Module):
@@ -146,22 +123,7 @@ class _MaxUnpool(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
-class MaxUnpool1d(_MaxUnpool):
-    """The inverse of MaxPool1d over (B, C, L)."""
-
-    nd = 1
-
-
-class MaxUnpool2d(_MaxUnpool):
-    """The inverse of MaxPool2d over (B, C, H, W)."""
-
-    nd = 2
-
-
-class MaxUnpool3d(_MaxUnpool):
-    """The inverse of MaxPool3d over (B, C, D, H, W)."""
-
-    nd = 3
+MaxUnpool1d, MaxUnpool2d, MaxUnpool3d = sized_layers(_MaxUnpool, "MaxUnpool", "The inverse of max pooling")
 
 
 class _Adaptive(Module):
@@ -191,37 +153,7 @@ class _AdaptiveMax(_Adaptive):
         return adaptive_max_pool(x, self.output_size, self.return_indices, self.nd)
 
 
-class AdaptiveAvgPool1d(_Adaptive):
-    """Mean over adaptive windows of (B, C, L) to ``output_size``."""
-
-    nd = 1
-
-
-class AdaptiveAvgPool2d(_Adaptive):
-    """Mean over adaptive windows to ``output_size`` (``AdaptiveAvgPool2d(1)``: global average)."""
-
-    nd = 2
-
-
-class AdaptiveAvgPool3d(_Adaptive):
-    """Mean over adaptive windows of (B, C, D, H, W) to ``output_size``."""
-
-    nd = 3
-
-
-class AdaptiveMaxPool1d(_AdaptiveMax):
-    """Maximum over adaptive windows of (B, C, L) to ``output_size``."""
-
-    nd = 1
-
-
-class AdaptiveMaxPool2d(_AdaptiveMax):
-    """Maximum over adaptive windows of (B, C, H, W) to ``output_size``."""
-
-    nd = 2
-
-
-class AdaptiveMaxPool3d(_AdaptiveMax):
-    """Maximum over adaptive windows of (B, C, D, H, W) to ``output_size``."""
-
-    nd = 3
+AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d = sized_layers(_Adaptive, "AdaptiveAvgPool",
+                                                                      "Adaptive average pooling")
+AdaptiveMaxPool1d, AdaptiveMaxPool2d, AdaptiveMaxPool3d = sized_layers(_AdaptiveMax, "AdaptiveMaxPool",
+                                                                      "Adaptive max pooling")
