@@ -103,17 +103,16 @@ _, AvgPool2d, AvgPool3d = sized_layers(_AvgPoolNd, "AvgPool", "Average pooling")
 
 
 class _MaxUnpool(Module):
-    """``max_unpool{nd}d`` as a module: ``forward(input, indices, output_size=None)``."""
+    """``max_unpool{nd}d`` as a module: ``forward(input, indices, output_size=None)``; the sizes
+    are kept as tuples (stride: the kernel size by default), as torch keeps them."""
 
     nd = 2
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
         who, nd = type(self).__name__, self.nd
-        F._tuple(kernel_size, nd, "kernel_size", who)
-        if stride is not None:
-            F._tuple(stride, nd, "stride", who)
-        F._tuple(padding, nd, "padding", who, lo=0)
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
+        self.kernel_size = F._tuple(kernel_size, nd, "kernel_size", who)  # kept as tuples, as torch
+        self.stride = self.kernel_size if stride is None else F._tuple(stride, nd, "stride", who)
+        self.padding = F._tuple(padding, nd, "padding", who, lo=0)
 
     def forward(self, input: Any, indices: Any, output_size: Any = None) -> Tensor:
         return _unpool(input, indices, self.kernel_size, self.stride, self.padding, output_size, self.nd,
