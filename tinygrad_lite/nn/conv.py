@@ -29,7 +29,9 @@ __all__ = ["Conv1d", "Conv2d", "Conv3d", "conv1d", "conv2d", "conv3d"]
 
 def _conv(x: Any, weight: Tensor, bias: Optional[Tensor], stride: Any, padding: Any, dilation: Any, groups: int,
           nd: int, who: str) -> Tensor:
-    x, added = F._spatial(F._t(x), nd, who)
+    x = F._t(x)
+    given = x.data.shape  # (errors show the input as given, also unbatched)
+    x, added = F._spatial(x, nd, who)
     W = F._t(weight)
     if W.data.ndim != nd + 2:
         raise ValueError(f"{who}: weight must have {nd + 2} axes (out, in/groups, *kernel), got {W.data.shape}")
@@ -43,13 +45,13 @@ def _conv(x: Any, weight: Tensor, bias: Optional[Tensor], stride: Any, padding: 
     C, S = x.data.shape[1], x.data.shape[2:]
     if C != Cg * groups:
         raise ValueError(f"{who}: expected an input with {Cg * groups} channels (weight {W.data.shape}, groups="
-                         f"{groups}), got input of shape {x.data.shape} with {C} channels")
+                         f"{groups}), got input of shape {given} with {C} channels")
     if O % groups:
         raise ValueError(f"{who}: {O} output channels are not divisible by groups={groups}")
     for n, kk, (lo, hi), dd in zip(S, k, pads, d):
         if dd * (kk - 1) + 1 > n + lo + hi:
             raise ValueError(f"{who}: kernel of size {tuple(k)} (dilation {d}) is larger than the padded input "
-                             f"{tuple(a + p0 + p1 for a, (p0, p1) in zip(S, pads))} (input shape {x.data.shape})")
+                             f"{tuple(a + p0 + p1 for a, (p0, p1) in zip(S, pads))} (input shape {given})")
     b = None if bias is None else F._t(bias)
     if b is not None and b.data.shape != (O,):
         raise ValueError(f"{who}: bias must have shape ({O},), got {b.data.shape}")
