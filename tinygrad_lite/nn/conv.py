@@ -27,16 +27,24 @@ PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "conv1d", "conv2d", "conv3d"]
 
 
-def _conv(x: Any, weight: Tensor, bias: Optional[Tensor], stride: Any, padding: Any, dilation: Any, groups: int,
-          nd: int, who: str) -> Tensor:
+def conv_operands(x: Any, weight: Any, groups: Any, nd: int, who: str, axes: str) -> tuple:
+    """A convolution's operands, checked: (the input with a batch axis, its shape as given,
+    whether the batch axis was added, the weight (nd + 2 axes: ``axes``, then the kernel's),
+    groups as an int >= 1)."""
     x = F._t(x)
-    given = x.data.shape  # (errors show the input as given, also unbatched)
+    given = tuple(x.data.shape)  # (errors show the input as given, also unbatched)
     x, added = F._spatial(x, nd, who)
     W = F._t(weight)
     if W.data.ndim != nd + 2:
-        raise ValueError(f"{who}: weight must have {nd + 2} axes (out, in/groups, *kernel), got {W.data.shape}")
+        raise ValueError(f"{who}: weight must have {nd + 2} axes ({axes}, *kernel), got {W.data.shape}")
     if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
         raise ValueError(f"{who}: groups must be an int >= 1, got {groups!r}")
+    return x, given, added, W, int(groups)
+
+
+def _conv(x: Any, weight: Tensor, bias: Optional[Tensor], stride: Any, padding: Any, dilation: Any, groups: int,
+          nd: int, who: str) -> Tensor:
+    x, given, added, W, groups = conv_operands(x, weight, groups, nd, who, "out, in/groups")
     k = W.data.shape[2:]
     s = F._tuple(stride, nd, "stride", who)
     d = F._tuple(dilation, nd, "dilation", who)

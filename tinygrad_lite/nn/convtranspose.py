@@ -29,7 +29,6 @@ The defaults are torch's: ``weight`` and ``bias`` uniform in ``+-1/sqrt(fan_in)`
 
 from __future__ import annotations
 
-import numbers
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
@@ -38,7 +37,7 @@ from ..ops.conv import CONV
 from ..ops.layout import cat
 from ..tensor import Tensor
 from . import functional as F
-from .conv import _ConvNd, check_channels, init_params, sized_layers
+from .conv import _ConvNd, check_channels, conv_operands, init_params, sized_layers
 from .module import Module
 
 __all__ = ["conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "ConvTranspose1d", "ConvTranspose2d",
@@ -75,15 +74,7 @@ def out_lengths(S: Sequence[int], k: Sequence[int], s: tuple, p: tuple, q: tuple
 
 def _conv_transpose(x: Any, weight: Any, bias: Any, stride: Any, padding: Any, output_padding: Any, groups: Any,
                     dilation: Any, nd: int, who: str) -> Tensor:
-    x = F._t(x)
-    given = tuple(x.data.shape)
-    x, added = F._spatial(x, nd, who)
-    W = F._t(weight)
-    if W.data.ndim != nd + 2:
-        raise ValueError(f"{who}: weight must have {nd + 2} axes (in, out/groups, *kernel), got {W.data.shape}")
-    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
-        raise ValueError(f"{who}: groups must be an int >= 1, got {groups!r}")
-    G = int(groups)
+    x, given, added, W, G = conv_operands(x, weight, groups, nd, who, "in, out/groups")
     s = F._tuple(stride, nd, "stride", who)
     d = F._tuple(dilation, nd, "dilation", who)
     p = F._tuple(padding, nd, "padding", who, lo=0)
