@@ -26,7 +26,7 @@ __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "Avg
 class _Window(Module):
     """A pool of ``nd`` spatial axes: kernel_size, stride (None: the kernel size), padding."""
 
-    nd = 2
+    nd, fn = 2, "max_pool"
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1) -> None:
         who = type(self).__name__
@@ -34,7 +34,7 @@ class _Window(Module):
         if stride is not None:
             F._tuple(stride, self.nd, "stride", who)
         F._tuple(dilation, self.nd, "dilation", who)
-        check_half(F._tuple(padding, self.nd, "padding", who, lo=0), k, who)
+        check_half(F._tuple(padding, self.nd, "padding", who, lo=0), k, who, f"{self.fn}{self.nd}d")
         self.kernel_size, self.stride, self.padding = kernel_size, kernel_size if stride is None else stride, padding
 
     def extra_repr(self) -> str:
@@ -67,6 +67,8 @@ MaxPool1d, MaxPool2d, MaxPool3d = sized_layers(_MaxPoolNd, "MaxPool", "Max pooli
 class _AvgPoolNd(_Window):
     """The mean of each kernel_size window (stride defaults to kernel_size; zero padding counted
     in the divisor unless count_include_pad=False; ``divisor_override`` replaces the divisor)."""
+
+    fn = "avg_pool"
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
                  count_include_pad: bool = True, divisor_override: Any = None) -> None:

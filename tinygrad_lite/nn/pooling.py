@@ -44,10 +44,12 @@ def _input(x: Any, nd: int, who: str) -> Tensor:
     return x
 
 
-def check_half(p: tuple, k: tuple, who: str) -> None:
-    """torch's rule for the pools: the padding at most half of the kernel size on every axis."""
+def check_half(p: tuple, k: tuple, who: str, fn: str = "") -> None:
+    """torch's rule for the pools: the padding at most half of the kernel size on every axis
+    (a layer names its function ``fn`` too)."""
     if any(2 * pp > kk for pp, kk in zip(p, k)):
-        raise ValueError(f"{who}: padding {p} must be at most half of the kernel size {k}")
+        raise ValueError(f"{who}: padding {p} must be at most half of the kernel size {k}"
+                         + (f" (as {fn} requires of its padding)" if fn else ""))
 
 
 def ceil_extra(n: int, k: int, s: int, p: int, d: int) -> int:
