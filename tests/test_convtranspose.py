@@ -32,6 +32,7 @@ CASES = [
     ("2d_groups_dilation", (3, 4), (2, 3), 2, (0, 2), 0, 2, (2, 1)),
     ("2d_wide_padding", (5, 5), (3, 3), 2, 3, 1, 1, 1),
     ("2d_all", (3, 4), (3, 2), (3, 2), (2, 1), (2, 1), 2, (1, 2)),
+    ("3d_all", (2, 3, 2), (2, 3, 2), (2, 1, 3), (1, 0, 1), (1, 0, 2), 2, (1, 2, 1)),
 ]
 
 
@@ -47,9 +48,8 @@ def _make(case: tuple, seed: int = 0, batch: tuple = (2,)) -> tuple:
 
 
 def _fns(nd: int) -> tuple:
-    if nd == 1:
-        return F.conv_transpose1d, (torch.nn.functional.conv_transpose1d if torch else None)
-    return F.conv_transpose2d, (torch.nn.functional.conv_transpose2d if torch else None)
+    name = f"conv_transpose{nd}d"
+    return getattr(F, name), (getattr(torch.nn.functional, name) if torch else None)
 
 
 @needs_torch
@@ -71,7 +71,7 @@ def test_values_and_gradients_match_torch(case: tuple, batch: tuple) -> None:
         np.testing.assert_allclose(got, want.numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
 
 
-@pytest.mark.parametrize("case", [CASES[1], CASES[3], CASES[6], CASES[9]], ids=lambda c: c[0])
+@pytest.mark.parametrize("case", [CASES[1], CASES[3], CASES[6], CASES[9], CASES[10]], ids=lambda c: c[0])
 def test_gradients_match_finite_differences(case: tuple) -> None:
     x, W, b, kw = _make(case, seed=3)
     ours, _ = _fns(len(case[1]))
@@ -102,11 +102,10 @@ def test_parameter_shapes_and_init() -> None:
 
 
 @needs_torch
-@pytest.mark.parametrize("nd", [1, 2])
+@pytest.mark.parametrize("nd", [1, 2, 3])
 def test_torch_weights_load_by_name(nd: int) -> None:
     torch.manual_seed(0)
-    cls, tcls = (tl.nn.ConvTranspose1d, torch.nn.ConvTranspose1d) if nd == 1 else \
-        (tl.nn.ConvTranspose2d, torch.nn.ConvTranspose2d)
+    cls, tcls = getattr(tl.nn, f"ConvTranspose{nd}d"), getattr(torch.nn, f"ConvTranspose{nd}d")
     kw = dict(stride=2, padding=1, output_padding=1, groups=2, dilation=2)
     tm = tcls(4, 6, 3, **kw).double()
     m = cls(4, 6, 3, **kw)

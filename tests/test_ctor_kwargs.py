@@ -27,6 +27,8 @@ LAYERS: list[tuple[str, Callable[..., Any]]] = [
     ("Conv1d", lambda **k: nn.Conv1d(2, 3, 3, **k)),
     ("Conv2d", lambda **k: nn.Conv2d(2, 3, 3, **k)),
     ("ConvTranspose2d", lambda **k: nn.ConvTranspose2d(2, 3, 3, **k)),
+    ("Conv3d", lambda **k: nn.Conv3d(2, 3, 3, **k)),
+    ("ConvTranspose3d", lambda **k: nn.ConvTranspose3d(2, 3, 3, **k)),
     ("RNN", lambda **k: nn.RNN(4, 3, **k)),
     ("GRU", lambda **k: nn.GRU(4, 3, **k)),
     ("LSTM", lambda **k: nn.LSTM(4, 3, **k)),

@@ -282,6 +282,8 @@ def test_parameter_list_in_place_add_and_printing_as_torch() -> None:
 @pytest.mark.parametrize("name,args", [
     ("MaxPool2d", (2,)), ("MaxPool2d", (3, 1, 1)), ("AvgPool2d", (2,)), ("AvgPool2d", (3, 2, 1)),
     ("MaxPool1d", (2,)), ("MaxPool1d", (3, 1, 1, 2)), ("AvgPool1d", (2,)), ("AvgPool1d", (3, 1, 1)),
+    ("MaxPool3d", (2,)), ("MaxPool3d", (3, 1, 1)), ("AvgPool3d", (2,)), ("AvgPool3d", (3, 2, 1)),
+    ("MaxUnpool1d", (2,)), ("MaxUnpool1d", (3, 1, 1)), ("MaxUnpool2d", (2,)), ("MaxUnpool2d", ((2, 3), 1, (1, 0))),
     ("Dropout", ()), ("Dropout", (0.2,)), ("Dropout1d", ()), ("Dropout2d", (0.3,)),
     ("Softmax", (1,)), ("LogSoftmax", (-1,)),
 ])
@@ -290,6 +292,8 @@ def test_layers_print_and_keep_their_settings_as_torch(name: str, args: tuple) -
     assert repr(m) == repr(t)
     if "Pool" in name and name != "AvgPool1d":  # (torch keeps AvgPool1d's sizes as 1-tuples)
         assert m.stride == t.stride
+    if "Unpool" in name:  # kept as tuples
+        assert (m.kernel_size, m.stride, m.padding) == (t.kernel_size, t.stride, t.padding)
 
 
 def test_a_pool_with_the_default_stride_still_pools_as_torch() -> None:
@@ -302,7 +306,7 @@ def test_a_pool_with_the_default_stride_still_pools_as_torch() -> None:
         assert np.allclose(got, getattr(TN, name)(2)(torch.tensor(x[:, :, 0])).numpy())
 
 
-@pytest.mark.parametrize("name", ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d"])
+@pytest.mark.parametrize("name", ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "MaxPool3d", "AvgPool3d"])
 def test_pools_with_ceil_mode_print_it_as_torch(name: str) -> None:
     kw = {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}
     assert repr(getattr(tl.nn, name)(**kw)) == repr(getattr(torch.nn, name)(**kw))

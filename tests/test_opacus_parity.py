@@ -130,6 +130,13 @@ def _case(name: str) -> tuple:
                            [_randn(4, 7, 6)]),
         "Conv2d-same": lambda: (nn.Conv2d(3, 4, 3, padding="same", dilation=2),
                                 tnn.Conv2d(3, 4, 3, padding="same", dilation=2), [_randn(3, 5, 5)]),
+        "Conv3d": lambda: (nn.Conv3d(4, 6, (2, 3, 2), stride=(1, 2, 1), padding=(1, 0, 2), dilation=(2, 1, 1),
+                                     groups=2),
+                           tnn.Conv3d(4, 6, (2, 3, 2), stride=(1, 2, 1), padding=(1, 0, 2), dilation=(2, 1, 1),
+                                      groups=2),
+                           [_randn(4, 4, 5, 3)]),
+        "Conv3d-same-nobias": lambda: (nn.Conv3d(3, 4, 3, padding="same", bias=False),
+                                       tnn.Conv3d(3, 4, 3, padding="same", bias=False), [_randn(3, 3, 4, 3)]),
         "ConvTranspose1d": lambda: (
             nn.ConvTranspose1d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2, dilation=2),
             tnn.ConvTranspose1d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2, dilation=2),
@@ -181,7 +188,8 @@ def _case(name: str) -> tuple:
     return m, tm, makers, lambda d: d, False
 
 
-CASES = ["Linear", "Linear-3d-nobias", "Conv1d", "Conv1d-same", "Conv2d", "Conv2d-same", "ConvTranspose1d",
+CASES = ["Linear", "Linear-3d-nobias", "Conv1d", "Conv1d-same", "Conv2d", "Conv2d-same", "Conv3d",
+         "Conv3d-same-nobias", "ConvTranspose1d",
          "ConvTranspose2d", "Embedding", "LayerNorm", "GroupNorm", "PReLU", "PReLU-channels", "RNN",
          "RNN-relu-nobias", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell", "MultiheadAttention",
          "MultiheadAttention-nobias"]

@@ -34,6 +34,10 @@ CASES = [
     ("maxpool1d_dilated", F.max_pool1d, "max_pool1d", (2, 3, 12), (3,), {"stride": 1, "dilation": 2}),
     ("avgpool1d", F.avg_pool1d, "avg_pool1d", (2, 3, 11), (4, 3, 2), {"count_include_pad": False}),
     ("avgpool1d_unbatched", F.avg_pool1d, "avg_pool1d", (3, 10), (2,), {}),
+    ("avg3d_uneven", F.adaptive_avg_pool3d, "adaptive_avg_pool3d", (2, 2, 5, 4, 7), ((2, 3, 3),), {}),
+    ("max3d_uneven", F.adaptive_max_pool3d, "adaptive_max_pool3d", (2, 2, 5, 4, 7), ((3, 2, 4),), {}),
+    ("maxpool3d_ceil", F.max_pool3d, "max_pool3d", (2, 2, 5, 4, 7), (3, 2, 1), {"ceil_mode": True}),
+    ("avgpool3d_unbatched", F.avg_pool3d, "avg_pool3d", (2, 4, 5, 3), ((2, 3, 1),), {"stride": 1}),
 ]
 
 

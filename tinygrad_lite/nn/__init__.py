@@ -1,7 +1,7 @@
 """Neural-network building blocks shaped like PyTorch's ``torch.nn``: Module and containers
-(also keyed ones and parameter lists), Linear, convolutions (also transposed) and pooling,
-resizing (Upsample), Embedding, normalisation layers, Dropout (also of whole channels),
-attention, transformer layers, recurrent layers (RNN, LSTM, GRU and their cells),
+(also keyed ones and parameter lists), Linear, convolutions (1-, 2- and 3-d, also
+transposed), pooling, fold / unfold, resizing (Upsample), Embedding, normalisation layers,
+Dropout (also of whole channels), attention, transformer layers, recurrent layers (RNN, LSTM, GRU and their cells),
 activations and losses; ``tl.nn.functional`` (``F``), ``tl.nn.init`` and ``tl.nn.utils``.
 
 Every layer gives per-sample gradients from the same ``backward()`` on a batched input
@@ -15,9 +15,10 @@ from .activations import ELU, Hardtanh, LeakyReLU, LogSigmoid, Mish, ReLU6, Soft
 from .activations_more import CELU, GLU, SELU, Hardsigmoid, Hardswish, PReLU, Softmin, Tanhshrink, Threshold
 from .attention import MultiheadAttention
 from .containers import ModuleDict, Parameter, ParameterDict, ParameterList, Unflatten
-from .conv import AvgPool2d, Conv1d, Conv2d, MaxPool2d
-from .convtranspose import ConvTranspose1d, ConvTranspose2d
+from .conv import Conv1d, Conv2d, Conv3d
+from .convtranspose import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .dropout import Dropout1d, Dropout2d
+from .fold import Fold, Unfold
 from .functional import cross_entropy, mse_loss
 from .functional_more import CosineSimilarity, PairwiseDistance
 from .instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
@@ -63,15 +64,22 @@ from .padding import (
     ZeroPad1d,
     ZeroPad2d,
 )
-from .pooling import (
+from .pool_layers import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
+    AdaptiveAvgPool3d,
     AdaptiveMaxPool1d,
     AdaptiveMaxPool2d,
+    AdaptiveMaxPool3d,
     AvgPool1d,
+    AvgPool2d,
+    AvgPool3d,
     MaxPool1d,
+    MaxPool2d,
+    MaxPool3d,
     MaxUnpool1d,
     MaxUnpool2d,
+    MaxUnpool3d,
 )
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .resample import Upsample
@@ -95,3 +103,5 @@ __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten"
            "HingeEmbeddingLoss", "CosineEmbeddingLoss", "TripletMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss"]
 __all__ += ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
 __all__ += ["BatchNorm3d", "RMSNorm", "Hardshrink", "Softshrink", "PixelShuffle", "PixelUnshuffle"]
+__all__ += ["Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "MaxUnpool3d", "AdaptiveAvgPool3d",
+            "AdaptiveMaxPool3d", "Fold", "Unfold"]

@@ -1,6 +1,7 @@
-"""Convolution and pooling layers (PyTorch's shapes, argument names and parameter names).
+"""Convolutions as functions (``conv1d`` / ``conv2d`` / ``conv3d``) and layers (PyTorch's shapes,
+argument names and parameter names), one N-d code path (``ops.conv``) for N = 1, 2, 3.
 
-``Conv1d`` / ``Conv2d`` hold ``weight`` (out_channels, in_channels/groups, *kernel_size)
+``Conv1d`` / ``Conv2d`` / ``Conv3d`` hold ``weight`` (out_channels, in_channels/groups, *kernel_size)
 and ``bias`` (out_channels,), initialised uniform in +-1/sqrt(fan_in) (fan_in =
 in_channels/groups * prod(kernel_size)), as PyTorch's default. Per sample, the weight's
 gradient is kept as the output cotangent and the input patches (see ``ops.conv``).
@@ -9,12 +10,13 @@ gradient is kept as the output cotangent and the input patches (see ``ops.conv``
 from __future__ import annotations
 
 import numbers
-from typing import Any, Union
+from typing import Any, Optional, Union
 
 import numpy as np
 
 from ..conventions import check_bool
 from ..factories import param_dtype
+from ..ops.conv import CONV
 from ..random import as_generator
 from ..tensor import Tensor
 from . import functional as F
@@ -23,7 +25,66 @@ from .padding import pad
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
-__all__ = ["Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "conv1d", "conv2d", "conv3d"]
+
+
+def conv_operands(x: Any, weight: Any, groups: Any, nd: int, who: str, axes: str) -> tuple:
+    """A convolution's operands, checked: (the input with a batch axis, its shape as given,
+    whether the batch axis was added, the weight (nd + 2 axes: ``axes``, then the kernel's),
+    groups as an int >= 1)."""
+    x = F._t(x)
+    given = tuple(x.data.shape)  # (errors show the input as given, also unbatched)
+    x, added = F._spatial(x, nd, who)
+    W = F._t(weight)
+    if W.data.ndim != nd + 2:
+        raise ValueError(f"{who}: weight must have {nd + 2} axes ({axes}, *kernel), got {W.data.shape}")
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
+        raise ValueError(f"{who}: groups must be an int >= 1, got {groups!r}")
+    return x, given, added, W, int(groups)
+
+
+def _conv(x: Any, weight: Tensor, bias: Optional[Tensor], stride: Any, padding: Any, dilation: Any, groups: int,
+          nd: int, who: str) -> Tensor:
+    x, given, added, W, groups = conv_operands(x, weight, groups, nd, who, "out, in/groups")
+    k = W.data.shape[2:]
+    s = F._tuple(stride, nd, "stride", who)
+    d = F._tuple(dilation, nd, "dilation", who)
+    pads = F._pads(padding, nd, k, d, s, who)
+    O, Cg = W.data.shape[:2]
+    C, S = x.data.shape[1], x.data.shape[2:]
+    if C != Cg * groups:
+        raise ValueError(f"{who}: expected an input with {Cg * groups} channels (weight {W.data.shape}, groups="
+                         f"{groups}), got input of shape {given} with {C} channels")
+    if O % groups:
+        raise ValueError(f"{who}: {O} output channels are not divisible by groups={groups}")
+    for n, kk, (lo, hi), dd in zip(S, k, pads, d):
+        if dd * (kk - 1) + 1 > n + lo + hi:
+            raise ValueError(f"{who}: kernel of size {tuple(k)} (dilation {d}) is larger than the padded input "
+                             f"{tuple(a + p0 + p1 for a, (p0, p1) in zip(S, pads))} (input shape {given})")
+    b = None if bias is None else F._t(bias)
+    if b is not None and b.data.shape != (O,):
+        raise ValueError(f"{who}: bias must have shape ({O},), got {b.data.shape}")
+    y = CONV(x, W, b, s, pads, d, int(groups))
+    return y.squeeze(0) if added else y
+
+
+def conv1d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+           groups: int = 1) -> Tensor:
+    """1-d convolution (cross-correlation) of (B, C, L) with weight (O, C/groups, k)."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
+
+
+def conv2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+           groups: int = 1) -> Tensor:
+    """2-d convolution (cross-correlation) of (B, C, H, W) with weight (O, C/groups, kh, kw)."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
+
+
+def conv3d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
+           groups: int = 1) -> Tensor:
+    """3-d convolution (cross-correlation) of (B, C, D, H, W) with weight (O, C/groups, kd, kh, kw):
+    ``out[b, o, i] = bias[o] + sum_{c in group(o), j} W[o, c, j] xp[b, c, i*stride + j*dilation]``."""
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 3, "conv3d")
 
 
 def check_channels(m: Module, who: str, in_channels: Any, out_channels: Any, groups: Any, bias: Any) -> None:
@@ -72,12 +133,12 @@ class _ConvNd(Module):
     def forward(self, x: Any) -> Tensor:
         who = f"{type(self).__name__}({self.extra_repr()})"
         if self.padding_mode == "zeros":
-            return F._conv(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups, self.nd,
+            return _conv(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups, self.nd,
                            who)
         # the other modes pad first (torch's order: last axis first), then convolve without padding
         pads = F._pads(self.padding, self.nd, self.kernel_size, self.dilation, self.stride, who)
         x = pad(x, tuple(v for lo_hi in reversed(pads) for v in lo_hi), self.padding_mode)
-        return F._conv(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups, self.nd, who)
+        return _conv(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups, self.nd, who)
 
     def extra_repr(self) -> str:
         """The sizes, then each setting that differs from its default (as torch prints them)."""
@@ -92,71 +153,16 @@ class _ConvNd(Module):
         return s + ("" if mode == "zeros" else f", padding_mode={mode}")
 
 
-class Conv1d(_ConvNd):
-    """1-d convolution over (B, C, L) inputs (or (C, L) unbatched)."""
-
-    nd = 1
-
-
-class Conv2d(_ConvNd):
-    """2-d convolution over (B, C, H, W) inputs (or (C, H, W) unbatched)."""
-
-    nd = 2
-
-
-def _check_pool(kernel_size: Any, stride: Any, padding: Any, who: str, dilation: Any = 1) -> None:
-    """The pooling sizes, checked when the layer is built (the same rules as ``F.max_pool2d``)."""
-    k = F._tuple(kernel_size, 2, "kernel_size", who)
-    if stride is not None:
-        F._tuple(stride, 2, "stride", who)
-    F._tuple(dilation, 2, "dilation", who)
-    p = F._tuple(padding, 2, "padding", who, lo=0)
-    if any(2 * pp > kk for pp, kk in zip(p, k)):
-        raise ValueError(f"{who}: the {'max' if who[0] == 'M' else 'avg'}_pool2d padding {p} must be at most half "
-                         f"of the kernel size {k}")
+def sized_layers(base: type, name: str, what: str) -> tuple:
+    """The layers ``{name}1d``, ``{name}2d`` and ``{name}3d``: subclasses of ``base`` with
+    ``nd`` = 1, 2, 3 spatial axes, each documented as ``what`` over its input shape."""
+    out = []
+    for nd in (1, 2, 3):
+        shape = F.batched_shape(nd)
+        doc = f"{what} over {shape} inputs (or {shape.replace('B, ', '')} unbatched)."
+        out.append(type(f"{name}{nd}d", (base,), {"nd": nd, "__doc__": doc, "__module__": base.__module__,
+                                                  "__qualname__": f"{name}{nd}d"}))
+    return tuple(out)
 
 
-class MaxPool2d(Module):
-    """The maximum of each kernel_size window (stride defaults to kernel_size; implicit -inf
-    padding of at most half the kernel); torch's arguments, ``return_indices=True`` makes the
-    forward return ``(output, indices)``."""
-
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
-                 return_indices: bool = False, ceil_mode: bool = False) -> None:
-        _check_pool(kernel_size, stride, padding, "MaxPool2d", dilation)
-        stride = kernel_size if stride is None else stride  # (as torch keeps it)
-        self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
-        self.return_indices = check_bool("MaxPool2d", "return_indices", return_indices)
-        self.ceil_mode = check_bool("MaxPool2d", "ceil_mode", ceil_mode)
-
-    def forward(self, x: Any) -> Any:
-        return F.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
-                            self.return_indices)
-
-    def extra_repr(self) -> str:
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
-
-
-class AvgPool2d(Module):
-    """The mean of each kernel_size window (stride defaults to kernel_size; zero padding counted
-    in the divisor unless count_include_pad=False; ``divisor_override`` replaces the divisor)."""
-
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
-                 count_include_pad: bool = True, divisor_override: Any = None) -> None:
-        _check_pool(kernel_size, stride, padding, "AvgPool2d")
-        stride = kernel_size if stride is None else stride  # (as torch keeps it)
-        self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
-        self.ceil_mode = check_bool("AvgPool2d", "ceil_mode", ceil_mode)
-        self.count_include_pad = check_bool("AvgPool2d", "count_include_pad", count_include_pad)
-        if divisor_override is not None and (isinstance(divisor_override, bool) or not isinstance(
-                divisor_override, int) or divisor_override == 0):
-            raise ValueError(f"AvgPool2d: divisor_override must be None or a non-zero int, got {divisor_override!r}")
-        self.divisor_override = divisor_override
-
-    def forward(self, x: Any) -> Tensor:
-        return F.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
-                            self.divisor_override)
-
-    def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+Conv1d, Conv2d, Conv3d = sized_layers(_ConvNd, "Conv", "Convolution (cross-correlation)")

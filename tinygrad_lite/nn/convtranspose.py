@@ -1,5 +1,5 @@
-"""Transposed convolutions (``conv_transpose1d`` / ``conv_transpose2d`` and the modules
-``ConvTranspose1d`` / ``ConvTranspose2d``) with torch's names, signatures, parameter shapes
+"""Transposed convolutions (``conv_transpose1d/2d/3d`` and the modules
+``ConvTranspose1d/2d/3d``) with torch's names, signatures, parameter shapes
 and initialisation, built from existing ops so that gradients and per-sample gradients are
 those of the ops they are made of.
 
@@ -29,7 +29,6 @@ The defaults are torch's: ``weight`` and ``bias`` uniform in ``+-1/sqrt(fan_in)`
 
 from __future__ import annotations
 
-import numbers
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
@@ -39,10 +38,11 @@ from ..ops.conv import CONV
 from ..ops.layout import cat
 from ..tensor import Tensor
 from . import functional as F
-from .conv import _ConvNd, check_channels, init_params
+from .conv import _ConvNd, check_channels, conv_operands, init_params, sized_layers
 from .module import Module
 
-__all__ = ["conv_transpose1d", "conv_transpose2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "ConvTranspose1d", "ConvTranspose2d",
+           "ConvTranspose3d"]
 
 
 def _spread(x: Tensor, s: int, axis: int) -> Tensor:
@@ -75,15 +75,7 @@ def out_lengths(S: Sequence[int], k: Sequence[int], s: tuple, p: tuple, q: tuple
 
 def _conv_transpose(x: Any, weight: Any, bias: Any, stride: Any, padding: Any, output_padding: Any, groups: Any,
                     dilation: Any, nd: int, who: str) -> Tensor:
-    x = F._t(x)
-    given = tuple(x.data.shape)
-    x, added = F._spatial(x, nd, who)
-    W = F._t(weight)
-    if W.data.ndim != nd + 2:
-        raise ValueError(f"{who}: weight must have {nd + 2} axes (in, out/groups, *kernel), got {W.data.shape}")
-    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
-        raise ValueError(f"{who}: groups must be an int >= 1, got {groups!r}")
-    G = int(groups)
+    x, given, added, W, G = conv_operands(x, weight, groups, nd, who, "in, out/groups")
     s = F._tuple(stride, nd, "stride", who)
     d = F._tuple(dilation, nd, "dilation", who)
     p = F._tuple(padding, nd, "padding", who, lo=0)
@@ -137,6 +129,14 @@ def conv_transpose2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1,
                            "conv_transpose2d")
 
 
+def conv_transpose3d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0,
+                     output_padding: Any = 0, groups: int = 1, dilation: Any = 1) -> Tensor:
+    """3-d transposed convolution of (B, C_in, D, H, W) (or (C_in, D, H, W)) with weight
+    (C_in, C_out/groups, kd, kh, kw); each output size as in ``conv_transpose1d``."""
+    return _conv_transpose(input, weight, bias, stride, padding, output_padding, groups, dilation, 3,
+                           "conv_transpose3d")
+
+
 class _ConvTransposeNd(Module):
     nd = 2
 
@@ -183,15 +183,5 @@ class _ConvTransposeNd(Module):
     extra_repr = _ConvNd.extra_repr
 
 
-class ConvTranspose1d(_ConvTransposeNd):
-    """1-d transposed convolution over (B, C, L) inputs (or (C, L) unbatched); ``weight``
-    (in_channels, out_channels/groups, k)."""
-
-    nd = 1
-
-
-class ConvTranspose2d(_ConvTransposeNd):
-    """2-d transposed convolution over (B, C, H, W) inputs (or (C, H, W) unbatched); ``weight``
-    (in_channels, out_channels/groups, kh, kw)."""
-
-    nd = 2
+ConvTranspose1d, ConvTranspose2d, ConvTranspose3d = sized_layers(
+    _ConvTransposeNd, "ConvTranspose", "Transposed convolution (weight (in_channels, out_channels/groups, *kernel))")

@@ -16,12 +16,11 @@ import numpy as np
 from .. import ops
 from ..batchstate import BATCHED
 from ..ops.base import const as _const
-from ..ops.conv import CONV
 from ..ops.nnops import BATCHNORM, EMBEDDING, GELU, GROUPNORM, LAYERNORM, SILU
 from ..random import as_generator
 from ..tensor import Tensor
 
-__all__ = ["linear", "conv1d", "conv2d", "max_pool2d", "avg_pool2d", "embedding", "layer_norm", "group_norm",
+__all__ = ["linear", "conv1d", "conv2d", "conv3d", "max_pool2d", "avg_pool2d", "embedding", "layer_norm", "group_norm",
            "batch_norm", "dropout", "relu", "gelu", "silu", "tanh", "sigmoid", "softmax", "log_softmax", "mse_loss",
            "cross_entropy", "scaled_dot_product_attention", "nll_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "l1_loss", "huber_loss", "smooth_l1_loss", "leaky_relu", "elu",
@@ -32,7 +31,8 @@ __all__ = ["linear", "conv1d", "conv2d", "max_pool2d", "avg_pool2d", "embedding"
            "conv_transpose2d", "interpolate", "dropout1d", "dropout2d", "pad", "normalize", "cosine_similarity",
            "pairwise_distance", "kl_div", "soft_margin_loss", "margin_ranking_loss", "hinge_embedding_loss",
            "cosine_embedding_loss", "triplet_margin_loss", "poisson_nll_loss", "gaussian_nll_loss", "rms_norm",
-           "hardshrink", "softshrink", "pixel_shuffle", "pixel_unshuffle", "instance_norm"]
+           "hardshrink", "softshrink", "pixel_shuffle", "pixel_unshuffle", "instance_norm", "max_pool3d", "avg_pool3d",
+           "max_unpool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d", "conv_transpose3d", "unfold", "fold"]
 
 
 def _t(x: Any) -> Tensor:
@@ -71,38 +71,12 @@ def _spatial(x: Tensor, nd: int, who: str) -> tuple:
         return x, False
     if xd.ndim == nd + 1 and not x._bs & BATCHED:
         return x.unsqueeze(0), True
-    want = "(B, C, L)" if nd == 1 else "(B, C, H, W)"
-    raise ValueError(f"{who}: expected an input of shape {want}, got shape {xd.shape}")
+    raise ValueError(f"{who}: expected an input of shape {batched_shape(nd)}, got shape {xd.shape}")
 
 
-def _conv(x: Any, weight: Tensor, bias: Optional[Tensor], stride: Any, padding: Any, dilation: Any, groups: int,
-          nd: int, who: str) -> Tensor:
-    x, added = _spatial(_t(x), nd, who)
-    W = _t(weight)
-    if W.data.ndim != nd + 2:
-        raise ValueError(f"{who}: weight must have {nd + 2} axes (out, in/groups, *kernel), got {W.data.shape}")
-    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral) or groups < 1:
-        raise ValueError(f"{who}: groups must be an int >= 1, got {groups!r}")
-    k = W.data.shape[2:]
-    s = _tuple(stride, nd, "stride", who)
-    d = _tuple(dilation, nd, "dilation", who)
-    pads = _pads(padding, nd, k, d, s, who)
-    O, Cg = W.data.shape[:2]
-    C, S = x.data.shape[1], x.data.shape[2:]
-    if C != Cg * groups:
-        raise ValueError(f"{who}: expected an input with {Cg * groups} channels (weight {W.data.shape}, groups="
-                         f"{groups}), got input of shape {x.data.shape} with {C} channels")
-    if O % groups:
-        raise ValueError(f"{who}: {O} output channels are not divisible by groups={groups}")
-    for n, kk, (lo, hi), dd in zip(S, k, pads, d):
-        if dd * (kk - 1) + 1 > n + lo + hi:
-            raise ValueError(f"{who}: kernel of size {tuple(k)} (dilation {d}) is larger than the padded input "
-                             f"{tuple(a + p0 + p1 for a, (p0, p1) in zip(S, pads))} (input shape {x.data.shape})")
-    b = None if bias is None else _t(bias)
-    if b is not None and b.data.shape != (O,):
-        raise ValueError(f"{who}: bias must have shape ({O},), got {b.data.shape}")
-    y = CONV(x, W, b, s, pads, d, int(groups))
-    return y.squeeze(0) if added else y
+def batched_shape(nd: int) -> str:
+    """The name of a batched input's shape with ``nd`` spatial axes: "(B, C, D, H, W)" for 3."""
+    return "(B, C, " + ("L" if nd == 1 else ", ".join("DHW"[3 - nd:])) + ")"
 
 
 def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:
@@ -115,18 +89,6 @@ def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:
     if x.data.ndim == 0 or x.data.shape[-1] != W.data.shape[-1]:
         raise ValueError(f"linear: input of shape {x.data.shape} does not match weight of shape {W.data.shape}")
     return ops.LINEAR(x, W, None if bias is None else _t(bias))
-
-
-def conv1d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
-           groups: int = 1) -> Tensor:
-    """1-d convolution (cross-correlation) of (B, C, L) with weight (O, C/groups, k)."""
-    return _conv(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
-
-
-def conv2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1, padding: Any = 0, dilation: Any = 1,
-           groups: int = 1) -> Tensor:
-    """2-d convolution (cross-correlation) of (B, C, H, W) with weight (O, C/groups, kh, kw)."""
-    return _conv(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
 
 
 def embedding(input: Any, weight: Any, padding_idx: Optional[int] = None, max_norm: Optional[float] = None,
@@ -445,9 +407,9 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
     return attn @ v
 
 
-# the losses beyond mse_loss, more activations, the 1-d and adaptive pools, the transposed convolutions, resizing
-# and channel dropout live in losses.py, activations*.py, pooling.py, convtranspose.py, resample.py and dropout.py
-# (they use the helpers above)
+# the convolutions, the losses beyond mse_loss, more activations, the pools, the transposed convolutions, fold and
+# unfold, resizing and channel dropout live in conv.py, losses.py, activations*.py, pooling.py, convtranspose.py,
+# fold.py, resample.py and dropout.py (they use the helpers above)
 from .activations import elu, hardtanh, leaky_relu, logsigmoid, mish, one_hot, relu6, softplus, softsign  # noqa: E402
 from .activations_more import (  # noqa: E402
     celu,
@@ -460,8 +422,10 @@ from .activations_more import (  # noqa: E402
     tanhshrink,
     threshold,
 )
-from .convtranspose import conv_transpose1d, conv_transpose2d  # noqa: E402
+from .conv import conv1d, conv2d, conv3d  # noqa: E402
+from .convtranspose import conv_transpose1d, conv_transpose2d, conv_transpose3d  # noqa: E402
 from .dropout import dropout1d, dropout2d  # noqa: E402
+from .fold import fold, unfold  # noqa: E402
 from .functional_more import cosine_similarity, normalize, pairwise_distance  # noqa: E402
 from .layers_more import hardshrink, instance_norm, pixel_shuffle, pixel_unshuffle, rms_norm, softshrink  # noqa: E402
 from .losses import (  # noqa: E402
@@ -487,13 +451,18 @@ from .padding import pad  # noqa: E402
 from .pooling import (  # noqa: E402
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
+    adaptive_avg_pool3d,
     adaptive_max_pool1d,
     adaptive_max_pool2d,
+    adaptive_max_pool3d,
     avg_pool1d,
     avg_pool2d,
+    avg_pool3d,
     max_pool1d,
     max_pool2d,
+    max_pool3d,
     max_unpool1d,
     max_unpool2d,
+    max_unpool3d,
 )
 from .resample import interpolate  # noqa: E402

@@ -162,7 +162,7 @@ from .nnops import (
                           LayerNorm,
                           Silu,
 )
-from .pool import AVGPOOL, MAXPOOL, MAXUNPOOL, AvgPool, MaxPool, MaxUnpool
+from .pool import AVGPOOL, FOLD, MAXPOOL, MAXUNPOOL, UNFOLD, AvgPool, Fold, MaxPool, MaxUnpool, Unfold
 
 # isort: split
 from .intdiv import FLOORDIV, FMOD, REMAINDER, TRUNCDIV, FloorDivide, Fmod, Remainder, TruncDivide
@@ -206,7 +206,7 @@ ALL = ALL + (L1, HUBER, SMOOTHL1, BCE, BCELOGITS, NLL)
 ALL = ALL + (LEAKYRELU, ELU, SOFTPLUS, HARDTANH, LOGSIGMOID, MISH, SOFTSIGN)
 ALL = ALL + (HOOKPOINT,)
 ALL = ALL + (SORT, TOPK, DIAGONAL, DIAG, TRIL, TRIU, EINSUM)
-ALL = ALL + (FLOORDIV, TRUNCDIV, REMAINDER, FMOD, MAXUNPOOL, SVDVALS)
+ALL = ALL + (FLOORDIV, TRUNCDIV, REMAINDER, FMOD, MAXUNPOOL, SVDVALS, UNFOLD, FOLD)
 
 __all__ = ["Op", "ALL", "Abs", "Add", "AddC", "Cast", "Clip", "Div", "DivC", "Exp", "Log", "Mul", "MulC", "Neg",
            "Pow", "PowC", "RDivC", "Relu", "RPowC", "RSubC", "Sigmoid", "Sqrt", "Sub", "SubC", "Tanh", "CrossEntropy",
@@ -231,4 +231,4 @@ __all__ += ["HookPoint", "HOOKPOINT"]
 __all__ += ["Sort", "TopK", "Diagonal", "DiagEmbed", "Tril", "Triu", "Einsum", "SORT", "TOPK", "DIAGONAL", "DIAG",
             "TRIL", "TRIU", "EINSUM"]
 __all__ += ["FloorDivide", "TruncDivide", "Remainder", "Fmod", "FLOORDIV", "TRUNCDIV", "REMAINDER", "FMOD"]
-__all__ += ["MaxUnpool", "MAXUNPOOL", "Svdvals", "SVDVALS"]
+__all__ += ["MaxUnpool", "MAXUNPOOL", "Svdvals", "SVDVALS", "Unfold", "UNFOLD", "Fold", "FOLD"]

@@ -1,7 +1,7 @@
 """Convolution on strided windows: one copy of the windows and one matmul per layer.
 
 Convolution (cross-correlation, as in PyTorch) of ``x`` (B, C, *S) with ``W`` (O, C/G, *K),
-``G`` groups, stride ``s``, padding ``p`` and dilation ``d``, for one or two spatial axes:
+``G`` groups, stride ``s``, padding ``p`` and dilation ``d``, for one, two or three spatial axes:
 
     out[b, o, i] = bias[o] + sum_{c in group(o), k} W[o, c, k] * xp[b, c, i*s + k*d]
 
@@ -208,7 +208,7 @@ def layer_batch(name: str, x: Any, params: tuple) -> tuple:
 
 
 class Conv(Op):
-    """N-d convolution (N = 1, 2) with groups, stride, padding (lo, hi per axis), dilation."""
+    """N-d convolution (N = 1, 2, 3) with groups, stride, padding (lo, hi per axis), dilation."""
 
     name, rule = "conv", "d conv/dW = sum g (x) patches, d conv/dx = full correlation of g with the flipped W"
 

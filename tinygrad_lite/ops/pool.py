@@ -1,4 +1,5 @@
-"""Max and average pooling, and max unpooling, on strided windows over the last one or two axes.
+"""Max and average pooling, max unpooling, and im2col / col2im (unfold / fold), on strided
+windows over the last one, two or three axes.
 
 A pool pads the input (with -inf for max, 0 for average; ``pads`` gives (lo, hi) per axis,
 so torch's ``ceil_mode`` is an extra ``hi`` pad that completes the last window), copies its
@@ -15,6 +16,8 @@ returns torch's indices: each maximum's flat position in its (unpadded) channel 
 
 ``max_unpool`` puts each value at its index in a zero plane of the requested size; its vjp
 gathers the cotangent at the indices (for every element, also a duplicate index, as torch).
+``unfold`` copies the windows out as columns (im2col); ``fold`` adds columns back at their
+window positions (col2im); each is the other's vjp.
 Every window and index stays inside one sample, so per-sample gradients pass through.
 """
 
@@ -44,14 +47,29 @@ def _pool_index(shape: tuple, out: tuple, k: tuple, s: tuple, d: tuple) -> np.nd
     return pos.reshape(math.prod(out), math.prod(k))
 
 
-def _scatter(w: np.ndarray, flat: np.ndarray, planes: int, size: int, x: np.ndarray, lead_shape: tuple, Sp: tuple,
+def _scatter(w: np.ndarray, flat: np.ndarray, planes: int, size: int, shape: tuple, dtype: Any, Sp: tuple,
              pads: tuple) -> np.ndarray:
     """The cotangents ``w`` (weights of the flat padded positions ``flat``) added up per position,
-    the padding cut off: the input's cotangent (with the leading axes ``lead_shape``)."""
+    the padding cut off: an array of ``shape`` (leading axes, then the unpadded plane)."""
     nd = len(pads)
     dxp = np.bincount(flat.reshape(-1), weights=w.reshape(-1), minlength=planes * size)
-    dxp = dxp.astype(x.dtype, copy=False).reshape(lead_shape + x.shape[:-nd] + Sp)
-    return dxp[(Ellipsis,) + tuple(slice(lo, lo + m) for m, (lo, _) in zip(x.shape[-nd:], pads))]
+    dxp = dxp.astype(dtype, copy=False).reshape(shape[:-nd] + Sp)
+    return dxp[(Ellipsis,) + tuple(slice(lo, lo + m) for m, (lo, _) in zip(shape[-nd:], pads))]
+
+
+def _scatter_windows(w: np.ndarray, shape: tuple, dtype: Any, k: tuple, stride: tuple, pads: tuple,
+                     dilation: tuple) -> np.ndarray:
+    """col2im: ``w`` (planes, P, K), one weight per window element, added up at the element's
+    position in its padded plane; the padding cut off: an array of ``shape`` (planes =
+    prod(shape[:-nd]))."""
+    nd = len(k)
+    S = shape[-nd:]
+    Sp = tuple(n + lo + hi for n, (lo, hi) in zip(S, pads))
+    out = tuple(out_size(n, kk, s, lo, hi, d) for n, kk, s, (lo, hi), d in zip(S, k, stride, pads, dilation))
+    pos = _pool_index(Sp, out, k, stride, dilation)  # (P, K)
+    planes, size = w.shape[0], math.prod(Sp)
+    flat = pos[None] + (np.arange(planes, dtype=np.int64) * size)[:, None, None]
+    return _scatter(np.broadcast_to(w, flat.shape), flat, planes, size, shape, dtype, Sp, pads)
 
 
 class _Pool(Op):
@@ -129,7 +147,8 @@ class MaxPool(_Pool):
         planes = at.shape[0]
         size = math.prod(Sp)
         flat = at + (np.arange(planes, dtype=np.int64) * size)[:, None]
-        return (_scatter(g, flat, planes, size, node._parents[0]._data, g.shape[:n], Sp, pads),)
+        x = node._parents[0]._data
+        return (_scatter(g, flat, planes, size, g.shape[:n] + x.shape, x.dtype, Sp, pads),)
 
 
 class AvgPool(_Pool):
@@ -161,15 +180,59 @@ class AvgPool(_Pool):
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         k, pads, Sp, div, out, stride, dilation = node._ctx
-        pos = _pool_index(Sp, out, k, stride, dilation)  # (P, K)
-        P, K = pos.shape
-        n = lead(node, g)
-        gd = (g / div).reshape(-1, P)
-        planes = gd.shape[0]
-        size = math.prod(Sp)
-        flat = pos[None] + (np.arange(planes, dtype=np.int64) * size)[:, None, None]
-        w = np.broadcast_to(gd[:, :, None], (planes, P, K))
-        return (_scatter(w, flat, planes, size, node._parents[0]._data, g.shape[:n], Sp, pads),)
+        gd = (g / div).reshape(-1, math.prod(out), 1)
+        x = node._parents[0]._data
+        return (_scatter_windows(gd, g.shape[:lead(node, g)] + x.shape, x.dtype, k, stride, pads, dilation),)
+
+
+class Unfold(_Pool):
+    """im2col: ``x`` (..., C, *S) -> (..., C*K, P), column t holding window t's elements,
+    rows ordered (channel, kernel offset) as torch: ``out[..., c*K + j, t] = xp[..., c,
+    t*s + j*d]`` (``xp`` zero-padded by ``pads``). Its vjp is col2im of the cotangent (``Fold``'s
+    forward): each element's cotangent added back at its position."""
+
+    name, rule, linear = "unfold", "d unfold/dx = 1 at each window element's position (col2im of g)", True
+
+    def forward(self, x: np.ndarray, k: tuple, stride: tuple, pads: tuple, dilation: tuple, extra: Any) -> tuple:
+        return self.im2col(x, k, stride, pads, dilation), (k, stride, pads, dilation)
+
+    @staticmethod
+    def im2col(x: np.ndarray, k: tuple, stride: tuple, pads: tuple, dilation: tuple) -> np.ndarray:
+        """The windows of the last ``len(k)`` axes as columns: (..., C*K, P)."""
+        nd = len(k)
+        win = _Pool.windows(x, k, stride, pads, dilation, 0.0)[0]  # (..., C, *out, K)
+        lead_ = x.shape[:-nd - 1]
+        win = win.reshape(lead_ + (x.shape[-nd - 1], -1, win.shape[-1]))  # (..., C, P, K)
+        return np.ascontiguousarray(np.swapaxes(win, -1, -2)).reshape(lead_ + (-1, win.shape[-2]))
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        k, stride, pads, dilation = node._ctx
+        x = node._parents[0]._data
+        return (Fold.col2im(g, g.shape[:lead(node, g)] + x.shape, x.dtype, k, stride, pads, dilation),)
+
+
+class Fold(_Pool):
+    """col2im: ``x`` (..., C*K, P) -> (..., C, *S) (``extra``: S), each column's entries added
+    at their window positions (overlaps add up; the padding is cut off), the adjoint of
+    ``Unfold``; its vjp is im2col of the cotangent."""
+
+    name, rule, linear = "fold", "d fold/dx = the cotangent at each window element's position (im2col of g)", True
+
+    def forward(self, x: np.ndarray, k: tuple, stride: tuple, pads: tuple, dilation: tuple, extra: Any) -> tuple:
+        C = x.shape[-2] // math.prod(k)
+        y = self.col2im(x, x.shape[:-2] + (C,) + tuple(extra), x.dtype, k, stride, pads, dilation)
+        return y, (k, stride, pads, dilation)
+
+    @staticmethod
+    def col2im(c: np.ndarray, shape: tuple, dtype: Any, k: tuple, stride: tuple, pads: tuple,
+               dilation: tuple) -> np.ndarray:
+        """``c`` (..., C*K, P) added up into an array of ``shape`` (..., C, *S)."""
+        K = math.prod(k)
+        w = np.swapaxes(c.reshape((-1, K, c.shape[-1])), 1, 2)  # (planes, P, K)
+        return _scatter_windows(w, shape, dtype, k, stride, pads, dilation)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        return (Unfold.im2col(g, *node._ctx),)
 
 
 class MaxUnpool(Op):
@@ -207,4 +270,4 @@ class MaxUnpool(Op):
         return (dx.reshape(g.shape[:n] + x.shape).astype(x.dtype, copy=False),)
 
 
-MAXPOOL, AVGPOOL, MAXUNPOOL = MaxPool(), AvgPool(), MaxUnpool()
+MAXPOOL, AVGPOOL, MAXUNPOOL, UNFOLD, FOLD = MaxPool(), AvgPool(), MaxUnpool(), Unfold(), Fold()
