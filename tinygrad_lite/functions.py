@@ -23,7 +23,8 @@ from .ops.base import make
 def _t(who: str, input: Any) -> Any:
     """``input`` if it is a Tensor, else a TypeError naming the function (as torch's)."""
     if not isinstance(input, base.Tensor):
-        raise TypeError(f"{who}: input must be a Tensor, got {type(input).__name__} (tl.tensor(...) makes one)")
+        hint = "; x.data is a numpy array here, so pass x or x.detach()" if isinstance(input, np.ndarray) else ""
+        raise TypeError(f"{who}: input must be a Tensor, got {type(input).__name__} (tl.tensor(...) makes one{hint})")
     return input
 
 

@@ -11,7 +11,7 @@ shapes, more selection and the random fills from ``torchextra.ExtraMethods``.
 
 ``Tensor`` inherits these through ``TorchMethods``; each differentiable one is one op call
 or a composition of op calls, so gradients, per-sample gradients and the mixing errors come
-from the ops.
+from the ops. ``x[index] = value`` and the write rule come from ``torchwrite.WriteMethods``.
 """
 
 from __future__ import annotations
@@ -24,17 +24,17 @@ import numpy as np
 
 from . import factories, ops
 from .conventions import _shape_arg, _torch_axis, store
-from .graph import state
 from .ops import base
 from .ops.base import axes_of
-from .torchextra import ExtraMethods, _along
+from .torchextra import _along
 from .torchextra import _axis as _one_axis
+from .torchwrite import WriteMethods
 
 if TYPE_CHECKING:
     from .tensor import Tensor
 
 
-class TorchMethods(ExtraMethods):
+class TorchMethods(WriteMethods):
     """Mixin of ``Tensor`` (see the module docstring)."""
 
     __slots__ = ()
@@ -149,18 +149,6 @@ class TorchMethods(ExtraMethods):
                          device)
 
     # ------------------------------------------------------------ in place -------------
-    def _writable(self, who: str, src: Any = None) -> None:
-        """In-place writes are for data outside a graph (a leaf that requires grad only under
-        ``no_grad()``, as torch); inside a recorded graph they are refused, not recorded."""
-        if not state.grad:
-            return
-        if self.requires_grad and self._op is None:
-            raise RuntimeError(f"{who}: a leaf tensor that requires grad cannot be changed in place while gradients "
-                               "are recorded; do it inside `with tl.no_grad():`")
-        if self.requires_grad or getattr(src, "requires_grad", False):
-            raise RuntimeError(f"{who}: in-place changes are not recorded in the graph; inside a graph build a new "
-                               "tensor instead (clone(), where(), masked_fill()), or do it under `tl.no_grad()`")
-
     def zero_(self) -> "Tensor":
         """Set every element to 0 in place; returns this tensor."""
         self._writable("zero_")
