@@ -90,3 +90,52 @@ def test_setitem_keeps_torch_rules_for_graphs_and_bad_values() -> None:
         w[1, 1] = 3.0                     # the graph used the old values: its backward refuses
     with pytest.raises(RuntimeError):
         loss.backward()
+
+
+@pytest.mark.filterwarnings("ignore:enable_nested_tensor")
+@pytest.mark.parametrize("batch_first,norm_first", [(False, False), (True, True)])
+def test_transformer_loads_torch_weights_and_gives_torch_outputs_and_gradients(batch_first: bool,
+                                                                              norm_first: bool) -> None:
+    torch.manual_seed(0)
+    kw = dict(d_model=8, nhead=2, num_encoder_layers=2, num_decoder_layers=1, dim_feedforward=16, dropout=0.0,
+              batch_first=batch_first, norm_first=norm_first)
+    tm = torch.nn.Transformer(**kw, dtype=torch.float64)
+    m = tl.nn.Transformer(**kw, rng=0)
+    sd = {k: v.detach().numpy() for k, v in tm.state_dict().items()}
+    assert list(m.state_dict()) == list(sd)
+    m.load_state_dict(sd)
+    rng = np.random.default_rng(3)
+    S, T, N = 5, 4, 3
+    src = rng.normal(size=(N, S, 8) if batch_first else (S, N, 8))
+    tgt = rng.normal(size=(N, T, 8) if batch_first else (T, N, 8))
+    kpm = np.zeros((N, S), bool)
+    kpm[1, 3:] = True
+    tmask = torch.nn.Transformer.generate_square_subsequent_mask(T, dtype=torch.float64)
+    mask = tl.nn.Transformer.generate_square_subsequent_mask(T)
+    np.testing.assert_array_equal(mask.numpy(), tmask.numpy())
+    ts, tt = torch.tensor(src, requires_grad=True), torch.tensor(tgt)
+    want = tm(ts, tt, tgt_mask=tmask, src_key_padding_mask=torch.tensor(kpm),
+              memory_key_padding_mask=torch.tensor(kpm))
+    xs = tl.tensor(src, requires_grad=True)
+    got = m(xs, tl.tensor(tgt), tgt_mask=mask, src_key_padding_mask=tl.tensor(kpm),
+            memory_key_padding_mask=tl.tensor(kpm))
+    np.testing.assert_allclose(got.numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-12)
+    (want ** 2).sum().backward()
+    (got ** 2).sum().backward()
+    np.testing.assert_allclose(xs.grad, ts.grad.numpy(), rtol=1e-9, atol=1e-12)
+    for name, p in m.named_parameters():
+        np.testing.assert_allclose(p.grad, tm.get_parameter(name).grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:enable_nested_tensor")
+def test_transformer_draws_its_weight_matrices_from_xavier_uniform_as_torch() -> None:
+    # torch's Transformer redraws every parameter with more than one dimension from Xavier's
+    # uniform law: linear1.weight (32, 8) spreads to sqrt(6 / 40), beyond Linear's 1 / sqrt(8)
+    m = tl.nn.Transformer(d_model=8, nhead=2, num_encoder_layers=1, num_decoder_layers=1, dim_feedforward=32, rng=0)
+    tm = torch.nn.Transformer(d_model=8, nhead=2, num_encoder_layers=1, num_decoder_layers=1, dim_feedforward=32)
+    for name, p in m.named_parameters():
+        if p.ndim > 1:
+            bound = np.sqrt(6.0 / sum(p.shape))
+            tp = tm.get_parameter(name).detach().numpy()
+            assert np.abs(p.numpy()).max() <= bound and np.abs(tp).max() <= bound
+            assert np.abs(p.numpy()).max() > 0.8 * bound and np.abs(tp).max() > 0.8 * bound
