@@ -139,3 +139,91 @@ def test_transformer_draws_its_weight_matrices_from_xavier_uniform_as_torch() ->
             tp = tm.get_parameter(name).detach().numpy()
             assert np.abs(p.numpy()).max() <= bound and np.abs(tp).max() <= bound
             assert np.abs(p.numpy()).max() > 0.8 * bound and np.abs(tp).max() > 0.8 * bound
+
+
+def _pair(a: np.ndarray) -> tuple:
+    return tl.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+
+
+@pytest.mark.parametrize("name,args,kwargs", [
+    ("add", (2.0,), {"alpha": 3}), ("sub", ("other",), {"alpha": 0.5}), ("mul", ("other",), {}), ("pow", (3,), {}),
+    ("norm", (), {"dim": 1}), ("cumsum", (), {"dim": 1}), ("logsumexp", (1,), {}), ("var", (0,), {"keepdim": True}),
+    ("std", (), {"dim": 1, "correction": 0}), ("amax", ((0, 1),), {}), ("chunk", (2, 1), {}), ("split", (1,), {}),
+    ("unbind", (1,), {}), ("gather", (1, "index"), {}), ("flip", ((0, 1),), {}), ("roll", (1, 0), {}),
+    ("clone", (), {}), ("t", (), {}), ("masked_fill", ("mask", -1.0), {}),
+])
+def test_torch_functions_that_call_the_method_of_their_name(name: str, args: tuple, kwargs: dict) -> None:
+    # torch.add(x, y, alpha=2), torch.norm(x, dim=1), torch.chunk(x, 2, 1), ... (and x.add(y, alpha=2))
+    rng = np.random.default_rng(4)
+    a, other = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
+    extra = {"other": (tl.tensor(other), torch.tensor(other)), "mask": (tl.tensor(a > 0), torch.tensor(a > 0)),
+             "index": (tl.tensor([[0], [3], [1]]), torch.tensor([[0], [3], [1]]))}
+    x, tx = _pair(a)
+    got = getattr(tl, name)(x, *[extra[v][0] if isinstance(v, str) else v for v in args], **kwargs)
+    want = getattr(torch, name)(tx, *[extra[v][1] if isinstance(v, str) else v for v in args], **kwargs)
+    got, want = (list(got), list(want)) if isinstance(want, (tuple, list)) else ([got], [want])
+    g = [rng.normal(size=w.shape) for w in want]
+    for r, w in zip(got, want):
+        np.testing.assert_allclose(r.numpy(), w.detach().numpy(), rtol=1e-13, atol=1e-14)
+    sum((r * tl.tensor(gi)).sum() for r, gi in zip(got, g)).backward()
+    sum((w * torch.tensor(gi)).sum() for w, gi in zip(want, g)).backward()
+    np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-13, atol=1e-14)
+
+
+def test_in_place_masked_fill_add_with_alpha_and_type_as_as_torch() -> None:
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(size=(3, 4)), rng.normal(size=(4,))
+    x, tx = tl.tensor(a), torch.tensor(a)
+    x.masked_fill_(x > 0.5, 0.0)
+    tx.masked_fill_(tx > 0.5, 0.0)
+    x.add_(tl.tensor(b), alpha=-2.0)
+    tx.add_(torch.tensor(b), alpha=-2.0)
+    np.testing.assert_allclose(x.numpy(), tx.numpy(), rtol=1e-15)
+    np.testing.assert_allclose(x.sub(tl.tensor(b), alpha=3).numpy(), tx.sub(torch.tensor(b), alpha=3).numpy())
+    y = x.type_as(tl.ones(1, dtype=tl.float32))
+    assert y.dtype == np.float32 and tx.type_as(torch.ones(1)).dtype == torch.float32
+    w = tl.tensor(a, requires_grad=True)
+    with pytest.raises(RuntimeError, match="masked_fill_"):
+        w.masked_fill_(w > 0, 0.0)
+    with pytest.raises(ValueError, match="masked_fill"):
+        x.masked_fill_(tl.ones(5) > 0, 0.0)
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_pad_sequence_pads_and_passes_gradients_as_torch(batch_first: bool, side: str) -> None:
+    from tinygrad_lite.nn.utils.rnn import pad_sequence
+    rng = np.random.default_rng(6)
+    arrays = [rng.normal(size=(n, 2)) for n in (3, 5, 1)]
+    xs, ts = zip(*(_pair(v) for v in arrays))
+    got = pad_sequence(list(xs), batch_first=batch_first, padding_value=-1.0, padding_side=side)
+    want = torch.nn.utils.rnn.pad_sequence(list(ts), batch_first=batch_first, padding_value=-1.0,
+                                           padding_side=side)
+    np.testing.assert_array_equal(got.numpy(), want.detach().numpy())
+    g = rng.normal(size=want.shape)
+    (got * tl.tensor(g)).sum().backward()
+    (want * torch.tensor(g)).sum().backward()
+    for x, t in zip(xs, ts):
+        np.testing.assert_array_equal(x.grad, t.grad.numpy())
+    ids = [np.array([4, 1, 2]), np.array([3])]       # token ids: the long dtype stays
+    padded = tl.nn.utils.rnn.pad_sequence([tl.tensor(i) for i in ids], batch_first=True)
+    tpadded = torch.nn.utils.rnn.pad_sequence([torch.tensor(i) for i in ids], batch_first=True)
+    np.testing.assert_array_equal(padded.numpy(), tpadded.numpy())
+    assert padded.dtype == np.int64
+    with pytest.raises(ValueError, match=r"pad_sequence: sequence 1 has shape \(2, 3\)"):
+        pad_sequence([tl.ones(2, 2), tl.ones(2, 3)])
+
+
+def test_default_dtype_spellings() -> None:
+    # torch.set_default_dtype(torch.float64) opens many exact-maths scripts: float64 is the
+    # default here already; another default float cannot be set (the library's rule)
+    tl.set_default_dtype(tl.float64)
+    assert tl.get_default_dtype() == tl.float64 == np.float64
+    assert tl.zeros(2).dtype == tl.get_default_dtype()
+    with pytest.raises(ValueError, match="set_default_dtype.*float64"):
+        tl.set_default_dtype(tl.float32)
+    with pytest.raises(TypeError):
+        torch.set_default_dtype(torch.int64)
+    with pytest.raises(TypeError, match="set_default_dtype"):
+        tl.set_default_dtype(tl.int64)
+    assert tl.get_default_dtype() == np.float64

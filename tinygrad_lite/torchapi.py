@@ -102,6 +102,10 @@ class TorchMethods(WriteMethods):
             return factories.torch_type_name(self.data.dtype)
         return self.astype(factories.as_dtype("type", dtype))
 
+    def type_as(self, other: Any) -> Any:
+        """This tensor in ``other``'s dtype (``to(other.dtype)``)."""
+        return self.to(other.dtype)
+
     def nelement(self) -> int:
         """The number of elements (``numel()``)."""
         return int(self.data.size)
@@ -185,11 +189,11 @@ class TorchMethods(WriteMethods):
 
     def add_(self, other: Any, *, alpha: Any = 1) -> "Tensor":
         """x += alpha * other in place (other broadcast to this shape)."""
-        return self._update("add_", other, lambda x, o: x + (o if alpha == 1 else o * alpha))
+        return self._update("add_", other, lambda x, o: x.add(o, alpha=alpha))
 
     def sub_(self, other: Any, *, alpha: Any = 1) -> "Tensor":
         """x -= alpha * other in place."""
-        return self._update("sub_", other, lambda x, o: x - (o if alpha == 1 else o * alpha))
+        return self._update("sub_", other, lambda x, o: x.sub(o, alpha=alpha))
 
     def mul_(self, other: Any) -> "Tensor":
         """x *= other in place."""
@@ -220,6 +224,10 @@ class TorchMethods(WriteMethods):
         return self._update("clamp_", None, lambda x, _: ops.CLIP(x, min, max))
 
     clip_ = clamp_
+
+    def masked_fill_(self, mask: Any, value: Any) -> "Tensor":
+        """``value`` where the boolean ``mask`` (broadcast to this shape) is True, in place."""
+        return self._update("masked_fill_", None, lambda x, _: x.masked_fill(mask, value))
 
     def clamp_min(self, min: Any) -> "Tensor":
         """max(x, min) elementwise: ``clamp(min=min)``; the gradient is 0 where clipped."""
