@@ -227,3 +227,30 @@ def test_default_dtype_spellings() -> None:
     with pytest.raises(TypeError, match="set_default_dtype"):
         tl.set_default_dtype(tl.int64)
     assert tl.get_default_dtype() == np.float64
+
+
+@pytest.mark.filterwarnings("ignore:enable_nested_tensor")
+@pytest.mark.parametrize("name,args", [
+    ("Linear", (2, 3)), ("Conv2d", (1, 2, 3)), ("ConvTranspose1d", (1, 2, 3)), ("Embedding", (4, 2)),
+    ("LayerNorm", (3,)), ("BatchNorm1d", (3,)), ("GroupNorm", (1, 2)), ("PReLU", ()), ("LSTM", (2, 3)),
+    ("GRUCell", (2, 3)), ("MultiheadAttention", (4, 2)), ("TransformerEncoderLayer", (4, 2)),
+    ("Transformer", (4, 2, 1, 1, 8)),
+])
+def test_layers_take_torch_device_keyword(name: str, args: tuple) -> None:
+    # factory_kwargs = {"device": device, "dtype": dtype}; nn.Linear(..., **factory_kwargs)
+    getattr(torch.nn, name)(*args, device="cpu", dtype=torch.float64)
+    m = getattr(tl.nn, name)(*args, device="cpu", dtype=tl.float64)
+    getattr(tl.nn, name)(*args, device=torch.device("cpu"))
+    assert all(p.dtype == np.float64 for p in m.parameters())
+    with pytest.raises(RuntimeError, match=f"{name}: device 'cuda'"):
+        getattr(tl.nn, name)(*args, device="cuda")
+
+
+def test_every_layer_with_a_dtype_keyword_takes_device() -> None:
+    import inspect
+    for name in dir(tl.nn):
+        cls = getattr(tl.nn, name)
+        if isinstance(cls, type) and issubclass(cls, tl.nn.Module) and \
+                "dtype" in inspect.signature(cls.__init__).parameters:
+            with pytest.raises(RuntimeError, match="device 'meta'"):
+                cls.__init__(object.__new__(cls), device="meta")

@@ -11,6 +11,8 @@ list, tuple or dict). Linear is one fused graph node with its own per-sample rul
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections import OrderedDict
 from typing import Any, Iterator, NamedTuple, Optional, Union
 
@@ -19,6 +21,7 @@ import numpy as np
 from .. import hooks as _hooks
 from .. import ops
 from ..conventions import check_bool, check_dtype
+from ..factories import check_device
 from ..graph import state
 from ..hooks import MODULES as _MODULE_HOOKS
 from ..ops.base import const as _const
@@ -50,6 +53,25 @@ class Module(ModuleAPI):
     """
 
     training: bool = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """The library's layers that take ``dtype=`` take torch's other factory keyword,
+        ``device=``, too (None, "cpu" or a cpu device; another device raises as
+        ``check_device`` says)."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None or not cls.__module__.startswith(__name__.rsplit(".", 2)[0] + "."):
+            return
+        params = inspect.signature(init).parameters
+        if "dtype" not in params or "device" in params:
+            return
+
+        @functools.wraps(init)
+        def with_device(self: Any, *args: Any, device: Any = None, **kw: Any) -> None:
+            check_device(type(self).__name__, device)
+            init(self, *args, **kw)
+
+        cls.__init__ = with_device  # type: ignore[misc]
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
