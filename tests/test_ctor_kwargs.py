@@ -21,11 +21,15 @@ LAYERS: list[tuple[str, Callable[..., Any]]] = [
     ("GroupNorm", lambda **k: nn.GroupNorm(2, 4, **k)),
     ("BatchNorm1d", lambda **k: nn.BatchNorm1d(4, **k)),
     ("BatchNorm2d", lambda **k: nn.BatchNorm2d(4, **k)),
+    ("BatchNorm3d", lambda **k: nn.BatchNorm3d(4, **k)),
     ("InstanceNorm1d", lambda **k: nn.InstanceNorm1d(4, affine=True, **k)),
+    ("InstanceNorm2d", lambda **k: nn.InstanceNorm2d(4, affine=True, **k)),
+    ("InstanceNorm3d", lambda **k: nn.InstanceNorm3d(4, affine=True, **k)),
     ("RMSNorm", lambda **k: nn.RMSNorm(4, **k)),
     ("PReLU", lambda **k: nn.PReLU(**k)),
     ("Conv1d", lambda **k: nn.Conv1d(2, 3, 3, **k)),
     ("Conv2d", lambda **k: nn.Conv2d(2, 3, 3, **k)),
+    ("ConvTranspose1d", lambda **k: nn.ConvTranspose1d(2, 3, 3, **k)),
     ("ConvTranspose2d", lambda **k: nn.ConvTranspose2d(2, 3, 3, **k)),
     ("Conv3d", lambda **k: nn.Conv3d(2, 3, 3, **k)),
     ("ConvTranspose3d", lambda **k: nn.ConvTranspose3d(2, 3, 3, **k)),
@@ -38,6 +42,7 @@ LAYERS: list[tuple[str, Callable[..., Any]]] = [
     ("MultiheadAttention", lambda **k: nn.MultiheadAttention(4, 2, batch_first=True, **k)),
     ("TransformerEncoderLayer", lambda **k: nn.TransformerEncoderLayer(4, 2, 8, **k)),
     ("TransformerDecoderLayer", lambda **k: nn.TransformerDecoderLayer(4, 2, 8, **k)),
+    ("Transformer", lambda **k: nn.Transformer(4, 2, 1, 1, 8, **k)),
 ]
 IDS = [name for name, _ in LAYERS]
 

@@ -18,6 +18,7 @@ from .factories import (
     eye,
     full,
     full_like,
+    get_default_dtype,
     linspace,
     multinomial,
     normal,
@@ -29,6 +30,7 @@ from .factories import (
     randn,
     randn_like,
     randperm,
+    set_default_dtype,
     where,
     zeros,
     zeros_like,
@@ -49,9 +51,10 @@ __all__ = ["Tensor", "Value", "tensor", "no_grad", "inference_mode", "enable_gra
            "__version__"]
 __all__ += ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like", "randn", "rand",
             "randn_like", "rand_like", "arange", "linspace", "eye", "where", "allclose", "equal", "device", "cuda",
-            "randint", "randperm", "multinomial", "normal", "linalg"]
-# (``from tinygrad_lite import *`` leaves Python's own abs, all, any, max, min and sum alone)
-__all__ += [n for n in functions.__all__ if n not in ("abs", "all", "any", "max", "min", "sum")]
+            "randint", "randperm", "multinomial", "normal", "linalg", "get_default_dtype",
+            "set_default_dtype"]
+# (``from tinygrad_lite import *`` leaves Python's own abs, all, any, max, min, pow, round and sum alone)
+__all__ += [n for n in functions.__all__ if n not in ("abs", "all", "any", "max", "min", "pow", "round", "sum")]
 
 # torch's dtype names (tl.float32, tl.long, tl.float, tl.int, tl.bool ...): attributes only, never
 # in __all__, so ``from tinygrad_lite import *`` leaves Python's float, int and bool alone

@@ -123,7 +123,25 @@ def _made(arr: np.ndarray, requires_grad: bool) -> Any:
 
 
 def _float(who: str, dtype: Any) -> np.dtype:
-    return np.dtype(np.float64) if dtype is None else as_dtype(who, dtype)
+    return get_default_dtype() if dtype is None else as_dtype(who, dtype)
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype of float results made without one: float64, this library's rule (numpy's)."""
+    return np.dtype(np.float64)
+
+
+def set_default_dtype(d: Any) -> None:
+    """torch's ``set_default_dtype``: float64 (what a script asking for exact maths sets) is
+    this library's default already, so nothing changes; another float dtype raises a
+    ValueError (pass ``dtype=`` or call ``model.float()`` instead), a non-float one a
+    TypeError, as torch's."""
+    dt = as_dtype("set_default_dtype", d)
+    if dt.kind != "f":
+        raise TypeError(f"set_default_dtype: only floating-point dtypes can be the default, got {dt}")
+    if dt != get_default_dtype():
+        raise ValueError(f"set_default_dtype: the default float dtype is float64 here and cannot be changed, got "
+                         f"{dt}; pass dtype={dt} to the factories and layers, or call model.float()")
 
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:

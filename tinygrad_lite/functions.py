@@ -23,7 +23,8 @@ from .ops.base import make
 def _t(who: str, input: Any) -> Any:
     """``input`` if it is a Tensor, else a TypeError naming the function (as torch's)."""
     if not isinstance(input, base.Tensor):
-        raise TypeError(f"{who}: input must be a Tensor, got {type(input).__name__} (tl.tensor(...) makes one)")
+        hint = "; x.data is a numpy array here, so pass x or x.detach()" if isinstance(input, np.ndarray) else ""
+        raise TypeError(f"{who}: input must be a Tensor, got {type(input).__name__} (tl.tensor(...) makes one{hint})")
     return input
 
 
@@ -53,6 +54,23 @@ _BINARY = ["maximum", "minimum", "atan2", "eq", "ne", "lt", "le", "gt", "ge", "l
            "logical_xor"]
 globals().update({n: _forward(n, False) for n in _UNARY})
 globals().update({n: _forward(n, True) for n in _BINARY})
+
+
+def _passing(name: str) -> Any:
+    """The function ``name(input, *args, **kwargs)`` calling the Tensor method of that name
+    with the rest of the arguments (the method has torch's signature and gives the maths)."""
+    def f(input: Any, *args: Any, **kwargs: Any) -> Any:
+        return getattr(_t(name, input), name)(*args, **kwargs)
+
+    f.__name__ = f.__qualname__ = name
+    f.__doc__ = getattr(base.Tensor, name).__doc__
+    return f
+
+
+# torch.add(x, y, alpha=2), torch.pow(x, 2), torch.norm(x, dim=1), torch.chunk(x, 3, 1), ...
+_PASSING = ["add", "sub", "mul", "pow", "norm", "cumsum", "logsumexp", "var", "std", "amax", "amin", "chunk", "split",
+            "unbind", "gather", "flip", "roll", "clone", "t", "sign", "floor", "ceil", "round", "masked_fill"]
+globals().update({n: _passing(n) for n in _PASSING})
 
 
 def clamp(input: Any, min: Any = None, max: Any = None) -> Any:
@@ -357,4 +375,4 @@ __all__ = _UNARY + _BINARY + ["clamp", "clip", "sum", "mean", "max", "min", "pro
                               "floor_divide", "remainder", "fmod", "div", "divide"]
 __all__ += ["mm", "bmm", "dot", "mv", "outer", "tril", "triu", "diag", "diagonal", "trace", "einsum", "sort", "argsort",
             "msort", "topk", "masked_select", "index_select", "narrow", "repeat_interleave", "unflatten", "movedim",
-            "moveaxis", "swapdims", "swapaxes"]
+            "moveaxis", "swapdims", "swapaxes"] + _PASSING

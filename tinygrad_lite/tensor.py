@@ -327,9 +327,9 @@ class Tensor(TorchMethods):
 
     # ------------------------------------------------------------------ operators ------
     # each a one-line call of its op (numbers, arrays and Tensors on either side)
-    __add__ = add = _binary(ops.ADD)
+    __add__ = _binary(ops.ADD)  # (add and sub, with torch's alpha, are in torchmath)
     __radd__ = _binary(ops.ADD, True)
-    __sub__ = sub = _binary(ops.SUB)
+    __sub__ = _binary(ops.SUB)
     __rsub__ = _binary(ops.SUB, True)
     __mul__ = mul = _binary(ops.MUL)
     __rmul__ = _binary(ops.MUL, True)

@@ -11,7 +11,7 @@ shapes, more selection and the random fills from ``torchextra.ExtraMethods``.
 
 ``Tensor`` inherits these through ``TorchMethods``; each differentiable one is one op call
 or a composition of op calls, so gradients, per-sample gradients and the mixing errors come
-from the ops.
+from the ops. ``x[index] = value`` and the write rule come from ``torchwrite.WriteMethods``.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ import numpy as np
 
 from . import factories, ops
 from .conventions import _shape_arg, _torch_axis, store
-from .graph import state
 from .ops import base
 from .ops.base import axes_of
-from .torchextra import ExtraMethods, _along, _int
+from .torchextra import _along, _int
 from .torchextra import _axis as _one_axis
+from .torchwrite import WriteMethods
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -41,7 +41,7 @@ def _shape_of(other: Any, who: str) -> tuple:
     return tuple(other.shape)
 
 
-class TorchMethods(ExtraMethods):
+class TorchMethods(WriteMethods):
     """Mixin of ``Tensor`` (see the module docstring)."""
 
     __slots__ = ()
@@ -109,6 +109,10 @@ class TorchMethods(ExtraMethods):
             return factories.torch_type_name(self.data.dtype)
         return self.astype(factories.as_dtype("type", dtype))
 
+    def type_as(self, other: Any) -> Any:
+        """This tensor in ``other``'s dtype (``to(other.dtype)``)."""
+        return self.to(other.dtype)
+
     def nelement(self) -> int:
         """The number of elements (``numel()``)."""
         return int(self.data.size)
@@ -156,18 +160,6 @@ class TorchMethods(ExtraMethods):
                          device)
 
     # ------------------------------------------------------------ in place -------------
-    def _writable(self, who: str, src: Any = None) -> None:
-        """In-place writes are for data outside a graph (a leaf that requires grad only under
-        ``no_grad()``, as torch); inside a recorded graph they are refused, not recorded."""
-        if not state.grad:
-            return
-        if self.requires_grad and self._op is None:
-            raise RuntimeError(f"{who}: a leaf tensor that requires grad cannot be changed in place while gradients "
-                               "are recorded; do it inside `with tl.no_grad():`")
-        if self.requires_grad or getattr(src, "requires_grad", False):
-            raise RuntimeError(f"{who}: in-place changes are not recorded in the graph; inside a graph build a new "
-                               "tensor instead (clone(), where(), masked_fill()), or do it under `tl.no_grad()`")
-
     def zero_(self) -> "Tensor":
         """Set every element to 0 in place; returns this tensor."""
         self._writable("zero_")
@@ -204,11 +196,11 @@ class TorchMethods(ExtraMethods):
 
     def add_(self, other: Any, *, alpha: Any = 1) -> "Tensor":
         """x += alpha * other in place (other broadcast to this shape)."""
-        return self._update("add_", other, lambda x, o: x + (o if alpha == 1 else o * alpha))
+        return self._update("add_", other, lambda x, o: x.add(o, alpha=alpha))
 
     def sub_(self, other: Any, *, alpha: Any = 1) -> "Tensor":
         """x -= alpha * other in place."""
-        return self._update("sub_", other, lambda x, o: x - (o if alpha == 1 else o * alpha))
+        return self._update("sub_", other, lambda x, o: x.sub(o, alpha=alpha))
 
     def mul_(self, other: Any) -> "Tensor":
         """x *= other in place."""
@@ -239,6 +231,10 @@ class TorchMethods(ExtraMethods):
         return self._update("clamp_", None, lambda x, _: ops.CLIP(x, min, max))
 
     clip_ = clamp_
+
+    def masked_fill_(self, mask: Any, value: Any) -> "Tensor":
+        """``value`` where the boolean ``mask`` (broadcast to this shape) is True, in place."""
+        return self._update("masked_fill_", None, lambda x, _: x.masked_fill(mask, value))
 
     def clamp_min(self, min: Any) -> "Tensor":
         """max(x, min) elementwise: ``clamp(min=min)``; the gradient is 0 where clipped."""

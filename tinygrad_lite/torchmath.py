@@ -158,6 +158,16 @@ class MathMethods(TorchSpellings):
     fmod = _arith(ops.FMOD)
     __rfloordiv__, __rmod__ = _arith(ops.FLOORDIV, True), _arith(ops.REMAINDER, True)
 
+    def add(self, other: Any, *, alpha: Any = 1) -> "Tensor":
+        """self + alpha * other (torch's ``add``; ``alpha`` scales the other operand)."""
+        return self + (other if alpha == 1 else other * alpha)  # type: ignore[operator]
+
+    def sub(self, other: Any, *, alpha: Any = 1) -> "Tensor":
+        """self - alpha * other (torch's ``sub``)."""
+        return self - (other if alpha == 1 else other * alpha)  # type: ignore[operator]
+
+    subtract = sub
+
     def div(self, other: Any, *, rounding_mode: Any = None) -> "Tensor":
         """``self / other`` (true division, gradients 1/b and -a/b^2); ``rounding_mode="floor"``:
         ``floor_divide``, ``"trunc"``: trunc(a / b) (integer tensors stay integer; a zero

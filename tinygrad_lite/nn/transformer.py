@@ -1,4 +1,5 @@
-"""Transformer encoder and decoder layers and their stacks, shaped like PyTorch's.
+"""Transformer encoder and decoder layers, their stacks and the encoder-decoder ``Transformer``,
+shaped like PyTorch's.
 
 Parameters carry torch's names (``self_attn.in_proj_weight``, ``self_attn.in_proj_bias``,
 ``self_attn.out_proj.weight``/``bias``, ``multihead_attn.*`` in a decoder layer,
@@ -26,11 +27,12 @@ import numpy as np
 
 from ..batchstate import BATCHED
 from ..conventions import check_bool
-from ..factories import param_dtype
+from ..factories import as_dtype, check_device, param_dtype
 from ..random import as_generator
 from ..tensor import Tensor
 from . import functional as F
 from .attention import MultiheadAttention
+from .init import xavier_uniform_
 from .layers import Dropout, LayerNorm
 from .module import Linear, Module, ModuleList, _as_tensor
 
@@ -301,3 +303,61 @@ class TransformerDecoder(_Stack):
             x = layer(x, memory, tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask,
                       bool(tgt_is_causal), memory_is_causal)
         return x if self.norm is None else self.norm(x)
+
+
+class Transformer(Module):
+    """``Transformer(d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6,
+    dim_feedforward=2048, dropout=0.1, activation="relu", custom_encoder=None,
+    custom_decoder=None, layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True,
+    rng=None)``: torch's encoder-decoder model, ``encoder`` a TransformerEncoder with a final
+    LayerNorm, ``decoder`` a TransformerDecoder with one (parameter names ``encoder.layers.{i}.*``,
+    ``encoder.norm.*``, ``decoder.layers.{i}.*``, ``decoder.norm.*``, as torch's):
+
+        memory = encoder(src, src_mask, src_key_padding_mask)
+        out = decoder(tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask)
+
+    As torch, every weight matrix (the parameters of more than one dimension) of the layers it
+    builds is then drawn again from Xavier's uniform law."""
+
+    def __init__(self, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6, num_decoder_layers: int = 6,
+                 dim_feedforward: int = 2048, dropout: float = 0.1, activation: Union[str, Callable] = "relu",
+                 custom_encoder: Optional[Module] = None, custom_decoder: Optional[Module] = None,
+                 layer_norm_eps: float = 1e-5, batch_first: bool = False, norm_first: bool = False,
+                 bias: bool = True, rng: Rng = None, *, dtype: Any = np.float64, device: Any = None) -> None:
+        dtype = param_dtype("Transformer", dtype, device)
+        g = None if rng is None else as_generator(rng)
+        args = (d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, batch_first, norm_first, bias, g)
+
+        def norm() -> LayerNorm:
+            ln = LayerNorm(d_model, eps=layer_norm_eps, dtype=dtype)
+            if not bias:
+                ln.bias = None
+            return ln
+
+        self.encoder = custom_encoder if custom_encoder is not None else TransformerEncoder(
+            TransformerEncoderLayer(*args, dtype=dtype), num_encoder_layers, norm())
+        self.decoder = custom_decoder if custom_decoder is not None else TransformerDecoder(
+            TransformerDecoderLayer(*args, dtype=dtype), num_decoder_layers, norm())
+        self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
+        for p in self.parameters():
+            if p.ndim > 1:
+                xavier_uniform_(p, generator=g)
+
+    def forward(self, src: Any, tgt: Any, src_mask: Mask = None, tgt_mask: Mask = None, memory_mask: Mask = None,
+                src_key_padding_mask: Mask = None, tgt_key_padding_mask: Mask = None,
+                memory_key_padding_mask: Mask = None, src_is_causal: Optional[bool] = None,
+                tgt_is_causal: Optional[bool] = None, memory_is_causal: bool = False) -> Tensor:
+        memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask, is_causal=src_is_causal)
+        return self.decoder(tgt, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                            tgt_key_padding_mask=tgt_key_padding_mask,
+                            memory_key_padding_mask=memory_key_padding_mask, tgt_is_causal=tgt_is_causal,
+                            memory_is_causal=memory_is_causal)
+
+    @staticmethod
+    def generate_square_subsequent_mask(sz: int, device: Any = None, dtype: Any = None) -> Tensor:
+        """The causal mask of ``sz`` positions as torch's: a float (sz, sz) tensor, -inf above the
+        diagonal (a later position, not allowed) and 0 elsewhere (float64 unless ``dtype``)."""
+        check_device("generate_square_subsequent_mask", device)
+        n = _count("generate_square_subsequent_mask", "sz", sz, lo=0)
+        dt = np.float64 if dtype is None else as_dtype("generate_square_subsequent_mask", dtype)
+        return Tensor(np.triu(np.full((n, n), -np.inf), 1).astype(dt))

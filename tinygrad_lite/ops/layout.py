@@ -296,9 +296,9 @@ def _index_state(bs: int, mix: Any, x: Any, idx: Any, norm: tuple) -> tuple:
     return picked_state("getitem", x, per[0], leads)
 
 
-def normalise_index(idx: Any, shape: tuple) -> tuple:
+def normalise_index(idx: Any, shape: tuple, who: str = "getitem") -> tuple:
     """Index as a tuple; Tensors and lists as arrays, boolean masks as integer arrays (after
-    checking they match the axes they index). Returns (index, has_advanced)."""
+    checking they match the axes they index); errors name ``who``. Returns (index, has_advanced)."""
     if not isinstance(idx, tuple):
         idx = (idx,)
     out = []
@@ -307,7 +307,7 @@ def normalise_index(idx: Any, shape: tuple) -> tuple:
     for k, i in enumerate(idx):
         if isinstance(i, base.Tensor):
             if i.data.dtype == np.uint8:  # torch reads it as a (deprecated) mask, numpy as positions
-                raise IndexError(f"getitem: a uint8 index Tensor (shape {i.data.shape}) is a mask in torch and "
+                raise IndexError(f"{who}: a uint8 index Tensor (shape {i.data.shape}) is a mask in torch and "
                                  f"positions in numpy; write .bool() for a mask or .long() for positions "
                                  f"(tensor shape {shape})")
             i = i.data
@@ -322,13 +322,13 @@ def normalise_index(idx: Any, shape: tuple) -> tuple:
             if i.dtype == bool:
                 want = shape[dim:dim + i.ndim]
                 if i.shape != tuple(want):
-                    raise IndexError(f"getitem: boolean index of shape {i.shape} does not match the indexed "
+                    raise IndexError(f"{who}: boolean index of shape {i.shape} does not match the indexed "
                                      f"axes of shape {tuple(want)} (tensor shape {shape})")
                 out.extend(np.nonzero(i))
                 dim += i.ndim
                 continue
             if not np.issubdtype(i.dtype, np.integer):
-                raise IndexError(f"getitem: index arrays must be integer or boolean, got {i.dtype}")
+                raise IndexError(f"{who}: index arrays must be integer or boolean, got {i.dtype}")
         if i is not None:
             dim += 1
         out.append(i)

@@ -1,4 +1,5 @@
-"""``tl.nn.utils``: gradient clipping, and parameters as one vector, as in PyTorch."""
+"""``tl.nn.utils``: gradient clipping, and parameters as one vector, as in PyTorch;
+``tl.nn.utils.rnn.pad_sequence`` pads sequences into one batch."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Iterable, Union
 
 import numpy as np
 
-from ..tensor import Tensor
+from ...tensor import Tensor
+from . import rnn  # noqa: F401  (tl.nn.utils.rnn.pad_sequence, as torch.nn.utils.rnn)
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
 
@@ -81,7 +83,7 @@ def parameters_to_vector(parameters: Union[Tensor, Iterable[Tensor]]) -> Tensor:
     """One 1-D Tensor: every parameter flattened, concatenated in order,
     ``v = [p_1.reshape(-1), ..., p_k.reshape(-1)]``; differentiable (``dv/dp_i`` places
     the gradient back in ``p_i``'s shape)."""
-    from ..ops.layout import cat
+    from ...ops.layout import cat
 
     ps = _params(parameters, "parameters_to_vector")
     if not ps:
