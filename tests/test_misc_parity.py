@@ -70,3 +70,156 @@ def test_bce_gradient_wrt_the_target_at_p_0_and_1_is_torchs(reduction: str, weig
     np.testing.assert_allclose(p.grad, tp.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(t.grad, tt.grad.numpy(), rtol=1e-12)
     assert np.isinf(t.grad[:, :2]).all()
+
+
+# ----------------------------------------------------------------- Bilinear ----------------
+def test_bilinear_matches_torch_shapes_init_repr_and_gradients() -> None:
+    m, ref = nn.Bilinear(3, 4, 5, rng=0), torch.nn.Bilinear(3, 4, 5).double()
+    assert repr(m) == repr(ref)
+    assert [(k, p.data.shape) for k, p in m.named_parameters()] == [(k, tuple(p.shape))
+                                                                    for k, p in ref.named_parameters()]
+    assert repr(nn.Bilinear(2, 2, 1, bias=False)) == repr(torch.nn.Bilinear(2, 2, 1, bias=False))
+    assert nn.Bilinear(2, 2, 1, bias=False).bias is None
+    big = nn.Bilinear(16, 3, 200, rng=1)  # uniform in +-1/sqrt(in1_features), as torch
+    k = 1 / np.sqrt(16)
+    for p in (big.weight.data, big.bias.data):
+        assert np.abs(p).max() <= k and np.abs(p).max() > 0.95 * k
+    m.load_state_dict({k: v.detach().numpy() for k, v in ref.state_dict().items()})
+    rng = np.random.default_rng(3)
+    for lead in [(6,), (2, 7), ()]:
+        a, b = rng.normal(size=lead + (3,)), rng.normal(size=lead + (4,))
+        ta, tb = _t(a), _t(b)
+        x1, x2 = tl.tensor(a, requires_grad=True), tl.tensor(b, requires_grad=True)
+        g = rng.normal(size=lead + (5,))
+        ref.zero_grad()
+        m.zero_grad()
+        out, want = m(x1, x2), ref(ta, tb)
+        want.backward(torch.tensor(g))
+        out.backward(g)
+        np.testing.assert_allclose(out.data, want.detach().numpy(), rtol=1e-12, atol=1e-14)
+        for got, t in [(x1.grad, ta.grad), (x2.grad, tb.grad), (m.weight.grad, ref.weight.grad),
+                       (m.bias.grad, ref.bias.grad)]:
+            np.testing.assert_allclose(got, t.numpy(), rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(F.bilinear(a, b, m.weight.data).data,
+                                   TF.bilinear(ta, tb, ref.weight).detach().numpy(), rtol=1e-12, atol=1e-14)
+
+
+def test_bilinear_refuses_mismatched_inputs_naming_the_shapes() -> None:
+    m = nn.Bilinear(2, 3, 4, rng=0)
+    for a, b in [((5, 2), (4, 3)), ((5, 2), (3,)), ((5, 3), (5, 2))]:
+        with pytest.raises(RuntimeError):
+            TF.bilinear(torch.zeros(a), torch.zeros(b), torch.zeros(4, 2, 3))
+        with pytest.raises(ValueError, match=r"bilinear: .*" + str(a).replace("(", r"\(").replace(")", r"\)")):
+            m(np.zeros(a), np.zeros(b))
+    with pytest.raises(ValueError, match="bilinear: weight"):
+        F.bilinear(np.zeros((5, 2)), np.zeros((5, 3)), np.zeros((2, 3)))
+
+
+def test_bilinear_per_sample_gradients_equal_each_sample_alone() -> None:
+    rng = np.random.default_rng(4)
+    m = nn.Bilinear(3, 4, 2, rng=5)
+    A, Bm, Y = rng.normal(size=(6, 3)), rng.normal(size=(6, 4)), rng.normal(size=(6, 2))
+    alone = []
+    for b in range(6):
+        m.zero_grad()
+        nn.mse_loss(m(tl.Tensor(A[b:b + 1]), tl.Tensor(Bm[b:b + 1])), Y[b:b + 1]).backward()
+        alone.append([p.grad.copy() for p in m.parameters()])
+    m.zero_grad()
+    nn.mse_loss(m(tl.Tensor(A, batched=True), tl.Tensor(Bm, batched=True)), Y).backward()
+    norms = m.weight.grad_sample_norm  # from the kept factors: no (B, out, in1, in2) array
+    assert m.weight._gs is None
+    for k, p in enumerate(m.parameters()):
+        want = np.stack([row[k] for row in alone])
+        np.testing.assert_allclose(p.grad_sample, want, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(p.grad_sample_norm, np.linalg.norm(want.reshape(6, -1), axis=1), rtol=1e-12)
+        np.testing.assert_allclose(p.grad, want.mean(0), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(norms, np.linalg.norm(m.weight.grad_sample.reshape(6, -1), axis=1), rtol=1e-12)
+
+
+# ----------------------------------------------------------------- alpha dropout -----------
+def _torch_transform(fn: Any, x: np.ndarray, p: float, seed: int) -> tuple:
+    """torch's map read off its outputs for x and x + 1 under one seed: the mask (where they
+    differ), the kept slope and offset, and the dropped value (no constant copied here)."""
+    outs = []
+    for shift in (0.0, 1.0):
+        torch.manual_seed(seed)
+        outs.append(fn(torch.tensor(x + shift), p, True).numpy())
+    kept = outs[1] != outs[0]
+    slope = (outs[1] - outs[0])[kept]
+    offset = (outs[0] - slope[0] * x)[kept]
+    dropped = outs[0][~kept]
+    assert np.allclose(slope, slope[0]) and np.allclose(offset, offset[0]) and np.allclose(dropped, dropped[0])
+    return kept, slope[0], offset[0], dropped[0]
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.8])
+@pytest.mark.parametrize("feature", [False, True])
+def test_alpha_dropout_is_torchs_affine_map_given_the_mask(p: float, feature: bool) -> None:
+    ours, theirs = (F.feature_alpha_dropout, TF.feature_alpha_dropout) if feature else (F.alpha_dropout,
+                                                                                       TF.alpha_dropout)
+    x = np.random.default_rng(6).normal(size=(40, 30, 5))
+    kept_t, a, k, d = _torch_transform(theirs, x, p, 0)
+    y = ours(tl.tensor(x), p, True, rng=7).data
+    kept = np.isclose(y, a * x + k, rtol=1e-12, atol=1e-12) & ~np.isclose(y, d)
+    np.testing.assert_allclose(y, np.where(kept, a * x + k, d), rtol=1e-12, atol=1e-13)
+    for m in (kept, kept_t):
+        assert abs(m.mean() - (1 - p)) < 0.03
+        if feature:  # one draw per (sample, channel)
+            assert (m == m[:, :, :1]).all()
+    # the statistics of a standard normal input are kept (mean 0, variance 1), as torch's
+    z = np.random.default_rng(8).normal(size=(200, 100, 10))
+    torch.manual_seed(1)
+    yt = theirs(torch.tensor(z), p, True).numpy()
+    yo = ours(tl.tensor(z), p, True, rng=9).data
+    tol = 0.06 if feature else 0.02
+    for s in (yt, yo):
+        assert abs(s.mean()) < tol and abs(s.var() - 1) < 2 * tol
+
+
+@pytest.mark.parametrize("name", ["alpha_dropout", "feature_alpha_dropout"])
+def test_alpha_dropout_edges_as_torch(name: str) -> None:
+    ours, theirs = getattr(F, name), getattr(TF, name)
+    x = np.random.default_rng(10).normal(size=(3, 4))
+    np.testing.assert_array_equal(ours(tl.tensor(x)).data, theirs(torch.tensor(x)).numpy())  # training=False
+    for p in (0.0, 1.0):
+        np.testing.assert_array_equal(ours(tl.tensor(x), p, True).data, theirs(torch.tensor(x), p, True).numpy())
+    e = np.zeros((0, 3))
+    assert ours(tl.tensor(e), 0.5, True).data.shape == tuple(theirs(torch.tensor(e), 0.5, True).shape)
+    with pytest.raises(ValueError, match=name):
+        ours(tl.tensor(x), 1.5, True)
+    with pytest.raises(ValueError, match=name):  # the function refuses inplace=True (modules accept the flag)
+        ours(tl.tensor(x), 0.5, True, inplace=True)
+    xt = tl.tensor(x, requires_grad=True)
+    ours(xt, 1.0, True).sum().backward()
+    np.testing.assert_array_equal(xt.grad, np.zeros_like(x))
+    if name == "feature_alpha_dropout":
+        with pytest.raises(RuntimeError):
+            theirs(torch.ones(5), 0.5, True)
+        with pytest.raises(ValueError, match="feature_alpha_dropout: .*at least 2 axes.*\\(5,\\)"):
+            ours(tl.tensor(np.ones(5)), 0.5, True)
+
+
+@pytest.mark.parametrize("cls", ["AlphaDropout", "FeatureAlphaDropout"])
+def test_alpha_dropout_modules_train_eval_repr_and_inplace(cls: str) -> None:
+    for kw in ({}, {"p": 0.2}, {"p": 0.3, "inplace": True}):
+        assert repr(getattr(nn, cls)(**kw)) == repr(getattr(torch.nn, cls)(**kw))
+    m = getattr(nn, cls)(0.5, rng=0, inplace=True)
+    x = np.random.default_rng(11).normal(size=(4, 3, 2))
+    xt = tl.tensor(x.copy())
+    y = m(xt)
+    assert not np.allclose(y.data, x) and np.array_equal(xt.data, x)  # the input is left as it was
+    m.eval()
+    assert m(xt) is xt
+    ref = getattr(torch.nn, cls)(0.5).eval()
+    np.testing.assert_array_equal(ref(torch.tensor(x)).numpy(), m(xt).data)
+
+
+def test_alpha_dropout_gradient_is_the_kept_slope() -> None:
+    x = tl.tensor(np.random.default_rng(12).normal(size=(50, 6)), requires_grad=True)
+    y = F.alpha_dropout(x, 0.4, True, rng=3)
+    y.sum().backward()
+    kept = x.grad != 0
+    alpha = -TF.selu(torch.tensor(-np.inf, dtype=torch.float64)).item()  # SELU's saturation value, negated
+    a = 1 / np.sqrt((1 - 0.4) * (1 + 0.4 * alpha ** 2))
+    np.testing.assert_allclose(x.grad[kept], a, rtol=1e-12)
+    assert np.ptp(y.data[~kept]) == 0

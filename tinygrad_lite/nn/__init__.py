@@ -14,10 +14,11 @@ from . import functional, init, utils
 from .activations import ELU, Hardtanh, LeakyReLU, LogSigmoid, Mish, ReLU6, Softplus, Softsign
 from .activations_more import CELU, GLU, SELU, Hardsigmoid, Hardswish, PReLU, Softmin, Tanhshrink, Threshold
 from .attention import MultiheadAttention
+from .bilinear import Bilinear
 from .containers import ModuleDict, Parameter, ParameterDict, ParameterList, Unflatten
 from .conv import AvgPool2d, Conv1d, Conv2d, MaxPool2d
 from .convtranspose import ConvTranspose1d, ConvTranspose2d
-from .dropout import Dropout1d, Dropout2d
+from .dropout import AlphaDropout, Dropout1d, Dropout2d, FeatureAlphaDropout
 from .functional import cross_entropy, mse_loss
 from .functional_more import CosineSimilarity, PairwiseDistance
 from .instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
@@ -95,3 +96,4 @@ __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten"
            "HingeEmbeddingLoss", "CosineEmbeddingLoss", "TripletMarginLoss", "PoissonNLLLoss", "GaussianNLLLoss"]
 __all__ += ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
 __all__ += ["BatchNorm3d", "RMSNorm", "Hardshrink", "Softshrink", "PixelShuffle", "PixelUnshuffle"]
+__all__ += ["AlphaDropout", "FeatureAlphaDropout", "Bilinear"]

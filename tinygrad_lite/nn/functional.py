@@ -32,7 +32,8 @@ __all__ = ["linear", "conv1d", "conv2d", "max_pool2d", "avg_pool2d", "embedding"
            "conv_transpose2d", "interpolate", "dropout1d", "dropout2d", "pad", "normalize", "cosine_similarity",
            "pairwise_distance", "kl_div", "soft_margin_loss", "margin_ranking_loss", "hinge_embedding_loss",
            "cosine_embedding_loss", "triplet_margin_loss", "poisson_nll_loss", "gaussian_nll_loss", "rms_norm",
-           "hardshrink", "softshrink", "pixel_shuffle", "pixel_unshuffle", "instance_norm"]
+           "hardshrink", "softshrink", "pixel_shuffle", "pixel_unshuffle", "instance_norm", "alpha_dropout",
+           "feature_alpha_dropout", "bilinear"]
 
 
 def _t(x: Any) -> Tensor:
@@ -460,8 +461,9 @@ from .activations_more import (  # noqa: E402
     tanhshrink,
     threshold,
 )
+from .bilinear import bilinear  # noqa: E402
 from .convtranspose import conv_transpose1d, conv_transpose2d  # noqa: E402
-from .dropout import dropout1d, dropout2d  # noqa: E402
+from .dropout import alpha_dropout, dropout1d, dropout2d, feature_alpha_dropout  # noqa: E402
 from .functional_more import cosine_similarity, normalize, pairwise_distance  # noqa: E402
 from .layers_more import hardshrink, instance_norm, pixel_shuffle, pixel_unshuffle, rms_norm, softshrink  # noqa: E402
 from .losses import (  # noqa: E402
