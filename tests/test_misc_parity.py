@@ -223,3 +223,71 @@ def test_alpha_dropout_gradient_is_the_kept_slope() -> None:
     a = 1 / np.sqrt((1 - 0.4) * (1 + 0.4 * alpha ** 2))
     np.testing.assert_allclose(x.grad[kept], a, rtol=1e-12)
     assert np.ptp(y.data[~kept]) == 0
+
+
+# ----------------------------------------------------------------- LSTM(proj_size) ---------
+@pytest.mark.parametrize("layers, bidir, batch_first, bias", [(1, False, False, True), (2, True, True, True),
+                                                              (3, False, True, False), (2, True, False, True)])
+def test_lstm_with_proj_size_matches_torch_outputs_and_every_gradient(layers: int, bidir: bool, batch_first: bool,
+                                                                      bias: bool) -> None:
+    torch.manual_seed(0)
+    kw = dict(num_layers=layers, bidirectional=bidir, batch_first=batch_first, bias=bias, proj_size=3)
+    ref = torch.nn.LSTM(4, 5, **kw).double()
+    m = nn.LSTM(4, 5, rng=0, **kw)
+    assert repr(m) == repr(ref)
+    assert [(k, p.data.shape) for k, p in m.named_parameters()] == [(k, tuple(p.shape))
+                                                                    for k, p in ref.named_parameters()]
+    m.load_state_dict({k: v.numpy() for k, v in ref.state_dict().items()})
+    D, N, T = 2 if bidir else 1, 2, 4
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(N, T, 4) if batch_first else (T, N, 4))
+    h0, c0 = rng.normal(size=(D * layers, N, 3)), rng.normal(size=(D * layers, N, 5))
+    tx, th, tc = _t(x), _t(h0), _t(c0)
+    out_t, (hn_t, cn_t) = ref(tx, (th, tc))
+    lx, lh, lc = (tl.tensor(a, requires_grad=True) for a in (x, h0, c0))
+    out, (hn, cn) = m(lx, (lh, lc))
+    assert out.shape == tuple(out_t.shape) and hn.shape == (D * layers, N, 3) and cn.shape == (D * layers, N, 5)
+    gs = [rng.normal(size=tuple(a.shape)) for a in (out_t, hn_t, cn_t)]
+    torch.autograd.backward([out_t, hn_t, cn_t], [torch.tensor(g) for g in gs])
+    for ours, g in zip((out, hn, cn), gs):
+        ours.backward(g)
+    for got, want in [(out, out_t), (hn, hn_t), (cn, cn_t)]:
+        np.testing.assert_allclose(got.data, want.detach().numpy(), rtol=1e-12, atol=1e-13)
+    for got, want in [(lx, tx), (lh, th), (lc, tc)]:
+        np.testing.assert_allclose(got.grad, want.grad.numpy(), rtol=1e-10, atol=1e-12)
+    named = dict(ref.named_parameters())
+    for k, p in m.named_parameters():
+        np.testing.assert_allclose(p.grad, named[k].grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=k)
+    # unbatched input and default states, too
+    out_t, (hn_t, _) = ref(tx[0] if batch_first else tx[:, 0])
+    out, (hn, _) = m(x[0] if batch_first else x[:, 0])
+    np.testing.assert_allclose(out.data, out_t.detach().numpy(), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(hn.data, hn_t.detach().numpy(), rtol=1e-12, atol=1e-13)
+
+
+def test_lstm_proj_size_bounds_and_state_shapes_as_torch() -> None:
+    for p in (5, 6, -1):
+        with pytest.raises(ValueError):
+            torch.nn.LSTM(4, 5, proj_size=p)
+        with pytest.raises(ValueError, match="LSTM: proj_size"):
+            nn.LSTM(4, 5, proj_size=p)
+    m = nn.LSTM(4, 5, proj_size=2, rng=0)
+    with pytest.raises(ValueError, match=r"h_0 must have shape \(1, 3, 2\)"):
+        m(np.zeros((6, 3, 4)), (np.zeros((1, 3, 5)), np.zeros((1, 3, 5))))
+    with pytest.raises(ValueError, match=r"c_0 must have shape \(1, 3, 5\)"):
+        m(np.zeros((6, 3, 4)), (np.zeros((1, 3, 2)), np.zeros((1, 3, 2))))
+
+
+def test_lstm_proj_size_per_sample_gradients_from_the_output() -> None:
+    m = nn.LSTM(3, 4, proj_size=2, batch_first=True, num_layers=2, rng=2)
+    rng = np.random.default_rng(3)
+    X, Y = rng.normal(size=(5, 3, 3)), rng.normal(size=(5, 2))
+    alone = []
+    for b in range(5):
+        m.zero_grad()
+        nn.mse_loss(m(tl.Tensor(X[b:b + 1]))[0][:, -1], Y[b:b + 1]).backward()
+        alone.append([p.grad.copy() for p in m.parameters()])
+    m.zero_grad()
+    nn.mse_loss(m(tl.Tensor(X, batched=True))[0][:, -1], Y).backward()
+    for k, p in enumerate(m.parameters()):
+        np.testing.assert_allclose(p.grad_sample, np.stack([row[k] for row in alone]), rtol=1e-10, atol=1e-14)
