@@ -291,3 +291,114 @@ def test_lstm_proj_size_per_sample_gradients_from_the_output() -> None:
     nn.mse_loss(m(tl.Tensor(X, batched=True))[0][:, -1], Y).backward()
     for k, p in enumerate(m.parameters()):
         np.testing.assert_allclose(p.grad_sample, np.stack([row[k] for row in alone]), rtol=1e-10, atol=1e-14)
+
+
+# ----------------------------------------------------------------- index_fill / add / copy -
+_INDEX_CASES = [((4, 3), 0, [2, 0, 2]), ((4, 3), 1, [1]), ((2, 5, 3), 1, [4, 0, 4, 1]), ((2, 5, 3), -1, [0, 2]),
+                ((5,), 0, [3, 3, 1]), ((2, 3), 1, [])]
+
+
+@pytest.mark.parametrize("shape, dim, index", _INDEX_CASES)
+@pytest.mark.parametrize("op", ["index_add", "index_copy", "index_fill"])
+def test_index_ops_match_torch_values_and_gradients(op: str, shape: tuple, dim: int, index: list) -> None:
+    rng = np.random.default_rng(len(index) + len(shape))
+    a = rng.normal(size=shape)
+    idx = np.array(index, dtype=np.int64)
+    src_shape = list(shape)
+    src_shape[dim] = len(index)
+    s = rng.normal(size=src_shape)
+    if op == "index_copy" and len(set(index)) < len(index):  # repeated positions: the last copy stays
+        s = np.take(s, [max(i for i, v in enumerate(index) if v == j) for j in index], axis=dim)
+    ta, x = _t(a), tl.tensor(a, requires_grad=True)
+    if op == "index_fill":
+        ts, src = _t(1.5), tl.tensor(1.5, requires_grad=True)
+        want, got = ta.index_fill(dim, torch.tensor(idx), ts), x.index_fill(dim, idx, src)
+    else:
+        ts, src = _t(s), tl.tensor(s, requires_grad=True)
+        kw = {"alpha": 0.5} if op == "index_add" else {}
+        want = getattr(ta, op)(dim, torch.tensor(idx), ts, **kw)
+        got = getattr(x, op)(dim, tl.tensor(idx), src, **kw)
+    np.testing.assert_allclose(got.data, want.detach().numpy(), rtol=1e-15)
+    g = rng.normal(size=shape)
+    want.backward(torch.tensor(g))
+    got.backward(g)
+    np.testing.assert_allclose(x.grad, ta.grad.numpy(), rtol=1e-15)
+    np.testing.assert_allclose(src.grad, ts.grad.numpy(), rtol=1e-14)
+    for name in (op, op + "_"):  # float32 stays float32, the in-place form writes the same values
+        x32 = tl.tensor(a.astype(np.float32))
+        arg = 1.5 if op == "index_fill" else s.astype(np.float32)
+        out = getattr(x32, name)(dim, idx, arg, **({"alpha": 0.5} if op == "index_add" else {}))
+        assert out.dtype == np.float32 and (out is x32) == name.endswith("_")
+        np.testing.assert_allclose(out.data, want.detach().numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_index_ops_on_a_0d_tensor_and_negative_fill_positions_as_torch() -> None:
+    for op, arg in (("index_add", 2.0), ("index_copy", 3.0), ("index_fill", 1.0)):
+        targ = torch.tensor(arg, dtype=torch.float64) if op != "index_fill" else arg
+        want = getattr(torch.tensor(5.0, dtype=torch.float64), op)(0, torch.tensor([0]), targ)
+        got = getattr(tl.tensor(5.0), op)(0, np.array([0]), tl.tensor(arg) if op != "index_fill" else arg)
+        assert got.shape == () and got.item() == want.item()
+    a = np.arange(6.0).reshape(3, 2)
+    np.testing.assert_array_equal(tl.tensor(a).index_fill(0, np.array([-1, 0]), -7.0).data,
+                                  torch.tensor(a).index_fill(0, torch.tensor([-1, 0]), -7.0).numpy())
+
+
+@pytest.mark.parametrize("call, exc, msg", [
+    (lambda m, x, s: x.index_add(0, m([0, -1]), s), IndexError, "index_add: index -1 is out of range"),
+    (lambda m, x, s: x.index_copy(0, m([0, 3]), s), IndexError, "index_copy: index 3 is out of range"),
+    (lambda m, x, s: x.index_fill(0, m([3]), 1.0), IndexError, "index_fill: index 3"),
+    (lambda m, x, s: x.index_add(0, m([[0, 1]]), s), TypeError, "index_add: index must be a 0-d or 1-D"),
+    (lambda m, x, s: x.index_add(1, m([0, 1]), s), ValueError, r"index_add: source of shape \(2, 4\)"),
+    (lambda m, x, s: x.index_copy(0, m([0, 1, 2]), s), ValueError, r"index_copy: source of shape \(2, 4\)"),
+    (lambda m, x, s: x.index_add(0, m([0, 1]), s.float() if hasattr(s, "float") and not isinstance(s, np.ndarray)
+                                 else s.astype(np.float32)), TypeError, "index_add: source of dtype float32"),
+])
+def test_index_ops_refuse_bad_input_as_torch_naming_the_op(call: Any, exc: type, msg: str) -> None:
+    a, s = np.zeros((3, 4)), np.ones((2, 4))
+    with pytest.raises((IndexError, RuntimeError, TypeError, ValueError)):
+        call(torch.tensor, torch.tensor(a), torch.tensor(s))
+    x = tl.tensor(a)
+    with pytest.raises(exc, match=msg):
+        call(np.array, x, s)
+    np.testing.assert_array_equal(x.data, a)
+
+
+def test_index_ops_in_place_are_refused_inside_a_graph_and_change_nothing() -> None:
+    w = tl.tensor(np.zeros((3, 2)), requires_grad=True)
+    with pytest.raises(RuntimeError, match="index_add_"):
+        w.index_add_(0, np.array([1]), np.ones((1, 2)))
+    with tl.no_grad():
+        w.index_add_(0, np.array([1, 1]), np.ones((2, 2)))
+    np.testing.assert_array_equal(w.data, [[0, 0], [2, 2], [0, 0]])
+    y = w * 2
+    with pytest.raises(RuntimeError, match="index_copy_"):
+        y.index_copy_(0, np.array([0]), np.ones((1, 2)))
+    np.testing.assert_array_equal(y.data, [[0, 0], [4, 4], [0, 0]])
+
+
+@pytest.mark.parametrize("op", ["index_add", "index_copy"])
+def test_index_ops_keep_per_sample_gradients_off_the_sample_axis(op: str) -> None:
+    """A batched source written into a parameter's columns (axis 1): each sample's gradient is
+    its own; along axis 0 the op mixes samples and reading grad_sample says so."""
+    rng = np.random.default_rng(13)
+    X, Y = rng.normal(size=(4, 2)), rng.normal(size=(4, 5))
+    W0 = rng.normal(size=(4, 5))
+    idx = np.array([3, 1])
+
+    def run(rows: slice, W: Any, batched: bool) -> Any:
+        xt = tl.Tensor(X[rows], batched=batched) * W[rows, :2]
+        return nn.mse_loss(getattr(W[rows], op)(1, idx, xt), Y[rows])
+
+    alone = []
+    for b in range(4):
+        W = tl.tensor(W0, requires_grad=True)
+        run(slice(b, b + 1), W, False).backward()
+        alone.append(W.grad)
+    W = tl.tensor(W0, requires_grad=True)
+    loss = run(slice(None), W, True)
+    loss.backward()
+    np.testing.assert_allclose(W.grad_sample, np.stack(alone), rtol=1e-12, atol=1e-15)
+    W = tl.tensor(W0, requires_grad=True)
+    nn.mse_loss(getattr(W, op)(0, np.array([0]), tl.Tensor(X[:1, :1].repeat(5, 1), batched=True)), Y).backward()
+    with pytest.raises(RuntimeError, match=op):
+        _ = W.grad_sample

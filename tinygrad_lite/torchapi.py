@@ -29,12 +29,13 @@ from .ops import base
 from .ops.base import axes_of
 from .torchextra import ExtraMethods, _along
 from .torchextra import _axis as _one_axis
+from .torchindex import IndexMethods
 
 if TYPE_CHECKING:
     from .tensor import Tensor
 
 
-class TorchMethods(ExtraMethods):
+class TorchMethods(ExtraMethods, IndexMethods):
     """Mixin of ``Tensor`` (see the module docstring)."""
 
     __slots__ = ()
