@@ -402,3 +402,53 @@ def test_index_ops_keep_per_sample_gradients_off_the_sample_axis(op: str) -> Non
     nn.mse_loss(getattr(W, op)(0, np.array([0]), tl.Tensor(X[:1, :1].repeat(5, 1), batched=True)), Y).backward()
     with pytest.raises(RuntimeError, match=op):
         _ = W.grad_sample
+
+
+# ----------------------------------------------------------------- rounded division --------
+_DIV_PAIRS = [(7.0, 2.0), (-7.0, 2.0), (7.0, -2.0), (7.0, 0.1), (-5.0, np.inf), (5.0, -np.inf), (7.5, 0.0),
+              (-1.0, 0.0), (0.0, 0.0), (np.inf, 7.0), (2.5, 0.5), (-0.0, 3.0)]
+
+
+def test_remainder_gradient_uses_the_exact_floor_quotient_as_torch() -> None:
+    """d(a % b)/db = -(a // b): 7 // 0.1 is 69 (floor(7 / 0.1) rounds to 70), -5 // inf is -1."""
+    A, B = (np.array(v) for v in zip(*_DIV_PAIRS))
+    ta, tb = _t(A), _t(B)
+    torch.remainder(ta, tb).sum().backward()
+    x, y = tl.tensor(A, requires_grad=True), tl.tensor(B, requires_grad=True)
+    with np.errstate(all="ignore"):
+        (x % y).sum().backward()
+    np.testing.assert_array_equal(x.grad, ta.grad.numpy())
+    np.testing.assert_array_equal(y.grad, tb.grad.numpy())
+
+
+@pytest.mark.parametrize("a, b", _DIV_PAIRS)
+def test_value_floordiv_and_mod_match_torch_values_and_gradients(a: float, b: float) -> None:
+    """Value // and %: Value with Value, with a number on either side; torch's values, its
+    remainder gradients (d/da = 1, d/db = -(a // b)) and a zero gradient through //."""
+    def ref(op: str) -> tuple:
+        ta, tb = _t(a), _t(b)
+        out = getattr(torch, op)(ta, tb)
+        if op == "remainder":
+            out.backward()
+            return out.item(), ta.grad.item(), tb.grad.item()
+        return out.item(), 0.0, 0.0
+
+    def same(x: float, y: float) -> bool:
+        return (np.isnan(x) and np.isnan(y)) or x == y
+
+    for op, fn in (("floor_divide", lambda u, v: u // v), ("remainder", lambda u, v: u % v)):
+        val, ga, gb = ref(op)
+        u, v = tl.Value(a), tl.Value(b)
+        out = fn(u, v)
+        out.backward()
+        assert same(out.data, val) and same(u.grad, ga) and same(v.grad, gb), (op, out, u.grad, v.grad)
+        assert out._op.name == getattr(tl.ops, "FLOORDIV" if op == "floor_divide" else "REMAINDER").name
+        u, v = tl.Value(a), tl.Value(b)
+        left, right = fn(u, b), fn(a, v)
+        left.backward()
+        right.backward()
+        assert same(left.data, val) and same(right.data, val) and same(u.grad, ga) and same(v.grad, gb)
+    with pytest.raises(TypeError):
+        tl.Value(1.0) // "2"
+    with pytest.raises(TypeError):
+        None % tl.Value(1.0)
