@@ -16,6 +16,7 @@ nn = tl.nn
 # (name, a constructor given keyword arguments); the positional arguments are valid for torch too
 LAYERS: list[tuple[str, Callable[..., Any]]] = [
     ("Linear", lambda **k: nn.Linear(4, 3, **k)),
+    ("Bilinear", lambda **k: nn.Bilinear(4, 2, 3, **k)),
     ("Embedding", lambda **k: nn.Embedding(5, 3, **k)),
     ("LayerNorm", lambda **k: nn.LayerNorm(4, **k)),
     ("GroupNorm", lambda **k: nn.GroupNorm(2, 4, **k)),

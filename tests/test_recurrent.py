@@ -330,7 +330,7 @@ def test_batched_input_needs_batch_first(cls: str) -> None:
     (lambda: nn.GRUCell(3, 4)(np.zeros((2, 3)), np.zeros((3, 4))), ValueError,
      r"GRUCell\(3, 4\): hx must have shape \(2, 4\) .*got \(3, 4\)"),
     (lambda: nn.RNN(3, 4, nonlinearity="sigmoid"), ValueError, r"RNN: nonlinearity must be 'tanh' or 'relu'"),
-    (lambda: nn.LSTM(3, 4, proj_size=2), NotImplementedError, r"LSTM: proj_size=2 .*not supported"),
+    (lambda: nn.LSTM(3, 4, proj_size=4), ValueError, r"LSTM: proj_size \(4\) must be smaller than hidden_size"),
     (lambda: nn.GRU(3, 0), ValueError, r"GRU: hidden_size must be >= 1"),
     (lambda: nn.RNN(3, 4, dropout=1.5), ValueError, r"RNN: dropout must be a probability"),
 ])

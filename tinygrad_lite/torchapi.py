@@ -28,6 +28,7 @@ from .ops import base
 from .ops.base import axes_of
 from .torchextra import _along, _int
 from .torchextra import _axis as _one_axis
+from .torchindex import IndexMethods
 from .torchwrite import WriteMethods
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ def _shape_of(other: Any, who: str) -> tuple:
     return tuple(other.shape)
 
 
-class TorchMethods(WriteMethods):
+class TorchMethods(WriteMethods, IndexMethods):
     """Mixin of ``Tensor`` (see the module docstring)."""
 
     __slots__ = ()
@@ -453,7 +454,9 @@ class TorchMethods(WriteMethods):
     def var(self, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
             correction: Optional[float] = None) -> "Tensor":
         """sum((x - mean)**2) / (N - correction) over ``dim``; ``correction`` defaults to 1
-        (``unbiased=False`` means 0). N <= correction gives inf or nan, as torch."""
+        (``unbiased=False`` means 0). N <= correction gives inf or nan, as torch; so does the
+        gradient, except along a given ``dim`` with N < correction, where it is torch's finite
+        2 (x - mean) / (N - correction)."""
         if isinstance(dim, bool):  # torch's var(unbiased)
             dim, unbiased = None, dim
         if unbiased is not None and correction is not None:
@@ -471,7 +474,12 @@ class TorchMethods(WriteMethods):
         # and over all elements, inf with no sign (nan where x equals the mean).
         centred = x - x.mean(axis, keepdims=True).detach()
         if dim is not None and x.data.ndim:
-            return (centred * centred).sum(axis, keepdims=keep) / 0
+            s = (centred * centred).sum(axis, keepdims=keep)
+            if n == c:
+                return s / 0
+            # N < correction along a given dim: still s / 0, with torch's gradient 2 (x - mean) / (N - c)
+            v = s / (n - c)
+            return v - v.detach() + s.detach() / 0
         c0 = centred.detach()
         return ((c0 * c0).sum(axis, keepdims=keep) + ((x - x.detach()) * c0.abs()).sum(axis, keepdims=keep)) / 0
 

@@ -18,53 +18,9 @@ import numpy as np
 
 from . import graph, ops
 from .anomaly import note_value as _note
+from .scalarmath import _div, _exp, _floordiv, _log, _pow, _remainder
 
 Number = Union[int, float]
-_INF, _NAN = math.inf, math.nan
-
-
-def _div(a: float, b: float) -> float:
-    """IEEE a / b: inf, -inf or nan where Python would raise ZeroDivisionError."""
-    if b == 0.0:
-        if a == 0.0 or a != a:
-            return _NAN
-        return math.copysign(_INF, a) * math.copysign(1.0, b)
-    return a / b
-
-
-def _sqrt(a: float) -> float:
-    """sqrt(a): nan below 0 (also at -inf), -0.0 at -0.0."""
-    return _NAN if a != a or a < 0 else math.sqrt(a)
-
-
-def _pow(a: float, k: float) -> float:
-    """IEEE a ** k: nan for a negative base with a fractional exponent, inf on overflow;
-    k = 0.5 and k = -0.5 as sqrt(a) and 1/sqrt(a), as the tensor engine and torch compute
-    them (so (-inf) ** 0.5 is nan and (-0.0) ** -0.5 is -inf)."""
-    if k == 0.5:
-        return _sqrt(a)
-    if k == -0.5:
-        return _div(1.0, _sqrt(a))
-    try:
-        r = a ** k
-    except ZeroDivisionError:  # 0.0 ** negative
-        return _INF if (k != int(k) or int(k) % 2 == 0 or math.copysign(1.0, a) > 0) else -_INF
-    except OverflowError:
-        return _INF if a > 0 or k == int(k) and int(k) % 2 == 0 else -_INF
-    return _NAN if isinstance(r, complex) else float(r)
-
-
-def _exp(a: float) -> float:
-    try:
-        return math.exp(a)
-    except OverflowError:
-        return _INF
-
-
-def _log(a: float) -> float:
-    if a != a or a < 0:
-        return _NAN
-    return -_INF if a == 0 else math.log(a)
 
 
 class _Op:
@@ -221,7 +177,28 @@ class _Sigmoid(_Op):
         return (g * s * (1.0 - s),)
 
 
+class _FloorDiv(_Op):
+    name, rule, symbol, rsymbol = _like(ops.FLOORDIV)
+
+    @staticmethod
+    def vjp(node: "Value", g: float) -> tuple:  # floor(a/b) is piecewise constant: 0 for a (and b)
+        return (0.0,) * len(node._parents)
+
+
+class _Remainder(_Op):
+    name, rule, symbol, rsymbol = _like(ops.REMAINDER)
+
+    @staticmethod
+    def vjp(node: "Value", g: float) -> tuple:  # d(a % b)/da = 1, d(a % b)/db = -floor(a/b)
+        side, c = node._ctx  # "ab": two Values; "a": Value % c; "b": c % Value
+        if side == "ab":
+            a, b = node._parents
+            return g, -g * _floordiv(a.data, b.data)
+        return (g,) if side == "a" else (-g * _floordiv(c, node._parents[0].data),)
+
+
 ADD, ADDC, SUB, RSUBC = _Add(), _AddC(), _Sub(), _RSubC()
+FLOORDIV, REMAINDER = _FloorDiv(), _Remainder()
 MUL, MULC, DIV, RDIVC, POW, RPOW = _Mul(), _MulC(), _Div(), _RDivC(), _Pow(), _RPow()
 RELU, TANH, EXP, LOG, SIGMOID, ABS = _Relu(), _Tanh(), _Exp(), _Log(), _Sigmoid(), _Abs()
 _state = graph.state
@@ -415,6 +392,36 @@ class Value:
         if _num(other):
             other = _plain(other)
             return _node(_div(other, self.data), (self,), RDIVC, other)
+        return NotImplemented
+
+    def __floordiv__(self, other: Union["Value", Number]) -> "Value":
+        """floor(a / b), exact as Python's and torch's ``//`` (inf / nan on a division by
+        zero); a step function, so its derivative is 0."""
+        if isinstance(other, Value):
+            return _node(_floordiv(self.data, other.data), (self, other), FLOORDIV)
+        if _num(other):
+            return _node(_floordiv(self.data, _plain(other)), (self,), FLOORDIV)
+        return NotImplemented
+
+    def __rfloordiv__(self, other: Number) -> "Value":
+        if _num(other):
+            return _node(_floordiv(_plain(other), self.data), (self,), FLOORDIV)
+        return NotImplemented
+
+    def __mod__(self, other: Union["Value", Number]) -> "Value":
+        """a - b * floor(a / b), the sign of b (Python's and torch's ``%``; nan for b = 0);
+        d/da = 1, d/db = -floor(a / b)."""
+        if isinstance(other, Value):
+            return _node(_remainder(self.data, other.data), (self, other), REMAINDER, ("ab", None))
+        if _num(other):
+            other = _plain(other)
+            return _node(_remainder(self.data, other), (self,), REMAINDER, ("a", other))
+        return NotImplemented
+
+    def __rmod__(self, other: Number) -> "Value":
+        if _num(other):
+            other = _plain(other)
+            return _node(_remainder(other, self.data), (self,), REMAINDER, ("b", other))
         return NotImplemented
 
     def __pow__(self, k: Number) -> "Value":

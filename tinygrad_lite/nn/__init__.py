@@ -14,10 +14,11 @@ from . import functional, init, utils
 from .activations import ELU, Hardtanh, LeakyReLU, LogSigmoid, Mish, ReLU6, Softplus, Softsign
 from .activations_more import CELU, GLU, SELU, Hardsigmoid, Hardswish, PReLU, Softmin, Tanhshrink, Threshold
 from .attention import MultiheadAttention
+from .bilinear import Bilinear
 from .containers import ModuleDict, Parameter, ParameterDict, ParameterList, Unflatten
 from .conv import Conv1d, Conv2d, Conv3d
 from .convtranspose import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
-from .dropout import Dropout1d, Dropout2d
+from .dropout import AlphaDropout, Dropout1d, Dropout2d, FeatureAlphaDropout
 from .fold import Fold, Unfold
 from .functional import cross_entropy, mse_loss
 from .functional_more import CosineSimilarity, PairwiseDistance
@@ -111,3 +112,4 @@ __all__ += ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
 __all__ += ["BatchNorm3d", "RMSNorm", "Hardshrink", "Softshrink", "PixelShuffle", "PixelUnshuffle"]
 __all__ += ["Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "MaxUnpool3d", "AdaptiveAvgPool3d",
             "AdaptiveMaxPool3d", "Fold", "Unfold"]
+__all__ += ["AlphaDropout", "FeatureAlphaDropout", "Bilinear"]

@@ -14,6 +14,16 @@ else the project's generator (``tl.manual_seed``), like ``F.dropout``.
 
 ``dropout1d`` takes (B, C, L) or unbatched (C, L); ``dropout2d`` takes (B, C, H, W), and a
 3-d input is read as (B, C, L) as torch reads it today (with a warning; use ``dropout1d``).
+
+Alpha dropout (for SELU networks: it keeps a zero-mean, unit-variance input so) sets the
+dropped values to SELU's saturation value ``-alpha'`` (``alpha' = scale * alpha =
+1.7580993408473766``) and then applies the affine map that restores mean 0 and variance 1:
+
+    y = a (x m - alpha' (1 - m)) + a alpha' p,   a = ((1 - p) (1 + p alpha'^2))^(-1/2)
+
+``alpha_dropout`` draws ``m`` per element, ``feature_alpha_dropout`` per (sample, channel) of
+an input with at least 2 axes (mask shape (B, C, 1, ...)). As in torch, both functions
+default to ``training=False``; p = 1 gives zeros, and an empty input comes back unchanged.
 """
 
 from __future__ import annotations
@@ -30,7 +40,8 @@ from . import functional as F
 from .activations import _inplace
 from .layers import Dropout
 
-__all__ = ["dropout1d", "dropout2d", "Dropout1d", "Dropout2d"]
+__all__ = ["dropout1d", "dropout2d", "Dropout1d", "Dropout2d", "alpha_dropout", "feature_alpha_dropout", "AlphaDropout",
+           "FeatureAlphaDropout"]
 
 Rng = Union[None, int, np.random.Generator]
 
@@ -81,3 +92,52 @@ class Dropout2d(Dropout):
 
     def forward(self, x: Any) -> Tensor:
         return _channel_dropout(x, self.p, self.training, self.rng, 2, "Dropout2d")
+
+
+SELU_ALPHA = 1.7580993408473766  # SELU's scale * alpha: -SELU_ALPHA is its saturation value
+
+
+def _alpha_dropout(x: Any, p: float, training: bool, rng: Rng, feature: bool, who: str) -> Tensor:
+    F.check_dropout(p, training, who)
+    x = F._t(x)
+    shape = tuple(x.data.shape)
+    if feature and len(shape) < 2:
+        raise ValueError(f"{who}: expected an input with at least 2 axes (N, C, ...), got shape {shape}")
+    if not training or p == 0.0 or x.data.size == 0:
+        return x
+    x = x._floating(who)
+    dt = x.data.dtype
+    if p == 1.0:
+        return x * np.zeros((), dt)
+    mshape = shape[:2] + (1,) * (len(shape) - 2) if feature else shape
+    keep = as_generator(rng).random(mshape) >= p
+    a = 1.0 / np.sqrt((SELU_ALPHA * SELU_ALPHA * p + 1.0) * (1.0 - p))
+    return x * (keep * a).astype(dt) + (SELU_ALPHA * a * (keep - 1.0 + p)).astype(dt)
+
+
+def alpha_dropout(input: Any, p: float = 0.5, training: bool = False, inplace: bool = False,
+                  rng: Rng = None) -> Tensor:
+    """Alpha dropout of each element (training only): ``a (x m - alpha' (1 - m)) + a alpha' p``."""
+    _inplace(inplace, "alpha_dropout")
+    return _alpha_dropout(input, p, training, rng, False, "alpha_dropout")
+
+
+def feature_alpha_dropout(input: Any, p: float = 0.5, training: bool = False, inplace: bool = False,
+                          rng: Rng = None) -> Tensor:
+    """Alpha dropout of whole channels of (N, C, ...) (training only), one draw per (sample, channel)."""
+    _inplace(inplace, "feature_alpha_dropout")
+    return _alpha_dropout(input, p, training, rng, True, "feature_alpha_dropout")
+
+
+class AlphaDropout(Dropout):
+    """``F.alpha_dropout`` in training mode, the identity in evaluation mode; ``rng=`` as ``Dropout``."""
+
+    def forward(self, x: Any) -> Tensor:
+        return _alpha_dropout(x, self.p, self.training, self.rng, False, "AlphaDropout")
+
+
+class FeatureAlphaDropout(Dropout):
+    """``F.feature_alpha_dropout`` in training mode, the identity in evaluation mode."""
+
+    def forward(self, x: Any) -> Tensor:
+        return _alpha_dropout(x, self.p, self.training, self.rng, True, "FeatureAlphaDropout")

@@ -32,7 +32,8 @@ __all__ = ["linear", "conv1d", "conv2d", "conv3d", "max_pool2d", "avg_pool2d", "
            "pairwise_distance", "kl_div", "soft_margin_loss", "margin_ranking_loss", "hinge_embedding_loss",
            "cosine_embedding_loss", "triplet_margin_loss", "poisson_nll_loss", "gaussian_nll_loss", "rms_norm",
            "hardshrink", "softshrink", "pixel_shuffle", "pixel_unshuffle", "instance_norm", "max_pool3d", "avg_pool3d",
-           "max_unpool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d", "conv_transpose3d", "unfold", "fold"]
+           "max_unpool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d", "conv_transpose3d", "unfold", "fold",
+           "alpha_dropout", "feature_alpha_dropout", "bilinear"]
 
 
 def _t(x: Any) -> Tensor:
@@ -422,9 +423,10 @@ from .activations_more import (  # noqa: E402
     tanhshrink,
     threshold,
 )
+from .bilinear import bilinear  # noqa: E402
 from .conv import conv1d, conv2d, conv3d  # noqa: E402
 from .convtranspose import conv_transpose1d, conv_transpose2d, conv_transpose3d  # noqa: E402
-from .dropout import dropout1d, dropout2d  # noqa: E402
+from .dropout import alpha_dropout, dropout1d, dropout2d, feature_alpha_dropout  # noqa: E402
 from .fold import fold, unfold  # noqa: E402
 from .functional_more import cosine_similarity, normalize, pairwise_distance  # noqa: E402
 from .layers_more import hardshrink, instance_norm, pixel_shuffle, pixel_unshuffle, rms_norm, softshrink  # noqa: E402

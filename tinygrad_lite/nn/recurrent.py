@@ -55,7 +55,7 @@ def _relu_step(gx: Tensor, state: State, w_hh: Tensor, b_hh: Optional[Tensor]) -
 def _lstm_step(gx: Tensor, state: State, w_hh: Tensor, b_hh: Optional[Tensor]) -> State:
     """[i, f, g, o] = gx + h W_hh^T + b_hh; c' = s(f) c + s(i) tanh(g); h' = s(o) tanh(c')."""
     h, c = state
-    H = h.shape[-1]
+    H = c.shape[-1]  # (h may be projected to fewer features)
     a = gx + F.linear(h, w_hh, b_hh)
     s = F.sigmoid(a)
     c = s[..., H:2 * H] * c + s[..., :H] * F.tanh(a[..., 2 * H:3 * H])
@@ -129,7 +129,8 @@ class _RNNBase(Module):
     concatenated), with dropout between layers in training mode."""
 
     def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int, bias: bool,
-                 batch_first: bool, dropout: float, bidirectional: bool, rng: Rng, dtype: Any) -> None:
+                 batch_first: bool, dropout: float, bidirectional: bool, rng: Rng, dtype: Any,
+                 proj_size: int = 0) -> None:
         who = type(self).__name__
         self.input_size = _size(who, "input_size", input_size)
         self.hidden_size = _size(who, "hidden_size", hidden_size)
@@ -143,20 +144,26 @@ class _RNNBase(Module):
             raise ValueError(f"{who}: dropout must be a probability between 0 and 1, got {dropout!r}")
         self.dropout = float(dropout)
         self.mode = mode
+        self.proj_size = _size(who, "proj_size", proj_size, 0)
+        if self.proj_size >= self.hidden_size:
+            raise ValueError(f"{who}: proj_size ({self.proj_size}) must be smaller than hidden_size "
+                             f"({self.hidden_size})")
         dt = param_dtype(who, dtype)
         r = as_generator(rng)
         self._drop_rng = None if rng is None else r  # None: the library's generator at forward time
-        G, H = _STEPS[mode][0], self.hidden_size
+        G, H, P = _STEPS[mode][0], self.hidden_size, self.proj_size or self.hidden_size
         w = _Weights(self, r, dt, H)
         D = 2 if self.bidirectional else 1
         for k in range(self.num_layers):
-            fan_in = self.input_size if k == 0 else D * H
+            fan_in = self.input_size if k == 0 else D * P
             for sfx in [f"_l{k}", f"_l{k}_reverse"][:D]:
                 w.add("weight_ih" + sfx, (G * H, fan_in))
-                w.add("weight_hh" + sfx, (G * H, H))
+                w.add("weight_hh" + sfx, (G * H, P))
                 if self.bias:
                     w.add("bias_ih" + sfx, (G * H,))
                     w.add("bias_hh" + sfx, (G * H,))
+                if self.proj_size:
+                    w.add("weight_hr" + sfx, (P, H))
 
     def _who(self) -> str:
         return f"{type(self).__name__}({self.input_size}, {self.hidden_size})"
@@ -187,9 +194,9 @@ class _RNNBase(Module):
             raise ValueError(f"{who}: the sequence length must be at least 1, got input of shape {shape}")
         return seq, unbatched, batched
 
-    def _states(self, hx: Any, name: str, N: int, unbatched: bool, batched: bool, dtype: Any) -> list:
+    def _states(self, hx: Any, name: str, N: int, unbatched: bool, batched: bool, dtype: Any, H: int) -> list:
         """One (N, H) initial state per layer and direction, from ``hx`` or zeros."""
-        D, H, L = 2 if self.bidirectional else 1, self.hidden_size, self.num_layers
+        D, L = 2 if self.bidirectional else 1, self.num_layers
         if hx is None:
             return [_zeros((N, H), dtype, batched) for _ in range(D * L)]
         h = _tensor(hx)
@@ -216,10 +223,13 @@ class _RNNBase(Module):
         w_hh = getattr(self, "weight_hh" + sfx)
         b_ih, b_hh = (getattr(self, "bias_ih" + sfx), getattr(self, "bias_hh" + sfx)) if self.bias else (None, None)
         gx = F.linear(seq, getattr(self, "weight_ih" + sfx), b_ih)  # (N, T, G*H): the whole sequence at once
+        w_hr = getattr(self, "weight_hr" + sfx) if self.proj_size else None
         T = seq.shape[1]
         outs: list = [None] * T
         for t in (range(T - 1, -1, -1) if reverse else range(T)):
             state = step(gx[:, t], state, w_hh, b_hh)
+            if w_hr is not None:  # LSTM with proj_size: h_t = (o * tanh(c_t)) W_hr^T
+                state = (F.linear(state[0], w_hr), state[1])
             outs[t] = state[0]
         return stack(outs, 1), state
 
@@ -227,10 +237,10 @@ class _RNNBase(Module):
         """(output, [h_n] or [h_n, c_n]) in torch's layouts."""
         seq, unbatched, batched = self._sequence(input)
         N, dtype = seq.shape[0], seq.data.dtype if seq.data.dtype.kind == "f" else np.float64
-        hs = self._states(hx, "h_0", N, unbatched, batched, dtype)
+        hs = self._states(hx, "h_0", N, unbatched, batched, dtype, self.proj_size or self.hidden_size)
         states = [(h,) for h in hs]
         if self.mode == "LSTM":
-            cs = self._states(cx, "c_0", N, unbatched, batched, dtype)
+            cs = self._states(cx, "c_0", N, unbatched, batched, dtype, self.hidden_size)
             states = [(h, c) for h, c in zip(hs, cs)]
         D = 2 if self.bidirectional else 1
         finals: list = []
@@ -258,7 +268,7 @@ class _RNNBase(Module):
         return (x if self.batch_first else x.swapaxes(0, 1)), ends
 
     def extra_repr(self) -> str:
-        s = f"{self.input_size}, {self.hidden_size}"
+        s = f"{self.input_size}, {self.hidden_size}" + (f", proj_size={self.proj_size}" if self.proj_size else "")
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if self.mode == "RNN_RELU":
@@ -324,19 +334,17 @@ class LSTM(_RNNBase):
         h_t = sigmoid(a_o) * tanh(c_t)
 
     ``forward(input, (h_0, c_0)=None) -> (output, (h_n, c_n))``; shapes as ``RNN``.
-    ``proj_size`` other than 0 is not supported."""
+    With ``proj_size`` P > 0 (P < H) the hidden state is projected, ``h_t = (sigmoid(a_o) *
+    tanh(c_t)) W_hr^T`` with ``weight_hr_l{k}`` (P, H): ``weight_hh`` is (4H, P), layers above
+    the first read D*P features, output (.., T, D*P) and h_n (D*num_layers, N, P); c_n keeps H."""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
                  rng: Rng = None, dtype: Any = np.float64, *,
                  device: Any = None) -> None:
         check_device(type(self).__name__, device)
-        if _size("LSTM", "proj_size", proj_size, 0):
-            raise NotImplementedError(f"LSTM: proj_size={proj_size} (a projected hidden state) is not supported; "
-                                      "use proj_size=0 and a Linear on the output")
-        self.proj_size = 0
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         rng, dtype)
+                         rng, dtype, proj_size)
 
     def forward(self, input: Any, hx: Any = None) -> tuple:
         out, (h_n, c_n) = self._run(input, *_hc(self._who(), hx, "(h_0, c_0)"))

@@ -165,6 +165,7 @@ from .nnops import (
 from .pool import AVGPOOL, FOLD, MAXPOOL, MAXUNPOOL, UNFOLD, AvgPool, Fold, MaxPool, MaxUnpool, Unfold
 
 # isort: split
+from .indexing import INDEXADD, INDEXCOPY, IndexAdd, IndexCopy
 from .intdiv import FLOORDIV, FMOD, REMAINDER, TRUNCDIV, FloorDivide, Fmod, Remainder, TruncDivide
 from .linalg import DIAG, DIAGONAL, EINSUM, SVDVALS, TRIL, TRIU, DiagEmbed, Diagonal, Einsum, Svdvals, Tril, Triu
 from .mathfns import (
@@ -207,6 +208,7 @@ ALL = ALL + (LEAKYRELU, ELU, SOFTPLUS, HARDTANH, LOGSIGMOID, MISH, SOFTSIGN)
 ALL = ALL + (HOOKPOINT,)
 ALL = ALL + (SORT, TOPK, DIAGONAL, DIAG, TRIL, TRIU, EINSUM)
 ALL = ALL + (FLOORDIV, TRUNCDIV, REMAINDER, FMOD, MAXUNPOOL, SVDVALS, UNFOLD, FOLD)
+ALL = ALL + (INDEXADD, INDEXCOPY)
 
 __all__ = ["Op", "ALL", "Abs", "Add", "AddC", "Cast", "Clip", "Div", "DivC", "Exp", "Log", "Mul", "MulC", "Neg",
            "Pow", "PowC", "RDivC", "Relu", "RPowC", "RSubC", "Sigmoid", "Sqrt", "Sub", "SubC", "Tanh", "CrossEntropy",
@@ -232,3 +234,4 @@ __all__ += ["Sort", "TopK", "Diagonal", "DiagEmbed", "Tril", "Triu", "Einsum", "
             "TRIL", "TRIU", "EINSUM"]
 __all__ += ["FloorDivide", "TruncDivide", "Remainder", "Fmod", "FLOORDIV", "TRUNCDIV", "REMAINDER", "FMOD"]
 __all__ += ["MaxUnpool", "MAXUNPOOL", "Svdvals", "SVDVALS", "Unfold", "UNFOLD", "Fold", "FOLD"]
+__all__ += ["IndexAdd", "IndexCopy", "INDEXADD", "INDEXCOPY"]

@@ -77,7 +77,18 @@ def remainder(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _quotient(node: Any, rnd: Any) -> np.ndarray:
     a, b = node._parents
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        return rnd(a._data / b._data)
+        return rnd(a._data, b._data)
+
+
+def _floor_quotient(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """floor(a / b) as ``a // b`` computes it: the exact quotient (7 // 0.1 is 69, where
+    floor(7 / 0.1) rounds to 70; -5 // inf is -1), as torch's floor division."""
+    return np.floor_divide(a, b)
+
+
+def _trunc_quotient(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """trunc(a / b) of the rounded division (torch's ``rounding_mode="trunc"``)."""
+    return np.trunc(a / b)
 
 
 class FloorDivide(_NonLinear):
@@ -105,7 +116,7 @@ class Remainder(_NonLinear):
     name, symbol = "remainder", "%"
     rule = "d (a - b*floor(a/b))/da = 1, d/db = -floor(a/b)"
     fn = staticmethod(remainder)
-    rnd = staticmethod(np.floor)
+    rnd = staticmethod(_floor_quotient)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         a, b = node._parents
@@ -121,7 +132,7 @@ class Fmod(Remainder):
     name, symbol = "fmod", ""
     rule = "d (a - b*trunc(a/b))/da = 1, d/db = -trunc(a/b)"
     fn = staticmethod(fmod)
-    rnd = staticmethod(np.trunc)
+    rnd = staticmethod(_trunc_quotient)
 
 
 FLOORDIV, TRUNCDIV, REMAINDER, FMOD = FloorDivide(), TruncDivide(), Remainder(), Fmod()

@@ -178,7 +178,7 @@ class BCELoss(_Pointwise):
     """Binary cross-entropy of probabilities x against targets t, each log clamped at -100:
     l = -w (t max(log x, -100) + (1 - t) max(log(1 - x), -100)) (w the weight, 1 if none);
     dl/dx = w (x - t) / max(x (1 - x), eps) (eps = 1e-12 in float32),
-    dl/dt = w (max(log(1 - x), -100) - max(log x, -100))."""
+    dl/dt = -w logit(x) = w log((1 - x) / x), unclamped as torch's: +inf at x = 0, -inf at x = 1."""
 
     name, rule = "binary_cross_entropy", "d/dx = w (x - t) / (x (1 - x)), d/dt = w log((1 - x) / x)"
 
@@ -202,8 +202,8 @@ class BCELoss(_Pointwise):
         dp = (p - t) / np.maximum(p * (1 - p), _BCE_EPS)
         if not need_t:
             return dp, None
-        lx, l1x = self._logs(p)
-        return dp, l1x - lx
+        with np.errstate(divide="ignore"):
+            return dp, -np.log(p / (1 - p))
 
 
 def _softplus_neg(z: np.ndarray) -> np.ndarray:
