@@ -165,7 +165,7 @@ def _xlogy(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 class Xlogy(_NonLinear):
-    name, rule = "xlogy", "d xlogy(a,b)/da = log(b) (0 where a = 0), d/db = a/b"
+    name, rule = "xlogy", "d xlogy(a,b)/da = log(b) (0 where a = 0 and b <= 0, as torch), d/db = a/b"
     fn = staticmethod(_xlogy)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
@@ -173,7 +173,9 @@ class Xlogy(_NonLinear):
         ad, bd = a._data, b._data
         dt = node._data.dtype
         with np.errstate(divide="ignore", invalid="ignore"):
-            ga = (g * _xlogy((ad != 0).astype(dt), bd)).astype(dt, copy=False) if a.requires_grad else None
+            ga = None
+            if a.requires_grad:
+                ga = np.where((ad == 0) & (bd <= 0), 0.0, _xlogy(g, bd)).astype(dt, copy=False)
             gb = (g * (ad / bd)).astype(dt, copy=False) if b.requires_grad else None
         return ga, gb
 
