@@ -274,6 +274,11 @@ def test_cdist_matches_torch_including_zero_distance(p: float) -> None:
     _compare(lambda a, b: tl.cdist(a, b, p), lambda a, b: torch.cdist(a, b, p), x1[0], x2[1])
 
 
+def test_cdist_inf_gives_every_tied_coordinate_the_whole_gradient_as_torch() -> None:
+    a, b = np.array([[1.0, 2.0, 0.5]]), np.array([[0.0, 1.0, 0.5], [1.0, 2.0, 0.5], [3.0, 2.0, 0.5]])
+    _compare(lambda x, y: tl.cdist(x, y, math.inf), lambda x, y: torch.cdist(x, y, math.inf), a, b)
+
+
 def test_cdist_refuses_mismatched_columns() -> None:
     with pytest.raises(ValueError, match=r"cdist.*\(3, 2\).*\(4, 3\)"):
         tl.cdist(tl.ones(3, 2), tl.ones(4, 3))
@@ -394,7 +399,8 @@ def test_gradients_match_finite_differences(name: str, data: st.DataObject) -> N
 # ------------------------------------------------------------------ per-sample -----------
 @pytest.mark.parametrize("f", [lambda y: y.cumprod(1), lambda y: y.logcumsumexp(1), lambda y: y.atan().hypot(y),
                                lambda y: y.cummax(1).values, lambda y: y.diff(dim=1),
-                               lambda y: tl.cdist(y.reshape(y.shape[0], 5, 1), tl.ones(2, 1)).sum(-1)])
+                               lambda y: tl.cdist(y.reshape(y.shape[0], 5, 1), tl.ones(2, 1)).sum(-1),
+                               lambda y: tl.cdist(y.reshape(y.shape[0], 1, 5), tl.ones(2, 5), math.inf)])
 def test_per_sample_gradients_through_the_new_ops_equal_each_sample_alone(f) -> None:
     rng = np.random.default_rng(16)
     X, W0 = rng.normal(size=(4, 3)), rng.normal(size=(3, 5))

@@ -13,6 +13,7 @@ carry no gradient.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ from .factories import as_dtype
 from .functions import _passing, _t
 from .ops import base
 from .ops.layout import cat
+from .torchmath import _other
 from .torchmore import _no_grad
 
 _METHODS = ["tan", "atan", "asin", "acos", "sinh", "cosh", "asinh", "acosh", "atanh", "arctan", "arcsin", "arccos",
@@ -32,13 +34,9 @@ globals().update({n: _passing(n) for n in _METHODS})
 concat = concatenate = cat
 
 
-def _operand(x: Any) -> Any:
-    return x if isinstance(x, base.Tensor) else base.const(x)
-
-
 def xlogy(input: Any, other: Any) -> Any:
     """input * log(other), 0 where input == 0 (unless other is nan); either may be a number."""
-    return _operand(input).xlogy(other)
+    return _other(input).xlogy(other)
 
 
 def _tensors(who: str, tensors: Any) -> list:
@@ -113,14 +111,22 @@ def tensordot(a: Any, b: Any, dims: Any = 2) -> Any:
 
 def cdist(x1: Any, x2: Any, p: float = 2.0, compute_mode: Any = None) -> Any:
     """The p-norm distances out[..., i, j] = ||x1[..., i, :] - x2[..., j, :]||_p of the rows of
-    two batches of matrices (batch axes broadcast); the gradient at a zero distance is 0."""
+    two batches of matrices (batch axes broadcast); the gradient at a zero distance is 0, and
+    for p = inf each coordinate of largest |difference| gets the whole cotangent, as torch."""
     x1, x2 = _t("cdist", x1), _t("cdist", x2)
     s1, s2 = x1.data.shape, x2.data.shape
     if len(s1) < 2 or len(s2) < 2 or s1[-1] != s2[-1]:
         raise ValueError(f"cdist: needs (..., P, M) and (..., R, M) with the same M, got shapes {s1} and {s2}")
     if p < 0:
         raise ValueError(f"cdist: p must be non-negative, got {p}")
-    return (x1.unsqueeze(-2) - x2.unsqueeze(-3)).norm(float(p), dim=-1)
+    diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
+    if p != math.inf or s1[-1] == 0:
+        return diff.norm(float(p), dim=-1)
+    # max_k |d_k| with the whole cotangent to every largest entry (torch's rule for ties):
+    # m + sum_k [|d_k| == m] (|d_k| - m), with m a constant, is m with that gradient
+    d = diff.abs()
+    m = d.data.max(axis=-1, keepdims=True)
+    return ((d - base.const(m)) * base.const(d.data == m)).sum(-1) + base.const(m[..., 0])
 
 
 def block_diag(*tensors: Any) -> Any:
@@ -183,12 +189,12 @@ def broadcast_tensors(*tensors: Any) -> tuple:
 # ------------------------------------------------------------------ indices --------------
 def isin(elements: Any, test_elements: Any, *, assume_unique: bool = False, invert: bool = False) -> Any:
     """True where an entry of ``elements`` occurs in ``test_elements`` (False with ``invert``)."""
-    e, s = _operand(elements), _operand(test_elements)
+    e, s = _other(elements), _other(test_elements)
     return _no_grad(np.isin(e.data, s.data, invert=invert), "isin", e, s, over_samples=False)
 
 
 def _search(who: str, seq: Any, values: Any, right: bool, side: Any, int32: bool) -> Any:
-    s, v = _operand(seq), _operand(values)
+    s, v = _other(seq), _other(values)
     if side is not None:
         if side not in ("left", "right") or (side == "left" and right):
             raise ValueError(f"{who}: side must be 'left' or 'right' and agree with right={right}, got {side!r}")
@@ -212,15 +218,15 @@ def searchsorted(sorted_sequence: Any, input: Any, *, out_int32: bool = False, r
     ``sorted_sequence`` (before equal entries, or after them with ``right``)."""
     if sorter is not None:
         order = np.asarray(sorter.data if isinstance(sorter, base.Tensor) else sorter)
-        sorted_sequence = np.take_along_axis(_operand(sorted_sequence).data, order, -1)
+        sorted_sequence = np.take_along_axis(_other(sorted_sequence).data, order, -1)
     return _search("searchsorted", sorted_sequence, input, right, side, out_int32)
 
 
 def bucketize(input: Any, boundaries: Any, *, out_int32: bool = False, right: bool = False) -> Any:
     """The bucket of each value among the 1-D sorted ``boundaries``: i with b[i-1] < x <= b[i]
     (b[i-1] <= x < b[i] with ``right``)."""
-    if _operand(boundaries).data.ndim != 1:
-        raise ValueError(f"bucketize: boundaries must be 1-D, got shape {_operand(boundaries).data.shape}")
+    if _other(boundaries).data.ndim != 1:
+        raise ValueError(f"bucketize: boundaries must be 1-D, got shape {_other(boundaries).data.shape}")
     return _search("bucketize", boundaries, input, right, None, out_int32)
 
 
