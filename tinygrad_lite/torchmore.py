@@ -21,7 +21,7 @@ from . import factories, ops
 from .batchstate import derived
 from .conventions import _torch_axis
 from .ops import base
-from .ops.base import axes_of, make
+from .ops.base import axes_of, axis_of, make
 from .torchmath import MathMethods, _floats, _function, _function2, _other
 
 if TYPE_CHECKING:
@@ -40,13 +40,6 @@ def _no_grad(out: Any, who: str, *inputs: Any, over_samples: bool = True) -> Any
     from ``inputs`` (``over_samples``: it mixes the samples' rows)."""
     out = np.asarray(out)
     return make(out, None, (), None, False, *derived(who, out.shape, *inputs, over_samples=over_samples))
-
-
-def _one_axis(who: str, ndim: int, dim: Any) -> int:
-    """``dim`` as a non-negative axis of a tensor with ``ndim`` axes (a 0-d tensor has axis 0)."""
-    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
-        raise TypeError(f"{who}: dim must be an int, got {dim!r}")
-    return axes_of(max(ndim, 1), int(dim), who)[0]
 
 
 def _running_arg(x: np.ndarray, a: int, better: Any) -> np.ndarray:
@@ -128,7 +121,7 @@ class MoreMethods(MathMethods):
         return ops.LOGCUMSUMEXP(_floats(self), dim)
 
     def _cum_extreme(self, who: str, dim: int, better: Any) -> CumResult:
-        a = _one_axis(who, self._data.ndim, dim)
+        a = axis_of(self._data.ndim, dim, who)
         if self._data.ndim == 0:
             return CumResult(self.clone(), _no_grad(np.zeros((), np.int64), who, self, over_samples=False))  # type: ignore[attr-defined]
         idx = _running_arg(self._data, a, better)
@@ -152,7 +145,7 @@ class MoreMethods(MathMethods):
             raise ValueError("diff: expects a tensor with at least one axis, got a 0-d tensor")
         if not isinstance(n, (int, np.integer)) or n < 0:
             raise ValueError(f"diff: n must be a non-negative int, got {n!r}")
-        a = _one_axis("diff", self._data.ndim, dim)
+        a = axis_of(self._data.ndim, dim, "diff")
         parts = [self]
         for extra, at in ((prepend, 0), (append, 1)):
             if extra is not None:
