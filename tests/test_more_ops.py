@@ -318,6 +318,15 @@ def test_joins_match_torch(name: str, shapes: list) -> None:
     assert t.shape == getattr(tl, name)([Tensor(a) for a in arrays]).shape
 
 
+def test_joins_and_lerp_refuse_bad_input_naming_the_function() -> None:
+    x = tl.ones(2, 3)
+    for name in ("hstack", "vstack", "dstack", "column_stack"):
+        with pytest.raises(TypeError, match=name):
+            getattr(tl, name)(x)
+    with pytest.raises(ValueError, match=r"lerp.*\(2, 3\).*\(4,\)"):
+        x.lerp(tl.ones(4), 0.5)
+
+
 def test_atleast_nd_match_torch() -> None:
     for s in [(), (3,), (2, 3), (2, 3, 4)]:
         a = np.ones(s)

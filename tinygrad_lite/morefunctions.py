@@ -46,6 +46,13 @@ def _tensors(who: str, tensors: Any) -> list:
     return [_t(who, t) for t in tensors]
 
 
+def _sequence(who: str, tensors: Any) -> list:
+    """The Tensors of a list or tuple (a lone tensor is a TypeError, as torch)."""
+    if not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{who}: tensors must be a list or tuple of tensors, got {type(tensors).__name__}")
+    return _tensors(who, tuple(tensors))
+
+
 # ------------------------------------------------------------------ joins ----------------
 def _at_least(who: str, n: int, shape_of: Any) -> Any:
     def f(*tensors: Any) -> Any:
@@ -65,23 +72,23 @@ atleast_3d = _at_least("atleast_3d", 3, lambda s: {0: (1, 1, 1), 1: (1,) + s + (
 
 def hstack(tensors: Any) -> Any:
     """Join along axis 1 (axis 0 when all are 1-D), after ``atleast_1d``."""
-    ts = [atleast_1d(t) for t in _tensors("hstack", (tensors,))]
+    ts = [atleast_1d(t) for t in _sequence("hstack", tensors)]
     return cat(ts, 0 if all(t.data.ndim == 1 for t in ts) else 1)
 
 
 def vstack(tensors: Any) -> Any:
     """Join along axis 0 after ``atleast_2d`` (1-D tensors become rows)."""
-    return cat([atleast_2d(t) for t in _tensors("vstack", (tensors,))], 0)
+    return cat([atleast_2d(t) for t in _sequence("vstack", tensors)], 0)
 
 
 def dstack(tensors: Any) -> Any:
     """Join along axis 2 after ``atleast_3d``."""
-    return cat([atleast_3d(t) for t in _tensors("dstack", (tensors,))], 2)
+    return cat([atleast_3d(t) for t in _sequence("dstack", tensors)], 2)
 
 
 def column_stack(tensors: Any) -> Any:
     """Join along axis 1, 0-d and 1-D tensors first made columns (n, 1)."""
-    ts = _tensors("column_stack", (tensors,))
+    ts = _sequence("column_stack", tensors)
     return cat([t.reshape(t.data.size, 1) if t.data.ndim <= 1 else t for t in ts], 1)
 
 

@@ -100,7 +100,14 @@ class MoreMethods(MathMethods):
     def lerp(self, end: Any, weight: Any) -> "Tensor":
         """self + weight * (end - self) (``weight`` a number or a tensor, broadcast); gradients
         1 - weight, weight and end - self."""
-        return self + weight * (_other(end) - self)  # type: ignore[operator]
+        e = _other(end)
+        w = weight if isinstance(weight, (int, float)) else _other(weight)
+        shapes = [self._data.shape, e._data.shape] + ([] if isinstance(w, (int, float)) else [w._data.shape])
+        try:
+            np.broadcast_shapes(*shapes)
+        except ValueError:
+            raise ValueError(f"lerp: shapes {shapes} of input, end and weight do not broadcast") from None
+        return self + w * (e - self)  # type: ignore[operator]
 
     def logit(self, eps: Optional[float] = None) -> "Tensor":
         """log(z / (1 - z)) with z = self clamped to [eps, 1 - eps] when ``eps`` is given;
