@@ -430,3 +430,14 @@ def test_per_sample_gradients_through_the_new_ops_equal_each_sample_alone(f) -> 
         want.append(Wb.grad)
     np.testing.assert_allclose(W.grad_sample, np.stack(want), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(W.grad, np.sum(want, axis=0), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("f", [lambda y: y.cumprod(0), lambda y: y.logcumsumexp(0), lambda y: y.mean().atan(),
+                               lambda y: y.mean().hypot(y)])
+def test_per_sample_gradients_refuse_ops_that_mix_the_samples(f) -> None:
+    X = np.random.default_rng(17).normal(size=(4, 3))
+    W = Tensor(np.ones((3, 2)), requires_grad=True)
+    f(Tensor(X, batched=True) @ W).sum().backward()
+    assert W.grad is not None
+    with pytest.raises(RuntimeError, match="per-sample gradients .* undefined"):
+        _ = W.grad_sample
