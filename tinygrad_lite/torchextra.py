@@ -28,7 +28,7 @@ from .ops import base
 from .ops.base import axes_of, axis_of, make
 from .ops.select import order
 from .random import as_generator
-from .torchmath import MathMethods
+from .torchmore import MoreMethods
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -120,7 +120,7 @@ def _float_only(t: Any, who: str) -> None:
         raise TypeError(f"{who}: fills only floating-point tensors, got dtype {t.data.dtype}")
 
 
-class ExtraMethods(MathMethods):
+class ExtraMethods(MoreMethods):
     """Mixin of ``Tensor`` (see the module docstring)."""
 
     __slots__ = ()

@@ -197,6 +197,26 @@ from .mathfns import (
     Sin,
 )
 
+# isort: split
+from .mathmore import (
+                          ACOS,
+                          ACOSH,
+                          ASIN,
+                          ASINH,
+                          ATAN,
+                          ATANH,
+                          COSH,
+                          CUMPROD,
+                          ERFINV,
+                          HYPOT,
+                          LOGCUMSUMEXP,
+                          SINH,
+                          TAN,
+                          TRUNC,
+                          XLOGY,
+)
+from .mathmore import ALL as _MORE
+
 ALL = (ADD, SUB, MUL, DIV, POW, ADDC, SUBC, MULC, DIVC, RSUBC, RDIVC, POWC, RPOWC, NEG, EXP, LOG, SQRT, TANH,
        SIGMOID, RELU, ABS, CLIP, CAST, SUM, MEAN, MAX, MIN, SOFTMAX, LOGSOFTMAX, RESHAPE, TRANSPOSE, GETITEM, CONCAT,
        MATMUL, LINEAR, MSE, XENT)
@@ -209,6 +229,7 @@ ALL = ALL + (HOOKPOINT,)
 ALL = ALL + (SORT, TOPK, DIAGONAL, DIAG, TRIL, TRIU, EINSUM)
 ALL = ALL + (FLOORDIV, TRUNCDIV, REMAINDER, FMOD, MAXUNPOOL, SVDVALS, UNFOLD, FOLD)
 ALL = ALL + (INDEXADD, INDEXCOPY)
+ALL = ALL + _MORE
 
 __all__ = ["Op", "ALL", "Abs", "Add", "AddC", "Cast", "Clip", "Div", "DivC", "Exp", "Log", "Mul", "MulC", "Neg",
            "Pow", "PowC", "RDivC", "Relu", "RPowC", "RSubC", "Sigmoid", "Sqrt", "Sub", "SubC", "Tanh", "CrossEntropy",
@@ -235,3 +256,5 @@ __all__ += ["Sort", "TopK", "Diagonal", "DiagEmbed", "Tril", "Triu", "Einsum", "
 __all__ += ["FloorDivide", "TruncDivide", "Remainder", "Fmod", "FLOORDIV", "TRUNCDIV", "REMAINDER", "FMOD"]
 __all__ += ["MaxUnpool", "MAXUNPOOL", "Svdvals", "SVDVALS", "Unfold", "UNFOLD", "Fold", "FOLD"]
 __all__ += ["IndexAdd", "IndexCopy", "INDEXADD", "INDEXCOPY"]
+__all__ += ["TAN", "ATAN", "ASIN", "ACOS", "SINH", "COSH", "ASINH", "ACOSH", "ATANH", "ERFINV", "TRUNC", "HYPOT",
+            "XLOGY", "CUMPROD", "LOGCUMSUMEXP"]

@@ -1,0 +1,244 @@
+"""More elementwise functions and running reductions: the remaining trigonometric and
+hyperbolic functions with their inverses (tan, atan, asin, acos, sinh, cosh, asinh, acosh,
+atanh), the inverse error function, ``trunc`` (zero gradient), the binary ``hypot`` and
+``xlogy``, and the scans ``cumprod`` and ``logcumsumexp`` along one axis.
+
+Each class holds its forward, its vjp (stated in ``rule``) and its batch rule, like the ops
+in ``mathfns``: the unary ones are elementwise, the binary ones broadcast and are linear in
+neither operand, the scans follow the rule of ``cumsum`` (each sample's row is scanned on
+its own unless the scan runs over the sample axis).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .elementwise import _Unary
+from .mathfns import _NonLinear
+from .nnops import erf as _erf
+from .reduce import _AlongAxis
+from .select import _Step
+
+_SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
+
+
+# ------------------------------------------------------------------- unary ---------------
+class _Quiet(_Unary):
+    """An elementwise function with IEEE edge values (inf, nan) outside its domain."""
+
+    quiet = True
+
+
+class Tan(_Quiet):
+    name, rule, fn = "tan", "d tan(a)/da = 1 + tan(a)^2", staticmethod(np.tan)
+
+    def deriv(self, node: Any) -> Any:
+        return 1.0 + node._data * node._data
+
+
+class Atan(_Quiet):
+    name, rule, fn = "atan", "d atan(a)/da = 1/(1+a^2)", staticmethod(np.arctan)
+
+    def deriv(self, node: Any) -> Any:
+        a = node._parents[0]._data
+        return 1.0 / (1.0 + a * a)
+
+
+class Asin(_Quiet):
+    name, rule, fn = "asin", "d asin(a)/da = 1/sqrt(1-a^2)", staticmethod(np.arcsin)
+
+    def deriv(self, node: Any) -> Any:
+        a = node._parents[0]._data
+        return 1.0 / np.sqrt(1.0 - a * a)
+
+
+class Acos(_Quiet):
+    name, rule, fn = "acos", "d acos(a)/da = -1/sqrt(1-a^2)", staticmethod(np.arccos)
+
+    def deriv(self, node: Any) -> Any:
+        a = node._parents[0]._data
+        return -1.0 / np.sqrt(1.0 - a * a)
+
+
+class Sinh(_Quiet):
+    name, rule, fn = "sinh", "d sinh(a)/da = cosh(a)", staticmethod(np.sinh)
+
+    def deriv(self, node: Any) -> Any:
+        return np.cosh(node._parents[0]._data)
+
+
+class Cosh(_Quiet):
+    name, rule, fn = "cosh", "d cosh(a)/da = sinh(a)", staticmethod(np.cosh)
+
+    def deriv(self, node: Any) -> Any:
+        return np.sinh(node._parents[0]._data)
+
+
+class Asinh(_Quiet):
+    name, rule, fn = "asinh", "d asinh(a)/da = 1/sqrt(a^2+1)", staticmethod(np.arcsinh)
+
+    def deriv(self, node: Any) -> Any:
+        a = node._parents[0]._data
+        return 1.0 / np.sqrt(a * a + 1.0)
+
+
+class Acosh(_Quiet):
+    name, rule, fn = "acosh", "d acosh(a)/da = 1/sqrt(a^2-1)", staticmethod(np.arccosh)
+
+    def deriv(self, node: Any) -> Any:
+        a = node._parents[0]._data
+        return 1.0 / np.sqrt(a * a - 1.0)
+
+
+class Atanh(_Quiet):
+    name, rule, fn = "atanh", "d atanh(a)/da = 1/(1-a^2)", staticmethod(np.arctanh)
+
+    def deriv(self, node: Any) -> Any:
+        a = node._parents[0]._data
+        return 1.0 / (1.0 - a * a)
+
+
+try:  # pragma: no cover - depends on the environment
+    from scipy.special import erfinv as _scipy_erfinv
+except Exception:  # noqa: BLE001
+    _scipy_erfinv = None
+
+
+def erfinv(x: np.ndarray) -> np.ndarray:
+    """The inverse of erf on [-1, 1] (+-inf at +-1, nan outside). Without scipy: bisection of
+    erf on [-6, 6] (60 halvings) polished by two Newton steps y -= (erf(y) - x) / erf'(y)."""
+    if _scipy_erfinv is not None:
+        return np.asarray(_scipy_erfinv(x), dtype=x.dtype)
+    t = x.astype(np.float64)
+    inside = np.abs(t) < 1
+    c = np.where(inside, t, 0.0)
+    lo, hi = np.full(c.shape, -6.0), np.full(c.shape, 6.0)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        below = _erf(mid) < c
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    y = 0.5 * (lo + hi)
+    for _ in range(2):
+        y = y - (_erf(y) - c) * _SQRT_PI_OVER_TWO * np.exp(y * y)
+    y = np.where(inside, y, np.where(np.abs(t) == 1, np.copysign(np.inf, t), np.nan))
+    return np.asarray(y, dtype=x.dtype)
+
+
+class Erfinv(_Quiet):
+    name, rule, fn = "erfinv", "d erfinv(a)/da = sqrt(pi)/2 exp(erfinv(a)^2)", staticmethod(erfinv)
+
+    def deriv(self, node: Any) -> Any:
+        y = node._data
+        return _SQRT_PI_OVER_TWO * np.exp(y * y)
+
+
+class Trunc(_Step):
+    """Rounding towards zero (integer tensors unchanged)."""
+
+    name, fn = "trunc", np.trunc
+
+
+# ------------------------------------------------------------------- binary --------------
+class Hypot(_NonLinear):
+    """sqrt(a^2 + b^2) without overflow or underflow in the squares."""
+
+    name, rule = "hypot", "d hypot(a,b)/da = a/hypot(a,b), d/db = b/hypot(a,b) (nan at a = b = 0, as torch)"
+    fn = staticmethod(np.hypot)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        a, b = node._parents
+        out = node._data
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ga = g * (a._data / out) if a.requires_grad else None
+            gb = g * (b._data / out) if b.requires_grad else None
+        return ga, gb
+
+
+def _xlogy(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a * log(b), 0 where a == 0 (unless b is nan), as torch."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where((a == 0) & ~np.isnan(b), 0.0, a * np.log(b))
+    return np.asarray(out, dtype=np.result_type(a, b))
+
+
+class Xlogy(_NonLinear):
+    name, rule = "xlogy", "d xlogy(a,b)/da = log(b) (0 where a = 0 and b <= 0, as torch), d/db = a/b"
+    fn = staticmethod(_xlogy)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        a, b = node._parents
+        ad, bd = a._data, b._data
+        dt = node._data.dtype
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ga = None
+            if a.requires_grad:
+                ga = np.where((ad == 0) & (bd <= 0), 0.0, _xlogy(g, bd)).astype(dt, copy=False)
+            gb = (g * (ad / bd)).astype(dt, copy=False) if b.requires_grad else None
+        return ga, gb
+
+
+# ------------------------------------------------------------------- scans ---------------
+class Cumprod(_AlongAxis):
+    name = "cumprod"
+    rule = ("d (cumprod a)_i/da_k = prod_{j<=i, j!=k} a_j: the exclusive product from the left times "
+            "r_k = g_k + a_{k+1} r_{k+1} from the right (no division, exact at zeros)")
+
+    @staticmethod
+    def compute(x: np.ndarray, a: int) -> np.ndarray:
+        """Running products along axis ``a`` (a 0-d tensor is its own running product)."""
+        return np.cumprod(x, axis=a) if x.ndim else x.copy()
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        a = node._ctx
+        x = node._parents[0]._data
+        if x.ndim == 0 or x.shape[a] == 0:
+            return (g * np.ones_like(x),)
+        n = x.shape[a]
+        ones = np.ones_like(np.take(x, [0], axis=a))
+        left = np.cumprod(np.concatenate([ones, np.take(x, range(n - 1), axis=a)], axis=a), axis=a)
+        r = np.empty(np.broadcast_shapes(g.shape, x.shape), g.dtype)
+        idx = [slice(None)] * r.ndim
+        idx[a] = n - 1
+        r[tuple(idx)] = np.take(g, n - 1, axis=a)
+        for k in range(n - 2, -1, -1):  # Horner from the right: r_k = g_k + a_{k+1} r_{k+1}
+            nxt = tuple(idx)
+            idx[a] = k
+            r[tuple(idx)] = np.take(g, k, axis=a) + np.take(x, k + 1, axis=a) * r[nxt]
+        return (left * r,)
+
+
+def _logcumsumexp(x: np.ndarray, a: int) -> np.ndarray:
+    return np.logaddexp.accumulate(x, axis=a) if x.ndim else x.copy()
+
+
+class LogCumSumExp(_AlongAxis):
+    name = "logcumsumexp"
+    rule = ("d out_i/da_j = exp(a_j - out_i) for j <= i; the cotangent summed from the end in log space, "
+            "its positive and negative parts apart")
+
+    @staticmethod
+    def compute(x: np.ndarray, a: int) -> np.ndarray:
+        """log(sum_{j<=i} exp(a_j)) along axis ``a``, by running log-add-exp (stable)."""
+        with np.errstate(invalid="ignore"):
+            return _logcumsumexp(x, a)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        a = node._ctx
+        x, out = node._parents[0]._data, node._data
+        if x.ndim == 0:
+            return (g,)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            parts = []
+            for gs in (np.maximum(g, 0), np.maximum(-g, 0)):
+                rev = np.flip(_logcumsumexp(np.flip(np.log(gs) - out, a), a), a)  # log sum_{i>=j} g_i e^(-out_i)
+                parts.append(np.exp(x + rev))
+        return ((parts[0] - parts[1]).astype(x.dtype, copy=False),)
+
+
+TAN, ATAN, ASIN, ACOS, SINH, COSH = Tan(), Atan(), Asin(), Acos(), Sinh(), Cosh()
+ASINH, ACOSH, ATANH, ERFINV, TRUNC = Asinh(), Acosh(), Atanh(), Erfinv(), Trunc()
+HYPOT, XLOGY, CUMPROD, LOGCUMSUMEXP = Hypot(), Xlogy(), Cumprod(), LogCumSumExp()
+ALL = (TAN, ATAN, ASIN, ACOS, SINH, COSH, ASINH, ACOSH, ATANH, ERFINV, TRUNC, HYPOT, XLOGY, CUMPROD, LOGCUMSUMEXP)
