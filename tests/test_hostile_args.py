@@ -38,6 +38,11 @@ CASES = [
     ("normal_", lambda t: t.normal_(None), TypeError),
     ("normal_", lambda t: t.normal_(0.0, [1.0]), TypeError),
     ("exponential_", lambda t: t.exponential_(None), TypeError),
+    ("histc", lambda t: t.histc(None), TypeError),
+    ("histc", lambda t: t.histc(0), ValueError),
+    ("histc", lambda t: t.histc(4, "a"), TypeError),
+    ("logit", lambda t: t.logit("a"), TypeError),
+    ("type_as", lambda t: t.type_as(None), TypeError),
 ]
 
 

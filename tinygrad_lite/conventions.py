@@ -13,6 +13,7 @@ torch's RuntimeError).
 from __future__ import annotations
 
 import math
+import numbers
 from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Union
 
 import numpy as np
@@ -381,3 +382,27 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, *, batched
 
     check_device("tensor", device)
     return base.Tensor(data, requires_grad=requires_grad, batched=batched, name=name, dtype=dtype)
+
+
+def _int(who: str, name: str, v: Any, low: Optional[int] = None) -> int:
+    """``v`` as an int (an int or a 0-d integer Tensor, not a bool) within 64 bits and at
+    least ``low``, else ``TypeError`` / ``ValueError`` naming ``who``."""
+    if isinstance(v, base.Tensor) and v.data.ndim == 0 and v.data.dtype.kind in "iu":
+        v = v.item()
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"{who}: {name} must be an int, got {v!r}")
+    if not -2**63 <= v < 2**63:
+        raise ValueError(f"{who}: {name} {v} does not fit a 64-bit integer")
+    if low is not None and v < low:
+        raise ValueError(f"{who}: {name} must be >= {low}, got {v}")
+    return int(v)
+
+
+def _real(who: str, name: str, v: Any) -> float:
+    """``v`` as a float: a real number (not a bool) or a one-element float Tensor, else
+    ``TypeError`` naming ``who``."""
+    if isinstance(v, base.Tensor) and v.data.size == 1 and v.data.dtype.kind in "iuf":
+        v = v.item()
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{who}: {name} must be a number, got {v!r}")
+    return float(v)

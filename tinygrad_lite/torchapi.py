@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 import numpy as np
 
 from . import factories, ops
-from .conventions import _shape_arg, _torch_axis, store
+from .conventions import _int, _shape_arg, _torch_axis, store
 from .ops import base
 from .ops.base import axes_of
-from .torchextra import _along, _int
+from .torchextra import _along
 from .torchextra import _axis as _one_axis
 from .torchindex import IndexMethods
 from .torchwrite import WriteMethods
@@ -111,7 +111,9 @@ class TorchMethods(WriteMethods, IndexMethods):
         return self.astype(factories.as_dtype("type", dtype))
 
     def type_as(self, other: Any) -> Any:
-        """This tensor in ``other``'s dtype (``to(other.dtype)``)."""
+        """This tensor in ``other``'s dtype (``to(other.dtype)``); ``other`` is a Tensor or an array."""
+        if not isinstance(other, (base.Tensor, np.ndarray)):
+            raise TypeError(f"type_as: other must be a Tensor, got {type(other).__name__}")
         return self.to(other.dtype)
 
     def nelement(self) -> int:

@@ -23,7 +23,7 @@ import numpy as np
 
 from . import ops
 from .batchstate import BATCHED, derived, mixed
-from .conventions import ShapeMismatchError, check_bool, store
+from .conventions import ShapeMismatchError, _int, _real, check_bool, store
 from .ops import base
 from .ops.base import axes_of, axis_of, make
 from .ops.select import order
@@ -67,28 +67,6 @@ class GradFn:
 
     def __repr__(self) -> str:
         return f"<grad_fn {self.name()}>"
-
-
-def _int(who: str, name: str, v: Any, low: Optional[int] = None) -> int:
-    if isinstance(v, base.Tensor) and v.data.ndim == 0 and v.data.dtype.kind in "iu":
-        v = v.item()
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
-        raise TypeError(f"{who}: {name} must be an int, got {v!r}")
-    if not -2**63 <= v < 2**63:
-        raise ValueError(f"{who}: {name} {v} does not fit a 64-bit integer")
-    if low is not None and v < low:
-        raise ValueError(f"{who}: {name} must be >= {low}, got {v}")
-    return int(v)
-
-
-def _real(who: str, name: str, v: Any) -> float:
-    """``v`` as a float: a real number (not a bool) or a one-element float Tensor, else
-    ``TypeError`` naming ``who``."""
-    if isinstance(v, base.Tensor) and v.data.size == 1 and v.data.dtype.kind in "iuf":
-        v = v.item()
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
-        raise TypeError(f"{who}: {name} must be a number, got {v!r}")
-    return float(v)
 
 
 def _axis(t: Any, dim: Any, who: str) -> int:

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import factories, ops
 from .batchstate import derived
-from .conventions import _torch_axis
+from .conventions import _int, _real, _torch_axis
 from .ops import base
 from .ops.base import axes_of, axis_of, make
 from .torchmath import MathMethods, _floats, _function, _function2, _other
@@ -114,6 +114,7 @@ class MoreMethods(MathMethods):
         d logit(z)/dz = 1 / (z (1 - z)) (0 where clamped)."""
         z = _floats(self)
         if eps is not None:
+            eps = _real("logit", "eps", eps)
             z = z.clamp(eps, 1.0 - eps)
         return z.log() - (-z).log1p()
 
@@ -264,12 +265,13 @@ class MoreMethods(MathMethods):
         d = self._data
         if d.dtype.kind != "f":
             raise TypeError(f"histc: needs a float tensor, got dtype {d.dtype}")
-        lo, hi = float(min), float(max)
+        bins = _int("histc", "bins", bins, 1)
+        lo, hi = _real("histc", "min", min), _real("histc", "max", max)
         if lo == hi and d.size:
             lo, hi = float(d.min()), float(d.max())
         if lo == hi:
             lo, hi = lo - 1, hi + 1
         if lo > hi:
             raise ValueError(f"histc: max {max} must be larger than min {min}")
-        counts, _ = np.histogram(d.reshape(-1), bins=int(bins), range=(lo, hi))
+        counts, _ = np.histogram(d.reshape(-1), bins=bins, range=(lo, hi))
         return _no_grad(counts.astype(d.dtype), "histc", self)
