@@ -390,3 +390,29 @@ class _Null:
 
     def __exit__(self, *args: Any) -> None:
         return None
+
+
+@pytest.mark.parametrize("case", sorted(c for c in CASES if c.endswith("groups")))
+def test_failing_step_changes_nothing(case: str) -> None:
+    params, opt = make(tl, case)
+    advance(params, opt, 0, 3)
+    before, saved = values(params), opt.state_dict()
+    params[0].grad, params[1].grad = np.ones((3, 4)), np.ones(3)
+    opt.param_groups[1]["lr"] = -1.0  # the second group's: refused before the first is updated
+    with pytest.raises(ValueError, match="lr"):
+        opt.step()
+    for a, b in zip(values(params), before):
+        np.testing.assert_array_equal(a, b)
+    opt.param_groups[1]["lr"] = saved["param_groups"][1]["lr"]
+    assert_state_equal(opt.state_dict(), saved)
+
+
+def test_state_of_torch_with_bad_scalar_is_refused() -> None:
+    theirs, topt = make(torch, "nadam_defaults")
+    advance(theirs, topt, 0, 2)
+    sd = to_numpy(topt.state_dict())
+    sd["state"][0]["mu_product"] = np.array(np.nan)
+    ours, opt = make(tl, "nadam_defaults")
+    with pytest.raises(ValueError, match="mu_product"):
+        opt.load_state_dict(sd)
+    assert opt.state_dict()["state"] == {}
