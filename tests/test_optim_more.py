@@ -67,7 +67,7 @@ CASES: dict = {
                                            "maximize": True}, None),
     "radam_groups": ("RAdam", {"lr": 0.05}, ({"betas": (0.5, 0.8)}, {"eps": 1e-2})),
     "adamax_defaults": ("Adamax", {}, None),
-    "adamax": ("Adamax", {"lr": 0.05, "betas": (0.8, 0.9), "eps": 1e-3, "weight_decay": 0.1}, None),
+    "adamax": ("Adamax", {"lr": 0.05, "betas": [0.8, 0.9], "eps": 1e-3, "weight_decay": 0.1}, None),
     "adamax_maximize_groups": ("Adamax", {"lr": 0.01, "maximize": True}, ({}, {"lr": 0.03})),
     "adadelta_defaults": ("Adadelta", {}, None),
     "adadelta": ("Adadelta", {"lr": 0.5, "rho": 0.7, "eps": 1e-4, "weight_decay": 0.1}, None),
@@ -76,7 +76,7 @@ CASES: dict = {
     "asgd_averaging": ("ASGD", {"lr": 0.05, "lambd": 0.01, "alpha": 0.5, "t0": 5, "weight_decay": 0.1}, None),
     "asgd_maximize_groups": ("ASGD", {"lr": 0.02, "maximize": True, "t0": 3}, ({}, {"lambd": 0.1})),
     "rprop_defaults": ("Rprop", {}, None),
-    "rprop": ("Rprop", {"lr": 0.1, "etas": (0.3, 1.5), "step_sizes": (1e-3, 0.2)}, None),
+    "rprop": ("Rprop", {"lr": 0.1, "etas": [0.3, 1.5], "step_sizes": (1e-3, 0.2)}, None),
     "rprop_maximize_groups": ("Rprop", {"lr": 0.05, "maximize": True}, ({}, {"etas": (0.6, 1.1)})),
 }
 

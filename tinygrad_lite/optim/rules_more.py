@@ -61,7 +61,6 @@ class NAdam(_BetasRule):
                  weight_decay: float = 0.0, momentum_decay: float = 4e-3, decoupled_weight_decay: bool = False,
                  *, foreach: Optional[bool] = None, maximize: bool = False, capturable: bool = False,
                  differentiable: bool = False) -> None:
-        betas = tuple(betas) if isinstance(betas, list) else betas
         super().__init__(params, hyper(locals()))
 
     checks = {"momentum_decay": "number", "decoupled_weight_decay": "bool"}
@@ -110,7 +109,6 @@ class RAdam(_BetasRule):
                  weight_decay: float = 0.0, decoupled_weight_decay: bool = False, *,
                  foreach: Optional[bool] = None, maximize: bool = False, capturable: bool = False,
                  differentiable: bool = False) -> None:
-        betas = tuple(betas) if isinstance(betas, list) else betas
         super().__init__(params, hyper(locals()))
 
     checks = {"decoupled_weight_decay": "bool"}
@@ -154,7 +152,6 @@ class Adamax(_BetasRule):
     def __init__(self, params: Any, lr: float = 2e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0, foreach: Optional[bool] = None, *, maximize: bool = False,
                  differentiable: bool = False, capturable: bool = False) -> None:
-        betas = tuple(betas) if isinstance(betas, list) else betas
         super().__init__(params, hyper(locals()))
 
     buffers = {"step": "step", "exp_avg": "array", "exp_inf": "array"}
@@ -263,8 +260,6 @@ class Rprop(Optimizer):
     def __init__(self, params: Any, lr: float = 1e-2, etas: tuple = (0.5, 1.2), step_sizes: tuple = (1e-6, 50),
                  *, capturable: bool = False, foreach: Optional[bool] = None, maximize: bool = False,
                  differentiable: bool = False) -> None:
-        etas = tuple(etas) if isinstance(etas, list) else etas
-        step_sizes = tuple(step_sizes) if isinstance(step_sizes, list) else step_sizes
         super().__init__(params, hyper(locals()))
 
     buffers = {"step": "step", "prev": "array", "step_size": "array"}
