@@ -332,15 +332,18 @@ def test_lbfgs_matches_torch(case: str) -> None:
 
 
 @pytest.mark.parametrize("case", ["short_history", "strong_wolfe_history"])
-def test_lbfgs_resume(case: str) -> None:
+def test_lbfgs_resume(case: str, tmp_path: Any) -> None:
     full, opt = lbfgs(tl, case)
     for _ in range(3):
         opt.step(closure_for(full, opt))
-    for source in ("ours", "torch"):
-        lib = tl if source == "ours" else torch
+    for source in ("ours", "torch", "checkpoint"):
+        lib = torch if source == "torch" else tl
         first, opt1 = lbfgs(lib, case)
         opt1.step(closure_for(first, opt1))
         saved = opt1.state_dict() if lib is tl else to_numpy(opt1.state_dict())
+        if source == "checkpoint":  # through tl.save / tl.load (lists of arrays, None entries)
+            tl.save({"optim": saved}, tmp_path / "lbfgs.npz")
+            saved = tl.load(tmp_path / "lbfgs.npz")["optim"]
         resumed, opt2 = lbfgs(tl, case, *values(first))
         opt2.load_state_dict(saved)
         for _ in range(2):
