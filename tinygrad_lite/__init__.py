@@ -4,7 +4,7 @@ A scalar engine (``Value``) and a tensor engine (``Tensor``) share one graph wal
 one ``backward()`` gives a batch cost's gradient AND every sample's own gradient.
 """
 
-from . import cuda, data, functions, linalg, morefunctions, nn, optim, privacy, stats, viz
+from . import autograd, cuda, data, functions, linalg, morefunctions, nn, optim, privacy, stats, viz
 from . import dtypes as _dtypes
 from .anomaly import detect_anomaly
 from .checkpoint import CheckpointError, load, save
@@ -48,7 +48,8 @@ __version__ = "0.1.0"
 
 __all__ = ["Tensor", "Value", "tensor", "no_grad", "inference_mode", "enable_grad", "set_grad_enabled",
            "is_grad_enabled", "gradcheck", "GradcheckError", "detect_anomaly", "nn", "optim", "data", "privacy",
-           "stats", "viz", "save", "load", "CheckpointError", "manual_seed", "cat", "stack", "per_sample_norms",
+           "stats", "viz", "autograd", "save", "load", "CheckpointError", "manual_seed", "cat", "stack",
+           "per_sample_norms",
            "__version__"]
 __all__ += ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like", "randn", "rand",
             "randn_like", "rand_like", "arange", "linspace", "eye", "where", "allclose", "equal", "device", "cuda",

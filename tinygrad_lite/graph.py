@@ -309,7 +309,8 @@ def backward(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]] = No
     ``fit(parent, g)`` reduces a cotangent to the parent's shape; ``trace(node, g, grads)``,
     if given, is called after each node's vjp with the cotangent it received and the ones
     it sends to its parents; ``ctx.visit(node, g, grads)`` likewise, before ``fit``, and
-    ``ctx.finish(leaves)`` after the sweep (it may raise: then no leaf is written).
+    ``ctx.finish(leaves)`` after the sweep (it may raise: then no leaf is written). A ctx
+    whose ``writes`` is False takes the cotangents itself: no ``.grad`` is written at all.
     ``order`` is ``toposort(root)`` when the caller already has it.
     """
     # Python's cycle collector is paused for the sweep: it allocates many short-lived objects
@@ -345,6 +346,7 @@ def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
     user = TENSOR_HOOKS or None  # register_hook / module backward hooks (usually none)
     sweep = object() if user is not None else None
     leaves = []
+    writes = getattr(ctx, "writes", True)
     for node in reversed(order):
         g = pop(node, None)
         if g is None:
@@ -361,7 +363,8 @@ def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
             if trace is not None:
                 trace(node, g, ())
             continue
-        node._grad = g  # a non-leaf's .grad: the latest backward's gradient
+        if writes:
+            node._grad = g  # a non-leaf's .grad: the latest backward's gradient
         grads = op.vjp(node, g)
         if hooked:
             if trace is not None:
@@ -379,5 +382,7 @@ def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
             pending[p] = gp if q is None else q + gp
     if ctx is not None:
         ctx.finish(leaves)
+        if not writes:
+            return
     for leaf, g in leaves:
         leaf._accumulate(g)

@@ -17,12 +17,10 @@ from . import graph, ops, persample
 from .batchstate import BATCHED, MIXED, STAT, fit
 from .conventions import (
     MinMax,
-    ShapeMismatchError,
     _shape_arg,
     _torch_axis,
     check_bool,
     check_dtype,
-    check_leaves,
     checked_grad,
 )
 from .ops import base as _base
@@ -277,36 +275,12 @@ class Tensor(TorchMethods):
         """
         if per_sample is not True and per_sample is not False and per_sample != "norms":
             raise ValueError(f"backward: per_sample must be True, False or 'norms', got {per_sample!r}")
-        if create_graph is not False:
-            check_bool("backward", "create_graph", create_graph)
-        if retain_graph is not None:
-            check_bool("backward", "retain_graph", retain_graph)
+        from .autograd import check_flags, checked_order, seed_of
+
+        check_flags("backward", retain_graph, create_graph)
         if trace is not None and not callable(trace):
             raise TypeError(f"backward: trace must be callable or None, got {type(trace).__name__}")
-        if create_graph:
-            raise NotImplementedError("backward: create_graph=True (higher-order gradients) is not supported")
-        if not self.requires_grad:
-            raise RuntimeError("backward: this tensor does not require grad and has no graph "
-                               "(no input had requires_grad=True, or it was built under no_grad())")
-        if gradient is None:
-            d = self._data
-            if d.size != 1:
-                raise RuntimeError(f"backward: gradient can be implicitly created only for one-element "
-                                   f"tensors; this one has shape {d.shape}, pass gradient=")
-            seed = np.array(1, d.dtype) if d.ndim == 0 else np.ones(d.shape, d.dtype)
-        else:
-            gd = gradient.data if isinstance(gradient, Tensor) else gradient
-            try:
-                seed = np.asarray(gd)
-                if seed.dtype.kind not in "biuf":
-                    raise TypeError
-                seed = np.array(seed, dtype=self.data.dtype)
-            except (TypeError, ValueError):
-                raise TypeError(f"backward: gradient must be an array of shape {self.data.shape}, got "
-                                f"{type(gd).__name__}") from None
-            if seed.shape != self.data.shape:
-                raise ShapeMismatchError(f"backward: gradient has shape {seed.shape} but the tensor has shape "
-                                   f"{self.data.shape}")
+        seed = seed_of(self, gradient, "backward")
         if graph.state.anomaly:
             from .anomaly import backward_check
             trace = backward_check(trace)
@@ -314,10 +288,7 @@ class Tensor(TorchMethods):
         if self._bs:
             mode = "rows" if per_sample is True else ("norms" if per_sample == "norms" else "plain")
             ctx = persample.Context(self, mode)
-        order = graph.toposort(self, versions=True)  # refuses values changed in place since the forward
-        check_leaves(order)
-        if _base._LAST_WRITE[0]:
-            _base.check_writes(order)  # ... also through a view or a detach()
+        order = checked_order(self)  # refuses values changed in place since the forward
         st = graph.state
         st.lazy = ctx is not None and ctx.mode == "rows" and trace is None
         try:

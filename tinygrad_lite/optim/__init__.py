@@ -4,6 +4,7 @@ PyTorch's path)."""
 
 from . import lr_scheduler
 from .dpsgd import DPSGD
+from .lbfgs import LBFGS
 from .lr_scheduler import (
            ChainedScheduler,
            ConstantLR,
@@ -24,8 +25,10 @@ from .lr_scheduler import (
 )
 from .optimizer import Optimizer
 from .rules import SGD, Adagrad, Adam, AdamW, RMSprop
+from .rules_more import ASGD, Adadelta, Adamax, NAdam, RAdam, Rprop
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "DPSGD", "LRScheduler", "StepLR",
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "RAdam", "Adamax",
+           "Adadelta", "ASGD", "Rprop", "LBFGS", "DPSGD", "LRScheduler", "StepLR",
            "ExponentialLR", "CosineAnnealingLR", "MultiStepLR", "LambdaLR", "LinearLR", "ConstantLR",
            "MultiplicativeLR", "PolynomialLR", "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR",
            "ReduceLROnPlateau", "SequentialLR", "ChainedScheduler", "lr_scheduler"]

@@ -35,7 +35,7 @@ from ..conventions import ShapeMismatchError
 from ..ops.base import _DETACHED, _clock, updated
 from ..tensor import Tensor
 
-__all__ = ["Optimizer", "check_number", "check_bool", "hyper"]
+__all__ = ["Optimizer", "check_number", "check_bool", "hyper", "changed"]
 
 
 def _is_param(obj: Any) -> bool:
@@ -76,6 +76,12 @@ def check_bool(name: str, value: Any) -> bool:
     return bool(value)
 
 
+def changed(p: Any) -> None:
+    """Record that parameter ``p`` was changed in place by a step: graphs built before it
+    cannot backward (also those that read a detach() of it)."""
+    p._v = updated(p._data) if _DETACHED else next(_clock)
+
+
 def _follow_dtype(state: dict, g: np.ndarray) -> None:
     """Cast a parameter's floating state arrays of its shape to its (gradient ``g``'s) dtype
     when they differ: after ``model.float()`` an Adam moment kept in float64 continues in
@@ -104,9 +110,12 @@ class Optimizer:
     validate the hyper-parameters of each group.
     """
 
-    decoupled_weight_decay = False  # True: update() applies weight decay itself
+    # True: update() applies weight decay itself (as it does for a group whose
+    # "decoupled_weight_decay" is True)
+    decoupled_weight_decay = False
     # the per-parameter buffers a rule keeps: name -> "array" (of the parameter's shape), "array?"
-    # (such an array or None) or "step" (an int >= 0); a loaded state must hold ``required`` ones.
+    # (such an array or None), "step" (an int >= 0) or "scalar" (a float, loaded from a number or
+    # a 0-d array); a loaded state must hold ``required`` ones.
     # Empty (a custom optimizer): any arrays, numbers and strings are accepted.
     buffers: dict = {}
     required: tuple = ()
@@ -217,7 +226,7 @@ class Optimizer:
                     g = self._checked_gradient(g, d)
                 if neg:
                     g = -g
-                if wd != 0 and not self.decoupled_weight_decay:
+                if wd != 0 and not (self.decoupled_weight_decay or group.get("decoupled_weight_decay")):
                     g = g + wd * d
                 if type(g) is not np.ndarray:  # (numpy gives a scalar for a 0-d parameter: an
                     g = np.asarray(g)  # update rule must get an array it can keep and update in place)
@@ -248,9 +257,7 @@ class Optimizer:
             if st:
                 _follow_dtype(st, g)
             update(p, g, st, group)
-            # changed in place: graphs built before this step cannot backward (also those that
-            # read a detach() of it)
-            p._v = updated(p._data) if _DETACHED else next(_clock)
+            changed(p)
         return loss
 
     def update(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:
@@ -286,6 +293,10 @@ class Optimizer:
         if self.buffers and kind is None:
             raise ValueError(f"state of parameter {key!r} has an unknown buffer {name!r} (a {type(self).__name__} "
                              f"keeps {sorted(self.buffers)})")
+        if kind == "scalar":
+            if isinstance(value, np.ndarray) and value.size == 1:
+                value = value.item()
+            return check_number(f"state buffer {name!r} of parameter {key!r}", value, -math.inf)
         if kind == "array?" and value is None:
             return None
         if kind in ("array", "array?") and not isinstance(value, np.ndarray):

@@ -24,6 +24,14 @@ def _descend(p: Any, update: np.ndarray) -> None:
     np.subtract(p.data, update, out=p.data)
 
 
+def decay_decoupled(p: Any, group: dict) -> None:
+    """Decoupled weight decay ``p <- p * (1 - lr * weight_decay)``, in place (a no-op when
+    ``weight_decay`` is 0)."""
+    wd = float(group["weight_decay"])
+    if wd != 0:
+        np.multiply(p.data, 1 - float(group["lr"]) * wd, out=p.data)
+
+
 def _check_betas(betas: Any) -> None:
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
         raise TypeError(f"invalid betas: {betas!r} (must be a pair (beta1, beta2))")
@@ -132,9 +140,8 @@ class Adam(Optimizer):
             state["max_exp_avg_sq"] = np.zeros_like(p.data)
         state["step"] += 1
         t = state["step"]
-        wd = float(group["weight_decay"])
-        if self.decoupled_weight_decay and wd != 0:
-            np.multiply(p.data, 1 - lr * wd, out=p.data)
+        if self.decoupled_weight_decay:
+            decay_decoupled(p, group)
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m *= beta1
         m += (1 - beta1) * g

@@ -1,0 +1,175 @@
+"""``tl.autograd``: gradients of outputs with respect to chosen inputs, with PyTorch's names.
+
+``grad(outputs, inputs, grad_outputs)`` returns ``sum_k d<outputs[k], grad_outputs[k]>/d input``
+for each input (a vector-Jacobian product) by the same reverse sweep as
+``Tensor.backward``, but takes the cotangents of the inputs itself: no ``.grad`` (of a leaf or
+of an intermediate result) and nothing per-sample is written. ``backward(tensors,
+grad_tensors)`` is ``Tensor.backward`` for a list of tensors (their gradients add up).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence, Union
+
+import numpy as np
+
+from . import graph
+from .batchstate import fit
+from .conventions import ShapeMismatchError, check_bool, check_leaves
+from .ops import base as _base
+from .tensor import Tensor
+
+__all__ = ["grad", "backward"]
+
+Tensors = Union[Tensor, Sequence[Tensor]]
+
+
+def seed_of(t: Tensor, gradient: Any, where: str) -> np.ndarray:
+    """The cotangent d(loss)/d(t) that starts a sweep from ``t``: ``gradient`` as an array of
+    ``t``'s shape and dtype, or 1 for a one-element ``t`` when it is None."""
+    if not t.requires_grad:
+        raise RuntimeError(f"{where}: this tensor does not require grad and has no graph "
+                           "(no input had requires_grad=True, or it was built under no_grad())")
+    d = t._data
+    if gradient is None:
+        if d.size != 1:
+            raise RuntimeError(f"{where}: gradient can be implicitly created only for one-element "
+                               f"tensors; this one has shape {d.shape}, pass gradient=")
+        return np.array(1, d.dtype) if d.ndim == 0 else np.ones(d.shape, d.dtype)
+    gd = gradient.data if isinstance(gradient, Tensor) else gradient
+    try:
+        seed = np.asarray(gd)
+        if seed.dtype.kind not in "biuf":
+            raise TypeError
+        seed = np.array(seed, dtype=d.dtype)
+    except (TypeError, ValueError):
+        raise TypeError(f"{where}: gradient must be an array of shape {d.shape}, got {type(gd).__name__}") from None
+    if seed.shape != d.shape:
+        raise ShapeMismatchError(f"{where}: gradient has shape {seed.shape} but the tensor has shape {d.shape}")
+    return seed
+
+
+def checked_order(t: Tensor) -> list:
+    """``t``'s graph in sweep order, refusing values changed in place since the forward pass
+    (also through a view or a detach()) and integer leaves that require grad."""
+    order = graph.toposort(t, versions=True)
+    check_leaves(order)
+    if _base._LAST_WRITE[0]:
+        _base.check_writes(order)
+    return order
+
+
+def check_flags(where: str, retain_graph: Any, create_graph: Any) -> None:
+    """``retain_graph`` is None or a bool (the graph lives while referenced); ``create_graph``
+    must be False (higher-order gradients are not supported)."""
+    if retain_graph is not None:
+        check_bool(where, "retain_graph", retain_graph)
+    if check_bool(where, "create_graph", create_graph):
+        raise NotImplementedError(f"{where}: create_graph=True (higher-order gradients) is not supported")
+
+
+class _Collect:
+    """A sweep context that keeps the cotangents reaching the wanted tensors (and writes no
+    ``.grad``): an intermediate one's when the sweep visits it, a leaf's at the end."""
+
+    writes = False
+
+    def __init__(self, wanted: dict, found: dict) -> None:
+        self.wanted, self.found = wanted, found
+
+    def _take(self, node: Any, g: Any) -> None:
+        if id(node) in self.wanted:
+            old = self.found.get(id(node))
+            self.found[id(node)] = np.array(g) if old is None else old + g
+
+    def visit(self, node: Any, g: Any, grads: tuple) -> None:
+        self._take(node, g)
+
+    def finish(self, leaves: list) -> None:
+        for leaf, g in leaves:
+            self._take(leaf, g)
+
+
+def _tensors(where: str, name: str, value: Any) -> list:
+    items = [value] if isinstance(value, Tensor) else list(value) if isinstance(value, (list, tuple)) else None
+    if items is None or not all(isinstance(t, Tensor) for t in items):
+        raise TypeError(f"{where}: {name} must be a Tensor or a sequence of Tensors, got {type(value).__name__}")
+    return items
+
+
+def _grad_list(where: str, grads: Any, n: int) -> list:
+    if grads is None:
+        return [None] * n
+    items = [grads] if isinstance(grads, Tensor) or (isinstance(grads, np.ndarray) and n == 1) else list(grads)
+    if len(items) != n:
+        raise ValueError(f"{where}: got {len(items)} gradient(s) for {n} output(s)")
+    return items
+
+
+def grad(outputs: Tensors, inputs: Tensors, grad_outputs: Any = None, retain_graph: Optional[bool] = None,
+         create_graph: bool = False, only_inputs: bool = True, allow_unused: Optional[bool] = None,
+         is_grads_batched: bool = False, materialize_grads: bool = False) -> tuple:
+    """The gradients ``sum_k J_k^T v_k`` of ``outputs`` (``v_k`` = ``grad_outputs[k]``, 1 for a
+    one-element output when None) with respect to each of ``inputs``, as a tuple of Tensors.
+
+    No ``.grad`` is changed. An input the outputs do not depend on raises RuntimeError unless
+    ``allow_unused`` (its entry is None) or ``materialize_grads`` (zeros). ``create_graph``
+    and ``is_grads_batched`` are not supported; ``retain_graph`` and ``only_inputs`` are
+    accepted (the graph lives while referenced).
+    """
+    where = "autograd.grad"
+    check_flags(where, retain_graph, create_graph)
+    check_bool(where, "only_inputs", only_inputs)
+    if check_bool(where, "is_grads_batched", is_grads_batched):
+        raise NotImplementedError(f"{where}: is_grads_batched=True is not supported")
+    if check_bool(where, "materialize_grads", materialize_grads) and allow_unused is False:
+        raise ValueError(f"{where}: materialize_grads=True needs allow_unused True or None, got allow_unused=False")
+    allow_unused = materialize_grads if allow_unused is None else check_bool(where, "allow_unused", allow_unused)
+    outs = _tensors(where, "outputs", outputs)
+    ins = _tensors(where, "inputs", inputs)
+    if not ins:
+        raise RuntimeError(f"{where}: inputs cannot be empty")
+    for i, t in enumerate(ins):
+        if not t.requires_grad:
+            raise RuntimeError(f"{where}: input {i} (shape {t.shape}) does not require grad")
+    seeds = [seed_of(t, g, where) for t, g in zip(outs, _grad_list(where, grad_outputs, len(outs)))]
+    orders = [checked_order(t) for t in outs]  # every check before any sweep
+    found: dict = {}
+    ctx = _Collect({id(t): t for t in ins}, found)
+    trace = None
+    if graph.state.anomaly:
+        from .anomaly import backward_check
+        trace = backward_check(None)
+    for t, seed, order in zip(outs, seeds, orders):
+        graph.backward(t, seed, fit, trace, ctx, order)
+    result = []
+    for i, t in enumerate(ins):
+        g = found.get(id(t))
+        if g is None and not allow_unused:
+            raise RuntimeError(f"{where}: input {i} (shape {t.shape}) was not used in the graph of the outputs; "
+                               "pass allow_unused=True to get None for it")
+        if g is None and materialize_grads:
+            g = np.zeros_like(t._data)
+        result.append(None if g is None else Tensor(g))
+    return tuple(result)
+
+
+def backward(tensors: Tensors, grad_tensors: Any = None, retain_graph: Optional[bool] = None,
+             create_graph: bool = False, inputs: Optional[Tensors] = None) -> None:
+    """``Tensor.backward`` of each of ``tensors`` with its gradient (``grad_tensors[k]``, 1 for a
+    one-element tensor when None): the leaves' ``.grad`` get the sum. With ``inputs``, only
+    those tensors' ``.grad`` are accumulated (by :func:`grad`)."""
+    where = "autograd.backward"
+    check_flags(where, retain_graph, create_graph)
+    ts = _tensors(where, "tensors", tensors)
+    gs = _grad_list(where, grad_tensors, len(ts))
+    if inputs is not None:
+        ins = _tensors(where, "inputs", inputs)
+        for t, g in zip(ins, grad(ts, ins, gs, allow_unused=True)):
+            if g is not None:
+                t._accumulate(g._data)
+        return
+    for t, g in zip(ts, gs):
+        seed_of(t, g, where)  # every check before any sweep
+    for t, g in zip(ts, gs):
+        t.backward(g, retain_graph=retain_graph)
