@@ -15,8 +15,7 @@ import numpy as np
 
 from . import graph
 from .batchstate import fit
-from .conventions import ShapeMismatchError, check_bool, check_leaves
-from .ops import base as _base
+from .conventions import check_bool, check_flags, checked_order, seed_of
 from .tensor import Tensor
 
 __all__ = ["grad", "backward"]
@@ -24,55 +23,9 @@ __all__ = ["grad", "backward"]
 Tensors = Union[Tensor, Sequence[Tensor]]
 
 
-def seed_of(t: Tensor, gradient: Any, where: str) -> np.ndarray:
-    """The cotangent d(loss)/d(t) that starts a sweep from ``t``: ``gradient`` as an array of
-    ``t``'s shape and dtype, or 1 for a one-element ``t`` when it is None."""
-    if not t.requires_grad:
-        raise RuntimeError(f"{where}: this tensor does not require grad and has no graph "
-                           "(no input had requires_grad=True, or it was built under no_grad())")
-    d = t._data
-    if gradient is None:
-        if d.size != 1:
-            raise RuntimeError(f"{where}: gradient can be implicitly created only for one-element "
-                               f"tensors; this one has shape {d.shape}, pass gradient=")
-        return np.array(1, d.dtype) if d.ndim == 0 else np.ones(d.shape, d.dtype)
-    gd = gradient.data if isinstance(gradient, Tensor) else gradient
-    try:
-        seed = np.asarray(gd)
-        if seed.dtype.kind not in "biuf":
-            raise TypeError
-        seed = np.array(seed, dtype=d.dtype)
-    except (TypeError, ValueError):
-        raise TypeError(f"{where}: gradient must be an array of shape {d.shape}, got {type(gd).__name__}") from None
-    if seed.shape != d.shape:
-        raise ShapeMismatchError(f"{where}: gradient has shape {seed.shape} but the tensor has shape {d.shape}")
-    return seed
-
-
-def checked_order(t: Tensor) -> list:
-    """``t``'s graph in sweep order, refusing values changed in place since the forward pass
-    (also through a view or a detach()) and integer leaves that require grad."""
-    order = graph.toposort(t, versions=True)
-    check_leaves(order)
-    if _base._LAST_WRITE[0]:
-        _base.check_writes(order)
-    return order
-
-
-def check_flags(where: str, retain_graph: Any, create_graph: Any) -> None:
-    """``retain_graph`` is None or a bool (the graph lives while referenced); ``create_graph``
-    must be False (higher-order gradients are not supported)."""
-    if retain_graph is not None:
-        check_bool(where, "retain_graph", retain_graph)
-    if check_bool(where, "create_graph", create_graph):
-        raise NotImplementedError(f"{where}: create_graph=True (higher-order gradients) is not supported")
-
-
 class _Collect:
     """A sweep context that keeps the cotangents reaching the wanted tensors (and writes no
     ``.grad``): an intermediate one's when the sweep visits it, a leaf's at the end."""
-
-    writes = False
 
     def __init__(self, wanted: dict, found: dict) -> None:
         self.wanted, self.found = wanted, found
@@ -141,7 +94,7 @@ def grad(outputs: Tensors, inputs: Tensors, grad_outputs: Any = None, retain_gra
         from .anomaly import backward_check
         trace = backward_check(None)
     for t, seed, order in zip(outs, seeds, orders):
-        graph.backward(t, seed, fit, trace, ctx, order)
+        graph.backward(t, seed, fit, trace, ctx, order, writes=False)
     result = []
     for i, t in enumerate(ins):
         g = found.get(id(t))

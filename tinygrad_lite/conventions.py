@@ -20,7 +20,7 @@ import numpy as np
 
 from . import ops as base_ops
 from .batchstate import derived
-from .graph import state
+from .graph import state, toposort
 from .keptinputs import before_write
 from .ops import base
 from .ops.base import axes_of, axis_of, make, wrote
@@ -406,3 +406,47 @@ def _real(who: str, name: str, v: Any) -> float:
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
         raise TypeError(f"{who}: {name} must be a number, got {v!r}")
     return float(v)
+
+
+def seed_of(t: Any, gradient: Any, where: str) -> np.ndarray:
+    """The cotangent d(loss)/d(t) that starts a sweep from ``t``: ``gradient`` as an array of
+    ``t``'s shape and dtype, or 1 for a one-element ``t`` when it is None."""
+    if not t.requires_grad:
+        raise RuntimeError(f"{where}: this tensor does not require grad and has no graph "
+                           "(no input had requires_grad=True, or it was built under no_grad())")
+    d = t._data
+    if gradient is None:
+        if d.size != 1:
+            raise RuntimeError(f"{where}: gradient can be implicitly created only for one-element "
+                               f"tensors; this one has shape {d.shape}, pass gradient=")
+        return np.array(1, d.dtype) if d.ndim == 0 else np.ones(d.shape, d.dtype)
+    gd = gradient.data if isinstance(gradient, base.Tensor) else gradient
+    try:
+        seed = np.asarray(gd)
+        if seed.dtype.kind not in "biuf":
+            raise TypeError
+        seed = np.array(seed, dtype=d.dtype)
+    except (TypeError, ValueError):
+        raise TypeError(f"{where}: gradient must be an array of shape {d.shape}, got {type(gd).__name__}") from None
+    if seed.shape != d.shape:
+        raise ShapeMismatchError(f"{where}: gradient has shape {seed.shape} but the tensor has shape {d.shape}")
+    return seed
+
+
+def checked_order(t: Any) -> list:
+    """``t``'s graph in sweep order, refusing values changed in place since the forward pass
+    (also through a view or a detach()) and integer leaves that require grad."""
+    order = toposort(t, versions=True)
+    check_leaves(order)
+    if base._LAST_WRITE[0]:
+        base.check_writes(order)
+    return order
+
+
+def check_flags(where: str, retain_graph: Any, create_graph: Any) -> None:
+    """``retain_graph`` is None or a bool (the graph lives while referenced); ``create_graph``
+    must be False (higher-order gradients are not supported)."""
+    if retain_graph is not None:
+        check_bool(where, "retain_graph", retain_graph)
+    if create_graph is not False and check_bool(where, "create_graph", create_graph):
+        raise NotImplementedError(f"{where}: create_graph=True (higher-order gradients) is not supported")

@@ -303,14 +303,14 @@ def _by_stamp(root: Any) -> list:
 
 def backward(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]] = None,
              trace: Optional[Callable[[Any, Any, tuple], None]] = None, ctx: Any = None,
-             order: Optional[list] = None) -> None:
+             order: Optional[list] = None, writes: bool = True) -> None:
     """Reverse-mode sweep from ``root`` with cotangent ``seed`` (dL/droot).
 
     ``fit(parent, g)`` reduces a cotangent to the parent's shape; ``trace(node, g, grads)``,
     if given, is called after each node's vjp with the cotangent it received and the ones
     it sends to its parents; ``ctx.visit(node, g, grads)`` likewise, before ``fit``, and
-    ``ctx.finish(leaves)`` after the sweep (it may raise: then no leaf is written). A ctx
-    whose ``writes`` is False takes the cotangents itself: no ``.grad`` is written at all.
+    ``ctx.finish(leaves)`` after the sweep (it may raise: then no leaf is written). With
+    ``writes=False`` the ctx takes the cotangents itself: no ``.grad`` is written at all.
     ``order`` is ``toposort(root)`` when the caller already has it.
     """
     # Python's cycle collector is paused for the sweep: it allocates many short-lived objects
@@ -319,7 +319,7 @@ def backward(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]] = No
     if was_on:
         gc.disable()
     try:
-        _sweep(root, seed, fit, trace, ctx, toposort(root) if order is None else order)
+        _sweep(root, seed, fit, trace, ctx, toposort(root) if order is None else order, writes)
     finally:
         if was_on:
             gc.enable()
@@ -337,7 +337,7 @@ def _hooks() -> Any:
 
 
 def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
-           trace: Optional[Callable[[Any, Any, tuple], None]], ctx: Any, order: list) -> None:
+           trace: Optional[Callable[[Any, Any, tuple], None]], ctx: Any, order: list, writes: bool) -> None:
     pending = {root: seed}
     pop = pending.pop
     get = pending.get
@@ -346,7 +346,6 @@ def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
     user = TENSOR_HOOKS or None  # register_hook / module backward hooks (usually none)
     sweep = object() if user is not None else None
     leaves = []
-    writes = getattr(ctx, "writes", True)
     for node in reversed(order):
         g = pop(node, None)
         if g is None:

@@ -21,7 +21,10 @@ from .conventions import (
     _torch_axis,
     check_bool,
     check_dtype,
+    check_flags,
     checked_grad,
+    checked_order,
+    seed_of,
 )
 from .ops import base as _base
 from .ops.base import axes_of, bump, const, make
@@ -275,8 +278,6 @@ class Tensor(TorchMethods):
         """
         if per_sample is not True and per_sample is not False and per_sample != "norms":
             raise ValueError(f"backward: per_sample must be True, False or 'norms', got {per_sample!r}")
-        from .autograd import check_flags, checked_order, seed_of
-
         check_flags("backward", retain_graph, create_graph)
         if trace is not None and not callable(trace):
             raise TypeError(f"backward: trace must be callable or None, got {type(trace).__name__}")
