@@ -39,8 +39,25 @@ from .layers import (
     Softmax,
     Tanh,
 )
+from .layers_extra import (
+    ChannelShuffle,
+    LocalResponseNorm,
+    LPPool1d,
+    LPPool2d,
+    LPPool3d,
+    RReLU,
+    Softmax2d,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
+)
 from .layers_more import Hardshrink, PixelShuffle, PixelUnshuffle, RMSNorm, Softshrink
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, NLLLoss, SmoothL1Loss
+from .losses_margin import (
+    MultiLabelMarginLoss,
+    MultiLabelSoftMarginLoss,
+    MultiMarginLoss,
+    TripletMarginWithDistanceLoss,
+)
 from .losses_more import (
     CosineEmbeddingLoss,
     GaussianNLLLoss,
@@ -55,14 +72,19 @@ from .module import Flatten, Identity, Linear, Module, ModuleList, Sequential
 from .padding import (
     CircularPad1d,
     CircularPad2d,
+    CircularPad3d,
     ConstantPad1d,
     ConstantPad2d,
+    ConstantPad3d,
     ReflectionPad1d,
     ReflectionPad2d,
+    ReflectionPad3d,
     ReplicationPad1d,
     ReplicationPad2d,
+    ReplicationPad3d,
     ZeroPad1d,
     ZeroPad2d,
+    ZeroPad3d,
 )
 from .pool_layers import (
     AdaptiveAvgPool1d,
@@ -111,3 +133,7 @@ __all__ += ["InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"]
 __all__ += ["BatchNorm3d", "RMSNorm", "Hardshrink", "Softshrink", "PixelShuffle", "PixelUnshuffle"]
 __all__ += ["Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "MaxUnpool3d", "AdaptiveAvgPool3d",
             "AdaptiveMaxPool3d", "Fold", "Unfold"]
+__all__ += ["MultiMarginLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss", "TripletMarginWithDistanceLoss",
+            "LPPool1d", "LPPool2d", "LPPool3d", "LocalResponseNorm", "RReLU", "Softmax2d", "ChannelShuffle",
+            "UpsamplingNearest2d", "UpsamplingBilinear2d", "ZeroPad3d", "ConstantPad3d", "ReflectionPad3d",
+            "ReplicationPad3d", "CircularPad3d"]

@@ -32,7 +32,10 @@ __all__ = ["linear", "conv1d", "conv2d", "conv3d", "max_pool2d", "avg_pool2d", "
            "pairwise_distance", "kl_div", "soft_margin_loss", "margin_ranking_loss", "hinge_embedding_loss",
            "cosine_embedding_loss", "triplet_margin_loss", "poisson_nll_loss", "gaussian_nll_loss", "rms_norm",
            "hardshrink", "softshrink", "pixel_shuffle", "pixel_unshuffle", "instance_norm", "max_pool3d", "avg_pool3d",
-           "max_unpool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d", "conv_transpose3d", "unfold", "fold"]
+           "max_unpool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d", "conv_transpose3d", "unfold", "fold",
+           "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss",
+           "triplet_margin_with_distance_loss", "lp_pool1d", "lp_pool2d", "lp_pool3d", "local_response_norm", "rrelu",
+           "channel_shuffle"]
 
 
 def _t(x: Any) -> Tensor:
@@ -427,6 +430,7 @@ from .convtranspose import conv_transpose1d, conv_transpose2d, conv_transpose3d 
 from .dropout import dropout1d, dropout2d  # noqa: E402
 from .fold import fold, unfold  # noqa: E402
 from .functional_more import cosine_similarity, normalize, pairwise_distance  # noqa: E402
+from .layers_extra import channel_shuffle, local_response_norm, lp_pool1d, lp_pool2d, lp_pool3d, rrelu  # noqa: E402
 from .layers_more import hardshrink, instance_norm, pixel_shuffle, pixel_unshuffle, rms_norm, softshrink  # noqa: E402
 from .losses import (  # noqa: E402
     binary_cross_entropy,
@@ -436,6 +440,12 @@ from .losses import (  # noqa: E402
     l1_loss,
     nll_loss,
     smooth_l1_loss,
+)
+from .losses_margin import (  # noqa: E402
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
+    triplet_margin_with_distance_loss,
 )
 from .losses_more import (  # noqa: E402
     cosine_embedding_loss,
