@@ -18,6 +18,7 @@ from .containers import ModuleDict, Parameter, ParameterDict, ParameterList, Unf
 from .conv import Conv1d, Conv2d, Conv3d
 from .convtranspose import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .dropout import Dropout1d, Dropout2d
+from .embedding_bag import EmbeddingBag
 from .fold import Fold, Unfold
 from .functional import cross_entropy, mse_loss
 from .functional_more import CosineSimilarity, PairwiseDistance
@@ -136,4 +137,4 @@ __all__ += ["Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "MaxUnpool3d"
 __all__ += ["MultiMarginLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss", "TripletMarginWithDistanceLoss",
             "LPPool1d", "LPPool2d", "LPPool3d", "LocalResponseNorm", "RReLU", "Softmax2d", "ChannelShuffle",
             "UpsamplingNearest2d", "UpsamplingBilinear2d", "ZeroPad3d", "ConstantPad3d", "ReflectionPad3d",
-            "ReplicationPad3d", "CircularPad3d"]
+            "ReplicationPad3d", "CircularPad3d", "EmbeddingBag"]
