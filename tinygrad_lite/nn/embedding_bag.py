@@ -95,7 +95,9 @@ def embedding_bag(input: Any, weight: Any, offsets: Any = None, max_norm: Option
         renorm_rows(W, a, max_norm, norm_type, who)
     if pad is not None:
         valid = valid & (idx != pad)
-    rows = F.embedding(np.where(valid, idx, 0), W, who=who)  # (masked positions read row 0, with weight 0)
+    # a 2-D input is looked up as given (a batched Tensor stays batched); the masked positions
+    # of a 1-D input's bags read the input's first index, with weight 0
+    rows = F.embedding(input if a.ndim == 2 else idx, W, who=who)
     count = valid.sum(1, keepdims=True)
     dt = rows.data.dtype
     if mode == "max":
