@@ -22,7 +22,6 @@ from ..factories import param_dtype
 from ..random import as_generator
 from ..tensor import Tensor
 from . import functional as F
-from .functional_more import renorm_rows
 from .module import Module
 
 __all__ = ["embedding_bag", "EmbeddingBag"]
@@ -91,13 +90,12 @@ def embedding_bag(input: Any, weight: Any, offsets: Any = None, max_norm: Option
         if psw.data.shape != a.shape:
             raise ShapeMismatchError(f"{who}: per_sample_weights of shape {psw.data.shape} must have the input's "
                                      f"shape {a.shape}")
-    if max_norm is not None:
-        renorm_rows(W, a, max_norm, norm_type, who)
     if pad is not None:
         valid = valid & (idx != pad)
     # a 2-D input is looked up as given (a batched Tensor stays batched); the masked positions
-    # of a 1-D input's bags read the input's first index, with weight 0
-    rows = F.embedding(input if a.ndim == 2 else idx, W, who=who)
+    # of a 1-D input's bags read the input's first index, with weight 0 (so max_norm renormalises
+    # the input's rows only)
+    rows = F.embedding(input if a.ndim == 2 else idx, W, None, max_norm, norm_type, who=who)
     count = valid.sum(1, keepdims=True)
     dt = rows.data.dtype
     if mode == "max":

@@ -1,0 +1,362 @@
+"""The multi-class / multi-label margin losses, TripletMarginWithDistanceLoss, LPPool,
+LocalResponseNorm, RReLU, Softmax2d, ChannelShuffle, the fixed-mode upsamplers, the 3-d padding
+layers and EmbeddingBag: values and gradients against torch in float64, finite differences,
+printed forms, errors naming the layer and the shapes, and per-sample gradients of
+EmbeddingBag's table (a batched input equals each sample alone)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+from tinygrad_lite import nn
+from tinygrad_lite.gradcheck import gradcheck
+from tinygrad_lite.nn import functional as F
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _close(a: Any, b: Any, what: str = "", tol: float = 1e-10) -> None:
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    assert a.shape == b.shape, (what, a.shape, b.shape)
+    if a.size:
+        scale = max(1.0, float(np.max(np.abs(b))))
+        assert float(np.max(np.abs(a - b))) / scale < tol, (what, a, b)
+
+
+def _compare(ours: Callable, theirs: Callable, *arrays: np.ndarray, grads: tuple = (0,), seed: int = 0) -> None:
+    """ours(*Tensors) and theirs(*torch tensors): values, and the gradients of a random
+    weighting of the output with respect to the arrays numbered in ``grads``."""
+    mine = [tl.Tensor(a.copy(), requires_grad=i in grads) for i, a in enumerate(arrays)]
+    ref = [torch.tensor(a.copy(), requires_grad=i in grads) for i, a in enumerate(arrays)]
+    out, tout = ours(*mine), theirs(*ref)
+    _close(out.data, tout.detach().numpy(), "value")
+    g = np.random.default_rng(seed).standard_normal(out.data.shape)
+    (out * g).sum().backward()
+    (tout * torch.tensor(g)).sum().backward()
+    for i in grads:
+        _close(mine[i].grad, ref[i].grad.numpy(), f"gradient {i}")
+
+
+RNG = np.random.default_rng(0)
+X = RNG.standard_normal((5, 4))
+Y = np.array([0, 3, 1, 1, 2])
+W = RNG.random(4) + 0.5
+
+
+# --------------------------------------------------------------------------- losses ---------
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("p", [1, 2])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_multi_margin_loss_matches_torch(reduction: str, p: int, weighted: bool) -> None:
+    w = W if weighted else None
+    tw = torch.tensor(W) if weighted else None
+    _compare(lambda x: F.multi_margin_loss(x, Y, p, 0.7, w, reduction=reduction),
+             lambda x: TF.multi_margin_loss(x, torch.tensor(Y), p, 0.7, tw, reduction=reduction), X)
+    _compare(lambda x: nn.MultiMarginLoss(p, 0.7, w, reduction=reduction)(x[1], Y[1]),
+             lambda x: torch.nn.MultiMarginLoss(p, 0.7, tw, reduction=reduction)(x[1], torch.tensor(Y[1])), X)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_multilabel_margin_loss_matches_torch(reduction: str) -> None:
+    y = np.array([[1, 3, -1, 0], [0, 1, 2, 3], [-1, 1, 2, 0], [2, 2, -1, 1], [3, -1, -1, -1]])
+    _compare(lambda x: F.multilabel_margin_loss(x, y, reduction=reduction),
+             lambda x: TF.multilabel_margin_loss(x, torch.tensor(y), reduction=reduction), X)
+    _compare(lambda x: nn.MultiLabelMarginLoss(reduction=reduction)(x[0], y[0]),
+             lambda x: torch.nn.MultiLabelMarginLoss(reduction=reduction)(x[0], torch.tensor(y[0])), X)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_multilabel_soft_margin_loss_matches_torch(reduction: str, weighted: bool) -> None:
+    t = (RNG.random(X.shape) > 0.5).astype(np.float64)
+    w = W if weighted else None
+    tw = torch.tensor(W) if weighted else None
+    _compare(lambda x, t: F.multilabel_soft_margin_loss(x, t, w, reduction=reduction),
+             lambda x, t: TF.multilabel_soft_margin_loss(x, t, tw, reduction=reduction), X, t, grads=(0, 1))
+    _compare(lambda x: nn.MultiLabelSoftMarginLoss(w, reduction=reduction)(x, t),
+             lambda x: torch.nn.MultiLabelSoftMarginLoss(tw, reduction=reduction)(x, torch.tensor(t)), X)
+
+
+def test_legacy_flags_pick_the_reduction() -> None:
+    for kw, red in (({"size_average": False}, "sum"), ({"reduce": False}, "none")):
+        assert nn.MultiMarginLoss(**kw).reduction == red == torch.nn.MultiMarginLoss(**kw).reduction
+        assert nn.MultiLabelSoftMarginLoss(**kw).reduction == red
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("swap", [False, True])
+@pytest.mark.parametrize("custom", [False, True])
+def test_triplet_margin_with_distance_loss_matches_torch(reduction: str, swap: bool, custom: bool) -> None:
+    a, p, n = (RNG.standard_normal((4, 3)) for _ in range(3))
+    mine = (lambda u, v: 1.0 - F.cosine_similarity(u, v)) if custom else None
+    theirs = (lambda u, v: 1.0 - TF.cosine_similarity(u, v)) if custom else None
+    _compare(lambda a, p, n: F.triplet_margin_with_distance_loss(a, p, n, distance_function=mine, margin=0.4,
+                                                                 swap=swap, reduction=reduction),
+             lambda a, p, n: TF.triplet_margin_with_distance_loss(a, p, n, distance_function=theirs, margin=0.4,
+                                                                  swap=swap, reduction=reduction),
+             a, p, n, grads=(0, 1, 2))
+    _compare(lambda a, p, n: nn.TripletMarginWithDistanceLoss(distance_function=mine, swap=swap,
+                                                              reduction=reduction)(a, p, n),
+             lambda a, p, n: torch.nn.TripletMarginWithDistanceLoss(distance_function=theirs, swap=swap,
+                                                                    reduction=reduction)(a, p, n),
+             a, p, n, grads=(0, 1, 2))
+
+
+def test_margin_losses_pass_finite_differences() -> None:
+    x = tl.Tensor(X.copy(), requires_grad=True)
+    assert gradcheck(lambda x: F.multi_margin_loss(x, Y, p=2, margin=0.9, weight=W), [x])
+    y = np.array([[1, 3, -1, 0], [0, -1, 2, 3], [2, 1, 0, -1], [2, -1, -1, 1], [3, 0, -1, -1]])
+    assert gradcheck(lambda x: F.multilabel_margin_loss(x, y, reduction="sum"), [x])
+
+
+# --------------------------------------------------------------------------- layers ---------
+@pytest.mark.parametrize("args", [(2, 3), (3.5, 3, 2, True), (1.5, 2, 1)])
+def test_lp_pool1d_matches_torch(args: tuple) -> None:
+    x = RNG.random((2, 3, 8)) + 0.1
+    _compare(lambda x: F.lp_pool1d(x, *args), lambda x: TF.lp_pool1d(x, *args), x)
+    _compare(lambda x: nn.LPPool1d(*args)(x[0]), lambda x: torch.nn.LPPool1d(*args)(x[0]), x)
+
+
+@pytest.mark.parametrize("args", [(2, 2), (1.5, (2, 3), (1, 2)), (3, (3, 2), 2, True)])
+def test_lp_pool2d_matches_torch(args: tuple) -> None:
+    x = RNG.random((2, 3, 6, 7)) + 0.1
+    _compare(lambda x: F.lp_pool2d(x, *args), lambda x: TF.lp_pool2d(x, *args), x)
+    _compare(lambda x: nn.LPPool2d(*args)(x), lambda x: torch.nn.LPPool2d(*args)(x), x)
+
+
+def test_lp_pool3d_matches_torch() -> None:
+    x = RNG.random((2, 2, 4, 5, 6)) + 0.1
+    _compare(lambda x: nn.LPPool3d(2, 2, (1, 2, 2))(x), lambda x: torch.nn.LPPool3d(2, 2, (1, 2, 2))(x), x)
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 8])
+@pytest.mark.parametrize("shape", [(2, 6, 5), (2, 5, 3, 4), (1, 4, 2, 3, 2)])
+def test_local_response_norm_matches_torch(size: int, shape: tuple) -> None:
+    x = RNG.standard_normal(shape)
+    _compare(lambda x: F.local_response_norm(x, size, 0.3, 0.6, 1.5),
+             lambda x: TF.local_response_norm(x, size, 0.3, 0.6, 1.5), x)
+    _compare(lambda x: nn.LocalResponseNorm(size)(x), lambda x: torch.nn.LocalResponseNorm(size)(x), x)
+
+
+def test_local_response_norm_passes_finite_differences() -> None:
+    x = tl.Tensor(RNG.standard_normal((2, 4, 3)), requires_grad=True)
+    assert gradcheck(lambda x: (F.local_response_norm(x, 3, 0.5, 0.9, 1.2) ** 2).sum(), [x])
+
+
+def test_rrelu_evaluation_is_the_mean_slope() -> None:
+    x = RNG.standard_normal((3, 4, 5))
+    _compare(lambda x: F.rrelu(x, 0.1, 0.4), lambda x: TF.rrelu(x, 0.1, 0.4), x)
+    m, tm = nn.RReLU(0.2, 0.3).eval(), torch.nn.RReLU(0.2, 0.3).eval()
+    _compare(lambda x: m(x), lambda x: tm(x), x)
+
+
+def test_rrelu_training_draws_a_slope_per_element_and_differentiates_through_it() -> None:
+    x = tl.Tensor(RNG.standard_normal((4, 50)), requires_grad=True)
+    m = nn.RReLU(0.1, 0.3, rng=0)
+    out = m(x)
+    out.sum().backward()
+    d, o = x.data, out.data
+    assert np.array_equal(o[d > 0], d[d > 0]) and np.all(x.grad[d > 0] == 1)
+    slope = o[d < 0] / d[d < 0]
+    assert np.all((slope >= 0.1) & (slope <= 0.3)) and np.unique(slope).size == slope.size
+    _close(x.grad[d < 0], slope)
+    assert not np.array_equal(m(x).data, o)  # a new draw each call
+    _close(nn.RReLU(0.1, 0.3, rng=0)(x).data, o)  # the same seed, the same slopes
+
+
+def test_softmax2d_matches_torch() -> None:
+    x = RNG.standard_normal((2, 6, 3, 4))
+    _compare(lambda x: nn.Softmax2d()(x), lambda x: torch.nn.Softmax2d()(x), x)
+    _compare(lambda x: nn.Softmax2d()(x[0]), lambda x: torch.nn.Softmax2d()(x[0]), x)
+
+
+@pytest.mark.parametrize("g", [1, 2, 3, 6])
+def test_channel_shuffle_matches_torch(g: int) -> None:
+    x = RNG.standard_normal((2, 6, 3, 4))
+    _compare(lambda x: F.channel_shuffle(x, g), lambda x: TF.channel_shuffle(x, g), x)
+    _compare(lambda x: nn.ChannelShuffle(g)(x[:, :, 0]), lambda x: torch.nn.ChannelShuffle(g)(x[:, :, 0]), x)
+
+
+@pytest.mark.parametrize("kw", [{"scale_factor": 2}, {"size": (5, 7)}])
+def test_fixed_mode_upsamplers_match_torch(kw: dict) -> None:
+    x = RNG.standard_normal((2, 3, 3, 4))
+    _compare(lambda x: nn.UpsamplingNearest2d(**kw)(x), lambda x: torch.nn.UpsamplingNearest2d(**kw)(x), x)
+    _compare(lambda x: nn.UpsamplingBilinear2d(**kw)(x), lambda x: torch.nn.UpsamplingBilinear2d(**kw)(x), x)
+
+
+@pytest.mark.parametrize("name", ["ZeroPad3d", "ConstantPad3d", "ReflectionPad3d", "ReplicationPad3d",
+                                  "CircularPad3d"])
+@pytest.mark.parametrize("padding", [1, (1, 2, 0, 1, 2, 1)])
+def test_3d_padding_layers_match_torch(name: str, padding: Any) -> None:
+    x = RNG.standard_normal((2, 2, 3, 4, 5))
+    extra = (1.5,) if name == "ConstantPad3d" else ()
+    mine, theirs = getattr(nn, name)(padding, *extra), getattr(torch.nn, name)(padding, *extra)
+    assert repr(mine) == repr(theirs)
+    _compare(mine, theirs, x)
+    _compare(lambda x: mine(x[0]), lambda x: theirs(x[0]), x)
+
+
+# --------------------------------------------------------------------------- EmbeddingBag ---
+TABLE = RNG.standard_normal((7, 3))
+FLAT = np.array([1, 2, 4, 5, 4, 3, 2, 0, 2, 6])
+OFFSETS = np.array([0, 2, 2, 5, 9])
+BAGS2D = np.array([[2, 2, 1], [0, 4, 6], [3, 2, 5], [6, 6, 6]])
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+@pytest.mark.parametrize("padding_idx", [None, 2])
+@pytest.mark.parametrize("layout", ["offsets", "last_offset", "2d"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_embedding_bag_matches_torch(mode: str, padding_idx: Any, layout: str, weighted: bool) -> None:
+    if weighted and mode != "sum":
+        pytest.skip("per_sample_weights go with mode='sum'")
+    idx, off = (BAGS2D, None) if layout == "2d" else (FLAT, OFFSETS)
+    last = layout == "last_offset"
+    arrays = (TABLE,) + ((RNG.standard_normal(idx.shape),) if weighted else ())
+    toff = None if off is None else torch.tensor(off)
+
+    def ours(W: tl.Tensor, *psw: tl.Tensor) -> tl.Tensor:
+        return F.embedding_bag(idx, W, off, mode=mode, per_sample_weights=psw[0] if psw else None,
+                               include_last_offset=last, padding_idx=padding_idx)
+
+    def theirs(W: Any, *psw: Any) -> Any:
+        return TF.embedding_bag(torch.tensor(idx), W, toff, mode=mode, per_sample_weights=psw[0] if psw else None,
+                                include_last_offset=last, padding_idx=padding_idx)
+
+    _compare(ours, theirs, *arrays, grads=tuple(range(len(arrays))))
+
+
+def test_embedding_bag_module_max_norm_and_given_weight_match_torch() -> None:
+    big = TABLE * 3
+    mine = nn.EmbeddingBag(7, 3, max_norm=1.5, mode="sum", _weight=big)
+    theirs = torch.nn.EmbeddingBag(7, 3, max_norm=1.5, mode="sum", _weight=torch.tensor(big))
+    assert repr(mine) == repr(theirs)
+    out, tout = mine(FLAT, OFFSETS), theirs(torch.tensor(FLAT), torch.tensor(OFFSETS))
+    _close(out.data, tout.detach().numpy())
+    _close(mine.weight.data, theirs.weight.detach().numpy())  # the looked-up rows renormalised in place
+    out.sum().backward()
+    tout.sum().backward()
+    _close(mine.weight.grad, theirs.weight.grad.numpy())
+
+
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_embedding_bag_per_sample_gradients_equal_each_sample_alone(mode: str) -> None:
+    idx = np.random.default_rng(3).integers(0, 7, (4, 5))
+    idx[1, :2] = 3
+    psw = np.random.default_rng(4).standard_normal(idx.shape) if mode == "sum" else None
+    bag, head = nn.EmbeddingBag(7, 3, mode=mode, padding_idx=3, rng=0), nn.Linear(3, 2, rng=1)
+
+    def cost(i: Any, w: Any) -> tl.Tensor:
+        return (head(bag(i, per_sample_weights=w)) ** 2).sum(1).mean()
+
+    alone = []
+    for b in range(len(idx)):
+        bag.zero_grad()
+        cost(idx[b:b + 1], None if psw is None else psw[b:b + 1]).backward()
+        alone.append(bag.weight.grad.copy())
+    bag.zero_grad()
+    head.zero_grad()
+    cost(tl.Tensor(idx, batched=True), None if psw is None else tl.Tensor(psw, batched=True)).backward()
+    _close(bag.weight.grad_sample, np.stack(alone), "grad_sample")
+    _close(bag.weight.grad, np.mean(alone, axis=0), "grad")
+    assert np.all(bag.weight.grad_sample[:, 3] == 0)
+
+
+def test_embedding_bag_takes_dtype_and_device() -> None:
+    assert nn.EmbeddingBag(4, 2, dtype=torch.float32, device="cpu").weight.data.dtype == np.float32
+    assert nn.EmbeddingBag(4, 2).weight.data.dtype == np.float64
+    with pytest.raises(RuntimeError, match="EmbeddingBag"):
+        nn.EmbeddingBag(4, 2, device="meta")
+    with pytest.raises(TypeError, match="EmbeddingBag"):
+        nn.EmbeddingBag(4, 2, dtype=np.int64)
+
+
+# --------------------------------------------------------------------------- printed forms --
+def test_printed_forms_match_torch() -> None:
+    pairs = [
+        (nn.MultiMarginLoss(p=2, margin=0.5), torch.nn.MultiMarginLoss(p=2, margin=0.5)),
+        (nn.MultiLabelMarginLoss(), torch.nn.MultiLabelMarginLoss()),
+        (nn.MultiLabelSoftMarginLoss(), torch.nn.MultiLabelSoftMarginLoss()),
+        (nn.LPPool1d(2, 3), torch.nn.LPPool1d(2, 3)),
+        (nn.LPPool2d(1.5, (3, 2), 1, True), torch.nn.LPPool2d(1.5, (3, 2), 1, True)),
+        (nn.LocalResponseNorm(3, 0.2, 0.5, 2.0), torch.nn.LocalResponseNorm(3, 0.2, 0.5, 2.0)),
+        (nn.RReLU(), torch.nn.RReLU()),
+        (nn.Softmax2d(), torch.nn.Softmax2d()),
+        (nn.ChannelShuffle(3), torch.nn.ChannelShuffle(3)),
+        (nn.UpsamplingNearest2d(scale_factor=2), torch.nn.UpsamplingNearest2d(scale_factor=2)),
+        (nn.UpsamplingBilinear2d(size=(3, 4)), torch.nn.UpsamplingBilinear2d(size=(3, 4))),
+        (nn.EmbeddingBag(5, 3), torch.nn.EmbeddingBag(5, 3)),
+        (nn.EmbeddingBag(5, 3, max_norm=1.0, norm_type=1.0, mode="max", padding_idx=2),
+         torch.nn.EmbeddingBag(5, 3, max_norm=1.0, norm_type=1.0, mode="max", padding_idx=2)),
+    ]
+    for mine, theirs in pairs:
+        assert repr(mine) == repr(theirs)
+
+
+# --------------------------------------------------------------------------- errors ---------
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: F.multi_margin_loss(X, np.array([0, 4, 1, 1, 2])), IndexError, ["multi_margin_loss", "4", "4 classes"]),
+    (lambda: F.multi_margin_loss(X, Y, p=3), ValueError, ["multi_margin_loss", "p=3"]),
+    (lambda: F.multi_margin_loss(X, Y[:3]), ValueError, ["multi_margin_loss", "(3,)", "(5, 4)"]),
+    (lambda: F.multi_margin_loss(X, Y, weight=W[:3]), ValueError, ["multi_margin_loss", "(4,)", "(3,)"]),
+    (lambda: F.multilabel_margin_loss(X, np.zeros((5, 3), int)), ValueError, ["multilabel_margin_loss", "(5, 3)"]),
+    (lambda: F.multilabel_margin_loss(X, np.full((5, 4), 7)), IndexError, ["multilabel_margin_loss", "7"]),
+    (lambda: F.multilabel_soft_margin_loss(X, X[:2]), ValueError, ["multilabel_soft_margin_loss", "(2, 4)"]),
+    (lambda: F.triplet_margin_with_distance_loss(X, X, X[0]), ValueError, ["triplet_margin_with_distance", "(4,)"]),
+    (lambda: nn.TripletMarginWithDistanceLoss(margin=0), ValueError, ["TripletMarginWithDistanceLoss", "margin"]),
+    (lambda: F.lp_pool1d(np.ones((2, 3)), 2, 5), ValueError, ["(2, 3)"]),
+    (lambda: F.local_response_norm(X, 2), ValueError, ["local_response_norm", "(5, 4)"]),
+    (lambda: nn.LocalResponseNorm(0), ValueError, ["LocalResponseNorm", "size"]),
+    (lambda: F.rrelu(X, 0.5, 0.1), ValueError, ["rrelu", "lower"]),
+    (lambda: nn.Softmax2d()(X), ValueError, ["Softmax2d", "(5, 4)"]),
+    (lambda: F.channel_shuffle(np.ones((2, 5, 3)), 2), ValueError, ["channel_shuffle", "5 channels", "(2, 5, 3)"]),
+    (lambda: F.channel_shuffle(X, 2), ValueError, ["channel_shuffle", "(5, 4)"]),
+    (lambda: nn.ChannelShuffle(0), ValueError, ["ChannelShuffle", "groups"]),
+    (lambda: nn.ReflectionPad3d(3)(np.ones((1, 2, 3, 3, 3))), ValueError, ["reflect", "(1, 2, 3, 3, 3)"]),
+    (lambda: nn.ZeroPad3d((1, 2)), TypeError, ["ZeroPad3d", "6 ints"]),
+    (lambda: F.embedding_bag(BAGS2D, TABLE, OFFSETS), ValueError, ["embedding_bag", "offsets", "(4, 3)"]),
+    (lambda: F.embedding_bag(FLAT, TABLE), ValueError, ["embedding_bag", "offsets", "(10,)"]),
+    (lambda: F.embedding_bag(FLAT, TABLE, np.array([1, 3])), ValueError, ["embedding_bag", "offsets[0]"]),
+    (lambda: F.embedding_bag(FLAT, TABLE, np.array([0, 11])), ValueError, ["embedding_bag", "length 10"]),
+    (lambda: F.embedding_bag(FLAT, TABLE, OFFSETS, mode="prod"), ValueError, ["embedding_bag", "'prod'"]),
+    (lambda: F.embedding_bag(FLAT, TABLE, OFFSETS, mode="mean", per_sample_weights=np.ones(10)),
+     NotImplementedError, ["embedding_bag", "mode='sum'"]),
+    (lambda: F.embedding_bag(FLAT, TABLE, OFFSETS, mode="sum", per_sample_weights=np.ones(9)),
+     ValueError, ["embedding_bag", "(9,)", "(10,)"]),
+    (lambda: F.embedding_bag(FLAT + 1, TABLE, OFFSETS), IndexError, ["embedding_bag", "7", "(7, 3)"]),
+    (lambda: nn.EmbeddingBag(7, 3, mode="prod"), ValueError, ["EmbeddingBag", "'prod'"]),
+    (lambda: nn.EmbeddingBag(7, 3, _weight=TABLE[:2]), ValueError, ["EmbeddingBag", "(2, 3)", "(7, 3)"]),
+])
+def test_errors_name_the_function_and_the_shapes(call: Callable, error: type, words: list) -> None:
+    with pytest.raises(error) as info:
+        call()
+    for w in words:
+        assert w in str(info.value), (w, str(info.value))
+
+
+def test_a_refused_max_norm_lookup_changes_nothing() -> None:
+    big = TABLE * 3
+    W = tl.Tensor(big.copy(), requires_grad=True)
+    with pytest.raises(IndexError, match="embedding_bag: index 9"):
+        F.embedding_bag(np.array([0, 9]), W, np.array([0]), max_norm=1.0)
+    assert np.array_equal(W.data, big)
+
+
+def test_new_names_are_exported() -> None:
+    layers = ["MultiMarginLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss", "TripletMarginWithDistanceLoss",
+              "LPPool1d", "LPPool2d", "LPPool3d", "LocalResponseNorm", "RReLU", "Softmax2d", "ChannelShuffle",
+              "UpsamplingNearest2d", "UpsamplingBilinear2d", "ZeroPad3d", "ConstantPad3d", "ReflectionPad3d",
+              "ReplicationPad3d", "CircularPad3d", "EmbeddingBag"]
+    fns = ["multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss",
+           "triplet_margin_with_distance_loss", "lp_pool1d", "lp_pool2d", "lp_pool3d", "local_response_norm", "rrelu",
+           "channel_shuffle", "embedding_bag"]
+    for n in layers:
+        assert n in nn.__all__ and hasattr(torch.nn, n) and isinstance(getattr(nn, n), type), n
+    for n in fns:
+        assert n in F.__all__ and hasattr(TF, n) and callable(getattr(F, n)), n
