@@ -17,6 +17,7 @@ from .attention import MultiheadAttention
 from .containers import ModuleDict, Parameter, ParameterDict, ParameterList, Unflatten
 from .conv import Conv1d, Conv2d, Conv3d
 from .convtranspose import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
+from .ctc import CTCLoss
 from .dropout import Dropout1d, Dropout2d
 from .embedding_bag import EmbeddingBag
 from .fold import Fold, Unfold
@@ -137,4 +138,4 @@ __all__ += ["Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "MaxUnpool3d"
 __all__ += ["MultiMarginLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss", "TripletMarginWithDistanceLoss",
             "LPPool1d", "LPPool2d", "LPPool3d", "LocalResponseNorm", "RReLU", "Softmax2d", "ChannelShuffle",
             "UpsamplingNearest2d", "UpsamplingBilinear2d", "ZeroPad3d", "ConstantPad3d", "ReflectionPad3d",
-            "ReplicationPad3d", "CircularPad3d", "EmbeddingBag"]
+            "ReplicationPad3d", "CircularPad3d", "EmbeddingBag", "CTCLoss"]

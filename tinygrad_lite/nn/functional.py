@@ -35,7 +35,7 @@ __all__ = ["linear", "conv1d", "conv2d", "conv3d", "max_pool2d", "avg_pool2d", "
            "max_unpool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d", "conv_transpose3d", "unfold", "fold",
            "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss",
            "triplet_margin_with_distance_loss", "lp_pool1d", "lp_pool2d", "lp_pool3d", "local_response_norm", "rrelu",
-           "channel_shuffle", "embedding_bag"]
+           "channel_shuffle", "embedding_bag", "ctc_loss"]
 
 
 def _t(x: Any) -> Tensor:
@@ -427,6 +427,7 @@ from .activations_more import (  # noqa: E402
 )
 from .conv import conv1d, conv2d, conv3d  # noqa: E402
 from .convtranspose import conv_transpose1d, conv_transpose2d, conv_transpose3d  # noqa: E402
+from .ctc import ctc_loss  # noqa: E402
 from .dropout import dropout1d, dropout2d  # noqa: E402
 from .embedding_bag import embedding_bag  # noqa: E402
 from .fold import fold, unfold  # noqa: E402
