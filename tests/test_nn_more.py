@@ -2,7 +2,8 @@
 LocalResponseNorm, RReLU, Softmax2d, ChannelShuffle, the fixed-mode upsamplers, the 3-d padding
 layers and EmbeddingBag: values and gradients against torch in float64, finite differences,
 printed forms, errors naming the layer and the shapes, and per-sample gradients of
-EmbeddingBag's table (a batched input equals each sample alone)."""
+EmbeddingBag's table (a batched input equals each sample alone); CTCLoss against torch and
+finite differences."""
 
 from __future__ import annotations
 
@@ -277,6 +278,63 @@ def test_embedding_bag_takes_dtype_and_device() -> None:
         nn.EmbeddingBag(4, 2, dtype=np.int64)
 
 
+# --------------------------------------------------------------------------- CTCLoss --------
+LOGITS = RNG.standard_normal((12, 4, 5))
+TARGETS = np.array([[1, 2, 2, 3], [4, 4, 4, 1], [1, 1, 1, 1], [2, 3, 1, 4]])
+TARGET_LENGTHS = np.array([4, 3, 0, 2])
+INPUT_LENGTHS = np.array([12, 9, 5, 7])
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("concatenated", [False, True])
+@pytest.mark.parametrize("blank", [0, 4])
+def test_ctc_loss_matches_torch(reduction: str, concatenated: bool, blank: int) -> None:
+    """Compared through log_softmax: torch's CTC gradient is the derivative with respect to the
+    logits of normalised log-probabilities (it differs from the plain derivative with respect to
+    log_probs by exp(log_probs), which log_softmax's backward removes)."""
+    tgt = np.where(TARGETS == blank, 0 if blank else 3, TARGETS)
+    if concatenated:
+        tgt = np.concatenate([tgt[n, :k] for n, k in enumerate(TARGET_LENGTHS)])
+    _compare(lambda x: F.ctc_loss(x.log_softmax(2), tgt, INPUT_LENGTHS, TARGET_LENGTHS, blank, reduction),
+             lambda x: TF.ctc_loss(x.log_softmax(2), torch.tensor(tgt), torch.tensor(INPUT_LENGTHS),
+                                   torch.tensor(TARGET_LENGTHS), blank, reduction), LOGITS)
+    _compare(lambda x: nn.CTCLoss(blank, reduction)(x.log_softmax(2), tgt, INPUT_LENGTHS, TARGET_LENGTHS),
+             lambda x: torch.nn.CTCLoss(blank, reduction)(x.log_softmax(2), torch.tensor(tgt),
+                                                          torch.tensor(INPUT_LENGTHS), torch.tensor(TARGET_LENGTHS)),
+             LOGITS)
+
+
+def test_ctc_loss_unbatched_matches_torch() -> None:
+    _compare(lambda x: F.ctc_loss(x[:, 0].log_softmax(1), TARGETS[0], 10, 4),
+             lambda x: TF.ctc_loss(x[:, 0].log_softmax(1), torch.tensor(TARGETS[0]), torch.tensor(10),
+                                   torch.tensor(4)), LOGITS)
+
+
+def test_ctc_loss_of_a_target_no_alignment_fits_is_inf_or_zero_with_zero_infinity() -> None:
+    short = np.array([12, 4, 5, 7])  # 4, 4, 4 needs 5 frames (a blank between repeats)
+    out = F.ctc_loss(tl.Tensor(LOGITS).log_softmax(2), TARGETS, short, TARGET_LENGTHS, reduction="none")
+    ref = TF.ctc_loss(torch.tensor(LOGITS).log_softmax(2), torch.tensor(TARGETS), torch.tensor(short),
+                      torch.tensor(TARGET_LENGTHS), reduction="none")
+    assert np.isinf(out.data[1]) and np.isinf(ref[1].item())
+    _close(np.delete(out.data, 1), np.delete(ref.numpy(), 1))
+
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_ctc_loss_zero_infinity_matches_torch(reduction: str) -> None:
+    short = np.array([12, 4, 5, 7])
+    _compare(lambda x: F.ctc_loss(x.log_softmax(2), TARGETS, short, TARGET_LENGTHS, reduction=reduction,
+                                  zero_infinity=True),
+             lambda x: TF.ctc_loss(x.log_softmax(2), torch.tensor(TARGETS), torch.tensor(short),
+                                   torch.tensor(TARGET_LENGTHS), reduction=reduction, zero_infinity=True), LOGITS)
+
+
+def test_ctc_loss_passes_finite_differences_in_log_probs() -> None:
+    lp = tl.Tensor(np.log(RNG.dirichlet(np.ones(4), (6, 2))), requires_grad=True)
+    assert gradcheck(lambda lp: F.ctc_loss(lp, np.array([[1, 1], [2, 3]]), np.array([6, 5]), np.array([2, 2]),
+                                           reduction="sum"), [lp])
+
+
 # --------------------------------------------------------------------------- printed forms --
 def test_printed_forms_match_torch() -> None:
     pairs = [
@@ -292,6 +350,7 @@ def test_printed_forms_match_torch() -> None:
         (nn.UpsamplingNearest2d(scale_factor=2), torch.nn.UpsamplingNearest2d(scale_factor=2)),
         (nn.UpsamplingBilinear2d(size=(3, 4)), torch.nn.UpsamplingBilinear2d(size=(3, 4))),
         (nn.EmbeddingBag(5, 3), torch.nn.EmbeddingBag(5, 3)),
+        (nn.CTCLoss(blank=2, zero_infinity=True), torch.nn.CTCLoss(blank=2, zero_infinity=True)),
         (nn.EmbeddingBag(5, 3, max_norm=1.0, norm_type=1.0, mode="max", padding_idx=2),
          torch.nn.EmbeddingBag(5, 3, max_norm=1.0, norm_type=1.0, mode="max", padding_idx=2)),
     ]
@@ -331,6 +390,15 @@ def test_printed_forms_match_torch() -> None:
      ValueError, ["embedding_bag", "(9,)", "(10,)"]),
     (lambda: F.embedding_bag(FLAT + 1, TABLE, OFFSETS), IndexError, ["embedding_bag", "7", "(7, 3)"]),
     (lambda: nn.EmbeddingBag(7, 3, mode="prod"), ValueError, ["EmbeddingBag", "'prod'"]),
+    (lambda: F.ctc_loss(LOGITS, TARGETS, INPUT_LENGTHS + 1, TARGET_LENGTHS), ValueError,
+     ["ctc_loss", "13", "(12, 4, 5)"]),
+    (lambda: F.ctc_loss(LOGITS, TARGETS, INPUT_LENGTHS[:3], TARGET_LENGTHS), ValueError, ["ctc_loss", "input_lengths",
+                                                                                           "(3,)"]),
+    (lambda: F.ctc_loss(LOGITS, TARGETS, INPUT_LENGTHS, TARGET_LENGTHS + 1), ValueError, ["ctc_loss", "(4, 4)"]),
+    (lambda: F.ctc_loss(LOGITS, TARGETS, INPUT_LENGTHS, TARGET_LENGTHS, blank=2), IndexError,
+     ["ctc_loss", "blank 2"]),
+    (lambda: F.ctc_loss(LOGITS, TARGETS, INPUT_LENGTHS, TARGET_LENGTHS, blank=5), ValueError, ["ctc_loss", "blank"]),
+    (lambda: F.ctc_loss(LOGITS[0], TARGETS, INPUT_LENGTHS, TARGET_LENGTHS), ValueError, ["ctc_loss", "(4,)"]),
     (lambda: nn.EmbeddingBag(7, 3, _weight=TABLE[:2]), ValueError, ["EmbeddingBag", "(2, 3)", "(7, 3)"]),
 ])
 def test_errors_name_the_function_and_the_shapes(call: Callable, error: type, words: list) -> None:
@@ -352,10 +420,10 @@ def test_new_names_are_exported() -> None:
     layers = ["MultiMarginLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss", "TripletMarginWithDistanceLoss",
               "LPPool1d", "LPPool2d", "LPPool3d", "LocalResponseNorm", "RReLU", "Softmax2d", "ChannelShuffle",
               "UpsamplingNearest2d", "UpsamplingBilinear2d", "ZeroPad3d", "ConstantPad3d", "ReflectionPad3d",
-              "ReplicationPad3d", "CircularPad3d", "EmbeddingBag"]
+              "ReplicationPad3d", "CircularPad3d", "EmbeddingBag", "CTCLoss"]
     fns = ["multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss",
            "triplet_margin_with_distance_loss", "lp_pool1d", "lp_pool2d", "lp_pool3d", "local_response_norm", "rrelu",
-           "channel_shuffle", "embedding_bag"]
+           "channel_shuffle", "embedding_bag", "ctc_loss"]
     for n in layers:
         assert n in nn.__all__ and hasattr(torch.nn, n) and isinstance(getattr(nn, n), type), n
     for n in fns:
