@@ -58,6 +58,14 @@ def _labels(targets: Any, lens: np.ndarray, single: bool, who: str) -> list:
     return np.split(y, np.cumsum(lens)[:-1]) if not single else [y[:lens[0]]]
 
 
+def _blank(blank: Any, who: str, C: Any = None) -> int:
+    if (isinstance(blank, (bool, np.bool_)) or not isinstance(blank, (int, np.integer)) or blank < 0
+            or (C is not None and blank >= C)):
+        span = "a non-negative int" if C is None else f"a class in 0..{C - 1}"
+        raise ValueError(f"{who}: blank must be {span}, got {blank!r}")
+    return int(blank)
+
+
 def ctc_loss(log_probs: Any, targets: Any, input_lengths: Any, target_lengths: Any, blank: int = 0,
              reduction: str = "mean", zero_infinity: bool = False) -> Tensor:
     """``-log p(target_n | log_probs[:T_n, n])`` per sample: log_probs (T, N, C) (or (T, C)),
@@ -75,8 +83,7 @@ def ctc_loss(log_probs: Any, targets: Any, input_lengths: Any, target_lengths: A
     if lp.data.ndim != 3:
         raise ShapeMismatchError(f"{who}: log_probs must have shape (T, N, C) or (T, C), got {lp.data.shape}")
     T, N, C = lp.data.shape
-    if isinstance(blank, (bool, np.bool_)) or not isinstance(blank, (int, np.integer)) or not 0 <= blank < C:
-        raise ValueError(f"{who}: blank must be a class in 0..{C - 1}, got {blank!r}")
+    blank = _blank(blank, who, C)
     il, tl = _lengths(input_lengths, N, who, "input_lengths"), _lengths(target_lengths, N, who, "target_lengths")
     if np.any(il > T):
         raise ValueError(f"{who}: input_lengths {il.tolist()} exceed the {T} frames of log_probs {lp.data.shape}")
@@ -122,9 +129,7 @@ class CTCLoss(Module):
     """``F.ctc_loss`` as a module: ``forward(log_probs, targets, input_lengths, target_lengths)``."""
 
     def __init__(self, blank: int = 0, reduction: str = "mean", zero_infinity: bool = False) -> None:
-        if isinstance(blank, (bool, np.bool_)) or not isinstance(blank, (int, np.integer)) or blank < 0:
-            raise ValueError(f"CTCLoss: blank must be a non-negative int, got {blank!r}")
-        self.blank, self.reduction = int(blank), _reduction("CTCLoss", None, None, reduction)
+        self.blank, self.reduction = _blank(blank, "CTCLoss"), _reduction("CTCLoss", None, None, reduction)
         self.zero_infinity = _flag(zero_infinity, "CTCLoss", "zero_infinity")
 
     def forward(self, log_probs: Any, targets: Any, input_lengths: Any, target_lengths: Any) -> Tensor:

@@ -29,6 +29,12 @@ __all__ = ["embedding_bag", "EmbeddingBag"]
 MODES = ("sum", "mean", "max")
 
 
+def _mode(mode: Any, who: str) -> str:
+    if mode not in MODES:
+        raise ValueError(f"{who}: mode must be one of 'sum', 'mean' or 'max', got {mode!r}")
+    return mode
+
+
 def _bags(a: np.ndarray, offsets: Any, include_last_offset: bool, who: str) -> tuple:
     """(indices (bags, L), positions (bags, L) into the flat input, valid mask (bags, L))."""
     if a.ndim == 2:
@@ -67,8 +73,7 @@ def embedding_bag(input: Any, weight: Any, offsets: Any = None, max_norm: Option
     (``"sum"``, w the ``per_sample_weights`` or 1), ``sum_i W[i] / count`` (``"mean"``) or the
     elementwise ``max_i W[i]`` (``"max"``); an empty bag gives zeros. Output (bags, D)."""
     who = "embedding_bag"
-    if mode not in MODES:
-        raise ValueError(f"{who}: mode must be one of 'sum', 'mean' or 'max', got {mode!r}")
+    _mode(mode, who)
     include_last_offset = check_bool(who, "include_last_offset", include_last_offset)
     W = F._t(weight)
     a = np.asarray(input.data if isinstance(input, Tensor) else input)
@@ -123,8 +128,7 @@ class EmbeddingBag(Module):
         for name, v in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
             if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) or v < 1:
                 raise ValueError(f"{who}: {name} must be a positive int, got {v!r}")
-        if mode not in MODES:
-            raise ValueError(f"{who}: mode must be one of 'sum', 'mean' or 'max', got {mode!r}")
+        _mode(mode, who)
         if scale_grad_by_freq or sparse:
             raise NotImplementedError(f"{who}: scale_grad_by_freq=True and sparse=True are not supported")
         for name, v in (("max_norm", max_norm), ("norm_type", norm_type)):

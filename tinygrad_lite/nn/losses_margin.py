@@ -43,6 +43,22 @@ def _labels(target: Any, who: str) -> np.ndarray:
     return y
 
 
+def _power(p: Any, who: str) -> int:
+    if isinstance(p, (bool, np.bool_)) or p not in (1, 2):
+        raise ValueError(f"{who}: only p == 1 and p == 2 are supported, got p={p!r}")
+    return int(p)
+
+
+def _triplet_args(margin: Any, swap: Any, distance_function: Any, who: str) -> tuple:
+    """(margin > 0, swap, distance_function) checked, naming ``who``."""
+    m = _number(margin, who, "margin")
+    if m <= 0:
+        raise ValueError(f"{who}: margin must be greater than 0, got {margin!r}")
+    if distance_function is not None and not callable(distance_function):
+        raise TypeError(f"{who}: distance_function must be callable or None, got {distance_function!r}")
+    return m, _flag(swap, who, "swap"), distance_function
+
+
 def _finish(per_row: Tensor, single: bool, reduction: str) -> Tensor:
     return _reduce(per_row.reshape(()) if single else per_row, reduction)
 
@@ -54,9 +70,7 @@ def multi_margin_loss(input: Any, target: Any, p: int = 1, margin: float = 1.0, 
     ``sum_{i != y} w[y] max(0, margin - x[y] + x[i])^p / C`` per row (p is 1 or 2)."""
     who = "multi_margin_loss"
     red = _reduction(who, size_average, reduce, reduction)
-    if isinstance(p, (bool, np.bool_)) or p not in (1, 2):
-        raise ValueError(f"{who}: only p == 1 and p == 2 are supported, got p={p!r}")
-    m = _number(margin, who, "margin")
+    p, m = _power(p, who), _number(margin, who, "margin")
     x, single = _rows(input, who)
     N, C = x.data.shape
     y = _labels(target, who)
@@ -132,12 +146,7 @@ def triplet_margin_with_distance_loss(anchor: Any, positive: Any, negative: Any,
     ``pairwise_distance``); ``swap=True`` uses ``min(d(a, n), d(p, n))`` as the negative distance."""
     who = "triplet_margin_with_distance_loss"
     red = _reduction(who, None, None, reduction)
-    m = _number(margin, who, "margin")
-    if m <= 0:
-        raise ValueError(f"{who}: margin must be greater than 0, got {margin!r}")
-    swap = _flag(swap, who, "swap")
-    if distance_function is not None and not callable(distance_function):
-        raise TypeError(f"{who}: distance_function must be callable or None, got {distance_function!r}")
+    m, swap, _ = _triplet_args(margin, swap, distance_function, who)
     d = pairwise_distance if distance_function is None else distance_function
     a, pos, neg = _t(anchor), _t(positive), _t(negative)
     _same_ndim(who, anchor=a, positive=pos, negative=neg)
@@ -154,9 +163,7 @@ class MultiMarginLoss(_LossModule):
     def __init__(self, p: int = 1, margin: float = 1.0, weight: Any = None, size_average: Optional[bool] = None,
                  reduce: Optional[bool] = None, reduction: str = "mean") -> None:
         self._reduce(size_average, reduce, reduction)
-        if isinstance(p, (bool, np.bool_)) or p not in (1, 2):
-            raise ValueError(f"MultiMarginLoss: only p == 1 and p == 2 are supported, got p={p!r}")
-        self.p, self.margin = int(p), _number(margin, "MultiMarginLoss", "margin")
+        self.p, self.margin = _power(p, "MultiMarginLoss"), _number(margin, "MultiMarginLoss", "margin")
         self._weights(weight=weight)
 
     def forward(self, input: Any, target: Any) -> Tensor:
@@ -203,12 +210,7 @@ class TripletMarginWithDistanceLoss(Module):
                  swap: bool = False, reduction: str = "mean") -> None:
         who = "TripletMarginWithDistanceLoss"
         self.reduction = _reduction(who, None, None, reduction)
-        self.margin = _number(margin, who, "margin")
-        if self.margin <= 0:
-            raise ValueError(f"{who}: margin must be greater than 0, got {margin!r}")
-        self.swap = _flag(swap, who, "swap")
-        if distance_function is not None and not callable(distance_function):
-            raise TypeError(f"{who}: distance_function must be callable or None, got {distance_function!r}")
+        self.margin, self.swap, distance_function = _triplet_args(margin, swap, distance_function, who)
         if distance_function is None:
             from .functional_more import PairwiseDistance
             distance_function = PairwiseDistance()
