@@ -233,6 +233,13 @@ def test_embedding_bag_matches_torch(mode: str, padding_idx: Any, layout: str, w
     _compare(ours, theirs, *arrays, grads=tuple(range(len(arrays))))
 
 
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_embedding_bag_of_empty_bags_is_zeros_as_torch(mode: str) -> None:
+    empty = np.array([], dtype=np.int64)
+    _compare(lambda W: F.embedding_bag(empty, W, np.array([0, 0]), mode=mode),
+             lambda W: TF.embedding_bag(torch.tensor(empty), W, torch.tensor([0, 0]), mode=mode), TABLE)
+
+
 def test_embedding_bag_module_max_norm_and_given_weight_match_torch() -> None:
     big = TABLE * 3
     mine = nn.EmbeddingBag(7, 3, max_norm=1.5, mode="sum", _weight=big)

@@ -103,10 +103,10 @@ def embedding_bag(input: Any, weight: Any, offsets: Any = None, max_norm: Option
     rows = F.embedding(input if a.ndim == 2 else idx, W, None, max_norm, norm_type, who=who)
     count = valid.sum(1, keepdims=True)
     dt = rows.data.dtype
-    if mode == "max":
+    if mode == "max" and rows.data.shape[1]:
         fill = np.where(count > 0, -np.inf, 0.0).astype(dt)[:, :, None]
         return factories.where(valid[:, :, None], rows, fill).max(1)
-    scale: Any = valid.astype(dt)
+    scale: Any = valid.astype(dt)  # (max over empty bags only: the zeros of this sum)
     if psw is not None:
         scale = psw.reshape(-1)[pos] * scale if a.ndim == 1 else psw * scale
     elif mode == "mean":
