@@ -203,6 +203,32 @@ def test_3d_padding_layers_match_torch(name: str, padding: Any) -> None:
     _compare(lambda x: mine(x[0]), lambda x: theirs(x[0]), x)
 
 
+def test_the_new_layers_keep_the_per_sample_gradients_of_a_model() -> None:
+    """Conv2d -> LocalResponseNorm -> LPPool2d -> ZeroPad3d -> ChannelShuffle -> RReLU (eval) ->
+    Linear -> MultiMarginLoss."""
+    conv, head = nn.Conv2d(2, 4, 3, padding=1, rng=0), nn.Linear(24, 3, rng=1)
+    layers = [conv, nn.LocalResponseNorm(3, 0.5), nn.LPPool2d(2, 2), nn.ZeroPad3d((0, 0, 0, 0, 1, 1)),
+              nn.ChannelShuffle(3), nn.RReLU().eval(), nn.Flatten(), head]
+    model = nn.Sequential(*layers)
+    x = np.random.default_rng(5).standard_normal((3, 2, 4, 4))
+
+    labels = np.array([2, 0, 1])
+
+    def cost(out: tl.Tensor, y: np.ndarray) -> tl.Tensor:
+        return F.multi_margin_loss(out, y, p=2)
+
+    alone: dict = {name: [] for name, _ in model.named_parameters()}
+    for b in range(len(x)):
+        model.zero_grad()
+        cost(model(tl.Tensor(x[b:b + 1])), labels[b:b + 1]).backward()
+        for name, p in model.named_parameters():
+            alone[name].append(p.grad.copy())
+    model.zero_grad()
+    cost(model(tl.Tensor(x, batched=True)), labels).backward()
+    for name, p in model.named_parameters():
+        _close(p.grad_sample, np.stack(alone[name]), name)
+
+
 # --------------------------------------------------------------------------- EmbeddingBag ---
 TABLE = RNG.standard_normal((7, 3))
 FLAT = np.array([1, 2, 4, 5, 4, 3, 2, 0, 2, 6])
