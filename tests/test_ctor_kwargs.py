@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, Callable[..., Any]]] = [
     ("InstanceNorm2d", lambda **k: nn.InstanceNorm2d(4, affine=True, **k)),
     ("InstanceNorm3d", lambda **k: nn.InstanceNorm3d(4, affine=True, **k)),
     ("RMSNorm", lambda **k: nn.RMSNorm(4, **k)),
+    ("EmbeddingBag", lambda **k: nn.EmbeddingBag(5, 4, **k)),
     ("PReLU", lambda **k: nn.PReLU(**k)),
     ("Conv1d", lambda **k: nn.Conv1d(2, 3, 3, **k)),
     ("Conv2d", lambda **k: nn.Conv2d(2, 3, 3, **k)),

@@ -18,7 +18,9 @@ from .bilinear import Bilinear
 from .containers import ModuleDict, Parameter, ParameterDict, ParameterList, Unflatten
 from .conv import Conv1d, Conv2d, Conv3d
 from .convtranspose import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
+from .ctc import CTCLoss
 from .dropout import AlphaDropout, Dropout1d, Dropout2d, FeatureAlphaDropout
+from .embedding_bag import EmbeddingBag
 from .fold import Fold, Unfold
 from .functional import cross_entropy, mse_loss
 from .functional_more import CosineSimilarity, PairwiseDistance
@@ -40,8 +42,25 @@ from .layers import (
     Softmax,
     Tanh,
 )
+from .layers_extra import (
+    ChannelShuffle,
+    LocalResponseNorm,
+    LPPool1d,
+    LPPool2d,
+    LPPool3d,
+    RReLU,
+    Softmax2d,
+    UpsamplingBilinear2d,
+    UpsamplingNearest2d,
+)
 from .layers_more import Hardshrink, PixelShuffle, PixelUnshuffle, RMSNorm, Softshrink
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, NLLLoss, SmoothL1Loss
+from .losses_margin import (
+    MultiLabelMarginLoss,
+    MultiLabelSoftMarginLoss,
+    MultiMarginLoss,
+    TripletMarginWithDistanceLoss,
+)
 from .losses_more import (
     CosineEmbeddingLoss,
     GaussianNLLLoss,
@@ -56,14 +75,19 @@ from .module import Flatten, Identity, Linear, Module, ModuleList, Sequential
 from .padding import (
     CircularPad1d,
     CircularPad2d,
+    CircularPad3d,
     ConstantPad1d,
     ConstantPad2d,
+    ConstantPad3d,
     ReflectionPad1d,
     ReflectionPad2d,
+    ReflectionPad3d,
     ReplicationPad1d,
     ReplicationPad2d,
+    ReplicationPad3d,
     ZeroPad1d,
     ZeroPad2d,
+    ZeroPad3d,
 )
 from .pool_layers import (
     AdaptiveAvgPool1d,
@@ -113,3 +137,7 @@ __all__ += ["BatchNorm3d", "RMSNorm", "Hardshrink", "Softshrink", "PixelShuffle"
 __all__ += ["Conv3d", "ConvTranspose3d", "MaxPool3d", "AvgPool3d", "MaxUnpool3d", "AdaptiveAvgPool3d",
             "AdaptiveMaxPool3d", "Fold", "Unfold"]
 __all__ += ["AlphaDropout", "FeatureAlphaDropout", "Bilinear"]
+__all__ += ["MultiMarginLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss", "TripletMarginWithDistanceLoss",
+            "LPPool1d", "LPPool2d", "LPPool3d", "LocalResponseNorm", "RReLU", "Softmax2d", "ChannelShuffle",
+            "UpsamplingNearest2d", "UpsamplingBilinear2d", "ZeroPad3d", "ConstantPad3d", "ReflectionPad3d",
+            "ReplicationPad3d", "CircularPad3d", "EmbeddingBag", "CTCLoss"]

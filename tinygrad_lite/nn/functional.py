@@ -33,7 +33,10 @@ __all__ = ["linear", "conv1d", "conv2d", "conv3d", "max_pool2d", "avg_pool2d", "
            "cosine_embedding_loss", "triplet_margin_loss", "poisson_nll_loss", "gaussian_nll_loss", "rms_norm",
            "hardshrink", "softshrink", "pixel_shuffle", "pixel_unshuffle", "instance_norm", "max_pool3d", "avg_pool3d",
            "max_unpool3d", "adaptive_avg_pool3d", "adaptive_max_pool3d", "conv_transpose3d", "unfold", "fold",
-           "alpha_dropout", "feature_alpha_dropout", "bilinear"]
+           "alpha_dropout", "feature_alpha_dropout", "bilinear",
+           "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss",
+           "triplet_margin_with_distance_loss", "lp_pool1d", "lp_pool2d", "lp_pool3d", "local_response_norm", "rrelu",
+           "channel_shuffle", "embedding_bag", "ctc_loss"]
 
 
 def _t(x: Any) -> Tensor:
@@ -426,9 +429,12 @@ from .activations_more import (  # noqa: E402
 from .bilinear import bilinear  # noqa: E402
 from .conv import conv1d, conv2d, conv3d  # noqa: E402
 from .convtranspose import conv_transpose1d, conv_transpose2d, conv_transpose3d  # noqa: E402
+from .ctc import ctc_loss  # noqa: E402
 from .dropout import alpha_dropout, dropout1d, dropout2d, feature_alpha_dropout  # noqa: E402
+from .embedding_bag import embedding_bag  # noqa: E402
 from .fold import fold, unfold  # noqa: E402
 from .functional_more import cosine_similarity, normalize, pairwise_distance  # noqa: E402
+from .layers_extra import channel_shuffle, local_response_norm, lp_pool1d, lp_pool2d, lp_pool3d, rrelu  # noqa: E402
 from .layers_more import hardshrink, instance_norm, pixel_shuffle, pixel_unshuffle, rms_norm, softshrink  # noqa: E402
 from .losses import (  # noqa: E402
     binary_cross_entropy,
@@ -438,6 +444,12 @@ from .losses import (  # noqa: E402
     l1_loss,
     nll_loss,
     smooth_l1_loss,
+)
+from .losses_margin import (  # noqa: E402
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
+    triplet_margin_with_distance_loss,
 )
 from .losses_more import (  # noqa: E402
     cosine_embedding_loss,

@@ -32,7 +32,8 @@ from .functional import _t
 from .module import Module
 
 __all__ = ["pad", "ConstantPad1d", "ConstantPad2d", "ZeroPad1d", "ZeroPad2d", "ReflectionPad1d", "ReflectionPad2d",
-           "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d"]
+           "ReplicationPad1d", "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "ConstantPad3d", "ZeroPad3d",
+           "ReflectionPad3d", "ReplicationPad3d", "CircularPad3d"]
 
 MODES = ("constant", "reflect", "replicate", "circular")
 
@@ -171,24 +172,32 @@ class ConstantPad2d(_ConstantPadNd):
     n = 2
 
 
-class ZeroPad1d(ConstantPad1d):
+class ConstantPad3d(_ConstantPadNd):
+    """Pads the last three axes with ``value``: an int or (left, right, top, bottom, front, back)."""
+
+    n = 3
+
+
+class _ZeroPadNd(_ConstantPadNd):
+    """``ConstantPad{n}d(padding, 0.0)``."""
+
+    def __init__(self, padding: Any) -> None:
+        super().__init__(padding, 0.0)
+
+    def extra_repr(self) -> str:
+        return f"{self.padding}"
+
+
+class ZeroPad1d(_ZeroPadNd, ConstantPad1d):
     """``ConstantPad1d(padding, 0.0)``."""
 
-    def __init__(self, padding: Any) -> None:
-        super().__init__(padding, 0.0)
 
-    def extra_repr(self) -> str:
-        return f"{self.padding}"
-
-
-class ZeroPad2d(ConstantPad2d):
+class ZeroPad2d(_ZeroPadNd, ConstantPad2d):
     """``ConstantPad2d(padding, 0.0)``."""
 
-    def __init__(self, padding: Any) -> None:
-        super().__init__(padding, 0.0)
 
-    def extra_repr(self) -> str:
-        return f"{self.padding}"
+class ZeroPad3d(_ZeroPadNd, ConstantPad3d):
+    """``ConstantPad3d(padding, 0.0)``."""
 
 
 class ReflectionPad1d(_PadNd):
@@ -225,3 +234,21 @@ class CircularPad2d(_PadNd):
     """Wrap-around padding of the last two axes."""
 
     mode, n = "circular", 2
+
+
+class ReflectionPad3d(_PadNd):
+    """Mirror padding of the last three axes of (C, D, H, W) / (B, C, D, H, W) inputs."""
+
+    mode, n = "reflect", 3
+
+
+class ReplicationPad3d(_PadNd):
+    """Edge-value padding of the last three axes."""
+
+    mode, n = "replicate", 3
+
+
+class CircularPad3d(_PadNd):
+    """Wrap-around padding of the last three axes."""
+
+    mode, n = "circular", 3
