@@ -310,3 +310,12 @@ def test_a_pool_with_the_default_stride_still_pools_as_torch() -> None:
 def test_pools_with_ceil_mode_print_it_as_torch(name: str) -> None:
     kw = {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}
     assert repr(getattr(tl.nn, name)(**kw)) == repr(getattr(torch.nn, name)(**kw))
+
+
+LOSSES = sorted(n for n in dir(tl.nn) if (n.endswith("Loss") or n in ("PairwiseDistance", "CosineSimilarity"))
+                and hasattr(torch.nn, n) and n not in ("AdaptiveLogSoftmaxWithLoss",))
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_losses_and_distances_print_as_torch(name: str) -> None:
+    assert repr(getattr(tl.nn, name)()) == repr(getattr(torch.nn, name)())

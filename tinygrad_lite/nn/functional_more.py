@@ -136,9 +136,6 @@ class CosineSimilarity(Module):
     def forward(self, x1: Any, x2: Any) -> Tensor:
         return cosine_similarity(x1, x2, self.dim, self.eps)
 
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}, eps={self.eps}"
-
 
 class PairwiseDistance(Module):
     """``F.pairwise_distance(x1, x2, p, eps, keepdim)`` as a module (``norm`` is torch's name
@@ -153,9 +150,6 @@ class PairwiseDistance(Module):
 
     def forward(self, x1: Any, x2: Any) -> Tensor:
         return pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
-
-    def extra_repr(self) -> str:
-        return f"p={self.norm}, eps={self.eps}, keepdim={self.keepdim}"
 
 
 def renorm_rows(W: Tensor, idx: np.ndarray, max_norm: Any, norm_type: Any, who: str) -> None:

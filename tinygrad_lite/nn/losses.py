@@ -312,9 +312,6 @@ class _LossModule(Module):
                 _const_array(v, type(self).__name__, name, np.float64)  # checked now, not at the first call
             self.register_buffer(name, v)
 
-    def extra_repr(self) -> str:
-        return f"reduction={self.reduction!r}"
-
 
 class L1Loss(_LossModule):
     """``F.l1_loss`` as a module."""

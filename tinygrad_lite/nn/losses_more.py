@@ -305,9 +305,6 @@ class _MarginModule(_LossModule):
         self._reduce(size_average, reduce, reduction)
         self.margin = _number(self.default_margin if margin is None else margin, type(self).__name__, "margin")
 
-    def extra_repr(self) -> str:
-        return f"margin={self.margin}, reduction={self.reduction!r}"
-
 
 class MarginRankingLoss(_MarginModule):
     """``F.margin_ranking_loss`` as a module (margin 0 by default)."""
@@ -375,5 +372,3 @@ class GaussianNLLLoss(Module):
     def forward(self, input: Any, target: Any, var: Any) -> Tensor:
         return gaussian_nll_loss(input, target, var, self.full, self.eps, self.reduction)
 
-    def extra_repr(self) -> str:
-        return f"full={self.full}, eps={self.eps}, reduction={self.reduction!r}"
