@@ -19,7 +19,7 @@ from .graph import state
 from .keptinputs import before_write
 from .ops import base
 from .ops.base import wrote
-from .ops.layout import normalise_index
+from .ops.layout import indexed, normalise_index
 from .torchextra import ExtraMethods
 
 
@@ -50,12 +50,7 @@ class WriteMethods(ExtraMethods):
         d = self.data
         v = np.asarray(value.data if isinstance(value, base.Tensor) else value)
         idx, _ = normalise_index(index, d.shape, "setitem")
-        try:
-            target = d[idx]
-        except IndexError as e:
-            raise IndexError(f"setitem: {e} (tensor shape {d.shape})") from None
-        except TypeError as e:
-            raise TypeError(f"setitem: invalid index {index!r}: {e} (tensor shape {d.shape})") from None
+        target = indexed(d, idx, "setitem", index)
         if v.dtype.kind not in "biuf":
             raise TypeError(f"setitem: value of dtype {v.dtype} cannot be stored in a tensor of dtype {d.dtype}")
         try:

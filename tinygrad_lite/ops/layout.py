@@ -99,6 +99,17 @@ class Transpose(Op):
         return out
 
 
+def indexed(d: np.ndarray, idx: Any, who: str, shown: Any) -> Any:
+    """``d[idx]`` (``idx`` normalised by ``normalise_index``); numpy's IndexError or TypeError
+    raised again naming ``who``, the index ``shown`` and the tensor's shape."""
+    try:
+        return d[idx]
+    except IndexError as e:
+        raise IndexError(f"{who}: {e} (tensor shape {d.shape})") from None
+    except TypeError as e:
+        raise TypeError(f"{who}: invalid index {shown!r}: {e} (tensor shape {d.shape})") from None
+
+
 class GetItem(Op):
     name, rule = "getitem", "the cotangent is scattered back (repeated indices add)"
 
@@ -107,12 +118,7 @@ class GetItem(Op):
         idx0 = idx
         try:
             idx, advanced = normalise_index(idx, xd.shape)
-            try:
-                data = xd[idx]
-            except IndexError as e:
-                raise IndexError(f"getitem: {e} (tensor shape {xd.shape})") from None
-            except TypeError as e:
-                raise TypeError(f"getitem: invalid index {idx!r}: {e} (tensor shape {xd.shape})") from None
+            data = indexed(xd, idx, "getitem", idx)
         except Exception as e:
             failed(self, e, (x,))
             raise

@@ -181,15 +181,16 @@ class Xlogy(_NonLinear):
 
 
 # ------------------------------------------------------------------- scans ---------------
+def _cumprod(x: np.ndarray, a: int) -> np.ndarray:
+    """Running products along axis ``a`` (a 0-d tensor is its own running product)."""
+    return np.cumprod(x, axis=a) if x.ndim else x.copy()
+
+
 class Cumprod(_AlongAxis):
     name = "cumprod"
     rule = ("d (cumprod a)_i/da_k = prod_{j<=i, j!=k} a_j: the exclusive product from the left times "
             "r_k = g_k + a_{k+1} r_{k+1} from the right (no division, exact at zeros)")
-
-    @staticmethod
-    def compute(x: np.ndarray, a: int) -> np.ndarray:
-        """Running products along axis ``a`` (a 0-d tensor is its own running product)."""
-        return np.cumprod(x, axis=a) if x.ndim else x.copy()
+    compute = staticmethod(_cumprod)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         a = node._ctx
