@@ -11,7 +11,6 @@ batched input keeps its per-sample gradients (every op acts on each sample alone
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any, Optional, Union
 
 import numpy as np
@@ -20,6 +19,8 @@ from ..conventions import ShapeMismatchError, check_bool
 from ..random import as_generator
 from ..tensor import Tensor
 from . import functional as F
+from .functional_more import _real
+from .layers import _pos_int
 from .module import Module
 from .padding import pad
 from .pooling import avg_pool
@@ -28,18 +29,6 @@ from .resample import Upsample
 __all__ = ["lp_pool1d", "lp_pool2d", "lp_pool3d", "local_response_norm", "rrelu", "channel_shuffle", "LPPool1d",
            "LPPool2d", "LPPool3d", "LocalResponseNorm", "RReLU", "Softmax2d", "ChannelShuffle", "UpsamplingNearest2d",
            "UpsamplingBilinear2d"]
-
-
-def _real(v: Any, who: str, name: str) -> float:
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
-        raise TypeError(f"{who}: {name} must be a real number, got {v!r}")
-    return float(v)
-
-
-def _positive(v: Any, who: str, name: str) -> int:
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) or v < 1:
-        raise ValueError(f"{who}: {name} must be a positive int, got {v!r}")
-    return int(v)
 
 
 # --------------------------------------------------------------------------- power pooling --
@@ -114,7 +103,7 @@ def local_response_norm(input: Any, size: int, alpha: float = 1e-4, beta: float 
     ``x_c / (k + alpha / size * sum_{c'} x_{c'}^2)^beta``, the sum over the ``size`` channels
     ``c - size // 2 .. c + (size - 1) // 2`` (zeros beyond the edges)."""
     who = "local_response_norm"
-    _positive(size, who, "size")
+    _pos_int(size, "size", who)
     alpha, beta, k = _real(alpha, who, "alpha"), _real(beta, who, "beta"), _real(k, who, "k")
     x = F._t(input)._floating(who)
     if x.data.ndim < 3:
@@ -135,7 +124,7 @@ class LocalResponseNorm(Module):
 
     def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
         who = "LocalResponseNorm"
-        self.size = _positive(size, who, "size")
+        self.size = _pos_int(size, "size", who)
         self.alpha, self.beta, self.k = _real(alpha, who, "alpha"), _real(beta, who, "beta"), _real(k, who, "k")
 
     def forward(self, input: Any) -> Tensor:
@@ -200,7 +189,7 @@ def channel_shuffle(input: Any, groups: int) -> Tensor:
     """Channels (axis 1) reordered from ``groups`` blocks to interleaved: the input viewed as
     (B, g, C/g, *), axes 1 and 2 swapped, flattened back."""
     who = "channel_shuffle"
-    g = _positive(groups, who, "groups")
+    g = _pos_int(groups, "groups", who)
     x = F._t(input)
     s = x.data.shape
     if len(s) < 3:
@@ -214,7 +203,7 @@ class ChannelShuffle(Module):
     """``F.channel_shuffle`` as a module."""
 
     def __init__(self, groups: int) -> None:
-        self.groups = _positive(groups, "ChannelShuffle", "groups")
+        self.groups = _pos_int(groups, "groups", "ChannelShuffle")
 
     def forward(self, input: Any) -> Tensor:
         return channel_shuffle(input, self.groups)

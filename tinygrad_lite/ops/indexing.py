@@ -32,7 +32,7 @@ class _IndexPut(Op):
 
     def forward(self, x: np.ndarray, src: np.ndarray, axis: int = 0, index: Any = None, alpha: Any = 1) -> tuple:
         out = x.copy()
-        self.write(out, (slice(None),) * axis + (index,), src if alpha == 1 else src * alpha)
+        self.write(out, _along(axis, index), src if alpha == 1 else src * alpha)
         return out, (axis, index, alpha)
 
     def write(self, out: np.ndarray, key: tuple, src: np.ndarray) -> None:
