@@ -169,7 +169,8 @@ def test_one_hot_matches_torch(torch: Any) -> None:
     (lambda: F.one_hot(np.array([0.0, 1.0])), TypeError, "one_hot: indices must be integers"),
     (lambda: F.one_hot(np.zeros(0, np.int64)), ValueError, "one_hot: cannot infer"),
     (lambda: F.one_hot(np.array([0]), 2.0), TypeError, "one_hot: num_classes"),
-    (lambda: F.leaky_relu(Tensor([1.0]), inplace=True), ValueError, "leaky_relu: inplace=True"),
+    (lambda: F.leaky_relu(Tensor([1.0]), inplace="yes"), TypeError, "leaky_relu: inplace must be a bool"),
+    (lambda: F.leaky_relu(np.ones(2), inplace=True), TypeError, "leaky_relu: inplace=True needs a Tensor"),
     (lambda: F.elu(Tensor([1.0]), alpha="1"), TypeError, "elu: alpha"),
     (lambda: F.hardtanh(Tensor([1.0]), 2.0, 1.0), ValueError, "hardtanh: min_val"),
     (lambda: F.softplus(Tensor([1.0]), beta=0), ValueError, "softplus: beta"),
@@ -213,10 +214,10 @@ def test_modules_take_torchs_inplace_flag_with_the_same_output(make: Callable) -
     assert "inplace=True" in repr(m) or isinstance(m, nn.Dropout)
 
 
-def test_dropout_function_refuses_inplace_as_the_activation_functions_do() -> None:
+def test_dropout_function_takes_inplace_as_the_activation_functions_do() -> None:
     x = Tensor(np.ones((2, 3)))
-    with pytest.raises(ValueError, match="dropout: inplace=True is not supported"):
-        F.dropout(x, 0.5, True, inplace=True)
+    y = F.dropout(x, 0.5, True, inplace=True, rng=0)
+    assert y is x and set(np.unique(x.data)) <= {0.0, 2.0} and (x.data == 0).any()  # x itself was dropped out
     with pytest.raises(TypeError, match="dropout: inplace must be a bool"):
         F.dropout(x, 0.5, True, inplace="yes")
     assert F.dropout(x, 0.5, False, inplace=False) is x

@@ -105,7 +105,7 @@ def test_modules_print_like_torch_and_take_inplace() -> None:
     (lambda: F.glu(tl.Tensor(np.ones((2, 5))), 1), ValueError, "glu: the size of dim 1 \\(5"),
     (lambda: F.glu(tl.Tensor(np.ones((2, 4))), 2), IndexError, "glu: dim 2"),
     (lambda: F.celu(tl.Tensor(np.ones(3)), 0.0), ValueError, "celu: alpha must not be 0"),
-    (lambda: F.selu(tl.Tensor(np.ones(3)), inplace=True), ValueError, "selu: inplace=True"),
+    (lambda: F.selu(tl.Tensor(np.ones(3)), inplace=1), TypeError, "selu: inplace must be a bool"),
     (lambda: F.prelu(tl.Tensor(np.ones((2, 3, 4))), tl.Tensor(np.ones(4))), ValueError, "4 values.*3 channels"),
     (lambda: F.prelu(tl.Tensor(np.ones((2, 3))), tl.Tensor(np.ones((3, 1)))), ValueError, "prelu: weight must be 1-d"),
     (lambda: F.threshold(tl.Tensor(np.ones(3)), "a", 1.0), TypeError, "threshold: threshold"),

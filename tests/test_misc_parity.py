@@ -187,8 +187,10 @@ def test_alpha_dropout_edges_as_torch(name: str) -> None:
     assert ours(tl.tensor(e), 0.5, True).data.shape == tuple(theirs(torch.tensor(e), 0.5, True).shape)
     with pytest.raises(ValueError, match=name):
         ours(tl.tensor(x), 1.5, True)
-    with pytest.raises(ValueError, match=name):  # the function refuses inplace=True (modules accept the flag)
-        ours(tl.tensor(x), 0.5, True, inplace=True)
+    t, tt = tl.tensor(x), torch.tensor(x)  # inplace=True: the input takes the result and is returned
+    assert ours(t, 1.0, True, inplace=True) is t
+    theirs(tt, 1.0, True, inplace=True)
+    np.testing.assert_array_equal(t.data, tt.numpy())
     xt = tl.tensor(x, requires_grad=True)
     ours(xt, 1.0, True).sum().backward()
     np.testing.assert_array_equal(xt.grad, np.zeros_like(x))
@@ -363,17 +365,19 @@ def test_index_ops_refuse_bad_input_as_torch_naming_the_op(call: Any, exc: type,
     np.testing.assert_array_equal(x.data, a)
 
 
-def test_index_ops_in_place_are_refused_inside_a_graph_and_change_nothing() -> None:
+def test_index_ops_in_place_on_a_leaf_are_refused_and_recorded_inside_a_graph() -> None:
     w = tl.tensor(np.zeros((3, 2)), requires_grad=True)
     with pytest.raises(RuntimeError, match="index_add_"):
         w.index_add_(0, np.array([1]), np.ones((1, 2)))
+    np.testing.assert_array_equal(w.data, np.zeros((3, 2)))
     with tl.no_grad():
         w.index_add_(0, np.array([1, 1]), np.ones((2, 2)))
     np.testing.assert_array_equal(w.data, [[0, 0], [2, 2], [0, 0]])
     y = w * 2
-    with pytest.raises(RuntimeError, match="index_copy_"):
-        y.index_copy_(0, np.array([0]), np.ones((1, 2)))
-    np.testing.assert_array_equal(y.data, [[0, 0], [4, 4], [0, 0]])
+    assert y.index_copy_(0, np.array([0]), np.ones((1, 2))) is y  # recorded: y is now the index_copy's output
+    np.testing.assert_array_equal(y.data, [[1, 1], [4, 4], [0, 0]])
+    y.sum().backward()
+    np.testing.assert_array_equal(w.grad, [[0, 0], [2, 2], [2, 2]])  # row 0 was overwritten: no gradient
 
 
 @pytest.mark.parametrize("op", ["index_add", "index_copy"])

@@ -288,11 +288,12 @@ def _by_stamp(root: Any) -> list:
         nodes.append(node)
         stamp = node._stamp
         for p in node._parents:
-            if p._v > stamp and not values_unread(node, p):
+            if p._v > stamp and (not values_unread(node, p) or getattr(p, "_moved", 0) > stamp):
                 raise RuntimeError(
                     f"backward: a value of shape {getattr(p, 'shape', ())} used by op '{node._op.name}' was changed "
-                    "in place (its .data was assigned, or an optimizer stepped it) after the graph was built; its "
-                    "gradient would be computed at the wrong point. Recompute the forward pass")
+                    "in place (by an in-place op such as add_ or relu_, an assignment to .data, or an optimizer step) "
+                    "after the graph was built; its gradient would be computed at the wrong point. Recompute the "
+                    "forward pass")
             if p.requires_grad and p not in seen:
                 mark(p)
                 push(p)

@@ -30,6 +30,7 @@ from .ops import base as _base
 from .ops.base import axes_of, bump, const, make
 from .ops.memory import released
 from .torchapi import TorchMethods
+from .torchwrite import add_twins
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
 
@@ -59,7 +60,7 @@ class Tensor(TorchMethods):
 
     __slots__ = ("_data", "_v", "_stamp", "_grad", "_lazy", "requires_grad", "name", "_parents", "_op", "_ctx", "_bs",
                  "_mix",
-                 "_ps", "_gs", "_gsbuf", "_gbuf", "_gsnorm", "_nkeys", "last_batch", "_src", "_param",
+                 "_ps", "_gs", "_gsbuf", "_gbuf", "_gsnorm", "_nkeys", "last_batch", "_src", "_param", "_moved",
                  "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
     __hash__ = object.__hash__  # hashable by identity (optimizer state is keyed by parameters)
@@ -474,6 +475,7 @@ class Tensor(TorchMethods):
 
 
 _base.Tensor = Tensor
+add_twins(Tensor)  # relu_, sin_, pow_, ... : torch's in-place twins of the methods above
 
 from .conventions import tensor  # noqa: E402  (torch.tensor's spelling)
 from .ops.layout import cat, stack  # noqa: E402  (the joins live with their op)

@@ -29,7 +29,7 @@ from .ops.base import axes_of
 from .torchextra import _along
 from .torchextra import _axis as _one_axis
 from .torchindex import IndexMethods
-from .torchwrite import WriteMethods
+from .torchwrite import WriteMethods, recorded
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -165,7 +165,8 @@ class TorchMethods(WriteMethods, IndexMethods):
     # ------------------------------------------------------------ in place -------------
     def zero_(self) -> "Tensor":
         """Set every element to 0 in place; returns this tensor."""
-        self._writable("zero_")
+        if self._records("zero_"):
+            return recorded(self, "zero_", lambda x: factories.where(True, 0, x), "unsafe")
         return store(self, np.zeros((), self.data.dtype), "zero_", "unsafe")
 
     def fill_(self, value: Any) -> "Tensor":
@@ -173,29 +174,26 @@ class TorchMethods(WriteMethods, IndexMethods):
         v = np.asarray(value.data if isinstance(value, base.Tensor) else value)
         if v.size != 1 or v.dtype.kind not in "biuf":
             raise ValueError(f"fill_: value must be a number or a one-element tensor, got {value!r}")
-        self._writable("fill_", value)
+        if self._records("fill_", value):
+            one = value.reshape(()) if isinstance(value, base.Tensor) else v.reshape(())
+            return recorded(self, "fill_", lambda x: factories.where(True, one, x), "unsafe")
         return store(self, v.reshape(()), "fill_", "unsafe")
 
     def copy_(self, src: Any, non_blocking: bool = False) -> "Tensor":
         """Copy ``src``'s values (broadcast to this shape, converted to this dtype) in place."""
         arr = base.const(src).data
-        self._writable("copy_", src)
+        if self._records("copy_", src):
+            return recorded(self, "copy_", lambda x: factories.where(True, src, x), "unsafe")
         return store(self, arr, "copy_", "unsafe")
 
     def abs_(self) -> "Tensor":
         """|x| in place."""
-        self._writable("abs_")
-        return store(self, np.abs(self.data), "abs_", "same_kind")
+        return self._assign("abs_", None, lambda x: x.abs())
 
     def _update(self, who: str, other: Any, fn: Any) -> "Tensor":
-        """Store ``fn(self, other)`` (out-of-place Tensor arithmetic) in this tensor's data, checked
-        first: a result that does not fit this shape or dtype changes nothing."""
-        self._writable(who, other)
-        try:
-            values = fn(self, other).data
-        except (ValueError, TypeError) as e:
-            raise type(e)(f"{who}: {e}") from None
-        return store(self, values, who, "same_kind")
+        """``self._assign`` of ``fn(x, other)``: out-of-place Tensor arithmetic stored in this
+        tensor (recorded inside a graph); a result that does not fit changes nothing."""
+        return self._assign(who, other, lambda x: fn(x, other))
 
     def add_(self, other: Any, *, alpha: Any = 1) -> "Tensor":
         """x += alpha * other in place (other broadcast to this shape)."""
@@ -257,14 +255,11 @@ class TorchMethods(WriteMethods, IndexMethods):
 
     def neg_(self) -> "Tensor":
         """-x in place."""
-        self._writable("neg_")
-        return store(self, np.negative(self.data), "neg_", "same_kind")
+        return self._assign("neg_", None, lambda x: -x)
 
     def exp_(self) -> "Tensor":
         """e^x in place (a float tensor)."""
-        self._writable("exp_")
-        with np.errstate(over="ignore"):
-            return store(self, np.exp(self.data), "exp_", "same_kind")
+        return self._assign("exp_", None, lambda x: x.exp())
 
     # ------------------------------------------------------------ shape ----------------
     def expand(self, *sizes: Any) -> "Tensor":

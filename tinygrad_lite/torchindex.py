@@ -23,8 +23,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import ops
-from .conventions import store
-from .graph import no_grad
 from .ops import base
 from .ops.indexing import INDEXADD, INDEXCOPY
 
@@ -109,10 +107,7 @@ class IndexMethods:
 
     def _in_place(self, who: str, src: Any, *args: Any, **kw: Any) -> "Tensor":
         """Check the write is allowed, compute the out-of-place result, store it."""
-        self._writable(who, src)  # type: ignore[attr-defined]
-        with no_grad():
-            out = getattr(self, who[:-1])(*args, **kw)
-        return store(self, out.data, who, "same_kind")
+        return self._assign(who, src, lambda x: getattr(x, who[:-1])(*args, **kw))  # type: ignore[attr-defined]
 
     def index_fill_(self, dim: int, index: Any, value: Any) -> "Tensor":
         """``index_fill`` in place."""

@@ -1,8 +1,16 @@
-"""In-place writes into a tensor's elements: torch's ``x[index] = value`` (``__setitem__``),
-with the rule every in-place method of ``TorchMethods`` follows (``_writable``): data outside
-a recorded graph changes in place (a leaf that requires grad only under ``no_grad()``), while
-a write into a graph, or of a value that requires grad, is refused with a RuntimeError
-rather than silently not recorded.
+"""In-place changes of a tensor: the rule every in-place method follows (``_assign``) and
+torch's ``x[index] = value`` (``__setitem__``).
+
+* Outside a recorded graph (``no_grad()``, or nothing involved requires grad) the data
+  changes in place; a leaf that requires grad may change only under ``no_grad()``.
+* Inside a recorded graph (the tensor, or the value written into it, requires grad) the
+  change is recorded as torch records it: ``h.relu_()`` makes ``h`` the output of a relu
+  whose input is ``h`` as it was. The tensor object keeps its identity and its memory (so
+  aliases see the new values); its former node moves to a new internal Tensor holding a
+  copy of the old values, which the new op reads. An op built BEFORE the change that used
+  ``h`` then refuses to backward (its input is no longer what it read), as in torch. A view
+  (a slice, reshape, transpose or detach sharing another tensor's memory) cannot be
+  changed in place inside a graph: the tensor it views would not know; that is refused.
 
 A write gives the tensor a new version, so a graph that used the old values refuses to
 backward, and kept per-sample factors made from this memory are multiplied out first.
@@ -14,13 +22,16 @@ from typing import Any
 
 import numpy as np
 
-from .conventions import ShapeMismatchError
+from .conventions import ShapeMismatchError, store
 from .graph import state
 from .keptinputs import before_write
 from .ops import base
 from .ops.base import wrote
-from .ops.layout import indexed, normalise_index
+from .ops.elementwise import CAST
+from .ops.layout import EXPAND, indexed, normalise_index
 from .torchextra import ExtraMethods
+
+_new = object.__new__
 
 
 class WriteMethods(ExtraMethods):
@@ -39,6 +50,28 @@ class WriteMethods(ExtraMethods):
         if self.requires_grad or getattr(src, "requires_grad", False):
             raise RuntimeError(f"{who}: in-place changes are not recorded in the graph; inside a graph build a new "
                                "tensor instead (clone(), where(), masked_fill()), or do it under `tl.no_grad()`")
+
+    def _records(self, who: str, src: Any = None) -> bool:
+        """Whether an in-place change by ``who`` (writing ``src``) is recorded in the graph;
+        a leaf that requires grad is refused while gradients are recorded."""
+        if not state.grad:
+            return False
+        if self.requires_grad and self._op is None:
+            raise RuntimeError(f"{who}: a leaf tensor that requires grad cannot be changed in place while gradients "
+                               "are recorded; do it inside `with tl.no_grad():`")
+        return bool(self.requires_grad or getattr(src, "requires_grad", False))
+
+    def _assign(self, who: str, src: Any, fn: Any, casting: str = "same_kind") -> Any:
+        """This tensor takes the value of ``fn(x)``, out-of-place Tensor code run on this
+        tensor as it is now: recorded in the graph when ``_records`` says so, else a plain
+        write of the data. A result that does not fit this shape or dtype changes nothing."""
+        if self._records(who, src):
+            return recorded(self, who, fn, casting)
+        try:
+            values = fn(self).data
+        except (ValueError, TypeError) as e:
+            raise type(e)(f"{who}: {e}") from None
+        return store(self, values, who, casting)
 
     def __setitem__(self, index: Any, value: Any) -> None:
         """``x[index] = value``: the indexed elements take ``value`` (a number, array or Tensor,
@@ -64,3 +97,139 @@ class WriteMethods(ExtraMethods):
         before_write(self)  # kept gradients made from this memory are multiplied out first
         d[idx] = v
         self._v = wrote(d)
+
+
+def _former(t: Any) -> Any:
+    """A new Tensor standing for ``t`` as it is now: its node (op, parents, batch state) and
+    a copy of its values."""
+    old = _new(base.Tensor)
+    for cls in type(t).__mro__:
+        for slot in getattr(cls, "__slots__", ()):
+            if slot not in ("__weakref__", "__dict__"):
+                try:
+                    setattr(old, slot, getattr(t, slot))
+                except AttributeError:  # (a slot this node never set)
+                    pass
+    old._data = t._data.copy()
+    return old
+
+
+def recorded(t: Any, who: str, fn: Any, casting: str) -> Any:
+    """``t`` becomes the node ``fn(former t)`` (see the module docstring); every check runs,
+    and ``fn`` is computed, before ``t`` changes."""
+    d = t._data
+    if d.base is not None:
+        raise RuntimeError(f"{who}: this tensor (shape {d.shape}) shares the memory of another tensor (it is a slice, "
+                           "a reshape, a transpose or a detach of it), so an in-place change inside a recorded graph "
+                           "cannot be followed: change the tensor it was made from, or clone() it first")
+    if not d.flags.writeable:
+        raise ValueError(f"{who}: this tensor's data is read-only (an array marked read-only)")
+    try:
+        r = fn(_former(t))
+    except (ValueError, TypeError) as e:
+        raise type(e)(f"{who}: {e}") from None
+    rd = r._data
+    try:
+        fits = np.broadcast_shapes(rd.shape, d.shape) == d.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"{who}: the result has shape {rd.shape}, which cannot be stored in place in a tensor of "
+                         f"shape {d.shape}")
+    if not np.can_cast(rd.dtype, d.dtype, casting) or (r.requires_grad and d.dtype.kind != "f"):
+        raise TypeError(f"{who}: a result of dtype {rd.dtype} cannot be stored in place in a tensor of dtype {d.dtype}")
+    if rd.dtype != d.dtype:
+        r = CAST(r, d.dtype)
+    if rd.shape != d.shape:
+        r = EXPAND(r, d.shape)
+    before_write(t)  # kept gradients made from this memory are multiplied out first
+    np.copyto(d, r._data)
+    t._op, t._parents, t._ctx, t.requires_grad, t._bs = r._op, r._parents, r._ctx, r.requires_grad, r._bs
+    for slot in ("_stamp", "_mix", "_src"):
+        if hasattr(r, slot):
+            setattr(t, slot, getattr(r, slot))
+    t._grad = t._lazy = None
+    t._v = t._moved = wrote(d)  # ops built before now that read t refuse to backward
+    return t
+
+
+# torch's in-place twins ``x.name_(...)`` of out-of-place methods ``x.name(...)``: each stores
+# ``x.name(...)`` in ``x`` by the rule above (a twin is defined when ``name`` exists)
+VALUE_TWINS = (
+    "absolute", "acos", "acosh", "addbmm", "addcdiv", "addcmul", "addmm", "addmv", "addr", "arccos", "arccosh",
+    "arcsin", "arcsinh", "arctan", "arctan2", "arctanh", "asin", "asinh", "atan", "atan2", "atanh", "baddbmm",
+    "bitwise_and", "bitwise_left_shift", "bitwise_not", "bitwise_or", "bitwise_right_shift", "bitwise_xor",
+    "ceil", "copysign", "cos", "cosh", "cumprod", "cumsum", "deg2rad", "digamma", "divide", "eq", "erf", "erfc",
+    "erfinv", "exp2", "expm1", "fix", "float_power", "floor", "floor_divide", "fmod", "frac", "gcd", "ge",
+    "greater", "greater_equal", "gt", "heaviside", "hypot", "i0", "lcm", "ldexp", "le", "lerp", "less",
+    "less_equal", "lgamma", "log", "log10", "log1p", "log2", "logical_and", "logical_not", "logical_or",
+    "logical_xor", "logit", "lt", "multiply", "mvlgamma", "nan_to_num", "ne", "negative", "nextafter",
+    "not_equal", "polygamma", "pow", "rad2deg", "reciprocal", "relu", "remainder", "renorm", "round", "rsqrt",
+    "sgn", "sigmoid", "sign", "sin", "sinc", "sinh", "sqrt", "square", "subtract", "tan", "tanh", "tril",
+    "triu", "true_divide", "trunc", "xlogy")
+SHAPE_TWINS = ("squeeze", "unsqueeze", "t", "transpose", "swapaxes", "swapdims")
+
+
+def _grad_operand(args: tuple, kwargs: dict) -> Any:
+    """The first operand that requires grad (None if none does)."""
+    for a in (*args, *kwargs.values()):
+        if getattr(a, "requires_grad", False):
+            return a
+    return None
+
+
+def value_twin(name: str) -> Any:
+    """The method ``name_``: ``name`` computed and stored in place."""
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return self._assign(name + "_", _grad_operand(args, kwargs), lambda x: getattr(x, name)(*args, **kwargs))
+
+    method.__name__ = method.__qualname__ = name + "_"
+    method.__doc__ = f"``{name}`` in place: this tensor takes the values of ``self.{name}(...)`` (recorded in a graph)."
+    return method
+
+
+def shape_twin(name: str) -> Any:
+    """The method ``name_``: this tensor takes the shape (and view) of ``self.name(...)``; its
+    values do not change, so its former node keeps the same memory."""
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        who = name + "_"
+        if not self._records(who):
+            self._data = getattr(self, name)(*args, **kwargs)._data
+            self._v = base.bump()
+            return self
+        old = _former(self)
+        old._data = self._data
+        r = getattr(old, name)(*args, **kwargs)
+        self._data, self._op, self._parents, self._ctx, self._bs = r._data, r._op, r._parents, r._ctx, r._bs
+        for slot in ("_stamp", "_mix", "_src"):
+            if hasattr(r, slot):
+                setattr(self, slot, getattr(r, slot))
+        self._grad = self._lazy = None
+        self._v = self._moved = base.bump()  # ops built before now that read this tensor refuse to backward
+        return self
+
+    method.__name__ = method.__qualname__ = name + "_"
+    method.__doc__ = f"``{name}`` in place: this tensor takes the shape of ``self.{name}(...)``, values unchanged."
+    return method
+
+
+def detach_(self: Any) -> Any:
+    """Cut this tensor from the graph in place: it becomes a leaf that does not require grad,
+    with the same values (ops built before now that read it refuse to backward)."""
+    self._op, self._parents, self._ctx, self.requires_grad = None, (), None, False
+    self._bs &= 1  # (keeps the batched flag, as ``detach()``)
+    self._grad = self._lazy = None
+    self._v = self._moved = base.bump()
+    return self
+
+
+def add_twins(cls: Any) -> None:
+    """Give ``cls`` the in-place twins of the methods it has (and does not define itself)."""
+    for name in VALUE_TWINS:
+        if hasattr(cls, name) and not hasattr(cls, name + "_"):
+            setattr(cls, name + "_", value_twin(name))
+    for name in SHAPE_TWINS:
+        if hasattr(cls, name) and not hasattr(cls, name + "_"):
+            setattr(cls, name + "_", shape_twin(name))
+    if not hasattr(cls, "detach_"):
+        cls.detach_ = detach_

@@ -278,8 +278,12 @@ def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = F
     return x * (keep * (1.0 / (1.0 - p))).astype(x.data.dtype)
 
 
-def relu(input: Any) -> Tensor:
-    """max(x, 0) elementwise."""
+def relu(input: Any, inplace: bool = False) -> Tensor:
+    """max(x, 0) elementwise (``inplace=True``: the input takes the result, see ``inplace_fns``)."""
+    if inplace is not False:
+        from .inplace_fns import checked_flag, in_place
+        if checked_flag(inplace, "relu"):
+            return in_place(input, "relu", ops.RELU)
     return ops.RELU(input if type(input) is Tensor else _t(input))
 
 
@@ -291,8 +295,9 @@ def gelu(input: Any, approximate: str = "none") -> Tensor:
     return GELU(x._floating("gelu"), approximate)
 
 
-def silu(input: Any) -> Tensor:
+def silu(input: Any, inplace: bool = False) -> Tensor:
     """x sigmoid(x)."""
+    _inplace(inplace, "silu")
     return SILU(_t(input)._floating("silu"))
 
 
@@ -434,6 +439,7 @@ from .dropout import alpha_dropout, dropout1d, dropout2d, feature_alpha_dropout 
 from .embedding_bag import embedding_bag  # noqa: E402
 from .fold import fold, unfold  # noqa: E402
 from .functional_more import cosine_similarity, normalize, pairwise_distance  # noqa: E402
+from .inplace_fns import add_inplace  # noqa: E402
 from .layers_extra import channel_shuffle, local_response_norm, lp_pool1d, lp_pool2d, lp_pool3d, rrelu  # noqa: E402
 from .layers_more import hardshrink, instance_norm, pixel_shuffle, pixel_unshuffle, rms_norm, softshrink  # noqa: E402
 from .losses import (  # noqa: E402
@@ -480,3 +486,5 @@ from .pooling import (  # noqa: E402
     max_unpool3d,
 )
 from .resample import interpolate  # noqa: E402
+
+add_inplace(globals())  # inplace=True for the functions that take it; F.relu_, F.elu_, ...

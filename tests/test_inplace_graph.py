@@ -1,0 +1,263 @@
+"""In-place changes inside a recorded graph: ``h.relu_()``, ``h.add_(b)``, ``F.elu(h, inplace=True)``
+make ``h`` the new op's output, with the gradient torch gives (compared in float64)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+import tinygrad_lite.nn.functional as F
+from tinygrad_lite import nn
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+RNG = np.random.default_rng(7)
+X = RNG.normal(size=(5, 3))
+W0 = RNG.normal(size=(4, 3))
+C = RNG.normal(size=(5, 4))
+V0 = RNG.normal(size=(4,))
+
+
+def _both(change: Callable[[Any, Any, Any], Any], shift: float = 0.0) -> tuple:
+    """Run ``h = x @ W.T + shift; change(h, v, lib); loss = sum(h * C)`` in both libraries;
+    returns (ours, theirs) as (h values, W grad, v grad)."""
+    out = []
+    for lib, T in ((tl, lambda a, rg=False: tl.tensor(a, requires_grad=rg)),
+                   (torch, lambda a, rg=False: torch.tensor(a, requires_grad=rg))):
+        W, v = T(W0, True), T(V0, True)
+        h = T(X) @ W.T + shift
+        assert change(h, v, lib) is h  # an in-place method returns the tensor itself
+        (h * T(C)).sum().backward()
+        hv = h.data if lib is tl else h.detach().numpy()
+        grads = [None if g is None else np.array(g if lib is tl else g.numpy()) for g in (W.grad, v.grad)]
+        out.append((np.array(hv), *grads))
+    return out[0], out[1]
+
+
+def _same(ours: tuple, theirs: tuple) -> None:
+    for a, b in zip(ours, theirs):
+        if b is None:
+            assert a is None or not np.any(a)
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+UNARY = ["sin", "cos", "tanh", "sigmoid", "exp", "abs", "neg", "relu", "square", "floor", "ceil", "round", "trunc",
+         "sign", "frac", "erf", "expm1", "atan", "sinh"]
+POSITIVE = ["log", "sqrt", "rsqrt", "reciprocal", "log1p", "log2", "log10"]
+
+
+@pytest.mark.parametrize("name", UNARY + POSITIVE)
+def test_unary_twins_inside_a_graph_match_torch(name: str) -> None:
+    shift = 20.0 if name in POSITIVE else 0.0
+    _same(*_both(lambda h, v, lib: getattr(h, name + "_")(), shift))
+
+
+BINARY: dict = {
+    "add": lambda h, v, lib: h.add_(v, alpha=2.0),
+    "sub": lambda h, v, lib: h.sub_(v, alpha=0.5),
+    "mul": lambda h, v, lib: h.mul_(v),
+    "div": lambda h, v, lib: h.div_(v * v + 1.0),
+    "pow": lambda h, v, lib: h.pow_(2),
+    "atan2": lambda h, v, lib: h.atan2_(v),
+    "hypot": lambda h, v, lib: h.hypot_(v),
+    "lerp": lambda h, v, lib: h.lerp_(v, 0.25),
+    "clamp": lambda h, v, lib: h.clamp_(-0.5, 0.7),
+    "masked_fill": lambda h, v, lib: h.masked_fill_(lib.tensor(X[:, :1] > 0), 3.0),
+    "copy": lambda h, v, lib: h.copy_(v),
+    "fill": lambda h, v, lib: h.fill_(v[1]),
+    "zero": lambda h, v, lib: h.zero_(),
+    "index_add": lambda h, v, lib: h.index_add_(1, lib.tensor(np.array([2, 0])), v[None, :2].expand(5, 2)),
+    "index_copy": lambda h, v, lib: h.index_copy_(1, lib.tensor(np.array([3])), v[None, :1].expand(5, 1)),
+    "index_fill": lambda h, v, lib: h.index_fill_(0, lib.tensor(np.array([1, 4])), -2.0),
+    "tril": lambda h, v, lib: h.tril_(),
+    "cumsum": lambda h, v, lib: h.cumsum_(1),
+    "chain": lambda h, v, lib: h.mul_(3.0).add_(v).tanh_(),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BINARY))
+def test_twins_with_operands_inside_a_graph_match_torch(name: str) -> None:
+    _same(*_both(BINARY[name]))
+
+
+def test_a_buffer_that_takes_a_value_requiring_grad_joins_the_graph_as_in_torch() -> None:
+    for lib in (tl, torch):
+        w = lib.tensor(V0, requires_grad=True)
+        buf = lib.zeros(4, dtype=lib.float64)
+        buf.add_(w).mul_(w)
+        assert buf.requires_grad
+        buf.sum().backward()
+        np.testing.assert_allclose(np.asarray(w.grad), 2 * V0, rtol=1e-15)
+
+
+def test_values_changed_twice_keep_exact_gradients_where_torch_refuses() -> None:
+    """relu_ then mul_ then sigmoid_: torch refuses (relu saved its output); each former
+    node here keeps a copy of its values, so the gradient is the out-of-place one."""
+    W = tl.tensor(W0, requires_grad=True)
+    h = tl.tensor(X) @ W.T
+    h.relu_().mul_(2.0).sigmoid_()
+    (h * tl.tensor(C)).sum().backward()
+    Wt = torch.tensor(W0, requires_grad=True)
+    ht = torch.sigmoid(torch.relu(torch.tensor(X) @ Wt.T) * 2.0)
+    (ht * torch.tensor(C)).sum().backward()
+    np.testing.assert_allclose(h.data, ht.detach().numpy(), rtol=1e-14)
+    np.testing.assert_allclose(W.grad, Wt.grad.numpy(), rtol=1e-12)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        ht2 = torch.tensor(X) @ Wt.T
+        ht2.relu_().mul_(2.0).sigmoid_()
+        ht2.sum().backward()
+
+
+def test_an_op_built_before_the_change_refuses_to_backward_and_names_it() -> None:
+    W = tl.tensor(W0, requires_grad=True)
+    h = tl.tensor(X) @ W.T
+    before = h * h
+    h.relu_()
+    with pytest.raises(RuntimeError, match="op 'mul' was changed in place"):
+        before.sum().backward()
+    h.sum().backward()  # the graph built after the change is fine
+    np.testing.assert_allclose(W.grad, ((X @ W0.T > 0).astype(float)).T @ X)
+
+
+def test_a_view_is_not_changed_in_place_inside_a_graph_and_nothing_changes() -> None:
+    W = tl.tensor(W0, requires_grad=True)
+    h = tl.tensor(X) @ W.T
+    before = h.data.copy()
+    for view in (lambda: h[0], lambda: h.reshape(20), lambda: h.swapaxes(0, 1)):
+        v = view()
+        with pytest.raises(RuntimeError, match="shares the memory of another tensor"):
+            v.relu_()
+    np.testing.assert_array_equal(h.data, before)
+    h.sum().backward()
+    np.testing.assert_allclose(W.grad, np.ones((5, 4)).T @ X)
+
+
+def test_a_failed_change_changes_nothing() -> None:
+    W = tl.tensor(W0, requires_grad=True)
+    h = tl.tensor(X) @ W.T
+    node, before = h._op, h.data.copy()
+    with pytest.raises(ValueError, match=r"add_.*\(5, 4\)"):
+        h.add_(tl.tensor(np.ones((2, 4)), requires_grad=True))
+    with pytest.raises(TypeError, match="add_"):
+        h.add_("x")
+    i = tl.tensor(np.arange(4))
+    with pytest.raises(TypeError, match="add_: a result of dtype float64 cannot be stored.*int64"):
+        i.add_(tl.tensor(V0, requires_grad=True))
+    np.testing.assert_array_equal(i.data, np.arange(4))
+    assert h._op is node
+    np.testing.assert_array_equal(h.data, before)
+    h.sum().backward()
+    np.testing.assert_allclose(W.grad, np.ones((5, 4)).T @ X)
+
+
+def test_a_leaf_that_requires_grad_is_still_refused_while_recording() -> None:
+    w = tl.tensor(V0, requires_grad=True)
+    for f in (lambda: w.relu_(), lambda: w.sin_(), lambda: F.relu(w, inplace=True), lambda: w.t_()):
+        with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+            f()
+    np.testing.assert_array_equal(w.data, V0)
+    with tl.no_grad():
+        w.relu_()
+    np.testing.assert_array_equal(w.data, np.maximum(V0, 0))
+
+
+@pytest.mark.parametrize("name,kw", [("relu", {}), ("elu", {"alpha": 0.7}), ("leaky_relu", {"negative_slope": 0.2}),
+                                     ("hardtanh", {"min_val": -0.5, "max_val": 0.5}), ("relu6", {}), ("selu", {}),
+                                     ("celu", {"alpha": 2.0}), ("silu", {}), ("mish", {}), ("hardswish", {}),
+                                     ("threshold", {"threshold": 0.1, "value": -1.0})])
+def test_functions_take_inplace_true_as_torch(name: str, kw: dict) -> None:
+    _same(*_both(lambda h, v, lib: (F if lib is tl else TF).__dict__[name](h, inplace=True, **kw)))
+
+
+@pytest.mark.parametrize("name", ["relu_", "elu_", "leaky_relu_", "hardtanh_", "celu_", "selu_"])
+def test_underscored_functions_change_their_input(name: str) -> None:
+    _same(*_both(lambda h, v, lib: getattr(F if lib is tl else TF, name)(h)))
+
+
+def test_functions_with_inplace_outside_a_graph_write_the_data() -> None:
+    x = tl.tensor(X)
+    assert F.relu(x, inplace=True) is x
+    np.testing.assert_array_equal(x.data, np.maximum(X, 0))
+    y = tl.tensor(X)
+    assert F.threshold_(y, 0.5, 9.0) is y  # torch's threshold_: positional threshold and value
+    np.testing.assert_array_equal(y.data, np.where(X > 0.5, X, 9.0))
+
+
+@pytest.mark.parametrize("name,args", [("t", ()), ("squeeze", (1,)), ("unsqueeze", (0,)), ("swapaxes", (0, 1))])
+def test_shape_twins_inside_a_graph_match_torch(name: str, args: tuple) -> None:
+    x = X[:, :1] if name == "squeeze" else X
+    res = []
+    for lib in (tl, torch):
+        W = lib.tensor(W0[:1, :1] if name == "squeeze" else W0, requires_grad=True)
+        h = lib.tensor(x) @ W.T
+        assert getattr(h, name + "_")(*args) is h
+        c = np.arange(float(np.prod(tuple(h.shape)))).reshape(tuple(h.shape))
+        (h * lib.tensor(c)).sum().backward()
+        res.append((tuple(h.shape), np.array(W.grad if lib is tl else W.grad.numpy())))
+    assert res[0][0] == res[1][0]
+    np.testing.assert_allclose(res[0][1], res[1][1], rtol=1e-13)
+
+
+def test_shape_twins_outside_a_graph_and_detach_() -> None:
+    x = tl.tensor(np.arange(6.0).reshape(2, 3))
+    x.t_()
+    assert x.shape == (3, 2)
+    np.testing.assert_array_equal(x.data, np.arange(6.0).reshape(2, 3).T)
+    W = tl.tensor(W0, requires_grad=True)
+    h = tl.tensor(X) @ W.T
+    before = h * 2
+    assert h.detach_() is h and h.is_leaf and not h.requires_grad
+    with pytest.raises(RuntimeError, match="changed in place"):
+        before.sum().backward()
+
+
+def test_per_sample_gradients_through_in_place_ops_are_each_samples_own() -> None:
+    rng = np.random.default_rng(3)
+    xb, yb = rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a, self.b = nn.Linear(3, 4, rng=1), nn.Linear(4, 2, rng=2)
+
+        def forward(self, x: Any) -> Any:
+            h = self.a(x)
+            F.relu(h, inplace=True)
+            h.mul_(1.5).add_(0.1)
+            return self.b(h)
+
+    net = Net()
+    F.mse_loss(net(tl.tensor(xb, batched=True)), tl.tensor(yb)).backward()
+    got = {n: p.grad_sample.copy() for n, p in net.named_parameters()}
+    for i in range(6):
+        net.zero_grad()
+        F.mse_loss(net(tl.tensor(xb[i:i + 1])), tl.tensor(yb[i:i + 1])).backward()
+        for n, p in net.named_parameters():
+            np.testing.assert_allclose(got[n][i], p.grad, rtol=1e-12, atol=1e-14)
+
+
+def test_a_residual_block_written_with_in_place_ops_trains_as_torch() -> None:
+    rng = np.random.default_rng(11)
+    xb, yb = rng.normal(size=(8, 4)), rng.normal(size=(8, 4))
+    ours = nn.Linear(4, 4, rng=5)
+    theirs = torch.nn.Linear(4, 4).double()
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(ours.weight.data))
+        theirs.bias.copy_(torch.tensor(ours.bias.data))
+    opt, topt = tl.optim.SGD(ours.parameters(), lr=0.1), torch.optim.SGD(theirs.parameters(), lr=0.1)
+    for _ in range(3):
+        for m, o, lib, f in ((ours, opt, tl, F), (theirs, topt, torch, TF)):
+            o.zero_grad()
+            x = lib.tensor(xb)
+            out = m(x)
+            out.add_(x)  # out += identity, ResNet-style, in place
+            f.relu(out, inplace=True)
+            f.mse_loss(out, lib.tensor(yb)).backward()
+            o.step()
+    np.testing.assert_allclose(ours.weight.data, theirs.weight.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.bias.data, theirs.bias.detach().numpy(), rtol=1e-12)
