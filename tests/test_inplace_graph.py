@@ -261,3 +261,91 @@ def test_a_residual_block_written_with_in_place_ops_trains_as_torch() -> None:
             o.step()
     np.testing.assert_allclose(ours.weight.data, theirs.weight.detach().numpy(), rtol=1e-12)
     np.testing.assert_allclose(ours.bias.data, theirs.bias.detach().numpy(), rtol=1e-12)
+
+
+SETS: dict = {
+    "rows": lambda out, h, lib: out.__setitem__((slice(None), 1), h[:, 0]),
+    "int": lambda out, h, lib: out.__setitem__(2, h[0, :3]),
+    "broadcast": lambda out, h, lib: out.__setitem__((slice(1, 3), 0), h[0, :1]),
+    "mask": lambda out, h, lib: out.__setitem__(lib.tensor(X[:, 0] > 0), h[:, :3][lib.tensor(X[:, 0] > 0)]),
+    "positions": lambda out, h, lib: out.__setitem__(lib.tensor(np.array([4, 0])), h[1:3, :3]),
+    "number": lambda out, h, lib: out.__setitem__((0, 0), 7.0),
+    "twice": lambda out, h, lib: (out.__setitem__(slice(0, 2), h[:2, 1:]), out.__setitem__((slice(None), 0), h[:, 0])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SETS))
+def test_setitem_inside_a_graph_matches_torch(name: str) -> None:
+    res = []
+    for lib in (tl, torch):
+        W, base_ = lib.tensor(W0, requires_grad=True), lib.tensor(C[:, :3], requires_grad=True)
+        h = lib.tensor(X) @ W.T
+        out = base_ * 2.0  # a value inside the graph
+        SETS[name](out, h, lib)
+        (out * lib.tensor(C[:, 1:])).sum().backward()
+        res.append([None if a is None else np.array(a if lib is tl else a.detach().numpy())
+                    for a in (out, W.grad, base_.grad)])
+    for a, b in zip(*res):
+        if b is None:
+            assert a is None or not np.any(a)
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+
+
+def test_setitem_of_a_value_requiring_grad_into_a_buffer_builds_an_rnn_output_as_torch() -> None:
+    B, T, H = 3, 4, 2
+    xs, CB = RNG.normal(size=(B, T, 3)), RNG.normal(size=(B, T, H))
+    res = []
+    for lib in (tl, torch):
+        W = lib.tensor(W0[:H], requires_grad=True)
+        out = lib.zeros(B, T, H, dtype=lib.float32)  # float32 buffer: the float64 value is converted
+        h = lib.zeros(B, H, dtype=lib.float64)
+        for t in range(T):
+            h = lib.tanh(lib.tensor(xs[:, t]) @ W.T + h)
+            out[:, t] = h
+        assert out.requires_grad
+        (out.double() * lib.tensor(CB)).sum().backward()
+        res.append(np.array(W.grad if lib is tl else W.grad.numpy()))
+    np.testing.assert_allclose(res[0], res[1], rtol=1e-6)
+
+
+def test_setitem_keeps_per_sample_gradients_and_reports_mixing() -> None:
+    rng = np.random.default_rng(5)
+    xb, yb = rng.normal(size=(4, 3)), rng.normal(size=(4, 2, 2))
+    lin = nn.Linear(3, 2, rng=3)
+
+    def cost(x: Any, y: Any, mix: bool = False) -> Any:
+        h = lin(x)
+        out = tl.zeros(x.shape[0], 2, 2)
+        out[:, 0] = h
+        out[:, 1] = h * h
+        if mix:
+            out[0, 1] = lin.bias  # a write that picks rows of the sample axis
+        return F.mse_loss(out, y)
+
+    cost(tl.tensor(xb, batched=True), tl.tensor(yb)).backward()
+    got = {n: p.grad_sample.copy() for n, p in lin.named_parameters()}
+    for i in range(4):
+        lin.zero_grad()
+        cost(tl.tensor(xb[i:i + 1]), tl.tensor(yb[i:i + 1])).backward()
+        for n, p in lin.named_parameters():
+            np.testing.assert_allclose(got[n][i], p.grad, rtol=1e-12, atol=1e-15)
+    lin.zero_grad()
+    cost(tl.tensor(xb, batched=True), tl.tensor(yb), mix=True).backward()
+    assert lin.weight.grad is not None
+    with pytest.raises(RuntimeError, match="setitem"):
+        lin.weight.grad_sample  # noqa: B018
+
+
+def test_setitem_inside_a_graph_refuses_a_view_and_a_bad_value_changing_nothing() -> None:
+    W = tl.tensor(W0, requires_grad=True)
+    h = tl.tensor(X) @ W.T
+    before = h.data.copy()
+    with pytest.raises(RuntimeError, match="shares the memory"):
+        h[0][1] = W[0, 0]
+    with pytest.raises(ValueError, match=r"setitem: a value of shape \(3,\) cannot be broadcast"):
+        h[0] = W[0]
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+        W[0, 0] = 1.0
+    np.testing.assert_array_equal(h.data, before)
+    np.testing.assert_array_equal(W.data, W0)

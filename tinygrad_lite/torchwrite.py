@@ -28,7 +28,7 @@ from .keptinputs import before_write
 from .ops import base
 from .ops.base import wrote
 from .ops.elementwise import CAST
-from .ops.layout import EXPAND, indexed, normalise_index
+from .ops.layout import EXPAND, SETITEM, indexed, normalise_index
 from .torchextra import ExtraMethods
 
 _new = object.__new__
@@ -78,11 +78,13 @@ class WriteMethods(ExtraMethods):
         broadcast to the indexed shape and converted to this tensor's dtype, as torch's); the
         index is anything ``x[index]`` reads (slices, ints, None, ``...``, integer or boolean
         arrays and Tensors). A value that does not broadcast raises a ``ValueError`` (also a
-        ``RuntimeError``, as torch's) naming both shapes, and nothing is written."""
-        self._writable("setitem", value)
+        ``RuntimeError``, as torch's) naming both shapes, and nothing is written. Inside a
+        graph (this tensor or ``value`` requires grad) the write is recorded: the gradient
+        reaches ``value`` from the written elements and the former values from the others."""
+        rec = self._records("setitem", value)
         d = self.data
         v = np.asarray(value.data if isinstance(value, base.Tensor) else value)
-        idx, _ = normalise_index(index, d.shape, "setitem")
+        idx, advanced = normalise_index(index, d.shape, "setitem")
         target = indexed(d, idx, "setitem", index)
         if v.dtype.kind not in "biuf":
             raise TypeError(f"setitem: value of dtype {v.dtype} cannot be stored in a tensor of dtype {d.dtype}")
@@ -94,6 +96,12 @@ class WriteMethods(ExtraMethods):
         if not d.flags.writeable:
             raise ValueError("setitem: this tensor's data is read-only (a broadcast view, or an array marked "
                              "read-only)")
+        if rec:
+            vt = value if isinstance(value, base.Tensor) else base.const(v)
+            if vt._data.dtype != d.dtype and d.dtype.kind == "f":
+                vt = CAST(vt, d.dtype)
+            recorded(self, "setitem", lambda x: SETITEM(x, vt, idx=idx, advanced=advanced), "same_kind")
+            return
         before_write(self)  # kept gradients made from this memory are multiplied out first
         d[idx] = v
         self._v = wrote(d)
