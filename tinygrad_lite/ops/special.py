@@ -51,12 +51,12 @@ _ERFC = np.frompyfunc(math.erfc, 1, 1)
 
 def lgamma(x: np.ndarray) -> np.ndarray:
     """log |Gamma(x)| elementwise (+inf at the poles 0, -1, -2, ... and at +-inf)."""
-    return _back(_LGAMMA(_f64(x)).astype(np.float64), x)
+    return _back(np.asarray(_LGAMMA(_f64(x)), dtype=np.float64), x)
 
 
 def erfc(x: np.ndarray) -> np.ndarray:
     """1 - erf(x) without cancellation for large x."""
-    return _back(_ERFC(_f64(x)).astype(np.float64), x)
+    return _back(np.asarray(_ERFC(_f64(x)), dtype=np.float64), x)
 
 
 def digamma(x: np.ndarray) -> np.ndarray:
@@ -279,6 +279,67 @@ class Entr(_Special):
         return -(1.0 + np.log(node._parents[0]._data))
 
 
+_SQRT2 = math.sqrt(2.0)
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def log_ndtr(x: np.ndarray) -> np.ndarray:
+    """log Phi(x) (Phi the standard normal cdf): log(erfc(-x/sqrt 2) / 2) for x >= -20, and
+    below -x^2/2 - log(-x) - log sqrt(2 pi) + log(sum_k (-1)^k (2k-1)!! / x^2k)."""
+    t = _f64(x)
+    with np.errstate(all="ignore"):
+        mid = np.log(0.5 * erfc(-t / _SQRT2))
+        hi = np.log1p(-0.5 * erfc(t / _SQRT2))
+        z = np.where(t < -20, t, -20.0)
+        term, total = np.ones_like(z), np.ones_like(z)
+        for k in range(1, 30):
+            term = term * -(2 * k - 1) / (z * z)
+            total = total + term
+        low = -0.5 * z * z - np.log(-z) - _LOG_SQRT_2PI + np.log(total)
+        out = np.where(t < -20, low, np.where(t > 0, hi, mid))
+    return _back(out, x)
+
+
+def ndtri(p: np.ndarray) -> np.ndarray:
+    """The inverse of Phi on [0, 1] (-inf, +inf at the ends, nan outside): a first guess
+    (the tail asymptote below 1e-5, sqrt 2 erfinv(2p - 1) elsewhere) polished by Newton steps
+    on log Phi(y) = log p, on the lower half (the upper half by symmetry)."""
+    from .mathmore import erfinv
+    t = _f64(p)
+    with np.errstate(all="ignore"):
+        upper = t > 0.5
+        q = np.where(upper, 1.0 - t, t)
+        inside = (q > 0) & (q <= 0.5)
+        qs = np.where(inside, q, 0.25)
+        lq = np.log(qs)
+        s = np.sqrt(-2 * lq)
+        tail = -np.sqrt(np.maximum(-2 * lq - np.log(-2 * lq) - 2 * _LOG_SQRT_2PI, 0.0))
+        y = np.where(qs < 1e-5, np.minimum(tail, -s + 1.0), _SQRT2 * erfinv(2 * qs - 1))
+        for _ in range(6):
+            ly = log_ndtr(y)
+            y = y - (ly - lq) * np.exp(ly + 0.5 * y * y + _LOG_SQRT_2PI)
+        y = np.where(upper, -y, y)
+        y = np.where(inside, y, np.where(q == 0, np.where(upper, np.inf, -np.inf), np.nan))
+        y = np.where(t == 0.5, 0.0, y)
+    return _back(y, p)
+
+
+class LogNdtr(_Special):
+    name, rule, fn = "log_ndtr", "d log_ndtr(a)/da = exp(-a^2/2 - log_ndtr(a)) / sqrt(2 pi)", staticmethod(log_ndtr)
+
+    def deriv(self, node: Any) -> Any:
+        a = node._parents[0]._data
+        return np.exp(-0.5 * a * a - node._data - _LOG_SQRT_2PI)
+
+
+class Ndtri(_Special):
+    name, rule, fn = "ndtri", "d ndtri(p)/dp = sqrt(2 pi) exp(ndtri(p)^2 / 2)", staticmethod(ndtri)
+
+    def deriv(self, node: Any) -> Any:
+        y = node._data
+        return np.exp(0.5 * y * y + _LOG_SQRT_2PI)
+
+
 # ------------------------------------------------------------------- binary --------------
 class LogAddExp(_NonLinear):
     name, rule = "logaddexp", "d logaddexp(a,b)/da = 1/(1 + exp(b-a)), d/db = 1/(1 + exp(a-b))"
@@ -339,6 +400,7 @@ class Fmin(Fmax):
 
 
 LGAMMA, DIGAMMA, POLYGAMMA, I0_, I1_, I0E, I1E = Lgamma(), Digamma(), Polygamma(), I0(), I1(), I0e(), I1e()
-ERFC, SINC, ENTR = Erfc(), Sinc(), Entr()
+ERFC, SINC, ENTR, LOGNDTR, NDTRI = Erfc(), Sinc(), Entr(), LogNdtr(), Ndtri()
 LOGADDEXP, LOGADDEXP2, COPYSIGN, FMAX, FMIN = LogAddExp(), LogAddExp2(), Copysign(), Fmax(), Fmin()
-ALL = (LGAMMA, DIGAMMA, POLYGAMMA, I0_, I1_, I0E, I1E, ERFC, SINC, ENTR, LOGADDEXP, LOGADDEXP2, COPYSIGN, FMAX, FMIN)
+ALL = (LGAMMA, DIGAMMA, POLYGAMMA, I0_, I1_, I0E, I1E, ERFC, SINC, ENTR, LOGNDTR, NDTRI, LOGADDEXP,
+       LOGADDEXP2, COPYSIGN, FMAX, FMIN)
