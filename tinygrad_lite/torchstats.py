@@ -118,18 +118,32 @@ class StatsMethods:
         return ValuesIndices(values, make(idx, None, (), None, False,
                                           *derived(who, idx.shape, self, over_samples=ax == 0)))
 
+    def _median_all(self, who: str) -> "Tensor":
+        """The median of all values, its gradient shared equally by every element equal to
+        it (every nan when it is nan), as torch's."""
+        flat = self.reshape(-1)  # type: ignore[attr-defined]
+        picked = flat._pick(0, False, who, who).values
+        d, v = flat._data, picked._data
+        if d.dtype.kind != "f":  # (no gradient: the value itself, in the input's dtype)
+            return picked
+        with np.errstate(invalid="ignore"):
+            mask = (d == v) | (np.isnan(d) & np.isnan(v))
+        return flat.where(mask, np.zeros((), d.dtype)).sum() / np.asarray(mask.sum(), d.dtype)
+
     def median(self, dim: Optional[int] = None, keepdim: bool = False) -> Any:
         """Without ``dim``: the lower median of all values (the element at position
-        (N-1)//2 of the sorted values; nan if any value is nan). With ``dim``: ``(values,
-        indices)`` along it. The gradient goes to the chosen element."""
+        (N-1)//2 of the sorted values; nan if any value is nan), its gradient shared equally
+        by the elements equal to it. With ``dim``: ``(values, indices)`` along it, the
+        gradient going to the element at ``indices`` (which nan, where a line has several,
+        is not specified)."""
         if dim is None:
-            return self.reshape(-1)._pick(0, False, "median", "median").values  # type: ignore[attr-defined]
+            return self._median_all("median")
         return self._pick(dim, keepdim, "median", "median")
 
     def nanmedian(self, dim: Optional[int] = None, keepdim: bool = False) -> Any:
         """``median`` of the values that are not nan (nan where all are)."""
         if dim is None:
-            return self.reshape(-1)._pick(0, False, "nanmedian", "nanmedian").values  # type: ignore[attr-defined]
+            return self._median_all("nanmedian")
         return self._pick(dim, keepdim, "nanmedian", "nanmedian")
 
     def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> ValuesIndices:
@@ -285,7 +299,7 @@ class StatsMethods:
             mu = (x * w).sum(dim=1, keepdim=True) / wsum
             norm = wsum - correction if aweights is None else wsum - correction * (w * _other(aweights)).sum() / wsum
         xm = x - mu
-        c = ((xm * w) if w is not None else xm) @ xm.transpose(0, 1)
+        c = ((xm * w) if w is not None else xm) @ xm.swapaxes(0, 1)
         if isinstance(norm, (int, np.integer)):
             norm = max(norm, 0)
             out = c / norm if norm else c / np.zeros((), c._data.dtype)
