@@ -187,6 +187,23 @@ def test_functions_without_a_gradient_match_torch() -> None:
     _close(tl.clamp_max(x, 0.0), torch.clamp_max(torch.tensor([1.0, -2.0], dtype=torch.float64), 0.0))
 
 
+def test_float32_inputs_keep_float32_as_in_torch() -> None:
+    a = np.array([[1.5, 2.5, 0.3], [0.7, 3.0, 1.1]], dtype=np.float32)
+    for name, args in (("lgamma", ()), ("digamma", ()), ("i0", ()), ("sinc", ()), ("logaddexp", (0.5,)),
+                       ("quantile", (0.3,)), ("nanquantile", (0.6, 1)), ("median", ()), ("nanmean", ()),
+                       ("cov", ()), ("polygamma", (2,)), ("fmax", (1.0,)), ("copysign", (-1.0,))):
+        x, tx = tl.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        if name == "polygamma":
+            y, ty = x.polygamma(2), tx.polygamma(2)
+        elif args and name in ("logaddexp", "fmax", "copysign"):
+            y, ty = getattr(x, name)(tl.full((3,), args[0], dtype=tl.float32)), getattr(tx, name)(
+                torch.full((3,), args[0]))
+        else:
+            y, ty = getattr(x, name)(*args), getattr(tx, name)(*args)
+        y.sum().backward()
+        assert str(ty.dtype) == "torch.float32" and y.dtype == np.float32 and x.grad.dtype == np.float32, name
+
+
 # ------------------------------------------------------------------ order statistics -----
 _M = np.random.default_rng(3).normal(size=(4, 7))  # no ties
 _MN = _M.copy()  # at most one nan in each row and column (which of several nans torch picks is unspecified)

@@ -193,10 +193,11 @@ class StatsMethods:
         else:
             ranks = np.where(isnan.any(-1, keepdims=True), n - 1, qv * (n - 1))
         ranks = {"lower": np.floor, "higher": np.ceil, "nearest": np.round}.get(interpolation, lambda r: r)(ranks)
+        ranks = ranks.astype(d.dtype, copy=False)
         below = ranks.astype(np.int64)
         out = s.gather(-1, below)
         if interpolation in ("linear", "midpoint"):
-            w = np.full(ranks.shape, 0.5, d.dtype) if interpolation == "midpoint" else ranks - below
+            w = np.full(ranks.shape, 0.5, d.dtype) if interpolation == "midpoint" else (ranks - below).astype(d.dtype)
             above = s.gather(-1, np.ceil(ranks).astype(np.int64))
             out = out + (above - out) * w
         if qa.ndim == 0:
