@@ -233,6 +233,7 @@ def test_median_of_all_values_is_the_lower_median_with_its_gradient_shared_by_ti
     _compare(lambda x: x.median(), lambda x: x.median(), [data])
     _compare(lambda x: tl.nanmedian(x), lambda x: torch.nanmedian(x), [data])
     assert tl.tensor([[3, 1], [2, 5]]).median().dtype == np.int64
+    assert np.isnan(tl.zeros(0).median().item()) and np.isnan(torch.zeros(0).median().item())
 
 
 def test_mode_and_ties_of_median_follow_torch() -> None:
