@@ -92,6 +92,23 @@ def test_elementwise_special_functions_match_torch(name, ours, theirs, x, grad_r
     _compare(ours, theirs, [x], grad_rtol=grad_rtol)
 
 
+@pytest.mark.parametrize("name,args", [
+    ("erf", ()), ("erfc", ()), ("erfinv", ()), ("logit", ()), ("exp2", ()), ("expm1", ()), ("logsumexp", (1,)),
+    ("softmax", (1,)), ("log_softmax", (0,)), ("digamma", ()), ("i0", ()), ("sinc", ()), ("entr", ()),
+])
+def test_the_special_namespace_matches_torch_special(name, args) -> None:
+    a = np.random.default_rng(4).uniform(0.05, 0.95, size=(3, 4))
+    _compare(lambda x: getattr(tl.special, name)(x, *args), lambda x: getattr(torch.special, name)(x, *args), [a],
+             grad_rtol=1e-9)
+    wanted = ("erf erfc erfinv expit logit xlogy xlog1py log1p expm1 exp2 logsumexp softmax log_softmax gammaln "
+              "digamma psi polygamma i0 i0e i1 i1e ndtr ndtri log_ndtr sinc entr round multigammaln").split()
+    assert sorted(wanted) == sorted(tl.special.__all__)
+    assert all(callable(getattr(tl.special, n)) and hasattr(torch.special, n) for n in wanted)
+    _compare(lambda x, y: tl.special.xlogy(x, y), lambda x, y: torch.special.xlogy(x, y), [a, a[::-1].copy()])
+    _compare(lambda x: tl.special.polygamma(1, x), lambda x: torch.special.polygamma(1, x), [a], rtol=1e-9,
+             grad_rtol=1e-11)
+
+
 def test_digamma_and_polygamma_are_exact_where_torch_is_not() -> None:
     mpmath = pytest.importorskip("mpmath")
     mpmath.mp.dps = 40
