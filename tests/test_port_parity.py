@@ -153,7 +153,7 @@ def _pair(a: np.ndarray) -> tuple:
     ("clone", (), {}), ("t", (), {}), ("masked_fill", ("mask", -1.0), {}),
     ("median", (1,), {}), ("nanmedian", (), {}), ("quantile", (0.3,), {"dim": 1}), ("nansum", (), {"dim": 0}),
     ("kthvalue", (2, 1), {}), ("aminmax", (), {"dim": 0}), ("logaddexp", ("other",), {}), ("fmax", ("other",), {}),
-    ("lgamma", (), {}), ("cov", (), {}), ("var_mean", (1,), {}),
+    ("lgamma", (), {}), ("cov", (), {}), ("var_mean", (1,), {}), ("std_mean", (), {"dim": 0, "correction": 0}),
 ])
 def test_torch_functions_that_call_the_method_of_their_name(name: str, args: tuple, kwargs: dict) -> None:
     # torch.add(x, y, alpha=2), torch.norm(x, dim=1), torch.chunk(x, 2, 1), ... (and x.add(y, alpha=2))

@@ -27,15 +27,28 @@ from .ops.base import axis_of, make
 from .ops.layout import cat
 from .torchmath import _other
 
-_METHODS = ["median", "nanmedian", "quantile", "nanquantile", "kthvalue", "mode", "aminmax", "std_mean", "var_mean",
-            "nanmean", "nansum", "cov", "corrcoef", "histogram", "logaddexp", "logaddexp2", "float_power",
-            "copysign", "sgn", "sinc", "deg2rad", "rad2deg", "heaviside", "fmax", "fmin", "lgamma", "digamma",
-            "mvlgamma", "i0", "erfc", "nextafter", "ldexp", "frexp", "gcd", "lcm", "isclose", "isneginf",
-            "isposinf", "isreal", "signbit", "positive", "negative", "multiply", "subtract", "true_divide",
-            "greater", "less", "greater_equal", "less_equal", "not_equal", "bitwise_and", "bitwise_or",
-            "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "absolute", "clamp_min",
-            "clamp_max"]
+_METHODS = ["median", "nanmedian", "quantile", "nanquantile", "kthvalue", "mode", "aminmax", "nanmean", "nansum",
+            "cov", "corrcoef", "histogram", "logaddexp", "logaddexp2", "float_power", "copysign", "sgn", "sinc",
+            "deg2rad", "rad2deg", "heaviside", "fmax", "fmin", "lgamma", "digamma", "mvlgamma", "i0", "erfc",
+            "nextafter", "ldexp", "frexp", "gcd", "lcm", "isclose", "isneginf", "isposinf", "isreal", "signbit",
+            "positive", "negative", "multiply", "subtract", "true_divide", "greater", "less", "greater_equal",
+            "less_equal", "not_equal", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+            "bitwise_left_shift", "bitwise_right_shift", "absolute", "clamp_min", "clamp_max"]
 globals().update({n: _passing(n) for n in _METHODS})
+
+
+def std_mean(input: Any, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
+             correction: Optional[float] = None) -> tuple:
+    """``(std, mean)`` over ``dim`` (``Tensor.std``'s arguments)."""
+    x = _t("std_mean", input)
+    return x.std(dim, unbiased, keepdim, correction=correction), x._floating("std_mean").mean(dim=dim, keepdim=keepdim)
+
+
+def var_mean(input: Any, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
+             correction: Optional[float] = None) -> tuple:
+    """``(var, mean)`` over ``dim`` (``Tensor.var``'s arguments)."""
+    x = _t("var_mean", input)
+    return x.var(dim, unbiased, keepdim, correction=correction), x._floating("var_mean").mean(dim=dim, keepdim=keepdim)
 
 
 def polygamma(n: int, input: Any) -> Any:
@@ -272,6 +285,7 @@ def frombuffer(buffer: Any, *, dtype: Any, count: int = -1, offset: int = 0, req
 
 
 # (``range`` stays out of ``__all__``: ``from tinygrad_lite import *`` leaves Python's alone)
-__all__ = _METHODS + ["polygamma", "rsub", "trapezoid", "trapz", "cumulative_trapezoid", "logspace", "vander",
+__all__ = _METHODS + ["std_mean", "var_mean", "polygamma", "rsub", "trapezoid", "trapz", "cumulative_trapezoid",
+                      "logspace", "vander",
                       "hamming_window", "hann_window", "blackman_window", "bartlett_window", "kaiser_window",
                       "scalar_tensor", "asarray", "frombuffer"]

@@ -1,6 +1,7 @@
 """torch's order statistics and sample statistics as Tensor methods: ``median`` /
 ``nanmedian``, ``quantile`` / ``nanquantile``, ``kthvalue``, ``mode``, ``aminmax``,
-``nanmean``, ``nansum``, ``cov``, ``corrcoef`` and ``histogram``.
+``nanmean``, ``nansum``, ``cov``, ``corrcoef`` and ``histogram`` (``std_mean`` and
+``var_mean`` are functions only, as in torch: ``statfunctions``).
 
 The methods that pick values (median, kthvalue, mode) find the position in numpy and read
 the value with ``gather``, so the gradient goes to the chosen position as torch's does;
@@ -156,7 +157,8 @@ class StatsMethods:
 
     def mode(self, dim: int = -1, keepdim: bool = False) -> ValuesIndices:
         """``(values, indices)``: the most frequent value along ``dim`` (the smallest of
-        equally frequent ones) and its last position."""
+        equally frequent ones) and its last position; the gradient goes to that position.
+        Which value a line holding nan gives is not specified."""
         return self._pick(dim, keepdim, "mode", "mode")
 
     def _quantile(self, q: Any, dim: Any, keepdim: bool, interpolation: str, who: str) -> "Tensor":
@@ -251,18 +253,6 @@ class StatsMethods:
         d = x._data
         count = (~np.isnan(d)).sum(axis=None if dim is None else dim, keepdims=keepdim)
         return x.nansum(dim, keepdim) / np.asarray(count, d.dtype)  # type: ignore[attr-defined]
-
-    def std_mean(self, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
-                 correction: Optional[float] = None) -> tuple:
-        """``(std, mean)`` over ``dim`` (``std``'s arguments)."""
-        return (self.std(dim, unbiased, keepdim, correction=correction),  # type: ignore[attr-defined]
-                self._floating("std_mean").mean(dim=dim, keepdim=keepdim))  # type: ignore[attr-defined]
-
-    def var_mean(self, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
-                 correction: Optional[float] = None) -> tuple:
-        """``(var, mean)`` over ``dim`` (``var``'s arguments)."""
-        return (self.var(dim, unbiased, keepdim, correction=correction),  # type: ignore[attr-defined]
-                self._floating("var_mean").mean(dim=dim, keepdim=keepdim))  # type: ignore[attr-defined]
 
     def cov(self, *, correction: int = 1, fweights: Any = None, aweights: Any = None) -> "Tensor":
         """The covariance matrix of the variables in the rows (observations in the columns;

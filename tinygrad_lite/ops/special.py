@@ -116,7 +116,8 @@ def zeta(s: int, q: np.ndarray) -> np.ndarray:
 
 
 def polygamma(n: int, x: np.ndarray) -> np.ndarray:
-    """The n-th derivative of digamma: psi^(n)(x) = (-1)^(n+1) n! zeta(n+1, x) for n >= 1."""
+    """The n-th derivative of digamma: psi^(n)(x) = (-1)^(n+1) n! zeta(n+1, x) for n >= 1. (At
+    large negative x the terms of the sum cancel, and the accuracy falls as torch's does.)"""
     if n == 0:
         return digamma(x)
     with np.errstate(all="ignore"):
