@@ -155,6 +155,9 @@ def _pair(a: np.ndarray) -> tuple:
     ("std", (), {"dim": 1, "correction": 0}), ("amax", ((0, 1),), {}), ("chunk", (2, 1), {}), ("split", (1,), {}),
     ("unbind", (1,), {}), ("gather", (1, "index"), {}), ("flip", ((0, 1),), {}), ("roll", (1, 0), {}),
     ("clone", (), {}), ("t", (), {}), ("masked_fill", ("mask", -1.0), {}),
+    ("median", (1,), {}), ("nanmedian", (), {}), ("quantile", (0.3,), {"dim": 1}), ("nansum", (), {"dim": 0}),
+    ("kthvalue", (2, 1), {}), ("aminmax", (), {"dim": 0}), ("logaddexp", ("other",), {}), ("fmax", ("other",), {}),
+    ("lgamma", (), {}), ("cov", (), {}), ("var_mean", (1,), {}), ("std_mean", (), {"dim": 0, "correction": 0}),
 ])
 def test_torch_functions_that_call_the_method_of_their_name(name: str, args: tuple, kwargs: dict) -> None:
     # torch.add(x, y, alpha=2), torch.norm(x, dim=1), torch.chunk(x, 2, 1), ... (and x.add(y, alpha=2))

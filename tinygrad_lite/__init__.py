@@ -4,7 +4,21 @@ A scalar engine (``Value``) and a tensor engine (``Tensor``) share one graph wal
 one ``backward()`` gives a batch cost's gradient AND every sample's own gradient.
 """
 
-from . import autograd, cuda, data, functions, linalg, morefunctions, nn, optim, privacy, stats, viz
+from . import (
+    autograd,
+    cuda,
+    data,
+    functions,
+    linalg,
+    morefunctions,
+    nn,
+    optim,
+    privacy,
+    special,
+    statfunctions,
+    stats,
+    viz,
+)
 from . import dtypes as _dtypes
 from .anomaly import detect_anomaly
 from .checkpoint import CheckpointError, load, save
@@ -41,8 +55,11 @@ from .graph import enable_grad, inference_mode, is_grad_enabled, no_grad, set_gr
 from .morefunctions import *  # noqa: F403  (more of it: tl.tan, tl.cumprod, tl.cdist, tl.meshgrid, ...)
 from .persample import total_norms as per_sample_norms
 from .random import manual_seed
+from .statfunctions import *  # noqa: F403  (tl.median, tl.quantile, tl.lgamma, tl.hann_window, ...)
 from .tensor import Tensor, cat, stack, tensor
 from .value import Value
+
+range = statfunctions.range  # torch.range: an attribute only, never in __all__
 
 __version__ = "0.1.0"
 
@@ -57,6 +74,7 @@ __all__ += ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_l
             "set_default_dtype"]
 # (``from tinygrad_lite import *`` leaves Python's own abs, all, any, max, min, pow, round and sum alone)
 __all__ += morefunctions.__all__
+__all__ += statfunctions.__all__ + ["special"]
 __all__ += [n for n in functions.__all__ if n not in ("abs", "all", "any", "max", "min", "pow", "round", "sum")]
 
 # torch's dtype names (tl.float32, tl.long, tl.float, tl.int, tl.bool ...): attributes only, never
