@@ -69,7 +69,8 @@ def _passing(name: str) -> Any:
 
 # torch.add(x, y, alpha=2), torch.pow(x, 2), torch.norm(x, dim=1), torch.chunk(x, 3, 1), ...
 _PASSING = ["add", "sub", "mul", "pow", "norm", "cumsum", "logsumexp", "var", "std", "amax", "amin", "chunk", "split",
-            "unbind", "gather", "flip", "roll", "clone", "t", "sign", "floor", "ceil", "round", "masked_fill"]
+            "unbind", "gather", "flip", "roll", "clone", "t", "sign", "floor", "ceil", "round", "masked_fill",
+            "addcmul", "addcdiv", "addr", "renorm"]
 globals().update({n: _passing(n) for n in _PASSING})
 
 

@@ -30,6 +30,7 @@ from .ops import base as _base
 from .ops.base import axes_of, bump, const, make
 from .ops.memory import released
 from .torchapi import TorchMethods
+from .torchfill import FillMethods
 from .torchspecial import SpecialMethods
 from .torchstats import StatsMethods
 from .torchwrite import add_twins
@@ -50,7 +51,7 @@ def _binary(op: Any, reverse: bool = False) -> Any:
     return method
 
 
-class Tensor(TorchMethods, StatsMethods, SpecialMethods):
+class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods):
     """An n-dimensional array with reverse-mode automatic differentiation.
 
     ``Tensor(data, requires_grad=False, batched=False, name=None, dtype=None)``: ``data``
