@@ -226,7 +226,7 @@ def toposort(root: Any, every: bool = False, versions: bool = False) -> list:
 
     Otherwise an iterative depth-first search: a node being expanded is pushed back with a
     marker above it, then its parents; it is emitted when the marker is popped, after all
-    its parents.
+    its parents (at once when all its parents are already done).
     """
     if versions and not every:
         return _by_stamp(root)
@@ -245,16 +245,23 @@ def toposort(root: Any, every: bool = False, versions: bool = False) -> list:
         if node in seen:
             continue
         mark(node)
-        push(node)
-        push(_MARK)
         if every:
+            push(node)
+            push(_MARK)
             for p in reversed(node._parents):
                 if p not in seen:
                     push(p)
-        else:
-            for p in node._parents:
-                if p.requires_grad and p not in seen:
-                    push(p)
+            continue
+        waits = False  # a node whose parents are all done is emitted at once (no marker)
+        for p in node._parents:
+            if p.requires_grad and p not in seen:
+                if not waits:
+                    waits = True
+                    push(node)
+                    push(_MARK)
+                push(p)
+        if not waits:
+            emit(node)
     return order
 
 
