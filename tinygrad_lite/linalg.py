@@ -102,3 +102,9 @@ def norm(A: Any, ord: Any = None, dim: Any = None, keepdim: bool = False, *, dty
     if isinstance(ord, str):
         raise ValueError(f"norm: ord={ord!r} is a matrix norm; give dim two axes (or a 2-D input)")
     return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
+
+
+from .linalg_more import *  # noqa: E402,F403  (det, inv, solve, cholesky, qr, svd, eigh, ...)
+from .linalg_more import __all__ as _more  # noqa: E402
+
+__all__ += _more
