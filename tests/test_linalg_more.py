@@ -173,3 +173,129 @@ def test_linalg_values_and_gradients_as_torch(name: str, fn: Callable, tfn: Call
 def test_cond_values_as_torch(p: Any) -> None:
     a = rnd(56, 2, 3, 3)
     np.testing.assert_allclose(L.cond(Tensor(a), p).numpy(), T.cond(torch.tensor(a), p).numpy(), rtol=1e-10)
+
+
+def torch_svd_post(r: Any) -> list:
+    U, S, V = r
+    k = S.shape[-1]
+    return svd_post((U, S, V[..., :k].mT))
+
+
+TORCH_LEVEL = [  # torch's top-level spellings and the Tensor methods
+    ("det", tl.det, torch.det, [rnd(60, 2, 3, 3)], _outs),
+    ("logdet", tl.logdet, torch.logdet, [spd(RNG(61), 2, 3, 3)], _outs),
+    ("logdet negative", tl.logdet, torch.logdet, [np.diag([1.0, -2.0, 3.0])], lambda r: [r.isnan()]),
+    ("slogdet", tl.slogdet, torch.slogdet, [rnd(62, 3, 3)], _outs),
+    ("inverse", tl.inverse, torch.inverse, [rnd(63, 2, 3, 3)], _outs),
+    ("cholesky", tl.cholesky, torch.cholesky, [spd(RNG(64), 3, 3)], _outs),
+    ("cholesky upper", lambda a: tl.cholesky(a, upper=True), lambda a: torch.cholesky(a, upper=True),
+     [spd(RNG(65), 2, 3, 3)], _outs),
+    ("cholesky_solve", tl.cholesky_solve, torch.cholesky_solve,
+     [rnd(66, 2, 3, 2), np.linalg.cholesky(spd(RNG(67), 2, 3, 3))], _outs),
+    ("cholesky_solve upper, broadcast", lambda b, u: tl.cholesky_solve(b, u, upper=True),
+     lambda b, u: torch.cholesky_solve(b, u, upper=True),
+     [rnd(68, 2, 3, 2), np.swapaxes(np.linalg.cholesky(spd(RNG(69), 3, 3)), -1, -2)], _outs),
+    ("cholesky_inverse", tl.cholesky_inverse, torch.cholesky_inverse, [np.linalg.cholesky(spd(RNG(70), 3, 3))],
+     _outs),
+    ("cholesky_inverse upper", lambda u: tl.cholesky_inverse(u, upper=True),
+     lambda u: torch.cholesky_inverse(u, upper=True), [np.linalg.cholesky(spd(RNG(71), 3, 3)).T], _outs),
+    ("qr", tl.qr, torch.qr, [rnd(72, 2, 4, 3)], qr_post),
+    ("qr some=False", lambda a: tl.qr(a, some=False), lambda a: torch.qr(a, some=False), [rnd(73, 3, 3)], qr_post),
+    ("svd", tl.svd, torch.svd, [rnd(74, 2, 4, 3)], torch_svd_post),
+    ("svd wide", tl.svd, torch.svd, [rnd(74, 3, 5)], torch_svd_post),
+    ("svd some=False", lambda a: tl.svd(a, some=False), lambda a: torch.svd(a, some=False), [rnd(75, 4, 3)],
+     torch_svd_post),
+    ("svd compute_uv=False", lambda a: tl.svd(a, compute_uv=False), lambda a: torch.svd(a, compute_uv=False),
+     [rnd(76, 2, 4, 3)], _outs),
+    ("pinverse", tl.pinverse, torch.pinverse, [rnd(77, 4, 3)], _outs),
+    ("matrix_power", lambda a: tl.matrix_power(a, 5), lambda a: torch.matrix_power(a, 5), [rnd(78, 2, 3, 3)], _outs),
+    ("matrix_power 0", lambda a: tl.matrix_power(a, 0), lambda a: torch.matrix_power(a, 0), [rnd(78, 3, 3)], _outs),
+    ("matrix_exp", tl.matrix_exp, torch.matrix_exp, [rnd(79, 3, 3)], _outs),
+    ("cross", tl.cross, torch.cross, [rnd(80, 3, 4), rnd(81, 3, 4)], _outs),
+    ("cross dim", lambda a, b: tl.cross(a, b, dim=1), lambda a, b: torch.cross(a, b, dim=1),
+     [rnd(80, 2, 3), rnd(81, 1, 3)], _outs),
+    ("inner", tl.inner, torch.inner, [rnd(82, 2, 4), rnd(83, 3, 4)], _outs),
+    ("inner 0-d", tl.inner, torch.inner, [rnd(82, 2, 4), np.array(1.5)], _outs),
+    ("vdot", tl.vdot, torch.vdot, [rnd(84, 4), rnd(85, 4)], _outs),
+    ("ger", tl.ger, torch.ger, [rnd(86, 4), rnd(87, 3)], _outs),
+    ("chain_matmul", lambda a, b, c: tl.chain_matmul(a, b, c), lambda a, b, c: torch.chain_matmul(a, b, c),
+     [rnd(88, 2, 3), rnd(89, 3, 4), rnd(90, 4, 2)], _outs),
+    ("triangular_solve", tl.triangular_solve, torch.triangular_solve, [rnd(91, 2, 3, 2), rnd(92, 2, 3, 3)], _outs),
+    ("triangular_solve lower transposed unit", lambda b, a: tl.triangular_solve(b, a, False, True, True),
+     lambda b, a: torch.triangular_solve(b, a, False, True, True), [rnd(93, 3, 2), rnd(94, 3, 3)], _outs),
+]
+
+
+@pytest.mark.parametrize("name,fn,tfn,arrays,post", TORCH_LEVEL, ids=[c[0] for c in TORCH_LEVEL])
+def test_torch_spellings_as_torch(name: str, fn: Callable, tfn: Callable, arrays: list, post: Callable) -> None:
+    if name == "logdet negative":
+        a = arrays[0]
+        assert np.isnan(tl.logdet(Tensor(a)).item()) and np.isnan(torch.logdet(torch.tensor(a)).item())
+        return
+    compare(fn, tfn, arrays, post)
+
+
+METHODS = [("det", ()), ("logdet", ()), ("slogdet", ()), ("inverse", ()), ("cholesky", ()), ("qr", ()), ("svd", ()),
+           ("pinverse", ()), ("matrix_power", (3,)), ("matrix_exp", ()), ("cholesky_inverse", ())]
+
+
+@pytest.mark.parametrize("name,args", METHODS, ids=[m[0] for m in METHODS])
+def test_tensor_methods_as_torch(name: str, args: tuple) -> None:
+    a = spd(RNG(95), 2, 3, 3)
+    if name == "cholesky_inverse":
+        a = np.linalg.cholesky(a)
+    post = {"svd": torch_svd_post}.get(name, _outs)
+    compare(lambda x: getattr(x, name)(*args), lambda t: getattr(t, name)(*args), [a], post)
+
+
+@pytest.mark.parametrize("name", ["cross", "inner", "vdot", "ger", "cholesky_solve", "triangular_solve"])
+def test_binary_tensor_methods_as_torch(name: str) -> None:
+    a, b = {"cross": (rnd(96, 2, 3), rnd(97, 2, 3)), "inner": (rnd(96, 2, 3), rnd(97, 4, 3)),
+            "vdot": (rnd(96, 3), rnd(97, 3)), "ger": (rnd(96, 3), rnd(97, 2)),
+            "cholesky_solve": (rnd(96, 3, 2), np.linalg.cholesky(spd(RNG(97), 3, 3))),
+            "triangular_solve": (rnd(96, 3, 2), rnd(97, 3, 3))}[name]
+    compare(lambda x, y: getattr(x, name)(y), lambda x, y: getattr(x, name)(y), [a, b])
+
+
+# ------------------------------------------------------------------ finite differences ---------
+def _sym(x: Tensor) -> Tensor:
+    return x + x.mT
+
+
+FD = [  # fn of the inputs giving a Tensor, inputs (float64)
+    ("det", lambda a: L.det(a), [rnd(100, 2, 3, 3)]),
+    ("det singular", lambda a: L.det(a), [np.array([[1.0, 2, 3], [4, 5, 6], [5, 7, 9]])]),
+    ("slogdet", lambda a: L.slogdet(a).logabsdet, [rnd(101, 3, 3)]),
+    ("inv", lambda a: L.inv(a), [rnd(102, 2, 3, 3)]),
+    ("solve", lambda a, b: L.solve(a, b), [rnd(103, 2, 3, 3), rnd(104, 3, 2)]),
+    ("solve_triangular", lambda a, b: L.solve_triangular(a, b, upper=False, unitriangular=True),
+     [rnd(105, 3, 3), rnd(106, 3, 2)]),
+    ("cholesky", lambda a: L.cholesky(_sym(a)), [spd(RNG(107), 3, 3)]),
+    ("cholesky upper", lambda a: L.cholesky(_sym(a), upper=True), [spd(RNG(107), 3, 3)]),
+    ("cholesky_solve", lambda b, f: tl.cholesky_solve(b, f.tril()), [rnd(108, 3, 2),
+                                                                     np.linalg.cholesky(spd(RNG(109), 3, 3))]),
+    ("qr tall", lambda a: L.qr(a).Q * L.qr(a).R.sum(), [rnd(110, 4, 3)]),
+    ("qr wide", lambda a: L.qr(a).R + L.qr(a).Q.sum(), [rnd(111, 2, 3, 4)]),
+    ("svd", lambda a: svd_post(L.svd(a, full_matrices=False))[1] + L.svd(a).S.sum(), [rnd(112, 4, 3)]),
+    ("svd wide", lambda a: svd_post(L.svd(a))[2].sum() + svd_post(L.svd(a))[3], [rnd(113, 2, 3)]),
+    ("eigh", lambda a: eigh_post(L.eigh(_sym(a)))[1] * L.eigh(_sym(a))[0].sum(), [rnd(114, 3, 3)]),
+    ("eigvalsh", lambda a: L.eigvalsh(_sym(a)), [rnd(115, 2, 3, 3)]),
+    ("pinv", lambda a: L.pinv(a), [rnd(116, 4, 3)]),
+    ("pinv wide", lambda a: L.pinv(a), [rnd(117, 2, 4)]),
+    ("lstsq", lambda a, b: L.lstsq(a, b).solution, [rnd(118, 4, 2), rnd(119, 4, 3)]),
+    ("matrix_exp", lambda a: L.matrix_exp(a), [2 * rnd(120, 3, 3)]),
+    ("matrix_power -3", lambda a: L.matrix_power(a, -3), [rnd(121, 3, 3) + 2 * np.eye(3)]),
+    ("cross", lambda a, b: L.cross(a, b), [rnd(122, 2, 3), rnd(123, 3)]),
+    ("cond", lambda a: L.cond(a), [rnd(124, 3, 3)]),
+    ("vander", lambda x: L.vander(x), [rnd(125, 3)]),
+    ("multi_dot", lambda a, b, c: L.multi_dot([a, b, c]), [rnd(126, 2), rnd(127, 2, 3), rnd(128, 3, 2)]),
+    ("triangular_solve", lambda b, a: tl.triangular_solve(b, a, transpose=True)[0], [rnd(129, 3, 1),
+                                                                                     rnd(130, 3, 3) + 2 * np.eye(3)]),
+]
+
+
+@pytest.mark.parametrize("name,fn,arrays", FD, ids=[c[0] for c in FD])
+def test_gradients_match_finite_differences(name: str, fn: Callable, arrays: list) -> None:
+    xs = [Tensor(a.copy(), requires_grad=True) for a in arrays]
+    w = Tensor(RNG(7).standard_normal(fn(*xs).shape))
+    assert tl.gradcheck(lambda *v: (fn(*v) * w).sum(), xs, eps=1e-6, atol=1e-7, rtol=1e-5)

@@ -4,7 +4,7 @@ A scalar engine (``Value``) and a tensor engine (``Tensor``) share one graph wal
 one ``backward()`` gives a batch cost's gradient AND every sample's own gradient.
 """
 
-from . import autograd, cuda, data, functions, linalg, morefunctions, nn, optim, privacy, stats, viz
+from . import autograd, cuda, data, functions, linalg, morefunctions, nn, optim, privacy, stats, torchlinalg, viz
 from . import dtypes as _dtypes
 from .anomaly import detect_anomaly
 from .checkpoint import CheckpointError, load, save
@@ -42,6 +42,7 @@ from .morefunctions import *  # noqa: F403  (more of it: tl.tan, tl.cumprod, tl.
 from .persample import total_norms as per_sample_norms
 from .random import manual_seed
 from .tensor import Tensor, cat, stack, tensor
+from .torchlinalg import *  # noqa: F403  (tl.det, tl.svd, tl.cholesky_solve, tl.cross, tl.inner, ...)
 from .value import Value
 
 __version__ = "0.1.0"
@@ -57,6 +58,7 @@ __all__ += ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_l
             "set_default_dtype"]
 # (``from tinygrad_lite import *`` leaves Python's own abs, all, any, max, min, pow, round and sum alone)
 __all__ += morefunctions.__all__
+__all__ += torchlinalg.__all__
 __all__ += [n for n in functions.__all__ if n not in ("abs", "all", "any", "max", "min", "pow", "round", "sum")]
 
 # torch's dtype names (tl.float32, tl.long, tl.float, tl.int, tl.bool ...): attributes only, never

@@ -248,10 +248,14 @@ def qr(A: Any, mode: str = "reduced") -> QRResult:
     """A = Q R (Q orthonormal columns, R upper triangular): ``mode`` 'reduced' (Q (m, k),
     R (k, n), k = min(m, n)), 'complete' (Q (m, m), R (m, n)) or 'r' (R only, Q empty; no
     gradient). Complete mode with m > n has no gradient (Q's last columns are not unique)."""
-    A = _mat("linalg.qr", A)
+    return _qr("linalg.qr", A, mode)
+
+
+def _qr(who: str, A: Any, mode: str) -> QRResult:
+    A = _mat(who, A)
     if mode not in ("reduced", "complete", "r"):
-        raise ValueError(f"linalg.qr: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
-    out = D.QR_(A, mode=mode, who="linalg.qr")
+        raise ValueError(f"{who}: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
+    out = D.QR_(A, mode=mode, who=who)
     Q, R = _unpack(out, _qr_shapes(A.data.shape, mode))
     return QRResult(Tensor(np.zeros((0,), out.data.dtype)) if mode == "r" else Q, R)
 
@@ -267,11 +271,15 @@ def svd(A: Any, full_matrices: bool = True) -> SVDResult:
     non-zero singular values; with repeated ones the U / Vh terms are inf/nan (as torch),
     while a loss of S alone stays finite. U and Vh are unique up to the sign of each
     singular pair, so only sign-invariant losses have a well-defined gradient."""
-    A = _mat("linalg.svd", A)
-    full = _flag("linalg.svd", "full_matrices", full_matrices)
+    return _svd("linalg.svd", A, full_matrices)
+
+
+def _svd(who: str, A: Any, full_matrices: bool) -> SVDResult:
+    A = _mat(who, A)
+    full = _flag(who, "full_matrices", full_matrices)
     m, n = A.data.shape[-2:]
     k = min(m, n)
-    out = D.SVD_(A, full_matrices=full, who="linalg.svd")
+    out = D.SVD_(A, full_matrices=full, who=who)
     U, S, Vh = _unpack(out, [(m, m if full else k), (1, k), (n if full else k, n)])
     return SVDResult(U, S.squeeze(-2), Vh)
 
@@ -317,7 +325,10 @@ def pinv(A: Any, *, atol: Any = None, rtol: Any = None, hermitian: bool = False)
     """The pseudo-inverse V diag(1/s_i) U^T over the singular values s_i > max(atol, rtol *
     s_max) (rtol defaults to eps * max(m, n) when atol is not given); its gradient is the
     derivative at constant rank."""
-    who = "linalg.pinv"
+    return _pinv("linalg.pinv", A, atol, rtol, hermitian)
+
+
+def _pinv(who: str, A: Any, atol: Any, rtol: Any, hermitian: bool) -> Tensor:
     atol, rtol = _tols(who, atol, rtol)
     return D.PINV(_mat(who, A), atol=atol, rtol=rtol, hermitian=_flag(who, "hermitian", hermitian), who=who)
 
@@ -370,7 +381,10 @@ def lstsq(A: Any, B: Any, rcond: Optional[float] = None, *, driver: Optional[str
 # ------------------------------------------------------------------ matrix functions ---------
 def matrix_power(A: Any, n: int) -> Tensor:
     """A^n (n an int) by repeated squaring; A^0 = I (zero gradient), A^{-n} = inv(A)^n."""
-    who = "linalg.matrix_power"
+    return _matrix_power("linalg.matrix_power", A, n)
+
+
+def _matrix_power(who: str, A: Any, n: int) -> Tensor:
     A = _mat(who, A, True)
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise TypeError(f"{who}: n must be an int, got {n!r}")

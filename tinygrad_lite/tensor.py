@@ -30,6 +30,7 @@ from .ops import base as _base
 from .ops.base import axes_of, bump, const, make
 from .ops.memory import released
 from .torchapi import TorchMethods
+from .torchlinalg import LinalgMethods
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, Sequence]
 
@@ -47,7 +48,7 @@ def _binary(op: Any, reverse: bool = False) -> Any:
     return method
 
 
-class Tensor(TorchMethods):
+class Tensor(TorchMethods, LinalgMethods):
     """An n-dimensional array with reverse-mode automatic differentiation.
 
     ``Tensor(data, requires_grad=False, batched=False, name=None, dtype=None)``: ``data``
