@@ -299,3 +299,57 @@ def test_gradients_match_finite_differences(name: str, fn: Callable, arrays: lis
     xs = [Tensor(a.copy(), requires_grad=True) for a in arrays]
     w = Tensor(RNG(7).standard_normal(fn(*xs).shape))
     assert tl.gradcheck(lambda *v: (fn(*v) * w).sum(), xs, eps=1e-6, atol=1e-7, rtol=1e-5)
+
+
+# ------------------------------------------------------------------ per-sample gradients ---------
+def _m(x: Tensor, W: Tensor) -> Tensor:
+    """A 3x3 matrix per sample, from the sample's x and the parameter W: (B, 3, 3)."""
+    return x[:, None, :3] * W[:, :3] + 3 * Tensor(np.eye(3))
+
+
+def _spd(x: Tensor, W: Tensor) -> Tensor:
+    m = _m(x, W)
+    return m @ m.mT + Tensor(np.eye(3))
+
+
+PER_SAMPLE = [  # fn(x, W) over x (B, 4), W (3, 4): each sample's output depends on that sample alone
+    ("det", lambda x, W: L.det(_m(x, W))),
+    ("slogdet", lambda x, W: L.slogdet(_spd(x, W)).logabsdet),
+    ("inv", lambda x, W: L.inv(_m(x, W))),
+    ("solve batched A", lambda x, W: L.solve(_m(x, W), x[:, 1:])),
+    ("solve of the parameter", lambda x, W: L.solve(W[:, 1:] + 3 * Tensor(np.eye(3)), x[:, :3, None])),
+    ("solve_triangular", lambda x, W: L.solve_triangular(W[:, :3] + 3 * Tensor(np.eye(3)), _m(x, W), upper=True)),
+    ("cholesky", lambda x, W: L.cholesky(_spd(x, W))),
+    ("cholesky_solve", lambda x, W: tl.cholesky_solve(x[:, :3, None], L.cholesky(_spd(x, W)))),
+    ("qr", lambda x, W: L.qr(_m(x, W)).R + L.qr(_m(x, W)).Q),
+    ("svd", lambda x, W: L.svd(_m(x, W)).S + (L.svd(_m(x, W)).U ** 2).sum(-1)),
+    ("eigh", lambda x, W: L.eigh(_spd(x, W))[0] + (L.eigh(_spd(x, W))[1] ** 2).sum(-1)),
+    ("pinv", lambda x, W: L.pinv(_m(x, W)[:, :2])),
+    ("matrix_exp", lambda x, W: L.matrix_exp(0.2 * _m(x, W))),
+    ("matrix_power", lambda x, W: L.matrix_power(_m(x, W), -2)),
+    ("cross", lambda x, W: L.cross(x[:, :3], W[0, :3])),
+    ("lstsq", lambda x, W: L.lstsq(_m(x, W)[:, :, :2], x[:, :3]).solution),
+]
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("name,fn", PER_SAMPLE, ids=[c[0] for c in PER_SAMPLE])
+def test_per_sample_gradients_equal_each_sample_alone(name: str, fn: Callable, reduction: str) -> None:
+    check_each_sample_alone(name, fn, reduction, RNG(43), 3)
+
+
+MIXING = [  # fn(x, W) over a batched x (4, 4): a matrix whose rows are the samples
+    ("det of the batch", "det", lambda x, W: L.det(x @ W.T @ W)),
+    ("inv of the batch", "inv", lambda x, W: L.inv(x @ W.T @ W).sum()),
+    ("svd of the batch", "svd", lambda x, W: L.svd(x @ W.T).S.sum()),
+    ("qr of the batch", "qr", lambda x, W: L.qr(x @ W.T).R.sum()),
+    ("cholesky of the batch", "cholesky", lambda x, W: L.cholesky(x @ W.T @ W + 9 * Tensor(np.eye(4))).sum()),
+    ("solve for the batch", "solve", lambda x, W: L.solve(x @ W.T @ W + 9 * Tensor(np.eye(4)), x).sum()),
+    ("pinv of the batch", "pinv", lambda x, W: L.pinv(x @ W.T).sum()),
+    ("matrix_exp of the batch", "matrix_exp", lambda x, W: L.matrix_exp(0.1 * x @ W.T @ W).sum()),
+]
+
+
+@pytest.mark.parametrize("name,op,fn", MIXING, ids=[m[0] for m in MIXING])
+def test_a_matrix_of_the_samples_raises_the_mixing_error_naming_the_op(name: str, op: str, fn: Callable) -> None:
+    check_mixing(op, fn, RNG(44))

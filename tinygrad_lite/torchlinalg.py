@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from .conventions import ShapeMismatchError
 from .ops import base
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -147,7 +148,7 @@ class LinalgMethods:
         if not a or not b:
             return self * o  # type: ignore[operator]
         if a[-1] != b[-1]:
-            raise ValueError(f"inner: the last axes of shapes {a} and {b} differ")
+            raise ShapeMismatchError(f"inner: the last axes of shapes {a} and {b} differ")
         out = self.reshape(-1, a[-1]) @ o.reshape(-1, b[-1]).mT  # type: ignore[attr-defined]
         return out.reshape(a[:-1] + b[:-1])
 
@@ -155,7 +156,7 @@ class LinalgMethods:
         """sum_i x_i y_i of two 1-D tensors of one length."""
         o = _tensor("vdot", other)
         if self.data.ndim != 1 or o.data.ndim != 1 or self.data.shape != o.data.shape:  # type: ignore[attr-defined]
-            raise ValueError(f"vdot: expected two 1-D tensors of the same length, got shapes "
+            raise ShapeMismatchError(f"vdot: expected two 1-D tensors of the same length, got shapes "
                              f"{self.data.shape} and {o.data.shape}")  # type: ignore[attr-defined]
         return self.dot(o)  # type: ignore[attr-defined]
 
@@ -204,11 +205,11 @@ def chain_matmul(*matrices: Any) -> "Tensor":
     if len(matrices) == 1:
         m = _tensor("chain_matmul", matrices[0])
         if m.data.ndim != 2:
-            raise ValueError(f"chain_matmul: the matrices must be 2-D, got shape {m.data.shape}")
+            raise ShapeMismatchError(f"chain_matmul: the matrices must be 2-D, got shape {m.data.shape}")
         return m
     for i, m in enumerate(matrices):
         if _tensor("chain_matmul", m).data.ndim != 2:
-            raise ValueError(f"chain_matmul: the matrices must be 2-D, got shape {m.data.shape} for matrix {i}")
+            raise ShapeMismatchError(f"chain_matmul: the matrices must be 2-D, got shape {m.data.shape} for matrix {i}")
     return _L().multi_dot(list(matrices))
 
 

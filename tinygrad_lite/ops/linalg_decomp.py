@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .linalg_more import T, _Matrix, floats, square, trisolve
+from .linalg_more import T, _Matrix, floats, shape_error, square, trisolve
 
 
 def pack(parts: list) -> np.ndarray:
@@ -67,7 +67,7 @@ class QR(_Packed):
 
     def forward(self, a: np.ndarray, mode: str = "reduced", who: str = "linalg.qr") -> tuple:
         if a.ndim < 2:
-            raise ValueError(f"{who}: A must have at least 2 axes (matrices), got shape {a.shape}")
+            raise shape_error(f"{who}: A must have at least 2 axes (matrices), got shape {a.shape}")
         a = floats(a)
         m, n = a.shape[-2:]
         Q, R = np.linalg.qr(a, mode="complete" if mode == "complete" else "reduced")
@@ -132,7 +132,7 @@ class SVD(_Packed):
 
     def forward(self, a: np.ndarray, full_matrices: bool = True, who: str = "linalg.svd") -> tuple:
         if a.ndim < 2:
-            raise ValueError(f"{who}: A must have at least 2 axes (matrices), got shape {a.shape}")
+            raise shape_error(f"{who}: A must have at least 2 axes (matrices), got shape {a.shape}")
         a = floats(a)
         U, s, Vh = np.linalg.svd(a, full_matrices=full_matrices)
         return pack([U, s[..., None, :], Vh]), [U.shape[-2:], (1, s.shape[-1]), Vh.shape[-2:]]
@@ -200,7 +200,7 @@ class Pinv(_Matrix):
     def forward(self, a: np.ndarray, atol: Any = None, rtol: Any = None, hermitian: bool = False,
                 who: str = "linalg.pinv") -> tuple:
         if a.ndim < 2:
-            raise ValueError(f"{who}: A must have at least 2 axes (matrices), got shape {a.shape}")
+            raise shape_error(f"{who}: A must have at least 2 axes (matrices), got shape {a.shape}")
         return pinv_of(floats(a), atol, rtol, hermitian).astype(floats(a).dtype, copy=False), None
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:

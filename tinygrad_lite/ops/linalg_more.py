@@ -36,6 +36,13 @@ class LinAlgError(RuntimeError):
     """A matrix function met a singular or non-positive-definite matrix."""
 
 
+def shape_error(msg: str) -> Exception:
+    """A shape error (``conventions.ShapeMismatchError``: a ValueError, and a RuntimeError as
+    torch raises) with ``msg``."""
+    from ..conventions import ShapeMismatchError
+    return ShapeMismatchError(msg)
+
+
 def T(a: np.ndarray) -> np.ndarray:
     """The transpose of the last two axes."""
     return np.swapaxes(a, -1, -2)
@@ -47,9 +54,9 @@ def floats(a: np.ndarray) -> np.ndarray:
 
 
 def square(who: str, a: np.ndarray) -> None:
-    """Refuse (ValueError) an input that is not a stack of square matrices."""
+    """Refuse (ShapeMismatchError: a ValueError and a RuntimeError) an input that is not a stack of square matrices."""
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
-        raise ValueError(f"{who}: A must be a (batch of) square matrices (shape (*, n, n)), got shape {a.shape}")
+        raise shape_error(f"{who}: A must be a (batch of) square matrices (*, n, n), got shape {a.shape}")
 
 
 def where_bad(ok: np.ndarray) -> str:
@@ -188,12 +195,12 @@ class Solve(_Matrix):
                 who: str = "linalg.solve") -> tuple:
         square(who, a)
         if b.ndim < 2 or b.shape[-2] != a.shape[-1]:
-            raise ValueError(f"{who}: A of shape {a.shape} and B of shape {b.shape} do not fit (B must be "
+            raise shape_error(f"{who}: A of shape {a.shape} and B of shape {b.shape} do not fit (B must be "
                              f"(*, {a.shape[-1]}, k))")
         try:
             np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
         except ValueError:
-            raise ValueError(f"{who}: the batch axes of A {a.shape} and B {b.shape} do not broadcast") from None
+            raise shape_error(f"{who}: the batch axes of A {a.shape} and B {b.shape} do not broadcast") from None
         a, b = floats(a), floats(b)
         if tri is not None:
             return trisolve(a, b, tri == "L", unit), (tri, unit, who)
@@ -256,12 +263,12 @@ class CholeskySolve(_Matrix):
     def forward(self, b: np.ndarray, L: np.ndarray, upper: bool = False, who: str = "cholesky_solve") -> tuple:
         square(who, L)
         if b.ndim < 2 or b.shape[-2] != L.shape[-1]:
-            raise ValueError(f"{who}: B of shape {b.shape} does not fit the factor of shape {L.shape}")
+            raise shape_error(f"{who}: B of shape {b.shape} does not fit the factor of shape {L.shape}")
         try:
             np.broadcast_shapes(L.shape[:-2], b.shape[:-2])
         except ValueError:
-            raise ValueError(f"{who}: the batch axes of B {b.shape} and the factor {L.shape} do not broadcast") \
-                from None
+            raise shape_error(f"{who}: the batch axes of B {b.shape} and the factor {L.shape} do not "
+                                     "broadcast") from None
         return self._solve(floats(L), floats(b), upper), upper
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
