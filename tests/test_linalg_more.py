@@ -353,3 +353,169 @@ MIXING = [  # fn(x, W) over a batched x (4, 4): a matrix whose rows are the samp
 @pytest.mark.parametrize("name,op,fn", MIXING, ids=[m[0] for m in MIXING])
 def test_a_matrix_of_the_samples_raises_the_mixing_error_naming_the_op(name: str, op: str, fn: Callable) -> None:
     check_mixing(op, fn, RNG(44))
+
+
+# ------------------------------------------------------------------ errors and edge cases ---------
+SINGULAR = np.stack([np.eye(3), np.array([[1.0, 2, 3], [2, 4, 6], [1, 0, 1]])])
+NOT_PD = np.stack([np.eye(3), np.diag([1.0, -1, 2])])
+
+
+@pytest.mark.parametrize("call,tcall,words", [
+    (lambda a: L.inv(a), lambda t: T.inv(t), ["linalg.inv", "(2, 3, 3)", "singular", "batch index (1,)"]),
+    (lambda a: tl.inverse(a), lambda t: torch.inverse(t), ["inverse", "(2, 3, 3)", "singular"]),
+    (lambda a: a.inverse(), lambda t: t.inverse(), ["inverse", "(2, 3, 3)", "singular"]),
+    (lambda a: L.solve(a, Tensor(np.ones((3, 1)))), lambda t: T.solve(t, torch.ones(3, 1, dtype=t.dtype)),
+     ["linalg.solve", "(2, 3, 3)", "singular"]),
+    (lambda a: L.inv_ex(a, check_errors=True), lambda t: T.inv_ex(t, check_errors=True), ["linalg.inv_ex"]),
+    (lambda a: L.cholesky(a @ a.mT), lambda t: T.cholesky(t @ t.mT), ["linalg.cholesky", "positive-definite"]),
+])
+def test_singular_input_raises_linalg_error_naming_the_function(call: Callable, tcall: Callable,
+                                                                 words: list) -> None:
+    a = Tensor(SINGULAR.copy(), requires_grad=True)
+    with pytest.raises(torch.linalg.LinAlgError):
+        tcall(torch.tensor(SINGULAR))
+    with pytest.raises(tl.linalg.LinAlgError) as info:
+        call(a)
+    assert isinstance(info.value, RuntimeError)
+    for w in words:
+        assert w in str(info.value), (w, str(info.value))
+    np.testing.assert_array_equal(a.data, SINGULAR)
+    assert a.grad is None
+
+
+def test_cholesky_of_a_non_positive_definite_matrix_raises_naming_the_batch_index() -> None:
+    for up in (False, True):
+        with pytest.raises(tl.linalg.LinAlgError, match=r"linalg.cholesky: .*\(2, 3, 3\).*positive-definite.*\(1,\)"):
+            L.cholesky(Tensor(NOT_PD), upper=up)
+        with pytest.raises(torch.linalg.LinAlgError):
+            T.cholesky(torch.tensor(NOT_PD), upper=up)
+
+
+def test_ex_forms_report_torchs_info_without_raising() -> None:
+    bad = np.stack([np.eye(3), SINGULAR[1], np.diag([1.0, 0, 2])])
+    got, want = L.inv_ex(Tensor(bad)), T.inv_ex(torch.tensor(bad))
+    np.testing.assert_array_equal(got.info.numpy(), want.info.numpy())
+    assert got.info.dtype == np.int32
+    np.testing.assert_allclose(got.inverse.numpy()[0], np.eye(3))
+    assert np.isnan(got.inverse.numpy()[1:]).all()
+    notpd = np.stack([np.eye(3), np.diag([1.0, -1, 2]), np.array([[1.0, 2, 0], [2, 1, 0], [0, 0, 1]])])
+    got, want = L.cholesky_ex(Tensor(notpd)), T.cholesky_ex(torch.tensor(notpd))
+    np.testing.assert_array_equal(got.info.numpy(), want.info.numpy())
+    got = L.solve_ex(Tensor(bad), Tensor(np.ones((3, 1))))
+    want = T.solve_ex(torch.tensor(bad), torch.ones(3, 1).double())
+    np.testing.assert_array_equal(got.info.numpy(), want.info.numpy())
+    np.testing.assert_allclose(got.result.numpy()[0], want.result.numpy()[0])
+    with pytest.raises(tl.linalg.LinAlgError, match="linalg.cholesky_ex"):
+        L.cholesky_ex(Tensor(notpd), check_errors=True)
+
+
+BAD = [  # (call, exception, words in the message); torch raises RuntimeError for the shape errors
+    (lambda: L.det(Tensor(np.ones((2, 3)))), RuntimeError, ["linalg.det", "(2, 3)", "square"]),
+    (lambda: tl.det(Tensor(np.ones(3))), RuntimeError, ["det", "(3,)"]),
+    (lambda: L.inv(Tensor(np.ones((4, 2, 3)))), ValueError, ["linalg.inv", "(4, 2, 3)"]),
+    (lambda: L.solve(Tensor(np.eye(3)), Tensor(np.ones((2, 1)))), RuntimeError, ["linalg.solve", "(3, 3)", "(2, 1)"]),
+    (lambda: L.solve(Tensor(np.ones((2, 3, 3))), Tensor(np.ones((4, 3, 1)))), ValueError,
+     ["linalg.solve", "(2, 3, 3)", "(4, 3, 1)", "broadcast"]),
+    (lambda: L.cholesky(Tensor(np.ones((3, 2)))), ValueError, ["linalg.cholesky", "(3, 2)"]),
+    (lambda: L.qr(Tensor(np.ones(3))), ValueError, ["linalg.qr", "(3,)"]),
+    (lambda: L.qr(Tensor(np.ones((3, 3))), mode="full"), ValueError, ["linalg.qr", "'full'"]),
+    (lambda: L.svd(Tensor(np.ones(3))), ValueError, ["linalg.svd", "(3,)"]),
+    (lambda: L.eigh(Tensor(np.ones((3, 3))), UPLO="X"), ValueError, ["linalg.eigh", "UPLO"]),
+    (lambda: L.eigh(Tensor(np.ones((2, 3)))), ValueError, ["linalg.eigh", "(2, 3)"]),
+    (lambda: L.matrix_power(Tensor(np.eye(3)), 1.5), TypeError, ["linalg.matrix_power", "1.5"]),
+    (lambda: L.matrix_exp(Tensor(np.ones((2, 3)))), ValueError, ["linalg.matrix_exp", "(2, 3)"]),
+    (lambda: L.lstsq(Tensor(np.ones((4, 3))), Tensor(np.ones((3, 2)))), ValueError, ["linalg.lstsq", "(4, 3)"]),
+    (lambda: L.lstsq(Tensor(np.ones((4, 3))), Tensor(np.ones((4, 2))), driver="x"), ValueError, ["driver"]),
+    (lambda: L.multi_dot([Tensor(np.ones((2, 3))), Tensor(np.ones((2, 3)))]), ValueError,
+     ["linalg.multi_dot", "(2, 3)"]),
+    (lambda: L.multi_dot([Tensor(np.ones((2, 3)))]), ValueError, ["linalg.multi_dot", "at least 2"]),
+    (lambda: L.cross(Tensor(np.ones((2, 4))), Tensor(np.ones((2, 4)))), ValueError, ["linalg.cross", "(2, 4)"]),
+    (lambda: tl.cross(Tensor(np.ones((2, 4))), Tensor(np.ones((2, 4)))), ValueError, ["cross", "size 3"]),
+    (lambda: L.vander(Tensor(np.ones(3)), N=1), ValueError, ["linalg.vander", "N"]),
+    (lambda: L.cond(Tensor(np.eye(3)), "bad"), ValueError, ["linalg.cond", "'bad'"]),
+    (lambda: L.solve_triangular(Tensor(np.eye(3)), Tensor(np.ones(3)), upper=True), ValueError,
+     ["linalg.solve_triangular", "(3,)"]),
+    (lambda: tl.vdot(Tensor(np.ones(3)), Tensor(np.ones(4))), ValueError, ["vdot", "(3,)", "(4,)"]),
+    (lambda: tl.inner(Tensor(np.ones((2, 3))), Tensor(np.ones(4))), ValueError, ["inner", "(2, 3)", "(4,)"]),
+    (lambda: tl.chain_matmul(Tensor(np.ones(3)), Tensor(np.ones((3, 2)))), ValueError, ["chain_matmul", "(3,)"]),
+    (lambda: tl.cholesky_solve(Tensor(np.ones((2, 1))), Tensor(np.eye(3))), ValueError,
+     ["cholesky_solve", "(2, 1)", "(3, 3)"]),
+    (lambda: L.det(np.eye(3)), TypeError, ["linalg.det", "ndarray"]),
+    (lambda: L.svd(Tensor(np.eye(3)), full_matrices=1), TypeError, ["linalg.svd", "full_matrices"]),
+]
+
+
+@pytest.mark.parametrize("call,exc,words", BAD)
+def test_bad_input_raises_naming_the_function_and_the_shapes(call: Callable, exc: type, words: list) -> None:
+    with pytest.raises(exc) as info:
+        call()
+    for w in words:
+        assert w in str(info.value), (w, str(info.value))
+
+
+def test_shape_errors_are_value_and_runtime_errors_as_torch_raises() -> None:
+    with pytest.raises(RuntimeError):
+        T.inv(torch.ones(2, 3))
+    with pytest.raises(ValueError) as info:
+        L.inv(Tensor(np.ones((2, 3))))
+    assert isinstance(info.value, RuntimeError)
+
+
+def test_gradients_torch_does_not_define_raise_naming_the_function() -> None:
+    a = Tensor(rnd(140, 4, 3), requires_grad=True)
+    with pytest.raises(RuntimeError, match="linalg.qr.*mode='complete'"):
+        L.qr(a, mode="complete").Q.sum().backward()
+    with pytest.raises(RuntimeError, match="linalg.qr.*mode='r'"):
+        L.qr(a, mode="r").R.sum().backward()
+    Q, R = L.qr(a, mode="r")
+    assert Q.shape == (0,) and R.shape == (3, 3)
+
+
+def test_repeated_singular_values_and_eigenvalues_behave_as_torch() -> None:
+    # the vectors are not unique: their gradient is nan in both; a loss of the values alone stays exact
+    for fn, tfn in [(lambda a: L.svd(a).U.sum(), lambda t: T.svd(t).U.sum()),
+                    (lambda a: L.eigh(a)[1].sum(), lambda t: T.eigh(t)[1].sum())]:
+        a, t = Tensor(np.eye(3), requires_grad=True), torch.eye(3, dtype=torch.float64, requires_grad=True)
+        fn(a).backward()
+        tfn(t).backward()
+        assert np.isnan(a.grad).all() and torch.isnan(t.grad).all()
+    compare(lambda a: L.svd(a).S, lambda t: T.svd(t).S, [np.diag([2.0, 2.0, 1.0])])
+    compare(lambda a: L.eigh(a)[0], lambda t: T.eigh(t)[0], [np.diag([2.0, 2.0, 1.0])])
+    compare(L.eigvalsh, T.eigvalsh, [np.eye(3)])
+
+
+def test_float32_stays_float32_and_empty_batches_work_as_torch() -> None:
+    a = Tensor(spd(RNG(141), 2, 3, 3).astype(np.float32), requires_grad=True)
+    for out in (L.det(a), L.inv(a), L.cholesky(a), L.svd(a).U, L.eigh(a)[1], L.matrix_exp(a), L.pinv(a),
+                L.qr(a).R, L.solve(a, a)):
+        assert out.dtype == np.float32, out
+        out.sum().backward()
+        assert a.grad.dtype == np.float32
+    for shape in [(0, 3, 3), (2, 0, 0)]:
+        for fn, tfn in [(L.det, T.det), (L.inv, T.inv), (lambda x: L.svd(x).S, lambda x: T.svd(x).S),
+                        (L.matrix_exp, T.matrix_exp), (L.cholesky, T.cholesky)]:
+            np.testing.assert_allclose(fn(tl.zeros(*shape)).numpy(), tfn(torch.zeros(shape)).numpy())
+
+
+def test_named_results_have_torchs_fields() -> None:
+    a = Tensor(spd(RNG(142), 3, 3))
+    t = torch.tensor(a.data)
+    pairs = [(L.slogdet(a), T.slogdet(t)), (L.qr(a), T.qr(t)), (L.svd(a), T.svd(t)), (L.eigh(a), T.eigh(t)),
+             (L.lstsq(a, a), T.lstsq(t, t)), (L.inv_ex(a), T.inv_ex(t)), (L.cholesky_ex(a), T.cholesky_ex(t)),
+             (L.solve_ex(a, a), T.solve_ex(t, t)), (tl.svd(a), torch.svd(t)), (tl.slogdet(a), torch.slogdet(t)),
+             (tl.qr(a), torch.qr(t)), (tl.triangular_solve(a, a), torch.triangular_solve(t, t))]
+    for ours, theirs in pairs:
+        assert len(ours) == len(theirs)
+        for name in ours._fields:
+            got, want = getattr(ours, name), getattr(theirs, name)
+            assert got.shape == tuple(want.shape), name
+    r, t = L.lstsq(a, a), T.lstsq(torch.tensor(a.data), torch.tensor(a.data))
+    assert r.rank.item() == t.rank.item() and r.residuals.shape == tuple(t.residuals.shape)
+
+
+def test_matrix_rank_as_torch() -> None:
+    a = rnd(143, 3, 4, 2) @ rnd(144, 3, 2, 5)
+    for kw in ({}, {"atol": 1.0}, {"rtol": 0.5}, {"hermitian": True}):
+        x = a[..., :4] @ np.swapaxes(a[..., :4], -1, -2) if kw.get("hermitian") else a
+        np.testing.assert_array_equal(L.matrix_rank(Tensor(x), **kw).numpy(),
+                                      T.matrix_rank(torch.tensor(x), **kw).numpy())

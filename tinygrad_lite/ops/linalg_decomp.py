@@ -31,10 +31,10 @@ import numpy as np
 from .linalg_more import T, _Matrix, floats, shape_error, square, trisolve
 
 
-def pack(parts: list) -> np.ndarray:
+def pack(parts: list, batch: tuple) -> np.ndarray:
     """The factors (each ``(*batch, ...)``) flattened and joined along a last axis."""
-    batch = parts[0].shape[:-2] if parts[0].ndim >= 2 else parts[0].shape[:-1]
-    return np.concatenate([p.reshape(batch + (-1,)) for p in parts], -1)
+    return np.concatenate([p.reshape(batch + (int(np.prod(p.shape[len(batch):], dtype=np.int64)),))
+                           for p in parts], -1)
 
 
 def unpack(flat: np.ndarray, shapes: list) -> list:
@@ -73,8 +73,8 @@ class QR(_Packed):
         Q, R = np.linalg.qr(a, mode="complete" if mode == "complete" else "reduced")
         if mode == "r":
             Q = np.zeros(a.shape[:-2] + (0,), a.dtype)
-            return pack([Q, R]), ([(0,), R.shape[-2:]], mode, who)
-        return pack([Q, R]), ([Q.shape[-2:], R.shape[-2:]], mode, who)
+            return pack([Q, R], a.shape[:-2]), ([(0,), R.shape[-2:]], mode, who)
+        return pack([Q, R], a.shape[:-2]), ([Q.shape[-2:], R.shape[-2:]], mode, who)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         shapes, mode, who = node._ctx
@@ -135,7 +135,7 @@ class SVD(_Packed):
             raise shape_error(f"{who}: A must have at least 2 axes (matrices), got shape {a.shape}")
         a = floats(a)
         U, s, Vh = np.linalg.svd(a, full_matrices=full_matrices)
-        return pack([U, s[..., None, :], Vh]), [U.shape[-2:], (1, s.shape[-1]), Vh.shape[-2:]]
+        return pack([U, s[..., None, :], Vh], a.shape[:-2]), [U.shape[-2:], (1, s.shape[-1]), Vh.shape[-2:]]
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         shapes = node._ctx
@@ -152,7 +152,7 @@ class Eigh(_Packed):
     def forward(self, a: np.ndarray, UPLO: str = "L", who: str = "linalg.eigh") -> tuple:
         square(who, a)
         w, V = np.linalg.eigh(floats(a), UPLO=UPLO)
-        return pack([w[..., None, :], V]), [(1, w.shape[-1]), V.shape[-2:]]
+        return pack([w[..., None, :], V], a.shape[:-2]), [(1, w.shape[-1]), V.shape[-2:]]
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         w, V = unpack(node._data, node._ctx)
