@@ -118,6 +118,8 @@ CASES = [  # name, tl function, torch function, inputs, post
      [spd(RNG(25), 4, 4) - 6 * np.eye(4)], _outs),
     ("lstsq", lambda a, b: L.lstsq(a, b).solution, lambda a, b: T.lstsq(a, b).solution,
      [rnd(26, 2, 5, 3), rnd(27, 2, 5, 2)], _outs),
+    ("lstsq wide", lambda a, b: L.lstsq(a, b).solution, lambda a, b: T.lstsq(a, b).solution,
+     [rnd(26, 2, 3, 5), rnd(27, 2, 3, 2)], _outs),
     ("lstsq vector", lambda a, b: L.lstsq(a, b)[0], lambda a, b: T.lstsq(a, b)[0], [rnd(26, 5, 3), rnd(27, 5)],
      _outs),
     ("lstsq gelsd", lambda a, b: L.lstsq(a, b, driver="gelsd")[:2] + (L.lstsq(a, b, driver="gelsd")[3],),
@@ -519,3 +521,19 @@ def test_matrix_rank_as_torch() -> None:
         x = a[..., :4] @ np.swapaxes(a[..., :4], -1, -2) if kw.get("hermitian") else a
         np.testing.assert_array_equal(L.matrix_rank(Tensor(x), **kw).numpy(),
                                       T.matrix_rank(torch.tensor(x), **kw).numpy())
+
+
+def test_slogdet_of_a_singular_matrix_has_an_infinite_gradient_as_torch() -> None:
+    a = np.array([[1.0, 2], [2, 4]])
+    x, t = Tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    L.slogdet(x).logabsdet.backward()
+    T.slogdet(t).logabsdet.backward()
+    assert L.slogdet(x).logabsdet.item() == -np.inf and L.slogdet(x).sign.item() == 0
+    np.testing.assert_array_equal(np.isinf(x.grad), torch.isinf(t.grad).numpy())
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_matrix_exp_of_non_finite_input_is_nan_as_torch(value: float) -> None:
+    a = np.full((2, 3, 3), value)
+    np.testing.assert_array_equal(np.isnan(L.matrix_exp(Tensor(a)).numpy()),
+                                  torch.isnan(T.matrix_exp(torch.tensor(a))).numpy())

@@ -182,7 +182,12 @@ class LogAbsDet(_Matrix):
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         a = floats(node._parents[0]._data)
-        return (np.asarray(g)[..., None, None] * T(inv(node._ctx[1] + " (backward)", a)),)
+        try:
+            inv_t = T(np.linalg.inv(a))
+        except _LinAlg:  # a singular matrix (log|det| = -inf): cof(A) / det(A), infinite as in torch
+            with np.errstate(all="ignore"):
+                inv_t = cofactor(a) / np.linalg.det(a)[..., None, None]
+        return (np.asarray(g)[..., None, None] * inv_t,)
 
 
 class Solve(_Matrix):
@@ -293,18 +298,23 @@ def expm(a: np.ndarray) -> np.ndarray:
     (accurate to working precision when ||A / 2^s||_1 <= 5.37)."""
     b = _PADE
     norm = np.abs(a).sum(-2).max(-1) if a.shape[-1] else np.zeros(a.shape[:-2])
-    with np.errstate(divide="ignore"):
-        s = np.maximum(0, np.ceil(np.log2(np.maximum(norm, 1e-300) / 5.371920351148152))).astype(int)
+    with np.errstate(all="ignore"):
+        s = np.ceil(np.log2(np.maximum(norm, 1e-300) / 5.371920351148152))
+    s = np.where(np.isfinite(s) & (s > 0), s, 0).astype(int)  # (nan / inf entries give nan, unscaled)
     A = a / (2.0 ** s)[..., None, None]
     eye = np.eye(a.shape[-1], dtype=a.dtype)
-    A2 = A @ A
-    A4 = A2 @ A2
-    A6 = A4 @ A2
-    U = A @ (A6 @ (b[13] * A6 + b[11] * A4 + b[9] * A2) + b[7] * A6 + b[5] * A4 + b[3] * A2 + b[1] * eye)
-    V = A6 @ (b[12] * A6 + b[10] * A4 + b[8] * A2) + b[6] * A6 + b[4] * A4 + b[2] * A2 + b[0] * eye
-    R = np.linalg.solve(V - U, V + U)
-    for i in range(int(s.max()) if s.size else 0):
-        R = np.where((s > i)[..., None, None], R @ R, R)
+    with np.errstate(all="ignore"):
+        A2 = A @ A
+        A4 = A2 @ A2
+        A6 = A4 @ A2
+        U = A @ (A6 @ (b[13] * A6 + b[11] * A4 + b[9] * A2) + b[7] * A6 + b[5] * A4 + b[3] * A2 + b[1] * eye)
+        V = A6 @ (b[12] * A6 + b[10] * A4 + b[8] * A2) + b[6] * A6 + b[4] * A4 + b[2] * A2 + b[0] * eye
+        try:
+            R = np.linalg.solve(V - U, V + U)
+        except _LinAlg:  # (only for non-finite input)
+            R = np.full(A.shape, np.nan, A.dtype)
+        for i in range(int(s.max()) if s.size else 0):
+            R = np.where((s > i)[..., None, None], R @ R, R)
     return R.astype(a.dtype, copy=False)
 
 
