@@ -537,3 +537,16 @@ def test_matrix_exp_of_non_finite_input_is_nan_as_torch(value: float) -> None:
     a = np.full((2, 3, 3), value)
     np.testing.assert_array_equal(np.isnan(L.matrix_exp(Tensor(a)).numpy()),
                                   torch.isnan(T.matrix_exp(torch.tensor(a))).numpy())
+
+
+def test_matrix_power_keeps_integers_and_gives_a_zero_gradient_at_zero_as_torch() -> None:
+    a = np.array([[1, 2], [3, 4]])
+    for n in (0, 1, 3):
+        got, want = L.matrix_power(Tensor(a), n), T.matrix_power(torch.tensor(a), n)
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+        assert got.dtype == np.int64
+    x = Tensor(np.array([[1.0, np.inf], [3, 4]]), requires_grad=True)
+    out = L.matrix_power(x, 0)
+    np.testing.assert_array_equal(out.numpy(), np.eye(2))
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad, np.zeros((2, 2)))

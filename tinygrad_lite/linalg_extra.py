@@ -74,8 +74,9 @@ def _matrix_power(who: str, A: Any, n: int) -> Tensor:
         raise TypeError(f"{who}: n must be an int, got {n!r}")
     n = int(n)
     if n == 0:
-        eye = np.broadcast_to(np.eye(A.data.shape[-1], dtype=M.floats(A.data).dtype), A.data.shape)
-        return ops.MULC(A.astype(eye.dtype), 0.0) + Tensor(eye.copy())
+        from .factories import where  # the identity, linked to A with a zero gradient (A's inf/nan ignored)
+        eye = np.broadcast_to(np.eye(A.data.shape[-1], dtype=A.data.dtype), A.data.shape).copy()
+        return where(Tensor(np.zeros(A.data.shape, bool)), A, Tensor(eye))
     if n < 0:
         A, n = M.INV(A, who=who), -n
     out, sq = None, A
