@@ -17,7 +17,6 @@ from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
-from . import ops
 from .conventions import ShapeMismatchError
 from .linalg_more import M, _mat, _t, _vector_rhs, matrix_rank, pinv
 from .tensor import Tensor, stack
