@@ -153,7 +153,7 @@ def solve_triangular(A: Any, B: Any, *, upper: bool, left: bool = True, unitrian
     return _solve(who, A, B, left, "U" if upper else "L", unit)
 
 
-def _info(who: str, A: np.ndarray, pd: bool) -> np.ndarray:
+def _info(A: np.ndarray, pd: bool) -> np.ndarray:
     """torch's info per matrix: 0, or the (1-based) order of the first leading minor that is
     not positive-definite (``pd``) / the first zero pivot of a partial-pivoting LU."""
     flat = M.floats(A).reshape((-1,) + A.shape[-2:])
@@ -176,6 +176,11 @@ def _info(who: str, A: np.ndarray, pd: bool) -> np.ndarray:
                 u[j + 1:] -= np.outer(u[j + 1:, j] / u[j, j], u[j])
             elif not info[b]:
                 info[b] = j + 1
+        if not info[b]:  # (rounding may leave the factorization's own zero pivot unseen here)
+            try:
+                np.linalg.inv(a)
+            except np.linalg.LinAlgError:
+                info[b] = n
     return info.reshape(A.shape[:-2])
 
 
@@ -187,7 +192,7 @@ def _ex(who: str, A: Tensor, run: Any, pd: bool, check_errors: bool) -> tuple:
     except LinAlgError:
         if check_errors:
             raise
-    info = _info(who, A.data, pd)
+    info = _info(A.data, pd)
     bad = Tensor((info != 0)[..., None, None])
     eye = Tensor(np.eye(A.data.shape[-1], dtype=M.floats(A.data).dtype))
     from .factories import where
