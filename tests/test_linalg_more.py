@@ -550,3 +550,42 @@ def test_matrix_power_keeps_integers_and_gives_a_zero_gradient_at_zero_as_torch(
     np.testing.assert_array_equal(out.numpy(), np.eye(2))
     out.sum().backward()
     np.testing.assert_array_equal(x.grad, np.zeros((2, 2)))
+
+
+# ------------------------------------------------------------------ random batch shapes ---------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_batch = st.lists(st.integers(1, 3), min_size=0, max_size=2).map(tuple)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(ba=_batch, bb=_batch, n=st.integers(1, 4), k=st.integers(1, 3), ones=st.lists(st.booleans(), max_size=2),
+       seed=st.integers(0, 10 ** 6))
+def test_solve_broadcasts_batch_axes_as_torch(ba: tuple, bb: tuple, n: int, k: int, ones: list, seed: int) -> None:
+    bb = tuple(1 if o else b for b, o in zip(bb, ones)) + bb[len(ones):]
+    try:
+        np.broadcast_shapes(ba, bb)
+    except ValueError:
+        return
+    rng = RNG(seed)
+    a = rng.standard_normal(ba + (n, n)) + 3 * np.eye(n)
+    b = rng.standard_normal(bb + (n, k))
+    compare(L.solve, T.solve, [a, b], rtol=1e-8, atol=1e-10, seed=seed)
+    compare(lambda x, y: tl.cholesky_solve(y, L.cholesky(x @ x.mT)), lambda x, y: torch.cholesky_solve(
+        y, T.cholesky(x @ x.mT)), [a, b], rtol=1e-7, atol=1e-9, seed=seed)
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(batch=_batch, m=st.integers(1, 4), n=st.integers(1, 4), seed=st.integers(0, 10 ** 6))
+def test_matrix_functions_over_random_batch_shapes_as_torch(batch: tuple, m: int, n: int, seed: int) -> None:
+    rng = RNG(seed)
+    a = rng.standard_normal(batch + (m, n))
+    sq = rng.standard_normal(batch + (n, n)) + 2 * np.eye(n)
+    compare(L.det, T.det, [sq], rtol=1e-8, atol=1e-10, seed=seed)
+    compare(L.inv, T.inv, [sq], rtol=1e-8, atol=1e-10, seed=seed)
+    compare(L.matrix_exp, T.matrix_exp, [0.5 * sq], rtol=1e-8, atol=1e-10, seed=seed)
+    compare(L.pinv, T.pinv, [a], rtol=1e-7, atol=1e-9, seed=seed)
+    compare(L.qr, T.qr, [a], qr_post, rtol=1e-7, atol=1e-9, seed=seed)
+    compare(lambda x: L.svd(x, full_matrices=False), lambda t: T.svd(t, full_matrices=False), [a], svd_post,
+            rtol=1e-6, atol=1e-8, seed=seed)
