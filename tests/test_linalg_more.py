@@ -154,6 +154,7 @@ CASES = [  # name, tl function, torch function, inputs, post
      [rnd(46, 3, 3)], _outs),
     ("cond 1", lambda a: L.cond(a, 1), lambda a: T.matrix_norm(a, 1) * T.matrix_norm(T.inv(a), 1), [rnd(47, 2, 3, 3)],
      _outs),
+    ("cond nuc", lambda a: L.cond(a, "nuc"), lambda a: T.cond(a, "nuc"), [rnd(47, 2, 3, 3)], _outs),
     ("diagonal", lambda a: L.diagonal(a, offset=1), lambda a: T.diagonal(a, offset=1), [rnd(48, 2, 3, 4)], _outs),
     ("matmul", L.matmul, T.matmul, [rnd(49, 2, 3, 4), rnd(50, 4)], _outs),
     ("vander", L.vander, T.vander, [rnd(51, 2, 4)], _outs),
@@ -589,3 +590,9 @@ def test_matrix_functions_over_random_batch_shapes_as_torch(batch: tuple, m: int
     compare(L.qr, T.qr, [a], qr_post, rtol=1e-7, atol=1e-9, seed=seed)
     compare(lambda x: L.svd(x, full_matrices=False), lambda t: T.svd(t, full_matrices=False), [a], svd_post,
             rtol=1e-6, atol=1e-8, seed=seed)
+
+
+@pytest.mark.parametrize("p", [None, "fro", "nuc", 1, -1, float("inf"), 2, -2])
+def test_cond_of_a_singular_matrix_as_torch(p: Any) -> None:
+    a = np.stack([np.array([[1.0, 2], [2, 4]]), np.array([[2.0, 1], [0, 3]])])
+    np.testing.assert_allclose(L.cond(Tensor(a), p).numpy(), T.cond(torch.tensor(a), p).numpy(), rtol=1e-10)

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, Optional
 import numpy as np
 
 from .conventions import ShapeMismatchError
-from .linalg_more import M, _mat, _t, _vector_rhs, matrix_rank, pinv
+from .linalg_more import LinAlgError, M, _info, _mat, _t, _vector_rhs, matrix_rank, pinv
 from .tensor import Tensor, stack
 
 __all__ = ["lstsq", "matrix_power", "cond", "multi_dot", "cross", "vecdot", "diagonal", "matmul",
@@ -90,7 +90,7 @@ def _matrix_power(who: str, A: Any, n: int) -> Tensor:
 
 def cond(A: Any, p: Any = None) -> Tensor:
     """The condition number: s_max / s_min for p None or 2 (s_min / s_max for -2), else
-    ||A||_p ||A^{-1}||_p ('fro', 'nuc', inf, -inf, 1, -1; square invertible A)."""
+    ||A||_p ||A^{-1}||_p ('fro', 'nuc', inf, -inf, 1, -1; square A, inf where singular)."""
     from .linalg import matrix_norm, svdvals
     A = _mat("linalg.cond", A)
     if p is None or p in (2, -2) and not isinstance(p, bool):
@@ -100,7 +100,19 @@ def cond(A: Any, p: Any = None) -> Tensor:
     if p not in ("fro", "nuc", 1, -1, np.inf, -np.inf) or isinstance(p, bool):
         raise ValueError(f"linalg.cond: p must be None, 2, -2, 'fro', 'nuc', inf, -inf, 1 or -1, got {p!r}")
     M.square("linalg.cond", A.data)
-    return matrix_norm(A, p) * matrix_norm(M.INV(A, who="linalg.cond"), p)
+    if p == "nuc":  # the singular values of A^{-1} are 1/s_i: sum(s) sum(1/s) (finite but huge when singular)
+        s = svdvals(A)
+        with np.errstate(divide="ignore"):
+            return s.sum(-1) * (1.0 / s).sum(-1)
+    try:
+        return matrix_norm(A, p) * matrix_norm(M.INV(A, who="linalg.cond"), p)
+    except LinAlgError:  # a singular matrix's condition number is inf (the others are computed)
+        pass
+    from .factories import where
+    bad = _info(A.data, False) != 0
+    eye = Tensor(np.eye(A.data.shape[-1], dtype=M.floats(A.data).dtype))
+    B = where(Tensor(bad[..., None, None]), eye, A)
+    return where(Tensor(bad), float("inf"), matrix_norm(B, p) * matrix_norm(M.INV(B, who="linalg.cond"), p))
 
 
 def multi_dot(tensors: Any) -> Tensor:
