@@ -321,6 +321,7 @@ PER_SAMPLE = [  # fn(x, W) over x (B, 4), W (3, 4): each sample's output depends
     ("inv", lambda x, W: L.inv(_m(x, W))),
     ("solve batched A", lambda x, W: L.solve(_m(x, W), x[:, 1:])),
     ("solve of the parameter", lambda x, W: L.solve(W[:, 1:] + 3 * Tensor(np.eye(3)), x[:, :3, None])),
+    ("solve for a parameter", lambda x, W: L.solve(_m(x, W), W[:, :2])),
     ("solve_triangular", lambda x, W: L.solve_triangular(W[:, :3] + 3 * Tensor(np.eye(3)), _m(x, W), upper=True)),
     ("cholesky", lambda x, W: L.cholesky(_spd(x, W))),
     ("cholesky_solve", lambda x, W: tl.cholesky_solve(x[:, :3, None], L.cholesky(_spd(x, W)))),
