@@ -6,12 +6,14 @@ With X = A^{-1} and a cotangent G of the output, the vjps are
 
 * inv:        dA = -X^T G X^T;
 * det:        dA = G cof(A), cof(A) = det(A) A^{-T} (from an SVD, so exact at singular A too);
-* logabsdet:  dA = G A^{-T};
+* logabsdet:  dA = G A^{-T} (cof(A) / det(A), infinite, at a singular A, as torch);
 * solve:      X = A^{-1} B,  dB = A^{-T} G,  dA = -dB X^T (kept on A's triangle when A is
   triangular, as only that triangle is read);
 * cholesky:   A = L L^T,  dA = sym(L^{-T} Phi(L^T G) L^{-1}), Phi = lower triangle with its
   diagonal halved, sym(M) = (M + M^T)/2;
-* cholesky_solve: X = (L L^T)^{-1} B, dB = (L L^T)^{-1} G, dL = -(dB X^T + X dB^T) L;
+* cholesky_solve: X = (L L^T)^{-1} B, dB = (L L^T)^{-1} G, dL = -(dB X^T + X dB^T) L (torch's
+  gradient: the derivative of (L L^T)^{-1} B in the whole of L, though the forward reads
+  only L's triangle; through ``L.tril()`` it is the exact gradient of what is computed);
 * matrix_exp: dA = the upper right block of exp([[A^T, G], [0, A^T]]).
 
 The input of each is a stack of matrices, so a batched input (sample axis 0) must have a
