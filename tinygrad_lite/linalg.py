@@ -11,6 +11,9 @@ A vector norm is ``Tensor.norm``'s p-norm. Each is a composition of ops (``svdva
 p-norm, ``abs``, ``sum``, ``amax`` / ``amin``, ``movedim``), so gradients, per-sample
 gradients and the mixing errors come from them: a matrix whose rows are the samples mixes
 them.
+
+The rest of torch.linalg (det, slogdet, inv, solve, cholesky, qr, svd, eigh, pinv, lstsq,
+matrix_exp, ...) lives in ``linalg_more`` / ``linalg_extra`` and is re-exported here.
 """
 
 from __future__ import annotations
