@@ -17,6 +17,7 @@ from . import (
     special,
     statfunctions,
     stats,
+    torchlinalg,
     viz,
 )
 from . import dtypes as _dtypes
@@ -57,6 +58,7 @@ from .persample import total_norms as per_sample_norms
 from .random import manual_seed
 from .statfunctions import *  # noqa: F403  (tl.median, tl.quantile, tl.lgamma, tl.hann_window, ...)
 from .tensor import Tensor, cat, stack, tensor
+from .torchlinalg import *  # noqa: F403  (tl.det, tl.svd, tl.cholesky_solve, tl.cross, tl.inner, ...)
 from .value import Value
 
 range = statfunctions.range  # torch.range: an attribute only, never in __all__
@@ -75,6 +77,7 @@ __all__ += ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_l
 # (``from tinygrad_lite import *`` leaves Python's own abs, all, any, max, min, pow, round and sum alone)
 __all__ += morefunctions.__all__
 __all__ += statfunctions.__all__ + ["special"]
+__all__ += torchlinalg.__all__
 __all__ += [n for n in functions.__all__ if n not in ("abs", "all", "any", "max", "min", "pow", "round", "sum")]
 
 # torch's dtype names (tl.float32, tl.long, tl.float, tl.int, tl.bool ...): attributes only, never

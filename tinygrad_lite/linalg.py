@@ -11,6 +11,9 @@ A vector norm is ``Tensor.norm``'s p-norm. Each is a composition of ops (``svdva
 p-norm, ``abs``, ``sum``, ``amax`` / ``amin``, ``movedim``), so gradients, per-sample
 gradients and the mixing errors come from them: a matrix whose rows are the samples mixes
 them.
+
+The rest of torch.linalg (det, slogdet, inv, solve, cholesky, qr, svd, eigh, pinv, lstsq,
+matrix_exp, ...) lives in ``linalg_more`` / ``linalg_extra`` and is re-exported here.
 """
 
 from __future__ import annotations
@@ -102,3 +105,9 @@ def norm(A: Any, ord: Any = None, dim: Any = None, keepdim: bool = False, *, dty
     if isinstance(ord, str):
         raise ValueError(f"norm: ord={ord!r} is a matrix norm; give dim two axes (or a 2-D input)")
     return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
+
+
+from .linalg_more import *  # noqa: E402,F403  (det, inv, solve, cholesky, qr, svd, eigh, ...)
+from .linalg_more import __all__ as _more  # noqa: E402
+
+__all__ += _more
