@@ -31,6 +31,7 @@ from .ops.base import axes_of, bump, const, make
 from .ops.memory import released
 from .torchapi import TorchMethods
 from .torchfill import FillMethods
+from .torchinfo import InfoMethods
 from .torchlinalg import LinalgMethods
 from .torchspecial import SpecialMethods
 from .torchstats import StatsMethods
@@ -52,7 +53,7 @@ def _binary(op: Any, reverse: bool = False) -> Any:
     return method
 
 
-class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMethods):
+class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMethods, InfoMethods):
     """An n-dimensional array with reverse-mode automatic differentiation.
 
     ``Tensor(data, requires_grad=False, batched=False, name=None, dtype=None)``: ``data``

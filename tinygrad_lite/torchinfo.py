@@ -1,0 +1,220 @@
+"""Torch's Tensor queries and the methods a port of real (CPU, dense, real-valued) tensors
+expects: memory layout (``stride``, ``storage_offset``, ``data_ptr``, ``nbytes``,
+``itemsize``), the always-false flags of kinds of tensor this library does not have (sparse,
+quantized, complex, meta ...), the identity conversions (``conj``, ``resolve_conj``, ``real``,
+``pin_memory``), the conjugate transposes of real matrices (``H``, ``mH``, ``adjoint``) and a
+few method forms of functions (``dist``, ``sum_to_size``, ``bernoulli``, ``multinomial``,
+``hardshrink``, ``prelu``, ``apply_``, ``map_``).
+
+Nothing here keeps state; the methods that write (``apply_``, ``map_``) follow the in-place
+rule of ``torchwrite`` for data outside a graph.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .conventions import _shape_arg, store
+from .ops import base
+from .random import as_generator
+
+
+def _root(a: np.ndarray) -> np.ndarray:
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
+
+
+class InfoMethods:
+    """Mixin of ``Tensor`` (see the module docstring)."""
+
+    __slots__ = ()
+
+    # ------------------------------------------------------------ memory layout --------
+    @property
+    def itemsize(self) -> int:
+        """Bytes per element."""
+        return int(self.data.itemsize)  # type: ignore[attr-defined]
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the elements (numel * itemsize)."""
+        return int(self.data.nbytes)  # type: ignore[attr-defined]
+
+    def stride(self, dim: Any = None) -> Any:
+        """The step in elements between neighbours along each axis (one axis: an int)."""
+        d = self.data  # type: ignore[attr-defined]
+        steps = tuple(int(s) // d.itemsize for s in d.strides)
+        if dim is None:
+            return steps
+        return steps[base.axis_of(d.ndim, dim, "stride")] if d.ndim else 1
+
+    def data_ptr(self) -> int:
+        """The address of the first element."""
+        return int(self.data.__array_interface__["data"][0])  # type: ignore[attr-defined]
+
+    def storage_offset(self) -> int:
+        """Elements between the start of the memory this tensor views and its first element."""
+        d = self.data  # type: ignore[attr-defined]
+        start = int(_root(d).__array_interface__["data"][0])
+        return (self.data_ptr() - start) // d.itemsize
+
+    def get_device(self) -> int:
+        """-1: the tensor lives in CPU memory (as torch says of CPU tensors)."""
+        return -1
+
+    is_cpu = property(lambda self: True, doc="True: every tensor lives in CPU memory.")
+    is_sparse = is_sparse_csr = is_quantized = is_meta = is_mkldnn = is_nested = property(
+        lambda self: False, doc="False: dense tensors only.")
+
+    def is_complex(self) -> bool:
+        """False: real dtypes only."""
+        return False
+
+    def is_conj(self) -> bool:
+        return False
+
+    def is_neg(self) -> bool:
+        return False
+
+    def is_inference(self) -> bool:
+        return False
+
+    def is_signed(self) -> bool:
+        """Whether the dtype holds negative numbers (floats and signed integers)."""
+        return self.data.dtype.kind in "fi"  # type: ignore[attr-defined]
+
+    def is_nonzero(self) -> bool:
+        """The truth of a one-element tensor (RuntimeError for any other size, as torch)."""
+        d = self.data  # type: ignore[attr-defined]
+        if d.size != 1:
+            raise RuntimeError(f"is_nonzero: needs a tensor of one element, got shape {d.shape}")
+        return bool(d.reshape(()) != 0)
+
+    def is_shared(self) -> bool:
+        return False
+
+    def is_pinned(self) -> bool:
+        return False
+
+    @property
+    def retains_grad(self) -> bool:
+        """True for a non-leaf that requires grad: every such tensor keeps its ``.grad``."""
+        return bool(self.requires_grad and self._op is not None)  # type: ignore[attr-defined]
+
+    # ------------------------------------------------------------ identities -----------
+    def conj(self) -> Any:
+        """The tensor itself (a real tensor is its own conjugate)."""
+        return self
+
+    conj_physical = resolve_conj = resolve_neg = conj
+
+    @property
+    def real(self) -> Any:
+        """The tensor itself (real dtypes only)."""
+        return self
+
+    @property
+    def imag(self) -> Any:
+        raise RuntimeError("imag: not defined for a tensor of a real dtype (the library has no complex dtypes)")
+
+    def pin_memory(self, device: Any = None) -> Any:
+        """The tensor itself (no device memory to pin)."""
+        return self
+
+    def share_memory_(self) -> Any:
+        """The tensor itself (a process sharing its memory is not supported; nothing changes)."""
+        return self
+
+    @property
+    def mH(self) -> Any:
+        """The conjugate transpose of each matrix: ``mT`` for real values."""
+        return self.mT  # type: ignore[attr-defined]
+
+    @property
+    def H(self) -> Any:
+        """The conjugate transpose of a matrix (2-D) or a vector as it is: ``.T`` for real values."""
+        if self.data.ndim > 2:  # type: ignore[attr-defined]
+            raise ValueError(f"H: needs a tensor of at most 2 dimensions, got shape {self.data.shape}")  # type: ignore
+        return self.T  # type: ignore[attr-defined]
+
+    def adjoint(self) -> Any:
+        """``mH``: the last two axes swapped (real values)."""
+        return self.mH
+
+    # ------------------------------------------------------------ method forms ---------
+    def dist(self, other: Any, p: Any = 2) -> Any:
+        """The p-norm of ``self - other`` (broadcast together)."""
+        return (self - other).norm(p)  # type: ignore[operator]
+
+    def sum_to_size(self, *size: Any) -> Any:
+        """Sum over broadcast axes down to ``size``: the inverse of ``expand(size)``; the
+        gradient is copied back over them."""
+        shape = _shape_arg(size)
+        d = self.data.shape  # type: ignore[attr-defined]
+        try:
+            ok = np.broadcast_shapes(shape, d) == d
+        except (ValueError, TypeError):
+            ok = False
+        if not ok:
+            raise ValueError(f"sum_to_size: size {shape} is not expandable to the tensor's shape {d}")
+        lead = len(d) - len(shape)
+        axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and d[lead + i] != 1)
+        out = self.sum(axes, keepdims=True) if axes else self  # type: ignore[attr-defined]
+        return out.reshape(shape) if out.shape != shape else out
+
+    def bernoulli(self, p: Any = None, *, generator: Any = None) -> Any:
+        """A tensor of 0 and 1 drawn with probability ``self`` (or ``p``) of a 1, same shape
+        and dtype; no gradient."""
+        prob = np.asarray(self.data if p is None else p, dtype=np.float64)  # type: ignore[attr-defined]
+        if not ((prob >= 0) & (prob <= 1)).all():
+            raise ValueError("bernoulli: the probabilities must lie in [0, 1]")
+        rng = as_generator(generator, "bernoulli: generator")
+        draw = rng.random(self.data.shape) < prob  # type: ignore[attr-defined]
+        return base.Tensor(draw.astype(self.data.dtype))  # type: ignore[attr-defined]
+
+    def multinomial(self, num_samples: int, replacement: bool = False, *, generator: Any = None) -> Any:
+        """Indices drawn from the rows of this tensor of weights (``tl.multinomial``)."""
+        from .factories import multinomial
+        return multinomial(self, num_samples, replacement, generator=generator)
+
+    def hardshrink(self, lambd: Any = 0.5) -> Any:
+        """``F.hardshrink``: x where |x| > lambd, else 0."""
+        from .nn.layers_more import hardshrink
+        return hardshrink(self, lambd)
+
+    def prelu(self, weight: Any) -> Any:
+        """``F.prelu``: max(0, x) + weight * min(0, x)."""
+        from .nn.activations_more import prelu
+        return prelu(self, weight)
+
+    def apply_(self, callable: Callable[[Any], Any]) -> Any:
+        """Replace each element x by ``callable(x)`` in place (Python numbers in and out; data
+        outside a graph, as torch's)."""
+        if not callable_(callable):
+            raise TypeError(f"apply_: expects a callable, got {type(callable).__name__}")
+        self._writable("apply_")  # type: ignore[attr-defined]
+        d = self.data  # type: ignore[attr-defined]
+        values = np.array([callable(v) for v in d.reshape(-1).tolist()], dtype=d.dtype).reshape(d.shape)
+        return store(self, values, "apply_", "unsafe")
+
+    def map_(self, tensor: Any, callable: Callable[[Any, Any], Any]) -> Any:
+        """Replace each element x by ``callable(x, y)``, y the matching element of ``tensor``
+        (broadcast to this shape), in place (data outside a graph)."""
+        if not callable_(callable):
+            raise TypeError(f"map_: expects a callable, got {type(callable).__name__}")
+        self._writable("map_", tensor)  # type: ignore[attr-defined]
+        d = self.data  # type: ignore[attr-defined]
+        other = np.asarray(tensor.data if isinstance(tensor, base.Tensor) else tensor)
+        try:
+            other = np.broadcast_to(other, d.shape)
+        except ValueError:
+            raise ValueError(f"map_: a tensor of shape {other.shape} does not broadcast to {d.shape}") from None
+        pairs = zip(d.reshape(-1).tolist(), other.reshape(-1).tolist())
+        values = np.array([callable(a, b) for a, b in pairs], dtype=d.dtype).reshape(d.shape)
+        return store(self, values, "map_", "unsafe")
+
+
+callable_ = callable
