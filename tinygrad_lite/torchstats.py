@@ -22,7 +22,7 @@ import numpy as np
 from .batchstate import derived
 from .conventions import check_bool
 from .ops import base
-from .ops.base import axis_of, make
+from .ops.base import axes_of, axis_of, make
 from .ops.select import order
 
 if TYPE_CHECKING:
@@ -251,7 +251,8 @@ class StatsMethods:
         x = self if dtype is None else self.astype(dtype)  # type: ignore[attr-defined]
         _floating(x, "nanmean")
         d = x._data
-        count = (~np.isnan(d)).sum(axis=None if dim is None else dim, keepdims=keepdim)
+        axes = axes_of(d.ndim, dim, "nanmean")  # ints in range, else TypeError / AxisError naming nanmean
+        count = (~np.isnan(d)).sum(axis=axes, keepdims=keepdim)
         return x.nansum(dim, keepdim) / np.asarray(count, d.dtype)  # type: ignore[attr-defined]
 
     def cov(self, *, correction: int = 1, fweights: Any = None, aweights: Any = None) -> "Tensor":

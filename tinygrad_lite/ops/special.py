@@ -93,7 +93,7 @@ def zeta(s: int, q: np.ndarray) -> np.ndarray:
     a^(1-s)/(s-1) + a^-s/2 + sum_j B_2j/(2j)! s(s+1)...(s+2j-2) a^(-s-2j+1). +inf at the poles
     q = 0, -1, -2, ..."""
     q = _f64(q)
-    top = max(20.0, 2.0 * s)
+    top = min(max(20.0, 2.0 * s), 2000.0)  # (for s > 1000 every term beyond 2000 underflows to 0)
     with np.errstate(all="ignore"):
         a = np.where(np.isfinite(q), q, top)
         total = np.zeros_like(a)
@@ -105,7 +105,7 @@ def zeta(s: int, q: np.ndarray) -> np.ndarray:
             a = np.where(low, a + 1.0, a)
         total = total + a ** (1 - s) / (s - 1) + 0.5 * a ** -s
         coef, fact, power = float(s), 2.0, a ** (-s - 1)
-        for j, b in enumerate(_BERN, start=1):
+        for j, b in enumerate(_BERN if s <= 1000 else (), start=1):
             total = total + b / fact * coef * power
             coef *= (s + 2 * j - 1) * (s + 2 * j)
             fact *= (2 * j + 1) * (2 * j + 2)
@@ -121,7 +121,8 @@ def polygamma(n: int, x: np.ndarray) -> np.ndarray:
     if n == 0:
         return digamma(x)
     with np.errstate(all="ignore"):
-        return _back((-1.0) ** (n + 1) * math.factorial(n) * zeta(n + 1, x), x)
+        fact = float(math.factorial(n)) if n <= 170 else math.inf  # (n! overflows a float beyond 170)
+        return _back((-1.0) ** (n + 1) * fact * zeta(n + 1, x), x)
 
 
 def _bessel(nu: int, x: np.ndarray, scaled: bool) -> np.ndarray:
