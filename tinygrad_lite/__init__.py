@@ -4,7 +4,7 @@ A scalar engine (``Value``) and a tensor engine (``Tensor``) share one graph wal
 one ``backward()`` gives a batch cost's gradient AND every sample's own gradient.
 """
 
-from . import autograd, cuda, data, functions, linalg, morefunctions, nn, optim, privacy, stats, viz
+from . import autograd, cuda, data, functions, layoutfunctions, linalg, morefunctions, nn, optim, privacy, stats, viz
 from . import dtypes as _dtypes
 from .anomaly import detect_anomaly
 from .checkpoint import CheckpointError, load, save
@@ -38,6 +38,7 @@ from .factories import (
 from .functions import *  # noqa: F403  (torch's function namespace: tl.exp, tl.sum, tl.maximum, ...)
 from .gradcheck import GradcheckError, gradcheck
 from .graph import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .layoutfunctions import *  # noqa: F403  (tl.scatter, tl.take_along_dim, tl.tile, tl.combinations, ...)
 from .morefunctions import *  # noqa: F403  (more of it: tl.tan, tl.cumprod, tl.cdist, tl.meshgrid, ...)
 from .persample import total_norms as per_sample_norms
 from .random import manual_seed
@@ -56,7 +57,7 @@ __all__ += ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_l
             "randint", "randperm", "multinomial", "normal", "linalg", "get_default_dtype",
             "set_default_dtype"]
 # (``from tinygrad_lite import *`` leaves Python's own abs, all, any, max, min, pow, round and sum alone)
-__all__ += morefunctions.__all__
+__all__ += morefunctions.__all__ + layoutfunctions.__all__
 __all__ += [n for n in functions.__all__ if n not in ("abs", "all", "any", "max", "min", "pow", "round", "sum")]
 
 # torch's dtype names (tl.float32, tl.long, tl.float, tl.int, tl.bool ...): attributes only, never

@@ -216,6 +216,8 @@ from .mathmore import (
                           XLOGY,
 )
 from .mathmore import ALL as _MORE
+from .scatter import ALL as _SCATTER
+from .scatter import INDEXPUT, SCATTER, SCATTERADD, SCATTERREDUCE, IndexPut, Scatter, ScatterAdd, ScatterReduce
 
 ALL = (ADD, SUB, MUL, DIV, POW, ADDC, SUBC, MULC, DIVC, RSUBC, RDIVC, POWC, RPOWC, NEG, EXP, LOG, SQRT, TANH,
        SIGMOID, RELU, ABS, CLIP, CAST, SUM, MEAN, MAX, MIN, SOFTMAX, LOGSOFTMAX, RESHAPE, TRANSPOSE, GETITEM, CONCAT,
@@ -229,7 +231,7 @@ ALL = ALL + (HOOKPOINT,)
 ALL = ALL + (SORT, TOPK, DIAGONAL, DIAG, TRIL, TRIU, EINSUM)
 ALL = ALL + (FLOORDIV, TRUNCDIV, REMAINDER, FMOD, MAXUNPOOL, SVDVALS, UNFOLD, FOLD)
 ALL = ALL + (INDEXADD, INDEXCOPY)
-ALL = ALL + _MORE
+ALL = ALL + _MORE + _SCATTER
 
 __all__ = ["Op", "ALL", "Abs", "Add", "AddC", "Cast", "Clip", "Div", "DivC", "Exp", "Log", "Mul", "MulC", "Neg",
            "Pow", "PowC", "RDivC", "Relu", "RPowC", "RSubC", "Sigmoid", "Sqrt", "Sub", "SubC", "Tanh", "CrossEntropy",
@@ -258,3 +260,4 @@ __all__ += ["MaxUnpool", "MAXUNPOOL", "Svdvals", "SVDVALS", "Unfold", "UNFOLD", 
 __all__ += ["IndexAdd", "IndexCopy", "INDEXADD", "INDEXCOPY"]
 __all__ += ["TAN", "ATAN", "ASIN", "ACOS", "SINH", "COSH", "ASINH", "ACOSH", "ATANH", "ERFINV", "TRUNC", "HYPOT",
             "XLOGY", "CUMPROD", "LOGCUMSUMEXP"]
+__all__ += ["Scatter", "ScatterAdd", "ScatterReduce", "IndexPut", "SCATTER", "SCATTERADD", "SCATTERREDUCE", "INDEXPUT"]
