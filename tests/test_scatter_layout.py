@@ -3,6 +3,7 @@ take, put, take_along_dim, masked_scatter, select/slice/diagonal_scatter) and th
 methods tile, rot90, tensor_split, unfold, unique(dim), ...: values and gradients against
 torch in float64, finite differences, per-sample gradients, and bad input."""
 
+# ruff: noqa: B023  (each loop builds lambdas that are called within the same iteration)
 from __future__ import annotations
 
 from typing import Any
