@@ -428,3 +428,25 @@ def test_in_place_twins_write_torch_values_and_are_refused_inside_a_graph() -> N
     with pytest.raises(RuntimeError, match="scatter_add_"):
         y.scatter_add_(0, idx, tl.tensor(s))
     np.testing.assert_array_equal(y.data, a * 2)
+
+
+@pytest.mark.parametrize("B", [2, 4])
+def test_per_sample_gradients_through_an_index_with_separated_arrays(B: int) -> None:
+    """``W[i, :, j]`` puts the indexed axis first; the per-sample stack of cotangents sent back
+    through it must keep its own axis in front (with 2 samples and 2 indexed positions a
+    mix-up would not even raise)."""
+    rng = np.random.default_rng(16)
+    W0 = rng.normal(size=(3, 4, 5))
+    X, Y = rng.normal(size=(B, 2, 4)), rng.normal(size=(B, 2, 4))
+
+    def loss(rows: slice, W: Any, batched: bool) -> Any:
+        P = W[np.array([0, 2]), :, np.array([1, 3])] * 1.5 + W[1, :2, 0].reshape(2, 1)
+        return nn.mse_loss(tl.Tensor(X[rows], batched=batched) * P, Y[rows])
+    alone = []
+    for b in range(B):
+        W = tl.tensor(W0, requires_grad=True)
+        loss(slice(b, b + 1), W, False).backward()
+        alone.append(W.grad)
+    W = tl.tensor(W0, requires_grad=True)
+    loss(slice(None), W, True).backward()
+    np.testing.assert_allclose(W.grad_sample, np.stack(alone), rtol=1e-12, atol=1e-15)
