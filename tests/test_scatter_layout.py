@@ -450,3 +450,54 @@ def test_per_sample_gradients_through_an_index_with_separated_arrays(B: int) -> 
     W = tl.tensor(W0, requires_grad=True)
     loss(slice(None), W, True).backward()
     np.testing.assert_allclose(W.grad_sample, np.stack(alone), rtol=1e-12, atol=1e-15)
+
+
+def _T(a: Any, **kw: Any) -> Any:
+    a = np.asarray(a)
+    return torch.tensor(a, dtype=torch.float64 if a.dtype.kind == "f" else None, **kw)
+
+
+_EDGES = [  # (torch, tinygrad_lite): the same call; values, shapes and dtypes must agree
+    (lambda m, T: T(1.0).scatter(0, m(0), T(5.0))),
+    (lambda m, T: T(1.0).scatter_add(0, m(0), T(5.0))),
+    (lambda m, T: T([[1.0, 2.0]]).scatter(1, m(np.zeros((1, 0), np.int64)), T([[5.0]]))),
+    (lambda m, T: T([[1, 2], [3, 4]]).scatter_reduce(0, m([[1, 1]]), T([[4, -7]]), "mean", include_self=False)),
+    (lambda m, T: T([1, 2, 3]).scatter(0, m([1]), 2.5)),
+    (lambda m, T: T([0.0, 0.0]).scatter(0, m(np.array([1], np.int32)), T([3.0]))),
+    (lambda m, T: T([1.0, 2.0]).scatter_reduce(0, m([0, 0]), T([np.nan, 3.0]), "amax")),
+    (lambda m, T: T(np.arange(6.0).reshape(2, 3)).index_put((m([-1]), m([-2])), T(9.0))),
+    (lambda m, T: T(np.arange(6.0).reshape(2, 3)).index_put((m([True, False]),), T([1.0, 2.0, 3.0]), True)),
+    (lambda m, T: T([1.0, 2.0, 3.0, 4.0]).masked_scatter(m(np.eye(3, 4, dtype=bool)), T(np.arange(10.0)))),
+    (lambda m, T: T(np.arange(7.0)).tensor_split(T([2, 5]))),
+    (lambda m, T: T(np.arange(7.0)).tensor_split(T(3))),
+    (lambda m, T: T(np.arange(2.0)).tensor_split(4)),
+    (lambda m, T: T([1.0, np.nan, np.nan, 2.0]).unique_consecutive(return_counts=True)),
+    (lambda m, T: T(3.0).unique_consecutive(return_inverse=True)),
+    (lambda m, T: T(np.zeros((0, 3))).unique(dim=0, return_inverse=True, return_counts=True)),
+    (lambda m, T: T(np.zeros((3, 0))).unique_consecutive(dim=1, return_inverse=True, return_counts=True)),
+    (lambda m, T: T([[1.0, 0.0, 1.0], [2.0, 5.0, 2.0]]).unique(dim=1, return_inverse=True)),
+    (lambda m, T: T([[1.0, 1.0, 0.0], [2.0, 2.0, 2.0]]).unique_consecutive(dim=1, return_inverse=True)),
+    (lambda m, T: T(2.0).tile(3)),
+    (lambda m, T: T([2.0, 3.0]).tile(())),
+    (lambda m, T: T(np.arange(10.0)).unfold(0, 3, 4)),
+    (lambda m, T: T(np.arange(4.0)).unfold(0, 0, 1)),
+    (lambda m, T: T([[1.0, 2.0], [3.0, 4.0]]).diagflat(1)),
+    (lambda m, T: T(np.arange(12.0).reshape(2, 6)).hsplit([1, 4])),
+    (lambda m, T: T(1.0).put(m([0]), T([4.0]))),
+    (lambda m, T: T(1.0).take(m(0))),
+    (lambda m, T: T(np.arange(6.0).reshape(2, 3)).take_along_dim(m([[5], [0]]))),
+    (lambda m, T: T(np.zeros((2, 6))).slice_scatter(T(np.ones((2, 2))), 1, -4, None, 3)),
+    (lambda m, T: T([[1, 2], [3, 4]]).index_reduce(0, m([1, 1]), T([[4, -7], [2, 2]]), "mean")),
+    (lambda m, T: T([[1.0, 2.0]]).broadcast_to(3, -1)),
+]
+
+
+@pytest.mark.parametrize("call", _EDGES)
+def test_edge_cases_match_torch(call: Any) -> None:
+    want = call(torch.tensor, _T)
+    got = call(np.array, lambda a: tl.tensor(np.asarray(a)))
+    want, got = (want, got) if isinstance(want, (tuple, list)) else ((want,), (got,))
+    assert len(want) == len(got)
+    for w, g in zip(want, got):
+        assert g.shape == tuple(w.shape) and g.dtype == w.numpy().dtype
+        np.testing.assert_array_equal(g.data, w.numpy())

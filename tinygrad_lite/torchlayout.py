@@ -39,7 +39,7 @@ def _no_grad(out: Any, who: str, t: Any) -> Any:
 
 def _rows(d: np.ndarray, ax: int) -> np.ndarray:
     """The slices of ``d`` along ``ax`` as the rows of a 2-D array."""
-    return np.moveaxis(d, ax, 0).reshape(d.shape[ax], -1)
+    return np.moveaxis(d, ax, 0).reshape(d.shape[ax], int(np.prod(d.shape)) // max(d.shape[ax], 1))
 
 
 def unique_along(t: Any, who: str, ax: int, consecutive: bool, return_inverse: bool, return_counts: bool) -> Any:
@@ -47,6 +47,9 @@ def unique_along(t: Any, who: str, ax: int, consecutive: bool, return_inverse: b
     neighbours with ``consecutive``), with the inverse (slice -> its representative) and the
     counts when asked; no gradient."""
     d = t.data
+    if d.size == 0 and d.shape[ax] != 0:
+        raise ValueError(f"{who}: the tensor of shape {d.shape} has an empty axis other than dim {ax}, so its "
+                         "slices along dim cannot be compared")
     rows = _rows(d, ax)
     n = rows.shape[0]
     if consecutive:
