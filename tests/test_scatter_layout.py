@@ -367,6 +367,11 @@ _BAD = [
     (lambda m, x, s: x.select_scatter(s[0, :3], 0, 0), ValueError, r"select_scatter: src of shape \(3,\)"),
     (lambda m, x, s: x.slice_scatter(s[:, :3], 1, 0, 2), ValueError, r"slice_scatter: src of shape \(3, 3\)"),
     (lambda m, x, s: x.diagonal_scatter(s[0], 0), ValueError, r"diagonal_scatter: src of shape \(4,\)"),
+    (lambda m, x, s: x.select_scatter(s[0], 0, 1.5), TypeError, "select_scatter: index must be an int"),
+    (lambda m, x, s: x.slice_scatter(s[:, :2], 1, 0.5), TypeError, "slice_scatter: start must be an int"),
+    (lambda m, x, s: x.diagonal_scatter(s[0, :3], 0.5), TypeError, "diagonal_scatter: offset must be an int"),
+    (lambda m, x, s: x.scatter(0, m([[0]]), s[:1, :1], reduce="max"), ValueError, "scatter: reduce must be"),
+    (lambda m, x, s: x.scatter_add(0, m([[0.0]]), s[:1, :1]), TypeError, "scatter_add: index must be an integer"),
 ]
 
 

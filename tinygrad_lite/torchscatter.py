@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import numpy as np
 
 from . import ops
+from .conventions import _int
 from .ops import base
 from .ops.base import axis_of
 from .ops.layout import index_keeps_rows, indexed, normalise_index
@@ -296,10 +297,11 @@ class ScatterMethods:
     def select_scatter(self, src: Any, dim: int, index: int) -> "Tensor":
         """A copy with ``src`` in place of ``select(dim, index)``."""
         shape = self.data.shape
-        ax = axis_of(len(shape), dim, "select_scatter") if shape else axis_of(0, dim, "select_scatter")
         if not shape:
             raise ValueError("select_scatter: the tensor must have at least one axis, got shape ()")
-        i = _in_range("select_scatter", np.asarray(int(index)), shape[ax], f"dim {ax} of shape {shape}", True)
+        ax = axis_of(len(shape), dim, "select_scatter")
+        i = _in_range("select_scatter", np.asarray(_int("select_scatter", "index", index)), shape[ax],
+                      f"dim {ax} of shape {shape}", True)
         return self._put_part("select_scatter", src, (slice(None),) * ax + (int(i),), ax != 0)
 
     def slice_scatter(self, src: Any, dim: int = 0, start: Optional[int] = None, end: Optional[int] = None,
@@ -311,6 +313,8 @@ class ScatterMethods:
         ax = axis_of(len(shape), dim, "slice_scatter")
         if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step <= 0:
             raise ValueError(f"slice_scatter: step must be an int > 0, got {step!r}")
+        start, end = (None if v is None else _int("slice_scatter", name, v) for name, v in (("start", start),
+                                                                                           ("end", end)))
         sl = slice(start, end, step)
         keeps = ax != 0 or sl.indices(shape[0]) == (0, shape[0], 1)
         return self._put_part("slice_scatter", src, (slice(None),) * ax + (sl,), keeps)
@@ -324,7 +328,7 @@ class ScatterMethods:
         d1, d2 = axis_of(len(shape), dim1, "diagonal_scatter"), axis_of(len(shape), dim2, "diagonal_scatter")
         if d1 == d2:
             raise ValueError(f"diagonal_scatter: dim1 and dim2 must differ, got {dim1} and {dim2}")
-        off = int(offset)
+        off = _int("diagonal_scatter", "offset", offset)
         moved = self.movedim((d1, d2), (-2, -1))  # type: ignore[attr-defined]
         r, c = shape[d1], shape[d2]
         n = max(0, min(r + min(off, 0), c - max(off, 0)))
