@@ -506,3 +506,32 @@ def test_edge_cases_match_torch(call: Any) -> None:
     for w, g in zip(want, got):
         assert g.shape == tuple(w.shape) and g.dtype == w.numpy().dtype
         np.testing.assert_array_equal(g.data, w.numpy())
+
+
+def test_diag_embed_transposes_and_function_forms_match_torch() -> None:
+    rng = np.random.default_rng(17)
+    v, x, y = rng.normal(size=(2, 3)), rng.normal(size=(3, 4)), rng.normal(size=(2, 3, 4))
+    for args in ((), (1,), (-1, 0, 2), (2, 2, 0), (0, -1, -3)):
+        _compare(lambda a: a.diag_embed(*args), lambda a: a.diag_embed(*args), [v])
+        _compare(lambda a: tl.diag_embed(a, *args), lambda a: torch.diag_embed(a, *args), [v])
+    _compare(lambda a: a.H, lambda a: a.H, [x])
+    for a in (x, y):
+        _compare(lambda t: t.mH, lambda t: t.mH, [a])
+        _compare(lambda t: tl.adjoint(t), lambda t: torch.adjoint(t), [a])
+    for bad in (lambda m: m.tensor(y).H, lambda m: m.tensor(v[0]).mH, lambda m: m.tensor(v[0]).adjoint(),
+                lambda m: m.tensor(v).diag_embed(0, 1, 1)):
+        with pytest.raises((RuntimeError, IndexError)):
+            bad(torch)
+        with pytest.raises(ValueError, match=r"(H|mH|adjoint|diag_embed): "):
+            bad(tl)
+    for name, args in (("unsafe_split", (2, 1)), ("unsafe_chunk", (3, -1))):
+        want, got = getattr(torch, name)(torch.tensor(y), *args), getattr(tl, name)(tl.tensor(y), *args)
+        assert [tuple(w.shape) for w in want] == [g.shape for g in got]
+    i, s = np.array([2, 0]), rng.normal(size=(3, 2))
+    for name, arg in (("index_add", s), ("index_copy", s), ("index_fill", -1.0)):
+        targ = torch.tensor(arg) if isinstance(arg, np.ndarray) else arg
+        want = getattr(torch, name)(torch.tensor(x), 1, torch.tensor(i), targ)
+        got = getattr(tl, name)(tl.tensor(x), 1, i, tl.tensor(arg) if isinstance(arg, np.ndarray) else arg)
+        np.testing.assert_array_equal(got.data, want.numpy())
+    np.testing.assert_array_equal(tl.ger(tl.tensor(v[0]), tl.tensor(v[1])).data,
+                                  torch.ger(torch.tensor(v[0]), torch.tensor(v[1])).numpy())

@@ -21,7 +21,8 @@ _METHODS = ["scatter", "scatter_add", "scatter_reduce", "take_along_dim", "take"
             "index_reduce", "masked_scatter", "select_scatter", "slice_scatter", "diagonal_scatter", "tile",
             "broadcast_to", "ravel", "rot90", "fliplr", "flipud", "tensor_split", "hsplit", "vsplit", "dsplit",
             "select", "diagflat", "narrow_copy", "unique_consecutive", "argwhere", "split_with_sizes",
-            "is_same_size"]
+            "is_same_size", "diag_embed", "adjoint", "unsafe_split", "unsafe_chunk", "index_add", "index_copy",
+            "index_fill", "ger"]
 globals().update({n: _passing(n) for n in _METHODS})
 
 row_stack = vstack

@@ -9,7 +9,8 @@ and per-sample rules are those ops':
 * ``unfold(dimension, size, step)``: the sliding windows ``x[.., s*i : s*i + size, ..]`` of
   ``dimension`` stacked on it, each window's elements on a new last axis (a copy);
 * index-valued (no gradient): ``argwhere``, ``unique_consecutive`` and ``unique(dim=...)``;
-* ``is_same_size``, ``ndimension``.
+* ``diag_embed``, ``H`` / ``mH`` / ``adjoint`` (transposes: the tensors are real),
+  ``unsafe_split`` / ``unsafe_chunk`` (``split`` / ``chunk``), ``is_same_size``, ``ndimension``.
 """
 
 from __future__ import annotations
@@ -240,6 +241,49 @@ class LayoutMethods:
         ax = axis_of(max(self.data.ndim, 1), dim, "unique_consecutive")
         return unique_along(self if self.data.ndim else self.reshape(1), "unique_consecutive", ax,  # type: ignore
                             True, return_inverse, return_counts)
+
+    # ------------------------------------------------------------ matrices -------------
+    def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1) -> "Tensor":
+        """Each vector along the last axis on diagonal ``offset`` of a square matrix whose axes
+        are ``dim1`` (rows) and ``dim2`` (columns) of the result (one axis more); 0 elsewhere."""
+        offset = _int("diag_embed", "offset", offset)
+        nd = self.data.ndim + 1
+        d1, d2 = axis_of(nd, dim1, "diag_embed"), axis_of(nd, dim2, "diag_embed")
+        if d1 == d2 or self.data.ndim == 0:
+            raise ValueError(f"diag_embed: dim1 and dim2 must name two axes of the result, got {dim1} and {dim2} "
+                             f"(tensor shape {self.data.shape})")
+        return ops.DIAG(self, offset=offset).movedim((-2, -1), (d1, d2))  # type: ignore[attr-defined]
+
+    def _matrix_t(self, who: str, only_2d: bool) -> "Tensor":
+        nd = self.data.ndim
+        if nd == 0:
+            return self  # type: ignore[return-value]
+        if nd < 2 or (only_2d and nd != 2):
+            raise ValueError(f"{who}: expects a matrix{'' if only_2d else ' or a batch of matrices'}, got shape "
+                             f"{self.data.shape}")
+        return self.swapaxes(-2, -1)  # type: ignore[attr-defined]
+
+    @property
+    def H(self) -> "Tensor":
+        """The transpose of a matrix (real tensors: the conjugate transpose)."""
+        return self._matrix_t("H", True)
+
+    @property
+    def mH(self) -> "Tensor":
+        """The last two axes swapped (real tensors: the conjugate transpose of each matrix)."""
+        return self._matrix_t("mH", False)
+
+    def adjoint(self) -> "Tensor":
+        """``mH``."""
+        return self._matrix_t("adjoint", False)
+
+    def unsafe_split(self, split_size: Any, dim: int = 0) -> tuple:
+        """``split`` (pieces here are never views that could be resized)."""
+        return self.split(split_size, dim)  # type: ignore[attr-defined]
+
+    def unsafe_chunk(self, chunks: int, dim: int = 0) -> tuple:
+        """``chunk``."""
+        return self.chunk(chunks, dim)  # type: ignore[attr-defined]
 
     def is_same_size(self, other: Any) -> bool:
         """Whether ``other`` (a Tensor) has this shape."""
