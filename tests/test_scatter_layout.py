@@ -535,3 +535,20 @@ def test_diag_embed_transposes_and_function_forms_match_torch() -> None:
         np.testing.assert_array_equal(got.data, want.numpy())
     np.testing.assert_array_equal(tl.ger(tl.tensor(v[0]), tl.tensor(v[1])).data,
                                   torch.ger(torch.tensor(v[0]), torch.tensor(v[1])).numpy())
+
+
+def test_layout_methods_by_finite_differences() -> None:
+    rng = np.random.default_rng(18)
+    x = tl.tensor(rng.normal(size=(3, 4)), requires_grad=True)
+    w = {}
+
+    def weighted(t: Any) -> Any:  # a fixed random weighting of the output, so every entry counts
+        key = t.shape
+        if key not in w:
+            w[key] = tl.tensor(rng.normal(size=key))
+        return (t * w[key]).sum()
+    for f in (lambda a: a.unfold(1, 2, 1), lambda a: a.rot90(3), lambda a: a.tile(2, 1, 2),
+              lambda a: tl.combinations(a[0], 3, with_replacement=True), lambda a: a.diag_embed(1, 0, 2),
+              lambda a: tl.cat(a.tensor_split([1, 3], 1), 1) ** 2, lambda a: a.take(np.array([[0, 11], [5, 5]])),
+              lambda a: a.select(1, -1) * a.narrow_copy(1, 0, 1).ravel()):
+        assert tl.gradcheck(lambda a: weighted(f(a)), [x])
