@@ -552,3 +552,47 @@ def test_layout_methods_by_finite_differences() -> None:
               lambda a: tl.cat(a.tensor_split([1, 3], 1), 1) ** 2, lambda a: a.take(np.array([[0, 11], [5, 5]])),
               lambda a: a.select(1, -1) * a.narrow_copy(1, 0, 1).ravel()):
         assert tl.gradcheck(lambda a: weighted(f(a)), [x])
+
+
+def test_selection_by_a_per_sample_or_mixed_index_is_tracked() -> None:
+    """take_along_dim / take at a per-sample index give each sample its own rows of the
+    table; an index computed from a batch statistic mixes the samples, and so does
+    masked_scatter of a batched tensor with a source that needs gradients."""
+    rng = np.random.default_rng(19)
+    X, Y, T0 = rng.normal(size=(4, 5)), rng.normal(size=(4, 3)), rng.normal(size=(5, 3))
+
+    def build(rows: slice, T: Any, batched: bool) -> Any:
+        xb = tl.Tensor(X[rows], batched=batched)
+        i = xb.argmax(1, keepdim=True)
+        picked = T.take_along_dim(i, 0) + T.take(i * 3)
+        return nn.mse_loss(picked * xb[:, :3], Y[rows])
+    alone = []
+    for b in range(4):
+        T = tl.tensor(T0, requires_grad=True)
+        build(slice(b, b + 1), T, False).backward()
+        alone.append(T.grad)
+    T = tl.tensor(T0, requires_grad=True)
+    build(slice(None), T, True).backward()
+    np.testing.assert_allclose(T.grad_sample, np.stack(alone), rtol=1e-12, atol=1e-15)
+    for pick in (lambda T, i: T.take_along_dim(i, 0), lambda T, i: T.take(i), lambda T, i: tl.take_along_dim(T, i)):
+        T = tl.tensor(T0, requires_grad=True)
+        xb = tl.Tensor(X, batched=True)
+        i = (xb - xb.mean(0)).argmax(1, keepdim=True)  # depends on the other samples
+        nn.mse_loss(pick(T, i).reshape(4, -1)[:, :1] * xb[:, :1], Y[:, :1]).backward()
+        with pytest.raises(RuntimeError, match="per-sample gradients"):
+            _ = T.grad_sample
+    S = tl.tensor(rng.normal(size=20), requires_grad=True)
+    xb = tl.Tensor(X, batched=True)
+    nn.mse_loss(xb.masked_scatter(tl.tensor(X > 0), S), X).backward()
+    with pytest.raises(RuntimeError, match="masked_scatter"):
+        _ = S.grad_sample
+    W = tl.tensor(rng.normal(size=5), requires_grad=True)  # a constant source: each sample's own gradient
+    nn.mse_loss((tl.Tensor(X, batched=True) * W).masked_scatter(tl.tensor(X > 0), tl.tensor(np.ones(20))),
+                X).backward()
+    alone = []
+    for b in range(4):
+        Wb = tl.tensor(W.data, requires_grad=True)
+        ((tl.tensor(X[b:b + 1]) * Wb).masked_scatter(tl.tensor(X[b:b + 1] > 0), tl.tensor(np.ones(20)))
+         - tl.tensor(X[b:b + 1])).square().sum().backward()
+        alone.append(Wb.grad / X[b].size)  # (each sample's own mean squared error)
+    np.testing.assert_allclose(W.grad_sample, np.stack(alone), rtol=1e-12, atol=1e-15)

@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
-from . import ops
+from . import batchstate, ops
+from .batchstate import BATCHED
 from .conventions import _int
 from .ops import base
-from .ops.base import axis_of
+from .ops.base import axis_of, make
 from .ops.layout import index_keeps_rows, indexed, normalise_index
 from .ops.scatter import INDEXPUT, SCATTER, SCATTERADD, SCATTERREDUCE
 
@@ -79,6 +80,15 @@ def _scatter_checks(who: str, t: Any, dim: Any, index: Any, src: Optional[Any]) 
 
 def _operand(x: Any) -> Any:
     return x if isinstance(x, base.Tensor) else base.const(x)
+
+
+def _like(index: Any, arr: np.ndarray) -> Any:
+    """``arr`` (positions made from ``index``) carrying ``index``'s batch state when ``index``
+    is a Tensor that has one, so selecting by a per-sample or mixed index is tracked."""
+    bs = getattr(index, "_bs", 0)
+    if not bs:
+        return arr
+    return make(arr, None, (), None, False, bs, getattr(index, "_mix", None))
 
 
 class ScatterMethods:
@@ -153,7 +163,7 @@ class ScatterMethods:
         idx = _ints("take_along_dim", indices)
         if dim is None:
             flat = self.reshape(-1)  # type: ignore[attr-defined]
-            return flat.take_along_dim(idx.reshape(-1), 0)
+            return flat.take_along_dim(_like(indices, idx.reshape(-1)), 0)
         shape = self.data.shape
         if idx.ndim != len(shape) or not shape:
             raise ValueError(f"take_along_dim: indices of shape {idx.shape} must have as many axes as the tensor of "
@@ -169,7 +179,7 @@ class ScatterMethods:
         x = self if shape[:ax] + shape[ax + 1:] == tuple(b[:ax] + b[ax + 1:]) else ops.EXPAND(
             self, tuple(b[:ax]) + (shape[ax],) + tuple(b[ax + 1:]))
         b[ax] = idx.shape[ax]
-        return ops.GATHER(x, ax, np.broadcast_to(idx, tuple(b)))
+        return ops.GATHER(x, ax, _like(indices, np.broadcast_to(idx, tuple(b))))
 
     def take(self, index: Any) -> "Tensor":
         """The flattened tensor read at ``index`` (any shape, negative positions from the end);
@@ -177,7 +187,7 @@ class ScatterMethods:
         idx = _ints("take", index)
         n = self.data.size
         idx = _in_range("take", idx, n, f"the flattened tensor of shape {self.data.shape}", True)
-        return self.reshape(-1)[idx]  # type: ignore[attr-defined,index]
+        return self.reshape(-1)[_like(index, idx)]  # type: ignore[attr-defined,index]
 
     def put(self, index: Any, source: Any, accumulate: bool = False) -> "Tensor":
         """The flattened tensor with ``source``'s elements written (added with ``accumulate``)
@@ -279,7 +289,13 @@ class ScatterMethods:
         if n == 0:
             return ops.CLONE(x)
         pos = np.where(md, np.cumsum(md.reshape(-1)).reshape(shape) - 1, 0)
-        return ops.WHERE(base.const(np.ascontiguousarray(md)), src.reshape(-1)[pos], x)  # type: ignore[attr-defined]
+        cond = np.ascontiguousarray(md)
+        if (src.requires_grad or src._bs) and (self._bs | m._bs | src._bs) & BATCHED:  # type: ignore[attr-defined]
+            why = "op 'masked_scatter' hands out the source's elements in row-major order across the sample axis"
+            cond = make(cond, None, (), None, False, *batchstate.mixed(why, self, m, src))
+        elif m._bs:
+            cond = make(cond, None, (), None, False, m._bs, getattr(m, "_mix", None))
+        return ops.WHERE(base.const(cond), src.reshape(-1)[pos], x)  # type: ignore[attr-defined]
 
     def masked_scatter_(self, mask: Any, source: Any) -> "Tensor":
         """``masked_scatter`` in place."""
