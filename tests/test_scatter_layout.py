@@ -596,3 +596,20 @@ def test_selection_by_a_per_sample_or_mixed_index_is_tracked() -> None:
          - tl.tensor(X[b:b + 1])).square().sum().backward()
         alone.append(Wb.grad / X[b].size)  # (each sample's own mean squared error)
     np.testing.assert_allclose(W.grad_sample, np.stack(alone), rtol=1e-12, atol=1e-15)
+
+
+def test_scatter_at_a_per_sample_index_keeps_each_sample_apart() -> None:
+    rng = np.random.default_rng(20)
+    X, Y = rng.normal(size=(4, 5)), rng.normal(size=(4, 5))
+
+    def build(rows: slice, W: Any, batched: bool) -> Any:
+        xb = tl.Tensor(X[rows], batched=batched)
+        i = xb.argmax(1, keepdim=True)
+        out = W[rows].scatter_reduce(1, i, W[rows, :1] * 3, "prod").scatter(1, (i + 1) % 5, W[rows, 1:2])
+        return nn.mse_loss(out * xb, Y[rows])
+    _per_sample(build)
+    W = tl.tensor(rng.normal(size=(6, 5)), requires_grad=True)
+    xb = tl.Tensor(X, batched=True)
+    nn.mse_loss(W.scatter_add(1, xb.argmax(1, keepdim=True), W[:, :1] * 2)[:4] * xb, Y).backward()
+    with pytest.raises(RuntimeError, match=r"op 'scatter_add' takes an operand of shape \(4, 1\)"):
+        _ = W.grad_sample

@@ -115,10 +115,10 @@ class _Scatter(Op):
                                     "from one", x, src, index)
         if axis == 0:
             return batchstate.mixed(f"op '{self.name}' writes along the sample axis (axis 0)", x, src, index)
-        for t in (x, src):
+        for t in (x, src) + ((index,) if getattr(index, "_bs", 0) & BATCHED else ()):
             if t._data.shape[0] != out.shape[0]:
                 return batchstate.mixed(f"op '{self.name}' takes an operand of shape {t._data.shape} whose rows do "
-                                        f"not line up with the result's samples (shape {out.shape})", x, src)
+                                        f"not line up with the result's samples (shape {out.shape})", x, src, index)
         return BATCHED, None
 
 
