@@ -158,13 +158,19 @@ def _pair(a: np.ndarray) -> tuple:
     ("median", (1,), {}), ("nanmedian", (), {}), ("quantile", (0.3,), {"dim": 1}), ("nansum", (), {"dim": 0}),
     ("kthvalue", (2, 1), {}), ("aminmax", (), {"dim": 0}), ("logaddexp", ("other",), {}), ("fmax", ("other",), {}),
     ("lgamma", (), {}), ("cov", (), {}), ("var_mean", (1,), {}), ("std_mean", (), {"dim": 0, "correction": 0}),
+    ("scatter_add", (1, "index", "src"), {}), ("scatter_reduce", (1, "index", "src"), {"reduce": "amax"}),
+    ("take_along_dim", ("index", 1), {}), ("tile", ((2, 1),), {}), ("rot90", (), {}), ("ravel", (), {}),
+    ("tensor_split", (3, 1), {}), ("select", (1, 2), {}), ("broadcast_to", ((2, 3, 4),), {}),
+    ("diagonal_scatter", ("diag",), {}), ("slice_scatter", ("src", 1, 3), {}), ("narrow_copy", (1, 1, 2), {}),
 ])
 def test_torch_functions_that_call_the_method_of_their_name(name: str, args: tuple, kwargs: dict) -> None:
     # torch.add(x, y, alpha=2), torch.norm(x, dim=1), torch.chunk(x, 2, 1), ... (and x.add(y, alpha=2))
     rng = np.random.default_rng(4)
     a, other = rng.normal(size=(3, 4)), rng.normal(size=(3, 4))
     extra = {"other": (tl.tensor(other), torch.tensor(other)), "mask": (tl.tensor(a > 0), torch.tensor(a > 0)),
-             "index": (tl.tensor([[0], [3], [1]]), torch.tensor([[0], [3], [1]]))}
+             "index": (tl.tensor([[0], [3], [1]]), torch.tensor([[0], [3], [1]])),
+             "src": (tl.tensor(other[:, :1]), torch.tensor(other[:, :1])),
+             "diag": (tl.tensor(other[0, :3]), torch.tensor(other[0, :3]))}
     x, tx = _pair(a)
     got = getattr(tl, name)(x, *[extra[v][0] if isinstance(v, str) else v for v in args], **kwargs)
     want = getattr(torch, name)(tx, *[extra[v][1] if isinstance(v, str) else v for v in args], **kwargs)

@@ -9,6 +9,7 @@ from . import (
     cuda,
     data,
     functions,
+    layoutfunctions,
     linalg,
     morefunctions,
     nn,
@@ -53,6 +54,7 @@ from .factories import (
 from .functions import *  # noqa: F403  (torch's function namespace: tl.exp, tl.sum, tl.maximum, ...)
 from .gradcheck import GradcheckError, gradcheck
 from .graph import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .layoutfunctions import *  # noqa: F403  (tl.scatter, tl.take_along_dim, tl.tile, tl.combinations, ...)
 from .morefunctions import *  # noqa: F403  (more of it: tl.tan, tl.cumprod, tl.cdist, tl.meshgrid, ...)
 from .persample import total_norms as per_sample_norms
 from .random import manual_seed
@@ -78,6 +80,7 @@ __all__ += ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_l
 __all__ += morefunctions.__all__
 __all__ += statfunctions.__all__ + ["special"]
 __all__ += torchlinalg.__all__
+__all__ += layoutfunctions.__all__
 __all__ += [n for n in functions.__all__ if n not in ("abs", "all", "any", "max", "min", "pow", "round", "sum")]
 
 # torch's dtype names (tl.float32, tl.long, tl.float, tl.int, tl.bool ...): attributes only, never

@@ -29,6 +29,8 @@ from .ops.base import axes_of
 from .torchextra import _along
 from .torchextra import _axis as _one_axis
 from .torchindex import IndexMethods
+from .torchlayout import LayoutMethods
+from .torchscatter import ScatterMethods
 from .torchwrite import WriteMethods, recorded
 
 if TYPE_CHECKING:
@@ -42,7 +44,7 @@ def _shape_of(other: Any, who: str) -> tuple:
     return tuple(other.shape)
 
 
-class TorchMethods(WriteMethods, IndexMethods):
+class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods):
     """Mixin of ``Tensor`` (see the module docstring)."""
 
     __slots__ = ()

@@ -231,9 +231,13 @@ class MoreMethods(MathMethods):
                dim: Any = None) -> Any:
         """The distinct values in ascending order (no gradient); with ``return_inverse`` the
         index of each input entry in them (in the input's shape), with ``return_counts`` how
-        often each occurs. Only ``dim=None`` (the flattened tensor)."""
-        if dim is not None:
-            raise NotImplementedError(f"unique: only dim=None is supported, got dim={dim!r}")
+        often each occurs; with ``dim`` the distinct slices along it (inverse and counts
+        per slice)."""
+        if dim is not None:  # the distinct slices along dim, in lexicographic order
+            from .torchlayout import unique_along
+            ax = base.axis_of(max(self._data.ndim, 1), dim, "unique")
+            return unique_along(self if self._data.ndim else self.reshape(1), "unique", ax, False,  # type: ignore
+                                return_inverse, return_counts)
         vals, inv, counts = np.unique(self._data.reshape(-1), return_inverse=True, return_counts=True)
         out = [_no_grad(vals, "unique", self)]
         if return_inverse:

@@ -222,6 +222,10 @@ from .special import ALL as _SPECIAL
 from .linalg_decomp import ALL as _DECOMP
 from .linalg_more import ALL as _LINALG
 
+# isort: split
+from .scatter import ALL as _SCATTER
+from .scatter import INDEXPUT, SCATTER, SCATTERADD, SCATTERREDUCE, IndexPut, Scatter, ScatterAdd, ScatterReduce
+
 ALL = (ADD, SUB, MUL, DIV, POW, ADDC, SUBC, MULC, DIVC, RSUBC, RDIVC, POWC, RPOWC, NEG, EXP, LOG, SQRT, TANH,
        SIGMOID, RELU, ABS, CLIP, CAST, SUM, MEAN, MAX, MIN, SOFTMAX, LOGSOFTMAX, RESHAPE, TRANSPOSE, GETITEM, CONCAT,
        MATMUL, LINEAR, MSE, XENT)
@@ -235,7 +239,7 @@ ALL = ALL + (SORT, TOPK, DIAGONAL, DIAG, TRIL, TRIU, EINSUM)
 ALL = ALL + (FLOORDIV, TRUNCDIV, REMAINDER, FMOD, MAXUNPOOL, SVDVALS, UNFOLD, FOLD)
 ALL = ALL + (INDEXADD, INDEXCOPY)
 ALL = ALL + _MORE
-ALL = ALL + _SPECIAL + _LINALG + _DECOMP
+ALL = ALL + _SPECIAL + _LINALG + _DECOMP + _SCATTER
 
 __all__ = ["Op", "ALL", "Abs", "Add", "AddC", "Cast", "Clip", "Div", "DivC", "Exp", "Log", "Mul", "MulC", "Neg",
            "Pow", "PowC", "RDivC", "Relu", "RPowC", "RSubC", "Sigmoid", "Sqrt", "Sub", "SubC", "Tanh", "CrossEntropy",
@@ -264,3 +268,4 @@ __all__ += ["MaxUnpool", "MAXUNPOOL", "Svdvals", "SVDVALS", "Unfold", "UNFOLD", 
 __all__ += ["IndexAdd", "IndexCopy", "INDEXADD", "INDEXCOPY"]
 __all__ += ["TAN", "ATAN", "ASIN", "ACOS", "SINH", "COSH", "ASINH", "ACOSH", "ATANH", "ERFINV", "TRUNC", "HYPOT",
             "XLOGY", "CUMPROD", "LOGCUMSUMEXP"]
+__all__ += ["Scatter", "ScatterAdd", "ScatterReduce", "IndexPut", "SCATTER", "SCATTERADD", "SCATTERREDUCE", "INDEXPUT"]

@@ -110,6 +110,13 @@ def indexed(d: np.ndarray, idx: Any, who: str, shown: Any) -> Any:
         raise TypeError(f"{who}: invalid index {shown!r}: {e} (tensor shape {d.shape})") from None
 
 
+def _separated(idx: tuple) -> bool:
+    """Whether the array (and int) entries of ``idx`` are not all adjacent: numpy then puts the
+    indexed axes first in ``a[idx]``, ahead of any leading axes added with slices."""
+    pos = [k for k, i in enumerate(idx) if isinstance(i, (np.ndarray, int, np.integer))]
+    return bool(pos) and pos != list(range(pos[0], pos[0] + len(pos)))
+
+
 class GetItem(Op):
     name, rule = "getitem", "the cotangent is scattered back (repeated indices add)"
 
@@ -140,7 +147,10 @@ class GetItem(Op):
         k = lead(node, g)
         z = np.zeros(g.shape[:k] + in_shape, dtype=node._data.dtype)
         full = (slice(None),) * k + idx
-        if advanced:
+        if advanced and k and _separated(idx):  # numpy puts separated index arrays' axes in front of
+            for zj, gj in zip(z.reshape((-1,) + in_shape), g.reshape((-1,) + g.shape[k:])):  # the stack's
+                np.add.at(zj, idx, gj)
+        elif advanced:
             np.add.at(z, full, g)
         else:
             z[full] = g
