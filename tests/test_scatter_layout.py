@@ -412,7 +412,7 @@ def test_in_place_twins_refuse_bad_input_and_leave_the_tensor_as_it_was(name: st
     np.testing.assert_array_equal(x.data, a)
 
 
-def test_in_place_twins_write_torch_values_and_are_refused_inside_a_graph() -> None:
+def test_in_place_twins_write_torch_values_and_are_recorded_inside_a_graph() -> None:
     rng = np.random.default_rng(14)
     a, s = rng.normal(size=(3, 4)), rng.normal(size=(2, 4))
     idx = np.array([[0, 1, 2, 0], [2, 2, 1, 0]])
@@ -428,11 +428,17 @@ def test_in_place_twins_write_torch_values_and_are_refused_inside_a_graph() -> N
         assert getattr(x, name)(*args) is x
         getattr(tt, name)(*targs)
         np.testing.assert_allclose(x.data, tt.numpy(), rtol=1e-15, err_msg=name)
-    w = tl.tensor(a, requires_grad=True)
-    y = w * 2
-    with pytest.raises(RuntimeError, match="scatter_add_"):
-        y.scatter_add_(0, idx, tl.tensor(s))
-    np.testing.assert_array_equal(y.data, a * 2)
+    w, wt = tl.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    sv, st = tl.tensor(s, requires_grad=True), torch.tensor(s, requires_grad=True)
+    for W, S, lib in ((w, sv, tl), (wt, st, torch)):
+        y = W * 2
+        y.scatter_add_(0, lib.tensor(idx), S)  # recorded inside the graph, as torch records it
+        (y * y).sum().backward()
+    np.testing.assert_allclose(w.grad, wt.grad.numpy(), rtol=1e-14)
+    np.testing.assert_allclose(sv.grad, st.grad.numpy(), rtol=1e-14)
+    with pytest.raises(RuntimeError, match="scatter_add_.*leaf"):
+        w.scatter_add_(0, idx, tl.tensor(s))
+    np.testing.assert_array_equal(w.data, a)
 
 
 @pytest.mark.parametrize("B", [2, 4])

@@ -2,8 +2,8 @@
 expects: memory layout (``stride``, ``storage_offset``, ``data_ptr``, ``nbytes``,
 ``itemsize``), the always-false flags of kinds of tensor this library does not have (sparse,
 quantized, complex, meta ...), the identity conversions (``conj``, ``resolve_conj``, ``real``,
-``pin_memory``), the conjugate transposes of real matrices (``H``, ``mH``, ``adjoint``) and a
-few method forms of functions (``dist``, ``sum_to_size``, ``bernoulli``, ``multinomial``,
+``pin_memory``; ``H``, ``mH`` and ``adjoint`` are in ``torchlayout``) and a few method forms
+of functions (``dist``, ``sum_to_size``, ``bernoulli``, ``multinomial``,
 ``hardshrink``, ``prelu``, ``apply_``, ``map_``).
 
 Nothing here keeps state; the methods that write (``apply_``, ``map_``) follow the in-place
@@ -127,22 +127,6 @@ class InfoMethods:
     def share_memory_(self) -> Any:
         """The tensor itself (a process sharing its memory is not supported; nothing changes)."""
         return self
-
-    @property
-    def mH(self) -> Any:
-        """The conjugate transpose of each matrix: ``mT`` for real values."""
-        return self.mT  # type: ignore[attr-defined]
-
-    @property
-    def H(self) -> Any:
-        """The conjugate transpose of a matrix (2-D) or a vector as it is: ``.T`` for real values."""
-        if self.data.ndim > 2:  # type: ignore[attr-defined]
-            raise ValueError(f"H: needs a tensor of at most 2 dimensions, got shape {self.data.shape}")  # type: ignore
-        return self.T  # type: ignore[attr-defined]
-
-    def adjoint(self) -> Any:
-        """``mH``: the last two axes swapped (real values)."""
-        return self.mH
 
     # ------------------------------------------------------------ method forms ---------
     def dist(self, other: Any, p: Any = 2) -> Any:
