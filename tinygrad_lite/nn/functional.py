@@ -434,6 +434,7 @@ from .dropout import alpha_dropout, dropout1d, dropout2d, feature_alpha_dropout 
 from .embedding_bag import embedding_bag  # noqa: E402
 from .fold import fold, unfold  # noqa: E402
 from .functional_more import cosine_similarity, normalize, pairwise_distance  # noqa: E402
+from .grid import affine_grid, grid_sample  # noqa: E402
 from .layers_extra import channel_shuffle, local_response_norm, lp_pool1d, lp_pool2d, lp_pool3d, rrelu  # noqa: E402
 from .layers_more import hardshrink, instance_norm, pixel_shuffle, pixel_unshuffle, rms_norm, softshrink  # noqa: E402
 from .losses import (  # noqa: E402
@@ -480,3 +481,5 @@ from .pooling import (  # noqa: E402
     max_unpool3d,
 )
 from .resample import interpolate  # noqa: E402
+
+__all__ += ["affine_grid", "grid_sample"]

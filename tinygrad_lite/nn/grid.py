@@ -79,6 +79,9 @@ def affine_grid(theta: Any, size: Sequence[int], align_corners: Optional[bool] =
     if min(size) <= 0:
         raise ValueError(f"{who}: expected a positive output size, got size {size}")
     spatial = size[2:]
+    if align and min(spatial) == 1:
+        warnings.warn(f"{who}: with align_corners=True a unit-size axis has its one point at 0 (as since torch "
+                      "1.3.0), not at -1", UserWarning, stacklevel=2)
     axes = [_base(n, align) for n in spatial]  # (D,) H, W
     mesh = np.meshgrid(*axes, indexing="ij")
     pts = [m.reshape(-1) for m in reversed(mesh)]  # x (W), y (H), z (D)

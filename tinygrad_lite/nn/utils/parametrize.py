@@ -82,8 +82,10 @@ class ParametrizationList(ModuleList):
         ``right_inverse`` of each parametrization, last first; nothing is recorded."""
         with no_grad():
             for m in reversed(self.layers):
-                if hasattr(m, "right_inverse"):
-                    value = m.right_inverse(value)
+                if not hasattr(m, "right_inverse"):
+                    raise RuntimeError(f"right_inverse: parametrization {type(m).__name__} does not implement "
+                                       "right_inverse")
+                value = m.right_inverse(value if isinstance(value, (Tensor, tuple, list)) else Tensor(value))
             values = [value] if self.is_tensor else list(value)
             if len(values) != self.ntensors:
                 raise ValueError(f"right_inverse: expected {self.ntensors} tensors, got {len(values)}")

@@ -1,0 +1,333 @@
+"""Pieces of torch.nn that ported code uses: ``F.grid_sample`` / ``F.affine_grid``, the
+parametrizations (``weight_norm``, ``spectral_norm``, ``parametrize``) and the older norm
+hooks, compared with torch in float64 (outputs, input and parameter gradients, state-dict
+keys, repr), with finite differences, and with each sample's own gradient (and Opacus's)
+for the per-sample gradients."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+from tinygrad_lite import nn
+from tinygrad_lite.nn import functional as F
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+
+def _close(a: Any, b: Any, what: str = "", tol: float = 1e-10) -> None:
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.shape == b.shape, (what, a.shape, b.shape)
+    scale = max(1.0, float(np.max(np.abs(b)))) if b.size else 1.0
+    assert (float(np.max(np.abs(a - b))) / scale if a.size else 0.0) < tol, what
+
+
+def _load(m: nn.Module, tm: Any) -> None:
+    m.load_state_dict({k: v.detach().numpy() for k, v in tm.state_dict().items()})
+
+
+def per_sample_check(model: nn.Module, xs: list, cost: Callable) -> dict:
+    """grad_sample from one batched backward equals each sample's own gradient."""
+    B = len(xs[0])
+    rows: dict = {n: [] for n, _ in model.named_parameters()}
+    for b in range(B):
+        model.zero_grad()
+        cost(model(*[tl.Tensor(x[b:b + 1]) for x in xs]), slice(b, b + 1)).backward()
+        for n, p in model.named_parameters():
+            rows[n].append(p.grad.copy())
+    model.zero_grad()
+    cost(model(*[tl.Tensor(x, batched=True) for x in xs]), slice(None)).backward()
+    got = {}
+    for n, p in model.named_parameters():
+        _close(p.grad_sample, np.stack(rows[n]), f"grad_sample of {n}")
+        got[n] = p.grad_sample.copy()
+    return got
+
+
+# ------------------------------------------------------------------ grid_sample ------------
+GRID_CASES = [(nd, mode, pad, ac) for nd in (2, 3) for mode in ("bilinear", "nearest")
+              for pad in ("zeros", "border", "reflection") for ac in (True, False)]
+
+
+@pytest.mark.parametrize("nd,mode,pad,ac", GRID_CASES, ids=["-".join(map(str, c)) for c in GRID_CASES])
+def test_grid_sample_matches_torch_values_and_both_gradients(nd: int, mode: str, pad: str, ac: bool) -> None:
+    rng = np.random.default_rng(nd * 7 + len(pad))
+    xs, gs = ((2, 3, 4, 5), (2, 3, 6, 2)) if nd == 2 else ((2, 2, 3, 4, 5), (2, 2, 3, 4, 3))
+    X, G = rng.standard_normal(xs), rng.uniform(-1.8, 1.8, gs)  # points inside, outside and far outside
+    W = rng.standard_normal((xs[0], xs[1]) + gs[1:-1])
+    x, g = tl.Tensor(X, requires_grad=True), tl.Tensor(G, requires_grad=True)
+    out = F.grid_sample(x, g, mode=mode, padding_mode=pad, align_corners=ac)
+    (out * W).sum().backward()
+    tx, tg = torch.tensor(X, requires_grad=True), torch.tensor(G, requires_grad=True)
+    tout = TF.grid_sample(tx, tg, mode=mode, padding_mode=pad, align_corners=ac)
+    (tout * torch.tensor(W)).sum().backward()
+    _close(out.data, tout.detach().numpy(), "output", 1e-12)
+    _close(x.grad, tx.grad.numpy(), "input grad", 1e-12)
+    _close(g.grad, tg.grad.numpy(), "grid grad", 1e-12)
+
+
+@pytest.mark.parametrize("pad", ["zeros", "border", "reflection"])
+def test_grid_sample_gradients_match_finite_differences(pad: str) -> None:
+    rng = np.random.default_rng(3)
+    x = tl.Tensor(rng.standard_normal((1, 2, 3, 4)), requires_grad=True)
+    g = tl.Tensor(rng.uniform(-1.4, 1.4, (1, 2, 3, 2)), requires_grad=True)
+    w = rng.standard_normal((1, 2, 2, 3))
+    assert tl.gradcheck(lambda a, b: (F.grid_sample(a, b, padding_mode=pad, align_corners=False) * w).sum(), [x, g])
+
+
+@pytest.mark.parametrize("nd", [2, 3])
+@pytest.mark.parametrize("ac", [True, False])
+def test_affine_grid_matches_torch_with_theta_gradient(nd: int, ac: bool) -> None:
+    rng = np.random.default_rng(nd)
+    size = (2, 3, 4, 5) if nd == 2 else (2, 3, 2, 4, 5)
+    th = rng.standard_normal((2, nd, nd + 1))
+    t = tl.Tensor(th, requires_grad=True)
+    grid = F.affine_grid(t, size, align_corners=ac)
+    W = rng.standard_normal(grid.shape)
+    (grid * W).sum().backward()
+    tt = torch.tensor(th, requires_grad=True)
+    tgrid = TF.affine_grid(tt, size, align_corners=ac)
+    (tgrid * torch.tensor(W)).sum().backward()
+    _close(grid.data, tgrid.detach().numpy(), "grid", 1e-13)
+    _close(t.grad, tt.grad.numpy(), "theta grad", 1e-12)
+    with warnings.catch_warnings(record=True) as ours:
+        warnings.simplefilter("always")
+        one = F.affine_grid(tl.Tensor(th[:1]), (1, 1) + (1,) * nd, align_corners=ac).data  # one pixel: centre 0
+    with warnings.catch_warnings(record=True) as theirs:
+        warnings.simplefilter("always")
+        _close(one, TF.affine_grid(tt[:1].detach(), [1, 1] + [1] * nd, align_corners=ac).numpy(), "1 pixel")
+    assert len(ours) == len(theirs)
+
+
+class STN(nn.Module):
+    """A spatial transformer: a Linear predicts theta, the image is resampled, a conv reads it."""
+
+    def __init__(self) -> None:
+        self.loc = nn.Linear(2 * 5 * 6, 6, rng=0)
+        self.conv = nn.Conv2d(2, 3, 3, rng=1)
+        self.head = nn.Linear(3, 2, rng=2)
+
+    def forward(self, x: Any) -> tl.Tensor:
+        theta = (self.loc(x.flatten(1)) * 0.3).reshape(-1, 2, 3) + np.array([[1.0, 0, 0], [0, 1, 0]])
+        h = F.grid_sample(x, F.affine_grid(theta, (x.shape[0], 2, 4, 5), align_corners=False),
+                          padding_mode="border", align_corners=False)
+        return self.head(self.conv(h).tanh().mean(axis=(2, 3)))
+
+
+def test_spatial_transformer_per_sample_gradients_match_each_sample_and_opacus() -> None:
+    opacus = pytest.importorskip("opacus")
+    rng = np.random.default_rng(5)
+    X, y = rng.standard_normal((4, 2, 5, 6)), np.array([0, 1, 1, 0])
+    m = STN()
+    got = per_sample_check(m, [X], lambda out, s: F.cross_entropy(out, y[s]))
+    tn = torch.nn
+
+    class TorchSTN(tn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.loc, self.conv, self.head = tn.Linear(60, 6), tn.Conv2d(2, 3, 3), tn.Linear(3, 2)
+
+        def forward(self, x: Any) -> Any:
+            theta = (self.loc(x.flatten(1)) * 0.3).reshape(-1, 2, 3) + torch.tensor([[1.0, 0, 0], [0, 1, 0]],
+                                                                                    dtype=x.dtype)
+            h = TF.grid_sample(x, TF.affine_grid(theta, [x.shape[0], 2, 4, 5], align_corners=False),
+                               padding_mode="border", align_corners=False)
+            return self.head(torch.tanh(self.conv(h)).mean(dim=(2, 3)))
+
+    tm = TorchSTN().double()
+    tm.load_state_dict({k: torch.tensor(v) for k, v in m.state_dict().items()})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        gsm = opacus.GradSampleModule(tm)
+        TF.cross_entropy(gsm(torch.tensor(X)), torch.tensor(y)).backward()
+    for k, p in gsm.named_parameters():
+        _close(got[k.removeprefix("_module.")], p.grad_sample.numpy(), k, 1e-9)
+
+
+def test_grid_sample_and_affine_grid_refuse_bad_input_naming_the_shapes() -> None:
+    x, g = tl.Tensor(np.zeros((2, 1, 3, 3))), tl.Tensor(np.zeros((2, 4, 4, 2)))
+    with pytest.raises(ValueError, match=r"grid_sample: .*input of shape \(2, 1, 3, 3\).*got shape \(1, 4, 4, 2\)"):
+        F.grid_sample(x, tl.Tensor(np.zeros((1, 4, 4, 2))), align_corners=False)
+    with pytest.raises(ValueError, match=r"grid_sample: .*got shape \(2, 4, 4, 3\)"):
+        F.grid_sample(x, tl.Tensor(np.zeros((2, 4, 4, 3))), align_corners=False)
+    with pytest.raises(ValueError, match="grid_sample: mode"):
+        F.grid_sample(x, g, mode="bicubic2", align_corners=False)
+    with pytest.raises(ValueError, match="grid_sample: padding_mode"):
+        F.grid_sample(x, g, padding_mode="wrap", align_corners=False)
+    with pytest.raises(ValueError, match=r"affine_grid: expected theta of shape \(2, 2, 3\).*got shape \(2, 3, 4\)"):
+        F.affine_grid(tl.Tensor(np.zeros((2, 3, 4))), (2, 1, 3, 3), align_corners=False)
+    with pytest.warns(UserWarning, match="align_corners"):
+        F.grid_sample(x, g)
+
+
+# ------------------------------------------------------------------ parametrizations -------
+def _layers() -> list:
+    return [(lambda: nn.Linear(4, 3), lambda: torch.nn.Linear(4, 3), (5, 4)),
+            (lambda: nn.Conv2d(2, 3, 3), lambda: torch.nn.Conv2d(2, 3, 3), (5, 2, 5, 5)),
+            (lambda: nn.ConvTranspose2d(2, 3, 3), lambda: torch.nn.ConvTranspose2d(2, 3, 3), (5, 2, 4, 4))]
+
+
+def _apply(kind: str, m: Any, tm: Any) -> None:
+    P, TP = nn.utils.parametrizations, torch.nn.utils.parametrizations
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if kind == "weight_norm":
+            P.weight_norm(m), TP.weight_norm(tm)
+        elif kind == "weight_norm_dim1":
+            P.weight_norm(m, dim=1), TP.weight_norm(tm, dim=1)
+        elif kind == "weight_norm_none":
+            P.weight_norm(m, dim=None), TP.weight_norm(tm, dim=None)
+        elif kind == "spectral_norm":
+            P.spectral_norm(m, n_power_iterations=2), TP.spectral_norm(tm, n_power_iterations=2)
+        elif kind == "old_weight_norm":
+            nn.utils.weight_norm(m), torch.nn.utils.weight_norm(tm)
+        else:
+            nn.utils.spectral_norm(m), torch.nn.utils.spectral_norm(tm)
+
+
+KINDS = ["weight_norm", "weight_norm_dim1", "weight_norm_none", "spectral_norm", "old_weight_norm",
+         "old_spectral_norm"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("layer", [0, 1, 2], ids=["Linear", "Conv2d", "ConvTranspose2d"])
+def test_norm_reparametrizations_match_torch(kind: str, layer: int) -> None:
+    make, tmake, xs = _layers()[layer]
+    m, tm = make(), tmake().double()
+    _load(m, tm)
+    _apply(kind, m, tm)
+    assert list(m.state_dict()) == list(tm.state_dict())
+    assert repr(m) == repr(tm)
+    _load(m, tm)  # the originals (and the power-iteration vectors) as torch's
+    rng = np.random.default_rng(layer)
+    X = rng.standard_normal(xs)
+    for step in range(2):  # two calls: the spectral norm's vectors move in training mode; gradients add
+        out, tout = m(tl.Tensor(X)), tm(torch.tensor(X))
+        W = rng.standard_normal(out.shape)
+        (out * W).sum().backward()
+        (tout * torch.tensor(W)).sum().backward()
+        _close(out.data, tout.detach().numpy(), f"output {step}", 1e-12)
+    tp = dict(tm.named_parameters())
+    assert [n for n, _ in m.named_parameters()] == list(tp)
+    for n, p in m.named_parameters():
+        _close(p.grad, tp[n].grad.numpy(), n, 1e-12)
+    tsd = tm.state_dict()
+    for k, v in m.state_dict().items():
+        _close(v, tsd[k].numpy(), k, 1e-12)
+    m.eval(), tm.eval()
+    _close(m(tl.Tensor(X)).data, tm(torch.tensor(X)).detach().numpy(), "eval output", 1e-12)
+
+
+@pytest.mark.parametrize("kind", ["weight_norm", "spectral_norm", "old_weight_norm", "old_spectral_norm"])
+def test_removing_the_reparametrization_leaves_torchs_weight(kind: str) -> None:
+    m, tm = nn.Conv2d(2, 3, 3), torch.nn.Conv2d(2, 3, 3).double()
+    _load(m, tm)
+    _apply(kind, m, tm)
+    _load(m, tm)
+    X = np.random.default_rng(0).standard_normal((2, 2, 4, 4))
+    m(tl.Tensor(X)), tm(torch.tensor(X))
+    if kind.startswith("old"):
+        getattr(nn.utils, "remove_" + kind[4:])(m)
+        getattr(torch.nn.utils, "remove_" + kind[4:])(tm)
+    else:
+        nn.utils.parametrize.remove_parametrizations(m, "weight")
+        torch.nn.utils.parametrize.remove_parametrizations(tm, "weight")
+    assert type(m) is nn.Conv2d and repr(m) == repr(tm)
+    assert list(m.state_dict()) == list(tm.state_dict())
+    _close(m.weight.data, tm.weight.detach().numpy(), "weight", 1e-12)
+    assert m.weight.requires_grad
+    assert [n for n, _ in m.named_parameters()] == [n for n, _ in tm.named_parameters()]
+    with pytest.raises(ValueError, match="weight"):
+        nn.utils.parametrize.remove_parametrizations(m, "weight")
+
+
+@pytest.mark.parametrize("kind", ["weight_norm", "spectral_norm", "old_weight_norm"])
+def test_per_sample_gradients_reach_the_originals(kind: str) -> None:
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            self.conv = nn.Conv1d(2, 3, 3, rng=0)
+            self.fc = nn.Linear(3, 2, rng=1)
+
+        def forward(self, x: Any) -> tl.Tensor:
+            return self.fc(self.conv(x).relu().mean(axis=2))
+
+    m = Net()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for layer in (m.conv, m.fc):
+            _apply(kind, layer, torch.nn.Linear(1, 1))
+    m.eval()  # (the spectral norm's power step would move its vectors between the calls)
+    rng = np.random.default_rng(2)
+    X, y = rng.standard_normal((4, 2, 6)), np.array([0, 1, 1, 0])
+    got = per_sample_check(m, [X], lambda out, s: F.cross_entropy(out, y[s]))
+    assert any("original" in n or n.endswith("_g") for n in got)
+
+
+def test_register_parametrization_with_a_custom_module_as_torch() -> None:
+    class Symmetric(nn.Module):
+        def forward(self, X: Any) -> tl.Tensor:
+            return X.triu() + X.triu(1).T
+
+        def right_inverse(self, A: Any) -> Any:
+            return A.triu()
+
+    class TSymmetric(torch.nn.Module):
+        def forward(self, X: Any) -> Any:
+            return X.triu() + X.triu(1).transpose(0, 1)
+
+        def right_inverse(self, A: Any) -> Any:
+            return A.triu()
+
+    class Scale(nn.Module):
+        def forward(self, X: Any) -> tl.Tensor:
+            return X * 2.0
+
+        def right_inverse(self, X: Any) -> Any:
+            return X / 2.0
+
+    class TScale(torch.nn.Module):
+        def forward(self, X: Any) -> Any:
+            return X * 2.0
+
+        def right_inverse(self, X: Any) -> Any:
+            return X / 2.0
+
+    PZ, TPZ = nn.utils.parametrize, torch.nn.utils.parametrize
+    m, tm = nn.Linear(3, 3), torch.nn.Linear(3, 3).double()
+    _load(m, tm)
+    PZ.register_parametrization(m, "weight", Symmetric())
+    TPZ.register_parametrization(tm, "weight", TSymmetric())
+    PZ.register_parametrization(m, "weight", Scale())
+    TPZ.register_parametrization(tm, "weight", TScale())
+    assert PZ.is_parametrized(m) and PZ.is_parametrized(m, "weight") and not PZ.is_parametrized(m, "bias")
+    assert PZ.type_before_parametrizations(m) is nn.Linear
+    assert list(m.state_dict()) == list(tm.state_dict()) and repr(m) \
+        == repr(tm).replace("TSymmetric", "Symmetric").replace("TScale", "Scale")
+    _close(m.weight.data, tm.weight.detach().numpy(), "weight")
+    _close(m.weight.data, m.weight.data.T, "symmetric")
+    new = np.arange(9.0).reshape(3, 3)
+    m.weight = new  # through right_inverse: the original becomes new / 2
+    with torch.no_grad():
+        tm.weight = torch.tensor(new)
+    _close(m.parametrizations.weight.original.data, tm.parametrizations.weight.original.detach().numpy(), "assigned")
+    X = np.random.default_rng(1).standard_normal((2, 3))
+    with PZ.cached():
+        out = m(tl.Tensor(X)) + m(tl.Tensor(X))
+        assert m.weight is m.weight
+    with TPZ.cached():
+        tout = tm(torch.tensor(X)) + tm(torch.tensor(X))
+    out.sum().backward(), tout.sum().backward()
+    _close(m.parametrizations.weight.original.grad, tm.parametrizations.weight.original.grad.numpy(), "grad")
+    assert m.weight is not m.weight  # outside cached(): recomputed on each access
+    with pytest.raises(ValueError, match="register_parametrization: .*no parameter or buffer named 'nope'"):
+        PZ.register_parametrization(m, "nope", Scale())
+    PZ.register_parametrization(m, "bias", nn.Tanh())
+    before = m.parametrizations.bias.original.data.copy()
+    with pytest.raises(RuntimeError, match="Tanh does not implement right_inverse"):
+        m.bias = np.zeros(3)
+    assert np.array_equal(m.parametrizations.bias.original.data, before)
