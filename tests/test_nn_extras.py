@@ -331,3 +331,152 @@ def test_register_parametrization_with_a_custom_module_as_torch() -> None:
     with pytest.raises(RuntimeError, match="Tanh does not implement right_inverse"):
         m.bias = np.zeros(3)
     assert np.array_equal(m.parametrizations.bias.original.data, before)
+
+
+# ------------------------------------------------------------------ init and utils ---------
+@pytest.mark.parametrize("shape,groups", [((4, 4, 3), 1), ((6, 2, 3, 3), 2), ((3, 5, 2, 3, 4), 1), ((6, 1, 3, 3), 3),
+                                          ((2, 5, 3, 3), 1)])
+def test_dirac_is_torchs(shape: tuple, groups: int) -> None:
+    w = tl.Tensor(np.ones(shape), requires_grad=True)
+    tw = torch.ones(shape, dtype=torch.float64)
+    nn.init.dirac_(w, groups)
+    torch.nn.init.dirac_(tw, groups)
+    assert np.array_equal(w.data, tw.numpy())
+    conv = nn.Conv2d(3, 3, 3, padding=1)
+    nn.init.dirac_(conv.weight), nn.init.zeros_(conv.bias)
+    X = np.random.default_rng(0).standard_normal((2, 3, 4, 4))
+    _close(conv(tl.Tensor(X)).data, X, "a dirac conv is the identity")
+
+
+def test_dirac_and_sparse_refuse_bad_shapes_and_change_nothing() -> None:
+    w = tl.Tensor(np.ones((3, 2)))
+    for call, msg in ((lambda: nn.init.dirac_(w), r"dirac_: .*3, 4, or 5 dimensions.*\(3, 2\)"),
+                      (lambda: nn.init.dirac_(tl.Tensor(np.ones((3, 2, 3))), groups=2), "dirac_: dim 0"),
+                      (lambda: nn.init.sparse_(tl.Tensor(np.ones((3, 2, 2))), 0.5), r"sparse_: .*\(3, 2, 2\)"),
+                      (lambda: nn.init.sparse_(w, 1.5), "sparse_: sparsity")):
+        with pytest.raises(ValueError, match=msg):
+            call()
+    assert np.all(w.data == 1)
+
+
+def test_sparse_zeroes_the_same_count_in_every_column_and_is_seeded() -> None:
+    w = tl.Tensor(np.empty((50, 40)))
+    nn.init.sparse_(w, 0.3, std=0.5, generator=3)
+    zeros = (w.data == 0).sum(axis=0)
+    assert np.all(zeros == int(np.ceil(0.3 * 50)))
+    nonzero = w.data[w.data != 0]
+    assert abs(nonzero.std() - 0.5) < 0.05 and abs(nonzero.mean()) < 0.05
+    again = tl.Tensor(np.empty((50, 40)))
+    assert np.array_equal(nn.init.sparse_(again, 0.3, std=0.5, generator=3).data, w.data)
+
+
+def test_orthogonal_with_gain() -> None:
+    for shape in ((3, 5), (5, 3), (4, 2, 3)):
+        w = nn.init.orthogonal_(tl.Tensor(np.empty(shape)), gain=2.5, generator=1).data.reshape(shape[0], -1)
+        small = w @ w.T if w.shape[0] <= w.shape[1] else w.T @ w
+        _close(small, 2.5 ** 2 * np.eye(min(w.shape)), str(shape), 1e-12)
+
+
+@pytest.mark.parametrize("name", ["uniform", "normal", "constant", "xavier_uniform", "xavier_normal",
+                                  "kaiming_uniform", "kaiming_normal", "orthogonal", "sparse", "eye", "dirac"])
+def test_deprecated_init_names_warn_as_torch_and_call_the_new_one(name: str) -> None:
+    args = {"constant": (0.5,), "sparse": (0.2,)}.get(name, ())
+    shape = {"eye": (3, 4), "dirac": (3, 3, 3), "sparse": (5, 4)}.get(name, (3, 4))
+    with pytest.warns(FutureWarning) as ours:
+        nn.init.__dict__[name](tl.Tensor(np.zeros(shape)), *args)
+    with pytest.warns(FutureWarning) as theirs:
+        getattr(torch.nn.init, name)(torch.zeros(shape), *args)
+    assert str(ours[0].message) == str(theirs[0].message)
+    seeded = {} if name in ("constant", "eye", "dirac") else {"generator": 4}
+    with pytest.warns(FutureWarning):
+        a = getattr(nn.init, name)(tl.Tensor(np.zeros(shape)), *args, **seeded)
+    b = getattr(nn.init, name + "_")(tl.Tensor(np.zeros(shape)), *args, **seeded)
+    assert np.array_equal(a.data, b.data)
+
+
+def _bn_pair(tbn: Any, bn: nn.Module) -> None:
+    with torch.no_grad():
+        tbn.running_mean.normal_(), tbn.running_var.uniform_(0.5, 2.0), tbn.weight.normal_(), tbn.bias.normal_()
+    _load(bn, tbn)
+    tbn.eval(), bn.eval()
+
+
+@pytest.mark.parametrize("kind", ["conv", "conv_nobias", "transpose", "linear", "linear_bn1"])
+def test_fusing_batchnorm_gives_torchs_layer(kind: str) -> None:
+    torch.manual_seed(0)
+    if kind.startswith("conv") or kind == "transpose":
+        T = torch.nn.ConvTranspose2d if kind == "transpose" else torch.nn.Conv2d
+        L = nn.ConvTranspose2d if kind == "transpose" else nn.Conv2d
+        tl_layer, t_layer = L(2, 3, 3, bias=kind != "conv_nobias"), T(2, 3, 3, bias=kind != "conv_nobias").double()
+        bn, tbn, xs = nn.BatchNorm2d(3), torch.nn.BatchNorm2d(3).double(), (2, 2, 5, 5)
+    else:
+        n = 1 if kind == "linear_bn1" else 3
+        tl_layer, t_layer = nn.Linear(4, 3), torch.nn.Linear(4, 3).double()
+        bn, tbn, xs = nn.BatchNorm1d(n), torch.nn.BatchNorm1d(n).double(), (5, 4)
+    _load(tl_layer, t_layer)
+    _bn_pair(tbn, bn)
+    tl_layer.eval(), t_layer.eval()
+    if kind.startswith("linear"):
+        fused, tfused = nn.utils.fuse_linear_bn_eval(tl_layer, bn), torch.nn.utils.fuse_linear_bn_eval(t_layer, tbn)
+    else:
+        t = kind == "transpose"
+        fused, tfused = nn.utils.fuse_conv_bn_eval(tl_layer, bn, t), torch.nn.utils.fuse_conv_bn_eval(t_layer, tbn, t)
+    X = np.random.default_rng(1).standard_normal(xs)
+    _close(fused(tl.Tensor(X)).data, tfused(torch.tensor(X)).detach().numpy(), "fused output", 1e-12)
+    if kind != "linear_bn1":
+        _close(fused(tl.Tensor(X)).data, bn(tl_layer(tl.Tensor(X))).data, "bn(layer(x))", 1e-12)
+    assert fused.bias.requires_grad == tfused.bias.requires_grad and fused is not tl_layer
+    for n_, p in tfused.named_parameters():
+        _close(getattr(fused, n_).data, p.detach().numpy(), n_, 1e-12)
+    tl_layer.train()
+    with pytest.raises(AssertionError, match="eval"):
+        (nn.utils.fuse_linear_bn_eval if kind.startswith("linear") else nn.utils.fuse_conv_bn_eval)(tl_layer, bn)
+
+
+@pytest.mark.parametrize("q", [2.0, 1.0, 3.0, float("inf"), 0.0])
+def test_total_norm_and_clipping_with_it_as_torch(q: float) -> None:
+    rng = np.random.default_rng(2)
+    grads = [rng.standard_normal((3, 4)), rng.standard_normal(5), np.zeros((2, 2))]
+    total = nn.utils.get_total_norm([tl.Tensor(g) for g in grads], q)
+    ttotal = torch.nn.utils.get_total_norm([torch.tensor(g) for g in grads], q)
+    _close(total.data, ttotal.numpy(), "total", 1e-13)
+    ps, tps = [], []
+    for g in grads:
+        p, tp = tl.Tensor(np.zeros_like(g), requires_grad=True), torch.zeros(g.shape, dtype=torch.float64,
+                                                                            requires_grad=True)
+        p.grad, tp.grad = g.copy(), torch.tensor(g)
+        ps.append(p), tps.append(tp)
+    nn.utils.clip_grads_with_norm_(ps, 0.7, total)
+    torch.nn.utils.clip_grads_with_norm_(tps, 0.7, ttotal)
+    for p, tp in zip(ps, tps):
+        _close(p.grad, tp.grad.numpy(), "clipped", 1e-13)
+    if q:  # (the 0-"norm" of an infinite entry counts it: finite)
+        with pytest.raises(RuntimeError, match="get_total_norm: .*non-finite"):
+            nn.utils.get_total_norm([tl.Tensor(np.array([np.inf]))], q, error_if_nonfinite=True)
+
+
+def test_skip_init_builds_the_layer_and_refuses_what_torch_refuses() -> None:
+    m = nn.utils.skip_init(nn.Linear, 3, 2, dtype=np.float32)
+    assert type(m) is nn.Linear and m.weight.shape == (2, 3) and m.weight.dtype == np.float32
+    with pytest.raises(RuntimeError, match="skip_init: .*'device'"):
+        nn.utils.skip_init(nn.ReLU)
+    with pytest.raises(RuntimeError, match="skip_init: Expected a Module"):
+        nn.utils.skip_init(int)
+
+
+def test_functional_call_as_torch_with_gradients_to_the_given_tensors() -> None:
+    m = nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 2))
+    tm = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2)).double()
+    _load(m, tm)
+    rng = np.random.default_rng(3)
+    W, X = rng.standard_normal((3, 4)), rng.standard_normal((5, 4))
+    w, tw = tl.Tensor(W, requires_grad=True), torch.tensor(W, requires_grad=True)
+    out = nn.utils.stateless.functional_call(m, {"0.weight": w}, (tl.Tensor(X),))
+    tout = torch.nn.utils.stateless.functional_call(tm, {"0.weight": tw}, (torch.tensor(X),))
+    _close(out.data, tout.detach().numpy(), "output", 1e-12)
+    out.sum().backward(), tout.sum().backward()
+    _close(w.grad, tw.grad.numpy(), "given weight's grad", 1e-12)
+    assert m[0].weight.grad is None and isinstance(m[0].weight, tl.Tensor) and m[0].weight is not w
+    _close(m(tl.Tensor(X)).data, tm(torch.tensor(X)).detach().numpy(), "restored", 1e-12)
+    with pytest.raises(KeyError, match="functional_call: .*'0.wieght'"):
+        nn.utils.stateless.functional_call(m, {"0.wieght": w}, (tl.Tensor(X),))
