@@ -23,6 +23,7 @@ from .dropout import AlphaDropout, Dropout1d, Dropout2d, FeatureAlphaDropout
 from .embedding_bag import EmbeddingBag
 from .fold import Fold, Unfold
 from .functional import cross_entropy, mse_loss
+from .functional_extra import Dropout3d, FractionalMaxPool2d
 from .functional_more import CosineSimilarity, PairwiseDistance
 from .instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from .layers import (
@@ -141,3 +142,4 @@ __all__ += ["MultiMarginLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss
             "LPPool1d", "LPPool2d", "LPPool3d", "LocalResponseNorm", "RReLU", "Softmax2d", "ChannelShuffle",
             "UpsamplingNearest2d", "UpsamplingBilinear2d", "ZeroPad3d", "ConstantPad3d", "ReflectionPad3d",
             "ReplicationPad3d", "CircularPad3d", "EmbeddingBag", "CTCLoss"]
+__all__ += ["Dropout3d", "FractionalMaxPool2d"]
