@@ -464,6 +464,7 @@ def test_skip_init_builds_the_layer_and_refuses_what_torch_refuses() -> None:
         nn.utils.skip_init(int)
 
 
+@pytest.mark.filterwarnings("ignore:.*functional_call. is deprecated")
 def test_functional_call_as_torch_with_gradients_to_the_given_tensors() -> None:
     m = nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 2))
     tm = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh(), torch.nn.Linear(3, 2)).double()
@@ -480,3 +481,215 @@ def test_functional_call_as_torch_with_gradients_to_the_given_tensors() -> None:
     _close(m(tl.Tensor(X)).data, tm(torch.tensor(X)).detach().numpy(), "restored", 1e-12)
     with pytest.raises(KeyError, match="functional_call: .*'0.wieght'"):
         nn.utils.stateless.functional_call(m, {"0.wieght": w}, (tl.Tensor(X),))
+
+
+# ------------------------------------------------------------------ functions and layers ---
+@pytest.mark.parametrize("hard", [False, True])
+@pytest.mark.parametrize("dim", [-1, 1, 0])
+def test_gumbel_softmax_is_torchs_formula_on_the_same_noise(hard: bool, dim: int) -> None:
+    rng = np.random.default_rng(1)
+    L, W = rng.standard_normal((3, 5)), rng.standard_normal((3, 5))
+    x = tl.Tensor(L, requires_grad=True)
+    tl.manual_seed(7)
+    y = F.gumbel_softmax(x, tau=0.7, hard=hard, dim=dim)
+    (y * W).sum().backward()
+    tl.manual_seed(7)  # the same draw from the project's generator: g = -log(E), E ~ Exp(1)
+    from tinygrad_lite.random import as_generator
+    g = -np.log(as_generator(None).exponential(1.0, L.shape))
+    tx = torch.tensor(L, requires_grad=True)
+    soft = ((tx + torch.tensor(g)) / 0.7).softmax(dim)
+    ty = soft
+    if hard:
+        onehot = torch.zeros_like(soft).scatter_(dim, soft.argmax(dim, keepdim=True), 1.0)
+        ty = onehot - soft.detach() + soft
+    (ty * torch.tensor(W)).sum().backward()
+    _close(y.data, ty.detach().numpy(), "sample", 1e-13)
+    _close(x.grad, tx.grad.numpy(), "grad", 1e-12)
+    if hard:
+        assert set(np.unique(y.data)) == {0.0, 1.0} and np.all(y.data.sum(axis=dim) == 1)
+
+
+def test_gumbel_softmax_statistics_and_per_sample_gradients() -> None:
+    logits = np.log(np.array([0.1, 0.2, 0.7]))
+    draws = F.gumbel_softmax(tl.Tensor(np.tile(logits, (20000, 1))), hard=True, rng=3).data
+    np.testing.assert_allclose(draws.mean(axis=0), [0.1, 0.2, 0.7], atol=0.015)
+    lin = nn.Linear(4, 3, rng=0)
+    X = np.random.default_rng(2).standard_normal((5, 4))
+    F.gumbel_softmax(lin(tl.Tensor(X, batched=True)), tau=0.5, rng=5)[:, 0].sum().backward()
+    got = lin.weight.grad_sample.copy()
+    g = -np.log(np.random.default_rng(5).exponential(1.0, (5, 3)))  # row b: sample b's noise
+    for b in range(5):
+        lin.zero_grad()
+        ((lin(tl.Tensor(X[b:b + 1])) + g[b]) / 0.5).softmax(-1)[:, 0].sum().backward()
+        _close(got[b], lin.weight.grad, f"sample {b}")
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0, 0.5, 3.0, float("inf"), 0.0])
+def test_pdist_matches_torch_with_a_zero_distance(p: float) -> None:
+    X = np.random.default_rng(4).standard_normal((5, 3))
+    X[3] = X[1]  # a zero distance: torch's gradient there is 0
+    x, tx = tl.Tensor(X, requires_grad=True), torch.tensor(X, requires_grad=True)
+    d, td = F.pdist(x, p), torch.pdist(tx, p)
+    W = np.random.default_rng(5).standard_normal(d.shape)
+    (d * W).sum().backward(), (td * torch.tensor(W)).sum().backward()
+    _close(d.data, td.detach().numpy(), "distances", 1e-13)
+    _close(x.grad, tx.grad.numpy(), "grad", 1e-12)
+
+
+def test_pdist_mixes_samples_and_refuses_bad_input() -> None:
+    lin = nn.Linear(3, 3, rng=0)
+    F.pdist(lin(tl.Tensor(np.random.default_rng(0).standard_normal((4, 3)), batched=True))).sum().backward()
+    with pytest.raises(RuntimeError, match="per-sample gradients"):
+        _ = lin.weight.grad_sample
+    with pytest.raises(RuntimeError, match=r"pdist: .*2D.*\(2, 3, 4\)"):
+        F.pdist(tl.Tensor(np.zeros((2, 3, 4))))
+    with pytest.raises(RuntimeError, match="pdist: .*non-negative"):
+        F.pdist(tl.Tensor(np.zeros((2, 3))), -1.0)
+
+
+@pytest.mark.parametrize("name,args,shape", [
+    ("max_pool1d_with_indices", (3, 2, 1), (2, 3, 9)), ("max_pool2d_with_indices", (3, 2, 1), (2, 2, 7, 6)),
+    ("max_pool3d_with_indices", (2,), (1, 2, 4, 5, 4)), ("adaptive_max_pool1d_with_indices", (4,), (2, 3, 9)),
+    ("adaptive_max_pool2d_with_indices", ((3, 2),), (2, 2, 7, 6)),
+    ("adaptive_max_pool3d_with_indices", ((2, 3, 2),), (1, 2, 4, 5, 4))])
+def test_pooling_with_indices_names_return_torchs_pair(name: str, args: tuple, shape: tuple) -> None:
+    X = np.random.default_rng(6).standard_normal(shape)
+    x, tx = tl.Tensor(X, requires_grad=True), torch.tensor(X, requires_grad=True)
+    (out, idx), (tout, tidx) = getattr(F, name)(x, *args), getattr(TF, name)(tx, *args)
+    assert np.array_equal(np.asarray(idx.data if isinstance(idx, tl.Tensor) else idx), tidx.numpy())
+    out.sum().backward(), tout.sum().backward()
+    _close(out.data, tout.detach().numpy(), "output")
+    _close(x.grad, tx.grad.numpy(), "grad")
+
+
+def test_dropout3d_drops_whole_volumes_and_keeps_per_sample_gradients() -> None:
+    X = np.random.default_rng(0).standard_normal((6, 4, 2, 3, 2))
+    y = F.dropout3d(tl.Tensor(X), 0.5, rng=1).data
+    keep = np.random.default_rng(1).random((6, 4, 1, 1, 1)) >= 0.5
+    _close(y, X * keep * 2.0, "masked")
+    m = nn.Dropout3d(0.3)
+    assert repr(m) == repr(torch.nn.Dropout3d(0.3))
+    _close(m.eval()(tl.Tensor(X)).data, X, "eval is the identity")
+    assert F.dropout3d(tl.Tensor(X[0]), 0.5, rng=1).shape == X[0].shape  # unbatched (C, D, H, W)
+    with pytest.raises(ValueError, match=r"dropout3d: .*\(2, 3, 4\)"):
+        F.dropout3d(tl.Tensor(np.zeros((2, 3, 4))))
+    conv = nn.Conv3d(4, 2, 1, rng=0)
+    (F.dropout3d(conv(tl.Tensor(X, batched=True)), 0.4, rng=2) ** 2).mean(axis=(1, 2, 3, 4)).sum().backward()
+    got = conv.weight.grad_sample.copy()
+    mask = (np.random.default_rng(2).random((6, 2, 1, 1, 1)) >= 0.4) / 0.6
+    for b in range(6):
+        conv.zero_grad()
+        ((conv(tl.Tensor(X[b:b + 1])) * mask[b]) ** 2).mean().backward()
+        _close(got[b], conv.weight.grad, f"sample {b}")
+
+
+@pytest.mark.parametrize("shape,k,kw", [((2, 3, 9, 11), 3, {"output_size": (4, 5)}),
+                                        ((2, 3, 9, 11), (2, 3), {"output_size": (7, 6)}),
+                                        ((3, 8, 8), 2, {"output_size": 4}),
+                                        ((2, 2, 10, 12), 2, {"output_ratio": (0.5, 0.6)}),
+                                        ((1, 2, 7, 7), 3, {"output_size": (1, 5)})])
+def test_fractional_max_pool_matches_torch_given_the_samples(shape: tuple, k: Any, kw: dict) -> None:
+    rng = np.random.default_rng(len(shape) + k if isinstance(k, int) else 0)
+    X = rng.standard_normal(shape)
+    U = rng.random((1 if len(shape) == 3 else shape[0], shape[-3], 2))
+    x, tx = tl.Tensor(X, requires_grad=True), torch.tensor(X, requires_grad=True)
+    out, idx = F.fractional_max_pool2d(x, k, return_indices=True, _random_samples=U, **kw)
+    tout, tidx = TF.fractional_max_pool2d(tx, k, return_indices=True, _random_samples=torch.tensor(U), **kw)
+    W = rng.standard_normal(out.shape)
+    (out * W).sum().backward(), (tout * torch.tensor(W)).sum().backward()
+    assert np.array_equal(out.data, tout.detach().numpy()) and np.array_equal(idx.data, tidx.numpy())
+    assert np.array_equal(x.grad, tx.grad.numpy())
+    m, tm = nn.FractionalMaxPool2d(k, _random_samples=U, **kw), torch.nn.FractionalMaxPool2d(
+        k, _random_samples=torch.tensor(U), **kw)
+    assert repr(m) == repr(tm)
+    _close(m(tl.Tensor(X)).data, tm(torch.tensor(X)).numpy(), "module")
+
+
+def test_fractional_max_pool_draws_from_the_generator_and_keeps_per_sample_gradients() -> None:
+    X = np.random.default_rng(0).standard_normal((3, 2, 8, 8))
+    tl.manual_seed(3)
+    a = F.fractional_max_pool2d(tl.Tensor(X), 2, output_size=5).data
+    tl.manual_seed(3)
+    assert np.array_equal(a, F.fractional_max_pool2d(tl.Tensor(X), 2, output_size=5).data)
+    U = np.random.default_rng(1).random((3, 3, 2))
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            self.conv = nn.Conv2d(2, 3, 3, padding=1, rng=0)
+            self.fc = nn.Linear(3 * 4 * 4, 2, rng=1)
+
+        def forward(self, x: Any) -> tl.Tensor:
+            samples = U if x.shape[0] == 3 else U[self.b:self.b + 1]
+            h = F.fractional_max_pool2d(self.conv(x).tanh(), 2, output_size=4, _random_samples=samples)
+            return self.fc(h.flatten(1))
+
+    m = Net()
+    y = np.array([0, 1, 1])
+    rows = []
+    for b in range(3):
+        m.b = b
+        m.zero_grad()
+        F.cross_entropy(m(tl.Tensor(X[b:b + 1])), y[b:b + 1]).backward()
+        rows.append(m.conv.weight.grad.copy())
+    m.zero_grad()
+    F.cross_entropy(m(tl.Tensor(X, batched=True)), y).backward()
+    _close(m.conv.weight.grad_sample, np.stack(rows), "grad_sample")
+    with pytest.raises(ValueError, match=r"fractional_max_pool2d: .*\(9, 9\).*\(3, 2, 8, 8\)"):
+        F.fractional_max_pool2d(tl.Tensor(X), 2, output_size=9)
+    with pytest.raises(ValueError, match="fractional_max_pool2d: _random_samples must have shape"):
+        F.fractional_max_pool2d(tl.Tensor(X), 2, output_size=4, _random_samples=np.zeros((3, 2)))
+
+
+LAZY = [("LazyLinear", (3,), (4, 5)), ("LazyConv1d", (4, 3), (2, 3, 7)),
+        ("LazyConv2d", (4, 3, 1, 1, 1, 2), (2, 4, 6, 6)), ("LazyConv3d", (2, 2), (2, 3, 4, 4, 4)),
+        ("LazyConvTranspose1d", (4, 3), (2, 3, 5)),
+        ("LazyConvTranspose2d", (4, 3, 2), (2, 2, 4, 4)), ("LazyConvTranspose3d", (2, 2), (2, 3, 3, 3, 3)),
+        ("LazyBatchNorm1d", (), (4, 3)), ("LazyBatchNorm2d", (), (4, 3, 2, 2)),
+        ("LazyBatchNorm3d", (), (4, 3, 2, 2, 2)),
+        ("LazyInstanceNorm1d", (), (2, 3, 5)), ("LazyInstanceNorm2d", (), (2, 3, 4, 4)),
+        ("LazyInstanceNorm3d", (), (2, 3, 3, 3, 3))]
+
+
+@pytest.mark.filterwarnings("ignore:Lazy modules")
+@pytest.mark.parametrize("name,args,shape", LAZY, ids=[c[0] + str(len(c[1])) for c in LAZY])
+def test_lazy_layers_become_torchs_layer_and_train_with_an_optimizer_built_before(name: str, args: tuple,
+                                                                                    shape: tuple) -> None:
+    m, tm = getattr(nn, name)(*args), getattr(torch.nn, name)(*args, dtype=torch.float64)
+    assert repr(m) == repr(tm) and list(m.state_dict()) == list(tm.state_dict())
+    assert m.has_uninitialized_params()
+    opt, topt = tl.optim.Adam(m.parameters(), lr=0.1), torch.optim.Adam(tm.parameters(), lr=0.1)
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal(shape)
+    tm(torch.tensor(X)), m(tl.Tensor(X))
+    assert type(m) is getattr(nn, name[4:]) and type(tm).__name__ == name[4:] and repr(m) == repr(tm)
+    m.load_state_dict({k: v.detach().numpy() for k, v in tm.state_dict().items()})
+    for _ in range(3):
+        opt.zero_grad(), topt.zero_grad()
+        out, tout = m(tl.Tensor(X)), tm(torch.tensor(X))
+        W = rng.standard_normal(out.shape)
+        (out * W).sum().backward(), (tout * torch.tensor(W)).sum().backward()
+        opt.step(), topt.step()
+    tsd = tm.state_dict()
+    for k, v in m.state_dict().items():
+        _close(v, tsd[k].numpy(), k, 1e-12)
+
+
+def test_lazy_layer_per_sample_gradients_and_errors() -> None:
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            self.conv = nn.LazyConv1d(3, 3, rng=0)
+            self.fc = nn.LazyLinear(2, rng=1)
+
+        def forward(self, x: Any) -> tl.Tensor:
+            return self.fc(self.conv(x).relu().mean(axis=2))
+
+    m = Net()
+    X, y = np.random.default_rng(4).standard_normal((4, 2, 6)), np.array([0, 1, 1, 0])
+    m(tl.Tensor(X[:1]))
+    assert [n for n, _ in m.named_parameters()] == ["conv.weight", "conv.bias", "fc.weight", "fc.bias"]
+    per_sample_check(m, [X], lambda out, s: F.cross_entropy(out, y[s]))
+    with pytest.raises(ValueError, match=r"LazyConv2d: expected a 3-D \(unbatched\) or 4-D \(batched\) input, got "
+                                         r"shape \(2, 3\)"):
+        nn.LazyConv2d(3, 3)(tl.Tensor(np.zeros((2, 3))))
+    with pytest.raises(ValueError, match="Conv2d: groups=2"):
+        nn.LazyConv2d(3, 3, groups=2)
