@@ -693,3 +693,75 @@ def test_lazy_layer_per_sample_gradients_and_errors() -> None:
         nn.LazyConv2d(3, 3)(tl.Tensor(np.zeros((2, 3))))
     with pytest.raises(ValueError, match="Conv2d: groups=2"):
         nn.LazyConv2d(3, 3, groups=2)
+
+
+# ------------------------------------------------------------------ optimizers -------------
+@pytest.mark.parametrize("kw", [{}, {"lr": 0.05, "weight_decay": 0.1, "d": 1.5},
+                                {"eps": (1e-20, 1e-3), "beta2_decay": -0.5, "maximize": True}, {"lr": 0.3}],
+                         ids=["defaults", "decay", "eps-maximize", "large-lr"])
+def test_adafactor_matches_torch_over_25_steps(kw: dict) -> None:
+    rng = np.random.default_rng(len(kw))
+    shapes = [(4, 3), (5,), (2, 3, 4), ()]
+    P = [rng.standard_normal(s) for s in shapes]
+    ps = [tl.Tensor(p.copy(), requires_grad=True) for p in P]
+    tps = [torch.tensor(p.copy(), requires_grad=True) for p in P]
+    opt, topt = tl.optim.Adafactor(ps, **kw), torch.optim.Adafactor(tps, **kw)
+    for _ in range(25):
+        for p, tp in zip(ps, tps):
+            g = rng.standard_normal(p.shape)
+            p.grad, tp.grad = g.copy(), torch.tensor(g)
+        opt.step(), topt.step()
+    for p, tp in zip(ps, tps):
+        _close(p.data, tp.detach().numpy(), "parameter", 1e-12)
+    sd, tsd = opt.state_dict(), topt.state_dict()
+    for i, st in sd["state"].items():
+        assert sorted(st) == sorted(tsd["state"][i])
+        for k, v in st.items():
+            _close(v, tsd["state"][i][k].numpy(), f"{i}.{k}", 1e-12)
+
+
+def test_adafactor_loads_torchs_state_and_refuses_bad_settings() -> None:
+    P = np.random.default_rng(0).standard_normal((3, 4))
+    p, tp = tl.Tensor(P.copy(), requires_grad=True), torch.tensor(P.copy(), requires_grad=True)
+    opt, topt = tl.optim.Adafactor([p]), torch.optim.Adafactor([tp])
+    tp.grad = torch.ones(3, 4, dtype=torch.float64)
+    topt.step()
+    tsd = topt.state_dict()
+    p.data = tp.detach().numpy().copy()
+    opt.load_state_dict({"state": {0: {k: v.numpy() for k, v in tsd["state"][0].items()}},
+                         "param_groups": tsd["param_groups"]})
+    g = np.random.default_rng(1).standard_normal((3, 4))
+    p.grad, tp.grad = g.copy(), torch.tensor(g)
+    opt.step(), topt.step()
+    _close(p.data, tp.detach().numpy(), "after loading", 1e-12)
+    bad = {"state": {0: {"step": 1, "row_var": np.zeros((3, 4)), "col_var": np.zeros((1, 4))}},
+           "param_groups": tsd["param_groups"]}
+    before = dict(opt.state[p])
+    with pytest.raises(ValueError, match=r"'row_var' of parameter 0 must be an array of shape \(3, 1\)"):
+        opt.load_state_dict(bad)
+    assert opt.state[p]["step"] == before["step"]
+    for kw in ({"beta2_decay": 0.5}, {"d": 0.5}, {"eps": (-1.0, 1e-3)}, {"lr": -1.0}):
+        with pytest.raises(ValueError):
+            tl.optim.Adafactor([p], **kw)
+        with pytest.raises(ValueError):
+            torch.optim.Adafactor([tp], **kw)
+
+
+def test_sparse_adam_on_an_embedding_matches_torchs_sparse_gradients() -> None:
+    rng = np.random.default_rng(0)
+    te = torch.nn.Embedding(10, 3, sparse=True).double()
+    e = nn.Embedding(10, 3)
+    _load(e, te)
+    opt, topt = tl.optim.SparseAdam(e.parameters(), lr=0.05), torch.optim.SparseAdam(te.parameters(), lr=0.05)
+    for _ in range(25):  # 12 lookups of 10 rows: some rows untouched, some repeated, each step
+        idx, W = rng.integers(0, 10, (4, 3)), rng.standard_normal((4, 3, 3))
+        opt.zero_grad(), topt.zero_grad()
+        (e(tl.Tensor(idx)) * W).sum().backward()
+        (te(torch.tensor(idx)) * torch.tensor(W)).sum().backward()
+        opt.step(), topt.step()
+    _close(e.weight.data, te.weight.detach().numpy(), "weights", 1e-12)
+    st, tst = opt.state[e.weight], topt.state[te.weight]
+    assert sorted(st) == sorted(tst) and st["step"] == int(tst["step"])
+    _close(st["exp_avg_sq"], tst["exp_avg_sq"].numpy(), "exp_avg_sq", 1e-12)
+    with pytest.raises(ValueError, match="lr"):
+        tl.optim.SparseAdam(e.parameters(), lr=0.0)
