@@ -765,3 +765,63 @@ def test_sparse_adam_on_an_embedding_matches_torchs_sparse_gradients() -> None:
     _close(st["exp_avg_sq"], tst["exp_avg_sq"].numpy(), "exp_avg_sq", 1e-12)
     with pytest.raises(ValueError, match="lr"):
         tl.optim.SparseAdam(e.parameters(), lr=0.0)
+
+
+# ------------------------------------------------------------------ deep copies keep hooks -
+def test_a_deep_copy_of_a_module_keeps_its_hooks_as_torchs() -> None:
+    import copy
+
+    def run(lib: Any, make: Callable, tensor: Callable) -> list:
+        seen: list = []  # (hook, id of the module it was called with); the hooks hold no module
+
+        class Recorder:  # a callable object: deep-copied with the module
+            def __call__(self, module: Any, args: Any, output: Any) -> Any:
+                seen.append(("post", id(module)))
+                return output * 2
+
+        m = make()
+        handle = m.register_forward_pre_hook(lambda module, args: seen.append(("pre", id(module))))
+        m.register_forward_hook(Recorder())
+        m.register_full_backward_hook(lambda module, gi, go: seen.append(("backward", id(module))))
+        copy_m = copy.deepcopy(m)
+        handle.remove()  # the original's handle: the copy keeps its own pre-hook
+        out = copy_m(tensor(np.ones((1, 3))))
+        out.sum().backward()
+        return [(kind, who == id(copy_m)) for kind, who in seen] + [float(out.sum().item())]
+
+    torch.manual_seed(0)
+    tm = torch.nn.Linear(3, 2).double()
+    m = nn.Linear(3, 2)
+    _load(m, tm)
+    ours = run(tl, lambda: m, lambda a: tl.Tensor(a, requires_grad=True))
+    theirs = run(torch, lambda: tm, lambda a: torch.tensor(a, requires_grad=True))
+    assert ours[:-1] == theirs[:-1] == [("pre", True), ("post", True), ("backward", True)]
+    assert abs(ours[-1] - theirs[-1]) < 1e-12
+
+
+def test_a_deep_copy_of_a_weight_normed_module_computes_its_own_weight() -> None:
+    """torch refuses to deep-copy such a module (its weight is a non-leaf); here the copy's
+    pre-hook recomputes the copy's weight from the copy's g and v, as a torch module holding
+    them would."""
+    import copy
+
+    m = nn.Linear(3, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        nn.utils.weight_norm(m)
+        tm = torch.nn.utils.weight_norm(torch.nn.Linear(3, 2).double())
+    with pytest.raises(RuntimeError):
+        copy.deepcopy(tm)
+    c = copy.deepcopy(m)
+    with tl.no_grad():
+        c.weight_g.data *= 3.0
+    X = np.random.default_rng(0).standard_normal((4, 3))
+    tm.load_state_dict({k: torch.tensor(v) for k, v in c.state_dict().items()})
+    _close(c(tl.Tensor(X)).data, tm(torch.tensor(X)).detach().numpy(), "copy", 1e-12)
+    before = m(tl.Tensor(X)).data
+    tm.load_state_dict({k: torch.tensor(v) for k, v in m.state_dict().items()})
+    _close(before, tm(torch.tensor(X)).detach().numpy(), "the original", 1e-12)
+    nn.utils.remove_weight_norm(c)
+    assert [n for n, _ in c.named_parameters()] == ["bias", "weight"]
+    _close(m(tl.Tensor(X)).data, before, "the original keeps its hook", 1e-12)
+    assert not isinstance(m.__dict__.get("weight"), type(None)) and m.weight._op is not None

@@ -150,6 +150,38 @@ class _ModuleHooks:
         return bool(self.pre or self.post or self.backward or self.backward_pre)
 
 
+def copy_module_hooks(src: Any, dst: Any, memo: dict) -> None:
+    """Give ``dst`` (a deep copy of module ``src``) copies of ``src``'s hooks, in their order, as
+    a deep copy of a torch module copies its hook dicts: functions stay themselves, a bound
+    method is bound to the copy, a callable object is deep-copied (with ``memo``, so it is the
+    same copy the module's own attributes refer to). Handles keep removing ``src``'s hooks."""
+    import copy
+
+    entry = MODULES.get(id(src))
+    if entry is None or entry[0]() is not src or not entry[1].any():
+        return
+    new = _entry(MODULES, dst, _ModuleHooks)
+    for kind in _ModuleHooks.__slots__:
+        table = getattr(new, kind)
+        for hid, item in getattr(entry[1], kind).items():
+            table[hid] = copy.deepcopy(item, memo)
+
+
+def drop_module_hook(module: Any, kind: str, fn: Any) -> bool:
+    """Detach ``module``'s hook ``fn`` of ``kind`` (found by identity); False if it has none."""
+    entry = MODULES.get(id(module))
+    if entry is None or entry[0]() is not module:
+        return False
+    table = getattr(entry[1], kind)
+    for hid, item in list(table.items()):
+        if item[0] is fn:
+            del table[hid]
+            if not entry[1].any():
+                del MODULES[id(module)]
+            return True
+    return False
+
+
 _METHODS = {"pre": "register_forward_pre_hook", "post": "register_forward_hook",
             "backward": "register_full_backward_hook", "backward_pre": "register_full_backward_pre_hook"}
 

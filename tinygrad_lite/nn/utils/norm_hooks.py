@@ -15,6 +15,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ...graph import no_grad
+from ...hooks import drop_module_hook
 from ...random import as_generator
 from ...tensor import Tensor
 from ..containers import Parameter
@@ -63,16 +64,17 @@ def weight_norm(module: Module, name: str = "weight", dim: Optional[int] = 0) ->
     module.register_parameter(name + "_g", Parameter(np.array(g.data)))
     module.register_parameter(name + "_v", Parameter(np.array(w.data)))
     setattr(module, name, fn.compute(module))
-    _hooks(module)[(name, "weight_norm")] = (fn, module.register_forward_pre_hook(fn))
+    module.register_forward_pre_hook(fn)
+    _hooks(module)[(name, "weight_norm")] = fn
     return module
 
 
 def _remove(module: Module, name: str, kind: str) -> Any:
-    entry = _hooks(module).pop((name, kind), None) if isinstance(module, Module) else None
-    if entry is None:
+    fn = _hooks(module).pop((name, kind), None) if isinstance(module, Module) else None
+    if fn is None:
         raise ValueError(f"remove_{kind}: {kind} of {name!r} not found in {type(module).__name__}")
-    entry[1].remove()
-    return entry[0]
+    drop_module_hook(module, "pre", fn)  # (the hook object itself: also in a deep copy, it is its copy)
+    return fn
 
 
 def remove_weight_norm(module: Module, name: str = "weight") -> Module:
@@ -135,7 +137,8 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
     setattr(module, name, Tensor(w.data))
     module.register_buffer(name + "_u", u)
     module.register_buffer(name + "_v", v)
-    _hooks(module)[(name, "spectral_norm")] = (fn, module.register_forward_pre_hook(fn))
+    module.register_forward_pre_hook(fn)
+    _hooks(module)[(name, "spectral_norm")] = fn
     return module
 
 
