@@ -825,3 +825,29 @@ def test_a_deep_copy_of_a_weight_normed_module_computes_its_own_weight() -> None
     assert [n for n, _ in c.named_parameters()] == ["bias", "weight"]
     _close(m(tl.Tensor(X)).data, before, "the original keeps its hook", 1e-12)
     assert not isinstance(m.__dict__.get("weight"), type(None)) and m.weight._op is not None
+
+
+def test_a_parametrized_buffer_stays_a_buffer_as_torchs() -> None:
+    class Square(nn.Module):
+        def forward(self, x: Any) -> tl.Tensor:
+            return x * x
+
+    class TSquare(torch.nn.Module):
+        def forward(self, x: Any) -> Any:
+            return x * x
+
+    m, tm = nn.BatchNorm1d(3), torch.nn.BatchNorm1d(3).double()
+    with torch.no_grad():
+        tm.running_var.uniform_(1.0, 2.0)
+    _load(m, tm)
+    nn.utils.parametrize.register_parametrization(m, "running_var", Square())
+    torch.nn.utils.parametrize.register_parametrization(tm, "running_var", TSquare())
+    assert list(m.state_dict()) == list(tm.state_dict())
+    assert [n for n, _ in m.named_parameters()] == [n for n, _ in tm.named_parameters()]
+    m.eval(), tm.eval()
+    X = np.random.default_rng(0).standard_normal((4, 3))
+    _close(m(tl.Tensor(X)).data, tm(torch.tensor(X)).detach().numpy(), "eval output", 1e-12)
+    nn.utils.parametrize.remove_parametrizations(m, "running_var")
+    torch.nn.utils.parametrize.remove_parametrizations(tm, "running_var")
+    assert list(m.state_dict()) == list(tm.state_dict()) and "running_var" in dict(m.named_buffers())
+    _close(m.running_var.data, tm.running_var.numpy(), "running_var", 1e-12)

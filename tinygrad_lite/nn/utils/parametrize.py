@@ -53,7 +53,7 @@ class ParametrizationList(ModuleList):
     ``original`` or ``original0``, ``original1``, ... (what the chain of ``right_inverse``
     made of the tensor given at registration)."""
 
-    def __init__(self, modules: list, original: Tensor, unsafe: bool = False) -> None:
+    def __init__(self, modules: list, original: Tensor, unsafe: bool = False, buffer: bool = False) -> None:
         super().__init__(modules)
         self.unsafe = unsafe
         with no_grad():
@@ -65,14 +65,20 @@ class ParametrizationList(ModuleList):
             self.is_tensor, self.ntensors = True, 1
             if new is not original:  # (the same parameter object keeps its identity, as torch)
                 original.data = np.array(new.data, dtype=original.data.dtype)
-            self.original = original
+            if buffer:
+                self.register_buffer("original", original)
+            else:
+                self.original = original
         else:
             if not isinstance(new, (tuple, list)) or not all(isinstance(t, Tensor) for t in new):
                 raise ValueError(f"register_parametrization: right_inverse must return a Tensor or a sequence of "
                                  f"Tensors, got {type(new).__name__}")
             self.is_tensor, self.ntensors = False, len(new)
             for i, t in enumerate(new):
-                setattr(self, f"original{i}", _leaf_copy(t, original.requires_grad))
+                if buffer:
+                    self.register_buffer(f"original{i}", np.array(t.data))
+                else:
+                    setattr(self, f"original{i}", _leaf_copy(t, original.requires_grad))
 
     def originals(self) -> list:
         return [self.original] if self.is_tensor else [getattr(self, f"original{i}") for i in range(self.ntensors)]
@@ -141,9 +147,10 @@ def type_before_parametrizations(module: Module) -> type:
 
 def register_parametrization(module: Module, tensor_name: str, parametrization: Module, *,
                              unsafe: bool = False) -> Module:
-    """Make ``module.<tensor_name>`` the value of ``parametrization`` applied to the
-    originals (see the module docstring); a second call for the same name appends to the
-    chain. Returns the module."""
+    """Make ``module.<tensor_name>`` (a parameter or a buffer) the value of
+    ``parametrization`` applied to the originals (see the module docstring; a buffer's
+    originals are buffers); a second call for the same name appends to the chain. Returns
+    the module."""
     who = "register_parametrization"
     if not isinstance(module, Module) or not isinstance(parametrization, Module):
         raise TypeError(f"{who}: expected a Module and a parametrization Module, got {type(module).__name__} and "
@@ -162,7 +169,8 @@ def register_parametrization(module: Module, tensor_name: str, parametrization: 
     original = module.__dict__.get(tensor_name)
     if not isinstance(original, Tensor) or original._op is not None:
         raise ValueError(f"{who}: module {type(module).__name__} has no parameter or buffer named {tensor_name!r}")
-    plist = ParametrizationList([parametrization], original, unsafe=unsafe)
+    buffer = tensor_name in module.__dict__.get("_buffer_names", ())
+    plist = ParametrizationList([parametrization], original, unsafe=unsafe, buffer=buffer)
     if not unsafe:
         with no_grad():
             value = plist()
@@ -189,6 +197,8 @@ def remove_parametrizations(module: Module, tensor_name: str, leave_parametrized
     if not is_parametrized(module, tensor_name):
         raise ValueError(f"{who}: module {type(module).__name__} has no parametrization on {tensor_name!r}")
     plist = module.parametrizations[tensor_name]
+    buffer = "original" in plist.__dict__.get("_buffer_names", ()) or "original0" in plist.__dict__.get(
+        "_buffer_names", ())
     if plist.is_tensor:
         original = plist.original
         if leave_parametrized:
@@ -201,10 +211,13 @@ def remove_parametrizations(module: Module, tensor_name: str, leave_parametrized
                              f"parametrized by {plist.ntensors} tensors")
         with no_grad():
             t = getattr(module, tensor_name)
-        original = _leaf_copy(t, plist.original0.requires_grad)
+        original = Tensor(np.array(t.data)) if buffer else _leaf_copy(t, plist.original0.requires_grad)
     delattr(type(module), tensor_name)
     del module.parametrizations[tensor_name]
-    object.__setattr__(module, tensor_name, original)
+    if buffer:
+        module.register_buffer(tensor_name, original)
+    else:
+        object.__setattr__(module, tensor_name, original)
     if not len(module.parametrizations):
         delattr(module, "parametrizations")
         module.__class__ = type(module).__bases__[0]
