@@ -543,6 +543,12 @@ def test_pdist_mixes_samples_and_refuses_bad_input() -> None:
         _ = lin.weight.grad_sample
     with pytest.raises(RuntimeError, match=r"pdist: .*2D.*\(2, 3, 4\)"):
         F.pdist(tl.Tensor(np.zeros((2, 3, 4))))
+    with pytest.raises(TypeError, match="gumbel_softmax: tau"):
+        F.gumbel_softmax(tl.Tensor(np.zeros((2, 3))), tau="1")
+    with pytest.raises(ValueError, match="gumbel_softmax: tau"):
+        F.gumbel_softmax(tl.Tensor(np.zeros((2, 3))), tau=0.0)
+    with pytest.raises(IndexError, match=r"gumbel_softmax: dim 2 .*\(2, 3\)"):
+        F.gumbel_softmax(tl.Tensor(np.zeros((2, 3))), dim=2)
     with pytest.raises(RuntimeError, match="pdist: .*non-negative"):
         F.pdist(tl.Tensor(np.zeros((2, 3))), -1.0)
 
@@ -638,6 +644,11 @@ def test_fractional_max_pool_draws_from_the_generator_and_keeps_per_sample_gradi
         F.fractional_max_pool2d(tl.Tensor(X), 2, output_size=9)
     with pytest.raises(ValueError, match="fractional_max_pool2d: _random_samples must have shape"):
         F.fractional_max_pool2d(tl.Tensor(X), 2, output_size=4, _random_samples=np.zeros((3, 2)))
+    out, idx = F.fractional_max_pool2d_with_indices(tl.Tensor(X), 2, output_size=4, _random_samples=U[:, :2])
+    tout, tidx = TF.fractional_max_pool2d_with_indices(torch.tensor(X), 2, output_size=4,
+                                                       _random_samples=torch.tensor(U[:, :2]))
+    assert isinstance(idx, tl.Tensor) and np.array_equal(idx.data, tidx.numpy())
+    assert np.array_equal(out.data, tout.numpy())
 
 
 LAZY = [("LazyLinear", (3,), (4, 5)), ("LazyConv1d", (4, 3), (2, 3, 7)),

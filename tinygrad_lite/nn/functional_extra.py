@@ -44,6 +44,8 @@ def gumbel_softmax(logits: Any, tau: float = 1.0, hard: bool = False, eps: float
     ``argmax y`` in the forward, with ``y``'s gradient (``onehot - y.detach() + y``).
     ``eps`` is unused, as in torch."""
     x = F._t(logits)._floating("gumbel_softmax")
+    if isinstance(tau, (bool, np.bool_)) or not isinstance(tau, (int, float, np.number)):
+        raise TypeError(f"gumbel_softmax: tau must be a positive number, got {tau!r}")
     tau_f = float(tau)
     if not tau_f > 0:
         raise ValueError(f"gumbel_softmax: tau must be > 0, got {tau!r}")
@@ -191,8 +193,8 @@ def fractional_max_pool2d_with_indices(input: Any, kernel_size: Any, output_size
             idx[n, c] = (hs[:, None] + best // kw) * W + ws[None, :] + best % kw
     out = xb.reshape(N, C, H * W).gather(2, idx.reshape(N, C, oh * ow)).reshape(N, C, oh, ow)
     if unbatched:
-        return out.reshape(C, oh, ow), idx[0]
-    return out, idx
+        return out.reshape(C, oh, ow), Tensor(idx[0])
+    return out, Tensor(idx)
 
 
 def fractional_max_pool2d(input: Any, kernel_size: Any, output_size: Any = None, output_ratio: Any = None,
@@ -203,7 +205,7 @@ def fractional_max_pool2d(input: Any, kernel_size: Any, output_size: Any = None,
     check_bool("fractional_max_pool2d", "return_indices", return_indices)
     out, idx = fractional_max_pool2d_with_indices(input, kernel_size, output_size, output_ratio, False,
                                                   _random_samples)
-    return (out, Tensor(idx)) if return_indices else out
+    return (out, idx) if return_indices else out
 
 
 class FractionalMaxPool2d(Module):
