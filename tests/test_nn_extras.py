@@ -862,3 +862,32 @@ def test_a_parametrized_buffer_stays_a_buffer_as_torchs() -> None:
     torch.nn.utils.parametrize.remove_parametrizations(tm, "running_var")
     assert list(m.state_dict()) == list(tm.state_dict()) and "running_var" in dict(m.named_buffers())
     _close(m.running_var.data, tm.running_var.numpy(), "running_var", 1e-12)
+
+
+def test_a_module_whose_hook_refers_to_it_is_freed_as_torchs() -> None:
+    import gc
+    import weakref
+
+    from tinygrad_lite import hooks
+
+    def build(lib: Any) -> Any:
+        m = lib.nn.Linear(3, 2)
+        m.register_forward_hook(lambda module, args, out: m.weight is not None and None)  # holds m
+        return weakref.ref(m)
+
+    before = len(hooks.MODULES)
+    ours, theirs = build(tl), build(torch)
+    gc.collect()
+    assert theirs() is None
+    assert ours() is None and len(hooks.MODULES) == before
+
+
+@pytest.mark.filterwarnings("ignore:Lazy modules")
+def test_a_lazy_module_is_initialised_before_its_forward_pre_hooks_as_torchs() -> None:
+    def seen(lib: Any, x: Any) -> list:
+        m, names = lib.nn.LazyLinear(2), []
+        m.register_forward_pre_hook(lambda module, args: names.append(type(module).__name__))
+        m(x)
+        return names
+
+    assert seen(tl, tl.Tensor(np.ones((1, 3)))) == seen(torch, torch.ones(1, 3)) == ["Linear"]

@@ -91,10 +91,17 @@ class _Lazy(Module):
                 ph.requires_grad = v.requires_grad
                 real.__dict__[name] = ph
         training = self.training
+        kept = {k: v for k, v in self.__dict__.items() if k == "_module_hooks"}  # (its hooks stay)
         self.__dict__.clear()
-        self.__dict__.update(real.__dict__)
+        self.__dict__.update(real.__dict__, **kept)
         self.training = training
         self.__class__ = self.cls_to_become
+
+    def __call__(self, x: Any, *args: Any, **kwargs: Any) -> Any:
+        """Initialise from ``x`` first (before any forward pre-hook, as torch's lazy modules do),
+        then call the layer it became."""
+        self.initialize_parameters(x)
+        return Module.__call__(self, x, *args, **kwargs)
 
     def forward(self, x: Any, *args: Any, **kwargs: Any) -> Any:
         self.initialize_parameters(x)

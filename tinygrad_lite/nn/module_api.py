@@ -305,7 +305,7 @@ class ModuleAPI:
         memo[id(self)] = new
         for k, v in self.__dict__.items():
             new.__dict__[k] = copy.deepcopy(v, memo)
-        hooks.copy_module_hooks(self, new, memo)
+        hooks.adopt_copied_hooks(new)
         return new
 
     def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
