@@ -891,3 +891,17 @@ def test_a_lazy_module_is_initialised_before_its_forward_pre_hooks_as_torchs() -
         return names
 
     assert seen(tl, tl.Tensor(np.ones((1, 3)))) == seen(torch, torch.ones(1, 3)) == ["Linear"]
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("pad", ["zeros", "border", "reflection"])
+def test_grid_sample_and_affine_grid_keep_float32(mode: str, pad: str) -> None:
+    x = tl.Tensor(np.random.default_rng(0).standard_normal((1, 2, 3, 3)).astype(np.float32), requires_grad=True)
+    th = tl.Tensor(np.array([[[0.9, 0.2, 0.1], [-0.1, 1.1, 0.05]]], np.float32), requires_grad=True)
+    grid = F.affine_grid(th, (1, 2, 4, 4), align_corners=False)
+    out = F.grid_sample(x, grid, mode=mode, padding_mode=pad, align_corners=False)
+    out.sum().backward()
+    assert grid.dtype == out.dtype == x.grad.dtype == th.grad.dtype == np.float32
+    tgrid = TF.affine_grid(torch.tensor(th.data), [1, 2, 4, 4], align_corners=False)
+    tout = TF.grid_sample(torch.tensor(x.data), tgrid, mode=mode, padding_mode=pad, align_corners=False)
+    np.testing.assert_allclose(out.data, tout.numpy(), rtol=1e-5, atol=1e-6)
