@@ -905,3 +905,23 @@ def test_grid_sample_and_affine_grid_keep_float32(mode: str, pad: str) -> None:
     tgrid = TF.affine_grid(torch.tensor(th.data), [1, 2, 4, 4], align_corners=False)
     tout = TF.grid_sample(torch.tensor(x.data), tgrid, mode=mode, padding_mode=pad, align_corners=False)
     np.testing.assert_allclose(out.data, tout.numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore:Lazy modules")
+def test_loading_a_state_dict_initialises_lazy_layers_as_torchs_all_or_nothing() -> None:
+    tm = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3, groups=2), torch.nn.BatchNorm2d(4),
+                             torch.nn.ConvTranspose2d(4, 3, 2), torch.nn.Flatten(), torch.nn.LazyLinear(5)).double()
+    X = np.random.default_rng(0).standard_normal((2, 2, 6, 6))
+    tm(torch.tensor(X))
+    state = {k: v.detach().numpy() for k, v in tm.state_dict().items()}
+    m = nn.Sequential(nn.LazyConv2d(4, 3, groups=2), nn.LazyBatchNorm2d(), nn.LazyConvTranspose2d(3, 2), nn.Flatten(),
+                      nn.LazyLinear(5))
+    placeholders = [p for p in m.parameters()]
+    with pytest.raises(ValueError, match=r"'4.bias' has shape \(7,\)"):
+        m.load_state_dict(dict(state, **{"4.bias": np.zeros(7)}))
+    assert all(type(layer).__name__.startswith("Lazy") for layer in m if type(layer) is not nn.Flatten)
+    m.load_state_dict(state)
+    assert [type(layer).__name__ for layer in m] == [type(layer).__name__ for layer in tm] and repr(m) == repr(tm)
+    assert [id(p) for p in m.parameters()] == [id(p) for p in placeholders]
+    m.eval(), tm.eval()
+    _close(m(tl.Tensor(X)).data, tm(torch.tensor(X)).detach().numpy(), "output", 1e-12)

@@ -82,8 +82,36 @@ class _Lazy(Module):
         """Build the layer for ``x``'s size; the placeholders take its parameter values."""
         if not self.has_uninitialized_params():
             return
+        self._install(self._build(self._input_size(x)))
+
+    def _build(self, size: int) -> Module:
         args, kwargs = self.__dict__["_lazy_args"]
-        real = self.cls_to_become(self._input_size(x), *args, **kwargs)
+        return self.cls_to_become(size, *args, **kwargs)
+
+    def _for_state(self, state: Any, prefix: str) -> Optional[Module]:
+        """The layer ``load_state_dict`` would fill: built for the input size that the state's
+        weight (or running mean) implies, or None when the state does not say."""
+        w = state.get(prefix + "weight") if hasattr(state, "get") else None
+        if w is None and self._in == "num_features":
+            w = state.get(prefix + "running_mean")
+        shape = np.shape(w.data if isinstance(w, Tensor) else w) if w is not None else ()
+        if not shape:
+            return None
+        if self._in == "in_features":
+            size = shape[-1]
+        elif self._in == "num_features":
+            size = shape[0]
+        elif "Transpose" in self.cls_to_become.__name__:
+            size = shape[0]
+        else:
+            size = shape[1] * self.__dict__.get("groups", 1) if len(shape) > 1 else 0
+        try:
+            return self._build(int(size))
+        except (TypeError, ValueError):
+            return None  # (load_state_dict then names the key whose shape does not fit)
+
+    def _install(self, real: Module) -> None:
+        """Become ``real``: its settings and buffers, its parameter values in the placeholders."""
         for name, v in list(real.__dict__.items()):
             ph = self.__dict__.get(name)
             if isinstance(v, Tensor) and _is_param(v) and isinstance(ph, Tensor):
