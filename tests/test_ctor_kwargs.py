@@ -45,6 +45,19 @@ LAYERS: list[tuple[str, Callable[..., Any]]] = [
     ("TransformerEncoderLayer", lambda **k: nn.TransformerEncoderLayer(4, 2, 8, **k)),
     ("TransformerDecoderLayer", lambda **k: nn.TransformerDecoderLayer(4, 2, 8, **k)),
     ("Transformer", lambda **k: nn.Transformer(4, 2, 1, 1, 8, **k)),
+    ("LazyLinear", lambda **k: nn.LazyLinear(3, **k)),
+    ("LazyConv1d", lambda **k: nn.LazyConv1d(3, 3, **k)),
+    ("LazyConv2d", lambda **k: nn.LazyConv2d(3, 3, **k)),
+    ("LazyConv3d", lambda **k: nn.LazyConv3d(3, 3, **k)),
+    ("LazyConvTranspose1d", lambda **k: nn.LazyConvTranspose1d(3, 3, **k)),
+    ("LazyConvTranspose2d", lambda **k: nn.LazyConvTranspose2d(3, 3, **k)),
+    ("LazyConvTranspose3d", lambda **k: nn.LazyConvTranspose3d(3, 3, **k)),
+    ("LazyBatchNorm1d", lambda **k: nn.LazyBatchNorm1d(**k)),
+    ("LazyBatchNorm2d", lambda **k: nn.LazyBatchNorm2d(**k)),
+    ("LazyBatchNorm3d", lambda **k: nn.LazyBatchNorm3d(**k)),
+    ("LazyInstanceNorm1d", lambda **k: nn.LazyInstanceNorm1d(**k)),
+    ("LazyInstanceNorm2d", lambda **k: nn.LazyInstanceNorm2d(**k)),
+    ("LazyInstanceNorm3d", lambda **k: nn.LazyInstanceNorm3d(**k)),
 ]
 IDS = [name for name, _ in LAYERS]
 

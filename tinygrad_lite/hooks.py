@@ -30,8 +30,12 @@ from .graph import TENSOR_HOOKS, state
 # id(Tensor) -> (weak ref to it, {hook id: fn(node, g, pending, sweep) -> new g or None}),
 # the table the backward sweep reads (graph.TENSOR_HOOKS)
 TENSORS: dict = TENSOR_HOOKS
-# id(Module) -> (weak ref to it, _ModuleHooks)
+# id(Module) -> (weak ref to it, weak ref to its _ModuleHooks): the modules that have hooks. The
+# hooks themselves live in the module (``module.__dict__["_module_hooks"]``, as torch keeps them in the
+# module), so a hook that refers to its module does not keep it alive, and a deep copy of the
+# module copies them.
 MODULES: dict = {}
+_HOOKS = "_module_hooks"
 _ids = itertools.count()
 
 
@@ -47,7 +51,7 @@ class RemovableHandle:
         entry = self._registry.get(self._key)
         if entry is None:
             return
-        owner = entry[1]
+        owner = entry[1]() if isinstance(entry[1], weakref.ref) else entry[1]
         if not (owner.any() if isinstance(owner, _ModuleHooks) else owner):
             del self._registry[self._key]  # the fast paths see an empty registry again
 
@@ -138,7 +142,7 @@ def run(node: Any, g: Any, table: dict, pending: dict, sweep: Any) -> Any:
 
 
 class _ModuleHooks:
-    __slots__ = ("pre", "post", "backward", "backward_pre")
+    __slots__ = ("pre", "post", "backward", "backward_pre", "__weakref__")
 
     def __init__(self) -> None:
         self.pre: dict = {}  # id -> (fn, with_kwargs)
@@ -149,6 +153,62 @@ class _ModuleHooks:
     def any(self) -> bool:
         return bool(self.pre or self.post or self.backward or self.backward_pre)
 
+    def __deepcopy__(self, memo: dict) -> "_ModuleHooks":
+        import copy
+
+        new = _ModuleHooks()
+        for kind in ("pre", "post", "backward", "backward_pre"):
+            setattr(new, kind, copy.deepcopy(getattr(self, kind), memo))
+        return new
+
+
+def module_hooks(module: Any) -> Optional[_ModuleHooks]:
+    """The hooks ``module`` holds, or None."""
+    hooks = module.__dict__.get(_HOOKS)
+    return hooks if isinstance(hooks, _ModuleHooks) else None
+
+
+def _listed(module: Any) -> _ModuleHooks:
+    """``module``'s hooks (created if it has none), with the module in the registry."""
+    hooks = module_hooks(module)
+    if hooks is None:
+        hooks = module.__dict__[_HOOKS] = _ModuleHooks()
+    key = id(module)
+    entry = MODULES.get(key)
+    if entry is None or entry[0]() is not module or entry[1]() is not hooks:
+
+        def gone(ref: Any) -> None:
+            if MODULES.get(key, (None,))[0] is ref:
+                del MODULES[key]
+
+        MODULES[key] = (weakref.ref(module, gone), weakref.ref(hooks))
+    return hooks
+
+
+def adopt_copied_hooks(module: Any) -> None:
+    """List a deep copy of a module in the registry when the copy holds hooks (a deep copy
+    copies the hooks with the module, as torch's: functions stay themselves, a bound method is
+    bound to the copy, a callable object is deep-copied)."""
+    hooks = module_hooks(module)
+    if hooks is not None and hooks.any():
+        _listed(module)
+
+
+def drop_module_hook(module: Any, kind: str, fn: Any) -> bool:
+    """Detach ``module``'s hook ``fn`` of ``kind`` (found by identity); False if it has none."""
+    hooks = module_hooks(module)
+    if hooks is None:
+        return False
+    table = getattr(hooks, kind)
+    for hid, item in list(table.items()):
+        if item[0] is fn:
+            del table[hid]
+            entry = MODULES.get(id(module))
+            if not hooks.any() and entry is not None and entry[0]() is module:
+                del MODULES[id(module)]
+            return True
+    return False
+
 
 _METHODS = {"pre": "register_forward_pre_hook", "post": "register_forward_hook",
             "backward": "register_full_backward_hook", "backward_pre": "register_full_backward_pre_hook"}
@@ -158,7 +218,7 @@ def register_module_hook(module: Any, kind: str, hook: Callable, prepend: bool, 
     """Attach ``hook`` to ``module`` (``kind``: pre, post, backward or backward_pre)."""
     if not callable(hook):
         raise TypeError(f"{_METHODS[kind]}: hook must be callable, got {type(hook).__name__}")
-    hooks = _entry(MODULES, module, _ModuleHooks)
+    hooks = _listed(module)
     table = getattr(hooks, kind)
     return _handle(MODULES, module, table, _add(table, (hook, *extra), prepend))
 
@@ -173,8 +233,7 @@ def call(module: Any, args: tuple, kwargs: dict) -> Any:
     """``module(*args, **kwargs)`` with its hooks: forward pre-hooks (which may replace the
     arguments), the forward, forward hooks (which may replace the output), and identity
     nodes on inputs and outputs for its backward hooks."""
-    entry = MODULES.get(id(module))
-    hooks = entry[1] if entry is not None and entry[0]() is module else None
+    hooks = module_hooks(module)
     if hooks is None:
         return _plain(module, args, kwargs)
     for fn, with_kwargs in list(hooks.pre.values()):

@@ -23,6 +23,7 @@ from .dropout import AlphaDropout, Dropout1d, Dropout2d, FeatureAlphaDropout
 from .embedding_bag import EmbeddingBag
 from .fold import Fold, Unfold
 from .functional import cross_entropy, mse_loss
+from .functional_extra import Dropout3d, FractionalMaxPool2d
 from .functional_more import CosineSimilarity, PairwiseDistance
 from .instancenorm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d
 from .layers import (
@@ -54,6 +55,21 @@ from .layers_extra import (
     UpsamplingNearest2d,
 )
 from .layers_more import Hardshrink, PixelShuffle, PixelUnshuffle, RMSNorm, Softshrink
+from .lazy import (
+    LazyBatchNorm1d,
+    LazyBatchNorm2d,
+    LazyBatchNorm3d,
+    LazyConv1d,
+    LazyConv2d,
+    LazyConv3d,
+    LazyConvTranspose1d,
+    LazyConvTranspose2d,
+    LazyConvTranspose3d,
+    LazyInstanceNorm1d,
+    LazyInstanceNorm2d,
+    LazyInstanceNorm3d,
+    LazyLinear,
+)
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, NLLLoss, SmoothL1Loss
 from .losses_margin import (
     MultiLabelMarginLoss,
@@ -141,3 +157,7 @@ __all__ += ["MultiMarginLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss
             "LPPool1d", "LPPool2d", "LPPool3d", "LocalResponseNorm", "RReLU", "Softmax2d", "ChannelShuffle",
             "UpsamplingNearest2d", "UpsamplingBilinear2d", "ZeroPad3d", "ConstantPad3d", "ReflectionPad3d",
             "ReplicationPad3d", "CircularPad3d", "EmbeddingBag", "CTCLoss"]
+__all__ += ["Dropout3d", "FractionalMaxPool2d"]
+__all__ += ["LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d",
+            "LazyConvTranspose3d", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyInstanceNorm1d",
+            "LazyInstanceNorm2d", "LazyInstanceNorm3d"]

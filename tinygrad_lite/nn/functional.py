@@ -438,7 +438,21 @@ from .ctc import ctc_loss  # noqa: E402
 from .dropout import alpha_dropout, dropout1d, dropout2d, feature_alpha_dropout  # noqa: E402
 from .embedding_bag import embedding_bag  # noqa: E402
 from .fold import fold, unfold  # noqa: E402
+from .functional_extra import (  # noqa: E402
+    adaptive_max_pool1d_with_indices,
+    adaptive_max_pool2d_with_indices,
+    adaptive_max_pool3d_with_indices,
+    dropout3d,
+    fractional_max_pool2d,
+    fractional_max_pool2d_with_indices,
+    gumbel_softmax,
+    max_pool1d_with_indices,
+    max_pool2d_with_indices,
+    max_pool3d_with_indices,
+    pdist,
+)
 from .functional_more import cosine_similarity, normalize, pairwise_distance  # noqa: E402
+from .grid import affine_grid, grid_sample  # noqa: E402
 from .inplace_fns import add_inplace  # noqa: E402
 from .layers_extra import channel_shuffle, local_response_norm, lp_pool1d, lp_pool2d, lp_pool3d, rrelu  # noqa: E402
 from .layers_more import hardshrink, instance_norm, pixel_shuffle, pixel_unshuffle, rms_norm, softshrink  # noqa: E402
@@ -487,4 +501,8 @@ from .pooling import (  # noqa: E402
 )
 from .resample import interpolate  # noqa: E402
 
+__all__ += ["affine_grid", "grid_sample", "gumbel_softmax", "pdist", "max_pool1d_with_indices",
+            "max_pool2d_with_indices", "max_pool3d_with_indices", "adaptive_max_pool1d_with_indices",
+            "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices", "dropout3d",
+            "fractional_max_pool2d", "fractional_max_pool2d_with_indices"]
 add_inplace(globals())  # inplace=True for the functions that take it; F.relu_, F.elu_, ...

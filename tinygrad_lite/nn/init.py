@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from typing import Any, Optional, Union
 
 import numpy as np
@@ -22,7 +23,9 @@ from ..random import as_generator
 from ..tensor import Tensor
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_", "eye_",
-           "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_"]
+           "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "dirac_",
+           "sparse_", "uniform", "normal", "constant", "xavier_uniform", "xavier_normal", "kaiming_uniform",
+           "kaiming_normal", "orthogonal", "sparse", "eye", "dirac"]
 
 Gen = Union[None, int, np.random.Generator]
 
@@ -220,3 +223,62 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0, generator: Gen = None) -> Ten
     if rows < cols:
         q = q.T
     return _fill(tensor, (gain * q).reshape(arr.shape))
+
+
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """The identity of a convolution: for a 3-, 4- or 5-D weight ``(out, in, *k)`` split
+    into ``groups`` blocks of ``out / groups`` rows, ``w[g * m + d, d, centre] = 1`` for
+    ``d < min(out / groups, in)`` (the centre index ``k // 2`` on each kernel axis), 0 elsewhere."""
+    arr = _target(tensor, "dirac_")
+    if arr.ndim not in (3, 4, 5):
+        raise ValueError(f"dirac_: only tensors with 3, 4, or 5 dimensions are supported, got shape {arr.shape}")
+    if isinstance(groups, (bool, np.bool_)) or not isinstance(groups, numbers.Integral) or groups < 1:
+        raise ValueError(f"dirac_: groups must be a positive int, got {groups!r}")
+    if arr.shape[0] % groups:
+        raise ValueError(f"dirac_: dim 0 of shape {arr.shape} must be divisible by groups={groups}")
+    per = arr.shape[0] // groups
+    out = np.zeros(arr.shape)
+    centre = tuple(k // 2 for k in arr.shape[2:])
+    for g in range(groups):
+        for d in range(min(per, arr.shape[1])):
+            out[(g * per + d, d) + centre] = 1.0
+    return _fill(tensor, out)
+
+
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator: Gen = None) -> Tensor:
+    """A sparse 2-D matrix: entries N(0, std^2), then in each column ``ceil(sparsity * rows)``
+    entries at random rows set to 0."""
+    arr = _target(tensor, "sparse_")
+    if arr.ndim != 2:
+        raise ValueError(f"sparse_: only tensors with 2 dimensions are supported, got shape {arr.shape}")
+    sparsity = _number("sparse_", "sparsity", sparsity)
+    if not 0.0 <= sparsity <= 1.0:
+        raise ValueError(f"sparse_: sparsity must be in [0, 1], got {sparsity}")
+    std = _number("sparse_", "std", std)
+    rows, cols = arr.shape
+    zeros = int(math.ceil(sparsity * rows))
+    r = as_generator(generator, "generator")
+    values = r.normal(0.0, std, arr.shape)
+    for c in range(cols):
+        values[r.permutation(rows)[:zeros], c] = 0.0
+    return _fill(tensor, values)
+
+
+def _deprecated(fn: Any) -> Any:
+    """torch's old name of ``fn`` (without the trailing underscore), warning that it is deprecated."""
+    old = fn.__name__[:-1]
+
+    def alias(*args: Any, **kwargs: Any) -> Tensor:
+        warnings.warn(f"`nn.init.{old}` is now deprecated in favor of `nn.init.{fn.__name__}`.", FutureWarning,
+                      stacklevel=2)
+        return fn(*args, **kwargs)
+
+    alias.__name__ = alias.__qualname__ = old
+    alias.__doc__ = f"Deprecated name of ``{fn.__name__}`` (a FutureWarning says so)."
+    return alias
+
+
+uniform, normal, constant = _deprecated(uniform_), _deprecated(normal_), _deprecated(constant_)
+xavier_uniform, xavier_normal = _deprecated(xavier_uniform_), _deprecated(xavier_normal_)
+kaiming_uniform, kaiming_normal = _deprecated(kaiming_uniform_), _deprecated(kaiming_normal_)
+orthogonal, sparse, eye, dirac = _deprecated(orthogonal_), _deprecated(sparse_), _deprecated(eye_), _deprecated(dirac_)

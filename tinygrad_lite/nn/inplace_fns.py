@@ -74,6 +74,8 @@ def add_inplace(namespace: dict) -> None:
     for name in UNDERSCORED:
         if name in namespace and name + "_" not in namespace:
             namespace[name + "_"] = _underscored(namespace[name], name)
+            if "__all__" in namespace:
+                namespace["__all__"].append(name + "_")
 
 
 def _underscored(fn: Callable, name: str) -> Callable:

@@ -323,19 +323,31 @@ class Module(ModuleAPI):
         check_bool("load_state_dict", "strict", strict)
         check_bool("load_state_dict", "assign", assign)
         params = self._state_tensors()
+        lazy = []  # uninitialised lazy layers (lazy.py), built for the sizes the state implies
+        for n, m in self.named_modules():
+            if "_lazy_args" in m.__dict__:
+                real = m._for_state(state, f"{n}." if n else "")
+                lazy += [(m, real, f"{n}." if n else "")] if real is not None else []
+        checked = dict(params)
+        for _, real, prefix in lazy:
+            checked.update({prefix + k: t for k, t in real._state_tensors().items()})
         missing = [k for k in params if k not in state]
         extra = [k for k in state if k not in params]
         problems = ([f"missing keys {missing}"] if strict and missing else []) + (
             [f"unexpected keys {extra}"] if strict and extra else [])
         keyed = bool(problems)
         new = {}
-        for k, p in params.items():
+        for k, p in checked.items():
             if k in state:
                 arr, why = _loadable(k, state[k], p, assign)
                 problems += [why] if why else []
                 new[k] = arr
         if problems:
             raise (KeyError if keyed else ValueError)(f"load_state_dict: {'; '.join(problems)}")
+        if lazy:
+            for m, real, _ in lazy:
+                m._install(real)
+            params = self._state_tensors()
         for k, arr in new.items():
             if isinstance(params[k], Value):
                 params[k].data = float(arr)

@@ -295,6 +295,19 @@ class ModuleAPI:
         return self._convert("type", _float_target("type", dst_type), integers=True)
 
     # ------------------------------------------------------------------ hooks -----------
+    def __deepcopy__(self, memo: dict) -> Any:
+        """A deep copy of the module's attributes, and of its hooks (as torch's, which keeps them
+        in the module): a copy of a module whose forward pre-hook recomputes a weight (the
+        older ``weight_norm``) recomputes its own."""
+        import copy
+
+        new = object.__new__(type(self))
+        memo[id(self)] = new
+        for k, v in self.__dict__.items():
+            new.__dict__[k] = copy.deepcopy(v, memo)
+        hooks.adopt_copied_hooks(new)
+        return new
+
     def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
                                   with_kwargs: bool = False) -> Any:
         """``hook(module, args)`` before each forward; a returned value replaces ``args`` (a

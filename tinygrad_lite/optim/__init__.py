@@ -3,6 +3,7 @@ DP-SGD, and the learning-rate schedules (also importable from ``tl.optim.lr_sche
 PyTorch's path)."""
 
 from . import lr_scheduler
+from .adafactor import Adafactor, SparseAdam
 from .dpsgd import DPSGD
 from .lbfgs import LBFGS
 from .lr_scheduler import (
@@ -31,4 +32,4 @@ __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "
            "Adadelta", "ASGD", "Rprop", "LBFGS", "DPSGD", "LRScheduler", "StepLR",
            "ExponentialLR", "CosineAnnealingLR", "MultiStepLR", "LambdaLR", "LinearLR", "ConstantLR",
            "MultiplicativeLR", "PolynomialLR", "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR",
-           "ReduceLROnPlateau", "SequentialLR", "ChainedScheduler", "lr_scheduler"]
+           "ReduceLROnPlateau", "SequentialLR", "ChainedScheduler", "lr_scheduler", "Adafactor", "SparseAdam"]
