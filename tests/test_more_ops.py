@@ -389,7 +389,7 @@ _FD = {
     "cummax": lambda x, y: (x * y + 0.01 * x.cumsum(-1)).cummax(-1).values,
     "asin": lambda x, y: (x * y).asin(), "acos": lambda x, y: (x * y).acos(), "atanh": lambda x, y: (x * y).atanh(),
     "acosh": lambda x, y: ((x * y).abs() + 1.5).acosh(), "erfinv": lambda x, y: (x * y).erfinv(),
-    "logit": lambda x, y: (0.5 + 0.5 * x * y).logit(), "frac": lambda x, y: (3 * x + y).frac(),
+    "logit": lambda x, y: (0.5 + 0.5 * x * y).logit(), "frac": lambda x, y: (0.3 * x * y + 2.5).frac(),
     "tensordot": lambda x, y: tl.tensordot(x, x * y, dims=([-1], [-1])),
     "cartesian_prod": lambda x, y: tl.cartesian_prod(x.reshape(-1), y.reshape(-1)).prod(-1),
     "block_diag": lambda x, y: tl.block_diag(x, y).exp(),

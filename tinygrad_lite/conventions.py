@@ -322,11 +322,10 @@ class TorchSpellings:
 
 
 
-def store(t: Any, values: np.ndarray, who: str, casting: str) -> Any:
-    """Write ``values`` (broadcast to ``t``'s shape, cast by numpy's ``casting`` rule) into
-    ``t``'s data in place and give ``t`` a new version (a graph that used the old values then
-    refuses to backward); every check comes before anything is written. Returns ``t``."""
-    d = t.data
+def check_fits(who: str, values: np.ndarray, d: np.ndarray, casting: str, grad: bool = False) -> None:
+    """Refuse a result ``values`` that cannot be stored in place in the array ``d``: a shape
+    that does not broadcast to ``d``'s (ValueError), or a dtype numpy's ``casting`` rule does
+    not allow, or a result with a gradient (``grad``) for an array that is not float (TypeError)."""
     try:
         fits = np.broadcast_shapes(values.shape, d.shape) == d.shape
     except ValueError:
@@ -334,9 +333,17 @@ def store(t: Any, values: np.ndarray, who: str, casting: str) -> Any:
     if not fits:
         raise ValueError(f"{who}: the result has shape {values.shape}, which cannot be stored in place in a tensor "
                          f"of shape {d.shape}")
-    if not np.can_cast(values.dtype, d.dtype, casting):
+    if not np.can_cast(values.dtype, d.dtype, casting) or (grad and d.dtype.kind != "f"):
         raise TypeError(f"{who}: a result of dtype {values.dtype} cannot be stored in place in a tensor of dtype "
                         f"{d.dtype}")
+
+
+def store(t: Any, values: np.ndarray, who: str, casting: str) -> Any:
+    """Write ``values`` (broadcast to ``t``'s shape, cast by numpy's ``casting`` rule) into
+    ``t``'s data in place and give ``t`` a new version (a graph that used the old values then
+    refuses to backward); every check comes before anything is written. Returns ``t``."""
+    d = t.data
+    check_fits(who, values, d, casting)
     if not d.flags.writeable:
         raise ValueError(f"{who}: this tensor's data is read-only (a broadcast view, or an array marked read-only)")
     before_write(t)  # kept gradients made from this memory are multiplied out first

@@ -22,13 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from .conventions import ShapeMismatchError, store
+from .conventions import ShapeMismatchError, check_fits, store
 from .graph import state
 from .keptinputs import before_write
 from .ops import base
 from .ops.base import wrote
 from .ops.elementwise import CAST
-from .ops.layout import EXPAND, SETITEM, indexed, normalise_index
+from .ops.layout import EXPAND, index_keeps_rows, indexed, normalise_index
+from .ops.scatter import INDEXPUT
 from .torchextra import ExtraMethods
 
 _new = object.__new__
@@ -84,7 +85,7 @@ class WriteMethods(ExtraMethods):
         rec = self._records("setitem", value)
         d = self.data
         v = np.asarray(value.data if isinstance(value, base.Tensor) else value)
-        idx, advanced = normalise_index(index, d.shape, "setitem")
+        idx, _ = normalise_index(index, d.shape, "setitem")
         target = indexed(d, idx, "setitem", index)
         if v.dtype.kind not in "biuf":
             raise TypeError(f"setitem: value of dtype {v.dtype} cannot be stored in a tensor of dtype {d.dtype}")
@@ -100,11 +101,18 @@ class WriteMethods(ExtraMethods):
             vt = value if isinstance(value, base.Tensor) else base.const(v)
             if vt._data.dtype != d.dtype and d.dtype.kind == "f":
                 vt = CAST(vt, d.dtype)
-            recorded(self, "setitem", lambda x: SETITEM(x, vt, idx=idx, advanced=advanced), "same_kind")
+            keeps = bool(d.ndim) and index_keeps_rows(idx, d.shape)
+            recorded(self, "setitem", lambda x: INDEXPUT(x, vt, idx, False, keeps, index_parts(index)), "same_kind")
             return
         before_write(self)  # kept gradients made from this memory are multiplied out first
         d[idx] = v
         self._v = wrote(d)
+
+
+def index_parts(index: Any) -> tuple:
+    """The Tensors of an index (their batch state decides whether a write mixes samples)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return tuple(i for i in parts if isinstance(i, base.Tensor))
 
 
 def _former(t: Any) -> Any:
@@ -137,15 +145,7 @@ def recorded(t: Any, who: str, fn: Any, casting: str) -> Any:
     except (ValueError, TypeError) as e:
         raise type(e)(f"{who}: {e}") from None
     rd = r._data
-    try:
-        fits = np.broadcast_shapes(rd.shape, d.shape) == d.shape
-    except ValueError:
-        fits = False
-    if not fits:
-        raise ValueError(f"{who}: the result has shape {rd.shape}, which cannot be stored in place in a tensor of "
-                         f"shape {d.shape}")
-    if not np.can_cast(rd.dtype, d.dtype, casting) or (r.requires_grad and d.dtype.kind != "f"):
-        raise TypeError(f"{who}: a result of dtype {rd.dtype} cannot be stored in place in a tensor of dtype {d.dtype}")
+    check_fits(who, rd, d, casting, r.requires_grad)
     if rd.dtype != d.dtype:
         r = CAST(r, d.dtype)
     if rd.shape != d.shape:

@@ -162,43 +162,6 @@ class GetItem(Op):
         return picked_rows(node, g, node._ctx[1], scale) if node._ctx[2] else None
 
 
-class SetItem(Op):
-    """``x`` with ``x[idx]`` replaced by ``v`` (broadcast to the indexed shape), out of place:
-    what a recorded ``x[idx] = v`` computes. Linear in both inputs."""
-
-    name, rule = "setitem", "d/dx = 1 outside the written elements, 0 on them; d/dv = the written elements' cotangent"
-
-    def forward(self, x: np.ndarray, v: np.ndarray, idx: tuple, advanced: bool) -> tuple:
-        out = x.copy()
-        out[idx] = v
-        return out, (idx, advanced)
-
-    def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        idx = node._ctx[0]
-        full = (slice(None),) * lead(node, g) + idx
-        gx = None
-        if node._parents[0].requires_grad:
-            gx = g.copy()
-            gx[full] = 0
-        return gx, (np.asarray(g[full]) if node._parents[1].requires_grad else None)
-
-    def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
-        x, v = inputs
-        s = x._bs | v._bs
-        if s & MIXED:
-            return batchstate.mixed("setitem", x, v)
-        if not s & BATCHED:
-            return STAT, batchstate._origin(x, v)  # (linear in both: a statistic stays one)
-        idx, advanced = ctx
-        target = np.empty(out.shape, bool)[idx].shape
-        vd = v._data
-        if s & STAT or advanced or not index_keeps_rows(idx, out.shape) or (
-                v._bs & BATCHED and (vd.ndim != len(target) or vd.shape[0] != target[0])):
-            return batchstate.mixed(f"op 'setitem' writes a value of shape {vd.shape} into {out.shape} across the "
-                                    "sample axis, or writes a batch statistic", x, v)
-        return BATCHED, None
-
-
 class Concat(Op):
     name, rule = "cat", "the cotangent is split back into the pieces"
 
@@ -432,7 +395,7 @@ def index_keeps_rows(idx: tuple, shape: tuple) -> bool:
     return True
 
 
-RESHAPE, TRANSPOSE, GETITEM, SETITEM, CONCAT = Reshape(), Transpose(), GetItem(), SetItem(), Concat()
+RESHAPE, TRANSPOSE, GETITEM, CONCAT = Reshape(), Transpose(), GetItem(), Concat()
 EXPAND, REPEAT, CLONE, HOOKPOINT = Expand(), Repeat(), Clone(), HookPoint()
 
 
