@@ -189,12 +189,18 @@ def same_rows(op: str, x: Any, out: np.ndarray, keeps_rows: bool) -> tuple:
     return s, (x._mix if s & (MIXED | STAT) else None)
 
 
+def union(inputs: Any) -> int:
+    """The batch-state flags of any of ``inputs``."""
+    s = 0
+    for t in inputs:
+        s |= getattr(t, "_bs", 0)
+    return s
+
+
 def joined(op: str, ts: list, out_shape: tuple, along_samples: bool) -> tuple:
     """Batch state of concatenation: batched pieces keep their rows when joined along
     another axis (every piece then spans the same samples)."""
-    s = 0
-    for t in ts:
-        s |= t._bs
+    s = union(ts)
     if s & MIXED:
         return mixed(op, *ts)
     if s & BATCHED:

@@ -98,6 +98,19 @@ def _float_only(t: Any, who: str) -> None:
         raise TypeError(f"{who}: fills only floating-point tensors, got dtype {t.data.dtype}")
 
 
+def bool_mask(who: str, t: Any, mask: Any) -> tuple:
+    """``mask`` as a bool Tensor and the shape it broadcasts to with ``t`` (TypeError for
+    another dtype, ShapeMismatchError when the two shapes do not broadcast)."""
+    m = mask if isinstance(mask, base.Tensor) else base.const(mask)
+    if m.data.dtype != np.bool_:
+        raise TypeError(f"{who}: mask must be a bool tensor, got dtype {m.data.dtype}")
+    try:
+        return m, np.broadcast_shapes(t.data.shape, m.data.shape)
+    except ValueError:
+        raise ShapeMismatchError(f"{who}: mask of shape {m.data.shape} does not broadcast with the tensor's shape "
+                                 f"{t.data.shape}") from None
+
+
 class ExtraMethods(MoreMethods):
     """Mixin of ``Tensor`` (see the module docstring)."""
 
@@ -245,14 +258,7 @@ class ExtraMethods(MoreMethods):
     def masked_select(self, mask: Any) -> "Tensor":
         """The values where the bool ``mask`` is True (the two broadcast together), as a 1-D
         tensor in row-major order; the gradient goes back to those positions."""
-        m = mask if isinstance(mask, base.Tensor) else base.const(mask)
-        if m.data.dtype != np.bool_:
-            raise TypeError(f"masked_select: mask must be a bool tensor, got dtype {m.data.dtype}")
-        try:
-            shape = np.broadcast_shapes(self.data.shape, m.data.shape)
-        except ValueError:
-            raise ShapeMismatchError(f"masked_select: mask of shape {m.data.shape} does not broadcast with the "
-                                     f"tensor's shape {self.data.shape}") from None
+        m, shape = bool_mask("masked_select", self, mask)
         x = self if self.data.shape == shape else ops.EXPAND(self, shape)
         return x[m if m.data.shape == shape else ops.EXPAND(m, shape)]  # type: ignore[index]
 

@@ -31,6 +31,7 @@ from .ops import base
 from .ops.base import axis_of, make
 from .ops.layout import index_keeps_rows, indexed, normalise_index
 from .ops.scatter import INDEXPUT, SCATTER, SCATTERADD, SCATTERREDUCE
+from .torchextra import bool_mask
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -270,15 +271,8 @@ class ScatterMethods:
     def masked_scatter(self, mask: Any, source: Any) -> "Tensor":
         """The first ``mask.sum()`` elements of ``source`` (in row-major order) where the bool
         ``mask`` (broadcast with this tensor) holds, this tensor elsewhere."""
-        m = _operand(mask)
+        m, shape = bool_mask("masked_scatter", self, mask)
         src = _operand(source)
-        if m.data.dtype != np.bool_:
-            raise TypeError(f"masked_scatter: mask must be a bool tensor, got dtype {m.data.dtype}")
-        try:
-            shape = np.broadcast_shapes(self.data.shape, m.data.shape)
-        except ValueError:
-            raise ValueError(f"masked_scatter: mask of shape {m.data.shape} does not broadcast with the tensor's "
-                             f"shape {self.data.shape}") from None
         _same_dtype("masked_scatter", self, src, "source")
         md = np.broadcast_to(m.data, shape)
         n = int(md.sum())

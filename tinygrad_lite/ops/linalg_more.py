@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..batchstate import BATCHED, MIXED, STAT, mixed
+from ..batchstate import BATCHED, MIXED, STAT, mixed, union
 from .base import Op
 
 _LinAlg = np.linalg.LinAlgError
@@ -114,9 +114,7 @@ def mask(g: np.ndarray, tri: Any, unit: bool) -> np.ndarray:
 def matrix_batch(op: str, inputs: tuple, out_batch: int) -> tuple:
     """Batch state of a matrix function: each batched input must carry the sample axis as
     its first batch axis (before its two matrix axes), aligned with the output's."""
-    s = 0
-    for t in inputs:
-        s |= t._bs
+    s = union(inputs)
     if s & MIXED:
         return mixed(op, *inputs)
     if s & STAT:

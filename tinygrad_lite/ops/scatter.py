@@ -122,6 +122,16 @@ class _Scatter(Op):
         return BATCHED, None
 
 
+def _unwritten(x: Any, g: np.ndarray, at: tuple) -> Any:
+    """The cotangent of the tensor written into (None unless it requires grad): ``g`` with
+    the positions ``at``, which the write replaced, set to 0."""
+    if not x.requires_grad:
+        return None
+    gx = g.copy()
+    gx[at] = 0
+    return gx
+
+
 class Scatter(_Scatter):
     name, rule = "scatter", "d/dx = 1 off the written positions, 0 on them; d/dsrc = the cotangent at the target"
 
@@ -136,11 +146,7 @@ class Scatter(_Scatter):
         full, sshape = node._ctx
         k = lead(node, g)
         at = (slice(None),) * k + full
-        gx = None
-        if x.requires_grad:
-            gx = g.copy()
-            gx[at] = 0
-        return gx, _padded(g[at], k, sshape) if src.requires_grad else None
+        return _unwritten(x, g, at), _padded(g[at], k, sshape) if src.requires_grad else None
 
 
 class ScatterReduce(_Scatter):
@@ -251,13 +257,7 @@ class IndexPut(Op):
         x, v = node._parents
         key, accumulate = node._ctx
         k = lead(node, g)
-        at = (slice(None),) * k + key
-        gx = None
-        if x.requires_grad:
-            gx = g
-            if not accumulate:
-                gx = g.copy()
-                gx[at] = 0
+        gx = (g if x.requires_grad else None) if accumulate else _unwritten(x, g, (slice(None),) * k + key)
         gv = None
         if v.requires_grad:  # (one stack entry at a time: separated index arrays move their axes to the front)
             gv = np.array(g[key]) if not k else np.stack([gl[key] for gl in g.reshape((-1,) + g.shape[k:])]).reshape(

@@ -28,7 +28,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .optimizer import Optimizer, check_number, hyper
-from .rules import _check_betas
+from .rules import _check_betas, adam_state
 
 __all__ = ["Adafactor", "SparseAdam"]
 
@@ -135,10 +135,7 @@ class SparseAdam(Optimizer):
         """One SparseAdam step of ``p`` (see the class docstring)."""
         lr, eps = float(group["lr"]), float(group["eps"])
         b1, b2 = (float(b) for b in group["betas"])
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = np.zeros_like(p.data)
-            state["exp_avg_sq"] = np.zeros_like(p.data)
+        adam_state(p, state)
         state["step"] += 1
         t = state["step"]
         rows = np.flatnonzero(g.reshape(g.shape[0], -1).any(axis=1)) if g.ndim else np.flatnonzero(g.reshape(1))

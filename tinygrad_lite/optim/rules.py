@@ -90,6 +90,15 @@ class SGD(Optimizer):
         np.subtract(d, lr_g, out=d)
 
 
+def adam_state(p: Any, state: dict) -> None:
+    """Adam's state of ``p`` on its first step: the step count and the two moment estimates
+    (zeros of ``p``'s shape and dtype), torch's keys."""
+    if not state:
+        state["step"] = 0
+        state["exp_avg"] = np.zeros_like(p.data)
+        state["exp_avg_sq"] = np.zeros_like(p.data)
+
+
 class Adam(Optimizer):
     """Adam, and with ``amsgrad=True`` its AMSGrad variant.
 
@@ -132,10 +141,7 @@ class Adam(Optimizer):
         """One Adam step of ``p`` (see the class docstring)."""
         lr, eps = float(group["lr"]), float(group["eps"])
         beta1, beta2 = (float(b) for b in group["betas"])
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = np.zeros_like(p.data)
-            state["exp_avg_sq"] = np.zeros_like(p.data)
+        adam_state(p, state)
         if group["amsgrad"] and "max_exp_avg_sq" not in state:
             state["max_exp_avg_sq"] = np.zeros_like(p.data)
         state["step"] += 1
