@@ -77,6 +77,8 @@ BINARY: dict = {
     "tril": lambda h, v, lib: h.tril_(),
     "cumsum": lambda h, v, lib: h.cumsum_(1),
     "chain": lambda h, v, lib: h.mul_(3.0).add_(v).tanh_(),
+    "ne": lambda h, v, lib: h.ne_(h.detach().round()),  # comparisons: the values, a zero gradient
+    "gt": lambda h, v, lib: h.gt_(0.2),
 }
 
 
@@ -349,3 +351,23 @@ def test_setitem_inside_a_graph_refuses_a_view_and_a_bad_value_changing_nothing(
         W[0, 0] = 1.0
     np.testing.assert_array_equal(h.data, before)
     np.testing.assert_array_equal(W.data, W0)
+
+
+def test_a_comparison_twin_keeps_the_tensor_in_the_graph_as_torch() -> None:
+    for lib in (tl, torch):
+        w = lib.tensor(V0, requires_grad=True)
+        t = w * 1.0
+        t.lt_(0.0)
+        assert t.requires_grad
+        (t * w).sum().backward()
+        np.testing.assert_array_equal(np.asarray(w.grad), (V0 < 0).astype(float))
+
+
+def test_named_bitwise_methods_refuse_a_bad_operand_as_operators_defer() -> None:
+    x = tl.tensor(np.arange(4))
+    for name in ("bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift"):
+        with pytest.raises(TypeError, match=f"{name}: other must be"):
+            getattr(x, name)(None)
+    with pytest.raises(TypeError):
+        x & None  # noqa: B018  (the operator returns NotImplemented: Python's TypeError)
+    np.testing.assert_array_equal((x & 1).data, np.arange(4) & 1)

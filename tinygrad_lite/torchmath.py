@@ -115,11 +115,14 @@ def _logical(fn: Any, doc: str) -> Any:
     return method
 
 
-def _bitwise(fn: Any, who: str, reflected: bool = False) -> Any:
+def _bitwise(fn: Any, who: str, reflected: bool = False, operator: bool = True) -> Any:
     """``x & y``, ``x | y``, ``x ^ y`` on bool or integer tensors (numbers allowed), as torch:
-    no gradient; a float operand is a TypeError."""
+    no gradient; a float operand is a TypeError. An operator returns NotImplemented for an
+    operand it cannot take (Python then tries the other side); the named method raises."""
     def method(self: Any, other: Any) -> "Tensor":
         if other is None or isinstance(other, (str, bytes, float)):
+            if not operator:
+                raise TypeError(f"{who}: other must be a bool or integer tensor or an int, got {type(other).__name__}")
             return NotImplemented
         o = _other(other)
         a, b = (o, self) if reflected else (self, o)
@@ -192,9 +195,12 @@ class MathMethods(TorchSpellings):
     logical_or = _logical(np.logical_or, "True where either is non-zero (broadcast).")
     logical_xor = _logical(np.logical_xor, "True where exactly one of the two is non-zero (broadcast).")
 
-    bitwise_and = __and__ = _bitwise(np.bitwise_and, "bitwise_and")
-    bitwise_or = __or__ = _bitwise(np.bitwise_or, "bitwise_or")
-    bitwise_xor = __xor__ = _bitwise(np.bitwise_xor, "bitwise_xor")
+    __and__ = _bitwise(np.bitwise_and, "bitwise_and")
+    __or__ = _bitwise(np.bitwise_or, "bitwise_or")
+    __xor__ = _bitwise(np.bitwise_xor, "bitwise_xor")
+    bitwise_and = _bitwise(np.bitwise_and, "bitwise_and", operator=False)
+    bitwise_or = _bitwise(np.bitwise_or, "bitwise_or", operator=False)
+    bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor", operator=False)
     __rand__ = _bitwise(np.bitwise_and, "bitwise_and", reflected=True)
     __ror__ = _bitwise(np.bitwise_or, "bitwise_or", reflected=True)
     __rxor__ = _bitwise(np.bitwise_xor, "bitwise_xor", reflected=True)

@@ -215,7 +215,9 @@ class SpecialMethods:
         """True where the sign bit is set (negative values, -0.0)."""
         return _bools(np.signbit(self._data), "signbit", self)
 
-    bitwise_left_shift = __lshift__ = _bitwise(np.left_shift, "bitwise_left_shift")
-    bitwise_right_shift = __rshift__ = _bitwise(np.right_shift, "bitwise_right_shift")
+    __lshift__ = _bitwise(np.left_shift, "bitwise_left_shift")
+    __rshift__ = _bitwise(np.right_shift, "bitwise_right_shift")
+    bitwise_left_shift = _bitwise(np.left_shift, "bitwise_left_shift", operator=False)
+    bitwise_right_shift = _bitwise(np.right_shift, "bitwise_right_shift", operator=False)
     __rlshift__ = _bitwise(np.left_shift, "bitwise_left_shift", reflected=True)
     __rrshift__ = _bitwise(np.right_shift, "bitwise_right_shift", reflected=True)

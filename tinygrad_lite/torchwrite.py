@@ -30,6 +30,7 @@ from .ops.base import wrote
 from .ops.elementwise import CAST
 from .ops.layout import EXPAND, index_keeps_rows, indexed, normalise_index
 from .ops.scatter import INDEXPUT
+from .ops.select import WHERE
 from .torchextra import ExtraMethods
 
 _new = object.__new__
@@ -140,12 +141,16 @@ def recorded(t: Any, who: str, fn: Any, casting: str) -> Any:
                            "cannot be followed: change the tensor it was made from, or clone() it first")
     if not d.flags.writeable:
         raise ValueError(f"{who}: this tensor's data is read-only (an array marked read-only)")
+    old = _former(t)
     try:
-        r = fn(_former(t))
+        r = fn(old)
     except (ValueError, TypeError) as e:
         raise type(e)(f"{who}: {e}") from None
     rd = r._data
     check_fits(who, rd, d, casting, r.requires_grad)
+    if not r.requires_grad and t.requires_grad:  # (a comparison: the values, with a zero gradient, as torch)
+        r = WHERE(base.const(np.True_), r, old)
+        rd = r._data
     if rd.dtype != d.dtype:
         r = CAST(r, d.dtype)
     if rd.shape != d.shape:
