@@ -526,3 +526,19 @@ def test_value_and_tensor_share_the_walker(monkeypatch: pytest.MonkeyPatch) -> N
     (t * t).backward()
     assert calls == ["Value", "Tensor"]
     assert v.grad == 4.0 and t.grad == 4.0
+
+
+def test_value_grad_of_an_op_node_is_zero_until_a_backward_reaches_it() -> None:
+    a, b = tl.Value(2.0), tl.Value(-3.0)
+    c = a * b
+    d = c + 1.0
+    assert c.grad == 0.0 and d.grad == 0.0 and repr(c) == "Value(data=-6.0, grad=0.0)"
+    d.backward()
+    assert (c.grad, a.grad, b.grad) == (1.0, -3.0, 2.0)
+    with tl.no_grad():
+        e = a * 3.0  # a leaf: a later backward through it adds into its grad
+    assert e.grad == 0.0 and e.is_leaf
+    f = e * e
+    f.backward()
+    f.backward()
+    assert e.grad == 2 * (2 * 6.0)

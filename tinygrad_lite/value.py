@@ -208,16 +208,16 @@ _new = object.__new__
 def _node(data: float, parents: tuple, op: _Op, ctx: object = None) -> "Value":
     v = _new(Value)
     v.data = data
-    v._grad = 0.0
     v.requires_grad = True  # a slot (always True): the walker reads it on every edge
     st = _state.__dict__  # this thread's recording state: one lookup, then plain dict reads
-    if st["grad"]:
+    if st["grad"]:  # (an op node's _grad is set by the backward that reaches it; 0.0 until then)
         v._parents = parents
         v._op = op
         v._ctx = ctx
         if st["modules"] or st["anomaly"]:  # provenance for pictures and detect_anomaly
             _note(v)
     else:
+        v._grad = 0.0  # a leaf: backward adds into it
         v._parents = ()
         v._op = None
         v._ctx = None
@@ -331,7 +331,10 @@ class Value:
     @property
     def grad(self) -> float:
         """d(root)/d(this node) after ``backward()`` (a float)."""
-        return self._grad
+        try:
+            return self._grad
+        except AttributeError:  # an op node no backward has reached yet
+            return 0.0
 
     @grad.setter
     def grad(self, value: float) -> None:
