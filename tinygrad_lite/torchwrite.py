@@ -44,12 +44,7 @@ class WriteMethods(ExtraMethods):
     def _writable(self, who: str, src: Any = None) -> None:
         """In-place writes are for data outside a graph (a leaf that requires grad only under
         ``no_grad()``, as torch); inside a recorded graph they are refused, not recorded."""
-        if not state.grad:
-            return
-        if self.requires_grad and self._op is None:
-            raise RuntimeError(f"{who}: a leaf tensor that requires grad cannot be changed in place while gradients "
-                               "are recorded; do it inside `with tl.no_grad():`")
-        if self.requires_grad or getattr(src, "requires_grad", False):
+        if self._records(who, src):
             raise RuntimeError(f"{who}: in-place changes are not recorded in the graph; inside a graph build a new "
                                "tensor instead (clone(), where(), masked_fill()), or do it under `tl.no_grad()`")
 
@@ -116,9 +111,9 @@ def index_parts(index: Any) -> tuple:
     return tuple(i for i in parts if isinstance(i, base.Tensor))
 
 
-def _former(t: Any) -> Any:
+def _former(t: Any, copy: bool = True) -> Any:
     """A new Tensor standing for ``t`` as it is now: its node (op, parents, batch state) and
-    a copy of its values."""
+    a copy of its values (its own array when ``copy`` is False: values that will not change)."""
     old = _new(base.Tensor)
     for cls in type(t).__mro__:
         for slot in getattr(cls, "__slots__", ()):
@@ -127,7 +122,8 @@ def _former(t: Any) -> Any:
                     setattr(old, slot, getattr(t, slot))
                 except AttributeError:  # (a slot this node never set)
                     pass
-    old._data = t._data.copy()
+    if copy:
+        old._data = t._data.copy()
     return old
 
 
@@ -157,12 +153,18 @@ def recorded(t: Any, who: str, fn: Any, casting: str) -> Any:
         r = EXPAND(r, d.shape)
     before_write(t)  # kept gradients made from this memory are multiplied out first
     np.copyto(d, r._data)
+    return _take_node(t, r, wrote(d))
+
+
+def _take_node(t: Any, r: Any, version: int) -> Any:
+    """``t`` becomes the node ``r`` (op, parents, batch state), at the new ``version``: ops
+    built before it that read ``t`` then refuse to backward."""
     t._op, t._parents, t._ctx, t.requires_grad, t._bs = r._op, r._parents, r._ctx, r.requires_grad, r._bs
     for slot in ("_stamp", "_mix", "_src"):
         if hasattr(r, slot):
             setattr(t, slot, getattr(r, slot))
     t._grad = t._lazy = None
-    t._v = t._moved = wrote(d)  # ops built before now that read t refuse to backward
+    t._v = t._moved = version
     return t
 
 
@@ -210,16 +212,10 @@ def shape_twin(name: str) -> Any:
             self._data = getattr(self, name)(*args, **kwargs)._data
             self._v = base.bump()
             return self
-        old = _former(self)
-        old._data = self._data
+        old = _former(self, copy=False)
         r = getattr(old, name)(*args, **kwargs)
-        self._data, self._op, self._parents, self._ctx, self._bs = r._data, r._op, r._parents, r._ctx, r._bs
-        for slot in ("_stamp", "_mix", "_src"):
-            if hasattr(r, slot):
-                setattr(self, slot, getattr(r, slot))
-        self._grad = self._lazy = None
-        self._v = self._moved = base.bump()  # ops built before now that read this tensor refuse to backward
-        return self
+        self._data = r._data
+        return _take_node(self, r, base.bump())
 
     method.__name__ = method.__qualname__ = name + "_"
     method.__doc__ = f"``{name}`` in place: this tensor takes the shape of ``self.{name}(...)``, values unchanged."
