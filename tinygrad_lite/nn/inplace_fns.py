@@ -14,6 +14,8 @@ import functools
 import inspect
 from typing import Any, Callable
 
+import numpy as np
+
 from ..tensor import Tensor
 
 # torch's F names that are in-place by definition: name_ -> the function they call
@@ -29,7 +31,7 @@ def in_place(x: Any, who: str, fn: Callable[[Tensor], Tensor]) -> Tensor:
 
 def checked_flag(v: Any, who: str) -> bool:
     """``inplace`` as a bool (numpy's bools too), else TypeError naming ``who``."""
-    if v is True or v is False or type(v).__name__ == "bool_":
+    if isinstance(v, (bool, np.bool_)):
         return bool(v)
     raise TypeError(f"{who}: inplace must be a bool, got {v!r}")
 
