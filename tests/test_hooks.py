@@ -196,3 +196,20 @@ def test_a_hook_that_is_not_callable_is_refused_naming_the_method(method) -> Non
     m = tl.nn.Linear(2, 2, rng=0)
     with pytest.raises(TypeError, match=f"{method}: hook must be callable"):
         getattr(m, method)("not a function")
+
+
+def test_a_tensor_whose_hook_refers_to_it_is_freed_as_torchs() -> None:
+    import gc
+    import weakref
+
+    w = tl.Tensor(np.ones(3), requires_grad=True)
+    y = w * 2.0
+    seen = []
+    y.register_hook(lambda g, y=y: seen.append(float(y.data.sum())))  # the hook holds y itself
+    y.sum().backward()
+    assert seen == [6.0]
+    ref = weakref.ref(y)
+    del y
+    gc.collect()
+    assert ref() is None
+    assert not tl.graph.TENSOR_HOOKS  # the registry forgot it: the sweep's fast path again

@@ -333,7 +333,7 @@ def backward(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]] = No
             gc.enable()
 
 
-# Hooks of Tensors (``hooks.py`` fills it): id(tensor) -> (weak ref, {id: fn}); the sweep
+# Hooks of Tensors (``hooks.py`` fills it): id(tensor) -> (weak ref, weak ref to {id: fn}); the sweep
 # looks at it only when it is not empty
 TENSOR_HOOKS: dict = {}
 
@@ -361,7 +361,7 @@ def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
         if user is not None:
             entry = user.get(id(node))
             if entry is not None and entry[0]() is node:
-                g = _hooks().run(node, g, entry[1], pending, sweep)
+                g = _hooks().run(node, g, entry[1]() or {}, pending, sweep)
                 if g is None:
                     continue
         op = node._op

@@ -27,8 +27,8 @@ import numpy as np
 
 from .graph import TENSOR_HOOKS, state
 
-# id(Tensor) -> (weak ref to it, {hook id: fn(node, g, pending, sweep) -> new g or None}),
-# the table the backward sweep reads (graph.TENSOR_HOOKS)
+# id(Tensor) -> (weak ref to it, weak ref to its hooks {hook id: fn(node, g, pending, sweep) -> new g
+# or None}, which live in the tensor): the table the backward sweep reads (graph.TENSOR_HOOKS)
 TENSORS: dict = TENSOR_HOOKS
 # id(Module) -> (weak ref to it, weak ref to its _ModuleHooks): the modules that have hooks. The
 # hooks themselves live in the module (``module.__dict__["_module_hooks"]``, as torch keeps them in the
@@ -78,6 +78,29 @@ def _entry(registry: dict, obj: Any, make: Callable[[], Any]) -> Any:
     return table
 
 
+class _TensorHooks(dict):
+    """A tensor's hooks, id -> fn, kept in the tensor (its ``_hooks`` slot) as torch keeps them;
+    the registry holds weak references only, so a hook that refers to its tensor does not keep
+    it alive."""
+
+
+def _tensor_table(t: Any) -> dict:
+    """The hook table of the Tensor ``t`` (created on first use)."""
+    key = id(t)
+    entry = TENSORS.get(key)
+    if entry is not None and entry[0]() is t and entry[1]() is not None:
+        return entry[1]()
+
+    def gone(ref: Any) -> None:
+        if TENSORS.get(key, (None,))[0] is ref:
+            del TENSORS[key]
+
+    table = _TensorHooks()
+    t._hooks = table
+    TENSORS[key] = (weakref.ref(t, gone), weakref.ref(table))
+    return table
+
+
 def _add(table: dict, fn: Any, prepend: bool) -> int:
     hid = next(_ids)
     if prepend:
@@ -119,7 +142,7 @@ def register_tensor_hook(t: Any, hook: Callable) -> RemovableHandle:
         out = hook(Tensor(g))
         return None if out is None else _as_array("register_hook", out, g)
 
-    table = _entry(TENSORS, t, dict)
+    table = _tensor_table(t)
     return _handle(TENSORS, t, table, _add(table, call, False))
 
 
@@ -280,8 +303,7 @@ class _Record:
         from .ops import HOOKPOINT
 
         node = HOOKPOINT(t)
-        table = _entry(TENSORS, node, dict)
-        _add(table, side, False)
+        _add(_tensor_table(node), side, False)
         return node
 
     def wrap_inputs(self, args: tuple) -> tuple:
