@@ -441,3 +441,11 @@ def test_per_sample_gradients_refuse_ops_that_mix_the_samples(f) -> None:
     assert W.grad is not None
     with pytest.raises(RuntimeError, match="per-sample gradients .* undefined"):
         _ = W.grad_sample
+
+
+def test_frac_of_an_integer_tensor_is_refused_as_torch() -> None:
+    torch = pytest.importorskip("torch")
+    with pytest.raises(NotImplementedError):
+        torch.arange(3).frac()
+    with pytest.raises(TypeError, match="frac: needs a floating-point tensor, got dtype int64"):
+        tl.tensor(np.arange(3)).frac()

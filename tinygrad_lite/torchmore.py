@@ -82,7 +82,10 @@ class MoreMethods(MathMethods):
     fix = trunc
 
     def frac(self) -> "Tensor":
-        """self - trunc(self), the fractional part with the sign of self; d frac(a)/da = 1."""
+        """self - trunc(self), the fractional part with the sign of self; d frac(a)/da = 1. A
+        float tensor only (an integer has no fractional part: TypeError, as torch refuses it)."""
+        if self._data.dtype.kind != "f":
+            raise TypeError(f"frac: needs a floating-point tensor, got dtype {self._data.dtype}")
         return self - ops.TRUNC(self)  # type: ignore[operator]
 
     def nan_to_num(self, nan: float = 0.0, posinf: Optional[float] = None, neginf: Optional[float] = None) -> "Tensor":
