@@ -139,6 +139,11 @@ def _bitwise(fn: Any, who: str, reflected: bool = False, operator: bool = True) 
     return method
 
 
+def bitwise_forms(fn: Any, who: str) -> tuple:
+    """The operator, the named method and the reflected operator of one bitwise function."""
+    return _bitwise(fn, who), _bitwise(fn, who, operator=False), _bitwise(fn, who, reflected=True)
+
+
 class MathMethods(TorchSpellings):
     """Mixin of ``Tensor`` (see the module docstring)."""
 
@@ -195,15 +200,9 @@ class MathMethods(TorchSpellings):
     logical_or = _logical(np.logical_or, "True where either is non-zero (broadcast).")
     logical_xor = _logical(np.logical_xor, "True where exactly one of the two is non-zero (broadcast).")
 
-    __and__ = _bitwise(np.bitwise_and, "bitwise_and")
-    __or__ = _bitwise(np.bitwise_or, "bitwise_or")
-    __xor__ = _bitwise(np.bitwise_xor, "bitwise_xor")
-    bitwise_and = _bitwise(np.bitwise_and, "bitwise_and", operator=False)
-    bitwise_or = _bitwise(np.bitwise_or, "bitwise_or", operator=False)
-    bitwise_xor = _bitwise(np.bitwise_xor, "bitwise_xor", operator=False)
-    __rand__ = _bitwise(np.bitwise_and, "bitwise_and", reflected=True)
-    __ror__ = _bitwise(np.bitwise_or, "bitwise_or", reflected=True)
-    __rxor__ = _bitwise(np.bitwise_xor, "bitwise_xor", reflected=True)
+    __and__, bitwise_and, __rand__ = bitwise_forms(np.bitwise_and, "bitwise_and")
+    __or__, bitwise_or, __ror__ = bitwise_forms(np.bitwise_or, "bitwise_or")
+    __xor__, bitwise_xor, __rxor__ = bitwise_forms(np.bitwise_xor, "bitwise_xor")
 
     def bitwise_not(self) -> "Tensor":
         """``~x``: logical not of a bool tensor, bitwise not of an integer one (no gradient)."""

@@ -24,7 +24,7 @@ from . import ops
 from .batchstate import derived
 from .ops import special as sp
 from .ops.base import make
-from .torchmath import _bitwise, _bools, _floats, _function, _function2, _other
+from .torchmath import _bools, _floats, _function, _function2, _other, bitwise_forms
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -215,9 +215,5 @@ class SpecialMethods:
         """True where the sign bit is set (negative values, -0.0)."""
         return _bools(np.signbit(self._data), "signbit", self)
 
-    __lshift__ = _bitwise(np.left_shift, "bitwise_left_shift")
-    __rshift__ = _bitwise(np.right_shift, "bitwise_right_shift")
-    bitwise_left_shift = _bitwise(np.left_shift, "bitwise_left_shift", operator=False)
-    bitwise_right_shift = _bitwise(np.right_shift, "bitwise_right_shift", operator=False)
-    __rlshift__ = _bitwise(np.left_shift, "bitwise_left_shift", reflected=True)
-    __rrshift__ = _bitwise(np.right_shift, "bitwise_right_shift", reflected=True)
+    __lshift__, bitwise_left_shift, __rlshift__ = bitwise_forms(np.left_shift, "bitwise_left_shift")
+    __rshift__, bitwise_right_shift, __rrshift__ = bitwise_forms(np.right_shift, "bitwise_right_shift")
