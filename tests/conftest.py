@@ -25,6 +25,21 @@ def _import_torch() -> Any:
 TORCH = _import_torch()
 
 
+def close(a: Any, b: Any, what: str = "", tol: float = 1e-10) -> None:
+    """``a`` has ``b``'s shape and max |a - b| / max(1, max |b|) < ``tol`` (``what`` names it)."""
+    import numpy as np
+
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.shape == b.shape, (what, a.shape, b.shape)
+    scale = max(1.0, float(np.max(np.abs(b)))) if b.size else 1.0
+    assert (float(np.max(np.abs(a - b))) / scale if a.size else 0.0) < tol, what
+
+
+def load_torch_state(m: Any, tm: Any) -> None:
+    """Load the torch module ``tm``'s state dict into our module ``m``."""
+    m.load_state_dict({k: v.detach().numpy() for k, v in tm.state_dict().items()})
+
+
 def pytest_configure(config: Any) -> None:
     config.addinivalue_line("markers", "slow: a test that takes more than about ten seconds")
 

@@ -11,6 +11,8 @@ from typing import Any, Callable
 
 import numpy as np
 import pytest
+from conftest import close as _close
+from conftest import load_torch_state as _load
 
 import tinygrad_lite as tl
 from tinygrad_lite import nn
@@ -18,17 +20,6 @@ from tinygrad_lite.nn import functional as F
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
-
-
-def _close(a: Any, b: Any, what: str = "", tol: float = 1e-10) -> None:
-    a, b = np.asarray(a), np.asarray(b)
-    assert a.shape == b.shape, (what, a.shape, b.shape)
-    scale = max(1.0, float(np.max(np.abs(b)))) if b.size else 1.0
-    assert (float(np.max(np.abs(a - b))) / scale if a.size else 0.0) < tol, what
-
-
-def _load(m: nn.Module, tm: Any) -> None:
-    m.load_state_dict({k: v.detach().numpy() for k, v in tm.state_dict().items()})
 
 
 def per_sample_check(model: nn.Module, xs: list, cost: Callable) -> dict:

@@ -277,11 +277,12 @@ def test_argwhere_and_unravel_index_match_torch() -> None:
 
 
 # ----------------------------------------------------------------- per-sample gradients --
-def _per_sample(build: Any) -> None:
-    """``build(rows, W, batched)`` gives a loss; grad_sample of W after one batched backward
-    equals the gradients of each sample's own loss computed one at a time."""
-    rng = np.random.default_rng(10)
-    W0 = rng.normal(size=(4, 5)) + 2.0
+def _per_sample(build: Any, W0: Any = None, rtol: float = 1e-11, atol: float = 1e-14) -> None:
+    """``build(rows, W, batched)`` gives a loss; grad_sample of W (``W0``, by default a fixed
+    (4, 5) table) after one batched backward equals the gradients of each sample's own loss
+    computed one at a time."""
+    if W0 is None:
+        W0 = np.random.default_rng(10).normal(size=(4, 5)) + 2.0
     alone = []
     for b in range(4):
         W = tl.tensor(W0, requires_grad=True)
@@ -289,7 +290,7 @@ def _per_sample(build: Any) -> None:
         alone.append(W.grad)
     W = tl.tensor(W0, requires_grad=True)
     build(slice(None), W, True).backward()
-    np.testing.assert_allclose(W.grad_sample, np.stack(alone), rtol=1e-11, atol=1e-14)
+    np.testing.assert_allclose(W.grad_sample, np.stack(alone), rtol=rtol, atol=atol)
 
 
 _X = np.random.default_rng(11).normal(size=(4, 3))
@@ -572,14 +573,7 @@ def test_selection_by_a_per_sample_or_mixed_index_is_tracked() -> None:
         i = xb.argmax(1, keepdim=True)
         picked = T.take_along_dim(i, 0) + T.take(i * 3)
         return nn.mse_loss(picked * xb[:, :3], Y[rows])
-    alone = []
-    for b in range(4):
-        T = tl.tensor(T0, requires_grad=True)
-        build(slice(b, b + 1), T, False).backward()
-        alone.append(T.grad)
-    T = tl.tensor(T0, requires_grad=True)
-    build(slice(None), T, True).backward()
-    np.testing.assert_allclose(T.grad_sample, np.stack(alone), rtol=1e-12, atol=1e-15)
+    _per_sample(build, T0, rtol=1e-12, atol=1e-15)
     for pick in (lambda T, i: T.take_along_dim(i, 0), lambda T, i: T.take(i), lambda T, i: tl.take_along_dim(T, i)):
         T = tl.tensor(T0, requires_grad=True)
         xb = tl.Tensor(X, batched=True)

@@ -62,22 +62,6 @@ class RemovableHandle:
         self.remove()
 
 
-def _entry(registry: dict, obj: Any, make: Callable[[], Any]) -> Any:
-    """The hook table of ``obj`` in ``registry`` (created, and dropped with ``obj``)."""
-    key = id(obj)
-    entry = registry.get(key)
-    if entry is not None and entry[0]() is obj:
-        return entry[1]
-
-    def gone(ref: Any) -> None:
-        if registry.get(key, (None,))[0] is ref:
-            del registry[key]
-
-    table = make()
-    registry[key] = (weakref.ref(obj, gone), table)
-    return table
-
-
 class _TensorHooks(dict):
     """A tensor's hooks, id -> fn, kept in the tensor (its ``_hooks`` slot) as torch keeps them;
     the registry holds weak references only, so a hook that refers to its tensor does not keep

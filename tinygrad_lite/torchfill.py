@@ -92,12 +92,12 @@ class FillMethods:
         np.fill_diagonal(mask, True, wrap=check_bool("fill_diagonal_", "wrap", wrap))
         return self._assign("fill_diagonal_", None, lambda x: x.masked_fill(mask, value), "unsafe")  # type: ignore
 
-    def _random(self, who: str, draw: Any, generator: Any) -> Any:
-        if self.data.dtype.kind != "f":  # type: ignore[attr-defined]
+    def _random(self, who: str, draw: Any, generator: Any, floats: bool = True) -> Any:
+        if floats and self.data.dtype.kind != "f":  # type: ignore[attr-defined]
             raise TypeError(f"{who}: needs a floating-point tensor, got dtype {self.data.dtype}")  # type: ignore
         self._writable(who)  # type: ignore[attr-defined]
         rng = as_generator(generator, f"{who}: generator")
-        return self._assign(who, None, lambda x: base.const(draw(rng, x.data.shape)))  # type: ignore
+        return self._fill(who, draw(rng, self.data.shape))  # type: ignore[attr-defined]
 
     def cauchy_(self, median: Any = 0.0, sigma: Any = 1.0, *, generator: Any = None) -> Any:
         """Fill in place with draws of the Cauchy law: median + sigma * tan(pi (U - 1/2))."""
@@ -119,9 +119,5 @@ class FillMethods:
         q = _real("geometric_", "p", p)
         if not 0 < q <= 1:
             raise ValueError(f"geometric_: p must be in (0, 1], got {p!r}")
-        if self.data.dtype.kind in "iu":  # type: ignore[attr-defined]
-            self._writable("geometric_")  # type: ignore[attr-defined]
-            rng = as_generator(generator, "geometric_: generator")
-            return self._assign("geometric_", None, lambda x: base.const(rng.geometric(q, x.data.shape)), "unsafe")
-        return self._random("geometric_", lambda rng, shape: rng.geometric(q, shape).astype(np.float64), generator)
+        return self._random("geometric_", lambda rng, shape: rng.geometric(q, shape), generator, floats=False)
 

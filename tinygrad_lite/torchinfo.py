@@ -12,19 +12,14 @@ rule of ``torchwrite`` for data outside a graph.
 
 from __future__ import annotations
 
+import builtins
 from typing import Any, Callable
 
 import numpy as np
 
 from .conventions import _shape_arg, store
 from .ops import base
-from .random import as_generator
-
-
-def _root(a: np.ndarray) -> np.ndarray:
-    while isinstance(a.base, np.ndarray):
-        a = a.base
-    return a
+from .ops.base import _root
 
 
 class InfoMethods:
@@ -151,13 +146,9 @@ class InfoMethods:
 
     def bernoulli(self, p: Any = None, *, generator: Any = None) -> Any:
         """A tensor of 0 and 1 drawn with probability ``self`` (or ``p``) of a 1, same shape
-        and dtype; no gradient."""
-        prob = np.asarray(self.data if p is None else p, dtype=np.float64)  # type: ignore[attr-defined]
-        if not ((prob >= 0) & (prob <= 1)).all():
-            raise ValueError("bernoulli: the probabilities must lie in [0, 1]")
-        rng = as_generator(generator, "bernoulli: generator")
-        draw = rng.random(self.data.shape) < prob  # type: ignore[attr-defined]
-        return base.Tensor(draw.astype(self.data.dtype))  # type: ignore[attr-defined]
+        and dtype; no gradient (``bernoulli_`` of a new tensor)."""
+        out = base.Tensor(np.zeros(self.data.shape, self.data.dtype))  # type: ignore[attr-defined]
+        return out.bernoulli_(self.data if p is None else p, generator=generator)  # type: ignore[attr-defined]
 
     def multinomial(self, num_samples: int, replacement: bool = False, *, generator: Any = None) -> Any:
         """Indices drawn from the rows of this tensor of weights (``tl.multinomial``)."""
@@ -177,7 +168,7 @@ class InfoMethods:
     def apply_(self, callable: Callable[[Any], Any]) -> Any:
         """Replace each element x by ``callable(x)`` in place (Python numbers in and out; data
         outside a graph, as torch's)."""
-        if not callable_(callable):
+        if not builtins.callable(callable):
             raise TypeError(f"apply_: expects a callable, got {type(callable).__name__}")
         self._writable("apply_")  # type: ignore[attr-defined]
         d = self.data  # type: ignore[attr-defined]
@@ -187,7 +178,7 @@ class InfoMethods:
     def map_(self, tensor: Any, callable: Callable[[Any, Any], Any]) -> Any:
         """Replace each element x by ``callable(x, y)``, y the matching element of ``tensor``
         (broadcast to this shape), in place (data outside a graph)."""
-        if not callable_(callable):
+        if not builtins.callable(callable):
             raise TypeError(f"map_: expects a callable, got {type(callable).__name__}")
         self._writable("map_", tensor)  # type: ignore[attr-defined]
         d = self.data  # type: ignore[attr-defined]
@@ -200,5 +191,3 @@ class InfoMethods:
         values = np.array([callable(a, b) for a, b in pairs], dtype=d.dtype).reshape(d.shape)
         return store(self, values, "map_", "unsafe")
 
-
-callable_ = callable

@@ -19,6 +19,7 @@ from ..ops.base import const as _const
 from ..ops.nnops import BATCHNORM, EMBEDDING, GELU, GROUPNORM, LAYERNORM, SILU
 from ..random import as_generator
 from ..tensor import Tensor
+from .inplace_fns import checked_flag
 
 __all__ = ["linear", "conv1d", "conv2d", "conv3d", "max_pool2d", "avg_pool2d", "embedding", "layer_norm", "group_norm",
            "batch_norm", "dropout", "relu", "gelu", "silu", "tanh", "sigmoid", "softmax", "log_softmax", "mse_loss",
@@ -253,13 +254,11 @@ def check_dropout(p: Any, training: Any, who: str) -> None:
 
 
 def _inplace(v: Any, who: str) -> None:
-    """Refuse ``inplace=True``: no tensor is changed in place here, and the caller of a function
-    may rely on its input changing (modules accept the flag: their output is the same)."""
-    if v is not False and v is not np.False_:
-        if v is True or v is np.True_:
-            raise ValueError(f"{who}: inplace=True is not supported (tensors are not changed in place); "
-                             "use inplace=False")
-        raise TypeError(f"{who}: inplace must be a bool, got {v!r}")
+    """Check ``inplace`` (a bool, else TypeError). The function bodies compute out of place:
+    ``F``'s public functions take ``inplace=True`` through ``inplace_fns``, which passes
+    False here; an unwrapped body given True refuses it rather than leave its input as it was."""
+    if checked_flag(v, who):
+        raise ValueError(f"{who}: inplace=True is handled by tl.nn.functional.{who}; this body computes out of place")
 
 
 def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = False,
@@ -281,7 +280,7 @@ def dropout(input: Any, p: float = 0.5, training: bool = True, inplace: bool = F
 def relu(input: Any, inplace: bool = False) -> Tensor:
     """max(x, 0) elementwise (``inplace=True``: the input takes the result, see ``inplace_fns``)."""
     if inplace is not False:
-        from .inplace_fns import checked_flag, in_place
+        from .inplace_fns import in_place
         if checked_flag(inplace, "relu"):
             return in_place(input, "relu", ops.RELU)
     return ops.RELU(input if type(input) is Tensor else _t(input))
