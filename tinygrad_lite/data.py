@@ -23,17 +23,35 @@ process of a data-parallel job its part of the same global batch. A loader's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
+from types import SimpleNamespace
 from typing import Any, Optional, Union
 
 import numpy as np
 
+from . import datasets_more, samplers
 from .datasets import Dataset, Subset, TensorDataset, check_source, default_collate, fetch, random_split
+from .datasets_more import *  # noqa: F403  (ConcatDataset, StackDataset, IterableDataset, ChainDataset, ...)
+from .fullgrad import accumulate_full_gradient
+from .loaderparts import (
+    BATCH_SIZE,
+    bind,
+    check_torch_options,
+    checked_state,
+    copy_state,
+    describe,
+    load_source_state,
+    rng_state,
+    source_batches,
+    source_len,
+    source_state,
+)
 from .random import draw_seed
+from .samplers import *  # noqa: F403  (Sampler, RandomSampler, BatchSampler, DistributedSampler, ...)
 from .tensor import Tensor
 
 __all__ = ["DataLoader", "accumulate_full_gradient", "Dataset", "TensorDataset", "Subset", "random_split",
-           "default_collate"]
+           "default_collate", *datasets_more.__all__, *samplers.__all__]
 
 SeedLike = Union[None, int, np.random.Generator]
 SAMPLINGS = ("shuffle", "poisson")
@@ -152,15 +170,42 @@ class DataLoader:
     def __init__(
         self,
         X: Any,
+        *args: Any,
         y: Any = None,
-        batch_size: int = 32,
-        shuffle: bool = True,
+        batch_size: Optional[int] = BATCH_SIZE,
+        shuffle: Optional[bool] = None,
         drop_last: bool = False,
         seed: SeedLike = None,
         sampling: str = "shuffle",
         shard: Optional[tuple[int, int]] = None,
         collate_fn: Optional[Callable[[list], Any]] = None,
+        sampler: Any = None,
+        batch_sampler: Any = None,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        timeout: float = 0,
+        worker_init_fn: Optional[Callable[[int], None]] = None,
+        multiprocessing_context: Any = None,
+        generator: SeedLike = None,
+        prefetch_factor: Optional[int] = None,
+        persistent_workers: bool = False,
+        pin_memory_device: str = "",
+        in_order: bool = True,
     ) -> None:
+        o = SimpleNamespace(**bind(X, args, dict(
+            y=y, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, seed=seed, sampling=sampling,
+            shard=shard, collate_fn=collate_fn, sampler=sampler, batch_sampler=batch_sampler,
+            num_workers=num_workers, pin_memory=pin_memory, timeout=timeout, worker_init_fn=worker_init_fn,
+            multiprocessing_context=multiprocessing_context, generator=generator)),
+            prefetch_factor=prefetch_factor, persistent_workers=persistent_workers,
+            pin_memory_device=pin_memory_device, in_order=in_order)
+        self._mode = check_torch_options(o, X)
+        y, batch_size, shuffle, drop_last, seed = o.y, o.batch_size, o.shuffle, o.drop_last, o.seed
+        sampling, shard, collate_fn = o.sampling, o.shard, o.collate_fn
+        for key in ("sampler", "batch_sampler", "num_workers", "pin_memory", "timeout", "worker_init_fn",
+                    "multiprocessing_context", "generator", "prefetch_factor", "persistent_workers",
+                    "pin_memory_device", "in_order"):
+            setattr(self, key, getattr(o, key))
         self.dataset, self.collate_fn = (X, collate_fn) if check_source(X, y, collate_fn) else (None, None)
         if self.dataset is None:
             X_arr, y_arr = _as_array(X, "X"), _as_array(y, "y")
@@ -171,7 +216,7 @@ class DataLoader:
                 )
         else:
             X_arr = y_arr = None
-        n = len(X_arr) if self.dataset is None else len(self.dataset)
+        n = len(X_arr) if self.dataset is None else len(self.dataset) if self._mode != "iterable" else 1
         if n == 0:
             raise ValueError(f"DataLoader: the data set is empty (len({'X' if X_arr is not None else 'dataset'}) "
                              "== 0)")
@@ -201,7 +246,7 @@ class DataLoader:
                 "every rank draws the same global batches"
             )
         self.X, self.y = X_arr, y_arr
-        self.batch_size = int(batch_size)
+        self.batch_size = int(batch_size) if self._mode != "batch_sampler" else None
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.sampling = sampling
@@ -210,10 +255,12 @@ class DataLoader:
         self.rng = np.random.default_rng(draw_seed() if seed is None else seed)
         self._epoch = 0  # epochs started
         self._batch = 0  # batches yielded in the current epoch
-        self._epoch_rng = _rng_state(self.rng)  # the random state the current epoch started from
+        self._epoch_rng = rng_state(self.rng)  # the random state the current epoch started from
         self._done = True  # no epoch under way (none started, or the last one ran to its end)
         self._token = 0  # which iterator is the current epoch
         self._resume = False  # the next iter() continues the loaded epoch
+        self._source = {"batch_sampler": self.batch_sampler, "sampler": self.sampler}.get(self._mode)
+        self._epoch_src = None if self._source is None else source_state(self._source)
 
     @property
     def num_samples(self) -> int:
@@ -235,6 +282,8 @@ class DataLoader:
 
         With a ``shard`` these are global batches: every rank yields one part of each.
         """
+        if self._mode != "own":  # a sampler cut into batches, a batch sampler, or a stream
+            return source_len(self)
         if self.drop_last or self.sampling == "poisson":
             return self.num_samples // self.batch_size
         return (self.num_samples + self.batch_size - 1) // self.batch_size
@@ -245,25 +294,34 @@ class DataLoader:
         With ``shuffle`` the epoch's order is drawn right here; Poisson batches
         are drawn one by one as they are yielded.
         """
+        resumed = self._resume
         if self._resume:
             self._resume = False
             start = self._batch
-            self.rng.bit_generator.state = _copy_state(self._epoch_rng)
+            self.rng.bit_generator.state = copy_state(self._epoch_rng)
         else:
             self._epoch += 1
             start = 0
             self._batch = 0
-            self._epoch_rng = _rng_state(self.rng)
+            self._epoch_rng = rng_state(self.rng)
         self._done = False
         self._token += 1
-        if self.sampling == "poisson":
-            if start:  # the draws of the batches already seen: replay them
-                for _ in range(start):
-                    self.rng.random(self.num_samples)
-            return self._poisson_batches(start, self._token)
+        if self._mode != "own":
+            if resumed:  # the sampler's state at the saved epoch's start
+                load_source_state(self._source, self._epoch_src, "sampler_epoch_state")
+            elif self._source is not None:
+                self._epoch_src = source_state(self._source)
+            return self._run(source_batches(self, start), start, self._token)
         n = self.num_samples
+        if self.sampling == "poisson":
+            for _ in range(start):  # the draws of the batches already seen: replay them
+                self.rng.random(n)
+            q = self.sample_rate
+            return self._run((self._part(np.flatnonzero(self.rng.random(n) < q)) for _ in range(start, len(self))),
+                             start, self._token)
         order = self.rng.permutation(n) if self.shuffle else np.arange(n)
-        return self._shuffled_batches(order, start, self._token)
+        cut = (self._part(order[k * self.batch_size : (k + 1) * self.batch_size]) for k in range(start, len(self)))
+        return self._run(cut, start, self._token)
 
     def _part(self, idx: np.ndarray) -> Any:
         if self.shard is not None:
@@ -281,17 +339,8 @@ class DataLoader:
         if token == self._token:
             self._done = True
 
-    def _shuffled_batches(self, order: np.ndarray, start: int, token: int) -> Iterator[tuple[Tensor, Tensor]]:
-        for k in range(start, len(self)):
-            batch = self._part(order[k * self.batch_size : (k + 1) * self.batch_size])
-            self._advance(token, k)
-            yield batch
-        self._finish(token)
-
-    def _poisson_batches(self, start: int, token: int) -> Iterator[tuple[Tensor, Tensor]]:
-        q = self.sample_rate
-        for k in range(start, len(self)):
-            batch = self._part(np.flatnonzero(self.rng.random(self.num_samples) < q))
+    def _run(self, batches: Iterator[Any], start: int, token: int) -> Iterator[Any]:
+        for k, batch in enumerate(batches, start):
             self._advance(token, k)
             yield batch
         self._finish(token)
@@ -307,7 +356,9 @@ class DataLoader:
         match on loading. Every rank of a sharded loader
         has the same state, so rank 0's checkpoint resumes every rank.
         """
+        extra = self._source_entries()
         return {
+            **extra,
             "format": _STATE_FORMAT,
             "num_samples": self.num_samples,
             "batch_size": self.batch_size,
@@ -317,9 +368,22 @@ class DataLoader:
             "epoch": self._epoch,
             "batch": self._batch,
             "epoch_done": self._done,
-            "epoch_rng": _copy_state(self._epoch_rng),
-            "rng": _rng_state(self.rng),
+            "epoch_rng": copy_state(self._epoch_rng),
+            "rng": rng_state(self.rng),
         }
+
+    def _source_entries(self, who: str = "state_dict") -> dict[str, Any]:
+        """The sampler's kind and states for ``state_dict``; TypeError naming what cannot resume."""
+        if self._mode == "own":
+            return {}
+        now = None if self._source is None else source_state(self._source)
+        if now is None or self._epoch_src is None:
+            what = (f"the IterableDataset {type(self.dataset).__name__} (a stream cannot be restarted mid-epoch)"
+                    if self._source is None else f"the {self._mode} {describe(self._source)} (its next order is "
+                    "not known to the loader: use tl.data's samplers, or a list of indices)")
+            raise TypeError(f"DataLoader.{who}: cannot save or restore the position of {what}")
+        return {"sampler": describe(self._source), "sampler_epoch_state": copy_state(self._epoch_src),
+                "sampler_state": now}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restores a ``state_dict()``: the next ``iter()`` yields the rest of the saved epoch.
@@ -344,6 +408,12 @@ class DataLoader:
             raise ValueError(
                 f"DataLoader.load_state_dict: not a DataLoader state (format {state['format']!r})"
             )
+        self._source_entries("load_state_dict")
+        kind = None if self._source is None else describe(self._source)
+        if not _equal(state.get("sampler"), kind) or (kind and not {"sampler_epoch_state",
+                                                                     "sampler_state"} <= set(state)):
+            raise ValueError(f"DataLoader.load_state_dict: the state has sampler={state.get('sampler')!r}, this "
+                             f"loader has sampler={kind!r}")
         for key in ("num_samples", "batch_size", "shuffle", "drop_last", "sampling"):
             if not _equal(state[key], getattr(self, key)):
                 raise ValueError(f"DataLoader.load_state_dict: the state has {key}={state[key]!r}, this "
@@ -358,8 +428,12 @@ class DataLoader:
             raise ValueError(
                 f"DataLoader.load_state_dict: batch must be an int in 0..{len(self)}, got {batch!r}"
             )
-        epoch_rng = _checked_state(self.rng, state["epoch_rng"], "epoch_rng")
-        rng = _checked_state(self.rng, state["rng"], "rng")
+        epoch_rng = checked_state(self.rng, state["epoch_rng"], "epoch_rng")
+        rng = checked_state(self.rng, state["rng"], "rng")
+        if self._source is not None:
+            load_source_state(self._source, state["sampler_epoch_state"], "sampler_epoch_state", apply=False)
+            load_source_state(self._source, state["sampler_state"], "sampler_state")
+            self._epoch_src = copy_state(state["sampler_epoch_state"])
         self.rng.bit_generator.state = rng
         self._epoch, self._batch, self._epoch_rng = int(epoch), int(batch), epoch_rng
         self._done = bool(done)
@@ -376,140 +450,3 @@ class DataLoader:
             f"DataLoader(N={self.num_samples}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
             f"drop_last={self.drop_last}{extra}, batches={len(self)})"
         )
-
-
-def _copy_state(state: Any) -> Any:
-    """A deep copy of a bit generator's state (dicts, ints, strings, numpy arrays)."""
-    if isinstance(state, dict):
-        return {k: _copy_state(v) for k, v in state.items()}
-    if isinstance(state, np.ndarray):
-        return state.copy()
-    return state
-
-
-def _rng_state(rng: np.random.Generator) -> dict[str, Any]:
-    return _copy_state(rng.bit_generator.state)
-
-
-def _checked_state(rng: np.random.Generator, state: Any, key: str) -> dict[str, Any]:
-    """``state`` if ``rng``'s kind of bit generator accepts it, else ValueError naming ``key``."""
-    kind = type(rng.bit_generator)
-    if not isinstance(state, dict) or state.get("bit_generator") != kind.__name__:
-        raise ValueError(f"DataLoader.load_state_dict: {key} is not a {kind.__name__} random state")
-    probe = kind()
-    try:
-        probe.state = _copy_state(state)
-    except (TypeError, ValueError, KeyError, OverflowError) as e:
-        raise ValueError(
-            f"DataLoader.load_state_dict: {key} is not a valid {kind.__name__} state: {e}"
-        ) from None
-    return _copy_state(state)
-
-
-def _parameters(model_or_params: Any) -> list[Tensor]:
-    params = model_or_params.parameters() if hasattr(model_or_params, "parameters") else model_or_params
-    if isinstance(params, Tensor) or not isinstance(params, Iterable):
-        raise TypeError("accumulate_full_gradient: model_or_params must be a Module or an iterable of parameters, "
-                        f"got {type(model_or_params).__name__}")
-    params = list(params)
-    if not params:
-        raise ValueError("accumulate_full_gradient: no parameters given")
-    for i, p in enumerate(params):
-        if not isinstance(p, Tensor) or not p.requires_grad:
-            raise TypeError(
-                f"accumulate_full_gradient: parameter {i} is not a Tensor with requires_grad=True"
-            )
-    return params
-
-
-def _clear(params: list[Tensor]) -> None:
-    for p in params:
-        p.zero_grad()
-
-
-def accumulate_full_gradient(
-    model_or_params: Any,
-    loss_fn: Callable[[Tensor, Tensor], Tensor],
-    loader: Iterable[tuple[Any, Any]],
-    reduction: str = "mean",
-) -> list[np.ndarray]:
-    r"""Computes the exact full-data gradient from mini-batches, one backward per batch.
-
-    Let the data set have N samples, cut into batches k = 1..K of sizes B_k
-    (so sum_k B_k = N; the last batch may be smaller). With a MEAN cost per
-    batch, ``E_k = (1/B_k) * sum_{b in k} e_b``, its gradient is the batch's
-    mean gradient ``g_k = (1/B_k) * sum_{b in k} grad e_b``. The full-data
-    mean cost ``E = (1/N) * sum_b e_b`` then has the gradient::
-
-        grad_full = (1/N) * sum_b grad e_b = sum_k (B_k / N) * g_k
-
-    i.e. every batch's mean gradient weighted by its share of the data. The
-    plain average of the g_k, ``(1/K) * sum_k g_k``, is NOT the full gradient
-    when the batches differ in size: it over-weights the samples of the small
-    last batch. With ``reduction="sum"`` each batch cost is a sum,
-    ``E_k = sum_{b in k} e_b``, and ``grad_full = sum_k g_k`` is the
-    gradient of the full-data sum.
-
-    Args:
-        model_or_params: a Module (its ``parameters()`` are used) or an
-            iterable of parameter Tensors with ``requires_grad=True``.
-        loss_fn: ``loss_fn(xb, yb)`` returns the scalar cost of one batch
-            (the MEAN over its samples, or the sum with ``reduction="sum"``),
-            e.g. ``lambda xb, yb: tl.nn.mse_loss(model(xb), yb)``.
-        loader: yields ``(xb, yb)`` batches, e.g. a :class:`DataLoader`
-            (without ``drop_last`` dropping samples: the result would not be
-            the full-data gradient, so that is a ``ValueError``).
-        reduction: ``"mean"`` or ``"sum"``, how ``loss_fn`` reduces a batch.
-
-    Returns:
-        One array per parameter, in order: the full-data gradient. It is also
-        left in each ``p.grad`` (REPLACING what was there, not adding to it),
-        and every ``p.grad_sample`` is cleared (``None``): per-sample
-        gradients are not computed here.
-    """
-    if reduction not in ("mean", "sum"):
-        raise ValueError(f"accumulate_full_gradient: reduction must be 'mean' or 'sum', got {reduction!r}")
-    if not callable(loss_fn):
-        raise TypeError(f"accumulate_full_gradient: loss_fn must be callable, got {type(loss_fn).__name__}")
-    if not isinstance(loader, Iterable):
-        raise TypeError(f"accumulate_full_gradient: loader must be an iterable of (xb, yb) batches, got "
-                        f"{type(loader).__name__}")
-    if isinstance(loader, DataLoader) and loader.sampling == "poisson":
-        raise ValueError(
-            "accumulate_full_gradient: the loader has sampling='poisson', whose batches do not cover the "
-            "data set exactly once; use sampling='shuffle'"
-        )
-    if isinstance(loader, DataLoader) and loader.drop_last and loader.num_samples % loader.batch_size:
-        raise ValueError(
-            "accumulate_full_gradient: the loader has drop_last=True and drops "
-            f"{loader.num_samples % loader.batch_size} of {loader.num_samples} samples, so the result would "
-            "not be the full-data gradient"
-        )
-    params = _parameters(model_or_params)
-    totals = [np.zeros(p.shape, dtype=np.promote_types(p.dtype, np.float64)) for p in params]
-    n = 0
-    for xb, yb in loader:
-        size = xb.shape[0] if isinstance(xb, Tensor) else len(xb)
-        if size == 0:  # an empty part of a sharded batch adds nothing
-            continue
-        _clear(params)
-        loss = loss_fn(xb, yb)
-        if not isinstance(loss, Tensor) or loss.data.size != 1:
-            raise ValueError(
-                "accumulate_full_gradient: loss_fn must return a one-element Tensor (the batch cost)"
-            )
-        loss.backward(per_sample=False)
-        weight = size if reduction == "mean" else 1  # B_k * g_k = sum of the batch's per-sample gradients
-        for total, p in zip(totals, params):
-            if p.grad is not None:
-                np.add(total, weight * p.grad, out=total)
-        n += size
-    if n == 0:
-        raise ValueError("accumulate_full_gradient: the loader yielded no batches")
-    _clear(params)
-    grads = []
-    for total, p in zip(totals, params):
-        g = (total / n if reduction == "mean" else total).astype(p.dtype, copy=False)
-        p.grad = g
-        grads.append(g.copy())
-    return grads

@@ -179,8 +179,8 @@ def check_source(X: Any, y: Any, collate_fn: Optional[Callable]) -> bool:
                             "DataLoader(X, y) yields (xb, yb) Tensors")
         return False
     if y is not None:
-        raise TypeError(f"DataLoader: with a dataset, leave y out and give the rest by keyword (e.g. "
-                        f"batch_size=...); the second positional argument is y of DataLoader(X, y), got {y!r}")
+        raise TypeError(f"DataLoader: with a dataset, leave y out (DataLoader(dataset, batch_size, shuffle, ...) as "
+                        f"torch; y belongs to DataLoader(X, y)), got y={y!r}")
     if collate_fn is not None and not callable(collate_fn):
         raise TypeError(f"DataLoader: collate_fn must be callable, got {collate_fn!r}")
     return True
