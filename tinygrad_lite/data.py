@@ -446,7 +446,10 @@ class DataLoader:
             extra += f", sampling={self.sampling!r}"
         if self.shard is not None:
             extra += f", shard={self.shard}"
+        if self._source is not None:
+            extra += f", {self._mode}={describe(self._source)}"
+        sized = self._mode != "iterable" or hasattr(self.dataset, "__len__")
         return (
-            f"DataLoader(N={self.num_samples}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
-            f"drop_last={self.drop_last}{extra}, batches={len(self)})"
+            f"DataLoader(N={self.num_samples if sized else '?'}, batch_size={self.batch_size}, shuffle={self.shuffle}, "
+            f"drop_last={self.drop_last}{extra}, batches={len(self) if sized else '?'})"
         )

@@ -12,10 +12,11 @@ once per batch, without building the samples.
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from itertools import accumulate
 from typing import Any, Callable, Optional, Union
 
@@ -33,6 +34,12 @@ class Dataset:
 
     def __getitem__(self, index: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__}: a Dataset subclass must define __getitem__")
+
+    def __add__(self, other: Any) -> Any:
+        """``ConcatDataset([self, other])``: the samples of ``self``, then those of ``other``."""
+        from .datasets_more import ConcatDataset
+
+        return ConcatDataset([self, other])
 
 
 def _array(t: Any, k: int) -> np.ndarray:
@@ -135,8 +142,16 @@ def default_collate(batch: Sequence[Any]) -> Any:
                              ) from None
     if isinstance(elem, (str, bytes)):
         return list(batch)
-    if isinstance(elem, Mapping):
-        return {k: default_collate([d[k] for d in batch]) for k in elem}
+    if isinstance(elem, Mapping):  # the samples' mapping type kept (an OrderedDict stays one), as torch
+        fields = {k: default_collate([d[k] for d in batch]) for k in elem}
+        if isinstance(elem, MutableMapping):
+            out = copy.copy(elem)
+            out.update(fields)
+            return out
+        try:
+            return type(elem)(fields)
+        except TypeError:
+            return fields
     if isinstance(elem, (tuple, list)):
         if any(len(b) != len(elem) for b in batch):
             raise ValueError("default_collate: the samples have different numbers of fields")
@@ -197,4 +212,5 @@ def fetch(dataset: Any, idx: np.ndarray, collate_fn: Optional[Callable]) -> Any:
     collate = default_collate if collate_fn is None else collate_fn
     if len(idx) == 0 and collate_fn is None:
         return _empty(collate([dataset[0]]))
-    return collate([dataset[int(i)] for i in idx])
+    getitems = getattr(dataset, "__getitems__", None)  # a data set that reads a batch of samples at once
+    return collate(getitems([int(i) for i in idx]) if callable(getitems) else [dataset[int(i)] for i in idx])

@@ -12,6 +12,27 @@ from .tensor import Tensor
 __all__ = ["accumulate_full_gradient"]
 
 
+def _check_covers(loader: Any) -> None:
+    """ValueError when the loader's batches are known not to hold every sample exactly once."""
+    from .loaderparts import describe
+    from .samplers import BatchSampler, DistributedSampler, RandomSampler, SubsetRandomSampler, WeightedRandomSampler
+
+    src = loader.batch_sampler if loader.batch_sampler is not None else loader.sampler
+    n = loader.num_samples if src is None else len(src) if loader.sampler is not None else 0
+    dropped, batch_size = (n % loader.batch_size if loader.drop_last else 0), loader.batch_size
+    if type(src) is BatchSampler:
+        dropped, batch_size = (len(src.sampler) % src.batch_size if src.drop_last else 0), src.batch_size
+        src = src.sampler
+    if dropped:
+        raise ValueError(f"accumulate_full_gradient: the loader has drop_last=True and drops {dropped} samples "
+                         f"(batch_size={batch_size}), so the result would not be the full-data gradient")
+    partial = (SubsetRandomSampler, WeightedRandomSampler)
+    if type(src) in partial or (type(src) is DistributedSampler and src.num_replicas > 1) or (
+            type(src) is RandomSampler and (src.replacement or src.num_samples != len(src.data_source))):
+        raise ValueError(f"accumulate_full_gradient: the loader's sampler {describe(src)} does not draw every "
+                         "sample exactly once, so the result would not be the full-data gradient")
+
+
 def _parameters(model_or_params: Any) -> list[Tensor]:
     params = model_or_params.parameters() if hasattr(model_or_params, "parameters") else model_or_params
     if isinstance(params, Tensor) or not isinstance(params, Iterable):
@@ -87,12 +108,8 @@ def accumulate_full_gradient(
             "accumulate_full_gradient: the loader has sampling='poisson', whose batches do not cover the "
             "data set exactly once; use sampling='shuffle'"
         )
-    if isinstance(loader, DataLoader) and loader.drop_last and loader.num_samples % loader.batch_size:
-        raise ValueError(
-            "accumulate_full_gradient: the loader has drop_last=True and drops "
-            f"{loader.num_samples % loader.batch_size} of {loader.num_samples} samples, so the result would "
-            "not be the full-data gradient"
-        )
+    if isinstance(loader, DataLoader):
+        _check_covers(loader)
     params = _parameters(model_or_params)
     totals = [np.zeros(p.shape, dtype=np.promote_types(p.dtype, np.float64)) for p in params]
     n = 0

@@ -126,7 +126,7 @@ def check_torch_options(o: SimpleNamespace, X: Any) -> str:
             else "sampler" if o.sampler is not None else "own")
     if o.shuffle is None:
         o.shuffle = mode == "own"
-    if mode != "own" and o.sampling != "shuffle":
+    if mode != "own" and o.sampling == "poisson":
         raise ValueError(f"DataLoader: sampling={o.sampling!r} draws its own batches; it does not combine with "
                          f"{mode.replace('_', ' ')} loading")
     if mode == "iterable" and o.shard is not None:
