@@ -44,6 +44,10 @@ def _int(v: Any) -> bool:
     return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 
 
+def _equal_int(a: Any, b: int) -> bool:
+    return _int(a) and int(a) == b
+
+
 def bind(X: Any, args: tuple, named: dict[str, Any]) -> dict[str, Any]:
     """The arguments by name: positionals after ``X`` follow ``DataLoader(X, y, batch_size,
     shuffle, drop_last, seed, sampling, shard, collate_fn)`` for arrays and torch's
@@ -226,7 +230,7 @@ def source_state(src: Any) -> Optional[dict[str, Any]]:
     if kind in _RANDOM:
         return {"rng": rng_state(src.generator)}
     if kind is DistributedSampler:
-        return {"epoch": int(src.epoch)}
+        return {"epoch": int(src.epoch), "seed": int(src.seed)}
     if kind is BatchSampler:
         inner = source_state(src.sampler)
         return None if inner is None else {"inner": inner}
@@ -246,7 +250,8 @@ def load_source_state(src: Any, state: Any, key: str, apply: bool = True) -> Non
         if apply:
             src.generator.bit_generator.state = rng
     elif kind is DistributedSampler:
-        if not _int(state.get("epoch")):
-            raise ValueError(f"DataLoader.load_state_dict: {key} must hold the sampler's epoch (an int)")
+        if not _int(state.get("epoch")) or not _equal_int(state.get("seed"), src.seed):
+            raise ValueError(f"DataLoader.load_state_dict: {key} must hold the sampler's epoch (an int) and its "
+                             f"seed={src.seed}, got {state!r}")
         if apply:
             src.epoch = int(state["epoch"])
