@@ -501,10 +501,13 @@ def test_state_dict_refuses_what_it_cannot_resume() -> None:
     state = D.DataLoader(ds, batch_size=3, sampler=D.RandomSampler(ds)).state_dict()
     target = D.DataLoader(ds, batch_size=3, sampler=D.SequentialSampler(ds))
     before = target.state_dict()
-    with pytest.raises(ValueError, match="DataLoader.load_state_dict: the state has sampler='RandomSampler'"):
+    with pytest.raises(ValueError, match="DataLoader.load_state_dict: the state has sampler='sampler=RandomSampler'"):
         target.load_state_dict(state)
     with pytest.raises(ValueError, match="the state has sampler=None"):
         target.load_state_dict(D.DataLoader(ds, batch_size=3).state_dict())
+    listed = D.DataLoader(ds, batch_size=1, sampler=[0, 1, 2]).state_dict()  # a list as a sampler is not a
+    with pytest.raises(ValueError, match="sampler='sampler=list', this loader has sampler='batch_sampler=list'"):
+        D.DataLoader(ds, batch_sampler=[[0], [1], [2]]).load_state_dict(listed)  # list of batches
     assert target.state_dict()["rng"] == before["rng"]  # nothing changed
 
 

@@ -382,7 +382,7 @@ class DataLoader:
                     if self._source is None else f"the {self._mode} {describe(self._source)} (its next order is "
                     "not known to the loader: use tl.data's samplers, or a list of indices)")
             raise TypeError(f"DataLoader.{who}: cannot save or restore the position of {what}")
-        return {"sampler": describe(self._source), "sampler_epoch_state": copy_state(self._epoch_src),
+        return {"sampler": f"{self._mode}={describe(self._source)}", "sampler_epoch_state": copy_state(self._epoch_src),
                 "sampler_state": now}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -409,7 +409,7 @@ class DataLoader:
                 f"DataLoader.load_state_dict: not a DataLoader state (format {state['format']!r})"
             )
         self._source_entries("load_state_dict")
-        kind = None if self._source is None else describe(self._source)
+        kind = None if self._source is None else f"{self._mode}={describe(self._source)}"
         if not _equal(state.get("sampler"), kind) or (kind and not {"sampler_epoch_state",
                                                                      "sampler_state"} <= set(state)):
             raise ValueError(f"DataLoader.load_state_dict: the state has sampler={state.get('sampler')!r}, this "
