@@ -119,7 +119,8 @@ class DataLoader:
         batch_size: samples per batch, an int >= 1 (with Poisson sampling the
             EXPECTED batch size, at most N).
         shuffle: draw a new random order of the samples for every epoch;
-            ``False`` keeps the order of ``X``.
+            ``False`` keeps the order of ``X``. ``None`` (the default) is
+            True, except with a sampler, a batch sampler or a stream (False).
         drop_last: leave out the last batch when it would be smaller than
             ``batch_size``.
         seed: ``None`` (fresh randomness), an int, or a
@@ -139,11 +140,32 @@ class DataLoader:
             part ``np.array_split(global_batch, world_size)[rank]``; ``len()``
             still counts global batches.
 
-    ``DataLoader(dataset, batch_size=..., ...)`` (``y`` left out) reads a map-style data set
-    instead (a ``TensorDataset``, or anything with ``__len__`` and ``__getitem__``): a batch
-    is ``collate_fn([dataset[i] for i in idx])`` (``default_collate``: tuple samples give a
-    list of batched Tensors, as torch), a TensorDataset's arrays indexed at once. Sampling,
-    shards and ``state_dict`` work the same.
+    ``DataLoader(dataset, batch_size, shuffle, sampler, batch_sampler, num_workers, collate_fn,
+    pin_memory, drop_last, timeout, worker_init_fn, multiprocessing_context, generator)``
+    (torch's positional order; ``y`` left out) reads a map-style data set instead (a
+    ``TensorDataset``, or anything with ``__len__`` and ``__getitem__``): a batch is
+    ``collate_fn([dataset[i] for i in idx])`` (``default_collate``: tuple samples give a list of
+    batched Tensors, as torch; ``dataset.__getitems__(idx)`` when defined), a TensorDataset's
+    arrays indexed at once. Sampling, shards and ``state_dict`` work the same. An
+    ``IterableDataset`` is read in its own order, cut into lists of ``batch_size`` samples.
+
+    torch's keywords (for either form; checked as torch checks them):
+
+    * ``sampler``: an iterable of sample indices (a ``Sampler`` or a list), read anew every
+      epoch and cut into batches of ``batch_size``; excludes ``shuffle=True``.
+    * ``batch_sampler``: an iterable of lists of indices, one list per batch; excludes
+      ``batch_size``, ``shuffle``, ``sampler`` and ``drop_last`` (``loader.batch_size`` is None).
+    * ``generator``: the same as ``seed`` (an int or a numpy Generator; not both).
+    * ``num_workers`` (an int >= 0), ``prefetch_factor``, ``persistent_workers``,
+      ``multiprocessing_context``, ``worker_init_fn``, ``timeout`` (>= 0), ``in_order``:
+      loading always runs in the calling process, in order, so these change nothing: the
+      batches are those of ``num_workers=0`` and ``worker_init_fn`` is never called (there
+      are no workers; ``get_worker_info()`` is None).
+    * ``pin_memory``, ``pin_memory_device``: the data stays in host memory; no effect.
+
+    ``state_dict`` resumes the samplers of ``tl.data`` (their random state or epoch is saved)
+    and lists of indices; a sampler of another class or a stream raises ``TypeError`` naming
+    it, as its next order is not known to the loader.
 
     Each ``iter(loader)`` is one epoch: every sample appears exactly once
     (apart from those ``drop_last`` leaves out), in batches of
@@ -162,6 +184,7 @@ class DataLoader:
             ``batch_size`` above N, the shard's rank is out of range, or
             random batches (shuffle or Poisson) are sharded over a world above
             1 without a ``seed``.
+            torch's keyword checks raise torch's exception types.
         TypeError: if ``y`` is ``None``, ``seed`` has an unsupported type,
             ``shuffle`` / ``drop_last`` are not bools or ``shard`` is not a
             pair of ints.
