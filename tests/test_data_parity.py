@@ -259,6 +259,26 @@ def test_default_collate_keeps_the_mapping_type() -> None:
         assert type(D.default_collate(samples)) is type(TD.default_collate(samples)) is type(samples[0])
 
 
+def test_a_dataset_with_getitems_is_read_a_batch_at_a_time_as_torch() -> None:
+    class Batched:
+        def __init__(self) -> None:
+            self.calls: list = []
+
+        def __len__(self) -> int:
+            return N
+
+        def __getitem__(self, i: int) -> Any:
+            raise AssertionError("read one by one")
+
+        def __getitems__(self, idx: list) -> list:
+            self.calls.append(list(idx))
+            return [(X[i], int(Y[i])) for i in idx]
+
+    ours, theirs = Batched(), Batched()
+    _same(list(D.DataLoader(ours, 4, False)), list(TD.DataLoader(theirs, 4, False)))
+    assert ours.calls == theirs.calls == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10]]
+
+
 def test_random_split_takes_fractions_and_a_generator() -> None:
     ds, _ = _pair()
     parts = D.random_split(ds, [0.5, 0.3, 0.2], generator=np.random.default_rng(3))
