@@ -31,6 +31,7 @@ class IterableDataset(Dataset):
         raise NotImplementedError(f"{type(self).__name__}: an IterableDataset subclass must define __iter__")
 
     def __add__(self, other: Any) -> ChainDataset:
+        """``ChainDataset([self, other])``: this stream, then ``other``."""
         return ChainDataset([self, other])
 
 

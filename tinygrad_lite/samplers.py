@@ -55,7 +55,7 @@ class Sampler:
     count is known, ``__len__``."""
 
     def __init__(self, data_source: Any = None) -> None:
-        pass
+        """``data_source`` is accepted (torch's old signature) and not used."""
 
     def __iter__(self) -> Iterator[Any]:
         raise NotImplementedError(f"{type(self).__name__}: a Sampler subclass must define __iter__")
