@@ -155,12 +155,12 @@ def test_jacrev_matches_finite_differences() -> None:
 
 # ----------------------------------------------------------------------------- vmap -----
 @pytest.mark.parametrize("in_dims,out_dims", [(0, 0), (1, 0), (-1, -1), ((0, None), 1), ((1, None), -2),
-                                              ((None, 0), (0,)), (0, None)])
+                                              ((None, 0), (0,)), (0, None), ((0, 1), (1,))])
 def test_vmap_in_and_out_dims_as_torch(in_dims: Any, out_dims: Any) -> None:
     (x, y), (tx, ty) = _pair((3, 3), (3, 3))
 
     def f(m: Any, a: Any, b: Any) -> Any:
-        return (m.sin(a) * b.sum(),) if isinstance(out_dims, tuple) else m.sin(a) * b.sum()
+        return (m.sin(a) * b.sum(),) if out_dims == (0,) else m.sin(a) * b.sum()
 
     if out_dims is None:  # an output that is the same for every sample
         def f(m: Any, a: Any, b: Any) -> Any:  # noqa: F811
@@ -185,6 +185,17 @@ def test_vmap_pytrees_kwargs_non_tensors_and_nesting_as_torch() -> None:
     nested = tf.vmap(tf.vmap(lambda a, b: (a.sum(-1) * b).sum(), in_dims=(0, None)), in_dims=(None, 1))(z, x)
     inner = tfunc.vmap(lambda a, b: (a.sum(-1) * b).sum(), in_dims=(0, None))
     _same(nested, tfunc.vmap(inner, in_dims=(None, 1))(tz, tx))
+
+
+def test_vmap_over_an_empty_batch_as_torch() -> None:
+    x, tx = tl.zeros(3, 0, 2, dtype=tl.float64), torch.zeros(3, 0, 2, dtype=torch.float64)
+    y, ty = tl.ones(2, dtype=tl.float64), torch.ones(2, dtype=torch.float64)
+
+    def f(m: Any, a: Any, b: Any) -> Any:
+        return (a * b).sum(0), {"n": m.log(a).sum(), "b": b * 2}
+
+    got = tf.vmap(lambda a, b: f(tl, a, b), in_dims=(1, None), out_dims=(-1, {"n": 0, "b": None}))(x, y)
+    _same(got, tfunc.vmap(lambda a, b: f(torch, a, b), in_dims=(1, None), out_dims=(-1, {"n": 0, "b": None}))(tx, ty))
 
 
 def test_vmap_passes_gradients_to_inputs_and_closed_over_tensors_as_torch() -> None:

@@ -64,13 +64,16 @@ def _run(where: str, func: Callable, ins: tuple, strict: bool) -> tuple:
     return was_tuple, outs
 
 
-def _vjps(outs: tuple, ins: tuple, cots: list, create_graph: bool) -> list:
+def _vjps(where: str, outs: tuple, ins: tuple, cots: list, create_graph: bool) -> list:
     """``sum_k J_k^T cots[k]`` per input (None where no output depends on it)."""
     live = [(o, c) for o, c in zip(outs, cots) if o.requires_grad]
     if not live:
         return [None] * len(ins)
-    return list(_ag.grad([o for o, _ in live], list(ins), [c for _, c in live], allow_unused=True,
-                         create_graph=create_graph))
+    try:
+        return list(_ag.grad([o for o, _ in live], list(ins), [c for _, c in live], allow_unused=True,
+                             create_graph=create_graph))
+    except NotImplementedError as e:
+        raise NotImplementedError(f"{where}: create_graph=True needs higher-order gradients ({e})") from e
 
 
 def _out(t: Tensor, create_graph: bool) -> Tensor:
@@ -108,7 +111,7 @@ def vjp(func: Callable, inputs: Tensors, v: Optional[Tensors] = None, create_gra
         if a.shape != o.shape:
             entry = f"Entry {i} in " if out_tuple else ""
             raise RuntimeError(f"{where}: {entry}v has invalid size: should be {o.shape} but got {a.shape}.")
-    gs = _vjps(outs, ins, [np.asarray(a.data, o.dtype) for a, o in zip(vs, outs)], create_graph)
+    gs = _vjps(where, outs, ins, [np.asarray(a.data, o.dtype) for a, o in zip(vs, outs)], create_graph)
     res = []
     for i, (g, t) in enumerate(zip(gs, ins)):
         if g is None and strict:
@@ -159,7 +162,7 @@ def jacobian(func: Callable, inputs: Tensors, create_graph: bool = False, strict
         for k in range(o.data.size if o.requires_grad else 0):
             seed = np.zeros(o.shape, o.dtype)
             seed.flat[k] = 1
-            rows.append(_vjps((o,), ins, [seed], create_graph))
+            rows.append(_vjps(where, (o,), ins, [seed], create_graph))
         per_in = []
         for i, t in enumerate(ins):
             shape = tuple(o.shape) + tuple(t.shape)

@@ -96,8 +96,9 @@ def _in_leaves(where: str, in_dims: Any, args: tuple) -> tuple:
     return leaves, out, spec, sizes[0]
 
 
-def _join(where: str, fname: str, results: list, out_dims: Any) -> Any:
-    """The slices' outputs joined along ``out_dims``."""
+def _join(where: str, fname: str, results: list, out_dims: Any, empty: bool = False) -> Any:
+    """The slices' outputs joined along ``out_dims`` (``empty``: ``results`` holds the output
+    for a stand-in slice of an empty batch, which gives each mapped output's shape)."""
     first, spec = flatten(results[0])
     flat = []
     for r in results:
@@ -110,6 +111,8 @@ def _join(where: str, fname: str, results: list, out_dims: Any) -> Any:
                 raise ValueError(f"{where}: `{fname}` must only return Tensors, got type {type(o).__name__}. Did you "
                                  "mean to set out_dims= to None for output?")
         flat.append(leaves)
+    if isinstance(out_dims, tuple) and len(out_dims) == 1 and isinstance(results[0], Tensor):
+        out_dims = out_dims[0]  # (a one-element tuple for a single output)
     dims = prefix_leaves(out_dims, results[0]) if isinstance(out_dims, (tuple, list, dict)) else \
         [out_dims] * len(first)
     if dims is None:
@@ -131,7 +134,11 @@ def _join(where: str, fname: str, results: list, out_dims: Any) -> Any:
         if not -n <= d < n:
             raise IndexError(f"{where}: Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got "
                              f"{d}) for out_dims of output {j} of shape {col[0].shape}")
-        joined.append(stack(col, d % n))
+        if empty:
+            shape = col[0].shape
+            joined.append(Tensor(np.zeros(shape[:d % n] + (0,) + shape[d % n:], col[0].dtype)))
+        else:
+            joined.append(stack(col, d % n))
     return unflatten(spec, joined)
 
 
@@ -165,11 +172,12 @@ def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = 
         leaves, dims, spec, size = _in_leaves(where, in_dims, args)
         rng = _Rng(randomness)
         results = []
-        for b in range(size):
-            sliced = [x if d is None else x.select(d, b) for x, d in zip(leaves, dims)]
+        for b in range(max(size, 1)):  # (an empty batch: one call on zeros gives the output shapes)
+            sliced = [x if d is None else x.select(d, b) if size else
+                      Tensor(np.zeros(x.shape[:d] + x.shape[d + 1:], x.dtype)) for x, d in zip(leaves, dims)]
             rng.before()
             results.append(func(*unflatten(spec, sliced), **kwargs))
             rng.after()
-        return _join(where, fname, results, out_dims)
+        return _join(where, fname, results, out_dims, empty=size == 0)
 
     return wrapped
