@@ -450,3 +450,21 @@ def test_jacobian_unknown_strategy_is_refused() -> None:
         AF.jacobian(lambda x: x, tl.tensor(T3), strategy="sideways")
     with pytest.raises(AssertionError):
         TAF.jacobian(lambda x: x, torch.tensor(T3), strategy="sideways")
+
+
+def test_linear_reads_the_shapes_of_the_weight_it_is_given_as_torch() -> None:
+    tlin, lin = torch.nn.Linear(3, 2).double(), nn.Linear(3, 2)
+    (x, W, b), (tx, tW, tb) = _pair((5, 4), (6, 4), (6,))
+    W.requires_grad_()
+    tW.requires_grad_()
+    out = tf.functional_call(lin, {"weight": W, "bias": b}, (x,))
+    tout = tfunc.functional_call(tlin, {"weight": tW, "bias": tb}, (tx,))
+    _same(out, tout)
+    out.sum().backward()
+    tout.sum().backward()
+    close(W.grad, tW.grad.numpy(), "weight given to functional_call")
+    for given, arg, match in (({"weight": W}, x, r"Linear.*bias of shape \(2,\).*weight of shape \(6, 4\)"),
+                              ({}, x, r"Linear.*\(5, 4\).*weight of shape \(2, 3\)")):
+        with pytest.raises(RuntimeError, match=match):
+            tf.functional_call(lin, given, (arg,))
+        assert lin.weight.shape == (2, 3) and lin.bias.shape == (2,)
