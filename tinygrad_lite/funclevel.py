@@ -125,9 +125,10 @@ class Level:
             if not create:
                 raise
             raise NotImplementedError(
-                f"{self.where}: the function reads tensors from outside the transform that require grad, so the "
-                "gradient it returns must itself be differentiable (create_graph=True), which the library does "
-                f"not support yet ({e}); detach them or call it under tl.no_grad()") from e
+                f"{self.where}: the result depends on tensors outside this transform that require grad (the inputs "
+                "of an enclosing transform, as in grad(grad(f)), or tensors given or closed over that require "
+                "grad), so the gradient must itself be differentiable: that needs higher-order gradients, which "
+                f"the library does not support yet ({e})") from e
         return [Tensor(np.zeros_like(w.data)) if g is None else g for g, w in zip(gs, self.leaves)]
 
     def result(self, t: Any) -> Any:
