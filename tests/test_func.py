@@ -468,3 +468,14 @@ def test_linear_reads_the_shapes_of_the_weight_it_is_given_as_torch() -> None:
         with pytest.raises(RuntimeError, match=match):
             tf.functional_call(lin, given, (arg,))
         assert lin.weight.shape == (2, 3) and lin.bias.shape == (2,)
+
+
+def test_namespaces_are_where_torch_has_them() -> None:
+    import tinygrad_lite.autograd.functional as by_import
+    from tinygrad_lite.autograd import functional as by_from
+
+    assert by_import is by_from is tl.autograd.functional
+    assert {"jacobian", "vjp"} <= set(dir(by_import))
+    assert set(tf.__all__) == {"grad", "grad_and_value", "vjp", "jacrev", "vmap", "functional_call",
+                               "stack_module_state"}
+    assert tf.functional_call is nn.utils.stateless.functional_call
