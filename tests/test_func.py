@@ -472,6 +472,7 @@ def test_linear_reads_the_shapes_of_the_weight_it_is_given_as_torch() -> None:
 
 def test_namespaces_are_where_torch_has_them() -> None:
     import tinygrad_lite.autograd.functional as by_import
+
     from tinygrad_lite.autograd import functional as by_from
 
     assert by_import is by_from is tl.autograd.functional
