@@ -182,6 +182,11 @@ def test_vmap_pytrees_kwargs_non_tensors_and_nesting_as_torch() -> None:
     want = tfunc.vmap(lambda d, k, scale: f(torch, d, k, scale=scale), in_dims=({"x": 0, "y": None}, None),
                       out_dims={"a": 1, "b": 0})({"x": tx, "y": ty}, 2.0, scale=ty)
     _same(ours, want)
+    ours = tf.vmap(lambda a: (a * 2, 3, None), out_dims=(-1, None, None))(x)
+    _same(ours[:1], tfunc.vmap(lambda a: (a * 2, 3, None), out_dims=(-1, None, None))(tx)[:1])
+    assert ours[1:] == (3, None)
+    with pytest.raises(ValueError, match="vmap.*out_dim is None"):
+        tf.vmap(lambda a: (a, float(a.sum().item())), out_dims=(0, None))(x)
     nested = tf.vmap(tf.vmap(lambda a, b: (a.sum(-1) * b).sum(), in_dims=(0, None)), in_dims=(None, 1))(z, x)
     inner = tfunc.vmap(lambda a, b: (a.sum(-1) * b).sum(), in_dims=(0, None))
     _same(nested, tfunc.vmap(inner, in_dims=(None, 1))(tz, tx))
@@ -313,7 +318,8 @@ def test_jacobian_structures_as_torch(vectorize: bool, strategy: str) -> None:
              (lambda m: (lambda x: (m.exp(x).sum(),)), a, ta),
              (lambda m: (lambda x: m.exp(x) * 2), (a,), (ta,)),
              (lambda m: (lambda x, y: _fa(m, x, y)), (a, b), (ta, tb)),
-             (lambda m: (lambda x, y: _fa(m, x, y)[0]), (a, b), (ta, tb))]
+             (lambda m: (lambda x, y: _fa(m, x, y)[0]), (a, b), (ta, tb)),
+             (lambda m: (lambda x, y: (m.exp(x), m.ones(2, dtype=m.float64))), (a, b), (ta, tb))]
     for mk, ins, tins in cases:
         _same(AF.jacobian(mk(tl), ins, **kw), TAF.jacobian(mk(torch), tins, **kw))
     close(AF.jacobian(lambda x: x.tanh() * x[0], a).data, _fd(lambda x: np.tanh(x) * x[0], a.data), "fd", 1e-7)

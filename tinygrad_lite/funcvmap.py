@@ -96,6 +96,19 @@ def _in_leaves(where: str, in_dims: Any, args: tuple) -> tuple:
     return leaves, out, spec, sizes[0]
 
 
+def _same_value(a: Any, b: Any) -> bool:
+    """Whether two samples' outputs are the same (Tensors: shape and values)."""
+    if a is b:
+        return True
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return isinstance(a, Tensor) and isinstance(b, Tensor) and a.shape == b.shape and \
+            bool(np.array_equal(a.data, b.data))
+    try:
+        return type(a) is type(b) and bool(np.array_equal(a, b))
+    except (TypeError, ValueError):
+        return False
+
+
 def _join(where: str, fname: str, results: list, out_dims: Any, empty: bool = False) -> Any:
     """The slices' outputs joined along ``out_dims`` (``empty``: ``results`` holds the output
     for a stand-in slice of an empty batch, which gives each mapped output's shape)."""
@@ -106,10 +119,6 @@ def _join(where: str, fname: str, results: list, out_dims: Any, empty: bool = Fa
         if s != spec:
             raise ValueError(f"{where}: `{fname}` returned outputs of different structures for different samples: "
                              f"{spec_str(spec)} and {spec_str(s)}")
-        for o in leaves:
-            if not isinstance(o, Tensor):
-                raise ValueError(f"{where}: `{fname}` must only return Tensors, got type {type(o).__name__}. Did you "
-                                 "mean to set out_dims= to None for output?")
         flat.append(leaves)
     if isinstance(out_dims, tuple) and len(out_dims) == 1 and isinstance(results[0], Tensor):
         out_dims = out_dims[0]  # (a one-element tuple for a single output)
@@ -124,8 +133,12 @@ def _join(where: str, fname: str, results: list, out_dims: Any, empty: bool = Fa
         if not _dim_ok(d):
             raise ValueError(f"{where}: `out_dims` must be an int, None or a python collection of ints representing "
                              f"where in the outputs the vmapped dimension should appear, got {d!r}.")
+        bad = [c for c in col if not isinstance(c, Tensor)]
+        if d is not None and bad:
+            raise ValueError(f"{where}: `{fname}` must only return Tensors, got type {type(bad[0]).__name__}. Did you "
+                             "mean to set out_dims= to None for output?")
         if d is None:
-            if any(c.shape != col[0].shape or not np.array_equal(c.data, col[0].data) for c in col[1:]):
+            if not all(_same_value(c, col[0]) for c in col[1:]):
                 raise ValueError(f"{where}: `{fname}` can not return a BatchedTensor when out_dim is None (output {j} "
                                  "differs between samples)")
             joined.append(col[0])
@@ -150,7 +163,8 @@ def vmap(func: Callable, in_dims: Any = 0, out_dims: Any = 0, randomness: str = 
     per positional argument, each an int, None (not mapped) or a pytree prefix of that
     argument; negative dims count from the end. All mapped inputs must have the same size
     B along their dims. ``out_dims``: an int, None (an output that is the same for every
-    sample, returned once) or a pytree prefix of the outputs. ``randomness``: 'error'
+    sample, returned once; also for an output that is not a Tensor) or a pytree prefix of
+    the outputs. ``randomness``: 'error'
     (drawing from the default generator inside raises), 'different' (each sample draws its
     own), 'same' (each sample draws the same values). ``chunk_size`` is accepted (the
     samples are run one at a time). Keyword arguments are passed to every call unmapped.
