@@ -416,6 +416,13 @@ def test_func_errors_change_nothing() -> None:
         with pytest.raises((RuntimeError, ValueError)):
             call()
         assert x.grad is None and np.array_equal(x.data, T3) and x.requires_grad
+    for transform in (tf.grad, tf.grad_and_value, tf.jacrev):
+        with pytest.raises(TypeError, match=f"{transform.__name__}.*has_aux"):
+            transform(lambda a: a.sum(), has_aux=1)
+    with pytest.raises(TypeError, match="vjp.*has_aux"):
+        tf.vjp(lambda a: a.sum(), x, has_aux="yes")
+    with pytest.raises(TypeError, match="vmap.*callable"):
+        tf.vmap(3)
 
 
 AF_ERRORS = [

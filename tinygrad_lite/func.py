@@ -22,6 +22,7 @@ from typing import Any, Callable, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ._pytree import flatten, prefix_leaves, same_structure, spec_str, tree_map, unflatten
+from .conventions import check_bool
 from .funclevel import Level, check_argnums, check_callable
 from .funcvmap import vmap
 from .graph import enable_grad, no_grad
@@ -69,6 +70,7 @@ def grad_and_value(func: Callable, argnums: Argnums = 0, has_aux: bool = False) 
     ``argnums`` is a tuple). With ``has_aux``, ``f`` returns ``(output, aux)`` and the result
     is ``(grad, (value, aux))``. An input ``f`` does not use gets zeros."""
     check_callable("grad_and_value", func)
+    check_bool("grad_and_value", "has_aux", has_aux)
     return _grad_and_value(func, argnums, has_aux, "grad_and_value(f)(*args)")
 
 
@@ -95,6 +97,7 @@ def grad(func: Callable, argnums: Argnums = 0, has_aux: bool = False) -> Callabl
     """``f -> (lambda *args: df/d args[argnums])`` for ``f`` returning a 0-d Tensor (the
     gradient of ``grad_and_value`` alone; with ``has_aux``, ``(grad, aux)``)."""
     check_callable("grad", func)
+    check_bool("grad", "has_aux", has_aux)
     inner = _grad_and_value(func, argnums, has_aux, "grad(f)(*args)")
 
     @functools.wraps(func)
@@ -120,6 +123,7 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     (``(output, vjp_fn, aux)`` with ``has_aux``). ``vjp_fn`` may be called many times."""
     where = "vjp(f, *primals)"
     check_callable(where, func)
+    check_bool(where, "has_aux", has_aux)
     level = Level(where, list(primals))
     with enable_grad():
         res = func(*level.trees)
@@ -158,6 +162,7 @@ def jacrev(func: Callable, argnums: Argnums = 0, *, has_aux: bool = False,
     with ``has_aux``, ``(J, aux)``."""
     where = "jacrev(f, argnums)(*args)"
     check_callable(where, func)
+    check_bool(where, "has_aux", has_aux)
     if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
                                    or chunk_size < 1):
         raise ValueError(f"{where}: chunk_size should be None or a positive int, got {chunk_size!r}")
