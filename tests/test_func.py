@@ -192,6 +192,20 @@ def test_vmap_pytrees_kwargs_non_tensors_and_nesting_as_torch() -> None:
     _same(nested, tfunc.vmap(inner, in_dims=(None, 1))(tz, tx))
 
 
+def test_vmap_every_in_dim_and_out_dim_of_a_3d_input_as_torch() -> None:
+    (x, y), (tx, ty) = _pair((2, 3, 4), (3, 4))
+    for i in range(-3, 3):
+        for o in range(-3, 3):
+            ours = tf.vmap(lambda a, b: a.sin() * b.sum() + a.sum(0, keepdims=True), (i, None), o)(x, y)
+            want = tfunc.vmap(lambda a, b: a.sin() * b.sum() + a.sum(0, keepdim=True), (i, None), o)(tx, ty)
+            _same(ours, want, f"in_dim={i} out_dim={o}")
+    def inner(a: Any, b: Any) -> Any:
+        return (a * b).sum(-1)
+
+    ours = tf.vmap(tf.vmap(inner, in_dims=(0, None), out_dims=-1), in_dims=(1, 0))(x, y)
+    _same(ours, tfunc.vmap(tfunc.vmap(inner, in_dims=(0, None), out_dims=-1), in_dims=(1, 0))(tx, ty))
+
+
 def test_vmap_over_an_empty_batch_as_torch() -> None:
     x, tx = tl.zeros(3, 0, 2, dtype=tl.float64), torch.zeros(3, 0, 2, dtype=torch.float64)
     y, ty = tl.ones(2, dtype=tl.float64), torch.ones(2, dtype=torch.float64)
