@@ -263,10 +263,16 @@ def _mlp() -> tuple:
 
 
 def _cnn() -> tuple:
-    tm = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3, padding=1), torch.nn.ReLU(), torch.nn.Flatten(),
-                             torch.nn.Linear(3 * 5 * 5, 3)).double()
-    m = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(3 * 5 * 5, 3))
+    tm = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3, padding=1), torch.nn.BatchNorm2d(3), torch.nn.ReLU(),
+                             torch.nn.Flatten(), torch.nn.Linear(3 * 5 * 5, 3)).double()
+    with torch.no_grad():  # running statistics that are not the initial ones (the buffers are used)
+        tm[1].running_mean.uniform_(-1, 1)
+        tm[1].running_var.uniform_(0.5, 2)
+    m = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU(), nn.Flatten(),
+                      nn.Linear(3 * 5 * 5, 3))
     load_torch_state(m, tm)
+    m.eval()
+    tm.eval()
     return m, tm, RNG.normal(size=(4, 2, 5, 5))
 
 
@@ -275,7 +281,8 @@ def _cnn() -> tuple:
 def test_per_sample_recipe_matches_torch_func_and_grad_sample(make: Any, reduction: str) -> None:
     model, tmodel, X = make()
     Y = RNG.integers(0, 3, size=len(X))
-    before = {k: v.data.copy() for k, v in model.named_parameters()}
+    state = dict(model.named_parameters(), **dict(model.named_buffers()))
+    before = {k: v.data.copy() for k, v in state.items()}
 
     def run(fc: Any, vm: Any, gr: Any, ce: Any, mod: Any, x: Any, y: Any) -> dict:
         params = {k: v.detach() for k, v in mod.named_parameters()}
@@ -291,7 +298,7 @@ def test_per_sample_recipe_matches_torch_func_and_grad_sample(make: Any, reducti
     want = run(tfunc.functional_call, tfunc.vmap, tfunc.grad, torch.nn.functional.cross_entropy, tmodel,
                torch.tensor(X), torch.tensor(Y))
     _same(ps, want)
-    for k, p in model.named_parameters():  # nothing changed, nothing written
+    for k, p in state.items():  # nothing changed, nothing written
         assert np.array_equal(p.data, before[k]) and p.grad is None and p.grad_sample is None, k
     F.cross_entropy(model(tl.Tensor(X, batched=True)), tl.tensor(Y), reduction=reduction).backward()
     for k, p in model.named_parameters():  # one default backward gives the same rows
