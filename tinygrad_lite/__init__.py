@@ -4,10 +4,13 @@ A scalar engine (``Value``) and a tensor engine (``Tensor``) share one graph wal
 one ``backward()`` gives a batch cost's gradient AND every sample's own gradient.
 """
 
+import sys as _sys
+
 from . import (
     autograd,
     cuda,
     data,
+    func,
     functions,
     layoutfunctions,
     linalg,
@@ -21,6 +24,7 @@ from . import (
     torchlinalg,
     viz,
 )
+from . import autograd_functional as _autograd_functional
 from . import dtypes as _dtypes
 from .anomaly import detect_anomaly
 from .checkpoint import CheckpointError, load, save
@@ -63,13 +67,16 @@ from .tensor import Tensor, cat, stack, tensor
 from .torchlinalg import *  # noqa: F403  (tl.det, tl.svd, tl.cholesky_solve, tl.cross, tl.inner, ...)
 from .value import Value
 
+autograd.functional = _autograd_functional  # tl.autograd.functional, as torch.autograd.functional
+_sys.modules[__name__ + ".autograd.functional"] = _autograd_functional
+
 range = statfunctions.range  # torch.range: an attribute only, never in __all__
 
 __version__ = "0.1.0"
 
 __all__ = ["Tensor", "Value", "tensor", "no_grad", "inference_mode", "enable_grad", "set_grad_enabled",
            "is_grad_enabled", "gradcheck", "GradcheckError", "detect_anomaly", "nn", "optim", "data", "privacy",
-           "stats", "viz", "autograd", "save", "load", "CheckpointError", "manual_seed", "cat", "stack",
+           "stats", "viz", "autograd", "func", "save", "load", "CheckpointError", "manual_seed", "cat", "stack",
            "per_sample_norms",
            "__version__"]
 __all__ += ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like", "randn", "rand",

@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import hooks as _hooks
 from .. import ops
-from ..conventions import check_bool
+from ..conventions import ShapeMismatchError, check_bool
 from ..factories import param_dtype
 from ..graph import state
 from ..hooks import MODULES as _MODULE_HOOKS
@@ -441,10 +441,14 @@ class Linear(Module):
         if type(x) is not Tensor:
             x = _as_tensor(x)
         xd = x._data
-        if xd.ndim == 0 or xd.shape[-1] != self.in_features:
-            raise ValueError(f"Linear(in_features={self.in_features}, out_features={self.out_features}): "
-                             f"input of shape {xd.shape} does not end in {self.in_features}")
-        return ops.LINEAR(x, self.weight, self.bias)
+        w, b = self.weight, self.bias  # (their own shapes: functional_call may put others in)
+        ws = w.shape
+        if xd.ndim == 0 or xd.shape[-1] != ws[-1] or (b is not None and b.shape != ws[:1]):
+            what = (f"input of shape {xd.shape} does not end in {ws[-1]}" if xd.ndim == 0 or xd.shape[-1] != ws[-1]
+                    else f"bias of shape {b.shape} does not match")
+            raise ShapeMismatchError(f"Linear(in_features={self.in_features}, out_features={self.out_features}): "
+                                     f"{what} (weight of shape {ws})")
+        return ops.LINEAR(x, w, b)
 
     def extra_repr(self) -> str:
         has_bias = self.bias is not None

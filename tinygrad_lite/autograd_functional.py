@@ -1,0 +1,180 @@
+"""``tl.autograd.functional``: ``jacobian`` and ``vjp`` of a function of Tensors, with
+``torch.autograd.functional``'s names, argument and result structure.
+
+``inputs`` is a Tensor or a tuple of Tensors and the function returns a Tensor or a tuple of
+Tensors. ``vjp(f, inputs, v)`` is ``(f(inputs), v^T J)``; ``jacobian(f, inputs)`` is
+``J[j][i][a..., b...] = d out_j[a...] / d in_i[b...]`` (shape ``out_j.shape +
+in_i.shape``), without the tuple levels that were plain Tensors. The inputs are replaced by
+new leaves with the same values, so no ``.grad`` is written and, unless ``create_graph``, the
+results are cut from any graph. ``strict=True`` refuses an output that does not depend on
+an input.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional, Union
+
+import numpy as np
+
+from . import autograd as _ag
+from .graph import enable_grad
+from .tensor import Tensor, stack
+
+__all__ = ["jacobian", "vjp"]
+
+Tensors = Union[Tensor, tuple]
+
+
+def _as_tuple(where: str, what: str, value: Any) -> tuple:
+    """``(was_tuple, tuple of Tensors)``, else TypeError as torch words it."""
+    if isinstance(value, Tensor):
+        return False, (value,)
+    if not isinstance(value, tuple):
+        raise TypeError(f"{where}: The {what} given to {where} must be either a Tensor or a tuple of Tensors but the "
+                        f"given {what} has type {type(value)}.")
+    for i, t in enumerate(value):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{where}: The {what} given to {where} must be either a Tensor or a tuple of Tensors but "
+                            f"the value at index {i} has type {type(t)}.")
+    return True, value
+
+
+def _prepare(where: str, inputs: tuple, create_graph: bool) -> tuple:
+    """New tensors standing for ``inputs``: an identity op of an input that requires grad
+    when ``create_graph`` (so results stay functions of it), else a new leaf."""
+    for i, t in enumerate(inputs):
+        if t.dtype.kind != "f":
+            raise RuntimeError(f"{where}: only Tensors of floating point dtype can require gradients; input {i} has "
+                               f"dtype {t.dtype} (shape {t.shape})")
+    with enable_grad():
+        return tuple(t.view_as(t) if create_graph and t.requires_grad else t.detach().requires_grad_()
+                     for t in inputs)
+
+
+def _run(where: str, func: Callable, ins: tuple, strict: bool) -> tuple:
+    with enable_grad():
+        res = func(*ins)
+    was_tuple, outs = _as_tuple(where, "outputs of the user-provided function", res)
+    if strict:
+        for i, o in enumerate(outs):
+            if not o.requires_grad:
+                raise RuntimeError(f"{where}: Output {i} of the user-provided function does not require gradients. "
+                                   "The outputs must be computed in a differentiable manner from the input when "
+                                   "running in strict mode.")
+    return was_tuple, outs
+
+
+def _vjps(where: str, outs: tuple, ins: tuple, cots: list, create_graph: bool) -> list:
+    """``sum_k J_k^T cots[k]`` per input (None where no output depends on it)."""
+    live = [(o, c) for o, c in zip(outs, cots) if o.requires_grad]
+    if not live:
+        return [None] * len(ins)
+    try:
+        return list(_ag.grad([o for o, _ in live], list(ins), [c for _, c in live], allow_unused=True,
+                             create_graph=create_graph))
+    except NotImplementedError as e:
+        raise NotImplementedError(f"{where}: create_graph=True needs higher-order gradients ({e})") from e
+
+
+def _out(t: Tensor, create_graph: bool) -> Tensor:
+    return t if create_graph or not t.requires_grad else t.detach()
+
+
+def _check_bools(where: str, **flags: Any) -> None:
+    for k, v in flags.items():
+        if not isinstance(v, (bool, np.bool_)):
+            raise TypeError(f"{where}: {k} must be a bool, got {v!r}")
+
+
+def vjp(func: Callable, inputs: Tensors, v: Optional[Tensors] = None, create_graph: bool = False,
+        strict: bool = False) -> tuple:
+    """``(func(*inputs), sum_k J_k^T v_k)``: ``v`` has one Tensor per output, of its shape
+    (it may be None when ``func`` returns one one-element Tensor); the products have the
+    structure of ``inputs`` (zeros for an input no output depends on, an error with
+    ``strict``)."""
+    where = "vjp"
+    _check_bools(where, create_graph=create_graph, strict=strict)
+    in_tuple, inputs = _as_tuple(where, "inputs", inputs)
+    if v is not None:
+        _, vs = _as_tuple(where, "v", v)
+    ins = _prepare(where, inputs, create_graph)
+    out_tuple, outs = _run(where, func, ins, strict)
+    if v is None:
+        if out_tuple or outs[0].data.size != 1:
+            raise RuntimeError(f"{where}: The vector v can only be None if the user-provided function returns a single "
+                               f"Tensor with a single element (it returned shapes {[tuple(o.shape) for o in outs]}).")
+        vs = (Tensor(np.ones(outs[0].shape, outs[0].dtype)),)
+    if len(vs) != len(outs):
+        raise RuntimeError(f"{where}: v is a tuple of invalid length: should be {len(outs)} but got {len(vs)}."
+                           if out_tuple else f"{where}: The given v should contain a single Tensor.")
+    for i, (a, o) in enumerate(zip(vs, outs)):
+        if a.shape != o.shape:
+            entry = f"Entry {i} in " if out_tuple else ""
+            raise RuntimeError(f"{where}: {entry}v has invalid size: should be {o.shape} but got {a.shape}.")
+    gs = _vjps(where, outs, ins, [np.asarray(a.data, o.dtype) for a, o in zip(vs, outs)], create_graph)
+    res = []
+    for i, (g, t) in enumerate(zip(gs, ins)):
+        if g is None and strict:
+            raise RuntimeError(f"{where}: The output of the user-provided function is independent of input {i}. This "
+                               "is not allowed in strict mode.")
+        res.append(Tensor(np.zeros_like(t.data)) if g is None else _out(g, create_graph))
+    out = tuple(_out(o, create_graph) for o in outs)
+    return (out if out_tuple else out[0]), (tuple(res) if in_tuple else res[0])
+
+
+def jacobian(func: Callable, inputs: Tensors, create_graph: bool = False, strict: bool = False,
+             vectorize: bool = False, strategy: str = "reverse-mode") -> Any:
+    """The Jacobian of each output with respect to each input, ``J[j][i]`` of shape
+    ``out_j.shape + in_i.shape`` (a Tensor when both are single Tensors, else tuples over
+    the outputs, then the inputs, keeping only the levels given as tuples). One reverse
+    sweep per output element. ``vectorize`` and ``strategy="forward-mode"`` (which needs
+    ``vectorize=True``, and refuses ``create_graph`` and ``strict``) give the same values;
+    an output independent of an input gets zeros (an error with ``strict``). With
+    ``strategy="forward-mode"`` and tuple ``inputs`` the tuple levels are lists."""
+    where = "jacobian"
+    _check_bools(where, create_graph=create_graph, strict=strict, vectorize=vectorize)
+    if strategy not in ("forward-mode", "reverse-mode"):
+        raise ValueError(f'{where}: Expected strategy to be either "forward-mode" or "reverse-mode", got {strategy!r}. '
+                         'Hint: If your function has more outputs than inputs, "forward-mode" tends to be more '
+                         'performant. Otherwise, prefer to use "reverse-mode".')
+    if strategy == "forward-mode":
+        if create_graph:
+            raise NotImplementedError(f'{where}: `create_graph=True` and `strategy="forward-mode"` are not supported '
+                                      'together (yet). Please either set `create_graph=False` or '
+                                      '`strategy="reverse-mode"`.')
+        if strict:
+            raise RuntimeError(f'{where}: `strict=True` and `strategy="forward-mode"` are not supported together '
+                               '(yet). Please either set `strict=False` or `strategy="reverse-mode"`.')
+        if not vectorize:
+            raise NotImplementedError(f"{where}: Computing Jacobian using forward-AD is only implemented for "
+                                      "`vectorize=True`.")
+    in_tuple, inputs = _as_tuple(where, "inputs", inputs)
+    ins = _prepare(where, inputs, create_graph)
+    out_tuple, outs = _run(where, func, ins, strict)
+    if vectorize and strict:
+        raise RuntimeError(f"{where}: `strict=True` and `vectorized=True` are not supported together. Please either "
+                           "set `strict=False` or `vectorize=False`.")
+    forward = strategy == "forward-mode"
+    seq = list if forward else tuple  # (the forward-mode levels over tuple inputs are lists, as torch's)
+    jac = []
+    for j, o in enumerate(outs):
+        rows = []
+        for k in range(o.data.size if o.requires_grad else 0):
+            seed = np.zeros(o.shape, o.dtype)
+            seed.flat[k] = 1
+            rows.append(_vjps(where, (o,), ins, [seed], create_graph))
+        per_in = []
+        for i, t in enumerate(ins):
+            shape = tuple(o.shape) + tuple(t.shape)
+            got = [r[i] for r in rows if r[i] is not None]
+            if strict and (not got or len(got) != len(rows)):
+                raise RuntimeError(f"{where}: Output {j} of the user-provided function is independent of input {i}. "
+                                   "This is not allowed in strict mode.")
+            if got and len(got) == len(rows):
+                per_in.append(_out(stack(got).reshape(shape), create_graph))
+            else:
+                full = [Tensor(np.zeros(t.shape, t.dtype)) if r[i] is None else r[i] for r in rows]
+                per_in.append(_out(stack(full).reshape(shape), create_graph) if full
+                              else Tensor(np.zeros(shape, t.dtype)))
+        jac.append(seq(per_in) if in_tuple else per_in[0])
+    return (list if in_tuple and forward else tuple)(jac) if out_tuple else jac[0]
