@@ -172,6 +172,9 @@ class AddC(_Const):
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         return (alias(g),)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (g,)
+
 
 class SubC(AddC):
     symbol = "-"
@@ -183,6 +186,9 @@ class MulC(_Const):
     compute = staticmethod(lambda a, c: a * c)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        return (g * node._ctx,)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
         return (g * node._ctx,)
 
 
@@ -202,12 +208,18 @@ class DivC(_Const):
         with np.errstate(divide="ignore", invalid="ignore"):
             return (g / node._ctx,)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (g / node._ctx,)
+
 
 class RSubC(_Const):
     name, rule, linear, rsymbol, local = "rsub", "d(c-a)/da = -1", True, "-", True
     compute = staticmethod(lambda a, c: c - a)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        return (-g,)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
         return (-g,)
 
 
@@ -222,6 +234,9 @@ class RDivC(_Const):
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         with np.errstate(divide="ignore", invalid="ignore"):
             return (-g * node._data / node._parents[0]._data,)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (-g * node / node._parents[0],)
 
 
 class PowC(_Const):
@@ -245,6 +260,12 @@ class PowC(_Const):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return (g * (k * spow(a, k - 1)),)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        k, a = node._ctx, node._parents[0]
+        if k == 0:
+            return (g * np.zeros_like(a._data),)
+        return (g * (a * 2 if k == 2 else a ** (k - 1) * k),)
+
 
 class RPowC(_Const):
     name, rule, rsymbol, local = "rpow", "d(c**a)/da = c**a * log(c)", "**", True
@@ -261,6 +282,13 @@ class RPowC(_Const):
                 d = np.where(node._parents[0]._data >= 0, 0.0, d)
         return ((g * d).astype(node._data.dtype, copy=False),)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        c = node._ctx
+        if c == 0:  # (a constant derivative: 0 where a >= 0, -inf below)
+            return self.vjp(node, g)
+        with np.errstate(invalid="ignore"):
+            return (g * (node * float(np.log(np.float64(c)))),)
+
 
 # ------------------------------------------------------------------- binary --------------
 class Add(_Binary):
@@ -271,6 +299,9 @@ class Add(_Binary):
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         return alias(g), alias(g)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return g, g
+
 
 class Sub(_Binary):
     name, rule, linear_in, fn = "sub", "d(a-b)/da = 1, d(a-b)/db = -1", "ab", np.subtract
@@ -279,6 +310,9 @@ class Sub(_Binary):
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         return alias(g), (-g if node._parents[1].requires_grad else None)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return g, (-g if node._parents[1].requires_grad else None)
 
 
 class Mul(_Binary):
@@ -289,6 +323,10 @@ class Mul(_Binary):
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         a, b = node._parents
         return (g * b._data if a.requires_grad else None, g * a._data if b.requires_grad else None)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        a, b = node._parents
+        return (g * b if a.requires_grad else None, g * a if b.requires_grad else None)
 
 
 class Div(_Binary):
@@ -310,6 +348,10 @@ class Div(_Binary):
             ga = g / b._data if a.requires_grad else None
             gb = -g * node._data / b._data if b.requires_grad else None
         return ga, gb
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        a, b = node._parents
+        return (g / b if a.requires_grad else None, -g * node / b if b.requires_grad else None)
 
 
 class Pow(_Binary):
@@ -337,6 +379,16 @@ class Pow(_Binary):
                 gb = g * np.where((ad == 0) & (bd >= 0), 0, node._data * np.log(ad))
         dt = node._data.dtype
         return (None if ga is None else ga.astype(dt, copy=False), None if gb is None else gb.astype(dt, copy=False))
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        from .select import WHERE
+        a, b = node._parents
+        ad, bd = a._data, b._data
+        zero = const(np.zeros((), node._data.dtype))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ga = g * WHERE(const(bd == 0), zero, b * a ** (b - 1)) if a.requires_grad else None
+            gb = g * WHERE(const((ad == 0) & (bd >= 0)), zero, node * a.log()) if b.requires_grad else None
+        return ga, gb
 
 
 ADD, SUB, MUL, DIV, POW = Add(), Sub(), Mul(), Div(), Pow()

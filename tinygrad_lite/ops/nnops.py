@@ -373,6 +373,15 @@ class Gelu(_Unary):
             d = c + a * np.exp(-0.5 * a * a) / math.sqrt(2.0 * math.pi)
         return (g * d.astype(a.dtype, copy=False),)
 
+    def tderiv(self, node: Any) -> Any:
+        from .mathfns import ERF
+        a = node._parents[0]
+        if node._ctx[0] == "tanh":
+            k = math.sqrt(2.0 / math.pi)
+            t = ((a + a * a * a * 0.044715) * k).tanh()
+            return (t + 1.0) * 0.5 + a * (1.0 - t * t) * (a * a * (3 * 0.044715) + 1.0) * (0.5 * k)
+        return (ERF(a / math.sqrt(2.0)) + 1.0) * 0.5 + a * (a * a * -0.5).exp() / math.sqrt(2.0 * math.pi)
+
 
 class Silu(_Unary):
     """silu(x) = x sigmoid(x); d/dx = s + x s (1 - s)."""
@@ -390,6 +399,11 @@ class Silu(_Unary):
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         a, s = node._parents[0]._data, node._ctx
         return (g * (s + a * s * (1.0 - s)),)
+
+    def tderiv(self, node: Any) -> Any:
+        a = node._parents[0]
+        s = a.sigmoid()
+        return s * (a * (1.0 - s) + 1.0)
 
 
 class InProj(Op):

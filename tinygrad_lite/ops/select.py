@@ -70,6 +70,12 @@ class Where(Op):
         return (None, np.where(c, g, zero) if a.requires_grad else None,
                 np.where(c, zero, g) if b.requires_grad else None)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        cond, a, b = node._parents
+        zero = base.const(np.zeros((), node._data.dtype))
+        return (None, self(cond, g, zero) if a.requires_grad else None,
+                self(cond, zero, g) if b.requires_grad else None)
+
 
 class PickedRows(Rows):
     """Per-sample gradients of an unbatched tensor read at per-sample positions
@@ -172,6 +178,9 @@ class _Step(_Unary):
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         return (np.zeros(g.shape, node._data.dtype),)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (base.const(np.zeros(g.shape, node._data.dtype)),)
 
 
 class Floor(_Step):

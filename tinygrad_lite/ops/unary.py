@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import batchstate
 from . import base
-from .base import Op, const, failed, make
+from .base import Op, const, failed, make, no_tvjp
 from .memory import POOL_MIN, pooled, scratch
 
 
@@ -45,6 +45,15 @@ class _Unary(Op):
     def deriv(self, node: Any) -> Any:
         raise NotImplementedError
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """``g`` times the local derivative written with Tensor ops (``tderiv``)."""
+        return (g * self.tderiv(node),)
+
+    def tderiv(self, node: Any) -> Any:
+        """The local derivative as a Tensor recorded in the graph (a constant where it is
+        piecewise constant); none by default."""
+        raise no_tvjp(self)
+
     def __call__(self, a: Any, *args: Any) -> Any:
         try:
             data, ctx = self.forward(a._data, *args)
@@ -68,6 +77,9 @@ class Neg(_Unary):
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         return (-g,)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (-g,)
+
 
 class Exp(_Unary):
     quiet = True
@@ -76,6 +88,9 @@ class Exp(_Unary):
 
     def deriv(self, node: Any) -> Any:
         return node._data
+
+    def tderiv(self, node: Any) -> Any:
+        return node
 
 
 class Log(_Unary):
@@ -86,6 +101,9 @@ class Log(_Unary):
     def deriv(self, node: Any) -> Any:
         return 1.0 / node._parents[0]._data
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (g / node._parents[0],)
+
 
 class Sqrt(_Unary):
     quiet = True
@@ -95,6 +113,9 @@ class Sqrt(_Unary):
     def deriv(self, node: Any) -> Any:
         return 0.5 / node._data
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (g / (node * 2),)
+
 
 class Tanh(_Unary):
     name, rule = "tanh", "d tanh(a)/da = 1 - tanh(a)**2"
@@ -103,6 +124,9 @@ class Tanh(_Unary):
     def deriv(self, node: Any) -> Any:
         t = node._data
         return 1 - t * t
+
+    def tderiv(self, node: Any) -> Any:
+        return 1 - node * node
 
 
 class Sigmoid(_Unary):
@@ -119,6 +143,9 @@ class Sigmoid(_Unary):
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         s = node._data
         return (g * (s * (1 - s)),)
+
+    def tderiv(self, node: Any) -> Any:
+        return node * (1 - node)
 
 
 class Relu(_Unary):
@@ -137,6 +164,9 @@ class Relu(_Unary):
             return (np.multiply(g, mask, out=pooled(d.shape, d.dtype)),)
         return (np.multiply(g, d != 0, dtype=d.dtype),)
 
+    def tderiv(self, node: Any) -> Any:
+        return const((node._data != 0).astype(node._data.dtype))
+
 
 class Abs(_Unary):
     name, rule = "abs", "d|a|/da = sign(a)"
@@ -144,6 +174,9 @@ class Abs(_Unary):
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:  # sign(a), 0 at a nan input (as torch)
         return (g * np.nan_to_num(np.sign(node._parents[0]._data), nan=0.0),)
+
+    def tderiv(self, node: Any) -> Any:
+        return const(np.nan_to_num(np.sign(node._parents[0]._data), nan=0.0))
 
 
 class Clip(_Unary):
@@ -177,6 +210,9 @@ class Clip(_Unary):
         return out
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        return (g * self.deriv(node),)
+
+    def deriv(self, node: Any) -> Any:
         lo, hi = node._ctx
         a = node._parents[0]._data
         inside = np.ones(a.shape, dtype=bool)
@@ -184,7 +220,10 @@ class Clip(_Unary):
             inside &= a >= lo
         if hi is not None:
             inside &= a <= hi
-        return (g * inside,)
+        return inside
+
+    def tderiv(self, node: Any) -> Any:
+        return const(self.deriv(node).astype(node._data.dtype))
 
 
 def _bound(a: np.ndarray, v: Any, name: str) -> Any:
@@ -212,6 +251,9 @@ class Cast(_Unary):
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         return (g,)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (g,)  # (the walker's fit casts it back)
 
     @staticmethod
     def push_rows(node: Any, i: int, rows: Any) -> Any:
