@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import close
 
 import tinygrad_lite as tl
 from tinygrad_lite.tensor import Tensor
-
-from conftest import close
 
 torch = pytest.importorskip("torch")
 

@@ -67,7 +67,7 @@ def grad(outputs: Tensors, inputs: Tensors, grad_outputs: Any = None, retain_gra
 
     No ``.grad`` is changed. An input the outputs do not depend on raises RuntimeError unless
     ``allow_unused`` (its entry is None) or ``materialize_grads`` (zeros). With
-    ``create_graph=True`` the gradients are computed with differentiable ops (``tl.higher``):
+    ``create_graph=True`` the gradients are computed with differentiable ops (module ``higher``):
     they require grad when they depend on a tensor that does, and can be differentiated again
     (Hessian-vector products, gradient penalties); a ``grad_outputs`` Tensor that requires
     grad takes part too; a batched input keeps nothing per-sample (as ``per_sample=False``).

@@ -280,7 +280,7 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
         on first read. ``per_sample=False`` keeps nothing per-sample; ``per_sample="norms"``
         sets ``grad_sample_norm`` now and keeps nothing else. ``retain_graph`` is accepted
         (the graph lives while referenced). ``create_graph=True`` computes the gradients with
-        differentiable ops (``tl.higher``), for higher-order gradients: ``.grad`` gets the same
+        differentiable ops (module ``higher``), for higher-order gradients: ``.grad`` gets the same
         values, and a batched input keeps nothing per-sample (as ``per_sample=False``).
         """
         if per_sample is not True and per_sample is not False and per_sample != "norms":
