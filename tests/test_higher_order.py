@@ -396,3 +396,59 @@ def test_flags_are_checked() -> None:
     assert g.requires_grad
     tl.autograd.backward([(x * x * x).sum()], create_graph=True, inputs=[x])
     close(x.grad, 3 * x.data ** 2, "autograd.backward(inputs=, create_graph=True)")
+
+
+# ------------------------------------------------------------------ per-sample --------------
+def test_gradient_penalty_per_sample_with_a_batched_input() -> None:
+    """Each sample's penalty term depends on its own input only: grad_sample[b] of the
+    penalty's mean is the gradient of sample b's own term, computed alone (through getitem,
+    cat and linear in the differentiated graph)."""
+    r = _rng(9)
+    P = _params(r, (3, 6, 1))
+    X = r.standard_normal((5, 3))
+
+    def penalty(x: Tensor, ps: list) -> Tensor:
+        F = tl.nn.functional
+        h = tl.cat([x[:, :2].tanh(), x[:, 2:] * x[:, :1]], 1)
+        (g,) = tl.autograd.grad(F.linear(F.silu(F.linear(h, ps[0], ps[1])), ps[2], ps[3]).sum(), [x],
+                                create_graph=True)
+        return ((g.norm(2, dim=1) - 1) ** 2).mean()
+
+    ps = [tl.tensor(p, requires_grad=True) for p in P]
+    penalty(tl.tensor(X, batched=True, requires_grad=True), ps).backward()
+    kept = [p.grad_sample for p in ps[:3]]
+    assert ps[3].grad is None  # the last bias does not change d critic / d x
+    for b in range(5):
+        alone = [tl.tensor(p, requires_grad=True) for p in P]
+        penalty(tl.tensor(X[b:b + 1], requires_grad=True), alone).backward(per_sample=False)
+        for i in range(3):
+            close(kept[i][b], alone[i].grad, f"sample {b}, parameter {i}", 1e-12)
+
+
+def test_penalty_on_a_parameter_gradient_mixes_samples() -> None:
+    r = _rng(10)
+    ps = [tl.tensor(p, requires_grad=True) for p in _params(r, (3, 4, 1))]
+    x = tl.tensor(r.standard_normal((5, 3)), batched=True)
+    loss = (_mlp2(x, ps) ** 2).mean()
+    gs = tl.autograd.grad(loss, ps, create_graph=True)  # sums over the samples
+    sum((g * g).sum() for g in gs).backward()
+    assert ps[0].grad is not None
+    with pytest.raises(RuntimeError, match="per-sample gradients .* undefined"):
+        _ = ps[0].grad_sample
+
+
+def _mlp2(x: Tensor, ps: list) -> Tensor:
+    F = tl.nn.functional
+    return F.linear(F.linear(x, ps[0], ps[1]).tanh(), ps[2], ps[3])
+
+
+def test_cost_mixing_samples_with_kept_size_one_axes() -> None:
+    """A batch statistic with keepdims (shape (1, 1)) in a cost that mixes samples: backward
+    gives the exact gradient (the per-sample bookkeeping read the size-1 array as a number)."""
+    X = np.arange(6.0).reshape(3, 2)
+    x = tl.tensor(X, batched=True)
+    w = tl.tensor(np.array([[0.5], [-1.0]]), requires_grad=True)
+    y = (x @ w).sum(0, keepdims=True)
+    (y * y).sum().backward()
+    s = float((X @ w.data).sum())
+    close(w.grad.ravel(), 2 * s * X.sum(0), "d (sum_b x_b w)^2 / dw")
