@@ -67,6 +67,13 @@ OPS = [
      "away"),
     ("erf_log1p_expm1", lambda m, a: m.erf(a) * m.log1p(a) + m.expm1(a) * m.rsqrt(a) + m.reciprocal(a),
      [(5,)], "pos"),
+    ("mish_trig", lambda m, a: m.nn.functional.mish(a) * a.tan() + a.atan() * a.sinh() + a.cosh() * a.asinh(),
+     [(6,)], "any"),
+    ("inverse_trig", lambda m, a: a.asin() * a.acos() + a.atanh() + (a * a + 1.5).acosh(), [(5,)], "unit"),
+    ("cumsum", lambda m, a: a.cumsum(1) * a.cumsum(0).exp(), [(3, 4)], "any"),
+    ("layer_norm", lambda m, x, w, b: m.nn.functional.layer_norm(x * x, (3, 4), w, b, eps=1e-3).tanh(),
+     [(2, 3, 4), (3, 4), (3, 4)], "any"),
+    ("layer_norm_plain", lambda m, x: m.nn.functional.layer_norm(x, (4,)) ** 3, [(3, 4)], "any"),
     ("sum_mean", lambda m, a: (a.sum(dim=1, keepdim=True) * a).mean(dim=0) * a.mean(), [(3, 4)], "any"),
     ("sum_all", lambda m, a: a.sum() * a, [(2, 3)], "any"),
     ("norm", lambda m, a: a.norm(dim=1) * a.norm() + a.norm(p=3, dim=1), [(3, 4)], "any"),
@@ -119,6 +126,8 @@ def _inputs(shapes: list, domain: str, seed: int) -> list:
         a = r.standard_normal(s)
         if domain == "pos":
             a = r.uniform(0.5, 2.0, s)
+        elif domain == "unit":
+            a = r.uniform(-0.8, 0.8, s)
         elif domain == "away":  # away from kinks and ties
             a = np.sign(a) * r.uniform(0.3, 1.5, s)
             a = a + np.arange(a.size).reshape(s) * 1e-3

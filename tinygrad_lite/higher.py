@@ -25,7 +25,7 @@ from . import ops as _ops
 from .ops import base
 from .tensor import Tensor
 
-__all__ = ["backward", "grads"]
+__all__ = ["backward", "grads", "recompute"]
 
 
 class _Lifted:
@@ -167,3 +167,15 @@ def grads(outs: list, seeds: list, orders: list, ins: list) -> dict:
     for t, s, order in zip(outs, seeds, orders):
         _sweep(t, s, order, None, _Take(wanted, found), False, wanted)
     return found
+
+
+def recompute(node: Any, g: Tensor, fn: Callable) -> tuple:
+    """An op's ``tvjp`` by recomputation: ``fn(*parents)`` rebuilds the node's output with
+    differentiable ops (the same maths as its forward), and a nested ``create_graph`` sweep
+    from it with the seed ``g`` gives the parents' cotangents as Tensors."""
+    ps = node._parents
+    out = fn(*ps)
+    want = [p for p in ps if p.requires_grad]
+    from .conventions import checked_order
+    found = grads([out], [g], [checked_order(out)], want) if want and out.requires_grad else {}
+    return tuple(found.get(id(p)) if p.requires_grad else None for p in ps)

@@ -130,6 +130,11 @@ class Mish(_Unary):
         a, t = node._parents[0]._data, node._ctx
         return t + a * _sigmoid(a) * (1 - t * t)
 
+    def tderiv(self, node: Any) -> Any:
+        a = node._parents[0]
+        t = SOFTPLUS(a, 1.0, 20.0).tanh()  # (beyond 20, tanh(softplus) is 1 to double precision)
+        return t + a * a.sigmoid() * (1 - t * t)
+
 
 class Softsign(_Unary):
     """x / (1 + |x|); d/dx = 1 / (1 + |x|)^2."""
