@@ -368,6 +368,10 @@ def test_uncovered_op_raises_naming_it_and_changes_nothing() -> None:
     # a branch that leads to no wanted input is not differentiated: it cannot raise
     (gw,) = tl.autograd.grad(loss, [w], create_graph=True)
     close(gw.data, np.cumprod(x.data), "d/dw")
+    h = x.cumprod(0)  # the gradient with respect to the op's output does not go through it
+    (gh,) = tl.autograd.grad((h * h * w).sum(), [h], create_graph=True)
+    close(gh.data, 2 * np.cumprod(x.data) * w.data, "d/dh")
+    assert gh.requires_grad
     loss.backward()  # the plain sweep still works
     close(w.grad, np.cumprod(x.data), "plain d/dw")
 

@@ -65,15 +65,19 @@ _OP, _NONE = _OnTensors(), _NoGrad()
 
 def lift(order: list, wanted: Optional[set] = None) -> dict:
     """Stand-ins of the nodes of ``order`` (parents first), by ``id`` of the real node. With
-    ``wanted`` (ids of tensors), only the nodes a wanted one is reached from take cotangents:
-    a branch that leads to no wanted input is not differentiated at all."""
+    ``wanted`` (ids of tensors), only the nodes a wanted one is reached from take cotangents,
+    and a node none of whose parents leads to a wanted one ends the sweep (as a leaf): a
+    branch that leads to no wanted input is not differentiated at all."""
     m: dict = {}
     for t in order:
         n = _Lifted()
         n.t, n._data = t, t._data
-        n._op = None if t._op is None else _OP
         n._parents = ps = tuple(m.get(id(p), _NONE) for p in t._parents)
-        n.requires_grad = wanted is None or id(t) in wanted or any(p.requires_grad for p in ps)
+        if wanted is None:
+            n._op, n.requires_grad = (None if t._op is None else _OP), True
+        else:
+            up = any(p.requires_grad for p in ps)
+            n._op, n.requires_grad = (_OP if up else None), up or id(t) in wanted
         m[id(t)] = n
     return m
 

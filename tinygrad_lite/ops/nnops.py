@@ -207,7 +207,7 @@ class LayerNorm(_Norm):
         if b is not None:
             y += b
         sample_axes = "op 'layer_norm' over the sample axis (axis 0)" if x.ndim <= k else ""
-        return y, {"xhat": xhat, "xhat_w": xhat, "rstd": rstd, "axes": axes, "sample_axes": sample_axes}
+        return y, {"xhat": xhat, "xhat_w": xhat, "rstd": rstd, "axes": axes, "sample_axes": sample_axes, "eps": eps}
 
     def reduced_ndim(self, node: Any) -> int:
         return node._data.ndim - len(node._ctx["axes"]) - 1
@@ -223,6 +223,19 @@ class LayerNorm(_Norm):
         n = lead(node, g)
         red = tuple(range(n, n + node._data.ndim - len(ctx["axes"])))
         return tuple([gx] + self.affine_grads(node, g, red))
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """By differentiating y rebuilt from x (and w, b) with differentiable ops."""
+        from ..higher import recompute
+        axes, eps, (has_w, has_b) = node._ctx["axes"], node._ctx["eps"], node._ctx["has"]
+
+        def y(x: Any, *wb: Any) -> Any:
+            xc = x - x.mean(axes, keepdims=True)
+            out = xc * ((xc * xc).mean(axes, keepdims=True) + eps) ** -0.5
+            out = out * wb[0] if has_w else out
+            return out + wb[-1] if has_b else out
+
+        return recompute(node, g, y)
 
 
 def _scaled_cotangent(node: Any, g: np.ndarray) -> tuple:

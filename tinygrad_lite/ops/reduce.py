@@ -14,7 +14,7 @@ import numpy as np
 from .. import batchstate
 from ..batchstate import BATCHED
 from .base import Op, axes_of, const, failed, lead, make
-from .layout import EXPAND, RESHAPE
+from .layout import EXPAND, GETITEM, RESHAPE
 
 
 def _expand_reduced(g: np.ndarray, nlead: int, in_shape: tuple, axes: Any) -> np.ndarray:
@@ -335,6 +335,12 @@ class Cumsum(_AlongAxis):
         if node._data.ndim == 0:
             return (g,)
         return (np.flip(np.cumsum(np.flip(g, a), axis=a), a),)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        if node._data.ndim == 0:
+            return (g,)
+        flip = (slice(None),) * (node._data.ndim + node._ctx) + (slice(None, None, -1),)
+        return (GETITEM(self(GETITEM(g, flip), node._ctx), flip),)
 
 
 SUM, MEAN, MAX, MIN, SOFTMAX, LOGSOFTMAX = Sum(), Mean(), Max(), Min(), Softmax(), LogSoftmax()
