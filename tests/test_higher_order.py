@@ -465,3 +465,18 @@ def test_cost_mixing_samples_with_kept_size_one_axes() -> None:
     (y * y).sum().backward()
     s = float((X @ w.data).sum())
     close(w.grad.ravel(), 2 * s * X.sum(0), "d (sum_b x_b w)^2 / dw")
+
+
+def test_detect_anomaly_names_the_op_whose_backward_failed() -> None:
+    x = tl.tensor(np.array([0.0, 1.0]), requires_grad=True)
+    with tl.detect_anomaly():
+        y = (x.sqrt() * 2).sum()
+        with pytest.raises(FloatingPointError, match="backward of op 'sqrt'"):
+            tl.autograd.grad(y, [x], create_graph=True)
+        with pytest.raises(FloatingPointError, match="backward of op 'sqrt'"):
+            y.backward(create_graph=True)
+    assert x.grad is None
+    seen: list = []
+    (x * x).sum().backward(create_graph=True, trace=lambda n, g, gs: seen.append((n.op, type(g))))
+    assert seen == [("sum", np.ndarray), ("mul", np.ndarray), ("", np.ndarray)]
+    close(x.grad, 2 * x.data, "d/dx x^2")

@@ -130,11 +130,17 @@ def _sweep(t: Tensor, s: Tensor, order: list, trace: Optional[Callable], ctx: An
            wanted: Optional[set] = None) -> None:
     _refuse_hooks(order)
     m = lift(order, wanted)
-    if graph.state.anomaly:
+    st = graph.state
+    anomaly = st.anomaly
+    if anomaly:  # each step is checked as the plain sweep checks it, naming the op differentiated
         from .anomaly import backward_check
         trace = backward_check(trace)
     with graph.enable_grad():
-        graph.backward(m[id(t)], s, fit, _on_arrays(trace), ctx, list(m.values()), writes)
+        st.anomaly = False  # (not the forward checks of the ops the steps are made of)
+        try:
+            graph.backward(m[id(t)], s, fit, _on_arrays(trace), ctx, list(m.values()), writes)
+        finally:
+            st.anomaly = anomaly
 
 
 def backward(t: Tensor, s: Tensor, order: list, trace: Optional[Callable] = None) -> None:
