@@ -354,6 +354,11 @@ def test_plain_grad_unchanged_and_create_graph_results_require_grad() -> None:
         (g,) = m.autograd.grad((z * 3.0).sum(), [z], create_graph=True)
         assert not g.requires_grad
     assert x.grad is None  # grad() writes no .grad
+    # 0 ** a: the derivative 0 ** a log 0 is taken as 0 where a >= 0 (as torch's first gradient)
+    z = tl.tensor(np.array([0.7, -1.3]), requires_grad=True)
+    (g,) = tl.autograd.grad((0.0 ** z).sum(), [z], create_graph=True)
+    assert isinstance(g, Tensor)
+    np.testing.assert_array_equal(g.data, [0.0, -np.inf])
 
 
 def test_uncovered_op_raises_naming_it_and_changes_nothing() -> None:

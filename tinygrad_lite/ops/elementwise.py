@@ -285,7 +285,7 @@ class RPowC(_Const):
     def tvjp(self, node: Any, g: Any) -> tuple:
         c = node._ctx
         if c == 0:  # (a constant derivative: 0 where a >= 0, -inf below)
-            return self.vjp(node, g)
+            return (g * self.vjp(node, np.ones_like(node._data))[0],)
         with np.errstate(invalid="ignore"):
             return (g * (node * float(np.log(np.float64(c)))),)
 
