@@ -281,7 +281,9 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
         sets ``grad_sample_norm`` now and keeps nothing else. ``retain_graph`` is accepted
         (the graph lives while referenced). ``create_graph=True`` computes the gradients with
         differentiable ops (module ``higher``), for higher-order gradients: ``.grad`` gets the same
-        values, and a batched input keeps nothing per-sample (as ``per_sample=False``).
+        values (numpy arrays; ``tl.autograd.grad(..., create_graph=True)`` returns the gradients as
+        Tensors to differentiate again), and a batched input keeps nothing per-sample (as
+        ``per_sample=False``).
         """
         if per_sample is not True and per_sample is not False and per_sample != "norms":
             raise ValueError(f"backward: per_sample must be True, False or 'norms', got {per_sample!r}")
