@@ -78,6 +78,9 @@ OPS = [
      .tanh(), [(2, 3, 5, 6), (4, 3, 3, 2), (4,)], "any"),
     ("conv1d_groups_same", lambda m, x, w: m.nn.functional.conv1d(x * x, w, groups=2, padding="same") ** 2,
      [(2, 4, 7), (6, 2, 4)], "any"),
+    ("max_pool", lambda m, x: m.nn.functional.max_pool2d(x * x, 3, stride=2, padding=1) ** 2, [(2, 2, 5, 6)], "any"),
+    ("avg_pool", lambda m, x: m.nn.functional.avg_pool2d(x.tanh(), 3, stride=2, padding=1, count_include_pad=False)
+     ** 2 + m.nn.functional.avg_pool1d(x[:, 0], 2).sin().sum(), [(2, 3, 6, 5)], "any"),
     ("sum_mean", lambda m, a: (a.sum(dim=1, keepdim=True) * a).mean(dim=0) * a.mean(), [(3, 4)], "any"),
     ("sum_all", lambda m, a: a.sum() * a, [(2, 3)], "any"),
     ("norm", lambda m, a: a.norm(dim=1) * a.norm() + a.norm(p=3, dim=1), [(3, 4)], "any"),
