@@ -32,6 +32,7 @@ def _rng(seed: int = 0) -> np.random.Generator:
 # ------------------------------------------------------------------ each op, twice ----------
 LABELS = np.array([2, 0, 3])
 L3 = np.array([[1, 0], [2, 2], [0, 1]])
+RM, RV = np.array([0.3, -0.2, 1.0]), np.array([0.5, 2.0, 1.5])
 
 
 def _lin(m, x, W, b):  # noqa: ANN001, ANN202
@@ -81,6 +82,10 @@ OPS = [
     ("max_pool", lambda m, x: m.nn.functional.max_pool2d(x * x, 3, stride=2, padding=1) ** 2, [(2, 2, 5, 6)], "any"),
     ("avg_pool", lambda m, x: m.nn.functional.avg_pool2d(x.tanh(), 3, stride=2, padding=1, count_include_pad=False)
      ** 2 + m.nn.functional.avg_pool1d(x[:, 0], 2).sin().sum(), [(2, 3, 6, 5)], "any"),
+    ("batch_norm_train", lambda m, x, w, b: m.nn.functional.batch_norm(
+        x * x, None, None, w, b, training=True, eps=1e-3).tanh(), [(4, 3, 5), (3,), (3,)], "any"),
+    ("batch_norm_eval", lambda m, x, w, b: m.nn.functional.batch_norm(
+        x * x, m.tensor(RM), m.tensor(RV), w, b, training=False).tanh(), [(4, 3, 5), (3,), (3,)], "any"),
     ("sum_mean", lambda m, a: (a.sum(dim=1, keepdim=True) * a).mean(dim=0) * a.mean(), [(3, 4)], "any"),
     ("sum_all", lambda m, a: a.sum() * a, [(2, 3)], "any"),
     ("norm", lambda m, a: a.norm(dim=1) * a.norm() + a.norm(p=3, dim=1), [(3, 4)], "any"),

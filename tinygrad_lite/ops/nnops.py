@@ -311,7 +311,7 @@ class BatchNorm(_Norm):
                "sample's output depends on the other samples (use GroupNorm or LayerNorm for per-sample "
                "gradients, or call .eval() to use the running statistics)") if training else ""
         return y, {"xhat": xhat, "xhat_w": xhat, "rstd": rstd, "chan": chan, "axes": axes, "training": training,
-                   "sample_axes": why}
+                   "sample_axes": why, "eps": eps}
 
     def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
         x = inputs[0]
@@ -329,6 +329,23 @@ class BatchNorm(_Norm):
             gx = _normalise_vjp(gh, ctx["xhat"], ctx["rstd"], ctx["axes"]) if ctx["training"] else gh * ctx["rstd"]
         red = (n,) + tuple(range(n + 2, g.ndim))
         return tuple([gx] + self.affine_grads(node, g, red))
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """By differentiating y rebuilt with differentiable ops (evaluation: x rstd + a constant)."""
+        from ..higher import recompute
+        ctx = node._ctx
+        (has_w, has_b), axes, chan = ctx["has"], ctx["axes"], ctx["chan"]
+
+        def y(x: Any, *wb: Any) -> Any:
+            if ctx["training"]:
+                xc = x - x.mean(axes, keepdims=True)
+                out = xc * ((xc * xc).mean(axes, keepdims=True) + ctx["eps"]) ** -0.5
+            else:
+                out = x * ctx["rstd"] + (ctx["xhat"] - x._data * ctx["rstd"])
+            out = out * wb[0].reshape(chan) if has_w else out
+            return out + wb[-1].reshape(chan) if has_b else out
+
+        return recompute(node, g, y)
 
 
 # numpy has no erf; scipy's when importable, else a series / continued fraction exact to ~1e-15
