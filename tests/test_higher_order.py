@@ -86,6 +86,10 @@ OPS = [
         x * x, None, None, w, b, training=True, eps=1e-3).tanh(), [(4, 3, 5), (3,), (3,)], "any"),
     ("batch_norm_eval", lambda m, x, w, b: m.nn.functional.batch_norm(
         x * x, m.tensor(RM), m.tensor(RV), w, b, training=False).tanh(), [(4, 3, 5), (3,), (3,)], "any"),
+    ("gather", lambda m, x: m.gather(x * x, 1, m.tensor(np.array([[0, 2, 0], [3, 3, 1], [1, 0, 2]]))).exp(),
+     [(3, 4)], "any"),
+    ("embedding", lambda m, W: m.nn.functional.embedding(m.tensor(np.array([[1, 0, 3], [3, 2, 1]])), W * W,
+                                                         padding_idx=2).tanh(), [(4, 3)], "any"),
     ("sum_mean", lambda m, a: (a.sum(dim=1, keepdim=True) * a).mean(dim=0) * a.mean(), [(3, 4)], "any"),
     ("sum_all", lambda m, a: a.sum() * a, [(2, 3)], "any"),
     ("norm", lambda m, a: a.norm(dim=1) * a.norm() + a.norm(p=3, dim=1), [(3, 4)], "any"),

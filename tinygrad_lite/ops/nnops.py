@@ -123,6 +123,13 @@ class Embedding(Op):
         gW = _scatter_rows(key, gr.reshape(-1, D), L * W.shape[0])
         return None, gW.reshape(ld + W.shape).astype(W.dtype, copy=False)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        from .layout import RESHAPE, SCATTERBACK
+        idx, W = node._parents[0]._data, node._parents[1]._data
+        if node._ctx is not None:
+            g = g * (idx != node._ctx)[..., None].astype(W.dtype)
+        return None, SCATTERBACK(RESHAPE(g, (-1, W.shape[1])), (W.shape, (idx.reshape(-1),), True))
+
     def sample_rows(self, node: Any, g: np.ndarray, i: int, scale: float) -> Any:
         if i != 1:
             return None

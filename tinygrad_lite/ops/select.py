@@ -159,6 +159,10 @@ class Gather(Op):
         np.add.at(z, (slice(None),) * k + full, g)
         return (z,)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        from .layout import SCATTERBACK
+        return (SCATTERBACK(g, (node._ctx[0], node._ctx[1], True)),)
+
     @staticmethod
     def sample_rows(node: Any, g: np.ndarray, i: int, scale: float) -> Any:
         return picked_rows(node, g, node._ctx[1], scale)
