@@ -114,8 +114,13 @@ def test_errors_like_torch() -> None:
         with pytest.raises(RuntimeError, match="(?i)implicitly created only for"):
             lib.autograd.grad(t["out"], [t["w"]], retain_graph=True)
     t = build(tl)
-    with pytest.raises(NotImplementedError, match="create_graph"):
-        tl.autograd.grad(t["loss"], [t["w"]], create_graph=True)
+    tt = build(torch)  # create_graph=True: the same gradient, recorded (tests/test_higher_order.py has more)
+    (g,) = tl.autograd.grad(t["loss"], [t["w"]], create_graph=True)
+    (gt,) = torch.autograd.grad(tt["loss"], [tt["w"]], create_graph=True)
+    assert g.requires_grad and gt.requires_grad
+    np.testing.assert_allclose(g.data, arr(gt), **TOL)
+    np.testing.assert_allclose(tl.autograd.grad((g * g).sum(), [t["x"]])[0].data,
+                               arr(torch.autograd.grad((gt * gt).sum(), [tt["x"]])[0]), **TOL)
     with pytest.raises(ValueError, match="2 output"):
         tl.autograd.grad([t["loss"], t["out"]], [t["w"]], grad_outputs=[None])
     with pytest.raises(tl.conventions.ShapeMismatchError, match="shape"):

@@ -66,12 +66,16 @@ def grad(outputs: Tensors, inputs: Tensors, grad_outputs: Any = None, retain_gra
     one-element output when None) with respect to each of ``inputs``, as a tuple of Tensors.
 
     No ``.grad`` is changed. An input the outputs do not depend on raises RuntimeError unless
-    ``allow_unused`` (its entry is None) or ``materialize_grads`` (zeros). ``create_graph``
-    and ``is_grads_batched`` are not supported; ``retain_graph`` and ``only_inputs`` are
-    accepted (the graph lives while referenced).
+    ``allow_unused`` (its entry is None) or ``materialize_grads`` (zeros). With
+    ``create_graph=True`` the gradients are computed with differentiable ops (module ``higher``):
+    they require grad when they depend on a tensor that does, and can be differentiated again
+    (Hessian-vector products, gradient penalties); a ``grad_outputs`` Tensor that requires
+    grad takes part too; a batched input keeps nothing per-sample (as ``per_sample=False``).
+    ``is_grads_batched`` is not supported; ``retain_graph`` and ``only_inputs`` are accepted
+    (the graph lives while referenced).
     """
     where = "autograd.grad"
-    check_flags(where, retain_graph, create_graph)
+    graphed = check_flags(where, retain_graph, create_graph)
     check_bool(where, "only_inputs", only_inputs)
     if check_bool(where, "is_grads_batched", is_grads_batched):
         raise NotImplementedError(f"{where}: is_grads_batched=True is not supported")
@@ -85,9 +89,14 @@ def grad(outputs: Tensors, inputs: Tensors, grad_outputs: Any = None, retain_gra
     for i, t in enumerate(ins):
         if not t.requires_grad:
             raise RuntimeError(f"{where}: input {i} (shape {t.shape}) does not require grad")
-    seeds = [seed_of(t, g, where) for t, g in zip(outs, _grad_list(where, grad_outputs, len(outs)))]
+    given = _grad_list(where, grad_outputs, len(outs))
+    seeds = [seed_of(t, g, where) for t, g in zip(outs, given)]
     orders = [checked_order(t) for t in outs]  # every check before any sweep
-    found: dict = {}
+    if graphed:
+        from . import higher
+        found = higher.grads(outs, [higher.seed(g, s) for g, s in zip(given, seeds)], orders, ins)
+        return _results(where, ins, found, allow_unused, materialize_grads, lambda g: g)
+    found = {}
     ctx = _Collect({id(t): t for t in ins}, found)
     trace = None
     if graph.state.anomaly:
@@ -95,15 +104,21 @@ def grad(outputs: Tensors, inputs: Tensors, grad_outputs: Any = None, retain_gra
         trace = backward_check(None)
     for t, seed, order in zip(outs, seeds, orders):
         graph.backward(t, seed, fit, trace, ctx, order, writes=False)
+    return _results(where, ins, found, allow_unused, materialize_grads, Tensor)
+
+
+def _results(where: str, ins: list, found: dict, allow_unused: bool, materialize: bool, wrap: Any) -> tuple:
+    """The gradient of each input (``wrap`` makes a found one a Tensor), None or zeros when unused."""
     result = []
     for i, t in enumerate(ins):
         g = found.get(id(t))
         if g is None and not allow_unused:
             raise RuntimeError(f"{where}: input {i} (shape {t.shape}) was not used in the graph of the outputs; "
                                "pass allow_unused=True to get None for it")
-        if g is None and materialize_grads:
-            g = np.zeros_like(t._data)
-        result.append(None if g is None else Tensor(g))
+        if g is None and materialize:
+            result.append(Tensor(np.zeros_like(t._data)))
+        else:
+            result.append(None if g is None else wrap(g))
     return tuple(result)
 
 
@@ -113,16 +128,16 @@ def backward(tensors: Tensors, grad_tensors: Any = None, retain_graph: Optional[
     one-element tensor when None): the leaves' ``.grad`` get the sum. With ``inputs``, only
     those tensors' ``.grad`` are accumulated (by :func:`grad`)."""
     where = "autograd.backward"
-    check_flags(where, retain_graph, create_graph)
+    graphed = check_flags(where, retain_graph, create_graph)
     ts = _tensors(where, "tensors", tensors)
     gs = _grad_list(where, grad_tensors, len(ts))
     if inputs is not None:
         ins = _tensors(where, "inputs", inputs)
-        for t, g in zip(ins, grad(ts, ins, gs, allow_unused=True)):
+        for t, g in zip(ins, grad(ts, ins, gs, allow_unused=True, create_graph=graphed)):
             if g is not None:
-                t._accumulate(g._data)
+                t._accumulate(np.array(g._data) if graphed else g._data)
         return
     for t, g in zip(ts, gs):
         seed_of(t, g, where)  # every check before any sweep
     for t, g in zip(ts, gs):
-        t.backward(g, retain_graph=retain_graph)
+        t.backward(g, retain_graph=retain_graph, create_graph=graphed)

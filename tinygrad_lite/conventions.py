@@ -450,10 +450,9 @@ def checked_order(t: Any) -> list:
     return order
 
 
-def check_flags(where: str, retain_graph: Any, create_graph: Any) -> None:
+def check_flags(where: str, retain_graph: Any, create_graph: Any) -> bool:
     """``retain_graph`` is None or a bool (the graph lives while referenced); ``create_graph``
-    must be False (higher-order gradients are not supported)."""
+    a bool, returned (True: the gradients are recorded as a graph, see ``higher``)."""
     if retain_graph is not None:
         check_bool(where, "retain_graph", retain_graph)
-    if create_graph is not False and check_bool(where, "create_graph", create_graph):
-        raise NotImplementedError(f"{where}: create_graph=True (higher-order gradients) is not supported")
+    return create_graph is not False and check_bool(where, "create_graph", create_graph)

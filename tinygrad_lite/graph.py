@@ -26,7 +26,8 @@ parent's shape (numpy broadcasting for tensors, nothing for scalars); ``trace(no
 grads)`` sees each step (the backward trace of ``tl.viz``); ``ctx`` is a per-backward
 object whose ``visit(node, g, grads)`` sees each step's full-shape cotangents before
 ``fit`` (per-sample bookkeeping keeps the sample axis there) and whose ``finish(leaves)``
-runs after the sweep, before any leaf is written.
+runs after the sweep, before any leaf is written. A ``create_graph=True`` backward (``higher``)
+runs this same walker over stand-ins of the nodes whose op is each op's vjp on Tensors.
 
 Recording state is per thread, as in PyTorch: ``no_grad`` in one thread leaves other
 threads recording.

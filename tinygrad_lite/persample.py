@@ -323,7 +323,7 @@ class Context:
         if scale is None:
             return
         cs = scale(node)
-        w = cs * float(g) if np.size(g) == 1 else None
+        w = cs * float(np.ravel(g)[0]) if np.size(g) == 1 else None  # (g may keep size-1 axes)
         if self.c is None:
             self.c, self.c_by, self.weight = cs, node._op.name, w
             self.kind = node._op.sample_reduction(node)

@@ -279,14 +279,21 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
         of: ``grad_sample`` (shape (B, *p.shape)) and ``grad_sample_norm`` are built from it
         on first read. ``per_sample=False`` keeps nothing per-sample; ``per_sample="norms"``
         sets ``grad_sample_norm`` now and keeps nothing else. ``retain_graph`` is accepted
-        (the graph lives while referenced); ``create_graph=True`` is not supported.
+        (the graph lives while referenced). ``create_graph=True`` computes the gradients with
+        differentiable ops (module ``higher``), for higher-order gradients: ``.grad`` gets the same
+        values (numpy arrays; ``tl.autograd.grad(..., create_graph=True)`` returns the gradients as
+        Tensors to differentiate again), and a batched input keeps nothing per-sample (as
+        ``per_sample=False``).
         """
         if per_sample is not True and per_sample is not False and per_sample != "norms":
             raise ValueError(f"backward: per_sample must be True, False or 'norms', got {per_sample!r}")
-        check_flags("backward", retain_graph, create_graph)
+        graphed = check_flags("backward", retain_graph, create_graph)
         if trace is not None and not callable(trace):
             raise TypeError(f"backward: trace must be callable or None, got {type(trace).__name__}")
         seed = seed_of(self, gradient, "backward")
+        if graphed:
+            from . import higher
+            return higher.backward(self, higher.seed(gradient, seed), checked_order(self), trace)
         if graph.state.anomaly:
             from .anomaly import backward_check
             trace = backward_check(trace)

@@ -79,6 +79,7 @@ from .layout import (
     HOOKPOINT,
     REPEAT,
     RESHAPE,
+    SCATTERBACK,
     TRANSPOSE,
     Clone,
     Concat,
@@ -87,6 +88,7 @@ from .layout import (
     HookPoint,
     Repeat,
     Reshape,
+    ScatterBack,
     Transpose,
 )
 from .losses import (
@@ -234,7 +236,7 @@ ALL = ALL + (EXPAND, REPEAT, CLONE, PROD, LOGSUMEXP, NORM, CUMSUM, WHERE, GATHER
 ALL = ALL + (SIN, COS, LOG1P, EXPM1, LOG2, LOG10, EXP2, RSQRT, RECIPROCAL, ERF, MAXIMUM, MINIMUM, ATAN2)
 ALL = ALL + (L1, HUBER, SMOOTHL1, BCE, BCELOGITS, NLL)
 ALL = ALL + (LEAKYRELU, ELU, SOFTPLUS, HARDTANH, LOGSIGMOID, MISH, SOFTSIGN)
-ALL = ALL + (HOOKPOINT,)
+ALL = ALL + (HOOKPOINT, SCATTERBACK)
 ALL = ALL + (SORT, TOPK, DIAGONAL, DIAG, TRIL, TRIU, EINSUM)
 ALL = ALL + (FLOORDIV, TRUNCDIV, REMAINDER, FMOD, MAXUNPOOL, SVDVALS, UNFOLD, FOLD)
 ALL = ALL + (INDEXADD, INDEXCOPY)
@@ -260,7 +262,7 @@ __all__ += ["L1Loss", "HuberLoss", "SmoothL1Loss", "BCELoss", "BCEWithLogits", "
             "BCE", "BCELOGITS", "NLL"]
 __all__ += ["LeakyRelu", "Elu", "Softplus", "Hardtanh", "LogSigmoid", "Mish", "Softsign", "LEAKYRELU", "ELU",
             "SOFTPLUS", "HARDTANH", "LOGSIGMOID", "MISH", "SOFTSIGN"]
-__all__ += ["HookPoint", "HOOKPOINT"]
+__all__ += ["HookPoint", "HOOKPOINT", "ScatterBack", "SCATTERBACK"]
 __all__ += ["Sort", "TopK", "Diagonal", "DiagEmbed", "Tril", "Triu", "Einsum", "SORT", "TOPK", "DIAGONAL", "DIAG",
             "TRIL", "TRIU", "EINSUM"]
 __all__ += ["FloorDivide", "TruncDivide", "Remainder", "Fmod", "FLOORDIV", "TRUNCDIV", "REMAINDER", "FMOD"]

@@ -13,7 +13,16 @@ from typing import Any
 
 import numpy as np
 
+from .base import const
 from .elementwise import _Unary
+
+
+def _where(mask: np.ndarray, a: Any, b: Any) -> Any:
+    """``where(mask, a, b)`` of Tensors or numbers (a constant ``mask``): differentiable in a and b."""
+    from .select import WHERE
+    dt = (a if not isinstance(a, (int, float)) else b)._data.dtype
+    a, b = (const(np.asarray(v, dt)) if isinstance(v, (int, float)) else v for v in (a, b))
+    return WHERE(const(mask), a, b)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -33,6 +42,9 @@ class LeakyRelu(_Unary):
         a = node._parents[0]._data
         return np.where(a > 0, 1.0, node._ctx).astype(a.dtype, copy=False)
 
+    def tderiv(self, node: Any) -> Any:
+        return const(self.deriv(node))
+
 
 class Elu(_Unary):
     """x where x > 0, else alpha (e^x - 1); d/dx = 1 where x > 0, else alpha e^x."""
@@ -46,6 +58,9 @@ class Elu(_Unary):
     def deriv(self, node: Any) -> Any:
         a = node._parents[0]._data
         return np.where(a > 0, 1.0, node._ctx * np.exp(np.minimum(a, 0))).astype(a.dtype, copy=False)
+
+    def tderiv(self, node: Any) -> Any:  # alpha e^x = elu(x) + alpha where x <= 0
+        return _where(node._parents[0]._data > 0, 1.0, node + node._ctx)
 
 
 class Softplus(_Unary):
@@ -64,6 +79,11 @@ class Softplus(_Unary):
         bx = a * beta
         return np.where(bx > threshold, 1.0, _sigmoid(bx)).astype(a.dtype, copy=False)
 
+    def tderiv(self, node: Any) -> Any:
+        x = node._parents[0]
+        beta, threshold = node._ctx
+        return _where(x._data * beta > threshold, 1.0, (x * beta).sigmoid())
+
 
 class Hardtanh(_Unary):
     """min(max(x, lo), hi); d/dx = 1 strictly between the bounds, 0 at and beyond them."""
@@ -78,6 +98,9 @@ class Hardtanh(_Unary):
         lo, hi = node._ctx
         return ((a > lo) & (a < hi)).astype(a.dtype)
 
+    def tderiv(self, node: Any) -> Any:
+        return const(self.deriv(node))
+
 
 class LogSigmoid(_Unary):
     """log sigmoid(x) = -log(1 + e^-x); d/dx = sigmoid(-x) = 1 - sigmoid(x)."""
@@ -89,6 +112,9 @@ class LogSigmoid(_Unary):
 
     def deriv(self, node: Any) -> Any:
         return _sigmoid(-node._parents[0]._data)
+
+    def tderiv(self, node: Any) -> Any:
+        return (-node._parents[0]).sigmoid()
 
 
 class Mish(_Unary):
@@ -104,6 +130,11 @@ class Mish(_Unary):
         a, t = node._parents[0]._data, node._ctx
         return t + a * _sigmoid(a) * (1 - t * t)
 
+    def tderiv(self, node: Any) -> Any:
+        a = node._parents[0]
+        t = SOFTPLUS(a, 1.0, 20.0).tanh()  # (beyond 20, tanh(softplus) is 1 to double precision)
+        return t + a * a.sigmoid() * (1 - t * t)
+
 
 class Softsign(_Unary):
     """x / (1 + |x|); d/dx = 1 / (1 + |x|)^2."""
@@ -115,6 +146,10 @@ class Softsign(_Unary):
 
     def deriv(self, node: Any) -> Any:
         d = 1 + np.abs(node._parents[0]._data)
+        return 1 / (d * d)
+
+    def tderiv(self, node: Any) -> Any:
+        d = node._parents[0].abs() + 1
         return 1 / (d * d)
 
 

@@ -18,7 +18,10 @@ An op object has
   node's rows to its parent without building them (transpose, reshape, cast);
   ``sample_scale(node)``: for ops that reduce the sample axis, the weight ``c`` of each
   sample's term (1/B for a mean, 1 for a sum); ``unread``: the positions of parents whose
-  values (not shape) the vjp never reads, which may change in place after the forward.
+  values (not shape) the vjp never reads, which may change in place after the forward;
+* ``tvjp(node, g) -> tuple``: the vjp written with Tensor ops, ``g`` a Tensor: what a
+  ``create_graph=True`` backward calls, so the gradients are recorded as a graph and can be
+  differentiated again (``higher``); an op without one refuses such a backward, naming itself.
 
 Calling the op object on Tensors runs forward, records the node and returns the output;
 ``Tensor`` methods are one-line calls of these objects. A forward that fails raises its
@@ -272,6 +275,10 @@ class Op:
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         raise NotImplementedError
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """The vjp on Tensors (for ``create_graph=True``); none by default."""
+        raise no_tvjp(self)
+
     def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
         """Default batch rule: an elementwise op (non-linear in each input)."""
         if len(inputs) == 1:
@@ -292,6 +299,13 @@ class Op:
             rg = rg or t.requires_grad
         bs, mix = self.batch(inputs, out, ctx) if s else (0, None)
         return make(out, self, inputs, ctx, rg, bs, mix)
+
+
+def no_tvjp(op: Any) -> NotImplementedError:
+    """The error of a ``create_graph=True`` backward reaching an op without a differentiable backward."""
+    return NotImplementedError(
+        f"create_graph=True: op '{op.name}' has no differentiable backward, so a gradient through it cannot be "
+        "differentiated again; compute this gradient without create_graph")
 
 
 def shape_error(op: str, a: Any, b: Any) -> ValueError:

@@ -35,7 +35,7 @@ from numpy.lib.stride_tricks import as_strided
 from .. import batchstate
 from ..batchstate import BATCHED, MIXED, STAT
 from ..persample import DenseRows, OuterRows, Rows
-from .base import Op, failed, lead, make
+from .base import Op, const, failed, lead, make
 from .memory import pooled, scratch
 
 
@@ -275,6 +275,11 @@ class Conv(Op):
             gx = self._dx(gm, W, S, out, k, stride, pads, dilation, G, L * B).reshape(ld + parents[0].data.shape)
         return (gx, gW) if len(parents) == 2 else (gx, gW, gb)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """By differentiating the convolution rebuilt from differentiable ops (``_composed``)."""
+        from ..higher import recompute
+        return recompute(node, g, lambda *ps: _composed(node._ctx[1], *ps))
+
     @staticmethod
     def _dx(gm: np.ndarray, W: np.ndarray, S: tuple, out: tuple, k: tuple, stride: tuple, pads: tuple,
             dilation: tuple, G: int, LB: int) -> np.ndarray:
@@ -334,3 +339,28 @@ class Conv(Op):
 
 
 CONV = Conv()
+
+
+def _composed(shape: tuple, x: Any, W: Any, b: Any = None) -> Any:
+    """The convolution as getitem, cat, matmul and add: zero padding joined on, then for each
+    kernel offset and group, the strided window of the input times that offset's weights."""
+    from .layout import CONCAT, GETITEM, RESHAPE
+    S, out, k, stride, pads, dilation, G = shape
+    B, C = x._data.shape[:2]
+    O, Cg, P = W._data.shape[0], C // G, math.prod(out)
+    for i, (lo, hi) in enumerate(pads):
+        if lo or hi:
+            side = [const(np.zeros(x._data.shape[:2 + i] + (n,) + x._data.shape[3 + i:], x._data.dtype))
+                    for n in (lo, hi)]
+            x = CONCAT([side[0], x, side[1]], 2 + i)
+    y = []
+    for j in range(G):
+        acc = None
+        for kk in np.ndindex(*k):
+            win = tuple(slice(a * d, a * d + (o - 1) * s + 1, s) for a, d, o, s in zip(kk, dilation, out, stride))
+            xs = RESHAPE(GETITEM(x, (slice(None), slice(j * Cg, (j + 1) * Cg)) + win), (B, Cg, P))
+            term = GETITEM(W, (slice(j * (O // G), (j + 1) * (O // G)), slice(None)) + kk) @ xs
+            acc = term if acc is None else acc + term
+        y.append(acc)
+    out_t = RESHAPE(y[0] if G == 1 else CONCAT(y, 1), (B, O) + out)
+    return out_t if b is None else out_t + RESHAPE(b, (O,) + (1,) * len(out))

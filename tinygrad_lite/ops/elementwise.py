@@ -1,13 +1,14 @@
-"""Elementwise ops: arithmetic (with Tensors, arrays or Python numbers) and functions.
+"""Elementwise arithmetic (with Tensors, arrays or Python numbers); the elementwise
+functions of one Tensor are in ``unary`` (re-exported here).
 
 Each class holds the op's forward, its vjp (the local derivative times the cotangent,
-written in ``rule``) and its batch rule; ``Tensor.__add__`` and friends call the objects
-at the bottom of this file. A Python number is folded into the op (no constant node).
+written in ``rule``), its differentiable backward ``tvjp`` (the same vjp written with Tensor
+ops, for ``create_graph=True``) and its batch rule; ``Tensor.__add__`` and friends call the
+objects at the bottom of this file. A Python number is folded into the op (no constant node).
 """
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,34 @@ from .. import batchstate
 from ..batchstate import STAT
 from . import base
 from .base import Op, alias, const, failed, make, shape_error, val
-from .memory import POOL_MIN, pooled, scratch
+from .unary import (
+    ABS,
+    CAST,
+    CLIP,
+    EXP,
+    LOG,
+    NEG,
+    RELU,
+    SIGMOID,
+    SQRT,
+    TANH,
+    Abs,
+    Cast,
+    Clip,
+    Exp,
+    Log,
+    Neg,
+    Relu,
+    Sigmoid,
+    Sqrt,
+    Tanh,
+    _Unary,
+)
+
+__all__ = ["ipow", "spow", "promoted", "_Binary", "_Unary", "_Const", "AddC", "SubC", "MulC", "DivC", "RSubC", "RDivC",
+           "PowC", "RPowC", "Add", "Sub", "Mul", "Div", "Pow", "Neg", "Exp", "Log", "Sqrt", "Tanh", "Sigmoid", "Relu",
+           "Abs", "Clip", "Cast", "ADD", "SUB", "MUL", "DIV", "POW", "ADDC", "SUBC", "MULC", "DIVC", "RSUBC", "RDIVC",
+           "POWC", "RPOWC", "NEG", "EXP", "LOG", "SQRT", "TANH", "SIGMOID", "RELU", "ABS", "CLIP", "CAST"]
 
 _num = (int, float)
 
@@ -112,42 +140,6 @@ class _Binary(Op):
         return self(o, a) if reverse else self(a, o)
 
 
-class _Unary(Op):
-    """A function of one Tensor, elementwise: ``fn`` computes it (IEEE results such as inf
-    and nan are values here, not warnings)."""
-
-    linear = False
-    local = True
-    quiet = False  # the function has IEEE edge values (inf, nan) that numpy would warn about
-    fn: Any = None
-
-    def forward(self, a: np.ndarray, *args: Any) -> tuple:
-        if not self.quiet:
-            return type(self).fn(a), None
-        with np.errstate(all="ignore"):
-            return type(self).fn(a), None
-
-    def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        """``g`` times the local derivative ``deriv(node)`` (d out / d input)."""
-        if not self.quiet:
-            return (g * self.deriv(node),)
-        with np.errstate(all="ignore"):
-            return (g * self.deriv(node),)
-
-    def deriv(self, node: Any) -> Any:
-        raise NotImplementedError
-
-    def __call__(self, a: Any, *args: Any) -> Any:
-        try:
-            data, ctx = self.forward(a._data, *args)
-        except Exception as e:
-            failed(self, e, (a,))
-            raise
-        s = a._bs
-        bs, mix = batchstate.unary(self.name, a, self.linear) if s else (0, None)
-        return make(data, self, (a,), ctx, a.requires_grad, bs, mix)
-
-
 class _Const(_Unary):
     """An op of a Tensor and a Python number ``c`` (kept as the node's ctx)."""
 
@@ -180,6 +172,9 @@ class AddC(_Const):
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         return (alias(g),)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (g,)
+
 
 class SubC(AddC):
     symbol = "-"
@@ -191,6 +186,9 @@ class MulC(_Const):
     compute = staticmethod(lambda a, c: a * c)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        return (g * node._ctx,)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
         return (g * node._ctx,)
 
 
@@ -210,12 +208,18 @@ class DivC(_Const):
         with np.errstate(divide="ignore", invalid="ignore"):
             return (g / node._ctx,)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (g / node._ctx,)
+
 
 class RSubC(_Const):
     name, rule, linear, rsymbol, local = "rsub", "d(c-a)/da = -1", True, "-", True
     compute = staticmethod(lambda a, c: c - a)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        return (-g,)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
         return (-g,)
 
 
@@ -230,6 +234,9 @@ class RDivC(_Const):
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         with np.errstate(divide="ignore", invalid="ignore"):
             return (-g * node._data / node._parents[0]._data,)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (-g * node / node._parents[0],)
 
 
 class PowC(_Const):
@@ -253,6 +260,12 @@ class PowC(_Const):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return (g * (k * spow(a, k - 1)),)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        k, a = node._ctx, node._parents[0]
+        if k == 0:
+            return (g * np.zeros_like(a._data),)
+        return (g * (a * 2 if k == 2 else a ** (k - 1) * k),)
+
 
 class RPowC(_Const):
     name, rule, rsymbol, local = "rpow", "d(c**a)/da = c**a * log(c)", "**", True
@@ -269,6 +282,13 @@ class RPowC(_Const):
                 d = np.where(node._parents[0]._data >= 0, 0.0, d)
         return ((g * d).astype(node._data.dtype, copy=False),)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        c = node._ctx
+        if c == 0:  # (a constant derivative: 0 where a >= 0, -inf below)
+            return (g * self.vjp(node, np.ones_like(node._data))[0],)
+        with np.errstate(invalid="ignore"):
+            return (g * (node * float(np.log(np.float64(c)))),)
+
 
 # ------------------------------------------------------------------- binary --------------
 class Add(_Binary):
@@ -279,6 +299,9 @@ class Add(_Binary):
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         return alias(g), alias(g)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return g, g
+
 
 class Sub(_Binary):
     name, rule, linear_in, fn = "sub", "d(a-b)/da = 1, d(a-b)/db = -1", "ab", np.subtract
@@ -287,6 +310,9 @@ class Sub(_Binary):
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         return alias(g), (-g if node._parents[1].requires_grad else None)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return g, (-g if node._parents[1].requires_grad else None)
 
 
 class Mul(_Binary):
@@ -297,6 +323,10 @@ class Mul(_Binary):
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         a, b = node._parents
         return (g * b._data if a.requires_grad else None, g * a._data if b.requires_grad else None)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        a, b = node._parents
+        return (g * b if a.requires_grad else None, g * a if b.requires_grad else None)
 
 
 class Div(_Binary):
@@ -318,6 +348,10 @@ class Div(_Binary):
             ga = g / b._data if a.requires_grad else None
             gb = -g * node._data / b._data if b.requires_grad else None
         return ga, gb
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        a, b = node._parents
+        return (g / b if a.requires_grad else None, -g * node / b if b.requires_grad else None)
 
 
 class Pow(_Binary):
@@ -346,173 +380,17 @@ class Pow(_Binary):
         dt = node._data.dtype
         return (None if ga is None else ga.astype(dt, copy=False), None if gb is None else gb.astype(dt, copy=False))
 
-
-# ------------------------------------------------------------------- unary ---------------
-def _relu(a: np.ndarray) -> np.ndarray:
-    return np.maximum(a, 0)
-
-
-class Neg(_Unary):
-    name, rule, linear = "neg", "d(-a)/da = -1", True
-    fn = staticmethod(np.negative)
-
-    def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        return (-g,)
-
-
-class Exp(_Unary):
-    quiet = True
-    name, rule = "exp", "d exp(a)/da = exp(a)"
-    fn = staticmethod(np.exp)
-
-    def deriv(self, node: Any) -> Any:
-        return node._data
-
-
-class Log(_Unary):
-    quiet = True
-    name, rule = "log", "d log(a)/da = 1/a"
-    fn = staticmethod(np.log)
-
-    def deriv(self, node: Any) -> Any:
-        return 1.0 / node._parents[0]._data
-
-
-class Sqrt(_Unary):
-    quiet = True
-    name, rule = "sqrt", "d sqrt(a)/da = 1/(2 sqrt(a))"
-    fn = staticmethod(np.sqrt)
-
-    def deriv(self, node: Any) -> Any:
-        return 0.5 / node._data
-
-
-class Tanh(_Unary):
-    name, rule = "tanh", "d tanh(a)/da = 1 - tanh(a)**2"
-    fn = staticmethod(np.tanh)
-
-    def deriv(self, node: Any) -> Any:
-        t = node._data
-        return 1 - t * t
-
-
-class Sigmoid(_Unary):
-    name, rule = "sigmoid", "d s(a)/da = s(a) (1 - s(a))"
-
-    def forward(self, x: np.ndarray) -> tuple:
-        """1 / (1 + e^-x), computed as exp(-softplus(-x)) without overflow."""
-        if not np.issubdtype(x.dtype, np.floating):
-            x = x.astype(np.float64)
-        e = np.exp(-np.abs(x))
-        data = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-        return data.astype(x.dtype, copy=False), None
-
-    def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        s = node._data
-        return (g * (s * (1 - s)),)
-
-
-class Relu(_Unary):
-    name, rule = "relu", "d relu(a)/da = 1 where a > 0, else 0"
-    fn = staticmethod(_relu)
-
-    def forward(self, a: np.ndarray, *args: Any) -> tuple:
-        if a.dtype.kind == "f" and a.nbytes >= POOL_MIN:  # a large result: memory used before
-            return np.maximum(a, 0, out=pooled(a.shape, a.dtype)), None
-        return np.maximum(a, 0), None  # fn without its indirection (the hottest activation)
-
-    def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        d = node._data  # relu(a) is 0 where a <= 0, else a (or nan, which passes the cotangent on, as in torch)
-        if g.shape == d.shape and g.dtype == d.dtype and d.nbytes >= POOL_MIN:
-            mask = np.not_equal(d, 0, out=scratch("relu.mask", d.shape, np.bool_))
-            return (np.multiply(g, mask, out=pooled(d.shape, d.dtype)),)
-        return (np.multiply(g, d != 0, dtype=d.dtype),)
-
-
-class Abs(_Unary):
-    name, rule = "abs", "d|a|/da = sign(a)"
-    fn = staticmethod(np.abs)
-
-    def vjp(self, node: Any, g: np.ndarray) -> tuple:  # sign(a), 0 at a nan input (as torch)
-        return (g * np.nan_to_num(np.sign(node._parents[0]._data), nan=0.0),)
-
-
-class Clip(_Unary):
-    name, rule = "clip", "d clip(a)/da = 1 where lo <= a <= hi, else 0"
-
-    def forward(self, a: np.ndarray, lo: Any, hi: Any) -> tuple:
-        if lo is None and hi is None:
-            raise ValueError("clip: at least one of min and max must be given")
-        lo, hi = _bound(a, lo, "min"), _bound(a, hi, "max")
-        dt = a.dtype
-        floats = [np.asarray(v).dtype for v in (lo, hi) if v is not None and np.asarray(v).dtype.kind == "f"]
-        if dt.kind != "f" and floats:  # an integer tensor with a float bound becomes float, as in torch
-            dt = np.result_type(dt, *floats)
-        return np.clip(a, lo, hi).astype(dt, copy=False), (lo, hi)
-
-    def __call__(self, a: Any, lo: Any = None, hi: Any = None) -> Any:
-        """A bound given as a Tensor that requires grad takes the cotangent where the result
-        is that bound, by torch's rule: ``min`` where a < min < max, ``max`` where a > max or
-        min > max (``a`` keeps its own: 1 where min <= a <= max)."""
-        out = super().__call__(a, lo, hi)
-        if not any(isinstance(v, base.Tensor) and v.requires_grad for v in (lo, hi)):
-            return out
+    def tvjp(self, node: Any, g: Any) -> tuple:
         from .select import WHERE
-        ld, hd = (np.asarray(v.data if isinstance(v, base.Tensor) else (d if v is None else v))
-                  for v, d in ((lo, -np.inf), (hi, np.inf)))
-        with np.errstate(invalid="ignore"):
-            masks = ((a._data < ld) & (ld < hd), (a._data > hd) | (ld > hd))
-        for v, m in zip((hi, lo), masks[::-1]):
-            if isinstance(v, base.Tensor) and v.requires_grad:
-                out = WHERE(const(np.broadcast_to(m, out.shape)), v.astype(out.dtype), out)
-        return out
-
-    def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        lo, hi = node._ctx
-        a = node._parents[0]._data
-        inside = np.ones(a.shape, dtype=bool)
-        if lo is not None:
-            inside &= a >= lo
-        if hi is not None:
-            inside &= a <= hi
-        return (g * inside,)
-
-
-def _bound(a: np.ndarray, v: Any, name: str) -> Any:
-    """A bound of ``clip``: None, a real number, or a numeric array (or Tensor) broadcastable
-    to ``a``'s shape; min > max gives max everywhere, as in numpy and torch."""
-    if v is None:
-        return None
-    arr = np.asarray(v.data if isinstance(v, base.Tensor) else v)
-    if isinstance(v, (bool, np.bool_)) or arr.dtype.kind not in "iuf":
-        raise TypeError(f"clip: {name} must be None, a real number or a numeric array, got {v!r}")
-    try:
-        ok = np.broadcast_shapes(arr.shape, a.shape) == a.shape
-    except ValueError:
-        ok = False
-    if not ok:
-        raise ValueError(f"clip: {name} of shape {arr.shape} does not broadcast to the tensor's shape {a.shape}")
-    return arr[()] if arr.ndim == 0 else arr
-
-
-class Cast(_Unary):
-    name, rule, linear = "cast", "d cast(a)/da = 1 (the cotangent is cast back)", True
-
-    def forward(self, a: np.ndarray, dtype: Any) -> tuple:
-        return a.astype(dtype), None
-
-    def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        return (g,)
-
-    @staticmethod
-    def push_rows(node: Any, i: int, rows: Any) -> Any:
-        out = copy.copy(rows)
-        out.dtype = node._parents[i]._data.dtype
-        return out
+        a, b = node._parents
+        ad, bd = a._data, b._data
+        zero = const(np.zeros((), node._data.dtype))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ga = g * WHERE(const(bd == 0), zero, b * a ** (b - 1)) if a.requires_grad else None
+            gb = g * WHERE(const((ad == 0) & (bd >= 0)), zero, node * a.log()) if b.requires_grad else None
+        return ga, gb
 
 
 ADD, SUB, MUL, DIV, POW = Add(), Sub(), Mul(), Div(), Pow()
 ADDC, SUBC, MULC, DIVC = Add.const_op, Sub.const_op, Mul.const_op, Div.const_op
 RSUBC, RDIVC, POWC, RPOWC = Sub.rconst_op, Div.rconst_op, Pow.const_op, Pow.rconst_op
-NEG, EXP, LOG, SQRT, TANH, SIGMOID, RELU = Neg(), Exp(), Log(), Sqrt(), Tanh(), Sigmoid(), Relu()
-ABS, CLIP, CAST = Abs(), Clip(), Cast()

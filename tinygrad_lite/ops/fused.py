@@ -17,7 +17,8 @@ from .. import batchstate
 from ..batchstate import BATCHED, MIXED, STAT
 from ..graph import state
 from ..persample import DenseRows, LazyGrad, OuterRows
-from .base import Op, failed, lead, make, tmm
+from .base import Op, const, failed, lead, make, tmm
+from .layout import RESHAPE, TRANSPOSE
 from .memory import POOL_MIN, pooled, released
 
 
@@ -78,6 +79,25 @@ class Matmul(Op):
                 gb = gb[..., :, 0]
         return ga, gb
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        A, Bp = node._parents
+        na, nb = A._data.ndim, Bp._data.ndim
+        a2 = A if na > 1 else RESHAPE(A, (1,) + A.shape)
+        b2 = Bp if nb > 1 else RESHAPE(Bp, Bp.shape + (1,))
+        gs = g.shape
+        g2 = g if na > 1 and nb > 1 else RESHAPE(
+            g, (1, 1) if na == 1 and nb == 1 else gs[:-1] + (1, gs[-1]) if na == 1 else gs + (1,))
+        ga = gb = None
+        if A.requires_grad:
+            ga = self(g2, _swap(b2))
+            if na == 1:
+                ga = RESHAPE(ga, ga.shape[:-2] + ga.shape[-1:])
+        if Bp.requires_grad:
+            gb = self(_swap(a2), g2)
+            if nb == 1:
+                gb = RESHAPE(gb, gb.shape[:-1])
+        return ga, gb
+
     @staticmethod
     def sample_rows(node: Any, g: np.ndarray, i: int, scale: float) -> Any:
         A, Bp = node._parents
@@ -93,6 +113,12 @@ class Matmul(Op):
             # W @ x_b with x_b (n, k): S[b] = g_b x_b^T = sum_t g_b[:, t] (x) x_b[:, t]
             return OuterRows(np.swapaxes(g, 1, 2), np.swapaxes(b, 1, 2), a.shape, a.dtype, scale)
         return None
+
+
+def _swap(t: Any) -> Any:
+    """``t`` with its last two axes swapped (a differentiable transpose)."""
+    n = t._data.ndim
+    return TRANSPOSE(t, tuple(range(n - 2)) + (n - 1, n - 2))
 
 
 class Linear(Op):
@@ -166,6 +192,18 @@ class Linear(Op):
             gW = np.einsum("lmo,mi->loi", g3, x2).reshape(g.shape[:k] + Wd.shape)
             gb = g3.sum(axis=1).reshape(g.shape[:k] + (g.shape[-1],)) if has_b else None
         return (gx, gW, gb) if has_b else (gx, gW)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """dx = g W, dW = g2^T x2, db = the column sums of g2 (g2, x2: g and x as 2-D)."""
+        from .reduce import SUM
+        x, W = node._parents[0], node._parents[1]
+        gx = MATMUL(g, W) if x.requires_grad else None
+        g2 = g if g.ndim == 2 else RESHAPE(g, (-1, g.shape[-1]))
+        x2 = x if x.ndim == 2 else RESHAPE(x, (-1, x.shape[-1]))
+        gW = MATMUL(TRANSPOSE(g2, (1, 0)), x2) if W.requires_grad else None
+        if len(node._parents) == 2:
+            return gx, gW
+        return gx, gW, (SUM(g2, 0, False) if node._parents[2].requires_grad else None)
 
     @staticmethod
     def sample_rows(node: Any, g: np.ndarray, i: int, scale: float) -> Any:
@@ -247,6 +285,11 @@ class MSELoss(_Loss):
         pred, target = node._parents
         return (gp if pred.requires_grad else None, -gp if target.requires_grad else None)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        pred, target = node._parents
+        gp = (pred - target) * (g * (2.0 * node._ctx[3]))
+        return (gp if pred.requires_grad else None, -gp if target.requires_grad else None)
+
 
 
 class CrossEntropy(_Loss):
@@ -313,6 +356,16 @@ class CrossEntropy(_Loss):
         if np.ndim(g):  # a stack of per-sample cotangents: one scalar per sample
             g = np.reshape(g, np.shape(g) + (1,) * p.ndim)
         return (p * (g * scale),)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        from .reduce import SOFTMAX
+        logp, labels, scale = node._ctx[2], node._ctx[3], node._ctx[4]
+        onehot = np.zeros_like(logp)
+        if onehot.ndim == 1:
+            onehot[labels] = 1
+        else:
+            onehot[np.arange(onehot.shape[0]), labels] = 1
+        return ((SOFTMAX(node._parents[0], -1) - const(onehot)) * (g * scale),)
 
 
 

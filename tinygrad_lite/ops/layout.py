@@ -43,6 +43,9 @@ class Reshape(Op):
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         return (g.reshape(g.shape[:lead(node, g)] + node._ctx),)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (RESHAPE(g, node._ctx),)
+
     @staticmethod
     def push_rows(node: Any, i: int, rows: Any) -> Any:
         """Factors S[b] = sum_t L_t (x) R_t are reshaped by changing only the target shape."""
@@ -84,6 +87,9 @@ class Transpose(Op):
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         k = lead(node, g)
         return (np.transpose(g, tuple(range(k)) + tuple(k + i for i in node._ctx)),)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (TRANSPOSE(g, node._ctx) if node._ctx else g,)
 
     @staticmethod
     def push_rows(node: Any, i: int, rows: Any) -> Any:
@@ -156,10 +162,43 @@ class GetItem(Op):
             z[full] = g
         return (z,)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (SCATTERBACK(g, node._ctx),)
+
     @staticmethod
     def sample_rows(node: Any, g: np.ndarray, i: int, scale: float) -> Any:
         from .select import picked_rows
         return picked_rows(node, g, node._ctx[1], scale) if node._ctx[2] else None
+
+
+class ScatterBack(Op):
+    """The cotangent of ``x[idx]`` put back in a zero tensor of x's shape (``GetItem``'s vjp as
+    an op, for ``create_graph=True``); its own vjp reads the cotangent at ``idx`` again."""
+
+    name, rule = "getitem_backward", "d/dg of zeros with g added at idx: the cotangent read at idx"
+
+    def __call__(self, g: Any, ctx: tuple) -> Any:
+        return Op.__call__(self, g, ctx=ctx)
+
+    def forward(self, g: np.ndarray, ctx: tuple) -> tuple:
+        in_shape, idx, advanced = ctx
+        z = np.zeros(in_shape, dtype=g.dtype)
+        if advanced:
+            np.add.at(z, idx, g)
+        else:
+            z[idx] = g
+        return z, ctx
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        in_shape, idx, _ = node._ctx
+        k = lead(node, g)
+        if not k:
+            return (g[idx],)
+        rows = np.stack([gj[idx] for gj in g.reshape((-1,) + in_shape)])
+        return (rows.reshape(g.shape[:k] + node._parents[0]._data.shape),)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (GETITEM(g, node._ctx[1]),)
 
 
 class Concat(Op):
@@ -193,6 +232,13 @@ class Concat(Op):
         axis, sizes = node._ctx
         return tuple(np.split(g, sizes, axis=axis))
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        axis, sizes = node._ctx
+        ends = (0,) + sizes + (g.shape[axis],)
+        front = (slice(None),) * (g.ndim + axis)
+        return tuple(GETITEM(g, front + (slice(ends[i], ends[i + 1]),)) if p.requires_grad else None
+                     for i, p in enumerate(node._parents))
+
 
 class Expand(Op):
     name, rule = "expand", "d expand(a)/da: the cotangent summed over the broadcast copies"
@@ -213,6 +259,9 @@ class Expand(Op):
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         return (alias(g),)  # the walker sums a broadcast cotangent back to the parent's shape
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (g,)
 
 
 def expanded_shape(old: tuple, new: tuple) -> tuple:
@@ -270,6 +319,12 @@ class Repeat(Op):
         k = lead(node, g)
         tiles = g.reshape(g.shape[:k] + tuple(v for r, n in zip(reps, shape) for v in (r, n)))
         return (tiles.sum(axis=tuple(k + 2 * i for i in range(len(reps)))).reshape(g.shape[:k] + in_shape),)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        from .reduce import SUM
+        shape, reps, in_shape = node._ctx
+        tiles = RESHAPE(g, tuple(v for r, n in zip(reps, shape) for v in (r, n)))
+        return (RESHAPE(SUM(tiles, tuple(2 * i for i in range(len(reps))), False), in_shape),)
 
 
 class Clone(Cast):
@@ -397,6 +452,7 @@ def index_keeps_rows(idx: tuple, shape: tuple) -> bool:
 
 RESHAPE, TRANSPOSE, GETITEM, CONCAT = Reshape(), Transpose(), GetItem(), Concat()
 EXPAND, REPEAT, CLONE, HOOKPOINT = Expand(), Repeat(), Clone(), HookPoint()
+SCATTERBACK = ScatterBack()
 
 
 def cat(tensors: Sequence[Any], axis: int = 0, *, dim: Optional[int] = None) -> Any:

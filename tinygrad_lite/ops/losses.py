@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import batchstate
 from ..batchstate import BATCHED, MIXED, STAT
-from .base import Op, failed, lead, make
+from .base import Op, const, failed, lead, make, no_tvjp
 from .fused import _Loss
 
 
@@ -127,6 +127,20 @@ class _Pointwise(_Loss):
         gt = (g * dt).astype(t.dtype, copy=False) if dt is not None else None
         return gp, gt
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        _, reduction, scale, kw, _ = node._ctx
+        pred, target = node._parents
+        dp, dt = self.tderivs(pred, target, kw, target.requires_grad)
+        if scale != 1.0:
+            g = g * scale
+        if kw.get("weight") is not None:
+            g = g * kw["weight"]
+        return (g * dp if pred.requires_grad else None, None if dt is None else g * dt)
+
+    def tderivs(self, p: Any, t: Any, kw: dict, need_t: bool) -> tuple:
+        """``derivs`` with Tensor ops (``create_graph=True``); none by default."""
+        raise no_tvjp(self)
+
 
 class L1Loss(_Pointwise):
     """l = w |pred - target|; dl/dpred = w sign(pred - target) (0 where they are equal). A
@@ -141,6 +155,10 @@ class L1Loss(_Pointwise):
     def derivs(self, p: np.ndarray, t: np.ndarray, kw: dict, need_t: bool) -> tuple:
         s = np.sign(p - t)
         return s, (-s if need_t else None)
+
+    def tderivs(self, p: Any, t: Any, kw: dict, need_t: bool) -> tuple:
+        s = self.derivs(p._data, t._data, kw, need_t)
+        return const(s[0]), (None if s[1] is None else const(s[1]))
 
 
 class HuberLoss(_Pointwise):
@@ -159,6 +177,13 @@ class HuberLoss(_Pointwise):
     def derivs(self, p: np.ndarray, t: np.ndarray, kw: dict, need_t: bool) -> tuple:
         delta = kw["delta"]
         d = np.clip(p - t, -delta, delta)
+        if kw.get("div", 1.0) != 1.0:
+            d = d / kw["div"]
+        return d, (-d if need_t else None)
+
+    def tderivs(self, p: Any, t: Any, kw: dict, need_t: bool) -> tuple:
+        delta = kw["delta"]
+        d = (p - t).clip(-delta, delta)
         if kw.get("div", 1.0) != 1.0:
             d = d / kw["div"]
         return d, (-d if need_t else None)
@@ -205,6 +230,10 @@ class BCELoss(_Pointwise):
         with np.errstate(divide="ignore"):
             return dp, -np.log(p / (1 - p))
 
+    def tderivs(self, p: Any, t: Any, kw: dict, need_t: bool) -> tuple:
+        dp = (p - t) / (p * (1 - p)).clip(_BCE_EPS, None)
+        return dp, ((1 - p).log() - p.log() if need_t else None)
+
 
 def _softplus_neg(z: np.ndarray) -> np.ndarray:
     """log(1 + e^-z) without overflow."""
@@ -230,6 +259,15 @@ class BCEWithLogits(_Pointwise):
         if not need_t:
             return dz, None
         return dz, (-z if P is None else (P - 1) * _softplus_neg(z) - z)
+
+    def tderivs(self, z: Any, t: Any, kw: dict, need_t: bool) -> tuple:
+        P = kw.get("pos_weight")
+        sneg = (-z).sigmoid()
+        dz = (1 - t) - (sneg if P is None else (t * (P - 1) + 1) * sneg)
+        if not need_t:
+            return dz, None
+        from .activations import LOGSIGMOID  # log(1 + e^-z) = -logsigmoid(z)
+        return dz, (-z if P is None else LOGSIGMOID(z) * (1 - P) - z)
 
 
 class NLLLoss(_Loss):
@@ -336,6 +374,13 @@ class NLLLoss(_Loss):
         if lp.ndim > 1:
             G = np.moveaxis(G, -1, k + 1)
         return (G.astype(lp.dtype, copy=False),)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """Linear in lp: ``g`` times the (constant) vjp of ones."""
+        G = self.vjp(node, np.ones(node._data.shape, node._data.dtype))[0]
+        if node._ctx[1] == "none" and g.ndim:
+            g = g.reshape(g.shape[:1] + (1,) + g.shape[1:])
+        return (g * G,)
 
 
 L1, HUBER, SMOOTHL1, BCE, BCELOGITS, NLL = L1Loss(), HuberLoss(), SmoothL1Loss(), BCELoss(), BCEWithLogits(), NLLLoss()

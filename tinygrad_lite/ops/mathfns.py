@@ -34,6 +34,9 @@ class Sin(_Unary):
     def deriv(self, node: Any) -> Any:
         return np.cos(node._parents[0]._data)
 
+    def tderiv(self, node: Any) -> Any:
+        return COS(node._parents[0])
+
 
 class Cos(_Unary):
     quiet = True
@@ -42,6 +45,9 @@ class Cos(_Unary):
 
     def deriv(self, node: Any) -> Any:
         return -np.sin(node._parents[0]._data)
+
+    def tderiv(self, node: Any) -> Any:
+        return -SIN(node._parents[0])
 
 
 class Log1p(_Unary):
@@ -54,6 +60,9 @@ class Log1p(_Unary):
     def deriv(self, node: Any) -> Any:
         return 1.0 / (node._parents[0]._data + 1.0)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (g / (node._parents[0] + 1.0),)
+
 
 class Expm1(_Unary):
     """e^a - 1, accurate for small a; its derivative e^a is the output plus 1."""
@@ -65,6 +74,9 @@ class Expm1(_Unary):
     def deriv(self, node: Any) -> Any:
         return node._data + 1.0
 
+    def tderiv(self, node: Any) -> Any:
+        return node + 1.0
+
 
 class _LogBase(_Unary):
     """The logarithm to base k, ln(a) / ln(k): its derivative is 1/(a ln k)."""
@@ -74,6 +86,9 @@ class _LogBase(_Unary):
 
     def deriv(self, node: Any) -> Any:
         return 1.0 / (node._parents[0]._data * self.ln_k)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (g / (node._parents[0] * self.ln_k),)
 
 
 class Log2(_LogBase):
@@ -93,6 +108,9 @@ class Exp2(_Unary):
     def deriv(self, node: Any) -> Any:
         return node._data * _LN2
 
+    def tderiv(self, node: Any) -> Any:
+        return node * _LN2
+
 
 def _rsqrt(a: np.ndarray) -> np.ndarray:
     return 1.0 / np.sqrt(a)
@@ -110,6 +128,9 @@ class _NegPower(_Unary):
 
     def deriv(self, node: Any) -> Any:
         return self.k * node._data ** ((self.k - 1.0) / self.k)
+
+    def tderiv(self, node: Any) -> Any:
+        return node ** ((self.k - 1.0) / self.k) * self.k
 
 
 class Rsqrt(_NegPower):
@@ -130,6 +151,10 @@ class Erf(_Unary):
     def deriv(self, node: Any) -> Any:
         a = node._parents[0]._data
         return _TWO_OVER_SQRT_PI * np.exp(-(a * a))
+
+    def tderiv(self, node: Any) -> Any:
+        a = node._parents[0]
+        return (-(a * a)).exp() * _TWO_OVER_SQRT_PI
 
 
 # ------------------------------------------------------------------- binary --------------
@@ -160,6 +185,9 @@ class Maximum(_NonLinear):
         a, b = node._parents
         return _split(g, a, b, np.less, np.greater)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return _tsplit(g, node, np.less, np.greater)
+
 
 class Minimum(_NonLinear):
     """The smaller of a and b elementwise (nan if either is nan); ties share the cotangent
@@ -172,6 +200,9 @@ class Minimum(_NonLinear):
         a, b = node._parents
         return _split(g, a, b, np.greater, np.less)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return _tsplit(g, node, np.greater, np.less)
+
 
 def _split(g: np.ndarray, a: Any, b: Any, a_loses: Any, b_loses: Any) -> tuple:
     """The cotangents of max / min: ``g`` halved where a == b, zero for the operand that
@@ -182,6 +213,12 @@ def _split(g: np.ndarray, a: Any, b: Any, a_loses: Any, b_loses: Any) -> tuple:
     ga = np.where(a_loses(ad, bd), zero, shared) if a.requires_grad else None
     gb = np.where(b_loses(ad, bd), zero, shared) if b.requires_grad else None
     return ga, gb
+
+
+def _tsplit(g: Any, node: Any, a_loses: Any, b_loses: Any) -> tuple:
+    """``_split`` for a Tensor cotangent: ``g`` times the (constant) weights ``_split`` gives ones."""
+    wa, wb = _split(np.ones(node._data.shape, node._data.dtype), *node._parents, a_loses, b_loses)
+    return (None if wa is None else g * wa, None if wb is None else g * wb)
 
 
 class Atan2(_NonLinear):

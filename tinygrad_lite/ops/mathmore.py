@@ -38,6 +38,9 @@ class Tan(_Quiet):
     def deriv(self, node: Any) -> Any:
         return 1.0 + node._data * node._data
 
+    def tderiv(self, node: Any) -> Any:
+        return node * node + 1.0
+
 
 class Atan(_Quiet):
     name, rule, fn = "atan", "d atan(a)/da = 1/(1+a^2)", staticmethod(np.arctan)
@@ -45,6 +48,10 @@ class Atan(_Quiet):
     def deriv(self, node: Any) -> Any:
         a = node._parents[0]._data
         return 1.0 / (1.0 + a * a)
+
+    def tderiv(self, node: Any) -> Any:
+        a = node._parents[0]
+        return 1.0 / (a * a + 1.0)
 
 
 class Asin(_Quiet):
@@ -54,6 +61,10 @@ class Asin(_Quiet):
         a = node._parents[0]._data
         return 1.0 / np.sqrt(1.0 - a * a)
 
+    def tderiv(self, node: Any) -> Any:
+        a = node._parents[0]
+        return (1.0 - a * a) ** -0.5
+
 
 class Acos(_Quiet):
     name, rule, fn = "acos", "d acos(a)/da = -1/sqrt(1-a^2)", staticmethod(np.arccos)
@@ -62,6 +73,10 @@ class Acos(_Quiet):
         a = node._parents[0]._data
         return -1.0 / np.sqrt(1.0 - a * a)
 
+    def tderiv(self, node: Any) -> Any:
+        a = node._parents[0]
+        return -((1.0 - a * a) ** -0.5)
+
 
 class Sinh(_Quiet):
     name, rule, fn = "sinh", "d sinh(a)/da = cosh(a)", staticmethod(np.sinh)
@@ -69,12 +84,18 @@ class Sinh(_Quiet):
     def deriv(self, node: Any) -> Any:
         return np.cosh(node._parents[0]._data)
 
+    def tderiv(self, node: Any) -> Any:
+        return COSH(node._parents[0])
+
 
 class Cosh(_Quiet):
     name, rule, fn = "cosh", "d cosh(a)/da = sinh(a)", staticmethod(np.cosh)
 
     def deriv(self, node: Any) -> Any:
         return np.sinh(node._parents[0]._data)
+
+    def tderiv(self, node: Any) -> Any:
+        return SINH(node._parents[0])
 
 
 class Asinh(_Quiet):
@@ -84,6 +105,10 @@ class Asinh(_Quiet):
         a = node._parents[0]._data
         return 1.0 / np.sqrt(a * a + 1.0)
 
+    def tderiv(self, node: Any) -> Any:
+        a = node._parents[0]
+        return (a * a + 1.0) ** -0.5
+
 
 class Acosh(_Quiet):
     name, rule, fn = "acosh", "d acosh(a)/da = 1/sqrt(a^2-1)", staticmethod(np.arccosh)
@@ -92,12 +117,20 @@ class Acosh(_Quiet):
         a = node._parents[0]._data
         return 1.0 / np.sqrt(a * a - 1.0)
 
+    def tderiv(self, node: Any) -> Any:
+        a = node._parents[0]
+        return (a * a - 1.0) ** -0.5
+
 
 class Atanh(_Quiet):
     name, rule, fn = "atanh", "d atanh(a)/da = 1/(1-a^2)", staticmethod(np.arctanh)
 
     def deriv(self, node: Any) -> Any:
         a = node._parents[0]._data
+        return 1.0 / (1.0 - a * a)
+
+    def tderiv(self, node: Any) -> Any:
+        a = node._parents[0]
         return 1.0 / (1.0 - a * a)
 
 

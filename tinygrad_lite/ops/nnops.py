@@ -123,6 +123,13 @@ class Embedding(Op):
         gW = _scatter_rows(key, gr.reshape(-1, D), L * W.shape[0])
         return None, gW.reshape(ld + W.shape).astype(W.dtype, copy=False)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        from .layout import RESHAPE, SCATTERBACK
+        idx, W = node._parents[0]._data, node._parents[1]._data
+        if node._ctx is not None:
+            g = g * (idx != node._ctx)[..., None].astype(W.dtype)
+        return None, SCATTERBACK(RESHAPE(g, (-1, W.shape[1])), (W.shape, (idx.reshape(-1),), True))
+
     def sample_rows(self, node: Any, g: np.ndarray, i: int, scale: float) -> Any:
         if i != 1:
             return None
@@ -207,7 +214,7 @@ class LayerNorm(_Norm):
         if b is not None:
             y += b
         sample_axes = "op 'layer_norm' over the sample axis (axis 0)" if x.ndim <= k else ""
-        return y, {"xhat": xhat, "xhat_w": xhat, "rstd": rstd, "axes": axes, "sample_axes": sample_axes}
+        return y, {"xhat": xhat, "xhat_w": xhat, "rstd": rstd, "axes": axes, "sample_axes": sample_axes, "eps": eps}
 
     def reduced_ndim(self, node: Any) -> int:
         return node._data.ndim - len(node._ctx["axes"]) - 1
@@ -223,6 +230,19 @@ class LayerNorm(_Norm):
         n = lead(node, g)
         red = tuple(range(n, n + node._data.ndim - len(ctx["axes"])))
         return tuple([gx] + self.affine_grads(node, g, red))
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """By differentiating y rebuilt from x (and w, b) with differentiable ops."""
+        from ..higher import recompute
+        axes, eps, (has_w, has_b) = node._ctx["axes"], node._ctx["eps"], node._ctx["has"]
+
+        def y(x: Any, *wb: Any) -> Any:
+            xc = x - x.mean(axes, keepdims=True)
+            out = xc * ((xc * xc).mean(axes, keepdims=True) + eps) ** -0.5
+            out = out * wb[0] if has_w else out
+            return out + wb[-1] if has_b else out
+
+        return recompute(node, g, y)
 
 
 def _scaled_cotangent(node: Any, g: np.ndarray) -> tuple:
@@ -298,7 +318,7 @@ class BatchNorm(_Norm):
                "sample's output depends on the other samples (use GroupNorm or LayerNorm for per-sample "
                "gradients, or call .eval() to use the running statistics)") if training else ""
         return y, {"xhat": xhat, "xhat_w": xhat, "rstd": rstd, "chan": chan, "axes": axes, "training": training,
-                   "sample_axes": why}
+                   "sample_axes": why, "eps": eps}
 
     def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
         x = inputs[0]
@@ -316,6 +336,23 @@ class BatchNorm(_Norm):
             gx = _normalise_vjp(gh, ctx["xhat"], ctx["rstd"], ctx["axes"]) if ctx["training"] else gh * ctx["rstd"]
         red = (n,) + tuple(range(n + 2, g.ndim))
         return tuple([gx] + self.affine_grads(node, g, red))
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """By differentiating y rebuilt with differentiable ops (evaluation: x rstd + a constant)."""
+        from ..higher import recompute
+        ctx = node._ctx
+        (has_w, has_b), axes, chan = ctx["has"], ctx["axes"], ctx["chan"]
+
+        def y(x: Any, *wb: Any) -> Any:
+            if ctx["training"]:
+                xc = x - x.mean(axes, keepdims=True)
+                out = xc * ((xc * xc).mean(axes, keepdims=True) + ctx["eps"]) ** -0.5
+            else:
+                out = x * ctx["rstd"] + (ctx["xhat"] - x._data * ctx["rstd"])
+            out = out * wb[0].reshape(chan) if has_w else out
+            return out + wb[-1].reshape(chan) if has_b else out
+
+        return recompute(node, g, y)
 
 
 # numpy has no erf; scipy's when importable, else a series / continued fraction exact to ~1e-15
@@ -373,6 +410,15 @@ class Gelu(_Unary):
             d = c + a * np.exp(-0.5 * a * a) / math.sqrt(2.0 * math.pi)
         return (g * d.astype(a.dtype, copy=False),)
 
+    def tderiv(self, node: Any) -> Any:
+        from .mathfns import ERF
+        a = node._parents[0]
+        if node._ctx[0] == "tanh":
+            k = math.sqrt(2.0 / math.pi)
+            t = ((a + a * a * a * 0.044715) * k).tanh()
+            return (t + 1.0) * 0.5 + a * (1.0 - t * t) * (a * a * (3 * 0.044715) + 1.0) * (0.5 * k)
+        return (ERF(a / math.sqrt(2.0)) + 1.0) * 0.5 + a * (a * a * -0.5).exp() / math.sqrt(2.0 * math.pi)
+
 
 class Silu(_Unary):
     """silu(x) = x sigmoid(x); d/dx = s + x s (1 - s)."""
@@ -390,6 +436,11 @@ class Silu(_Unary):
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         a, s = node._parents[0]._data, node._ctx
         return (g * (s + a * s * (1.0 - s)),)
+
+    def tderiv(self, node: Any) -> Any:
+        a = node._parents[0]
+        s = a.sigmoid()
+        return s * (a * (1.0 - s) + 1.0)
 
 
 class InProj(Op):

@@ -72,6 +72,22 @@ def _scatter_windows(w: np.ndarray, shape: tuple, dtype: Any, k: tuple, stride: 
     return _scatter(np.broadcast_to(w, flat.shape), flat, planes, size, shape, dtype, Sp, pads)
 
 
+def _tscatter(g: Any, at: np.ndarray, shape: tuple, Sp: tuple, pads: tuple) -> Any:
+    """``_scatter`` with differentiable ops: the cotangents ``g`` (planes, n, ...) added up at
+    the flat positions ``at`` (planes, n) of their padded planes; those in the padding dropped;
+    an array of ``shape`` (the unpadded planes)."""
+    from .layout import GETITEM, RESHAPE, SCATTERBACK
+    nd = len(pads)
+    S = shape[-nd:]
+    planes = at.shape[0]
+    c = [ci.reshape(-1) - lo for ci, (lo, _) in zip(np.unravel_index(at, Sp), pads)]
+    ok = np.logical_and.reduce([(ci >= 0) & (ci < n) for ci, n in zip(c, S)])
+    plane = np.repeat(np.arange(planes), at.shape[1])
+    picked = GETITEM(RESHAPE(g, (-1,)), (np.nonzero(ok)[0],))
+    z = SCATTERBACK(picked, ((planes,) + S, (plane[ok],) + tuple(ci[ok] for ci in c), True))
+    return RESHAPE(z, shape)
+
+
 class _Pool(Op):
     """Shared window machinery of max and average pooling over the last ``nd`` axes."""
 
@@ -150,6 +166,12 @@ class MaxPool(_Pool):
         x = node._parents[0]._data
         return (_scatter(g, flat, planes, size, g.shape[:n] + x.shape, x.dtype, Sp, pads),)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        k, pads, Sp, am, out, stride, dilation = node._ctx
+        pos = _pool_index(Sp, out, k, stride, dilation)
+        P = pos.shape[0]
+        return (_tscatter(g, pos[np.arange(P), am.reshape(-1, P)], node._parents[0]._data.shape, Sp, pads),)
+
 
 class AvgPool(_Pool):
     """out = the sum of each window divided by ``div``: the window size (``count_include_pad``,
@@ -183,6 +205,15 @@ class AvgPool(_Pool):
         gd = (g / div).reshape(-1, math.prod(out), 1)
         x = node._parents[0]._data
         return (_scatter_windows(gd, g.shape[:lead(node, g)] + x.shape, x.dtype, k, stride, pads, dilation),)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        from .layout import EXPAND, RESHAPE
+        k, pads, Sp, div, out, stride, dilation = node._ctx
+        pos = _pool_index(Sp, out, k, stride, dilation)  # (P, K)
+        planes = node._data.size // pos.shape[0]
+        gd = RESHAPE(g / (div if np.ndim(div) == 0 else div.reshape(out)), (planes, pos.shape[0], 1))
+        at = np.broadcast_to(pos, (planes,) + pos.shape).reshape(planes, -1)
+        return (_tscatter(EXPAND(gd, (planes,) + pos.shape), at, node._parents[0]._data.shape, Sp, pads),)
 
 
 class Unfold(_Pool):

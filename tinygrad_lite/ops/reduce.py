@@ -13,7 +13,8 @@ import numpy as np
 
 from .. import batchstate
 from ..batchstate import BATCHED
-from .base import Op, axes_of, failed, lead, make
+from .base import Op, axes_of, const, failed, lead, make
+from .layout import EXPAND, GETITEM, RESHAPE
 
 
 def _expand_reduced(g: np.ndarray, nlead: int, in_shape: tuple, axes: Any) -> np.ndarray:
@@ -21,6 +22,14 @@ def _expand_reduced(g: np.ndarray, nlead: int, in_shape: tuple, axes: Any) -> np
     n = len(in_shape)
     kshape = (1,) * n if axes is None else tuple(1 if i in axes else s for i, s in enumerate(in_shape))
     return g.reshape(g.shape[:nlead] + kshape)
+
+
+def _kept(g: Any, in_shape: tuple, axes: Any, expand: bool = True) -> Any:
+    """``_expand_reduced`` for a Tensor (no stack axes): the reduced axes put back with size
+    1, then (``expand``) broadcast to ``in_shape``; differentiable ops."""
+    kshape = (1,) * len(in_shape) if axes is None else tuple(1 if i in axes else s for i, s in enumerate(in_shape))
+    g = RESHAPE(g, kshape) if g.shape != kshape else g
+    return EXPAND(g, in_shape) if expand and kshape != in_shape else g
 
 
 class _Reduce(Op):
@@ -60,6 +69,10 @@ class Sum(_Reduce):
         g = _expand_reduced(g, k, in_shape, axes)
         return (np.broadcast_to(g, g.shape[:k] + in_shape),)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        in_shape, axes, _ = node._ctx
+        return (_kept(g, in_shape, axes),)
+
     @staticmethod
     def sample_scale(node: Any) -> float:
         return 1.0
@@ -90,6 +103,11 @@ class Mean(_Reduce):
         g = _expand_reduced(g, k, in_shape, axes) * (1.0 / max(n, 1))
         return (np.broadcast_to(g, g.shape[:k] + in_shape).astype(node._data.dtype, copy=False),)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        in_shape, axes, _ = node._ctx
+        n = node._parents[0]._data.size // max(node._data.size, 1) if node._data.size else 1
+        return (_kept(g, in_shape, axes) * (1.0 / max(n, 1)),)
+
     @staticmethod
     def sample_scale(node: Any) -> float:
         B = node._parents[0]._data.shape[0]
@@ -112,15 +130,23 @@ class Max(_Reduce):
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         in_shape, axes, _ = node._ctx
+        g = _expand_reduced(g, lead(node, g), in_shape, axes)
+        return ((g * self.weights(node)).astype(node._data.dtype, copy=False),)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        in_shape, axes, _ = node._ctx
+        return (_kept(g, in_shape, axes) * self.weights(node).astype(node._data.dtype),)
+
+    @staticmethod
+    def weights(node: Any) -> np.ndarray:
+        """1/k at each of the k tied extrema of a group, 0 elsewhere."""
+        in_shape, axes, _ = node._ctx
         x = node._parents[0]._data
-        k = lead(node, g)
         mk = _expand_reduced(node._data, 0, in_shape, axes)
         mask = x == mk
         if x.dtype.kind == "f":  # a NaN extremum: the NaN entries share the cotangent, as in torch
             mask |= np.isnan(x) & np.isnan(mk)
-        w = mask / mask.sum(axis=axes, keepdims=True)
-        g = _expand_reduced(g, k, in_shape, axes)
-        return ((g * w).astype(x.dtype, copy=False),)
+        return mask / mask.sum(axis=axes, keepdims=True)
 
 
 class Min(Max):
@@ -178,6 +204,10 @@ class LogSumExp(_Reduce):
         with np.errstate(invalid="ignore", over="ignore"):
             return (_expand_reduced(g, lead(node, g), in_shape, axes) * np.exp(x - out),)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        in_shape, axes, _ = node._ctx
+        return (_kept(g, in_shape, axes) * (node._parents[0] - _kept(node, in_shape, axes, False)).exp(),)
+
 
 class Norm(_Reduce):
     """The vector p-norm over ``axes``: (sum |a_i|**p)**(1/p); p = inf / -inf the largest /
@@ -220,6 +250,22 @@ class Norm(_Reduce):
             g = _expand_reduced(g, lead(node, g), in_shape, axes)
             return ((g * d).astype(x.dtype, copy=False),)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """The derivative as Tensors for 1 < p < inf (2 the usual case); the piecewise constant
+        ones (p = 0, 1, inf) as constants."""
+        in_shape, axes, _, p = node._ctx
+        x = node._parents[0]
+        g = _kept(g, in_shape, axes)
+        if p in (0, 1) or np.isinf(p):
+            return (g * self.vjp(node, np.ones_like(node._data))[0],)
+        from .select import WHERE
+        zero = np.broadcast_to(_expand_reduced(node._data, 0, in_shape, axes) == 0, in_shape)
+        n = WHERE(const(zero), const(np.ones((), x._data.dtype)), _kept(node, in_shape, axes))  # (no 0/0)
+        d = x / n if p == 2 else const(np.sign(x._data)) * (x.abs() / n) ** (p - 1)
+        if p < 1:  # (0 where x = 0, as the vjp)
+            zero = zero | (x._data == 0)
+        return (g * WHERE(const(zero), const(np.zeros((), x._data.dtype)), d),)
+
 
 class _AlongAxis(Op):
     def __call__(self, x: Any, axis: Any = -1) -> Any:
@@ -254,6 +300,10 @@ class Softmax(_AlongAxis):
         gs = g * s
         return (gs - s * gs.sum(axis=node._ctx, keepdims=True),)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        gs = g * node
+        return (gs - node * SUM(gs, node._ctx, True),)
+
 
 class LogSoftmax(_AlongAxis):
     name, rule = "log_softmax", "d l_i/da_j = delta_ij - softmax(a)_j"
@@ -267,6 +317,9 @@ class LogSoftmax(_AlongAxis):
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         return (g - np.exp(node._data) * g.sum(axis=node._ctx, keepdims=True),)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (g - node.exp() * SUM(g, node._ctx, True),)
 
 
 class Cumsum(_AlongAxis):
@@ -282,6 +335,12 @@ class Cumsum(_AlongAxis):
         if node._data.ndim == 0:
             return (g,)
         return (np.flip(np.cumsum(np.flip(g, a), axis=a), a),)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        if node._data.ndim == 0:
+            return (g,)
+        flip = (slice(None),) * (node._data.ndim + node._ctx) + (slice(None, None, -1),)
+        return (GETITEM(self(GETITEM(g, flip), node._ctx), flip),)
 
 
 SUM, MEAN, MAX, MIN, SOFTMAX, LOGSOFTMAX = Sum(), Mean(), Max(), Min(), Softmax(), LogSoftmax()

@@ -70,6 +70,12 @@ class Where(Op):
         return (None, np.where(c, g, zero) if a.requires_grad else None,
                 np.where(c, zero, g) if b.requires_grad else None)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        cond, a, b = node._parents
+        zero = base.const(np.zeros((), node._data.dtype))
+        return (None, self(cond, g, zero) if a.requires_grad else None,
+                self(cond, zero, g) if b.requires_grad else None)
+
 
 class PickedRows(Rows):
     """Per-sample gradients of an unbatched tensor read at per-sample positions
@@ -153,6 +159,10 @@ class Gather(Op):
         np.add.at(z, (slice(None),) * k + full, g)
         return (z,)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        from .layout import SCATTERBACK
+        return (SCATTERBACK(g, (node._ctx[0], node._ctx[1], True)),)
+
     @staticmethod
     def sample_rows(node: Any, g: np.ndarray, i: int, scale: float) -> Any:
         return picked_rows(node, g, node._ctx[1], scale)
@@ -172,6 +182,9 @@ class _Step(_Unary):
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         return (np.zeros(g.shape, node._data.dtype),)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (base.const(np.zeros(g.shape, node._data.dtype)),)
 
 
 class Floor(_Step):

@@ -1,0 +1,266 @@
+"""Elementwise functions of one Tensor: neg, exp, log, sqrt, tanh, sigmoid, relu, abs,
+clip and cast, and their base ``_Unary`` (the base of every elementwise function op).
+
+Each class holds the op's forward, its vjp (the local derivative times the cotangent,
+written in ``rule``), the same local derivative written with Tensor ops (``tderiv``, what a
+``create_graph=True`` backward multiplies by, so the gradient can be differentiated again)
+and its batch rule.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+
+from .. import batchstate
+from . import base
+from .base import Op, const, failed, make, no_tvjp
+from .memory import POOL_MIN, pooled, scratch
+
+
+class _Unary(Op):
+    """A function of one Tensor, elementwise: ``fn`` computes it (IEEE results such as inf
+    and nan are values here, not warnings)."""
+
+    linear = False
+    local = True
+    quiet = False  # the function has IEEE edge values (inf, nan) that numpy would warn about
+    fn: Any = None
+
+    def forward(self, a: np.ndarray, *args: Any) -> tuple:
+        if not self.quiet:
+            return type(self).fn(a), None
+        with np.errstate(all="ignore"):
+            return type(self).fn(a), None
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        """``g`` times the local derivative ``deriv(node)`` (d out / d input)."""
+        if not self.quiet:
+            return (g * self.deriv(node),)
+        with np.errstate(all="ignore"):
+            return (g * self.deriv(node),)
+
+    def deriv(self, node: Any) -> Any:
+        raise NotImplementedError
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """``g`` times the local derivative written with Tensor ops (``tderiv``)."""
+        return (g * self.tderiv(node),)
+
+    def tderiv(self, node: Any) -> Any:
+        """The local derivative as a Tensor recorded in the graph (a constant where it is
+        piecewise constant); none by default."""
+        raise no_tvjp(self)
+
+    def __call__(self, a: Any, *args: Any) -> Any:
+        try:
+            data, ctx = self.forward(a._data, *args)
+        except Exception as e:
+            failed(self, e, (a,))
+            raise
+        s = a._bs
+        bs, mix = batchstate.unary(self.name, a, self.linear) if s else (0, None)
+        return make(data, self, (a,), ctx, a.requires_grad, bs, mix)
+
+
+# ------------------------------------------------------------------- unary ---------------
+def _relu(a: np.ndarray) -> np.ndarray:
+    return np.maximum(a, 0)
+
+
+class Neg(_Unary):
+    name, rule, linear = "neg", "d(-a)/da = -1", True
+    fn = staticmethod(np.negative)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        return (-g,)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (-g,)
+
+
+class Exp(_Unary):
+    quiet = True
+    name, rule = "exp", "d exp(a)/da = exp(a)"
+    fn = staticmethod(np.exp)
+
+    def deriv(self, node: Any) -> Any:
+        return node._data
+
+    def tderiv(self, node: Any) -> Any:
+        return node
+
+
+class Log(_Unary):
+    quiet = True
+    name, rule = "log", "d log(a)/da = 1/a"
+    fn = staticmethod(np.log)
+
+    def deriv(self, node: Any) -> Any:
+        return 1.0 / node._parents[0]._data
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (g / node._parents[0],)
+
+
+class Sqrt(_Unary):
+    quiet = True
+    name, rule = "sqrt", "d sqrt(a)/da = 1/(2 sqrt(a))"
+    fn = staticmethod(np.sqrt)
+
+    def deriv(self, node: Any) -> Any:
+        return 0.5 / node._data
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (g / (node * 2),)
+
+
+class Tanh(_Unary):
+    name, rule = "tanh", "d tanh(a)/da = 1 - tanh(a)**2"
+    fn = staticmethod(np.tanh)
+
+    def deriv(self, node: Any) -> Any:
+        t = node._data
+        return 1 - t * t
+
+    def tderiv(self, node: Any) -> Any:
+        return 1 - node * node
+
+
+class Sigmoid(_Unary):
+    name, rule = "sigmoid", "d s(a)/da = s(a) (1 - s(a))"
+
+    def forward(self, x: np.ndarray) -> tuple:
+        """1 / (1 + e^-x), computed as exp(-softplus(-x)) without overflow."""
+        if not np.issubdtype(x.dtype, np.floating):
+            x = x.astype(np.float64)
+        e = np.exp(-np.abs(x))
+        data = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        return data.astype(x.dtype, copy=False), None
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        s = node._data
+        return (g * (s * (1 - s)),)
+
+    def tderiv(self, node: Any) -> Any:
+        return node * (1 - node)
+
+
+class Relu(_Unary):
+    name, rule = "relu", "d relu(a)/da = 1 where a > 0, else 0"
+    fn = staticmethod(_relu)
+
+    def forward(self, a: np.ndarray, *args: Any) -> tuple:
+        if a.dtype.kind == "f" and a.nbytes >= POOL_MIN:  # a large result: memory used before
+            return np.maximum(a, 0, out=pooled(a.shape, a.dtype)), None
+        return np.maximum(a, 0), None  # fn without its indirection (the hottest activation)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        d = node._data  # relu(a) is 0 where a <= 0, else a (or nan, which passes the cotangent on, as in torch)
+        if g.shape == d.shape and g.dtype == d.dtype and d.nbytes >= POOL_MIN:
+            mask = np.not_equal(d, 0, out=scratch("relu.mask", d.shape, np.bool_))
+            return (np.multiply(g, mask, out=pooled(d.shape, d.dtype)),)
+        return (np.multiply(g, d != 0, dtype=d.dtype),)
+
+    def tderiv(self, node: Any) -> Any:
+        return const((node._data != 0).astype(node._data.dtype))
+
+
+class Abs(_Unary):
+    name, rule = "abs", "d|a|/da = sign(a)"
+    fn = staticmethod(np.abs)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:  # sign(a), 0 at a nan input (as torch)
+        return (g * np.nan_to_num(np.sign(node._parents[0]._data), nan=0.0),)
+
+    def tderiv(self, node: Any) -> Any:
+        return const(np.nan_to_num(np.sign(node._parents[0]._data), nan=0.0))
+
+
+class Clip(_Unary):
+    name, rule = "clip", "d clip(a)/da = 1 where lo <= a <= hi, else 0"
+
+    def forward(self, a: np.ndarray, lo: Any, hi: Any) -> tuple:
+        if lo is None and hi is None:
+            raise ValueError("clip: at least one of min and max must be given")
+        lo, hi = _bound(a, lo, "min"), _bound(a, hi, "max")
+        dt = a.dtype
+        floats = [np.asarray(v).dtype for v in (lo, hi) if v is not None and np.asarray(v).dtype.kind == "f"]
+        if dt.kind != "f" and floats:  # an integer tensor with a float bound becomes float, as in torch
+            dt = np.result_type(dt, *floats)
+        return np.clip(a, lo, hi).astype(dt, copy=False), (lo, hi)
+
+    def __call__(self, a: Any, lo: Any = None, hi: Any = None) -> Any:
+        """A bound given as a Tensor that requires grad takes the cotangent where the result
+        is that bound, by torch's rule: ``min`` where a < min < max, ``max`` where a > max or
+        min > max (``a`` keeps its own: 1 where min <= a <= max)."""
+        out = super().__call__(a, lo, hi)
+        if not any(isinstance(v, base.Tensor) and v.requires_grad for v in (lo, hi)):
+            return out
+        from .select import WHERE
+        ld, hd = (np.asarray(v.data if isinstance(v, base.Tensor) else (d if v is None else v))
+                  for v, d in ((lo, -np.inf), (hi, np.inf)))
+        with np.errstate(invalid="ignore"):
+            masks = ((a._data < ld) & (ld < hd), (a._data > hd) | (ld > hd))
+        for v, m in zip((hi, lo), masks[::-1]):
+            if isinstance(v, base.Tensor) and v.requires_grad:
+                out = WHERE(const(np.broadcast_to(m, out.shape)), v.astype(out.dtype), out)
+        return out
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        return (g * self.deriv(node),)
+
+    def deriv(self, node: Any) -> Any:
+        lo, hi = node._ctx
+        a = node._parents[0]._data
+        inside = np.ones(a.shape, dtype=bool)
+        if lo is not None:
+            inside &= a >= lo
+        if hi is not None:
+            inside &= a <= hi
+        return inside
+
+    def tderiv(self, node: Any) -> Any:
+        return const(self.deriv(node).astype(node._data.dtype))
+
+
+def _bound(a: np.ndarray, v: Any, name: str) -> Any:
+    """A bound of ``clip``: None, a real number, or a numeric array (or Tensor) broadcastable
+    to ``a``'s shape; min > max gives max everywhere, as in numpy and torch."""
+    if v is None:
+        return None
+    arr = np.asarray(v.data if isinstance(v, base.Tensor) else v)
+    if isinstance(v, (bool, np.bool_)) or arr.dtype.kind not in "iuf":
+        raise TypeError(f"clip: {name} must be None, a real number or a numeric array, got {v!r}")
+    try:
+        ok = np.broadcast_shapes(arr.shape, a.shape) == a.shape
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"clip: {name} of shape {arr.shape} does not broadcast to the tensor's shape {a.shape}")
+    return arr[()] if arr.ndim == 0 else arr
+
+
+class Cast(_Unary):
+    name, rule, linear = "cast", "d cast(a)/da = 1 (the cotangent is cast back)", True
+
+    def forward(self, a: np.ndarray, dtype: Any) -> tuple:
+        return a.astype(dtype), None
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        return (g,)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (g,)  # (the walker's fit casts it back)
+
+    @staticmethod
+    def push_rows(node: Any, i: int, rows: Any) -> Any:
+        out = copy.copy(rows)
+        out.dtype = node._parents[i]._data.dtype
+        return out
+
+
+NEG, EXP, LOG, SQRT, TANH, SIGMOID, RELU = Neg(), Exp(), Log(), Sqrt(), Tanh(), Sigmoid(), Relu()
+ABS, CLIP, CAST = Abs(), Clip(), Cast()
