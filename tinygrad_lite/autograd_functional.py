@@ -1,5 +1,6 @@
-"""``tl.autograd.functional``: ``jacobian`` and ``vjp`` of a function of Tensors, with
-``torch.autograd.functional``'s names, argument and result structure.
+"""``tl.autograd.functional``: ``jacobian``, ``hessian``, ``vjp``, ``jvp``, ``vhp`` and ``hvp``
+of a function of Tensors, with ``torch.autograd.functional``'s names, argument and result
+structure.
 
 ``inputs`` is a Tensor or a tuple of Tensors and the function returns a Tensor or a tuple of
 Tensors. ``vjp(f, inputs, v)`` is ``(f(inputs), v^T J)``; ``jacobian(f, inputs)`` is
@@ -20,7 +21,7 @@ from . import autograd as _ag
 from .graph import enable_grad
 from .tensor import Tensor, stack
 
-__all__ = ["jacobian", "vjp"]
+__all__ = ["jacobian", "vjp", "jvp", "hessian", "vhp", "hvp"]
 
 Tensors = Union[Tensor, tuple]
 
@@ -73,7 +74,8 @@ def _vjps(where: str, outs: tuple, ins: tuple, cots: list, create_graph: bool) -
         return list(_ag.grad([o for o, _ in live], list(ins), [c for _, c in live], allow_unused=True,
                              create_graph=create_graph))
     except NotImplementedError as e:
-        raise NotImplementedError(f"{where}: create_graph=True needs higher-order gradients ({e})") from e
+        raise NotImplementedError(f"{where}: create_graph=True needs a differentiable backward of every op on the "
+                                  f"way ({e})") from e
 
 
 def _out(t: Tensor, create_graph: bool) -> Tensor:
@@ -178,3 +180,161 @@ def jacobian(func: Callable, inputs: Tensors, create_graph: bool = False, strict
                               else Tensor(np.zeros(shape, t.dtype)))
         jac.append(seq(per_in) if in_tuple else per_in[0])
     return (list if in_tuple and forward else tuple)(jac) if out_tuple else jac[0]
+
+
+def _check_v(where: str, v: Optional[Tensors], inputs: tuple, in_tuple: bool) -> tuple:
+    """``v`` as a tuple of Tensors, one per input and of its shape (torch's messages); None
+    stands for 1 when there is one one-element input."""
+    if v is None:
+        if len(inputs) != 1 or inputs[0].data.size != 1:
+            raise RuntimeError(f"{where}: The vector v can only be None if the input to the user-provided function is "
+                               "a single Tensor with a single element.")
+        return (Tensor(np.ones(inputs[0].shape, inputs[0].dtype)),)
+    _, vs = _as_tuple(where, "v", v)
+    if len(vs) != len(inputs):
+        raise RuntimeError(f"{where}: v is a tuple of invalid length: should be {len(inputs)} but got {len(vs)}."
+                           if in_tuple else f"{where}: The given v should contain a single Tensor.")
+    for i, (a, t) in enumerate(zip(vs, inputs)):
+        if a.shape != t.shape:
+            entry = f"Entry {i} in " if in_tuple else ""
+            raise RuntimeError(f"{where}: {entry}v has invalid size: should be {t.shape} but got {a.shape}.")
+    return vs
+
+
+def _zeros_for(where: str, gs: list, like: tuple, strict: bool, what: str, create_graph: bool) -> tuple:
+    """Each found gradient (cut from the graph unless ``create_graph``), zeros where none was
+    found (an error naming the entry with ``strict``)."""
+    res = []
+    for i, (g, t) in enumerate(zip(gs, like)):
+        if g is None and strict:
+            raise RuntimeError(f"{where}: {what.format(i)} This is not allowed in strict mode.")
+        res.append(Tensor(np.zeros_like(t.data)) if g is None else _out(g, create_graph))
+    return tuple(res)
+
+
+def jvp(func: Callable, inputs: Tensors, v: Optional[Tensors] = None, create_graph: bool = False,
+        strict: bool = False) -> tuple:
+    """``(func(*inputs), J v)``: for each output, ``sum_i J_i v_i`` (``v`` one Tensor per
+    input, of its shape), by the double-backward trick: with ``u`` a zero cotangent that
+    requires grad, ``J^T u`` is linear in ``u`` and its gradient with respect to ``u`` along
+    ``v`` is ``J v``."""
+    where = "jvp"
+    _check_bools(where, create_graph=create_graph, strict=strict)
+    in_tuple, inputs = _as_tuple(where, "inputs", inputs)
+    vs = _check_v(where, v, inputs, in_tuple)
+    ins = _prepare(where, inputs, create_graph)
+    out_tuple, outs = _run(where, func, ins, strict)
+    us = [Tensor(np.zeros(o.shape, o.dtype), requires_grad=True) for o in outs]
+    gs = _vjps(where, outs, ins, us, True)
+    pairs = [(g, a) for g, a in zip(gs, vs) if g is not None and g.requires_grad]
+    found = [None] * len(outs)
+    if pairs:
+        try:
+            found = list(_ag.grad([g for g, _ in pairs], us, [np.asarray(a.data, g.dtype) for g, a in pairs],
+                                  allow_unused=True, create_graph=create_graph))
+        except NotImplementedError as e:
+            raise NotImplementedError(f"{where}: the double-backward trick needs a differentiable backward of every "
+                                      f"op on the way ({e})") from e
+    res = _zeros_for(where, found, outs, strict, "The output {} of the user-provided function does not depend on "
+                     "the inputs along v (the double backward trick found no gradient for it).", create_graph)
+    out = tuple(_out(o, create_graph) for o in outs)
+    return (out if out_tuple else out[0]), (res if out_tuple else res[0])
+
+
+def _scalar_output(where: str, func: Callable, ins: tuple, strict: bool) -> Tensor:
+    """``func(*ins)``, which must be a single one-element Tensor (torch's messages)."""
+    out_tuple, outs = _run(where, func, ins, strict)
+    if out_tuple:
+        raise RuntimeError(f"{where}: The function given to {where} should return a single Tensor")
+    if outs[0].data.size != 1:
+        raise RuntimeError(f"{where}: The Tensor returned by the function given to {where} should contain a single "
+                           f"element (it has shape {outs[0].shape})")
+    return outs[0]
+
+
+def _first_grads(where: str, out: Tensor, ins: tuple, strict: bool) -> list:
+    """``d out / d ins`` as differentiable Tensors (None for an input ``out`` does not use)."""
+    gs = _vjps(where, (out,), ins, [np.ones(out.shape, out.dtype)], True)
+    if strict:
+        for i, g in enumerate(gs):
+            if g is None or not g.requires_grad:
+                raise RuntimeError(f"{where}: The jacobian of the user-provided function with respect to input {i} "
+                                   "is independent of the input. This is not allowed in strict mode.")
+    return gs
+
+
+def vhp(func: Callable, inputs: Tensors, v: Optional[Tensors] = None, create_graph: bool = False,
+        strict: bool = False) -> tuple:
+    """``(func(*inputs), v^T H)`` for a function returning one one-element Tensor: the gradient
+    of ``sum_i (d func / d in_i) . v_i`` with respect to each input."""
+    where = "vhp"
+    _check_bools(where, create_graph=create_graph, strict=strict)
+    in_tuple, inputs = _as_tuple(where, "inputs", inputs)
+    vs = _check_v(where, v, inputs, in_tuple)
+    ins = _prepare(where, inputs, create_graph)
+    out = _scalar_output(where, func, ins, strict)
+    gs = _first_grads(where, out, ins, strict)
+    pairs = [(g, a) for g, a in zip(gs, vs) if g is not None and g.requires_grad]
+    found = [None] * len(ins)
+    if pairs:
+        found = _vjps(where, tuple(g for g, _ in pairs), ins, [np.asarray(a.data, g.dtype) for g, a in pairs],
+                      create_graph)
+    res = _zeros_for(where, found, ins, strict, "The hessian of the user-provided function with respect to input "
+                     "{} is independent of the input.", create_graph)
+    return _out(out, create_graph), (res if in_tuple else res[0])
+
+
+def hvp(func: Callable, inputs: Tensors, v: Optional[Tensors] = None, create_graph: bool = False,
+        strict: bool = False) -> tuple:
+    """``(func(*inputs), H v)`` for a function returning one one-element Tensor, by the
+    double-backward trick on the gradient: ``H v`` is the gradient along ``v`` of
+    ``u -> (d/d in) (grad . u)``; it equals ``vhp``'s ``v^T H`` when ``H`` is symmetric."""
+    where = "hvp"
+    _check_bools(where, create_graph=create_graph, strict=strict)
+    in_tuple, inputs = _as_tuple(where, "inputs", inputs)
+    vs = _check_v(where, v, inputs, in_tuple)
+    ins = _prepare(where, inputs, create_graph)
+    out = _scalar_output(where, func, ins, strict)
+    gs = _first_grads(where, out, ins, strict)
+    live = [(g, t) for g, t in zip(gs, ins) if g is not None and g.requires_grad]
+    found = [None] * len(ins)
+    if live:
+        us = tuple(Tensor(np.zeros(t.shape, t.dtype), requires_grad=True) for _, t in live)  # one per gradient
+        back = _vjps(where, tuple(g for g, _ in live), ins, list(us), True)  # H^T u, per input
+        pairs = [(b, a) for b, a in zip(back, vs) if b is not None and b.requires_grad]
+        if pairs:
+            found = _at_inputs(_vjps(where, tuple(b for b, _ in pairs), us,
+                                     [np.asarray(a.data, b.dtype) for b, a in pairs], create_graph), gs)
+    res = _zeros_for(where, found, ins, strict, "The hessian of the user-provided function with respect to input "
+                     "{} is independent of the input.", create_graph)
+    return _out(out, create_graph), (res if in_tuple else res[0])
+
+
+def _at_inputs(found: list, gs: list) -> list:
+    """Results found for the inputs with a live gradient, put back at the inputs' positions."""
+    it = iter(found)
+    return [next(it) if g is not None and g.requires_grad else None for g in gs]
+
+
+def hessian(func: Callable, inputs: Tensors, create_graph: bool = False, strict: bool = False,
+            vectorize: bool = False, outer_jacobian_strategy: str = "reverse-mode") -> Any:
+    """The Hessian of a function returning one one-element Tensor: ``H[i][j]`` of shape
+    ``in_i.shape + in_j.shape`` is ``d^2 func / d in_i d in_j`` (a Tensor for a single input,
+    else a tuple of tuples): the Jacobian of the gradient, which is taken with
+    ``create_graph=True``."""
+    where = "hessian"
+    _check_bools(where, create_graph=create_graph, strict=strict, vectorize=vectorize)
+    in_tuple, inputs = _as_tuple(where, "inputs", inputs)
+    if outer_jacobian_strategy not in ("forward-mode", "reverse-mode"):
+        raise ValueError(f'{where}: Expected strategy to be either "forward-mode" or "reverse-mode", got '
+                         f"{outer_jacobian_strategy!r}.")
+
+    def single(*inp: Tensor) -> Tensor:
+        return _scalar_output(where, func, inp, strict).reshape(())
+
+    def gradient(*inp: Tensor) -> tuple:
+        return jacobian(single, inp, create_graph=True, strict=strict)
+
+    res = jacobian(gradient, inputs if in_tuple else inputs[0], create_graph=create_graph, strict=strict,
+                   vectorize=vectorize, strategy=outer_jacobian_strategy)
+    return res if in_tuple else res[0]

@@ -10,8 +10,11 @@ per-sample gradients::
 
     ps = vmap(grad(loss), in_dims=(None, None, 0, 0))(params, buffers, x, y)
 
-``functional_call`` runs a module with given parameters; ``stack_module_state`` stacks the
-parameters and buffers of several like models for ``vmap``.
+``jvp(f, primals, tangents)`` gives ``f(*primals)`` and ``J v`` (by the double-backward
+trick); ``jacfwd`` is the same Jacobian as ``jacrev`` (computed by reverse sweeps) and
+``hessian(f)`` is ``jacfwd(jacrev(f))``. ``functional_call`` runs a module with given
+parameters; ``stack_module_state`` stacks the parameters and buffers of several like models
+for ``vmap``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any, Callable, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from . import autograd as _ag
 from ._pytree import flatten, prefix_leaves, same_structure, spec_str, tree_map, unflatten
 from .conventions import check_bool
 from .funclevel import Level, check_argnums, check_callable
@@ -30,7 +34,8 @@ from .nn.module import Module
 from .nn.utils.stateless import functional_call
 from .tensor import Tensor, stack
 
-__all__ = ["grad", "grad_and_value", "vjp", "jacrev", "vmap", "functional_call", "stack_module_state"]
+__all__ = ["grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "vmap", "functional_call",
+           "stack_module_state"]
 
 Argnums = Union[int, Tuple[int, ...]]
 
@@ -191,6 +196,75 @@ def jacrev(func: Callable, argnums: Argnums = 0, *, has_aux: bool = False,
         return (jac, tree_map(level.result, aux)) if has_aux else jac
 
     return wrapper
+
+
+def jacfwd(func: Callable, argnums: Argnums = 0, has_aux: bool = False, *, randomness: str = "error") -> Callable:
+    """``f -> (lambda *args: J)``, the Jacobian with ``jacrev``'s structure and values. It is
+    computed by reverse sweeps (one per output element), so its cost follows the output's
+    size, not the input's as true forward mode would."""
+    if randomness not in ("error", "different", "same"):
+        raise RuntimeError(f"jacfwd: Only allowed values for randomness are 'error', 'different', or 'same'. Got "
+                           f"{randomness!r}")
+    return jacrev(func, argnums, has_aux=has_aux)
+
+
+def hessian(func: Callable, argnums: Argnums = 0) -> Callable:
+    """``f -> (lambda *args: H)`` for ``f`` returning a 0-d Tensor: ``H[i..., j...] = d^2 f /
+    d x[i...] d x[j...]`` (shape ``x.shape + x.shape``), ``jacfwd(jacrev(f))``; the inner
+    gradient is taken with ``create_graph=True``."""
+    check_callable("hessian", func)
+    return jacfwd(jacrev(func, argnums), argnums)
+
+
+def jvp(func: Callable, primals: tuple, tangents: tuple, *, strict: bool = False, has_aux: bool = False) -> tuple:
+    """``(f(*primals), J v)``: ``v`` = ``tangents``, a tuple with the primals' structure and
+    shapes; ``J v`` has the output's structure (``(output, J v, aux)`` with ``has_aux``). By
+    the double-backward trick: ``J^T u`` is linear in a zero cotangent ``u`` that requires
+    grad, and its gradient with respect to ``u`` along ``v`` is ``J v``."""
+    where = "jvp(f, primals, tangents)"
+    check_callable(where, func)
+    check_bool(where, "has_aux", has_aux)
+    check_bool(where, "strict", strict)
+    if strict:
+        raise RuntimeError(f"{where}: strict=True is not supported")
+    for name, t in (("primals", primals), ("tangents", tangents)):
+        if not isinstance(t, tuple):
+            raise RuntimeError(f"{where}: Expected {name} to be a tuple. E.g. it should be valid to call "
+                               "f(*primals).")
+    if not same_structure(primals, tangents):
+        raise RuntimeError(f"{where}: Expected primals and tangents to have the same python structure. For example, "
+                           "if primals is a tuple of 3 tensors, tangents also must be. Got primals with structure "
+                           f"{spec_str(flatten(primals)[1])} and tangents with structure "
+                           f"{spec_str(flatten(tangents)[1])}")
+    vs = flatten(tangents)[0]
+    for p, v in zip(flatten(primals)[0], vs):
+        if not isinstance(v, Tensor) or not isinstance(p, Tensor) or p.shape != v.shape:
+            raise RuntimeError(f"{where}: Expected primals and tangents to be Tensors of the same shape, got "
+                               f"{getattr(p, 'shape', type(p).__name__)} and {getattr(v, 'shape', type(v).__name__)}")
+    level = Level(where, list(primals))
+    with enable_grad():
+        res = func(*level.trees)
+    out, aux = _split_aux(where, res, has_aux)
+    outs, spec = _tensor_leaves(where, out)
+    us = [Tensor(np.zeros(o.shape, o.dtype), requires_grad=True) for o in outs]
+    live = [i for i, o in enumerate(outs) if o.requires_grad]
+    jv = [Tensor(np.zeros(o.shape, o.dtype)) for o in outs]
+    if live:
+        gs = level.grads([outs[i] for i in live], [us[i] for i in live], True)  # J^T u, one per primal leaf
+        pairs = [(g, v) for g, v in zip(gs, vs) if g.requires_grad]
+        if pairs:
+            with enable_grad():
+                dot = sum(((g * v.detach()).sum() for g, v in pairs), Tensor(np.zeros((), outs[0].dtype)))
+            found = _ag.grad([dot], [us[i] for i in live], allow_unused=True,
+                             create_graph=level.needs_graph([outs[i] for i in live]))
+            for i, g in zip(live, found):
+                if g is not None:
+                    jv[i] = level.result(g)
+    result = unflatten(spec, [level.result(o) for o in outs])
+    jvp_out = unflatten(spec, jv)
+    if has_aux:
+        return result, jvp_out, tree_map(level.result, aux)
+    return result, jvp_out
 
 
 def _stacked(where: str, name: str, ts: list) -> Tensor:

@@ -127,8 +127,8 @@ class Level:
             raise NotImplementedError(
                 f"{self.where}: the result depends on tensors outside this transform that require grad (the inputs "
                 "of an enclosing transform, as in grad(grad(f)), or tensors given or closed over that require "
-                "grad), so the gradient must itself be differentiable: that needs higher-order gradients, which "
-                f"the library does not support yet ({e})") from e
+                "grad), so the gradient must itself be differentiable (create_graph=True), and an op on the way "
+                f"has no differentiable backward ({e})") from e
         return [Tensor(np.zeros_like(w.data)) if g is None else g for g, w in zip(gs, self.leaves)]
 
     def result(self, t: Any) -> Any:
