@@ -510,7 +510,7 @@ def test_namespaces_are_where_torch_has_them() -> None:
     from tinygrad_lite.autograd import functional as by_from
 
     assert by_import is by_from is tl.autograd.functional
-    assert {"jacobian", "vjp"} <= set(dir(by_import))
-    assert set(tf.__all__) == {"grad", "grad_and_value", "vjp", "jacrev", "vmap", "functional_call",
-                               "stack_module_state"}
+    assert {"jacobian", "hessian", "vjp", "jvp", "vhp", "hvp"} <= set(dir(by_import))
+    assert set(tf.__all__) == {"grad", "grad_and_value", "vjp", "jvp", "jacrev", "jacfwd", "hessian", "vmap",
+                               "functional_call", "stack_module_state"}
     assert tf.functional_call is nn.utils.stateless.functional_call
