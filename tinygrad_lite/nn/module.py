@@ -442,8 +442,8 @@ class Linear(Module):
             x = _as_tensor(x)
         xd = x._data
         w, b = self.weight, self.bias  # (their own shapes: functional_call may put others in)
-        ws = w.shape
-        if xd.ndim == 0 or xd.shape[-1] != ws[-1] or (b is not None and b.shape != ws[:1]):
+        ws = w._data.shape
+        if xd.ndim == 0 or xd.shape[-1] != ws[-1] or (b is not None and b._data.shape != ws[:1]):
             what = (f"input of shape {xd.shape} does not end in {ws[-1]}" if xd.ndim == 0 or xd.shape[-1] != ws[-1]
                     else f"bias of shape {b.shape} does not match")
             raise ShapeMismatchError(f"Linear(in_features={self.in_features}, out_features={self.out_features}): "
