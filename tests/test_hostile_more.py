@@ -208,3 +208,75 @@ def test_argmax_of_an_empty_axis_names_the_function_and_shape(torch: Any, shape:
         other = 1 - dim % 2
         np.testing.assert_array_equal(getattr(tl.zeros(*shape), fn)(other).data,
                                       getattr(torch.zeros(shape), fn)(other).numpy())
+
+
+# ------------------------------------------------------------------ linalg: non-finite and empty matrices
+NAN3 = np.full((3, 3), np.nan)
+
+
+@pytest.mark.parametrize("name", ["linalg.svd", "linalg.svdvals", "linalg.pinv", "linalg.matrix_rank", "linalg.cond",
+                                  "linalg.eigh", "linalg.eigvalsh", "svd"])
+def test_a_decomposition_that_does_not_converge_raises_torchs_linalg_error_naming_the_function(torch: Any,
+                                                                                               name: str) -> None:
+    """A NaN matrix: numpy's own LinAlgError ("SVD did not converge", a ValueError naming no
+    function) used to escape; torch raises its LinAlgError (a RuntimeError)."""
+    def call(lib: Any, x: Any) -> Any:
+        f = lib
+        for part in name.split("."):
+            f = getattr(f, part)
+        return f(x)
+    with pytest.raises(torch.linalg.LinAlgError):
+        call(torch, torch.tensor(NAN3))
+    with pytest.raises(tl.linalg.LinAlgError, match=rf"{name.split('.')[-1]}: .*converge.*shape \(3, 3\)") as e:
+        call(tl, tl.tensor(NAN3))
+    assert isinstance(e.value, RuntimeError)
+
+
+@pytest.mark.parametrize("a", [NAN3, [[4.0, 1.0], [1.0, np.nan]], [[4.0, np.nan], [np.nan, 4.0]],
+                               np.stack([np.eye(2), [[1.0, 0.0], [0.0, np.nan]]])])
+def test_cholesky_of_a_nan_pivot_fails_as_torch(torch: Any, a: Any) -> None:
+    """numpy's cholesky returns NaNs for these without complaint: cholesky returned them and
+    cholesky_ex reported info 0 (success); torch fails at the NaN pivot."""
+    a = np.asarray(a, dtype=float)
+    with pytest.raises(torch.linalg.LinAlgError):
+        torch.linalg.cholesky(torch.tensor(a))
+    with pytest.raises(tl.linalg.LinAlgError, match=r"linalg.cholesky: .*not positive-definite"):
+        tl.linalg.cholesky(tl.tensor(a))
+    np.testing.assert_array_equal(tl.linalg.cholesky_ex(tl.tensor(a)).info.data,
+                                  torch.linalg.cholesky_ex(torch.tensor(a)).info.numpy())
+
+
+@pytest.mark.parametrize("shape", [(0, 0), (2, 0, 0), (0, 3), (3, 0), (0, 2, 2)])
+@pytest.mark.parametrize("p", [None, 2, -2, "fro", "nuc", 1, -1, np.inf])
+def test_cond_of_empty_matrices_is_zero_as_torch(torch: Any, shape: tuple, p: Any) -> None:
+    """It used to fail in an index (IndexError from getitem) or a max over an empty axis."""
+    try:
+        want = torch.linalg.cond(torch.zeros(shape, dtype=torch.float64), p).numpy()
+    except RuntimeError:  # 'fro' / 'nuc' of a non-square matrix
+        with pytest.raises(RuntimeError, match="linalg.cond"):
+            tl.linalg.cond(tl.zeros(*shape), p)
+        return
+    x = tl.zeros(*shape, requires_grad=True)
+    got = tl.linalg.cond(x, p)
+    np.testing.assert_array_equal(got.data, want)
+    if got.data.size:
+        got.sum().backward()
+        np.testing.assert_array_equal(x.grad, np.zeros(shape))
+
+
+def test_vecdot_of_numbers_and_svdvals_of_a_vector_as_torch(torch: Any) -> None:
+    """vecdot of 0-d tensors is their product in torch (it was refused); svdvals of a vector
+    raises torch's RuntimeError (it was a ValueError only)."""
+    for dim in (-1, 0):
+        np.testing.assert_allclose(tl.linalg.vecdot(tl.tensor(2.0), tl.tensor(-3.5), dim=dim).data,
+                                   torch.linalg.vecdot(torch.tensor(2.0), torch.tensor(-3.5), dim=dim).numpy())
+    with pytest.raises(IndexError):
+        torch.linalg.vecdot(torch.tensor(2.0), torch.tensor(3.0), dim=1)
+    with pytest.raises(IndexError, match="linalg.vecdot: dim 1"):
+        tl.linalg.vecdot(tl.tensor(2.0), tl.tensor(3.0), dim=1)
+    with pytest.raises(IndexError, match=r"linalg.vecdot: dim 2 .*\[-2, 1\]"):
+        tl.linalg.vecdot(tl.ones(3, 2), tl.ones(3, 2), dim=2)
+    with pytest.raises(RuntimeError):
+        torch.linalg.svdvals(torch.ones(3))
+    with pytest.raises(RuntimeError, match=r"svdvals: .*shape \(3,\)"):
+        tl.linalg.svdvals(tl.ones(3))

@@ -19,6 +19,7 @@ import numpy as np
 
 from .conventions import ShapeMismatchError
 from .linalg_more import LinAlgError, M, _info, _mat, _t, _vector_rhs, matrix_rank, pinv
+from .ops.base import _AxisError
 from .tensor import Tensor, stack
 
 __all__ = ["lstsq", "matrix_power", "cond", "multi_dot", "cross", "vecdot", "diagonal", "matmul",
@@ -56,7 +57,7 @@ def lstsq(A: Any, B: Any, rcond: Optional[float] = None, *, driver: Optional[str
     if drv != "gelsy" and m > n and bool(np.all(rank.data == n)):
         res = ((A @ X - Bm) ** 2).sum(-2)
         res = res.squeeze(-1) if vec else res
-    sv = Tensor(np.linalg.svd(M.floats(A.data), compute_uv=False)) if drv in ("gelsd", "gelss") else empty
+    sv = Tensor(M.converged(who, np.linalg.svd, M.floats(A.data), compute_uv=False)) if drv in ("gelsd", "gelss") else empty
     return LstsqResult(X.squeeze(-1) if vec else X, res, rank if drv != "gels" else Tensor(np.zeros((0,), np.int64)),
                        sv)
 
@@ -93,15 +94,19 @@ def cond(A: Any, p: Any = None) -> Tensor:
     ||A||_p ||A^{-1}||_p ('fro', 'nuc', inf, -inf, 1, -1; square A, inf where singular)."""
     from .linalg import matrix_norm, svdvals
     A = _mat("linalg.cond", A)
-    if p is None or p in (2, -2) and not isinstance(p, bool):
-        s = svdvals(A)
+    if p not in (None, 2, -2, "fro", "nuc", 1, -1, np.inf, -np.inf) or isinstance(p, bool):
+        raise ValueError(f"linalg.cond: p must be None, 2, -2, 'fro', 'nuc', inf, -inf, 1 or -1, got {p!r}")
+    if p in ("fro", "nuc"):
+        M.square("linalg.cond", A.data)
+    if 0 in A.data.shape[-2:]:  # empty matrices: 0, as torch
+        return A.sum(axis=(-2, -1)) * 0.0
+    if p is None or p in (2, -2):
+        s = _svdvals_of("linalg.cond", svdvals, A)
         with np.errstate(divide="ignore"):
             return s[..., 0] / s[..., -1] if p != -2 else s[..., -1] / s[..., 0]
-    if p not in ("fro", "nuc", 1, -1, np.inf, -np.inf) or isinstance(p, bool):
-        raise ValueError(f"linalg.cond: p must be None, 2, -2, 'fro', 'nuc', inf, -inf, 1 or -1, got {p!r}")
     M.square("linalg.cond", A.data)
     if p == "nuc":  # the singular values of A^{-1} are 1/s_i: sum(s) sum(1/s) (finite but huge when singular)
-        s = svdvals(A)
+        s = _svdvals_of("linalg.cond", svdvals, A)
         with np.errstate(divide="ignore"):
             return s.sum(-1) * (1.0 / s).sum(-1)
     try:
@@ -113,6 +118,14 @@ def cond(A: Any, p: Any = None) -> Tensor:
     eye = Tensor(np.eye(A.data.shape[-1], dtype=M.floats(A.data).dtype))
     B = where(Tensor(bad[..., None, None]), eye, A)
     return where(Tensor(bad), float("inf"), matrix_norm(B, p) * matrix_norm(M.INV(B, who="linalg.cond"), p))
+
+
+def _svdvals_of(who: str, svdvals: Any, A: Tensor) -> Tensor:
+    """``svdvals(A)``; a failure to converge is reported as ``who``'s."""
+    try:
+        return svdvals(A)
+    except LinAlgError as e:
+        raise LinAlgError(f"{who}: {str(e).partition(': ')[2]}") from None
 
 
 def multi_dot(tensors: Any) -> Tensor:
@@ -168,8 +181,10 @@ def _cross(who: str, a: Any, b: Any, dim: Any) -> Tensor:
 
 
 def _dim(who: str, dim: Any, ndim: int) -> int:
-    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral) or not -ndim <= dim < ndim:
-        raise ValueError(f"{who}: dim must be an int in [{-ndim}, {ndim - 1}], got {dim!r}")
+    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+        raise TypeError(f"{who}: dim must be an int, got {dim!r}")
+    if not -ndim <= dim < ndim:
+        raise _AxisError(f"{who}: dim {dim} is out of range [{-ndim}, {ndim - 1}]")
     return int(dim) % ndim
 
 
@@ -180,6 +195,9 @@ def vecdot(x: Any, y: Any, *, dim: int = -1) -> Tensor:
         shape = np.broadcast_shapes(x.data.shape, y.data.shape)
     except ValueError:
         raise ShapeMismatchError(f"linalg.vecdot: shapes {x.data.shape} and {y.data.shape} do not broadcast") from None
+    if not shape:  # 0-d inputs: dim 0 or -1 of a single number, as torch
+        _dim("linalg.vecdot", dim, 1)
+        return x * y
     return (x * y).sum(_dim("linalg.vecdot", dim, len(shape)))
 
 

@@ -163,8 +163,10 @@ def _info(A: np.ndarray, pd: bool) -> np.ndarray:
         if pd:
             for k in range(1, n + 1):
                 try:
-                    np.linalg.cholesky(a[:k, :k])
+                    failed = bool(M.nan_pivot(np.linalg.cholesky(a[:k, :k])))  # a NaN pivot fails too
                 except np.linalg.LinAlgError:
+                    failed = True
+                if failed:
                     info[b] = k
                     break
             continue
@@ -334,7 +336,10 @@ def matrix_rank(A: Any, *, atol: Any = None, rtol: Any = None, hermitian: bool =
     A = _mat(who, A)
     atol, rtol = _tols(who, atol if tol is None else tol, rtol)
     a = M.floats(A.data)
-    s = np.abs(np.linalg.eigvalsh(a)) if _flag(who, "hermitian", hermitian) else np.linalg.svd(a, compute_uv=False)
+    if _flag(who, "hermitian", hermitian):
+        s = np.abs(M.converged(who, np.linalg.eigvalsh, a))
+    else:
+        s = M.converged(who, np.linalg.svd, a, compute_uv=False)
     m, n = a.shape[-2:]
     if rtol is None:
         rtol = np.finfo(a.dtype).eps * max(m, n) if (atol is None or np.all(np.asarray(atol) <= 0)) else 0.0

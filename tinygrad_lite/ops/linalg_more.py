@@ -82,6 +82,25 @@ def singular(who: str, a: np.ndarray, what: str = "singular") -> LinAlgError:
     return LinAlgError(f"{who}: the input of shape {a.shape} is {what}{where_bad(ok) if not ok.all() else ''}")
 
 
+def converged(who: str, fn: Any, a: np.ndarray, **kw: Any) -> Any:
+    """``fn(a, **kw)``, an SVD or eigendecomposition of ``a``; when it fails to converge (NaN
+    or infinite entries) a ``LinAlgError`` names ``who`` and the shape, as torch raises."""
+    try:
+        return fn(a, **kw)
+    except _LinAlg:
+        raise LinAlgError(f"{who}: the algorithm failed to converge for the input of shape {a.shape} (it holds "
+                          "NaN or infinite values, or is too ill-conditioned)") from None
+
+
+def nan_pivot(L: np.ndarray) -> np.ndarray:
+    """Per matrix of a Cholesky factor (*, n, n): the 1-based order of its first NaN diagonal
+    entry (0 where none): a pivot that was NaN, where the factorization failed."""
+    bad = np.isnan(np.diagonal(L, axis1=-2, axis2=-1))
+    if not bad.size:
+        return np.zeros(bad.shape[:-1], np.int64)
+    return np.where(bad.any(-1), bad.argmax(-1) + 1, 0)
+
+
 def inv(who: str, a: np.ndarray) -> np.ndarray:
     try:
         return np.linalg.inv(a)
@@ -239,9 +258,14 @@ class Cholesky(_Matrix):
         square(who, a)
         a = floats(a)
         try:
-            return np.linalg.cholesky(a), None
+            L = np.linalg.cholesky(a)
         except _LinAlg:
             raise singular(who, a, "not positive-definite") from None
+        bad = nan_pivot(L)
+        if bad.any():  # a NaN pivot fails the factorization, as in torch
+            raise LinAlgError(f"{who}: the input of shape {a.shape} is not positive-definite (its leading minor of "
+                              f"order {int(bad[bad > 0].flat[0])} is NaN){where_bad(bad == 0)}")
+        return L, None
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         L = node._data
