@@ -57,7 +57,9 @@ def lstsq(A: Any, B: Any, rcond: Optional[float] = None, *, driver: Optional[str
     if drv != "gelsy" and m > n and bool(np.all(rank.data == n)):
         res = ((A @ X - Bm) ** 2).sum(-2)
         res = res.squeeze(-1) if vec else res
-    sv = Tensor(M.converged(who, np.linalg.svd, M.floats(A.data), compute_uv=False)) if drv in ("gelsd", "gelss") else empty
+    sv = empty
+    if drv in ("gelsd", "gelss"):
+        sv = Tensor(M.converged(who, np.linalg.svd, M.floats(A.data), compute_uv=False))
     return LstsqResult(X.squeeze(-1) if vec else X, res, rank if drv != "gels" else Tensor(np.zeros((0,), np.int64)),
                        sv)
 
