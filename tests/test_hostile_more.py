@@ -280,3 +280,66 @@ def test_vecdot_of_numbers_and_svdvals_of_a_vector_as_torch(torch: Any) -> None:
         torch.linalg.svdvals(torch.ones(3))
     with pytest.raises(RuntimeError, match=r"svdvals: .*shape \(3,\)"):
         tl.linalg.svdvals(tl.ones(3))
+
+
+# ------------------------------------------------------------------ layout and statistics
+def test_unique_keeps_each_nan_apart_as_torch(torch: Any) -> None:
+    """numpy's unique merges NaNs (equal_nan=True): unique gave one NaN with count 3."""
+    x = np.array([np.nan, np.nan, 1.0, 2.0, np.nan, 1.0])
+    got = tl.unique(tl.tensor(x), return_inverse=True, return_counts=True)
+    want = torch.unique(torch.tensor(x), return_inverse=True, return_counts=True)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g.data, w.numpy())
+
+
+@pytest.mark.parametrize("name", ["unique", "unique_consecutive"])
+@pytest.mark.parametrize("dim", [0, -1])
+def test_unique_of_a_0d_tensor_along_a_dim_raises_index_error_as_torch(torch: Any, name: str, dim: int) -> None:
+    """It used to answer as if the number were a 1-element vector."""
+    with pytest.raises(IndexError):
+        getattr(torch, name)(torch.tensor(1.0), dim=dim)
+    with pytest.raises(IndexError, match=rf"{name}: dim {dim} .*0-d"):
+        getattr(tl.tensor(1.0), name)(dim=dim)
+
+
+@pytest.mark.parametrize("name", ["quantile", "nanquantile"])
+@pytest.mark.parametrize("shape,dim", [((3, 0), 0), ((0, 4), 1), ((0,), None), ((2, 0), None)])
+def test_quantile_of_an_empty_input_raises_as_torch(torch: Any, name: str, shape: tuple, dim: Any) -> None:
+    """Along a non-empty dim of an empty tensor it returned an empty result; torch refuses
+    every empty input (RuntimeError)."""
+    with pytest.raises(RuntimeError, match="non-empty"):
+        getattr(torch, name)(torch.zeros(shape, dtype=torch.float64), 0.5, dim=dim)
+    with pytest.raises(RuntimeError, match=rf"{name}: .*non-empty.*{re.escape(str(shape))}"):
+        getattr(tl, name)(tl.zeros(*shape), 0.5, dim=dim)
+
+
+@pytest.mark.parametrize("weights", [{"aweights": np.zeros(4)}, {"fweights": np.zeros(4, np.int64)},
+                                     {"fweights": np.array([1, 0, 0, 0]), "aweights": np.array([0.0, 1, 1, 1])}])
+def test_cov_with_weights_that_sum_to_zero_raises_as_torch(torch: Any, weights: dict) -> None:
+    """It returned a matrix of NaN."""
+    x = np.arange(8.0).reshape(2, 4)
+    with pytest.raises(RuntimeError, match="sum to zero"):
+        torch.cov(torch.tensor(x), **{k: torch.tensor(v) for k, v in weights.items()})
+    with pytest.raises(RuntimeError, match="cov: the weights sum to zero"):
+        tl.cov(tl.tensor(x), **{k: tl.tensor(v) for k, v in weights.items()})
+
+
+@pytest.mark.parametrize("x,kw", [([1.0, np.nan], {}), ([1.0, np.inf], {}), ([1.0, 2.0], {"range": (0.0, np.inf)}),
+                                  ([1.0, 2.0], {"range": (np.nan, 1.0)}), ([1.0, 2.0], {"bins": np.array([0.0])})])
+def test_histogram_refusals_name_the_function_as_torch(torch: Any, x: list, kw: dict) -> None:
+    """numpy's own message ('autodetected range of [nan, nan] is not finite') escaped without
+    the function's name; one bin edge (no bin) was accepted."""
+    bins = kw.get("bins", 3)
+    rng = {"range": kw["range"]} if "range" in kw else {}
+    with pytest.raises(RuntimeError):
+        torch.histogram(torch.tensor(x), torch.tensor(bins) if isinstance(bins, np.ndarray) else bins, **rng)
+    with pytest.raises(RuntimeError, match="histogram: "):
+        tl.histogram(tl.tensor(x), tl.tensor(bins) if isinstance(bins, np.ndarray) else bins, **rng)
+
+
+def test_histogram_with_a_finite_range_ignores_nan_and_empty_input_as_torch(torch: Any) -> None:
+    for x, kw in (([1.0, np.nan], {"range": (0.0, 2.0)}), ([], {})):
+        got = tl.histogram(tl.tensor(np.array(x, float)), 3, **kw)
+        want = torch.histogram(torch.tensor(x, dtype=torch.float64), 3, **kw)
+        np.testing.assert_array_equal(got.hist.data, want.hist.numpy())
+        np.testing.assert_allclose(got.bin_edges.data, want.bin_edges.numpy(), rtol=1e-15)

@@ -23,7 +23,7 @@ import numpy as np
 from . import ops
 from .conventions import _int, _shape_arg
 from .ops import base
-from .ops.base import axis_of
+from .ops.base import _AxisError, axis_of
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -238,9 +238,10 @@ class LayoutMethods:
                 out[1] = _no_grad(out[1].data.reshape(self.data.shape), "unique_consecutive", self)
                 out = tuple(out)
             return out
-        ax = axis_of(max(self.data.ndim, 1), dim, "unique_consecutive")
-        return unique_along(self if self.data.ndim else self.reshape(1), "unique_consecutive", ax,  # type: ignore
-                            True, return_inverse, return_counts)
+        ax = axis_of(self.data.ndim, dim, "unique_consecutive")
+        if not self.data.ndim:  # a 0-d tensor has no dim to take slices along, as torch
+            raise _AxisError(f"unique_consecutive: dim {dim} was given, but the tensor is 0-d (it has no dimensions)")
+        return unique_along(self, "unique_consecutive", ax, True, return_inverse, return_counts)
 
     # ------------------------------------------------------------ matrices -------------
     def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1) -> "Tensor":

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 import numpy as np
 
 from .batchstate import derived
-from .conventions import check_bool
+from .conventions import ArgumentError, IndexRangeError, check_bool
 from .ops import base
 from .ops.base import axes_of, axis_of, make
 from .ops.select import order
@@ -185,8 +185,8 @@ class StatsMethods:
             ax = axis_of(d.ndim, dim, who)
             x = self.reshape(1) if d.ndim == 0 else self.movedim(ax, -1)  # type: ignore[attr-defined]
         n = x._data.shape[-1]
-        if n == 0:
-            raise IndexError(f"{who}: cannot compute over an empty dim (input shape {d.shape})")
+        if d.size == 0:  # torch refuses an empty input, also along another axis than dim
+            raise IndexRangeError(f"{who}: the input must be non-empty, got shape {d.shape}")
         s = x.sort(-1).values
         sd = s._data
         isnan = np.isnan(sd)
@@ -290,6 +290,8 @@ class StatsMethods:
             norm: Any = n - correction
         else:
             wsum = w.sum()
+            if not wsum._data:  # (nothing to normalise by: torch refuses)
+                raise ArgumentError("cov: the weights sum to zero, so the covariance cannot be normalised")
             mu = (x * w).sum(dim=1, keepdim=True) / wsum
             norm = wsum - correction if aweights is None else wsum - correction * (w * _other(aweights)).sum() / wsum
         xm = x - mu
@@ -321,23 +323,29 @@ class StatsMethods:
         d = self._data
         if isinstance(bins, base.Tensor):
             edges = bins._data
-            if edges.ndim != 1 or edges.size < 1:
-                raise ValueError(f"histogram: bins must be a 1-d tensor of edges, got shape {edges.shape}")
+            if edges.ndim != 1 or edges.size < 2:  # (one edge makes no bin: torch refuses it)
+                raise ArgumentError(f"histogram: bins must be a 1-d tensor of at least 2 edges, got shape "
+                                    f"{edges.shape}")
             if (np.diff(edges) < 0).any():
-                raise ValueError("histogram: bin edges must increase")
+                raise ArgumentError("histogram: bin edges must increase")
         elif isinstance(bins, (int, np.integer)) and not isinstance(bins, bool):
             if bins <= 0:
-                raise ValueError(f"histogram: bins must be > 0, got {bins}")
+                raise ArgumentError(f"histogram: bins must be > 0, got {bins}")
             edges = int(bins)
         else:
             raise TypeError(f"histogram: bins must be an int or a 1-d tensor, got {type(bins).__name__}")
         if range is not None and (len(range) != 2 or not range[0] <= range[1]):
-            raise ValueError(f"histogram: range must be (min, max) with min <= max, got {range!r}")
+            raise ArgumentError(f"histogram: range must be (min, max) with min <= max, got {range!r}")
         w = None
         if weight is not None:
             w = weight._data if isinstance(weight, base.Tensor) else np.asarray(weight)
             if w.shape != d.shape:
                 raise ValueError(f"histogram: weight of shape {w.shape} must have the input's shape {d.shape}")
+        if isinstance(edges, int):  # equal bins: their range (given, or the values') must be finite
+            lo, hi = range if range is not None else (d.min(), d.max()) if d.size else (0.0, 1.0)
+            if not (np.isfinite(lo) and np.isfinite(hi)):
+                raise ArgumentError(f"histogram: the range [{lo}, {hi}] of the bins is not finite"
+                                    f"{'' if range is not None else ' (the values hold NaN or inf)'}")
         hist, e = np.histogram(d.reshape(-1), edges, range=range, weights=None if w is None else w.reshape(-1),
                                density=bool(density))
         return Histogram(make(hist.astype(d.dtype), None, (), None, False),
