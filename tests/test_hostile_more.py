@@ -343,3 +343,96 @@ def test_histogram_with_a_finite_range_ignores_nan_and_empty_input_as_torch(torc
         want = torch.histogram(torch.tensor(x, dtype=torch.float64), 3, **kw)
         np.testing.assert_array_equal(got.hist.data, want.hist.numpy())
         np.testing.assert_allclose(got.bin_edges.data, want.bin_edges.numpy(), rtol=1e-15)
+
+
+# ------------------------------------------------------------------ optimizers and nn extras
+def _adafactor_with_state() -> tuple:
+    p, q = tl.Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True), tl.Tensor(np.ones(3), requires_grad=True)
+    opt = optim.Adafactor([p, q])
+    for _ in range(2):
+        p.grad, q.grad = np.full((2, 3), 0.3), np.full(3, -0.2)
+        opt.step()
+    return opt, p, q
+
+
+@pytest.mark.parametrize("key,buf,value", [(0, "row_var", None), (0, "col_var", None), (1, "variance", None),
+                                           (0, "row_var", np.ones((2, 1), complex)),
+                                           (0, "col_var", np.array([[None, None, None]], dtype=object))])
+def test_adafactor_refuses_a_loaded_state_without_its_moments_and_changes_nothing(key: int, buf: str,
+                                                                                 value: Any) -> None:
+    """A state lacking row_var (or variance) loaded, and the next step failed with a bare
+    KeyError; a complex or object moment loaded too. Now load_state_dict refuses them and
+    keeps the state it had."""
+    good, _, _ = _adafactor_with_state()
+    sd = copy.deepcopy(good.state_dict())
+    if value is None:
+        del sd["state"][key][buf]
+    else:
+        sd["state"][key][buf] = value
+    opt, p, q = _adafactor_with_state()
+    before = copy.deepcopy(opt.state_dict())
+    with pytest.raises(ValueError, match=rf"parameter {key}.*{buf}|{buf}.*parameter {key}"):
+        opt.load_state_dict(sd)
+    after = opt.state_dict()
+    for i in (0, 1):
+        for name, v in before["state"][i].items():
+            np.testing.assert_array_equal(after["state"][i][name], v)
+    p.grad, q.grad = np.ones((2, 3)), np.ones(3)
+    opt.step()  # the kept state still steps
+
+
+def test_sparse_adam_refuses_eps_zero_as_torch(torch: Any) -> None:
+    with pytest.raises(ValueError):
+        torch.optim.SparseAdam([torch.zeros(2, requires_grad=True)], eps=0.0)
+    with pytest.raises(ValueError, match="eps"):
+        optim.SparseAdam([tl.Tensor(np.zeros(2), requires_grad=True)], eps=0.0)
+    opt = optim.SparseAdam([tl.Tensor(np.zeros(2), requires_grad=True)])
+    sd = opt.state_dict()
+    sd["param_groups"][0]["eps"] = 0.0
+    with pytest.raises(ValueError, match="eps"):
+        opt.load_state_dict(sd)
+    assert opt.param_groups[0]["eps"] == 1e-8
+
+
+def test_spectral_norm_refuses_zero_power_iterations_as_torch(torch: Any) -> None:
+    """The hook form accepted 0 (sigma never estimated), torch refuses it; the module is untouched."""
+    with pytest.raises(ValueError):
+        torch.nn.utils.spectral_norm(torch.nn.Linear(3, 2), n_power_iterations=0)
+    m = nn.Linear(3, 2)
+    w = m.weight
+    with pytest.raises(ValueError, match="spectral_norm: n_power_iterations"):
+        nn.utils.spectral_norm(m, n_power_iterations=0)
+    assert m.weight is w and "weight" in dict(m.named_parameters())
+
+
+def test_weight_norm_twice_says_so_as_torch(torch: Any) -> None:
+    """The second call said 'no parameter named weight' (a ValueError); torch raises a
+    RuntimeError that names the existing hook."""
+    with pytest.warns(FutureWarning):
+        tm = torch.nn.utils.weight_norm(torch.nn.Linear(3, 2))
+    with pytest.raises(RuntimeError, match="weight_norm"):
+        torch.nn.utils.weight_norm(tm)
+    with pytest.warns(FutureWarning):
+        m = nn.utils.weight_norm(nn.Linear(3, 2))
+    with pytest.warns(FutureWarning), pytest.raises(RuntimeError, match="weight_norm: 'weight' of Linear already has"):
+        nn.utils.weight_norm(m)
+
+
+def test_a_parametrization_that_changes_the_dtype_is_refused_as_torch(torch: Any) -> None:
+    class TInt(torch.nn.Module):
+        def forward(self, X: Any) -> Any:
+            return X.int()
+
+    class Int(nn.Module):
+        def forward(self, X: Any) -> Any:
+            return X.int()
+
+    with pytest.raises(ValueError, match="dtype"):
+        torch.nn.utils.parametrize.register_parametrization(torch.nn.Linear(3, 3), "weight", TInt())
+    m = nn.Linear(3, 3)
+    w = m.weight
+    with pytest.raises(ValueError, match="register_parametrization: .*dtype float64.*'weight'.*int32"):
+        nn.utils.parametrize.register_parametrization(m, "weight", Int())
+    assert m.weight is w and type(m) is nn.Linear
+    nn.utils.parametrize.register_parametrization(m, "weight", Int(), unsafe=True)
+    assert m.weight.dtype == np.int32
