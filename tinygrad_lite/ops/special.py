@@ -258,23 +258,19 @@ def _sinc(x: np.ndarray) -> np.ndarray:
 
 
 class Sinc(_Special):
-    name, rule = "sinc", "d sinc(a)/da = (cos(pi a) pi a - sin(pi a)) / (pi a^2), 0 at a = 0 (a series near 0)"
+    name, rule = "sinc", "d sinc(a)/da = (cos(pi a) pi a - sin(pi a)) / (pi a^2), -pi^2 a / 3 for a tiny a"
     fn = staticmethod(_sinc)
 
     def deriv(self, node: Any) -> Any:
-        # d sinc/da = pi g(pi a), g(y) = (y cos y - sin y) / y^2; for |y| < 0.1 its series
-        # -y/3 + y^3/30 - y^5/840 + y^7/45360 - y^9/3991680 (the quotient cancels there, and
-        # is 0/0 once y^2 underflows: a tiny a gave NaN)
+        # the quotient (as torch computes it) is 0/0 once a^2 underflows: a tiny a gave NaN
+        # where torch gives a number; there the derivative is -pi^2 a / 3 to working precision
         a = node._parents[0]._data
         y = math.pi * a
-        small = np.abs(y) < 0.1
-        ys = np.where(small, y, 0.0)
-        y2 = ys * ys
-        series = -ys * (1 / 3 - y2 * (1 / 30 - y2 * (1 / 840 - y2 * (1 / 45360 - y2 / 3991680))))
-        safe = np.where(small, 1.0, y)
-        with np.errstate(invalid="ignore"):
-            quotient = (safe * np.cos(safe) - np.sin(safe)) / (safe * safe)
-        return math.pi * np.where(small, series, quotient)
+        tiny = np.abs(a) < 1e-100
+        safe = np.where(tiny, 1.0, a)
+        ys = math.pi * safe
+        quotient = (ys * np.cos(ys) - np.sin(ys)) / (math.pi * safe * safe)
+        return np.where(tiny, -math.pi * y / 3, quotient)
 
 
 def _entr(x: np.ndarray) -> np.ndarray:
