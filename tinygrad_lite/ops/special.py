@@ -266,7 +266,7 @@ class Sinc(_Special):
         # where torch gives a number; there the derivative is -pi^2 a / 3 to working precision
         a = node._parents[0]._data
         y = math.pi * a
-        tiny = np.abs(a) < 1e-100
+        tiny = np.abs(a) < np.sqrt(np.finfo(a.dtype).tiny)  # (a^2 would be subnormal or 0)
         safe = np.where(tiny, 1.0, a)
         ys = math.pi * safe
         quotient = (ys * np.cos(ys) - np.sin(ys)) / (math.pi * safe * safe)
