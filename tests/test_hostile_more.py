@@ -455,3 +455,17 @@ def test_sinc_gradient_at_a_tiny_input_is_a_number_as_torch(torch: Any) -> None:
     x32 = tl.tensor(xs.astype(np.float32), requires_grad=True)
     tl.sinc(x32).sum().backward()
     assert x32.grad.dtype == np.float32 and np.isfinite(x32.grad).all()
+
+
+@pytest.mark.parametrize("q", [0.5, 0.0, 1.0, [0.2, 0.9]])
+def test_nanquantile_of_an_all_nan_row_sends_its_gradient_where_torch_does(torch: Any, q: Any) -> None:
+    """The value is NaN; the gradient went to the row's last element, torch's to its first."""
+    x = np.array([[np.nan, np.nan, np.nan], [1.0, np.nan, 2.0]])
+    a, t = tl.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    qa, qt = (tl.tensor(np.array(q)), torch.tensor(q)) if isinstance(q, list) else (q, q)
+    out, want = tl.nanquantile(a, qa, -1), torch.nanquantile(t, qt, -1)
+    np.testing.assert_array_equal(out.data, want.detach().numpy())
+    g = np.random.default_rng(0).standard_normal(out.shape)
+    (out * tl.tensor(g)).sum().backward()
+    (want * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(a.grad, t.grad.numpy(), rtol=1e-12, atol=1e-15)

@@ -193,7 +193,7 @@ class StatsMethods:
         qv = qa.reshape(-1).astype(d.dtype)
         if who == "nanquantile":
             ranks = qv * (np.sum(~isnan, -1, keepdims=True) - 1).astype(d.dtype)
-            ranks = np.where(ranks < 0, n - 1, ranks)
+            ranks = np.where(ranks < 0, 0, ranks)  # all NaN: the first (a NaN; its gradient goes there, as torch)
         else:
             ranks = np.where(isnan.any(-1, keepdims=True), n - 1, qv * (n - 1))
         ranks = {"lower": np.floor, "higher": np.ceil, "nearest": np.round}.get(interpolation, lambda r: r)(ranks)
