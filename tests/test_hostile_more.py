@@ -462,7 +462,7 @@ def test_nanquantile_of_an_all_nan_row_sends_its_gradient_where_torch_does(torch
     """The value is NaN; the gradient went to the row's last element, torch's to its first."""
     x = np.array([[np.nan, np.nan, np.nan], [1.0, np.nan, 2.0]])
     a, t = tl.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    qa, qt = (tl.tensor(np.array(q)), torch.tensor(q)) if isinstance(q, list) else (q, q)
+    qa, qt = (tl.tensor(np.array(q)), torch.tensor(q, dtype=torch.float64)) if isinstance(q, list) else (q, q)
     out, want = tl.nanquantile(a, qa, -1), torch.nanquantile(t, qt, -1)
     np.testing.assert_array_equal(out.data, want.detach().numpy())
     g = np.random.default_rng(0).standard_normal(out.shape)
