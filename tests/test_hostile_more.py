@@ -469,3 +469,55 @@ def test_nanquantile_of_an_all_nan_row_sends_its_gradient_where_torch_does(torch
     (out * tl.tensor(g)).sum().backward()
     (want * torch.tensor(g)).sum().backward()
     np.testing.assert_allclose(a.grad, t.grad.numpy(), rtol=1e-12, atol=1e-15)
+
+
+# ------------------------------------------------------------------ the scatter family raises torch's exception types
+_X34 = np.arange(12.0).reshape(3, 4)
+_IDX = np.array([[0, 1, 2, 0], [1, 2, 0, 1]])
+_SCATTER_BAD = {  # name: (function name in the message, call(lib, x, as_tensor))
+    "scatter index out of range": ("scatter", lambda L, x, T: L.scatter(x, 0, T(np.array([[3, 0, 0, 0]])), T(_X34))),
+    "scatter negative index": ("scatter", lambda L, x, T: L.scatter(x, 0, T(np.array([[-1, 0, 0, 0]])), T(_X34))),
+    "scatter_add float index": ("scatter_add", lambda L, x, T: L.scatter_add(x, 0, T(np.zeros((1, 4))), T(_X34))),
+    "scatter_add int src": ("scatter_add", lambda L, x, T: L.scatter_add(x, 0, T(_IDX), T(_IDX))),
+    "scatter index larger than src": ("scatter", lambda L, x, T: L.scatter(x, 0, T(np.zeros((4, 4), np.int64)),
+                                                                          T(_X34))),
+    "scatter index axes": ("scatter", lambda L, x, T: L.scatter(x, 0, T(np.zeros((2, 4, 1), np.int64)), T(_X34))),
+    "scatter_reduce unknown reduce": ("scatter_reduce", lambda L, x, T: L.scatter_reduce(x, 0, T(_IDX), T(_X34),
+                                                                                        "bad")),
+    "scatter_reduce_ out of range": ("scatter_reduce", lambda L, x, T: x.scatter_reduce_(
+        0, T(np.array([[0, 1, 2, 0], [0, 0, 0, 9]])), T(np.ones((2, 4))), "prod")),
+    "index_reduce unknown reduce": ("index_reduce", lambda L, x, T: L.index_reduce(x, 0, T(np.array([0, 1, 2])),
+                                                                                  T(_X34), "sum")),
+    "index_reduce_ out of range": ("index_reduce", lambda L, x, T: x.index_reduce_(0, T(np.array([0, 7])),
+                                                                                  T(np.ones((2, 4))), "amax")),
+    "index_reduce source shape": ("index_reduce", lambda L, x, T: L.index_reduce(x, 0, T(np.array([0, 1])),
+                                                                                T(_X34), "prod")),
+    "index_put values shape": ("index_put", lambda L, x, T: L.index_put(x, (T(np.array([0, 1])),), T(_X34))),
+    "take float index": ("take", lambda L, x, T: L.take(x, T(np.array([0.0])))),
+    "take_along_dim index axes": ("take_along_dim", lambda L, x, T: L.take_along_dim(x, T(np.array([0, 1])), 0)),
+    "take_along_dim broadcast": ("take_along_dim", lambda L, x, T: L.take_along_dim(x, T(np.array([[0, 1]])), 0)),
+    "take_along_dim flat out of range": ("take_along_dim", lambda L, x, T: L.take_along_dim(x, T(np.array([12])))),
+    "masked_scatter_ short source": ("masked_scatter", lambda L, x, T: x.masked_scatter_(
+        T(np.ones((3, 4), bool)), T(np.ones(5)))),
+    "select_scatter src shape": ("select_scatter", lambda L, x, T: L.select_scatter(x, T(np.ones(3)), 0, 0)),
+    "slice_scatter step 0": ("slice_scatter", lambda L, x, T: L.slice_scatter(x, T(_X34), step=0)),
+    "slice_scatter src shape": ("slice_scatter", lambda L, x, T: L.slice_scatter(x, T(_X34), start=1)),
+    "diagonal_scatter same dims": ("diagonal_scatter", lambda L, x, T: L.diagonal_scatter(x, T(np.ones(3)), 0, 0, 0)),
+    "diagonal_scatter src shape": ("diagonal_scatter", lambda L, x, T: L.diagonal_scatter(x, T(np.ones(2)))),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_SCATTER_BAD))
+def test_scatter_family_refusals_have_torchs_type_name_the_function_and_change_nothing(torch: Any,
+                                                                                       case: str) -> None:
+    """These raised ValueError / TypeError / IndexError where torch raises RuntimeError; each is
+    now also a RuntimeError (and still the old type), names the function, and writes nothing."""
+    who, call = _SCATTER_BAD[case]
+    tx = torch.tensor(_X34)
+    with pytest.raises(Exception) as want:
+        call(torch, tx, torch.tensor)
+    x = tl.tensor(_X34.copy())
+    with pytest.raises(type(want.value), match=rf"{who}: ") as got:
+        call(tl, x, tl.tensor)
+    assert isinstance(got.value, (ValueError, TypeError, IndexError))
+    np.testing.assert_array_equal(x.data, _X34)
