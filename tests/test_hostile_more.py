@@ -521,3 +521,55 @@ def test_scatter_family_refusals_have_torchs_type_name_the_function_and_change_n
         call(tl, x, tl.tensor)
     assert isinstance(got.value, (ValueError, TypeError, IndexError))
     np.testing.assert_array_equal(x.data, _X34)
+
+
+# ------------------------------------------------------------------ layout, statistics and linalg raise torch's types
+_F = np.arange(12.0).reshape(3, 4)
+_BAD_ARGS = {  # name: (function name in the message, call(lib, T)), T makes a tensor of the library
+    "tile negative": ("tile", lambda L, T: L.tile(T(_F), (-1,))),
+    "broadcast_to fewer axes": ("broadcast_to", lambda L, T: L.broadcast_to(T(_F), (4,))),
+    "broadcast_to size": ("broadcast_to", lambda L, T: L.broadcast_to(T(_F), (3, 1))),
+    "rot90 same dims": ("rot90", lambda L, T: L.rot90(T(_F), 1, (0, 0))),
+    "rot90 three dims": ("rot90", lambda L, T: L.rot90(T(_F), 1, (0, 1, 2))),
+    "rot90 vector": ("rot90", lambda L, T: L.rot90(T(np.ones(3)), 1, (0, 1))),
+    "tensor_split zero sections": ("tensor_split", lambda L, T: L.tensor_split(T(_F), 0)),
+    "tensor_split float indices": ("tensor_split", lambda L, T: L.tensor_split(T(_F), T(np.array([1.0, 2.0])))),
+    "tensor_split 0-d": ("tensor_split", lambda L, T: L.tensor_split(T(np.array(1.0)), 2)),
+    "hsplit not divisible": ("hsplit", lambda L, T: L.hsplit(T(_F), 3)),
+    "vsplit vector": ("vsplit", lambda L, T: L.vsplit(T(np.ones(4)), 2)),
+    "dsplit matrix": ("dsplit", lambda L, T: L.dsplit(T(_F), 2)),
+    "unfold size too large": ("unfold", lambda L, T: T(_F).unfold(1, 5, 1)),
+    "unfold step 0": ("unfold", lambda L, T: T(_F).unfold(1, 2, 0)),
+    "unfold negative size": ("unfold", lambda L, T: T(_F).unfold(1, -1, 1)),
+    "unique empty other axis": ("unique", lambda L, T: L.unique(T(np.zeros((0, 3))), dim=1)),
+    "kthvalue k 0": ("kthvalue", lambda L, T: L.kthvalue(T(_F), 0, 0)),
+    "kthvalue k too large": ("kthvalue", lambda L, T: L.kthvalue(T(_F), 4, 0)),
+    "quantile q out of range": ("quantile", lambda L, T: L.quantile(T(_F), 1.5)),
+    "quantile q dtype": ("quantile", lambda L, T: L.quantile(T(_F), T(np.array([1, 0])))),
+    "quantile integer input": ("quantile", lambda L, T: L.quantile(T(np.array([1, 2, 3])), 0.5)),
+    "quantile interpolation": ("quantile", lambda L, T: L.quantile(T(_F), 0.5, interpolation="bad")),
+    "nanmean integer input": ("nanmean", lambda L, T: L.nanmean(T(np.array([1, 2])))),
+    "cov 3-d": ("cov", lambda L, T: L.cov(T(np.ones((2, 3, 4))))),
+    "cov float fweights": ("cov", lambda L, T: L.cov(T(_F), fweights=T(np.ones(4)))),
+    "cov negative aweights": ("cov", lambda L, T: L.cov(T(_F), aweights=T(np.array([1.0, -2.0, 1.0, 1.0])))),
+    "cov fweights length": ("cov", lambda L, T: L.cov(T(_F), fweights=T(np.array([1, 2, 1])))),
+    "histogram weight shape": ("histogram", lambda L, T: L.histogram(T(_F.ravel()), 3, weight=T(np.ones(5)))),
+    "qr mode": ("linalg.qr", lambda L, T: L.linalg.qr(T(_F), mode="bad")),
+    "eigh UPLO": ("linalg.eigh", lambda L, T: L.linalg.eigh(T(np.eye(3)), UPLO="X")),
+    "vander N": ("linalg.vander", lambda L, T: L.linalg.vander(T(np.arange(3.0)), N=0)),
+    "cond p": ("linalg.cond", lambda L, T: L.linalg.cond(T(np.eye(3)), 3)),
+    "multi_dot one matrix": ("linalg.multi_dot", lambda L, T: L.linalg.multi_dot([T(np.eye(3))])),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_BAD_ARGS))
+def test_layout_stats_and_linalg_refusals_have_torchs_type_and_name_the_function(torch: Any, case: str) -> None:
+    """These were ValueError / TypeError / IndexError only, where torch raises RuntimeError
+    (broadcast_to's message named expand); they are now both."""
+    who, call = _BAD_ARGS[case]
+    with pytest.raises(Exception) as want:
+        call(torch, torch.tensor)
+    assert isinstance(want.value, RuntimeError), want.value
+    with pytest.raises(RuntimeError, match=rf"{re.escape(who)}: ") as got:
+        call(tl, tl.tensor)
+    assert isinstance(got.value, (ValueError, TypeError, IndexError))

@@ -414,9 +414,9 @@ def _int(who: str, name: str, v: Any, low: Optional[int] = None) -> int:
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
         raise TypeError(f"{who}: {name} must be an int, got {v!r}")
     if not -2**63 <= v < 2**63:
-        raise ValueError(f"{who}: {name} {v} does not fit a 64-bit integer")
+        raise ArgumentError(f"{who}: {name} {v} does not fit a 64-bit integer")
     if low is not None and v < low:
-        raise ValueError(f"{who}: {name} must be >= {low}, got {v}")
+        raise ArgumentError(f"{who}: {name} must be >= {low}, got {v}")
     return int(v)
 
 

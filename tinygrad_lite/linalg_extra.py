@@ -17,7 +17,7 @@ from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
-from .conventions import ShapeMismatchError
+from .conventions import ArgumentError, ShapeMismatchError
 from .linalg_more import LinAlgError, M, _info, _mat, _t, _vector_rhs, matrix_rank, pinv
 from .ops.base import _AxisError
 from .tensor import Tensor, stack
@@ -97,7 +97,7 @@ def cond(A: Any, p: Any = None) -> Tensor:
     from .linalg import matrix_norm, svdvals
     A = _mat("linalg.cond", A)
     if p not in (None, 2, -2, "fro", "nuc", 1, -1, np.inf, -np.inf) or isinstance(p, bool):
-        raise ValueError(f"linalg.cond: p must be None, 2, -2, 'fro', 'nuc', inf, -inf, 1 or -1, got {p!r}")
+        raise ArgumentError(f"linalg.cond: p must be None, 2, -2, 'fro', 'nuc', inf, -inf, 1 or -1, got {p!r}")
     if p in ("fro", "nuc"):
         M.square("linalg.cond", A.data)
     if 0 in A.data.shape[-2:]:  # empty matrices: 0, as torch
@@ -135,7 +135,8 @@ def multi_dot(tensors: Any) -> Tensor:
     column vector; the result drops their axes)."""
     who = "linalg.multi_dot"
     if not isinstance(tensors, (list, tuple)) or len(tensors) < 2:
-        raise ValueError(f"{who}: expected a list of at least 2 tensors, got {tensors!r}")
+        got = f"{len(tensors)}" if isinstance(tensors, (list, tuple)) else f"a {type(tensors).__name__}"
+        raise ArgumentError(f"{who}: expected a list of at least 2 tensors, got {got}")
     ts = [_t(who, x) for x in tensors]
     first, last = ts[0].data.ndim == 1, ts[-1].data.ndim == 1
     ts[0] = ts[0].unsqueeze(0) if first else ts[0]
@@ -220,7 +221,7 @@ def vander(x: Any, *, N: Optional[int] = None) -> Tensor:
         raise ShapeMismatchError(f"linalg.vander: x must have at least 1 axis, got shape {x.data.shape}")
     N = x.data.shape[-1] if N is None else N
     if isinstance(N, bool) or not isinstance(N, numbers.Integral) or N <= 1:
-        raise ValueError(f"linalg.vander: N must be an int greater than 1, got {N!r}")
+        raise ArgumentError(f"linalg.vander: N must be an int greater than 1, got {N!r}")
     cols = x.unsqueeze(-1).expand(*x.data.shape, int(N) - 1)
     ones = Tensor(np.ones(x.data.shape + (1,), M.floats(x.data).dtype if x.data.dtype.kind == "b" else x.data.dtype))
     from .tensor import cat

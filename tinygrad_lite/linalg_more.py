@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .conventions import ShapeMismatchError
+from .conventions import ArgumentError, ShapeMismatchError
 from .ops import linalg_decomp as D
 from .ops import linalg_more as M
 from .ops.linalg_more import LinAlgError
@@ -249,7 +249,7 @@ def qr(A: Any, mode: str = "reduced") -> QRResult:
 def _qr(who: str, A: Any, mode: str) -> QRResult:
     A = _mat(who, A)
     if mode not in ("reduced", "complete", "r"):
-        raise ValueError(f"{who}: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
+        raise ArgumentError(f"{who}: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
     out = D.QR_(A, mode=mode, who=who)
     Q, R = _unpack(out, _qr_shapes(A.data.shape, mode))
     return QRResult(Tensor(np.zeros((0,), out.data.dtype)) if mode == "r" else Q, R)
@@ -281,7 +281,7 @@ def _svd(who: str, A: Any, full_matrices: bool) -> SVDResult:
 
 def _uplo(who: str, UPLO: Any) -> str:
     if UPLO not in ("L", "U"):
-        raise ValueError(f"{who}: UPLO must be 'L' or 'U', got {UPLO!r}")
+        raise ArgumentError(f"{who}: UPLO must be 'L' or 'U', got {UPLO!r}")
     return UPLO
 
 

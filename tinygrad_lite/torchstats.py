@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 import numpy as np
 
 from .batchstate import derived
-from .conventions import ArgumentError, IndexRangeError, check_bool
+from .conventions import ArgumentError, DtypeError, IndexRangeError, ShapeMismatchError, check_bool
 from .ops import base
 from .ops.base import axes_of, axis_of, make
 from .ops.select import order
@@ -55,7 +55,7 @@ _MODES = ("linear", "lower", "higher", "midpoint", "nearest")
 
 def _floating(x: Any, who: str) -> None:
     if x._data.dtype.kind != "f":
-        raise TypeError(f"{who}: the input must be a floating-point tensor, got dtype {x._data.dtype}")
+        raise DtypeError(f"{who}: the input must be a floating-point tensor, got dtype {x._data.dtype}")
 
 
 def _positions(d: np.ndarray, ax: int, kind: str, k: int = 0) -> np.ndarray:
@@ -109,9 +109,9 @@ class StatsMethods:
         ax = axis_of(d.ndim, dim, who)
         n = d.shape[ax]
         if n == 0:
-            raise IndexError(f"{who}: cannot compute over the empty dim {ax} of a tensor of shape {d.shape}")
+            raise IndexRangeError(f"{who}: cannot compute over the empty dim {ax} of a tensor of shape {d.shape}")
         if kind == "kth" and not 0 <= k < n:
-            raise IndexError(f"{who}: k = {k + 1} is out of range for dim {ax} of size {n} (shape {d.shape})")
+            raise IndexRangeError(f"{who}: k = {k + 1} is out of range for dim {ax} of size {n} (shape {d.shape})")
         idx = _mode_positions(d, ax) if kind == "mode" else _positions(d, ax, kind, k)
         values = self.gather(ax, idx)  # type: ignore[attr-defined]
         if not keepdim:
@@ -167,17 +167,17 @@ class StatsMethods:
         if isinstance(q, base.Tensor):
             qa = q._data
             if qa.ndim > 1:
-                raise ValueError(f"{who}: q must be a scalar or a 1-d tensor, got shape {qa.shape}")
+                raise ShapeMismatchError(f"{who}: q must be a scalar or a 1-d tensor, got shape {qa.shape}")
             if qa.dtype != self._data.dtype:
-                raise TypeError(f"{who}: q (dtype {qa.dtype}) must have the input's dtype {self._data.dtype}")
+                raise DtypeError(f"{who}: q (dtype {qa.dtype}) must have the input's dtype {self._data.dtype}")
         elif isinstance(q, numbers.Real) and not isinstance(q, bool):
             qa = np.asarray(float(q))
         else:
             raise TypeError(f"{who}: q must be a number or a tensor, got {type(q).__name__}")
         if qa.size and not ((qa >= 0) & (qa <= 1)).all():
-            raise ValueError(f"{who}: q values must lie in [0, 1], got {qa.tolist()}")
+            raise ArgumentError(f"{who}: q values must lie in [0, 1], got {qa.tolist()}")
         if interpolation not in _MODES:
-            raise ValueError(f"{who}: interpolation must be one of {', '.join(_MODES)}; got {interpolation!r}")
+            raise ArgumentError(f"{who}: interpolation must be one of {', '.join(_MODES)}; got {interpolation!r}")
         d = self._data
         if dim is None:
             x = self.reshape(-1)  # type: ignore[attr-defined]
@@ -264,7 +264,7 @@ class StatsMethods:
         from .torchmath import _other
         d = self._data
         if d.ndim > 2:
-            raise ValueError(f"cov: expected a 1-d or 2-d input, got shape {d.shape}")
+            raise ShapeMismatchError(f"cov: expected a 1-d or 2-d input, got shape {d.shape}")
         if isinstance(correction, bool) or not isinstance(correction, (int, np.integer)):
             raise TypeError(f"cov: correction must be an int, got {correction!r}")
         x = self.reshape(1, -1) if d.ndim < 2 else self  # type: ignore[attr-defined]
@@ -277,12 +277,12 @@ class StatsMethods:
                 continue
             t = _other(wt)
             if t._data.ndim > 1 or t._data.size != n:
-                raise ValueError(f"cov: {key} must be a 1-d tensor of {n} values (the observations), got shape "
-                                 f"{t._data.shape}")
+                raise ShapeMismatchError(f"cov: {key} must be a 1-d tensor of {n} values (the observations), got "
+                                         f"shape {t._data.shape}")
             if key == "fweights" and t._data.dtype.kind not in "iu":
-                raise TypeError(f"cov: fweights must be integers, got dtype {t._data.dtype}")
+                raise DtypeError(f"cov: fweights must be integers, got dtype {t._data.dtype}")
             if (t._data < 0).any():
-                raise ValueError(f"cov: {key} cannot be negative")
+                raise ArgumentError(f"cov: {key} cannot be negative")
             t = t.reshape(-1)
             w = t if w is None else w * t
         if w is None:
@@ -340,7 +340,8 @@ class StatsMethods:
         if weight is not None:
             w = weight._data if isinstance(weight, base.Tensor) else np.asarray(weight)
             if w.shape != d.shape:
-                raise ValueError(f"histogram: weight of shape {w.shape} must have the input's shape {d.shape}")
+                raise ShapeMismatchError(f"histogram: weight of shape {w.shape} must have the input's shape "
+                                         f"{d.shape}")
         if isinstance(edges, int):  # equal bins: their range (given, or the values') must be finite
             lo, hi = range if range is not None else (d.min(), d.max()) if d.size else (0.0, 1.0)
             if not (np.isfinite(lo) and np.isfinite(hi)):
