@@ -573,3 +573,30 @@ def test_layout_stats_and_linalg_refusals_have_torchs_type_and_name_the_function
     with pytest.raises(RuntimeError, match=rf"{re.escape(who)}: ") as got:
         call(tl, tl.tensor)
     assert isinstance(got.value, (ValueError, TypeError, IndexError))
+
+
+# ------------------------------------------------------------------ absurd sizes
+_HUGE = {  # name: (function name in the message, call(lib, T)); every size is past the address space
+    "hann_window": ("hann_window", lambda L, T: L.hann_window(2 ** 60)),
+    "kaiser_window": ("kaiser_window", lambda L, T: L.kaiser_window(2 ** 60)),
+    "bartlett_window": ("bartlett_window", lambda L, T: L.bartlett_window(2 ** 60)),
+    "vander": ("linalg.vander", lambda L, T: L.linalg.vander(T(np.ones(3)), N=2 ** 60)),
+    "histogram": ("histogram", lambda L, T: L.histogram(T(np.ones(3)), 2 ** 60)),
+    "affine_grid": ("affine_grid", lambda L, T: L.nn.functional.affine_grid(T(np.ones((1, 2, 3))),
+                                                                            (1, 1, 2 ** 30, 2 ** 30),
+                                                                            align_corners=False)),
+    "tile": ("tile", lambda L, T: L.tile(T(np.ones((3, 4))), (2 ** 60,))),
+}
+
+
+@pytest.mark.parametrize("case", sorted(_HUGE))
+def test_an_absurd_size_raises_an_error_naming_the_function(torch: Any, case: str) -> None:
+    """numpy's refusal to allocate ('Unable to allocate 8.00 EiB ...', or 'array is too big')
+    escaped without the function's name; torch raises a RuntimeError. Now it is an
+    AllocationError: a MemoryError and a RuntimeError that names the function."""
+    who, call = _HUGE[case]
+    with pytest.raises(RuntimeError):
+        call(torch, torch.tensor)
+    with pytest.raises(MemoryError, match=rf"{re.escape(who)}: the result is too large to allocate") as e:
+        call(tl, tl.tensor)
+    assert isinstance(e.value, RuntimeError)

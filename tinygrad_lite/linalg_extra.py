@@ -19,7 +19,7 @@ import numpy as np
 
 from .conventions import ArgumentError, ShapeMismatchError
 from .linalg_more import LinAlgError, M, _info, _mat, _t, _vector_rhs, matrix_rank, pinv
-from .ops.base import _AxisError
+from .ops.base import _AxisError, allocating
 from .tensor import Tensor, stack
 
 __all__ = ["lstsq", "matrix_power", "cond", "multi_dot", "cross", "vecdot", "diagonal", "matmul",
@@ -214,6 +214,7 @@ def matmul(input: Any, other: Any) -> Tensor:
     return _t("linalg.matmul", input) @ other
 
 
+@allocating("linalg.vander")
 def vander(x: Any, *, N: Optional[int] = None) -> Tensor:
     """The Vandermonde matrices (*, n, N) of x (*, n): columns x^0, x^1, ..., x^(N-1)."""
     x = _t("linalg.vander", x)

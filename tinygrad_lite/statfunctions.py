@@ -23,7 +23,7 @@ from .factories import as_dtype, check_device
 from .functions import _passing, _t
 from .ops import base
 from .ops import special as sp
-from .ops.base import axis_of, make
+from .ops.base import allocating, axis_of, make
 from .ops.layout import cat
 from .torchmath import _other
 
@@ -173,6 +173,7 @@ def _made_window(w: np.ndarray, L: int, dt: Any, requires_grad: bool) -> Any:
     return factories._made(np.asarray(w[:L], dtype=dt), requires_grad)
 
 
+@allocating("hamming_window")
 def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.54, beta: float = 0.46, *,
                    dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
     """alpha - beta cos(2 pi n / (N - 1)), n = 0..L-1 (N = L + 1 when ``periodic``)."""
@@ -182,6 +183,7 @@ def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.5
     return _made_window(w, window_length, dt, requires_grad)
 
 
+@allocating("hann_window")
 def hann_window(window_length: int, periodic: bool = True, *, dtype: Any = None, device: Any = None,
                 requires_grad: bool = False) -> Any:
     """0.5 - 0.5 cos(2 pi n / (N - 1)) (``hamming_window`` with alpha = beta = 1/2)."""
@@ -189,6 +191,7 @@ def hann_window(window_length: int, periodic: bool = True, *, dtype: Any = None,
     return hamming_window(window_length, periodic, 0.5, 0.5, dtype=dtype, requires_grad=requires_grad)
 
 
+@allocating("blackman_window")
 def blackman_window(window_length: int, periodic: bool = True, *, dtype: Any = None, device: Any = None,
                     requires_grad: bool = False) -> Any:
     """0.42 - 0.5 cos(2 pi n / (N - 1)) + 0.08 cos(4 pi n / (N - 1))."""
@@ -197,6 +200,7 @@ def blackman_window(window_length: int, periodic: bool = True, *, dtype: Any = N
     return _made_window(0.08 * np.cos(4 * t) - 0.5 * np.cos(2 * t) + 0.42, window_length, dt, requires_grad)
 
 
+@allocating("bartlett_window")
 def bartlett_window(window_length: int, periodic: bool = True, *, dtype: Any = None, device: Any = None,
                     requires_grad: bool = False) -> Any:
     """The triangle 1 - |2n / (N - 1) - 1|."""
@@ -206,6 +210,7 @@ def bartlett_window(window_length: int, periodic: bool = True, *, dtype: Any = N
     return _made_window(np.where(np.arange(len(n)) < half, t, 2 - t), window_length, dt, requires_grad)
 
 
+@allocating("kaiser_window")
 def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *, dtype: Any = None,
                   device: Any = None, requires_grad: bool = False) -> Any:
     """i0(beta sqrt(1 - ((n - a) / a)^2)) / i0(beta) with a = (N - 1) / 2."""

@@ -23,7 +23,7 @@ import numpy as np
 from . import ops
 from .conventions import ArgumentError, DtypeError, ShapeMismatchError, _int, _shape_arg
 from .ops import base
-from .ops.base import _AxisError, axis_of
+from .ops.base import _AxisError, allocating, axis_of
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -79,6 +79,7 @@ class LayoutMethods:
     __slots__ = ()
     data: np.ndarray
 
+    @allocating("tile")
     def tile(self, *dims: Any) -> "Tensor":
         """The tensor repeated ``dims[i]`` times along axis i; fewer dims than axes count from
         the last axis (the rest 1), more dims add leading axes (torch's ``tile``)."""
@@ -205,6 +206,7 @@ class LayoutMethods:
             raise TypeError(f"split_with_sizes: split_sizes must be a list of ints, got {split_sizes!r}")
         return self.split(list(split_sizes), dim)  # type: ignore[attr-defined]
 
+    @allocating("unfold")
     def unfold(self, dimension: int, size: int, step: int) -> "Tensor":
         """The windows ``x[.., step*i : step*i + size, ..]`` along ``dimension`` (i = 0 ..
         (n - size) // step), stacked on that axis, each window on a new last axis (a copy;

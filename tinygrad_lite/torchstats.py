@@ -22,7 +22,7 @@ import numpy as np
 from .batchstate import derived
 from .conventions import ArgumentError, DtypeError, IndexRangeError, ShapeMismatchError, check_bool
 from .ops import base
-from .ops.base import axes_of, axis_of, make
+from .ops.base import allocating, axes_of, axis_of, make
 from .ops.select import order
 
 if TYPE_CHECKING:
@@ -312,6 +312,7 @@ class StatsMethods:
         s = c.diagonal().sqrt()  # type: ignore[attr-defined]
         return (c / s.reshape(-1, 1) / s.reshape(1, -1)).clamp(-1.0, 1.0)  # type: ignore[attr-defined]
 
+    @allocating("histogram")
     def histogram(self, bins: Any = 100, *, range: Optional[tuple] = None, weight: Any = None,
                   density: bool = False) -> Histogram:
         """``(hist, bin_edges)``: the counts (or summed weights) of the values in ``bins``

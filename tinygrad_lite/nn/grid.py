@@ -24,6 +24,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from ..ops.base import allocating
 from ..ops.base import const as _const
 from ..tensor import Tensor
 
@@ -55,6 +56,7 @@ def _base(n: int, align: bool) -> np.ndarray:
     return line if align else line * (n - 1) / n
 
 
+@allocating("affine_grid")
 def affine_grid(theta: Any, size: Sequence[int], align_corners: Optional[bool] = None) -> Tensor:
     """The sampling grid of an affine map: for a 2-D ``size = (N, C, H, W)`` and ``theta`` of
     shape (N, 2, 3), ``grid[n, h, w] = theta[n] @ (x_w, y_h, 1)`` with ``x_w``, ``y_h`` the
