@@ -597,6 +597,6 @@ def test_an_absurd_size_raises_an_error_naming_the_function(torch: Any, case: st
     who, call = _HUGE[case]
     with pytest.raises(RuntimeError):
         call(torch, torch.tensor)
-    with pytest.raises(MemoryError, match=rf"{re.escape(who)}: the result is too large to allocate") as e:
+    with pytest.raises(MemoryError, match=rf"{re.escape(who)}: the result .*is too large to allocate") as e:
         call(tl, tl.tensor)
     assert isinstance(e.value, RuntimeError)

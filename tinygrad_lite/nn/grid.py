@@ -24,7 +24,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..ops.base import allocating
+from ..ops.base import AllocationError, allocating
 from ..ops.base import const as _const
 from ..tensor import Tensor
 
@@ -81,6 +81,8 @@ def affine_grid(theta: Any, size: Sequence[int], align_corners: Optional[bool] =
     if min(size) <= 0:
         raise ValueError(f"{who}: expected a positive output size, got size {size}")
     spatial = size[2:]
+    if size[0] * math.prod(spatial) * nd * th.data.dtype.itemsize >= 2 ** 63:  # before any (large) base grid
+        raise AllocationError(f"{who}: the result of shape {(size[0], *spatial, nd)} is too large to allocate")
     if align and min(spatial) == 1:
         warnings.warn(f"{who}: with align_corners=True a unit-size axis has its one point at 0 (as since torch "
                       "1.3.0), not at -1", UserWarning, stacklevel=2)
