@@ -600,3 +600,21 @@ def test_an_absurd_size_raises_an_error_naming_the_function(torch: Any, case: st
     with pytest.raises(MemoryError, match=rf"{re.escape(who)}: the result .*is too large to allocate") as e:
         call(tl, tl.tensor)
     assert isinstance(e.value, RuntimeError)
+
+
+def test_affine_grid_refuses_an_overflowing_size_before_allocating_anything() -> None:
+    """affine_grid built two 2**30-point coordinate axes (8 GB each) before numpy refused the
+    grid, and the process could be killed for memory. It now refuses at once, naming the
+    result's shape (run under a 1 GB address-space limit, so a regression cannot hurt)."""
+    import subprocess
+    import sys
+    code = ("import resource, numpy as np, tinygrad_lite as tl\n"
+            "resource.setrlimit(resource.RLIMIT_AS, (2 ** 30, 2 ** 30))\n"
+            "try:\n"
+            "    tl.nn.functional.affine_grid(tl.tensor(np.ones((1, 2, 3))), (1, 1, 2 ** 30, 2 ** 30),"
+            " align_corners=False)\n"
+            "except MemoryError as e:\n"
+            "    print(type(e).__name__, e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "AllocationError affine_grid: the result of shape (1, 1073741824, 1073741824, 2)" in out.stdout, \
+        out.stdout + out.stderr
