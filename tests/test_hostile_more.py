@@ -618,3 +618,22 @@ def test_affine_grid_refuses_an_overflowing_size_before_allocating_anything() ->
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "AllocationError affine_grid: the result of shape (1, 1073741824, 1073741824, 2)" in out.stdout, \
         out.stdout + out.stderr
+
+
+@pytest.mark.parametrize("call", [
+    lambda L: L.polygamma(1.5, L.tensor([1.0])), lambda L: L.polygamma(True, L.tensor([1.0])),
+    lambda L: L.polygamma(-1, L.tensor([1.0])), lambda L: L.hann_window(2.5), lambda L: L.kaiser_window(True),
+    lambda L: L.hamming_window(-1), lambda L: L.logspace(0, 1, -1), lambda L: L.logspace(0, 1, 2.5)])
+def test_counts_and_orders_that_are_not_ints_or_are_negative_raise_torchs_types(torch: Any, call: Any) -> None:
+    """A float or bool count was a ValueError (torch: TypeError); a negative one a ValueError
+    only (torch: RuntimeError)."""
+    with pytest.raises((TypeError, RuntimeError)) as want:
+        call(torch)
+    with pytest.raises(type(want.value), match=r"(polygamma|_window|logspace): "):
+        call(tl)
+
+
+def test_polygamma_takes_a_0d_integer_tensor_order_as_torch(torch: Any) -> None:
+    x = np.array([0.5, 1.0, 3.0])
+    np.testing.assert_allclose(tl.polygamma(tl.tensor(np.array(2)), tl.tensor(x)).data,
+                               torch.polygamma(torch.tensor(2), torch.tensor(x)).numpy(), rtol=1e-12)

@@ -19,6 +19,7 @@ from typing import Any, Optional
 import numpy as np
 
 from . import factories
+from .conventions import ArgumentError
 from .factories import as_dtype, check_device
 from .functions import _passing, _t
 from .ops import base
@@ -123,8 +124,12 @@ def cumulative_trapezoid(y: Any, x: Any = None, *, dx: Any = None, dim: int = -1
 
 # ------------------------------------------------------------------ factories ------------
 def _count(who: str, name: str, v: Any) -> int:
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) or v < 0:
-        raise ValueError(f"{who}: {name} must be an int >= 0, got {v!r}")
+    """``v`` as a count: not an int (a float, a bool) is a TypeError, a negative int an
+    ArgumentError (a ValueError, and torch's RuntimeError), as torch refuses them."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"{who}: {name} must be an int >= 0, got {v!r}")
+    if v < 0:
+        raise ArgumentError(f"{who}: {name} must be an int >= 0, got {v!r}")
     return int(v)
 
 

@@ -22,6 +22,8 @@ import numpy as np
 
 from . import ops
 from .batchstate import derived
+from .conventions import ArgumentError
+from .ops import base
 from .ops import special as sp
 from .ops.base import make
 from .torchmath import _bools, _floats, _function, _function2, _other, bitwise_forms
@@ -74,8 +76,12 @@ class SpecialMethods:
     def polygamma(self, n: int) -> "Tensor":
         """The n-th derivative of digamma, psi^(n)(x) = (-1)^(n+1) n! sum_k (x+k)^-(n+1) for
         n >= 1 (digamma for n = 0); d/dx = polygamma(n+1, x)."""
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"polygamma: n must be a non-negative int, got {n!r}")
+        if isinstance(n, base.Tensor) and n.data.ndim == 0 and n.data.dtype.kind in "iu":
+            n = n.data.item()  # a 0-d integer tensor, as torch takes it
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"polygamma: n must be a non-negative int, got {n!r}")
+        if n < 0:
+            raise ArgumentError(f"polygamma: n must be a non-negative int, got {n!r}")
         return sp.POLYGAMMA(_floats(self), int(n))
 
     def mvlgamma(self, p: int) -> "Tensor":
