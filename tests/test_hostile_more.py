@@ -637,3 +637,20 @@ def test_polygamma_takes_a_0d_integer_tensor_order_as_torch(torch: Any) -> None:
     x = np.array([0.5, 1.0, 3.0])
     np.testing.assert_allclose(tl.polygamma(tl.tensor(np.array(2)), tl.tensor(x)).data,
                                torch.polygamma(torch.tensor(2), torch.tensor(x)).numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("who,call", [
+    ("gcd", lambda L: L.gcd(L.tensor([1]), None)), ("float_power", lambda L: L.float_power(L.tensor([1.0]), "a")),
+    ("logaddexp", lambda L: L.logaddexp(L.tensor([1.0]), None)),
+    ("copysign", lambda L: L.copysign(L.tensor([1.0]), "x")),
+    ("fmax", lambda L: L.fmax(L.tensor([1.0]), None)),
+    ("scatter_add", lambda L: L.scatter_add(L.tensor([1.0]), 0, L.tensor([0]), None)),
+    ("index_put", lambda L: L.index_put(L.tensor([1.0]), (L.tensor([0]),), None)),
+    ("masked_scatter", lambda L: L.masked_scatter(L.tensor([1.0]), L.tensor([True]), None))])
+def test_a_non_numeric_operand_is_a_type_error_naming_the_function(torch: Any, who: str, call: Any) -> None:
+    """The message was 'cannot use an object of type NoneType ... as a tensor operand', naming
+    no function."""
+    with pytest.raises(TypeError):
+        call(torch)
+    with pytest.raises(TypeError, match=rf"^{who}: "):
+        call(tl)

@@ -81,8 +81,14 @@ def _scatter_checks(who: str, t: Any, dim: Any, index: Any, src: Optional[Any]) 
     return ax, _in_range(who, idx, shape[ax] if shape else 1, f"dim {ax} of the tensor of shape {shape}")
 
 
-def _operand(x: Any) -> Any:
-    return x if isinstance(x, base.Tensor) else base.const(x)
+def _operand(x: Any, who: str) -> Any:
+    """A Tensor operand of ``who`` (a number or an array as a constant); else a TypeError naming ``who``."""
+    if isinstance(x, base.Tensor):
+        return x
+    try:
+        return base.const(x)
+    except TypeError as e:
+        raise TypeError(f"{who}: {e}") from None
 
 
 def _like(index: Any, arr: np.ndarray) -> Any:
@@ -102,7 +108,7 @@ class ScatterMethods:
 
     # ------------------------------------------------------------ scatter --------------
     def _scatter(self, who: str, op: Any, dim: Any, index: Any, src: Any, **params: Any) -> "Tensor":
-        s = _operand(src)
+        s = _operand(src, who)
         ax, idx = _scatter_checks(who, self, dim, index, s)
         if self.data.ndim == 0:  # a 0-d tensor acts as one of shape (1,)
             one = self.reshape(1)  # type: ignore[attr-defined]
@@ -196,7 +202,7 @@ class ScatterMethods:
         """The flattened tensor with ``source``'s elements written (added with ``accumulate``)
         at ``index`` (negative positions from the end), back in this shape."""
         idx = _ints("put", index).reshape(-1)
-        src = _operand(source)
+        src = _operand(source, "put")
         if src.data.size != idx.size:
             raise ValueError(f"put: source of shape {src.data.shape} must have as many elements as index "
                              f"({idx.size})")
@@ -222,7 +228,7 @@ class ScatterMethods:
         for i in parts:
             if i.data.dtype.kind not in "biu":
                 raise TypeError(f"index_put: indices must be integer or bool tensors, got dtype {i.data.dtype}")
-        v = _operand(values)
+        v = _operand(values, "index_put")
         _same_dtype("index_put", self, v, "values")
         key, _ = normalise_index(parts, self.data.shape, "index_put")
         target = np.shape(indexed(self.data, key, "index_put", key))
@@ -254,7 +260,7 @@ class ScatterMethods:
         if idx.ndim > 1:
             raise TypeError(f"index_reduce: index must be a 0-d or 1-D integer tensor, got shape {idx.shape}")
         idx = idx.reshape(-1)
-        src = _operand(source)
+        src = _operand(source, "index_reduce")
         s = src.data.shape
         if len(s) != len(shape) or s[:ax] + s[ax + 1:] != shape[:ax] + shape[ax + 1:] or s[ax] != idx.size:
             raise ShapeMismatchError(f"index_reduce: source of shape {s} must have the shape {shape} of the "
@@ -274,7 +280,7 @@ class ScatterMethods:
         """The first ``mask.sum()`` elements of ``source`` (in row-major order) where the bool
         ``mask`` (broadcast with this tensor) holds, this tensor elsewhere."""
         m, shape = bool_mask("masked_scatter", self, mask)
-        src = _operand(source)
+        src = _operand(source, "masked_scatter")
         _same_dtype("masked_scatter", self, src, "source")
         md = np.broadcast_to(m.data, shape)
         n = int(md.sum())
@@ -298,7 +304,7 @@ class ScatterMethods:
         return self._update("masked_scatter_", source, lambda x, s: x.masked_scatter(mask, s))  # type: ignore
 
     def _put_part(self, who: str, src: Any, key: tuple, keeps_rows: bool) -> "Tensor":
-        s = _operand(src)
+        s = _operand(src, who)
         target = np.shape(self.data[key])
         if s.data.shape != target:
             raise ShapeMismatchError(f"{who}: src of shape {s.data.shape} must have the shape {target} of the part it "

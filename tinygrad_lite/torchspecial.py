@@ -47,7 +47,7 @@ def _plain(out: Any, who: str, *inputs: Any) -> "Tensor":
 
 def _pair(who: str, a: Any, b: Any, kinds: str) -> tuple:
     """The data of two operands of dtype kinds ``kinds``, checked to broadcast."""
-    o = _other(b)
+    o = _other(b, who)
     ad, bd = a._data, o._data
     if ad.dtype.kind not in kinds or bd.dtype.kind not in kinds:
         raise TypeError(f"{who}: expected {'integer' if kinds == 'iu' else 'floating-point'} tensors, got dtypes "
@@ -102,12 +102,12 @@ class SpecialMethods:
         x = self.astype(np.float64)  # type: ignore[attr-defined]
         if isinstance(exponent, numbers.Real) and not isinstance(exponent, bool):
             return x ** float(exponent)
-        return x ** _other(exponent).astype(np.float64)
+        return x ** _other(exponent, "float_power").astype(np.float64)
 
     def ldexp(self, other: Any) -> "Tensor":
         """self * 2**other (other an integer or float tensor); differentiable in self (and
         in a float other: d/dother = log(2) self 2**other)."""
-        o = _other(other)
+        o = _other(other, "ldexp")
         return _floats(self) * (2.0 ** _floats(o))  # type: ignore[operator]
 
     def deg2rad(self) -> "Tensor":
