@@ -654,3 +654,16 @@ def test_a_non_numeric_operand_is_a_type_error_naming_the_function(torch: Any, w
         call(torch)
     with pytest.raises(TypeError, match=rf"^{who}: "):
         call(tl)
+
+
+@pytest.mark.parametrize("shape,out", [((1, 0, 6, 6), 1), ((1, 1, 0, 6), 1), ((1, 6, 0), 1), ((1, 1, 6, 6), 6),
+                                       ((1, 1, 6, 6), (3, 7))])
+def test_fractional_max_pool_refuses_empty_planes_and_outputs_that_do_not_fit_as_torch(torch: Any, shape: tuple,
+                                                                                       out: Any) -> None:
+    """An input with no channels returned an empty result (torch refuses it); the refusals
+    were ValueErrors only (torch: RuntimeError)."""
+    with pytest.raises(RuntimeError):
+        torch.nn.FractionalMaxPool2d(2, output_size=out)(torch.rand(*shape))
+    with pytest.raises(RuntimeError, match=r"fractional_max_pool2d: .*shape"):
+        nn.FractionalMaxPool2d(2, output_size=out)(tl.tensor(np.random.default_rng(0).random(shape)))
+    assert nn.FractionalMaxPool2d(2, output_size=2)(tl.zeros(0, 1, 6, 6)).shape == (0, 1, 2, 2)
