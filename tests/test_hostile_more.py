@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import math
 import re
+import warnings
 from typing import Any, Callable
 
 import numpy as np
@@ -667,3 +668,21 @@ def test_fractional_max_pool_refuses_empty_planes_and_outputs_that_do_not_fit_as
     with pytest.raises(RuntimeError, match=r"fractional_max_pool2d: .*shape"):
         nn.FractionalMaxPool2d(2, output_size=out)(tl.tensor(np.random.default_rng(0).random(shape)))
     assert nn.FractionalMaxPool2d(2, output_size=2)(tl.zeros(0, 1, 6, 6)).shape == (0, 1, 2, 2)
+
+
+@pytest.mark.parametrize("a", [[[np.nan, 1.0], [1.0, 2.0]], [[1.0, 2.0], [3.0, np.nan]], [[0.0, 0.0], [0.0, np.nan]],
+                               np.full((2, 3, 3), np.nan)])
+def test_det_and_slogdet_of_a_matrix_with_nan_are_nan_with_sign_0_quietly_as_torch(torch: Any, a: Any) -> None:
+    """numpy warned (RuntimeWarning: invalid value encountered in det) and gave slogdet sign 1,
+    or det 0 and log|det| -inf when it met a zero pivot before the NaN."""
+    a = np.asarray(a)
+    x, t = tl.tensor(a), torch.tensor(a)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = tl.linalg.slogdet(x), tl.linalg.det(x), x.logdet(), x.slogdet()
+    want = torch.linalg.slogdet(t)
+    np.testing.assert_array_equal(got[0].sign.data, want.sign.numpy())
+    np.testing.assert_array_equal(got[0].logabsdet.data, want.logabsdet.numpy())
+    np.testing.assert_array_equal(got[1].data, torch.linalg.det(t).numpy())
+    np.testing.assert_array_equal(got[2].data, torch.logdet(t).numpy())
+    np.testing.assert_array_equal(got[3].sign.data, want.sign.numpy())

@@ -108,7 +108,7 @@ def slogdet(A: Any) -> SlogdetResult:
     d log|det A| / dA = A^{-T}."""
     A = _mat("linalg.slogdet", A, True)
     out = M.LOGABSDET(A, who="linalg.slogdet")
-    sign = np.asarray(np.linalg.slogdet(M.floats(A.data))[0], out.data.dtype)
+    sign = np.asarray(M.slogdet_of(A.data)[0], out.data.dtype)
     return SlogdetResult(Tensor(sign), out)
 
 

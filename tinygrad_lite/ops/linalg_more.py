@@ -179,12 +179,26 @@ def cofactor(a: np.ndarray) -> np.ndarray:
     return sign[..., None, None] * ((U * others[..., None, :]) @ Vh)
 
 
+def slogdet_of(a: np.ndarray) -> tuple:
+    """numpy's (sign, log|det|) of each matrix, quietly: a matrix with a NaN entry has
+    log|det| NaN and sign 0, as torch (numpy warns and says sign 1, or finds a zero pivot
+    first and says -inf)."""
+    a = floats(a)
+    with np.errstate(invalid="ignore"):
+        sign, logabs = np.linalg.slogdet(a)
+    bad = np.isnan(logabs) | np.isnan(a).any((-2, -1))
+    return np.where(bad, 0.0, sign), np.where(bad, np.nan, logabs)
+
+
 class Det(_Matrix):
     name, rule, core = "det", "d det(A)/dA = cof(A) = det(A) A^{-T}", 0
 
     def forward(self, a: np.ndarray, who: str = "linalg.det") -> tuple:
         square(who, a)
-        return np.asarray(np.linalg.det(floats(a))), None
+        a = floats(a)
+        with np.errstate(invalid="ignore"):  # (a NaN entry: NaN, without numpy's warning)
+            d = np.linalg.det(a)
+        return np.asarray(np.where(np.isnan(a).any((-2, -1)), np.nan, d), d.dtype), None
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         a = floats(node._parents[0]._data)
@@ -196,7 +210,7 @@ class LogAbsDet(_Matrix):
 
     def forward(self, a: np.ndarray, who: str = "linalg.slogdet") -> tuple:
         square(who, a)
-        sign, logabs = np.linalg.slogdet(floats(a))
+        sign, logabs = slogdet_of(a)
         return np.asarray(logabs), (np.asarray(sign), who)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
