@@ -686,3 +686,19 @@ def test_det_and_slogdet_of_a_matrix_with_nan_are_nan_with_sign_0_quietly_as_tor
     np.testing.assert_array_equal(got[1].data, torch.linalg.det(t).numpy())
     np.testing.assert_array_equal(got[2].data, torch.logdet(t).numpy())
     np.testing.assert_array_equal(got[3].sign.data, want.sign.numpy())
+
+
+@pytest.mark.parametrize("name", ["bitwise_left_shift", "bitwise_right_shift"])
+def test_shifting_a_bool_tensor_by_a_bool_is_refused_as_torch(torch: Any, name: str) -> None:
+    """It gave an integer result; torch refuses a shift whose result would be bool. A bool
+    tensor shifted by an int (an int result) works in both."""
+    for other in (lambda L: L.tensor([True, False]), lambda L: True):
+        with pytest.raises(RuntimeError):
+            getattr(torch, name)(torch.tensor([True, False]), other(torch))
+        with pytest.raises(RuntimeError, match=rf"{name}: a bool tensor cannot be shifted by a bool") as e:
+            getattr(tl, name)(tl.tensor([True, False]), other(tl))
+        assert isinstance(e.value, TypeError)
+    np.testing.assert_array_equal(getattr(tl, name)(tl.tensor([True, False]), 1).data,
+                                  getattr(torch, name)(torch.tensor([True, False]), 1).numpy())
+    np.testing.assert_array_equal(getattr(tl, name)(tl.tensor([4, 8]), tl.tensor([True, False])).data,
+                                  getattr(torch, name)(torch.tensor([4, 8]), torch.tensor([True, False])).numpy())

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import ops
 from .batchstate import derived
-from .conventions import TorchSpellings, _torch_axis
+from .conventions import DtypeError, TorchSpellings, _torch_axis
 from .ops import base
 from .ops.base import axes_of, make
 
@@ -135,6 +135,8 @@ def _bitwise(fn: Any, who: str, reflected: bool = False, operator: bool = True) 
         a, b = (o, self) if reflected else (self, o)
         if a._data.dtype.kind not in "biu" or b._data.dtype.kind not in "biu":
             raise TypeError(f"{who}: only bool and integer tensors, got dtypes {a._data.dtype} and {b._data.dtype}")
+        if "shift" in who and a._data.dtype.kind == b._data.dtype.kind == "b":  # (a bool result: torch refuses)
+            raise DtypeError(f"{who}: a bool tensor cannot be shifted by a bool, got dtypes bool and bool")
         try:
             out = np.asarray(fn(a._data, b._data))
         except ValueError:
