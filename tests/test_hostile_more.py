@@ -560,6 +560,14 @@ _BAD_ARGS = {  # name: (function name in the message, call(lib, T)), T makes a t
     "vander N": ("linalg.vander", lambda L, T: L.linalg.vander(T(np.arange(3.0)), N=0)),
     "cond p": ("linalg.cond", lambda L, T: L.linalg.cond(T(np.eye(3)), 3)),
     "multi_dot one matrix": ("linalg.multi_dot", lambda L, T: L.linalg.multi_dot([T(np.eye(3))])),
+    "affine_grid theta batch": ("affine_grid", lambda L, T: L.nn.functional.affine_grid(
+        T(np.zeros((2, 2, 3))), (3, 1, 4, 5), align_corners=False)),
+    "grid_sample grid batch": ("grid_sample", lambda L, T: L.nn.functional.grid_sample(
+        T(np.ones((2, 1, 4, 5))), T(np.zeros((1, 3, 4, 2))), align_corners=False)),
+    "grid_sample grid last axis": ("grid_sample", lambda L, T: L.nn.functional.grid_sample(
+        T(np.ones((2, 1, 4, 5))), T(np.zeros((2, 3, 4, 1))), align_corners=False)),
+    "grid_sample empty plane": ("grid_sample", lambda L, T: L.nn.functional.grid_sample(
+        T(np.ones((2, 1, 0, 5))), T(np.zeros((2, 3, 4, 2))), align_corners=False)),
 }
 
 
