@@ -710,3 +710,35 @@ def test_shifting_a_bool_tensor_by_a_bool_is_refused_as_torch(torch: Any, name: 
                                   getattr(torch, name)(torch.tensor([True, False]), 1).numpy())
     np.testing.assert_array_equal(getattr(tl, name)(tl.tensor([4, 8]), tl.tensor([True, False])).data,
                                   getattr(torch, name)(torch.tensor([4, 8]), torch.tensor([True, False])).numpy())
+
+
+@pytest.mark.parametrize("a", [[[np.inf, 1.0], [1.0, np.inf]], [[np.nan, 1.0], [1.0, 2.0]], [[np.inf, 0.0], [0.0, 1.0]],
+                               [[0.0, 0.0], [0.0, 0.0]], [[2.0, 1.0], [1.0, 3.0]]])
+@pytest.mark.parametrize("p", ["fro", 1, -1, np.inf, -np.inf])
+def test_cond_through_the_inverse_is_inf_where_the_inverse_is_not_finite_as_torch(torch: Any, a: list,
+                                                                                  p: Any) -> None:
+    """A NaN or infinite entry made the condition number NaN (and numpy warned); torch gives inf."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = tl.linalg.cond(tl.tensor(np.array(a)), p).data
+    np.testing.assert_array_equal(got, torch.linalg.cond(torch.tensor(a, dtype=torch.float64), p).numpy())
+
+
+def test_pinv_takes_rcond_and_float_power_a_number_base_as_torch(torch: Any) -> None:
+    """pinv(A, rcond) (torch's older spelling of rtol) was a TypeError; float_power(2, t) was
+    refused ('input must be a Tensor')."""
+    a = np.random.default_rng(3).standard_normal((3, 4))
+    want = torch.linalg.pinv(torch.tensor(a), 0.5).numpy()
+    np.testing.assert_allclose(tl.linalg.pinv(tl.tensor(a), 0.5).data, want, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(tl.linalg.pinv(tl.tensor(a), rcond=0.5).data, want, rtol=1e-12, atol=1e-14)
+    with pytest.raises(TypeError):
+        torch.linalg.pinv(torch.tensor(a), rcond=0.5, rtol=0.5)
+    with pytest.raises(TypeError, match="linalg.pinv"):
+        tl.linalg.pinv(tl.tensor(a), rcond=0.5, rtol=0.5)
+    e = np.array([1.0, 2.0, -0.5])
+    x, t = tl.tensor(e, requires_grad=True), torch.tensor(e, requires_grad=True)
+    out, ref = tl.float_power(2, x), torch.float_power(2, t)
+    out.sum().backward()
+    ref.sum().backward()
+    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-15)
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-15)

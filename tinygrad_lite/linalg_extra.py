@@ -111,15 +111,17 @@ def cond(A: Any, p: Any = None) -> Tensor:
         s = _svdvals_of("linalg.cond", svdvals, A)
         with np.errstate(divide="ignore"):
             return s.sum(-1) * (1.0 / s).sum(-1)
-    try:
-        return matrix_norm(A, p) * matrix_norm(M.INV(A, who="linalg.cond"), p)
-    except LinAlgError:  # a singular matrix's condition number is inf (the others are computed)
-        pass
     from .factories import where
-    bad = _info(A.data, False) != 0
-    eye = Tensor(np.eye(A.data.shape[-1], dtype=M.floats(A.data).dtype))
-    B = where(Tensor(bad[..., None, None]), eye, A)
-    return where(Tensor(bad), float("inf"), matrix_norm(B, p) * matrix_norm(M.INV(B, who="linalg.cond"), p))
+    with np.errstate(invalid="ignore"):
+        try:
+            out = matrix_norm(A, p) * matrix_norm(M.INV(A, who="linalg.cond"), p)
+        except LinAlgError:  # a singular matrix's condition number is inf (the others are computed)
+            bad = _info(A.data, False) != 0
+            eye = Tensor(np.eye(A.data.shape[-1], dtype=M.floats(A.data).dtype))
+            B = where(Tensor(bad[..., None, None]), eye, A)
+            out = where(Tensor(bad), float("inf"), matrix_norm(B, p) * matrix_norm(M.INV(B, who="linalg.cond"), p))
+    # a NaN (a NaN or infinite entry makes the inverse NaN) is inf, as torch
+    return where(Tensor(np.isnan(out.data)), float("inf"), out) if np.isnan(out.data).any() else out
 
 
 def _svdvals_of(who: str, svdvals: Any, A: Tensor) -> Tensor:

@@ -316,10 +316,14 @@ def _tols(who: str, atol: Any, rtol: Any) -> tuple:
     return val("atol", atol), val("rtol", rtol)
 
 
-def pinv(A: Any, *, atol: Any = None, rtol: Any = None, hermitian: bool = False) -> Tensor:
+def pinv(A: Any, rcond: Any = None, hermitian: bool = False, *, atol: Any = None, rtol: Any = None) -> Tensor:
     """The pseudo-inverse V diag(1/s_i) U^T over the singular values s_i > max(atol, rtol *
-    s_max) (rtol defaults to eps * max(m, n) when atol is not given); its gradient is the
-    derivative at constant rank."""
+    s_max) (rtol defaults to eps * max(m, n) when atol is not given; ``rcond`` is torch's
+    older name of ``rtol``); its gradient is the derivative at constant rank."""
+    if rcond is not None:
+        if atol is not None or rtol is not None:
+            raise TypeError("linalg.pinv: give rcond, or atol / rtol, not both")
+        rtol = rcond
     return _pinv("linalg.pinv", A, atol, rtol, hermitian)
 
 

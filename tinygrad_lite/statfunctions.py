@@ -29,7 +29,7 @@ from .ops.layout import cat
 from .torchmath import _other
 
 _METHODS = ["median", "nanmedian", "quantile", "nanquantile", "kthvalue", "mode", "aminmax", "nanmean", "nansum",
-            "cov", "corrcoef", "histogram", "logaddexp", "logaddexp2", "float_power", "copysign", "sgn", "sinc",
+            "cov", "corrcoef", "histogram", "logaddexp", "logaddexp2", "copysign", "sgn", "sinc",
             "deg2rad", "rad2deg", "heaviside", "fmax", "fmin", "lgamma", "digamma", "mvlgamma", "i0", "erfc",
             "nextafter", "ldexp", "frexp", "gcd", "lcm", "isclose", "isneginf", "isposinf", "isreal", "signbit",
             "positive", "negative", "multiply", "subtract", "true_divide", "greater", "less", "greater_equal",
@@ -50,6 +50,15 @@ def var_mean(input: Any, dim: Any = None, unbiased: Optional[bool] = None, keepd
     """``(var, mean)`` over ``dim`` (``Tensor.var``'s arguments)."""
     x = _t("var_mean", input)
     return x.var(dim, unbiased, keepdim, correction=correction), x._floating("var_mean").mean(dim=dim, keepdim=keepdim)
+
+
+def float_power(input: Any, exponent: Any) -> Any:
+    """input ** exponent in float64 (``Tensor.float_power``); ``input`` may be a number when
+    ``exponent`` is a Tensor, as in torch."""
+    if isinstance(input, numbers.Real) and not isinstance(input, (bool, np.bool_)) and \
+            isinstance(exponent, base.Tensor):
+        input = make(np.asarray(float(input)), None, (), None, False)
+    return _t("float_power", input).float_power(exponent)
 
 
 def polygamma(n: int, input: Any) -> Any:
@@ -295,7 +304,7 @@ def frombuffer(buffer: Any, *, dtype: Any, count: int = -1, offset: int = 0, req
 
 
 # (``range`` stays out of ``__all__``: ``from tinygrad_lite import *`` leaves Python's alone)
-__all__ = _METHODS + ["std_mean", "var_mean", "polygamma", "rsub", "trapezoid", "trapz", "cumulative_trapezoid",
-                      "logspace", "vander",
+__all__ = _METHODS + ["std_mean", "var_mean", "float_power", "polygamma", "rsub", "trapezoid", "trapz",
+                      "cumulative_trapezoid", "logspace", "vander",
                       "hamming_window", "hann_window", "blackman_window", "bartlett_window", "kaiser_window",
                       "scalar_tensor", "asarray", "frombuffer"]
