@@ -1,8 +1,11 @@
 """More hostile input: integer and bool inputs to functions whose results are fractions
 (they must compute in float, never truncate silently), loss targets torch refuses, and
-loaded optimizer states whose buffers arrive as integers. Each case is written with the
-input that used to give a wrong answer or an obscure failure; references are torch in
-float64 or exact maths."""
+loaded optimizer states whose buffers arrive as integers; then a sweep of the newer parts
+(linalg, the scatter family, layout, statistics, special functions, nn extras, optimizer
+states) with NaN / empty / 0-d / wrong-dtype / out-of-range / absurd-size input: values
+and gradients as torch's, refusals of torch's exception type that name the function and
+change nothing. Each case is written with the input that used to give a wrong answer or an
+obscure failure; references are torch in float64 or exact maths."""
 
 from __future__ import annotations
 
