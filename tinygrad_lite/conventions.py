@@ -6,8 +6,8 @@
 indices carry no gradient; in-place arithmetic changes data, or falls back to the ops), so
 they live apart from the differentiable ops. Also here: the small argument checks shared by
 Tensor and the layers (``check_bool``, ``check_dtype``, ``checked_grad`` for ``t.grad = v``,
-``check_leaves`` before a backward) and ``ShapeMismatchError`` (a ValueError that is also
-torch's RuntimeError).
+``check_leaves`` before a backward), ``ShapeMismatchError`` (a ValueError that is also
+torch's RuntimeError) and its siblings ``ArgumentError``, ``IndexRangeError`` and ``DtypeError``.
 """
 
 from __future__ import annotations
@@ -32,6 +32,21 @@ if TYPE_CHECKING:
 class ShapeMismatchError(ValueError, RuntimeError):
     """An array argument of the wrong shape (e.g. ``backward``'s ``gradient``): a ``ValueError``,
     and a ``RuntimeError`` as torch raises there."""
+
+
+class ArgumentError(ValueError, RuntimeError):
+    """An argument value a function refuses (an empty input, a mode it does not know, weights
+    that cannot be normalised): a ``ValueError``, and a ``RuntimeError`` as torch raises there."""
+
+
+class IndexRangeError(IndexError, RuntimeError):
+    """An index (or ``k``) outside the axis it addresses where torch raises a ``RuntimeError``
+    (scatter, gather, kthvalue): an ``IndexError`` too."""
+
+
+class DtypeError(TypeError, RuntimeError):
+    """An input of a dtype a function does not take, where torch raises a ``RuntimeError``:
+    a ``TypeError`` too."""
 
 
 class AmbiguousTruthError(ValueError, RuntimeError):
@@ -399,9 +414,9 @@ def _int(who: str, name: str, v: Any, low: Optional[int] = None) -> int:
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
         raise TypeError(f"{who}: {name} must be an int, got {v!r}")
     if not -2**63 <= v < 2**63:
-        raise ValueError(f"{who}: {name} {v} does not fit a 64-bit integer")
+        raise ArgumentError(f"{who}: {name} {v} does not fit a 64-bit integer")
     if low is not None and v < low:
-        raise ValueError(f"{who}: {name} must be >= {low}, got {v}")
+        raise ArgumentError(f"{who}: {name} must be >= {low}, got {v}")
     return int(v)
 
 

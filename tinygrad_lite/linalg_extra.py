@@ -17,8 +17,9 @@ from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
-from .conventions import ShapeMismatchError
+from .conventions import ArgumentError, ShapeMismatchError
 from .linalg_more import LinAlgError, M, _info, _mat, _t, _vector_rhs, matrix_rank, pinv
+from .ops.base import _AxisError, allocating
 from .tensor import Tensor, stack
 
 __all__ = ["lstsq", "matrix_power", "cond", "multi_dot", "cross", "vecdot", "diagonal", "matmul",
@@ -56,7 +57,9 @@ def lstsq(A: Any, B: Any, rcond: Optional[float] = None, *, driver: Optional[str
     if drv != "gelsy" and m > n and bool(np.all(rank.data == n)):
         res = ((A @ X - Bm) ** 2).sum(-2)
         res = res.squeeze(-1) if vec else res
-    sv = Tensor(np.linalg.svd(M.floats(A.data), compute_uv=False)) if drv in ("gelsd", "gelss") else empty
+    sv = empty
+    if drv in ("gelsd", "gelss"):
+        sv = Tensor(M.converged(who, np.linalg.svd, M.floats(A.data), compute_uv=False))
     return LstsqResult(X.squeeze(-1) if vec else X, res, rank if drv != "gels" else Tensor(np.zeros((0,), np.int64)),
                        sv)
 
@@ -93,26 +96,40 @@ def cond(A: Any, p: Any = None) -> Tensor:
     ||A||_p ||A^{-1}||_p ('fro', 'nuc', inf, -inf, 1, -1; square A, inf where singular)."""
     from .linalg import matrix_norm, svdvals
     A = _mat("linalg.cond", A)
-    if p is None or p in (2, -2) and not isinstance(p, bool):
-        s = svdvals(A)
+    if p not in (None, 2, -2, "fro", "nuc", 1, -1, np.inf, -np.inf) or isinstance(p, bool):
+        raise ArgumentError(f"linalg.cond: p must be None, 2, -2, 'fro', 'nuc', inf, -inf, 1 or -1, got {p!r}")
+    if p in ("fro", "nuc"):
+        M.square("linalg.cond", A.data)
+    if 0 in A.data.shape[-2:]:  # empty matrices: 0, as torch
+        return A.sum(axis=(-2, -1)) * 0.0
+    if p is None or p in (2, -2):
+        s = _svdvals_of("linalg.cond", svdvals, A)
         with np.errstate(divide="ignore"):
             return s[..., 0] / s[..., -1] if p != -2 else s[..., -1] / s[..., 0]
-    if p not in ("fro", "nuc", 1, -1, np.inf, -np.inf) or isinstance(p, bool):
-        raise ValueError(f"linalg.cond: p must be None, 2, -2, 'fro', 'nuc', inf, -inf, 1 or -1, got {p!r}")
     M.square("linalg.cond", A.data)
     if p == "nuc":  # the singular values of A^{-1} are 1/s_i: sum(s) sum(1/s) (finite but huge when singular)
-        s = svdvals(A)
+        s = _svdvals_of("linalg.cond", svdvals, A)
         with np.errstate(divide="ignore"):
             return s.sum(-1) * (1.0 / s).sum(-1)
-    try:
-        return matrix_norm(A, p) * matrix_norm(M.INV(A, who="linalg.cond"), p)
-    except LinAlgError:  # a singular matrix's condition number is inf (the others are computed)
-        pass
     from .factories import where
-    bad = _info(A.data, False) != 0
-    eye = Tensor(np.eye(A.data.shape[-1], dtype=M.floats(A.data).dtype))
-    B = where(Tensor(bad[..., None, None]), eye, A)
-    return where(Tensor(bad), float("inf"), matrix_norm(B, p) * matrix_norm(M.INV(B, who="linalg.cond"), p))
+    with np.errstate(invalid="ignore"):
+        try:
+            out = matrix_norm(A, p) * matrix_norm(M.INV(A, who="linalg.cond"), p)
+        except LinAlgError:  # a singular matrix's condition number is inf (the others are computed)
+            bad = _info(A.data, False) != 0
+            eye = Tensor(np.eye(A.data.shape[-1], dtype=M.floats(A.data).dtype))
+            B = where(Tensor(bad[..., None, None]), eye, A)
+            out = where(Tensor(bad), float("inf"), matrix_norm(B, p) * matrix_norm(M.INV(B, who="linalg.cond"), p))
+    # a NaN (a NaN or infinite entry makes the inverse NaN) is inf, as torch
+    return where(Tensor(np.isnan(out.data)), float("inf"), out) if np.isnan(out.data).any() else out
+
+
+def _svdvals_of(who: str, svdvals: Any, A: Tensor) -> Tensor:
+    """``svdvals(A)``; a failure to converge is reported as ``who``'s."""
+    try:
+        return svdvals(A)
+    except LinAlgError as e:
+        raise LinAlgError(f"{who}: {str(e).partition(': ')[2]}") from None
 
 
 def multi_dot(tensors: Any) -> Tensor:
@@ -120,7 +137,8 @@ def multi_dot(tensors: Any) -> Tensor:
     column vector; the result drops their axes)."""
     who = "linalg.multi_dot"
     if not isinstance(tensors, (list, tuple)) or len(tensors) < 2:
-        raise ValueError(f"{who}: expected a list of at least 2 tensors, got {tensors!r}")
+        got = f"{len(tensors)}" if isinstance(tensors, (list, tuple)) else f"a {type(tensors).__name__}"
+        raise ArgumentError(f"{who}: expected a list of at least 2 tensors, got {got}")
     ts = [_t(who, x) for x in tensors]
     first, last = ts[0].data.ndim == 1, ts[-1].data.ndim == 1
     ts[0] = ts[0].unsqueeze(0) if first else ts[0]
@@ -168,8 +186,10 @@ def _cross(who: str, a: Any, b: Any, dim: Any) -> Tensor:
 
 
 def _dim(who: str, dim: Any, ndim: int) -> int:
-    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral) or not -ndim <= dim < ndim:
-        raise ValueError(f"{who}: dim must be an int in [{-ndim}, {ndim - 1}], got {dim!r}")
+    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+        raise TypeError(f"{who}: dim must be an int, got {dim!r}")
+    if not -ndim <= dim < ndim:
+        raise _AxisError(f"{who}: dim {dim} is out of range [{-ndim}, {ndim - 1}]")
     return int(dim) % ndim
 
 
@@ -180,6 +200,9 @@ def vecdot(x: Any, y: Any, *, dim: int = -1) -> Tensor:
         shape = np.broadcast_shapes(x.data.shape, y.data.shape)
     except ValueError:
         raise ShapeMismatchError(f"linalg.vecdot: shapes {x.data.shape} and {y.data.shape} do not broadcast") from None
+    if not shape:  # 0-d inputs: dim 0 or -1 of a single number, as torch
+        _dim("linalg.vecdot", dim, 1)
+        return x * y
     return (x * y).sum(_dim("linalg.vecdot", dim, len(shape)))
 
 
@@ -193,6 +216,7 @@ def matmul(input: Any, other: Any) -> Tensor:
     return _t("linalg.matmul", input) @ other
 
 
+@allocating("linalg.vander")
 def vander(x: Any, *, N: Optional[int] = None) -> Tensor:
     """The Vandermonde matrices (*, n, N) of x (*, n): columns x^0, x^1, ..., x^(N-1)."""
     x = _t("linalg.vander", x)
@@ -200,7 +224,7 @@ def vander(x: Any, *, N: Optional[int] = None) -> Tensor:
         raise ShapeMismatchError(f"linalg.vander: x must have at least 1 axis, got shape {x.data.shape}")
     N = x.data.shape[-1] if N is None else N
     if isinstance(N, bool) or not isinstance(N, numbers.Integral) or N <= 1:
-        raise ValueError(f"linalg.vander: N must be an int greater than 1, got {N!r}")
+        raise ArgumentError(f"linalg.vander: N must be an int greater than 1, got {N!r}")
     cols = x.unsqueeze(-1).expand(*x.data.shape, int(N) - 1)
     ones = Tensor(np.ones(x.data.shape + (1,), M.floats(x.data).dtype if x.data.dtype.kind == "b" else x.data.dtype))
     from .tensor import cat

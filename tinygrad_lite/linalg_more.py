@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .conventions import ShapeMismatchError
+from .conventions import ArgumentError, ShapeMismatchError
 from .ops import linalg_decomp as D
 from .ops import linalg_more as M
 from .ops.linalg_more import LinAlgError
@@ -108,7 +108,7 @@ def slogdet(A: Any) -> SlogdetResult:
     d log|det A| / dA = A^{-T}."""
     A = _mat("linalg.slogdet", A, True)
     out = M.LOGABSDET(A, who="linalg.slogdet")
-    sign = np.asarray(np.linalg.slogdet(M.floats(A.data))[0], out.data.dtype)
+    sign = np.asarray(M.slogdet_of(A.data)[0], out.data.dtype)
     return SlogdetResult(Tensor(sign), out)
 
 
@@ -163,8 +163,10 @@ def _info(A: np.ndarray, pd: bool) -> np.ndarray:
         if pd:
             for k in range(1, n + 1):
                 try:
-                    np.linalg.cholesky(a[:k, :k])
+                    failed = bool(M.nan_pivot(np.linalg.cholesky(a[:k, :k])))  # a NaN pivot fails too
                 except np.linalg.LinAlgError:
+                    failed = True
+                if failed:
                     info[b] = k
                     break
             continue
@@ -247,7 +249,7 @@ def qr(A: Any, mode: str = "reduced") -> QRResult:
 def _qr(who: str, A: Any, mode: str) -> QRResult:
     A = _mat(who, A)
     if mode not in ("reduced", "complete", "r"):
-        raise ValueError(f"{who}: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
+        raise ArgumentError(f"{who}: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
     out = D.QR_(A, mode=mode, who=who)
     Q, R = _unpack(out, _qr_shapes(A.data.shape, mode))
     return QRResult(Tensor(np.zeros((0,), out.data.dtype)) if mode == "r" else Q, R)
@@ -279,7 +281,7 @@ def _svd(who: str, A: Any, full_matrices: bool) -> SVDResult:
 
 def _uplo(who: str, UPLO: Any) -> str:
     if UPLO not in ("L", "U"):
-        raise ValueError(f"{who}: UPLO must be 'L' or 'U', got {UPLO!r}")
+        raise ArgumentError(f"{who}: UPLO must be 'L' or 'U', got {UPLO!r}")
     return UPLO
 
 
@@ -314,10 +316,14 @@ def _tols(who: str, atol: Any, rtol: Any) -> tuple:
     return val("atol", atol), val("rtol", rtol)
 
 
-def pinv(A: Any, *, atol: Any = None, rtol: Any = None, hermitian: bool = False) -> Tensor:
+def pinv(A: Any, rcond: Any = None, hermitian: bool = False, *, atol: Any = None, rtol: Any = None) -> Tensor:
     """The pseudo-inverse V diag(1/s_i) U^T over the singular values s_i > max(atol, rtol *
-    s_max) (rtol defaults to eps * max(m, n) when atol is not given); its gradient is the
-    derivative at constant rank."""
+    s_max) (rtol defaults to eps * max(m, n) when atol is not given; ``rcond`` is torch's
+    older name of ``rtol``); its gradient is the derivative at constant rank."""
+    if rcond is not None:
+        if atol is not None or rtol is not None:
+            raise TypeError("linalg.pinv: give rcond, or atol / rtol, not both")
+        rtol = rcond
     return _pinv("linalg.pinv", A, atol, rtol, hermitian)
 
 
@@ -334,7 +340,10 @@ def matrix_rank(A: Any, *, atol: Any = None, rtol: Any = None, hermitian: bool =
     A = _mat(who, A)
     atol, rtol = _tols(who, atol if tol is None else tol, rtol)
     a = M.floats(A.data)
-    s = np.abs(np.linalg.eigvalsh(a)) if _flag(who, "hermitian", hermitian) else np.linalg.svd(a, compute_uv=False)
+    if _flag(who, "hermitian", hermitian):
+        s = np.abs(M.converged(who, np.linalg.eigvalsh, a))
+    else:
+        s = M.converged(who, np.linalg.svd, a, compute_uv=False)
     m, n = a.shape[-2:]
     if rtol is None:
         rtol = np.finfo(a.dtype).eps * max(m, n) if (atol is None or np.all(np.asarray(atol) <= 0)) else 0.0

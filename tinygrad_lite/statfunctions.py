@@ -19,16 +19,17 @@ from typing import Any, Optional
 import numpy as np
 
 from . import factories
+from .conventions import ArgumentError
 from .factories import as_dtype, check_device
 from .functions import _passing, _t
 from .ops import base
 from .ops import special as sp
-from .ops.base import axis_of, make
+from .ops.base import allocating, axis_of, make
 from .ops.layout import cat
 from .torchmath import _other
 
 _METHODS = ["median", "nanmedian", "quantile", "nanquantile", "kthvalue", "mode", "aminmax", "nanmean", "nansum",
-            "cov", "corrcoef", "histogram", "logaddexp", "logaddexp2", "float_power", "copysign", "sgn", "sinc",
+            "cov", "corrcoef", "histogram", "logaddexp", "logaddexp2", "copysign", "sgn", "sinc",
             "deg2rad", "rad2deg", "heaviside", "fmax", "fmin", "lgamma", "digamma", "mvlgamma", "i0", "erfc",
             "nextafter", "ldexp", "frexp", "gcd", "lcm", "isclose", "isneginf", "isposinf", "isreal", "signbit",
             "positive", "negative", "multiply", "subtract", "true_divide", "greater", "less", "greater_equal",
@@ -49,6 +50,15 @@ def var_mean(input: Any, dim: Any = None, unbiased: Optional[bool] = None, keepd
     """``(var, mean)`` over ``dim`` (``Tensor.var``'s arguments)."""
     x = _t("var_mean", input)
     return x.var(dim, unbiased, keepdim, correction=correction), x._floating("var_mean").mean(dim=dim, keepdim=keepdim)
+
+
+def float_power(input: Any, exponent: Any) -> Any:
+    """input ** exponent in float64 (``Tensor.float_power``); ``input`` may be a number when
+    ``exponent`` is a Tensor, as in torch."""
+    if isinstance(input, numbers.Real) and not isinstance(input, (bool, np.bool_)) and \
+            isinstance(exponent, base.Tensor):
+        input = make(np.asarray(float(input)), None, (), None, False)
+    return _t("float_power", input).float_power(exponent)
 
 
 def polygamma(n: int, input: Any) -> Any:
@@ -123,8 +133,12 @@ def cumulative_trapezoid(y: Any, x: Any = None, *, dx: Any = None, dim: int = -1
 
 # ------------------------------------------------------------------ factories ------------
 def _count(who: str, name: str, v: Any) -> int:
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) or v < 0:
-        raise ValueError(f"{who}: {name} must be an int >= 0, got {v!r}")
+    """``v`` as a count: not an int (a float, a bool) is a TypeError, a negative int an
+    ArgumentError (a ValueError, and torch's RuntimeError), as torch refuses them."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"{who}: {name} must be an int >= 0, got {v!r}")
+    if v < 0:
+        raise ArgumentError(f"{who}: {name} must be an int >= 0, got {v!r}")
     return int(v)
 
 
@@ -173,6 +187,7 @@ def _made_window(w: np.ndarray, L: int, dt: Any, requires_grad: bool) -> Any:
     return factories._made(np.asarray(w[:L], dtype=dt), requires_grad)
 
 
+@allocating("hamming_window")
 def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.54, beta: float = 0.46, *,
                    dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
     """alpha - beta cos(2 pi n / (N - 1)), n = 0..L-1 (N = L + 1 when ``periodic``)."""
@@ -182,6 +197,7 @@ def hamming_window(window_length: int, periodic: bool = True, alpha: float = 0.5
     return _made_window(w, window_length, dt, requires_grad)
 
 
+@allocating("hann_window")
 def hann_window(window_length: int, periodic: bool = True, *, dtype: Any = None, device: Any = None,
                 requires_grad: bool = False) -> Any:
     """0.5 - 0.5 cos(2 pi n / (N - 1)) (``hamming_window`` with alpha = beta = 1/2)."""
@@ -189,6 +205,7 @@ def hann_window(window_length: int, periodic: bool = True, *, dtype: Any = None,
     return hamming_window(window_length, periodic, 0.5, 0.5, dtype=dtype, requires_grad=requires_grad)
 
 
+@allocating("blackman_window")
 def blackman_window(window_length: int, periodic: bool = True, *, dtype: Any = None, device: Any = None,
                     requires_grad: bool = False) -> Any:
     """0.42 - 0.5 cos(2 pi n / (N - 1)) + 0.08 cos(4 pi n / (N - 1))."""
@@ -197,6 +214,7 @@ def blackman_window(window_length: int, periodic: bool = True, *, dtype: Any = N
     return _made_window(0.08 * np.cos(4 * t) - 0.5 * np.cos(2 * t) + 0.42, window_length, dt, requires_grad)
 
 
+@allocating("bartlett_window")
 def bartlett_window(window_length: int, periodic: bool = True, *, dtype: Any = None, device: Any = None,
                     requires_grad: bool = False) -> Any:
     """The triangle 1 - |2n / (N - 1) - 1|."""
@@ -206,6 +224,7 @@ def bartlett_window(window_length: int, periodic: bool = True, *, dtype: Any = N
     return _made_window(np.where(np.arange(len(n)) < half, t, 2 - t), window_length, dt, requires_grad)
 
 
+@allocating("kaiser_window")
 def kaiser_window(window_length: int, periodic: bool = True, beta: float = 12.0, *, dtype: Any = None,
                   device: Any = None, requires_grad: bool = False) -> Any:
     """i0(beta sqrt(1 - ((n - a) / a)^2)) / i0(beta) with a = (N - 1) / 2."""
@@ -285,7 +304,7 @@ def frombuffer(buffer: Any, *, dtype: Any, count: int = -1, offset: int = 0, req
 
 
 # (``range`` stays out of ``__all__``: ``from tinygrad_lite import *`` leaves Python's alone)
-__all__ = _METHODS + ["std_mean", "var_mean", "polygamma", "rsub", "trapezoid", "trapz", "cumulative_trapezoid",
-                      "logspace", "vander",
+__all__ = _METHODS + ["std_mean", "var_mean", "float_power", "polygamma", "rsub", "trapezoid", "trapz",
+                      "cumulative_trapezoid", "logspace", "vander",
                       "hamming_window", "hann_window", "blackman_window", "bartlett_window", "kaiser_window",
                       "scalar_tensor", "asarray", "frombuffer"]

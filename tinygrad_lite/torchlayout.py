@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any, Optional
 import numpy as np
 
 from . import ops
-from .conventions import _int, _shape_arg
+from .conventions import ArgumentError, DtypeError, ShapeMismatchError, _int, _shape_arg
 from .ops import base
-from .ops.base import axis_of
+from .ops.base import _AxisError, allocating, axis_of
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -49,8 +49,8 @@ def unique_along(t: Any, who: str, ax: int, consecutive: bool, return_inverse: b
     counts when asked; no gradient."""
     d = t.data
     if d.size == 0 and d.shape[ax] != 0:
-        raise ValueError(f"{who}: the tensor of shape {d.shape} has an empty axis other than dim {ax}, so its "
-                         "slices along dim cannot be compared")
+        raise ArgumentError(f"{who}: the tensor of shape {d.shape} has an empty axis other than dim {ax}, so its "
+                            "slices along dim cannot be compared")
     rows = _rows(d, ax)
     n = rows.shape[0]
     if consecutive:
@@ -79,6 +79,7 @@ class LayoutMethods:
     __slots__ = ()
     data: np.ndarray
 
+    @allocating("tile")
     def tile(self, *dims: Any) -> "Tensor":
         """The tensor repeated ``dims[i]`` times along axis i; fewer dims than axes count from
         the last axis (the rest 1), more dims add leading axes (torch's ``tile``)."""
@@ -91,7 +92,10 @@ class LayoutMethods:
     def broadcast_to(self, *size: Any) -> "Tensor":
         """``expand(size)``: a broadcast to ``size`` (-1 keeps an axis); the gradient sums
         over the copies."""
-        return self.expand(*size)  # type: ignore[attr-defined]
+        try:
+            return self.expand(*size)  # type: ignore[attr-defined]
+        except (ValueError, TypeError) as e:  # (expand's refusal, told as broadcast_to's)
+            raise type(e)(f"broadcast_to: {e}") from None
 
     def ravel(self) -> "Tensor":
         """The elements as one axis in row-major order."""
@@ -102,12 +106,12 @@ class LayoutMethods:
         the second (flips and a transpose)."""
         k = _int("rot90", "k", k)
         if not isinstance(dims, (tuple, list)) or len(dims) != 2:
-            raise ValueError(f"rot90: dims must be two axes, got {dims!r}")
+            raise ArgumentError(f"rot90: dims must be two axes, got {dims!r}")
         if self.data.ndim < 2:
-            raise ValueError(f"rot90: needs at least 2 axes, got shape {self.data.shape}")
+            raise ShapeMismatchError(f"rot90: needs at least 2 axes, got shape {self.data.shape}")
         d0, d1 = (axis_of(self.data.ndim, d, "rot90") for d in dims)
         if d0 == d1:
-            raise ValueError(f"rot90: the two axes of dims must differ, got {dims!r}")
+            raise ArgumentError(f"rot90: the two axes of dims must differ, got {dims!r}")
         k %= 4
         if k == 0:
             return ops.CLONE(self)
@@ -151,14 +155,14 @@ class LayoutMethods:
         """An int n: n pieces along ``dim``, the first ``size % n`` one longer; a list of
         positions: the pieces between them (clipped to the axis, possibly empty). Views."""
         if self.data.ndim == 0:
-            raise ValueError("tensor_split: expects a tensor with at least 1 axis, got shape ()")
+            raise ShapeMismatchError("tensor_split: expects a tensor with at least 1 axis, got shape ()")
         ax = axis_of(self.data.ndim, dim, "tensor_split")
         n = self.data.shape[ax]
         s = indices_or_sections
         if isinstance(s, base.Tensor):
             if s.data.dtype.kind not in "iu" or s.data.ndim > 1:
-                raise TypeError(f"tensor_split: a tensor of sections or indices must be a 0-d or 1-D integer "
-                                f"tensor, got shape {s.data.shape} and dtype {s.data.dtype}")
+                raise DtypeError(f"tensor_split: a tensor of sections or indices must be a 0-d or 1-D integer "
+                                 f"tensor, got shape {s.data.shape} and dtype {s.data.dtype}")
             s = int(s.data) if s.data.ndim == 0 else s.data.tolist()
         if isinstance(s, (list, tuple)):
             cuts = [_int("tensor_split", "indices", i) for i in s]
@@ -167,7 +171,7 @@ class LayoutMethods:
         else:
             k = _int("tensor_split", "sections", s)
             if k <= 0:
-                raise ValueError(f"tensor_split: number of sections must be > 0, got {k}")
+                raise ArgumentError(f"tensor_split: number of sections must be > 0, got {k}")
             sizes = [n // k + (1 if i < n % k else 0) for i in range(k)]
             ends = np.cumsum(sizes).tolist()
             bounds = list(zip([0] + ends[:-1], ends))
@@ -176,12 +180,12 @@ class LayoutMethods:
 
     def _split_at(self, who: str, ax: int, need: int, sections: Any) -> tuple:
         if self.data.ndim < need:
-            raise ValueError(f"{who}: needs at least {need} axes, got shape {self.data.shape}")
+            raise ShapeMismatchError(f"{who}: needs at least {need} axes, got shape {self.data.shape}")
         if isinstance(sections, numbers.Integral) and not isinstance(sections, bool):
             n = self.data.shape[ax]
             if sections <= 0 or n % sections:
-                raise ValueError(f"{who}: the size {n} of dim {ax} (shape {self.data.shape}) is not divisible by "
-                                 f"{sections} sections")
+                raise ArgumentError(f"{who}: the size {n} of dim {ax} (shape {self.data.shape}) is not divisible by "
+                                    f"{sections} sections")
         return self.tensor_split(sections, ax)
 
     def hsplit(self, sections: Any) -> tuple:
@@ -202,6 +206,7 @@ class LayoutMethods:
             raise TypeError(f"split_with_sizes: split_sizes must be a list of ints, got {split_sizes!r}")
         return self.split(list(split_sizes), dim)  # type: ignore[attr-defined]
 
+    @allocating("unfold")
     def unfold(self, dimension: int, size: int, step: int) -> "Tensor":
         """The windows ``x[.., step*i : step*i + size, ..]`` along ``dimension`` (i = 0 ..
         (n - size) // step), stacked on that axis, each window on a new last axis (a copy;
@@ -210,13 +215,13 @@ class LayoutMethods:
         if self.data.ndim == 0:
             axis_of(0, dimension, "unfold")
             if size > 1:
-                raise ValueError(f"unfold: size {size} is larger than 1, the size of a 0-d tensor")
+                raise ArgumentError(f"unfold: size {size} is larger than 1, the size of a 0-d tensor")
             return self.reshape(1)  # type: ignore[attr-defined]
         ax = axis_of(self.data.ndim, dimension, "unfold")
         n = self.data.shape[ax]
         if size > n:
-            raise ValueError(f"unfold: size {size} is larger than {n}, the size of dim {ax} (shape "
-                             f"{self.data.shape})")
+            raise ArgumentError(f"unfold: size {size} is larger than {n}, the size of dim {ax} (shape "
+                                f"{self.data.shape})")
         windows = (np.arange((n - size) // step + 1) * step)[:, None] + np.arange(size)
         return self[_along(self.data.ndim, ax, windows)].movedim(ax + 1, -1)  # type: ignore[index]
 
@@ -238,9 +243,10 @@ class LayoutMethods:
                 out[1] = _no_grad(out[1].data.reshape(self.data.shape), "unique_consecutive", self)
                 out = tuple(out)
             return out
-        ax = axis_of(max(self.data.ndim, 1), dim, "unique_consecutive")
-        return unique_along(self if self.data.ndim else self.reshape(1), "unique_consecutive", ax,  # type: ignore
-                            True, return_inverse, return_counts)
+        ax = axis_of(self.data.ndim, dim, "unique_consecutive")
+        if not self.data.ndim:  # a 0-d tensor has no dim to take slices along, as torch
+            raise _AxisError(f"unique_consecutive: dim {dim} was given, but the tensor is 0-d (it has no dimensions)")
+        return unique_along(self, "unique_consecutive", ax, True, return_inverse, return_counts)
 
     # ------------------------------------------------------------ matrices -------------
     def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1) -> "Tensor":

@@ -67,7 +67,7 @@ class LinalgMethods:
         L = _L()
         A = L._mat("logdet", self, True)
         out = L.M.LOGABSDET(A, who="logdet")
-        sign = np.linalg.slogdet(L.M.floats(A.data))[0]
+        sign = L.M.slogdet_of(A.data)[0]
         with np.errstate(invalid="ignore", divide="ignore"):
             return out + base.Tensor(np.log(np.asarray(sign, out.data.dtype)))
 
@@ -76,7 +76,7 @@ class LinalgMethods:
         L = _L()
         A = L._mat("slogdet", self, True)
         out = L.M.LOGABSDET(A, who="slogdet")
-        sign = np.asarray(np.linalg.slogdet(L.M.floats(A.data))[0], out.data.dtype)
+        sign = np.asarray(L.M.slogdet_of(A.data)[0], out.data.dtype)
         return L.SlogdetResult(base.Tensor(sign), out)
 
     def inverse(self) -> "Tensor":

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import ops
 from .batchstate import derived
-from .conventions import TorchSpellings, _torch_axis
+from .conventions import DtypeError, TorchSpellings, _torch_axis
 from .ops import base
 from .ops.base import axes_of, make
 
@@ -34,10 +34,17 @@ def _floats(t: Any) -> Any:
     return t if t._data.dtype.kind == "f" else t.astype(np.float64)
 
 
-def _other(x: Any) -> Any:
+def _other(x: Any, who: str = "") -> Any:
     """The second operand of a binary function: a Tensor, or a constant made from a number
-    or an array (no gradient)."""
-    return x if isinstance(x, base.Tensor) else base.const(x)
+    or an array (no gradient); a TypeError names ``who`` when given."""
+    if isinstance(x, base.Tensor):
+        return x
+    try:
+        return base.const(x)
+    except TypeError as e:
+        if not who:
+            raise
+        raise TypeError(f"{who}: {e}") from None
 
 
 def _bools(out: np.ndarray, who: str, *inputs: Any, over_samples: bool = False) -> Any:
@@ -61,7 +68,7 @@ def _function2(op: Any, floats: bool, doc: str) -> Any:
     """The method ``x.f(other)`` of the binary op ``f`` (``other`` broadcast; a number or an
     array is a constant)."""
     def method(self: Any, other: Any) -> "Tensor":
-        return op(_floats(self) if floats else self, _other(other))
+        return op(_floats(self) if floats else self, _other(other, op.name))
 
     method.__name__ = method.__qualname__ = op.name
     method.__doc__ = f"{doc} Differentiable in both: {op.rule}."
@@ -102,7 +109,7 @@ def _predicate(fn: Any, doc: str) -> Any:
 
 def _logical(fn: Any, doc: str) -> Any:
     def method(self: Any, other: Any) -> "Tensor":
-        o = _other(other)
+        o = _other(other, fn.__name__)
         try:
             out = fn(self._data, o._data)
         except ValueError:
@@ -124,10 +131,12 @@ def _bitwise(fn: Any, who: str, reflected: bool = False, operator: bool = True) 
             if not operator:
                 raise TypeError(f"{who}: other must be a bool or integer tensor or an int, got {type(other).__name__}")
             return NotImplemented
-        o = _other(other)
+        o = _other(other, who)
         a, b = (o, self) if reflected else (self, o)
         if a._data.dtype.kind not in "biu" or b._data.dtype.kind not in "biu":
             raise TypeError(f"{who}: only bool and integer tensors, got dtypes {a._data.dtype} and {b._data.dtype}")
+        if "shift" in who and a._data.dtype.kind == b._data.dtype.kind == "b":  # (a bool result: torch refuses)
+            raise DtypeError(f"{who}: a bool tensor cannot be shifted by a bool, got dtypes bool and bool")
         try:
             out = np.asarray(fn(a._data, b._data))
         except ValueError:

@@ -238,10 +238,13 @@ class MoreMethods(MathMethods):
         per slice)."""
         if dim is not None:  # the distinct slices along dim, in lexicographic order
             from .torchlayout import unique_along
-            ax = base.axis_of(max(self._data.ndim, 1), dim, "unique")
-            return unique_along(self if self._data.ndim else self.reshape(1), "unique", ax, False,  # type: ignore
-                                return_inverse, return_counts)
-        vals, inv, counts = np.unique(self._data.reshape(-1), return_inverse=True, return_counts=True)
+            ax = base.axis_of(self._data.ndim, dim, "unique")
+            if not self._data.ndim:  # a 0-d tensor has no dim to take slices along, as torch
+                raise base._AxisError(f"unique: dim {dim} was given, but the tensor is 0-d (it has no dimensions)")
+            return unique_along(self, "unique", ax, False, return_inverse, return_counts)
+        # NaN is unequal to everything, itself included: each NaN is a value of its own, as torch
+        vals, inv, counts = np.unique(self._data.reshape(-1), return_inverse=True, return_counts=True,
+                                      equal_nan=False)
         out = [_no_grad(vals, "unique", self)]
         if return_inverse:
             out.append(_no_grad(inv.reshape(self._data.shape).astype(np.int64), "unique", self))

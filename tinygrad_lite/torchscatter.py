@@ -26,7 +26,7 @@ import numpy as np
 
 from . import batchstate, ops
 from .batchstate import BATCHED
-from .conventions import _int
+from .conventions import ArgumentError, DtypeError, IndexRangeError, ShapeMismatchError, _int
 from .ops import base
 from .ops.base import axis_of, make
 from .ops.layout import index_keeps_rows, indexed, normalise_index
@@ -43,7 +43,7 @@ def _ints(who: str, index: Any) -> np.ndarray:
     """``index`` (a Tensor or array-like) as an integer numpy array."""
     idx = np.asarray(index.data if isinstance(index, base.Tensor) else index)
     if idx.dtype.kind not in "iu":
-        raise TypeError(f"{who}: index must be an integer tensor, got dtype {idx.dtype} (shape {idx.shape})")
+        raise DtypeError(f"{who}: index must be an integer tensor, got dtype {idx.dtype} (shape {idx.shape})")
     return idx.astype(np.int64, copy=False)
 
 
@@ -52,13 +52,13 @@ def _in_range(who: str, idx: np.ndarray, n: int, what: str, negative: bool = Fal
     lo = -n if negative else 0
     if idx.size and (idx.min() < lo or idx.max() >= n):
         bad = idx[(idx < lo) | (idx >= n)].reshape(-1)[0]
-        raise IndexError(f"{who}: index {bad} is out of range [{lo}, {n}) for {what}")
+        raise IndexRangeError(f"{who}: index {bad} is out of range [{lo}, {n}) for {what}")
     return idx % n if negative and n and idx.size and idx.min() < 0 else idx
 
 
 def _same_dtype(who: str, t: Any, src: Any, what: str = "src") -> None:
     if src.data.dtype != t.data.dtype:
-        raise TypeError(f"{who}: {what} of dtype {src.data.dtype} must have the tensor's dtype {t.data.dtype}")
+        raise DtypeError(f"{who}: {what} of dtype {src.data.dtype} must have the tensor's dtype {t.data.dtype}")
 
 
 def _scatter_checks(who: str, t: Any, dim: Any, index: Any, src: Optional[Any]) -> tuple:
@@ -67,20 +67,28 @@ def _scatter_checks(who: str, t: Any, dim: Any, index: Any, src: Optional[Any]) 
     ax = axis_of(max(t.data.ndim, 1), dim, who)
     idx = _ints(who, index)
     if idx.ndim != len(shape):
-        raise ValueError(f"{who}: index of shape {idx.shape} must have as many axes as the tensor of shape {shape}")
+        raise ShapeMismatchError(f"{who}: index of shape {idx.shape} must have as many axes as the tensor of "
+                                 f"shape {shape}")
     if any(i != ax and m > n for i, (m, n) in enumerate(zip(idx.shape, shape))):
-        raise ValueError(f"{who}: index of shape {idx.shape} is larger than the tensor of shape {shape} off dim {ax}")
+        raise ShapeMismatchError(f"{who}: index of shape {idx.shape} is larger than the tensor of shape {shape} "
+                                 f"off dim {ax}")
     if src is not None:
         s = src.data.shape
         if len(s) != len(shape) or any(m > n for m, n in zip(idx.shape, s)):
-            raise ValueError(f"{who}: index of shape {idx.shape} must be no larger than src of shape {s} (with the "
-                             f"tensor's {len(shape)} axes)")
+            raise ShapeMismatchError(f"{who}: index of shape {idx.shape} must be no larger than src of shape "
+                                     f"{s} (with the tensor's {len(shape)} axes)")
         _same_dtype(who, t, src)
     return ax, _in_range(who, idx, shape[ax] if shape else 1, f"dim {ax} of the tensor of shape {shape}")
 
 
-def _operand(x: Any) -> Any:
-    return x if isinstance(x, base.Tensor) else base.const(x)
+def _operand(x: Any, who: str) -> Any:
+    """A Tensor operand of ``who`` (a number or an array as a constant); else a TypeError naming ``who``."""
+    if isinstance(x, base.Tensor):
+        return x
+    try:
+        return base.const(x)
+    except TypeError as e:
+        raise TypeError(f"{who}: {e}") from None
 
 
 def _like(index: Any, arr: np.ndarray) -> Any:
@@ -100,7 +108,7 @@ class ScatterMethods:
 
     # ------------------------------------------------------------ scatter --------------
     def _scatter(self, who: str, op: Any, dim: Any, index: Any, src: Any, **params: Any) -> "Tensor":
-        s = _operand(src)
+        s = _operand(src, who)
         ax, idx = _scatter_checks(who, self, dim, index, s)
         if self.data.ndim == 0:  # a 0-d tensor acts as one of shape (1,)
             one = self.reshape(1)  # type: ignore[attr-defined]
@@ -125,7 +133,7 @@ class ScatterMethods:
         if reduce is None:
             return self._scatter("scatter", SCATTER, dim, index, src)
         if reduce not in ("add", "multiply"):
-            raise ValueError(f"scatter: reduce must be 'add' or 'multiply', got {reduce!r}")
+            raise ArgumentError(f"scatter: reduce must be 'add' or 'multiply', got {reduce!r}")
         return self._scatter("scatter", SCATTERREDUCE, dim, index, src,
                              reduce="sum" if reduce == "add" else "prod", include_self=True)
 
@@ -137,7 +145,7 @@ class ScatterMethods:
         """Each position reduces its own value (with ``include_self``) and the ``src`` values
         scattered to it by ``reduce`` in sum, prod, mean, amax, amin."""
         if reduce not in _REDUCES:
-            raise ValueError(f"scatter_reduce: reduce must be one of {', '.join(_REDUCES)}, got {reduce!r}")
+            raise ArgumentError(f"scatter_reduce: reduce must be one of {', '.join(_REDUCES)}, got {reduce!r}")
         return self._scatter("scatter_reduce", SCATTERREDUCE, dim, index, src, reduce=reduce,
                              include_self=bool(include_self))
 
@@ -167,15 +175,15 @@ class ScatterMethods:
             return flat.take_along_dim(_like(indices, idx.reshape(-1)), 0)
         shape = self.data.shape
         if idx.ndim != len(shape) or not shape:
-            raise ValueError(f"take_along_dim: indices of shape {idx.shape} must have as many axes as the tensor of "
-                             f"shape {shape} (at least one)")
+            raise ShapeMismatchError(f"take_along_dim: indices of shape {idx.shape} must have as many axes as "
+                                     f"the tensor of shape {shape} (at least one)")
         ax = axis_of(len(shape), dim, "take_along_dim")
         try:
             b = list(np.broadcast_shapes(shape[:ax] + (1,) + shape[ax + 1:],
                                          idx.shape[:ax] + (1,) + idx.shape[ax + 1:]))
         except ValueError:
-            raise ValueError(f"take_along_dim: indices of shape {idx.shape} and the tensor of shape {shape} do not "
-                             f"broadcast off dim {ax}") from None
+            raise ShapeMismatchError(f"take_along_dim: indices of shape {idx.shape} and the tensor of shape "
+                                     f"{shape} do not broadcast off dim {ax}") from None
         idx = _in_range("take_along_dim", idx, shape[ax], f"dim {ax} of the tensor of shape {shape}", True)
         x = self if shape[:ax] + shape[ax + 1:] == tuple(b[:ax] + b[ax + 1:]) else ops.EXPAND(
             self, tuple(b[:ax]) + (shape[ax],) + tuple(b[ax + 1:]))
@@ -194,7 +202,7 @@ class ScatterMethods:
         """The flattened tensor with ``source``'s elements written (added with ``accumulate``)
         at ``index`` (negative positions from the end), back in this shape."""
         idx = _ints("put", index).reshape(-1)
-        src = _operand(source)
+        src = _operand(source, "put")
         if src.data.size != idx.size:
             raise ValueError(f"put: source of shape {src.data.shape} must have as many elements as index "
                              f"({idx.size})")
@@ -220,7 +228,7 @@ class ScatterMethods:
         for i in parts:
             if i.data.dtype.kind not in "biu":
                 raise TypeError(f"index_put: indices must be integer or bool tensors, got dtype {i.data.dtype}")
-        v = _operand(values)
+        v = _operand(values, "index_put")
         _same_dtype("index_put", self, v, "values")
         key, _ = normalise_index(parts, self.data.shape, "index_put")
         target = np.shape(indexed(self.data, key, "index_put", key))
@@ -230,8 +238,8 @@ class ScatterMethods:
         except ValueError:
             ok = False
         if not ok:
-            raise ValueError(f"index_put: values of shape {v.data.shape} do not broadcast to the indexed part of "
-                             f"shape {target} (tensor shape {self.data.shape})")
+            raise ShapeMismatchError(f"index_put: values of shape {v.data.shape} do not broadcast to the "
+                                     f"indexed part of shape {target} (tensor shape {self.data.shape})")
         keeps = bool(self.data.ndim) and index_keeps_rows(key, self.data.shape)
         return INDEXPUT(self, v, key, bool(accumulate), keeps, parts)
 
@@ -243,7 +251,7 @@ class ScatterMethods:
         """Slice ``source[.., i, ..]`` reduced into slice ``index[i]`` along ``dim`` by ``reduce``
         in prod, mean, amax, amin (``scatter_reduce`` with the index spread over the slices)."""
         if reduce not in ("prod", "mean", "amax", "amin"):
-            raise ValueError(f"index_reduce: reduce must be one of prod, mean, amax, amin, got {reduce!r}")
+            raise ArgumentError(f"index_reduce: reduce must be one of prod, mean, amax, amin, got {reduce!r}")
         shape = self.data.shape
         if not shape:
             raise ValueError("index_reduce: the tensor must have at least one axis, got shape ()")
@@ -252,11 +260,11 @@ class ScatterMethods:
         if idx.ndim > 1:
             raise TypeError(f"index_reduce: index must be a 0-d or 1-D integer tensor, got shape {idx.shape}")
         idx = idx.reshape(-1)
-        src = _operand(source)
+        src = _operand(source, "index_reduce")
         s = src.data.shape
         if len(s) != len(shape) or s[:ax] + s[ax + 1:] != shape[:ax] + shape[ax + 1:] or s[ax] != idx.size:
-            raise ValueError(f"index_reduce: source of shape {s} must have the shape {shape} of the tensor except "
-                             f"along dim {ax}, where it needs len(index) = {idx.size}")
+            raise ShapeMismatchError(f"index_reduce: source of shape {s} must have the shape {shape} of the "
+                                     f"tensor except along dim {ax}, where it needs len(index) = {idx.size}")
         _same_dtype("index_reduce", self, src, "source")
         idx = _in_range("index_reduce", idx, shape[ax], f"dim {ax} of the tensor of shape {shape}")
         full = np.broadcast_to(idx.reshape((-1,) + (1,) * (len(shape) - ax - 1)), s)
@@ -272,13 +280,13 @@ class ScatterMethods:
         """The first ``mask.sum()`` elements of ``source`` (in row-major order) where the bool
         ``mask`` (broadcast with this tensor) holds, this tensor elsewhere."""
         m, shape = bool_mask("masked_scatter", self, mask)
-        src = _operand(source)
+        src = _operand(source, "masked_scatter")
         _same_dtype("masked_scatter", self, src, "source")
         md = np.broadcast_to(m.data, shape)
         n = int(md.sum())
         if n > src.data.size:
-            raise ValueError(f"masked_scatter: the mask selects {n} elements but source of shape {src.data.shape} "
-                             f"has only {src.data.size}")
+            raise ShapeMismatchError(f"masked_scatter: the mask selects {n} elements but source of shape "
+                                     f"{src.data.shape} has only {src.data.size}")
         x = self if self.data.shape == shape else ops.EXPAND(self, shape)
         if n == 0:
             return ops.CLONE(x)
@@ -296,11 +304,11 @@ class ScatterMethods:
         return self._update("masked_scatter_", source, lambda x, s: x.masked_scatter(mask, s))  # type: ignore
 
     def _put_part(self, who: str, src: Any, key: tuple, keeps_rows: bool) -> "Tensor":
-        s = _operand(src)
+        s = _operand(src, who)
         target = np.shape(self.data[key])
         if s.data.shape != target:
-            raise ValueError(f"{who}: src of shape {s.data.shape} must have the shape {target} of the part it "
-                             f"replaces (tensor shape {self.data.shape})")
+            raise ShapeMismatchError(f"{who}: src of shape {s.data.shape} must have the shape {target} of the part it "
+                                     f"replaces (tensor shape {self.data.shape})")
         _same_dtype(who, self, s)
         return INDEXPUT(self, s, key, False, keeps_rows)
 
@@ -322,7 +330,7 @@ class ScatterMethods:
             raise ValueError("slice_scatter: the tensor must have at least one axis, got shape ()")
         ax = axis_of(len(shape), dim, "slice_scatter")
         if isinstance(step, bool) or not isinstance(step, numbers.Integral) or step <= 0:
-            raise ValueError(f"slice_scatter: step must be an int > 0, got {step!r}")
+            raise ArgumentError(f"slice_scatter: step must be an int > 0, got {step!r}")
         start, end = (None if v is None else _int("slice_scatter", name, v) for name, v in (("start", start),
                                                                                            ("end", end)))
         sl = slice(start, end, step)
@@ -337,7 +345,7 @@ class ScatterMethods:
             raise ValueError(f"diagonal_scatter: the tensor must have at least two axes, got shape {shape}")
         d1, d2 = axis_of(len(shape), dim1, "diagonal_scatter"), axis_of(len(shape), dim2, "diagonal_scatter")
         if d1 == d2:
-            raise ValueError(f"diagonal_scatter: dim1 and dim2 must differ, got {dim1} and {dim2}")
+            raise ArgumentError(f"diagonal_scatter: dim1 and dim2 must differ, got {dim1} and {dim2}")
         off = _int("diagonal_scatter", "offset", offset)
         moved = self.movedim((d1, d2), (-2, -1))  # type: ignore[attr-defined]
         r, c = shape[d1], shape[d2]

@@ -22,6 +22,8 @@ import numpy as np
 
 from . import ops
 from .batchstate import derived
+from .conventions import ArgumentError
+from .ops import base
 from .ops import special as sp
 from .ops.base import make
 from .torchmath import _bools, _floats, _function, _function2, _other, bitwise_forms
@@ -45,7 +47,7 @@ def _plain(out: Any, who: str, *inputs: Any) -> "Tensor":
 
 def _pair(who: str, a: Any, b: Any, kinds: str) -> tuple:
     """The data of two operands of dtype kinds ``kinds``, checked to broadcast."""
-    o = _other(b)
+    o = _other(b, who)
     ad, bd = a._data, o._data
     if ad.dtype.kind not in kinds or bd.dtype.kind not in kinds:
         raise TypeError(f"{who}: expected {'integer' if kinds == 'iu' else 'floating-point'} tensors, got dtypes "
@@ -74,8 +76,12 @@ class SpecialMethods:
     def polygamma(self, n: int) -> "Tensor":
         """The n-th derivative of digamma, psi^(n)(x) = (-1)^(n+1) n! sum_k (x+k)^-(n+1) for
         n >= 1 (digamma for n = 0); d/dx = polygamma(n+1, x)."""
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"polygamma: n must be a non-negative int, got {n!r}")
+        if isinstance(n, base.Tensor) and n.data.ndim == 0 and n.data.dtype.kind in "iu":
+            n = n.data.item()  # a 0-d integer tensor, as torch takes it
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
+            raise TypeError(f"polygamma: n must be a non-negative int, got {n!r}")
+        if n < 0:
+            raise ArgumentError(f"polygamma: n must be a non-negative int, got {n!r}")
         return sp.POLYGAMMA(_floats(self), int(n))
 
     def mvlgamma(self, p: int) -> "Tensor":
@@ -96,12 +102,12 @@ class SpecialMethods:
         x = self.astype(np.float64)  # type: ignore[attr-defined]
         if isinstance(exponent, numbers.Real) and not isinstance(exponent, bool):
             return x ** float(exponent)
-        return x ** _other(exponent).astype(np.float64)
+        return x ** _other(exponent, "float_power").astype(np.float64)
 
     def ldexp(self, other: Any) -> "Tensor":
         """self * 2**other (other an integer or float tensor); differentiable in self (and
         in a float other: d/dother = log(2) self 2**other)."""
-        o = _other(other)
+        o = _other(other, "ldexp")
         return _floats(self) * (2.0 ** _floats(o))  # type: ignore[operator]
 
     def deg2rad(self) -> "Tensor":

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 import numpy as np
 
 from .batchstate import derived
-from .conventions import check_bool
+from .conventions import ArgumentError, DtypeError, IndexRangeError, ShapeMismatchError, check_bool
 from .ops import base
-from .ops.base import axes_of, axis_of, make
+from .ops.base import allocating, axes_of, axis_of, make
 from .ops.select import order
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ _MODES = ("linear", "lower", "higher", "midpoint", "nearest")
 
 def _floating(x: Any, who: str) -> None:
     if x._data.dtype.kind != "f":
-        raise TypeError(f"{who}: the input must be a floating-point tensor, got dtype {x._data.dtype}")
+        raise DtypeError(f"{who}: the input must be a floating-point tensor, got dtype {x._data.dtype}")
 
 
 def _positions(d: np.ndarray, ax: int, kind: str, k: int = 0) -> np.ndarray:
@@ -109,9 +109,9 @@ class StatsMethods:
         ax = axis_of(d.ndim, dim, who)
         n = d.shape[ax]
         if n == 0:
-            raise IndexError(f"{who}: cannot compute over the empty dim {ax} of a tensor of shape {d.shape}")
+            raise IndexRangeError(f"{who}: cannot compute over the empty dim {ax} of a tensor of shape {d.shape}")
         if kind == "kth" and not 0 <= k < n:
-            raise IndexError(f"{who}: k = {k + 1} is out of range for dim {ax} of size {n} (shape {d.shape})")
+            raise IndexRangeError(f"{who}: k = {k + 1} is out of range for dim {ax} of size {n} (shape {d.shape})")
         idx = _mode_positions(d, ax) if kind == "mode" else _positions(d, ax, kind, k)
         values = self.gather(ax, idx)  # type: ignore[attr-defined]
         if not keepdim:
@@ -167,17 +167,17 @@ class StatsMethods:
         if isinstance(q, base.Tensor):
             qa = q._data
             if qa.ndim > 1:
-                raise ValueError(f"{who}: q must be a scalar or a 1-d tensor, got shape {qa.shape}")
+                raise ShapeMismatchError(f"{who}: q must be a scalar or a 1-d tensor, got shape {qa.shape}")
             if qa.dtype != self._data.dtype:
-                raise TypeError(f"{who}: q (dtype {qa.dtype}) must have the input's dtype {self._data.dtype}")
+                raise DtypeError(f"{who}: q (dtype {qa.dtype}) must have the input's dtype {self._data.dtype}")
         elif isinstance(q, numbers.Real) and not isinstance(q, bool):
             qa = np.asarray(float(q))
         else:
             raise TypeError(f"{who}: q must be a number or a tensor, got {type(q).__name__}")
         if qa.size and not ((qa >= 0) & (qa <= 1)).all():
-            raise ValueError(f"{who}: q values must lie in [0, 1], got {qa.tolist()}")
+            raise ArgumentError(f"{who}: q values must lie in [0, 1], got {qa.tolist()}")
         if interpolation not in _MODES:
-            raise ValueError(f"{who}: interpolation must be one of {', '.join(_MODES)}; got {interpolation!r}")
+            raise ArgumentError(f"{who}: interpolation must be one of {', '.join(_MODES)}; got {interpolation!r}")
         d = self._data
         if dim is None:
             x = self.reshape(-1)  # type: ignore[attr-defined]
@@ -185,15 +185,15 @@ class StatsMethods:
             ax = axis_of(d.ndim, dim, who)
             x = self.reshape(1) if d.ndim == 0 else self.movedim(ax, -1)  # type: ignore[attr-defined]
         n = x._data.shape[-1]
-        if n == 0:
-            raise IndexError(f"{who}: cannot compute over an empty dim (input shape {d.shape})")
+        if d.size == 0:  # torch refuses an empty input, also along another axis than dim
+            raise IndexRangeError(f"{who}: the input must be non-empty, got shape {d.shape}")
         s = x.sort(-1).values
         sd = s._data
         isnan = np.isnan(sd)
         qv = qa.reshape(-1).astype(d.dtype)
         if who == "nanquantile":
             ranks = qv * (np.sum(~isnan, -1, keepdims=True) - 1).astype(d.dtype)
-            ranks = np.where(ranks < 0, n - 1, ranks)
+            ranks = np.where(ranks < 0, 0, ranks)  # all NaN: the first (a NaN; its gradient goes there, as torch)
         else:
             ranks = np.where(isnan.any(-1, keepdims=True), n - 1, qv * (n - 1))
         ranks = {"lower": np.floor, "higher": np.ceil, "nearest": np.round}.get(interpolation, lambda r: r)(ranks)
@@ -264,7 +264,7 @@ class StatsMethods:
         from .torchmath import _other
         d = self._data
         if d.ndim > 2:
-            raise ValueError(f"cov: expected a 1-d or 2-d input, got shape {d.shape}")
+            raise ShapeMismatchError(f"cov: expected a 1-d or 2-d input, got shape {d.shape}")
         if isinstance(correction, bool) or not isinstance(correction, (int, np.integer)):
             raise TypeError(f"cov: correction must be an int, got {correction!r}")
         x = self.reshape(1, -1) if d.ndim < 2 else self  # type: ignore[attr-defined]
@@ -277,12 +277,12 @@ class StatsMethods:
                 continue
             t = _other(wt)
             if t._data.ndim > 1 or t._data.size != n:
-                raise ValueError(f"cov: {key} must be a 1-d tensor of {n} values (the observations), got shape "
-                                 f"{t._data.shape}")
+                raise ShapeMismatchError(f"cov: {key} must be a 1-d tensor of {n} values (the observations), got "
+                                         f"shape {t._data.shape}")
             if key == "fweights" and t._data.dtype.kind not in "iu":
-                raise TypeError(f"cov: fweights must be integers, got dtype {t._data.dtype}")
+                raise DtypeError(f"cov: fweights must be integers, got dtype {t._data.dtype}")
             if (t._data < 0).any():
-                raise ValueError(f"cov: {key} cannot be negative")
+                raise ArgumentError(f"cov: {key} cannot be negative")
             t = t.reshape(-1)
             w = t if w is None else w * t
         if w is None:
@@ -290,6 +290,8 @@ class StatsMethods:
             norm: Any = n - correction
         else:
             wsum = w.sum()
+            if not wsum._data:  # (nothing to normalise by: torch refuses)
+                raise ArgumentError("cov: the weights sum to zero, so the covariance cannot be normalised")
             mu = (x * w).sum(dim=1, keepdim=True) / wsum
             norm = wsum - correction if aweights is None else wsum - correction * (w * _other(aweights)).sum() / wsum
         xm = x - mu
@@ -310,6 +312,7 @@ class StatsMethods:
         s = c.diagonal().sqrt()  # type: ignore[attr-defined]
         return (c / s.reshape(-1, 1) / s.reshape(1, -1)).clamp(-1.0, 1.0)  # type: ignore[attr-defined]
 
+    @allocating("histogram")
     def histogram(self, bins: Any = 100, *, range: Optional[tuple] = None, weight: Any = None,
                   density: bool = False) -> Histogram:
         """``(hist, bin_edges)``: the counts (or summed weights) of the values in ``bins``
@@ -321,23 +324,30 @@ class StatsMethods:
         d = self._data
         if isinstance(bins, base.Tensor):
             edges = bins._data
-            if edges.ndim != 1 or edges.size < 1:
-                raise ValueError(f"histogram: bins must be a 1-d tensor of edges, got shape {edges.shape}")
+            if edges.ndim != 1 or edges.size < 2:  # (one edge makes no bin: torch refuses it)
+                raise ArgumentError(f"histogram: bins must be a 1-d tensor of at least 2 edges, got shape "
+                                    f"{edges.shape}")
             if (np.diff(edges) < 0).any():
-                raise ValueError("histogram: bin edges must increase")
+                raise ArgumentError("histogram: bin edges must increase")
         elif isinstance(bins, (int, np.integer)) and not isinstance(bins, bool):
             if bins <= 0:
-                raise ValueError(f"histogram: bins must be > 0, got {bins}")
+                raise ArgumentError(f"histogram: bins must be > 0, got {bins}")
             edges = int(bins)
         else:
             raise TypeError(f"histogram: bins must be an int or a 1-d tensor, got {type(bins).__name__}")
         if range is not None and (len(range) != 2 or not range[0] <= range[1]):
-            raise ValueError(f"histogram: range must be (min, max) with min <= max, got {range!r}")
+            raise ArgumentError(f"histogram: range must be (min, max) with min <= max, got {range!r}")
         w = None
         if weight is not None:
             w = weight._data if isinstance(weight, base.Tensor) else np.asarray(weight)
             if w.shape != d.shape:
-                raise ValueError(f"histogram: weight of shape {w.shape} must have the input's shape {d.shape}")
+                raise ShapeMismatchError(f"histogram: weight of shape {w.shape} must have the input's shape "
+                                         f"{d.shape}")
+        if isinstance(edges, int):  # equal bins: their range (given, or the values') must be finite
+            lo, hi = range if range is not None else (d.min(), d.max()) if d.size else (0.0, 1.0)
+            if not (np.isfinite(lo) and np.isfinite(hi)):
+                raise ArgumentError(f"histogram: the range [{lo}, {hi}] of the bins is not finite"
+                                    f"{'' if range is not None else ' (the values hold NaN or inf)'}")
         hist, e = np.histogram(d.reshape(-1), edges, range=range, weights=None if w is None else w.reshape(-1),
                                density=bool(density))
         return Histogram(make(hist.astype(d.dtype), None, (), None, False),

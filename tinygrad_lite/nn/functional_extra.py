@@ -19,7 +19,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from ..batchstate import BATCHED
-from ..conventions import check_bool
+from ..conventions import ShapeMismatchError, check_bool
 from ..random import as_generator
 from ..tensor import Tensor
 from . import functional as F
@@ -159,6 +159,9 @@ def fractional_max_pool2d_with_indices(input: Any, kernel_size: Any, output_size
     unbatched = x.data.ndim == 3
     xb = x.unsqueeze(0) if unbatched else x
     N, C, H, W = xb.data.shape
+    if min(C, H, W) == 0:  # (only the batch may be empty, as torch)
+        raise ShapeMismatchError(f"{who}: expected an input with non-zero size for the non-batch dimensions, got "
+                                 f"shape {tuple(x.data.shape)}")
     kh, kw = (int(a) for a in _pair(kernel_size, who, "kernel_size", int))
     if min(kh, kw) < 1:
         raise ValueError(f"{who}: kernel_size must be positive, got {kernel_size!r}")
@@ -172,8 +175,8 @@ def fractional_max_pool2d_with_indices(input: Any, kernel_size: Any, output_size
     else:
         oh, ow = (int(a) for a in _pair(output_size, who, "output_size", int))
     if oh < 1 or ow < 1 or oh + kh - 1 > H or ow + kw - 1 > W:
-        raise ValueError(f"{who}: an output of {(oh, ow)} with kernel {(kh, kw)} does not fit an input of shape "
-                         f"{tuple(x.data.shape)}")
+        raise ShapeMismatchError(f"{who}: an output of {(oh, ow)} with kernel {(kh, kw)} does not fit an input of "
+                                 f"shape {tuple(x.data.shape)}")
     if _random_samples is None:
         u = as_generator(None).random((N, C, 2))
     else:

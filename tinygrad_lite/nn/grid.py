@@ -24,6 +24,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from ..conventions import ShapeMismatchError
+from ..ops.base import AllocationError, allocating
 from ..ops.base import const as _const
 from ..tensor import Tensor
 
@@ -55,6 +57,7 @@ def _base(n: int, align: bool) -> np.ndarray:
     return line if align else line * (n - 1) / n
 
 
+@allocating("affine_grid")
 def affine_grid(theta: Any, size: Sequence[int], align_corners: Optional[bool] = None) -> Tensor:
     """The sampling grid of an affine map: for a 2-D ``size = (N, C, H, W)`` and ``theta`` of
     shape (N, 2, 3), ``grid[n, h, w] = theta[n] @ (x_w, y_h, 1)`` with ``x_w``, ``y_h`` the
@@ -74,11 +77,13 @@ def affine_grid(theta: Any, size: Sequence[int], align_corners: Optional[bool] =
         raise NotImplementedError(f"{who}: only 4-D (2-d) and 5-D (3-d) sizes are supported, got size {size}")
     nd = len(size) - 2
     if th.data.shape != (size[0], nd, nd + 1):
-        raise ValueError(f"{who}: expected theta of shape {(size[0], nd, nd + 1)} for size {size}, got shape "
-                         f"{th.data.shape}")
+        raise ShapeMismatchError(f"{who}: expected theta of shape {(size[0], nd, nd + 1)} for size {size}, got shape "
+                                 f"{th.data.shape}")
     if min(size) <= 0:
         raise ValueError(f"{who}: expected a positive output size, got size {size}")
     spatial = size[2:]
+    if size[0] * math.prod(spatial) * nd * th.data.dtype.itemsize >= 2 ** 63:  # before any (large) base grid
+        raise AllocationError(f"{who}: the result of shape {(size[0], *spatial, nd)} is too large to allocate")
     if align and min(spatial) == 1:
         warnings.warn(f"{who}: with align_corners=True a unit-size axis has its one point at 0 (as since torch "
                       "1.3.0), not at -1", UserWarning, stacklevel=2)
@@ -148,16 +153,16 @@ def grid_sample(input: Any, grid: Any, mode: str = "bilinear", padding_mode: str
     x, gr = _t(input), _t(grid)
     xs, gs = x.data.shape, gr.data.shape
     if x.data.ndim not in (4, 5):
-        raise ValueError(f"{who}: expected a 4-D or 5-D input, got shape {xs}")
+        raise ShapeMismatchError(f"{who}: expected a 4-D or 5-D input, got shape {xs}")
     nd = x.data.ndim - 2
     if gr.data.ndim != nd + 2 or gs[0] != xs[0] or gs[-1] != nd:
-        raise ValueError(f"{who}: for an input of shape {xs} the grid must have shape (N={xs[0]}, "
-                         f"{', '.join(['*'] * nd)}, {nd}), got shape {gs}")
+        raise ShapeMismatchError(f"{who}: for an input of shape {xs} the grid must have shape (N={xs[0]}, "
+                                 f"{', '.join(['*'] * nd)}, {nd}), got shape {gs}")
     if x.data.dtype.kind != "f" or gr.data.dtype.kind != "f":
         raise TypeError(f"{who}: input and grid must be floating-point, got dtypes {x.data.dtype} and "
                         f"{gr.data.dtype}")
     if any(s == 0 for s in xs[2:]):
-        raise ValueError(f"{who}: the input's spatial size must be non-zero, got shape {xs}")
+        raise ShapeMismatchError(f"{who}: the input's spatial size must be non-zero, got shape {xs}")
     N, C = xs[0], xs[1]
     spatial = xs[2:][::-1]  # sizes along x, y(, z)
     out_sp = gs[1:-1]

@@ -31,6 +31,7 @@ exception with ``.operands`` (the input Tensors) and ``.op`` attached, so
 
 from __future__ import annotations
 
+import functools
 import itertools
 import weakref
 from typing import Any, Optional
@@ -172,6 +173,42 @@ def make(data: np.ndarray, op: Any, parents: tuple, ctx: Any, rg: bool, bs: int 
     return t
 
 
+class AllocationError(MemoryError, RuntimeError):
+    """A result too large to allocate (an absurd size argument): a ``MemoryError``, and the
+    ``RuntimeError`` torch raises; the message names the op and its input shapes."""
+
+
+_TOO_BIG = ("array is too big", "Maximum allowed dimension exceeded", "Maximum allowed size exceeded")
+
+
+def too_big(who: str, exc: BaseException, shapes: Any = None) -> Optional[AllocationError]:
+    """``exc`` told as ``who``'s ``AllocationError`` when it is numpy's refusal to allocate
+    (a MemoryError, or the ValueError of a size past the address space); else None."""
+    if isinstance(exc, AllocationError):
+        return exc
+    if isinstance(exc, MemoryError) or (isinstance(exc, ValueError) and str(exc).startswith(_TOO_BIG)):
+        given = "" if shapes is None else f" (input shapes {shapes})"
+        return AllocationError(f"{who}: the result is too large to allocate{given}: {exc}")
+    return None
+
+
+def allocating(who: str) -> Any:
+    """Decorator of a function whose size arguments set the size of its result: numpy's
+    refusal to allocate it becomes ``who``'s ``AllocationError`` (numpy names no function)."""
+    def wrap(fn: Any) -> Any:
+        @functools.wraps(fn)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except (MemoryError, ValueError) as e:
+                big = too_big(who, e)
+                if big is None:
+                    raise
+                raise big from None
+        return inner
+    return wrap
+
+
 def failed(op: Any, exc: BaseException, inputs: tuple) -> BaseException:
     """Attach the failing op and its input Tensors to ``exc``."""
     try:
@@ -290,6 +327,9 @@ class Op:
         try:
             out, ctx = self.forward(*[t._data for t in inputs], **params)
         except Exception as e:
+            big = too_big(self.name, e, [t._data.shape for t in inputs])
+            if big is not None:
+                raise failed(self, big, inputs) from None
             failed(self, e, inputs)
             raise
         s = 0

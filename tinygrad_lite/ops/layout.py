@@ -267,18 +267,19 @@ class Expand(Op):
 def expanded_shape(old: tuple, new: tuple) -> tuple:
     """``new`` with -1 entries resolved, after checking that ``old`` broadcasts to it: new
     axes in front, and every existing axis of size 1 or of the new size."""
+    from ..conventions import ShapeMismatchError  # (a ValueError, and torch's RuntimeError)
     check_ints("expand", "sizes", new, -1, " (or -1 to keep an axis)")
     extra = len(new) - len(old)
     if extra < 0:
-        raise ValueError(f"expand: the target shape {tuple(new)} has fewer axes than the tensor's shape {old}")
+        raise ShapeMismatchError(f"expand: the target shape {tuple(new)} has fewer axes than the tensor's shape {old}")
     out = []
     for i, n in enumerate(new):
         o = old[i - extra] if i >= extra else None
         if n == -1 and o is None:
-            raise ValueError(f"expand: -1 keeps an existing axis; axis {i} of {tuple(new)} is a new one")
+            raise ShapeMismatchError(f"expand: -1 keeps an existing axis; axis {i} of {tuple(new)} is a new one")
         if n != -1 and o is not None and o not in (1, n):
-            raise ValueError(f"expand: cannot expand a tensor of shape {old} to {tuple(new)} (axis {i} has size "
-                             f"{o}, which is neither 1 nor {n})")
+            raise ShapeMismatchError(f"expand: cannot expand a tensor of shape {old} to {tuple(new)} (axis {i} has "
+                                     f"size {o}, which is neither 1 nor {n})")
         out.append(int(o if n == -1 else n))
     return tuple(out)
 

@@ -267,10 +267,12 @@ class Svdvals(Op):
 
     def forward(self, a: np.ndarray) -> tuple:
         if a.ndim < 2:
-            raise ValueError(f"svdvals: the input must have at least 2 axes (matrices), got shape {a.shape}")
+            from ..conventions import ShapeMismatchError
+            raise ShapeMismatchError(f"svdvals: the input must have at least 2 axes (matrices), got shape {a.shape}")
         if a.dtype.kind != "f":
             a = a.astype(np.float64)
-        U, s, Vh = np.linalg.svd(a, full_matrices=False)
+        from .linalg_more import converged
+        U, s, Vh = converged("svdvals", np.linalg.svd, a, full_matrices=False)
         return s.astype(a.dtype, copy=False), (U, Vh)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:

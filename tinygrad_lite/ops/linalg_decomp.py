@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .linalg_more import T, _Matrix, floats, shape_error, square, trisolve
+from .linalg_more import T, _Matrix, converged, floats, shape_error, square, trisolve
 
 
 def pack(parts: list, batch: tuple) -> np.ndarray:
@@ -134,7 +134,7 @@ class SVD(_Packed):
         if a.ndim < 2:
             raise shape_error(f"{who}: A must have at least 2 axes (matrices), got shape {a.shape}")
         a = floats(a)
-        U, s, Vh = np.linalg.svd(a, full_matrices=full_matrices)
+        U, s, Vh = converged(who, np.linalg.svd, a, full_matrices=full_matrices)
         return pack([U, s[..., None, :], Vh], a.shape[:-2]), [U.shape[-2:], (1, s.shape[-1]), Vh.shape[-2:]]
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
@@ -151,7 +151,7 @@ class Eigh(_Packed):
 
     def forward(self, a: np.ndarray, UPLO: str = "L", who: str = "linalg.eigh") -> tuple:
         square(who, a)
-        w, V = np.linalg.eigh(floats(a), UPLO=UPLO)
+        w, V = converged(who, np.linalg.eigh, floats(a), UPLO=UPLO)
         return pack([w[..., None, :], V], a.shape[:-2]), [(1, w.shape[-1]), V.shape[-2:]]
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
@@ -171,21 +171,21 @@ class Eigh(_Packed):
         return (V @ inner @ T(V),)
 
 
-def pinv_of(a: np.ndarray, atol: Any, rtol: Any, hermitian: bool) -> np.ndarray:
+def pinv_of(a: np.ndarray, atol: Any, rtol: Any, hermitian: bool, who: str = "linalg.pinv") -> np.ndarray:
     """The pseudo-inverse V diag(1/s_i) U^T over the s_i > max(atol, rtol * s_max)."""
     m, n = a.shape[-2:]
     if rtol is None:
         rtol = np.finfo(a.dtype).eps * max(m, n) if (atol is None or np.all(np.asarray(atol) <= 0)) else 0.0
     atol = 0.0 if atol is None else atol
     if hermitian:
-        w, V = np.linalg.eigh(a)
+        w, V = converged(who, np.linalg.eigh, a)
         s, U, Vh = np.abs(w), V * np.sign(w)[..., None, :], T(V)
         order = np.argsort(-s, -1)
         s = np.take_along_axis(s, order, -1)
         U = np.take_along_axis(U, order[..., None, :], -1)
         Vh = np.take_along_axis(Vh, order[..., :, None], -2)
     else:
-        U, s, Vh = np.linalg.svd(a, full_matrices=False)
+        U, s, Vh = converged(who, np.linalg.svd, a, full_matrices=False)
     smax = s[..., :1] if s.shape[-1] else np.zeros(s.shape[:-1] + (1,), s.dtype)
     cut = np.maximum(np.asarray(atol)[..., None], np.asarray(rtol)[..., None] * smax)
     keep = s > cut
@@ -201,7 +201,7 @@ class Pinv(_Matrix):
                 who: str = "linalg.pinv") -> tuple:
         if a.ndim < 2:
             raise shape_error(f"{who}: A must have at least 2 axes (matrices), got shape {a.shape}")
-        return pinv_of(floats(a), atol, rtol, hermitian).astype(floats(a).dtype, copy=False), None
+        return pinv_of(floats(a), atol, rtol, hermitian, who).astype(floats(a).dtype, copy=False), None
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         P = node._data  # (n, m)

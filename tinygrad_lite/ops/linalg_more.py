@@ -82,6 +82,25 @@ def singular(who: str, a: np.ndarray, what: str = "singular") -> LinAlgError:
     return LinAlgError(f"{who}: the input of shape {a.shape} is {what}{where_bad(ok) if not ok.all() else ''}")
 
 
+def converged(who: str, fn: Any, a: np.ndarray, **kw: Any) -> Any:
+    """``fn(a, **kw)``, an SVD or eigendecomposition of ``a``; when it fails to converge (NaN
+    or infinite entries) a ``LinAlgError`` names ``who`` and the shape, as torch raises."""
+    try:
+        return fn(a, **kw)
+    except _LinAlg:
+        raise LinAlgError(f"{who}: the algorithm failed to converge for the input of shape {a.shape} (it holds "
+                          "NaN or infinite values, or is too ill-conditioned)") from None
+
+
+def nan_pivot(L: np.ndarray) -> np.ndarray:
+    """Per matrix of a Cholesky factor (*, n, n): the 1-based order of its first NaN diagonal
+    entry (0 where none): a pivot that was NaN, where the factorization failed."""
+    bad = np.isnan(np.diagonal(L, axis1=-2, axis2=-1))
+    if not bad.size:
+        return np.zeros(bad.shape[:-1], np.int64)
+    return np.where(bad.any(-1), bad.argmax(-1) + 1, 0)
+
+
 def inv(who: str, a: np.ndarray) -> np.ndarray:
     try:
         return np.linalg.inv(a)
@@ -160,12 +179,26 @@ def cofactor(a: np.ndarray) -> np.ndarray:
     return sign[..., None, None] * ((U * others[..., None, :]) @ Vh)
 
 
+def slogdet_of(a: np.ndarray) -> tuple:
+    """numpy's (sign, log|det|) of each matrix, quietly: a matrix with a NaN entry has
+    log|det| NaN and sign 0, as torch (numpy warns and says sign 1, or finds a zero pivot
+    first and says -inf)."""
+    a = floats(a)
+    with np.errstate(invalid="ignore"):
+        sign, logabs = np.linalg.slogdet(a)
+    bad = np.isnan(logabs) | np.isnan(a).any((-2, -1))
+    return np.where(bad, 0.0, sign), np.where(bad, np.nan, logabs)
+
+
 class Det(_Matrix):
     name, rule, core = "det", "d det(A)/dA = cof(A) = det(A) A^{-T}", 0
 
     def forward(self, a: np.ndarray, who: str = "linalg.det") -> tuple:
         square(who, a)
-        return np.asarray(np.linalg.det(floats(a))), None
+        a = floats(a)
+        with np.errstate(invalid="ignore"):  # (a NaN entry: NaN, without numpy's warning)
+            d = np.linalg.det(a)
+        return np.asarray(np.where(np.isnan(a).any((-2, -1)), np.nan, d), d.dtype), None
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         a = floats(node._parents[0]._data)
@@ -177,7 +210,7 @@ class LogAbsDet(_Matrix):
 
     def forward(self, a: np.ndarray, who: str = "linalg.slogdet") -> tuple:
         square(who, a)
-        sign, logabs = np.linalg.slogdet(floats(a))
+        sign, logabs = slogdet_of(a)
         return np.asarray(logabs), (np.asarray(sign), who)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
@@ -239,9 +272,14 @@ class Cholesky(_Matrix):
         square(who, a)
         a = floats(a)
         try:
-            return np.linalg.cholesky(a), None
+            L = np.linalg.cholesky(a)
         except _LinAlg:
             raise singular(who, a, "not positive-definite") from None
+        bad = nan_pivot(L)
+        if bad.any():  # a NaN pivot fails the factorization, as in torch
+            raise LinAlgError(f"{who}: the input of shape {a.shape} is not positive-definite (its leading minor of "
+                              f"order {int(bad[bad > 0].flat[0])} is NaN){where_bad(bad == 0)}")
+        return L, None
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         L = node._data

@@ -258,14 +258,19 @@ def _sinc(x: np.ndarray) -> np.ndarray:
 
 
 class Sinc(_Special):
-    name, rule = "sinc", "d sinc(a)/da = (cos(pi a) pi a - sin(pi a)) / (pi a^2), 0 at a = 0"
+    name, rule = "sinc", "d sinc(a)/da = (cos(pi a) pi a - sin(pi a)) / (pi a^2), -pi^2 a / 3 for a tiny a"
     fn = staticmethod(_sinc)
 
     def deriv(self, node: Any) -> Any:
+        # the quotient (as torch computes it) is 0/0 once a^2 underflows: a tiny a gave NaN
+        # where torch gives a number; there the derivative is -pi^2 a / 3 to working precision
         a = node._parents[0]._data
         y = math.pi * a
-        safe = np.where(a == 0, 1.0, a)
-        return np.where(a == 0, 0.0, (y * np.cos(y) - np.sin(y)) / (math.pi * safe * safe))
+        tiny = np.abs(a) < np.sqrt(np.finfo(a.dtype).tiny)  # (a^2 would be subnormal or 0)
+        safe = np.where(tiny, 1.0, a)
+        ys = math.pi * safe
+        quotient = (ys * np.cos(ys) - np.sin(ys)) / (math.pi * safe * safe)
+        return np.where(tiny, -math.pi * y / 3, quotient)
 
 
 def _entr(x: np.ndarray) -> np.ndarray:

@@ -69,7 +69,20 @@ class Adafactor(Optimizer):
             raise ValueError(f"state buffer {name!r} of parameter {key!r} must be an array of shape {tuple(shape)} "
                              f"for a parameter of shape {p.data.shape}, got "
                              f"{getattr(value, 'shape', type(value).__name__)}")
+        if value.dtype.kind not in "biuf":
+            raise ValueError(f"state buffer {name!r} of parameter {key!r} has non-numeric dtype {value.dtype}")
         return value.astype(p.data.dtype)
+
+    def _check_loaded(self, state: dict, groups: list) -> None:
+        """A parameter's loaded state holds its second-moment buffers: ``row_var`` and
+        ``col_var`` for 2 or more axes, ``variance`` otherwise (a step would need them)."""
+        params = [p for g in groups for p in g["params"]]
+        for i, p in enumerate(params):
+            st = state.get(p)
+            need = ("row_var", "col_var") if p.data.ndim >= 2 else ("variance",)
+            lacking = [n for n in need if st and n not in st]
+            if lacking:
+                raise ValueError(f"the state of parameter {i} (shape {p.data.shape}) lacks the buffer(s) {lacking}")
 
     def update(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:
         """One Adafactor step of ``p`` (see the module docstring)."""
@@ -130,6 +143,7 @@ class SparseAdam(Optimizer):
         super()._check_group(group)
         _check_betas(group["betas"])
         check_number("lr (learning rate)", group["lr"], 0.0, low_open=True)
+        check_number("eps (epsilon)", group["eps"], 0.0, low_open=True)  # eps > 0, as torch
 
     def update(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:
         """One SparseAdam step of ``p`` (see the class docstring)."""

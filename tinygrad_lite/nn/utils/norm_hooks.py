@@ -31,10 +31,11 @@ def _hooks(module: Module) -> dict:
 
 def _param(module: Module, name: str, who: str) -> Tensor:
     w = module.__dict__.get(name) if isinstance(module, Module) else None
+    if isinstance(module, Module) and ((name, "weight_norm") in _hooks(module)
+                                       or (name, "spectral_norm") in _hooks(module)):
+        raise RuntimeError(f"{who}: {name!r} of {type(module).__name__} already has a weight or spectral norm hook")
     if not isinstance(w, Tensor) or w._op is not None:
         raise ValueError(f"{who}: module {type(module).__name__} has no parameter named {name!r}")
-    if (name, "weight_norm") in _hooks(module) or (name, "spectral_norm") in _hooks(module):
-        raise RuntimeError(f"{who}: {name!r} of {type(module).__name__} already has a weight or spectral norm hook")
     return w
 
 
@@ -123,8 +124,8 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
     ``<name>_orig`` and the buffers ``<name>_u``, ``<name>_v`` (random unit vectors at first);
     ``dim`` defaults to 1 for transposed convolutions and 0 otherwise."""
     w = _param(module, name, "spectral_norm")
-    if isinstance(n_power_iterations, bool) or not isinstance(n_power_iterations, int) or n_power_iterations < 0:
-        raise ValueError(f"spectral_norm: n_power_iterations must be an int >= 0, got {n_power_iterations!r}")
+    if isinstance(n_power_iterations, bool) or not isinstance(n_power_iterations, int) or n_power_iterations < 1:
+        raise ValueError(f"spectral_norm: n_power_iterations must be a positive int, got {n_power_iterations!r}")
     if dim is None:
         dim = 1 if type(module).__name__.startswith("ConvTranspose") else 0
     fn = _SpectralNormHook(name, n_power_iterations, _dim(dim, w.data.ndim, "spectral_norm"), float(eps))

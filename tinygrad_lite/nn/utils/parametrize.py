@@ -164,6 +164,9 @@ def register_parametrization(module: Module, tensor_name: str, parametrization: 
             if not isinstance(after, Tensor) or after.data.shape != before.data.shape:
                 raise ValueError(f"{who}: the parametrization changes the shape of {tensor_name!r} from "
                                  f"{before.data.shape} (use unsafe=True to allow it)")
+            if after.data.dtype != before.data.dtype:
+                raise ValueError(f"{who}: the parametrization changes the dtype of {tensor_name!r} from "
+                                 f"{before.data.dtype} to {after.data.dtype} (use unsafe=True to allow it)")
         plist.append(parametrization)
         return module
     original = module.__dict__.get(tensor_name)
@@ -178,6 +181,9 @@ def register_parametrization(module: Module, tensor_name: str, parametrization: 
             raise ValueError(f"{who}: the parametrization must keep the shape {original.data.shape} of "
                              f"{tensor_name!r}, got {getattr(value, 'shape', type(value).__name__)} (use unsafe=True "
                              f"to allow it)")
+        if value.data.dtype != original.data.dtype:
+            raise ValueError(f"{who}: the parametrization must keep the dtype {original.data.dtype} of "
+                             f"{tensor_name!r}, got {value.data.dtype} (use unsafe=True to allow it)")
     delattr(module, tensor_name)
     if not getattr(type(module), "_parametrized", False):
         cls = type(module)
