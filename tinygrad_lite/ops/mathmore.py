@@ -19,7 +19,7 @@ import numpy as np
 from .elementwise import _Unary
 from .mathfns import _NonLinear
 from .nnops import erf as _erf
-from .reduce import _AlongAxis
+from .reduce import PROD, _AlongAxis, masked_square
 from .select import _Step
 
 _SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
@@ -243,6 +243,23 @@ class Cumprod(_AlongAxis):
             r[tuple(idx)] = np.take(g, k, axis=a) + np.take(x, k + 1, axis=a) * r[nxt]
         return (left * r,)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """No a_k = 0: the running sums of g out from the right, over a. Else by recomputing
+        out_i = prod_j (a_j if j <= i else 1) over an n x n block (exact at zeros)."""
+        a = node._ctx
+        x = node._parents[0]
+        if x.ndim == 0:
+            return (g,)
+        if x._data.all():
+            return ((g * node).flip(a).cumsum(a).flip(a) / x,)
+        from ..higher import recompute
+        n = x.shape[a]
+
+        def fn(x: Any) -> Any:
+            return PROD(masked_square(x.swapaxes(a, -1), np.tri(n, dtype=bool), 1.0), -1).swapaxes(a, -1)
+
+        return recompute(node, g, fn)
+
 
 def _logcumsumexp(x: np.ndarray, a: int) -> np.ndarray:
     return np.logaddexp.accumulate(x, axis=a) if x.ndim else x.copy()
@@ -270,6 +287,17 @@ class LogCumSumExp(_AlongAxis):
                 rev = np.flip(_logcumsumexp(np.flip(np.log(gs) - out, a), a), a)  # log sum_{i>=j} g_i e^(-out_i)
                 parts.append(np.exp(x + rev))
         return ((parts[0] - parts[1]).astype(x.dtype, copy=False),)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """sum_{i >= j} g_i exp(a_j - out_i) over an n x n block (-inf above the diagonal)."""
+        a = node._ctx
+        x = node._parents[0]
+        if x.ndim == 0:
+            return (g,)
+        xs, outs, gs = x.swapaxes(a, -1), node.swapaxes(a, -1), g.swapaxes(a, -1)
+        n = x.shape[a]
+        d = masked_square(xs, np.tri(n, dtype=bool), -np.inf) - outs.unsqueeze(-1)
+        return ((gs.unsqueeze(-1) * d.exp()).sum(-2).swapaxes(a, -1),)
 
 
 TAN, ATAN, ASIN, ACOS, SINH, COSH = Tan(), Atan(), Asin(), Acos(), Sinh(), Cosh()
