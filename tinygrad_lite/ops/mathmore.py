@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .base import const
 from .elementwise import _Unary
 from .mathfns import _NonLinear
 from .nnops import erf as _erf
@@ -167,6 +168,9 @@ class Erfinv(_Quiet):
         y = node._data
         return _SQRT_PI_OVER_TWO * np.exp(y * y)
 
+    def tderiv(self, node: Any) -> Any:
+        return (node * node).exp() * _SQRT_PI_OVER_TWO
+
 
 class Trunc(_Step):
     """Rounding towards zero (integer tensors unchanged)."""
@@ -189,6 +193,10 @@ class Hypot(_NonLinear):
             gb = g * (b._data / out) if b.requires_grad else None
         return ga, gb
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        a, b = node._parents
+        return (g * a / node if a.requires_grad else None, g * b / node if b.requires_grad else None)
+
 
 def _xlogy(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a * log(b), 0 where a == 0 (unless b is nan), as torch."""
@@ -210,6 +218,18 @@ class Xlogy(_NonLinear):
             if a.requires_grad:
                 ga = np.where((ad == 0) & (bd <= 0), 0.0, _xlogy(g, bd)).astype(dt, copy=False)
             gb = (g * (ad / bd)).astype(dt, copy=False) if b.requires_grad else None
+        return ga, gb
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """g log(b) (0 where a = 0 and b <= 0) and g a / b, on Tensors."""
+        a, b = node._parents
+        ga = gb = None
+        if a.requires_grad:
+            off = (a._data == 0) & (b._data <= 0)
+            from .select import WHERE
+            ga = g * WHERE(const(off), const(np.zeros((), node._data.dtype)), (b + off.astype(node._data.dtype)).log())
+        if b.requires_grad:
+            gb = g * a / b
         return ga, gb
 
 
