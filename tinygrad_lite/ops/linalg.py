@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import batchstate
 from ..batchstate import BATCHED, MIXED, STAT
-from .base import Op, failed, lead
+from .base import Op, failed, lead, no_tvjp
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -37,6 +37,19 @@ class Diagonal(Op):
         rows, cols = np.arange(n) + max(-offset, 0), np.arange(n) + max(offset, 0)
         np.moveaxis(z, (d1 + k, d2 + k), (-2, -1))[..., rows, cols] = g  # (a view of z)
         return (z,)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """The cotangent put back on the diagonal by the getitem-backward op: an index array
+        for every axis of the input, each broadcast to the output's shape."""
+        from .layout import SCATTERBACK
+        shape, offset, d1, d2 = node._ctx
+        out = node._data.shape
+        n = out[-1]
+        rest = iter(range(len(out) - 1))
+        rows, cols = np.arange(n) + max(-offset, 0), np.arange(n) + max(offset, 0)
+        idx = tuple(rows if d == d1 else cols if d == d2 else
+                    np.arange(m).reshape((-1,) + (1,) * (len(out) - 1 - next(rest))) for d, m in enumerate(shape))
+        return (SCATTERBACK(g, (shape, idx, True)),)
 
     def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
         x = inputs[0]
@@ -64,6 +77,10 @@ class DiagEmbed(Op):
         rows, cols = node._ctx
         return (g[..., rows, cols],)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        rows, cols = node._ctx
+        return (g[..., rows, cols],)
+
     def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
         return _linear_unless(self.name, inputs[0], 1, "spreads the sample axis over a matrix")
 
@@ -86,6 +103,9 @@ class _Triangle(Op):
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         return (type(self).fn(g, node._ctx),)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (self(g, diagonal=node._ctx),)
 
     def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
         return _linear_unless(self.name, inputs[0], 2, "masks by position along the sample axis (its rows are "
@@ -203,6 +223,34 @@ class Einsum(Op):
         gsub = pre + node._ctx[1]
         return tuple(self._grad(node, g, i, pre, gsub) if p.requires_grad else None
                      for i, p in enumerate(node._parents))
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """Operand i's cotangent as an einsum of ``g`` with the other operands (Tensors), then
+        the letters it lacks added as size-1 axes, put in the operand's order and broadcast
+        (an operand with a repeated letter, a diagonal, has no differentiable backward)."""
+        from .layout import EXPAND, RESHAPE, TRANSPOSE
+        subs, out, _ = node._ctx
+        res = []
+        for i, p in enumerate(node._parents):
+            if not p.requires_grad:
+                res.append(None)
+                continue
+            sub = subs[i]
+            if len(set(sub)) != len(sub):
+                raise no_tvjp(self)
+            others = [(t, q) for j, (t, q) in enumerate(zip(subs, node._parents)) if j != i]
+            present = set(out).union(*[set(t) for t, _ in others])
+            have = "".join(c for c in sub if c in present)
+            G = einsum_call(",".join([out] + [t for t, _ in others]) + "->" + have, [g] + [q for _, q in others])
+            missing = "".join(c for c in sub if c not in have)
+            if missing:
+                G = RESHAPE(G, G.shape + (1,) * len(missing))
+            perm = tuple((have + missing).index(c) for c in sub)
+            if perm != tuple(range(len(sub))):
+                G = TRANSPOSE(G, perm)
+            want = tuple(max(a, b) for a, b in zip(G.shape, p.shape))
+            res.append(EXPAND(G, want) if want != G.shape else G)
+        return tuple(res)
 
     def sample_rows(self, node: Any, g: np.ndarray, i: int, scale: float) -> Any:
         """Sample b's gradient of an unbatched operand (which lacks the sample letter, the

@@ -29,7 +29,9 @@ from typing import Any
 import numpy as np
 
 from ..batchstate import BATCHED, MIXED, STAT, mixed, union
-from .base import Op
+from .base import Op, const
+from .layout import RESHAPE
+from .linalg import TRIL, TRIU
 
 _LinAlg = np.linalg.LinAlgError
 
@@ -146,6 +148,20 @@ class Inv(_Matrix):
         X = T(node._data)
         return (-(X @ g @ X),)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        X = node.mT
+        return (-(X @ g @ X),)
+
+
+def _inv_t(node: Any) -> Any:
+    """A^{-T} of the node's input as a Tensor (refused for a singular A: its cofactor matrix
+    has no differentiable form here)."""
+    a = node._parents[0]
+    if not np.all(np.linalg.det(floats(a._data))):
+        raise NotImplementedError(f"create_graph=True: op '{node._op.name}' has no differentiable backward at a "
+                                  f"singular matrix (input of shape {a._data.shape})")
+    return INV(a).mT
+
 
 def cofactor(a: np.ndarray) -> np.ndarray:
     """d det(A)/dA = the cofactor matrix, det(U) det(V) U diag(prod_{j!=i} s_j) V^T from
@@ -171,6 +187,10 @@ class Det(_Matrix):
         a = floats(node._parents[0]._data)
         return (np.asarray(g)[..., None, None] * cofactor(a),)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """g det(A) A^{-T} (A invertible)."""
+        return (RESHAPE(g * node, node.shape + (1, 1)) * _inv_t(node),)
+
 
 class LogAbsDet(_Matrix):
     name, rule, core = "logabsdet", "d log|det(A)|/dA = A^{-T}", 0
@@ -188,6 +208,9 @@ class LogAbsDet(_Matrix):
             with np.errstate(all="ignore"):
                 inv_t = cofactor(a) / np.linalg.det(a)[..., None, None]
         return (np.asarray(g)[..., None, None] * inv_t,)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (RESHAPE(g, node.shape + (1, 1)) * _inv_t(node),)
 
 
 class Solve(_Matrix):
@@ -231,6 +254,18 @@ class Solve(_Matrix):
                 ga = mask(ga, tri, unit)
         return ga, gb
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        tri, unit, who = node._ctx
+        pa, pb = node._parents
+        flip = None if tri is None else ("U" if tri == "L" else "L")
+        gb = self(pa.mT, g, tri=flip, unit=unit, who=who)
+        ga = None
+        if pa.requires_grad:
+            ga = -(gb @ node.mT)
+            if tri is not None:
+                ga = (TRIL if tri == "L" else TRIU)(ga, diagonal=(-1 if tri == "L" else 1) if unit else 0)
+        return ga, gb
+
 
 class Cholesky(_Matrix):
     name, rule = "cholesky", "A = L L^T: dA = sym(L^{-T} Phi(L^T G) L^{-1})"
@@ -251,6 +286,14 @@ class Cholesky(_Matrix):
         M = trisolve(T(L), P, False)  # L^{-T} P
         M = T(trisolve(T(L), T(M), False))  # (L^{-T} M^T)^T = M L^{-1}
         return (0.5 * (M + T(M)),)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        Lt = node.mT
+        n = node.shape[-1]
+        P = TRIL(Lt @ TRIL(g, diagonal=0), diagonal=0) * (1.0 - 0.5 * np.eye(n, dtype=node._data.dtype))
+        M = SOLVE(Lt, P, tri="U")
+        M = SOLVE(Lt, M.mT, tri="U").mT
+        return ((M + M.mT) * 0.5,)
 
 
 class CholeskySolve(_Matrix):
@@ -286,6 +329,17 @@ class CholeskySolve(_Matrix):
             C = gb @ T(node._data)
             C = C + T(C)
             gL = -(L @ C) if upper else -(C @ L)
+        return gb, gL
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        upper = node._ctx
+        pb, pL = node._parents
+        gb = self(g, pL, upper=upper)
+        gL = None
+        if pL.requires_grad:
+            C = gb @ node.mT
+            C = C + C.mT
+            gL = -(pL @ C) if upper else -(C @ pL)
         return gb, gL
 
 
@@ -334,6 +388,16 @@ class MatrixExp(_Matrix):
         big[..., n:, n:] = a
         big[..., :n, n:] = g
         return (expm(big)[..., :n, n:],)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """The same block matrix built with differentiable ops, its exponential by this op."""
+        from .layout import CONCAT, EXPAND
+        a = node._parents[0].mT
+        n = a.shape[-1]
+        a = EXPAND(a, g.shape[:-2] + (n, n)) if a.shape != g.shape else a
+        zero = const(np.zeros(g.shape, node._data.dtype))
+        big = CONCAT([CONCAT([a, g], -1), CONCAT([zero, a], -1)], -2)
+        return (self(big)[..., :n, n:],)
 
 
 INV, DET, LOGABSDET, SOLVE, CHOLESKY, CHOLESKY_SOLVE, MATRIX_EXP = (Inv(), Det(), LogAbsDet(), Solve(), Cholesky(),
