@@ -218,6 +218,18 @@ class Pinv(_Matrix):
             gA = -T(K @ P) + PhK - PhK @ (P @ A) + (Gt - A @ K) @ (P @ T(P))
         return (gA,)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """The same formula on Tensors (P = this node, itself differentiable again)."""
+        P, A, Gt = node, node._parents[0], g.mT
+        m, n = A.shape[-2:]
+        if m <= n:
+            K = Gt @ P
+            KPh = K @ P.mT
+            return (-(P @ K).mT + KPh - (A @ P) @ KPh + (P.mT @ P) @ (Gt - K @ A),)
+        K = P @ Gt
+        PhK = P.mT @ K
+        return (-(K @ P).mT + PhK - PhK @ (P @ A) + (Gt - A @ K) @ (P @ P.mT),)
+
 
 QR_, SVD_, EIGH, PINV = QR(), SVD(), Eigh(), Pinv()
 ALL = (QR_, SVD_, EIGH, PINV)

@@ -309,5 +309,11 @@ class MaxUnpool(Op):
         dx = np.take_along_axis(gf, np.broadcast_to(flat_idx, g.shape[:n] + flat_idx.shape), axis=-1)
         return (dx.reshape(g.shape[:n] + x.shape).astype(x.dtype, copy=False),)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """The cotangent read at the indices by the (differentiable) gather op."""
+        from .select import GATHER
+        flat_idx, _ = node._ctx
+        return (GATHER(g.reshape(flat_idx.shape[0], -1), 1, flat_idx).reshape(node._parents[0]._data.shape),)
+
 
 MAXPOOL, AVGPOOL, MAXUNPOOL, UNFOLD, FOLD = MaxPool(), AvgPool(), MaxUnpool(), Unfold(), Fold()
