@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import batchstate
 from ..batchstate import BATCHED, MIXED, STAT
-from .base import Op, failed, lead, no_tvjp
+from .base import Op, failed, lead
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -227,7 +227,7 @@ class Einsum(Op):
     def tvjp(self, node: Any, g: Any) -> tuple:
         """Operand i's cotangent as an einsum of ``g`` with the other operands (Tensors), then
         the letters it lacks added as size-1 axes, put in the operand's order and broadcast
-        (an operand with a repeated letter, a diagonal, has no differentiable backward)."""
+        (with a repeated letter, an operand's diagonal: by recomputing through ``_undiagonal``)."""
         from .layout import EXPAND, RESHAPE, TRANSPOSE
         subs, out, _ = node._ctx
         res = []
@@ -236,8 +236,9 @@ class Einsum(Op):
                 res.append(None)
                 continue
             sub = subs[i]
-            if len(set(sub)) != len(sub):
-                raise no_tvjp(self)
+            if len(set(sub)) != len(sub):  # a diagonal: differentiate einsum(diagonal(...)) instead
+                from ..higher import recompute
+                return recompute(node, g, lambda *ps: _undiagonal(subs, out, ps))
             others = [(t, q) for j, (t, q) in enumerate(zip(subs, node._parents)) if j != i]
             present = set(out).union(*[set(t) for t, _ in others])
             have = "".join(c for c in sub if c in present)
@@ -293,6 +294,22 @@ class Einsum(Op):
         return BATCHED, None
 
 
+def _undiagonal(subs: list, out: str, ps: tuple) -> Any:
+    """The einsum of ``ps`` with each repeated letter of an operand first taken as a diagonal
+    (the diagonal op puts it last): the same values, every operand's letters distinct."""
+    terms, args = [], []
+    for sub, p in zip(subs, ps):
+        while len(set(sub)) != len(sub):
+            c = next(c for c in sub if sub.count(c) > 1)
+            i = sub.index(c)
+            j = sub.index(c, i + 1)
+            p = DIAGONAL(p, offset=0, dim1=i, dim2=j)
+            sub = sub[:i] + sub[i + 1:j] + sub[j + 1:] + c
+        terms.append(sub)
+        args.append(p)
+    return einsum_call(",".join(terms) + "->" + out, args)
+
+
 DIAGONAL, DIAG, TRIL, TRIU, EINSUM = Diagonal(), DiagEmbed(), Tril(), Triu(), Einsum()
 
 
@@ -324,6 +341,15 @@ class Svdvals(Op):
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         U, Vh = node._ctx
         return (np.matmul(U * g[..., None, :], Vh).astype(node._data.dtype, copy=False),)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """U diag(g) V^T with U and V taken from the svd op (differentiable again)."""
+        from .linalg_decomp import SVD_, tunpack
+        a = node._parents[0]
+        m, n = a.shape[-2:]
+        k = min(m, n)
+        U, _, Vh = tunpack(SVD_(a, full_matrices=False), [(m, k), (1, k), (k, n)])
+        return ((U * g.unsqueeze(-2)) @ Vh,)
 
     def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
         x = inputs[0]
