@@ -75,6 +75,26 @@ def _unpool(m: object, a: object) -> object:
     return m.nn.functional.max_unpool2d(y.tanh(), i, 2).sin()
 
 
+def _svd_f(m: object, a: object) -> object:
+    U, s, Vh = m.linalg.svd(a, full_matrices=False)
+    return (U[:, :2] ** 2).sum() * s + (Vh[:2] ** 4).sum()
+
+
+def _svd_rebuilt(m: object, a: object) -> object:
+    U, s, Vh = m.linalg.svd(a, full_matrices=False)
+    return U @ m.diag_embed(s.exp()) @ Vh
+
+
+def _eigh_f(m: object, a: object) -> object:
+    w, V = m.linalg.eigh(a + a.mT)
+    return w * (V ** 4).sum() + (V @ m.diag_embed(w.tanh()) @ V.mT).sum(-1)
+
+
+def _qr_f(m: object, a: object) -> object:
+    Q, R_ = m.linalg.qr(a)
+    return Q @ R_.exp()
+
+
 # (id, fn(m, *tensors) for m in (tl, torch), input arrays)
 OPS = [
     # products and scans (zeros in the input too, as torch)
@@ -162,6 +182,25 @@ OPS = [
     ("lstsq", lambda m, a, b: m.linalg.lstsq(a, b).solution, [R.standard_normal((4, 3)), R.standard_normal((4, 2))]),
     ("norms", lambda m, a: m.linalg.vector_norm(a, 3, dim=1) * m.linalg.matrix_norm(a) + m.linalg.norm(a, dim=0).sum(),
      [X34]),
+    # decompositions (functions of the factors that do not depend on their signs)
+    ("svdvals", lambda m, a: m.linalg.svdvals(a) ** 2, [R.standard_normal((2, 4, 3))]),
+    ("nuclear_spectral_cond", lambda m, a: m.linalg.matrix_norm(a, "nuc") * m.linalg.matrix_norm(a, 2)
+     + m.linalg.cond(a[:, :3]), [X34]),
+    ("svd_wide", lambda m, a: _svd_f(m, a), [X34]),
+    ("svd_tall", lambda m, a: _svd_f(m, a), [R.standard_normal((4, 3))]),
+    ("svd_rebuilt", lambda m, a: _svd_rebuilt(m, a), [R.standard_normal((2, 3, 3))]),
+    ("eigh", lambda m, a: _eigh_f(m, a), [R.standard_normal((2, 3, 3))]),
+    ("eigvalsh", lambda m, a: m.linalg.eigvalsh(a + a.mT) ** 3, [A3]),
+    ("qr_tall", lambda m, a: _qr_f(m, a), [R.standard_normal((2, 4, 3))]),
+    ("qr_square", lambda m, a: _qr_f(m, a), [A3]),
+    ("qr_wide", lambda m, a: (m.linalg.qr(a)[1] ** 2).sum() * m.linalg.qr(a)[0].sum(1) ** 2,
+     [R.standard_normal((3, 5))]),
+    ("einsum_repeated_letters", lambda m, a, b: m.einsum("iij,jk->ik", a, b) ** 2 + m.einsum("ii->", a[..., 0]) * b[:3],
+     [R.standard_normal((3, 3, 4)), R.standard_normal((4, 2))]),
+    ("einsum_diagonal_batch", lambda m, a, b: m.einsum("bii,bi->b", a, b).sin() + m.einsum("bjj->bj", a * a).sum(-1),
+     [R.standard_normal((2, 3, 3)), R.standard_normal((2, 3))]),
+    ("einsum_two_diagonals", lambda m, a, b: m.einsum("ijij,ij->", a, b * b) * b,
+     [R.standard_normal((2, 3, 2, 3)), R.standard_normal((2, 3))]),
     # scatter and index ops
     ("scatter", lambda m, a, b: m.scatter(a * a, 1, _t(m, np.array([[0, 2], [1, 3], [3, 0]])), b * b).tanh(),
      [X34, B32]),
@@ -378,12 +417,13 @@ def _refused(loss: Tensor, x: Tensor, op: str, *words: str) -> None:
 def test_refusals_name_the_op_and_change_nothing() -> None:
     x = tl.tensor(np.array([[1.0, 2.0], [2.0, 4.0]]), requires_grad=True)  # singular
     _refused(tl.linalg.det(x) * 2, x, "det", "singular", "(2, 2)")
-    x = tl.tensor(X34, requires_grad=True)
-    _refused(tl.einsum("ii->", x[:, :3]) ** 2, x, "einsum")
+    x = tl.tensor(np.array([[1.0, 2.0], [2.0, 4.0]]), requires_grad=True)
+    _refused(tl.linalg.slogdet(x * 2)[1] + x.sum(), x, "logabsdet", "singular")
     x = tl.tensor(X34, requires_grad=True)
     _refused((x * x).scatter_reduce(1, tl.tensor(I32), x[:, :2], "prod").sum(), x, "scatter_reduce")
-    x = tl.tensor(X34, requires_grad=True)
-    _refused(tl.linalg.svdvals(x).sum() ** 2, x, "svdvals")
+    x = tl.tensor(R.standard_normal((4, 3)), requires_grad=True)
+    with pytest.raises(RuntimeError, match="mode='complete'"):  # (no gradient at all, as the plain sweep)
+        tl.autograd.grad(tl.linalg.qr(x, mode="complete")[0].sum(), [x], create_graph=True)
 
 
 def test_plain_sweep_unchanged() -> None:
