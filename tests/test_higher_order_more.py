@@ -169,6 +169,8 @@ OPS = [
     ("inv_batched", lambda m, a: m.linalg.inv(a) ** 2, [AB]),
     ("det", lambda m, a: m.linalg.det(a), [A3]),
     ("det_batched", lambda m, a: m.linalg.det(a * a), [AB]),
+    ("det_singular", lambda m, a: m.linalg.det(a) * a, [R.standard_normal((3, 2)) @ R.standard_normal((2, 3))]),
+    ("det_singular_batch", lambda m, a: m.linalg.det(a) ** 2, [np.stack([X34[:, :2] @ X34[:2, :3], A3])]),
     ("slogdet_logdet", lambda m, a: m.linalg.slogdet(a)[1] + m.logdet(a @ a.mT) ** 2, [A3]),
     ("solve", lambda m, a, b: m.linalg.solve(a, b), [A3, B32]),
     ("solve_broadcast", lambda m, a, b: m.linalg.solve(a, b) ** 2, [AB, B32]),
@@ -415,8 +417,8 @@ def _refused(loss: Tensor, x: Tensor, op: str, *words: str) -> None:
 
 
 def test_refusals_name_the_op_and_change_nothing() -> None:
-    x = tl.tensor(np.array([[1.0, 2.0], [2.0, 4.0]]), requires_grad=True)  # singular
-    _refused(tl.linalg.det(x) * 2, x, "det", "singular", "(2, 2)")
+    x = tl.tensor(np.outer([1.0, 2.0, -1.0], [0.5, 1.0, 2.0]), requires_grad=True)  # rank 1: two zero singular values
+    _refused(tl.linalg.det(x) * 2, x, "det", "repeated singular values", "(3, 3)")
     x = tl.tensor(np.array([[1.0, 2.0], [2.0, 4.0]]), requires_grad=True)
     _refused(tl.linalg.slogdet(x * 2)[1] + x.sum(), x, "logabsdet", "singular")
     x = tl.tensor(X34, requires_grad=True)

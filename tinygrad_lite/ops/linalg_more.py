@@ -188,8 +188,24 @@ class Det(_Matrix):
         return (np.asarray(g)[..., None, None] * cofactor(a),)
 
     def tvjp(self, node: Any, g: Any) -> tuple:
-        """g det(A) A^{-T} (A invertible)."""
-        return (RESHAPE(g * node, node.shape + (1, 1)) * _inv_t(node),)
+        """g det(A) A^{-T} for a well-conditioned A; else (singular or nearly) g cof(A) from
+        the svd op, the sign det(U) det(V) a constant (the singular values must be distinct:
+        at most one of them 0, rank n - 1)."""
+        a = node._parents[0]
+        ad = floats(a._data)
+        sv = np.linalg.svd(ad, compute_uv=False)
+        if sv.size == 0 or np.all(sv[..., -1] > sv[..., 0] * np.sqrt(np.finfo(ad.dtype).eps)):
+            return (RESHAPE(g * node, node.shape + (1, 1)) * _inv_t(node),)
+        if np.any(sv[..., :-1] - sv[..., 1:] <= sv[..., :1] * np.sqrt(np.finfo(ad.dtype).eps)):
+            raise NotImplementedError(f"create_graph=True: op 'det' has no differentiable backward at a matrix with "
+                                      f"repeated singular values (rank below n - 1; input of shape {ad.shape})")
+        from .linalg_decomp import SVD_, tunpack
+        from .reduce import others_product
+        n = a.shape[-1]
+        U, s, Vh = tunpack(SVD_(a, full_matrices=False), [(n, n), (1, n), (n, n)])
+        sign = np.linalg.det(U._data) * np.linalg.det(Vh._data)
+        cof = (U * others_product(s, (s.ndim - 1,))) @ Vh * sign[..., None, None]
+        return (RESHAPE(g, node.shape + (1, 1)) * cof,)
 
 
 class LogAbsDet(_Matrix):
