@@ -182,10 +182,17 @@ def grads(outs: list, seeds: list, orders: list, ins: list) -> dict:
 def recompute(node: Any, g: Tensor, fn: Callable) -> tuple:
     """An op's ``tvjp`` by recomputation: ``fn(*parents)`` rebuilds the node's output with
     differentiable ops (the same maths as its forward), and a nested ``create_graph`` sweep
-    from it with the seed ``g`` gives the parents' cotangents as Tensors."""
+    from it with the seed ``g`` gives the parents' cotangents as Tensors. The sweep covers
+    the rebuilt nodes only (those newer than ``node``): the parents are its leaves, so a
+    parameter that also reaches a parent through the older graph (a layer applied twice)
+    takes only this op's own cotangent here, not the one through that parent's history."""
     ps = node._parents
     out = fn(*ps)
     want = [p for p in ps if p.requires_grad]
+    if not (want and out.requires_grad):
+        return tuple(None for _ in ps)
     from .conventions import checked_order
-    found = grads([out], [g], [checked_order(out)], want) if want and out.requires_grad else {}
+    mine, stamp = {id(p) for p in ps}, node._stamp
+    order = [t for t in checked_order(out) if t._op is None or id(t) in mine or t._stamp > stamp]
+    found = grads([out], [g], [order], want)
     return tuple(found.get(id(p)) if p.requires_grad else None for p in ps)

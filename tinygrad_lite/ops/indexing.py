@@ -54,6 +54,21 @@ class _IndexPut(Op):
             gs = gs * alpha if alpha != 1 else gs
         return self.x_cotangent(g, k, axis, index) if x.requires_grad else None, gs
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """The same maps on Tensors: x's cotangent is ``g`` times a constant mask."""
+        from .layout import GETITEM
+        x, src = node._parents
+        axis, index, alpha = node._ctx
+        gs = None
+        if src.requires_grad:
+            gs = GETITEM(g, _along(axis, index))
+            gs = gs * alpha if alpha != 1 else gs
+        gx = None
+        if x.requires_grad:
+            w = self.x_cotangent(np.ones(g.shape, node._data.dtype), 0, axis, index)
+            gx = g * w
+        return gx, gs
+
 
 class IndexAdd(_IndexPut):
     name, rule = "index_add", "d/dx = 1; d/dsrc = alpha * the cotangent read at the indexed positions"

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import alias
+from .base import alias, const
 from .mathfns import _NonLinear
 
 
@@ -102,6 +102,11 @@ class FloorDivide(_NonLinear):
         zero = np.zeros_like(g)
         return (zero if a.requires_grad else None, zero if b.requires_grad else None)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        a, b = node._parents
+        zero = const(np.zeros(g.shape, node._data.dtype))
+        return (zero if a.requires_grad else None, zero if b.requires_grad else None)
+
 
 class TruncDivide(FloorDivide):
     """trunc(a / b) (``div(a, b, rounding_mode="trunc")``); a zero derivative (a step function)."""
@@ -124,6 +129,12 @@ class Remainder(_NonLinear):
         if b.requires_grad:
             gb = (-g * _quotient(node, self.rnd)).astype(node._data.dtype, copy=False)
         return (alias(g) if a.requires_grad else None), gb
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """g, and -g times the (constant) quotient."""
+        a, b = node._parents
+        gb = -g * _quotient(node, self.rnd).astype(node._data.dtype, copy=False) if b.requires_grad else None
+        return (g if a.requires_grad else None), gb
 
 
 class Fmod(Remainder):

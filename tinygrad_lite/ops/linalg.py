@@ -38,6 +38,19 @@ class Diagonal(Op):
         np.moveaxis(z, (d1 + k, d2 + k), (-2, -1))[..., rows, cols] = g  # (a view of z)
         return (z,)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """The cotangent put back on the diagonal by the getitem-backward op: an index array
+        for every axis of the input, each broadcast to the output's shape."""
+        from .layout import SCATTERBACK
+        shape, offset, d1, d2 = node._ctx
+        out = node._data.shape
+        n = out[-1]
+        rest = iter(range(len(out) - 1))
+        rows, cols = np.arange(n) + max(-offset, 0), np.arange(n) + max(offset, 0)
+        idx = tuple(rows if d == d1 else cols if d == d2 else
+                    np.arange(m).reshape((-1,) + (1,) * (len(out) - 1 - next(rest))) for d, m in enumerate(shape))
+        return (SCATTERBACK(g, (shape, idx, True)),)
+
     def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
         x = inputs[0]
         if x._bs & BATCHED and 0 in ctx[2:]:
@@ -64,6 +77,10 @@ class DiagEmbed(Op):
         rows, cols = node._ctx
         return (g[..., rows, cols],)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        rows, cols = node._ctx
+        return (g[..., rows, cols],)
+
     def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
         return _linear_unless(self.name, inputs[0], 1, "spreads the sample axis over a matrix")
 
@@ -86,6 +103,9 @@ class _Triangle(Op):
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         return (type(self).fn(g, node._ctx),)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (self(g, diagonal=node._ctx),)
 
     def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
         return _linear_unless(self.name, inputs[0], 2, "masks by position along the sample axis (its rows are "
@@ -204,6 +224,35 @@ class Einsum(Op):
         return tuple(self._grad(node, g, i, pre, gsub) if p.requires_grad else None
                      for i, p in enumerate(node._parents))
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """Operand i's cotangent as an einsum of ``g`` with the other operands (Tensors), then
+        the letters it lacks added as size-1 axes, put in the operand's order and broadcast
+        (with a repeated letter, an operand's diagonal: by recomputing through ``_undiagonal``)."""
+        from .layout import EXPAND, RESHAPE, TRANSPOSE
+        subs, out, _ = node._ctx
+        res = []
+        for i, p in enumerate(node._parents):
+            if not p.requires_grad:
+                res.append(None)
+                continue
+            sub = subs[i]
+            if len(set(sub)) != len(sub):  # a diagonal: differentiate einsum(diagonal(...)) instead
+                from ..higher import recompute
+                return recompute(node, g, lambda *ps: _undiagonal(subs, out, ps))
+            others = [(t, q) for j, (t, q) in enumerate(zip(subs, node._parents)) if j != i]
+            present = set(out).union(*[set(t) for t, _ in others])
+            have = "".join(c for c in sub if c in present)
+            G = einsum_call(",".join([out] + [t for t, _ in others]) + "->" + have, [g] + [q for _, q in others])
+            missing = "".join(c for c in sub if c not in have)
+            if missing:
+                G = RESHAPE(G, G.shape + (1,) * len(missing))
+            perm = tuple((have + missing).index(c) for c in sub)
+            if perm != tuple(range(len(sub))):
+                G = TRANSPOSE(G, perm)
+            want = tuple(max(a, b) for a, b in zip(G.shape, p.shape))
+            res.append(EXPAND(G, want) if want != G.shape else G)
+        return tuple(res)
+
     def sample_rows(self, node: Any, g: np.ndarray, i: int, scale: float) -> Any:
         """Sample b's gradient of an unbatched operand (which lacks the sample letter, the
         output's first): its cotangent with that letter kept in front."""
@@ -245,6 +294,22 @@ class Einsum(Op):
         return BATCHED, None
 
 
+def _undiagonal(subs: list, out: str, ps: tuple) -> Any:
+    """The einsum of ``ps`` with each repeated letter of an operand first taken as a diagonal
+    (the diagonal op puts it last): the same values, every operand's letters distinct."""
+    terms, args = [], []
+    for sub, p in zip(subs, ps):
+        while len(set(sub)) != len(sub):
+            c = next(c for c in sub if sub.count(c) > 1)
+            i = sub.index(c)
+            j = sub.index(c, i + 1)
+            p = DIAGONAL(p, offset=0, dim1=i, dim2=j)
+            sub = sub[:i] + sub[i + 1:j] + sub[j + 1:] + c
+        terms.append(sub)
+        args.append(p)
+    return einsum_call(",".join(terms) + "->" + out, args)
+
+
 DIAGONAL, DIAG, TRIL, TRIU, EINSUM = Diagonal(), DiagEmbed(), Tril(), Triu(), Einsum()
 
 
@@ -278,6 +343,15 @@ class Svdvals(Op):
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         U, Vh = node._ctx
         return (np.matmul(U * g[..., None, :], Vh).astype(node._data.dtype, copy=False),)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """U diag(g) V^T with U and V taken from the svd op (differentiable again)."""
+        from .linalg_decomp import SVD_, tunpack
+        a = node._parents[0]
+        m, n = a.shape[-2:]
+        k = min(m, n)
+        U, _, Vh = tunpack(SVD_(a, full_matrices=False), [(m, k), (1, k), (k, n)])
+        return ((U * g.unsqueeze(-2)) @ Vh,)
 
     def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
         x = inputs[0]

@@ -51,6 +51,21 @@ class _Packed(_Matrix):
     core = 1
 
 
+def tunpack(flat: Any, shapes: list) -> list:
+    """``unpack`` for a Tensor (the packed output or its cotangent): differentiable slices."""
+    out, at = [], 0
+    for sh in shapes:
+        n = int(np.prod(sh, dtype=np.int64))
+        out.append(flat[..., at:at + n].reshape(flat.shape[:-1] + tuple(sh)))
+        at += n
+    return out
+
+
+def _live(t: Any) -> bool:
+    """Whether a cotangent block can contribute: non-zero, or a function of something."""
+    return bool(t.requires_grad or np.any(t._data))
+
+
 def copyltu(M: np.ndarray) -> np.ndarray:
     return np.tril(M) + T(np.tril(M, -1))
 
@@ -92,6 +107,32 @@ class QR(_Packed):
         gX = qr_square_grad(Q, R[..., :m], gQ + node._parents[0]._data[..., m:] @ T(gR[..., m:]), gR[..., :m])
         gY = Q @ gR[..., m:]
         return (np.concatenate([gX, np.broadcast_to(gY, gX.shape[:-1] + gY.shape[-1:])], -1),)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """The same formulas with Tensor ops (after the same refusals as the vjp)."""
+        from .layout import CONCAT, EXPAND
+        self.vjp(node, np.zeros(node._data.shape, node._data.dtype))  # (mode='r' / 'complete' refusals)
+        shapes = node._ctx[0]
+        Q, R = tunpack(node, shapes)
+        gQ, gR = tunpack(g, shapes)
+        m, n = Q.shape[-2], R.shape[-1]
+        if m >= n:
+            return (tqr_square_grad(Q, R, gQ, gR),)
+        a = node._parents[0]
+        gX = tqr_square_grad(Q, R[..., :m], gQ + a[..., m:] @ gR[..., m:].mT, gR[..., :m])
+        gY = Q @ gR[..., m:]
+        if gY.shape[:-1] != gX.shape[:-1]:
+            gY = EXPAND(gY, gX.shape[:-1] + gY.shape[-1:])
+        return (CONCAT([gX, gY], -1),)
+
+
+def tqr_square_grad(Q: Any, R: Any, gQ: Any, gR: Any) -> Any:
+    """``qr_square_grad`` with Tensor ops: (G_Q + Q copyltu(M)) R^{-T} by a triangular solve."""
+    from .linalg import TRIL
+    from .linalg_more import SOLVE
+    M = R @ gR.mT - gQ.mT @ Q
+    rhs = gQ + Q @ (TRIL(M, diagonal=0) + TRIL(M, diagonal=-1).mT)
+    return SOLVE(R, rhs.mT, tri="U").mT
 
 
 def svd_grad(U: np.ndarray, s: np.ndarray, Vh: np.ndarray, gU: np.ndarray, gs: np.ndarray,
@@ -145,6 +186,41 @@ class SVD(_Packed):
         s, gs = s[..., 0, :], gs[..., 0, :]
         return (svd_grad(U[..., :k], s, Vh[..., :k, :], gU[..., :k], gs, gVh[..., :k, :]),)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        shapes = node._ctx
+        U, s, Vh = tunpack(node, shapes)
+        gU, gs, gVh = tunpack(g, shapes)
+        k = s.shape[-1]
+        return (tsvd_grad(U[..., :k], s[..., 0, :], Vh[..., :k, :], gU[..., :k], gs[..., 0, :], gVh[..., :k, :]),)
+
+
+def tsvd_grad(U: Any, s: Any, Vh: Any, gU: Any, gs: Any, gVh: Any) -> Any:
+    """``svd_grad`` with Tensor ops (the factors are slices of the op's output, so the result
+    is differentiable again)."""
+    m, n, k = U.shape[-2], Vh.shape[-1], s.shape[-1]
+    useU, useV = _live(gU), _live(gVh)
+    if not useU and not useV:
+        return (U * gs.unsqueeze(-2)) @ Vh
+    eye = np.eye(k, dtype=s._data.dtype)
+    S2 = s * s
+    E = S2.unsqueeze(-2) - S2.unsqueeze(-1) + eye  # (1 on the diagonal, where the numerators are 0)
+    inner = None
+    if useU:
+        UgU = U.mT @ gU
+        inner = (UgU - UgU.mT) * s.unsqueeze(-2)
+    if useV:
+        VgV = Vh @ gVh.mT
+        term = s.unsqueeze(-1) * (VgV - VgV.mT)
+        inner = term if inner is None else inner + term
+    gA = inner / E + gs.unsqueeze(-1) * eye
+    if m > n and useU:
+        gUs = gU / s.unsqueeze(-2)
+        return (U @ gA + gUs - U @ (U.mT @ gUs)) @ Vh
+    if m < n and useV:
+        sgV = gVh / s.unsqueeze(-1)
+        return U @ (gA @ Vh + sgV - (sgV @ Vh.mT) @ Vh)
+    return U @ gA @ Vh
+
 
 class Eigh(_Packed):
     name, rule = "eigh", "A = V diag(w) V^T: dA = V [(skew(V^T G_V) / 2) / E + diag(G_w)] V^T"
@@ -169,6 +245,19 @@ class Eigh(_Packed):
                 off[..., np.arange(n), np.arange(n)] = 0.0
                 inner = inner + off
         return (V @ inner @ T(V),)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        w, V = tunpack(node, node._ctx)
+        gw, gV = tunpack(g, node._ctx)
+        w, gw = w[..., 0, :], gw[..., 0, :]
+        n = w.shape[-1]
+        eye = np.eye(n, dtype=w._data.dtype)
+        inner = gw.unsqueeze(-1) * eye
+        if _live(gV):
+            VgV = V.mT @ gV
+            E = w.unsqueeze(-2) - w.unsqueeze(-1) + eye
+            inner = inner + (VgV - VgV.mT) * 0.5 / E * (1.0 - eye)
+        return (V @ inner @ V.mT,)
 
 
 def pinv_of(a: np.ndarray, atol: Any, rtol: Any, hermitian: bool, who: str = "linalg.pinv") -> np.ndarray:
@@ -217,6 +306,18 @@ class Pinv(_Matrix):
             PhK = T(P) @ K
             gA = -T(K @ P) + PhK - PhK @ (P @ A) + (Gt - A @ K) @ (P @ T(P))
         return (gA,)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """The same formula on Tensors (P = this node, itself differentiable again)."""
+        P, A, Gt = node, node._parents[0], g.mT
+        m, n = A.shape[-2:]
+        if m <= n:
+            K = Gt @ P
+            KPh = K @ P.mT
+            return (-(P @ K).mT + KPh - (A @ P) @ KPh + (P.mT @ P) @ (Gt - K @ A),)
+        K = P @ Gt
+        PhK = P.mT @ K
+        return (-(K @ P).mT + PhK - PhK @ (P @ A) + (Gt - A @ K) @ (P @ P.mT),)
 
 
 QR_, SVD_, EIGH, PINV = QR(), SVD(), Eigh(), Pinv()

@@ -29,7 +29,9 @@ from typing import Any
 import numpy as np
 
 from ..batchstate import BATCHED, MIXED, STAT, mixed, union
-from .base import Op
+from .base import Op, const
+from .layout import RESHAPE
+from .linalg import TRIL, TRIU
 
 _LinAlg = np.linalg.LinAlgError
 
@@ -165,6 +167,20 @@ class Inv(_Matrix):
         X = T(node._data)
         return (-(X @ g @ X),)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        X = node.mT
+        return (-(X @ g @ X),)
+
+
+def _inv_t(node: Any) -> Any:
+    """A^{-T} of the node's input as a Tensor (refused for a singular A: its cofactor matrix
+    has no differentiable form here)."""
+    a = node._parents[0]
+    if not np.all(np.linalg.det(floats(a._data))):
+        raise NotImplementedError(f"create_graph=True: op '{node._op.name}' has no differentiable backward at a "
+                                  f"singular matrix (input of shape {a._data.shape})")
+    return INV(a).mT
+
 
 def cofactor(a: np.ndarray) -> np.ndarray:
     """d det(A)/dA = the cofactor matrix, det(U) det(V) U diag(prod_{j!=i} s_j) V^T from
@@ -204,6 +220,26 @@ class Det(_Matrix):
         a = floats(node._parents[0]._data)
         return (np.asarray(g)[..., None, None] * cofactor(a),)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """g det(A) A^{-T} for a well-conditioned A; else (singular or nearly) g cof(A) from
+        the svd op, the sign det(U) det(V) a constant (the singular values must be distinct:
+        at most one of them 0, rank n - 1)."""
+        a = node._parents[0]
+        ad = floats(a._data)
+        sv = np.linalg.svd(ad, compute_uv=False)
+        if sv.size == 0 or np.all(sv[..., -1] > sv[..., 0] * np.sqrt(np.finfo(ad.dtype).eps)):
+            return (RESHAPE(g * node, node.shape + (1, 1)) * _inv_t(node),)
+        if np.any(sv[..., :-1] - sv[..., 1:] <= sv[..., :1] * np.sqrt(np.finfo(ad.dtype).eps)):
+            raise NotImplementedError(f"create_graph=True: op 'det' has no differentiable backward at a matrix with "
+                                      f"repeated singular values (rank below n - 1; input of shape {ad.shape})")
+        from .linalg_decomp import SVD_, tunpack
+        from .reduce import others_product
+        n = a.shape[-1]
+        U, s, Vh = tunpack(SVD_(a, full_matrices=False), [(n, n), (1, n), (n, n)])
+        sign = np.linalg.det(U._data) * np.linalg.det(Vh._data)
+        cof = (U * others_product(s, (s.ndim - 1,))) @ Vh * sign[..., None, None]
+        return (RESHAPE(g, node.shape + (1, 1)) * cof,)
+
 
 class LogAbsDet(_Matrix):
     name, rule, core = "logabsdet", "d log|det(A)|/dA = A^{-T}", 0
@@ -221,6 +257,9 @@ class LogAbsDet(_Matrix):
             with np.errstate(all="ignore"):
                 inv_t = cofactor(a) / np.linalg.det(a)[..., None, None]
         return (np.asarray(g)[..., None, None] * inv_t,)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (RESHAPE(g, node.shape + (1, 1)) * _inv_t(node),)
 
 
 class Solve(_Matrix):
@@ -264,6 +303,18 @@ class Solve(_Matrix):
                 ga = mask(ga, tri, unit)
         return ga, gb
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        tri, unit, who = node._ctx
+        pa, pb = node._parents
+        flip = None if tri is None else ("U" if tri == "L" else "L")
+        gb = self(pa.mT, g, tri=flip, unit=unit, who=who)
+        ga = None
+        if pa.requires_grad:
+            ga = -(gb @ node.mT)
+            if tri is not None:
+                ga = (TRIL if tri == "L" else TRIU)(ga, diagonal=(-1 if tri == "L" else 1) if unit else 0)
+        return ga, gb
+
 
 class Cholesky(_Matrix):
     name, rule = "cholesky", "A = L L^T: dA = sym(L^{-T} Phi(L^T G) L^{-1})"
@@ -289,6 +340,14 @@ class Cholesky(_Matrix):
         M = trisolve(T(L), P, False)  # L^{-T} P
         M = T(trisolve(T(L), T(M), False))  # (L^{-T} M^T)^T = M L^{-1}
         return (0.5 * (M + T(M)),)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        Lt = node.mT
+        n = node.shape[-1]
+        P = TRIL(Lt @ TRIL(g, diagonal=0), diagonal=0) * (1.0 - 0.5 * np.eye(n, dtype=node._data.dtype))
+        M = SOLVE(Lt, P, tri="U")
+        M = SOLVE(Lt, M.mT, tri="U").mT
+        return ((M + M.mT) * 0.5,)
 
 
 class CholeskySolve(_Matrix):
@@ -324,6 +383,17 @@ class CholeskySolve(_Matrix):
             C = gb @ T(node._data)
             C = C + T(C)
             gL = -(L @ C) if upper else -(C @ L)
+        return gb, gL
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        upper = node._ctx
+        pb, pL = node._parents
+        gb = self(g, pL, upper=upper)
+        gL = None
+        if pL.requires_grad:
+            C = gb @ node.mT
+            C = C + C.mT
+            gL = -(pL @ C) if upper else -(C @ pL)
         return gb, gL
 
 
@@ -372,6 +442,16 @@ class MatrixExp(_Matrix):
         big[..., n:, n:] = a
         big[..., :n, n:] = g
         return (expm(big)[..., :n, n:],)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """The same block matrix built with differentiable ops, its exponential by this op."""
+        from .layout import CONCAT, EXPAND
+        a = node._parents[0].mT
+        n = a.shape[-1]
+        a = EXPAND(a, g.shape[:-2] + (n, n)) if a.shape != g.shape else a
+        zero = const(np.zeros(g.shape, node._data.dtype))
+        big = CONCAT([CONCAT([a, g], -1), CONCAT([zero, a], -1)], -2)
+        return (self(big)[..., :n, n:],)
 
 
 INV, DET, LOGABSDET, SOLVE, CHOLESKY, CHOLESKY_SOLVE, MATRIX_EXP = (Inv(), Det(), LogAbsDet(), Solve(), Cholesky(),

@@ -238,6 +238,16 @@ class Atan2(_NonLinear):
             gb = (g * (-ad * r)).astype(dt, copy=False) if b.requires_grad else None
         return ga, gb
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """g b / (a^2 + b^2) and -g a / (a^2 + b^2), 0 at the origin, on Tensors."""
+        from .base import const
+        from .select import WHERE
+        a, b = node._parents
+        d = a * a + b * b
+        zero = d._data == 0
+        r = WHERE(const(zero), const(np.zeros((), node._data.dtype)), 1.0 / (d + zero.astype(node._data.dtype)))
+        return (g * b * r if a.requires_grad else None, -(g * a * r) if b.requires_grad else None)
+
 
 SIN, COS, LOG1P, EXPM1, LOG2, LOG10, EXP2 = Sin(), Cos(), Log1p(), Expm1(), Log2(), Log10(), Exp2()
 RSQRT, RECIPROCAL, ERF = Rsqrt(), Reciprocal(), Erf()

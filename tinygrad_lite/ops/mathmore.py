@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from .base import const
 from .elementwise import _Unary
 from .mathfns import _NonLinear
 from .nnops import erf as _erf
-from .reduce import _AlongAxis
+from .reduce import PROD, _AlongAxis, masked_square
 from .select import _Step
 
 _SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
@@ -167,6 +168,9 @@ class Erfinv(_Quiet):
         y = node._data
         return _SQRT_PI_OVER_TWO * np.exp(y * y)
 
+    def tderiv(self, node: Any) -> Any:
+        return (node * node).exp() * _SQRT_PI_OVER_TWO
+
 
 class Trunc(_Step):
     """Rounding towards zero (integer tensors unchanged)."""
@@ -189,6 +193,10 @@ class Hypot(_NonLinear):
             gb = g * (b._data / out) if b.requires_grad else None
         return ga, gb
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        a, b = node._parents
+        return (g * a / node if a.requires_grad else None, g * b / node if b.requires_grad else None)
+
 
 def _xlogy(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a * log(b), 0 where a == 0 (unless b is nan), as torch."""
@@ -210,6 +218,18 @@ class Xlogy(_NonLinear):
             if a.requires_grad:
                 ga = np.where((ad == 0) & (bd <= 0), 0.0, _xlogy(g, bd)).astype(dt, copy=False)
             gb = (g * (ad / bd)).astype(dt, copy=False) if b.requires_grad else None
+        return ga, gb
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """g log(b) (0 where a = 0 and b <= 0) and g a / b, on Tensors."""
+        a, b = node._parents
+        ga = gb = None
+        if a.requires_grad:
+            off = (a._data == 0) & (b._data <= 0)
+            from .select import WHERE
+            ga = g * WHERE(const(off), const(np.zeros((), node._data.dtype)), (b + off.astype(node._data.dtype)).log())
+        if b.requires_grad:
+            gb = g * a / b
         return ga, gb
 
 
@@ -243,6 +263,23 @@ class Cumprod(_AlongAxis):
             r[tuple(idx)] = np.take(g, k, axis=a) + np.take(x, k + 1, axis=a) * r[nxt]
         return (left * r,)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """No a_k = 0: the running sums of g out from the right, over a. Else by recomputing
+        out_i = prod_j (a_j if j <= i else 1) over an n x n block (exact at zeros)."""
+        a = node._ctx
+        x = node._parents[0]
+        if x.ndim == 0:
+            return (g,)
+        if x._data.all():
+            return ((g * node).flip(a).cumsum(a).flip(a) / x,)
+        from ..higher import recompute
+        n = x.shape[a]
+
+        def fn(x: Any) -> Any:
+            return PROD(masked_square(x.swapaxes(a, -1), np.tri(n, dtype=bool), 1.0), -1).swapaxes(a, -1)
+
+        return recompute(node, g, fn)
+
 
 def _logcumsumexp(x: np.ndarray, a: int) -> np.ndarray:
     return np.logaddexp.accumulate(x, axis=a) if x.ndim else x.copy()
@@ -270,6 +307,17 @@ class LogCumSumExp(_AlongAxis):
                 rev = np.flip(_logcumsumexp(np.flip(np.log(gs) - out, a), a), a)  # log sum_{i>=j} g_i e^(-out_i)
                 parts.append(np.exp(x + rev))
         return ((parts[0] - parts[1]).astype(x.dtype, copy=False),)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """sum_{i >= j} g_i exp(a_j - out_i) over an n x n block (-inf above the diagonal)."""
+        a = node._ctx
+        x = node._parents[0]
+        if x.ndim == 0:
+            return (g,)
+        xs, outs, gs = x.swapaxes(a, -1), node.swapaxes(a, -1), g.swapaxes(a, -1)
+        n = x.shape[a]
+        d = masked_square(xs, np.tri(n, dtype=bool), -np.inf) - outs.unsqueeze(-1)
+        return ((gs.unsqueeze(-1) * d.exp()).sum(-2).swapaxes(a, -1),)
 
 
 TAN, ATAN, ASIN, ACOS, SINH, COSH = Tan(), Atan(), Asin(), Acos(), Sinh(), Cosh()

@@ -1,5 +1,6 @@
-"""Fused layer ops: embedding lookup, layer/group/batch normalisation, GELU, SiLU and the
-packed input projection of multi-head attention.
+"""Fused layer ops: embedding lookup, layer/group/batch normalisation, GELU and SiLU (the
+packed input projection of multi-head attention, ``InProj``, lives in ``inproj`` and is
+re-exported here).
 
 Per-sample rules:
 
@@ -9,9 +10,6 @@ Per-sample rules:
   equal (sample, index) first, ``|S[b]|^2 = sum_n |sum_{t: i[b,t]=n} g[b,t]|^2``, never
   building (B, N, D).
 * normalisation weights: ``S[b] = sum over positions of g * xhat`` (a small dense array);
-* ``InProj``: ``[q; k; v] @ W^T + b`` with ``W`` (3E, E); sample b's ``dW`` stacks
-  ``g_q^T q``, ``g_k^T k``, ``g_v^T v``: one ``OuterRows`` whose left factor is the
-  cotangent placed in the block of rows it belongs to.
 """
 
 from __future__ import annotations
@@ -23,10 +21,11 @@ import numpy as np
 
 from .. import batchstate
 from ..batchstate import BATCHED, MIXED
-from ..persample import DenseRows, OuterRows, Rows
+from ..persample import DenseRows, Rows
 from .base import Op, failed, lead, make
 from .conv import layer_batch
 from .elementwise import _Unary
+from .inproj import INPROJ, InProj  # noqa: F401 (attention's packed projection, re-exported)
 
 
 def _scatter_rows(index: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
@@ -270,7 +269,8 @@ class GroupNorm(_Norm):
         y = xhat * w.reshape(chan) if w is not None else xhat.copy()
         if b is not None:
             y += b.reshape(chan)
-        return y, {"xhat": xhat, "xhat_w": xhat, "rstd": rstd, "groups": groups, "chan": chan, "sample_axes": ""}
+        return y, {"xhat": xhat, "xhat_w": xhat, "rstd": rstd, "groups": groups, "chan": chan, "sample_axes": "",
+                   "eps": eps}
 
     def reduced_ndim(self, node: Any) -> int:
         return 0
@@ -292,6 +292,21 @@ class GroupNorm(_Norm):
                                 (-1,)).reshape(g.shape)
         red = (n,) + tuple(range(n + 2, g.ndim))
         return tuple([gx] + self.affine_grads(node, g, red))
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """By differentiating y rebuilt from x (and w, b) with differentiable ops."""
+        from ..higher import recompute
+        ctx = node._ctx
+        (has_w, has_b), chan, G = ctx["has"], ctx["chan"], ctx["groups"]
+
+        def y(x: Any, *wb: Any) -> Any:
+            xr = x.reshape(x.shape[0], G, -1)
+            xc = xr - xr.mean(-1, keepdims=True)
+            out = (xc * ((xc * xc).mean(-1, keepdims=True) + ctx["eps"]) ** -0.5).reshape(x.shape)
+            out = out * wb[0].reshape(chan) if has_w else out
+            return out + wb[-1].reshape(chan) if has_b else out
+
+        return recompute(node, g, y)
 
 
 class BatchNorm(_Norm):
@@ -443,75 +458,5 @@ class Silu(_Unary):
         return s * (a * (1.0 - s) + 1.0)
 
 
-class InProj(Op):
-    """out = cat([q Wq^T + bq, k Wk^T + bk, v Wv^T + bv], axis=1) for (B, T, E) inputs, with
-    W = [Wq; Wk; Wv] (3E, E) and b (3E,) one parameter each (attention's packed projection)."""
-
-    name, rule = "in_proj", "d/dW = [g_q^T q; g_k^T k; g_v^T v], d/dq = g_q Wq (likewise k, v)"
-
-    def __call__(self, q: Any, k: Any, v: Any, W: Any, b: Any) -> Any:
-        parents = (q, k, v, W) if b is None else (q, k, v, W, b)
-        E = W._data.shape[1]
-        outs = []
-        for j, t in enumerate((q, k, v)):
-            y = t._data @ W._data[j * E:(j + 1) * E].T
-            if b is not None:
-                y += b._data[j * E:(j + 1) * E]
-            outs.append(y)
-        try:
-            data = np.concatenate(outs, axis=1)
-        except ValueError as e:
-            failed(self, e, parents)
-            raise ValueError(f"in_proj: query, key and value of shapes {q._data.shape}, {k._data.shape}, "
-                             f"{v._data.shape} do not share a batch axis") from None
-        s = 0
-        for p in parents:
-            s |= p._bs
-        bs, mix = (0, None)
-        if s:
-            ins = (q, k, v)
-            bad = [t for t in ins if t._bs & MIXED]
-            bs, mix = layer_batch(self.name, bad[0] if bad else max(ins, key=lambda t: t._bs & BATCHED),
-                                  parents[3:])
-        rg = any(p.requires_grad for p in parents)
-        return make(data, self, parents, (q._data.shape[1], k._data.shape[1]), rg, bs, mix)
-
-    def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        Tq, Tk = node._ctx
-        P = node._parents
-        W = P[3].data
-        E = W.shape[1]
-        n = lead(node, g)
-        parts = (g[..., :Tq, :], g[..., Tq:Tq + Tk, :], g[..., Tq + Tk:, :])
-        grads: list = []
-        for j in range(3):
-            grads.append(parts[j] @ W[j * E:(j + 1) * E] if P[j].requires_grad else None)
-        gW = gb = None
-        if P[3].requires_grad:
-            gW = np.concatenate([np.einsum("...bto,bti->...oi", parts[j], P[j].data) for j in range(3)], axis=-2)
-        if len(P) == 5 and P[4].requires_grad:
-            gb = np.concatenate([parts[j].sum(axis=(n, n + 1)) for j in range(3)], axis=-1)
-        return tuple(grads) + ((gW,) if len(P) == 4 else (gW, gb))
-
-    @staticmethod
-    def sample_rows(node: Any, g: np.ndarray, i: int, scale: float) -> Any:
-        Tq, Tk = node._ctx
-        P = node._parents
-        p = P[i]
-        E = P[3].data.shape[1]
-        B = g.shape[0]
-        bounds = (0, Tq, Tq + Tk, g.shape[1])
-        if i == 4:
-            S = np.concatenate([g[:, bounds[j]:bounds[j + 1]].sum(axis=1) for j in range(3)], axis=1)
-            return DenseRows(S, p._data.shape, p._data.dtype, scale)
-        if i != 3:
-            return None
-        L = np.zeros((B, g.shape[1], 3 * E), dtype=g.dtype)
-        for j in range(3):  # each cotangent block in its own rows of W (three slices, not a loop over data)
-            L[:, bounds[j]:bounds[j + 1], j * E:(j + 1) * E] = g[:, bounds[j]:bounds[j + 1]]
-        R = np.concatenate([np.broadcast_to(t._data, (B,) + t._data.shape[1:]) for t in P[:3]], axis=1)
-        return OuterRows(L, R, p._data.shape, p._data.dtype, scale)
-
-
 EMBEDDING, LAYERNORM, GROUPNORM, BATCHNORM = Embedding(), LayerNorm(), GroupNorm(), BatchNorm()
-GELU, SILU, INPROJ = Gelu(), Silu(), InProj()
+GELU, SILU = Gelu(), Silu()

@@ -241,6 +241,11 @@ class Unfold(_Pool):
         x = node._parents[0]._data
         return (Fold.col2im(g, g.shape[:lead(node, g)] + x.shape, x.dtype, k, stride, pads, dilation),)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """col2im of the cotangent by the (linear, differentiable) fold op."""
+        k = node._ctx[0]
+        return (FOLD(g, *node._ctx, node._parents[0]._data.shape[-len(k):]),)
+
 
 class Fold(_Pool):
     """col2im: ``x`` (..., C*K, P) -> (..., C, *S) (``extra``: S), each column's entries added
@@ -264,6 +269,10 @@ class Fold(_Pool):
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         return (Unfold.im2col(g, *node._ctx),)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """im2col of the cotangent by the (linear, differentiable) unfold op."""
+        return (UNFOLD(g, *node._ctx),)
 
 
 class MaxUnpool(Op):
@@ -299,6 +308,12 @@ class MaxUnpool(Op):
         gf = g.reshape(g.shape[:n] + (flat_idx.shape[0], -1))
         dx = np.take_along_axis(gf, np.broadcast_to(flat_idx, g.shape[:n] + flat_idx.shape), axis=-1)
         return (dx.reshape(g.shape[:n] + x.shape).astype(x.dtype, copy=False),)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """The cotangent read at the indices by the (differentiable) gather op."""
+        from .select import GATHER
+        flat_idx, _ = node._ctx
+        return (GATHER(g.reshape(flat_idx.shape[0], -1), 1, flat_idx).reshape(node._parents[0]._data.shape),)
 
 
 MAXPOOL, AVGPOOL, MAXUNPOOL, UNFOLD, FOLD = MaxPool(), AvgPool(), MaxUnpool(), Unfold(), Fold()

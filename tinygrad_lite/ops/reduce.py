@@ -14,7 +14,7 @@ import numpy as np
 from .. import batchstate
 from ..batchstate import BATCHED
 from .base import Op, axes_of, const, failed, lead, make
-from .layout import EXPAND, GETITEM, RESHAPE
+from .layout import EXPAND, GETITEM, RESHAPE, TRANSPOSE
 
 
 def _expand_reduced(g: np.ndarray, nlead: int, in_shape: tuple, axes: Any) -> np.ndarray:
@@ -163,6 +163,35 @@ class Prod(_Reduce):
         x = node._parents[0]._data
         g = _expand_reduced(g, lead(node, g), in_shape, axes)
         return ((g * _others_product(x, axes)).astype(x.dtype, copy=False),)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """``g * prod / a`` when no a_i is 0; else ``g`` times the product of the others, each
+        row's n products taken over an n x n tensor holding 1 on its diagonal (exact at zeros)."""
+        in_shape, axes, _ = node._ctx
+        x = node._parents[0]
+        gk = _kept(g, in_shape, axes)
+        if x._data.all():
+            return (gk * _kept(node, in_shape, axes) / x,)
+        return (gk * others_product(x, axes),)
+
+
+def masked_square(x: Any, mask: np.ndarray, fill: float) -> Any:
+    """The last axis of ``x`` (n values) spread over an n x n block ``y[..., i, j] = x[..., j]``
+    where ``mask[i, j]``, else ``fill`` (differentiable ops)."""
+    from .select import WHERE
+    return WHERE(const(mask), RESHAPE(x, x.shape[:-1] + (1, x.shape[-1])), const(np.full((), fill, x.dtype)))
+
+
+def others_product(x: Any, axes: Any) -> Any:
+    """``_others_product`` with differentiable ops: the reduced axes flattened to the last one,
+    and each element's product of the others taken over ``masked_square`` (1 on the diagonal)."""
+    red = tuple(range(x.ndim)) if axes is None else axes
+    perm = [i for i in range(x.ndim) if i not in red] + list(red)
+    pshape = tuple(x.shape[i] for i in perm)
+    n = int(np.prod([x.shape[i] for i in red]))
+    flat = RESHAPE(TRANSPOSE(x, tuple(perm)), pshape[:len(pshape) - len(red)] + (n,))
+    oth = PROD(masked_square(flat, ~np.eye(n, dtype=bool), 1.0), -1)
+    return TRANSPOSE(RESHAPE(oth, pshape), tuple(int(i) for i in np.argsort(perm)))
 
 
 def _others_product(x: np.ndarray, axes: Any) -> np.ndarray:

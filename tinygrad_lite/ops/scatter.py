@@ -36,7 +36,8 @@ import numpy as np
 
 from .. import batchstate
 from ..batchstate import BATCHED, MIXED, STAT
-from .base import Op, failed, lead, make
+from .base import Op, failed, lead, make, no_tvjp
+from .layout import GETITEM
 
 _UFUNC = {"sum": np.add, "prod": np.multiply, "mean": np.add, "amax": np.maximum, "amin": np.minimum}
 
@@ -132,6 +133,23 @@ def _unwritten(x: Any, g: np.ndarray, at: tuple) -> Any:
     return gx
 
 
+def _t_unwritten(x: Any, g: Any, at: tuple) -> Any:
+    """``_unwritten`` on Tensors: ``g`` times a constant mask that is 0 at ``at``."""
+    if not x.requires_grad:
+        return None
+    keep = np.ones(g.shape, g._data.dtype)
+    keep[at] = 0
+    return g * keep
+
+
+def _t_padded(gs: Any, shape: tuple) -> Any:
+    """``_padded`` on Tensors: an index-shaped cotangent put in the corner of a zero source."""
+    if gs.shape == tuple(shape):
+        return gs
+    from .layout import SCATTERBACK
+    return SCATTERBACK(gs, (tuple(shape), tuple(slice(0, m) for m in gs.shape), False))
+
+
 class Scatter(_Scatter):
     name, rule = "scatter", "d/dx = 1 off the written positions, 0 on them; d/dsrc = the cotangent at the target"
 
@@ -147,6 +165,11 @@ class Scatter(_Scatter):
         k = lead(node, g)
         at = (slice(None),) * k + full
         return _unwritten(x, g, at), _padded(g[at], k, sshape) if src.requires_grad else None
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        x, src = node._parents
+        full, sshape = node._ctx
+        return _t_unwritten(x, g, full), _t_padded(GETITEM(g, full), sshape) if src.requires_grad else None
 
 
 class ScatterReduce(_Scatter):
@@ -187,6 +210,25 @@ class ScatterReduce(_Scatter):
             gx = np.array(gx)
             gx[at] = 0
         return (gx if x.requires_grad else None), (_padded(np.asarray(gs), k, sshape) if src.requires_grad else None)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """sum, mean, amax and amin: ``g`` times constant weights (the counts, the ties), read
+        at the target for the source; prod has no differentiable backward."""
+        x, src = node._parents
+        full, s, xd, sshape, reduce, include_self = node._ctx
+        if reduce == "prod":
+            raise no_tvjp(self)
+        dt = node._data.dtype
+        ones = np.ones(node._data.shape, dt)
+        wx, ws = self.vjp(node, ones) if reduce != "sum" else (ones, ones[full])
+        if x.requires_grad and reduce == "sum" and not include_self:
+            wx = np.array(wx)
+            wx[full] = 0
+        gx = g * wx if x.requires_grad else None
+        gs = None
+        if src.requires_grad:
+            gs = _t_padded(GETITEM(g, full) * _cut(np.asarray(ws), s.shape), sshape)
+        return gx, gs
 
     @staticmethod
     def _prod(g: np.ndarray, at: tuple, full: tuple, xd: np.ndarray, s: np.ndarray, res: np.ndarray,
@@ -263,6 +305,12 @@ class IndexPut(Op):
             gv = np.array(g[key]) if not k else np.stack([gl[key] for gl in g.reshape((-1,) + g.shape[k:])]).reshape(
                 g.shape[:k] + np.shape(node._data[key]))
         return gx, gv
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        x, v = node._parents
+        key, accumulate = node._ctx
+        gx = (g if x.requires_grad else None) if accumulate else _t_unwritten(x, g, key)
+        return gx, GETITEM(g, key) if v.requires_grad else None
 
 
 SCATTER, SCATTERREDUCE, SCATTERADD, INDEXPUT = Scatter(), ScatterReduce(), ScatterAdd(), IndexPut()

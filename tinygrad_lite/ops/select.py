@@ -239,6 +239,14 @@ class _Along(Op):
         np.put_along_axis(z, idx.reshape((1,) * k + idx.shape), g, axis + k)  # distinct positions: no sums
         return (z,)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """The cotangent put back at the taken positions by the getitem-backward op."""
+        from .layout import SCATTERBACK
+        shape, axis, idx = node._ctx
+        full = tuple(idx if d == axis else np.arange(n).reshape((-1,) + (1,) * (idx.ndim - d - 1))
+                     for d, n in enumerate(idx.shape))
+        return (SCATTERBACK(g, (shape, full, True)),)
+
 
 class Sort(_Along):
     name, rule = "sort", "d sort(a)/da: the cotangent of each value goes back to the position it came from"

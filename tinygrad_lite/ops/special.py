@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .base import const
 from .elementwise import _Unary
 from .mathfns import _NonLinear
 
@@ -188,11 +189,26 @@ class _Special(_Unary):
         return type(self).fn(a), None
 
 
+def _masked(mask: np.ndarray, t: Any, fill: float) -> Any:
+    """The Tensor ``t`` where ``mask`` is false, the constant ``fill`` where it is true."""
+    from .select import WHERE
+    return WHERE(const(mask), const(np.full((), fill, t._data.dtype)), t)
+
+
+def _t_over_x(y: Any, a: Any) -> Any:
+    """``_over_x`` on Tensors: y / a, 1/2 where a = 0."""
+    zero = a._data == 0
+    return _masked(zero, y / (a + zero.astype(a._data.dtype)), 0.5)
+
+
 class Lgamma(_Special):
     name, rule, fn = "lgamma", "d lgamma(a)/da = digamma(a)", staticmethod(lgamma)
 
     def deriv(self, node: Any) -> Any:
         return digamma(node._parents[0]._data)
+
+    def tderiv(self, node: Any) -> Any:
+        return DIGAMMA(node._parents[0])
 
 
 class Digamma(_Special):
@@ -200,6 +216,9 @@ class Digamma(_Special):
 
     def deriv(self, node: Any) -> Any:
         return polygamma(1, node._parents[0]._data)
+
+    def tderiv(self, node: Any) -> Any:
+        return POLYGAMMA(node._parents[0], 1)
 
 
 class Polygamma(_Unary):
@@ -211,12 +230,18 @@ class Polygamma(_Unary):
     def deriv(self, node: Any) -> Any:
         return polygamma(node._ctx + 1, node._parents[0]._data)
 
+    def tderiv(self, node: Any) -> Any:
+        return POLYGAMMA(node._parents[0], node._ctx + 1)
+
 
 class I0(_Special):
     name, rule, fn = "i0", "d i0(a)/da = i1(a)", staticmethod(i0)
 
     def deriv(self, node: Any) -> Any:
         return i1(node._parents[0]._data)
+
+    def tderiv(self, node: Any) -> Any:
+        return I1_(node._parents[0])
 
 
 class I1(_Special):
@@ -226,6 +251,10 @@ class I1(_Special):
         a = node._parents[0]._data
         return i0(a) - _over_x(node._data, a)
 
+    def tderiv(self, node: Any) -> Any:
+        a = node._parents[0]
+        return I0_(a) - _t_over_x(node, a)
+
 
 class I0e(_Special):
     name, rule, fn = "i0e", "d i0e(a)/da = i1e(a) - sign(a) i0e(a)", staticmethod(i0e)
@@ -233,6 +262,10 @@ class I0e(_Special):
     def deriv(self, node: Any) -> Any:
         a = node._parents[0]._data
         return i1e(a) - np.sign(a) * node._data
+
+    def tderiv(self, node: Any) -> Any:
+        a = node._parents[0]
+        return I1E(a) - node * np.sign(a._data)
 
 
 class I1e(_Special):
@@ -242,6 +275,10 @@ class I1e(_Special):
         a, y = node._parents[0]._data, node._data
         return i0e(a) - np.sign(a) * y - _over_x(y, a)
 
+    def tderiv(self, node: Any) -> Any:
+        a = node._parents[0]
+        return I0E(a) - node * np.sign(a._data) - _t_over_x(node, a)
+
 
 class Erfc(_Special):
     name, rule, fn = "erfc", "d erfc(a)/da = -2/sqrt(pi) exp(-a^2)", staticmethod(erfc)
@@ -249,6 +286,10 @@ class Erfc(_Special):
     def deriv(self, node: Any) -> Any:
         a = node._parents[0]._data
         return -2.0 / math.sqrt(math.pi) * np.exp(-a * a)
+
+    def tderiv(self, node: Any) -> Any:
+        a = node._parents[0]
+        return (-(a * a)).exp() * (-2.0 / math.sqrt(math.pi))
 
 
 def _sinc(x: np.ndarray) -> np.ndarray:
@@ -272,6 +313,13 @@ class Sinc(_Special):
         quotient = (ys * np.cos(ys) - np.sin(ys)) / (math.pi * safe * safe)
         return np.where(tiny, -math.pi * y / 3, quotient)
 
+    def tderiv(self, node: Any) -> Any:
+        a = node._parents[0]
+        zero = a._data == 0
+        safe = a + zero.astype(a._data.dtype)
+        y = safe * math.pi
+        return _masked(zero, (y * y.cos() - y.sin()) / (safe * safe * math.pi), 0.0)
+
 
 def _entr(x: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
@@ -284,6 +332,9 @@ class Entr(_Special):
 
     def deriv(self, node: Any) -> Any:
         return -(1.0 + np.log(node._parents[0]._data))
+
+    def tderiv(self, node: Any) -> Any:
+        return -(node._parents[0].log() + 1.0)
 
 
 _SQRT2 = math.sqrt(2.0)
@@ -338,6 +389,10 @@ class LogNdtr(_Special):
         a = node._parents[0]._data
         return np.exp(-0.5 * a * a - node._data - _LOG_SQRT_2PI)
 
+    def tderiv(self, node: Any) -> Any:
+        a = node._parents[0]
+        return (a * a * -0.5 - node - _LOG_SQRT_2PI).exp()
+
 
 class Ndtri(_Special):
     name, rule, fn = "ndtri", "d ndtri(p)/dp = sqrt(2 pi) exp(ndtri(p)^2 / 2)", staticmethod(ndtri)
@@ -345,6 +400,9 @@ class Ndtri(_Special):
     def deriv(self, node: Any) -> Any:
         y = node._data
         return np.exp(0.5 * y * y + _LOG_SQRT_2PI)
+
+    def tderiv(self, node: Any) -> Any:
+        return (node * node * 0.5 + _LOG_SQRT_2PI).exp()
 
 
 # ------------------------------------------------------------------- binary --------------
@@ -359,6 +417,13 @@ class LogAddExp(_NonLinear):
             ga = g / (1 + np.power(self.base, b._data - a._data)) if a.requires_grad else None
             gb = g / (1 + np.power(self.base, a._data - b._data)) if b.requires_grad else None
         return ga, gb
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """g / (1 + base^(b-a)) = g sigmoid((a - b) ln base), and for b alike."""
+        a, b = node._parents
+        k = math.log(self.base)
+        return (g * ((a - b) * k).sigmoid() if a.requires_grad else None,
+                g * ((b - a) * k).sigmoid() if b.requires_grad else None)
 
 
 class LogAddExp2(LogAddExp):
@@ -382,6 +447,11 @@ class Copysign(_NonLinear):
             gb = np.zeros(np.broadcast_shapes(g.shape, node._data.shape), node._data.dtype)
         return ga, gb
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """``g`` times the constant sign factor (and 0 for b)."""
+        ga, gb = self.vjp(node, np.ones(node._data.shape, node._data.dtype))
+        return (None if ga is None else g * ga, None if gb is None else const(gb) * g)
+
 
 class Fmax(_NonLinear):
     """The larger of a and b, ignoring a nan operand (nan only when both are); the cotangent
@@ -398,6 +468,10 @@ class Fmax(_NonLinear):
         zero = np.zeros((), node._data.dtype)
         return (np.where(to_a, g, zero) if a.requires_grad else None,
                 np.where(to_a, zero, g) if b.requires_grad else None)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        ga, gb = self.vjp(node, np.ones(node._data.shape, node._data.dtype))
+        return (None if ga is None else g * ga, None if gb is None else g * gb)
 
 
 class Fmin(Fmax):
