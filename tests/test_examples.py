@@ -155,6 +155,23 @@ def check_noise_scale(r: dict) -> None:
     assert_picture(r["picture"])
 
 
+def check_second_order(r: dict) -> None:
+    H, H_exact = r["H"], r["H_exact"]
+    assert r["hessian_diff"] < 1e-12                       # hessian() = X^T diag(p(1-p)) X / n
+    assert r["fd_diff"] < 1e-6                             # ... = central differences of the gradient
+    assert np.allclose(H, H.T, rtol=0, atol=1e-14) and np.all(np.linalg.eigvalsh(H_exact) > 0)
+    newton, gd = r["newton_iters"], r["gd_iters"]
+    assert set(newton) == set(r["tols"]) and max(newton.values()) <= 10   # Newton reaches every tolerance fast
+    for tol in r["tols"]:
+        assert newton[tol] < gd.get(tol, r["max_gd"] + 1) / 5            # ... in far fewer steps than GD
+    assert np.linalg.norm(r["grad_at_newton"]) < min(r["tols"])
+    if min(r["tols"]) in gd:                                             # same minimiser
+        assert np.max(np.abs(r["newton_w"] - r["gd_w"])) < 1e-4
+    assert r["hv_scale"] > 0.1 and r["hvp_diff"] < 1e-10 * r["hv_scale"]   # H v = full Hessian times v
+    assert r["penalty"] > 0 and r["penalty_grad_scale"] > 1e-3
+    assert r["penalty_diff"] < 1e-6 * max(1.0, r["penalty_grad_scale"])  # dR/dtheta = finite differences
+
+
 CHECKS: dict[str, Callable[[dict], None]] = {
     "per_sample_vs_batch": check_per_sample_vs_batch,
     "average_weights_vs_gradients": check_average_weights_vs_gradients,
@@ -168,6 +185,7 @@ CHECKS: dict[str, Callable[[dict], None]] = {
     "cnn_digits": check_cnn_digits,
     "tiny_transformer": check_tiny_transformer,
     "noise_scale": check_noise_scale,
+    "second_order": check_second_order,
 }
 
 
