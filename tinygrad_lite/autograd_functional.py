@@ -263,25 +263,35 @@ def _first_grads(where: str, out: Tensor, ins: tuple, strict: bool) -> list:
     return gs
 
 
-def vhp(func: Callable, inputs: Tensors, v: Optional[Tensors] = None, create_graph: bool = False,
-        strict: bool = False) -> tuple:
-    """``(func(*inputs), v^T H)`` for a function returning one one-element Tensor: the gradient
-    of ``sum_i (d func / d in_i) . v_i`` with respect to each input."""
-    where = "vhp"
+def _hessian_product(where: str, func: Callable, inputs: Tensors, v: Optional[Tensors], create_graph: bool,
+                     strict: bool, product: Callable[[list, tuple, tuple], list]) -> tuple:
+    """What ``vhp`` and ``hvp`` share: the checks, the differentiable first gradients ``gs``
+    of ``func``'s one-element output, then ``product(gs, ins, vs)`` (one result or None per
+    input), returned as ``(func(*inputs), results)`` with torch's structure."""
     _check_bools(where, create_graph=create_graph, strict=strict)
     in_tuple, inputs = _as_tuple(where, "inputs", inputs)
     vs = _check_v(where, v, inputs, in_tuple)
     ins = _prepare(where, inputs, create_graph)
     out = _scalar_output(where, func, ins, strict)
-    gs = _first_grads(where, out, ins, strict)
-    pairs = [(g, a) for g, a in zip(gs, vs) if g is not None and g.requires_grad]
-    found = [None] * len(ins)
-    if pairs:
-        found = _vjps(where, tuple(g for g, _ in pairs), ins, [np.asarray(a.data, g.dtype) for g, a in pairs],
-                      create_graph)
+    found = product(_first_grads(where, out, ins, strict), ins, vs)
     res = _zeros_for(where, found, ins, strict, "The hessian of the user-provided function with respect to input "
                      "{} is independent of the input.", create_graph)
     return _out(out, create_graph), (res if in_tuple else res[0])
+
+
+def vhp(func: Callable, inputs: Tensors, v: Optional[Tensors] = None, create_graph: bool = False,
+        strict: bool = False) -> tuple:
+    """``(func(*inputs), v^T H)`` for a function returning one one-element Tensor: the gradient
+    of ``sum_i (d func / d in_i) . v_i`` with respect to each input."""
+
+    def product(gs: list, ins: tuple, vs: tuple) -> list:
+        pairs = [(g, a) for g, a in zip(gs, vs) if g is not None and g.requires_grad]
+        if not pairs:
+            return [None] * len(ins)
+        return _vjps("vhp", tuple(g for g, _ in pairs), ins, [np.asarray(a.data, g.dtype) for g, a in pairs],
+                     create_graph)
+
+    return _hessian_product("vhp", func, inputs, v, create_graph, strict, product)
 
 
 def hvp(func: Callable, inputs: Tensors, v: Optional[Tensors] = None, create_graph: bool = False,
@@ -289,25 +299,20 @@ def hvp(func: Callable, inputs: Tensors, v: Optional[Tensors] = None, create_gra
     """``(func(*inputs), H v)`` for a function returning one one-element Tensor, by the
     double-backward trick on the gradient: ``H v`` is the gradient along ``v`` of
     ``u -> (d/d in) (grad . u)``; it equals ``vhp``'s ``v^T H`` when ``H`` is symmetric."""
-    where = "hvp"
-    _check_bools(where, create_graph=create_graph, strict=strict)
-    in_tuple, inputs = _as_tuple(where, "inputs", inputs)
-    vs = _check_v(where, v, inputs, in_tuple)
-    ins = _prepare(where, inputs, create_graph)
-    out = _scalar_output(where, func, ins, strict)
-    gs = _first_grads(where, out, ins, strict)
-    live = [(g, t) for g, t in zip(gs, ins) if g is not None and g.requires_grad]
-    found = [None] * len(ins)
-    if live:
+
+    def product(gs: list, ins: tuple, vs: tuple) -> list:
+        live = [(g, t) for g, t in zip(gs, ins) if g is not None and g.requires_grad]
+        if not live:
+            return [None] * len(ins)
         us = tuple(Tensor(np.zeros(t.shape, t.dtype), requires_grad=True) for _, t in live)  # one per gradient
-        back = _vjps(where, tuple(g for g, _ in live), ins, list(us), True)  # H^T u, per input
+        back = _vjps("hvp", tuple(g for g, _ in live), ins, list(us), True)  # H^T u, per input
         pairs = [(b, a) for b, a in zip(back, vs) if b is not None and b.requires_grad]
-        if pairs:
-            found = _at_inputs(_vjps(where, tuple(b for b, _ in pairs), us,
-                                     [np.asarray(a.data, b.dtype) for b, a in pairs], create_graph), gs)
-    res = _zeros_for(where, found, ins, strict, "The hessian of the user-provided function with respect to input "
-                     "{} is independent of the input.", create_graph)
-    return _out(out, create_graph), (res if in_tuple else res[0])
+        if not pairs:
+            return [None] * len(ins)
+        return _at_inputs(_vjps("hvp", tuple(b for b, _ in pairs), us, [np.asarray(a.data, b.dtype) for b, a in pairs],
+                                create_graph), gs)
+
+    return _hessian_product("hvp", func, inputs, v, create_graph, strict, product)
 
 
 def _at_inputs(found: list, gs: list) -> list:

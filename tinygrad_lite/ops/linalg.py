@@ -346,11 +346,11 @@ class Svdvals(Op):
 
     def tvjp(self, node: Any, g: Any) -> tuple:
         """U diag(g) V^T with U and V taken from the svd op (differentiable again)."""
-        from .linalg_decomp import SVD_, tunpack
+        from .linalg_decomp import SVD_, unpack
         a = node._parents[0]
         m, n = a.shape[-2:]
         k = min(m, n)
-        U, _, Vh = tunpack(SVD_(a, full_matrices=False), [(m, k), (1, k), (k, n)])
+        U, _, Vh = unpack(SVD_(a, full_matrices=False), [(m, k), (1, k), (k, n)])
         return ((U * g.unsqueeze(-2)) @ Vh,)
 
     def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:

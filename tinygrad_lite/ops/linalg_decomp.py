@@ -37,8 +37,9 @@ def pack(parts: list, batch: tuple) -> np.ndarray:
                            for p in parts], -1)
 
 
-def unpack(flat: np.ndarray, shapes: list) -> list:
-    """The factors of ``shapes`` (their trailing axes) from a packed array (or cotangent)."""
+def unpack(flat: Any, shapes: list) -> list:
+    """The factors of ``shapes`` (their trailing axes) from a packed array (or cotangent); on
+    a Tensor (a ``create_graph`` backward) the slices are differentiable."""
     out, at = [], 0
     for s in shapes:
         n = int(np.prod(s, dtype=np.int64))
@@ -49,16 +50,6 @@ def unpack(flat: np.ndarray, shapes: list) -> list:
 
 class _Packed(_Matrix):
     core = 1
-
-
-def tunpack(flat: Any, shapes: list) -> list:
-    """``unpack`` for a Tensor (the packed output or its cotangent): differentiable slices."""
-    out, at = [], 0
-    for sh in shapes:
-        n = int(np.prod(sh, dtype=np.int64))
-        out.append(flat[..., at:at + n].reshape(flat.shape[:-1] + tuple(sh)))
-        at += n
-    return out
 
 
 def _live(t: Any) -> bool:
@@ -113,8 +104,8 @@ class QR(_Packed):
         from .layout import CONCAT, EXPAND
         self.vjp(node, np.zeros(node._data.shape, node._data.dtype))  # (mode='r' / 'complete' refusals)
         shapes = node._ctx[0]
-        Q, R = tunpack(node, shapes)
-        gQ, gR = tunpack(g, shapes)
+        Q, R = unpack(node, shapes)
+        gQ, gR = unpack(g, shapes)
         m, n = Q.shape[-2], R.shape[-1]
         if m >= n:
             return (tqr_square_grad(Q, R, gQ, gR),)
@@ -188,8 +179,8 @@ class SVD(_Packed):
 
     def tvjp(self, node: Any, g: Any) -> tuple:
         shapes = node._ctx
-        U, s, Vh = tunpack(node, shapes)
-        gU, gs, gVh = tunpack(g, shapes)
+        U, s, Vh = unpack(node, shapes)
+        gU, gs, gVh = unpack(g, shapes)
         k = s.shape[-1]
         return (tsvd_grad(U[..., :k], s[..., 0, :], Vh[..., :k, :], gU[..., :k], gs[..., 0, :], gVh[..., :k, :]),)
 
@@ -247,8 +238,8 @@ class Eigh(_Packed):
         return (V @ inner @ T(V),)
 
     def tvjp(self, node: Any, g: Any) -> tuple:
-        w, V = tunpack(node, node._ctx)
-        gw, gV = tunpack(g, node._ctx)
+        w, V = unpack(node, node._ctx)
+        gw, gV = unpack(g, node._ctx)
         w, gw = w[..., 0, :], gw[..., 0, :]
         n = w.shape[-1]
         eye = np.eye(n, dtype=w._data.dtype)

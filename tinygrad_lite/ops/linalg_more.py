@@ -232,10 +232,10 @@ class Det(_Matrix):
         if np.any(sv[..., :-1] - sv[..., 1:] <= sv[..., :1] * np.sqrt(np.finfo(ad.dtype).eps)):
             raise NotImplementedError(f"create_graph=True: op 'det' has no differentiable backward at a matrix with "
                                       f"repeated singular values (rank below n - 1; input of shape {ad.shape})")
-        from .linalg_decomp import SVD_, tunpack
+        from .linalg_decomp import SVD_, unpack
         from .reduce import others_product
         n = a.shape[-1]
-        U, s, Vh = tunpack(SVD_(a, full_matrices=False), [(n, n), (1, n), (n, n)])
+        U, s, Vh = unpack(SVD_(a, full_matrices=False), [(n, n), (1, n), (n, n)])
         sign = np.linalg.det(U._data) * np.linalg.det(Vh._data)
         cof = (U * others_product(s, (s.ndim - 1,))) @ Vh * sign[..., None, None]
         return (RESHAPE(g, node.shape + (1, 1)) * cof,)
