@@ -414,9 +414,9 @@ def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, 
         if p.grad is None or not n_k:
             seg[...] = 0.0
         else:
-            np.copyto(seg, np.reshape(p.grad, -1))  # exact: float16/32/64 into float64
-            if weight != 1.0:  # in float64: n_k / N rounded once, the product once
-                np.multiply(seg, weight, out=seg)
+            # one pass: the gradient (float16/32/64) cast exactly to float64, times n_k / N
+            # (rounded once, in float64), the product rounded once
+            np.multiply(np.reshape(p.grad, -1), weight, out=seg)
         offset += size
     total = _sum_over_ranks(send, send)  # in place: send is scratch memory nobody else holds
     offset = 1 + count
