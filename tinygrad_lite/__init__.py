@@ -24,6 +24,7 @@ from . import (
     torchlinalg,
     viz,
 )
+from . import autograd_function as _autograd_function
 from . import autograd_functional as _autograd_functional
 from . import dtypes as _dtypes
 from .anomaly import detect_anomaly
@@ -69,6 +70,9 @@ from .value import Value
 
 autograd.functional = _autograd_functional  # tl.autograd.functional, as torch.autograd.functional
 _sys.modules[__name__ + ".autograd.functional"] = _autograd_functional
+autograd.Function = _autograd_function.Function  # tl.autograd.Function, torch's custom op
+autograd.function = _autograd_function  # tl.autograd.function.once_differentiable, FunctionCtx
+_sys.modules[__name__ + ".autograd.function"] = _autograd_function
 
 range = statfunctions.range  # torch.range: an attribute only, never in __all__
 
