@@ -1,0 +1,1 @@
+"""``tl.utils``: torch's ``torch.utils`` namespace."""
