@@ -384,3 +384,31 @@ def test_finite_differences_float64():
     eps = 1e-6
     fd = [(f(w.data + eps * e) - f(w.data - eps * e)) / (2 * eps) for e in np.eye(3)]
     np.testing.assert_allclose(w.grad, fd, rtol=1e-7)
+
+
+def test_per_sample_rows_of_several_parameters_share_the_per_sample_calls():
+    calls = []
+
+    class Affine(tl.autograd.Function):
+        @staticmethod
+        def forward(ctx, h, a, b):
+            ctx.save_for_backward(h, a)
+            return h * a + b
+
+        @staticmethod
+        def backward(ctx, g):
+            calls.append(1)
+            h, a = ctx.saved_tensors
+            return g * a, (g * h).sum(0), g.sum(0)
+
+    X = tl.Tensor(rng.random((7, 3)), batched=True)
+    a = tl.tensor(rng.random(3), requires_grad=True)
+    b = tl.tensor(rng.random(3), requires_grad=True)
+    (Affine.apply(X, a, b).tanh() ** 2).sum(1).mean().backward()
+    assert len(calls) == 1  # the backward itself; nothing per-sample is built yet
+    ga, gb = a.grad_sample, b.grad_sample
+    assert len(calls) == 1 + 7  # one call per sample served both parameters
+    y = np.tanh(X.data * a.data + b.data)
+    d = 2 * y * (1 - y ** 2)  # d (sum_j y_j^2) / d pre-activation, per sample
+    np.testing.assert_allclose(ga, d * X.data, rtol=1e-12)
+    np.testing.assert_allclose(gb, d, rtol=1e-12)

@@ -233,6 +233,7 @@ class FunctionOp(base.Op):
         self.dtypes = [o._data.dtype for o in outs]
         self.outs = outs
         self.packed_batch = False
+        self.sample_cache: dict = {}  # per-sample gradients of the parameters not read yet (_SampleCalls)
 
     # ---------------------------------------------------------------- forward side
     def state_of(self, parents: tuple) -> tuple:
@@ -254,14 +255,15 @@ class FunctionOp(base.Op):
     def pack(self, bs: int) -> np.ndarray:
         """The node's data: the one differentiable output, or all of them flattened (per sample
         when batched) and joined."""
-        if len(self.outs) == 1:
-            return self.outs[0]._data
+        outs, self.outs = self.outs, ()  # (the forward's outputs are not kept: the node holds the values)
+        if len(outs) == 1:
+            return outs[0]._data
         dt = np.result_type(*self.dtypes)
         self.packed_batch = bool(bs & BATCHED)
         if self.packed_batch:
             B = self.shapes[0][0]
-            return np.concatenate([o._data.reshape(B, -1).astype(dt, copy=False) for o in self.outs], 1)
-        return np.concatenate([o._data.reshape(-1).astype(dt, copy=False) for o in self.outs])
+            return np.concatenate([o._data.reshape(B, -1).astype(dt, copy=False) for o in outs], 1)
+        return np.concatenate([o._data.reshape(-1).astype(dt, copy=False) for o in outs])
 
     def _span(self, i: int) -> tuple:
         sizes = [math.prod(s[1:]) if self.packed_batch else math.prod(s) for s in self.shapes]
@@ -277,7 +279,7 @@ class FunctionOp(base.Op):
 
     # ---------------------------------------------------------------- backward side
     def _cotangents(self, g: Any, on_tensors: bool) -> list:
-        if len(self.outs) == 1:
+        if len(self.shapes) == 1:
             parts = [g]
         else:
             parts = []
@@ -371,7 +373,8 @@ class FunctionOp(base.Op):
 
 class _SampleCalls(Rows):
     """``S[b] = scale * vjp_i(g restricted to sample b)``: exact, since a vjp is linear in its
-    cotangent; built only when read, one user ``backward`` call per sample."""
+    cotangent; built only when read, one user ``backward`` call per sample, whose results for
+    the node's other unbatched parents are kept until their rows are read."""
 
     __slots__ = ("op", "node", "g", "i")
 
@@ -381,11 +384,27 @@ class _SampleCalls(Rows):
         self.scale, self.shape, self.dtype, self.B = scale, p._data.shape, p._data.dtype, g.shape[0]
 
     def dense(self, out: Optional[np.ndarray] = None) -> np.ndarray:
-        p = self.node._parents[self.i]
-        S = np.zeros((self.B,) + self.shape, self.dtype) if out is None else out
-        for b in range(self.B):
-            gb = np.zeros_like(self.g)
-            gb[b] = self.g[b]
-            r = self.op._once(self.node, gb)[self.i]
-            S[b] = 0 if r is None else fit(p, r) * self.scale
+        cache = self.op.sample_cache
+        if cache.get("g") is not self.g or self.i not in cache:
+            cache.clear()
+            cache["g"] = self.g
+            parents = self.node._parents
+            want = [j for j, p in enumerate(parents) if p.requires_grad and not p._bs & BATCHED]
+            for j in want:
+                cache[j] = np.zeros((self.B,) + parents[j]._data.shape, parents[j]._data.dtype)
+            for b in range(self.B):
+                gb = np.zeros_like(self.g)
+                gb[b] = self.g[b]
+                res = self.op._once(self.node, gb)
+                for j in want:
+                    if res[j] is not None:
+                        cache[j][b] = fit(parents[j], res[j])
+        S = cache.pop(self.i)
+        if len(cache) == 1:  # every kept part was read
+            cache.clear()
+        if self.scale != 1.0:
+            S *= self.scale
+        if out is not None:
+            out[...] = S
+            return out
         return S
