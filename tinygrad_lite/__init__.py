@@ -26,6 +26,7 @@ from . import (
 )
 from . import autograd_function as _autograd_function
 from . import autograd_functional as _autograd_functional
+from . import forward_ad as _forward_ad
 from . import dtypes as _dtypes
 from .anomaly import detect_anomaly
 from .checkpoint import CheckpointError, load, save
@@ -73,6 +74,8 @@ _sys.modules[__name__ + ".autograd.functional"] = _autograd_functional
 autograd.Function = _autograd_function.Function  # tl.autograd.Function, torch's custom op
 autograd.function = _autograd_function  # tl.autograd.function.once_differentiable, FunctionCtx
 _sys.modules[__name__ + ".autograd.function"] = _autograd_function
+autograd.forward_ad = _forward_ad  # tl.autograd.forward_ad: make_dual / unpack_dual
+_sys.modules[__name__ + ".autograd.forward_ad"] = _forward_ad
 
 range = statfunctions.range  # torch.range: an attribute only, never in __all__
 
