@@ -34,8 +34,10 @@ import numpy as np
 from ..conventions import ShapeMismatchError
 from ..ops.base import _DETACHED, _clock, updated
 from ..tensor import Tensor
+from .hooks import HookMethods, register_optimizer_step_post_hook, register_optimizer_step_pre_hook, wrap
 
-__all__ = ["Optimizer", "check_number", "check_bool", "hyper", "changed"]
+__all__ = ["Optimizer", "check_number", "check_bool", "hyper", "changed", "register_optimizer_step_pre_hook",
+           "register_optimizer_step_post_hook"]
 
 
 def _is_param(obj: Any) -> bool:
@@ -93,7 +95,7 @@ def _follow_dtype(state: dict, g: np.ndarray) -> None:
             state[k] = v.astype(dtype)
 
 
-class Optimizer:
+class Optimizer(HookMethods):
     """Base class of all optimizers.
 
     Args:
@@ -107,8 +109,13 @@ class Optimizer:
         defaults: the default hyper-parameters.
 
     A subclass writes ``update()`` (or ``step()``) and may override ``_check_group()`` to
-    validate the hyper-parameters of each group.
+    validate the hyper-parameters of each group. Hooks around ``step``, ``state_dict`` and
+    ``load_state_dict`` (``register_step_pre_hook`` ...) are in ``hooks.py``.
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        wrap(cls)  # a subclass's own step / state_dict / load_state_dict run the hooks too
 
     # True: update() applies weight decay itself (as it does for a group whose
     # "decoupled_weight_decay" is True)
@@ -394,3 +401,6 @@ class Optimizer:
 
     def _check_loaded(self, state: dict, groups: list) -> None:
         """Subclass hook: cross-checks of a loaded state before it is committed."""
+
+
+wrap(Optimizer)
