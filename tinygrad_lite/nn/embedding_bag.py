@@ -22,6 +22,7 @@ from ..factories import param_dtype
 from ..random import as_generator
 from ..tensor import Tensor
 from . import functional as F
+from .layers import pretrained_table
 from .module import Module
 
 __all__ = ["embedding_bag", "EmbeddingBag"]
@@ -110,7 +111,7 @@ def embedding_bag(input: Any, weight: Any, offsets: Any = None, max_norm: Option
     if psw is not None:
         scale = psw.reshape(-1)[pos] * scale if a.ndim == 1 else psw * scale
     elif mode == "mean":
-        scale = scale / np.maximum(count, 1)
+        scale = scale / np.maximum(count, 1).astype(dt)  # (an int count would promote float32 to float64)
     return (rows * scale.unsqueeze(2) if isinstance(scale, Tensor) else rows * scale[:, :, None]).sum(1)
 
 
@@ -153,6 +154,19 @@ class EmbeddingBag(Module):
     def forward(self, input: Any, offsets: Any = None, per_sample_weights: Any = None) -> Tensor:
         return embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type, False, self.mode, False,
                              per_sample_weights, self.include_last_offset, self.padding_idx)
+
+    @classmethod
+    def from_pretrained(cls, embeddings: Any, freeze: bool = True, max_norm: Optional[float] = None,
+                        norm_type: float = 2.0, scale_grad_by_freq: bool = False, mode: str = "mean",
+                        sparse: bool = False, include_last_offset: bool = False,
+                        padding_idx: Optional[int] = None) -> "EmbeddingBag":
+        """An EmbeddingBag whose table is a copy of the 2-D ``embeddings``; with ``freeze`` (the
+        default) the table gets no gradient, as torch's."""
+        w = pretrained_table("EmbeddingBag.from_pretrained", embeddings, freeze, scale_grad_by_freq, sparse)
+        m = cls(w.shape[0], w.shape[1], max_norm, norm_type, mode=mode, _weight=w,
+                include_last_offset=include_last_offset, padding_idx=padding_idx, dtype=w.dtype)
+        m.weight.requires_grad = not freeze
+        return m
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"

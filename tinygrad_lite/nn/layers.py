@@ -171,6 +171,19 @@ def _pos_int(v: Any, what: str, who: str) -> int:
     return int(v)
 
 
+def pretrained_table(who: str, embeddings: Any, freeze: Any, scale_grad_by_freq: Any, sparse: Any) -> np.ndarray:
+    """A copy of a pretrained table for ``from_pretrained`` (2-D, floating), after torch's checks."""
+    w = np.array(embeddings.data if isinstance(embeddings, Tensor) else embeddings)
+    if w.ndim != 2:
+        raise ValueError(f"{who}: embeddings must be 2-D (num_embeddings, embedding_dim), got shape {w.shape}")
+    if w.dtype.kind != "f":
+        raise TypeError(f"{who}: embeddings must be floating point, got dtype {w.dtype}")
+    check_bool(who, "freeze", freeze)
+    if check_bool(who, "scale_grad_by_freq", scale_grad_by_freq) or check_bool(who, "sparse", sparse):
+        raise NotImplementedError(f"{who}: scale_grad_by_freq=True and sparse=True are not supported")
+    return w
+
+
 class Embedding(Module):
     """A table ``weight`` (num_embeddings, embedding_dim), initialised N(0, 1) like PyTorch (the
     ``padding_idx`` row zero). Input: integer indices (array or int Tensor, batched or not) of
@@ -199,6 +212,17 @@ class Embedding(Module):
     def forward(self, x: Any) -> Tensor:
         return F.embedding(x, self.weight, self.padding_idx, self.max_norm, self.norm_type,
                            who=f"Embedding({self.extra_repr()})")
+
+    @classmethod
+    def from_pretrained(cls, embeddings: Any, freeze: bool = True, padding_idx: Optional[int] = None,
+                        max_norm: Optional[float] = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                        sparse: bool = False) -> "Embedding":
+        """An Embedding whose table is a copy of the 2-D ``embeddings`` (its dtype kept); with
+        ``freeze`` (the default) the table gets no gradient, as torch's."""
+        w = pretrained_table("Embedding.from_pretrained", embeddings, freeze, scale_grad_by_freq, sparse)
+        m = cls(w.shape[0], w.shape[1], padding_idx, rng=0, dtype=w.dtype, max_norm=max_norm, norm_type=norm_type)
+        m.weight = Tensor(w, requires_grad=not freeze)
+        return m
 
     def extra_repr(self) -> str:
         pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
