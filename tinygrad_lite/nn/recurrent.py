@@ -234,7 +234,12 @@ class _RNNBase(Module):
         return stack(outs, 1), state
 
     def _run(self, input: Any, hx: Any, cx: Any = None) -> tuple:
-        """(output, [h_n] or [h_n, c_n]) in torch's layouts."""
+        """(output, [h_n] or [h_n, c_n]) in torch's layouts (a PackedSequence in, one out)."""
+        from .utils.rnn import PackedSequence
+
+        if isinstance(input, PackedSequence):
+            from .recurrent_packed import run_packed
+            return run_packed(self, input, hx, cx)
         seq, unbatched, batched = self._sequence(input)
         N, dtype = seq.shape[0], seq.data.dtype if seq.data.dtype.kind == "f" else np.float64
         hs = self._states(hx, "h_0", N, unbatched, batched, dtype, self.proj_size or self.hidden_size)
