@@ -180,8 +180,8 @@ def _source(ps: PackedSequence, b_rows: np.ndarray, t_rows: np.ndarray) -> Optio
     if src is None or not src._bs & BATCHED or src._bs & MIXED:
         return None
     d = src.data
-    if d.shape[0] != len(ps.batch_sizes.data if ps.sorted_indices is None else ps.sorted_indices.data) or \
-            d.shape[1] < len(ps.batch_sizes.data) or d.shape[2:] != ps.data.shape[1:]:
+    bs = ps.batch_sizes.data
+    if d.ndim < 2 or d.shape[0] != bs[0] or d.shape[1] < len(bs) or d.shape[2:] != ps.data.shape[1:]:
         return None
     return src if np.array_equal(d[b_rows, t_rows], ps.data.data) else None
 
