@@ -102,6 +102,10 @@ def test_packed_sequence_constructor_and_conversions() -> None:
     assert data32.data.dtype == np.float32 and same is ps
     assert ps.to(np.float32).data.dtype == np.float32 and ps.cpu() is ps and not ps.is_cuda
     assert data32.sorted_indices.data.tolist() == [2, 0, 1]
+    x = tl.Tensor(np.arange(8.0).reshape(4, 2, 1))
+    for lengths in (np.array([2, 4]), tl.Tensor(np.array([2, 4])), (2, 4)):  # as [2, 4]
+        p = R.pack_padded_sequence(x, lengths, enforce_sorted=False)
+        assert p.data.data.ravel().tolist() == [1, 0, 3, 2, 5, 7] and p.batch_sizes.data.tolist() == [2, 2, 1, 1]
     data_, bs, si, ui = ps  # a named tuple of four, as torch's
     assert data_ is data and ui is ps.unsorted_indices
     with pytest.raises(ValueError, match=r"PackedSequence: data of shape \(6, 2\).*sum\(batch_sizes\) = 5"):
@@ -125,7 +129,7 @@ def test_packing_errors_name_the_function_and_the_values(torch: Any) -> None:
         R.pack_padded_sequence(tl.Tensor(x), [5, 2, 1])
     with pytest.raises(ValueError, match=r"pack_padded_sequence: got 2 lengths \[3, 2\] for a batch of 3"):
         R.pack_padded_sequence(tl.Tensor(x), [3, 2])
-    with pytest.raises(TypeError, match="pack_padded_sequence: lengths must be a 1-D sequence of integers"):
+    with pytest.raises(TypeError, match="pack_padded_sequence: lengths must be a non-empty 1-D sequence of integers"):
         R.pack_padded_sequence(tl.Tensor(x), [3.5, 2, 1])
     with pytest.raises(ValueError, match="pack_padded_sequence: a batched input .* needs batch_first=True"):
         R.pack_padded_sequence(tl.Tensor(x, batched=True), [3, 2, 1])

@@ -29,14 +29,13 @@ from ..batchstate import BATCHED, MIXED, module_path
 from ..ops.layout import cat, stack
 from ..tensor import Tensor
 from . import functional as F
+from .recurrent import _STEPS
 from .utils.rnn import PackedSequence, _layout, _source, linked, regroup
 
 
 def _recur(layer: Any, seq: Tensor, state: tuple, sfx: str, last: np.ndarray) -> tuple:
     """The recurrence of one layer and direction over seq (B, T, F) from ``state``: the outputs
     (B, T, H) and the state after step ``last[b]`` of each sequence."""
-    from .recurrent import _STEPS
-
     step = _STEPS[layer.mode][1]
     w_hh = getattr(layer, "weight_hh" + sfx)
     b_ih, b_hh = (getattr(layer, "bias_ih" + sfx), getattr(layer, "bias_hh" + sfx)) if layer.bias else (None, None)

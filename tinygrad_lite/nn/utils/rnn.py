@@ -81,8 +81,8 @@ class PackedSequence(_PackedFields):
             data, batch_sizes = data
         data = data if isinstance(data, Tensor) else Tensor(np.asarray(data))
         bs = _int_array("PackedSequence", "batch_sizes", batch_sizes)
-        n = int(bs.sum()) if bs.size else 0
-        if bs.size == 0 or bs.min() < 1 or np.any(np.diff(bs) > 0):
+        n = int(bs.sum())
+        if bs.min() < 1 or np.any(np.diff(bs) > 0):
             raise ValueError(f"PackedSequence: batch_sizes must be a non-empty non-increasing run of positive "
                              f"counts, got {bs.tolist()}")
         if data.ndim == 0 or data.shape[0] != n:
@@ -129,11 +129,10 @@ class PackedSequence(_PackedFields):
 
 
 def _int_array(who: str, name: str, v: Any) -> np.ndarray:
-    """``v`` (a list, numpy array or Tensor of integers) as a 1-D int64 array."""
+    """``v`` (a non-empty list, numpy array or Tensor of integers) as a 1-D int64 array."""
     a = np.asarray(v.data if isinstance(v, Tensor) else v)
-    if a.ndim != 1 or (a.size and a.dtype.kind not in "iu" and not (a.dtype == object and all(
-            isinstance(e, numbers.Integral) and not isinstance(e, bool) for e in a))):
-        raise TypeError(f"{who}: {name} must be a 1-D sequence of integers, got {a.tolist()!r} "
+    if a.ndim != 1 or a.size == 0 or a.dtype.kind not in "iu":
+        raise TypeError(f"{who}: {name} must be a non-empty 1-D sequence of integers, got {a.tolist()!r} "
                         f"(shape {a.shape}, dtype {a.dtype})")
     return a.astype(np.int64)
 
