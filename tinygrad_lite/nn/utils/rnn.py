@@ -7,7 +7,8 @@ Everything differentiable is built from indexing, gather and cat. ``PackedSequen
 interleaves the samples, so packing a batched input marks ``data`` as mixing them; the packed
 sequence then remembers the batched padded tensor it came from, which the recurrent layers and
 ``pad_packed_sequence(..., batch_first=True)`` read instead, so per-sample gradients stay
-right. Touches only the tensors it is given (and marks the batch state of the packed data).
+right (the input's gradient is the same; ``data``'s own ``.grad`` then lacks their share).
+Touches only the tensors it is given (and marks the batch state of the packed data).
 """
 
 from __future__ import annotations
