@@ -17,6 +17,9 @@ have torch's layout (D*num_layers, B, H), sample axis second, which the per-samp
 cannot follow: a loss built from them marks the graph as mixing (reading ``grad_sample``
 raises, naming the layer; ``.grad`` stays right). A batched input with ``batch_first=False``
 (axis 0 would be time) is refused at forward.
+
+A ``PackedSequence`` input (``tl.nn.utils.rnn``) is run by ``recurrent_packed.py``: the output is
+a PackedSequence and h_n / c_n hold each sequence's state at its own last step, as torch.
 """
 
 from __future__ import annotations
@@ -234,7 +237,12 @@ class _RNNBase(Module):
         return stack(outs, 1), state
 
     def _run(self, input: Any, hx: Any, cx: Any = None) -> tuple:
-        """(output, [h_n] or [h_n, c_n]) in torch's layouts."""
+        """(output, [h_n] or [h_n, c_n]) in torch's layouts (a PackedSequence in, one out)."""
+        from .utils.rnn import PackedSequence
+
+        if isinstance(input, PackedSequence):
+            from .recurrent_packed import run_packed
+            return run_packed(self, input, hx, cx)
         seq, unbatched, batched = self._sequence(input)
         N, dtype = seq.shape[0], seq.data.dtype if seq.data.dtype.kind == "f" else np.float64
         hs = self._states(hx, "h_0", N, unbatched, batched, dtype, self.proj_size or self.hidden_size)
@@ -288,7 +296,9 @@ class RNN(_RNNBase):
     after dropout in training mode). ``forward(input, hx=None) -> (output, h_n)``: input
     (T, N, F) or (N, T, F) with ``batch_first=True``, or unbatched (T, F); output (.., T, D*H);
     h_n (D*num_layers, N, H) whatever ``batch_first``. ``hx``: (D*num_layers, N, H), or for a
-    batched input a batched (B, D*num_layers, H). Missing states are zeros."""
+    batched input a batched (B, D*num_layers, H). Missing states are zeros. A PackedSequence
+    input gives a PackedSequence output, and h_n at each sequence's own last valid step
+    (the reverse direction starts there), in the batch's original order."""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
