@@ -383,7 +383,8 @@ def test_utils_data_is_the_data_module() -> None:
 
     assert D is tl.data is tl.utils.data is sys.modules["tinygrad_lite.utils.data"]
     assert DL is DataLoader and TD is TensorDataset and rs is random_split
-    assert "utils" in tl.__all__ and "Generator" in tl.__all__
+    assert "Generator" in tl.__all__ and "utils" not in tl.__all__  # an attribute, as torch.utils
+    assert "random" not in tl.__all__  # ``from tinygrad_lite import *`` leaves Python's random alone
 
 
 def test_utils_data_has_torchs_names() -> None:

@@ -18,16 +18,16 @@ from . import (
     nn,
     optim,
     privacy,
-    random,
     special,
     statfunctions,
     stats,
     torchlinalg,
-    utils,
     viz,
 )
 from . import autograd_functional as _autograd_functional
 from . import dtypes as _dtypes
+from . import random as random  # tl.random, as torch.random (not in __all__)
+from . import utils as utils  # tl.utils.data is tl.data (not in __all__)
 from .anomaly import detect_anomaly
 from .checkpoint import CheckpointError, load, save
 from .factories import (
@@ -80,7 +80,7 @@ __all__ = ["Tensor", "Value", "tensor", "no_grad", "inference_mode", "enable_gra
            "is_grad_enabled", "gradcheck", "GradcheckError", "detect_anomaly", "nn", "optim", "data", "privacy",
            "stats", "viz", "autograd", "func", "save", "load", "CheckpointError", "manual_seed", "cat", "stack",
            "per_sample_norms", "Generator", "default_generator", "seed", "initial_seed", "get_rng_state",
-           "set_rng_state", "random", "utils", "__version__"]
+           "set_rng_state", "__version__"]
 __all__ += ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like", "randn", "rand",
             "randn_like", "rand_like", "arange", "linspace", "eye", "where", "allclose", "equal", "device", "cuda",
             "randint", "randperm", "multinomial", "normal", "linalg", "get_default_dtype",
