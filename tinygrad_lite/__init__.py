@@ -28,6 +28,8 @@ from . import autograd_function as _autograd_function
 from . import autograd_functional as _autograd_functional
 from . import dtypes as _dtypes
 from . import forward_ad as _forward_ad
+from . import random as random  # tl.random, as torch.random (not in __all__)
+from . import utils as utils  # tl.utils.data is tl.data (not in __all__)
 from .anomaly import detect_anomaly
 from .checkpoint import CheckpointError, load, save
 from .factories import (
@@ -63,7 +65,7 @@ from .graph import enable_grad, inference_mode, is_grad_enabled, no_grad, set_gr
 from .layoutfunctions import *  # noqa: F403  (tl.scatter, tl.take_along_dim, tl.tile, tl.combinations, ...)
 from .morefunctions import *  # noqa: F403  (more of it: tl.tan, tl.cumprod, tl.cdist, tl.meshgrid, ...)
 from .persample import total_norms as per_sample_norms
-from .random import manual_seed
+from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .statfunctions import *  # noqa: F403  (tl.median, tl.quantile, tl.lgamma, tl.hann_window, ...)
 from .tensor import Tensor, cat, stack, tensor
 from .torchlinalg import *  # noqa: F403  (tl.det, tl.svd, tl.cholesky_solve, tl.cross, tl.inner, ...)
@@ -84,8 +86,8 @@ __version__ = "0.1.0"
 __all__ = ["Tensor", "Value", "tensor", "no_grad", "inference_mode", "enable_grad", "set_grad_enabled",
            "is_grad_enabled", "gradcheck", "GradcheckError", "detect_anomaly", "nn", "optim", "data", "privacy",
            "stats", "viz", "autograd", "func", "save", "load", "CheckpointError", "manual_seed", "cat", "stack",
-           "per_sample_norms",
-           "__version__"]
+           "per_sample_norms", "Generator", "default_generator", "seed", "initial_seed", "get_rng_state",
+           "set_rng_state", "__version__"]
 __all__ += ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like", "randn", "rand",
             "randn_like", "rand_like", "arange", "linspace", "eye", "where", "allclose", "equal", "device", "cuda",
             "randint", "randperm", "multinomial", "normal", "linalg", "get_default_dtype",

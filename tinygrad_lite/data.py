@@ -123,7 +123,7 @@ class DataLoader:
             True, except with a sampler, a batch sampler or a stream (False).
         drop_last: leave out the last batch when it would be smaller than
             ``batch_size``.
-        seed: ``None`` (fresh randomness), an int, or a
+        seed: ``None`` (fresh randomness), an int, or a ``tl.Generator`` /
             ``numpy.random.Generator`` (used, and advanced, as it is). Two
             loaders with the same int seed yield the same sequence of epochs;
             one loader gives a new order every epoch.
@@ -155,7 +155,8 @@ class DataLoader:
       epoch and cut into batches of ``batch_size``; excludes ``shuffle=True``.
     * ``batch_sampler``: an iterable of lists of indices, one list per batch; excludes
       ``batch_size``, ``shuffle``, ``sampler`` and ``drop_last`` (``loader.batch_size`` is None).
-    * ``generator``: the same as ``seed`` (an int or a numpy Generator; not both).
+    * ``generator``: the same as ``seed`` (an int, a ``tl.Generator`` or a numpy Generator; not
+      both); ``state_dict`` saves its state, ``load_state_dict`` sets it back.
     * ``num_workers`` (an int >= 0), ``prefetch_factor``, ``persistent_workers``,
       ``multiprocessing_context``, ``worker_init_fn``, ``timeout`` (>= 0), ``in_order``:
       loading always runs in the calling process, in order, so these change nothing: the
@@ -249,7 +250,7 @@ class DataLoader:
         drop_last = _check_bool(drop_last, "drop_last")
         seed_ok = isinstance(seed, (int, np.integer, np.random.Generator)) and not isinstance(seed, bool)
         if seed is not None and not seed_ok:
-            raise TypeError(f"DataLoader: seed must be None, an int or a numpy Generator, got {seed!r}")
+            raise TypeError(f"DataLoader: seed must be None, an int or a tl.Generator / numpy Generator, got {seed!r}")
         if _is_int(seed) and seed < 0:
             raise ValueError(f"DataLoader: seed must be a non-negative int, got {seed!r}")
         if not isinstance(sampling, str) or sampling not in SAMPLINGS:

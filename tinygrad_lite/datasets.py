@@ -104,7 +104,8 @@ def random_split(dataset: Any, lengths: Sequence[Union[int, float]],
     """Disjoint random ``Subset`` s of the given lengths (ints summing to ``len(dataset)``, or
     fractions summing to 1: each gets ``floor(n * f)`` and the remainder goes one by one to the
     first subsets, as torch). ``generator``: None (the default generator, ``tl.manual_seed``),
-    an int seed or a numpy Generator; one permutation of ``range(n)`` is cut in order."""
+    an int seed, a ``tl.Generator`` or a numpy Generator (the same seed, the same split); one
+    permutation of ``range(n)`` is cut in order."""
     n = len(dataset)
     lengths = list(lengths)
     if not lengths or any(isinstance(v, bool) or not isinstance(v, numbers.Real) for v in lengths):
@@ -124,7 +125,7 @@ def random_split(dataset: Any, lengths: Sequence[Union[int, float]],
     if any(not isinstance(v, numbers.Integral) or v < 0 for v in lengths) or sum(lengths) != n:
         raise ValueError(f"random_split: the lengths {lengths} must be ints >= 0 summing to the data set's length "
                          f"{n} (or fractions summing to 1)")
-    perm = as_generator(generator, "generator").permutation(n).tolist()
+    perm = as_generator(generator, "random_split: generator").permutation(n).tolist()
     return [Subset(dataset, perm[end - k:end]) for end, k in zip(accumulate(lengths), lengths)]
 
 

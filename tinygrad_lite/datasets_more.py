@@ -1,25 +1,68 @@
 """More data sets as in ``torch.utils.data`` (re-exported by ``tl.data``): ``ConcatDataset``
 (data sets one after the other), ``StackDataset`` (samples zipped field by field),
 ``IterableDataset`` (a stream: the samples come from ``__iter__``, not by index),
-``ChainDataset`` (streams one after the other), and ``get_worker_info``.
+``ChainDataset`` (streams one after the other), ``get_worker_info`` and ``default_convert``.
 """
 
 from __future__ import annotations
 
 import bisect
+import copy
 import numbers
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, MutableSequence, Sequence
 from typing import Any
 
-from .datasets import Dataset
+import numpy as np
 
-__all__ = ["ConcatDataset", "StackDataset", "IterableDataset", "ChainDataset", "get_worker_info"]
+from .datasets import Dataset
+from .tensor import Tensor
+
+__all__ = ["ConcatDataset", "StackDataset", "IterableDataset", "ChainDataset", "get_worker_info", "default_convert"]
 
 
 def get_worker_info() -> None:
     """``None``: loading always runs in the calling process (there are no worker processes,
     whatever ``num_workers`` is), which is what torch returns in the main process."""
     return None
+
+
+def default_convert(data: Any) -> Any:
+    """One sample with its numpy parts made Tensors, nothing stacked (torch's
+    ``default_convert``): a numpy array or scalar of bool, integer or float dtype becomes a
+    ``Tensor`` of the same dtype and shape (the values copied); a Tensor and anything else
+    (Python numbers, strings, arrays of strings or objects) stay as they are. Containers are
+    converted item by item: a mapping keeps its type (a mutable one is copied and updated), a
+    named tuple stays one, a tuple becomes a list (as torch), another sequence keeps its type
+    when it can (a mutable one copied and updated), else becomes a list."""
+    if isinstance(data, Tensor):
+        return data
+    if isinstance(data, (np.ndarray, np.generic)):
+        return Tensor(np.array(data)) if np.asarray(data).dtype.kind in "biuf" else data
+    if isinstance(data, Mapping):
+        items = {k: default_convert(v) for k, v in data.items()}
+        try:
+            if isinstance(data, MutableMapping):
+                out = copy.copy(data)
+                out.update(items)
+                return out
+            return type(data)(items)
+        except TypeError:
+            return items
+    if isinstance(data, tuple):
+        items_ = [default_convert(v) for v in data]
+        return type(data)(*items_) if hasattr(data, "_fields") else items_
+    if isinstance(data, Sequence) and not isinstance(data, (str, bytes)):
+        converted = [default_convert(v) for v in data]
+        try:
+            if isinstance(data, MutableSequence):
+                out_ = copy.copy(data)
+                for i, v in enumerate(converted):
+                    out_[i] = v
+                return out_
+            return type(data)(converted)
+        except TypeError:
+            return converted
+    return data
 
 
 class IterableDataset(Dataset):

@@ -39,19 +39,17 @@ class _Rng:
 
     def __init__(self, randomness: str) -> None:
         self.mode = randomness
-        self.gen = _random._default[0]
-        self.state = self.gen.bit_generator.state
+        self.state = _random.get_rng_state()
 
     def before(self) -> None:
         if self.mode == "same":
             self.restore()
 
     def restore(self) -> None:
-        _random._default[0] = self.gen
-        self.gen.bit_generator.state = self.state
+        _random.set_rng_state(self.state)
 
     def after(self) -> None:
-        if self.mode == "error" and (_random._default[0] is not self.gen or self.gen.bit_generator.state != self.state):
+        if self.mode == "error" and not np.array_equal(_random.get_rng_state(), self.state):
             self.restore()
             raise RuntimeError("vmap: called random operation while in randomness error mode. Please either use the "
                                "'same' or 'different' randomness flags on vmap or perform the randomness operation "

@@ -104,8 +104,8 @@ def check_torch_options(o: SimpleNamespace, X: Any) -> str:
         if o.seed is not None:
             raise ValueError("DataLoader: give seed= or generator= (the same thing), not both")
         if not isinstance(o.generator, np.random.Generator) and not (_int(o.generator) and o.generator >= 0):
-            raise TypeError(f"DataLoader: generator must be a numpy Generator or a non-negative int seed, got "
-                            f"{o.generator!r}")
+            raise TypeError(f"DataLoader: generator must be a tl.Generator, a numpy Generator or a non-negative int "
+                            f"seed, got {o.generator!r}")
         o.seed = o.generator
     if isinstance(X, IterableDataset):
         if o.shuffle not in (False, None):

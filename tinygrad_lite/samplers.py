@@ -8,7 +8,8 @@ indices; ``WeightedRandomSampler`` draws index ``i`` with probability ``w_i / su
 ``BatchSampler`` cuts another sampler into lists of ``batch_size`` indices;
 ``DistributedSampler`` gives each of ``num_replicas`` processes its share of the data.
 
-``generator=``: ``None``, an int seed or a ``numpy.random.Generator``. With ``None`` the
+``generator=``: ``None``, an int seed, a ``tl.Generator`` or a ``numpy.random.Generator`` (used,
+and advanced, as it is). With ``None`` the
 sampler takes its own generator, seeded from the library's default generator
 (``tl.manual_seed``) when the sampler is constructed, so a seeded run is repeatable and a
 ``DataLoader`` can save and restore the sampler's random state (``state_dict``).
@@ -42,8 +43,8 @@ def _generator(generator: GeneratorLike, who: str) -> np.random.Generator:
         return np.random.default_rng(draw_seed())
     if isinstance(generator, numbers.Integral) and not isinstance(generator, bool) and generator >= 0:
         return np.random.default_rng(int(generator))
-    raise TypeError(f"{who}: generator must be None, a non-negative int seed or a numpy Generator, "
-                    f"got {generator!r}")
+    raise TypeError(f"{who}: generator must be None, a non-negative int seed, a tl.Generator or a numpy "
+                    f"Generator, got {generator!r}")
 
 
 def _positive_int(v: Any) -> bool:
