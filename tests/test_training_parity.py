@@ -342,8 +342,15 @@ def test_every_loss_trains_as_torch(name: str, dtype: Any) -> None:
     X, y = digits() if data == "digits" else tabular(data)
     m, tm = pair(mlp(sizes, act="ReLU"), dtype, seed=1)
     start = m.state_dict()
-    twin_run(m, tm, optim.Adam(m.parameters(), lr=0.01), torch.optim.Adam(tm.parameters(), lr=0.01), X, y, dtype,
-             loss=loss, epochs=4)
+    if name == "l1" and dtype == F32:
+        # L1's gradient is a sum of signs: a hidden unit's can be zero up to rounding, which Adam
+        # divides by its own square root and turns into a full step of either sign, so float32
+        # runs on two BLAS libraries part ways; SGD with momentum keeps rounding at its scale
+        opt, topt = optim.SGD(m.parameters(), lr=0.05, momentum=0.9), torch.optim.SGD(tm.parameters(), lr=0.05,
+                                                                                         momentum=0.9)
+    else:
+        opt, topt = optim.Adam(m.parameters(), lr=0.01), torch.optim.Adam(tm.parameters(), lr=0.01)
+    twin_run(m, tm, opt, topt, X, y, dtype, loss=loss, epochs=4)
     assert_same_weights(m, tm, dtype, start)
 
 
