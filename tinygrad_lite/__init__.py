@@ -26,8 +26,8 @@ from . import (
 )
 from . import autograd_function as _autograd_function
 from . import autograd_functional as _autograd_functional
-from . import forward_ad as _forward_ad
 from . import dtypes as _dtypes
+from . import forward_ad as _forward_ad
 from .anomaly import detect_anomaly
 from .checkpoint import CheckpointError, load, save
 from .factories import (
