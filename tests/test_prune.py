@@ -3,7 +3,10 @@ weights of each method (structured ones along several dims and norms), iterative
 through a PruningContainer, ``global_unstructured`` over several modules, ``remove``,
 ``is_pruned``, gradients and optimizer steps of pruned models, state-dict keys and loading
 torch's, per-sample gradients against each sample's own backward, the random methods'
-counts and seeding, and the errors (which change nothing)."""
+counts and seeding, and the errors (which change nothing); then
+``parametrizations.orthogonal`` (each map, with and without trivialization, square, tall,
+wide and batched matrices): torch's weight, gradients and SGD steps, orthogonality to 1e-12,
+assignment and errors."""
 
 from __future__ import annotations
 
@@ -439,3 +442,122 @@ def test_a_deep_copy_of_a_pruned_module_recomputes_its_own_weight() -> None:
                       prune.PruningContainer)
     prune.remove(c, "weight")
     assert prune.is_pruned(m) and not prune.is_pruned(c)
+
+
+# ------------------------------------------------------------------ parametrizations.orthogonal ----------
+ORTH = [(shape, mp, triv) for shape in ((4, 4), (5, 3), (3, 5)) for mp in ("matrix_exp", "cayley", "householder")
+        for triv in (True, False)]
+
+
+def _orth_error(w: np.ndarray) -> float:
+    """max |Q^T Q - I| with Q the matrix taken tall (its transpose when wide), batched too."""
+    q = w if w.shape[-2] >= w.shape[-1] else w.swapaxes(-2, -1)
+    return float(np.abs(q.swapaxes(-2, -1) @ q - np.eye(q.shape[-1])).max())
+
+
+@pytest.mark.parametrize("shape,mp,triv", ORTH, ids=[f"{s[0]}x{s[1]}-{m}-{t}" for s, m, t in ORTH])
+def test_orthogonal_is_torchs_and_stays_orthogonal_under_sgd(shape: tuple, mp: str, triv: bool) -> None:
+    orthogonal, torth = nn.utils.parametrizations.orthogonal, torch.nn.utils.parametrizations.orthogonal
+    rng = np.random.default_rng(11)
+    m, tm = nn.Linear(shape[1], shape[0]), torch.nn.Linear(shape[1], shape[0]).double()
+    with torch.no_grad():
+        tm.weight.copy_(torch.tensor(rng.standard_normal(shape) * 0.7))
+    _load(m, tm)
+    assert orthogonal(m, orthogonal_map=mp, use_trivialization=triv) is m
+    torth(tm, orthogonal_map=mp, use_trivialization=triv)
+    assert list(m.state_dict()) == list(tm.state_dict())
+    assert repr(m) == repr(tm)
+    _close(m.weight.data, tm.weight.detach().numpy(), "weight", 1e-12)
+    assert _orth_error(m.weight.data) < 1e-12
+    tsd = tm.state_dict()
+    k = min(shape)
+    for key, v in m.state_dict().items():  # (a wide or tall base is completed with random columns: its first k)
+        tv = tsd[key].numpy()
+        _close(v[:, :k] if key.endswith("base") else v, tv[:, :k] if key.endswith("base") else tv, key, 1e-12)
+    _load(m, tm)  # torch's completion of the base, so the steps below can match
+    start = m.parametrizations.weight.original.data.copy()
+    opt = tl.optim.SGD(m.parameters(), lr=0.2)
+    X = rng.standard_normal((4, shape[1]))
+    T = rng.standard_normal((4, shape[0]))
+    for step in range(3):
+        opt.zero_grad(), tm.zero_grad()
+        ((m(tl.Tensor(X)) - tl.Tensor(T)) ** 2).sum().backward()
+        ((tm(torch.tensor(X)) - torch.tensor(T)) ** 2).sum().backward()
+        tp = dict(tm.named_parameters())
+        for n, p in m.named_parameters():
+            _close(p.grad, tp[n].grad.numpy(), f"{n}.grad {step}", 1e-11)
+        opt.step()
+        with torch.no_grad():
+            for p in tm.parameters():
+                p -= 0.2 * p.grad
+        _close(m.weight.data, tm.weight.detach().numpy(), f"weight after step {step}", 1e-11)
+        assert _orth_error(m.weight.data) < 1e-12
+    assert np.abs(m.parametrizations.weight.original.data - start).max() > 1e-3  # (the steps moved the original)
+
+
+@pytest.mark.parametrize("mp", ["matrix_exp", "cayley", "householder"])
+@pytest.mark.parametrize("shape", [(2, 4, 4), (2, 5, 3), (2, 3, 5)])
+def test_orthogonal_on_a_batch_of_matrices_and_assignment_as_torch(mp: str, shape: tuple) -> None:
+    class Holder(nn.Module):
+        def __init__(self, w: np.ndarray) -> None:
+            self.weight = tl.Tensor(w, requires_grad=True)
+
+    class THolder(torch.nn.Module):
+        def __init__(self, w: np.ndarray) -> None:
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.tensor(w))
+
+    rng = np.random.default_rng(12)
+    w = rng.standard_normal(shape)
+    m, tm = Holder(w.copy()), THolder(w.copy())
+    nn.utils.parametrizations.orthogonal(m, orthogonal_map=mp)
+    torch.nn.utils.parametrizations.orthogonal(tm, orthogonal_map=mp)
+    _close(m.weight.data, tm.weight.detach().numpy(), "weight", 1e-12)
+    assert _orth_error(m.weight.data) < 1e-12
+    tall = shape if shape[1] >= shape[2] else (shape[0], shape[2], shape[1])
+    Q = np.linalg.qr(rng.standard_normal(tall))[0]
+    Q = Q if shape[1] >= shape[2] else Q.swapaxes(-2, -1)
+    m.weight = Q
+    with torch.no_grad():
+        tm.weight = torch.tensor(Q)
+    _close(m.weight.data, Q, "assigned", 1e-12)
+    _close(m.weight.data, tm.weight.detach().numpy(), "assigned as torch", 1e-12)
+    before = m.parametrizations.weight.original.data.copy()
+    with pytest.raises(ValueError, match=r"orthogonal: expected a matrix or batch of matrices of shape"):
+        m.weight = np.ones((3, 3))
+    assert np.array_equal(m.parametrizations.weight.original.data, before)
+
+
+def test_orthogonal_without_trivialization_refuses_assignment_and_picks_torchs_default_map() -> None:
+    orthogonal = nn.utils.parametrizations.orthogonal
+    sq, tall = orthogonal(nn.Linear(3, 3), "weight"), orthogonal(nn.Linear(2, 4))
+    assert sq.parametrizations.weight[0].orthogonal_map.name == "matrix_exp"
+    assert tall.parametrizations.weight[0].orthogonal_map.name == "householder"
+    m = orthogonal(nn.Linear(3, 3), orthogonal_map="cayley", use_trivialization=False)
+    assert "base" not in m.parametrizations.weight[0].__dict__
+    with pytest.raises(NotImplementedError, match="use_trivialization=False"):
+        m.weight = np.eye(3)
+    lin = nn.Linear(3, 3)
+    with pytest.raises(ValueError, match="orthogonal: expected a matrix or batch of matrices, got a tensor of 1"):
+        orthogonal(lin, "bias")
+    with pytest.raises(ValueError, match='orthogonal_map has to be one of "matrix_exp"'):
+        orthogonal(lin, orthogonal_map="qr")
+    with pytest.raises(ValueError, match="has no parameter or buffer named 'nope'"):
+        orthogonal(lin, "nope")
+    with pytest.raises(ValueError):
+        torch.nn.utils.parametrizations.orthogonal(torch.nn.Linear(3, 3), orthogonal_map="qr")
+    assert type(lin) is nn.Linear and [n for n, _ in lin.named_parameters()] == ["weight", "bias"]
+
+
+def test_orthogonal_weight_stays_orthogonal_under_adam() -> None:
+    m = nn.utils.parametrizations.orthogonal(nn.Linear(6, 4), orthogonal_map="cayley")
+    opt = tl.optim.Adam(m.parameters(), lr=0.05)
+    rng = np.random.default_rng(13)
+    X, T = rng.standard_normal((8, 6)), rng.standard_normal((8, 4))
+    first = m.weight.data.copy()
+    for _ in range(5):
+        opt.zero_grad()
+        ((m(tl.Tensor(X)) - tl.Tensor(T)) ** 2).mean().backward()
+        opt.step()
+        assert _orth_error(m.weight.data) < 1e-12
+    assert np.abs(m.weight.data - first).max() > 1e-2
