@@ -202,6 +202,31 @@ def test_remove_makes_the_pruning_permanent_as_torch(kind: str) -> None:
         TP.remove(tm, "bias_nope")
 
 
+def test_a_user_written_method_joins_the_container_as_torchs() -> None:
+    def every_other(base: type) -> type:
+        class EveryOther(base):  # type: ignore[misc,valid-type]
+            PRUNING_TYPE = "unstructured"
+
+            def compute_mask(self, t: Any, default_mask: Any) -> Any:
+                mask = default_mask.clone()
+                mask.view(-1)[::2] = 0
+                return mask
+
+        return EveryOther
+
+    m, tm = _pair("conv", 14)
+    prune.l1_unstructured(m, "weight", 0.2), TP.l1_unstructured(tm, "weight", 0.2)
+    every_other(prune.BasePruningMethod).apply(m, "weight")
+    every_other(TP.BasePruningMethod).apply(tm, "weight")
+    _same(m, tm)
+    with pytest.raises(TypeError, match="abstract"):
+        prune.BasePruningMethod()  # type: ignore[abstract]
+    with pytest.raises(KeyError, match="already has an attribute 'bias_orig'"):
+        m.register_buffer("bias_orig", np.zeros(4))
+        prune.l1_unstructured(m, "bias", 1)
+    assert [n for n, _ in m.named_parameters()] == ["bias", "weight_orig"]
+
+
 def test_is_pruned_looks_at_every_submodule() -> None:
     model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Sequential(nn.Linear(4, 2)))
     assert not prune.is_pruned(model)

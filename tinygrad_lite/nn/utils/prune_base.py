@@ -7,6 +7,7 @@ forward pre-hooks only."""
 from __future__ import annotations
 
 import numbers
+from abc import ABC, abstractmethod
 from typing import Any, Optional
 
 import numpy as np
@@ -57,7 +58,7 @@ def _check_dim(who: str, dim: Any) -> None:
         raise TypeError(f"{who}: dim must be an int, got {dim!r}")
 
 
-class BasePruningMethod:
+class BasePruningMethod(ABC):
     """A way of computing a mask; also the forward pre-hook of a pruned tensor. Subclasses
     define ``compute_mask(t, default_mask)`` (a mask of ``t``'s shape given the importance
     scores ``t`` and the mask so far) and ``PRUNING_TYPE`` ("unstructured", "structured" with
@@ -76,9 +77,9 @@ class BasePruningMethod:
             raise RuntimeError(f"{type(self).__name__}.{who}: module {type(module).__name__} has to be pruned first")
         return self._tensor_name
 
+    @abstractmethod
     def compute_mask(self, t: Any, default_mask: Any) -> Tensor:
         """The mask (1 keep, 0 prune) of ``t``'s shape, starting from ``default_mask``."""
-        raise NotImplementedError(f"{type(self).__name__} must define compute_mask(t, default_mask)")
 
     def apply_mask(self, module: Module) -> Tensor:
         """``orig * mask`` (the mask in orig's dtype), differentiable w.r.t. ``orig``."""
@@ -116,6 +117,9 @@ class BasePruningMethod:
             if not (isinstance(current, Tensor) and _is_param(current)) or name in module.__dict__.get(
                     "_buffer_names", ()):
                 raise ValueError(f"{who}: module {type(module).__name__} has no parameter named {name!r}")
+            taken = [n for n in (name + "_orig", name + "_mask") if n in module.__dict__]
+            if taken:
+                raise KeyError(f"{who}: module {type(module).__name__} already has an attribute {taken[0]!r}")
             default = np.ones_like(current.data)
         scores = current.data if importance_scores is None else _arr(importance_scores)
         if scores.shape != current.data.shape:
