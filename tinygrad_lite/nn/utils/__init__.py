@@ -110,7 +110,7 @@ def vector_to_parameters(vec: Tensor, parameters: Union[Tensor, Iterable[Tensor]
 
 
 # (after the functions above: these modules import the layers, which import this package)
-from . import parametrizations, parametrize, stateless  # noqa: E402,F401  (torch's module paths)
+from . import parametrizations, parametrize, prune, stateless  # noqa: E402,F401  (torch's module paths)
 from .fusion import (  # noqa: E402
     clip_grads_with_norm_,
     fuse_conv_bn_eval,
@@ -122,6 +122,6 @@ from .fusion import (  # noqa: E402
 )
 from .norm_hooks import remove_spectral_norm, remove_weight_norm, spectral_norm, weight_norm  # noqa: E402
 
-__all__ += ["parametrizations", "parametrize", "weight_norm", "remove_weight_norm", "spectral_norm",
+__all__ += ["parametrizations", "parametrize", "prune", "weight_norm", "remove_weight_norm", "spectral_norm",
             "remove_spectral_norm", "stateless", "fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
             "fuse_linear_bn_weights", "get_total_norm", "clip_grads_with_norm_", "skip_init"]

@@ -1,5 +1,6 @@
 """``tl.nn.utils.parametrizations``: ``weight_norm`` and ``spectral_norm`` as
-parametrizations (``parametrize.register_parametrization``), as in PyTorch.
+parametrizations (``parametrize.register_parametrization``), as in PyTorch; ``orthogonal``
+comes from ``orthogonal.py``.
 
 Weight norm: ``w = g * v / ||v||`` with the norm over every axis but ``dim`` (over all of
 them when ``dim`` is None); the originals are ``original0 = g`` and ``original1 = v``.
@@ -22,9 +23,10 @@ from ...random import as_generator
 from ...tensor import Tensor
 from ..functional_more import normalize
 from ..module import Module
+from .orthogonal import orthogonal
 from .parametrize import register_parametrization
 
-__all__ = ["weight_norm", "spectral_norm"]
+__all__ = ["weight_norm", "spectral_norm", "orthogonal"]
 
 
 def norm_except_dim(v: Tensor, dim: int) -> Tensor:

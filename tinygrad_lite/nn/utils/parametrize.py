@@ -60,7 +60,10 @@ class ParametrizationList(ModuleList):
             new: Any = original
             for m in reversed(modules):
                 if hasattr(m, "right_inverse"):
-                    new = m.right_inverse(new)
+                    try:
+                        new = m.right_inverse(new)
+                    except NotImplementedError:  # (as torch: the tensor is kept as the original)
+                        pass
         if isinstance(new, Tensor):
             self.is_tensor, self.ntensors = True, 1
             if new is not original:  # (the same parameter object keeps its identity, as torch)
