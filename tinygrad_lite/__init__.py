@@ -10,6 +10,7 @@ from . import (
     autograd,
     cuda,
     data,
+    distributions,
     func,
     functions,
     layoutfunctions,
@@ -81,7 +82,7 @@ __version__ = "0.1.0"
 __all__ = ["Tensor", "Value", "tensor", "no_grad", "inference_mode", "enable_grad", "set_grad_enabled",
            "is_grad_enabled", "gradcheck", "GradcheckError", "detect_anomaly", "nn", "optim", "data", "privacy",
            "stats", "viz", "autograd", "func", "save", "load", "CheckpointError", "manual_seed", "cat", "stack",
-           "per_sample_norms",
+           "per_sample_norms", "distributions",
            "__version__"]
 __all__ += ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like", "randn", "rand",
             "randn_like", "rand_like", "arange", "linspace", "eye", "where", "allclose", "equal", "device", "cuda",
