@@ -44,7 +44,7 @@ def _precision_to_scale_tril(P: Tensor) -> Tensor:
     """The lower L with L L^T = P^{-1}: with J the reversal, J P J = Lf Lf^T, so
     P^{-1} = (J Lf^{-T} J)(J Lf^{-T} J)^T and J Lf^{-T} J is lower triangular."""
     Lf = linalg.cholesky(P.flip((-2, -1)))
-    L_inv = Lf.flip((-2, -1)).transpose(-2, -1)
+    L_inv = Lf.flip((-2, -1)).swapaxes(-2, -1)
     eye = tensor(np.broadcast_to(np.eye(P.shape[-1], dtype=P.dtype), tuple(P.shape)).copy())
     return linalg.solve_triangular(L_inv, eye, upper=False)
 
@@ -113,7 +113,7 @@ class MultivariateNormal(Distribution):
         if given is not None:
             return given
         L = self._unbroadcasted_scale_tril
-        return (L @ L.transpose(-2, -1)).expand(self._batch_shape + self._event_shape * 2)
+        return (L @ L.swapaxes(-2, -1)).expand(self._batch_shape + self._event_shape * 2)
 
     @property
     def precision_matrix(self) -> Tensor:
@@ -124,7 +124,7 @@ class MultivariateNormal(Distribution):
         L = self._unbroadcasted_scale_tril
         eye = tensor(np.broadcast_to(np.eye(L.shape[-1], dtype=L.dtype), tuple(L.shape)).copy())
         Linv = linalg.solve_triangular(L, eye, upper=False)
-        return (Linv.transpose(-2, -1) @ Linv).expand(self._batch_shape + self._event_shape * 2)
+        return (Linv.swapaxes(-2, -1) @ Linv).expand(self._batch_shape + self._event_shape * 2)
 
     @property
     def mean(self) -> Tensor:
