@@ -160,6 +160,36 @@ def test_cdf_icdf_with_gradients(case):
     close(d.cdf(q), u)
 
 
+def test_gamma_cdf_values_and_gradients():
+    """P(a, rate x): values against mpmath to 1e-12; gradients w.r.t. value and rate against torch; the
+    concentration's gradient (which torch does not give) against mpmath's derivative."""
+    mpmath = pytest.importorskip("mpmath")
+    mpmath.mp.dps = 30
+    a0, r0 = np.array([0.05, 0.7, 2.0, 30.0, 30.0, 400.0]), np.array([1.5, 0.5, 1.0, 1.0, 2.0, 1.0])
+    v0 = np.array([0.01, 5.0, 1.2, 28.0, 20.0, 430.0])
+    a, r, v = (tl.tensor(x.copy(), requires_grad=True) for x in (a0, r0, v0))
+    out = D.Gamma(a, r).cdf(v)
+    want = [float(mpmath.gammainc(ai, 0, ri * vi, regularized=True)) for ai, ri, vi in zip(a0, r0, v0)]
+    np.testing.assert_allclose(out.data, want, rtol=1e-12, atol=1e-15)
+    w = R.normal(size=6)
+    (out * tl.tensor(w)).sum().backward()
+    rt, vt = torch.tensor(r0, requires_grad=True), torch.tensor(v0, requires_grad=True)
+    (td.Gamma(torch.tensor(a0), rt).cdf(vt) * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(r.grad, rt.grad.numpy(), rtol=1e-9)
+    np.testing.assert_allclose(v.grad, vt.grad.numpy(), rtol=1e-9)
+    da = [float(mpmath.diff(lambda t, y=ri * vi: mpmath.gammainc(t, 0, y, regularized=True), ai))
+          for ai, ri, vi in zip(a0, r0, v0)]
+    np.testing.assert_allclose(a.grad, w * np.array(da), rtol=1e-6, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", ["Bernoulli_p", "Categorical_l", "OneHotCategorical", "Binomial_p"])
+def test_enumerate_support(case):
+    d, pd, _, _ = build(case)
+    for expand in (True, False):
+        close(d.enumerate_support(expand), pd.enumerate_support(expand).double())
+    assert d.has_enumerate_support and pd.has_enumerate_support
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_sample_shapes_and_dtype(case):
     d, pd, _, _ = build(case)
