@@ -85,7 +85,7 @@ class LogNormal(Distribution):
     _params = (("loc", 0), ("scale", 0))
 
     def __init__(self, loc: Any, scale: Any, validate_args: Optional[bool] = None) -> None:
-        self.base_dist = Normal(loc, scale, validate_args=validate_args)
+        self.base_dist = Normal(loc, scale, validate_args=False)
         self.loc, self.scale = self.base_dist.loc, self.base_dist.scale
         super().__init__(self.loc.shape, validate_args=validate_args)
 

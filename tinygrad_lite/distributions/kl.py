@@ -112,9 +112,11 @@ def _kl_bernoulli_bernoulli(p: Bernoulli, q: Bernoulli) -> Tensor:
 
 @register_kl(Binomial, Binomial)
 def _kl_binomial_binomial(p: Binomial, q: Binomial) -> Tensor:
-    """n KL(Bernoulli(p) || Bernoulli(q)), equal total counts only."""
-    if np.any(p.total_count.data != q.total_count.data):
-        raise NotImplementedError("kl_divergence: Binomial pairs with different total_count are not implemented")
+    """n KL(Bernoulli(p) || Bernoulli(q)) for equal total counts; inf where p's count exceeds q's;
+    a smaller count in p is not implemented."""
+    if np.any(p.total_count.data < q.total_count.data):
+        raise NotImplementedError("kl_divergence: Binomial pairs where p's total_count is smaller than q's are "
+                                  "not implemented")
     kl = p.total_count * (p.probs * (p.logits - q.logits) + (-p.probs).log1p() - (-q.probs).log1p())
     return _inf_where(kl, np.broadcast_to(p.total_count.data > q.total_count.data, kl.shape))
 
