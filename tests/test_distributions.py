@@ -158,6 +158,7 @@ def test_cdf_icdf_with_gradients(case):
     close(q, pq)
     check_grads(tp, pp, q, pq)
     close(d.cdf(q), u)
+    close(d.icdf(u), pq)  # a numpy array is taken as a Tensor
 
 
 def test_gamma_cdf_values_and_gradients():
@@ -573,6 +574,27 @@ def test_namespace():
     for n in D.__all__:
         assert hasattr(D, n)
     assert repr(D.Normal(0.0, tl.ones(2))) == "Normal(loc: (2,), scale: (2,))"
+
+
+@pytest.mark.parametrize("kind", ["Normal", "Bernoulli", "Categorical", "MultivariateNormal"])
+def test_per_sample_gradients_through_log_prob(kind):
+    """A batched input through a Linear into a likelihood: one backward gives each sample's own gradient."""
+    rng = np.random.default_rng(4)
+    X, Y = rng.normal(size=(5, 3)), rng.normal(size=(5, 2))
+    y = {"Bernoulli": (Y > 0).astype(float), "Categorical": np.array([0, 1, 1, 0, 1])}.get(kind, Y)
+    L = tl.tensor(_tril(2))
+    make = {"Normal": lambda o: D.Independent(D.Normal(o, 1.5), 1), "Bernoulli": lambda o: D.Bernoulli(logits=o),
+            "Categorical": lambda o: D.Categorical(logits=o),
+            "MultivariateNormal": lambda o: D.MultivariateNormal(o, scale_tril=L)}[kind]
+    lin = tl.nn.Linear(3, 2, rng=0)
+    lp = make(lin(tl.Tensor(X, batched=True))).log_prob(tl.tensor(y))
+    (-(lp.sum(-1) if kind == "Bernoulli" else lp).mean()).backward()
+    got = lin.weight.grad_sample.copy()
+    for b in range(5):
+        lin.zero_grad()
+        lp = make(lin(tl.tensor(X[b:b + 1]))).log_prob(tl.tensor(y[b:b + 1]))
+        (-lp.sum()).backward()
+        np.testing.assert_allclose(got[b], lin.weight.grad, rtol=1e-12, atol=1e-15)
 
 
 def test_vae_style_training_step():

@@ -68,6 +68,7 @@ class Normal(_LocScale):
         return 0.5 * (1 + ((v - self.loc) / (self.scale * math.sqrt(2))).erf())
 
     def icdf(self, value: Any) -> Tensor:
+        value = self._prob(value)
         return self.loc + self.scale * (2 * value - 1).erfinv() * math.sqrt(2)
 
     def entropy(self) -> Tensor:
@@ -116,6 +117,7 @@ class LogNormal(Distribution):
         return self.base_dist.cdf(self._value(value, "cdf").log())
 
     def icdf(self, value: Any) -> Tensor:
+        value = self._prob(value)
         return self.base_dist.icdf(value).exp()
 
     def entropy(self) -> Tensor:
@@ -164,6 +166,7 @@ class HalfNormal(Distribution):
         return 2 * self.base_dist.cdf(self._value(value, "cdf")) - 1
 
     def icdf(self, value: Any) -> Tensor:
+        value = self._prob(value)
         return self.base_dist.icdf((value + 1) / 2)
 
     def entropy(self) -> Tensor:
@@ -221,6 +224,7 @@ class Uniform(Distribution):
         return ((v - self.low) / (self.high - self.low)).clamp(min=0, max=1)
 
     def icdf(self, value: Any) -> Tensor:
+        value = self._prob(value)
         return value * (self.high - self.low) + self.low
 
     def entropy(self) -> Tensor:
@@ -266,6 +270,7 @@ class Exponential(Distribution):
         return 1 - (-self.rate * self._value(value, "cdf")).exp()
 
     def icdf(self, value: Any) -> Tensor:
+        value = self._prob(value)
         return -(-value).log1p() / self.rate
 
     def entropy(self) -> Tensor:
@@ -307,6 +312,7 @@ class Laplace(_LocScale):
         return 0.5 - 0.5 * d.sign() * (-d.abs() / self.scale).expm1()
 
     def icdf(self, value: Any) -> Tensor:
+        value = self._prob(value)
         term = value - 0.5
         return self.loc - self.scale * term.sign() * (-2 * term.abs()).log1p()
 
@@ -342,6 +348,7 @@ class Cauchy(_LocScale):
         return ((self._value(value, "cdf") - self.loc) / self.scale).atan() / math.pi + 0.5
 
     def icdf(self, value: Any) -> Tensor:
+        value = self._prob(value)
         return (math.pi * (value - 0.5)).tan() * self.scale + self.loc
 
     def entropy(self) -> Tensor:
@@ -383,6 +390,7 @@ class Gumbel(_LocScale):
         return (-(-(self._value(value, "cdf") - self.loc) / self.scale).exp()).exp()
 
     def icdf(self, value: Any) -> Tensor:
+        value = self._prob(value)
         return self.loc - self.scale * (-value.log()).log()
 
     def entropy(self) -> Tensor:

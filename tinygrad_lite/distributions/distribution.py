@@ -190,6 +190,12 @@ class Distribution:
         v = self._validate_sample(value, who)
         return v if np.issubdtype(v.dtype, np.floating) else tensor(v.data.astype(self._dtype()))
 
+    def _prob(self, value: Any) -> Tensor:
+        """An ``icdf`` argument as a floating Tensor (numbers and arrays in the parameters' dtype)."""
+        if isinstance(value, Tensor) and np.issubdtype(value.dtype, np.floating):
+            return value
+        return tensor(np.asarray(getattr(value, "data", value), dtype=self._dtype()))
+
     def _dtype(self) -> np.dtype:
         for name, _ in self._params:
             t = self.__dict__.get(name)
