@@ -597,6 +597,39 @@ def test_per_sample_gradients_through_log_prob(kind):
         np.testing.assert_allclose(got[b], lin.weight.grad, rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("case", ["MVN_cov", "MVN_tril", "MVN_prec"])
+def test_mvn_matrices(case):
+    d, pd, tp, pp = build(case)
+    for name in ("scale_tril", "covariance_matrix", "precision_matrix"):
+        close(getattr(d, name), getattr(pd, name), tol=1e-9)
+    w = R.normal(size=tuple(pd.precision_matrix.shape))
+    (d.precision_matrix * tl.tensor(w)).sum().backward()
+    (pd.precision_matrix * torch.tensor(w)).sum().backward()
+    for k in tp:
+        if pp[k].grad is None:
+            assert tp[k].grad is None or not np.any(tp[k].grad), k
+            continue
+        got, want = tp[k].grad, pp[k].grad.numpy()
+        if k == "scale_tril":  # only the lower triangle is read (torch's cholesky_inverse also sends the
+            got, want = np.tril(got), np.tril(want)  # upper one a gradient that nothing depends on)
+        np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-10, err_msg=k)
+
+
+def test_log_prob_second_derivatives():
+    """log_prob is built from Tensor ops, so it differentiates twice: d2/dloc2 of a Normal's log_prob is
+    -1/scale^2, and of a Gamma's w.r.t. its concentration -polygamma(1, a)."""
+    loc, scale = tl.tensor([0.3, -1.0], requires_grad=True), tl.tensor([0.5, 2.0])
+    (g,) = tl.autograd.grad(D.Normal(loc, scale).log_prob(tl.tensor([1.0, 1.0])).sum(), [loc], create_graph=True)
+    (h,) = tl.autograd.grad(g.sum(), [loc])
+    np.testing.assert_allclose(h.data if isinstance(h, tl.Tensor) else h, -1 / scale.data ** 2, rtol=1e-14)
+    a = tl.tensor([0.7, 3.0], requires_grad=True)
+    (g,) = tl.autograd.grad(D.Gamma(a, 1.0).log_prob(tl.tensor([0.5, 2.0])).sum(), [a], create_graph=True)
+    (h,) = tl.autograd.grad(g.sum(), [a])
+    mpmath = pytest.importorskip("mpmath")  # (torch's polygamma is off by ~4e-10 here)
+    want = [-float(mpmath.psi(1, float(v))) for v in a.data]
+    np.testing.assert_allclose(h.data if isinstance(h, tl.Tensor) else h, want, rtol=1e-10)
+
+
 def test_vae_style_training_step():
     """An ELBO's gradient: reparameterised Normal, KL to the prior, Bernoulli likelihood; compared with torch."""
     mu0, ls0 = R.normal(size=(4, 2)), R.normal(size=(4, 2)) * 0.1
