@@ -506,6 +506,11 @@ def test_kl_unregistered_pair_and_register_kl():
     (lambda: D.MultivariateNormal(tl.zeros(3), covariance_matrix=tl.eye(2)), "MultivariateNormal.*shape"),
     (lambda: D.Independent(D.Normal(tl.zeros(2), 1.0), 2), "Independent.*reinterpreted_batch_ndims"),
     (lambda: D.StudentT(-1.0), "StudentT.*df"),
+    (lambda: D.Chi2(tl.tensor([1.0, -1.0])), "Chi2.*df"),
+    (lambda: D.LogNormal(0.0, -1.0), "LogNormal.*scale"),
+    (lambda: D.HalfNormal(0.0), "HalfNormal.*scale"),
+    (lambda: D.Laplace(0.0, 0.0), "Laplace.*scale"),
+    (lambda: D.Poisson(-1.0), "Poisson.*rate"),
     (lambda: D.Normal("a", 1.0), "Normal.*str"),
 ])
 def test_invalid_parameters_raise(make, match):
@@ -567,6 +572,40 @@ def test_float32_stays_float32():
     assert lp.dtype == np.float32
     lp.sum().backward()
     assert loc.grad.dtype == np.float32
+
+
+def test_user_subclass():
+    """A Distribution written by a user: the base class supplies shapes, validation and stddev."""
+
+    class Coin(D.Distribution):
+        arg_constraints = {"p": D.constraints.unit_interval}
+        support = D.constraints.boolean
+
+        def __init__(self, p, validate_args=None):
+            self.p = tl.tensor(np.asarray(p, dtype=float))
+            super().__init__(self.p.shape, validate_args=validate_args)
+
+        def log_prob(self, value):
+            value = self._validate_sample(value)
+            return value * self.p.log() + (1 - value) * (1 - self.p).log()
+
+        @property
+        def variance(self):
+            return self.p * (1 - self.p)
+
+    c = Coin([0.2, 0.5])
+    assert c.batch_shape == (2,) and c.event_shape == ()
+    close(c.stddev, np.sqrt([0.16, 0.25]))
+    with pytest.raises(ValueError, match="Coin.*p"):
+        Coin([1.5])
+    with pytest.raises(ValueError, match="Coin.log_prob.*support"):
+        c.log_prob(tl.tensor([0.5, 1.0]))
+    with pytest.raises(NotImplementedError, match="Coin.sample"):
+        c.sample()
+    with pytest.raises(NotImplementedError, match="Coin.expand"):
+        c.expand((3, 2))
+    with pytest.raises(NotImplementedError, match="Coin.entropy"):
+        c.entropy()
 
 
 def test_namespace():

@@ -179,7 +179,7 @@ class Distribution:
             if i != 1 and j != 1 and i != j:
                 raise ValueError(f"{name}: value is not broadcastable with batch_shape+event_shape: "
                                  f"{shape} vs {expected}")
-        if not np.all(self.support.check(value)):
+        if self.support is not None and not np.all(self.support.check(value)):
             raise ValueError(f"{name}: expected value argument (Tensor of shape {shape}) to be within the "
                              f"support ({self.support!r}) of the distribution {self!r}, but found invalid "
                              f"values:\n{value.data}")
@@ -266,7 +266,10 @@ class Distribution:
         """A new distribution of ``batch_shape`` (the current one broadcast to it); parameters are
         expanded views, so gradients flow back to the originals."""
         who = f"{type(self).__name__}.expand"
-        batch_shape = _shape(who, list(batch_shape), "batch_shape")
+        if not self._params and type(self)._expand_parts is Distribution._expand_parts:
+            raise NotImplementedError(f"{who} is not implemented (list the parameters in _params)")
+        batch_shape = _shape(who, list(batch_shape) if isinstance(batch_shape, tuple) else batch_shape,
+                             "batch_shape")
         try:
             ok = np.broadcast_shapes(self._batch_shape, batch_shape) == batch_shape
         except ValueError:

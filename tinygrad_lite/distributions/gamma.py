@@ -191,9 +191,8 @@ class Chi2(Gamma):
     arg_constraints = {"df": constraints.positive}
 
     def __init__(self, df: Any, validate_args: Optional[bool] = None) -> None:
-        (df,) = broadcast_all(df, who="Chi2")
-        super().__init__(0.5 * df, 0.5 + 0.0 * df.detach(), validate_args=validate_args)
-        self.df = df
+        (self.df,) = broadcast_all(df, who="Chi2")
+        super().__init__(0.5 * self.df, 0.5 + 0.0 * self.df.detach(), validate_args=validate_args)
 
     def _expand_parts(self, new: Distribution, batch_shape: tuple) -> None:
         new.df = self.df.expand(batch_shape)
