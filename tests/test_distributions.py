@@ -437,6 +437,41 @@ def test_kl_divergence_with_gradients(pq):
           td.kl_divergence(pp, pp))
 
 
+def _hyp_cases():
+    hyp = pytest.importorskip("hypothesis")
+    st = pytest.importorskip("hypothesis.strategies")
+    return hyp, st
+
+
+def test_log_prob_matches_torch_over_parameter_ranges():
+    """Property-based: wide ranges of parameters and values, log_prob equal to torch's to 1e-10 relative."""
+    hyp, st = _hyp_cases()
+    pos = st.floats(0.05, 50.0)
+
+    @hyp.settings(max_examples=60, deadline=None, derandomize=True)
+    @hyp.given(kind=st.sampled_from(["Gamma", "Beta", "StudentT", "Binomial", "Poisson", "Normal", "Laplace"]),
+               a=pos, b=pos, u=st.floats(0.001, 0.999))
+    def check(kind, a, b, u):
+        if kind == "Gamma":
+            args, x = (a, b), u * 3 * a / b
+        elif kind == "Beta":
+            args, x = (a, b), u
+        elif kind == "StudentT":
+            args, x = (a, b - 25.0, 2.0), u * 40 - 20
+        elif kind == "Binomial":
+            args, x = (float(round(a)), u), float(round(u * round(a)))
+        elif kind == "Poisson":
+            args, x = (a,), float(round(u * 3 * a))
+        else:
+            args, x = (a - 25.0, b), u * 40 - 20
+        mine = getattr(D, kind)(*(tl.tensor(v) for v in args)).log_prob(tl.tensor(x)).item()
+        ref = getattr(td, kind)(*(torch.tensor(v, dtype=torch.float64) for v in args))
+        want = ref.log_prob(torch.tensor(x, dtype=torch.float64)).item()
+        assert mine == pytest.approx(want, rel=1e-10, abs=1e-10)
+
+    check()
+
+
 def test_kl_infinite_where_q_misses_support():
     p = D.Uniform(tl.tensor([0.0, 0.0]), tl.tensor([1.0, 1.0]))
     q = D.Uniform(tl.tensor([0.5, -1.0]), tl.tensor([2.0, 2.0]))
@@ -562,6 +597,23 @@ def test_validate_args_false_and_default_switch():
         D.Distribution.set_default_validate_args(True)
     with pytest.raises(ValueError):
         D.Normal(0.0, -1.0)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_float32_parameters_give_float32(case):
+    cls, params, fixed = CASES[case]
+    tp = {k: tl.tensor(v.astype(np.float32), requires_grad=True) for k, v in params.items()}
+    tp_all = dict(tp, **{k: tl.tensor(v.astype(np.float32)) for k, v in fixed.items()})
+    d = D.Independent(D.Normal(**tp_all), 1) if cls == "Independent" else getattr(D, cls)(**tp_all)
+    s = d.sample((3,))
+    assert s.dtype == (np.int64 if cls == "Categorical" else np.float32)
+    lp = d.log_prob(s)
+    outs = [lp, d.mean] + ([d.rsample((2,))] if d.has_rsample else [])
+    if case not in ("Poisson", "Binomial_l"):  # (no entropy: torch's Poisson; an inhomogeneous total_count)
+        outs.append(d.entropy())
+    assert all(o.dtype == np.float32 for o in outs)
+    lp.sum().backward()
+    assert all(p.grad.dtype == np.float32 for p in tp.values() if p.grad is not None)
 
 
 def test_float32_stays_float32():
