@@ -6,6 +6,8 @@ a graph and never changes its input. Torch's names: ``real``, ``positive``, ``no
 ``unit_interval``, ``boolean``, ``nonnegative_integer``, ``simplex``, ``real_vector``,
 ``positive_definite``, ``lower_cholesky``, ``independent``, ``interval``, ``greater_than``,
 ``integer_interval``; ``dependent`` marks an argument checked elsewhere.
+
+This module keeps the constraint classes and their shared instances; it touches nothing else.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 arguments, shapes and formulas). Every one has ``rsample``: the parameters enter the draw
 through Tensor ops on noise from the default generator (e.g. ``loc + scale * eps``), so draws,
 ``log_prob``, ``cdf``, ``icdf`` and ``entropy`` differentiate back to the parameters.
+
+This module keeps these classes; their draws advance the default generator, nothing else is touched.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ other is computed from the given one with Tensor ops (``sigmoid`` / ``softmax``,
 the probabilities clamped to [eps, 1 - eps]), so ``log_prob`` and ``entropy`` differentiate back
 to the given parameter. Draws have no gradient (no ``rsample``); they come from the default
 generator and have the parameters' float dtype, except ``Categorical``'s int64 indices.
+
+This module keeps these classes; their draws advance the default generator, nothing else is touched.
 """
 
 from __future__ import annotations

@@ -8,6 +8,9 @@ returns ``sample_shape + batch_shape + event_shape``. Noise comes from
 ``tl.random.default_generator()``, so ``tl.manual_seed`` governs every draw. Parameters are
 kept as the Tensors given (broadcast with differentiable ``expand``), so ``log_prob``,
 ``entropy``, ``rsample`` and the KL divergences differentiate back to them.
+
+This module keeps the base class, the default-validation switch and the shared helpers; drawing
+advances the default generator, and nothing else is touched.
 """
 
 from __future__ import annotations

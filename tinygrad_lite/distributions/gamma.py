@@ -14,6 +14,9 @@ differentiated again. ``Beta`` and ``Dirichlet`` draw normalised gammas, so thei
 is differentiable too (an unbiased pathwise gradient; at a single draw it differs from
 torch's, which uses another path to the same distribution). ``log_prob``, ``entropy``,
 ``mean``, ``variance`` use lgamma / digamma Tensor ops.
+
+This module keeps these classes, ``standard_gamma_grad`` and ``gammainc``; their draws advance the
+default generator, nothing else is touched.
 """
 
 from __future__ import annotations

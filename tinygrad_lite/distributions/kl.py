@@ -6,6 +6,9 @@ argument's method resolution order); a pair with no rule raises ``NotImplemented
 both types. Every rule is written with Tensor ops, so the divergence differentiates back to
 both distributions' parameters. Where q gives zero mass to a point p charges (a Uniform
 outside, a probability 0), the divergence is inf.
+
+This module keeps the registry of rules (a pair of classes to a function) and a lookup memo, cleared
+by every ``register_kl``; it touches nothing else.
 """
 
 from __future__ import annotations

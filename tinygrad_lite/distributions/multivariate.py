@@ -8,6 +8,9 @@ differentiable Tensor ops: rsample = loc + L eps, log_prob = -(k log 2 pi + |L^{
 - sum log diag L, entropy = k (1 + log 2 pi) / 2 + sum log diag L.
 ``Independent(base, reinterpreted_batch_ndims)`` moves the rightmost batch dimensions of
 ``base`` into its event, summing ``log_prob`` and ``entropy`` over them.
+
+This module keeps these two classes; their draws advance the default generator, nothing else is
+touched.
 """
 
 from __future__ import annotations
