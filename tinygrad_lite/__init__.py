@@ -10,6 +10,7 @@ from . import (
     autograd,
     cuda,
     data,
+    distributions,
     func,
     functions,
     layoutfunctions,
@@ -87,7 +88,7 @@ __all__ = ["Tensor", "Value", "tensor", "no_grad", "inference_mode", "enable_gra
            "is_grad_enabled", "gradcheck", "GradcheckError", "detect_anomaly", "nn", "optim", "data", "privacy",
            "stats", "viz", "autograd", "func", "save", "load", "CheckpointError", "manual_seed", "cat", "stack",
            "per_sample_norms", "Generator", "default_generator", "seed", "initial_seed", "get_rng_state",
-           "set_rng_state", "__version__"]
+           "set_rng_state", "distributions", "__version__"]
 __all__ += ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like", "randn", "rand",
             "randn_like", "rand_like", "arange", "linspace", "eye", "where", "allclose", "equal", "device", "cuda",
             "randint", "randperm", "multinomial", "normal", "linalg", "get_default_dtype",

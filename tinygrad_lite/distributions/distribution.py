@@ -1,0 +1,302 @@
+"""``tl.distributions.Distribution``: the base class of every distribution, and the helpers the
+distributions share (argument broadcasting, noise drawn from the library's default generator,
+probs/logits conversions, sums over the rightmost dimensions).
+
+Shapes follow torch: a distribution has a ``batch_shape`` (independent, differently
+parameterised copies) and an ``event_shape`` (the shape of one draw); ``sample(sample_shape)``
+returns ``sample_shape + batch_shape + event_shape``. Noise comes from
+``tl.random.default_generator()``, so ``tl.manual_seed`` governs every draw. Parameters are
+kept as the Tensors given (broadcast with differentiable ``expand``), so ``log_prob``,
+``entropy``, ``rsample`` and the KL divergences differentiate back to them.
+
+This module keeps the base class, the default-validation switch and the shared helpers; drawing
+advances the default generator, and nothing else is touched.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from .. import random as _random
+from ..factories import get_default_dtype
+from ..graph import no_grad
+from ..tensor import Tensor, tensor
+from . import constraints
+
+__all__ = ["Distribution", "broadcast_all", "probs_to_logits", "logits_to_probs", "clamp_probs"]
+
+_DEFAULT_VALIDATE = [True]
+
+
+def _float_dtype(values: Sequence[Any]) -> np.dtype:
+    floats = [np.dtype(v.dtype) for v in values if isinstance(v, Tensor) and np.issubdtype(v.dtype, np.floating)]
+    return np.result_type(*floats) if floats else np.dtype(get_default_dtype())
+
+
+def broadcast_all(*values: Any, who: str = "broadcast_all") -> list:
+    """The arguments as Tensors of one broadcast shape: Tensors kept (floating dtypes kept;
+    integer ones cast to the float dtype), numbers and numpy arrays converted to the float
+    dtype of the Tensor arguments (the default dtype if there is none)."""
+    for v in values:
+        if not isinstance(v, (Tensor, numbers.Number, np.ndarray)) or isinstance(v, bool):
+            raise ValueError(f"{who}: arguments must be numbers, numpy arrays or Tensors, got {type(v).__name__}")
+    dtype = _float_dtype(values)
+    ts = []
+    for v in values:
+        if isinstance(v, Tensor):
+            ts.append(v if np.issubdtype(v.dtype, np.floating) else tensor(v.data.astype(dtype)))
+        else:
+            ts.append(tensor(np.asarray(v, dtype=dtype)))
+    try:
+        shape = np.broadcast_shapes(*(t.shape for t in ts))
+    except ValueError:
+        raise ValueError(f"{who}: shapes {[tuple(t.shape) for t in ts]} do not broadcast") from None
+    return [t if tuple(t.shape) == shape else t.expand(shape) for t in ts]
+
+
+def _as_tensor(v: Any, who: str, name: str) -> Tensor:
+    if isinstance(v, Tensor):
+        return v if np.issubdtype(v.dtype, np.floating) else tensor(v.data.astype(get_default_dtype()))
+    if isinstance(v, (numbers.Number, np.ndarray)) and not isinstance(v, bool):
+        return tensor(np.asarray(v, dtype=get_default_dtype()))
+    raise ValueError(f"{who}: {name} must be a number, numpy array or Tensor, got {type(v).__name__}")
+
+
+def clamp_probs(probs: Tensor) -> Tensor:
+    """``probs`` clamped to ``[eps, 1 - eps]`` (eps of its dtype), so their logs are finite."""
+    eps = float(np.finfo(probs.dtype).eps)
+    return probs.clamp(min=eps, max=1 - eps)
+
+
+def probs_to_logits(probs: Tensor, is_binary: bool = False) -> Tensor:
+    """Logits of ``probs``: ``log p - log1p(-p)`` for binary probabilities, else ``log p``
+    (both on clamped probabilities)."""
+    p = clamp_probs(probs)
+    return p.log() - (-p).log1p() if is_binary else p.log()
+
+
+def logits_to_probs(logits: Tensor, is_binary: bool = False) -> Tensor:
+    """Probabilities of ``logits``: ``sigmoid`` for binary logits, else ``softmax`` over the last
+    dimension."""
+    return logits.sigmoid() if is_binary else logits.softmax(-1)
+
+
+def _sum_rightmost(x: Tensor, n: int) -> Tensor:
+    """``x`` summed over its ``n`` rightmost dimensions."""
+    return x.sum(tuple(range(-n, 0))) if n > 0 else x
+
+
+def _generator() -> np.random.Generator:
+    return _random.default_generator()
+
+
+def _noise(kind: str, shape: tuple, dtype: Any, **kw: Any) -> Tensor:
+    """A Tensor of ``shape`` (no gradient) drawn from the default generator: ``normal``,
+    ``uniform`` (on [0, 1)), ``exponential``, ``cauchy``."""
+    g = _generator()
+    draw = {"normal": g.standard_normal, "uniform": g.random, "exponential": g.standard_exponential,
+            "cauchy": g.standard_cauchy}[kind]
+    return tensor(np.asarray(draw(size=shape), dtype=dtype))
+
+
+def _shape(who: str, shape: Any, name: str = "sample_shape") -> tuple:
+    if isinstance(shape, (tuple, list)) and all(isinstance(s, numbers.Integral) and not isinstance(s, bool)
+                                                and s >= 0 for s in shape):
+        return tuple(int(s) for s in shape)
+    raise TypeError(f"{who}: {name} must be a tuple of non-negative ints (torch.Size), got {shape!r}")
+
+
+class Distribution:
+    """A probability distribution (torch.distributions.Distribution).
+
+    ``batch_shape``/``event_shape``; ``sample(sample_shape=())`` draws without gradient;
+    ``rsample`` (where ``has_rsample``) draws by reparameterisation, differentiable w.r.t. the
+    parameters; ``log_prob(value)`` is log p(value), differentiable; ``entropy()``, ``mean``,
+    ``mode``, ``variance``, ``stddev = sqrt(variance)``, ``cdf``/``icdf`` where defined.
+    ``validate_args`` (default True, see ``set_default_validate_args``) checks the parameters
+    against ``arg_constraints`` and every value scored against ``support``, raising
+    ``ValueError`` naming the distribution and the argument.
+    """
+
+    has_rsample = False
+    has_enumerate_support = False
+    arg_constraints: dict = {}
+    support: Any = None
+    _params: tuple = ()  # (attribute, event ndim) of the Tensors ``expand`` broadcasts
+
+    @staticmethod
+    def set_default_validate_args(value: bool) -> None:
+        """Turn argument validation on (the default) or off for distributions built later."""
+        if value not in (True, False):
+            raise ValueError(f"Distribution.set_default_validate_args: expected True or False, got {value!r}")
+        _DEFAULT_VALIDATE[0] = value
+
+    def __init__(self, batch_shape: Sequence[int] = (), event_shape: Sequence[int] = (),
+                 validate_args: Optional[bool] = None) -> None:
+        self._batch_shape = tuple(batch_shape)
+        self._event_shape = tuple(event_shape)
+        self._validate_args = _DEFAULT_VALIDATE[0] if validate_args is None else bool(validate_args)
+        if self._validate_args:
+            self._check_args()
+
+    def _check_args(self) -> None:
+        for name, constraint in self.arg_constraints.items():
+            if constraints.is_dependent(constraint) or self.__dict__.get(name) is None:
+                continue
+            value = self.__dict__[name]
+            if not np.all(constraint.check(value)):
+                raise ValueError(f"{type(self).__name__}: expected parameter {name} (Tensor of shape "
+                                 f"{tuple(value.shape)}) of distribution {self!r} to satisfy the constraint "
+                                 f"{constraint!r}, but found invalid values:\n{value.data}")
+
+    @property
+    def batch_shape(self) -> tuple:
+        """The shape over which parameters are batched."""
+        return self._batch_shape
+
+    @property
+    def event_shape(self) -> tuple:
+        """The shape of a single sample."""
+        return self._event_shape
+
+    def _extended_shape(self, sample_shape: Any = ()) -> tuple:
+        return _shape(f"{type(self).__name__}.sample", sample_shape) + self._batch_shape + self._event_shape
+
+    def _validate_sample(self, value: Any, who: str = "log_prob") -> Tensor:
+        name = f"{type(self).__name__}.{who}"
+        if not isinstance(value, Tensor):
+            if self._validate_args:
+                raise ValueError(f"{name}: the value argument must be a Tensor, got {type(value).__name__}")
+            return _as_tensor(value, name, "value")
+        if not self._validate_args:
+            return value
+        ev = self._event_shape
+        shape = tuple(value.shape)
+        if len(shape) < len(ev) or (ev and shape[len(shape) - len(ev):] != ev):
+            raise ValueError(f"{name}: the right-most size of value must match event_shape: {shape} vs {ev}")
+        expected = self._batch_shape + ev
+        for i, j in zip(reversed(shape), reversed(expected)):
+            if i != 1 and j != 1 and i != j:
+                raise ValueError(f"{name}: value is not broadcastable with batch_shape+event_shape: "
+                                 f"{shape} vs {expected}")
+        if self.support is not None and not np.all(self.support.check(value)):
+            raise ValueError(f"{name}: expected value argument (Tensor of shape {shape}) to be within the "
+                             f"support ({self.support!r}) of the distribution {self!r}, but found invalid "
+                             f"values:\n{value.data}")
+        return value
+
+    def _value(self, value: Any, who: str = "log_prob") -> Tensor:
+        """``value`` checked (when validating) and made a floating Tensor."""
+        v = self._validate_sample(value, who)
+        return v if np.issubdtype(v.dtype, np.floating) else tensor(v.data.astype(self._dtype()))
+
+    def _prob(self, value: Any) -> Tensor:
+        """An ``icdf`` argument as a floating Tensor (numbers and arrays in the parameters' dtype)."""
+        if isinstance(value, Tensor) and np.issubdtype(value.dtype, np.floating):
+            return value
+        return tensor(np.asarray(getattr(value, "data", value), dtype=self._dtype()))
+
+    def _dtype(self) -> np.dtype:
+        for name, _ in self._params:
+            t = self.__dict__.get(name)
+            if isinstance(t, Tensor):
+                return np.dtype(t.dtype)
+        return np.dtype(get_default_dtype())
+
+    def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
+        """A draw of shape ``sample_shape + batch_shape + event_shape``, without gradient."""
+        if not self.has_rsample:
+            raise NotImplementedError(f"{type(self).__name__}.sample is not implemented")
+        with no_grad():
+            return self.rsample(sample_shape).detach()
+
+    def rsample(self, sample_shape: Sequence[int] = ()) -> Tensor:
+        """A reparameterised draw: differentiable with respect to the parameters."""
+        raise NotImplementedError(f"{type(self).__name__} has no rsample (has_rsample is False)")
+
+    def sample_n(self, n: int) -> Tensor:
+        """``sample((n,))``."""
+        return self.sample((n,))
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        """log p(value)."""
+        raise NotImplementedError(f"{type(self).__name__}.log_prob is not implemented")
+
+    def cdf(self, value: Tensor) -> Tensor:
+        """P(X <= value)."""
+        raise NotImplementedError(f"{type(self).__name__}.cdf is not implemented")
+
+    def icdf(self, value: Tensor) -> Tensor:
+        """The inverse of ``cdf``."""
+        raise NotImplementedError(f"{type(self).__name__}.icdf is not implemented")
+
+    def entropy(self) -> Tensor:
+        """H = -E[log p(X)], of shape ``batch_shape``."""
+        raise NotImplementedError(f"{type(self).__name__}.entropy is not implemented")
+
+    def perplexity(self) -> Tensor:
+        """exp(entropy())."""
+        return self.entropy().exp()
+
+    def enumerate_support(self, expand: bool = True) -> Tensor:
+        """Every value of a discrete support along a new leading dimension."""
+        raise NotImplementedError(f"{type(self).__name__}.enumerate_support is not implemented")
+
+    @property
+    def mean(self) -> Tensor:
+        """E[X]."""
+        raise NotImplementedError(f"{type(self).__name__}.mean is not implemented")
+
+    @property
+    def mode(self) -> Tensor:
+        """The most likely value."""
+        raise NotImplementedError(f"{type(self).__name__}.mode is not implemented")
+
+    @property
+    def variance(self) -> Tensor:
+        """Var[X]."""
+        raise NotImplementedError(f"{type(self).__name__}.variance is not implemented")
+
+    @property
+    def stddev(self) -> Tensor:
+        """sqrt(Var[X])."""
+        return self.variance.sqrt()
+
+    def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "Distribution":
+        """A new distribution of ``batch_shape`` (the current one broadcast to it); parameters are
+        expanded views, so gradients flow back to the originals."""
+        who = f"{type(self).__name__}.expand"
+        if not self._params and type(self)._expand_parts is Distribution._expand_parts:
+            raise NotImplementedError(f"{who} is not implemented (list the parameters in _params)")
+        batch_shape = _shape(who, list(batch_shape) if isinstance(batch_shape, tuple) else batch_shape,
+                             "batch_shape")
+        try:
+            ok = np.broadcast_shapes(self._batch_shape, batch_shape) == batch_shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"{who}: batch_shape {self._batch_shape} cannot be expanded to {batch_shape}")
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        for name, edim in self._params:
+            t = self.__dict__.get(name)
+            if isinstance(t, Tensor):
+                ev = tuple(t.shape[len(t.shape) - edim:]) if edim else ()
+                new.__dict__[name] = t.expand(batch_shape + ev)
+        self._expand_parts(new, batch_shape)
+        new._batch_shape = batch_shape
+        return new
+
+    def _expand_parts(self, new: "Distribution", batch_shape: tuple) -> None:
+        """Expand inner distributions (subclasses holding one override this)."""
+
+    def __repr__(self) -> str:
+        parts = []
+        for name in self.arg_constraints:
+            t = self.__dict__.get(name)
+            if isinstance(t, Tensor):
+                parts.append(f"{name}: {t.data.item() if t.data.size == 1 else tuple(t.shape)}")
+        return f"{type(self).__name__}({', '.join(parts)})"
