@@ -85,7 +85,8 @@ def _tensor_table(t: Any) -> dict:
     return table
 
 
-def _add(table: dict, fn: Any, prepend: bool) -> int:
+def insert(table: dict, fn: Any, prepend: bool) -> int:
+    """Put ``fn`` in the hook ``table`` under a new id (first with ``prepend``); returns the id."""
     hid = next(_ids)
     if prepend:
         items = list(table.items())
@@ -127,7 +128,7 @@ def register_tensor_hook(t: Any, hook: Callable) -> RemovableHandle:
         return None if out is None else _as_array("register_hook", out, g)
 
     table = _tensor_table(t)
-    return _handle(TENSORS, t, table, _add(table, call, False))
+    return _handle(TENSORS, t, table, insert(table, call, False))
 
 
 DROP = object()  # a module backward hook returned None for this gradient: it goes nowhere
@@ -227,7 +228,7 @@ def register_module_hook(module: Any, kind: str, hook: Callable, prepend: bool, 
         raise TypeError(f"{_METHODS[kind]}: hook must be callable, got {type(hook).__name__}")
     hooks = _listed(module)
     table = getattr(hooks, kind)
-    return _handle(MODULES, module, table, _add(table, (hook, *extra), prepend))
+    return _handle(MODULES, module, table, insert(table, (hook, *extra), prepend))
 
 
 def _plain(module: Any, args: tuple, kwargs: dict) -> Any:
@@ -287,7 +288,7 @@ class _Record:
         from .ops import HOOKPOINT
 
         node = HOOKPOINT(t)
-        _add(_tensor_table(node), side, False)
+        insert(_tensor_table(node), side, False)
         return node
 
     def wrap_inputs(self, args: tuple) -> tuple:

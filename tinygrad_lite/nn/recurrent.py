@@ -197,6 +197,13 @@ class _RNNBase(Module):
             raise ValueError(f"{who}: the sequence length must be at least 1, got input of shape {shape}")
         return seq, unbatched, batched
 
+    def _initial(self, hx: Any, cx: Any, N: int, unbatched: bool, batched: bool, dtype: Any) -> list:
+        """Per layer and direction, the initial ``(h,)`` (``(h, c)`` for an LSTM)."""
+        hs = self._states(hx, "h_0", N, unbatched, batched, dtype, self.proj_size or self.hidden_size)
+        if self.mode != "LSTM":
+            return [(h,) for h in hs]
+        return list(zip(hs, self._states(cx, "c_0", N, unbatched, batched, dtype, self.hidden_size)))
+
     def _states(self, hx: Any, name: str, N: int, unbatched: bool, batched: bool, dtype: Any, H: int) -> list:
         """One (N, H) initial state per layer and direction, from ``hx`` or zeros."""
         D, L = 2 if self.bidirectional else 1, self.num_layers
@@ -245,11 +252,7 @@ class _RNNBase(Module):
             return run_packed(self, input, hx, cx)
         seq, unbatched, batched = self._sequence(input)
         N, dtype = seq.shape[0], seq.data.dtype if seq.data.dtype.kind == "f" else np.float64
-        hs = self._states(hx, "h_0", N, unbatched, batched, dtype, self.proj_size or self.hidden_size)
-        states = [(h,) for h in hs]
-        if self.mode == "LSTM":
-            cs = self._states(cx, "c_0", N, unbatched, batched, dtype, self.hidden_size)
-            states = [(h, c) for h, c in zip(hs, cs)]
+        states = self._initial(hx, cx, N, unbatched, batched, dtype)
         D = 2 if self.bidirectional else 1
         finals: list = []
         x = seq

@@ -82,11 +82,7 @@ def run_packed(layer: Any, ps: PackedSequence, hx: Any, cx: Any = None) -> tuple
         x = cat([d, Tensor(np.zeros((1, d.shape[1]), d.dtype))], 0)[rows]
     batched = bool(x._bs & BATCHED)
     dtype = d.data.dtype if d.data.dtype.kind == "f" else np.float64
-    hs = layer._states(hx, "h_0", B, False, batched, dtype, layer.proj_size or layer.hidden_size)
-    states = [(h,) for h in hs]
-    if layer.mode == "LSTM":
-        cs = layer._states(cx, "c_0", B, False, batched, dtype, layer.hidden_size)
-        states = [(h, c) for h, c in zip(hs, cs)]
+    states = layer._initial(hx, cx, B, False, batched, dtype)
     D = 2 if layer.bidirectional else 1
     last = lengths - 1
     finals: list = []

@@ -22,12 +22,12 @@ base's step runs the hooks once.
 from __future__ import annotations
 
 import functools
-import itertools
 from typing import Any, Callable
+
+from ..hooks import insert
 
 __all__ = ["register_optimizer_step_pre_hook", "register_optimizer_step_post_hook", "Handle", "HookMethods", "wrap"]
 
-_ids = itertools.count()
 _GLOBAL_PRE: dict = {}
 _GLOBAL_POST: dict = {}
 
@@ -52,15 +52,7 @@ class Handle:
 def _add(table: dict, hook: Callable, prepend: bool = False) -> Handle:
     if not callable(hook):
         raise TypeError(f"an optimizer hook must be callable, got {type(hook).__name__}")
-    key = next(_ids)
-    if prepend:
-        items = list(table.items())
-        table.clear()
-        table[key] = hook
-        table.update(items)
-    else:
-        table[key] = hook
-    return Handle(table, key)
+    return Handle(table, insert(table, hook, prepend))
 
 
 def register_optimizer_step_pre_hook(hook: Callable) -> Handle:
