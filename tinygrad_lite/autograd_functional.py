@@ -106,13 +106,7 @@ def vjp(func: Callable, inputs: Tensors, v: Optional[Tensors] = None, create_gra
             raise RuntimeError(f"{where}: The vector v can only be None if the user-provided function returns a single "
                                f"Tensor with a single element (it returned shapes {[tuple(o.shape) for o in outs]}).")
         vs = (Tensor(np.ones(outs[0].shape, outs[0].dtype)),)
-    if len(vs) != len(outs):
-        raise RuntimeError(f"{where}: v is a tuple of invalid length: should be {len(outs)} but got {len(vs)}."
-                           if out_tuple else f"{where}: The given v should contain a single Tensor.")
-    for i, (a, o) in enumerate(zip(vs, outs)):
-        if a.shape != o.shape:
-            entry = f"Entry {i} in " if out_tuple else ""
-            raise RuntimeError(f"{where}: {entry}v has invalid size: should be {o.shape} but got {a.shape}.")
+    _v_shapes(where, vs, outs, out_tuple)
     gs = _vjps(where, outs, ins, [np.asarray(a.data, o.dtype) for a, o in zip(vs, outs)], create_graph)
     res = []
     for i, (g, t) in enumerate(zip(gs, ins)):
@@ -191,14 +185,20 @@ def _check_v(where: str, v: Optional[Tensors], inputs: tuple, in_tuple: bool) ->
                                "a single Tensor with a single element.")
         return (Tensor(np.ones(inputs[0].shape, inputs[0].dtype)),)
     _, vs = _as_tuple(where, "v", v)
-    if len(vs) != len(inputs):
-        raise RuntimeError(f"{where}: v is a tuple of invalid length: should be {len(inputs)} but got {len(vs)}."
-                           if in_tuple else f"{where}: The given v should contain a single Tensor.")
-    for i, (a, t) in enumerate(zip(vs, inputs)):
-        if a.shape != t.shape:
-            entry = f"Entry {i} in " if in_tuple else ""
-            raise RuntimeError(f"{where}: {entry}v has invalid size: should be {t.shape} but got {a.shape}.")
+    _v_shapes(where, vs, inputs, in_tuple)
     return vs
+
+
+def _v_shapes(where: str, vs: tuple, like: Any, as_tuple: bool) -> None:
+    """``v`` holds one Tensor of each shape of ``like`` (the outputs, or the inputs), else
+    torch's messages."""
+    if len(vs) != len(like):
+        raise RuntimeError(f"{where}: v is a tuple of invalid length: should be {len(like)} but got {len(vs)}."
+                           if as_tuple else f"{where}: The given v should contain a single Tensor.")
+    for i, (a, t) in enumerate(zip(vs, like)):
+        if a.shape != t.shape:
+            entry = f"Entry {i} in " if as_tuple else ""
+            raise RuntimeError(f"{where}: {entry}v has invalid size: should be {t.shape} but got {a.shape}.")
 
 
 def _zeros_for(where: str, gs: list, like: tuple, strict: bool, what: str, create_graph: bool) -> tuple:
