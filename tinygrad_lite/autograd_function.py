@@ -323,11 +323,7 @@ class FunctionOp(base.Op):
         if arr.dtype.kind not in "fiub":
             raise TypeError(f"{self.name}.backward returned a gradient of dtype {arr.dtype} at index {j}")
         want = p._data.shape
-        try:
-            ok = np.broadcast_shapes(arr.shape, want) == arr.shape
-        except ValueError:
-            ok = False
-        if not ok:
+        if not base.broadcasts_to(want, arr.shape):
             raise RuntimeError(f"{self.name}.backward returned an invalid gradient at index {j}: got shape "
                                f"{arr.shape}, expected a shape compatible with {want}")
         if on_tensors:

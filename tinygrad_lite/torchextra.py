@@ -25,7 +25,7 @@ from . import ops
 from .batchstate import BATCHED, derived, mixed
 from .conventions import ShapeMismatchError, _int, _real, check_bool, store
 from .ops import base
-from .ops.base import axes_of, axis_of, make
+from .ops.base import axes_of, axis_of, broadcasts_to, make
 from .ops.select import order
 from .random import as_generator
 from .torchmore import MoreMethods
@@ -385,11 +385,7 @@ class ExtraMethods(MoreMethods):
         """Fill in place with 1 with probability ``p`` (a number or a tensor broadcast to this
         shape), else 0."""
         pa = np.asarray(p.data if isinstance(p, base.Tensor) else p, dtype=np.float64)
-        try:
-            ok = np.broadcast_shapes(pa.shape, self.data.shape) == self.data.shape
-        except ValueError:
-            ok = False
-        if not ok or not ((pa >= 0) & (pa <= 1)).all():
+        if not broadcasts_to(pa.shape, self.data.shape) or not ((pa >= 0) & (pa <= 1)).all():
             raise ValueError(f"bernoulli_: p must be probabilities in [0, 1] broadcasting to {self.data.shape}, "
                              f"got {p!r}")
         self._writable("bernoulli_")  # type: ignore[attr-defined]

@@ -19,7 +19,7 @@ import numpy as np
 
 from .conventions import _shape_arg, store
 from .ops import base
-from .ops.base import _root
+from .ops.base import _root, broadcasts_to
 
 
 class InfoMethods:
@@ -133,11 +133,7 @@ class InfoMethods:
         gradient is copied back over them."""
         shape = _shape_arg(size)
         d = self.data.shape  # type: ignore[attr-defined]
-        try:
-            ok = np.broadcast_shapes(shape, d) == d
-        except (ValueError, TypeError):
-            ok = False
-        if not ok:
+        if not broadcasts_to(shape, d):
             raise ValueError(f"sum_to_size: size {shape} is not expandable to the tensor's shape {d}")
         lead = len(d) - len(shape)
         axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and d[lead + i] != 1)

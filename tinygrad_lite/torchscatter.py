@@ -28,7 +28,7 @@ from . import batchstate, ops
 from .batchstate import BATCHED
 from .conventions import ArgumentError, DtypeError, IndexRangeError, ShapeMismatchError, _int
 from .ops import base
-from .ops.base import axis_of, make
+from .ops.base import axis_of, broadcasts_to, make
 from .ops.layout import index_keeps_rows, indexed, normalise_index
 from .ops.scatter import INDEXPUT, SCATTER, SCATTERADD, SCATTERREDUCE
 from .torchextra import bool_mask
@@ -232,12 +232,7 @@ class ScatterMethods:
         _same_dtype("index_put", self, v, "values")
         key, _ = normalise_index(parts, self.data.shape, "index_put")
         target = np.shape(indexed(self.data, key, "index_put", key))
-        try:
-            np.broadcast_shapes(v.data.shape, target)
-            ok = np.broadcast_shapes(v.data.shape, target) == target
-        except ValueError:
-            ok = False
-        if not ok:
+        if not broadcasts_to(v.data.shape, target):
             raise ShapeMismatchError(f"index_put: values of shape {v.data.shape} do not broadcast to the "
                                      f"indexed part of shape {target} (tensor shape {self.data.shape})")
         keeps = bool(self.data.ndim) and index_keeps_rows(key, self.data.shape)

@@ -36,12 +36,6 @@ class _LocScale(Distribution):
     def _eps(self, kind: str, sample_shape: Sequence[int]) -> Tensor:
         return _noise(kind, self._extended_shape(sample_shape), self.loc.dtype)
 
-
-class Normal(_LocScale):
-    """N(loc, scale^2): log p = -(x - loc)^2 / (2 scale^2) - log scale - log sqrt(2 pi);
-    rsample = loc + scale * eps, eps ~ N(0, 1); cdf = (1 + erf((x - loc) / (scale sqrt 2))) / 2;
-    entropy = 1/2 + log(sqrt(2 pi) scale)."""
-
     @property
     def mean(self) -> Tensor:
         return self.loc
@@ -49,6 +43,12 @@ class Normal(_LocScale):
     @property
     def mode(self) -> Tensor:
         return self.loc
+
+
+class Normal(_LocScale):
+    """N(loc, scale^2): log p = -(x - loc)^2 / (2 scale^2) - log scale - log sqrt(2 pi);
+    rsample = loc + scale * eps, eps ~ N(0, 1); cdf = (1 + erf((x - loc) / (scale sqrt 2))) / 2;
+    entropy = 1/2 + log(sqrt(2 pi) scale)."""
 
     @property
     def stddev(self) -> Tensor:
@@ -285,14 +285,6 @@ class Laplace(_LocScale):
     entropy = 1 + log(2 scale)."""
 
     @property
-    def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
-
-    @property
     def stddev(self) -> Tensor:
         return math.sqrt(2) * self.scale
 
@@ -332,10 +324,6 @@ class Cauchy(_LocScale):
         return self.loc * math.nan
 
     @property
-    def mode(self) -> Tensor:
-        return self.loc
-
-    @property
     def variance(self) -> Tensor:
         return 0.0 * self.loc.detach() + math.inf
 
@@ -365,10 +353,6 @@ class Gumbel(_LocScale):
     @property
     def mean(self) -> Tensor:
         return self.loc + self.scale * _EULER
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
 
     @property
     def stddev(self) -> Tensor:

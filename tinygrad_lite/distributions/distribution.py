@@ -23,6 +23,7 @@ import numpy as np
 from .. import random as _random
 from ..factories import get_default_dtype
 from ..graph import no_grad
+from ..ops.base import broadcasts_to
 from ..tensor import Tensor, tensor
 from . import constraints
 
@@ -273,11 +274,7 @@ class Distribution:
             raise NotImplementedError(f"{who} is not implemented (list the parameters in _params)")
         batch_shape = _shape(who, list(batch_shape) if isinstance(batch_shape, tuple) else batch_shape,
                              "batch_shape")
-        try:
-            ok = np.broadcast_shapes(self._batch_shape, batch_shape) == batch_shape
-        except ValueError:
-            ok = False
-        if not ok:
+        if not broadcasts_to(self._batch_shape, batch_shape):
             raise ValueError(f"{who}: batch_shape {self._batch_shape} cannot be expanded to {batch_shape}")
         new = type(self).__new__(type(self))
         new.__dict__.update(self.__dict__)

@@ -29,6 +29,7 @@ import numpy as np
 
 from .. import ops
 from ..batchstate import BATCHED
+from ..ops.base import broadcasts_to
 from ..ops.losses import BCE, BCELOGITS, HUBER, L1, NLL, SMOOTHL1
 from ..tensor import Tensor
 from .functional import _check_reduction, _t
@@ -70,11 +71,7 @@ def _elem_weight(v: Any, shape: tuple, who: str, name: str, dtype: Any) -> Optio
     if v is None:
         return None
     w = _const_array(v, who, name, dtype)
-    try:
-        ok = np.broadcast_shapes(w.shape, shape) == shape
-    except ValueError:
-        ok = False
-    if not ok:
+    if not broadcasts_to(w.shape, shape):
         raise ValueError(f"{who}: {name} of shape {w.shape} does not broadcast to the input's shape {shape}")
     return w
 

@@ -348,5 +348,13 @@ def no_tvjp(op: Any) -> NotImplementedError:
         "differentiated again; compute this gradient without create_graph")
 
 
+def broadcasts_to(shape: tuple, target: tuple) -> bool:
+    """Whether an array of ``shape`` broadcasts to ``target`` (without changing ``target``)."""
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except (ValueError, TypeError):
+        return False
+
+
 def shape_error(op: str, a: Any, b: Any) -> ValueError:
     return ValueError(f"{op}: shapes {np.shape(a)} and {np.shape(b)} are not compatible")

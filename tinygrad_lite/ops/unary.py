@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import batchstate
 from . import base
-from .base import Op, const, failed, make, no_tvjp
+from .base import Op, broadcasts_to, const, failed, make, no_tvjp
 from .memory import POOL_MIN, pooled, scratch
 
 
@@ -234,11 +234,7 @@ def _bound(a: np.ndarray, v: Any, name: str) -> Any:
     arr = np.asarray(v.data if isinstance(v, base.Tensor) else v)
     if isinstance(v, (bool, np.bool_)) or arr.dtype.kind not in "iuf":
         raise TypeError(f"clip: {name} must be None, a real number or a numeric array, got {v!r}")
-    try:
-        ok = np.broadcast_shapes(arr.shape, a.shape) == a.shape
-    except ValueError:
-        ok = False
-    if not ok:
+    if not broadcasts_to(arr.shape, a.shape):
         raise ValueError(f"clip: {name} of shape {arr.shape} does not broadcast to the tensor's shape {a.shape}")
     return arr[()] if arr.ndim == 0 else arr
 
