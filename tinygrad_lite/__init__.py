@@ -21,14 +21,17 @@ from . import (
     special,
     statfunctions,
     stats,
+    testing,
     torchlinalg,
     viz,
 )
+from . import autograd_checks as _autograd_checks
 from . import autograd_function as _autograd_function
 from . import autograd_functional as _autograd_functional
 from . import dtypes as _dtypes
 from .anomaly import detect_anomaly
 from .checkpoint import CheckpointError, load, save
+from .compiling import compile  # noqa: F401  (an attribute only, not in __all__)
 from .factories import (
     allclose,
     arange,
@@ -62,7 +65,9 @@ from .graph import enable_grad, inference_mode, is_grad_enabled, no_grad, set_gr
 from .layoutfunctions import *  # noqa: F403  (tl.scatter, tl.take_along_dim, tl.tile, tl.combinations, ...)
 from .morefunctions import *  # noqa: F403  (more of it: tl.tan, tl.cumprod, tl.cdist, tl.meshgrid, ...)
 from .persample import total_norms as per_sample_norms
+from .printing import get_printoptions, set_printoptions
 from .random import manual_seed
+from .size import Size
 from .statfunctions import *  # noqa: F403  (tl.median, tl.quantile, tl.lgamma, tl.hann_window, ...)
 from .tensor import Tensor, cat, stack, tensor
 from .torchlinalg import *  # noqa: F403  (tl.det, tl.svd, tl.cholesky_solve, tl.cross, tl.inner, ...)
@@ -73,6 +78,9 @@ _sys.modules[__name__ + ".autograd.functional"] = _autograd_functional
 autograd.Function = _autograd_function.Function  # tl.autograd.Function, torch's custom op
 autograd.function = _autograd_function  # tl.autograd.function.once_differentiable, FunctionCtx
 _sys.modules[__name__ + ".autograd.function"] = _autograd_function
+for _name in _autograd_checks.__all__:  # tl.autograd.gradcheck, gradgradcheck, set_detect_anomaly, grad_mode ...
+    setattr(autograd, _name, getattr(_autograd_checks, _name))
+_sys.modules[__name__ + ".autograd.grad_mode"] = _autograd_checks.grad_mode
 
 range = statfunctions.range  # torch.range: an attribute only, never in __all__
 
@@ -86,7 +94,8 @@ __all__ = ["Tensor", "Value", "tensor", "no_grad", "inference_mode", "enable_gra
 __all__ += ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like", "randn", "rand",
             "randn_like", "rand_like", "arange", "linspace", "eye", "where", "allclose", "equal", "device", "cuda",
             "randint", "randperm", "multinomial", "normal", "linalg", "get_default_dtype",
-            "set_default_dtype"]
+            "set_default_dtype", "Size", "set_printoptions", "get_printoptions", "testing"]
+# (tl.compile is an attribute only: ``from tinygrad_lite import *`` leaves Python's compile alone)
 # (``from tinygrad_lite import *`` leaves Python's own abs, all, any, max, min, pow, round and sum alone)
 __all__ += morefunctions.__all__
 __all__ += statfunctions.__all__ + ["special"]

@@ -29,6 +29,7 @@ from .conventions import (
 from .ops import base as _base
 from .ops.base import axes_of, bump, const, make
 from .ops.memory import released
+from .printing import format_values
 from .torchapi import TorchMethods
 from .torchfill import FillMethods
 from .torchinfo import InfoMethods
@@ -219,7 +220,7 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
             extra += ", batched=True"
         if self.name:
             extra += f", name={self.name!r}"
-        body = np.array2string(self.data, separator=", ", prefix="tensor(")
+        body = format_values(self.data, "tensor(")  # (tl.set_printoptions)
         return f"tensor({body}{extra})"
 
     def _accumulate(self, g: np.ndarray) -> None:

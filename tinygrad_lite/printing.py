@@ -1,0 +1,115 @@
+"""Print options of Tensor's repr (``tl.set_printoptions`` / ``tl.get_printoptions``, torch's
+names and defaults) and the function that formats a Tensor's values with them.
+
+This module keeps one process-wide options record (as torch's ``PRINT_OPTS``) and reads
+nothing else: every option is passed to ``np.array2string`` explicitly, so numpy's own
+global print options are never read or changed.
+
+Formatting follows torch's rules: floating-point values print with ``precision`` digits
+after the point (``1.5000``); a tensor whose finite values are all whole numbers prints them
+as ``1.,  2.``; scientific notation is used when ``sci_mode`` is True, or (``sci_mode=None``)
+when the largest finite magnitude is >= 1e8, or the smallest nonzero one is < 1e-4, or their
+ratio > 1000. A tensor with more than ``threshold`` elements is summarised to ``edgeitems``
+values at each end of every axis; lines are wrapped at ``linewidth`` characters.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import sys
+from typing import Any, Optional
+
+import numpy as np
+
+__all__ = ["set_printoptions", "get_printoptions"]
+
+_PROFILES = {
+    "default": {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80},
+    "short": {"precision": 2, "threshold": 1000, "edgeitems": 2, "linewidth": 80},
+    "full": {"precision": 4, "threshold": math.inf, "edgeitems": 3, "linewidth": 80},
+}
+
+_OPTS: dict = dict(_PROFILES["default"], sci_mode=None)
+
+
+def _count(name: str, value: Any, low: int, allow_inf: bool = False) -> Any:
+    """``value`` as an int >= ``low`` (or inf where allowed), else TypeError / ValueError."""
+    if allow_inf and isinstance(value, float) and value == math.inf:
+        return math.inf
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"set_printoptions: {name} must be an int{' or inf' if allow_inf else ''}, got {value!r}")
+    if value < low:
+        raise ValueError(f"set_printoptions: {name} must be >= {low}, got {value!r}")
+    return int(value)
+
+
+def set_printoptions(precision: Optional[int] = None, threshold: Optional[float] = None,
+                     edgeitems: Optional[int] = None, linewidth: Optional[int] = None,
+                     profile: Optional[str] = None, sci_mode: Optional[bool] = None) -> None:
+    """Set how Tensor's repr prints values, as ``torch.set_printoptions``.
+
+    ``precision``: digits after the decimal point (default 4); ``threshold``: a tensor with
+    more elements than this is summarised (default 1000; ``math.inf`` never); ``edgeitems``:
+    values kept at each end of a summarised axis (default 3); ``linewidth``: characters per
+    line (default 80); ``profile``: first reset all four to a preset, ``"default"``,
+    ``"short"`` (precision 2, edgeitems 2) or ``"full"`` (threshold inf); ``sci_mode``: True
+    forces scientific notation, False forbids it, None (always set, as torch) decides per
+    tensor. Options not given keep their value (except ``sci_mode``). numpy's own print
+    options are not touched. A bad value raises and changes nothing.
+    """
+    new = dict(_OPTS)
+    if profile is not None:
+        if not isinstance(profile, str) or profile not in _PROFILES:
+            raise ValueError(f"set_printoptions: profile must be 'default', 'short' or 'full', got {profile!r}")
+        new.update(_PROFILES[profile])
+    if precision is not None:
+        new["precision"] = _count("precision", precision, 0)
+    if threshold is not None:
+        new["threshold"] = _count("threshold", threshold, 0, allow_inf=True)
+    if edgeitems is not None:
+        new["edgeitems"] = _count("edgeitems", edgeitems, 1)
+    if linewidth is not None:
+        new["linewidth"] = _count("linewidth", linewidth, 1)
+    if sci_mode is not None and not isinstance(sci_mode, (bool, np.bool_)):
+        raise TypeError(f"set_printoptions: sci_mode must be a bool or None, got {sci_mode!r}")
+    new["sci_mode"] = None if sci_mode is None else bool(sci_mode)
+    _OPTS.update(new)
+
+
+def get_printoptions() -> dict:
+    """The current print options: a dict with ``precision``, ``threshold``, ``edgeitems``,
+    ``linewidth`` and ``sci_mode`` (a copy; change them with ``set_printoptions``)."""
+    return dict(_OPTS)
+
+
+def _sci(data: np.ndarray) -> bool:
+    """torch's choice of scientific notation for a floating-point array (``sci_mode=None``)."""
+    mags = np.abs(data[np.isfinite(data) & (data != 0)])
+    if not mags.size:
+        return False
+    big, small = float(mags.max()), float(mags.min())
+    whole = bool(np.all(mags == np.floor(mags)))
+    return big / small > 1000.0 or big > 1.0e8 or (not whole and small < 1.0e-4)
+
+
+def format_values(data: np.ndarray, prefix: str) -> str:
+    """The values of ``data`` as Tensor's repr shows them (after ``prefix``, which sets the
+    indentation of continuation lines), with the current print options."""
+    o = _OPTS
+    p = o["precision"]
+    floatmode, formatter = "fixed", {}
+    if data.dtype.kind == "f" and data.size:
+        sci = _sci(data) if o["sci_mode"] is None else o["sci_mode"]
+        finite = data[np.isfinite(data)]
+        if sci:
+            formatter = {"float_kind": lambda v: f"{v:.{p}e}" if np.isfinite(v) else str(v)}
+        elif np.all(finite == np.floor(finite)):
+            floatmode = "maxprec"  # whole numbers print as "1., 2." (as torch)
+    elif data.dtype.kind == "b" and data.size:
+        width = 4 if data.all() else 5  # "True" unpadded unless a "False" is there (as torch)
+        formatter = {"bool": lambda v: str(bool(v)).rjust(width)}
+    return np.array2string(data, max_line_width=o["linewidth"], precision=p, suppress_small=True,
+                           separator=", ", prefix=prefix, formatter=formatter,
+                           threshold=sys.maxsize if o["threshold"] == math.inf else o["threshold"],
+                           edgeitems=o["edgeitems"], sign="-", floatmode=floatmode, legacy=False)
