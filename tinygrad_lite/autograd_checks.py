@@ -192,8 +192,9 @@ def gradgradcheck(func: Callable, inputs: Union[Tensor, Sequence[Any]], grad_out
 
     def first_grads(*xs: Any) -> tuple:
         ins, vs = xs[:n], xs[n:]
-        ys = [o for o in _outputs(where, func(*ins)) if o.requires_grad]
-        gs = grad(ys, [ins[i] for i in wanted], list(vs), create_graph=True, allow_unused=True)
+        with enable_grad():  # (also at the perturbed points, which gradcheck evaluates without a graph)
+            ys = [o for o in _outputs(where, func(*ins)) if o.requires_grad]
+            gs = grad(ys, [ins[i] for i in wanted], list(vs), create_graph=True, allow_unused=True)
         return tuple(g for g in gs if g is not None)
 
     return _run(where, first_grads, args + tuple(gos), float(eps), float(atol), float(rtol), raise_exception)

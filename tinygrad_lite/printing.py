@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import numbers
 import sys
-from typing import Any, Optional
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -83,33 +83,63 @@ def get_printoptions() -> dict:
     return dict(_OPTS)
 
 
-def _sci(data: np.ndarray) -> bool:
-    """torch's choice of scientific notation for a floating-point array (``sci_mode=None``)."""
-    mags = np.abs(data[np.isfinite(data) & (data != 0)])
-    if not mags.size:
-        return False
+def _sci(mags: np.ndarray) -> bool:
+    """torch's choice of scientific notation (``sci_mode=None``) from the nonzero finite
+    magnitudes of a floating-point array."""
     big, small = float(mags.max()), float(mags.min())
     whole = bool(np.all(mags == np.floor(mags)))
     return big / small > 1000.0 or big > 1.0e8 or (not whole and small < 1.0e-4)
 
 
-def format_values(data: np.ndarray, prefix: str) -> str:
-    """The values of ``data`` as Tensor's repr shows them (after ``prefix``, which sets the
-    indentation of continuation lines), with the current print options."""
+def _float_formatter(data: np.ndarray, p: int, sci_mode: Optional[bool]) -> Callable[[Any], str]:
+    """One entry's text: ``1.5000`` (fixed), ``2.`` (whole numbers) or ``1.5000e+00`` (sci),
+    right-aligned to the widest entry; nan and inf as themselves."""
+    finite = data[np.isfinite(data)]
+    nonzero = finite[finite != 0]
+    mags = np.abs(nonzero)
+    if not mags.size:  # nothing but zeros, nan and inf: whole-number style (as torch)
+        whole, sci = True, False
+    else:
+        whole = bool(np.all(finite == np.floor(finite)))
+        sci = _sci(mags) if sci_mode is None else sci_mode
+
+    def text(v: Any) -> str:
+        if not np.isfinite(v):
+            return str(float(v))
+        return f"{v:.{p}e}" if sci else f"{v:.0f}." if whole else f"{v:.{p}f}"
+
+    probes = [finite.min(), finite.max()] if finite.size else []  # (the widest: the extremes, the smallest
+    if mags.size:  # magnitude's exponent, and whichever of nan / inf / -inf occur)
+        probes.append(nonzero[np.argmin(mags)])
+    probes += [v for v in (np.inf, -np.inf) if (data == v).any()] + [np.nan] * bool(np.isnan(data).any())
+    width = max(len(text(v)) for v in probes) if probes else 0
+    return lambda v: text(v).rjust(width)
+
+
+def _body(data: np.ndarray, prefix: str) -> str:
     o = _OPTS
-    p = o["precision"]
-    floatmode, formatter = "fixed", {}
+    formatter: dict = {}
     if data.dtype.kind == "f" and data.size:
-        sci = _sci(data) if o["sci_mode"] is None else o["sci_mode"]
-        finite = data[np.isfinite(data)]
-        if sci:
-            formatter = {"float_kind": lambda v: f"{v:.{p}e}" if np.isfinite(v) else str(v)}
-        elif np.all(finite == np.floor(finite)):
-            floatmode = "maxprec"  # whole numbers print as "1., 2." (as torch)
+        formatter = {"float_kind": _float_formatter(data, o["precision"], o["sci_mode"])}
     elif data.dtype.kind == "b" and data.size:
         width = 4 if data.all() else 5  # "True" unpadded unless a "False" is there (as torch)
         formatter = {"bool": lambda v: str(bool(v)).rjust(width)}
-    return np.array2string(data, max_line_width=o["linewidth"], precision=p, suppress_small=True,
+    return np.array2string(data, max_line_width=o["linewidth"], precision=o["precision"], suppress_small=True,
                            separator=", ", prefix=prefix, formatter=formatter,
                            threshold=sys.maxsize if o["threshold"] == math.inf else o["threshold"],
-                           edgeitems=o["edgeitems"], sign="-", floatmode=floatmode, legacy=False)
+                           edgeitems=o["edgeitems"], sign="-", floatmode="fixed", legacy=False)
+
+
+def tensor_repr(data: np.ndarray, suffixes: Sequence[str]) -> str:
+    """``tensor(<values>, <suffixes>)`` with the current print options; a suffix that would
+    pass ``linewidth`` goes on a new line, indented under the values (as torch)."""
+    out = "tensor(" + _body(data, "tensor(")
+    last = len(out) - out.rfind("\n") + 1
+    for suffix in suffixes:
+        if last + len(suffix) + 2 > _OPTS["linewidth"]:
+            out += ",\n" + " " * len("tensor(") + suffix
+            last = len("tensor(") + len(suffix)
+        else:
+            out += ", " + suffix
+            last += len(suffix) + 2
+    return out + ")"
