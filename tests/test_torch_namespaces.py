@@ -381,6 +381,18 @@ class _FlatSquare(tl.autograd.Function):
         return g * tl.tensor(2 * x.data)
 
 
+class _RowOneWrong(tl.autograd.Function):
+    """x * 1 whose derivative is right for every output element but the second."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * 1.0
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * tl.tensor([1.0, 1.5, 1.0])
+
+
 def test_gradcheck_full_jacobian() -> None:
     x = tl.tensor(rng.normal(size=(3,)), requires_grad=True)
     w = tl.tensor(rng.normal(size=(2, 3)), requires_grad=True)
@@ -395,6 +407,8 @@ def test_gradcheck_full_jacobian() -> None:
     with pytest.raises(tl.autograd.GradcheckError, match=r"output 0, element \(0,\): input 0, index \(0,\): analytic"):
         tl.autograd.gradcheck(lambda x: _WrongSquare.apply(x), (x,))
     assert tl.autograd.gradcheck(lambda x: _WrongSquare.apply(x), (x,), raise_exception=False) is False
+    with pytest.raises(tl.autograd.GradcheckError, match=r"output 0, element \(1,\): input 0, index \(1,\)"):
+        tl.autograd.gradcheck(_RowOneWrong.apply, (x,))  # every row of the Jacobian is checked
     assert issubclass(tl.autograd.GradcheckError, AssertionError)
     with pytest.raises(ValueError, match="no input has requires_grad=True"):
         tl.autograd.gradcheck(lambda x: x * 2, (tl.tensor([1.0]),))
