@@ -456,6 +456,7 @@ def test_gradgradcheck() -> None:
 
 def test_anomaly_and_grad_mode_names() -> None:
     assert tl.autograd.detect_anomaly is tl.detect_anomaly
+    assert {"gradcheck", "gradgradcheck", "set_detect_anomaly", "grad_mode"} <= set(tl.autograd.__all__)
     x = tl.tensor([0.0, 1.0], requires_grad=True)
     x.log()  # no checks outside
     tl.autograd.set_detect_anomaly(True)  # a statement switches it on ...
@@ -470,6 +471,15 @@ def test_anomaly_and_grad_mode_names() -> None:
             x.log()
         with tl.autograd.set_detect_anomaly(False):
             x.log()
+    x.log()
+
+    @tl.autograd.set_detect_anomaly(True)  # a decorator: on while the function runs
+    def logged(t: Any) -> Any:
+        return t.log()
+
+    x.log()
+    with pytest.raises(FloatingPointError):
+        logged(x)
     x.log()
     with pytest.raises(TypeError, match="set_detect_anomaly: mode must be a bool"):
         tl.autograd.set_detect_anomaly("yes")

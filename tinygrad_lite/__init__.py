@@ -80,6 +80,7 @@ autograd.function = _autograd_function  # tl.autograd.function.once_differentiab
 _sys.modules[__name__ + ".autograd.function"] = _autograd_function
 for _name in _autograd_checks.__all__:  # tl.autograd.gradcheck, gradgradcheck, set_detect_anomaly, grad_mode ...
     setattr(autograd, _name, getattr(_autograd_checks, _name))
+autograd.__all__ = autograd.__all__ + [n for n in _autograd_checks.__all__ if n not in autograd.__all__]
 _sys.modules[__name__ + ".autograd.grad_mode"] = _autograd_checks.grad_mode
 
 range = statfunctions.range  # torch.range: an attribute only, never in __all__

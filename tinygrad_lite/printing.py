@@ -7,10 +7,13 @@ global print options are never read or changed.
 
 Formatting follows torch's rules: floating-point values print with ``precision`` digits
 after the point (``1.5000``); a tensor whose finite values are all whole numbers prints them
-as ``1.,  2.``; scientific notation is used when ``sci_mode`` is True, or (``sci_mode=None``)
-when the largest finite magnitude is >= 1e8, or the smallest nonzero one is < 1e-4, or their
-ratio > 1000. A tensor with more than ``threshold`` elements is summarised to ``edgeitems``
-values at each end of every axis; lines are wrapped at ``linewidth`` characters.
+as ``1.,  2.``; scientific notation (``1.5000e+00``) is used when ``sci_mode`` is True, or
+(``sci_mode=None``) when, over the nonzero finite magnitudes, the largest is > 1e8, or the
+largest over the smallest is > 1000, or (not all whole) the smallest is < 1e-4. Entries are
+right-aligned to one width; a suffix (``requires_grad=True``) that would pass ``linewidth``
+goes on its own line. A tensor with more than ``threshold`` elements is summarised to
+``edgeitems`` values at each end of every axis (numpy's ``...`` marker, spaced as numpy
+spaces it); lines are wrapped at ``linewidth`` characters.
 """
 
 from __future__ import annotations
