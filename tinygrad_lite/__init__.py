@@ -82,6 +82,7 @@ for _name in _autograd_checks.__all__:  # tl.autograd.gradcheck, gradgradcheck, 
     setattr(autograd, _name, getattr(_autograd_checks, _name))
 autograd.__all__ = autograd.__all__ + [n for n in _autograd_checks.__all__ if n not in autograd.__all__]
 _sys.modules[__name__ + ".autograd.grad_mode"] = _autograd_checks.grad_mode
+del _name
 
 range = statfunctions.range  # torch.range: an attribute only, never in __all__
 
