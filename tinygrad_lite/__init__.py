@@ -22,9 +22,11 @@ from . import (
     special,
     statfunctions,
     stats,
+    testing,
     torchlinalg,
     viz,
 )
+from . import autograd_checks as _autograd_checks
 from . import autograd_function as _autograd_function
 from . import autograd_functional as _autograd_functional
 from . import dtypes as _dtypes
@@ -33,6 +35,7 @@ from . import random as random  # tl.random, as torch.random (not in __all__)
 from . import utils as utils  # tl.utils.data is tl.data (not in __all__)
 from .anomaly import detect_anomaly
 from .checkpoint import CheckpointError, load, save
+from .compiling import compile  # noqa: F401  (an attribute only, not in __all__)
 from .factories import (
     allclose,
     arange,
@@ -66,7 +69,9 @@ from .graph import enable_grad, inference_mode, is_grad_enabled, no_grad, set_gr
 from .layoutfunctions import *  # noqa: F403  (tl.scatter, tl.take_along_dim, tl.tile, tl.combinations, ...)
 from .morefunctions import *  # noqa: F403  (more of it: tl.tan, tl.cumprod, tl.cdist, tl.meshgrid, ...)
 from .persample import total_norms as per_sample_norms
+from .printing import get_printoptions, set_printoptions
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .size import Size
 from .statfunctions import *  # noqa: F403  (tl.median, tl.quantile, tl.lgamma, tl.hann_window, ...)
 from .tensor import Tensor, cat, stack, tensor
 from .torchlinalg import *  # noqa: F403  (tl.det, tl.svd, tl.cholesky_solve, tl.cross, tl.inner, ...)
@@ -79,6 +84,11 @@ autograd.function = _autograd_function  # tl.autograd.function.once_differentiab
 _sys.modules[__name__ + ".autograd.function"] = _autograd_function
 autograd.forward_ad = _forward_ad  # tl.autograd.forward_ad: make_dual / unpack_dual
 _sys.modules[__name__ + ".autograd.forward_ad"] = _forward_ad
+for _name in _autograd_checks.__all__:  # tl.autograd.gradcheck, gradgradcheck, set_detect_anomaly, grad_mode ...
+    setattr(autograd, _name, getattr(_autograd_checks, _name))
+autograd.__all__ = autograd.__all__ + [n for n in _autograd_checks.__all__ if n not in autograd.__all__]
+_sys.modules[__name__ + ".autograd.grad_mode"] = _autograd_checks.grad_mode
+del _name
 
 range = statfunctions.range  # torch.range: an attribute only, never in __all__
 
@@ -92,7 +102,8 @@ __all__ = ["Tensor", "Value", "tensor", "no_grad", "inference_mode", "enable_gra
 __all__ += ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_like", "empty_like", "randn", "rand",
             "randn_like", "rand_like", "arange", "linspace", "eye", "where", "allclose", "equal", "device", "cuda",
             "randint", "randperm", "multinomial", "normal", "linalg", "get_default_dtype",
-            "set_default_dtype"]
+            "set_default_dtype", "Size", "set_printoptions", "get_printoptions", "testing"]
+# (tl.compile is an attribute only: ``from tinygrad_lite import *`` leaves Python's compile alone)
 # (``from tinygrad_lite import *`` leaves Python's own abs, all, any, max, min, pow, round and sum alone)
 __all__ += morefunctions.__all__
 __all__ += statfunctions.__all__ + ["special"]

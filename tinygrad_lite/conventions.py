@@ -24,6 +24,7 @@ from .graph import state, toposort
 from .keptinputs import before_write
 from .ops import base
 from .ops.base import axes_of, axis_of, make, wrote
+from .size import Size
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -118,9 +119,9 @@ class TorchSpellings:
     _bs: int
 
     def size(self, dim: Optional[int] = None) -> Any:
-        """The shape (PyTorch's ``size()``), or the length of axis ``dim``."""
+        """The shape as a ``tl.Size`` (a tuple, PyTorch's ``size()``), or the length of axis ``dim``."""
         if dim is None:
-            return self.data.shape
+            return tuple.__new__(Size, self.data.shape)
         if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
             raise TypeError(f"size: dim must be an int, got {dim!r}")
         if self.data.ndim == 0:

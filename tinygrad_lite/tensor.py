@@ -29,6 +29,7 @@ from .conventions import (
 from .ops import base as _base
 from .ops.base import axes_of, bump, const, make
 from .ops.memory import released
+from .printing import tensor_repr
 from .torchapi import TorchMethods
 from .torchfill import FillMethods
 from .torchinfo import InfoMethods
@@ -212,15 +213,8 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
         return self.data if dtype is None else self.data.astype(dtype)
 
     def __repr__(self) -> str:
-        extra = ""
-        if self.requires_grad:
-            extra += ", requires_grad=True"
-        if self._bs & BATCHED:
-            extra += ", batched=True"
-        if self.name:
-            extra += f", name={self.name!r}"
-        body = np.array2string(self.data, separator=", ", prefix="tensor(")
-        return f"tensor({body}{extra})"
+        extra = ["requires_grad=True"] * bool(self.requires_grad) + ["batched=True"] * bool(self._bs & BATCHED)
+        return tensor_repr(self.data, extra + [f"name={self.name!r}"] * bool(self.name))  # (tl.set_printoptions)
 
     def _accumulate(self, g: np.ndarray) -> None:
         """Leaf gradients accumulate across backward calls (like PyTorch)."""

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..conventions import check_bool
 from ..factories import param_dtype
+from ..graph import no_grad
 from ..ops import RELU
 from ..random import as_generator
 from ..tensor import Tensor
@@ -311,6 +312,15 @@ class _BatchNorm(Module):
             self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
         else:
             self.running_mean = self.running_var = self.num_batches_tracked = None
+
+    def reset_running_stats(self) -> None:
+        """Running mean 0, running variance 1, batch count 0 (in place; nothing without
+        ``track_running_stats``), as torch."""
+        if self.track_running_stats:
+            with no_grad():
+                self.running_mean.copy_(np.zeros(self.num_features))
+                self.running_var.copy_(np.ones(self.num_features))
+                self.num_batches_tracked.copy_(np.array(0))
 
     def forward(self, x: Any) -> Tensor:
         who = type(self).__name__

@@ -1,8 +1,8 @@
 """Optimizers (pluggable: the base class owns the loop, a subclass writes its update rule),
-DP-SGD, and the learning-rate schedules (also importable from ``tl.optim.lr_scheduler``,
-PyTorch's path)."""
+DP-SGD, the learning-rate schedules (also importable from ``tl.optim.lr_scheduler``,
+PyTorch's path) and weight averaging (``tl.optim.swa_utils``)."""
 
-from . import lr_scheduler
+from . import lr_scheduler, swa_utils
 from .adafactor import Adafactor, SparseAdam
 from .dpsgd import DPSGD
 from .lbfgs import LBFGS
@@ -32,4 +32,5 @@ __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "
            "Adadelta", "ASGD", "Rprop", "LBFGS", "DPSGD", "LRScheduler", "StepLR",
            "ExponentialLR", "CosineAnnealingLR", "MultiStepLR", "LambdaLR", "LinearLR", "ConstantLR",
            "MultiplicativeLR", "PolynomialLR", "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR",
-           "ReduceLROnPlateau", "SequentialLR", "ChainedScheduler", "lr_scheduler", "Adafactor", "SparseAdam"]
+           "ReduceLROnPlateau", "SequentialLR", "ChainedScheduler", "lr_scheduler", "Adafactor", "SparseAdam",
+           "swa_utils"]
