@@ -4,19 +4,55 @@ shapes and semantics, built on Tensors so that ``log_prob``, ``entropy``, ``rsam
 models). Draws come from the library's default generator (``tl.manual_seed`` governs them).
 
 This package keeps the distribution classes (``distribution.py``: the base class and shared
-helpers; ``continuous.py``; ``gamma.py``; ``discrete.py``; ``multivariate.py``), the
+helpers; ``continuous.py``; ``gamma.py``; ``discrete.py``; ``multivariate.py``;
+``transformed.py``: TransformedDistribution and the distributions built on it; ``mixture.py``),
+the transforms with the biject_to / transform_to registries (``transforms.py``), the
 constraints (``constraints.py``) and the KL registry (``kl.py``); it touches nothing else.
 """
 
-from . import constraints
+from . import constraints, transforms
 from .continuous import Cauchy, Exponential, Gumbel, HalfNormal, Laplace, LogNormal, Normal, Uniform
 from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson
 from .distribution import Distribution
 from .gamma import Beta, Chi2, Dirichlet, Gamma, StudentT
 from .kl import kl_divergence, register_kl
+from .mixture import LowRankMultivariateNormal, MixtureSameFamily, VonMises
 from .multivariate import Independent, MultivariateNormal
+from .transformed import (
+                          ExpRelaxedCategorical,
+                          Kumaraswamy,
+                          LogitRelaxedBernoulli,
+                          Pareto,
+                          RelaxedBernoulli,
+                          RelaxedOneHotCategorical,
+                          TransformedDistribution,
+                          Weibull,
+)
+from .transforms import (
+                          AbsTransform,
+                          AffineTransform,
+                          ComposeTransform,
+                          ExpTransform,
+                          IndependentTransform,
+                          LowerCholeskyTransform,
+                          PowerTransform,
+                          SigmoidTransform,
+                          SoftmaxTransform,
+                          StickBreakingTransform,
+                          TanhTransform,
+                          Transform,
+                          biject_to,
+                          identity_transform,
+                          transform_to,
+)
 
 __all__ = ["Distribution", "Normal", "Uniform", "Bernoulli", "Categorical", "OneHotCategorical", "Binomial",
            "Exponential", "Laplace", "Beta", "Gamma", "Chi2", "Dirichlet", "Poisson", "Geometric", "LogNormal",
            "MultivariateNormal", "Independent", "StudentT", "Cauchy", "Gumbel", "HalfNormal", "kl_divergence",
-           "register_kl", "constraints"]
+           "register_kl", "constraints",
+           "transforms", "Transform", "ExpTransform", "AffineTransform", "SigmoidTransform", "TanhTransform",
+           "PowerTransform", "SoftmaxTransform", "StickBreakingTransform", "ComposeTransform", "AbsTransform",
+           "LowerCholeskyTransform", "IndependentTransform", "identity_transform", "biject_to", "transform_to",
+           "TransformedDistribution", "Weibull", "Pareto", "Kumaraswamy", "LogitRelaxedBernoulli", "RelaxedBernoulli",
+           "ExpRelaxedCategorical", "RelaxedOneHotCategorical", "MixtureSameFamily", "LowRankMultivariateNormal",
+           "VonMises"]
