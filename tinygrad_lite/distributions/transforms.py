@@ -344,7 +344,7 @@ class SoftmaxTransform(Transform):
     codomain = constraints.simplex
 
     def _call(self, x: Tensor) -> Tensor:
-        p = (x - x.detach().max(-1, keepdim=True)).exp()
+        p = (x - x.detach().amax(-1, keepdim=True)).exp()
         return p / p.sum(-1, keepdim=True)
 
     def _inverse(self, y: Tensor) -> Tensor:
