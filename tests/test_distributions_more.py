@@ -113,7 +113,7 @@ def test_transform_signs_and_inverse_of_inverse():
     x = _t(R.normal(size=5))
     close(c.inv(c(x)).data, x.data, tol=1e-12)
     with pytest.raises(NotImplementedError, match="sign"):
-        D.SoftmaxTransform().sign
+        _ = D.SoftmaxTransform().sign
 
 
 def test_softmax_abs_lowercholesky_identity():
