@@ -6,7 +6,8 @@ models). Draws come from the library's default generator (``tl.manual_seed`` gov
 This package keeps the distribution classes (``distribution.py``: the base class and shared
 helpers; ``continuous.py``; ``gamma.py``; ``discrete.py``; ``multivariate.py``;
 ``transformed.py``: TransformedDistribution and the distributions built on it; ``mixture.py``),
-the transforms with the biject_to / transform_to registries (``transforms.py``), the
+the transforms with the biject_to / transform_to registries (``transforms.py``, over
+``transform_base.py`` and ``transform_more.py``), the
 constraints (``constraints.py``) and the KL registry (``kl.py``); it touches nothing else.
 """
 
