@@ -620,3 +620,54 @@ def test_von_mises_sample_statistics():
         a.rsample()
     with pytest.raises(ValueError, match="VonMises.*concentration"):
         D.VonMises(_t([0.0]), _t([-1.0]))
+
+
+def test_modes():
+    a, b = np.array([0.6, 1.5, 2.5]), np.array([2.0, 3.0, 0.8])
+    for name in ("Weibull", "Pareto"):
+        close(getattr(D, name)(_t(a), _t(b)).mode, getattr(td, name)(_p(a), _p(b)).mode)
+    # Kumaraswamy: the maximiser of the density where a, b >= 1, NaN elsewhere
+    k = D.Kumaraswamy(_t([2.0, 3.0, 0.7]), _t([3.0, 1.5, 2.0]))
+    grid = np.linspace(1e-4, 1 - 1e-4, 200001)
+    lp = k.log_prob(_t(np.repeat(grid[:, None], 3, 1))).data
+    m = k.mode.data
+    np.testing.assert_allclose(m[:2], grid[lp[:, :2].argmax(0)], atol=1e-4)
+    assert np.isnan(m[2])
+
+
+def test_expand_keeps_values_and_gradients():
+    s, ps = pair(R.uniform(0.5, 2, size=3))
+    c, pc = pair(R.uniform(0.5, 2, size=3))
+    a, b = D.Weibull(s, c).expand((2, 3)), td.Weibull(ps, pc).expand((2, 3))
+    assert a.batch_shape == (2, 3)
+    v = R.uniform(0.2, 2, size=(2, 3))
+    lp, plp = a.log_prob(_t(v)), b.log_prob(_p(v))
+    close(lp, plp)
+    check_grads([(s, ps), (c, pc)], lp, plp)
+    loc, ploc = pair(R.normal(size=3))
+    W, pW = pair(R.normal(size=(3, 1)))
+    d, pd_ = pair(R.uniform(0.5, 2, size=3))
+    a = D.LowRankMultivariateNormal(loc, W, d).expand((4,))
+    b = td.LowRankMultivariateNormal(ploc, pW, pd_).expand((4,))
+    assert a.batch_shape == (4,) and a.rsample((2,)).shape == (2, 4, 3)
+    v = R.normal(size=(4, 3))
+    lp, plp = a.log_prob(_t(v)), b.log_prob(_p(v))
+    close(lp, plp)
+    check_grads([(loc, ploc), (W, pW), (d, pd_)], lp, plp)
+
+
+def test_mixture_with_shared_weights_broadcasts():
+    lm, plm = pair(R.normal(size=3))
+    mu, pmu = pair(R.normal(size=(2, 3)) * 3)
+    a = D.MixtureSameFamily(D.Categorical(logits=lm), D.Normal(mu, _t(np.full((2, 3), 0.5))))
+    b = td.MixtureSameFamily(td.Categorical(logits=plm), td.Normal(pmu, _p(np.full((2, 3), 0.5))))
+    assert a.batch_shape == (2,)
+    v = R.normal(size=(5, 2))
+    lp, plp = a.log_prob(_t(v)), b.log_prob(_p(v))
+    close(lp, plp)
+    check_grads([(lm, plm), (mu, pmu)], lp, plp)
+    tl.manual_seed(14)
+    s = a.sample((30000,))
+    assert s.shape == (30000, 2)
+    se = np.sqrt(a.variance.data / 30000)
+    assert np.all(np.abs(s.data.mean(0) - a.mean.data) < 5 * se)

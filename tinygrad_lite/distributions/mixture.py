@@ -117,6 +117,8 @@ class MixtureSameFamily(Distribution):
         idx = self._mixture_distribution.sample(sample_shape).data
         comp = self._component_distribution.sample(sample_shape).data
         ax = len(sample_shape) + len(self._batch_shape)
+        mb = self._mixture_distribution.batch_shape  # may have fewer (or size-1) dims than batch_shape
+        idx = idx.reshape(sample_shape + (1,) * (len(self._batch_shape) - len(mb)) + mb)
         idx = np.broadcast_to(idx, sample_shape + self._batch_shape)
         idx = idx.reshape(idx.shape + (1,) * (1 + self._event_ndims))
         idx = np.broadcast_to(idx, comp.shape[:ax] + (1,) + comp.shape[ax + 1:])

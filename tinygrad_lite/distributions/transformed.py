@@ -339,9 +339,9 @@ class RelaxedBernoulli(TransformedDistribution):
 
 
 class ExpRelaxedCategorical(Distribution):
-    """The log of a RelaxedOneHotCategorical: X = log_softmax((logits + G) / t), G Gumbel(0, 1);
-    log p(x) = lgamma(K) + (K - 1) log t + sum_k s_k - K logsumexp_k s_k ... written as
-    sum_k (s_k - logsumexp s), s = logits - t x, plus lgamma(K) + (K - 1) log t."""
+    """The log of a RelaxedOneHotCategorical on K categories: X = log_softmax((logits + G) / t),
+    G iid Gumbel(0, 1); with s = logits - t x (logits normalised),
+    log p(x) = lgamma(K) + (K - 1) log t + sum_k (s_k - logsumexp(s))."""
 
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.independent(constraints.real, 1)}
     support = constraints.real_vector
