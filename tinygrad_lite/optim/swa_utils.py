@@ -48,6 +48,21 @@ def _lerp(a: np.ndarray, b: np.ndarray, w: float) -> np.ndarray:
     return a + w * d if w < 0.5 else b - d * (1.0 - w)
 
 
+def _averaged(r: Any, a: Tensor, i: int) -> Any:
+    """The result ``r`` of ``avg_fn`` for parameter ``i`` (averaged tensor ``a``), checked: a
+    Tensor or array of real numbers that broadcasts to ``a``'s shape."""
+    arr = r.data if isinstance(r, Tensor) else np.asarray(r) if isinstance(r, (np.ndarray, numbers.Real)) else None
+    if arr is None or arr.dtype.kind not in "biuf":
+        raise TypeError(f"AveragedModel.update_parameters: avg_fn returned a {type(r).__name__} for parameter {i}; "
+                        "it must return a Tensor of the parameter's shape")
+    try:
+        np.broadcast_to(arr, tuple(a.shape))
+    except ValueError:
+        raise ValueError(f"AveragedModel.update_parameters: avg_fn returned shape {arr.shape} for parameter {i} of "
+                         f"shape {tuple(a.shape)}") from None
+    return r
+
+
 def get_ema_multi_avg_fn(decay: float = 0.999) -> MultiAvgFn:
     """The in-place exponential moving average of lists of tensors:
     ``ema <- decay * ema + (1 - decay) * current`` (floating point: ``lerp(ema, current,
@@ -160,12 +175,23 @@ class AveragedModel(Module):
 
     def update_parameters(self, model: Module) -> None:
         """Average ``model``'s current parameters (and buffers with ``use_buffers``) into this
-        copy and add one to ``n_averaged`` (see the class)."""
+        copy and add one to ``n_averaged`` (see the class). If the averaging function raises,
+        the averaged copy and ``n_averaged`` are restored as they were."""
         if not isinstance(model, Module):
             raise TypeError(f"AveragedModel.update_parameters: model must be a Module, got {type(model).__name__}")
         pairs = self._pairs(model, self.use_buffers)
         copies = [] if self.use_buffers else self._pairs_buffers(model)
         n = self.n_averaged
+        kept = [(t, np.array(t.data)) for t in [a for a, _ in pairs] + [a for a, _ in copies] + [n]]
+        try:
+            self._average(pairs, copies, n)
+        except BaseException:
+            with no_grad():  # a failed update (an averaging function that raised) changes nothing
+                for t, v in kept:
+                    t.copy_(v)
+            raise
+
+    def _average(self, pairs: list, copies: list, n: Tensor) -> None:
         with no_grad():
             if int(n.item()) == 0:
                 for a, b in pairs:
@@ -174,8 +200,8 @@ class AveragedModel(Module):
                 avgs = [a.detach() for a, _ in pairs]
                 currents = [b.detach() for _, b in pairs]
                 if self.avg_fn is not None:
-                    for a, b in zip(avgs, currents):
-                        a.copy_(self.avg_fn(a, b, n))
+                    for i, (a, b) in enumerate(zip(avgs, currents)):
+                        a.copy_(_averaged(self.avg_fn(a, b, n), a, i))
                 else:
                     groups: dict = {}  # by dtype, as torch groups them for the list rules
                     for a, b in zip(avgs, currents):
@@ -217,8 +243,11 @@ def update_bn(loader: Iterable[Any], model: Module, device: Any = None) -> None:
     layers = [m for m in model.modules() if isinstance(m, _BatchNorm) and not isinstance(m, _InstanceNorm)]
     if not layers:
         return
+    if isinstance(loader, (str, bytes)) or not hasattr(loader, "__iter__"):
+        raise TypeError(f"update_bn: loader must be an iterable of batches, got {type(loader).__name__}")
     momenta = {id(m): m.momentum for m in layers}
     was_training = model.training
+    stats = [(b, np.array(b.data)) for m in layers for b in m.buffers()]
     try:
         with no_grad():
             for m in layers:
@@ -231,6 +260,11 @@ def update_bn(loader: Iterable[Any], model: Module, device: Any = None) -> None:
                 if device is not None and isinstance(batch, Tensor):
                     batch = batch.to(device)
                 model(batch)
+    except BaseException:
+        with no_grad():  # a failed pass (a batch the model refuses) leaves the statistics as they were
+            for b, v in stats:
+                b.copy_(v)
+        raise
     finally:
         for m in layers:
             m.momentum = momenta[id(m)]

@@ -251,6 +251,8 @@ def global_unstructured(parameters: Iterable, pruning_method: type, importance_s
         raise TypeError(f"{who}: parameters is not an iterable of (module, name) pairs, got "
                         f"{type(parameters).__name__}")
     pairs = list(parameters)
+    if not pairs:
+        raise ValueError(f"{who}: parameters is empty; give at least one (module, name) pair")
     for pair in pairs:
         if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[0], Module)
                 and isinstance(pair[1], str) and isinstance(getattr(pair[0], pair[1], None), Tensor)):
