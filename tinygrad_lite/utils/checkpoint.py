@@ -32,7 +32,7 @@ from .. import random as _random
 from ..autograd import _Collect
 from ..autograd_function import Function
 from ..batchstate import fit
-from ..conventions import checked_order
+from ..conventions import check_bool, checked_order
 from ..ops import base
 from ..tensor import Tensor
 
@@ -155,6 +155,10 @@ def checkpoint(function: Callable, *args: Any, use_reentrant: Optional[bool] = N
     ``"none"``."""
     if not callable(function):
         raise TypeError(f"checkpoint: function must be callable, got {type(function).__name__}")
+    if use_reentrant is not None:
+        check_bool("checkpoint", "use_reentrant", use_reentrant)
+    check_bool("checkpoint", "preserve_rng_state", preserve_rng_state)
+    check_bool("checkpoint", "debug", debug)
     if context_fn is not None:
         raise NotImplementedError("checkpoint: context_fn is not supported")
     if determinism_check not in ("default", "none"):
