@@ -170,6 +170,13 @@ def test_pad_sequence_0d_entry_is_named() -> None:
         rnn.pad_sequence([tl.ones(2), tl.tensor(1.0)])
 
 
+@pytest.mark.parametrize("data", ["abc", None, {"a": 1}])
+def test_packed_sequence_data_must_be_numbers(data: Any) -> None:
+    with pytest.raises(TypeError, match=f"PackedSequence: data must be a Tensor of numbers, got "
+                                        f"{type(data).__name__}"):
+        rnn.PackedSequence(data, tl.tensor(np.array([1])))
+
+
 # ------------------------------------------------------------------ pruning
 def test_global_unstructured_of_no_parameters_names_the_function() -> None:
     """It failed in numpy's concatenate ('need at least one array')."""

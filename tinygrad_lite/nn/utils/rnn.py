@@ -101,7 +101,11 @@ class PackedSequence(_PackedFields):
                 raise TypeError("PackedSequence: give data and batch_sizes (or the pair (data, batch_sizes)), got "
                                 f"{type(data).__name__} without batch_sizes")
             data, batch_sizes = data
-        data = data if isinstance(data, Tensor) else Tensor(np.asarray(data))
+        if not isinstance(data, Tensor):
+            arr = np.asarray(data) if isinstance(data, (list, tuple, np.ndarray)) else None
+            if arr is None or arr.dtype.kind not in "biuf":
+                raise TypeError(f"PackedSequence: data must be a Tensor of numbers, got {type(data).__name__}")
+            data = Tensor(arr)
         bs = _int_array("PackedSequence", "batch_sizes", batch_sizes)
         n = int(bs.sum())
         if bs.min() < 1 or np.any(np.diff(bs) > 0):
