@@ -249,6 +249,14 @@ def test_averaged_model_checks_what_avg_fn_returns(ret: Any, exc: type, needle: 
     assert _same(before, _state(am))
 
 
+@pytest.mark.parametrize("n", ["x", None, [1, 2]])
+def test_swa_avg_fn_num_averaged_must_be_a_number(n: Any) -> None:
+    with pytest.raises(TypeError, match="get_swa_avg_fn: num_averaged must be a number"):
+        swa_utils.get_swa_avg_fn()(tl.ones(2), tl.ones(2), n)
+    with pytest.raises(TypeError, match="get_swa_multi_avg_fn: num_averaged must be a number"):
+        swa_utils.get_swa_multi_avg_fn()([tl.ones(2)], [tl.ones(2)], n)
+
+
 def test_update_bn_that_fails_mid_pass_leaves_the_statistics() -> None:
     """The statistics were reset and one batch averaged in before the bad batch raised."""
     model = nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3))

@@ -38,8 +38,12 @@ def _decay(who: str, decay: Any) -> float:
     return float(decay)
 
 
-def _count(n: Union[Tensor, int]) -> float:
-    return float(n.item() if isinstance(n, Tensor) else n)
+def _count(n: Union[Tensor, int], who: str = "get_swa_avg_fn") -> float:
+    """The number of models averaged so far (a Tensor of one element or a real number)."""
+    v = n.item() if isinstance(n, Tensor) and n.numel() == 1 else n
+    if isinstance(v, (str, bytes)) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{who}: num_averaged must be a number or a one-element Tensor, got {n!r}")
+    return float(v)
 
 
 def _lerp(a: np.ndarray, b: np.ndarray, w: float) -> np.ndarray:
@@ -86,7 +90,7 @@ def get_swa_multi_avg_fn() -> MultiAvgFn:
 
     def swa_update(averaged_params: Sequence[Tensor], current_params: Sequence[Tensor],
                    num_averaged: Union[Tensor, int]) -> None:
-        n = _count(num_averaged)
+        n = _count(num_averaged, "get_swa_multi_avg_fn")
         with no_grad():
             for pa, pc in zip(averaged_params, current_params):
                 a, b = pa.data, np.asarray(pc.data)
