@@ -92,6 +92,10 @@ class FunctionCtx:
     def mark_non_differentiable(self, *tensors: Any) -> None:
         """Outputs that get no gradient (indices, masks): returned without requiring grad, and
         ``backward`` receives zeros (or None, see ``set_materialize_grads``) for them."""
+        for i, t in enumerate(tensors):
+            if not isinstance(t, Tensor):
+                raise RuntimeError(f"{self._name}.mark_non_differentiable: argument {i} is a {type(t).__name__}; "
+                                   "only the Tensors forward returns can be marked")
         self._nondiff.update(id(t) for t in tensors)
 
     def set_materialize_grads(self, value: bool) -> None:
@@ -317,11 +321,12 @@ class FunctionOp(base.Op):
     def _check(self, j: int, r: Any, p: Any, on_tensors: bool) -> Any:
         if r is None:
             return None
-        if on_tensors and not isinstance(r, Tensor):
-            r = base.const(np.asarray(r, dtype=p._data.dtype))
         arr = r._data if isinstance(r, Tensor) else np.asarray(r)
         if arr.dtype.kind not in "fiub":
-            raise TypeError(f"{self.name}.backward returned a gradient of dtype {arr.dtype} at index {j}")
+            raise TypeError(f"{self.name}.backward returned a gradient of dtype {arr.dtype} at index {j} "
+                            f"(a {type(r).__name__}); expected a Tensor, an array of numbers or None")
+        if on_tensors and not isinstance(r, Tensor):
+            r = base.const(arr.astype(p._data.dtype))
         want = p._data.shape
         if not base.broadcasts_to(want, arr.shape):
             raise RuntimeError(f"{self.name}.backward returned an invalid gradient at index {j}: got shape "

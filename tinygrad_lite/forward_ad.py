@@ -62,8 +62,9 @@ def exit_dual_level(*, level: Optional[int] = None) -> None:
     """Close the innermost level (``level``, if given, must be it): its duals lose their tangents."""
     if not _levels.stack:
         raise RuntimeError("forward_ad.exit_dual_level: no dual level is open")
-    if level is not None and level != len(_levels.stack) - 1:
-        raise RuntimeError(f"forward_ad.exit_dual_level: level {level} is not the innermost open level "
+    if level is not None and (isinstance(level, bool) or not isinstance(level, int)
+                              or level != len(_levels.stack) - 1):
+        raise RuntimeError(f"forward_ad.exit_dual_level: level {level!r} is not the innermost open level "
                            f"({len(_levels.stack) - 1})")
     _levels.stack.pop()
 
@@ -98,11 +99,12 @@ def make_dual(tensor: Tensor, tangent: Any, *, level: Optional[int] = None) -> T
     if tensor.dtype.kind != "f":
         raise TypeError(f"forward_ad.make_dual: the primal must be floating point, got dtype {tensor.dtype}")
     t = tangent._data if isinstance(tangent, Tensor) else np.asarray(tangent)
+    if t.dtype.kind not in "fiub":
+        raise TypeError(f"forward_ad.make_dual: the tangent must be a Tensor or an array of real numbers, got "
+                        f"{type(tangent).__name__} (dtype {t.dtype})")
     if t.shape != tensor.shape:
         raise ValueError(f"forward_ad.make_dual: the tangent's shape {t.shape} differs from the primal's "
                          f"{tensor.shape}")
-    if t.dtype.kind not in "fiub":
-        raise TypeError(f"forward_ad.make_dual: the tangent must be numeric, got dtype {t.dtype}")
     if not graph.state.grad:
         raise RuntimeError("forward_ad.make_dual: grad mode is off (no_grad); the tangent is carried by the "
                            "recorded graph, so forward-mode derivatives need it on")

@@ -174,7 +174,11 @@ def _pos_int(v: Any, what: str, who: str) -> int:
 
 def pretrained_table(who: str, embeddings: Any, freeze: Any, scale_grad_by_freq: Any, sparse: Any) -> np.ndarray:
     """A copy of a pretrained table for ``from_pretrained`` (2-D, floating), after torch's checks."""
-    w = np.array(embeddings.data if isinstance(embeddings, Tensor) else embeddings)
+    try:
+        w = np.array(embeddings.data if isinstance(embeddings, Tensor) else embeddings)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{who}: embeddings must be a 2-D table of numbers, got a ragged or unreadable "
+                         f"{type(embeddings).__name__} ({e})") from None
     if w.ndim != 2:
         raise ValueError(f"{who}: embeddings must be 2-D (num_embeddings, embedding_dim), got shape {w.shape}")
     if w.dtype.kind != "f":

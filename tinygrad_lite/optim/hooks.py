@@ -24,6 +24,8 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable
 
+import numpy as np
+
 from ..hooks import insert
 
 __all__ = ["register_optimizer_step_pre_hook", "register_optimizer_step_post_hook", "Handle", "HookMethods", "wrap"]
@@ -49,20 +51,28 @@ class Handle:
         self.remove()
 
 
-def _add(table: dict, hook: Callable, prepend: bool = False) -> Handle:
+def _add(table: Any, hook: Callable, prepend: Any = False, who: str = "register_optimizer_hook") -> Handle:
+    """Add ``hook`` to ``table`` (a dict, or ``(optimizer, attribute name)`` whose dict is made
+    only once the arguments are checked); bad arguments raise naming ``who``."""
+    if isinstance(table, tuple):
+        who = f"{type(table[0]).__name__}.{who}"
     if not callable(hook):
-        raise TypeError(f"an optimizer hook must be callable, got {type(hook).__name__}")
-    return Handle(table, insert(table, hook, prepend))
+        raise TypeError(f"{who}: the hook must be callable, got {type(hook).__name__}")
+    if not isinstance(prepend, (bool, np.bool_)):
+        raise TypeError(f"{who}: prepend must be a bool, got {prepend!r}")
+    if isinstance(table, tuple):
+        table = _table(*table)
+    return Handle(table, insert(table, hook, bool(prepend)))
 
 
 def register_optimizer_step_pre_hook(hook: Callable) -> Handle:
     """A pre hook of every optimizer's ``step`` (``hook(optimizer, args, kwargs)``)."""
-    return _add(_GLOBAL_PRE, hook)
+    return _add(_GLOBAL_PRE, hook, who="register_optimizer_step_pre_hook")
 
 
 def register_optimizer_step_post_hook(hook: Callable) -> Handle:
     """A post hook of every optimizer's ``step`` (``hook(optimizer, args, kwargs)``)."""
-    return _add(_GLOBAL_POST, hook)
+    return _add(_GLOBAL_POST, hook, who="register_optimizer_step_post_hook")
 
 
 def _table(opt: Any, name: str) -> dict:
@@ -74,27 +84,27 @@ class HookMethods:
 
     def register_step_pre_hook(self, hook: Callable) -> Handle:
         """``hook(optimizer, args, kwargs)`` before each ``step``; may return ``(args, kwargs)``."""
-        return _add(_table(self, "_step_pre_hooks"), hook)
+        return _add((self, "_step_pre_hooks"), hook, False, "register_step_pre_hook")
 
     def register_step_post_hook(self, hook: Callable) -> Handle:
         """``hook(optimizer, args, kwargs)`` after each ``step``."""
-        return _add(_table(self, "_step_post_hooks"), hook)
+        return _add((self, "_step_post_hooks"), hook, False, "register_step_post_hook")
 
     def register_state_dict_pre_hook(self, hook: Callable, prepend: bool = False) -> Handle:
         """``hook(optimizer)`` before ``state_dict()``."""
-        return _add(_table(self, "_state_dict_pre_hooks"), hook, prepend)
+        return _add((self, "_state_dict_pre_hooks"), hook, prepend, "register_state_dict_pre_hook")
 
     def register_state_dict_post_hook(self, hook: Callable, prepend: bool = False) -> Handle:
         """``hook(optimizer, state_dict)`` after ``state_dict()``; may return a new state dict."""
-        return _add(_table(self, "_state_dict_post_hooks"), hook, prepend)
+        return _add((self, "_state_dict_post_hooks"), hook, prepend, "register_state_dict_post_hook")
 
     def register_load_state_dict_pre_hook(self, hook: Callable, prepend: bool = False) -> Handle:
         """``hook(optimizer, state_dict)`` before ``load_state_dict``; may return the dict to load."""
-        return _add(_table(self, "_load_state_dict_pre_hooks"), hook, prepend)
+        return _add((self, "_load_state_dict_pre_hooks"), hook, prepend, "register_load_state_dict_pre_hook")
 
     def register_load_state_dict_post_hook(self, hook: Callable, prepend: bool = False) -> Handle:
         """``hook(optimizer)`` after ``load_state_dict``."""
-        return _add(_table(self, "_load_state_dict_post_hooks"), hook, prepend)
+        return _add((self, "_load_state_dict_post_hooks"), hook, prepend, "register_load_state_dict_post_hook")
 
 
 def _step(fn: Callable) -> Callable:
@@ -110,6 +120,9 @@ def _step(fn: Callable) -> Callable:
                 if not (isinstance(res, tuple) and len(res) == 2 and isinstance(res[1], dict)):
                     raise RuntimeError(f"{type(self).__name__}.step: a step pre hook must return None or "
                                        f"(args, kwargs), got {res!r}")
+                if not isinstance(res[0], (tuple, list)):
+                    raise RuntimeError(f"{type(self).__name__}.step: a step pre hook returned args of type "
+                                       f"{type(res[0]).__name__}; they must be a tuple (args, kwargs)")
                 args, kwargs = tuple(res[0]), res[1]
         d["_in_step"] = True
         try:

@@ -38,14 +38,33 @@ def _decay(who: str, decay: Any) -> float:
     return float(decay)
 
 
-def _count(n: Union[Tensor, int]) -> float:
-    return float(n.item() if isinstance(n, Tensor) else n)
+def _count(n: Union[Tensor, int], who: str = "get_swa_avg_fn") -> float:
+    """The number of models averaged so far (a Tensor of one element or a real number)."""
+    v = n.item() if isinstance(n, Tensor) and n.numel() == 1 else n
+    if isinstance(v, (str, bytes)) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{who}: num_averaged must be a number or a one-element Tensor, got {n!r}")
+    return float(v)
 
 
 def _lerp(a: np.ndarray, b: np.ndarray, w: float) -> np.ndarray:
     """``a + w (b - a)``, evaluated as torch's ``lerp`` does (from the nearer end)."""
     d = b - a
     return a + w * d if w < 0.5 else b - d * (1.0 - w)
+
+
+def _averaged(r: Any, a: Tensor, i: int) -> Any:
+    """The result ``r`` of ``avg_fn`` for parameter ``i`` (averaged tensor ``a``), checked: a
+    Tensor or array of real numbers that broadcasts to ``a``'s shape."""
+    arr = r.data if isinstance(r, Tensor) else np.asarray(r) if isinstance(r, (np.ndarray, numbers.Real)) else None
+    if arr is None or arr.dtype.kind not in "biuf":
+        raise TypeError(f"AveragedModel.update_parameters: avg_fn returned a {type(r).__name__} for parameter {i}; "
+                        "it must return a Tensor of the parameter's shape")
+    try:
+        np.broadcast_to(arr, tuple(a.shape))
+    except ValueError:
+        raise ValueError(f"AveragedModel.update_parameters: avg_fn returned shape {arr.shape} for parameter {i} of "
+                         f"shape {tuple(a.shape)}") from None
+    return r
 
 
 def get_ema_multi_avg_fn(decay: float = 0.999) -> MultiAvgFn:
@@ -71,7 +90,7 @@ def get_swa_multi_avg_fn() -> MultiAvgFn:
 
     def swa_update(averaged_params: Sequence[Tensor], current_params: Sequence[Tensor],
                    num_averaged: Union[Tensor, int]) -> None:
-        n = _count(num_averaged)
+        n = _count(num_averaged, "get_swa_multi_avg_fn")
         with no_grad():
             for pa, pc in zip(averaged_params, current_params):
                 a, b = pa.data, np.asarray(pc.data)
@@ -160,12 +179,23 @@ class AveragedModel(Module):
 
     def update_parameters(self, model: Module) -> None:
         """Average ``model``'s current parameters (and buffers with ``use_buffers``) into this
-        copy and add one to ``n_averaged`` (see the class)."""
+        copy and add one to ``n_averaged`` (see the class). If the averaging function raises,
+        the averaged copy and ``n_averaged`` are restored as they were."""
         if not isinstance(model, Module):
             raise TypeError(f"AveragedModel.update_parameters: model must be a Module, got {type(model).__name__}")
         pairs = self._pairs(model, self.use_buffers)
         copies = [] if self.use_buffers else self._pairs_buffers(model)
         n = self.n_averaged
+        kept = [(t, np.array(t.data)) for t in [a for a, _ in pairs] + [a for a, _ in copies] + [n]]
+        try:
+            self._average(pairs, copies, n)
+        except BaseException:
+            with no_grad():  # a failed update (an averaging function that raised) changes nothing
+                for t, v in kept:
+                    t.copy_(v)
+            raise
+
+    def _average(self, pairs: list, copies: list, n: Tensor) -> None:
         with no_grad():
             if int(n.item()) == 0:
                 for a, b in pairs:
@@ -174,8 +204,8 @@ class AveragedModel(Module):
                 avgs = [a.detach() for a, _ in pairs]
                 currents = [b.detach() for _, b in pairs]
                 if self.avg_fn is not None:
-                    for a, b in zip(avgs, currents):
-                        a.copy_(self.avg_fn(a, b, n))
+                    for i, (a, b) in enumerate(zip(avgs, currents)):
+                        a.copy_(_averaged(self.avg_fn(a, b, n), a, i))
                 else:
                     groups: dict = {}  # by dtype, as torch groups them for the list rules
                     for a, b in zip(avgs, currents):
@@ -217,8 +247,11 @@ def update_bn(loader: Iterable[Any], model: Module, device: Any = None) -> None:
     layers = [m for m in model.modules() if isinstance(m, _BatchNorm) and not isinstance(m, _InstanceNorm)]
     if not layers:
         return
+    if isinstance(loader, (str, bytes)) or not hasattr(loader, "__iter__"):
+        raise TypeError(f"update_bn: loader must be an iterable of batches, got {type(loader).__name__}")
     momenta = {id(m): m.momentum for m in layers}
     was_training = model.training
+    stats = [(b, np.array(b.data)) for m in layers for b in m.buffers()]
     try:
         with no_grad():
             for m in layers:
@@ -231,6 +264,11 @@ def update_bn(loader: Iterable[Any], model: Module, device: Any = None) -> None:
                 if device is not None and isinstance(batch, Tensor):
                     batch = batch.to(device)
                 model(batch)
+    except BaseException:
+        with no_grad():  # a failed pass (a batch the model refuses) leaves the statistics as they were
+            for b, v in stats:
+                b.copy_(v)
+        raise
     finally:
         for m in layers:
             m.momentum = momenta[id(m)]

@@ -1,7 +1,8 @@
 r"""Activation checkpointing (torch's ``torch.utils.checkpoint``): a segment of the forward
 keeps no intermediate values; its backward runs the segment's forward again to get them.
 
-``checkpoint(fn, *args, **kwargs)`` returns ``fn(*args, **kwargs)``. Inside the graph the
+``checkpoint(fn, *args, **kwargs)`` returns ``fn(*args, **kwargs)`` (a Tensor, or tuples,
+lists and dicts nesting them: every tensor in it is an output). Inside the graph the
 call is ONE node (a ``tl.autograd.Function``) whose parents are the Tensor arguments and
 every tensor the segment reads from outside (its parameters, tensors it closes over or
 gets as keywords). Its vjp recomputes the segment with recording on and sweeps the
@@ -26,12 +27,12 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from .. import graph
+from .. import _pytree, graph
 from .. import random as _random
 from ..autograd import _Collect
 from ..autograd_function import Function
 from ..batchstate import fit
-from ..conventions import checked_order
+from ..conventions import check_bool, checked_order
 from ..ops import base
 from ..tensor import Tensor
 
@@ -39,7 +40,10 @@ __all__ = ["checkpoint", "checkpoint_sequential"]
 
 
 def _outputs(out: Any) -> tuple:
-    return out if isinstance(out, tuple) else (out,)
+    """The leaves of the segment's output (a Tensor, or tuples/lists/dicts nesting them) and
+    its structure, so tensors inside nested containers are outputs of the node too."""
+    leaves, spec = _pytree.flatten(out)
+    return tuple(leaves), spec
 
 
 def _boundary(outs: tuple, since: int, skip: set) -> list:
@@ -72,8 +76,7 @@ class _Segment:
         since = base.bump()
         with graph.enable_grad():
             out = fn(*self.leaves, **kwargs)
-        self.tuple_out = isinstance(out, tuple)
-        outs = _outputs(out)
+        outs, self.spec = _outputs(out)
         self.meta = [(o._data.shape, o._data.dtype) if isinstance(o, Tensor) else None for o in outs]
         self.boundary = _boundary(outs, since, {id(a) for a in self.leaves if isinstance(a, Tensor)})
         # what the node returns: the values with their batch state, no graph (it is dropped here)
@@ -93,12 +96,12 @@ class _Segment:
                 a.detach().requires_grad_(a.requires_grad) if isinstance(a, Tensor) else a for a in self.leaves]
             since = base.bump()
             with graph.enable_grad():
-                outs = _outputs(self.fn(*leaves, **self.kwargs))
+                outs, _ = _outputs(self.fn(*leaves, **self.kwargs))
         finally:
             if self.rng is not None:
                 gen.bit_generator.state = now
         meta = [(o._data.shape, o._data.dtype) if isinstance(o, Tensor) else None for o in outs]
-        if meta != self.meta:
+        if self.meta is not None and meta != self.meta:
             raise RuntimeError(f"checkpoint: recomputing the segment gave outputs {meta}, the first run gave "
                                f"{self.meta}; the function must compute the same thing every time it is called")
         return leaves, outs, since
@@ -134,8 +137,7 @@ class _Checkpoint(Function):
     @staticmethod
     def forward(ctx: Any, segment: _Segment, *tensors: Tensor) -> Any:
         ctx.segment = segment
-        values = segment.values
-        return values if segment.tuple_out else values[0]
+        return segment.values if len(segment.values) != 1 else segment.values[0]
 
     @staticmethod
     def backward(ctx: Any, *gs: Any) -> tuple:
@@ -153,6 +155,10 @@ def checkpoint(function: Callable, *args: Any, use_reentrant: Optional[bool] = N
     ``"none"``."""
     if not callable(function):
         raise TypeError(f"checkpoint: function must be callable, got {type(function).__name__}")
+    if use_reentrant is not None:
+        check_bool("checkpoint", "use_reentrant", use_reentrant)
+    check_bool("checkpoint", "preserve_rng_state", preserve_rng_state)
+    check_bool("checkpoint", "debug", debug)
     if context_fn is not None:
         raise NotImplementedError("checkpoint: context_fn is not supported")
     if determinism_check not in ("default", "none"):
@@ -165,16 +171,22 @@ def checkpoint(function: Callable, *args: Any, use_reentrant: Optional[bool] = N
     tensors = [t for t in segment.leaves if isinstance(t, Tensor)] + segment.boundary
     originals = [a for a in args if isinstance(a, Tensor)] + segment.boundary
     if not any(t.requires_grad for t in tensors):
-        values = segment.values
-        return values if segment.tuple_out else values[0]
-    return _Checkpoint.apply(segment, *originals)
+        return _pytree.unflatten(segment.spec, list(segment.values))
+    out = _Checkpoint.apply(segment, *originals)
+    return _pytree.unflatten(segment.spec, list(out) if len(segment.values) != 1 else [out])
 
 
 def checkpoint_sequential(functions: Any, segments: int, input: Any, use_reentrant: Optional[bool] = None,
                           **kwargs: Any) -> Any:
     """Run ``functions`` (a ``Sequential`` or a list of modules/callables) on ``input`` in
     ``segments`` consecutive chunks, each but the last under ``checkpoint``."""
+    if isinstance(functions, (str, bytes)) or not (hasattr(functions, "children") or hasattr(functions, "__iter__")):
+        raise TypeError("checkpoint_sequential: functions must be a Sequential or a list of modules/callables, "
+                        f"got {type(functions).__name__}")
     fns = list(functions.children()) if hasattr(functions, "children") else list(functions)
+    for i, f in enumerate(fns):
+        if not callable(f):
+            raise TypeError(f"checkpoint_sequential: functions[{i}] is a {type(f).__name__}, not a callable")
     if isinstance(segments, bool) or not isinstance(segments, int) or not 1 <= segments:
         raise ValueError(f"checkpoint_sequential: segments must be an int >= 1, got {segments!r}")
     size = max(1, len(fns) // segments)

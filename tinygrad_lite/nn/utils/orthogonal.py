@@ -170,7 +170,11 @@ def orthogonal(module: Module, name: str = "weight", orthogonal_map: Optional[st
     "matrix_exp", "cayley" or "householder" (default: matrix_exp for a square matrix,
     householder otherwise). The state dict holds ``parametrizations.<name>.original`` and,
     trivialized, ``parametrizations.<name>.0.base``. Returns the module."""
-    weight = getattr(module, name, None) if isinstance(module, Module) else None
+    if not isinstance(module, Module):
+        raise TypeError(f"orthogonal: module must be a Module, got {type(module).__name__}")
+    if not isinstance(name, str):
+        raise TypeError(f"orthogonal: name must be a string, got {name!r}")
+    weight = getattr(module, name, None)
     if not isinstance(weight, Tensor):
         raise ValueError(f"orthogonal: module {type(module).__name__} has no parameter or buffer named {name!r}")
     if weight.data.ndim < 2:

@@ -251,6 +251,8 @@ def global_unstructured(parameters: Iterable, pruning_method: type, importance_s
         raise TypeError(f"{who}: parameters is not an iterable of (module, name) pairs, got "
                         f"{type(parameters).__name__}")
     pairs = list(parameters)
+    if not pairs:
+        raise ValueError(f"{who}: parameters is empty; give at least one (module, name) pair")
     for pair in pairs:
         if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[0], Module)
                 and isinstance(pair[1], str) and isinstance(getattr(pair[0], pair[1], None), Tensor)):
@@ -287,7 +289,9 @@ def global_unstructured(parameters: Iterable, pruning_method: type, importance_s
 def remove(module: Module, name: str) -> Module:
     """Make the pruning of ``module.<name>`` permanent (:meth:`BasePruningMethod.remove`) and
     detach its hook; returns the module."""
-    hooks = module_hooks(module) if isinstance(module, Module) else None
+    if not isinstance(module, Module):
+        raise TypeError(f"remove: module must be a Module, got {type(module).__name__}")
+    hooks = module_hooks(module)
     for fn, *_ in list(hooks.pre.values()) if hooks is not None else ():
         if isinstance(fn, BasePruningMethod) and fn._tensor_name == name:
             fn.remove(module)
@@ -299,6 +303,8 @@ def remove(module: Module, name: str) -> Module:
 
 def is_pruned(module: Module) -> bool:
     """Whether ``module`` or a module below it has a pruning hook."""
+    if not isinstance(module, Module):
+        raise TypeError(f"is_pruned: module must be a Module, got {type(module).__name__}")
     for m in module.modules():
         hooks = module_hooks(m)
         if hooks is not None and any(isinstance(fn, BasePruningMethod) for fn, *_ in hooks.pre.values()):

@@ -27,6 +27,22 @@ __all__ = ["pad_sequence", "PackedSequence", "pack_padded_sequence", "pad_packed
            "unpad_sequence", "unpack_sequence"]
 
 
+def _tensors(who: str, sequences: Any) -> list:
+    """``sequences`` (a list/tuple of tensors or arrays of numbers) as Tensors, else a TypeError
+    naming ``who`` and the offending entry."""
+    if isinstance(sequences, (str, bytes, dict)) or not hasattr(sequences, "__iter__"):
+        raise TypeError(f"{who}: sequences must be a list of tensors, got {type(sequences).__name__}")
+    out = []
+    for i, s in enumerate(sequences):
+        if not isinstance(s, Tensor):
+            a = np.asarray(s) if isinstance(s, (list, tuple, np.ndarray, numbers.Number)) else None
+            if a is None or a.dtype.kind not in "biuf":
+                raise TypeError(f"{who}: sequence {i} is a {type(s).__name__}, not a tensor of numbers")
+            s = Tensor(a)
+        out.append(s)
+    return out
+
+
 def pad_sequence(sequences: Sequence[Any], batch_first: bool = False, padding_value: float = 0.0,
                  padding_side: str = "right") -> Tensor:
     """Stack tensors of shapes (L_i, *) into (L, B, *) (``batch_first=True``: (B, L, *)),
@@ -36,12 +52,17 @@ def pad_sequence(sequences: Sequence[Any], batch_first: bool = False, padding_va
     ValueError naming them, an empty list a ValueError."""
     if padding_side not in ("right", "left"):
         raise ValueError(f"pad_sequence: padding_side must be 'right' or 'left', got {padding_side!r}")
-    seqs = [s if isinstance(s, Tensor) else Tensor(s) for s in sequences]
+    check_bool("pad_sequence", "batch_first", batch_first)
+    if isinstance(padding_value, (str, bytes)) or not isinstance(padding_value, numbers.Real):
+        raise TypeError(f"pad_sequence: padding_value must be a real number, got {padding_value!r}")
+    seqs = _tensors("pad_sequence", sequences)
     if not seqs:
         raise ValueError("pad_sequence: received an empty list of sequences")
     rest, dt = seqs[0].shape[1:], seqs[0].dtype
     for i, s in enumerate(seqs):
-        if s.ndim == 0 or s.shape[1:] != rest or s.dtype != dt:
+        if s.ndim == 0:
+            raise ValueError(f"pad_sequence: sequence {i} is 0-d (shape ()); every one must be (L_i, *)")
+        if s.shape[1:] != rest or s.dtype != dt:
             raise ValueError(f"pad_sequence: sequence {i} has shape {s.shape} and dtype {s.dtype}, sequence 0 has "
                              f"shape {seqs[0].shape} and dtype {dt} (every one must be (L_i, *same) of one dtype)")
     n = max(s.shape[0] for s in seqs)
@@ -80,7 +101,11 @@ class PackedSequence(_PackedFields):
                 raise TypeError("PackedSequence: give data and batch_sizes (or the pair (data, batch_sizes)), got "
                                 f"{type(data).__name__} without batch_sizes")
             data, batch_sizes = data
-        data = data if isinstance(data, Tensor) else Tensor(np.asarray(data))
+        if not isinstance(data, Tensor):
+            arr = np.asarray(data) if isinstance(data, (list, tuple, np.ndarray)) else None
+            if arr is None or arr.dtype.kind not in "biuf":
+                raise TypeError(f"PackedSequence: data must be a Tensor of numbers, got {type(data).__name__}")
+            data = Tensor(arr)
         bs = _int_array("PackedSequence", "batch_sizes", batch_sizes)
         n = int(bs.sum())
         if bs.min() < 1 or np.any(np.diff(bs) > 0):
@@ -282,7 +307,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False, pad
 def pack_sequence(sequences: Sequence[Any], enforce_sorted: bool = True) -> PackedSequence:
     """Pack a list of tensors (L_i, *) (non-increasing L_i unless ``enforce_sorted=False``):
     ``pack_padded_sequence(pad_sequence(sequences), [L_i])``."""
-    seqs = [s if isinstance(s, Tensor) else Tensor(np.asarray(s)) for s in sequences]
+    seqs = _tensors("pack_sequence", sequences)
     if not seqs:
         raise RuntimeError("pack_sequence: received an empty list of sequences")
     if any(s.ndim == 0 for s in seqs):
