@@ -16,14 +16,14 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import constraints
-from .distribution import Distribution, _noise, broadcast_all
+from .distribution import CentredAtLoc, Distribution, _noise, broadcast_all
 
 __all__ = ["Normal", "Uniform", "Exponential", "Laplace", "Cauchy", "Gumbel", "HalfNormal", "LogNormal"]
 
 _EULER = 0.57721566490153286061
 
 
-class _LocScale(Distribution):
+class _LocScale(CentredAtLoc, Distribution):
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
@@ -35,14 +35,6 @@ class _LocScale(Distribution):
 
     def _eps(self, kind: str, sample_shape: Sequence[int]) -> Tensor:
         return _noise(kind, self._extended_shape(sample_shape), self.loc.dtype)
-
-    @property
-    def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
 
 
 class Normal(_LocScale):

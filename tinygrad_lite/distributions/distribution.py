@@ -297,3 +297,16 @@ class Distribution:
             if isinstance(t, Tensor):
                 parts.append(f"{name}: {t.data.item() if t.data.size == 1 else tuple(t.shape)}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+
+class CentredAtLoc:
+    """Mixin of a distribution whose mean and mode are its ``loc`` (put it before
+    ``Distribution`` among the bases)."""
+
+    @property
+    def mean(self) -> Tensor:
+        return self.loc  # type: ignore[attr-defined]
+
+    @property
+    def mode(self) -> Tensor:
+        return self.loc  # type: ignore[attr-defined]

@@ -23,7 +23,7 @@ from .. import linalg, special
 from ..tensor import Tensor, tensor
 from . import constraints
 from .discrete import Categorical
-from .distribution import Distribution, _as_tensor, _generator, _noise, _shape, broadcast_all
+from .distribution import CentredAtLoc, Distribution, _as_tensor, _generator, _noise, _shape, broadcast_all
 from .multivariate import _batch_mv
 
 __all__ = ["MixtureSameFamily", "LowRankMultivariateNormal", "VonMises"]
@@ -128,7 +128,7 @@ class MixtureSameFamily(Distribution):
         return (f"MixtureSameFamily(\n  {self._mixture_distribution!r},\n  {self._component_distribution!r})")
 
 
-class LowRankMultivariateNormal(Distribution):
+class LowRankMultivariateNormal(CentredAtLoc, Distribution):
     """N(loc, W W^T + diag(D)), W = ``cov_factor`` (k x r), D = ``cov_diag`` (k, positive).
     With C = I_r + W^T D^{-1} W = L_C L_C^T: log det Sigma = 2 sum log diag L_C + sum log D;
     (x - mu)^T Sigma^{-1} (x - mu) = sum d^2 / D - |L_C^{-1} W^T (d / D)|^2; log_prob =
@@ -178,14 +178,6 @@ class LowRankMultivariateNormal(Distribution):
         return linalg.cholesky(C)
 
     @property
-    def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
-
-    @property
     def variance(self) -> Tensor:
         return ((self._W ** 2).sum(-1) + self._D).expand(self._batch_shape + self._event_shape)
 
@@ -230,7 +222,7 @@ class LowRankMultivariateNormal(Distribution):
         return H if tuple(H.shape) == self._batch_shape else H.expand(self._batch_shape)
 
 
-class VonMises(Distribution):
+class VonMises(CentredAtLoc, Distribution):
     """The circular normal on [-pi, pi): log p(x) = kappa cos(x - loc) - log(2 pi) - log I0(kappa)
     (I0 via the scaled i0e for large kappa); mean and mode loc; circular variance
     1 - I1(kappa) / I0(kappa). Draws (no gradient) by Best and Fisher's rejection sampler."""
@@ -243,14 +235,6 @@ class VonMises(Distribution):
     def __init__(self, loc: Any, concentration: Any, validate_args: Optional[bool] = None) -> None:
         self.loc, self.concentration = broadcast_all(loc, concentration, who="VonMises")
         super().__init__(self.loc.shape, validate_args=validate_args)
-
-    @property
-    def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
 
     @property
     def variance(self) -> Tensor:

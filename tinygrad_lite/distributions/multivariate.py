@@ -23,7 +23,7 @@ import numpy as np
 from .. import linalg
 from ..tensor import Tensor, tensor
 from . import constraints
-from .distribution import Distribution, _as_tensor, _noise, _sum_rightmost
+from .distribution import CentredAtLoc, Distribution, _as_tensor, _noise, _sum_rightmost
 
 __all__ = ["MultivariateNormal", "Independent"]
 
@@ -52,7 +52,7 @@ def _precision_to_scale_tril(P: Tensor) -> Tensor:
     return linalg.solve_triangular(L_inv, eye, upper=False)
 
 
-class MultivariateNormal(Distribution):
+class MultivariateNormal(CentredAtLoc, Distribution):
     """N(loc, Sigma) on vectors of length k = loc.shape[-1], given exactly one of
     ``covariance_matrix`` (Sigma), ``precision_matrix`` (Sigma^{-1}) or ``scale_tril`` (L, lower
     triangular with a positive diagonal, Sigma = L L^T). batch_shape broadcasts loc's leading
@@ -128,14 +128,6 @@ class MultivariateNormal(Distribution):
         eye = tensor(np.broadcast_to(np.eye(L.shape[-1], dtype=L.dtype), tuple(L.shape)).copy())
         Linv = linalg.solve_triangular(L, eye, upper=False)
         return (Linv.swapaxes(-2, -1) @ Linv).expand(self._batch_shape + self._event_shape * 2)
-
-    @property
-    def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
-        return self.loc
 
     @property
     def variance(self) -> Tensor:
