@@ -310,3 +310,10 @@ class CentredAtLoc:
     @property
     def mode(self) -> Tensor:
         return self.loc  # type: ignore[attr-defined]
+
+
+def reinterpreted(who: str, r: Any) -> int:
+    """``reinterpreted_batch_ndims`` checked: a non-negative int (``ValueError`` naming ``who``)."""
+    if isinstance(r, bool) or not isinstance(r, int) or r < 0:
+        raise ValueError(f"{who}: reinterpreted_batch_ndims must be a non-negative int, got {r!r}")
+    return r

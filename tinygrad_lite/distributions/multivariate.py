@@ -23,7 +23,7 @@ import numpy as np
 from .. import linalg
 from ..tensor import Tensor, tensor
 from . import constraints
-from .distribution import CentredAtLoc, Distribution, _as_tensor, _noise, _sum_rightmost
+from .distribution import CentredAtLoc, Distribution, _as_tensor, _noise, _sum_rightmost, reinterpreted
 
 __all__ = ["MultivariateNormal", "Independent"]
 
@@ -164,9 +164,7 @@ class Independent(Distribution):
         if not isinstance(base_distribution, Distribution):
             raise TypeError(f"Independent: base_distribution must be a Distribution, got "
                             f"{type(base_distribution).__name__}")
-        r = reinterpreted_batch_ndims
-        if isinstance(r, bool) or not isinstance(r, int) or r < 0:
-            raise ValueError(f"Independent: reinterpreted_batch_ndims must be a non-negative int, got {r!r}")
+        r = reinterpreted("Independent", reinterpreted_batch_ndims)
         shape = base_distribution.batch_shape + base_distribution.event_shape
         if r > len(base_distribution.batch_shape):
             raise ValueError(f"Independent: expected reinterpreted_batch_ndims <= len(base_distribution.batch_shape),"

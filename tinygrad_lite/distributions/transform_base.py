@@ -155,7 +155,16 @@ class _InverseTransform(Transform):
         return f"_InverseTransform({self._inv!r})"
 
 
-class ExpTransform(Transform):
+class ParameterFree(Transform):
+    """A transform without parameters: equal to every instance of its class, as torch's."""
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, type(self))
+
+    __hash__ = object.__hash__
+
+
+class ExpTransform(ParameterFree):
     """y = exp(x), real -> positive; log|dy/dx| = x."""
 
     domain = constraints.real
@@ -171,11 +180,6 @@ class ExpTransform(Transform):
 
     def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
         return x
-
-    def __eq__(self, other: Any) -> bool:
-        return isinstance(other, ExpTransform)
-
-    __hash__ = object.__hash__
 
 
 class PowerTransform(Transform):
@@ -211,7 +215,7 @@ class PowerTransform(Transform):
     inverse_shape = forward_shape
 
 
-class SigmoidTransform(Transform):
+class SigmoidTransform(ParameterFree):
     """y = sigmoid(x) (clamped to [eps, 1 - eps]), real -> unit_interval; inverse logit;
     log|dy/dx| = -softplus(-x) - softplus(x)."""
 
@@ -231,13 +235,8 @@ class SigmoidTransform(Transform):
     def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
         return -_softplus(-x) - _softplus(x)
 
-    def __eq__(self, other: Any) -> bool:
-        return isinstance(other, SigmoidTransform)
 
-    __hash__ = object.__hash__
-
-
-class TanhTransform(Transform):
+class TanhTransform(ParameterFree):
     """y = tanh(x), real -> (-1, 1); inverse atanh; log|dy/dx| = 2 (log 2 - x - softplus(-2x))."""
 
     domain = constraints.real
@@ -254,13 +253,8 @@ class TanhTransform(Transform):
     def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
         return 2.0 * (math.log(2.0) - x - _softplus(-2.0 * x))
 
-    def __eq__(self, other: Any) -> bool:
-        return isinstance(other, TanhTransform)
 
-    __hash__ = object.__hash__
-
-
-class AbsTransform(Transform):
+class AbsTransform(ParameterFree):
     """y = |x|, real -> positive; not bijective: ``inv(y)`` returns y (the nonnegative preimage)."""
 
     domain = constraints.real
@@ -271,11 +265,6 @@ class AbsTransform(Transform):
 
     def _inverse(self, y: Tensor) -> Tensor:
         return y
-
-    def __eq__(self, other: Any) -> bool:
-        return isinstance(other, AbsTransform)
-
-    __hash__ = object.__hash__
 
 
 class AffineTransform(Transform):

@@ -15,14 +15,14 @@ import numpy as np
 from ..nn import functional as F
 from ..tensor import Tensor, tensor
 from . import constraints
-from .distribution import _sum_rightmost, clamp_probs
-from .transform_base import Transform
+from .distribution import _sum_rightmost, clamp_probs, reinterpreted
+from .transform_base import ParameterFree, Transform
 
 __all__ = ["SoftmaxTransform", "StickBreakingTransform", "LowerCholeskyTransform", "IndependentTransform",
            "ComposeTransform", "identity_transform"]
 
 
-class SoftmaxTransform(Transform):
+class SoftmaxTransform(ParameterFree):
     """y = softmax(x) over the last dimension, real_vector -> simplex; not bijective; inverse log y."""
 
     domain = constraints.real_vector
@@ -35,13 +35,8 @@ class SoftmaxTransform(Transform):
     def _inverse(self, y: Tensor) -> Tensor:
         return y.log()
 
-    def __eq__(self, other: Any) -> bool:
-        return isinstance(other, SoftmaxTransform)
 
-    __hash__ = object.__hash__
-
-
-class StickBreakingTransform(Transform):
+class StickBreakingTransform(ParameterFree):
     """Stick breaking, real_vector of size K -> simplex of size K + 1: z_i = sigmoid(x_i -
     log(K - i)) (i = 0..K-1), y_i = z_i prod_{j<i} (1 - z_j), y_K = prod_j (1 - z_j);
     log|det| = sum_i (-x'_i + logsigmoid(x'_i) + log y_i), x'_i = x_i - log(K - i)."""
@@ -78,13 +73,8 @@ class StickBreakingTransform(Transform):
             raise ValueError(f"StickBreakingTransform: too few dimensions in shape {tuple(shape)}")
         return tuple(shape[:-1]) + (shape[-1] - 1,)
 
-    def __eq__(self, other: Any) -> bool:
-        return isinstance(other, StickBreakingTransform)
 
-    __hash__ = object.__hash__
-
-
-class LowerCholeskyTransform(Transform):
+class LowerCholeskyTransform(ParameterFree):
     """Square matrices -> lower triangular with positive diagonal: strictly lower part kept,
     diagonal exponentiated. Not bijective (the upper part is dropped)."""
 
@@ -97,11 +87,6 @@ class LowerCholeskyTransform(Transform):
     def _inverse(self, y: Tensor) -> Tensor:
         return y.tril(-1) + y.diagonal(dim1=-2, dim2=-1).log().diag_embed()
 
-    def __eq__(self, other: Any) -> bool:
-        return isinstance(other, LowerCholeskyTransform)
-
-    __hash__ = object.__hash__
-
 
 class IndependentTransform(Transform):
     """``base_transform`` with ``reinterpreted_batch_ndims`` more rightmost dimensions in its event:
@@ -112,9 +97,7 @@ class IndependentTransform(Transform):
         if not isinstance(base_transform, Transform):
             raise TypeError(f"IndependentTransform: base_transform must be a Transform, got "
                             f"{type(base_transform).__name__}")
-        r = reinterpreted_batch_ndims
-        if isinstance(r, bool) or not isinstance(r, int) or r < 0:
-            raise ValueError(f"IndependentTransform: reinterpreted_batch_ndims must be a non-negative int, got {r!r}")
+        r = reinterpreted("IndependentTransform", reinterpreted_batch_ndims)
         self.base_transform, self.reinterpreted_batch_ndims = base_transform, r
 
     @property
@@ -165,31 +148,28 @@ class ComposeTransform(Transform):
                 raise TypeError(f"ComposeTransform: every part must be a Transform, got {type(p).__name__}")
         self.parts = parts
 
-    @property
-    def domain(self) -> Any:  # type: ignore[override]
+    def _end(self, near: str, far: str) -> Any:
+        """The chain's ``near`` constraint ("domain": the first part's; "codomain": the last
+        part's), made ``independent`` over the event dimensions the parts add along the way."""
         if not self.parts:
             return constraints.real
-        domain = self.parts[0].domain
-        event_dim = self.parts[-1].codomain.event_dim
-        for part in reversed(self.parts):
-            event_dim += part.domain.event_dim - part.codomain.event_dim
-            event_dim = max(event_dim, part.domain.event_dim)
-        if event_dim > domain.event_dim:
-            domain = constraints.independent(domain, event_dim - domain.event_dim)
-        return domain
+        seq = self.parts[::-1] if near == "domain" else self.parts
+        end = getattr(seq[-1], near)
+        event_dim = getattr(seq[0], far).event_dim
+        for part in seq:
+            event_dim += getattr(part, near).event_dim - getattr(part, far).event_dim
+            event_dim = max(event_dim, getattr(part, near).event_dim)
+        if event_dim > end.event_dim:
+            end = constraints.independent(end, event_dim - end.event_dim)
+        return end
+
+    @property
+    def domain(self) -> Any:  # type: ignore[override]
+        return self._end("domain", "codomain")
 
     @property
     def codomain(self) -> Any:  # type: ignore[override]
-        if not self.parts:
-            return constraints.real
-        codomain = self.parts[-1].codomain
-        event_dim = self.parts[0].domain.event_dim
-        for part in self.parts:
-            event_dim += part.codomain.event_dim - part.domain.event_dim
-            event_dim = max(event_dim, part.codomain.event_dim)
-        if event_dim > codomain.event_dim:
-            codomain = constraints.independent(codomain, event_dim - codomain.event_dim)
-        return codomain
+        return self._end("codomain", "domain")
 
     @property
     def bijective(self) -> bool:  # type: ignore[override]
