@@ -5,6 +5,7 @@ from the library's default generator (``tl.manual_seed``).
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable, Optional, Union
@@ -12,6 +13,7 @@ from typing import Any, Callable, Optional, Union
 import numpy as np
 
 from .conventions import check_dtype as _check_dtype
+from .factories import check_device
 from .random import default_generator
 from .size import Size
 from .tensor import Tensor
@@ -26,6 +28,7 @@ _TOLERANCES = {
     np.dtype(np.complex64): (1.3e-6, 1e-5),
     np.dtype(np.complex128): (1e-7, 1e-7),
 }
+_MAX_BYTES = int(np.iinfo(np.intp).max)  # the most bytes one numpy array can hold
 _NUMBER_DTYPES = {int: np.dtype(np.int64), float: np.dtype(np.float64), complex: np.dtype(np.complex128)}
 
 
@@ -89,6 +92,10 @@ def _compare_numbers(actual: Any, expected: Any, rtol: Optional[float], atol: Op
 
 def _compare_arrays(actual: np.ndarray, expected: np.ndarray, rtol: Optional[float], atol: Optional[float],
                     equal_nan: bool, check_dtype: bool) -> None:
+    for name, arr in (("actual", actual), ("expected", expected)):
+        if arr.dtype.kind not in "biufc":
+            raise TypeError(f"assert_close: {name} is an array of dtype {arr.dtype}; only bool, integer, "
+                            "floating-point and complex arrays are compared")
     if actual.shape != expected.shape:
         raise _Mismatch(f"The values for attribute 'shape' do not match: {Size(actual.shape)!r} != "
                         f"{Size(expected.shape)!r}.")
@@ -100,7 +107,10 @@ def _compare_arrays(actual: np.ndarray, expected: np.ndarray, rtol: Optional[flo
         common = np.dtype(np.int64)
     a, e = actual.astype(common, copy=False), expected.astype(common, copy=False)
     with np.errstate(invalid="ignore", over="ignore"):
-        matches = np.isclose(a, e, rtol=rt, atol=at, equal_nan=equal_nan)
+        if common.kind == "i" and rt == 0 and at == 0:
+            matches = a == e  # (exact: isclose would compare in float64 and miss differences past 2**53)
+        else:
+            matches = np.isclose(a, e, rtol=rt, atol=at, equal_nan=equal_nan)
     if matches.all():
         return
     if a.ndim == 0:
@@ -226,34 +236,53 @@ def make_tensor(*shape: Any, dtype: Any, device: Any = None, low: Optional[float
         if isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Integral) or s < 0:
             raise ValueError(f"make_tensor: shape must be non-negative ints, got {shape!r}")
     dt = _check_dtype("make_tensor", dtype)
+    check_device("make_tensor", device)
     for name, v in (("requires_grad", requires_grad), ("noncontiguous", noncontiguous),
                     ("exclude_zero", exclude_zero)):
         if not isinstance(v, (bool, np.bool_)):
             raise TypeError(f"make_tensor: {name} must be a bool, got {v!r}")
-    rng = default_generator()
+    for name, v in (("low", low), ("high", high)):
+        if v is not None and (isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real)):
+            raise TypeError(f"make_tensor: {name} must be a real number or None, got {v!r}")
+        if v is not None and math.isnan(v):
+            raise ValueError(f"make_tensor: low and high cannot be NaN, got low={low!r}, high={high!r}")
     size = tuple(int(s) for s in shape)
+    numel = math.prod(size)
+    if numel * dt.itemsize > _MAX_BYTES:
+        raise ValueError(f"make_tensor: shape {size} of {dt} needs {numel * dt.itemsize} bytes, more than an "
+                         f"array can hold ({_MAX_BYTES})")
+    if requires_grad and dt.kind != "f":
+        raise ValueError(f"make_tensor: requires_grad=True needs a floating-point dtype, got {dt}")
+    rng = default_generator()
     if dt.kind == "b":
         data = rng.random(size) < 0.5
-    elif dt.kind in "iu":
-        lo = (0 if dt.kind == "u" else -9) if low is None else int(np.ceil(low))
-        hi = 10 if high is None else int(np.ceil(high))
+    elif dt.kind in "iu":  # [low, high) clamped to the dtype's values (and int64's), as torch
+        info = np.iinfo(dt)
+        first, past = max(int(info.min), -2**63), min(int(info.max) + 1, 2**63)
+        lo = (0 if dt.kind == "u" else -9) if low is None else math.ceil(min(max(low, first), past))
+        hi = 10 if high is None else math.ceil(min(max(high, first), past))
+        lo, hi = max(lo, first), min(hi, past)
         if lo >= hi:
             raise ValueError(f"make_tensor: low must be less than high, got low={low!r}, high={high!r}")
         data = rng.integers(lo, hi, size).astype(dt)
         if exclude_zero:
             data[data == 0] = 1
-    else:
-        lo, hi = -9.0 if low is None else float(low), 9.0 if high is None else float(high)
+    else:  # [low, high) clamped to the dtype's finite range, as torch
+        big = float(np.finfo(dt).max)
+        lo = -9.0 if low is None else min(max(float(low), -big), big)
+        hi = 9.0 if high is None else min(max(float(high), -big), big)
         if not lo < hi:
             raise ValueError(f"make_tensor: low must be less than high, got low={low!r}, high={high!r}")
-        data = rng.uniform(lo, hi, size).astype(dt)
+        u = rng.random(size)
+        with np.errstate(over="ignore"):
+            width = hi - lo
+        data = (lo + width * u if math.isfinite(width) else lo * (1 - u) + hi * u)
+        data = data.astype(dt)
         if exclude_zero:
             data[data == 0] = np.finfo(dt).tiny
     if noncontiguous and data.size > 1:
         wide = np.repeat(data, 2, axis=-1)
         data = wide[..., ::2]
-    if requires_grad and dt.kind != "f":
-        raise ValueError(f"make_tensor: requires_grad=True needs a floating-point dtype, got {dt}")
     out = Tensor(data, requires_grad=bool(requires_grad))
     if noncontiguous and data.size > 1:
         out.data = data  # (Tensor copies its input: keep the strided view)

@@ -23,6 +23,9 @@ from .distribution import Distribution, _as_tensor, _generator, _shape, broadcas
 
 __all__ = ["Bernoulli", "Categorical", "OneHotCategorical", "Binomial", "Poisson", "Geometric"]
 
+# the largest rate numpy's Poisson sampler accepts (int64 max less ten of its square roots)
+_POISSON_MAX = float(np.iinfo(np.int64).max - 10 * np.sqrt(np.iinfo(np.int64).max))
+
 
 def _one_of(who: str, probs: Any, logits: Any) -> None:
     if (probs is None) == (logits is None):
@@ -176,9 +179,13 @@ class Binomial(_Binary):
 
     def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
         shape = self._extended_shape(sample_shape)
-        n = np.broadcast_to(self.total_count.data, shape).astype(np.int64)
+        total = self.total_count.data
+        if total.size and not (np.all(np.isfinite(total)) and np.all(total >= 0) and np.all(total < 2.0**63)):
+            raise ValueError(f"Binomial.sample: total_count must be finite, >= 0 and < 2**63 to draw, got values "
+                             f"from {total.min()} to {total.max()}")
+        n = np.broadcast_to(total, shape).astype(np.int64)
         p = self.probs.data
-        return tensor(_generator().binomial(n, np.broadcast_to(p, shape)).astype(p.dtype))
+        return tensor(np.asarray(_generator().binomial(n, np.broadcast_to(p, shape))).astype(p.dtype))
 
     def log_prob(self, value: Any) -> Tensor:
         k = self._value(value)
@@ -230,7 +237,10 @@ class Poisson(Distribution):
     def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
         shape = self._extended_shape(sample_shape)
         r = self.rate.data
-        return tensor(_generator().poisson(np.broadcast_to(r, shape)).astype(r.dtype))
+        if r.size and not (np.all(r >= 0) and np.all(r <= _POISSON_MAX)):  # (False for NaN too)
+            raise ValueError(f"Poisson.sample: rate must be >= 0 and <= {_POISSON_MAX:.4g} to draw, got values from "
+                             f"{r.min()} to {r.max()}")
+        return tensor(np.asarray(_generator().poisson(np.broadcast_to(r, shape))).astype(r.dtype))
 
     def log_prob(self, value: Any) -> Tensor:
         v, rate = broadcast_all(self._value(value), self.rate)
