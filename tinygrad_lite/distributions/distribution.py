@@ -195,9 +195,15 @@ class Distribution:
         return v if np.issubdtype(v.dtype, np.floating) else tensor(v.data.astype(self._dtype()))
 
     def _prob(self, value: Any) -> Tensor:
-        """An ``icdf`` argument as a floating Tensor (numbers and arrays in the parameters' dtype)."""
+        """An ``icdf`` argument as a floating Tensor (numbers and arrays in the parameters' dtype);
+        anything else (a string, None, ...) is a TypeError naming ``<Distribution>.icdf``."""
         if isinstance(value, Tensor) and np.issubdtype(value.dtype, np.floating):
             return value
+        arr = getattr(value, "data", value) if isinstance(value, Tensor) else value
+        if not isinstance(arr, (numbers.Real, np.ndarray)) or (isinstance(arr, np.ndarray)
+                                                               and arr.dtype.kind not in "biuf"):
+            raise TypeError(f"{type(self).__name__}.icdf: value must be a real number, a numeric array or a Tensor, "
+                            f"got {type(value).__name__}")
         return tensor(np.asarray(getattr(value, "data", value), dtype=self._dtype()))
 
     def _dtype(self) -> np.dtype:
