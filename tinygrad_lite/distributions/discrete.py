@@ -27,6 +27,13 @@ __all__ = ["Bernoulli", "Categorical", "OneHotCategorical", "Binomial", "Poisson
 _POISSON_MAX = float(np.iinfo(np.int64).max - 10 * np.sqrt(np.iinfo(np.int64).max))
 
 
+def _check_probs(who: str, p: np.ndarray) -> None:
+    """Probabilities in [0, 1] (NaN is not), else a ValueError naming ``who`` (they can be
+    outside with ``validate_args=False``), before anything is drawn."""
+    if p.size and not (np.all(p >= 0) and np.all(p <= 1)):
+        raise ValueError(f"{who}: probs must lie in [0, 1] to draw, got\n{p}")
+
+
 def _one_of(who: str, probs: Any, logits: Any) -> None:
     if (probs is None) == (logits is None):
         raise ValueError(f"{who}: either `probs` or `logits` must be specified, but not both")
@@ -89,6 +96,7 @@ class Bernoulli(_Binary):
     def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
         shape = self._extended_shape(sample_shape)
         p = self.probs.data
+        _check_probs("Bernoulli.sample", p)
         return tensor((_generator().random(shape) < np.broadcast_to(p, shape)).astype(p.dtype))
 
     def log_prob(self, value: Any) -> Tensor:
@@ -185,6 +193,7 @@ class Binomial(_Binary):
                              f"from {total.min()} to {total.max()}")
         n = np.broadcast_to(total, shape).astype(np.int64)
         p = self.probs.data
+        _check_probs("Binomial.sample", p)
         return tensor(np.asarray(_generator().binomial(n, np.broadcast_to(p, shape))).astype(p.dtype))
 
     def log_prob(self, value: Any) -> Tensor:
@@ -298,7 +307,11 @@ class Categorical(Distribution):
 
     def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
         shape = _shape("Categorical.sample", sample_shape) + self._batch_shape
-        cum = np.cumsum(self.probs.data, -1)
+        p = self.probs.data
+        if p.size and not (np.all(p >= 0) and np.all(np.isfinite(p)) and np.all(p.sum(-1) > 0)):
+            raise ValueError("Categorical.sample: probs must be finite and >= 0 with a positive sum over the last "
+                             f"dimension to draw, got\n{p}")
+        cum = np.cumsum(p, -1)
         u = _generator().random(shape)[..., None] * cum[..., -1:]
         idx = (u >= cum).sum(-1)
         return tensor(np.minimum(idx, self._num_events - 1).astype(np.int64))

@@ -16,6 +16,7 @@ touched.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -173,7 +174,7 @@ class Independent(Distribution):
             raise TypeError(f"Independent: base_distribution must be a Distribution, got "
                             f"{type(base_distribution).__name__}")
         r = reinterpreted_batch_ndims
-        if isinstance(r, bool) or not isinstance(r, int) or r < 0:
+        if isinstance(r, (bool, np.bool_)) or not isinstance(r, numbers.Integral) or r < 0:
             raise ValueError(f"Independent: reinterpreted_batch_ndims must be a non-negative int, got {r!r}")
         shape = base_distribution.batch_shape + base_distribution.event_shape
         if r > len(base_distribution.batch_shape):
@@ -181,7 +182,7 @@ class Independent(Distribution):
                              f" actual {r} vs {len(base_distribution.batch_shape)}")
         event_dim = r + len(base_distribution.event_shape)
         self.base_dist = base_distribution
-        self.reinterpreted_batch_ndims = r
+        self.reinterpreted_batch_ndims = r = int(r)
         super().__init__(shape[:len(shape) - event_dim], shape[len(shape) - event_dim:], validate_args=validate_args)
 
     def _expand_parts(self, new: Distribution, batch_shape: tuple) -> None:
