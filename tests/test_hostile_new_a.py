@@ -249,3 +249,14 @@ def test_gradgradcheck_names_grad_outputs() -> None:
     x = tl.tensor(np.array([1.0, 2.0]), requires_grad=True)
     with pytest.raises(TypeError, match="autograd.gradgradcheck: grad_outputs must be a Tensor or a tuple"):
         tl.autograd.gradgradcheck(lambda t: t * t, (x,), {})
+
+
+@pytest.mark.parametrize("kw", ["covariance_matrix", "precision_matrix", "scale_tril"])
+def test_multivariate_normal_of_an_empty_event(kw) -> None:
+    torch = pytest.importorskip("torch")
+    # (torch's own scale_tril check fails on a 0x0 matrix, so its side is built unchecked)
+    want = torch.distributions.MultivariateNormal(torch.zeros(0), **{kw: torch.zeros(0, 0)}, validate_args=False)
+    d = D.MultivariateNormal(tl.tensor(np.zeros(0)), **{kw: tl.tensor(np.zeros((0, 0)))})
+    assert d.sample((2,)).shape == tuple(want.sample((2,)).shape) == (2, 0)
+    assert d.entropy().item() == want.entropy().item() == 0.0
+    assert d.log_prob(tl.tensor(np.zeros(0))).item() == 0.0  # (the density of the one point of R^0)
