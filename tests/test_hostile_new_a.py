@@ -260,3 +260,11 @@ def test_multivariate_normal_of_an_empty_event(kw) -> None:
     assert d.sample((2,)).shape == tuple(want.sample((2,)).shape) == (2, 0)
     assert d.entropy().item() == want.entropy().item() == 0.0
     assert d.log_prob(tl.tensor(np.zeros(0))).item() == 0.0  # (the density of the one point of R^0)
+
+
+@pytest.mark.parametrize("shape", [(0,), (0, 3), (2, 0, 1)])
+@pytest.mark.parametrize("grad", [False, True])
+def test_repr_of_an_empty_tensor_shows_its_shape(shape, grad) -> None:
+    torch = pytest.importorskip("torch")
+    want = repr(torch.zeros(shape, dtype=torch.float64, requires_grad=grad)).replace(", dtype=torch.float64", "")
+    assert repr(tl.tensor(np.zeros(shape), requires_grad=grad)) == want

@@ -144,7 +144,11 @@ def _body(data: np.ndarray, prefix: str) -> str:
 
 def tensor_repr(data: np.ndarray, suffixes: Sequence[str]) -> str:
     """``tensor(<values>, <suffixes>)`` with the current print options; a suffix that would
-    pass ``linewidth`` goes on a new line, indented under the values (as torch)."""
+    pass ``linewidth`` goes on a new line, indented under the values (as torch). An empty
+    tensor of any shape but ``(0,)`` prints ``tensor([], size=(0, 3))``, as torch, since its
+    values alone do not show the shape."""
+    if data.size == 0 and data.shape != (0,):
+        suffixes = [f"size={tuple(data.shape)}"] + list(suffixes)
     out = "tensor(" + _body(data, "tensor(")
     last = len(out) - out.rfind("\n") + 1
     for suffix in suffixes:
