@@ -56,7 +56,9 @@ def test_poisson_rate_too_large_or_nan_is_named() -> None:
 @pytest.mark.parametrize("make,match", [
     (lambda: D.Bernoulli(probs=float("nan"), validate_args=False), r"Bernoulli\.sample: probs must lie in \[0, 1\]"),
     (lambda: D.Binomial(3, probs=1.5, validate_args=False), r"Binomial\.sample: probs must lie in \[0, 1\]"),
-    (lambda: D.Categorical(probs=tl.tensor([0.0, 0.0]), validate_args=False), r"Categorical\.sample: probs"),
+    (lambda: D.Categorical(probs=tl.tensor([0.0, 0.0]), validate_args=False), r"^Categorical\.sample: probs"),
+    (lambda: D.OneHotCategorical(probs=tl.tensor([0.0, 0.0]), validate_args=False),
+     r"OneHotCategorical\.sample: probs must be finite"),
     (lambda: D.Gamma(-1.0, 1.0, validate_args=False), r"Gamma\.rsample: the concentration must be >= 0"),
     (lambda: D.Chi2(-1.0, validate_args=False), r"Chi2\.rsample: the concentration"),
     (lambda: D.Dirichlet(tl.tensor([-1.0, 1.0]), validate_args=False), r"Dirichlet\.rsample: the concentration"),

@@ -34,6 +34,14 @@ def _check_probs(who: str, p: np.ndarray) -> None:
         raise ValueError(f"{who}: probs must lie in [0, 1] to draw, got\n{p}")
 
 
+def _check_categories(who: str, p: np.ndarray) -> None:
+    """Category probabilities (last dimension) finite, >= 0 and of positive sum, else a
+    ValueError naming ``who``, before anything is drawn."""
+    if p.size and not (np.all(p >= 0) and np.all(np.isfinite(p)) and np.all(p.sum(-1) > 0)):
+        raise ValueError(f"{who}: probs must be finite and >= 0 with a positive sum over the last dimension to "
+                         f"draw, got\n{p}")
+
+
 def _one_of(who: str, probs: Any, logits: Any) -> None:
     if (probs is None) == (logits is None):
         raise ValueError(f"{who}: either `probs` or `logits` must be specified, but not both")
@@ -308,9 +316,7 @@ class Categorical(Distribution):
     def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
         shape = _shape("Categorical.sample", sample_shape) + self._batch_shape
         p = self.probs.data
-        if p.size and not (np.all(p >= 0) and np.all(np.isfinite(p)) and np.all(p.sum(-1) > 0)):
-            raise ValueError("Categorical.sample: probs must be finite and >= 0 with a positive sum over the last "
-                             f"dimension to draw, got\n{p}")
+        _check_categories("Categorical.sample", p)
         cum = np.cumsum(p, -1)
         u = _generator().random(shape)[..., None] * cum[..., -1:]
         idx = (u >= cum).sum(-1)
@@ -367,6 +373,7 @@ class OneHotCategorical(Distribution):
         return self.probs * (1 - self.probs)
 
     def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
+        _check_categories("OneHotCategorical.sample", self.probs.data)
         idx = self._categorical().sample(sample_shape).data
         return tensor(np.eye(self._num_events, dtype=self.probs.dtype)[idx])
 
