@@ -270,3 +270,15 @@ def test_repr_of_an_empty_tensor_shows_its_shape(shape, grad) -> None:
     torch = pytest.importorskip("torch")
     want = repr(torch.zeros(shape, dtype=torch.float64, requires_grad=grad)).replace(", dtype=torch.float64", "")
     assert repr(tl.tensor(np.zeros(shape), requires_grad=grad)) == want
+
+
+@pytest.mark.parametrize("shape", [(2.5,), ("3",), ([2], 3), (True,), (None,)])
+def test_make_tensor_non_int_sizes_are_type_errors(shape) -> None:
+    torch = pytest.importorskip("torch")
+    if not isinstance(shape[0], bool):  # (torch takes True as the size 1)
+        with pytest.raises(TypeError):
+            torch.testing.make_tensor(*shape, dtype=torch.float64, device="cpu")
+    _state_kept(lambda: tlt.make_tensor(*shape, dtype=np.float64), TypeError,
+                "make_tensor: shape must be non-negative ints")
+    _state_kept(lambda: tlt.make_tensor(2, -1, dtype=np.float64), ValueError,
+                r"make_tensor: shape must be non-negative ints, got \(2, -1\)")

@@ -232,8 +232,10 @@ def make_tensor(*shape: Any, dtype: Any, device: Any = None, low: Optional[float
     """
     if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
         shape = tuple(shape[0])
-    for s in shape:
-        if isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Integral) or s < 0:
+    for s in shape:  # (as the factories: a non-int is a TypeError, a negative size a ValueError)
+        if isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Integral):
+            raise TypeError(f"make_tensor: shape must be non-negative ints, got {shape!r}")
+        if s < 0:
             raise ValueError(f"make_tensor: shape must be non-negative ints, got {shape!r}")
     dt = _check_dtype("make_tensor", dtype)
     check_device("make_tensor", device)
