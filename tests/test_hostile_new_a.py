@@ -282,3 +282,12 @@ def test_make_tensor_non_int_sizes_are_type_errors(shape) -> None:
                 "make_tensor: shape must be non-negative ints")
     _state_kept(lambda: tlt.make_tensor(2, -1, dtype=np.float64), ValueError,
                 r"make_tensor: shape must be non-negative ints, got \(2, -1\)")
+
+
+def test_assert_close_uint64_against_signed_is_exact() -> None:
+    a, b = np.array([2**62, 3], np.uint64), np.array([2**62 + 1, 3], np.int64)
+    with pytest.raises(AssertionError, match=r"Mismatched elements: 1 / 2 .*\nGreatest absolute difference: 1\.0 "):
+        tlt.assert_close(a, b, check_dtype=False)
+    with pytest.raises(AssertionError, match="Expected 4611686018427387905 but got 4611686018427387904"):
+        tlt.assert_close(a[:1].reshape(()), b[:1].reshape(()), check_dtype=False)  # (0-d arrays)
+    tlt.assert_close(a, np.array([2**62, 3], np.int64), check_dtype=False)

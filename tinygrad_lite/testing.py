@@ -106,18 +106,25 @@ def _compare_arrays(actual: np.ndarray, expected: np.ndarray, rtol: Optional[flo
     if common.kind in "biu":  # integers and bools compare in int64, as torch (no overflow, no bool subtraction)
         common = np.dtype(np.int64)
     a, e = actual.astype(common, copy=False), expected.astype(common, copy=False)
+    mixed_ints = common.kind == "f" and actual.dtype.kind in "biu" and expected.dtype.kind in "biu"
     with np.errstate(invalid="ignore", over="ignore"):
-        if common.kind == "i" and rt == 0 and at == 0:
-            matches = a == e  # (exact: isclose would compare in float64 and miss differences past 2**53)
+        if actual.dtype.kind in "biu" and expected.dtype.kind in "biu" and rt == 0 and at == 0:
+            # exact, on the inputs themselves: isclose would compare in float64 and miss differences
+            # past 2**53 (and uint64 with a signed type has no integer common type)
+            matches = np.asarray(actual == expected)
         else:
             matches = np.isclose(a, e, rtol=rt, atol=at, equal_nan=equal_nan)
     if matches.all():
         return
     if a.ndim == 0:
-        raise _Mismatch(_scalar_msg(a.item(), e.item(), rt, at))
+        exact = mixed_ints  # (uint64 against a signed type: the Python ints, not their float64 roundings)
+        raise _Mismatch(_scalar_msg(*((actual.item(), expected.item()) if exact else (a.item(), e.item())), rt, at))
     af, ef, mf = a.reshape(-1), e.reshape(-1), matches.reshape(-1)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        abs_diff = np.abs(af - ef)
+        if mixed_ints:
+            abs_diff = np.abs(np.subtract(actual.reshape(-1), expected.reshape(-1), dtype=object)).astype(np.float64)
+        else:
+            abs_diff = np.abs(af - ef)
         abs_diff[mf] = 0
         denom = np.abs(ef)
         rel_diff = (abs_diff.astype(np.float32) / denom.astype(np.float32) if common.kind == "i"
