@@ -236,6 +236,11 @@ def make_tensor(*shape: Any, dtype: Any, device: Any = None, low: Optional[float
     unsigned), bools fair coin flips. ``exclude_zero`` replaces zeros with the smallest
     positive normal number (1 for integers); ``dtype`` is a bool, integer or float dtype. ``noncontiguous``
     gives a strided view of a larger array. Values come from the default generator (``tl.manual_seed``).
+    As torch, ``low`` / ``high`` are clamped to the dtype's (finite) range, so ``high=inf`` or
+    ``low=-5`` for ``uint8`` draw within it. Every argument is checked before anything is drawn:
+    a size that is no int, a non-number or NaN bound, ``low >= high``, a device other than the
+    CPU, more bytes than an array can hold, or ``requires_grad`` for a non-float dtype raise
+    (TypeError / ValueError / RuntimeError naming ``make_tensor``) and leave the generator as it was.
     """
     if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
         shape = tuple(shape[0])
