@@ -52,11 +52,11 @@ class set_detect_anomaly(detect_anomaly):
         self._applied = True
 
 
-def _inputs(where: str, inputs: Any) -> tuple:
+def _inputs(where: str, inputs: Any, name: str = "inputs") -> tuple:
     if isinstance(inputs, Tensor):
         return (inputs,)
     if not isinstance(inputs, (list, tuple)):
-        raise TypeError(f"{where}: inputs must be a Tensor or a tuple of them, got {type(inputs).__name__}")
+        raise TypeError(f"{where}: {name} must be a Tensor or a tuple of them, got {type(inputs).__name__}")
     return tuple(inputs)
 
 
@@ -137,6 +137,8 @@ def gradcheck(func: Callable, inputs: Union[Tensor, Sequence[Any]], *, eps: floa
              "check_grad_dtypes": check_grad_dtypes, "check_batched_grad": check_batched_grad,
              "check_batched_forward_grad": check_batched_forward_grad, "check_forward_ad": check_forward_ad,
              "check_backward_ad": check_backward_ad, "fast_mode": fast_mode}
+    if masked is not None and not isinstance(masked, bool):
+        raise TypeError(f"{where}: masked must be a bool or None, got {masked!r}")
     _check_options(where, eps, atol, rtol, nondet_tol, flags,
                    ("check_batched_grad", "check_batched_forward_grad", "check_forward_ad"))
     if not any(isinstance(a, Tensor) and a.requires_grad for a in args):
@@ -179,7 +181,7 @@ def gradgradcheck(func: Callable, inputs: Union[Tensor, Sequence[Any]], grad_out
         rng = default_generator()
         gos = [Tensor(rng.uniform(-1.0, 1.0, o.shape).astype(o.dtype), requires_grad=True) for o in outs]
     else:
-        gos = list(_inputs(where, grad_outputs))
+        gos = list(_inputs(where, grad_outputs, "grad_outputs"))
         if len(gos) != len(outs):
             raise ValueError(f"{where}: got {len(gos)} grad_outputs for {len(outs)} output(s) that require grad")
         for k, (g, o) in enumerate(zip(gos, outs)):

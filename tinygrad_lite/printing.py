@@ -36,15 +36,24 @@ _PROFILES = {
 _OPTS: dict = dict(_PROFILES["default"], sci_mode=None)
 
 
-def _count(name: str, value: Any, low: int, allow_inf: bool = False) -> Any:
-    """``value`` as an int >= ``low`` (or inf where allowed), else TypeError / ValueError."""
-    if allow_inf and isinstance(value, float) and value == math.inf:
-        return math.inf
+def _count(name: str, value: Any, low: int) -> int:
+    """``value`` as an int >= ``low``, else TypeError / ValueError."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"set_printoptions: {name} must be an int{' or inf' if allow_inf else ''}, got {value!r}")
+        raise TypeError(f"set_printoptions: {name} must be an int, got {value!r}")
     if value < low:
         raise ValueError(f"set_printoptions: {name} must be >= {low}, got {value!r}")
     return int(value)
+
+
+def _threshold(value: Any) -> Any:
+    """``threshold`` as an int >= 0 or inf; a float is taken as torch takes it (a tensor is
+    summarised when it has more elements), so ``1000.0`` is ``1000`` and ``1e3`` works; NaN,
+    negative numbers and non-numbers raise."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"set_printoptions: threshold must be a number or inf, got {value!r}")
+    if math.isnan(value) or value < 0:
+        raise ValueError(f"set_printoptions: threshold must be >= 0 (or inf), got {value!r}")
+    return math.inf if value == math.inf else min(math.floor(value), sys.maxsize)
 
 
 def set_printoptions(precision: Optional[int] = None, threshold: Optional[float] = None,
@@ -69,7 +78,7 @@ def set_printoptions(precision: Optional[int] = None, threshold: Optional[float]
     if precision is not None:
         new["precision"] = _count("precision", precision, 0)
     if threshold is not None:
-        new["threshold"] = _count("threshold", threshold, 0, allow_inf=True)
+        new["threshold"] = _threshold(threshold)
     if edgeitems is not None:
         new["edgeitems"] = _count("edgeitems", edgeitems, 1)
     if linewidth is not None:
@@ -135,7 +144,11 @@ def _body(data: np.ndarray, prefix: str) -> str:
 
 def tensor_repr(data: np.ndarray, suffixes: Sequence[str]) -> str:
     """``tensor(<values>, <suffixes>)`` with the current print options; a suffix that would
-    pass ``linewidth`` goes on a new line, indented under the values (as torch)."""
+    pass ``linewidth`` goes on a new line, indented under the values (as torch). An empty
+    tensor of any shape but ``(0,)`` prints ``tensor([], size=(0, 3))``, as torch, since its
+    values alone do not show the shape."""
+    if data.size == 0 and data.shape != (0,):
+        suffixes = [f"size={tuple(data.shape)}"] + list(suffixes)
     out = "tensor(" + _body(data, "tensor(")
     last = len(out) - out.rfind("\n") + 1
     for suffix in suffixes:

@@ -133,7 +133,8 @@ def _parse_state(who: str, new_state: Any) -> tuple[dict[str, Any], int]:
         raise TypeError(f"{who}: expected a uint8 array from get_state() / get_rng_state(), got "
                         f"{type(new_state).__name__}{dtype}")
     raw = data.tobytes()
-    if data.ndim != 1 or len(raw) <= _HEAD or raw[:len(_MAGIC)] != _MAGIC or raw[36] > 1:
+    if (data.ndim != 1 or len(raw) <= _HEAD or raw[:len(_MAGIC)] != _MAGIC or raw[36] > 1
+            or not raw[20] & 1):  # (PCG64's increment is always odd: an even one is a damaged state)
         raise ValueError(f"{who}: not a Generator state: expected a 1-d uint8 array of more than {_HEAD} bytes "
                          f"from get_state() / get_rng_state(), got shape {data.shape}")
     state = {"bit_generator": "PCG64",
@@ -193,6 +194,8 @@ def fork_rng(devices: Optional[Iterable[Any]] = None, enabled: bool = True) -> I
     must be None or empty: there are no such devices here (RuntimeError otherwise)."""
     if not isinstance(enabled, (bool, np.bool_)):
         raise TypeError(f"fork_rng: enabled must be a bool, got {enabled!r}")
+    if devices is not None and not isinstance(devices, Iterable):
+        raise TypeError(f"fork_rng: devices must be None or an iterable of devices, got {devices!r}")
     if devices is not None and list(devices):
         raise RuntimeError(f"fork_rng: devices={devices!r}: tinygrad_lite has no CUDA devices, only the CPU "
                            "generator (leave devices=None)")

@@ -32,7 +32,7 @@ class Size(tuple):
         for i, v in enumerate(items):
             try:
                 out.append(operator.index(v))
-            except TypeError:
+            except (TypeError, ValueError):  # (a Tensor of several elements has no single index)
                 raise TypeError(f"Size() takes an iterable of 'int' (item {i} is {type(v).__name__!r})") from None
         return tuple.__new__(cls, out)
 

@@ -5,6 +5,7 @@ from the library's default generator (``tl.manual_seed``).
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable, Optional, Union
@@ -12,6 +13,7 @@ from typing import Any, Callable, Optional, Union
 import numpy as np
 
 from .conventions import check_dtype as _check_dtype
+from .factories import check_device
 from .random import default_generator
 from .size import Size
 from .tensor import Tensor
@@ -26,6 +28,7 @@ _TOLERANCES = {
     np.dtype(np.complex64): (1.3e-6, 1e-5),
     np.dtype(np.complex128): (1e-7, 1e-7),
 }
+_MAX_BYTES = int(np.iinfo(np.intp).max)  # the most bytes one numpy array can hold
 _NUMBER_DTYPES = {int: np.dtype(np.int64), float: np.dtype(np.float64), complex: np.dtype(np.complex128)}
 
 
@@ -89,6 +92,10 @@ def _compare_numbers(actual: Any, expected: Any, rtol: Optional[float], atol: Op
 
 def _compare_arrays(actual: np.ndarray, expected: np.ndarray, rtol: Optional[float], atol: Optional[float],
                     equal_nan: bool, check_dtype: bool) -> None:
+    for name, arr in (("actual", actual), ("expected", expected)):
+        if arr.dtype.kind not in "biufc":
+            raise TypeError(f"assert_close: {name} is an array of dtype {arr.dtype}; only bool, integer, "
+                            "floating-point and complex arrays are compared")
     if actual.shape != expected.shape:
         raise _Mismatch(f"The values for attribute 'shape' do not match: {Size(actual.shape)!r} != "
                         f"{Size(expected.shape)!r}.")
@@ -99,15 +106,25 @@ def _compare_arrays(actual: np.ndarray, expected: np.ndarray, rtol: Optional[flo
     if common.kind in "biu":  # integers and bools compare in int64, as torch (no overflow, no bool subtraction)
         common = np.dtype(np.int64)
     a, e = actual.astype(common, copy=False), expected.astype(common, copy=False)
+    mixed_ints = common.kind == "f" and actual.dtype.kind in "biu" and expected.dtype.kind in "biu"
     with np.errstate(invalid="ignore", over="ignore"):
-        matches = np.isclose(a, e, rtol=rt, atol=at, equal_nan=equal_nan)
+        if actual.dtype.kind in "biu" and expected.dtype.kind in "biu" and rt == 0 and at == 0:
+            # exact, on the inputs themselves: isclose would compare in float64 and miss differences
+            # past 2**53 (and uint64 with a signed type has no integer common type)
+            matches = np.asarray(actual == expected)
+        else:
+            matches = np.isclose(a, e, rtol=rt, atol=at, equal_nan=equal_nan)
     if matches.all():
         return
     if a.ndim == 0:
-        raise _Mismatch(_scalar_msg(a.item(), e.item(), rt, at))
+        exact = mixed_ints  # (uint64 against a signed type: the Python ints, not their float64 roundings)
+        raise _Mismatch(_scalar_msg(*((actual.item(), expected.item()) if exact else (a.item(), e.item())), rt, at))
     af, ef, mf = a.reshape(-1), e.reshape(-1), matches.reshape(-1)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        abs_diff = np.abs(af - ef)
+        if mixed_ints:
+            abs_diff = np.abs(np.subtract(actual.reshape(-1), expected.reshape(-1), dtype=object)).astype(np.float64)
+        else:
+            abs_diff = np.abs(af - ef)
         abs_diff[mf] = 0
         denom = np.abs(ef)
         rel_diff = (abs_diff.astype(np.float32) / denom.astype(np.float32) if common.kind == "i"
@@ -219,41 +236,67 @@ def make_tensor(*shape: Any, dtype: Any, device: Any = None, low: Optional[float
     unsigned), bools fair coin flips. ``exclude_zero`` replaces zeros with the smallest
     positive normal number (1 for integers); ``dtype`` is a bool, integer or float dtype. ``noncontiguous``
     gives a strided view of a larger array. Values come from the default generator (``tl.manual_seed``).
+    As torch, ``low`` / ``high`` are clamped to the dtype's (finite) range, so ``high=inf`` or
+    ``low=-5`` for ``uint8`` draw within it. Every argument is checked before anything is drawn:
+    a size that is no int, a non-number or NaN bound, ``low >= high``, a device other than the
+    CPU, more bytes than an array can hold, or ``requires_grad`` for a non-float dtype raise
+    (TypeError / ValueError / RuntimeError naming ``make_tensor``) and leave the generator as it was.
     """
     if len(shape) == 1 and isinstance(shape[0], (list, tuple)):
         shape = tuple(shape[0])
-    for s in shape:
-        if isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Integral) or s < 0:
+    for s in shape:  # (as the factories: a non-int is a TypeError, a negative size a ValueError)
+        if isinstance(s, (bool, np.bool_)) or not isinstance(s, numbers.Integral):
+            raise TypeError(f"make_tensor: shape must be non-negative ints, got {shape!r}")
+        if s < 0:
             raise ValueError(f"make_tensor: shape must be non-negative ints, got {shape!r}")
     dt = _check_dtype("make_tensor", dtype)
+    check_device("make_tensor", device)
     for name, v in (("requires_grad", requires_grad), ("noncontiguous", noncontiguous),
                     ("exclude_zero", exclude_zero)):
         if not isinstance(v, (bool, np.bool_)):
             raise TypeError(f"make_tensor: {name} must be a bool, got {v!r}")
-    rng = default_generator()
+    for name, v in (("low", low), ("high", high)):
+        if v is not None and (isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real)):
+            raise TypeError(f"make_tensor: {name} must be a real number or None, got {v!r}")
+        if v is not None and math.isnan(v):
+            raise ValueError(f"make_tensor: low and high cannot be NaN, got low={low!r}, high={high!r}")
     size = tuple(int(s) for s in shape)
+    numel = math.prod(size)
+    if numel * dt.itemsize > _MAX_BYTES:
+        raise ValueError(f"make_tensor: shape {size} of {dt} needs {numel * dt.itemsize} bytes, more than an "
+                         f"array can hold ({_MAX_BYTES})")
+    if requires_grad and dt.kind != "f":
+        raise ValueError(f"make_tensor: requires_grad=True needs a floating-point dtype, got {dt}")
+    rng = default_generator()
     if dt.kind == "b":
         data = rng.random(size) < 0.5
-    elif dt.kind in "iu":
-        lo = (0 if dt.kind == "u" else -9) if low is None else int(np.ceil(low))
-        hi = 10 if high is None else int(np.ceil(high))
+    elif dt.kind in "iu":  # [low, high) clamped to the dtype's values (and int64's), as torch
+        info = np.iinfo(dt)
+        first, past = max(int(info.min), -2**63), min(int(info.max) + 1, 2**63)
+        lo = (0 if dt.kind == "u" else -9) if low is None else math.ceil(min(max(low, first), past))
+        hi = 10 if high is None else math.ceil(min(max(high, first), past))
+        lo, hi = max(lo, first), min(hi, past)
         if lo >= hi:
             raise ValueError(f"make_tensor: low must be less than high, got low={low!r}, high={high!r}")
         data = rng.integers(lo, hi, size).astype(dt)
         if exclude_zero:
             data[data == 0] = 1
-    else:
-        lo, hi = -9.0 if low is None else float(low), 9.0 if high is None else float(high)
+    else:  # [low, high) clamped to the dtype's finite range, as torch
+        big = float(np.finfo(dt).max)
+        lo = -9.0 if low is None else min(max(float(low), -big), big)
+        hi = 9.0 if high is None else min(max(float(high), -big), big)
         if not lo < hi:
             raise ValueError(f"make_tensor: low must be less than high, got low={low!r}, high={high!r}")
-        data = rng.uniform(lo, hi, size).astype(dt)
+        u = rng.random(size)
+        with np.errstate(over="ignore"):
+            width = hi - lo
+        data = (lo + width * u if math.isfinite(width) else lo * (1 - u) + hi * u)
+        data = data.astype(dt)
         if exclude_zero:
             data[data == 0] = np.finfo(dt).tiny
     if noncontiguous and data.size > 1:
         wide = np.repeat(data, 2, axis=-1)
         data = wide[..., ::2]
-    if requires_grad and dt.kind != "f":
-        raise ValueError(f"make_tensor: requires_grad=True needs a floating-point dtype, got {dt}")
     out = Tensor(data, requires_grad=bool(requires_grad))
     if noncontiguous and data.size > 1:
         out.data = data  # (Tensor copies its input: keep the strided view)

@@ -12,6 +12,7 @@ This module keeps the constraint classes and their shared instances; it touches 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -169,7 +170,7 @@ class _PositiveDefinite(Constraint):
     def check(self, value: Any) -> np.ndarray:
         v = _np(value)
         sym = np.isclose(v, np.swapaxes(v, -1, -2), rtol=1e-8, atol=1e-12).all((-1, -2))
-        flat = v.reshape((-1,) + v.shape[-2:])
+        flat = v.reshape((math.prod(v.shape[:-2]),) + v.shape[-2:])  # (-1 is ambiguous for 0x0 matrices)
         ok = np.empty(len(flat), dtype=bool)
         for i, m in enumerate(flat):
             try:

@@ -23,6 +23,24 @@ from .distribution import Distribution, _as_tensor, _generator, _shape, broadcas
 
 __all__ = ["Bernoulli", "Categorical", "OneHotCategorical", "Binomial", "Poisson", "Geometric"]
 
+# the largest rate numpy's Poisson sampler accepts (int64 max less ten of its square roots)
+_POISSON_MAX = float(np.iinfo(np.int64).max - 10 * np.sqrt(np.iinfo(np.int64).max))
+
+
+def _check_probs(who: str, p: np.ndarray) -> None:
+    """Probabilities in [0, 1] (NaN is not), else a ValueError naming ``who`` (they can be
+    outside with ``validate_args=False``), before anything is drawn."""
+    if p.size and not (np.all(p >= 0) and np.all(p <= 1)):
+        raise ValueError(f"{who}: probs must lie in [0, 1] to draw, got\n{p}")
+
+
+def _check_categories(who: str, p: np.ndarray) -> None:
+    """Category probabilities (last dimension) finite, >= 0 and of positive sum, else a
+    ValueError naming ``who``, before anything is drawn."""
+    if p.size and not (np.all(p >= 0) and np.all(np.isfinite(p)) and np.all(p.sum(-1) > 0)):
+        raise ValueError(f"{who}: probs must be finite and >= 0 with a positive sum over the last dimension to "
+                         f"draw, got\n{p}")
+
 
 def _one_of(who: str, probs: Any, logits: Any) -> None:
     if (probs is None) == (logits is None):
@@ -86,6 +104,7 @@ class Bernoulli(_Binary):
     def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
         shape = self._extended_shape(sample_shape)
         p = self.probs.data
+        _check_probs("Bernoulli.sample", p)
         return tensor((_generator().random(shape) < np.broadcast_to(p, shape)).astype(p.dtype))
 
     def log_prob(self, value: Any) -> Tensor:
@@ -176,9 +195,14 @@ class Binomial(_Binary):
 
     def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
         shape = self._extended_shape(sample_shape)
-        n = np.broadcast_to(self.total_count.data, shape).astype(np.int64)
+        total = self.total_count.data
+        if total.size and not (np.all(np.isfinite(total)) and np.all(total >= 0) and np.all(total < 2.0**63)):
+            raise ValueError(f"Binomial.sample: total_count must be finite, >= 0 and < 2**63 to draw, got values "
+                             f"from {total.min()} to {total.max()}")
+        n = np.broadcast_to(total, shape).astype(np.int64)
         p = self.probs.data
-        return tensor(_generator().binomial(n, np.broadcast_to(p, shape)).astype(p.dtype))
+        _check_probs("Binomial.sample", p)
+        return tensor(np.asarray(_generator().binomial(n, np.broadcast_to(p, shape))).astype(p.dtype))
 
     def log_prob(self, value: Any) -> Tensor:
         k = self._value(value)
@@ -230,7 +254,10 @@ class Poisson(Distribution):
     def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
         shape = self._extended_shape(sample_shape)
         r = self.rate.data
-        return tensor(_generator().poisson(np.broadcast_to(r, shape)).astype(r.dtype))
+        if r.size and not (np.all(r >= 0) and np.all(r <= _POISSON_MAX)):  # (False for NaN too)
+            raise ValueError(f"Poisson.sample: rate must be >= 0 and <= {_POISSON_MAX:.4g} to draw, got values from "
+                             f"{r.min()} to {r.max()}")
+        return tensor(np.asarray(_generator().poisson(np.broadcast_to(r, shape))).astype(r.dtype))
 
     def log_prob(self, value: Any) -> Tensor:
         v, rate = broadcast_all(self._value(value), self.rate)
@@ -288,7 +315,9 @@ class Categorical(Distribution):
 
     def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
         shape = _shape("Categorical.sample", sample_shape) + self._batch_shape
-        cum = np.cumsum(self.probs.data, -1)
+        p = self.probs.data
+        _check_categories("Categorical.sample", p)
+        cum = np.cumsum(p, -1)
         u = _generator().random(shape)[..., None] * cum[..., -1:]
         idx = (u >= cum).sum(-1)
         return tensor(np.minimum(idx, self._num_events - 1).astype(np.int64))
@@ -344,6 +373,7 @@ class OneHotCategorical(Distribution):
         return self.probs * (1 - self.probs)
 
     def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
+        _check_categories("OneHotCategorical.sample", self.probs.data)
         idx = self._categorical().sample(sample_shape).data
         return tensor(np.eye(self._num_events, dtype=self.probs.dtype)[idx])
 

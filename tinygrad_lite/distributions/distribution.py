@@ -15,6 +15,7 @@ advances the default generator, and nothing else is touched.
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, Optional, Sequence
 
@@ -42,8 +43,7 @@ def broadcast_all(*values: Any, who: str = "broadcast_all") -> list:
     integer ones cast to the float dtype), numbers and numpy arrays converted to the float
     dtype of the Tensor arguments (the default dtype if there is none)."""
     for v in values:
-        if not isinstance(v, (Tensor, numbers.Number, np.ndarray)) or isinstance(v, bool):
-            raise ValueError(f"{who}: arguments must be numbers, numpy arrays or Tensors, got {type(v).__name__}")
+        _check_arg(who, "arguments", v)
     dtype = _float_dtype(values)
     ts = []
     for v in values:
@@ -58,12 +58,26 @@ def broadcast_all(*values: Any, who: str = "broadcast_all") -> list:
     return [t if tuple(t.shape) == shape else t.expand(shape) for t in ts]
 
 
+def _check_arg(who: str, name: str, v: Any) -> None:
+    """A ValueError naming ``who`` unless ``v`` is a real number, a numpy array of bools,
+    integers or floats, or a Tensor (complex numbers, strings, objects and their arrays are
+    not parameters or values of these distributions)."""
+    if isinstance(v, Tensor):
+        return
+    if isinstance(v, np.ndarray):
+        if v.dtype.kind not in "biuf":
+            raise ValueError(f"{who}: {name} must be real-valued, got a numpy array of dtype {v.dtype}")
+        return
+    if not isinstance(v, numbers.Real) or isinstance(v, (bool, np.bool_)):
+        shown = f" {v!r}" if isinstance(v, numbers.Number) else ""
+        raise ValueError(f"{who}: {name} must be real numbers, numpy arrays or Tensors, got {type(v).__name__}{shown}")
+
+
 def _as_tensor(v: Any, who: str, name: str) -> Tensor:
+    _check_arg(who, name, v)
     if isinstance(v, Tensor):
         return v if np.issubdtype(v.dtype, np.floating) else tensor(v.data.astype(get_default_dtype()))
-    if isinstance(v, (numbers.Number, np.ndarray)) and not isinstance(v, bool):
-        return tensor(np.asarray(v, dtype=get_default_dtype()))
-    raise ValueError(f"{who}: {name} must be a number, numpy array or Tensor, got {type(v).__name__}")
+    return tensor(np.asarray(v, dtype=get_default_dtype()))
 
 
 def clamp_probs(probs: Tensor) -> Tensor:
@@ -164,7 +178,11 @@ class Distribution:
         return self._event_shape
 
     def _extended_shape(self, sample_shape: Any = ()) -> tuple:
-        return _shape(f"{type(self).__name__}.sample", sample_shape) + self._batch_shape + self._event_shape
+        who = f"{type(self).__name__}.sample"
+        shape = _shape(who, sample_shape) + self._batch_shape + self._event_shape
+        if math.prod(shape) > np.iinfo(np.int64).max:
+            raise RuntimeError(f"{who}: a draw of shape {shape} has more elements than an int64 can count")
+        return shape
 
     def _validate_sample(self, value: Any, who: str = "log_prob") -> Tensor:
         name = f"{type(self).__name__}.{who}"
@@ -195,9 +213,15 @@ class Distribution:
         return v if np.issubdtype(v.dtype, np.floating) else tensor(v.data.astype(self._dtype()))
 
     def _prob(self, value: Any) -> Tensor:
-        """An ``icdf`` argument as a floating Tensor (numbers and arrays in the parameters' dtype)."""
+        """An ``icdf`` argument as a floating Tensor (numbers and arrays in the parameters' dtype);
+        anything else (a string, None, ...) is a TypeError naming ``<Distribution>.icdf``."""
         if isinstance(value, Tensor) and np.issubdtype(value.dtype, np.floating):
             return value
+        arr = getattr(value, "data", value) if isinstance(value, Tensor) else value
+        if not isinstance(arr, (numbers.Real, np.ndarray)) or (isinstance(arr, np.ndarray)
+                                                               and arr.dtype.kind not in "biuf"):
+            raise TypeError(f"{type(self).__name__}.icdf: value must be a real number, a numeric array or a Tensor, "
+                            f"got {type(value).__name__}")
         return tensor(np.asarray(getattr(value, "data", value), dtype=self._dtype()))
 
     def _dtype(self) -> np.dtype:
@@ -314,6 +338,6 @@ class CentredAtLoc:
 
 def reinterpreted(who: str, r: Any) -> int:
     """``reinterpreted_batch_ndims`` checked: a non-negative int (``ValueError`` naming ``who``)."""
-    if isinstance(r, bool) or not isinstance(r, int) or r < 0:
+    if isinstance(r, (bool, np.bool_)) or not isinstance(r, numbers.Integral) or r < 0:
         raise ValueError(f"{who}: reinterpreted_batch_ndims must be a non-negative int, got {r!r}")
-    return r
+    return int(r)

@@ -115,8 +115,12 @@ def gammainc(a: np.ndarray, x: np.ndarray) -> np.ndarray:
     return np.where(np.isinf(x) & (x > 0), 1.0, out)
 
 
-def _standard_gamma(alpha: Tensor) -> Tensor:
-    """A Gamma(alpha, 1) draw of alpha's shape; differentiable w.r.t. alpha (first order)."""
+def _standard_gamma(alpha: Tensor, who: str = "Gamma.rsample") -> Tensor:
+    """A Gamma(alpha, 1) draw of alpha's shape; differentiable w.r.t. alpha (first order). A
+    negative alpha (possible with ``validate_args=False``) is a ValueError naming ``who``,
+    before anything is drawn."""
+    if np.any(alpha.data < 0):
+        raise ValueError(f"{who}: the concentration must be >= 0 to draw, got values down to {alpha.data.min()}")
     g = _generator().standard_gamma(alpha.data.astype(np.float64))
     tiny = np.finfo(alpha.dtype).tiny
     g = np.maximum(g, tiny).astype(alpha.dtype)
@@ -155,7 +159,8 @@ class Gamma(Distribution):
 
     def rsample(self, sample_shape: Sequence[int] = ()) -> Tensor:
         shape = self._extended_shape(sample_shape)
-        x = _standard_gamma(self.concentration.expand(shape)) / self.rate.expand(shape)
+        who = f"{type(self).__name__}.rsample"
+        x = _standard_gamma(self.concentration.expand(shape), who) / self.rate.expand(shape)
         tiny = float(np.finfo(x.dtype).tiny)
         low = x.data < tiny
         return x + tensor(np.where(low, tiny - x.data, 0).astype(x.dtype)) if low.any() else x
@@ -221,7 +226,8 @@ class Dirichlet(Distribution):
         super().__init__(c.shape[:-1], c.shape[-1:], validate_args=validate_args)
 
     def rsample(self, sample_shape: Sequence[int] = ()) -> Tensor:
-        g = _standard_gamma(self.concentration.expand(self._extended_shape(sample_shape)))
+        g = _standard_gamma(self.concentration.expand(self._extended_shape(sample_shape)),
+                            f"{type(self).__name__}.rsample")
         return g / g.sum(-1, keepdim=True)
 
     def log_prob(self, value: Any) -> Tensor:

@@ -40,6 +40,8 @@ def register_kl(type_p: type, type_q: type) -> Callable:
             raise TypeError(f"register_kl: expected subclasses of Distribution, got {t!r}")
 
     def decorator(fun: Callable) -> Callable:
+        if not callable(fun):
+            raise TypeError(f"register_kl: the decorated object must be callable, got {type(fun).__name__}")
         _KL_REGISTRY[type_p, type_q] = fun
         _KL_MEMO.clear()
         return fun
@@ -66,6 +68,15 @@ def kl_divergence(p: Distribution, q: Distribution) -> Tensor:
     if fun is None:
         raise NotImplementedError(f"kl_divergence: no KL(p || q) is implemented for p of type {type(p).__name__} "
                                   f"and q of type {type(q).__name__}")
+    try:
+        np.broadcast_shapes(p.batch_shape, q.batch_shape)
+    except ValueError:
+        raise ValueError(f"kl_divergence: the batch shapes of p ({type(p).__name__}, {p.batch_shape}) and q "
+                         f"({type(q).__name__}, {q.batch_shape}) do not broadcast") from None
+    kp, kq = getattr(p, "_num_events", None), getattr(q, "_num_events", None)
+    if kp is not None and kq is not None and kp != kq:
+        raise ValueError(f"kl_divergence: p ({type(p).__name__}) has {kp} categories and q "
+                         f"({type(q).__name__}) {kq}; they must have the same number")
     return fun(p, q)
 
 

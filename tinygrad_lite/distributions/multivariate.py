@@ -171,7 +171,7 @@ class Independent(Distribution):
                              f" actual {r} vs {len(base_distribution.batch_shape)}")
         event_dim = r + len(base_distribution.event_shape)
         self.base_dist = base_distribution
-        self.reinterpreted_batch_ndims = r
+        self.reinterpreted_batch_ndims = r = int(r)
         super().__init__(shape[:len(shape) - event_dim], shape[len(shape) - event_dim:], validate_args=validate_args)
 
     def _expand_parts(self, new: Distribution, batch_shape: tuple) -> None:
