@@ -52,7 +52,13 @@ class set_detect_anomaly(detect_anomaly):
         self._applied = True
 
 
-def _inputs(where: str, inputs: Any, name: str = "inputs") -> tuple:
+_NO_FUNC = object()
+
+
+def _inputs(where: str, inputs: Any, name: str = "inputs", func: Any = _NO_FUNC) -> tuple:
+    """``inputs`` as a tuple (a lone Tensor wrapped); given ``func``, first checks it is callable."""
+    if func is not _NO_FUNC and not callable(func):
+        raise TypeError(f"{where}: func must be callable, got {type(func).__name__}")
     if isinstance(inputs, Tensor):
         return (inputs,)
     if not isinstance(inputs, (list, tuple)):
@@ -130,9 +136,7 @@ def gradcheck(func: Callable, inputs: Union[Tensor, Sequence[Any]], *, eps: floa
     forward-mode and batched checks raise NotImplementedError.
     """
     where = "autograd.gradcheck"
-    if not callable(func):
-        raise TypeError(f"{where}: func must be callable, got {type(func).__name__}")
-    args = _inputs(where, inputs)
+    args = _inputs(where, inputs, func=func)
     flags = {"raise_exception": raise_exception, "check_undefined_grad": check_undefined_grad,
              "check_grad_dtypes": check_grad_dtypes, "check_batched_grad": check_batched_grad,
              "check_batched_forward_grad": check_batched_forward_grad, "check_forward_ad": check_forward_ad,
@@ -164,9 +168,7 @@ def gradgradcheck(func: Callable, inputs: Union[Tensor, Sequence[Any]], grad_out
     Returns True, or raises ``GradcheckError`` (``raise_exception=False``: returns False).
     """
     where = "autograd.gradgradcheck"
-    if not callable(func):
-        raise TypeError(f"{where}: func must be callable, got {type(func).__name__}")
-    args = _inputs(where, inputs)
+    args = _inputs(where, inputs, func=func)
     flags = {"raise_exception": raise_exception, "gen_non_contig_grad_outputs": gen_non_contig_grad_outputs,
              "check_undefined_grad": check_undefined_grad, "check_grad_dtypes": check_grad_dtypes,
              "check_batched_grad": check_batched_grad, "check_fwd_over_rev": check_fwd_over_rev,
