@@ -174,34 +174,37 @@ class _NonLinear(_Binary):
         return t
 
 
-class Maximum(_NonLinear):
+class _Extremum(_NonLinear):
+    """maximum / minimum: the cotangent goes to the operand that won; ties share it in halves.
+    ``loses``/``wins``: the comparisons of a with b where a lost / won."""
+
+    loses: Any = None
+    wins: Any = None
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        a, b = node._parents
+        return _split(g, a, b, self.loses, self.wins)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return _tsplit(g, node, self.loses, self.wins)
+
+
+class Maximum(_Extremum):
     """The larger of a and b elementwise (nan if either is nan). The cotangent goes to the
     larger operand; where a == b it is split in half between them, as torch does."""
 
     name, rule = "maximum", "d max(a,b)/da = 1 where a > b, 1/2 where a == b, else 0 (and for b alike)"
     fn = staticmethod(np.maximum)
-
-    def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        a, b = node._parents
-        return _split(g, a, b, np.less, np.greater)
-
-    def tvjp(self, node: Any, g: Any) -> tuple:
-        return _tsplit(g, node, np.less, np.greater)
+    loses, wins = staticmethod(np.less), staticmethod(np.greater)
 
 
-class Minimum(_NonLinear):
+class Minimum(_Extremum):
     """The smaller of a and b elementwise (nan if either is nan); ties share the cotangent
     in halves."""
 
     name, rule = "minimum", "d min(a,b)/da = 1 where a < b, 1/2 where a == b, else 0 (and for b alike)"
     fn = staticmethod(np.minimum)
-
-    def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        a, b = node._parents
-        return _split(g, a, b, np.greater, np.less)
-
-    def tvjp(self, node: Any, g: Any) -> tuple:
-        return _tsplit(g, node, np.greater, np.less)
+    loses, wins = staticmethod(np.greater), staticmethod(np.less)
 
 
 def _split(g: np.ndarray, a: Any, b: Any, a_loses: Any, b_loses: Any) -> tuple:
