@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from conftest import close as _close
 from conftest import load_torch_state as _load
+from test_recurrent import _close_grads
 
 import tinygrad_lite as tl
 from tinygrad_lite import nn
@@ -201,12 +202,7 @@ def test_layers_over_packed_sequences_match_torch(torch: Any, cls: str, kw: dict
     loss.backward()
     tloss.backward()
     _close(loss.item(), tloss.item(), "loss")
-    tparams = dict(tm.named_parameters())
-    for name, p in m.named_parameters():
-        _close(p.grad, tparams[name].grad.numpy(), f"gradient of {name}")
-    _close(xs.grad, txs.grad.numpy(), "gradient of the input")
-    for s, ts in zip(ss, tss):
-        _close(s.grad, ts.grad.numpy(), "gradient of an initial state")
+    _close_grads(m, tm, xs, txs, ss, tss)
 
 
 def test_final_states_are_each_sequences_own_last_step() -> None:
