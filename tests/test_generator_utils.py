@@ -20,7 +20,8 @@ import tinygrad_lite as tl
 from tinygrad_lite import nn
 from tinygrad_lite.data import DataLoader, RandomSampler, TensorDataset, random_split
 
-BAD_SEEDS = [(-1, ValueError), (1.5, TypeError), ("0", TypeError), (True, TypeError), (None, TypeError),
+BAD_SEEDS = [(2 ** 64, ValueError), (-2 ** 63 - 1, ValueError), (1.5, TypeError), ("0", TypeError), (True, TypeError),
+             (None, TypeError),
              (np.float64(2.0), TypeError)]
 
 

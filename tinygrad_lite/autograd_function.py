@@ -65,6 +65,7 @@ class FunctionCtx:
         self.materialize_grads = True
         self._saved: tuple = ()
         self._versions: tuple = ()
+        self.saved_for_forward: tuple = ()
         self._nondiff: set = set()
         self._name = "Function"
 
@@ -77,7 +78,18 @@ class FunctionCtx:
         self._saved = tensors
         self._versions = tuple(None if t is None else t._v for t in tensors)
 
-    save_for_forward = save_for_backward
+    def save_for_forward(self, *tensors: Any) -> None:
+        """Keep ``tensors`` (Tensors or None) for a forward-mode ``jvp``, as torch: they are
+        ``ctx.saved_for_forward`` and do not change ``ctx.saved_tensors`` (which keeps what
+        ``save_for_backward`` saved). Forward-mode derivatives here (``tl.autograd.forward_ad``)
+        are computed from the Function's ``backward`` by a double reverse sweep, never by a
+        ``jvp`` method, so nothing reads them; code written for torch that saves them runs
+        unchanged."""
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"{self._name}.save_for_forward: argument {i} is a {type(t).__name__}; only "
+                                "Tensors or None can be saved (keep other values as attributes of ctx)")
+        self.saved_for_forward = tensors
 
     @property
     def saved_tensors(self) -> tuple:
@@ -100,8 +112,12 @@ class FunctionCtx:
 
     def set_materialize_grads(self, value: bool) -> None:
         """``True`` (the default): an output that received no gradient is given zeros in
-        ``backward``; ``False``: None."""
-        self.materialize_grads = bool(value)
+        ``backward``; ``False``: None. As torch, ``value`` must be a Python bool (0, 1, numpy
+        bools and bool Tensors are refused with a TypeError, nothing changed)."""
+        if not isinstance(value, bool):
+            raise TypeError(f"{self._name}.set_materialize_grads: value must be a bool, got "
+                            f"{type(value).__name__} {value!r}")
+        self.materialize_grads = value
 
     def mark_dirty(self, *tensors: Any) -> None:
         raise RuntimeError(f"{self._name}: mark_dirty (a Function changing its input in place) is not supported; "

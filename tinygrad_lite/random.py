@@ -31,13 +31,16 @@ _MAGIC = b"TLG1"  # the first bytes of every state
 _HEAD = len(_MAGIC) + 16 + 16 + 1 + 4  # magic, PCG64 state and increment, has_uint32, uinteger
 
 
-def _check_seed(who: str, seed: Any) -> int:
-    """``seed`` as an int, or TypeError (not an int) / ValueError (negative) naming ``who``."""
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+def _manual_seed_value(who: str, seed: Any) -> int:
+    """A ``manual_seed`` argument as the seed kept: an int in [-2**63, 2**64) as torch takes it,
+    a negative s read as the 64-bit pattern s + 2**64 (so -1 seeds as 2**64 - 1, as in torch);
+    TypeError (not an int) / ValueError (out of that range) naming ``who`` otherwise."""
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
         raise TypeError(f"{who}: seed must be an int, got {seed!r}")
-    if seed < 0:
-        raise ValueError(f"{who}: seed must be a non-negative int, got {seed!r}")
-    return int(seed)
+    s = int(seed)
+    if not -2 ** 63 <= s < 2 ** 64:
+        raise ValueError(f"{who}: seed must be an int in [-2**63, 2**64 - 1], got {s!r}")
+    return s + 2 ** 64 if s < 0 else s
 
 
 class Generator(np.random.Generator):
@@ -68,10 +71,12 @@ class Generator(np.random.Generator):
         return device("cpu")
 
     def manual_seed(self, seed: int) -> Generator:
-        """Reseeds this Generator in place with ``seed`` (an int >= 0; TypeError / ValueError
-        otherwise, nothing changed) and returns it: its draws start over as those of
-        ``numpy.random.default_rng(seed)``."""
-        s = _check_seed("manual_seed", seed)
+        """Reseeds this Generator in place with ``seed`` and returns it: its draws start over as
+        those of ``numpy.random.default_rng(s)``. As torch, ``seed`` is an int in [-2**63,
+        2**64 - 1] and a negative one is taken as ``seed + 2**64`` (``manual_seed(-1)`` then
+        ``initial_seed() == 2**64 - 1``); anything else is a TypeError (not an int) or
+        ValueError (out of range), nothing changed."""
+        s = _manual_seed_value("manual_seed", seed)
         self.bit_generator.state = np.random.PCG64(s).state
         self._seed = s
         return self
@@ -157,8 +162,9 @@ default_generator.seed()  # fresh entropy at import, as torch's default generato
 
 
 def manual_seed(seed: int) -> Generator:
-    """Reseeds the default generator in place (``seed`` an int >= 0; TypeError / ValueError
-    otherwise, nothing changed) and returns it (``tl.default_generator``)."""
+    """Reseeds the default generator in place and returns it (``tl.default_generator``);
+    ``seed`` as for ``Generator.manual_seed``: an int in [-2**63, 2**64 - 1], negatives taken
+    as ``seed + 2**64`` (torch's mapping), TypeError / ValueError otherwise, nothing changed."""
     return default_generator.manual_seed(seed)
 
 
