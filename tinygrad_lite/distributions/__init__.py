@@ -5,14 +5,15 @@ models). Draws come from the library's default generator (``tl.manual_seed`` gov
 
 This package keeps the distribution classes (``distribution.py``: the base class and shared
 helpers; ``continuous.py``; ``gamma.py``; ``discrete.py``; ``multivariate.py``;
-``transformed.py``: TransformedDistribution and the distributions built on it; ``mixture.py``),
+``transformed.py``: TransformedDistribution and the distributions built on it, with more in
+``transformed_more.py``; ``mixture.py``),
 the transforms with the biject_to / transform_to registries (``transforms.py``, over
-``transform_base.py`` and ``transform_more.py``), the
+``transform_base.py``, ``transform_more.py`` and ``transform_blocks.py``), the
 constraints (``constraints.py``) and the KL registry (``kl.py``); it touches nothing else.
 """
 
 from . import constraints, transforms
-from .continuous import Cauchy, Exponential, Gumbel, HalfNormal, Laplace, LogNormal, Normal, Uniform
+from .continuous import Cauchy, Exponential, Laplace, Normal, Uniform
 from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson
 from .distribution import Distribution
 from .gamma import Beta, Chi2, Dirichlet, Gamma, StudentT
@@ -29,16 +30,21 @@ from .transformed import (
                           TransformedDistribution,
                           Weibull,
 )
+from .transformed_more import Gumbel, HalfCauchy, HalfNormal, LogisticNormal, LogNormal
 from .transforms import (
                           AbsTransform,
                           AffineTransform,
+                          CatTransform,
                           ComposeTransform,
+                          CumulativeDistributionTransform,
                           ExpTransform,
                           IndependentTransform,
                           LowerCholeskyTransform,
                           PowerTransform,
+                          ReshapeTransform,
                           SigmoidTransform,
                           SoftmaxTransform,
+                          StackTransform,
                           StickBreakingTransform,
                           TanhTransform,
                           Transform,
@@ -56,4 +62,5 @@ __all__ = ["Distribution", "Normal", "Uniform", "Bernoulli", "Categorical", "One
            "LowerCholeskyTransform", "IndependentTransform", "identity_transform", "biject_to", "transform_to",
            "TransformedDistribution", "Weibull", "Pareto", "Kumaraswamy", "LogitRelaxedBernoulli", "RelaxedBernoulli",
            "ExpRelaxedCategorical", "RelaxedOneHotCategorical", "MixtureSameFamily", "LowRankMultivariateNormal",
-           "VonMises"]
+           "VonMises", "HalfCauchy", "LogisticNormal", "CatTransform", "StackTransform", "ReshapeTransform",
+           "CumulativeDistributionTransform"]

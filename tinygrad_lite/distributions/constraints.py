@@ -5,7 +5,7 @@ per event for the vector and matrix constraints), read from ``.data``: a check n
 a graph and never changes its input. Torch's names: ``real``, ``positive``, ``nonnegative``,
 ``unit_interval``, ``boolean``, ``nonnegative_integer``, ``simplex``, ``real_vector``,
 ``positive_definite``, ``lower_cholesky``, ``independent``, ``interval``, ``greater_than``,
-``integer_interval``; ``dependent`` marks an argument checked elsewhere.
+``integer_interval``, ``cat``, ``stack``; ``dependent`` marks an argument checked elsewhere.
 
 This module keeps the constraint classes and their shared instances; it touches nothing else.
 """
@@ -19,7 +19,8 @@ import numpy as np
 
 __all__ = ["Constraint", "real", "positive", "nonnegative", "unit_interval", "boolean", "nonnegative_integer",
            "simplex", "real_vector", "positive_definite", "lower_cholesky", "one_hot", "dependent", "independent",
-           "interval", "half_open_interval", "greater_than", "greater_than_eq", "integer_interval", "is_dependent"]
+           "interval", "half_open_interval", "greater_than", "greater_than_eq", "integer_interval", "is_dependent",
+           "cat", "stack"]
 
 
 def _np(x: Any) -> np.ndarray:
@@ -219,6 +220,60 @@ class _RealVector(_Independent):
         return "IndependentConstraint(Real(), 1)"
 
 
+def _check_dim(who: str, v: np.ndarray, dim: int) -> None:
+    if not -v.ndim <= dim < v.ndim:
+        raise ValueError(f"{who}: dim {dim} is out of range for a value with {v.ndim} dimensions")
+
+
+class _Cat(Constraint):
+    """``cseq[i]`` checked on the i-th block of ``lengths[i]`` entries along ``dim`` (blocks laid
+    out as ``cat`` lays them out); the checks are joined along ``dim``. ``event_dim`` is the
+    largest of the parts'."""
+
+    def __init__(self, cseq: Any, dim: int = 0, lengths: Any = None) -> None:
+        self.cseq = list(cseq)
+        if not all(isinstance(c, Constraint) for c in self.cseq):
+            raise TypeError(f"constraints.cat: every element of cseq must be a Constraint, got {self.cseq!r}")
+        self.lengths = [1] * len(self.cseq) if lengths is None else list(lengths)
+        if len(self.lengths) != len(self.cseq):
+            raise ValueError(f"constraints.cat: lengths ({len(self.lengths)}) must match cseq ({len(self.cseq)})")
+        self.dim = dim
+        self.is_discrete = any(c.is_discrete for c in self.cseq)
+        self.event_dim = max((c.event_dim for c in self.cseq), default=0)
+
+    def check(self, value: Any) -> np.ndarray:
+        v = _np(value)
+        _check_dim("constraints.cat.check", v, self.dim)
+        starts = np.cumsum([0] + self.lengths)
+        checks = [np.asarray(c.check(np.take(v, np.arange(a, b), axis=self.dim)))
+                  for c, a, b in zip(self.cseq, starts[:-1], starts[1:])]
+        return np.concatenate(checks, axis=self.dim)
+
+
+class _Stack(Constraint):
+    """``cseq[i]`` checked on the i-th slice along ``dim`` (as ``stack`` lays slices out); the
+    checks are stacked along ``dim``. ``event_dim`` is the largest of the parts', one more when
+    ``dim`` falls inside the event (``dim + event_dim < 0``)."""
+
+    def __init__(self, cseq: Any, dim: int = 0) -> None:
+        self.cseq = list(cseq)
+        if not all(isinstance(c, Constraint) for c in self.cseq):
+            raise TypeError(f"constraints.stack: every element of cseq must be a Constraint, got {self.cseq!r}")
+        self.dim = dim
+        self.is_discrete = any(c.is_discrete for c in self.cseq)
+        ev = max((c.event_dim for c in self.cseq), default=0)
+        self.event_dim = ev + 1 if dim + ev < 0 else ev
+
+    def check(self, value: Any) -> np.ndarray:
+        v = _np(value)
+        _check_dim("constraints.stack.check", v, self.dim)
+        if v.shape[self.dim] != len(self.cseq):
+            raise ValueError(f"constraints.stack.check: value has {v.shape[self.dim]} slices along dim {self.dim}, "
+                             f"expected {len(self.cseq)}")
+        return np.stack([np.asarray(c.check(np.take(v, i, axis=self.dim))) for i, c in enumerate(self.cseq)],
+                        axis=self.dim)
+
+
 dependent = _Dependent()
 real = _Real()
 real_vector = _RealVector()
@@ -237,3 +292,5 @@ half_open_interval = _HalfOpenInterval
 greater_than = _GreaterThan
 greater_than_eq = _GreaterThanEq
 integer_interval = _IntegerInterval
+cat = _Cat
+stack = _Stack

@@ -1,6 +1,7 @@
 """Location-scale and related continuous distributions: ``Normal``, ``Uniform``, ``Exponential``,
-``Laplace``, ``Cauchy``, ``Gumbel``, ``HalfNormal``, ``LogNormal`` (torch.distributions' names,
-arguments, shapes and formulas). Every one has ``rsample``: the parameters enter the draw
+``Laplace``, ``Cauchy`` (torch.distributions' names, arguments, shapes and formulas; ``Gumbel``,
+``HalfNormal``, ``HalfCauchy`` and ``LogNormal``, transformed distributions in torch, are in
+``transformed_more.py``). Every one has ``rsample``: the parameters enter the draw
 through Tensor ops on noise from the default generator (e.g. ``loc + scale * eps``), so draws,
 ``log_prob``, ``cdf``, ``icdf`` and ``entropy`` differentiate back to the parameters.
 
@@ -18,7 +19,7 @@ from ..tensor import Tensor
 from . import constraints
 from .distribution import CentredAtLoc, Distribution, _noise, broadcast_all
 
-__all__ = ["Normal", "Uniform", "Exponential", "Laplace", "Cauchy", "Gumbel", "HalfNormal", "LogNormal"]
+__all__ = ["Normal", "Uniform", "Exponential", "Laplace", "Cauchy"]
 
 _EULER = 0.57721566490153286061
 
@@ -67,104 +68,6 @@ class Normal(_LocScale):
 
     def entropy(self) -> Tensor:
         return 0.5 + 0.5 * math.log(2 * math.pi) + self.scale.log()
-
-
-class LogNormal(Distribution):
-    """exp(Y), Y ~ Normal(loc, scale): log p(x) = Normal.log_prob(log x) - log x; mean
-    exp(loc + scale^2/2), variance expm1(scale^2) exp(2 loc + scale^2), entropy
-    Normal.entropy + loc."""
-
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.positive
-    has_rsample = True
-    _params = (("loc", 0), ("scale", 0))
-
-    def __init__(self, loc: Any, scale: Any, validate_args: Optional[bool] = None) -> None:
-        self.base_dist = Normal(loc, scale, validate_args=False)
-        self.loc, self.scale = self.base_dist.loc, self.base_dist.scale
-        super().__init__(self.loc.shape, validate_args=validate_args)
-
-    def _expand_parts(self, new: Distribution, batch_shape: tuple) -> None:
-        new.base_dist = self.base_dist.expand(batch_shape)
-
-    @property
-    def mean(self) -> Tensor:
-        return (self.loc + self.scale ** 2 / 2).exp()
-
-    @property
-    def mode(self) -> Tensor:
-        return (self.loc - self.scale ** 2).exp()
-
-    @property
-    def variance(self) -> Tensor:
-        s2 = self.scale ** 2
-        return s2.expm1() * (2 * self.loc + s2).exp()
-
-    def rsample(self, sample_shape: Sequence[int] = ()) -> Tensor:
-        return self.base_dist.rsample(sample_shape).exp()
-
-    def log_prob(self, value: Any) -> Tensor:
-        y = self._value(value).log()
-        return self.base_dist.log_prob(y) - y
-
-    def cdf(self, value: Any) -> Tensor:
-        return self.base_dist.cdf(self._value(value, "cdf").log())
-
-    def icdf(self, value: Any) -> Tensor:
-        value = self._prob(value)
-        return self.base_dist.icdf(value).exp()
-
-    def entropy(self) -> Tensor:
-        return self.base_dist.entropy() + self.loc
-
-
-class HalfNormal(Distribution):
-    """|Y|, Y ~ Normal(0, scale): log p(x) = Normal.log_prob(x) + log 2 for x >= 0 (-inf below);
-    mean scale sqrt(2/pi), variance scale^2 (1 - 2/pi), cdf 2 Phi(x/scale) - 1, entropy
-    Normal.entropy - log 2."""
-
-    arg_constraints = {"scale": constraints.positive}
-    support = constraints.nonnegative
-    has_rsample = True
-    _params = (("scale", 0),)
-
-    def __init__(self, scale: Any, validate_args: Optional[bool] = None) -> None:
-        (self.scale,) = broadcast_all(scale, who="HalfNormal")
-        self.base_dist = Normal(0.0 * self.scale.detach(), self.scale, validate_args=False)
-        super().__init__(self.scale.shape, validate_args=validate_args)
-
-    def _expand_parts(self, new: Distribution, batch_shape: tuple) -> None:
-        new.base_dist = self.base_dist.expand(batch_shape)
-
-    @property
-    def mean(self) -> Tensor:
-        return self.scale * math.sqrt(2 / math.pi)
-
-    @property
-    def mode(self) -> Tensor:
-        return 0.0 * self.scale.detach()
-
-    @property
-    def variance(self) -> Tensor:
-        return self.scale ** 2 * (1 - 2 / math.pi)
-
-    def rsample(self, sample_shape: Sequence[int] = ()) -> Tensor:
-        return self.base_dist.rsample(sample_shape).abs()
-
-    def log_prob(self, value: Any) -> Tensor:
-        v = self._value(value)
-        lp = self.base_dist.log_prob(v) + math.log(2)
-        return lp.where(np.broadcast_to(v.data >= 0, lp.shape), -math.inf)
-
-    def cdf(self, value: Any) -> Tensor:
-        return 2 * self.base_dist.cdf(self._value(value, "cdf")) - 1
-
-    def icdf(self, value: Any) -> Tensor:
-        value = self._prob(value)
-        return self.base_dist.icdf((value + 1) / 2)
-
-    def entropy(self) -> Tensor:
-        return self.base_dist.entropy() - math.log(2)
 
 
 class Uniform(Distribution):
@@ -335,41 +238,3 @@ class Cauchy(_LocScale):
 
     def entropy(self) -> Tensor:
         return math.log(4 * math.pi) + self.scale.log()
-
-
-class Gumbel(_LocScale):
-    """Gumbel(loc, scale): with z = (x - loc) / scale, log p = -(z + exp(-z)) - log scale;
-    rsample = loc - scale log(-log u), u ~ U(tiny, 1 - eps); cdf = exp(-exp(-z)); mean loc +
-    scale * euler_gamma; variance (pi scale)^2 / 6; entropy = log scale + 1 + euler_gamma."""
-
-    @property
-    def mean(self) -> Tensor:
-        return self.loc + self.scale * _EULER
-
-    @property
-    def stddev(self) -> Tensor:
-        return (math.pi / math.sqrt(6)) * self.scale
-
-    @property
-    def variance(self) -> Tensor:
-        return self.stddev ** 2
-
-    def rsample(self, sample_shape: Sequence[int] = ()) -> Tensor:
-        fi = np.finfo(self.loc.dtype)
-        u = self._eps("uniform", sample_shape)
-        u = u * float(1 - fi.eps - fi.tiny) + float(fi.tiny)
-        return self.loc - self.scale * (-u.log()).log()
-
-    def log_prob(self, value: Any) -> Tensor:
-        y = (self.loc - self._value(value)) / self.scale
-        return (y - y.exp()) - self.scale.log()
-
-    def cdf(self, value: Any) -> Tensor:
-        return (-(-(self._value(value, "cdf") - self.loc) / self.scale).exp()).exp()
-
-    def icdf(self, value: Any) -> Tensor:
-        value = self._prob(value)
-        return self.loc - self.scale * (-value.log()).log()
-
-    def entropy(self) -> Tensor:
-        return self.scale.log() + (1 + _EULER)

@@ -141,6 +141,7 @@ class Distribution:
     arg_constraints: dict = {}
     support: Any = None
     _params: tuple = ()  # (attribute, event ndim) of the Tensors ``expand`` broadcasts
+    _param_properties: tuple = ()  # parameters read through properties (from an inner distribution)
 
     @staticmethod
     def set_default_validate_args(value: bool) -> None:
@@ -157,11 +158,17 @@ class Distribution:
         if self._validate_args:
             self._check_args()
 
+    def _arg(self, name: str) -> Any:
+        """The parameter ``name``: an attribute, or one of ``_param_properties``; None if unset."""
+        if name in self._param_properties:
+            return getattr(self, name)
+        return self.__dict__.get(name)
+
     def _check_args(self) -> None:
         for name, constraint in self.arg_constraints.items():
-            if constraints.is_dependent(constraint) or self.__dict__.get(name) is None:
+            if constraints.is_dependent(constraint) or self._arg(name) is None:
                 continue
-            value = self.__dict__[name]
+            value = self._arg(name)
             if not np.all(constraint.check(value)):
                 raise ValueError(f"{type(self).__name__}: expected parameter {name} (Tensor of shape "
                                  f"{tuple(value.shape)}) of distribution {self!r} to satisfy the constraint "
@@ -317,7 +324,7 @@ class Distribution:
     def __repr__(self) -> str:
         parts = []
         for name in self.arg_constraints:
-            t = self.__dict__.get(name)
+            t = self._arg(name)
             if isinstance(t, Tensor):
                 parts.append(f"{name}: {t.data.item() if t.data.size == 1 else tuple(t.shape)}")
         return f"{type(self).__name__}({', '.join(parts)})"

@@ -20,11 +20,12 @@ import numpy as np
 
 from .. import linalg
 from ..tensor import Tensor
-from .continuous import Cauchy, Exponential, Gumbel, HalfNormal, Laplace, LogNormal, Normal, Uniform
+from .continuous import Cauchy, Exponential, Laplace, Normal, Uniform
 from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson
 from .distribution import Distribution, _sum_rightmost
 from .gamma import Beta, Dirichlet, Gamma
 from .multivariate import Independent, MultivariateNormal, _batch_mahalanobis
+from .transformed_more import Gumbel, HalfNormal, LogNormal
 
 __all__ = ["kl_divergence", "register_kl"]
 

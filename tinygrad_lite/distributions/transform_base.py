@@ -9,6 +9,12 @@ rightmost dimensions), ``domain`` / ``codomain`` (constraints), ``bijective``, `
 -1 for monotone elementwise maps) and ``event_dim``. Every map is built from Tensor ops, so
 values and log-Jacobians differentiate back to x and to the transform's Tensor parameters.
 
+Caching (torch's ``cache_size``): a transform built with ``cache_size=1`` keeps its last pair
+(x, y). Called again with that very x object (``is``, not equality) it returns the kept y
+without computing; its inverse given that very y returns the kept x object. Each call that
+computes replaces the pair, in either direction. ``with_cache(n)`` is the same transform with
+``cache_size=n`` (``self`` when it already has it).
+
 This module keeps these classes; it touches nothing else.
 """
 
@@ -52,10 +58,19 @@ class Transform:
     bijective = False
 
     def __init__(self, cache_size: int = 0) -> None:
-        if cache_size not in (0, 1):
+        if isinstance(cache_size, bool) or cache_size not in (0, 1):
             raise ValueError(f"{type(self).__name__}: cache_size must be 0 or 1, got {cache_size!r}")
-        self._cache_size = cache_size
+        self._cache_size = int(cache_size)
         self._inv: Optional[Transform] = None
+        self._cached_x_y: tuple = (None, None)
+
+    def with_cache(self, cache_size: int = 1) -> "Transform":
+        """This transform with ``cache_size`` (``self`` if it already has that size)."""
+        if self._cache_size == cache_size:
+            return self
+        if type(self).__init__ is Transform.__init__:
+            return type(self)(cache_size=cache_size)
+        raise NotImplementedError(f"{type(self).__name__}.with_cache is not implemented")
 
     @property
     def event_dim(self) -> int:
@@ -75,7 +90,27 @@ class Transform:
         return self._inv
 
     def __call__(self, x: Tensor) -> Tensor:
-        return self._call(_tensor_check(f"{type(self).__name__}.__call__", x))
+        """y = f(x); with ``cache_size=1``, the kept y when ``x`` is the kept x object."""
+        if self._cache_size:
+            x_old, y_old = self._cached_x_y
+            if x is x_old:
+                return y_old
+        y = self._call(_tensor_check(f"{type(self).__name__}.__call__", x))
+        if self._cache_size:
+            self._cached_x_y = (x, y)
+        return y
+
+    def _inv_call(self, y: Tensor) -> Tensor:
+        """x = f^{-1}(y) (what ``inv(y)`` computes); with ``cache_size=1``, the kept x when ``y``
+        is the kept y object."""
+        if self._cache_size:
+            x_old, y_old = self._cached_x_y
+            if y is y_old:
+                return x_old
+        x = self._inverse(_tensor_check(f"{type(self).__name__}.inv", y))
+        if self._cache_size:
+            self._cached_x_y = (x, y)
+        return x
 
     def _call(self, x: Tensor) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__}: the forward map is not implemented")
@@ -111,7 +146,7 @@ class _InverseTransform(Transform):
     """The inverse of a transform: calls its ``_inverse``; log-Jacobian -ladj(y, x)."""
 
     def __init__(self, transform: Transform) -> None:
-        super().__init__()
+        super().__init__(cache_size=transform._cache_size)
         self._inv = transform
 
     @property
@@ -133,6 +168,13 @@ class _InverseTransform(Transform):
     @property
     def inv(self) -> Transform:
         return self._inv
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        return self._inv.with_cache(cache_size).inv
+
+    def __call__(self, x: Tensor) -> Tensor:
+        """The inverse map of the wrapped transform (through its cache)."""
+        return self._inv._inv_call(x)
 
     def _call(self, x: Tensor) -> Tensor:
         return self._inv._inverse(x)
@@ -194,6 +236,9 @@ class PowerTransform(Transform):
         if not isinstance(exponent, (Tensor, numbers.Real)) or isinstance(exponent, bool):
             raise TypeError(f"PowerTransform: exponent must be a number or Tensor, got {type(exponent).__name__}")
         self.exponent = exponent
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        return self if self._cache_size == cache_size else PowerTransform(self.exponent, cache_size)
 
     @property
     def sign(self) -> Any:
@@ -281,6 +326,11 @@ class AffineTransform(Transform):
         if isinstance(event_dim, bool) or not isinstance(event_dim, int) or event_dim < 0:
             raise ValueError(f"AffineTransform: event_dim must be a non-negative int, got {event_dim!r}")
         self.loc, self.scale, self._event_dim = loc, scale, event_dim
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        if self._cache_size == cache_size:
+            return self
+        return AffineTransform(self.loc, self.scale, self._event_dim, cache_size)
 
     @property
     def event_dim(self) -> int:

@@ -16,7 +16,7 @@ from ..nn import functional as F
 from ..tensor import Tensor, tensor
 from . import constraints
 from .distribution import _sum_rightmost, clamp_probs, reinterpreted
-from .transform_base import ParameterFree, Transform
+from .transform_base import ParameterFree, Transform, _tensor_check
 
 __all__ = ["SoftmaxTransform", "StickBreakingTransform", "LowerCholeskyTransform", "IndependentTransform",
            "ComposeTransform", "identity_transform"]
@@ -98,7 +98,12 @@ class IndependentTransform(Transform):
             raise TypeError(f"IndependentTransform: base_transform must be a Transform, got "
                             f"{type(base_transform).__name__}")
         r = reinterpreted("IndependentTransform", reinterpreted_batch_ndims)
-        self.base_transform, self.reinterpreted_batch_ndims = base_transform, r
+        self.base_transform, self.reinterpreted_batch_ndims = base_transform.with_cache(cache_size), r
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        if self._cache_size == cache_size:
+            return self
+        return IndependentTransform(self.base_transform, self.reinterpreted_batch_ndims, cache_size)
 
     @property
     def domain(self) -> Any:  # type: ignore[override]
@@ -138,7 +143,8 @@ class IndependentTransform(Transform):
 class ComposeTransform(Transform):
     """parts[-1] o ... o parts[0]; the log-Jacobian is the sum of the parts', each summed over
     the extra event dimensions the composition has at that stage. ``ComposeTransform([])`` is the
-    identity (``identity_transform``)."""
+    identity (``identity_transform``). The parts do the caching: with ``cache_size=1`` each part
+    is taken ``with_cache(1)``, the chain itself keeps nothing."""
 
     def __init__(self, parts: Sequence[Transform], cache_size: int = 0) -> None:
         super().__init__(cache_size)
@@ -146,7 +152,18 @@ class ComposeTransform(Transform):
         for p in parts:
             if not isinstance(p, Transform):
                 raise TypeError(f"ComposeTransform: every part must be a Transform, got {type(p).__name__}")
-        self.parts = parts
+        self.parts = [p.with_cache(cache_size) for p in parts] if cache_size else parts
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        return self if self._cache_size == cache_size else ComposeTransform(self.parts, cache_size)
+
+    def __call__(self, x: Tensor) -> Tensor:
+        """parts[-1](...parts[0](x)), each part through its own cache."""
+        if not self.parts:
+            return _tensor_check("ComposeTransform.__call__", x)
+        for p in self.parts:
+            x = p(x)
+        return x
 
     def _end(self, near: str, far: str) -> Any:
         """The chain's ``near`` constraint ("domain": the first part's; "codomain": the last

@@ -88,6 +88,11 @@ class TransformedDistribution(Distribution):
             new.base_dist = self.base_dist.expand(shape[:nb])
         except ValueError:
             raise ValueError(f"{who}: batch_shape {self._batch_shape} cannot be expanded to {batch_shape}") from None
+        for name, edim in self._params:
+            t = self.__dict__.get(name)
+            if isinstance(t, Tensor):
+                ev = tuple(t.shape[len(t.shape) - edim:]) if edim else ()
+                new.__dict__[name] = t.expand(batch_shape + ev)
         self._expand_parts(new, batch_shape)
         new._batch_shape = batch_shape
         return new
@@ -95,6 +100,12 @@ class TransformedDistribution(Distribution):
     @property
     def has_rsample(self) -> bool:  # type: ignore[override]
         return self.base_dist.has_rsample
+
+    def _dtype(self) -> np.dtype:
+        for name, _ in self._params:
+            if isinstance(self.__dict__.get(name), Tensor):
+                return super()._dtype()
+        return self.base_dist._dtype()
 
     @property
     def support(self) -> Any:

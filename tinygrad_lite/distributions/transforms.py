@@ -6,9 +6,10 @@ sigmoid for [0, 1]; simplex: stick breaking for biject_to, softmax for transform
 independent(c, n): the transform of c with n more event dimensions; lower_cholesky: the
 LowerCholeskyTransform for transform_to).
 
-The classes live in ``transform_base.py`` (base class, elementwise maps) and
-``transform_more.py`` (vector and structural maps); this module re-exports them and keeps the
-two registries; it touches nothing else.
+The classes live in ``transform_base.py`` (base class, elementwise maps),
+``transform_more.py`` (vector and structural maps) and ``transform_blocks.py`` (block, stack,
+reshape and cdf maps); this module re-exports them and keeps the two registries; it touches
+nothing else.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .transform_base import (
     TanhTransform,
     Transform,
 )
+from .transform_blocks import CatTransform, CumulativeDistributionTransform, ReshapeTransform, StackTransform
 from .transform_more import (
     ComposeTransform,
     IndependentTransform,
@@ -38,7 +40,8 @@ from .transform_more import (
 __all__ = ["Transform", "ExpTransform", "AffineTransform", "SigmoidTransform", "TanhTransform", "PowerTransform",
            "SoftmaxTransform", "StickBreakingTransform", "ComposeTransform", "AbsTransform",
            "LowerCholeskyTransform", "IndependentTransform", "identity_transform", "biject_to", "transform_to",
-           "ConstraintRegistry"]
+           "ConstraintRegistry", "CatTransform", "StackTransform", "ReshapeTransform",
+           "CumulativeDistributionTransform"]
 
 
 class ConstraintRegistry:
