@@ -125,11 +125,11 @@ def test_get_state_is_a_copy_and_set_state_takes_a_tensor_of_it() -> None:
 
 
 def test_big_seeds_round_trip() -> None:
-    g = tl.Generator().manual_seed(2**100 + 3)
+    g = tl.Generator().manual_seed(2**64 - 1)
     state = g.get_state()
     want = g.random(2)
     h = tl.Generator().set_state(state)
-    assert h.initial_seed() == 2**100 + 3
+    assert h.initial_seed() == 2**64 - 1
     np.testing.assert_array_equal(h.random(2), want)
 
 

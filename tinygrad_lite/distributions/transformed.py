@@ -18,6 +18,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from ..graph import no_grad
+from ..ops.base import broadcasts_to
 from ..nn import functional as F
 from ..tensor import Tensor
 from . import constraints
@@ -78,13 +79,15 @@ class TransformedDistribution(Distribution):
     def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "Distribution":
         who = f"{type(self).__name__}.expand"
         batch_shape = tuple(batch_shape)
-        shape = batch_shape + self._event_shape
-        for tr in reversed(self.transforms):
-            shape = tr.inverse_shape(shape)
-        nb = len(shape) - len(self.base_dist.event_shape)
         new = type(self).__new__(type(self))
         new.__dict__.update(self.__dict__)
         try:
+            if not broadcasts_to(self._batch_shape, batch_shape):
+                raise ValueError
+            shape = batch_shape + self._event_shape
+            for tr in reversed(self.transforms):
+                shape = tr.inverse_shape(shape)
+            nb = len(shape) - len(self.base_dist.event_shape)
             new.base_dist = self.base_dist.expand(shape[:nb])
         except ValueError:
             raise ValueError(f"{who}: batch_shape {self._batch_shape} cannot be expanded to {batch_shape}") from None
