@@ -227,8 +227,9 @@ def _check_dim(who: str, v: np.ndarray, dim: int) -> None:
 
 class _Cat(Constraint):
     """``cseq[i]`` checked on the i-th block of ``lengths[i]`` entries along ``dim`` (blocks laid
-    out as ``cat`` lays them out); the checks are joined along ``dim``. ``event_dim`` is the
-    largest of the parts'."""
+    out as ``cat`` lays them out). ``event_dim`` is the largest of the parts'; each part's check
+    is first required over the event dimensions it lacks, then the checks are joined along
+    ``dim`` when it is a batch dimension, and-ed when it lies in the event."""
 
     def __init__(self, cseq: Any, dim: int = 0, lengths: Any = None) -> None:
         self.cseq = list(cseq)
@@ -245,9 +246,16 @@ class _Cat(Constraint):
         v = _np(value)
         _check_dim("constraints.cat.check", v, self.dim)
         starts = np.cumsum([0] + self.lengths)
-        checks = [np.asarray(c.check(np.take(v, np.arange(a, b), axis=self.dim)))
-                  for c, a, b in zip(self.cseq, starts[:-1], starts[1:])]
-        return np.concatenate(checks, axis=self.dim)
+        ev = self.event_dim
+        checks = []
+        for c, a, b in zip(self.cseq, starts[:-1], starts[1:]):
+            ok = np.asarray(c.check(np.take(v, np.arange(a, b), axis=self.dim)))
+            extra = ev - c.event_dim
+            checks.append(ok.all(tuple(range(-extra, 0))) if extra else ok)
+        d = (self.dim - v.ndim if self.dim >= 0 else self.dim) + ev
+        if d < 0:  # ``dim`` is a batch dimension: the blocks' checks sit side by side along it
+            return np.concatenate(checks, axis=d)
+        return np.logical_and.reduce(checks)  # ``dim`` is in the event: every block must pass
 
 
 class _Stack(Constraint):
