@@ -18,8 +18,8 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from ..graph import no_grad
-from ..ops.base import broadcasts_to
 from ..nn import functional as F
+from ..ops.base import broadcasts_to
 from ..tensor import Tensor
 from . import constraints
 from .continuous import Exponential, Uniform
