@@ -21,9 +21,6 @@ from .distribution import CentredAtLoc, Distribution, _noise, broadcast_all
 
 __all__ = ["Normal", "Uniform", "Exponential", "Laplace", "Cauchy"]
 
-_EULER = 0.57721566490153286061
-
-
 class _LocScale(CentredAtLoc, Distribution):
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real

@@ -58,7 +58,7 @@ class Transform:
     bijective = False
 
     def __init__(self, cache_size: int = 0) -> None:
-        if isinstance(cache_size, bool) or cache_size not in (0, 1):
+        if cache_size not in (0, 1):
             raise ValueError(f"{type(self).__name__}: cache_size must be 0 or 1, got {cache_size!r}")
         self._cache_size = int(cache_size)
         self._inv: Optional[Transform] = None
