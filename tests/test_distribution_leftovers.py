@@ -171,6 +171,8 @@ def test_expand_and_validation_keep_working_through_properties():
     assert "LogNormal(loc: 0.5, scale: 2.0)" == repr(D.LogNormal(_t(0.5), _t(2.0)))
     with pytest.raises(ValueError, match="expand"):
         D.HalfNormal(_t(SCALE)).expand((5, 7))
+    with pytest.raises(TypeError, match="LogNormal.expand: batch_shape"):
+        D.LogNormal(_t(LOC), _t(SCALE)).expand((-1,))
     lp = D.LogNormal(_t(0.0), _t(1.0)).log_prob(tl.tensor(np.array([1, 2])))  # integer values
     close(lp, td.LogNormal(0.0, 1.0).log_prob(torch.tensor([1.0, 2.0], dtype=torch.float64)).float(), tol=1e-6)
 

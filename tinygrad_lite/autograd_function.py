@@ -20,7 +20,8 @@ The graph records ONE node for the call, whose vjp is the user's ``backward``: f
 forward argument ``x_j`` it returns ``dL/dx_j = sum_k (dL/dy_k)^T dy_k/dx_j`` (or ``None``).
 torch's rules hold: ``ctx.save_for_backward`` / ``ctx.saved_tensors`` (a saved tensor
 changed in place before the backward is refused), ``ctx.needs_input_grad``,
-``ctx.mark_non_differentiable``, ``ctx.set_materialize_grads``, any other attribute on
+``ctx.mark_non_differentiable``, ``ctx.set_materialize_grads`` (a bool), ``ctx.save_for_forward``
+(kept apart in ``ctx.saved_for_forward``: forward mode here runs through ``backward``), any other attribute on
 ``ctx``; the new style (``forward`` without ``ctx`` plus ``setup_context(ctx, inputs,
 output)``); ``vjp`` as another name of ``backward``; a gradient with a broadcast shape is
 summed to its input's shape, another shape raises naming the Function.

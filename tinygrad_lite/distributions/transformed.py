@@ -24,7 +24,7 @@ from ..tensor import Tensor
 from . import constraints
 from .continuous import Exponential, Uniform
 from .discrete import Categorical
-from .distribution import Distribution, _as_tensor, _noise, _sum_rightmost, broadcast_all, clamp_probs
+from .distribution import Distribution, _as_tensor, _noise, _shape, _sum_rightmost, broadcast_all, clamp_probs
 from .multivariate import Independent
 from .transforms import AffineTransform, ComposeTransform, ExpTransform, PowerTransform, SigmoidTransform, Transform
 
@@ -78,7 +78,7 @@ class TransformedDistribution(Distribution):
 
     def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "Distribution":
         who = f"{type(self).__name__}.expand"
-        batch_shape = tuple(batch_shape)
+        batch_shape = _shape(who, list(batch_shape) if isinstance(batch_shape, tuple) else batch_shape, "batch_shape")
         new = type(self).__new__(type(self))
         new.__dict__.update(self.__dict__)
         try:
