@@ -1,0 +1,613 @@
+"""Tensor-level PyTorch code (data preparation, metrics, hand-written losses) run unchanged on
+torch and on tinygrad_lite: each snippet ``f(T, *xs)`` takes the framework module and its
+input tensors, so the same source runs on both; values, dtypes and shapes are compared, and for
+float inputs the gradients of a fixed weighted sum of the float results."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+
+torch = pytest.importorskip("torch")
+
+CASES: list = []
+
+
+@pytest.fixture(autouse=True)
+def _torch_default_float64() -> Any:
+    """tinygrad_lite's default float is float64 (the contract); torch is set to match."""
+    assert tl.get_default_dtype() == np.float64
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
+_RNG = np.random.default_rng(20261127)
+
+
+def _arr(*shape: int) -> np.ndarray:
+    return _RNG.normal(size=shape)
+
+
+def case(*inputs: Any) -> Callable:
+    """Register ``f`` with its inputs: float arrays become leaves requiring grad, others plain."""
+    def deco(f: Callable) -> Callable:
+        CASES.append(pytest.param(f, inputs, id=f.__name__))
+        return f
+    return deco
+
+
+def _make(T: Any, a: Any) -> Any:
+    if isinstance(a, np.ndarray):
+        t = T.tensor(a)
+        if a.dtype.kind == "f":
+            t.requires_grad_(True)
+        return t
+    return a
+
+
+def _flat(out: Any) -> list:
+    if isinstance(out, (tuple, list)):
+        return [v for o in out for v in _flat(o)]
+    return [out]
+
+
+def _np(v: Any) -> np.ndarray:
+    if isinstance(v, torch.Tensor):
+        return v.detach().numpy()
+    return np.asarray(v.detach().numpy())
+
+
+def _compare(got: Any, want: Any, where: str) -> None:
+    if isinstance(want, torch.Tensor):
+        assert isinstance(got, tl.Tensor), f"{where}: expected a Tensor, got {type(got).__name__}"
+        g, w = _np(got), _np(want)
+        assert g.dtype == w.dtype, f"{where}: dtype {g.dtype} != torch's {w.dtype}"
+        assert g.shape == w.shape, f"{where}: shape {g.shape} != torch's {w.shape}"
+        np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12, err_msg=where)
+    elif isinstance(want, torch.Size):
+        assert isinstance(got, tuple) and tuple(got) == tuple(want), f"{where}: {got} != torch's {want}"
+    elif isinstance(want, (tuple, list)):
+        assert type(got) is type(want) or (hasattr(want, "_fields") and hasattr(got, "_fields")), \
+            f"{where}: {type(got).__name__} != torch's {type(want).__name__}"
+        assert len(got) == len(want), f"{where}: length {len(got)} != {len(want)}"
+        for i, (g, w) in enumerate(zip(got, want)):
+            _compare(g, w, f"{where}[{i}]")
+    else:
+        assert type(got) is type(want), f"{where}: {type(got).__name__} != torch's {type(want).__name__}"
+        if isinstance(want, float) and math.isnan(want):
+            assert math.isnan(got)
+        else:
+            assert got == pytest.approx(want, rel=1e-10, abs=1e-12), where
+
+
+def _run(f: Callable, inputs: tuple) -> None:
+    txs = [_make(torch, a) for a in inputs]
+    lxs = [_make(tl, a) for a in inputs]
+    want = f(torch, *txs)
+    got = f(tl, *lxs)
+    _compare(got, want, f.__name__)
+    wants = [v for v in _flat(want) if isinstance(v, torch.Tensor) and v.requires_grad]
+    if not wants:
+        return
+    gots = [v for v in _flat(got) if isinstance(v, tl.Tensor) and v.requires_grad]
+    assert len(gots) == len(wants), f"{f.__name__}: {len(gots)} results require grad, torch has {len(wants)}"
+    weights = [_RNG.normal(size=tuple(w.shape)) for w in wants]
+    sum(((w * torch.tensor(c)).sum() for w, c in zip(wants, weights)), torch.zeros((), dtype=torch.float64)).backward()
+    sum(((g * tl.tensor(c)).sum() for g, c in zip(gots, weights)), tl.zeros((), dtype=tl.float64)).backward()
+    for i, (tx, lx) in enumerate(zip(txs, lxs)):
+        if isinstance(tx, torch.Tensor) and tx.requires_grad:
+            tg = tx.grad.numpy() if tx.grad is not None else np.zeros(tx.shape)
+            lg = np.asarray(lx.grad) if lx.grad is not None else np.zeros(lx.shape)
+            np.testing.assert_allclose(lg, tg, rtol=1e-10, atol=1e-12, err_msg=f"{f.__name__}: grad of input {i}")
+
+
+# ---------------------------------------------------------------------------- one-hot, scatter --
+@case(np.array([0, 2, 1, 2]))
+def one_hot_and_float(T: Any, y: Any) -> Any:
+    F = T.nn.functional
+    return F.one_hot(y, num_classes=4), F.one_hot(y).float(), F.one_hot(y, 3).to(T.float64)
+
+
+@case(np.array([0, 2, 1, 2]))
+def one_hot_by_scatter_(T: Any, y: Any) -> Any:
+    z = T.zeros(y.shape[0], 3)
+    z.scatter_(1, y.unsqueeze(1), 1.0)
+    w = T.zeros(4, 3, dtype=T.long).scatter_(1, y.view(-1, 1), 1)
+    return z, w
+
+
+@case(np.array([0, 2, 1, 2, 2]), _arr(5, 3))
+def label_smoothing_by_hand(T: Any, y: Any, logits: Any) -> Any:
+    eps, n = 0.1, logits.size(-1)
+    target = T.full_like(logits, eps / (n - 1)).scatter(1, y[:, None], 1 - eps)
+    return -(target * logits.log_softmax(dim=-1)).sum(dim=1).mean()
+
+
+# ---------------------------------------------------------------------- confusion matrices --
+@case(np.array([0, 1, 2, 2, 1, 0, 2]), np.array([0, 2, 2, 1, 1, 0, 0]))
+def confusion_by_bincount(T: Any, y: Any, p: Any) -> Any:
+    k = 3
+    cm = T.bincount(y * k + p, minlength=k * k).reshape(k, k)
+    return cm, cm.diag().sum().item() / cm.sum().item(), T.bincount(y), T.bincount(p, minlength=5)
+
+
+@case(np.array([0, 1, 2, 2, 1, 0, 2]), np.array([0, 2, 2, 1, 1, 0, 0]))
+def confusion_by_index_put(T: Any, y: Any, p: Any) -> Any:
+    cm = T.zeros(3, 3, dtype=T.long)
+    cm.index_put_((y, p), T.ones_like(y), accumulate=True)
+    f = T.zeros(3, 3)
+    f.index_put_((y, p), T.tensor(0.5), accumulate=True)
+    return cm, f, cm.diag() / cm.sum(1).clamp(min=1)
+
+
+@case(np.array([0, 1, 2, 2, 1]), _arr(5))
+def bincount_weights(T: Any, y: Any, w: Any) -> Any:
+    return T.bincount(y, weights=w.detach()), y.bincount(minlength=4)
+
+
+# ------------------------------------------------------------------------ top-k accuracy --
+@case(_arr(6, 5), np.array([0, 4, 2, 2, 1, 3]))
+def topk_accuracy(T: Any, logits: Any, y: Any) -> Any:
+    _, pred = logits.topk(3, dim=1, largest=True, sorted=True)
+    correct = pred.eq(y.view(-1, 1).expand_as(pred))
+    top1 = correct[:, :1].any(dim=1).float().mean()
+    top3 = correct.any(dim=1).float().sum() * 100.0 / y.size(0)
+    return pred, correct, top1, top3, (logits.argmax(1) == y).sum().item()
+
+
+@case(_arr(4, 6))
+def topk_values_differentiable(T: Any, x: Any) -> Any:
+    v, i = T.topk(x, 2, dim=-1, largest=False)
+    r = x.topk(2)
+    return v, i, r.values, r.indices
+
+
+# ---------------------------------------------------------------------- masking, padding --
+@case(_arr(3, 4), np.array([2, 4, 1]))
+def mask_from_lengths(T: Any, x: Any, lengths: Any) -> Any:
+    mask = T.arange(x.size(1))[None, :] < lengths[:, None]
+    filled = x.masked_fill(~mask, float("-inf")).softmax(dim=-1)
+    mean = (x * mask).sum(1) / mask.sum(1)
+    return mask, filled, mean, x.masked_fill(mask == 0, 0.0)
+
+
+@case(_arr(3, 4))
+def masked_select_and_nonzero(T: Any, x: Any) -> Any:
+    m = x > 0
+    return x.masked_select(m), T.masked_select(x, m), m.nonzero(), T.nonzero(m, as_tuple=True), m.sum()
+
+
+@case(_arr(3, 4))
+def where_with_scalars(T: Any, x: Any) -> Any:
+    return T.where(x > 0, x, 0.0), T.where(x > 0, 1.0, -1.0), T.where(x < 0, x * 2, x), x.where(x > 0, 0.5)
+
+
+@case(_arr(2, 5))
+def bool_mask_index_and_assign(T: Any, x: Any) -> Any:
+    y = x.clone()
+    y[y < 0] = 0.0
+    return x[x > 0.1], y, x[:, T.tensor([True, False, True, False, True])]
+
+
+# ---------------------------------------------------------------------------- normalisation --
+@case(_arr(4, 3))
+def standardise_features(T: Any, x: Any) -> Any:
+    mu = x.mean(dim=0, keepdim=True)
+    sd = x.std(dim=0, unbiased=False, keepdim=True)
+    return (x - mu) / (sd + 1e-8), x.std(dim=1, correction=0), x.var(1, keepdim=True), x.std()
+
+
+@case(_arr(4, 3))
+def norms_and_normalize(T: Any, x: Any) -> Any:
+    F = T.nn.functional
+    return (x.norm(p=2, dim=1), x.norm(dim=-1, keepdim=True), x.norm(), x.norm(p=1, dim=0),
+            F.normalize(x, dim=1), F.normalize(x, p=1, dim=0), x / x.norm(dim=1, keepdim=True).clamp_min(1e-12))
+
+
+@case(_arr(5))
+def min_max_scaling(T: Any, x: Any) -> Any:
+    return (x - x.min()) / (x.max() - x.min()), T.clamp(x, -0.5, 0.5), x.clamp(max=0.2)
+
+
+# ------------------------------------------------------------------------- pairwise distances --
+@case(_arr(4, 3), _arr(5, 3))
+def pairwise_distances(T: Any, a: Any, b: Any) -> Any:
+    d_bcast = ((a.unsqueeze(1) - b.unsqueeze(0)) ** 2).sum(-1).sqrt()
+    return T.cdist(a, b), T.cdist(a, b, p=1), d_bcast
+
+
+@case(_arr(4, 3), _arr(5, 3))
+def cosine_similarities(T: Any, a: Any, b: Any) -> Any:
+    F = T.nn.functional
+    sim = F.cosine_similarity(a.unsqueeze(1), b.unsqueeze(0), dim=-1)
+    same = F.cosine_similarity(a, b[:4], dim=1)
+    manual = F.normalize(a, dim=1) @ F.normalize(b, dim=1).t()
+    return sim, same, manual, T.cosine_similarity(a, b[:4])
+
+
+# --------------------------------------------------------------------------------- sorting --
+@case(_arr(6))
+def sort_descending(T: Any, x: Any) -> Any:
+    v, i = x.sort(descending=True)
+    s = T.sort(x)
+    return v, i, s.values, s.indices, x.argsort(descending=True), T.argsort(x), x[x.argsort()]
+
+
+@case(np.array([3, 1, 3, 2, 1, 3]))
+def unique_counts(T: Any, y: Any) -> Any:
+    u, c = T.unique(y, return_counts=True)
+    u2, inv = y.unique(return_inverse=True)
+    return u, c, u2, inv, T.unique(y, sorted=True)
+
+
+@case(np.array([0.0, 1.0, 2.5, 4.0]), np.array([0.5, 2.5, -1.0, 5.0, 1.0]))
+def searchsorted_bins(T: Any, edges: Any, v: Any) -> Any:
+    e, x = edges.detach(), v.detach()
+    return T.searchsorted(e, x), T.searchsorted(e, x, right=True), T.bucketize(x, e)
+
+
+# ---------------------------------------------------------------------------- cumulative ops --
+@case(_arr(3, 4))
+def cumulative(T: Any, x: Any) -> Any:
+    return x.cumsum(dim=1), T.cumsum(x, 0), x.cumprod(1), T.logcumsumexp(x, dim=1), x.logcumsumexp(0)
+
+
+@case(np.array([3, 1, 4, 1]))
+def cumsum_of_ints_is_long(T: Any, y: Any) -> Any:
+    return y.cumsum(0), T.cumsum(y > 1, dim=0), y.cumprod(0)
+
+
+# ---------------------------------------------------------------------------------- shape ops --
+@case(_arr(2, 3, 4))
+def views_and_permutes(T: Any, x: Any) -> Any:
+    return (x.view(2, -1), x.view(-1), x.reshape(6, 4), x.permute(2, 0, 1), T.transpose(x, 0, 2), x.swapaxes(1, 2),
+            x.flatten(1), x.flatten(start_dim=0, end_dim=1), x.unflatten(2, (2, 2)), x.view(x.size(0), -1))
+
+
+@case(_arr(1, 3, 1))
+def squeeze_unsqueeze_expand(T: Any, x: Any) -> Any:
+    return (x.squeeze(0), x.squeeze(-1), x.squeeze(), x.squeeze(1).shape, x.expand(2, 3, 4),
+            x.expand(-1, -1, 5), x.repeat(2, 1, 3), x[..., None].shape, x.unsqueeze(-1).squeeze(2))
+
+
+@case(_arr(3, 2), np.array([1, 0, 2]))
+def repeat_interleave(T: Any, x: Any, r: Any) -> Any:
+    return x.repeat_interleave(2, dim=0), T.repeat_interleave(x, r, dim=0), x.repeat_interleave(2)
+
+
+@case(_arr(7, 2))
+def chunk_split_unbind(T: Any, x: Any) -> Any:
+    return x.chunk(3), x.split(2), x.split([1, 4, 2], dim=0), T.split(x, [3, 4]), x.unbind(1), T.chunk(x, 2, 1)
+
+
+@case(_arr(2, 3), _arr(2, 3))
+def stack_cat(T: Any, a: Any, b: Any) -> Any:
+    return T.stack([a, b]), T.stack((a, b), dim=-1), T.cat([a, b], dim=1), T.cat((a, b)), T.cat([a, b], -1)
+
+
+@case(_arr(3, 4))
+def flip_roll(T: Any, x: Any) -> Any:
+    return x.flip(0), T.flip(x, dims=(0, 1)), x.roll(1, 1), T.roll(x, shifts=(1, -1), dims=(0, 1)), x.roll(2)
+
+
+@case(_arr(4, 4))
+def tril_triu_diag(T: Any, x: Any) -> Any:
+    causal = T.tril(T.ones(4, 4)).bool()
+    return (x.tril(), x.triu(diagonal=1), T.tril(x, -1), T.triu(x, 2), causal,
+            x.masked_fill(~causal, float("-inf")).softmax(-1))
+
+
+@case(_arr(2, 3))
+def diag_embed_and_diag(T: Any, x: Any) -> Any:
+    return T.diag_embed(x), x.diag_embed(offset=1), T.diag(x[0]), T.eye(3) * x[1]
+
+
+# ---------------------------------------------------------------------------------- indexing --
+@case(_arr(4, 5), np.array([3, 0, 3]))
+def index_forms(T: Any, x: Any, idx: Any) -> Any:
+    return (x[idx], x[:, [0, 2]], x[..., None], x[x[:, 0] > 0], x[idx, idx], x[1:, -1], x[None, 1],
+            x[:, idx], x[-1])
+
+
+@case(_arr(4, 5), np.array([[0, 4], [1, 1], [3, 2], [0, 0]]))
+def gather_and_take(T: Any, x: Any, idx: Any) -> Any:
+    return (x.gather(1, idx), T.gather(x, 1, idx), T.take_along_dim(x, idx, dim=1),
+            x.index_select(0, T.tensor([2, 0])), T.index_select(x, 1, idx[:, 0]), x.take_along_dim(idx, 1))
+
+
+@case(_arr(5, 3), np.array([2, 0, 1, 1, 2]))
+def nll_by_gather(T: Any, logits: Any, y: Any) -> Any:
+    logp = logits.log_softmax(dim=1)
+    nll = -logp.gather(1, y.unsqueeze(1)).squeeze(1).mean()
+    picked = -logp[T.arange(5), y].mean()
+    return nll, picked, T.nn.functional.nll_loss(logp, y)
+
+
+# -------------------------------------------------------------------------------- reductions --
+@case(_arr(3, 4))
+def reductions(T: Any, x: Any) -> Any:
+    m = x.max(dim=1)
+    mk = x.max(1, keepdim=True)
+    return (x.amax(dim=1), x.amax(dim=(0, 1)), T.amax(x, 0, keepdim=True), x.logsumexp(dim=1), T.logsumexp(x, 0),
+            x.prod(dim=1), x.prod(), m.values, m.indices, mk[0], mk[1], x.min(dim=0)[1], x.max(), x.sum(dim=(0, 1)),
+            x.mean((0, 1)), x.amin(1))
+
+
+@case(_arr(3, 4))
+def max_unpacks_like_torch(T: Any, x: Any) -> Any:
+    values, indices = T.max(x, dim=1)
+    best, where = x.min(-1)
+    return values, indices, best, where, T.max(x, T.zeros_like(x)), T.argmax(x), x.argmax(dim=0, keepdim=True)
+
+
+# ------------------------------------------------------------------------------------ dtypes --
+@case(np.array([7, -7, 3, 0]), np.array([2, 2, -2, 5]))
+def integer_division(T: Any, a: Any, b: Any) -> Any:
+    return (a // b, a % b, T.div(a, b, rounding_mode="floor"), T.div(a, b, rounding_mode="trunc"), a / b,
+            a.div(b), T.remainder(a, b), T.fmod(a, b), a // 2, a % 3, 7 // b, a.floor_divide(b), a * 1.5)
+
+
+@case(_arr(5) * 3)
+def float_division_rounding(T: Any, x: Any) -> Any:
+    with T.no_grad():  # (torch has no derivative for floor_divide)
+        fd = x // 1.5
+    return fd, T.div(x, 2.0, rounding_mode="floor"), x.div(0.7, rounding_mode="trunc"), x % 1.5
+
+
+@case(_arr(4), np.array([1, 0, 2, 1]))
+def dtype_conversions(T: Any, x: Any, y: Any) -> Any:
+    return (x.float(), x.long(), x.double(), x.int(), x.bool(), x.to(T.float32), y.to(T.float64),
+            y.type_as(x), x.type_as(y), y.float() / 2, (y == 1).float().mean(), y.to(dtype=T.float32).dtype == T.float32,
+            x.half().float(), (x > 0).long().sum(), x.to(x.dtype))
+
+
+@case(np.array([1, 2, 3]))
+def int_tensor_with_python_floats(T: Any, y: Any) -> Any:
+    return y * 0.5, y + 1, y - 1.0, y.float().mean(), y.sum(), y.sum().dtype == T.int64, y.mean(dtype=T.float64)
+
+
+# ---------------------------------------------------------------------------------- creation --
+@case()
+def creation(T: Any) -> Any:
+    e = T.empty(2, 3).fill_(0.5)
+    return (T.full((2, 3), 7), T.full((2,), 1.5), T.arange(0, 1, 0.25), T.arange(5), T.arange(1, 4, dtype=T.float64),
+            T.linspace(0, 1, steps=5), T.eye(3), T.eye(2, 3), e, T.zeros(2, dtype=T.long), T.ones(3, 1), T.arange(0.5, 2.0))
+
+
+@case(_arr(2, 3), np.array([1, 2]))
+def like_factories(T: Any, x: Any, y: Any) -> Any:
+    return (T.zeros_like(x), T.ones_like(y), T.full_like(x, 2), x.new_zeros(3), x.new_full((2,), 3.0), y.new_ones(2),
+            x.new_tensor([1, 2]), T.zeros_like(x, dtype=T.long), T.empty_like(x).shape)
+
+
+@case()
+def tensor_from_python(T: Any) -> Any:
+    return (T.tensor([1, 2, 3]), T.tensor([1.0, 2.0]), T.tensor(3), T.tensor(2.5), T.tensor([True, False]),
+            T.tensor([[1, 2], [3, 4]], dtype=T.float64), T.tensor([]), T.as_tensor([1.0, 2.0]))
+
+
+# ------------------------------------------------------------------------------- in-place ops --
+@case(_arr(3), _arr(3))
+def inplace_on_leaves_under_no_grad(T: Any, w: Any, g: Any) -> Any:
+    with T.no_grad():
+        w.mul_(0.9)
+        w.add_(g, alpha=-0.1)
+        w.clamp_(-0.5, 0.5)
+        w.sub_(0.01)
+        w.div_(2)
+    return w.detach().clone(), w.requires_grad, w.is_leaf
+
+
+@case(_arr(3))
+def clone_detach_item_tolist(T: Any, x: Any) -> Any:
+    c = x.clone().detach()
+    c[0] = 10.0
+    return c, x.sum().item(), x.tolist(), x[0].item(), x.detach().numpy().tolist(), c.requires_grad, x.argmax().item()
+
+
+@case(_arr(3))
+def numpy_of_a_tensor_requiring_grad(T: Any, x: Any) -> Any:
+    return T.tensor(x.detach().numpy() * 2), T.from_numpy(x.detach().numpy().copy())
+
+
+# -------------------------------------------------------------------------------- comparisons --
+@case(_arr(5), _arr(5))
+def comparisons_are_bool(T: Any, a: Any, b: Any) -> Any:
+    return (a > b, a >= 0, a.eq(b), a.ne(a), a < 0.5, T.logical_and(a > 0, b > 0), (a > 0) & (b > 0), (a > 0) | (b > 0),
+            ~(a > 0), (a > 0) ^ (b > 0), T.eq(a, a), a.lt(b).any(), a.gt(-10).all(), T.isclose(a, a), T.equal(a, a))
+
+
+@case(_arr(5))
+def bool_tensors_as_indices_and_counts(T: Any, x: Any) -> Any:
+    pos = x > 0
+    return x[pos].sum(), pos.sum().item(), pos.float().mean(), pos.nonzero().squeeze(1), T.count_nonzero(pos), pos.any().item()
+
+
+# ------------------------------------------------------------------------ hand-written losses --
+@case(_arr(6), np.array([0.0, 1.0, 1.0, 0.0, 1.0, 0.0]))
+def bce_by_hand(T: Any, z: Any, y: Any) -> Any:
+    y = y.detach()
+    p = T.sigmoid(z)
+    loss = -(y * T.log(p + 1e-12) + (1 - y) * T.log(1 - p + 1e-12)).mean()
+    stable = T.clamp(z, min=0) - z * y + T.log1p(T.exp(-z.abs()))
+    return loss, stable.mean(), T.nn.functional.binary_cross_entropy_with_logits(z, y)
+
+
+@case(_arr(4, 3), _arr(4, 3))
+def contrastive_logits(T: Any, a: Any, b: Any) -> Any:
+    F = T.nn.functional
+    logits = F.normalize(a, dim=-1) @ F.normalize(b, dim=-1).T / 0.07
+    labels = T.arange(logits.size(0))
+    return F.cross_entropy(logits, labels), (logits.argmax(dim=1) == labels).float().mean()
+
+
+@case(_arr(5, 2), _arr(5, 2))
+def huber_by_hand(T: Any, p: Any, t: Any) -> Any:
+    d = (p - t).abs()
+    return T.where(d < 1.0, 0.5 * d ** 2, d - 0.5).mean(), T.nn.functional.smooth_l1_loss(p, t)
+
+
+# ------------------------------------------------------------------------------ more probes --
+@case(_arr(2, 3, 4))
+def sizes_and_dims(T: Any, x: Any) -> Any:
+    return (x.size(), x.size(-1), x.shape[0], len(x), x.dim(), x.ndim, x.numel(), x.size()[1:], x.shape[-2:],
+            x.unsqueeze(0).expand(3, -1, -1, -1).shape, x.view_as(x.reshape(2, 12)).shape)
+
+
+@case(_arr(4, 3))
+def more_statistics(T: Any, x: Any) -> Any:
+    sd, mu = T.std_mean(x, dim=0)
+    var, mu2 = T.var_mean(x, dim=1, correction=0)
+    med = x.median(dim=1)
+    kv = T.kthvalue(x, 2, dim=0)
+    return (sd, mu, var, mu2, T.var(x, dim=0, unbiased=True), T.std(x, dim=1, correction=2), med.values, med.indices,
+            kv.values, kv.indices, x.median(), x.mean(dim=[0, 1]), x.sum(-1, keepdim=True))
+
+
+@case(_arr(4, 3))
+def linalg_norms(T: Any, x: Any) -> Any:
+    return (T.linalg.norm(x, dim=1), T.linalg.vector_norm(x, ord=2, dim=-1), x.norm(p="fro"), T.norm(x, dim=0),
+            T.linalg.matrix_norm(x), x.norm(p=float("inf"), dim=1), T.nn.functional.pairwise_distance(x, x.flip(0)))
+
+
+@case(_arr(2, 4, 3), _arr(2, 5, 3))
+def batched_cdist_and_attention_scores(T: Any, a: Any, b: Any) -> Any:
+    scores = a @ b.swapaxes(-2, -1) / math.sqrt(a.size(-1))
+    return T.cdist(a, b), scores.softmax(dim=-1), T.bmm(a, b.mT), T.einsum("bid,bjd->bij", a, b)
+
+
+@case(_arr(3, 4))
+def cummax_and_unfold(T: Any, x: Any) -> Any:
+    cm = x.cummax(dim=1)
+    return cm.values, cm.indices, x.unfold(1, 2, 1), x[0].unfold(0, 2, 2), T.cummin(x, 0).values
+
+
+@case(np.array([1, 1, 2, 2, 2, 3, 1]), np.array([[1, 2], [1, 2], [0, 1]]))
+def unique_more(T: Any, y: Any, rows: Any) -> Any:
+    u, c = T.unique_consecutive(y, return_counts=True)
+    ur, inv = T.unique(rows, dim=0, return_inverse=True)
+    return u, c, ur, inv, T.unique(y).numel()
+
+
+@case(np.array([[0.0, 1.0, 2.0], [0.0, 0.5, 1.0]]), np.array([[0.5, 2.0], [0.7, 0.1]]))
+def searchsorted_2d(T: Any, s: Any, v: Any) -> Any:
+    s, v = s.detach(), v.detach()
+    return T.searchsorted(s, v), T.searchsorted(s, v, side="right"), T.bucketize(v, s[0], right=True)
+
+
+@case(_arr(3), _arr(4))
+def meshgrid_outer(T: Any, a: Any, b: Any) -> Any:
+    gx, gy = T.meshgrid(a, b, indexing="ij")
+    return gx, gy, T.outer(a, b), a @ a, T.cartesian_prod(a, b[:2])
+
+
+@case(_arr(5, 2), np.array([0, 2, 0, 1, 2]))
+def segment_sums(T: Any, x: Any, seg: Any) -> Any:
+    s = T.zeros(3, 2).index_add(0, seg, x)
+    c = T.zeros(3, dtype=T.long).scatter_add_(0, seg, T.ones_like(seg))
+    mx = T.zeros(3, 2).scatter_reduce(0, seg[:, None].expand(-1, 2), x, reduce="amax", include_self=False)
+    mean = T.zeros(3, 2).scatter_reduce(0, seg[:, None].expand(-1, 2), x, reduce="mean", include_self=False)
+    return s, c, mx, mean, s / c.clamp(min=1).unsqueeze(1)
+
+
+@case(_arr(4), np.array([0, 2, 2]))
+def inplace_index_updates(T: Any, x: Any, idx: Any) -> Any:
+    y = x.detach().clone()
+    y[idx] += 1.0
+    z = T.zeros(4)
+    z.index_fill_(0, idx, -1.0)
+    m = T.zeros(4)
+    m.masked_fill_(x > 0, 2.0)
+    w = T.zeros(4).index_copy(0, T.tensor([1, 3]), T.tensor([5.0, 6.0]))
+    return y, z, m, w, x.index_fill(0, idx, 0.0)
+
+
+@case(_arr(3, 4))
+def diagonals(T: Any, x: Any) -> Any:
+    sq = x[:, :3]
+    return (T.diagonal(x), x.diagonal(offset=1), sq.trace(), T.diagonal(x[None], dim1=-2, dim2=-1),
+            sq.diag(), T.diag(x, 1), T.triu_indices(3, 3, 1), T.tril_indices(3, 3))
+
+
+@case(_arr(3, 4))
+def integer_results_of_float_ops(T: Any, x: Any) -> Any:
+    return ((x > 0).sum(dim=1), (x > 0).sum(), x.argmax(dim=1, keepdim=True), T.argmin(x), x.sign(),
+            T.round(x, decimals=2), x.round(), x.floor().long(), (x * 10).int() % 3, T.count_nonzero(x > 0, dim=0))
+
+
+@case(_arr(2, 3))
+def pad_constant(T: Any, x: Any) -> Any:
+    F = T.nn.functional
+    return F.pad(x, (1, 2)), F.pad(x, (0, 0, 1, 0), value=-1.0), F.pad(x, [1, 1], mode="constant", value=0.5)
+
+
+@case(np.array([3, 0, 2]))
+def item_and_tolist_types(T: Any, y: Any) -> Any:
+    return (y.sum().item(), (y > 1).any().item(), y.tolist(), y[0].tolist(), y.float().mean().item(),
+            T.tensor([[1, 2], [3, 4]]).tolist(), (y == 0).tolist(), int(y[1]), float(y[0]), bool(y[2] > 1))
+
+
+@case(_arr(2, 3), np.array([[0, 1], [1, 2]]))
+def advanced_index_forms(T: Any, x: Any, ij: Any) -> Any:
+    return (x[[0, 1], [1, 2]], x[ij[0], ij[1]], x[:, None, :], x[1, ..., 1:], x[x > 0].shape, x[T.tensor([1])],
+            x[0][x[0] > 0], x[[1, 0]], x[..., 0], x[:, T.tensor([2, 0])], x[ij.clamp(max=1)])
+
+
+@case(_arr(3), np.array([1, 2, 3]))
+def pow_and_int_promotion(T: Any, x: Any, y: Any) -> Any:
+    return y ** 2, 2 ** y, y.pow(2), x ** 2, 2 ** x, x.pow(y), y / 2, y * x, y.float() ** 0.5, y // 2 * 2, -y, abs(-y)
+
+
+@case(_arr(3, 4))
+def softmax_forms(T: Any, x: Any) -> Any:
+    F = T.nn.functional
+    return (x.softmax(dim=-1), F.softmax(x, dim=1), F.log_softmax(x, 0), T.softmax(x, 1), T.log_softmax(x, dim=-1),
+            x.log_softmax(1).exp(), x.exp() / x.exp().sum(dim=-1, keepdim=True), T.sigmoid(x), x.sigmoid().round())
+
+
+@case(_arr(3, 4))
+def nan_handling(T: Any, x: Any) -> Any:
+    y = x.detach().clone()
+    y[0, 1] = float("nan")
+    return (T.isnan(y), T.isnan(y).any(), T.nan_to_num(y, nan=0.0), y.nansum(), T.nanmean(y, dim=1),
+            T.isfinite(y).all(dim=1), y[~T.isnan(y)].sum())
+
+
+@case(_arr(4), _arr(4))
+def min_max_forms(T: Any, a: Any, b: Any) -> Any:
+    return (T.maximum(a, b), T.minimum(a, T.tensor(0.0)), T.clamp(a, min=b), a.clamp(min=T.full_like(a, -0.1), max=b),
+            T.max(a, b), T.min(a, b), a.max(b), T.aminmax(a).min, a.clip(-0.5, 0.5))
+
+
+@case(_arr(4), _arr(4))
+def sum_dtype_and_device(T: Any, a: Any, b: Any) -> Any:
+    dev = a.device
+    return (a.to("cpu"), a.cpu(), b.to(dev), a.sum(dim=0, dtype=T.float32), T.tensor([1, 2]).to(a.device, T.float64),
+            a.new_empty(3).shape, a.to(b), T.as_tensor(a.detach().numpy()))
+
+
+@case(_arr(3, 4))
+def split_more(T: Any, x: Any) -> Any:
+    return (T.tensor_split(x, 3, dim=1), x.split(split_size=3, dim=1), T.hstack([x, x]), T.vstack((x, x)),
+            T.dstack([x, x]).shape, T.column_stack([x[0], x[1]]), T.concat([x, x], 0), T.concatenate([x, x], dim=1))
+
+
+@case(_arr(3, 4))
+def sort_more(T: Any, x: Any) -> Any:
+    v, i = T.sort(x, dim=0, descending=True, stable=True)
+    tv = T.topk(x, 2, dim=0)
+    return v, i, tv.values, tv.indices, x.msort(), T.argsort(x, dim=1, descending=True), x.sort(-1)[0][:, -1]
+
+
+@pytest.mark.parametrize("f,inputs", CASES)
+def test_snippet_matches_torch(f: Callable, inputs: tuple) -> None:
+    _run(f, inputs)
+
+
+def test_at_least_forty_snippets() -> None:
+    assert len(CASES) >= 40
