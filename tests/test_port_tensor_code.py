@@ -341,7 +341,7 @@ def reductions(T: Any, x: Any) -> Any:
 @case(_arr(3, 4))
 def max_unpacks_like_torch(T: Any, x: Any) -> Any:
     values, indices = T.max(x, dim=1)
-    best, where = x.min(-1)
+    best, where = x.min(dim=-1)
     return values, indices, best, where, T.max(x, T.zeros_like(x)), T.argmax(x), x.argmax(dim=0, keepdim=True)
 
 

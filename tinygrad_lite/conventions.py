@@ -149,7 +149,7 @@ class TorchSpellings:
     def item(self) -> Union[float, int]:
         """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
-            raise ValueError(f"item: only one-element tensors can be converted, got shape {self.data.shape}")
+            raise ArgumentError(f"item: only one-element tensors can be converted, got shape {self.data.shape}")
         return self.data.item()
 
     def tolist(self) -> Any:
@@ -172,6 +172,13 @@ class TorchSpellings:
             raise AmbiguousTruthError(f"the truth value of a tensor of shape {self.data.shape} is ambiguous "
                                       "(it needs exactly one element; use any() or all())")
         return bool(self.data)
+
+    def __contains__(self, element: Any) -> bool:
+        """``element in x``: whether any entry equals ``element`` (a number or a Tensor,
+        compared elementwise with broadcasting), as torch; other objects are a TypeError."""
+        if isinstance(element, (bool, numbers.Number, np.generic, base.Tensor)) and not isinstance(element, complex):
+            return bool((self == element).data.any())
+        raise TypeError(f"__contains__: `in` takes a number or a Tensor, got {type(element).__name__}")
 
     # comparisons give boolean tensors (no gradient), elementwise like PyTorch's
     def _compare(self, other: Any, fn: Any) -> "Tensor":
@@ -248,9 +255,12 @@ class TorchSpellings:
     def __imod__(self, other: Any) -> Any:
         return self._inplace(other, "__mod__")
 
-    def permute(self, *axes: Any) -> "Tensor":
-        """Permute the axes (PyTorch's name for ``transpose(*axes)`` with all axes)."""
-        axes = _shape_arg(axes)
+    def permute(self, *axes: Any, dims: Any = None) -> "Tensor":
+        """Permute the axes (PyTorch's name for ``transpose(*axes)`` with all axes; torch's
+        keyword ``dims=`` takes them as one sequence)."""
+        if dims is not None and axes:
+            raise TypeError("permute: give the axes either positionally or as dims=, not both")
+        axes = _shape_arg(axes if dims is None else (dims,))
         if len(axes) != self.data.ndim:
             raise ValueError(f"permute: axes {axes} are not a permutation of the {self.data.ndim} axes "
                              "(it needs one axis per dimension)")
@@ -341,7 +351,8 @@ class TorchSpellings:
 def check_fits(who: str, values: np.ndarray, d: np.ndarray, casting: str, grad: bool = False) -> None:
     """Refuse a result ``values`` that cannot be stored in place in the array ``d``: a shape
     that does not broadcast to ``d``'s (ValueError), or a dtype numpy's ``casting`` rule does
-    not allow, or a result with a gradient (``grad``) for an array that is not float (TypeError)."""
+    not allow, or a result with a gradient (``grad``) for an array that is not float (``DtypeError``:
+    a TypeError, and torch's RuntimeError)."""
     try:
         fits = np.broadcast_shapes(values.shape, d.shape) == d.shape
     except ValueError:
@@ -350,7 +361,7 @@ def check_fits(who: str, values: np.ndarray, d: np.ndarray, casting: str, grad: 
         raise ValueError(f"{who}: the result has shape {values.shape}, which cannot be stored in place in a tensor "
                          f"of shape {d.shape}")
     if not np.can_cast(values.dtype, d.dtype, casting) or (grad and d.dtype.kind != "f"):
-        raise TypeError(f"{who}: a result of dtype {values.dtype} cannot be stored in place in a tensor of dtype "
+        raise DtypeError(f"{who}: a result of dtype {values.dtype} cannot be stored in place in a tensor of dtype "
                         f"{d.dtype}")
 
 

@@ -104,6 +104,15 @@ class device(str):
         return "device(type='cpu')"
 
 
+def _sized(who: str, shape: tuple, size: Any) -> tuple:
+    """The shape given positionally (``f(2, 3)``) or as torch's keyword (``f(size=(2, 3))``)."""
+    if size is None:
+        return shape
+    if shape:
+        raise TypeError(f"{who}: give the size positionally or as size=, not both (got {shape!r} and {size!r})")
+    return (size,)
+
+
 def size_arg(who: str, size: tuple) -> tuple:
     """A shape given as ``f(2, 3)`` or ``f((2, 3))``: non-negative ints, else an error naming ``who``."""
     shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
@@ -144,22 +153,22 @@ def set_default_dtype(d: Any) -> None:
                          f"{dt}; pass dtype={dt} to the factories and layers, or call model.float()")
 
 
-def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
+def zeros(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
     """A tensor of zeros of the given shape (float64 unless ``dtype`` says otherwise)."""
     check_device("zeros", device)
-    return _made(np.zeros(size_arg("zeros", size), _float("zeros", dtype)), requires_grad)
+    return _made(np.zeros(size_arg("zeros", _sized("zeros", shape, size)), _float("zeros", dtype)), requires_grad)
 
 
-def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
+def ones(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
     """A tensor of ones of the given shape."""
     check_device("ones", device)
-    return _made(np.ones(size_arg("ones", size), _float("ones", dtype)), requires_grad)
+    return _made(np.ones(size_arg("ones", _sized("ones", shape, size)), _float("ones", dtype)), requires_grad)
 
 
-def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
+def empty(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
     """A tensor of the given shape whose values are not to be relied on (zeros here)."""
     check_device("empty", device)
-    return _made(np.zeros(size_arg("empty", size), _float("empty", dtype)), requires_grad)
+    return _made(np.zeros(size_arg("empty", _sized("empty", shape, size)), _float("empty", dtype)), requires_grad)
 
 
 def full(size: Size, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
@@ -220,15 +229,15 @@ def _random(who: str, draw: str, size: tuple, dtype: Any, requires_grad: bool, g
     return _made(getattr(rng, draw)(size, dtype=dt), requires_grad)
 
 
-def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, generator: Any = None) -> Any:
+def randn(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False, generator: Any = None) -> Any:
     """Independent standard normal values, N(0, 1), of the given shape; ``generator`` is a
     numpy Generator or an int seed (default: the library's generator)."""
-    return _random("randn", "standard_normal", size_arg("randn", size), dtype, requires_grad, generator, device)
+    return _random("randn", "standard_normal", size_arg("randn", _sized("randn", shape, size)), dtype, requires_grad, generator, device)
 
 
-def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, generator: Any = None) -> Any:
+def rand(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False, generator: Any = None) -> Any:
     """Independent uniform values on [0, 1) of the given shape."""
-    return _random("rand", "random", size_arg("rand", size), dtype, requires_grad, generator, device)
+    return _random("rand", "random", size_arg("rand", _sized("rand", shape, size)), dtype, requires_grad, generator, device)
 
 
 def _random_like(who: str, draw: str, input: Any, dtype: Any, requires_grad: bool, generator: Any,
@@ -336,13 +345,17 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any 
     return _made((m + sd * rng.standard_normal(shape)).astype(dt), requires_grad)
 
 
-def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None,
+def arange(start: Any = None, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None,
            requires_grad: bool = False) -> Any:
     """``start, start + step, ...`` up to (not including) ``end``; ``arange(n)`` is 0..n-1.
     Integer arguments give int64, any float argument float64; 0-d tensors count as their value."""
     check_device("arange", device)
+    if start is None and end is None:
+        raise TypeError("arange: needs end (arange(end), arange(start, end[, step]) or arange(end=...))")
     if end is None:
         start, end = 0, start
+    elif start is None:  # arange(end=n), as torch
+        start = 0
     start, end, step = (v.item() if isinstance(v, base.Tensor) and v.data.ndim == 0 else v for v in (start, end, step))
     for v in (start, end, step):
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):

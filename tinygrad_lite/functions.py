@@ -268,8 +268,16 @@ def narrow(input: Any, dim: int, start: Any, length: int) -> Any:
     return _t("narrow", input).narrow(dim, start, length)
 
 
-def repeat_interleave(input: Any, repeats: Any, dim: Optional[int] = None, *, output_size: Any = None) -> Any:
-    """Each slice along ``dim`` (each element when None) repeated ``repeats`` times in place."""
+def repeat_interleave(input: Any, repeats: Any = None, dim: Optional[int] = None, *, output_size: Any = None) -> Any:
+    """Each slice along ``dim`` (each element when None) repeated ``repeats`` times in place.
+    ``repeat_interleave(repeats)`` alone (a 1-D int tensor r): index i repeated r[i] times,
+    i.e. ``repeat_interleave(arange(len(r)), r)``, as torch."""
+    if repeats is None:
+        r = _t("repeat_interleave", input)
+        if r.ndim != 1 or r.dtype.kind not in "iu":
+            raise TypeError(f"repeat_interleave: repeats alone must be a 1-D integer tensor, got shape {r.shape} "
+                            f"and dtype {r.dtype}")
+        return factories.arange(r.shape[0]).repeat_interleave(r, 0, output_size=output_size)
     return _t("repeat_interleave", input).repeat_interleave(repeats, dim, output_size=output_size)
 
 

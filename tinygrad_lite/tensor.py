@@ -225,9 +225,11 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
         else:
             self.grad = np.asarray(self.grad + g)  # 0-d sums are numpy scalars
 
-    def numpy(self) -> np.ndarray:
-        """The underlying array (shared, not copied)."""
-        return self.data
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The underlying array (shared, not copied; ``force=True``, torch's keyword: a copy).
+        Unlike torch, a tensor that requires grad is not refused: ``.numpy()`` is the value, as
+        ``.data`` is (the contract), and changing that array in place is the caller's risk."""
+        return self.data.copy() if check_bool("numpy", "force", force) else self.data
 
     def detach(self) -> "Tensor":
         """A tensor sharing this data, cut from the graph (keeps the batched flag). An
@@ -438,19 +440,19 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
     def view(self, *shape: Any) -> "Tensor":
         return ops.RESHAPE(self, _shape_arg(shape))
 
-    def unsqueeze(self, axis: int) -> "Tensor":
-        """Insert a size-1 axis at ``axis``."""
-        n = self.data.ndim + 1
+    def unsqueeze(self, axis: Any = None, *, dim: Any = None) -> "Tensor":
+        """Insert a size-1 axis at ``axis`` (torch's keyword: ``dim``)."""
+        axis, n = _torch_axis(axis, False, dim, None)[0], self.data.ndim + 1
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
             raise TypeError(f"unsqueeze: axis must be an int, got {axis!r}")
         if not -n <= axis < n:
             raise _base._AxisError(f"unsqueeze: axis {axis!r} is out of bounds for a result of dimension {n}")
         return ops.RESHAPE(self, np.expand_dims(self.data, axis).shape)
 
-    def squeeze(self, axis: Any = None) -> "Tensor":
-        """Remove size-1 axes (all of them, or those in ``axis``; a named axis of another
-        size stays, as in torch)."""
-        axes = axes_of(self.data.ndim, axis, "squeeze")  # ints in range, else TypeError / AxisError
+    def squeeze(self, axis: Any = None, *, dim: Any = None) -> "Tensor":
+        """Remove size-1 axes (all of them, or those in ``axis`` / torch's ``dim``; a named
+        axis of another size stays, as in torch)."""
+        axes = axes_of(self.data.ndim, _torch_axis(axis, False, dim, None)[0], "squeeze")  # ints in range, else TypeError / AxisError
         if axes is not None:
             axes = tuple(a for a in axes if self.data.shape[a] == 1)
         return ops.RESHAPE(self, np.squeeze(self.data, axes).shape)

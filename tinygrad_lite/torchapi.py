@@ -26,6 +26,7 @@ from . import factories, ops
 from .conventions import _int, _shape_arg, _torch_axis, store
 from .ops import base
 from .ops.base import axes_of
+from .ops.intdiv import IntegerDivisionError
 from .torchextra import _along
 from .torchextra import _axis as _one_axis
 from .torchindex import IndexMethods
@@ -222,7 +223,7 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods):
             q = rnd((x / o).data)
             if x.data.dtype.kind in "biu" and q.dtype.kind == "f" and base.const(o).data.dtype.kind in "biu":
                 if not np.isfinite(q).all():
-                    raise ZeroDivisionError("div_: integer division by zero")
+                    raise IntegerDivisionError("div_: integer division by zero")
                 q = q.astype(x.data.dtype)
             return base.const(q)
         return self._update("div_", other, rounded)
@@ -292,12 +293,13 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods):
             raise ValueError(f"t: expects a tensor of at most 2 axes, got shape {self.data.shape}")
         return ops.TRANSPOSE(self, ())
 
-    def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple:
+    def split(self, split_size_or_sections: Any = None, dim: int = 0, *, split_size: Any = None) -> tuple:
         """Pieces along ``dim``: of ``split_size`` each (the last may be smaller), or of the
-        given section sizes, which must add up to the axis length."""
-        ax = _one_axis(self, dim, "split")
+        given section sizes, which must add up to the axis length (``split_size=``: torch's keyword)."""
+        ax, s = _one_axis(self, dim, "split"), split_size_or_sections if split_size is None else split_size
         n = self.data.shape[ax]
-        s = split_size_or_sections
+        if split_size is not None and split_size_or_sections is not None:
+            raise TypeError("split: give split_size_or_sections or split_size=, not both")
         if isinstance(s, (list, tuple)):
             if any(isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0 for k in s) or sum(s) != n:
                 raise ValueError(f"split: sections {list(s)} must be ints >= 0 adding up to {n}, the size of axis "
@@ -345,8 +347,12 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods):
                 out = out[_along(self.data.ndim, ax, (np.arange(n) - k) % n)]
         return out  # type: ignore[return-value]
 
-    def flip(self, *dims: Any) -> "Tensor":
-        """Reverse the order of the elements along ``dims`` (required; ``()`` flips none)."""
+    def flip(self, *dims: Any, **kw: Any) -> "Tensor":
+        """Reverse the order of the elements along ``dims`` (required, positionally or as torch's
+        keyword ``dims=``; ``()`` flips none)."""
+        if kw and (dims or set(kw) != {"dims"}):
+            raise TypeError(f"flip: takes the axes positionally or as dims=, got {dims!r} and {sorted(kw)}")
+        dims = (kw["dims"],) if kw else dims
         if not dims:
             raise TypeError("flip: the axes to reverse are required (e.g. x.flip(0)); give () to flip none")
         axes = axes_of(self.data.ndim, _shape_arg(dims), "flip") or ()
