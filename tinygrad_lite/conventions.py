@@ -155,6 +155,13 @@ class TorchSpellings:
     def tolist(self) -> Any:
         return self.data.tolist()
 
+    def __format__(self, format_spec: str) -> str:
+        """``f"{loss:.4f}"``: a 0-d tensor formats as its Python number (torch's rule); any
+        other tensor takes only the empty spec (its repr), else Python's TypeError."""
+        if self.data.ndim == 0:
+            return format(self.data.item(), format_spec)
+        return object.__format__(self, format_spec)
+
     def __float__(self) -> float:
         return float(self.item())
 
