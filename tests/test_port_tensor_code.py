@@ -362,8 +362,8 @@ def float_division_rounding(T: Any, x: Any) -> Any:
 @case(_arr(4), np.array([1, 0, 2, 1]))
 def dtype_conversions(T: Any, x: Any, y: Any) -> Any:
     return (x.float(), x.long(), x.double(), x.int(), x.bool(), x.to(T.float32), y.to(T.float64),
-            y.type_as(x), x.type_as(y), y.float() / 2, (y == 1).float().mean(), y.to(dtype=T.float32).dtype == T.float32,
-            x.half().float(), (x > 0).long().sum(), x.to(x.dtype))
+            y.type_as(x), x.type_as(y), y.float() / 2, (y == 1).float().mean(),
+            y.to(dtype=T.float32).dtype == T.float32, x.half().float(), (x > 0).long().sum(), x.to(x.dtype))
 
 
 @case(np.array([1, 2, 3]))
@@ -376,7 +376,8 @@ def int_tensor_with_python_floats(T: Any, y: Any) -> Any:
 def creation(T: Any) -> Any:
     e = T.empty(2, 3).fill_(0.5)
     return (T.full((2, 3), 7), T.full((2,), 1.5), T.arange(0, 1, 0.25), T.arange(5), T.arange(1, 4, dtype=T.float64),
-            T.linspace(0, 1, steps=5), T.eye(3), T.eye(2, 3), e, T.zeros(2, dtype=T.long), T.ones(3, 1), T.arange(0.5, 2.0))
+            T.linspace(0, 1, steps=5), T.eye(3), T.eye(2, 3), e, T.zeros(2, dtype=T.long), T.ones(3, 1),
+            T.arange(0.5, 2.0))
 
 
 @case(_arr(2, 3), np.array([1, 2]))
@@ -425,7 +426,8 @@ def comparisons_are_bool(T: Any, a: Any, b: Any) -> Any:
 @case(_arr(5))
 def bool_tensors_as_indices_and_counts(T: Any, x: Any) -> Any:
     pos = x > 0
-    return x[pos].sum(), pos.sum().item(), pos.float().mean(), pos.nonzero().squeeze(1), T.count_nonzero(pos), pos.any().item()
+    return (x[pos].sum(), pos.sum().item(), pos.float().mean(), pos.nonzero().squeeze(1), T.count_nonzero(pos),
+            pos.any().item())
 
 
 # ------------------------------------------------------------------------ hand-written losses --

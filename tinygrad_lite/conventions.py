@@ -23,36 +23,21 @@ from .batchstate import derived
 from .graph import state, toposort
 from .keptinputs import before_write
 from .ops import base
-from .ops.base import axes_of, axis_of, make, wrote
+from .ops.base import (  # (the error classes live with the ops, which raise them too)
+    AmbiguousTruthError,
+    ArgumentError,
+    DtypeError,
+    ShapeMismatchError,
+    axes_of,
+    axis_of,
+    make,
+    wrote,
+)
+from .ops.base import IndexRangeError as IndexRangeError  # (re-exported: torchscatter, torchstats)
 from .size import Size
 
 if TYPE_CHECKING:
     from .tensor import Tensor
-
-
-class ShapeMismatchError(ValueError, RuntimeError):
-    """An array argument of the wrong shape (e.g. ``backward``'s ``gradient``): a ``ValueError``,
-    and a ``RuntimeError`` as torch raises there."""
-
-
-class ArgumentError(ValueError, RuntimeError):
-    """An argument value a function refuses (an empty input, a mode it does not know, weights
-    that cannot be normalised): a ``ValueError``, and a ``RuntimeError`` as torch raises there."""
-
-
-class IndexRangeError(IndexError, RuntimeError):
-    """An index (or ``k``) outside the axis it addresses where torch raises a ``RuntimeError``
-    (scatter, gather, kthvalue): an ``IndexError`` too."""
-
-
-class DtypeError(TypeError, RuntimeError):
-    """An input of a dtype a function does not take, where torch raises a ``RuntimeError``:
-    a ``TypeError`` too."""
-
-
-class AmbiguousTruthError(ValueError, RuntimeError):
-    """``bool()`` of a tensor that has not exactly one element: a ``RuntimeError`` as in torch,
-    and a ``ValueError`` as numpy raises for an array."""
 
 
 def check_bool(who: str, name: str, value: Any) -> bool:
@@ -269,7 +254,7 @@ class TorchSpellings:
             raise TypeError("permute: give the axes either positionally or as dims=, not both")
         axes = _shape_arg(axes if dims is None else (dims,))
         if len(axes) != self.data.ndim:
-            raise ValueError(f"permute: axes {axes} are not a permutation of the {self.data.ndim} axes "
+            raise ArgumentError(f"permute: axes {axes} are not a permutation of the {self.data.ndim} axes "
                              "(it needs one axis per dimension)")
         return base_ops.TRANSPOSE(self, axes)
 

@@ -120,7 +120,7 @@ def size_arg(who: str, size: tuple) -> tuple:
         if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral):
             raise TypeError(f"{who}: sizes must be ints, got {shape!r}")
         if n < 0:
-            raise ValueError(f"{who}: sizes must be >= 0, got {shape!r}")
+            raise base.ArgumentError(f"{who}: sizes must be >= 0, got {shape!r}")
     shape = tuple(int(n) for n in shape)
     if shape and max(max(shape), math.prod(shape)) > _MAX_ELEMENTS:
         raise ValueError(f"{who}: size {shape!r} is more than an array can hold ({math.prod(shape)} elements)")
@@ -229,15 +229,19 @@ def _random(who: str, draw: str, size: tuple, dtype: Any, requires_grad: bool, g
     return _made(getattr(rng, draw)(size, dtype=dt), requires_grad)
 
 
-def randn(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False, generator: Any = None) -> Any:
+def randn(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+          generator: Any = None) -> Any:
     """Independent standard normal values, N(0, 1), of the given shape; ``generator`` is a
     numpy Generator or an int seed (default: the library's generator)."""
-    return _random("randn", "standard_normal", size_arg("randn", _sized("randn", shape, size)), dtype, requires_grad, generator, device)
+    shape = size_arg("randn", _sized("randn", shape, size))
+    return _random("randn", "standard_normal", shape, dtype, requires_grad, generator, device)
 
 
-def rand(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False, generator: Any = None) -> Any:
+def rand(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+         generator: Any = None) -> Any:
     """Independent uniform values on [0, 1) of the given shape."""
-    return _random("rand", "random", size_arg("rand", _sized("rand", shape, size)), dtype, requires_grad, generator, device)
+    return _random("rand", "random", size_arg("rand", _sized("rand", shape, size)), dtype, requires_grad, generator,
+                   device)
 
 
 def _random_like(who: str, draw: str, input: Any, dtype: Any, requires_grad: bool, generator: Any,
@@ -363,7 +367,7 @@ def arange(start: Any = None, end: Any = None, step: Any = 1, *, dtype: Any = No
         if not math.isfinite(v):
             raise ValueError(f"arange: start, end and step must be finite, got {(start, end, step)!r}")
     if step == 0:
-        raise ValueError("arange: step must be non-zero")
+        raise base.ArgumentError("arange: step must be non-zero")
     if (end - start) * step < 0:
         raise ValueError(f"arange: the range {start} -> {end} goes against the sign of step {step}")
     integral = all(isinstance(v, numbers.Integral) for v in (start, end, step))
@@ -376,7 +380,7 @@ def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device:
     """``steps`` evenly spaced values from ``start`` to ``end``, both included."""
     check_device("linspace", device)
     if isinstance(steps, (bool, np.bool_)) or not isinstance(steps, numbers.Integral) or steps < 0:
-        raise ValueError(f"linspace: steps must be an int >= 0, got {steps!r}")
+        raise base.ArgumentError(f"linspace: steps must be an int >= 0, got {steps!r}")
     return _made(np.linspace(start, end, int(steps), dtype=_float("linspace", dtype)), requires_grad)
 
 

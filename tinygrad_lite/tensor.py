@@ -84,8 +84,8 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
             dtype = check_dtype("Tensor", dtype)
         try:
             arr = np.array(data, dtype=dtype)
-        except (TypeError, ValueError) as e:
-            raise TypeError(f"Tensor: cannot make a numeric tensor from {type(data).__name__} data ({e})") from None
+        except (TypeError, ValueError) as e:  # (ragged lists: a ValueError too, as torch raises)
+            raise _DataError(f"Tensor: cannot make a numeric tensor from {type(data).__name__} data ({e})") from None
         if arr.dtype.kind not in "biuf":
             raise TypeError(f"Tensor: cannot make a numeric tensor from {type(data).__name__} data "
                             f"(dtype {arr.dtype}; bool, integer and float dtypes are supported)")
@@ -452,7 +452,8 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
     def squeeze(self, axis: Any = None, *, dim: Any = None) -> "Tensor":
         """Remove size-1 axes (all of them, or those in ``axis`` / torch's ``dim``; a named
         axis of another size stays, as in torch)."""
-        axes = axes_of(self.data.ndim, _torch_axis(axis, False, dim, None)[0], "squeeze")  # ints in range, else TypeError / AxisError
+        axis = _torch_axis(axis, False, dim, None)[0]
+        axes = axes_of(self.data.ndim, axis, "squeeze")  # ints in range, else TypeError / AxisError
         if axes is not None:
             axes = tuple(a for a in axes if self.data.shape[a] == 1)
         return ops.RESHAPE(self, np.squeeze(self.data, axes).shape)
@@ -479,6 +480,11 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
 
     def __getitem__(self, idx: Any) -> "Tensor":
         return ops.GETITEM(self, idx)
+
+
+class _DataError(TypeError, ValueError):
+    """Data ``np.array`` cannot make a numeric array of: a TypeError, and torch's ValueError
+    for ragged nested lists."""
 
 
 _base.Tensor = Tensor

@@ -308,13 +308,13 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods):
         elif isinstance(s, numbers.Integral) and not isinstance(s, bool) and (s > 0 or n == 0):
             bounds = list(range(0, n, s)) + [n] if n else [0, 0]
         else:
-            raise ValueError(f"split: split_size must be an int > 0 or a list of section sizes, got {s!r}")
+            raise base.ArgumentError(f"split: split_size must be an int > 0 or a list of section sizes, got {s!r}")
         return tuple(self[_along(self.data.ndim, ax, slice(a, b))] for a, b in zip(bounds[:-1], bounds[1:]))
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple:
         """At most ``chunks`` pieces along ``dim``, each of ceil(n / chunks) (the last smaller)."""
         if isinstance(chunks, bool) or not isinstance(chunks, numbers.Integral) or chunks <= 0:
-            raise ValueError(f"chunk: chunks must be an int > 0, got {chunks!r}")
+            raise base.ArgumentError(f"chunk: chunks must be an int > 0, got {chunks!r}")
         n = self.data.shape[_one_axis(self, dim, "chunk")]
         if n == 0:  # an empty axis makes ``chunks`` empty pieces, as torch
             return self.split([0] * chunks, dim)
@@ -374,8 +374,8 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods):
         except ValueError:
             ok = False
         if not ok:
-            raise ValueError(f"masked_fill: mask of shape {m.data.shape} and dtype {m.data.dtype} must be bool and "
-                             f"broadcast with the tensor's shape {self.data.shape}")
+            raise base.ShapeMismatchError(f"masked_fill: mask of shape {m.data.shape} and dtype {m.data.dtype} must "
+                                          f"be bool and broadcast with the tensor's shape {self.data.shape}")
         if isinstance(value, base.Tensor):
             if value.data.ndim:
                 raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape {value.data.shape}")

@@ -167,7 +167,8 @@ class ExtraMethods(MoreMethods):
         n = self.data.shape[ax]
         k = _int("topk", "k", k, 0)
         if k > n:
-            raise ValueError(f"topk: k ({k}) is larger than the size {n} of dim {ax} of shape {self.data.shape}")
+            raise base.ArgumentError(f"topk: k ({k}) is larger than the size {n} of dim {ax} of shape "
+                                     f"{self.data.shape}")
         idx = np.take(order(self.data, ax, bool(largest)), np.arange(k), axis=ax)
         values = ops.TOPK(self, ax, idx)
         return TopKResult(values, make(idx, None, (), None, False, *derived("topk", None, values)))
@@ -322,7 +323,8 @@ class ExtraMethods(MoreMethods):
         known = int(np.prod([s for s in sizes if s != -1]))
         if not sizes or sizes.count(-1) > 1 or any(not isinstance(s, numbers.Integral) or s < -1 for s in sizes) \
                 or (n != known if -1 not in sizes else (known == 0 or n % known)):
-            raise ValueError(f"unflatten: sizes {sizes} do not split dim {ax} of size {n} (shape {self.data.shape})")
+            raise ShapeMismatchError(f"unflatten: sizes {sizes} do not split dim {ax} of size {n} (shape "
+                                     f"{self.data.shape})")
         sizes = tuple(n // known if s == -1 else int(s) for s in sizes)
         shp = self.data.shape
         return ops.RESHAPE(self, shp[:ax] + sizes + shp[ax + 1:])

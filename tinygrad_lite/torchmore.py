@@ -257,8 +257,9 @@ class MoreMethods(MathMethods):
         1-D non-negative integer tensor; length max(max + 1, minlength). No gradient."""
         d = self._data
         if d.ndim != 1 or d.dtype.kind not in "iu" or (d.size and d.min() < 0):
-            raise (ArgumentError if d.dtype.kind in "iu" else DtypeError)(f"bincount: needs a 1-D tensor of non-negative integers, got shape {d.shape} and "
-                             f"dtype {d.dtype}")
+            error = ArgumentError if d.dtype.kind in "iu" else DtypeError
+            raise error(f"bincount: needs a 1-D tensor of non-negative integers, got shape {d.shape} and "
+                        f"dtype {d.dtype}")
         w = None if weights is None else np.asarray(weights._data if isinstance(weights, base.Tensor) else weights)
         if w is not None and w.shape != d.shape:
             raise ValueError(f"bincount: weights of shape {w.shape} must have the input's shape {d.shape}")
