@@ -753,3 +753,148 @@ def test_snippet_matches_torch(f: Callable, inputs: tuple) -> None:
 
 def test_at_least_forty_snippets() -> None:
     assert len(CASES) >= 40
+
+
+# ------------------------------------------------------------------------ the harness itself --
+def test_the_comparison_catches_a_wrong_value_dtype_or_gradient() -> None:
+    with pytest.raises(AssertionError, match="dtype"):
+        _compare(tl.tensor([1.0], dtype=tl.float32), torch.tensor([1.0], dtype=torch.float64), "w")
+    with pytest.raises(AssertionError):
+        _compare(tl.tensor([1.0, 2.0]), torch.tensor([1.0, 2.5]), "w")
+    with pytest.raises(AssertionError):
+        _compare(3, 3.0, "w")
+
+    def wrong_grad(T: Any, x: Any) -> Any:  # same values, another gradient on tinygrad_lite
+        return x * 2 if T is torch else x * 3 - x.detach()
+
+    with pytest.raises(AssertionError, match="grad of input 0"):
+        _run(wrong_grad, (_arr(3),))
+
+
+# ------------------------------------------------------- regression tests for the gaps fixed --
+@pytest.mark.parametrize("src", [
+    "x.squeeze(dim=0)", "x.squeeze(dim=2)", "x.unsqueeze(dim=1)", "x.unsqueeze(dim=-1)", "x.permute(dims=(2, 0, 1))",
+    "x.permute(dims=[1, 0, 2])", "x.flip(dims=[0, 2])", "x.flip(dims=(1,))", "x.split(split_size=2, dim=2)",
+    "x.split(split_size=[1, 2], dim=1)", "T.ones(size=(2, 3))", "T.zeros(size=[4])", "T.empty(size=(1, 2)).shape",
+    "T.rand(size=(2, 2)).shape", "T.randn(size=(3,)).shape", "T.arange(end=4)", "T.arange(end=2.5)",
+    "T.arange(start=1, end=4)", "T.repeat_interleave(T.tensor([2, 0, 3]))", "T.repeat_interleave(T.tensor([1, 1]))",
+])
+def test_torch_keywords_and_forms_give_torch_results(src: str) -> None:
+    base = _arr(1, 3, 4)
+    got = eval(src, {"T": tl, "x": tl.tensor(base)})
+    want = eval(src, {"T": torch, "x": torch.tensor(base)})
+    _compare(got, want, src)
+
+
+@pytest.mark.parametrize("src", ["x.squeeze(0, dim=0)", "x.permute(0, 1, 2, dims=(0, 1, 2))", "x.flip(0, dims=0)",
+                                 "x.split(2, split_size=2)", "T.ones(2, size=(2,))", "T.arange()"])
+def test_a_keyword_given_twice_is_a_type_error(src: str) -> None:
+    with pytest.raises(TypeError):
+        eval(src, {"T": tl, "x": tl.tensor(_arr(1, 3, 4))})
+
+
+def test_in_tests_membership_as_torch() -> None:
+    for T in (torch, tl):
+        x = T.tensor([[1.0, 2.5], [3.0, 4.0]])
+        assert (2.5 in x, 7 in x, 3 in x, T.tensor([3.0, 4.0]) in x, True in (x > 3)) == (True, False, True, True, True)
+    with pytest.raises(TypeError, match="__contains__"):
+        "a" in tl.tensor([1.0])  # noqa: B015
+
+
+def test_format_spec_of_a_0d_tensor_formats_its_number() -> None:
+    for spec in (".4f", ".2e", "", "8.3f"):
+        assert format(tl.tensor(3.14159), spec) == format(torch.tensor(3.14159), spec)
+    assert f"{tl.tensor(7):d}" == f"{torch.tensor(7):d}"
+    with pytest.raises(TypeError):
+        format(tl.tensor([1.0, 2.0]), ".2f")
+    with pytest.raises(TypeError):
+        format(torch.tensor([1.0, 2.0]), ".2f")
+
+
+_DTYPES = ["float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8", "bool"]
+
+
+@pytest.mark.parametrize("a", _DTYPES)
+@pytest.mark.parametrize("b", _DTYPES)
+def test_promotion_helpers_agree_with_torch(a: str, b: str) -> None:
+    ta, tb, la, lb = getattr(torch, a), getattr(torch, b), getattr(tl, a), getattr(tl, b)
+    assert str(tl.promote_types(la, lb)) == str(torch.promote_types(ta, tb)).replace("torch.", "")
+    assert tl.can_cast(la, lb) == torch.can_cast(ta, tb)
+    for sa, sb in [((2,), (2,)), ((), (2,)), ((2,), ())]:
+        got = tl.result_type(tl.zeros(sa, dtype=la), tl.zeros(sb, dtype=lb))
+        assert str(got) == str(torch.result_type(torch.zeros(sa, dtype=ta), torch.zeros(sb, dtype=tb)))[6:]
+
+
+@pytest.mark.parametrize("dt", _DTYPES)
+@pytest.mark.parametrize("number", [True, 3, 2.5])
+def test_result_type_with_a_python_number_agrees_with_torch(dt: str, number: Any) -> None:
+    for shape in [(2,), ()]:
+        got = tl.result_type(tl.zeros(shape, dtype=getattr(tl, dt)), number)
+        want = torch.result_type(torch.zeros(shape, dtype=getattr(torch, dt)), number)
+        assert str(got) == str(want)[6:]
+        assert tl.result_type(number, tl.zeros(shape, dtype=getattr(tl, dt))) == got
+
+
+def test_finfo_iinfo_and_the_small_helpers_agree_with_torch() -> None:
+    for name in ("float16", "float32", "float64"):
+        got, want = tl.finfo(getattr(tl, name)), torch.finfo(getattr(torch, name))
+        for attr in ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution"):
+            assert getattr(got, attr) == getattr(want, attr), (name, attr)
+            assert type(getattr(got, attr)) is type(getattr(want, attr)), (name, attr)
+    assert tl.finfo().eps == torch.finfo(torch.float64).eps  # the default float here is float64
+    for name in ("uint8", "int8", "int16", "int32", "int64"):
+        got, want = tl.iinfo(getattr(tl, name)), torch.iinfo(getattr(torch, name))
+        assert (got.bits, got.min, got.max) == (want.bits, want.min, want.max)
+    with pytest.raises(TypeError, match="finfo"):
+        tl.finfo(tl.int64)
+    with pytest.raises(TypeError, match="iinfo"):
+        tl.iinfo(tl.float32)
+    x = tl.tensor([1.0, 2.0], requires_grad=True)
+    assert tl.is_floating_point(x) and not tl.is_floating_point(tl.tensor([1]))
+    d = tl.detach(x * 2)
+    assert not d.requires_grad and d.tolist() == [2.0, 4.0]
+    assert isinstance(x.dtype, tl.dtype)
+    with pytest.raises(TypeError, match="is_floating_point"):
+        tl.is_floating_point([1.0])
+
+
+def test_top_level_cosine_similarity_and_pairwise_distance_match_torch() -> None:
+    a, b = _arr(4, 3), _arr(4, 3)
+    _run(lambda T, x, y: (T.cosine_similarity(x, y), T.cosine_similarity(x, y, dim=0),
+                          T.pairwise_distance(x, y), T.pairwise_distance(x, y, p=1.0, keepdim=True)), (a, b))
+
+
+def test_numpy_of_a_tensor_requiring_grad_is_documented_not_refused() -> None:
+    # torch refuses x.numpy() when x requires grad; here .numpy() is the value, as .data is
+    x = tl.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(RuntimeError):
+        torch.tensor([1.0, 2.0], requires_grad=True).numpy()
+    assert x.numpy() is x.data
+    assert "requires grad" in (tl.Tensor.numpy.__doc__ or "")
+    c = x.numpy(force=True)  # torch's force=True: a copy
+    assert c is not x.data and np.array_equal(c, x.data)
+    np.testing.assert_array_equal(c, torch.tensor([1.0, 2.0], requires_grad=True).numpy(force=True))
+
+
+_ERRORS = [
+    "y.item()", "y.add_(1.5)", "y.div_(2)", "T.tensor([7]) // 0", "T.tensor([7]) % 0",
+    "T.tensor([7]).div(0, rounding_mode='floor')", "F.one_hot(y.float())", "F.one_hot(y, 2)", "F.one_hot(-y)",
+    "T.bincount(y.float())", "T.bincount(-y)", "T.bincount(y.view(2, 2))", "x + T.ones(3)", "x @ x", "x.view(5, 5)",
+    "x.reshape(5, -1)", "T.cat([x, T.ones(2, 3)])", "T.stack([x, x[:2]])", "x.gather(1, T.tensor([[0.5]]))",
+    "x.gather(1, T.tensor([[9]]))", "x.expand(5, 4)", "x.permute(0, 0)", "x.masked_fill(T.ones(2, 2).bool(), 0)",
+    "T.tensor([[1, 2], [3]])", "T.zeros(-1)", "x.split(0)", "x.chunk(0)", "T.arange(0, 10, 0)",
+    "T.linspace(0, 1, -1)", "x.topk(10)", "x.unflatten(1, (3, 3))", "x.repeat(2)", "T.full((2,), 'a')",
+    "x[10]", "x.sum(dim=5)", "x.index_select(0, T.tensor([5]))", "x[T.tensor([True, False])]",
+]
+
+
+@pytest.mark.parametrize("src", _ERRORS)
+def test_errors_are_of_the_class_torch_raises(src: str) -> None:
+    def env(T: Any) -> dict:
+        return {"T": T, "F": T.nn.functional, "x": T.tensor(_arr(3, 4)), "y": T.tensor([2, 0, 1, 1])}
+
+    with pytest.raises(Exception) as want:
+        eval(src, env(torch))
+    kind = next(k for k in (IndexError, ValueError, TypeError, RuntimeError) if isinstance(want.value, k))
+    with pytest.raises(kind):
+        eval(src, env(tl))

@@ -176,8 +176,10 @@ def full(size: Size, fill_value: Any, *, dtype: Any = None, device: Any = None, 
     bool, an int int64, a float float64 (torch's inference, with this library's float)."""
     check_device("full", device)
     shape = size_arg("full", (size,) if isinstance(size, numbers.Integral) else tuple(size))
+    v = fill_value.item() if isinstance(fill_value, base.Tensor) and fill_value.data.size == 1 else fill_value
+    if not isinstance(v, (numbers.Real, np.bool_)):
+        raise TypeError(f"full: fill_value must be a real number or a bool, got {type(fill_value).__name__}")
     if dtype is None:
-        v = fill_value.item() if isinstance(fill_value, base.Tensor) else fill_value
         dt = np.dtype(bool) if isinstance(v, (bool, np.bool_)) else np.dtype(
             np.int64 if isinstance(v, numbers.Integral) else np.float64)
     else:

@@ -55,7 +55,7 @@ class finfo:
         self.min: float = float(info.min)
         self.tiny: float = float(info.tiny)
         self.smallest_normal: float = float(info.smallest_normal)
-        self.resolution: float = float(info.resolution)
+        self.resolution: float = 10.0 ** -int(info.precision)
         self.dtype: str = dt.name
 
     def __repr__(self) -> str:
