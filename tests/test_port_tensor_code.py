@@ -898,3 +898,16 @@ def test_errors_are_of_the_class_torch_raises(src: str) -> None:
     kind = next(k for k in (IndexError, ValueError, TypeError, RuntimeError) if isinstance(want.value, k))
     with pytest.raises(kind):
         eval(src, env(tl))
+
+
+@pytest.mark.parametrize("name", ["FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor",
+                                  "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor"])
+def test_legacy_typed_constructors_as_torch(name: str) -> None:
+    def f(T: Any) -> Any:
+        C = getattr(T, name)
+        x = C([1, 0, 1])
+        return (x, C(2, 3).shape, C().shape, C(T.Size([2])).shape, isinstance(x, C), isinstance(x * 1.5, C),
+                T.tensor([1.0, 2.0]).type(C), x.type())
+    _compare(f(tl), f(torch), name)
+    with pytest.raises(TypeError, match=name):
+        getattr(tl, name)([1], [2])

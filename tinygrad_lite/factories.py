@@ -30,7 +30,9 @@ _TORCH_TYPES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": 
 
 def as_dtype(who: str, dtype: Any) -> np.dtype:
     """A numpy dtype from numpy's spellings or torch's (``torch.float32``,
-    ``"torch.FloatTensor"``); anything else is a TypeError naming ``who``."""
+    ``"torch.FloatTensor"``, ``tl.FloatTensor``); anything else is a TypeError naming ``who``."""
+    if isinstance(getattr(dtype, "typed_dtype", None), np.dtype):  # tl.FloatTensor and its kin
+        return dtype.typed_dtype
     if type(dtype).__module__ == "torch" and str(dtype).startswith("torch."):
         dtype = str(dtype)[len("torch."):]
     elif isinstance(dtype, str) and dtype.startswith("torch."):

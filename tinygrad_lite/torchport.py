@@ -1,7 +1,9 @@
 """torch's top-level helpers that tensor-level code reaches for beside the ops: the dtype
 queries ``finfo`` / ``iinfo``, the promotion rules ``promote_types`` / ``result_type`` /
 ``can_cast``, ``is_floating_point``, ``detach``, and ``cosine_similarity`` /
-``pairwise_distance`` (the same functions as ``tl.nn.functional``'s).
+``pairwise_distance`` (the same functions as ``tl.nn.functional``'s), and the legacy typed
+constructors ``FloatTensor``, ``DoubleTensor``, ``LongTensor``, ... (``tl.LongTensor([1, 2])``,
+``isinstance(x, tl.FloatTensor)``, ``x.type(tl.FloatTensor)``).
 
 The dtypes are numpy dtypes here (``tl.float32`` is ``np.dtype("float32")``); the answers
 follow torch's rules, which differ from numpy's in one place: a float type beside an integer
@@ -23,7 +25,8 @@ from .nn.functional_more import cosine_similarity, pairwise_distance
 from .ops import base
 
 __all__ = ["finfo", "iinfo", "promote_types", "result_type", "can_cast", "is_floating_point", "detach",
-           "cosine_similarity", "pairwise_distance"]
+           "cosine_similarity", "pairwise_distance", "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor",
+           "IntTensor", "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor"]
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2}
 
@@ -141,3 +144,47 @@ def detach(input: Any) -> Union[base.Tensor, Any]:
     if not isinstance(input, base.Tensor):
         raise TypeError(f"detach: input must be a Tensor, got {type(input).__name__}")
     return input.detach()
+
+
+class _TypedTensor(type):
+    """The metaclass of ``tl.FloatTensor`` and its kin: calling one makes a Tensor of its dtype
+    (from data, or of a shape given as ints or a ``tl.Size``: zeros here, where torch leaves the
+    memory uninitialised); ``isinstance(x, tl.FloatTensor)`` holds for a Tensor of that dtype."""
+
+    typed_dtype: np.dtype
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, base.Tensor) and obj.data.dtype == cls.typed_dtype
+
+    def __call__(cls, *args: Any) -> Any:  # type: ignore[override]
+        from .size import Size
+
+        dt = cls.typed_dtype
+        if len(args) == 1 and isinstance(args[0], Size):
+            args = tuple(args[0])
+        if all(isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_)) for a in args):
+            return factories.zeros(*(args or (0,)), dtype=dt)  # (no args: an empty 1-D tensor)
+        if len(args) != 1:
+            raise TypeError(f"{cls.__name__}: takes sizes (ints) or one sequence of data, got {args!r}")
+        data = args[0]
+        if isinstance(data, base.Tensor):
+            if data.data.dtype != dt:
+                raise TypeError(f"{cls.__name__}: expected a tensor of dtype {dt}, got {data.data.dtype}")
+            return data
+        return base.Tensor(data, dtype=dt)
+
+
+def _typed(name: str, dtype: Any) -> Any:
+    return _TypedTensor(name, (), {"typed_dtype": np.dtype(dtype), "__module__": __name__,
+                                   "__doc__": f"torch's legacy ``{name}``: a Tensor of dtype {np.dtype(dtype)}."})
+
+
+FloatTensor = _typed("FloatTensor", np.float32)
+DoubleTensor = _typed("DoubleTensor", np.float64)
+HalfTensor = _typed("HalfTensor", np.float16)
+LongTensor = _typed("LongTensor", np.int64)
+IntTensor = _typed("IntTensor", np.int32)
+ShortTensor = _typed("ShortTensor", np.int16)
+CharTensor = _typed("CharTensor", np.int8)
+ByteTensor = _typed("ByteTensor", np.uint8)
+BoolTensor = _typed("BoolTensor", np.bool_)
