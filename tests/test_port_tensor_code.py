@@ -746,6 +746,14 @@ def regression_metrics(T: Any, pred: Any, target: Any) -> Any:
     return mse, mae, r2, T.sqrt(mse), T.nn.functional.mse_loss(pred, target, reduction="sum"), mse.item() > 0
 
 
+@case(_arr(3, 4))
+def softmax_dtype_and_number_base_pow(T: Any, x: Any) -> Any:
+    F = T.nn.functional
+    return (F.softmax(x, dim=1, dtype=T.float64), F.log_softmax(x, -1, dtype=T.float64), x.softmax(0, T.float64),
+            x.log_softmax(dim=1, dtype=T.float64), F.softmin(x, 1, dtype=T.float64), T.pow(2, x), T.pow(x, 2),
+            T.pow(2.5, x[0]), F.softmax(x.long(), dim=1, dtype=T.float64))
+
+
 @pytest.mark.parametrize("f,inputs", CASES)
 def test_snippet_matches_torch(f: Callable, inputs: tuple) -> None:
     _run(f, inputs)

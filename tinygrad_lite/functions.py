@@ -68,10 +68,18 @@ def _passing(name: str) -> Any:
 
 
 # torch.add(x, y, alpha=2), torch.pow(x, 2), torch.norm(x, dim=1), torch.chunk(x, 3, 1), ...
-_PASSING = ["add", "sub", "mul", "pow", "norm", "cumsum", "logsumexp", "var", "std", "amax", "amin", "chunk", "split",
+_PASSING = ["add", "sub", "mul", "norm", "cumsum", "logsumexp", "var", "std", "amax", "amin", "chunk", "split",
             "unbind", "gather", "flip", "roll", "clone", "t", "sign", "floor", "ceil", "round", "masked_fill",
             "addcmul", "addcdiv", "addr", "renorm"]
 globals().update({n: _passing(n) for n in _PASSING})
+
+
+def pow(input: Any, exponent: Any) -> Any:
+    """input ** exponent elementwise; ``input`` may be a Python number when ``exponent`` is a
+    Tensor (torch's ``pow(self: Number, exponent: Tensor)``)."""
+    if isinstance(exponent, base.Tensor) and not isinstance(input, base.Tensor) and not isinstance(input, np.ndarray):
+        return exponent.__rpow__(input)
+    return _t("pow", input).pow(exponent)
 
 
 def clamp(input: Any, min: Any = None, max: Any = None) -> Any:
@@ -384,4 +392,4 @@ __all__ = _UNARY + _BINARY + ["clamp", "clip", "sum", "mean", "max", "min", "pro
                               "floor_divide", "remainder", "fmod", "div", "divide"]
 __all__ += ["mm", "bmm", "dot", "mv", "outer", "tril", "triu", "diag", "diagonal", "trace", "einsum", "sort", "argsort",
             "msort", "topk", "masked_select", "index_select", "narrow", "repeat_interleave", "unflatten", "movedim",
-            "moveaxis", "swapdims", "swapaxes"] + _PASSING
+            "moveaxis", "swapdims", "swapaxes", "pow"] + _PASSING

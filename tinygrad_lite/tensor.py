@@ -424,13 +424,16 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
         axis with ``keepdim=``): ``(values, indices)``; ``x.min(other)``: ``minimum``."""
         return self._extremum(axis, keepdims, dim, keepdim, np.argmin, ops.MIN)
 
-    def softmax(self, axis: int = -1, *, dim: Optional[int] = None) -> "Tensor":
-        """exp(x - max) / sum exp(x - max) along ``axis`` (stable for large logits)."""
-        return ops.SOFTMAX(self._floating("softmax"), axis if dim is None else dim)
+    def softmax(self, axis: int = -1, dtype: Any = None, *, dim: Optional[int] = None) -> "Tensor":
+        """exp(x - max) / sum exp(x - max) along ``axis`` (stable for large logits), in
+        ``dtype`` (a float dtype: the input is cast to it first) when given, as torch."""
+        x = self._floating("softmax") if dtype is None else self._in_dtype("softmax", dtype, floats=True)
+        return ops.SOFTMAX(x, axis if dim is None else dim)
 
-    def log_softmax(self, axis: int = -1, *, dim: Optional[int] = None) -> "Tensor":
-        """x - max - log(sum exp(x - max)) along ``axis`` (stable for large logits)."""
-        return ops.LOGSOFTMAX(self._floating("log_softmax"), axis if dim is None else dim)
+    def log_softmax(self, axis: int = -1, dtype: Any = None, *, dim: Optional[int] = None) -> "Tensor":
+        """x - max - log(sum exp(x - max)) along ``axis`` (stable), in ``dtype`` when given."""
+        x = self._floating("log_softmax") if dtype is None else self._in_dtype("log_softmax", dtype, floats=True)
+        return ops.LOGSOFTMAX(x, axis if dim is None else dim)
 
     # ------------------------------------------------------------------ layout ---------
     def reshape(self, *shape: Any) -> "Tensor":
