@@ -893,6 +893,12 @@ _ERRORS = [
     "T.tensor([[1, 2], [3]])", "T.zeros(-1)", "x.split(0)", "x.chunk(0)", "T.arange(0, 10, 0)",
     "T.linspace(0, 1, -1)", "x.topk(10)", "x.unflatten(1, (3, 3))", "x.repeat(2)", "T.full((2,), 'a')",
     "x[10]", "x.sum(dim=5)", "x.index_select(0, T.tensor([5]))", "x[T.tensor([True, False])]",
+    "T.tensor([1, 2], requires_grad=True)", "y.requires_grad_()", "T.stack([])", "T.arange(0, 5, -1)",
+    "T.randint(5, 1, (3,))", "F.cross_entropy(x, T.tensor([0.0, 1.0, 2.0]))", "F.binary_cross_entropy(x * 9, x)",
+    "T.multinomial(T.tensor([-1.0, 2.0]), 1)", "x.index_select(0, T.tensor([0.0]))",
+    "x.index_add(0, T.tensor([0]), T.ones(2, 4))", "T.where(x, x, x)", "T.where(x > 0, x, T.ones(2))",
+    "x.narrow(1, 3, 2)", "x.diagonal(dim1=0, dim2=0)", "T.diag(T.ones(2, 2, 2))", "T.tril(T.ones(2))",
+    "T.triu(T.ones(2))", "x[0].fliplr()", "x.norm(p='abc')", "x.view(-1, -1)", "x.expand(2)",
 ]
 
 

@@ -85,8 +85,8 @@ def check_leaves(order: list) -> None:
         if leaf._op is not None:
             break
         if leaf._data.dtype.kind != "f":
-            raise TypeError(f"backward: a leaf of dtype {leaf._data.dtype} and shape {leaf._data.shape} has "
-                            "requires_grad=True; only floating-point tensors can require gradients")
+            raise DtypeError(f"backward: a leaf of dtype {leaf._data.dtype} and shape {leaf._data.shape} has "
+                             "requires_grad=True; only floating-point tensors can require gradients")
 
 
 class MinMax(NamedTuple):

@@ -291,7 +291,7 @@ def randint(*args: Any, size: Any = None, generator: Any = None, dtype: Any = No
     if size is None:
         raise TypeError("randint: size is required (a tuple of ints)")
     if not low < high:
-        raise ValueError(f"randint: expects low < high, got low={low}, high={high}")
+        raise base.ArgumentError(f"randint: expects low < high, got low={low}, high={high}")
     shape = size_arg("randint", (size,) if isinstance(size, numbers.Integral) else tuple(size))
     dt = np.dtype(np.int64) if dtype is None else as_dtype("randint", dtype)
     if dt.kind in "iu" and not (np.iinfo(dt).min <= low and high - 1 <= np.iinfo(dt).max):
@@ -316,7 +316,8 @@ def multinomial(input: Any, num_samples: int, replacement: bool = False, *, gene
     ``replacement`` each category at most once. int64, no gradient."""
     w = _operand(input).data
     if w.ndim not in (1, 2) or w.dtype.kind not in "biuf" or not np.isfinite(w).all() or (w < 0).any():
-        raise ValueError(f"multinomial: input must be finite non-negative weights of 1 or 2 axes, got shape {w.shape}")
+        raise base.ArgumentError(f"multinomial: input must be finite non-negative weights of 1 or 2 axes, got shape "
+                                 f"{w.shape}")
     if isinstance(num_samples, (bool, np.bool_)) or not isinstance(num_samples, numbers.Integral) or num_samples <= 0:
         raise ValueError(f"multinomial: num_samples must be an int > 0, got {num_samples!r}")
     rows = w.reshape(-1, w.shape[-1]).astype(np.float64)
@@ -373,7 +374,7 @@ def arange(start: Any = None, end: Any = None, step: Any = 1, *, dtype: Any = No
     if step == 0:
         raise base.ArgumentError("arange: step must be non-zero")
     if (end - start) * step < 0:
-        raise ValueError(f"arange: the range {start} -> {end} goes against the sign of step {step}")
+        raise base.ArgumentError(f"arange: the range {start} -> {end} goes against the sign of step {step}")
     integral = all(isinstance(v, numbers.Integral) for v in (start, end, step))
     dt = as_dtype("arange", dtype) if dtype is not None else np.dtype(np.int64 if integral else np.float64)
     return _made(np.arange(start, end, step).astype(dt), requires_grad)

@@ -90,7 +90,7 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
             raise TypeError(f"Tensor: cannot make a numeric tensor from {type(data).__name__} data "
                             f"(dtype {arr.dtype}; bool, integer and float dtypes are supported)")
         if requires_grad and not _float_dtype(arr.dtype):
-            raise TypeError(f"Tensor: only floating-point tensors can require gradients, got dtype {arr.dtype}")
+            raise _base.DtypeError(f"Tensor: only floating-point tensors can require gradients, got dtype {arr.dtype}")
         if batched and arr.ndim == 0:
             raise ValueError("Tensor: batched=True needs at least one axis (axis 0 indexes the samples)")
         self._data = arr
@@ -242,8 +242,8 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         if check_bool("requires_grad_", "requires_grad", requires_grad) and not _float_dtype(self.data.dtype):
-            raise TypeError(f"requires_grad_: only floating-point tensors can require gradients, "
-                            f"got dtype {self.data.dtype}")
+            raise _base.DtypeError(f"requires_grad_: only floating-point tensors can require gradients, "
+                                   f"got dtype {self.data.dtype}")
         self.requires_grad = bool(requires_grad)
         if requires_grad and self._op is None:
             self._param = True

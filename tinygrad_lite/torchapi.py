@@ -442,7 +442,7 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods):
                     raise ValueError(f"norm: p='nuc' needs dim (two axes) or a 2-D tensor, got shape {self.data.shape}")
                 return matrix_norm(self, "nuc", (0, 1) if dim is None else dim, keepdim, dtype=dtype)
             if p != "fro":
-                raise ValueError(f"norm: p={p!r} is not supported; give a number, inf, 'fro' or 'nuc'")
+                raise base.ArgumentError(f"norm: p={p!r} is not supported; give a number, inf, 'fro' or 'nuc'")
             p = 2.0
         if isinstance(p, bool) or not isinstance(p, numbers.Real):
             raise TypeError(f"norm: p must be a real number, inf or 'fro', got {p!r}")

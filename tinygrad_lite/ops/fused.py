@@ -17,7 +17,7 @@ from .. import batchstate
 from ..batchstate import BATCHED, MIXED, STAT
 from ..graph import state
 from ..persample import DenseRows, LazyGrad, OuterRows
-from .base import Op, ShapeMismatchError, const, failed, lead, make, tmm
+from .base import DtypeError, Op, ShapeMismatchError, const, failed, lead, make, tmm
 from .layout import RESHAPE, TRANSPOSE
 from .memory import POOL_MIN, pooled, released
 
@@ -302,7 +302,7 @@ class CrossEntropy(_Loss):
         if z.ndim not in (1, 2):
             raise ValueError(f"cross_entropy: logits must have shape (N, C) or (C,), got {z.shape}")
         if not np.issubdtype(y.dtype, np.integer):
-            raise TypeError(f"cross_entropy: labels must be integer class indices, got dtype {y.dtype}")
+            raise DtypeError(f"cross_entropy: labels must be integer class indices, got dtype {y.dtype}")
         want = z.shape[:1] if z.ndim == 2 else ()
         if y.shape != want:
             raise ValueError(f"cross_entropy: labels of shape {y.shape} do not match logits of shape {z.shape} "

@@ -473,7 +473,7 @@ def stack(tensors: Sequence[Any], axis: int = 0, *, dim: Optional[int] = None) -
         raise TypeError(f"stack: tensors must be a list or tuple of tensors, got {type(tensors).__name__}")
     ts = [t if isinstance(t, base.Tensor) else const(t) for t in tensors]
     if not ts:
-        raise ValueError("stack: needs at least one tensor")
+        raise base.ArgumentError("stack: needs at least one tensor")
     axes_of(ts[0].data.ndim + 1, axis, "stack")  # an int in range, else TypeError / AxisError
     shapes = {t.data.shape for t in ts}
     if len(shapes) != 1:

@@ -30,14 +30,14 @@ class Where(Op):
         try:
             cd, ad, bd = cond._data, a._data, b._data
             if cd.dtype != np.bool_:
-                raise TypeError(f"where: the condition must be a bool tensor, got dtype {cd.dtype}")
+                raise base.DtypeError(f"where: the condition must be a bool tensor, got dtype {cd.dtype}")
             if ad.dtype != bd.dtype:
                 ad, bd = promoted(ad, bd)
             try:
                 data = np.where(cd, ad, bd)
             except ValueError:
-                raise ValueError(f"where: shapes {cd.shape} (condition), {ad.shape} and {bd.shape} are not "
-                                 "compatible") from None
+                raise base.ShapeMismatchError(f"where: shapes {cd.shape} (condition), {ad.shape} and {bd.shape} are "
+                                              "not compatible") from None
         except Exception as e:
             failed(self, e, (cond, a, b))
             raise
