@@ -898,7 +898,7 @@ _ERRORS = [
     "T.multinomial(T.tensor([-1.0, 2.0]), 1)", "x.index_select(0, T.tensor([0.0]))",
     "x.index_add(0, T.tensor([0]), T.ones(2, 4))", "T.where(x, x, x)", "T.where(x > 0, x, T.ones(2))",
     "x.narrow(1, 3, 2)", "x.diagonal(dim1=0, dim2=0)", "T.diag(T.ones(2, 2, 2))", "T.tril(T.ones(2))",
-    "T.triu(T.ones(2))", "x[0].fliplr()", "x.norm(p='abc')", "x.view(-1, -1)", "x.expand(2)",
+    "T.triu(T.ones(2))", "x[0].fliplr()", "x.norm(p='abc')", "x.view(-1, -1)", "x.expand(2)", "x[0].mT", "x[None].t()",
 ]
 
 

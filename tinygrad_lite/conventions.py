@@ -6,8 +6,10 @@
 indices carry no gradient; in-place arithmetic changes data, or falls back to the ops), so
 they live apart from the differentiable ops. Also here: the small argument checks shared by
 Tensor and the layers (``check_bool``, ``check_dtype``, ``checked_grad`` for ``t.grad = v``,
-``check_leaves`` before a backward), ``ShapeMismatchError`` (a ValueError that is also
-torch's RuntimeError) and its siblings ``ArgumentError``, ``IndexRangeError`` and ``DtypeError``.
+``check_leaves`` before a backward); ``ShapeMismatchError`` (a ValueError that is also
+torch's RuntimeError) and its siblings ``ArgumentError``, ``IndexRangeError`` and ``DtypeError``
+are re-exported from ``ops.base``, where they are defined so the ops raise them too. ``x in t``
+(``__contains__``) and ``f"{t:.4f}"`` (``__format__`` of a 0-d tensor) follow torch.
 """
 
 from __future__ import annotations
@@ -263,7 +265,7 @@ class TorchSpellings:
         """The last two axes swapped (torch's ``mT``: a batch of matrices, each transposed);
         a tensor of fewer than 2 dimensions is refused (ValueError naming its shape)."""
         if self.data.ndim < 2:
-            raise ValueError(f"mT: needs a tensor of at least 2 dimensions, got shape {self.data.shape}")
+            raise ShapeMismatchError(f"mT: needs a tensor of at least 2 dimensions, got shape {self.data.shape}")
         return self.swapaxes(-2, -1)
 
     def swapaxes(self, axis0: int, axis1: int) -> "Tensor":

@@ -290,7 +290,7 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods):
     def t(self) -> "Tensor":
         """The transpose of a tensor of at most 2 axes (torch's ``t()``)."""
         if self.data.ndim > 2:
-            raise ValueError(f"t: expects a tensor of at most 2 axes, got shape {self.data.shape}")
+            raise base.ShapeMismatchError(f"t: expects a tensor of at most 2 axes, got shape {self.data.shape}")
         return ops.TRANSPOSE(self, ())
 
     def split(self, split_size_or_sections: Any = None, dim: int = 0, *, split_size: Any = None) -> tuple:

@@ -27,6 +27,11 @@ Calling the op object on Tensors runs forward, records the node and returns the 
 ``Tensor`` methods are one-line calls of these objects. A forward that fails raises its
 exception with ``.operands`` (the input Tensors) and ``.op`` attached, so
 ``tl.viz.draw_graph(exc)`` can draw the graph that led there.
+
+Also here: the error classes that are both Python's and torch's (``ShapeMismatchError``,
+``ArgumentError``, ``IndexRangeError``, ``DtypeError``, ``AmbiguousTruthError``: a
+ValueError / IndexError / TypeError that is also a RuntimeError), raised by the ops and
+re-exported by ``conventions``.
 """
 
 from __future__ import annotations
