@@ -169,10 +169,10 @@ class TorchSpellings:
 
     def __contains__(self, element: Any) -> bool:
         """``element in x``: whether any entry equals ``element`` (a number or a Tensor,
-        compared elementwise with broadcasting), as torch; other objects are a TypeError."""
+        compared elementwise with broadcasting), as torch; other objects are a DtypeError."""
         if isinstance(element, (bool, numbers.Number, np.generic, base.Tensor)) and not isinstance(element, complex):
             return bool((self == element).data.any())
-        raise TypeError(f"__contains__: `in` takes a number or a Tensor, got {type(element).__name__}")
+        raise DtypeError(f"__contains__: `in` takes a number or a Tensor, got {type(element).__name__}")
 
     # comparisons give boolean tensors (no gradient), elementwise like PyTorch's
     def _compare(self, other: Any, fn: Any) -> "Tensor":
