@@ -925,3 +925,18 @@ def test_legacy_typed_constructors_as_torch(name: str) -> None:
     _compare(f(tl), f(torch), name)
     with pytest.raises(TypeError, match=name):
         getattr(tl, name)([1], [2])
+
+
+def test_diagonal_is_a_view_and_diag_a_copy_as_torch() -> None:
+    def f(T: Any) -> Any:
+        x = T.tensor(np.arange(12.0).reshape(3, 4))
+        x.diagonal().fill_(0.0)          # the contrastive-loss idiom: mask self-similarity
+        x.diagonal(offset=1).mul_(10.0)
+        T.diag(x).fill_(-1.0)            # a copy: x unchanged
+        sim = T.tensor(np.ones((3, 3)))
+        sim.diagonal().fill_(float("-inf"))
+        return x, sim.softmax(-1)
+    _compare(f(tl), f(torch), "diagonal")
+    w = tl.tensor(np.ones((2, 2)), requires_grad=True)
+    with pytest.raises(RuntimeError):    # a view of a leaf that requires grad, as torch refuses
+        w.diagonal().fill_(0.0)

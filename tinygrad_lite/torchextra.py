@@ -177,7 +177,8 @@ class ExtraMethods(MoreMethods):
     def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> "Tensor":
         """The diagonal ``out[..., i] = x[.., i, .., i + offset, ..]`` of axes ``dim1`` and
         ``dim2``, which are removed, the diagonal appended as the last axis (torch's layout);
-        the gradient is written back on that diagonal."""
+        a view, as torch's (an in-place change of it changes this tensor); the gradient is
+        written back on that diagonal."""
         offset = _int("diagonal", "offset", offset)
         if self.data.ndim < 2:
             raise ShapeMismatchError(f"diagonal: needs at least 2 axes, got shape {self.data.shape}")
@@ -192,8 +193,8 @@ class ExtraMethods(MoreMethods):
         diagonal = _int("diag", "diagonal", diagonal)
         if self.data.ndim == 1:
             return ops.DIAG(self, offset=diagonal)
-        if self.data.ndim == 2:
-            return self.diagonal(diagonal)
+        if self.data.ndim == 2:  # (a copy, as torch's diag; diagonal() is the view)
+            return ops.CLONE(self.diagonal(diagonal))
         raise ShapeMismatchError(f"diag: expects a 1-D or 2-D tensor, got shape {self.data.shape}")
 
     def trace(self) -> "Tensor":
