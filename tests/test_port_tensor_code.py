@@ -754,6 +754,15 @@ def softmax_dtype_and_number_base_pow(T: Any, x: Any) -> Any:
             T.pow(2.5, x[0]), F.softmax(x.long(), dim=1, dtype=T.float64))
 
 
+@case(_arr(2, 3, 4))
+def transpose_in_place_swaps_two_dims(T: Any, x: Any) -> Any:
+    y = x * 1.0                          # a non-leaf: its in-place change is recorded
+    y.transpose_(0, 2)
+    z = (x * 2.0)[0]
+    z.transpose_(0, 1)
+    return y, z, y.shape
+
+
 @pytest.mark.parametrize("f,inputs", CASES)
 def test_snippet_matches_torch(f: Callable, inputs: tuple) -> None:
     _run(f, inputs)
