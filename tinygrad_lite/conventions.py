@@ -257,7 +257,7 @@ class TorchSpellings:
         axes = _shape_arg(axes if dims is None else (dims,))
         if len(axes) != self.data.ndim:
             raise ArgumentError(f"permute: axes {axes} are not a permutation of the {self.data.ndim} axes "
-                             "(it needs one axis per dimension)")
+                                "(it needs one axis per dimension)")
         return base_ops.TRANSPOSE(self, axes)
 
     @property
