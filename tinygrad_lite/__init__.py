@@ -24,6 +24,7 @@ from . import (
     stats,
     testing,
     torchlinalg,
+    torchport,
     viz,
 )
 from . import autograd_checks as _autograd_checks
@@ -75,6 +76,7 @@ from .size import Size
 from .statfunctions import *  # noqa: F403  (tl.median, tl.quantile, tl.lgamma, tl.hann_window, ...)
 from .tensor import Tensor, cat, stack, tensor
 from .torchlinalg import *  # noqa: F403  (tl.det, tl.svd, tl.cholesky_solve, tl.cross, tl.inner, ...)
+from .torchport import *  # noqa: F403  (tl.finfo, tl.promote_types, tl.is_floating_point, tl.cosine_similarity, ...)
 from .value import Value
 
 autograd.functional = _autograd_functional  # tl.autograd.functional, as torch.autograd.functional
@@ -108,9 +110,11 @@ __all__ += ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_l
 __all__ += morefunctions.__all__
 __all__ += statfunctions.__all__ + ["special"]
 __all__ += torchlinalg.__all__
+__all__ += torchport.__all__
 __all__ += layoutfunctions.__all__
 __all__ += [n for n in functions.__all__ if n not in ("abs", "all", "any", "max", "min", "pow", "round", "sum")]
 
 # torch's dtype names (tl.float32, tl.long, tl.float, tl.int, tl.bool ...): attributes only, never
 # in __all__, so ``from tinygrad_lite import *`` leaves Python's float, int and bool alone
 globals().update(_dtypes.DTYPES)
+dtype = _dtypes.np.dtype  # torch.dtype's spelling: ``isinstance(x.dtype, tl.dtype)`` (an attribute only)

@@ -6,8 +6,10 @@
 indices carry no gradient; in-place arithmetic changes data, or falls back to the ops), so
 they live apart from the differentiable ops. Also here: the small argument checks shared by
 Tensor and the layers (``check_bool``, ``check_dtype``, ``checked_grad`` for ``t.grad = v``,
-``check_leaves`` before a backward), ``ShapeMismatchError`` (a ValueError that is also
-torch's RuntimeError) and its siblings ``ArgumentError``, ``IndexRangeError`` and ``DtypeError``.
+``check_leaves`` before a backward); ``ShapeMismatchError`` (a ValueError that is also
+torch's RuntimeError) and its siblings ``ArgumentError``, ``IndexRangeError`` and ``DtypeError``
+are re-exported from ``ops.base``, where they are defined so the ops raise them too. ``x in t``
+(``__contains__``) and ``f"{t:.4f}"`` (``__format__`` of a 0-d tensor) follow torch.
 """
 
 from __future__ import annotations
@@ -23,36 +25,21 @@ from .batchstate import derived
 from .graph import state, toposort
 from .keptinputs import before_write
 from .ops import base
-from .ops.base import axes_of, axis_of, make, wrote
+from .ops.base import (  # (the error classes live with the ops, which raise them too)
+    AmbiguousTruthError,
+    ArgumentError,
+    DtypeError,
+    ShapeMismatchError,
+    axes_of,
+    axis_of,
+    make,
+    wrote,
+)
+from .ops.base import IndexRangeError as IndexRangeError  # (re-exported: torchscatter, torchstats)
 from .size import Size
 
 if TYPE_CHECKING:
     from .tensor import Tensor
-
-
-class ShapeMismatchError(ValueError, RuntimeError):
-    """An array argument of the wrong shape (e.g. ``backward``'s ``gradient``): a ``ValueError``,
-    and a ``RuntimeError`` as torch raises there."""
-
-
-class ArgumentError(ValueError, RuntimeError):
-    """An argument value a function refuses (an empty input, a mode it does not know, weights
-    that cannot be normalised): a ``ValueError``, and a ``RuntimeError`` as torch raises there."""
-
-
-class IndexRangeError(IndexError, RuntimeError):
-    """An index (or ``k``) outside the axis it addresses where torch raises a ``RuntimeError``
-    (scatter, gather, kthvalue): an ``IndexError`` too."""
-
-
-class DtypeError(TypeError, RuntimeError):
-    """An input of a dtype a function does not take, where torch raises a ``RuntimeError``:
-    a ``TypeError`` too."""
-
-
-class AmbiguousTruthError(ValueError, RuntimeError):
-    """``bool()`` of a tensor that has not exactly one element: a ``RuntimeError`` as in torch,
-    and a ``ValueError`` as numpy raises for an array."""
 
 
 def check_bool(who: str, name: str, value: Any) -> bool:
@@ -100,8 +87,8 @@ def check_leaves(order: list) -> None:
         if leaf._op is not None:
             break
         if leaf._data.dtype.kind != "f":
-            raise TypeError(f"backward: a leaf of dtype {leaf._data.dtype} and shape {leaf._data.shape} has "
-                            "requires_grad=True; only floating-point tensors can require gradients")
+            raise DtypeError(f"backward: a leaf of dtype {leaf._data.dtype} and shape {leaf._data.shape} has "
+                             "requires_grad=True; only floating-point tensors can require gradients")
 
 
 class MinMax(NamedTuple):
@@ -149,11 +136,18 @@ class TorchSpellings:
     def item(self) -> Union[float, int]:
         """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
-            raise ValueError(f"item: only one-element tensors can be converted, got shape {self.data.shape}")
+            raise ArgumentError(f"item: only one-element tensors can be converted, got shape {self.data.shape}")
         return self.data.item()
 
     def tolist(self) -> Any:
         return self.data.tolist()
+
+    def __format__(self, format_spec: str) -> str:
+        """``f"{loss:.4f}"``: a 0-d tensor formats as its Python number (torch's rule); any
+        other tensor takes only the empty spec (its repr), else Python's TypeError."""
+        if self.data.ndim == 0:
+            return format(self.data.item(), format_spec)
+        return object.__format__(self, format_spec)
 
     def __float__(self) -> float:
         return float(self.item())
@@ -172,6 +166,13 @@ class TorchSpellings:
             raise AmbiguousTruthError(f"the truth value of a tensor of shape {self.data.shape} is ambiguous "
                                       "(it needs exactly one element; use any() or all())")
         return bool(self.data)
+
+    def __contains__(self, element: Any) -> bool:
+        """``element in x``: whether any entry equals ``element`` (a number or a Tensor,
+        compared elementwise with broadcasting), as torch; other objects are a DtypeError."""
+        if isinstance(element, (bool, numbers.Number, np.generic, base.Tensor)) and not isinstance(element, complex):
+            return bool((self == element).data.any())
+        raise DtypeError(f"__contains__: `in` takes a number or a Tensor, got {type(element).__name__}")
 
     # comparisons give boolean tensors (no gradient), elementwise like PyTorch's
     def _compare(self, other: Any, fn: Any) -> "Tensor":
@@ -248,12 +249,15 @@ class TorchSpellings:
     def __imod__(self, other: Any) -> Any:
         return self._inplace(other, "__mod__")
 
-    def permute(self, *axes: Any) -> "Tensor":
-        """Permute the axes (PyTorch's name for ``transpose(*axes)`` with all axes)."""
-        axes = _shape_arg(axes)
+    def permute(self, *axes: Any, dims: Any = None) -> "Tensor":
+        """Permute the axes (PyTorch's name for ``transpose(*axes)`` with all axes; torch's
+        keyword ``dims=`` takes them as one sequence)."""
+        if dims is not None and axes:
+            raise TypeError("permute: give the axes either positionally or as dims=, not both")
+        axes = _shape_arg(axes if dims is None else (dims,))
         if len(axes) != self.data.ndim:
-            raise ValueError(f"permute: axes {axes} are not a permutation of the {self.data.ndim} axes "
-                             "(it needs one axis per dimension)")
+            raise ArgumentError(f"permute: axes {axes} are not a permutation of the {self.data.ndim} axes "
+                                "(it needs one axis per dimension)")
         return base_ops.TRANSPOSE(self, axes)
 
     @property
@@ -261,7 +265,7 @@ class TorchSpellings:
         """The last two axes swapped (torch's ``mT``: a batch of matrices, each transposed);
         a tensor of fewer than 2 dimensions is refused (ValueError naming its shape)."""
         if self.data.ndim < 2:
-            raise ValueError(f"mT: needs a tensor of at least 2 dimensions, got shape {self.data.shape}")
+            raise ShapeMismatchError(f"mT: needs a tensor of at least 2 dimensions, got shape {self.data.shape}")
         return self.swapaxes(-2, -1)
 
     def swapaxes(self, axis0: int, axis1: int) -> "Tensor":
@@ -341,7 +345,8 @@ class TorchSpellings:
 def check_fits(who: str, values: np.ndarray, d: np.ndarray, casting: str, grad: bool = False) -> None:
     """Refuse a result ``values`` that cannot be stored in place in the array ``d``: a shape
     that does not broadcast to ``d``'s (ValueError), or a dtype numpy's ``casting`` rule does
-    not allow, or a result with a gradient (``grad``) for an array that is not float (TypeError)."""
+    not allow, or a result with a gradient (``grad``) for an array that is not float (``DtypeError``:
+    a TypeError, and torch's RuntimeError)."""
     try:
         fits = np.broadcast_shapes(values.shape, d.shape) == d.shape
     except ValueError:
@@ -350,7 +355,7 @@ def check_fits(who: str, values: np.ndarray, d: np.ndarray, casting: str, grad: 
         raise ValueError(f"{who}: the result has shape {values.shape}, which cannot be stored in place in a tensor "
                          f"of shape {d.shape}")
     if not np.can_cast(values.dtype, d.dtype, casting) or (grad and d.dtype.kind != "f"):
-        raise TypeError(f"{who}: a result of dtype {values.dtype} cannot be stored in place in a tensor of dtype "
+        raise DtypeError(f"{who}: a result of dtype {values.dtype} cannot be stored in place in a tensor of dtype "
                         f"{d.dtype}")
 
 

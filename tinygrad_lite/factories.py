@@ -30,7 +30,9 @@ _TORCH_TYPES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": 
 
 def as_dtype(who: str, dtype: Any) -> np.dtype:
     """A numpy dtype from numpy's spellings or torch's (``torch.float32``,
-    ``"torch.FloatTensor"``); anything else is a TypeError naming ``who``."""
+    ``"torch.FloatTensor"``, ``tl.FloatTensor``); anything else is a TypeError naming ``who``."""
+    if isinstance(getattr(dtype, "typed_dtype", None), np.dtype):  # tl.FloatTensor and its kin
+        return dtype.typed_dtype
     if type(dtype).__module__ == "torch" and str(dtype).startswith("torch."):
         dtype = str(dtype)[len("torch."):]
     elif isinstance(dtype, str) and dtype.startswith("torch."):
@@ -104,6 +106,15 @@ class device(str):
         return "device(type='cpu')"
 
 
+def _sized(who: str, shape: tuple, size: Any) -> tuple:
+    """The shape given positionally (``f(2, 3)``) or as torch's keyword (``f(size=(2, 3))``)."""
+    if size is None:
+        return shape
+    if shape:
+        raise TypeError(f"{who}: give the size positionally or as size=, not both (got {shape!r} and {size!r})")
+    return (size,)
+
+
 def size_arg(who: str, size: tuple) -> tuple:
     """A shape given as ``f(2, 3)`` or ``f((2, 3))``: non-negative ints, else an error naming ``who``."""
     shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
@@ -111,7 +122,7 @@ def size_arg(who: str, size: tuple) -> tuple:
         if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral):
             raise TypeError(f"{who}: sizes must be ints, got {shape!r}")
         if n < 0:
-            raise ValueError(f"{who}: sizes must be >= 0, got {shape!r}")
+            raise base.ArgumentError(f"{who}: sizes must be >= 0, got {shape!r}")
     shape = tuple(int(n) for n in shape)
     if shape and max(max(shape), math.prod(shape)) > _MAX_ELEMENTS:
         raise ValueError(f"{who}: size {shape!r} is more than an array can hold ({math.prod(shape)} elements)")
@@ -144,22 +155,22 @@ def set_default_dtype(d: Any) -> None:
                          f"{dt}; pass dtype={dt} to the factories and layers, or call model.float()")
 
 
-def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
+def zeros(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
     """A tensor of zeros of the given shape (float64 unless ``dtype`` says otherwise)."""
     check_device("zeros", device)
-    return _made(np.zeros(size_arg("zeros", size), _float("zeros", dtype)), requires_grad)
+    return _made(np.zeros(size_arg("zeros", _sized("zeros", shape, size)), _float("zeros", dtype)), requires_grad)
 
 
-def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
+def ones(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
     """A tensor of ones of the given shape."""
     check_device("ones", device)
-    return _made(np.ones(size_arg("ones", size), _float("ones", dtype)), requires_grad)
+    return _made(np.ones(size_arg("ones", _sized("ones", shape, size)), _float("ones", dtype)), requires_grad)
 
 
-def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
+def empty(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
     """A tensor of the given shape whose values are not to be relied on (zeros here)."""
     check_device("empty", device)
-    return _made(np.zeros(size_arg("empty", size), _float("empty", dtype)), requires_grad)
+    return _made(np.zeros(size_arg("empty", _sized("empty", shape, size)), _float("empty", dtype)), requires_grad)
 
 
 def full(size: Size, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
@@ -167,8 +178,10 @@ def full(size: Size, fill_value: Any, *, dtype: Any = None, device: Any = None, 
     bool, an int int64, a float float64 (torch's inference, with this library's float)."""
     check_device("full", device)
     shape = size_arg("full", (size,) if isinstance(size, numbers.Integral) else tuple(size))
+    v = fill_value.item() if isinstance(fill_value, base.Tensor) and fill_value.data.size == 1 else fill_value
+    if not isinstance(v, (numbers.Real, np.bool_)):
+        raise TypeError(f"full: fill_value must be a real number or a bool, got {type(fill_value).__name__}")
     if dtype is None:
-        v = fill_value.item() if isinstance(fill_value, base.Tensor) else fill_value
         dt = np.dtype(bool) if isinstance(v, (bool, np.bool_)) else np.dtype(
             np.int64 if isinstance(v, numbers.Integral) else np.float64)
     else:
@@ -220,15 +233,19 @@ def _random(who: str, draw: str, size: tuple, dtype: Any, requires_grad: bool, g
     return _made(getattr(rng, draw)(size, dtype=dt), requires_grad)
 
 
-def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, generator: Any = None) -> Any:
+def randn(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+          generator: Any = None) -> Any:
     """Independent standard normal values, N(0, 1), of the given shape; ``generator`` is a
     numpy Generator or an int seed (default: the library's generator)."""
-    return _random("randn", "standard_normal", size_arg("randn", size), dtype, requires_grad, generator, device)
+    shape = size_arg("randn", _sized("randn", shape, size))
+    return _random("randn", "standard_normal", shape, dtype, requires_grad, generator, device)
 
 
-def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False, generator: Any = None) -> Any:
+def rand(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+         generator: Any = None) -> Any:
     """Independent uniform values on [0, 1) of the given shape."""
-    return _random("rand", "random", size_arg("rand", size), dtype, requires_grad, generator, device)
+    return _random("rand", "random", size_arg("rand", _sized("rand", shape, size)), dtype, requires_grad, generator,
+                   device)
 
 
 def _random_like(who: str, draw: str, input: Any, dtype: Any, requires_grad: bool, generator: Any,
@@ -274,7 +291,7 @@ def randint(*args: Any, size: Any = None, generator: Any = None, dtype: Any = No
     if size is None:
         raise TypeError("randint: size is required (a tuple of ints)")
     if not low < high:
-        raise ValueError(f"randint: expects low < high, got low={low}, high={high}")
+        raise base.ArgumentError(f"randint: expects low < high, got low={low}, high={high}")
     shape = size_arg("randint", (size,) if isinstance(size, numbers.Integral) else tuple(size))
     dt = np.dtype(np.int64) if dtype is None else as_dtype("randint", dtype)
     if dt.kind in "iu" and not (np.iinfo(dt).min <= low and high - 1 <= np.iinfo(dt).max):
@@ -299,7 +316,8 @@ def multinomial(input: Any, num_samples: int, replacement: bool = False, *, gene
     ``replacement`` each category at most once. int64, no gradient."""
     w = _operand(input).data
     if w.ndim not in (1, 2) or w.dtype.kind not in "biuf" or not np.isfinite(w).all() or (w < 0).any():
-        raise ValueError(f"multinomial: input must be finite non-negative weights of 1 or 2 axes, got shape {w.shape}")
+        raise base.ArgumentError(f"multinomial: input must be finite non-negative weights of 1 or 2 axes, got shape "
+                                 f"{w.shape}")
     if isinstance(num_samples, (bool, np.bool_)) or not isinstance(num_samples, numbers.Integral) or num_samples <= 0:
         raise ValueError(f"multinomial: num_samples must be an int > 0, got {num_samples!r}")
     rows = w.reshape(-1, w.shape[-1]).astype(np.float64)
@@ -336,13 +354,17 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any 
     return _made((m + sd * rng.standard_normal(shape)).astype(dt), requires_grad)
 
 
-def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None,
+def arange(start: Any = None, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None,
            requires_grad: bool = False) -> Any:
     """``start, start + step, ...`` up to (not including) ``end``; ``arange(n)`` is 0..n-1.
     Integer arguments give int64, any float argument float64; 0-d tensors count as their value."""
     check_device("arange", device)
+    if start is None and end is None:
+        raise TypeError("arange: needs end (arange(end), arange(start, end[, step]) or arange(end=...))")
     if end is None:
         start, end = 0, start
+    elif start is None:  # arange(end=n), as torch
+        start = 0
     start, end, step = (v.item() if isinstance(v, base.Tensor) and v.data.ndim == 0 else v for v in (start, end, step))
     for v in (start, end, step):
         if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
@@ -350,9 +372,9 @@ def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, dev
         if not math.isfinite(v):
             raise ValueError(f"arange: start, end and step must be finite, got {(start, end, step)!r}")
     if step == 0:
-        raise ValueError("arange: step must be non-zero")
+        raise base.ArgumentError("arange: step must be non-zero")
     if (end - start) * step < 0:
-        raise ValueError(f"arange: the range {start} -> {end} goes against the sign of step {step}")
+        raise base.ArgumentError(f"arange: the range {start} -> {end} goes against the sign of step {step}")
     integral = all(isinstance(v, numbers.Integral) for v in (start, end, step))
     dt = as_dtype("arange", dtype) if dtype is not None else np.dtype(np.int64 if integral else np.float64)
     return _made(np.arange(start, end, step).astype(dt), requires_grad)
@@ -363,7 +385,7 @@ def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device:
     """``steps`` evenly spaced values from ``start`` to ``end``, both included."""
     check_device("linspace", device)
     if isinstance(steps, (bool, np.bool_)) or not isinstance(steps, numbers.Integral) or steps < 0:
-        raise ValueError(f"linspace: steps must be an int >= 0, got {steps!r}")
+        raise base.ArgumentError(f"linspace: steps must be an int >= 0, got {steps!r}")
     return _made(np.linspace(start, end, int(steps), dtype=_float("linspace", dtype)), requires_grad)
 
 

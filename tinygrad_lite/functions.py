@@ -68,10 +68,18 @@ def _passing(name: str) -> Any:
 
 
 # torch.add(x, y, alpha=2), torch.pow(x, 2), torch.norm(x, dim=1), torch.chunk(x, 3, 1), ...
-_PASSING = ["add", "sub", "mul", "pow", "norm", "cumsum", "logsumexp", "var", "std", "amax", "amin", "chunk", "split",
+_PASSING = ["add", "sub", "mul", "norm", "cumsum", "logsumexp", "var", "std", "amax", "amin", "chunk", "split",
             "unbind", "gather", "flip", "roll", "clone", "t", "sign", "floor", "ceil", "round", "masked_fill",
             "addcmul", "addcdiv", "addr", "renorm"]
 globals().update({n: _passing(n) for n in _PASSING})
+
+
+def pow(input: Any, exponent: Any) -> Any:
+    """input ** exponent elementwise; ``input`` may be a Python number when ``exponent`` is a
+    Tensor (torch's ``pow(self: Number, exponent: Tensor)``)."""
+    if isinstance(exponent, base.Tensor) and not isinstance(input, base.Tensor) and not isinstance(input, np.ndarray):
+        return exponent.__rpow__(input)
+    return _t("pow", input).pow(exponent)
 
 
 def clamp(input: Any, min: Any = None, max: Any = None) -> Any:
@@ -268,8 +276,16 @@ def narrow(input: Any, dim: int, start: Any, length: int) -> Any:
     return _t("narrow", input).narrow(dim, start, length)
 
 
-def repeat_interleave(input: Any, repeats: Any, dim: Optional[int] = None, *, output_size: Any = None) -> Any:
-    """Each slice along ``dim`` (each element when None) repeated ``repeats`` times in place."""
+def repeat_interleave(input: Any, repeats: Any = None, dim: Optional[int] = None, *, output_size: Any = None) -> Any:
+    """Each slice along ``dim`` (each element when None) repeated ``repeats`` times in place.
+    ``repeat_interleave(repeats)`` alone (a 1-D int tensor r): index i repeated r[i] times,
+    i.e. ``repeat_interleave(arange(len(r)), r)``, as torch."""
+    if repeats is None:
+        r = _t("repeat_interleave", input)
+        if r.ndim != 1 or r.dtype.kind not in "iu":
+            raise TypeError(f"repeat_interleave: repeats alone must be a 1-D integer tensor, got shape {r.shape} "
+                            f"and dtype {r.dtype}")
+        return factories.arange(r.shape[0]).repeat_interleave(r, 0, output_size=output_size)
     return _t("repeat_interleave", input).repeat_interleave(repeats, dim, output_size=output_size)
 
 
@@ -376,4 +392,4 @@ __all__ = _UNARY + _BINARY + ["clamp", "clip", "sum", "mean", "max", "min", "pro
                               "floor_divide", "remainder", "fmod", "div", "divide"]
 __all__ += ["mm", "bmm", "dot", "mv", "outer", "tril", "triu", "diag", "diagonal", "trace", "einsum", "sort", "argsort",
             "msort", "topk", "masked_select", "index_select", "narrow", "repeat_interleave", "unflatten", "movedim",
-            "moveaxis", "swapdims", "swapaxes"] + _PASSING
+            "moveaxis", "swapdims", "swapaxes", "pow"] + _PASSING

@@ -84,13 +84,13 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
             dtype = check_dtype("Tensor", dtype)
         try:
             arr = np.array(data, dtype=dtype)
-        except (TypeError, ValueError) as e:
-            raise TypeError(f"Tensor: cannot make a numeric tensor from {type(data).__name__} data ({e})") from None
+        except (TypeError, ValueError) as e:  # (ragged lists: a ValueError too, as torch raises)
+            raise _DataError(f"Tensor: cannot make a numeric tensor from {type(data).__name__} data ({e})") from None
         if arr.dtype.kind not in "biuf":
             raise TypeError(f"Tensor: cannot make a numeric tensor from {type(data).__name__} data "
                             f"(dtype {arr.dtype}; bool, integer and float dtypes are supported)")
         if requires_grad and not _float_dtype(arr.dtype):
-            raise TypeError(f"Tensor: only floating-point tensors can require gradients, got dtype {arr.dtype}")
+            raise _base.DtypeError(f"Tensor: only floating-point tensors can require gradients, got dtype {arr.dtype}")
         if batched and arr.ndim == 0:
             raise ValueError("Tensor: batched=True needs at least one axis (axis 0 indexes the samples)")
         self._data = arr
@@ -225,9 +225,11 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
         else:
             self.grad = np.asarray(self.grad + g)  # 0-d sums are numpy scalars
 
-    def numpy(self) -> np.ndarray:
-        """The underlying array (shared, not copied)."""
-        return self.data
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The underlying array (shared, not copied; ``force=True``, torch's keyword: a copy).
+        Unlike torch, a tensor that requires grad is not refused: ``.numpy()`` is the value, as
+        ``.data`` is (the contract), and changing that array in place is the caller's risk."""
+        return self.data.copy() if check_bool("numpy", "force", force) else self.data
 
     def detach(self) -> "Tensor":
         """A tensor sharing this data, cut from the graph (keeps the batched flag). An
@@ -240,8 +242,8 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         if check_bool("requires_grad_", "requires_grad", requires_grad) and not _float_dtype(self.data.dtype):
-            raise TypeError(f"requires_grad_: only floating-point tensors can require gradients, "
-                            f"got dtype {self.data.dtype}")
+            raise _base.DtypeError(f"requires_grad_: only floating-point tensors can require gradients, "
+                                   f"got dtype {self.data.dtype}")
         self.requires_grad = bool(requires_grad)
         if requires_grad and self._op is None:
             self._param = True
@@ -422,13 +424,16 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
         axis with ``keepdim=``): ``(values, indices)``; ``x.min(other)``: ``minimum``."""
         return self._extremum(axis, keepdims, dim, keepdim, np.argmin, ops.MIN)
 
-    def softmax(self, axis: int = -1, *, dim: Optional[int] = None) -> "Tensor":
-        """exp(x - max) / sum exp(x - max) along ``axis`` (stable for large logits)."""
-        return ops.SOFTMAX(self._floating("softmax"), axis if dim is None else dim)
+    def softmax(self, axis: int = -1, dtype: Any = None, *, dim: Optional[int] = None) -> "Tensor":
+        """exp(x - max) / sum exp(x - max) along ``axis`` (stable for large logits), in
+        ``dtype`` (a float dtype: the input is cast to it first) when given, as torch."""
+        x = self._floating("softmax") if dtype is None else self._in_dtype("softmax", dtype, floats=True)
+        return ops.SOFTMAX(x, axis if dim is None else dim)
 
-    def log_softmax(self, axis: int = -1, *, dim: Optional[int] = None) -> "Tensor":
-        """x - max - log(sum exp(x - max)) along ``axis`` (stable for large logits)."""
-        return ops.LOGSOFTMAX(self._floating("log_softmax"), axis if dim is None else dim)
+    def log_softmax(self, axis: int = -1, dtype: Any = None, *, dim: Optional[int] = None) -> "Tensor":
+        """x - max - log(sum exp(x - max)) along ``axis`` (stable), in ``dtype`` when given."""
+        x = self._floating("log_softmax") if dtype is None else self._in_dtype("log_softmax", dtype, floats=True)
+        return ops.LOGSOFTMAX(x, axis if dim is None else dim)
 
     # ------------------------------------------------------------------ layout ---------
     def reshape(self, *shape: Any) -> "Tensor":
@@ -438,18 +443,19 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
     def view(self, *shape: Any) -> "Tensor":
         return ops.RESHAPE(self, _shape_arg(shape))
 
-    def unsqueeze(self, axis: int) -> "Tensor":
-        """Insert a size-1 axis at ``axis``."""
-        n = self.data.ndim + 1
+    def unsqueeze(self, axis: Any = None, *, dim: Any = None) -> "Tensor":
+        """Insert a size-1 axis at ``axis`` (torch's keyword: ``dim``)."""
+        axis, n = _torch_axis(axis, False, dim, None)[0], self.data.ndim + 1
         if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
             raise TypeError(f"unsqueeze: axis must be an int, got {axis!r}")
         if not -n <= axis < n:
             raise _base._AxisError(f"unsqueeze: axis {axis!r} is out of bounds for a result of dimension {n}")
         return ops.RESHAPE(self, np.expand_dims(self.data, axis).shape)
 
-    def squeeze(self, axis: Any = None) -> "Tensor":
-        """Remove size-1 axes (all of them, or those in ``axis``; a named axis of another
-        size stays, as in torch)."""
+    def squeeze(self, axis: Any = None, *, dim: Any = None) -> "Tensor":
+        """Remove size-1 axes (all of them, or those in ``axis`` / torch's ``dim``; a named
+        axis of another size stays, as in torch)."""
+        axis = _torch_axis(axis, False, dim, None)[0]
         axes = axes_of(self.data.ndim, axis, "squeeze")  # ints in range, else TypeError / AxisError
         if axes is not None:
             axes = tuple(a for a in axes if self.data.shape[a] == 1)
@@ -477,6 +483,11 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
 
     def __getitem__(self, idx: Any) -> "Tensor":
         return ops.GETITEM(self, idx)
+
+
+class _DataError(TypeError, ValueError):
+    """Data ``np.array`` cannot make a numeric array of: a TypeError, and torch's ValueError
+    for ragged nested lists."""
 
 
 _base.Tensor = Tensor

@@ -26,6 +26,7 @@ from . import factories, ops
 from .conventions import _int, _shape_arg, _torch_axis, store
 from .ops import base
 from .ops.base import axes_of
+from .ops.intdiv import IntegerDivisionError
 from .torchextra import _along
 from .torchextra import _axis as _one_axis
 from .torchindex import IndexMethods
@@ -222,7 +223,7 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods):
             q = rnd((x / o).data)
             if x.data.dtype.kind in "biu" and q.dtype.kind == "f" and base.const(o).data.dtype.kind in "biu":
                 if not np.isfinite(q).all():
-                    raise ZeroDivisionError("div_: integer division by zero")
+                    raise IntegerDivisionError("div_: integer division by zero")
                 q = q.astype(x.data.dtype)
             return base.const(q)
         return self._update("div_", other, rounded)
@@ -289,15 +290,16 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods):
     def t(self) -> "Tensor":
         """The transpose of a tensor of at most 2 axes (torch's ``t()``)."""
         if self.data.ndim > 2:
-            raise ValueError(f"t: expects a tensor of at most 2 axes, got shape {self.data.shape}")
+            raise base.ShapeMismatchError(f"t: expects a tensor of at most 2 axes, got shape {self.data.shape}")
         return ops.TRANSPOSE(self, ())
 
-    def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple:
+    def split(self, split_size_or_sections: Any = None, dim: int = 0, *, split_size: Any = None) -> tuple:
         """Pieces along ``dim``: of ``split_size`` each (the last may be smaller), or of the
-        given section sizes, which must add up to the axis length."""
-        ax = _one_axis(self, dim, "split")
+        given section sizes, which must add up to the axis length (``split_size=``: torch's keyword)."""
+        ax, s = _one_axis(self, dim, "split"), split_size_or_sections if split_size is None else split_size
         n = self.data.shape[ax]
-        s = split_size_or_sections
+        if split_size is not None and split_size_or_sections is not None:
+            raise TypeError("split: give split_size_or_sections or split_size=, not both")
         if isinstance(s, (list, tuple)):
             if any(isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0 for k in s) or sum(s) != n:
                 raise ValueError(f"split: sections {list(s)} must be ints >= 0 adding up to {n}, the size of axis "
@@ -306,13 +308,13 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods):
         elif isinstance(s, numbers.Integral) and not isinstance(s, bool) and (s > 0 or n == 0):
             bounds = list(range(0, n, s)) + [n] if n else [0, 0]
         else:
-            raise ValueError(f"split: split_size must be an int > 0 or a list of section sizes, got {s!r}")
+            raise base.ArgumentError(f"split: split_size must be an int > 0 or a list of section sizes, got {s!r}")
         return tuple(self[_along(self.data.ndim, ax, slice(a, b))] for a, b in zip(bounds[:-1], bounds[1:]))
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple:
         """At most ``chunks`` pieces along ``dim``, each of ceil(n / chunks) (the last smaller)."""
         if isinstance(chunks, bool) or not isinstance(chunks, numbers.Integral) or chunks <= 0:
-            raise ValueError(f"chunk: chunks must be an int > 0, got {chunks!r}")
+            raise base.ArgumentError(f"chunk: chunks must be an int > 0, got {chunks!r}")
         n = self.data.shape[_one_axis(self, dim, "chunk")]
         if n == 0:  # an empty axis makes ``chunks`` empty pieces, as torch
             return self.split([0] * chunks, dim)
@@ -345,8 +347,12 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods):
                 out = out[_along(self.data.ndim, ax, (np.arange(n) - k) % n)]
         return out  # type: ignore[return-value]
 
-    def flip(self, *dims: Any) -> "Tensor":
-        """Reverse the order of the elements along ``dims`` (required; ``()`` flips none)."""
+    def flip(self, *dims: Any, **kw: Any) -> "Tensor":
+        """Reverse the order of the elements along ``dims`` (required, positionally or as torch's
+        keyword ``dims=``; ``()`` flips none)."""
+        if kw and (dims or set(kw) != {"dims"}):
+            raise TypeError(f"flip: takes the axes positionally or as dims=, got {dims!r} and {sorted(kw)}")
+        dims = (kw["dims"],) if kw else dims
         if not dims:
             raise TypeError("flip: the axes to reverse are required (e.g. x.flip(0)); give () to flip none")
         axes = axes_of(self.data.ndim, _shape_arg(dims), "flip") or ()
@@ -368,8 +374,8 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods):
         except ValueError:
             ok = False
         if not ok:
-            raise ValueError(f"masked_fill: mask of shape {m.data.shape} and dtype {m.data.dtype} must be bool and "
-                             f"broadcast with the tensor's shape {self.data.shape}")
+            raise base.ShapeMismatchError(f"masked_fill: mask of shape {m.data.shape} and dtype {m.data.dtype} must "
+                                          f"be bool and broadcast with the tensor's shape {self.data.shape}")
         if isinstance(value, base.Tensor):
             if value.data.ndim:
                 raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape {value.data.shape}")
@@ -436,7 +442,7 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods):
                     raise ValueError(f"norm: p='nuc' needs dim (two axes) or a 2-D tensor, got shape {self.data.shape}")
                 return matrix_norm(self, "nuc", (0, 1) if dim is None else dim, keepdim, dtype=dtype)
             if p != "fro":
-                raise ValueError(f"norm: p={p!r} is not supported; give a number, inf, 'fro' or 'nuc'")
+                raise base.ArgumentError(f"norm: p={p!r} is not supported; give a number, inf, 'fro' or 'nuc'")
             p = 2.0
         if isinstance(p, bool) or not isinstance(p, numbers.Real):
             raise TypeError(f"norm: p must be a real number, inf or 'fro', got {p!r}")

@@ -167,7 +167,8 @@ class ExtraMethods(MoreMethods):
         n = self.data.shape[ax]
         k = _int("topk", "k", k, 0)
         if k > n:
-            raise ValueError(f"topk: k ({k}) is larger than the size {n} of dim {ax} of shape {self.data.shape}")
+            raise base.ArgumentError(f"topk: k ({k}) is larger than the size {n} of dim {ax} of shape "
+                                     f"{self.data.shape}")
         idx = np.take(order(self.data, ax, bool(largest)), np.arange(k), axis=ax)
         values = ops.TOPK(self, ax, idx)
         return TopKResult(values, make(idx, None, (), None, False, *derived("topk", None, values)))
@@ -176,13 +177,14 @@ class ExtraMethods(MoreMethods):
     def diagonal(self, offset: int = 0, dim1: int = 0, dim2: int = 1) -> "Tensor":
         """The diagonal ``out[..., i] = x[.., i, .., i + offset, ..]`` of axes ``dim1`` and
         ``dim2``, which are removed, the diagonal appended as the last axis (torch's layout);
-        the gradient is written back on that diagonal."""
+        a view, as torch's (an in-place change of it changes this tensor); the gradient is
+        written back on that diagonal."""
         offset = _int("diagonal", "offset", offset)
         if self.data.ndim < 2:
-            raise ValueError(f"diagonal: needs at least 2 axes, got shape {self.data.shape}")
+            raise ShapeMismatchError(f"diagonal: needs at least 2 axes, got shape {self.data.shape}")
         d1, d2 = (axis_of(self.data.ndim, d, "diagonal") for d in (dim1, dim2))
         if d1 == d2:
-            raise ValueError(f"diagonal: dim1 and dim2 must differ, got {dim1} and {dim2}")
+            raise base.ArgumentError(f"diagonal: dim1 and dim2 must differ, got {dim1} and {dim2}")
         return ops.DIAGONAL(self, offset=offset, dim1=d1, dim2=d2)
 
     def diag(self, diagonal: int = 0) -> "Tensor":
@@ -191,9 +193,9 @@ class ExtraMethods(MoreMethods):
         diagonal = _int("diag", "diagonal", diagonal)
         if self.data.ndim == 1:
             return ops.DIAG(self, offset=diagonal)
-        if self.data.ndim == 2:
-            return self.diagonal(diagonal)
-        raise ValueError(f"diag: expects a 1-D or 2-D tensor, got shape {self.data.shape}")
+        if self.data.ndim == 2:  # (a copy, as torch's diag; diagonal() is the view)
+            return ops.CLONE(self.diagonal(diagonal))
+        raise ShapeMismatchError(f"diag: expects a 1-D or 2-D tensor, got shape {self.data.shape}")
 
     def trace(self) -> "Tensor":
         """The sum of the main diagonal of a matrix."""
@@ -206,14 +208,14 @@ class ExtraMethods(MoreMethods):
         0 above. The gradient passes where the values are kept."""
         diagonal = _int("tril", "diagonal", diagonal)
         if self.data.ndim < 2:
-            raise ValueError(f"tril: needs at least 2 axes, got shape {self.data.shape}")
+            raise ShapeMismatchError(f"tril: needs at least 2 axes, got shape {self.data.shape}")
         return ops.TRIL(self, diagonal=diagonal)
 
     def triu(self, diagonal: int = 0) -> "Tensor":
         """The upper triangle of the last two axes, ``x[..., i, j]`` where ``j - i >= diagonal``."""
         diagonal = _int("triu", "diagonal", diagonal)
         if self.data.ndim < 2:
-            raise ValueError(f"triu: needs at least 2 axes, got shape {self.data.shape}")
+            raise ShapeMismatchError(f"triu: needs at least 2 axes, got shape {self.data.shape}")
         return ops.TRIU(self, diagonal=diagonal)
 
     def dot(self, other: Any) -> "Tensor":
@@ -273,8 +275,8 @@ class ExtraMethods(MoreMethods):
         n = self.data.shape[ax]
         d = idx.data
         if d.dtype.kind not in "iu" or d.ndim > 1:
-            raise TypeError(f"index_select: index must be a 1-D integer tensor, got shape {d.shape} and dtype "
-                            f"{d.dtype}")
+            raise base.DtypeError(f"index_select: index must be a 1-D integer tensor, got shape {d.shape} and dtype "
+                                  f"{d.dtype}")
         if d.size and (d.min() < 0 or d.max() >= n):
             raise IndexError(f"index_select: index values must lie in [0, {n}) for dim {ax} of shape "
                              f"{self.data.shape}, got values from {d.min()} to {d.max()}")
@@ -292,8 +294,8 @@ class ExtraMethods(MoreMethods):
                              f"{self.data.shape})")
         start = start + n if start < 0 else start
         if start + length > n:
-            raise ValueError(f"narrow: start ({start}) + length ({length}) exceeds the size {n} of dim {ax} "
-                             f"(shape {self.data.shape})")
+            raise base.ArgumentError(f"narrow: start ({start}) + length ({length}) exceeds the size {n} of dim {ax} "
+                                     f"(shape {self.data.shape})")
         return self[_along(self.data.ndim, ax, slice(start, start + length))]  # type: ignore[index]
 
     def repeat_interleave(self, repeats: Any, dim: Optional[int] = None, *, output_size: Any = None) -> "Tensor":
@@ -322,7 +324,8 @@ class ExtraMethods(MoreMethods):
         known = int(np.prod([s for s in sizes if s != -1]))
         if not sizes or sizes.count(-1) > 1 or any(not isinstance(s, numbers.Integral) or s < -1 for s in sizes) \
                 or (n != known if -1 not in sizes else (known == 0 or n % known)):
-            raise ValueError(f"unflatten: sizes {sizes} do not split dim {ax} of size {n} (shape {self.data.shape})")
+            raise ShapeMismatchError(f"unflatten: sizes {sizes} do not split dim {ax} of size {n} (shape "
+                                     f"{self.data.shape})")
         sizes = tuple(n // known if s == -1 else int(s) for s in sizes)
         shp = self.data.shape
         return ops.RESHAPE(self, shp[:ax] + sizes + shp[ax + 1:])

@@ -87,8 +87,8 @@ class IndexMethods:
         if src.data.dtype != self.data.dtype:
             raise TypeError(f"{who}: source of dtype {src.data.dtype} must have this tensor's dtype {self.data.dtype}")
         if len(s) != len(d) or s[:ax] + s[ax + 1:] != d[:ax] + d[ax + 1:] or s[ax] != idx.size:
-            raise ValueError(f"{who}: source of shape {s} must have the shape {d} of the tensor except along dim "
-                             f"{ax}, where it needs len(index) = {idx.size}")
+            raise base.ShapeMismatchError(f"{who}: source of shape {s} must have the shape {d} of the tensor except "
+                                          f"along dim {ax}, where it needs len(index) = {idx.size}")
         if isinstance(alpha, (bool, np.bool_)) or not isinstance(alpha, numbers.Real) or (
                 self.data.dtype.kind != "f" and not isinstance(alpha, numbers.Integral)):
             raise TypeError(f"{who}: alpha must be a real number (an int for an integer tensor), got {alpha!r}")

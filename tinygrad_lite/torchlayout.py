@@ -122,7 +122,7 @@ class LayoutMethods:
     def fliplr(self) -> "Tensor":
         """The columns (axis 1) in reverse order; at least 2 axes."""
         if self.data.ndim < 2:
-            raise ValueError(f"fliplr: needs at least 2 axes, got shape {self.data.shape}")
+            raise base.ShapeMismatchError(f"fliplr: needs at least 2 axes, got shape {self.data.shape}")
         return self.flip(1)  # type: ignore[attr-defined]
 
     def flipud(self) -> "Tensor":

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import factories, ops
 from .batchstate import derived
-from .conventions import _int, _real, _torch_axis
+from .conventions import ArgumentError, DtypeError, _int, _real, _torch_axis
 from .ops import base
 from .ops.base import axes_of, axis_of, make
 from .torchmath import MathMethods, _floats, _function, _function2, _other
@@ -257,8 +257,9 @@ class MoreMethods(MathMethods):
         1-D non-negative integer tensor; length max(max + 1, minlength). No gradient."""
         d = self._data
         if d.ndim != 1 or d.dtype.kind not in "iu" or (d.size and d.min() < 0):
-            raise ValueError(f"bincount: needs a 1-D tensor of non-negative integers, got shape {d.shape} and "
-                             f"dtype {d.dtype}")
+            error = ArgumentError if d.dtype.kind in "iu" else DtypeError
+            raise error(f"bincount: needs a 1-D tensor of non-negative integers, got shape {d.shape} and "
+                        f"dtype {d.dtype}")
         w = None if weights is None else np.asarray(weights._data if isinstance(weights, base.Tensor) else weights)
         if w is not None and w.shape != d.shape:
             raise ValueError(f"bincount: weights of shape {w.shape} must have the input's shape {d.shape}")

@@ -182,7 +182,7 @@ VALUE_TWINS = (
     "not_equal", "polygamma", "pow", "rad2deg", "reciprocal", "relu", "remainder", "renorm", "round", "rsqrt",
     "sgn", "sigmoid", "sign", "sin", "sinc", "sinh", "sqrt", "square", "subtract", "tan", "tanh", "tril",
     "triu", "true_divide", "trunc", "xlogy")
-SHAPE_TWINS = ("squeeze", "unsqueeze", "t", "transpose", "swapaxes", "swapdims")
+SHAPE_TWINS = ("squeeze", "unsqueeze", "t", "swapaxes", "swapdims")
 
 
 def _grad_operand(args: tuple, kwargs: dict) -> Any:
@@ -203,11 +203,13 @@ def value_twin(name: str) -> Any:
     return method
 
 
-def shape_twin(name: str) -> Any:
-    """The method ``name_``: this tensor takes the shape (and view) of ``self.name(...)``; its
-    values do not change, so its former node keeps the same memory."""
+def shape_twin(name: str, who: str = "") -> Any:
+    """The method ``name_`` (or ``who``): this tensor takes the shape (and view) of
+    ``self.name(...)``; its values do not change, so its former node keeps the same memory.
+    ``transpose_(dim0, dim1)`` is ``swapaxes``'s twin (torch has no other meaning for it)."""
+    who = who or name + "_"
+
     def method(self: Any, *args: Any, **kwargs: Any) -> Any:
-        who = name + "_"
         if not self._records(who):
             self._data = getattr(self, name)(*args, **kwargs)._data
             self._v = base.bump()
@@ -217,7 +219,7 @@ def shape_twin(name: str) -> Any:
         self._data = r._data
         return _take_node(self, r, base.bump())
 
-    method.__name__ = method.__qualname__ = name + "_"
+    method.__name__ = method.__qualname__ = who
     method.__doc__ = f"``{name}`` in place: this tensor takes the shape of ``self.{name}(...)``, values unchanged."
     return method
 
@@ -240,5 +242,7 @@ def add_twins(cls: Any) -> None:
     for name in SHAPE_TWINS:
         if hasattr(cls, name) and not hasattr(cls, name + "_"):
             setattr(cls, name + "_", shape_twin(name))
+    if hasattr(cls, "swapaxes") and not hasattr(cls, "transpose_"):  # torch's only meaning: swap dim0, dim1
+        cls.transpose_ = shape_twin("swapaxes", "transpose_")
     if not hasattr(cls, "detach_"):
         cls.detach_ = detach_

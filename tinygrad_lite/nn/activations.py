@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..conventions import check_bool
+from ..conventions import ArgumentError, DtypeError, check_bool
 from ..ops import activations as act
 from ..tensor import Tensor
 from .functional import _inplace, _t
@@ -95,11 +95,11 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
     batched input gives a batched output."""
     idx = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
     if not np.issubdtype(idx.dtype, np.integer):
-        raise TypeError(f"one_hot: indices must be integers, got dtype {idx.dtype}")
+        raise DtypeError(f"one_hot: indices must be integers, got dtype {idx.dtype}")
     if isinstance(num_classes, (bool, np.bool_)) or not isinstance(num_classes, numbers.Integral):
         raise TypeError(f"one_hot: num_classes must be an int, got {num_classes!r}")
     if idx.size and idx.min() < 0:
-        raise ValueError(f"one_hot: index {int(idx.min())} is negative; indices must be >= 0")
+        raise ArgumentError(f"one_hot: index {int(idx.min())} is negative; indices must be >= 0")
     if num_classes == -1:
         if not idx.size:
             raise ValueError("one_hot: cannot infer num_classes from an empty tensor; give num_classes")
@@ -107,7 +107,7 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
     elif num_classes < 1 and not (num_classes == 0 and not idx.size):
         raise ValueError(f"one_hot: num_classes must be -1 or a positive int, got {num_classes}")
     if idx.size and idx.max() >= num_classes:
-        raise ValueError(f"one_hot: index {int(idx.max())} is out of range for num_classes={num_classes}")
+        raise ArgumentError(f"one_hot: index {int(idx.max())} is out of range for num_classes={num_classes}")
     out = (idx[..., None] == np.arange(int(num_classes))).astype(np.int64)
     batched = isinstance(tensor, Tensor) and tensor.batched and out.ndim > 0
     return Tensor(out, batched=batched)

@@ -56,9 +56,9 @@ def hardswish(input: Any, inplace: bool = False) -> Tensor:
     return x * hardsigmoid(x)
 
 
-def softmin(input: Any, dim: Any = None) -> Tensor:
-    """softmax(-x) along ``dim`` (None: the last axis)."""
-    return (-_float(input, "softmin")).softmax(-1 if dim is None else dim)
+def softmin(input: Any, dim: Any = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    """softmax(-x) along ``dim`` (None: the last axis), in ``dtype`` when given (cast first)."""
+    return (-_float(input, "softmin")).softmax(-1 if dim is None else dim, dtype=dtype)
 
 
 def glu(input: Any, dim: int = -1) -> Tensor:

@@ -308,12 +308,14 @@ def sigmoid(input: Any) -> Tensor:
     return _t(input).sigmoid()
 
 
-def softmax(input: Any, dim: int = -1) -> Tensor:
-    return _t(input).softmax(dim)
+def softmax(input: Any, dim: int = -1, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    """exp(x) / sum exp(x) along ``dim``; ``dtype``: the input is cast to it first, as torch."""
+    return _t(input).softmax(dim, dtype=dtype)
 
 
-def log_softmax(input: Any, dim: int = -1) -> Tensor:
-    return _t(input).log_softmax(dim)
+def log_softmax(input: Any, dim: int = -1, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    """x - log sum exp(x) along ``dim``; ``dtype``: the input is cast to it first, as torch."""
+    return _t(input).log_softmax(dim, dtype=dtype)
 
 
 def _check_eps(eps: Any, who: str) -> None:

@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import ops
 from ..batchstate import BATCHED
-from ..ops.base import broadcasts_to
+from ..ops.base import DtypeError, broadcasts_to
 from ..ops.losses import BCE, BCELOGITS, HUBER, L1, NLL, SMOOTHL1
 from ..tensor import Tensor
 from .functional import _check_reduction, _t
@@ -183,8 +183,8 @@ def binary_cross_entropy_with_logits(input: Any, target: Any, weight: Any = None
 def _labels(y: np.ndarray, z: np.ndarray, ignore_index: int, who: str) -> None:
     """Integer labels of the input's shape without its class axis, each a class or ignore_index."""
     if not np.issubdtype(y.dtype, np.integer):
-        raise TypeError(f"{who}: labels must be integer class indices, got dtype {y.dtype} (probability targets "
-                        f"must have the input's shape {z.shape})")
+        raise DtypeError(f"{who}: labels must be integer class indices, got dtype {y.dtype} (probability targets "
+                         f"must have the input's shape {z.shape})")
     want = z.shape[:1] + z.shape[2:] if z.ndim > 1 else ()
     if y.shape != want:
         raise ValueError(f"{who}: labels of shape {y.shape} do not match input of shape {z.shape} "
@@ -225,7 +225,7 @@ def _plain_cross_entropy(logits: Tensor, y: np.ndarray, reduction: str) -> Tenso
     z = logits.data
     if z.ndim > 2:
         if not np.issubdtype(y.dtype, np.integer):
-            raise TypeError(f"cross_entropy: labels must be integer class indices, got dtype {y.dtype}")
+            raise DtypeError(f"cross_entropy: labels must be integer class indices, got dtype {y.dtype}")
         C = z.shape[1]
         if y.shape != z.shape[:1] + z.shape[2:]:
             raise ValueError(f"cross_entropy: labels of shape {y.shape} do not match logits of shape {z.shape} "

@@ -27,6 +27,11 @@ Calling the op object on Tensors runs forward, records the node and returns the 
 ``Tensor`` methods are one-line calls of these objects. A forward that fails raises its
 exception with ``.operands`` (the input Tensors) and ``.op`` attached, so
 ``tl.viz.draw_graph(exc)`` can draw the graph that led there.
+
+Also here: the error classes that are both Python's and torch's (``ShapeMismatchError``,
+``ArgumentError``, ``IndexRangeError``, ``DtypeError``, ``AmbiguousTruthError``: a
+ValueError / IndexError / TypeError that is also a RuntimeError), raised by the ops and
+re-exported by ``conventions``.
 """
 
 from __future__ import annotations
@@ -265,6 +270,31 @@ def tmm(a: np.ndarray, b: np.ndarray, out: Optional[np.ndarray] = None) -> np.nd
 _AxisError = getattr(np, "exceptions", np).AxisError
 
 
+class ShapeMismatchError(ValueError, RuntimeError):
+    """An array argument of the wrong shape (e.g. ``backward``'s ``gradient``): a ``ValueError``,
+    and a ``RuntimeError`` as torch raises there."""
+
+
+class ArgumentError(ValueError, RuntimeError):
+    """An argument value a function refuses (an empty input, a mode it does not know, weights
+    that cannot be normalised): a ``ValueError``, and a ``RuntimeError`` as torch raises there."""
+
+
+class IndexRangeError(IndexError, RuntimeError):
+    """An index (or ``k``) outside the axis it addresses where torch raises a ``RuntimeError``
+    (scatter, gather, kthvalue): an ``IndexError`` too."""
+
+
+class DtypeError(TypeError, RuntimeError):
+    """An input of a dtype a function does not take, where torch raises a ``RuntimeError``:
+    a ``TypeError`` too."""
+
+
+class AmbiguousTruthError(ValueError, RuntimeError):
+    """``bool()`` of a tensor that has not exactly one element: a ``RuntimeError`` as in torch,
+    and a ``ValueError`` as numpy raises for an array."""
+
+
 def axes_of(ndim: int, axis: Any, op: str) -> Optional[tuple]:
     """Normalise ``axis`` (None, int or tuple of ints) to a sorted tuple of non-negative ints."""
     if axis is None:
@@ -357,4 +387,4 @@ def broadcasts_to(shape: tuple, target: tuple) -> bool:
 
 
 def shape_error(op: str, a: Any, b: Any) -> ValueError:
-    return ValueError(f"{op}: shapes {np.shape(a)} and {np.shape(b)} are not compatible")
+    return ShapeMismatchError(f"{op}: shapes {np.shape(a)} and {np.shape(b)} are not compatible")

@@ -17,7 +17,7 @@ from .. import batchstate
 from ..batchstate import BATCHED, MIXED, STAT
 from ..graph import state
 from ..persample import DenseRows, LazyGrad, OuterRows
-from .base import Op, const, failed, lead, make, tmm
+from .base import DtypeError, Op, ShapeMismatchError, const, failed, lead, make, tmm
 from .layout import RESHAPE, TRANSPOSE
 from .memory import POOL_MIN, pooled, released
 
@@ -30,14 +30,15 @@ class Matmul(Op):
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> tuple:
         if a.ndim == 0 or b.ndim == 0:
-            raise ValueError(f"matmul: both operands need at least one axis, got shapes {a.shape} and {b.shape}")
+            raise ShapeMismatchError(f"matmul: both operands need at least one axis, got shapes {a.shape} and "
+                                     f"{b.shape}")
         try:
             return np.asarray(np.matmul(a, b)), None
         except ValueError:
             k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
             why = ("a's last axis must match b's second-to-last" if a.shape[-1] != k_b else
                    f"the leading (batch) axes {a.shape[:-2]} and {b.shape[:-2]} do not broadcast")
-            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} are not aligned ({why})") from None
+            raise ShapeMismatchError(f"matmul: shapes {a.shape} and {b.shape} are not aligned ({why})") from None
 
     def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
         return batchstate.matmul(*inputs)
@@ -132,8 +133,8 @@ class Linear(Op):
         try:
             out = xd @ W._data.T
         except ValueError:
-            raise failed(self, ValueError(f"linear: input of shape {xd.shape} does not match weight of shape "
-                                          f"{W._data.shape}"), (x, W)) from None
+            raise failed(self, ShapeMismatchError(f"linear: input of shape {xd.shape} does not match weight of "
+                                                  f"shape {W._data.shape}"), (x, W)) from None
         if b is not None:
             out += b._data
             parents = (x, W, b)
@@ -301,7 +302,7 @@ class CrossEntropy(_Loss):
         if z.ndim not in (1, 2):
             raise ValueError(f"cross_entropy: logits must have shape (N, C) or (C,), got {z.shape}")
         if not np.issubdtype(y.dtype, np.integer):
-            raise TypeError(f"cross_entropy: labels must be integer class indices, got dtype {y.dtype}")
+            raise DtypeError(f"cross_entropy: labels must be integer class indices, got dtype {y.dtype}")
         want = z.shape[:1] if z.ndim == 2 else ()
         if y.shape != want:
             raise ValueError(f"cross_entropy: labels of shape {y.shape} do not match logits of shape {z.shape} "

@@ -8,7 +8,8 @@ with numpy broadcasting, for integer and float tensors.
 
 The remainders are computed from C's ``fmod`` (exact for floats), the remainder then moved
 by ``b`` where it is non-zero and its sign differs from ``b``'s. A float division by zero
-gives inf / nan as IEEE says; an integer one raises ``ZeroDivisionError`` naming the op, as
+gives inf / nan as IEEE says; an integer one raises ``IntegerDivisionError`` (a ``ZeroDivisionError``
+and a ``RuntimeError``) naming the op, as
 torch does. Bool tensors are refused (``TypeError``).
 
 Gradients: the remainders are ``a`` minus a piecewise-constant multiple of ``b``, so
@@ -29,13 +30,18 @@ from .base import alias, const
 from .mathfns import _NonLinear
 
 
+class IntegerDivisionError(ZeroDivisionError, RuntimeError):
+    """An integer division (or remainder) by zero: Python's ``ZeroDivisionError``, and the
+    ``RuntimeError`` torch raises there."""
+
+
 def _checked(name: str, a: np.ndarray, b: np.ndarray) -> None:
     """Refuse bool operands and an integer division by zero (before anything is computed)."""
     if a.dtype.kind == "b" or b.dtype.kind == "b":
         raise TypeError(f"{name}: bool tensors are not divisible; got dtypes {a.dtype} and {b.dtype} "
                         "(convert with .long() or .float())")
     if a.dtype.kind in "iu" and b.dtype.kind in "iu" and not np.all(b):
-        raise ZeroDivisionError(f"{name}: integer division by zero (divisor of shape {b.shape})")
+        raise IntegerDivisionError(f"{name}: integer division by zero (divisor of shape {b.shape})")
 
 
 def floor_divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -28,7 +28,8 @@ class Reshape(Op):
             try:
                 data = xd.reshape(shape)
             except ValueError:
-                raise ValueError(f"reshape: cannot reshape a tensor of shape {xd.shape} into shape {shape}") from None
+                raise base.ShapeMismatchError(f"reshape: cannot reshape a tensor of shape {xd.shape} into shape "
+                                              f"{shape}") from None
         except Exception as e:
             failed(self, e, (x,))
             raise
@@ -73,7 +74,7 @@ class Transpose(Op):
                         raise _AxisError(f"transpose: axis {a} is out of bounds for a tensor of dimension {n}")
                 perm = tuple(int(a) % n if n else int(a) for a in axes)
                 if sorted(perm) != list(range(n)):
-                    raise ValueError(f"transpose: axes {axes} are not a permutation of the {n} axes of shape "
+                    raise base.ArgumentError(f"transpose: axes {axes} are not a permutation of the {n} axes of shape "
                                      f"{xd.shape}")
         except Exception as e:
             failed(self, e, (x,))
@@ -215,7 +216,8 @@ class Concat(Op):
                 data = np.concatenate([t._data for t in ts], axis=axis)
             except (ValueError, _AxisError) as e:
                 shapes = [t._data.shape for t in ts]
-                raise ValueError(f"cat: shapes {shapes} cannot be joined along axis {axis} ({e})") from None
+                raise base.ShapeMismatchError(f"cat: shapes {shapes} cannot be joined along axis {axis} "
+                                              f"({e})") from None
         except Exception as e:
             failed(self, e, ts)
             raise
@@ -302,8 +304,8 @@ class Repeat(Op):
         try:
             check_ints("repeat", "repeat counts", reps, 0)
             if len(reps) < xd.ndim:
-                raise ValueError(f"repeat: {len(reps)} repeat counts {tuple(reps)} for a tensor of shape {xd.shape}; "
-                                 f"it needs at least one per axis ({xd.ndim})")
+                raise base.ArgumentError(f"repeat: {len(reps)} repeat counts {tuple(reps)} for a tensor of shape "
+                                         f"{xd.shape}; it needs at least one per axis ({xd.ndim})")
         except Exception as e:
             failed(self, e, (x,))
             raise
@@ -471,9 +473,9 @@ def stack(tensors: Sequence[Any], axis: int = 0, *, dim: Optional[int] = None) -
         raise TypeError(f"stack: tensors must be a list or tuple of tensors, got {type(tensors).__name__}")
     ts = [t if isinstance(t, base.Tensor) else const(t) for t in tensors]
     if not ts:
-        raise ValueError("stack: needs at least one tensor")
+        raise base.ArgumentError("stack: needs at least one tensor")
     axes_of(ts[0].data.ndim + 1, axis, "stack")  # an int in range, else TypeError / AxisError
     shapes = {t.data.shape for t in ts}
     if len(shapes) != 1:
-        raise ValueError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
+        raise base.ShapeMismatchError(f"stack: all tensors must have the same shape, got {sorted(shapes)}")
     return cat([t.unsqueeze(axis) for t in ts], axis)

@@ -27,7 +27,12 @@ class Diagonal(Op):
     name, rule = "diagonal", "d diagonal(a)/da: the cotangent written back on the diagonal, 0 elsewhere"
 
     def forward(self, a: np.ndarray, offset: int = 0, dim1: int = 0, dim2: int = 1) -> tuple:
-        return np.diagonal(a, offset, dim1, dim2).copy(), (a.shape, offset, dim1, dim2)
+        """A view of ``a``'s diagonal, writable when ``a`` is (torch's ``diagonal`` is a view:
+        ``x.diagonal().fill_(v)`` writes into ``x``, and the write is versioned like a slice's)."""
+        out = np.diagonal(a, offset, dim1, dim2)
+        if a.flags.writeable:
+            out.flags.writeable = True  # (numpy hands out a read-only view; the memory is a's)
+        return out, (a.shape, offset, dim1, dim2)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         shape, offset, d1, d2 = node._ctx

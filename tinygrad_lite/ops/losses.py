@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import batchstate
 from ..batchstate import BATCHED, MIXED, STAT
-from .base import Op, const, failed, lead, make, no_tvjp
+from .base import ArgumentError, Op, const, failed, lead, make, no_tvjp
 from .fused import _Loss
 
 
@@ -215,11 +215,11 @@ class BCELoss(_Pointwise):
     def terms(self, p: np.ndarray, t: np.ndarray, kw: dict) -> np.ndarray:
         if p.size and not (np.all(p >= 0) and np.all(p <= 1)):
             bad = p[~((p >= 0) & (p <= 1))].reshape(-1)[0]
-            raise ValueError(f"{self.name}: every input value must be a probability in [0, 1], got {bad!r}; "
-                             "for logits use binary_cross_entropy_with_logits")
+            raise ArgumentError(f"{self.name}: every input value must be a probability in [0, 1], got {bad!r}; "
+                                "for logits use binary_cross_entropy_with_logits")
         if t.size and not (np.all(t >= 0) and np.all(t <= 1)):  # as torch: a target is a probability too
             bad = t[~((t >= 0) & (t <= 1))].reshape(-1)[0]
-            raise ValueError(f"{self.name}: every target value must be a probability in [0, 1], got {float(bad)!r}")
+            raise ArgumentError(f"{self.name}: every target value must be a probability in [0, 1], got {float(bad)!r}")
         lx, l1x = self._logs(p)
         return -(t * lx + (1 - t) * l1x)
 

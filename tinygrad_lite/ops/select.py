@@ -30,14 +30,14 @@ class Where(Op):
         try:
             cd, ad, bd = cond._data, a._data, b._data
             if cd.dtype != np.bool_:
-                raise TypeError(f"where: the condition must be a bool tensor, got dtype {cd.dtype}")
+                raise base.DtypeError(f"where: the condition must be a bool tensor, got dtype {cd.dtype}")
             if ad.dtype != bd.dtype:
                 ad, bd = promoted(ad, bd)
             try:
                 data = np.where(cd, ad, bd)
             except ValueError:
-                raise ValueError(f"where: shapes {cd.shape} (condition), {ad.shape} and {bd.shape} are not "
-                                 "compatible") from None
+                raise base.ShapeMismatchError(f"where: shapes {cd.shape} (condition), {ad.shape} and {bd.shape} are "
+                                              "not compatible") from None
         except Exception as e:
             failed(self, e, (cond, a, b))
             raise
@@ -125,17 +125,17 @@ class Gather(Op):
         try:
             idx = np.asarray(index._data if isinstance(index, base.Tensor) else index)
             if idx.dtype.kind not in "iu":
-                raise TypeError(f"gather: index must be an integer tensor, got dtype {idx.dtype}")
+                raise base.DtypeError(f"gather: index must be an integer tensor, got dtype {idx.dtype}")
             if xd.ndim == 0 or idx.ndim != xd.ndim:
-                raise ValueError(f"gather: index of shape {idx.shape} must have as many axes as the tensor of shape "
-                                 f"{xd.shape} (at least one)")
+                raise base.ShapeMismatchError(f"gather: index of shape {idx.shape} must have as many axes as the "
+                                              f"tensor of shape {xd.shape} (at least one)")
             a = axis_of(xd.ndim, axis, "gather")
             if any(i != a and m > n for i, (m, n) in enumerate(zip(idx.shape, xd.shape))):
-                raise ValueError(f"gather: index of shape {idx.shape} is larger than the tensor of shape {xd.shape} "
-                                 f"off axis {a}")
+                raise base.ShapeMismatchError(f"gather: index of shape {idx.shape} is larger than the tensor of "
+                                              f"shape {xd.shape} off axis {a}")
             if idx.size and (idx.min() < 0 or idx.max() >= xd.shape[a]):
-                raise IndexError(f"gather: index values must lie in [0, {xd.shape[a]}) for axis {a} of a tensor of "
-                                 f"shape {xd.shape}, got values from {idx.min()} to {idx.max()}")
+                raise base.IndexRangeError(f"gather: index values must lie in [0, {xd.shape[a]}) for axis {a} of a "
+                                           f"tensor of shape {xd.shape}, got values from {idx.min()} to {idx.max()}")
         except Exception as e:
             failed(self, e, (x,))
             raise
