@@ -120,7 +120,8 @@ class DataLoader:
             EXPECTED batch size, at most N).
         shuffle: draw a new random order of the samples for every epoch;
             ``False`` keeps the order of ``X``. ``None`` (the default) is
-            True, except with a sampler, a batch sampler or a stream (False).
+            True for ``DataLoader(X, y)`` and False (torch's default) for a
+            data set, a sampler, a batch sampler or a stream.
         drop_last: leave out the last batch when it would be smaller than
             ``batch_size``.
         seed: ``None`` (fresh randomness), an int, or a ``tl.Generator`` /

@@ -128,8 +128,8 @@ def check_torch_options(o: SimpleNamespace, X: Any) -> str:
                          "one by one without batching, is not supported)")
     mode = ("iterable" if isinstance(X, IterableDataset) else "batch_sampler" if o.batch_sampler is not None
             else "sampler" if o.sampler is not None else "own")
-    if o.shuffle is None:
-        o.shuffle = mode == "own"
+    if o.shuffle is None:  # torch's default for a data set is False; DataLoader(X, y) shuffles
+        o.shuffle = mode == "own" and not is_dataset(X)
     if mode != "own" and o.sampling == "poisson":
         raise ValueError(f"DataLoader: sampling={o.sampling!r} draws its own batches; it does not combine with "
                          f"{mode.replace('_', ' ')} loading")

@@ -1,0 +1,579 @@
+"""Whole training scripts written the PyTorch way, run unchanged on torch and on tinygrad_lite.
+
+Each script is ONE function ``run(torch_like, nn, F, optim, data)`` that receives either
+``torch, torch.nn, torch.nn.functional, torch.optim, torch.utils.data`` or the same names of
+tinygrad_lite, so the very same source runs on both libraries. Data come from numpy with a
+fixed seed, random noise is a fixed tensor, and dropout is in eval mode; the only thing a
+script does that a torch user would not is ``twin_init(model)`` right after building a model:
+on torch it records the initial ``state_dict()``, on tinygrad_lite it loads that record (as
+numpy arrays), so both runs start from the same weights. Everything runs in float64, and the
+per-step losses, the values a script reports and the final weights and buffers must agree to
+1e-9 relative (of each tensor's largest entry).
+
+The second half holds one focused regression test for each gap the scripts found.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from typing import Any, Callable
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+
+torch = pytest.importorskip("torch")
+
+RTOL = 1e-9
+_STARTS: list[dict] = []
+
+
+@pytest.fixture(autouse=True)
+def _float64_torch() -> Any:
+    dtype, threads = torch.get_default_dtype(), torch.get_num_threads()
+    torch.set_default_dtype(torch.float64)
+    torch.set_num_threads(1)
+    yield
+    torch.set_default_dtype(dtype)
+    torch.set_num_threads(threads)
+
+
+def twin_init(model: Any) -> Any:
+    """The torch run records ``model``'s initial state; the tinygrad_lite run, making its
+    models in the same order, loads each record into its twin (torch tensors to numpy)."""
+    if isinstance(model, torch.nn.Module):
+        _STARTS.append({k: v.detach().numpy().copy() for k, v in model.state_dict().items()})
+    else:
+        model.load_state_dict(_STARTS.pop(0))
+    return model
+
+
+def _numpy(v: Any) -> Any:
+    if isinstance(v, torch.Tensor):
+        return v.detach().numpy()
+    if isinstance(v, tl.Tensor):
+        return v.numpy()
+    return np.asarray(v)
+
+
+def _assert_same(got: Any, want: Any, what: str) -> None:
+    """Nested dicts / lists of numbers, arrays, tensors and modules agree to RTOL of each
+    tensor's largest entry (modules: their whole state_dict, names and order included)."""
+    if isinstance(want, torch.nn.Module):
+        assert isinstance(got, tl.nn.Module), what
+        want, got = want.state_dict(), got.state_dict()
+    if isinstance(want, dict):
+        assert list(got) == list(want), what
+        for k in want:
+            _assert_same(got[k], want[k], f"{what}.{k}")
+        return
+    if isinstance(want, (list, tuple)):
+        assert len(got) == len(want), what
+        for i, (g, w) in enumerate(zip(got, want)):
+            _assert_same(g, w, f"{what}[{i}]")
+        return
+    g, w = _numpy(got), _numpy(want)
+    assert g.shape == w.shape, what
+    if w.dtype.kind == "f":
+        assert g.dtype == w.dtype, what
+        scale = float(np.max(np.abs(w))) if w.size else 0.0
+        np.testing.assert_allclose(g, w, rtol=0, atol=RTOL * max(scale, 1e-300), err_msg=what)
+    else:
+        np.testing.assert_array_equal(g, w, err_msg=what)
+
+
+def run_both(script: Callable) -> dict:
+    """Run ``script`` on torch, then on tinygrad_lite, and check that everything it returns
+    agrees; returns torch's results."""
+    _STARTS.clear()
+    want = script(torch, torch.nn, torch.nn.functional, torch.optim, torch.utils.data)
+    got = script(tl, tl.nn, tl.nn.functional, tl.optim, tl.utils.data)
+    assert not _STARTS, "the runs built different numbers of models"
+    _assert_same(got, want, script.__name__)
+    losses = np.asarray(want["losses"], dtype=float)
+    assert np.all(np.isfinite(losses)) and losses.size >= 4
+    assert not np.allclose(losses, losses[0]), "the run did not train"
+    return want
+
+
+# ======================================================================== the scripts
+
+
+def mlp_classifier(torch_like: Any, nn: Any, F: Any, optim: Any, data: Any) -> dict:
+    """An MLP on three Gaussian blobs: TensorDataset / DataLoader, CrossEntropyLoss,
+    train / eval, accuracy under no_grad, SGD with Nesterov momentum."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(3, 5)) * 2
+    labels = rng.integers(0, 3, size=120)
+    X = torch_like.from_numpy(centres[labels] + rng.normal(size=(120, 5)))
+    y = torch_like.from_numpy(labels)
+    train_ds = data.TensorDataset(X[:96], y[:96])
+    val_ds = data.TensorDataset(X[96:], y[96:])
+    train_loader = data.DataLoader(train_ds, batch_size=16, shuffle=False)
+    val_loader = data.DataLoader(val_ds, batch_size=10)
+
+    model = nn.Sequential(nn.Linear(5, 32), nn.ReLU(), nn.Dropout(0.0), nn.Linear(32, 16), nn.Tanh(),
+                          nn.Linear(16, 3))
+    twin_init(model)
+    criterion = nn.CrossEntropyLoss()
+    optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True)
+
+    losses, accs, val_losses = [], [], []
+    for epoch in range(3):
+        model.train()
+        running = 0.0
+        for xb, yb in train_loader:
+            optimizer.zero_grad()
+            out = model(xb)
+            loss = criterion(out, yb)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+            running += loss.item() * xb.size(0)
+        model.eval()
+        correct, total, vloss = 0.0, 0, 0.0
+        with torch_like.no_grad():
+            for xb, yb in val_loader:
+                out = model(xb)
+                vloss += criterion(out, yb).item() * len(yb)
+                correct += out.argmax(1).eq(yb).float().sum().item()
+                total += yb.size(0)
+                accs.append(out.argmax(1).eq(yb).float().mean().item())
+        val_losses.append([running / len(train_loader.dataset), vloss / total, correct / total])
+    return {"losses": losses, "accs": accs, "val": val_losses, "model": model}
+
+
+class _Cnn:
+    """Built per library: ``_Cnn.make(nn)`` returns a torch-style subclass of ``nn.Module``."""
+
+    @staticmethod
+    def make(nn: Any) -> Any:
+        class SmallCNN(nn.Module):
+            def __init__(self, num_classes: int = 4) -> None:
+                super().__init__()
+                self.features = nn.Sequential(
+                    nn.Conv2d(1, 6, kernel_size=3, padding=1, bias=False),
+                    nn.BatchNorm2d(6),
+                    nn.ReLU(inplace=True),
+                    nn.MaxPool2d(2),
+                    nn.Conv2d(6, 8, 3, stride=1, padding=1),
+                    nn.BatchNorm2d(8),
+                    nn.ReLU(inplace=True),
+                    nn.AdaptiveAvgPool2d((2, 2)),
+                )
+                self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(p=0.3), nn.Linear(8 * 2 * 2, num_classes))
+
+            def forward(self, x: Any) -> Any:
+                return self.classifier(self.features(x))
+
+        return SmallCNN()
+
+
+def small_cnn(torch_like: Any, nn: Any, F: Any, optim: Any, data: Any) -> dict:
+    """Conv2d, BatchNorm2d in training mode, MaxPool2d, AdaptiveAvgPool2d, Flatten, Dropout put
+    in eval mode by hand; evaluation with the running statistics."""
+    rng = np.random.default_rng(1)
+    images = torch_like.tensor(rng.normal(size=(32, 1, 8, 8)))
+    targets = torch_like.tensor(rng.integers(0, 4, size=32), dtype=torch_like.long)
+    loader = data.DataLoader(data.TensorDataset(images, targets), batch_size=8)
+    model = _Cnn.make(nn)
+    twin_init(model)
+    optimizer = optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for epoch in range(2):
+        model.train()
+        for m in model.modules():
+            if isinstance(m, nn.Dropout):
+                m.eval()
+        for inputs, labels in loader:
+            optimizer.zero_grad(set_to_none=True)
+            outputs = model(inputs)
+            loss = F.cross_entropy(outputs, labels)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+    model.eval()
+    with torch_like.no_grad():
+        logits = model(images)
+        _, predicted = torch_like.max(logits, 1)
+        acc = (predicted == targets).sum().item() / targets.size(0)
+        probs = F.softmax(logits, dim=1)
+    n_params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return {"losses": losses, "acc": acc, "probs": probs, "n": n_params, "model": model}
+
+
+def char_lm(kind: str) -> Callable:
+    def char_language_model(torch_like: Any, nn: Any, F: Any, optim: Any, data: Any) -> dict:
+        """A char-level recurrent language model: Embedding, LSTM / GRU with the hidden state
+        carried (detached) across steps, view(-1, V), clip_grad_norm_."""
+        text = "the quick brown fox jumps over the lazy dog and the cat naps " * 3
+        vocab = sorted(set(text))
+        stoi = {c: i for i, c in enumerate(vocab)}
+        V = len(vocab)
+        ids = torch_like.tensor([stoi[c] for c in text], dtype=torch_like.long)
+        B, T = 4, 10
+        n = (len(ids) - 1) // (B * T) * (B * T)
+        inputs = ids[:n].view(B, -1)
+        targets = ids[1:n + 1].view(B, -1)
+
+        class CharRNN(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.embed = nn.Embedding(V, 12)
+                rnn = nn.LSTM if kind == "LSTM" else nn.GRU
+                self.rnn = rnn(12, 16, num_layers=2, batch_first=True)
+                self.head = nn.Linear(16, V)
+
+            def forward(self, x: Any, hidden: Any = None) -> Any:
+                out, hidden = self.rnn(self.embed(x), hidden)
+                return self.head(out), hidden
+
+        model = twin_init(CharRNN())
+        optimizer = optim.RMSprop(model.parameters(), lr=5e-3)
+        losses, norms = [], []
+        hidden = None
+        for step in range(inputs.size(1) // T):
+            x = inputs[:, step * T:(step + 1) * T]
+            y = targets[:, step * T:(step + 1) * T]
+            if hidden is not None:
+                hidden = tuple(h.detach() for h in hidden) if isinstance(hidden, tuple) else hidden.detach()
+            logits, hidden = model(x, hidden)
+            loss = F.cross_entropy(logits.view(-1, V), y.contiguous().view(-1))
+            model.zero_grad()
+            loss.backward()
+            norms.append(float(nn.utils.clip_grad_norm_(model.parameters(), max_norm=0.5)))
+            optimizer.step()
+            losses.append(loss.item())
+        with torch_like.no_grad():
+            model.eval()
+            seed = torch_like.tensor([[stoi["t"]]])
+            h, generated = None, []
+            for _ in range(8):
+                out, h = model(seed, h)
+                seed = out[:, -1].argmax(dim=-1, keepdim=True)
+                generated.append(seed.item())
+        return {"losses": losses, "norms": norms, "generated": generated, "model": model}
+
+    char_language_model.__name__ = f"char_{kind.lower()}"
+    return char_language_model
+
+
+def vae(torch_like: Any, nn: Any, F: Any, optim: Any, data: Any) -> dict:
+    """A VAE on binary vectors: reparameterisation with a fixed noise tensor, the KL term by
+    hand (exp, pow, sum), binary cross-entropy on the decoder's sigmoid."""
+    rng = np.random.default_rng(2)
+    x_all = torch_like.tensor((rng.random(size=(40, 12)) > 0.5).astype(np.float64))
+    noise = torch_like.tensor(rng.standard_normal(size=(4, 10, 3)))
+
+    class VAE(nn.Module):
+        def __init__(self, d: int = 12, h: int = 8, z: int = 3) -> None:
+            super().__init__()
+            self.fc1 = nn.Linear(d, h)
+            self.fc_mu = nn.Linear(h, z)
+            self.fc_logvar = nn.Linear(h, z)
+            self.fc3 = nn.Linear(z, h)
+            self.fc4 = nn.Linear(h, d)
+
+        def encode(self, x: Any) -> Any:
+            h = F.relu(self.fc1(x))
+            return self.fc_mu(h), self.fc_logvar(h)
+
+        def reparameterize(self, mu: Any, logvar: Any, eps: Any) -> Any:
+            std = torch_like.exp(0.5 * logvar)
+            return mu + eps * std
+
+        def decode(self, z: Any) -> Any:
+            return torch_like.sigmoid(self.fc4(F.relu(self.fc3(z))))
+
+        def forward(self, x: Any, eps: Any) -> Any:
+            mu, logvar = self.encode(x.view(-1, 12))
+            return self.decode(self.reparameterize(mu, logvar, eps)), mu, logvar
+
+    def loss_function(recon_x: Any, x: Any, mu: Any, logvar: Any) -> Any:
+        bce = F.binary_cross_entropy(recon_x, x.view(-1, 12), reduction="sum")
+        kld = -0.5 * torch_like.sum(1 + logvar - mu.pow(2) - logvar.exp())
+        return bce + kld
+
+    model = twin_init(VAE())
+    optimizer = optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for epoch in range(2):
+        model.train()
+        for i, batch in enumerate(x_all.split(10)):
+            optimizer.zero_grad()
+            recon, mu, logvar = model(batch, noise[i])
+            loss = loss_function(recon, batch, mu, logvar)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item() / len(batch))
+    with torch_like.no_grad():
+        sample = model.decode(torch_like.zeros(2, 3))
+    return {"losses": losses, "sample": sample, "model": model}
+
+
+def autoencoder_resume(sched_name: str) -> Callable:
+    def autoencoder(torch_like: Any, nn: Any, F: Any, optim: Any, data: Any) -> dict:
+        """An autoencoder trained with Adam + weight decay and an lr scheduler; halfway it saves
+        model, optimizer and scheduler, then a fresh model/optimizer/scheduler load them and
+        finish the run."""
+        rng = np.random.default_rng(3)
+        X = torch_like.from_numpy(rng.normal(size=(48, 10)))
+        loader = data.DataLoader(data.TensorDataset(X), batch_size=12, shuffle=False)
+
+        def make() -> Any:
+            encoder = nn.Sequential(nn.Linear(10, 6), nn.GELU(), nn.Linear(6, 3))
+            decoder = nn.Sequential(nn.Linear(3, 6), nn.GELU(), nn.Linear(6, 10))
+            return nn.Sequential(encoder, decoder)
+
+        def make_opt(model: Any) -> tuple:
+            opt = optim.Adam(model.parameters(), lr=2e-2, weight_decay=1e-3)
+            if sched_name == "StepLR":
+                sched = optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+            else:
+                sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=6, eta_min=1e-4)
+            return opt, sched
+
+        model = twin_init(make())
+        optimizer, scheduler = make_opt(model)
+        criterion = nn.MSELoss()
+        losses, lrs = [], []
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "checkpoint.pt")
+            for epoch in range(6):
+                if epoch == 3:
+                    torch_like.save({"epoch": epoch, "model_state_dict": model.state_dict(),
+                                     "optimizer_state_dict": optimizer.state_dict(),
+                                     "scheduler": scheduler.state_dict()}, path)
+                    model = make()
+                    optimizer, scheduler = make_opt(model)
+                    checkpoint = torch_like.load(path)
+                    model.load_state_dict(checkpoint["model_state_dict"])
+                    optimizer.load_state_dict(checkpoint["optimizer_state_dict"])
+                    scheduler.load_state_dict(checkpoint["scheduler"])
+                    assert checkpoint["epoch"] == 3
+                model.train()
+                for (xb,) in loader:
+                    optimizer.zero_grad()
+                    loss = criterion(model(xb), xb)
+                    loss.backward()
+                    optimizer.step()
+                    losses.append(loss.item())
+                scheduler.step()
+                lrs.append(scheduler.get_last_lr()[0])
+                lrs.append(optimizer.param_groups[0]["lr"])
+        return {"losses": losses, "lrs": lrs, "model": model}
+
+    autoencoder.__name__ = f"autoencoder_{sched_name}"
+    return autoencoder
+
+
+def transformer_classifier(use_layer: bool) -> Callable:
+    def transformer(torch_like: Any, nn: Any, F: Any, optim: Any, data: Any) -> dict:
+        """A sequence classifier over padded token batches: Embedding + learned positions,
+        a transformer encoder block with a key padding mask, masked mean pooling."""
+        rng = np.random.default_rng(4)
+        N, T, V, D = 24, 7, 11, 8
+        lengths = rng.integers(3, T + 1, size=N)
+        tokens = rng.integers(1, V, size=(N, T))
+        tokens[np.arange(T)[None, :] >= lengths[:, None]] = 0
+        labels = (tokens[:, 0] % 2).astype(np.int64)
+        seqs = torch_like.tensor(tokens)
+        ys = torch_like.tensor(labels)
+
+        class Block(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.attn = nn.MultiheadAttention(D, num_heads=2, batch_first=True)
+                self.ln1 = nn.LayerNorm(D)
+                self.ff = nn.Sequential(nn.Linear(D, 16), nn.ReLU(), nn.Linear(16, D))
+                self.ln2 = nn.LayerNorm(D)
+
+            def forward(self, x: Any, key_padding_mask: Any) -> Any:
+                a, _ = self.attn(x, x, x, key_padding_mask=key_padding_mask, need_weights=False)
+                x = self.ln1(x + a)
+                return self.ln2(x + self.ff(x))
+
+        class Classifier(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.embed = nn.Embedding(V, D, padding_idx=0)
+                self.pos = nn.Parameter(torch_like.zeros(1, T, D))
+                if use_layer:
+                    self.encoder = nn.TransformerEncoderLayer(D, nhead=2, dim_feedforward=16, dropout=0.0,
+                                                              batch_first=True)
+                else:
+                    self.encoder = Block()
+                self.out = nn.Linear(D, 2)
+
+            def forward(self, src: Any) -> Any:
+                pad = src == 0
+                x = self.embed(src) + self.pos[:, :src.size(1)]
+                if use_layer:
+                    x = self.encoder(x, src_key_padding_mask=pad)
+                else:
+                    x = self.encoder(x, pad)
+                x = x.masked_fill(pad.unsqueeze(-1), 0.0)
+                pooled = x.sum(dim=1) / (~pad).sum(dim=1, keepdim=True).float()
+                return self.out(pooled)
+
+        model = twin_init(Classifier())
+        optimizer = optim.AdamW(model.parameters(), lr=1e-2)
+        losses = []
+        for epoch in range(2):
+            for start in range(0, N, 8):
+                optimizer.zero_grad()
+                loss = F.cross_entropy(model(seqs[start:start + 8]), ys[start:start + 8])
+                loss.backward()
+                optimizer.step()
+                losses.append(loss.item())
+        model.eval()
+        with torch_like.no_grad():
+            logits = model(seqs)
+        return {"losses": losses, "logits": logits, "model": model}
+
+    transformer.__name__ = "transformer_layer" if use_layer else "attention_block"
+    return transformer
+
+
+def custom_modules(torch_like: Any, nn: Any, F: Any, optim: Any, data: Any) -> dict:
+    """Custom Modules with a buffer, ModuleList, ModuleDict, ParameterList; parameter groups
+    built from named_parameters (no decay on biases and norms, a smaller lr for the heads);
+    gradient accumulation over micro-batches with zero_grad(set_to_none=True)."""
+    rng = np.random.default_rng(5)
+    X = torch_like.tensor(rng.normal(size=(32, 6)))
+    Y = torch_like.tensor(rng.normal(size=(32, 2)))
+
+    class Standardise(nn.Module):
+        def __init__(self, mean: Any, std: Any) -> None:
+            super().__init__()
+            self.register_buffer("mean", mean)
+            self.register_buffer("std", std)
+
+        def forward(self, x: Any) -> Any:
+            return (x - self.mean) / self.std
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.norm = Standardise(X.mean(0), X.std(0))
+            self.layers = nn.ModuleList([nn.Linear(6, 8) for _ in range(3)])
+            self.gates = nn.ParameterList([nn.Parameter(torch_like.ones(8) * 0.5) for _ in range(3)])
+            self.heads = nn.ModuleDict({"a": nn.Linear(8, 1), "b": nn.Linear(8, 1)})
+            self.ln = nn.LayerNorm(8)
+            self.register_buffer("calls", torch_like.zeros((), dtype=torch_like.long))
+
+        def forward(self, x: Any) -> Any:
+            self.calls += 1
+            x = self.norm(x)
+            h = 0
+            for i, layer in enumerate(self.layers):
+                h = h + self.gates[i] * torch_like.tanh(layer(x))
+            h = self.ln(h)
+            return torch_like.cat([self.heads[k](h) for k in sorted(self.heads.keys())], dim=1)
+
+    model = twin_init(Net())
+    decay, no_decay, heads = [], [], []
+    for name, param in model.named_parameters():
+        if name.startswith("heads."):
+            heads.append(param)
+        elif name.endswith("bias") or "ln" in name or "gates" in name:
+            no_decay.append(param)
+        else:
+            decay.append(param)
+    optimizer = optim.SGD([
+        {"params": decay, "weight_decay": 1e-2},
+        {"params": no_decay},
+        {"params": heads, "lr": 0.02},
+    ], lr=0.1, momentum=0.9)
+    accum = 4
+    losses, names = [], [n for n, _ in model.named_parameters()]
+    optimizer.zero_grad(set_to_none=True)
+    for i, (xb, yb) in enumerate(zip(X.chunk(16), Y.chunk(16))):
+        loss = F.mse_loss(model(xb), yb) / accum
+        loss.backward()
+        losses.append(loss.item())
+        if (i + 1) % accum == 0:
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            assert all(p.grad is None for p in model.parameters())
+    lrs = [g["lr"] for g in optimizer.param_groups]
+    sizes = [len(g["params"]) for g in optimizer.param_groups]
+    buffers = [name for name, _ in model.named_buffers()]
+    return {"losses": losses, "names": names, "buffers": buffers, "lrs": lrs, "sizes": sizes,
+            "calls": model.calls.item(), "model": model}
+
+
+def hand_written_losses(torch_like: Any, nn: Any, F: Any, optim: Any, data: Any) -> dict:
+    """A focal loss and a label-smoothed cross-entropy written by hand with log_softmax,
+    gather and masked_fill (an ignore label of -100); Adagrad."""
+    rng = np.random.default_rng(6)
+    X = torch_like.tensor(rng.normal(size=(30, 4)))
+    y = torch_like.tensor(rng.integers(0, 5, size=30))
+    y[::7] = -100
+
+    def focal_loss(logits: Any, target: Any, gamma: float = 2.0, ignore_index: int = -100) -> Any:
+        valid = target != ignore_index
+        safe = target.masked_fill(~valid, 0)
+        logp = F.log_softmax(logits, dim=-1).gather(1, safe.unsqueeze(1)).squeeze(1)
+        p = logp.exp()
+        loss = -((1 - p) ** gamma) * logp
+        loss = loss.masked_fill(~valid, 0.0)
+        return loss.sum() / valid.sum().clamp(min=1)
+
+    def smoothed_ce(logits: Any, target: Any, eps: float = 0.1) -> Any:
+        valid = target.ne(-100)
+        logp = logits.log_softmax(dim=-1)
+        nll = -logp.gather(dim=-1, index=target.clamp(min=0).unsqueeze(-1)).squeeze(-1)
+        smooth = -logp.mean(dim=-1)
+        loss = (1 - eps) * nll + eps * smooth
+        return loss[valid].mean()
+
+    model = twin_init(nn.Sequential(nn.Linear(4, 10), nn.SiLU(), nn.Linear(10, 5)))
+    optimizer = optim.Adagrad(model.parameters(), lr=0.1)
+    losses = []
+    for epoch in range(4):
+        for xb, yb in zip(X.split(10), y.split(10)):
+            optimizer.zero_grad()
+            logits = model(xb)
+            loss = focal_loss(logits, yb) + smoothed_ce(logits, yb)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+    with torch_like.no_grad():
+        logits = model(X)
+        builtin = F.cross_entropy(logits, y, label_smoothing=0.1, ignore_index=-100)
+        mine = smoothed_ce(logits, y)
+    return {"losses": losses, "builtin": builtin.item(), "mine": mine.item(), "model": model}
+
+
+SCRIPTS = [mlp_classifier, small_cnn, char_lm("LSTM"), char_lm("GRU"), vae, autoencoder_resume("StepLR"),
+           autoencoder_resume("CosineAnnealingLR"), transformer_classifier(True), transformer_classifier(False),
+           custom_modules, hand_written_losses]
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=[s.__name__ for s in SCRIPTS])
+def test_script_runs_as_on_torch(script: Callable) -> None:
+    run_both(script)
+
+
+def test_the_harness_notices_a_difference() -> None:
+    def drifting(torch_like: Any, nn: Any, F: Any, optim: Any, data: Any) -> dict:
+        model = twin_init(nn.Linear(2, 1))
+        x = torch_like.ones(3, 2)
+        extra = 1e-6 if torch_like is tl else 0.0
+        losses = []
+        opt = optim.SGD(model.parameters(), lr=0.1)
+        for _ in range(4):
+            opt.zero_grad()
+            loss = (model(x) ** 2).mean() + extra
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        return {"losses": losses, "model": model}
+
+    with pytest.raises(AssertionError):
+        run_both(drifting)
+    assert math.isfinite(1.0)
