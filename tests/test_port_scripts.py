@@ -159,7 +159,7 @@ class _Cnn:
                     nn.BatchNorm2d(6),
                     nn.ReLU(inplace=True),
                     nn.MaxPool2d(2),
-                    nn.Conv2d(6, 8, 3, stride=1, padding=1),
+                    nn.Conv2d(6, 8, 3, stride=1, padding=1, bias=False),
                     nn.BatchNorm2d(8),
                     nn.ReLU(inplace=True),
                     nn.AdaptiveAvgPool2d((2, 2)),

@@ -63,6 +63,7 @@ import numpy as np
 
 from . import _npzsafe
 from ._npzsafe import CheckpointError
+from .factories import check_device
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "MAX_DEPTH", "STRUCTURE_MEMBER", "CheckpointError", "load",
            "save"]
@@ -414,8 +415,27 @@ def _load_archive(f: BinaryIO, where: str) -> Any:
     return _Decoder(members, arrays, f"cannot load {where}").decode(root)
 
 
-def load(path: PathLike) -> Any:
+def _check_load_options(map_location: Any, weights_only: Any, mmap: Any) -> None:
+    """torch.load's keywords: the data always lands in host memory and nothing is unpickled
+    (torch's ``weights_only=True``), so they change nothing once they are valid."""
+    targets = list(map_location.values()) if isinstance(map_location, dict) else [map_location]
+    for target in targets:
+        if not callable(target):  # torch's (storage, location) -> storage hook: storages stay on the CPU
+            check_device("load: map_location", target)
+    for name, value in (("weights_only", weights_only), ("mmap", mmap)):
+        if value is not None and not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"load: {name} must be a bool or None, got {value!r}")
+
+
+def load(path: PathLike, map_location: Any = None, *, weights_only: Optional[bool] = None,
+         mmap: Optional[bool] = None) -> Any:
     """Loads a checkpoint written by :func:`save`; never unpickles anything.
+
+    ``map_location`` (``None``, ``"cpu"``, a ``device``, a dict of locations or a callable),
+    ``weights_only`` and ``mmap`` are torch.load's keywords, accepted so that
+    ``load(path, map_location="cpu", weights_only=True)`` reads the file as torch would: the
+    arrays are always in host memory and loading is always weights-only. A map_location
+    naming another device is a RuntimeError, as torch without that device.
 
     Every size is checked from the archive's headers before anything is
     decompressed, and reads are capped at those sizes, so a crafted file of
@@ -430,7 +450,8 @@ def load(path: PathLike) -> Any:
         ``None`` / ``bool`` / ``int`` / ``float`` / ``str``.
 
     Raises:
-        TypeError: if ``path`` is not a str or os.PathLike.
+        TypeError: if ``path`` is not a str or os.PathLike, or a keyword has the wrong type.
+        RuntimeError: if ``map_location`` names a device other than the CPU.
         FileNotFoundError: if ``path`` does not exist.
         CheckpointError: (a ``ValueError``) if ``path`` is not a regular file
             (directory, FIFO, device), is not an ``.npz`` archive, is truncated
@@ -441,6 +462,7 @@ def load(path: PathLike) -> Any:
             names the path and the problem.
     """
     source = _check_path(path, "load")
+    _check_load_options(map_location, weights_only, mmap)
     where = f"checkpoint {source!r}"
     try:
         f, _ = _npzsafe.open_regular(source, where)
