@@ -11,7 +11,33 @@ import numpy as np
 from ...tensor import Tensor
 from . import rnn  # noqa: F401  (tl.nn.utils.rnn.pad_sequence, as torch.nn.utils.rnn)
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters", "TotalNorm"]
+
+
+class TotalNorm(float):
+    """The total gradient norm that ``clip_grad_norm_`` returns: a Python float, which also
+    answers what scripts call on torch's 0-d tensor result (``norm.item()``, ``.tolist()``,
+    ``.detach()``, ``.cpu()``, ``.numpy()``)."""
+
+    def item(self) -> float:
+        """The norm as a plain float."""
+        return float(self)
+
+    def tolist(self) -> float:
+        """The norm as a plain float (a 0-d tensor's list is its number)."""
+        return float(self)
+
+    def detach(self) -> "TotalNorm":
+        """Itself: a number carries no graph."""
+        return self
+
+    def cpu(self) -> "TotalNorm":
+        """Itself: it is in host memory."""
+        return self
+
+    def numpy(self) -> np.ndarray:
+        """The norm as a 0-d float64 array."""
+        return np.asarray(float(self))
 
 
 def _params(parameters: Union[Tensor, Iterable[Tensor]], who: str = "clip_grad") -> list:
@@ -34,10 +60,11 @@ def _real(who: str, name: str, v: object) -> float:
 
 
 def clip_grad_norm_(parameters: Union[Tensor, Iterable[Tensor]], max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False) -> float:
+                    error_if_nonfinite: bool = False) -> TotalNorm:
     """Scale every ``p.grad`` in place by ``min(1, max_norm / (total_norm + 1e-6))`` where
     ``total_norm = (sum_p |p.grad|_q^q)^(1/q)`` over all parameters together (q = norm_type,
-    ``inf`` for the largest entry); returns ``total_norm`` as a float, as torch does.
+    ``inf`` for the largest entry); returns ``total_norm`` as a float, as torch does (a
+    :class:`TotalNorm`, so ``norm.item()`` works as on torch's 0-d tensor).
     Parameters without a gradient are skipped."""
     ps = [p for p in _params(parameters) if p.grad is not None]
     max_norm = _real("clip_grad_norm_", "max_norm", max_norm)
@@ -49,7 +76,7 @@ def clip_grad_norm_(parameters: Union[Tensor, Iterable[Tensor]], max_norm: float
     if not isinstance(error_if_nonfinite, (bool, np.bool_)):
         raise TypeError(f"clip_grad_norm_: error_if_nonfinite must be a bool, got {error_if_nonfinite!r}")
     if not ps:
-        return 0.0
+        return TotalNorm(0.0)
     if q == np.inf:
         total = max(float(np.max(np.abs(p.grad))) if p.grad.size else 0.0 for p in ps)
     elif q == 2.0:
@@ -58,6 +85,7 @@ def clip_grad_norm_(parameters: Union[Tensor, Iterable[Tensor]], max_norm: float
         total = float(sum(float(np.sum(np.abs(p.grad.astype(np.float64)) ** q)) for p in ps) ** (1.0 / q))
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(f"clip_grad_norm_: the total norm of the gradients is {total}")
+    total = TotalNorm(total)
     coef = max_norm / (total + 1e-6)
     if coef >= 1.0:
         return total
