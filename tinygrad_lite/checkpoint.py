@@ -39,7 +39,8 @@ function, so ``save(obj, "ckpt")`` writes the file ``ckpt`` and
 Limits: only the types listed above are accepted (anything else, a ``Tensor``
 or a ``set`` for instance, is a ``TypeError`` naming where it sits); an
 ``OrderedDict`` loads as an ``OrderedDict``, other dict, list and tuple
-subclasses (named tuples too) load as their plain base type; two references to
+subclasses (named tuples too) and array subclasses (a state dict's
+``StateArray``) load as their plain base type; two references to
 one array are stored, and loaded, as two independent arrays; a deflated member
 is only kept deflated when it shrinks at most ``_npzsafe.SAVE_RATIO`` times
 (larger ratios, e.g. big all-zero arrays, are stored uncompressed so that
