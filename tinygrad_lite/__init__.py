@@ -7,6 +7,7 @@ one ``backward()`` gives a batch cost's gradient AND every sample's own gradient
 import sys as _sys
 
 from . import (
+    amp,
     autograd,
     cuda,
     data,
@@ -33,6 +34,7 @@ from . import dtypes as _dtypes
 from . import forward_ad as _forward_ad
 from . import random as random  # tl.random, as torch.random (not in __all__)
 from . import utils as utils  # tl.utils.data is tl.data (not in __all__)
+from .amp import autocast  # noqa: F401  (torch.autocast: an attribute only, not in __all__)
 from .anomaly import detect_anomaly
 from .checkpoint import CheckpointError, load, save
 from .compiling import compile  # noqa: F401  (an attribute only, not in __all__)
@@ -77,6 +79,8 @@ from .tensor import Tensor, cat, stack, tensor
 from .torchlinalg import *  # noqa: F403  (tl.det, tl.svd, tl.cholesky_solve, tl.cross, tl.inner, ...)
 from .value import Value
 
+cuda.amp = amp  # tl.cuda.amp.autocast / GradScaler, torch's older spelling
+_sys.modules[__name__ + ".cuda.amp"] = amp
 autograd.functional = _autograd_functional  # tl.autograd.functional, as torch.autograd.functional
 _sys.modules[__name__ + ".autograd.functional"] = _autograd_functional
 autograd.Function = _autograd_function.Function  # tl.autograd.Function, torch's custom op
