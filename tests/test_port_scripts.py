@@ -15,6 +15,7 @@ The second half holds one focused regression test for each gap the scripts found
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import tempfile
@@ -122,7 +123,7 @@ def mlp_classifier(torch_like: Any, nn: Any, F: Any, optim: Any, data: Any) -> d
     optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True)
 
     losses, accs, val_losses = [], [], []
-    for epoch in range(3):
+    for _epoch in range(3):
         model.train()
         running = 0.0
         for xb, yb in train_loader:
@@ -183,7 +184,7 @@ def small_cnn(torch_like: Any, nn: Any, F: Any, optim: Any, data: Any) -> dict:
     twin_init(model)
     optimizer = optim.Adam(model.parameters(), lr=1e-2)
     losses = []
-    for epoch in range(2):
+    for _epoch in range(2):
         model.train()
         for m in model.modules():
             if isinstance(m, nn.Dropout):
@@ -300,7 +301,7 @@ def vae(torch_like: Any, nn: Any, F: Any, optim: Any, data: Any) -> dict:
     model = twin_init(VAE())
     optimizer = optim.Adam(model.parameters(), lr=1e-2)
     losses = []
-    for epoch in range(2):
+    for _epoch in range(2):
         model.train()
         for i, batch in enumerate(x_all.split(10)):
             optimizer.zero_grad()
@@ -349,7 +350,7 @@ def autoencoder_resume(sched_name: str) -> Callable:
                                      "scheduler": scheduler.state_dict()}, path)
                     model = make()
                     optimizer, scheduler = make_opt(model)
-                    checkpoint = torch_like.load(path)
+                    checkpoint = torch_like.load(path, map_location="cpu", weights_only=True)
                     model.load_state_dict(checkpoint["model_state_dict"])
                     optimizer.load_state_dict(checkpoint["optimizer_state_dict"])
                     scheduler.load_state_dict(checkpoint["scheduler"])
@@ -422,7 +423,7 @@ def transformer_classifier(use_layer: bool) -> Callable:
         model = twin_init(Classifier())
         optimizer = optim.AdamW(model.parameters(), lr=1e-2)
         losses = []
-        for epoch in range(2):
+        for _epoch in range(2):
             for start in range(0, N, 8):
                 optimizer.zero_grad()
                 loss = F.cross_entropy(model(seqs[start:start + 8]), ys[start:start + 8])
@@ -534,7 +535,7 @@ def hand_written_losses(torch_like: Any, nn: Any, F: Any, optim: Any, data: Any)
     model = twin_init(nn.Sequential(nn.Linear(4, 10), nn.SiLU(), nn.Linear(10, 5)))
     optimizer = optim.Adagrad(model.parameters(), lr=0.1)
     losses = []
-    for epoch in range(4):
+    for _epoch in range(4):
         for xb, yb in zip(X.split(10), y.split(10)):
             optimizer.zero_grad()
             logits = model(xb)
@@ -549,9 +550,100 @@ def hand_written_losses(torch_like: Any, nn: Any, F: Any, optim: Any, data: Any)
     return {"losses": losses, "builtin": builtin.item(), "mine": mine.item(), "model": model}
 
 
+def tiny_gpt(torch_like: Any, nn: Any, F: Any, optim: Any, data: Any) -> dict:
+    """A nanoGPT-style character model: causal self-attention written by hand (view, the
+    torch-style transpose(1, 2), a registered tril buffer, masked_fill), tied embedding and
+    head weights, AdamW with decay / no-decay groups by p.dim(), a LambdaLR warm-up, a loss
+    scaler on the CPU with unscale_ before clip_grad_norm_(...).item(), the best weights kept
+    with state_dict() + clone(), and an in-memory checkpoint through io.BytesIO."""
+    text = "to be or not to be that is the question " * 4
+    chars = sorted(set(text))
+    V, T, C, H = len(chars), 8, 12, 3
+    ids = torch_like.tensor([chars.index(c) for c in text], dtype=torch_like.long)
+
+    class CausalSelfAttention(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.c_attn = nn.Linear(C, 3 * C)
+            self.c_proj = nn.Linear(C, C)
+            self.register_buffer("bias", torch_like.tril(torch_like.ones(T, T)).view(1, 1, T, T))
+
+        def forward(self, x: Any) -> Any:
+            B, L, _ = x.size()
+            q, k, v = self.c_attn(x).split(C, dim=2)
+            q = q.view(B, L, H, C // H).transpose(1, 2)
+            k = k.view(B, L, H, C // H).transpose(1, 2)
+            v = v.view(B, L, H, C // H).transpose(1, 2)
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+            att = att.masked_fill(self.bias[:, :, :L, :L] == 0, float("-inf"))
+            y = F.softmax(att, dim=-1) @ v
+            return self.c_proj(y.transpose(1, 2).contiguous().view(B, L, C))
+
+    class GPT(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.wte = nn.Embedding(V, C)
+            self.wpe = nn.Embedding(T, C)
+            self.ln_1 = nn.LayerNorm(C)
+            self.attn = CausalSelfAttention()
+            self.ln_2 = nn.LayerNorm(C)
+            self.mlp = nn.Sequential(nn.Linear(C, 4 * C), nn.GELU(approximate="tanh"), nn.Linear(4 * C, C))
+            self.ln_f = nn.LayerNorm(C)
+            self.lm_head = nn.Linear(C, V, bias=False)
+            self.lm_head.weight = self.wte.weight
+
+        def forward(self, idx: Any, targets: Any = None) -> Any:
+            pos = torch_like.arange(0, idx.size(1), dtype=torch_like.long)
+            x = self.wte(idx) + self.wpe(pos)
+            x = x + self.attn(self.ln_1(x))
+            x = x + self.mlp(self.ln_2(x))
+            logits = self.lm_head(self.ln_f(x))
+            loss = None if targets is None else F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1))
+            return logits, loss
+
+    model = twin_init(GPT())
+    params = [p for p in model.parameters() if p.requires_grad]
+    groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": 0.1},
+              {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+    optimizer = optim.AdamW(groups, lr=3e-2, betas=(0.9, 0.95))
+    scheduler = optim.lr_scheduler.LambdaLR(optimizer, lambda it: min(1.0, (it + 1) / 3))
+    scaler = torch_like.amp.GradScaler("cpu", init_scale=2.0 ** 8, growth_interval=3)
+    starts = list(range(0, len(ids) - T - 1, 9))
+    losses, norms, scales, best, best_state = [], [], [], float("inf"), None
+    for it in range(8):
+        rows = [starts[(it * 4 + j) % len(starts)] for j in range(4)]
+        x = torch_like.stack([ids[r:r + T] for r in rows])
+        y = torch_like.stack([ids[r + 1:r + T + 1] for r in rows])
+        with torch_like.autocast(device_type="cpu", enabled=False):
+            _, loss = model(x, y)
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
+        norms.append(nn.utils.clip_grad_norm_(model.parameters(), 1.0).item())
+        scaler.step(optimizer)
+        scaler.update()
+        scheduler.step()
+        losses.append(loss.item())
+        scales.append(scaler.get_scale())
+        if loss.item() < best:
+            best = loss.item()
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    buffer = io.BytesIO()
+    torch_like.save({"model": best_state, "optimizer": optimizer.state_dict(), "scaler": scaler.state_dict()}, buffer)
+    buffer.seek(0)
+    restored = torch_like.load(buffer, weights_only=True)
+    fresh = GPT()
+    fresh.load_state_dict(restored["model"])
+    fresh.eval()
+    with torch_like.no_grad():
+        logits, _ = fresh(ids[:T].unsqueeze(0))
+    return {"losses": losses, "norms": norms, "scales": scales, "lr": scheduler.get_last_lr(),
+            "scaler": restored["scaler"]["scale"], "logits": logits, "model": model, "best": fresh}
+
+
 SCRIPTS = [mlp_classifier, small_cnn, char_lm("LSTM"), char_lm("GRU"), vae, autoencoder_resume("StepLR"),
            autoencoder_resume("CosineAnnealingLR"), transformer_classifier(True), transformer_classifier(False),
-           custom_modules, hand_written_losses]
+           custom_modules, hand_written_losses, tiny_gpt]
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=[s.__name__ for s in SCRIPTS])
