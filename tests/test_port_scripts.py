@@ -669,3 +669,183 @@ def test_the_harness_notices_a_difference() -> None:
     with pytest.raises(AssertionError):
         run_both(drifting)
     assert math.isfinite(1.0)
+
+
+# ======================================================================== the gaps, one test each
+
+
+def test_a_data_set_loader_keeps_the_order_unless_asked_as_torch() -> None:
+    # gap: DataLoader(dataset) shuffled by default; torch's default is shuffle=False
+    X = np.arange(20.0).reshape(10, 2)
+    y = np.arange(10)
+    ours = [b[1].numpy().tolist() for b in tl.data.DataLoader(tl.data.TensorDataset(tl.tensor(X), tl.tensor(y)),
+                                                              batch_size=4)]
+    want = [b[1].tolist() for b in torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.tensor(X), torch.tensor(y)), batch_size=4)]
+    assert ours == want == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    shuffled = [b[1].numpy().tolist() for b in tl.data.DataLoader(tl.data.TensorDataset(X, y), batch_size=10,
+                                                                  shuffle=True, seed=0)]
+    assert sorted(shuffled[0]) == list(range(10)) and shuffled[0] != list(range(10))
+    arrays = next(iter(tl.data.DataLoader(X, y, batch_size=10, seed=0)))[1]
+    assert arrays.numpy().tolist() != list(range(10))  # DataLoader(X, y) shuffles by default (the contract)
+
+
+def test_load_takes_torch_loads_keywords(tmp_path: Any) -> None:
+    # gap: tl.load(path, map_location="cpu", weights_only=True) was a TypeError
+    path = str(tmp_path / "ckpt.npz")
+    tl.save({"w": np.arange(3.0), "step": 2}, path)
+    for kw in ({"map_location": "cpu"}, {"map_location": tl.device("cpu")}, {"map_location": torch.device("cpu")},
+               {"map_location": {"cuda:0": "cpu"}}, {"map_location": lambda storage, loc: storage},
+               {"weights_only": True}, {"weights_only": False, "mmap": False}):
+        got = tl.load(path, **kw)
+        np.testing.assert_array_equal(got["w"], np.arange(3.0))
+        assert got["step"] == 2
+    np.testing.assert_array_equal(tl.load(path, "cpu")["w"], np.arange(3.0))  # positional, as torch
+    tpath = str(tmp_path / "t.pt")
+    torch.save({"w": torch.arange(3.0)}, tpath)
+    with pytest.raises(RuntimeError):
+        torch.load(tpath, map_location="cuda")
+    with pytest.raises(RuntimeError, match="load: map_location: device 'cuda' is not available"):
+        tl.load(path, map_location="cuda")
+    with pytest.raises(RuntimeError, match="'cuda:1'"):
+        tl.load(path, map_location={"cpu": "cuda:1"})
+    with pytest.raises(TypeError, match="load: weights_only must be a bool or None, got 'yes'"):
+        tl.load(path, weights_only="yes")
+
+
+def test_save_and_load_through_a_file_object_as_torch() -> None:
+    # gap: tl.save(obj, io.BytesIO()) was a TypeError
+    model = tl.nn.Linear(3, 2)
+    buffer = io.BytesIO()
+    buffer.write(b"header")
+    assert tl.save({"model": model.state_dict(), "epoch": 4}, buffer) is buffer
+    assert not buffer.closed
+    buffer.seek(6)
+    got = tl.load(buffer, map_location="cpu")
+    assert not buffer.closed and got["epoch"] == 4
+    np.testing.assert_array_equal(got["model"]["weight"], model.weight.numpy())
+    with pytest.raises(tl.CheckpointError, match="checkpoint from BytesIO object: not an .npz"):
+        tl.load(io.BytesIO(b"not a checkpoint"))
+    with pytest.raises(TypeError, match=r"save\(\) needs a str or os.PathLike path \(or a binary file object\)"):
+        tl.save({}, 3)
+
+
+@pytest.mark.parametrize("dims", [(1, 2), (-2, -1), (0, 3), (2, 1)])
+def test_transpose_of_two_dims_on_a_4d_tensor_swaps_them_as_torch(dims: tuple) -> None:
+    # gap: x.transpose(1, 2) on 3 or more axes (multi-head attention's reshuffle) was refused
+    a = np.random.default_rng(0).normal(size=(2, 3, 4, 5))
+    w = np.random.default_rng(1).normal(size=np.swapaxes(a, *dims).shape)
+    x, t = tl.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    y, ty = x.transpose(*dims), t.transpose(*dims)
+    np.testing.assert_array_equal(y.numpy(), ty.detach().numpy())
+    (y * tl.tensor(w)).sum().backward()
+    (ty * torch.tensor(w)).sum().backward()
+    np.testing.assert_array_equal(x.grad, t.grad.numpy())
+    assert x.transpose(0, 2, 1, 3).shape == (2, 4, 3, 5)  # numpy's permutation still works
+    with pytest.raises(ValueError, match="transpose"):
+        tl.tensor(np.ones((2, 3))).transpose(0, 1)  # still refused: numpy's identity, torch's swap
+
+
+def test_clip_grad_norm_returns_a_float_with_item_as_torchs_tensor() -> None:
+    # gap: `clip_grad_norm_(...).item()` raised AttributeError on the float
+    a = np.arange(6.0).reshape(2, 3)
+    m, tm = tl.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    for mod, lib in ((m, tl), (tm, torch)):
+        with lib.no_grad():
+            mod.weight.copy_(lib.tensor(a))
+            mod.bias.zero_()
+        (mod(lib.ones(2, 3)) ** 2).sum().backward()
+    got = tl.nn.utils.clip_grad_norm_(m.parameters(), 1.0)
+    want = torch.nn.utils.clip_grad_norm_(tm.parameters(), 1.0)
+    assert isinstance(got, float)
+    assert got.item() == pytest.approx(want.item(), rel=1e-12)
+    assert got.detach().cpu().tolist() == float(got) and got.numpy().shape == ()
+    assert type(got.item()) is float and f"{got:.3f}" == f"{want.item():.3f}"
+    np.testing.assert_allclose(m.weight.grad, tm.weight.grad.numpy(), rtol=1e-12)
+    assert tl.nn.utils.clip_grad_norm_([], 1.0).item() == 0.0
+
+
+def test_state_dict_values_take_torchs_tensor_methods_and_stay_plain_copies(tmp_path: Any) -> None:
+    # gap: `{k: v.clone() for k, v in model.state_dict().items()}` raised AttributeError
+    model = tl.nn.Sequential(tl.nn.Linear(3, 2), tl.nn.BatchNorm1d(2))
+    best = {k: v.clone() for k, v in model.state_dict().items()}
+    before = {k: np.array(v) for k, v in best.items()}
+    with tl.no_grad():
+        model[0].weight.add_(1.0)  # the copies do not follow the model
+    for k in best:
+        np.testing.assert_array_equal(best[k], before[k])
+    w = model.state_dict()["0.weight"]
+    assert isinstance(w, np.ndarray) and w.detach() is w and w.cpu() is w and w.to("cpu") is w
+    assert w.to(tl.float32).dtype == np.float32 and w.float().dtype == np.float32 and w.numel() == 6
+    assert w.dim() == 2 and type(w.numpy()) is np.ndarray and w.size == 6
+    assert type(w * 2) is np.ndarray and type(np.exp(w)) is np.ndarray  # computations give plain arrays
+    c = w.clone()
+    c[0, 0] = 99.0
+    assert w[0, 0] != 99.0
+    with pytest.raises(RuntimeError, match="StateArray.to: device 'cuda'"):
+        w.to("cuda")
+    model.load_state_dict({k: v.detach().cpu().clone() for k, v in best.items()})
+    assert type(model[0].weight.data) is np.ndarray
+    np.testing.assert_array_equal(model[0].weight.numpy(), before["0.weight"])
+    tl.save(model.state_dict(), str(tmp_path / "m.npz"))
+    assert type(tl.load(str(tmp_path / "m.npz"))["0.weight"]) is np.ndarray
+
+
+def _scaled_run(lib: Any, **kw: Any) -> tuple:
+    lin = lib.nn.Linear(3, 2)
+    with lib.no_grad():
+        lin.weight.copy_(lib.tensor(np.arange(6.0).reshape(2, 3) / 10))
+        lin.bias.zero_()
+    opt = lib.optim.SGD(lin.parameters(), lr=0.01, momentum=0.9)
+    scaler = lib.amp.GradScaler("cpu", **kw)
+    scales, grads = [], []
+    for i in range(7):
+        opt.zero_grad()
+        x = lib.ones(2, 3) * (1e300 if i == 2 else 1.0)  # step 2 overflows: skipped, scale backs off
+        with lib.autocast("cpu", enabled=False):
+            loss = ((lin(x) - 3.0) ** 2).mean()
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
+        grads.append(_numpy(lin.weight.grad).copy())
+        scaler.step(opt)
+        scaler.update()
+        scales.append(scaler.get_scale())
+    state = {k: float(v) for k, v in scaler.state_dict().items()}
+    return lin.weight.detach().numpy(), scales, grads, state
+
+
+def test_grad_scaler_scales_skips_and_grows_as_torch() -> None:
+    # gap: torch.amp.GradScaler / torch.autocast did not exist
+    with np.errstate(over="ignore", invalid="ignore"):
+        got = _scaled_run(tl, init_scale=2.0 ** 12, growth_interval=2)
+        want = _scaled_run(torch, init_scale=2.0 ** 12, growth_interval=2)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
+    assert got[1] == want[1] and got[1][1] == 2.0 ** 13 and got[1][2] == 2.0 ** 12  # grew, then backed off
+    for g, w in zip(got[2], want[2]):
+        np.testing.assert_allclose(g, w, rtol=1e-12)
+    assert got[3] == want[3]
+
+
+def test_a_disabled_scaler_and_autocast_change_nothing_and_misuse_is_refused() -> None:
+    lin = tl.nn.Linear(2, 1)
+    opt = tl.optim.SGD(lin.parameters(), lr=0.1)
+    for scaler in (tl.amp.GradScaler(enabled=False), tl.cuda.amp.GradScaler(enabled=False)):
+        loss = lin(tl.ones(1, 2)).sum()
+        assert scaler.scale(loss) is loss and scaler.get_scale() == 1.0 and scaler.state_dict() == {}
+    with pytest.warns(UserWarning, match="not available"):
+        assert not tl.amp.GradScaler("cuda").is_enabled()  # as torch without CUDA: disabled
+    with tl.cuda.amp.autocast(enabled=False), tl.autocast("cpu", enabled=False):
+        pass
+    with pytest.raises(RuntimeError, match=r"autocast\(device_type='cpu', enabled=True\): mixed precision"):
+        with tl.autocast("cpu", dtype=tl.float16):
+            pass
+    scaler, tscaler = tl.amp.GradScaler("cpu"), torch.amp.GradScaler("cpu")
+    tlin = torch.nn.Linear(2, 1)
+    topt = torch.optim.SGD(tlin.parameters(), lr=0.1)
+    for s, o, m, lib in ((scaler, opt, lin, tl), (tscaler, topt, tlin, torch)):
+        s.scale(m(lib.ones(1, 2)).sum()).backward()
+        s.unscale_(o)
+        with pytest.raises(RuntimeError, match="unscale_\\(\\) has already been called"):
+            s.unscale_(o)
+    with pytest.raises(ValueError, match="GradScaler: init_scale must be a positive number"):
+        tl.amp.GradScaler("cpu", init_scale=0.0)
