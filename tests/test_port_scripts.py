@@ -106,6 +106,11 @@ def run_both(script: Callable) -> dict:
 def mlp_classifier(torch_like: Any, nn: Any, F: Any, optim: Any, data: Any) -> dict:
     """An MLP on three Gaussian blobs: TensorDataset / DataLoader, CrossEntropyLoss,
     train / eval, accuracy under no_grad, SGD with Nesterov momentum."""
+    torch_like.manual_seed(0)
+    torch_like.cuda.manual_seed_all(0)
+    torch_like.backends.cudnn.deterministic = True
+    torch_like.backends.cudnn.benchmark = False
+    device = torch_like.device("cuda" if torch_like.cuda.is_available() else "cpu")
     rng = np.random.default_rng(0)
     centres = rng.normal(size=(3, 5)) * 2
     labels = rng.integers(0, 3, size=120)
@@ -119,6 +124,7 @@ def mlp_classifier(torch_like: Any, nn: Any, F: Any, optim: Any, data: Any) -> d
     model = nn.Sequential(nn.Linear(5, 32), nn.ReLU(), nn.Dropout(0.0), nn.Linear(32, 16), nn.Tanh(),
                           nn.Linear(16, 3))
     twin_init(model)
+    model.to(device)
     criterion = nn.CrossEntropyLoss()
     optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True)
 
@@ -127,6 +133,7 @@ def mlp_classifier(torch_like: Any, nn: Any, F: Any, optim: Any, data: Any) -> d
         model.train()
         running = 0.0
         for xb, yb in train_loader:
+            xb, yb = xb.to(device), yb.to(device, non_blocking=True)
             optimizer.zero_grad()
             out = model(xb)
             loss = criterion(out, yb)
@@ -245,7 +252,7 @@ def char_lm(kind: str) -> Callable:
             loss = F.cross_entropy(logits.view(-1, V), y.contiguous().view(-1))
             model.zero_grad()
             loss.backward()
-            norms.append(float(nn.utils.clip_grad_norm_(model.parameters(), max_norm=0.5)))
+            norms.append(float(nn.utils.clip_grad_norm_(model.parameters(), max_norm=0.5, foreach=None)))
             optimizer.step()
             losses.append(loss.item())
         with torch_like.no_grad():
@@ -512,7 +519,7 @@ def hand_written_losses(torch_like: Any, nn: Any, F: Any, optim: Any, data: Any)
     gather and masked_fill (an ignore label of -100); Adagrad."""
     rng = np.random.default_rng(6)
     X = torch_like.tensor(rng.normal(size=(30, 4)))
-    y = torch_like.tensor(rng.integers(0, 5, size=30))
+    y = torch_like.LongTensor(rng.integers(0, 5, size=30).tolist())
     y[::7] = -100
 
     def focal_loss(logits: Any, target: Any, gamma: float = 2.0, ignore_index: int = -100) -> Any:
@@ -849,3 +856,79 @@ def test_a_disabled_scaler_and_autocast_change_nothing_and_misuse_is_refused() -
             s.unscale_(o)
     with pytest.raises(ValueError, match="GradScaler: init_scale must be a positive number"):
         tl.amp.GradScaler("cpu", init_scale=0.0)
+
+
+def test_reproducibility_switches_are_accepted_and_kept_as_torch() -> None:
+    # gap: tl.backends, use_deterministic_algorithms, set_float32_matmul_precision,
+    # set_num_threads and tl.cuda.manual_seed_all were missing (the first lines of many scripts)
+    cudnn = tl.backends.cudnn
+    flags = (cudnn.deterministic, cudnn.benchmark)
+    cudnn.deterministic, cudnn.benchmark = True, False
+    assert tl.backends.cudnn.deterministic and not tl.backends.cudnn.benchmark
+    cudnn.deterministic, cudnn.benchmark = flags
+    assert not tl.backends.cudnn.is_available() and not tl.backends.mps.is_available()
+    try:
+        tl.use_deterministic_algorithms(True)
+        assert tl.are_deterministic_algorithms_enabled()
+    finally:
+        tl.use_deterministic_algorithms(False)
+    assert not tl.are_deterministic_algorithms_enabled()
+    with pytest.raises(TypeError, match="use_deterministic_algorithms: mode must be a bool"):
+        tl.use_deterministic_algorithms("yes")
+    before = tl.get_float32_matmul_precision()
+    tl.set_float32_matmul_precision("high")
+    assert tl.get_float32_matmul_precision() == "high"
+    tl.set_float32_matmul_precision(before)
+    with pytest.warns(UserWarning):  # torch warns and ignores it; a bad value raises here
+        torch.set_float32_matmul_precision("fastest")
+    with pytest.raises(ValueError, match="set_float32_matmul_precision: precision must be one of"):
+        tl.set_float32_matmul_precision("fastest")
+    assert tl.get_float32_matmul_precision() == before
+    tl.cuda.manual_seed_all(0)
+    tl.cuda.manual_seed(0)
+    tl.cuda.empty_cache()
+    with pytest.raises(TypeError, match="cuda.manual_seed_all: seed must be an int"):
+        tl.cuda.manual_seed_all("0")
+    with pytest.raises(RuntimeError, match="cuda.synchronize: no CUDA device"):
+        tl.cuda.synchronize()
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(limits=None):  # BLAS's thread count is set back afterwards
+        try:
+            tl.set_num_threads(1)
+            assert tl.get_num_threads() == 1
+            assert all(lib["num_threads"] == 1 for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas")
+            with pytest.raises(RuntimeError, match="set_num_threads: number of threads must be positive"):
+                tl.set_num_threads(0)
+            assert tl.get_num_threads() == 1
+        finally:
+            tl.torchglobals._flags["threads"] = None
+
+
+@pytest.mark.parametrize("name", ["FloatTensor", "DoubleTensor", "LongTensor", "IntTensor", "BoolTensor"])
+def test_legacy_tensor_constructors_as_torch(name: str) -> None:
+    # gap: torch.FloatTensor(data) / torch.LongTensor(data) of older scripts were missing
+    data = [[1.0, 0.0, 2.7], [-3.2, 5.0, 0.5]]
+    got, want = getattr(tl, name)(data), getattr(torch, name)(data)
+    assert got.dtype == want.numpy().dtype
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+    sized = getattr(tl, name)(2, 3)
+    assert sized.shape == tuple(getattr(torch, name)(2, 3).shape) and not sized.numpy().any()
+    assert getattr(tl, name)().shape == (0,) == tuple(getattr(torch, name)().shape)
+    with pytest.raises(ValueError, match=f"{name}: sizes must be >= 0"):
+        getattr(tl, name)(2, -1)
+
+
+def test_clip_functions_take_torchs_foreach_keyword() -> None:
+    # gap: clip_grad_norm_(..., foreach=...) was a TypeError
+    m, tm = tl.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    m.load_state_dict({k: v.detach().numpy() for k, v in tm.state_dict().items()})
+    for mod, lib in ((m, tl), (tm, torch)):
+        (mod(lib.ones(1, 2)) * 3).sum().backward()
+    got = tl.nn.utils.clip_grad_norm_(m.parameters(), 0.5, foreach=True)
+    want = torch.nn.utils.clip_grad_norm_(tm.parameters(), 0.5, foreach=True)
+    assert got == pytest.approx(want.item(), rel=1e-12)
+    tl.nn.utils.clip_grad_value_(m.parameters(), 0.1, foreach=False)
+    torch.nn.utils.clip_grad_value_(tm.parameters(), 0.1, foreach=False)
+    np.testing.assert_allclose(m.weight.grad, tm.weight.grad.numpy(), rtol=1e-12)
+    with pytest.raises(TypeError, match="clip_grad_norm_: foreach must be None or a bool"):
+        tl.nn.utils.clip_grad_norm_(m.parameters(), 0.5, foreach="yes")

@@ -76,6 +76,20 @@ from .random import Generator, default_generator, get_rng_state, initial_seed, m
 from .size import Size
 from .statfunctions import *  # noqa: F403  (tl.median, tl.quantile, tl.lgamma, tl.hann_window, ...)
 from .tensor import Tensor, cat, stack, tensor
+from .torchglobals import (  # noqa: F401  (attributes only, not in __all__: torch's process-wide switches)
+    BoolTensor,
+    DoubleTensor,
+    FloatTensor,
+    IntTensor,
+    LongTensor,
+    are_deterministic_algorithms_enabled,
+    backends,
+    get_float32_matmul_precision,
+    get_num_threads,
+    set_float32_matmul_precision,
+    set_num_threads,
+    use_deterministic_algorithms,
+)
 from .torchlinalg import *  # noqa: F403  (tl.det, tl.svd, tl.cholesky_solve, tl.cross, tl.inner, ...)
 from .value import Value
 

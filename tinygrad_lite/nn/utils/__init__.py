@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import numbers
-from typing import Iterable, Union
+from typing import Iterable, Optional, Union
 
 import numpy as np
 
@@ -53,6 +53,11 @@ def _params(parameters: Union[Tensor, Iterable[Tensor]], who: str = "clip_grad")
     return ps
 
 
+def _foreach(who: str, foreach: object) -> None:
+    if foreach is not None and not isinstance(foreach, (bool, np.bool_)):
+        raise TypeError(f"{who}: foreach must be None or a bool, got {foreach!r}")
+
+
 def _real(who: str, name: str, v: object) -> float:
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
         raise TypeError(f"{who}: {name} must be a real number, got {v!r}")
@@ -60,12 +65,14 @@ def _real(who: str, name: str, v: object) -> float:
 
 
 def clip_grad_norm_(parameters: Union[Tensor, Iterable[Tensor]], max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False) -> TotalNorm:
+                    error_if_nonfinite: bool = False, foreach: Optional[bool] = None) -> TotalNorm:
     """Scale every ``p.grad`` in place by ``min(1, max_norm / (total_norm + 1e-6))`` where
     ``total_norm = (sum_p |p.grad|_q^q)^(1/q)`` over all parameters together (q = norm_type,
     ``inf`` for the largest entry); returns ``total_norm`` as a float, as torch does (a
     :class:`TotalNorm`, so ``norm.item()`` works as on torch's 0-d tensor).
-    Parameters without a gradient are skipped."""
+    Parameters without a gradient are skipped. ``foreach`` (torch's choice of kernel) changes
+    nothing: None or a bool."""
+    _foreach("clip_grad_norm_", foreach)
     ps = [p for p in _params(parameters) if p.grad is not None]
     max_norm = _real("clip_grad_norm_", "max_norm", max_norm)
     q = _real("clip_grad_norm_", "norm_type", norm_type)
@@ -97,8 +104,11 @@ def clip_grad_norm_(parameters: Union[Tensor, Iterable[Tensor]], max_norm: float
     return total
 
 
-def clip_grad_value_(parameters: Union[Tensor, Iterable[Tensor]], clip_value: float) -> None:
-    """Clip every gradient entry to [-clip_value, clip_value] in place."""
+def clip_grad_value_(parameters: Union[Tensor, Iterable[Tensor]], clip_value: float,
+                     foreach: Optional[bool] = None) -> None:
+    """Clip every gradient entry to [-clip_value, clip_value] in place (``foreach``, torch's
+    choice of kernel, changes nothing)."""
+    _foreach("clip_grad_value_", foreach)
     c = _real("clip_grad_value_", "clip_value", clip_value)
     if not c >= 0:
         raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value!r}")
