@@ -430,10 +430,11 @@ def transformer_classifier(use_layer: bool) -> Callable:
         model = twin_init(Classifier())
         optimizer = optim.AdamW(model.parameters(), lr=1e-2)
         losses = []
+        loader = data.DataLoader(data.TensorDataset(seqs, ys), batch_size=8, shuffle=False)
         for _epoch in range(2):
-            for start in range(0, N, 8):
+            for batch_x, batch_y in loader:
                 optimizer.zero_grad()
-                loss = F.cross_entropy(model(seqs[start:start + 8]), ys[start:start + 8])
+                loss = F.cross_entropy(model(batch_x), batch_y)
                 loss.backward()
                 optimizer.step()
                 losses.append(loss.item())
@@ -616,11 +617,11 @@ def tiny_gpt(torch_like: Any, nn: Any, F: Any, optim: Any, data: Any) -> dict:
     scheduler = optim.lr_scheduler.LambdaLR(optimizer, lambda it: min(1.0, (it + 1) / 3))
     scaler = torch_like.amp.GradScaler("cpu", init_scale=2.0 ** 8, growth_interval=3)
     starts = list(range(0, len(ids) - T - 1, 9))
+    windows = data.TensorDataset(torch_like.stack([ids[r:r + T] for r in starts]),
+                                 torch_like.stack([ids[r + 1:r + T + 1] for r in starts]))
+    batches = [b for _ in range(3) for b in data.DataLoader(windows, batch_size=4, drop_last=True)][:8]
     losses, norms, scales, best, best_state = [], [], [], float("inf"), None
-    for it in range(8):
-        rows = [starts[(it * 4 + j) % len(starts)] for j in range(4)]
-        x = torch_like.stack([ids[r:r + T] for r in rows])
-        y = torch_like.stack([ids[r + 1:r + T + 1] for r in rows])
+    for x, y in batches:
         with torch_like.autocast(device_type="cpu", enabled=False):
             _, loss = model(x, y)
         optimizer.zero_grad(set_to_none=True)
