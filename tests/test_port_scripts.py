@@ -799,7 +799,7 @@ def test_state_dict_values_take_torchs_tensor_methods_and_stay_plain_copies(tmp_
     assert type(tl.load(str(tmp_path / "m.npz"))["0.weight"]) is np.ndarray
 
 
-def _scaled_run(lib: Any, **kw: Any) -> tuple:
+def _scaled_run(lib: Any, unscale_first: bool = True, **kw: Any) -> tuple:
     lin = lib.nn.Linear(3, 2)
     with lib.no_grad():
         lin.weight.copy_(lib.tensor(np.arange(6.0).reshape(2, 3) / 10))
@@ -813,20 +813,25 @@ def _scaled_run(lib: Any, **kw: Any) -> tuple:
         with lib.autocast("cpu", enabled=False):
             loss = ((lin(x) - 3.0) ** 2).mean()
         scaler.scale(loss).backward()
-        scaler.unscale_(opt)
+        if unscale_first:
+            scaler.unscale_(opt)
+        scaler.step(opt)  # unscales here when not done yet
         grads.append(_numpy(lin.weight.grad).copy())
-        scaler.step(opt)
         scaler.update()
         scales.append(scaler.get_scale())
     state = {k: float(v) for k, v in scaler.state_dict().items()}
+    resumed = lib.amp.GradScaler("cpu")
+    resumed.load_state_dict(scaler.state_dict())
+    assert resumed.get_scale() == scaler.get_scale()
     return lin.weight.detach().numpy(), scales, grads, state
 
 
-def test_grad_scaler_scales_skips_and_grows_as_torch() -> None:
+@pytest.mark.parametrize("unscale_first", [True, False])
+def test_grad_scaler_scales_skips_and_grows_as_torch(unscale_first: bool) -> None:
     # gap: torch.amp.GradScaler / torch.autocast did not exist
     with np.errstate(over="ignore", invalid="ignore"):
-        got = _scaled_run(tl, init_scale=2.0 ** 12, growth_interval=2)
-        want = _scaled_run(torch, init_scale=2.0 ** 12, growth_interval=2)
+        got = _scaled_run(tl, unscale_first, init_scale=2.0 ** 12, growth_interval=2)
+        want = _scaled_run(torch, unscale_first, init_scale=2.0 ** 12, growth_interval=2)
     np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
     assert got[1] == want[1] and got[1][1] == 2.0 ** 13 and got[1][2] == 2.0 ** 12  # grew, then backed off
     for g, w in zip(got[2], want[2]):
