@@ -310,7 +310,7 @@ def vae(torch_like: Any, nn: Any, F: Any, optim: Any, data: Any) -> dict:
     losses = []
     for _epoch in range(2):
         model.train()
-        for i, batch in enumerate(x_all.split(10)):
+        for i, batch in enumerate(data.DataLoader(list(x_all), batch_size=10)):
             optimizer.zero_grad()
             recon, mu, logvar = model(batch, noise[i])
             loss = loss_function(recon, batch, mu, logvar)
@@ -696,6 +696,31 @@ def test_a_data_set_loader_keeps_the_order_unless_asked_as_torch() -> None:
     assert sorted(shuffled[0]) == list(range(10)) and shuffled[0] != list(range(10))
     arrays = next(iter(tl.data.DataLoader(X, y, batch_size=10, seed=0)))[1]
     assert arrays.numpy().tolist() != list(range(10))  # DataLoader(X, y) shuffles by default (the contract)
+
+
+def test_a_list_of_samples_is_a_data_set_as_torch() -> None:
+    # gap: DataLoader(list(zip(X, Y)), batch_size=4) read the list as an array X and failed
+    X = np.arange(14.0).reshape(7, 2)
+    Y = np.arange(7) % 3
+
+    def batches(lib: Any, samples: list, *args: Any, **kw: Any) -> list:
+        out = []
+        for b in lib.utils.data.DataLoader(samples, *args, **kw):
+            items = b.items() if isinstance(b, dict) else enumerate(b) if isinstance(b, list) else [(0, b)]
+            out.append({k: (_numpy(v).tolist(), str(_numpy(v).dtype)) for k, v in items})
+        return out
+
+    for make in (lambda lib: list(zip(X, Y)), lambda lib: [(lib.tensor(x), lib.tensor(y)) for x, y in zip(X, Y)],
+                 lambda lib: [{"x": x, "y": int(y)} for x, y in zip(X, Y)], lambda lib: [float(v) for v in Y],
+                 lambda lib: tuple(lib.tensor(X))):
+        for args, kw in (((), {"batch_size": 3}), ((3,), {}), ((3, False), {"drop_last": True})):
+            assert batches(tl, make(tl), *args, **kw) == batches(torch, make(torch), *args, **kw)
+    shuffled = batches(tl, list(zip(X, Y)), batch_size=7, shuffle=True, seed=0)
+    assert shuffled[0][1][0] != Y.tolist() and sorted(shuffled[0][1][0]) == sorted(Y.tolist())
+    with_y = next(iter(tl.data.DataLoader(X.tolist(), Y.tolist(), batch_size=7, shuffle=False)))
+    assert with_y[1].numpy().tolist() == Y.tolist()  # with targets a list is still an array X
+    with pytest.raises(TypeError, match="targets are required"):
+        tl.data.DataLoader(X)  # an array without targets: refused, as before (the contract's DataLoader(X, y))
 
 
 def test_load_takes_torch_loads_keywords(tmp_path: Any) -> None:
