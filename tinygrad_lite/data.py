@@ -144,7 +144,8 @@ class DataLoader:
     ``DataLoader(dataset, batch_size, shuffle, sampler, batch_sampler, num_workers, collate_fn,
     pin_memory, drop_last, timeout, worker_init_fn, multiprocessing_context, generator)``
     (torch's positional order; ``y`` left out) reads a map-style data set instead (a
-    ``TensorDataset``, or anything with ``__len__`` and ``__getitem__``): a batch is
+    ``TensorDataset``, anything with ``__len__`` and ``__getitem__``, or a list / tuple of
+    samples such as ``list(zip(X, Y))``; an array or Tensor still needs ``y``): a batch is
     ``collate_fn([dataset[i] for i in idx])`` (``default_collate``: tuple samples give a list of
     batched Tensors, as torch; ``dataset.__getitems__(idx)`` when defined), a TensorDataset's
     arrays indexed at once. Sampling, shards and ``state_dict`` work the same. An
