@@ -428,13 +428,10 @@ def load(path: Union[PathLike, BinaryIO], map_location: Any = None, *, weights_o
          mmap: Optional[bool] = None) -> Any:
     """Loads a checkpoint written by :func:`save`; never unpickles anything.
 
-    As torch.load, ``path`` may also be a binary file object (``io.BytesIO``, an open file),
-    read from its current position and left open; ``map_location`` (``None``, ``"cpu"``, a
-    ``device``, a dict of locations or a callable), ``weights_only`` and ``mmap`` are
-    torch.load's keywords, accepted so that ``load(path, map_location="cpu",
-    weights_only=True)`` reads the file as torch would: the arrays are always in host memory
-    and loading is always weights-only. A map_location naming another device is a
-    RuntimeError, as torch without that device.
+    As torch.load, ``path`` may be a binary file object (read from its position, left open);
+    torch.load's ``map_location`` (``None``, ``"cpu"``, a device, a dict or a callable),
+    ``weights_only`` and ``mmap`` change nothing (:mod:`tinygrad_lite.checkpoint_torch`): the arrays are
+    always in host memory and loading is always weights-only.
 
     Every size is checked from the archive's headers before anything is
     decompressed, and reads are capped at those sizes, so a crafted file of
