@@ -887,6 +887,14 @@ def test_a_disabled_scaler_and_autocast_change_nothing_and_misuse_is_refused() -
             s.unscale_(o)
     with pytest.raises(ValueError, match="GradScaler: init_scale must be a positive number"):
         tl.amp.GradScaler("cpu", init_scale=0.0)
+    private = tl.optim.DPSGD(lin.parameters(), lr=0.1, max_grad_norm=1.0, noise_multiplier=0.0, rng=0)
+    private.zero_grad()
+    scaler = tl.amp.GradScaler("cpu")
+    scaler.scale(lin(tl.tensor(np.ones((3, 2)), batched=True)).sum()).backward()
+    before = lin.weight.grad.copy()
+    with pytest.raises(ValueError, match="GradScaler.unscale_: DPSGD clips per-sample gradients"):
+        scaler.step(private)
+    np.testing.assert_array_equal(lin.weight.grad, before)  # nothing changed
 
 
 def test_reproducibility_switches_are_accepted_and_kept_as_torch() -> None:

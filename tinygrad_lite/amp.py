@@ -78,7 +78,8 @@ class GradScaler:
     ``S *= backoff_factor``, after ``growth_interval`` clean iterations in a row
     ``S *= growth_factor``. With a power-of-two scale the unscaled gradients are exactly
     those of the unscaled loss, so a run equals one without the scaler (except that steps
-    with inf / NaN gradients are skipped).
+    with inf / NaN gradients are skipped). Only ``.grad`` is unscaled, not the per-sample
+    gradients, so an enabled scaler is refused for ``DPSGD`` (a ``ValueError`` in ``unscale_``).
     """
 
     def __init__(self, device: str = "cuda", init_scale: float = 2.0**16, growth_factor: float = 2.0,
@@ -150,6 +151,11 @@ class GradScaler:
             raise RuntimeError("unscale_() has already been called on this optimizer since the last update().")
         if state["stage"] == _STEPPED:
             raise RuntimeError("unscale_() is being called after step().")
+        from .optim.dpsgd import DPSGD  # (here: the optimizers import the whole library)
+
+        if isinstance(optimizer, DPSGD):
+            raise ValueError(f"GradScaler.unscale_: {type(optimizer).__name__} clips per-sample gradients, which the "
+                             "scaler does not unscale; use GradScaler(enabled=False) with it")
         inv = 1.0 / self._scale
         found = False
         for group in optimizer.param_groups:
