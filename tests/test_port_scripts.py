@@ -128,7 +128,7 @@ def mlp_classifier(torch_like: Any, nn: Any, F: Any, optim: Any, data: Any) -> d
     criterion = nn.CrossEntropyLoss()
     optimizer = optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True)
 
-    losses, accs, val_losses = [], [], []
+    losses, accs, val_losses, log = [], [], [], []
     for _epoch in range(3):
         model.train()
         running = 0.0
@@ -141,6 +141,7 @@ def mlp_classifier(torch_like: Any, nn: Any, F: Any, optim: Any, data: Any) -> d
             optimizer.step()
             losses.append(loss.item())
             running += loss.item() * xb.size(0)
+        log.append(f"epoch {_epoch}: last loss {loss:.6f}")
         model.eval()
         correct, total, vloss = 0.0, 0, 0.0
         with torch_like.no_grad():
@@ -151,7 +152,7 @@ def mlp_classifier(torch_like: Any, nn: Any, F: Any, optim: Any, data: Any) -> d
                 total += yb.size(0)
                 accs.append(out.argmax(1).eq(yb).float().mean().item())
         val_losses.append([running / len(train_loader.dataset), vloss / total, correct / total])
-    return {"losses": losses, "accs": accs, "val": val_losses, "model": model}
+    return {"losses": losses, "accs": accs, "val": val_losses, "log": log, "model": model}
 
 
 class _Cnn:
@@ -1023,3 +1024,18 @@ def test_a_users_scheduler_sets_its_first_lr_on_creation_as_torch() -> None:
     got, want = _warmup_lrs(tl), _warmup_lrs(torch)
     assert got == pytest.approx(want, rel=1e-15)
     assert got[0] == pytest.approx(0.1)
+
+
+def test_a_0d_tensor_formats_as_its_number_as_torch() -> None:
+    # gap: f"{loss:.4f}" on a 0-d Tensor raised TypeError
+    for value in (0.123456, 3, -2.5e-7):
+        for spec in (".4f", ".3e", "", ">10.2f", "g"):
+            if isinstance(value, int) and spec in (".4f", ".3e", ">10.2f", "g"):
+                spec = "d" if spec != "g" else spec
+            assert format(tl.tensor(value), spec) == format(torch.tensor(value), spec)
+    loss = (tl.tensor([1.0, 2.0], requires_grad=True) ** 2).mean()
+    assert f"{loss:.3f}" == "2.500"
+    for lib in (tl, torch):
+        with pytest.raises(TypeError):
+            format(lib.tensor([1.0]), ".2f")  # not 0-d: refused, as torch
+    assert format(tl.tensor([1.0, 2.0]), "") == str(tl.tensor([1.0, 2.0]))

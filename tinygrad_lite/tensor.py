@@ -216,6 +216,11 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
         extra = ["requires_grad=True"] * bool(self.requires_grad) + ["batched=True"] * bool(self._bs & BATCHED)
         return tensor_repr(self.data, extra + [f"name={self.name!r}"] * bool(self.name))  # (tl.set_printoptions)
 
+    def __format__(self, spec: str) -> str:
+        """As torch: a 0-d tensor formats as its number (``f"{loss:.4f}"``); others only with
+        an empty spec (their repr), else TypeError."""
+        return format(self.data.item(), spec) if self.data.ndim == 0 else object.__format__(self, spec)
+
     def _accumulate(self, g: np.ndarray) -> None:
         """Leaf gradients accumulate across backward calls (like PyTorch)."""
         if type(g) is persample.LazyGrad:
