@@ -26,13 +26,16 @@ import pytest
 import tinygrad_lite as tl
 from tinygrad_lite import _npzsafe, checkpoint
 from tinygrad_lite.checkpoint import CheckpointError, load, save
+from tinygrad_lite.nn.statearray import StateArray
 
 # ----------------------------------------------------------------------------- helpers
 
 
 def assert_same(a: Any, b: Any, where: str = "obj") -> None:
-    """Exact structural equality: types, dict key types and order, array dtype/shape/values."""
-    assert type(a) is type(b), f"{where}: {type(a).__name__} != {type(b).__name__}"
+    """Exact structural equality: types, dict key types and order, array dtype/shape/values
+    (a state dict's ``StateArray`` is saved as, and loads as, a plain ndarray)."""
+    kind_a = np.ndarray if isinstance(a, StateArray) else type(a)
+    assert kind_a is type(b), f"{where}: {kind_a.__name__} != {type(b).__name__}"
     if isinstance(a, np.ndarray):
         assert a.dtype == b.dtype, f"{where}: dtype {a.dtype} != {b.dtype}"
         assert a.shape == b.shape, f"{where}: shape {a.shape} != {b.shape}"

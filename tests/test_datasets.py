@@ -68,7 +68,7 @@ SETTINGS = [
     {"batch_size": 5, "shuffle": True, "seed": 3},
     {"batch_size": 4, "shuffle": True, "drop_last": True, "seed": 7},
     {"batch_size": 6, "sampling": "poisson", "seed": 11},
-    {"batch_size": 5, "seed": 2, "shard": (1, 3)},
+    {"batch_size": 5, "shuffle": True, "seed": 2, "shard": (1, 3)},
     {"batch_size": 9, "sampling": "poisson", "seed": 5, "shard": (0, 2)},
 ]
 

@@ -7,6 +7,7 @@ one ``backward()`` gives a batch cost's gradient AND every sample's own gradient
 import sys as _sys
 
 from . import (
+    amp,
     autograd,
     cuda,
     data,
@@ -34,6 +35,7 @@ from . import dtypes as _dtypes
 from . import forward_ad as _forward_ad
 from . import random as random  # tl.random, as torch.random (not in __all__)
 from . import utils as utils  # tl.utils.data is tl.data (not in __all__)
+from .amp import autocast  # noqa: F401  (torch.autocast: an attribute only, not in __all__)
 from .anomaly import detect_anomaly
 from .checkpoint import CheckpointError, load, save
 from .compiling import compile  # noqa: F401  (an attribute only, not in __all__)
@@ -75,10 +77,26 @@ from .random import Generator, default_generator, get_rng_state, initial_seed, m
 from .size import Size
 from .statfunctions import *  # noqa: F403  (tl.median, tl.quantile, tl.lgamma, tl.hann_window, ...)
 from .tensor import Tensor, cat, stack, tensor
+from .torchglobals import (  # noqa: F401  (attributes only, not in __all__: torch's process-wide switches)
+    BoolTensor,
+    DoubleTensor,
+    FloatTensor,
+    IntTensor,
+    LongTensor,
+    are_deterministic_algorithms_enabled,
+    backends,
+    get_float32_matmul_precision,
+    get_num_threads,
+    set_float32_matmul_precision,
+    set_num_threads,
+    use_deterministic_algorithms,
+)
 from .torchlinalg import *  # noqa: F403  (tl.det, tl.svd, tl.cholesky_solve, tl.cross, tl.inner, ...)
 from .torchport import *  # noqa: F403  (tl.finfo, tl.promote_types, tl.is_floating_point, tl.cosine_similarity, ...)
 from .value import Value
 
+cuda.amp = amp  # tl.cuda.amp.autocast / GradScaler, torch's older spelling
+_sys.modules[__name__ + ".cuda.amp"] = amp
 autograd.functional = _autograd_functional  # tl.autograd.functional, as torch.autograd.functional
 _sys.modules[__name__ + ".autograd.functional"] = _autograd_functional
 autograd.Function = _autograd_function.Function  # tl.autograd.Function, torch's custom op

@@ -39,7 +39,8 @@ function, so ``save(obj, "ckpt")`` writes the file ``ckpt`` and
 Limits: only the types listed above are accepted (anything else, a ``Tensor``
 or a ``set`` for instance, is a ``TypeError`` naming where it sits); an
 ``OrderedDict`` loads as an ``OrderedDict``, other dict, list and tuple
-subclasses (named tuples too) load as their plain base type; two references to
+subclasses (named tuples too) and array subclasses (a state dict's
+``StateArray``) load as their plain base type; two references to
 one array are stored, and loaded, as two independent arrays; a deflated member
 is only kept deflated when it shrinks at most ``_npzsafe.SAVE_RATIO`` times
 (larger ratios, e.g. big all-zero arrays, are stored uncompressed so that
@@ -63,6 +64,7 @@ import numpy as np
 
 from . import _npzsafe
 from ._npzsafe import CheckpointError
+from .checkpoint_torch import check_load_options, is_stream
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "MAX_DEPTH", "STRUCTURE_MEMBER", "CheckpointError", "load",
            "save"]
@@ -268,7 +270,8 @@ def _write_npz(fileobj: BinaryIO, arrays: dict[str, np.ndarray], compress: bool)
 
 def _check_path(path: Any, func: str) -> str:
     if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{func}() needs a str or os.PathLike path, got {type(path).__name__}")
+        raise TypeError(f"{func}() needs a str or os.PathLike path (or a binary file object), got "
+                        f"{type(path).__name__}")
     p = os.fspath(path)
     if not isinstance(p, str):
         raise TypeError(f"{func}() needs a str or os.PathLike path, got a {type(p).__name__} path")
@@ -279,8 +282,11 @@ def _check_path(path: Any, func: str) -> str:
     return p
 
 
-def save(obj: Any, path: PathLike, *, compress: bool = False) -> Path:
+def save(obj: Any, path: Union[PathLike, BinaryIO], *, compress: bool = False) -> Union[Path, BinaryIO]:
     """Saves ``obj`` to the ``.npz`` file ``path`` atomically, without pickle.
+
+    As torch.save, ``path`` may also be a binary file object (``io.BytesIO``, an open file):
+    the archive is written at its position and the object is returned, left open.
 
     Args:
         obj: a model ``state_dict()`` (name -> ndarray), an optimizer
@@ -298,7 +304,7 @@ def save(obj: Any, path: PathLike, *, compress: bool = False) -> Path:
         The path written, as a :class:`pathlib.Path`.
 
     Raises:
-        TypeError: for a ``path`` that is not a str / PathLike, a ``compress``
+        TypeError: for a ``path`` that is no str / PathLike / file object, a ``compress``
             that is not a bool, or an unsupported value, key or object array in
             ``obj`` (the message names where it sits).
         ValueError: for a structure that contains itself or is nested deeper
@@ -310,7 +316,8 @@ def save(obj: Any, path: PathLike, *, compress: bool = False) -> Path:
     Nothing is written when it raises; on any exception during the write the
     previous file is intact and no temporary file is left.
     """
-    target = _check_path(path, "save")
+    stream = is_stream(path, "write")
+    target = path if stream else _check_path(path, "save")
     if not isinstance(compress, (bool, np.bool_)):
         raise TypeError(f"save() argument 'compress' must be a bool, got {type(compress).__name__}")
     encoder = _Encoder()
@@ -319,6 +326,9 @@ def save(obj: Any, path: PathLike, *, compress: bool = False) -> Path:
     text = json.dumps(document, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
     arrays = {STRUCTURE_MEMBER: np.frombuffer(text.encode("ascii"), dtype=np.uint8)}
     arrays.update(encoder.arrays)
+    if stream:
+        _write_npz(path, arrays, bool(compress))
+        return path
 
     real, mode = _npzsafe.resolve_target(target)
     directory, base = os.path.split(real)
@@ -414,8 +424,14 @@ def _load_archive(f: BinaryIO, where: str) -> Any:
     return _Decoder(members, arrays, f"cannot load {where}").decode(root)
 
 
-def load(path: PathLike) -> Any:
+def load(path: Union[PathLike, BinaryIO], map_location: Any = None, *, weights_only: Optional[bool] = None,
+         mmap: Optional[bool] = None) -> Any:
     """Loads a checkpoint written by :func:`save`; never unpickles anything.
+
+    As torch.load, ``path`` may be a binary file object (read from its position, left open);
+    torch.load's ``map_location`` (``None``, ``"cpu"``, a device, a dict or a callable),
+    ``weights_only`` and ``mmap`` change nothing (:mod:`tinygrad_lite.checkpoint_torch`): the arrays are
+    always in host memory and loading is always weights-only.
 
     Every size is checked from the archive's headers before anything is
     decompressed, and reads are capped at those sizes, so a crafted file of
@@ -430,7 +446,9 @@ def load(path: PathLike) -> Any:
         ``None`` / ``bool`` / ``int`` / ``float`` / ``str``.
 
     Raises:
-        TypeError: if ``path`` is not a str or os.PathLike.
+        TypeError: if ``path`` is neither a str / os.PathLike nor a binary file object, or a
+            keyword has the wrong type.
+        RuntimeError: if ``map_location`` names a device other than the CPU.
         FileNotFoundError: if ``path`` does not exist.
         CheckpointError: (a ``ValueError``) if ``path`` is not a regular file
             (directory, FIFO, device), is not an ``.npz`` archive, is truncated
@@ -440,6 +458,9 @@ def load(path: PathLike) -> Any:
             than ``MAX_DEPTH``), or holds a pickled object array. The message
             names the path and the problem.
     """
+    check_load_options(map_location, weights_only, mmap)
+    if is_stream(path, "read"):
+        return _read(path, f"checkpoint from {type(path).__name__} object", path.tell())
     source = _check_path(path, "load")
     where = f"checkpoint {source!r}"
     try:
@@ -451,22 +472,27 @@ def load(path: PathLike) -> Any:
         raise FileNotFoundError(f"cannot load {where}: no such file{hint}") from None
 
     with f:
-        head = f.read(6)
-        if head[:4] not in _ZIP_MAGIC:
-            what = "not an .npz (zip) archive"
-            if head == _NPY_MAGIC:
-                what = "a single .npy array, not an .npz archive"
-            elif not head:
-                what = "the file is empty"
-            raise CheckpointError(
-                f"cannot load {where}: {what}; checkpoints are .npz archives written by save()"
-            )
-        f.seek(0)
-        try:
-            return _load_archive(f, where)
-        except CheckpointError:
-            raise
-        except (ValueError, zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, struct.error) as exc:
-            raise CheckpointError(
-                f"cannot load {where}: truncated or damaged archive ({type(exc).__name__}: {exc})"
-            ) from exc
+        return _read(f, where, 0)
+
+
+def _read(f: BinaryIO, where: str, start: int) -> Any:
+    """The checkpoint in the open binary file ``f`` from offset ``start``."""
+    head = f.read(6)
+    if head[:4] not in _ZIP_MAGIC:
+        what = "not an .npz (zip) archive"
+        if head == _NPY_MAGIC:
+            what = "a single .npy array, not an .npz archive"
+        elif not head:
+            what = "the file is empty"
+        raise CheckpointError(
+            f"cannot load {where}: {what}; checkpoints are .npz archives written by save()"
+        )
+    f.seek(start)
+    try:
+        return _load_archive(f, where)
+    except CheckpointError:
+        raise
+    except (ValueError, zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, struct.error) as exc:
+        raise CheckpointError(
+            f"cannot load {where}: truncated or damaged archive ({type(exc).__name__}: {exc})"
+        ) from exc

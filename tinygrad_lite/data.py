@@ -120,7 +120,8 @@ class DataLoader:
             EXPECTED batch size, at most N).
         shuffle: draw a new random order of the samples for every epoch;
             ``False`` keeps the order of ``X``. ``None`` (the default) is
-            True, except with a sampler, a batch sampler or a stream (False).
+            True for ``DataLoader(X, y)`` and False (torch's default) for a
+            data set, a sampler, a batch sampler or a stream.
         drop_last: leave out the last batch when it would be smaller than
             ``batch_size``.
         seed: ``None`` (fresh randomness), an int, or a ``tl.Generator`` /
@@ -143,7 +144,8 @@ class DataLoader:
     ``DataLoader(dataset, batch_size, shuffle, sampler, batch_sampler, num_workers, collate_fn,
     pin_memory, drop_last, timeout, worker_init_fn, multiprocessing_context, generator)``
     (torch's positional order; ``y`` left out) reads a map-style data set instead (a
-    ``TensorDataset``, or anything with ``__len__`` and ``__getitem__``): a batch is
+    ``TensorDataset``, anything with ``__len__`` and ``__getitem__``, or a list / tuple of
+    samples such as ``list(zip(X, Y))``; an array or Tensor still needs ``y``): a batch is
     ``collate_fn([dataset[i] for i in idx])`` (``default_collate``: tuple samples give a list of
     batched Tensors, as torch; ``dataset.__getitems__(idx)`` when defined), a TensorDataset's
     arrays indexed at once. Sampling, shards and ``state_dict`` work the same. An

@@ -186,10 +186,16 @@ def is_dataset(X: Any) -> bool:
             and hasattr(X, "__getitem__"))
 
 
+def is_sample_list(X: Any, y: Any) -> bool:
+    """A list or tuple given without targets: torch reads it as a map-style data set of its
+    samples (``DataLoader(list(zip(X, Y)), batch_size=4)``); with targets it is an array ``X``."""
+    return y is None and isinstance(X, (list, tuple))
+
+
 def check_source(X: Any, y: Any, collate_fn: Optional[Callable]) -> bool:
-    """Whether ``DataLoader(X, y)`` reads a data set (X one, y omitted), TypeError for a data
-    set with y, or a collate_fn with arrays."""
-    if not is_dataset(X):
+    """Whether ``DataLoader(X, y)`` reads a data set (X one, or a list of samples, y omitted),
+    TypeError for a data set with y, or a collate_fn with arrays."""
+    if not is_dataset(X) and not is_sample_list(X, y):
         if collate_fn is not None:
             raise TypeError("DataLoader: collate_fn applies to a dataset (DataLoader(dataset, collate_fn=...)); "
                             "DataLoader(X, y) yields (xb, yb) Tensors")

@@ -12,7 +12,7 @@ from typing import Any, Iterator, Optional
 
 import numpy as np
 
-from .datasets import default_collate, is_dataset
+from .datasets import default_collate, is_dataset, is_sample_list
 from .datasets_more import IterableDataset
 from .samplers import (
     BatchSampler,
@@ -56,7 +56,8 @@ def bind(X: Any, args: tuple, named: dict[str, Any]) -> dict[str, Any]:
     data set."""
     if not args:
         return named
-    dataset = is_dataset(X)
+    # a list of samples followed by an int is torch's DataLoader(samples, batch_size, ...)
+    dataset = is_dataset(X) or (isinstance(X, (list, tuple)) and _int(args[0]))
     order = TORCH_ORDER if dataset else ARRAY_ORDER
     if len(args) > len(order):
         raise TypeError(f"DataLoader: takes at most {len(order) + 1} positional arguments "
@@ -128,8 +129,8 @@ def check_torch_options(o: SimpleNamespace, X: Any) -> str:
                          "one by one without batching, is not supported)")
     mode = ("iterable" if isinstance(X, IterableDataset) else "batch_sampler" if o.batch_sampler is not None
             else "sampler" if o.sampler is not None else "own")
-    if o.shuffle is None:
-        o.shuffle = mode == "own"
+    if o.shuffle is None:  # torch's default for a data set is False; DataLoader(X, y) shuffles
+        o.shuffle = mode == "own" and not (is_dataset(X) or is_sample_list(X, o.y))
     if mode != "own" and o.sampling == "poisson":
         raise ValueError(f"DataLoader: sampling={o.sampling!r} draws its own batches; it does not combine with "
                          f"{mode.replace('_', ' ')} loading")

@@ -216,6 +216,11 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
         extra = ["requires_grad=True"] * bool(self.requires_grad) + ["batched=True"] * bool(self._bs & BATCHED)
         return tensor_repr(self.data, extra + [f"name={self.name!r}"] * bool(self.name))  # (tl.set_printoptions)
 
+    def __format__(self, spec: str) -> str:
+        """As torch: a 0-d tensor formats as its number (``f"{loss:.4f}"``); others only with
+        an empty spec (their repr), else TypeError."""
+        return format(self.data.item(), spec) if self.data.ndim == 0 else object.__format__(self, spec)
+
     def _accumulate(self, g: np.ndarray) -> None:
         """Leaf gradients accumulate across backward calls (like PyTorch)."""
         if type(g) is persample.LazyGrad:
@@ -463,17 +468,18 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
 
     def transpose(self, *axes: Any) -> "Tensor":
         """Permute the axes (numpy's meaning); reversed when no axes are given. On a 2-D
-        tensor ``transpose(0, 1)`` is refused: numpy's identity and torch's swap disagree; on
-        more axes two ints (torch's swap of two dims) are refused naming ``swapaxes``."""
+        tensor ``transpose(0, 1)`` is refused: numpy's identity and torch's swap disagree. On
+        more axes two ints are no permutation in numpy's meaning, so they are torch's
+        ``transpose(dim0, dim1)``: the two axes swapped (``swapaxes``), as in
+        ``q.view(B, T, H, D).transpose(1, 2)``."""
         if self.data.ndim == 2 and len(axes) == 2 and all(type(a) is int for a in axes) and \
                 [a % 2 for a in axes] == [0, 1]:  # (torch's spelling: two int arguments; a tuple is numpy's)
             raise ValueError("transpose(0, 1) on a 2-D tensor: numpy reads it as the identity permutation, "
                              "torch as a swap of the two axes; write x.T or x.swapaxes(0, 1) to swap them, or "
                              "x.transpose((0, 1)) for the identity")
-        if self.data.ndim > 2 and len(axes) == 2 and all(type(a) is int for a in axes):
-            raise ValueError(f"transpose{axes} on a tensor of shape {self.data.shape}: transpose takes a "
-                             f"permutation of all {self.data.ndim} axes (numpy's meaning); torch's transpose(dim0, "
-                             f"dim1) is x.swapaxes{axes}")
+        if self.data.ndim > 2 and len(axes) == 2 and all(isinstance(a, (int, np.integer)) for a in axes) \
+                and not any(isinstance(a, (bool, np.bool_)) for a in axes):
+            return self.swapaxes(*axes)
         return ops.TRANSPOSE(self, _shape_arg(axes))
 
     @property

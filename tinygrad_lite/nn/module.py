@@ -27,6 +27,7 @@ from ..random import as_generator
 from ..tensor import Tensor
 from ..value import Value
 from .module_api import ModuleAPI, _cast, _check_name
+from .statearray import StateArray
 
 __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten"]
 
@@ -304,7 +305,8 @@ class Module(ModuleAPI):
             raise TypeError(f"state_dict: destination must be a dict or None, got {type(destination).__name__}")
         out = OrderedDict() if destination is None else destination
         for name, t in self._state_tensors().items():
-            out[prefix + name] = t if keep_vars else np.array(t.data) if isinstance(t, Value) else t.data.copy()
+            out[prefix + name] = t if keep_vars else (
+                np.array(t.data) if isinstance(t, Value) else StateArray.copy_of(t.data))
         return out
 
     def load_state_dict(self, state: Any, strict: bool = True, assign: bool = False) -> "IncompatibleKeys":

@@ -4,14 +4,40 @@
 from __future__ import annotations
 
 import numbers
-from typing import Iterable, Union
+from typing import Iterable, Optional, Union
 
 import numpy as np
 
 from ...tensor import Tensor
 from . import rnn  # noqa: F401  (tl.nn.utils.rnn.pad_sequence, as torch.nn.utils.rnn)
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters", "TotalNorm"]
+
+
+class TotalNorm(float):
+    """The total gradient norm that ``clip_grad_norm_`` returns: a Python float, which also
+    answers what scripts call on torch's 0-d tensor result (``norm.item()``, ``.tolist()``,
+    ``.detach()``, ``.cpu()``, ``.numpy()``)."""
+
+    def item(self) -> float:
+        """The norm as a plain float."""
+        return float(self)
+
+    def tolist(self) -> float:
+        """The norm as a plain float (a 0-d tensor's list is its number)."""
+        return float(self)
+
+    def detach(self) -> "TotalNorm":
+        """Itself: a number carries no graph."""
+        return self
+
+    def cpu(self) -> "TotalNorm":
+        """Itself: it is in host memory."""
+        return self
+
+    def numpy(self) -> np.ndarray:
+        """The norm as a 0-d float64 array."""
+        return np.asarray(float(self))
 
 
 def _params(parameters: Union[Tensor, Iterable[Tensor]], who: str = "clip_grad") -> list:
@@ -27,6 +53,11 @@ def _params(parameters: Union[Tensor, Iterable[Tensor]], who: str = "clip_grad")
     return ps
 
 
+def _foreach(who: str, foreach: object) -> None:
+    if foreach is not None and not isinstance(foreach, (bool, np.bool_)):
+        raise TypeError(f"{who}: foreach must be None or a bool, got {foreach!r}")
+
+
 def _real(who: str, name: str, v: object) -> float:
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
         raise TypeError(f"{who}: {name} must be a real number, got {v!r}")
@@ -34,11 +65,14 @@ def _real(who: str, name: str, v: object) -> float:
 
 
 def clip_grad_norm_(parameters: Union[Tensor, Iterable[Tensor]], max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False) -> float:
+                    error_if_nonfinite: bool = False, foreach: Optional[bool] = None) -> TotalNorm:
     """Scale every ``p.grad`` in place by ``min(1, max_norm / (total_norm + 1e-6))`` where
     ``total_norm = (sum_p |p.grad|_q^q)^(1/q)`` over all parameters together (q = norm_type,
-    ``inf`` for the largest entry); returns ``total_norm`` as a float, as torch does.
-    Parameters without a gradient are skipped."""
+    ``inf`` for the largest entry); returns ``total_norm`` as a float, as torch does (a
+    :class:`TotalNorm`, so ``norm.item()`` works as on torch's 0-d tensor).
+    Parameters without a gradient are skipped. ``foreach`` (torch's choice of kernel) changes
+    nothing: None or a bool."""
+    _foreach("clip_grad_norm_", foreach)
     ps = [p for p in _params(parameters) if p.grad is not None]
     max_norm = _real("clip_grad_norm_", "max_norm", max_norm)
     q = _real("clip_grad_norm_", "norm_type", norm_type)
@@ -49,7 +83,7 @@ def clip_grad_norm_(parameters: Union[Tensor, Iterable[Tensor]], max_norm: float
     if not isinstance(error_if_nonfinite, (bool, np.bool_)):
         raise TypeError(f"clip_grad_norm_: error_if_nonfinite must be a bool, got {error_if_nonfinite!r}")
     if not ps:
-        return 0.0
+        return TotalNorm(0.0)
     if q == np.inf:
         total = max(float(np.max(np.abs(p.grad))) if p.grad.size else 0.0 for p in ps)
     elif q == 2.0:
@@ -58,6 +92,7 @@ def clip_grad_norm_(parameters: Union[Tensor, Iterable[Tensor]], max_norm: float
         total = float(sum(float(np.sum(np.abs(p.grad.astype(np.float64)) ** q)) for p in ps) ** (1.0 / q))
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(f"clip_grad_norm_: the total norm of the gradients is {total}")
+    total = TotalNorm(total)
     coef = max_norm / (total + 1e-6)
     if coef >= 1.0:
         return total
@@ -69,8 +104,11 @@ def clip_grad_norm_(parameters: Union[Tensor, Iterable[Tensor]], max_norm: float
     return total
 
 
-def clip_grad_value_(parameters: Union[Tensor, Iterable[Tensor]], clip_value: float) -> None:
-    """Clip every gradient entry to [-clip_value, clip_value] in place."""
+def clip_grad_value_(parameters: Union[Tensor, Iterable[Tensor]], clip_value: float,
+                     foreach: Optional[bool] = None) -> None:
+    """Clip every gradient entry to [-clip_value, clip_value] in place (``foreach``, torch's
+    choice of kernel, changes nothing)."""
+    _foreach("clip_grad_value_", foreach)
     c = _real("clip_grad_value_", "clip_value", clip_value)
     if not c >= 0:
         raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value!r}")

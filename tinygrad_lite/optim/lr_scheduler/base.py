@@ -20,6 +20,8 @@ from ..optimizer import Optimizer, check_number
 
 __all__ = ["LRScheduler"]
 
+_PACKAGE = __name__.split(".")[0] + "."  # "tinygrad_lite.": the library's own schedules live there
+
 
 class MissingInitialLRError(KeyError, ValueError):
     """A scheduler resumed with ``last_epoch >= 0`` on groups that have no ``"initial_lr"``
@@ -188,7 +190,13 @@ class LRScheduler:
             raise
 
     def _initial_lrs(self) -> list:
-        """The lrs set on creation: by default the groups' current ones."""
+        """The lrs set on creation: the groups' current ones for this library's schedules
+        (each overrides this where it starts elsewhere); a ``get_lr()`` written outside the
+        library (a user's subclass) is called at epoch 0, as torch's creation step calls it,
+        so a warm-up schedule starts at its first value."""
+        owner = next(c for c in type(self).__mro__ if "get_lr" in c.__dict__)
+        if not owner.__module__.startswith(_PACKAGE):
+            return self.get_lr()
         return [group["lr"] for group in self.optimizer.param_groups]
 
     def get_lr(self) -> list:
