@@ -78,11 +78,6 @@ from .size import Size
 from .statfunctions import *  # noqa: F403  (tl.median, tl.quantile, tl.lgamma, tl.hann_window, ...)
 from .tensor import Tensor, cat, stack, tensor
 from .torchglobals import (  # noqa: F401  (attributes only, not in __all__: torch's process-wide switches)
-    BoolTensor,
-    DoubleTensor,
-    FloatTensor,
-    IntTensor,
-    LongTensor,
     are_deterministic_algorithms_enabled,
     backends,
     get_float32_matmul_precision,

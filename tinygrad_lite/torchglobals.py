@@ -12,8 +12,6 @@ a library that computes with numpy on the CPU.
   ``get_float32_matmul_precision()``: kept; float32 products are always full float32.
 * ``set_num_threads(n)`` / ``get_num_threads()``: the BLAS thread count, through
   ``threadpoolctl`` when it is installed (else only recorded).
-* ``FloatTensor``, ``DoubleTensor``, ``LongTensor``, ``IntTensor``, ``BoolTensor``: torch's
-  legacy constructors (data, or sizes for a zero-filled tensor of that dtype).
 
 The file keeps the recorded flags (module globals) and touches BLAS's thread pool only
 when ``set_num_threads`` is called.
@@ -28,11 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor, tensor
-
 __all__ = ["backends", "use_deterministic_algorithms", "are_deterministic_algorithms_enabled",
-           "set_float32_matmul_precision", "get_float32_matmul_precision", "set_num_threads", "get_num_threads",
-           "FloatTensor", "DoubleTensor", "LongTensor", "IntTensor", "BoolTensor"]
+           "set_float32_matmul_precision", "get_float32_matmul_precision", "set_num_threads", "get_num_threads"]
 
 _PRECISIONS = ("highest", "high", "medium")
 _flags: dict[str, Any] = {"deterministic": False, "warn_only": False, "precision": "highest", "threads": None}
@@ -101,27 +96,3 @@ def set_num_threads(n: int) -> None:
 def get_num_threads() -> int:
     """The number last given to ``set_num_threads``, else the number of CPUs."""
     return _flags["threads"] if _flags["threads"] is not None else (os.cpu_count() or 1)
-
-
-def _legacy(name: str, dtype: Any) -> Any:
-    def make(*args: Any) -> Tensor:
-        if args and all(isinstance(a, numbers.Integral) and not isinstance(a, (bool, np.bool_)) for a in args):
-            if any(a < 0 for a in args):
-                raise ValueError(f"{name}: sizes must be >= 0, got {args}")
-            return tensor(np.zeros(tuple(int(a) for a in args), dtype=dtype))
-        if len(args) > 1:
-            raise TypeError(f"{name}: takes one sequence of data or sizes as ints, got {len(args)} arguments")
-        data = args[0] if args else np.zeros(0)
-        return tensor(np.asarray(data.data if isinstance(data, Tensor) else data).astype(dtype))
-
-    make.__name__ = make.__qualname__ = name
-    make.__doc__ = (f"torch's legacy ``{name}(data)`` (a {np.dtype(dtype).name} tensor of the data) or "
-                    f"``{name}(*sizes)`` (zeros of that shape).")
-    return make
-
-
-FloatTensor = _legacy("FloatTensor", np.float32)
-DoubleTensor = _legacy("DoubleTensor", np.float64)
-LongTensor = _legacy("LongTensor", np.int64)
-IntTensor = _legacy("IntTensor", np.int32)
-BoolTensor = _legacy("BoolTensor", np.bool_)
