@@ -869,13 +869,17 @@ def test_batch_norm_with_a_bad_affine_leaves_the_running_statistics(kwargs: dict
 def test_a_scheduler_step_that_fails_keeps_its_epoch() -> None:
     class Broken(lr_scheduler.LRScheduler):
         def get_lr(self) -> list:
-            return [0.5, 0.5]  # one lr too many
+            return [0.1] if self.last_epoch == 0 else [0.5, 0.5]  # later: one lr too many
 
     opt = optim.SGD([_w()], lr=0.1)
     s = Broken(opt)
     with pytest.raises(ValueError, match="parameter groups"):
         s.step()
     assert s.last_epoch == 0 and opt.param_groups[0]["lr"] == 0.1
+    with pytest.raises(ValueError, match="parameter groups"):  # one too many from the start
+        Broken.get_lr = lambda self: [0.5, 0.5]
+        Broken(opt)
+    assert opt.param_groups[0]["lr"] == 0.1
 
 
 @pytest.mark.parametrize("key,value", [("batch_size", np.array([3, 3])), ("format", np.array(["a", "b"])),

@@ -163,6 +163,8 @@ class _TypedTensor(type):
         if len(args) == 1 and isinstance(args[0], Size):
             args = tuple(args[0])
         if all(isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_)) for a in args):
+            if any(a < 0 for a in args):
+                raise base.ArgumentError(f"{cls.__name__}: sizes must be >= 0, got {args!r}")
             return factories.zeros(*(args or (0,)), dtype=dt)  # (no args: an empty 1-D tensor)
         if len(args) != 1:
             raise TypeError(f"{cls.__name__}: takes sizes (ints) or one sequence of data, got {args!r}")
