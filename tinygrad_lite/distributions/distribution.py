@@ -309,6 +309,11 @@ class Distribution:
             raise ValueError(f"{who}: batch_shape {self._batch_shape} cannot be expanded to {batch_shape}")
         new = type(self).__new__(type(self))
         new.__dict__.update(self.__dict__)
+        return self._expanded(new, batch_shape)
+
+    def _expanded(self, new: "Distribution", batch_shape: tuple) -> "Distribution":
+        """``new`` (a copy of this distribution) with its parameters (``_params``) and inner parts
+        expanded to ``batch_shape``."""
         for name, edim in self._params:
             t = self.__dict__.get(name)
             if isinstance(t, Tensor):

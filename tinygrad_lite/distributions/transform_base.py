@@ -91,26 +91,25 @@ class Transform:
 
     def __call__(self, x: Tensor) -> Tensor:
         """y = f(x); with ``cache_size=1``, the kept y when ``x`` is the kept x object."""
-        if self._cache_size:
-            x_old, y_old = self._cached_x_y
-            if x is x_old:
-                return y_old
-        y = self._call(_tensor_check(f"{type(self).__name__}.__call__", x))
-        if self._cache_size:
-            self._cached_x_y = (x, y)
-        return y
+        return self._through_cache(x, True)
 
     def _inv_call(self, y: Tensor) -> Tensor:
         """x = f^{-1}(y) (what ``inv(y)`` computes); with ``cache_size=1``, the kept x when ``y``
         is the kept y object."""
+        return self._through_cache(y, False)
+
+    def _through_cache(self, arg: Tensor, forward: bool) -> Tensor:
+        """``_call(arg)`` (forward) or ``_inverse(arg)``, unless ``cache_size=1`` keeps the pair
+        ``(x, y)`` whose matching side is the object ``arg``; the new pair is kept."""
         if self._cache_size:
             x_old, y_old = self._cached_x_y
-            if y is y_old:
-                return x_old
-        x = self._inverse(_tensor_check(f"{type(self).__name__}.inv", y))
+            if arg is (x_old if forward else y_old):
+                return y_old if forward else x_old
+        who = f"{type(self).__name__}.{'__call__' if forward else 'inv'}"
+        out = (self._call if forward else self._inverse)(_tensor_check(who, arg))
         if self._cache_size:
-            self._cached_x_y = (x, y)
-        return x
+            self._cached_x_y = (arg, out) if forward else (out, arg)
+        return out
 
     def _call(self, x: Tensor) -> Tensor:
         raise NotImplementedError(f"{type(self).__name__}: the forward map is not implemented")

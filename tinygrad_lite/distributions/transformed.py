@@ -91,14 +91,7 @@ class TransformedDistribution(Distribution):
             new.base_dist = self.base_dist.expand(shape[:nb])
         except ValueError:
             raise ValueError(f"{who}: batch_shape {self._batch_shape} cannot be expanded to {batch_shape}") from None
-        for name, edim in self._params:
-            t = self.__dict__.get(name)
-            if isinstance(t, Tensor):
-                ev = tuple(t.shape[len(t.shape) - edim:]) if edim else ()
-                new.__dict__[name] = t.expand(batch_shape + ev)
-        self._expand_parts(new, batch_shape)
-        new._batch_shape = batch_shape
-        return new
+        return self._expanded(new, batch_shape)
 
     @property
     def has_rsample(self) -> bool:  # type: ignore[override]
