@@ -300,6 +300,8 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods):
         n = self.data.shape[ax]
         if split_size is not None and split_size_or_sections is not None:
             raise TypeError("split: give split_size_or_sections or split_size=, not both")
+        if isinstance(s, base.Tensor) and s.data.ndim == 0 and s.data.dtype.kind in "iu":
+            s = int(s.data)  # a 0-d integer tensor is a size, as torch reads it
         if isinstance(s, (list, tuple)):
             if any(isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0 for k in s) or sum(s) != n:
                 raise ValueError(f"split: sections {list(s)} must be ints >= 0 adding up to {n}, the size of axis "
