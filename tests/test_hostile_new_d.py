@@ -76,3 +76,29 @@ def test_split_still_refuses_a_float_tensor_size() -> None:
     x = tl.arange(5.0)
     with pytest.raises(tl.ArgumentError if hasattr(tl, "ArgumentError") else ValueError, match=r"split: split_size"):
         x.split(tl.tensor(2.0))
+
+
+@pytest.mark.parametrize("dtypes", [("bool", "bool"), ("bool", "float64"), ("float64", "bool")])
+def test_pairwise_distance_refuses_bool_naming_itself(dtypes: tuple) -> None:
+    # used to be numpy's bare "numpy boolean subtract" TypeError (or a silent result for bool - float)
+    torch = pytest.importorskip("torch")
+    a, b = ([[True, False]] if d == "bool" else [[0.5, 1.0]] for d in dtypes)
+    with pytest.raises(RuntimeError):
+        torch.pairwise_distance(torch.tensor(a), torch.tensor(b))
+    with pytest.raises(TypeError, match=r"pairwise_distance: x1 and x2 have dtypes .*bool") as info:
+        tl.pairwise_distance(tl.tensor(a), tl.tensor(b))
+    assert isinstance(info.value, RuntimeError)
+
+
+def test_distance_functions_take_a_zero_d_tensor_p_and_eps() -> None:
+    torch = pytest.importorskip("torch")
+    x1, x2 = np.array([[1.0, -2.0, 0.5], [0.0, 3.0, 1.0]]), np.array([[0.5, 1.0, 2.0], [0.0, 0.0, 0.0]])
+    t1, t2 = torch.tensor(x1), torch.tensor(x2)
+    got = tl.pairwise_distance(tl.tensor(x1), tl.tensor(x2), p=tl.tensor(1.0), eps=tl.tensor(0.25))
+    want = torch.pairwise_distance(t1, t2, p=torch.tensor(1.0), eps=torch.tensor(0.25))
+    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-12)
+    got = tl.cosine_similarity(tl.tensor(x1), tl.tensor(x2), eps=tl.tensor(2.0))
+    want = torch.cosine_similarity(t1, t2, eps=torch.tensor(2.0))
+    np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-12)
+    with pytest.raises(TypeError, match=r"cosine_similarity: eps must be a real number"):
+        tl.cosine_similarity(tl.tensor(x1), tl.tensor(x2), eps=tl.ones(2))
