@@ -102,3 +102,42 @@ def test_distance_functions_take_a_zero_d_tensor_p_and_eps() -> None:
     np.testing.assert_allclose(got.data, want.numpy(), rtol=1e-12)
     with pytest.raises(TypeError, match=r"cosine_similarity: eps must be a real number"):
         tl.cosine_similarity(tl.tensor(x1), tl.tensor(x2), eps=tl.ones(2))
+
+
+def test_fill_through_diagonal_of_an_int_tensor_follows_torch() -> None:
+    torch = pytest.importorskip("torch")
+    x, tx = tl.zeros(3, 3, dtype=tl.uint8), torch.zeros(3, 3, dtype=torch.uint8)
+    x.diagonal().fill_(-1)
+    tx.diagonal().fill_(-1)
+    np.testing.assert_array_equal(x.data, tx.numpy())
+    for dtype, value in ((tl.int64, float("nan")), (tl.int64, float("inf")), (tl.uint8, 300), (tl.int8, 200),
+                         (tl.uint8, -1.0), (tl.uint8, 255.5), (tl.int8, -128.5)):
+        tdt = getattr(torch, np.dtype(dtype).name)
+        with pytest.raises(RuntimeError):
+            torch.zeros(3, 3, dtype=tdt).diagonal().fill_(value)
+        y = tl.zeros(3, 3, dtype=dtype)
+        # nan used to store -2**63 silently, 300 into uint8 stored 44
+        with pytest.raises(OverflowError, match=rf"fill_: value {value} cannot be stored in dtype") as info:
+            y.diagonal().fill_(value)
+        assert isinstance(info.value, RuntimeError)
+        assert not y.data.any()  # nothing written
+
+
+def test_full_with_an_int_dtype_follows_torch() -> None:
+    torch = pytest.importorskip("torch")
+    np.testing.assert_array_equal(tl.full((2,), -1, dtype=tl.uint8).data,
+                                  torch.full((2,), -1, dtype=torch.uint8).numpy())
+    with pytest.raises(RuntimeError):
+        torch.full((2,), 300, dtype=torch.int8)
+    with pytest.raises(OverflowError, match=r"full: value 300 cannot be stored in dtype int8"):
+        tl.full((2,), 300, dtype=tl.int8)
+    with pytest.raises(OverflowError, match=r"full: value nan cannot be stored in dtype int64"):
+        tl.full((2,), float("nan"), dtype=tl.int64)
+
+
+def test_new_tensor_with_unsigned_dtype_wraps_as_torch() -> None:
+    torch = pytest.importorskip("torch")
+    got = tl.zeros(2, dtype=tl.uint8).new_tensor([-1, 7])
+    want = torch.zeros(2, dtype=torch.uint8).new_tensor([-1, 7])
+    np.testing.assert_array_equal(got.data, want.numpy())
+    assert got.dtype == np.uint8

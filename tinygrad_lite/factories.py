@@ -18,6 +18,7 @@ import numpy as np
 
 from . import ops
 from .conventions import check_dtype
+from .intcast import int_fill
 from .ops import base
 from .random import as_generator
 
@@ -186,7 +187,7 @@ def full(size: Size, fill_value: Any, *, dtype: Any = None, device: Any = None, 
             np.int64 if isinstance(v, numbers.Integral) else np.float64)
     else:
         dt = as_dtype("full", dtype)
-    return _made(np.full(shape, fill_value, dt), requires_grad)
+    return _made(np.full(shape, int_fill("full", v, dt), dt), requires_grad)
 
 
 def _like(who: str, input: Any, dtype: Any) -> tuple:

@@ -48,3 +48,22 @@ def cast_ints(who: str, data: Any, dtype: Any) -> Optional[np.ndarray]:
         return np.array([int(v) % (hi + 1) if dt.kind == "u" else int(v) for v in arr.flat],
                         dtype=dt).reshape(arr.shape)
     return arr.astype(dt)
+
+
+def int_fill(who: str, value: Any, dtype: Any) -> Any:
+    """A fill value (a number or one-element array) checked for an integer ``dtype`` by the same
+    rule, returned as a 0-d array of ``dtype``; a float must lie in the dtype's range itself
+    (NaN and infinities never do) and goes toward zero. Values for a bool or float dtype come back unchanged."""
+    dt = np.dtype(dtype)
+    v = np.asarray(value)
+    if dt.kind not in "iu" or v.dtype.kind not in "biuf" or v.size != 1:
+        return value
+    x = v.reshape(()).item()
+    if isinstance(x, float):
+        info = np.iinfo(dt)
+        if not info.min <= x <= info.max:  # (a float must lie in the range itself: no wrapping)
+            raise IntOverflowError(f"{who}: value {x} cannot be stored in dtype {dt} without overflow "
+                                   f"(a float must lie in [{info.min}, {info.max}])")
+        x = int(x)  # (toward zero, as torch's conversion)
+    out = cast_ints(who, x, dt)
+    return out if out is not None else value
