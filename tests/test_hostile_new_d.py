@@ -141,3 +141,25 @@ def test_new_tensor_with_unsigned_dtype_wraps_as_torch() -> None:
     want = torch.zeros(2, dtype=torch.uint8).new_tensor([-1, 7])
     np.testing.assert_array_equal(got.data, want.numpy())
     assert got.dtype == np.uint8
+
+
+@pytest.mark.parametrize("expr", ["x + 300", "x - 300", "x * 300", "300 - x", "x + (-1)", "y + 200", "y * -300"])
+def test_int_tensor_arithmetic_with_an_out_of_range_int_wraps_as_torch(expr: str) -> None:
+    # used to be numpy's bare "Python integer 300 out of bounds for uint8"
+    torch = pytest.importorskip("torch")
+    got = eval(expr, {"x": tl.tensor([1, 2, 250], dtype=tl.uint8), "y": tl.tensor([1, -2, 100], dtype=tl.int8)})
+    want = eval(expr, {"x": torch.tensor([1, 2, 250], dtype=torch.uint8),
+                       "y": torch.tensor([1, -2, 100], dtype=torch.int8)})
+    assert got.dtype == np.dtype(str(want.dtype).replace("torch.", ""))
+    np.testing.assert_array_equal(got.data, want.numpy())
+
+
+def test_in_place_add_of_a_negative_int_to_uint8_wraps_as_torch() -> None:
+    torch = pytest.importorskip("torch")
+    x, tx = tl.tensor([0, 5], dtype=tl.uint8), torch.tensor([0, 5], dtype=torch.uint8)
+    x.add_(-1)
+    tx.add_(-1)
+    np.testing.assert_array_equal(x.data, tx.numpy())
+    np.testing.assert_array_equal((tl.tensor([1, 2]) + 2**63).data, (torch.tensor([1, 2]) + 2**63).numpy())
+    with pytest.raises(OverflowError):
+        tl.tensor([1, 2]) + 2**70  # beyond 64 bits: refused, as torch
