@@ -163,3 +163,14 @@ def test_in_place_add_of_a_negative_int_to_uint8_wraps_as_torch() -> None:
     np.testing.assert_array_equal((tl.tensor([1, 2]) + 2**63).data, (torch.tensor([1, 2]) + 2**63).numpy())
     with pytest.raises(OverflowError):
         tl.tensor([1, 2]) + 2**70  # beyond 64 bits: refused, as torch
+
+
+def test_factories_take_zero_d_integer_tensors_as_sizes() -> None:
+    # used to refuse "sizes must be ints, got (2, tensor(3))"; torch reads the 0-d tensor as a size
+    torch = pytest.importorskip("torch")
+    assert tl.zeros(size=[2, tl.tensor(3)]).shape == tuple(torch.zeros(size=[2, torch.tensor(3)]).shape)
+    assert tl.ones(tl.tensor(2), 3).shape == tuple(torch.ones(torch.tensor(2), 3).shape)
+    with pytest.raises(TypeError, match=r"zeros: sizes must be ints"):
+        tl.zeros(2, tl.tensor(3.0))
+    with pytest.raises(ValueError, match=r"zeros: sizes must be >= 0, got \(2, -3\)"):
+        tl.zeros(2, tl.tensor(-3))
