@@ -18,6 +18,7 @@ import numpy as np
 
 from . import ops
 from .conventions import check_dtype
+from .intcast import int_fill
 from .ops import base
 from .random import as_generator
 
@@ -118,6 +119,8 @@ def _sized(who: str, shape: tuple, size: Any) -> tuple:
 def size_arg(who: str, size: tuple) -> tuple:
     """A shape given as ``f(2, 3)`` or ``f((2, 3))``: non-negative ints, else an error naming ``who``."""
     shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
+    shape = tuple(int(n.data) if isinstance(n, base.Tensor) and n.data.ndim == 0 and n.data.dtype.kind in "iu"
+                  else n for n in shape)  # a 0-d integer tensor is a size, as torch reads it
     for n in shape:
         if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral):
             raise TypeError(f"{who}: sizes must be ints, got {shape!r}")
@@ -186,7 +189,7 @@ def full(size: Size, fill_value: Any, *, dtype: Any = None, device: Any = None, 
             np.int64 if isinstance(v, numbers.Integral) else np.float64)
     else:
         dt = as_dtype("full", dtype)
-    return _made(np.full(shape, fill_value, dt), requires_grad)
+    return _made(np.full(shape, int_fill("full", v, dt), dt), requires_grad)
 
 
 def _like(who: str, input: Any, dtype: Any) -> tuple:

@@ -26,6 +26,7 @@ from .conventions import (
     checked_order,
     seed_of,
 )
+from .intcast import IntOverflowError, cast_ints
 from .ops import base as _base
 from .ops.base import axes_of, bump, const, make
 from .ops.memory import released
@@ -84,6 +85,9 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
             dtype = check_dtype("Tensor", dtype)
         try:
             arr = np.array(data, dtype=dtype)
+        except OverflowError as e:  # an int outside the dtype: torch's rule (wrap into unsigned, or refuse)
+            if (arr := cast_ints("Tensor", data, dtype)) is None:
+                raise IntOverflowError(f"Tensor: {e}") from None
         except (TypeError, ValueError) as e:  # (ragged lists: a ValueError too, as torch raises)
             raise _DataError(f"Tensor: cannot make a numeric tensor from {type(data).__name__} data ({e})") from None
         if arr.dtype.kind not in "biuf":

@@ -24,6 +24,7 @@ import numpy as np
 
 from . import factories, ops
 from .conventions import _int, _shape_arg, _torch_axis, store
+from .intcast import int_fill
 from .ops import base
 from .ops.base import axes_of
 from .ops.intdiv import IntegerDivisionError
@@ -140,7 +141,7 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods):
     def _new(self, who: str, arr: Any, dtype: Any, requires_grad: bool, device: Any = None) -> "Tensor":
         factories.check_device(who, device)
         dt = self.data.dtype if dtype is None else factories.as_dtype(who, dtype)
-        return base.Tensor(np.asarray(arr, dtype=dt), requires_grad=requires_grad)
+        return base.Tensor(arr, dtype=dt, requires_grad=requires_grad)
 
     def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> "Tensor":
         """Zeros of the given shape with this tensor's dtype (unless ``dtype`` is given)."""
@@ -177,6 +178,7 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods):
         v = np.asarray(value.data if isinstance(value, base.Tensor) else value)
         if v.size != 1 or v.dtype.kind not in "biuf":
             raise ValueError(f"fill_: value must be a number or a one-element tensor, got {value!r}")
+        v = np.asarray(int_fill("fill_", v, self.data.dtype))  # (an int dtype: torch's range rule)
         if self._records("fill_", value):
             one = value.reshape(()) if isinstance(value, base.Tensor) else v.reshape(())
             return recorded(self, "fill_", lambda x: factories.where(True, one, x), "unsafe")
@@ -300,6 +302,8 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods):
         n = self.data.shape[ax]
         if split_size is not None and split_size_or_sections is not None:
             raise TypeError("split: give split_size_or_sections or split_size=, not both")
+        if isinstance(s, base.Tensor) and s.data.ndim == 0 and s.data.dtype.kind in "iu":
+            s = int(s.data)  # a 0-d integer tensor is a size, as torch reads it
         if isinstance(s, (list, tuple)):
             if any(isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0 for k in s) or sum(s) != n:
                 raise ValueError(f"split: sections {list(s)} must be ints >= 0 adding up to {n}, the size of axis "

@@ -21,6 +21,7 @@ from typing import Any, Union
 import numpy as np
 
 from . import factories
+from .intcast import cast_ints
 from .nn.functional_more import cosine_similarity, pairwise_distance
 from .ops import base
 
@@ -173,6 +174,11 @@ class _TypedTensor(type):
             if data.data.dtype != dt:
                 raise TypeError(f"{cls.__name__}: expected a tensor of dtype {dt}, got {data.data.dtype}")
             return data
+        if data is None or isinstance(data, (str, bytes, numbers.Number, np.generic)):
+            raise TypeError(f"{cls.__name__}: data must be a sequence (or sizes as ints), got {data!r}")
+        wrapped = None if isinstance(data, np.ndarray) else cast_ints(cls.__name__, data, dt)
+        if wrapped is not None:  # (an ndarray casts as numpy's astype, as torch's from-array cast)
+            return base.Tensor(wrapped)
         return base.Tensor(data, dtype=dt)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from ..conventions import ShapeMismatchError
+from ..conventions import DtypeError, ShapeMismatchError
 from ..keptinputs import before_write
 from ..ops.base import wrote
 from ..tensor import Tensor
@@ -33,6 +33,13 @@ def _real(v: Any, who: str, name: str) -> float:
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
         raise TypeError(f"{who}: {name} must be a real number, got {v!r}")
     return float(v)
+
+
+def _scalar(v: Any) -> Any:
+    """A 0-d real Tensor as its Python number (torch takes one for ``p`` and ``eps``); else ``v``."""
+    if isinstance(v, Tensor) and v.data.ndim == 0 and v.data.dtype.kind in "iuf":
+        return v.data.item()
+    return v
 
 
 def _axis(dim: Any, ndim: int, who: str) -> int:
@@ -94,6 +101,7 @@ def cosine_similarity(x1: Any, x2: Any, dim: int = 1, eps: float = 1e-8) -> Tens
     so d/dx1 = x2n / n1c - (x1 / n1) * sum(x1 * x2n) / n1c^2, with n1 = ||x1||, n1c its
     clamped value and x2n = x2 / n2c.
     """
+    eps = _scalar(eps)
     _check_eps(eps, "cosine_similarity")
     a, b = _broadcast(x1, x2, "cosine_similarity")
     ax = _axis(dim, a.data.ndim, "cosine_similarity")
@@ -108,11 +116,14 @@ def cosine_similarity(x1: Any, x2: Any, dim: int = 1, eps: float = 1e-8) -> Tens
 def pairwise_distance(x1: Any, x2: Any, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
     """``||x1 - x2 + eps||_p`` over the last axis (x1, x2 broadcast together), as torch: eps is
     added to every difference (not to the norm)."""
-    p = _real(p, "pairwise_distance", "p")
-    eps = _real(eps, "pairwise_distance", "eps")
+    p = _real(_scalar(p), "pairwise_distance", "p")
+    eps = _real(_scalar(eps), "pairwise_distance", "eps")
     if not isinstance(keepdim, (bool, np.bool_)):
         raise TypeError(f"pairwise_distance: keepdim must be a bool, got {keepdim!r}")
     a, b = _t(x1), _t(x2)
+    if "b" in (a.data.dtype.kind, b.data.dtype.kind):  # (torch: no subtraction with a bool tensor)
+        raise DtypeError(f"pairwise_distance: x1 and x2 have dtypes {a.data.dtype} and {b.data.dtype}; "
+                         "the difference with a bool tensor is not defined (convert it first)")
     try:
         np.broadcast_shapes(a.data.shape, b.data.shape)
     except ValueError:

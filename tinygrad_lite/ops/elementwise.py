@@ -155,6 +155,13 @@ class _Const(_Unary):
         ad = a._data
         try:
             data = self.compute(ad[()] if ad.ndim == 0 else ad, c)
+        except OverflowError as e:  # an int beyond an int dtype: +, -, * wrap modulo 2**bits, as torch
+            if not (type(c) is int and ad.dtype.kind in "iu" and self.name in ("add", "mul", "rsub")
+                    and -2**63 <= c < 2**64):
+                failed(self, e, (a,))
+                raise
+            c = np.array(c % (1 << (8 * ad.dtype.itemsize))).astype(ad.dtype)[()]
+            data = self.compute(ad[()] if ad.ndim == 0 else ad, c)
         except Exception as e:
             failed(self, e, (a,))
             raise
