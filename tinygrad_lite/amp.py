@@ -74,7 +74,7 @@ def _positive(name: str, v: Any, who: str = "GradScaler") -> float:
     """``v`` as a finite float > 0 (an inf scale would make every gradient inf or NaN)."""
     v = _number(v)
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or not v > 0 or not math.isfinite(v):
-        raise ValueError(f"{who}: {name} must be a finite positive number, got {v!r}")
+        raise ValueError(f"{who}: {name} must be a positive number (finite), got {v!r}")
     return float(v)
 
 
