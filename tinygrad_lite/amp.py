@@ -193,7 +193,7 @@ class GradScaler:
             raise TypeError(f"GradScaler.{who}: expected an optimizer (with param_groups), got "
                             f"{type(optimizer).__name__}")
         if isinstance(optimizer, DPSGD):
-            raise ValueError(f"GradScaler.{who}: {type(optimizer).__name__} clips per-sample gradients, which the "
+            raise ValueError(f"GradScaler.unscale_: {type(optimizer).__name__} clips per-sample gradients, which the "
                              "scaler does not unscale; use GradScaler(enabled=False) with it")
         return groups
 
