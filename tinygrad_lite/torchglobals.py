@@ -54,8 +54,9 @@ def _bool(who: str, name: str, v: Any) -> bool:
 
 def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
     """Records the flag (every computation here is deterministic whatever it is)."""
-    _flags["deterministic"] = _bool("use_deterministic_algorithms", "mode", mode)
+    mode = _bool("use_deterministic_algorithms", "mode", mode)  # both checked before either is kept
     _flags["warn_only"] = _bool("use_deterministic_algorithms", "warn_only", warn_only)
+    _flags["deterministic"] = mode
 
 
 def are_deterministic_algorithms_enabled() -> bool:
@@ -69,7 +70,7 @@ def set_float32_matmul_precision(precision: str) -> None:
     if precision not in _PRECISIONS:
         raise ValueError(f"set_float32_matmul_precision: precision must be one of {_PRECISIONS}, got "
                            f"{precision!r}")
-    _flags["precision"] = precision
+    _flags["precision"] = str(precision)  # (a numpy str_ is kept as the plain str)
 
 
 def get_float32_matmul_precision() -> str:
