@@ -205,7 +205,7 @@ def _groups(opt: Any) -> list:
 
 
 @pytest.mark.parametrize("ret, err, needle", [
-    ([1.0], ValueError, r"Warm.get_lr\(\) returned 1 learning rate\(s\) for the optimizer's 2 parameter group"),
+    ([1.0], ValueError, r"Warm.get_lr\(\) returned 1 learning rate\(s\), .* parameter groups is needed \(2;"),
     ([1.0, 2.0, 3.0], ValueError, r"Warm.get_lr\(\) returned 3 learning rate"),
     ([None, 1.0], ValueError, r"Warm.get_lr\(\) returned None for parameter group 0"),
     (["x", 1.0], ValueError, r"Warm.get_lr\(\) returned 'x' for parameter group 0"),
@@ -269,7 +269,7 @@ def test_clip_grad_norm_takes_torch_s_tensor_and_string_numbers(max_norm: Any, n
 def test_clip_refusals_name_the_value() -> None:
     p = tl.tensor(np.ones(2), requires_grad=True)
     p.grad = np.array([3.0, 4.0])
-    with pytest.raises(ValueError, match="clip_grad_norm_: norm_type must be a number or 'inf', got 'fro'"):
+    with pytest.raises(TypeError, match="clip_grad_norm_: norm_type must be a real number or 'inf', got 'fro'"):
         clip_grad_norm_([p], 1.0, norm_type="fro")
     clip_grad_value_([p], tl.tensor(1.0))
     np.testing.assert_array_equal(p.grad, [1.0, 1.0])

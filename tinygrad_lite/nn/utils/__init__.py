@@ -68,7 +68,7 @@ def _real(who: str, name: str, v: object) -> float:
         try:
             return float(v)
         except ValueError:
-            raise ValueError(f"{who}: norm_type must be a number or 'inf', got {v!r}") from None
+            raise TypeError(f"{who}: norm_type must be a real number or 'inf', got {v!r}") from None
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
         raise TypeError(f"{who}: {name} must be a real number, got {v!r}")
     return float(v)

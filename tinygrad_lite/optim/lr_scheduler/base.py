@@ -209,8 +209,9 @@ class LRScheduler:
         if not isinstance(lrs, (list, tuple)):
             raise TypeError(f"{name}.get_lr() must return a list of {n} learning rate(s), got {type(lrs).__name__}")
         if len(lrs) != n:
-            raise ValueError(f"{name}.get_lr() returned {len(lrs)} learning rate(s) for the optimizer's {n} "
-                             "parameter group(s) (or the groups changed after the scheduler was created)")
+            raise ValueError(f"{name}.get_lr() returned {len(lrs)} learning rate(s), one per entry of the "
+                             f"optimizer's parameter groups is needed ({n}; or the groups changed after the "
+                             "scheduler was created)")
         for i, lr in enumerate(lrs):
             raw = getattr(lr, "data", lr)  # a one-element Tensor or array holds its number
             v = raw.item() if isinstance(raw, np.ndarray) and raw.size == 1 else lr
