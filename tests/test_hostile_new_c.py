@@ -297,3 +297,22 @@ def test_a_numpy_string_precision_is_kept_as_a_str() -> None:
         assert type(tl.get_float32_matmul_precision()) is str
     finally:
         tl.set_float32_matmul_precision(was)
+
+
+# ------------------------------------------------------------------ StateArray
+def test_state_array_item_of_many_elements_names_the_shape_as_torch_refuses() -> None:
+    torch = pytest.importorskip("torch")
+    weight = tl.nn.Linear(2, 3).state_dict()["weight"]
+    with pytest.raises(RuntimeError, match=r"StateArray.item: only a one-element array .* shape \(3, 2\)"):
+        weight.item()
+    with pytest.raises(RuntimeError):
+        torch.nn.Linear(2, 3).state_dict()["weight"].item()
+    assert weight.item(4) == float(weight.reshape(-1)[4])  # numpy's item(index) still works
+    bias = tl.nn.Linear(2, 1).state_dict()["bias"]
+    assert bias.item() == float(np.asarray(bias)[0]) and type(bias.item()) is float
+
+
+def test_state_array_to_an_integer_device_index_is_a_device_refusal() -> None:
+    weight = tl.nn.Linear(2, 3).state_dict()["weight"]
+    with pytest.raises(TypeError, match="StateArray.to: expected a device such as 'cpu', got int 3"):
+        weight.to(3)
