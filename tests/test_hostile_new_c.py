@@ -316,3 +316,14 @@ def test_state_array_to_an_integer_device_index_is_a_device_refusal() -> None:
     weight = tl.nn.Linear(2, 3).state_dict()["weight"]
     with pytest.raises(TypeError, match="StateArray.to: expected a device such as 'cpu', got int 3"):
         weight.to(3)
+
+
+def test_a_thread_count_beyond_32_bits_is_refused_before_blas_is_touched() -> None:
+    was = tl.get_num_threads()
+    tl.set_num_threads(2)
+    try:
+        with pytest.raises(ValueError, match="set_num_threads: number of threads must fit in 32 bits, got 2147483648"):
+            tl.set_num_threads(2**31)
+        assert tl.get_num_threads() == 2
+    finally:
+        tl.set_num_threads(was)

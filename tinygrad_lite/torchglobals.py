@@ -85,6 +85,8 @@ def set_num_threads(n: int) -> None:
         raise TypeError(f"set_num_threads: expected an int, got {n!r}")
     if n < 1:
         raise RuntimeError(f"set_num_threads: number of threads must be positive, got {n}")
+    if n > 2**31 - 1:  # torch's int32 argument; checked before BLAS is touched
+        raise ValueError(f"set_num_threads: number of threads must fit in 32 bits, got {n}")
     try:
         import threadpoolctl
     except ImportError:
