@@ -164,6 +164,15 @@ def test_a_file_open_in_the_wrong_mode_is_refused_naming_the_function(tmp_path: 
         tl.load(f)
 
 
+def test_a_text_mode_file_object_is_refused_naming_the_function(tmp_path: Any) -> None:
+    path = tmp_path / "c.npz"
+    path.write_bytes(_archive())
+    with open(path, encoding="latin-1") as f, pytest.raises(TypeError, match="load: .* is in text mode.* 'rb'"):
+        tl.load(f)
+    with pytest.raises(TypeError, match="save: the StringIO file object is in text mode"):
+        tl.save({"a": 1}, io.StringIO())
+
+
 class _Pipe(io.RawIOBase):
     """A readable stream that cannot seek (as a pipe or socket)."""
 

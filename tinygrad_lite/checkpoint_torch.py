@@ -33,11 +33,15 @@ def is_stream(obj: Any, mode: str) -> bool:
 
 
 def check_stream(func: str, f: Any, mode: str) -> bool:
-    """Refuse a closed file object (ValueError) or one that cannot ``"read"`` / ``"write"``
-    (``io.UnsupportedOperation``), naming ``func``; returns whether it is seekable (a pipe or
+    """Refuse a closed file object (ValueError), a text-mode one (TypeError) or one that cannot
+    ``"read"`` / ``"write"`` (``io.UnsupportedOperation``), naming ``func``; returns whether it is seekable (a pipe or
     socket is read to its end instead of seeking)."""
     if getattr(f, "closed", False):
         raise ValueError(f"{func}: the {type(f).__name__} file object is closed")
+    text_mode = getattr(f, "mode", "b")
+    if isinstance(f, io.TextIOBase) or (isinstance(text_mode, str) and "b" not in text_mode):
+        raise TypeError(f"{func}: the {type(f).__name__} file object is in text mode; checkpoints are binary "
+                        f"(open the file with {'rb' if mode == 'read' else 'wb'!r}, or use io.BytesIO)")
     able = getattr(f, "readable" if mode == "read" else "writable", None)
     if callable(able) and not able():
         raise io.UnsupportedOperation(f"{func}: the {type(f).__name__} file object is not open for {mode} "
