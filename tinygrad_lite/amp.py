@@ -15,6 +15,7 @@ scale, growth tracker and the per-optimizer stage of the current iteration; it t
 from __future__ import annotations
 
 import functools
+import math
 import numbers
 import warnings
 from typing import Any, Callable, Optional
@@ -61,10 +62,30 @@ class autocast:  # noqa: N801  (torch's name)
         return wrapped
 
 
-def _positive(name: str, v: Any) -> float:
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or not v > 0:
-        raise ValueError(f"GradScaler: {name} must be a positive number, got {v!r}")
+def _number(v: Any) -> Any:
+    """A one-element Tensor or ndarray as its number (torch takes 1-element tensors); else ``v``."""
+    data = v.data if isinstance(v, Tensor) else v
+    if isinstance(data, np.ndarray) and data.size == 1 and data.dtype.kind in "iuf":
+        return data.reshape(()).item()
+    return v
+
+
+def _positive(name: str, v: Any, who: str = "GradScaler") -> float:
+    """``v`` as a finite float > 0 (an inf scale would make every gradient inf or NaN)."""
+    v = _number(v)
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or not v > 0 or not math.isfinite(v):
+        raise ValueError(f"{who}: {name} must be a positive number (finite), got {v!r}")
     return float(v)
+
+
+def _count(name: str, v: Any, low: int, who: str) -> int:
+    """``v`` as an int >= ``low`` (a whole float, as a checkpoint may hold, is taken)."""
+    v = _number(v)
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral) or v < low:
+        raise ValueError(f"{who}: {name} must be an int >= {low}, got {v!r}")
+    return int(v)
 
 
 class GradScaler:
@@ -94,10 +115,7 @@ class GradScaler:
         if self._growth_factor <= 1.0 or self._backoff_factor >= 1.0:
             raise ValueError(f"GradScaler: growth_factor must be > 1 and backoff_factor < 1, got "
                              f"{growth_factor!r} and {backoff_factor!r}")
-        if isinstance(growth_interval, bool) or not isinstance(growth_interval, numbers.Integral) or \
-                growth_interval < 1:
-            raise ValueError(f"GradScaler: growth_interval must be an int >= 1, got {growth_interval!r}")
-        self._growth_interval = int(growth_interval)
+        self._growth_interval = _count("growth_interval", growth_interval, 1, "GradScaler")
         self._enabled = bool(enabled)
         if self._enabled and device.split(":")[0] != "cpu":
             warnings.warn(f"GradScaler is enabled for device {device!r}, which is not available "
@@ -132,6 +150,8 @@ class GradScaler:
         if not self._enabled:
             return outputs
         if isinstance(outputs, Tensor):
+            if outputs.dtype.kind != "f":  # an integer output becomes float, as torch's float scale makes it
+                return outputs * self._scale
             return outputs * np.asarray(self._scale, dtype=outputs.dtype)
         if isinstance(outputs, (list, tuple)):
             return type(outputs)(self.scale(o) for o in outputs)
@@ -146,26 +166,36 @@ class GradScaler:
         whether any is inf / NaN. Once per optimizer between two ``update()`` calls."""
         if not self._enabled:
             return
-        state = self._state(optimizer)
-        if state["stage"] == _UNSCALED:
+        stage = self._per_optimizer.get(id(optimizer), {"stage": _READY})["stage"]
+        if stage == _UNSCALED:
             raise RuntimeError("unscale_() has already been called on this optimizer since the last update().")
-        if state["stage"] == _STEPPED:
+        if stage == _STEPPED:
             raise RuntimeError("unscale_() is being called after step().")
+        groups = self._groups("unscale_", optimizer)
+        inv = 1.0 / self._scale
+        new: list = []  # every gradient computed before any is written: a failure changes nothing
+        for group in groups:
+            for p in group["params"]:
+                if p.grad is not None:
+                    new.append((p, np.asarray(p.grad * np.asarray(inv, dtype=p.grad.dtype), dtype=p.grad.dtype)))
+        found = not all(bool(np.all(np.isfinite(g))) for _, g in new)
+        for p, g in new:
+            p.grad = g
+        self._state(optimizer).update(stage=_UNSCALED, found_inf=found)
+
+    @staticmethod
+    def _groups(who: str, optimizer: Any) -> list:
+        """The optimizer's parameter groups, or a TypeError / ValueError naming ``who``."""
         from .optim.dpsgd import DPSGD  # (here: the optimizers import the whole library)
 
+        groups = getattr(optimizer, "param_groups", None)
+        if not isinstance(groups, list):
+            raise TypeError(f"GradScaler.{who}: expected an optimizer (with param_groups), got "
+                            f"{type(optimizer).__name__}")
         if isinstance(optimizer, DPSGD):
             raise ValueError(f"GradScaler.unscale_: {type(optimizer).__name__} clips per-sample gradients, which the "
                              "scaler does not unscale; use GradScaler(enabled=False) with it")
-        inv = 1.0 / self._scale
-        found = False
-        for group in optimizer.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                g = np.asarray(p.grad * np.asarray(inv, dtype=p.grad.dtype), dtype=p.grad.dtype)
-                found = found or not bool(np.all(np.isfinite(g)))
-                p.grad = g
-        state.update(stage=_UNSCALED, found_inf=found)
+        return groups
 
     def step(self, optimizer: Any, *args: Any, **kwargs: Any) -> Any:
         """``optimizer.step(*args, **kwargs)`` after ``unscale_`` (if not done yet), skipped
@@ -174,11 +204,16 @@ class GradScaler:
             return optimizer.step(*args, **kwargs)
         if "closure" in kwargs:
             raise RuntimeError("Closure use is not currently supported if GradScaler is enabled.")
-        state = self._state(optimizer)
-        if state["stage"] == _STEPPED:
+        stage = self._per_optimizer.get(id(optimizer), {"stage": _READY})["stage"]
+        if stage == _STEPPED:
             raise RuntimeError("step() has already been called since the last update().")
-        if state["stage"] == _READY:
+        if stage == _READY:
+            groups = self._groups("step", optimizer)
+            if all(p.grad is None for group in groups for p in group["params"]):
+                raise RuntimeError("GradScaler.step: no inf checks were recorded for this optimizer (none of its "
+                                   "parameters has a gradient; call scaler.scale(loss).backward() first)")
             self.unscale_(optimizer)
+        state = self._state(optimizer)
         result = None if state["found_inf"] else optimizer.step(*args, **kwargs)
         state["stage"] = _STEPPED
         return result
@@ -189,8 +224,7 @@ class GradScaler:
         if not self._enabled:
             return
         if new_scale is not None:
-            self._scale = _positive("new_scale", float(new_scale.item()) if isinstance(new_scale, Tensor)
-                                    else new_scale)
+            self._scale = _positive("new_scale", new_scale, "GradScaler.update")
         else:
             if not self._per_optimizer:
                 raise RuntimeError("GradScaler.update: no inf checks were recorded prior to update() "
@@ -219,13 +253,21 @@ class GradScaler:
         for an enabled one is a RuntimeError, as torch)."""
         if not self._enabled:
             return
+        if not isinstance(state_dict, dict):
+            raise TypeError(f"GradScaler.load_state_dict: expected a dict, got {type(state_dict).__name__}")
         if len(state_dict) == 0:
             raise RuntimeError("The source state dict is empty, possibly because it was saved from a disabled "
                                "instance of GradScaler.")
-        scale = state_dict["scale"]
-        self._scale = _positive("scale", float(np.asarray(scale.data if isinstance(scale, Tensor) else scale)))
-        self._growth_factor = _positive("growth_factor", state_dict["growth_factor"])
-        self._backoff_factor = _positive("backoff_factor", state_dict["backoff_factor"])
-        self._growth_interval = int(state_dict["growth_interval"])
-        tracker = state_dict.get("_growth_tracker", 0)
-        self._growth_tracker = int(np.asarray(tracker.data if isinstance(tracker, Tensor) else tracker))
+        missing = [k for k in ("scale", "growth_factor", "backoff_factor", "growth_interval") if k not in state_dict]
+        if missing:
+            raise KeyError(f"GradScaler.load_state_dict: the state dict lacks {missing}")
+        who = "GradScaler.load_state_dict"  # every entry checked before anything changes
+        scale = _positive("scale", state_dict["scale"], who)
+        growth = _positive("growth_factor", state_dict["growth_factor"], who)
+        backoff = _positive("backoff_factor", state_dict["backoff_factor"], who)
+        if growth <= 1.0 or backoff >= 1.0:
+            raise ValueError(f"{who}: growth_factor must be > 1 and backoff_factor < 1, got {growth!r} and {backoff!r}")
+        interval = _count("growth_interval", state_dict["growth_interval"], 1, who)
+        tracker = _count("_growth_tracker", state_dict.get("_growth_tracker", 0), 0, who)
+        self._scale, self._growth_factor, self._backoff_factor = scale, growth, backoff
+        self._growth_interval, self._growth_tracker = interval, tracker

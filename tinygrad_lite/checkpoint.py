@@ -64,7 +64,7 @@ import numpy as np
 
 from . import _npzsafe
 from ._npzsafe import CheckpointError
-from .checkpoint_torch import check_load_options, is_stream
+from .checkpoint_torch import check_load_options, is_stream, read_stream, write_stream
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "MAX_DEPTH", "STRUCTURE_MEMBER", "CheckpointError", "load",
            "save"]
@@ -327,8 +327,7 @@ def save(obj: Any, path: Union[PathLike, BinaryIO], *, compress: bool = False) -
     arrays = {STRUCTURE_MEMBER: np.frombuffer(text.encode("ascii"), dtype=np.uint8)}
     arrays.update(encoder.arrays)
     if stream:
-        _write_npz(path, arrays, bool(compress))
-        return path
+        return write_stream(path, lambda buffer: _write_npz(buffer, arrays, bool(compress)))
 
     real, mode = _npzsafe.resolve_target(target)
     directory, base = os.path.split(real)
@@ -460,7 +459,7 @@ def load(path: Union[PathLike, BinaryIO], map_location: Any = None, *, weights_o
     """
     check_load_options(map_location, weights_only, mmap)
     if is_stream(path, "read"):
-        return _read(path, f"checkpoint from {type(path).__name__} object", path.tell())
+        return read_stream(path, _read)
     source = _check_path(path, "load")
     where = f"checkpoint {source!r}"
     try:

@@ -54,8 +54,9 @@ def _bool(who: str, name: str, v: Any) -> bool:
 
 def use_deterministic_algorithms(mode: bool, *, warn_only: bool = False) -> None:
     """Records the flag (every computation here is deterministic whatever it is)."""
-    _flags["deterministic"] = _bool("use_deterministic_algorithms", "mode", mode)
+    mode = _bool("use_deterministic_algorithms", "mode", mode)  # both checked before either is kept
     _flags["warn_only"] = _bool("use_deterministic_algorithms", "warn_only", warn_only)
+    _flags["deterministic"] = mode
 
 
 def are_deterministic_algorithms_enabled() -> bool:
@@ -69,7 +70,7 @@ def set_float32_matmul_precision(precision: str) -> None:
     if precision not in _PRECISIONS:
         raise ValueError(f"set_float32_matmul_precision: precision must be one of {_PRECISIONS}, got "
                            f"{precision!r}")
-    _flags["precision"] = precision
+    _flags["precision"] = str(precision)  # (a numpy str_ is kept as the plain str)
 
 
 def get_float32_matmul_precision() -> str:
@@ -84,6 +85,8 @@ def set_num_threads(n: int) -> None:
         raise TypeError(f"set_num_threads: expected an int, got {n!r}")
     if n < 1:
         raise RuntimeError(f"set_num_threads: number of threads must be positive, got {n}")
+    if n > 2**31 - 1:  # torch's int32 argument; checked before BLAS is touched
+        raise ValueError(f"set_num_threads: number of threads must fit in 32 bits, got {n}")
     try:
         import threadpoolctl
     except ImportError:

@@ -11,11 +11,13 @@ The file keeps no state and touches nothing else.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Optional
 
 import numpy as np
 
 from ..factories import check_device
+from ..ops.base import ArgumentError
 
 __all__ = ["StateArray"]
 
@@ -55,12 +57,20 @@ class StateArray(np.ndarray):
         if kwargs:
             raise TypeError(f"StateArray.to: unexpected keyword arguments {sorted(kwargs)}")
         for a in args:
-            if isinstance(a, str) or type(a).__name__ == "device":
+            if isinstance(a, (str, numbers.Integral)) or type(a).__name__ == "device":  # an int: a device index
                 device = a
             else:
                 dtype = a
         check_device("StateArray.to", device)
         return self if dtype is None else StateArray.copy_of(self.astype(np.dtype(dtype)))
+
+    def item(self, *args: Any) -> Any:
+        """The one element as a Python number (numpy's ``item(index)`` also works); an array of
+        another size is an ``ArgumentError`` (a ValueError, and torch's RuntimeError) naming its shape."""
+        if not args and self.size != 1:
+            raise ArgumentError(f"StateArray.item: only a one-element array converts to a number, got shape "
+                             f"{self.shape}")
+        return np.ndarray.item(self, *args)
 
     def numpy(self) -> np.ndarray:
         """A plain ndarray sharing this array's memory."""

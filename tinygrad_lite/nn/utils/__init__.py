@@ -59,6 +59,16 @@ def _foreach(who: str, foreach: object) -> None:
 
 
 def _real(who: str, name: str, v: object) -> float:
+    """``v`` as a float: a real number, or a one-element Tensor / array of one (torch takes a
+    tensor here, and ``norm_type`` through ``float()``, so also ``"inf"``)."""
+    raw = v.data if isinstance(v, Tensor) else v
+    if isinstance(raw, np.ndarray) and raw.size == 1 and raw.dtype.kind in "iuf":
+        return float(raw.reshape(()))
+    if name == "norm_type" and isinstance(v, str):
+        try:
+            return float(v)
+        except ValueError:
+            raise TypeError(f"{who}: norm_type must be a real number or 'inf', got {v!r}") from None
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
         raise TypeError(f"{who}: {name} must be a real number, got {v!r}")
     return float(v)

@@ -203,9 +203,21 @@ class LRScheduler:
         """The lr of every group for epoch ``self.last_epoch``."""
         raise NotImplementedError
 
-    def _apply(self, lrs: list) -> None:
-        if len(lrs) != len(self.optimizer.param_groups):
-            raise ValueError("the optimizer's parameter groups changed after the scheduler was created")
+    def _apply(self, lrs: Any) -> None:
+        """Write ``lrs`` (one real number per group; checked whole before any is written)."""
+        name, n = type(self).__name__, len(self.optimizer.param_groups)
+        if not isinstance(lrs, (list, tuple)):
+            raise TypeError(f"{name}.get_lr() must return a list of {n} learning rate(s), got {type(lrs).__name__}")
+        if len(lrs) != n:
+            raise ValueError(f"{name}.get_lr() returned {len(lrs)} learning rate(s), one per entry of the "
+                             f"optimizer's parameter groups is needed ({n}; or the groups changed after the "
+                             "scheduler was created)")
+        for i, lr in enumerate(lrs):
+            raw = getattr(lr, "data", lr)  # a one-element Tensor or array holds its number
+            v = raw.item() if isinstance(raw, np.ndarray) and raw.size == 1 else lr
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or math.isnan(v):
+                raise ValueError(f"{name}.get_lr() returned {lr!r} for parameter group {i}; a learning rate "
+                                 "is a real number")
         for group, lr in zip(self.optimizer.param_groups, lrs):
             group["lr"] = lr
         self._last_lr = list(lrs)
@@ -265,6 +277,11 @@ class LRScheduler:
 
     def _commit(self, state_dict: dict) -> None:
         self.__dict__.update(copy.deepcopy(state_dict))
+
+
+# a user's subclass without its own __init__ runs this one: its failure (a get_lr() refused at
+# creation) must also leave the groups without the "initial_lr" it wrote
+LRScheduler.__init__ = _groups_kept(LRScheduler.__init__)  # type: ignore[method-assign]
 
 
 def _set_momentum(group: dict, use_beta1: bool, value: float) -> None:
