@@ -1,5 +1,5 @@
 """PyTorch's everyday Tensor methods built on the ops: copies and conversions (``clone``,
-``contiguous``, ``to``, ``type``, ``cpu``, ``new_*``), in-place fills for use under
+``contiguous``, ``to``, ``type``, ``cpu``; ``new_*`` from ``torchnew.NewMethods``), in-place fills for use under
 ``no_grad()`` (``zero_``, ``fill_``, ``copy_``, ``abs_``), shape utilities (``expand``,
 ``repeat``, ``split``, ``chunk``, ``unbind``, ``roll``, ``flip``), selection (``where``,
 ``masked_fill``, ``gather``), reductions (``prod``, ``logsumexp``, ``amax`` / ``amin``,
@@ -32,6 +32,7 @@ from .torchextra import _along
 from .torchextra import _axis as _one_axis
 from .torchindex import IndexMethods
 from .torchlayout import LayoutMethods
+from .torchnew import NewMethods
 from .torchscatter import ScatterMethods
 from .torchwrite import WriteMethods, recorded
 
@@ -46,7 +47,7 @@ def _shape_of(other: Any, who: str) -> tuple:
     return tuple(other.shape)
 
 
-class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods):
+class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods, NewMethods):
     """Mixin of ``Tensor`` (see the module docstring)."""
 
     __slots__ = ()
@@ -137,34 +138,6 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods):
 
     def is_floating_point(self) -> bool:
         return self.data.dtype.kind == "f"
-
-    def _new(self, who: str, arr: Any, dtype: Any, requires_grad: bool, device: Any = None) -> "Tensor":
-        factories.check_device(who, device)
-        dt = self.data.dtype if dtype is None else factories.as_dtype(who, dtype)
-        return base.Tensor(arr, dtype=dt, requires_grad=requires_grad)
-
-    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> "Tensor":
-        """Zeros of the given shape with this tensor's dtype (unless ``dtype`` is given)."""
-        return self._new("new_zeros", np.zeros(factories.size_arg("new_zeros", size)), dtype, requires_grad, device)
-
-    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> "Tensor":
-        """Ones of the given shape with this tensor's dtype."""
-        return self._new("new_ones", np.ones(factories.size_arg("new_ones", size)), dtype, requires_grad, device)
-
-    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> "Tensor":
-        """A tensor of the given shape with this tensor's dtype (zeros here)."""
-        return self._new("new_empty", np.zeros(factories.size_arg("new_empty", size)), dtype, requires_grad, device)
-
-    def new_full(self, size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
-                 requires_grad: bool = False) -> "Tensor":
-        """``fill_value`` in the given shape with this tensor's dtype."""
-        shape = factories.size_arg("new_full", (size,) if isinstance(size, numbers.Integral) else tuple(size))
-        return self._new("new_full", np.full(shape, fill_value), dtype, requires_grad, device)
-
-    def new_tensor(self, data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> "Tensor":
-        """A new leaf holding a copy of ``data``, with this tensor's dtype unless ``dtype`` is given."""
-        return self._new("new_tensor", data.data if isinstance(data, base.Tensor) else data, dtype, requires_grad,
-                         device)
 
     # ------------------------------------------------------------ in place -------------
     def zero_(self) -> "Tensor":
