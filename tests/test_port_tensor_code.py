@@ -6,6 +6,7 @@ float inputs the gradients of a fixed weighted sum of the float results."""
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Callable
 
 import numpy as np
@@ -81,6 +82,8 @@ def _compare(got: Any, want: Any, where: str) -> None:
         assert type(got) is type(want), f"{where}: {type(got).__name__} != torch's {type(want).__name__}"
         if isinstance(want, float) and math.isnan(want):
             assert math.isnan(got)
+        elif not isinstance(want, numbers.Number) or isinstance(want, bool):  # a str, a bool, None: exact
+            assert got == want, f"{where}: {got!r} != torch's {want!r}"
         else:
             assert got == pytest.approx(want, rel=1e-10, abs=1e-12), where
 
