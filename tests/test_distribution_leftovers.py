@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from test_distributions_more import close, pair  # (that module skips without torch too)
 
 import tinygrad_lite as tl
 
@@ -18,18 +19,6 @@ D = tl.distributions
 T = tl.distributions.transforms
 
 R = np.random.default_rng(20261127)
-
-
-def close(a, b, tol=1e-10):
-    a = np.asarray(a.data if isinstance(a, tl.Tensor) else a, dtype=np.float64)
-    b = b.detach().numpy() if isinstance(b, torch.Tensor) else np.asarray(b)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    np.testing.assert_allclose(a, b, rtol=tol, atol=tol, equal_nan=True)
-
-
-def pair(a):
-    return (tl.tensor(np.array(a, dtype=np.float64), requires_grad=True),
-            torch.tensor(np.array(a, dtype=np.float64), requires_grad=True))
 
 
 def _t(a):

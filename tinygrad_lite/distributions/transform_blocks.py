@@ -55,7 +55,31 @@ def _check_axis(who: str, t: Tensor, dim: int, size: int, what: str) -> None:
         raise ValueError(f"{who}: expected size {size} ({what}) along dim {dim}, got shape {tuple(t.shape)}")
 
 
-class CatTransform(Transform):
+class _Joined(Transform):
+    """What Cat and Stack share: the parts ``transforms`` (given the cache size), the joining
+    ``dim``, bijectivity (every part's) and the shape maps through the parts (``_shape_map``)."""
+
+    def __init__(self, who: str, tseq: Sequence[Transform], dim: int, cache_size: int) -> None:
+        parts = _transforms(who, tseq)
+        super().__init__(cache_size)
+        self.transforms = [t.with_cache(cache_size) for t in parts] if cache_size else parts
+        self.dim = _int(who, "dim", dim)
+
+    @property
+    def bijective(self) -> bool:  # type: ignore[override]
+        return all(t.bijective for t in self.transforms)
+
+    def _shape_map(self, shape: Sequence[int], fn: Callable) -> tuple:
+        raise NotImplementedError
+
+    def forward_shape(self, shape: Sequence[int]) -> tuple:
+        return self._shape_map(shape, lambda t, s: t.forward_shape(s))
+
+    def inverse_shape(self, shape: Sequence[int]) -> tuple:
+        return self._shape_map(shape, lambda t, s: t.inverse_shape(s))
+
+
+class CatTransform(_Joined):
     """``tseq[i]`` applied to the i-th block of ``lengths[i]`` entries along ``dim`` (``lengths``
     default all 1), the results joined with ``cat`` along ``dim``: y = cat([t_i(x_i)]).
     ``domain`` / ``codomain`` are ``constraints.cat`` of the parts'; ``event_dim`` the largest
@@ -66,15 +90,12 @@ class CatTransform(Transform):
     def __init__(self, tseq: Sequence[Transform], dim: int = 0, lengths: Optional[Sequence[int]] = None,
                  cache_size: int = 0) -> None:
         who = "CatTransform"
-        parts = _transforms(who, tseq)
-        super().__init__(cache_size)
-        self.transforms = [t.with_cache(cache_size) for t in parts] if cache_size else parts
-        lengths = [1] * len(parts) if lengths is None else list(lengths)
+        super().__init__(who, tseq, dim, cache_size)
+        lengths = [1] * len(self.transforms) if lengths is None else list(lengths)
         self.lengths = [_int(who, "lengths", n, 0) for n in lengths]
         if len(self.lengths) != len(self.transforms):
             raise ValueError(f"{who}: lengths ({len(self.lengths)}) must match the transforms "
                              f"({len(self.transforms)})")
-        self.dim = _int(who, "dim", dim)
 
     @property
     def event_dim(self) -> int:
@@ -89,10 +110,6 @@ class CatTransform(Transform):
         if self._cache_size == cache_size:
             return self
         return CatTransform(self.transforms, self.dim, self.lengths, cache_size)
-
-    @property
-    def bijective(self) -> bool:  # type: ignore[override]
-        return all(t.bijective for t in self.transforms)
 
     @property
     def domain(self) -> Any:  # type: ignore[override]
@@ -146,37 +163,23 @@ class CatTransform(Transform):
                              f"along dim {self.dim}")
         return shape[:d] + (sum(o[d] for o in outs),) + shape[d + 1:]
 
-    def forward_shape(self, shape: Sequence[int]) -> tuple:
-        return self._shape_map(shape, lambda t, s: t.forward_shape(s))
-
-    def inverse_shape(self, shape: Sequence[int]) -> tuple:
-        return self._shape_map(shape, lambda t, s: t.inverse_shape(s))
-
     def __repr__(self) -> str:
         return f"CatTransform({self.transforms!r}, dim={self.dim}, lengths={self.lengths})"
 
 
-class StackTransform(Transform):
+class StackTransform(_Joined):
     """``tseq[i]`` applied to the i-th slice along ``dim`` (``x.select(dim, i)``), the results
     joined with ``stack`` along ``dim``. ``domain`` / ``codomain`` are ``constraints.stack`` of
     the parts'; log|det J| is the parts' stacked along ``dim``; ``inv`` applies the parts'
     inverses slice by slice."""
 
     def __init__(self, tseq: Sequence[Transform], dim: int = 0, cache_size: int = 0) -> None:
-        who = "StackTransform"
-        parts = _transforms(who, tseq)
-        super().__init__(cache_size)
-        self.transforms = [t.with_cache(cache_size) for t in parts] if cache_size else parts
-        self.dim = _int(who, "dim", dim)
+        super().__init__("StackTransform", tseq, dim, cache_size)
 
     def with_cache(self, cache_size: int = 1) -> Transform:
         if self._cache_size == cache_size:
             return self
         return StackTransform(self.transforms, self.dim, cache_size)
-
-    @property
-    def bijective(self) -> bool:  # type: ignore[override]
-        return all(t.bijective for t in self.transforms)
 
     @property
     def domain(self) -> Any:  # type: ignore[override]
@@ -215,12 +218,6 @@ class StackTransform(Transform):
             raise ValueError(f"{who}: the parts map the slices of shape {shape} to different shapes {sorted(outs)}")
         out = outs.pop()
         return out[:d] + (len(self.transforms),) + out[d:]
-
-    def forward_shape(self, shape: Sequence[int]) -> tuple:
-        return self._shape_map(shape, lambda t, s: t.forward_shape(s))
-
-    def inverse_shape(self, shape: Sequence[int]) -> tuple:
-        return self._shape_map(shape, lambda t, s: t.inverse_shape(s))
 
     def __repr__(self) -> str:
         return f"StackTransform({self.transforms!r}, dim={self.dim})"
