@@ -313,9 +313,54 @@ def test_unsupported_values_are_refused_naming_where(
     assert files_in(tmp_path) == []
 
 
-def test_tensor_is_refused_with_a_hint(tmp_path: pathlib.Path) -> None:
-    with pytest.raises(TypeError, match=r"\.data"):
-        save({"w": tl.Tensor(np.ones(2))}, tmp_path / "c.npz")
+def test_tensors_load_as_new_leaves_with_their_values_dtype_and_flags(tmp_path: pathlib.Path) -> None:
+    # torch.save's general checkpoint keeps Tensors, the loss among them (a non-leaf)
+    x = tl.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    layer = tl.nn.Linear(3, 2, dtype=np.float32)
+    obj = {"loss": (x * x).sum(), "x": x, "frozen": x.detach(), "w": layer.weight,
+           "ints": tl.tensor(np.array([[1, -2]], dtype=np.int16)), "nested": [(tl.tensor(2.5),)]}
+    save(obj, tmp_path / "c.npz")
+    back = load(tmp_path / "c.npz")
+    for key, want in [("loss", (x * x).sum()), ("x", x), ("frozen", x), ("w", layer.weight), ("ints", obj["ints"])]:
+        got = back[key]
+        assert type(got) is tl.Tensor and got.grad_fn is None, key
+        assert got.dtype == want.dtype and got.shape == want.shape, key
+        np.testing.assert_array_equal(got.data, want.data)
+        assert not np.shares_memory(got.data, want.data), key
+    assert [back[k].requires_grad for k in ("loss", "x", "frozen", "w", "ints")] == [True, True, False, True, False]
+    assert isinstance(back["w"], tl.nn.Parameter) and not isinstance(back["frozen"], tl.nn.Parameter)
+    assert back["nested"][0][0].item() == 2.5 and isinstance(back["nested"][0], tuple)
+    (back["x"] * 3).sum().backward()  # a loaded leaf trains
+    np.testing.assert_array_equal(back["x"].grad, np.full((2, 3), 3.0))
+    assert x.grad is None
+    save(x, tmp_path / "t.npz")  # a bare tensor, as torch.save(tensor, path)
+    np.testing.assert_array_equal(load(tmp_path / "t.npz").data, x.data)
+
+
+def test_module_is_refused_with_a_hint(tmp_path: pathlib.Path) -> None:
+    with pytest.raises(TypeError, match=r"Linear at obj\['m'\] \(save its state_dict\(\)\)"):
+        save({"m": tl.nn.Linear(2, 2)}, tmp_path / "c.npz")
+    assert files_in(tmp_path) == []
+
+
+@pytest.mark.parametrize(("node", "what"), [
+    (["arr0", "yes", False], "a tensor node must hold"),
+    (["arr0", True], "a tensor node must hold"),
+    ("arr0", "a tensor node must hold"),
+    (["arr1", False, False], "missing array member 'arr1'"),
+])
+def test_bad_tensor_nodes_are_refused(tmp_path: pathlib.Path, node: Any, what: str) -> None:
+    path = tmp_path / "t.npz"
+    path.write_bytes(raw_zip([member("__structure__.npy", structure_npy({"$tensor": node})),
+                              member("arr0.npy", npy_bytes(np.ones(2)))]))
+    assert_refused(path, what)
+
+
+def test_an_integer_tensor_that_requires_grad_is_refused(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "t.npz"
+    path.write_bytes(raw_zip([member("__structure__.npy", structure_npy({"$tensor": ["arr0", True, False]})),
+                              member("arr0.npy", npy_bytes(np.arange(3)))]))
+    assert_refused(path, r"tensor member 'arr0' of dtype int64 cannot require grad")
 
 
 def test_unsupported_key_is_refused(tmp_path: pathlib.Path) -> None:
@@ -865,7 +910,7 @@ def test_compress_must_be_a_bool(tmp_path: pathlib.Path, compress: Any) -> None:
     ("obj", "error", "what"),
     [
         ({"w": np.ones(3), "bad": {1, 2}}, TypeError, r"set.*obj\['bad'\]"),
-        ({"w": np.ones(3), "t": tl.Tensor(np.ones(2))}, TypeError, r"Tensor.*obj\['t'\].*\.data"),
+        ({"w": np.ones(3), "m": tl.nn.Linear(2, 2)}, TypeError, r"Linear.*obj\['m'\].*state_dict"),
         ({"w": np.ones(3), "o": np.array([None])}, TypeError, "object array"),
         ({"k": {(1,): 2}}, TypeError, "key"),
     ],

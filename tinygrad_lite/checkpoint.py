@@ -11,6 +11,9 @@ file, and ``load(path)`` reads it back. No pickle is involved anywhere:
   uint8 member ``__structure__``. Dict keys keep their type (``0`` and
   ``"0"`` are different keys and stay different), tuples stay tuples, and
   array leaves refer to their members by name;
+* a ``Tensor`` (as torch.save keeps one: a model's weights, the loss of a general
+  checkpoint) is its array member plus whether it requires grad and is a parameter;
+  it loads as a new leaf Tensor (a parameter as ``tl.nn.Parameter``), with no graph;
 * object arrays (which need pickle) are refused by both functions.
 
 Writes are atomic: the archive goes to a temporary file
@@ -36,7 +39,7 @@ Paths are used exactly as given: no ``.npz`` suffix is appended by either
 function, so ``save(obj, "ckpt")`` writes the file ``ckpt`` and
 ``load("ckpt")`` reads it. Naming files ``*.npz`` is still recommended.
 
-Limits: only the types listed above are accepted (anything else, a ``Tensor``
+Limits: only the types listed above are accepted (anything else, a Module
 or a ``set`` for instance, is a ``TypeError`` naming where it sits); an
 ``OrderedDict`` loads as an ``OrderedDict``, other dict, list and tuple
 subclasses (named tuples too) and array subclasses (a state dict's
@@ -65,6 +68,7 @@ import numpy as np
 from . import _npzsafe
 from ._npzsafe import CheckpointError
 from .checkpoint_torch import check_load_options, is_stream, read_stream, write_stream
+from .tensor import Tensor
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "MAX_DEPTH", "STRUCTURE_MEMBER", "CheckpointError", "load",
            "save"]
@@ -93,6 +97,7 @@ _MEMBER_KEYS = r"__structure__|arr[0-9]{1,9}"
 # Tags of the JSON objects that encode non-JSON nodes. Every JSON object in the
 # document has exactly one of these keys; JSON arrays are Python lists.
 _DICT, _ODICT, _TUPLE, _ARRAY, _SCALAR, _FLOAT = "$dict", "$odict", "$tuple", "$array", "$scalar", "$float"
+_TENSOR = "$tensor"  # [member, requires_grad, is a parameter]
 _NONFINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 # A Python nesting level takes at most 3 JSON levels ({"$dict": [[k, v]]}); the document
 # object and a leaf node ({"$array": ...}) add 2.
@@ -150,6 +155,9 @@ class _Encoder:
             return {_ARRAY: self._add_array(np.asarray(obj), path)}
         if isinstance(obj, np.generic):
             return {_SCALAR: self._add_array(np.asarray(obj), path)}
+        if isinstance(obj, Tensor):
+            return {_TENSOR: [self._add_array(np.array(obj.data), path), bool(obj.requires_grad),
+                              bool(getattr(obj, "_param", False))]}
         if obj is None or isinstance(obj, bool):
             return obj
         if isinstance(obj, str):
@@ -174,12 +182,10 @@ class _Encoder:
                 return {_TUPLE: items} if isinstance(obj, tuple) else items
             finally:
                 self._active.discard(id(obj))
-        hint = ""
-        if hasattr(obj, "data") and isinstance(getattr(obj, "data", None), np.ndarray):
-            hint = " (save its .data array, or a module's state_dict())"
+        hint = " (save its state_dict())" if hasattr(obj, "state_dict") else ""
         raise TypeError(
             f"cannot save {type(obj).__name__} at {_where(path)}{hint}: supported are numpy arrays and "
-            "scalars, dict, list, tuple, None, bool, int, float and str"
+            "scalars, Tensors, dict, list, tuple, None, bool, int, float and str"
         )
 
 
@@ -219,6 +225,19 @@ class _Decoder:
             return arr[()]
         return arr
 
+    def _tensor(self, value: Any) -> Any:
+        """A saved Tensor: a new leaf holding its array (a parameter as ``tl.nn.Parameter``)."""
+        if not (isinstance(value, list) and len(value) == 3 and all(isinstance(v, bool) for v in value[1:])):
+            raise self._bad(f"a tensor node must hold [member, requires_grad, parameter], got {str(value)[:80]}")
+        arr = self._member(value[0], False)
+        if arr is None:
+            return None
+        if value[1] and arr.dtype.kind != "f":
+            raise self._bad(f"tensor member {value[0]!r} of dtype {arr.dtype} cannot require grad")
+        t = Tensor(arr, requires_grad=value[1])
+        t._param = value[2]
+        return t
+
     def _float(self, node: Any) -> float:
         if isinstance(node, float):
             return node
@@ -255,6 +274,8 @@ class _Decoder:
             return tuple(self.decode(v, depth + 1) for v in value)
         if tag in (_ARRAY, _SCALAR):
             return self._member(value, tag == _SCALAR)
+        if tag == _TENSOR:
+            return self._tensor(value)
         if tag == _FLOAT:
             return self._float(node)
         raise self._bad(f"unknown tag {tag!r}")
@@ -292,7 +313,7 @@ def save(obj: Any, path: Union[PathLike, BinaryIO], *, compress: bool = False) -
         obj: a model ``state_dict()`` (name -> ndarray), an optimizer
             ``state_dict()``, or any nesting of dict / list / tuple (at most
             ``MAX_DEPTH`` levels) whose leaves are numpy arrays, numpy scalars,
-            ``None``, ``bool``, ``int``, ``float`` or ``str``. Dict keys may be
+            Tensors, ``None``, ``bool``, ``int``, ``float`` or ``str``. Dict keys may be
             ``str``, ``int``, ``float``, ``bool`` or ``None`` and keep their type.
         path: the file to write, used exactly as given (no suffix is added).
             A symlink is written through to its target; an existing file keeps
@@ -441,7 +462,7 @@ def load(path: Union[PathLike, BinaryIO], map_location: Any = None, *, weights_o
 
     Returns:
         The saved structure: dicts (with their original key types), lists,
-        tuples, numpy arrays (same dtype and shape), numpy scalars and Python
+        tuples, numpy arrays (same dtype and shape), numpy scalars, leaf Tensors and Python
         ``None`` / ``bool`` / ``int`` / ``float`` / ``str``.
 
     Raises:
