@@ -56,7 +56,7 @@ def value_clamped(n: Tensor, eps: float) -> Tensor:
     """``max(n, eps)`` as a value, with the gradient of ``n`` itself (torch's in-place clamp of
     a norm under no_grad): n + (max(n, eps) - n) with the bracket a constant."""
     d = n.data
-    shift = np.maximum(d, eps) - d
+    shift = np.maximum(eps - d, 0)  # (= max(d, eps) - d, and 0 where the norm overflowed to inf)
     return n + shift.astype(d.dtype, copy=False) if np.any(shift) else n
 
 
