@@ -35,3 +35,92 @@ def test_cosine_similarity_clamp_is_unchanged_below_eps() -> None:
     torch = pytest.importorskip("torch")
     want = torch.nn.functional.cosine_similarity(torch.tensor(x.data), torch.tensor(y.data), dim=1)
     np.testing.assert_allclose(out.data, want.numpy(), rtol=1e-15)
+
+
+# ---------------------------------------------------------------- y[idx] op= v inside a graph
+# Python runs ``y[idx] *= v`` as ``tmp = y[idx]; tmp = tmp * v; y[idx] = tmp``: the getitem
+# read y before the write, so it must read y's former values (it used to make backward refuse)
+def _aug_col(y: object) -> None:
+    y[:, 0] *= 3
+
+
+def _aug_row(y: object) -> None:
+    y[0] += y[1]
+
+
+def _aug_chain(y: object) -> None:
+    y[0] = y[0] * 2
+    y[1] -= y[0]
+    y[:, 2] /= 3
+
+
+def _aug_from_sum(y: object) -> None:
+    y[1] /= y[0].sum()
+
+
+def _aug_cols(y: object) -> None:
+    y[:, 0] = y[:, 1] ** 2
+    y[:, 1] += y[:, 0]
+
+
+@pytest.mark.parametrize("write", [_aug_col, _aug_row, _aug_chain, _aug_from_sum, _aug_cols])
+@pytest.mark.parametrize("transposed", [False, True])
+def test_augmented_assignment_to_an_index_of_a_graph_value(write: object, transposed: bool) -> None:
+    x0 = np.random.default_rng(3).standard_normal((3, 3))
+
+    def f(x: object) -> object:
+        y = (x.T if transposed else x) * 2  # (transposed: y's memory is in Fortran order)
+        write(y)
+        return (y * y).sum()
+
+    x = tl.tensor(x0.copy(), requires_grad=True)
+    f(x).backward()
+    want = np.zeros_like(x0)  # central differences of the same code outside the graph
+    for i in np.ndindex(x0.shape):
+        hi, lo = x0.copy(), x0.copy()
+        hi[i] += 1e-6
+        lo[i] -= 1e-6
+        with tl.no_grad():
+            want[i] = (f(tl.tensor(hi)).item() - f(tl.tensor(lo)).item()) / 2e-6
+    np.testing.assert_allclose(x.grad, want, rtol=1e-7, atol=1e-7)
+    torch = pytest.importorskip("torch")
+    tx = torch.tensor(x0.copy(), requires_grad=True)
+    if write is _aug_cols:  # torch refuses: its pow saved y[:, 1], which the next line writes
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            f(tx).backward()
+        return
+    out = f(tx)
+    out.backward()
+    np.testing.assert_allclose(f(x).item(), out.item(), rtol=1e-13)
+    np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_a_view_the_caller_keeps_across_the_write_still_refuses_backward() -> None:
+    # z = y[0] stays a view of y (torch shows it the new values): rather than a gradient through
+    # the old values, backward refuses as before
+    x = tl.tensor(np.ones((2, 3)), requires_grad=True)
+    y = x * 1
+    z = y[0]
+    y[0] = z * 2
+    np.testing.assert_array_equal(z.data, [2.0, 2.0, 2.0])
+    with pytest.raises(RuntimeError, match="changed in place"):
+        (z * y).sum().backward()
+
+
+def test_augmented_assignment_keeps_per_sample_gradients_exact() -> None:
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((5, 4)), rng.standard_normal((5, 2))
+    lin = tl.nn.Linear(4, 2)
+
+    def loss(x: object, y: object) -> object:
+        h = lin(x)
+        h[:, 0] *= 3
+        h[:, 1] += h[:, 0]
+        return tl.nn.mse_loss(h, y)
+
+    loss(tl.Tensor(X, batched=True), tl.Tensor(Y, batched=True)).backward()
+    got = lin.weight.grad_sample
+    for b in range(5):
+        lin.zero_grad()
+        loss(tl.Tensor(X[b:b + 1]), tl.Tensor(Y[b:b + 1])).backward()
+        np.testing.assert_allclose(got[b], lin.weight.grad, rtol=1e-12, atol=1e-14)

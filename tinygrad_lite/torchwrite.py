@@ -8,7 +8,8 @@ torch's ``x[index] = value`` (``__setitem__``).
   whose input is ``h`` as it was. The tensor object keeps its identity and its memory (so
   aliases see the new values); its former node moves to a new internal Tensor holding a
   copy of the old values, which the new op reads. An op built BEFORE the change that used
-  ``h`` then refuses to backward (its input is no longer what it read), as in torch. A view
+  ``h`` then refuses to backward (its input is no longer what it read), as in torch, except
+  the ops of the value written, which read the old copy (``y[i] *= 2`` reads ``y[i]``). A view
   (a slice, reshape, transpose or detach sharing another tensor's memory) cannot be
   changed in place inside a graph: the tensor it views would not know; that is refused.
 
@@ -29,6 +30,7 @@ from .ops import base
 from .ops.base import wrote
 from .ops.elementwise import CAST
 from .ops.layout import EXPAND, index_keeps_rows, indexed, normalise_index
+from .ops.memory import _ONLY_LIST, _count
 from .ops.scatter import INDEXPUT
 from .ops.select import WHERE
 from .torchextra import ExtraMethods
@@ -123,7 +125,7 @@ def _former(t: Any, copy: bool = True) -> Any:
                 except AttributeError:  # (a slot this node never set)
                     pass
     if copy:
-        old._data = t._data.copy()
+        old._data = t._data.copy(order="K")  # (the same layout: views of t map onto it)
     return old
 
 
@@ -151,9 +153,45 @@ def recorded(t: Any, who: str, fn: Any, casting: str) -> Any:
         r = CAST(r, d.dtype)
     if rd.shape != d.shape:
         r = EXPAND(r, d.shape)
+    _reads_former(r, t, old)
     before_write(t)  # kept gradients made from this memory are multiplied out first
     np.copyto(d, r._data)
     return _take_node(t, r, wrote(d))
+
+
+def _reads_former(r: Any, t: Any, old: Any) -> None:
+    """Ops of the written value ``r`` that read ``t`` read it as it was before the write, so
+    they read ``old`` from now on (``y[:, 0] *= 3`` is ``y[:, 0] = y[:, 0] * 3``: its getitem
+    read the former ``y``). Only nodes built since ``t``'s own node can read ``t``. A view of
+    ``t`` moves to the former values only when nothing but this graph holds it (a temporary);
+    a view the caller keeps stays a view of ``t`` (and a backward through it refuses)."""
+    since = getattr(t, "_stamp", -1) if t._op is not None else -1
+    d, former = t._data, old._data
+    nodes, held, seen, todo = [], {}, set(), [r]
+    while todo:
+        node = todo.pop()
+        nodes.append(node)
+        for p in node._parents:
+            if p._data.base is d:
+                held[id(p)] = held.get(id(p), 0) + 1
+            if p is not t and p._op is not None and p._stamp > since and id(p) not in seen:
+                seen.add(id(p))
+                todo.append(p)
+    node = p = None  # (counted below: only the list and the parents may hold a node)
+    same = former.strides == d.strides
+    keep = set()  # (a view held elsewhere has more references)
+    for i in range(len(nodes)):
+        k = id(nodes[i])
+        if k in held and (not same or _count(nodes, i) != _ONLY_LIST + held[k]):
+            keep.add(k)
+    for node in nodes:
+        if id(node) in keep:
+            continue
+        if any(p is t for p in node._parents):
+            node._parents = tuple(old if p is t else p for p in node._parents)
+        v = node._data
+        if v.base is d and node is not r:
+            node._data = np.ndarray(v.shape, v.dtype, former, v.ctypes.data - d.ctypes.data, v.strides)
 
 
 def _take_node(t: Any, r: Any, version: int) -> Any:
