@@ -124,3 +124,33 @@ def test_augmented_assignment_keeps_per_sample_gradients_exact() -> None:
         lin.zero_grad()
         loss(tl.Tensor(X[b:b + 1]), tl.Tensor(Y[b:b + 1])).backward()
         np.testing.assert_allclose(got[b], lin.weight.grad, rtol=1e-12, atol=1e-14)
+
+
+# ---------------------------------------------------------------- tl.dist (it was missing)
+@pytest.mark.parametrize("p", [2, 1, 3.5, 0.5, float("inf")])
+def test_dist_is_the_norm_of_the_broadcast_difference(p: float) -> None:
+    a0 = np.array([[1.0, 2.0], [3.0, 4.5]])
+    b0 = np.array([1.5, -0.25])
+    a = tl.tensor(a0, requires_grad=True)
+    out = tl.dist(a, tl.tensor(b0), p)
+    np.testing.assert_allclose(out.item(), np.linalg.norm((a0 - b0).ravel(), ord=p), rtol=1e-14)
+    assert a.dist(tl.tensor(b0), p).item() == out.item()
+    out.backward()
+    want = np.zeros_like(a0)
+    for i in np.ndindex(a0.shape):
+        hi, lo = a0.copy(), a0.copy()
+        hi[i] += 1e-6
+        lo[i] -= 1e-6
+        want[i] = (np.linalg.norm((hi - b0).ravel(), ord=p) - np.linalg.norm((lo - b0).ravel(), ord=p)) / 2e-6
+    np.testing.assert_allclose(a.grad, want, rtol=1e-6, atol=1e-8)
+    torch = pytest.importorskip("torch")
+    ta = torch.tensor(a0, requires_grad=True)
+    tout = torch.dist(ta, torch.tensor(b0), p)
+    tout.backward()
+    np.testing.assert_allclose(out.item(), tout.item(), rtol=1e-14)
+    np.testing.assert_allclose(a.grad, ta.grad.numpy(), rtol=1e-12)
+
+
+def test_dist_refuses_a_p_that_is_not_a_number() -> None:
+    with pytest.raises(TypeError, match="dist: p must be a number, got 'fro'"):
+        tl.dist(tl.tensor([1.0]), tl.tensor([2.0]), "fro")

@@ -1,7 +1,7 @@
 """torch's top-level spellings of linear algebra (``tl.det``, ``tl.logdet``, ``tl.slogdet``,
 ``tl.inverse``, ``tl.cholesky``, ``tl.cholesky_solve``, ``tl.cholesky_inverse``, ``tl.qr``,
 ``tl.svd``, ``tl.pinverse``, ``tl.matrix_power``, ``tl.matrix_exp``, ``tl.cross``,
-``tl.inner``, ``tl.vdot``, ``tl.ger``, ``tl.chain_matmul``, ``tl.triangular_solve``) and the
+``tl.inner``, ``tl.vdot``, ``tl.dist``, ``tl.ger``, ``tl.chain_matmul``, ``tl.triangular_solve``) and the
 Tensor methods of the same names (``LinalgMethods``, mixed into Tensor).
 
 They call ``tl.linalg`` (module ``linalg_more``, whose ops state the gradients) with
@@ -152,6 +152,14 @@ class LinalgMethods:
         out = self.reshape(-1, a[-1]) @ o.reshape(-1, b[-1]).mT  # type: ignore[attr-defined]
         return out.reshape(a[:-1] + b[:-1])
 
+    def dist(self, other: Any, p: float = 2) -> "Tensor":
+        """The p-norm of ``self - other`` (broadcast together) over all its elements:
+        (sum |d_i|**p)**(1/p); p = 0 counts the non-zero differences, inf / -inf is the
+        largest / smallest |d_i|."""
+        if isinstance(p, (bool, np.bool_)) or not isinstance(p, (int, float, np.integer, np.floating)):
+            raise TypeError(f"dist: p must be a number, got {p!r}")
+        return (self - _tensor("dist", other)).reshape(-1).norm(float(p))  # type: ignore[operator]
+
     def vdot(self, other: Any) -> "Tensor":
         """sum_i x_i y_i of two 1-D tensors of one length."""
         o = _tensor("vdot", other)
@@ -192,7 +200,7 @@ def _method(name: str) -> Any:
 det, logdet, slogdet, inverse, cholesky = (_method(n) for n in ("det", "logdet", "slogdet", "inverse", "cholesky"))
 cholesky_solve, cholesky_inverse, qr, svd = (_method(n) for n in ("cholesky_solve", "cholesky_inverse", "qr", "svd"))
 pinverse, matrix_power, matrix_exp, cross = (_method(n) for n in ("pinverse", "matrix_power", "matrix_exp", "cross"))
-inner, vdot, triangular_solve = (_method(n) for n in ("inner", "vdot", "triangular_solve"))
+inner, vdot, triangular_solve, dist = (_method(n) for n in ("inner", "vdot", "triangular_solve", "dist"))
 
 
 def ger(input: Any, vec2: Any) -> "Tensor":
@@ -215,4 +223,4 @@ def chain_matmul(*matrices: Any) -> "Tensor":
 
 __all__ = ["det", "logdet", "slogdet", "inverse", "cholesky", "cholesky_solve", "cholesky_inverse", "qr", "svd",
            "pinverse", "matrix_power", "matrix_exp", "cross", "inner", "vdot", "ger", "chain_matmul",
-           "triangular_solve"]
+           "triangular_solve", "dist"]
