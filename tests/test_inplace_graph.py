@@ -126,15 +126,34 @@ def test_an_op_built_before_the_change_refuses_to_backward_and_names_it() -> Non
     np.testing.assert_allclose(W.grad, ((X @ W0.T > 0).astype(float)).T @ X)
 
 
-def test_a_view_is_not_changed_in_place_inside_a_graph_and_nothing_changes() -> None:
+@pytest.mark.parametrize("view", [lambda h: h[0], lambda h: h.reshape(20), lambda h: h.swapaxes(0, 1),
+                                  lambda h: h[1:, ::2], lambda h: h.diagonal() if isinstance(h, tl.Tensor) else
+                                  np.lib.stride_tricks.as_strided(h, (4,), (sum(h.strides),))])
+def test_a_view_changed_in_place_inside_a_graph_writes_through_to_its_tensor(view: Any) -> None:
+    # as torch: h takes the new values, and the gradient goes through the changed region
     W = tl.tensor(W0, requires_grad=True)
     h = tl.tensor(X) @ W.T
-    before = h.data.copy()
-    for view in (lambda: h[0], lambda: h.reshape(20), lambda: h.swapaxes(0, 1)):
-        v = view()
-        with pytest.raises(RuntimeError, match="shares the memory of another tensor"):
-            v.relu_()
+    v = view(h)
+    v.relu_()
+    want = X @ W0.T
+    view(want)[...] = np.maximum(view(want), 0)  # (numpy's views of the same kind)
+    np.testing.assert_array_equal(h.data, want)
+    np.testing.assert_array_equal(v.data, view(want))
+    (h * h).sum().backward()
+    mask = np.ones_like(want)
+    view(mask)[...] = view(X @ W0.T) > 0
+    np.testing.assert_allclose(W.grad, (2 * want * mask).T @ X, rtol=1e-12)
+
+
+def test_a_view_of_a_leaf_or_a_detach_is_not_changed_in_place_inside_a_graph() -> None:
+    W = tl.tensor(W0, requires_grad=True)
+    h = tl.tensor(X) @ W.T
+    before, w_before = h.data.copy(), W0.copy()
+    for view in (lambda: W[0], lambda: W.T, lambda: h.detach()[0]):
+        with pytest.raises(RuntimeError, match="shares the memory of a tensor that is not a result in this graph"):
+            view().mul_(h[0, 0])
     np.testing.assert_array_equal(h.data, before)
+    np.testing.assert_array_equal(W.data, w_before)
     h.sum().backward()
     np.testing.assert_allclose(W.grad, np.ones((5, 4)).T @ X)
 
@@ -344,7 +363,7 @@ def test_setitem_inside_a_graph_refuses_a_view_and_a_bad_value_changing_nothing(
     h = tl.tensor(X) @ W.T
     before = h.data.copy()
     with pytest.raises(RuntimeError, match="shares the memory"):
-        h[0][1] = W[0, 0]
+        h.detach()[0][1] = W[0, 0]
     with pytest.raises(ValueError, match=r"setitem: a value of shape \(3,\) cannot be broadcast"):
         h[0] = W[0]
     with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):

@@ -154,3 +154,128 @@ def test_dist_is_the_norm_of_the_broadcast_difference(p: float) -> None:
 def test_dist_refuses_a_p_that_is_not_a_number() -> None:
     with pytest.raises(TypeError, match="dist: p must be a number, got 'fro'"):
         tl.dist(tl.tensor([1.0]), tl.tensor([2.0]), "fro")
+
+
+# ---------------------------------------------------------------- in-place through a view
+def _fd_grad(f: object, x0: np.ndarray) -> np.ndarray:
+    want = np.zeros_like(x0)
+    for i in np.ndindex(x0.shape):
+        hi, lo = x0.copy(), x0.copy()
+        hi[i] += 1e-6
+        lo[i] -= 1e-6
+        with tl.no_grad():
+            want[i] = (f(tl.tensor(hi)).item() - f(tl.tensor(lo)).item()) / 2e-6
+    return want
+
+
+def _v_mul(y: object) -> None:
+    y[0].mul_(2)
+
+
+def _v_chained_setitem(y: object) -> None:
+    y[:, 1:][0] = y[1, :2] * y[0, 0]
+
+
+def _v_diagonal(y: object) -> None:
+    y.diagonal().mul_(3)
+
+
+def _v_transposed_reads_other_column(y: object) -> None:
+    v = y.T  # a view kept in a variable, read again after the write
+    v[1].add_(v[0] ** 2)
+
+
+def _v_reshaped_clamp(y: object) -> None:
+    y.reshape(9)[1:7:2].clamp_(min=0.1)
+
+
+def _v_two_writes(y: object) -> None:
+    y[:, 0].zero_()
+    y[2].sub_(y[0, 1] * 2)
+
+
+@pytest.mark.parametrize("write", [_v_mul, _v_chained_setitem, _v_diagonal, _v_transposed_reads_other_column,
+                                   _v_reshaped_clamp, _v_two_writes])
+def test_in_place_change_of_a_view_inside_a_graph(write: object) -> None:
+    x0 = np.random.default_rng(5).standard_normal((3, 3))
+
+    def f(x: object) -> object:
+        y = x.exp() * 1
+        write(y)
+        return (y * y.sum()).sum()
+
+    x = tl.tensor(x0.copy(), requires_grad=True)
+    f(x).backward()
+    np.testing.assert_allclose(x.grad, _fd_grad(f, x0), rtol=1e-6, atol=1e-7)
+    with tl.no_grad():  # the values: the same code on plain data
+        np.testing.assert_allclose(f(tl.tensor(x0)).item(), f(x).item(), rtol=1e-14)
+
+
+def test_view_write_values_and_gradients_equal_torch() -> None:
+    torch = pytest.importorskip("torch")
+    x0 = np.random.default_rng(6).standard_normal((4, 3))
+
+    def f(L: object, x: object) -> object:
+        y = x * 3
+        y[1:, 1:][0].mul_(2.5)
+        y.T[2].zero_()
+        y[0].add_(x[1] * x[2])
+        return y
+
+    x, tx = tl.tensor(x0, requires_grad=True), torch.tensor(x0, requires_grad=True)
+    y, ty = f(tl, x), f(torch, tx)
+    (y * y).sum().backward()
+    (ty * ty).sum().backward()
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-14)
+    np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-12)
+
+
+def test_view_write_of_batched_rows_keeps_per_sample_gradients_and_across_rows_mixes() -> None:
+    rng = np.random.default_rng(1)
+    X, Y = rng.standard_normal((5, 4)), rng.standard_normal((5, 3))
+    lin = tl.nn.Linear(4, 3)
+
+    def loss(x: object, y: object, across: bool = False) -> object:
+        h = lin(x)
+        h[:, :2].mul_(2)  # row b of the view is row b of h: per sample
+        if across:
+            h[0].add_(1.0)  # only sample 0's row: writes across the sample axis
+        return tl.nn.mse_loss(h, y)
+
+    loss(tl.Tensor(X, batched=True), tl.Tensor(Y, batched=True)).backward()
+    got = lin.weight.grad_sample
+    for b in range(5):
+        lin.zero_grad()
+        loss(tl.Tensor(X[b:b + 1]), tl.Tensor(Y[b:b + 1])).backward()
+        np.testing.assert_allclose(got[b], lin.weight.grad, rtol=1e-12, atol=1e-14)
+    lin.zero_grad()
+    loss(tl.Tensor(X, batched=True), tl.Tensor(Y, batched=True), across=True).backward()
+    assert lin.weight.grad is not None
+    with pytest.raises(RuntimeError, match="op 'region.* along the sample axis"):
+        lin.weight.grad_sample  # noqa: B018
+
+
+def test_view_write_differentiates_twice() -> None:
+    x0 = np.array([[0.5, -1.0], [2.0, 0.25]])
+    x = tl.tensor(x0, requires_grad=True)
+    y = x * x
+    y[0].mul_(x[1, 0])  # y[0] = x0^2 * x[1,0]
+    (g,) = tl.autograd.grad(y.sum(), x, create_graph=True)
+    (gg,) = tl.autograd.grad(g.sum(), x)
+    # y.sum() = x00^2 x10 + x01^2 x10 + x10^2 + x11^2
+    want_g = np.array([[2 * x0[0, 0] * x0[1, 0], 2 * x0[0, 1] * x0[1, 0]],
+                       [x0[0, 0] ** 2 + x0[0, 1] ** 2 + 2 * x0[1, 0], 2 * x0[1, 1]]])
+    np.testing.assert_allclose(g.data, want_g, rtol=1e-14)
+    want_gg = np.array([[2 * x0[1, 0] + 2 * x0[0, 0], 2 * x0[1, 0] + 2 * x0[0, 1]],
+                        [2 * x0[0, 0] + 2 * x0[0, 1] + 2, 2.0]])
+    np.testing.assert_allclose(gg, want_gg, rtol=1e-14)
+
+
+def test_a_view_held_across_its_tensors_write_refuses_backward_instead_of_a_wrong_gradient() -> None:
+    x = tl.tensor(np.ones((2, 3)), requires_grad=True)
+    y = x * 1
+    z = y[1]  # overlaps nothing written, but is read by the write's value as an argument the caller holds
+    y[0].add_(z)
+    np.testing.assert_array_equal(y.data, [[2.0, 2.0, 2.0], [1.0, 1.0, 1.0]])
+    with pytest.raises(RuntimeError, match="changed in place"):
+        (y * z).sum().backward()

@@ -3,7 +3,7 @@ expects: memory layout (``stride``, ``storage_offset``, ``data_ptr``, ``nbytes``
 ``itemsize``), the always-false flags of kinds of tensor this library does not have (sparse,
 quantized, complex, meta ...), the identity conversions (``conj``, ``resolve_conj``, ``real``,
 ``pin_memory``; ``H``, ``mH`` and ``adjoint`` are in ``torchlayout``) and a few method forms
-of functions (``dist``, ``sum_to_size``, ``bernoulli``, ``multinomial``,
+of functions (``sum_to_size``, ``bernoulli``, ``multinomial``,
 ``hardshrink``, ``prelu``, ``apply_``, ``map_``).
 
 Nothing here keeps state; the methods that write (``apply_``, ``map_``) follow the in-place
@@ -124,10 +124,6 @@ class InfoMethods:
         return self
 
     # ------------------------------------------------------------ method forms ---------
-    def dist(self, other: Any, p: Any = 2) -> Any:
-        """The p-norm of ``self - other`` (broadcast together)."""
-        return (self - other).norm(p)  # type: ignore[operator]
-
     def sum_to_size(self, *size: Any) -> Any:
         """Sum over broadcast axes down to ``size``: the inverse of ``expand(size)``; the
         gradient is copied back over them."""

@@ -10,8 +10,11 @@ torch's ``x[index] = value`` (``__setitem__``).
   copy of the old values, which the new op reads. An op built BEFORE the change that used
   ``h`` then refuses to backward (its input is no longer what it read), as in torch, except
   the ops of the value written, which read the old copy (``y[i] *= 2`` reads ``y[i]``). A view
-  (a slice, reshape, transpose or detach sharing another tensor's memory) cannot be
-  changed in place inside a graph: the tensor it views would not know; that is refused.
+  (a slice, reshape, transpose or diagonal sharing the memory of a tensor computed in the
+  graph) changed in place writes through, as torch: that tensor becomes the node
+  ``region_write`` of its former values and the view's new ones, and the view its ``region``
+  (``ops.region``). A view of a leaf, of a ``detach()`` or of a value computed without
+  gradients is refused.
 
 A write gives the tensor a new version, so a graph that used the old values refuses to
 backward, and kept per-sample factors made from this memory are multiplied out first.
@@ -31,6 +34,7 @@ from .ops.base import wrote
 from .ops.elementwise import CAST
 from .ops.layout import EXPAND, index_keeps_rows, indexed, normalise_index
 from .ops.memory import _ONLY_LIST, _count
+from .ops.region import REGION, REGIONWRITE, layout_of
 from .ops.scatter import INDEXPUT
 from .ops.select import WHERE
 from .torchextra import ExtraMethods
@@ -131,15 +135,26 @@ def _former(t: Any, copy: bool = True) -> Any:
 
 def recorded(t: Any, who: str, fn: Any, casting: str) -> Any:
     """``t`` becomes the node ``fn(former t)`` (see the module docstring); every check runs,
-    and ``fn`` is computed, before ``t`` changes."""
+    and ``fn`` is computed, before ``t`` changes. A view of a tensor built in the graph is
+    written through: that tensor becomes ``region_write(its former self, the new values)``
+    and the view (with the views between them) its ``region`` (``ops.region``)."""
     d = t._data
+    view = None
     if d.base is not None:
-        raise RuntimeError(f"{who}: this tensor (shape {d.shape}) shares the memory of another tensor (it is a slice, "
-                           "a reshape, a transpose or a detach of it), so an in-place change inside a recorded graph "
-                           "cannot be followed: change the tensor it was made from, or clone() it first")
+        view = view_chain(t)
+        if view is None:
+            raise RuntimeError(f"{who}: this tensor (shape {d.shape}) shares the memory of a tensor that is not a "
+                               "result in this graph (a leaf, a detach() or a no_grad value), so an in-place change "
+                               "inside a recorded graph cannot be followed: clone() it first")
     if not d.flags.writeable:
         raise ValueError(f"{who}: this tensor's data is read-only (an array marked read-only)")
-    old = _former(t)
+    if view is None:
+        old = _former(t)
+    else:
+        owner, chain = view
+        old_owner = _former(owner)
+        layouts = [layout_of(c._data, owner._data) for c in chain]
+        old = _former_view(old_owner, t, layouts[0])
     try:
         r = fn(old)
     except (ValueError, TypeError) as e:
@@ -154,9 +169,46 @@ def recorded(t: Any, who: str, fn: Any, casting: str) -> Any:
     if rd.shape != d.shape:
         r = EXPAND(r, d.shape)
     _reads_former(r, t, old)
-    before_write(t)  # kept gradients made from this memory are multiplied out first
-    np.copyto(d, r._data)
-    return _take_node(t, r, wrote(d))
+    if view is None:
+        before_write(t)  # kept gradients made from this memory are multiplied out first
+        np.copyto(d, r._data)
+        return _take_node(t, r, wrote(d))
+    for c, lay in zip(chain[1:], layouts[1:]):  # (the views between them, as they were)
+        _reads_former(r, c, _former_view(old_owner, c, lay))
+    _reads_former(r, owner, old_owner)
+    new = REGIONWRITE(old_owner, r, layouts[0])
+    before_write(owner)
+    np.copyto(d, r._data)  # (into the owner's memory)
+    version = wrote(d)
+    _take_node(owner, new, version)
+    for c, lay in zip(chain, layouts):
+        _take_node(c, REGION(owner, lay), version)
+    return t
+
+
+def _former_view(old_owner: Any, c: Any, lay: tuple) -> Any:
+    """The view ``c`` as it was: the region ``lay`` of the owner's former values, in ``c``'s
+    place in the graph's order (its stamp), so the sweep reaches it after its readers."""
+    former = REGION(old_owner, lay)
+    former._stamp = c._stamp
+    return former
+
+
+def view_chain(t: Any) -> Any:
+    """``(owner, views)`` when ``t`` is a view, through view ops recorded in the graph, of
+    ``owner``, a tensor computed in the graph (``views``: ``t`` first, then the views between
+    them); else None."""
+    root = t._data.base
+    chain, c = [], t
+    while c._data.base is not None:
+        if c._op is None or not c._parents or not c.requires_grad:
+            return None
+        p = c._parents[0]
+        if p._data is not root and p._data.base is not root:
+            return None
+        chain.append(c)
+        c = p
+    return (c, chain) if c._data is root and c._op is not None else None
 
 
 def _reads_former(r: Any, t: Any, old: Any) -> None:

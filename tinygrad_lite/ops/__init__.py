@@ -225,6 +225,8 @@ from .linalg_decomp import ALL as _DECOMP
 from .linalg_more import ALL as _LINALG
 
 # isort: split
+from .region import ALL as _REGION
+from .region import REGION, REGIONWRITE, Region, RegionWrite
 from .scatter import ALL as _SCATTER
 from .scatter import INDEXPUT, SCATTER, SCATTERADD, SCATTERREDUCE, IndexPut, Scatter, ScatterAdd, ScatterReduce
 
@@ -241,7 +243,7 @@ ALL = ALL + (SORT, TOPK, DIAGONAL, DIAG, TRIL, TRIU, EINSUM)
 ALL = ALL + (FLOORDIV, TRUNCDIV, REMAINDER, FMOD, MAXUNPOOL, SVDVALS, UNFOLD, FOLD)
 ALL = ALL + (INDEXADD, INDEXCOPY)
 ALL = ALL + _MORE
-ALL = ALL + _SPECIAL + _LINALG + _DECOMP + _SCATTER
+ALL = ALL + _SPECIAL + _LINALG + _DECOMP + _SCATTER + _REGION
 
 __all__ = ["Op", "ALL", "Abs", "Add", "AddC", "Cast", "Clip", "Div", "DivC", "Exp", "Log", "Mul", "MulC", "Neg",
            "Pow", "PowC", "RDivC", "Relu", "RPowC", "RSubC", "Sigmoid", "Sqrt", "Sub", "SubC", "Tanh", "CrossEntropy",
@@ -268,6 +270,7 @@ __all__ += ["Sort", "TopK", "Diagonal", "DiagEmbed", "Tril", "Triu", "Einsum", "
 __all__ += ["FloorDivide", "TruncDivide", "Remainder", "Fmod", "FLOORDIV", "TRUNCDIV", "REMAINDER", "FMOD"]
 __all__ += ["MaxUnpool", "MAXUNPOOL", "Svdvals", "SVDVALS", "Unfold", "UNFOLD", "Fold", "FOLD"]
 __all__ += ["IndexAdd", "IndexCopy", "INDEXADD", "INDEXCOPY"]
+__all__ += ["Region", "RegionWrite", "REGION", "REGIONWRITE"]
 __all__ += ["TAN", "ATAN", "ASIN", "ACOS", "SINH", "COSH", "ASINH", "ACOSH", "ATANH", "ERFINV", "TRUNC", "HYPOT",
             "XLOGY", "CUMPROD", "LOGCUMSUMEXP"]
 __all__ += ["Scatter", "ScatterAdd", "ScatterReduce", "IndexPut", "SCATTER", "SCATTERADD", "SCATTERREDUCE", "INDEXPUT"]

@@ -1,0 +1,133 @@
+"""Writing through a view inside a graph: the two ops that record it.
+
+A view ``v`` of a tensor ``y`` (a slice, transpose, reshape or diagonal sharing ``y``'s
+memory) is a strided region of ``y``'s array: ``layout`` = (offset in elements, shape,
+strides in bytes, the strides of ``y``'s array). An in-place change of ``v`` inside a graph
+(``torchwrite``) makes ``y`` the node ``region_write(y as it was, new values of v)`` and ``v``
+(with every view between them) the node ``region(y)``, as torch's view replay does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import batchstate
+from ..batchstate import BATCHED, MIXED, STAT
+from .base import Op, const, lead, make
+
+
+def layout_of(view: np.ndarray, root: np.ndarray) -> tuple:
+    """The layout of ``view`` (an array whose memory lies in ``root``'s) relative to ``root``."""
+    off = view.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    return off // root.itemsize, view.shape, view.strides, root.strides
+
+
+def region(arr: np.ndarray, layout: tuple) -> np.ndarray:
+    """The region ``layout`` of ``arr``, an array laid out as the root (a writable view)."""
+    off, shape, strides, root_strides = layout
+    if arr.strides != root_strides:  # (a cotangent laid out otherwise: a copy laid out as the root)
+        arr = next((laid_out(c, arr) for c in (np.empty(arr.shape, arr.dtype, order=o) for o in "CF")
+                    if c.strides == root_strides), None)
+        if arr is None:
+            raise ValueError(f"region: no dense layout has the strides {root_strides}")
+    flat = np.ravel(arr, order="K")  # (a view: arr is dense in its own memory order)
+    return np.lib.stride_tricks.as_strided(flat[off:], shape, strides)
+
+
+def laid_out(like: np.ndarray, values: Any) -> np.ndarray:
+    """A new array with ``like``'s shape, dtype and memory layout holding ``values``."""
+    out = np.empty_like(like)
+    out[...] = values
+    return out
+
+
+def keeps_rows(layout: tuple, root: np.ndarray) -> bool:
+    """Whether the region's row b lies in the root's row b (axis 0 kept whole, in order)."""
+    off, shape, strides, _ = layout
+    if root.ndim == 0 or not shape or shape[0] != root.shape[0] or strides[0] != root.strides[0] \
+            or root.strides[0] <= 0:
+        return False
+    lo = off * root.itemsize + sum(min(0, (n - 1) * s) for n, s in zip(shape[1:], strides[1:]))
+    hi = off * root.itemsize + sum(max(0, (n - 1) * s) for n, s in zip(shape[1:], strides[1:])) + root.itemsize
+    return 0 <= lo and hi <= root.strides[0]
+
+
+def _each(g: np.ndarray, k: int, fn: Any) -> np.ndarray:
+    """``fn`` applied to each entry of the ``k`` leading (per-sample stack) axes of ``g``."""
+    if not k:
+        return fn(g)
+    parts = [fn(gl) for gl in g.reshape((-1,) + g.shape[k:])]
+    return np.stack(parts).reshape(g.shape[:k] + parts[0].shape)
+
+
+class Region(Op):
+    """out = the strided region ``layout`` of x (a view). dx = zeros with g in the region."""
+
+    name, rule = "region", "d/dx = the cotangent placed in the region, 0 elsewhere"
+
+    def __call__(self, x: Any, layout: tuple) -> Any:
+        out = region(x._data, layout)
+        bs, mix = batchstate.same_rows(self.name, x, out, keeps_rows(layout, x._data)) if x._bs else (0, None)
+        return make(out, self, (x,), layout, x.requires_grad, bs, mix)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        x = node._parents[0]._data
+
+        def one(gl: np.ndarray) -> np.ndarray:
+            out = laid_out(x, 0)
+            region(out, node._ctx)[...] = gl
+            return out
+
+        return (_each(g, lead(node, g), one),)
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (REGIONWRITE(const(np.zeros_like(node._parents[0]._data)), g, node._ctx),)
+
+
+class RegionWrite(Op):
+    """out = x with the region ``layout`` replaced by v. dx = g with 0 in the region,
+    dv = g's region."""
+
+    name, rule = "region_write", "d/dx = the cotangent, 0 in the written region; d/dv = the cotangent's region"
+
+    def __call__(self, x: Any, v: Any, layout: tuple) -> Any:
+        out = laid_out(x._data, x._data)
+        region(out, layout)[...] = v._data
+        s = x._bs | v._bs
+        bs, mix = self.state(x, v, layout) if s else (0, None)
+        return make(out, self, (x, v), layout, x.requires_grad or v.requires_grad, bs, mix)
+
+    def state(self, x: Any, v: Any, layout: tuple) -> tuple:
+        s = x._bs | v._bs
+        if s & (MIXED | STAT):
+            return batchstate.mixed(f"op '{self.name}' writes a batch statistic", x, v)
+        if not keeps_rows(layout, x._data) or (v._bs & BATCHED and v._data.shape[:1] != layout[1][:1]):
+            return batchstate.mixed(f"op '{self.name}' writes through a view across the sample axis (axis 0)", x, v)
+        return BATCHED, None
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        x, v = node._parents
+        layout = node._ctx
+        k = lead(node, g)
+
+        def rest(gl: np.ndarray) -> np.ndarray:
+            out = laid_out(x._data, gl)
+            region(out, layout)[...] = 0
+            return out
+
+        gx = _each(g, k, rest) if x.requires_grad else None
+        gv = _each(g, k, lambda gl: np.array(region(laid_out(x._data, gl), layout))) if v.requires_grad else None
+        return gx, gv
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        x, v = node._parents
+        layout = node._ctx
+        zeros = const(np.zeros(layout[1], x._data.dtype))
+        return (REGIONWRITE(g, zeros, layout) if x.requires_grad else None,
+                REGION(g, layout) if v.requires_grad else None)
+
+
+REGION, REGIONWRITE = Region(), RegionWrite()
+ALL = (REGION, REGIONWRITE)
