@@ -279,3 +279,25 @@ def test_a_view_held_across_its_tensors_write_refuses_backward_instead_of_a_wron
     np.testing.assert_array_equal(y.data, [[2.0, 2.0, 2.0], [1.0, 1.0, 1.0]])
     with pytest.raises(RuntimeError, match="changed in place"):
         (y * z).sum().backward()
+
+
+# ---------------------------------------------------------------- x[i, j] is a 0-d view
+def test_an_int_per_axis_gives_a_zero_dim_view_as_torch() -> None:
+    # x[1, 1] used to be a copy, so x[1, 1].mul_(5) and `b = a[1]; b += 10` changed nothing
+    a = tl.tensor([1.0, 2.0, 3.0])
+    b = a[1]
+    b += 10
+    np.testing.assert_array_equal(a.data, [1.0, 12.0, 3.0])
+    assert b.shape == () and b.item() == 12.0
+    x = tl.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    y = x * 1
+    y[1, 1].mul_(5)
+    np.testing.assert_array_equal(y.data, [[0.0, 1.0, 2.0], [3.0, 20.0, 5.0]])
+    (y * y).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[0.0, 2.0, 4.0], [6.0, 200.0, 10.0]])
+    torch = pytest.importorskip("torch")
+    tx = torch.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    ty = tx * 1
+    ty[1, 1].mul_(5)
+    (ty * ty).sum().backward()
+    np.testing.assert_array_equal(x.grad, tx.grad.numpy())

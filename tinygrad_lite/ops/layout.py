@@ -136,8 +136,8 @@ class GetItem(Op):
         except Exception as e:
             failed(self, e, (x,))
             raise
-        if not isinstance(data, np.ndarray):
-            data = np.asarray(data)
+        if not isinstance(data, np.ndarray):  # an int per axis: a 0-d view, as torch's (x[i, j].mul_(2))
+            data = xd[idx + (Ellipsis,)] if not advanced and xd.flags.writeable else np.asarray(data)
         elif not advanced:
             data = data.view()
         s = x._bs
