@@ -301,3 +301,45 @@ def test_an_int_per_axis_gives_a_zero_dim_view_as_torch() -> None:
     ty[1, 1].mul_(5)
     (ty * ty).sum().backward()
     np.testing.assert_array_equal(x.grad, tx.grad.numpy())
+
+
+# ---------------------------------------------------------------- v += w on a view in a graph
+def test_augmented_assignment_on_a_kept_view_writes_through_as_torch() -> None:
+    # v = y[:, :2]; v += 1 used to rebind v to a new tensor and leave y as it was
+    X = np.arange(6.0).reshape(2, 3) / 5
+
+    def f(L: object, x: object) -> object:
+        y = x * 1
+        v = y[:, :2]
+        v += 1
+        v *= x[0, 2]  # (an operand that is not a view of y)
+        b = y[1, 2]
+        b /= 4
+        return y
+
+    x = tl.tensor(X, requires_grad=True)
+    y = f(tl, x)
+    want = X.copy()
+    want[:, :2] = (want[:, :2] + 1) * X[0, 2]
+    want[1, 2] /= 4
+    np.testing.assert_allclose(y.data, want, rtol=1e-15)
+    (y * y).sum().backward()
+    np.testing.assert_allclose(x.grad, _fd_grad(lambda t: (f(tl, t) ** 2).sum(), X), rtol=1e-6, atol=1e-7)
+    torch = pytest.importorskip("torch")
+    tx = torch.tensor(X, requires_grad=True)
+    ty = f(torch, tx)
+    (ty * ty).sum().backward()
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-15)
+    np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-12)
+
+
+def test_storing_a_view_into_its_own_place_changes_nothing() -> None:
+    x = tl.tensor(np.arange(4.0), requires_grad=True)
+    y = x * 2
+    node = y._op
+    y[1:3] = y[1:3]  # the store after `y[1:3] += 0`: the same elements of the same memory
+    assert y._op is node
+    np.testing.assert_array_equal(y.data, [0.0, 2.0, 4.0, 6.0])
+    a = tl.tensor(np.arange(4.0))
+    a[::2] = a[1::2]  # other elements of the same memory: a real store
+    np.testing.assert_array_equal(a.data, [1.0, 1.0, 3.0, 3.0])

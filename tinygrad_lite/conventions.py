@@ -216,7 +216,9 @@ class TorchSpellings:
     # in-place arithmetic (``x += y``), as torch: the data changes in place (so every alias
     # sees it, and a graph that used the old values refuses to backward); on a leaf that
     # requires grad only inside ``no_grad()`` (a manual update); on a value inside a graph,
-    # or with an operand that requires grad, a new node (``x = x + y``)
+    # or with an operand that requires grad, a new node (``x = x + y``), except on a view of
+    # a value computed in the graph, which writes through to it as torch's (``torchwrite``)
+    # unless the operand reads that value's memory too
     def _inplace(self, other: Any, name: str) -> Any:
         out_of_place = getattr(type(self), name)
         rg = state.grad and (self.requires_grad or getattr(other, "requires_grad", False))
@@ -225,6 +227,13 @@ class TorchSpellings:
                 raise RuntimeError(f"{_SYM[name]}=: a leaf tensor that requires grad cannot be changed in place "
                                    "while gradients are recorded; update it inside `with tl.no_grad():` or write "
                                    f"`x = x {_SYM[name]} y` for a new tensor")
+            root = self.data.base
+            if root is not None and self.data.flags.writeable and not np.may_share_memory(
+                    getattr(other, "_data", ()), root):  # (y[0] += y[1]: the store that follows records it)
+                from .torchwrite import view_chain
+                if view_chain(self) is not None:
+                    return self._assign(f"{_SYM[name]}=", other,  # type: ignore[attr-defined]
+                                        lambda x: out_of_place(x, other))
             return out_of_place(self, other)
         return store(self, out_of_place(self, other).data, f"{_SYM[name]}=", "same_kind")
 

@@ -99,6 +99,8 @@ class WriteMethods(ExtraMethods):
         if not d.flags.writeable:
             raise ValueError("setitem: this tensor's data is read-only (a broadcast view, or an array marked "
                              "read-only)")
+        if isinstance(value, base.Tensor) and _same_memory(value._data, target):
+            return  # x[i] = x[i]: Python's `x[i] += v` stores the view it already changed in place
         if rec:
             vt = value if isinstance(value, base.Tensor) else base.const(v)
             if vt._data.dtype != d.dtype and d.dtype.kind == "f":
@@ -109,6 +111,12 @@ class WriteMethods(ExtraMethods):
         before_write(self)  # kept gradients made from this memory are multiplied out first
         d[idx] = v
         self._v = wrote(d)
+
+
+def _same_memory(a: np.ndarray, b: Any) -> bool:
+    """Whether ``a`` and ``b`` are the same elements of the same memory (one view twice)."""
+    return (isinstance(b, np.ndarray) and a.shape == b.shape and a.strides == b.strides and a.dtype == b.dtype
+            and a.__array_interface__["data"][0] == b.__array_interface__["data"][0] and np.may_share_memory(a, b))
 
 
 def index_parts(index: Any) -> tuple:
