@@ -343,3 +343,27 @@ def test_storing_a_view_into_its_own_place_changes_nothing() -> None:
     a = tl.tensor(np.arange(4.0))
     a[::2] = a[1::2]  # other elements of the same memory: a real store
     np.testing.assert_array_equal(a.data, [1.0, 1.0, 3.0, 3.0])
+
+
+def test_view_write_differentiates_twice_on_a_tensor_in_fortran_order() -> None:
+    # the cotangents of the second backward come in another memory order than the owner's
+    x0 = np.array([[0.5, -1.0, 0.3], [2.0, 0.25, -0.7]])
+
+    def grad_sum(a: np.ndarray, create: bool) -> tuple:
+        x = tl.tensor(a, requires_grad=True)
+        y = x.T * x.T  # (3, 2) in Fortran order
+        assert y.data.flags.f_contiguous and not y.data.flags.c_contiguous
+        y[0].mul_(x[1, 0])
+        y.T[1].add_(x[0] * 3)
+        (g,) = tl.autograd.grad((y * y).sum(), x, create_graph=create)
+        return x, g
+
+    x, g = grad_sum(x0, True)
+    (gg,) = tl.autograd.grad((g * g).sum(), x)
+    want = np.zeros_like(x0)
+    for i in np.ndindex(x0.shape):
+        hi, lo = x0.copy(), x0.copy()
+        hi[i] += 1e-6
+        lo[i] -= 1e-6
+        want[i] = ((grad_sum(hi, False)[1].data ** 2).sum() - (grad_sum(lo, False)[1].data ** 2).sum()) / 2e-6
+    np.testing.assert_allclose(gg, want, rtol=1e-6, atol=1e-6)

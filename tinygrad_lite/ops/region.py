@@ -25,22 +25,23 @@ def layout_of(view: np.ndarray, root: np.ndarray) -> tuple:
 
 
 def region(arr: np.ndarray, layout: tuple) -> np.ndarray:
-    """The region ``layout`` of ``arr``, an array laid out as the root (a writable view)."""
+    """The region ``layout`` of ``arr``: a writable view when ``arr`` is laid out as the root,
+    else a view of a copy that is."""
     off, shape, strides, root_strides = layout
-    if arr.strides != root_strides:  # (a cotangent laid out otherwise: a copy laid out as the root)
-        arr = next((laid_out(c, arr) for c in (np.empty(arr.shape, arr.dtype, order=o) for o in "CF")
-                    if c.strides == root_strides), None)
-        if arr is None:
-            raise ValueError(f"region: no dense layout has the strides {root_strides}")
+    if arr.strides != root_strides:
+        arr = laid_out(layout, arr.shape, arr.dtype, arr)
     flat = np.ravel(arr, order="K")  # (a view: arr is dense in its own memory order)
     return np.lib.stride_tricks.as_strided(flat[off:], shape, strides)
 
 
-def laid_out(like: np.ndarray, values: Any) -> np.ndarray:
-    """A new array with ``like``'s shape, dtype and memory layout holding ``values``."""
-    out = np.empty_like(like)
-    out[...] = values
-    return out
+def laid_out(layout: tuple, shape: tuple, dtype: Any, values: Any) -> np.ndarray:
+    """A new array of ``shape`` and ``dtype`` in the root's memory order, holding ``values``."""
+    for order in "CF":
+        out = np.empty(shape, dtype, order=order)
+        if out.strides == layout[3]:
+            out[...] = values
+            return out
+    raise ValueError(f"region: no dense layout of shape {shape} has the strides {layout[3]}")
 
 
 def keeps_rows(layout: tuple, root: np.ndarray) -> bool:
@@ -76,14 +77,15 @@ class Region(Op):
         x = node._parents[0]._data
 
         def one(gl: np.ndarray) -> np.ndarray:
-            out = laid_out(x, 0)
+            out = laid_out(node._ctx, x.shape, x.dtype, 0)
             region(out, node._ctx)[...] = gl
             return out
 
         return (_each(g, lead(node, g), one),)
 
     def tvjp(self, node: Any, g: Any) -> tuple:
-        return (REGIONWRITE(const(np.zeros_like(node._parents[0]._data)), g, node._ctx),)
+        x = node._parents[0]._data
+        return (REGIONWRITE(const(laid_out(node._ctx, x.shape, x.dtype, 0)), g, node._ctx),)
 
 
 class RegionWrite(Op):
@@ -93,7 +95,7 @@ class RegionWrite(Op):
     name, rule = "region_write", "d/dx = the cotangent, 0 in the written region; d/dv = the cotangent's region"
 
     def __call__(self, x: Any, v: Any, layout: tuple) -> Any:
-        out = laid_out(x._data, x._data)
+        out = laid_out(layout, x._data.shape, x._data.dtype, x._data)
         region(out, layout)[...] = v._data
         s = x._bs | v._bs
         bs, mix = self.state(x, v, layout) if s else (0, None)
@@ -113,12 +115,12 @@ class RegionWrite(Op):
         k = lead(node, g)
 
         def rest(gl: np.ndarray) -> np.ndarray:
-            out = laid_out(x._data, gl)
+            out = laid_out(layout, gl.shape, gl.dtype, gl)
             region(out, layout)[...] = 0
             return out
 
         gx = _each(g, k, rest) if x.requires_grad else None
-        gv = _each(g, k, lambda gl: np.array(region(laid_out(x._data, gl), layout))) if v.requires_grad else None
+        gv = _each(g, k, lambda gl: np.array(region(gl, layout))) if v.requires_grad else None
         return gx, gv
 
     def tvjp(self, node: Any, g: Any) -> tuple:
