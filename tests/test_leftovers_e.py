@@ -1,5 +1,7 @@
-"""Leftovers noted at earlier stops, each with the input that showed it: a norm that overflows
-inside ``cosine_similarity`` (nan where torch gives 0), ..."""
+"""Leftovers noted at earlier stops and gaps found porting torch code, each with the input that
+showed it: a norm overflowing inside ``cosine_similarity`` (nan where torch gives 0), Python's
+``y[i] op= v`` inside a graph, ``tl.dist``, in-place changes through a view of a value computed in
+the graph (written through, as torch), and ``x[i, j]`` as a 0-d view."""
 
 from __future__ import annotations
 
@@ -7,6 +9,28 @@ import numpy as np
 import pytest
 
 import tinygrad_lite as tl
+
+
+def _fd_grad(f: object, x0: np.ndarray) -> np.ndarray:
+    """Central differences of the scalar ``f(tensor)`` at ``x0``, computed outside any graph."""
+    want = np.zeros_like(x0)
+    for i in np.ndindex(x0.shape):
+        hi, lo = x0.copy(), x0.copy()
+        hi[i] += 1e-6
+        lo[i] -= 1e-6
+        with tl.no_grad():
+            want[i] = (f(tl.tensor(hi)).item() - f(tl.tensor(lo)).item()) / 2e-6
+    return want
+
+
+def _assert_per_sample_grads(lin: object, loss: object, X: np.ndarray, Y: np.ndarray) -> None:
+    """``lin.weight.grad_sample`` of ``loss`` over the batch equals each sample's own gradient."""
+    loss(tl.Tensor(X, batched=True), tl.Tensor(Y, batched=True)).backward()
+    got = lin.weight.grad_sample
+    for b in range(len(X)):
+        lin.zero_grad()
+        loss(tl.Tensor(X[b:b + 1]), tl.Tensor(Y[b:b + 1])).backward()
+        np.testing.assert_allclose(got[b], lin.weight.grad, rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("scale", [1e200, 1e155])
@@ -75,14 +99,7 @@ def test_augmented_assignment_to_an_index_of_a_graph_value(write: object, transp
 
     x = tl.tensor(x0.copy(), requires_grad=True)
     f(x).backward()
-    want = np.zeros_like(x0)  # central differences of the same code outside the graph
-    for i in np.ndindex(x0.shape):
-        hi, lo = x0.copy(), x0.copy()
-        hi[i] += 1e-6
-        lo[i] -= 1e-6
-        with tl.no_grad():
-            want[i] = (f(tl.tensor(hi)).item() - f(tl.tensor(lo)).item()) / 2e-6
-    np.testing.assert_allclose(x.grad, want, rtol=1e-7, atol=1e-7)
+    np.testing.assert_allclose(x.grad, _fd_grad(f, x0), rtol=1e-7, atol=1e-7)
     torch = pytest.importorskip("torch")
     tx = torch.tensor(x0.copy(), requires_grad=True)
     if write is _aug_cols:  # torch refuses: its pow saved y[:, 1], which the next line writes
@@ -118,12 +135,7 @@ def test_augmented_assignment_keeps_per_sample_gradients_exact() -> None:
         h[:, 1] += h[:, 0]
         return tl.nn.mse_loss(h, y)
 
-    loss(tl.Tensor(X, batched=True), tl.Tensor(Y, batched=True)).backward()
-    got = lin.weight.grad_sample
-    for b in range(5):
-        lin.zero_grad()
-        loss(tl.Tensor(X[b:b + 1]), tl.Tensor(Y[b:b + 1])).backward()
-        np.testing.assert_allclose(got[b], lin.weight.grad, rtol=1e-12, atol=1e-14)
+    _assert_per_sample_grads(lin, loss, X, Y)
 
 
 # ---------------------------------------------------------------- tl.dist (it was missing)
@@ -157,17 +169,6 @@ def test_dist_refuses_a_p_that_is_not_a_number() -> None:
 
 
 # ---------------------------------------------------------------- in-place through a view
-def _fd_grad(f: object, x0: np.ndarray) -> np.ndarray:
-    want = np.zeros_like(x0)
-    for i in np.ndindex(x0.shape):
-        hi, lo = x0.copy(), x0.copy()
-        hi[i] += 1e-6
-        lo[i] -= 1e-6
-        with tl.no_grad():
-            want[i] = (f(tl.tensor(hi)).item() - f(tl.tensor(lo)).item()) / 2e-6
-    return want
-
-
 def _v_mul(y: object) -> None:
     y[0].mul_(2)
 
@@ -242,12 +243,7 @@ def test_view_write_of_batched_rows_keeps_per_sample_gradients_and_across_rows_m
             h[0].add_(1.0)  # only sample 0's row: writes across the sample axis
         return tl.nn.mse_loss(h, y)
 
-    loss(tl.Tensor(X, batched=True), tl.Tensor(Y, batched=True)).backward()
-    got = lin.weight.grad_sample
-    for b in range(5):
-        lin.zero_grad()
-        loss(tl.Tensor(X[b:b + 1]), tl.Tensor(Y[b:b + 1])).backward()
-        np.testing.assert_allclose(got[b], lin.weight.grad, rtol=1e-12, atol=1e-14)
+    _assert_per_sample_grads(lin, loss, X, Y)
     lin.zero_grad()
     loss(tl.Tensor(X, batched=True), tl.Tensor(Y, batched=True), across=True).backward()
     assert lin.weight.grad is not None
