@@ -153,7 +153,8 @@ def recorded(t: Any, who: str, fn: Any, casting: str) -> Any:
         if view is None:
             raise RuntimeError(f"{who}: this tensor (shape {d.shape}) shares the memory of a tensor that is not a "
                                "result in this graph (a leaf, a detach() or a no_grad value), so an in-place change "
-                               "inside a recorded graph cannot be followed: clone() it first")
+                               "inside a recorded graph cannot be followed: write through that tensor itself "
+                               "(x[index] = value), or change a clone() of this one")
     if not d.flags.writeable:
         raise ValueError(f"{who}: this tensor's data is read-only (an array marked read-only)")
     if view is None:
