@@ -363,3 +363,36 @@ def test_view_write_differentiates_twice_on_a_tensor_in_fortran_order() -> None:
         lo[i] -= 1e-6
         want[i] = ((grad_sum(hi, False)[1].data ** 2).sum() - (grad_sum(lo, False)[1].data ** 2).sum()) / 2e-6
     np.testing.assert_allclose(gg, want, rtol=1e-6, atol=1e-6)
+
+
+def _p_rows(y: object) -> None:
+    y[0].mul_(2)
+    y[:, 1, 2:].add_(y[2, 0, :2] * 0 + 1.5)
+
+
+def _p_kept_view_and_diagonal(y: object) -> None:
+    v = y[1:3]
+    v *= 3
+    y.diagonal(0, 1, 2).zero_()
+
+
+def _p_augmented(y: object) -> None:
+    y[1] += y[2]
+    y[:, 0] *= 2
+
+
+@pytest.mark.parametrize("write", [_p_rows, _p_kept_view_and_diagonal, _p_augmented])
+def test_writes_into_a_tensor_whose_memory_is_in_a_permuted_order(write: object) -> None:
+    # x.permute(...) * 1 keeps the permuted memory order (neither C nor Fortran); such a
+    # tensor used to make a write through its views raise after the graph had been changed
+    x0 = np.random.default_rng(7).standard_normal((2, 3, 4))
+
+    def f(x: object) -> object:
+        y = x.permute(1, 0, 2) * 1
+        assert not (y.data.flags.c_contiguous or y.data.flags.f_contiguous)
+        write(y)
+        return (y * y).sum()
+
+    x = tl.tensor(x0.copy(), requires_grad=True)
+    f(x).backward()
+    np.testing.assert_allclose(x.grad, _fd_grad(f, x0), rtol=1e-6, atol=1e-7)

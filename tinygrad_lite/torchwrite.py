@@ -34,7 +34,7 @@ from .ops.base import wrote
 from .ops.elementwise import CAST
 from .ops.layout import EXPAND, index_keeps_rows, indexed, normalise_index
 from .ops.memory import _ONLY_LIST, _count
-from .ops.region import REGION, REGIONWRITE, layout_of
+from .ops.region import REGION, REGIONWRITE, dense_order, layout_of, region
 from .ops.scatter import INDEXPUT
 from .ops.select import WHERE
 from .torchextra import ExtraMethods
@@ -217,7 +217,7 @@ def view_chain(t: Any) -> Any:
             return None
         chain.append(c)
         c = p
-    return (c, chain) if c._data is root and c._op is not None else None
+    return (c, chain) if c._data is root and c._op is not None and dense_order(root) is not None else None
 
 
 def _reads_former(r: Any, t: Any, old: Any) -> None:
@@ -252,7 +252,7 @@ def _reads_former(r: Any, t: Any, old: Any) -> None:
             node._parents = tuple(old if p is t else p for p in node._parents)
         v = node._data
         if v.base is d and node is not r:
-            node._data = np.ndarray(v.shape, v.dtype, former, v.ctypes.data - d.ctypes.data, v.strides)
+            node._data = region(former, layout_of(v, d))
 
 
 def _take_node(t: Any, r: Any, version: int) -> Any:

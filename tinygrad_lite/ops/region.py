@@ -28,20 +28,38 @@ def region(arr: np.ndarray, layout: tuple) -> np.ndarray:
     """The region ``layout`` of ``arr``: a writable view when ``arr`` is laid out as the root,
     else a view of a copy that is."""
     off, shape, strides, root_strides = layout
-    if arr.strides != root_strides:
+    if not _same_layout(arr.strides, root_strides, arr.shape):
         arr = laid_out(layout, arr.shape, arr.dtype, arr)
     flat = np.ravel(arr, order="K")  # (a view: arr is dense in its own memory order)
     return np.lib.stride_tricks.as_strided(flat[off:], shape, strides)
 
 
+def dense_order(root: np.ndarray) -> Any:
+    """The axes of ``root`` from the slowest to the fastest in memory when its elements fill
+    its memory without gaps at positive strides (C, Fortran or any permuted order), else None."""
+    order = sorted(range(root.ndim), key=lambda i: -root.strides[i])
+    step = root.itemsize
+    for i in reversed(order):
+        if root.shape[i] != 1 and root.strides[i] != step:
+            return None
+        step *= root.shape[i]
+    return order
+
+
 def laid_out(layout: tuple, shape: tuple, dtype: Any, values: Any) -> np.ndarray:
     """A new array of ``shape`` and ``dtype`` in the root's memory order, holding ``values``."""
-    for order in "CF":
-        out = np.empty(shape, dtype, order=order)
-        if out.strides == layout[3]:
-            out[...] = values
-            return out
-    raise ValueError(f"region: no dense layout of shape {shape} has the strides {layout[3]}")
+    order = sorted(range(len(shape)), key=lambda i: -layout[3][i])
+    out = np.empty([shape[i] for i in order], dtype).transpose(np.argsort(order))
+    if not _same_layout(out.strides, layout[3], shape):
+        raise ValueError(f"region: no dense layout of shape {shape} and dtype {np.dtype(dtype)} has the strides "
+                         f"{layout[3]}")
+    out[...] = values
+    return out
+
+
+def _same_layout(a: tuple, b: tuple, shape: tuple) -> bool:
+    """Whether strides ``a`` and ``b`` address the same elements (an axis of length 1 has any)."""
+    return all(s == t for s, t, n in zip(a, b, shape) if n != 1)
 
 
 def keeps_rows(layout: tuple, root: np.ndarray) -> bool:
