@@ -227,9 +227,7 @@ class TorchSpellings:
                 raise RuntimeError(f"{_SYM[name]}=: a leaf tensor that requires grad cannot be changed in place "
                                    "while gradients are recorded; update it inside `with tl.no_grad():` or write "
                                    f"`x = x {_SYM[name]} y` for a new tensor")
-            root = self.data.base
-            if root is not None and self.data.flags.writeable and not np.may_share_memory(
-                    getattr(other, "_data", ()), root):  # (y[0] += y[1]: the store that follows records it)
+            if self.data.base is not None and self.data.flags.writeable:
                 from .torchwrite import view_chain
                 if view_chain(self) is not None:
                     return self._assign(f"{_SYM[name]}=", other,  # type: ignore[attr-defined]
@@ -473,7 +471,13 @@ def seed_of(t: Any, gradient: Any, where: str) -> np.ndarray:
 def checked_order(t: Any) -> list:
     """``t``'s graph in sweep order, refusing values changed in place since the forward pass
     (also through a view or a detach()) and integer leaves that require grad."""
-    order = toposort(t, versions=True)
+    try:
+        order = toposort(t, versions=True)
+    except RuntimeError:
+        from .torchwrite import refresh_views  # (a view kept across a write through its owner)
+        if not refresh_views(t):
+            raise
+        order = toposort(t, versions=True)
     check_leaves(order)
     if base._LAST_WRITE[0]:
         base.check_writes(order)

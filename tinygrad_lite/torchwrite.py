@@ -13,7 +13,11 @@ torch's ``x[index] = value`` (``__setitem__``).
   (a slice, reshape, transpose or diagonal sharing the memory of a tensor computed in the
   graph) changed in place writes through, as torch: that tensor becomes the node
   ``region_write`` of its former values and the view's new ones, and the view its ``region``
-  (``ops.region``). A view of a leaf, of a ``detach()`` or of a value computed without
+  (``ops.region``). Other views of that tensor which the caller holds (``z = y[1]``, also as
+  the written value's argument, ``y[0].add_(z)``) see its new values, as torch's: the ops of
+  the written value read a stand-in for their former values, and a held view becomes a region
+  of the new values, at the write or, kept outside it, at the next backward
+  (``refresh_views``). A view of a leaf, of a ``detach()`` or of a value computed without
   gradients is refused.
 
 A write gives the tensor a new version, so a graph that used the old values refuses to
@@ -30,7 +34,7 @@ from .conventions import ShapeMismatchError, check_fits, store
 from .graph import state
 from .keptinputs import before_write
 from .ops import base
-from .ops.base import wrote
+from .ops.base import last_write, wrote
 from .ops.elementwise import CAST
 from .ops.layout import EXPAND, index_keeps_rows, indexed, normalise_index
 from .ops.memory import _ONLY_LIST, _count
@@ -177,29 +181,39 @@ def recorded(t: Any, who: str, fn: Any, casting: str) -> Any:
         r = CAST(r, d.dtype)
     if rd.shape != d.shape:
         r = EXPAND(r, d.shape)
-    _reads_former(r, t, old)
     if view is None:
+        kept = _reads_former(r, t, old)
         before_write(t)  # kept gradients made from this memory are multiplied out first
         np.copyto(d, r._data)
-        return _take_node(t, r, wrote(d))
+        version = wrote(d)
+        _take_node(t, r, version)
+        _regions_of(t, kept, version)
+        return t
+    kept = _reads_former(r, owner, old_owner)  # (first: the views' chains to the owner are intact)
+    _reads_former(r, t, old)
     for c, lay in zip(chain[1:], layouts[1:]):  # (the views between them, as they were)
         _reads_former(r, c, _former_view(old_owner, c, lay))
-    _reads_former(r, owner, old_owner)
     new = REGIONWRITE(old_owner, r, layouts[0])
     before_write(owner)
     np.copyto(d, r._data)  # (into the owner's memory)
     version = wrote(d)
     _take_node(owner, new, version)
-    for c, lay in zip(chain, layouts):
-        _take_node(c, REGION(owner, lay), version)
+    _regions_of(owner, chain + [c for c in kept if all(c is not v for v in chain)], version)
     return t
+
+
+def _regions_of(owner: Any, views: list, version: int) -> None:
+    """The ``views`` of ``owner``'s memory become regions of its new values (``ops.region``)."""
+    d = owner._data
+    for c in views:
+        _take_node(c, REGION(owner, layout_of(c._data, d)), version)
 
 
 def _former_view(old_owner: Any, c: Any, lay: tuple) -> Any:
     """The view ``c`` as it was: the region ``lay`` of the owner's former values, in ``c``'s
     place in the graph's order (its stamp), so the sweep reaches it after its readers."""
     former = REGION(old_owner, lay)
-    former._stamp = c._stamp
+    former._stamp = max(c._stamp, old_owner._v)
     return former
 
 
@@ -220,14 +234,18 @@ def view_chain(t: Any) -> Any:
     return (c, chain) if c._data is root and c._op is not None and dense_order(root) is not None else None
 
 
-def _reads_former(r: Any, t: Any, old: Any) -> None:
+def _reads_former(r: Any, t: Any, old: Any) -> list:
     """Ops of the written value ``r`` that read ``t`` read it as it was before the write, so
     they read ``old`` from now on (``y[:, 0] *= 3`` is ``y[:, 0] = y[:, 0] * 3``: its getitem
     read the former ``y``). Only nodes built since ``t``'s own node can read ``t``. A view of
-    ``t`` moves to the former values only when nothing but this graph holds it (a temporary);
-    a view the caller keeps stays a view of ``t`` (and a backward through it refuses)."""
-    since = getattr(t, "_stamp", -1) if t._op is not None else -1
+    ``t`` that nothing but this graph holds (a temporary) moves to the former values. A view
+    of ``t`` the caller keeps (``z = y[1]; y[0].add_(z)``) stays a view of ``t``: the ops of
+    ``r`` read a stand-in for its former values instead, and the kept views are returned (the
+    caller makes them regions of ``t``'s new values, as torch's views see the new values)."""
     d, former = t._data, old._data
+    # (a node older than t's values, which a write through a view may have changed since t was
+    # built, read other values: it is not moved, and its backward refuses)
+    since = max(getattr(t, "_stamp", -1) if t._op is not None else -1, t._v, old._v, last_write(d))
     nodes, held, seen, todo = [], {}, set(), [r]
     while todo:
         node = todo.pop()
@@ -245,14 +263,55 @@ def _reads_former(r: Any, t: Any, old: Any) -> None:
         k = id(nodes[i])
         if k in held and (not same or _count(nodes, i) != _ONLY_LIST + held[k]):
             keep.add(k)
+    stand_in, kept = {}, []
+    for node in nodes:
+        if id(node) in keep and same and (view_chain(node) or (None,))[0] is t:
+            stand_in[id(node)] = _former_view(old, node, layout_of(node._data, d))
+            kept.append(node)
     for node in nodes:
         if id(node) in keep:
             continue
-        if any(p is t for p in node._parents):
-            node._parents = tuple(old if p is t else p for p in node._parents)
+        if any(p is t or id(p) in stand_in for p in node._parents):
+            node._parents = tuple(old if p is t else stand_in.get(id(p), p) for p in node._parents)
         v = node._data
         if v.base is d and node is not r:
             node._data = region(former, layout_of(v, d))
+    return kept
+
+
+def refresh_views(root: Any) -> bool:
+    """Views kept across an in-place write of the tensor they view (``z = y[0]; y[0].mul_(3)``,
+    then ``z`` used), seen by a backward from ``root`` that found ``z``'s node out of date:
+    as torch's, such a view is a view of the new values for every op built after the write,
+    so ``z`` becomes a region of its owner's new values when every op of this graph reading
+    it was built after the owner's last write. Returns whether any view changed (else the
+    backward refuses, as before)."""
+    first: dict = {}  # id(node) -> the stamp of its oldest reader in this graph
+    nodes, seen, todo = [], {id(root)}, [root]
+    while todo:
+        node = todo.pop()
+        if node._op is None:
+            continue
+        nodes.append(node)
+        for p in node._parents:
+            first[id(p)] = min(first.get(id(p), node._stamp), node._stamp)
+            if id(p) not in seen:
+                seen.add(id(p))
+                todo.append(p)
+    changed = False
+    for z in nodes:
+        if z._data.base is None or id(z) not in first:
+            continue
+        found = view_chain(z)
+        if found is None:
+            continue
+        owner, chain = found
+        if not any(c._parents[0]._v > c._stamp for c in chain) or first[id(z)] < owner._v:
+            continue
+        _take_node(z, REGION(owner, layout_of(z._data, owner._data)), z._v)
+        z._stamp = owner._v  # (after its owner's write, before every op that reads it)
+        changed = True
+    return changed
 
 
 def _take_node(t: Any, r: Any, version: int) -> Any:

@@ -117,6 +117,13 @@ def detached(arr: np.ndarray) -> None:
         pass
 
 
+def last_write(arr: np.ndarray) -> int:
+    """The version of the latest in-place write recorded into ``arr``'s memory (0: none)."""
+    root = _root(arr)
+    entry = _WRITES.get(id(root))
+    return entry[0] if entry is not None and entry[1]() is root else 0
+
+
 def updated(arr: np.ndarray) -> int:
     """The new version of a parameter whose data ``arr`` an optimizer changed in place."""
     if _DETACHED and id(_root(arr)) in _DETACHED:

@@ -43,8 +43,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from .. import graph
-from ..conventions import check_leaves
-from ..ops import base as _base
+from ..conventions import checked_order
 from ._page import render_page
 from .collapse import module_paths, value_owners
 from .common import (
@@ -200,10 +199,7 @@ def _traced_backward(root: Any, order: list, ids: dict, seed: Any) -> tuple:
     try:
         walk_order = None
         if fit is not None:  # refuse what Tensor.backward() refuses, with its message
-            walk_order = graph.toposort(root, versions=True)  # values changed in place since the forward
-            check_leaves(walk_order)  # an integer leaf that requires grad
-            if _base._LAST_WRITE[0]:
-                _base.check_writes(walk_order)  # ... changed through a view or a detach()
+            walk_order = checked_order(root)  # values changed in place since the forward, integer leaves
         graph.backward(root, seed, fit, trace, order=walk_order)
     except Exception as e:
         error = f"{type(e).__name__}: {e}"
