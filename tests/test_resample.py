@@ -64,6 +64,76 @@ def test_upsample_module_matches_torch() -> None:
         assert repr(ours) == repr(theirs)
 
 
+# bicubic (Keys' cubic convolution, A = -0.75), trilinear, area, and the nearest modes on a 5-d input
+MORE = [(mode, nd, ac, spec) for mode, nd, acs in [("bicubic", 2, (False, True)), ("trilinear", 3, (False, True)),
+                                                   ("area", 1, (None,)), ("area", 2, (None,)), ("area", 3, (None,)),
+                                                   ("nearest", 3, (None,)), ("nearest-exact", 3, (None,))]
+        for ac in acs for spec in SPECS]
+
+
+@needs_torch
+@pytest.mark.parametrize("case", MORE, ids=[f"{m}-{nd}d-{ac}-" + "-".join(f"{k}{v}" for k, v in s.items())
+                                            for m, nd, ac, s in MORE])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_more_interpolate_modes_match_torch(case: tuple, dtype: Any) -> None:
+    mode, nd, ac, spec = case
+    x = np.random.default_rng(0).standard_normal((2, 3) + (5, 4, 6)[:nd] if nd > 1 else (2, 3, 5)).astype(dtype)
+    X = tl.Tensor(x, requires_grad=True)
+    y = F.interpolate(X, mode=mode, align_corners=ac, **spec)
+    tx = torch.tensor(x, requires_grad=True)
+    ty = torch.nn.functional.interpolate(tx, mode=mode, align_corners=ac, **spec)
+    assert y.shape == tuple(ty.shape) and y.dtype == dtype
+    up = np.random.default_rng(1).standard_normal(y.shape).astype(dtype)
+    (y * up).sum().backward()
+    (ty * torch.tensor(up)).sum().backward()
+    tol = 1e-10 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(X.grad, tx.grad.numpy(), rtol=tol, atol=tol)
+
+
+def test_bicubic_weights_are_keys_cubic_convolution() -> None:
+    # one output between x[1] and x[2] at t = 1/4 (align_corners: u = 1.25): the four taps'
+    # weights are W(1.25), W(0.25), W(0.75), W(1.75), and they sum to 1
+    row = np.zeros((1, 1, 1, 6))
+    a = -0.75
+    near = lambda s: (a + 2) * s ** 3 - (a + 3) * s ** 2 + 1  # noqa: E731
+    far = lambda s: a * s ** 3 - 5 * a * s ** 2 + 8 * a * s - 4 * a  # noqa: E731
+    w = [far(1.25), near(0.25), near(0.75), far(1.75)]
+    np.testing.assert_allclose(sum(w), 1.0, rtol=1e-15)
+    for k in range(4):  # each tap's weight, read through a unit impulse at x[k]
+        row[..., :] = 0.0
+        row[0, 0, 0, k] = 1.0
+        y = F.interpolate(tl.Tensor(row), size=(1, 21), mode="bicubic", align_corners=True).data
+        np.testing.assert_allclose(y[0, 0, 0, 5], w[k], rtol=1e-14)  # output 5: u = 5 * 5 / 20 = 1.25
+    flat = F.interpolate(tl.Tensor(np.full((1, 1, 3, 6), 2.5)), size=(4, 21), mode="bicubic").data
+    np.testing.assert_allclose(flat, 2.5, rtol=1e-14)  # the weights sum to 1 at every output
+
+
+@pytest.mark.parametrize("mode,spec", [("bicubic", {"size": (7, 3)}), ("bicubic", {"scale_factor": 1.5}),
+                                       ("trilinear", {"size": (3, 5, 4)}), ("area", {"size": (2, 3)})])
+def test_more_modes_gradients_match_finite_differences(mode: str, spec: dict) -> None:
+    shape = (2, 2, 3, 4, 3) if mode == "trilinear" else (2, 2, 5, 4)
+    X = tl.Tensor(np.random.default_rng(3).standard_normal(shape), requires_grad=True)
+    w = np.random.default_rng(4).standard_normal(F.interpolate(X, mode=mode, **spec).shape)
+    assert tl.gradcheck(lambda a: (F.interpolate(a, mode=mode, **spec) * w).sum(), [X])
+
+
+def test_per_sample_gradients_through_bicubic_upsampling() -> None:
+    conv = tl.nn.Conv2d(2, 3, 3, rng=0)
+    up = tl.nn.Upsample(scale_factor=1.5, mode="bicubic")
+    X = np.random.default_rng(5).standard_normal((3, 2, 4, 5))
+
+    def loss(x: tl.Tensor) -> tl.Tensor:
+        return (conv(up(x)) ** 2).mean(axis=(1, 2, 3)).sum()
+
+    loss(tl.Tensor(X, batched=True)).backward()
+    got = conv.weight.grad_sample.copy()
+    for b in range(3):
+        conv.zero_grad()
+        loss(tl.Tensor(X[b:b + 1])).backward()
+        np.testing.assert_allclose(got[b], conv.weight.grad, rtol=1e-10, atol=1e-13)
+
+
 @pytest.mark.parametrize("mode,spec", [("linear", {"size": 7}), ("linear", {"scale_factor": 0.6}),
                                        ("nearest", {"size": 8}), ("bilinear", {"size": (3, 7)})])
 def test_interpolate_gradients_match_finite_differences(mode: str, spec: dict) -> None:
@@ -176,12 +246,20 @@ def test_dropout2d_reads_a_3d_input_as_channels_of_a_batch_with_a_warning() -> N
     (lambda: F.interpolate(tl.Tensor(np.ones((2, 3, 4, 4))), size=3, mode="linear"), ValueError,
      r"mode 'linear' needs a 3-d input, got shape \(2, 3, 4, 4\)"),
     (lambda: F.interpolate(tl.Tensor(np.ones((3, 4))), size=3), ValueError,
-     r"expected an input of shape \(B, C, L\) or \(B, C, H, W\), got shape \(3, 4\)"),
-    (lambda: F.interpolate(tl.Tensor(np.ones((2, 3, 4, 4))), size=3, mode="bicubic"), NotImplementedError,
-     "mode 'bicubic' is not supported"),
+     r"expected an input of shape \(B, C, L\), \(B, C, H, W\) or \(B, C, D, H, W\), got shape \(3, 4\)"),
+    (lambda: F.interpolate(tl.Tensor(np.ones((2, 3, 4, 4))), size=3, mode="bicubic2"), NotImplementedError,
+     "mode 'bicubic2' is not supported"),
+    (lambda: F.interpolate(tl.Tensor(np.ones((2, 3, 4))), size=3, mode="bicubic"), ValueError,
+     r"mode 'bicubic' needs a 4-d input, got shape \(2, 3, 4\)"),
+    (lambda: F.interpolate(tl.Tensor(np.ones((2, 3, 4, 4))), size=3, mode="trilinear"), ValueError,
+     r"mode 'trilinear' needs a 5-d input"),
+    (lambda: F.interpolate(tl.Tensor(np.ones((2, 3, 4), int)), size=3, mode="area"), TypeError,
+     "mode 'area' needs a floating input"),
+    (lambda: F.interpolate(tl.Tensor(np.ones((2, 3, 4))), size=3, mode="area", align_corners=False), ValueError,
+     "align_corners only applies"),
     (lambda: F.interpolate(tl.Tensor(np.ones((2, 3, 4))), size=3, align_corners=True), ValueError,
      "align_corners only applies"),
-    (lambda: tl.nn.Upsample(size=3, mode="area"), NotImplementedError, "Upsample: mode 'area'"),
+    (lambda: tl.nn.Upsample(size=3, mode="cubic"), NotImplementedError, "Upsample: mode 'cubic'"),
     (lambda: tl.nn.Upsample(), ValueError, "Upsample: give exactly one"),
     (lambda: tl.nn.Upsample(size=(2, 2, 2))(tl.Tensor(np.ones((1, 2, 3, 3)))), ValueError,
      r"Upsample\(size=\(2, 2, 2\), mode='nearest'\): size must be"),

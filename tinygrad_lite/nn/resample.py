@@ -1,7 +1,7 @@
-"""Resizing along the spatial axes: ``F.interpolate`` and ``nn.Upsample`` for (B, C, L) and
-(B, C, H, W) inputs, with torch's signatures, output sizes and source-index rules, built from
-integer-array ``getitem`` and weighted sums so the gradient is exact and each sample is
-resized on its own (per-sample gradients pass through).
+"""Resizing along the spatial axes: ``F.interpolate`` and ``nn.Upsample`` for (B, C, L),
+(B, C, H, W) and (B, C, D, H, W) inputs, with torch's signatures, output sizes and
+source-index rules, built from integer-array ``getitem`` and weighted sums so the gradient
+is exact and each sample is resized on its own (per-sample gradients pass through).
 
 Each spatial axis of input length ``n`` and output length ``m`` is resized in turn. The
 scale ``r`` is ``1 / scale_factor`` when a scale factor is given (and not recomputed), else
@@ -9,14 +9,22 @@ scale ``r`` is ``1 / scale_factor`` when a scale factor is given (and not recomp
 
 * ``"nearest"``: ``x[min(floor(i r), n - 1)]`` (computed in float32, as torch does);
 * ``"nearest-exact"``: ``x[min(floor((i + 1/2) r), n - 1)]``;
-* ``"linear"`` / ``"bilinear"``: with the source coordinate ``u = max((i + 1/2) r - 1/2, 0)``
-  (``align_corners=False``) or ``u = i (n - 1) / (m - 1)`` (``align_corners=True``; 0 when
-  ``m = 1``), ``j = min(floor(u), n - 1)``, ``t = min(u - j, 1)``:
-  ``y[i] = (1 - t) x[j] + t x[min(j + 1, n - 1)]``.
+* ``"linear"`` / ``"bilinear"`` / ``"trilinear"`` (1, 2, 3 spatial axes): with the source
+  coordinate ``u = max((i + 1/2) r - 1/2, 0)`` (``align_corners=False``) or
+  ``u = i (n - 1) / (m - 1)`` (``align_corners=True``; 0 when ``m = 1``),
+  ``j = min(floor(u), n - 1)``, ``t = min(u - j, 1)``:
+  ``y[i] = (1 - t) x[j] + t x[min(j + 1, n - 1)]``;
+* ``"bicubic"`` (2 spatial axes): ``u`` as for linear but not clipped at 0, ``j = floor(u)``,
+  ``t = u - j``, and Keys' cubic convolution with ``A = -0.75``:
+  ``y[i] = sum_k w_k(t) x[clip(j - 1 + k, 0, n - 1)]``, k = 0..3, with
+  ``w_1 = W(t)``, ``w_2 = W(1 - t)``, ``w_0 = W(1 + t)``, ``w_3 = W(2 - t)``, where
+  ``W(s) = (A + 2) s^3 - (A + 3) s^2 + 1`` for ``s <= 1`` and
+  ``W(s) = A s^3 - 5 A s^2 + 8 A s - 4 A`` for ``1 < s < 2``;
+* ``"area"``: the mean of the input cells that output cell ``i`` covers,
+  ``x[floor(i n / m) : ceil((i + 1) n / m)]`` (``adaptive_avg_pool``).
 
 The gradient of a gather is a scatter-add, so ``dL/dx[j]`` sums the weights of every
-output that read ``x[j]``. Other modes (``bicubic``, ``trilinear``, ``area``) raise
-``NotImplementedError``.
+output that read ``x[j]``.
 """
 
 from __future__ import annotations
@@ -33,18 +41,21 @@ from .module import Module
 
 __all__ = ["interpolate", "Upsample"]
 
-_LINEAR = {"linear": 1, "bilinear": 2}
-_NEAREST = ("nearest", "nearest-exact")
+# the interpolating modes and the number of spatial axes each takes
+_LINEAR = {"linear": 1, "bilinear": 2, "trilinear": 3, "bicubic": 2}
+_NEAREST = ("nearest", "nearest-exact", "area")
+_A = -0.75  # the cubic convolution's parameter (torch's, and Keys')
 
 
 def _check_mode(mode: Any, align_corners: Any, who: str) -> None:
     if mode not in _NEAREST and mode not in _LINEAR:
         raise NotImplementedError(f"{who}: mode {mode!r} is not supported (supported: 'nearest', 'nearest-exact', "
-                                  "'linear', 'bilinear')")
+                                  "'linear', 'bilinear', 'bicubic', 'trilinear', 'area')")
     if align_corners is not None and not isinstance(align_corners, (bool, np.bool_)):
         raise TypeError(f"{who}: align_corners must be a bool or None, got {align_corners!r}")
     if mode in _NEAREST and align_corners is not None:
-        raise ValueError(f"{who}: align_corners only applies to the modes 'linear' and 'bilinear', not {mode!r}")
+        raise ValueError(f"{who}: align_corners only applies to the modes 'linear', 'bilinear', 'bicubic' and "
+                         f"'trilinear', not {mode!r}")
 
 
 def _check_given(size: Any, scale_factor: Any, who: str) -> None:
@@ -89,20 +100,43 @@ def _nearest(n: int, m: int, r: Optional[float], exact: bool) -> np.ndarray:
     return np.minimum(np.floor(pos).astype(np.int64), n - 1)
 
 
+def _source(n: int, m: int, r: Optional[float], align: bool, dtype: Any, cubic: bool = False) -> np.ndarray:
+    """The source coordinate ``u`` of each of the m outputs (clipped at 0 unless ``cubic``)."""
+    i = np.arange(m).astype(dtype)
+    if align:
+        return i * dtype((n - 1) / (m - 1)) if m > 1 else np.zeros(m, dtype)
+    rr = dtype(r) if r is not None else dtype(n) / dtype(m)
+    u = rr * (i + dtype(0.5)) - dtype(0.5)
+    return u if cubic else np.maximum(u, dtype(0))
+
+
 def _linear(n: int, m: int, r: Optional[float], align: bool, dtype: Any) -> tuple:
     """(j0, j1, t): output i = (1 - t[i]) x[j0[i]] + t[i] x[j1[i]]."""
-    i = np.arange(m)
     if m == n and not align:
+        i = np.arange(m)
         return i, i, np.zeros(m, dtype)
-    i = i.astype(dtype)
-    if align:
-        u = i * dtype((n - 1) / (m - 1)) if m > 1 else np.zeros(m, dtype)
-    else:
-        rr = dtype(r) if r is not None else dtype(n) / dtype(m)
-        u = np.maximum(rr * (i + dtype(0.5)) - dtype(0.5), dtype(0))
+    u = _source(n, m, r, align, dtype)
     j0 = np.minimum(np.floor(u).astype(np.int64), n - 1)
     t = np.clip(u - j0, 0, 1).astype(dtype)
     return j0, np.where(j0 < n - 1, j0 + 1, j0), t
+
+
+def _cubic(n: int, m: int, r: Optional[float], align: bool, dtype: Any) -> list:
+    """[(index, weight)] of the four taps: output i = sum_k weight_k[i] x[index_k[i]]."""
+    u = _source(n, m, r, align, dtype, cubic=True)
+    j = np.floor(u)
+    t = (u - j).astype(dtype)
+    j = j.astype(np.int64)
+    a = dtype(_A)
+
+    def near(s: np.ndarray) -> np.ndarray:  # |s| <= 1
+        return ((a + 2) * s - (a + 3)) * s * s + 1
+
+    def far(s: np.ndarray) -> np.ndarray:  # 1 < |s| < 2
+        return ((a * s - 5 * a) * s + 8 * a) * s - 4 * a
+
+    weights = (far(t + 1), near(t), near(1 - t), far(2 - t))
+    return [(np.clip(j - 1 + k, 0, n - 1), w.astype(dtype)) for k, w in enumerate(weights)]
 
 
 def _take(x: Tensor, axis: int, idx: np.ndarray) -> Tensor:
@@ -112,8 +146,9 @@ def _take(x: Tensor, axis: int, idx: np.ndarray) -> Tensor:
 def interpolate(input: Any, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
                 align_corners: Optional[bool] = None, recompute_scale_factor: Optional[bool] = None,
                 antialias: bool = False, *, who: str = "interpolate") -> Tensor:
-    """Resize the spatial axes of (B, C, L) or (B, C, H, W) to ``size`` or by ``scale_factor``
-    (output size ``floor(n * scale_factor)``) with the rules of the module docstring."""
+    """Resize the spatial axes of (B, C, L), (B, C, H, W) or (B, C, D, H, W) to ``size`` or
+    by ``scale_factor`` (output size ``floor(n * scale_factor)``) with the rules of the
+    module docstring."""
     _check_mode(mode, align_corners, who)
     _check_given(size, scale_factor, who)
     if antialias:
@@ -121,13 +156,17 @@ def interpolate(input: Any, size: Any = None, scale_factor: Any = None, mode: st
     x = F._t(input)
     shape = tuple(x.data.shape)
     nd = x.data.ndim - 2
-    if nd not in (1, 2):
-        raise ValueError(f"{who}: expected an input of shape (B, C, L) or (B, C, H, W), got shape {shape}")
+    if nd not in (1, 2, 3):
+        raise ValueError(f"{who}: expected an input of shape (B, C, L), (B, C, H, W) or (B, C, D, H, W), got shape "
+                         f"{shape}")
     if mode in _LINEAR and _LINEAR[mode] != nd:
         raise ValueError(f"{who}: mode {mode!r} needs a {_LINEAR[mode] + 2}-d input, got shape {shape}")
-    if mode in _LINEAR and x.data.dtype.kind != "f":
+    if (mode in _LINEAR or mode == "area") and x.data.dtype.kind != "f":
         raise TypeError(f"{who}: mode {mode!r} needs a floating input, got dtype {x.data.dtype}")
     out, scales = _sizes(shape[2:], size, scale_factor, recompute_scale_factor, who)
+    if mode == "area":
+        from .pooling import adaptive_avg_pool
+        return adaptive_avg_pool(x, out, nd)
     dt = x.data.dtype.type if x.data.dtype.kind == "f" else np.float64
     for a, (n, m, r) in enumerate(zip(shape[2:], out, scales)):
         axis = 2 + a
@@ -135,10 +174,19 @@ def interpolate(input: Any, size: Any = None, scale_factor: Any = None, mode: st
             if m != n or mode != "nearest":
                 x = _take(x, axis, _nearest(n, m, r, mode == "nearest-exact"))
             continue
+        bshape = (m,) + (1,) * (nd - 1 - a)
+        if mode == "bicubic":
+            if m == n and not align_corners:
+                continue  # (t = 0: the taps' weights are 0, 1, 0, 0)
+            y = None
+            for idx, w in _cubic(n, m, r, bool(align_corners), dt):
+                term = _take(x, axis, idx) * w.reshape(bshape)
+                y = term if y is None else y + term
+            x = y
+            continue
         j0, j1, t = _linear(n, m, r, bool(align_corners), dt)
         if m == n and not t.any() and (j0 == np.arange(n)).all():
             continue
-        bshape = (m,) + (1,) * (nd - 1 - a)
         x = _take(x, axis, j0) * (1 - t).reshape(bshape) + _take(x, axis, j1) * t.reshape(bshape)
     return x
 
