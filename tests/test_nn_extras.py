@@ -41,8 +41,8 @@ def per_sample_check(model: nn.Module, xs: list, cost: Callable) -> dict:
 
 
 # ------------------------------------------------------------------ grid_sample ------------
-GRID_CASES = [(nd, mode, pad, ac) for nd in (2, 3) for mode in ("bilinear", "nearest")
-              for pad in ("zeros", "border", "reflection") for ac in (True, False)]
+GRID_CASES = [(nd, mode, pad, ac) for nd in (2, 3) for mode in ("bilinear", "nearest", "bicubic")
+              for pad in ("zeros", "border", "reflection") for ac in (True, False) if nd == 2 or mode != "bicubic"]
 
 
 @pytest.mark.parametrize("nd,mode,pad,ac", GRID_CASES, ids=["-".join(map(str, c)) for c in GRID_CASES])
@@ -62,13 +62,26 @@ def test_grid_sample_matches_torch_values_and_both_gradients(nd: int, mode: str,
     _close(g.grad, tg.grad.numpy(), "grid grad", 1e-12)
 
 
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
 @pytest.mark.parametrize("pad", ["zeros", "border", "reflection"])
-def test_grid_sample_gradients_match_finite_differences(pad: str) -> None:
+def test_grid_sample_gradients_match_finite_differences(pad: str, mode: str) -> None:
     rng = np.random.default_rng(3)
     x = tl.Tensor(rng.standard_normal((1, 2, 3, 4)), requires_grad=True)
     g = tl.Tensor(rng.uniform(-1.4, 1.4, (1, 2, 3, 2)), requires_grad=True)
     w = rng.standard_normal((1, 2, 2, 3))
-    assert tl.gradcheck(lambda a, b: (F.grid_sample(a, b, padding_mode=pad, align_corners=False) * w).sum(), [x, g])
+    assert tl.gradcheck(lambda a, b: (F.grid_sample(a, b, mode=mode, padding_mode=pad, align_corners=False)
+                                      * w).sum(), [x, g])
+
+
+def test_grid_sample_bicubic_reproduces_the_image_at_pixel_centres_and_refuses_volumes() -> None:
+    img = np.random.default_rng(4).standard_normal((1, 1, 4, 5))
+    ys, xs = np.meshgrid(np.linspace(-1, 1, 4), np.linspace(-1, 1, 5), indexing="ij")
+    grid = np.stack([xs, ys], axis=-1)[None]  # every pixel centre (align_corners=True)
+    out = F.grid_sample(tl.Tensor(img), tl.Tensor(grid), mode="bicubic", align_corners=True).data
+    np.testing.assert_allclose(out, img, rtol=1e-13, atol=1e-13)
+    with pytest.raises(ValueError, match=r"grid_sample: mode 'bicubic' needs a 4-D input, got shape \(1, 1, 2, 2, 2\)"):
+        F.grid_sample(tl.Tensor(np.ones((1, 1, 2, 2, 2))), tl.Tensor(np.zeros((1, 1, 1, 1, 3))), mode="bicubic",
+                      align_corners=False)
 
 
 @pytest.mark.parametrize("nd", [2, 3])

@@ -31,7 +31,8 @@ from ..tensor import Tensor
 
 __all__ = ["affine_grid", "grid_sample"]
 
-_MODES = ("bilinear", "nearest")
+_MODES = ("bilinear", "nearest", "bicubic")
+_A = -0.75  # the cubic convolution's parameter (torch's, and Keys')
 _PADDINGS = ("zeros", "border", "reflection")
 
 
@@ -134,6 +135,29 @@ def _source(g: Tensor, n: int, align: bool, padding: str) -> Tensor:
     return x
 
 
+def _cubic_weights(t: Tensor) -> list:
+    """The four taps' weights ``W(t + 1), W(t), W(1 - t), W(2 - t)`` at fraction ``t``."""
+    a = _A
+
+    def near(u: Tensor) -> Tensor:  # |u| <= 1
+        return ((a + 2) * u - (a + 3)) * u * u + 1
+
+    def far(u: Tensor) -> Tensor:  # 1 < |u| < 2
+        return ((a * u - 5 * a) * u + 8 * a) * u - 4 * a
+
+    return [far(t + 1), near(t), near(1 - t), far(2 - t)]
+
+
+def _padded_index(i: np.ndarray, n: int, align: bool, padding: str) -> np.ndarray:
+    """A pixel index moved inside the image by ``border`` (clamped) or ``reflection``
+    (reflected about the borders, then clamped) padding."""
+    d = i.astype(np.float64)
+    if padding == "reflection":
+        lo, hi = (0, 2 * (n - 1)) if align else (-1, 2 * n - 1)
+        d = _reflect(_const(d), lo, hi).data
+    return np.clip(np.rint(d), 0, n - 1).astype(np.int64)
+
+
 def grid_sample(input: Any, grid: Any, mode: str = "bilinear", padding_mode: str = "zeros",
                 align_corners: Optional[bool] = None) -> Tensor:
     """Sample ``input`` (N, C, H, W) at the points ``grid`` (N, Ho, Wo, 2), or a volume
@@ -143,7 +167,11 @@ def grid_sample(input: Any, grid: Any, mode: str = "bilinear", padding_mode: str
     (trilinear for volumes): ``out = sum_corners prod_k w_k v[corner]`` with
     ``w_k = 1 - |x_k - corner_k|`` over the 2^d pixels around the point, a pixel outside the
     image reading 0; ``nearest``: the pixel at ``round(x)`` (ties to even), whose gradient
-    w.r.t. the grid is 0."""
+    w.r.t. the grid is 0; ``bicubic`` (images only): ``out = sum_{i,j} W(t_x + 1 - i)
+    W(t_y + 1 - j) v[y0 - 1 + j, x0 - 1 + i]`` over the 4 x 4 pixels around the point,
+    ``x0 = floor(x)``, ``t_x = x - x0`` (``x`` unpadded), with Keys' cubic convolution ``W``
+    (``A = -0.75``, as ``interpolate``'s bicubic) and the padding applied to each pixel's
+    index (a pixel outside the image reads 0 with ``zeros``)."""
     who = "grid_sample"
     if mode not in _MODES:
         raise ValueError(f"{who}: mode must be one of {_MODES}, got {mode!r}")
@@ -168,13 +196,18 @@ def grid_sample(input: Any, grid: Any, mode: str = "bilinear", padding_mode: str
     out_sp = gs[1:-1]
     Q = math.prod(out_sp)
     g = gr.reshape(N, Q, nd)
-    coords = [_source(g[:, :, k], spatial[k], align, padding_mode) for k in range(nd)]  # each (N, Q)
+    if mode == "bicubic" and nd != 2:
+        raise ValueError(f"{who}: mode 'bicubic' needs a 4-D input, got shape {xs}")
+    coords = [_source(g[:, :, k], spatial[k], align, "zeros" if mode == "bicubic" else padding_mode)
+              for k in range(nd)]  # each (N, Q)
     flat = x.reshape(N, C, math.prod(xs[2:]))
     strides = [math.prod(spatial[:k]) for k in range(nd)]  # x: 1, y: W, z: H * W
 
     def read(idx: list) -> Tensor:
         inside = np.ones((N, Q), bool)
         lin = np.zeros((N, Q), np.int64)
+        if mode == "bicubic" and padding_mode != "zeros":  # the padding moves each pixel's index
+            idx = [_padded_index(i, spatial[k], align, padding_mode) for k, i in enumerate(idx)]
         for k, i in enumerate(idx):
             inside &= (i >= 0) & (i < spatial[k])
             lin += np.clip(i, 0, spatial[k] - 1) * strides[k]
@@ -185,6 +218,14 @@ def grid_sample(input: Any, grid: Any, mode: str = "bilinear", padding_mode: str
         out = read([np.rint(c.data).astype(np.int64) for c in coords])
         if gr.requires_grad:  # the grid's gradient is 0 (as a tensor, not None)
             out = out + (g.sum(axis=(1, 2)) * 0.0).reshape(N, 1, 1)
+    elif mode == "bicubic":
+        lo = [np.floor(c.data) for c in coords]
+        taps = [_cubic_weights(c - _const(f.astype(x.data.dtype))) for c, f in zip(coords, lo)]
+        out = None
+        for i, j in itertools.product(range(4), repeat=2):
+            term = read([lo[0].astype(np.int64) - 1 + i, lo[1].astype(np.int64) - 1 + j])
+            term = term * (taps[0][i] * taps[1][j]).reshape(N, 1, Q)
+            out = term if out is None else out + term
     else:
         lo = [np.floor(c.data).astype(np.int64) for c in coords]
         out = None
