@@ -228,7 +228,7 @@ class TorchSpellings:
                                    "while gradients are recorded; update it inside `with tl.no_grad():` or write "
                                    f"`x = x {_SYM[name]} y` for a new tensor")
             if self.data.base is not None and self.data.flags.writeable:
-                from .torchwrite import view_chain
+                from .formers import view_chain
                 if view_chain(self) is not None:
                     return self._assign(f"{_SYM[name]}=", other,  # type: ignore[attr-defined]
                                         lambda x: out_of_place(x, other))
@@ -471,17 +471,27 @@ def seed_of(t: Any, gradient: Any, where: str) -> np.ndarray:
 def checked_order(t: Any) -> list:
     """``t``'s graph in sweep order, refusing values changed in place since the forward pass
     (also through a view or a detach()) and integer leaves that require grad."""
-    try:
-        order = toposort(t, versions=True)
-    except RuntimeError:
-        from .torchwrite import refresh_views  # (a view kept across a write through its owner)
-        if not refresh_views(t):
-            raise
-        order = toposort(t, versions=True)
+    for attempt in range(3):
+        try:
+            order = toposort(t, versions=True)
+            break
+        except RuntimeError:  # (an op older than an in-place write of a value it read)
+            if attempt == 2 or not _repaired(t):
+                raise
     check_leaves(order)
     if base._LAST_WRITE[0]:
         base.check_writes(order)
     return order
+
+
+def _repaired(t: Any) -> bool:
+    """Whether ops of ``t``'s graph that an in-place write left out of date were pointed at
+    what they read: a view kept across a write through its owner at the owner's new values
+    (``torchwrite.refresh_views``), an op built before a write at the former node
+    (``formers.reattach``)."""
+    from .formers import reattach, refresh_views
+    views = refresh_views(t)
+    return reattach(t) or views
 
 
 def check_flags(where: str, retain_graph: Any, create_graph: Any) -> bool:

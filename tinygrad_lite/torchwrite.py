@@ -7,9 +7,9 @@ torch's ``x[index] = value`` (``__setitem__``).
   change is recorded as torch records it: ``h.relu_()`` makes ``h`` the output of a relu
   whose input is ``h`` as it was. The tensor object keeps its identity and its memory (so
   aliases see the new values); its former node moves to a new internal Tensor holding a
-  copy of the old values, which the new op reads. An op built BEFORE the change that used
-  ``h`` then refuses to backward (its input is no longer what it read), as in torch, except
-  the ops of the value written, which read the old copy (``y[i] *= 2`` reads ``y[i]``). A view
+  copy of the old values, which the new op reads, and the ops of the value written read it
+  too (``y[i] *= 2`` reads ``y[i]``). An op built BEFORE the change that used ``h`` finds its
+  input out of date at backward, which then points it at that former node (``formers``). A view
   (a slice, reshape, transpose or diagonal sharing the memory of a tensor computed in the
   graph) changed in place writes through, as torch: that tensor becomes the node
   ``region_write`` of its former values and the view's new ones, and the view its ``region``
@@ -17,11 +17,12 @@ torch's ``x[index] = value`` (``__setitem__``).
   the written value's argument, ``y[0].add_(z)``) see its new values, as torch's: the ops of
   the written value read a stand-in for their former values, and a held view becomes a region
   of the new values, at the write or, kept outside it, at the next backward
-  (``refresh_views``). A view of a leaf, of a ``detach()`` or of a value computed without
-  gradients is refused.
+  (``formers.refresh_views``). A view of a leaf, of a ``detach()`` or of a value computed
+  without gradients is refused.
 
-A write gives the tensor a new version, so a graph that used the old values refuses to
-backward, and kept per-sample factors made from this memory are multiplied out first.
+A write gives the tensor a new version, which the backward of a graph built before it
+checks (``formers``), and kept per-sample factors made from this memory are multiplied out
+first.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from .conventions import ShapeMismatchError, check_fits, store
+from .formers import remember, take_node, valid_since, view_chain
 from .graph import state
 from .keptinputs import before_write
 from .ops import base
@@ -38,7 +40,7 @@ from .ops.base import last_write, wrote
 from .ops.elementwise import CAST
 from .ops.layout import EXPAND, index_keeps_rows, indexed, normalise_index
 from .ops.memory import _ONLY_LIST, _count
-from .ops.region import REGION, REGIONWRITE, dense_order, layout_of, region
+from .ops.region import REGION, REGIONWRITE, layout_of, region
 from .ops.scatter import INDEXPUT
 from .ops.select import WHERE
 from .torchextra import ExtraMethods
@@ -183,30 +185,40 @@ def recorded(t: Any, who: str, fn: Any, casting: str) -> Any:
         r = EXPAND(r, d.shape)
     if view is None:
         kept = _reads_former(r, t, old)
+        since = valid_since(t)
         before_write(t)  # kept gradients made from this memory are multiplied out first
         np.copyto(d, r._data)
         version = wrote(d)
-        _take_node(t, r, version)
-        _regions_of(t, kept, version)
+        take_node(t, r, version)
+        remember(t, old, version, since)
+        _regions_of(t, kept, version, since)
         return t
     kept = _reads_former(r, owner, old_owner)  # (first: the views' chains to the owner are intact)
     _reads_former(r, t, old)
+    formers = [(t, old)]
     for c, lay in zip(chain[1:], layouts[1:]):  # (the views between them, as they were)
-        _reads_former(r, c, _former_view(old_owner, c, lay))
+        formers.append((c, _former_view(old_owner, c, lay)))
+        _reads_former(r, c, formers[-1][1])
     new = REGIONWRITE(old_owner, r, layouts[0])
+    since = valid_since(owner)
     before_write(owner)
     np.copyto(d, r._data)  # (into the owner's memory)
     version = wrote(d)
-    _take_node(owner, new, version)
-    _regions_of(owner, chain + [c for c in kept if all(c is not v for v in chain)], version)
+    take_node(owner, new, version)
+    remember(owner, old_owner, version, since)
+    _regions_of(owner, formers + [(c, f) for c, f in kept if all(c is not v for v in chain)], version, since)
     return t
 
 
-def _regions_of(owner: Any, views: list, version: int) -> None:
-    """The ``views`` of ``owner``'s memory become regions of its new values (``ops.region``)."""
+def _regions_of(owner: Any, views: list, version: int, since: int) -> None:
+    """The views of ``owner``'s memory, ``[(view, its former node)]``, become regions of its
+    new values (``ops.region``); ops built before that read a view read its former node then
+    (``formers``)."""
     d = owner._data
-    for c in views:
-        _take_node(c, REGION(owner, layout_of(c._data, d)), version)
+    for c, former in views:
+        since_c = max(since, c._v)
+        take_node(c, REGION(owner, layout_of(c._data, d)), version)
+        remember(c, former, version, since_c)
 
 
 def _former_view(old_owner: Any, c: Any, lay: tuple) -> Any:
@@ -217,22 +229,6 @@ def _former_view(old_owner: Any, c: Any, lay: tuple) -> Any:
     return former
 
 
-def view_chain(t: Any) -> Any:
-    """``(owner, views)`` when ``t`` is a view, through view ops recorded in the graph, of
-    ``owner``, a tensor computed in the graph (``views``: ``t`` first, then the views between
-    them); else None."""
-    root = t._data.base
-    chain, c = [], t
-    while c._data.base is not None:
-        if c._op is None or not c._parents or not c.requires_grad:
-            return None
-        p = c._parents[0]
-        if p._data is not root and p._data.base is not root:
-            return None
-        chain.append(c)
-        c = p
-    return (c, chain) if c._data is root and c._op is not None and dense_order(root) is not None else None
-
 
 def _reads_former(r: Any, t: Any, old: Any) -> list:
     """Ops of the written value ``r`` that read ``t`` read it as it was before the write, so
@@ -240,8 +236,9 @@ def _reads_former(r: Any, t: Any, old: Any) -> list:
     read the former ``y``). Only nodes built since ``t``'s own node can read ``t``. A view of
     ``t`` that nothing but this graph holds (a temporary) moves to the former values. A view
     of ``t`` the caller keeps (``z = y[1]; y[0].add_(z)``) stays a view of ``t``: the ops of
-    ``r`` read a stand-in for its former values instead, and the kept views are returned (the
-    caller makes them regions of ``t``'s new values, as torch's views see the new values)."""
+    ``r`` read a stand-in for its former values instead, and ``[(kept view, its stand-in)]``
+    is returned (the caller makes them regions of ``t``'s new values, as torch's views see
+    the new values)."""
     d, former = t._data, old._data
     # (a node older than t's values, which a write through a view may have changed since t was
     # built, read other values: it is not moved, and its backward refuses)
@@ -267,7 +264,7 @@ def _reads_former(r: Any, t: Any, old: Any) -> list:
     for node in nodes:
         if id(node) in keep and same and (view_chain(node) or (None,))[0] is t:
             stand_in[id(node)] = _former_view(old, node, layout_of(node._data, d))
-            kept.append(node)
+            kept.append((node, stand_in[id(node)]))
     for node in nodes:
         if id(node) in keep:
             continue
@@ -279,51 +276,6 @@ def _reads_former(r: Any, t: Any, old: Any) -> list:
     return kept
 
 
-def refresh_views(root: Any) -> bool:
-    """Views kept across an in-place write of the tensor they view (``z = y[0]; y[0].mul_(3)``,
-    then ``z`` used), seen by a backward from ``root`` that found ``z``'s node out of date:
-    as torch's, such a view is a view of the new values for every op built after the write,
-    so ``z`` becomes a region of its owner's new values when every op of this graph reading
-    it was built after the owner's last write. Returns whether any view changed (else the
-    backward refuses, as before)."""
-    first: dict = {}  # id(node) -> the stamp of its oldest reader in this graph
-    nodes, seen, todo = [], {id(root)}, [root]
-    while todo:
-        node = todo.pop()
-        if node._op is None:
-            continue
-        nodes.append(node)
-        for p in node._parents:
-            first[id(p)] = min(first.get(id(p), node._stamp), node._stamp)
-            if id(p) not in seen:
-                seen.add(id(p))
-                todo.append(p)
-    changed = False
-    for z in nodes:
-        if z._data.base is None or id(z) not in first:
-            continue
-        found = view_chain(z)
-        if found is None:
-            continue
-        owner, chain = found
-        if not any(c._parents[0]._v > c._stamp for c in chain) or first[id(z)] < owner._v:
-            continue
-        _take_node(z, REGION(owner, layout_of(z._data, owner._data)), z._v)
-        z._stamp = owner._v  # (after its owner's write, before every op that reads it)
-        changed = True
-    return changed
-
-
-def _take_node(t: Any, r: Any, version: int) -> Any:
-    """``t`` becomes the node ``r`` (op, parents, batch state), at the new ``version``: ops
-    built before it that read ``t`` then refuse to backward."""
-    t._op, t._parents, t._ctx, t.requires_grad, t._bs = r._op, r._parents, r._ctx, r.requires_grad, r._bs
-    for slot in ("_stamp", "_mix", "_src"):
-        if hasattr(r, slot):
-            setattr(t, slot, getattr(r, slot))
-    t._grad = t._lazy = None
-    t._v = t._moved = version
-    return t
 
 
 # torch's in-place twins ``x.name_(...)`` of out-of-place methods ``x.name(...)``: each stores
@@ -375,7 +327,7 @@ def shape_twin(name: str, who: str = "") -> Any:
         old = _former(self, copy=False)
         r = getattr(old, name)(*args, **kwargs)
         self._data = r._data
-        return _take_node(self, r, base.bump())
+        return take_node(self, r, base.bump())
 
     method.__name__ = method.__qualname__ = who
     method.__doc__ = f"``{name}`` in place: this tensor takes the shape of ``self.{name}(...)``, values unchanged."
