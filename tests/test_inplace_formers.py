@@ -218,3 +218,23 @@ def test_random_programs_of_views_and_writes_give_torchs_gradient_or_refuse(seed
         return
     np.testing.assert_allclose(out.item(), tout.item(), rtol=1e-12, err_msg=prog)
     np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=prog)
+
+
+def test_the_record_of_former_nodes_forgets_freed_ones_and_freed_tensors() -> None:
+    import gc
+
+    from tinygrad_lite import formers
+
+    x = tl.tensor(X0, requires_grad=True)
+    y = x * 1
+    key = id(y)
+    for _ in range(100):  # detach_() cuts the graph: each write's former node is freed with it
+        y.add_(x)
+        y.detach_()
+    assert len(formers._FORMERS[key][1]) <= 40
+    y.add_(x)
+    (y * y).sum().backward()
+    np.testing.assert_allclose(x.grad, 2 * 102.0 * X0, rtol=1e-13)
+    del y
+    gc.collect()
+    assert key not in formers._FORMERS

@@ -47,8 +47,10 @@ def remember(t: Any, old: Any, version: int, since: int) -> None:
                 del _FORMERS[key]
 
         entry = _FORMERS[key] = (weakref.ref(t, gone), [])
-    entry[1][:] = [e for e in entry[1] if e[2]() is not None]  # (formers freed with their graphs)
-    entry[1].append((version, since, weakref.ref(old)))
+    writes = entry[1]
+    if len(writes) >= 8 and not len(writes) & (len(writes) - 1):  # (at 8, 16, 32, ...: amortised O(1))
+        writes[:] = [e for e in writes if e[2]() is not None]  # formers freed with their graphs
+    writes.append((version, since, weakref.ref(old)))
 
 
 def valid_since(t: Any) -> int:
