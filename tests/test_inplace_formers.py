@@ -109,7 +109,15 @@ def _saved_view_values_then_write(y: Any) -> Any:
     return u + z
 
 
-@pytest.mark.parametrize("write", [_saved_values_then_write, _saved_view_values_then_write])
+def _saved_values_then_squeeze(y: Any) -> Any:
+    w = y[None]
+    u = w * w
+    w.squeeze_(0)  # a shape change in place: the values stay, the product still reads them
+    return u + w * 3
+
+
+@pytest.mark.parametrize("write", [_saved_values_then_write, _saved_view_values_then_write,
+                                   _saved_values_then_squeeze])
 def test_an_op_that_saved_the_old_values_uses_them_where_torch_refuses(write: Callable) -> None:
     x, out = _run(tl, write, X0)
     out.backward()

@@ -487,7 +487,7 @@ def checked_order(t: Any) -> list:
 def _repaired(t: Any) -> bool:
     """Whether ops of ``t``'s graph that an in-place write left out of date were pointed at
     what they read: a view kept across a write through its owner at the owner's new values
-    (``torchwrite.refresh_views``), an op built before a write at the former node
+    (``formers.refresh_views``), an op built before a write at the former node
     (``formers.reattach``)."""
     from .formers import reattach, refresh_views
     views = refresh_views(t)

@@ -223,11 +223,11 @@ def _regions_of(owner: Any, views: list, version: int, since: int) -> None:
 
 def _former_view(old_owner: Any, c: Any, lay: tuple) -> Any:
     """The view ``c`` as it was: the region ``lay`` of the owner's former values, in ``c``'s
-    place in the graph's order (its stamp), so the sweep reaches it after its readers."""
+    place in the graph's order (its stamp, or the former values' version if later), so the
+    sweep reaches it after its readers and before the owner's former node."""
     former = REGION(old_owner, lay)
     former._stamp = max(c._stamp, old_owner._v)
     return former
-
 
 
 def _reads_former(r: Any, t: Any, old: Any) -> list:
@@ -276,8 +276,6 @@ def _reads_former(r: Any, t: Any, old: Any) -> list:
     return kept
 
 
-
-
 # torch's in-place twins ``x.name_(...)`` of out-of-place methods ``x.name(...)``: each stores
 # ``x.name(...)`` in ``x`` by the rule above (a twin is defined when ``name`` exists)
 VALUE_TWINS = (
@@ -324,10 +322,14 @@ def shape_twin(name: str, who: str = "") -> Any:
             self._data = getattr(self, name)(*args, **kwargs)._data
             self._v = base.bump()
             return self
-        old = _former(self, copy=False)
+        old = _former(self, copy=False)  # (the values do not change: the former node may share them)
         r = getattr(old, name)(*args, **kwargs)
+        since = valid_since(self)
         self._data = r._data
-        return take_node(self, r, base.bump())
+        version = base.bump()
+        take_node(self, r, version)
+        remember(self, old, version, since)
+        return self
 
     method.__name__ = method.__qualname__ = who
     method.__doc__ = f"``{name}`` in place: this tensor takes the shape of ``self.{name}(...)``, values unchanged."
