@@ -25,15 +25,25 @@ def _run(L: Any, write: Callable, x0: np.ndarray, grad: bool = True) -> tuple:
     return x, out
 
 
-def _fd(write: Callable, x0: np.ndarray) -> np.ndarray:
+def _central_differences(f: Callable, x0: np.ndarray) -> np.ndarray:
+    """d f / d x0 by central differences of the number ``f(x)``, computed outside any graph."""
     want = np.zeros_like(x0)
     for i in np.ndindex(x0.shape):
         hi, lo = x0.copy(), x0.copy()
         hi[i] += 1e-6
         lo[i] -= 1e-6
         with tl.no_grad():
-            want[i] = (_run(tl, write, hi, False)[1].item() - _run(tl, write, lo, False)[1].item()) / 2e-6
+            want[i] = (f(hi) - f(lo)) / 2e-6
     return want
+
+
+def _backward_checked(write: Callable) -> tuple:
+    """``(x, out)`` after ``out.backward()``, ``x.grad`` checked against central differences."""
+    x, out = _run(tl, write, X0)
+    out.backward()
+    want = _central_differences(lambda a: _run(tl, write, a, False)[1].item(), X0)
+    np.testing.assert_allclose(x.grad, want, rtol=1e-6, atol=1e-7)
+    return x, out
 
 
 def _read_then_write_whole(y: Any) -> Any:
@@ -86,9 +96,7 @@ def _read_kept_view_then_scale_all(y: Any) -> Any:
                                    _read_kept_view_then_scale_all])
 def test_an_op_built_before_a_write_backpropagates_through_what_it_read_as_torch(write: Callable) -> None:
     # each of these used to refuse at backward ("changed in place"); torch computes them
-    x, out = _run(tl, write, X0)
-    out.backward()
-    np.testing.assert_allclose(x.grad, _fd(write, X0), rtol=1e-6, atol=1e-7)
+    x, out = _backward_checked(write)
     torch = pytest.importorskip("torch")
     tx, tout = _run(torch, write, X0)
     tout.backward()
@@ -119,9 +127,7 @@ def _saved_values_then_squeeze(y: Any) -> Any:
 @pytest.mark.parametrize("write", [_saved_values_then_write, _saved_view_values_then_write,
                                    _saved_values_then_squeeze])
 def test_an_op_that_saved_the_old_values_uses_them_where_torch_refuses(write: Callable) -> None:
-    x, out = _run(tl, write, X0)
-    out.backward()
-    np.testing.assert_allclose(x.grad, _fd(write, X0), rtol=1e-6, atol=1e-7)
+    _backward_checked(write)
     torch = pytest.importorskip("torch")
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         tx, tout = _run(torch, write, X0)
@@ -215,13 +221,7 @@ def test_random_programs_of_views_and_writes_give_torchs_gradient_or_refuse(seed
         tx, tout = _exec(torch, prog, X0)
         tout.backward()
     except RuntimeError:  # torch refuses (saved values, overlapping memory): finite differences decide
-        want = np.zeros_like(X0)
-        for i in np.ndindex(X0.shape):
-            hi, lo = X0.copy(), X0.copy()
-            hi[i] += 1e-6
-            lo[i] -= 1e-6
-            with tl.no_grad():
-                want[i] = (_exec(tl, prog, hi, False)[1].item() - _exec(tl, prog, lo, False)[1].item()) / 2e-6
+        want = _central_differences(lambda a: _exec(tl, prog, a, False)[1].item(), X0)
         np.testing.assert_allclose(x.grad, want, rtol=1e-5, atol=1e-6, err_msg=prog)
         return
     np.testing.assert_allclose(out.item(), tout.item(), rtol=1e-12, err_msg=prog)
