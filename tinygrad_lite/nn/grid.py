@@ -135,14 +135,17 @@ def _source(g: Tensor, n: int, align: bool, padding: str) -> Tensor:
     return x
 
 
-def _cubic_weights(t: Tensor) -> list:
-    """The four taps' weights ``W(t + 1), W(t), W(1 - t), W(2 - t)`` at fraction ``t``."""
+def cubic_weights(t: Any) -> list:
+    """The four taps' weights ``W(t + 1), W(t), W(1 - t), W(2 - t)`` at fraction ``t`` (a
+    Tensor, or a numpy array: ``interpolate``'s bicubic uses them too), with Keys' cubic
+    convolution ``W(s) = (A + 2) s^3 - (A + 3) s^2 + 1`` for ``s <= 1`` and
+    ``A s^3 - 5 A s^2 + 8 A s - 4 A`` for ``1 < s < 2``."""
     a = _A
 
-    def near(u: Tensor) -> Tensor:  # |u| <= 1
+    def near(u: Any) -> Any:  # |u| <= 1
         return ((a + 2) * u - (a + 3)) * u * u + 1
 
-    def far(u: Tensor) -> Tensor:  # 1 < |u| < 2
+    def far(u: Any) -> Any:  # 1 < |u| < 2
         return ((a * u - 5 * a) * u + 8 * a) * u - 4 * a
 
     return [far(t + 1), near(t), near(1 - t), far(2 - t)]
@@ -220,7 +223,7 @@ def grid_sample(input: Any, grid: Any, mode: str = "bilinear", padding_mode: str
             out = out + (g.sum(axis=(1, 2)) * 0.0).reshape(N, 1, 1)
     elif mode == "bicubic":
         lo = [np.floor(c.data) for c in coords]
-        taps = [_cubic_weights(c - _const(f.astype(x.data.dtype))) for c, f in zip(coords, lo)]
+        taps = [cubic_weights(c - _const(f.astype(x.data.dtype))) for c, f in zip(coords, lo)]
         out = None
         for i, j in itertools.product(range(4), repeat=2):
             term = read([lo[0].astype(np.int64) - 1 + i, lo[1].astype(np.int64) - 1 + j])

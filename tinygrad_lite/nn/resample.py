@@ -37,6 +37,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import functional as F
+from .grid import cubic_weights
 from .module import Module
 
 __all__ = ["interpolate", "Upsample"]
@@ -44,7 +45,6 @@ __all__ = ["interpolate", "Upsample"]
 # the interpolating modes and the number of spatial axes each takes
 _LINEAR = {"linear": 1, "bilinear": 2, "trilinear": 3, "bicubic": 2}
 _NEAREST = ("nearest", "nearest-exact", "area")
-_A = -0.75  # the cubic convolution's parameter (torch's, and Keys')
 
 
 def _check_mode(mode: Any, align_corners: Any, who: str) -> None:
@@ -127,15 +127,7 @@ def _cubic(n: int, m: int, r: Optional[float], align: bool, dtype: Any) -> list:
     j = np.floor(u)
     t = (u - j).astype(dtype)
     j = j.astype(np.int64)
-    a = dtype(_A)
-
-    def near(s: np.ndarray) -> np.ndarray:  # |s| <= 1
-        return ((a + 2) * s - (a + 3)) * s * s + 1
-
-    def far(s: np.ndarray) -> np.ndarray:  # 1 < |s| < 2
-        return ((a * s - 5 * a) * s + 8 * a) * s - 4 * a
-
-    weights = (far(t + 1), near(t), near(1 - t), far(2 - t))
+    weights = cubic_weights(t)
     return [(np.clip(j - 1 + k, 0, n - 1), w.astype(dtype)) for k, w in enumerate(weights)]
 
 
