@@ -246,3 +246,16 @@ def test_the_record_of_former_nodes_forgets_freed_ones_and_freed_tensors() -> No
     del y
     gc.collect()
     assert key not in formers._FORMERS
+
+
+def test_explore_draws_and_steps_through_a_graph_the_backward_repairs() -> None:
+    # the explorer used to raise KeyError here: its walk saw the graph before the repair
+    from tinygrad_lite.viz.explorer import build_payload
+
+    out = _run(tl, _read_view_then_write_through_another, X0)[1]
+    payload = build_payload(out)
+    assert payload["backward_error"] is None
+    shown = {n["id"] for n in payload["nodes"]}
+    assert {s["node"] for s in payload["steps"]} <= shown and len(payload["steps"]) > 5
+    for step in payload["steps"]:
+        assert all(send["parent"] in shown for send in step["sends"])

@@ -244,6 +244,13 @@ def _clusters(order: list, pnames: dict, module: Any, ids: dict) -> tuple:
 def build_payload(root: Any, module: Any = None, gradient: Any = None, max_nodes: Optional[int] = None) -> dict:
     """Everything the page shows, as JSON-ready data (see ``Explorer.payload``); a graph of
     more than ``max_nodes`` values (None: no limit) raises ``ValueError`` before any work."""
+    from ..tensor import Tensor
+
+    if isinstance(root, Tensor) and root.requires_grad:
+        try:  # ops an in-place write left out of date are repaired first: the page shows what backward walks
+            checked_order(root)
+        except (RuntimeError, TypeError, ValueError):
+            pass  # (a graph backward refuses: the traced backward below reports why)
     order = walk(root)
     if max_nodes is not None and len(order) > max_nodes:
         raise ValueError(
