@@ -105,12 +105,13 @@ def _former_region(z: Any, stamp: int) -> Optional[Any]:
     f = former_at(found[0], stamp) if found is not None else None
     if f is None:
         return None
-    return _stand_in(f, layout_of(z._data, found[0]._data))
+    return stand_in(f, layout_of(z._data, found[0]._data))
 
 
-def _stand_in(f: Any, lay: tuple) -> Any:
-    """``REGION(f, lay)`` placed right after ``f`` in the sweep's order, so before every op
-    built while ``f`` was current (a stamp between two of the clock's)."""
+def stand_in(f: Any, lay: tuple) -> Any:
+    """``REGION(f, lay)``, a view as it was: the region ``lay`` of the former node ``f``,
+    placed right after ``f`` in the sweep's order, so before every op built while ``f`` was
+    current (a stamp between two of the clock's)."""
     region = REGION(f, lay)
     region._stamp = max(f._stamp, f._v) + 0.5
     return region
@@ -178,11 +179,11 @@ def refresh_views(root: Any) -> bool:
         if any(f is None for f in formers):
             continue
         lay = layout_of(z._data, owner._data)
-        stand_in: dict = {}
+        regions: dict = {}
         for r, f in zip(older, formers):
-            if id(f) not in stand_in:
-                stand_in[id(f)] = _stand_in(f, lay)
-            r._parents = tuple(stand_in[id(f)] if p is z else p for p in r._parents)
+            if id(f) not in regions:
+                regions[id(f)] = stand_in(f, lay)
+            r._parents = tuple(regions[id(f)] if p is z else p for p in r._parents)
         if len(older) < len(ops):
             take_node(z, REGION(owner, lay), z._v)
             z._stamp = owner._v  # (after its owner's write, before every op that reads it)

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from .conventions import ShapeMismatchError, check_fits, store
-from .formers import remember, take_node, valid_since, view_chain
+from .formers import remember, stand_in, take_node, valid_since, view_chain
 from .graph import state
 from .keptinputs import before_write
 from .ops import base
@@ -169,7 +169,7 @@ def recorded(t: Any, who: str, fn: Any, casting: str) -> Any:
         owner, chain = view
         old_owner = _former(owner)
         layouts = [layout_of(c._data, owner._data) for c in chain]
-        old = _former_view(old_owner, t, layouts[0])
+        old = stand_in(old_owner, layouts[0])
     try:
         r = fn(old)
     except (ValueError, TypeError) as e:
@@ -197,7 +197,7 @@ def recorded(t: Any, who: str, fn: Any, casting: str) -> Any:
     _reads_former(r, t, old)
     formers = [(t, old)]
     for c, lay in zip(chain[1:], layouts[1:]):  # (the views between them, as they were)
-        formers.append((c, _former_view(old_owner, c, lay)))
+        formers.append((c, stand_in(old_owner, lay)))
         _reads_former(r, c, formers[-1][1])
     new = REGIONWRITE(old_owner, r, layouts[0])
     since = valid_since(owner)
@@ -219,15 +219,6 @@ def _regions_of(owner: Any, views: list, version: int, since: int) -> None:
         since_c = max(since, c._v)
         take_node(c, REGION(owner, layout_of(c._data, d)), version)
         remember(c, former, version, since_c)
-
-
-def _former_view(old_owner: Any, c: Any, lay: tuple) -> Any:
-    """The view ``c`` as it was: the region ``lay`` of the owner's former values, in ``c``'s
-    place in the graph's order (its stamp, or the former values' version if later), so the
-    sweep reaches it after its readers and before the owner's former node."""
-    former = REGION(old_owner, lay)
-    former._stamp = max(c._stamp, old_owner._v)
-    return former
 
 
 def _reads_former(r: Any, t: Any, old: Any) -> list:
@@ -260,16 +251,16 @@ def _reads_former(r: Any, t: Any, old: Any) -> list:
         k = id(nodes[i])
         if k in held and (not same or _count(nodes, i) != _ONLY_LIST + held[k]):
             keep.add(k)
-    stand_in, kept = {}, []
+    stand_ins, kept = {}, []
     for node in nodes:
         if id(node) in keep and same and (view_chain(node) or (None,))[0] is t:
-            stand_in[id(node)] = _former_view(old, node, layout_of(node._data, d))
-            kept.append((node, stand_in[id(node)]))
+            stand_ins[id(node)] = stand_in(old, layout_of(node._data, d))
+            kept.append((node, stand_ins[id(node)]))
     for node in nodes:
         if id(node) in keep:
             continue
-        if any(p is t or id(p) in stand_in for p in node._parents):
-            node._parents = tuple(old if p is t else stand_in.get(id(p), p) for p in node._parents)
+        if any(p is t or id(p) in stand_ins for p in node._parents):
+            node._parents = tuple(old if p is t else stand_ins.get(id(p), p) for p in node._parents)
         v = node._data
         if v.base is d and node is not r:
             node._data = region(former, layout_of(v, d))
