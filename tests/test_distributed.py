@@ -240,6 +240,23 @@ def test_launcher_runs_n_ranks_with_the_arguments(mpi: None, tmp_path: Path) -> 
         assert (tmp_path / f"r{r}").read_text() == "2 3.0 ['--', '-n', '5']"
 
 
+@pytest.mark.parametrize("world", [2, 3])
+def test_broadcast_parameters_copies_the_roots_bits(mpi: None, tmp_path: Path, world: int) -> None:
+    """Every rank ends with the root's exact bits, for every root, in float64, float32 and
+    float16, with the signs of zeros, infinities, NaN and subnormals kept."""
+    import bcast
+
+    job(world, SCRIPTS / "bcast.py", tmp_path)
+    ranks = rank_files(tmp_path, world)
+    for root in range(world):
+        expected = bcast.own_values(root)
+        for i, want in enumerate(expected):
+            for r in range(world):
+                got = ranks[r][f"root{root}__{i}"]
+                assert got.dtype == want.dtype and got.shape == want.shape
+                assert got.tobytes() == want.tobytes(), (root, i, r)
+
+
 # ----------------------------------------------------------------------------- exact gradients
 
 CASES = ["even-mean", "even-sum", "uneven-mean", "uneven-sum", "empty-mean", "empty-sum"]

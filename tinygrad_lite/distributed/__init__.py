@@ -35,6 +35,13 @@ which moves half the data, because with two terms every order of addition gives
 the same bits. A rank with an empty shard takes part with ``n_k = 0``
 and adds nothing.
 
+Every exchange between ranks is such a sum, made by one function, the core of
+:func:`allreduce_sum`: the fixed-size header (each rank fills its own row of a
+zero table, so the sum is everybody's rows), the gradients, and
+:func:`broadcast_parameters` (the root adds its values, every other rank adds
+``-0.0``, which leaves every float as it is). So one code path moves data, and
+one rule (the rank-order sum) makes it bitwise the same on every rank.
+
 Without a launcher (or without mpi4py) the world is one process, mpi4py is not
 imported, and every function here leaves the data as it is: the same script
 runs on a laptop unchanged.
@@ -189,7 +196,9 @@ def _header(kind: int, failed: bool, signature: tuple[int, int, int, int] = (0, 
 
 def _exchange_headers(header: np.ndarray, local_error: Optional[BaseException]) -> np.ndarray:
     """Every rank's header; raises the same way on every rank when the ranks disagree."""
-    rows = _mpi.allgather(_comm, header)
+    rows = np.zeros((_size, header.size))  # this rank's row set, the others 0: the sum is a gather
+    rows[_rank] = header
+    _sum_over_ranks(rows, rows)
     table = rows.tolist()
     mine = header.tolist()
     if all(r[_STATUS] == 0.0 and r[_KIND:_ADLER + 1] == mine[_KIND:_ADLER + 1] and r[_ROOT] == mine[_ROOT]
@@ -231,8 +240,10 @@ _REDUCIBLE = tuple(np.dtype(t) for t in (np.float64, np.float32, np.int64, np.in
 
 
 def _sum_over_ranks(buf: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``out`` (a contiguous array shaped as ``buf``, or ``buf`` itself) set to the sum of
-    every rank's ``buf``, the same bits on every rank: rows added in rank order,
+    """The one exchange of data between ranks (headers, broadcasts, gradients and
+    :func:`allreduce_sum` all use it): ``out`` (a contiguous array shaped as ``buf``, or
+    ``buf`` itself) set to the sum of every rank's ``buf``, the same bits on every rank: rows
+    added in rank order,
     ``((b_0 + b_1) + b_2) + ...``. Two ranks use MPI's Allreduce, which sends half the data:
     with two terms every order of addition gives the same bits (IEEE addition is commutative)."""
     if _size == 2 and buf.dtype in _REDUCIBLE:
@@ -312,11 +323,13 @@ def broadcast_parameters(params_or_module: ParamsLike, root: int = 0) -> None:
     root_ = 0 if local_error is not None else int(root)
     header = _header(1, local_error is not None, _shape_signature(params), root=root_)
     _exchange_headers(header, local_error)
+    # a sum over ranks in which only the root adds values: every other rank adds -0.0, which
+    # leaves every float as it is (x + -0.0 == x, also for x = +0.0, -0.0, inf and NaN)
     if _rank == root_:
         buf = np.concatenate([np.asarray(p.data, dtype=np.float64).ravel() for p in params] or [np.zeros(0)])
     else:
-        buf = np.empty(sum(int(p.data.size) for p in params))
-    _mpi.bcast(_comm, buf, root_)
+        buf = np.full(sum(int(p.data.size) for p in params), -0.0)
+    _sum_over_ranks(buf, buf)
     offset = 0
     for p in params:
         size = int(p.data.size)

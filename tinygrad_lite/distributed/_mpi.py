@@ -91,11 +91,6 @@ def allreduce_sum_inplace(comm: Any, buf: np.ndarray) -> None:
     comm.Allreduce(MPI.IN_PLACE, buf, op=MPI.SUM)
 
 
-def bcast(comm: Any, buf: np.ndarray, root: int) -> None:
-    """Overwrites the contiguous array ``buf`` on every rank with root's ``buf``."""
-    comm.Bcast(buf, root=root)
-
-
 # how long a rank waits, after writing why it ends the job, before the abort: the launcher
 # forwards each rank's stderr through a pipe, and an abort that comes first loses the message
 # (seen on a loaded 2-core machine with a 0.2 s wait)
