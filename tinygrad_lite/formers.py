@@ -33,12 +33,23 @@ from .ops.base import last_write
 from .ops.region import REGION, dense_order, layout_of
 
 # id(t) -> (weak ref to t, [(version of a write, version from which t's values were those
-# its former node copied, weak ref to that former node)], in write order)
+# its former node copied, weak ref to that former node, None or (index, the values there
+# before the write) for a hollow former node)], in write order)
 _FORMERS: dict = {}
 
 
-def remember(t: Any, old: Any, version: int, since: int) -> None:
-    """``old`` is ``t``'s node as it was, from version ``since``, until the write of ``version``."""
+def hollow_values(d: np.ndarray) -> np.ndarray:
+    """The stand-in values of a hollow former node (one that kept only the region its write
+    overwrote): ``d``'s shape and dtype in no memory, NaN (0 for integers), so that a read
+    nobody rebuilt first shows."""
+    fill = np.array(np.nan if d.dtype.kind in "fc" else 0, dtype=d.dtype)
+    return np.broadcast_to(fill, d.shape)
+
+
+def remember(t: Any, old: Any, version: int, since: int, undo: Any = None) -> None:
+    """``old`` is ``t``'s node as it was, from version ``since``, until the write of ``version``;
+    ``undo``: ``(index, values)`` when ``old`` is hollow (its values are ``t``'s after the
+    write with ``values`` put back at ``index``)."""
     key = id(t)
     entry = _FORMERS.get(key)
     if entry is None or entry[0]() is not t:
@@ -47,10 +58,33 @@ def remember(t: Any, old: Any, version: int, since: int) -> None:
                 del _FORMERS[key]
 
         entry = _FORMERS[key] = (weakref.ref(t, gone), [])
-    writes = entry[1]
+    _add(entry[1], (version, since, weakref.ref(old), undo))
+
+
+def _add(writes: list, item: tuple) -> None:
     if len(writes) >= 8 and not len(writes) & (len(writes) - 1):  # (at 8, 16, 32, ...: amortised O(1))
-        writes[:] = [e for e in writes if e[2]() is not None]  # formers freed with their graphs
-    writes.append((version, since, weakref.ref(old)))
+        dead = 0  # the writes whose former nodes were freed with their graphs, from the first on
+        while dead < len(writes) and writes[dead][2]() is None:
+            dead += 1
+        del writes[:dead]
+    writes.append(item)
+
+
+def _unrecorded() -> None:
+    return None
+
+
+def note_store(t: Any, index: Any, before: np.ndarray, since: int, version: int) -> None:
+    """A store outside the graph (``x[index] = v`` under ``no_grad()``) into a tensor with
+    hollow former nodes keeps the values it overwrote (``before``), so those can still be
+    rebuilt (see ``rebuild``); only for a ``t`` that ``hollow_behind`` found."""
+    _add(_FORMERS[id(t)][1], (version, since, _unrecorded, (index, before)))
+
+
+def hollow_behind(t: Any) -> bool:
+    """Whether ``t`` has hollow former nodes (whose values a store outside the graph must keep)."""
+    entry = _FORMERS.get(id(t))
+    return entry is not None and entry[0]() is t and any(e[3] is not None for e in entry[1])
 
 
 def valid_since(t: Any) -> int:
@@ -64,10 +98,65 @@ def former_at(t: Any, stamp: int) -> Optional[Any]:
     entry = _FORMERS.get(id(t))
     if entry is None or entry[0]() is not t:
         return None
-    for version, since, ref in entry[1]:
+    writes = entry[1]
+    for i, (version, since, ref, undo) in enumerate(writes):
         if version > stamp:  # the first write after the op: the node before it is the op's
-            return ref() if since < stamp else None
+            if since >= stamp:
+                return None
+            f = ref()
+            if f is not None and undo is not None:
+                rebuild(f)
+                if writes[i][3] is not None:  # (not rebuilt: its values cannot be known)
+                    return None
+            return f
     return None
+
+
+def rebuild(node: Any) -> None:
+    """Gives a hollow former node (see ``hollow_values``) its values, for those who show them
+    (``viz``); nothing for any other node, or when the values cannot be known."""
+    ref = getattr(node, "_internal", None)
+    t = ref() if isinstance(ref, weakref.ref) else None
+    entry = _FORMERS.get(id(t)) if t is not None else None
+    if entry is None or entry[0]() is not t:
+        return
+    writes = entry[1]
+    for i, (version, since, fref, undo) in enumerate(writes):
+        if fref() is node and undo is not None:
+            values = _values_before(t, writes, i)
+            if values is not None:
+                node._data = values
+                writes[i] = (version, since, fref, None)
+            return
+
+
+def _values_before(t: Any, writes: list, i: int) -> Optional[np.ndarray]:
+    """``t``'s values just before the write ``writes[i]``: from the first later former node
+    that kept all its values (else ``t``'s values now), the regions each write overwrote put
+    back, latest first. None when they cannot be known: a former node was freed, or the
+    memory changed outside the graph after that write."""
+    d = t._data
+    if valid_since(t) != writes[-1][0]:
+        return None
+    for j in range(i + 1, len(writes)):
+        if writes[j][1] != writes[j - 1][0]:  # (a change outside the graph between two writes)
+            return None
+    values, start = None, len(writes)
+    for j in range(i, len(writes)):
+        if writes[j][3] is None:
+            f = writes[j][2]()
+            if f is None:
+                return None
+            if np.may_share_memory(f._data, d) or f._data.shape != d.shape:
+                return None  # (a former node sharing t's memory does not hold the values as they were)
+            values, start = f._data.copy(order="K"), j
+            break
+    if values is None:
+        values = d.copy(order="K")
+    for j in range(start - 1, i - 1, -1):
+        index, before = writes[j][3]
+        values[index] = before
+    return values
 
 
 def reattach(root: Any) -> bool:

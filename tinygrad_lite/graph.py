@@ -371,8 +371,9 @@ def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
             if trace is not None:
                 trace(node, g, ())
             continue
-        if writes:
-            node._grad = g  # a non-leaf's .grad: the latest backward's gradient
+        if writes and not getattr(node, "_internal", False):
+            node._grad = g  # a non-leaf's .grad: the latest backward's gradient (not kept on the
+            # former nodes of in-place writes, which nobody outside the graph can reach)
         grads = op.vjp(node, g)
         if hooked:
             if trace is not None:

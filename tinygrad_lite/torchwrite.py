@@ -27,12 +27,13 @@ first.
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import numpy as np
 
 from .conventions import ShapeMismatchError, check_fits, store
-from .formers import remember, stand_in, take_node, valid_since, view_chain
+from .formers import hollow_behind, hollow_values, note_store, remember, stand_in, take_node, valid_since, view_chain
 from .graph import state
 from .keptinputs import before_write
 from .ops import base
@@ -112,9 +113,16 @@ class WriteMethods(ExtraMethods):
             if vt._data.dtype != d.dtype and d.dtype.kind == "f":
                 vt = CAST(vt, d.dtype)
             keeps = bool(d.ndim) and index_keeps_rows(idx, d.shape)
-            recorded(self, "setitem", lambda x: INDEXPUT(x, vt, idx, False, keeps, index_parts(index)), "same_kind")
+            recorded(self, "setitem", lambda x: INDEXPUT(x, vt, idx, False, keeps, index_parts(index)), "same_kind",
+                     region=idx)
             return
         before_write(self)  # kept gradients made from this memory are multiplied out first
+        if hollow_behind(self):  # (the values it overwrites may be needed to rebuild a former node)
+            since, before = valid_since(self), np.array(d[idx])
+            d[idx] = v
+            self._v = wrote(d)
+            note_store(self, idx, before, since, self._v)
+            return
         d[idx] = v
         self._v = wrote(d)
 
@@ -147,11 +155,17 @@ def _former(t: Any, copy: bool = True) -> Any:
     return old
 
 
-def recorded(t: Any, who: str, fn: Any, casting: str) -> Any:
+def recorded(t: Any, who: str, fn: Any, casting: str, region: Any = None) -> Any:
     """``t`` becomes the node ``fn(former t)`` (see the module docstring); every check runs,
     and ``fn`` is computed, before ``t`` changes. A view of a tensor built in the graph is
     written through: that tensor becomes ``region_write(its former self, the new values)``
-    and the view (with the views between them) its ``region`` (``ops.region``)."""
+    and the view (with the views between them) its ``region`` (``ops.region``).
+
+    ``region``: the index ``fn`` writes when its op (``index_put``) needs no values of the
+    former ``t`` for its backward. The former node then keeps only the values of that region
+    when nothing else reads it (a loop of stores into one buffer keeps the overwritten rows,
+    not a copy of the buffer per store), and ``formers`` rebuilds its values if a backward
+    needs them."""
     d = t._data
     view = None
     if d.base is not None:
@@ -163,8 +177,11 @@ def recorded(t: Any, who: str, fn: Any, casting: str) -> Any:
                                "(x[index] = value), or change a clone() of this one")
     if not d.flags.writeable:
         raise ValueError(f"{who}: this tensor's data is read-only (an array marked read-only)")
+    # (a hollow former node keeps no values: so only when its own op never reads them, as
+    # index_put's backward, which needs only shapes; relu's or exp's reads its output)
+    hollow = region is not None and view is None and (t._op is None or t._op is INDEXPUT)
     if view is None:
-        old = _former(t)
+        old = _former(t, copy=not hollow)  # (hollow: fn reads t's values before the write, no copy kept)
     else:
         owner, chain = view
         old_owner = _former(owner)
@@ -185,12 +202,20 @@ def recorded(t: Any, who: str, fn: Any, casting: str) -> Any:
         r = EXPAND(r, d.shape)
     if view is None:
         kept = _reads_former(r, t, old)
+        undo = None
+        if old._data is d:  # nothing but r reads the former values: keep the region it overwrites
+            if r._op is not INDEXPUT:
+                old._data = d.copy(order="K")
+            else:
+                undo = (region, np.array(d[region]))
+                old._data = hollow_values(d)
+        old._internal = weakref.ref(t) if undo is not None else True  # (formers.rebuild finds t)
         since = valid_since(t)
         before_write(t)  # kept gradients made from this memory are multiplied out first
         np.copyto(d, r._data)
         version = wrote(d)
         take_node(t, r, version)
-        remember(t, old, version, since)
+        remember(t, old, version, since, undo)
         _regions_of(t, kept, version, since)
         return t
     kept = _reads_former(r, owner, old_owner)  # (first: the views' chains to the owner are intact)
@@ -199,6 +224,7 @@ def recorded(t: Any, who: str, fn: Any, casting: str) -> Any:
     for c, lay in zip(chain[1:], layouts[1:]):  # (the views between them, as they were)
         formers.append((c, stand_in(old_owner, lay)))
         _reads_former(r, c, formers[-1][1])
+    old_owner._internal = True
     new = REGIONWRITE(old_owner, r, layouts[0])
     since = valid_since(owner)
     before_write(owner)
@@ -230,7 +256,7 @@ def _reads_former(r: Any, t: Any, old: Any) -> list:
     ``r`` read a stand-in for its former values instead, and ``[(kept view, its stand-in)]``
     is returned (the caller makes them regions of ``t``'s new values, as torch's views see
     the new values)."""
-    d, former = t._data, old._data
+    d = t._data
     # (a node older than t's values, which a write through a view may have changed since t was
     # built, read other values: it is not moved, and its backward refuses)
     since = max(getattr(t, "_stamp", -1) if t._op is not None else -1, t._v, old._v, last_write(d))
@@ -245,6 +271,11 @@ def _reads_former(r: Any, t: Any, old: Any) -> list:
                 seen.add(id(p))
                 todo.append(p)
     node = p = None  # (counted below: only the list and the parents may hold a node)
+    if old._data is d and any(
+            (p is t or p._data.base is d) and node is not r for node in nodes for p in node._parents):
+        old._data = d.copy(order="K")  # (a hollow former read by another op: it keeps all values)
+    node = p = None
+    former = old._data
     same = former.strides == d.strides
     keep = set()  # (a view held elsewhere has more references)
     for i in range(len(nodes)):
@@ -314,6 +345,7 @@ def shape_twin(name: str, who: str = "") -> Any:
             self._v = base.bump()
             return self
         old = _former(self, copy=False)  # (the values do not change: the former node may share them)
+        old._internal = True
         r = getattr(old, name)(*args, **kwargs)
         since = valid_since(self)
         self._data = r._data

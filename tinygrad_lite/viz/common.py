@@ -35,8 +35,16 @@ COLORS = {
 # ------------------------------------------------------------------------------ walking ----
 def walk(root: Any) -> list:
     """Every node reachable from ``root`` (constants included), parents first, first
-    parent's subgraph before the second's: the walker's ``toposort(root, every=True)``."""
-    return toposort(root, every=True)
+    parent's subgraph before the second's: the walker's ``toposort(root, every=True)``.
+    The former node of a store that kept only the region it overwrote gets its values back
+    (``formers.rebuild``), so a drawing shows them."""
+    from ..formers import rebuild
+
+    order = toposort(root, every=True)
+    for node in order:
+        if getattr(node, "_internal", None) not in (None, True):
+            rebuild(node)
+    return order
 
 
 def _values_in(name: str, v: Any) -> Iterator[tuple]:

@@ -1,0 +1,234 @@
+"""Loops of stores into one buffer inside a graph (``out[:, t] = h``, the README's RNN loop).
+
+A store's former node keeps only the region it overwrote when nothing else reads its values
+(``formers.hollow_values``), so memory grows with the number of stores, not with its square;
+a backward that needs such a former node's values (an op built before the store read the
+buffer) rebuilds them from the later values and the kept regions. Gradients are checked
+against torch where torch runs the program, else against central differences."""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+from typing import Any
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+
+B, T, H = 3, 6, 4
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(B, T, 2))
+W = RNG.normal(size=(2, H))
+U = RNG.normal(size=(H, H)) * 0.5
+
+
+def _program(L: Any, arrays: tuple, variant: str, grad: bool = True) -> tuple:
+    """The loss of an RNN-like loop storing each step's state into ``out``, and its inputs."""
+    if L is tl:
+        x, w, u = (tl.tensor(a, requires_grad=grad) for a in arrays)
+        zeros = tl.zeros
+    else:
+        x, w, u = (L.tensor(a, requires_grad=grad) for a in arrays)
+        zeros = L.zeros
+    h = zeros(B, H, dtype=L.float64)
+    out = zeros(B, T, H, dtype=L.float64)
+    if "graph" in variant:  # the buffer is a value of the graph before the first store
+        out = out + w[0, 0] * 0.1
+    before = out * out if "saved" in variant else None  # (an op built before the stores: torch refuses)
+    scaled = out * 3 if "scaled" in variant else None  # (one that saved nothing: torch runs it)
+    for t in range(T):
+        h = (x[:, t] @ w + h @ u).tanh()
+        if "prev" in variant and t:
+            out[:, t] = out[:, t - 1] * 0.5 + h  # (reads the buffer: its former node keeps all values)
+        else:
+            out[:, t] = h
+        if "relu" in variant and t == 2:
+            out.relu_()  # (its former node keeps all values: relu's backward reads them)
+        if "view" in variant and t == 3:
+            out[0].mul_(2)  # (a write through a view)
+        if "nograd" in variant and t == 1:
+            with L.no_grad():
+                out[:, 4] = 7.0  # (a store outside the graph, overwritten by the graph's later)
+    loss = (out ** 2).sum()
+    if before is not None:
+        loss = loss + (before * out).sum() + before.sum()
+    if scaled is not None:
+        loss = loss + (scaled * scaled).sum()
+    return loss, (x, w, u)
+
+
+def _tl_grads(variant: str) -> tuple:
+    loss, inputs = _program(tl, (X, W, U), variant)
+    loss.backward()
+    return float(loss.item()), [np.array(p.grad) for p in inputs]
+
+
+def _central_differences(variant: str) -> list:
+    grads = []
+    for k, a in enumerate((X, W, U)):
+        g = np.zeros_like(a)
+        for i in np.ndindex(a.shape):
+            arrays = [X.copy(), W.copy(), U.copy()]
+            arrays[k][i] += 1e-6
+            with tl.no_grad():
+                hi = _program(tl, tuple(arrays), variant, grad=False)[0].item()
+            arrays[k][i] -= 2e-6
+            with tl.no_grad():
+                lo = _program(tl, tuple(arrays), variant, grad=False)[0].item()
+            g[i] = (hi - lo) / 2e-6
+        grads.append(g)
+    return grads
+
+
+@pytest.mark.parametrize("variant", ["plain", "graph", "prev", "graph-view", "graph-scaled", "scaled-prev-view"])
+def test_a_loop_of_stores_has_torchs_values_and_gradients(variant: str) -> None:
+    torch = pytest.importorskip("torch")
+    value, grads = _tl_grads(variant)
+    loss, inputs = _program(torch, (X, W, U), variant)
+    loss.backward()
+    assert value == pytest.approx(loss.item(), rel=1e-12)
+    for mine, p in zip(grads, inputs):
+        np.testing.assert_allclose(mine, p.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("variant", ["plain", "prev", "graph-relu", "graph-saved", "graph-saved-relu",
+                                     "graph-saved-prev", "graph-saved-view", "graph-saved-nograd"])
+def test_a_loop_of_stores_has_the_gradient_of_central_differences(variant: str) -> None:
+    """``saved``: an op built before the stores read the buffer and saved its values (torch
+    refuses); its backward reads the values it saw, rebuilt from the regions the stores kept."""
+    _, grads = _tl_grads(variant)
+    for mine, want in zip(grads, _central_differences(variant)):
+        np.testing.assert_allclose(mine, want, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("pre_at", [0, 1, 2, 3])
+@pytest.mark.parametrize("outside", [False, True])
+def test_an_op_built_between_stores_reads_the_values_of_its_time(pre_at: int, outside: bool) -> None:
+    """``pre = out * out`` built before store ``pre_at`` of a buffer that starts as a constant
+    (every store's former node is hollow), with or without a store outside the graph after
+    the second store."""
+    w0 = np.array([0.3, -1.2, 0.7])
+
+    def program(wv: Any) -> Any:
+        out = tl.zeros(4, 3) if isinstance(wv, tl.Tensor) else np.zeros((4, 3))
+        pre = None
+        for t in range(4):
+            if t == pre_at:
+                pre = out * out
+            out[t] = wv * (t + 1.0)
+            if outside and t == 1:
+                if isinstance(out, tl.Tensor):
+                    with tl.no_grad():
+                        out[3] = 7.0
+                else:
+                    out[3] = 7.0
+        return (pre * 2).sum() + (out ** 2).sum() + (pre * out).sum()
+
+    w = tl.tensor(w0, requires_grad=True)
+    program(w).backward()
+    fd = np.array([(program(w0 + e * 1e-6) - program(w0 - e * 1e-6)) / 2e-6 for e in np.eye(3)])
+    np.testing.assert_allclose(w.grad, fd, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("change", ["mul_", "fill_", "store"])
+def test_a_change_outside_the_graph_between_stores_keeps_what_an_earlier_op_read(change: str) -> None:
+    """An op built before the stores that saved the buffer's values (``out * out``) reads
+    them as they were also when an in-place change outside the graph came between the
+    stores: its gradient equals that of the same op on a ``clone()`` taken when it was built
+    (whose copy holds those values)."""
+
+    def grad(cloned: bool) -> np.ndarray:
+        w = tl.tensor(np.array([0.3, -1.2, 0.7]), requires_grad=True)
+        out = tl.zeros(4, 3)
+        out[0] = w
+        c = out.clone() if cloned else out
+        pre = c * c
+        out[1] = w * 2
+        with tl.no_grad():
+            if change == "mul_":
+                out.mul_(2.0)
+            elif change == "fill_":
+                out.fill_(0.5)
+            else:
+                out[0] = 4.0
+        out[2] = w * 3
+        ((pre * 2).sum() + (out ** 2).sum() + (pre * out).sum()).backward()
+        return w.grad
+
+    np.testing.assert_allclose(grad(False), grad(True), rtol=1e-12, atol=1e-14)
+
+
+def _retained(steps: int) -> tuple:
+    """Bytes held after the forward and after the backward of the README's RNN loop."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        cell = tl.nn.RNNCell(3, 4)
+        x = tl.Tensor(np.random.default_rng(0).normal(size=(8, steps, 3)), batched=True)
+        h, out = tl.zeros(8, 4), tl.zeros(8, steps, 4)
+        start = tracemalloc.get_traced_memory()[0]
+        for t in range(steps):
+            h = cell(x[:, t], h)
+            out[:, t] = h
+        forward = tracemalloc.get_traced_memory()[0] - start
+        out.pow(2).mean().backward()
+        backward = tracemalloc.get_traced_memory()[0] - start
+    finally:
+        tracemalloc.stop()
+    return forward, backward
+
+
+def test_a_loop_of_stores_holds_memory_in_proportion_to_its_steps() -> None:
+    """Four times the steps hold at most about four times the memory (a copy of the buffer
+    per store, and a gradient of the buffer's size on each former node, would hold 16 times)."""
+    f100, b100 = _retained(100)
+    f400, b400 = _retained(400)
+    assert f400 < 6 * f100, (f100, f400)
+    assert b400 < 6 * b100, (b100, b400)
+
+
+def test_the_readme_loop_gives_each_sample_its_own_gradient() -> None:
+    rng = np.random.default_rng(3)
+    xs = rng.normal(size=(5, 7, 3))
+    cell = tl.nn.RNNCell(3, 4)
+
+    def loss_of(x: Any) -> Any:
+        h, out = tl.zeros(x.shape[0], 4), tl.zeros(x.shape[0], 7, 4)
+        for t in range(7):
+            h = cell(x[:, t], h)
+            out[:, t] = h
+        return out.pow(2).sum()
+
+    loss_of(tl.Tensor(xs, batched=True)).backward()
+    got = cell.weight_ih.grad_sample.copy()
+    want = []
+    for b in range(5):
+        cell.zero_grad()
+        loss_of(tl.Tensor(xs[b:b + 1], batched=True)).backward(per_sample=False)
+        want.append(cell.weight_ih.grad.copy())
+    np.testing.assert_allclose(got, np.stack(want), rtol=1e-10, atol=1e-12)
+
+
+def test_a_drawn_store_loop_shows_the_former_values() -> None:
+    """The viz walk gives a store's former node its values back (no NaN stand-ins), equal to
+    the buffer as it was before that store."""
+    w = tl.tensor(np.array([0.5, -2.0]), requires_grad=True)
+    out = tl.zeros(3, 2)
+    for t in range(3):
+        out[t] = w * (t + 1.0)
+    loss = (out ** 2).sum()
+    from tinygrad_lite.viz.common import walk
+
+    nodes = walk(loss)
+    buffers = [n for n in nodes if n.shape == (3, 2)]
+    assert all(np.isfinite(n.data).all() for n in nodes)
+    seen = {tuple(np.asarray(n.data).ravel().round(12)) for n in buffers}
+    for t in range(4):  # the buffer before each store, and after the last
+        state = np.zeros((3, 2))
+        for s in range(t):
+            state[s] = w.data * (s + 1.0)
+        assert tuple(state.ravel().round(12)) in seen
+    source = tl.viz.draw_graph(loss, legend=False).source
+    assert "nan" not in source.lower()
