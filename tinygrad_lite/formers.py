@@ -15,6 +15,15 @@ the write of ``version``; ``former_at(t, stamp)`` is ``t``'s node as it was when
 ``stamp`` was built (None when it cannot be known: the former node was freed, or the memory
 changed outside the graph in between, through ``.data``, a ``detach()`` or ``no_grad()``).
 
+Hollow former nodes: a store ``x[index] = v`` whose former values nothing else reads keeps
+only the values it overwrote (``remember(..., undo=(index, values))``; its node's values are
+``hollow_values``, NaN in no memory, as its own backward needs only shapes). ``rebuild``
+gives such a node its values when a backward or a drawing needs them: the first later
+former node that kept all its values (else the tensor's values now), with the overwritten
+regions put back, latest first. A store outside the graph into such a tensor keeps what it
+overwrote too (``note_store``); any other change outside the graph makes them unknown.
+Former nodes keep no ``.grad`` (nothing outside the graph reaches them).
+
 Views: ``view_chain(t)`` finds the tensor computed in the graph whose memory a view shares
 (through recorded view ops); ``take_node(t, r, version)`` gives ``t`` the node ``r``; and
 ``refresh_views`` repairs, at backward, a view kept across a write through another view of

@@ -7,7 +7,8 @@ torch's ``x[index] = value`` (``__setitem__``).
   change is recorded as torch records it: ``h.relu_()`` makes ``h`` the output of a relu
   whose input is ``h`` as it was. The tensor object keeps its identity and its memory (so
   aliases see the new values); its former node moves to a new internal Tensor holding a
-  copy of the old values, which the new op reads, and the ops of the value written read it
+  copy of the old values (a store ``x[index] = v`` that nothing else reads keeps only the
+  region it overwrote: ``formers``), which the new op reads, and the ops of the value written read it
   too (``y[i] *= 2`` reads ``y[i]``). An op built BEFORE the change that used ``h`` finds its
   input out of date at backward, which then points it at that former node (``formers``). A view
   (a slice, reshape, transpose or diagonal sharing the memory of a tensor computed in the
