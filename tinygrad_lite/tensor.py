@@ -108,6 +108,7 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
         self._bs = BATCHED if batched else 0
         self._ps = None
         self._gs = None
+        self._internal = False  # (True, or a weak reference to the tensor, on a former node: formers)
 
     # ------------------------------------------------------------------ attributes -----
     data = property(attrgetter("_data"), doc="The values (a numpy array). Assigning it (``x.data = ...``, "

@@ -164,6 +164,7 @@ def make(data: np.ndarray, op: Any, parents: tuple, ctx: Any, rg: bool, bs: int 
     t._bs = bs
     t._ps = None
     t._gs = None
+    t._internal = False
     if bs:  # the reason a MIXED or STAT value carries (None otherwise)
         t._mix = mix
     if rg:
