@@ -75,6 +75,23 @@ def test_scaling_an_integer_output_gives_float_values_as_torch() -> None:
     np.testing.assert_array_equal(out.numpy(), ref.numpy())
 
 
+def test_scale_takes_lists_tuples_and_iterators_as_torch_and_refuses_other_things() -> None:
+    torch = pytest.importorskip("torch")
+    mine, ref = GradScaler("cpu", init_scale=4.0), torch.amp.GradScaler("cpu", init_scale=4.0)
+    a, b = np.array([1.0, -2.0]), np.array([0.5])
+    got = mine.scale(t for t in (tl.tensor(a), tl.tensor(b)))
+    want = ref.scale(t for t in (torch.tensor(a), torch.tensor(b)))
+    assert not isinstance(got, (list, tuple))  # (scaled as it is read, as torch's map)
+    for x, y in zip(got, want, strict=True):
+        np.testing.assert_array_equal(x.numpy(), y.numpy())
+    pair = mine.scale((tl.tensor(a), [tl.tensor(b)]))
+    assert type(pair) is tuple and type(pair[1]) is list
+    np.testing.assert_array_equal(pair[1][0].numpy(), b * 4.0)
+    for bad in ({"loss": tl.tensor(a)}, "loss", 3.0):
+        with pytest.raises(TypeError, match="GradScaler.scale: outputs must be a Tensor"):
+            mine.scale(bad)
+
+
 def _scaler_state(s: GradScaler) -> dict:
     return dict(s.state_dict())
 

@@ -18,6 +18,7 @@ import functools
 import math
 import numbers
 import warnings
+from collections.abc import Iterator
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -146,7 +147,8 @@ class GradScaler:
 
     # ------------------------------------------------------------------ the iteration
     def scale(self, outputs: Any) -> Any:
-        """``outputs * S`` (a Tensor, or a list / tuple of them); unchanged when disabled."""
+        """``outputs * S`` (a Tensor, or a list / tuple of them, or an iterator of them, scaled
+        as it is read); unchanged when disabled."""
         if not self._enabled:
             return outputs
         if isinstance(outputs, Tensor):
@@ -155,8 +157,10 @@ class GradScaler:
             return outputs * np.asarray(self._scale, dtype=outputs.dtype)
         if isinstance(outputs, (list, tuple)):
             return type(outputs)(self.scale(o) for o in outputs)
-        raise TypeError(f"GradScaler.scale: outputs must be a Tensor or a list / tuple of Tensors, got "
-                        f"{type(outputs).__name__}")
+        if isinstance(outputs, Iterator):  # (a generator or map: scaled lazily, as torch's)
+            return map(self.scale, outputs)
+        raise TypeError(f"GradScaler.scale: outputs must be a Tensor, a list / tuple of Tensors or an iterator of "
+                        f"them, got {type(outputs).__name__}")
 
     def _state(self, optimizer: Any) -> dict[str, Any]:
         return self._per_optimizer.setdefault(id(optimizer), {"stage": _READY, "found_inf": False})
