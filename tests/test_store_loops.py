@@ -232,3 +232,64 @@ def test_a_drawn_store_loop_shows_the_former_values() -> None:
         assert tuple(state.ravel().round(12)) in seen
     source = tl.viz.draw_graph(loss, legend=False).source
     assert "nan" not in source.lower()
+
+
+@pytest.mark.parametrize("kind", ["iadd", "isub", "two_rows", "column"])
+def test_augmented_stores_into_a_constant_buffer_have_torchs_gradients(kind: str) -> None:
+    """``out[t] += h`` on a buffer made without gradients: the first ``+=`` reads a view of
+    the constant buffer that the store then changes; add's gradient reads no values, so it
+    stays right (this used to be refused at backward), as torch's."""
+    torch = pytest.importorskip("torch")
+    w0 = np.random.default_rng(0).normal(size=(3,))
+
+    def run(L: Any) -> tuple:
+        w = L.tensor(w0, requires_grad=True)
+        out = L.zeros(5, 3, dtype=L.float64)
+        for t in range(5):
+            h = (w * (t + 1)).tanh()
+            if kind == "iadd":
+                out[t] += h
+            elif kind == "isub":
+                out[t % 3] -= h * 2
+            elif kind == "two_rows":
+                out[t % 2] += h
+                out[(t + 1) % 5] += w
+            else:
+                out[:, t % 3] += h.sum()
+        loss = (out ** 2).sum() + out.sum()
+        loss.backward()
+        return float(loss.item()), np.array(w.grad.numpy() if L is torch else w.grad)
+
+    (mine, g), (ref, tg) = run(tl), run(torch)
+    assert mine == pytest.approx(ref, rel=1e-12)
+    np.testing.assert_allclose(g, tg, rtol=1e-12, atol=1e-13)
+
+
+def test_add_after_an_outside_change_of_its_leaf_operand_backpropagates_as_torch() -> None:
+    """``y = a + b``, then ``a`` changed under ``no_grad()``: add's gradient reads no values,
+    so backward runs (as torch's); a product's, which reads them, is refused, as torch's."""
+    a = tl.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    b = tl.tensor(np.array([3.0, -1.0]), requires_grad=True)
+    y, z = a + b, a - b
+    with tl.no_grad():
+        a.mul_(2.0)
+    (y * 3 + z).sum().backward()
+    np.testing.assert_array_equal(a.grad, [4.0, 4.0])
+    np.testing.assert_array_equal(b.grad, [2.0, 2.0])
+    p = a * b
+    with tl.no_grad():
+        a.mul_(2.0)
+    with pytest.raises(RuntimeError, match="op 'mul' was changed in place"):
+        p.sum().backward()
+
+
+def test_add_of_a_computed_value_changed_outside_the_graph_is_still_refused() -> None:
+    """A computed operand changed in place outside the graph may have changed the values its
+    own backward reads (tanh's reads its output): refused, even though add reads none."""
+    x = tl.tensor(np.array([0.5, -0.3]), requires_grad=True)
+    p = x.tanh()
+    y = p + 1.0 + p
+    with tl.no_grad():
+        p.mul_(2.0)
+    with pytest.raises(RuntimeError, match="changed in place"):
+        y.sum().backward()

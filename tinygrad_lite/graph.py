@@ -274,9 +274,13 @@ def values_unread(node: Any, p: Any) -> bool:
     """Whether ``node``'s op never reads the values of its parent ``p`` (only its shape and
     dtype, as an embedding lookup's gradient needs of the table): every position of ``p``
     among the parents is in the op's ``unread``, so an in-place change of ``p`` after the
-    node was built does not make its gradient wrong."""
+    node was built does not make its gradient wrong. An op with ``unread_leaves`` (add, sub)
+    says so only of a leaf ``p``: a computed ``p`` changed in place may have changed the
+    values its own backward reads."""
     unread = getattr(node._op, "unread", ())
-    return bool(unread) and all(i in unread for i, q in enumerate(node._parents) if q is p)
+    if not unread or (p._op is not None and getattr(node._op, "unread_leaves", False)):
+        return False  # (``unread_leaves``: only for a leaf, whose own backward reads nothing either)
+    return all(i in unread for i, q in enumerate(node._parents) if q is p)
 
 
 def _by_stamp(root: Any) -> list:

@@ -35,7 +35,7 @@ import numpy as np
 
 from .conventions import ShapeMismatchError, check_fits, store
 from .formers import hollow_behind, hollow_values, note_store, remember, stand_in, take_node, valid_since, view_chain
-from .graph import state
+from .graph import state, values_unread
 from .keptinputs import before_write
 from .ops import base
 from .ops.base import last_write, wrote
@@ -272,8 +272,8 @@ def _reads_former(r: Any, t: Any, old: Any) -> list:
                 seen.add(id(p))
                 todo.append(p)
     node = p = None  # (counted below: only the list and the parents may hold a node)
-    if old._data is d and any(
-            (p is t or p._data.base is d) and node is not r for node in nodes for p in node._parents):
+    if old._data is d and any((p is t or p._data.base is d) and node is not r and not values_unread(node, p)
+                              for node in nodes for p in node._parents):
         old._data = d.copy(order="K")  # (a hollow former read by another op: it keeps all values)
     node = p = None
     former = old._data

@@ -302,6 +302,9 @@ class Add(_Binary):
     name, rule, linear_in, fn = "add", "d(a+b)/da = 1, d(a+b)/db = 1", "ab", np.add
     symbol, local = "+", True
     const_op = rconst_op = AddC()
+    # its gradient reads no values: a leaf operand changed in place after it was built (the view
+    # ``out[t]`` of a constant buffer in ``out[t] += h``, then stored) does not make it wrong
+    unread, unread_leaves = (0, 1), True
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         return alias(g), alias(g)
@@ -314,6 +317,7 @@ class Sub(_Binary):
     name, rule, linear_in, fn = "sub", "d(a-b)/da = 1, d(a-b)/db = -1", "ab", np.subtract
     symbol, local = "-", True
     const_op, rconst_op = SubC(), RSubC()
+    unread, unread_leaves = (0, 1), True  # (as add's)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         return alias(g), (-g if node._parents[1].requires_grad else None)
