@@ -293,3 +293,26 @@ def test_add_of_a_computed_value_changed_outside_the_graph_is_still_refused() ->
         p.mul_(2.0)
     with pytest.raises(RuntimeError, match="changed in place"):
         y.sum().backward()
+
+
+def test_a_store_costs_the_size_of_its_region_not_of_the_buffer() -> None:
+    """A recorded store into a large buffer allocates about its region (the values it
+    overwrites, kept for its former node), not a copy of the buffer."""
+    w = tl.tensor(np.ones(16), requires_grad=True)
+    out = tl.zeros(4096, 16)  # 512 KiB
+    out[0] = w * 2.0  # (the first store makes the buffer a value of the graph)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        for t in range(1, 9):
+            out[t] = w * float(t)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < out.data.nbytes / 4, peak
+    want = np.zeros((9, 16))
+    want[0] = 2.0
+    for t in range(1, 9):
+        want[t] = float(t)
+    np.testing.assert_array_equal(out.data[:9], want)
+    assert not out.data[9:].any()

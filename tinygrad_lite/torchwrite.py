@@ -114,8 +114,8 @@ class WriteMethods(ExtraMethods):
             if vt._data.dtype != d.dtype and d.dtype.kind == "f":
                 vt = CAST(vt, d.dtype)
             keeps = bool(d.ndim) and index_keeps_rows(idx, d.shape)
-            recorded(self, "setitem", lambda x: INDEXPUT(x, vt, idx, False, keeps, index_parts(index)), "same_kind",
-                     region=idx)
+            recorded(self, "setitem", lambda x, values=True: INDEXPUT(x, vt, idx, False, keeps, index_parts(index),
+                                                                       values=values), "same_kind", region=idx)
             return
         before_write(self)  # kept gradients made from this memory are multiplied out first
         if hollow_behind(self):  # (the values it overwrites may be needed to rebuild a former node)
@@ -189,7 +189,7 @@ def recorded(t: Any, who: str, fn: Any, casting: str, region: Any = None) -> Any
         layouts = [layout_of(c._data, owner._data) for c in chain]
         old = stand_in(old_owner, layouts[0])
     try:
-        r = fn(old)
+        r = fn(old, values=False) if hollow else fn(old)  # (hollow: r's values are a stand-in, see below)
     except (ValueError, TypeError) as e:
         raise type(e)(f"{who}: {e}") from None
     rd = r._data
@@ -205,15 +205,15 @@ def recorded(t: Any, who: str, fn: Any, casting: str, region: Any = None) -> Any
         kept = _reads_former(r, t, old)
         undo = None
         if old._data is d:  # nothing but r reads the former values: keep the region it overwrites
-            if r._op is not INDEXPUT:
-                old._data = d.copy(order="K")
-            else:
-                undo = (region, np.array(d[region]))
-                old._data = hollow_values(d)
+            undo = (region, np.array(d[region]))
+            old._data = hollow_values(d)
         old._internal = weakref.ref(t) if undo is not None else True  # (formers.rebuild finds t)
         since = valid_since(t)
         before_write(t)  # kept gradients made from this memory are multiplied out first
-        np.copyto(d, r._data)
+        if hollow:
+            d[region] = r._parents[1]._data  # (the store itself: r holds no values)
+        else:
+            np.copyto(d, r._data)
         version = wrote(d)
         take_node(t, r, version)
         remember(t, old, version, since, undo)

@@ -253,15 +253,21 @@ class IndexPut(Op):
     name = "index_put"
     rule = "d/dx = 1 (accumulate) or 0 at the written positions, else 1; d/dvalues = the cotangent read at the index"
 
-    def __call__(self, x: Any, v: Any, key: tuple, accumulate: bool, keeps_rows: bool, index: tuple = ()) -> Any:
+    def __call__(self, x: Any, v: Any, key: tuple, accumulate: bool, keeps_rows: bool, index: tuple = (),
+                 values: bool = True) -> Any:
         """``key``: a normalised numpy index; ``keeps_rows``: whether ``x[key]`` keeps axis 0
-        whole as its own axis 0; ``index``: the index Tensors (for their batch state)."""
+        whole as its own axis 0; ``index``: the index Tensors (for their batch state).
+        ``values=False`` (a store that writes ``v`` into ``x``'s own memory itself, ``torchwrite``):
+        every check runs, but the output's values are a stand-in of zeros in no memory, so a
+        store costs the size of its region, not of ``x``."""
         try:
             xd = x._data
-            out = xd.copy()
-            target = out[key]
+            out = xd.copy() if values else np.broadcast_to(np.zeros((), xd.dtype), xd.shape)
+            target = xd[key]
             vd = np.broadcast_to(v._data, np.shape(target))
-            if accumulate:
+            if not values:
+                pass
+            elif accumulate:
                 np.add.at(out, key, vd)
             else:
                 out[key] = vd
