@@ -316,3 +316,113 @@ def test_a_store_costs_the_size_of_its_region_not_of_the_buffer() -> None:
         want[t] = float(t)
     np.testing.assert_array_equal(out.data[:9], want)
     assert not out.data[9:].any()
+
+
+@pytest.mark.parametrize("make", ["zeros", "empty", "zeros_like", "tensor"])
+def test_writes_through_views_of_a_constant_buffer_have_torchs_gradients(make: str) -> None:
+    """A view taken of a buffer made without gradients (``v = out[1]``), changed in place by
+    a value that requires grad, writes through to the buffer, which joins the graph, as
+    torch's (``v += w`` used to make a new tensor and leave ``out`` as it was)."""
+    torch = pytest.importorskip("torch")
+    w0 = np.array([0.3, -1.2, 0.7])
+
+    def run(L: Any) -> tuple:
+        w = L.tensor(w0, requires_grad=True)
+        if make == "tensor":
+            out = L.tensor(np.zeros((4, 3)))
+        elif make == "zeros_like":
+            out = L.zeros_like(L.tensor(np.ones((4, 3))))
+        else:
+            out = getattr(L, make)(4, 3, dtype=L.float64)
+            if make == "empty":
+                out.zero_()
+        v = out[1]
+        v += w
+        v *= 2
+        out[2].copy_(w * 3)
+        u = out[0]
+        u.add_(w.tanh())
+        out[3] += w * w
+        loss = (out ** 2).sum() + (v * w).sum() + (u * u).sum()
+        loss.backward()
+        return float(loss.item()), np.array(out.detach().numpy()), np.array(w.grad.numpy() if L is torch else w.grad)
+
+    (mine, values, g), (ref, tvalues, tg) = run(tl), run(torch)
+    assert mine == pytest.approx(ref, rel=1e-12)
+    np.testing.assert_allclose(values, tvalues, rtol=1e-12)
+    np.testing.assert_allclose(g, tg, rtol=1e-12, atol=1e-13)
+
+
+def _retained_iadd(steps: int) -> int:
+    gc.collect()
+    tracemalloc.start()
+    try:
+        w = tl.tensor(np.random.default_rng(0).normal(size=(8, 4)), requires_grad=True)
+        out = tl.zeros(steps, 8, 4)
+        start = tracemalloc.get_traced_memory()[0]
+        for t in range(steps):
+            out[t] += (w * (t % 7 + 1)).tanh()
+        (out ** 2).sum().backward()
+        return tracemalloc.get_traced_memory()[0] - start
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_loop_of_writes_through_views_holds_memory_in_proportion_to_its_steps() -> None:
+    """``out[t] += h`` writes through the view ``out[t]``: its former node keeps only that
+    region too, so four times the steps hold at most about four times the memory."""
+    small, large = _retained_iadd(100), _retained_iadd(400)
+    assert large < 6 * small, (small, large)
+
+
+_WRITES = ["out[{r}] = w * 1.5 + {k}", "out[{r}] += (w * {k}).tanh()", "out[{r}].copy_(w * {k})",
+           "out[{r}].mul_(1.5)", "out[{r}].add_(w)", "out[:, {c}] += w[0] * {k}", "pres.append(out * out)",
+           "pres.append(out * 3)", "out.relu_()", "kv = out[{r}]; pres.append(kv * 1.0)",
+           "v = out[{r}]; v += w; v *= 2"]
+
+
+def _random_program(seed: int) -> str:
+    rng = np.random.default_rng(seed)
+    start = ["out = L.zeros(4, 3, dtype=L.float64)", "out = L.zeros(4, 3, dtype=L.float64) + w[0] * 0.1"]
+    lines = [start[seed % 2], "pres = []"]
+    for k in range(int(rng.integers(3, 9))):
+        lines.append(_WRITES[int(rng.integers(len(_WRITES)))].format(r=int(rng.integers(4)), c=int(rng.integers(3)),
+                                                                     k=k + 1))
+    lines.append("loss = (out ** 2).sum() + sum(((p * p).sum() + p.sum() for p in pres), out.sum() * 0)")
+    return "\n".join(lines)
+
+
+def _run_program(L: Any, program: str, w0: np.ndarray, grad: bool = True) -> tuple:
+    w = L.tensor(w0, requires_grad=grad)
+    env = {"L": L, "w": w}
+    exec(program, env)
+    return w, env["loss"]
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_random_programs_of_stores_and_writes_through_views(seed: int) -> None:
+    """Stores, writes through views (also of a constant buffer), reads before and after
+    them: torch's values and gradients where torch runs the program, else central
+    differences."""
+    torch = pytest.importorskip("torch")
+    program = _random_program(seed)
+    w0 = np.array([0.3, -1.2, 0.7])
+    try:
+        tw, tloss = _run_program(torch, program, w0)
+        tloss.backward()
+        ref = (float(tloss.item()), tw.grad.numpy())
+    except RuntimeError:
+        ref = None
+    w, loss = _run_program(tl, program, w0)
+    loss.backward()
+    if ref is not None:
+        assert float(loss.item()) == pytest.approx(ref[0], rel=1e-10)
+        np.testing.assert_allclose(w.grad, ref[1], rtol=1e-9, atol=1e-11)
+        return
+
+    def value(a: np.ndarray) -> float:
+        with tl.no_grad():
+            return float(_run_program(tl, program, a, grad=False)[1].item())
+
+    fd = np.array([(value(w0 + e * 1e-6) - value(w0 - e * 1e-6)) / 2e-6 for e in np.eye(3)])
+    np.testing.assert_allclose(w.grad, fd, rtol=1e-5, atol=1e-6)

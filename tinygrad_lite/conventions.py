@@ -22,7 +22,7 @@ import numpy as np
 
 from . import ops as base_ops
 from .batchstate import derived
-from .formers import hollow_behind, note_store, valid_since
+from .formers import hollow_behind, note_store, register_buffer, valid_since
 from .graph import state, toposort
 from .keptinputs import before_write
 from .ops import base
@@ -229,8 +229,8 @@ class TorchSpellings:
                                    "while gradients are recorded; update it inside `with tl.no_grad():` or write "
                                    f"`x = x {_SYM[name]} y` for a new tensor")
             if self.data.base is not None and self.data.flags.writeable:
-                from .formers import view_chain
-                if view_chain(self) is not None:
+                from .formers import buffer_of, view_chain
+                if view_chain(self) is not None or buffer_of(self) is not None:
                     return self._assign(f"{_SYM[name]}=", other,  # type: ignore[attr-defined]
                                         lambda x: out_of_place(x, other))
             return out_of_place(self, other)
@@ -422,7 +422,8 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, *, batched
     from .factories import check_device
 
     check_device("tensor", device)
-    return base.Tensor(data, requires_grad=requires_grad, batched=batched, name=name, dtype=dtype)
+    t = base.Tensor(data, requires_grad=requires_grad, batched=batched, name=name, dtype=dtype)
+    return register_buffer(t) if t._data.base is None else t  # (its own copy: a buffer, formers.buffer_of)
 
 
 def _int(who: str, name: str, v: Any, low: Optional[int] = None) -> int:

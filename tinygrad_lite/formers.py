@@ -39,12 +39,30 @@ from typing import Any, Optional
 import numpy as np
 
 from .ops.base import last_write
-from .ops.region import REGION, dense_order, layout_of
+from .ops.region import REGION, dense_order, layout_of, region
 
 # id(t) -> (weak ref to t, [(version of a write, version from which t's values were those
 # its former node copied, weak ref to that former node, None or (index, the values there
 # before the write) for a hollow former node)], in write order)
 _FORMERS: dict = {}
+
+
+class AtLayout:
+    """The key of an undo record for a write through a view: the region ``lay`` (a layout,
+    ``ops.region``) of the tensor's memory."""
+
+    __slots__ = ("lay",)
+
+    def __init__(self, lay: tuple) -> None:
+        self.lay = lay
+
+
+def _put_back(values: np.ndarray, key: Any, before: np.ndarray) -> None:
+    """The values an undo record kept, put back where its write wrote."""
+    if type(key) is AtLayout:
+        region(values, key.lay)[...] = before
+    else:
+        values[key] = before
 
 
 def hollow_values(d: np.ndarray) -> np.ndarray:
@@ -163,8 +181,7 @@ def _values_before(t: Any, writes: list, i: int) -> Optional[np.ndarray]:
     if values is None:
         values = d.copy(order="K")
     for j in range(start - 1, i - 1, -1):
-        index, before = writes[j][3]
-        values[index] = before
+        _put_back(values, *writes[j][3])
     return values
 
 
@@ -211,8 +228,31 @@ def stand_in(f: Any, lay: tuple) -> Any:
     placed right after ``f`` in the sweep's order, so before every op built while ``f`` was
     current (a stamp between two of the clock's)."""
     region = REGION(f, lay)
-    region._stamp = max(f._stamp, f._v) + 0.5
+    region._stamp = max(getattr(f, "_stamp", 0), f._v) + 0.5  # (a constant former has no stamp)
     return region
+
+
+# id(array) -> the Tensor a factory (tl.zeros, tl.empty, ...) made on it: a buffer that a view
+# made outside the graph (``v = out[1]`` while ``out`` is a constant) may later write through
+_BUFFERS: "weakref.WeakValueDictionary[int, Any]" = weakref.WeakValueDictionary()
+
+
+def register_buffer(t: Any) -> Any:
+    """Remembers ``t``, just made by a factory on its own array (see ``buffer_of``)."""
+    _BUFFERS[id(t._data)] = t
+    return t
+
+
+def buffer_of(t: Any) -> Any:
+    """``(owner, [t])`` when ``t`` is a view made outside the graph of a tensor a factory made
+    (``out = tl.zeros(...)``; ``v = out[1]`` before ``out`` joined the graph), so that an
+    in-place change of ``v`` writing a value that requires grad writes through to ``out``, as
+    torch's (``out`` joins the graph); else None."""
+    base = t._data.base
+    owner = _BUFFERS.get(id(base)) if base is not None and t._op is None and not t.requires_grad else None
+    if owner is None or owner._data is not base or (owner.requires_grad and owner._op is None):
+        return None
+    return (owner, [t]) if dense_order(base) is not None else None
 
 
 def view_chain(t: Any) -> Any:

@@ -33,15 +33,26 @@ from typing import Any
 
 import numpy as np
 
+from . import formers as _formers
 from .conventions import ShapeMismatchError, check_fits, store
-from .formers import hollow_behind, hollow_values, note_store, remember, stand_in, take_node, valid_since, view_chain
+from .formers import (
+    buffer_of,
+    hollow_behind,
+    hollow_values,
+    note_store,
+    remember,
+    stand_in,
+    take_node,
+    valid_since,
+    view_chain,
+)
 from .graph import state, values_unread
 from .keptinputs import before_write
 from .ops import base
 from .ops.base import last_write, wrote
 from .ops.elementwise import CAST
 from .ops.layout import EXPAND, index_keeps_rows, indexed, normalise_index
-from .ops.memory import _ONLY_LIST, _count
+from .ops.memory import _ONLY_LIST, _ONLY_SLOT, _count, _slot_count
 from .ops.region import REGION, REGIONWRITE, layout_of, region
 from .ops.scatter import INDEXPUT
 from .ops.select import WHERE
@@ -170,7 +181,7 @@ def recorded(t: Any, who: str, fn: Any, casting: str, region: Any = None) -> Any
     d = t._data
     view = None
     if d.base is not None:
-        view = view_chain(t)
+        view = view_chain(t) or buffer_of(t)
         if view is None:
             raise RuntimeError(f"{who}: this tensor (shape {d.shape}) shares the memory of a tensor that is not a "
                                "result in this graph (a leaf, a detach() or a no_grad value), so an in-place change "
@@ -232,9 +243,24 @@ def recorded(t: Any, who: str, fn: Any, casting: str, region: Any = None) -> Any
     np.copyto(d, r._data)  # (into the owner's memory)
     version = wrote(d)
     take_node(owner, new, version)
-    remember(owner, old_owner, version, since)
+    remember(owner, old_owner, version, since, _hollowed(owner, old_owner, old, layouts[0]))
     _regions_of(owner, formers + [(c, f) for c, f in kept if all(c is not v for v in chain)], version, since)
     return t
+
+
+def _hollowed(owner: Any, old_owner: Any, old: Any, lay: tuple) -> Any:
+    """After a write through a view: the former node of its owner keeps only the region the
+    write overwrote (``old``, the view as it was, takes its own copy of it) when nothing else
+    holds its values and its own backward reads none (``formers``). Returns the undo record,
+    or None when the former node keeps all its values."""
+    if old_owner._op not in (None, INDEXPUT, REGIONWRITE) or old._op is not REGION or old._parents[0] is not old_owner:
+        return None
+    old._data = np.array(old._data)
+    if _slot_count(old_owner, "_data") != _ONLY_SLOT:  # (another stand-in or a moved view reads its values)
+        return None
+    old_owner._data = hollow_values(old_owner._data)
+    old_owner._internal = weakref.ref(owner)
+    return (_formers.AtLayout(lay), old._data)
 
 
 def _regions_of(owner: Any, views: list, version: int, since: int) -> None:
