@@ -18,7 +18,9 @@ torch's ``x[index] = value`` (``__setitem__``).
   the written value's argument, ``y[0].add_(z)``) see its new values, as torch's: the ops of
   the written value read a stand-in for their former values, and a held view becomes a region
   of the new values, at the write or, kept outside it, at the next backward
-  (``formers.refresh_views``). A view of a leaf, of a ``detach()`` or of a value computed
+  (``formers.refresh_views``). A view taken of a factory's buffer while it was a constant
+  (``v = out[1]``, ``out = tl.zeros(...)``) writes through to it the same way
+  (``formers.buffer_of``). A view of a leaf, of a ``detach()`` or of another value computed
   without gradients is refused.
 
 A write gives the tensor a new version, which the backward of a graph built before it
