@@ -239,7 +239,7 @@ def recorded(t: Any, who: str, fn: Any, casting: str, region: Any = None) -> Any
         formers.append((c, stand_in(old_owner, lay)))
         _reads_former(r, c, formers[-1][1])
     old_owner._internal = True
-    new = REGIONWRITE(old_owner, r, layouts[0])
+    new = REGIONWRITE(old_owner, r, layouts[0], values=False)  # (the write below puts the values in place)
     since = valid_since(owner)
     before_write(owner)
     np.copyto(d, r._data)  # (into the owner's memory)

@@ -112,9 +112,14 @@ class RegionWrite(Op):
 
     name, rule = "region_write", "d/dx = the cotangent, 0 in the written region; d/dv = the cotangent's region"
 
-    def __call__(self, x: Any, v: Any, layout: tuple) -> Any:
-        out = laid_out(layout, x._data.shape, x._data.dtype, x._data)
-        region(out, layout)[...] = v._data
+    def __call__(self, x: Any, v: Any, layout: tuple, values: bool = True) -> Any:
+        """``values=False``: the output's values are a stand-in of zeros in no memory (for a
+        write through a view, which writes ``v`` into ``x``'s memory itself: ``torchwrite``)."""
+        if values:
+            out = laid_out(layout, x._data.shape, x._data.dtype, x._data)
+            region(out, layout)[...] = v._data
+        else:
+            out = np.broadcast_to(np.zeros((), x._data.dtype), x._data.shape)
         s = x._bs | v._bs
         bs, mix = self.state(x, v, layout) if s else (0, None)
         return make(out, self, (x, v), layout, x.requires_grad or v.requires_grad, bs, mix)
