@@ -132,7 +132,7 @@ def test_an_op_built_between_stores_reads_the_values_of_its_time(pre_at: int, ou
     np.testing.assert_allclose(w.grad, fd, rtol=1e-6, atol=1e-7)
 
 
-@pytest.mark.parametrize("change", ["mul_", "fill_", "store"])
+@pytest.mark.parametrize("change", ["mul_", "fill_", "store", "view_mul_", "view_store", "column_fill_", "rows"])
 def test_a_change_outside_the_graph_between_stores_keeps_what_an_earlier_op_read(change: str) -> None:
     """An op built before the stores that saved the buffer's values (``out * out``) reads
     them as they were also when an in-place change outside the graph came between the
@@ -151,6 +151,14 @@ def test_a_change_outside_the_graph_between_stores_keeps_what_an_earlier_op_read
                 out.mul_(2.0)
             elif change == "fill_":
                 out.fill_(0.5)
+            elif change == "view_mul_":
+                out[0].mul_(2.0)
+            elif change == "view_store":
+                out[0][1] = 9.0
+            elif change == "column_fill_":
+                out[:, 2].fill_(0.5)
+            elif change == "rows":
+                out[[0, 1]] = 3.0
             else:
                 out[0] = 4.0
         out[2] = w * 3

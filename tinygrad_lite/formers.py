@@ -57,12 +57,39 @@ class AtLayout:
         self.lay = lay
 
 
-def _put_back(values: np.ndarray, key: Any, before: np.ndarray) -> None:
-    """The values an undo record kept, put back where its write wrote."""
+def _put_back(values: np.ndarray, key: Any, before: np.ndarray) -> bool:
+    """The values an undo record kept, put back where its write wrote (False when ``values``
+    is not laid out as the memory the record describes)."""
     if type(key) is AtLayout:
-        region(values, key.lay)[...] = before
+        place = region(values, key.lay)
+        if not np.shares_memory(place, values):
+            return False
+        place[...] = before
     else:
         values[key] = before
+    return True
+
+
+def hollow_target(t: Any, arr: np.ndarray) -> Optional[tuple]:
+    """``(owner, key)`` when a write outside the graph into ``arr`` (``t``'s values, or a
+    view of them) changes the memory of a tensor with hollow former nodes, which must then
+    keep the values it overwrites (``note_store``); ``key`` says where (``...`` or an
+    ``AtLayout``). None when no such tensor is known, or ``arr`` is no view of its memory."""
+    base = t._data if t._data.base is None else t._data.base
+    if base is t._data:
+        owner = t
+    else:
+        owner = _BUFFERS.get(id(base))
+        if owner is None or owner._data is not base:
+            found = view_chain(t)
+            owner = found[0] if found is not None else None
+    if owner is None or not hollow_behind(owner):
+        return None
+    if arr is owner._data:
+        return owner, Ellipsis
+    if arr.base is not base or dense_order(base) is None:
+        return None
+    return owner, AtLayout(layout_of(arr, base))
 
 
 def hollow_values(d: np.ndarray) -> np.ndarray:
@@ -181,7 +208,8 @@ def _values_before(t: Any, writes: list, i: int) -> Optional[np.ndarray]:
     if values is None:
         values = d.copy(order="K")
     for j in range(start - 1, i - 1, -1):
-        _put_back(values, *writes[j][3])
+        if not _put_back(values, *writes[j][3]):
+            return None
     return values
 
 
