@@ -22,7 +22,7 @@ import numpy as np
 
 from . import ops as base_ops
 from .batchstate import derived
-from .formers import hollow_target, note_store, register_buffer, valid_since
+from .formers import note_store, register_buffer, undo_for
 from .graph import state, toposort
 from .keptinputs import before_write
 from .ops import base
@@ -376,13 +376,11 @@ def store(t: Any, values: np.ndarray, who: str, casting: str) -> Any:
     if not d.flags.writeable:
         raise ValueError(f"{who}: this tensor's data is read-only (a broadcast view, or an array marked read-only)")
     before_write(t)  # kept gradients made from this memory are multiplied out first
-    target = hollow_target(t, d)  # (the values it overwrites may be needed to rebuild a former node)
-    if target is not None:
-        since, before = valid_since(target[0]), d.copy(order="K")
+    undo = undo_for(t)  # (the values it overwrites may be needed to rebuild a former node)
     np.copyto(d, values, casting=casting)
     t._v = wrote(d)  # (the tensors sharing this memory changed too)
-    if target is not None:
-        note_store(target[0], target[1], before, since, t._v)
+    if undo is not None:
+        note_store(undo, t._v)
     return t
 
 

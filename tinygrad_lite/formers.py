@@ -21,7 +21,7 @@ only the values it overwrote (``remember(..., undo=(index, values))``; its node'
 gives such a node its values when a backward or a drawing needs them: the first later
 former node that kept all its values (else the tensor's values now), with the overwritten
 regions put back, latest first. A store outside the graph into such a tensor keeps what it
-overwrote too (``note_store``); any other change outside the graph makes them unknown.
+overwrote too (``undo_for``, ``note_store``); any other change outside the graph makes them unknown.
 Former nodes keep no ``.grad`` (nothing outside the graph reaches them).
 
 Views: ``view_chain(t)`` finds the tensor computed in the graph whose memory a view shares
@@ -38,7 +38,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .ops.base import last_write
+from .ops.base import last_write, no_values
 from .ops.region import REGION, dense_order, layout_of, region
 
 # id(t) -> (weak ref to t, [(version of a write, version from which t's values were those
@@ -70,34 +70,39 @@ def _put_back(values: np.ndarray, key: Any, before: np.ndarray) -> bool:
     return True
 
 
-def hollow_target(t: Any, arr: np.ndarray) -> Optional[tuple]:
-    """``(owner, key)`` when a write outside the graph into ``arr`` (``t``'s values, or a
-    view of them) changes the memory of a tensor with hollow former nodes, which must then
-    keep the values it overwrites (``note_store``); ``key`` says where (``...`` or an
-    ``AtLayout``). None when no such tensor is known, or ``arr`` is no view of its memory."""
-    base = t._data if t._data.base is None else t._data.base
-    if base is t._data:
-        owner = t
-    else:
+def undo_for(t: Any, index: Any = Ellipsis) -> Optional[tuple]:
+    """For a write outside the graph into ``t``'s values at ``index`` (all of them by
+    default): ``(owner, key, the values there now, valid_since(owner))`` when it changes the
+    memory of a tensor with hollow former nodes, which must keep what it overwrites (pass
+    this to ``note_store`` after the write); ``key`` says where, as ``index`` or as an
+    ``AtLayout`` of the owner's memory. None when no such tensor is known, or the place is
+    no region of its memory (an integer-array index into a view)."""
+    if not _FORMERS:
+        return None
+    d = t._data
+    base = d if d.base is None else d.base
+    owner = t
+    if base is not d:
         owner = _BUFFERS.get(id(base))
         if owner is None or owner._data is not base:
             found = view_chain(t)
             owner = found[0] if found is not None else None
     if owner is None or not hollow_behind(owner):
         return None
-    if arr is owner._data:
-        return owner, Ellipsis
-    if arr.base is not base or dense_order(base) is None:
+    if base is d:
+        return owner, index, np.array(d[index]), valid_since(owner)
+    plain = isinstance(index, tuple) and not any(i is Ellipsis for i in index)
+    part = d[(*index, Ellipsis)] if plain else d[index]  # (a view also where index picks one element)
+    if part.base is not base or dense_order(base) is None:
         return None
-    return owner, AtLayout(layout_of(arr, base))
+    return owner, AtLayout(layout_of(part, base)), np.array(part), valid_since(owner)
 
 
 def hollow_values(d: np.ndarray) -> np.ndarray:
     """The stand-in values of a hollow former node (one that kept only the region its write
     overwrote): ``d``'s shape and dtype in no memory, NaN (0 for integers), so that a read
     nobody rebuilt first shows."""
-    fill = np.array(np.nan if d.dtype.kind in "fc" else 0, dtype=d.dtype)
-    return np.broadcast_to(fill, d.shape)
+    return no_values(d, np.nan if d.dtype.kind in "fc" else 0)
 
 
 def remember(t: Any, old: Any, version: int, since: int, undo: Any = None) -> None:
@@ -128,11 +133,12 @@ def _unrecorded() -> None:
     return None
 
 
-def note_store(t: Any, index: Any, before: np.ndarray, since: int, version: int) -> None:
-    """A store outside the graph (``x[index] = v`` under ``no_grad()``) into a tensor with
-    hollow former nodes keeps the values it overwrote (``before``), so those can still be
-    rebuilt (see ``rebuild``); only for a ``t`` that ``hollow_behind`` found."""
-    _add(_FORMERS[id(t)][1], (version, since, _unrecorded, (index, before)))
+def note_store(undo: tuple, version: int) -> None:
+    """A write outside the graph (``x[index] = v`` or an in-place method under ``no_grad()``)
+    of ``version``, into a tensor with hollow former nodes, keeps the values it overwrote
+    (``undo``, from ``undo_for`` before the write), so those can still be rebuilt."""
+    owner, key, before, since = undo
+    _add(_FORMERS[id(owner)][1], (version, since, _unrecorded, (key, before)))
 
 
 def hollow_behind(t: Any) -> bool:
@@ -153,17 +159,27 @@ def former_at(t: Any, stamp: int) -> Optional[Any]:
     if entry is None or entry[0]() is not t:
         return None
     writes = entry[1]
-    for i, (version, since, ref, undo) in enumerate(writes):
+    for i, (version, since, ref, _) in enumerate(writes):
         if version > stamp:  # the first write after the op: the node before it is the op's
             if since >= stamp:
                 return None
             f = ref()
-            if f is not None and undo is not None:
-                rebuild(f)
-                if writes[i][3] is not None:  # (not rebuilt: its values cannot be known)
-                    return None
-            return f
+            return f if f is None or _rebuilt(t, writes, i) else None
     return None
+
+
+def _rebuilt(t: Any, writes: list, i: int) -> bool:
+    """Whether the former node of ``writes[i]`` has its values, giving a hollow one its values
+    first (False when they cannot be known)."""
+    version, since, ref, undo = writes[i]
+    if undo is None:
+        return True
+    f, values = ref(), _values_before(t, writes, i)
+    if f is None or values is None:
+        return False
+    f._data = values
+    writes[i] = (version, since, ref, None)
+    return True
 
 
 def rebuild(node: Any) -> None:
@@ -175,12 +191,9 @@ def rebuild(node: Any) -> None:
     if entry is None or entry[0]() is not t:
         return
     writes = entry[1]
-    for i, (version, since, fref, undo) in enumerate(writes):
-        if fref() is node and undo is not None:
-            values = _values_before(t, writes, i)
-            if values is not None:
-                node._data = values
-                writes[i] = (version, since, fref, None)
+    for i, e in enumerate(writes):
+        if e[2]() is node:
+            _rebuilt(t, writes, i)
             return
 
 

@@ -38,14 +38,13 @@ import numpy as np
 from . import formers as _formers
 from .conventions import ShapeMismatchError, check_fits, store
 from .formers import (
-    _FORMERS,
     buffer_of,
-    hollow_target,
     hollow_values,
     note_store,
     remember,
     stand_in,
     take_node,
+    undo_for,
     valid_since,
     view_chain,
 )
@@ -132,20 +131,11 @@ class WriteMethods(ExtraMethods):
                                                                        values=values), "same_kind", region=idx)
             return
         before_write(self)  # kept gradients made from this memory are multiplied out first
-        target = hollow_target(self, d) if _FORMERS else None  # (formers a rebuild may need its old values for)
-        if target is not None:
-            plain = isinstance(idx, tuple) and not any(i is Ellipsis for i in idx)
-            part = d[(*idx, Ellipsis)] if plain else d[idx]  # (a view also where idx picks one element)
-            key = idx if target[1] is Ellipsis else hollow_target(self, part) if part.base is not None else None
-            if key is not None:
-                key = key if target[1] is Ellipsis else key[1]
-                since, before = valid_since(target[0]), np.array(part)
-                d[idx] = v
-                self._v = wrote(d)
-                note_store(target[0], key, before, since, self._v)
-                return
+        undo = undo_for(self, idx)  # (the values it overwrites may be needed to rebuild a former node)
         d[idx] = v
         self._v = wrote(d)
+        if undo is not None:
+            note_store(undo, self._v)
 
 
 def _same_memory(a: np.ndarray, b: Any) -> bool:

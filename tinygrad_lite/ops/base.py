@@ -253,6 +253,13 @@ def val(a: np.ndarray) -> Any:
     return a[()] if a.ndim == 0 else a
 
 
+def no_values(like: np.ndarray, fill: Any = 0) -> np.ndarray:
+    """``like``'s shape and dtype in no memory (a read-only broadcast of ``fill``): the values
+    of a node whose real values live elsewhere (a store that writes into its tensor's memory
+    itself, a former node that kept only a region)."""
+    return np.broadcast_to(np.array(fill, dtype=like.dtype), like.shape)
+
+
 def alias(g: Any) -> Any:
     """``g`` passed on unchanged: as a view of an array (a leaf copies views, so no two
     ``.grad`` arrays share memory); numpy scalars are immutable and go as they are."""

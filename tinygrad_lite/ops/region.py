@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import batchstate
 from ..batchstate import BATCHED, MIXED, STAT
-from .base import Op, const, lead, make
+from .base import Op, const, lead, make, no_values
 
 
 def layout_of(view: np.ndarray, root: np.ndarray) -> tuple:
@@ -119,7 +119,7 @@ class RegionWrite(Op):
             out = laid_out(layout, x._data.shape, x._data.dtype, x._data)
             region(out, layout)[...] = v._data
         else:
-            out = np.broadcast_to(np.zeros((), x._data.dtype), x._data.shape)
+            out = no_values(x._data)
         s = x._bs | v._bs
         bs, mix = self.state(x, v, layout) if s else (0, None)
         return make(out, self, (x, v), layout, x.requires_grad or v.requires_grad, bs, mix)

@@ -36,7 +36,7 @@ import numpy as np
 
 from .. import batchstate
 from ..batchstate import BATCHED, MIXED, STAT
-from .base import Op, failed, lead, make, no_tvjp
+from .base import Op, failed, lead, make, no_tvjp, no_values
 from .layout import GETITEM
 
 _UFUNC = {"sum": np.add, "prod": np.multiply, "mean": np.add, "amax": np.maximum, "amin": np.minimum}
@@ -262,14 +262,12 @@ class IndexPut(Op):
         store costs the size of its region, not of ``x``."""
         try:
             xd = x._data
-            out = xd.copy() if values else np.broadcast_to(np.zeros((), xd.dtype), xd.shape)
+            out = xd.copy() if values else no_values(xd)
             target = xd[key]
             vd = np.broadcast_to(v._data, np.shape(target))
-            if not values:
-                pass
-            elif accumulate:
+            if values and accumulate:
                 np.add.at(out, key, vd)
-            else:
+            elif values:
                 out[key] = vd
         except Exception as e:
             failed(self, e, (x, v))
