@@ -22,7 +22,7 @@ import numpy as np
 
 from . import ops as base_ops
 from .batchstate import derived
-from .formers import note_store, register_buffer, undo_for
+from .formers import note_store, undo_for
 from .graph import state, toposort
 from .keptinputs import before_write
 from .ops import base
@@ -218,8 +218,9 @@ class TorchSpellings:
     # sees it, and a graph that used the old values refuses to backward); on a leaf that
     # requires grad only inside ``no_grad()`` (a manual update); on a value inside a graph,
     # or with an operand that requires grad, a new node (``x = x + y``), except on a view of
-    # a value computed in the graph, which writes through to it as torch's (``torchwrite``)
-    # unless the operand reads that value's memory too
+    # a value computed in the graph or of a tensor that required no grad when the view was
+    # taken, which writes through to it as torch's (``torchwrite``), and on a view torch
+    # refuses to change (``formers.refused_view``), refused with the in-place methods' error
     def _inplace(self, other: Any, name: str) -> Any:
         out_of_place = getattr(type(self), name)
         rg = state.grad and (self.requires_grad or getattr(other, "requires_grad", False))
@@ -229,8 +230,8 @@ class TorchSpellings:
                                    "while gradients are recorded; update it inside `with tl.no_grad():` or write "
                                    f"`x = x {_SYM[name]} y` for a new tensor")
             if self.data.base is not None and self.data.flags.writeable:
-                from .formers import buffer_of, view_chain
-                if view_chain(self) is not None or buffer_of(self) is not None:
+                from .formers import buffer_of, refused_view, view_chain
+                if view_chain(self) is not None or buffer_of(self) is not None or refused_view(self):
                     return self._assign(f"{_SYM[name]}=", other,  # type: ignore[attr-defined]
                                         lambda x: out_of_place(x, other))
             return out_of_place(self, other)
@@ -421,7 +422,7 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, *, batched
 
     check_device("tensor", device)
     t = base.Tensor(data, requires_grad=requires_grad, batched=batched, name=name, dtype=dtype)
-    return register_buffer(t) if t._data.base is None else t  # (its own copy: a buffer, formers.buffer_of)
+    return t
 
 
 def _int(who: str, name: str, v: Any, low: Optional[int] = None) -> int:

@@ -18,7 +18,6 @@ import numpy as np
 
 from . import ops
 from .conventions import check_dtype
-from .formers import register_buffer
 from .intcast import int_fill
 from .ops import base
 from .random import as_generator
@@ -134,9 +133,8 @@ def size_arg(who: str, size: tuple) -> tuple:
 
 
 def _made(arr: np.ndarray, requires_grad: bool) -> Any:
-    """A new tensor on ``arr``, remembered as a buffer whose views may write through to it
-    (``formers.buffer_of``)."""
-    return register_buffer(base.Tensor(arr, requires_grad=requires_grad))
+    """A new tensor on ``arr``."""
+    return base.Tensor(arr, requires_grad=requires_grad)
 
 
 def _float(who: str, dtype: Any) -> np.dtype:

@@ -83,7 +83,8 @@ def undo_for(t: Any, index: Any = Ellipsis) -> Optional[tuple]:
     base = d if d.base is None else d.base
     owner = t
     if base is not d:
-        owner = _BUFFERS.get(id(base))
+        home = getattr(t, "_home", None)
+        owner = home[0] if home is not None else None
         if owner is None or owner._data is not base:
             found = view_chain(t)
             owner = found[0] if found is not None else None
@@ -273,27 +274,32 @@ def stand_in(f: Any, lay: tuple) -> Any:
     return region
 
 
-# id(array) -> the Tensor a factory (tl.zeros, tl.empty, ...) made on it: a buffer that a view
-# made outside the graph (``v = out[1]`` while ``out`` is a constant) may later write through
-_BUFFERS: "weakref.WeakValueDictionary[int, Any]" = weakref.WeakValueDictionary()
-
-
-def register_buffer(t: Any) -> Any:
-    """Remembers ``t``, just made by a factory on its own array (see ``buffer_of``)."""
-    _BUFFERS[id(t._data)] = t
-    return t
-
-
 def buffer_of(t: Any) -> Any:
-    """``(owner, [t])`` when ``t`` is a view made outside the graph of a tensor a factory made
-    (``out = tl.zeros(...)``; ``v = out[1]`` before ``out`` joined the graph), so that an
-    in-place change of ``v`` writing a value that requires grad writes through to ``out``, as
-    torch's (``out`` joins the graph); else None."""
+    """``(owner, [t])`` when ``t`` is a view made outside the graph of a tensor that required
+    no grad then (``v = out[1]`` while ``out`` was a constant: ``t._home``, ``ops.base._home``),
+    so that an in-place change of ``v`` writing a value that requires grad writes through to
+    ``out``, as torch's (``out`` joins the graph); else None."""
     base = t._data.base
-    owner = _BUFFERS.get(id(base)) if base is not None and t._op is None and not t.requires_grad else None
-    if owner is None or owner._data is not base or (owner.requires_grad and owner._op is None):
+    home = getattr(t, "_home", None) if base is not None and t._op is None and not t.requires_grad else None
+    if home is None or not home[1]:
+        return None
+    owner = home[0]
+    if owner._data is not base or (owner.requires_grad and owner._op is None):
         return None
     return (owner, [t]) if dense_order(base) is not None else None
+
+
+def refused_view(t: Any) -> bool:
+    """True when ``t`` is a view that torch refuses to change in place inside a graph: a view
+    of a leaf that requires grad (``W[0]``), or one taken under ``no_grad()`` of a value
+    that requires grad (``_home``, ``ops.base._home``)."""
+    home = getattr(t, "_home", None)
+    if home is not None:
+        return not home[1]
+    root, c = t._data.base, t
+    while c._data.base is root and c._op is not None and c._parents:
+        c = c._parents[0]
+    return c._data is root and c._op is None and c.requires_grad
 
 
 def view_chain(t: Any) -> Any:

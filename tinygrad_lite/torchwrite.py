@@ -18,10 +18,10 @@ torch's ``x[index] = value`` (``__setitem__``).
   the written value's argument, ``y[0].add_(z)``) see its new values, as torch's: the ops of
   the written value read a stand-in for their former values, and a held view becomes a region
   of the new values, at the write or, kept outside it, at the next backward
-  (``formers.refresh_views``). A view taken of a factory's buffer while it was a constant
-  (``v = out[1]``, ``out = tl.zeros(...)``) writes through to it the same way
-  (``formers.buffer_of``). A view of a leaf, of a ``detach()`` or of another value computed
-  without gradients is refused.
+  (``formers.refresh_views``). A view taken of a tensor while it required no grad
+  (``v = out[1]`` with ``out = tl.zeros(...)``, ``x.clone()``, ``h.detach()``) writes through
+  to it the same way (``formers.buffer_of``). A view of a leaf that requires grad, or one
+  taken under ``no_grad()`` of a value that requires grad, is refused.
 
 A write gives the tensor a new version, which the backward of a graph built before it
 checks (``formers``), and kept per-sample factors made from this memory are multiplied out
@@ -183,8 +183,9 @@ def recorded(t: Any, who: str, fn: Any, casting: str, region: Any = None) -> Any
         view = view_chain(t) or buffer_of(t)
         if view is None:
             raise RuntimeError(f"{who}: this tensor (shape {d.shape}) shares the memory of a tensor that is not a "
-                               "result in this graph (a leaf, a detach() or a no_grad value), so an in-place change "
-                               "inside a recorded graph cannot be followed: write through that tensor itself "
+                               "result in this graph (a view of a leaf that requires grad, a view taken under "
+                               "no_grad() of a value that requires grad, or an array from outside), so an in-place "
+                               "change inside a recorded graph cannot be followed: write through that tensor itself "
                                "(x[index] = value), or change a clone() of this one")
     if not d.flags.writeable:
         raise ValueError(f"{who}: this tensor's data is read-only (an array marked read-only)")

@@ -183,7 +183,28 @@ def make(data: np.ndarray, op: Any, parents: tuple, ctx: Any, rg: bool, bs: int 
     t._parents = ()
     t._op = None
     t._ctx = None
+    if parents and t._data.base is not None:
+        _home(t, parents[0])
     return t
+
+
+def _home(t: Any, p: Any) -> None:
+    """A view made outside the graph (``v = out[1]``) remembers the tensor that owns its
+    memory and whether that tensor required grad then: ``t._home = (owner, constant)``. An
+    in-place change of ``v`` that writes a value requiring grad writes through to a tensor
+    that was a constant, as torch's (``formers.buffer_of``); a change outside the graph
+    keeps what it overwrites for the owner's former nodes (``formers.undo_for``). A view of
+    a view remembers the first one's owner."""
+    if not isinstance(p, Tensor):
+        return
+    b = t._data.base
+    pd = p._data
+    if pd is b:
+        t._home = (p, not p.requires_grad)
+    elif pd.base is b:
+        h = getattr(p, "_home", None)
+        if h is not None and h[0]._data is b:
+            t._home = (h[0], h[1] and not p.requires_grad)
 
 
 class AllocationError(MemoryError, RuntimeError):
