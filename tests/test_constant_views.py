@@ -140,3 +140,32 @@ def test_a_view_torch_refuses_to_change_is_refused_changing_nothing(case: str, w
             WRITES[write](v, w)
         after = owner.detach().numpy() if lib is torch else owner.data
         np.testing.assert_array_equal(after, before)
+
+
+@pytest.mark.parametrize("maker", ["tensor", "zeros", "clone", "op on constants", "no_grad result"])
+@pytest.mark.parametrize("write", ["+=", "-=", "*=", "/="])
+def test_an_augmented_assignment_on_a_constant_changes_it_in_place_as_torch(maker: str, write: str) -> None:
+    """``b += f(w)`` on a constant that is no view: ``b`` itself joins the graph (every
+    alias sees the new values, as torch's), and the gradient is torch's."""
+    got = []
+    for lib in (tl, torch):
+        bufs = [MAKERS[maker](lib) for _ in range(2)]
+        aliases = list(bufs)
+        w = lib.tensor(np.linspace(0.5, 1.5, 12).reshape(4, 3), requires_grad=True)
+        for b in aliases:
+            WRITES[write](b, w)
+        assert all(b.requires_grad for b in bufs)
+        sum((b * b).sum() for b in bufs).backward()
+        got.append([np.array(b.detach().numpy() if lib is torch else b.data) for b in bufs]
+                   + [np.array(w.grad.numpy() if lib is torch else w.grad)])
+    for x, y in zip(*got):
+        np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12)
+
+
+def test_an_augmented_assignment_that_does_not_fit_the_dtype_changes_nothing() -> None:
+    i = tl.zeros(3, dtype=tl.int64)
+    w = tl.tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(TypeError, match=r"\+=: a result of dtype float64 cannot be stored.*int64"):
+        i += w
+    np.testing.assert_array_equal(i.data, np.zeros(3, dtype=np.int64))
+    assert not i.requires_grad

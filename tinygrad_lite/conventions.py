@@ -216,11 +216,12 @@ class TorchSpellings:
 
     # in-place arithmetic (``x += y``), as torch: the data changes in place (so every alias
     # sees it, and a graph that used the old values refuses to backward); on a leaf that
-    # requires grad only inside ``no_grad()`` (a manual update); on a value inside a graph,
-    # or with an operand that requires grad, a new node (``x = x + y``), except on a view of
-    # a value computed in the graph or of a tensor that required no grad when the view was
-    # taken, which writes through to it as torch's (``torchwrite``), and on a view torch
-    # refuses to change (``formers.refused_view``), refused with the in-place methods' error
+    # requires grad only inside ``no_grad()`` (a manual update); on a value inside a graph a
+    # new node (``x = x + y``), except on a view of a value computed in the graph or of a
+    # tensor that required no grad when the view was taken, which writes through to it as
+    # torch's (``torchwrite``), and on a view torch refuses to change
+    # (``formers.refused_view``), refused with the in-place methods' error; a constant with
+    # an operand that requires grad joins the graph in place (aliases see it), as torch's
     def _inplace(self, other: Any, name: str) -> Any:
         out_of_place = getattr(type(self), name)
         rg = state.grad and (self.requires_grad or getattr(other, "requires_grad", False))
@@ -229,9 +230,14 @@ class TorchSpellings:
                 raise RuntimeError(f"{_SYM[name]}=: a leaf tensor that requires grad cannot be changed in place "
                                    "while gradients are recorded; update it inside `with tl.no_grad():` or write "
                                    f"`x = x {_SYM[name]} y` for a new tensor")
-            if self.data.base is not None and self.data.flags.writeable:
-                from .formers import buffer_of, refused_view, view_chain
-                if view_chain(self) is not None or buffer_of(self) is not None or refused_view(self):
+            d = self.data
+            if d.flags.writeable:
+                if d.base is None:
+                    through = not self.requires_grad  # a constant joins the graph in place, as torch's
+                else:
+                    from .formers import buffer_of, refused_view, view_chain
+                    through = view_chain(self) is not None or buffer_of(self) is not None or refused_view(self)
+                if through:
                     return self._assign(f"{_SYM[name]}=", other,  # type: ignore[attr-defined]
                                         lambda x: out_of_place(x, other))
             return out_of_place(self, other)
