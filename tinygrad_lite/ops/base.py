@@ -131,6 +131,21 @@ def updated(arr: np.ndarray) -> int:
     return next(_clock)
 
 
+def _changed_since(node: Any, stamp: int) -> bool:
+    """Whether ``node``'s values changed outside the graph after it was built at ``stamp``:
+    a write into it or into memory it shares that is not the recorded write that made it
+    this node (``_moved``)."""
+    moved = getattr(node, "_moved", 0)
+    if stamp < node._v != moved:
+        return True
+    root = _root(node._data)
+    entry = _WRITES.get(id(root))
+    if entry is None or entry[0] <= stamp or entry[0] == moved or entry[1]() is not root:
+        return False
+    arr = entry[2]()
+    return arr is None or np.may_share_memory(arr, node._data)
+
+
 def check_writes(order: list) -> None:
     """Refuse (``RuntimeError``) a graph, ``order`` sorted as ``toposort(versions=True)`` sorts
     it, an op of which reads memory that an in-place write changed after the op was built."""
@@ -141,6 +156,12 @@ def check_writes(order: list) -> None:
         stamp = node._stamp
         if last < stamp:  # this node and every later one are newer than the latest write
             return
+        if getattr(node._op, "reads_output", False) and _changed_since(node, stamp):
+            raise RuntimeError(
+                f"backward: the output of op '{node._op.name}' (shape {node._data.shape}), whose gradient reads "
+                "it, was changed in place outside the graph (under no_grad(), or through a view or a detach()) "
+                "after it was computed; its gradient would be computed from the wrong values. Recompute the "
+                "forward pass, or change a clone()")
         for p in node._parents:
             root = _root(p._data)
             entry = _WRITES.get(id(root))
@@ -368,6 +389,7 @@ class Op:
     rsymbol = ""  # ... with the constant on the left: "3 - x"
     local = False  # vjp of a cotangent of ones gives the local derivative (elementwise ops)
     unread: tuple = ()  # positions of parents whose values the vjp never reads (an in-place change is harmless)
+    reads_output = False  # the vjp reads the op's own output values (exp, tanh, relu, softmax, ...)
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"

@@ -231,6 +231,9 @@ class RSubC(_Const):
 
 
 class RDivC(_Const):
+    """c / a. Its gradient reads ``a`` and ``c``, not the output (as torch's, which changing
+    the output in place outside the graph does not disturb)."""
+
     name, rule, rsymbol, local = "rdiv", "d(c/a)/da = -c/a**2", "/", True
 
     @staticmethod
@@ -239,11 +242,13 @@ class RDivC(_Const):
             return c / a
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (-g * node._data / node._parents[0]._data,)
+        a = node._parents[0]._data
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            return ((-g * self.compute(a, node._ctx) / a).astype(node._data.dtype, copy=False),)
 
     def tvjp(self, node: Any, g: Any) -> tuple:
-        return (-g * node / node._parents[0],)
+        a = node._parents[0]
+        return (-g * (node._ctx / a) / a,)
 
 
 class PowC(_Const):
@@ -275,6 +280,7 @@ class PowC(_Const):
 
 
 class RPowC(_Const):
+    reads_output = True  # (its vjp reads the output's values)
     name, rule, rsymbol, local = "rpow", "d(c**a)/da = c**a * log(c)", "**", True
 
     @staticmethod
@@ -341,6 +347,7 @@ class Mul(_Binary):
 
 
 class Div(_Binary):
+    reads_output = True  # (its vjp reads the output's values)
     name, rule, linear_in, fn = "div", "d(a/b)/da = 1/b, d(a/b)/db = -a/b**2", "a", np.true_divide
     symbol, local = "/", True
     const_op, rconst_op = DivC(), RDivC()
@@ -366,6 +373,7 @@ class Div(_Binary):
 
 
 class Pow(_Binary):
+    reads_output = True  # (its vjp reads the output's values)
     name, rule = "pow", "d(a**b)/da = b*a**(b-1), d(a**b)/db = a**b * log(a)"
     symbol, local = "**", True
     const_op, rconst_op = PowC(), RPowC()

@@ -157,6 +157,7 @@ class _Matrix(Op):
 
 
 class Inv(_Matrix):
+    reads_output = True  # (its vjp reads the output's values)
     name, rule = "inv", "d inv(A) = -inv(A) dA inv(A); dA = -X^T G X^T"
 
     def forward(self, a: np.ndarray, who: str = "linalg.inv") -> tuple:
@@ -265,6 +266,7 @@ class LogAbsDet(_Matrix):
 class Solve(_Matrix):
     """X = A^{-1} B for A (*, n, n) and B (*, n, k), their batch axes broadcast; with ``tri``
     ('L' or 'U') A is triangular (only that triangle read, a unit diagonal with ``unit``)."""
+    reads_output = True  # (its vjp reads the output's values)
 
     name, rule = "solve", "X = A^{-1} B: dB = A^{-T} G, dA = -dB X^T"
 
@@ -317,6 +319,7 @@ class Solve(_Matrix):
 
 
 class Cholesky(_Matrix):
+    reads_output = True  # (its vjp reads the output's values)
     name, rule = "cholesky", "A = L L^T: dA = sym(L^{-T} Phi(L^T G) L^{-1})"
 
     def forward(self, a: np.ndarray, who: str = "linalg.cholesky") -> tuple:
@@ -353,6 +356,7 @@ class Cholesky(_Matrix):
 class CholeskySolve(_Matrix):
     """X = (L L^T)^{-1} B from a Cholesky factor (L lower, or U upper with A = U^T U); the
     factor's other triangle is not read by the forward."""
+    reads_output = True  # (its vjp reads the output's values)
 
     name, rule = "cholesky_solve", "X = (L L^T)^{-1} B: dB = (L L^T)^{-1} G, dL = -(dB X^T + X dB^T) L"
 

@@ -66,6 +66,7 @@ class Log1p(_Unary):
 
 class Expm1(_Unary):
     """e^a - 1, accurate for small a; its derivative e^a is the output plus 1."""
+    reads_output = True  # (its vjp reads the output's values)
 
     quiet = True
     name, rule = "expm1", "d (e^a - 1)/da = e^a = expm1(a) + 1"
@@ -101,6 +102,7 @@ class Log10(_LogBase):
 
 class Exp2(_Unary):
     """2^a; its derivative 2^a ln 2 is the output times ln 2."""
+    reads_output = True  # (its vjp reads the output's values)
 
     quiet = True
     name, rule, fn = "exp2", "d 2^a/da = 2^a ln 2", staticmethod(np.exp2)
@@ -122,6 +124,7 @@ def _reciprocal(a: np.ndarray) -> np.ndarray:
 
 class _NegPower(_Unary):
     """a^k for a constant k < 0 (inf at 0): the derivative k a^(k-1) is k out^((k-1)/k)."""
+    reads_output = True  # (its vjp reads the output's values)
 
     quiet = True
     k = -1.0

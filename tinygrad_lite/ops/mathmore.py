@@ -34,6 +34,7 @@ class _Quiet(_Unary):
 
 
 class Tan(_Quiet):
+    reads_output = True  # (its vjp reads the output's values)
     name, rule, fn = "tan", "d tan(a)/da = 1 + tan(a)^2", staticmethod(np.tan)
 
     def deriv(self, node: Any) -> Any:
@@ -162,6 +163,7 @@ def erfinv(x: np.ndarray) -> np.ndarray:
 
 
 class Erfinv(_Quiet):
+    reads_output = True  # (its vjp reads the output's values)
     name, rule, fn = "erfinv", "d erfinv(a)/da = sqrt(pi)/2 exp(erfinv(a)^2)", staticmethod(erfinv)
 
     def deriv(self, node: Any) -> Any:
@@ -181,6 +183,7 @@ class Trunc(_Step):
 # ------------------------------------------------------------------- binary --------------
 class Hypot(_NonLinear):
     """sqrt(a^2 + b^2) without overflow or underflow in the squares."""
+    reads_output = True  # (its vjp reads the output's values)
 
     name, rule = "hypot", "d hypot(a,b)/da = a/hypot(a,b), d/db = b/hypot(a,b) (nan at a = b = 0, as torch)"
     fn = staticmethod(np.hypot)
@@ -286,6 +289,7 @@ def _logcumsumexp(x: np.ndarray, a: int) -> np.ndarray:
 
 
 class LogCumSumExp(_AlongAxis):
+    reads_output = True  # (its vjp reads the output's values)
     name = "logcumsumexp"
     rule = ("d out_i/da_j = exp(a_j - out_i) for j <= i; the cotangent summed from the end in log space, "
             "its positive and negative parts apart")

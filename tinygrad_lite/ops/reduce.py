@@ -119,6 +119,7 @@ class Mean(_Reduce):
 
 
 class Max(_Reduce):
+    reads_output = True  # (its vjp reads the output's values)
     name, rule, sum_or_mean = "max", "d max(a)/da_i = 1/k for each of the k tied maxima, else 0", False
     fn = staticmethod(np.max)
 
@@ -212,6 +213,7 @@ def _others_product(x: np.ndarray, axes: Any) -> np.ndarray:
 
 
 class LogSumExp(_Reduce):
+    reads_output = True  # (its vjp reads the output's values)
     name, rule, sum_or_mean = "logsumexp", "d logsumexp(a)/da_i = exp(a_i - logsumexp(a)) (the softmax)", False
 
     def compute(self, xd: np.ndarray, axes: Any, keepdims: bool, batched: bool) -> np.ndarray:
@@ -241,6 +243,7 @@ class LogSumExp(_Reduce):
 class Norm(_Reduce):
     """The vector p-norm over ``axes``: (sum |a_i|**p)**(1/p); p = inf / -inf the largest /
     smallest |a_i|; p = 0 the number of non-zero entries."""
+    reads_output = True  # (its vjp reads the output's values)
 
     name, sum_or_mean = "norm", False
     rule = ("d |a|_p/da_i = sign(a_i) |a_i|**(p-1) / |a|_p**(p-1) (0 where |a|_p = 0); for p = inf the "
@@ -314,6 +317,7 @@ class _AlongAxis(Op):
 
 
 class Softmax(_AlongAxis):
+    reads_output = True  # (its vjp reads the output's values)
     name, rule = "softmax", "d s_i/da_j = s_i (delta_ij - s_j)"
 
     @staticmethod
@@ -335,6 +339,7 @@ class Softmax(_AlongAxis):
 
 
 class LogSoftmax(_AlongAxis):
+    reads_output = True  # (its vjp reads the output's values)
     name, rule = "log_softmax", "d l_i/da_j = delta_ij - softmax(a)_j"
 
     @staticmethod

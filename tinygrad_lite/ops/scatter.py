@@ -173,6 +173,7 @@ class Scatter(_Scatter):
 
 
 class ScatterReduce(_Scatter):
+    reads_output = True  # (its vjp reads the output's values)
     name = "scatter_reduce"
     rule = ("sum: d/dx = 1, d/dsrc = g at the target; mean: 1/N; prod: the product of the other terms; amax/amin: "
             "g shared evenly among the terms equal to the result")

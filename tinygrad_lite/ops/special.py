@@ -245,6 +245,7 @@ class I0(_Special):
 
 
 class I1(_Special):
+    reads_output = True  # (its vjp reads the output's values)
     name, rule, fn = "i1", "d i1(a)/da = i0(a) - i1(a)/a (1/2 at a = 0)", staticmethod(i1)
 
     def deriv(self, node: Any) -> Any:
@@ -257,6 +258,7 @@ class I1(_Special):
 
 
 class I0e(_Special):
+    reads_output = True  # (its vjp reads the output's values)
     name, rule, fn = "i0e", "d i0e(a)/da = i1e(a) - sign(a) i0e(a)", staticmethod(i0e)
 
     def deriv(self, node: Any) -> Any:
@@ -269,6 +271,7 @@ class I0e(_Special):
 
 
 class I1e(_Special):
+    reads_output = True  # (its vjp reads the output's values)
     name, rule, fn = "i1e", "d i1e(a)/da = i0e(a) - i1e(a) (sign(a) + 1/a) (1/2 at a = 0)", staticmethod(i1e)
 
     def deriv(self, node: Any) -> Any:
@@ -383,6 +386,7 @@ def ndtri(p: np.ndarray) -> np.ndarray:
 
 
 class LogNdtr(_Special):
+    reads_output = True  # (its vjp reads the output's values)
     name, rule, fn = "log_ndtr", "d log_ndtr(a)/da = exp(-a^2/2 - log_ndtr(a)) / sqrt(2 pi)", staticmethod(log_ndtr)
 
     def deriv(self, node: Any) -> Any:
@@ -395,6 +399,7 @@ class LogNdtr(_Special):
 
 
 class Ndtri(_Special):
+    reads_output = True  # (its vjp reads the output's values)
     name, rule, fn = "ndtri", "d ndtri(p)/dp = sqrt(2 pi) exp(ndtri(p)^2 / 2)", staticmethod(ndtri)
 
     def deriv(self, node: Any) -> Any:
@@ -433,6 +438,7 @@ class LogAddExp2(LogAddExp):
 
 
 class Copysign(_NonLinear):
+    reads_output = True  # (its vjp reads the output's values)
     name, rule = "copysign", "d copysign(a,b)/da = copysign(a,b)/a (0 at a = 0), d/db = 0"
     fn = staticmethod(np.copysign)
 

@@ -82,6 +82,7 @@ class Neg(_Unary):
 
 
 class Exp(_Unary):
+    reads_output = True  # (its vjp reads the output's values)
     quiet = True
     name, rule = "exp", "d exp(a)/da = exp(a)"
     fn = staticmethod(np.exp)
@@ -106,6 +107,7 @@ class Log(_Unary):
 
 
 class Sqrt(_Unary):
+    reads_output = True  # (its vjp reads the output's values)
     quiet = True
     name, rule = "sqrt", "d sqrt(a)/da = 1/(2 sqrt(a))"
     fn = staticmethod(np.sqrt)
@@ -118,6 +120,7 @@ class Sqrt(_Unary):
 
 
 class Tanh(_Unary):
+    reads_output = True  # (its vjp reads the output's values)
     name, rule = "tanh", "d tanh(a)/da = 1 - tanh(a)**2"
     fn = staticmethod(np.tanh)
 
@@ -130,6 +133,7 @@ class Tanh(_Unary):
 
 
 class Sigmoid(_Unary):
+    reads_output = True  # (its vjp reads the output's values)
     name, rule = "sigmoid", "d s(a)/da = s(a) (1 - s(a))"
 
     def forward(self, x: np.ndarray) -> tuple:
@@ -149,6 +153,7 @@ class Sigmoid(_Unary):
 
 
 class Relu(_Unary):
+    reads_output = True  # (its vjp reads the output's values)
     name, rule = "relu", "d relu(a)/da = 1 where a > 0, else 0"
     fn = staticmethod(_relu)
 
