@@ -114,3 +114,46 @@ def test_a_refused_backward_writes_no_gradient() -> None:
     with pytest.raises(RuntimeError, match="output of op 'exp'"):
         y.sum().backward()
     assert x.grad is None
+
+
+CONSUMERS: dict[str, Callable[[Any], Any]] = {
+    "times a constant": lambda y: y * 3.0,
+    "plus a constant": lambda y: y + 2.0,
+    "over a constant": lambda y: y / 4.0,
+    "constant minus": lambda y: 1.0 - y,
+    "negation": lambda y: -y,
+    "getitem": lambda y: y[1],
+    "reshape": lambda y: y.reshape(3, 2),
+    "transpose": lambda y: y.T,
+    "expand": lambda y: y[None].expand(2, 2, 3),
+    "sum": lambda y: y.sum(0),
+    "mean": lambda y: y.mean(1),
+    "cumsum": lambda y: y.cumsum(1),
+    "add of two": lambda y: y + y,
+}
+
+
+@pytest.mark.parametrize("consumer", list(CONSUMERS))
+def test_an_op_that_reads_no_values_of_a_changed_input_backpropagates_as_torch(consumer: str) -> None:
+    """``z = f(y)`` with ``f``'s gradient not reading ``y`` (a product with a constant, a
+    view, a sum, ...), then ``y`` changed under ``no_grad()``: when ``y``'s own op does not
+    read its output either (``y = x * 2``), the backward goes through, with torch's
+    gradient; when it does (``y = x.exp()``), it is refused, as torch refuses it."""
+    got = []
+    for L in (tl, torch):
+        x = L.tensor(X0, requires_grad=True)
+        y = x * 2.0
+        z = CONSUMERS[consumer](y)
+        with L.no_grad():
+            y[0, 1] = 5.0
+        (z * z.detach() + z).sum().backward()  # (the product reads z's values, not y's)
+        got.append(np.array(x.grad.numpy() if L is torch else x.grad))
+    np.testing.assert_allclose(got[0], got[1], rtol=1e-12, atol=1e-12)
+    for L, what in ((torch, "modified by an inplace operation"), (tl, "output of op 'exp'")):
+        x = L.tensor(X0, requires_grad=True)
+        y = x.exp()
+        z = CONSUMERS[consumer](y)
+        with L.no_grad():
+            y[0, 1] = 5.0
+        with pytest.raises(RuntimeError, match=what):
+            z.sum().backward()

@@ -487,8 +487,8 @@ def checked_order(t: Any) -> list:
         try:
             order = toposort(t, versions=True)
             break
-        except RuntimeError:  # (an op older than an in-place write of a value it read)
-            if attempt == 2 or not _repaired(t):
+        except RuntimeError as e:  # (an op older than an in-place write of a value it read)
+            if attempt == 2 or isinstance(e, base.OutputChanged) or not _repaired(t):
                 raise
     check_leaves(order)
     if base._LAST_WRITE[0]:

@@ -274,12 +274,11 @@ def values_unread(node: Any, p: Any) -> bool:
     """Whether ``node``'s op never reads the values of its parent ``p`` (only its shape and
     dtype, as an embedding lookup's gradient needs of the table): every position of ``p``
     among the parents is in the op's ``unread``, so an in-place change of ``p`` after the
-    node was built does not make its gradient wrong. An op with ``unread_leaves`` (add, sub)
-    says so only of a leaf ``p``: a computed ``p`` changed in place may have changed the
-    values its own backward reads."""
+    node was built does not make ``node``'s gradient wrong. (If ``p``'s own op reads its
+    output, ``ops.base.check_writes`` refuses that change at ``p``.)"""
     unread = getattr(node._op, "unread", ())
-    if not unread or (p._op is not None and getattr(node._op, "unread_leaves", False)):
-        return False  # (``unread_leaves``: only for a leaf, whose own backward reads nothing either)
+    if not unread:
+        return False
     return all(i in unread for i, q in enumerate(node._parents) if q is p)
 
 
@@ -299,6 +298,9 @@ def _by_stamp(root: Any) -> list:
             continue
         nodes.append(node)
         stamp = node._stamp
+        if node._v > stamp and node._v != getattr(node, "_moved", 0) and getattr(node._op, "reads_output", False):
+            from .ops.base import output_changed  # (its own output, which its gradient reads, changed)
+            raise output_changed(node)
         for p in node._parents:
             if p._v > stamp and (not values_unread(node, p) or getattr(p, "_moved", 0) > stamp):
                 raise RuntimeError(

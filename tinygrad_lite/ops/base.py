@@ -131,13 +131,25 @@ def updated(arr: np.ndarray) -> int:
     return next(_clock)
 
 
+def output_changed(node: Any) -> RuntimeError:
+    """The error of a backward through ``node``, whose op's gradient reads its output, after
+    that output changed outside the graph."""
+    return OutputChanged(
+        f"backward: the output of op '{node._op.name}' (shape {node._data.shape}), whose gradient reads it, was "
+        "changed in place outside the graph (under no_grad(), through .data, a view or a detach()) after it was "
+        "computed; its gradient would be computed from the wrong values. Recompute the forward pass, or change a "
+        "clone()")
+
+
+class OutputChanged(RuntimeError):
+    """``output_changed``'s error (no repair of the graph helps)."""
+
+
 def _changed_since(node: Any, stamp: int) -> bool:
-    """Whether ``node``'s values changed outside the graph after it was built at ``stamp``:
-    a write into it or into memory it shares that is not the recorded write that made it
-    this node (``_moved``)."""
+    """Whether ``node``'s memory changed outside the graph after it was built at ``stamp``,
+    through memory it shares: a write that is not the recorded write that made it this
+    node (``_moved``). (A write into ``node`` itself is ``graph._by_stamp``'s check.)"""
     moved = getattr(node, "_moved", 0)
-    if stamp < node._v != moved:
-        return True
     root = _root(node._data)
     entry = _WRITES.get(id(root))
     if entry is None or entry[0] <= stamp or entry[0] == moved or entry[1]() is not root:
@@ -157,11 +169,7 @@ def check_writes(order: list) -> None:
         if last < stamp:  # this node and every later one are newer than the latest write
             return
         if getattr(node._op, "reads_output", False) and _changed_since(node, stamp):
-            raise RuntimeError(
-                f"backward: the output of op '{node._op.name}' (shape {node._data.shape}), whose gradient reads "
-                "it, was changed in place outside the graph (under no_grad(), or through a view or a detach()) "
-                "after it was computed; its gradient would be computed from the wrong values. Recompute the "
-                "forward pass, or change a clone()")
+            raise output_changed(node)
         for p in node._parents:
             root = _root(p._data)
             entry = _WRITES.get(id(root))

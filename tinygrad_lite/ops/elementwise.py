@@ -173,6 +173,7 @@ class _Const(_Unary):
 
 # ------------------------------------------------------------------- with a constant -------
 class AddC(_Const):
+    unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
     name, rule, linear, symbol, local = "add", "d(a+c)/da = 1", True, "+", True
     compute = staticmethod(lambda a, c: a + c)
 
@@ -189,6 +190,7 @@ class SubC(AddC):
 
 
 class MulC(_Const):
+    unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
     name, rule, linear, symbol, local = "mul", "d(a*c)/da = c", True, "*", True
     compute = staticmethod(lambda a, c: a * c)
 
@@ -200,6 +202,7 @@ class MulC(_Const):
 
 
 class DivC(_Const):
+    unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
     name, rule, linear, symbol, local = "div", "d(a/c)/da = 1/c", True, "/", True
 
     @staticmethod
@@ -220,6 +223,7 @@ class DivC(_Const):
 
 
 class RSubC(_Const):
+    unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
     name, rule, linear, rsymbol, local = "rsub", "d(c-a)/da = -1", True, "-", True
     compute = staticmethod(lambda a, c: c - a)
 
@@ -310,7 +314,7 @@ class Add(_Binary):
     const_op = rconst_op = AddC()
     # its gradient reads no values: a leaf operand changed in place after it was built (the view
     # ``out[t]`` of a constant buffer in ``out[t] += h``, then stored) does not make it wrong
-    unread, unread_leaves = (0, 1), True
+    unread = (0, 1)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         return alias(g), alias(g)
@@ -323,7 +327,7 @@ class Sub(_Binary):
     name, rule, linear_in, fn = "sub", "d(a-b)/da = 1, d(a-b)/db = -1", "ab", np.subtract
     symbol, local = "-", True
     const_op, rconst_op = SubC(), RSubC()
-    unread, unread_leaves = (0, 1), True  # (as add's)
+    unread = (0, 1)  # (as add's)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         return alias(g), (-g if node._parents[1].requires_grad else None)

@@ -19,6 +19,7 @@ from .elementwise import Cast
 
 
 class Reshape(Op):
+    unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
     name, rule = "reshape", "the cotangent is reshaped back"
 
     def __call__(self, x: Any, shape: tuple) -> Any:
@@ -58,6 +59,7 @@ class Reshape(Op):
 
 
 class Transpose(Op):
+    unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
     name, rule = "transpose", "the cotangent is permuted back"
 
     def __call__(self, x: Any, axes: tuple) -> Any:
@@ -125,6 +127,7 @@ def _separated(idx: tuple) -> bool:
 
 
 class GetItem(Op):
+    unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
     name, rule = "getitem", "the cotangent is scattered back (repeated indices add)"
 
     def __call__(self, x: Any, idx: Any) -> Any:
@@ -243,6 +246,7 @@ class Concat(Op):
 
 
 class Expand(Op):
+    unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
     name, rule = "expand", "d expand(a)/da: the cotangent summed over the broadcast copies"
 
     def __call__(self, x: Any, shape: tuple) -> Any:
@@ -297,6 +301,7 @@ def check_ints(op: str, what: str, values: tuple, low: int, note: str = "") -> N
 
 
 class Repeat(Op):
+    unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
     name, rule = "repeat", "d repeat(a)/da: the cotangent summed over the tiles"
 
     def __call__(self, x: Any, reps: tuple) -> Any:

@@ -61,6 +61,7 @@ class _Reduce(Op):
 
 
 class Sum(_Reduce):
+    unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
     name, rule, fn = "sum", "d sum(a)/da_i = 1", np.sum
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
@@ -83,6 +84,7 @@ class Sum(_Reduce):
 
 
 class Mean(_Reduce):
+    unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
     name, rule = "mean", "d mean(a)/da_i = 1/N"
 
     def compute(self, xd: np.ndarray, axes: Any, keepdims: bool, batched: bool) -> np.ndarray:
@@ -357,6 +359,7 @@ class LogSoftmax(_AlongAxis):
 
 
 class Cumsum(_AlongAxis):
+    unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
     name, rule = "cumsum", "d (cumsum a)_i/da_j = 1 for j <= i: the cotangent summed from the end"
 
     @staticmethod

@@ -71,6 +71,7 @@ def _relu(a: np.ndarray) -> np.ndarray:
 
 
 class Neg(_Unary):
+    unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
     name, rule, linear = "neg", "d(-a)/da = -1", True
     fn = staticmethod(np.negative)
 
@@ -245,6 +246,7 @@ def _bound(a: np.ndarray, v: Any, name: str) -> Any:
 
 
 class Cast(_Unary):
+    unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
     name, rule, linear = "cast", "d cast(a)/da = 1 (the cotangent is cast back)", True
 
     def forward(self, a: np.ndarray, dtype: Any) -> tuple:
