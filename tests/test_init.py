@@ -117,7 +117,7 @@ def test_same_generator_seed_same_weights_and_manual_seed_governs_the_default() 
 def test_a_graph_built_before_an_initialisation_refuses_backward() -> None:
     w = _w(2, 3)
     init.ones_(w)
-    loss = (w * 2.0).sum()
+    loss = (w * w).sum()  # (reads w's values: w * 2.0 would not, and backpropagates as torch's)
     with tl.no_grad():
         init.normal_(w, generator=0)
     with pytest.raises(RuntimeError, match="changed in place"):

@@ -458,7 +458,7 @@ def test_random_fills_follow_the_default_generator_and_their_laws() -> None:
 
 def test_random_fills_obey_the_in_place_rules() -> None:
     w = Tensor(np.zeros(3), requires_grad=True)
-    y = w * 2
+    y = w * w  # (its gradient reads w)
     with pytest.raises(RuntimeError, match="normal_.*no_grad"):
         w.normal_()
     assert (w.data == 0).all()

@@ -25,7 +25,10 @@ overwrote too (``undo_for``, ``note_store``); any other change outside the graph
 Former nodes keep no ``.grad`` (nothing outside the graph reaches them).
 
 Views: ``view_chain(t)`` finds the tensor computed in the graph whose memory a view shares
-(through recorded view ops); ``take_node(t, r, version)`` gives ``t`` the node ``r``; and
+(through recorded view ops); ``buffer_of(t)`` the tensor a view made outside the graph was
+taken of while it required no grad (``t._home``, which ``ops.base.make`` sets);
+``refused_view(t)`` says whether torch refuses to change ``t`` in place inside a graph;
+``take_node(t, r, version)`` gives ``t`` the node ``r``; and
 ``refresh_views`` repairs, at backward, a view kept across a write through another view of
 its tensor: torch's views show the new values, so ops built after the write read a region of
 the new values, ops built before it a region of the former node.
