@@ -312,8 +312,9 @@ class Add(_Binary):
     name, rule, linear_in, fn = "add", "d(a+b)/da = 1, d(a+b)/db = 1", "ab", np.add
     symbol, local = "+", True
     const_op = rconst_op = AddC()
-    # its gradient reads no values: a leaf operand changed in place after it was built (the view
+    # its gradient reads no values: an operand changed in place after it was built (the view
     # ``out[t]`` of a constant buffer in ``out[t] += h``, then stored) does not make it wrong
+    # (whether the operand's own op read its changed output is checked at that op)
     unread = (0, 1)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
