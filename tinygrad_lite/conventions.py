@@ -427,8 +427,7 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, *, batched
     from .factories import check_device
 
     check_device("tensor", device)
-    t = base.Tensor(data, requires_grad=requires_grad, batched=batched, name=name, dtype=dtype)
-    return t
+    return base.Tensor(data, requires_grad=requires_grad, batched=batched, name=name, dtype=dtype)
 
 
 def _int(who: str, name: str, v: Any, low: Optional[int] = None) -> int:

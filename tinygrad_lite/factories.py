@@ -133,7 +133,6 @@ def size_arg(who: str, size: tuple) -> tuple:
 
 
 def _made(arr: np.ndarray, requires_grad: bool) -> Any:
-    """A new tensor on ``arr``."""
     return base.Tensor(arr, requires_grad=requires_grad)
 
 

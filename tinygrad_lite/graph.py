@@ -277,9 +277,7 @@ def values_unread(node: Any, p: Any) -> bool:
     node was built does not make ``node``'s gradient wrong. (If ``p``'s own op reads its
     output, ``ops.base.check_writes`` refuses that change at ``p``.)"""
     unread = getattr(node._op, "unread", ())
-    if not unread:
-        return False
-    return all(i in unread for i, q in enumerate(node._parents) if q is p)
+    return bool(unread) and all(i in unread for i, q in enumerate(node._parents) if q is p)
 
 
 def _by_stamp(root: Any) -> list:

@@ -301,7 +301,6 @@ def _reads_former(r: Any, t: Any, old: Any) -> list:
     if old._data is d and any((p is t or p._data.base is d) and node is not r and not values_unread(node, p)
                               for node in nodes for p in node._parents):
         old._data = d.copy(order="K")  # (a hollow former read by another op: it keeps all values)
-    node = p = None
     former = old._data
     same = former.strides == d.strides
     keep = set()  # (a view held elsewhere has more references)

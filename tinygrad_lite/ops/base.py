@@ -145,17 +145,15 @@ class OutputChanged(RuntimeError):
     """``output_changed``'s error (no repair of the graph helps)."""
 
 
-def _changed_since(node: Any, stamp: int) -> bool:
-    """Whether ``node``'s memory changed outside the graph after it was built at ``stamp``,
-    through memory it shares: a write that is not the recorded write that made it this
-    node (``_moved``). (A write into ``node`` itself is ``graph._by_stamp``'s check.)"""
-    moved = getattr(node, "_moved", 0)
-    root = _root(node._data)
+def _written_since(a: np.ndarray, stamp: int, but: int = 0) -> bool:
+    """Whether the latest write recorded into ``a``'s memory (``_WRITES``), other than the
+    write of version ``but``, came after ``stamp`` and may have changed ``a``."""
+    root = _root(a)
     entry = _WRITES.get(id(root))
-    if entry is None or entry[0] <= stamp or entry[0] == moved or entry[1]() is not root:
+    if entry is None or entry[0] <= stamp or entry[0] == but or entry[1]() is not root:
         return False
     arr = entry[2]()
-    return arr is None or np.may_share_memory(arr, node._data)
+    return arr is None or np.may_share_memory(arr, a)
 
 
 def check_writes(order: list) -> None:
@@ -168,18 +166,16 @@ def check_writes(order: list) -> None:
         stamp = node._stamp
         if last < stamp:  # this node and every later one are newer than the latest write
             return
-        if getattr(node._op, "reads_output", False) and _changed_since(node, stamp):
+        # its own output, which its gradient reads, changed through memory it shares (other than
+        # by the recorded write that made it this node; a write into it is graph._by_stamp's check)
+        if getattr(node._op, "reads_output", False) and _written_since(node._data, stamp, getattr(node, "_moved", 0)):
             raise output_changed(node)
         for p in node._parents:
-            root = _root(p._data)
-            entry = _WRITES.get(id(root))
-            if entry is not None and entry[0] > stamp and entry[1]() is root and not values_unread(node, p):
-                arr = entry[2]()
-                if arr is None or np.may_share_memory(arr, p._data):
-                    raise RuntimeError(
-                        f"backward: a value of shape {p._data.shape} used by op '{node._op.name}' shares memory with "
-                        "a tensor that was changed in place (through a view, or a detach()) after the graph was "
-                        "built; its gradient would be computed at the wrong point. Recompute the forward pass")
+            if not values_unread(node, p) and _written_since(p._data, stamp):
+                raise RuntimeError(
+                    f"backward: a value of shape {p._data.shape} used by op '{node._op.name}' shares memory with "
+                    "a tensor that was changed in place (through a view, or a detach()) after the graph was "
+                    "built; its gradient would be computed at the wrong point. Recompute the forward pass")
 
 
 def make(data: np.ndarray, op: Any, parents: tuple, ctx: Any, rg: bool, bs: int = 0, mix: Any = None) -> Any:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 from typing import Any, Iterator, Optional
 
 import numpy as np
@@ -42,7 +43,7 @@ def walk(root: Any) -> list:
 
     order = toposort(root, every=True)
     for node in order:
-        if getattr(node, "_internal", None) not in (None, True):
+        if isinstance(getattr(node, "_internal", None), weakref.ref):  # (a hollow former node)
             rebuild(node)
     return order
 
