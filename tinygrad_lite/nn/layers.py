@@ -199,7 +199,11 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: Optional[int] = None, rng: Rng = None,
                  dtype: Any = np.float64, *, max_norm: Optional[float] = None, norm_type: float = 2.0,
-                 device: Any = None) -> None:
+                 scale_grad_by_freq: bool = False, sparse: bool = False, device: Any = None) -> None:
+        if check_bool("Embedding", "scale_grad_by_freq", scale_grad_by_freq) or check_bool("Embedding", "sparse",
+                                                                                           sparse):
+            raise NotImplementedError("Embedding: scale_grad_by_freq=True and sparse=True are not supported (the "
+                                      "gradient is dense and unscaled); leave both False")
         dtype = param_dtype("Embedding", dtype, device)
         self.num_embeddings = _pos_int(num_embeddings, "num_embeddings", "Embedding")
         self.embedding_dim = _pos_int(embedding_dim, "embedding_dim", "Embedding")

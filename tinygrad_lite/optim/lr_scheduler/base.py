@@ -12,6 +12,7 @@ import copy
 import functools
 import math
 import numbers
+import warnings
 from typing import Any, Optional
 
 import numpy as np
@@ -222,9 +223,29 @@ class LRScheduler:
             group["lr"] = lr
         self._last_lr = list(lrs)
 
-    def step(self) -> None:
-        """Advance one epoch and set the groups' learning rates (a failing step keeps the epoch)."""
-        self._advance(self.get_lr)
+    def step(self, epoch: Optional[int] = None) -> None:
+        """Advance one epoch and set the groups' learning rates (a failing step keeps the epoch).
+
+        ``step(epoch)`` is torch's deprecated spelling, kept with torch's meaning and warning:
+        go to ``epoch`` (an int >= 0) and set the lrs of the schedule's closed form there
+        (``get_lr()`` at that epoch for a schedule without one)."""
+        if epoch is None:
+            self._advance(self.get_lr)
+            return
+        name = type(self).__name__
+        if isinstance(epoch, (bool, np.bool_)) or not isinstance(epoch, numbers.Integral) or epoch < 0:
+            raise TypeError(f"{name}.step(epoch): epoch must be an int >= 0 (or omitted, the usual spelling), "
+                            f"got {epoch!r}")
+        warnings.warn(f"{name}.step(epoch) is deprecated (as in torch): call step() once per epoch; the lrs of "
+                      "the schedule's closed form at that epoch are set", UserWarning, stacklevel=2)
+        previous = self.last_epoch
+        self.last_epoch = int(epoch)
+        try:
+            closed = getattr(self, "_closed_form", None)
+            self._apply(closed() if closed is not None else self.get_lr())
+        except Exception:
+            self.last_epoch = previous
+            raise
 
     def _restart(self) -> None:
         """Go to epoch 0 (``SequentialLR`` at a milestone): the closed form there if the
