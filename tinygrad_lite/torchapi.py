@@ -28,6 +28,7 @@ from .intcast import int_fill
 from .ops import base
 from .ops.base import axes_of
 from .ops.intdiv import IntegerDivisionError
+from .ops.reduce import AMAX, AMIN
 from .torchextra import _along
 from .torchextra import _axis as _one_axis
 from .torchindex import IndexMethods
@@ -333,7 +334,9 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods, Ne
         if not dims:
             raise TypeError("flip: the axes to reverse are required (e.g. x.flip(0)); give () to flip none")
         axes = axes_of(self.data.ndim, _shape_arg(dims), "flip") or ()
-        return self[tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(self.data.ndim))]
+        # a copy, as torch's flip (not numpy's view): an in-place change of it leaves this tensor alone
+        key = tuple(slice(None, None, -1) if i in axes else slice(None) for i in range(self.data.ndim))
+        return ops.CLONE(self[key])
 
     # ------------------------------------------------------------ selection ------------
     def where(self, condition: Any, y: Any) -> "Tensor":
@@ -399,12 +402,12 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods, Ne
     def amax(self, dim: Any = (), keepdim: bool = False) -> "Tensor":
         """The maximum over ``dim`` (every axis by default); ties share the gradient evenly."""
         axis, keep = _torch_axis(None, keepdim, dim, None)
-        return ops.MAX(self, axis, keep)
+        return AMAX(self, axis, keep)
 
     def amin(self, dim: Any = (), keepdim: bool = False) -> "Tensor":
         """The minimum over ``dim`` (every axis by default); ties share the gradient evenly."""
         axis, keep = _torch_axis(None, keepdim, dim, None)
-        return ops.MIN(self, axis, keep)
+        return AMIN(self, axis, keep)
 
     def norm(self, p: Union[float, str] = "fro", dim: Any = None, keepdim: bool = False,
              dtype: Any = None) -> "Tensor":

@@ -123,8 +123,8 @@ class StatsMethods:
         """The median of all values, its gradient shared equally by every element equal to
         it (every nan when it is nan), as torch's."""
         flat = self.reshape(-1)  # type: ignore[attr-defined]
-        if flat._data.size == 0 and flat._data.dtype.kind == "f":  # no values: nan, as torch
-            return make(np.full((), np.nan, flat._data.dtype), None, (), None, False)
+        if flat._data.size == 0 and flat._data.dtype.kind == "f":  # no values: nan, as torch (in the
+            return flat.sum() + float("nan")  # graph, so a backward gives the empty gradient)
         picked = flat._pick(0, False, who, who).values
         d, v = flat._data, picked._data
         if d.dtype.kind != "f":  # (no gradient: the value itself, in the input's dtype)

@@ -166,6 +166,21 @@ def _former(t: Any, copy: bool = True) -> Any:
     return old
 
 
+def _fresh(t: Any) -> bool:
+    """True when ``t`` is an op's result whose array, though numpy made it a view (a reshaped
+    or sliced private buffer, as logsumexp's or repeat's), shares no memory with its inputs:
+    a new tensor, which an in-place change may overwrite, as in torch."""
+    if t._op is None or not t._parents:
+        return False
+    for p in t._parents:
+        root = getattr(p, "_data", None)
+        while isinstance(root, np.ndarray) and isinstance(root.base, np.ndarray):
+            root = root.base
+        if not isinstance(root, np.ndarray) or np.may_share_memory(t._data, root):
+            return False
+    return True
+
+
 def recorded(t: Any, who: str, fn: Any, casting: str, region: Any = None) -> Any:
     """``t`` becomes the node ``fn(former t)`` (see the module docstring); every check runs,
     and ``fn`` is computed, before ``t`` changes. A view of a tensor built in the graph is
@@ -181,7 +196,7 @@ def recorded(t: Any, who: str, fn: Any, casting: str, region: Any = None) -> Any
     view = None
     if d.base is not None:
         view = view_chain(t) or buffer_of(t)
-        if view is None:
+        if view is None and not _fresh(t):
             raise RuntimeError(f"{who}: this tensor (shape {d.shape}) shares the memory of a tensor that is not a "
                                "result in this graph (a view of a leaf that requires grad, a view taken under "
                                "no_grad() of a value that requires grad, or an array from outside), so an in-place "

@@ -136,8 +136,23 @@ class _Binary(Op):
         if (tb is float or tb is int or (isinstance(b, _num) and tb is not bool)) and self.const_op is not None:
             op = self.rconst_op if reverse else self.const_op
             return op(a, b if tb is float or tb is int else float(b))
-        o = const(b)
+        o = const(_number_like(a, b) if tb is float or tb is int else b)
         return self(o, a) if reverse else self(a, o)
+
+
+def _number_like(a: Any, b: Any) -> Any:
+    """The Python number ``b`` as torch wraps it next to the Tensor ``a``: in ``a``'s dtype when
+    that holds the number's category (a float in a float dtype, an int in an integer or float
+    one), so that it never widens ``a``, not even a 0-d one (a 0-d float32 ``x // 1.5`` stays
+    float32); otherwise (or when it does not fit) the number itself."""
+    dt = getattr(getattr(a, "_data", None), "dtype", None)
+    if dt is None or not (dt.kind == "f" or (dt.kind in "iu" and type(b) is int)):
+        return b
+    try:
+        with np.errstate(over="ignore"):
+            return np.asarray(b, dtype=dt)
+    except OverflowError:
+        return b
 
 
 class _Const(_Unary):

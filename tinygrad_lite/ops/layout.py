@@ -143,6 +143,8 @@ class GetItem(Op):
             data = xd[idx + (Ellipsis,)] if not advanced and xd.flags.writeable else np.asarray(data)
         elif not advanced:
             data = data.view()
+        elif data.base is not None:  # a copy that numpy wraps around its own buffer: not a view of x,
+            data = data.copy()  # so it must not read as one (an in-place change of it is allowed)
         s = x._bs
         if s:
             bs, mix = batchstate.same_rows("getitem", x, data, index_keeps_rows(idx, xd.shape))
@@ -403,7 +405,7 @@ def normalise_index(idx: Any, shape: tuple, who: str = "getitem") -> tuple:
                 if i.shape != tuple(want):
                     raise IndexError(f"{who}: boolean index of shape {i.shape} does not match the indexed "
                                      f"axes of shape {tuple(want)} (tensor shape {shape})")
-                out.extend(np.nonzero(i))
+                out.extend(np.nonzero(i) if i.ndim else (i,))  # (a 0-d mask: a new axis of 1 or 0, kept)
                 dim += i.ndim
                 continue
             if not np.issubdtype(i.dtype, np.integer):

@@ -134,7 +134,9 @@ class Max(_Reduce):
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         in_shape, axes, _ = node._ctx
         g = _expand_reduced(g, lead(node, g), in_shape, axes)
-        return ((g * self.weights(node)).astype(node._data.dtype, copy=False),)
+        w = self.weights(node)  # (0 off the extrema even for an inf cotangent, as torch's max and max(dim))
+        with np.errstate(invalid="ignore"):
+            return (np.where(w != 0, g * w, 0).astype(node._data.dtype, copy=False),)
 
     def tvjp(self, node: Any, g: Any) -> tuple:
         in_shape, axes, _ = node._ctx
@@ -380,5 +382,26 @@ class Cumsum(_AlongAxis):
         return (GETITEM(self(GETITEM(g, flip), node._ctx), flip),)
 
 
+class _Multiplied:
+    """``amax`` / ``amin`` as torch differentiates them: the cotangent times the tie weights (so
+    an infinite or nan cotangent gives nan off the extrema too, where ``max`` and ``min``, as
+    torch's, give 0)."""
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        in_shape, axes, _ = node._ctx
+        g = _expand_reduced(g, lead(node, g), in_shape, axes)
+        with np.errstate(invalid="ignore"):
+            return ((g * Max.weights(node)).astype(node._data.dtype, copy=False),)
+
+
+class AMax(_Multiplied, Max):
+    pass
+
+
+class AMin(_Multiplied, Min):
+    pass
+
+
 SUM, MEAN, MAX, MIN, SOFTMAX, LOGSOFTMAX = Sum(), Mean(), Max(), Min(), Softmax(), LogSoftmax()
+AMAX, AMIN = AMax(), AMin()
 PROD, LOGSUMEXP, NORM, CUMSUM = Prod(), LogSumExp(), Norm(), Cumsum()

@@ -128,7 +128,7 @@ def _unwritten(x: Any, g: np.ndarray, at: tuple) -> Any:
     the positions ``at``, which the write replaced, set to 0."""
     if not x.requires_grad:
         return None
-    gx = g.copy()
+    gx = np.array(g)  # a copy, and an array also when a 0-d cotangent arrives as a numpy scalar
     gx[at] = 0
     return gx
 

@@ -66,6 +66,9 @@ class _Unary(Op):
 
 
 # ------------------------------------------------------------------- unary ---------------
+_BITS = {2: np.int16, 4: np.int32, 8: np.int64}  # a float's bits as the integer of its size
+
+
 def _relu(a: np.ndarray) -> np.ndarray:
     return np.maximum(a, 0)
 
@@ -165,10 +168,19 @@ class Relu(_Unary):
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         d = node._data  # relu(a) is 0 where a <= 0, else a (or nan, which passes the cotangent on, as in torch)
-        if g.shape == d.shape and g.dtype == d.dtype and d.nbytes >= POOL_MIN:
-            mask = np.not_equal(d, 0, out=scratch("relu.mask", d.shape, np.bool_))
-            return (np.multiply(g, mask, out=pooled(d.shape, d.dtype)),)
-        return (np.multiply(g, d != 0, dtype=d.dtype),)
+        # selected, not multiplied: an infinite cotangent (sqrt or log of relu at 0) gives 0 where
+        # a <= 0, as torch. The selection is a bitwise and of g's bits with all-ones or zero words
+        # (four times faster than numpy's masked copy, one integer pass more than g * mask).
+        it = _BITS.get(d.dtype.itemsize) if d.dtype.kind == "f" else None
+        if it is not None and g.shape == d.shape and g.dtype == d.dtype:
+            big = d.nbytes >= POOL_MIN
+            mask = np.not_equal(d, 0, out=scratch("relu.mask", d.shape, np.bool_) if big else None)
+            words = np.negative(mask, out=scratch("relu.words", d.shape, it) if big else None, dtype=it,
+                                casting="unsafe")  # True -> -1 (every bit set), False -> 0
+            out = pooled(d.shape, d.dtype) if big else np.empty(d.shape, d.dtype)
+            np.bitwise_and(g.view(it), words, out=out.view(it))
+            return (out,)
+        return (np.where(d != 0, g, np.zeros((), d.dtype)).astype(d.dtype, copy=False),)
 
     def tderiv(self, node: Any) -> Any:
         return const((node._data != 0).astype(node._data.dtype))
@@ -191,11 +203,15 @@ class Clip(_Unary):
     def forward(self, a: np.ndarray, lo: Any, hi: Any) -> tuple:
         if lo is None and hi is None:
             raise ValueError("clip: at least one of min and max must be given")
+        arrays = [v for v in (lo, hi) if isinstance(v, (base.Tensor, np.ndarray))]  # (not numbers)
         lo, hi = _bound(a, lo, "min"), _bound(a, hi, "max")
         dt = a.dtype
         floats = [np.asarray(v).dtype for v in (lo, hi) if v is not None and np.asarray(v).dtype.kind == "f"]
         if dt.kind != "f" and floats:  # an integer tensor with a float bound becomes float, as in torch
             dt = np.result_type(dt, *floats)
+        else:  # a wider float Tensor bound widens it, as in torch, if it has axes or the tensor has none
+            wide = [np.asarray(getattr(v, "data", v)) for v in arrays]
+            dt = np.result_type(dt, *[w.dtype for w in wide if w.dtype.kind == "f" and (w.ndim or not a.ndim)])
         return np.clip(a, lo, hi).astype(dt, copy=False), (lo, hi)
 
     def __call__(self, a: Any, lo: Any = None, hi: Any = None) -> Any:
@@ -208,15 +224,15 @@ class Clip(_Unary):
         from .select import WHERE
         ld, hd = (np.asarray(v.data if isinstance(v, base.Tensor) else (d if v is None else v))
                   for v, d in ((lo, -np.inf), (hi, np.inf)))
-        with np.errstate(invalid="ignore"):
-            masks = ((a._data < ld) & (ld < hd), (a._data > hd) | (ld > hd))
+        with np.errstate(invalid="ignore"):  # (without max, min wins wherever a < min: also min = inf)
+            masks = ((a._data < ld) & ((ld < hd) | (hi is None)), ((a._data > hd) | (ld > hd)) & ~np.isnan(ld))
         for v, m in zip((hi, lo), masks[::-1]):
             if isinstance(v, base.Tensor) and v.requires_grad:
                 out = WHERE(const(np.broadcast_to(m, out.shape)), v.astype(out.dtype), out)
         return out
 
-    def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        return (g * self.deriv(node),)
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:  # (selected: an inf cotangent gives 0 outside, as torch)
+        return (np.where(self.deriv(node), g, np.zeros((), g.dtype)),)
 
     def deriv(self, node: Any) -> Any:
         lo, hi = node._ctx
