@@ -123,6 +123,9 @@ class Mean(_Reduce):
 class Max(_Reduce):
     reads_output = True  # (its vjp reads the output's values)
     name, rule, sum_or_mean = "max", "d max(a)/da_i = 1/k for each of the k tied maxima, else 0", False
+    # torch's max and max(dim) select: 0 off the extrema even under an infinite or nan cotangent;
+    # its amax and amin multiply by the tie weights (nan there), as AMax and AMin below
+    selects = True
     fn = staticmethod(np.max)
 
     def compute(self, xd: np.ndarray, axes: Any, keepdims: bool, batched: bool) -> np.ndarray:
@@ -134,9 +137,10 @@ class Max(_Reduce):
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         in_shape, axes, _ = node._ctx
         g = _expand_reduced(g, lead(node, g), in_shape, axes)
-        w = self.weights(node)  # (0 off the extrema even for an inf cotangent, as torch's max and max(dim))
+        w = self.weights(node)
         with np.errstate(invalid="ignore"):
-            return (np.where(w != 0, g * w, 0).astype(node._data.dtype, copy=False),)
+            gw = g * w
+            return ((np.where(w != 0, gw, 0) if self.selects else gw).astype(node._data.dtype, copy=False),)
 
     def tvjp(self, node: Any, g: Any) -> tuple:
         in_shape, axes, _ = node._ctx
@@ -382,24 +386,12 @@ class Cumsum(_AlongAxis):
         return (GETITEM(self(GETITEM(g, flip), node._ctx), flip),)
 
 
-class _Multiplied:
-    """``amax`` / ``amin`` as torch differentiates them: the cotangent times the tie weights (so
-    an infinite or nan cotangent gives nan off the extrema too, where ``max`` and ``min``, as
-    torch's, give 0)."""
-
-    def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        in_shape, axes, _ = node._ctx
-        g = _expand_reduced(g, lead(node, g), in_shape, axes)
-        with np.errstate(invalid="ignore"):
-            return ((g * Max.weights(node)).astype(node._data.dtype, copy=False),)
+class AMax(Max):
+    selects = False
 
 
-class AMax(_Multiplied, Max):
-    pass
-
-
-class AMin(_Multiplied, Min):
-    pass
+class AMin(Min):
+    selects = False
 
 
 SUM, MEAN, MAX, MIN, SOFTMAX, LOGSOFTMAX = Sum(), Mean(), Max(), Min(), Softmax(), LogSoftmax()

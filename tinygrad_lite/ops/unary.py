@@ -170,7 +170,7 @@ class Relu(_Unary):
         d = node._data  # relu(a) is 0 where a <= 0, else a (or nan, which passes the cotangent on, as in torch)
         # selected, not multiplied: an infinite cotangent (sqrt or log of relu at 0) gives 0 where
         # a <= 0, as torch. The selection is a bitwise and of g's bits with all-ones or zero words
-        # (four times faster than numpy's masked copy, one integer pass more than g * mask).
+        # (several times faster than numpy's masked copy, one integer pass more than g * mask).
         it = _BITS.get(d.dtype.itemsize) if d.dtype.kind == "f" else None
         if it is not None and g.shape == d.shape and g.dtype == d.dtype:
             big = d.nbytes >= POOL_MIN
