@@ -199,7 +199,8 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: Optional[int] = None, rng: Rng = None,
                  dtype: Any = np.float64, *, max_norm: Optional[float] = None, norm_type: float = 2.0,
-                 scale_grad_by_freq: bool = False, sparse: bool = False, device: Any = None) -> None:
+                 scale_grad_by_freq: bool = False, sparse: bool = False, _weight: Any = None, _freeze: bool = False,
+                 device: Any = None) -> None:
         if check_bool("Embedding", "scale_grad_by_freq", scale_grad_by_freq) or check_bool("Embedding", "sparse",
                                                                                            sparse):
             raise NotImplementedError("Embedding: scale_grad_by_freq=True and sparse=True are not supported (the "
@@ -213,10 +214,18 @@ class Embedding(Module):
             if v is not None and (isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real)):
                 raise TypeError(f"Embedding: {name} must be a real number, got {v!r}")
         self.max_norm, self.norm_type = max_norm, norm_type
+        if _weight is not None:  # torch: the given table as is (padding row untouched), no init
+            w = pretrained_table("Embedding", _weight, _freeze, False, False)
+            if w.shape != (self.num_embeddings, self.embedding_dim):
+                raise ValueError(f"Embedding: _weight has shape {w.shape}, expected (num_embeddings, embedding_dim) "
+                                 f"= ({self.num_embeddings}, {self.embedding_dim})")
+            self.weight = Tensor(w, requires_grad=not _freeze)
+            return
+        check_bool("Embedding", "_freeze", _freeze)
         w = as_generator(rng).standard_normal((num_embeddings, embedding_dim)).astype(dtype)
         if padding_idx is not None:
             w[padding_idx] = 0
-        self.weight = Tensor(w, requires_grad=True)
+        self.weight = Tensor(w, requires_grad=not _freeze)
 
     def forward(self, x: Any) -> Tensor:
         return F.embedding(x, self.weight, self.padding_idx, self.max_norm, self.norm_type,
