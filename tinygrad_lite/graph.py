@@ -8,7 +8,8 @@ A node is any object with these attributes:
   ``vjp`` returns one cotangent per parent (``None`` where no gradient is needed);
 * ``requires_grad``: only nodes with ``requires_grad`` take part in backward;
 * ``grad``: the gradient stored after backward;
-* ``_accumulate(g)``: how a leaf adds ``g`` to its ``grad``.
+* ``_accumulate(g)``: how a leaf adds ``g`` to its ``grad``;
+* ``_internal``: true on a node nobody outside the graph can reach (its ``grad`` is not written).
 
 The walker knows nothing about numpy. Given the root and its seed cotangent it
 
@@ -375,7 +376,7 @@ def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
             if trace is not None:
                 trace(node, g, ())
             continue
-        if writes and not getattr(node, "_internal", False):
+        if writes and not node._internal:
             node._grad = g  # a non-leaf's .grad: the latest backward's gradient (not kept on the
             # former nodes of in-place writes, which nobody outside the graph can reach)
         grads = op.vjp(node, g)

@@ -32,6 +32,7 @@ class _Lifted:
     """The stand-in of the graph node ``t`` in a ``create_graph`` sweep."""
 
     __slots__ = ("t", "_parents", "_op", "requires_grad", "_data")
+    _internal = False  # (the sweep writes its grad: see the setter)
 
     @property
     def _grad(self) -> Any:

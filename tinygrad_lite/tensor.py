@@ -48,8 +48,16 @@ def _float_dtype(d: np.dtype) -> bool:
 
 def _binary(op: Any, reverse: bool = False) -> Any:
     """The Tensor method calling ``op(self, other)`` (``op(other, self)`` when ``reverse``)."""
-    def method(self: "Tensor", other: Any) -> "Tensor":
-        return op(self, other, reverse)
+    number_op = op.rconst_op if reverse else op.const_op  # (a Python number folded into the op)
+    if number_op is None:
+        def method(self: "Tensor", other: Any) -> "Tensor":
+            return op(self, other, reverse)
+    else:
+        def method(self: "Tensor", other: Any) -> "Tensor":
+            t = type(other)
+            if t is float or t is int:  # the hot case (x * 2.0): straight to the number's op
+                return number_op(self, other)
+            return op(self, other, reverse)
 
     method.__doc__ = f"{op.name}: {op.rule}"
     return method

@@ -255,6 +255,7 @@ class Value:
     __slots__ = ("data", "_grad", "_label", "_parents", "_op", "_ctx", "_mod", "_src", "requires_grad", "__weakref__")
     batched = False
     _bs = 0
+    _internal = False  # (every node's grad is written by the sweep)
 
     def __init__(self, data: Number, _children: tuple = (), _op: str = "", label: str = "") -> None:
         if isinstance(data, Value):

@@ -9,6 +9,7 @@ objects at the bottom of this file. A Python number is folded into the op (no co
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -190,10 +191,10 @@ class _Const(_Unary):
 class AddC(_Const):
     unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
     name, rule, linear, symbol, local = "add", "d(a+c)/da = 1", True, "+", True
-    compute = staticmethod(lambda a, c: a + c)
+    compute = staticmethod(operator.add)  # (a C function: no Python frame)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        return (alias(g),)
+        return (g.view() if type(g) is np.ndarray else g,)  # (base.alias inlined: the hot path of x + c)
 
     def tvjp(self, node: Any, g: Any) -> tuple:
         return (g,)
@@ -201,13 +202,13 @@ class AddC(_Const):
 
 class SubC(AddC):
     symbol = "-"
-    compute = staticmethod(lambda a, c: a - c)
+    compute = staticmethod(operator.sub)  # (a C function: no Python frame)
 
 
 class MulC(_Const):
     unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
     name, rule, linear, symbol, local = "mul", "d(a*c)/da = c", True, "*", True
-    compute = staticmethod(lambda a, c: a * c)
+    compute = staticmethod(operator.mul)  # (a C function: no Python frame)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         return (g * node._ctx,)
