@@ -193,8 +193,8 @@ class RMSprop(Optimizer):
 
     def __init__(self, params: Any, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
-                 maximize: bool = False, *, capturable: bool = False, foreach: Optional[bool] = None,
-                 differentiable: bool = False) -> None:
+                 capturable: bool = False, foreach: Optional[bool] = None, maximize: bool = False,
+                 differentiable: bool = False) -> None:  # (torch's order: all may be passed by position)
         super().__init__(params, hyper(locals()))
 
     checks = {"eps": "number", "momentum": "number", "alpha": "number", "centered": "bool"}
@@ -242,8 +242,8 @@ class Adagrad(Optimizer):
     """
 
     def __init__(self, params: Any, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
-                 initial_accumulator_value: float = 0.0, eps: float = 1e-10, maximize: bool = False, *,
-                 foreach: Optional[bool] = None, differentiable: bool = False, fused: Optional[bool] = None) -> None:
+                 initial_accumulator_value: float = 0.0, eps: float = 1e-10, foreach: Optional[bool] = None, *,
+                 maximize: bool = False, differentiable: bool = False, fused: Optional[bool] = None) -> None:
         super().__init__(params, hyper(locals()))
 
     checks = {"lr_decay": "number", "initial_accumulator_value": "number", "eps": "number"}

@@ -267,8 +267,10 @@ class LRScheduler:
         self._check_state(state_dict)
         self._commit(state_dict)
 
-    def _check_state(self, state_dict: Any) -> None:
-        """Raise TypeError / ValueError if ``state_dict`` is not a state of this scheduler."""
+    def _check_state(self, state_dict: Any, floor: int = -1) -> None:
+        """Raise TypeError / ValueError if ``state_dict`` is not a state of this scheduler
+        (``floor``: the lowest ``last_epoch`` it may hold; below -1 for a part not yet started
+        of a ``SequentialLR`` nested in another, whose creation steps it back once more)."""
         if not isinstance(state_dict, dict):
             raise TypeError(f"a scheduler state_dict is a dict, got {type(state_dict).__name__}")
         own = self.state_dict()
@@ -278,7 +280,7 @@ class LRScheduler:
         n = len(self.optimizer.param_groups)
         for key, value in state_dict.items():  # every entry checked before anything changes
             if key == "last_epoch":  # -1: not started (a later part of a SequentialLR)
-                _int(key, value, -1)
+                _int(key, value, floor)
             elif key in ("base_lrs", "_last_lr"):
                 if not isinstance(value, (list, tuple)) or len(value) != n:
                     raise ValueError(f"{key} must be a list of {n} learning rate(s), one per parameter group, "

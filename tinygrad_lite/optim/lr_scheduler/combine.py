@@ -51,16 +51,16 @@ class _Combined(LRScheduler):
         state["_schedulers"] = [s.state_dict() for s in self._schedulers]
         return state
 
-    def _check_state(self, state_dict: Any) -> None:
+    def _check_state(self, state_dict: Any, floor: int = -1) -> None:
         parts = state_dict.get("_schedulers") if isinstance(state_dict, dict) else None
         if isinstance(state_dict, dict) and "_schedulers" in state_dict:
             if not isinstance(parts, (list, tuple)) or len(parts) != len(self._schedulers):
                 raise ValueError(f"_schedulers must be a list of {len(self._schedulers)} scheduler states, "
                                  f"got {parts!r}")
             state_dict = {k: v for k, v in state_dict.items() if k != "_schedulers"}
-        super()._check_state(state_dict)
+        super()._check_state(state_dict, floor)
         for s, part in zip(self._schedulers, parts or ()):
-            s._check_state(part)
+            s._check_state(part, floor - 1)  # (each enclosing SequentialLR steps its parts back once)
 
     def _commit(self, state_dict: dict) -> None:
         parts = state_dict.get("_schedulers", ())

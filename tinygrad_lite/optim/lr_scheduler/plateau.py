@@ -98,8 +98,8 @@ class ReduceLROnPlateau(LRScheduler):
             out.append(new if float(lr) - new > self.eps else lr)
         return out
 
-    def _check_state(self, state_dict: Any) -> None:
-        super()._check_state(state_dict)
+    def _check_state(self, state_dict: Any, floor: int = -1) -> None:
+        super()._check_state(state_dict, floor)
         if "default_min_lr" in state_dict and state_dict["default_min_lr"] is not None:
             check_number("default_min_lr", state_dict["default_min_lr"])
         if "min_lrs" in state_dict:

@@ -40,8 +40,10 @@ class StepLR(LRScheduler):
         return self.get_lr() if self.last_epoch > 0 else super()._initial_lrs()
 
     def get_lr(self) -> list:
-        """The current lrs, times ``gamma`` when ``last_epoch`` is a multiple of ``step_size``."""
-        decay = self.last_epoch % self.step_size == 0
+        """The current lrs, times ``gamma`` when ``last_epoch`` is a non-zero multiple of
+        ``step_size`` (epoch 0 keeps the lrs, also when stepped into: a part of a
+        ``ChainedScheduler`` that starts a ``SequentialLR``)."""
+        decay = self.last_epoch != 0 and self.last_epoch % self.step_size == 0
         return [group["lr"] * self.gamma if decay else group["lr"] for group in self.optimizer.param_groups]
 
     def _closed_form(self) -> list:
