@@ -12,6 +12,12 @@ The projection is one fused op (a Linear when query, key and value are the same 
 so the per-sample gradient of ``in_proj_weight`` is kept as cotangent rows and input rows
 (T per sample) and its norms never build (B, 3E, E).
 
+torch's keyword options: ``kdim`` / ``vdim`` other than E give separate ``q_proj_weight``
+(E, E), ``k_proj_weight`` (E, kdim) and ``v_proj_weight`` (E, vdim) (``in_proj_weight`` is
+then None; the bias stays one (3E,) ``in_proj_bias``); ``add_bias_kv`` appends the learned
+rows ``bias_k`` / ``bias_v`` (1, 1, E) to the projected keys / values, ``add_zero_attn`` then
+a zero row, and the masks get one allowed column per appended row (the weights have them).
+
 Masks are constants added to the scores before the softmax: ``attn_mask`` (Tq, Tk) or
 (B*H, Tq, Tk), ``key_padding_mask`` (B, Tk) (unbatched: (Tk,)) broadcast over heads and
 queries, and the causal mask; a bool mask adds -inf where it is True, a float mask adds its
@@ -52,13 +58,32 @@ class MultiheadAttention(Module):
     j <= i), with or without ``attn_mask``. ``dropout`` (keyword) drops attention weights in
     training mode, drawing from ``rng`` (None: the library's default generator, which
     ``tl.manual_seed`` governs). A batched input (axis 0: the samples) needs
-    ``batch_first=True``: with False its axis 0 would be read as time, so it is refused."""
+    ``batch_first=True``: with False its axis 0 would be read as time, so it is refused.
+    Keywords as torch's: ``kdim`` / ``vdim`` (the key's / value's feature size, default E;
+    separate ``q_proj_weight``, ``k_proj_weight``, ``v_proj_weight`` when either differs),
+    ``add_bias_kv`` (learned ``bias_k`` / ``bias_v`` rows appended to the keys / values) and
+    ``add_zero_attn`` (a zero key / value row appended after them); each appended row adds an
+    allowed column to the masks and the returned weights."""
+
+    # (class-level defaults: a module pickled before these options existed loads as the default layout)
+    kdim: Optional[int] = None
+    vdim: Optional[int] = None
+    _qkv_same_embed_dim: bool = True
+    add_zero_attn: bool = False
+    q_proj_weight: Optional[Tensor] = None
+    k_proj_weight: Optional[Tensor] = None
+    v_proj_weight: Optional[Tensor] = None
+    bias_k: Optional[Tensor] = None
+    bias_v: Optional[Tensor] = None
 
     def __init__(self, embed_dim: int, num_heads: int, bias: bool = True, batch_first: bool = True,
                  rng: Union[None, int, np.random.Generator] = None, *, dropout: float = 0.0,
-                 dtype: Any = np.float64, device: Any = None) -> None:
+                 add_bias_kv: bool = False, add_zero_attn: bool = False, kdim: Optional[int] = None,
+                 vdim: Optional[int] = None, dtype: Any = np.float64, device: Any = None) -> None:
         dtype = param_dtype("MultiheadAttention", dtype, device)
-        for name, v in (("embed_dim", embed_dim), ("num_heads", num_heads)):
+        for name, v in (("embed_dim", embed_dim), ("num_heads", num_heads), ("kdim", kdim), ("vdim", vdim)):
+            if v is None and name in ("kdim", "vdim"):
+                continue
             if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
                 raise ValueError(f"MultiheadAttention: {name} must be an int >= 1, got {v!r}")
         if embed_dim % num_heads:
@@ -67,6 +92,8 @@ class MultiheadAttention(Module):
             raise TypeError(f"MultiheadAttention: bias must be a bool, got {bias!r} (torch's third positional "
                             "argument is dropout: pass dropout= by keyword)")
         check_bool("MultiheadAttention", "batch_first", batch_first)
+        check_bool("MultiheadAttention", "add_bias_kv", add_bias_kv)
+        check_bool("MultiheadAttention", "add_zero_attn", add_zero_attn)
         if isinstance(dropout, (bool, np.bool_)) or not isinstance(dropout, numbers.Real):
             raise TypeError(f"MultiheadAttention: dropout must be a real number, got {dropout!r}")
         if not 0.0 <= float(dropout) < 1.0:
@@ -74,13 +101,32 @@ class MultiheadAttention(Module):
         self.embed_dim, self.num_heads, self.batch_first = int(embed_dim), int(num_heads), bool(batch_first)
         self.head_dim = embed_dim // num_heads
         self.dropout = float(dropout)
+        E = self.embed_dim
+        self.kdim = E if kdim is None else int(kdim)
+        self.vdim = E if vdim is None else int(vdim)
+        self._qkv_same_embed_dim = self.kdim == E and self.vdim == E
+        self.add_zero_attn = bool(add_zero_attn)
         r = as_generator(rng)
-        a = math.sqrt(6.0 / (embed_dim + 3 * embed_dim))  # xavier uniform on (3E, E)
-        self.in_proj_weight = Tensor(r.uniform(-a, a, (3 * embed_dim, embed_dim)).astype(dtype), requires_grad=True)
-        self.in_proj_bias = Tensor(np.zeros(3 * embed_dim, dtype), requires_grad=True) if bias else None
-        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, rng=r, dtype=dtype)
+
+        def xavier(rows: int, cols: int) -> Tensor:  # xavier uniform on (rows, cols)
+            a = math.sqrt(6.0 / (rows + cols))
+            return Tensor(r.uniform(-a, a, (rows, cols)).astype(dtype), requires_grad=True)
+
+        self.in_proj_weight: Optional[Tensor] = None
+        self.q_proj_weight = self.k_proj_weight = self.v_proj_weight = None
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = xavier(3 * E, E)
+        else:
+            self.q_proj_weight, self.k_proj_weight, self.v_proj_weight = (xavier(E, n) for n in (E, self.kdim,
+                                                                                                   self.vdim))
+        self.in_proj_bias = Tensor(np.zeros(3 * E, dtype), requires_grad=True) if bias else None
+        self.out_proj = Linear(E, E, bias=bias, rng=r, dtype=dtype)
         if bias:
             self.out_proj.bias.data[...] = 0.0
+        self.bias_k = self.bias_v = None
+        if add_bias_kv:  # xavier normal on (1, 1, E): fan in = fan out = E
+            self.bias_k, self.bias_v = (Tensor(r.normal(0.0, math.sqrt(1.0 / E), (1, 1, E)).astype(dtype),
+                                               requires_grad=True) for _ in range(2))
         self._rng = None if rng is None else r  # None: the default generator at each call
 
     def _mask(self, attn_mask: Any, key_padding_mask: Any, is_causal: bool, B: int, Tq: int, Tk: int,
@@ -108,6 +154,9 @@ class MultiheadAttention(Module):
             kp = kp.reshape(B, Tk)
             kp = (np.where(kp, -np.inf, 0.0) if kp.dtype == bool else kp.astype(dtype))[:, None, None, :]
             add = kp if add is None else add + kp
+        extra = (self.bias_k is not None) + self.add_zero_attn
+        if add is not None and extra:  # the appended key rows: allowed for every query
+            add = np.pad(add, [(0, 0)] * (add.ndim - 1) + [(0, extra)])
         return None if add is None else np.asarray(add, dtype=dtype)
 
     def forward(self, query: Any, key: Any, value: Any, attn_mask: Any = None, need_weights: bool = True,
@@ -127,26 +176,38 @@ class MultiheadAttention(Module):
             q, k, v = (t.unsqueeze(0) for t in (q, k, v))
         elif not self.batch_first:
             q, k, v = (t.transpose(1, 0, 2) for t in (q, k, v))
-        for name, t in (("query", q), ("key", k), ("value", v)):
-            if t.data.ndim != 3 or t.data.shape[-1] != E:
-                raise ValueError(f"MultiheadAttention({E}, {H}): {name} must have shape (B, T, {E}), got "
+        kdim, vdim = (E if n is None else n for n in (self.kdim, self.vdim))
+        for name, t, n in (("query", q, E), ("key", k, kdim), ("value", v, vdim)):
+            if t.data.ndim != 3 or t.data.shape[-1] != n:
+                dim = "" if name == "query" else f" ({name[0]}dim={n})"
+                raise ValueError(f"MultiheadAttention({E}, {H}): {name} must have shape (B, T, {n}){dim}, got "
                                  f"{t.data.shape}")
         if k.data.shape[:2] != v.data.shape[:2] or q.data.shape[0] != k.data.shape[0]:
             raise ValueError(f"MultiheadAttention({E}, {H}): query {q.data.shape}, key {k.data.shape} and value "
                              f"{v.data.shape} do not share their batch size (and key/value their length)")
         B, Tq, Tk = q.data.shape[0], q.data.shape[1], k.data.shape[1]
         W, b = self.in_proj_weight, self.in_proj_bias
-        if q is k and k is v:
+        if W is None:  # separate q/k/v_proj_weight: three Linears, each bias one third of in_proj_bias
+            qp, kp, vp = (ops.LINEAR(t, Wj, None if b is None else b[j * E:(j + 1) * E]) for j, (t, Wj) in
+                          enumerate(((q, self.q_proj_weight), (k, self.k_proj_weight), (v, self.v_proj_weight))))
+        elif q is k and k is v:
             qkv = ops.LINEAR(q, W, b)  # (B, T, 3E): one Linear, T rows per sample
             qp, kp, vp = qkv[..., :E], qkv[..., E:2 * E], qkv[..., 2 * E:]
         else:
             packed = INPROJ(q, k, v, W, b)  # (B, Tq + 2 Tk, E)
             qp, kp, vp = packed[:, :Tq], packed[:, Tq:Tq + Tk], packed[:, Tq + Tk:]
+        if self.bias_k is not None and self.bias_v is not None:
+            kp = ops.CONCAT([kp, self.bias_k.expand(B, 1, E)], 1)
+            vp = ops.CONCAT([vp, self.bias_v.expand(B, 1, E)], 1)
+        if self.add_zero_attn:
+            zero = Tensor(np.zeros((B, 1, E), kp.data.dtype))
+            kp, vp = ops.CONCAT([kp, zero], 1), ops.CONCAT([vp, zero], 1)
+        Tk2 = kp.data.shape[1]
 
         def heads(t: Tensor, T: int) -> Tensor:
             return t.reshape(B, T, H, d).transpose(0, 2, 1, 3)  # (B, H, T, d)
 
-        qh, kh, vh = heads(qp, Tq), heads(kp, Tk), heads(vp, Tk)
+        qh, kh, vh = heads(qp, Tq), heads(kp, Tk2), heads(vp, Tk2)
         scores = (qh @ kh.transpose(0, 1, 3, 2)) * (1.0 / math.sqrt(d))
         add = self._mask(attn_mask, key_padding_mask, is_causal, B, Tq, Tk, scores.data.dtype, unbatched)
         attn = F.masked_softmax(scores, add)
@@ -165,7 +226,12 @@ class MultiheadAttention(Module):
         return out, weights
 
     def extra_repr(self) -> str:
-        return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, batch_first={self.batch_first}"
+        s = f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, batch_first={self.batch_first}"
+        if not self._qkv_same_embed_dim:
+            s += f", kdim={self.kdim}, vdim={self.vdim}"
+        if self.bias_k is not None:
+            s += ", add_bias_kv=True"
+        return s + (", add_zero_attn=True" if self.add_zero_attn else "")
 
 
 def _mask_array(mask: Any, name: str) -> np.ndarray:
