@@ -38,6 +38,7 @@ from .ops.base import (  # (the error classes live with the ops, which raise the
 )
 from .ops.base import IndexRangeError as IndexRangeError  # (re-exported: torchscatter, torchstats)
 from .size import Size
+from .torchkw import one_of
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -283,8 +284,10 @@ class TorchSpellings:
             raise ShapeMismatchError(f"mT: needs a tensor of at least 2 dimensions, got shape {self.data.shape}")
         return self.swapaxes(-2, -1)
 
-    def swapaxes(self, axis0: int, axis1: int) -> "Tensor":
-        """Swap two axes (numpy's ``swapaxes``; torch's ``transpose(dim0, dim1)``)."""
+    def swapaxes(self, axis0: Any = None, axis1: Any = None, *, dim0: Any = None, dim1: Any = None) -> "Tensor":
+        """Swap two axes (numpy's ``swapaxes``; torch's ``transpose(dim0, dim1)``, whose keywords
+        ``dim0``/``dim1`` are accepted too, as in torch's ``swapdims``)."""
+        axis0, axis1 = one_of("swapaxes", axis0=axis0, dim0=dim0), one_of("swapaxes", axis1=axis1, dim1=dim1)
         perm = list(range(self.data.ndim))
         try:
             perm[axis0], perm[axis1] = perm[axis1], perm[axis0]
@@ -313,10 +316,13 @@ class TorchSpellings:
     def double(self) -> "Tensor":
         return self.astype(np.float64)
 
-    def _extremum(self, axis: Any, keepdims: bool, dim: Any, keepdim: Optional[bool], argfn: Any, op: Any) -> Any:
+    def _extremum(self, axis: Any, keepdims: bool, dim: Any, keepdim: Optional[bool], argfn: Any, op: Any,
+                  other: Any = None) -> Any:
         """``max`` / ``min``: numpy's reduction over ``axis``, or with torch's keywords (``dim=``,
         or an int axis with ``keepdim=``) torch's ``(values, indices)``; a Tensor in place of
-        the axis is torch's ``x.max(other)``, the elementwise ``maximum`` (``minimum``)."""
+        the axis (or ``other=``) is torch's ``x.max(other)``, the elementwise ``maximum`` (``minimum``)."""
+        if other is not None:  # (alone: neither an axis nor a dim with it)
+            axis = one_of(op.name, dim=axis if dim is None else dim, other=other)
         if isinstance(axis, base.Tensor) and dim is None and keepdim is None:
             return self.maximum(axis) if argfn is np.argmax else self.minimum(axis)
         if dim is not None:

@@ -18,6 +18,7 @@ import numpy as np
 from . import factories
 from .ops import base
 from .ops.base import make
+from .torchkw import one_of
 
 
 def _t(who: str, input: Any) -> Any:
@@ -68,10 +69,16 @@ def _passing(name: str) -> Any:
 
 
 # torch.add(x, y, alpha=2), torch.pow(x, 2), torch.norm(x, dim=1), torch.chunk(x, 3, 1), ...
-_PASSING = ["add", "sub", "mul", "norm", "cumsum", "logsumexp", "var", "std", "amax", "amin", "chunk", "split",
+_PASSING = ["add", "sub", "mul", "norm", "cumsum", "logsumexp", "var", "std", "amax", "amin", "chunk",
             "unbind", "gather", "flip", "roll", "clone", "t", "sign", "floor", "ceil", "round", "masked_fill",
             "addcmul", "addcdiv", "addr", "renorm"]
 globals().update({n: _passing(n) for n in _PASSING})
+
+
+def split(input: Any = None, *args: Any, tensor: Any = None, **kwargs: Any) -> Any:
+    """The pieces of ``input`` (torch's keyword: ``tensor``) along ``dim``: pieces of
+    ``split_size_or_sections`` elements (an int), or of the listed sizes."""
+    return _t("split", one_of("split", input=input, tensor=tensor)).split(*args, **kwargs)
 
 
 def pow(input: Any, exponent: Any) -> Any:
@@ -106,8 +113,9 @@ def prod(input: Any, dim: Any = None, keepdim: bool = False, *, dtype: Any = Non
     return _t("prod", input).prod(dim, keepdim, dtype=dtype)
 
 
-def _extremum(who: str, input: Any, dim: Any, keepdim: bool) -> Any:
+def _extremum(who: str, input: Any, dim: Any, keepdim: bool, other: Any = None) -> Any:
     x = _t(who, input)
+    dim = dim if other is None else one_of(who, dim=dim, other=other)  # (torch's max(input, other=y))
     if isinstance(dim, base.Tensor):  # torch.max(a, b): the elementwise form
         return x.maximum(dim) if who == "max" else x.minimum(dim)
     if dim is None:
@@ -115,15 +123,15 @@ def _extremum(who: str, input: Any, dim: Any, keepdim: bool) -> Any:
     return x.max(dim=dim, keepdim=keepdim) if who == "max" else x.min(dim=dim, keepdim=keepdim)
 
 
-def max(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
+def max(input: Any, dim: Any = None, keepdim: bool = False, *, other: Any = None) -> Any:
     """``max(x)``: the largest element; ``max(x, dim)``: a named tuple ``(values, indices)``
-    along ``dim``; ``max(x, other)`` with a Tensor ``other``: ``maximum``."""
-    return _extremum("max", input, dim, keepdim)
+    along ``dim``; ``max(x, other)`` with a Tensor ``other`` (or ``other=``): ``maximum``."""
+    return _extremum("max", input, dim, keepdim, other)
 
 
-def min(input: Any, dim: Any = None, keepdim: bool = False) -> Any:
+def min(input: Any, dim: Any = None, keepdim: bool = False, *, other: Any = None) -> Any:
     """``min(x)``, ``min(x, dim)`` -> ``(values, indices)``, ``min(x, other)`` -> ``minimum``."""
-    return _extremum("min", input, dim, keepdim)
+    return _extremum("min", input, dim, keepdim, other)
 
 
 def argmax(input: Any, dim: Optional[int] = None, keepdim: bool = False) -> Any:
@@ -182,22 +190,24 @@ def unsqueeze(input: Any, dim: int) -> Any:
     return _t("unsqueeze", input).unsqueeze(dim)
 
 
-def _product(name: str, doc: str) -> Any:
+def _product(name: str, doc: str, arg: str) -> Any:
     """``tl.<name>(input, other)``: the Tensor method ``input.<name>(other)`` (torch's
-    function form of a product of two tensors)."""
-    def function(input: Any, other: Any) -> Any:
-        return getattr(_t(name, input), name)(other)
+    function form of a product of two tensors, whose keyword for ``other`` is ``arg``)."""
+    def function(input: Any, other: Any = None, **torch_kw: Any) -> Any:
+        if set(torch_kw) - {arg}:
+            raise TypeError(f"{name}() got an unexpected keyword argument {sorted(set(torch_kw) - {arg})[0]!r}")
+        return getattr(_t(name, input), name)(one_of(name, other=other, **{arg: torch_kw.get(arg)}))
 
     function.__name__ = function.__qualname__ = name
     function.__doc__ = doc
     return function
 
 
-mm = _product("mm", "(n, m) @ (m, p) -> (n, p) of two matrices.")
-bmm = _product("bmm", "(b, n, m) @ (b, m, p) -> (b, n, p), no broadcasting.")
-dot = _product("dot", "sum_i x_i y_i of two 1-D tensors.")
-mv = _product("mv", "(n, m) @ (m,) -> (n,).")
-outer = _product("outer", "out[i, j] = x_i y_j of two 1-D tensors.")
+mm = _product("mm", "(n, m) @ (m, p) -> (n, p) of two matrices.", "mat2")
+bmm = _product("bmm", "(b, n, m) @ (b, m, p) -> (b, n, p), no broadcasting.", "mat2")
+dot = _product("dot", "sum_i x_i y_i of two 1-D tensors.", "tensor")
+mv = _product("mv", "(n, m) @ (m,) -> (n,).", "vec")
+outer = _product("outer", "out[i, j] = x_i y_j of two 1-D tensors.", "vec2")
 
 
 def tril(input: Any, diagonal: int = 0) -> Any:
@@ -302,9 +312,9 @@ def movedim(input: Any, source: Any, destination: Any) -> Any:
 moveaxis = movedim
 
 
-def swapdims(input: Any, dim0: int, dim1: int) -> Any:
-    """Axes ``dim0`` and ``dim1`` swapped."""
-    return _t("swapdims", input).swapaxes(dim0, dim1)
+def swapdims(input: Any, dim0: Any = None, dim1: Any = None, *, axis0: Any = None, axis1: Any = None) -> Any:
+    """Axes ``dim0`` and ``dim1`` swapped (``axis0``/``axis1``: torch's ``swapaxes`` keywords)."""
+    return _t("swapdims", input).swapaxes(axis0, axis1, dim0=dim0, dim1=dim1)
 
 
 swapaxes = swapdims
@@ -392,4 +402,4 @@ __all__ = _UNARY + _BINARY + ["clamp", "clip", "sum", "mean", "max", "min", "pro
                               "floor_divide", "remainder", "fmod", "div", "divide"]
 __all__ += ["mm", "bmm", "dot", "mv", "outer", "tril", "triu", "diag", "diagonal", "trace", "einsum", "sort", "argsort",
             "msort", "topk", "masked_select", "index_select", "narrow", "repeat_interleave", "unflatten", "movedim",
-            "moveaxis", "swapdims", "swapaxes", "pow"] + _PASSING
+            "moveaxis", "swapdims", "swapaxes", "pow", "split"] + _PASSING

@@ -333,7 +333,7 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
     __rmul__ = _binary(ops.MUL, True)
     __truediv__ = _binary(ops.DIV)  # (div, with torch's rounding_mode, is in torchmath)
     __rtruediv__ = _binary(ops.DIV, True)
-    __pow__ = pow = _binary(ops.POW)
+    __pow__ = _binary(ops.POW)  # (pow, with torch's keyword exponent=, is in torchmath)
     __rpow__ = _binary(ops.POW, True)
 
     def __neg__(self) -> "Tensor":
@@ -430,17 +430,18 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
         return ops.MEAN(x, axis, keepdims)
 
     def max(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
-            keepdim: Optional[bool] = None) -> Any:
+            keepdim: Optional[bool] = None, other: Any = None) -> Any:
         """Maximum over ``axis``; the gradient is split evenly among tied maxima. With
         torch's keywords (``dim=``, or an int axis with ``keepdim=``): a named tuple
-        ``(values, indices)``, as torch returns; ``x.max(other)`` with a Tensor: ``maximum``."""
-        return self._extremum(axis, keepdims, dim, keepdim, np.argmax, ops.MAX)
+        ``(values, indices)``, as torch returns; ``x.max(other)`` with a Tensor (or
+        ``other=``): ``maximum``."""
+        return self._extremum(axis, keepdims, dim, keepdim, np.argmax, ops.MAX, other)
 
     def min(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
-            keepdim: Optional[bool] = None) -> Any:
+            keepdim: Optional[bool] = None, other: Any = None) -> Any:
         """Minimum over ``axis``; ties share the gradient evenly. With ``dim=`` (or an int
         axis with ``keepdim=``): ``(values, indices)``; ``x.min(other)``: ``minimum``."""
-        return self._extremum(axis, keepdims, dim, keepdim, np.argmin, ops.MIN)
+        return self._extremum(axis, keepdims, dim, keepdim, np.argmin, ops.MIN, other)
 
     def softmax(self, axis: int = -1, dtype: Any = None, *, dim: Optional[int] = None) -> "Tensor":
         """exp(x - max) / sum exp(x - max) along ``axis`` (stable for large logits), in
@@ -454,12 +455,9 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
         return ops.LOGSOFTMAX(x, axis if dim is None else dim)
 
     # ------------------------------------------------------------------ layout ---------
-    def reshape(self, *shape: Any) -> "Tensor":
-        """Same data in a new shape (one entry may be -1)."""
-        return ops.RESHAPE(self, _shape_arg(shape))
-
-    def view(self, *shape: Any) -> "Tensor":
-        return ops.RESHAPE(self, _shape_arg(shape))
+    def reshape(self, *sizes: Any, shape: Any = None) -> "Tensor":
+        """Same data in a new shape (one entry may be -1); torch's keyword ``shape=`` too (``view``: torchlayout)."""
+        return ops.RESHAPE(self, _shape_arg(sizes if shape is None else sizes + (shape,)))
 
     def unsqueeze(self, axis: Any = None, *, dim: Any = None) -> "Tensor":
         """Insert a size-1 axis at ``axis`` (torch's keyword: ``dim``)."""
@@ -479,12 +477,14 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
             axes = tuple(a for a in axes if self.data.shape[a] == 1)
         return ops.RESHAPE(self, np.squeeze(self.data, axes).shape)
 
-    def transpose(self, *axes: Any) -> "Tensor":
+    def transpose(self, *axes: Any, dim0: Any = None, dim1: Any = None) -> "Tensor":
         """Permute the axes (numpy's meaning); reversed when no axes are given. On a 2-D
         tensor ``transpose(0, 1)`` is refused: numpy's identity and torch's swap disagree. On
         more axes two ints are no permutation in numpy's meaning, so they are torch's
         ``transpose(dim0, dim1)``: the two axes swapped (``swapaxes``), as in
-        ``q.view(B, T, H, D).transpose(1, 2)``."""
+        ``q.view(B, T, H, D).transpose(1, 2)``. torch's keywords ``dim0=``/``dim1=`` always swap."""
+        if dim0 is not None or dim1 is not None:  # (unambiguous: torch's spelling, whatever the ndim)
+            return self.swapaxes(*axes, dim0=dim0, dim1=dim1)
         if self.data.ndim == 2 and len(axes) == 2 and all(type(a) is int for a in axes) and \
                 [a % 2 for a in axes] == [0, 1]:  # (torch's spelling: two int arguments; a tuple is numpy's)
             raise ValueError("transpose(0, 1) on a 2-D tensor: numpy reads it as the identity permutation, "

@@ -32,6 +32,7 @@ from .ops.reduce import AMAX, AMIN
 from .torchextra import _along
 from .torchextra import _axis as _one_axis
 from .torchindex import IndexMethods
+from .torchkw import one_of
 from .torchlayout import LayoutMethods
 from .torchnew import NewMethods
 from .torchscatter import ScatterMethods
@@ -241,18 +242,19 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods, Ne
         return self._assign("exp_", None, lambda x: x.exp())
 
     # ------------------------------------------------------------ shape ----------------
-    def expand(self, *sizes: Any) -> "Tensor":
-        """A broadcast view to ``sizes`` (-1 keeps an axis; new axes go in front); the gradient
-        sums over the copies."""
-        return ops.EXPAND(self, _shape_arg(sizes))
+    def expand(self, *sizes: Any, size: Any = None) -> "Tensor":
+        """A broadcast view to ``sizes`` (-1 keeps an axis; new axes go in front; torch's keyword
+        ``size=`` too); the gradient sums over the copies."""
+        return ops.EXPAND(self, _shape_arg(sizes if size is None else sizes + (size,)))
 
     def expand_as(self, other: Any) -> "Tensor":
         """``expand(other.shape)``: ``other`` is a Tensor (or a numpy array)."""
         return ops.EXPAND(self, _shape_of(other, "expand_as"))
 
-    def repeat(self, *sizes: Any) -> "Tensor":
-        """Tile the tensor ``sizes[i]`` times along axis i (numpy's ``tile``); the gradient sums
-        over the tiles."""
+    def repeat(self, *sizes: Any, repeats: Any = None) -> "Tensor":
+        """Tile the tensor ``sizes[i]`` times along axis i (numpy's ``tile``; torch's keyword
+        ``repeats=`` too); the gradient sums over the tiles."""
+        sizes = sizes if repeats is None else sizes + (repeats,)
         if not sizes:
             raise TypeError("repeat: the repeat counts are required (one per axis, e.g. x.repeat(2, 1))")
         return ops.REPEAT(self, _shape_arg(sizes))
@@ -339,9 +341,10 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods, Ne
         return ops.CLONE(self[key])
 
     # ------------------------------------------------------------ selection ------------
-    def where(self, condition: Any, y: Any) -> "Tensor":
-        """This tensor where ``condition`` holds, else ``y`` (``tl.where(condition, self, y)``)."""
-        return factories.where(condition, self, y)
+    def where(self, condition: Any, y: Any = None, *, other: Any = None) -> "Tensor":
+        """This tensor where ``condition`` holds, else ``y`` (``tl.where(condition, self, y)``;
+        torch's keyword for ``y``: ``other``)."""
+        return factories.where(condition, self, one_of("where", y=y, other=other))
 
     def masked_fill(self, mask: Any, value: Any) -> "Tensor":
         """``value`` where the boolean ``mask`` is True, else this tensor's values (the two

@@ -28,6 +28,7 @@ from .ops import base
 from .ops.base import axes_of, axis_of, broadcasts_to, make
 from .ops.select import order
 from .random import as_generator
+from .torchkw import one_of
 from .torchmore import MoreMethods
 
 if TYPE_CHECKING:
@@ -218,8 +219,10 @@ class ExtraMethods(MoreMethods):
             raise ShapeMismatchError(f"triu: needs at least 2 axes, got shape {self.data.shape}")
         return ops.TRIU(self, diagonal=diagonal)
 
-    def dot(self, other: Any) -> "Tensor":
-        """sum_i x_i y_i of two 1-D tensors of one length (a 0-d result)."""
+    def dot(self, other: Any = None, *, tensor: Any = None) -> "Tensor":
+        """sum_i x_i y_i of two 1-D tensors of one length (a 0-d result); ``tensor=`` is
+        torch's keyword for ``other``."""
+        other = one_of("dot", other=other, tensor=tensor)
         o = other if isinstance(other, base.Tensor) else base.const(other)
         if self.data.ndim != 1 or o.data.ndim != 1 or self.data.shape != o.data.shape:
             raise _shapes("dot", "two 1-D tensors of the same length", self, o)

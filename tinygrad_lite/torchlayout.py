@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any, Optional
 import numpy as np
 
 from . import ops
-from .conventions import ArgumentError, DtypeError, ShapeMismatchError, _int, _shape_arg
+from .conventions import ArgumentError, DtypeError, ShapeMismatchError, _int, _shape_arg, check_dtype
 from .ops import base
 from .ops.base import _AxisError, allocating, axis_of
+from .torchkw import one_of
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -79,21 +80,42 @@ class LayoutMethods:
     __slots__ = ()
     data: np.ndarray
 
+    def view(self, *sizes: Any, size: Any = None, dtype: Any = None) -> "Tensor":
+        """Same data in a new shape (one entry may be -1; torch's keyword ``size=`` too); given
+        a dtype (``view(dtype)``), the same bytes read as that dtype, the last axis scaled by
+        the ratio of the item sizes, without a gradient, as torch's ``view(dtype)``."""
+        one = type(sizes[0]) if len(sizes) == 1 else None
+        if dtype is None and one is not None and (issubclass(one, (np.dtype, type)) or
+                                                  (one.__module__, one.__name__) == ("torch", "dtype")):
+            sizes, dtype = (), sizes[0]
+        if dtype is None:
+            return ops.RESHAPE(self, _shape_arg(sizes if size is None else sizes + (size,)))
+        if sizes or size is not None:
+            raise TypeError(f"view: give either a shape or a dtype, not both (got {sizes or size!r} and {dtype!r})")
+        dt = check_dtype("view", dtype)
+        try:
+            arr = self.data.view(dt)
+        except ValueError as e:
+            raise ValueError(f"view: a tensor of shape {self.data.shape} and dtype {self.data.dtype} cannot be "
+                             f"viewed as {dt} ({e})") from None
+        return _no_grad(arr, "view", self)
+
     @allocating("tile")
-    def tile(self, *dims: Any) -> "Tensor":
+    def tile(self, *sizes: Any, dims: Any = None) -> "Tensor":
         """The tensor repeated ``dims[i]`` times along axis i; fewer dims than axes count from
-        the last axis (the rest 1), more dims add leading axes (torch's ``tile``)."""
-        reps = _shape_arg(dims)
+        the last axis (the rest 1), more dims add leading axes (torch's ``tile``; its keyword
+        ``dims=`` too)."""
+        reps = _shape_arg(sizes if dims is None else sizes + (dims,))
         for r in reps:
             _int("tile", "dims", r, 0)
         reps = (1,) * (self.data.ndim - len(reps)) + tuple(int(r) for r in reps)
         return self.repeat(*reps) if reps else ops.CLONE(self)  # type: ignore[attr-defined]
 
-    def broadcast_to(self, *size: Any) -> "Tensor":
-        """``expand(size)``: a broadcast to ``size`` (-1 keeps an axis); the gradient sums
-        over the copies."""
+    def broadcast_to(self, *sizes: Any, size: Any = None) -> "Tensor":
+        """``expand(size)``: a broadcast to ``size`` (-1 keeps an axis; torch's keyword
+        ``size=`` too); the gradient sums over the copies."""
         try:
-            return self.expand(*size)  # type: ignore[attr-defined]
+            return self.expand(*(sizes if size is None else sizes + (size,)))  # type: ignore[attr-defined]
         except (ValueError, TypeError) as e:  # (expand's refusal, told as broadcast_to's)
             raise type(e)(f"broadcast_to: {e}") from None
 
@@ -151,9 +173,13 @@ class LayoutMethods:
         return self.reshape(-1).diag(offset)  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------ splits ---------------
-    def tensor_split(self, indices_or_sections: Any, dim: int = 0) -> tuple:
+    def tensor_split(self, indices_or_sections: Any = None, dim: int = 0, *, sections: Any = None,
+                     indices: Any = None, tensor_indices_or_sections: Any = None) -> tuple:
         """An int n: n pieces along ``dim``, the first ``size % n`` one longer; a list of
-        positions: the pieces between them (clipped to the axis, possibly empty). Views."""
+        positions: the pieces between them (clipped to the axis, possibly empty). Views.
+        torch's keywords ``sections=``, ``indices=``, ``tensor_indices_or_sections=`` too."""
+        indices_or_sections = one_of("tensor_split", indices_or_sections=indices_or_sections, sections=sections,
+                                     indices=indices, tensor_indices_or_sections=tensor_indices_or_sections)
         if self.data.ndim == 0:
             raise ShapeMismatchError("tensor_split: expects a tensor with at least 1 axis, got shape ()")
         ax = axis_of(self.data.ndim, dim, "tensor_split")
@@ -188,16 +214,22 @@ class LayoutMethods:
                                     f"{sections} sections")
         return self.tensor_split(sections, ax)
 
-    def hsplit(self, sections: Any) -> tuple:
-        """``tensor_split`` along axis 1 (axis 0 of a 1-D tensor); an int must divide the axis."""
+    def hsplit(self, sections: Any = None, *, indices: Any = None) -> tuple:
+        """``tensor_split`` along axis 1 (axis 0 of a 1-D tensor); an int must divide the axis
+        (``indices=``: torch's keyword for a list of positions)."""
+        sections = one_of("hsplit", sections=sections, indices=indices)
         return self._split_at("hsplit", 0 if self.data.ndim == 1 else 1, 1, sections)
 
-    def vsplit(self, sections: Any) -> tuple:
-        """``tensor_split`` along axis 0 of a tensor of at least 2 axes."""
+    def vsplit(self, sections: Any = None, *, indices: Any = None) -> tuple:
+        """``tensor_split`` along axis 0 of a tensor of at least 2 axes (``indices=``: torch's
+        keyword for a list of positions)."""
+        sections = one_of("vsplit", sections=sections, indices=indices)
         return self._split_at("vsplit", 0, 2, sections)
 
-    def dsplit(self, sections: Any) -> tuple:
-        """``tensor_split`` along axis 2 of a tensor of at least 3 axes."""
+    def dsplit(self, sections: Any = None, *, indices: Any = None) -> tuple:
+        """``tensor_split`` along axis 2 of a tensor of at least 3 axes (``indices=``: torch's
+        keyword for a list of positions)."""
+        sections = one_of("dsplit", sections=sections, indices=indices)
         return self._split_at("dsplit", 2, 3, sections)
 
     def split_with_sizes(self, split_sizes: Any, dim: int = 0) -> tuple:

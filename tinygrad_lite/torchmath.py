@@ -24,6 +24,7 @@ from .batchstate import derived
 from .conventions import DtypeError, TorchSpellings, _torch_axis
 from .ops import base
 from .ops.base import axes_of, make
+from .torchkw import one_of
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -174,6 +175,11 @@ class MathMethods(TorchSpellings):
     remainder = __mod__ = _arith(ops.REMAINDER)
     fmod = _arith(ops.FMOD)
     __rfloordiv__, __rmod__ = _arith(ops.FLOORDIV, True), _arith(ops.REMAINDER, True)
+
+    def pow(self, exponent: Any = None, *, other: Any = None) -> "Tensor":
+        """self ** exponent elementwise (``exponent`` is torch's keyword; ``other`` is accepted
+        too); a Tensor exponent broadcasts, and both operands get their gradients."""
+        return self ** one_of("pow", exponent=exponent, other=other)  # type: ignore[operator]
 
     def add(self, other: Any, *, alpha: Any = 1) -> "Tensor":
         """self + alpha * other (torch's ``add``; ``alpha`` scales the other operand)."""

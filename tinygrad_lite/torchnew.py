@@ -17,6 +17,11 @@ if TYPE_CHECKING:
     from .tensor import Tensor
 
 
+def _size(who: str, sizes: tuple, size: Any) -> tuple:
+    """The shape given as ``f(2, 3)``, ``f((2, 3))`` or with torch's keyword ``f(size=(2, 3))``."""
+    return factories.size_arg(who, sizes if size is None else sizes + (size,))
+
+
 class NewMethods:
     """Mixin of ``Tensor`` (through ``torchapi.TorchMethods``)."""
 
@@ -27,17 +32,20 @@ class NewMethods:
         dt = self.data.dtype if dtype is None else factories.as_dtype(who, dtype)
         return base.Tensor(arr, dtype=dt, requires_grad=requires_grad)
 
-    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> "Tensor":
+    def new_zeros(self, *sizes: Any, size: Any = None, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> "Tensor":
         """Zeros of the given shape with this tensor's dtype (unless ``dtype`` is given)."""
-        return self._new("new_zeros", np.zeros(factories.size_arg("new_zeros", size)), dtype, requires_grad, device)
+        return self._new("new_zeros", np.zeros(_size("new_zeros", sizes, size)), dtype, requires_grad, device)
 
-    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> "Tensor":
+    def new_ones(self, *sizes: Any, size: Any = None, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> "Tensor":
         """Ones of the given shape with this tensor's dtype."""
-        return self._new("new_ones", np.ones(factories.size_arg("new_ones", size)), dtype, requires_grad, device)
+        return self._new("new_ones", np.ones(_size("new_ones", sizes, size)), dtype, requires_grad, device)
 
-    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> "Tensor":
+    def new_empty(self, *sizes: Any, size: Any = None, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> "Tensor":
         """A tensor of the given shape with this tensor's dtype (zeros here)."""
-        return self._new("new_empty", np.zeros(factories.size_arg("new_empty", size)), dtype, requires_grad, device)
+        return self._new("new_empty", np.zeros(_size("new_empty", sizes, size)), dtype, requires_grad, device)
 
     def new_full(self, size: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
                  requires_grad: bool = False) -> "Tensor":

@@ -14,13 +14,15 @@ same, and only its own input, which nothing else reads in such a model, stays un
 from __future__ import annotations
 
 import numbers
-from typing import Any
+import warnings
+from typing import Any, Optional
 
 import numpy as np
 
 from ..conventions import ArgumentError, DtypeError, check_bool
 from ..ops import activations as act
 from ..tensor import Tensor
+from ..torchkw import one_of
 from .functional import _inplace, _t
 from .module import Module
 
@@ -89,10 +91,11 @@ def softsign(input: Any) -> Tensor:
     return act.SOFTSIGN(_float(input, "softsign"))
 
 
-def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
+def one_hot(tensor: Any = None, num_classes: int = -1, *, input: Any = None) -> Tensor:
     """Integer class indices of any shape to an int64 Tensor of shape (*shape, num_classes)
     with a 1 at each index; ``num_classes=-1`` takes the largest index + 1. No gradient; a
-    batched input gives a batched output."""
+    batched input gives a batched output. ``input=`` is torch's keyword for ``tensor``."""
+    tensor = one_of("one_hot", tensor=tensor, input=input)
     idx = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
     if not np.issubdtype(idx.dtype, np.integer):
         raise DtypeError(f"one_hot: indices must be integers, got dtype {idx.dtype}")
@@ -178,7 +181,16 @@ class Hardtanh(_Activation):
 
     fn = staticmethod(hardtanh)
 
-    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False,
+                 min_value: Optional[float] = None, max_value: Optional[float] = None) -> None:
+        """``min_value`` / ``max_value``: torch's deprecated spellings of ``min_val`` / ``max_val``
+        (a FutureWarning, as torch, and they take the place of those)."""
+        for old, new in (("min_value", min_value), ("max_value", max_value)):
+            if new is not None:
+                warnings.warn(f"Hardtanh: keyword argument `{old}` is deprecated and renamed to `{old[:7]}`",
+                              FutureWarning, stacklevel=2)
+        min_val = min_val if min_value is None else min_value
+        max_val = max_val if max_value is None else max_value
         self._keep(inplace, min_val=min_val, max_val=max_val)
         if self.min_val > self.max_val:
             raise ValueError(f"Hardtanh: min_val ({min_val}) must not be greater than max_val ({max_val})")

@@ -18,6 +18,7 @@ from typing import Any, Iterable, Iterator, Mapping, Optional
 import numpy as np
 
 from ..tensor import Tensor
+from ..torchkw import one_of
 from .module import Module, _as_tensor, _is_param
 
 __all__ = ["Parameter", "ModuleDict", "ParameterList", "ParameterDict", "Unflatten"]
@@ -168,6 +169,10 @@ class ModuleDict(_Keyed):
     ``md.enc``; their parameters are named ``enc.weight`` ... A module set as an attribute
     (``md.dec = ...``) or through ``add_module`` becomes an entry too."""
 
+    def __init__(self, modules: Any = None, *, items: Any = None) -> None:
+        """``modules`` (torch's keyword; ``items`` too): a mapping or ``(name, module)`` pairs."""
+        super().__init__(modules if items is None else one_of("ModuleDict", modules=modules, items=items))
+
     def __setattr__(self, name: str, value: Any) -> None:
         if isinstance(value, Module) and "_items" in self.__dict__:
             self[name] = value
@@ -198,6 +203,10 @@ class ParameterDict(_Keyed):
     ``ParameterDict`` or ``(key, value)`` pairs keep their order)."""
 
     _sorts_plain_dicts = True
+
+    def __init__(self, parameters: Any = None, *, items: Any = None) -> None:
+        """``parameters`` (torch's keyword; ``items`` too): a mapping or ``(name, value)`` pairs."""
+        super().__init__(parameters if items is None else one_of("ParameterDict", parameters=parameters, items=items))
 
     def extra_repr(self) -> str:
         return _params_repr(self._items.items())

@@ -143,8 +143,12 @@ class _ConvTransposeNd(Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
                  output_padding: Any = 0, groups: int = 1, bias: bool = True, dilation: Any = 1,
                  rng: Union[None, int, np.random.Generator] = None, dtype: Any = np.float64, *,
-                 device: Any = None) -> None:
+                 device: Any = None, padding_mode: str = "zeros") -> None:
+        """``padding_mode``: only ``"zeros"``, as torch (which takes the keyword and refuses the rest)."""
         who = type(self).__name__
+        if not isinstance(padding_mode, str) or padding_mode != "zeros":
+            raise ValueError(f'{who}: only "zeros" padding mode is supported for {who}, got {padding_mode!r}')
+        self.padding_mode = padding_mode
         dtype = param_dtype(who, dtype, device)
         check_channels(self, who, in_channels, out_channels, groups, bias)
         self.kernel_size = F._tuple(kernel_size, self.nd, "kernel_size", who)

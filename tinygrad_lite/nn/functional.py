@@ -331,8 +331,10 @@ def _check_reduction(op: str, reduction: str) -> None:
 
 
 def mse_loss(input: Any, target: Any, reduction: str = "mean", *, size_average: Optional[bool] = None,
-             reduce: Optional[bool] = None) -> Tensor:
-    """Squared error: mean (default) or sum over EVERY element of (pred - target)^2.
+             reduce: Optional[bool] = None, weight: Any = None) -> Tensor:
+    """Squared error: mean (default) or sum over EVERY element of (pred - target)^2. With
+    ``weight`` (input's shape), torch's weighted form: w (pred - target)^2, summed (divided by
+    sum(w) for "mean"); every operand gets its gradient.
 
     With a batched ``pred`` of B samples, sample b's own term is the mean (or sum) over its
     outputs, so the cost is the mean (or sum) of the B per-sample terms. One fused node:
@@ -350,6 +352,13 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean", *, size_average: 
     if pred._data.shape != target._data.shape:
         raise ValueError(f"mse_loss: prediction shape {pred._data.shape} and target shape {target._data.shape} "
                          "differ; reshape one of them (broadcasting them would compute a different loss)")
+    if weight is not None:
+        w = _t(weight)
+        if w._data.shape != pred._data.shape:
+            raise ValueError(f"mse_loss: weight shape {w._data.shape} and input shape {pred._data.shape} differ "
+                             "(the weights and the input must have the same size)")
+        sq = (pred - target) ** 2 * w
+        return sq if reduction == "none" else sq.sum() if reduction == "sum" else sq.sum() / w.sum()
     if reduction == "none":
         return (pred - target) ** 2
     if target._bs & BATCHED and not pred._bs and pred.requires_grad:
