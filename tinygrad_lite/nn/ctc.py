@@ -98,7 +98,7 @@ def ctc_loss(log_probs: Any, targets: Any, input_lengths: Any, target_lengths: A
         ext[n, 1:2 * lab.size:2] = lab
     s = np.arange(L)
     valid = s < 2 * tl[:, None] + 1
-    prev2 = np.concatenate([np.full((N, 2), blank), ext[:, :-2]], axis=1)
+    prev2 = np.concatenate([np.full((N, 2), blank), ext[:, :-2]], axis=1)[:, :L]  # (N, L) also for L = 1
     skip = ((s >= 2) & (ext != blank) & (ext != prev2)).astype(lp.data.dtype)
     repeats = np.array([int(np.sum(lab[1:] == lab[:-1])) for lab in labels])
     feasible = il >= tl + repeats
@@ -115,6 +115,8 @@ def ctc_loss(log_probs: Any, targets: Any, input_lengths: Any, target_lengths: A
         c = a.sum(1)
         alpha = factories.where(ok[:, None], a / c.unsqueeze(1), alpha)
         log_c = log_c + factories.where(ok, c.log(), 0.0)
+    if not isinstance(log_c, Tensor):  # no frame to run (no target fits): still a loss of log_probs, as torch
+        log_c = y.sum((0, 2)) * 0.0
     # (an infeasible sample's end mass is taken as 1: a finite stand-in, replaced below)
     loss = -(log_c + (_t(alpha * end).sum(1) + (~feasible).astype(lp.data.dtype)).log())
     loss = factories.where(feasible, loss, 0.0 if zero_infinity else np.inf)

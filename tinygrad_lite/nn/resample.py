@@ -7,13 +7,16 @@ Each spatial axis of input length ``n`` and output length ``m`` is resized in tu
 scale ``r`` is ``1 / scale_factor`` when a scale factor is given (and not recomputed), else
 ``n / m``. Output position ``i`` reads:
 
-* ``"nearest"``: ``x[min(floor(i r), n - 1)]`` (computed in float32, as torch does);
+* ``"nearest"``: ``x[min(floor(i r), n - 1)]`` (computed in float32, as torch does; with two
+  spatial axes, as torch, ``x[i]`` when ``m = n`` and ``x[i // 2]`` when ``m = 2n``, whatever
+  the scale);
 * ``"nearest-exact"``: ``x[min(floor((i + 1/2) r), n - 1)]``;
 * ``"linear"`` / ``"bilinear"`` / ``"trilinear"`` (1, 2, 3 spatial axes): with the source
   coordinate ``u = max((i + 1/2) r - 1/2, 0)`` (``align_corners=False``) or
   ``u = i (n - 1) / (m - 1)`` (``align_corners=True``; 0 when ``m = 1``),
   ``j = min(floor(u), n - 1)``, ``t = min(u - j, 1)``:
-  ``y[i] = (1 - t) x[j] + t x[min(j + 1, n - 1)]``;
+  ``y[i] = (1 - t) x[j] + t x[min(j + 1, n - 1)]``; an axis with ``m = n`` is copied
+  (``align_corners=False``), whatever the scale, as torch;
 * ``"bicubic"`` (2 spatial axes): ``u`` as for linear but not clipped at 0, ``j = floor(u)``,
   ``t = u - j``, and Keys' cubic convolution with ``A = -0.75``:
   ``y[i] = sum_k w_k(t) x[clip(j - 1 + k, 0, n - 1)]``, k = 0..3, with
@@ -88,12 +91,13 @@ def _sizes(S: tuple, size: Any, scale_factor: Any, recompute: Optional[bool], wh
     return out, ((None,) * nd if recompute else tuple(1.0 / float(f) for f in sf))
 
 
-def _nearest(n: int, m: int, r: Optional[float], exact: bool) -> np.ndarray:
-    """Source index of each of the m outputs (float32 arithmetic, as torch's)."""
+def _nearest(n: int, m: int, r: Optional[float], exact: bool, shortcut: bool = True) -> np.ndarray:
+    """Source index of each of the m outputs (float32 arithmetic, as torch's); ``shortcut``:
+    ``m = n`` copies and ``m = 2n`` halves the index whatever the scale (torch's 2-d rule)."""
     i = np.arange(m)
-    if not exact and m == n:
+    if not exact and shortcut and m == n:
         return i
-    if not exact and m == 2 * n:
+    if not exact and shortcut and m == 2 * n:
         return i // 2
     rr = np.float32(r) if r is not None else np.float32(n) / np.float32(m)
     pos = (i.astype(np.float32) + np.float32(0.5)) * rr if exact else i.astype(np.float32) * rr
@@ -163,12 +167,13 @@ def interpolate(input: Any, size: Any = None, scale_factor: Any = None, mode: st
     for a, (n, m, r) in enumerate(zip(shape[2:], out, scales)):
         axis = 2 + a
         if mode in _NEAREST:
-            if m != n or mode != "nearest":
-                x = _take(x, axis, _nearest(n, m, r, mode == "nearest-exact"))
+            short = nd == 2 or r is None  # torch's 1-d and 3-d nearest apply a given scale even when m = n
+            if m != n or mode != "nearest" or not short:
+                x = _take(x, axis, _nearest(n, m, r, mode == "nearest-exact", short))
             continue
         bshape = (m,) + (1,) * (nd - 1 - a)
         if mode == "bicubic":
-            if m == n and not align_corners:
+            if m == n and not align_corners and r in (None, 1.0):
                 continue  # (t = 0: the taps' weights are 0, 1, 0, 0)
             y = None
             for idx, w in _cubic(n, m, r, bool(align_corners), dt):
