@@ -59,8 +59,10 @@ class Elu(_Unary):
         a = node._parents[0]._data
         return np.where(a > 0, 1.0, node._ctx * np.exp(np.minimum(a, 0))).astype(a.dtype, copy=False)
 
-    def tderiv(self, node: Any) -> Any:  # alpha e^x = elu(x) + alpha where x <= 0
-        return _where(node._parents[0]._data > 0, 1.0, node + node._ctx)
+    def tderiv(self, node: Any) -> Any:
+        """alpha e^x = elu(x) + alpha where x < 0; a constant elsewhere (1, and alpha at x = 0,
+        where the second derivative is 0, as torch's)."""
+        return _where(node._parents[0]._data < 0, node + node._ctx, const(self.deriv(node)))
 
 
 class Softplus(_Unary):
@@ -80,9 +82,11 @@ class Softplus(_Unary):
         return np.where(bx > threshold, 1.0, _sigmoid(bx)).astype(a.dtype, copy=False)
 
     def tderiv(self, node: Any) -> Any:
+        """sigmoid(beta x) where beta x < threshold; a constant elsewhere (1 beyond it, and
+        sigmoid(threshold) at it, where the second derivative is 0, as torch's)."""
         x = node._parents[0]
         beta, threshold = node._ctx
-        return _where(x._data * beta > threshold, 1.0, (x * beta).sigmoid())
+        return _where(x._data * beta < threshold, (x * beta).sigmoid(), const(self.deriv(node)))
 
 
 class Hardtanh(_Unary):
@@ -96,10 +100,16 @@ class Hardtanh(_Unary):
     def deriv(self, node: Any) -> Any:
         a = node._parents[0]._data
         lo, hi = node._ctx
-        return ((a > lo) & (a < hi)).astype(a.dtype)
+        return ~((a <= lo) | (a >= hi))  # (a nan input passes the cotangent on, as torch)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:  # selected (0 at the bounds under an inf cotangent, as torch)
+        return (np.where(self.deriv(node), g, np.zeros((), g.dtype)),)
 
     def tderiv(self, node: Any) -> Any:
-        return const(self.deriv(node))
+        return const(self.deriv(node).astype(node._data.dtype))
+
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        return (_where(self.deriv(node), g, 0.0),)
 
 
 class LogSigmoid(_Unary):

@@ -182,8 +182,12 @@ class HuberLoss(_Pointwise):
         return d, (-d if need_t else None)
 
     def tderivs(self, p: Any, t: Any, kw: dict, need_t: bool) -> tuple:
+        """p - t strictly inside (-delta, delta), the constant +-delta elsewhere: at |d| = delta
+        the second derivative is 0, as torch's double backward."""
+        from .select import WHERE
         delta = kw["delta"]
-        d = (p - t).clip(-delta, delta)
+        diff = p - t
+        d = WHERE(const(np.abs(diff._data) < delta), diff, const(np.clip(diff._data, -delta, delta)))
         if kw.get("div", 1.0) != 1.0:
             d = d / kw["div"]
         return d, (-d if need_t else None)

@@ -222,9 +222,13 @@ def _split(g: np.ndarray, a: Any, b: Any, a_loses: Any, b_loses: Any) -> tuple:
 
 
 def _tsplit(g: Any, node: Any, a_loses: Any, b_loses: Any) -> tuple:
-    """``_split`` for a Tensor cotangent: ``g`` times the (constant) weights ``_split`` gives ones."""
-    wa, wb = _split(np.ones(node._data.shape, node._data.dtype), *node._parents, a_loses, b_loses)
-    return (None if wa is None else g * wa, None if wb is None else g * wb)
+    """``_split`` for a Tensor cotangent: ``g`` selected where the operand did not lose (0
+    there under an infinite cotangent, as the vjp), times the (constant) weights ``_split``
+    gives ones (1/2 at a tie)."""
+    from .unary import _select
+    dt = node._data.dtype
+    wa, wb = _split(np.ones(node._data.shape, dt), *node._parents, a_loses, b_loses)
+    return tuple(None if w is None else _select(w != 0, g, dt) * w for w in (wa, wb))
 
 
 class Atan2(_NonLinear):

@@ -144,7 +144,12 @@ class Max(_Reduce):
 
     def tvjp(self, node: Any, g: Any) -> tuple:
         in_shape, axes, _ = node._ctx
-        return (_kept(g, in_shape, axes) * self.weights(node).astype(node._data.dtype),)
+        w = self.weights(node)
+        g = _kept(g, in_shape, axes)
+        if self.selects:  # (selected first, as the vjp: 0 off the extrema under an inf cotangent)
+            from .unary import _select
+            g = _select(w != 0, g, node._data.dtype)
+        return (g * w.astype(node._data.dtype),)
 
     @staticmethod
     def weights(node: Any) -> np.ndarray:

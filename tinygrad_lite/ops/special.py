@@ -321,7 +321,8 @@ class Sinc(_Special):
         zero = a._data == 0
         safe = a + zero.astype(a._data.dtype)
         y = safe * math.pi
-        return _masked(zero, (y * y.cos() - y.sin()) / (safe * safe * math.pi), 0.0)
+        from .select import WHERE  # at 0: -pi^2 a / 3 (the value 0, and the second derivative -pi^2/3)
+        return WHERE(const(zero), a * (-math.pi ** 2 / 3), (y * y.cos() - y.sin()) / (safe * safe * math.pi))
 
 
 def _entr(x: np.ndarray) -> np.ndarray:

@@ -187,6 +187,9 @@ class Relu(_Unary):
     def tderiv(self, node: Any) -> Any:
         return const((node._data != 0).astype(node._data.dtype))
 
+    def tvjp(self, node: Any, g: Any) -> tuple:  # (selected, as the vjp: 0 where a <= 0 under an inf cotangent)
+        return (_select(node._data != 0, g, node._data.dtype),)
+
 
 class Abs(_Unary):
     name, rule = "abs", "d|a|/da = sign(a)"
@@ -248,6 +251,16 @@ class Clip(_Unary):
 
     def tderiv(self, node: Any) -> Any:
         return const(self.deriv(node).astype(node._data.dtype))
+
+    def tvjp(self, node: Any, g: Any) -> tuple:  # (selected, as the vjp)
+        return (_select(self.deriv(node), g, node._data.dtype),)
+
+
+def _select(mask: np.ndarray, g: Any, dtype: Any) -> Any:
+    """``where(mask, g, 0)`` of a Tensor cotangent, recorded (a create_graph backward that
+    selects: an infinite or nan ``g`` gives 0 off ``mask``, where ``g * mask`` gives nan)."""
+    from .select import WHERE
+    return WHERE(const(mask), g, const(np.zeros((), dtype)))
 
 
 def _bound(a: np.ndarray, v: Any, name: str) -> Any:
