@@ -552,19 +552,7 @@ def gen_batch_norm_module(rng: np.random.Generator) -> Case:
     arrays = [_n(rng, B, C, *S)] + _stats(rng, C) + ([_n(rng, C), _n(rng, C)] if affine else [])
 
     def fn(lib: Any, fF: Any, a: list, st: dict) -> Any:
-        m = getattr(tnn if lib is tl else torch.nn, f"BatchNorm{nd}d")(C, eps, mom, affine, track)
-        if lib is torch:
-            m = m.double()
-        if track:
-            m.load_state_dict({"running_mean": _np(a[1]), "running_var": _np(a[2]),
-                               "num_batches_tracked": np.array(3)} if lib is tl else
-                              {"running_mean": a[1].detach(), "running_var": a[2].detach(),
-                               "num_batches_tracked": torch.tensor(3)}, strict=False)
-        if affine:
-            if lib is torch:
-                del m.weight, m.bias
-            m.weight, m.bias = a[3], a[4]
-        m.train(training)
+        m = _norm_module(lib, f"BatchNorm{nd}d", a, C, eps, mom, affine, track, training)
         m(a[0] * 0.5 + 1.0)
         out = m(a[0])
         if track:
@@ -573,6 +561,27 @@ def gen_batch_norm_module(rng: np.random.Generator) -> Case:
     return Case(f"BatchNorm{nd}d(mom={mom}, affine={affine}, track={track}, train={training}, eps={eps}, "
                 f"shape={arrays[0].shape})", fn, arrays, grad=(0, 3, 4) if affine else (0,),
                 per_sample=not training and track)
+
+
+def _norm_module(lib: Any, kind: str, a: list, C: int, eps: float, mom: Any, affine: bool, track: bool,
+                 training: bool) -> Any:
+    """The ``kind`` normalisation layer of ``lib`` (tl or torch) in float64: running statistics
+    ``a[1]``, ``a[2]`` (3 batches counted) when ``track``, weight and bias ``a[3]``, ``a[4]`` when
+    ``affine``, in training or eval mode."""
+    m = getattr(tnn if lib is tl else torch.nn, kind)(C, eps, mom, affine, track)
+    if lib is torch:
+        m = m.double()
+    if track:
+        m.load_state_dict({"running_mean": _np(a[1]), "running_var": _np(a[2]),
+                           "num_batches_tracked": np.array(3)} if lib is tl else
+                          {"running_mean": a[1].detach(), "running_var": a[2].detach(),
+                           "num_batches_tracked": torch.tensor(3)}, strict=False)
+    if affine:
+        if lib is torch:
+            del m.weight, m.bias
+        m.weight, m.bias = a[3], a[4]
+    m.train(training)
+    return m
 
 
 def gen_instance_norm(rng: np.random.Generator) -> Case:
@@ -610,19 +619,7 @@ def gen_instance_norm_module(rng: np.random.Generator) -> Case:
     arrays = [_n(rng, _ri(rng, 1, 3), C, *S)] + _stats(rng, C) + ([_n(rng, C), _n(rng, C)] if affine else [])
 
     def fn(lib: Any, fF: Any, a: list, st: dict) -> Any:
-        m = getattr(tnn if lib is tl else torch.nn, f"InstanceNorm{nd}d")(C, eps, mom, affine, track)
-        if lib is torch:
-            m = m.double()
-        if track:
-            m.load_state_dict({"running_mean": _np(a[1]), "running_var": _np(a[2]),
-                               "num_batches_tracked": np.array(3)} if lib is tl else
-                              {"running_mean": a[1].detach(), "running_var": a[2].detach(),
-                               "num_batches_tracked": torch.tensor(3)}, strict=False)
-        if affine:
-            if lib is torch:
-                del m.weight, m.bias
-            m.weight, m.bias = a[3], a[4]
-        m.train(training)
+        m = _norm_module(lib, f"InstanceNorm{nd}d", a, C, eps, mom, affine, track, training)
         out = m(a[0])
         if track:
             st.update(running_mean=m.running_mean, running_var=m.running_var, count=m.num_batches_tracked)

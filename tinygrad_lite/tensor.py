@@ -457,7 +457,7 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
     # ------------------------------------------------------------------ layout ---------
     def reshape(self, *sizes: Any, shape: Any = None) -> "Tensor":
         """Same data in a new shape (one entry may be -1); torch's keyword ``shape=`` too (``view``: torchlayout)."""
-        return ops.RESHAPE(self, _shape_arg(sizes if shape is None else sizes + (shape,)))
+        return ops.RESHAPE(self, _shape_arg(sizes, shape))
 
     def unsqueeze(self, axis: Any = None, *, dim: Any = None) -> "Tensor":
         """Insert a size-1 axis at ``axis`` (torch's keyword: ``dim``)."""

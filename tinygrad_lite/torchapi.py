@@ -245,7 +245,7 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods, Ne
     def expand(self, *sizes: Any, size: Any = None) -> "Tensor":
         """A broadcast view to ``sizes`` (-1 keeps an axis; new axes go in front; torch's keyword
         ``size=`` too); the gradient sums over the copies."""
-        return ops.EXPAND(self, _shape_arg(sizes if size is None else sizes + (size,)))
+        return ops.EXPAND(self, _shape_arg(sizes, size))
 
     def expand_as(self, other: Any) -> "Tensor":
         """``expand(other.shape)``: ``other`` is a Tensor (or a numpy array)."""

@@ -127,7 +127,7 @@ class InfoMethods:
     def sum_to_size(self, *sizes: Any, size: Any = None) -> Any:
         """Sum over broadcast axes down to ``size`` (given positionally or as torch's keyword
         ``size=``): the inverse of ``expand(size)``; the gradient is copied back over them."""
-        shape = _shape_arg(sizes if size is None else sizes + (size,))
+        shape = _shape_arg(sizes, size)
         d = self.data.shape  # type: ignore[attr-defined]
         if not broadcasts_to(shape, d):
             raise ValueError(f"sum_to_size: size {shape} is not expandable to the tensor's shape {d}")

@@ -89,7 +89,7 @@ class LayoutMethods:
                                                   (one.__module__, one.__name__) == ("torch", "dtype")):
             sizes, dtype = (), sizes[0]
         if dtype is None:
-            return ops.RESHAPE(self, _shape_arg(sizes if size is None else sizes + (size,)))
+            return ops.RESHAPE(self, _shape_arg(sizes, size))
         if sizes or size is not None:
             raise TypeError(f"view: give either a shape or a dtype, not both (got {sizes or size!r} and {dtype!r})")
         dt = check_dtype("view", dtype)
@@ -105,7 +105,7 @@ class LayoutMethods:
         """The tensor repeated ``dims[i]`` times along axis i; fewer dims than axes count from
         the last axis (the rest 1), more dims add leading axes (torch's ``tile``; its keyword
         ``dims=`` too)."""
-        reps = _shape_arg(sizes if dims is None else sizes + (dims,))
+        reps = _shape_arg(sizes, dims)
         for r in reps:
             _int("tile", "dims", r, 0)
         reps = (1,) * (self.data.ndim - len(reps)) + tuple(int(r) for r in reps)
