@@ -37,6 +37,8 @@ from . import random as random  # tl.random, as torch.random (not in __all__)
 from . import utils as utils  # tl.utils.data is tl.data (not in __all__)
 from .amp import autocast  # noqa: F401  (torch.autocast: an attribute only, not in __all__)
 from .anomaly import detect_anomaly
+from .axisalias import add_axis_aliases as _add_axis_aliases
+from .axisalias import alias_functions as _alias_functions
 from .checkpoint import CheckpointError, load, save
 from .compiling import compile  # noqa: F401  (an attribute only, not in __all__)
 from .factories import (
@@ -89,6 +91,10 @@ from .torchglobals import (  # noqa: F401  (attributes only, not in __all__: tor
 from .torchlinalg import *  # noqa: F403  (tl.det, tl.svd, tl.cholesky_solve, tl.cross, tl.inner, ...)
 from .torchport import *  # noqa: F403  (tl.finfo, tl.promote_types, tl.is_floating_point, tl.cosine_similarity, ...)
 from .value import Value
+
+_add_axis_aliases(Tensor)  # numpy's axis= / keepdims= beside dim= / keepdim=, as torch takes both
+_alias_functions(*(vars(m) for m in (functions, layoutfunctions, morefunctions, statfunctions, torchlinalg, torchport)),
+                 globals())  # likewise tl.softmax(x, axis=1), tl.std(x, axis=0, keepdims=True), ...
 
 cuda.amp = amp  # tl.cuda.amp.autocast / GradScaler, torch's older spelling
 _sys.modules[__name__ + ".cuda.amp"] = amp
