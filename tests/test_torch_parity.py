@@ -5,6 +5,7 @@ assignment, and the scalar engine's numeric types. Compared with torch when inst
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import numpy as np
@@ -45,10 +46,13 @@ def test_a_nan_extremum_sends_the_gradient_to_the_nan(reduce: str) -> None:
         np.testing.assert_array_equal(a.grad, ta.grad.numpy())
 
 
-def test_min_gradient_splits_ties_and_an_empty_axis_only_fails_when_reduced() -> None:
+def test_min_dim_gradient_goes_to_the_returned_index_and_an_empty_axis_only_fails_when_reduced() -> None:
     a = tl.tensor([[1.0, 2.0, 2.0], [0.0, 0.0, 5.0]], requires_grad=True)
-    a.min(dim=1).values.sum().backward()
-    np.testing.assert_array_equal(a.grad, [[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]])
+    a.min(dim=1).values.sum().backward()  # torch: the whole cotangent to the index returned, ties too
+    np.testing.assert_array_equal(a.grad, [[1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+    b = tl.tensor([[1.0, 2.0, 2.0], [0.0, 0.0, 5.0]], requires_grad=True)
+    b.min(axis=1).sum().backward()  # numpy's spelling (values only): ties share it, as torch's amin
+    np.testing.assert_array_equal(b.grad, [[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]])
     assert tl.tensor(np.zeros((0, 3))).max(axis=1).shape == (0,)
     assert tl.tensor(np.zeros((0, 3))).min(dim=1).values.shape == (0,)
     with pytest.raises(ValueError, match="min: cannot reduce an empty axis"):
@@ -362,3 +366,22 @@ def test_explorer_and_pictures_take_huge_values_and_entity_like_names() -> None:
     x = tl.Tensor([1.0], requires_grad=True, name="&lt;b&gt; a&b")
     src = tl.viz.draw_graph((x * 2).sum()).source
     assert "&amp;lt;b&amp;gt; a&amp;b" in src
+
+
+@pytest.mark.parametrize("which", ["max", "min"])
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_max_min_along_a_dim_route_the_gradient_as_torch_ties_and_nan_included(which: str, keepdim: bool,
+                                                                                dim: int) -> None:
+    torch = pytest.importorskip("torch")
+    a = np.array([[[0.0, 0.0, 3.0], [2.0, 2.0, 2.0]], [[np.nan, 1.0, 1.0], [-1.0, 4.0, 4.0]]])
+    got, want = [], []
+    for lib, out in ((tl, got), (torch, want)):
+        x = lib.tensor(a, requires_grad=True)
+        r = getattr(x, which)(dim=dim, keepdim=keepdim)
+        shape = tuple(r.values.shape)
+        w = lib.tensor(np.arange(1.0, 1.0 + math.prod(shape)).reshape(shape))  # a distinct cotangent each
+        (r.values * w).sum().backward()
+        out += [np.asarray(r.values.detach().numpy()), np.asarray(r.indices.numpy()), np.asarray(x.grad)]
+    for mine, ref in zip(got, want):
+        np.testing.assert_array_equal(mine, ref)

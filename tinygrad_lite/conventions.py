@@ -93,6 +93,14 @@ def check_leaves(order: list) -> None:
                              "requires_grad=True; only floating-point tensors can require gradients")
 
 
+def _in_place(name: str) -> Any:
+    """``x op= other`` for the operator ``__<name>__``: ``TorchSpellings._inplace``."""
+    def method(self: Any, other: Any) -> Any:
+        return self._inplace(other, f"__{name}__")
+    method.__name__ = method.__qualname__ = f"__i{name}__"
+    return method
+
+
 class MinMax(NamedTuple):
     """``x.max(dim=d)`` / ``x.min(dim=d)``: the values and the indices where they occur."""
 
@@ -244,26 +252,8 @@ class TorchSpellings:
             return out_of_place(self, other)
         return store(self, out_of_place(self, other).data, f"{_SYM[name]}=", "same_kind")
 
-    def __iadd__(self, other: Any) -> Any:
-        return self._inplace(other, "__add__")
-
-    def __isub__(self, other: Any) -> Any:
-        return self._inplace(other, "__sub__")
-
-    def __imul__(self, other: Any) -> Any:
-        return self._inplace(other, "__mul__")
-
-    def __itruediv__(self, other: Any) -> Any:
-        return self._inplace(other, "__truediv__")
-
-    def __ipow__(self, other: Any) -> Any:
-        return self._inplace(other, "__pow__")
-
-    def __ifloordiv__(self, other: Any) -> Any:
-        return self._inplace(other, "__floordiv__")
-
-    def __imod__(self, other: Any) -> Any:
-        return self._inplace(other, "__mod__")
+    __iadd__, __isub__, __imul__, __itruediv__ = (_in_place(n) for n in ("add", "sub", "mul", "truediv"))
+    __ipow__, __ifloordiv__, __imod__ = (_in_place(n) for n in ("pow", "floordiv", "mod"))
 
     def permute(self, *axes: Any, dims: Any = None) -> "Tensor":
         """Permute the axes (PyTorch's name for ``transpose(*axes)`` with all axes; torch's
@@ -337,9 +327,14 @@ class TorchSpellings:
             raise TypeError("give either axis or dim, not both")
         if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
             raise TypeError(f"max/min: dim must be an int, got {dim!r}")
-        values = op(self, dim, keepdim)
+        keepdim = check_bool(op.name, "keepdims", keepdim)  # (the reduction's own message)
         ax = axes_of(self.data.ndim, dim, op.name)
+        plain = not ax or not self.requires_grad or self.data.shape[ax[0]] == 0  # (op raises on an empty axis)
+        values = op(self, dim, keepdim) if plain else None
         idx = np.asarray(argfn(self.data, axis=ax[0] if ax else None, keepdims=bool(keepdim)))
+        if values is None:  # the gradient goes to the returned index alone (ties included), as torch's
+            kept = idx if keepdim else np.expand_dims(idx, ax[0])
+            values = base_ops.RESHAPE(base_ops.GATHER(self, ax[0], kept), idx.shape)
         return MinMax(values, make(idx.astype(np.int64), None, (), None, False, *derived(op.name, None, values)))
 
     def argmax(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,

@@ -433,14 +433,15 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
             keepdim: Optional[bool] = None, other: Any = None) -> Any:
         """Maximum over ``axis``; the gradient is split evenly among tied maxima. With
         torch's keywords (``dim=``, or an int axis with ``keepdim=``): a named tuple
-        ``(values, indices)``, as torch returns; ``x.max(other)`` with a Tensor (or
-        ``other=``): ``maximum``."""
+        ``(values, indices)`` whose gradient goes to the index alone, as torch's;
+        ``x.max(other)`` with a Tensor (or ``other=``): ``maximum``."""
         return self._extremum(axis, keepdims, dim, keepdim, np.argmax, ops.MAX, other)
 
     def min(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
             keepdim: Optional[bool] = None, other: Any = None) -> Any:
         """Minimum over ``axis``; ties share the gradient evenly. With ``dim=`` (or an int
-        axis with ``keepdim=``): ``(values, indices)``; ``x.min(other)``: ``minimum``."""
+        axis with ``keepdim=``): ``(values, indices)``, the gradient to the index alone;
+        ``x.min(other)``: ``minimum``."""
         return self._extremum(axis, keepdims, dim, keepdim, np.argmin, ops.MIN, other)
 
     def softmax(self, axis: int = -1, dtype: Any = None, *, dim: Optional[int] = None) -> "Tensor":
