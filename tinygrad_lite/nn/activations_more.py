@@ -43,17 +43,26 @@ def celu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     return elu(_float(input, "celu") / a, 1.0) * a
 
 
+# torch's hardsigmoid backward multiplies by the float32 constant 1/6 in every dtype
+_SIXTH_F32 = float(np.float32(1.0) / np.float32(6.0))
+
+
 def hardsigmoid(input: Any, inplace: bool = False) -> Tensor:
-    """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear between (gradient 1/6 strictly inside)."""
+    """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear between. The gradient strictly inside
+    is torch's: float32's 1/6 (0.1666666716...), also in float64."""
     _inplace(inplace, "hardsigmoid")
-    return hardtanh(_float(input, "hardsigmoid") + 3.0, 0.0, 6.0) / 6.0
+    h = hardtanh(_float(input, "hardsigmoid") + 3.0, 0.0, 6.0)
+    sloped = h * _SIXTH_F32
+    # a constant correction: h / 6 - h * c is exact (the two are within a factor 2), so the
+    # sum is exactly h / 6, while the gradient is c's
+    return sloped + Tensor((h.data / 6.0) - sloped.data)
 
 
 def hardswish(input: Any, inplace: bool = False) -> Tensor:
     """x * relu6(x + 3) / 6 (MobileNetV3's activation)."""
     _inplace(inplace, "hardswish")
     x = _float(input, "hardswish")
-    return x * hardsigmoid(x)
+    return x * (hardtanh(x + 3.0, 0.0, 6.0) / 6.0)
 
 
 def softmin(input: Any, dim: Any = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
@@ -100,7 +109,7 @@ def prelu(input: Any, weight: Any) -> Tensor:
                              f"shape {x.data.shape}")
         if x.data.ndim >= 2:
             w = w.reshape((k,) + (1,) * (x.data.ndim - 2))
-    return x.relu() - w * (-x).relu()
+    return where(x.data > 0, x, w * x)  # at x == 0 the gradient is the slope, as torch's
 
 
 def tanhshrink(input: Any) -> Tensor:

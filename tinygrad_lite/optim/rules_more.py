@@ -230,9 +230,9 @@ class ASGD(Optimizer):
     def update(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:
         """One ASGD step of ``p`` (see the class docstring)."""
         lr, lambd = float(group["lr"]), float(group["lambd"])
-        if not state:
-            _moments(state, p, ("ax",))
-            state["eta"], state["mu"] = lr, 1.0
+        if not state:  # torch's order of the buffers: step, eta, mu, ax
+            state["step"], state["eta"], state["mu"] = 0, lr, 1.0
+            state["ax"] = np.zeros_like(p.data)
         state["step"] += 1
         t, eta, mu = state["step"], state["eta"], state["mu"]
         np.multiply(p.data, 1 - lambd * eta, out=p.data)
