@@ -11,8 +11,11 @@ list, tuple or dict). Linear is one fused graph node with its own per-sample rul
 
 from __future__ import annotations
 
+import functools
+import sys
+import threading
 from collections import OrderedDict
-from typing import Any, Iterator, NamedTuple, Optional, Union
+from typing import Any, Callable, Iterator, NamedTuple, Optional, Union
 
 import numpy as np
 
@@ -28,6 +31,30 @@ from ..tensor import Tensor
 from ..value import Value
 from .module_api import ModuleAPI, _cast, _check_name
 from .statearray import StateArray
+
+_REPR_OPEN = threading.local()  # ids of the modules whose repr is being built, in this thread
+
+
+def cycle_safe_repr(method: Callable[[Any], str]) -> Callable[[Any], str]:
+    """Wrap a module ``__repr__`` so a module held inside itself prints as ``Name(<itself>)``
+    at its second appearance instead of recursing without end."""
+    @functools.wraps(method)
+    def wrapper(self: Any) -> str:
+        open_ids = _REPR_OPEN.__dict__.setdefault("ids", set())
+        if id(self) in open_ids:
+            return f"{type(self).__name__}(<itself>)"
+        outermost = not open_ids
+        open_ids.add(id(self))
+        try:
+            return method(self)
+        except RecursionError as e:
+            if not outermost:
+                raise
+            raise RecursionError(f"repr of {type(self).__name__}: modules nested too deeply to print within "
+                               f"Python's recursion limit ({sys.getrecursionlimit()})") from e
+        finally:
+            open_ids.discard(id(self))
+    return wrapper
 
 __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten"]
 
@@ -83,6 +110,12 @@ class Module(ModuleAPI):
         stack.append(self)
         try:
             return self.forward(*args, **kwargs)
+        except RecursionError as e:
+            if len(stack) > 1:  # not yet the outermost call: let it unwind
+                raise
+            raise RecursionError(f"{type(self).__name__}: forward went past Python's recursion limit "
+                               f"({sys.getrecursionlimit()}): modules nested too deeply, a module that calls "
+                               "itself, or a deeply recursive forward") from e
         finally:
             stack.pop()
 
@@ -358,6 +391,7 @@ class Module(ModuleAPI):
                 params[k].data = arr
         return IncompatibleKeys(missing, extra)
 
+    @cycle_safe_repr
     def __repr__(self) -> str:
         """torch's layout: ``Name(extra)`` for a leaf module; else the extra lines, then one
         ``(name): child`` line per child, indented."""
@@ -397,8 +431,12 @@ def _loadable(key: str, v: Any, p: Union[Tensor, Value], assign: bool) -> tuple:
         return None, f"{key!r} has non-numeric dtype {arr.dtype} (got {type(v).__name__})"
     if arr.shape != np.shape(p.data):
         return None, f"{key!r} has shape {arr.shape}, the model's tensor has shape {np.shape(p.data)}"
+    target = np.result_type(p.data)
+    if not assign and target.kind in "biu" and arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        return None, (f"{key!r} holds NaN or infinite values, which the model's {target} tensor of shape "
+                      f"{np.shape(p.data)} cannot take")
     if not assign:
-        return arr.astype(np.result_type(p.data), copy=True), None
+        return arr.astype(target, copy=True), None
     if arr.dtype.kind != "f" and isinstance(p, Tensor) and _is_param(p):
         return None, f"{key!r} has dtype {arr.dtype}; with assign=True a parameter needs a floating-point array"
     return arr, None

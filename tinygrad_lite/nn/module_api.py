@@ -90,14 +90,22 @@ class ModuleAPI:
         return self  # type: ignore[return-value]
 
     def _apply_to_tree(self, fn: Callable, above: tuple) -> None:
-        inside = above + (id(self),)
-        done: set = set()
-        for _, child in self.named_children():  # type: ignore[attr-defined]
-            if id(child) in done or id(child) in inside:  # (a module that holds itself: not again)
-                continue
-            done.add(id(child))
-            child._apply_to_tree(fn, inside)
-        fn(self)
+        # an explicit stack, not recursion: a tree thousands of modules deep is walked too
+        path = set(above) | {id(self)}  # the modules from the root down to the current one
+        frames: list = [(self, iter(list(self.named_children())), set())]  # type: ignore[attr-defined]
+        while frames:
+            module, kids, done = frames[-1]
+            for _, child in kids:
+                if id(child) in done or id(child) in path:  # (a module that holds itself: not again)
+                    continue
+                done.add(id(child))
+                path.add(id(child))
+                frames.append((child, iter(list(child.named_children())), set()))
+                break
+            else:
+                frames.pop()
+                path.discard(id(module))
+                fn(module)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Module":
         """Make every parameter require gradients (``False``: freeze them; a frozen parameter

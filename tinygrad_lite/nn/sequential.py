@@ -17,7 +17,7 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 
 from ..tensor import Tensor
-from .module import Module, _as_tensor
+from .module import Module, _as_tensor, cycle_safe_repr
 
 __all__ = ["Sequential", "ModuleList", "Identity", "Flatten"]
 
@@ -201,6 +201,7 @@ class ModuleList(Sequential):
 
     __rmul__ = __imul__ = __mul__
 
+    @cycle_safe_repr
     def __repr__(self) -> str:
         """torch's layout, a run of children that print alike shown once: ``(0-2): 3 x Linear(...)``."""
         if not self.layers:

@@ -182,6 +182,10 @@ class Optimizer(HookMethods):
         if not _is_param(params) and (not isinstance(params, Iterable) or isinstance(params, (str, bytes, dict))):
             raise TypeError(f"a parameter group's 'params' must be a Tensor or an iterable of Tensors, got "
                             f"{type(params).__name__}")
+        if isinstance(params, (set, frozenset)):  # as torch: a set's order changes between runs
+            raise TypeError(f"add_param_group: a parameter group's 'params' must be an ordered collection, got a "
+                            f"{type(params).__name__} of {len(params)} tensor(s), whose order changes between "
+                            "runs; use a list")
         params = [params] if _is_param(params) else list(params)
         for p in params:
             if not _is_param(p):
@@ -295,8 +299,11 @@ class Optimizer(HookMethods):
     def _check_buffer(self, name: str, value: Any, p: Any, key: Any) -> Any:
         """A loaded state buffer, validated against its parameter (subclasses may refine)."""
         kind = self.buffers.get(name)
-        if name == "step" and isinstance(value, np.ndarray) and value.ndim == 0:
-            value = value.item()  # a step saved as a 0-d array
+        if name == "step" and isinstance(value, np.ndarray):
+            if value.size != 1:
+                raise ValueError(f"state buffer 'step' of parameter {key!r} must be a non-negative int, got an "
+                                 f"array of shape {value.shape}")
+            value = value.item()  # a step saved as a 0-d (or one-element) array
         if self.buffers and kind is None:
             raise ValueError(f"state of parameter {key!r} has an unknown buffer {name!r} (a {type(self).__name__} "
                              f"keeps {sorted(self.buffers)})")

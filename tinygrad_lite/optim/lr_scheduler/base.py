@@ -287,8 +287,13 @@ class LRScheduler:
                                      f"got {value!r}")
                 for v in value:
                     check_number(f"{key} entry", v)
-            elif key in ("step_size", "T_max"):
+            elif key in ("step_size", "T_max", "total_steps"):
                 _int(key, value, 1)
+            elif key in ("patience", "cooldown", "num_bad_epochs", "cooldown_counter"):
+                _int(key, value, 0)
+            elif key == "factor":  # ReduceLROnPlateau's in [0, 1), ConstantLR's in (0, 1]
+                plateau = "num_bad_epochs" in own
+                check_number("factor", value, 0.0, 1.0, low_open=not plateau, high_open=plateau)
             elif key == "gamma":
                 check_number("gamma", value, 0.0, low_open=True)
             elif key == "eta_min":

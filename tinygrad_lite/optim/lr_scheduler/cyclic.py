@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Callable, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
@@ -85,6 +85,11 @@ class CyclicLR(LRScheduler):
                     group["base_momentum"] = low
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs
+
+    def _check_state(self, state_dict: Any, floor: int = -1) -> None:
+        super()._check_state(state_dict, floor)
+        if state_dict.get("_custom_scale", self._custom_scale) is None and "mode" in state_dict:
+            _choice(type(self).__name__, "mode", state_dict["mode"], ("triangular", "triangular2", "exp_range"))
 
     def scale_fn(self, x: float) -> float:
         """The amplitude scale at ``x`` (a cycle number or a step count)."""
