@@ -137,3 +137,13 @@ __all__ += [n for n in functions.__all__ if n not in ("abs", "all", "any", "max"
 # in __all__, so ``from tinygrad_lite import *`` leaves Python's float, int and bool alone
 globals().update(_dtypes.DTYPES)
 dtype = _dtypes.np.dtype  # torch.dtype's spelling: ``isinstance(x.dtype, tl.dtype)`` (an attribute only)
+
+
+def __getattr__(name: str) -> object:
+    """``tl.distributed`` on first use (as ``torch.distributed``): importing the package does not
+    import it, so a plain ``import tinygrad_lite`` costs no MPI set-up."""
+    if name == "distributed":
+        import importlib
+
+        return importlib.import_module(__name__ + ".distributed")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

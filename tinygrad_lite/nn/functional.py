@@ -509,10 +509,11 @@ from .pooling import (  # noqa: E402
     max_unpool2d,
     max_unpool3d,
 )
-from .resample import interpolate  # noqa: E402
+from .resample import interpolate, upsample, upsample_bilinear, upsample_nearest  # noqa: E402
 
 __all__ += ["affine_grid", "grid_sample", "gumbel_softmax", "pdist", "max_pool1d_with_indices",
             "max_pool2d_with_indices", "max_pool3d_with_indices", "adaptive_max_pool1d_with_indices",
             "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices", "dropout3d",
-            "fractional_max_pool2d", "fractional_max_pool2d_with_indices"]
+            "fractional_max_pool2d", "fractional_max_pool2d_with_indices", "upsample", "upsample_nearest",
+            "upsample_bilinear"]
 add_inplace(globals())  # inplace=True for the functions that take it; F.relu_, F.elu_, ...

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from typing import Any, Optional
 
 import numpy as np
@@ -43,7 +44,7 @@ from . import functional as F
 from .grid import cubic_weights
 from .module import Module
 
-__all__ = ["interpolate", "Upsample"]
+__all__ = ["interpolate", "Upsample", "upsample", "upsample_nearest", "upsample_bilinear"]
 
 # the interpolating modes and the number of spatial axes each takes
 _LINEAR = {"linear": 1, "bilinear": 2, "trilinear": 3, "bicubic": 2}
@@ -186,6 +187,33 @@ def interpolate(input: Any, size: Any = None, scale_factor: Any = None, mode: st
             continue
         x = _take(x, axis, j0) * (1 - t).reshape(bshape) + _take(x, axis, j1) * t.reshape(bshape)
     return x
+
+
+def _deprecated(name: str) -> None:
+    warnings.warn(f"nn.functional.{name} is deprecated; use nn.functional.interpolate", UserWarning, stacklevel=3)
+
+
+def upsample(input: Any, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
+             align_corners: Optional[bool] = None) -> Tensor:
+    """``interpolate(input, size, scale_factor, mode, align_corners)`` under its older name
+    (warns that the name is deprecated, as torch)."""
+    _deprecated("upsample")
+    return interpolate(input, size, scale_factor, mode, align_corners, who="upsample")
+
+
+def upsample_nearest(input: Any, size: Any = None, scale_factor: Any = None) -> Tensor:
+    """``interpolate(input, size, scale_factor, mode="nearest")``: output index i reads input
+    index ``floor(i * n_in / n_out)`` (deprecated name, as torch)."""
+    _deprecated("upsample_nearest")
+    return interpolate(input, size, scale_factor, "nearest", who="upsample_nearest")
+
+
+def upsample_bilinear(input: Any, size: Any = None, scale_factor: Any = None) -> Tensor:
+    """``interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)`` for a
+    (B, C, H, W) input: the corner pixels of input and output coincide and each output pixel
+    is the bilinear blend of its four neighbours (deprecated name, as torch)."""
+    _deprecated("upsample_bilinear")
+    return interpolate(input, size, scale_factor, "bilinear", True, who="upsample_bilinear")
 
 
 class Upsample(Module):

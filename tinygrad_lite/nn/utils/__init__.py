@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 from typing import Iterable, Optional, Union
 
 import numpy as np
@@ -11,7 +12,8 @@ import numpy as np
 from ...tensor import Tensor
 from . import rnn  # noqa: F401  (tl.nn.utils.rnn.pad_sequence, as torch.nn.utils.rnn)
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters", "TotalNorm"]
+__all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters",
+           "TotalNorm"]
 
 
 class TotalNorm(float):
@@ -112,6 +114,15 @@ def clip_grad_norm_(parameters: Union[Tensor, Iterable[Tensor]], max_norm: float
         else:
             p.grad = np.asarray(p.grad * np.asarray(coef, dtype=p.grad.dtype))
     return total
+
+
+def clip_grad_norm(parameters: Union[Tensor, Iterable[Tensor]], max_norm: float, norm_type: float = 2.0,
+                   error_if_nonfinite: bool = False, foreach: Optional[bool] = None) -> TotalNorm:
+    """:func:`clip_grad_norm_` under its older name, which warns (a FutureWarning, as torch)
+    that it is deprecated."""
+    warnings.warn("nn.utils.clip_grad_norm is deprecated; use nn.utils.clip_grad_norm_", FutureWarning,
+                  stacklevel=2)
+    return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 
 
 def clip_grad_value_(parameters: Union[Tensor, Iterable[Tensor]], clip_value: float,
