@@ -136,6 +136,10 @@ def backward(tensors: Tensors, grad_tensors: Any = None, retain_graph: Optional[
         for t, g in zip(ins, grad(ts, ins, gs, allow_unused=True, create_graph=graphed)):
             if g is not None:
                 t._accumulate(np.array(g._data) if graphed else g._data)
+                if id(t) in graph.POST_HOOKS:
+                    from . import hooks
+
+                    hooks.after_accumulate(t)
         return
     for t, g in zip(ts, gs):
         seed_of(t, g, where)  # every check before any sweep

@@ -342,6 +342,9 @@ def backward(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]] = No
 # Hooks of Tensors (``hooks.py`` fills it): id(tensor) -> (weak ref, weak ref to {id: fn}); the sweep
 # looks at it only when it is not empty
 TENSOR_HOOKS: dict = {}
+# Post-accumulate hooks of leaves (``register_post_accumulate_grad_hook``): id(tensor) -> (weak ref,
+# weak ref to {id: fn}); read once per backward, after each leaf's gradient was added to ``.grad``
+POST_HOOKS: dict = {}
 
 
 def _hooks() -> Any:
@@ -398,5 +401,8 @@ def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
         ctx.finish(leaves)
         if not writes:
             return
+    post = POST_HOOKS or None
     for leaf, g in leaves:
         leaf._accumulate(g)
+        if post is not None and id(leaf) in post:
+            _hooks().after_accumulate(leaf)

@@ -44,6 +44,10 @@ class _Lifted:
 
     def _accumulate(self, g: Tensor) -> None:
         self.t._accumulate(np.array(g._data))
+        if id(self.t) in graph.POST_HOOKS:
+            from . import hooks
+
+            hooks.after_accumulate(self.t)
 
 
 class _OnTensors:

@@ -25,7 +25,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from .graph import TENSOR_HOOKS, state
+from .graph import POST_HOOKS, TENSOR_HOOKS, state
 
 # id(Tensor) -> (weak ref to it, weak ref to its hooks {hook id: fn(node, g, pending, sweep) -> new g
 # or None}, which live in the tensor): the table the backward sweep reads (graph.TENSOR_HOOKS)
@@ -129,6 +129,39 @@ def register_tensor_hook(t: Any, hook: Callable) -> RemovableHandle:
 
     table = _tensor_table(t)
     return _handle(TENSORS, t, table, insert(table, call, False))
+
+
+def register_post_accumulate_hook(t: Any, hook: Callable) -> RemovableHandle:
+    """``t.register_post_accumulate_grad_hook(hook)``: ``hook(t)`` runs (its result ignored) each
+    time a backward has added its gradient to the leaf ``t``'s ``.grad``, so ``t.grad`` (and
+    ``t.grad_sample``) already hold it: the place for an optimizer step per parameter."""
+    who = "register_post_accumulate_grad_hook"
+    if not callable(hook):
+        raise TypeError(f"{who}: hook must be callable, got {type(hook).__name__}")
+    if not t.requires_grad:
+        raise RuntimeError(f"{who}: cannot register a hook on a tensor that does not require grad")
+    if t._op is not None:
+        raise RuntimeError(f"{who}: hooks cannot be registered on non-leaf tensors (the result of an op)")
+    key = id(t)
+    entry = POST_HOOKS.get(key)
+    table = entry[1]() if entry is not None and entry[0]() is t else None
+    if table is None:
+        def gone(ref: Any) -> None:
+            if POST_HOOKS.get(key, (None,))[0] is ref:
+                del POST_HOOKS[key]
+
+        table = _TensorHooks()
+        t._post = table  # the hooks live in the tensor; the registry holds weak references
+        POST_HOOKS[key] = (weakref.ref(t, gone), weakref.ref(table))
+    return _handle(POST_HOOKS, t, table, insert(table, hook, False))
+
+
+def after_accumulate(t: Any) -> None:
+    """Run the post-accumulate hooks of the leaf ``t``, in the order they were registered."""
+    entry = POST_HOOKS.get(id(t))
+    table = entry[1]() if entry is not None and entry[0]() is t else None
+    for fn in list(table.values()) if table else ():
+        fn(t)
 
 
 DROP = object()  # a module backward hook returned None for this gradient: it goes nowhere

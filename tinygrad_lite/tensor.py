@@ -75,7 +75,7 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
 
     __slots__ = ("_data", "_v", "_stamp", "_grad", "_lazy", "requires_grad", "name", "_parents", "_op", "_ctx", "_bs",
                  "_mix", "_ps", "_gs", "_gsbuf", "_gbuf", "_gsnorm", "_nkeys", "last_batch", "_src", "_param", "_moved",
-                 "_hooks", "_internal", "_home", "__weakref__")
+                 "_hooks", "_post", "_internal", "_home", "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
     __hash__ = object.__hash__  # hashable by identity (optimizer state is keyed by parameters)
 
@@ -229,11 +229,6 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
         extra = ["requires_grad=True"] * bool(self.requires_grad) + ["batched=True"] * bool(self._bs & BATCHED)
         return tensor_repr(self.data, extra + [f"name={self.name!r}"] * bool(self.name))  # (tl.set_printoptions)
 
-    def __format__(self, spec: str) -> str:
-        """As torch: a 0-d tensor formats as its number (``f"{loss:.4f}"``); others only with
-        an empty spec (their repr), else TypeError."""
-        return format(self.data.item(), spec) if self.data.ndim == 0 else object.__format__(self, spec)
-
     def _accumulate(self, g: np.ndarray) -> None:
         """Leaf gradients accumulate across backward calls (like PyTorch)."""
         if type(g) is persample.LazyGrad:
@@ -284,7 +279,8 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
 
     # ------------------------------------------------------------------ backward -------
     def backward(self, gradient: Optional[ArrayLike] = None, per_sample: Union[bool, str] = True,
-                 trace: Any = None, retain_graph: Optional[bool] = None, create_graph: bool = False) -> None:
+                 trace: Any = None, retain_graph: Optional[bool] = None, create_graph: bool = False,
+                 inputs: Any = None) -> None:
         """Reverse-mode sweep: fill ``.grad`` of the graph's nodes with d(self)/d(node).
 
         ``gradient`` is dL/d(self); it may be omitted for a one-element tensor (seed 1).
@@ -297,8 +293,13 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
         differentiable ops (module ``higher``), for higher-order gradients: ``.grad`` gets the same
         values (numpy arrays; ``tl.autograd.grad(..., create_graph=True)`` returns the gradients as
         Tensors to differentiate again), and a batched input keeps nothing per-sample (as
-        ``per_sample=False``).
+        ``per_sample=False``). ``inputs=``: only their ``.grad`` accumulates (``tl.autograd.backward``).
         """
+        if inputs is not None:
+            if trace is not None or per_sample is not True:
+                raise ValueError("backward: inputs= cannot be combined with trace= or per_sample=")
+            from .autograd import backward
+            return backward(self, gradient, retain_graph, create_graph, inputs)
         if per_sample is not True and per_sample is not False and per_sample != "norms":
             raise ValueError(f"backward: per_sample must be True, False or 'norms', got {per_sample!r}")
         graphed = check_flags("backward", retain_graph, create_graph)

@@ -54,6 +54,11 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods, Ne
 
     __slots__ = ()
 
+    def __format__(self, spec: str) -> str:
+        """As torch: a 0-d tensor formats as its number (``f"{loss:.4f}"``); others only with
+        an empty spec (their repr), else TypeError."""
+        return format(self.data.item(), spec) if self.data.ndim == 0 else object.__format__(self, spec)
+
     # ------------------------------------------------------------ copies, conversions --
     def clone(self, *, memory_format: Any = None) -> "Tensor":
         """A copy in its own memory; the gradient passes back unchanged (d clone(x)/dx = 1)."""
@@ -102,6 +107,13 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods, Ne
         from . import hooks
 
         return hooks.register_tensor_hook(self, hook)
+
+    def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
+        """``hook(self)`` runs after each backward has added its gradient to this leaf's
+        ``.grad`` (its result is ignored); returns a handle whose ``remove()`` detaches it."""
+        from . import hooks
+
+        return hooks.register_post_accumulate_hook(self, hook)
 
     @property
     def is_cuda(self) -> bool:
