@@ -466,6 +466,7 @@ from .grid import affine_grid, grid_sample  # noqa: E402
 from .inplace_fns import add_inplace  # noqa: E402
 from .layers_extra import channel_shuffle, local_response_norm, lp_pool1d, lp_pool2d, lp_pool3d, rrelu  # noqa: E402
 from .layers_more import hardshrink, instance_norm, pixel_shuffle, pixel_unshuffle, rms_norm, softshrink  # noqa: E402
+from .linear_ce import linear_cross_entropy  # noqa: E402
 from .losses import (  # noqa: E402
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -515,5 +516,5 @@ __all__ += ["affine_grid", "grid_sample", "gumbel_softmax", "pdist", "max_pool1d
             "max_pool2d_with_indices", "max_pool3d_with_indices", "adaptive_max_pool1d_with_indices",
             "adaptive_max_pool2d_with_indices", "adaptive_max_pool3d_with_indices", "dropout3d",
             "fractional_max_pool2d", "fractional_max_pool2d_with_indices", "upsample", "upsample_nearest",
-            "upsample_bilinear"]
+            "upsample_bilinear", "linear_cross_entropy"]
 add_inplace(globals())  # inplace=True for the functions that take it; F.relu_, F.elu_, ...
