@@ -313,9 +313,15 @@ def test_pools_with_ceil_mode_print_it_as_torch(name: str) -> None:
 
 
 LOSSES = sorted(n for n in dir(tl.nn) if (n.endswith("Loss") or n in ("PairwiseDistance", "CosineSimilarity"))
-                and hasattr(torch.nn, n) and n not in ("AdaptiveLogSoftmaxWithLoss",))
+                and hasattr(torch.nn, n) and n not in ("AdaptiveLogSoftmaxWithLoss", "LinearCrossEntropyLoss"))
 
 
 @pytest.mark.parametrize("name", LOSSES)
 def test_losses_and_distances_print_as_torch(name: str) -> None:
     assert repr(getattr(tl.nn, name)()) == repr(getattr(torch.nn, name)())
+
+
+@pytest.mark.parametrize("kw", [{}, {"bias": True, "out_features": (2, 3), "label_smoothing": 0.1, "ignore_index": 3,
+                                     "reduction": "sum"}])
+def test_linear_cross_entropy_loss_prints_as_torch(kw: dict) -> None:
+    assert repr(tl.nn.LinearCrossEntropyLoss(4, 3, **kw)) == repr(torch.nn.LinearCrossEntropyLoss(4, 3, **kw))
