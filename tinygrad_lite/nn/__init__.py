@@ -125,6 +125,7 @@ from .pool_layers import (
 )
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .resample import Upsample
+from .syncbatchnorm import SyncBatchNorm
 from .transformer import (
     Transformer,
     TransformerDecoder,
@@ -159,6 +160,7 @@ __all__ += ["MultiMarginLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss
             "UpsamplingNearest2d", "UpsamplingBilinear2d", "ZeroPad3d", "ConstantPad3d", "ReflectionPad3d",
             "ReplicationPad3d", "CircularPad3d", "EmbeddingBag", "CTCLoss"]
 __all__ += ["Dropout3d", "FractionalMaxPool2d"]
+__all__ += ["SyncBatchNorm"]
 __all__ += ["LinearCrossEntropyLoss"]
 __all__ += ["LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d",
             "LazyConvTranspose3d", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyInstanceNorm1d",
