@@ -23,6 +23,8 @@ LAYERS: list[tuple[str, Callable[..., Any]]] = [
     ("BatchNorm1d", lambda **k: nn.BatchNorm1d(4, **k)),
     ("BatchNorm2d", lambda **k: nn.BatchNorm2d(4, **k)),
     ("BatchNorm3d", lambda **k: nn.BatchNorm3d(4, **k)),
+    ("SyncBatchNorm", lambda **k: nn.SyncBatchNorm(4, **k)),
+    ("LinearCrossEntropyLoss", lambda **k: nn.LinearCrossEntropyLoss(4, 3, **k)),
     ("InstanceNorm1d", lambda **k: nn.InstanceNorm1d(4, affine=True, **k)),
     ("InstanceNorm2d", lambda **k: nn.InstanceNorm2d(4, affine=True, **k)),
     ("InstanceNorm3d", lambda **k: nn.InstanceNorm3d(4, affine=True, **k)),

@@ -22,6 +22,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
+from ..factories import param_dtype
 from ..tensor import Tensor
 from .functional import _check_reduction, _t, linear
 from .losses import _class_weight, _index, _LossModule, cross_entropy
@@ -166,6 +167,7 @@ class LinearCrossEntropyLoss(_LossModule):
                        for d in out_features)):
             raise ValueError(f"{who}: out_features must be a tuple of ints >= 1 (the K extra logit axes), got "
                              f"{out_features!r}")
+        dtype = param_dtype(who, dtype, device)  # (a device other than the CPU, a bad dtype: named here)
         self._reduce(None, None, reduction)
         if weight is not None:
             _class_weight(weight, int(num_classes), who, np.float64)
@@ -176,7 +178,7 @@ class LinearCrossEntropyLoss(_LossModule):
         self.label_smoothing = _smoothing(label_smoothing, who)
         self.options = _options(options, who)
         self.linear = Linear(int(in_features), math.prod(self.out_features) * self.num_classes, bias=bias,
-                             rng=rng, dtype=dtype, device=device)
+                             rng=rng, dtype=dtype)
 
     def forward(self, input: Any, target: Any) -> Tensor:
         W, b = self.linear.weight, self.linear.bias
