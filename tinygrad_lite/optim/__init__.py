@@ -24,6 +24,7 @@ from .lr_scheduler import (
            SequentialLR,
            StepLR,
 )
+from .muon import Muon
 from .optimizer import Optimizer
 from .rules import SGD, Adagrad, Adam, AdamW, RMSprop
 from .rules_more import ASGD, Adadelta, Adamax, NAdam, RAdam, Rprop
@@ -33,4 +34,4 @@ __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "
            "ExponentialLR", "CosineAnnealingLR", "MultiStepLR", "LambdaLR", "LinearLR", "ConstantLR",
            "MultiplicativeLR", "PolynomialLR", "CosineAnnealingWarmRestarts", "CyclicLR", "OneCycleLR",
            "ReduceLROnPlateau", "SequentialLR", "ChainedScheduler", "lr_scheduler", "Adafactor", "SparseAdam",
-           "swa_utils"]
+           "swa_utils", "Muon"]
