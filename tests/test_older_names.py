@@ -105,3 +105,39 @@ def test_distributed_is_an_attribute_loaded_on_first_use() -> None:
            if not (k.startswith(("PMI_", "PMIX_", "OMPI_", "HYDRA_")))}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_variable_is_a_detached_leaf_sharing_the_data_as_torch() -> None:
+    from tinygrad_lite.autograd import Variable
+
+    TV = torch.autograd.Variable
+    x = tl.tensor([1.0, 2.0])
+    tx = torch.tensor([1.0, 2.0], dtype=torch.float64)
+    v, tv = Variable(x, requires_grad=True), TV(tx, requires_grad=True)
+    assert (v is x, v.requires_grad, x.requires_grad) == (tv is tx, tv.requires_grad, tx.requires_grad)
+    assert np.shares_memory(v.data, x.data)
+    (v * v).sum().backward()
+    (tv * tv).sum().backward()
+    np.testing.assert_array_equal(v.grad, tv.grad.numpy())
+    y = tl.tensor([1.0], requires_grad=True) * 2  # a non-leaf: cut from its graph
+    w = Variable(y)
+    assert not w.requires_grad and w._op is None
+    assert isinstance(x, Variable) and isinstance(w, Variable) and not isinstance(np.ones(1), Variable)
+    with pytest.raises(TypeError, match="Variable: data has to be a Tensor"):
+        Variable([1.0, 2.0])
+    with pytest.raises(TypeError):
+        TV([1.0, 2.0])
+    with pytest.warns(UserWarning, match="volatile"):
+        Variable(x, volatile=True)
+
+
+def test_grad_modes_and_multithreading_switch_under_autograd() -> None:
+    A = tl.autograd
+    assert A.no_grad is tl.no_grad and A.enable_grad is tl.enable_grad
+    assert A.set_grad_enabled is tl.set_grad_enabled and A.inference_mode is tl.inference_mode
+    assert A.is_multithreading_enabled() is torch.autograd.is_multithreading_enabled() is True
+    with A.set_multithreading_enabled(False):
+        assert A.is_multithreading_enabled() is False
+    assert A.is_multithreading_enabled() is True
+    with pytest.raises(TypeError, match="set_multithreading_enabled"):
+        A.set_multithreading_enabled(1)

@@ -23,7 +23,9 @@ from .graph import enable_grad, inference_mode, is_grad_enabled, no_grad, set_gr
 from .random import default_generator
 from .tensor import Tensor
 
-__all__ = ["gradcheck", "gradgradcheck", "GradcheckError", "detect_anomaly", "set_detect_anomaly", "grad_mode"]
+__all__ = ["gradcheck", "gradgradcheck", "GradcheckError", "detect_anomaly", "set_detect_anomaly", "grad_mode",
+           "Variable", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_multithreading_enabled",
+           "set_multithreading_enabled"]
 
 GradcheckError = _fd.GradcheckError
 
@@ -34,6 +36,55 @@ grad_mode.set_grad_enabled = set_grad_enabled  # type: ignore[attr-defined]
 grad_mode.inference_mode = inference_mode  # type: ignore[attr-defined]
 grad_mode.is_grad_enabled = is_grad_enabled  # type: ignore[attr-defined]
 grad_mode.__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode"]  # type: ignore[attr-defined]
+
+
+class _VariableMeta(type):
+    def __instancecheck__(cls, obj: Any) -> bool:  # every Tensor is a Variable, as in torch
+        return isinstance(obj, Tensor)
+
+
+class Variable(metaclass=_VariableMeta):
+    """torch's older wrapper, kept for old code: ``Variable(t, requires_grad=False)`` is a new
+    leaf Tensor sharing ``t``'s data (cut from ``t``'s graph, as ``t.detach()``) with the
+    given ``requires_grad``; ``isinstance(x, Variable)`` holds for every Tensor. ``volatile``
+    has no effect (a UserWarning says so; use ``no_grad()``)."""
+
+    def __new__(cls, data: Any, requires_grad: bool = False, volatile: bool = False) -> Any:  # type: ignore[misc]
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Variable: data has to be a Tensor, got {type(data).__name__}")
+        if not isinstance(requires_grad, bool):
+            raise TypeError(f"Variable: requires_grad must be a bool, got {requires_grad!r}")
+        if volatile:
+            import warnings
+            warnings.warn("Variable: volatile has no effect; use `with tl.no_grad():`", UserWarning, stacklevel=2)
+        out = data.detach()
+        return out.requires_grad_(True) if requires_grad else out
+
+
+_MULTITHREADING = [True]
+
+
+def is_multithreading_enabled() -> bool:
+    """torch's switch for its multithreaded backward engine: this library's backward always
+    runs in the calling thread, and the switch is only recorded (default True)."""
+    return _MULTITHREADING[0]
+
+
+class set_multithreading_enabled:
+    """Records torch's multithreaded-backward switch (no effect here: see
+    :func:`is_multithreading_enabled`); a statement, or a context manager that restores it."""
+
+    def __init__(self, mode: bool) -> None:
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_multithreading_enabled: mode must be a bool, got {mode!r}")
+        self._prev = _MULTITHREADING[0]
+        _MULTITHREADING[0] = mode
+
+    def __enter__(self) -> "set_multithreading_enabled":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _MULTITHREADING[0] = self._prev
 
 
 class set_detect_anomaly(detect_anomaly):
