@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import numpy as np
 import pytest
@@ -141,3 +142,60 @@ def test_grad_modes_and_multithreading_switch_under_autograd() -> None:
     assert A.is_multithreading_enabled() is True
     with pytest.raises(TypeError, match="set_multithreading_enabled"):
         A.set_multithreading_enabled(1)
+
+
+def _modes_walk(lib: Any) -> list:
+    """(grad enabled, inference mode) at each point of nested grad-mode blocks."""
+    seen = []
+
+    def look() -> None:
+        seen.append((lib.is_grad_enabled(), lib.is_inference_mode_enabled()))
+
+    @lib.inference_mode
+    def bare() -> None:
+        look()
+
+    @lib.inference_mode(False)
+    def off() -> None:
+        look()
+
+    look()
+    with lib.inference_mode():
+        look()
+        with lib.inference_mode(False):
+            look()
+            with lib.no_grad():
+                look()
+            look()
+        with lib.enable_grad():
+            look()
+        off()
+        look()
+    with lib.no_grad():
+        with lib.inference_mode(False):
+            look()
+        bare()
+        off()
+        look()
+    with lib.inference_mode(True):
+        with lib.inference_mode(True):
+            look()
+        look()
+    look()
+    return seen
+
+
+def test_inference_mode_flags_follow_torch() -> None:
+    assert _modes_walk(tl) == _modes_walk(torch)
+
+
+def test_inference_mode_is_per_thread() -> None:
+    import threading
+
+    got = []
+    with tl.inference_mode():
+        t = threading.Thread(target=lambda: got.append((tl.is_inference_mode_enabled(), tl.is_grad_enabled())))
+        t.start()
+        t.join()
+        assert tl.is_inference_mode_enabled()
+    assert got == [(False, True)]

@@ -70,7 +70,7 @@ from .factories import (
 )
 from .functions import *  # noqa: F403  (torch's function namespace: tl.exp, tl.sum, tl.maximum, ...)
 from .gradcheck import GradcheckError, gradcheck
-from .graph import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .graph import enable_grad, inference_mode, is_grad_enabled, is_inference_mode_enabled, no_grad, set_grad_enabled
 from .layoutfunctions import *  # noqa: F403  (tl.scatter, tl.take_along_dim, tl.tile, tl.combinations, ...)
 from .morefunctions import *  # noqa: F403  (more of it: tl.tan, tl.cumprod, tl.cdist, tl.meshgrid, ...)
 from .persample import total_norms as per_sample_norms
@@ -127,7 +127,7 @@ __all__ += ["zeros", "ones", "full", "empty", "zeros_like", "ones_like", "full_l
             "set_default_dtype", "Size", "set_printoptions", "get_printoptions", "testing"]
 # (tl.compile is an attribute only: ``from tinygrad_lite import *`` leaves Python's compile alone)
 # (``from tinygrad_lite import *`` leaves Python's own abs, all, any, max, min, pow, round and sum alone)
-__all__ += morefunctions.__all__
+__all__ += morefunctions.__all__ + ["is_inference_mode_enabled"]
 __all__ += statfunctions.__all__ + ["special"]
 __all__ += torchlinalg.__all__
 __all__ += torchport.__all__

@@ -44,7 +44,7 @@ from operator import attrgetter
 from typing import Any, Callable, Iterator, Optional
 
 __all__ = ["toposort", "backward", "no_grad", "inference_mode", "enable_grad", "is_grad_enabled", "set_grad_enabled",
-           "state"]
+           "is_inference_mode_enabled", "state"]
 
 
 class _State(threading.local):
@@ -55,6 +55,7 @@ class _State(threading.local):
         self.grad = True
         self.modules: list = []
         self.anomaly = False
+        self.inference = False  # inside an ``inference_mode()`` block
         self.lazy = False  # inside a default (per-sample) backward: weight gradients may stay factored
 
     @contextlib.contextmanager
@@ -73,6 +74,11 @@ state = _State()
 def is_grad_enabled() -> bool:
     """True unless inside a ``no_grad()`` block (of this thread)."""
     return state.grad
+
+
+def is_inference_mode_enabled() -> bool:
+    """True inside an ``inference_mode()`` block (of this thread), as torch's."""
+    return state.inference
 
 
 class ThreadFlag:
@@ -185,27 +191,25 @@ class no_grad(_FixedMode):
 
 
 class inference_mode(_FixedMode):
-    """torch's ``inference_mode``, here ``no_grad`` under another name (context manager and
-    decorator, bare or called); ``inference_mode(False)`` leaves recording as it is."""
-
-    _keep = False
+    """torch's ``inference_mode`` (context manager and decorator, bare or called): inside it
+    nothing records a graph (as ``no_grad``) and ``is_inference_mode_enabled()`` is True;
+    ``inference_mode(False)`` turns recording on and inference mode off inside, as torch's."""
 
     def __new__(cls, mode: Any = True) -> Any:
         if callable(mode) and not isinstance(mode, bool):  # bare @inference_mode
             return object.__new__(cls)._init(False)(mode)
         if not isinstance(mode, bool):
             raise TypeError(f"inference_mode: mode must be a bool, got {type(mode).__name__}")
-        self = object.__new__(cls)._init(False)
-        self._keep = not mode
-        return self
+        return object.__new__(cls)._init(not mode)  # (the recording mode inside)
 
     def __enter__(self) -> "ThreadFlag":
-        if self._keep:
-            self._mode = state.grad  # (the mode in force: entering changes nothing)
+        self.__dict__.setdefault("_was", []).append(state.inference)
+        state.inference = not self._mode
         return super().__enter__()
 
-    def __call__(self, fn: Callable) -> Callable:
-        return fn if self._keep and callable(fn) else super().__call__(fn)
+    def __exit__(self, *exc: Any) -> None:
+        super().__exit__(*exc)
+        state.inference = self._was.pop()
 
 
 class enable_grad(_FixedMode):
