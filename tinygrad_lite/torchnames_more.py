@@ -21,11 +21,12 @@ from __future__ import annotations
 import builtins
 import numbers
 import os
-from typing import Any, NamedTuple, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 import numpy as np
 
 from .autograd_checks import set_detect_anomaly
+from .conventions import check_bool
 from .factories import check_device, device, get_default_dtype, where
 from .func import vmap
 from .graph import state
@@ -56,11 +57,6 @@ def _float(who: str, x: Any, name: str = "input") -> Tensor:
         raise TypeError(f"{who}: {name} must be a floating-point tensor, got dtype {x.data.dtype}")
     return x
 
-
-def _bool(who: str, name: str, v: Any) -> bool:
-    if not isinstance(v, (bool, np.bool_)):
-        raise TypeError(f"{who}: {name} must be a bool, got {v!r}")
-    return bool(v)
 
 
 def _zero_grad_result(x: Tensor, sample: np.ndarray) -> Tensor:
@@ -143,7 +139,7 @@ def randint_like(input: Tensor, low: Any, high: Any = None, *, generator: Any = 
     if not lo < hi:
         raise ValueError(f"randint_like: expects low < high, got low={lo}, high={hi}")
     dt = x.data.dtype if dtype is None else np.dtype(dtype)
-    _bool("randint_like", "requires_grad", requires_grad)
+    check_bool("randint_like", "requires_grad", requires_grad)
     if requires_grad and dt.kind != "f":
         raise TypeError(f"randint_like: only floating-point tensors can require gradients, got dtype {dt}")
     if dt.kind in "iu" and not (np.iinfo(dt).min <= lo and hi - 1 <= np.iinfo(dt).max):
@@ -153,64 +149,36 @@ def randint_like(input: Tensor, low: Any, high: Any = None, *, generator: Any = 
 
 
 # ---------------------------------------------------------------- predicates, views -------
-def is_complex(input: Tensor) -> bool:
-    """Whether the dtype is complex: never, here."""
-    return _tensor("is_complex", input).is_complex()
+def _same(t: Tensor) -> Tensor:
+    return t
 
 
-def is_nonzero(input: Tensor) -> bool:
-    """The truth of a one-element tensor (RuntimeError for any other size)."""
-    return _tensor("is_nonzero", input).is_nonzero()
+def _on_tensor(name: str, doc: str, body: Optional[Callable[[Tensor], Any]] = None) -> Callable[[Tensor], Any]:
+    """``tl.<name>(input)``: ``body`` of ``input`` (default: its Tensor method ``name``), once
+    ``input`` is checked to be a Tensor."""
+    def fn(input: Tensor) -> Any:
+        t = _tensor(name, input)
+        return getattr(t, name)() if body is None else body(t)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
 
 
-def is_signed(input: Tensor) -> bool:
-    """Whether the dtype holds negative numbers (floats and signed integers)."""
-    return _tensor("is_signed", input).is_signed()
+is_complex = _on_tensor("is_complex", "Whether the dtype is complex: never, here.")
+is_nonzero = _on_tensor("is_nonzero", "The truth of a one-element tensor (else RuntimeError).")
+is_signed = _on_tensor("is_signed", "Whether the dtype holds negative numbers (floats and signed integers).")
+is_inference = _on_tensor("is_inference", "Whether the tensor is an inference tensor: never, here.")
+is_conj = _on_tensor("is_conj", "Whether the tensor is a lazily conjugated view: never, here.")
+is_neg = _on_tensor("is_neg", "Whether the tensor is a lazily negated view: never, here.")
 
 
-def is_inference(input: Tensor) -> bool:
-    """Whether the tensor is an inference tensor: never, here."""
-    return _tensor("is_inference", input).is_inference()
-
-
-def is_conj(input: Tensor) -> bool:
-    """Whether the tensor is a lazily conjugated view: never, here."""
-    return _tensor("is_conj", input).is_conj()
-
-
-def is_neg(input: Tensor) -> bool:
-    """Whether the tensor is a lazily negated view: never, here."""
-    return _tensor("is_neg", input).is_neg()
-
-
-def conj(input: Tensor) -> Tensor:
-    """The complex conjugate: a real tensor is its own, ``input`` itself."""
-    return _tensor("conj", input)
-
-
-def conj_physical(input: Tensor) -> Tensor:
-    """The complex conjugate, computed: a real tensor is its own, ``input`` itself."""
-    return _tensor("conj_physical", input)
-
-
-def conj_physical_(input: Tensor) -> Tensor:
-    """In-place conjugate: nothing changes in a real tensor; ``input`` is returned."""
-    return _tensor("conj_physical_", input)
-
-
-def resolve_conj(input: Tensor) -> Tensor:
-    """``input`` with a pending conjugation applied: ``input`` itself, here."""
-    return _tensor("resolve_conj", input)
-
-
-def resolve_neg(input: Tensor) -> Tensor:
-    """``input`` with a pending negation applied: ``input`` itself, here."""
-    return _tensor("resolve_neg", input)
-
-
-def real(input: Tensor) -> Tensor:
-    """The real part: a real tensor is ``input`` itself."""
-    return _tensor("real", input)
+conj = _on_tensor("conj", "The complex conjugate: a real tensor is its own.", _same)
+conj_physical = _on_tensor("conj_physical", "The conjugate, computed: a real tensor is its own.", _same)
+conj_physical_ = _on_tensor("conj_physical_", "In-place conjugate: a real tensor is unchanged.", _same)
+resolve_conj = _on_tensor("resolve_conj", "With a pending conjugation applied: ``input`` itself.", _same)
+resolve_neg = _on_tensor("resolve_neg", "With a pending negation applied: ``input`` itself.", _same)
+real = _on_tensor("real", "The real part: a real tensor is ``input`` itself.", _same)
 
 
 def fill(input: Tensor, value: Any) -> Tensor:
@@ -278,8 +246,8 @@ def is_anomaly_check_nan_enabled() -> bool:
 
 def set_anomaly_enabled(enabled: bool, check_nan: bool = True) -> None:
     """Switch anomaly detection on (``enabled and check_nan``) or off in this thread, from now on."""
-    _bool("set_anomaly_enabled", "enabled", enabled)
-    _bool("set_anomaly_enabled", "check_nan", check_nan)
+    check_bool("set_anomaly_enabled", "enabled", enabled)
+    check_bool("set_anomaly_enabled", "check_nan", check_nan)
     set_detect_anomaly(bool(enabled), bool(check_nan))
 
 
@@ -300,7 +268,7 @@ def set_num_interop_threads(n: int) -> None:
 def set_flush_denormal(mode: bool) -> bool:
     """Returns False: flushing denormal floats to zero is not supported (numpy keeps them),
     whichever ``mode``."""
-    _bool("set_flush_denormal", "mode", mode)
+    check_bool("set_flush_denormal", "mode", mode)
     return False
 
 
@@ -311,7 +279,7 @@ def nuclear_norm(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tenso
     x = _tensor("nuclear_norm", input)
     if isinstance(dim, (bool, np.bool_)):
         dim, keepdim = None, bool(dim)
-    _bool("nuclear_norm", "keepdim", keepdim)
+    check_bool("nuclear_norm", "keepdim", keepdim)
     if dim is None:
         if x.ndim != 2:
             raise ShapeMismatchError(f"nuclear_norm: expected a 2-d input when no dim is given, got shape "
@@ -326,7 +294,7 @@ def frobenius_norm(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
     if not 1 <= len(dims) <= 2:
         raise ArgumentError(f"frobenius_norm: dim must name one or two axes, got {dim!r}")
-    _bool("frobenius_norm", "keepdim", keepdim)
+    check_bool("frobenius_norm", "keepdim", keepdim)
     return vector_norm(x, 2, dims, keepdim)
 
 
@@ -433,7 +401,7 @@ def histogramdd(input: Tensor, bins: Any, *, range: Optional[Any] = None, weight
         raise ShapeMismatchError("histogramdd: expected an input of shape (..., D), got a 0-d tensor")
     nd = x.shape[-1]
     pts = x.data.reshape(-1, nd)
-    _bool("histogramdd", "density", density)
+    check_bool("histogramdd", "density", density)
     if isinstance(bins, (int, np.integer)) and not isinstance(bins, (bool, np.bool_)):
         bins = [int(bins)] * nd
     if not isinstance(bins, (list, tuple)) or len(bins) != nd:

@@ -58,12 +58,12 @@ def _check_target(y: np.ndarray, probs: bool, logits_shape: tuple, label_shape: 
             raise TypeError(f"{who}: a target of the logits' shape {logits_shape} holds class probabilities and "
                             f"must be float, got dtype {y.dtype}")
         return
-    if y.dtype.kind not in "iu":
-        raise TypeError(f"{who}: target must hold integer class indices of shape {label_shape} or float class "
-                        f"probabilities of shape {logits_shape} ({shapes}), got dtype {y.dtype} and shape {y.shape}")
+    expected = f"class indices of shape {label_shape} or probabilities of shape {logits_shape}"
+    if y.dtype.kind not in "iu":  # (neither integer labels nor, at the logits' shape, probabilities)
+        raise TypeError(f"{who}: target must hold integer {expected.replace('or p', 'or float p')} ({shapes}), "
+                        f"got dtype {y.dtype} and shape {y.shape}")
     if y.shape != label_shape:
-        raise ValueError(f"{who}: target of shape {y.shape} does not match {shapes} (expected class indices of "
-                         f"shape {label_shape} or probabilities of shape {logits_shape})")
+        raise ValueError(f"{who}: target of shape {y.shape} does not match {shapes} (expected {expected})")
     bad = (y != ignore) & ((y < 0) | (y >= C))
     if bad.any():
         raise IndexError(f"{who}: label {int(y[bad].reshape(-1)[0])} is out of range for {C} classes "
