@@ -111,3 +111,7 @@ from .linalg_more import *  # noqa: E402,F403  (det, inv, solve, cholesky, qr, s
 from .linalg_more import __all__ as _more  # noqa: E402
 
 __all__ += _more
+from .linalg_lu import *  # noqa: E402,F403  (lu, lu_factor, lu_factor_ex, lu_solve, tensorinv, tensorsolve)
+from .linalg_lu import __all__ as _lu  # noqa: E402
+
+__all__ += _lu

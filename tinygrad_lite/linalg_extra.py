@@ -18,7 +18,7 @@ from typing import Any, NamedTuple, Optional
 import numpy as np
 
 from .conventions import ArgumentError, ShapeMismatchError
-from .linalg_more import LinAlgError, M, _info, _mat, _t, _vector_rhs, matrix_rank, pinv
+from .linalg_more import LinAlgError, M, _floats, _info, _mat, _t, _vector_rhs, matrix_rank, pinv
 from .ops.base import _AxisError, allocating
 from .tensor import Tensor, stack
 
@@ -71,10 +71,12 @@ def matrix_power(A: Any, n: int) -> Tensor:
 
 
 def _matrix_power(who: str, A: Any, n: int) -> Tensor:
-    A = _mat(who, A, True)
+    A = _mat(who, A, True, floats=False)
     if isinstance(n, bool) or not isinstance(n, numbers.Integral):
         raise TypeError(f"{who}: n must be an int, got {n!r}")
     n = int(n)
+    if n < 0:
+        _floats(who, A)
     if n == 0:
         from .factories import where  # the identity, linked to A with a zero gradient (A's inf/nan ignored)
         eye = np.broadcast_to(np.eye(A.data.shape[-1], dtype=A.data.dtype), A.data.shape).copy()

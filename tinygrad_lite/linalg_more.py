@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .conventions import ArgumentError, ShapeMismatchError
+from .conventions import ArgumentError, DtypeError, ShapeMismatchError
 from .ops import linalg_decomp as D
 from .ops import linalg_more as M
 from .ops.linalg_more import LinAlgError
@@ -65,14 +65,22 @@ class SolveExResult(NamedTuple):
     info: Tensor
 
 
-def _t(who: str, x: Any) -> Tensor:
+def _t(who: str, x: Any, name: str = "input") -> Tensor:
     if not isinstance(x, Tensor):
-        raise TypeError(f"{who}: input must be a Tensor, got {type(x).__name__}")
+        raise TypeError(f"{who}: {name} must be a Tensor, got {type(x).__name__}")
     return x
 
 
-def _mat(who: str, x: Any, square: bool = False) -> Tensor:
+def _floats(who: str, x: Tensor, name: str = "A") -> None:
+    """Refuse a tensor that is not float32 / float64 (the dtypes the decompositions take), as torch does."""
+    if x.data.dtype not in (np.float32, np.float64):
+        raise DtypeError(f"{who}: {name} must be a float32 or float64 tensor, got {x.data.dtype}")
+
+
+def _mat(who: str, x: Any, square: bool = False, floats: bool = True) -> Tensor:
     x = _t(who, x)
+    if floats:
+        _floats(who, x)
     if square:
         M.square(who, x.data)
     elif x.data.ndim < 2:
@@ -130,7 +138,9 @@ def solve(A: Any, B: Any, *, left: bool = True) -> Tensor:
 
 
 def _solve(who: str, A: Any, B: Any, left: bool, tri: Any = None, unit: bool = False) -> Tensor:
-    A, B = _mat(who, A, True), _t(who, B)
+    A, B = _mat(who, A, True), _t(who, B, "B")
+    if B.data.dtype != A.data.dtype:
+        raise DtypeError(f"{who}: A and B must have the same dtype, got A {A.data.dtype} and B {B.data.dtype}")
     left = _flag(who, "left", left)
     if not left:
         if B.data.ndim < 2:

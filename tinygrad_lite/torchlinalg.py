@@ -223,4 +223,6 @@ def chain_matmul(*matrices: Any) -> "Tensor":
 
 __all__ = ["det", "logdet", "slogdet", "inverse", "cholesky", "cholesky_solve", "cholesky_inverse", "qr", "svd",
            "pinverse", "matrix_power", "matrix_exp", "cross", "inner", "vdot", "ger", "chain_matmul",
-           "triangular_solve", "dist"]
+           "triangular_solve", "dist", "lu", "lu_solve", "lu_unpack"]
+
+from .torchlu import lu, lu_solve, lu_unpack  # noqa: E402  (torch's older LU spellings)

@@ -6,7 +6,8 @@ models). Draws come from the library's default generator (``tl.manual_seed`` gov
 This package keeps the distribution classes (``distribution.py``: the base class and shared
 helpers; ``continuous.py``; ``gamma.py``; ``discrete.py``; ``multivariate.py``;
 ``transformed.py``: TransformedDistribution and the distributions built on it, with more in
-``transformed_more.py``; ``mixture.py``),
+``transformed_more.py``; ``mixture.py``; ``discrete_more.py``, ``continuous_more.py`` (with the
+SoftplusTransform) and ``exp_family.py``: ExponentialFamily, ContinuousBernoulli and their KL rules),
 the transforms with the biject_to / transform_to registries (``transforms.py``, over
 ``transform_base.py``, ``transform_more.py`` and ``transform_blocks.py``), the
 constraints (``constraints.py``) and the KL registry (``kl.py``); it touches nothing else.
@@ -14,8 +15,11 @@ constraints (``constraints.py``) and the KL registry (``kl.py``); it touches not
 
 from . import constraints, transforms
 from .continuous import Cauchy, Exponential, Laplace, Normal, Uniform
+from .continuous_more import FisherSnedecor, GeneralizedPareto, InverseGamma, SoftplusTransform
 from .discrete import Bernoulli, Binomial, Categorical, Geometric, OneHotCategorical, Poisson
+from .discrete_more import Multinomial, NegativeBinomial, OneHotCategoricalStraightThrough
 from .distribution import Distribution
+from .exp_family import ContinuousBernoulli, ExponentialFamily
 from .gamma import Beta, Chi2, Dirichlet, Gamma, StudentT
 from .kl import kl_divergence, register_kl
 from .mixture import LowRankMultivariateNormal, MixtureSameFamily, VonMises
@@ -63,4 +67,8 @@ __all__ = ["Distribution", "Normal", "Uniform", "Bernoulli", "Categorical", "One
            "TransformedDistribution", "Weibull", "Pareto", "Kumaraswamy", "LogitRelaxedBernoulli", "RelaxedBernoulli",
            "ExpRelaxedCategorical", "RelaxedOneHotCategorical", "MixtureSameFamily", "LowRankMultivariateNormal",
            "VonMises", "HalfCauchy", "LogisticNormal", "CatTransform", "StackTransform", "ReshapeTransform",
-           "CumulativeDistributionTransform"]
+           "CumulativeDistributionTransform", "Multinomial", "NegativeBinomial", "ContinuousBernoulli",
+           "FisherSnedecor", "InverseGamma", "GeneralizedPareto", "OneHotCategoricalStraightThrough",
+           "SoftplusTransform", "ExponentialFamily"]
+
+transforms.SoftplusTransform = SoftplusTransform  # (defined in continuous_more.py; also reachable as transforms.*)

@@ -222,6 +222,7 @@ from .special import ALL as _SPECIAL
 
 # isort: split
 from .linalg_decomp import ALL as _DECOMP
+from .linalg_lu import ALL as _LU
 from .linalg_more import ALL as _LINALG
 
 # isort: split
@@ -243,7 +244,7 @@ ALL = ALL + (SORT, TOPK, DIAGONAL, DIAG, TRIL, TRIU, EINSUM)
 ALL = ALL + (FLOORDIV, TRUNCDIV, REMAINDER, FMOD, MAXUNPOOL, SVDVALS, UNFOLD, FOLD)
 ALL = ALL + (INDEXADD, INDEXCOPY)
 ALL = ALL + _MORE
-ALL = ALL + _SPECIAL + _LINALG + _DECOMP + _SCATTER + _REGION
+ALL = ALL + _SPECIAL + _LINALG + _DECOMP + _SCATTER + _REGION + _LU
 
 __all__ = ["Op", "ALL", "Abs", "Add", "AddC", "Cast", "Clip", "Div", "DivC", "Exp", "Log", "Mul", "MulC", "Neg",
            "Pow", "PowC", "RDivC", "Relu", "RPowC", "RSubC", "Sigmoid", "Sqrt", "Sub", "SubC", "Tanh", "CrossEntropy",
