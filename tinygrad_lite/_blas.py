@@ -1,5 +1,6 @@
-"""BLAS ``axpy`` (``y <- alpha x + y`` in one pass over memory) for the optimizers' in-place
-updates, taken from the OpenBLAS library that numpy's own wheels ship and have already
+"""BLAS ``axpy`` (``y <- alpha x + y`` in one pass over memory) and ``gemm`` / ``ger``
+(``C <- alpha G^T X + beta C``, a weight update straight from a gradient's factors) for the
+optimizers' in-place updates, taken from the OpenBLAS library that numpy's own wheels ship and have already
 loaded. numpy has no fused multiply-add over arrays: ``p -= lr * g`` costs a temporary and
 two passes, about 2.5x the time of one ``axpy`` for a weight of 200k floats.
 
@@ -19,7 +20,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-__all__ = ["axpy", "available", "MIN_SIZE"]
+__all__ = ["axpy", "available", "MIN_SIZE", "tmm_fits", "tmm_update"]
 
 # (symbol template, C integer type of n and the increments): numpy's wheels bundle
 # scipy-openblas with 64-bit integers (ILP64) and these prefixed names; 32-bit builds
@@ -56,8 +57,23 @@ def _load() -> dict:
                 real = ctypes.c_float if dt == np.float32 else ctypes.c_double
                 fn.argtypes = [cint, real, ctypes.c_void_p, cint, ctypes.c_void_p, cint]
                 fn.restype = None
-            return {dt: (fn, cint) for dt, fn in fns.items()}
+            return {dt: (fn, cint, _matrix_fns(lib, template, dt, cint)) for dt, fn in fns.items()}
     return {}
+
+
+def _matrix_fns(lib: Any, template: str, dt: np.dtype, cint: Any) -> Optional[tuple]:
+    """(gemm, ger) of the same library and integer width as ``axpy``, or None."""
+    letter = "s" if dt == np.float32 else "d"
+    try:
+        gemm = getattr(lib, template.replace("axpy", "gemm").format(letter))
+        ger = getattr(lib, template.replace("axpy", "ger").format(letter))
+    except AttributeError:
+        return None
+    real, p = (ctypes.c_float if dt == np.float32 else ctypes.c_double), ctypes.c_void_p
+    gemm.argtypes = [cint, cint, cint, cint, cint, cint, real, p, cint, p, cint, real, p, cint]
+    ger.argtypes = [cint, cint, cint, real, p, cint, p, cint, p, cint]
+    gemm.restype = ger.restype = None
+    return gemm, ger
 
 
 _FUNCS: dict = _load()
@@ -82,8 +98,47 @@ def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> bool:
         return False
     n = y.size
     if n:
-        fn, cint = entry
+        fn, cint = entry[0], entry[1]
         fn(cint(n), alpha, _address(x), 1, _address(y), 1)
+    return True
+
+
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+
+
+def tmm_fits(G: Any, X: Any, C: np.ndarray) -> bool:
+    """Whether ``tmm_update(alpha, G, X, C, beta)`` can run (see there)."""
+    entry: Optional[Any] = _FUNCS.get(C.dtype)
+    return not (entry is None or entry[2] is None or C.size < MIN_SIZE or type(G) is not np.ndarray
+            or type(X) is not np.ndarray or G.dtype != C.dtype or X.dtype != C.dtype
+            or G.ndim != 2 or X.ndim != 2 or C.ndim != 2 or G.shape[0] != X.shape[0]
+            or C.shape != (G.shape[1], X.shape[1])
+            or not (G.flags.c_contiguous and X.flags.c_contiguous and C.flags.c_contiguous and C.flags.writeable)
+            or not (G.flags.aligned and X.flags.aligned and C.flags.aligned)
+            or np.may_share_memory(C, G) or np.may_share_memory(C, X))
+
+
+def tmm_update(alpha: float, G: np.ndarray, X: np.ndarray, C: np.ndarray, beta: float) -> bool:
+    """``C <- alpha * G^T X + beta * C`` in place for 2-D ``G`` (k, m), ``X`` (k, n) and ``C``
+    (m, n) in one BLAS call (``ger``, a rank-1 update, when k = 1 and beta = 1; else ``gemm``),
+    so ``G^T X`` is never written to memory of its own. Returns False, touching nothing,
+    when BLAS cannot do it exactly so: no library, ``C`` under ``MIN_SIZE`` elements, dtypes
+    that differ or are not float32/float64, arrays that are not C-contiguous and aligned,
+    shapes that do not fit, a read-only ``C``, or ``C`` sharing memory with ``G`` or ``X``."""
+    if not tmm_fits(G, X, C):
+        return False
+    (k, m), n = G.shape, X.shape[1]
+    if k == 0:  # G^T X = 0
+        if beta == 0:
+            C.fill(0)
+        elif beta != 1:
+            C *= beta
+        return True
+    gemm, ger = _FUNCS[C.dtype][2]
+    if k == 1 and beta == 1:
+        ger(_ROW_MAJOR, m, n, alpha, G.ctypes.data, 1, X.ctypes.data, 1, _address(C), n)
+    else:
+        gemm(_ROW_MAJOR, _TRANS, _NO_TRANS, m, n, k, alpha, G.ctypes.data, m, X.ctypes.data, n, beta, _address(C), n)
     return True
 
 

@@ -26,6 +26,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from .graph import POST_HOOKS, TENSOR_HOOKS, state
+from .lazygrad import LazyGrad
 
 # id(Tensor) -> (weak ref to it, weak ref to its hooks {hook id: fn(node, g, pending, sweep) -> new g
 # or None}, which live in the tensor): the table the backward sweep reads (graph.TENSOR_HOOKS)
@@ -123,7 +124,9 @@ def register_tensor_hook(t: Any, hook: Callable) -> RemovableHandle:
         raise RuntimeError("register_hook: cannot register a hook on a tensor that does not require grad")
     from .tensor import Tensor
 
-    def call(node: Any, g: np.ndarray, pending: dict, sweep: Any) -> Optional[np.ndarray]:
+    def call(node: Any, g: Any, pending: dict, sweep: Any) -> Optional[np.ndarray]:
+        if type(g) is LazyGrad:  # a weight gradient kept as factors: the hook sees its value
+            g = g.value()
         out = hook(Tensor(g))
         return None if out is None else _as_array("register_hook", out, g)
 

@@ -16,6 +16,7 @@ import numpy as np
 from .. import batchstate
 from ..batchstate import BATCHED, MIXED, STAT
 from ..graph import state
+from ..keptinputs import watch
 from ..persample import DenseRows, LazyGrad, OuterRows
 from .base import DtypeError, Op, ShapeMismatchError, const, failed, lead, make, tmm
 from .layout import RESHAPE, TRANSPOSE
@@ -122,6 +123,13 @@ def _swap(t: Any) -> Any:
     return TRANSPOSE(t, tuple(range(n - 2)) + (n - 1, n - 2))
 
 
+# a weight of at least this many elements keeps its gradient as factors in a backward without
+# batched inputs too: an SGD step applies G^T X to it in one BLAS call (optim.rules, _blas)
+# without writing G^T X out, and reading .grad multiplies it out; a smaller weight gets its
+# gradient at once (the product costs less than keeping it)
+LAZY_MIN = 4096
+
+
 class Linear(Op):
     """out = x @ W.T + b, one node. dx = g @ W, dW = g^T x (summed over samples),
     db = sum of g over samples; per sample: dW_b = g_b^T x_b, db_b = g_b."""
@@ -179,8 +187,11 @@ class Linear(Op):
             g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
             x2 = xd if xd.ndim == 2 else xd.reshape(-1, xd.shape[-1])
             if W.requires_grad:
-                if x._bs & BATCHED and W._op is None and state.__dict__.get("lazy"):
+                lazy = state.__dict__.get("lazy")  # True: the rows backward, "plain": no batched input
+                if lazy and W._op is None and (x._bs & BATCHED if lazy is True else Wd.size >= LAZY_MIN):
                     gW = LazyGrad([(g2, x2)], Wd.shape, np.result_type(g2, x2))  # kept with the factors
+                    if lazy is not True and x._op is None:
+                        watch((x,), (W,))  # an in-place write into x multiplies gW out first
                 else:
                     gW = tmm(g2, x2, released(W, "_gbuf"))
             if has_b and parents[2].requires_grad:

@@ -32,7 +32,8 @@ from typing import Any, Callable, Iterable, Optional
 import numpy as np
 
 from ..conventions import ShapeMismatchError
-from ..ops.base import _DETACHED, _clock, updated
+from ..lazygrad import LazyGrad
+from ..ops.base import _DETACHED, _clock, _root, updated
 from ..tensor import Tensor
 from .hooks import HookMethods, register_optimizer_step_post_hook, register_optimizer_step_pre_hook, wrap
 
@@ -120,6 +121,9 @@ class Optimizer(HookMethods):
     # True: update() applies weight decay itself (as it does for a group whose
     # "decoupled_weight_decay" is True)
     decoupled_weight_decay = False
+    # True: update() may get a weight gradient as its factors (a ``LazyGrad``, see _factors)
+    # and either applies it so or reads ``p.grad`` instead
+    takes_factors = False
     # the per-parameter buffers a rule keeps: name -> "array" (of the parameter's shape), "array?"
     # (such an array or None), "step" (an int >= 0) or "scalar" (a float, loaded from a number or
     # a 0-d array); a loaded state must hold ``required`` ones.
@@ -217,7 +221,8 @@ class Optimizer(HookMethods):
     def _gradients(self) -> list:
         """Every (group, parameter, gradient) of this step, checked before anything changes:
         the groups' hyper-parameters, each gradient's shape, maximize and weight decay."""
-        work = []
+        work: list = []
+        roots: list = []  # the memory of this optimizer's parameters, found when first needed
         checked = self.__dict__.setdefault("_checked", {})
         for group in self.param_groups:
             # re-check a group's hyper-parameters only when they changed (a scheduler or the
@@ -229,6 +234,10 @@ class Optimizer(HookMethods):
             wd = float(group.get("weight_decay", 0.0))
             neg = bool(group.get("maximize", False))
             for p in group["params"]:
+                if p._lazy if type(p) is Tensor else None:  # (a weight gradient kept as factors)
+                    if self.takes_factors and not neg and wd == 0 and (g := self._factors(p, roots)) is not None:
+                        work.append((group, p, g))
+                        continue
                 g = p.grad
                 if g is None:
                     continue
@@ -243,6 +252,22 @@ class Optimizer(HookMethods):
                     g = np.asarray(g)  # update rule must get an array it can keep and update in place)
                 work.append((group, p, g))
         return work
+
+    def _factors(self, p: Tensor, roots: list) -> Optional[LazyGrad]:
+        """``p``'s gradient as one ``LazyGrad`` (sum_k G_k^T X_k) when an update rule may apply it
+        from its factors: all of it kept so, of ``p``'s shape and dtype, and no factor in the
+        memory of a parameter of this optimizer (which a step could change before the factor is
+        read). Else None: the step multiplies it out first, as ``.grad`` does."""
+        d = p._data
+        if p._grad is not None or any(lg.dtype != d.dtype or lg.shape != d.shape for lg in p._lazy):
+            return None
+        parts = [part for lg in p._lazy for part in lg.parts]
+        if not roots:
+            roots.append({id(_root(q.data)) for group in self.param_groups for q in group["params"]})
+        held = roots[0]
+        if any(id(_root(G)) in held or id(_root(X)) in held for G, X in parts):
+            return None
+        return LazyGrad(parts, d.shape, d.dtype)
 
     def _checked_gradient(self, g: Any, d: np.ndarray) -> np.ndarray:
         """A gradient that is not already an array of its parameter's shape and dtype: checked

@@ -11,7 +11,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._blas import axpy
+from .._blas import axpy, tmm_fits, tmm_update
+from ..lazygrad import LazyGrad
 from ..ops.memory import scratch
 from ..tensor import Tensor
 from .optimizer import Optimizer, check_bool, check_number, hyper
@@ -66,9 +67,15 @@ class SGD(Optimizer):
         if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
             raise ValueError("Nesterov momentum requires a momentum > 0 and zero dampening")
 
+    takes_factors = True
+
     def update(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:
         """One SGD step of ``p`` (see the class docstring)."""
         momentum = group["momentum"]
+        if type(g) is LazyGrad:  # g = sum_k G_k^T X_k, not multiplied out (a Linear weight's)
+            if _factored_step(p._data, g, state, group):
+                return
+            g = p.grad  # (multiplied out)
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
@@ -88,6 +95,39 @@ class SGD(Optimizer):
             return
         lr_g = np.multiply(g, lr, out=scratch("sgd.lr_g", d.shape, d.dtype))
         np.subtract(d, lr_g, out=d)
+
+
+def _factored_step(d: np.ndarray, g: LazyGrad, state: dict, group: dict) -> bool:
+    """SGD's step with g = sum_k G_k^T X_k applied from its factors, one BLAS call per term
+    (``_blas.tmm_update``): ``d <- d - lr G^T X`` without momentum, else the momentum buffer
+    ``b <- momentum b + (1 - dampening) G^T X`` (``b <- G^T X`` on the first step) and then
+    ``d <- d - lr b``. The product is never written out; ``.grad`` still reads it (the factors
+    are kept). False, changing nothing, where BLAS cannot (then the caller multiplies it out):
+    Nesterov momentum, or factors or arrays BLAS does not take."""
+    momentum = group["momentum"]
+    if group["nesterov"]:
+        return False
+    target = d
+    if momentum != 0:
+        target = state.get("momentum_buffer")
+        if target is None:
+            target = np.empty_like(d)
+    if not all(tmm_fits(G, X, target) for G, X in g.parts):
+        return False
+    if momentum == 0:
+        lr = float(group["lr"])
+        for G, X in g.parts:
+            tmm_update(-lr, G, X, d, 1.0)
+        return True
+    first = "momentum_buffer" not in state or state["momentum_buffer"] is None
+    alpha = 1.0 if first else 1.0 - group["dampening"]
+    for i, (G, X) in enumerate(g.parts):
+        tmm_update(alpha, G, X, target, (0.0 if first else momentum) if i == 0 else 1.0)
+    state["momentum_buffer"] = target
+    lr = float(group["lr"])
+    if not axpy(-lr, target, d):
+        np.subtract(d, np.multiply(target, lr), out=d)
+    return True
 
 
 def adam_state(p: Any, state: dict) -> None:
