@@ -39,18 +39,30 @@ def _train(dtype: str, B: int, read_first: bool, batched: bool = False, accumula
     return [p.data.copy() for p in m.parameters()], [p.grad.copy() for p in m.parameters()]
 
 
-def test_a_backward_without_batched_inputs_keeps_large_weight_gradients_as_factors() -> None:
+def test_a_backward_without_batched_inputs_keeps_large_weight_gradients_of_sgd_as_factors() -> None:
     m = _mlp(0, "float64")
     x = tl.Tensor(np.random.default_rng(0).standard_normal((5, 100)))
+    m(x).sum().backward()  # no optimizer applies factors: every gradient multiplied out at once
+    assert all(p._lazy is None and type(p._grad) is np.ndarray for p in m.parameters())
+    want = m[0].weight.grad.copy()
+    tl.optim.Adam(m.parameters(), lr=1e-3)  # (Adam reads .grad)
+    m.zero_grad()
+    m(x).sum().backward()
+    assert m[0].weight._lazy is None
+    for kw in ({"weight_decay": 0.1}, {"momentum": 0.9, "nesterov": True}, {"maximize": True}):
+        m = _mlp(0, "float64")
+        tl.optim.SGD(m.parameters(), lr=0.1, **kw)  # SGD rules that read .grad
+        m(x).sum().backward()
+        assert m[0].weight._lazy is None
+    m = _mlp(0, "float64")
+    tl.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
     m(x).sum().backward()
     w1, w3 = m[0].weight, m[4].weight
     assert w1._lazy is not None and w1._grad is None  # 6400 elements: kept as factors
     assert w3._lazy is None and type(w3._grad) is np.ndarray  # 240 elements: multiplied out at once
     g = w1.grad  # the first read multiplies it out
     assert type(g) is np.ndarray and w1._lazy is None and g.shape == (64, 100) and g.dtype == np.float64
-    m.zero_grad()
-    m(x).sum().backward(per_sample=False)
-    assert np.array_equal(m[0].weight.grad, g)
+    np.testing.assert_allclose(g, want, rtol=1e-13)
 
 
 @needs_blas
@@ -116,6 +128,7 @@ def test_a_factor_in_a_parameters_memory_is_multiplied_out_before_any_update() -
 
 def test_an_in_place_write_into_the_input_after_backward_leaves_the_kept_gradient_as_computed() -> None:
     m = _mlp(5, "float64")
+    tl.optim.SGD(m.parameters(), lr=0.1)
     x = tl.Tensor(np.random.default_rng(5).standard_normal((6, 100)))
     m(x).sum().backward()
     assert m[0].weight._lazy is not None
@@ -129,6 +142,7 @@ def test_an_in_place_write_into_the_input_after_backward_leaves_the_kept_gradien
 @pytest.mark.parametrize("batched", [False, True])
 def test_a_tensor_hook_on_a_weight_sees_its_gradient_and_may_replace_it(batched: bool) -> None:
     m = _mlp(6, "float64")
+    tl.optim.SGD(m.parameters(), lr=0.1)  # (its large weights keep their gradients as factors)
     x = tl.Tensor(np.random.default_rng(6).standard_normal((4, 100)), batched=batched)
     ref = _mlp(6, "float64")
     ref(tl.Tensor(x.data)).sum().backward(per_sample=False)

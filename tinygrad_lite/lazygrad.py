@@ -1,8 +1,10 @@
-"""A weight gradient kept as factors until ``.grad`` is read (see ``LazyGrad``)."""
+"""A weight gradient kept as factors until ``.grad`` is read (see ``LazyGrad``), and the
+parameters whose optimizer may apply such a gradient from its factors (``FACTORED``)."""
 
 from __future__ import annotations
 
-from typing import Any, Optional
+import weakref
+from typing import Any, Iterable, Optional
 
 import numpy as np
 
@@ -38,3 +40,22 @@ class LazyGrad:
         return self.value() + other
 
     __radd__ = __add__
+
+
+# id(parameter) -> weak ref to it: the parameters of an optimizer whose step may apply a weight
+# gradient from its factors (SGD without weight decay, Nesterov or maximize). A backward without
+# batched inputs keeps the gradient of such a large Linear weight as factors (ops.fused.Linear);
+# other parameters get theirs multiplied out at once, since reading .grad later costs more.
+FACTORED: dict = {}
+
+
+def keep_factors(params: Iterable[Any]) -> None:
+    """Register ``params`` in ``FACTORED`` (each entry leaves when its parameter dies)."""
+    for p in params:
+        key = id(p)
+
+        def gone(ref: Any, key: int = key) -> None:
+            if FACTORED.get(key) is ref:
+                del FACTORED[key]
+
+        FACTORED[key] = weakref.ref(p, gone)

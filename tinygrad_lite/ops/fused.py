@@ -17,6 +17,7 @@ from .. import batchstate
 from ..batchstate import BATCHED, MIXED, STAT
 from ..graph import state
 from ..keptinputs import watch
+from ..lazygrad import FACTORED
 from ..persample import DenseRows, LazyGrad, OuterRows
 from .base import DtypeError, Op, ShapeMismatchError, const, failed, lead, make, tmm
 from .layout import RESHAPE, TRANSPOSE
@@ -123,10 +124,10 @@ def _swap(t: Any) -> Any:
     return TRANSPOSE(t, tuple(range(n - 2)) + (n - 1, n - 2))
 
 
-# a weight of at least this many elements keeps its gradient as factors in a backward without
-# batched inputs too: an SGD step applies G^T X to it in one BLAS call (optim.rules, _blas)
-# without writing G^T X out, and reading .grad multiplies it out; a smaller weight gets its
-# gradient at once (the product costs less than keeping it)
+# a weight of at least this many elements that an SGD optimizer holds (lazygrad.FACTORED) keeps
+# its gradient as factors in a backward without batched inputs too: the step applies G^T X to it
+# in one BLAS call (optim.rules, _blas) without writing G^T X out, and reading .grad multiplies
+# it out; a smaller weight gets its gradient at once (the product costs less than keeping it)
 LAZY_MIN = 4096
 
 
@@ -188,7 +189,8 @@ class Linear(Op):
             x2 = xd if xd.ndim == 2 else xd.reshape(-1, xd.shape[-1])
             if W.requires_grad:
                 lazy = state.__dict__.get("lazy")  # True: the rows backward, "plain": no batched input
-                if lazy and W._op is None and (x._bs & BATCHED if lazy is True else Wd.size >= LAZY_MIN):
+                if lazy and W._op is None and (x._bs & BATCHED if lazy is True else Wd.size >= LAZY_MIN
+                                               and (r := FACTORED.get(id(W))) is not None and r() is W):
                     gW = LazyGrad([(g2, x2)], Wd.shape, np.result_type(g2, x2))  # kept with the factors
                     if lazy is not True and x._op is None:
                         watch((x,), (W,))  # an in-place write into x multiplies gW out first

@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterable, Optional
 import numpy as np
 
 from ..conventions import ShapeMismatchError
-from ..lazygrad import LazyGrad
+from ..lazygrad import LazyGrad, keep_factors
 from ..ops.base import _DETACHED, _clock, _root, updated
 from ..tensor import Tensor
 from .hooks import HookMethods, register_optimizer_step_post_hook, register_optimizer_step_pre_hook, wrap
@@ -122,7 +122,8 @@ class Optimizer(HookMethods):
     # "decoupled_weight_decay" is True)
     decoupled_weight_decay = False
     # True: update() may get a weight gradient as its factors (a ``LazyGrad``, see _factors)
-    # and either applies it so or reads ``p.grad`` instead
+    # and either applies it so or reads ``p.grad`` instead; the parameters of groups for which
+    # _factored_group() holds keep such gradients also after a backward without batched inputs
     takes_factors = False
     # the per-parameter buffers a rule keeps: name -> "array" (of the parameter's shape), "array?"
     # (such an array or None), "step" (an int >= 0) or "scalar" (a float, loaded from a number or
@@ -208,6 +209,8 @@ class Optimizer(HookMethods):
             raise ValueError("a parameter appears more than once in the optimizer's parameter groups")
         self._check_group(group)
         self.param_groups.append(group)
+        if self.takes_factors and self._factored_group(group):
+            keep_factors(params)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear ``.grad`` and everything per-sample of every parameter (``set_to_none=False``:
@@ -252,6 +255,10 @@ class Optimizer(HookMethods):
                     g = np.asarray(g)  # update rule must get an array it can keep and update in place)
                 work.append((group, p, g))
         return work
+
+    def _factored_group(self, group: dict) -> bool:
+        """Whether update() applies a factored gradient for this group (see ``takes_factors``)."""
+        return False
 
     def _factors(self, p: Tensor, roots: list) -> Optional[LazyGrad]:
         """``p``'s gradient as one ``LazyGrad`` (sum_k G_k^T X_k) when an update rule may apply it

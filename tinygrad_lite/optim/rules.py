@@ -69,6 +69,9 @@ class SGD(Optimizer):
 
     takes_factors = True
 
+    def _factored_group(self, group: dict) -> bool:
+        return not (group["nesterov"] or group["weight_decay"] or group["maximize"])
+
     def update(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:
         """One SGD step of ``p`` (see the class docstring)."""
         momentum = group["momentum"]
