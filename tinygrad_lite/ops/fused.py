@@ -188,12 +188,16 @@ class Linear(Op):
             g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
             x2 = xd if xd.ndim == 2 else xd.reshape(-1, xd.shape[-1])
             if W.requires_grad:
-                lazy = state.__dict__.get("lazy")  # True: the rows backward, "plain": no batched input
-                if lazy and W._op is None and (x._bs & BATCHED if lazy is True else Wd.size >= LAZY_MIN
-                                               and (r := FACTORED.get(id(W))) is not None and r() is W):
-                    gW = LazyGrad([(g2, x2)], Wd.shape, np.result_type(g2, x2))  # kept with the factors
-                    if lazy is not True and x._op is None:
+                # state.lazy: True in the rows backward, "plain" in one without batched inputs
+                if x._bs & BATCHED:
+                    keep = W._op is None and state.__dict__.get("lazy") is True
+                else:
+                    keep = (Wd.size >= LAZY_MIN and W._op is None and state.__dict__.get("lazy") == "plain"
+                            and (r := FACTORED.get(id(W))) is not None and r() is W)
+                    if keep and x._op is None:
                         watch((x,), (W,))  # an in-place write into x multiplies gW out first
+                if keep:
+                    gW = LazyGrad([(g2, x2)], Wd.shape, np.result_type(g2, x2))  # kept with the factors
                 else:
                     gW = tmm(g2, x2, released(W, "_gbuf"))
             if has_b and parents[2].requires_grad:
