@@ -4,7 +4,8 @@ expects: memory layout (``stride``, ``storage_offset``, ``data_ptr``, ``nbytes``
 quantized, complex, meta ...), the identity conversions (``conj``, ``resolve_conj``, ``real``,
 ``pin_memory``; ``H``, ``mH`` and ``adjoint`` are in ``torchlayout``) and a few method forms
 of functions (``sum_to_size``, ``bernoulli``, ``multinomial``,
-``hardshrink``, ``prelu``, ``apply_``, ``map_``).
+``hardshrink``, ``prelu``, ``apply_``, ``map_``); ``layout``, ``dim_order``, ``angle``,
+``as_strided``, ``__dlpack__``, ``resize_`` and ``new`` call ``torchnames_c``.
 
 Nothing here keeps state; the methods that write (``apply_``, ``map_``) follow the in-place
 rule of ``torchwrite`` for data outside a graph.
@@ -183,3 +184,66 @@ class InfoMethods:
         values = np.array([callable(a, b) for a, b in pairs], dtype=d.dtype).reshape(d.shape)
         return store(self, values, "map_", "unsafe")
 
+
+    # ------------------------------------------------ more of torch's (bodies: torchnames_c) ---
+    is_xpu = is_mps = is_mtia = is_ipu = is_maia = is_vulkan = is_xla = property(
+        lambda self: False, doc="False: CPU tensors only.")
+    layout = property(lambda self: _c().strided, doc="``tl.strided``: every tensor is dense with strides.")
+    output_nr = property(lambda self: 0, doc="0: the output's position among its op's outputs (one here).")
+
+    @property
+    def volatile(self) -> bool:
+        """False, with torch's warning (a removed legacy flag)."""
+        import warnings
+        warnings.warn("volatile was removed (Tensor.volatile is always False)", UserWarning, stacklevel=2)
+        return False
+
+    def is_distributed(self) -> bool:
+        return False
+
+    def to_dense(self, dtype: Any = None, *, masked_grad: bool = True) -> Any:
+        """The tensor itself (already dense), or a converted copy when ``dtype`` differs."""
+        return self if dtype is None else self.to(dtype)  # type: ignore[attr-defined]
+
+    def dim_order(self, *, ambiguity_check: bool = False) -> tuple:
+        """The axes ordered from outermost to innermost in memory (by stride)."""
+        return _c().dim_order(self, ambiguity_check)
+
+    def angle(self) -> Any:
+        """``tl.angle``: pi where x < 0, else 0 (nan stays nan); zero gradient."""
+        return _c().angle(self)
+
+    def as_strided(self, size: Any, stride: Any, storage_offset: Any = None) -> Any:
+        """``tl.as_strided`` (strides in elements of the row-major values; a new tensor)."""
+        return _c().as_strided(self, size, stride, storage_offset)
+
+    def nonzero_static(self, *, size: int, fill_value: int = -1) -> Any:
+        return _c().nonzero_static(self, size=size, fill_value=fill_value)
+
+    def new_empty_strided(self, size: Any, stride: Any, *, dtype: Any = None, layout: Any = None, device: Any = None,
+                          requires_grad: bool = False, pin_memory: bool = False) -> Any:
+        return _c().new_empty_strided(self, size, stride, dtype, device, requires_grad)
+
+    def __dlpack__(self, *, stream: Any = None, max_version: Any = None, dl_device: Any = None,
+                   copy: Any = None) -> Any:
+        """A DLPack capsule sharing this tensor's memory (refused while it requires grad)."""
+        return _c().tensor_dlpack(self, stream, max_version, dl_device, copy)
+
+    def __dlpack_device__(self) -> tuple:
+        return (1, 0)  # DLPack's (CPU, device 0)
+
+    def resize_(self, *sizes: Any, memory_format: Any = None) -> Any:
+        """This tensor reshaped to ``sizes`` in place, keeping its leading elements (new ones 0)."""
+        return _c().resize_sizes(self, sizes)
+
+    def resize_as_(self, the_template: Any, *, memory_format: Any = None) -> Any:
+        return _c().resize_as(self, the_template)
+
+    def new(self, *args: Any, device: Any = None) -> Any:
+        """torch's legacy constructor: ``t.new()``, ``t.new(2, 3)``, ``t.new([1, 2])``, ``t.new(other)``."""
+        return _c().new(self, args, device)
+
+
+def _c() -> Any:
+    from . import torchnames_c
+    return torchnames_c

@@ -182,6 +182,14 @@ class LinalgMethods:
         X = L._solve(who, M, _tensor(who, self), True, "U" if up != tr else "L", unit)
         return TriangularSolveResult(X, coef)
 
+    def lu(self, pivot: bool = True, get_infos: bool = False) -> Any:
+        """``tl.lu(self, pivot, get_infos)``: (LU, pivots[, infos]) with A = P L U."""
+        return lu(self, pivot, get_infos)
+
+    def lu_solve(self, LU_data: Any, LU_pivots: Any) -> "Tensor":
+        """``tl.lu_solve(self, LU_data, LU_pivots)``: X with A X = self for A given by ``lu``."""
+        return lu_solve(self, LU_data, LU_pivots)
+
 
 def _svdvals(A: Any) -> Any:
     from .linalg import svdvals
