@@ -312,14 +312,19 @@ def _layout(who: str, given: Any) -> None:
         raise ArgumentError(f"{who}: only the strided layout is supported, got {given!r}")
 
 
+def _factory_dtype(who: str, device: Any, layout: Any, dtype: Any) -> np.dtype:
+    """The dtype of a new tensor after a factory's device and layout checks."""
+    factories.check_device(who, device)
+    _layout(who, layout)
+    return factories.as_dtype(who, factories.get_default_dtype() if dtype is None else dtype)
+
+
 def empty_strided(size: Sequence[int], stride: Sequence[int], *, dtype: Any = None, layout: Any = None,
                   device: Any = None, requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """A tensor of shape ``size`` whose elements are ``stride`` elements apart along each axis
     (``t.stride() == stride``), on new memory holding zeros (torch leaves it uninitialised)."""
     who = "empty_strided"
-    factories.check_device(who, device)
-    _layout(who, layout)
-    dt = factories.as_dtype(who, factories.get_default_dtype() if dtype is None else dtype)
+    dt = _factory_dtype(who, device, layout, dtype)
     size, stride = _ints(who, "size", size), _ints(who, "stride", stride)
     if len(size) != len(stride):
         raise ArgumentError(f"{who}: size {size} and stride {stride} differ in length")
@@ -338,9 +343,7 @@ def empty_permuted(size: Sequence[int], physical_layout: Sequence[int], *, dtype
     ``physical_layout`` (outermost first): ``empty(size[p] for p in physical_layout)``
     permuted back to ``size``. Holds zeros."""
     who = "empty_permuted"
-    factories.check_device(who, device)
-    _layout(who, layout)
-    dt = factories.as_dtype(who, factories.get_default_dtype() if dtype is None else dtype)
+    dt = _factory_dtype(who, device, layout, dtype)
     size, perm = _ints(who, "size", size), _ints(who, "physical_layout", physical_layout)
     if len(size) != len(perm):
         raise ArgumentError(f"{who}: size {size} and physical_layout {perm} differ in length")
