@@ -14,44 +14,14 @@ import tinygrad_lite as tl
 from tinygrad_lite.distributions.gamma import standard_gamma_grad
 
 torch = pytest.importorskip("torch")
+
+from test_distributions_more import _p, _t, check_grads, close, pair  # noqa: E402  (skips without torch too)
+
 td = torch.distributions
 D = tl.distributions
 
 R = np.random.default_rng(20261128)
 N = 20000
-
-
-def close(a, b, tol=1e-10):
-    a = np.asarray(a.data if isinstance(a, tl.Tensor) else a, dtype=np.float64)
-    b = b.detach().numpy() if isinstance(b, torch.Tensor) else np.asarray(b, dtype=np.float64)
-    assert a.shape == b.shape, (a.shape, b.shape)
-    np.testing.assert_allclose(a, b, rtol=tol, atol=tol, equal_nan=True)
-
-
-def pair(a):
-    """The same array as a tl and a torch leaf with gradients."""
-    a = np.array(a, dtype=np.float64)
-    return tl.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
-
-
-def check_grads(pairs, tl_out, torch_out, tol=1e-9):
-    """Gradients of a random weighting of the outputs, against torch's."""
-    w = R.normal(size=tuple(torch_out.shape))
-    (tl_out * tl.tensor(w)).sum().backward()
-    (torch_out * torch.tensor(w)).sum().backward()
-    for a, b in pairs:
-        if b.grad is None:
-            assert a.grad is None or not np.any(a.grad)
-            continue
-        np.testing.assert_allclose(a.grad, b.grad.numpy(), rtol=tol, atol=tol)
-
-
-def _t(a):
-    return tl.tensor(np.array(a, dtype=np.float64))
-
-
-def _p(a):
-    return torch.tensor(np.array(a, dtype=np.float64))
 
 
 def replay(seed):
