@@ -110,24 +110,23 @@ def _factored_step(d: np.ndarray, g: LazyGrad, state: dict, group: dict) -> bool
     momentum = group["momentum"]
     if group["nesterov"]:
         return False
-    target = d
+    target, first = d, False
     if momentum != 0:
         target = state.get("momentum_buffer")
-        if target is None:
+        first = target is None
+        if first:
             target = np.empty_like(d)
     if not all(tmm_fits(G, X, target) for G, X in g.parts):
         return False
+    lr = float(group["lr"])
     if momentum == 0:
-        lr = float(group["lr"])
         for G, X in g.parts:
             tmm_update(-lr, G, X, d, 1.0)
         return True
-    first = "momentum_buffer" not in state or state["momentum_buffer"] is None
     alpha = 1.0 if first else 1.0 - group["dampening"]
     for i, (G, X) in enumerate(g.parts):
         tmm_update(alpha, G, X, target, (0.0 if first else momentum) if i == 0 else 1.0)
     state["momentum_buffer"] = target
-    lr = float(group["lr"])
     if not axpy(-lr, target, d):
         np.subtract(d, np.multiply(target, lr), out=d)
     return True
