@@ -92,6 +92,7 @@ from .torchlinalg import *  # noqa: F403  (tl.det, tl.svd, tl.cholesky_solve, tl
 from .torchnames import *  # noqa: F403  (torch's top-level spellings: tl.conv2d, tl.batch_norm, tl.relu_, tl.bernoulli, ...)
 from .torchnames_c import *  # noqa: F403  (tl.pi, tl.angle, tl.as_strided, tl.view_copy, tl.empty_strided, ...)
 from .torchnames_c import from_dlpack, strided, to_dlpack  # noqa: F401  (attributes only, as torch's)
+from .torchnames_d import *  # noqa: F403  (tl.lstm_cell, tl.native_layer_norm, tl.cond, tl.svd_lowrank, ...)
 from .torchport import *  # noqa: F403  (tl.finfo, tl.promote_types, tl.is_floating_point, tl.cosine_similarity, ...)
 from .value import Value
 
@@ -135,6 +136,7 @@ __all__ += torchlinalg.__all__
 __all__ += torchport.__all__
 __all__ += torchnames.__all__  # noqa: F405  (none of them shadows a Python builtin)
 __all__ += torchnames_c.__all__  # noqa: F405  (none of them shadows a Python builtin)
+__all__ += torchnames_d.__all__  # noqa: F405  (none of them shadows a Python builtin)
 __all__ += layoutfunctions.__all__
 __all__ += [n for n in functions.__all__ if n not in ("abs", "all", "any", "max", "min", "pow", "round", "sum")]
 

@@ -115,3 +115,6 @@ from .linalg_lu import *  # noqa: E402,F403  (lu, lu_factor, lu_factor_ex, lu_so
 from .linalg_lu import __all__ as _lu  # noqa: E402
 
 __all__ += _lu
+from .linalg_householder import householder_product  # noqa: E402  (torch's orgqr)
+
+__all__ += ["householder_product"]

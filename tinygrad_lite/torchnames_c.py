@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import inspect
 import math
-import numbers
 from typing import Any, Optional, Sequence
 
 import numpy as np
 
 from . import factories
-from .conventions import check_bool
+from .conventions import _int, check_bool
 from .ops.base import ArgumentError, ShapeMismatchError, axis_of, const, make
 from .ops.select import _Step
 from .tensor import Tensor
@@ -54,12 +53,6 @@ def _tensor(who: str, x: Any, name: str = "input") -> Tensor:
     if not isinstance(x, Tensor):
         raise TypeError(f"{who}: {name} must be a Tensor, got {type(x).__name__}")
     return x
-
-
-def _int(who: str, name: str, v: Any) -> int:
-    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
-        raise TypeError(f"{who}: {name} must be an int, got {v!r}")
-    return int(v)
 
 
 def _ints(who: str, name: str, seq: Any) -> tuple:
