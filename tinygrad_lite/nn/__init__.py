@@ -10,9 +10,10 @@ Every layer gives per-sample gradients from the same ``backward()`` on a batched
 ``(B, *p.shape)`` arrays.
 """
 
-from . import functional, init, utils
+from . import functional, functional_names, grad, init, utils  # noqa: F401 (functional_names: more F names)
 from .activations import ELU, Hardtanh, LeakyReLU, LogSigmoid, Mish, ReLU6, Softplus, Softsign
 from .activations_more import CELU, GLU, SELU, Hardsigmoid, Hardswish, PReLU, Softmin, Tanhshrink, Threshold
+from .adaptive_softmax import AdaptiveLogSoftmaxWithLoss
 from .attention import MultiheadAttention
 from .bilinear import Bilinear
 from .containers import ModuleDict, Parameter, ParameterDict, ParameterList, Unflatten
@@ -22,6 +23,7 @@ from .ctc import CTCLoss
 from .dropout import AlphaDropout, Dropout1d, Dropout2d, FeatureAlphaDropout
 from .embedding_bag import EmbeddingBag
 from .fold import Fold, Unfold
+from .fractional3d import FractionalMaxPool3d
 from .functional import cross_entropy, mse_loss
 from .functional_extra import Dropout3d, FractionalMaxPool2d
 from .functional_more import CosineSimilarity, PairwiseDistance
@@ -54,6 +56,7 @@ from .layers_extra import (
     UpsamplingBilinear2d,
     UpsamplingNearest2d,
 )
+from .layers_misc import CrossMapLRN2d, DataParallel, RNNBase, RNNCellBase
 from .layers_more import Hardshrink, PixelShuffle, PixelUnshuffle, RMSNorm, Softshrink
 from .lazy import (
     LazyBatchNorm1d,
@@ -106,6 +109,7 @@ from .padding import (
     ZeroPad2d,
     ZeroPad3d,
 )
+from .parameters_more import Buffer, UninitializedBuffer, UninitializedParameter
 from .pool_layers import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -165,3 +169,5 @@ __all__ += ["LinearCrossEntropyLoss"]
 __all__ += ["LazyLinear", "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyConvTranspose1d", "LazyConvTranspose2d",
             "LazyConvTranspose3d", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyInstanceNorm1d",
             "LazyInstanceNorm2d", "LazyInstanceNorm3d"]
+__all__ += ["DataParallel", "Buffer", "UninitializedParameter", "UninitializedBuffer", "RNNBase", "RNNCellBase",
+            "AdaptiveLogSoftmaxWithLoss", "FractionalMaxPool3d", "CrossMapLRN2d", "grad"]

@@ -140,12 +140,29 @@ def _intervals(u: float, n: int, out: int, k: int) -> np.ndarray:
     return starts
 
 
-def _pair(v: Any, who: str, name: str, kind: type) -> tuple:
-    vals = (v, v) if isinstance(v, (int, float, np.number)) and not isinstance(v, bool) else v
-    if not isinstance(vals, (tuple, list)) or len(vals) != 2 or any(
-            isinstance(a, bool) or not isinstance(a, (kind, np.number)) for a in vals):
-        raise ValueError(f"{who}: {name} must be a {kind.__name__} or a pair of them, got {v!r}")
+def _ntuple(v: Any, n: int, who: str, name: str, kind: type) -> tuple:
+    """``v`` (a number of type ``kind``, or n of them) as a tuple of n."""
+    vals = (v,) * n if isinstance(v, (int, float, np.number)) and not isinstance(v, bool) else v
+    if not isinstance(vals, (tuple, list)) or len(vals) != n or any(
+            isinstance(a, (bool, np.bool_)) or not isinstance(a, (kind, np.number)) for a in vals):
+        many = "a pair of them" if n == 2 else f"a tuple of {'three' if n == 3 else n}"
+        raise ValueError(f"{who}: {name} must be a {kind.__name__} or {many}, got {v!r}")
     return tuple(vals)
+
+
+def _pair(v: Any, who: str, name: str, kind: type) -> tuple:
+    return _ntuple(v, 2, who, name, kind)
+
+
+def _samples(who: str, given: Any, shape: tuple) -> np.ndarray:
+    """The pooling regions' uniform draws u in [0, 1) of ``shape`` (N, C, nd): ``given`` (torch's
+    ``_random_samples``), or fresh ones from the global generator when it is None."""
+    if given is None:
+        return as_generator(None).random(shape)
+    u = np.asarray(given.data if isinstance(given, Tensor) else given, float)
+    if u.shape != shape:
+        raise ValueError(f"{who}: _random_samples must have shape {shape}, got {u.shape}")
+    return u
 
 
 def fractional_max_pool2d_with_indices(input: Any, kernel_size: Any, output_size: Any = None,
@@ -177,12 +194,7 @@ def fractional_max_pool2d_with_indices(input: Any, kernel_size: Any, output_size
     if oh < 1 or ow < 1 or oh + kh - 1 > H or ow + kw - 1 > W:
         raise ShapeMismatchError(f"{who}: an output of {(oh, ow)} with kernel {(kh, kw)} does not fit an input of "
                                  f"shape {tuple(x.data.shape)}")
-    if _random_samples is None:
-        u = as_generator(None).random((N, C, 2))
-    else:
-        u = np.asarray(_random_samples.data if isinstance(_random_samples, Tensor) else _random_samples, float)
-        if u.shape != (N, C, 2):
-            raise ValueError(f"{who}: _random_samples must have shape {(N, C, 2)}, got {u.shape}")
+    u = _samples(who, _random_samples, (N, C, 2))
     xd = xb.data
     idx = np.empty((N, C, oh, ow), np.int64)
     for n in range(N):
@@ -211,20 +223,33 @@ def fractional_max_pool2d(input: Any, kernel_size: Any, output_size: Any = None,
     return (out, idx) if return_indices else out
 
 
-class FractionalMaxPool2d(Module):
-    """``fractional_max_pool2d`` as a layer (a fresh draw per call unless
-    ``_random_samples`` is given)."""
+class _FractionalMaxPoolNd(Module):
+    """The layer of ``_pool`` (``fractional_max_poolNd``) over ``nd`` spatial dimensions (a fresh
+    draw per call unless ``_random_samples`` is given)."""
+
+    nd, _pool = 2, None
 
     def __init__(self, kernel_size: Any, output_size: Any = None, output_ratio: Any = None,
                  return_indices: bool = False, _random_samples: Any = None) -> None:
-        who = "FractionalMaxPool2d"
+        who = f"FractionalMaxPool{self.nd}d"
         if (output_size is None) == (output_ratio is None):
             raise ValueError(f"{who}: give exactly one of output_size and output_ratio")
+        if output_ratio is not None:
+            r = _ntuple(output_ratio, self.nd, who, "output_ratio", float)
+            if not all(0 < float(a) < 1 for a in r):
+                raise ValueError(f"{who}: output_ratio must be in (0, 1), got {output_ratio!r}")
         check_bool(who, "return_indices", return_indices)
         self.kernel_size, self.output_size, self.output_ratio = kernel_size, output_size, output_ratio
         self.return_indices = return_indices
         self._random_samples: Optional[Any] = _random_samples
 
     def forward(self, x: Any) -> Any:
-        return fractional_max_pool2d(x, self.kernel_size, self.output_size, self.output_ratio, self.return_indices,
-                                     self._random_samples)
+        return type(self)._pool(x, self.kernel_size, self.output_size, self.output_ratio, self.return_indices,
+                                self._random_samples)
+
+
+class FractionalMaxPool2d(_FractionalMaxPoolNd):
+    """``fractional_max_pool2d`` as a layer (a fresh draw per call unless
+    ``_random_samples`` is given)."""
+
+    nd, _pool = 2, staticmethod(fractional_max_pool2d)

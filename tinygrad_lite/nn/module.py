@@ -93,7 +93,7 @@ class Module(ModuleAPI):
                 raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__} as {kind} {name!r} (a "
                                 f"Tensor or None expected); to change its values write "
                                 f"`with tl.no_grad(): module.{name}.copy_(...)`")
-        object.__setattr__(self, name, value)
+        object.__setattr__(self, name, value) if not getattr(type(value), "_is_buffer", 0) else value._adopt(self, name)
 
     def __delattr__(self, name: str) -> None:
         """Delete an attribute; a buffer's name stops being one (as torch)."""
