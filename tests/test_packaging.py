@@ -92,6 +92,8 @@ def test_wheel_holds_the_package_its_type_marker_and_licence(
     modules = {n for n in wheel_names if n.startswith(f"{NAME}/") and n.endswith(".py")}
     assert modules == source_files(NAME, (".py",))
     assert f"{NAME}/py.typed" in wheel_names
+    assert {n for n in wheel_names if n.endswith(".json")} == source_files(NAME, (".json",))
+    assert f"{NAME}/ops/bessel_tables.json" in wheel_names  # (the Bessel kernels' coefficient tables)
     info = f"{NAME}-{VERSION}.dist-info"
     assert f"{info}/licenses/LICENSE" in wheel_names
     licence = read_wheel_text(dists, f"{info}/licenses/LICENSE")

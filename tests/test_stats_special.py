@@ -102,8 +102,16 @@ def test_the_special_namespace_matches_torch_special(name, args) -> None:
              grad_rtol=1e-9)
     wanted = ("erf erfc erfinv expit logit xlogy xlog1py log1p expm1 exp2 logsumexp softmax log_softmax gammaln "
               "digamma psi polygamma i0 i0e i1 i1e ndtr ndtri log_ndtr sinc entr round multigammaln").split()
+    wanted += ("airy_ai bessel_j0 bessel_j1 bessel_y0 bessel_y1 modified_bessel_i0 modified_bessel_i1 "
+               "modified_bessel_k0 modified_bessel_k1 scaled_modified_bessel_k0 scaled_modified_bessel_k1 "
+               "spherical_bessel_j0 erfcx gammainc gammaincc zeta chebyshev_polynomial_t chebyshev_polynomial_u "
+               "chebyshev_polynomial_v chebyshev_polynomial_w shifted_chebyshev_polynomial_t "
+               "shifted_chebyshev_polynomial_u shifted_chebyshev_polynomial_v shifted_chebyshev_polynomial_w "
+               "hermite_polynomial_h hermite_polynomial_he laguerre_polynomial_l legendre_polynomial_p").split()
     assert sorted(wanted) == sorted(tl.special.__all__)
     assert all(callable(getattr(tl.special, n)) and hasattr(torch.special, n) for n in wanted)
+    torch_functions = {n for n in dir(torch.special) if not n.startswith("_") and callable(getattr(torch.special, n))}
+    assert torch_functions - set(wanted) <= {"Tensor"}  # every function torch.special has, tl.special has
     _compare(lambda x, y: tl.special.xlogy(x, y), lambda x, y: torch.special.xlogy(x, y), [a, a[::-1].copy()])
     _compare(lambda x: tl.special.polygamma(1, x), lambda x: torch.special.polygamma(1, x), [a], rtol=1e-9,
              grad_rtol=1e-11)

@@ -19,11 +19,30 @@ import numpy as np
 from .functions import _t
 from .ops import base
 from .ops import special as _sp
+from .ops.special_bessel import FUNCTIONS as _BESSEL
+from .ops.special_bessel import (  # noqa: F401 (the Bessel-type functions, listed in __all__ below)
+    airy_ai,
+    bessel_j0,
+    bessel_j1,
+    bessel_y0,
+    bessel_y1,
+    modified_bessel_i0,
+    modified_bessel_i1,
+    modified_bessel_k0,
+    modified_bessel_k1,
+    scaled_modified_bessel_k0,
+    scaled_modified_bessel_k1,
+    spherical_bessel_j0,
+)
+from .special_more import *  # noqa: F403  (gammainc, gammaincc, zeta, erfcx, the orthogonal polynomials)
+from .special_more import __all__ as _MORE
 from .torchmath import _floats, _other
 
 __all__ = ["erf", "erfc", "erfinv", "expit", "logit", "xlogy", "xlog1py", "log1p", "expm1", "exp2", "logsumexp",
            "softmax", "log_softmax", "gammaln", "digamma", "psi", "polygamma", "multigammaln", "i0", "i0e", "i1",
            "i1e", "ndtr", "ndtri", "log_ndtr", "sinc", "entr", "round"]
+__all__ += _BESSEL  # (ops.special_bessel)
+__all__ += _MORE  # (special_more)
 
 
 def _method(name: str, torch_name: Optional[str] = None) -> Any:

@@ -1,5 +1,5 @@
 """torch's function forms of the statistics and special-function methods (``tl.median``,
-``tl.quantile``, ``tl.lgamma``, ``tl.logaddexp`` ...), the functions torch has only at this
+``tl.quantile``, ``tl.lgamma``, ``tl.igamma``, ``tl.logaddexp`` ...), the functions torch has only at this
 level (``trapezoid`` / ``trapz``, ``cumulative_trapezoid``, ``polygamma(n, x)``, ``rsub``,
 ``clamp_min`` / ``clamp_max``), and the factories ``logspace``, ``vander``, the window
 functions (``hann_window``, ``hamming_window``, ``blackman_window``, ``bartlett_window``,
@@ -31,6 +31,7 @@ from .torchmath import _other
 _METHODS = ["median", "nanmedian", "quantile", "nanquantile", "kthvalue", "mode", "aminmax", "nanmean", "nansum",
             "cov", "corrcoef", "histogram", "logaddexp", "logaddexp2", "copysign", "sgn", "sinc",
             "deg2rad", "rad2deg", "heaviside", "fmax", "fmin", "lgamma", "digamma", "mvlgamma", "i0", "erfc",
+            "igamma", "igammac",
             "nextafter", "ldexp", "frexp", "gcd", "lcm", "isclose", "isneginf", "isposinf", "isreal", "signbit",
             "positive", "negative", "multiply", "subtract", "true_divide", "greater", "less", "greater_equal",
             "less_equal", "not_equal", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",

@@ -1,5 +1,5 @@
 """torch's special functions and remaining elementwise functions as Tensor methods:
-``lgamma``, ``digamma``, ``polygamma``, ``mvlgamma``, ``i0``, ``erfc``, ``sinc``,
+``lgamma``, ``digamma``, ``polygamma``, ``mvlgamma``, ``i0``, ``erfc``, ``sinc``, ``igamma`` / ``igammac``,
 ``logaddexp`` / ``logaddexp2``, ``copysign``, ``fmax`` / ``fmin`` (``ops.special``);
 ``float_power``, ``ldexp``, ``deg2rad`` / ``rad2deg``, ``sgn``, ``positive`` / ``negative``
 and torch's other names for existing methods (``multiply``, ``true_divide``, ``greater``,
@@ -72,6 +72,18 @@ class SpecialMethods:
     copysign = _function2(sp.COPYSIGN, True, "|self| with the sign (bit) of other.")
     fmax = _function2(sp.FMAX, False, "The larger of self and other, ignoring a nan (nan only where both are).")
     fmin = _function2(sp.FMIN, False, "The smaller of self and other, ignoring a nan (nan only where both are).")
+
+    def igamma(self, other: Any) -> "Tensor":
+        """``tl.special.gammainc(self, other)``: P(a, x) = gamma(a, x)/Gamma(a) with a = self and
+        x = other (a Tensor); differentiable in x only, d P/dx = x^(a-1) e^-x / Gamma(a)."""
+        from .special_more import gammainc
+        return gammainc(self, other)
+
+    def igammac(self, other: Any) -> "Tensor":
+        """``tl.special.gammaincc(self, other)``: Q(a, x) = 1 - P(a, x) with a = self and x = other
+        (a Tensor); differentiable in x only, d Q/dx = -x^(a-1) e^-x / Gamma(a)."""
+        from .special_more import gammaincc
+        return gammaincc(self, other)
 
     def polygamma(self, n: int) -> "Tensor":
         """The n-th derivative of digamma, psi^(n)(x) = (-1)^(n+1) n! sum_k (x+k)^-(n+1) for

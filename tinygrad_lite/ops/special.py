@@ -88,13 +88,13 @@ def digamma(x: np.ndarray) -> np.ndarray:
     return _back(res, x)
 
 
-def zeta(s: int, q: np.ndarray) -> np.ndarray:
-    """The Hurwitz zeta function sum_k (q+k)^-s for an integer s >= 2: the terms summed up to
-    a = q + N >= max(20, 2s), the rest by Euler-Maclaurin
+def zeta(s: Any, q: np.ndarray) -> np.ndarray:
+    """The Hurwitz zeta function sum_k (q+k)^-s for s > 1 (an int, or an array broadcast with q):
+    the terms summed up to a = q + N >= max(20, 2s), the rest by Euler-Maclaurin
     a^(1-s)/(s-1) + a^-s/2 + sum_j B_2j/(2j)! s(s+1)...(s+2j-2) a^(-s-2j+1). +inf at the poles
     q = 0, -1, -2, ..."""
-    q = _f64(q)
-    top = min(max(20.0, 2.0 * s), 2000.0)  # (for s > 1000 every term beyond 2000 underflows to 0)
+    q, s = _f64(q), _f64(s)
+    top = np.minimum(np.maximum(20.0, 2.0 * s), 2000.0)  # (for s > 1000 every term beyond 2000 underflows to 0)
     with np.errstate(all="ignore"):
         a = np.where(np.isfinite(q), q, top)
         total = np.zeros_like(a)
@@ -105,10 +105,10 @@ def zeta(s: int, q: np.ndarray) -> np.ndarray:
             total = total + np.where(low, a ** -s, 0.0)
             a = np.where(low, a + 1.0, a)
         total = total + a ** (1 - s) / (s - 1) + 0.5 * a ** -s
-        coef, fact, power = float(s), 2.0, a ** (-s - 1)
-        for j, b in enumerate(_BERN if s <= 1000 else (), start=1):
-            total = total + b / fact * coef * power
-            coef *= (s + 2 * j - 1) * (s + 2 * j)
+        coef, fact, power = s, 2.0, a ** (-s - 1)
+        for j, b in enumerate(_BERN, start=1):
+            total = total + np.where(s <= 1000, b / fact * coef * power, 0.0)
+            coef = coef * (s + 2 * j - 1) * (s + 2 * j)
             fact *= (2 * j + 1) * (2 * j + 2)
             power = power / (a * a)
         total = np.where((q <= 0) & (q == np.floor(q)), np.inf, total)
