@@ -19,7 +19,7 @@ from ..graph import state
 from ..keptinputs import watch
 from ..lazygrad import FACTORED
 from ..persample import DenseRows, LazyGrad, OuterRows
-from .base import DtypeError, Op, ShapeMismatchError, const, failed, lead, make, tmm
+from .base import DtypeError, Op, ShapeMismatchError, const, failed, lead, make, tmm, xwt
 from .layout import RESHAPE, TRANSPOSE
 from .memory import POOL_MIN, pooled, released
 
@@ -140,7 +140,7 @@ class Linear(Op):
     def __call__(self, x: Any, W: Any, b: Any = None) -> Any:
         xd = x._data
         try:
-            out = xd @ W._data.T
+            out = xwt(xd, W._data)
         except ValueError:
             raise failed(self, ShapeMismatchError(f"linear: input of shape {xd.shape} does not match weight of "
                                                   f"shape {W._data.shape}"), (x, W)) from None
