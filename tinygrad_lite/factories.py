@@ -223,7 +223,12 @@ def full_like(input: Any, fill_value: Any, *, dtype: Any = None, device: Any = N
     """``fill_value`` in ``input``'s shape and dtype."""
     check_device("full_like", device)
     shape, dt = _like("full_like", input, dtype)
-    return _made(np.full(shape, fill_value, dt), requires_grad)
+    v = fill_value.data if isinstance(fill_value, base.Tensor) else fill_value
+    if isinstance(v, np.ndarray) and v.size == 1 and v.dtype.kind in "biuf":
+        v = v.reshape(()).item()
+    if not isinstance(v, (numbers.Real, np.bool_)):
+        raise TypeError(f"full_like: fill_value must be a number (or a one-element tensor), got {fill_value!r}")
+    return _made(np.full(shape, v, dt), requires_grad)
 
 
 def _random(who: str, draw: str, size: tuple, dtype: Any, requires_grad: bool, generator: Any,
@@ -341,6 +346,11 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any 
     """Values drawn from N(mean, std**2): of shape ``size`` for numbers, else elementwise for
     tensors ``mean`` and ``std`` (broadcast together); no gradient flows to them."""
     check_device("normal", device)
+    for name, v in (("mean", mean), ("std", std)):
+        a = v.data if isinstance(v, base.Tensor) else np.asarray(v) if isinstance(v, (list, tuple, np.ndarray)) else v
+        if not (isinstance(a, np.ndarray) and a.dtype.kind in "biuf") and (
+                isinstance(a, (bool, np.bool_)) or not isinstance(a, numbers.Real)):
+            raise TypeError(f"normal: {name} must be a number or a numeric tensor, got {v!r}")
     m, sd = (np.asarray(v.data if isinstance(v, base.Tensor) else v, dtype=np.float64) for v in (mean, std))
     try:
         shape = np.broadcast_shapes(m.shape, sd.shape) if size is None else size_arg(

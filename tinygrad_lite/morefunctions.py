@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from .conventions import _int
 from .factories import as_dtype
 from .functions import _passing, _t
 from .ops import base
@@ -239,6 +240,7 @@ def bucketize(input: Any, boundaries: Any, *, out_int32: bool = False, right: bo
 
 def _tri_indices(who: str, fn: Any, row: int, col: int, offset: int, dtype: Any) -> Any:
     dt = np.int64 if dtype is None else as_dtype(who, dtype)
+    row, col, offset = _int(who, "row", row), _int(who, "col", col), _int(who, "offset", offset)
     if row < 0 or col < 0:
         raise ValueError(f"{who}: row and col must be non-negative, got {row} and {col}")
     return base.Tensor(np.stack(fn(row, offset, col)).astype(dt).reshape(2, -1))

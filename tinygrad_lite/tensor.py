@@ -346,12 +346,12 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
         return self
 
     def __matmul__(self, other: Any) -> "Tensor":
-        return ops.MATMUL(self, other if type(other) is Tensor else const(other))
+        return ops.MATMUL(self, other if type(other) is Tensor else const(other, "matmul"))
 
     matmul = __matmul__
 
     def __rmatmul__(self, other: Any) -> "Tensor":
-        return ops.MATMUL(const(other), self)
+        return ops.MATMUL(const(other, "matmul"), self)
 
     # ------------------------------------------------------------------ functions ------
     def exp(self) -> "Tensor":

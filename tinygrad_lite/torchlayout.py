@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import numpy as np
 
 from . import ops
-from .conventions import ArgumentError, DtypeError, ShapeMismatchError, _int, _shape_arg, check_dtype
+from .conventions import ArgumentError, DtypeError, ShapeMismatchError, _int, _shape_arg, check_bool, check_dtype
 from .ops import base
 from .ops.base import _AxisError, allocating, axis_of
 from .torchkw import one_of
@@ -267,6 +267,8 @@ class LayoutMethods:
         """The first element of each run of equal neighbours (of the flattened tensor, or of
         the slices along ``dim``); with ``return_inverse`` each element's run, with
         ``return_counts`` the run lengths. No gradient."""
+        check_bool("unique_consecutive", "return_inverse", return_inverse)
+        check_bool("unique_consecutive", "return_counts", return_counts)
         if dim is None:
             out = unique_along(self.reshape(-1), "unique_consecutive", 0, True, return_inverse,  # type: ignore
                                return_counts)

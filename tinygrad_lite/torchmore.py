@@ -92,6 +92,9 @@ class MoreMethods(MathMethods):
         """nan, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (default: the
         largest and the lowest finite value of the dtype); the gradient is 1 at finite values,
         0 at the replaced ones."""
+        nan = _real("nan_to_num", "nan", nan)
+        posinf, neginf = (None if v is None else _real("nan_to_num", name, v)
+                          for name, v in (("posinf", posinf), ("neginf", neginf)))
         d = self._data
         if d.dtype.kind != "f":
             return self.clone()  # type: ignore[attr-defined]

@@ -112,7 +112,12 @@ def _copy_of(view: str) -> Any:
         except TypeError as exc:
             raise TypeError(f"{who}{sig}: {exc}") from None
         _tensor(who, bound.arguments["input"])
-        out = fn(*bound.args, **bound.kwargs)
+        try:
+            out = fn(*bound.args, **bound.kwargs)
+        except (TypeError, ValueError) as exc:  # (a message from Python or numpy, naming no op)
+            if str(exc).split(" ", 1)[0].endswith(":"):
+                raise
+            raise type(exc)(f"{who}: {exc}") from None
         return tuple(t.clone() for t in out) if isinstance(out, (tuple, list)) else out.clone()
 
     copy.__name__ = copy.__qualname__ = who

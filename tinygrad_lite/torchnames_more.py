@@ -132,7 +132,7 @@ def randint_like(input: Tensor, low: Any, high: Any = None, *, generator: Any = 
             if v.data.size != 1 or v.data.dtype.kind not in "iuf":
                 raise TypeError(f"randint_like: {name} must be an int or a one-element tensor, got {v!r}")
             v = v.data.reshape(()).item()
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or v != int(v):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or not np.isfinite(v) or v != int(v):
             raise TypeError(f"randint_like: {name} must be an int, got {v!r}")
         bounds.append(int(v))
     lo, hi = bounds
@@ -291,6 +291,8 @@ def nuclear_norm(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tenso
 def frobenius_norm(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     """``sqrt(sum x**2)`` over the one or two axes ``dim``."""
     x = _tensor("frobenius_norm", input)
+    if not isinstance(dim, (int, np.integer, tuple, list)) or isinstance(dim, (bool, np.bool_)):
+        raise TypeError(f"frobenius_norm: dim must be an int or a tuple of one or two ints, got {dim!r}")
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
     if not 1 <= len(dims) <= 2:
         raise ArgumentError(f"frobenius_norm: dim must name one or two axes, got {dim!r}")

@@ -98,6 +98,10 @@ def prelu(input: Any, weight: Any) -> Tensor:
     """max(0, x) + weight * min(0, x), ``weight`` of one value or one per channel (axis 1 of an
     input of 2 or more dimensions, as torch)."""
     x = _float(input, "prelu")
+    if not isinstance(weight, Tensor):
+        arr = np.asarray(weight) if isinstance(weight, (list, tuple, np.ndarray, int, float)) else None
+        if arr is None or arr.dtype.kind not in "biuf" or isinstance(weight, bool):
+            raise TypeError(f"prelu: weight must be a Tensor, got {type(weight).__name__}")
     w = weight if isinstance(weight, Tensor) else Tensor(np.asarray(weight, dtype=x.data.dtype))
     if w.data.ndim != 1:
         raise ValueError(f"prelu: weight must be 1-d, got shape {w.data.shape}")

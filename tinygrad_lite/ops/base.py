@@ -278,18 +278,20 @@ def failed(op: Any, exc: BaseException, inputs: tuple) -> BaseException:
     return exc
 
 
-def const(x: Any) -> Any:
-    """A Tensor for a numpy array (or array-like) operand: no gradient, not batched."""
+def const(x: Any, who: str = "") -> Any:
+    """A Tensor for a numpy array (or array-like) operand: no gradient, not batched (a
+    ``TypeError`` naming ``who``, the op, for anything not numeric)."""
     if isinstance(x, Tensor):
         return x
+    pre = f"{who}: " if who else ""
     try:
         arr = np.asarray(x)
     except (TypeError, ValueError) as e:
-        raise TypeError(f"cannot use an object of type {type(x).__name__} as a tensor operand ({e})") from None
+        raise TypeError(f"{pre}cannot use an object of type {type(x).__name__} as a tensor operand ({e})") from None
     if arr.dtype.kind not in "biuf":
         what = "complex numbers are not supported" if arr.dtype.kind == "c" else "a tensor operand must be numeric"
-        raise TypeError(f"cannot use an object of type {type(x).__name__} (dtype {arr.dtype}) as a tensor operand: "
-                        f"{what}")
+        raise TypeError(f"{pre}cannot use an object of type {type(x).__name__} (dtype {arr.dtype}) as a tensor "
+                        f"operand: {what}")
     return make(arr, None, (), None, False)
 
 

@@ -137,7 +137,7 @@ class _Binary(Op):
         if (tb is float or tb is int or (isinstance(b, _num) and tb is not bool)) and self.const_op is not None:
             op = self.rconst_op if reverse else self.const_op
             return op(a, b if tb is float or tb is int else float(b))
-        o = const(_number_like(a, b) if tb is float or tb is int else b)
+        o = const(_number_like(a, b) if tb is float or tb is int else b, self.name)
         return self(o, a) if reverse else self(a, o)
 
 

@@ -1,0 +1,62 @@
+"""A wrong argument to a public function raises an error that names the function (and the
+argument where there is one), never Python's or numpy's bare message; the valid spellings keep
+working."""
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+
+A = tl.ones(2, 3)
+
+
+@pytest.mark.parametrize("call, exc, match", [
+    (lambda: A + "x", TypeError, "^add: cannot use an object of type str"),
+    (lambda: tl.sub(A, None), TypeError, "^sub: cannot use an object of type NoneType"),
+    (lambda: "x" * A, TypeError, "^mul: "),
+    (lambda: A @ "x", TypeError, "^matmul: "),
+    (lambda: "x" @ A, TypeError, "^matmul: "),
+    (lambda: tl.split_with_sizes_copy(A, None), TypeError, "^split_with_sizes_copy: "),
+    (lambda: tl.expand_copy(A, None), TypeError, "^expand_copy: "),
+    (lambda: tl.permute_copy(A, None), TypeError, "^permute_copy: "),
+    (lambda: tl.frobenius_norm(A, None), TypeError, "^frobenius_norm: dim"),
+    (lambda: tl.nan_to_num(A, "x"), TypeError, "^nan_to_num: nan"),
+    (lambda: tl.nan_to_num(A, 0.0, "x"), TypeError, "^nan_to_num: posinf"),
+    (lambda: tl.full_like(A, "x"), TypeError, "^full_like: fill_value"),
+    (lambda: tl.full_like(A, tl.ones(4, 5)), TypeError, "^full_like: fill_value"),
+    (lambda: tl.normal(A, "x"), TypeError, "^normal: std"),
+    (lambda: tl.normal("x", A), TypeError, "^normal: mean"),
+    (lambda: tl.nn.functional.prelu(A, "x"), TypeError, "^prelu: weight"),
+    (lambda: tl.randint_like(A, float("nan")), TypeError, "^randint_like: high"),
+    (lambda: tl.randint_like(A, float("inf")), TypeError, "^randint_like: high"),
+    (lambda: tl.unique_consecutive(A, tl.ones(2)), TypeError, "^unique_consecutive: return_inverse"),
+    (lambda: tl.tril_indices(A, 3), TypeError, "^tril_indices: row"),
+    (lambda: tl.triu_indices(3, 2.5), TypeError, "^triu_indices: col"),
+    (lambda: tl.tril_indices(3, 3, "1"), TypeError, "^tril_indices: offset"),
+])
+def test_a_bad_argument_is_refused_naming_the_function(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_the_valid_spellings_still_work():
+    np.testing.assert_array_equal(tl.full_like(A, 2).data, np.full((2, 3), 2.0))
+    np.testing.assert_array_equal(tl.full_like(A, tl.tensor(3.0)).data, np.full((2, 3), 3.0))
+    np.testing.assert_array_equal(tl.full_like(A, np.float32(1.5)).data, np.full((2, 3), 1.5))
+    assert tl.full_like(tl.ones(2, dtype=tl.bool), True).data.tolist() == [True, True]
+    np.testing.assert_array_equal(tl.nan_to_num(tl.tensor([np.nan, np.inf, -np.inf, 1.0]), 1.0, 2, -2.0).data,
+                                  [1.0, 2.0, -2.0, 1.0])
+    np.testing.assert_array_equal(tl.nan_to_num(tl.tensor([np.nan]), tl.tensor(4.0)).data, [4.0])
+    assert tl.normal(tl.zeros(2), tl.ones(2)).shape == (2,)
+    assert tl.normal(0.0, 1.0, (3,)).shape == (3,)
+    assert tl.normal(tl.zeros(2), 2).shape == (2,)
+    np.testing.assert_array_equal(tl.tril_indices(3, 3).data, np.stack(np.tril_indices(3, 0, 3)))
+    np.testing.assert_array_equal(tl.triu_indices(np.int64(3), 4, -1).data, np.stack(np.triu_indices(3, -1, 4)))
+    x = tl.tensor([[-1.0, 2.0, -3.0]])
+    np.testing.assert_array_equal(tl.nn.functional.prelu(x, tl.tensor([0.5])).data, [[-0.5, 2.0, -1.5]])
+    np.testing.assert_array_equal(tl.nn.functional.prelu(x, [0.5]).data, [[-0.5, 2.0, -1.5]])
+    assert tl.expand_copy(tl.ones(1, 3), (2, 3)).shape == (2, 3)
+    assert tl.frobenius_norm(A, (0, 1)).item() == pytest.approx(6 ** 0.5)
+    assert tl.frobenius_norm(A, 1).shape == (2,)
+    out, inverse = tl.unique_consecutive(tl.tensor([1, 1, 2]), True)
+    assert out.data.tolist() == [1, 2] and inverse.data.tolist() == [0, 0, 1]
