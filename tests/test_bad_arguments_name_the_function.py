@@ -2,6 +2,8 @@
 argument where there is one), never Python's or numpy's bare message; the valid spellings keep
 working."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -33,6 +35,8 @@ A = tl.ones(2, 3)
     (lambda: tl.tril_indices(A, 3), TypeError, "^tril_indices: row"),
     (lambda: tl.triu_indices(3, 2.5), TypeError, "^triu_indices: col"),
     (lambda: tl.tril_indices(3, 3, "1"), TypeError, "^tril_indices: offset"),
+    (lambda: tl.ones(2).bernoulli_("x"), TypeError, "^bernoulli_: p"),
+    (lambda: tl.ones(2).bernoulli("x"), TypeError, "^bernoulli_: p"),
 ])
 def test_a_bad_argument_is_refused_naming_the_function(call, exc, match):
     with pytest.raises(exc, match=match):
@@ -58,5 +62,24 @@ def test_the_valid_spellings_still_work():
     assert tl.expand_copy(tl.ones(1, 3), (2, 3)).shape == (2, 3)
     assert tl.frobenius_norm(A, (0, 1)).item() == pytest.approx(6 ** 0.5)
     assert tl.frobenius_norm(A, 1).shape == (2,)
+    assert set(tl.ones(3).bernoulli_(0.5).data.tolist()) <= {0.0, 1.0}
+
+
+def test_every_public_attribute_of_a_tensor_can_be_read():
+    """``last_batch`` is None until a backward over a batched input sets it (it used to be an
+    unset slot: reading it raised AttributeError, and so did walking dir(tensor))."""
+    t = tl.ones(2, 3, requires_grad=True)
+    assert t.last_batch is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (the deprecated ones say so)
+        for name in dir(t):
+            if not name.startswith("_") and name != "imag":  # (imag raises for a real tensor, as torch)
+                getattr(t, name)
+    w = tl.ones(3, requires_grad=True)
+    (tl.Tensor(np.ones((4, 3)), batched=True) * w).sum(1).mean().backward()
+    assert w.last_batch == (4, "mean")
+
+
+def test_unique_consecutive_with_an_inverse():
     out, inverse = tl.unique_consecutive(tl.tensor([1, 1, 2]), True)
     assert out.data.tolist() == [1, 2] and inverse.data.tolist() == [0, 0, 1]

@@ -390,7 +390,10 @@ class ExtraMethods(MoreMethods):
     def bernoulli_(self, p: Any = 0.5, *, generator: Any = None) -> "Tensor":
         """Fill in place with 1 with probability ``p`` (a number or a tensor broadcast to this
         shape), else 0."""
-        pa = np.asarray(p.data if isinstance(p, base.Tensor) else p, dtype=np.float64)
+        try:
+            pa = np.asarray(p.data if isinstance(p, base.Tensor) else p, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"bernoulli_: p must be a number or a tensor of probabilities, got {p!r}") from None
         if not broadcasts_to(pa.shape, self.data.shape) or not ((pa >= 0) & (pa <= 1)).all():
             raise ValueError(f"bernoulli_: p must be probabilities in [0, 1] broadcasting to {self.data.shape}, "
                              f"got {p!r}")

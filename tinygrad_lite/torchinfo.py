@@ -14,7 +14,7 @@ rule of ``torchwrite`` for data outside a graph.
 from __future__ import annotations
 
 import builtins
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -27,6 +27,16 @@ class InfoMethods:
     """Mixin of ``Tensor`` (see the module docstring)."""
 
     __slots__ = ()
+
+    @property
+    def last_batch(self) -> Optional[tuple]:
+        """``(number of samples, the cost's reduction)`` of the last backward over a batched
+        input that reached this leaf (what ``tl.distributed`` weighs its gradient by), or None."""
+        return getattr(self, "_last_batch", None)
+
+    @last_batch.setter
+    def last_batch(self, value: Optional[tuple]) -> None:
+        self._last_batch = value
 
     # ------------------------------------------------------------ memory layout --------
     @property
