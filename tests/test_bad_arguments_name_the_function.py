@@ -83,3 +83,16 @@ def test_every_public_attribute_of_a_tensor_can_be_read():
 def test_unique_consecutive_with_an_inverse():
     out, inverse = tl.unique_consecutive(tl.tensor([1, 1, 2]), True)
     assert out.data.tolist() == [1, 2] and inverse.data.tolist() == [0, 0, 1]
+
+
+@pytest.mark.parametrize("make, args, name", [
+    (lambda: tl.nn.Sequential(tl.nn.Linear(4, 3), tl.nn.ReLU()), ("x",), "Linear"),
+    (lambda: tl.nn.LSTM(4, 3), (None,), "LSTM"),
+    (lambda: tl.nn.MSELoss(), (tl.ones(2), "x"), "MSELoss"),
+    (lambda: tl.nn.Conv2d(1, 2, 3), (None,), "Conv2d"),
+    (lambda: tl.nn.Sequential(tl.nn.Sequential(tl.nn.Flatten())), ("x",), "Flatten"),
+])
+def test_a_layer_given_no_tensor_names_itself_once(make, args, name):
+    with pytest.raises(TypeError) as info:
+        make()(*args)
+    assert str(info.value).startswith(f"{name}: ") and str(info.value).count(":") == 2

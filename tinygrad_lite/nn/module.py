@@ -29,7 +29,7 @@ from ..ops.base import const as _const
 from ..random import as_generator
 from ..tensor import Tensor
 from ..value import Value
-from .module_api import ModuleAPI, _cast, _check_name
+from .module_api import ModuleAPI, _cast, _check_name, _named
 from .statearray import StateArray
 
 _REPR_OPEN = threading.local()  # ids of the modules whose repr is being built, in this thread
@@ -116,6 +116,9 @@ class Module(ModuleAPI):
             raise RecursionError(f"{type(self).__name__}: forward went past Python's recursion limit "
                                f"({sys.getrecursionlimit()}): modules nested too deeply, a module that calls "
                                "itself, or a deeply recursive forward") from e
+        except TypeError as e:  # an input that is no tensor: the innermost module says it was given it
+            _named(self, e)
+            raise
         finally:
             stack.pop()
 

@@ -390,3 +390,15 @@ def _parse_to(args: tuple, kwargs: dict) -> tuple:
             raise TypeError(f"to: too many arguments {args!r}")
         non_blocking = rest.pop(0)
     return device, dtype, non_blocking
+
+
+_NOT_AN_OPERAND = ("cannot use an object of type", "Tensor: cannot make a numeric tensor")
+
+
+def _named(module: Any, e: TypeError) -> None:
+    """Prefix the message of ``e``, an op's refusal of an input that is no tensor (which names
+    no op), with the class of ``module``, the innermost module it passed through."""
+    msg = str(e.args[0]) if e.args else ""
+    if msg.startswith(_NOT_AN_OPERAND) and not getattr(e, "_module_named", False):
+        e.args = (f"{type(module).__name__}: {msg}",) + e.args[1:]
+        e._module_named = True  # type: ignore[attr-defined]
