@@ -96,3 +96,30 @@ def test_a_layer_given_no_tensor_names_itself_once(make, args, name):
     with pytest.raises(TypeError) as info:
         make()(*args)
     assert str(info.value).startswith(f"{name}: ") and str(info.value).count(":") == 2
+
+
+def test_optimizers_take_named_parameters_as_torch():
+    torch = pytest.importorskip("torch")
+    m, tm = tl.nn.Linear(3, 2), torch.nn.Linear(3, 2).double()
+    for name in ("SGD", "Adam", "AdamW", "RMSprop"):
+        ours = getattr(tl.optim, name)(m.named_parameters(), lr=0.1)
+        theirs = getattr(torch.optim, name)(tm.named_parameters(), lr=0.1)
+        assert ours.param_groups[0]["param_names"] == theirs.param_groups[0]["param_names"] == ["weight", "bias"]
+        assert ours.state_dict()["param_groups"][0]["param_names"] == ["weight", "bias"]
+        assert ours.param_groups[0]["params"] == [m.weight, m.bias]
+        with pytest.raises(ValueError, match="with names"):
+            ours.add_param_group({"params": [tl.ones(2, requires_grad=True)]})
+    assert tl.optim.SGD(m.parameters()).defaults["lr"] == torch.optim.SGD(tm.parameters()).defaults["lr"] == 1e-3
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    with torch.no_grad():
+        tm.weight.copy_(torch.tensor(m.weight.data))
+        tm.bias.copy_(torch.tensor(m.bias.data))
+    ours, theirs = tl.optim.Adam(m.named_parameters(), lr=0.01), torch.optim.Adam(tm.named_parameters(), lr=0.01)
+    for _ in range(3):
+        ours.zero_grad()
+        theirs.zero_grad()
+        (m(tl.Tensor(x)) ** 2).sum().backward()
+        (tm(torch.tensor(x)) ** 2).sum().backward()
+        ours.step()
+        theirs.step()
+    np.testing.assert_allclose(m.weight.data, tm.weight.detach().numpy(), rtol=1e-12, atol=1e-14)

@@ -352,11 +352,11 @@ def test_adam_with_decoupled_weight_decay_is_adamw() -> None:
     assert not np.array_equal(run(optim.Adam), run(optim.AdamW))
 
 
-@pytest.mark.parametrize("cls", [optim.SGD, optim.DPSGD])
-def test_lr_is_required(cls: type) -> None:
-    assert inspect.signature(cls).parameters["lr"].default is inspect.Parameter.empty
+def test_lr_is_required_by_dpsgd_and_defaults_to_torchs_for_sgd() -> None:
+    assert inspect.signature(optim.DPSGD).parameters["lr"].default is inspect.Parameter.empty
     with pytest.raises(TypeError):
-        cls([param([1.0])])
+        optim.DPSGD([param([1.0])])
+    assert optim.SGD([param([1.0])]).defaults["lr"] == 1e-3  # (torch's default since 2.2)
 
 
 def test_sgd_first_step_by_hand() -> None:

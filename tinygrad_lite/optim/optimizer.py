@@ -192,6 +192,12 @@ class Optimizer(HookMethods):
                             f"{type(params).__name__} of {len(params)} tensor(s), whose order changes between "
                             "runs; use a list")
         params = [params] if _is_param(params) else list(params)
+        names = None
+        if params and all(isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in params):
+            names, params = [n for n, _ in params], [p for _, p in params]  # named_parameters(), as torch
+        if self.param_groups and (names is None) != ("param_names" not in self.param_groups[0]):
+            raise ValueError("add_param_group: all parameter groups must be given with names (named_parameters()) "
+                             "or all without")
         for p in params:
             if not _is_param(p):
                 raise TypeError(f"an optimizer can only optimize Tensors, got {type(p).__name__}")
@@ -203,6 +209,8 @@ class Optimizer(HookMethods):
         for name, default in self.defaults.items():
             group.setdefault(name, default)
         group["params"] = params
+        if names is not None:
+            group["param_names"] = names
         ids = [id(p) for p in params]
         taken = {id(p) for g in self.param_groups for p in g["params"]}
         if len(set(ids)) != len(ids) or taken.intersection(ids):

@@ -54,7 +54,7 @@ class SGD(Optimizer):
     The momentum buffer ``b`` is ``state[p]["momentum_buffer"]``.
     """
 
-    def __init__(self, params: Any, lr: float, momentum: float = 0.0, dampening: float = 0.0,
+    def __init__(self, params: Any, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False, *,
                  foreach: Optional[bool] = None, differentiable: bool = False, fused: Optional[bool] = None) -> None:
         super().__init__(params, hyper(locals()))
