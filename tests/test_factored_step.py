@@ -210,3 +210,25 @@ def test_lazygrad_value_is_the_sum_of_its_products() -> None:
     parts = [(rng.standard_normal((k, 5)), rng.standard_normal((k, 6))) for k in (1, 4)]
     lg = LazyGrad(parts, (5, 6), np.float64)
     np.testing.assert_allclose(lg.value(), sum(G.T @ X for G, X in parts), rtol=1e-13)
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_a_batched_input_without_per_sample_gradients_steps_from_the_factors_too(momentum):
+    """backward(per_sample=False) over a batched input (a DataLoader batch) keeps an SGD-held
+    weight's gradient as factors, as a plain input does, and the steps equal the plain ones."""
+    rng = np.random.default_rng(3)
+    X, Y = rng.standard_normal((6, 40, 128)), rng.standard_normal((6, 40, 64))
+    models = []
+    for batched in (False, True):
+        m = tl.nn.Sequential(tl.nn.Linear(128, 64, rng=0))
+        opt = tl.optim.SGD(m.parameters(), lr=0.05, momentum=momentum)
+        for k, (x, y) in enumerate(zip(X, Y)):
+            opt.zero_grad()
+            tl.nn.mse_loss(m(tl.Tensor(x, batched=batched)), tl.Tensor(y, batched=batched)).backward(
+                per_sample=False)
+            if k == 0:
+                assert m[0].weight._lazy and m[0].weight._grad is None  # kept as factors
+            opt.step()
+        models.append(m)
+    np.testing.assert_allclose(models[1][0].weight.data, models[0][0].weight.data, rtol=1e-12, atol=1e-14)
+    assert models[1][0].weight.grad_sample is None and models[1][0].weight.last_batch == (40, "mean")

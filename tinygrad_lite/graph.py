@@ -71,6 +71,12 @@ class _State(threading.local):
 state = _State()
 
 
+# A backward's mode -> ``state.lazy`` during it: what ``ops.fused.Linear`` may keep as factors (all
+# of a batched input's weight gradients in the per-sample "rows" mode; in a backward that keeps
+# nothing per sample, those of SGD-held weights, which the step applies from the factors)
+LAZY = {"rows": True, "plain": "plain"}
+
+
 def is_grad_enabled() -> bool:
     """True unless inside a ``no_grad()`` block (of this thread)."""
     return state.grad

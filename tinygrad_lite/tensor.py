@@ -318,7 +318,7 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
             ctx = persample.Context(self, mode)
         order = checked_order(self)  # refuses values changed in place since the forward
         st = graph.state
-        st.lazy = trace is None and (ctx.mode == "rows" if ctx is not None else "plain")  # (ops.fused.Linear)
+        st.lazy = trace is None and (graph.LAZY.get(ctx.mode, False) if ctx is not None else "plain")  # (graph.LAZY)
         try:
             graph.backward(self, seed, fit, trace, ctx, order)
         finally:

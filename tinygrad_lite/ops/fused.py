@@ -188,11 +188,12 @@ class Linear(Op):
             g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
             x2 = xd if xd.ndim == 2 else xd.reshape(-1, xd.shape[-1])
             if W.requires_grad:
-                # state.lazy: True in the rows backward, "plain" in one without batched inputs
-                if x._bs & BATCHED:
-                    keep = W._op is None and state.__dict__.get("lazy") is True
+                # state.lazy: True in the rows backward, "plain" in one that keeps nothing per sample
+                lazy = state.__dict__.get("lazy")
+                if x._bs & BATCHED and lazy is True:
+                    keep = W._op is None
                 else:
-                    keep = (Wd.size >= LAZY_MIN and W._op is None and state.__dict__.get("lazy") == "plain"
+                    keep = (Wd.size >= LAZY_MIN and W._op is None and lazy == "plain"
                             and (r := FACTORED.get(id(W))) is not None and r() is W)
                     if keep and x._op is None:
                         watch((x,), (W,))  # an in-place write into x multiplies gW out first
