@@ -20,7 +20,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-__all__ = ["axpy", "available", "MIN_SIZE", "tmm_fits", "tmm_update"]
+__all__ = ["axpy", "available", "MIN_SIZE", "tmm_fits", "tmm_update", "tmm_apply"]
 
 # (symbol template, C integer type of n and the increments): numpy's wheels bundle
 # scipy-openblas with 64-bit integers (ILP64) and these prefixed names; 32-bit builds
@@ -127,19 +127,24 @@ def tmm_update(alpha: float, G: np.ndarray, X: np.ndarray, C: np.ndarray, beta: 
     shapes that do not fit, a read-only ``C``, or ``C`` sharing memory with ``G`` or ``X``."""
     if not tmm_fits(G, X, C):
         return False
+    tmm_apply(alpha, G, X, C, beta)
+    return True
+
+
+def tmm_apply(alpha: float, G: np.ndarray, X: np.ndarray, C: np.ndarray, beta: float) -> None:
+    """``tmm_update`` without its check, for a caller that has checked ``tmm_fits(G, X, C)``."""
     (k, m), n = G.shape, X.shape[1]
     if k == 0:  # G^T X = 0
         if beta == 0:
             C.fill(0)
         elif beta != 1:
             C *= beta
-        return True
+        return
     gemm, ger = _FUNCS[C.dtype][2]
     if k == 1 and beta == 1:
         ger(_ROW_MAJOR, m, n, alpha, G.ctypes.data, 1, X.ctypes.data, 1, _address(C), n)
     else:
         gemm(_ROW_MAJOR, _TRANS, _NO_TRANS, m, n, k, alpha, G.ctypes.data, m, X.ctypes.data, n, beta, _address(C), n)
-    return True
 
 
 _VIEW = ctypes.c_char * 0  # a zero-length ctypes view: its address is the buffer's first byte

@@ -456,6 +456,13 @@ def _real(who: str, name: str, v: Any) -> float:
     return float(v)
 
 
+def _tensor_arg(who: str, x: Any, name: str = "input", optional: bool = False) -> Any:
+    """``x`` when it is a Tensor (or None, if ``optional``), else ``TypeError`` naming ``who`` and ``name``."""
+    if not isinstance(x, base.Tensor) and not (optional and x is None):
+        raise TypeError(f"{who}: {name} must be a Tensor{' or None' if optional else ''}, got {type(x).__name__}")
+    return x
+
+
 def seed_of(t: Any, gradient: Any, where: str) -> np.ndarray:
     """The cotangent d(loss)/d(t) that starts a sweep from ``t``: ``gradient`` as an array of
     ``t``'s shape and dtype, or 1 for a one-element ``t`` when it is None."""

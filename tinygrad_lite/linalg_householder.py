@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .conventions import _tensor_arg
 from .ops.base import ArgumentError, DtypeError, ShapeMismatchError
 from .tensor import Tensor
 
@@ -29,9 +30,7 @@ _WHO = "householder_product"
 
 
 def _check(A: Any, tau: Any) -> None:
-    for name, t in (("A", A), ("tau", tau)):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{_WHO}: {name} must be a Tensor, got {type(t).__name__}")
+    _tensor_arg(_WHO, A, "A"), _tensor_arg(_WHO, tau, "tau")
     a, t = A.data, tau.data
     if a.ndim < 2:
         raise ArgumentError(f"{_WHO}: A must have at least 2 dimensions (*, m, n), got shape {a.shape}")

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .conventions import ArgumentError, DtypeError, ShapeMismatchError
+from .conventions import _tensor_arg as _t
 from .ops import linalg_decomp as D
 from .ops import linalg_more as M
 from .ops.linalg_more import LinAlgError
@@ -63,12 +64,6 @@ class CholeskyExResult(NamedTuple):
 class SolveExResult(NamedTuple):
     result: Tensor
     info: Tensor
-
-
-def _t(who: str, x: Any, name: str = "input") -> Tensor:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{who}: {name} must be a Tensor, got {type(x).__name__}")
-    return x
 
 
 def _floats(who: str, x: Tensor, name: str = "A") -> None:

@@ -28,7 +28,7 @@ from typing import Any, Optional
 import numpy as np
 
 from . import factories
-from .conventions import _int
+from .conventions import _int, _tensor_arg
 from .linalg_more import qr, svd
 from .ops.base import ArgumentError, DtypeError, ShapeMismatchError
 from .tensor import Tensor
@@ -37,8 +37,7 @@ __all__ = ["svd_lowrank", "pca_lowrank"]
 
 
 def _matrix(who: str, A: Any) -> Tensor:
-    if not isinstance(A, Tensor):
-        raise TypeError(f"{who}: A must be a Tensor, got {type(A).__name__}")
+    _tensor_arg(who, A, "A")
     if A.data.ndim < 2:
         raise ShapeMismatchError(f"{who}: A must have at least 2 dimensions (*, m, n), got shape {A.data.shape}")
     if A.data.dtype.kind != "f":

@@ -23,6 +23,7 @@ import numpy as np
 
 from . import factories
 from .conventions import _int, check_bool
+from .conventions import _tensor_arg as _tensor
 from .ops.base import ArgumentError, ShapeMismatchError, axis_of, const, make
 from .ops.select import _Step
 from .tensor import Tensor
@@ -47,12 +48,6 @@ class layout:
 
 
 strided = layout("strided")
-
-
-def _tensor(who: str, x: Any, name: str = "input") -> Tensor:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{who}: {name} must be a Tensor, got {type(x).__name__}")
-    return x
 
 
 def _ints(who: str, name: str, seq: Any) -> tuple:

@@ -32,7 +32,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from .controlflow import cond, while_loop
-from .conventions import _int
+from .conventions import _int, _tensor_arg
 from .linalg_householder import householder_product
 from .lowrank import pca_lowrank, svd_lowrank
 from .nn import functional as F
@@ -46,14 +46,6 @@ __all__ = ["rnn_tanh_cell", "rnn_relu_cell", "lstm_cell", "gru_cell", "native_la
            "pca_lowrank"]
 
 orgqr = householder_product  # torch.orgqr(A, tau): the same product of Householder reflectors
-
-
-def _tensor(who: str, name: str, x: Any, optional: bool = False) -> Optional[Tensor]:
-    if x is None and optional:
-        return None
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{who}: {name} must be a Tensor{' or None' if optional else ''}, got {type(x).__name__}")
-    return x
 
 
 def _same_dtype(who: str, x: Tensor, others: Sequence[tuple]) -> None:
@@ -78,10 +70,10 @@ def _cell(who: str, mode: str, input: Any, states: list, w_ih: Any, w_hh: Any, b
     w_ih's columns, the weights' rows against G * H (H = w_hh's columns), then each state's
     batch size and width."""
     G, step = _STEPS[mode]
-    x = _tensor(who, "input", input)
-    hs = [_tensor(who, f"hx[{k}]" if len(states) > 1 else "hx", h) for k, h in enumerate(states)]
-    w_ih, w_hh = _tensor(who, "w_ih", w_ih), _tensor(who, "w_hh", w_hh)
-    b_ih, b_hh = _tensor(who, "b_ih", b_ih, True), _tensor(who, "b_hh", b_hh, True)
+    x = _tensor_arg(who, input, "input")
+    hs = [_tensor_arg(who, h, f"hx[{k}]" if len(states) > 1 else "hx") for k, h in enumerate(states)]
+    w_ih, w_hh = _tensor_arg(who, w_ih, "w_ih"), _tensor_arg(who, w_hh, "w_hh")
+    b_ih, b_hh = _tensor_arg(who, b_ih, "b_ih", True), _tensor_arg(who, b_hh, "b_hh", True)
     _same_dtype(who, x, [("w_ih", w_ih), ("w_hh", w_hh), ("b_ih", b_ih), ("b_hh", b_hh)]
                 + [(f"hx[{k}]", h) for k, h in enumerate(hs)])
     for name, w in (("w_ih", w_ih), ("w_hh", w_hh)):
@@ -150,8 +142,8 @@ def native_layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Op
     and rstd = 1/sqrt(var + eps) (biased variance) with those axes kept as size 1, no gradient
     (as torch)."""
     who = "native_layer_norm"
-    x = _tensor(who, "input", input)
-    w, b = _tensor(who, "weight", weight, True), _tensor(who, "bias", bias, True)
+    x = _tensor_arg(who, input, "input")
+    w, b = _tensor_arg(who, weight, "weight", True), _tensor_arg(who, bias, "bias", True)
     if not isinstance(normalized_shape, (tuple, list)):
         raise TypeError(f"{who}: normalized_shape must be a tuple of ints, got {normalized_shape!r}")
     ns = tuple(_int(who, "normalized_shape", n) for n in normalized_shape)
@@ -173,10 +165,10 @@ def native_batch_norm(input: Tensor, weight: Optional[Tensor], bias: Optional[Te
     the batch's (unbiased variance); in evaluation the running statistics normalise and the
     two saved tensors are empty, as torch's."""
     who = "native_batch_norm"
-    x = _tensor(who, "input", input)
-    w, b = _tensor(who, "weight", weight, True), _tensor(who, "bias", bias, True)
-    rm = _tensor(who, "running_mean", running_mean, True)
-    rv = _tensor(who, "running_var", running_var, True)
+    x = _tensor_arg(who, input, "input")
+    w, b = _tensor_arg(who, weight, "weight", True), _tensor_arg(who, bias, "bias", True)
+    rm = _tensor_arg(who, running_mean, "running_mean", True)
+    rv = _tensor_arg(who, running_var, "running_var", True)
     if (rm is None) != (rv is None):
         raise ValueError(f"{who}: running_mean and running_var must both be None or neither")
     if not isinstance(training, (bool, np.bool_)):
@@ -203,8 +195,8 @@ def native_group_norm(input: Tensor, weight: Optional[Tensor], bias: Optional[Te
     input's shape; mean and rstd = 1/sqrt(var + eps) of each (sample, group), shape (N, group),
     differentiable as torch's."""
     who = "native_group_norm"
-    x = _tensor(who, "input", input)
-    w, b = _tensor(who, "weight", weight, True), _tensor(who, "bias", bias, True)
+    x = _tensor_arg(who, input, "input")
+    w, b = _tensor_arg(who, weight, "weight", True), _tensor_arg(who, bias, "bias", True)
     N, C, HxW, group = (_int(who, n, v) for n, v in (("N", N), ("C", C), ("HxW", HxW), ("group", group)))
     eps = _real(who, "eps", eps)
     _same_dtype(who, x, [("weight", w), ("bias", b)])
@@ -226,7 +218,7 @@ def native_dropout(input: Tensor, p: float, train: Optional[bool]) -> tuple:
     out = input * mask / (1 - p) (mask all False and out zero when p = 1); with ``train``
     False, out a copy of input and mask all True (p unchecked, as torch)."""
     who = "native_dropout"
-    x = _tensor(who, "input", input)
+    x = _tensor_arg(who, input, "input")
     if train is not None and not isinstance(train, (bool, np.bool_)):
         raise TypeError(f"{who}: train must be a bool or None, got {train!r}")
     p = _real(who, "p", p)
@@ -253,9 +245,9 @@ def embedding_bag(weight: Tensor, indices: Tensor, offsets: Tensor, scale_grad_b
     each bag (zeros for mode sum); ``max_indices`` the table row giving each maximum (bags, D)
     for mode max (0 for an empty bag), ``bag_size`` for mean and zeros for sum, as torch's."""
     who = "embedding_bag"
-    W = _tensor(who, "weight", weight)
-    idx_t = _tensor(who, "indices", indices)
-    off = _tensor(who, "offsets", offsets)
+    W = _tensor_arg(who, weight, "weight")
+    idx_t = _tensor_arg(who, indices, "indices")
+    off = _tensor_arg(who, offsets, "offsets")
     mode = _int(who, "mode", mode)
     if mode not in _MODES:
         raise ArgumentError(f"{who}: mode must be 0 (sum), 1 (mean) or 2 (max), got {mode}")

@@ -25,14 +25,13 @@ import numpy as np
 
 from ..conventions import ShapeMismatchError
 from ..factories import check_device, is_device
-from ..random import as_generator
 from ..tensor import Tensor
 from . import functional as F
 from .functional_more import _real
 from .layers import _pos_int
 from .module import Module
 from .padding import pad
-from .recurrent import _STEPS, _CellBase, _RNNBase, _size, _Weights
+from .recurrent import _STEPS, _CellBase, _RNNBase, _size
 
 __all__ = ["DataParallel", "RNNBase", "RNNCellBase", "CrossMapLRN2d"]
 
@@ -124,15 +123,8 @@ class RNNCellBase(_CellBase, metaclass=_PublicBase):
         G = _size("RNNCellBase", "num_chunks", num_chunks)
         mode = {1: "RNN_TANH", 3: "GRU", 4: "LSTM"}.get(G, "RNN_TANH")
         check_device("RNNCellBase", device)
-        super().__init__(mode, input_size, hidden_size, bias, rng, dtype)
+        super().__init__(mode, input_size, hidden_size, bias, rng, dtype, G)
         if G != _STEPS[mode][0]:  # (other chunk counts: the weights only, as torch's)
-            H = self.hidden_size
-            w = _Weights(self, as_generator(rng), self.weight_ih.data.dtype, H)
-            w.add("weight_ih", (G * H, self.input_size))
-            w.add("weight_hh", (G * H, H))
-            if self.bias:
-                w.add("bias_ih", (G * H,))
-                w.add("bias_hh", (G * H,))
             self.mode = None
 
     def extra_repr(self) -> str:

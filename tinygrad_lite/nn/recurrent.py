@@ -371,13 +371,14 @@ class _CellBase(Module):
     sample axis is axis 0 of input and states alike, so everything keeps per-sample
     gradients."""
 
-    def __init__(self, mode: str, input_size: int, hidden_size: int, bias: bool, rng: Rng, dtype: Any) -> None:
+    def __init__(self, mode: str, input_size: int, hidden_size: int, bias: bool, rng: Rng, dtype: Any,
+                 chunks: Optional[int] = None) -> None:
         who = type(self).__name__
         self.input_size = _size(who, "input_size", input_size)
         self.hidden_size = _size(who, "hidden_size", hidden_size)
         self.bias = check_bool(who, "bias", bias)
         self.mode = mode
-        G, H = _STEPS[mode][0], self.hidden_size
+        G, H = _STEPS[mode][0] if chunks is None else chunks, self.hidden_size  # (G gate blocks)
         w = _Weights(self, as_generator(rng), param_dtype(who, dtype), H)
         w.add("weight_ih", (G * H, self.input_size))
         w.add("weight_hh", (G * H, H))

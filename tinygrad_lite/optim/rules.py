@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._blas import axpy, tmm_fits, tmm_update
+from .._blas import axpy, tmm_apply, tmm_fits
 from ..lazygrad import LazyGrad
 from ..ops.memory import scratch
 from ..tensor import Tensor
@@ -102,7 +102,8 @@ class SGD(Optimizer):
 
 def _factored_step(d: np.ndarray, g: LazyGrad, state: dict, group: dict) -> bool:
     """SGD's step with g = sum_k G_k^T X_k applied from its factors, one BLAS call per term
-    (``_blas.tmm_update``): ``d <- d - lr G^T X`` without momentum, else the momentum buffer
+    (``_blas.tmm_apply``, once ``tmm_fits`` holds for every term): ``d <- d - lr G^T X`` without
+    momentum, else the momentum buffer
     ``b <- momentum b + (1 - dampening) G^T X`` (``b <- G^T X`` on the first step) and then
     ``d <- d - lr b``. The product is never written out; ``.grad`` still reads it (the factors
     are kept). False, changing nothing, where BLAS cannot (then the caller multiplies it out):
@@ -121,11 +122,11 @@ def _factored_step(d: np.ndarray, g: LazyGrad, state: dict, group: dict) -> bool
     lr = float(group["lr"])
     if momentum == 0:
         for G, X in g.parts:
-            tmm_update(-lr, G, X, d, 1.0)
+            tmm_apply(-lr, G, X, d, 1.0)
         return True
     alpha = 1.0 if first else 1.0 - group["dampening"]
     for i, (G, X) in enumerate(g.parts):
-        tmm_update(alpha, G, X, target, (0.0 if first else momentum) if i == 0 else 1.0)
+        tmm_apply(alpha, G, X, target, (0.0 if first else momentum) if i == 0 else 1.0)
     state["momentum_buffer"] = target
     if not axpy(-lr, target, d):
         np.subtract(d, np.multiply(target, lr), out=d)
