@@ -399,9 +399,7 @@ _SYM = {"__add__": "+", "__sub__": "-", "__mul__": "*", "__truediv__": "/", "__p
 def _shape_arg(shape: tuple, keyword: Any = None) -> tuple:
     """A shape or axes given as ``f(2, 3)``, ``f((2, 3))`` or torch's ``f(size=(2, 3))`` (``keyword``)."""
     shape = shape if keyword is None else shape + (keyword,)
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
+    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
 
 
 def _one_axis(axis: Any, who: str) -> Any:
