@@ -8,7 +8,11 @@ SGD, one BLAS thread per process), where each of the W ranks holds ``B / W`` row
   (as the DataLoader yields it);
 * the floor: the hand-written numpy MLP of ``_mlp.NumpyMLP`` and, across ranks, ONE
   ``MPI.Allreduce`` (mpi4py, in place, float32) of its flat gradient buffer scaled by
-  ``n_k / B``: the least a numpy framework could do for data parallelism.
+  ``n_k / B``: the least a numpy framework could do for data parallelism;
+* the float64 floor: the same numpy MLP exchanging its gradients as ``all_reduce_gradients``
+  must (one float64 buffer: the float32 gradients cast up times ``n_k / B``, one
+  ``Allreduce``, cast back): the least any implementation of that exchange costs, so the
+  bound the float64 buffer puts on the 2-rank ratio.
 
 Both run as one process (``mpiexec -n 1``) and as two ranks (``mpiexec -n 2``) at B = 256
 and B = 2048; the table gives each median step time and the ratios ``2 ranks / 1 process``
@@ -83,6 +87,20 @@ def _worker(args: argparse.Namespace) -> None:
                     comm.Allreduce(MPI.IN_PLACE, floor.gflat, op=MPI.SUM)
                 floor.sgd(LR)
 
+            floor64 = NumpyMLP(SIZES, params, n_k, dtype)
+            wide = np.empty(floor64.gflat.size + 1, np.float64)  # [n_k, the gradients]
+
+            def floor64_step(floor: Any = floor64, xk: Any = xk, yk: Any = yk, n_k: int = n_k,
+                             batch: int = batch, wide: Any = wide) -> None:
+                floor.forward(xk)
+                floor.backward(xk, yk)
+                if comm is not None:
+                    wide[0] = n_k
+                    np.multiply(floor.gflat, np.float64(n_k / batch), out=wide[1:])
+                    comm.Allreduce(MPI.IN_PLACE, wide, op=MPI.SUM)
+                    np.copyto(floor.gflat, wide[1:], casting="same_kind")
+                floor.sgd(LR)
+
             model = tl_mlp(tl, SIZES, params, dtype)
             opt = tl.optim.SGD(model.parameters(), lr=LR)
 
@@ -95,12 +113,14 @@ def _worker(args: argparse.Namespace) -> None:
 
             # one step of each from the same weights must change the weights alike
             floor_step()
+            floor64_step()
             tl_step()
             err = max(float(np.abs((p.data - p0) - (q - p0)).max() / max(np.abs(q - p0).max(), 1e-30))
                       for p, q, p0 in zip(model.parameters(), floor.params(), params))
             results.setdefault("max_rel_err", {})[str(batch)] = err
             results["batches"][str(batch)] = _time_lockstep(
-                {"floor": floor_step, "tinygrad_lite": tl_step}, comm, args.rounds, args.sample_ms / 1000)
+                {"floor": floor_step, "floor f64": floor64_step, "tinygrad_lite": tl_step}, comm, args.rounds,
+                args.sample_ms / 1000)
     if rank == 0:
         with open(args.out, "w") as f:
             json.dump(results, f)
@@ -207,7 +227,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     for b in args.batches:
         one, many = runs[1]["batches"][str(b)], runs[W]["batches"][str(b)]
         rows = {}
-        for name in ("floor", "tinygrad_lite"):
+        for name in ("floor", "floor f64", "tinygrad_lite"):
             t1, tw = one[name]["median_s"], many[name]["median_s"]
             rows[name] = {"one_process_s": t1, f"{W}_ranks_s": tw, "ratio_ranks_over_one": tw / t1,
                           "x_floor_one": t1 / one["floor"]["median_s"],
@@ -217,7 +237,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                   f"{r['x_floor_one']:10.2f} {r['x_floor_ranks']:10.2f}")
         table[str(b)] = rows
     print(f"\n{W}r / 1p: step time on {W} ranks over one process (the same global batch); below 1 the ranks "
-          "pay off. x floor: tinygrad_lite over the numpy + mpi4py floor.")
+          "pay off. x floor: over the numpy + mpi4py floor (float32 exchange); floor f64: the floor "
+          "exchanging one float64 buffer as all_reduce_gradients does.")
     checks = {f"{w}:{b}": e for w, run in runs.items() for b, e in run["max_rel_err"].items()}
     return {"ranks": W, "batches": table, "max_rel_err": checks}
 

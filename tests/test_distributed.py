@@ -161,6 +161,24 @@ def test_world_of_one_in_process() -> None:
     assert all(np.array_equal(p.grad, g) for p, g in zip(model.parameters(), grads))
 
 
+def test_a_world_of_one_leaves_gradients_kept_as_factors_unread() -> None:
+    """In a world of 1 the call reads no gradient: a weight gradient the backward kept as factors
+    stays so (the optimizer then steps from the factors), and equals the gradient as it was."""
+    dist.init()
+    model = tl.nn.Sequential(tl.nn.Linear(80, 64), tl.nn.ReLU(), tl.nn.Linear(64, 3))
+    X, Y = np.random.default_rng(1).normal(size=(2, 16, 80))[0], np.random.default_rng(2).normal(size=(16, 3))
+    tl.nn.mse_loss(model(tl.Tensor(X, batched=True)), tl.Tensor(Y, batched=True)).backward()
+    w = model[0].weight
+    assert w._lazy is not None and w._grad is None  # kept as factors by the backward
+    dist.all_reduce_gradients(model)
+    assert w._lazy is not None and w._grad is None  # still unread
+    x = X @ model[0].weight.data.T + model[0].bias.data
+    h = np.maximum(x, 0)
+    d = 2 * (h @ model[2].weight.data.T + model[2].bias.data - Y) / Y.size
+    expected = ((d @ model[2].weight.data) * (x > 0)).T @ X
+    np.testing.assert_allclose(w.grad, expected, rtol=1e-12, atol=1e-15)
+
+
 def test_argument_errors_in_a_world_of_one() -> None:
     dist.init()
     model = _common.make_model()

@@ -354,7 +354,9 @@ def _local_batch(params: list[Tensor], n: Optional[int], reduction: Optional[str
         )
     if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0):
         raise ValueError(f"dist.all_reduce_gradients: n must be an int >= 0 (this rank's samples), got {n!r}")
-    with_grad = [i for i, p in enumerate(params) if p.grad is not None]
+    # whether each parameter has a gradient, read without multiplying out one the backward kept
+    # as factors (in a world of 1 nothing else reads it, and the optimizer steps from the factors)
+    with_grad = [i for i, p in enumerate(params) if p._grad is not None or p._lazy]
     records = {i: _batch_info(params[i]) for i in with_grad}
     known = {r for r in records.values() if r is not None and r[1] is not None}
     if len(known) > 1:
