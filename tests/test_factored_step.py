@@ -232,3 +232,32 @@ def test_a_batched_input_without_per_sample_gradients_steps_from_the_factors_too
         models.append(m)
     np.testing.assert_allclose(models[1][0].weight.data, models[0][0].weight.data, rtol=1e-12, atol=1e-14)
     assert models[1][0].weight.grad_sample is None and models[1][0].weight.last_batch == (40, "mean")
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_zero_grad_keeping_the_arrays_drops_kept_factors_without_multiplying_them_out(
+        batched: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """zero_grad(set_to_none=False) leaves zeros of the weight's shape and dtype, and the next
+    backward adds into them (the same gradient as after set_to_none=True)."""
+    m = _mlp(0, "float32")
+    opt = tl.optim.SGD(m.parameters(), lr=0.1)
+    rng = np.random.default_rng(3)
+    x = tl.Tensor(rng.standard_normal((8, 100)).astype("float32"), batched=batched)
+    m(x).sum().backward()
+    w = m[0].weight
+    assert w._lazy is not None and w._grad is None
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the kept factors were multiplied out")
+
+    with monkeypatch.context() as mp:
+        mp.setattr(LazyGrad, "value", refuse)
+        opt.zero_grad(set_to_none=False)
+    assert w._lazy is None and w.grad.shape == (64, 100) and w.grad.dtype == np.float32 and not w.grad.any()
+    assert all(p.grad is not None and not p.grad.any() for p in m.parameters())
+    m(x).sum().backward()
+    got = [p.grad.copy() for p in m.parameters()]
+    opt.zero_grad()
+    m(x).sum().backward()
+    for g, p in zip(got, m.parameters()):
+        np.testing.assert_array_equal(g, p.grad)

@@ -266,15 +266,15 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
         """Clear ``grad`` and everything per-sample (``grad_sample``, ``grad_sample_norm``,
         the kept factors). ``set_to_none=False`` zeroes ``grad`` in place instead, as torch."""
         if (set_to_none is True or check_bool("zero_grad", "set_to_none", set_to_none)
-                or (g := self.grad) is None):
+                or (self._grad is None and not self._lazy)):
             grad = self._grad
             if grad is not None and not self._lazy:
                 self._gbuf = grad  # its memory may serve the next gradient (ops.base.released)
             self._grad = self._lazy = None
-        elif g.flags.writeable:
-            g[...] = 0
+        elif self._lazy or not self._grad.flags.writeable:  # (factors: zeros, not their product)
+            self._grad, self._lazy = np.zeros(self._data.shape, self._data.dtype), None
         else:
-            self.grad = np.zeros_like(g)
+            self._grad[...] = 0
         persample.clear(self)
 
     # ------------------------------------------------------------------ backward -------
