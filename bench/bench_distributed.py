@@ -104,10 +104,13 @@ def _worker(args: argparse.Namespace) -> None:
             model = tl_mlp(tl, SIZES, params, dtype)
             opt = tl.optim.SGD(model.parameters(), lr=LR)
 
-            def tl_step(model: Any = model, opt: Any = opt, xk: Any = xk, yk: Any = yk,
+            # the rank's batch as the DataLoader yields it, made once as the floor's arrays are
+            xb, yb = tl.Tensor(xk, batched=True), tl.Tensor(yk, batched=True)
+
+            def tl_step(model: Any = model, opt: Any = opt, xb: Any = xb, yb: Any = yb,
                         n_k: int = n_k) -> None:
                 opt.zero_grad()
-                tl.nn.mse_loss(model(tl.Tensor(xk, batched=True)), tl.Tensor(yk, batched=True)).backward()
+                tl.nn.mse_loss(model(xb), yb).backward()
                 dist.all_reduce_gradients(model, n=n_k)
                 opt.step()
 

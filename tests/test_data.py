@@ -628,3 +628,39 @@ def test_load_state_dict_errors_change_nothing(change: Any, exc: type, match: st
     assert rest_of_run_from(it, loader, 1) == rest_of_run_from(twin_it, twin, 1)
     with pytest.raises(TypeError, match="must be a dict"):
         loader.load_state_dict([1, 2])
+
+
+@pytest.mark.parametrize("source", ["arrays", "tensordataset", "collate"])
+def test_batches_hold_the_gathered_rows_without_a_second_copy(source: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch is a batched Tensor on the array gathered for it (no Tensor() copy of that copy),
+    with its own memory: a later change of the data set's arrays leaves it as it was."""
+    X, y = indexed_data(10)
+    if source == "arrays":
+        loader = DataLoader(X, y, batch_size=4, shuffle=True, seed=0)
+    elif source == "tensordataset":
+        loader = DataLoader(tl.data.TensorDataset(tl.Tensor(X), tl.Tensor(y)), batch_size=4, shuffle=True)
+    else:
+        samples = [(X[i], y[i]) for i in range(10)]
+        loader = DataLoader(samples, batch_size=4, shuffle=True)
+    made = []
+    real_init = tl.Tensor.__init__
+
+    def counting(self: Any, *args: Any, **kwargs: Any) -> None:
+        made.append(args[0] if args else kwargs.get("data"))
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(tl.Tensor, "__init__", counting)
+    batches = [tuple(b) for b in loader]
+    monkeypatch.undo()
+    assert made == []  # no Tensor() call: every batch array was taken as it was made
+    seen = []
+    for xb, yb in batches:
+        assert xb.batched and yb.batched and xb.data.flags.writeable
+        assert not np.shares_memory(xb.data, X) and not np.shares_memory(yb.data, y)
+        rows = xb.data[:, 0].astype(int)
+        np.testing.assert_array_equal(xb.data, X[rows])
+        np.testing.assert_array_equal(yb.data, y[rows])
+        seen.append(xb.data.copy())
+    X[...] = -1.0
+    for (xb, _), before in zip(batches, seen):
+        np.testing.assert_array_equal(xb.data, before)

@@ -30,7 +30,7 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from . import datasets_more, samplers
-from .datasets import Dataset, Subset, TensorDataset, check_source, default_collate, fetch, random_split
+from .datasets import Dataset, Subset, TensorDataset, batch_of, check_source, default_collate, fetch, random_split
 from .datasets_more import *  # noqa: F403  (ConcatDataset, StackDataset, IterableDataset, ChainDataset, ...)
 from .fullgrad import accumulate_full_gradient
 from .loaderparts import (
@@ -355,7 +355,7 @@ class DataLoader:
             idx = np.array_split(idx, world)[rank]
         if self.dataset is not None:
             return fetch(self.dataset, idx, self.collate_fn)
-        return Tensor(self.X[idx], batched=True), Tensor(self.y[idx], batched=True)
+        return batch_of(self.X[idx]), batch_of(self.y[idx])  # (each a new array: no second copy)
 
     def _advance(self, token: int, k: int) -> None:
         if token == self._token:

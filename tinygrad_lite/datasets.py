@@ -22,10 +22,21 @@ from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
+from .batchstate import BATCHED
+from .ops.base import make
 from .random import as_generator
 from .tensor import Tensor
 
 __all__ = ["Dataset", "TensorDataset", "Subset", "random_split", "default_collate"]
+
+
+def batch_of(rows: np.ndarray) -> Tensor:
+    """``Tensor(rows, batched=True)`` for an array made for this batch alone (rows gathered with
+    an index array, samples stacked): a Tensor on its memory, without ``Tensor()``'s copy, when
+    it owns that memory and holds numbers; else through ``Tensor()`` (which copies, or raises)."""
+    if type(rows) is np.ndarray and rows.base is None and rows.ndim and rows.dtype.kind in "biuf":
+        return make(rows, None, (), None, False, BATCHED)
+    return Tensor(rows, batched=True)
 
 
 class Dataset:
@@ -137,7 +148,7 @@ def default_collate(batch: Sequence[Any]) -> Any:
     if isinstance(elem, (Tensor, np.ndarray, np.generic, numbers.Number)):
         arrays = [b.data if isinstance(b, Tensor) else np.asarray(b) for b in batch]
         try:
-            return Tensor(np.stack(arrays), batched=True)
+            return batch_of(np.stack(arrays))
         except ValueError:
             raise ValueError(f"default_collate: the samples' shapes differ: {sorted({a.shape for a in arrays})}"
                              ) from None
@@ -215,7 +226,7 @@ def fetch(dataset: Any, idx: np.ndarray, collate_fn: Optional[Callable]) -> Any:
     gather = getattr(dataset, "_gather", None) if collate_fn is None else None
     rows = gather(idx) if gather is not None else None
     if rows is not None:
-        return [Tensor(a, batched=True) for a in rows]
+        return [batch_of(a) for a in rows]
     collate = default_collate if collate_fn is None else collate_fn
     if len(idx) == 0 and collate_fn is None:
         return _empty(collate([dataset[0]]))
