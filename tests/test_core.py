@@ -542,3 +542,45 @@ def test_value_grad_of_an_op_node_is_zero_until_a_backward_reaches_it() -> None:
     f.backward()
     f.backward()
     assert e.grad == 2 * (2 * 6.0)
+
+
+def _random_value_graph(seed: int) -> tuple[list, Value]:
+    """Leaves (one frozen) and a root built from them with every Value op, signed zeros and
+    shared subexpressions included."""
+    rng = np.random.default_rng(seed)
+    leaves = [Value(float(v)) for v in rng.choice([0.0, -0.0, 0.5, -1.5, 2.0, 3.25], size=5)]
+    leaves[4].requires_grad_(False)
+    nodes = list(leaves)
+    for _ in range(60):
+        a, b = (nodes[int(i)] for i in rng.integers(0, len(nodes), size=2))
+        k = int(rng.integers(0, 12))
+        new = [a + b, a * b, a - b, -a, a * 0.0, a.relu(), a.tanh(), (a * 0.1).exp(), a.sigmoid(), a.abs(),
+               2.0 - a, a * -0.0][k]
+        nodes.append(new)
+    return leaves, sum(nodes[-20:], nodes[5])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_value_backward_adds_cotangents_in_place_with_the_bits_of_the_general_walk(seed: int) -> None:
+    """Value.backward takes the walker's scalar path (cotangents added into grad in place); with a
+    trace it takes the general one (a table of pending cotangents). Both give every node the same
+    bits, the sign of zero included; a leaf accumulates over backward calls, an op node holds the
+    latest backward's cotangent, and a frozen leaf gets nothing."""
+    fast_leaves, fast_root = _random_value_graph(seed)
+    slow_leaves, slow_root = _random_value_graph(seed)
+    fast_root.backward()
+    slow_root.backward(trace=lambda *args: None)
+
+    def bits(v: float) -> tuple:
+        return (v, math.copysign(1.0, v)) if v == v else ("nan",)
+
+    fast_nodes, slow_nodes = graph.toposort(fast_root, every=True), graph.toposort(slow_root, every=True)
+    assert [bits(n.grad) for n in fast_nodes] == [bits(n.grad) for n in slow_nodes]
+    assert fast_leaves[4].grad == 0.0 and fast_root.grad == 1.0
+    first = [n.grad for n in fast_nodes]
+    fast_root.backward()
+    for n, g in zip(fast_nodes, first):
+        if n.is_leaf and n.requires_grad:
+            assert bits(n.grad) == bits(g + g)
+        else:
+            assert bits(n.grad) == bits(g)

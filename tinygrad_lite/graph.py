@@ -365,6 +365,26 @@ def _hooks() -> Any:
 
 def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
            trace: Optional[Callable[[Any, Any, tuple], None]], ctx: Any, order: list, writes: bool) -> None:
+    if getattr(root, "_scalar", False) and trace is None and ctx is None and writes:
+        # a Value graph (numbers: no shapes to fit, no hooks): each cotangent is added straight
+        # into its node's grad, as micrograd does, without a table of pending ones. Every node
+        # starts at -0.0, which keeps the first cotangent as it is (-0.0 + x == x, also for
+        # x = +-0.0); then each leaf adds this backward's total to the grad it had before
+        kept = []
+        for node in order:
+            if node._op is None:
+                kept.append((node, node._grad))
+            node._grad = -0.0
+        root._grad = seed
+        for node in reversed(order):
+            op = node._op
+            if op is not None:
+                for p, gp in zip(node._parents, op.vjp(node, node._grad)):
+                    if p.requires_grad:
+                        p._grad += gp
+        for leaf, before in kept:
+            leaf._grad = before + leaf._grad
+        return
     pending = {root: seed}
     pop = pending.pop
     get = pending.get

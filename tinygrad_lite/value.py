@@ -254,6 +254,7 @@ class Value:
 
     __slots__ = ("data", "_grad", "_label", "_parents", "_op", "_ctx", "_mod", "_src", "requires_grad", "__weakref__")
     batched = False
+    _scalar = True  # (the walker adds its cotangents straight into grad: graph._sweep)
     _bs = 0
     _internal = False  # (every node's grad is written by the sweep)
 
