@@ -173,8 +173,8 @@ class Relu(_Unary):
         # (several times faster than numpy's masked copy, one integer pass more than g * mask).
         it = _BITS.get(d.dtype.itemsize) if d.dtype.kind == "f" else None
         if it is not None and g.shape == d.shape and g.dtype == d.dtype:
-            if d.size <= 2048:  # (numpy's where, two calls, costs less than the and's five there)
-                return (np.where(d != 0, g, 0.0),)  # (a Python 0.0 keeps g's dtype)
+            if d.size <= 2048:  # (numpy's where, one call, costs less than the and's five there; it
+                return (np.where(d, g, 0.0),)  # reads d as d != 0, nan as true; 0.0 keeps g's dtype)
             big = d.nbytes >= POOL_MIN
             mask = np.not_equal(d, 0, out=scratch("relu.mask", d.shape, np.bool_) if big else None)
             words = np.negative(mask, out=scratch("relu.words", d.shape, it) if big else None, dtype=it,
