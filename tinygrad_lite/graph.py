@@ -22,6 +22,11 @@ The walker knows nothing about numpy. Given the root and its seed cotangent it
 4. stores ``dL/dnode`` in ``node.grad`` for every non-leaf (overwritten, it is the latest
    backward's gradient) and ACCUMULATES it into leaves, after the whole pass succeeded.
 
+A Value graph (numbers, ``_scalar`` nodes) without a trace takes a shorter road through
+step 2-4: every node's ``grad`` starts at -0.0 and each cotangent is added straight into
+it, as micrograd does, with no dict of pending ones; each leaf then adds this backward's
+total to the gradient it had. The bits are those of the general walk (which a trace takes).
+
 Hooks make the one walker serve every pass: ``fit(parent, g)`` reduces a cotangent to its
 parent's shape (numpy broadcasting for tensors, nothing for scalars); ``trace(node, g,
 grads)`` sees each step (the backward trace of ``tl.viz``); ``ctx`` is a per-backward
