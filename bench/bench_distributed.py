@@ -114,12 +114,14 @@ def _worker(args: argparse.Namespace) -> None:
                 dist.all_reduce_gradients(model, n=n_k)
                 opt.step()
 
-            # one step of each from the same weights must change the weights alike
+            # one step of each from the same weights must change the weights alike (tl and the
+            # float64 floor, each against the floor)
             floor_step()
             floor64_step()
             tl_step()
-            err = max(float(np.abs((p.data - p0) - (q - p0)).max() / max(np.abs(q - p0).max(), 1e-30))
-                      for p, q, p0 in zip(model.parameters(), floor.params(), params))
+            err = max(float(np.abs((a - p0) - (q - p0)).max() / max(np.abs(q - p0).max(), 1e-30))
+                      for got in ([p.data for p in model.parameters()], floor64.params())
+                      for a, q, p0 in zip(got, floor.params(), params))
             results.setdefault("max_rel_err", {})[str(batch)] = err
             results["batches"][str(batch)] = _time_lockstep(
                 {"floor": floor_step, "floor f64": floor64_step, "tinygrad_lite": tl_step}, comm, args.rounds,
@@ -219,8 +221,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     for w, run in runs.items():
         for b, err in run["max_rel_err"].items():
             verdict = "ok" if err < 5e-3 else "MISMATCH"
-            print(f"check, {w} rank(s), B={b}: one tinygrad_lite step changes the weights as one floor step "
-                  f"({err:.1e} relative): {verdict}")
+            print(f"check, {w} rank(s), B={b}: one tinygrad_lite step and one float64-floor step change the "
+                  f"weights as one floor step ({err:.1e} relative): {verdict}")
     W = args.ranks
     header = (f"{'global B':>8s}  {'contender':14s} {'1 process':>11s} {f'{W} ranks':>11s} "
               f"{f'{W}r / 1p':>8s} {'x floor 1p':>10s} {f'x floor {W}r':>10s}")
