@@ -370,7 +370,7 @@ def _hooks() -> Any:
 
 def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
            trace: Optional[Callable[[Any, Any, tuple], None]], ctx: Any, order: list, writes: bool) -> None:
-    if getattr(root, "_scalar", False) and trace is None and ctx is None and writes and not TENSOR_HOOKS:
+    if fit is None and trace is None and ctx is None and writes and not TENSOR_HOOKS and getattr(root, "_scalar", 0):
         # a Value graph (numbers: no shapes to fit, no hooks): each cotangent is added straight
         # into its node's grad, as micrograd does, without a table of pending ones. Every node
         # starts at -0.0, which keeps the first cotangent as it is (-0.0 + x == x, also for
