@@ -10,7 +10,9 @@ parameter's gradient BEFORE changing anything (a failing step changes nothing), 
 each gradient in its parameter's dtype (casting the parameter's floating state arrays to it
 too, e.g. after ``model.float()``), negates it when ``maximize`` is set, adds the L2 term
 ``weight_decay * p`` (unless the rule decouples weight decay), and calls the subclass's
-``update(p, g, state, group)``: the update rule alone. A subclass may also override
+``update(p, g, state, group)``: the update rule alone. A rule without state that changes
+every element alike (SGD without momentum) may also give ``update_flat``, which then updates
+a group's small parameters as one flat array (``packed.py``). A subclass may also override
 ``step()`` itself (looping over ``self.param_groups``), as in PyTorch::
 
     class SignSGD(Optimizer):
@@ -35,6 +37,7 @@ from ..conventions import ShapeMismatchError
 from ..lazygrad import LazyGrad, keep_factors
 from ..ops.base import _DETACHED, _clock, _root, updated
 from ..tensor import Tensor
+from . import packed
 from .hooks import HookMethods, register_optimizer_step_post_hook, register_optimizer_step_pre_hook, wrap
 
 __all__ = ["Optimizer", "check_number", "check_bool", "hyper", "changed", "register_optimizer_step_pre_hook",
@@ -245,14 +248,17 @@ class Optimizer(HookMethods):
             wd = float(group.get("weight_decay", 0.0))
             neg = bool(group.get("maximize", False))
             for p in group["params"]:
-                if p._lazy if type(p) is Tensor else None:  # (a weight gradient kept as factors)
+                if type(p) is not Tensor:
+                    g, d = p.grad, p.data
+                elif p._lazy:  # (a weight gradient kept as factors)
                     if self.takes_factors and not neg and wd == 0 and (g := self._factors(p, roots)) is not None:
                         work.append((group, p, g))
                         continue
-                g = p.grad
+                    g, d = p.grad, p._data
+                else:
+                    g, d = p._grad, p._data
                 if g is None:
                     continue
-                d = p._data if type(p) is Tensor else p.data
                 if type(g) is not np.ndarray or g.dtype is not d.dtype or g.shape != d.shape:
                     g = self._checked_gradient(g, d)
                 if neg:
@@ -303,13 +309,25 @@ class Optimizer(HookMethods):
         loss = closure() if closure is not None else None
         state = self.state
         update = self.update
-        for group, p, g in self._gradients():
+        work = self._gradients()
+        if self.update_flat is not None and packed.usable(self):  # (small parameters as one array)
+            work = packed.apply(self, work)
+        for group, p, g in work:
             st = state[p]
             if st:
                 _follow_dtype(st, g)
             update(p, g, st, group)
-            changed(p)
+            p._v = updated(p._data) if _DETACHED else next(_clock)  # (changed(p), inline)
         return loss
+
+    # a rule that, for the groups where ``flat_group(group)`` holds, changes every element of every
+    # parameter alike and keeps no state may also define ``update_flat(flat, gflat, group)``: the
+    # same rule on one flat array of small parameters and their gradients (``packed.py``)
+    update_flat: Optional[Callable[[np.ndarray, np.ndarray, dict], None]] = None
+
+    def flat_group(self, group: dict) -> bool:
+        """Whether ``update_flat`` applies to ``group`` (with its hyper-parameters of now)."""
+        return False
 
     def update(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:
         """The update rule for one parameter ``p`` with gradient ``g`` (subclasses)."""

@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._blas import axpy, tmm_apply, tmm_fits
+from .._blas import MIN_SIZE, axpy, tmm_apply, tmm_fits
 from ..lazygrad import LazyGrad
 from ..ops.memory import scratch
 from ..tensor import Tensor
@@ -72,6 +72,14 @@ class SGD(Optimizer):
     def _factored_group(self, group: dict) -> bool:
         return not (group["nesterov"] or group["weight_decay"] or group["maximize"])
 
+    def flat_group(self, group: dict) -> bool:
+        return group["momentum"] == 0  # (then the step is p <- p - lr g, without state)
+
+    def update_flat(self, flat: np.ndarray, gflat: np.ndarray, group: dict) -> None:
+        """``flat <- flat - lr * gflat``, as update() computes each small parameter (``gflat``
+        is this step's own concatenation of the gradients and may be overwritten)."""
+        np.subtract(flat, np.multiply(gflat, float(group["lr"]), out=gflat), out=flat)
+
     def update(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:
         """One SGD step of ``p`` (see the class docstring)."""
         momentum = group["momentum"]
@@ -91,6 +99,9 @@ class SGD(Optimizer):
         # else numpy, with a temporary for a small one and this thread's scratch array for a large one
         d = p._data if type(p) is Tensor else p.data
         lr = float(group["lr"])  # a Python float: lr * g stays in g's dtype, which is p's
+        if d.size < MIN_SIZE:  # (too small for BLAS to pay: see _blas.MIN_SIZE)
+            np.subtract(d, np.multiply(g, lr), out=d)
+            return
         if axpy(-lr, g, d):
             return
         if d.size < 65536:
