@@ -48,3 +48,31 @@ def test_a_float32_linear_layer_matches_float64_in_the_switched_shapes(batched):
     np.testing.assert_allclose(lin.weight.grad, g.T.astype(np.float64) @ x, rtol=1e-4, atol=1e-4)
     if batched:
         np.testing.assert_allclose(lin.weight.grad_sample, np.einsum("bo,bi->boi", g, x), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rows,cols", [(0, 3), (1, 5), (32, 16), (300, 7), (2048, 3)])
+def test_colsum_is_the_axis_0_sum(dtype, rows, cols):
+    """A Linear bias's gradient (ops.base.colsum, a product with a vector of ones) is the
+    column sum of the cotangent: float64 to rounding, float32 no further from the exact
+    sum than numpy's row-by-row reduction."""
+    from tinygrad_lite.ops.base import colsum
+
+    a = np.random.default_rng(rows + cols).standard_normal((rows, cols)).astype(dtype)
+    exact = a.astype(np.float64).sum(0)
+    got = colsum(a)
+    assert got.dtype == dtype and got.shape == (cols,)
+    if dtype == np.float64:
+        np.testing.assert_allclose(got, exact, rtol=1e-13, atol=1e-13)
+    else:
+        assert np.max(np.abs(got - exact)) <= np.max(np.abs(a.sum(0) - exact)) + 2 * np.finfo(dtype).eps * max(
+            1.0, np.max(np.abs(exact), initial=0.0))
+    ints = np.arange(12).reshape(4, 3)
+    np.testing.assert_array_equal(colsum(ints), ints.sum(0))  # (other dtypes: numpy's reduction)
+    # the bias of a Linear gets it
+    lin = tl.nn.Linear(cols, 2).to(dtype)
+    x = tl.Tensor(a)
+    g = np.random.default_rng(1).standard_normal((rows, 2)).astype(dtype)
+    lin(x).backward(g)
+    np.testing.assert_allclose(lin.bias.grad, g.astype(np.float64).sum(0), rtol=1e-5 if dtype == np.float32 else 1e-12,
+                               atol=1e-5 if dtype == np.float32 else 1e-12)

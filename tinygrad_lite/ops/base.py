@@ -330,6 +330,28 @@ def tmm(a: np.ndarray, b: np.ndarray, out: Optional[np.ndarray] = None) -> np.nd
     return np.matmul(a.T, b, out=out)
 
 
+_ONES: dict = {}  # (n, dtype) -> a read-only vector of n ones (colsum's)
+
+
+def colsum(a: np.ndarray) -> np.ndarray:
+    """The column sums of 2-D ``a``, sum_i a[i, :] (a Linear bias's gradient). For float32 and
+    float64 as the product of a vector of ones with ``a`` (BLAS's matrix-vector product): 2-5x
+    faster than numpy's axis-0 reduction from 1 to 2048 rows, and as exact (float64) or more
+    exact (float32: blocked instead of row-by-row accumulation)."""
+    dt = a.dtype
+    if a.ndim != 2 or dt.kind != "f" or dt.itemsize not in (4, 8):
+        return np.add.reduce(a, 0)
+    key = (a.shape[0], dt)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) > 64:
+            _ONES.clear()
+        ones = np.ones(a.shape[0], dt)
+        ones.flags.writeable = False
+        _ONES[key] = ones
+    return ones @ a
+
+
 def xwt(x: np.ndarray, W: np.ndarray) -> np.ndarray:
     """x @ W.T (a Linear layer's product, C-ordered), by the faster of OpenBLAS's two ways for the
     shape. numpy hands ``x @ W.T`` to sgemm with W transposed, whose packing of W^T costs about

@@ -19,7 +19,7 @@ from ..graph import state
 from ..keptinputs import watch
 from ..lazygrad import FACTORED
 from ..persample import DenseRows, LazyGrad, OuterRows
-from .base import DtypeError, Op, ShapeMismatchError, const, failed, lead, make, tmm, xwt
+from .base import DtypeError, Op, ShapeMismatchError, colsum, const, failed, lead, make, tmm, xwt
 from .layout import RESHAPE, TRANSPOSE
 from .memory import POOL_MIN, pooled, released
 
@@ -202,7 +202,7 @@ class Linear(Op):
                 else:
                     gW = tmm(g2, x2, released(W, "_gbuf"))
             if has_b and parents[2].requires_grad:
-                gb = np.add.reduce(g2, 0)
+                gb = colsum(g2)
         else:  # a stack of per-sample cotangents over an unbatched input
             k = lead(node, g)
             L = math.prod(g.shape[:k])
