@@ -58,7 +58,10 @@ class Pack:
 
     def intact(self) -> bool:
         """Whether every member's data is still its view of the flat array."""
-        return all(p._data is v for p, v in zip(self.params, self.views))
+        for p, v in zip(self.params, self.views):
+            if p._data is not v:
+                return False
+        return True
 
 
 def _movable(p: Any, g: Any) -> bool:
@@ -122,6 +125,8 @@ def apply(opt: Any, work: list) -> list:
             if pack is None:
                 rest += items
                 continue
+            for p in pack.params:  # (the entry the per-parameter loop creates for a stepped parameter)
+                opt.state[p]
         members, dtype = pack.params, pack.flat.dtype
         m, k = len(members), 0
         grads: list = []
@@ -137,9 +142,11 @@ def apply(opt: Any, work: list) -> list:
             rest += items
             continue
         opt.update_flat(pack.flat, np.concatenate(grads, axis=None), group)
-        state = opt.state
-        for p in members:
-            p._v = updated(p._data) if _DETACHED else next(_clock)
-            state[p]  # (the entry the per-parameter loop creates, as torch keeps one per stepped parameter)
+        if _DETACHED:
+            for p in members:
+                p._v = updated(p._data)
+        else:
+            for p in members:
+                p._v = next(_clock)
         rest += left
     return rest
