@@ -177,3 +177,26 @@ def test_state_and_checkpoint_unchanged_by_packing():
     fresh.load_state_dict(weights)
     for (k, v), (_, w) in zip(model.state_dict().items(), fresh.state_dict().items()):
         np.testing.assert_array_equal(v, w, err_msg=k)
+
+
+@pytest.mark.parametrize("every_member_has_a_gradient", [True, False])
+def test_a_graph_that_read_a_detached_member_refuses_backward_after_the_step(every_member_has_a_gradient):
+    model = _mlp(10)
+    params = list(model.parameters())
+    extra = tl.Tensor(np.ones(3), requires_grad=True)
+    opt = tl.optim.SGD(params + [extra], lr=0.1)
+    x, y = _data(10)
+    (tl.nn.mse_loss(model(tl.Tensor(x)), tl.Tensor(y)) + (extra * 1.0).sum()).backward()
+    opt.step()  # the first step packs all seven
+    assert all(_packed(p) for p in params + [extra])
+    for i in range(len(params)):  # each member, not only the last one written
+        opt.zero_grad()
+        c = tl.Tensor(np.ones(params[i].shape), requires_grad=True)
+        cost = (params[i].detach() * c).sum()  # its gradient for c reads the member through detach()
+        loss = tl.nn.mse_loss(model(tl.Tensor(x)), tl.Tensor(y))
+        if every_member_has_a_gradient:
+            loss = loss + (extra * 1.0).sum()  # (else the step runs parameter by parameter)
+        loss.backward()
+        opt.step()
+        with pytest.raises(RuntimeError, match="in place"):
+            cost.backward()

@@ -125,9 +125,18 @@ def last_write(arr: np.ndarray) -> int:
 
 
 def updated(arr: np.ndarray) -> int:
-    """The new version of a parameter whose data ``arr`` an optimizer changed in place."""
-    if _DETACHED and id(_root(arr)) in _DETACHED:
-        return wrote(arr)
+    """The new version of a parameter whose data ``arr`` an optimizer changed in place. Where
+    the memory's latest recorded write was into another part of it (parameters that are views
+    of one array, as ``optim.packed`` makes them), the write is recorded into the whole memory:
+    one entry per memory cannot hold both, and dropping the earlier one would let a graph that
+    read it through a ``detach()`` differentiate at the new values."""
+    if _DETACHED:
+        root = _root(arr)
+        if id(root) in _DETACHED:
+            entry = _WRITES.get(id(root))
+            if entry is not None and entry[1]() is root and entry[2]() is not arr:
+                return wrote(root)
+            return wrote(arr)
     return next(_clock)
 
 

@@ -142,9 +142,10 @@ def apply(opt: Any, work: list) -> list:
             rest += items
             continue
         opt.update_flat(pack.flat, np.concatenate(grads, axis=None), group)
-        if _DETACHED:
+        if _DETACHED:  # (one write into the whole flat array: every member's memory changed)
+            v = updated(pack.flat)
             for p in members:
-                p._v = updated(p._data)
+                p._v = v
         else:
             for p in members:
                 p._v = next(_clock)
