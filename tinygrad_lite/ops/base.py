@@ -347,9 +347,16 @@ def colsum(a: np.ndarray) -> np.ndarray:
     float64 as the product of a vector of ones with ``a`` (BLAS's matrix-vector product): 2-5x
     faster than numpy's axis-0 reduction from 1 to 2048 rows, and as exact (float64) or more
     exact (float32: blocked instead of row-by-row accumulation)."""
+    ones = ones_for(a)
+    return np.add.reduce(a, 0) if ones is None else ones @ a
+
+
+def ones_for(a: Any) -> Optional[np.ndarray]:
+    """``colsum``'s vector of ones for ``a`` (an array or a Tensor), or None where it sums
+    with numpy's reduction instead (not 2-D float32 or float64)."""
     dt = a.dtype
     if a.ndim != 2 or dt.kind != "f" or dt.itemsize not in (4, 8):
-        return np.add.reduce(a, 0)
+        return None
     key = (a.shape[0], dt)
     ones = _ONES.get(key)
     if ones is None:
@@ -358,7 +365,7 @@ def colsum(a: np.ndarray) -> np.ndarray:
         ones = np.ones(a.shape[0], dt)
         ones.flags.writeable = False
         _ONES[key] = ones
-    return ones @ a
+    return ones
 
 
 def xwt(x: np.ndarray, W: np.ndarray) -> np.ndarray:

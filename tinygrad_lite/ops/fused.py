@@ -19,7 +19,7 @@ from ..graph import state
 from ..keptinputs import watch
 from ..lazygrad import FACTORED
 from ..persample import DenseRows, LazyGrad, OuterRows
-from .base import DtypeError, Op, ShapeMismatchError, colsum, const, failed, lead, make, tmm, xwt
+from .base import DtypeError, Op, ShapeMismatchError, colsum, const, failed, lead, make, ones_for, tmm, xwt
 from .layout import RESHAPE, TRANSPOSE
 from .memory import POOL_MIN, pooled, released
 
@@ -222,7 +222,10 @@ class Linear(Op):
         gW = MATMUL(TRANSPOSE(g2, (1, 0)), x2) if W.requires_grad else None
         if len(node._parents) == 2:
             return gx, gW
-        return gx, gW, (SUM(g2, 0, False) if node._parents[2].requires_grad else None)
+        if not node._parents[2].requires_grad:
+            return gx, gW, None
+        ones = ones_for(g2)  # (the vjp's column sums, as a differentiable product: the same bits)
+        return gx, gW, (SUM(g2, 0, False) if ones is None else MATMUL(const(ones), g2))
 
     @staticmethod
     def sample_rows(node: Any, g: np.ndarray, i: int, scale: float) -> Any:

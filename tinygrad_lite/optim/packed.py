@@ -71,8 +71,8 @@ def _movable(p: Any, g: Any) -> bool:
     if type(p) is not Tensor or p._op is not None or type(g) is not np.ndarray:
         return False
     d = p._data
-    return (d.size < PACK_MAX and d.dtype.kind == "f" and g.dtype is d.dtype and d.base is None
-            and d.flags.c_contiguous and d.flags.writeable and sys.getrefcount(p._data) <= 3)
+    return (type(d) is np.ndarray and d.size < PACK_MAX and d.dtype.kind == "f" and g.dtype is d.dtype
+            and d.base is None and d.flags.c_contiguous and d.flags.writeable and sys.getrefcount(p._data) <= 3)
 
 
 def _build(group_items: list) -> Optional[Pack]:
