@@ -28,13 +28,15 @@ from typing import Any, Optional
 
 import numpy as np
 
+from .._blas import MIN_SIZE
 from ..ops.base import _DETACHED, _clock, updated
 from ..tensor import Tensor
 
 __all__ = ["PACK_MAX", "Pack", "apply", "usable"]
 
-# elements: a larger parameter's own update is dominated by arithmetic, and moving it costs memory
-PACK_MAX = 4096
+# elements: a larger parameter's own update is dominated by arithmetic (and SGD gives it to BLAS's
+# axpy, whose rounding may differ from numpy's multiply-then-subtract, which both roads use below it)
+PACK_MAX = MIN_SIZE
 
 
 class Pack:
