@@ -317,7 +317,7 @@ class Optimizer(HookMethods):
             if st:
                 _follow_dtype(st, g)
             update(p, g, st, group)
-            p._v = updated(p._data) if _DETACHED else next(_clock)  # (changed(p), inline)
+            changed(p)
         return loss
 
     # a rule that, for the groups where ``flat_group(group)`` holds, changes every element of every

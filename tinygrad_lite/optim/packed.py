@@ -29,7 +29,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .._blas import MIN_SIZE
-from ..ops.base import _DETACHED, _clock, updated
+from ..ops.base import updated
 from ..tensor import Tensor
 
 __all__ = ["PACK_MAX", "Pack", "apply", "usable"]
@@ -144,12 +144,8 @@ def apply(opt: Any, work: list) -> list:
             rest += items
             continue
         opt.update_flat(pack.flat, np.concatenate(grads, axis=None), group)
-        if _DETACHED:  # (one write into the whole flat array: every member's memory changed)
-            v = updated(pack.flat)
-            for p in members:
-                p._v = v
-        else:
-            for p in members:
-                p._v = next(_clock)
+        v = updated(pack.flat)  # (one write into the whole flat array: every member's memory changed)
+        for p in members:
+            p._v = v
         rest += left
     return rest

@@ -99,10 +99,7 @@ class SGD(Optimizer):
         # else numpy, with a temporary for a small one and this thread's scratch array for a large one
         d = p._data if type(p) is Tensor else p.data
         lr = float(group["lr"])  # a Python float: lr * g stays in g's dtype, which is p's
-        if d.size < MIN_SIZE:  # (too small for BLAS to pay: see _blas.MIN_SIZE)
-            np.subtract(d, np.multiply(g, lr), out=d)
-            return
-        if axpy(-lr, g, d):
+        if d.size >= MIN_SIZE and axpy(-lr, g, d):  # (below MIN_SIZE BLAS does not pay: not asked)
             return
         if d.size < 65536:
             np.subtract(d, np.multiply(g, lr), out=d)
