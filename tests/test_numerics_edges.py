@@ -140,3 +140,29 @@ def test_value_and_tensor_agree_on_division_by_zero_and_its_gradient(x: float) -
     for build in (lambda t: t / 0.0, lambda t: 1.0 / t, lambda t: t / -0.0):
         _check(f"division at {x}", _value(build, x), _torch(build, x))
         _check(f"division at {x}", _tensor(build, x), _torch(build, x))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("n", [9 * 9, 3000, 300 * 300])  # where's road, a fresh mask, a kept (scratch) mask
+def test_relu_gradient_is_torch_bit_for_bit_at_every_edge(n: int, dtype: type) -> None:
+    """relu's gradient selects the cotangent where the output is not 0 (nan included, -0.0 not) and
+    is +0.0 elsewhere, also for an infinite or nan cotangent, as torch; the same bits on each road
+    the vjp takes by size."""
+    rng = np.random.default_rng(n)
+    edges = [0.0, -0.0, math.inf, -math.inf, math.nan, -math.nan, 2.5, -2.5, 1e-300]
+    a = rng.standard_normal(n).astype(dtype)
+    g = rng.standard_normal(n).astype(dtype)
+    for i, (u, v) in enumerate((u, v) for u in edges for v in edges):  # every pair of input and cotangent
+        a[i], g[i] = u, v
+    with np.errstate(all="ignore"):
+        a, g = a.astype(dtype), g.astype(dtype)
+    x = tl.Tensor(a.reshape(-1, 9 if n == 81 else 100 if n == 3000 else 300), requires_grad=True)
+    x.relu().backward(g.reshape(x.shape))
+    tx = torch.tensor(a.reshape(x.shape), requires_grad=True)
+    tx.relu().backward(torch.tensor(g.reshape(x.shape)))
+    want = tx.grad.numpy()
+    assert x.grad.dtype == want.dtype
+    it = {2: np.uint16, 4: np.uint32, 8: np.uint64}[want.dtype.itemsize]
+    bad = np.nonzero(x.grad.view(it) != want.view(it))
+    assert not bad[0].size, f"relu gradient bits differ from torch at input {a.reshape(x.shape)[bad][:4]}, " \
+                            f"cotangent {g.reshape(x.shape)[bad][:4]}: {x.grad[bad][:4]} vs {want[bad][:4]}"

@@ -169,18 +169,19 @@ class Relu(_Unary):
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         d = node._data  # relu(a) is 0 where a <= 0, else a (or nan, which passes the cotangent on, as in torch)
         # selected, not multiplied: an infinite cotangent (sqrt or log of relu at 0) gives 0 where
-        # a <= 0, as torch. The selection is a bitwise and of g's bits with all-ones or zero words
-        # (several times faster than numpy's masked copy, one integer pass more than g * mask).
+        # a <= 0, as torch. The selection is a bitwise and of g's bits with a mask of one byte per
+        # element, -1 (every bit set) or 0, that numpy widens to g's word size as it reads it
+        # (several times faster than numpy's masked copy; as fast as g * mask, and exact).
         it = _BITS.get(d.dtype.itemsize) if d.dtype.kind == "f" else None
         if it is not None and g.shape == d.shape and g.dtype == d.dtype:
-            if d.size <= 2048:  # (numpy's where, one call, costs less than the and's five there; it
+            if d.size <= 2048:  # (numpy's where, one call, costs less than the and's three there; it
                 return (np.where(d, g, 0.0),)  # reads d as d != 0, nan as true; 0.0 keeps g's dtype)
             big = d.nbytes >= POOL_MIN
             mask = np.not_equal(d, 0, out=scratch("relu.mask", d.shape, np.bool_) if big else None)
-            words = np.negative(mask, out=scratch("relu.words", d.shape, it) if big else None, dtype=it,
-                                casting="unsafe")  # True -> -1 (every bit set), False -> 0
+            sel = mask.view(np.int8)
+            np.negative(sel, out=sel)  # True (1) -> -1, False -> 0
             out = pooled(d.shape, d.dtype) if big else np.empty(d.shape, d.dtype)
-            np.bitwise_and(g.view(it), words, out=out.view(it))
+            np.bitwise_and(g.view(it), sel, out=out.view(it))  # (-1 widens to all ones, as a signed integer)
             return (out,)
         return (np.where(d != 0, g, np.zeros((), d.dtype)).astype(d.dtype, copy=False),)
 
