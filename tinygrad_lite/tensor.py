@@ -503,7 +503,7 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
         return ops.TRANSPOSE(self, ())
 
     def __getitem__(self, idx: Any) -> "Tensor":
-        return ops.GETITEM(self, idx)
+        return ops.getitem(self, idx)  # (torch's order of axes: an index's integers first)
 
 
 class _DataError(TypeError, ValueError):

@@ -53,6 +53,7 @@ from .keptinputs import before_write
 from .ops import base
 from .ops.base import last_write, wrote
 from .ops.elementwise import CAST
+from .ops.indexing import torch_order
 from .ops.layout import EXPAND, index_keeps_rows, indexed, normalise_index
 from .ops.memory import _ONLY_LIST, _ONLY_SLOT, _count, _slot_count
 from .ops.region import REGION, REGIONWRITE, layout_of, region
@@ -105,6 +106,10 @@ class WriteMethods(ExtraMethods):
         ``RuntimeError``, as torch's) naming both shapes, and nothing is written. Inside a
         graph (this tensor or ``value`` requires grad) the write is recorded: the gradient
         reaches ``value`` from the written elements and the former values from the others."""
+        parts = torch_order(index)
+        if parts is not None:  # (an integer apart from an index array: torch applies the integers
+            self[parts[0]][parts[1]] = value  # first, so the write goes through that view)
+            return
         rec = self._records("setitem", value)
         d = self.data
         v = np.asarray(value.data if isinstance(value, base.Tensor) else value)

@@ -167,7 +167,7 @@ from .nnops import (
 from .pool import AVGPOOL, FOLD, MAXPOOL, MAXUNPOOL, UNFOLD, AvgPool, Fold, MaxPool, MaxUnpool, Unfold
 
 # isort: split
-from .indexing import INDEXADD, INDEXCOPY, IndexAdd, IndexCopy
+from .indexing import INDEXADD, INDEXCOPY, IndexAdd, IndexCopy, getitem, torch_order
 from .intdiv import FLOORDIV, FMOD, REMAINDER, TRUNCDIV, FloorDivide, Fmod, Remainder, TruncDivide
 from .linalg import DIAG, DIAGONAL, EINSUM, SVDVALS, TRIL, TRIU, DiagEmbed, Diagonal, Einsum, Svdvals, Tril, Triu
 from .mathfns import (
@@ -275,3 +275,4 @@ __all__ += ["Region", "RegionWrite", "REGION", "REGIONWRITE"]
 __all__ += ["TAN", "ATAN", "ASIN", "ACOS", "SINH", "COSH", "ASINH", "ACOSH", "ATANH", "ERFINV", "TRUNC", "HYPOT",
             "XLOGY", "CUMPROD", "LOGCUMSUMEXP"]
 __all__ += ["Scatter", "ScatterAdd", "ScatterReduce", "IndexPut", "SCATTER", "SCATTERADD", "SCATTERREDUCE", "INDEXPUT"]
+__all__ += ["getitem", "torch_order"]

@@ -10,6 +10,10 @@ and ``src`` of the tensor's shape but k along ``d``:
 
 Samples stay apart as long as the axis is not the sample axis: the op is linear in each of
 ``x`` and ``src`` (the batch rule of ``x + y``); along the sample axis it mixes them.
+
+Also torch's order of axes for ``x[index]`` and ``x[index] = v`` (``torch_order``, ``getitem``):
+torch applies an index's integers first, numpy counts them among the index arrays, so the two
+place the arrays' axes differently when an integer and an array are apart (``x[0, :, [1, 2]]``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from .. import batchstate
+from . import base
 from .base import Op, lead
 
 
@@ -95,3 +100,61 @@ class IndexCopy(_IndexPut):
 
 
 INDEXADD, INDEXCOPY = IndexAdd(), IndexCopy()
+
+
+def _kind(i: Any) -> tuple:
+    """(kind, axes used) of one index entry: "int" (also a 0-d integer array or Tensor), "array"
+    (an integer or boolean array, Tensor or list), "basic" (slice, None, ...), or "other"."""
+    if isinstance(i, (bool, np.bool_)):
+        return "other", 0  # (a 0-d mask: a new axis; left to numpy)
+    if isinstance(i, (int, np.integer)):
+        return "int", 1
+    a = i._data if isinstance(i, base.Tensor) else i
+    if isinstance(a, list):
+        try:
+            a = np.asarray(a)
+        except (TypeError, ValueError):
+            return "other", 0
+    if isinstance(a, np.ndarray):
+        if a.dtype == bool:
+            return ("array", a.ndim) if a.ndim else ("other", 0)
+        if np.issubdtype(a.dtype, np.integer):
+            return ("array", 1) if a.ndim else ("int", 1)
+        return "other", 0
+    return ("basic", 1) if i is None or i is Ellipsis or isinstance(i, slice) else ("other", 0)
+
+
+def torch_order(idx: Any) -> Any:
+    """``(first, rest)`` with ``x[idx]`` (torch's) equal to ``x[first][rest]`` (numpy's), when
+    ``idx`` holds an integer and an index array that numpy would not see as adjacent (it then
+    moves the arrays' axes to the front, torch applies the integers first and keeps the arrays'
+    axes in place unless the arrays themselves are apart); else None (numpy's order is torch's).
+    ``first`` holds the integers, slices, None and ``...`` (a view), ``rest`` the arrays."""
+    if not isinstance(idx, tuple):
+        return None
+    kinds = [_kind(i) for i in idx]
+    names = [k for k, _ in kinds]
+    if "other" in names or "int" not in names or "array" not in names:
+        return None
+    adv = [k for k, name in enumerate(names) if name != "basic"]
+    if adv[-1] - adv[0] == len(adv) - 1:
+        return None  # the integers and arrays are adjacent: numpy keeps them where torch does
+    first: list = []
+    rest: list = []
+    for i, (name, used) in zip(idx, kinds):
+        if name == "int":
+            first.append(int(i._data) if isinstance(i, base.Tensor) else int(i))
+        elif name == "array":
+            first += [slice(None)] * used
+            rest.append(i)
+        else:
+            first.append(i)
+            rest.append(i if i is Ellipsis else slice(None))
+    return tuple(first), tuple(rest)
+
+
+def getitem(x: Any, idx: Any) -> Any:
+    """``x[idx]`` with torch's order of axes (``torch_order``): one ``getitem`` node, or two."""
+    from .layout import GETITEM
+    parts = torch_order(idx)
+    return GETITEM(x, idx) if parts is None else GETITEM(GETITEM(x, parts[0]), parts[1])
