@@ -28,7 +28,7 @@ CASES = [
     ("round", lambda t: t.round(True), TypeError),
     ("expand_as", lambda t: t.expand_as(None), TypeError),
     ("view_as", lambda t: t.view_as((2, 3)), TypeError),
-    ("view_as", lambda t: t.reshape_as("ab"), TypeError),
+    ("reshape_as", lambda t: t.reshape_as("ab"), TypeError),
     ("tril", lambda t: t.tril(10**30), ValueError),
     ("triu", lambda t: t.triu(-(10**30)), ValueError),
     ("diag", lambda t: t[0].diag(10**30), ValueError),

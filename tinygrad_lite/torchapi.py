@@ -33,7 +33,7 @@ from .torchextra import _along
 from .torchextra import _axis as _one_axis
 from .torchindex import IndexMethods
 from .torchkw import one_of
-from .torchlayout import LayoutMethods
+from .torchlayout import LayoutMethods, refuse_copy
 from .torchnew import NewMethods
 from .torchscatter import ScatterMethods
 from .torchwrite import WriteMethods, recorded
@@ -272,10 +272,13 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods, Ne
         return ops.REPEAT(self, _shape_arg(sizes))
 
     def view_as(self, other: Any) -> "Tensor":
-        """``reshape(other.shape)``: ``other`` is a Tensor (or a numpy array)."""
-        return ops.RESHAPE(self, _shape_of(other, "view_as"))
+        """``view(other.shape)``: ``other`` is a Tensor (or a numpy array)."""
+        refuse_copy(self, shape := _shape_of(other, "view_as"), "view_as")
+        return ops.RESHAPE(self, shape)
 
-    reshape_as = view_as
+    def reshape_as(self, other: Any) -> "Tensor":
+        """``reshape(other.shape)``: ``other`` is a Tensor (or a numpy array)."""
+        return ops.RESHAPE(self, _shape_of(other, "reshape_as"))
 
     def t(self) -> "Tensor":
         """The transpose of a tensor of at most 2 axes (torch's ``t()``)."""

@@ -24,6 +24,7 @@ from . import ops
 from .conventions import ArgumentError, DtypeError, ShapeMismatchError, _int, _shape_arg, check_bool, check_dtype
 from .ops import base
 from .ops.base import _AxisError, allocating, axis_of
+from .ops.layout import torch_view, unmark
 from .torchkw import one_of
 
 if TYPE_CHECKING:
@@ -74,6 +75,25 @@ def unique_along(t: Any, who: str, ax: int, consecutive: bool, return_inverse: b
     return out[0] if len(out) == 1 else tuple(out)
 
 
+def refuse_copy(t: Any, shape: Any, who: str) -> None:
+    """RuntimeError, as torch's ``view``, when ``t`` is a transposed, expanded or sliced view of a
+    contiguous tensor whose elements cannot take ``shape`` without a copy (the result would not
+    share memory with ``t``: writes into it would not reach ``t``). A shape that does not fit is
+    left to ``reshape``'s own error; any other tensor is reshaped as it is."""
+    d = t._data
+    if d.flags.c_contiguous or not torch_view(d):
+        return
+    try:
+        r = np.reshape(d, shape)
+    except (ValueError, TypeError):
+        return
+    if d.size and not np.may_share_memory(r, d):
+        steps = tuple(s // d.itemsize for s in d.strides)
+        raise RuntimeError(f"{who}: shape {tuple(r.shape)} is not compatible with the tensor's shape {d.shape} and "
+                           f"strides {steps} (its elements are not laid out in that order in memory); call "
+                           ".contiguous() first, or use .reshape(...), which copies when it must")
+
+
 class LayoutMethods:
     """Mixin of ``Tensor`` (see the module docstring)."""
 
@@ -89,7 +109,9 @@ class LayoutMethods:
                                                   (one.__module__, one.__name__) == ("torch", "dtype")):
             sizes, dtype = (), sizes[0]
         if dtype is None:
-            return ops.RESHAPE(self, _shape_arg(sizes, size))
+            shape = _shape_arg(sizes, size)
+            refuse_copy(self, shape, "view")
+            return ops.RESHAPE(self, shape)
         if sizes or size is not None:
             raise TypeError(f"view: give either a shape or a dtype, not both (got {sizes or size!r} and {dtype!r})")
         dt = check_dtype("view", dtype)
@@ -139,7 +161,7 @@ class LayoutMethods:
             return ops.CLONE(self)
         if k == 2:
             return self.flip(d0, d1)  # type: ignore[attr-defined]
-        return self.flip(d1 if k == 1 else d0).swapaxes(d0, d1)  # type: ignore[attr-defined]
+        return unmark(self.flip(d1 if k == 1 else d0).swapaxes(d0, d1))  # type: ignore[attr-defined]
 
     def fliplr(self) -> "Tensor":
         """The columns (axis 1) in reverse order; at least 2 axes."""

@@ -32,7 +32,7 @@ import numpy as np
 from ..batchstate import BATCHED, MIXED, module_path
 from ..conventions import check_bool
 from ..factories import check_device, param_dtype
-from ..ops.layout import cat, stack
+from ..ops.layout import cat, stack, unmark
 from ..random import as_generator
 from ..tensor import Tensor
 from . import functional as F
@@ -267,7 +267,7 @@ class _RNNBase(Module):
                 x = F.dropout(x, self.dropout, True, rng=self._drop_rng)
         ends = [stack([s[i] for s in finals], 0) for i in range(len(finals[0]))]  # (D*L, N, H)
         if unbatched:
-            return x.squeeze(0), [e[:, 0] for e in ends]
+            return x.squeeze(0), [unmark(e[:, 0]) for e in ends]  # (torch's outputs own their memory)
         if batched and not seq._bs & MIXED:
             path = module_path()
             where = f" (module '{path}')" if path and path != type(self).__name__ else ""
@@ -276,7 +276,7 @@ class _RNNBase(Module):
                    "(e.g. output[:, -1] with batch_first=True)")
             for e in ends:
                 e._bs, e._mix = MIXED, why
-        return (x if self.batch_first else x.swapaxes(0, 1)), ends
+        return (x if self.batch_first else unmark(x.swapaxes(0, 1))), ends
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}" + (f", proj_size={self.proj_size}" if self.proj_size else "")

@@ -6,6 +6,7 @@ without being built (``push_rows``)."""
 from __future__ import annotations
 
 import copy
+import weakref
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -58,6 +59,30 @@ class Reshape(Op):
         return out
 
 
+_VIEWS: dict = {}  # id(array) -> weak ref: non-contiguous views of contiguous arrays, as torch's views would be
+
+
+def mark_view(data: np.ndarray, source: np.ndarray) -> None:
+    """Remember ``data`` (transposed, expanded or sliced from ``source``) as a view whose
+    strides are those torch's view of a contiguous tensor has (``view`` refuses to copy it)."""
+    if source.flags.c_contiguous and not data.flags.c_contiguous:
+        key = id(data)
+        _VIEWS[key] = weakref.ref(data, lambda _, key=key: _VIEWS.pop(key, None))
+
+
+def unmark(t: Any) -> Any:
+    """``t`` (a Tensor) no longer counted a view (``mark_view``): the output of a layer or function
+    built from views that torch returns in memory of its own (an RNN's output, ``rot90``)."""
+    _VIEWS.pop(id(t._data), None)
+    return t
+
+
+def torch_view(d: np.ndarray) -> bool:
+    """Whether ``d`` is such a view (see ``mark_view``)."""
+    r = _VIEWS.get(id(d))
+    return r is not None and r() is d
+
+
 class Transpose(Op):
     unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
     name, rule = "transpose", "the cotangent is permuted back"
@@ -82,6 +107,7 @@ class Transpose(Op):
             failed(self, e, (x,))
             raise
         data = xd.transpose(perm)
+        mark_view(data, xd)
         inv = tuple(int(i) for i in np.argsort(perm))
         s = x._bs
         bs, mix = batchstate.same_rows("transpose", x, data, n >= 1 and perm[0] == 0) if s else (0, None)
@@ -143,6 +169,7 @@ class GetItem(Op):
             data = xd[idx + (Ellipsis,)] if not advanced and xd.flags.writeable else np.asarray(data)
         elif not advanced:
             data = data.view()
+            mark_view(data, xd)
         elif data.base is not None:  # a copy that numpy wraps around its own buffer: not a view of x,
             data = data.copy()  # so it must not read as one (an in-place change of it is allowed)
         s = x._bs
@@ -259,6 +286,7 @@ class Expand(Op):
             failed(self, e, (x,))
             raise
         data = np.broadcast_to(xd, target)
+        mark_view(data, xd)
         if x._bs:
             bs, mix = batchstate.same_rows("expand", x, data, data.ndim == xd.ndim and data.shape[0] == xd.shape[0])
         else:
