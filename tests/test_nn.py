@@ -222,6 +222,23 @@ def test_load_state_dict_missing_key_changes_nothing() -> None:
     _assert_unchanged(model, before)
 
 
+def test_a_norm_layers_counter_may_be_missing_as_in_torch() -> None:
+    """torch loads a state dict without ``num_batches_tracked`` (older checkpoints): the counter keeps
+    its value and is not reported missing; any other missing buffer still raises."""
+    model = tl.nn.Sequential(tl.nn.Linear(3, 4), tl.nn.BatchNorm1d(4))
+    model.train()
+    model(tl.Tensor(np.random.default_rng(0).standard_normal((5, 3))))
+    sd = {k: v + 1.0 if v.dtype.kind == "f" else v for k, v in model.state_dict().items()}
+    del sd["1.num_batches_tracked"]
+    result = model.load_state_dict(sd)
+    assert list(result.missing_keys) == [] and list(result.unexpected_keys) == []
+    assert int(model[1].num_batches_tracked.data) == 1
+    np.testing.assert_array_equal(model[1].running_mean.data, sd["1.running_mean"])
+    del sd["1.running_var"]
+    with pytest.raises(KeyError, match="1.running_var"):
+        model.load_state_dict(sd)
+
+
 def test_load_state_dict_extra_key_changes_nothing() -> None:
     model, other = MLP(0), MLP(1)
     before = _snapshot(model)

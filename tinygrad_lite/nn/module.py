@@ -349,8 +349,9 @@ class Module(ModuleAPI):
         """Copy arrays into the parameters and buffers, all or nothing.
 
         Every problem is listed in one error: a missing or unexpected key (``strict``) raises
-        ``KeyError``, otherwise a wrong shape or a non-numeric value ``ValueError``; on any
-        error nothing changes. Values keep each tensor's dtype (like PyTorch), so
+        ``KeyError`` (a missing ``num_batches_tracked`` of a norm layer keeps its value, as
+        torch), otherwise a wrong shape or a non-numeric value ``ValueError``; on any error
+        nothing changes. Values keep each tensor's dtype (like PyTorch), so
         ``{k: v.numpy() for k, v in torch_model.state_dict().items()}`` loads. ``assign=True``:
         each tensor takes the given array itself (no copy) and its dtype, as torch's
         ``assign`` keeps the state dict's properties. Returns ``(missing_keys,
@@ -369,7 +370,8 @@ class Module(ModuleAPI):
         checked = dict(params)
         for _, real, prefix in lazy:
             checked.update({prefix + k: t for k, t in real._state_tensors().items()})
-        missing = [k for k in params if k not in state]
+        missing = [k for k in params if k not in state  # (a norm layer's counter may be absent, as torch
+                   and k.rsplit(".", 1)[-1] != "num_batches_tracked"]  # allows: it keeps its value)
         extra = [k for k in state if k not in params]
         problems = ([f"missing keys {missing}"] if strict and missing else []) + (
             [f"unexpected keys {extra}"] if strict and extra else [])
