@@ -25,6 +25,7 @@ import numpy as np
 from .. import batchstate
 from . import base
 from .base import Op, lead
+from .layout import GETITEM
 
 
 def _along(axis: int, key: Any, k: int = 0) -> tuple:
@@ -61,7 +62,6 @@ class _IndexPut(Op):
 
     def tvjp(self, node: Any, g: Any) -> tuple:
         """The same maps on Tensors: x's cotangent is ``g`` times a constant mask."""
-        from .layout import GETITEM
         x, src = node._parents
         axis, index, alpha = node._ctx
         gs = None
@@ -124,14 +124,22 @@ def _kind(i: Any) -> tuple:
     return ("basic", 1) if i is None or i is Ellipsis or isinstance(i, slice) else ("other", 0)
 
 
+_PLAIN = frozenset((int, slice, type(None), type(Ellipsis)))
+
+
 def torch_order(idx: Any) -> Any:
     """``(first, rest)`` with ``x[idx]`` (torch's) equal to ``x[first][rest]`` (numpy's), when
     ``idx`` holds an integer and an index array that numpy would not see as adjacent (it then
     moves the arrays' axes to the front, torch applies the integers first and keeps the arrays'
     axes in place unless the arrays themselves are apart); else None (numpy's order is torch's).
     ``first`` holds the integers, slices, None and ``...`` (a view), ``rest`` the arrays."""
-    if not isinstance(idx, tuple):
+    if type(idx) is not tuple:
         return None
+    for i in idx:
+        if type(i) not in _PLAIN:
+            break
+    else:
+        return None  # (ints, slices, None and ... only: the usual index, decided at once)
     kinds = [_kind(i) for i in idx]
     names = [k for k, _ in kinds]
     if "other" in names or "int" not in names or "array" not in names:
@@ -155,6 +163,5 @@ def torch_order(idx: Any) -> Any:
 
 def getitem(x: Any, idx: Any) -> Any:
     """``x[idx]`` with torch's order of axes (``torch_order``): one ``getitem`` node, or two."""
-    from .layout import GETITEM
     parts = torch_order(idx)
     return GETITEM(x, idx) if parts is None else GETITEM(GETITEM(x, parts[0]), parts[1])
