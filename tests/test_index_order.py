@@ -143,3 +143,14 @@ def test_a_value_of_the_wrong_shape_changes_nothing() -> None:
     with pytest.raises(ValueError, match=r"\(2, 3\).*\(3, 2\)"):
         z[0, :, [1, 2]] = np.ones((2, 3))  # torch's indexed shape is (3, 2)
     np.testing.assert_array_equal(z.data, a)
+
+
+def test_a_leaf_that_requires_grad_is_refused_as_for_any_index() -> None:
+    x = tl.Tensor(np.zeros((2, 3, 4)), requires_grad=True)
+    for key in [(0, S, [1, 2]), (S, 0, [1, 2])]:
+        with pytest.raises(RuntimeError, match="setitem: a leaf tensor that requires grad cannot be changed in place"):
+            x[key] = 5.0
+    np.testing.assert_array_equal(x.data, 0.0)
+    with tl.no_grad():
+        x[0, :, [1, 2]] = 5.0
+    assert x.data.sum() == 5.0 * 6

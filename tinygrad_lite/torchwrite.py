@@ -108,7 +108,8 @@ class WriteMethods(ExtraMethods):
         reaches ``value`` from the written elements and the former values from the others."""
         parts = torch_order(index)
         if parts is not None:  # (an integer apart from an index array: torch applies the integers
-            self[parts[0]][parts[1]] = value  # first, so the write goes through that view)
+            self._records("setitem", value)  # first, so the write goes through that view, after
+            self[parts[0]][parts[1]] = value  # the checks of a write into this tensor itself)
             return
         rec = self._records("setitem", value)
         d = self.data
