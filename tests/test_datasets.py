@@ -277,3 +277,17 @@ def test_an_empty_fraction_split_warns(torch: Any) -> None:
     with pytest.warns(UserWarning):
         tparts = torch.utils.data.random_split(torch.utils.data.TensorDataset(torch.arange(2)), [0.9, 0.05, 0.05])
     assert [len(p) for p in parts] == [len(p) for p in tparts] == [2, 0, 0]
+
+
+def test_a_data_set_is_read_one_sample_per_batch_unless_told_as_torch() -> None:
+    """torch's DataLoader(dataset) has batch_size=1; DataLoader(X, y) keeps the contract's 32."""
+    X = np.arange(40, dtype=np.float32).reshape(40, 1)
+    y = np.arange(40)
+    for data in (tl.data.TensorDataset(tl.tensor(X), tl.tensor(y)), list(zip(X, y))):
+        loader = tl.data.DataLoader(data)
+        assert loader.batch_size == 1 and len(loader) == 40
+        assert [tuple(b[0].shape) for b in loader][:2] == [(1, 1), (1, 1)]
+        assert tl.data.DataLoader(data, batch_size=8).batch_size == 8
+        assert len(tl.data.DataLoader(data, 16)) == 3
+    loader = tl.data.DataLoader(X, y)
+    assert loader.batch_size == 32 and len(loader) == 2

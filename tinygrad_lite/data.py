@@ -117,7 +117,8 @@ class DataLoader:
             their integer dtype (as ``cross_entropy`` wants), and float data
             keeps its dtype (float32 stays float32).
         batch_size: samples per batch, an int >= 1 (with Poisson sampling the
-            EXPECTED batch size, at most N).
+            EXPECTED batch size, at most N); 32 unless given, 1 for a data set
+            (torch's default there).
         shuffle: draw a new random order of the samples for every epoch;
             ``False`` keeps the order of ``X``. ``None`` (the default) is
             True for ``DataLoader(X, y)`` and False (torch's default) for a

@@ -131,6 +131,8 @@ def check_torch_options(o: SimpleNamespace, X: Any) -> str:
             else "sampler" if o.sampler is not None else "own")
     if o.shuffle is None:  # torch's default for a data set is False; DataLoader(X, y) shuffles
         o.shuffle = mode == "own" and not (is_dataset(X) or is_sample_list(X, o.y))
+    if o.batch_size is BATCH_SIZE and (is_dataset(X) or is_sample_list(X, o.y)):
+        o.batch_size = 1  # (torch's default for a data set; DataLoader(X, y) takes 32)
     if mode != "own" and o.sampling == "poisson":
         raise ValueError(f"DataLoader: sampling={o.sampling!r} draws its own batches; it does not combine with "
                          f"{mode.replace('_', ' ')} loading")
