@@ -462,3 +462,17 @@ def test_vector_to_parameters_refuses_a_wrong_vector_and_changes_nothing() -> No
         nn.utils.parameters_to_vector([np.ones(2)])
     for k, v in before.items():
         np.testing.assert_array_equal(model.state_dict()[k], v)
+
+
+def test_requires_grad_false_on_a_result_is_refused_as_in_torch() -> None:
+    """torch refuses to clear the flag of a non-leaf (it would silently cut the gradient there)."""
+    x = tl.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = x * 2
+    with pytest.raises(RuntimeError, match="requires_grad_: only a leaf's flag can change"):
+        y.requires_grad_(False)
+    assert y.requires_grad
+    (y * x).sum().backward()
+    np.testing.assert_array_equal(x.grad, [4.0, 8.0])  # the whole gradient, through y as well
+    y.requires_grad_(True)  # (allowed: it already requires grad)
+    x.requires_grad_(False)  # a leaf's flag may change
+    assert not x.requires_grad

@@ -193,8 +193,7 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
         n = getattr(self, "_gsnorm", None)
         if n is not None or (self._ps is None and self._gs is None):
             return n
-        n = np.sqrt(persample.sq_norms_of(self)).astype(self.data.dtype, copy=False)
-        self._gsnorm = n
+        self._gsnorm = n = np.sqrt(persample.sq_norms_of(self)).astype(self.data.dtype, copy=False)
         return n
 
     @grad_sample_norm.setter
@@ -257,6 +256,8 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
         if check_bool("requires_grad_", "requires_grad", requires_grad) and not _float_dtype(self.data.dtype):
             raise _base.DtypeError(f"requires_grad_: only floating-point tensors can require gradients, "
                                    f"got dtype {self.data.dtype}")
+        if not requires_grad and self.requires_grad and self._op is not None:  # (torch's rule)
+            raise RuntimeError("requires_grad_: only a leaf's flag can change; detach() a value needing no gradient")
         self.requires_grad = bool(requires_grad)
         if requires_grad and self._op is None:
             self._param = True
@@ -293,8 +294,7 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
         differentiable ops (module ``higher``), for higher-order gradients: ``.grad`` gets the same
         values (numpy arrays; ``tl.autograd.grad(..., create_graph=True)`` returns the gradients as
         Tensors to differentiate again), and a batched input keeps nothing per-sample (as
-        ``per_sample=False``). ``inputs=``: only their ``.grad`` accumulates (``tl.autograd.backward``).
-        """
+        ``per_sample=False``). ``inputs=``: only their ``.grad`` accumulates (``tl.autograd.backward``)."""
         if inputs is not None:
             if trace is not None or per_sample is not True:
                 raise ValueError("backward: inputs= cannot be combined with trace= or per_sample=")
