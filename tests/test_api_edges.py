@@ -476,3 +476,18 @@ def test_requires_grad_false_on_a_result_is_refused_as_in_torch() -> None:
     y.requires_grad_(True)  # (allowed: it already requires grad)
     x.requires_grad_(False)  # a leaf's flag may change
     assert not x.requires_grad
+
+
+@pytest.mark.parametrize("a, b, want", [(np.int64, np.float32, np.float32), (np.bool_, np.int32, np.int32),
+                                        (np.bool_, np.float32, np.float32), (np.float32, np.float64, np.float64),
+                                        (np.uint8, np.int8, np.int16), (np.int64, np.float16, np.float16)])
+def test_cat_and_stack_promote_as_torch(a: type, b: type, want: type) -> None:
+    """The higher category (bool < integer < float) keeps its dtype: an integer tensor joined to a
+    float32 one gives float32 (numpy's promotion would widen to float64)."""
+    x, y = tl.tensor(np.ones(2, a)), tl.tensor(np.zeros(2, b))
+    for joined in (tl.cat([x, y]), tl.stack([x, y]), tl.cat([y, x])):
+        assert joined.dtype == want
+    w = tl.Tensor(np.ones(2, np.float32), requires_grad=True)
+    (tl.cat([w, tl.tensor(np.array([3, 4]))]) * 2).sum().backward()
+    assert w.grad.dtype == np.float32
+    np.testing.assert_array_equal(w.grad, [2.0, 2.0])

@@ -10,7 +10,7 @@ objects at the bottom of this file. A Python number is folded into the op (no co
 from __future__ import annotations
 
 import operator
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -94,6 +94,13 @@ def promoted(a: np.ndarray, b: np.ndarray) -> tuple:
     else:
         return a, b
     return (a if a.dtype == dt else a.astype(dt)), (b if b.dtype == dt else b.astype(dt))
+
+
+def joined_dtype(dtypes: Sequence[np.dtype]) -> np.dtype:
+    """The dtype PyTorch gives a join (``cat``, ``stack``) of tensors of these dtypes: the highest
+    category (bool < integer < float) keeps its dtype, numpy's promotion among that category's."""
+    top = max(_KIND.get(d.kind, 3) for d in dtypes)
+    return np.result_type(*[d for d in dtypes if _KIND.get(d.kind, 3) == top])
 
 
 class _Binary(Op):

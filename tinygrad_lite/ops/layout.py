@@ -16,7 +16,7 @@ from ..batchstate import BATCHED, MIXED, STAT
 from ..persample import OuterRows
 from . import base
 from .base import Op, _AxisError, alias, axes_of, const, failed, lead, make
-from .elementwise import Cast
+from .elementwise import Cast, joined_dtype
 
 
 class Reshape(Op):
@@ -245,7 +245,9 @@ class Concat(Op):
             if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
                 raise TypeError(f"cat: axis must be an int, got {axis!r}")
             try:
-                data = np.concatenate([t._data for t in ts], axis=axis)
+                dts = [t._data.dtype for t in ts]
+                dt = joined_dtype(dts) if any(d != dts[0] for d in dts) else None  # (torch's promotion)
+                data = np.concatenate([t._data for t in ts], axis=axis, dtype=dt)
             except (ValueError, _AxisError) as e:
                 shapes = [t._data.shape for t in ts]
                 raise base.ShapeMismatchError(f"cat: shapes {shapes} cannot be joined along axis {axis} "
