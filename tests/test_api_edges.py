@@ -491,3 +491,18 @@ def test_cat_and_stack_promote_as_torch(a: type, b: type, want: type) -> None:
     (tl.cat([w, tl.tensor(np.array([3, 4]))]) * 2).sum().backward()
     assert w.grad.dtype == np.float32
     np.testing.assert_array_equal(w.grad, [2.0, 2.0])
+
+
+def test_built_in_layers_take_the_input_by_torchs_keyword() -> None:
+    """torch's single-input layers name their argument ``input``: ``layer(input=x)`` works as ``layer(x)``."""
+    x = tl.Tensor(np.random.default_rng(0).standard_normal((2, 4, 6, 6)))
+    layers = [nn.Conv2d(4, 3, 3), nn.ReLU(), nn.BatchNorm2d(4), nn.MaxPool2d(2), nn.Dropout(0.0), nn.GELU(),
+              nn.Softmax(1), nn.GroupNorm(2, 4), nn.InstanceNorm2d(4), nn.Upsample(scale_factor=2),
+              nn.AdaptiveAvgPool2d(1), nn.ConvTranspose2d(4, 2, 3), nn.PixelShuffle(2)]
+    for layer in layers:
+        np.testing.assert_array_equal(layer(input=x).data, layer(x).data)
+    v = tl.Tensor(np.ones((3, 5)))
+    for layer in (nn.Linear(5, 2), nn.LayerNorm(5), nn.Tanh(), nn.Sigmoid(), nn.SiLU(), nn.LogSoftmax(1)):
+        np.testing.assert_array_equal(layer(input=v).data, layer(v).data)
+    emb = nn.Embedding(4, 2)
+    np.testing.assert_array_equal(emb(input=tl.Tensor(np.array([1, 3]))).data, emb.weight.data[[1, 3]])

@@ -140,8 +140,8 @@ class _Activation(Module):
             setattr(self, k, v)
         self._names = self._names + tuple(values)
 
-    def forward(self, x: Any) -> Tensor:
-        return type(self).fn(x, **{k: getattr(self, k) for k in self._names})
+    def forward(self, input: Any) -> Tensor:
+        return type(self).fn(input, **{k: getattr(self, k) for k in self._names})
 
     def extra_repr(self) -> str:
         return ", ".join([f"{k}={getattr(self, k)}" for k in self._names] + (["inplace=True"] if self.inplace else []))

@@ -207,8 +207,8 @@ class PReLU(Module):
         self.num_parameters = int(num_parameters)
         self.weight = Tensor(np.full(self.num_parameters, a, dtype=dtype), requires_grad=True)
 
-    def forward(self, x: Any) -> Tensor:
-        return prelu(x, self.weight)
+    def forward(self, input: Any) -> Tensor:
+        return prelu(input, self.weight)
 
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"

@@ -302,9 +302,9 @@ class Unflatten(Module):
                              f"-1), got {unflattened_size!r}")
         self.dim, self.unflattened_size = int(dim), tuple(int(s) for s in sizes)
 
-    def forward(self, x: Any) -> Tensor:
-        x = _as_tensor(x)
-        shape = x.shape
+    def forward(self, input: Any) -> Tensor:
+        input = _as_tensor(input)
+        shape = input.shape
         nd = len(shape)
         if not -nd <= self.dim < nd:
             raise IndexError(f"Unflatten: dim {self.dim} is out of range for an input of shape {shape}")
@@ -318,7 +318,7 @@ class Unflatten(Module):
         elif known != shape[d]:
             raise ValueError(f"Unflatten: axis {d} of size {shape[d]} (input shape {shape}) cannot be split into "
                              f"{sizes}")
-        return x.reshape(shape[:d] + sizes + shape[d + 1:])
+        return input.reshape(shape[:d] + sizes + shape[d + 1:])
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

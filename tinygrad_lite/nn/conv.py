@@ -130,15 +130,15 @@ class _ConvNd(Module):
         init_params(self, (out_channels, in_channels // groups) + self.kernel_size, in_channels // groups, bias, rng,
                     dtype)
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, input: Any) -> Tensor:
         who = f"{type(self).__name__}({self.extra_repr()})"
         if self.padding_mode == "zeros":
-            return _conv(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups, self.nd,
+            return _conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups, self.nd,
                            who)
         # the other modes pad first (torch's order: last axis first), then convolve without padding
         pads = F._pads(self.padding, self.nd, self.kernel_size, self.dilation, self.stride, who)
-        x = pad(x, tuple(v for lo_hi in reversed(pads) for v in lo_hi), self.padding_mode)
-        return _conv(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups, self.nd, who)
+        input = pad(input, tuple(v for lo_hi in reversed(pads) for v in lo_hi), self.padding_mode)
+        return _conv(input, self.weight, self.bias, self.stride, 0, self.dilation, self.groups, self.nd, who)
 
     def extra_repr(self) -> str:
         """The sizes, then each setting that differs from its default (as torch prints them)."""

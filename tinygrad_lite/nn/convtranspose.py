@@ -180,9 +180,10 @@ class _ConvTransposeNd(Module):
                              f"{tuple(S)}: each size must lie between {least} and {most}")
         return tuple(w - lo for w, lo in zip(want, least))
 
-    def forward(self, x: Any, output_size: Optional[Sequence[int]] = None) -> Tensor:
-        return _conv_transpose(x, self.weight, self.bias, self.stride, self.padding, self._padding_for(x, output_size),
-                               self.groups, self.dilation, self.nd, f"{type(self).__name__}({self.extra_repr()})")
+    def forward(self, input: Any, output_size: Optional[Sequence[int]] = None) -> Tensor:
+        return _conv_transpose(input, self.weight, self.bias, self.stride, self.padding,
+                               self._padding_for(input, output_size), self.groups, self.dilation, self.nd,
+                               f"{type(self).__name__}({self.extra_repr()})")
 
     extra_repr = _ConvNd.extra_repr
 

@@ -83,15 +83,15 @@ def dropout2d(input: Any, p: float = 0.5, training: bool = True, inplace: bool =
 class Dropout1d(Dropout):
     """``F.dropout1d`` in training mode, the identity in evaluation mode; ``rng=`` as ``Dropout``."""
 
-    def forward(self, x: Any) -> Tensor:
-        return _channel_dropout(x, self.p, self.training, self.rng, 1, "Dropout1d")
+    def forward(self, input: Any) -> Tensor:
+        return _channel_dropout(input, self.p, self.training, self.rng, 1, "Dropout1d")
 
 
 class Dropout2d(Dropout):
     """``F.dropout2d`` in training mode, the identity in evaluation mode; ``rng=`` as ``Dropout``."""
 
-    def forward(self, x: Any) -> Tensor:
-        return _channel_dropout(x, self.p, self.training, self.rng, 2, "Dropout2d")
+    def forward(self, input: Any) -> Tensor:
+        return _channel_dropout(input, self.p, self.training, self.rng, 2, "Dropout2d")
 
 
 SELU_ALPHA = 1.7580993408473766  # SELU's scale * alpha: -SELU_ALPHA is its saturation value
@@ -132,12 +132,12 @@ def feature_alpha_dropout(input: Any, p: float = 0.5, training: bool = False, in
 class AlphaDropout(Dropout):
     """``F.alpha_dropout`` in training mode, the identity in evaluation mode; ``rng=`` as ``Dropout``."""
 
-    def forward(self, x: Any) -> Tensor:
-        return _alpha_dropout(x, self.p, self.training, self.rng, False, "AlphaDropout")
+    def forward(self, input: Any) -> Tensor:
+        return _alpha_dropout(input, self.p, self.training, self.rng, False, "AlphaDropout")
 
 
 class FeatureAlphaDropout(Dropout):
     """``F.feature_alpha_dropout`` in training mode, the identity in evaluation mode."""
 
-    def forward(self, x: Any) -> Tensor:
-        return _alpha_dropout(x, self.p, self.training, self.rng, True, "FeatureAlphaDropout")
+    def forward(self, input: Any) -> Tensor:
+        return _alpha_dropout(input, self.p, self.training, self.rng, True, "FeatureAlphaDropout")

@@ -125,8 +125,8 @@ def dropout3d(input: Any, p: float = 0.5, training: bool = True, inplace: bool =
 class Dropout3d(Dropout):
     """``dropout3d`` as a layer (in training mode)."""
 
-    def forward(self, x: Any) -> Tensor:
-        return dropout3d(x, self.p, self.training, rng=self.rng)
+    def forward(self, input: Any) -> Tensor:
+        return dropout3d(input, self.p, self.training, rng=self.rng)
 
 
 def _intervals(u: float, n: int, out: int, k: int) -> np.ndarray:
@@ -243,8 +243,8 @@ class _FractionalMaxPoolNd(Module):
         self.return_indices = return_indices
         self._random_samples: Optional[Any] = _random_samples
 
-    def forward(self, x: Any) -> Any:
-        return type(self)._pool(x, self.kernel_size, self.output_size, self.output_ratio, self.return_indices,
+    def forward(self, input: Any) -> Any:
+        return type(self)._pool(input, self.kernel_size, self.output_size, self.output_ratio, self.return_indices,
                                 self._random_samples)
 
 

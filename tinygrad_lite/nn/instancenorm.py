@@ -32,10 +32,10 @@ class _InstanceNorm(_BatchNorm):
                  device: Any = None) -> None:
         super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype, bias=bias, device=device)
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, input: Any) -> Tensor:
         who = type(self).__name__
-        x = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
-        shape = x.data.shape
+        input = input if isinstance(input, Tensor) else Tensor(np.asarray(input))
+        shape = input.data.shape
         batched = len(shape) == self.spatial + 2
         if len(shape) not in (self.spatial + 1, self.spatial + 2):
             dims = ", ...".join([""] * (self.spatial + 1))
@@ -48,7 +48,7 @@ class _InstanceNorm(_BatchNorm):
                                  f"{self.num_features}")
             warnings.warn(f"{who}({self.num_features}): the input has {C} channels (shape {shape}); num_features is "
                           "not used without affine or running statistics", UserWarning, stacklevel=2)
-        xb = x if batched else x.reshape((1,) + shape)
+        xb = input if batched else input.reshape((1,) + shape)
         if self.track_running_stats and not self.training:
             out = F.batch_norm(xb, self.running_mean, self.running_var, self.weight, self.bias, False,
                                self.momentum, self.eps, who=who)

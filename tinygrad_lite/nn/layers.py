@@ -41,22 +41,22 @@ class _InPlace(Module):
 class ReLU(_InPlace):
     """max(x, 0)."""
 
-    def forward(self, x: Any) -> Tensor:
-        return RELU(x if type(x) is Tensor else F._t(x))
+    def forward(self, input: Any) -> Tensor:
+        return RELU(input if type(input) is Tensor else F._t(input))
 
 
 class Tanh(Module):
     """tanh(x)."""
 
-    def forward(self, x: Any) -> Tensor:
-        return F.tanh(x)
+    def forward(self, input: Any) -> Tensor:
+        return F.tanh(input)
 
 
 class Sigmoid(Module):
     """1 / (1 + e^-x)."""
 
-    def forward(self, x: Any) -> Tensor:
-        return F.sigmoid(x)
+    def forward(self, input: Any) -> Tensor:
+        return F.sigmoid(input)
 
 
 class GELU(Module):
@@ -67,8 +67,8 @@ class GELU(Module):
             raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
-    def forward(self, x: Any) -> Tensor:
-        return F.gelu(x, self.approximate)
+    def forward(self, input: Any) -> Tensor:
+        return F.gelu(input, self.approximate)
 
     def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"
@@ -77,8 +77,8 @@ class GELU(Module):
 class SiLU(_InPlace):
     """x sigmoid(x)."""
 
-    def forward(self, x: Any) -> Tensor:
-        return F.silu(x)
+    def forward(self, input: Any) -> Tensor:
+        return F.silu(input)
 
 
 def _dim(v: Any, who: str) -> int:
@@ -98,8 +98,8 @@ class Softmax(Module):
     def __init__(self, dim: int = -1) -> None:
         self.dim = _dim(dim, "Softmax")
 
-    def forward(self, x: Any) -> Tensor:
-        return F.softmax(x, self.dim)
+    def forward(self, input: Any) -> Tensor:
+        return F.softmax(input, self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -111,8 +111,8 @@ class LogSoftmax(Module):
     def __init__(self, dim: int = -1) -> None:
         self.dim = _dim(dim, "LogSoftmax")
 
-    def forward(self, x: Any) -> Tensor:
-        return F.log_softmax(x, self.dim)
+    def forward(self, input: Any) -> Tensor:
+        return F.log_softmax(input, self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
@@ -133,8 +133,8 @@ class Dropout(Module):
         self.p = float(p)
         self.rng = None if rng is None else as_generator(rng)
 
-    def forward(self, x: Any) -> Tensor:
-        return F.dropout(x, self.p, self.training, rng=self.rng)
+    def forward(self, input: Any) -> Tensor:
+        return F.dropout(input, self.p, self.training, rng=self.rng)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
@@ -227,8 +227,8 @@ class Embedding(Module):
             w[padding_idx] = 0
         self.weight = Tensor(w, requires_grad=not _freeze)
 
-    def forward(self, x: Any) -> Tensor:
-        return F.embedding(x, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+    def forward(self, input: Any) -> Tensor:
+        return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
                            who=f"Embedding({self.extra_repr()})")
 
     @classmethod
@@ -266,8 +266,8 @@ class LayerNorm(Module):
         self.weight = Tensor(np.ones(self.normalized_shape, dtype), requires_grad=True) if elementwise_affine else None
         self.bias = Tensor(np.zeros(self.normalized_shape, dtype), requires_grad=True) if self._bias else None
 
-    def forward(self, x: Any) -> Tensor:
-        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+    def forward(self, input: Any) -> Tensor:
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
@@ -291,12 +291,13 @@ class GroupNorm(Module):
         self.weight = Tensor(np.ones(num_channels, dtype), requires_grad=True) if affine else None
         self.bias = Tensor(np.zeros(num_channels, dtype), requires_grad=True) if self._bias else None
 
-    def forward(self, x: Any) -> Tensor:
-        xd = x.data if isinstance(x, Tensor) else np.asarray(x)
+    def forward(self, input: Any) -> Tensor:
+        xd = input.data if isinstance(input, Tensor) else np.asarray(input)
         if xd.ndim < 2 or xd.shape[1] != self.num_channels:
             raise ValueError(f"GroupNorm({self.extra_repr()}): expected an input of shape (B, {self.num_channels}, "
                              f"...), got {xd.shape}")
-        return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps, who=f"GroupNorm({self.extra_repr()})")
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps,
+                            who=f"GroupNorm({self.extra_repr()})")
 
     def extra_repr(self) -> str:
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, bias={self._bias}"
@@ -339,14 +340,14 @@ class _BatchNorm(Module):
                 self.running_var.copy_(np.ones(self.num_features))
                 self.num_batches_tracked.copy_(np.array(0))
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, input: Any) -> Tensor:
         who = type(self).__name__
-        xd = x.data if isinstance(x, Tensor) else np.asarray(x)
+        xd = input.data if isinstance(input, Tensor) else np.asarray(input)
         if xd.ndim not in self.dims or xd.shape[1] != self.num_features:
             want = " or ".join(f"(B, {self.num_features}{', ...' * (d - 2)})" for d in self.dims)
             raise ValueError(f"{who}({self.num_features}): expected an input of shape {want}, got {xd.shape}")
         use_batch = self.training or not self.track_running_stats
-        return F.batch_norm(x, self.running_mean if self.track_running_stats else None,
+        return F.batch_norm(input, self.running_mean if self.track_running_stats else None,
                             self.running_var if self.track_running_stats else None, self.weight, self.bias,
                             use_batch, self.momentum, self.eps, who=who,
                             num_batches_tracked=self.num_batches_tracked if self.training else None)

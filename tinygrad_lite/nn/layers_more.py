@@ -74,8 +74,8 @@ class RMSNorm(Module):
         self.elementwise_affine = bool(elementwise_affine)
         self.weight = Tensor(np.ones(self.normalized_shape, dtype), requires_grad=True) if elementwise_affine else None
 
-    def forward(self, x: Any) -> Tensor:
-        return rms_norm(x, self.normalized_shape, self.weight, self.eps)
+    def forward(self, input: Any) -> Tensor:
+        return rms_norm(input, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
@@ -165,8 +165,8 @@ class PixelShuffle(Module):
     def __init__(self, upscale_factor: int) -> None:
         self.upscale_factor = _pos_int(upscale_factor, "upscale_factor", "PixelShuffle")
 
-    def forward(self, x: Any) -> Tensor:
-        return pixel_shuffle(x, self.upscale_factor)
+    def forward(self, input: Any) -> Tensor:
+        return pixel_shuffle(input, self.upscale_factor)
 
     def extra_repr(self) -> str:
         return f"upscale_factor={self.upscale_factor}"
@@ -178,8 +178,8 @@ class PixelUnshuffle(Module):
     def __init__(self, downscale_factor: int) -> None:
         self.downscale_factor = _pos_int(downscale_factor, "downscale_factor", "PixelUnshuffle")
 
-    def forward(self, x: Any) -> Tensor:
-        return pixel_unshuffle(x, self.downscale_factor)
+    def forward(self, input: Any) -> Tensor:
+        return pixel_unshuffle(input, self.downscale_factor)
 
     def extra_repr(self) -> str:
         return f"downscale_factor={self.downscale_factor}"

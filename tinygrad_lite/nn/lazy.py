@@ -131,9 +131,9 @@ class _Lazy(Module):
         self.initialize_parameters(x)
         return Module.__call__(self, x, *args, **kwargs)
 
-    def forward(self, x: Any, *args: Any, **kwargs: Any) -> Any:
-        self.initialize_parameters(x)
-        return self.forward(x, *args, **kwargs)
+    def forward(self, input: Any, *args: Any, **kwargs: Any) -> Any:
+        self.initialize_parameters(input)
+        return self.forward(input, *args, **kwargs)
 
     def extra_repr(self) -> str:
         return self.cls_to_become.extra_repr(self)

@@ -482,10 +482,10 @@ class Linear(Module):
         self.bias = (Tensor(r.uniform(-bound, bound, (out_features,)).astype(dtype), requires_grad=True)
                      if bias else None)
 
-    def forward(self, x: Any) -> Tensor:
-        if type(x) is not Tensor:
-            x = _as_tensor(x)
-        xd = x._data
+    def forward(self, input: Any) -> Tensor:
+        if type(input) is not Tensor:
+            input = _as_tensor(input)
+        xd = input._data
         w, b = self.weight, self.bias  # (their own shapes: functional_call may put others in)
         ws = w._data.shape
         if xd.ndim == 0 or xd.shape[-1] != ws[-1] or (b is not None and b._data.shape != ws[:1]):
@@ -493,7 +493,7 @@ class Linear(Module):
                     else f"bias of shape {b.shape} does not match")
             raise ShapeMismatchError(f"Linear(in_features={self.in_features}, out_features={self.out_features}): "
                                      f"{what} (weight of shape {ws})")
-        return ops.LINEAR(x, w, b)
+        return ops.LINEAR(input, w, b)
 
     def extra_repr(self) -> str:
         has_bias = self.bias is not None

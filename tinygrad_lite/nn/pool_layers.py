@@ -53,8 +53,8 @@ class _MaxPoolNd(_Window):
         self.return_indices = check_bool(type(self).__name__, "return_indices", return_indices)
         self.ceil_mode = check_bool(type(self).__name__, "ceil_mode", ceil_mode)
 
-    def forward(self, x: Any) -> Any:
-        return max_pool(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+    def forward(self, input: Any) -> Any:
+        return max_pool(input, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
                         self.return_indices, self.nd)
 
     def extra_repr(self) -> str:
@@ -81,8 +81,8 @@ class _AvgPoolNd(_Window):
             raise ValueError(f"{who}: divisor_override must be None or a non-zero int, got {divisor_override!r}")
         self.divisor_override = divisor_override
 
-    def forward(self, x: Any) -> Tensor:
-        return avg_pool(x, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
+    def forward(self, input: Any) -> Tensor:
+        return avg_pool(input, self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad,
                         self.divisor_override, self.nd)
 
 
@@ -136,8 +136,8 @@ class _Adaptive(Module):
         _sizes(output_size, (1,) * self.nd, type(self).__name__)  # checked now, resolved per input
         self.output_size = output_size
 
-    def forward(self, x: Any) -> Tensor:
-        return adaptive_avg_pool(x, self.output_size, self.nd)
+    def forward(self, input: Any) -> Tensor:
+        return adaptive_avg_pool(input, self.output_size, self.nd)
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
@@ -150,8 +150,8 @@ class _AdaptiveMax(_Adaptive):
         super().__init__(output_size)
         self.return_indices = check_bool(type(self).__name__, "return_indices", return_indices)
 
-    def forward(self, x: Any) -> Any:
-        return adaptive_max_pool(x, self.output_size, self.return_indices, self.nd)
+    def forward(self, input: Any) -> Any:
+        return adaptive_max_pool(input, self.output_size, self.return_indices, self.nd)
 
 
 AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveAvgPool3d = sized_layers(_Adaptive, "AdaptiveAvgPool",

@@ -231,8 +231,8 @@ class Upsample(Module):
             self.scale_factor = None if scale_factor is None else float(scale_factor)
         self.mode, self.align_corners, self.recompute_scale_factor = mode, align_corners, recompute_scale_factor
 
-    def forward(self, x: Any) -> Tensor:
-        return interpolate(x, self.size, self.scale_factor, self.mode, self.align_corners,
+    def forward(self, input: Any) -> Tensor:
+        return interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
                            self.recompute_scale_factor, who=f"Upsample({self.extra_repr()})")
 
     def extra_repr(self) -> str:

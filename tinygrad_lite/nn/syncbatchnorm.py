@@ -158,19 +158,19 @@ class SyncBatchNorm(_BatchNorm):
         d = sys.modules.get("tinygrad_lite.distributed")  # (never initialised when never imported)
         return self.training and d is not None and d.is_initialized() and d.world_size() > 1
 
-    def forward(self, x: Any) -> Tensor:
+    def forward(self, input: Any) -> Tensor:
         who = type(self).__name__
-        xd = x.data if isinstance(x, Tensor) else np.asarray(x)
+        xd = input.data if isinstance(input, Tensor) else np.asarray(input)
         if xd.ndim < 2 or xd.shape[1] != self.num_features:
             raise ValueError(f"{who}({self.num_features}): expected an input of shape (B, {self.num_features}, ...), "
                              f"got {xd.shape}")
         if not self._synchronised():
             use_batch = self.training or not self.track_running_stats
-            return F.batch_norm(x, self.running_mean if self.track_running_stats else None,
+            return F.batch_norm(input, self.running_mean if self.track_running_stats else None,
                                 self.running_var if self.track_running_stats else None, self.weight, self.bias,
                                 use_batch, self.momentum, self.eps, who=who,
                                 num_batches_tracked=self.num_batches_tracked if self.training else None)
-        return self._sync_forward(F._t(x)._floating(who), who)
+        return self._sync_forward(F._t(input)._floating(who), who)
 
     def _sync_forward(self, x: Tensor, who: str) -> Tensor:
         """Training in a world above 1: the global statistics (one collective), the running
