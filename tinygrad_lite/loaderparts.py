@@ -129,9 +129,10 @@ def check_torch_options(o: SimpleNamespace, X: Any) -> str:
                          "one by one without batching, is not supported)")
     mode = ("iterable" if isinstance(X, IterableDataset) else "batch_sampler" if o.batch_sampler is not None
             else "sampler" if o.sampler is not None else "own")
+    data_set = is_dataset(X) or is_sample_list(X, o.y)
     if o.shuffle is None:  # torch's default for a data set is False; DataLoader(X, y) shuffles
-        o.shuffle = mode == "own" and not (is_dataset(X) or is_sample_list(X, o.y))
-    if o.batch_size is BATCH_SIZE and (is_dataset(X) or is_sample_list(X, o.y)):
+        o.shuffle = mode == "own" and not data_set
+    if o.batch_size is BATCH_SIZE and data_set:
         o.batch_size = 1  # (torch's default for a data set; DataLoader(X, y) takes 32)
     if mode != "own" and o.sampling == "poisson":
         raise ValueError(f"DataLoader: sampling={o.sampling!r} draws its own batches; it does not combine with "

@@ -24,6 +24,7 @@ from . import factories
 from .intcast import cast_ints
 from .nn.functional_more import cosine_similarity, pairwise_distance
 from .ops import base
+from .ops.elementwise import joined_dtype
 
 __all__ = ["finfo", "iinfo", "promote_types", "result_type", "can_cast", "is_floating_point", "detach",
            "cosine_similarity", "pairwise_distance", "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor",
@@ -91,10 +92,8 @@ def promote_types(type1: Any, type2: Any) -> np.dtype:
     integer < float) keeps its dtype; within one category numpy's promotion (int32 and
     int64 give int64, uint8 and int8 int16, float32 and float64 float64)."""
     a, b = _dtype("promote_types", type1), _dtype("promote_types", type2)
-    ca, cb = _category("promote_types", a), _category("promote_types", b)
-    if ca != cb:
-        return a if ca > cb else b
-    return np.promote_types(a, b)
+    _category("promote_types", a), _category("promote_types", b)  # (bool, integer or float, else TypeError)
+    return joined_dtype((a, b))
 
 
 def _operand(who: str, x: Any) -> tuple:

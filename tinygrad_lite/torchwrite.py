@@ -106,7 +106,7 @@ class WriteMethods(ExtraMethods):
         ``RuntimeError``, as torch's) naming both shapes, and nothing is written. Inside a
         graph (this tensor or ``value`` requires grad) the write is recorded: the gradient
         reaches ``value`` from the written elements and the former values from the others."""
-        parts = torch_order(index)
+        parts = torch_order(index, self.data.shape)
         if parts is not None:  # (an integer apart from an index array: torch applies the integers
             self._records("setitem", value)  # first, so the write goes through that view, after
             self[parts[0]][parts[1]] = value  # the checks of a write into this tensor itself)

@@ -23,9 +23,8 @@ from typing import Any
 import numpy as np
 
 from .. import batchstate
-from . import base
 from .base import Op, lead
-from .layout import GETITEM
+from .layout import GETITEM, _separated, normalise_index
 
 
 def _along(axis: int, key: Any, k: int = 0) -> tuple:
@@ -102,36 +101,15 @@ class IndexCopy(_IndexPut):
 INDEXADD, INDEXCOPY = IndexAdd(), IndexCopy()
 
 
-def _kind(i: Any) -> tuple:
-    """(kind, axes used) of one index entry: "int" (also a 0-d integer array or Tensor), "array"
-    (an integer or boolean array, Tensor or list), "basic" (slice, None, ...), or "other"."""
-    if isinstance(i, (bool, np.bool_)):
-        return "other", 0  # (a 0-d mask: a new axis; left to numpy)
-    if isinstance(i, (int, np.integer)):
-        return "int", 1
-    a = i._data if isinstance(i, base.Tensor) else i
-    if isinstance(a, list):
-        try:
-            a = np.asarray(a)
-        except (TypeError, ValueError):
-            return "other", 0
-    if isinstance(a, np.ndarray):
-        if a.dtype == bool:
-            return ("array", a.ndim) if a.ndim else ("other", 0)
-        if np.issubdtype(a.dtype, np.integer):
-            return ("array", 1) if a.ndim else ("int", 1)
-        return "other", 0
-    return ("basic", 1) if i is None or i is Ellipsis or isinstance(i, slice) else ("other", 0)
-
-
 _PLAIN = frozenset((int, slice, type(None), type(Ellipsis)))
 
 
-def torch_order(idx: Any) -> Any:
-    """``(first, rest)`` with ``x[idx]`` (torch's) equal to ``x[first][rest]`` (numpy's), when
-    ``idx`` holds an integer and an index array that numpy would not see as adjacent (it then
-    moves the arrays' axes to the front, torch applies the integers first and keeps the arrays'
-    axes in place unless the arrays themselves are apart); else None (numpy's order is torch's).
+def torch_order(idx: Any, shape: tuple) -> Any:
+    """``(first, rest)`` with ``x[idx]`` (torch's) equal to ``x[first][rest]`` (numpy's) for a
+    tensor of ``shape``, when ``idx`` holds an integer and an index array that numpy does not
+    see as adjacent (``_separated``: it then moves the arrays' axes to the front, torch applies
+    the integers first and keeps the arrays' axes in place unless the arrays themselves are
+    apart); else None (numpy's order is torch's, or the index is wrong and the op says so).
     ``first`` holds the integers, slices, None and ``...`` (a view), ``rest`` the arrays."""
     if type(idx) is not tuple:
         return None
@@ -140,28 +118,34 @@ def torch_order(idx: Any) -> Any:
             break
     else:
         return None  # (ints, slices, None and ... only: the usual index, decided at once)
-    kinds = [_kind(i) for i in idx]
-    names = [k for k, _ in kinds]
-    if "other" in names or "int" not in names or "array" not in names:
+    if any(isinstance(i, (bool, np.bool_)) for i in idx):
+        return None  # (a 0-d mask, a new axis: left to numpy)
+    try:
+        norm, advanced = normalise_index(idx, shape)
+    except Exception:
         return None
-    adv = [k for k, name in enumerate(names) if name != "basic"]
-    if adv[-1] - adv[0] == len(adv) - 1:
-        return None  # the integers and arrays are adjacent: numpy keeps them where torch does
+    if not advanced or not _separated(norm):
+        return None
     first: list = []
     rest: list = []
-    for i, (name, used) in zip(idx, kinds):
-        if name == "int":
-            first.append(int(i._data) if isinstance(i, base.Tensor) else int(i))
-        elif name == "array":
-            first += [slice(None)] * used
+    for i in norm:
+        if isinstance(i, np.ndarray) and i.ndim == 0:
+            if i.dtype == bool:
+                return None
+            i = int(i)  # (a 0-d integer array or Tensor is an integer to torch)
+        if isinstance(i, np.ndarray):  # (an index array, or one axis of a boolean mask)
+            first.append(slice(None))
             rest.append(i)
+        elif isinstance(i, (int, np.integer)):
+            first.append(int(i))
         else:
             first.append(i)
             rest.append(i if i is Ellipsis else slice(None))
-    return tuple(first), tuple(rest)
+    arrays = any(isinstance(i, np.ndarray) for i in rest)
+    return (tuple(first), tuple(rest)) if arrays and any(type(i) is int for i in first) else None
 
 
 def getitem(x: Any, idx: Any) -> Any:
     """``x[idx]`` with torch's order of axes (``torch_order``): one ``getitem`` node, or two."""
-    parts = torch_order(idx)
+    parts = torch_order(idx, x._data.shape)
     return GETITEM(x, idx) if parts is None else GETITEM(GETITEM(x, parts[0]), parts[1])

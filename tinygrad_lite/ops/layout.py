@@ -65,7 +65,7 @@ _VIEWS: dict = {}  # id(array) -> weak ref: non-contiguous views of contiguous a
 def mark_view(data: np.ndarray, source: np.ndarray) -> None:
     """Remember ``data`` (transposed, expanded or sliced from ``source``) as a view whose
     strides are those torch's view of a contiguous tensor has (``view`` refuses to copy it)."""
-    if source.flags.c_contiguous and not data.flags.c_contiguous:
+    if not data.flags.c_contiguous and source.flags.c_contiguous:  # (a contiguous result: nothing to do)
         key = id(data)
         _VIEWS[key] = weakref.ref(data, lambda _, key=key: _VIEWS.pop(key, None))
 
