@@ -570,6 +570,21 @@ def test_load_corrupted_member(tmp_path: pathlib.Path) -> None:
         load(path)
 
 
+@pytest.mark.parametrize(("offset", "patch"), [(6, b"\xff\x00"), (10, b"\x63\x00")],
+                         ids=["unknown zip version", "unknown compression method"])
+def test_load_refuses_what_zipfile_cannot_read(tmp_path: pathlib.Path, offset: int, patch: bytes) -> None:
+    # zipfile raises NotImplementedError for these; load names the file with CheckpointError
+    path = tmp_path / "v.npz"
+    save({"w": np.arange(3.0)}, path)
+    data = bytearray(path.read_bytes())
+    k = data.find(b"PK\x01\x02")  # the first central directory entry
+    data[k + offset : k + offset + 2] = patch
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=r"v\.npz") as info:
+        load(path)
+    assert isinstance(info.value, ValueError)
+
+
 def test_plain_npz_is_not_a_checkpoint(tmp_path: pathlib.Path) -> None:
     path = tmp_path / "plain.npz"
     np.savez(path, w=np.ones(3))

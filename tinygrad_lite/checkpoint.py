@@ -512,7 +512,10 @@ def _read(f: BinaryIO, where: str, start: int) -> Any:
         return _load_archive(f, where)
     except CheckpointError:
         raise
-    except (ValueError, zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, struct.error) as exc:
+    # (zipfile raises NotImplementedError for an unknown version or compression method and
+    # RuntimeError for an encrypted member: both RuntimeError)
+    except (ValueError, zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, struct.error,
+            RuntimeError) as exc:
         raise CheckpointError(
             f"cannot load {where}: truncated or damaged archive ({type(exc).__name__}: {exc})"
         ) from exc
