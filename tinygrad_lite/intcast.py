@@ -55,6 +55,8 @@ def int_fill(who: str, value: Any, dtype: Any) -> Any:
     rule, returned as a 0-d array of ``dtype``; a float must lie in the dtype's range itself
     (NaN and infinities never do) and goes toward zero. Values for a bool or float dtype come back unchanged."""
     dt = np.dtype(dtype)
+    if dt.kind in "iu" and type(value) is int:  # (a Python int of any size, also beyond int64)
+        return cast_ints(who, value, dt)
     v = np.asarray(value)
     if dt.kind not in "iu" or v.dtype.kind not in "biuf" or v.size != 1:
         return value

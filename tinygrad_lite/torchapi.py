@@ -162,10 +162,10 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods, Ne
 
     def fill_(self, value: Any) -> "Tensor":
         """Set every element to ``value`` (a number or a one-element tensor) in place."""
-        v = np.asarray(value.data if isinstance(value, base.Tensor) else value)
+        # (an int dtype: torch's range rule)
+        v = np.asarray(int_fill("fill_", value.data if isinstance(value, base.Tensor) else value, self.data.dtype))
         if v.size != 1 or v.dtype.kind not in "biuf":
             raise ValueError(f"fill_: value must be a number or a one-element tensor, got {value!r}")
-        v = np.asarray(int_fill("fill_", v, self.data.dtype))  # (an int dtype: torch's range rule)
         if self._records("fill_", value):
             one = value.reshape(()) if isinstance(value, base.Tensor) else v.reshape(())
             return recorded(self, "fill_", lambda x: factories.where(True, one, x), "unsafe")
@@ -377,9 +377,10 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods, Ne
         if isinstance(value, base.Tensor):
             if value.data.ndim:
                 raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape {value.data.shape}")
-            v = value
+            int_fill("masked_fill", value.data, self.data.dtype)  # (an int dtype: torch's range rule)
+            v = value.astype(self.data.dtype) if value.data.dtype != self.data.dtype else value  # (its dtype)
         else:
-            v = base.const(np.asarray(value).astype(self.data.dtype))
+            v = base.const(np.asarray(int_fill("masked_fill", value, self.data.dtype)).astype(self.data.dtype))
         return ops.WHERE(m, v, self)
 
     def gather(self, dim: int, index: Any, *, sparse_grad: bool = False) -> "Tensor":

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import ops
+from .intcast import int_fill
 from .ops import base
 from .ops.indexing import INDEXADD, INDEXCOPY
 
@@ -68,9 +69,10 @@ class IndexMethods:
         if isinstance(value, base.Tensor):
             if value.data.ndim:
                 raise ValueError(f"index_fill: value must be a number or a 0-d tensor, got shape {value.data.shape}")
+            int_fill("index_fill", value.data, self.data.dtype)  # (an int dtype: torch's range rule)
             v = value.astype(self.data.dtype) if value.data.dtype != self.data.dtype else value  # type: ignore
         elif isinstance(value, numbers.Number) and not isinstance(value, complex):
-            v = base.const(np.asarray(value).astype(self.data.dtype))
+            v = base.const(np.asarray(int_fill("index_fill", value, self.data.dtype)).astype(self.data.dtype))
         else:
             raise TypeError(f"index_fill: value must be a number or a 0-d tensor, got {type(value).__name__}")
         mask = np.zeros(self.data.shape[ax], bool)

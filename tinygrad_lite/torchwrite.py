@@ -49,6 +49,7 @@ from .formers import (
     view_chain,
 )
 from .graph import state, values_unread
+from .intcast import int_fill
 from .keptinputs import before_write
 from .ops import base
 from .ops.base import last_write, wrote
@@ -116,6 +117,8 @@ class WriteMethods(ExtraMethods):
         v = np.asarray(value.data if isinstance(value, base.Tensor) else value)
         idx, _ = normalise_index(index, d.shape, "setitem")
         target = indexed(d, idx, "setitem", index)
+        if v.ndim == 0 and d.dtype.kind in "iu" and not isinstance(value, (base.Tensor, np.ndarray)):
+            v = np.asarray(int_fill("setitem", value, d.dtype))  # a number: torch's range rule (no inf, nan, 1e30)
         if v.dtype.kind not in "biuf":
             raise TypeError(f"setitem: value of dtype {v.dtype} cannot be stored in a tensor of dtype {d.dtype}")
         try:
