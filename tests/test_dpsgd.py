@@ -158,6 +158,46 @@ def test_a_sum_of_means_with_different_factors_is_the_mean_of_the_summed_terms()
     assert_same_weights(split, joined)
 
 
+SCALED = {
+    "(k a + k b).mean()": lambda a, b, k: (k * a + k * b).mean(),
+    "k a.mean() + k b.mean()": lambda a, b, k: k * a.mean() + k * b.mean(),
+    "k (a.mean() + b.mean())": lambda a, b, k: k * (a.mean() + b.mean()),
+    "(k a + k b).sum() / B": lambda a, b, k: (k * a + k * b).sum() / a.shape[0],  # the mean it is
+}
+
+
+@pytest.mark.parametrize("k", [0.5, 3.0])
+@pytest.mark.parametrize("cost", list(SCALED))
+@pytest.mark.parametrize("clips", [False, True])
+def test_a_constant_factor_counts_as_written_wherever_it_stands(cost: str, k: float, clips: bool) -> None:
+    """One cost written four ways takes one step: sample b's loss is k (a_b + b_b), clipped
+    as such (the rule written out with numpy from one-sample passes), as Opacus reads it."""
+    max_grad_norm = 2.5 * k if clips else 1e12
+    X, Y = data(7)
+    model = make_model()
+    w0 = weights(model)
+
+    def terms(m: nn.Module, x: np.ndarray, y: np.ndarray, batched: bool) -> tuple:
+        pred = m(Tensor(x, batched=batched))
+        return ((pred - Tensor(y, batched=batched)) ** 2).sum(axis=-1), (pred ** 2).sum(axis=-1)
+
+    ref = []  # per sample, the gradient of k (a_b + b_b), one sample at a time
+    for b in range(7):
+        a1, b1 = terms(model, X[b:b + 1], Y[b:b + 1], False)
+        model.zero_grad()
+        (k * (a1 + b1)).sum().backward(per_sample=False)
+        ref.append([p.grad.copy() for p in model.parameters()])
+    model.zero_grad()
+    SCALED[cost](*terms(model, X, Y, True), k).backward()
+    dpsgd(model, lr=0.3, max_grad_norm=max_grad_norm).step()
+    norms = np.sqrt([sum(float(np.sum(g * g)) for g in gs) for gs in ref])
+    assert 0 < np.mean(norms > max_grad_norm) < 1 if clips else not np.any(norms > max_grad_norm)
+    clip = np.minimum(1.0, max_grad_norm / norms)
+    for i, (p, w) in enumerate(zip(model.parameters(), w0)):
+        step = sum(c * gs[i] for c, gs in zip(clip, ref)) / 7
+        np.testing.assert_allclose(p.data, w - 0.3 * step, rtol=1e-12, atol=1e-14)
+
+
 def test_expected_batch_size_is_the_divisor() -> None:
     X, Y = data(5)
     a, b = make_model(), make_model()

@@ -271,15 +271,17 @@ class SampleGrads:
 
     def units(self) -> np.ndarray:
         """Per row, the factor turning ``S[b]`` (the gradient of sample b's term as the cost
-        weights it, ``c``) into the gradient of sample b's loss at unit weight: ``c / w``
-        where ``w`` is the weight the cost actually gives each term (``.sum() / B`` has
-        c = 1 but w = 1/B)."""
+        writes it, relative to its reduction's own weight ``c``) into the gradient of sample
+        b's own loss: 1 (the loss as written: ``0.5 * a.mean()`` is the mean of ``0.5 a_b``),
+        except for a sum over the samples divided by their number (each term weighted
+        ``w = 1/B`` by a reduction of ``c = 1``): that is the mean it is, factor ``c / w = B``."""
         out = []
         for s in self.segments:
             if s.weight is None or s.weight == 0:
                 raise ValueError("per-sample gradients: the cost weights its per-sample terms unevenly or by "
                                  "zero; write it as a plain .mean() (reduction='mean') or .sum()")
-            out.append(np.full(s.B, s.c / s.weight))
+            mean = s.c == 1.0 and s.B > 1 and abs(s.weight * s.B - 1.0) <= 1e-12
+            out.append(np.full(s.B, s.B if mean else 1.0))
         return np.concatenate(out) if out else np.zeros(0)
 
 

@@ -24,12 +24,13 @@ Linear weight ``g_b = dy_b (x) x_b`` (output cotangent row times input row), so:
 and nothing of size ``B * |W|`` is ever formed, nor a second backward run.
 
 The scale of the cost. The backward keeps sample b's gradient ``S_b`` of its term as the
-cost weights it, and ``units()`` the factor ``u_b`` with ``g_b = u_b S_b``: a ``.mean()``
-or ``.sum()`` cost has ``u_b = 1``, ``.sum() / B`` has ``u_b = B`` (it is the mean it
-is), so the three give the same step. Several reductions with different factors
-(``ce.mean() + 0.5 * aux.mean()``) are the mean of the summed terms as written
-(``ce_b + 0.5 aux_b``), as Opacus reads them. A cost whose per-sample terms are weighted
-unevenly has no such factor and ``step()`` raises ``ValueError`` naming the fix.
+cost writes it, and ``units()`` the factor ``u_b`` with ``g_b = u_b S_b``: ``u_b = 1`` for a
+``.mean()`` or ``.sum()`` cost, with any factors as written (``0.5 * a.mean()`` is the mean
+of ``0.5 a_b``, ``ce.mean() + 0.5 * aux.mean()`` the mean of ``ce_b + 0.5 aux_b``, so a cost
+gives the same step however its constant factors are placed, as Opacus reads them); a
+mean written ``.sum() / B`` has ``u_b = B``: it is the mean it is, the step of ``.mean()``.
+A cost whose per-sample terms are weighted unevenly has no per-sample loss and ``step()``
+raises ``ValueError`` naming the fix.
 
 Across data-parallel ranks (``tl.distributed`` with a world above 1) ``step()`` does the
 reduction itself: rank k clips its own ``n_k`` samples, and ONE ``allreduce_sum`` adds
