@@ -57,3 +57,27 @@ def test_bad_tables_raise_naming_the_function():
         tl.nn.Embedding.from_pretrained(W, freeze="yes")
     with pytest.raises(NotImplementedError, match="sparse=True"):
         tl.nn.Embedding.from_pretrained(W, sparse=True)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: tl.nn.Embedding.from_pretrained(W),
+    lambda: tl.nn.Embedding(6, 4, _weight=W, _freeze=True),
+    lambda: tl.nn.Embedding(6, 4, _freeze=True),
+    lambda: tl.nn.EmbeddingBag.from_pretrained(W),
+], ids=["from_pretrained", "_weight", "_freeze", "bag"])
+def test_a_frozen_table_is_still_a_parameter_as_torch(make) -> None:
+    # torch keeps a frozen table in parameters() and state_dict(): a torch checkpoint loads,
+    # .float() converts it, and the usual loop over parameters() unfreezes it
+    torch = pytest.importorskip("torch")
+    model = tl.nn.Sequential(make(), tl.nn.Linear(4, 2, rng=0))
+    assert list(model.state_dict()) == ["0.weight", "1.weight", "1.bias"]
+    assert [p.shape for p in model.parameters()] == [(6, 4), (2, 4), (2,)]
+    assert not model[0].weight.requires_grad
+    ref = torch.nn.Sequential(torch.nn.Embedding.from_pretrained(torch.tensor(W[::-1].copy())), torch.nn.Linear(4, 2))
+    model.load_state_dict({k: v.detach().numpy() for k, v in ref.state_dict().items()})
+    np.testing.assert_array_equal(model[0].weight.data, W[::-1])
+    assert model.float()[0].weight.dtype == np.float32
+    for p in model.parameters():
+        p.requires_grad_(True)
+    model[0](tl.tensor(IDX)).sum().backward()
+    assert model[0].weight.grad is not None

@@ -189,6 +189,14 @@ def pretrained_table(who: str, embeddings: Any, freeze: Any, scale_grad_by_freq:
     return w
 
 
+def _table(w: np.ndarray, freeze: bool) -> Tensor:
+    """An embedding table: a parameter of its module, frozen (no gradient) when asked, which
+    ``parameters()`` and ``state_dict()`` still list, as torch's."""
+    t = Tensor(w, requires_grad=True)
+    t.requires_grad = not freeze
+    return t
+
+
 class Embedding(Module):
     """A table ``weight`` (num_embeddings, embedding_dim), initialised N(0, 1) like PyTorch (the
     ``padding_idx`` row zero). Input: integer indices (array or int Tensor, batched or not) of
@@ -219,13 +227,13 @@ class Embedding(Module):
             if w.shape != (self.num_embeddings, self.embedding_dim):
                 raise ValueError(f"Embedding: _weight has shape {w.shape}, expected (num_embeddings, embedding_dim) "
                                  f"= ({self.num_embeddings}, {self.embedding_dim})")
-            self.weight = Tensor(w, requires_grad=not _freeze)
+            self.weight = _table(w, _freeze)
             return
         check_bool("Embedding", "_freeze", _freeze)
         w = as_generator(rng).standard_normal((num_embeddings, embedding_dim)).astype(dtype)
         if padding_idx is not None:
             w[padding_idx] = 0
-        self.weight = Tensor(w, requires_grad=not _freeze)
+        self.weight = _table(w, _freeze)
 
     def forward(self, input: Any) -> Tensor:
         return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
@@ -239,7 +247,7 @@ class Embedding(Module):
         ``freeze`` (the default) the table gets no gradient, as torch's."""
         w = pretrained_table("Embedding.from_pretrained", embeddings, freeze, scale_grad_by_freq, sparse)
         m = cls(w.shape[0], w.shape[1], padding_idx, rng=0, dtype=w.dtype, max_norm=max_norm, norm_type=norm_type)
-        m.weight = Tensor(w, requires_grad=not freeze)
+        m.weight = _table(w, freeze)
         return m
 
     def extra_repr(self) -> str:
