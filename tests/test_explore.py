@@ -208,6 +208,30 @@ def test_explorer_never_changes_gradients() -> None:
     assert all(nd.grad is None for nd in graph.toposort(loss2))
 
 
+def test_explorer_runs_no_user_hook() -> None:
+    # a hook may log or even step an optimizer (an optimizer step inside backward): building a
+    # page must call none of them, so the weights, the gradients and the log stay as they were
+    model, _ = mlp_graph(batched=False)
+    opt = tl.optim.SGD(model.parameters(), lr=0.1)
+    log: list = []
+    model.register_full_backward_hook(lambda m, gi, go: log.append("module hook"))
+    loss = model(tl.Tensor(np.ones((3, 3)))).sum()
+    loss.backward()
+    assert log == ["module hook"]
+    for p in model.parameters():
+        p.register_hook(lambda g: log.append("tensor hook"))
+        p.register_post_accumulate_grad_hook(lambda p: (log.append("post hook"), opt.step()))
+    log.clear()
+    before = [(p.data.copy(), p.grad.copy()) for p in model.parameters()]
+    explore(loss, model)
+    assert log == []
+    for p, (data, grad) in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p.data, data)
+        np.testing.assert_array_equal(p.grad, grad)
+    loss.backward()  # a real backward runs them all
+    assert {"tensor hook", "post hook", "module hook"} == set(log)
+
+
 def test_per_sample_norms_and_nonfinite() -> None:
     model, loss = mlp_graph()
     loss.backward()

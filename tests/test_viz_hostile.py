@@ -271,6 +271,35 @@ def test_a_refused_trace_with_zero_grad_clears_nothing() -> None:
     assert out.getvalue().splitlines() == lines and np.array_equal(a.grad, [2.0, 4.0])  # cleared, then 2a
 
 
+def test_a_trace_that_fails_midway_with_zero_grad_puts_the_gradients_back() -> None:
+    # detect_anomaly refuses the sweep after its first step, once the clearing was done: the
+    # gradients held before come back, as a failed backward() writes none
+    w = tl.Tensor([0.0, 4.0], requires_grad=True, name="w")
+    v = tl.Value(0.0, label="v")
+    w.grad = np.array([5.0, 5.0])
+    v.grad = 3.0
+    with tl.detect_anomaly():
+        for root, leaf, held in ((w.sqrt().sum(), w, w.grad), ((v ** 0.5) * 2.0, v, 3.0)):
+            with pytest.raises(FloatingPointError, match="sqrt|pow"):
+                tl.viz.trace_backward(root, zero_grad=True, file=io.StringIO())
+            assert leaf.grad is held if isinstance(held, np.ndarray) else leaf.grad == held
+
+
+@pytest.mark.parametrize("name", [7, 0, 2.5, ("a", 1)], ids=repr)
+def test_a_name_assigned_as_another_type_is_shown_as_its_str(name: Any) -> None:
+    # Tensor(name=7) is refused, but x.name = 7 is a plain assignment: every tool shows str(name)
+    x = tl.Tensor([1.0], requires_grad=True)
+    x.name = name
+    y = (x * 2).sum()
+    y.backward()
+    shown = str(name)
+    assert html.escape(shown) in tl.viz.draw_graph(y).source or shown in tl.viz.draw_graph(y).source
+    assert any(n["name"] == shown for n in tl.viz.explore(y, layout="layered").payload["nodes"])
+    x.grad = None
+    lines = tl.viz.trace_backward(y, file=io.StringIO())
+    assert lines[-1].startswith(f"[3] {shown} = [1.0] (leaf)")
+
+
 # ------------------------------------------------------------------------------ big graphs -
 def value_chain(n: int) -> Any:
     x = tl.Value(0.5, label="x")

@@ -332,7 +332,7 @@ def _by_stamp(root: Any) -> list:
 
 def backward(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]] = None,
              trace: Optional[Callable[[Any, Any, tuple], None]] = None, ctx: Any = None,
-             order: Optional[list] = None, writes: bool = True) -> None:
+             order: Optional[list] = None, writes: bool = True, hooks: bool = True) -> None:
     """Reverse-mode sweep from ``root`` with cotangent ``seed`` (dL/droot).
 
     ``fit(parent, g)`` reduces a cotangent to the parent's shape; ``trace(node, g, grads)``,
@@ -340,7 +340,8 @@ def backward(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]] = No
     it sends to its parents; ``ctx.visit(node, g, grads)`` likewise, before ``fit``, and
     ``ctx.finish(leaves)`` after the sweep (it may raise: then no leaf is written). With
     ``writes=False`` the ctx takes the cotangents itself: no ``.grad`` is written at all.
-    ``order`` is ``toposort(root)`` when the caller already has it.
+    ``order`` is ``toposort(root)`` when the caller already has it. With ``hooks=False`` no
+    user hook runs (a picture's own sweep: looking at a graph must not call user code).
     """
     # Python's cycle collector is paused for the sweep: it allocates many short-lived objects
     # but creates no reference cycles, and would otherwise re-scan a large graph many times
@@ -348,7 +349,7 @@ def backward(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]] = No
     if was_on:
         gc.disable()
     try:
-        _sweep(root, seed, fit, trace, ctx, toposort(root) if order is None else order, writes)
+        _sweep(root, seed, fit, trace, ctx, toposort(root) if order is None else order, writes, hooks)
     finally:
         if was_on:
             gc.enable()
@@ -369,7 +370,8 @@ def _hooks() -> Any:
 
 
 def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
-           trace: Optional[Callable[[Any, Any, tuple], None]], ctx: Any, order: list, writes: bool) -> None:
+           trace: Optional[Callable[[Any, Any, tuple], None]], ctx: Any, order: list, writes: bool,
+           hooks: bool = True) -> None:
     if fit is None and trace is None and ctx is None and writes and not TENSOR_HOOKS and getattr(root, "_scalar", 0):
         # a Value graph (numbers: no shapes to fit, no hooks): each cotangent is added straight
         # into its node's grad, as micrograd does, without a table of pending ones. Every node
@@ -395,7 +397,7 @@ def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
     get = pending.get
     visit = ctx.visit if ctx is not None else None
     hooked = trace is not None or visit is not None
-    user = TENSOR_HOOKS or None  # register_hook / module backward hooks (usually none)
+    user = (TENSOR_HOOKS or None) if hooks else None  # register_hook / module backward hooks (usually none)
     sweep = object() if user is not None else None
     leaves = []
     for node in reversed(order):
@@ -436,7 +438,7 @@ def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
         ctx.finish(leaves)
         if not writes:
             return
-    post = POST_HOOKS or None
+    post = (POST_HOOKS or None) if hooks else None
     for leaf, g in leaves:
         leaf._accumulate(g)
         if post is not None and id(leaf) in post:

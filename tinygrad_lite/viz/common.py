@@ -134,11 +134,10 @@ def shorten(s: str, limit: int = LABEL_CHARS) -> str:
 
 def own_name(node: Any, pnames: dict) -> str:
     """The name a user gave: module parameter name, else ``name`` / ``label``, else ''
-    (control characters written as escapes, see ``printable``)."""
-    n = pnames.get(id(node))
-    if n:
-        return printable(n)
-    return printable(getattr(node, "name", None) or "")
+    (control characters written as escapes, see ``printable``; a name assigned as another
+    type than ``str``, as ``x.name = 7``, is shown as its ``str``)."""
+    n = pnames.get(id(node)) or getattr(node, "name", None)
+    return "" if n is None else printable(n if isinstance(n, str) else str(n))
 
 
 def display_names(order: list, pnames: dict) -> dict:

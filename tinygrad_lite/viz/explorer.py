@@ -18,8 +18,9 @@ In the page:
   expand; values holding a NaN or an Inf (data, grad or cotangent) are red.
 
 The cotangents are computed when the explorer is built, by one traced backward sweep
-``graph.backward(root, seed, fit, trace)``. The sweep writes ``grad`` on the nodes, so every
-node's ``grad`` is snapshotted first and restored afterwards (same object, same numbers):
+``graph.backward(root, seed, fit, trace, hooks=False)``: no user hook runs (a hook may log,
+or even take an optimizer step). The sweep writes ``grad`` on the nodes, so every node's
+``grad`` is snapshotted first and restored afterwards (same object, same numbers):
 exploring a graph never changes a gradient. A Tensor graph that ``backward()`` refuses (a
 value changed in place since the forward, an integer leaf that requires grad) is refused
 here too, and the page says why.
@@ -200,7 +201,7 @@ def _traced_backward(root: Any, order: list, ids: dict, seed: Any) -> tuple:
         walk_order = None
         if fit is not None:  # refuse what Tensor.backward() refuses, with its message
             walk_order = checked_order(root)  # values changed in place since the forward, integer leaves
-        graph.backward(root, seed, fit, trace, order=walk_order)
+        graph.backward(root, seed, fit, trace, order=walk_order, hooks=False)  # (no user code runs)
     except Exception as e:
         error = f"{type(e).__name__}: {e}"
     finally:

@@ -65,11 +65,27 @@ def _stale_leaves(root: Any, order: list, names: dict) -> list:
     return [(names[id(n)], n) for n in order if n._op is None and id(n) in reached and _holds(n.grad)]
 
 
-def _clear(leaf: Any) -> None:
+_KEPT = ("_grad", "_lazy", "_ps", "_gs", "_gsnorm")  # what a Tensor's zero_grad() sets to None
+
+
+def _clear(leaf: Any) -> Any:
+    """Clear ``leaf``'s gradient; returns what it held, for ``_restore``."""
     if hasattr(leaf, "zero_grad") and not isinstance(leaf.grad, float):
-        leaf.zero_grad()  # a Tensor: grad and everything per-sample
+        held = tuple(getattr(leaf, k, None) for k in _KEPT)
+        leaf.zero_grad()  # a Tensor: grad and everything per-sample (set to None, no array changed)
+        return held
+    held = leaf.grad
+    leaf.grad = 0.0
+    return held
+
+
+def _restore(leaf: Any, held: Any) -> None:
+    """Put back what ``_clear`` took (a backward that failed after the clearing)."""
+    if isinstance(held, tuple):
+        for k, v in zip(_KEPT, held):
+            setattr(leaf, k, v)
     else:
-        leaf.grad = 0.0
+        leaf.grad = held
 
 
 def trace_backward(root: Any, file: Optional[TextIO] = None, module: Any = None, gradient: Any = None,
@@ -149,11 +165,14 @@ def trace_backward(root: Any, file: Optional[TextIO] = None, module: Any = None,
     def show(x: Any) -> str:
         return summary(x, 6)
 
+    cleared: list = []
+
     def clear_stale() -> None:
         # called at the first step of the sweep, once backward's own checks passed (a root
-        # needing gradient=, values changed in place, ...): a refused trace clears nothing
+        # needing gradient=, values changed in place, ...): a refused trace clears nothing, and
+        # a sweep that fails later (detect_anomaly) puts the cleared gradients back
         for _, leaf in stale:
-            _clear(leaf)
+            cleared.append((leaf, _clear(leaf)))
         emit(f"zero_grad=True: cleared the gradients already held by {', '.join(nm for nm, _ in stale)}")
 
     def hook(node: Any, g: Any, grads: tuple) -> None:
@@ -198,10 +217,15 @@ def trace_backward(root: Any, file: Optional[TextIO] = None, module: Any = None,
         emit("    sends: " + ", ".join(sends))
 
     tr: Callable = hook
-    if is_tensor:
-        root.backward(gradient, trace=tr)
-    else:
-        root.backward(trace=tr)
+    try:
+        if is_tensor:
+            root.backward(gradient, trace=tr)
+        else:
+            root.backward(trace=tr)
+    except BaseException:
+        for leaf, held in cleared:
+            _restore(leaf, held)
+        raise
     if skipped[0]:
         emit(f"... {skipped[0]} more steps not shown (max_steps={max_steps})")
     return lines
