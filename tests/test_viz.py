@@ -317,6 +317,50 @@ def test_100k_value_chain_collapses_fast():
     assert "hidden" not in g_all.source
 
 
+def boxes(g) -> list:
+    """The ids of the boxes standing for values: one value, a module group, a hidden chain or
+    the far box (not ops, the legend or the note)."""
+    return [k for k in nodes(g) if re.fullmatch(r"[vgh]\d+|far", k)]
+
+
+@pytest.mark.parametrize("engine", ["Value", "Tensor"])
+@pytest.mark.parametrize("max_nodes", [2, 7, 200])
+def test_a_wide_graph_keeps_the_limit_with_one_far_box(engine: str, max_nodes: int):
+    # a sum over many terms has no chain to fold: the boxes nearest the output are drawn, the
+    # rest is one "... N more values" box, every edge leaving it goes to a drawn op
+    if engine == "Value":
+        ws = [Value(0.1 * (i % 7), label=f"w{i}") for i in range(600)]
+        loss = sum(w * w for w in ws)
+    else:
+        ws = [Tensor(np.full(2, 0.1 * (i % 7)), requires_grad=True, name=f"w{i}") for i in range(600)]
+        loss = sum((w * w).sum() for w in ws)
+    loss.backward()
+    t0 = time.perf_counter()
+    g = viz.draw_graph(loss, max_nodes=max_nodes)
+    assert time.perf_counter() - t0 < 10.0
+    drawn = boxes(g)
+    assert len(drawn) == max_nodes and "far" in drawn
+    n_values = len(viz.draw_graph(loss, max_nodes=None, legend=False).source.split("shape=box")) - 1
+    far = label(nodes(g)["far"])[0]
+    assert far == f"... {n_values - (max_nodes - 1)} more values ..."
+    assert find(g, "v" + str(n_values - 1)) in drawn  # the output is always drawn
+    ops = set(op_ids(g))
+    assert {b for a, b in edges(g) if a == "far"} <= ops and any(a == "far" for a, _ in edges(g))
+    assert f"past the {max_nodes - 1} boxes nearest the output" in nodes(g)["note"]
+    if shutil.which("dot"):
+        subprocess.run(["dot", "-Tsvg"], input=g.source, text=True, check=True, capture_output=True, timeout=60)
+
+
+def test_a_nan_past_the_far_end_makes_the_far_box_red():
+    ws = [Value(float(i), label=f"w{i}") for i in range(100)]
+    loss = sum(w * w for w in ws)
+    loss.backward()
+    assert "NaN" not in nodes(viz.draw_graph(loss, max_nodes=10))["far"]
+    ws[0].grad = float("nan")  # the first term: far from the output
+    far = nodes(viz.draw_graph(loss, max_nodes=10))["far"]
+    assert label(far)[-1] == "NaN / Inf inside" and "color=red" in far
+
+
 def test_collapse_keeps_named_and_nonfinite_nodes():
     x = Value(1.0, label="x")
     y = x
@@ -329,7 +373,7 @@ def test_collapse_keeps_named_and_nonfinite_nodes():
             mid = y
     mid.grad = float("nan")
     y.label = "y"
-    g = viz.draw_graph(y, max_nodes=10)
+    g = viz.draw_graph(y, max_nodes=13)
     src = g.source
     assert "NaN in grad" in src                                         # never hidden
     find(g, "keep")                                                     # named: never hidden
@@ -345,13 +389,15 @@ def test_wide_graph_over_limit_says_so():
     for v in xs[1:]:
         total = total + v
     g = viz.draw_graph(total, max_nodes=10)
-    assert "no long chain" in nodes(g)["note"]
+    assert "no long chain" not in nodes(g)["note"] and len(boxes(g)) == 10 and "far" in boxes(g)
+    g = viz.draw_graph(total, max_nodes=1)  # the output's box is always drawn, next to the far box
+    assert boxes(g) == [find(g, "v58"), "far"] or sorted(boxes(g)) == sorted([find(g, "v58"), "far"])
     branches = [Value(float(i)).exp().tanh() for i in range(10)]    # chains of 2: nothing to hide
     total = branches[0]
     for v in branches[1:]:
         total = total + v
     g = viz.draw_graph(total, max_nodes=10)
-    assert "no long chain" in nodes(g)["note"] and "nodes hidden" not in g.source
+    assert "nodes hidden" not in g.source and len(boxes(g)) == 10 and "far" in boxes(g)
 
 
 # ----------------------------------------------------------------------------- rendering

@@ -512,10 +512,8 @@ def _read(f: BinaryIO, where: str, start: int) -> Any:
         return _load_archive(f, where)
     except CheckpointError:
         raise
-    # (zipfile raises NotImplementedError for an unknown version or compression method and
-    # RuntimeError for an encrypted member: both RuntimeError)
     except (ValueError, zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, struct.error,
-            RuntimeError) as exc:
+            RuntimeError) as exc:  # (zipfile: NotImplementedError for an unknown version or method)
         raise CheckpointError(
             f"cannot load {where}: truncated or damaged archive ({type(exc).__name__}: {exc})"
         ) from exc

@@ -270,18 +270,16 @@ class SampleGrads:
         return total
 
     def units(self) -> np.ndarray:
-        """Per row, the factor turning ``S[b]`` (the gradient of sample b's term as the cost
-        writes it, relative to its reduction's own weight ``c``) into the gradient of sample
-        b's own loss: 1 (the loss as written: ``0.5 * a.mean()`` is the mean of ``0.5 a_b``),
-        except for a sum over the samples divided by their number (each term weighted
-        ``w = 1/B`` by a reduction of ``c = 1``): that is the mean it is, factor ``c / w = B``."""
+        """Per row, the factor turning ``S[b]`` (sample b's term's gradient as the cost writes
+        it, relative to its reduction's weight ``c``) into sample b's gradient of its own loss:
+        1 (as written: ``0.5 * a.mean()`` is the mean of ``0.5 a_b``), but ``B`` for a sum
+        divided by B (``c = 1``, each term weighted ``w = 1/B``): the mean it is."""
         out = []
         for s in self.segments:
             if s.weight is None or s.weight == 0:
                 raise ValueError("per-sample gradients: the cost weights its per-sample terms unevenly or by "
                                  "zero; write it as a plain .mean() (reduction='mean') or .sum()")
-            mean = s.c == 1.0 and s.B > 1 and abs(s.weight * s.B - 1.0) <= 1e-12
-            out.append(np.full(s.B, s.B if mean else 1.0))
+            out.append(np.full(s.B, s.B if s.c == 1.0 and s.B > 1 and abs(s.weight * s.B - 1) <= 1e-12 else 1.0))
         return np.concatenate(out) if out else np.zeros(0)
 
 

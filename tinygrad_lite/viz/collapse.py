@@ -1,6 +1,7 @@
-"""Keeping big pictures readable: module groups and collapsed chains, under ``max_nodes``.
+"""Keeping big pictures readable: module groups, collapsed chains and the far end, under
+``max_nodes``.
 
-Two reductions, tried in this order until at most ``max_nodes`` boxes are left:
+Three reductions, tried in this order until at most ``max_nodes`` boxes are left:
 
 1. **module groups** (scalar engine): a ``Value`` op built while a module ran remembers the
    innermost module (``_mod``); all values computed inside one module, with the module's own
@@ -10,9 +11,12 @@ Two reductions, tried in this order until at most ``max_nodes`` boxes are left:
 2. **chains**: a maximal run of intermediates that each have one parent and one user, no
    name of their own and no NaN/Inf keeps its two ends; the rest becomes one "hidden" box.
    The longest chains go first.
+3. **the far end** (a wide graph, such as a sum over many terms, has no chain to fold): the
+   ``max_nodes - 1`` boxes nearest the root (breadth-first through the parents) are drawn,
+   everything beyond them becomes one "... N more values" box. So the limit always holds.
 
 The root is never hidden nor grouped; named nodes and nodes holding NaN/Inf are never
-hidden in a chain.
+hidden in a chain (past the far end, they are counted in its box).
 """
 
 from __future__ import annotations
@@ -208,3 +212,32 @@ def collapse_chains(order: list, root: Any, excess: int, pnames: dict, skip: dic
         kept.append((run[0], run[-1], len(run) - 2, list(ops_seen)))
         excess -= len(run) - 2
     return hidden, kept
+
+
+# ------------------------------------------------------------------------------ far end ----
+def far_end(order: list, root: Any, max_nodes: Optional[int], group_of: dict, hidden: dict) -> set:
+    """The values drawn as one "... N more values" box when groups and chains left more than
+    ``max_nodes`` boxes (a wide graph: a sum over many terms has no chain to fold): the boxes
+    are taken breadth-first from the root through the parents, up to ``max_nodes - 1``
+    (a module group or a hidden chain counts once; the root's box always); every value of a
+    box not taken is in the returned set of ids (empty when the picture fits)."""
+    def unit(nd: Any) -> tuple:
+        k = id(nd)
+        return ("g", group_of[k]) if k in group_of else ("h", hidden[k]) if k in hidden else ("v", k)
+
+    if max_nodes is None or len({unit(nd) for nd in order}) <= max_nodes:
+        return set()
+    kept: set = set()
+    seen = {id(root)}
+    queue = [root]
+    for nd in queue:  # (a list read while it grows: breadth-first)
+        u = unit(nd)
+        if u not in kept:
+            if len(kept) >= max(max_nodes - 1, 1):
+                continue
+            kept.add(u)
+        for p in nd._parents:
+            if id(p) not in seen:
+                seen.add(id(p))
+                queue.append(p)
+    return {id(nd) for nd in order if unit(nd) not in kept}

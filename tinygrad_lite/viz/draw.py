@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import numpy as np
 
-from .collapse import collapse_chains, group_modules, module_paths, value_owners
+from .collapse import collapse_chains, far_end, group_modules, module_paths, value_owners
 from .common import (
     COLORS,
     const,
@@ -180,8 +180,10 @@ def draw_graph(root: Any, show_data: bool = True, show_grad: bool = True, module
     inside modules are grouped, one box per module (a neuron of a Value MLP: its op count,
     parameters and outputs), lifted to
     the enclosing module while still too big (with ``module``); then long chains of
-    single-input steps collapse into a dashed "... N nodes hidden" box. A note says how
-    much was grouped or hidden; named nodes and nodes with NaN/Inf are never hidden.
+    single-input steps collapse into a dashed "... N nodes hidden" box; last, the values
+    beyond the ``max_nodes - 1`` boxes nearest the output become one "... N more values"
+    box (a wide graph: a sum over many terms). A note says how much was grouped or hidden;
+    named nodes and nodes with NaN/Inf are never hidden in a chain.
 
     With a ``module`` and ``cluster_modules``, each module gets a frame holding its
     parameters and the ops (and their outputs) that take one of them as a direct input
@@ -216,6 +218,7 @@ def draw_graph(root: Any, show_data: bool = True, show_grad: bool = True, module
     n_boxes = len(order) - len(group_of) + len(groups)
     hidden, chains = collapse_chains(order, root, n_boxes - max_nodes if max_nodes is not None else 0, pnames,
                                      group_of)
+    far = far_end(order, root, max_nodes, group_of, hidden)  # (a wide graph: what is still too much)
     paths = module_paths(module)
 
     # module frames: parameter -> its module; op (and its output) -> module it ran in (Values)
@@ -227,7 +230,7 @@ def draw_graph(root: Any, show_data: bool = True, show_grad: bool = True, module
         path_of = owner_paths(module, pnames)
         for nd in order:
             k = id(nd)
-            if k in hidden or k in group_of:
+            if k in hidden or k in group_of or k in far:
                 continue
             path = frame_path(nd, path_of, paths)
             if path is None:
@@ -245,7 +248,7 @@ def draw_graph(root: Any, show_data: bool = True, show_grad: bool = True, module
 
     for nd in order:
         k = id(nd)
-        if k in hidden or k in group_of:
+        if k in hidden or k in group_of or k in far:
             continue
         i = index[k]
         frame = frame_of.get(k)
@@ -307,6 +310,8 @@ def draw_graph(root: Any, show_data: bool = True, show_grad: bool = True, module
             for p in nd._parents:
                 users.setdefault(id(p), []).append(nd)
     for gi, grp in enumerate(groups):
+        if id(grp.members[0]) in far:  # (a group is drawn whole or not at all)
+            continue
         members = {id(nd) for nd in grp.members}
         label, bad = _group_label(grp, paths.get(id(grp.module)), pnames, names, users, members, root,
                                   show_data, show_grad)
@@ -315,25 +320,31 @@ def draw_graph(root: Any, show_data: bool = True, show_grad: bool = True, module
             gattrs.update(fillcolor=COLORS["nonfinite"], color="red", penwidth="2.5")
         g.node(f"g{gi}", label=gv.nohtml(label), **gattrs)
 
+    def src_of(p: Any) -> str:
+        return _src(p, group_of, hidden, far, index)
+
     # collapsed chains
+    drawn_chains = {hidden[k] for k in hidden if k not in far}
     for ci, (first, _last, n_hidden, ops_names) in enumerate(chains):
+        if ci not in drawn_chains:
+            continue
         shown = ", ".join(ops_names[:4]) + (", ..." if len(ops_names) > 4 else "")
         g.node(f"h{ci}", label=gv.nohtml(f"... {n_hidden} nodes hidden ...\\nops: {esc(shown)}"), shape="box",
                style="filled,dashed", fillcolor=COLORS["hidden"])
-        src = f"g{group_of[id(first)]}" if id(first) in group_of else f"v{index[id(first)]}"
-        g.edge(src, f"h{ci}")
+        g.edge(src_of(first), f"h{ci}")
+    if far:
+        text = f"... {len(far)} more values ...\\n(past the max_nodes={max_nodes} boxes nearest the output)"
+        fattrs = {"shape": "box", "style": "filled,dashed", "fillcolor": COLORS["hidden"]}
+        if any(problems(nd) for nd in order if id(nd) in far):  # (a NaN or an Inf is never out of sight)
+            text += "\\nNaN / Inf inside"
+            fattrs.update(fillcolor=COLORS["nonfinite"], color="red", penwidth="2.5")
+        g.node("far", label=gv.nohtml(text), **fattrs)
 
     # edges
-    def src_of(p: Any) -> str:
-        pk = id(p)
-        if pk in group_of:
-            return f"g{group_of[pk]}"
-        return f"h{hidden[pk]}" if pk in hidden else f"v{index[pk]}"
-
     group_edges: set = set()
     for nd in order:
         k = id(nd)
-        if k in hidden or nd._op is None:
+        if k in hidden or nd._op is None or k in far:
             continue
         if k in group_of:
             dst = f"g{group_of[k]}"
@@ -345,18 +356,31 @@ def draw_graph(root: Any, show_data: bool = True, show_grad: bool = True, module
             continue
         i = index[k]
         for p in nd._parents:
-            g.edge(src_of(p), f"o{i}")
+            e = (src_of(p), f"o{i}")
+            if e[0] != "far" or e not in group_edges:  # (one edge from the far box per op)
+                group_edges.add(e)
+                g.edge(*e)
         if not isinstance(nd, _Failure):
             g.edge(f"o{i}", f"v{i}")
 
-    _notes(g, order, groups, group_of, chains, hidden, max_nodes)
+    _notes(g, order, groups, group_of, chains, hidden, max_nodes, far)
     if legend:
         _legend(g, bool(groups), failed is not None)
     return g
 
 
+def _src(p: Any, group_of: dict, hidden: dict, far: set, index: dict) -> str:
+    """The box an edge from value ``p`` leaves: its group, hidden chain, the far box or its own."""
+    pk = id(p)
+    if pk in far:
+        return "far"
+    if pk in group_of:
+        return f"g{group_of[pk]}"
+    return f"h{hidden[pk]}" if pk in hidden else f"v{index[pk]}"
+
+
 def _notes(g: Any, order: list, groups: list, group_of: dict, chains: list, hidden: dict,
-           max_nodes: Optional[int]) -> None:
+           max_nodes: Optional[int], far: set) -> None:
     """The note saying what was grouped or hidden (or that the graph is still too big)."""
     if max_nodes is None or len(order) <= max_nodes:
         return
@@ -368,13 +392,10 @@ def _notes(g: Any, order: list, groups: list, group_of: dict, chains: list, hidd
         lines.append(f"({len(chains)} chain(s) of single-input steps collapsed; max_nodes={max_nodes})")
     elif groups:
         lines.append(f"(max_nodes={max_nodes})")
-    boxes = len(order) - len(group_of) + len(groups) - len(hidden)
-    if boxes > max_nodes:
-        if not groups and not chains:
-            lines = [f"{len(order)} values, over max_nodes={max_nodes},",
-                     "but no long chain of single-input steps to collapse"]
-        else:
-            lines.append(f"still {boxes} values: no more chains or modules to fold")
+    if far:  # (what groups and chains could not fold: the limit always holds)
+        lines.append(f"{len(far)} of {len(order)} values, past the {max(max_nodes - 1, 1)} boxes nearest the "
+                     "output,")
+        lines.append(f"drawn as one box (max_nodes={max_nodes})")
     g.node("note", label="\\n".join(lines), shape="note", fillcolor=COLORS["note"])
 
 
