@@ -85,7 +85,9 @@ def xlogy(input: Any, other: Any) -> Any:
 def xlog1py(input: Any, other: Any) -> Any:
     """input * log1p(other), 0 where input == 0 (unless other is nan); gradients log1p(other)
     (0 where input == 0 and other <= -1) and input / (1 + other)."""
-    x, y = _floats(_other(input)), _floats(_other(other))
+    a, b = _other(input), _other(other)
+    x = _floats(a, b)
+    y = _floats(b, x)
     with np.errstate(invalid="ignore"):
         off = (x.data == 0) & (y.data <= -1)
     ly = y.log1p()

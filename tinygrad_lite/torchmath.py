@@ -24,15 +24,21 @@ from .batchstate import derived
 from .conventions import DtypeError, TorchSpellings, _torch_axis
 from .ops import base
 from .ops.base import axes_of, make
+from .ops.elementwise import promoted
 from .torchkw import one_of
 
 if TYPE_CHECKING:
     from .tensor import Tensor
 
 
-def _floats(t: Any) -> Any:
-    """``t`` itself when it holds floats, else a float64 copy (torch's default float here)."""
-    return t if t._data.dtype.kind == "f" else t.astype(np.float64)
+def _floats(t: Any, other: Any = None) -> Any:
+    """``t`` itself when it holds floats, else a float copy: of the float Tensor ``other``'s
+    dtype (as torch promotes an integer operand: int32 with float32 is float32), else float64
+    (torch's default float here)."""
+    if t._data.dtype.kind == "f":
+        return t
+    o = getattr(other, "_data", None)
+    return t.astype(o.dtype if o is not None and o.dtype.kind == "f" else np.float64)
 
 
 def _other(x: Any, who: str = "") -> Any:
@@ -69,7 +75,8 @@ def _function2(op: Any, floats: bool, doc: str) -> Any:
     """The method ``x.f(other)`` of the binary op ``f`` (``other`` broadcast; a number or an
     array is a constant)."""
     def method(self: Any, other: Any) -> "Tensor":
-        return op(_floats(self) if floats else self, _other(other, op.name))
+        o = _other(other, op.name)
+        return op(_floats(self, o) if floats else self, o)
 
     method.__name__ = method.__qualname__ = op.name
     method.__doc__ = f"{doc} Differentiable in both: {op.rule}."
@@ -138,10 +145,13 @@ def _bitwise(fn: Any, who: str, reflected: bool = False, operator: bool = True) 
             raise TypeError(f"{who}: only bool and integer tensors, got dtypes {a._data.dtype} and {b._data.dtype}")
         if "shift" in who and a._data.dtype.kind == b._data.dtype.kind == "b":  # (a bool result: torch refuses)
             raise DtypeError(f"{who}: a bool tensor cannot be shifted by a bool, got dtypes bool and bool")
+        ad, bd = a._data, b._data
+        if ad.dtype != bd.dtype:  # torch's promotion: a number or a 0-d operand does not widen
+            ad, bd = promoted(ad, bd)  # (int32 | 2 is int32), the higher category keeps its dtype
         try:
-            out = np.asarray(fn(a._data, b._data))
+            out = np.asarray(fn(ad, bd))
         except ValueError:
-            raise ValueError(f"{who}: shapes {a._data.shape} and {b._data.shape} are not compatible") from None
+            raise ValueError(f"{who}: shapes {ad.shape} and {bd.shape} are not compatible") from None
         return make(out, None, (), None, False, *derived(who, out.shape, a, b))
 
     method.__name__ = method.__qualname__ = who

@@ -26,6 +26,7 @@ from .conventions import ArgumentError
 from .ops import base
 from .ops import special as sp
 from .ops.base import make
+from .ops.elementwise import promoted
 from .torchmath import _bools, _floats, _function, _function2, _other, bitwise_forms
 
 if TYPE_CHECKING:
@@ -120,7 +121,8 @@ class SpecialMethods:
         """self * 2**other (other an integer or float tensor); differentiable in self (and
         in a float other: d/dother = log(2) self 2**other)."""
         o = _other(other, "ldexp")
-        return _floats(self) * (2.0 ** _floats(o))  # type: ignore[operator]
+        x = _floats(self, o)  # (float32 stays float32 with an integer exponent, as torch)
+        return x * (2.0 ** _floats(o, x))  # type: ignore[operator]
 
     def deg2rad(self) -> "Tensor":
         """Degrees to radians: x * pi/180."""
@@ -190,6 +192,8 @@ class SpecialMethods:
     def nextafter(self, other: Any) -> "Tensor":
         """The next float after self towards other (no gradient)."""
         o, ad, bd = _pair("nextafter", self, other, "f")
+        if ad.dtype != bd.dtype:  # (torch's promotion: a 0-d float64 does not widen float32)
+            ad, bd = promoted(ad, bd)
         return _plain(np.nextafter(ad, bd), "nextafter", self, o)
 
     def frexp(self) -> Frexp:
