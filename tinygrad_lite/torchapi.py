@@ -496,8 +496,8 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods, Ne
 
     # ------------------------------------------------------------ step functions -------
     def sign(self) -> "Tensor":
-        """-1, 0 or 1 by the sign of each element (zero gradient)."""
-        return ops.SIGN(self)
+        """-1, 0 or 1 by the sign of each element (zero gradient); a bool tensor is its own sign."""
+        return self.clone() if self.data.dtype.kind == "b" else ops.SIGN(self)
 
     def floor(self) -> "Tensor":
         """The largest integer <= x, elementwise (zero gradient)."""

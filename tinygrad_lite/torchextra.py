@@ -342,6 +342,8 @@ class ExtraMethods(MoreMethods):
         if len(s) != len(d) or len(set(s)) != len(s) or len(set(d)) != len(d):
             raise ValueError(f"movedim: source {source!r} and destination {destination!r} must name as many "
                              f"distinct axes each (tensor shape {self.data.shape})")
+        if nd == 0:  # (a 0-d tensor takes dim 0 or -1, as torch: nothing moves)
+            return ops.TRANSPOSE(self, ())
         perm = [a for a in range(nd) if a not in s]
         for to, frm in sorted(zip(d, s)):
             perm.insert(to, frm)

@@ -14,6 +14,7 @@ last axes; ``cross`` without ``dim`` uses the first axis of size 3.
 
 from __future__ import annotations
 
+import math
 import sys
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -149,7 +150,8 @@ class LinalgMethods:
             return self * o  # type: ignore[operator]
         if a[-1] != b[-1]:
             raise ShapeMismatchError(f"inner: the last axes of shapes {a} and {b} differ")
-        out = self.reshape(-1, a[-1]) @ o.reshape(-1, b[-1]).mT  # type: ignore[attr-defined]
+        rows = self.reshape(math.prod(a[:-1]), a[-1])  # type: ignore[attr-defined]  # (not -1: a may be empty)
+        out = rows @ o.reshape(math.prod(b[:-1]), b[-1]).mT  # type: ignore[attr-defined]
         return out.reshape(a[:-1] + b[:-1])
 
     def dist(self, other: Any, p: float = 2) -> "Tensor":

@@ -175,7 +175,8 @@ class MoreMethods(MathMethods):
         for _ in range(n):
             if x._data.shape[a] == 0:
                 break
-            x = x[lead + (slice(1, None),)] - x[lead + (slice(None, -1),)]
+            hi, lo = x[lead + (slice(1, None),)], x[lead + (slice(None, -1),)]
+            x = hi ^ lo if x._data.dtype.kind == "b" else hi - lo  # (bool: torch's exclusive or)
         return x
 
     def count_nonzero(self, dim: Any = None) -> "Tensor":

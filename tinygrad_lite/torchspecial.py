@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from . import ops
 from .batchstate import derived
 from .conventions import ArgumentError
 from .ops import base
@@ -134,7 +133,7 @@ class SpecialMethods:
 
     def sgn(self) -> "Tensor":
         """The sign of each element (real tensors: ``sign``); zero gradient."""
-        return ops.SIGN(self)
+        return self.sign()  # type: ignore[attr-defined]
 
     def positive(self) -> "Tensor":
         """This tensor itself (torch's ``positive``)."""

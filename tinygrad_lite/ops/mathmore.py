@@ -238,8 +238,9 @@ class Xlogy(_NonLinear):
 
 # ------------------------------------------------------------------- scans ---------------
 def _cumprod(x: np.ndarray, a: int) -> np.ndarray:
-    """Running products along axis ``a`` (a 0-d tensor is its own running product)."""
-    return np.cumprod(x, axis=a) if x.ndim else x.copy()
+    """Running products along axis ``a`` (a 0-d tensor is its own running product, in the
+    dtype a 1-d one gets: small integers and bool widen to int64)."""
+    return np.cumprod(x, axis=a) if x.ndim else np.cumprod(x.reshape(1)).reshape(())
 
 
 class Cumprod(_AlongAxis):

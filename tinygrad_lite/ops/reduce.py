@@ -375,8 +375,9 @@ class Cumsum(_AlongAxis):
 
     @staticmethod
     def compute(x: np.ndarray, a: int) -> np.ndarray:
-        """Running sums along axis ``a`` (a 0-d tensor is its own running sum)."""
-        return np.cumsum(x, axis=a) if x.ndim else x.copy()
+        """Running sums along axis ``a`` (a 0-d tensor is its own running sum, in the dtype a
+        1-d one gets: small integers and bool widen to int64)."""
+        return np.cumsum(x, axis=a) if x.ndim else np.cumsum(x.reshape(1)).reshape(())
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         a = node._ctx
