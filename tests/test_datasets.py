@@ -228,7 +228,7 @@ def test_a_split_trains_through_a_loader() -> None:
     (lambda: TensorDataset(X, Y[:5]), ValueError, r"TensorDataset: size mismatch .* \[\(23, 3\), \(5,\)\]"),
     (lambda: TensorDataset(), ValueError, "TensorDataset: give at least one tensor"),
     (lambda: TensorDataset(np.float64(1.0)), ValueError, "TensorDataset: tensor 0 has no sample axis"),
-    (lambda: TensorDataset(X)[N], IndexError, "TensorDataset: index 23 is out of range for 23 samples"),
+    (lambda: TensorDataset(X)[N], IndexError, "TensorDataset: cannot read index 23 of 23 samples"),
     (lambda: DataLoader(TensorDataset(X), y=Y), TypeError, r"DataLoader: with a dataset, leave y out .*batch_size"),
     (lambda: DataLoader(TensorDataset(X), Y), TypeError, "DataLoader: with a dataset, leave y out"),
     (lambda: DataLoader(TensorDataset(X[:0])), ValueError, r"DataLoader: the data set is empty \(len\(dataset\)"),

@@ -351,11 +351,13 @@ class DataLoader:
         return self._run(cut, start, self._token)
 
     def _part(self, idx: np.ndarray) -> Any:
+        probe = idx[0] if len(idx) and not isinstance(idx, np.ndarray) else 0  # (the structure of an empty part)
         if self.shard is not None:
             rank, world = self.shard
-            idx = np.array_split(idx, world)[rank]
+            cut = np.array_split(np.arange(len(idx)), world)[rank]
+            idx = idx[cut] if isinstance(idx, np.ndarray) else [idx[k] for k in cut]  # (a list: keys)
         if self.dataset is not None:
-            return fetch(self.dataset, idx, self.collate_fn)
+            return fetch(self.dataset, idx, self.collate_fn, probe)
         return batch_of(self.X[idx]), batch_of(self.y[idx])  # (each a new array: no second copy)
 
     def _advance(self, token: int, k: int) -> None:
@@ -431,14 +433,20 @@ class DataLoader:
         missing = [k for k in keys if k not in state]
         if missing:
             raise KeyError(f"DataLoader.load_state_dict: missing entries {missing}")
+        sampler_keys = ("sampler", "sampler_epoch_state", "sampler_state")
+        unknown = sorted(str(k) for k in state if k not in keys and k not in sampler_keys)
+        if unknown:
+            raise KeyError(f"DataLoader.load_state_dict: unknown entries {unknown}")
+        if "sampler" in state and any(k not in state for k in sampler_keys[1:]):
+            raise KeyError(f"DataLoader.load_state_dict: missing entries "
+                           f"{[k for k in sampler_keys[1:] if k not in state]} (the state has a sampler)")
         if not _equal(state["format"], _STATE_FORMAT):
             raise ValueError(
                 f"DataLoader.load_state_dict: not a DataLoader state (format {state['format']!r})"
             )
         self._source_entries("load_state_dict")
         kind = None if self._source is None else f"{self._mode}={describe(self._source)}"
-        if not _equal(state.get("sampler"), kind) or (kind and not {"sampler_epoch_state",
-                                                                     "sampler_state"} <= set(state)):
+        if not _equal(state.get("sampler"), kind):
             raise ValueError(f"DataLoader.load_state_dict: the state has sampler={state.get('sampler')!r}, this "
                              f"loader has sampler={kind!r}")
         for key in ("num_samples", "batch_size", "shuffle", "drop_last", "sampling"):

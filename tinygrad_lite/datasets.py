@@ -75,7 +75,9 @@ class TensorDataset(Dataset):
         if any(n != sizes[0] for n in sizes):
             raise ValueError(f"TensorDataset: size mismatch between tensors: axis 0 of the shapes "
                              f"{[a.shape for a in self._arrays]} must agree")
-        self.tensors = tuple(t if isinstance(t, Tensor) else Tensor(a) for t, a in zip(tensors, self._arrays))
+        # (an array's Tensor shares its memory: a change through .tensors is a change of the samples)
+        self.tensors = tuple(t if isinstance(t, Tensor) else Tensor(a) if a.dtype.kind not in "biuf"
+                             else make(a, None, (), None, False) for t, a in zip(tensors, self._arrays))
 
     def __len__(self) -> int:
         return self._arrays[0].shape[0]
@@ -84,10 +86,13 @@ class TensorDataset(Dataset):
         try:
             return tuple(Tensor(a[index]) for a in self._arrays)
         except IndexError as e:
-            raise IndexError(f"TensorDataset: index {index!r} is out of range for {len(self)} samples ({e})") from None
+            raise IndexError(f"TensorDataset: cannot read index {index!r} of {len(self)} samples ({e})") from None
 
-    def _gather(self, idx: np.ndarray) -> list:
-        """The rows ``idx`` of every array (a batch without building the samples)."""
+    def _gather(self, idx: np.ndarray) -> Optional[list]:
+        """The rows ``idx`` of every array (a batch without building the samples); None for a
+        subclass with its own ``__getitem__`` (a transform: its samples are what it returns)."""
+        if type(self).__getitem__ is not TensorDataset.__getitem__:
+            return None
         return [a[idx] for a in self._arrays]
 
 
@@ -106,7 +111,7 @@ class Subset(Dataset):
         return self.dataset[self.indices[index]]
 
     def _gather(self, idx: np.ndarray) -> Optional[list]:
-        inner = getattr(self.dataset, "_gather", None)
+        inner = getattr(self.dataset, "_gather", None) if type(self).__getitem__ is Subset.__getitem__ else None
         return None if inner is None else inner(np.asarray(self.indices)[idx])
 
 
@@ -219,16 +224,18 @@ def check_source(X: Any, y: Any, collate_fn: Optional[Callable]) -> bool:
     return True
 
 
-def fetch(dataset: Any, idx: np.ndarray, collate_fn: Optional[Callable]) -> Any:
+def fetch(dataset: Any, idx: Any, collate_fn: Optional[Callable], probe: Any = 0) -> Any:
     """The batch of samples ``idx``: the arrays indexed at once for a TensorDataset (or a Subset
     of one), else ``collate_fn([dataset[i] for i in idx])`` (default: ``default_collate``). An
-    empty ``idx`` gives the structure of sample 0 with 0 rows."""
-    gather = getattr(dataset, "_gather", None) if collate_fn is None else None
+    empty ``idx`` gives the structure of sample ``probe`` with 0 rows."""
+    keys = not isinstance(idx, np.ndarray)  # (a sampler's keys other than integers: a list)
+    gather = getattr(dataset, "_gather", None) if collate_fn is None and not keys else None
     rows = gather(idx) if gather is not None else None
     if rows is not None:
         return [batch_of(a) for a in rows]
     collate = default_collate if collate_fn is None else collate_fn
     if len(idx) == 0 and collate_fn is None:
-        return _empty(collate([dataset[0]]))
+        return _empty(collate([dataset[probe]]))
     getitems = getattr(dataset, "__getitems__", None)  # a data set that reads a batch of samples at once
-    return collate(getitems([int(i) for i in idx]) if callable(getitems) else [dataset[int(i)] for i in idx])
+    idx = list(idx) if keys else [int(i) for i in idx]
+    return collate(getitems(idx) if callable(getitems) else [dataset[i] for i in idx])

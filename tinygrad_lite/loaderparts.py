@@ -169,17 +169,28 @@ def source_len(loader: Any) -> int:
     return n // b if loader.drop_last else (n + b - 1) // b
 
 
+def sampler_keys(keys: Any) -> Any:
+    """A sampler's keys for one batch: integers as an int64 array (read at once where the data
+    set allows), anything else (a float, a bool, a string, a tuple) as a list of the keys
+    themselves, each handed to ``dataset[key]`` unchanged, as torch (a float index then fails
+    there instead of being cut to an integer)."""
+    keys = list(keys)
+    if all(isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)) for k in keys):
+        return np.asarray(keys, dtype=np.int64)
+    return keys
+
+
 def source_batches(loader: Any, start: int) -> Iterator[Any]:
     """The batches of one epoch from batch ``start`` on (the earlier ones drawn and skipped)."""
     if loader._mode == "batch_sampler":
         for idx in itertools.islice(iter(loader.batch_sampler), start, None):
-            yield loader._part(np.asarray(list(idx), dtype=np.int64))
+            yield loader._part(sampler_keys(idx))
         return
     items = iter(loader.sampler if loader._mode == "sampler" else loader.dataset)
     chunks = BatchSampler(items, loader.batch_size, bool(loader.drop_last))
     for chunk in itertools.islice(iter(chunks), start, None):
         if loader._mode == "sampler":
-            yield loader._part(np.asarray(chunk, dtype=np.int64))
+            yield loader._part(sampler_keys(chunk))
         else:
             yield (loader.collate_fn or default_collate)(chunk)
 
