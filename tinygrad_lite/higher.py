@@ -68,15 +68,20 @@ class _NoGrad:
 _OP, _NONE = _OnTensors(), _NoGrad()
 
 
-def lift(order: list, wanted: Optional[set] = None) -> dict:
+def lift(order: list, wanted: Optional[set] = None, leaves: Optional[set] = None) -> dict:
     """Stand-ins of the nodes of ``order`` (parents first), by ``id`` of the real node. With
     ``wanted`` (ids of tensors), only the nodes a wanted one is reached from take cotangents,
     and a node none of whose parents leads to a wanted one ends the sweep (as a leaf): a
-    branch that leads to no wanted input is not differentiated at all."""
+    branch that leads to no wanted input is not differentiated at all. The nodes of
+    ``leaves`` (ids) end the sweep whatever made them."""
     m: dict = {}
     for t in order:
         n = _Lifted()
         n.t, n._data = t, t._data
+        if leaves is not None and id(t) in leaves:
+            n._parents, n._op, n.requires_grad = (), None, wanted is None or id(t) in wanted
+            m[id(t)] = n
+            continue
         n._parents = ps = tuple(m.get(id(p), _NONE) for p in t._parents)
         if wanted is None:
             n._op, n.requires_grad = (None if t._op is None else _OP), True
@@ -132,9 +137,9 @@ def _on_arrays(trace: Optional[Callable]) -> Optional[Callable]:
 
 
 def _sweep(t: Tensor, s: Tensor, order: list, trace: Optional[Callable], ctx: Any, writes: bool,
-           wanted: Optional[set] = None) -> None:
+           wanted: Optional[set] = None, leaves: Optional[set] = None) -> None:
     _refuse_hooks(order)
-    m = lift(order, wanted)
+    m = lift(order, wanted, leaves)
     st = graph.state
     anomaly = st.anomaly
     if anomaly:  # each step is checked as the plain sweep checks it, naming the op differentiated
@@ -174,13 +179,14 @@ class _Take:
             self._take(n, g)
 
 
-def grads(outs: list, seeds: list, orders: list, ins: list) -> dict:
+def grads(outs: list, seeds: list, orders: list, ins: list, stop: bool = False) -> dict:
     """``autograd.grad(..., create_graph=True)``: id of each input reached -> its gradient,
-    a Tensor recorded in the graph (``seeds``: one Tensor per output)."""
+    a Tensor recorded in the graph (``seeds``: one Tensor per output). With ``stop`` the
+    inputs end the sweep (leaves): their own histories are not differentiated."""
     wanted = {id(t) for t in ins}
     found: dict = {}
     for t, s, order in zip(outs, seeds, orders):
-        _sweep(t, s, order, None, _Take(wanted, found), False, wanted)
+        _sweep(t, s, order, None, _Take(wanted, found), False, wanted, wanted if stop else None)
     return found
 
 
@@ -188,9 +194,10 @@ def recompute(node: Any, g: Tensor, fn: Callable) -> tuple:
     """An op's ``tvjp`` by recomputation: ``fn(*parents)`` rebuilds the node's output with
     differentiable ops (the same maths as its forward), and a nested ``create_graph`` sweep
     from it with the seed ``g`` gives the parents' cotangents as Tensors. The sweep covers
-    the rebuilt nodes only (those newer than ``node``): the parents are its leaves, so a
-    parameter that also reaches a parent through the older graph (a layer applied twice)
-    takes only this op's own cotangent here, not the one through that parent's history."""
+    the rebuilt nodes only (those newer than ``node``): the parents are its leaves (they end
+    the sweep), so a parameter that also reaches a parent through the older graph (a layer
+    applied twice, a bias made from the weight) takes only this op's own cotangent here, not
+    the one through that parent's history (the outer sweep adds that one)."""
     ps = node._parents
     out = fn(*ps)
     want = [p for p in ps if p.requires_grad]
@@ -199,5 +206,7 @@ def recompute(node: Any, g: Tensor, fn: Callable) -> tuple:
     from .conventions import checked_order
     mine, stamp = {id(p) for p in ps}, node._stamp
     order = [t for t in checked_order(out) if t._op is None or id(t) in mine or t._stamp > stamp]
-    found = grads([out], [g], [order], want)
-    return tuple(found.get(id(p)) if p.requires_grad else None for p in ps)
+    found = grads([out], [g], [order], want, stop=True)
+    # (a tensor that is two of the parents, einsum(x, x): its whole cotangent goes to the first)
+    return tuple(found.get(id(p)) if p.requires_grad and all(q is not p for q in ps[:i]) else None
+                 for i, p in enumerate(ps))
