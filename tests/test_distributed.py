@@ -417,6 +417,24 @@ def test_a_nonzero_sys_exit_on_one_rank_ends_every_rank(mpi: None, tmp_path: Pat
     assert "went past the collective" not in done.stdout
 
 
+def test_an_exception_before_init_on_one_rank_ends_every_rank(mpi: None, tmp_path: Path) -> None:
+    """A data file missing on one machine fails before the script calls init(): the launcher's
+    runner ends the job as the hook init() installs would (it used to wait forever)."""
+    script = tmp_path / "early.py"
+    script.write_text(
+        "import os, numpy as np\nfrom tinygrad_lite import distributed as dist\n"
+        "if os.environ.get('PMI_RANK') == '1':\n    np.load('/nonexistent/train_X.npy')\n"
+        "dist.init()\ndist.allreduce_sum(np.ones(3))\nprint('rank 0 went past the collective', flush=True)\n"
+    )
+    start = time.monotonic()
+    done = job(2, script, timeout=30, check=False)
+    assert time.monotonic() - start < 10
+    assert done.returncode != 0
+    assert "rank 1: FileNotFoundError" in done.stderr and "rank 1: Traceback" in done.stderr
+    assert "rank 1: uncaught FileNotFoundError, aborting all 2 ranks" in done.stderr
+    assert "went past the collective" not in done.stdout
+
+
 # ----------------------------------------------------------------------------- the example
 
 

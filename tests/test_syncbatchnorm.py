@@ -158,6 +158,29 @@ def _torch_block(torch: Any) -> Any:
     return Block()
 
 
+@pytest.mark.parametrize("sync", [False, True], ids=["BatchNorm", "SyncBatchNorm"])
+def test_all_reduce_gradients_after_a_batchnorm_backward(sync: bool) -> None:
+    """A graph through BatchNorm mixes samples: the backward records the batch size but not the
+    cost's reduction. SyncBatchNorm's reduction= names it, so the usual four lines work; with
+    BatchNorm the error asks for reduction= and reduction='mean' works (a world of 1: the
+    gradients stay as they are)."""
+    dist.init()
+    model = tl.nn.Sequential(tl.nn.Linear(4, 6, rng=0), tl.nn.BatchNorm1d(6), tl.nn.Linear(6, 2, rng=1))
+    if sync:
+        model = tl.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    x = tl.Tensor(np.random.default_rng(0).normal(size=(8, 4)), batched=True)
+    tl.nn.cross_entropy(model(x), tl.Tensor(np.arange(8) % 2)).backward()
+    before = [p.grad.copy() for p in model.parameters()]
+    if not sync:
+        with pytest.raises(ValueError, match=r"saw \[8\] samples through a graph that mixes them.*reduction="):
+            dist.all_reduce_gradients(model)
+    else:
+        dist.all_reduce_gradients(model)
+    dist.all_reduce_gradients(model, reduction="mean")
+    for p, g in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p.grad, g)
+
+
 def test_convert_sync_batchnorm_matches_torch() -> None:
     """On a nested model: the same layers replaced as torch's (names and types), each new
     layer holding the very weight, bias and buffer Tensors (values, requires_grad) and the

@@ -346,8 +346,22 @@ def _batch_info(p: Tensor) -> Optional[tuple[int, Optional[str]]]:
     return int(n), reduction
 
 
-def _local_batch(params: list[Tensor], n: Optional[int], reduction: Optional[str]) -> tuple[int, int]:
-    """This rank's sample count and reduction code (0 when nothing says, for an empty shard)."""
+def _sync_reduction(params_or_module: Any) -> Optional[str]:
+    """The cost's reduction the ``SyncBatchNorm`` layers of a module name (their ``reduction``
+    keyword), when they agree; None without such layers (or for a list of parameters)."""
+    modules = getattr(params_or_module, "modules", None)
+    if not callable(modules):
+        return None
+    named = {m.reduction for m in modules() if type(m).__name__ == "SyncBatchNorm"}
+    return named.pop() if len(named) == 1 else None
+
+
+def _local_batch(params: list[Tensor], n: Optional[int], reduction: Optional[str],
+                 hint: Optional[str] = None) -> tuple[int, int]:
+    """This rank's sample count and reduction code (0 when nothing says, for an empty shard).
+    A backward through a graph that mixes samples (BatchNorm in training mode) records its
+    batch size but not its cost's reduction: ``reduction`` or ``hint`` (the ``SyncBatchNorm``
+    layers' keyword) says it."""
     if reduction is not None and reduction not in _REDUCTIONS:
         raise ValueError(
             f"dist.all_reduce_gradients: reduction must be 'mean', 'sum' or None, got {reduction!r}"
@@ -369,6 +383,14 @@ def _local_batch(params: list[Tensor], n: Optional[int], reduction: Optional[str
         if not with_grad:  # no backward since zero_grad(): an empty shard
             return 0, _REDUCTIONS[reduction] if reduction else 0
         missing = [i for i, r in records.items() if r is None or r[1] is None]
+        sizes = {r[0] for r in records.values() if r is not None}
+        if missing and all(records[i] is not None for i in missing) and len(sizes) == 1 and (reduction or hint):
+            return sizes.pop(), _REDUCTIONS[reduction or hint]  # (the mixing graph's size, the named reduction)
+        if missing and all(records[i] is not None for i in missing):
+            raise ValueError(
+                f"dist.all_reduce_gradients: the last backward saw {sorted(sizes)} samples through a graph that "
+                "mixes them (BatchNorm in training mode), which hides the cost's reduction; pass "
+                "reduction='mean' or 'sum' (or use SyncBatchNorm, whose reduction= names it)")
         if missing:
             raise ValueError(
                 "dist.all_reduce_gradients: cannot tell how many samples the last backward saw (parameter "
@@ -419,7 +441,7 @@ def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, 
     n_k, code = 0, 0
     try:
         params = _parameters(params_or_module, "all_reduce_gradients")
-        n_k, code = _local_batch(params, n, reduction)
+        n_k, code = _local_batch(params, n, reduction, _sync_reduction(params_or_module))
         if n_k == 0:  # an empty shard adds nothing, whatever its cost's reduction
             code = 0
     except (TypeError, ValueError) as e:

@@ -23,16 +23,21 @@ def report(rank: int, exc_type: Any, exc: Any, tb: Any) -> str:
     return "".join(f"rank {rank}: {line}\n" for line in text.split("\n"))
 
 
+def fail(comm: Any, rank: int, size: int, exc_type: Any, exc: Any, tb: Any) -> None:
+    """Print the traceback, every line prefixed ``rank K:``, and abort all ``size`` ranks."""
+    try:
+        sys.stderr.write(report(rank, exc_type, exc, tb))
+        sys.stderr.write(f"rank {rank}: uncaught {exc_type.__name__}, aborting all {size} ranks\n")
+        sys.stderr.flush()
+    finally:
+        _mpi.abort(comm, 1)
+
+
 def install(comm: Any, rank: int, size: int) -> None:
     """Makes an uncaught exception on this rank print its traceback and abort all ``size`` ranks."""
 
     def _die(exc_type: Any, exc: Any, tb: Any) -> None:
-        try:
-            sys.stderr.write(report(rank, exc_type, exc, tb))
-            sys.stderr.write(f"rank {rank}: uncaught {exc_type.__name__}, aborting all {size} ranks\n")
-            sys.stderr.flush()
-        finally:
-            _mpi.abort(comm, 1)
+        fail(comm, rank, size, exc_type, exc, tb)
 
     def _thread_hook(args: Any) -> None:
         if args.exc_type is SystemExit:

@@ -1,11 +1,13 @@
 """How the launcher starts each rank: ``python -m tinygrad_lite.distributed._run script.py [args ...]``.
 
 It runs ``script.py`` as ``__main__`` with ``sys.argv`` and ``sys.path[0]`` as
-``python script.py`` would set them. A raised exception already ends the whole
-job (``_abort``, installed by ``init()``), but ``sys.exit`` with a non-zero status
-does not reach an exception hook: the other ranks would wait forever in their
-next collective. Here such an exit prints ``rank K: exited with status S`` and
-ends every rank of the job, with that status.
+``python script.py`` would set them. An exception raised after ``init()`` already
+ends the whole job (``_abort``, installed by ``init()``); one raised before it (a
+data file missing on one machine, before the script calls ``init()``) is caught
+here and ends the job the same way. ``sys.exit`` with a non-zero status does not
+reach an exception hook either: the other ranks would wait forever in their next
+collective. Here such an exit prints ``rank K: exited with status S`` and ends
+every rank of the job, with that status.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import runpy
 import sys
 from typing import Any, Optional
 
-from . import _mpi
+from . import _abort, _mpi
 
 
 def _status(code: Any) -> int:
@@ -51,6 +53,11 @@ def main(argv: Optional[list] = None) -> None:
     except SystemExit as exc:
         if _status(exc.code):
             abort_job(exc.code)
+        raise
+    except BaseException:  # (raised before init() installed the hook, or caught first here)
+        comm = _mpi.connect()
+        if comm is not None and _mpi.rank_and_size(comm)[1] > 1:
+            _abort.fail(comm, *_mpi.rank_and_size(comm), *sys.exc_info())
         raise
 
 
