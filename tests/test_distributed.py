@@ -399,40 +399,36 @@ def test_an_exception_on_one_rank_aborts_every_rank(mpi: None) -> None:
     assert "went past the collective" not in done.stdout
 
 
-def test_a_nonzero_sys_exit_on_one_rank_ends_every_rank(mpi: None, tmp_path: Path) -> None:
-    """``sys.exit`` reaches no exception hook: without the launcher's runner rank 0 would wait
-    in its collective forever."""
-    script = tmp_path / "quit.py"
-    script.write_text(
-        "import sys, numpy as np\nfrom tinygrad_lite import distributed as dist\ndist.init()\n"
-        "if dist.rank() == 1:\n    sys.exit('bad configuration on purpose')\n"
-        "dist.allreduce_sum(np.ones(3))\nprint('rank 0 went past the collective', flush=True)\n"
-    )
+def ends_early(script: Path, body: str, *said: str) -> None:
+    """A 2-rank job of ``body`` (then a collective) ends within 10 s, non-zero, with ``said``
+    on stderr, and rank 0 never goes past its collective."""
+    script.write_text(body + "dist.allreduce_sum(np.ones(3))\nprint('rank 0 went past the collective', flush=True)\n")
     start = time.monotonic()
     done = job(2, script, timeout=30, check=False)
     assert time.monotonic() - start < 10
     assert done.returncode != 0
-    assert "rank 1: bad configuration on purpose" in done.stderr
-    assert "rank 1: exited with status 1, aborting all 2 ranks" in done.stderr
+    for line in said:
+        assert line in done.stderr
     assert "went past the collective" not in done.stdout
+
+
+def test_a_nonzero_sys_exit_on_one_rank_ends_every_rank(mpi: None, tmp_path: Path) -> None:
+    """``sys.exit`` reaches no exception hook: without the launcher's runner rank 0 would wait
+    in its collective forever."""
+    ends_early(tmp_path / "quit.py",
+               "import sys, numpy as np\nfrom tinygrad_lite import distributed as dist\ndist.init()\n"
+               "if dist.rank() == 1:\n    sys.exit('bad configuration on purpose')\n",
+               "rank 1: bad configuration on purpose", "rank 1: exited with status 1, aborting all 2 ranks")
 
 
 def test_an_exception_before_init_on_one_rank_ends_every_rank(mpi: None, tmp_path: Path) -> None:
     """A data file missing on one machine fails before the script calls init(): the launcher's
     runner ends the job as the hook init() installs would (it used to wait forever)."""
-    script = tmp_path / "early.py"
-    script.write_text(
-        "import os, numpy as np\nfrom tinygrad_lite import distributed as dist\n"
-        "if os.environ.get('PMI_RANK') == '1':\n    np.load('/nonexistent/train_X.npy')\n"
-        "dist.init()\ndist.allreduce_sum(np.ones(3))\nprint('rank 0 went past the collective', flush=True)\n"
-    )
-    start = time.monotonic()
-    done = job(2, script, timeout=30, check=False)
-    assert time.monotonic() - start < 10
-    assert done.returncode != 0
-    assert "rank 1: FileNotFoundError" in done.stderr and "rank 1: Traceback" in done.stderr
-    assert "rank 1: uncaught FileNotFoundError, aborting all 2 ranks" in done.stderr
-    assert "went past the collective" not in done.stdout
+    ends_early(tmp_path / "early.py",
+               "import os, numpy as np\nfrom tinygrad_lite import distributed as dist\n"
+               "if os.environ.get('PMI_RANK') == '1':\n    np.load('/nonexistent/train_X.npy')\ndist.init()\n",
+               "rank 1: FileNotFoundError", "rank 1: Traceback",
+               "rank 1: uncaught FileNotFoundError, aborting all 2 ranks")
 
 
 # ----------------------------------------------------------------------------- the example
