@@ -91,7 +91,7 @@ class TensorDataset(Dataset):
     def _gather(self, idx: np.ndarray) -> Optional[list]:
         """The rows ``idx`` of every array (a batch without building the samples); None for a
         subclass with its own ``__getitem__`` (a transform: its samples are what it returns)."""
-        if type(self).__getitem__ is not TensorDataset.__getitem__:
+        if type(self).__getitem__ is not TensorDataset.__getitem__ or hasattr(type(self), "__getitems__"):
             return None
         return [a[idx] for a in self._arrays]
 
@@ -111,7 +111,8 @@ class Subset(Dataset):
         return self.dataset[self.indices[index]]
 
     def _gather(self, idx: np.ndarray) -> Optional[list]:
-        inner = getattr(self.dataset, "_gather", None) if type(self).__getitem__ is Subset.__getitem__ else None
+        own = type(self).__getitem__ is not Subset.__getitem__ or hasattr(type(self), "__getitems__")
+        inner = None if own else getattr(self.dataset, "_gather", None)
         return None if inner is None else inner(np.asarray(self.indices)[idx])
 
 

@@ -175,8 +175,12 @@ def sampler_keys(keys: Any) -> Any:
     themselves, each handed to ``dataset[key]`` unchanged, as torch (a float index then fails
     there instead of being cut to an integer)."""
     keys = list(keys)
-    if all(isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_)) for k in keys):
-        return np.asarray(keys, dtype=np.int64)
+    try:
+        arr = np.asarray(keys)
+    except (TypeError, ValueError):  # (keys numpy cannot put in one array: tuples of mixed lengths)
+        return keys
+    if (arr.ndim == 1 and arr.dtype.kind in "iu") or arr.size == 0:
+        return arr.astype(np.int64, copy=False)
     return keys
 
 
