@@ -196,7 +196,7 @@ def test_default_collate_matches_torch(torch: Any, samples: list) -> None:
 
 
 @pytest.mark.parametrize("n, fracs", [(10, [0.7, 0.3]), (11, [0.5, 0.25, 0.25]), (7, [0.1, 0.2, 0.7]),
-                                      (5, [1 / 3, 1 / 3, 1 / 3])])
+                                      (5, [1 / 3, 1 / 3, 1 / 3]), (10, [1, 0]), (3, [0, 1, 0])])
 def test_random_split_lengths_match_torch(torch: Any, n: int, fracs: list) -> None:
     ds = TensorDataset(np.arange(n))
     parts = random_split(ds, fracs, generator=0)

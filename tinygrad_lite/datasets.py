@@ -127,8 +127,7 @@ def random_split(dataset: Any, lengths: Sequence[Union[int, float]],
     lengths = list(lengths)
     if not lengths or any(isinstance(v, bool) or not isinstance(v, numbers.Real) for v in lengths):
         raise TypeError(f"random_split: lengths must be a non-empty sequence of numbers, got {lengths!r}")
-    if math.isclose(sum(lengths), 1) and sum(lengths) <= 1 and not all(isinstance(v, numbers.Integral)
-                                                                        for v in lengths):
+    if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:  # (fractions, as torch: also [1, 0])
         for i, f in enumerate(lengths):
             if not 0 <= f <= 1:
                 raise ValueError(f"random_split: fraction at index {i} is not between 0 and 1 (got {f!r})")
