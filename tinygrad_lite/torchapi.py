@@ -31,7 +31,7 @@ from .ops.intdiv import IntegerDivisionError
 from .ops.reduce import AMAX, AMIN
 from .torchextra import _along
 from .torchextra import _axis as _one_axis
-from .torchindex import IndexMethods
+from .torchindex import IndexMethods, fill_value
 from .torchkw import one_of
 from .torchlayout import LayoutMethods, refuse_copy
 from .torchnew import NewMethods
@@ -374,14 +374,7 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods, Ne
         if not ok:
             raise base.ShapeMismatchError(f"masked_fill: mask of shape {m.data.shape} and dtype {m.data.dtype} must "
                                           f"be bool and broadcast with the tensor's shape {self.data.shape}")
-        if isinstance(value, base.Tensor):
-            if value.data.ndim:
-                raise ValueError(f"masked_fill: value must be a number or a 0-d tensor, got shape {value.data.shape}")
-            int_fill("masked_fill", value.data, self.data.dtype)  # (an int dtype: torch's range rule)
-            v = value.astype(self.data.dtype) if value.data.dtype != self.data.dtype else value  # (its dtype)
-        else:
-            v = base.const(np.asarray(int_fill("masked_fill", value, self.data.dtype)).astype(self.data.dtype))
-        return ops.WHERE(m, v, self)
+        return ops.WHERE(m, fill_value("masked_fill", value, self.data.dtype), self)
 
     def gather(self, dim: int, index: Any, *, sparse_grad: bool = False) -> "Tensor":
         """``out[..., i, ...] = self[..., index[..., i, ...], ...]`` along ``dim``; a 0-d tensor

@@ -48,6 +48,18 @@ def _positions(who: str, t: Any, dim: Any, index: Any, negative: bool) -> tuple:
     return ax, idx % n if negative and n else idx
 
 
+def fill_value(who: str, value: Any, dtype: np.dtype) -> Any:
+    """The value ``masked_fill`` / ``index_fill`` write, as a Tensor of ``dtype``: a 0-d Tensor
+    cast to it (its gradient kept), or a number as a constant; an integer dtype takes torch's
+    range rule (``IntOverflowError`` naming ``who`` for inf, nan, 1e30, ...)."""
+    if isinstance(value, base.Tensor):
+        if value.data.ndim:
+            raise ValueError(f"{who}: value must be a number or a 0-d tensor, got shape {value.data.shape}")
+        int_fill(who, value.data, dtype)
+        return value.astype(dtype) if value.data.dtype != dtype else value  # type: ignore[attr-defined]
+    return base.const(np.asarray(int_fill(who, value, dtype)).astype(dtype))
+
+
 class IndexMethods:
     """Mixin of ``Tensor`` (see the module docstring)."""
 
@@ -66,15 +78,9 @@ class IndexMethods:
         if self.data.ndim == 0:
             return self._scalar_as_vector("index_fill", dim, index, value)
         ax, idx = _positions("index_fill", self, dim, index, True)
-        if isinstance(value, base.Tensor):
-            if value.data.ndim:
-                raise ValueError(f"index_fill: value must be a number or a 0-d tensor, got shape {value.data.shape}")
-            int_fill("index_fill", value.data, self.data.dtype)  # (an int dtype: torch's range rule)
-            v = value.astype(self.data.dtype) if value.data.dtype != self.data.dtype else value  # type: ignore
-        elif isinstance(value, numbers.Number) and not isinstance(value, complex):
-            v = base.const(np.asarray(int_fill("index_fill", value, self.data.dtype)).astype(self.data.dtype))
-        else:
+        if not isinstance(value, base.Tensor) and (not isinstance(value, numbers.Number) or isinstance(value, complex)):
             raise TypeError(f"index_fill: value must be a number or a 0-d tensor, got {type(value).__name__}")
+        v = fill_value("index_fill", value, self.data.dtype)
         mask = np.zeros(self.data.shape[ax], bool)
         mask[idx] = True
         mask = mask.reshape((-1,) + (1,) * (self.data.ndim - ax - 1))

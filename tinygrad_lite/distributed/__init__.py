@@ -352,7 +352,9 @@ def _sync_reduction(params_or_module: Any) -> Optional[str]:
     modules = getattr(params_or_module, "modules", None)
     if not callable(modules):
         return None
-    named = {m.reduction for m in modules() if type(m).__name__ == "SyncBatchNorm"}
+    from ..nn.syncbatchnorm import SyncBatchNorm  # (tl.nn imports this package: imported when used)
+
+    named = {m.reduction for m in modules() if isinstance(m, SyncBatchNorm)}
     return named.pop() if len(named) == 1 else None
 
 
@@ -384,9 +386,9 @@ def _local_batch(params: list[Tensor], n: Optional[int], reduction: Optional[str
             return 0, _REDUCTIONS[reduction] if reduction else 0
         missing = [i for i, r in records.items() if r is None or r[1] is None]
         sizes = {r[0] for r in records.values() if r is not None}
-        if missing and all(records[i] is not None for i in missing) and len(sizes) == 1 and (reduction or hint):
-            return sizes.pop(), _REDUCTIONS[reduction or hint]  # (the mixing graph's size, the named reduction)
-        if missing and all(records[i] is not None for i in missing):
+        if missing and all(records[i] is not None for i in missing):  # (sizes without a reduction: a mixing graph)
+            if len(sizes) == 1 and (reduction or hint):
+                return sizes.pop(), _REDUCTIONS[reduction or hint]
             raise ValueError(
                 f"dist.all_reduce_gradients: the last backward saw {sorted(sizes)} samples through a graph that "
                 "mixes them (BatchNorm in training mode), which hides the cost's reduction; pass "
