@@ -11,6 +11,7 @@ its gradient, its per-sample gradients and its errors are those ops'. Modules ac
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ import numpy as np
 from ..factories import param_dtype, where
 from ..tensor import Tensor
 from .activations import _Activation, _float, _inplace, _real, elu, hardtanh
+from .functional import _t
 from .module import Module
 
 __all__ = ["selu", "celu", "hardsigmoid", "hardswish", "softmin", "glu", "threshold", "prelu", "tanhshrink", "SELU",
@@ -65,9 +67,33 @@ def hardswish(input: Any, inplace: bool = False) -> Tensor:
     return x * (hardtanh(x + 3.0, 0.0, 6.0) / 6.0)
 
 
+def implicit_dim(who: str, ndim: int, stacklevel: int) -> int:
+    """torch's axis for a softmax called without ``dim`` (deprecated there, and warned about):
+    0 for inputs of 0, 1 or 3 axes, else 1."""
+    warnings.warn(f"{who}: implicit dimension choice (axis {0 if ndim in (0, 1, 3) else 1} for {ndim} axes, as "
+                  "torch); give dim= explicitly", UserWarning, stacklevel=stacklevel)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input: Any, dim: Any = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    """exp(x) / sum exp(x) along ``dim`` (None: torch's implicit axis, with its warning);
+    ``dtype``: the input is cast to it first, as torch."""
+    x = _t(input)
+    return x.softmax(implicit_dim("softmax", x.data.ndim, _stacklevel) if dim is None else dim, dtype=dtype)
+
+
+def log_softmax(input: Any, dim: Any = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
+    """x - log sum exp(x) along ``dim`` (None: torch's implicit axis, with its warning);
+    ``dtype``: the input is cast to it first, as torch."""
+    x = _t(input)
+    return x.log_softmax(implicit_dim("log_softmax", x.data.ndim, _stacklevel) if dim is None else dim, dtype=dtype)
+
+
 def softmin(input: Any, dim: Any = None, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
-    """softmax(-x) along ``dim`` (None: the last axis), in ``dtype`` when given (cast first)."""
-    return (-_float(input, "softmin")).softmax(-1 if dim is None else dim, dtype=dtype)
+    """softmax(-x) along ``dim`` (None: torch's implicit axis, with its warning), in ``dtype``
+    when given (cast first)."""
+    x = _float(input, "softmin")
+    return (-x).softmax(implicit_dim("softmin", x.data.ndim, _stacklevel) if dim is None else dim, dtype=dtype)
 
 
 def glu(input: Any, dim: int = -1) -> Tensor:
@@ -174,7 +200,7 @@ def _dim(dim: Any, who: str) -> Any:
 
 
 class Softmin(_Activation):
-    """``F.softmin`` as a module (``dim=None``: the last axis)."""
+    """``F.softmin`` as a module (``dim=None``: torch's implicit axis, as ``F.softmin``)."""
 
     fn = staticmethod(softmin)
 

@@ -119,7 +119,7 @@ class MultiheadAttention(Module):
         else:
             self.q_proj_weight, self.k_proj_weight, self.v_proj_weight = (xavier(E, n) for n in (E, self.kdim,
                                                                                                    self.vdim))
-        self.in_proj_bias = Tensor(np.zeros(3 * E, dtype), requires_grad=True) if bias else None
+        self.register_parameter("in_proj_bias", Tensor(np.zeros(3 * E, dtype), requires_grad=True) if bias else None)
         self.out_proj = Linear(E, E, bias=bias, rng=r, dtype=dtype)
         if bias:
             self.out_proj.bias.data[...] = 0.0

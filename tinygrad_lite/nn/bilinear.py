@@ -63,7 +63,8 @@ class Bilinear(Module):
         k = 1.0 / np.sqrt(self.in1_features)
         shape = (self.out_features, self.in1_features, self.in2_features)
         self.weight = Tensor(r.uniform(-k, k, shape).astype(dt), requires_grad=True)
-        self.bias = Tensor(r.uniform(-k, k, (self.out_features,)).astype(dt), requires_grad=True) if bias else None
+        self.register_parameter("bias", Tensor(r.uniform(-k, k, (self.out_features,)).astype(dt), requires_grad=True)
+                                if bias else None)
 
     def forward(self, input1: Any, input2: Any) -> Tensor:
         return bilinear(input1, input2, self.weight, self.bias)

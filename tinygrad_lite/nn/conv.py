@@ -106,7 +106,8 @@ def init_params(m: Module, shape: tuple, per_tap: int, bias: bool, rng: Any, dty
     r = as_generator(rng)
     bound = 1.0 / np.sqrt(per_tap * int(np.prod(shape[2:])))
     m.weight = Tensor(r.uniform(-bound, bound, shape).astype(dtype), requires_grad=True)
-    m.bias = Tensor(r.uniform(-bound, bound, (m.out_channels,)).astype(dtype), requires_grad=True) if bias else None
+    m.register_parameter("bias", Tensor(r.uniform(-bound, bound, (m.out_channels,)).astype(dtype), requires_grad=True)
+                         if bias else None)
 
 
 class _ConvNd(Module):

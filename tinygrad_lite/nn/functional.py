@@ -308,16 +308,6 @@ def sigmoid(input: Any) -> Tensor:
     return _t(input).sigmoid()
 
 
-def softmax(input: Any, dim: int = -1, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
-    """exp(x) / sum exp(x) along ``dim``; ``dtype``: the input is cast to it first, as torch."""
-    return _t(input).softmax(dim, dtype=dtype)
-
-
-def log_softmax(input: Any, dim: int = -1, _stacklevel: int = 3, dtype: Any = None) -> Tensor:
-    """x - log sum exp(x) along ``dim``; ``dtype``: the input is cast to it first, as torch."""
-    return _t(input).log_softmax(dim, dtype=dtype)
-
-
 def _check_eps(eps: Any, who: str) -> None:
     if isinstance(eps, (bool, np.bool_)) or not isinstance(eps, numbers.Real):
         raise TypeError(f"{who}: eps must be a real number, got {eps!r}")
@@ -419,6 +409,9 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
         except ValueError:
             raise ValueError(f"scaled_dot_product_attention: attn_mask of shape {m.shape} does not broadcast to "
                              f"the scores' shape {scores.data.shape}") from None
+        if m.dtype != bool and m.dtype.kind != "f":  # (0/1 integers would be added to the scores: nothing masked)
+            raise TypeError(f"scaled_dot_product_attention: attn_mask must be bool (True: attention allowed) or "
+                            f"float (added to the scores), got dtype {m.dtype}")
         add = np.where(m, 0.0, -np.inf) if m.dtype == bool else m
     attn = masked_softmax(scores, add)
     if dropout_p > 0.0:
@@ -435,8 +428,10 @@ from .activations_more import (  # noqa: E402
     glu,
     hardsigmoid,
     hardswish,
+    log_softmax,
     prelu,
     selu,
+    softmax,
     softmin,
     tanhshrink,
     threshold,

@@ -81,7 +81,10 @@ class SiLU(_InPlace):
         return F.silu(input)
 
 
-def _dim(v: Any, who: str) -> int:
+def _dim(v: Any, who: str) -> Optional[int]:
+    """An axis as an int (None: torch's implicit choice, which ``F.softmax`` makes and warns about)."""
+    if v is None:
+        return None
     if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
         raise TypeError(f"{who}: dim must be an int, got {v!r}")
     return int(v)
@@ -95,7 +98,7 @@ def _eps(v: Any, who: str) -> float:
 class Softmax(Module):
     """softmax along ``dim``."""
 
-    def __init__(self, dim: int = -1) -> None:
+    def __init__(self, dim: Optional[int] = -1) -> None:
         self.dim = _dim(dim, "Softmax")
 
     def forward(self, input: Any) -> Tensor:
@@ -108,7 +111,7 @@ class Softmax(Module):
 class LogSoftmax(Module):
     """log softmax along ``dim``."""
 
-    def __init__(self, dim: int = -1) -> None:
+    def __init__(self, dim: Optional[int] = -1) -> None:
         self.dim = _dim(dim, "LogSoftmax")
 
     def forward(self, input: Any) -> Tensor:
@@ -271,8 +274,10 @@ class LayerNorm(Module):
         self.eps = _eps(eps, "LayerNorm")
         self.elementwise_affine = check_bool("LayerNorm", "elementwise_affine", elementwise_affine)
         self._bias = elementwise_affine and check_bool("LayerNorm", "bias", bias)
-        self.weight = Tensor(np.ones(self.normalized_shape, dtype), requires_grad=True) if elementwise_affine else None
-        self.bias = Tensor(np.zeros(self.normalized_shape, dtype), requires_grad=True) if self._bias else None
+        self.register_parameter("weight", Tensor(np.ones(self.normalized_shape, dtype), requires_grad=True)
+                                if elementwise_affine else None)
+        self.register_parameter("bias", Tensor(np.zeros(self.normalized_shape, dtype), requires_grad=True)
+                                if self._bias else None)
 
     def forward(self, input: Any) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -296,8 +301,9 @@ class GroupNorm(Module):
             raise ValueError(f"GroupNorm: num_groups={num_groups} does not divide num_channels={num_channels}")
         self.eps, self.affine = _eps(eps, "GroupNorm"), check_bool("GroupNorm", "affine", affine)
         self._bias = affine and check_bool("GroupNorm", "bias", bias)
-        self.weight = Tensor(np.ones(num_channels, dtype), requires_grad=True) if affine else None
-        self.bias = Tensor(np.zeros(num_channels, dtype), requires_grad=True) if self._bias else None
+        self.register_parameter("weight", Tensor(np.ones(num_channels, dtype), requires_grad=True) if affine else None)
+        self.register_parameter("bias", Tensor(np.zeros(num_channels, dtype), requires_grad=True)
+                                if self._bias else None)
 
     def forward(self, input: Any) -> Tensor:
         xd = input.data if isinstance(input, Tensor) else np.asarray(input)
@@ -330,8 +336,9 @@ class _BatchNorm(Module):
         self.eps, self.momentum, self.affine = _eps(eps, who), momentum, check_bool(who, "affine", affine)
         self.track_running_stats = check_bool(who, "track_running_stats", track_running_stats)
         self._bias = affine and check_bool(who, "bias", bias)
-        self.weight = Tensor(np.ones(num_features, dtype), requires_grad=True) if affine else None
-        self.bias = Tensor(np.zeros(num_features, dtype), requires_grad=True) if self._bias else None
+        self.register_parameter("weight", Tensor(np.ones(num_features, dtype), requires_grad=True) if affine else None)
+        self.register_parameter("bias", Tensor(np.zeros(num_features, dtype), requires_grad=True)
+                                if self._bias else None)
         if track_running_stats:
             self.register_buffer("running_mean", np.zeros(num_features, dtype))
             self.register_buffer("running_var", np.ones(num_features, dtype))

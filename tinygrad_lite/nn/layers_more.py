@@ -72,7 +72,8 @@ class RMSNorm(Module):
         if not isinstance(elementwise_affine, (bool, np.bool_)):
             raise TypeError(f"RMSNorm: elementwise_affine must be a bool, got {elementwise_affine!r}")
         self.elementwise_affine = bool(elementwise_affine)
-        self.weight = Tensor(np.ones(self.normalized_shape, dtype), requires_grad=True) if elementwise_affine else None
+        self.register_parameter("weight", Tensor(np.ones(self.normalized_shape, dtype), requires_grad=True)
+                                if elementwise_affine else None)
 
     def forward(self, input: Any) -> Tensor:
         return rms_norm(input, self.normalized_shape, self.weight, self.eps)

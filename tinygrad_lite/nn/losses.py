@@ -287,6 +287,9 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, size_average: Opt
         if isinstance(target, Tensor) and target.requires_grad:
             raise TypeError("cross_entropy: gradients with respect to probability targets are not supported; "
                             "detach() the target")
+        if ignore_index != -100:  # (torch refuses it too: a class probability target ignores no position)
+            raise ValueError(f"cross_entropy: ignore_index={ignore_index} is not supported with class probability "
+                             "targets (float, the input's shape); it applies to class index targets")
         y = y.astype(z.dtype, copy=False)
     else:
         _labels(y, z, ignore_index, "cross_entropy")

@@ -86,13 +86,18 @@ class Module(ModuleAPI):
     def __setattr__(self, name: str, value: Any) -> None:
         """As torch: the attribute of a parameter or buffer takes a Tensor or None; an array or a
         number put there would silently stop being trained or saved (TypeError naming it)."""
-        old = self.__dict__.get(name)
-        if isinstance(old, Tensor) and value is not None and not isinstance(value, Tensor):
-            kind = "buffer" if name in self.__dict__.get("_buffer_names", ()) else "parameter" if _is_param(old) else ""
+        d = self.__dict__
+        old = d.get(name)
+        if value is not None and not isinstance(value, Tensor) and (isinstance(old, Tensor) or (
+                old is None and name in d)):  # (None: an absent parameter or buffer, torch's slot)
+            kind = ("buffer" if name in d.get("_buffer_names", ()) else "parameter" if
+                    (_is_param(old) if old is not None else name in d.get("_absent", ())) else "")
             if kind:
                 raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__} as {kind} {name!r} (a "
                                 f"Tensor or None expected); to change its values write "
                                 f"`with tl.no_grad(): module.{name}.copy_(...)`")
+        if value is None and isinstance(old, Tensor) and _is_param(old):
+            d.setdefault("_absent", set()).add(name)  # (the parameter's slot stays one, as torch's)
         object.__setattr__(self, name, value) if not getattr(type(value), "_is_buffer", 0) else value._adopt(self, name)
 
     def __delattr__(self, name: str) -> None:
@@ -479,8 +484,8 @@ class Linear(Module):
         bound = 1.0 / np.sqrt(in_features)
         self.weight = Tensor(r.uniform(-bound, bound, (out_features, in_features)).astype(dtype),
                              requires_grad=True)
-        self.bias = (Tensor(r.uniform(-bound, bound, (out_features,)).astype(dtype), requires_grad=True)
-                     if bias else None)
+        self.register_parameter("bias", Tensor(r.uniform(-bound, bound, (out_features,)).astype(dtype),
+                                               requires_grad=True) if bias else None)
 
     def forward(self, input: Any) -> Tensor:
         if type(input) is not Tensor:

@@ -171,6 +171,8 @@ class ModuleAPI:
         self._check_free("register_parameter", name, lambda v: isinstance(v, Tensor) and _is_param(v))
         if param is not None:
             param._param = True
+        else:  # an absent parameter: an array put there later is refused, as torch
+            self.__dict__.setdefault("_absent", set()).add(name)
         setattr(self, name, param)
 
     # ----------------------------------------------------------------- look-ups ---------

@@ -329,9 +329,10 @@ class BatchNorm(_Norm):
         y = xhat * w.reshape(chan) if w is not None else xhat.copy()
         if b is not None:
             y += b.reshape(chan)
-        why = (f"'{label}' in training mode normalises with the mean and variance of the whole batch, so each "
-               "sample's output depends on the other samples (use GroupNorm or LayerNorm for per-sample "
-               "gradients, or call .eval() to use the running statistics)") if training else ""
+        why = (f"'{label}' normalises with the mean and variance of the whole batch (in training mode, or "
+               "always without running statistics), so each sample's output depends on the other samples (use "
+               "GroupNorm or LayerNorm for per-sample gradients, or .eval() with running statistics kept)"
+               ) if training else ""
         return y, {"xhat": xhat, "xhat_w": xhat, "rstd": rstd, "chan": chan, "axes": axes, "training": training,
                    "sample_axes": why, "eps": eps}
 
