@@ -99,6 +99,28 @@ def _follow_dtype(state: dict, g: np.ndarray) -> None:
             state[k] = v.astype(dtype)
 
 
+def _free_buffer(name: str, value: Any, p: Any, key: Any, depth: int = 0) -> Any:
+    """A loaded buffer of no declared kind (a custom optimizer's, or one a subclass adds): numeric
+    arrays of any shape (one of the parameter's shape and a float dtype takes its dtype), numbers,
+    strings, None, and lists, tuples and dicts of them; copied."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biuf":
+            raise ValueError(f"state buffer {name!r} of parameter {key!r} has non-numeric dtype {value.dtype}")
+        if value.shape == p.data.shape and value.dtype.kind == "f" and p.data.dtype.kind == "f":
+            return value.astype(p.data.dtype)
+        return value.copy()
+    if depth > 32:
+        raise ValueError(f"state buffer {name!r} of parameter {key!r} is nested too deeply")
+    if isinstance(value, (list, tuple)):
+        items = [_free_buffer(name, v, p, key, depth + 1) for v in value]
+        return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, dict):
+        return {k: _free_buffer(name, v, p, key, depth + 1) for k, v in value.items()}
+    if isinstance(value, (numbers.Number, str, bytes, type(None), np.generic)):
+        return value
+    raise ValueError(f"state buffer {name!r} of parameter {key!r} holds unsupported type {type(value).__name__}")
+
+
 class Optimizer(HookMethods):
     """Base class of all optimizers.
 
@@ -362,7 +384,7 @@ class Optimizer(HookMethods):
                 raise ValueError(f"state buffer 'step' of parameter {key!r} must be a non-negative int, got an "
                                  f"array of shape {value.shape}")
             value = value.item()  # a step saved as a 0-d (or one-element) array
-        if self.buffers and kind is None:
+        if kind is None and "buffers" in vars(type(self)) and self.buffers:  # (a subclass may add its own)
             raise ValueError(f"state of parameter {key!r} has an unknown buffer {name!r} (a {type(self).__name__} "
                              f"keeps {sorted(self.buffers)})")
         if kind == "scalar":
@@ -377,6 +399,8 @@ class Optimizer(HookMethods):
         if kind in ("array", "array?") and value.shape != p.data.shape:
             raise ValueError(f"state buffer {name!r} of parameter {key!r} has shape {value.shape}, but the parameter "
                              f"has shape {p.data.shape}")
+        if kind is None and isinstance(value, (np.ndarray, list, tuple, dict)):
+            return _free_buffer(name, value, p, key)
         if isinstance(value, np.ndarray):
             if value.ndim > 0 and value.shape != p.data.shape:
                 raise ValueError(f"state buffer {name!r} of parameter {key!r} has shape {value.shape}, "

@@ -287,6 +287,9 @@ class Adagrad(Optimizer):
 
         lr_t = lr / (1 + (t - 1) * lr_decay)
         s <- s + g**2                           (s starts at initial_accumulator_value)
+
+    As torch, ``s`` starts at the constructor's ``initial_accumulator_value`` for every
+    parameter; a param group's own entry of that name is kept but not read.
         p <- p - lr_t * g / (sqrt(s) + eps)
 
     Buffers: ``state[p]["step"]`` (int ``t``) and ``"sum"`` (s).
@@ -305,7 +308,7 @@ class Adagrad(Optimizer):
         """One Adagrad step of ``p`` (see the class docstring)."""
         if not state:
             state["step"] = 0
-            state["sum"] = np.full_like(p.data, group["initial_accumulator_value"])
+            state["sum"] = np.full_like(p.data, self.defaults["initial_accumulator_value"])
         state["step"] += 1
         lr_t = float(group["lr"]) / (1 + (state["step"] - 1) * float(group["lr_decay"]))
         s = state["sum"]

@@ -17,6 +17,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ...tensor import Tensor
 from ..optimizer import Optimizer, check_number
 
 __all__ = ["LRScheduler"]
@@ -213,12 +214,17 @@ class LRScheduler:
             raise ValueError(f"{name}.get_lr() returned {len(lrs)} learning rate(s), one per entry of the "
                              f"optimizer's parameter groups is needed ({n}; or the groups changed after the "
                              "scheduler was created)")
+        lrs = list(lrs)
         for i, lr in enumerate(lrs):
-            raw = getattr(lr, "data", lr)  # a one-element Tensor or array holds its number
-            v = raw.item() if isinstance(raw, np.ndarray) and raw.size == 1 else lr
+            raw = lr._data if isinstance(lr, Tensor) else lr  # a one-element Tensor or array holds its number
+            v = raw.item() if isinstance(raw, np.ndarray) and raw.size == 1 else raw
             if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real) or math.isnan(v):
                 raise ValueError(f"{name}.get_lr() returned {lr!r} for parameter group {i}; a learning rate "
                                  "is a real number")
+            bases = getattr(self, "base_lrs", ())
+            if v < 0 and i < len(bases) and -v <= 1e-12 * abs(float(bases[i])):
+                v = 0.0  # a schedule ending at 0 (LinearLR's end_factor=0.0) that rounding took below it
+            lrs[i] = v  # (a Tensor's or array's number: the optimizer's lr is a real number)
         for group, lr in zip(self.optimizer.param_groups, lrs):
             group["lr"] = lr
         self._last_lr = list(lrs)
