@@ -325,7 +325,7 @@ def view_chain(t: Any) -> Any:
 def take_node(t: Any, r: Any, version: int) -> Any:
     """``t`` becomes the node ``r`` (op, parents, batch state), at the new ``version``: ops
     built before it that read ``t`` are then out of date (``reattach``)."""
-    t._op, t._parents, t._ctx, t.requires_grad, t._bs = r._op, r._parents, r._ctx, r.requires_grad, r._bs
+    t._op, t._parents, t._ctx, t._rg, t._bs = r._op, r._parents, r._ctx, r._rg, r._bs
     for slot in ("_stamp", "_mix", "_src"):
         if hasattr(r, slot):
             setattr(t, slot, getattr(r, slot))

@@ -271,18 +271,30 @@ def toposort(root: Any, every: bool = False, versions: bool = False) -> list:
             continue
         waits = False  # a node whose parents are all done is emitted at once (no marker)
         for p in node._parents:
-            if p.requires_grad and p not in seen:
-                if not waits:
-                    waits = True
-                    push(node)
-                    push(_MARK)
-                push(p)
+            if p._rg:
+                if p not in seen:
+                    if not waits:
+                        waits = True
+                        push(node)
+                        push(_MARK)
+                    push(p)
+            elif p._op is not None:
+                raise flag_cleared(node, p)
         if not waits:
             emit(node)
     return order
 
 
 _MARK = object()  # pushed above a node being expanded, in toposort's stack
+
+
+def flag_cleared(node: Any, p: Any) -> RuntimeError:
+    """The error for a value an op made whose ``requires_grad`` was then set to False by hand
+    (torch refuses that assignment): the gradient through it would be silently cut."""
+    return RuntimeError(
+        f"backward: a value made by op '{p._op.name}' (used by op '{node._op.name}') had its requires_grad set to "
+        "False after it was built; only a leaf's flag can change (as in torch), so the gradient through it would "
+        "be cut silently. Use .detach() for a value that needs no gradient, and keep requires_grad as it was")
 _STAMP = attrgetter("_stamp")
 
 
@@ -322,9 +334,12 @@ def _by_stamp(root: Any) -> list:
                     "in place (by an in-place op such as add_ or relu_, an assignment to .data, or an optimizer step) "
                     "after the graph was built; its gradient would be computed at the wrong point. Recompute the "
                     "forward pass")
-            if p.requires_grad and p not in seen:
-                mark(p)
-                push(p)
+            if p._rg:
+                if p not in seen:
+                    mark(p)
+                    push(p)
+            elif p._op is not None:
+                raise flag_cleared(node, p)
     nodes.sort(key=_STAMP)
     leaves += nodes
     return leaves
@@ -387,7 +402,7 @@ def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
             op = node._op
             if op is not None:
                 for p, gp in zip(node._parents, op.vjp(node, node._grad)):
-                    if p.requires_grad:
+                    if p._rg:
                         p._grad += gp
         for leaf, before in kept:
             leaf._grad = before + leaf._grad
@@ -426,7 +441,7 @@ def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
             if visit is not None:
                 visit(node, g, grads)
         for p, gp in zip(node._parents, grads):
-            if gp is None or not p.requires_grad:
+            if gp is None or not p._rg:
                 continue
             if fit is not None:
                 d = p._data  # a Tensor: fit only a cotangent of another shape or dtype

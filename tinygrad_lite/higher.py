@@ -31,7 +31,7 @@ __all__ = ["backward", "grads", "recompute"]
 class _Lifted:
     """The stand-in of the graph node ``t`` in a ``create_graph`` sweep."""
 
-    __slots__ = ("t", "_parents", "_op", "requires_grad", "_data")
+    __slots__ = ("t", "_parents", "_op", "_rg", "_data")
     _internal = False  # (the sweep writes its grad: see the setter)
 
     @property
@@ -62,7 +62,8 @@ class _OnTensors:
 
 
 class _NoGrad:
-    requires_grad = False
+    requires_grad = _rg = False
+    _op = None
 
 
 _OP, _NONE = _OnTensors(), _NoGrad()
@@ -79,15 +80,15 @@ def lift(order: list, wanted: Optional[set] = None, leaves: Optional[set] = None
         n = _Lifted()
         n.t, n._data = t, t._data
         if leaves is not None and id(t) in leaves:
-            n._parents, n._op, n.requires_grad = (), None, wanted is None or id(t) in wanted
+            n._parents, n._op, n._rg = (), None, wanted is None or id(t) in wanted
             m[id(t)] = n
             continue
         n._parents = ps = tuple(m.get(id(p), _NONE) for p in t._parents)
         if wanted is None:
-            n._op, n.requires_grad = (None if t._op is None else _OP), True
+            n._op, n._rg = (None if t._op is None else _OP), True
         else:
-            up = any(p.requires_grad for p in ps)
-            n._op, n.requires_grad = (_OP if up else None), up or id(t) in wanted
+            up = any(p._rg for p in ps)
+            n._op, n._rg = (_OP if up else None), up or id(t) in wanted
         m[id(t)] = n
     return m
 

@@ -127,8 +127,13 @@ def register_tensor_hook(t: Any, hook: Callable) -> RemovableHandle:
     def call(node: Any, g: Any, pending: dict, sweep: Any) -> Optional[np.ndarray]:
         if type(g) is LazyGrad:  # a weight gradient kept as factors: the hook sees its value
             g = g.value()
-        out = hook(Tensor(g))
-        return None if out is None else _as_array("register_hook", out, g)
+        gt = Tensor(g)  # (a copy: the hook may keep it)
+        out = hook(gt)
+        if out is None:  # a hook that changed its argument in place (g.mul_(3)) gives that value, as torch
+            d = gt._data
+            return None if d.shape == g.shape and np.array_equal(d, g, equal_nan=True) else _as_array(
+                "register_hook", d, g)
+        return _as_array("register_hook", out, g)
 
     table = _tensor_table(t)
     return _handle(TENSORS, t, table, insert(table, call, False))

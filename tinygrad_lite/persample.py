@@ -358,7 +358,7 @@ class Context:
                         self.keys[id(p)] = p
                     continue
                 gp = grads[i]
-                if gp is None or not p.requires_grad:
+                if gp is None or not p._rg:
                     continue
                 r = rule(node, g, i, scale) if rule is not None else None
                 if r is None:
@@ -371,7 +371,7 @@ class Context:
                 self._reduction(node, g, p)
                 continue
             gp = grads[i]
-            if gp is None or not p.requires_grad:
+            if gp is None or not p._rg:
                 continue
             if mine is not None:
                 parts = mine
@@ -440,12 +440,11 @@ class Context:
                 leaf._ps, leaf._gs, leaf._gsnorm = ps, None, None
                 kept.append(leaf)
             elif self.mode == "norms":
-                held = leaf._gsnorm if modes[k] == "append" else None
-                leaf._ps = None
-                leaf._gs = None
-                n = norms[k]
+                held, n, c = leaf._gsnorm if modes[k] == "append" else None, norms[k], self.c or 1.0
+                leaf._ps = leaf._gs = None
                 leaf._gsnorm = n if held is None or n is None else np.concatenate([held, n])
-                leaf._nkeys = (keys, B)
+                # c: this cost's weight (.grad = c * the sum of the rows; None once two passes' differ)
+                leaf._nkeys = (keys, B, c if held is None or leaf._nkeys[2] == c else None)
             else:
                 clear(leaf)
         if kept:

@@ -283,7 +283,10 @@ class Accountant:
         step, and epsilon is infinite from then on.
         """
         sigma, q = _check_noise(noise_multiplier), _check_rate(sample_rate)
-        _merge(self.history, sigma, q, _check_count("num_steps", num_steps))
+        count = _check_count("num_steps", num_steps)
+        if type(self.history) is not list:  # a history assigned as a tuple (or list subclass): a list of it
+            self.history = _check_history(self.history)
+        _merge(self.history, sigma, q, count)
 
     def get_epsilon(self, delta: float) -> float:
         """Epsilon of the (epsilon, delta)-DP guarantee for all the steps recorded so far.
@@ -327,17 +330,15 @@ class Accountant:
         """
         if not isinstance(state_dict, dict):
             raise TypeError(f"Accountant.load_state_dict expects a dict, got {type(state_dict).__name__}")
+        if "kind" in state_dict and state_dict["kind"] != self.kind:
+            raise ValueError(f"Accountant.load_state_dict: the state is of a {state_dict['kind']!r} accountant, "
+                             f"this one is {self.kind!r}")
         expected = {"kind", "history"} | ({"value_discretization_interval"} if self.kind == "pld" else set())
         missing, extra = expected - set(state_dict), set(state_dict) - expected
         if missing or extra:
             raise KeyError(
                 f"Accountant.load_state_dict: missing keys {sorted(missing)}, unexpected keys "
                 f"{sorted(extra)} (a {self.kind!r} accountant's state has {sorted(expected)})"
-            )
-        if state_dict["kind"] != self.kind:
-            raise ValueError(
-                f"Accountant.load_state_dict: the state is of a {state_dict['kind']!r} accountant, "
-                f"this one is {self.kind!r}"
             )
         history = _check_history(state_dict["history"])
         interval = self._interval
@@ -444,8 +445,10 @@ def _seeds(seed: Any) -> tuple:
     if isinstance(seed, np.random.Generator):
         a, b = seed.integers(0, 2**63, size=2)
         return int(a), int(b)
-    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, Integral):
         raise TypeError(f"seed must be None, an int >= 0 or a numpy Generator, got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed must be None, an int >= 0 or a numpy Generator, got {seed!r}")
     child = np.random.SeedSequence(int(seed), spawn_key=(1,))
     return int(seed), int(child.generate_state(1, dtype=np.uint64)[0])
 

@@ -129,7 +129,10 @@ class NoiseScale:
         b_simple = trace_sigma / grad_sqnorm             t = number of updates
 
     After ``backward(per_sample="norms")`` the squared norms come from
-    ``grad_sample_norm`` and ``g`` from ``p.grad`` (divided by B after a sum cost).
+    ``grad_sample_norm`` and ``g`` from ``p.grad`` divided by ``c * B``, c the weight the
+    cost gives each sample's term (1/B for a mean; 1 for a sum, and for a mean written
+    ``.sum() / B``, whose per-sample gradients carry the 1/B). Micro-batches accumulated
+    before ``update`` must share that weight there (``ValueError`` otherwise).
 
     Args:
         beta: the smoothing factor in [0, 1); 0 keeps only the last batch.
@@ -200,13 +203,17 @@ class NoiseScale:
 
     @staticmethod
     def _mean_from_grad(p: Any, B: int) -> np.ndarray:
-        lb = getattr(p, "last_batch", None)
-        reduction = lb[1] if lb else None
-        if p.grad is None or reduction not in ("mean", "sum"):
-            raise ValueError("NoiseScale: after backward(per_sample=\"norms\") the batch's mean gradient comes from "
-                             "p.grad, which needs a plain mean or sum cost")
-        g = np.asarray(p.grad, dtype=np.float64)
-        return g / B if reduction == "sum" and B else g
+        """The mean of the B norms-pass rows S_b: ``.grad = c * sum_b S_b`` for the cost's weight
+        c of each sample's term (1/B for a mean, 1 for a sum or a mean written ``.sum() / B``,
+        whose rows carry the 1/B), recorded by the pass; passes of different weights refuse."""
+        kept = getattr(p, "_nkeys", None)
+        c = kept[2] if kept is not None and len(kept) > 2 else None
+        if p.grad is None or c is None:
+            raise ValueError(f"NoiseScale: after backward(per_sample=\"norms\") the batch's mean gradient comes from "
+                             f"the .grad of {persample.label(p)}, which here adds backwards whose costs weight their "
+                             "samples differently (means over batches of different sizes); call update() after "
+                             "each backward, or run the default backward()")
+        return np.asarray(p.grad, dtype=np.float64) / (c * B)
 
     def update(self, params: Any) -> Optional[float]:
         """Add the current batch's estimates (``params``: a Module or an iterable of

@@ -73,7 +73,7 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
     ``backward()``, ``p.grad_sample[b]`` = the gradient of sample b's own term.
     """
 
-    __slots__ = ("_data", "_v", "_stamp", "_grad", "_lazy", "requires_grad", "name", "_parents", "_op", "_ctx", "_bs",
+    __slots__ = ("_data", "_v", "_stamp", "_grad", "_lazy", "_rg", "name", "_parents", "_op", "_ctx", "_bs",
                  "_mix", "_ps", "_gs", "_gsbuf", "_gbuf", "_gsnorm", "_nkeys", "_last_batch", "_src", "_param",
                  "_moved", "_hooks", "_post", "_internal", "_home", "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
@@ -108,7 +108,7 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
         self._data = arr
         self._v = 0
         self._grad = self._lazy = None
-        self.requires_grad = self._param = bool(requires_grad)  # _param: a module's parameter, also when frozen
+        self._rg = self._param = bool(requires_grad)  # _param: a module's parameter, also when frozen
         self.name = name
         self._parents = ()
         self._op = None
@@ -258,7 +258,7 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
                                    f"got dtype {self.data.dtype}")
         if not requires_grad and self.requires_grad and self._op is not None:  # (torch's rule)
             raise RuntimeError("requires_grad_: only a leaf's flag can change; detach() a value needing no gradient")
-        self.requires_grad = bool(requires_grad)
+        self._rg = bool(requires_grad)
         if requires_grad and self._op is None:
             self._param = True
         return self
@@ -407,7 +407,7 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
             return self
         t = ops.CAST(self, dt)
         if not _float_dtype(dt) and t.requires_grad:
-            t.requires_grad, t._parents, t._op, t._ctx = False, (), None, None
+            t._rg, t._parents, t._op, t._ctx = False, (), None, None
         return t
 
     # ------------------------------------------------------------------ reductions -----

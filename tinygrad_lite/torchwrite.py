@@ -412,7 +412,7 @@ def shape_twin(name: str, who: str = "") -> Any:
 def detach_(self: Any) -> Any:
     """Cut this tensor from the graph in place: it becomes a leaf that does not require grad,
     with the same values (ops built before now that read it refuse to backward)."""
-    self._op, self._parents, self._ctx, self.requires_grad = None, (), None, False
+    self._op, self._parents, self._ctx, self._rg = None, (), None, False
     self._bs &= 1  # (keeps the batched flag, as ``detach()``)
     self._grad = self._lazy = None
     self._v = self._moved = base.bump()

@@ -208,7 +208,7 @@ _new = object.__new__
 def _node(data: float, parents: tuple, op: _Op, ctx: object = None) -> "Value":
     v = _new(Value)
     v.data = data
-    v.requires_grad = True  # a slot (always True): the walker reads it on every edge
+    v._rg = True  # a slot (always True): the walker reads it on every edge
     st = _state.__dict__  # this thread's recording state: one lookup, then plain dict reads
     if st["grad"]:  # (an op node's _grad is set by the backward that reaches it; 0.0 until then)
         v._parents = parents
@@ -252,7 +252,8 @@ class Value:
     accumulates across ``backward()`` calls (use ``v.grad = 0.0`` or ``zero_grad`` to reset).
     """
 
-    __slots__ = ("data", "_grad", "_label", "_parents", "_op", "_ctx", "_mod", "_src", "requires_grad", "__weakref__")
+    __slots__ = ("data", "_grad", "_label", "_parents", "_op", "_ctx", "_mod", "_src", "_rg", "__weakref__")
+    requires_grad = property(lambda v: v._rg, lambda v, flag: flag is v._rg or v.requires_grad_(flag))
     batched = False
     _scalar = True  # (the walker adds its cotangents straight into grad: graph._sweep)
     _bs = 0
@@ -277,7 +278,7 @@ class Value:
                 raise TypeError(f"Value: data must be a real number, got {type(data).__name__}") from None
         self.data = float(data)
         self._grad = 0.0
-        self.requires_grad = True
+        self._rg = True
         self._label = label
         self._parents = ()
         self._op = None
@@ -315,7 +316,7 @@ class Value:
             raise TypeError(f"Value.requires_grad_: requires_grad must be a bool, got {requires_grad!r}")
         if not self.is_leaf:
             raise RuntimeError("Value.requires_grad_: only a leaf Value can be frozen or unfrozen")
-        self.requires_grad = bool(requires_grad)
+        self._rg = bool(requires_grad)
         return self
 
     @property
@@ -382,7 +383,8 @@ class Value:
 
     def __rsub__(self, other: Number) -> "Value":
         if _num(other):
-            return _node(_plain(other) - self.data, (self,), RSUBC)
+            other = _plain(other)
+            return _node(other - self.data, (self,), RSUBC, other)  # (the constant: for pictures)
         return NotImplemented
 
     def __truediv__(self, other: Union["Value", Number]) -> "Value":

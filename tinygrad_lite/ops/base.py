@@ -204,7 +204,7 @@ def make(data: np.ndarray, op: Any, parents: tuple, ctx: Any, rg: bool, bs: int 
     if rg:
         st = state.__dict__  # this thread's recording state: one lookup, then plain dict reads
         if st["grad"]:
-            t.requires_grad = True
+            t._rg = True
             t._parents = parents
             t._op = op
             t._ctx = ctx
@@ -213,7 +213,7 @@ def make(data: np.ndarray, op: Any, parents: tuple, ctx: Any, rg: bool, bs: int 
                 from ..anomaly import created
                 created(t)
             return t
-    t.requires_grad = False
+    t._rg = False
     t._parents = ()
     t._op = None
     t._ctx = None
@@ -234,11 +234,11 @@ def _home(t: Any, p: Any) -> None:
     b = t._data.base
     pd = p._data
     if pd is b:
-        t._home = (p, not p.requires_grad)
+        t._home = (p, not p._rg)
     elif pd.base is b:
         h = getattr(p, "_home", None)
         if h is not None and h[0]._data is b:
-            t._home = (h[0], h[1] and not p.requires_grad)
+            t._home = (h[0], h[1] and not p._rg)
 
 
 class AllocationError(MemoryError, RuntimeError):
@@ -484,7 +484,7 @@ class Op:
         rg = False
         for t in inputs:
             s |= t._bs
-            rg = rg or t.requires_grad
+            rg = rg or t._rg
         bs, mix = self.batch(inputs, out, ctx) if s else (0, None)
         return make(out, self, inputs, ctx, rg, bs, mix)
 

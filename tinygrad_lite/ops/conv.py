@@ -202,7 +202,7 @@ def layer_batch(name: str, x: Any, params: tuple) -> tuple:
         return MIXED, x._mix
     if s & BATCHED:
         return BATCHED, None
-    if any(p.requires_grad for p in ps):
+    if any(p._rg for p in ps):
         return batchstate.mixed(f"op '{name}' applies parameters to a batch statistic", x)
     return STAT, x._mix
 
@@ -221,7 +221,7 @@ class Conv(Op):
             raise
         s = x._bs | W._bs | (0 if b is None else b._bs)
         bs, mix = layer_batch(self.name, x, parents[1:]) if s else (0, None)
-        rg = any(p.requires_grad for p in parents)
+        rg = any(p._rg for p in parents)
         return make(out, self, parents, ctx, rg, bs, mix)
 
     def forward(self, x: np.ndarray, W: np.ndarray, b: Optional[np.ndarray], stride: tuple, pads: tuple,
@@ -265,13 +265,13 @@ class Conv(Op):
         if n == 0:
             node._ctx[2] = (g, gm[0])
         gx = gW = gb = None
-        if parents[1].requires_grad:
+        if parents[1]._rg:
             raw = np.matmul(np.swapaxes(gm, 2, 3), cols)  # (L, G, Og, K*Cg)
             raw = raw.reshape((L, G, Og) + k + (Cg,))
             gW = np.ascontiguousarray(np.moveaxis(raw, -1, 3)).reshape(ld + W.shape)
-        if len(parents) == 3 and parents[2].requires_grad:  # a product with ones: several times np.sum's speed
+        if len(parents) == 3 and parents[2]._rg:  # a product with ones: several times np.sum's speed
             gb = np.matmul(np.ones(gm.shape[2], gm.dtype), gm).reshape(ld + (O,))
-        if parents[0].requires_grad:
+        if parents[0]._rg:
             gx = self._dx(gm, W, S, out, k, stride, pads, dilation, G, L * B).reshape(ld + parents[0].data.shape)
         return (gx, gW) if len(parents) == 2 else (gx, gW, gb)
 

@@ -139,7 +139,7 @@ class _Binary(Op):
                 raise failed(self, ValueError(f"{self.name}: {e}"), (a, b)) from None
             s = a._bs | b._bs
             bs, mix = batchstate.elementwise(self.name, data.shape, a, b, self.linear_in) if s else (0, None)
-            return make(data, self, (a, b), None, a.requires_grad or b.requires_grad, bs, mix)
+            return make(data, self, (a, b), None, a._rg or b._rg, bs, mix)
         tb = type(b)
         if (tb is float or tb is int or (isinstance(b, _num) and tb is not bool)) and self.const_op is not None:
             op = self.rconst_op if reverse else self.const_op
@@ -190,8 +190,8 @@ class _Const(_Unary):
             raise
         if a._bs:
             bs, mix = batchstate.unary(self.name, a, self.linear)
-            return make(data, self, (a,), c, a.requires_grad, bs, mix)
-        return make(data, self, (a,), c, a.requires_grad)
+            return make(data, self, (a,), c, a._rg, bs, mix)
+        return make(data, self, (a,), c, a._rg)
 
 
 # ------------------------------------------------------------------- with a constant -------
@@ -354,10 +354,10 @@ class Sub(_Binary):
     unread = (0, 1)  # (as add's)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        return alias(g), (-g if node._parents[1].requires_grad else None)
+        return alias(g), (-g if node._parents[1]._rg else None)
 
     def tvjp(self, node: Any, g: Any) -> tuple:
-        return g, (-g if node._parents[1].requires_grad else None)
+        return g, (-g if node._parents[1]._rg else None)
 
 
 class Mul(_Binary):
@@ -367,11 +367,11 @@ class Mul(_Binary):
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         a, b = node._parents
-        return (g * b._data if a.requires_grad else None, g * a._data if b.requires_grad else None)
+        return (g * b._data if a._rg else None, g * a._data if b._rg else None)
 
     def tvjp(self, node: Any, g: Any) -> tuple:
         a, b = node._parents
-        return (g * b if a.requires_grad else None, g * a if b.requires_grad else None)
+        return (g * b if a._rg else None, g * a if b._rg else None)
 
 
 class Div(_Binary):
@@ -391,13 +391,13 @@ class Div(_Binary):
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         a, b = node._parents
         with np.errstate(divide="ignore", invalid="ignore"):
-            ga = g / b._data if a.requires_grad else None
-            gb = -g * node._data / b._data if b.requires_grad else None
+            ga = g / b._data if a._rg else None
+            gb = -g * node._data / b._data if b._rg else None
         return ga, gb
 
     def tvjp(self, node: Any, g: Any) -> tuple:
         a, b = node._parents
-        return (g / b if a.requires_grad else None, -g * node / b if b.requires_grad else None)
+        return (g / b if a._rg else None, -g * node / b if b._rg else None)
 
 
 class Pow(_Binary):
@@ -420,9 +420,9 @@ class Pow(_Binary):
         ad, bd = a._data, b._data
         ga = gb = None
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            if a.requires_grad:  # b * a**(b-1), 0 where b == 0 (as in PyTorch)
+            if a._rg:  # b * a**(b-1), 0 where b == 0 (as in PyTorch)
                 ga = g * np.where(bd == 0, 0, bd * ipow(ad, bd - 1))
-            if b.requires_grad:  # a**b * log(a), 0 where a == 0 and b >= 0 (as in PyTorch)
+            if b._rg:  # a**b * log(a), 0 where a == 0 and b >= 0 (as in PyTorch)
                 gb = g * np.where((ad == 0) & (bd >= 0), 0, node._data * np.log(ad))
         dt = node._data.dtype
         return (None if ga is None else ga.astype(dt, copy=False), None if gb is None else gb.astype(dt, copy=False))
@@ -433,8 +433,8 @@ class Pow(_Binary):
         ad, bd = a._data, b._data
         zero = const(np.zeros((), node._data.dtype))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            ga = g * WHERE(const(bd == 0), zero, b * a ** (b - 1)) if a.requires_grad else None
-            gb = g * WHERE(const((ad == 0) & (bd >= 0)), zero, node * a.log()) if b.requires_grad else None
+            ga = g * WHERE(const(bd == 0), zero, b * a ** (b - 1)) if a._rg else None
+            gb = g * WHERE(const((ad == 0) & (bd >= 0)), zero, node * a.log()) if b._rg else None
         return ga, gb
 
 

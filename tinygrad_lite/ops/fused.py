@@ -53,14 +53,14 @@ class Matmul(Op):
             return Op.__call__(self, a, b)  # the error path: forward raises with the shapes
         if a._bs | b._bs:
             bs, mix = batchstate.matmul(a, b)
-            return make(out, self, (a, b), None, a.requires_grad or b.requires_grad, bs, mix)
-        return make(out, self, (a, b), None, a.requires_grad or b.requires_grad)
+            return make(out, self, (a, b), None, a._rg or b._rg, bs, mix)
+        return make(out, self, (a, b), None, a._rg or b._rg)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         A, Bp = node._parents
         a, b = A._data, Bp._data
         if a.ndim == 2 and b.ndim == 2 and g.ndim == 2:  # the hot case
-            return (g @ b.T if A.requires_grad else None, tmm(a, g) if Bp.requires_grad else None)
+            return (g @ b.T if A._rg else None, tmm(a, g) if Bp._rg else None)
         a2 = a if a.ndim > 1 else a[None, :]
         b2 = b if b.ndim > 1 else b[:, None]
         if a.ndim == 1 and b.ndim == 1:
@@ -72,11 +72,11 @@ class Matmul(Op):
         else:
             g2 = g
         ga = gb = None
-        if A.requires_grad:
+        if A._rg:
             ga = g2 @ np.swapaxes(b2, -1, -2)
             if a.ndim == 1:
                 ga = ga[..., 0, :]
-        if Bp.requires_grad:
+        if Bp._rg:
             gb = np.swapaxes(a2, -1, -2) @ g2
             if b.ndim == 1:
                 gb = gb[..., :, 0]
@@ -91,11 +91,11 @@ class Matmul(Op):
         g2 = g if na > 1 and nb > 1 else RESHAPE(
             g, (1, 1) if na == 1 and nb == 1 else gs[:-1] + (1, gs[-1]) if na == 1 else gs + (1,))
         ga = gb = None
-        if A.requires_grad:
+        if A._rg:
             ga = self(g2, _swap(b2))
             if na == 1:
                 ga = RESHAPE(ga, ga.shape[:-2] + ga.shape[-1:])
-        if Bp.requires_grad:
+        if Bp._rg:
             gb = self(_swap(a2), g2)
             if nb == 1:
                 gb = RESHAPE(gb, gb.shape[:-1])
@@ -147,10 +147,10 @@ class Linear(Op):
         if b is not None:
             out += b._data
             parents = (x, W, b)
-            rg = x.requires_grad or W.requires_grad or b.requires_grad
+            rg = x._rg or W._rg or b._rg
         else:
             parents = (x, W)
-            rg = x.requires_grad or W.requires_grad
+            rg = x._rg or W._rg
         s = x._bs | W._bs | (b._bs if b is not None else 0)
         bs, mix = (0, None) if not s else self.batch(parents, out, None)
         return make(out, self, parents, None, rg, bs, mix)
@@ -168,7 +168,7 @@ class Linear(Op):
                 return batchstate.mixed(f"op 'linear' on a batched input of shape {x._data.shape} contracts "
                                         "the sample axis", x)
             return BATCHED, None
-        if W.requires_grad or (b is not None and b.requires_grad):
+        if W._rg or (b is not None and b._rg):
             return batchstate.mixed("op 'linear' multiplies a batch statistic by parameters", x)
         return STAT, x._mix
 
@@ -178,7 +178,7 @@ class Linear(Op):
         has_b = len(parents) == 3
         xd, Wd = x._data, W._data
         gx = None
-        if x.requires_grad:
+        if x._rg:
             if g.size * Wd.shape[1] * g.itemsize < POOL_MIN * max(g.shape[-1], 1):
                 gx = g @ Wd
             else:  # a large result: memory used before (ops.memory)
@@ -187,7 +187,7 @@ class Linear(Op):
         if g.ndim == xd.ndim:  # no per-sample stack axes
             g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
             x2 = xd if xd.ndim == 2 else xd.reshape(-1, xd.shape[-1])
-            if W.requires_grad:
+            if W._rg:
                 # state.lazy: True in the rows backward, "plain" in one that keeps nothing per sample
                 lazy = state.__dict__.get("lazy")
                 if x._bs & BATCHED and lazy is True:
@@ -201,7 +201,7 @@ class Linear(Op):
                     gW = LazyGrad([(g2, x2)], Wd.shape, np.result_type(g2, x2))  # kept with the factors
                 else:
                     gW = tmm(g2, x2, released(W, "_gbuf"))
-            if has_b and parents[2].requires_grad:
+            if has_b and parents[2]._rg:
                 gb = colsum(g2)
         else:  # a stack of per-sample cotangents over an unbatched input
             k = lead(node, g)
@@ -216,13 +216,13 @@ class Linear(Op):
         """dx = g W, dW = g2^T x2, db = the column sums of g2 (g2, x2: g and x as 2-D)."""
         from .reduce import SUM
         x, W = node._parents[0], node._parents[1]
-        gx = MATMUL(g, W) if x.requires_grad else None
+        gx = MATMUL(g, W) if x._rg else None
         g2 = g if g.ndim == 2 else RESHAPE(g, (-1, g.shape[-1]))
         x2 = x if x.ndim == 2 else RESHAPE(x, (-1, x.shape[-1]))
-        gW = MATMUL(TRANSPOSE(g2, (1, 0)), x2) if W.requires_grad else None
+        gW = MATMUL(TRANSPOSE(g2, (1, 0)), x2) if W._rg else None
         if len(node._parents) == 2:
             return gx, gW
-        if not node._parents[2].requires_grad:
+        if not node._parents[2]._rg:
             return gx, gW, None
         ones = ones_for(g2)  # (the vjp's column sums, as a differentiable product: the same bits)
         return gx, gW, (SUM(g2, 0, False) if ones is None else MATMUL(const(ones), g2))
@@ -287,7 +287,7 @@ class MSELoss(_Loss):
             raise
         s = pred._bs | target._bs
         bs, mix = self.batch((pred, target), ctx[2], ctx) if s else (0, None)
-        rg = (pred.requires_grad or target.requires_grad)
+        rg = (pred._rg or target._rg)
         return make(data, self, (pred, target), ctx, rg, bs, mix)
 
     def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
@@ -305,12 +305,12 @@ class MSELoss(_Loss):
             g = g.reshape(g.shape + (1,) * d.ndim)
         gp = d * (g * (2.0 * scale))
         pred, target = node._parents
-        return (gp if pred.requires_grad else None, -gp if target.requires_grad else None)
+        return (gp if pred._rg else None, -gp if target._rg else None)
 
     def tvjp(self, node: Any, g: Any) -> tuple:
         pred, target = node._parents
         gp = (pred - target) * (g * (2.0 * node._ctx[3]))
-        return (gp if pred.requires_grad else None, -gp if target.requires_grad else None)
+        return (gp if pred._rg else None, -gp if target._rg else None)
 
 
 
@@ -355,7 +355,7 @@ class CrossEntropy(_Loss):
             raise
         s = logits._bs
         bs, mix = self.batch((logits,), logits._data, ctx) if s else (0, None)
-        return make(data, self, (logits,), ctx, logits.requires_grad, bs, mix)
+        return make(data, self, (logits,), ctx, logits._rg, bs, mix)
 
     def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
         (logits,) = inputs

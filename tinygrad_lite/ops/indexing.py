@@ -54,21 +54,21 @@ class _IndexPut(Op):
         axis, index, alpha = node._ctx
         k = lead(node, g)
         gs = None
-        if src.requires_grad:
+        if src._rg:
             gs = g[_along(axis, index, k)]
             gs = gs * alpha if alpha != 1 else gs
-        return self.x_cotangent(g, k, axis, index) if x.requires_grad else None, gs
+        return self.x_cotangent(g, k, axis, index) if x._rg else None, gs
 
     def tvjp(self, node: Any, g: Any) -> tuple:
         """The same maps on Tensors: x's cotangent is ``g`` times a constant mask."""
         x, src = node._parents
         axis, index, alpha = node._ctx
         gs = None
-        if src.requires_grad:
+        if src._rg:
             gs = GETITEM(g, _along(axis, index))
             gs = gs * alpha if alpha != 1 else gs
         gx = None
-        if x.requires_grad:
+        if x._rg:
             w = self.x_cotangent(np.ones(g.shape, node._data.dtype), 0, axis, index)
             gx = g * w
         return gx, gs

@@ -47,7 +47,7 @@ class InProj(Op):
             bad = [t for t in ins if t._bs & MIXED]
             bs, mix = layer_batch(self.name, bad[0] if bad else max(ins, key=lambda t: t._bs & BATCHED),
                                   parents[3:])
-        rg = any(p.requires_grad for p in parents)
+        rg = any(p._rg for p in parents)
         return make(data, self, parents, (q._data.shape[1], k._data.shape[1]), rg, bs, mix)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
@@ -59,11 +59,11 @@ class InProj(Op):
         parts = (g[..., :Tq, :], g[..., Tq:Tq + Tk, :], g[..., Tq + Tk:, :])
         grads: list = []
         for j in range(3):
-            grads.append(parts[j] @ W[j * E:(j + 1) * E] if P[j].requires_grad else None)
+            grads.append(parts[j] @ W[j * E:(j + 1) * E] if P[j]._rg else None)
         gW = gb = None
-        if P[3].requires_grad:
+        if P[3]._rg:
             gW = np.concatenate([np.einsum("...bto,bti->...oi", parts[j], P[j].data) for j in range(3)], axis=-2)
-        if len(P) == 5 and P[4].requires_grad:
+        if len(P) == 5 and P[4]._rg:
             gb = np.concatenate([parts[j].sum(axis=(n, n + 1)) for j in range(3)], axis=-1)
         return tuple(grads) + ((gW,) if len(P) == 4 else (gW, gb))
 
@@ -77,11 +77,11 @@ class InProj(Op):
         E = W.shape[1]
         parts = (g[:, :Tq], g[:, Tq:Tq + Tk], g[:, Tq + Tk:])
         Ws = [W[j * E:(j + 1) * E] for j in range(3)]
-        grads = [parts[j] @ Ws[j] if P[j].requires_grad else None for j in range(3)]
+        grads = [parts[j] @ Ws[j] if P[j]._rg else None for j in range(3)]
         gW = gb = None
-        if W.requires_grad:
+        if W._rg:
             gW = CONCAT([einsum_call("bto,bti->oi", [parts[j], P[j]]) for j in range(3)], -2)
-        if len(P) == 5 and P[4].requires_grad:
+        if len(P) == 5 and P[4]._rg:
             gb = CONCAT([parts[j].sum((0, 1)) for j in range(3)], -1)
         return tuple(grads) + ((gW,) if len(P) == 4 else (gW, gb))
 

@@ -106,12 +106,12 @@ class FloorDivide(_NonLinear):
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         a, b = node._parents
         zero = np.zeros_like(g)
-        return (zero if a.requires_grad else None, zero if b.requires_grad else None)
+        return (zero if a._rg else None, zero if b._rg else None)
 
     def tvjp(self, node: Any, g: Any) -> tuple:
         a, b = node._parents
         zero = const(np.zeros(g.shape, node._data.dtype))
-        return (zero if a.requires_grad else None, zero if b.requires_grad else None)
+        return (zero if a._rg else None, zero if b._rg else None)
 
 
 class TruncDivide(FloorDivide):
@@ -132,15 +132,15 @@ class Remainder(_NonLinear):
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         a, b = node._parents
         gb = None
-        if b.requires_grad:
+        if b._rg:
             gb = (-g * _quotient(node, self.rnd)).astype(node._data.dtype, copy=False)
-        return (alias(g) if a.requires_grad else None), gb
+        return (alias(g) if a._rg else None), gb
 
     def tvjp(self, node: Any, g: Any) -> tuple:
         """g, and -g times the (constant) quotient."""
         a, b = node._parents
-        gb = -g * _quotient(node, self.rnd).astype(node._data.dtype, copy=False) if b.requires_grad else None
-        return (g if a.requires_grad else None), gb
+        gb = -g * _quotient(node, self.rnd).astype(node._data.dtype, copy=False) if b._rg else None
+        return (g if a._rg else None), gb
 
 
 class Fmod(Remainder):

@@ -41,7 +41,7 @@ class Reshape(Op):
             bs, mix = batchstate.same_rows("reshape", x, data, keeps)
         else:
             bs, mix = 0, None
-        return make(data, self, (x,), xd.shape, x.requires_grad, bs, mix)
+        return make(data, self, (x,), xd.shape, x._rg, bs, mix)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         return (g.reshape(g.shape[:lead(node, g)] + node._ctx),)
@@ -111,7 +111,7 @@ class Transpose(Op):
         inv = tuple(int(i) for i in np.argsort(perm))
         s = x._bs
         bs, mix = batchstate.same_rows("transpose", x, data, n >= 1 and perm[0] == 0) if s else (0, None)
-        return make(data, self, (x,), inv, x.requires_grad, bs, mix)
+        return make(data, self, (x,), inv, x._rg, bs, mix)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         k = lead(node, g)
@@ -179,7 +179,7 @@ class GetItem(Op):
             bs, mix = 0, None
         if advanced and not bs & MIXED:
             bs, mix = _index_state(bs, mix, x, idx0, idx)
-        return make(data, self, (x,), (xd.shape, idx, advanced), x.requires_grad, bs, mix)
+        return make(data, self, (x,), (xd.shape, idx, advanced), x._rg, bs, mix)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         in_shape, idx, advanced = node._ctx
@@ -261,7 +261,7 @@ class Concat(Op):
         for t in ts:
             s |= t._bs
         bs, mix = batchstate.joined("cat", list(ts), data.shape, ax == 0) if s else (0, None)
-        rg = any(t.requires_grad for t in ts)
+        rg = any(t._rg for t in ts)
         return make(data, self, ts, (ax - data.ndim, sizes), rg, bs, mix)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
@@ -272,7 +272,7 @@ class Concat(Op):
         axis, sizes = node._ctx
         ends = (0,) + sizes + (g.shape[axis],)
         front = (slice(None),) * (g.ndim + axis)
-        return tuple(GETITEM(g, front + (slice(ends[i], ends[i + 1]),)) if p.requires_grad else None
+        return tuple(GETITEM(g, front + (slice(ends[i], ends[i + 1]),)) if p._rg else None
                      for i, p in enumerate(node._parents))
 
 
@@ -293,7 +293,7 @@ class Expand(Op):
             bs, mix = batchstate.same_rows("expand", x, data, data.ndim == xd.ndim and data.shape[0] == xd.shape[0])
         else:
             bs, mix = 0, None
-        return make(data, self, (x,), None, x.requires_grad, bs, mix)
+        return make(data, self, (x,), None, x._rg, bs, mix)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         return (alias(g),)  # the walker sums a broadcast cotangent back to the parent's shape
@@ -352,7 +352,7 @@ class Repeat(Op):
             bs, mix = batchstate.same_rows("repeat", x, data, len(reps) == xd.ndim and reps[0] == 1)
         else:
             bs, mix = 0, None
-        return make(data, self, (x,), (shape, tuple(int(r) for r in reps), xd.shape), x.requires_grad, bs, mix)
+        return make(data, self, (x,), (shape, tuple(int(r) for r in reps), xd.shape), x._rg, bs, mix)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         shape, reps, in_shape = node._ctx

@@ -226,7 +226,7 @@ class Einsum(Op):
         if len(pre) < k:
             raise ValueError("einsum: too many index letters to carry the per-sample axes")
         gsub = pre + node._ctx[1]
-        return tuple(self._grad(node, g, i, pre, gsub) if p.requires_grad else None
+        return tuple(self._grad(node, g, i, pre, gsub) if p._rg else None
                      for i, p in enumerate(node._parents))
 
     def tvjp(self, node: Any, g: Any) -> tuple:
@@ -237,7 +237,7 @@ class Einsum(Op):
         subs, out, _ = node._ctx
         res = []
         for i, p in enumerate(node._parents):
-            if not p.requires_grad:
+            if not p._rg:
                 res.append(None)
                 continue
             sub = subs[i]
@@ -283,7 +283,7 @@ class Einsum(Op):
             if s & BATCHED or len(stats) > 1:
                 return batchstate.mixed("op 'einsum' combines a batch statistic with per-sample values or "
                                         "another batch statistic", *inputs)
-            if any(t.requires_grad for t in inputs if not t._bs & STAT):
+            if any(t._rg for t in inputs if not t._bs & STAT):
                 return batchstate.mixed("op 'einsum' multiplies a batch statistic by a value that requires "
                                         "grad", *inputs)
             return STAT, batchstate._origin(*inputs)
@@ -292,7 +292,7 @@ class Einsum(Op):
             if t._bs & BATCHED:
                 ok = bool(first) and sub[:1] == first and sub.count(first) == 1
             else:
-                ok = not (first and first in sub and t.requires_grad)
+                ok = not (first and first in sub and t._rg)
             if not ok:
                 return batchstate.mixed(f"op 'einsum' {','.join(subs)}->{o} contracts, moves or repeats the "
                                         "sample axis", *inputs)

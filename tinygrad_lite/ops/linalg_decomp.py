@@ -54,7 +54,7 @@ class _Packed(_Matrix):
 
 def _live(t: Any) -> bool:
     """Whether a cotangent block can contribute: non-zero, or a function of something."""
-    return bool(t.requires_grad or np.any(t._data))
+    return bool(t._rg or np.any(t._data))
 
 
 def copyltu(M: np.ndarray) -> np.ndarray:

@@ -146,7 +146,7 @@ class LUFactor(_Matrix):
             raise failed(self, e, (A,)) from None
         bs, mix = self.batch((A,), LU, None) if A._bs else (0, None)
         P = perm_matrix(piv, LU.shape[-2], LU.dtype)
-        return make(LU, self, (A,), P, A.requires_grad, bs, mix), piv, info
+        return make(LU, self, (A,), P, A._rg, bs, mix), piv, info
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         return (lu_grad(node._data, node._ctx, g).astype(node._data.dtype, copy=False),)

@@ -299,7 +299,7 @@ class Solve(_Matrix):
         else:
             gb = trisolve(T(a), g, tri != "L", unit)
         ga = None
-        if pa.requires_grad:
+        if pa._rg:
             ga = -(gb @ T(node._data))
             if tri is not None:
                 ga = mask(ga, tri, unit)
@@ -311,7 +311,7 @@ class Solve(_Matrix):
         flip = None if tri is None else ("U" if tri == "L" else "L")
         gb = self(pa.mT, g, tri=flip, unit=unit, who=who)
         ga = None
-        if pa.requires_grad:
+        if pa._rg:
             ga = -(gb @ node.mT)
             if tri is not None:
                 ga = (TRIL if tri == "L" else TRIU)(ga, diagonal=(-1 if tri == "L" else 1) if unit else 0)
@@ -383,7 +383,7 @@ class CholeskySolve(_Matrix):
         L = floats(pL._data)
         gb = self._solve(L, g, upper)
         gL = None
-        if pL.requires_grad:
+        if pL._rg:
             C = gb @ T(node._data)
             C = C + T(C)
             gL = -(L @ C) if upper else -(C @ L)
@@ -394,7 +394,7 @@ class CholeskySolve(_Matrix):
         pb, pL = node._parents
         gb = self(g, pL, upper=upper)
         gL = None
-        if pL.requires_grad:
+        if pL._rg:
             C = gb @ node.mT
             C = C + C.mT
             gL = -(pL @ C) if upper else -(C @ pL)

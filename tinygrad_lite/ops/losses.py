@@ -94,7 +94,7 @@ class _Pointwise(_Loss):
             raise
         s = pred._bs | target._bs
         bs, mix = self.batch((pred, target), pred._data, ctx) if s else (0, None)
-        return make(data, self, (pred, target), ctx, pred.requires_grad or target.requires_grad, bs, mix)
+        return make(data, self, (pred, target), ctx, pred._rg or target._rg, bs, mix)
 
     def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
         pred, target = inputs
@@ -117,25 +117,25 @@ class _Pointwise(_Loss):
         pred, target = node._parents
         p, t = pred._data, target._data
         with np.errstate(over="ignore"):
-            dp, dt = self.derivs(p, t, kw, target.requires_grad)
+            dp, dt = self.derivs(p, t, kw, target._rg)
         g = _expand(g, reduction != "none", p.ndim)
         if scale != 1.0:
             g = g * scale
         if kw.get("weight") is not None:
             g = g * kw["weight"]
-        gp = (g * dp).astype(p.dtype, copy=False) if pred.requires_grad else None
+        gp = (g * dp).astype(p.dtype, copy=False) if pred._rg else None
         gt = (g * dt).astype(t.dtype, copy=False) if dt is not None else None
         return gp, gt
 
     def tvjp(self, node: Any, g: Any) -> tuple:
         _, reduction, scale, kw, _ = node._ctx
         pred, target = node._parents
-        dp, dt = self.tderivs(pred, target, kw, target.requires_grad)
+        dp, dt = self.tderivs(pred, target, kw, target._rg)
         if scale != 1.0:
             g = g * scale
         if kw.get("weight") is not None:
             g = g * kw["weight"]
-        return (g * dp if pred.requires_grad else None, None if dt is None else g * dt)
+        return (g * dp if pred._rg else None, None if dt is None else g * dt)
 
     def tderivs(self, p: Any, t: Any, kw: dict, need_t: bool) -> tuple:
         """``derivs`` with Tensor ops (``create_graph=True``); none by default."""

@@ -216,8 +216,8 @@ def _split(g: np.ndarray, a: Any, b: Any, a_loses: Any, b_loses: Any) -> tuple:
     ad, bd = a._data, b._data
     zero = np.zeros((), g.dtype)
     shared = np.where(ad == bd, g * 0.5, g).astype(g.dtype, copy=False)
-    ga = np.where(a_loses(ad, bd), zero, shared) if a.requires_grad else None
-    gb = np.where(b_loses(ad, bd), zero, shared) if b.requires_grad else None
+    ga = np.where(a_loses(ad, bd), zero, shared) if a._rg else None
+    gb = np.where(b_loses(ad, bd), zero, shared) if b._rg else None
     return ga, gb
 
 
@@ -244,8 +244,8 @@ class Atan2(_NonLinear):
         with np.errstate(divide="ignore", invalid="ignore"):
             d = ad * ad + bd * bd
             r = np.where(d == 0, 0.0, 1.0 / d)  # at the origin the gradient is taken as 0, as torch does
-            ga = (g * (bd * r)).astype(dt, copy=False) if a.requires_grad else None
-            gb = (g * (-ad * r)).astype(dt, copy=False) if b.requires_grad else None
+            ga = (g * (bd * r)).astype(dt, copy=False) if a._rg else None
+            gb = (g * (-ad * r)).astype(dt, copy=False) if b._rg else None
         return ga, gb
 
     def tvjp(self, node: Any, g: Any) -> tuple:
@@ -256,7 +256,7 @@ class Atan2(_NonLinear):
         d = a * a + b * b
         zero = d._data == 0
         r = WHERE(const(zero), const(np.zeros((), node._data.dtype)), 1.0 / (d + zero.astype(node._data.dtype)))
-        return (g * b * r if a.requires_grad else None, -(g * a * r) if b.requires_grad else None)
+        return (g * b * r if a._rg else None, -(g * a * r) if b._rg else None)
 
 
 SIN, COS, LOG1P, EXPM1, LOG2, LOG10, EXP2 = Sin(), Cos(), Log1p(), Expm1(), Log2(), Log10(), Exp2()

@@ -192,13 +192,13 @@ class Hypot(_NonLinear):
         a, b = node._parents
         out = node._data
         with np.errstate(divide="ignore", invalid="ignore"):
-            ga = g * (a._data / out) if a.requires_grad else None
-            gb = g * (b._data / out) if b.requires_grad else None
+            ga = g * (a._data / out) if a._rg else None
+            gb = g * (b._data / out) if b._rg else None
         return ga, gb
 
     def tvjp(self, node: Any, g: Any) -> tuple:
         a, b = node._parents
-        return (g * a / node if a.requires_grad else None, g * b / node if b.requires_grad else None)
+        return (g * a / node if a._rg else None, g * b / node if b._rg else None)
 
 
 def _xlogy(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -218,20 +218,20 @@ class Xlogy(_NonLinear):
         dt = node._data.dtype
         with np.errstate(divide="ignore", invalid="ignore"):
             ga = None
-            if a.requires_grad:
+            if a._rg:
                 ga = np.where((ad == 0) & (bd <= 0), 0.0, _xlogy(g, bd)).astype(dt, copy=False)
-            gb = (g * (ad / bd)).astype(dt, copy=False) if b.requires_grad else None
+            gb = (g * (ad / bd)).astype(dt, copy=False) if b._rg else None
         return ga, gb
 
     def tvjp(self, node: Any, g: Any) -> tuple:
         """g log(b) (0 where a = 0 and b <= 0) and g a / b, on Tensors."""
         a, b = node._parents
         ga = gb = None
-        if a.requires_grad:
+        if a._rg:
             off = (a._data == 0) & (b._data <= 0)
             from .select import WHERE
             ga = g * WHERE(const(off), const(np.zeros((), node._data.dtype)), (b + off.astype(node._data.dtype)).log())
-        if b.requires_grad:
+        if b._rg:
             gb = g * a / b
         return ga, gb
 

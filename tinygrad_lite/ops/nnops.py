@@ -96,7 +96,7 @@ class Embedding(Op):
         bs, mix = layer_batch(self.name, idx, (W,)) if s else (0, None)
         if bs & BATCHED and idx._data.ndim == 0:
             bs, mix = batchstate.mixed("op 'embedding' of a 0-d batched index", idx)
-        return make(data, self, (idx, W), padding_idx, W.requires_grad, bs, mix)
+        return make(data, self, (idx, W), padding_idx, W._rg, bs, mix)
 
     @staticmethod
     def _rows(node: Any, g: np.ndarray) -> tuple:
@@ -170,7 +170,7 @@ class _Norm(Op):
         for p in parents:
             s |= p._bs
         bs, mix = self.batch(parents, out, ctx) if s else (0, None)
-        rg = any(p.requires_grad for p in parents)
+        rg = any(p._rg for p in parents)
         return make(out, self, parents, ctx, rg, bs, mix)
 
     def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
@@ -186,10 +186,10 @@ class _Norm(Op):
         has_w, has_b = ctx["has"]
         if has_w:
             w = node._parents[1]
-            out.append((g * ctx["xhat_w"]).sum(axis=red) if w.requires_grad else None)
+            out.append((g * ctx["xhat_w"]).sum(axis=red) if w._rg else None)
         if has_b:
             bp = node._parents[-1]
-            out.append(g.sum(axis=red) if bp.requires_grad else None)
+            out.append(g.sum(axis=red) if bp._rg else None)
         return out
 
     def sample_rows(self, node: Any, g: np.ndarray, i: int, scale: float) -> Any:
@@ -223,7 +223,7 @@ class LayerNorm(_Norm):
         x = node._parents[0]
         has_w, _ = ctx["has"]
         gx = None
-        if x.requires_grad:
+        if x._rg:
             gh = g * node._parents[1]._data if has_w else g
             gx = _normalise_vjp(gh, ctx["xhat"], ctx["rstd"], ctx["axes"])
         n = lead(node, g)
@@ -250,7 +250,7 @@ def _scaled_cotangent(node: Any, g: np.ndarray) -> tuple:
     ctx = node._ctx
     x = node._parents[0]
     has_w, _ = ctx["has"]
-    gh = g * node._parents[1]._data.reshape(ctx["chan"]) if has_w and x.requires_grad else g
+    gh = g * node._parents[1]._data.reshape(ctx["chan"]) if has_w and x._rg else g
     return ctx, x, lead(node, g), gh
 
 
@@ -285,7 +285,7 @@ class GroupNorm(_Norm):
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         ctx, x, n, gh = _scaled_cotangent(node, g)
         gx = None
-        if x.requires_grad:
+        if x._rg:
             B, G = x._data.shape[0], ctx["groups"]
             m = x._data.shape[1] // G * int(np.prod(x._data.shape[2:]))
             gx = _normalise_vjp(gh.reshape(g.shape[:n] + (B, G, m)), ctx["xhat"].reshape(B, G, m), ctx["rstd"],
@@ -348,7 +348,7 @@ class BatchNorm(_Norm):
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         ctx, x, n, gh = _scaled_cotangent(node, g)
         gx = None
-        if x.requires_grad:
+        if x._rg:
             gx = _normalise_vjp(gh, ctx["xhat"], ctx["rstd"], ctx["axes"]) if ctx["training"] else gh * ctx["rstd"]
         red = (n,) + tuple(range(n + 2, g.ndim))
         return tuple([gx] + self.affine_grads(node, g, red))

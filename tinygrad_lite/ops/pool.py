@@ -100,7 +100,7 @@ class _Pool(Op):
             failed(self, e, (x,))
             raise
         bs, mix = batchstate.unary(self.name, x, self.linear) if x._bs else (0, None)
-        return make(out, self, (x,), ctx, x.requires_grad, bs, mix)
+        return make(out, self, (x,), ctx, x._rg, bs, mix)
 
     @staticmethod
     def windows(x: np.ndarray, k: tuple, stride: tuple, pads: tuple, dilation: tuple, fill: float) -> tuple:
@@ -290,7 +290,7 @@ class MaxUnpool(Op):
             failed(self, e, (x,))
             raise
         bs, mix = batchstate.unary(self.name, x, True) if x._bs else (0, None)
-        return make(out, self, (x,), ctx, x.requires_grad, bs, mix)
+        return make(out, self, (x,), ctx, x._rg, bs, mix)
 
     def forward(self, x: np.ndarray, idx: np.ndarray, out_shape: tuple) -> tuple:
         nd = len(out_shape)

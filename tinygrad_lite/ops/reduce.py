@@ -54,7 +54,7 @@ class _Reduce(Op):
         s = x._bs
         bs, mix = batchstate.reduction(self.name, x, axes, self.sum_or_mean) if s else (0, None)
         ctx = (xd.shape, axes, keepdims) + extra if extra else (xd.shape, axes, keepdims)
-        return make(data, self, (x,), ctx, x.requires_grad, bs, mix)
+        return make(data, self, (x,), ctx, x._rg, bs, mix)
 
     def compute(self, xd: np.ndarray, axes: Any, keepdims: bool, batched: bool) -> np.ndarray:
         return np.asarray(type(self).fn(xd, axis=axes, keepdims=keepdims))
@@ -326,7 +326,7 @@ class _AlongAxis(Op):
             raise
         s = x._bs
         bs, mix = batchstate.along_axis(self.name, x, a) if s else (0, None)
-        return make(data, self, (x,), a, x.requires_grad, bs, mix)
+        return make(data, self, (x,), a, x._rg, bs, mix)
 
 
 class Softmax(_AlongAxis):

@@ -89,7 +89,7 @@ class Region(Op):
     def __call__(self, x: Any, layout: tuple) -> Any:
         out = region(x._data, layout)
         bs, mix = batchstate.same_rows(self.name, x, out, keeps_rows(layout, x._data)) if x._bs else (0, None)
-        return make(out, self, (x,), layout, x.requires_grad, bs, mix)
+        return make(out, self, (x,), layout, x._rg, bs, mix)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         x = node._parents[0]._data
@@ -122,7 +122,7 @@ class RegionWrite(Op):
             out = no_values(x._data)
         s = x._bs | v._bs
         bs, mix = self.state(x, v, layout) if s else (0, None)
-        return make(out, self, (x, v), layout, x.requires_grad or v.requires_grad, bs, mix)
+        return make(out, self, (x, v), layout, x._rg or v._rg, bs, mix)
 
     def state(self, x: Any, v: Any, layout: tuple) -> tuple:
         s = x._bs | v._bs
@@ -142,16 +142,16 @@ class RegionWrite(Op):
             region(out, layout)[...] = 0
             return out
 
-        gx = _each(g, k, rest) if x.requires_grad else None
-        gv = _each(g, k, lambda gl: np.array(region(gl, layout))) if v.requires_grad else None
+        gx = _each(g, k, rest) if x._rg else None
+        gv = _each(g, k, lambda gl: np.array(region(gl, layout))) if v._rg else None
         return gx, gv
 
     def tvjp(self, node: Any, g: Any) -> tuple:
         x, v = node._parents
         layout = node._ctx
         zeros = const(np.zeros(layout[1], x._data.dtype))
-        return (REGIONWRITE(g, zeros, layout) if x.requires_grad else None,
-                REGION(g, layout) if v.requires_grad else None)
+        return (REGIONWRITE(g, zeros, layout) if x._rg else None,
+                REGION(g, layout) if v._rg else None)
 
 
 REGION, REGIONWRITE = Region(), RegionWrite()

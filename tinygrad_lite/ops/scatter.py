@@ -103,7 +103,7 @@ class _Scatter(Op):
             raise
         ib = getattr(index, "_bs", 0)
         bs, mix = self.state(x, src, index, axis, out) if x._bs | src._bs | ib else (0, None)
-        return make(out, self, (x, src), ctx, x.requires_grad or src.requires_grad, bs, mix)
+        return make(out, self, (x, src), ctx, x._rg or src._rg, bs, mix)
 
     def state(self, x: Any, src: Any, index: Any, axis: int, out: np.ndarray) -> tuple:
         """Row b of the result depends on rows b of x, src and index only when the axis is not
@@ -126,7 +126,7 @@ class _Scatter(Op):
 def _unwritten(x: Any, g: np.ndarray, at: tuple) -> Any:
     """The cotangent of the tensor written into (None unless it requires grad): ``g`` with
     the positions ``at``, which the write replaced, set to 0."""
-    if not x.requires_grad:
+    if not x._rg:
         return None
     gx = np.array(g)  # a copy, and an array also when a 0-d cotangent arrives as a numpy scalar
     gx[at] = 0
@@ -135,7 +135,7 @@ def _unwritten(x: Any, g: np.ndarray, at: tuple) -> Any:
 
 def _t_unwritten(x: Any, g: Any, at: tuple) -> Any:
     """``_unwritten`` on Tensors: ``g`` times a constant mask that is 0 at ``at``."""
-    if not x.requires_grad:
+    if not x._rg:
         return None
     keep = np.ones(g.shape, g._data.dtype)
     keep[at] = 0
@@ -164,12 +164,12 @@ class Scatter(_Scatter):
         full, sshape = node._ctx
         k = lead(node, g)
         at = (slice(None),) * k + full
-        return _unwritten(x, g, at), _padded(g[at], k, sshape) if src.requires_grad else None
+        return _unwritten(x, g, at), _padded(g[at], k, sshape) if src._rg else None
 
     def tvjp(self, node: Any, g: Any) -> tuple:
         x, src = node._parents
         full, sshape = node._ctx
-        return _t_unwritten(x, g, full), _t_padded(GETITEM(g, full), sshape) if src.requires_grad else None
+        return _t_unwritten(x, g, full), _t_padded(GETITEM(g, full), sshape) if src._rg else None
 
 
 class ScatterReduce(_Scatter):
@@ -207,10 +207,10 @@ class ScatterReduce(_Scatter):
                 np.add.at(n, full, src_is)
                 share = g / n
                 gx, gs = self_is * share, src_is * share[at]
-        if x.requires_grad and not include_self:
+        if x._rg and not include_self:
             gx = np.array(gx)
             gx[at] = 0
-        return (gx if x.requires_grad else None), (_padded(np.asarray(gs), k, sshape) if src.requires_grad else None)
+        return (gx if x._rg else None), (_padded(np.asarray(gs), k, sshape) if src._rg else None)
 
     def tvjp(self, node: Any, g: Any) -> tuple:
         """sum, mean, amax and amin: ``g`` times constant weights (the counts, the ties), read
@@ -222,12 +222,12 @@ class ScatterReduce(_Scatter):
         dt = node._data.dtype
         ones = np.ones(node._data.shape, dt)
         wx, ws = self.vjp(node, ones) if reduce != "sum" else (ones, ones[full])
-        if x.requires_grad and reduce == "sum" and not include_self:
+        if x._rg and reduce == "sum" and not include_self:
             wx = np.array(wx)
             wx[full] = 0
-        gx = g * wx if x.requires_grad else None
+        gx = g * wx if x._rg else None
         gs = None
-        if src.requires_grad:
+        if src._rg:
             gs = _t_padded(GETITEM(g, full) * _cut(np.asarray(ws), s.shape), sshape)
         return gx, gs
 
@@ -277,7 +277,7 @@ class IndexPut(Op):
         for t in index:
             s |= t._bs
         bs, mix = self.state(x, v, index, keeps_rows, np.shape(target), out.shape) if s else (0, None)
-        return make(out, self, (x, v), (key, accumulate), x.requires_grad or v.requires_grad, bs, mix)
+        return make(out, self, (x, v), (key, accumulate), x._rg or v._rg, bs, mix)
 
     def state(self, x: Any, v: Any, index: tuple, keeps_rows: bool, tshape: tuple, oshape: tuple) -> tuple:
         s = x._bs | v._bs
@@ -304,9 +304,9 @@ class IndexPut(Op):
         x, v = node._parents
         key, accumulate = node._ctx
         k = lead(node, g)
-        gx = (g if x.requires_grad else None) if accumulate else _unwritten(x, g, (slice(None),) * k + key)
+        gx = (g if x._rg else None) if accumulate else _unwritten(x, g, (slice(None),) * k + key)
         gv = None
-        if v.requires_grad:  # (one stack entry at a time: separated index arrays move their axes to the front)
+        if v._rg:  # (one stack entry at a time: separated index arrays move their axes to the front)
             gv = np.array(g[key]) if not k else np.stack([gl[key] for gl in g.reshape((-1,) + g.shape[k:])]).reshape(
                 g.shape[:k] + np.shape(node._data[key]))
         return gx, gv
@@ -314,8 +314,8 @@ class IndexPut(Op):
     def tvjp(self, node: Any, g: Any) -> tuple:
         x, v = node._parents
         key, accumulate = node._ctx
-        gx = (g if x.requires_grad else None) if accumulate else _t_unwritten(x, g, key)
-        return gx, GETITEM(g, key) if v.requires_grad else None
+        gx = (g if x._rg else None) if accumulate else _t_unwritten(x, g, key)
+        return gx, GETITEM(g, key) if v._rg else None
 
 
 SCATTER, SCATTERREDUCE, SCATTERADD, INDEXPUT = Scatter(), ScatterReduce(), ScatterAdd(), IndexPut()

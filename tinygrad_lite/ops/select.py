@@ -43,7 +43,7 @@ class Where(Op):
             raise
         inputs = (cond, a, b)
         bs, mix = self.batch(inputs, data, None) if cond._bs | a._bs | b._bs else (0, None)
-        return make(data, self, inputs, None, a.requires_grad or b.requires_grad, bs, mix)
+        return make(data, self, inputs, None, a._rg or b._rg, bs, mix)
 
     def batch(self, inputs: tuple, out: np.ndarray, ctx: Any) -> tuple:
         """Like ``a + b`` for the two branches (linear in each); a batched condition makes
@@ -67,14 +67,14 @@ class Where(Op):
         cond, a, b = node._parents
         c = cond._data
         zero = np.zeros((), node._data.dtype)
-        return (None, np.where(c, g, zero) if a.requires_grad else None,
-                np.where(c, zero, g) if b.requires_grad else None)
+        return (None, np.where(c, g, zero) if a._rg else None,
+                np.where(c, zero, g) if b._rg else None)
 
     def tvjp(self, node: Any, g: Any) -> tuple:
         cond, a, b = node._parents
         zero = base.const(np.zeros((), node._data.dtype))
-        return (None, self(cond, g, zero) if a.requires_grad else None,
-                self(cond, zero, g) if b.requires_grad else None)
+        return (None, self(cond, g, zero) if a._rg else None,
+                self(cond, zero, g) if b._rg else None)
 
 
 class PickedRows(Rows):
@@ -150,7 +150,7 @@ class Gather(Op):
             bs, mix = batchstate.same_rows("gather", x, data, a != 0 and idx.shape[0] == xd.shape[0])
         else:
             bs, mix = 0, None
-        return make(data, self, (x,), (xd.shape, full), x.requires_grad, bs, mix)
+        return make(data, self, (x,), (xd.shape, full), x._rg, bs, mix)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         in_shape, full = node._ctx
@@ -230,7 +230,7 @@ class _Along(Op):
         xd = x._data
         data = np.take_along_axis(xd, idx, axis)
         bs, mix = batchstate.along_axis(self.name, x, axis) if x._bs else (0, None)
-        return make(data, self, (x,), (xd.shape, axis, idx), x.requires_grad, bs, mix)
+        return make(data, self, (x,), (xd.shape, axis, idx), x._rg, bs, mix)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         shape, axis, idx = node._ctx

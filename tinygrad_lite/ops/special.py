@@ -420,16 +420,16 @@ class LogAddExp(_NonLinear):
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         a, b = node._parents
         with np.errstate(all="ignore"):
-            ga = g / (1 + np.power(self.base, b._data - a._data)) if a.requires_grad else None
-            gb = g / (1 + np.power(self.base, a._data - b._data)) if b.requires_grad else None
+            ga = g / (1 + np.power(self.base, b._data - a._data)) if a._rg else None
+            gb = g / (1 + np.power(self.base, a._data - b._data)) if b._rg else None
         return ga, gb
 
     def tvjp(self, node: Any, g: Any) -> tuple:
         """g / (1 + base^(b-a)) = g sigmoid((a - b) ln base), and for b alike."""
         a, b = node._parents
         k = math.log(self.base)
-        return (g * ((a - b) * k).sigmoid() if a.requires_grad else None,
-                g * ((b - a) * k).sigmoid() if b.requires_grad else None)
+        return (g * ((a - b) * k).sigmoid() if a._rg else None,
+                g * ((b - a) * k).sigmoid() if b._rg else None)
 
 
 class LogAddExp2(LogAddExp):
@@ -447,10 +447,10 @@ class Copysign(_NonLinear):
         a, b = node._parents
         ga = gb = None
         with np.errstate(all="ignore"):
-            if a.requires_grad:
+            if a._rg:
                 ad = a._data
                 ga = g * np.where(ad == 0, 0.0, node._data / np.where(ad == 0, 1.0, ad))
-        if b.requires_grad:
+        if b._rg:
             gb = np.zeros(np.broadcast_shapes(g.shape, node._data.shape), node._data.dtype)
         return ga, gb
 
@@ -473,8 +473,8 @@ class Fmax(_NonLinear):
         with np.errstate(invalid="ignore"):
             to_a = self.keep(a._data, b._data) | np.isnan(b._data)
         zero = np.zeros((), node._data.dtype)
-        return (np.where(to_a, g, zero) if a.requires_grad else None,
-                np.where(to_a, zero, g) if b.requires_grad else None)
+        return (np.where(to_a, g, zero) if a._rg else None,
+                np.where(to_a, zero, g) if b._rg else None)
 
     def tvjp(self, node: Any, g: Any) -> tuple:
         ga, gb = self.vjp(node, np.ones(node._data.shape, node._data.dtype))

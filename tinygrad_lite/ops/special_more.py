@@ -282,7 +282,7 @@ class _NoFirst(_NonLinear):
     first = "input"
 
     def refuse(self, node: Any) -> None:
-        if node._parents[0].requires_grad:
+        if node._parents[0]._rg:
             raise NotImplementedError(f"{self.name}: the derivative with respect to {self.first} is not implemented "
                                       "(torch has none either); only the second operand can require grad")
 
@@ -290,12 +290,12 @@ class _NoFirst(_NonLinear):
         self.refuse(node)
         b = node._parents[1]
         with np.errstate(all="ignore"):
-            gb = (g * self.deriv(node)).astype(node._data.dtype, copy=False) if b.requires_grad else None
+            gb = (g * self.deriv(node)).astype(node._data.dtype, copy=False) if b._rg else None
         return None, gb
 
     def tvjp(self, node: Any, g: Any) -> tuple:
         self.refuse(node)
-        return None, (g * self.tderiv(node) if node._parents[1].requires_grad else None)
+        return None, (g * self.tderiv(node) if node._parents[1]._rg else None)
 
 
 class Igamma(_NoFirst):

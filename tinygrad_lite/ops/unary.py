@@ -62,7 +62,7 @@ class _Unary(Op):
             raise
         s = a._bs
         bs, mix = batchstate.unary(self.name, a, self.linear) if s else (0, None)
-        return make(data, self, (a,), ctx, a.requires_grad, bs, mix)
+        return make(data, self, (a,), ctx, a._rg, bs, mix)
 
 
 # ------------------------------------------------------------------- unary ---------------
@@ -225,7 +225,7 @@ class Clip(_Unary):
         is that bound, by torch's rule: ``min`` where a < min < max, ``max`` where a > max or
         min > max (``a`` keeps its own: 1 where min <= a <= max)."""
         out = super().__call__(a, lo, hi)
-        if not any(isinstance(v, base.Tensor) and v.requires_grad for v in (lo, hi)):
+        if not any(isinstance(v, base.Tensor) and v._rg for v in (lo, hi)):
             return out
         from .select import WHERE
         ld, hd = (np.asarray(v.data if isinstance(v, base.Tensor) else (d if v is None else v))
@@ -233,7 +233,7 @@ class Clip(_Unary):
         with np.errstate(invalid="ignore"):  # (without max, min wins wherever a < min: also min = inf)
             masks = ((a._data < ld) & ((ld < hd) | (hi is None)), ((a._data > hd) | (ld > hd)) & ~np.isnan(ld))
         for v, m in zip((hi, lo), masks[::-1]):
-            if isinstance(v, base.Tensor) and v.requires_grad:
+            if isinstance(v, base.Tensor) and v._rg:
                 out = WHERE(const(np.broadcast_to(m, out.shape)), v.astype(out.dtype), out)
         return out
 
