@@ -324,7 +324,7 @@ FUNCTIONAL_CASES = [
     (lambda: F.scaled_dot_product_attention(*(np.ones((2, 2)),) * 3, scale="a"), TypeError, "scale"),
     (lambda: F.scaled_dot_product_attention(*(np.ones((2, 2)),) * 3, attn_mask=np.ones((3, 3), bool)), ValueError,
      "attn_mask"),
-    (lambda: F.softmax(np.ones((2, 2)), None), TypeError, "softmax"),
+    (lambda: F.softmax(np.ones((2, 2)), "rows"), TypeError, "softmax"),
     (lambda: F.embedding(np.array([0]), np.ones(3)), ValueError, "weight"),
     (lambda: F.batch_norm(np.ones((4, 3)), np.zeros(3), np.ones(3), training=True, momentum="a"), TypeError,
      "momentum"),

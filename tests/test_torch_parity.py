@@ -166,9 +166,12 @@ def test_no_grad_on_a_generator_holds_while_its_body_runs() -> None:
         next(it)
 
 
-def test_requires_grad_set_by_hand_on_integers_is_refused_by_backward() -> None:
+def test_requires_grad_set_by_hand_on_integers_is_refused() -> None:
     i = tl.tensor([1, 2, 3])
-    i.requires_grad = True
+    with pytest.raises(TypeError, match="only floating-point tensors can require gradients"):
+        i.requires_grad = True  # (as torch: at the assignment)
+    assert i.requires_grad is False
+    i._rg = True  # past the setter: backward still refuses an integer leaf that requires grad
     with pytest.raises(TypeError, match="only floating-point tensors can require gradients"):
         (i * 2.0).sum().backward()
     assert i.grad is None

@@ -21,7 +21,8 @@ def _qkv(seed=0):
 def test_sdpa_refuses_an_integer_mask(dtype):
     q, k, v = _qkv()
     m = np.array([[1, 0, 0], [1, 1, 0], [1, 1, 1]], dtype=dtype)
-    with pytest.raises(TypeError, match=r"scaled_dot_product_attention: attn_mask must be bool.*" + np.dtype(dtype).name):
+    want = r"scaled_dot_product_attention: attn_mask must be bool.*" + np.dtype(dtype).name
+    with pytest.raises(TypeError, match=want):
         F.scaled_dot_product_attention(q, k, v, attn_mask=m)
     with pytest.raises(TypeError, match="attn_mask"):
         F.scaled_dot_product_attention(q, k, v, attn_mask=tl.tensor(m))

@@ -282,9 +282,8 @@ class Accountant:
         positive int. A noise multiplier of 0 is allowed: it is a non-private
         step, and epsilon is infinite from then on.
         """
-        sigma, q = _check_noise(noise_multiplier), _check_rate(sample_rate)
-        count = _check_count("num_steps", num_steps)
-        if type(self.history) is not list:  # a history assigned as a tuple (or list subclass): a list of it
+        sigma, q, count = _check_noise(noise_multiplier), _check_rate(sample_rate), _check_count("num_steps", num_steps)
+        if type(self.history) is not list:  # a history assigned as a tuple: a (checked, merged) list of it
             self.history = _check_history(self.history)
         _merge(self.history, sigma, q, count)
 
@@ -445,10 +444,9 @@ def _seeds(seed: Any) -> tuple:
     if isinstance(seed, np.random.Generator):
         a, b = seed.integers(0, 2**63, size=2)
         return int(a), int(b)
-    if isinstance(seed, bool) or not isinstance(seed, Integral):
-        raise TypeError(f"seed must be None, an int >= 0 or a numpy Generator, got {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be None, an int >= 0 or a numpy Generator, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
+        raise (TypeError if not isinstance(seed, Integral) or isinstance(seed, bool) else ValueError)(
+            f"seed must be None, an int >= 0 or a numpy Generator, got {seed!r}")
     child = np.random.SeedSequence(int(seed), spawn_key=(1,))
     return int(seed), int(child.generate_state(1, dtype=np.uint64)[0])
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import numbers
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Optional, Union
 
 import numpy as np
@@ -95,16 +94,6 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods, Ne
         """There is no CUDA device here: a RuntimeError (as torch built without CUDA)."""
         factories.check_device("cuda", "cuda" if device is None else device)
         return self  # (device "cpu" given: nothing to move)
-
-    def _set_requires_grad(self, value: Any) -> None:
-        if value is not self._rg:
-            if self._op is not None and isinstance(value, (bool, np.bool_)) and bool(value) != self._rg:
-                raise RuntimeError(f"requires_grad: only a leaf's flag can change (as torch); this value was made by "
-                                   f"op '{self._op.name}'. Use .detach() for a copy that needs no gradient")
-            self.requires_grad_(value)  # (checks the type and the dtype)
-
-    requires_grad = property(attrgetter("_rg"), _set_requires_grad, doc="Whether a gradient is computed for "
-                             "this tensor (a leaf's flag may be set; torch's rule)")
 
     @property
     def device(self) -> Any:

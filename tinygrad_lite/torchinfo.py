@@ -1,5 +1,6 @@
 """Torch's Tensor queries and the methods a port of real (CPU, dense, real-valued) tensors
-expects: memory layout (``stride``, ``storage_offset``, ``data_ptr``, ``nbytes``,
+expects: the ``requires_grad`` flag as torch sets it (only a leaf's changes; a bool),
+memory layout (``stride``, ``storage_offset``, ``data_ptr``, ``nbytes``,
 ``itemsize``), the always-false flags of kinds of tensor this library does not have (sparse,
 quantized, complex, meta ...), the identity conversions (``conj``, ``resolve_conj``, ``real``,
 ``pin_memory``; ``H``, ``mH`` and ``adjoint`` are in ``torchlayout``) and a few method forms
@@ -14,6 +15,7 @@ rule of ``torchwrite`` for data outside a graph.
 from __future__ import annotations
 
 import builtins
+from operator import attrgetter
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -27,6 +29,16 @@ class InfoMethods:
     """Mixin of ``Tensor`` (see the module docstring)."""
 
     __slots__ = ()
+
+    def _set_requires_grad(self, value: Any) -> None:
+        if value is not self._rg:
+            if self._op is not None and isinstance(value, (bool, np.bool_)) and bool(value) != self._rg:
+                raise RuntimeError(f"requires_grad: only a leaf's flag can change (as torch); this value was made by "
+                                   f"op '{self._op.name}'. Use .detach() for a copy that needs no gradient")
+            self.requires_grad_(value)  # (checks the type and the dtype)
+
+    requires_grad = property(attrgetter("_rg"), _set_requires_grad, doc="Whether a gradient is computed for "
+                             "this tensor (a leaf's flag may be set; torch's rule)")
 
     @property
     def last_batch(self) -> Optional[tuple]:
