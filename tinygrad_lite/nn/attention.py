@@ -130,10 +130,12 @@ class MultiheadAttention(Module):
         self._rng = None if rng is None else r  # None: the default generator at each call
 
     def _mask(self, attn_mask: Any, key_padding_mask: Any, is_causal: bool, B: int, Tq: int, Tk: int,
-              dtype: Any, unbatched: bool) -> Optional[np.ndarray]:
-        """One additive mask (0 or -inf, or the float mask), broadcastable to (B, H, Tq, Tk)."""
+              dtype: Any, unbatched: bool) -> Any:
+        """One additive mask (0 or -inf, or the float mask), broadcastable to (B, H, Tq, Tk): an
+        array, or a Tensor when ``attn_mask`` is a float Tensor that requires grad (it gets its
+        gradient, as in torch)."""
         H = self.num_heads
-        add = None
+        add = learned = None
         if attn_mask is not None:
             m = _mask_array(attn_mask, "attn_mask")
             if m.shape == (B * H, Tq, Tk):
@@ -141,7 +143,10 @@ class MultiheadAttention(Module):
             elif m.shape != (Tq, Tk):
                 raise ValueError(f"MultiheadAttention: attn_mask must have shape ({Tq}, {Tk}) or "
                                  f"({B * H}, {Tq}, {Tk}), got {m.shape}")
-            add = np.where(m, -np.inf, 0.0) if m.dtype == bool else m.astype(dtype)
+            if isinstance(attn_mask, Tensor) and attn_mask._rg and m.dtype.kind == "f":
+                learned = attn_mask.reshape(B, H, Tq, Tk) if m.ndim == 4 else attn_mask
+            else:
+                add = np.where(m, -np.inf, 0.0) if m.dtype == bool else m.astype(dtype)
         if is_causal:
             c = np.where(np.triu(np.ones((Tq, Tk), dtype=bool), 1), -np.inf, 0.0)
             add = c if add is None else add + c
@@ -157,6 +162,9 @@ class MultiheadAttention(Module):
         extra = (self.bias_k is not None) + self.add_zero_attn
         if add is not None and extra:  # the appended key rows: allowed for every query
             add = np.pad(add, [(0, 0)] * (add.ndim - 1) + [(0, extra)])
+        if learned is not None:
+            learned = F.pad(learned, (0, extra)) if extra else learned
+            return learned if add is None else learned + np.asarray(add, dtype=dtype)
         return None if add is None else np.asarray(add, dtype=dtype)
 
     def forward(self, query: Any, key: Any, value: Any, attn_mask: Any = None, need_weights: bool = True,

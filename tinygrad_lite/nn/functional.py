@@ -358,17 +358,20 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean", *, size_average: 
     return ops.MSE(pred, target, reduction)
 
 
-def masked_softmax(scores: Tensor, add: Optional[np.ndarray]) -> Tensor:
-    """softmax(scores + add) over the last axis, ``add`` a constant (0 / -inf, or floats). A row
-    whose keys are all -inf is 0 (as torch's attention gives, not nan), with zero gradient."""
+def masked_softmax(scores: Tensor, add: Any) -> Tensor:
+    """softmax(scores + add) over the last axis, ``add`` a constant (0 / -inf, or floats) or a
+    float Tensor that requires grad (a learned bias: it gets its gradient). A row whose keys
+    are all -inf is 0 (as torch's attention gives, not nan), with zero gradient."""
     if add is None:
         return scores.softmax(-1)
-    full = np.broadcast_to(add, np.broadcast_shapes(np.shape(add), scores.data.shape))
+    learned = isinstance(add, Tensor)
+    full = np.broadcast_to(add.data if learned else add, np.broadcast_shapes(np.shape(add), scores.data.shape))
     dead = np.isneginf(full).all(axis=-1, keepdims=True)
     keep = None
     if dead.any():
-        add, keep = np.where(dead, 0.0, full), (~dead).astype(scores.data.dtype)
-    attn = (scores + np.asarray(add).astype(scores.data.dtype)).softmax(-1)
+        from ..factories import where
+        add, keep = where(dead, 0.0, add) if learned else np.where(dead, 0.0, full), (~dead).astype(scores.data.dtype)
+    attn = (scores + (add.to(scores.data.dtype) if learned else np.asarray(add).astype(scores.data.dtype))).softmax(-1)
     return attn if keep is None else attn * keep
 
 
@@ -412,7 +415,8 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
         if m.dtype != bool and m.dtype.kind != "f":  # (0/1 integers would be added to the scores: nothing masked)
             raise TypeError(f"scaled_dot_product_attention: attn_mask must be bool (True: attention allowed) or "
                             f"float (added to the scores), got dtype {m.dtype}")
-        add = np.where(m, 0.0, -np.inf) if m.dtype == bool else m
+        learned = isinstance(attn_mask, Tensor) and attn_mask._rg and m.dtype.kind == "f"  # (gets its gradient)
+        add = np.where(m, 0.0, -np.inf) if m.dtype == bool else attn_mask if learned else m
     attn = masked_softmax(scores, add)
     if dropout_p > 0.0:
         attn = dropout(attn, dropout_p, True, rng=rng)
