@@ -32,6 +32,7 @@ Writing (:func:`write_npz`) produces a plain ``.npz`` that ``numpy.load`` reads 
 from __future__ import annotations
 
 import ast
+import io
 import os
 import re
 import secrets
@@ -108,6 +109,30 @@ def open_regular(path: str, where: str) -> tuple[BinaryIO, int]:
 
 
 # --------------------------------------------------------------------------- the central directory
+
+
+# a JSON string, or an unterminated one up to the end: each character can match in one way
+# only and the match cannot fail once it starts, so the scan is linear in the length
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.S)
+_STEP = np.zeros(256, dtype=np.int8)  # [ and { open a level, ] and } close one
+_STEP[[ord("["), ord("{")]] = 1
+_STEP[[ord("]"), ord("}")]] = -1
+_VALUE = np.zeros(256, dtype=bool)  # a value starts after each of these (an empty container counts once)
+_VALUE[[ord("["), ord("{"), ord(","), ord(":")]] = True
+
+
+def json_shape(raw: bytes) -> tuple[int, int]:
+    """``(deepest nesting of [ and {, about how many values)`` of the JSON text ``raw``, from
+    its skeleton (strings removed), before any parsing."""
+    skeleton = np.frombuffer(_JSON_STRING.sub(b"", raw), dtype=np.uint8)
+    return int(np.cumsum(_STEP[skeleton], dtype=np.int32).max(initial=0)), int(_VALUE[skeleton].sum())
+
+
+def first_offset(data: bytes) -> int:
+    """Where the first member of the zip archive that ``data`` ends with starts (0: ``data`` is
+    one archive; more: other bytes, such as an earlier archive, come before it)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return min((info.header_offset for info in zf.infolist()), default=0)
 
 
 def list_members(f: BinaryIO, where: str, key_pattern: str) -> tuple[zipfile.ZipFile, dict[str, Any], list]:

@@ -32,8 +32,9 @@ regular file is opened; the zip directory, every member's sizes and every
 unexpected, duplicate, overlapping or oversized members, two structure entries
 naming one member, and structures nested deeper than ``MAX_DEPTH`` all raise
 :class:`CheckpointError`. A file of ``S`` bytes never makes ``load`` allocate
-more than about ``112 * S`` bytes (``_npzsafe.MAX_RATIO`` = 100 times the compressed
-sizes, plus ``RATIO_SLACK`` per member).
+more than about ``112 * S`` bytes for its arrays (``_npzsafe.MAX_RATIO`` = 100 times the
+compressed sizes, plus ``RATIO_SLACK`` per member), and its structure at most 16 values per
+byte it occupies (about 1.6 KiB of memory per byte) and ``MAX_STRUCTURE_VALUES`` in all.
 
 Paths are used exactly as given: no ``.npz`` suffix is appended by either
 function, so ``save(obj, "ckpt")`` writes the file ``ckpt`` and
@@ -52,10 +53,10 @@ is only kept deflated when it shrinks at most ``_npzsafe.SAVE_RATIO`` times
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
-import re
 import struct
 import zipfile
 import zlib
@@ -87,8 +88,8 @@ STRUCTURE_MEMBER = "__structure__"
 MAX_DEPTH = 100
 """Deepest nesting of dicts / lists / tuples that :func:`save` writes and :func:`load` reads."""
 
-MAX_STRUCTURE_BYTES = 64 << 20
-"""Largest structure document :func:`load` reads, in bytes."""
+MAX_STRUCTURE_BYTES = 64 << 20  # the largest structure document load reads, in bytes,
+MAX_STRUCTURE_VALUES = 4 << 20  # and the most values it may hold (big data belongs in arrays)
 
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 _NPY_MAGIC = b"\x93NUMPY"
@@ -102,9 +103,6 @@ _NONFINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 # A Python nesting level takes at most 3 JSON levels ({"$dict": [[k, v]]}); the document
 # object and a leaf node ({"$array": ...}) add 2.
 _MAX_JSON_DEPTH = 3 * MAX_DEPTH + 2
-_BRACKET_STEP = np.zeros(256, dtype=np.int8)
-_BRACKET_STEP[[ord("["), ord("{")]] = 1
-_BRACKET_STEP[[ord("]"), ord("}")]] = -1
 
 
 # --------------------------------------------------------------------------- encoding
@@ -384,25 +382,19 @@ def save(obj: Any, path: Union[PathLike, BinaryIO], *, compress: bool = False) -
 # --------------------------------------------------------------------------- reading
 
 
-# a JSON string, or an unterminated one up to the end: each character can match in one way
-# only and the match cannot fail once it starts, so the scan is linear in the length
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.S)
-
-
-def _json_depth(raw: bytes) -> int:
-    """Deepest nesting of ``[`` / ``{`` in the JSON text ``raw`` (brackets inside strings ignored)."""
-    skeleton = np.frombuffer(_JSON_STRING.sub(b"", raw), dtype=np.uint8)
-    return int(np.cumsum(_BRACKET_STEP[skeleton], dtype=np.int32).max(initial=0))
-
-
-def _parse_structure(raw: np.ndarray, where: str) -> Any:
-    """Parses and checks the structure document; returns its ``root`` node."""
+def _parse_structure(raw: np.ndarray, where: str, stored: int) -> Any:
+    """The structure document's checked ``root`` node (``stored``: its size in the file)."""
     if raw.dtype != np.uint8 or raw.ndim != 1:
         raise CheckpointError(f"cannot load {where}: member {STRUCTURE_MEMBER!r} is not a uint8 byte string")
     data = raw.tobytes()
-    if _json_depth(data) > _MAX_JSON_DEPTH:
+    depth, values = _npzsafe.json_shape(data)
+    if depth > _MAX_JSON_DEPTH:
         raise CheckpointError(f"cannot load {where}: invalid checkpoint structure: containers nested deeper "
                               f"than MAX_DEPTH = {MAX_DEPTH} levels")
+    if values > min(MAX_STRUCTURE_VALUES, 16 * stored + 65536):  # (each parsed value costs ~100 bytes)
+        raise CheckpointError(f"cannot load {where}: its structure holds about {values} values in {stored} "
+                              f"bytes (at most 16 per byte and {MAX_STRUCTURE_VALUES} in all: a bomb of empty "
+                              "containers?); refused before parsing")
     try:
         document = json.loads(data.decode("ascii"))
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
@@ -422,9 +414,20 @@ def _parse_structure(raw: np.ndarray, where: str) -> Any:
     return document["root"]
 
 
-def _load_archive(f: BinaryIO, where: str) -> Any:
-    """Checks the archive ``f`` from its headers, then its structure, then reads the arrays."""
+def _load_archive(f: BinaryIO, where: str, start: int = 0) -> Any:
+    """Checks the archive ``f`` (at ``start``) from its headers, its structure, then reads the arrays.
+    zip reads the directory at the END of the file: when other archives follow this one (saves into
+    one stream), this one is read alone and ``f`` left at the next one."""
     zf, members, unexpected = _npzsafe.list_members(f, where, _MEMBER_KEYS)
+    first = min((info.header_offset for info in members.values()), default=start)
+    if first > start:
+        zf.close()
+        f.seek(start)
+        data = f.read(first - start)
+        while first := _npzsafe.first_offset(data):  # (still a later archive's directory: 3+ saves)
+            data = data[:first]
+        f.seek(start + len(data))
+        return _load_archive(io.BytesIO(data), where)
     with zf:
         if STRUCTURE_MEMBER not in members:
             raise CheckpointError(
@@ -434,7 +437,7 @@ def _load_archive(f: BinaryIO, where: str) -> Any:
         if unexpected:
             raise CheckpointError(f"cannot load {where}: unexpected archive members {unexpected}")
         raw = _npzsafe.read_npy(zf, members[STRUCTURE_MEMBER], where, max_bytes=MAX_STRUCTURE_BYTES)
-        root = _parse_structure(raw, where)
+        root = _parse_structure(raw, where, members[STRUCTURE_MEMBER].compress_size)
         check = _Decoder(members, None, f"cannot load {where}")
         check.decode(root)
         unused = sorted(set(members) - set(check.refs) - {STRUCTURE_MEMBER})
@@ -451,11 +454,9 @@ def load(path: Union[PathLike, BinaryIO], map_location: Any = None, *, weights_o
     As torch.load, ``path`` may be a binary file object (read from its position, left open);
     torch.load's ``map_location`` (``None``, ``"cpu"``, a device, a dict or a callable),
     ``weights_only`` and ``mmap`` change nothing (:mod:`tinygrad_lite.checkpoint_torch`): the arrays are
-    always in host memory and loading is always weights-only.
-
-    Every size is checked from the archive's headers before anything is
-    decompressed, and reads are capped at those sizes, so a crafted file of
-    ``S`` bytes cannot make ``load`` allocate more than about ``112 * S`` bytes.
+    always in host memory and loading is always weights-only. Every size is checked from the
+    archive's headers before anything is decompressed, and reads are capped at those sizes: a
+    crafted file cannot make ``load`` allocate more than the module docstring's bounds.
 
     Args:
         path: the file to read, used exactly as given (no suffix is added).
@@ -509,11 +510,11 @@ def _read(f: BinaryIO, where: str, start: int) -> Any:
         )
     f.seek(start)
     try:
-        return _load_archive(f, where)
+        return _load_archive(f, where, start)
     except CheckpointError:
         raise
-    except (ValueError, zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, struct.error,
-            RuntimeError) as exc:  # (zipfile: NotImplementedError for an unknown version or method)
+    except (ValueError, TypeError, zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, struct.error,
+            RuntimeError) as exc:  # (zipfile: NotImplementedError, a RuntimeError; TypeError: a tensor of strings)
         raise CheckpointError(
             f"cannot load {where}: truncated or damaged archive ({type(exc).__name__}: {exc})"
         ) from exc

@@ -240,7 +240,8 @@ class Xlogy(_NonLinear):
 def _cumprod(x: np.ndarray, a: int) -> np.ndarray:
     """Running products along axis ``a`` (a 0-d tensor is its own running product, in the
     dtype a 1-d one gets: small integers and bool widen to int64)."""
-    return np.cumprod(x, axis=a) if x.ndim else np.cumprod(x.reshape(1)).reshape(())
+    dt = np.int64 if x.dtype.kind == "u" else None  # (as torch: numpy's uint64 would wrap a subtraction)
+    return np.cumprod(x, axis=a, dtype=dt) if x.ndim else np.cumprod(x.reshape(1), dtype=dt).reshape(())
 
 
 class Cumprod(_AlongAxis):

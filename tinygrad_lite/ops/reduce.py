@@ -60,9 +60,17 @@ class _Reduce(Op):
         return np.asarray(type(self).fn(xd, axis=axes, keepdims=keepdims))
 
 
+def _widened(fn: Any) -> Any:
+    """``fn`` (a sum or product) with unsigned integers accumulated in int64, as torch (numpy's
+    uint64 would wrap a later subtraction)."""
+    def f(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> Any:
+        return fn(x, axis=axis, keepdims=keepdims, dtype=np.int64 if x.dtype.kind == "u" else None)
+    return f
+
+
 class Sum(_Reduce):
     unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
-    name, rule, fn = "sum", "d sum(a)/da_i = 1", np.sum
+    name, rule, fn = "sum", "d sum(a)/da_i = 1", staticmethod(_widened(np.sum))
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         in_shape, axes, _ = node._ctx
@@ -170,7 +178,7 @@ class Min(Max):
 
 class Prod(_Reduce):
     name, rule, sum_or_mean = "prod", "d prod(a)/da_i = the product of the other a_j (exact at zeros)", False
-    fn = staticmethod(np.prod)
+    fn = staticmethod(_widened(np.prod))
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         in_shape, axes, _ = node._ctx
@@ -377,7 +385,8 @@ class Cumsum(_AlongAxis):
     def compute(x: np.ndarray, a: int) -> np.ndarray:
         """Running sums along axis ``a`` (a 0-d tensor is its own running sum, in the dtype a
         1-d one gets: small integers and bool widen to int64)."""
-        return np.cumsum(x, axis=a) if x.ndim else np.cumsum(x.reshape(1)).reshape(())
+        dt = np.int64 if x.dtype.kind == "u" else None  # (as torch: numpy's uint64 would wrap a subtraction)
+        return np.cumsum(x, axis=a, dtype=dt) if x.ndim else np.cumsum(x.reshape(1), dtype=dt).reshape(())
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         a = node._ctx
