@@ -149,6 +149,10 @@ class MaxPool(_Pool):
         fill = -np.inf if np.issubdtype(x.dtype, np.floating) else np.iinfo(x.dtype).min
         win, out, Sp = self.windows(x, k, stride, pads, dilation, fill)
         am = win.argmax(axis=-1)
+        if any(lo or hi for lo, hi in pads):  # a window whose inputs are all -inf (the fill): its first input
+            inside = self.windows(np.ones(x.shape[-len(k):], bool), k, stride, pads, dilation, False)[0]
+            first = np.broadcast_to(inside.argmax(axis=-1), am.shape)  # (as torch: padding is never picked)
+            am = np.where(np.take_along_axis(np.broadcast_to(inside, win.shape), am[..., None], -1)[..., 0], am, first)
         y = np.take_along_axis(win, am[..., None], axis=-1)[..., 0]
         return y, (k, pads, Sp, am, out, stride, dilation)
 
