@@ -40,6 +40,19 @@ def _float(input: Any, who: str) -> Tensor:
     return _t(input)._floating(who)
 
 
+def _int_bounds(input: Any, lo: float, hi: float) -> Optional[Tensor]:
+    """An integer input clipped to [lo, hi] in its own dtype, the bounds cut to integers as torch
+    does (no gradient: integers have none); None for any other input."""
+    x = _t(input)
+    if x.data.dtype.kind not in "iu":
+        return None
+    if x.data.dtype.kind == "u" and lo < 0:
+        raise ValueError(f"hardtanh: an unsigned integer tensor ({x.data.dtype}) cannot be clipped to a negative "
+                         f"limit {lo} (as torch)")
+    info = np.iinfo(x.data.dtype)
+    return x.clamp(min(max(int(lo), info.min), info.max), max(min(int(hi), info.max), info.min))
+
+
 def leaky_relu(input: Any, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """x where x > 0, else negative_slope * x."""
     _inplace(inplace, "leaky_relu")
@@ -66,13 +79,15 @@ def hardtanh(input: Any, min_val: float = -1.0, max_val: float = 1.0, inplace: b
     lo, hi = _real(min_val, "hardtanh", "min_val"), _real(max_val, "hardtanh", "max_val")
     if lo > hi:
         raise ValueError(f"hardtanh: min_val ({lo}) must not be greater than max_val ({hi})")
-    return act.HARDTANH(_float(input, "hardtanh"), lo, hi)
+    out = _int_bounds(input, lo, hi)
+    return act.HARDTANH(_float(input, "hardtanh"), lo, hi) if out is None else out
 
 
 def relu6(input: Any, inplace: bool = False) -> Tensor:
     """min(max(x, 0), 6) (``hardtanh(x, 0, 6)``)."""
     _inplace(inplace, "relu6")
-    return act.HARDTANH(_float(input, "relu6"), 0.0, 6.0)
+    out = _int_bounds(input, 0, 6)
+    return act.HARDTANH(_float(input, "relu6"), 0.0, 6.0) if out is None else out
 
 
 def logsigmoid(input: Any) -> Tensor:

@@ -115,8 +115,12 @@ def glu(input: Any, dim: int = -1) -> Tensor:
 def threshold(input: Any, threshold: float, value: float, inplace: bool = False) -> Tensor:
     """x where x > threshold, else value (gradient 1 where x > threshold, else 0)."""
     _inplace(inplace, "threshold")
-    x = _float(input, "threshold")
     t, v = _real(threshold, "threshold", "threshold"), _real(value, "threshold", "value")
+    x = _t(input)
+    if x.data.dtype.kind in "iu":  # integers stay integers; the constants are cut to integers, as torch
+        t, v = int(t), int(v)
+    else:
+        x = _float(input, "threshold")
     return where(x.data > t, x, np.asarray(v, dtype=x.data.dtype))
 
 
