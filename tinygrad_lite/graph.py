@@ -295,6 +295,8 @@ def flag_cleared(node: Any, p: Any) -> RuntimeError:
         f"backward: a value made by op '{p._op.name}' (used by op '{node._op.name}') had its requires_grad set to "
         "False after it was built; only a leaf's flag can change (as in torch), so the gradient through it would "
         "be cut silently. Use .detach() for a value that needs no gradient, and keep requires_grad as it was")
+
+
 _STAMP = attrgetter("_stamp")
 
 

@@ -287,11 +287,10 @@ class Adagrad(Optimizer):
 
         lr_t = lr / (1 + (t - 1) * lr_decay)
         s <- s + g**2                           (s starts at initial_accumulator_value)
+        p <- p - lr_t * g / (sqrt(s) + eps)
 
     As torch, ``s`` starts at the constructor's ``initial_accumulator_value`` for every
     parameter; a param group's own entry of that name is kept but not read.
-        p <- p - lr_t * g / (sqrt(s) + eps)
-
     Buffers: ``state[p]["step"]`` (int ``t``) and ``"sum"`` (s).
     """
 
