@@ -74,3 +74,27 @@ def test_mha_learned_mask_gradient_matches_torch(per_head, extras):
     np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(lmask.grad, tmask.grad.numpy(), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(lx.grad, tx.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("shapes", [((2, 4, 3, 5), (2, 2, 6, 5)), ((4, 3, 5), (1, 6, 5)), ((2, 6, 3, 5), (2, 6, 4, 5))])
+def test_sdpa_grouped_query_attention_matches_torch(shapes):
+    qs, ks = shapes
+    r = np.random.default_rng(4)
+    q, k, v = r.standard_normal(qs), r.standard_normal(ks), r.standard_normal(ks)
+    cot = r.standard_normal(qs)
+    t = [torch.tensor(a, requires_grad=True) for a in (q, k, v)]
+    (torch.nn.functional.scaled_dot_product_attention(*t, is_causal=True, enable_gqa=True)
+     * torch.tensor(cot)).sum().backward()
+    lt = [tl.tensor(a, requires_grad=True) for a in (q, k, v)]
+    out = F.scaled_dot_product_attention(*lt, is_causal=True, enable_gqa=True)
+    (out * cot).sum().backward()
+    for a, b in zip(lt, t):
+        np.testing.assert_allclose(a.grad, b.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_sdpa_grouped_query_attention_refuses_heads_that_do_not_divide():
+    q, k = tl.tensor(np.ones((3, 2, 4))), tl.tensor(np.ones((2, 2, 4)))
+    with pytest.raises(ValueError, match="enable_gqa needs key and value"):
+        F.scaled_dot_product_attention(q, k, k, enable_gqa=True)
+    with pytest.raises(TypeError, match="enable_gqa"):
+        F.scaled_dot_product_attention(q, q, q, enable_gqa="yes")

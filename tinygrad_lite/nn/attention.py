@@ -18,7 +18,8 @@ then None; the bias stays one (3E,) ``in_proj_bias``); ``add_bias_kv`` appends t
 rows ``bias_k`` / ``bias_v`` (1, 1, E) to the projected keys / values, ``add_zero_attn`` then
 a zero row, and the masks get one allowed column per appended row (the weights have them).
 
-Masks are constants added to the scores before the softmax: ``attn_mask`` (Tq, Tk) or
+Masks are added to the scores before the softmax (a float ``attn_mask`` Tensor that requires
+grad gets its gradient, as in torch): ``attn_mask`` (Tq, Tk) or
 (B*H, Tq, Tk), ``key_padding_mask`` (B, Tk) (unbatched: (Tk,)) broadcast over heads and
 queries, and the causal mask; a bool mask adds -inf where it is True, a float mask adds its
 values. Sample b's rows of the masks involve sample b only, so per-sample gradients stay
@@ -218,7 +219,7 @@ class MultiheadAttention(Module):
         qh, kh, vh = heads(qp, Tq), heads(kp, Tk2), heads(vp, Tk2)
         scores = (qh @ kh.transpose(0, 1, 3, 2)) * (1.0 / math.sqrt(d))
         add = self._mask(attn_mask, key_padding_mask, is_causal, B, Tq, Tk, scores.data.dtype, unbatched)
-        attn = F.masked_softmax(scores, add)
+        attn = masked_softmax(scores, add)
         if self.dropout > 0.0 and self.training:
             attn = F.dropout(attn, self.dropout, True, rng=self._rng)
         out = (attn @ vh).transpose(0, 2, 1, 3).reshape(B, Tq, E)
@@ -249,3 +250,78 @@ def _mask_array(mask: Any, name: str) -> np.ndarray:
         raise TypeError(f"MultiheadAttention: {name} must be bool (True: not allowed) or float (added to the "
                         f"scores), got dtype {m.dtype}")
     return m
+
+
+def masked_softmax(scores: Tensor, add: Any) -> Tensor:
+    """softmax(scores + add) over the last axis, ``add`` a constant (0 / -inf, or floats) or a
+    float Tensor that requires grad (a learned bias: it gets its gradient). A row whose keys
+    are all -inf is 0 (as torch's attention gives, not nan), with zero gradient."""
+    if add is None:
+        return scores.softmax(-1)
+    learned = isinstance(add, Tensor)
+    full = np.broadcast_to(add.data if learned else add, np.broadcast_shapes(np.shape(add), scores.data.shape))
+    dead = np.isneginf(full).all(axis=-1, keepdims=True)
+    keep = None
+    if dead.any():
+        from ..factories import where
+        add, keep = where(dead, 0.0, add) if learned else np.where(dead, 0.0, full), (~dead).astype(scores.data.dtype)
+    attn = (scores + (add.to(scores.data.dtype) if learned else np.asarray(add).astype(scores.data.dtype))).softmax(-1)
+    return attn if keep is None else attn * keep
+
+
+def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: Any = None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: Optional[float] = None, enable_gqa: bool = False,
+                                 rng: Union[None, int, np.random.Generator] = None) -> Tensor:
+    """softmax(q k^T * scale + mask) v over the last two axes (scale = 1/sqrt(d) by default). A
+    bool ``attn_mask`` is True where attention IS allowed (torch's meaning here); a float mask is
+    added to the scores (a float Tensor that requires grad gets its gradient); ``is_causal`` lets
+    query i see keys j <= i (not together with a mask). ``enable_gqa``: grouped-query attention,
+    key and value with Hkv heads (axis -3) dividing the query's Hq, each repeated Hq / Hkv times."""
+    q, k, v = F._t(query), F._t(key), F._t(value)
+    if q.data.ndim < 2 or k.data.ndim < 2 or v.data.ndim < 2:
+        raise ValueError(f"scaled_dot_product_attention: query, key and value need at least 2 axes, got shapes "
+                         f"{q.data.shape}, {k.data.shape}, {v.data.shape}")
+    if q.data.shape[-1] != k.data.shape[-1] or k.data.shape[-2] != v.data.shape[-2]:
+        raise ValueError(f"scaled_dot_product_attention: query {q.data.shape}, key {k.data.shape} and value "
+                         f"{v.data.shape} do not fit (query and key share the last axis, key and value the "
+                         "second-to-last)")
+    if not isinstance(is_causal, (bool, np.bool_)):
+        raise TypeError(f"scaled_dot_product_attention: is_causal must be a bool, got {is_causal!r}")
+    if isinstance(dropout_p, (bool, np.bool_)) or not isinstance(dropout_p, numbers.Real):
+        raise TypeError(f"scaled_dot_product_attention: dropout_p must be a real number, got {dropout_p!r}")
+    if not 0.0 <= dropout_p <= 1.0:
+        raise ValueError(f"scaled_dot_product_attention: dropout_p must be in [0, 1], got {dropout_p!r}")
+    if is_causal and attn_mask is not None:
+        raise ValueError("scaled_dot_product_attention: give either attn_mask or is_causal=True, not both")
+    if check_bool("scaled_dot_product_attention", "enable_gqa", enable_gqa) and q.data.ndim >= 3:
+        Hq, Hk = q.data.shape[-3], k.data.shape[-3]
+        if k.data.ndim < 3 or v.data.ndim < 3 or v.data.shape[-3] != Hk or Hq % Hk:
+            raise ValueError(f"scaled_dot_product_attention: enable_gqa needs key and value with the same number "
+                             f"of heads (axis -3) dividing the query's, got shapes {q.data.shape}, {k.data.shape}, "
+                             f"{v.data.shape}")
+        if Hk != Hq:
+            k, v = k.repeat_interleave(Hq // Hk, dim=-3), v.repeat_interleave(Hq // Hk, dim=-3)
+    Tq, Tk = q.data.shape[-2], k.data.shape[-2]
+    if scale is not None and (isinstance(scale, (bool, np.bool_)) or not isinstance(scale, numbers.Real)):
+        raise TypeError(f"scaled_dot_product_attention: scale must be a real number or None, got {scale!r}")
+    sc = 1.0 / math.sqrt(q.data.shape[-1]) if scale is None else float(scale)
+    scores = (q @ k.transpose(*range(k.data.ndim - 2), k.data.ndim - 1, k.data.ndim - 2)) * sc
+    add = None
+    if is_causal:
+        add = np.where(np.tril(np.ones((Tq, Tk), dtype=bool)), 0.0, -np.inf)  # query i sees keys j <= i
+    elif attn_mask is not None:
+        m = np.asarray(attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask)
+        try:
+            np.broadcast_shapes(m.shape, scores.data.shape)
+        except ValueError:
+            raise ValueError(f"scaled_dot_product_attention: attn_mask of shape {m.shape} does not broadcast to "
+                             f"the scores' shape {scores.data.shape}") from None
+        if m.dtype != bool and m.dtype.kind != "f":  # (0/1 integers would be added to the scores: nothing masked)
+            raise TypeError(f"scaled_dot_product_attention: attn_mask must be bool (True: attention allowed) or "
+                            f"float (added to the scores), got dtype {m.dtype}")
+        learned = isinstance(attn_mask, Tensor) and attn_mask._rg and m.dtype.kind == "f"  # (gets its gradient)
+        add = np.where(m, 0.0, -np.inf) if m.dtype == bool else attn_mask if learned else m
+    attn = masked_softmax(scores, add)
+    if dropout_p > 0.0:
+        attn = F.dropout(attn, dropout_p, True, rng=rng)
+    return attn @ v

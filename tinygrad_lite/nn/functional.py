@@ -358,74 +358,9 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean", *, size_average: 
     return ops.MSE(pred, target, reduction)
 
 
-def masked_softmax(scores: Tensor, add: Any) -> Tensor:
-    """softmax(scores + add) over the last axis, ``add`` a constant (0 / -inf, or floats) or a
-    float Tensor that requires grad (a learned bias: it gets its gradient). A row whose keys
-    are all -inf is 0 (as torch's attention gives, not nan), with zero gradient."""
-    if add is None:
-        return scores.softmax(-1)
-    learned = isinstance(add, Tensor)
-    full = np.broadcast_to(add.data if learned else add, np.broadcast_shapes(np.shape(add), scores.data.shape))
-    dead = np.isneginf(full).all(axis=-1, keepdims=True)
-    keep = None
-    if dead.any():
-        from ..factories import where
-        add, keep = where(dead, 0.0, add) if learned else np.where(dead, 0.0, full), (~dead).astype(scores.data.dtype)
-    attn = (scores + (add.to(scores.data.dtype) if learned else np.asarray(add).astype(scores.data.dtype))).softmax(-1)
-    return attn if keep is None else attn * keep
-
-
-def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: Any = None, dropout_p: float = 0.0,
-                                 is_causal: bool = False, scale: Optional[float] = None,
-                                 rng: Union[None, int, np.random.Generator] = None) -> Tensor:
-    """softmax(q k^T * scale + mask) v over the last two axes (scale = 1/sqrt(d) by default). A
-    bool ``attn_mask`` is True where attention IS allowed (torch's meaning here); a float mask is
-    added to the scores; ``is_causal`` lets query i see keys j <= i (not together with a mask)."""
-    q, k, v = _t(query), _t(key), _t(value)
-    if q.data.ndim < 2 or k.data.ndim < 2 or v.data.ndim < 2:
-        raise ValueError(f"scaled_dot_product_attention: query, key and value need at least 2 axes, got shapes "
-                         f"{q.data.shape}, {k.data.shape}, {v.data.shape}")
-    if q.data.shape[-1] != k.data.shape[-1] or k.data.shape[-2] != v.data.shape[-2]:
-        raise ValueError(f"scaled_dot_product_attention: query {q.data.shape}, key {k.data.shape} and value "
-                         f"{v.data.shape} do not fit (query and key share the last axis, key and value the "
-                         "second-to-last)")
-    if not isinstance(is_causal, (bool, np.bool_)):
-        raise TypeError(f"scaled_dot_product_attention: is_causal must be a bool, got {is_causal!r}")
-    if isinstance(dropout_p, (bool, np.bool_)) or not isinstance(dropout_p, numbers.Real):
-        raise TypeError(f"scaled_dot_product_attention: dropout_p must be a real number, got {dropout_p!r}")
-    if not 0.0 <= dropout_p <= 1.0:
-        raise ValueError(f"scaled_dot_product_attention: dropout_p must be in [0, 1], got {dropout_p!r}")
-    if is_causal and attn_mask is not None:
-        raise ValueError("scaled_dot_product_attention: give either attn_mask or is_causal=True, not both")
-    Tq, Tk = q.data.shape[-2], k.data.shape[-2]
-    if scale is not None and (isinstance(scale, (bool, np.bool_)) or not isinstance(scale, numbers.Real)):
-        raise TypeError(f"scaled_dot_product_attention: scale must be a real number or None, got {scale!r}")
-    sc = 1.0 / math.sqrt(q.data.shape[-1]) if scale is None else float(scale)
-    scores = (q @ k.transpose(*range(k.data.ndim - 2), k.data.ndim - 1, k.data.ndim - 2)) * sc
-    add = None
-    if is_causal:
-        add = np.where(np.tril(np.ones((Tq, Tk), dtype=bool)), 0.0, -np.inf)  # query i sees keys j <= i
-    elif attn_mask is not None:
-        m = np.asarray(attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask)
-        try:
-            np.broadcast_shapes(m.shape, scores.data.shape)
-        except ValueError:
-            raise ValueError(f"scaled_dot_product_attention: attn_mask of shape {m.shape} does not broadcast to "
-                             f"the scores' shape {scores.data.shape}") from None
-        if m.dtype != bool and m.dtype.kind != "f":  # (0/1 integers would be added to the scores: nothing masked)
-            raise TypeError(f"scaled_dot_product_attention: attn_mask must be bool (True: attention allowed) or "
-                            f"float (added to the scores), got dtype {m.dtype}")
-        learned = isinstance(attn_mask, Tensor) and attn_mask._rg and m.dtype.kind == "f"  # (gets its gradient)
-        add = np.where(m, 0.0, -np.inf) if m.dtype == bool else attn_mask if learned else m
-    attn = masked_softmax(scores, add)
-    if dropout_p > 0.0:
-        attn = dropout(attn, dropout_p, True, rng=rng)
-    return attn @ v
-
-
 # the convolutions, the losses beyond mse_loss, more activations, the pools, the transposed convolutions, fold and
-# unfold, resizing and channel dropout live in conv.py, losses.py, activations*.py, pooling.py, convtranspose.py,
-# fold.py, resample.py and dropout.py (they use the helpers above)
+# unfold, resizing, channel dropout and attention live in conv.py, losses.py, activations*.py, pooling.py,
+# convtranspose.py, fold.py, resample.py, dropout.py and attention.py (they use the helpers above)
 from .activations import elu, hardtanh, leaky_relu, logsigmoid, mish, one_hot, relu6, softplus, softsign  # noqa: E402
 from .activations_more import (  # noqa: E402
     celu,
@@ -440,6 +375,7 @@ from .activations_more import (  # noqa: E402
     tanhshrink,
     threshold,
 )
+from .attention import scaled_dot_product_attention  # noqa: E402
 from .bilinear import bilinear  # noqa: E402
 from .conv import conv1d, conv2d, conv3d  # noqa: E402
 from .convtranspose import conv_transpose1d, conv_transpose2d, conv_transpose3d  # noqa: E402
