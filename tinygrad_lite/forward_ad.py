@@ -112,7 +112,11 @@ def make_dual(tensor: Tensor, tangent: Any, *, level: Optional[int] = None) -> T
         dual = tensor.view(tensor.shape) if hasattr(tensor, "view") else tensor * 1
     else:
         dual = tensor.detach().requires_grad_(True)
-    table[id(dual)] = (weakref.ref(dual), Tensor(np.array(t, dtype=tensor.dtype)))
+    if isinstance(tangent, Tensor) and tangent.requires_grad:  # (a tangent that is itself differentiated)
+        tan = tangent if tangent.dtype == tensor.dtype else tangent.to(tensor.dtype)
+    else:
+        tan = Tensor(np.array(t, dtype=tensor.dtype))
+    table[id(dual)] = (weakref.ref(dual), tan)
     return dual
 
 
@@ -143,5 +147,7 @@ def unpack_dual(tensor: Any, *, level: Optional[int] = None) -> UnpackedDualTens
         dot = terms[0]
         for t in terms[1:]:
             dot = dot + t
-    (jv,) = _ag.grad([dot], [u], allow_unused=True, materialize_grads=True)
-    return UnpackedDualTensor(tensor, Tensor(np.array(jv._data, dtype=tensor.dtype)))
+    # J v stays a function of the primals and tangents outside that require grad (reverse over forward)
+    outer = any(v.requires_grad or d._op is not None for d, v in duals)
+    (jv,) = _ag.grad([dot], [u], allow_unused=True, materialize_grads=True, create_graph=outer)
+    return UnpackedDualTensor(tensor, jv if outer else Tensor(np.array(jv._data, dtype=tensor.dtype)))

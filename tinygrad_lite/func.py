@@ -29,7 +29,7 @@ from ._pytree import flatten, prefix_leaves, same_structure, spec_str, tree_map,
 from .conventions import check_bool
 from .funclevel import Level, check_argnums, check_callable
 from .funcvmap import vmap
-from .graph import enable_grad, no_grad
+from .graph import enable_grad, is_grad_enabled, no_grad
 from .nn.module import Module
 from .nn.utils.stateless import functional_call
 from .tensor import Tensor, stack
@@ -149,6 +149,9 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
             if c.shape != o.shape:
                 raise RuntimeError(f"{w}: Mismatch in shape: grad_output[{i}] has a shape of {c.shape} and "
                                    f"output[{i}] has a shape of {o.shape}.")
+        if is_grad_enabled() and any(c.requires_grad for c in cots):  # the result is differentiated w.r.t. them
+            cs = [c if c.dtype == o.dtype else c.to(o.dtype) for c, o in zip(cots, outs)]
+            return tuple(level.unflatten(level.grads(outs, cs, True if create_graph is None else create_graph)))
         return tuple(level.unflatten(level.grads(outs, [np.asarray(c.data, o.dtype) for c, o in zip(cots, outs)],
                                                  create_graph)))
 
@@ -254,9 +257,10 @@ def jvp(func: Callable, primals: tuple, tangents: tuple, *, strict: bool = False
         pairs = [(g, v) for g, v in zip(gs, vs) if g.requires_grad]
         if pairs:
             with enable_grad():
-                dot = sum(((g * v.detach()).sum() for g, v in pairs), Tensor(np.zeros((), outs[0].dtype)))
+                dot = sum(((g * v).sum() for g, v in pairs), Tensor(np.zeros((), outs[0].dtype)))
+            tangents = level.outer and any(v.requires_grad for _, v in pairs)  # (J v differentiated w.r.t. v)
             found = _ag.grad([dot], [us[i] for i in live], allow_unused=True,
-                             create_graph=level.needs_graph([outs[i] for i in live]))
+                             create_graph=tangents or level.needs_graph([outs[i] for i in live]))
             for i, g in zip(live, found):
                 if g is not None:
                     jv[i] = level.result(g)
