@@ -71,6 +71,8 @@ def matrix_norm(A: Any, ord: Any = "fro", dim: Any = (-2, -1), keepdim: bool = F
         A = A.astype(np.float64)
     if ord == "fro":
         return A.norm(2.0, (r, c), keepdim)
+    if 0 in (A.data.shape[r], A.data.shape[c]) and ord in ("nuc", 2, 1, math.inf):  # empty matrices: 0, as torch
+        return A.abs().sum(dim=(r, c), keepdim=keepdim)
     if ord in ("nuc", 2, -2):
         s = ops.SVDVALS(A.movedim((r, c), (-2, -1)))
         out = s.sum(-1) if ord == "nuc" else (s.amax(-1) if ord == 2 else s.amin(-1))

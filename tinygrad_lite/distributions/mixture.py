@@ -192,6 +192,15 @@ class LowRankMultivariateNormal(CentredAtLoc, Distribution):
         """The lower Cholesky factor of the covariance."""
         return linalg.cholesky(self.covariance_matrix)
 
+    @property
+    def precision_matrix(self) -> Tensor:
+        """The inverse covariance, by Woodbury: D^-1 - D^-1 W C^-1 W^T D^-1, C = I_r + W^T D^-1 W."""
+        W, Dinv = self._W, 1.0 / self._D
+        Wt_Dinv = W.swapaxes(-1, -2) * Dinv.unsqueeze(-2)  # W^T D^-1 (r x k)
+        C = Tensor(np.eye(W.shape[-1], dtype=W.dtype)) + Wt_Dinv @ W
+        P = Dinv.diag_embed() - Wt_Dinv.swapaxes(-1, -2) @ linalg.solve(C, Wt_Dinv)
+        return P.expand(self._batch_shape + self._event_shape * 2)
+
     def rsample(self, sample_shape: Sequence[int] = ()) -> Tensor:
         shape = self._extended_shape(sample_shape)
         r = self._W.shape[-1]
