@@ -70,40 +70,24 @@ def test_a_frozen_leaf_and_a_detached_value_still_work():
     assert c.grad is None
 
 
-def _torch_grads(hook_leaf, hook_mid):
-    x = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+def _grads(lib, hook_leaf, hook_mid):
+    """x's and m's gradients of sum(m * [1, -1]), m = x * x, with hooks on x and m (torch or tl)."""
+    x = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
     m = x * x
     if hook_mid:
         m.register_hook(hook_mid)
     if hook_leaf:
         x.register_hook(hook_leaf)
     m.retain_grad()
-    (m * torch.tensor([1.0, -1.0], dtype=torch.float64)).sum().backward()
-    return x.grad.numpy(), m.grad.numpy()
-
-
-def _tl_grads(hook_leaf, hook_mid):
-    x = tl.tensor([1.0, 2.0], requires_grad=True)
-    m = x * x
-    if hook_mid:
-        m.register_hook(hook_mid)
-    if hook_leaf:
-        x.register_hook(hook_leaf)
-    m.retain_grad()
-    (m * tl.tensor([1.0, -1.0])).sum().backward()
-    return x.grad, m.grad
+    (m * lib.tensor([1.0, -1.0], dtype=lib.float64)).sum().backward()
+    return [np.asarray(g.numpy() if lib is torch else g) for g in (x.grad, m.grad)]
 
 
 @pytest.mark.parametrize("where", ["leaf", "mid", "both"])
 def test_a_hook_that_changes_its_argument_in_place_gives_that_gradient_as_torch(where):
-    def hooks(triple):
-        leaf = (lambda g: g.mul_(3)) if where in ("leaf", "both") else None
-        mid = (lambda g: g.add_(1.0)) if where in ("mid", "both") else None
-        return leaf, mid
-
-    want = _torch_grads(*hooks(None))
-    got = _tl_grads(*hooks(None))
-    for a, b in zip(got, want):
+    leaf = (lambda g: g.mul_(3)) if where in ("leaf", "both") else None
+    mid = (lambda g: g.add_(1.0)) if where in ("mid", "both") else None
+    for a, b in zip(_grads(tl, leaf, mid), _grads(torch, leaf, mid)):
         np.testing.assert_allclose(a, b, rtol=1e-15)
 
 
