@@ -1,7 +1,9 @@
 """Activations built from other ops, with PyTorch's signatures, as functions (re-exported by
 ``tl.nn.functional``) and modules (re-exported by ``tl.nn``): selu / SELU, celu / CELU,
 hardsigmoid / Hardsigmoid, hardswish / Hardswish, softmin / Softmin, glu / GLU, threshold /
-Threshold, prelu / PReLU (a learned slope per channel), tanhshrink / Tanhshrink.
+Threshold, prelu / PReLU (a learned slope per channel), tanhshrink / Tanhshrink; and
+``F.softmax`` / ``F.log_softmax``, which with softmin take torch's implicit axis (with its
+warning) when no ``dim`` is given.
 
 Each is a composition of differentiable ops (elu, hardtanh, softmax, sigmoid, where, ...), so
 its gradient, its per-sample gradients and its errors are those ops'. Modules accept torch's

@@ -1,5 +1,6 @@
 """Multi-head attention with PyTorch's parameter names (``in_proj_weight``, ``in_proj_bias``,
-``out_proj.weight``, ``out_proj.bias``).
+``out_proj.weight``, ``out_proj.bias``), and ``F.scaled_dot_product_attention`` with the
+masked softmax both use.
 
 For inputs (B, T, E) (``batch_first=True``, the default here since axis 0 is the sample
 axis), with H heads of size d = E/H:
