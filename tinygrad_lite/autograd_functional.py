@@ -18,6 +18,7 @@ from typing import Any, Callable, Optional, Union
 import numpy as np
 
 from . import autograd as _ag
+from .funclevel import as_cotangent
 from .graph import enable_grad
 from .tensor import Tensor, stack
 
@@ -78,14 +79,6 @@ def _vjps(where: str, outs: tuple, ins: tuple, cots: list, create_graph: bool) -
                                   f"way ({e})") from e
 
 
-def _vec(a: Tensor, dtype: Any, create_graph: bool) -> Any:
-    """The vector ``a`` as a cotangent: itself where the result is differentiable and ``a``
-    requires grad (torch differentiates with respect to it too), else its values."""
-    if create_graph and a.requires_grad:
-        return a if a.dtype == dtype else a.to(dtype)
-    return np.asarray(a.data, dtype)
-
-
 def _out(t: Tensor, create_graph: bool) -> Tensor:
     return t if create_graph or not t.requires_grad else t.detach()
 
@@ -115,7 +108,7 @@ def vjp(func: Callable, inputs: Tensors, v: Optional[Tensors] = None, create_gra
                                f"Tensor with a single element (it returned shapes {[tuple(o.shape) for o in outs]}).")
         vs = (Tensor(np.ones(outs[0].shape, outs[0].dtype)),)
     _v_shapes(where, vs, outs, out_tuple)
-    gs = _vjps(where, outs, ins, [_vec(a, o.dtype, create_graph) for a, o in zip(vs, outs)], create_graph)
+    gs = _vjps(where, outs, ins, [as_cotangent(a, o.dtype, create_graph) for a, o in zip(vs, outs)], create_graph)
     res = []
     for i, (g, t) in enumerate(zip(gs, ins)):
         if g is None and strict:
@@ -238,7 +231,7 @@ def jvp(func: Callable, inputs: Tensors, v: Optional[Tensors] = None, create_gra
     found = [None] * len(outs)
     if pairs:
         try:
-            found = list(_ag.grad([g for g, _ in pairs], us, [_vec(a, g.dtype, create_graph) for g, a in pairs],
+            found = list(_ag.grad([g for g, _ in pairs], us, [as_cotangent(a, g.dtype, create_graph) for g, a in pairs],
                                   allow_unused=True, create_graph=create_graph))
         except NotImplementedError as e:
             raise NotImplementedError(f"{where}: the double-backward trick needs a differentiable backward of every "
@@ -296,7 +289,7 @@ def vhp(func: Callable, inputs: Tensors, v: Optional[Tensors] = None, create_gra
         pairs = [(g, a) for g, a in zip(gs, vs) if g is not None and g.requires_grad]
         if not pairs:
             return [None] * len(ins)
-        return _vjps("vhp", tuple(g for g, _ in pairs), ins, [_vec(a, g.dtype, create_graph) for g, a in pairs],
+        return _vjps("vhp", tuple(g for g, _ in pairs), ins, [as_cotangent(a, g.dtype, create_graph) for g, a in pairs],
                      create_graph)
 
     return _hessian_product("vhp", func, inputs, v, create_graph, strict, product)
@@ -317,7 +310,7 @@ def hvp(func: Callable, inputs: Tensors, v: Optional[Tensors] = None, create_gra
         pairs = [(b, a) for b, a in zip(back, vs) if b is not None and b.requires_grad]
         if not pairs:
             return [None] * len(ins)
-        vecs = [_vec(a, b.dtype, create_graph) for b, a in pairs]
+        vecs = [as_cotangent(a, b.dtype, create_graph) for b, a in pairs]
         return _at_inputs(_vjps("hvp", tuple(b for b, _ in pairs), us, vecs, create_graph), gs)
 
     return _hessian_product("hvp", func, inputs, v, create_graph, strict, product)

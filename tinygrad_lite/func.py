@@ -27,7 +27,7 @@ import numpy as np
 from . import autograd as _ag
 from ._pytree import flatten, prefix_leaves, same_structure, spec_str, tree_map, unflatten
 from .conventions import check_bool
-from .funclevel import Level, check_argnums, check_callable
+from .funclevel import Level, as_cotangent, check_argnums, check_callable
 from .funcvmap import vmap
 from .graph import enable_grad, is_grad_enabled, no_grad
 from .nn.module import Module
@@ -149,11 +149,9 @@ def vjp(func: Callable, *primals: Any, has_aux: bool = False) -> tuple:
             if c.shape != o.shape:
                 raise RuntimeError(f"{w}: Mismatch in shape: grad_output[{i}] has a shape of {c.shape} and "
                                    f"output[{i}] has a shape of {o.shape}.")
-        if is_grad_enabled() and any(c.requires_grad for c in cots):  # the result is differentiated w.r.t. them
-            cs = [c if c.dtype == o.dtype else c.to(o.dtype) for c, o in zip(cots, outs)]
-            return tuple(level.unflatten(level.grads(outs, cs, True if create_graph is None else create_graph)))
-        return tuple(level.unflatten(level.grads(outs, [np.asarray(c.data, o.dtype) for c, o in zip(cots, outs)],
-                                                 create_graph)))
+        diff = is_grad_enabled() and any(c.requires_grad for c in cots)  # (the result differentiated w.r.t. them)
+        cs = [as_cotangent(c, o.dtype, diff) for c, o in zip(cots, outs)]
+        return tuple(level.unflatten(level.grads(outs, cs, True if diff and create_graph is None else create_graph)))
 
     result = unflatten(spec, [level.result(o) for o in outs])
     if has_aux:

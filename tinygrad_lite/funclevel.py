@@ -20,7 +20,7 @@ from ._pytree import flatten, unflatten
 from .graph import enable_grad, is_grad_enabled
 from .tensor import Tensor
 
-__all__ = ["Level", "check_argnums", "check_callable"]
+__all__ = ["Level", "as_cotangent", "check_argnums", "check_callable"]
 
 
 def check_callable(where: str, func: Any) -> None:
@@ -46,6 +46,15 @@ def check_argnums(where: str, argnums: Any, nargs: int) -> tuple:
     if len(set(norm)) != len(norm):
         raise RuntimeError(f"{where}: argnums elements must be unique, got {argnums}")
     return norm
+
+
+def as_cotangent(a: Tensor, dtype: Any, differentiable: bool) -> Any:
+    """The direction ``a`` (a tangent or cotangent) as the vector of a sweep: ``a`` itself, in
+    ``dtype``, when the result is differentiated and ``a`` requires grad (torch differentiates
+    with respect to it too), else its values."""
+    if differentiable and a.requires_grad:
+        return a if a.dtype == dtype else a.to(dtype)
+    return np.asarray(a.data, dtype)
 
 
 def reaches(t: Tensor, outside: set) -> bool:

@@ -145,7 +145,7 @@ class MultiheadAttention(Module):
             elif m.shape != (Tq, Tk):
                 raise ValueError(f"MultiheadAttention: attn_mask must have shape ({Tq}, {Tk}) or "
                                  f"({B * H}, {Tq}, {Tk}), got {m.shape}")
-            if isinstance(attn_mask, Tensor) and attn_mask._rg and m.dtype.kind == "f":
+            if _learned(attn_mask, m):
                 learned = attn_mask.reshape(B, H, Tq, Tk) if m.ndim == 4 else attn_mask
             else:
                 add = np.where(m, -np.inf, 0.0) if m.dtype == bool else m.astype(dtype)
@@ -253,6 +253,12 @@ def _mask_array(mask: Any, name: str) -> np.ndarray:
     return m
 
 
+def _learned(mask: Any, m: np.ndarray) -> bool:
+    """Whether ``mask`` (its values ``m``) is a float Tensor that requires grad: a learned bias,
+    added to the scores in the graph so that it gets its gradient, as in torch."""
+    return isinstance(mask, Tensor) and mask._rg and m.dtype.kind == "f"
+
+
 def masked_softmax(scores: Tensor, add: Any) -> Tensor:
     """softmax(scores + add) over the last axis, ``add`` a constant (0 / -inf, or floats) or a
     float Tensor that requires grad (a learned bias: it gets its gradient). A row whose keys
@@ -320,8 +326,7 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
         if m.dtype != bool and m.dtype.kind != "f":  # (0/1 integers would be added to the scores: nothing masked)
             raise TypeError(f"scaled_dot_product_attention: attn_mask must be bool (True: attention allowed) or "
                             f"float (added to the scores), got dtype {m.dtype}")
-        learned = isinstance(attn_mask, Tensor) and attn_mask._rg and m.dtype.kind == "f"  # (gets its gradient)
-        add = np.where(m, 0.0, -np.inf) if m.dtype == bool else attn_mask if learned else m
+        add = np.where(m, 0.0, -np.inf) if m.dtype == bool else attn_mask if _learned(attn_mask, m) else m
     attn = masked_softmax(scores, add)
     if dropout_p > 0.0:
         attn = F.dropout(attn, dropout_p, True, rng=rng)

@@ -20,7 +20,7 @@ from .base import const
 from .elementwise import _Unary
 from .mathfns import _NonLinear
 from .nnops import erf as _erf
-from .reduce import PROD, _AlongAxis, masked_square
+from .reduce import PROD, _AlongAxis, acc_dtype, masked_square
 from .select import _Step
 
 _SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
@@ -240,7 +240,7 @@ class Xlogy(_NonLinear):
 def _cumprod(x: np.ndarray, a: int) -> np.ndarray:
     """Running products along axis ``a`` (a 0-d tensor is its own running product, in the
     dtype a 1-d one gets: small integers and bool widen to int64)."""
-    dt = np.int64 if x.dtype.kind == "u" else None  # (as torch: numpy's uint64 would wrap a subtraction)
+    dt = acc_dtype(x)
     return np.cumprod(x, axis=a, dtype=dt) if x.ndim else np.cumprod(x.reshape(1), dtype=dt).reshape(())
 
 

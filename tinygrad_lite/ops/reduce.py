@@ -60,11 +60,16 @@ class _Reduce(Op):
         return np.asarray(type(self).fn(xd, axis=axes, keepdims=keepdims))
 
 
+def acc_dtype(x: np.ndarray) -> Any:
+    """The dtype a sum or product of ``x`` accumulates in when numpy's own is not torch's:
+    int64 for unsigned integers (numpy's uint64 would wrap a later subtraction), else None."""
+    return np.int64 if x.dtype.kind == "u" else None
+
+
 def _widened(fn: Any) -> Any:
-    """``fn`` (a sum or product) with unsigned integers accumulated in int64, as torch (numpy's
-    uint64 would wrap a later subtraction)."""
+    """``fn`` (a sum or product) accumulating in ``acc_dtype``."""
     def f(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> Any:
-        return fn(x, axis=axis, keepdims=keepdims, dtype=np.int64 if x.dtype.kind == "u" else None)
+        return fn(x, axis=axis, keepdims=keepdims, dtype=acc_dtype(x))
     return f
 
 
@@ -385,7 +390,7 @@ class Cumsum(_AlongAxis):
     def compute(x: np.ndarray, a: int) -> np.ndarray:
         """Running sums along axis ``a`` (a 0-d tensor is its own running sum, in the dtype a
         1-d one gets: small integers and bool widen to int64)."""
-        dt = np.int64 if x.dtype.kind == "u" else None  # (as torch: numpy's uint64 would wrap a subtraction)
+        dt = acc_dtype(x)
         return np.cumsum(x, axis=a, dtype=dt) if x.ndim else np.cumsum(x.reshape(1), dtype=dt).reshape(())
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
