@@ -239,19 +239,25 @@ class MathMethods(TorchSpellings):
     __invert__ = bitwise_not
 
     def _reduce_bool(self, fn: Any, who: str, dim: Any, keepdim: bool) -> "Tensor":
+        # (a uint8 tensor gives uint8 0/1, as torch; every other dtype gives bool)
+        dt = np.uint8 if self._data.dtype == np.uint8 else np.bool_
         if isinstance(dim, (tuple, list)) and not dim:  # torch: no axis named, nothing reduced
-            return _bools(self._data != 0, who, self)
+            t = _bools(self._data != 0, who, self)
+            t._data = t._data.astype(dt, copy=False)
+            return t
         axis, keep = _torch_axis(None, keepdim, dim, None)
         axes = axes_of(self._data.ndim, axis, who)
         out = fn(self._data != 0, axis=axes, keepdims=keep)
         kept = axes is not None and 0 not in axes  # the sample axis survives
-        return make(np.asarray(out), None, (), None, False, *derived(who, None, self, over_samples=not kept))
+        return make(np.asarray(out, dtype=dt), None, (), None, False,
+                    *derived(who, None, self, over_samples=not kept))
 
     def any(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
         """Whether any element (over ``dim``: an int or a tuple; all when None; none when an
-        empty tuple, as torch) is non-zero, as a bool tensor."""
+        empty tuple, as torch) is non-zero, as a bool tensor (uint8 0/1 for a uint8 one)."""
         return self._reduce_bool(np.any, "any", dim, keepdim)
 
     def all(self, dim: Any = None, keepdim: bool = False) -> "Tensor":
-        """Whether every element (over ``dim``; all when None) is non-zero, as a bool tensor."""
+        """Whether every element (over ``dim``; all when None) is non-zero, as a bool tensor
+        (uint8 0/1 for a uint8 one)."""
         return self._reduce_bool(np.all, "all", dim, keepdim)

@@ -54,6 +54,8 @@ def ipow(a: Any, b: Any) -> Any:
     """a ** b as C's ``pow`` (and torch's tensor ** tensor): numpy computes a scalar exponent
     0.5 as a square root, which gives nan at -inf where ``pow`` gives inf."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if type(b) is np.ndarray and b.dtype.kind in "iu" and np.asarray(a).dtype.kind in "iu" and (b < 0).any():
+            return _int_pow(a, b)
         out = np.power(a, b)
         half = np.equal(b, 0.5)
         if np.any(half):
@@ -61,6 +63,17 @@ def ipow(a: Any, b: Any) -> Any:
             if np.any(bad):
                 out = np.where(bad, np.inf, out).astype(np.result_type(out), copy=False)
     return out
+
+
+def _int_pow(a: Any, b: np.ndarray) -> np.ndarray:
+    """An integer ``a`` to an integer tensor ``b`` with negative entries, as torch: a**b where
+    b >= 0; where b < 0 the true value truncated to an integer: 1 for a = 1, +-1 for a = -1
+    (by b's parity), else 0 (numpy refuses the negative powers; a Python-number exponent
+    below 0 is refused, as torch does)."""
+    neg = b < 0
+    out = np.power(a, np.where(neg, 0, b))
+    one = np.equal(a, 1) | (np.equal(a, -1) & (b % 2 == 0))
+    return np.where(neg, np.where(one, 1, np.where(np.equal(a, -1), -1, 0)), out).astype(out.dtype, copy=False)
 
 
 def spow(a: Any, k: Any) -> Any:

@@ -448,15 +448,10 @@ def normalise_index(idx: Any, shape: tuple, who: str = "getitem") -> tuple:
 
 def _consumed(i: Any) -> int:
     """How many axes of the indexed array one index entry uses."""
-    if isinstance(i, base.Tensor):
-        i = i.data
-    if isinstance(i, list):
-        i = np.asarray(i)
+    i = i.data if isinstance(i, base.Tensor) else np.asarray(i) if isinstance(i, list) else i
     if i is None or i is Ellipsis:
         return 0
-    if isinstance(i, np.ndarray) and i.dtype == bool:
-        return i.ndim
-    return 1
+    return i.ndim if isinstance(i, np.ndarray) and i.dtype == bool else 1
 
 
 def index_keeps_rows(idx: tuple, shape: tuple) -> bool:
@@ -496,11 +491,18 @@ SCATTERBACK = ScatterBack()
 
 
 def cat(tensors: Sequence[Any], axis: int = 0, *, dim: Optional[int] = None) -> Any:
-    """Join tensors along an existing axis (numpy's concatenate); the cotangent is split
-    back into the pieces."""
+    """Join tensors along an existing axis (numpy's concatenate); the cotangent is split back into
+    the pieces. A piece of shape ``(0,)`` joins any rank, as an empty block of their shape (torch)."""
     if isinstance(tensors, (base.Tensor, np.ndarray)) or not isinstance(tensors, (list, tuple)):
         raise TypeError(f"cat: tensors must be a list or tuple of tensors, got {type(tensors).__name__}")
-    return CONCAT(tensors, axis if dim is None else dim)
+    axis = axis if dim is None else dim
+    shapes = [np.shape(t.data if isinstance(t, base.Tensor) else t) for t in tensors]
+    ranks = {len(s) for s in shapes if s != (0,)}
+    if (0,) in shapes and len(ranks) == 1 and 1 not in ranks and type(axis) is int and -min(ranks) <= axis < min(ranks):
+        ref = next(s for s in shapes if s != (0,))
+        block = ref[:axis % len(ref)] + (0,) + ref[axis % len(ref) + 1:]
+        tensors = [const(t).reshape(block) if s == (0,) else t for t, s in zip(tensors, shapes)]
+    return CONCAT(tensors, axis)
 
 
 def stack(tensors: Sequence[Any], axis: int = 0, *, dim: Optional[int] = None) -> Any:
