@@ -19,6 +19,7 @@ It touches nothing but the nodes it is given and the thread's running-module sta
 
 from __future__ import annotations
 
+import weakref
 from typing import Any, Optional
 
 import numpy as np
@@ -67,6 +68,26 @@ class _Origin:
 def stat_origin(op: str) -> _Origin:
     """Where a batch statistic is born (kept on STAT nodes, quoted by mixing errors)."""
     return _Origin(op)
+
+
+def origin(parents: Any) -> tuple:
+    """The batch a value made outside the graph from ``parents`` belongs to: the inputs made with
+    ``batched=True`` that its batched parents come from. A per-sample gradient over ``x / 255``
+    is of x's batch however often that value is made again (two costs over it add their rows).
+    A constant made for a batch (a recurrent layer's zero state) keeps ``()``: it names none."""
+    out: dict = {}
+    for p in parents:
+        if getattr(p, "_bs", 0) & BATCHED:
+            o = getattr(p, "_origin", None)
+            for q in (p,) if o is None else o:
+                out[id(q)] = q
+    return tuple(out.values())
+
+
+def batch_keys(leaves: Any) -> tuple:
+    """Weak references, in a fixed order, to the inputs that name the batch of a backward whose
+    batched leaves are ``leaves`` (``origin``): two backwards with the same keys are over one batch."""
+    return tuple(weakref.ref(q) for q in sorted(origin(leaves), key=id))
 
 
 def _origin(*inputs: Any) -> Optional[_Origin]:

@@ -26,12 +26,11 @@ exists (``|sum_t L_t (x) R_t|^2 = sum_{t,s} (L_t.L_s)(R_t.R_s)``, ``sum_b w_b S[
 from __future__ import annotations
 
 import math
-import weakref
 from typing import Any, Iterable, Optional
 
 import numpy as np
 
-from .batchstate import BATCHED, MIXED, unbroadcast_keep0
+from .batchstate import BATCHED, MIXED, batch_keys, unbroadcast_keep0
 from .batchstate import fit as _fit
 from .keptinputs import keep, pushed_vjp, watch
 from .lazygrad import LazyGrad  # noqa: F401  (re-exported: tensors accumulate it)
@@ -408,7 +407,7 @@ class Context:
                 reduction = "mean"
             elif is_sum:
                 reduction = "sum"
-        keys = tuple(weakref.ref(k) for _, k in sorted(self.keys.items()))
+        keys = batch_keys(self.keys.values())  # (the inputs x / 255 or a slice of h0 were made from)
         writes = []
         for leaf, _ in leaves:
             if leaf._bs & BATCHED:

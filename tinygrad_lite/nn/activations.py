@@ -19,6 +19,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from .. import batchstate
 from ..conventions import ArgumentError, DtypeError, check_bool
 from ..ops import activations as act
 from ..tensor import Tensor
@@ -128,7 +129,10 @@ def one_hot(tensor: Any = None, num_classes: int = -1, *, input: Any = None) -> 
         raise ArgumentError(f"one_hot: index {int(idx.max())} is out of range for num_classes={num_classes}")
     out = (idx[..., None] == np.arange(int(num_classes))).astype(np.int64)
     batched = isinstance(tensor, Tensor) and tensor.batched and out.ndim > 0
-    return Tensor(out, batched=batched)
+    t = Tensor(out, batched=batched)
+    if batched:
+        t._origin = batchstate.origin((tensor,))  # (of its labels' batch)
+    return t
 
 
 class _Activation(Module):

@@ -111,7 +111,9 @@ def _hc(who: str, hx: Any, names: str) -> tuple:
 
 
 def _zeros(shape: tuple, dtype: Any, batched: bool) -> Tensor:
-    return Tensor(np.zeros(shape, dtype), batched=batched)
+    t = Tensor(np.zeros(shape, dtype), batched=batched)
+    t._origin = ()  # (a constant: it names no batch, batchstate.origin)
+    return t
 
 
 class _Weights:

@@ -217,6 +217,8 @@ def make(data: np.ndarray, op: Any, parents: tuple, ctx: Any, rg: bool, bs: int 
     t._parents = ()
     t._op = None
     t._ctx = None
+    if bs & 1:  # BATCHED outside the graph: the batch it is of (batchstate.origin)
+        t._origin = batchstate.origin(parents)
     if parents and t._data.base is not None:
         _home(t, parents[0])
     return t
