@@ -25,6 +25,7 @@ a PackedSequence and h_n / c_n hold each sequence's state at its own last step, 
 from __future__ import annotations
 
 import numbers
+import warnings
 from typing import Any, Callable, Optional, Union
 
 import numpy as np
@@ -95,8 +96,14 @@ def _mode(who: str, nonlinearity: Any) -> str:
     return "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
 
 
-def _tensor(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
+def _tensor(x: Any, who: str = "", what: str = "input") -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (tuple, list)) and any(isinstance(v, Tensor) for v in x):
+        # (a list of Tensors would be stacked into a constant: its gradients lost)
+        raise TypeError(f"{who}: {what} must be a Tensor, got a {type(x).__name__} of Tensors; stack them "
+                        "(tl.stack) into one Tensor")
+    return Tensor(np.asarray(x))
 
 
 def _hc(who: str, hx: Any, names: str) -> tuple:
@@ -104,7 +111,8 @@ def _hc(who: str, hx: Any, names: str) -> tuple:
     if hx is None:
         return None, None
     if not isinstance(hx, (tuple, list)) or len(hx) != 2:
-        raise TypeError(f"{who}: hx must be a tuple {names}, got {type(hx).__name__}")
+        raise TypeError(f"{who}: hx must be a tuple {names}, got "
+                        f"{type(hx).__name__ if not isinstance(hx, (tuple, list)) else f'{len(hx)} values'}")
     if (hx[0] is None) != (hx[1] is None):
         raise ValueError(f"{who}: give both of {names}, or neither")
     return hx[0], hx[1]
@@ -148,6 +156,9 @@ class _RNNBase(Module):
         if not 0.0 <= float(dropout) <= 1.0:
             raise ValueError(f"{who}: dropout must be a probability between 0 and 1, got {dropout!r}")
         self.dropout = float(dropout)
+        if self.dropout > 0 and self.num_layers == 1:
+            warnings.warn(f"{who}: dropout acts between stacked layers, so dropout={dropout} with num_layers=1 "
+                          "has no effect", UserWarning, stacklevel=3)
         self.mode = mode
         self.proj_size = _size(who, "proj_size", proj_size, 0)
         if self.proj_size >= self.hidden_size:
@@ -176,11 +187,19 @@ class _RNNBase(Module):
     def flatten_parameters(self) -> None:
         """Nothing to do (torch compacts its weights for cuDNN here); kept so torch code runs."""
 
+    @property
+    def all_weights(self) -> list:
+        """Per layer and direction, its parameters in torch's order: weight_ih, weight_hh, then
+        bias_ih, bias_hh (with bias) and weight_hr (with proj_size)."""
+        names = ["weight_ih", "weight_hh"] + ["bias_ih", "bias_hh"] * self.bias + ["weight_hr"] * bool(self.proj_size)
+        return [[getattr(self, f"{n}_l{k}{sfx}") for n in names]
+                for k in range(self.num_layers) for sfx in ["", "_reverse"][:1 + self.bidirectional]]
+
     # -------------------------------------------------------------- input and states ----
     def _sequence(self, input: Any) -> tuple:
         """The input as (N, T, F), whether it is unbatched, and whether it carries samples."""
         who = self._who()
-        x = _tensor(input)
+        x = _tensor(input, who)
         shape, batched = x.data.shape, bool(x._bs & BATCHED)
         if x.ndim not in (2, 3):
             raise ValueError(f"{who}: input must be (T, {self.input_size}) unbatched or "
@@ -211,7 +230,7 @@ class _RNNBase(Module):
         D, L = 2 if self.bidirectional else 1, self.num_layers
         if hx is None:
             return [_zeros((N, H), dtype, batched) for _ in range(D * L)]
-        h = _tensor(hx)
+        h = _tensor(hx, self._who(), name)
         if unbatched:
             want = (D * L, H)
         elif h._bs & BATCHED:
@@ -312,6 +331,7 @@ class RNN(_RNNBase):
         check_device(type(self).__name__, device)
         super().__init__(_mode("RNN", nonlinearity), input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, rng, dtype)
+        self.nonlinearity = nonlinearity
 
     def forward(self, input: Any, hx: Any = None) -> tuple:
         out, (h_n,) = self._run(input, hx)
@@ -393,7 +413,7 @@ class _CellBase(Module):
 
     def _step(self, input: Any, states: tuple) -> tuple:
         who, H = self._who(), self.hidden_size
-        x = _tensor(input)
+        x = _tensor(input, who)
         if x.ndim not in (1, 2) or x.data.shape[-1] != self.input_size:
             raise ValueError(f"{who}: input must have shape (N, {self.input_size}) or ({self.input_size},), "
                              f"got {x.data.shape}")
@@ -407,7 +427,7 @@ class _CellBase(Module):
             if s is None:
                 state.append(_zeros((N, H), dtype, batched))
                 continue
-            s = _tensor(s)
+            s = _tensor(s, who, name)
             want = (H,) if unbatched else (N, H)
             if s.data.shape != want:
                 raise ValueError(f"{who}: {name} must have shape {want} for an input of shape "
@@ -431,6 +451,7 @@ class RNNCell(_CellBase):
                  device: Any = None) -> None:
         check_device(type(self).__name__, device)
         super().__init__(_mode("RNNCell", nonlinearity), input_size, hidden_size, bias, rng, dtype)
+        self.nonlinearity = nonlinearity
 
     def forward(self, input: Any, hx: Any = None) -> Tensor:
         return self._step(input, (("hx", hx),))[0]

@@ -142,6 +142,30 @@ class PackedSequence(_PackedFields):
         """``data`` as float64."""
         return self.to(np.float64)
 
+    def half(self) -> "PackedSequence":
+        """``data`` as float16."""
+        return self.to(np.float16)
+
+    def long(self) -> "PackedSequence":
+        """``data`` as int64."""
+        return self.to(np.int64)
+
+    def int(self) -> "PackedSequence":
+        """``data`` as int32."""
+        return self.to(np.int32)
+
+    def short(self) -> "PackedSequence":
+        """``data`` as int16."""
+        return self.to(np.int16)
+
+    def char(self) -> "PackedSequence":
+        """``data`` as int8."""
+        return self.to(np.int8)
+
+    def byte(self) -> "PackedSequence":
+        """``data`` as uint8."""
+        return self.to(np.uint8)
+
     def cpu(self) -> "PackedSequence":
         """This PackedSequence (everything lives on the CPU)."""
         return self
@@ -154,9 +178,12 @@ class PackedSequence(_PackedFields):
         return False
 
 
-def _int_array(who: str, name: str, v: Any) -> np.ndarray:
-    """``v`` (a non-empty list, numpy array or Tensor of integers) as a 1-D int64 array."""
+def _int_array(who: str, name: str, v: Any, floats: bool = False) -> np.ndarray:
+    """``v`` (a non-empty list, numpy array or Tensor of integers) as a 1-D int64 array; with
+    ``floats`` finite real numbers too, truncated toward zero (torch's int64 conversion)."""
     a = np.asarray(v.data if isinstance(v, Tensor) else v)
+    if floats and a.ndim == 1 and a.size and a.dtype.kind == "f" and np.isfinite(a).all():
+        a = a.astype(np.int64)
     if a.ndim != 1 or a.size == 0 or a.dtype.kind not in "iu":
         raise TypeError(f"{who}: {name} must be a non-empty 1-D sequence of integers, got {a.tolist()!r} "
                         f"(shape {a.shape}, dtype {a.dtype})")
@@ -245,7 +272,7 @@ def _pack(who: str, input: Any, lengths: Any, batch_first: bool, enforce_sorted:
     if x._bs & BATCHED and not batch_first:
         raise ValueError(f"{who}: a batched input (axis 0: the samples) needs batch_first=True; got shape {x.shape} "
                          "with batch_first=False (axis 0 would be time)")
-    L = _int_array(who, "lengths", lengths)
+    L = _int_array(who, "lengths", lengths, floats=True)
     B, T = (x.shape[0], x.shape[1]) if batch_first else (x.shape[1], x.shape[0])
     if len(L) != B:
         raise ValueError(f"{who}: got {len(L)} lengths {L.tolist()} for a batch of {B} sequences (input shape "
