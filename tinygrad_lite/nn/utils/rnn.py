@@ -180,9 +180,10 @@ class PackedSequence(_PackedFields):
 
 def _int_array(who: str, name: str, v: Any, floats: bool = False) -> np.ndarray:
     """``v`` (a non-empty list, numpy array or Tensor of integers) as a 1-D int64 array; with
-    ``floats`` finite real numbers too, truncated toward zero (torch's int64 conversion)."""
+    ``floats`` whole floating-point numbers too (lengths a float tensor holds; a fractional one
+    is refused, where torch would truncate it)."""
     a = np.asarray(v.data if isinstance(v, Tensor) else v)
-    if floats and a.ndim == 1 and a.size and a.dtype.kind == "f" and np.isfinite(a).all():
+    if floats and a.ndim == 1 and a.size and a.dtype.kind == "f" and np.isfinite(a).all() and (a == a // 1).all():
         a = a.astype(np.int64)
     if a.ndim != 1 or a.size == 0 or a.dtype.kind not in "iu":
         raise TypeError(f"{who}: {name} must be a non-empty 1-D sequence of integers, got {a.tolist()!r} "
