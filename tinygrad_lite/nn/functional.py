@@ -347,6 +347,9 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean", *, size_average: 
         if w._data.shape != pred._data.shape:
             raise ValueError(f"mse_loss: weight shape {w._data.shape} and input shape {pred._data.shape} differ "
                              "(the weights and the input must have the same size)")
+        if not w._rg:  # one op: a batched input's per-sample terms are each sample's weighted mean
+            from .losses import _pointwise
+            return _pointwise(ops.losses.WSQUARED, "mse_loss", pred, target, reduction, True, weight=w)
         sq = (pred - target) ** 2 * w
         return sq if reduction == "none" else sq.sum() if reduction == "sum" else sq.sum() / w.sum()
     if reduction == "none":

@@ -161,6 +161,27 @@ class L1Loss(_Pointwise):
         return const(s[0]), (None if s[1] is None else const(s[1]))
 
 
+class WeightedSquaredError(_Pointwise):
+    """l = w (pred - target)^2 (``mse_loss`` with a constant ``weight``); dl/dpred = 2 w (pred -
+    target). A weighted mean divides by the sum of the weights (torch's rule), so sample b's
+    own term is its weighted mean when every sample's weights add up to the same sum."""
+
+    name, rule = "mse_loss", "d w(p - t)^2/dp = 2 w (p - t), d/dt = -d/dp"
+    mean_by_weight = True
+
+    def terms(self, p: np.ndarray, t: np.ndarray, kw: dict) -> np.ndarray:
+        d = p - t
+        return d * d
+
+    def derivs(self, p: np.ndarray, t: np.ndarray, kw: dict, need_t: bool) -> tuple:
+        d = 2 * (p - t)
+        return d, (-d if need_t else None)
+
+    def tderivs(self, p: Any, t: Any, kw: dict, need_t: bool) -> tuple:
+        d = (p - t) * 2
+        return d, (-d if need_t else None)
+
+
 class HuberLoss(_Pointwise):
     """d = pred - target; l = d^2 / 2 where |d| < delta, else delta (|d| - delta / 2), all
     divided by ``div`` (1 for huber_loss, beta for smooth_l1_loss);
@@ -388,3 +409,4 @@ class NLLLoss(_Loss):
 
 
 L1, HUBER, SMOOTHL1, BCE, BCELOGITS, NLL = L1Loss(), HuberLoss(), SmoothL1Loss(), BCELoss(), BCEWithLogits(), NLLLoss()
+WSQUARED = WeightedSquaredError()
