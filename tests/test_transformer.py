@@ -396,9 +396,9 @@ _X = np.zeros((3, 5, 8))
     (lambda: nn.TransformerDecoderLayer(8, 2, 16, batch_first=True)(np.zeros((2, 4, 8)), _X), ValueError,
      r"TransformerDecoderLayer.*tgt \(2, 4, 8\) and memory \(3, 5, 8\)"),
     (lambda: nn.TransformerEncoderLayer(8, 2, activation="swish"), ValueError, r"activation.*'swish'"),
-    (lambda: nn.TransformerEncoder(nn.Linear(2, 2), 2), TypeError, r"TransformerEncoder.*TransformerEncoderLayer"),
-    (lambda: nn.TransformerEncoder(_ENC, 0), ValueError, r"TransformerEncoder: num_layers must be an int >= 1"),
-    (lambda: nn.TransformerEncoderLayer(8, 2, dropout=1.0), ValueError, r"dropout.*\[0, 1\)"),
+    (lambda: nn.TransformerEncoder("layer", 2), TypeError, r"TransformerEncoder: the layer to copy must be a Module"),
+    (lambda: nn.TransformerEncoder(_ENC, -1), ValueError, r"TransformerEncoder: num_layers must be an int >= 0"),
+    (lambda: nn.TransformerEncoderLayer(8, 2, dropout=1.5), ValueError, r"dropout.*\[0, 1\]"),
 ])
 def test_clear_errors_name_the_layer_and_the_shapes(call: Callable, err: type, match: str) -> None:
     with pytest.raises(err, match=match):

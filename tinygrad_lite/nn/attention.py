@@ -98,8 +98,8 @@ class MultiheadAttention(Module):
         check_bool("MultiheadAttention", "add_zero_attn", add_zero_attn)
         if isinstance(dropout, (bool, np.bool_)) or not isinstance(dropout, numbers.Real):
             raise TypeError(f"MultiheadAttention: dropout must be a real number, got {dropout!r}")
-        if not 0.0 <= float(dropout) < 1.0:
-            raise ValueError(f"MultiheadAttention: dropout must be in [0, 1), got {dropout}")
+        if not 0.0 <= float(dropout) <= 1.0:
+            raise ValueError(f"MultiheadAttention: dropout must be in [0, 1], got {dropout}")
         self.embed_dim, self.num_heads, self.batch_first = int(embed_dim), int(num_heads), bool(batch_first)
         self.head_dim = embed_dim // num_heads
         self.dropout = float(dropout)
@@ -134,8 +134,8 @@ class MultiheadAttention(Module):
     def _mask(self, attn_mask: Any, key_padding_mask: Any, is_causal: bool, B: int, Tq: int, Tk: int,
               dtype: Any, unbatched: bool) -> Any:
         """One additive mask (0 or -inf, or the float mask), broadcastable to (B, H, Tq, Tk): an
-        array, or a Tensor when ``attn_mask`` is a float Tensor that requires grad (it gets its
-        gradient, as in torch)."""
+        array, or a Tensor when ``attn_mask`` or ``key_padding_mask`` is a float Tensor that
+        requires grad (it gets its gradient, as in torch)."""
         H = self.num_heads
         add = learned = None
         if attn_mask is not None:
@@ -158,9 +158,13 @@ class MultiheadAttention(Module):
             if kp.shape != want:
                 raise ValueError(f"MultiheadAttention: key_padding_mask must have shape {want} (True or -inf: "
                                  f"ignore that key), got {kp.shape}")
-            kp = kp.reshape(B, Tk)
-            kp = (np.where(kp, -np.inf, 0.0) if kp.dtype == bool else kp.astype(dtype))[:, None, None, :]
-            add = kp if add is None else add + kp
+            if _learned(key_padding_mask, kp):  # a learned float padding bias: in the graph, as attn_mask
+                lk = key_padding_mask.reshape(B, 1, 1, Tk)
+                learned = lk if learned is None else learned + lk
+            else:
+                kp = kp.reshape(B, Tk)
+                kp = (np.where(kp, -np.inf, 0.0) if kp.dtype == bool else kp.astype(dtype))[:, None, None, :]
+                add = kp if add is None else add + kp
         extra = (self.bias_k is not None) + self.add_zero_attn
         if add is not None and extra:  # the appended key rows: allowed for every query
             add = np.pad(add, [(0, 0)] * (add.ndim - 1) + [(0, extra)])

@@ -74,8 +74,8 @@ class _Layer(Module):
         self.batch_first = check_bool(who, "batch_first", batch_first)
         self.norm_first = check_bool(who, "norm_first", norm_first)
         check_bool(who, "bias", bias)
-        if isinstance(dropout, (bool, np.bool_)) or not isinstance(dropout, numbers.Real) or not 0 <= dropout < 1:
-            raise ValueError(f"{who}: dropout must be a real number in [0, 1), got {dropout!r}")
+        if isinstance(dropout, (bool, np.bool_)) or not isinstance(dropout, numbers.Real) or not 0 <= dropout <= 1:
+            raise ValueError(f"{who}: dropout must be a real number in [0, 1], got {dropout!r}")
         g = None if rng is None else as_generator(rng)  # None: the default generator, at each draw
 
         def attention() -> MultiheadAttention:
@@ -252,11 +252,12 @@ def _copies(layer: Module, n: int) -> ModuleList:
 class _Stack(Module):
     def _stack(self, layer: Any, cls: type, num_layers: int, norm: Optional[Module]) -> None:
         who = type(self).__name__
-        if not isinstance(layer, cls):
-            raise TypeError(f"{who}: the layer to copy must be a {cls.__name__}, got {type(layer).__name__}")
+        if not isinstance(layer, Module):  # (a layer of one's own is copied too, as torch)
+            raise TypeError(f"{who}: the layer to copy must be a Module (a {cls.__name__} or one of your own "
+                            f"taking its forward arguments), got {type(layer).__name__}")
         if norm is not None and not isinstance(norm, Module):
             raise TypeError(f"{who}: norm must be a Module or None, got {type(norm).__name__}")
-        self.num_layers = _count(who, "num_layers", num_layers)
+        self.num_layers = _count(who, "num_layers", num_layers, 0)
         self.layers = _copies(layer, self.num_layers)
         self.norm = norm
 
@@ -273,8 +274,9 @@ class TransformerEncoder(_Stack):
 
     def __init__(self, encoder_layer: TransformerEncoderLayer, num_layers: int, norm: Optional[Module] = None,
                  enable_nested_tensor: bool = True, mask_check: bool = True) -> None:
-        check_bool("TransformerEncoder", "enable_nested_tensor", enable_nested_tensor)
-        check_bool("TransformerEncoder", "mask_check", mask_check)
+        self.enable_nested_tensor = check_bool("TransformerEncoder", "enable_nested_tensor", enable_nested_tensor)
+        self.use_nested_tensor = self.enable_nested_tensor
+        self.mask_check = check_bool("TransformerEncoder", "mask_check", mask_check)
         self._stack(encoder_layer, TransformerEncoderLayer, num_layers, norm)
 
     def forward(self, src: Any, mask: Mask = None, src_key_padding_mask: Mask = None,
@@ -300,8 +302,9 @@ class TransformerDecoder(_Stack):
                 tgt_is_causal: Optional[bool] = None, memory_is_causal: bool = False) -> Tensor:
         x = tgt
         for layer in self.layers:
-            x = layer(x, memory, tgt_mask, memory_mask, tgt_key_padding_mask, memory_key_padding_mask,
-                      bool(tgt_is_causal), memory_is_causal)
+            x = layer(x, memory, tgt_mask=tgt_mask, memory_mask=memory_mask, tgt_key_padding_mask=tgt_key_padding_mask,
+                      memory_key_padding_mask=memory_key_padding_mask, tgt_is_causal=bool(tgt_is_causal),
+                      memory_is_causal=memory_is_causal)
         return x if self.norm is None else self.norm(x)
 
 
