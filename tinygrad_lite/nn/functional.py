@@ -220,6 +220,11 @@ def batch_norm(input: Any, running_mean: Any, running_var: Any, weight: Any = No
         if t is not None and t.data.shape != (C,):
             raise ValueError(f"{who}: {name} of shape {t.data.shape} does not match the {C} channels of the input "
                              f"of shape {xd.shape}")
+    if training and xd.size == 0 and C:  # an empty batch: an empty output, the statistics as they were
+        if num_batches_tracked is not None:  # (torch counts the batch)
+            num_batches_tracked.data = num_batches_tracked.data + 1
+        z = np.zeros(C, xd.dtype)
+        return BATCHNORM(x, w, b, mean=z, var=z + 1, training=False, eps=float(eps), label=who)
     if training:
         n = xd.size // C if C else 0
         if n <= 1:

@@ -53,6 +53,7 @@ class _InstanceNorm(_BatchNorm):
             out = F.batch_norm(xb, self.running_mean, self.running_var, self.weight, self.bias, False,
                                self.momentum, self.eps, who=who)
         else:
+            one_position(who, xb.data.shape)
             out = F.group_norm(xb, C, self.weight, self.bias, self.eps, who=who)
             if self.track_running_stats and self.momentum is not None:
                 self._update(xb.data)
@@ -71,6 +72,14 @@ class _InstanceNorm(_BatchNorm):
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
                 f"bias={self._bias}, track_running_stats={self.track_running_stats}")
+
+
+def one_position(who: str, shape: tuple) -> None:
+    """Refuse normalising each (sample, channel) over a single position (its variance is 0,
+    its output the bias; running statistics would turn nan), as torch does."""
+    if int(np.prod(shape[2:])) <= 1:
+        raise ValueError(f"{who}: expected more than 1 spatial element when normalising by the input's own "
+                         f"statistics, got input of shape {shape}")
 
 
 def instance_stats(xd: np.ndarray) -> tuple:

@@ -203,11 +203,12 @@ def instance_norm(input: Any, running_mean: Any = None, running_var: Any = None,
         if running_mean is None or running_var is None:
             raise ValueError("instance_norm: use_input_stats=False needs running_mean and running_var")
         return F.batch_norm(x, running_mean, running_var, weight, bias, False, momentum, eps)
+    from .instancenorm import instance_stats, one_position
+    one_position("instance_norm", s)
     out = F.group_norm(x, s[1], weight, bias, eps)
     if running_mean is not None or running_var is not None:
         if running_mean is None or running_var is None:
             raise ValueError("instance_norm: give both running_mean and running_var, or neither")
-        from .instancenorm import instance_stats
         m = _real(momentum, "instance_norm", "momentum")
         for t, v in zip((running_mean, running_var), instance_stats(x.data)):
             arr = t.data if isinstance(t, Tensor) else t

@@ -76,12 +76,13 @@ def _pool(op: Any, x: Any, kernel_size: Any, stride: Any, padding: Any, dilation
     p = F._tuple(padding, nd, "padding", who, lo=0)
     check_half(p, k, who)
     S = x.data.shape[-nd:]
-    if any(dd * (kk - 1) + 1 > n + 2 * pp for n, kk, pp, dd in zip(S, k, p, d)):
+    pads = tuple((pp, pp + (ceil_extra(n, kk, ss, pp, dd) if ceil_mode else 0))
+                 for n, kk, ss, pp, dd in zip(S, k, s, p, d))
+    # (ceil_mode's extra padding completes a last window, also one wider than the input, as torch)
+    if any(dd * (kk - 1) + 1 > n + a + b for n, kk, (a, b), dd in zip(S, k, pads, d)):
         padded = tuple(a + 2 * b for a, b in zip(S, p))
         raise ValueError(f"{who}: kernel of size {k[0] if nd == 1 else k} is larger than the padded input "
                          f"{f'length {padded[0]}' if nd == 1 else padded} (input shape {x.data.shape})")
-    pads = tuple((pp, pp + (ceil_extra(n, kk, ss, pp, dd) if ceil_mode else 0))
-                 for n, kk, ss, pp, dd in zip(S, k, s, p, d))
     if isinstance(extra, list):  # average pooling: (count_include_pad, the declared padding, divisor_override)
         extra = (extra[0], tuple((a, a) for a in p), extra[1])
     return op(x, k, s, pads, d, extra)
