@@ -92,14 +92,20 @@ def _sizes(S: tuple, size: Any, scale_factor: Any, recompute: Optional[bool], wh
     return out, ((None,) * nd if recompute else tuple(1.0 / float(f) for f in sf))
 
 
-def _nearest(n: int, m: int, r: Optional[float], exact: bool, shortcut: bool = True) -> np.ndarray:
-    """Source index of each of the m outputs (float32 arithmetic, as torch's); ``shortcut``:
-    ``m = n`` copies and ``m = 2n`` halves the index whatever the scale (torch's 2-d rule)."""
+def _nearest(n: int, m: int, r: Optional[float], exact: bool, shortcut: bool = True, wide: bool = False) -> np.ndarray:
+    """Source index of each of the m outputs (float32 arithmetic, as torch's; ``wide``: the
+    position computed in float64 and rounded to float32, torch's 1-d and 3-d rule for float64
+    inputs); ``shortcut``: ``m = n`` copies and ``m = 2n`` halves the index whatever the scale
+    (torch's 2-d rule)."""
     i = np.arange(m)
     if not exact and shortcut and m == n:
         return i
     if not exact and shortcut and m == 2 * n:
         return i // 2
+    if wide:
+        rr64 = float(r) if r is not None else n / m
+        pos = (((i + 0.5) * rr64) if exact else i * rr64).astype(np.float32)
+        return np.minimum(np.floor(pos).astype(np.int64), n - 1)
     rr = np.float32(r) if r is not None else np.float32(n) / np.float32(m)
     pos = (i.astype(np.float32) + np.float32(0.5)) * rr if exact else i.astype(np.float32) * rr
     return np.minimum(np.floor(pos).astype(np.int64), n - 1)
@@ -170,7 +176,8 @@ def interpolate(input: Any, size: Any = None, scale_factor: Any = None, mode: st
         if mode in _NEAREST:
             short = nd == 2 or r is None  # torch's 1-d and 3-d nearest apply a given scale even when m = n
             if m != n or mode != "nearest" or not short:
-                x = _take(x, axis, _nearest(n, m, r, mode == "nearest-exact", short))
+                x = _take(x, axis, _nearest(n, m, r, mode == "nearest-exact", short,
+                                            nd != 2 and x.data.dtype == np.float64))
             continue
         bshape = (m,) + (1,) * (nd - 1 - a)
         if mode == "bicubic":
