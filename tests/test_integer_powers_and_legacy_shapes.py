@@ -58,9 +58,10 @@ def test_cat_of_mismatched_ranks_still_names_the_shapes_given():
         tl.cat([tl.zeros(0), tl.ones(2, 3), tl.ones(2)])
 
 
-def test_repr_names_a_dtype_other_than_the_defaults():
-    assert repr(tl.tensor([1.0, 2.0], dtype=tl.float32, requires_grad=True)) == \
-        "tensor([1., 2.], dtype=float32, requires_grad=True)"
+def test_repr_names_a_dtype_other_than_the_default_ones():
+    assert repr(tl.tensor([1.0, 2.0], dtype=np.float16, requires_grad=True)) == \
+        "tensor([1., 2.], dtype=float16, requires_grad=True)"
+    assert repr(tl.tensor([1.0, 2.0], dtype=tl.float32)) == repr(torch.tensor([1.0, 2.0])) == "tensor([1., 2.])"
     assert repr(tl.zeros(0, 3, dtype=tl.int32)) == "tensor([], size=(0, 3), dtype=int32)"
     assert repr(tl.tensor([1, 2])) == "tensor([1, 2])"
     assert repr(tl.tensor([True])) == "tensor([True])"

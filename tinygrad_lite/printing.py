@@ -142,15 +142,15 @@ def _body(data: np.ndarray, prefix: str) -> str:
                            edgeitems=o["edgeitems"], sign="-", floatmode="fixed", legacy=False)
 
 
-_DEFAULT_DTYPES = (np.dtype(np.float64), np.dtype(np.int64), np.dtype(np.bool_))
+_DEFAULT_DTYPES = (np.dtype(np.float64), np.dtype(np.float32), np.dtype(np.int64), np.dtype(np.bool_))
 
 
 def tensor_repr(data: np.ndarray, suffixes: Sequence[str]) -> str:
     """``tensor(<values>, <suffixes>)`` with the current print options; a suffix that would
     pass ``linewidth`` goes on a new line, indented under the values (as torch). An empty
     tensor of any shape but ``(0,)`` prints ``tensor([], size=(0, 3))``, as torch, since its
-    values alone do not show the shape. A dtype other than the defaults (float64, int64,
-    bool) is named, ``dtype=float32``, as torch names one."""
+    values alone do not show the shape. A dtype other than the default ones (float64, this
+    library's, and float32, torch's; int64; bool) is named, ``dtype=int32``, as torch names one."""
     if data.dtype not in _DEFAULT_DTYPES:
         suffixes = [f"dtype={data.dtype}"] + list(suffixes)
     if data.size == 0 and data.shape != (0,):

@@ -143,12 +143,14 @@ def constant_(tensor: Tensor, val: float) -> Tensor:
 
 def ones_(tensor: Tensor) -> Tensor:
     """Fill with 1."""
-    return constant_(tensor, 1.0)
+    _target(tensor, "ones_")
+    return _fill(tensor, 1.0)
 
 
 def zeros_(tensor: Tensor) -> Tensor:
     """Fill with 0."""
-    return constant_(tensor, 0.0)
+    _target(tensor, "zeros_")
+    return _fill(tensor, 0.0)
 
 
 def eye_(tensor: Tensor) -> Tensor:
@@ -176,6 +178,7 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Gen = None) -> 
 
 
 def _kaiming_std(arr: np.ndarray, a: float, mode: str, nonlinearity: str, who: str) -> float:
+    mode = mode.lower() if isinstance(mode, str) else mode  # (torch reads "FAN_OUT" as "fan_out")
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"{who}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
     fan_in, fan_out = _fans(arr.shape, who)

@@ -61,6 +61,8 @@ def fuse_linear_bn_weights(linear_w: Any, linear_b: Any, bn_rm: Any, bn_rv: Any,
     s = _arr(bn_w) / np.sqrt(_arr(bn_rv) + bn_eps)
     fw = (w * s[:, None]).astype(w.dtype)
     fb = ((b - rm) * s + _arr(bn_b)).astype(w.dtype if linear_b is None else b.dtype)
+    if fb.shape == (1,) and fw.shape[:1] != (1,):  # (a one-feature BatchNorm after a wider Linear: its
+        fb = np.repeat(fb, fw.shape[0])  # bias for every output, which torch's Linear broadcasts)
     wrg = linear_w.requires_grad if isinstance(linear_w, Tensor) else True
     brg = linear_b.requires_grad if isinstance(linear_b, Tensor) else False
     return Parameter(fw, wrg), Parameter(fb, brg)

@@ -20,7 +20,7 @@ from ...random import as_generator
 from ...tensor import Tensor
 from ..containers import Parameter
 from ..module import Module
-from .parametrizations import _dim, norm_except_dim
+from .parametrizations import _dim, norm_except_dim, transposed_conv
 
 __all__ = ["weight_norm", "remove_weight_norm", "spectral_norm", "remove_spectral_norm"]
 
@@ -58,7 +58,7 @@ def weight_norm(module: Module, name: str = "weight", dim: Optional[int] = 0) ->
     warnings.warn("tl.nn.utils.weight_norm is deprecated in favor of tl.nn.utils.parametrizations.weight_norm.",
                   FutureWarning, stacklevel=2)
     w = _param(module, name, "weight_norm")
-    fn = _WeightNormHook(name, _dim(dim, w.data.ndim, "weight_norm"))
+    fn = _WeightNormHook(name, -1 if dim is None or dim == -1 else _dim(dim, w.data.ndim, "weight_norm"))
     with no_grad():
         g = norm_except_dim(w, fn.dim)
     delattr(module, name)
@@ -127,7 +127,7 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
     if isinstance(n_power_iterations, bool) or not isinstance(n_power_iterations, int) or n_power_iterations < 1:
         raise ValueError(f"spectral_norm: n_power_iterations must be a positive int, got {n_power_iterations!r}")
     if dim is None:
-        dim = 1 if type(module).__name__.startswith("ConvTranspose") else 0
+        dim = 1 if transposed_conv(module) else 0
     fn = _SpectralNormHook(name, n_power_iterations, _dim(dim, w.data.ndim, "spectral_norm"), float(eps))
     M = fn.matrix(w.data)
     r = as_generator(None)

@@ -24,7 +24,7 @@ from ...tensor import Tensor
 from ..functional_more import normalize
 from ..module import Module
 from .orthogonal import orthogonal
-from .parametrize import register_parametrization
+from .parametrize import is_parametrized, register_parametrization
 
 __all__ = ["weight_norm", "spectral_norm", "orthogonal"]
 
@@ -36,6 +36,13 @@ def norm_except_dim(v: Tensor, dim: int) -> Tensor:
         return (v * v).sum().sqrt()
     axes = tuple(a for a in range(v.data.ndim) if a != dim)
     return (v * v).sum(axis=axes, keepdims=True).sqrt() if axes else v.abs()
+
+
+def transposed_conv(module: Any) -> bool:
+    """Whether ``module`` is a transposed convolution (a subclass, or one with parametrized
+    tensors, too): its weight's output channels are axis 1."""
+    from ..convtranspose import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
+    return isinstance(module, (ConvTranspose1d, ConvTranspose2d, ConvTranspose3d))
 
 
 def _dim(dim: Any, ndim: int, who: str) -> int:
@@ -62,11 +69,19 @@ class _WeightNorm(Module):
 def weight_norm(module: Module, name: str = "weight", dim: Optional[int] = 0) -> Module:
     """Reparametrize ``module.<name>`` as ``g * v / ||v||`` (see the module docstring); the
     state dict holds ``parametrizations.<name>.original0`` (g) and ``.original1`` (v)."""
-    w = module.__dict__.get(name) if isinstance(module, Module) else None
-    if not isinstance(w, Tensor):
-        raise ValueError(f"weight_norm: module {type(module).__name__} has no parameter named {name!r}")
-    d = _dim(dim, w.data.ndim, "weight_norm")
+    w = _weight(module, name, "weight_norm")
+    d = -1 if dim is None or dim == -1 else _dim(dim, w.data.ndim, "weight_norm")  # (-1: all axes, as torch)
     return register_parametrization(module, name, _WeightNorm(None if d == -1 else d), unsafe=True)
+
+
+def _weight(module: Any, name: str, who: str) -> Tensor:
+    """``module.<name>``: a parameter, or a tensor already parametrized (the new parametrization
+    is appended to its chain, as torch)."""
+    w = (module.__dict__.get(name) if not is_parametrized(module, name) else getattr(module, name)) \
+        if isinstance(module, Module) else None
+    if not isinstance(w, Tensor):
+        raise ValueError(f"{who}: module {type(module).__name__} has no parameter named {name!r}")
+    return w
 
 
 class _SpectralNorm(Module):
@@ -126,11 +141,9 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
     defaults to 1 for transposed convolutions and 0 otherwise. The state dict holds
     ``parametrizations.<name>.original`` and the vectors ``parametrizations.<name>.0._u``,
     ``._v``."""
-    w = module.__dict__.get(name) if isinstance(module, Module) else None
-    if not isinstance(w, Tensor):
-        raise ValueError(f"spectral_norm: module {type(module).__name__} has no parameter named {name!r}")
+    w = _weight(module, name, "spectral_norm")
     if dim is None:
-        dim = 1 if type(module).__name__.startswith("ConvTranspose") else 0
+        dim = 1 if transposed_conv(module) else 0
     with no_grad():
         sn = _SpectralNorm(w, n_power_iterations, dim, eps)
     return register_parametrization(module, name, sn)

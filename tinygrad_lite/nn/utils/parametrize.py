@@ -158,6 +158,7 @@ def register_parametrization(module: Module, tensor_name: str, parametrization: 
     if not isinstance(module, Module) or not isinstance(parametrization, Module):
         raise TypeError(f"{who}: expected a Module and a parametrization Module, got {type(module).__name__} and "
                         f"{type(parametrization).__name__}")
+    parametrization.train(module.training)  # (in the module's mode: a module in eval registers one in eval)
     if is_parametrized(module, tensor_name):
         plist = module.parametrizations[tensor_name]
         if not unsafe:
