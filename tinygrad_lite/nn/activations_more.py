@@ -237,7 +237,13 @@ class PReLU(Module):
         if not math.isfinite(a):
             raise ValueError(f"PReLU: init must be finite, got {init!r}")
         self.num_parameters = int(num_parameters)
+        self.init = a
         self.weight = Tensor(np.full(self.num_parameters, a, dtype=dtype), requires_grad=True)
+
+    def reset_parameters(self) -> None:
+        """Every slope back to ``init`` (``nn.reset``)."""
+        from .reset import prelu
+        prelu(self)
 
     def forward(self, input: Any) -> Tensor:
         return prelu(input, self.weight)

@@ -131,6 +131,12 @@ class MultiheadAttention(Module):
                                                requires_grad=True) for _ in range(2))
         self._rng = None if rng is None else r  # None: the default generator at each call
 
+    def _reset_parameters(self) -> None:
+        """torch's name: the input projections drawn again (Xavier uniform), the projection biases 0, bias_k and
+        bias_v Xavier normal (``nn.reset``)."""
+        from .reset import attention
+        attention(self)
+
     def _mask(self, attn_mask: Any, key_padding_mask: Any, is_causal: bool, B: int, Tq: int, Tk: int,
               dtype: Any, unbatched: bool) -> Any:
         """One additive mask (0 or -inf, or the float mask), broadcastable to (B, H, Tq, Tk): an

@@ -66,6 +66,11 @@ class Bilinear(Module):
         self.register_parameter("bias", Tensor(r.uniform(-k, k, (self.out_features,)).astype(dt), requires_grad=True)
                                 if bias else None)
 
+    def reset_parameters(self) -> None:
+        """Weight and bias drawn again, uniform in +-1/sqrt(in1_features) (``nn.reset``)."""
+        from .reset import bilinear
+        bilinear(self)
+
     def forward(self, input1: Any, input2: Any) -> Tensor:
         return bilinear(input1, input2, self.weight, self.bias)
 

@@ -131,6 +131,11 @@ class _ConvNd(Module):
         init_params(self, (out_channels, in_channels // groups) + self.kernel_size, in_channels // groups, bias, rng,
                     dtype)
 
+    def reset_parameters(self) -> None:
+        """Weight and bias drawn again, uniform in +-1/sqrt(fan_in) (``nn.reset``)."""
+        from .reset import fan_in
+        fan_in(self)
+
     def forward(self, input: Any) -> Tensor:
         who = f"{type(self).__name__}({self.extra_repr()})"
         if self.padding_mode == "zeros":

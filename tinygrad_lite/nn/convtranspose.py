@@ -162,6 +162,11 @@ class _ConvTransposeNd(Module):
         init_params(self, (in_channels, out_channels // groups) + self.kernel_size, out_channels // groups, bias, rng,
                     dtype)
 
+    def reset_parameters(self) -> None:
+        """Weight and bias drawn again, uniform in +-1/sqrt(fan_in) (``nn.reset``)."""
+        from .reset import fan_in
+        fan_in(self)
+
     def _padding_for(self, x: Any, output_size: Optional[Sequence[int]]) -> tuple:
         """The output padding giving ``output_size`` (torch's ``forward(input, output_size)``):
         each size must lie within ``[smallest, smallest + stride - 1]``; ``output_size`` gives

@@ -151,6 +151,11 @@ class EmbeddingBag(Module):
                                          f"{(self.num_embeddings, self.embedding_dim)}")
         self.weight = Tensor(w, requires_grad=True)
 
+    def reset_parameters(self) -> None:
+        """The table drawn again from N(0, 1), the padding row zero (``nn.reset``)."""
+        from .reset import embedding
+        embedding(self)
+
     def forward(self, input: Any, offsets: Any = None, per_sample_weights: Any = None) -> Tensor:
         return embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type, False, self.mode, False,
                              per_sample_weights, self.include_last_offset, self.padding_idx)

@@ -238,6 +238,11 @@ class Embedding(Module):
             w[padding_idx] = 0
         self.weight = _table(w, _freeze)
 
+    def reset_parameters(self) -> None:
+        """The table drawn again from N(0, 1), the padding row zero (``nn.reset``)."""
+        from .reset import embedding
+        embedding(self)
+
     def forward(self, input: Any) -> Tensor:
         return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
                            who=f"Embedding({self.extra_repr()})")
@@ -279,6 +284,11 @@ class LayerNorm(Module):
         self.register_parameter("bias", Tensor(np.zeros(self.normalized_shape, dtype), requires_grad=True)
                                 if self._bias else None)
 
+    def reset_parameters(self) -> None:
+        """Weight 1, bias 0 (``nn.reset``)."""
+        from .reset import affine
+        affine(self)
+
     def forward(self, input: Any) -> Tensor:
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
@@ -304,6 +314,11 @@ class GroupNorm(Module):
         self.register_parameter("weight", Tensor(np.ones(num_channels, dtype), requires_grad=True) if affine else None)
         self.register_parameter("bias", Tensor(np.zeros(num_channels, dtype), requires_grad=True)
                                 if self._bias else None)
+
+    def reset_parameters(self) -> None:
+        """Weight 1, bias 0 (``nn.reset``)."""
+        from .reset import affine
+        affine(self)
 
     def forward(self, input: Any) -> Tensor:
         xd = input.data if isinstance(input, Tensor) else np.asarray(input)
@@ -345,6 +360,11 @@ class _BatchNorm(Module):
             self.register_buffer("num_batches_tracked", np.array(0, dtype=np.int64))
         else:
             self.running_mean = self.running_var = self.num_batches_tracked = None
+
+    def reset_parameters(self) -> None:
+        """Weight 1, bias 0, the running statistics reset (``nn.reset``)."""
+        from .reset import affine
+        affine(self)
 
     def reset_running_stats(self) -> None:
         """Running mean 0, running variance 1, batch count 0 (in place; nothing without

@@ -75,6 +75,11 @@ class RMSNorm(Module):
         self.register_parameter("weight", Tensor(np.ones(self.normalized_shape, dtype), requires_grad=True)
                                 if elementwise_affine else None)
 
+    def reset_parameters(self) -> None:
+        """Weight 1 (``nn.reset``)."""
+        from .reset import affine
+        affine(self)
+
     def forward(self, input: Any) -> Tensor:
         return rms_norm(input, self.normalized_shape, self.weight, self.eps)
 

@@ -57,6 +57,10 @@ class _Lazy(Module):
         self.__dict__.update(probe.__dict__)
         self.__dict__["_lazy_args"] = (args, kwargs)
 
+    def reset_parameters(self) -> None:
+        """Nothing before the first call (there are no values yet); after it the module is the
+        plain layer, whose own ``reset_parameters`` runs."""
+
     def has_uninitialized_params(self) -> bool:
         """True until the first call."""
         return "_lazy_args" in self.__dict__

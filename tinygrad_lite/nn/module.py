@@ -487,6 +487,11 @@ class Linear(Module):
         self.register_parameter("bias", Tensor(r.uniform(-bound, bound, (out_features,)).astype(dtype),
                                                requires_grad=True) if bias else None)
 
+    def reset_parameters(self) -> None:
+        """Weight and bias drawn again, uniform in +-1/sqrt(in_features) (``nn.reset``)."""
+        from .reset import fan_in
+        fan_in(self)
+
     def forward(self, input: Any) -> Tensor:
         if type(input) is not Tensor:
             input = _as_tensor(input)

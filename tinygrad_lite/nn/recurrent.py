@@ -181,6 +181,11 @@ class _RNNBase(Module):
                 if self.proj_size:
                     w.add("weight_hr" + sfx, (P, H))
 
+    def reset_parameters(self) -> None:
+        """Every parameter drawn again, uniform in +-1/sqrt(hidden_size) (``nn.reset``)."""
+        from .reset import recurrent
+        recurrent(self)
+
     def _who(self) -> str:
         return f"{type(self).__name__}({self.input_size}, {self.hidden_size})"
 
@@ -407,6 +412,11 @@ class _CellBase(Module):
         if self.bias:
             w.add("bias_ih", (G * H,))
             w.add("bias_hh", (G * H,))
+
+    def reset_parameters(self) -> None:
+        """Every parameter drawn again, uniform in +-1/sqrt(hidden_size) (``nn.reset``)."""
+        from .reset import recurrent
+        recurrent(self)
 
     def _who(self) -> str:
         return f"{type(self).__name__}({self.input_size}, {self.hidden_size})"
