@@ -75,3 +75,10 @@ def test_ceil_mode_windows_wider_than_the_input_as_torch():
     x3 = rng.standard_normal((1, 1, 2, 3, 2))
     np.testing.assert_allclose(F.max_pool3d(tl.Tensor(x3), 2, 2, 0, 2, ceil_mode=True).data,
                                torch.nn.functional.max_pool3d(torch.tensor(x3), 2, 2, 0, 2, ceil_mode=True).numpy())
+
+
+def test_power_pool_errors_name_the_power_pool():
+    with pytest.raises(ValueError, match=r"^lp_pool1d: kernel of size 5 is larger"):
+        tl.nn.LPPool1d(2, 5)(tl.ones(1, 2, 3))
+    with pytest.raises(ValueError, match=r"^lp_pool2d: stride"):
+        F.lp_pool2d(tl.ones(1, 1, 3, 3), 2, 2, stride=0)

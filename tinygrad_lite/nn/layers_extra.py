@@ -39,7 +39,10 @@ def _lp_pool(input: Any, norm_type: float, kernel_size: Any, stride: Any, ceil_m
     p = _real(norm_type, who, "norm_type")
     k = F._tuple(kernel_size, nd, "kernel_size", who)
     x = F._t(input)._floating(who)
-    s = avg_pool(x ** p, k, k if stride is None else stride, 0, ceil_mode, True, None, nd)
+    try:
+        s = avg_pool(x ** p, k, k if stride is None else stride, 0, ceil_mode, True, None, nd)
+    except (ValueError, TypeError) as e:  # (named as the function called)
+        raise type(e)(str(e).replace(f"avg_pool{nd}d", who)) from None
     return (s.sign() * s.abs().relu() * float(math.prod(k))) ** (1.0 / p)
 
 
