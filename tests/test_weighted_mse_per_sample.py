@@ -77,3 +77,27 @@ def test_uneven_weight_sums_refuse_rows_but_fill_grad():
 def test_empty_batch_costs_zero():
     v = F.mse_loss(tl.nn.Linear(3, 2)(tl.Tensor(X[:0], batched=True)), Y[:0], weight=np.ones((0, 2)))
     assert float(v.data) == 0.0
+
+
+@pytest.mark.parametrize("y,w,smoothing", [([1, 1, 1, 1, 1], [1.0, 2.0, 3.0, 0.5], 0.0),
+                                           ([0, 2, 0, 2, 2], [1.0, 2.0, 1.0], 0.0),
+                                           ([3, 3, 3, 3, 3], [1.0, 2.0, 3.0, 0.5], 0.2)])
+def test_weighted_cross_entropy_rows_where_every_sample_weighs_alike(y, w, smoothing):
+    C, y, w = len(w), np.array(y), np.array(w)
+    lin = tl.nn.Linear(3, C, rng=0)
+    F.cross_entropy(lin(tl.Tensor(X, batched=True)), y, weight=w, label_smoothing=smoothing).backward()
+    want = []
+    for b in range(B):
+        t = torch.nn.Linear(3, C).double()
+        with torch.no_grad():
+            t.weight.copy_(torch.tensor(lin.weight.data))
+            t.bias.copy_(torch.tensor(lin.bias.data))
+        torch.nn.functional.cross_entropy(t(torch.tensor(X[b:b + 1])), torch.tensor(y[b:b + 1]), weight=torch.tensor(w),
+                                          label_smoothing=smoothing).backward()
+        want.append(t.weight.grad.numpy())
+    np.testing.assert_allclose(lin.weight.grad_sample, np.stack(want), rtol=1e-12)
+    lin.zero_grad()
+    uneven = np.array([1.0, 2.0] + [1.0] * (C - 2))
+    F.cross_entropy(lin(tl.Tensor(X, batched=True)), np.array([0, 1, 1, 1, 1]), weight=uneven).backward()
+    with pytest.raises(RuntimeError, match="nll_loss|cross_entropy"):
+        _ = lin.weight.grad_sample

@@ -328,9 +328,8 @@ class NLLLoss(_Loss):
         B = lp.shape[0] if lp.ndim > 1 else 1
         exact = True
         if reduction == "mean" and not probs and lp.ndim > 1 and B:
-            per = sel[1].reshape(B, -1).sum(axis=1)
-            uniform = weight is None or bool(np.all(weight == weight.reshape(-1)[0]))
-            exact = uniform and bool(np.all(per == per[0]))
+            per = sel[1].reshape(B, -1).sum(axis=1)  # each sample's own divisor: the mean of the
+            exact = bool(np.all(per == per[0]))  # batch is the mean of theirs when all are equal
         ctx_tail = (exact, target, sel, weight, smoothing, probs)
         if reduction == "none":
             return terms, (1.0, reduction, 1.0) + ctx_tail
