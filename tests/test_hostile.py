@@ -338,7 +338,7 @@ FUNCTIONAL_CASES = [
     (lambda: nn.utils.clip_grad_norm_([], "a"), TypeError, "max_norm"),
     (lambda: nn.utils.clip_grad_norm_([], NAN), ValueError, "max_norm"),
     (lambda: nn.utils.clip_grad_norm_([], 1.0, "a"), TypeError, "norm_type"),
-    (lambda: nn.utils.clip_grad_norm_([], 1.0, 0), ValueError, "norm_type"),
+    (lambda: nn.utils.clip_grad_norm_([], 1.0, float("nan")), ValueError, "norm_type"),
     (lambda: nn.utils.clip_grad_value_([], -1), ValueError, "clip_value"),
     (lambda: nn.utils.clip_grad_value_([], "a"), TypeError, "clip_value"),
 ]
@@ -353,7 +353,7 @@ def test_clip_grad_norm_with_a_bad_norm_type_changes_no_gradient() -> None:
     p = tl.Tensor(np.ones(3), requires_grad=True)
     p.grad = np.full(3, 10.0)
     with pytest.raises(ValueError, match="norm_type"):
-        nn.utils.clip_grad_norm_([p], 1.0, -2.0)
+        nn.utils.clip_grad_norm_([p], 1.0, float("nan"))
     assert p.grad.tolist() == [10.0] * 3
 
 

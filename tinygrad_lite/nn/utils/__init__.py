@@ -90,13 +90,16 @@ def clip_grad_norm_(parameters: Union[Tensor, Iterable[Tensor]], max_norm: float
     q = _real("clip_grad_norm_", "norm_type", norm_type)
     if not max_norm >= 0:
         raise ValueError(f"clip_grad_norm_: max_norm must be >= 0, got {max_norm}")
-    if not q > 0:
-        raise ValueError(f"clip_grad_norm_: norm_type must be > 0 (or inf), got {norm_type!r}")
+    if q != q:
+        raise ValueError(f"clip_grad_norm_: norm_type must be a number, got {norm_type!r}")
     if not isinstance(error_if_nonfinite, (bool, np.bool_)):
         raise TypeError(f"clip_grad_norm_: error_if_nonfinite must be a bool, got {error_if_nonfinite!r}")
     if not ps:
         return TotalNorm(0.0)
-    if q == np.inf:
+    if not q > 0:  # (0: the count of parameters with a non-zero gradient; q < 0 and -inf: as torch)
+        from .fusion import _vector_norm
+        total = _vector_norm(np.array([_vector_norm(p.grad.astype(np.float64), q) for p in ps]), q)
+    elif q == np.inf:
         total = max(float(np.max(np.abs(p.grad))) if p.grad.size else 0.0 for p in ps)
     elif q == 2.0:
         total = float(np.sqrt(sum(float(np.vdot(p.grad, p.grad).real) for p in ps)))

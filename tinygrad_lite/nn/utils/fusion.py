@@ -111,14 +111,18 @@ def _tensors(tensors: Union[Any, Iterable[Any]], who: str) -> list:
 
 
 def _vector_norm(a: np.ndarray, q: float) -> float:
-    """``(sum |a_i|^q)^(1/q)``; ``q = inf``: max |a_i|; ``q = 0``: the count of non-zero entries."""
+    """``(sum |a_i|^q)^(1/q)`` (also for q < 0: 0 once an entry is 0); ``q = inf``: max |a_i|;
+    ``q = -inf``: min |a_i|; ``q = 0``: the count of non-zero entries."""
     if not a.size:
         return 0.0
     if q == math.inf:
         return float(np.max(np.abs(a)))
+    if q == -math.inf:
+        return float(np.min(np.abs(a)))
     if q == 0:
         return float(np.count_nonzero(a))
-    return float(np.sum(np.abs(a) ** q) ** (1.0 / q))
+    with np.errstate(divide="ignore", over="ignore"):
+        return float(np.sum(np.abs(a) ** q) ** (1.0 / q))
 
 
 def get_total_norm(tensors: Union[Any, Iterable[Any]], norm_type: float = 2.0, error_if_nonfinite: bool = False,
