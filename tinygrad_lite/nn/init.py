@@ -114,7 +114,8 @@ def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Gen 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
                   generator: Gen = None) -> Tensor:
     """Fill with draws from N(mean, std^2) conditioned on [a, b] (redrawing the samples that
-    fall outside: the exact truncated distribution)."""
+    fall outside: the exact truncated distribution; for an interval holding under 1e-6 of the
+    mass, the inverse of the normal cdf of uniform draws over it)."""
     arr = _target(tensor, "trunc_normal_")
     mean, std = _number("trunc_normal_", "mean", mean), _number("trunc_normal_", "std", std)
     a, b = _number("trunc_normal_", "a", a, infinite=True), _number("trunc_normal_", "b", b, infinite=True)
@@ -122,9 +123,14 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
         raise ValueError(f"trunc_normal_: needs a < b and std > 0, got a={a}, b={b}, std={std}")
     lo, hi = (a - mean) / std, (b - mean) / std
     p_in = 0.5 * (math.erf(hi / math.sqrt(2)) - math.erf(lo / math.sqrt(2)))
-    if p_in < 1e-6:
-        raise ValueError(f"trunc_normal_: [a, b] = [{a}, {b}] holds almost none of N({mean}, {std}^2)")
     rng = as_generator(generator, "generator")
+    if p_in < 1e-6:  # far in a tail: the inverse of Phi of uniform draws between Phi(lo) and Phi(hi), on
+        from ..ops.special import ndtri  # the lower side (where Phi keeps its digits), clipped to [lo, hi]
+        flip = lo > 0
+        l, h = (-hi, -lo) if flip else (lo, hi)
+        cl, ch = (0.5 * math.erfc(-v / math.sqrt(2)) for v in (l, h))
+        z = np.clip(ndtri(rng.uniform(cl, ch, arr.size)), l, h)
+        return _fill(tensor, (mean + std * (-z if flip else z)).reshape(arr.shape))
     out = np.empty(arr.size)
     todo = np.arange(arr.size)
     while todo.size:
