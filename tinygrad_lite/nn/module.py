@@ -30,6 +30,7 @@ from ..random import as_generator
 from ..tensor import Tensor
 from ..value import Value
 from .module_api import ModuleAPI, _cast, _check_name, _named
+from .state_hooks import StateHooks, run_load_post, run_load_pre, run_state_post, run_state_pre
 from .statearray import StateArray
 
 _REPR_OPEN = threading.local()  # ids of the modules whose repr is being built, in this thread
@@ -68,7 +69,7 @@ def _rng(rng: Union[None, int, np.random.Generator]) -> np.random.Generator:
     return as_generator(rng)
 
 
-class Module(ModuleAPI):
+class Module(ModuleAPI, StateHooks):
     """Base class of all layers and models.
 
     Parameters are found by walking attributes: a leaf ``Tensor`` that requires grad (or
@@ -345,9 +346,11 @@ class Module(ModuleAPI):
         if destination is not None and not isinstance(destination, dict):
             raise TypeError(f"state_dict: destination must be a dict or None, got {type(destination).__name__}")
         out = OrderedDict() if destination is None else destination
+        run_state_pre(self, prefix, keep_vars)  # (the modules' state-dict hooks, state_hooks.py)
         for name, t in self._state_tensors().items():
             out[prefix + name] = t if keep_vars else (
                 np.array(t.data) if isinstance(t, Value) else StateArray.copy_of(t.data))
+        run_state_post(self, out, prefix)
         return out
 
     def load_state_dict(self, state: Any, strict: bool = True, assign: bool = False) -> "IncompatibleKeys":
@@ -366,6 +369,7 @@ class Module(ModuleAPI):
             raise TypeError(f"load_state_dict: expected a dict of arrays, got {type(state).__name__}")
         check_bool("load_state_dict", "strict", strict)
         check_bool("load_state_dict", "assign", assign)
+        state = run_load_pre(self, state, strict)  # (may rename keys, in a copy: state_hooks.py)
         params = self._state_tensors()
         lazy = []  # uninitialised lazy layers (lazy.py), built for the sizes the state implies
         for n, m in self.named_modules():
@@ -399,7 +403,9 @@ class Module(ModuleAPI):
             else:
                 _cast(params[k], arr.dtype)  # (its gradients too, when assign changes the dtype)
                 params[k].data = arr
-        return IncompatibleKeys(missing, extra)
+        result = IncompatibleKeys(missing, extra)
+        run_load_post(self, result)
+        return result
 
     @cycle_safe_repr
     def __repr__(self) -> str:

@@ -71,7 +71,17 @@ def weight_norm(module: Module, name: str = "weight", dim: Optional[int] = 0) ->
     state dict holds ``parametrizations.<name>.original0`` (g) and ``.original1`` (v)."""
     w = _weight(module, name, "weight_norm")
     d = -1 if dim is None or dim == -1 else _dim(dim, w.data.ndim, "weight_norm")  # (-1: all axes, as torch)
-    return register_parametrization(module, name, _WeightNorm(None if d == -1 else d), unsafe=True)
+    register_parametrization(module, name, _WeightNorm(None if d == -1 else d), unsafe=True)
+
+    def older_keys(m: Module, state: dict, prefix: str, *_: Any) -> None:
+        """A state dict of the older ``nn.utils.weight_norm`` (``<name>_g``, ``<name>_v``) loads, as torch."""
+        g, v = f"{prefix}{name}_g", f"{prefix}{name}_v"
+        if g in state and v in state:
+            state[f"{prefix}parametrizations.{name}.original0"] = state.pop(g)
+            state[f"{prefix}parametrizations.{name}.original1"] = state.pop(v)
+
+    module.register_load_state_dict_pre_hook(older_keys)
+    return module
 
 
 def _weight(module: Any, name: str, who: str) -> Tensor:
