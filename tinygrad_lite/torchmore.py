@@ -44,8 +44,8 @@ def _no_grad(out: Any, who: str, *inputs: Any, over_samples: bool = True) -> Any
 
 def _running_arg(x: np.ndarray, a: int, better: Any) -> np.ndarray:
     """For each position i along axis ``a``, the index of the running best of x[:i+1]
-    (``better(new, best)`` true moves it; ties move it to the later index, and the first nan
-    stays, as torch)."""
+    (``better(new, best)`` true moves it; ties move it to the later index; a nan moves it, and
+    once the best is nan only a later nan does, as torch)."""
     m = np.moveaxis(x, a, -1)
     idx = np.zeros(m.shape, np.int64)
     if m.shape[-1] == 0:
@@ -55,7 +55,7 @@ def _running_arg(x: np.ndarray, a: int, better: Any) -> np.ndarray:
     for i in range(1, m.shape[-1]):
         v = m[..., i]
         with np.errstate(invalid="ignore"):
-            move = ~np.isnan(best) & (np.isnan(v) | better(v, best))
+            move = np.isnan(v) | (~np.isnan(best) & better(v, best))
         best = np.where(move, v, best)
         cur = np.where(move, i, cur)
         idx[..., i] = cur

@@ -286,7 +286,7 @@ class ScatterMethods:
         if n == 0:
             return ops.CLONE(x)
         pos = np.where(md, np.cumsum(md.reshape(-1)).reshape(shape) - 1, 0)
-        cond = np.ascontiguousarray(md)
+        cond = np.array(md)  # (a copy of its own, 0-d kept)
         if (src.requires_grad or src._bs) and (self._bs | m._bs | src._bs) & BATCHED:  # type: ignore[attr-defined]
             why = "op 'masked_scatter' hands out the source's elements in row-major order across the sample axis"
             cond = make(cond, None, (), None, False, *batchstate.mixed(why, self, m, src))

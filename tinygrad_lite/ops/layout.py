@@ -424,9 +424,9 @@ def normalise_index(idx: Any, shape: tuple, who: str = "getitem") -> tuple:
             i = i.data
         if isinstance(i, list):
             i = np.asarray(i) if i else np.zeros(0, np.intp)  # [] selects nothing, as in numpy
-        if i is Ellipsis:
-            dim = len(shape) - sum(_consumed(j) for j in idx[k + 1:])
-            out.append(i)
+        if i is Ellipsis:  # the slices it stands for (numpy reads one covering no axis as separating arrays)
+            end = len(shape) - sum(_consumed(j) for j in idx[k + 1:])
+            out, dim = out + ([slice(None)] * (end - dim) if end >= dim else [i]), end
             continue
         if isinstance(i, np.ndarray):
             advanced = True
