@@ -135,11 +135,13 @@ def prelu(input: Any, weight: Any) -> Tensor:
         if arr is None or arr.dtype.kind not in "biuf" or isinstance(weight, bool):
             raise TypeError(f"prelu: weight must be a Tensor, got {type(weight).__name__}")
     w = weight if isinstance(weight, Tensor) else Tensor(np.asarray(weight, dtype=x.data.dtype))
+    if w.data.ndim == 0:  # (one slope given as a 0-d tensor, as torch takes it)
+        w = w.reshape((1,))
     if w.data.ndim != 1:
         raise ValueError(f"prelu: weight must be 1-d, got shape {w.data.shape}")
     k = w.data.shape[0]
     if k != 1:
-        channels = x.data.shape[1] if x.data.ndim >= 2 else (x.data.shape[0] if x.data.ndim == 1 else 1)
+        channels = x.data.shape[1] if x.data.ndim >= 2 else 1  # (below 2 axes: one channel, as torch)
         if k != channels:
             raise ValueError(f"prelu: weight of {k} values does not match the {channels} channels of an input of "
                              f"shape {x.data.shape}")

@@ -17,6 +17,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .. import factories
+from ..batchstate import BATCHED
 from ..conventions import ShapeMismatchError, check_bool
 from ..factories import param_dtype
 from ..random import as_generator
@@ -85,6 +86,10 @@ def embedding_bag(input: Any, weight: Any, offsets: Any = None, max_norm: Option
     if scale_grad_by_freq or sparse:
         raise NotImplementedError(f"{who}: scale_grad_by_freq=True and sparse=True are not supported (the gradient "
                                   "is dense and unscaled)")
+    if a.ndim == 1 and isinstance(input, Tensor) and input._bs & BATCHED:
+        raise ValueError(f"{who}: a batched input must be 2-D (B, bag size), one bag per sample; the 1-D indices "
+                         "taken with offsets are the bags' entries end to end, not samples (pad the bags into a "
+                         "2-D input, or leave the 1-D input unbatched)")
     idx, pos, valid = _bags(a, offsets, include_last_offset, who)
     N = W.data.shape[0]
     pad = F.padding_index(padding_idx, N, who)
@@ -106,7 +111,9 @@ def embedding_bag(input: Any, weight: Any, offsets: Any = None, max_norm: Option
     dt = rows.data.dtype
     if mode == "max" and rows.data.shape[1]:
         fill = np.where(count > 0, -np.inf, 0.0).astype(dt)[:, :, None]
-        return factories.where(valid[:, :, None], rows, fill).max(1)
+        masked = factories.where(valid[:, :, None], rows, fill)
+        first = np.argmax(masked.data, axis=1)[:, None, :]  # (torch's: ties send the gradient to the first)
+        return masked.gather(1, first).squeeze(1)
     scale: Any = valid.astype(dt)  # (max over empty bags only: the zeros of this sum)
     if psw is not None:
         scale = psw.reshape(-1)[pos] * scale if a.ndim == 1 else psw * scale
