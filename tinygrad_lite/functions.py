@@ -11,6 +11,7 @@ with two axes, while ``x.transpose(*axes)`` keeps numpy's permutation. ``from_nu
 
 from __future__ import annotations
 
+import builtins
 from typing import Any, Optional
 
 import numpy as np
@@ -243,11 +244,31 @@ def einsum(equation: str, *operands: Any) -> Any:
     be given as one list. Differentiable in every operand."""
     from .ops.linalg import einsum_call
 
+    if not isinstance(equation, str) and operands and builtins.all(isinstance(s, (list, tuple)) for s in operands[::2]):
+        equation, operands = _sublists(equation, operands)  # torch's form: einsum(a, [0, 1], b, [1, 2], [0, 2])
     if not isinstance(equation, str):
         raise TypeError(f"einsum: equation must be a str, got {type(equation).__name__}")
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     return einsum_call(equation, [_t("einsum", o) for o in operands])
+
+
+def _sublists(first: Any, rest: tuple) -> tuple:
+    """torch's sublist form (operand, its axes as ints 0-51 or Ellipsis, ..., [output axes]) as
+    an equation and the operands."""
+    args = (first,) + tuple(rest)
+    out = args[-1] if len(args) % 2 else None
+    pairs = args[:-1] if out is not None else args
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+    def word(axes: Any) -> str:
+        try:
+            return "".join("..." if a is Ellipsis else letters[int(a)] for a in axes)
+        except (IndexError, TypeError, ValueError):
+            raise ValueError(f"einsum: sublist axes must be ints in [0, 52) or Ellipsis, got {list(axes)!r}") from None
+
+    eq = ",".join(word(pairs[i + 1]) for i in range(0, len(pairs), 2))
+    return (eq + ("->" + word(out) if out is not None else "")), tuple(pairs[0::2])
 
 
 # ------------------------------------------------------------------ ordering, selection --

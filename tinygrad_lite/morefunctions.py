@@ -99,6 +99,8 @@ def tensordot(a: Any, b: Any, dims: Any = 2) -> Any:
     ``a`` with the first n of ``b``) or two lists of axes; a matrix product after permuting."""
     a, b = _t("tensordot", a), _t("tensordot", b)
     na, nb = a.data.ndim, b.data.ndim
+    if hasattr(dims, "data") and np.ndim(dims.data) == 0:  # (a 0-d tensor: its int, as torch)
+        dims = int(dims.data)
     if isinstance(dims, (int, np.integer)):
         if dims < 0 or dims > min(na, nb):
             raise ValueError(f"tensordot: dims={dims} must lie in [0, {min(na, nb)}] for shapes {a.data.shape} and "
