@@ -693,12 +693,14 @@ def _class_case(rng: np.random.Generator, red: str, nll: bool) -> Case:
         kw["label_smoothing"] = float(rng.choice([0.1, 0.3, 1.0]))
     name = "nll_loss" if nll else "cross_entropy"
     # a mean weighted by the selected classes, or over the positions not ignored, is a mean of
-    # per-sample terms only when every sample selects the same total (unweighted): else
-    # reading grad_sample raises the mixing error naming the op
+    # per-sample terms only when every sample selects the same total weight: else reading
+    # grad_sample raises the mixing error naming the op
     mixes = ""
     if red == "mean" and not probs and not one:
-        sel = (y != kw.get("ignore_index", -100)).reshape(N, -1).sum(axis=1)
-        if "weight" in kw or np.any(sel != sel[0]):
+        valid = y != kw.get("ignore_index", -100)
+        w = kw["weight"][np.where(valid, y, 0)] if "weight" in kw else np.ones(y.shape)
+        sel = np.where(valid, w, 0.0).reshape(N, -1).sum(axis=1)
+        if np.any(sel != sel[0]):
             mixes = "nll_loss"
 
     layer = bool(rng.random() < 0.3)

@@ -118,3 +118,30 @@ def test_kaiming_mode_case_and_fill_names():
     for fn, name in ((tl.nn.init.zeros_, "zeros_"), (tl.nn.init.ones_, "ones_")):
         with pytest.raises(TypeError, match=f"^{name}:"):
             fn(np.zeros(3))
+
+
+class _ToFloat32(tl.nn.Module):
+    def forward(self, w):
+        return w
+
+    def right_inverse(self, w):
+        return w.float()
+
+
+def test_right_inverse_may_not_change_the_dtype_unless_unsafe():
+    with pytest.raises(ValueError, match="right_inverse returned a tensor of dtype float32"):
+        tl.nn.utils.parametrize.register_parametrization(tl.nn.Linear(3, 2), "weight", _ToFloat32())
+
+    class Same(tl.nn.Module):
+        def forward(self, w):
+            return w
+
+        def right_inverse(self, w):
+            return w
+
+    m = tl.nn.utils.parametrize.register_parametrization(tl.nn.Linear(3, 2), "weight", Same())
+    m.parametrizations.weight.append(_ToFloat32())  # (only assignment reaches its right_inverse now)
+    before = m.parametrizations.weight.original.data.copy()
+    with pytest.raises(ValueError, match="dtype float32 cannot replace the original of dtype float64"):
+        m.weight = tl.ones(2, 3)
+    np.testing.assert_array_equal(m.parametrizations.weight.original.data, before)

@@ -66,6 +66,10 @@ class ParametrizationList(ModuleList):
                         pass
         if isinstance(new, Tensor):
             self.is_tensor, self.ntensors = True, 1
+            if not unsafe and (new.data.dtype != original.data.dtype or new.data.shape != original.data.shape):
+                raise ValueError(f"register_parametrization: right_inverse returned a tensor of dtype {new.data.dtype} "
+                                 f"and shape {new.data.shape} for an original of dtype {original.data.dtype} and "
+                                 f"shape {original.data.shape}; it may change neither (use unsafe=True to allow it)")
             if new is not original:  # (the same parameter object keeps its identity, as torch)
                 original.data = np.array(new.data, dtype=original.data.dtype)
             if buffer:
@@ -104,6 +108,9 @@ class ParametrizationList(ModuleList):
                 if arr.shape != o.data.shape:
                     raise ValueError(f"right_inverse: a tensor of shape {arr.shape} cannot replace the original of "
                                      f"shape {o.data.shape}")
+                if self.is_tensor and not self.unsafe and arr.dtype != o.data.dtype:
+                    raise ValueError(f"right_inverse: a tensor of dtype {arr.dtype} cannot replace the original of "
+                                     f"dtype {o.data.dtype} (use unsafe=True to allow it)")
             for o, v in zip(olds, values):
                 o.data = np.array(v.data if isinstance(v, Tensor) else v, dtype=o.data.dtype)
 
