@@ -93,6 +93,9 @@ def check_leaves(order: list) -> None:
                              "requires_grad=True; only floating-point tensors can require gradients")
 
 
+_SYM_NAMES = ("add", "sub", "mul", "truediv", "pow", "floordiv", "mod", "and", "or", "xor", "lshift", "rshift")
+
+
 def _in_place(name: str) -> Any:
     """``x op= other`` for the operator ``__<name>__``: ``TorchSpellings._inplace``."""
     def method(self: Any, other: Any) -> Any:
@@ -223,14 +226,11 @@ class TorchSpellings:
             raise TypeError(f"eq: cannot compare a tensor with {type(other).__name__}")
         return out
 
-    # in-place arithmetic (``x += y``), as torch: the data changes in place (so every alias
-    # sees it, and a graph that used the old values refuses to backward); on a leaf that
-    # requires grad only inside ``no_grad()`` (a manual update); on a value inside a graph a
-    # new node (``x = x + y``), except on a view of a value computed in the graph or of a
-    # tensor that required no grad when the view was taken, which writes through to it as
-    # torch's (``torchwrite``), and on a view torch refuses to change
-    # (``formers.refused_view``), refused with the in-place methods' error; a constant with
-    # an operand that requires grad joins the graph in place (aliases see it), as torch's
+    # in-place arithmetic and bit operations (``x += y``, ``m &= k``), as torch: the data changes in place (every
+    # alias sees it, a graph that used the old values refuses to backward); on a leaf that requires grad only in
+    # ``no_grad()``; on a value inside a graph a new node (``x = x + y``), except on a view of a value computed in
+    # the graph or of a tensor that required no grad then, which writes through to it (``torchwrite``), and on a
+    # view torch refuses to change (``formers.refused_view``); a constant joins the graph in place, as torch's
     def _inplace(self, other: Any, name: str) -> Any:
         out_of_place = getattr(type(self), name)
         rg = state.grad and (self.requires_grad or getattr(other, "requires_grad", False))
@@ -252,8 +252,8 @@ class TorchSpellings:
             return out_of_place(self, other)
         return store(self, out_of_place(self, other).data, f"{_SYM[name]}=", "same_kind")
 
-    __iadd__, __isub__, __imul__, __itruediv__ = (_in_place(n) for n in ("add", "sub", "mul", "truediv"))
-    __ipow__, __ifloordiv__, __imod__ = (_in_place(n) for n in ("pow", "floordiv", "mod"))
+    __iadd__, __isub__, __imul__, __itruediv__, __ipow__, __ifloordiv__, __imod__, __iand__, __ior__, __ixor__, \
+        __ilshift__, __irshift__ = (_in_place(n) for n in _SYM_NAMES)
 
     def permute(self, *axes: Any, dims: Any = None) -> "Tensor":
         """Permute the axes (PyTorch's name for ``transpose(*axes)`` with all axes; torch's
@@ -359,10 +359,9 @@ class TorchSpellings:
 
 
 def check_fits(who: str, values: np.ndarray, d: np.ndarray, casting: str, grad: bool = False) -> None:
-    """Refuse a result ``values`` that cannot be stored in place in the array ``d``: a shape
-    that does not broadcast to ``d``'s (ValueError), or a dtype numpy's ``casting`` rule does
-    not allow, or a result with a gradient (``grad``) for an array that is not float (``DtypeError``:
-    a TypeError, and torch's RuntimeError)."""
+    """Refuse a result ``values`` that cannot be stored in place in the array ``d``: a shape that does not
+    broadcast to ``d``'s (ValueError), a dtype numpy's ``casting`` rule does not allow, or a result with a
+    gradient (``grad``) for an array that is not float (``DtypeError``: a TypeError, and torch's RuntimeError)."""
     try:
         fits = np.broadcast_shapes(values.shape, d.shape) == d.shape
     except ValueError:
@@ -370,7 +369,8 @@ def check_fits(who: str, values: np.ndarray, d: np.ndarray, casting: str, grad: 
     if not fits:
         raise ValueError(f"{who}: the result has shape {values.shape}, which cannot be stored in place in a tensor "
                          f"of shape {d.shape}")
-    if not np.can_cast(values.dtype, d.dtype, casting) or (grad and d.dtype.kind != "f"):
+    if not (np.can_cast(values.dtype, d.dtype, casting) or casting == "same_kind" and values.dtype.kind + d.dtype.kind
+            in ("iu", "ui")) or (grad and d.dtype.kind != "f"):  # (signed <-> unsigned wraps, as torch's)
         raise DtypeError(f"{who}: a result of dtype {values.dtype} cannot be stored in place in a tensor of dtype "
                         f"{d.dtype}")
 
@@ -385,7 +385,7 @@ def store(t: Any, values: np.ndarray, who: str, casting: str) -> Any:
         raise ValueError(f"{who}: this tensor's data is read-only (a broadcast view, or an array marked read-only)")
     before_write(t)  # kept gradients made from this memory are multiplied out first
     undo = undo_for(t)  # (the values it overwrites may be needed to rebuild a former node)
-    np.copyto(d, values, casting=casting)
+    np.copyto(d, values, casting="unsafe" if values.dtype.kind + d.dtype.kind in ("iu", "ui") else casting)
     t._v = wrote(d)  # (the tensors sharing this memory changed too)
     if undo is not None:
         note_store(undo, t._v)
@@ -393,7 +393,7 @@ def store(t: Any, values: np.ndarray, who: str, casting: str) -> Any:
 
 
 _SYM = {"__add__": "+", "__sub__": "-", "__mul__": "*", "__truediv__": "/", "__pow__": "**", "__floordiv__": "//",
-        "__mod__": "%"}
+        "__mod__": "%", "__and__": "&", "__or__": "|", "__xor__": "^", "__lshift__": "<<", "__rshift__": ">>"}
 
 
 def _shape_arg(shape: tuple, keyword: Any = None) -> tuple:

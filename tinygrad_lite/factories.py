@@ -423,6 +423,9 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
         return tuple(_made(i.astype(np.int64), False) for i in np.nonzero(c.data))
     if input is None or other is None:
         raise TypeError("where: give both input and other, or neither")
+    for num, t in ((input, other), (other, input)):  # a number beside an integer tensor must fit its dtype
+        if type(num) is int and getattr(getattr(t, "data", None), "dtype", np.dtype("f")).kind in "iu":
+            int_fill("where", num, t.data.dtype)
     return ops.WHERE(c, _operand(input), _operand(other))
 
 

@@ -28,7 +28,7 @@ from .intcast import int_fill
 from .ops import base
 from .ops.base import axes_of
 from .ops.intdiv import IntegerDivisionError
-from .ops.reduce import AMAX, AMIN
+from .ops.reduce import AMAX, AMIN, asked_dtype
 from .torchextra import _along
 from .torchextra import _axis as _one_axis
 from .torchindex import IndexMethods, fill_value
@@ -390,7 +390,7 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods, Ne
     def cumsum(self, dim: int, *, dtype: Any = None) -> "Tensor":
         """Running sums along ``dim``."""
         x = self if dtype is None else self.astype(factories.as_dtype("cumsum", dtype))
-        return ops.CUMSUM(x, dim)
+        return asked_dtype(ops.CUMSUM(x, dim), dtype, x)
 
     def _in_dtype(self, who: str, dtype: Any, floats: bool = False) -> "Tensor":
         """The input of a reduction with torch's ``dtype=``: cast to it first (between floats the
@@ -404,7 +404,7 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods, Ne
         """The product over ``dim`` (all elements when None); exact gradients at zeros."""
         x = self if dtype is None else self.astype(factories.as_dtype("prod", dtype))
         axis, keep = _torch_axis(None, keepdim, dim, None)
-        return ops.PROD(x, axis, keep)
+        return asked_dtype(ops.PROD(x, axis, keep), dtype, x)
 
     def logsumexp(self, dim: Any, keepdim: bool = False) -> "Tensor":
         """log(sum(exp(x))) over ``dim``, computed stably."""

@@ -30,6 +30,16 @@ def _tensor(x: Any, who: str, name: str) -> Any:
     return base.const(x)
 
 
+def _factors(t: Any, tensor1: Any, tensor2: Any, who: str) -> tuple:
+    """addcmul's / addcdiv's factors; integer ones in a float ``t``'s dtype (torch's result type of
+    the three: a float32 tensor with integer factors stays float32)."""
+    a, b = _tensor(tensor1, who, "tensor1"), _tensor(tensor2, who, "tensor2")
+    dt = t.data.dtype
+    if dt.kind == "f":
+        a, b = (f if f.data.dtype.kind == "f" else f.astype(dt) for f in (a, b))
+    return a, b
+
+
 class FillMethods:
     """Mixin of ``Tensor`` (see the module docstring)."""
 
@@ -38,12 +48,15 @@ class FillMethods:
     def addcmul(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Any:
         """self + value * tensor1 * tensor2 (broadcast together)."""
         v = _real("addcmul", "value", value)
-        return self + _tensor(tensor1, "addcmul", "tensor1") * _tensor(tensor2, "addcmul", "tensor2") * v
+        v = int(v) if isinstance(value, (int, np.integer)) else v  # (integer tensors stay integer)
+        a, b = _factors(self, tensor1, tensor2, "addcmul")
+        return self + a * b * v
 
     def addcdiv(self, tensor1: Any, tensor2: Any, *, value: Any = 1) -> Any:
         """self + value * tensor1 / tensor2 (broadcast together)."""
         v = _real("addcdiv", "value", value)
-        return self + _tensor(tensor1, "addcdiv", "tensor1") / _tensor(tensor2, "addcdiv", "tensor2") * v
+        a, b = _factors(self, tensor1, tensor2, "addcdiv")
+        return self + a / b * v
 
     def addr(self, vec1: Any, vec2: Any, *, beta: Any = 1, alpha: Any = 1) -> Any:
         """beta * self + alpha * outer(vec1, vec2), for 1-D ``vec1`` (n) and ``vec2`` (m) and

@@ -104,8 +104,8 @@ class MoreMethods(MathMethods):
         return self.where(np.isfinite(d), fill)  # type: ignore[attr-defined]
 
     def lerp(self, end: Any, weight: Any) -> "Tensor":
-        """self + weight * (end - self) (``weight`` a number or a tensor, broadcast); gradients
-        1 - weight, weight and end - self."""
+        """self + weight * (end - self) (``weight`` a number or a tensor, broadcast; integer
+        tensors interpolate as floats); gradients 1 - weight, weight and end - self."""
         e = _other(end)
         w = weight if isinstance(weight, (int, float)) else _other(weight)
         shapes = [self._data.shape, e._data.shape] + ([] if isinstance(w, (int, float)) else [w._data.shape])
@@ -113,7 +113,10 @@ class MoreMethods(MathMethods):
             np.broadcast_shapes(*shapes)
         except ValueError:
             raise ValueError(f"lerp: shapes {shapes} of input, end and weight do not broadcast") from None
-        return self + w * (e - self)  # type: ignore[operator]
+        start = self
+        if start._data.dtype.kind != "f" or e._data.dtype.kind != "f":  # (integers interpolate as floats:
+            start, e = _floats(start, e), _floats(e, start)  # end - start would wrap in their dtype)
+        return start + w * (e - start)  # type: ignore[operator]
 
     def logit(self, eps: Optional[float] = None) -> "Tensor":
         """log(z / (1 - z)) with z = self clamped to [eps, 1 - eps] when ``eps`` is given;
@@ -128,7 +131,7 @@ class MoreMethods(MathMethods):
     def cumprod(self, dim: int, *, dtype: Any = None) -> "Tensor":
         """Running products along ``dim``; the gradient is exact where the input has zeros."""
         x = self if dtype is None else self.astype(factories.as_dtype("cumprod", dtype))  # type: ignore[attr-defined]
-        return ops.CUMPROD(x, dim)
+        return ops.reduce.asked_dtype(ops.CUMPROD(x, dim), dtype, x)
 
     def logcumsumexp(self, dim: int) -> "Tensor":
         """log(sum_{j<=i} exp(x_j)) along ``dim``, computed stably."""

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from . import formers as _formers
-from .conventions import ShapeMismatchError, check_fits, store
+from .conventions import DtypeError, ShapeMismatchError, check_fits, store
 from .formers import (
     buffer_of,
     hollow_values,
@@ -115,8 +115,12 @@ class WriteMethods(ExtraMethods):
         rec = self._records("setitem", value)
         d = self.data
         v = np.asarray(value.data if isinstance(value, base.Tensor) else value)
-        idx, _ = normalise_index(index, d.shape, "setitem")
+        idx, advanced = normalise_index(index, d.shape, "setitem")
         target = indexed(d, idx, "setitem", index)
+        if advanced and isinstance(value, (base.Tensor, np.ndarray)) and v.dtype.kind == "f" and d.dtype.kind in "biu":
+            raise DtypeError(f"setitem: an index array cannot store float values (dtype {v.dtype}) in a tensor of "
+                             f"dtype {d.dtype}, as torch's index_put refuses (they would be truncated); convert "
+                             "them first (.round().long(), .to(...))")
         if v.ndim == 0 and d.dtype.kind in "iu" and not isinstance(value, (base.Tensor, np.ndarray)):
             v = np.asarray(int_fill("setitem", value, d.dtype))  # a number: torch's range rule (no inf, nan, 1e30)
         if v.dtype.kind not in "biuf":

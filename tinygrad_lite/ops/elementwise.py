@@ -122,6 +122,7 @@ class _Binary(Op):
 
     linear_in = ""
     fn: Any = None
+    promote = staticmethod(promoted)  # (operands of two dtypes)
     const_op: Any = None  # the op used when the right operand is a Python number
     rconst_op: Any = None  # ... the left operand
 
@@ -141,7 +142,7 @@ class _Binary(Op):
                 a, b = b, a
             ad, bd = a._data, b._data
             if ad.dtype is not bd.dtype:
-                ad, bd = promoted(ad, bd)
+                ad, bd = self.promote(ad, bd)
             try:
                 data = type(self).fn(ad, bd)
             except ValueError as e:
@@ -387,9 +388,18 @@ class Mul(_Binary):
         return (g * b if a._rg else None, g * a if b._rg else None)
 
 
+def _as_floats(a: np.ndarray, b: np.ndarray) -> tuple:
+    """Integer (or bool) operands of two dtypes divided as their float64 values, as torch's true
+    division (casting a 0-d one to the other's integer dtype first would wrap it); else ``promoted``."""
+    if a.dtype.kind in "biu" and b.dtype.kind in "biu":
+        return a.astype(np.float64), b.astype(np.float64)
+    return promoted(a, b)
+
+
 class Div(_Binary):
     reads_output = True  # (its vjp reads the output's values)
     name, rule, linear_in, fn = "div", "d(a/b)/da = 1/b, d(a/b)/db = -a/b**2", "a", np.true_divide
+    promote = staticmethod(_as_floats)
     symbol, local = "/", True
     const_op, rconst_op = DivC(), RDivC()
 
@@ -435,8 +445,9 @@ class Pow(_Binary):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if a._rg:  # b * a**(b-1), 0 where b == 0 (as in PyTorch)
                 ga = g * np.where(bd == 0, 0, bd * ipow(ad, bd - 1))
-            if b._rg:  # a**b * log(a), 0 where a == 0 and b >= 0 (as in PyTorch)
-                gb = g * np.where((ad == 0) & (bd >= 0), 0, node._data * np.log(ad))
+            if b._rg:  # a**b * log(a), 0 where a == 0 and b >= 0 (as in PyTorch); an integer base's log
+                la = np.log(ad.astype(node._data.dtype) if ad.dtype.kind in "biu" else ad)  # in the result's dtype
+                gb = g * np.where((ad == 0) & (bd >= 0), 0, node._data * la)
         dt = node._data.dtype
         return (None if ga is None else ga.astype(dt, copy=False), None if gb is None else gb.astype(dt, copy=False))
 

@@ -60,6 +60,13 @@ class _Reduce(Op):
         return np.asarray(type(self).fn(xd, axis=axes, keepdims=keepdims))
 
 
+def asked_dtype(out: Any, dtype: Any, x: Any) -> Any:
+    """A sum, product or running one asked for in ``dtype`` (x's, after the cast): in that dtype,
+    as torch (a small integer type accumulates in int64 here; the same values, wrapped)."""
+    dt = x._data.dtype
+    return out if dtype is None or out._data.dtype == dt else out.astype(dt)
+
+
 def acc_dtype(x: np.ndarray) -> Any:
     """The dtype a sum or product of ``x`` accumulates in when numpy's own is not torch's:
     int64 for unsigned integers (numpy's uint64 would wrap a later subtraction), else None."""

@@ -210,6 +210,11 @@ class Clip(_Unary):
         if lo is None and hi is None:
             raise ValueError("clip: at least one of min and max must be given")
         arrays = [v for v in (lo, hi) if isinstance(v, (base.Tensor, np.ndarray))]  # (not numbers)
+        if a.dtype.kind in "iu":  # an integer bound given as a number must fit the dtype, as torch
+            from ..intcast import int_fill
+            for v in (lo, hi):
+                if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):
+                    int_fill("clamp", int(v), a.dtype)
         lo, hi = _bound(a, lo, "min"), _bound(a, hi, "max")
         dt = a.dtype
         floats = [np.asarray(v).dtype for v in (lo, hi) if v is not None and np.asarray(v).dtype.kind == "f"]
