@@ -84,6 +84,15 @@ class _PackedFields(NamedTuple):
     unsorted_indices: Optional[Tensor]
 
 
+def _conversion(dtype: Any) -> Any:
+    """The method turning a PackedSequence's ``data`` into ``dtype``."""
+    def method(self: Any) -> Any:
+        return self.to(dtype)
+
+    method.__doc__ = f"``data`` as {np.dtype(dtype)}."
+    return method
+
+
 class PackedSequence(_PackedFields):
     """A batch of sequences of different lengths stored without padding, as torch's.
 
@@ -134,37 +143,9 @@ class PackedSequence(_PackedFields):
         data = self.data.to(*args, **kwargs)
         return self if data is self.data else self._with(data)
 
-    def float(self) -> "PackedSequence":
-        """``data`` as float32."""
-        return self.to(np.float32)
-
-    def double(self) -> "PackedSequence":
-        """``data`` as float64."""
-        return self.to(np.float64)
-
-    def half(self) -> "PackedSequence":
-        """``data`` as float16."""
-        return self.to(np.float16)
-
-    def long(self) -> "PackedSequence":
-        """``data`` as int64."""
-        return self.to(np.int64)
-
-    def int(self) -> "PackedSequence":
-        """``data`` as int32."""
-        return self.to(np.int32)
-
-    def short(self) -> "PackedSequence":
-        """``data`` as int16."""
-        return self.to(np.int16)
-
-    def char(self) -> "PackedSequence":
-        """``data`` as int8."""
-        return self.to(np.int8)
-
-    def byte(self) -> "PackedSequence":
-        """``data`` as uint8."""
-        return self.to(np.uint8)
+    # ``data`` in another dtype (torch's conversion methods): float32, float64, float16, int64, ...
+    float, double, half, long, int, short, char, byte = (_conversion(d) for d in (
+        np.float32, np.float64, np.float16, np.int64, np.int32, np.int16, np.int8, np.uint8))
 
     def cpu(self) -> "PackedSequence":
         """This PackedSequence (everything lives on the CPU)."""
