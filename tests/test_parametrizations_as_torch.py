@@ -145,3 +145,11 @@ def test_right_inverse_may_not_change_the_dtype_unless_unsafe():
     with pytest.raises(ValueError, match="dtype float32 cannot replace the original of dtype float64"):
         m.weight = tl.ones(2, 3)
     np.testing.assert_array_equal(m.parametrizations.weight.original.data, before)
+
+
+def test_weight_norm_on_a_parametrized_weight_is_refused_clearly():
+    m = tl.nn.Linear(4, 3, rng=0)
+    PZ.spectral_norm(m)
+    with pytest.raises(ValueError, match="weight_norm must be its first parametrization"):
+        PZ.weight_norm(m)
+    assert len(m.parametrizations.weight) == 1

@@ -70,6 +70,9 @@ def weight_norm(module: Module, name: str = "weight", dim: Optional[int] = 0) ->
     """Reparametrize ``module.<name>`` as ``g * v / ||v||`` (see the module docstring); the
     state dict holds ``parametrizations.<name>.original0`` (g) and ``.original1`` (v)."""
     w = _weight(module, name, "weight_norm")
+    if is_parametrized(module, name):  # (its right_inverse gives two tensors: it can only come first, as torch)
+        raise ValueError(f"weight_norm: {name!r} of {type(module).__name__} is already parametrized; weight_norm "
+                         "must be its first parametrization")
     d = -1 if dim is None or dim == -1 else _dim(dim, w.data.ndim, "weight_norm")  # (-1: all axes, as torch)
     register_parametrization(module, name, _WeightNorm(None if d == -1 else d), unsafe=True)
 
