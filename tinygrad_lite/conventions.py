@@ -385,7 +385,7 @@ def store(t: Any, values: np.ndarray, who: str, casting: str) -> Any:
         raise ValueError(f"{who}: this tensor's data is read-only (a broadcast view, or an array marked read-only)")
     before_write(t)  # kept gradients made from this memory are multiplied out first
     undo = undo_for(t)  # (the values it overwrites may be needed to rebuild a former node)
-    np.copyto(d, values, casting="unsafe" if values.dtype.kind + d.dtype.kind in ("iu", "ui") else casting)
+    np.copyto(d, values, casting="unsafe")  # (check_fits allowed the cast)
     t._v = wrote(d)  # (the tensors sharing this memory changed too)
     if undo is not None:
         note_store(undo, t._v)

@@ -210,11 +210,6 @@ class Clip(_Unary):
         if lo is None and hi is None:
             raise ValueError("clip: at least one of min and max must be given")
         arrays = [v for v in (lo, hi) if isinstance(v, (base.Tensor, np.ndarray))]  # (not numbers)
-        if a.dtype.kind in "iu":  # an integer bound given as a number must fit the dtype, as torch
-            from ..intcast import int_fill
-            for v in (lo, hi):
-                if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):
-                    int_fill("clamp", int(v), a.dtype)
         lo, hi = _bound(a, lo, "min"), _bound(a, hi, "max")
         dt = a.dtype
         floats = [np.asarray(v).dtype for v in (lo, hi) if v is not None and np.asarray(v).dtype.kind == "f"]
@@ -270,13 +265,17 @@ def _select(mask: np.ndarray, g: Any, dtype: Any) -> Any:
 
 
 def _bound(a: np.ndarray, v: Any, name: str) -> Any:
-    """A bound of ``clip``: None, a real number, or a numeric array (or Tensor) broadcastable
-    to ``a``'s shape; min > max gives max everywhere, as in numpy and torch."""
+    """A bound of ``clip``: None, a real number (an integer one within an integer ``a``'s dtype),
+    or a numeric array (or Tensor) broadcastable to ``a``'s shape; min > max gives max
+    everywhere, as in numpy and torch."""
     if v is None:
         return None
     arr = np.asarray(v.data if isinstance(v, base.Tensor) else v)
     if isinstance(v, (bool, np.bool_)) or arr.dtype.kind not in "iuf":
         raise TypeError(f"clip: {name} must be None, a real number or a numeric array, got {v!r}")
+    if a.dtype.kind in "iu" and isinstance(v, (int, np.integer)):  # a number must fit an integer dtype, as torch
+        from ..intcast import int_fill
+        int_fill("clamp", int(v), a.dtype)
     if not broadcasts_to(arr.shape, a.shape):
         raise ValueError(f"clip: {name} of shape {arr.shape} does not broadcast to the tensor's shape {a.shape}")
     return arr[()] if arr.ndim == 0 else arr
