@@ -142,9 +142,9 @@ def tmm_apply(alpha: float, G: np.ndarray, X: np.ndarray, C: np.ndarray, beta: f
         return
     gemm, ger = _FUNCS[C.dtype][2]
     if k == 1 and beta == 1:
-        ger(_ROW_MAJOR, m, n, alpha, G.ctypes.data, 1, X.ctypes.data, 1, _address(C), n)
+        ger(_ROW_MAJOR, m, n, alpha, _address(G), 1, _address(X), 1, _address(C), n)
     else:
-        gemm(_ROW_MAJOR, _TRANS, _NO_TRANS, m, n, k, alpha, G.ctypes.data, m, X.ctypes.data, n, beta, _address(C), n)
+        gemm(_ROW_MAJOR, _TRANS, _NO_TRANS, m, n, k, alpha, _address(G), m, _address(X), n, beta, _address(C), n)
 
 
 _VIEW = ctypes.c_char * 0  # a zero-length ctypes view: its address is the buffer's first byte
