@@ -169,7 +169,7 @@ class TorchSpellings:
         return int(self.item())
 
     def __index__(self) -> int:
-        if not np.issubdtype(self.data.dtype, np.integer):
+        if not np.issubdtype(self.data.dtype, np.integer) and self.data.dtype.kind != "b":
             raise TypeError(f"only integer tensors can be used as an index, got dtype {self.data.dtype}")
         return int(self.item())
 

@@ -228,16 +228,21 @@ def full_like(input: Any, fill_value: Any, *, dtype: Any = None, device: Any = N
         v = v.reshape(()).item()
     if not isinstance(v, (numbers.Real, np.bool_)):
         raise TypeError(f"full_like: fill_value must be a number (or a one-element tensor), got {fill_value!r}")
-    return _made(np.full(shape, v, dt), requires_grad)
+    return _made(np.full(shape, int_fill("full_like", v, dt), dt), requires_grad)
 
 
 def _random(who: str, draw: str, size: tuple, dtype: Any, requires_grad: bool, generator: Any,
             device: Any = None) -> Any:
     check_device(who, device)
     dt = _float(who, dtype)
-    if dt not in (np.float32, np.float64):
-        raise TypeError(f"{who}: dtype must be float32 or float64, got {dt}")
+    if dt.kind != "f":
+        raise TypeError(f"{who}: dtype must be a float dtype (float16, float32 or float64), got {dt}")
     rng = as_generator(generator, "generator")
+    if dt == np.float16:  # (drawn in float32 and rounded; a uniform value just below 1 stays below 1)
+        out = getattr(rng, draw)(size, dtype=np.float32).astype(np.float16)
+        if draw == "random":
+            np.minimum(out, np.nextafter(np.float16(1), np.float16(0)), out=out)
+        return _made(out, requires_grad)
     return _made(getattr(rng, draw)(size, dtype=dt), requires_grad)
 
 
@@ -384,13 +389,21 @@ def arange(start: Any = None, end: Any = None, step: Any = 1, *, dtype: Any = No
             raise TypeError(f"arange: start, end and step must be real numbers, got {(start, end, step)!r}")
         if not math.isfinite(v):
             raise ValueError(f"arange: start, end and step must be finite, got {(start, end, step)!r}")
-    if step == 0:
-        raise base.ArgumentError("arange: step must be non-zero")
-    if (end - start) * step < 0:
-        raise base.ArgumentError(f"arange: the range {start} -> {end} goes against the sign of step {step}")
     integral = all(isinstance(v, numbers.Integral) for v in (start, end, step))
     dt = as_dtype("arange", dtype) if dtype is not None else np.dtype(np.int64 if integral else np.float64)
-    return _made(np.arange(start, end, step).astype(dt), requires_grad)
+    if dt.kind == "b":
+        raise TypeError("arange: dtype bool is not supported (as torch); arange an integer dtype and compare")
+    if dt.kind in "iu":  # an integer dtype takes start, end and step truncated toward zero first, as torch
+        start, end, step = int(start), int(end), int(step)
+    if step == 0:
+        raise base.ArgumentError("arange: step must be non-zero" + " (after truncation to an integer)" * (dt.kind in "iu"))
+    if (end - start) * step < 0:
+        raise base.ArgumentError(f"arange: the range {start} -> {end} goes against the sign of step {step}")
+    if dt.kind in "iu":
+        return _made(np.arange(start, end, step).astype(dt), requires_grad)
+    # floats: torch's ceil((end - start) / step) values start + i * step, computed in float64
+    n = max(math.ceil((end - start) / step), 0)
+    return _made((start + step * np.arange(n, dtype=np.float64)).astype(dt), requires_grad)
 
 
 def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device: Any = None,
@@ -399,7 +412,29 @@ def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device:
     check_device("linspace", device)
     if isinstance(steps, (bool, np.bool_)) or not isinstance(steps, numbers.Integral) or steps < 0:
         raise base.ArgumentError(f"linspace: steps must be an int >= 0, got {steps!r}")
-    return _made(np.linspace(start, end, int(steps), dtype=_float("linspace", dtype)), requires_grad)
+    dt = _float("linspace", dtype)
+    if dt.kind == "b":
+        raise TypeError("linspace: dtype bool is not supported (as torch)")
+    return _made(_spaced(start, end, int(steps), dt), requires_grad)
+
+
+def _spaced(start: Any, end: Any, n: int, dt: np.dtype) -> np.ndarray:
+    """torch's linspace values: with ``step = (end - start) / (n - 1)``, ``start + step * i`` for
+    the first ``n // 2`` and ``end - step * (n - 1 - i)`` for the rest (both ends exact). An
+    integer dtype takes ``start`` and ``end`` truncated toward zero, the step between them in
+    float64, and truncates each value toward zero; a float dtype computes in that dtype."""
+    if dt.kind in "iu":
+        start, end, wide = int(start), int(end), np.dtype(np.float64)
+    else:
+        start, end, wide = dt.type(start), dt.type(end), dt
+    if n == 1:
+        return np.full(1, start, dt)
+    i = np.arange(n, dtype=wide)
+    with np.errstate(over="ignore", invalid="ignore"):
+        step = (wide.type(end) - wide.type(start)) / wide.type(max(n - 1, 1))
+        half = n // 2
+        out = np.where(i < half, wide.type(start) + step * i, wide.type(end) - step * (n - 1 - i))
+    return (np.trunc(out) if dt.kind in "iu" else out).astype(dt)
 
 
 def eye(n: int, m: Optional[int] = None, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:

@@ -12,6 +12,7 @@ with two axes, while ``x.transpose(*axes)`` keeps numpy's permutation. ``from_nu
 from __future__ import annotations
 
 import builtins
+import numbers
 from typing import Any, Optional
 
 import numpy as np
@@ -58,11 +59,28 @@ globals().update({n: _forward(n, False) for n in _UNARY})
 globals().update({n: _forward(n, True) for n in _BINARY})
 
 
+# the arithmetic functions torch also calls with a number first and a Tensor second
+# (``torch.add(3, t)``): the number is wrapped as a 0-d tensor, which promotes as the number would
+NUMBER_FIRST = {"add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide"}
+
+
+def number_first(name: str, input: Any, args: tuple, kwargs: dict) -> Any:
+    """``input`` as a Tensor: a real number (not an array) when ``name`` is in ``NUMBER_FIRST``
+    and ``other`` is a Tensor becomes a 0-d constant; anything else must be a Tensor already."""
+    other = args[0] if args else kwargs.get("other")
+    if (name in NUMBER_FIRST and isinstance(input, (numbers.Number, np.bool_)) and not isinstance(input, complex)
+            and isinstance(other, base.Tensor)):
+        return base.Tensor(np.asarray(input))
+    return _t(name, input)
+
+
 def _passing(name: str) -> Any:
     """The function ``name(input, *args, **kwargs)`` calling the Tensor method of that name
     with the rest of the arguments (the method has torch's signature and gives the maths)."""
     def f(input: Any, *args: Any, **kwargs: Any) -> Any:
-        return getattr(_t(name, input), name)(*args, **kwargs)
+        if not isinstance(input, base.Tensor):
+            input = number_first(name, input, args, kwargs)
+        return getattr(input, name)(*args, **kwargs)
 
     f.__name__ = f.__qualname__ = name
     f.__doc__ = getattr(base.Tensor, name).__doc__
@@ -385,7 +403,8 @@ def _divmod(name: str, input: Any, other: Any) -> Any:
 
 def div(input: Any, other: Any, *, rounding_mode: Any = None) -> Any:
     """input / other; ``rounding_mode`` "floor" or "trunc" rounds the quotient (a zero gradient)."""
-    return _t("div", input).div(other, rounding_mode=rounding_mode)
+    x = input if isinstance(input, base.Tensor) else number_first("div", input, (other,), {})
+    return x.div(other, rounding_mode=rounding_mode)
 
 
 divide = div

@@ -460,6 +460,8 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods, Ne
             raise TypeError("var: give either unbiased or correction, not both")
         c = correction if correction is not None else (0 if unbiased is False else 1)
         x = self._floating("var")
+        if x.data.dtype == np.float16:  # in float32, as torch (the squared deviations overflow half)
+            return x.float().var(dim, keepdim=keepdim, correction=c).half()
         axis, keep = _torch_axis(None, keepdim, dim, None)
         axes = axes_of(x.data.ndim, axis, "var")
         n = x.data.size if axes is None else math.prod(x.data.shape[a] for a in axes)

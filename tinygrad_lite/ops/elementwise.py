@@ -80,6 +80,8 @@ def spow(a: Any, k: Any) -> Any:
     """a ** k for a Python-number exponent as torch computes it: k = 0.5 as sqrt(a), k = -0.5
     as 1/sqrt(a) (so (-0.0) ** -0.5 is -inf and (-inf) ** 0.5 is nan, as in torch), k = 2 as
     a * a (a float exponent makes an integer base float), otherwise ``pow``."""
+    if a.dtype.kind == "b" and type(k) is int:  # a bool base to an int power counts in int64, as torch
+        a = a.astype(np.int64)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if k == 2 and (type(k) is int or a.dtype.kind == "f"):
             return a * a
@@ -180,6 +182,10 @@ def _number_like(a: Any, b: Any) -> Any:
 class _Const(_Unary):
     """An op of a Tensor and a Python number ``c`` (kept as the node's ctx)."""
 
+    # whether a float16 tensor meets the number in float32 (torch's product and quotient by a
+    # number; its sums, differences and powers take the number as a float16, as numpy does)
+    wide16 = False
+
     def forward(self, a: np.ndarray, c: Any) -> tuple:
         return self.compute(val(a), c), c
 
@@ -191,7 +197,10 @@ class _Const(_Unary):
         """``_Unary.__call__`` with the forward inlined (the hot path of ``x * 2``, ``x + 1``)."""
         ad = a._data
         try:
-            data = self.compute(ad[()] if ad.ndim == 0 else ad, c)
+            if ad.dtype is _F16 and self.wide16 and type(c) in _num:
+                data = half(self.compute(ad.astype(np.float32), c))
+            else:
+                data = self.compute(ad[()] if ad.ndim == 0 else ad, c)
         except OverflowError as e:  # an int beyond an int dtype: +, -, * wrap modulo 2**bits, as torch
             if not (type(c) is int and ad.dtype.kind in "iu" and self.name in ("add", "mul", "rsub")
                     and -2**63 <= c < 2**64):
@@ -206,6 +215,15 @@ class _Const(_Unary):
             bs, mix = batchstate.unary(self.name, a, self.linear)
             return make(data, self, (a,), c, a._rg, bs, mix)
         return make(data, self, (a,), c, a._rg)
+
+
+_F16 = np.dtype(np.float16)
+
+
+def half(x: Any) -> np.ndarray:
+    """``x`` (computed in float32 from a float16 tensor and a number) rounded to float16."""
+    with np.errstate(over="ignore"):  # (beyond float16's range is inf, as torch)
+        return np.asarray(x).astype(np.float16)
 
 
 # ------------------------------------------------------------------- with a constant -------
@@ -229,9 +247,12 @@ class SubC(AddC):
 class MulC(_Const):
     unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
     name, rule, linear, symbol, local = "mul", "d(a*c)/da = c", True, "*", True
+    wide16 = True
     compute = staticmethod(operator.mul)  # (a C function: no Python frame)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        if g.dtype is _F16:
+            return (half(g.astype(np.float32) * node._ctx),)
         return (g * node._ctx,)
 
     def tvjp(self, node: Any, g: Any) -> tuple:
@@ -241,6 +262,7 @@ class MulC(_Const):
 class DivC(_Const):
     unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
     name, rule, linear, symbol, local = "div", "d(a/c)/da = 1/c", True, "/", True
+    wide16 = True
 
     @staticmethod
     def compute(a: Any, c: Any) -> Any:
@@ -250,6 +272,8 @@ class DivC(_Const):
             return a / c
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        if g.dtype is _F16:
+            return (half(self.compute(g.astype(np.float32), node._ctx)),)
         if node._ctx != 0:
             return (g / node._ctx,)
         with np.errstate(divide="ignore", invalid="ignore"):

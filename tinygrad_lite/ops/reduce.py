@@ -283,6 +283,9 @@ class Norm(_Reduce):
             "cotangent is shared by the entries of largest |a_i|")
 
     def compute(self, xd: np.ndarray, axes: Any, keepdims: bool, batched: bool, p: float = 2.0) -> np.ndarray:
+        if xd.dtype == np.float16:  # (in float32, as torch: the squares of half values overflow)
+            with np.errstate(over="ignore"):
+                return self.compute(xd.astype(np.float32), axes, keepdims, batched, p).astype(np.float16)
         a = np.abs(xd)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if p == 0:
@@ -398,13 +401,15 @@ class Cumsum(_AlongAxis):
         """Running sums along axis ``a`` (a 0-d tensor is its own running sum, in the dtype a
         1-d one gets: small integers and bool widen to int64)."""
         dt = acc_dtype(x)
+        if x.dtype.kind == "f" and x.dtype.itemsize < 8:  # float16/32 accumulate in float64, as torch's
+            return Cumsum.compute(x.astype(np.float64), a).astype(x.dtype)
         return np.cumsum(x, axis=a, dtype=dt) if x.ndim else np.cumsum(x.reshape(1), dtype=dt).reshape(())
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         a = node._ctx
         if node._data.ndim == 0:
             return (g,)
-        return (np.flip(np.cumsum(np.flip(g, a), axis=a), a),)
+        return (np.flip(self.compute(np.flip(g, a), a), a),)
 
     def tvjp(self, node: Any, g: Any) -> tuple:
         if node._data.ndim == 0:
