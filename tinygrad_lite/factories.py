@@ -396,7 +396,8 @@ def arange(start: Any = None, end: Any = None, step: Any = 1, *, dtype: Any = No
     if dt.kind in "iu":  # an integer dtype takes start, end and step truncated toward zero first, as torch
         start, end, step = int(start), int(end), int(step)
     if step == 0:
-        raise base.ArgumentError("arange: step must be non-zero" + " (after truncation to an integer)" * (dt.kind in "iu"))
+        why = " (after truncation to an integer)" if dt.kind in "iu" else ""
+        raise base.ArgumentError(f"arange: step must be non-zero{why}")
     if (end - start) * step < 0:
         raise base.ArgumentError(f"arange: the range {start} -> {end} goes against the sign of step {step}")
     if dt.kind in "iu":
