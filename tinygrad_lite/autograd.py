@@ -71,14 +71,15 @@ def grad(outputs: Tensors, inputs: Tensors, grad_outputs: Any = None, retain_gra
     they require grad when they depend on a tensor that does, and can be differentiated again
     (Hessian-vector products, gradient penalties); a ``grad_outputs`` Tensor that requires
     grad takes part too; a batched input keeps nothing per-sample (as ``per_sample=False``).
-    ``is_grads_batched`` is not supported; ``retain_graph`` and ``only_inputs`` are accepted
-    (the graph lives while referenced).
+    ``is_grads_batched=True``: axis 0 of every ``grad_outputs`` entry indexes B cotangents, and
+    each gradient comes back stacked, of shape (B, *input.shape) (one sweep per cotangent);
+    ``retain_graph`` and ``only_inputs`` are accepted (the graph lives while referenced).
     """
     where = "autograd.grad"
     graphed = check_flags(where, retain_graph, create_graph)
     check_bool(where, "only_inputs", only_inputs)
     if check_bool(where, "is_grads_batched", is_grads_batched):
-        raise NotImplementedError(f"{where}: is_grads_batched=True is not supported")
+        return _batched(where, outputs, inputs, grad_outputs, create_graph, allow_unused, materialize_grads)
     if check_bool(where, "materialize_grads", materialize_grads) and allow_unused is False:
         raise ValueError(f"{where}: materialize_grads=True needs allow_unused True or None, got allow_unused=False")
     allow_unused = materialize_grads if allow_unused is None else check_bool(where, "allow_unused", allow_unused)
@@ -105,6 +106,35 @@ def grad(outputs: Tensors, inputs: Tensors, grad_outputs: Any = None, retain_gra
     for t, seed, order in zip(outs, seeds, orders):
         graph.backward(t, seed, fit, trace, ctx, order, writes=False)
     return _results(where, ins, found, allow_unused, materialize_grads, Tensor)
+
+
+def _batched(where: str, outputs: Tensors, inputs: Tensors, grad_outputs: Any, create_graph: bool,
+             allow_unused: Optional[bool], materialize: bool) -> tuple:
+    """``grad`` with ``is_grads_batched=True``: one vector-Jacobian product per row b of the
+    cotangents, ``grad(outputs, inputs, [v[b] for v in grad_outputs])``, stacked along a new
+    axis 0 (differentiably with ``create_graph``); an input no output reaches stays None."""
+    if grad_outputs is None:
+        raise RuntimeError(f"{where}: is_grads_batched=True needs grad_outputs (a batch of cotangents per output)")
+    gs = _grad_list(where, grad_outputs, len(_tensors(where, "outputs", outputs)))
+    sizes = {np.shape(g.data if isinstance(g, Tensor) else g)[:1] for g in gs}
+    if len(sizes) != 1 or () in sizes:
+        raise ValueError(f"{where}: with is_grads_batched=True every grad_outputs entry needs the same leading "
+                         f"(batch) axis, got leading sizes {sorted(sizes)}")
+    (B,), = sizes
+    rows = [grad(outputs, inputs, [g[b] for g in gs], create_graph=create_graph, allow_unused=allow_unused,
+                 materialize_grads=materialize) for b in range(B)]
+    ins = _tensors(where, "inputs", inputs)
+    out = []
+    for i, t in enumerate(ins):
+        col = [r[i] for r in rows]
+        if B == 0 or any(c is None for c in col):
+            out.append(Tensor(np.zeros((B,) + t.shape, t.dtype)) if B == 0 else None)
+        elif create_graph:
+            from .ops.layout import stack
+            out.append(stack(col, 0))
+        else:
+            out.append(Tensor(np.stack([c._data for c in col])))
+    return tuple(out)
 
 
 def _results(where: str, ins: list, found: dict, allow_unused: bool, materialize: bool, wrap: Any) -> tuple:

@@ -145,6 +145,8 @@ def _run(where: str, func: Callable, args: tuple, eps: float, atol: float, rtol:
     """Every output element's gradient against central differences (``tl.gradcheck`` per element)."""
     with enable_grad():
         outs = _outputs(where, func(*args))
+    if not any(o.requires_grad for o in outs):  # nothing differentiable: the function must not vary
+        return _constant(where, func, args, outs, eps, raise_exception)
     for k, o in enumerate(outs):
         if not o.requires_grad:
             continue  # (an output the inputs do not reach: nothing to check)
@@ -166,6 +168,33 @@ def _run(where: str, func: Callable, args: tuple, eps: float, atol: float, rtol:
     return True
 
 
+def _constant(where: str, func: Callable, args: tuple, outs: list, eps: float, raise_exception: bool) -> bool:
+    """torch's check of a function none of whose outputs requires grad (``x.detach().sin()``):
+    its central differences with respect to every input that requires grad must all be 0
+    (within 1e-8), else ``GradcheckError`` (False with ``raise_exception=False``)."""
+    for x in args:
+        if not (isinstance(x, Tensor) and x.requires_grad):
+            continue
+        flat = x.data.reshape(-1)  # (a view: each entry is perturbed in place, then restored)
+        for i in range(flat.size):
+            keep = flat[i]
+            try:
+                flat[i] = keep + eps
+                with no_grad():
+                    up = [np.array(o.data, dtype=np.float64) for o in _outputs(where, func(*args))]
+                flat[i] = keep - eps
+                with no_grad():
+                    down = [np.array(o.data, dtype=np.float64) for o in _outputs(where, func(*args))]
+            finally:
+                flat[i] = keep
+            if any(np.any(np.abs((u - d) / (2 * eps)) > 1e-8) for u, d in zip(up, down)):
+                if not raise_exception:
+                    return False
+                raise GradcheckError(f"{where}: Numerical gradient for function expected to be zero (no output "
+                                     f"requires grad, but output values change with input element {i})")
+    return True
+
+
 def gradcheck(func: Callable, inputs: Union[Tensor, Sequence[Any]], *, eps: float = 1e-6, atol: float = 1e-5,
               rtol: float = 1e-3, raise_exception: bool = True, nondet_tol: float = 0.0,
               check_undefined_grad: bool = True, check_grad_dtypes: bool = False, check_batched_grad: bool = False,
@@ -181,7 +210,8 @@ def gradcheck(func: Callable, inputs: Union[Tensor, Sequence[Any]], *, eps: floa
     ``numeric = (y_j(x + eps e_i) - y_j(x - eps e_i)) / (2 eps)``: the whole Jacobian is
     checked. Returns True; a mismatch raises ``GradcheckError`` naming the output element,
     the input and index and both values (``raise_exception=False``: returns False). Use
-    float64 inputs. Outputs that do not require grad are skipped; ``fast_mode`` runs the
+    float64 inputs. Outputs that do not require grad are skipped (when none does, the
+    function must not vary with the inputs, as torch checks); ``fast_mode`` runs the
     full check; ``check_backward_ad=False`` checks nothing; ``nondet_tol``,
     ``check_undefined_grad``, ``check_grad_dtypes`` and ``masked`` are accepted;
     forward-mode and batched checks raise NotImplementedError.

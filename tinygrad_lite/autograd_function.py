@@ -311,7 +311,10 @@ class FunctionOp(base.Op):
                     piece = piece.to(self.dtypes[i]) if on_tensors else piece.astype(self.dtypes[i])
                 parts.append(piece)
         if not on_tensors:
-            parts = [base.const(np.asarray(p)) for p in parts]
+            # without materialized grads an output that sent no cotangent gets None, as torch; the
+            # outputs share one node here, so an all-zero cotangent stands for none (the same maths)
+            bare = not self.ctx.materialize_grads and len(parts) > 1
+            parts = [None if bare and not np.any(p) else base.const(np.asarray(p)) for p in parts]
         return parts
 
     def _call(self, parts: list) -> tuple:

@@ -16,6 +16,7 @@ backward hooks) see numpy cotangents and are refused here too.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, Optional
 
 import numpy as np
@@ -156,7 +157,12 @@ def _sweep(t: Tensor, s: Tensor, order: list, trace: Optional[Callable], ctx: An
 
 def backward(t: Tensor, s: Tensor, order: list, trace: Optional[Callable] = None) -> None:
     """``t.backward(create_graph=True)`` from the seed ``s``: the leaves' ``.grad`` accumulate
-    the gradient's values (numpy arrays, as the plain sweep's)."""
+    the gradient's values (numpy arrays, as the plain sweep's). A warning says so where torch's
+    ``.grad`` would be a Tensor in the graph: a penalty built from ``.grad`` is a constant here."""
+    warnings.warn("backward(create_graph=True): .grad holds the gradient's values as numpy arrays, so anything "
+                  "computed from .grad is a constant to a later backward; for gradients to differentiate again "
+                  "(a gradient penalty, a Hessian-vector product) use tl.autograd.grad(outputs, inputs, "
+                  "create_graph=True)", UserWarning, stacklevel=3)
     _sweep(t, s, order, trace, None, True)
 
 

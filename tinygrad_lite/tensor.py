@@ -134,9 +134,8 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
 
     @property
     def grad(self) -> Optional[np.ndarray]:
-        """The gradient (same shape and dtype as ``data``); on leaves it accumulates over
-        backward calls. A weight gradient the default backward left as factors is multiplied
-        out here, on first read."""
+        """The gradient (same shape and dtype as ``data``); on leaves it accumulates over backward
+        calls. A weight gradient the default backward left as factors is multiplied out on read."""
         lazy = self._lazy
         if lazy:
             total = self._grad
@@ -145,14 +144,15 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
                 v = g.value(buf)
                 buf = None
                 total = v if total is None else total + v
-            self._grad = np.asarray(total)
-            self._lazy = None
-        return self._grad
+            self._grad, self._lazy = np.asarray(total), None
+        g = self._grad
+        if g is not None and not g.flags.writeable:  # (a non-leaf's cotangent may be a broadcast view)
+            g = self._grad = np.array(g)
+        return g
 
     @grad.setter
     def grad(self, value: Optional[ArrayLike]) -> None:
-        self._grad = None if value is None else checked_grad(self, value)
-        self._lazy = None
+        self._grad, self._lazy = None if value is None else checked_grad(self, value), None
 
     @property
     def batched(self) -> bool:
