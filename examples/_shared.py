@@ -70,11 +70,12 @@ def save_graph(root: Any, path: Path, **draw_kwargs: Any) -> Path:
     ``path`` with ``.dot`` when Graphviz's ``dot`` program is missing; prints and returns the
     path written. A DOT source meant for the repository's ``docs/`` goes to
     :func:`dot_fallback_dir` instead."""
-    written = Path(tl.viz.save(root, path, **draw_kwargs))
-    if written.suffix == ".dot" and written.resolve().parent == DOCS.resolve():
-        folder = dot_fallback_dir()
+    path = Path(path)
+    if shutil.which("dot") is None and path.resolve().parent == DOCS.resolve():
+        folder = dot_fallback_dir()  # (the DOT source is written there at once, so the warning names it)
         folder.mkdir(parents=True, exist_ok=True)
-        written = Path(shutil.move(str(written), str(folder / written.name)))
+        path = folder / path.name
+    written = Path(tl.viz.save(root, path, **draw_kwargs))
     kind = "SVG picture" if written.suffix == ".svg" else "DOT source: Graphviz's dot program was not found"
     print(f"wrote {written}  ({kind})")
     return written

@@ -81,7 +81,7 @@ MAX_NOISE_MULTIPLIER: float = 1e6
 """:func:`get_noise_multiplier` gives up (``ValueError``) beyond this noise multiplier."""
 
 PLD_MAX_GRID_POINTS: float = 1e7
-"""PLD refuses (``ValueError``) a sigma whose loss grid exceeds this (~2.5 GB): sigma < 0.023 at 1e-4."""
+"""PLD refuses (``ValueError``) a sigma whose loss grid exceeds this (~2.5 GB): sigma < 0.032 at 1e-4."""
 
 _KINDS = ("rdp", "pld")
 _INSTALL_HINT = 'pip install "tinygrad_lite[privacy]"'
