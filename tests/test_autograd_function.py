@@ -114,7 +114,7 @@ def test_second_order_through_backward_written_with_tensor_ops():
     np.testing.assert_allclose(h.data, 2 * np.exp(2 * x.data), rtol=1e-13)  # d/dx sum exp(x)^2
 
 
-def test_once_differentiable_refuses_create_graph():
+def test_once_differentiable_gives_values_under_create_graph_and_refuses_a_second_derivative():
     class Once(tl.autograd.Function):
         @staticmethod
         def forward(ctx, x):
@@ -128,8 +128,17 @@ def test_once_differentiable_refuses_create_graph():
     x = tl.tensor(rng.random(3), requires_grad=True)
     Once.apply(x).sum().backward()
     np.testing.assert_allclose(x.grad, 2.0)
-    with pytest.raises(NotImplementedError, match="Once"):
-        tl.autograd.grad(Once.apply(x).sum(), [x], create_graph=True)
+    # as torch: the first-order gradient is computed (a constant: the seed needs no grad) ...
+    (g,) = tl.autograd.grad(Once.apply(x).sum() + (x ** 3).sum(), [x], create_graph=True)
+    np.testing.assert_allclose(g.data, 2.0 + 3 * x.data ** 2)
+    (h,) = tl.autograd.grad(g.sum(), [x])
+    np.testing.assert_allclose(h.data, 6 * x.data)
+    # ... and a cotangent that requires grad makes its path raise when differentiated again
+    v = tl.tensor(rng.random(3), requires_grad=True)
+    (g,) = tl.autograd.grad(Once.apply(x), [x], v, create_graph=True)
+    np.testing.assert_allclose(g.data, 2 * v.data)
+    with pytest.raises(RuntimeError, match="once_differentiable.*Once"):
+        g.sum().backward()
 
 
 def test_per_sample_gradients_through_function_with_a_parameter():

@@ -381,8 +381,10 @@ class FunctionOp(base.Op):
         return tuple(out)
 
     def tvjp(self, node: Any, g: Any) -> tuple:
-        if getattr(_user_backward(self.cls), "_once", False):
-            raise base.no_tvjp(self)
+        if getattr(_user_backward(self.cls), "_once", False):  # values now, an error if differentiated again
+            # (as torch: constants unless the cotangent itself requires grad, whose path then raises)
+            grads, delayed = self.vjp(node, g._data), _Delayed(self.name)
+            return tuple(None if r is None else base.make(np.asarray(r), delayed, (g,), None, g._rg) for r in grads)
         res = self._call(self._cotangents(g, True))
         return tuple(self._check(j, res[j], p, True) if p.requires_grad else None
                      for j, p in zip(self.where, node._parents))
@@ -390,6 +392,22 @@ class FunctionOp(base.Op):
     def sample_rows(self, node: Any, g: np.ndarray, i: int, scale: float) -> Optional[Rows]:
         """Per-sample gradient of the unbatched parent ``i``: built on read from B backward calls."""
         return _SampleCalls(self, node, np.asarray(g), i, scale)
+
+
+class _Delayed(base.Op):
+    """The op of a gradient a ``once_differentiable`` backward computed under ``create_graph=True``:
+    its values are right, and a backward that reaches it raises (it cannot be differentiated)."""
+
+    def __init__(self, fn: str) -> None:
+        self.fn = fn
+        self.name = "once_differentiable"
+        self.rule = f"{fn}.backward is marked once_differentiable: no derivative"
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        raise RuntimeError(f"trying to differentiate twice a function that was marked with once_differentiable "
+                           f"({self.fn}.backward)")
+
+    tvjp = vjp
 
 
 class _SampleCalls(Rows):

@@ -284,9 +284,6 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, size_average: Opt
     ca = 1 if z.ndim > 1 else 0
     probs = y.dtype.kind == "f" and y.shape == z.shape
     if probs:
-        if isinstance(target, Tensor) and target.requires_grad:
-            raise TypeError("cross_entropy: gradients with respect to probability targets are not supported; "
-                            "detach() the target")
         if ignore_index != -100:  # (torch refuses it too: a class probability target ignores no position)
             raise ValueError(f"cross_entropy: ignore_index={ignore_index} is not supported with class probability "
                              "targets (float, the input's shape); it applies to class index targets")
@@ -294,8 +291,27 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, size_average: Opt
     else:
         _labels(y, z, ignore_index, "cross_entropy")
     w = _class_weight(weight, z.shape[ca], "cross_entropy", z.dtype)
+    if probs and isinstance(target, Tensor) and target.requires_grad:
+        return _soft_cross_entropy(logits, target, w, float(label_smoothing), reduction, ca)
     return NLL(logits.log_softmax(ca), y, reduction, weight=w, ignore_index=ignore_index,
                smoothing=float(label_smoothing), probs=probs)
+
+
+def _soft_cross_entropy(logits: Tensor, target: Tensor, w: Optional[np.ndarray], smoothing: float, reduction: str,
+                        ca: int) -> Tensor:
+    """Cross-entropy against class probabilities that require grad (a learned or distilled
+    target), in Tensor ops so both sides get their gradients: per position
+    ``-sum_c w_c q_c log_softmax(z)_c`` with ``q = (1 - s) p + s / C``; "mean" divides the sum
+    by the number of positions, as torch does for probability targets."""
+    C = logits.shape[ca]
+    q = target.astype(logits.dtype) if target.dtype != logits.dtype else target
+    if smoothing:
+        q = q * (1.0 - smoothing) + smoothing / C
+    term = logits.log_softmax(ca) * q
+    if w is not None:
+        term = term * w.reshape((C,) + (1,) * (logits.ndim - ca - 1))
+    per = -term.sum(ca)
+    return per if reduction == "none" else per.sum() if reduction == "sum" else per.mean()
 
 
 # ------------------------------------------------------------------------- modules -----------
