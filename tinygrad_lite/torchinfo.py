@@ -21,6 +21,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from .conventions import _shape_arg, store
+from .npufunc import array_ufunc
 from .ops import base
 from .ops.base import _root, broadcasts_to
 
@@ -29,6 +30,7 @@ class InfoMethods:
     """Mixin of ``Tensor`` (see the module docstring)."""
 
     __slots__ = ()
+    __array_ufunc__ = array_ufunc  # (numpy's ufuncs on Tensors: ``npufunc``)
 
     def _set_requires_grad(self, value: Any) -> None:
         if value is not self._rg:
