@@ -44,10 +44,7 @@ class Parameter(metaclass=_ParameterType):
             raise TypeError(f"Parameter: requires_grad must be a bool, got {requires_grad!r}")
         if data is None:
             data = np.empty((0,))
-        if isinstance(data, Tensor):
-            if data._op is not None:
-                raise ValueError(f"Parameter: data must be a leaf, got the result of op '{data._op.name}'; "
-                                 "detach() it first")
+        if isinstance(data, Tensor):  # (a computed value's values, detached, as torch)
             data = data.data
         arr = np.asarray(data)
         if arr.dtype.kind not in "biuf":

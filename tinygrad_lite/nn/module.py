@@ -11,11 +11,10 @@ list, tuple or dict). Linear is one fused graph node with its own per-sample rul
 
 from __future__ import annotations
 
-import functools
 import sys
 import threading
 from collections import OrderedDict
-from typing import Any, Callable, Iterator, NamedTuple, Optional, Union
+from typing import Any, Iterator, NamedTuple, Optional, Union
 
 import numpy as np
 
@@ -29,33 +28,24 @@ from ..ops.base import const as _const
 from ..random import as_generator
 from ..tensor import Tensor
 from ..value import Value
-from .module_api import ModuleAPI, _cast, _check_name, _named
+from .module_api import ModuleAPI, _cast, _check_name, _named, cycle_safe_repr
 from .state_hooks import StateHooks, run_load_post, run_load_pre, run_state_post, run_state_pre
 from .statearray import StateArray
 
-_REPR_OPEN = threading.local()  # ids of the modules whose repr is being built, in this thread
+
+class Listed(list):
+    """The list ``parameters()`` / ``buffers()`` return, which is also its own iterator, so
+    torch's ``next(model.parameters())`` gives the first one (a for loop iterates as a list)."""
+
+    def __next__(self) -> Any:
+        i = self.__dict__.get("_at", 0)
+        if i >= len(self):
+            raise StopIteration
+        self._at = i + 1
+        return self[i]
 
 
-def cycle_safe_repr(method: Callable[[Any], str]) -> Callable[[Any], str]:
-    """Wrap a module ``__repr__`` so a module held inside itself prints as ``Name(<itself>)``
-    at its second appearance instead of recursing without end."""
-    @functools.wraps(method)
-    def wrapper(self: Any) -> str:
-        open_ids = _REPR_OPEN.__dict__.setdefault("ids", set())
-        if id(self) in open_ids:
-            return f"{type(self).__name__}(<itself>)"
-        outermost = not open_ids
-        open_ids.add(id(self))
-        try:
-            return method(self)
-        except RecursionError as e:
-            if not outermost:
-                raise
-            raise RecursionError(f"repr of {type(self).__name__}: modules nested too deeply to print within "
-                               f"Python's recursion limit ({sys.getrecursionlimit()})") from e
-        finally:
-            open_ids.discard(id(self))
-    return wrapper
+_TRAINING = threading.local()  # ids of the modules whose train() is running, in this thread
 
 __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten"]
 
@@ -97,6 +87,9 @@ class Module(ModuleAPI, StateHooks):
                 raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__} as {kind} {name!r} (a "
                                 f"Tensor or None expected); to change its values write "
                                 f"`with tl.no_grad(): module.{name}.copy_(...)`")
+        if isinstance(old, Module) and value is not None and not isinstance(value, Module):
+            raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__} as child module {name!r} "
+                            "(a Module or None expected)")
         if value is None and isinstance(old, Tensor) and _is_param(old):
             d.setdefault("_absent", set()).add(name)  # (the parameter's slot stays one, as torch's)
         object.__setattr__(self, name, value) if not getattr(type(value), "_is_buffer", 0) else value._adopt(self, name)
@@ -219,8 +212,8 @@ class Module(ModuleAPI, StateHooks):
         ``_entries``, without the names or the entry tuples: ``zero_grad()`` and optimizers
         call it every step); ``recurse=False``: this module's own parameters only."""
         if recurse is not True:
-            return [p for _, p in self.named_parameters(recurse=recurse)]
-        out: list = []
+            return Listed(p for _, p in self.named_parameters(recurse=recurse))
+        out = Listed()
         seen: set = set()
         stack: list = [self]
         while stack:
@@ -263,8 +256,15 @@ class Module(ModuleAPI, StateHooks):
         module below it (Dropout and BatchNorm behave differently); returns self."""
         if not isinstance(mode, (bool, np.bool_)):
             raise TypeError(f"train: mode must be a bool, got {mode!r}")
-        for m in self.modules():
-            m.training = bool(mode)
+        busy = _TRAINING.__dict__.setdefault("ids", set())  # (a module held inside itself is set once)
+        busy.add(id(self))
+        try:
+            self.training = bool(mode)
+            for m in self.children():  # each child's own train(), as torch: an override is honoured
+                if id(m) not in busy:
+                    m.train(mode)
+        finally:
+            busy.discard(id(self))
         return self
 
     def eval(self) -> "Module":
@@ -309,7 +309,7 @@ class Module(ModuleAPI, StateHooks):
 
     def buffers(self, recurse: bool = True) -> list:
         """The buffers, in ``named_buffers`` order (``recurse=False``: this module's own)."""
-        return [b for _, b in self.named_buffers(recurse=recurse)]
+        return Listed(b for _, b in self.named_buffers(recurse=recurse))
 
     # ----------------------------------------------------------------- state -----------
     def _state_tensors(self) -> "OrderedDict[str, Tensor]":

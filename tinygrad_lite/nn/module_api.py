@@ -13,6 +13,9 @@ gradient, its per-sample gradients and what they are built from follow the new d
 
 from __future__ import annotations
 
+import functools
+import sys
+import threading
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import numpy as np
@@ -21,6 +24,31 @@ from .. import hooks
 from ..conventions import check_bool
 from ..factories import as_dtype, check_device, is_device
 from ..tensor import Tensor
+
+_REPR_OPEN = threading.local()  # ids of the modules whose repr is being built, in this thread
+
+
+def cycle_safe_repr(method: Callable[[Any], str]) -> Callable[[Any], str]:
+    """Wrap a module ``__repr__`` so a module held inside itself prints as ``Name(<itself>)``
+    at its second appearance instead of recursing without end."""
+    @functools.wraps(method)
+    def wrapper(self: Any) -> str:
+        open_ids = _REPR_OPEN.__dict__.setdefault("ids", set())
+        if id(self) in open_ids:
+            return f"{type(self).__name__}(<itself>)"
+        outermost = not open_ids
+        open_ids.add(id(self))
+        try:
+            return method(self)
+        except RecursionError as e:
+            if not outermost:
+                raise
+            raise RecursionError(f"repr of {type(self).__name__}: modules nested too deeply to print within "
+                               f"Python's recursion limit ({sys.getrecursionlimit()})") from e
+        finally:
+            open_ids.discard(id(self))
+    return wrapper
+
 
 if TYPE_CHECKING:
     from .module import Module

@@ -73,6 +73,31 @@ class Sequential(Module):
         """Name the children ``0``, ``1``, ... again (after a deletion or an insertion)."""
         self.__dict__.pop("_names", None)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        """As torch: a Module put at a child's name replaces that child (in place, in order); on a
+        plain Sequential or ModuleList a Module at a new public name becomes the last child."""
+        d = self.__dict__
+        if "layers" in d and not name.startswith("_") and name != "layers":
+            names = self._child_names()
+            if isinstance(value, Module) and (name in names or (name not in d and type(self) in (Sequential,
+                                                                                                  ModuleList))):
+                self._add_child(name, value)
+                return
+            if name in names and value is not None and name not in d:
+                raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__} as child module "
+                                f"{name!r} (a Module expected)")
+        super().__setattr__(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        """``del seq.name`` of a named child removes it (the others keep their names)."""
+        names = self.__dict__.get("_names")
+        if names is not None and name in names and name not in self.__dict__:
+            i = names.index(name)
+            del self.layers[i]
+            self._names = names[:i] + names[i + 1:]
+            return
+        super().__delattr__(name)
+
     def __getattr__(self, name: str) -> Any:  # (only called when ordinary lookup fails)
         names = self.__dict__.get("_names")
         if names is not None and name in names:
@@ -112,10 +137,9 @@ class Sequential(Module):
         return iter(self.layers)
 
     def append(self, m: Module) -> "Sequential":
-        _module(f"{type(self).__name__}.append", m)
-        if self.__dict__.get("_names") is not None:
-            self._names.append(str(len(self.layers)))
-        self.layers.append(m)
+        """Add ``m`` under the name ``str(len(self))``, as torch (after a slice that name may be
+        a child's already: that child is then replaced)."""
+        self._add_child(str(len(self.layers)), _module(f"{type(self).__name__}.append", m))
         return self
 
     def insert(self, index: int, m: Module) -> "Sequential":
