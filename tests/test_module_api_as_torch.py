@@ -56,7 +56,7 @@ def test_train_calls_each_childs_own_train() -> None:
         nn = lib.nn
 
         class Backbone(nn.Module):  # the usual "keep BatchNorm frozen" override
-            def __init__(self) -> None:
+            def __init__(self, nn=nn) -> None:  # type: ignore[no-untyped-def]
                 super().__init__()
                 self.bn = nn.BatchNorm1d(2)
 
