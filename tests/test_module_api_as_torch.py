@@ -107,3 +107,26 @@ def test_parameter_of_a_computed_value_is_a_detached_leaf() -> None:
     assert p.is_leaf and p.requires_grad and isinstance(p, tl.nn.Parameter)
     q = torch.nn.Parameter(torch.randn(3, requires_grad=True) * 0.5)
     assert q.is_leaf and q.requires_grad
+
+
+def test_a_module_list_is_not_a_sequential() -> None:
+    ml, s = tl.nn.ModuleList([tl.nn.Linear(1, 1)]), tl.nn.Sequential(tl.nn.Linear(1, 1))
+    assert not isinstance(ml, tl.nn.Sequential) and not isinstance(s, tl.nn.ModuleList)
+    assert isinstance(s, tl.nn.Sequential) and isinstance(ml, tl.nn.ModuleList)
+    assert len(s.extend(ml)) == 2 and len(ml + [tl.nn.ReLU()]) == 2
+
+
+def test_set_submodule_as_torch() -> None:
+    names = []
+    for lib in (tl, torch):
+        nn = lib.nn
+        m = nn.Sequential(nn.Sequential(nn.Linear(2, 2), nn.ReLU()), nn.Linear(2, 1))
+        m.set_submodule("0.1", nn.Tanh())
+        m.set_submodule("1", nn.Linear(2, 3))
+        with pytest.raises(AttributeError):
+            m.set_submodule("0.5", nn.Tanh(), strict=True)
+        with pytest.raises(AttributeError):
+            m.set_submodule("1.weight", nn.Tanh())
+        names.append([type(x).__name__ for x in m.modules()])
+        assert m[1].out_features == 3
+    assert names[0] == names[1]

@@ -257,6 +257,27 @@ class ModuleAPI:
                                  f"{target!r})")
         return obj
 
+    def set_submodule(self, target: str, module: "Module", strict: bool = False) -> None:
+        """Put ``module`` at the dotted path ``target`` (``"encoder.0"``), replacing what is
+        there, as torch: every piece but the last must be a module; the last may be new
+        unless ``strict``; an attribute there that is not a module is an AttributeError."""
+        from .module import Module
+
+        if not isinstance(module, Module):
+            raise TypeError(f"set_submodule: module must be a Module, got {type(module).__name__}")
+        if not isinstance(target, str) or target == "":
+            raise ValueError("set_submodule: target must be a non-empty dotted name")
+        path, _, name = target.rpartition(".")
+        parent = self.get_submodule(path)
+        m, _, obj = parent._resolve("set_submodule", name)
+        if obj is _MISSING and strict:
+            raise AttributeError(f"set_submodule: {type(parent).__name__} has no attribute {name!r} (strict=True; "
+                                 f"setting {target!r})")
+        if obj is not _MISSING and not isinstance(obj, Module):
+            raise AttributeError(f"set_submodule: {name!r} is a {type(obj).__name__}, not a Module (setting "
+                                 f"{target!r})")
+        setattr(parent, name, module)
+
     def get_parameter(self, target: str) -> Tensor:
         """The parameter at the dotted path ``target``, e.g. ``"0.weight"``; AttributeError
         naming the piece that is missing or is not a parameter."""

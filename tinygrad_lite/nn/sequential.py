@@ -28,10 +28,9 @@ def _module(who: str, m: Any) -> Module:
     return m
 
 
-class Sequential(Module):
-    """Modules applied in order; children are named ``0``, ``1``, ... or, as torch's
-    ``Sequential(OrderedDict([("conv", ...), ...]))``, by the dict's keys (then also
-    reachable as attributes). A slice keeps the children's names, as in torch."""
+class _Chain(Module):
+    """What ``Sequential`` and ``ModuleList`` share: modules kept in order in ``layers``
+    (neither is an instance of the other, as in torch)."""
 
     def __init__(self, *modules: Any) -> None:
         names = None
@@ -155,7 +154,7 @@ class Sequential(Module):
 
     def extend(self, modules: Iterable) -> "Sequential":
         """Append every module of ``modules`` (all are checked first); returns self."""
-        if isinstance(modules, Module) and not isinstance(modules, Sequential) or not isinstance(modules, Iterable):
+        if isinstance(modules, Module) and not isinstance(modules, _Chain) or not isinstance(modules, Iterable):
             raise TypeError(f"{type(self).__name__}.extend: expected an iterable of Modules, got "
                             f"{type(modules).__name__}")
         new = list(modules)
@@ -193,7 +192,13 @@ class Sequential(Module):
         return self.extend(self._times(n)[len(self.layers):])
 
 
-class ModuleList(Sequential):
+class Sequential(_Chain):
+    """Modules applied in order; children are named ``0``, ``1``, ... or, as torch's
+    ``Sequential(OrderedDict([("conv", ...), ...]))``, by the dict's keys (then also
+    reachable as attributes). A slice keeps the children's names, as in torch."""
+
+
+class ModuleList(_Chain):
     """A list of modules whose parameters are the model's (children named ``0``, ``1``, ...);
     it has no ``forward``: the owner decides how to call them."""
 
@@ -213,7 +218,7 @@ class ModuleList(Sequential):
 
     def __add__(self, other: Any) -> "ModuleList":
         """A new ModuleList of this list's modules, then those of the iterable ``other``."""
-        if isinstance(other, Module) and not isinstance(other, Sequential) or not isinstance(other, Iterable):
+        if isinstance(other, Module) and not isinstance(other, _Chain) or not isinstance(other, Iterable):
             raise TypeError(f"ModuleList +: expected an iterable of Modules, got {type(other).__name__}")
         return ModuleList(self.layers + list(other))
 
