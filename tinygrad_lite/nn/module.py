@@ -28,22 +28,9 @@ from ..ops.base import const as _const
 from ..random import as_generator
 from ..tensor import Tensor
 from ..value import Value
-from .module_api import ModuleAPI, _cast, _check_name, _named, cycle_safe_repr
+from .module_api import Listed, ModuleAPI, _cast, _check_name, _named, cycle_safe_repr
 from .state_hooks import StateHooks, run_load_post, run_load_pre, run_state_post, run_state_pre
 from .statearray import StateArray
-
-
-class Listed(list):
-    """The list ``parameters()`` / ``buffers()`` return, which is also its own iterator, so
-    torch's ``next(model.parameters())`` gives the first one (a for loop iterates as a list)."""
-
-    def __next__(self) -> Any:
-        i = self.__dict__.get("_at", 0)
-        if i >= len(self):
-            raise StopIteration
-        self._at = i + 1
-        return self[i]
-
 
 _TRAINING = threading.local()  # ids of the modules whose train() is running, in this thread
 
@@ -75,18 +62,18 @@ class Module(ModuleAPI, StateHooks):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __setattr__(self, name: str, value: Any) -> None:
-        """As torch: the attribute of a parameter or buffer takes a Tensor or None; an array or a
-        number put there would silently stop being trained or saved (TypeError naming it)."""
+        """As torch: a parameter's or a buffer's attribute takes a Tensor or None, a child's a Module
+        or None; anything else would silently stop being trained or saved (TypeError naming it). (A
+        Tensor that is not a parameter may replace one: a weight computed from others, functional style.)"""
         d = self.__dict__
         old = d.get(name)
-        if value is not None and not isinstance(value, Tensor) and (isinstance(old, Tensor) or (
-                old is None and name in d)):  # (None: an absent parameter or buffer, torch's slot)
-            kind = ("buffer" if name in d.get("_buffer_names", ()) else "parameter" if
-                    (_is_param(old) if old is not None else name in d.get("_absent", ())) else "")
-            if kind:
-                raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__} as {kind} {name!r} (a "
-                                f"Tensor or None expected); to change its values write "
-                                f"`with tl.no_grad(): module.{name}.copy_(...)`")
+        buffer = name in d.get("_buffer_names", ())  # (None below: an absent parameter, torch's empty slot)
+        param = not buffer and (_is_param(old) if isinstance(old, Tensor) else
+                                old is None and name in d.get("_absent", ()))
+        if value is not None and not isinstance(value, Tensor) and (buffer or param):
+            raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__} as "
+                            f"{'buffer' if buffer else 'parameter'} {name!r} (a Tensor or None expected); to change "
+                            f"its values write `with tl.no_grad(): module.{name}.copy_(...)`")
         if isinstance(old, Module) and value is not None and not isinstance(value, Module):
             raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__} as child module {name!r} "
                             "(a Module or None expected)")

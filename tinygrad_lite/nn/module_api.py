@@ -50,6 +50,18 @@ def cycle_safe_repr(method: Callable[[Any], str]) -> Callable[[Any], str]:
     return wrapper
 
 
+class Listed(list):
+    """The list ``parameters()`` / ``buffers()`` return, which is also its own iterator, so
+    torch's ``next(model.parameters())`` gives the first one (a for loop iterates as a list)."""
+
+    def __next__(self) -> Any:
+        i = self.__dict__.get("_at", 0)
+        if i >= len(self):
+            raise StopIteration
+        self._at = i + 1
+        return self[i]
+
+
 if TYPE_CHECKING:
     from .module import Module
 
