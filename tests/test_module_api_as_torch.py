@@ -130,3 +130,18 @@ def test_set_submodule_as_torch() -> None:
         names.append([type(x).__name__ for x in m.modules()])
         assert m[1].out_features == 3
     assert names[0] == names[1]
+
+
+def test_parameter_dict_popitem_fromkeys_reversed_and_union() -> None:
+    got = []
+    for lib in (tl, torch):
+        one = (lambda: tl.Tensor(np.ones(2))) if lib is tl else (lambda: torch.ones(2))
+        d = lib.nn.ParameterDict({"a": one(), "b": one()})
+        e = lib.nn.ParameterDict({"c": one()})
+        row = [list(reversed(d)), list(d | e), list(e | d), d.popitem()[0], list(d),
+               list(d.fromkeys(["x", "y"], one()))]
+        d |= e
+        got.append(row + [list(d)])
+    assert got[0] == got[1]
+    with pytest.raises(KeyError):
+        tl.nn.ParameterDict().popitem()

@@ -226,6 +226,36 @@ class ParameterDict(_Keyed):
         """A new ParameterDict holding the same parameters (not copies of them)."""
         return ParameterDict(self._items)
 
+    def popitem(self) -> tuple:
+        """Remove and return the last ``(key, parameter)`` pair (KeyError when empty)."""
+        if not self._items:
+            raise KeyError("ParameterDict.popitem: the dict is empty")
+        return self._items.popitem()
+
+    def fromkeys(self, keys: Iterable, default: Any = None) -> "ParameterDict":
+        """A new ParameterDict with each of ``keys`` holding ``default`` (made a Parameter)."""
+        return ParameterDict([(k, default) for k in keys])
+
+    def __reversed__(self) -> Iterator[str]:
+        return reversed(list(self._items))
+
+    def __or__(self, other: Any) -> "ParameterDict":
+        """A new ParameterDict: this one's entries, then ``other``'s (which win on a shared key)."""
+        if not isinstance(other, ParameterDict):
+            return NotImplemented
+        out = self.copy()
+        out.update(other)
+        return out
+
+    def __ror__(self, other: Any) -> "ParameterDict":
+        if not isinstance(other, ParameterDict):
+            return NotImplemented
+        return other.__or__(self)
+
+    def __ior__(self, other: Any) -> "ParameterDict":
+        self.update(other)
+        return self
+
 
 class ParameterList(Module):
     """A list of parameters named ``0``, ``1``, ... as torch's ``nn.ParameterList``; an
