@@ -123,7 +123,7 @@ def threshold(input: Any, threshold: float, value: float, inplace: bool = False)
         t, v = int(t), int(v)
     else:
         x = _float(input, "threshold")
-    return where(x.data > t, x, np.asarray(v, dtype=x.data.dtype))
+    return where(~(x.data <= t), x, np.asarray(v, dtype=x.data.dtype))  # (nan passes, as torch)
 
 
 def prelu(input: Any, weight: Any) -> Tensor:

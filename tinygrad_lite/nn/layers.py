@@ -261,6 +261,7 @@ class Embedding(Module):
     def extra_repr(self) -> str:
         pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
         norm = "" if self.max_norm is None else f", max_norm={self.max_norm}"
+        norm += "" if self.norm_type == 2 else f", norm_type={self.norm_type}"
         return f"{self.num_embeddings}, {self.embedding_dim}{pad}{norm}"
 
 

@@ -39,6 +39,11 @@ def _lp_pool(input: Any, norm_type: float, kernel_size: Any, stride: Any, ceil_m
     p = _real(norm_type, who, "norm_type")
     k = F._tuple(kernel_size, nd, "kernel_size", who)
     x = F._t(input)._floating(who)
+    if math.isinf(p):  # the largest (or smallest) |x| of each window, as torch
+        pool = getattr(F, f"max_pool{nd}d")
+        a = x.abs() if p > 0 else -x.abs()
+        out = pool(a, k, k if stride is None else stride, 0, 1, ceil_mode)
+        return out if p > 0 else -out
     try:
         s = avg_pool(x ** p, k, k if stride is None else stride, 0, ceil_mode, True, None, nd)
     except (ValueError, TypeError) as e:  # (named as the function called)

@@ -98,7 +98,7 @@ def hardshrink(input: Any, lambd: float = 0.5) -> Tensor:
     """x where |x| > lambd, else 0 (gradient 1 where |x| > lambd, else 0)."""
     x = _float(input, "hardshrink")
     lam = _real(lambd, "hardshrink", "lambd")
-    return where(np.abs(x.data) > lam, x, np.zeros((), x.data.dtype))
+    return where(~(np.abs(x.data) <= lam), x, np.zeros((), x.data.dtype))  # (nan passes, as torch)
 
 
 def softshrink(input: Any, lambd: float = 0.5) -> Tensor:
@@ -108,7 +108,7 @@ def softshrink(input: Any, lambd: float = 0.5) -> Tensor:
     lam = _lambd(lambd, "softshrink")
     d = x.data
     shift = np.where(d > lam, -lam, np.where(d < -lam, lam, 0.0)).astype(d.dtype)
-    return where(np.abs(d) > lam, x + shift, np.zeros((), d.dtype))
+    return where(~(np.abs(d) <= lam), x + shift, np.zeros((), d.dtype))  # (nan passes, as torch)
 
 
 class Hardshrink(_Activation):

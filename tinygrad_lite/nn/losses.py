@@ -290,17 +290,23 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, size_average: Opt
         y = y.astype(z.dtype, copy=False)
     else:
         _labels(y, z, ignore_index, "cross_entropy")
+    learned = isinstance(weight, Tensor) and weight.requires_grad
+    if probs and (learned or isinstance(target, Tensor) and target.requires_grad):  # (Tensor ops: both sides)
+        if learned and weight.shape != (z.shape[ca],):
+            raise ValueError(f"cross_entropy: weight must have one entry per class, shape ({z.shape[ca]},), got "
+                             f"{weight.shape}")
+        w = weight if learned else _class_weight(weight, z.shape[ca], "cross_entropy", z.dtype)
+        return _soft_cross_entropy(logits, _t(target), w, float(label_smoothing), reduction, ca)
     w = _class_weight(weight, z.shape[ca], "cross_entropy", z.dtype)
-    if probs and isinstance(target, Tensor) and target.requires_grad:
-        return _soft_cross_entropy(logits, target, w, float(label_smoothing), reduction, ca)
     return NLL(logits.log_softmax(ca), y, reduction, weight=w, ignore_index=ignore_index,
                smoothing=float(label_smoothing), probs=probs)
 
 
-def _soft_cross_entropy(logits: Tensor, target: Tensor, w: Optional[np.ndarray], smoothing: float, reduction: str,
+def _soft_cross_entropy(logits: Tensor, target: Tensor, w: Any, smoothing: float, reduction: str,
                         ca: int) -> Tensor:
     """Cross-entropy against class probabilities that require grad (a learned or distilled
-    target), in Tensor ops so both sides get their gradients: per position
+    target), or with a learned class weight ``w``, in Tensor ops so every operand gets its
+    gradient: per position
     ``-sum_c w_c q_c log_softmax(z)_c`` with ``q = (1 - s) p + s / C``; "mean" divides the sum
     by the number of positions, as torch does for probability targets."""
     C = logits.shape[ca]

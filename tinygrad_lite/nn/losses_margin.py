@@ -84,7 +84,7 @@ def multi_margin_loss(input: Any, target: Any, p: int = 1, margin: float = 1.0, 
     scale = (np.arange(C) != y[:, None]).astype(x.data.dtype) / C
     if w is not None:
         scale = scale * w[y][:, None]
-    terms = (m - x.gather(1, y[:, None]) + x).clamp_min(0.0)
+    terms = (m - x.gather(1, y[:, None]) + x).relu()  # (no gradient at the hinge itself, as torch)
     return _finish(((terms * terms if p == 2 else terms) * scale).sum(1), single, red)
 
 
@@ -110,7 +110,7 @@ def multilabel_margin_loss(input: Any, target: Any, size_average: Optional[bool]
     r, c = np.nonzero(listed)
     is_target[r, y[r, c]] = True
     pick = (listed[:, :, None] & ~is_target[:, None, :]).astype(x.data.dtype) / C
-    hinge = (1.0 - x.gather(1, yj).unsqueeze(2) + x.unsqueeze(1)).clamp_min(0.0)
+    hinge = (1.0 - x.gather(1, yj).unsqueeze(2) + x.unsqueeze(1)).relu()  # (no gradient at the hinge itself)
     return _finish((hinge * pick).sum((1, 2)), single, red)
 
 

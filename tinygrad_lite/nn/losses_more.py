@@ -118,6 +118,8 @@ def soft_margin_loss(input: Any, target: Any, size_average: Optional[bool] = Non
     """Two-class logistic loss ``log(1 + exp(-y x))`` for targets y in {1, -1};
     d/dx = -y sigmoid(-y x)."""
     red = _reduction("soft_margin_loss", size_average, reduce, reduction)
+    if isinstance(target, Tensor) and target.requires_grad:  # (torch's refusal: no derivative for it)
+        raise TypeError("soft_margin_loss: the loss is not differentiable with respect to target; detach() it")
     x, y = _pair(input, target, "soft_margin_loss")
     return _reduce((-(x * y)).exp().log1p(), red)
 
