@@ -106,3 +106,23 @@ def test_backward_with_create_graph_warns_that_grad_holds_values() -> None:
         (g,) = tl.autograd.grad((w * w).sum(), w, create_graph=True)  # the differentiable way: no warning
     (g * g).sum().backward()
     assert w.grad.tolist() == [2.0 + 8.0, 4.0 + 16.0]
+
+
+def test_augmented_assignment_changes_a_computed_tensor_in_place() -> None:
+    x = tl.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    X = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    y, Y = x * 1, X * 1
+    z, Z = y, Y
+    z += tl.tensor([10.0, 10.0, 10.0])
+    Z += torch.tensor([10.0, 10.0, 10.0], dtype=torch.float64)
+    assert z is y and y.tolist() == Y.tolist()
+    (y * y).sum().backward()
+    (Y * Y).sum().backward()
+    np.testing.assert_array_equal(x.grad, X.grad.numpy())
+
+    def bump(h):  # type: ignore[no-untyped-def]
+        h += 1.0
+
+    h = x * 2
+    bump(h)
+    assert h.tolist() == [3.0, 5.0, 7.0]

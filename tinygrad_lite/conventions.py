@@ -241,8 +241,8 @@ class TorchSpellings:
                                    f"`x = x {_SYM[name]} y` for a new tensor")
             d = self.data
             if d.flags.writeable:
-                if d.base is None:
-                    through = not self.requires_grad  # a constant joins the graph in place, as torch's
+                if d.base is None:  # a constant joins the graph in place, and a computed value changes in place,
+                    through = True  # as torch's (the same object: its aliases see the new values)
                 else:
                     from .formers import buffer_of, refused_view, view_chain
                     through = view_chain(self) is not None or buffer_of(self) is not None or refused_view(self)
