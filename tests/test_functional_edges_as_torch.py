@@ -78,3 +78,25 @@ def test_soft_margin_loss_refuses_a_target_that_requires_grad() -> None:
 def test_embedding_repr_names_its_norm_type() -> None:
     assert repr(tl.nn.Embedding(10, 3, max_norm=1.0, norm_type=3.0)) == \
         repr(torch.nn.Embedding(10, 3, max_norm=1.0, norm_type=3.0))
+
+
+@pytest.mark.parametrize("alpha", [-1.0, -0.3, 0.7])
+def test_celu_of_any_nonzero_alpha(alpha: float) -> None:
+    v = np.array([1.0, -0.5, 2.0, -3.0, 0.25])
+    t, T = tl.tensor(v, requires_grad=True), torch.tensor(v, requires_grad=True)
+    out, ref = tl.celu(t, alpha), torch.celu(T, alpha)
+    np.testing.assert_allclose(out.numpy(), ref.detach().numpy(), rtol=1e-13)
+    out.sum().backward()
+    np.testing.assert_allclose(t.grad, np.where(v > 0, 1.0, np.exp(v / alpha)), rtol=1e-13)
+    np.testing.assert_allclose(tl.nn.CELU(alpha)(tl.tensor(v)).numpy(), ref.detach().numpy(), rtol=1e-13)
+
+
+def test_small_shape_and_nan_cases() -> None:
+    assert tl.tensor(-2.0).prelu(tl.tensor(0.25)).shape == torch.tensor(-2.0).prelu(torch.tensor(0.25)).shape
+    assert F.prelu(tl.tensor(-2.0), tl.tensor([0.25])).item() == -0.5
+    nan_row = np.array([np.nan, -1.0, 0.0, 2.0])
+    assert tl.heaviside(tl.tensor(nan_row), tl.tensor(np.full(4, 0.5))).tolist() == \
+        torch.heaviside(torch.tensor(nan_row), torch.tensor(np.full(4, 0.5))).tolist()
+    assert tl.poisson(tl.tensor(3.0)).shape == ()
+    assert [i.tolist() for i in tl.where(tl.tensor(1.0))] == [[0]]
+    assert [i.tolist() for i in tl.where(tl.tensor(0.0))] == [[]]

@@ -456,7 +456,7 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     ``where(condition)`` alone gives the indices of the True entries, one int64 tensor per axis."""
     c = _operand(condition)
     if input is None and other is None:
-        return tuple(_made(i.astype(np.int64), False) for i in np.nonzero(c.data))
+        return tuple(_made(i.astype(np.int64), False) for i in np.nonzero(np.atleast_1d(c.data)))  # (0-d: as 1-d)
     if input is None or other is None:
         raise TypeError("where: give both input and other, or neither")
     for num, t in ((input, other), (other, input)):  # a number beside an integer tensor must fit its dtype

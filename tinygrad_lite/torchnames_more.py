@@ -62,7 +62,7 @@ def _float(who: str, x: Any, name: str = "input") -> Tensor:
 def _zero_grad_result(x: Tensor, sample: np.ndarray) -> Tensor:
     """``sample`` as a tensor of ``x``'s dtype; when ``x`` requires grad, joined to it by a
     zero gradient (where(True, sample, x)), as torch's samplers."""
-    out = Tensor(sample.astype(x.data.dtype, copy=False))
+    out = Tensor(np.asarray(sample).astype(x.data.dtype, copy=False))  # (a 0-d draw comes back a number)
     if x.requires_grad and state.grad:
         return where(np.ones(x.shape, dtype=bool), out, x)
     return out

@@ -179,13 +179,12 @@ class SpecialMethods:
 
     # ---------------------------------------------------------- without a gradient ----------
     def heaviside(self, values: Any) -> "Tensor":
-        """0 where self < 0, ``values`` where self == 0, 1 where self > 0 (no gradient)."""
+        """0 where self < 0, ``values`` where self == 0, 1 where self > 0, 0 at nan, as torch (no gradient)."""
         o, ad, bd = _pair("heaviside", self, values, "biuf")
         if ad.dtype != bd.dtype:
             raise TypeError(f"heaviside: input (dtype {ad.dtype}) and values (dtype {bd.dtype}) must have one dtype")
         with np.errstate(invalid="ignore"):
             out = np.where(ad == 0, bd, (ad > 0).astype(ad.dtype))
-        out = np.where(np.isnan(ad), ad, out) if ad.dtype.kind == "f" else out
         return _plain(out.astype(ad.dtype), "heaviside", self, o)
 
     def nextafter(self, other: Any) -> "Tensor":

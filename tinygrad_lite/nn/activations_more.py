@@ -39,12 +39,17 @@ def selu(input: Any, inplace: bool = False) -> Tensor:
 
 
 def celu(input: Any, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    """max(0, x) + min(0, alpha (e^(x / alpha) - 1)) = alpha * elu(x / alpha)."""
+    """x where x > 0, else alpha (e^(x / alpha) - 1), as torch (for alpha > 0 that is
+    max(0, x) + min(0, alpha (e^(x / alpha) - 1)); a negative alpha is taken as it is)."""
     _inplace(inplace, "celu")
     a = _real(alpha, "celu", "alpha")
     if a == 0:
         raise ValueError("celu: alpha must not be 0")
-    return elu(_float(input, "celu") / a, 1.0) * a
+    x = _float(input, "celu")
+    if a > 0:
+        return elu(x / a, 1.0) * a
+    negative = ((x.clamp_max(0.0) / a).exp() - 1.0) * a  # (the exponential sees only x <= 0)
+    return where(x.data > 0, x, negative)
 
 
 # torch's hardsigmoid backward multiplies by the float32 constant 1/6 in every dtype
@@ -147,6 +152,8 @@ def prelu(input: Any, weight: Any) -> Tensor:
                              f"shape {x.data.shape}")
         if x.data.ndim >= 2:
             w = w.reshape((k,) + (1,) * (x.data.ndim - 2))
+    elif x.data.ndim == 0:  # (a 0-d input stays 0-d)
+        w = w.reshape(())
     return where(x.data > 0, x, w * x)  # at x == 0 the gradient is the slope, as torch's
 
 
