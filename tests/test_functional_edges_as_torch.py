@@ -100,3 +100,13 @@ def test_small_shape_and_nan_cases() -> None:
     assert tl.poisson(tl.tensor(3.0)).shape == ()
     assert [i.tolist() for i in tl.where(tl.tensor(1.0))] == [[0]]
     assert [i.tolist() for i in tl.where(tl.tensor(0.0))] == [[]]
+
+
+@pytest.mark.parametrize("call", [lambda x: x.diff(dim=(0, 1)), lambda x: x.cummax(dim=(0, 1)),
+                                  lambda x: x.stride(dim=(0, 1)), lambda x: x.unique_consecutive(dim=(0, 1)),
+                                  lambda x: x.select((0, 1), 0)])
+def test_a_tuple_where_one_dim_belongs_is_refused(call) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(TypeError, match="one int"):
+        call(tl.ones(3, 4))
+    with pytest.raises((TypeError, RuntimeError)):
+        call(torch.ones(3, 4))

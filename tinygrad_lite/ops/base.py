@@ -437,8 +437,8 @@ def axes_of(ndim: int, axis: Any, op: str) -> Optional[tuple]:
 def axis_of(ndim: int, axis: Any, op: str) -> int:
     """One axis (an int in ``-ndim..ndim-1``) as a non-negative int; None, a tuple or a
     non-int raises ``TypeError`` naming ``op``. A 0-d tensor takes 0 and -1 (and gives 0)."""
-    if axis is None:
-        raise TypeError(f"{op}: dim must be an int, got None")
+    if axis is None or isinstance(axis, (tuple, list)):
+        raise TypeError(f"{op}: dim must be one int, got {axis!r}")
     return (axes_of(ndim, axis, op) or (0,))[0]
 
 
