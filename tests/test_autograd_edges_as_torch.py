@@ -126,3 +126,16 @@ def test_augmented_assignment_changes_a_computed_tensor_in_place() -> None:
     h = x * 2
     bump(h)
     assert h.tolist() == [3.0, 5.0, 7.0]
+
+
+def test_asarray_of_a_tensor_keeps_its_graph() -> None:
+    t = tl.ones(2, requires_grad=True)
+    T = torch.ones(2, dtype=torch.float64, requires_grad=True)
+    assert tl.asarray(t) is t and torch.asarray(T, requires_grad=True) is T
+    cast, copied = tl.asarray(t, dtype=tl.float32), tl.asarray(t, copy=True)
+    assert cast.requires_grad and copied.requires_grad and copied is not t
+    (cast.sum() + copied.sum()).backward()
+    assert t.grad.tolist() == [2.0, 2.0]
+    u = tl.ones(2)
+    assert tl.asarray(u, requires_grad=True) is u and u.requires_grad
+    assert not tl.asarray(t, requires_grad=False).requires_grad

@@ -261,12 +261,23 @@ def scalar_tensor(s: Any, *, dtype: Any = None, device: Any = None, requires_gra
 
 
 def asarray(obj: Any, *, dtype: Any = None, device: Any = None, copy: Optional[bool] = None,
-            requires_grad: bool = False) -> Any:
+            requires_grad: Optional[bool] = None) -> Any:
     """``obj`` as a Tensor, sharing its memory where possible (a Tensor, a numpy array or a
-    buffer of the wanted dtype) unless ``copy=True``; ``copy=False`` refuses to copy."""
+    buffer of the wanted dtype) unless ``copy=True``; ``copy=False`` refuses to copy. A Tensor
+    keeps its graph, as torch's: ``requires_grad`` defaults to its own flag, so ``asarray(t)``
+    is ``t`` itself and a cast or a copy (``dtype=``, ``copy=True``) is recorded;
+    ``requires_grad=False`` gives a detached tensor."""
     check_device("asarray", device)
     dt = None if dtype is None else as_dtype("asarray", dtype)
     if isinstance(obj, base.Tensor):
+        if requires_grad is None or (requires_grad and obj.requires_grad):
+            if copy is False and dt is not None and dt != obj.data.dtype:
+                raise ValueError(f"asarray: copy=False but a tensor of dtype {obj.data.dtype} must be copied to {dt}")
+            out = obj.clone() if copy else obj
+            return out if dt is None or dt == out.data.dtype else out.astype(dt)
+        if requires_grad and not obj.requires_grad and obj._op is None and not copy and (dt is None or
+                                                                                         dt == obj.data.dtype):
+            return obj.requires_grad_(True)  # (the same tensor, now requiring grad, as torch's)
         if (dt is None or dt == obj.data.dtype) and not copy and requires_grad == obj.requires_grad:
             return obj
         if copy is False and dt is not None and dt != obj.data.dtype:
