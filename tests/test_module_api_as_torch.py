@@ -145,3 +145,15 @@ def test_parameter_dict_popitem_fromkeys_reversed_and_union() -> None:
     assert got[0] == got[1]
     with pytest.raises(KeyError):
         tl.nn.ParameterDict().popitem()
+
+
+def test_a_parameter_or_module_set_at_a_buffers_name_takes_it_over() -> None:
+    got = []
+    for lib in (tl, torch):
+        m = lib.nn.Module()
+        m.register_buffer("b", torch.zeros(2) if lib is torch else np.zeros(2))
+        m.b = lib.nn.Parameter(lib.ones(2))
+        m.register_buffer("c", torch.zeros(2) if lib is torch else np.zeros(2))
+        m.c = lib.nn.Linear(1, 1)
+        got.append(([n for n, _ in m.named_parameters()], [n for n, _ in m.named_buffers()], list(m.state_dict())))
+    assert got[0] == got[1] == (["b", "c.weight", "c.bias"], [], ["b", "c.weight", "c.bias"])

@@ -70,6 +70,9 @@ class Module(ModuleAPI, StateHooks):
         buffer = name in d.get("_buffer_names", ())  # (None below: an absent parameter, torch's empty slot)
         param = not buffer and (_is_param(old) if isinstance(old, Tensor) else
                                 old is None and name in d.get("_absent", ()))
+        if buffer and (isinstance(value, Module) or getattr(value, "_param", False)):  # (it takes the name over)
+            Module.__delattr__(self, name)
+            buffer = False
         if value is not None and not isinstance(value, Tensor) and (buffer or param):
             raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__} as "
                             f"{'buffer' if buffer else 'parameter'} {name!r} (a Tensor or None expected); to change "
