@@ -157,3 +157,18 @@ def test_a_parameter_or_module_set_at_a_buffers_name_takes_it_over() -> None:
         m.c = lib.nn.Linear(1, 1)
         got.append(([n for n, _ in m.named_parameters()], [n for n, _ in m.named_buffers()], list(m.state_dict())))
     assert got[0] == got[1] == (["b", "c.weight", "c.bias"], [], ["b", "c.weight", "c.bias"])
+
+
+def test_an_always_call_forward_hook_runs_when_a_pre_hook_raises() -> None:
+    for lib in (tl, torch):
+        m, calls = lib.nn.Linear(1, 1), []
+
+        def pre(mod, args):  # type: ignore[no-untyped-def]
+            raise ValueError("boom")
+
+        m.register_forward_pre_hook(pre)
+        m.register_forward_hook(lambda mod, a, o: calls.append(o), always_call=True)
+        m.register_forward_hook(lambda mod, a, o: calls.append("plain"))
+        with pytest.raises(ValueError, match="boom"):
+            m(lib.ones(1, 1))
+        assert calls == [None]

@@ -285,21 +285,21 @@ def call(module: Any, args: tuple, kwargs: dict) -> Any:
     hooks = module_hooks(module)
     if hooks is None:
         return _plain(module, args, kwargs)
-    for fn, with_kwargs in list(hooks.pre.values()):
-        if with_kwargs:
-            out = fn(module, args, kwargs)
-            if out is not None:
-                if not (isinstance(out, tuple) and len(out) == 2):
-                    raise RuntimeError("forward pre-hook with with_kwargs=True must return None or (args, kwargs)")
-                args, kwargs = out
-        else:
-            out = fn(module, args)
-            if out is not None:
-                args = out if isinstance(out, tuple) else (out,)
-    record = _Record(module, hooks, len(args)) if (hooks.backward or hooks.backward_pre) and state.grad else None
-    if record is not None:
-        args = record.wrap_inputs(args)
-    try:
+    try:  # (a pre-hook or the forward that raises still runs the always_call forward hooks, as torch)
+        for fn, with_kwargs in list(hooks.pre.values()):
+            if with_kwargs:
+                out = fn(module, args, kwargs)
+                if out is not None:
+                    if not (isinstance(out, tuple) and len(out) == 2):
+                        raise RuntimeError("forward pre-hook with with_kwargs=True must return None or (args, kwargs)")
+                    args, kwargs = out
+            else:
+                out = fn(module, args)
+                if out is not None:
+                    args = out if isinstance(out, tuple) else (out,)
+        record = _Record(module, hooks, len(args)) if (hooks.backward or hooks.backward_pre) and state.grad else None
+        if record is not None:
+            args = record.wrap_inputs(args)
         out = _plain(module, args, kwargs)
     except BaseException:
         for fn, with_kwargs, always in list(hooks.post.values()):
