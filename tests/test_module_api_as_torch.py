@@ -167,8 +167,8 @@ def test_an_always_call_forward_hook_runs_when_a_pre_hook_raises() -> None:
             raise ValueError("boom")
 
         m.register_forward_pre_hook(pre)
-        m.register_forward_hook(lambda mod, a, o: calls.append(o), always_call=True)
-        m.register_forward_hook(lambda mod, a, o: calls.append("plain"))
+        m.register_forward_hook(lambda mod, a, o, calls=calls: calls.append(o), always_call=True)
+        m.register_forward_hook(lambda mod, a, o, calls=calls: calls.append("plain"))
         with pytest.raises(ValueError, match="boom"):
             m(lib.ones(1, 1))
         assert calls == [None]
