@@ -172,3 +172,14 @@ def test_an_always_call_forward_hook_runs_when_a_pre_hook_raises() -> None:
         with pytest.raises(ValueError, match="boom"):
             m(lib.ones(1, 1))
         assert calls == [None]
+
+
+def test_a_scheduler_takes_a_whole_float_step_size() -> None:
+    m = tl.nn.Linear(1, 1)
+    opt = tl.optim.SGD(m.parameters(), lr=1.0)
+    sched = tl.optim.lr_scheduler.StepLR(opt, 1.0, gamma=0.1)
+    opt.step()
+    sched.step()
+    assert sched.step_size == 1 and opt.param_groups[0]["lr"] == pytest.approx(0.1)
+    with pytest.raises(TypeError, match="step_size"):
+        tl.optim.lr_scheduler.StepLR(opt, 1.5)

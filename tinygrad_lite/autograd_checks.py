@@ -137,8 +137,10 @@ def _check_options(where: str, eps: Any, atol: Any, rtol: Any, nondet_tol: Any, 
             raise TypeError(f"{where}: {name} must be a bool, got {v!r}")
     for name in unsupported:
         if flags[name]:
-            raise NotImplementedError(f"{where}: {name}=True is not supported (this library has no forward-mode "
-                                      "or batched gradients)")
+            raise NotImplementedError(f"{where}: {name}=True is not supported by this check, which compares "
+                                      "reverse-mode gradients with finite differences (forward mode: "
+                                      "tl.autograd.forward_ad; batched gradients: tl.func.vmap, "
+                                      "tl.autograd.grad(..., is_grads_batched=True))")
 
 
 def _run(where: str, func: Callable, args: tuple, eps: float, atol: float, rtol: float, raise_exception: bool) -> bool:

@@ -34,7 +34,10 @@ class MissingInitialLRError(KeyError, ValueError):
 
 
 def _int(name: str, value: object, low: int) -> int:
-    """``value`` as an int >= ``low``, else TypeError / ValueError naming ``name``."""
+    """``value`` as an int >= ``low`` (a float with an integer value counts, as torch takes
+    ``StepLR(opt, 1.0)``), else TypeError / ValueError naming ``name``."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        value = int(value)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {value!r}")
     if value < low:
