@@ -139,3 +139,30 @@ def test_asarray_of_a_tensor_keeps_its_graph() -> None:
     u = tl.ones(2)
     assert tl.asarray(u, requires_grad=True) is u and u.requires_grad
     assert not tl.asarray(t, requires_grad=False).requires_grad
+
+
+def test_an_expanded_view_keeps_its_copies_after_a_write_through_its_base() -> None:
+    results = []
+    for lib in (tl, torch):
+        x = tl.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True) if lib is tl else \
+            torch.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=torch.float64, requires_grad=True)
+        g = x * 1.0
+        v = g[0:1].expand(3, 2)
+        w = g[None].expand(2, 2, 2)
+        g[0] *= 2.0
+        (v.sum() + (w * w).sum()).backward()
+        results.append(np.asarray(x.grad.numpy() if lib is torch else x.grad))
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_augmented_assignment_on_a_repeat_result_is_in_place() -> None:
+    def scale_(t):  # type: ignore[no-untyped-def]
+        t *= 2.0
+
+    x = tl.tensor(np.arange(1.0, 7.0).reshape(2, 3), requires_grad=True)
+    h = x.repeat(2, 1)
+    alias = h
+    scale_(h)
+    h.sum().backward()
+    assert alias is h and h[0].tolist() == [2.0, 4.0, 6.0]
+    np.testing.assert_array_equal(x.grad, np.full((2, 3), 4.0))

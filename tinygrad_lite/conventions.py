@@ -239,17 +239,9 @@ class TorchSpellings:
                 raise RuntimeError(f"{_SYM[name]}=: a leaf tensor that requires grad cannot be changed in place "
                                    "while gradients are recorded; update it inside `with tl.no_grad():` or write "
                                    f"`x = x {_SYM[name]} y` for a new tensor")
-            d = self.data
-            if d.flags.writeable:
-                if d.base is None:  # a constant joins the graph in place, and a computed value changes in place,
-                    through = True  # as torch's (the same object: its aliases see the new values)
-                else:
-                    from .formers import buffer_of, refused_view, view_chain
-                    through = view_chain(self) is not None or buffer_of(self) is not None or refused_view(self)
-                if through:
-                    return self._assign(f"{_SYM[name]}=", other,  # type: ignore[attr-defined]
-                                        lambda x: out_of_place(x, other))
-            return out_of_place(self, other)
+            # recorded in place, as the method forms (add_, mul_, ...) and torch: the same object, so
+            # its aliases see the new values; what they refuse (a broadcast view, ...) it refuses
+            return self._assign(f"{_SYM[name]}=", other, lambda x: out_of_place(x, other))  # type: ignore[attr-defined]
         return store(self, out_of_place(self, other).data, f"{_SYM[name]}=", "same_kind")
 
     __iadd__, __isub__, __imul__, __itruediv__, __ipow__, __ifloordiv__, __imod__, __iand__, __ior__, __ixor__, \

@@ -34,6 +34,17 @@ def region(arr: np.ndarray, layout: tuple) -> np.ndarray:
     return np.lib.stride_tricks.as_strided(flat[off:], shape, strides)
 
 
+def _overlaps(shape: tuple, strides: tuple, itemsize: int) -> bool:
+    """Whether a region may map two of its elements to one memory place (a stride 0, as an
+    expanded view's): False when each stride, smallest first, clears the span of the smaller ones."""
+    span = itemsize
+    for s, n in sorted((abs(s), n) for s, n in zip(strides, shape) if n > 1):
+        if s < span:
+            return True
+        span += s * (n - 1)
+    return False
+
+
 def dense_order(root: np.ndarray) -> Any:
     """The axes of ``root`` from the slowest to the fastest in memory when its elements fill
     its memory without gaps at positive strides (C, Fortran or any permuted order), else None."""
@@ -96,7 +107,15 @@ class Region(Op):
 
         def one(gl: np.ndarray) -> np.ndarray:
             out = laid_out(node._ctx, x.shape, x.dtype, 0)
-            region(out, node._ctx)[...] = gl
+            off, shape, strides, _ = node._ctx
+            if _overlaps(shape, strides, out.itemsize):  # (a broadcast view: its copies add up)
+                flat = np.ravel(out, order="K")  # (a view: out is laid out densely)
+                ids = np.arange(flat.size)
+                at = np.lib.stride_tricks.as_strided(ids[off:], shape, tuple(s // out.itemsize * ids.itemsize
+                                                                             for s in strides))
+                np.add.at(flat, at.reshape(-1), np.broadcast_to(gl, shape).reshape(-1))
+            else:
+                region(out, node._ctx)[...] = gl
             return out
 
         return (_each(g, lead(node, g), one),)
