@@ -23,6 +23,9 @@ def test_gradcheck_of_a_cut_graph_fails_as_torch() -> None:
     assert tl.autograd.gradcheck(lambda a: a.detach().sin(), (x,), raise_exception=False) is False
     assert torch.autograd.gradcheck(lambda a: a.detach().sin(), (X,), raise_exception=False) is False
     assert x.tolist() == [0.5, -1.0, 2.0]  # (every perturbed entry restored)
+    f = tl.tensor(np.asfortranarray(np.arange(1.0, 7.0).reshape(2, 3)), requires_grad=True)  # (not C-ordered)
+    assert tl.autograd.gradcheck(lambda a: a.detach().sin(), (f,), raise_exception=False) is False
+    assert f.tolist() == [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
     # a constant function, and a cut output beside a differentiable one, pass (as torch)
     assert tl.autograd.gradcheck(lambda a: a.detach() * 0 + 1, (x,))
     assert tl.autograd.gradcheck(lambda a: (a.detach().sin(), a * 2), (x,))

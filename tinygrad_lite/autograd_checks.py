@@ -177,18 +177,18 @@ def _constant(where: str, func: Callable, args: tuple, outs: list, eps: float, r
     for x in args:
         if not (isinstance(x, Tensor) and x.requires_grad):
             continue
-        flat = x.data.reshape(-1)  # (a view: each entry is perturbed in place, then restored)
-        for i in range(flat.size):
-            keep = flat[i]
+        d = x.data  # (each entry is perturbed in place, then restored)
+        for i in np.ndindex(*d.shape):
+            keep = d[i]
             try:
-                flat[i] = keep + eps
+                d[i] = keep + eps
                 with no_grad():
                     up = [np.array(o.data, dtype=np.float64) for o in _outputs(where, func(*args))]
-                flat[i] = keep - eps
+                d[i] = keep - eps
                 with no_grad():
                     down = [np.array(o.data, dtype=np.float64) for o in _outputs(where, func(*args))]
             finally:
-                flat[i] = keep
+                d[i] = keep
             if any(np.any(np.abs((u - d) / (2 * eps)) > 1e-8) for u, d in zip(up, down)):
                 if not raise_exception:
                     return False
