@@ -127,8 +127,10 @@ def _batched(where: str, outputs: Tensors, inputs: Tensors, grad_outputs: Any, c
     out = []
     for i, t in enumerate(ins):
         col = [r[i] for r in rows]
-        if B == 0 or any(c is None for c in col):
-            out.append(Tensor(np.zeros((B,) + t.shape, t.dtype)) if B == 0 else None)
+        if B == 0:
+            out.append(Tensor(np.zeros((0,) + t.shape, t.dtype)))
+        elif any(c is None for c in col):
+            out.append(None)
         elif create_graph:
             from .ops.layout import stack
             out.append(stack(col, 0))

@@ -227,20 +227,12 @@ class TorchSpellings:
         return out
 
     # in-place arithmetic and bit operations (``x += y``, ``m &= k``), as torch: the data changes in place (every
-    # alias sees it, a graph that used the old values refuses to backward); on a leaf that requires grad only in
-    # ``no_grad()``; on a value inside a graph a new node (``x = x + y``), except on a view of a value computed in
-    # the graph or of a tensor that required no grad then, which writes through to it (``torchwrite``), and on a
-    # view torch refuses to change (``formers.refused_view``); a constant joins the graph in place, as torch's
+    # alias sees it); inside a graph the change is recorded as the method forms (add_, mul_, ...) record theirs
+    # (``torchwrite``), with their refusals (a leaf that requires grad outside ``no_grad()``, a broadcast view, ...)
     def _inplace(self, other: Any, name: str) -> Any:
         out_of_place = getattr(type(self), name)
         rg = state.grad and (self.requires_grad or getattr(other, "requires_grad", False))
         if rg:
-            if self.requires_grad and self._op is None:  # type: ignore[attr-defined]
-                raise RuntimeError(f"{_SYM[name]}=: a leaf tensor that requires grad cannot be changed in place "
-                                   "while gradients are recorded; update it inside `with tl.no_grad():` or write "
-                                   f"`x = x {_SYM[name]} y` for a new tensor")
-            # recorded in place, as the method forms (add_, mul_, ...) and torch: the same object, so
-            # its aliases see the new values; what they refuse (a broadcast view, ...) it refuses
             return self._assign(f"{_SYM[name]}=", other, lambda x: out_of_place(x, other))  # type: ignore[attr-defined]
         return store(self, out_of_place(self, other).data, f"{_SYM[name]}=", "same_kind")
 

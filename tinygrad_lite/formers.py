@@ -27,7 +27,6 @@ Former nodes keep no ``.grad`` (nothing outside the graph reaches them).
 Views: ``view_chain(t)`` finds the tensor computed in the graph whose memory a view shares
 (through recorded view ops); ``buffer_of(t)`` the tensor a view made outside the graph was
 taken of while it required no grad (``t._home``, which ``ops.base.make`` sets);
-``refused_view(t)`` says whether torch refuses to change ``t`` in place inside a graph;
 ``take_node(t, r, version)`` gives ``t`` the node ``r``; and
 ``refresh_views`` repairs, at backward, a view kept across a write through another view of
 its tensor: torch's views show the new values, so ops built after the write read a region of
@@ -290,19 +289,6 @@ def buffer_of(t: Any) -> Any:
     if owner._data is not base or (owner.requires_grad and owner._op is None):
         return None
     return (owner, [t]) if dense_order(base) is not None else None
-
-
-def refused_view(t: Any) -> bool:
-    """True when ``t`` is a view that torch refuses to change in place inside a graph: a view
-    of a leaf that requires grad (``W[0]``), or one taken under ``no_grad()`` of a value
-    that requires grad (``_home``, ``ops.base._home``)."""
-    home = getattr(t, "_home", None)
-    if home is not None:
-        return not home[1]
-    root, c = t._data.base, t
-    while c._data.base is root and c._op is not None and c._parents:
-        c = c._parents[0]
-    return c._data is root and c._op is None and c.requires_grad
 
 
 def view_chain(t: Any) -> Any:

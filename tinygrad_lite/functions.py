@@ -65,8 +65,10 @@ NUMBER_FIRST = {"add", "sub", "subtract", "mul", "multiply", "div", "divide", "t
 
 
 def number_first(name: str, input: Any, args: tuple, kwargs: dict) -> Any:
-    """``input`` as a Tensor: a real number (not an array) when ``name`` is in ``NUMBER_FIRST``
-    and ``other`` is a Tensor becomes a 0-d constant; anything else must be a Tensor already."""
+    """``input`` as a Tensor: a Tensor as it is; a real number (not an array) when ``name`` is in
+    ``NUMBER_FIRST`` and ``other`` is a Tensor becomes a 0-d constant; anything else is refused."""
+    if isinstance(input, base.Tensor):
+        return input
     other = args[0] if args else kwargs.get("other")
     if (name in NUMBER_FIRST and isinstance(input, (numbers.Number, np.bool_)) and not isinstance(input, complex)
             and isinstance(other, base.Tensor)):
@@ -403,8 +405,7 @@ def _divmod(name: str, input: Any, other: Any) -> Any:
 
 def div(input: Any, other: Any, *, rounding_mode: Any = None) -> Any:
     """input / other; ``rounding_mode`` "floor" or "trunc" rounds the quotient (a zero gradient)."""
-    x = input if isinstance(input, base.Tensor) else number_first("div", input, (other,), {})
-    return x.div(other, rounding_mode=rounding_mode)
+    return number_first("div", input, (other,), {}).div(other, rounding_mode=rounding_mode)
 
 
 divide = div

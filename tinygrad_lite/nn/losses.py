@@ -76,10 +76,11 @@ def _elem_weight(v: Any, shape: tuple, who: str, name: str, dtype: Any) -> Optio
     return w
 
 
-def _class_weight(v: Any, C: int, who: str, dtype: Any) -> Optional[np.ndarray]:
+def _class_weight(v: Any, C: int, who: str, dtype: Any, learned: bool = False) -> Any:
+    """One weight per class, as an array; with ``learned``, a Tensor that requires grad stays one."""
     if v is None:
         return None
-    w = _const_array(v, who, "weight", dtype)
+    w = v if learned and isinstance(v, Tensor) and v.requires_grad else _const_array(v, who, "weight", dtype)
     if w.shape != (C,):
         raise ValueError(f"{who}: weight must have one entry per class, shape ({C},), got {w.shape}")
     return w
@@ -290,14 +291,9 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, size_average: Opt
         y = y.astype(z.dtype, copy=False)
     else:
         _labels(y, z, ignore_index, "cross_entropy")
-    learned = isinstance(weight, Tensor) and weight.requires_grad
-    if probs and (learned or isinstance(target, Tensor) and target.requires_grad):  # (Tensor ops: both sides)
-        if learned and weight.shape != (z.shape[ca],):
-            raise ValueError(f"cross_entropy: weight must have one entry per class, shape ({z.shape[ca]},), got "
-                             f"{weight.shape}")
-        w = weight if learned else _class_weight(weight, z.shape[ca], "cross_entropy", z.dtype)
+    w = _class_weight(weight, z.shape[ca], "cross_entropy", z.dtype, learned=probs)
+    if probs and (isinstance(w, Tensor) or isinstance(target, Tensor) and target.requires_grad):  # (Tensor ops)
         return _soft_cross_entropy(logits, _t(target), w, float(label_smoothing), reduction, ca)
-    w = _class_weight(weight, z.shape[ca], "cross_entropy", z.dtype)
     return NLL(logits.log_softmax(ca), y, reduction, weight=w, ignore_index=ignore_index,
                smoothing=float(label_smoothing), probs=probs)
 

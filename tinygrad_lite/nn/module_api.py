@@ -281,7 +281,7 @@ class ModuleAPI:
             raise ValueError("set_submodule: target must be a non-empty dotted name")
         path, _, name = target.rpartition(".")
         parent = self.get_submodule(path)
-        m, _, obj = parent._resolve("set_submodule", name)
+        _, _, obj = parent._resolve("set_submodule", name)
         if obj is _MISSING and strict:
             raise AttributeError(f"set_submodule: {type(parent).__name__} has no attribute {name!r} (strict=True; "
                                  f"setting {target!r})")

@@ -197,7 +197,7 @@ class _Const(_Unary):
         """``_Unary.__call__`` with the forward inlined (the hot path of ``x * 2``, ``x + 1``)."""
         ad = a._data
         try:
-            if ad.dtype is _F16 and self.wide16 and type(c) in _num:
+            if self.wide16 and ad.dtype is _F16 and type(c) in _num:
                 data = half(self.compute(ad.astype(np.float32), c))
             else:
                 data = self.compute(ad[()] if ad.ndim == 0 else ad, c)
