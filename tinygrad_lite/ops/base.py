@@ -319,6 +319,12 @@ def no_values(like: np.ndarray, fill: Any = 0) -> np.ndarray:
     return np.broadcast_to(np.array(fill, dtype=like.dtype), like.shape)
 
 
+def owned(a: np.ndarray) -> np.ndarray:
+    """``a``, or a copy when numpy returned a view (of a private array): an op's result that owns
+    its memory, so that in-place writes through views of it are followed, as torch's."""
+    return a if a.base is None else a.copy()
+
+
 def alias(g: Any) -> Any:
     """``g`` passed on unchanged: as a view of an array (a leaf copies views, so no two
     ``.grad`` arrays share memory); numpy scalars are immutable and go as they are."""

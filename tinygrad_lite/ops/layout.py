@@ -35,12 +35,11 @@ class Reshape(Op):
         except Exception as e:
             failed(self, e, (x,))
             raise
-        s = x._bs
-        if s:
-            keeps = data.ndim >= 1 and xd.ndim >= 1 and data.shape[0] == xd.shape[0]
-            bs, mix = batchstate.same_rows("reshape", x, data, keeps)
-        else:
-            bs, mix = 0, None
+        b = data.base
+        if b is not None and b is not (xd if xd.base is None else xd.base) and not np.may_share_memory(data, xd):
+            data = data.copy()  # (numpy's copy is a view of a private array: a result owning its memory)
+        bs, mix = batchstate.same_rows("reshape", x, data, data.ndim >= 1 and xd.ndim >= 1 and data.shape[0]
+                                       == xd.shape[0]) if x._bs else (0, None)
         return make(data, self, (x,), xd.shape, x._rg, bs, mix)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
@@ -347,11 +346,10 @@ class Repeat(Op):
             failed(self, e, (x,))
             raise
         shape = (1,) * (len(reps) - xd.ndim) + xd.shape
-        data = np.tile(xd.reshape(shape), reps)
-        if x._bs:
-            bs, mix = batchstate.same_rows("repeat", x, data, len(reps) == xd.ndim and reps[0] == 1)
-        else:
-            bs, mix = 0, None
+        data = np.empty(tuple(r * n for r, n in zip(reps, shape)), xd.dtype)  # (its own memory, unlike
+        data.reshape(tuple(v for r, n in zip(reps, shape) for v in (r, n)))[...] = xd.reshape(  # np.tile's:
+            tuple(v for n in shape for v in (1, n)))  # in-place writes through its views are followed)
+        bs, mix = batchstate.same_rows("repeat", x, data, len(reps) == xd.ndim and reps[0] == 1) if x._bs else (0, None)
         return make(data, self, (x,), (shape, tuple(int(r) for r in reps), xd.shape), x._rg, bs, mix)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:

@@ -30,7 +30,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .. import batchstate
-from .base import Op, failed, lead, make
+from .base import Op, failed, lead, make, owned
 from .conv import out_size
 
 
@@ -100,7 +100,7 @@ class _Pool(Op):
             failed(self, e, (x,))
             raise
         bs, mix = batchstate.unary(self.name, x, self.linear) if x._bs else (0, None)
-        return make(out, self, (x,), ctx, x._rg, bs, mix)
+        return make(owned(out), self, (x,), ctx, x._rg, bs, mix)
 
     @staticmethod
     def windows(x: np.ndarray, k: tuple, stride: tuple, pads: tuple, dilation: tuple, fill: float) -> tuple:

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import batchstate
 from ..batchstate import BATCHED
-from .base import Op, axes_of, const, failed, lead, make
+from .base import Op, axes_of, const, failed, lead, make, owned
 from .layout import EXPAND, GETITEM, RESHAPE, TRANSPOSE
 
 
@@ -54,7 +54,7 @@ class _Reduce(Op):
         s = x._bs
         bs, mix = batchstate.reduction(self.name, x, axes, self.sum_or_mean) if s else (0, None)
         ctx = (xd.shape, axes, keepdims) + extra if extra else (xd.shape, axes, keepdims)
-        return make(data, self, (x,), ctx, x._rg, bs, mix)
+        return make(owned(data), self, (x,), ctx, x._rg, bs, mix)
 
     def compute(self, xd: np.ndarray, axes: Any, keepdims: bool, batched: bool) -> np.ndarray:
         return np.asarray(type(self).fn(xd, axis=axes, keepdims=keepdims))
