@@ -149,7 +149,8 @@ class TorchSpellings:
     def item(self) -> Union[float, int]:
         """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
-            raise ArgumentError(f"item: only one-element tensors can be converted, got shape {self.data.shape}")
+            raise base.failed("item", ArgumentError(f"item: only one-element tensors can be converted, got shape "
+                                                    f"{self.data.shape}"), (self,))
         return self.data.item()
 
     def tolist(self) -> Any:

@@ -275,7 +275,12 @@ def register_module_hook(module: Any, kind: str, hook: Callable, prepend: bool, 
 def _plain(module: Any, args: tuple, kwargs: dict) -> Any:
     """The forward itself, with ``module`` on the running-module stack while it runs."""
     with state.running(module):
-        return module.forward(*args, **kwargs)
+        try:
+            return module.forward(*args, **kwargs)
+        except Exception as e:  # (as Module.__call__: the inputs and the layer's tensors for draw_graph)
+            from .ops.base import with_operands
+            with_operands(e, type(module).__name__, (*args, *kwargs.values()), module._own_tensors())
+            raise
 
 
 def call(module: Any, args: tuple, kwargs: dict) -> Any:

@@ -25,6 +25,7 @@ from ..factories import param_dtype
 from ..graph import state
 from ..hooks import MODULES as _MODULE_HOOKS
 from ..ops.base import const as _const
+from ..ops.base import with_operands
 from ..random import as_generator
 from ..tensor import Tensor
 from ..value import Value
@@ -107,9 +108,16 @@ class Module(ModuleAPI, StateHooks):
                                "itself, or a deeply recursive forward") from e
         except TypeError as e:  # an input that is no tensor: the innermost module says it was given it
             _named(self, e)
+            with_operands(e, type(self).__name__, (*args, *kwargs.values()), self._own_tensors())
+            raise
+        except Exception as e:  # (the inputs and the layer's own tensors, for tl.viz.draw_graph(e))
+            with_operands(e, type(self).__name__, (*args, *kwargs.values()), self._own_tensors())
             raise
         finally:
             stack.pop()
+
+    def _own_tensors(self) -> tuple:
+        return tuple(v for _, _, v in self._entries() if isinstance(v, Tensor))
 
     # ----------------------------------------------------------------- traversal -------
     def _entries(self) -> list:

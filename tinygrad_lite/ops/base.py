@@ -280,13 +280,22 @@ def allocating(who: str) -> Any:
 
 
 def failed(op: Any, exc: BaseException, inputs: tuple) -> BaseException:
-    """Attach the failing op and its input Tensors to ``exc``."""
+    """Attach the failing op (an Op, or the name of a function or layer) and its input Tensors to ``exc``."""
     try:
         exc.operands = tuple(inputs)  # type: ignore[attr-defined]
-        exc.op = op.name  # type: ignore[attr-defined]
+        exc.op = op if isinstance(op, str) else op.name  # type: ignore[attr-defined]
     except (AttributeError, TypeError):
         pass
     return exc
+
+
+def with_operands(exc: BaseException, who: str, args: tuple, more: tuple = ()) -> None:
+    """Give ``exc``, raised inside the function or layer ``who`` before any op attached its own, the
+    Tensors among ``args`` (and ``more``) as ``.operands`` (what ``tl.viz.draw_graph(exc)`` draws)."""
+    if getattr(exc, "operands", None) is None:
+        ts = tuple(a for a in args if isinstance(a, Tensor)) + tuple(more)
+        if ts:
+            failed(who, exc, ts)
 
 
 def const(x: Any, who: str = "") -> Any:
