@@ -420,8 +420,8 @@ def normalise_index(idx: Any, shape: tuple, who: str = "getitem") -> tuple:
                                  f"positions in numpy; write .bool() for a mask or .long() for positions "
                                  f"(tensor shape {shape})")
             i = i.data
-        if isinstance(i, list):
-            i = np.asarray(i) if i else np.zeros(0, np.intp)  # [] selects nothing, as in numpy
+        if isinstance(i, (list, tuple)):  # (a tuple inside the index is a sequence of positions, as torch's)
+            i = np.asarray(i) if len(i) else np.zeros(0, np.intp)  # [] selects nothing, as in numpy
         if i is Ellipsis:  # the slices it stands for (numpy reads one covering no axis as separating arrays)
             end = len(shape) - sum(_consumed(j) for j in idx[k + 1:])
             out, dim = out + ([slice(None)] * (end - dim) if end >= dim else [i]), end
