@@ -536,12 +536,14 @@ def test_value_grad_of_an_op_node_is_zero_until_a_backward_reaches_it() -> None:
     d.backward()
     assert (c.grad, a.grad, b.grad) == (1.0, -3.0, 2.0)
     with tl.no_grad():
-        e = a * 3.0  # a leaf: a later backward through it adds into its grad
-    assert e.grad == 0.0 and e.is_leaf
-    f = e * e
+        e = a * 3.0  # a constant, as torch's: no gradient reaches it, and its own backward refuses
+    assert e.grad == 0.0 and e.is_leaf and not e.requires_grad
+    f = e * e + a
     f.backward()
     f.backward()
-    assert e.grad == 2 * (2 * 6.0)
+    assert e.grad == 0.0 and a.grad == -3.0 + 2.0
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        e.backward()
 
 
 def _random_value_graph(seed: int) -> tuple[list, Value]:

@@ -372,6 +372,10 @@ def backward(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]] = No
             gc.enable()
 
 
+# held while a leaf adds a gradient to its .grad and during a scalar (Value) sweep, whose nodes'
+# grads are its scratch: backward calls from several threads on shared leaves or one graph add up
+ACCUMULATE = threading.RLock()
+
 # Hooks of Tensors (``hooks.py`` fills it): id(tensor) -> (weak ref, weak ref to {id: fn}); the sweep
 # looks at it only when it is not empty
 TENSOR_HOOKS: dict = {}
@@ -394,20 +398,21 @@ def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
         # into its node's grad, as micrograd does, without a table of pending ones. Every node
         # starts at -0.0, which keeps the first cotangent as it is (-0.0 + x == x, also for
         # x = +-0.0); then each leaf adds this backward's total to the grad it had before
-        kept = []
-        for node in order:
-            if node._op is None:
-                kept.append((node, node._grad))
-            node._grad = -0.0
-        root._grad = seed
-        for node in reversed(order):
-            op = node._op
-            if op is not None:
-                for p, gp in zip(node._parents, op.vjp(node, node._grad)):
-                    if p._rg:
-                        p._grad += gp
-        for leaf, before in kept:
-            leaf._grad = before + leaf._grad
+        with ACCUMULATE:  # (the nodes' grads are this sweep's scratch: one scalar sweep at a time)
+            kept = []
+            for node in order:
+                if node._op is None:
+                    kept.append((node, node._grad))
+                node._grad = -0.0
+            root._grad = seed
+            for node in reversed(order):
+                op = node._op
+                if op is not None:
+                    for p, gp in zip(node._parents, op.vjp(node, node._grad)):
+                        if p._rg:
+                            p._grad += gp
+            for leaf, before in kept:
+                leaf._grad = before + leaf._grad
         return
     pending = {root: seed}
     pop = pending.pop

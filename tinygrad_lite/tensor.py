@@ -228,13 +228,14 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
         return tensor_repr(self.data, extra + [f"name={self.name!r}"] * bool(self.name))  # (tl.set_printoptions)
 
     def _accumulate(self, g: np.ndarray) -> None:
-        """Leaf gradients accumulate across backward calls (like PyTorch)."""
-        if type(g) is persample.LazyGrad:
-            self._lazy = (self._lazy or []) + [g]
-        elif self._grad is None and not self._lazy:  # (``base is None``: g owns its memory)
-            self._grad = g if type(g) is np.ndarray and g.base is None and g.flags.writeable else np.array(g)
-        else:
-            self.grad = np.asarray(self.grad + g)  # 0-d sums are numpy scalars
+        """Leaf gradients accumulate across backward calls (like PyTorch), one thread at a time."""
+        with graph.ACCUMULATE:
+            if type(g) is persample.LazyGrad:
+                self._lazy = (self._lazy or []) + [g]
+            elif self._grad is None and not self._lazy:  # (``base is None``: g owns its memory)
+                self._grad = g if type(g) is np.ndarray and g.base is None and g.flags.writeable else np.array(g)
+            else:
+                self.grad = np.asarray(self.grad + g)  # 0-d sums are numpy scalars
 
     def numpy(self, *, force: bool = False) -> np.ndarray:
         """The underlying array (shared, not copied; ``force=True``, torch's keyword: a copy).

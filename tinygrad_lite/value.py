@@ -12,7 +12,8 @@ Arithmetic follows IEEE floats as the tensor engine (and PyTorch) do: ``1/0`` is
 from __future__ import annotations
 
 import math
-from typing import Optional, Union
+import operator
+from typing import Callable, Optional, Union
 
 import numpy as np
 
@@ -208,20 +209,29 @@ _new = object.__new__
 def _node(data: float, parents: tuple, op: _Op, ctx: object = None) -> "Value":
     v = _new(Value)
     v.data = data
-    v._rg = True  # a slot (always True): the walker reads it on every edge
     st = _state.__dict__  # this thread's recording state: one lookup, then plain dict reads
     if st["grad"]:  # (an op node's _grad is set by the backward that reaches it; 0.0 until then)
+        v._rg = True  # (a slot: the walker reads it on every edge)
         v._parents = parents
         v._op = op
         v._ctx = ctx
         if st["modules"] or st["anomaly"]:  # provenance for pictures and detect_anomaly
             _note(v)
-    else:
-        v._grad = 0.0  # a leaf: backward adds into it
+    else:  # (made under no_grad(): a constant, as torch's; its backward refuses)
+        v._rg = False
+        v._grad = 0.0
         v._parents = ()
         v._op = None
         v._ctx = None
     return v
+
+
+def _compare(fn: Callable) -> Callable:
+    """A comparison method: ``fn(self.data, other's number)`` (a bool), or NotImplemented."""
+    def method(self: "Value", other: object) -> bool:
+        k = self._key(other)
+        return NotImplemented if k is None else fn(self.data, k)
+    return method
 
 
 def _num(x: object) -> bool:
@@ -307,8 +317,13 @@ class Value:
         return set(self._parents)
 
     def item(self) -> float:
-        """The number, as a Python float (torch's spelling for a one-element tensor)."""
+        """The number, as a Python float (torch's spelling for a one-element tensor); also ``float(v)``,
+        ``int(v)`` (truncated) and ``bool(v)`` (``v.data != 0``), as torch's for a one-element tensor."""
         return float(self.data)
+
+    __float__ = item
+    __int__ = lambda self: int(self.data)  # noqa: E731
+    __bool__ = lambda self: self.data != 0  # noqa: E731
 
     def requires_grad_(self, requires_grad: bool = True) -> "Value":
         """Freeze (``False``) or unfreeze this leaf: a frozen Value gets no gradient; returns self."""
@@ -319,17 +334,8 @@ class Value:
         self._rg = bool(requires_grad)
         return self
 
-    @property
-    def label(self) -> str:
-        """The name shown in pictures and traces ("" unless given)."""
-        try:
-            return self._label
-        except AttributeError:  # op nodes are made without one
-            return ""
-
-    @label.setter
-    def label(self, value: str) -> None:
-        self._label = value
+    # the name shown in pictures and traces ("" unless given: op nodes are made without one)
+    label = property(lambda v: getattr(v, "_label", ""), lambda v, value: setattr(v, "_label", value))
 
     @property
     def grad(self) -> float:
@@ -344,7 +350,8 @@ class Value:
         self._grad = value
 
     def _accumulate(self, g: float) -> None:
-        self._grad += g
+        with graph.ACCUMULATE:
+            self._grad += g
 
     # -- arithmetic: forward here, derivative in the op's vjp above -----------------------
     def __add__(self, other: Union["Value", Number]) -> "Value":
@@ -451,21 +458,7 @@ class Value:
             return other.data
         return float(other) if _num(other) or isinstance(other, (np.integer, np.floating)) else None
 
-    def __lt__(self, other: object) -> bool:
-        k = self._key(other)
-        return NotImplemented if k is None else self.data < k
-
-    def __le__(self, other: object) -> bool:
-        k = self._key(other)
-        return NotImplemented if k is None else self.data <= k
-
-    def __gt__(self, other: object) -> bool:
-        k = self._key(other)
-        return NotImplemented if k is None else self.data > k
-
-    def __ge__(self, other: object) -> bool:
-        k = self._key(other)
-        return NotImplemented if k is None else self.data >= k
+    __lt__, __le__, __gt__, __ge__ = (_compare(f) for f in (operator.lt, operator.le, operator.gt, operator.ge))
 
     # -- functions ----------------------------------------------------------------------
     def abs(self) -> "Value":
@@ -505,6 +498,9 @@ class Value:
         """Fill ``.grad`` of every node of the graph with dself/dnode (seed 1.0)."""
         if trace is not None and not callable(trace):
             raise TypeError(f"backward: trace must be callable or None, got {type(trace).__name__}")
+        if not self._rg:
+            raise RuntimeError("backward: this Value does not require grad (made under no_grad(), or frozen with "
+                               "requires_grad_(False)): there is no graph to differentiate")
         if graph.state.anomaly:
             from .anomaly import backward_check
             trace = backward_check(trace)
