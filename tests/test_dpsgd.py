@@ -286,14 +286,39 @@ def test_micro_batches_appended_before_a_step_are_one_batch() -> None:
     assert_same_weights(one, two)
 
 
-def test_a_parameter_the_cost_does_not_reach_is_left_alone() -> None:
+def test_a_parameter_the_cost_does_not_reach_takes_noise_only() -> None:
+    # whether a parameter is reached may depend on the data: left alone, it would tell which
+    # samples were in the batch. Its clipped sum is 0, so it moves by the noise alone
     X, Y = data(4)
     model = make_model()
     extra = Tensor(np.ones(3), requires_grad=True)
     backward(model, X, Y)
-    opt = optim.DPSGD([*model.parameters(), extra], lr=0.1, max_grad_norm=1.0, noise_multiplier=1.0, rng=0)
+    opt = optim.DPSGD([extra, *model.parameters()], lr=0.1, max_grad_norm=1.0, noise_multiplier=1.5, rng=0)
     opt.step()
-    np.testing.assert_array_equal(extra.data, np.ones(3))
+    want = np.ones(3) - np.random.default_rng(0).standard_normal(3) * (1.5 * 1.0 * 0.1 / 4)
+    np.testing.assert_allclose(extra.data, want, rtol=1e-15)
+    quiet = Tensor(np.ones(3), requires_grad=True)
+    model.zero_grad()
+    backward(model, X, Y)
+    optim.DPSGD([quiet, *model.parameters()], lr=0.1, max_grad_norm=1.0, noise_multiplier=0.0).step()
+    np.testing.assert_array_equal(quiet.data, np.ones(3))
+
+
+def test_a_branch_that_only_some_samples_take_is_noised_either_way() -> None:
+    moved = []
+    for with_trigger in (True, False):
+        a = Tensor(np.ones((2, 3)), requires_grad=True)
+        b = Tensor(np.zeros((2, 3)), requires_grad=True)
+        X = np.random.default_rng(1).standard_normal((6, 3))
+        X[0, 0] = 5.0
+        x = Tensor(X if with_trigger else X[1:], batched=True)
+        out = x @ a.T
+        if (x.data[:, 0] > 3).any():
+            out = out + x @ b.T
+        (out * out).mean().backward()
+        optim.DPSGD([a, b], lr=1.0, max_grad_norm=1.0, noise_multiplier=10.0, expected_batch_size=6, rng=3).step()
+        moved.append(not np.array_equal(b.data, np.zeros((2, 3))))
+    assert moved == [True, True]
 
 
 # ----------------------------------------------------------------------------- noise-only steps
@@ -561,3 +586,25 @@ def test_the_dpsgd_benchmark_runs_and_checks_out() -> None:
     rows = result["groups"]["B=16"]["contenders"]
     assert all(math.isfinite(r["median_s"]) for r in rows.values() if r["role"] != "ghost")
     assert result["memory"]["B=16"]["step_peak_bytes"] > 0
+
+
+@pytest.mark.parametrize("B", [3, 7, 11, 25, 40])
+def test_float32_sum_over_B_is_the_mean_it_is(B: int) -> None:
+    # the cotangent 1/B of ``.sum() / B`` is rounded in float32: it is still the mean, so the
+    # step clips each sample's own gradient exactly as for ``.mean()``
+    F = tl.nn.functional
+    ups = []
+    for kind in ("mean", "sum / B"):
+        m = tl.nn.Linear(5, 3, rng=0).float()
+        rng = np.random.default_rng(B)
+        X, y = (rng.normal(size=(B, 5)) * 3).astype(np.float32), rng.integers(0, 3, B)
+        w0 = m.weight.data.copy()
+        opt = optim.DPSGD(m.parameters(), lr=1.0, max_grad_norm=1.0, noise_multiplier=0.0, expected_batch_size=B)
+        out = m(Tensor(X, batched=True))
+        loss = F.cross_entropy(out, tl.tensor(y)) if kind == "mean" else \
+            F.cross_entropy(out, tl.tensor(y), reduction="sum") / B
+        loss.backward()
+        assert m.weight.last_batch == (B, "mean")
+        opt.step()
+        ups.append(m.weight.data - w0)
+    np.testing.assert_allclose(ups[1], ups[0], rtol=1e-5, atol=1e-7)

@@ -323,6 +323,8 @@ class Context:
             return
         cs = scale(node)
         w = cs * float(np.ravel(g)[0]) if np.size(g) == 1 else None  # (g may keep size-1 axes)
+        if w is not None and (dt := np.asarray(g).dtype).itemsize < 8:  # (1/B or 1 rounded to a narrower float)
+            w = next((e for e in (1.0 / max(self.B, 1), 1.0) if abs(w - e) <= 16 * np.finfo(dt).eps * e), w)
         if self.c is None:
             self.c, self.c_by, self.weight = cs, node._op.name, w
             self.kind = node._op.sample_reduction(node)

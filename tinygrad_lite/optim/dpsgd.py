@@ -243,11 +243,10 @@ class DPSGD(Optimizer):
                 src.stepped = True
             elif src is not None:
                 self._used.append(p._gs)
-        # the parameters the backward reached (also over an empty batch) take the noisy sum; a
-        # parameter it did not reach is left alone, as by SGD. With no backward at all since
-        # zero_grad() (every grad None) nothing tells them apart: every trainable one takes noise
-        some = any(reached)
-        todo_upd = [(g, p, s) for (g, p, _), s, r in zip(todo, sums, reached) if r or not some]
+        # every trainable parameter takes noise, also one the backward did not reach (its clipped
+        # sum is 0): whether a parameter is reached may depend on the data, and a parameter left
+        # alone would show which samples were in the batch
+        todo_upd = [(g, p, s) for (g, p, _), s in zip(todo, sums)]
         scales = [float(g["lr"]) / denom for g, _, _ in todo_upd]
         noise = self._noise([p for _, p, _ in todo_upd], [sigma * max_norm * k for k in scales])
         for (_, p, s), z, scale in zip(todo_upd, noise, scales):
