@@ -15,6 +15,7 @@ rule of ``torchwrite`` for data outside a graph.
 from __future__ import annotations
 
 import builtins
+import copy
 from operator import attrgetter
 from typing import Any, Callable, Optional
 
@@ -26,11 +27,33 @@ from .ops import base
 from .ops.base import _root, broadcasts_to
 
 
+def _rebuilt_leaf(data: np.ndarray, requires_grad: bool) -> Any:
+    """An unpickled value that was computed in a graph: a leaf of its values."""
+    from .tensor import Tensor
+    return Tensor(data, requires_grad=requires_grad)
+
+
 class InfoMethods:
     """Mixin of ``Tensor`` (see the module docstring)."""
 
     __slots__ = ()
     __array_ufunc__ = array_ufunc  # (numpy's ufuncs on Tensors: ``npufunc``)
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Pickling (and ``copy.copy``): a leaf as it is; a value computed in the graph as a leaf
+        with its values and ``requires_grad`` (the graph stays behind), as torch pickles it."""
+        if self._op is not None:
+            return _rebuilt_leaf, (self._data, True)
+        return super().__reduce_ex__(protocol)
+
+    def __deepcopy__(self, memo: dict) -> Any:
+        """A leaf's deep copy (values, flag, grad); a value computed in the graph is refused, as
+        torch refuses it (a copy of its whole graph would send no gradient to the originals)."""
+        if self._op is not None:
+            raise RuntimeError(f"deepcopy: a tensor computed in the graph (by op '{self._op.name}') cannot be "
+                               "deep-copied, as in torch (only graph leaves can): detach() it first, or copy the "
+                               "leaves it was computed from")
+        return copy._reconstruct(self, memo, *super().__reduce_ex__(4))  # (what deepcopy does by default)
 
     def _set_requires_grad(self, value: Any) -> None:
         if value is not self._rg:
