@@ -48,8 +48,10 @@ class InfoMethods:
 
     def __deepcopy__(self, memo: dict) -> Any:
         """A leaf's deep copy (values, flag, grad); a value computed in the graph is refused, as
-        torch refuses it (a copy of its whole graph would send no gradient to the originals)."""
-        if self._op is not None:
+        torch refuses it (a copy of its whole graph would send no gradient to the originals).
+        Inside a copied object (a module whose pruned or weight-normed weight is computed from
+        its parameters) such a value is copied with its graph, which links the copies."""
+        if self._op is not None and not memo:
             raise RuntimeError(f"deepcopy: a tensor computed in the graph (by op '{self._op.name}') cannot be "
                                "deep-copied, as in torch (only graph leaves can): detach() it first, or copy the "
                                "leaves it was computed from")
