@@ -80,8 +80,11 @@ def test_pre_hook_may_replace_the_step_arguments():
         calls.append("new closure")
         return 7.0
 
-    opt.register_step_pre_hook(lambda o, a, k: ((closure,), {}))
+    seen = []
+    opt.register_step_pre_hook(lambda o, a, k: seen.append(a) or ((o, closure), {}))  # (torch's args: o first)
+    opt.register_step_post_hook(lambda o, a, k: seen.append(a))
     assert opt.step() == 7.0 and calls == ["new closure"]
+    assert seen == [(opt,), (opt, closure)]
     bad = _setup()[1]
     bad.register_step_pre_hook(lambda o, a, k: "not a pair")
 
@@ -133,3 +136,19 @@ def test_handle_as_context_manager():
         opt.step()
     opt.step()
     assert log == [1]
+
+
+def test_step_hooks_see_the_arguments_torch_passes():
+    torch = pytest.importorskip("torch")
+    got = {}
+    for lib in (torch, tl):
+        p = (torch.nn.Parameter(torch.ones(2)) if lib is torch else tl.tensor(np.ones(2), requires_grad=True))
+        opt = lib.optim.SGD([p], lr=0.1)
+        seen = []
+        opt.register_step_pre_hook(lambda o, a, k, seen=seen: seen.append(("pre", len(a), a[0] is o, sorted(k))))
+        opt.register_step_post_hook(lambda o, a, k, seen=seen: seen.append(("post", len(a), a[0] is o, sorted(k))))
+        p.grad = torch.ones(2) if lib is torch else np.ones(2)
+        opt.step()
+        opt.step(closure=lambda: 1.0)
+        got[lib] = seen
+    assert got[tl] == got[torch]

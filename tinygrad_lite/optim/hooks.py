@@ -1,7 +1,8 @@
 """Optimizer hooks, as PyTorch's: around ``step()``, ``state_dict()`` and ``load_state_dict()``.
 
 * ``opt.register_step_pre_hook(hook)``: ``hook(optimizer, args, kwargs)`` runs before each
-  step; it may return ``(new_args, new_kwargs)`` to replace the step's arguments.
+  step (``args``: the step's arguments with the optimizer first, as torch's); it may return
+  ``(new_args, new_kwargs)`` to replace them.
 * ``opt.register_step_post_hook(hook)``: ``hook(optimizer, args, kwargs)`` after each step.
 * ``register_optimizer_step_pre_hook(hook)`` / ``register_optimizer_step_post_hook(hook)``:
   the same for every optimizer (global ones run before the optimizer's own pre hooks and
@@ -114,6 +115,7 @@ def _step(fn: Callable) -> Callable:
         if not (_GLOBAL_PRE or _GLOBAL_POST or d.get("_step_pre_hooks") or d.get("_step_post_hooks")) \
                 or d.get("_in_step"):
             return fn(self, *args, **kwargs)
+        args = (self, *args)  # (torch's hooks see the step's arguments with the optimizer first)
         for hook in list(_GLOBAL_PRE.values()) + list(d.get("_step_pre_hooks", {}).values()):
             res = hook(self, args, kwargs)
             if res is not None:
@@ -126,7 +128,7 @@ def _step(fn: Callable) -> Callable:
                 args, kwargs = tuple(res[0]), res[1]
         d["_in_step"] = True
         try:
-            out = fn(self, *args, **kwargs)
+            out = fn(*args, **kwargs)
         finally:
             d["_in_step"] = False
         for hook in list(d.get("_step_post_hooks", {}).values()) + list(_GLOBAL_POST.values()):
