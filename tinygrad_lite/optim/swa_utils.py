@@ -302,8 +302,7 @@ class SWALR(LRScheduler):
             group["swa_lr"] = lr
         self._anneal_strategy = anneal_strategy
         self.anneal_epochs = int(anneal_epochs)
-        self._step_count = 0
-        super().__init__(optimizer, last_epoch)
+        super().__init__(optimizer, last_epoch)  # (it counts the steps in _step_count, as torch's)
 
     def anneal_func(self, t: float) -> float:
         """The fraction of the way to ``swa_lr`` at progress ``t`` in [0, 1]."""
@@ -315,14 +314,6 @@ class SWALR(LRScheduler):
 
     def _initial_lrs(self) -> list:
         return self.get_lr()
-
-    def _advance(self, lrs: Any) -> None:
-        self._step_count += 1
-        try:
-            super()._advance(lrs)
-        except Exception:
-            self._step_count -= 1
-            raise
 
     def get_lr(self) -> list:
         """The lrs of the current step (see the class)."""

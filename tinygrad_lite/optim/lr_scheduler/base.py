@@ -178,20 +178,23 @@ class LRScheduler:
         self.base_lrs: list = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
         self._last_lr: list = [group["lr"] for group in optimizer.param_groups]
-        self._initial_step()
+        self._initial_step()  # (_step_count: torch's count of step() calls, creation's included)
 
     def _initial_step(self) -> None:
-        """The step made on creation."""
+        """The step made on creation (the step count starts over: 1 after it, as torch's)."""
+        self._step_count = 0
         self._advance(self._initial_lrs)
 
     def _advance(self, lrs: Any) -> None:
         """One epoch on, with the learning rates ``lrs()`` computed there; a failure (an error
         from ``lrs`` or from applying them) leaves the epoch where it was."""
         self.last_epoch += 1
+        self._step_count = getattr(self, "_step_count", 0) + 1
         try:
             self._apply(lrs())
         except Exception:
             self.last_epoch -= 1
+            self._step_count -= 1
             raise
 
     def _initial_lrs(self) -> list:
@@ -255,11 +258,13 @@ class LRScheduler:
         except Exception:
             self.last_epoch = previous
             raise
+        self._step_count = getattr(self, "_step_count", 0) + 1
 
     def _restart(self) -> None:
         """Go to epoch 0 (``SequentialLR`` at a milestone): the closed form there if the
         schedule has one, else ``get_lr()``."""
         self.last_epoch = 0
+        self._step_count = 1  # (torch starts the part over there: its count too)
         closed = getattr(self, "_closed_form", None)
         self._apply(closed() if closed is not None else self.get_lr())
 
@@ -283,13 +288,17 @@ class LRScheduler:
         if not isinstance(state_dict, dict):
             raise TypeError(f"a scheduler state_dict is a dict, got {type(state_dict).__name__}")
         own = self.state_dict()
-        unknown = set(state_dict) - own.keys()
+        unknown = set(state_dict) - own.keys() - _TORCH_ONLY
         if unknown:
             raise ValueError(f"unknown entries for {type(self).__name__}: {sorted(unknown)}")
         n = len(self.optimizer.param_groups)
         for key, value in state_dict.items():  # every entry checked before anything changes
+            if key in _TORCH_ONLY:
+                continue
             if key == "last_epoch":  # -1: not started (a later part of a SequentialLR)
                 _int(key, value, floor)
+            elif key == "_step_count":
+                _int(key, value, 0)
             elif key in ("base_lrs", "_last_lr"):
                 if not isinstance(value, (list, tuple)) or len(value) != n:
                     raise ValueError(f"{key} must be a list of {n} learning rate(s), one per parameter group, "
@@ -313,7 +322,12 @@ class LRScheduler:
                 _like(key, own[key], value)
 
     def _commit(self, state_dict: dict) -> None:
-        self.__dict__.update(copy.deepcopy(state_dict))
+        self.__dict__.update(copy.deepcopy({k: v for k, v in state_dict.items() if k not in _TORCH_ONLY}))
+
+
+# entries of torch's scheduler state dicts about its own bookkeeping, which nothing here reads:
+# a state dict saved by torch loads without them
+_TORCH_ONLY = frozenset(("_is_initial", "_get_lr_called_within_step", "verbose"))
 
 
 # a user's subclass without its own __init__ runs this one: its failure (a get_lr() refused at

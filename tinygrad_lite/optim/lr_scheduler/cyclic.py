@@ -251,6 +251,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def _initial_step(self) -> None:
+        self._step_count = 0  # (torch's: this schedule's own step() does not count)
         self.step()
 
     def _lrs(self, T_cur: float, T_i: int) -> list:
