@@ -290,12 +290,10 @@ def failed(op: Any, exc: BaseException, inputs: tuple) -> BaseException:
 
 
 def with_operands(exc: BaseException, who: str, args: tuple, more: tuple = ()) -> None:
-    """Give ``exc``, raised inside the function or layer ``who`` before any op attached its own, the
-    Tensors among ``args`` (and ``more``) as ``.operands`` (what ``tl.viz.draw_graph(exc)`` draws)."""
-    if getattr(exc, "operands", None) is None:
-        ts = tuple(a for a in args if isinstance(a, Tensor)) + tuple(more)
-        if ts:
-            failed(who, exc, ts)
+    """Give ``exc``, raised in the function or layer ``who`` before an op attached its own, the Tensors
+    among ``args`` (and ``more``) as ``.operands`` (what ``tl.viz.draw_graph(exc)`` draws)."""
+    if getattr(exc, "operands", None) is None and (ts := tuple(a for a in args if isinstance(a, Tensor)) + more):
+        failed(who, exc, ts)
 
 
 def const(x: Any, who: str = "") -> Any:
@@ -328,15 +326,13 @@ def no_values(like: np.ndarray, fill: Any = 0) -> np.ndarray:
     return np.broadcast_to(np.array(fill, dtype=like.dtype), like.shape)
 
 
-def owned(a: np.ndarray) -> np.ndarray:
-    """``a``, or a copy when numpy returned a view (of a private array): an op's result that owns
-    its memory, so that in-place writes through views of it are followed, as torch's."""
+def owned(a: np.ndarray) -> np.ndarray:  # (writes through views of a result that owns its memory are followed)
+    """``a``, or a copy when numpy returned a view (of a private array): a result that owns its memory."""
     return a if a.base is None else a.copy()
 
 
 def alias(g: Any) -> Any:
-    """``g`` passed on unchanged: as a view of an array (a leaf copies views, so no two
-    ``.grad`` arrays share memory); numpy scalars are immutable and go as they are."""
+    """``g`` passed on unchanged: an array as a view (a leaf copies views: no two ``.grad`` share memory)."""
     return g.view() if type(g) is np.ndarray else g
 
 
@@ -405,8 +401,7 @@ _AxisError = getattr(np, "exceptions", np).AxisError
 
 
 class ShapeMismatchError(ValueError, RuntimeError):
-    """An array argument of the wrong shape (e.g. ``backward``'s ``gradient``): a ``ValueError``,
-    and a ``RuntimeError`` as torch raises there."""
+    """An array argument of the wrong shape: a ``ValueError``, and a ``RuntimeError`` as torch raises there."""
 
 
 class ArgumentError(ValueError, RuntimeError):
