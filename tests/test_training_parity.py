@@ -772,22 +772,31 @@ def test_a_run_moves_between_the_libraries_mid_training(name: str) -> None:
                                    err_msg=k)
 
 
-def test_a_torch_adamw_state_is_refused_by_adam_and_the_reverse() -> None:
-    """torch keeps ``decoupled_weight_decay`` in its Adam/AdamW groups; loading one into the
-    other rule would silently change how weight decay acts, so it raises and changes nothing."""
+def test_an_adamw_state_loads_into_adam_and_the_reverse_as_torch() -> None:
+    """torch keeps ``decoupled_weight_decay`` in each Adam/AdamW group: Adam takes a loaded
+    group's flag (and decays as AdamW there), AdamW sets it in every group. Both continue as
+    torch's after the same load."""
     for ours, theirs in ((optim.Adam, torch.optim.AdamW), (optim.AdamW, torch.optim.Adam)):
         tp = torch.ones(3, dtype=torch.float64, requires_grad=True)
         topt = theirs([tp], lr=0.1, weight_decay=0.1)
         (tp * tp).sum().backward()
         topt.step()
-        p = Tensor(np.ones(3), requires_grad=True)
+        saved = _to_numpy(topt.state_dict())
+        tq = tp.detach().clone().requires_grad_(True)
+        tnew = {optim.Adam: torch.optim.Adam, optim.AdamW: torch.optim.AdamW}[ours]([tq], lr=0.2)
+        tnew.load_state_dict(topt.state_dict())
+        p = Tensor(tp.detach().numpy().copy(), requires_grad=True)
         opt = ours([p], lr=0.2)
-        with pytest.raises(ValueError, match="decoupled_weight_decay"):
-            opt.load_state_dict(_to_numpy(topt.state_dict()))
-        assert opt.param_groups[0]["lr"] == 0.2 and not opt.state
-        same = {optim.Adam: torch.optim.Adam, optim.AdamW: torch.optim.AdamW}[ours]([tp], lr=0.1)
-        opt.load_state_dict(_to_numpy(same.state_dict()))
-        assert opt.param_groups[0]["lr"] == 0.1
+        opt.load_state_dict(saved)
+        assert opt.param_groups[0]["decoupled_weight_decay"] == tnew.param_groups[0]["decoupled_weight_decay"]
+        for _ in range(3):
+            tnew.zero_grad()
+            (tq * tq * tq).sum().backward()
+            tnew.step()
+            opt.zero_grad()
+            (p * p * p).sum().backward()
+            opt.step()
+        np.testing.assert_allclose(p.data, tq.detach().numpy(), rtol=1e-13)
 
 
 def test_torchs_two_dim_transpose_on_a_3d_output_swaps_as_torch() -> None:
@@ -797,3 +806,23 @@ def test_torchs_two_dim_transpose_on_a_3d_output_swaps_as_torch() -> None:
     np.testing.assert_array_equal(Tensor(a).transpose(1, 2).data, torch.from_numpy(a).transpose(1, 2).numpy())
     np.testing.assert_array_equal(Tensor(a).swapaxes(1, 2).data, torch.from_numpy(a).transpose(1, 2).numpy())
     assert Tensor(a).transpose(0, 2, 1).shape == (2, 4, 3)
+
+
+def test_adam_with_one_group_decoupled_matches_torch() -> None:
+    def run(lib):
+        if lib is torch:
+            a = torch.nn.Parameter(torch.tensor([1.0, 2.0], dtype=torch.float64))
+            b = torch.nn.Parameter(torch.tensor([3.0, -1.0], dtype=torch.float64))
+        else:
+            a, b = Tensor([1.0, 2.0], requires_grad=True), Tensor([3.0, -1.0], requires_grad=True)
+        opt = lib.optim.Adam([{"params": [a], "decoupled_weight_decay": True}, {"params": [b]}], lr=0.1,
+                             weight_decay=0.1)
+        for i in range(5):
+            for q in (a, b):
+                q.grad = torch.full((2,), i + 1.0, dtype=torch.float64) if lib is torch else np.full(2, i + 1.0)
+            opt.step()
+        return [np.asarray(q.detach().numpy() if lib is torch else q.data) for q in (a, b)]
+
+    import tinygrad_lite as tl
+    for x, y in zip(run(tl), run(torch)):
+        np.testing.assert_allclose(x, y, rtol=1e-14)

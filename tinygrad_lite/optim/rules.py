@@ -170,8 +170,7 @@ class Adam(Optimizer):
                  fused: Optional[bool] = None, decoupled_weight_decay: bool = False) -> None:
         if isinstance(betas, list):
             betas = tuple(betas)
-        if check_bool("decoupled_weight_decay", decoupled_weight_decay):
-            self.decoupled_weight_decay = True  # Adam(decoupled_weight_decay=True) is AdamW, as in torch
+        check_bool("decoupled_weight_decay", decoupled_weight_decay)  # (each group's flag: AdamW's rule, as torch)
         super().__init__(params, hyper(locals()))
 
     checks = {"eps": "number", "amsgrad": "bool"}
@@ -181,12 +180,11 @@ class Adam(Optimizer):
     def _check_group(self, group: dict) -> None:
         super()._check_group(group)
         _check_betas(group["betas"])
-        decoupled = group.get("decoupled_weight_decay")  # torch keeps this flag in its Adam/AdamW groups
-        if decoupled is not None and check_bool("decoupled_weight_decay", decoupled) != self.decoupled_weight_decay:
-            want, other = ("AdamW", "Adam") if decoupled else ("Adam", "AdamW")
-            raise ValueError(f"{type(self).__name__}: a group with decoupled_weight_decay={decoupled} is {want}'s "
-                             f"rule (weight decay {'decoupled from' if decoupled else 'added to'} the gradient); "
-                             f"this {other} would apply the other one: use {want}")
+        # torch keeps this flag in each Adam/AdamW group: an Adam group with it set decays as AdamW's;
+        # AdamW sets it in every group (also in a loaded Adam state, as torch's AdamW does)
+        if self.decoupled_weight_decay:
+            group["decoupled_weight_decay"] = True
+        check_bool("decoupled_weight_decay", group.setdefault("decoupled_weight_decay", False))
 
     def update(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:
         """One Adam step of ``p`` (see the class docstring)."""
@@ -197,7 +195,7 @@ class Adam(Optimizer):
             state["max_exp_avg_sq"] = np.zeros_like(p.data)
         state["step"] += 1
         t = state["step"]
-        if self.decoupled_weight_decay:
+        if group["decoupled_weight_decay"]:
             decay_decoupled(p, group)
         m, v = state["exp_avg"], state["exp_avg_sq"]
         m *= beta1
