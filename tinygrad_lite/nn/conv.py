@@ -126,6 +126,7 @@ class _ConvNd(Module):
         self.kernel_size = F._tuple(kernel_size, self.nd, "kernel_size", who)
         self.stride = F._tuple(stride, self.nd, "stride", who)
         self.dilation = F._tuple(dilation, self.nd, "dilation", who)
+        self.transposed, self.output_padding = False, (0,) * self.nd  # (torch's attributes of a convolution)
         self.padding = padding if isinstance(padding, str) else F._tuple(padding, self.nd, "padding", who, lo=0)
         F._pads(self.padding, self.nd, self.kernel_size, self.dilation, self.stride, who)  # checks 'same'
         init_params(self, (out_channels, in_channels // groups) + self.kernel_size, in_channels // groups, bias, rng,

@@ -156,6 +156,7 @@ class _ConvTransposeNd(Module):
         self.padding = F._tuple(padding, self.nd, "padding", who, lo=0)
         self.dilation = F._tuple(dilation, self.nd, "dilation", who)
         self.output_padding = F._tuple(output_padding, self.nd, "output_padding", who, lo=0)
+        self.transposed = True  # (torch's attribute)
         if any(q >= s and q >= d for q, s, d in zip(self.output_padding, self.stride, self.dilation)):
             raise ValueError(f"{who}: output_padding {self.output_padding} must be smaller than the stride "
                              f"{self.stride} or the dilation {self.dilation} on every axis")

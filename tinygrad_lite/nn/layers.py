@@ -128,6 +128,8 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, rng: Rng = None, *, inplace: bool = False) -> None:
         who = type(self).__name__
+        if isinstance(rng, (bool, np.bool_)):  # torch's Dropout(p, inplace) spelled positionally (no rng is a bool)
+            rng, inplace = None, rng
         self.inplace = check_bool(who, "inplace", inplace)  # (torch's flag: the same output, see _InPlace)
         if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real):
             raise TypeError(f"{who}: p must be a real number (a probability), got {p!r}")
@@ -217,6 +219,7 @@ class Embedding(Module):
             raise NotImplementedError("Embedding: scale_grad_by_freq=True and sparse=True are not supported (the "
                                       "gradient is dense and unscaled); leave both False")
         dtype = param_dtype("Embedding", dtype, device)
+        self.scale_grad_by_freq = self.sparse = False  # (torch's attributes; only False is supported)
         self.num_embeddings = _pos_int(num_embeddings, "num_embeddings", "Embedding")
         self.embedding_dim = _pos_int(embedding_dim, "embedding_dim", "Embedding")
         padding_idx = F.padding_index(padding_idx, self.num_embeddings, "Embedding")
