@@ -337,7 +337,9 @@ class TorchSpellings:
         axs = None if axis is None else axes_of(self.data.ndim, _one_axis(axis, fn.__name__), fn.__name__)
         ax = axs[0] if axs else None  # (a 0-d tensor: its one element, index 0)
         if self.data.size == 0 and (ax is None or self.data.shape[ax] == 0):
-            raise ValueError(f"{fn.__name__}: cannot reduce an empty axis of a tensor of shape {self.data.shape}")
+            from .ops.reduce import EmptyReductionError
+            raise EmptyReductionError(f"{fn.__name__}: cannot reduce an empty axis of a tensor of shape "
+                                      f"{self.data.shape}")
         out = np.asarray(fn(self.data, axis=ax, keepdims=keepdims)).astype(np.int64)
         return make(out, None, (), None, False, *derived(fn.__name__, None, self, over_samples=ax in (0, None)))
 

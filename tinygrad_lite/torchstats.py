@@ -237,7 +237,8 @@ class StatsMethods:
         """``(amin, amax)`` over ``dim`` (all values without it); the gradient of each is
         shared equally among the elements that attain it."""
         if self._data.size == 0 and (dim is None or self._data.shape[axis_of(self._data.ndim, dim, "aminmax")] == 0):
-            raise ValueError(f"aminmax: cannot reduce an empty tensor of shape {self._data.shape} over "
+            from .ops.reduce import EmptyReductionError
+            raise EmptyReductionError(f"aminmax: cannot reduce an empty tensor of shape {self._data.shape} over "
                              f"{'all axes' if dim is None else f'dim {dim}'}")
         dims = () if dim is None else dim
         return AMinMax(self.amin(dims, keepdim), self.amax(dims, keepdim))  # type: ignore[attr-defined]

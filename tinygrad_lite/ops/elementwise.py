@@ -17,7 +17,7 @@ import numpy as np
 from .. import batchstate
 from ..batchstate import STAT
 from . import base
-from .base import Op, alias, const, failed, make, shape_error, val
+from .base import ArgumentError, Op, alias, const, failed, make, shape_error, val
 from .unary import (
     ABS,
     CAST,
@@ -56,7 +56,10 @@ def ipow(a: Any, b: Any) -> Any:
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if type(b) is np.ndarray and b.dtype.kind in "iu" and np.asarray(a).dtype.kind in "iu" and (b < 0).any():
             return _int_pow(a, b)
-        out = np.power(a, b)
+        try:
+            out = np.power(a, b)
+        except ValueError as e:  # (an integer tensor to a negative integer power: torch's RuntimeError too)
+            raise ArgumentError(f"pow: {e}") from None
         half = np.equal(b, 0.5)
         if np.any(half):
             bad = half & np.isneginf(a)

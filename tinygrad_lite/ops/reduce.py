@@ -32,6 +32,11 @@ def _kept(g: Any, in_shape: tuple, axes: Any, expand: bool = True) -> Any:
     return EXPAND(g, in_shape) if expand and kshape != in_shape else g
 
 
+
+class EmptyReductionError(ValueError, IndexError, RuntimeError):
+    """A max / min / argmax over an empty axis: a ``ValueError``, and the ``IndexError`` or
+    ``RuntimeError`` torch raises there."""
+
 class _Reduce(Op):
     sum_or_mean = True
     local = reduces = True  # local only for a reduction to a scalar
@@ -151,7 +156,7 @@ class Max(_Reduce):
     def compute(self, xd: np.ndarray, axes: Any, keepdims: bool, batched: bool) -> np.ndarray:
         empty = xd.size == 0 and (xd.ndim == 0 or any(xd.shape[a] == 0 for a in (axes or range(xd.ndim))))
         if empty:  # an empty reduced axis has no extremum (an empty result is fine, as in torch)
-            raise ValueError(f"{self.name}: cannot reduce an empty axis of a tensor of shape {xd.shape}")
+            raise EmptyReductionError(f"{self.name}: cannot reduce an empty axis of a tensor of shape {xd.shape}")
         return np.asarray(type(self).fn(xd, axis=axes, keepdims=keepdims))
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
