@@ -42,3 +42,16 @@ def test_convolutions_and_embedding_carry_torchs_attributes() -> None:
         assert (ours.transposed, tuple(ours.output_padding)) == (theirs.transposed, tuple(theirs.output_padding))
     e, te = tl.nn.Embedding(4, 2), torch.nn.Embedding(4, 2)
     assert (e.sparse, e.scale_grad_by_freq) == (te.sparse, te.scale_grad_by_freq)
+
+
+@pytest.mark.parametrize("size", [0, (0, 2), (3, 0)])
+@pytest.mark.parametrize("name", ["AdaptiveAvgPool2d", "AdaptiveMaxPool2d"])
+def test_an_adaptive_pool_to_a_zero_size_is_empty_as_torch(name: str, size) -> None:
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).random((2, 3, 5, 4))
+    want = getattr(torch.nn, name)(size)(torch.tensor(x))
+    xt = tl.tensor(x, requires_grad=True)
+    got = getattr(tl.nn, name)(size)(xt)
+    assert got.shape == tuple(want.shape)
+    got.sum().backward()
+    np.testing.assert_array_equal(xt.grad, np.zeros_like(x))

@@ -207,8 +207,8 @@ def _sizes(output_size: Any, spatial: tuple, who: str) -> tuple:
     for o, n in zip(raw, spatial):
         if o is None:
             out.append(n)
-        elif isinstance(o, (bool, np.bool_)) or not isinstance(o, (int, np.integer)) or o < 1:
-            raise ValueError(f"{who}: output_size entries must be positive ints or None, got {output_size!r}")
+        elif isinstance(o, (bool, np.bool_)) or not isinstance(o, (int, np.integer)) or o < 0:
+            raise ValueError(f"{who}: output_size entries must be ints >= 0 or None, got {output_size!r}")
         else:
             out.append(int(o))
     return tuple(out)
@@ -240,6 +240,8 @@ def _adaptive_nd(input: Any, output_size: Any, reduce: str, who: str, nd: int) -
     x = _input(input, nd, who)
     S = x.data.shape[-nd:]
     sizes = _sizes(output_size, S, who)
+    if 0 in sizes:  # an empty output, as torch's (still a result of the input)
+        return x.reshape(-1)[:0].reshape(x.data.shape[:-nd] + sizes)
     if 0 in S:
         raise ValueError(f"{who}: the input's spatial size {S} is empty")
     if all(n % o == 0 for n, o in zip(S, sizes)):  # equal windows: the plain pool
