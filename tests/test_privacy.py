@@ -584,3 +584,19 @@ def test_dp_digits_example_quick(tmp_path: Path) -> None:
     assert "non-private" in done.stdout
     assert (tmp_path / "dp_digits.png").stat().st_size > 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["dp_digits.png"]
+
+
+def test_the_noise_search_passes_below_the_pld_grid_limit_on_its_way_down(monkeypatch: Any) -> None:
+    # an answer just above the PLD grid's limit: the search tries smaller candidates on its way
+    # and must treat them as spending too much, not fail (a stand-in accountant: epsilon = 1 /
+    # sigma, refusing sigma < 0.5 as PLD refuses a sigma below its limit)
+    def compose(kind: str, history: list, interval: float) -> float:
+        sigma = history[0][0]
+        if sigma < 0.5:
+            raise ValueError("the PLD accountant cannot compose noise_multiplier=...")
+        return 1.0 / sigma
+
+    monkeypatch.setattr(privacy, "_compose", compose)
+    monkeypatch.setattr(privacy, "_epsilon", lambda composed, delta: composed)
+    sigma = privacy.get_noise_multiplier(1.9, 1e-5, 1.0, steps=1, kind="pld", epsilon_tolerance=1e-6)
+    assert sigma == pytest.approx(1 / 1.9, rel=1e-5) and 1 / sigma <= 1.9
