@@ -152,3 +152,23 @@ def test_step_hooks_see_the_arguments_torch_passes():
         opt.step(closure=lambda: 1.0)
         got[lib] = seen
     assert got[tl] == got[torch]
+
+
+@pytest.mark.parametrize("where", ["params", "state"])
+def test_a_state_dict_with_fractional_or_bool_indices_is_refused_and_changes_nothing(where: str):
+    ps = [tl.tensor(np.ones(2), requires_grad=True) for _ in range(2)]
+    opt = tl.optim.Adam(ps, lr=0.1)
+    for q in ps:
+        q.grad = np.ones(2)
+    opt.step()
+    sd = opt.state_dict()
+    if where == "params":
+        bad = {**sd, "param_groups": [{**sd["param_groups"][0], "params": [0.5, 1.2]}]}
+    else:
+        bad = {**sd, "state": {0: sd["state"][0], True: sd["state"][1]}}
+    fresh = tl.optim.Adam(ps, lr=0.3)
+    with pytest.raises(ValueError):
+        fresh.load_state_dict(bad)
+    assert not fresh.state and fresh.param_groups[0]["lr"] == 0.3
+    fresh.load_state_dict({**sd, "state": {str(k): v for k, v in sd["state"].items()}})  # (JSON's keys)
+    assert fresh.param_groups[0]["lr"] == 0.1 and fresh.state[ps[0]]["step"] == 1

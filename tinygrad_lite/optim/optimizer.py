@@ -70,6 +70,15 @@ _OFF = {"differentiable": "gradients do not flow through an optimizer step here"
         "capturable": "it is for CUDA graph capture, and this library runs on the CPU"}
 
 
+def _index(k: Any) -> int:
+    """A parameter index of a loaded state dict: an int (or its digits, as JSON keeps a key); a
+    bool or a fraction is refused (ValueError) rather than truncated."""
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (numbers.Integral, str)) and not (
+            isinstance(k, float) and k.is_integer()):
+        raise ValueError(f"not a parameter index: {k!r}")
+    return int(k)
+
+
 def hyper(args: dict) -> dict:
     """A constructor's hyper-parameters from its ``locals()``: everything but ``self``,
     ``params`` and the class cell (so a rule states its defaults once, in its signature)."""
@@ -449,7 +458,7 @@ class Optimizer(HookMethods):
                 raise ValueError(f"parameter group {i} has {n} parameter(s) in the loaded state_dict and "
                                  f"{len(group['params'])} in this optimizer")
             try:
-                indices = [int(k) for k in saved["params"]]
+                indices = [_index(k) for k in saved["params"]]
             except (TypeError, ValueError):
                 raise ValueError(f"param_groups[{i}]['params'] must be a list of parameter indices") from None
             by_index.update(zip(indices, group["params"]))
@@ -460,7 +469,7 @@ class Optimizer(HookMethods):
         new_state: defaultdict = defaultdict(dict)
         for key, buffers in state_dict["state"].items():
             try:
-                p = by_index[int(key)]
+                p = by_index[_index(key)]
             except (KeyError, ValueError, TypeError):
                 raise ValueError(f"the loaded state_dict has state for parameter {key!r}, which is not one of "
                                  f"this optimizer's {len(by_index)} parameter indices") from None
