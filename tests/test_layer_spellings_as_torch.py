@@ -55,3 +55,10 @@ def test_an_adaptive_pool_to_a_zero_size_is_empty_as_torch(name: str, size) -> N
     assert got.shape == tuple(want.shape)
     got.sum().backward()
     np.testing.assert_array_equal(xt.grad, np.zeros_like(x))
+
+
+def test_a_key_padding_mask_passed_fourth_is_told_apart() -> None:
+    m = tl.nn.MultiheadAttention(8, 2)
+    x = tl.tensor(np.random.default_rng(0).standard_normal((3, 4, 8)))
+    with pytest.raises(ValueError, match="key_padding_mask= by keyword"):
+        m(x, x, x, np.zeros((3, 4), bool))

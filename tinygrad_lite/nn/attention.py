@@ -149,8 +149,10 @@ class MultiheadAttention(Module):
             if m.shape == (B * H, Tq, Tk):
                 m = m.reshape(B, H, Tq, Tk)
             elif m.shape != (Tq, Tk):
+                hint = (" (a key_padding_mask's shape: torch's forward takes key_padding_mask fourth, this one "
+                        "attn_mask; pass key_padding_mask= by keyword)" if m.shape == (B, Tk) else "")
                 raise ValueError(f"MultiheadAttention: attn_mask must have shape ({Tq}, {Tk}) or "
-                                 f"({B * H}, {Tq}, {Tk}), got {m.shape}")
+                                 f"({B * H}, {Tq}, {Tk}), got {m.shape}{hint}")
             if _learned(attn_mask, m):
                 learned = attn_mask.reshape(B, H, Tq, Tk) if m.ndim == 4 else attn_mask
             else:
