@@ -272,6 +272,11 @@ class DataLoader:
                 "DataLoader: a shard of a world above 1 needs seed= (an int, the same on every rank) so that "
                 "every rank draws the same global batches"
             )
+        src = self.sampler if self.sampler is not None else getattr(self.batch_sampler, "sampler", None)
+        if shard_ is not None and shard_[1] > 1 and getattr(src, "_seeded", True) is False:
+            raise ValueError(f"DataLoader: a shard of a world above 1 needs the {type(src).__name__} seeded "
+                             "(generator=, an int, the same on every rank) so that every rank draws the same "
+                             "global batches")
         self.X, self.y = X_arr, y_arr
         self.batch_size = int(batch_size) if self._mode != "batch_sampler" else None
         self.shuffle = shuffle

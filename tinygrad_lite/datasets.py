@@ -110,8 +110,19 @@ class Subset(Dataset):
             return self.dataset[[self.indices[i] for i in index]]
         return self.dataset[self.indices[index]]
 
+    def __getitems__(self, indices: list) -> list:
+        """The samples at ``indices``, read at once by the data set's own ``__getitems__`` if it has one
+        (a subclass's own ``__getitem__`` is what it reads, if it has one)."""
+        getitems = getattr(self.dataset, "__getitems__", None)
+        if type(self).__getitem__ is not Subset.__getitem__:
+            return [self[i] for i in indices]
+        if callable(getitems):
+            return getitems([self.indices[i] for i in indices])
+        return [self.dataset[self.indices[i]] for i in indices]
+
     def _gather(self, idx: np.ndarray) -> Optional[list]:
-        own = type(self).__getitem__ is not Subset.__getitem__ or hasattr(type(self), "__getitems__")
+        cls = type(self)
+        own = cls.__getitem__ is not Subset.__getitem__ or cls.__getitems__ is not Subset.__getitems__
         inner = None if own else getattr(self.dataset, "_gather", None)
         return None if inner is None else inner(np.asarray(self.indices)[idx])
 
@@ -234,8 +245,8 @@ def fetch(dataset: Any, idx: Any, collate_fn: Optional[Callable], probe: Any = 0
     if rows is not None:
         return [batch_of(a) for a in rows]
     collate = default_collate if collate_fn is None else collate_fn
-    if len(idx) == 0 and collate_fn is None:
-        return _empty(collate([dataset[probe]]))
     getitems = getattr(dataset, "__getitems__", None)  # a data set that reads a batch of samples at once
+    if len(idx) == 0 and collate is default_collate:  # (the structure of one sample, with 0 rows)
+        return _empty(collate(getitems([probe]) if callable(getitems) else [dataset[probe]]))
     idx = list(idx) if keys else [int(i) for i in idx]
     return collate(getitems(idx) if callable(getitems) else [dataset[i] for i in idx])

@@ -95,6 +95,7 @@ class RandomSampler(Sampler):
             raise ValueError(f"RandomSampler: num_samples should be a positive integer value, but got "
                              f"num_samples={self.num_samples!r}")
         self.generator = _generator(generator, "RandomSampler")
+        self._seeded = generator is not None  # (a shard of a world above 1 needs the same order on every rank)
 
     @property
     def num_samples(self) -> int:
@@ -121,6 +122,7 @@ class SubsetRandomSampler(Sampler):
     def __init__(self, indices: Sequence[int], generator: GeneratorLike = None) -> None:
         self.indices = indices
         self.generator = _generator(generator, "SubsetRandomSampler")
+        self._seeded = generator is not None  # (a shard of a world above 1 needs the same order on every rank)
 
     def __iter__(self) -> Iterator[Any]:
         for i in self.generator.permutation(len(self.indices)).tolist():
@@ -162,6 +164,7 @@ class WeightedRandomSampler(Sampler):
                              f"many non-zero weights, got {np.count_nonzero(w)}")
         self.weights, self.num_samples, self.replacement = w, int(num_samples), replacement
         self.generator = _generator(generator, "WeightedRandomSampler")
+        self._seeded = generator is not None  # (a shard of a world above 1 needs the same order on every rank)
 
     def __iter__(self) -> Iterator[int]:
         p = self.weights / self.weights.sum()
