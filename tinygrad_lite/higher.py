@@ -59,7 +59,36 @@ class _OnTensors:
     @staticmethod
     def vjp(n: _Lifted, g: Tensor) -> tuple:
         t = n.t
-        return t._op.tvjp(t, g)
+        grads = t._op.tvjp(t, g)
+        at = _LINKS.get(t._op.name)
+        if at is None or not graph.state.grad:
+            return grads
+        # a cotangent that came out constant (relu's, abs's: a derivative piecewise constant in
+        # the input) is still a function of the value torch's backward reads there (relu's
+        # output, abs's input), with derivative 0: a gradient taken of it gives zeros there, as
+        # torch's, not "unused"
+        x = t if at < 0 else t._parents[at]
+        return tuple(_KEPT(gp, x) if isinstance(gp, Tensor) and not gp._rg and x._rg else gp for gp in grads)
+
+
+class _Kept(base.Op):
+    """``g`` unchanged, and a function of ``x`` with derivative 0."""
+
+    name, rule = "kept", "d/dg = 1, d/dx = 0"
+
+    def __call__(self, g: Tensor, x: Tensor) -> Tensor:
+        return base.make(g._data, self, (g, x), None, True)
+
+    def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        return g, np.zeros(node._parents[1]._data.shape, node._parents[1]._data.dtype)
+
+    def tvjp(self, node: Any, g: Tensor) -> tuple:
+        return g, base.const(np.zeros(node._parents[1]._data.shape, node._parents[1]._data.dtype))
+
+
+_KEPT = _Kept()
+# the ops whose torch backward reads a value with derivative 0 there: -1 the output, else that input
+_LINKS = {"relu": -1, "leaky_relu": 0, "abs": 0, "hardtanh": 0, "max_pool": 0}
 
 
 class _NoGrad:
