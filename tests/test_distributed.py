@@ -508,3 +508,18 @@ def test_the_backward_records_the_cost_reduction_also_for_one_sample(B: int, cos
         model.zero_grad()
         cost(model(x), np.zeros(B, dtype=np.int64)).backward(per_sample=per_sample)
         assert model.weight.last_batch == (B, reduction)
+
+
+def test_one_sample_parts_and_a_stale_record_reduce_to_the_one_process_gradient(mpi: None, tmp_path: Path) -> None:
+    job(3, SCRIPTS / "one_sample_parts.py", tmp_path)
+    ranks = rank_files(tmp_path, 3)
+    X = np.random.default_rng(0).normal(size=(4, 3))
+    Y = X.sum(1, keepdims=True)
+    m = tl.nn.Linear(3, 1, rng=0)
+    (((m(tl.Tensor(X)) - tl.Tensor(Y)) ** 2).sum() / 4).backward()
+    m2 = tl.nn.Linear(3, 1, rng=0)
+    m2(tl.Tensor(np.ones((1, 3)))).mean().backward()
+    for case, ref in (("sumB", m), ("stale", m2)):
+        for i, p in enumerate(ref.parameters()):
+            for r in ranks:
+                assert_close_relative(r[f"{case}__{i}"], p.grad, 1e-12)

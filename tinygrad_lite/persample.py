@@ -396,7 +396,7 @@ class Context:
         if B is None:  # nothing batched reached: an ordinary pass
             for leaf, _ in leaves:
                 if leaf._op is None and not leaf._bs & BATCHED:
-                    clear(leaf)
+                    clear(leaf, None)  # (a pass without batched input: its batch is unknown)
             return
         reduction = None
         if B == 0:
@@ -471,11 +471,11 @@ class Context:
         return "append"
 
 
-def clear(p: Any) -> None:
-    """The one routine that clears a parameter's per-sample state (``zero_grad`` uses it)."""
-    p._ps = None
-    p._gs = None
-    p._gsnorm = None
+def clear(p: Any, last_batch: Any = "kept") -> None:
+    """Clear a parameter's per-sample state (the one routine); write ``last_batch`` if given."""
+    p._ps = p._gs = p._gsnorm = None
+    if last_batch != "kept":
+        p._last_batch = last_batch
 
 
 def total_norms(params: Any) -> np.ndarray:

@@ -276,7 +276,7 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
             self._grad, self._lazy = np.zeros(self._data.shape, self._data.dtype), None
         else:
             self._grad[...] = 0
-        persample.clear(self)
+        persample.clear(self, (0, None))  # (no batch since: an empty shard adds nothing)
 
     # ------------------------------------------------------------------ backward -------
     def backward(self, gradient: Optional[ArrayLike] = None, per_sample: Union[bool, str] = True,

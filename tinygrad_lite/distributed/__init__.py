@@ -382,8 +382,8 @@ def _local_batch(params: list[Tensor], n: Optional[int], reduction: Optional[str
         )
     recorded = next(iter(known)) if known else None
     if n is None:
-        if not with_grad:  # no backward since zero_grad(): an empty shard
-            return 0, _REDUCTIONS[reduction] if reduction else 0
+        if not with_grad or all(r == (0, None) for r in records.values()):  # no backward since zero_grad()
+            return 0, _REDUCTIONS[reduction] if reduction else 0  # (an empty shard)
         missing = [i for i, r in records.items() if r is None or r[1] is None]
         sizes = {r[0] for r in records.values() if r is not None}
         if missing and all(records[i] is not None for i in missing):  # (sizes without a reduction: a mixing graph)
@@ -452,7 +452,9 @@ def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, 
         return
     rows = _exchange_headers(_header(2, local_error is not None, _shape_signature(params), n_k, code),
                              local_error)
-    codes = {int(c) for c in rows[:, _REDUCTION]} - {0}
+    # a part of one sample is a mean and a sum alike: the ranks with more samples say which it is
+    codes = {int(c) for c, k in zip(rows[:, _REDUCTION], rows[:, _N]) if k > 1} - {0} or {
+        int(c) for c in rows[:, _REDUCTION]} - {0}
     if len(codes) > 1:
         raise ValueError("dist.all_reduce_gradients: some ranks' costs are means and others' sums "
                          f"(per rank: {rows[:, _REDUCTION].astype(int).tolist()}, 1 = mean, 2 = sum)")
