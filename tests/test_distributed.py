@@ -139,6 +139,7 @@ def test_launcher_detection() -> None:
     assert not _mpi.launched({"PATH": "/bin"})
     for var in ("PMI_RANK", "PMI_SIZE", "PMI_FD", "OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "HYDRA_CONTROL_FD"):
         assert _mpi.launched({var: "0"})
+    assert not _mpi.launched({"HYDRA_FULL_ERROR": "1", "PATH": "/bin"})  # (another tool's variable)
 
 
 def test_world_of_one_in_process() -> None:
@@ -523,3 +524,7 @@ def test_one_sample_parts_and_a_stale_record_reduce_to_the_one_process_gradient(
         for i, p in enumerate(ref.parameters()):
             for r in ranks:
                 assert_close_relative(r[f"{case}__{i}"], p.grad, 1e-12)
+
+
+def test_allreduce_sum_of_a_non_native_byte_order(mpi: None) -> None:
+    job(2, SCRIPTS / "byteorder.py")

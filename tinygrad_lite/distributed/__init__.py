@@ -288,6 +288,8 @@ def allreduce_sum(array: Any) -> np.ndarray:
     _require_init("allreduce_sum")
     local_error: Optional[BaseException] = None
     arr = np.asarray(array)
+    if not arr.dtype.isnative:  # (a byte order MPI does not take: the same values in the native one)
+        arr = arr.astype(arr.dtype.newbyteorder("="))
     if arr.dtype.kind not in "iufc":
         local_error = TypeError(f"dist.allreduce_sum: array must be numeric, got dtype {arr.dtype}")
     if _alone(local_error):

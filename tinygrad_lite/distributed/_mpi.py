@@ -24,14 +24,14 @@ INSTALL_HINT = 'pip install "tinygrad_lite[distributed]"'
 # MPICH's hydra and Slurm's PMI/PMI-2 (PMI_RANK, PMI_SIZE, PMI_FD), Open MPI
 # (OMPI_COMM_WORLD_*), PMIx-based launchers (PMIX_RANK).
 _LAUNCHER_VARS = ("PMI_RANK", "PMI_SIZE", "PMI_FD", "OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK",
-                  "PMIX_RANK")
+                  "PMIX_RANK", "HYDRA_CONTROL_FD")  # (not any HYDRA_*: other tools use the prefix too)
 _SIZE_VARS = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE")
 
 
 def launched(environ: Any = None) -> bool:
     """True when the environment shows that an MPI launcher started this process."""
     env = os.environ if environ is None else environ
-    return any(v in env for v in _LAUNCHER_VARS) or any(k.startswith("HYDRA_") for k in env)
+    return any(v in env for v in _LAUNCHER_VARS)
 
 
 def _launcher_size(environ: Any = None) -> int:
