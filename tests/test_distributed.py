@@ -527,4 +527,4 @@ def test_one_sample_parts_and_a_stale_record_reduce_to_the_one_process_gradient(
 
 
 def test_allreduce_sum_of_a_non_native_byte_order(mpi: None) -> None:
-    job(2, SCRIPTS / "byteorder.py")
+    job(3, SCRIPTS / "byteorder.py")
