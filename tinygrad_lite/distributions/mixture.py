@@ -260,18 +260,19 @@ class VonMises(CentredAtLoc, Distribution):
         g = _generator()
         k = np.broadcast_to(self.concentration.data.astype(np.float64), shape)
         loc = np.broadcast_to(self.loc.data.astype(np.float64), shape)
-        tau = 1 + np.sqrt(1 + 4 * k ** 2)
-        rho = (tau - np.sqrt(2 * tau)) / (2 * k)
-        r = (1 + rho ** 2) / (2 * rho)
+        with np.errstate(divide="ignore", invalid="ignore"):  # (a small k: its series, as torch's; 0: uniform)
+            tau = 1 + np.sqrt(1 + 4 * k ** 2)
+            rho = (tau - np.sqrt(2 * tau)) / (2 * k)
+            r = np.where(k < 1e-5, 1 / k + k, (1 + rho ** 2) / (2 * rho))
         out = np.empty(shape)
         todo = np.ones(shape, dtype=bool)
         while todo.any():
             u1, u2, u3 = g.random(shape), g.random(shape), g.random(shape)
             z = np.cos(np.pi * u1)
-            f = (1 + r * z) / (r + z)
-            c = k * (r - f)
             with np.errstate(divide="ignore", invalid="ignore"):
-                ok = ((c * (2 - c) - u2) > 0) | ((np.log(c / u2) + 1 - c) >= 0)
+                f = np.where(np.isinf(r), z, (1 + r * z) / (r + z))
+                c = k * (r - f)
+                ok = ((c * (2 - c) - u2) > 0) | ((np.log(c / u2) + 1 - c) >= 0) | (k == 0)
             theta = np.sign(u3 - 0.5) * np.arccos(np.clip(f, -1, 1))
             take = todo & ok
             out[take] = theta[take]
