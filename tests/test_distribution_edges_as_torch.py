@@ -1,6 +1,7 @@
 """Distributions at their edges: KL(Bernoulli || Bernoulli) where a logit is 0 (probability
 1/2, the usual prior) has torch's gradient; VonMises samples a tiny or zero concentration
-(near-uniform angles) instead of looping forever."""
+(near-uniform angles) instead of looping forever; logdet of a matrix with a negative
+determinant is nan with torch's zero gradient."""
 
 from __future__ import annotations
 
@@ -48,3 +49,16 @@ def test_von_mises_samples_a_tiny_concentration_near_uniformly(k: float) -> None
     s = d.sample((20000,)).data
     assert s.shape == (20000,) and np.all(np.abs(s) <= np.pi)
     assert abs(np.cos(s).mean()) < 0.03 and abs(np.sin(s).mean()) < 0.03  # (uniform: both means 0)
+
+
+def test_logdet_of_a_negative_determinant_is_nan_with_torchs_zero_gradient() -> None:
+    torch = pytest.importorskip("torch")
+    m = np.stack([np.diag([-1.0, 2.0, 3.0]), np.diag([1.0, 2.0, 3.0])])
+    a = tl.tensor(m, requires_grad=True)
+    v = tl.logdet(a)
+    v.sum().backward()
+    t = torch.tensor(m, requires_grad=True)
+    tv = torch.logdet(t)
+    tv.sum().backward()
+    np.testing.assert_array_equal(np.isnan(v.data), np.isnan(tv.detach().numpy()))
+    np.testing.assert_allclose(a.grad, t.grad.numpy(), rtol=1e-14, atol=0)

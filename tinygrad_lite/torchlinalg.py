@@ -70,7 +70,9 @@ class LinalgMethods:
         out = L.M.LOGABSDET(A, who="logdet")
         sign = L.M.slogdet_of(A.data)[0]
         with np.errstate(invalid="ignore", divide="ignore"):
-            return out + base.Tensor(np.log(np.asarray(sign, out.data.dtype)))
+            res = out + base.Tensor(np.log(np.asarray(sign, out.data.dtype)))
+        neg = np.asarray(sign) < 0  # (nan there, with a zero gradient, as torch's)
+        return res.where(base.Tensor(~neg), float("nan")) if neg.any() else res
 
     def slogdet(self) -> Any:
         """(sign, log|det A|) of each square matrix; d log|det A|/dA = A^{-T}."""
