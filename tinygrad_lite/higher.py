@@ -60,7 +60,7 @@ class _OnTensors:
     def vjp(n: _Lifted, g: Tensor) -> tuple:
         t = n.t
         grads = t._op.tvjp(t, g)
-        at = _LINKS.get(t._op.name)
+        at = getattr(t._op, "tvjp_reads", None)  # (set on the ops whose torch backward reads such a value)
         if at is None or not graph.state.grad:
             return grads
         # a cotangent that came out constant (relu's, abs's: a derivative piecewise constant in
@@ -87,8 +87,6 @@ class _Kept(base.Op):
 
 
 _KEPT = _Kept()
-# the ops whose torch backward reads a value with derivative 0 there: -1 the output, else that input
-_LINKS = {"relu": -1, "leaky_relu": 0, "abs": 0, "hardtanh": 0, "max_pool": 0}
 
 
 class _NoGrad:

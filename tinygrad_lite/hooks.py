@@ -278,8 +278,7 @@ def _plain(module: Any, args: tuple, kwargs: dict) -> Any:
         try:
             return module.forward(*args, **kwargs)
         except Exception as e:  # (as Module.__call__: the inputs and the layer's tensors for draw_graph)
-            from .ops.base import with_operands
-            with_operands(e, type(module).__name__, (*args, *kwargs.values()), module._own_tensors())
+            module._failed(e, args, kwargs)
             raise
 
 

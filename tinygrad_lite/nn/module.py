@@ -106,18 +106,19 @@ class Module(ModuleAPI, StateHooks):
             raise RecursionError(f"{type(self).__name__}: forward went past Python's recursion limit "
                                f"({sys.getrecursionlimit()}): modules nested too deeply, a module that calls "
                                "itself, or a deeply recursive forward") from e
-        except TypeError as e:  # an input that is no tensor: the innermost module says it was given it
-            _named(self, e)
-            with_operands(e, type(self).__name__, (*args, *kwargs.values()), self._own_tensors())
-            raise
-        except Exception as e:  # (the inputs and the layer's own tensors, for tl.viz.draw_graph(e))
-            with_operands(e, type(self).__name__, (*args, *kwargs.values()), self._own_tensors())
+        except Exception as e:
+            if isinstance(e, TypeError):  # an input that is no tensor: the innermost module says it was given it
+                _named(self, e)
+            self._failed(e, args, kwargs)
             raise
         finally:
             stack.pop()
 
-    def _own_tensors(self) -> tuple:
-        return tuple(v for _, _, v in self._entries() if isinstance(v, Tensor))
+    def _failed(self, e: BaseException, args: tuple, kwargs: dict) -> None:
+        """Give an error of this module's forward its inputs and own tensors as ``.operands``
+        (unless an op inside gave its own), for ``tl.viz.draw_graph(e)``."""
+        with_operands(e, type(self).__name__, (*args, *kwargs.values()),
+                      tuple(v for _, _, v in self._entries() if isinstance(v, Tensor)))
 
     # ----------------------------------------------------------------- traversal -------
     def _entries(self) -> list:

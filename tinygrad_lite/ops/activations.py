@@ -34,6 +34,7 @@ class LeakyRelu(_Unary):
     """x where x > 0, else slope x; d/dx = 1 where x > 0, else slope."""
 
     name, rule = "leaky_relu", "d/dx = 1 where x > 0, else negative_slope"
+    tvjp_reads = 0  # (create_graph: its cotangent stays a function of the input, derivative 0: higher)
 
     def forward(self, a: np.ndarray, slope: float) -> tuple:
         return np.where(a > 0, a, a * slope), slope
@@ -93,6 +94,7 @@ class Hardtanh(_Unary):
     """min(max(x, lo), hi); d/dx = 1 strictly between the bounds, 0 at and beyond them."""
 
     name, rule = "hardtanh", "d/dx = 1 where min_val < x < max_val, else 0"
+    tvjp_reads = 0  # (create_graph: its cotangent stays a function of the input, derivative 0: higher)
 
     def forward(self, a: np.ndarray, lo: float, hi: float) -> tuple:
         return np.minimum(np.maximum(a, lo), hi).astype(a.dtype, copy=False), (lo, hi)

@@ -127,6 +127,7 @@ class MaxPool(_Pool):
     in its unpadded plane (int64, no gradient)."""
 
     name, rule = "max_pool", "d max_pool/dx = 1 at each window's (first) maximum"
+    tvjp_reads = 0  # (create_graph: its cotangent stays a function of the input, derivative 0: higher)
 
     def __call__(self, x: Any, k: tuple, stride: tuple, pads: tuple, dilation: tuple, extra: Any = None) -> Any:
         out = _Pool.__call__(self, x, k, stride, pads, dilation)

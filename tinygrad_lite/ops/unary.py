@@ -159,6 +159,7 @@ class Sigmoid(_Unary):
 class Relu(_Unary):
     reads_output = True  # (its vjp reads the output's values)
     name, rule = "relu", "d relu(a)/da = 1 where a > 0, else 0"
+    tvjp_reads = -1  # (create_graph: its cotangent stays a function of the output, derivative 0: higher)
     fn = staticmethod(_relu)
 
     def forward(self, a: np.ndarray, *args: Any) -> tuple:
@@ -194,6 +195,7 @@ class Relu(_Unary):
 
 class Abs(_Unary):
     name, rule = "abs", "d|a|/da = sign(a)"
+    tvjp_reads = 0  # (create_graph: its cotangent stays a function of the input, derivative 0: higher)
     fn = staticmethod(np.abs)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:  # sign(a), 0 at a nan input (as torch)
