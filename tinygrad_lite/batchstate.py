@@ -19,7 +19,7 @@ It touches nothing but the nodes it is given and the thread's running-module sta
 
 from __future__ import annotations
 
-import weakref
+import itertools
 from typing import Any, Optional
 
 import numpy as np
@@ -84,10 +84,21 @@ def origin(parents: Any) -> tuple:
     return tuple(out.values())
 
 
-def batch_keys(leaves: Any) -> tuple:
-    """Weak references, in a fixed order, to the inputs that name the batch of a backward whose
-    batched leaves are ``leaves`` (``origin``): two backwards with the same keys are over one batch."""
-    return tuple(weakref.ref(q) for q in sorted(origin(leaves), key=id))
+_SERIALS = itertools.count(1)  # (next() on a count is atomic: two threads never get one number)
+
+
+def batch_ident(leaves: Any, B: int) -> tuple:
+    """What names the batch of a backward whose batched leaves are ``leaves``: ``(B, serials)``,
+    the serial numbers of the inputs they come from (``origin``; each input gets one on first
+    use, kept in its ``_bid``). Two records with equal idents are of one batch; serials are never
+    reused (as ``id()`` is), so an ident still names its batch after the inputs are gone."""
+    serials = []
+    for q in origin(leaves):
+        s = getattr(q, "_bid", None)
+        if s is None:
+            s = q._bid = next(_SERIALS)
+        serials.append(s)
+    return (B, tuple(sorted(serials)))
 
 
 def _origin(*inputs: Any) -> Optional[_Origin]:

@@ -25,199 +25,33 @@ exists (``|sum_t L_t (x) R_t|^2 = sum_{t,s} (L_t.L_s)(R_t.R_s)``, ``sum_b w_b S[
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any, Iterable, Optional
 
 import numpy as np
 
-from .batchstate import BATCHED, MIXED, batch_keys, unbroadcast_keep0
+from .batchstate import BATCHED, MIXED, batch_ident
 from .batchstate import fit as _fit
-from .keptinputs import keep, pushed_vjp, watch
+from .keptinputs import watch
 from .lazygrad import LazyGrad  # noqa: F401  (re-exported: tensors accumulate it)
-
-
-class Rows:
-    """Sample b's gradient ``S[b]`` of one parameter through one edge, times ``scale``.
-    Subclasses keep what S is made of; the defaults here build it densely."""
-
-    __slots__ = ("scale", "shape", "dtype", "B")
-
-    def dense(self, out: Optional[np.ndarray] = None) -> np.ndarray:
-        raise NotImplementedError
-
-    def sq_norms(self) -> np.ndarray:
-        """``|S[b]|^2`` for each b, shape (B,)."""
-        S = self.dense().reshape(self.B, math.prod(self.shape))
-        return np.einsum("bk,bk->b", S, S)
-
-    def weighted_sum(self, w: np.ndarray) -> np.ndarray:
-        """``sum_b w_b S[b]`` (DP-SGD's clipped sum with ``w_b`` the clip factors)."""
-        return np.tensordot(w.astype(self.dtype, copy=False), self.dense(), axes=(0, 0))
-
-    def sq_sum(self) -> np.ndarray:
-        """``sum_b S[b]**2`` elementwise (the second moment behind the gradient variance)."""
-        S = self.dense()
-        return np.einsum("b...,b...->...", S, S)
-
-
-class DenseRows(Rows):
-    """``S = unbroadcast_keep0(g) * scale``: g is the op's full-shape cotangent for the
-    parameter, its axis 0 the samples."""
-
-    __slots__ = ("g",)
-
-    def __init__(self, g: np.ndarray, shape: tuple, dtype: Any, scale: float) -> None:
-        self.g, self.shape, self.dtype, self.scale, self.B = g, tuple(shape), dtype, scale, g.shape[0]
-
-    def dense(self, out: Optional[np.ndarray] = None) -> np.ndarray:
-        S = self.g
-        if S.shape[1:] != self.shape:
-            S = unbroadcast_keep0(S, self.shape)
-        S = S * self.scale if self.scale != 1.0 else np.array(S)
-        return S.astype(self.dtype, copy=False)
-
-
-class OuterRows(Rows):
-    """``S[b] = scale * sum_t outer(L[b, t], R[b, t])``, reshaped to the parameter's shape.
-    ``L``: (B, T, m), ``R``: (B, T, n); T = 1 for one row per sample (a Linear layer)."""
-
-    __slots__ = ("L", "R")
-
-    def __init__(self, L: np.ndarray, R: np.ndarray, shape: tuple, dtype: Any, scale: float) -> None:
-        self.L, self.R, self.shape, self.dtype, self.scale, self.B = L, R, tuple(shape), dtype, scale, L.shape[0]
-
-    def dense(self, out: Optional[np.ndarray] = None) -> np.ndarray:
-        L, R = self.L, self.R
-        B, T, m = L.shape
-        n = R.shape[2]
-        dt = np.result_type(L, R)
-        if out is None or out.dtype != dt or out.size != B * m * n:
-            out = np.empty((B, m, n), dt)
-        out3 = out.reshape(B, m, n)
-        if T == 1:
-            Ls = L[:, 0] * self.scale if self.scale != 1.0 else L[:, 0]
-            np.einsum("bm,bn->bmn", Ls, R[:, 0], out=out3)
-        else:
-            np.matmul(np.swapaxes(L, 1, 2), R, out=out3)
-            if self.scale != 1.0:
-                out3 *= self.scale
-        return out3.reshape((B,) + self.shape).astype(self.dtype, copy=False)
-
-    def sq_norms(self) -> np.ndarray:
-        L, R = self.L, self.R
-        B, T, m = L.shape
-        n = R.shape[2]
-        s2 = self.scale * self.scale
-        if T == 1:
-            return (np.einsum("bm,bm->b", L[:, 0], L[:, 0]) * np.einsum("bn,bn->b", R[:, 0], R[:, 0])) * s2
-        if T * T * (m + n) < T * m * n:  # Gram form: no (B, m, n) array
-            GL = L @ np.swapaxes(L, 1, 2)
-            GR = R @ np.swapaxes(R, 1, 2)
-            return np.einsum("bts,bts->b", GL, GR) * s2
-        return Rows.sq_norms(self)
-
-    def weighted_sum(self, w: np.ndarray) -> np.ndarray:
-        L, R = self.L, self.R
-        B, T, m = L.shape
-        wl = L * (w * self.scale).astype(L.dtype, copy=False)[:, None, None]
-        out = wl.reshape(B * T, m).T @ R.reshape(B * T, R.shape[2])
-        return out.reshape(self.shape).astype(self.dtype, copy=False)
-
-    def sq_sum(self) -> np.ndarray:
-        L, R = self.L, self.R
-        if L.shape[1] == 1:
-            s2 = self.scale * self.scale
-            out = (L[:, 0] * L[:, 0]).T @ (R[:, 0] * R[:, 0]) * s2
-            return out.reshape(self.shape).astype(self.dtype, copy=False)
-        return Rows.sq_sum(self)
-
-
-class ShareRows(Rows):
-    """Every sample's share of a cotangent ``d`` that reached the parameter outside the
-    per-sample terms: ``S[b] = d * scale`` with ``scale = 1 / (B c)``."""
-
-    __slots__ = ("d",)
-
-    def __init__(self, d: np.ndarray, B: int, dtype: Any, scale: float) -> None:
-        self.d, self.shape, self.dtype, self.scale, self.B = d, np.shape(d), dtype, scale, B
-
-    def dense(self, out: Optional[np.ndarray] = None) -> np.ndarray:
-        one = np.asarray(self.d * self.scale, dtype=self.dtype)
-        return np.broadcast_to(one, (self.B,) + self.shape).copy()
-
-    def weighted_sum(self, w: np.ndarray) -> np.ndarray:
-        return np.asarray(self.d * (self.scale * float(np.sum(w))), dtype=self.dtype)
-
-
-class PushedRows(Rows):
-    """Rows of a parameter-side non-leaf ``node`` (e.g. ``W.T``) pushed to its parent ``i``
-    through the op's vjp, which accepts a leading stack axis (on the inputs of the backward)."""
-
-    __slots__ = ("node", "i", "parts", "kept")
-
-    def __init__(self, node: Any, i: int, parts: list, shape: tuple, dtype: Any) -> None:
-        self.node, self.i, self.parts, self.kept = node, i, parts, keep(node)
-        self.shape, self.dtype, self.scale, self.B = tuple(shape), dtype, 1.0, parts[0].B
-
-    def dense(self, out: Optional[np.ndarray] = None) -> np.ndarray:
-        stack = dense_sum(self.parts)
-        g = pushed_vjp(self.node, stack, self.i, self.kept)
-        if g.shape[1:] != self.shape:
-            g = unbroadcast_keep0(g, self.shape)
-        return g.astype(self.dtype, copy=False)
-
-
-def dense_sum(parts: list, out: Optional[np.ndarray] = None) -> np.ndarray:
-    """``sum`` of the parts' dense per-sample arrays."""
-    S = parts[0].dense(out)
-    for r in parts[1:]:
-        S = S + r.dense()
-    return S
-
-
-def sq_norms(parts: list) -> np.ndarray:
-    """``|sum_parts S[b]|^2``: outer factors of one shape side by side (their Gram form
-    covers the cross terms); otherwise densely."""
-    if len(parts) == 1:
-        return parts[0].sq_norms()
-    if all(type(r) is OuterRows and r.shape == parts[0].shape and r.L.shape[2] == parts[0].L.shape[2]
-           and r.R.shape[2] == parts[0].R.shape[2] for r in parts):
-        L = np.concatenate([r.L * r.scale for r in parts], axis=1)
-        R = np.concatenate([r.R for r in parts], axis=1)
-        return OuterRows(L, R, parts[0].shape, parts[0].dtype, 1.0).sq_norms()
-    S = dense_sum(parts).reshape(parts[0].B, math.prod(parts[0].shape))
-    return np.einsum("bk,bk->b", S, S)
-
-
-def push(node: Any, i: int, parts: list, shape: tuple, dtype: Any) -> list:
-    """Rows of ``node`` carried to its parent ``i``: the op's ``push_rows`` keeps factors
-    where it can (a transpose swaps L and R), otherwise ``PushedRows``."""
-    rule = getattr(node._op, "push_rows", None)
-    if rule is not None:
-        out = [rule(node, i, r) for r in parts]
-        if all(r is not None for r in out):
-            return out
-    return [PushedRows(node, i, parts, shape, dtype)]
+from .samplerows import DenseRows, OuterRows, PushedRows, Rows, ShareRows, _Summed, dense_sum, push, sq_norms, widened  # noqa: F401  (re-exported)
 
 
 class Segment:
-    """One batch's per-sample gradient of one parameter: ``parts`` add up to S (B rows)."""
+    """One batch's per-sample gradient of one parameter: ``parts`` add up to S (B rows).
+    ``ident`` names the batch (``batchstate.batch_ident``); ``order`` counts the segments made
+    in this process, so rows of several parameters line up in the order their batches came."""
 
-    __slots__ = ("keys", "B", "parts", "c", "weight", "error")
+    __slots__ = ("ident", "B", "parts", "c", "weight", "error", "order")
 
-    def __init__(self, keys: tuple, B: int, parts: list, c: float, weight: Optional[float],
+    def __init__(self, ident: tuple, B: int, parts: list, c: float, weight: Optional[float],
                  error: Optional[str]) -> None:
-        self.keys, self.B, self.parts, self.c, self.weight, self.error = keys, B, parts, c, weight, error
-
-    def same_batch(self, keys: tuple, B: int) -> bool:
-        return _same_batch(self.keys, self.B, keys, B)
+        self.ident, self.B, self.parts, self.c, self.weight, self.error = ident, B, parts, c, weight, error
+        self.order = next(_ORDER)
 
 
-def _same_batch(kept: tuple, kept_B: int, keys: tuple, B: int) -> bool:
-    """Whether two records (weak references to the batched inputs, and B) are of one batch."""
-    if B != kept_B or len(keys) != len(kept):
-        return False
-    return all(a() is not None and a() is b() for a, b in zip(kept, keys))
+_ORDER = itertools.count()
 
 
 class SampleGrads:
@@ -268,6 +102,15 @@ class SampleGrads:
             total = t if total is None else total + t
         return total
 
+    def widened(self) -> "SampleGrads":
+        """The same rows with float64 factors (``samplerows.widened``), for sums of many rows."""
+        out = SampleGrads()
+        for s in self.segments:
+            w = Segment(s.ident, s.B, [widened(r) for r in s.parts], s.c, s.weight, s.error)
+            w.order = s.order
+            out.segments.append(w)
+        return out
+
     def units(self) -> np.ndarray:
         """Per row, the factor turning ``S[b]`` (sample b's term's gradient as the cost writes
         it, relative to its reduction's weight ``c``) into sample b's gradient of its own loss:
@@ -280,16 +123,6 @@ class SampleGrads:
                                  "zero; write it as a plain .mean() (reduction='mean') or .sum()")
             out.append(np.full(s.B, s.B if s.c == 1.0 and s.B > 1 and abs(s.weight * s.B - 1) <= 1e-12 else 1.0))
         return np.concatenate(out) if out else np.zeros(0)
-
-
-class _Summed(Rows):
-    __slots__ = ("parts",)
-
-    def __init__(self, parts: list) -> None:
-        self.parts, self.B, self.dtype, self.shape, self.scale = parts, parts[0].B, parts[0].dtype, parts[0].shape, 1.0
-
-    def dense(self, out: Optional[np.ndarray] = None) -> np.ndarray:
-        return dense_sum(self.parts, out)
 
 
 # ------------------------------------------------------------------ the per-backward context --
@@ -322,7 +155,11 @@ class Context:
         if scale is None:
             return
         cs = scale(node)
-        w = cs * float(np.ravel(g)[0]) if np.size(g) == 1 else None  # (g may keep size-1 axes)
+        # w: the weight of each sample's term in the cost. A reduction over axis 0 only keeps the
+        # other axes, whose cotangent weights each sample's term alike (its parts as written):
+        # w = cs * that cotangent where it is one number (.sum(0).sum() / B), else cs
+        flat = np.ravel(g)
+        w = cs * float(flat[0]) if flat.size == 1 or (flat.size and (flat == flat[0]).all()) else cs
         if w is not None and (dt := np.asarray(g).dtype).itemsize < 8:  # (1/B or 1 rounded to a narrower float)
             w = next((e for e in (1.0 / max(self.B, 1), 1.0) if abs(w - e) <= 16 * np.finfo(dt).eps * e), w)
         if self.c is None:
@@ -409,7 +246,7 @@ class Context:
                 reduction = "mean"
             elif is_sum:
                 reduction = "sum"
-        keys = batch_keys(self.keys.values())  # (the inputs x / 255 or a slice of h0 were made from)
+        ident = batch_ident(self.keys.values(), B)  # (the inputs x / 255 or a slice of h0 were made from)
         writes = []
         for leaf, _ in leaves:
             if leaf._bs & BATCHED:
@@ -419,7 +256,7 @@ class Context:
             if d is not None and self.mode != "plain" and not self.error:
                 parts.append(ShareRows(d, B, leaf._data.dtype, self._share()))
             writes.append((leaf, parts))
-        modes = [self._mode_for(leaf, keys, B) for leaf, _ in writes]  # (may raise: nothing written yet)
+        modes = [self._mode_for(leaf, ident) for leaf, _ in writes]  # (may raise: nothing written yet)
         if self.mode == "norms" and not self.error:
             norms = [np.sqrt(sq_norms(parts)).astype(leaf._data.dtype, copy=False) if parts else None
                      for leaf, parts in writes]
@@ -429,7 +266,7 @@ class Context:
             if modes[k] == "rows" or (self.mode == "norms" and self.error):
                 ps = leaf._ps if leaf._ps is not None else SampleGrads()
                 last = ps.segments[-1] if ps.segments else None
-                if last is not None and last.same_batch(keys, B):
+                if last is not None and last.ident == ident:
                     last.parts = last.parts + parts
                     if last.c != self.c and not last.error:
                         last.error = "two costs over the same batch weight their per-sample terms differently"
@@ -437,7 +274,7 @@ class Context:
                         last.weight = None if last.weight is None or self.weight is None else last.c
                     last.error = last.error or self.error
                 else:
-                    ps.segments.append(Segment(keys, B, parts, self.c or 1.0, self.weight, self.error))
+                    ps.segments.append(Segment(ident, B, parts, self.c or 1.0, self.weight, self.error))
                 leaf._ps, leaf._gs, leaf._gsnorm = ps, None, None
                 kept.append(leaf)
             elif self.mode == "norms":
@@ -445,13 +282,13 @@ class Context:
                 leaf._ps = leaf._gs = None
                 leaf._gsnorm = n if held is None or n is None else np.concatenate([held, n])
                 # c: this cost's weight (.grad = c * the sum of the rows; None once two passes' differ)
-                leaf._nkeys = (keys, B, c if held is None or leaf._nkeys[2] == c else None)
+                leaf._nkeys = (ident, B, c if held is None or leaf._nkeys[2] == c else None)
             else:
                 clear(leaf)
         if kept:
             watch(self.keys.values(), kept)
 
-    def _mode_for(self, leaf: Any, keys: tuple, B: int) -> str:
+    def _mode_for(self, leaf: Any, ident: tuple) -> str:
         """How this backward's per-sample record joins what ``leaf`` already keeps: ``"rows"``
         (factors, added or appended as rows), ``"norms"`` (norms now), ``"append"`` (norms of
         another batch after the norms kept); norms kept by an earlier norms pass cannot take
@@ -461,7 +298,7 @@ class Context:
         if mode == "plain" or self.error or not held_norms:
             return "rows" if mode == "norms" and leaf._ps is not None and not self.error else mode
         kept = getattr(leaf, "_nkeys", None)
-        same = kept is not None and _same_batch(kept[0], kept[1], keys, B)
+        same = kept is not None and kept[0] == ident
         if mode == "rows" or same:
             raise RuntimeError(
                 f"backward: {label(leaf)} keeps the per-sample norms of an earlier backward(per_sample='norms')"
@@ -489,11 +326,21 @@ def total_norms(params: Any) -> np.ndarray:
     for p in params:
         if not hasattr(p, "_ps"):
             raise TypeError(f"per_sample_norms: params must hold Tensors, got {type(p).__name__}")
+    records = [p._ps for p in params if p._ps is not None]
+    B, at = layout(records)
+    where = {id(r): a for r, a in zip(records, at)}
     sq = None
     for p in params:
         n2 = sq_norms_of(p)
         if n2 is None:
             continue
+        if p._ps is not None:
+            n2 = spread(n2, where[id(p._ps)], B)
+        if sq is not None and n2.shape != sq.shape:
+            raise RuntimeError(f"per_sample_norms: the parameters hold different numbers of per-sample rows "
+                               f"({sq.shape[0]} and {n2.shape[0]} for {label(p)}): rows set by hand or by "
+                               "backward(per_sample='norms') do not say which batches they are of; call zero_grad() "
+                               "and backward again")
         sq = n2 if sq is None else sq + n2
     if sq is None:
         raise RuntimeError("per_sample_norms: no parameter has per-sample gradients; run backward on a cost "
@@ -501,11 +348,51 @@ def total_norms(params: Any) -> np.ndarray:
     return np.sqrt(sq)
 
 
-def sq_norms_of(p: Any) -> Optional[np.ndarray]:
-    """``|grad_sample[b]|^2`` of one parameter in float64, or None if it has none."""
+def layout(records: list) -> tuple:
+    """Several parameters' records side by side, as DP-SGD's clipping and ``per_sample_norms``
+    take them (each sample's gradient over all the parameters): the batches they hold, in the
+    order the batches came, as one list of rows. A parameter that a batch's cost did not reach
+    (the head one micro-batch does not use) has zero rows there. Returns ``(B, positions)``:
+    the number of rows, and per record the positions of its rows (None: all of them, in order)."""
+    def keyed(rec: Any) -> list:
+        seen: dict = {}
+        out = []
+        for s in rec.segments:  # (a batch that comes back after another appends its rows again)
+            seen[s.ident] = seen.get(s.ident, -1) + 1
+            out.append(((s.ident, seen[s.ident]), s))
+        return out
+    first: dict = {}
+    for rec in records:
+        for key, s in keyed(rec):
+            if key not in first or s.order < first[key]:
+                first[key] = s.order
+    start, B = {}, 0
+    for key in sorted(first, key=first.get):
+        start[key] = B
+        B += key[0][0]
+    positions = []
+    for rec in records:
+        idx = [np.arange(start[key], start[key] + s.B) for key, s in keyed(rec)]
+        at = np.concatenate(idx) if idx else np.zeros(0, np.int64)
+        positions.append(None if at.size == B and np.array_equal(at, np.arange(B)) else at)
+    return B, positions
+
+
+def spread(values: np.ndarray, at: Optional[np.ndarray], B: int) -> np.ndarray:
+    """``values`` (one per row of a record) on ``layout``'s B rows: 0 where the record has none."""
+    if at is None:
+        return values
+    out = np.zeros((B,) + values.shape[1:], values.dtype)
+    out[at] = values
+    return out
+
+
+def sq_norms_of(p: Any, rows: Optional[SampleGrads] = None) -> Optional[np.ndarray]:
+    """``|grad_sample[b]|^2`` of one parameter in float64, or None if it has none (``rows``:
+    p's kept rows in another form, e.g. ``widened``)."""
     if p._ps is not None:
         p._ps.check(label(p))
-        return p._ps.sq_norms().astype(np.float64, copy=False)
+        return (p._ps if rows is None else rows).sq_norms().astype(np.float64, copy=False)
     if p._gs is not None:
         S = p._gs.reshape(p._gs.shape[0], math.prod(p._gs.shape[1:])).astype(np.float64, copy=False)
         return np.einsum("bk,bk->b", S, S)

@@ -43,13 +43,20 @@ def _norms_only(p: Any) -> bool:
     return p._ps is None and p._gs is None and getattr(p, "_gsnorm", None) is not None
 
 
-def _mean_and_B(p: Any) -> tuple:
+def _wide(p: Any) -> Any:
+    """p's kept rows, with float64 factors where p is narrower (sums of B rows in float64)."""
+    ps = p._ps
+    return ps.widened() if ps is not None and p.data.dtype.kind == "f" and p.data.dtype.itemsize < 8 else ps
+
+
+def _mean_and_B(p: Any, ps: Any = None) -> tuple:
     """``(m, B)``: the mean over the batch of p's per-sample gradients (float64), from the
-    kept factors or a dense ``grad_sample``; None if p has neither."""
+    kept factors (``ps``, p's own by default) or a dense ``grad_sample``; None if p has neither."""
     if p._ps is not None:
         p._ps.check(persample.label(p))
-        B = p._ps.B
-        m = p._ps.weighted_sum(np.full(B, 1.0 / B if B else 0.0, dtype=p.data.dtype)) if B else np.zeros(p.shape)
+        ps = p._ps if ps is None else ps
+        B = ps.B
+        m = ps.weighted_sum(np.full(B, 1.0 / B if B else 0.0)) if B else np.zeros(p.shape)
         return np.asarray(m, dtype=np.float64), B
     if p._gs is not None:
         S = np.asarray(p._gs)
@@ -74,8 +81,9 @@ def gradient_variance(p: Any) -> np.ndarray:
     population, variance; multiply by ``B / (B - 1)`` for the unbiased one). ``sum_b S_b**2``
     and ``sum_b S_b`` come from the kept factors (``SampleGrads.sq_sum()`` and
     ``weighted_sum``): for a Linear weight ``(g*g)^T (a*a)`` and ``g^T a``, without a
-    ``(B, *p.shape)`` array. For float32 parameters those sums are float32 before the
-    cast. Tiny negative results of the subtraction's rounding are set to 0.
+    ``(B, *p.shape)`` array. The sums are taken in float64 (float32 factors are widened
+    first: in float32 the subtraction would cancel most digits where the gradients' mean is
+    large against their spread). Tiny negative results of its rounding are set to 0.
 
     Raises:
         TypeError: ``p`` is not a parameter Tensor.
@@ -88,14 +96,15 @@ def gradient_variance(p: Any) -> np.ndarray:
     if _norms_only(p):
         raise RuntimeError("gradient_variance: after backward(per_sample=\"norms\") only the per-sample norms are "
                            "kept, not the per-sample gradients the variance needs; run the default backward()")
-    m, B = _mean_and_B(p)
+    ps = _wide(p)
+    m, B = _mean_and_B(p, ps)
     if m is None:
         raise RuntimeError("gradient_variance: this parameter has no per-sample gradients; run backward() on a cost "
                            "over a batched input (tl.Tensor(x, batched=True) or a tl.data.DataLoader batch) first")
     if B == 0:
         raise ValueError("gradient_variance: the batch is empty (B = 0); the variance needs at least one sample")
     if p._ps is not None:
-        sq = np.asarray(p._ps.sq_sum(), dtype=np.float64)
+        sq = np.asarray(ps.sq_sum(), dtype=np.float64)
     else:
         S = np.asarray(p._gs).astype(np.float64, copy=False)
         sq = np.einsum("b...,b...->...", S, S)
@@ -172,34 +181,40 @@ class NoiseScale:
 
     @staticmethod
     def _batch(params: list) -> tuple:
-        """``(sum_b s_b, |g|^2, B)`` over all parameters with per-sample data."""
-        sq: Optional[np.ndarray] = None
+        """``(sum_b s_b, |g|^2, B)`` over all parameters with per-sample data. Kept rows line
+        up by batch (``persample.layout``): a parameter a micro-batch's cost did not reach has
+        zero gradients for its samples, which add nothing to ``s_b`` and dilute its mean."""
+        total = 0.0
         g2 = 0.0
-        B: Optional[int] = None
+        records = [p._ps for p in params if p._ps is not None]
+        B: Optional[int] = persample.layout(records)[0] if records else None
         for p in params:
             nb = _rows(p)
             if nb is not None and nb < 2:  # before any norm: say what is wrong first
                 raise ValueError(f"NoiseScale.update needs a batch of at least 2 samples, got B = {nb}")
-            s = persample.sq_norms_of(p)
+            wide = _wide(p)
+            s = persample.sq_norms_of(p, wide)
             if s is None:
                 if p.grad is not None:
                     raise RuntimeError(f"NoiseScale: parameter {persample.label(p)} has .grad but no per-sample "
                                        "gradients; run backward() on a cost over a batched input")
                 continue
-            if B is not None and s.shape[0] != B:
+            if p._ps is None and B is not None and s.shape[0] != B:
                 raise RuntimeError(f"NoiseScale: per-sample gradients disagree on the batch size: {B} and "
                                    f"{s.shape[0]} samples")
-            B = s.shape[0]
+            if p._ps is None:
+                B = s.shape[0]
             if _norms_only(p):
-                m = NoiseScale._mean_from_grad(p, B)
+                m = NoiseScale._mean_from_grad(p, s.shape[0])
             else:
-                m, _ = _mean_and_B(p)
-            sq = s if sq is None else sq + s
+                m, own = _mean_and_B(p, wide)
+                m = m * (own / B) if own != B else m
+            total += float(np.sum(s))
             g2 += float(np.dot(m.reshape(-1), m.reshape(-1)))
         if B is None:
             raise RuntimeError("NoiseScale.update: no parameter has per-sample gradients; run backward() on a cost "
                                "over a batched input first")
-        return float(np.sum(sq)), g2, B
+        return total, g2, B
 
     @staticmethod
     def _mean_from_grad(p: Any, B: int) -> np.ndarray:

@@ -176,22 +176,32 @@ class DPSGD(Optimizer):
         return None if u.size and np.all(u == 1.0) else u
 
     def _clip(self, todo: list, max_norm: float) -> tuple:
-        """The clip coefficients: per source ``coef_b = c_b u_b``; B; the squared norms."""
+        """The clip coefficients: per source ``coef_b = c_b u_b`` over its own rows; B; the
+        squared norms. Sources kept by backward line up by batch (``persample.layout``: a
+        parameter a micro-batch's cost did not reach has zero gradients for its samples)."""
         sources = [src for _, _, src in todo if src is not None]
-        Bs = [src.B if isinstance(src, persample.SampleGrads) else src.shape[0] for src in sources]
+        records = [src for src in sources if isinstance(src, persample.SampleGrads)]
+        B, at = persample.layout(records)
+        where = {id(r): a for r, a in zip(records, at)}
+        Bs = ([B] if records else []) + [src.shape[0] for src in sources if id(src) not in where]
         for b in Bs:
             if b != Bs[0]:
-                raise RuntimeError(f"per-sample gradients disagree on the batch size: {Bs[0]} and {b} samples")
+                raise RuntimeError(f"per-sample gradients disagree on the batch size: {Bs[0]} and {b} samples "
+                                   "(a grad_sample set by hand must have one row per sample of the batch)")
         B = Bs[0] if Bs else 0
         units = [self._units(src) if src is not None else None for _, _, src in todo]
         sq = np.zeros(B)
         for (_, p, src), u in zip(todo, units):
             if src is None or B == 0:  # (an empty batch has no norms to add)
                 continue
-            s = persample.sq_norms_of(p) if isinstance(src, persample.SampleGrads) else _dense_sq(src)
-            sq += s if u is None else s * (u * u)
+            s = persample.sq_norms_of(p) if id(src) in where else _dense_sq(src)
+            sq += persample.spread(s if u is None else s * (u * u), where.get(id(src)), B)
         clip = max_norm / np.maximum(np.sqrt(sq), max_norm)
-        coefs = [None if src is None else (clip if u is None else clip * u) for (_, _, src), u in zip(todo, units)]
+        coefs = []
+        for (_, _, src), u in zip(todo, units):
+            a = where.get(id(src)) if src is not None else None
+            c = clip if a is None else clip[a]
+            coefs.append(None if src is None else (c if u is None else c * u))
         return coefs, B, int(np.count_nonzero(sq > max_norm * max_norm)), bool(sources)
 
     # ------------------------------------------------------------------ the step ---------
