@@ -197,22 +197,28 @@ def test_modules_print_their_constants() -> None:
                                   lambda: nn.LeakyReLU(0.2, inplace=True), lambda: nn.ELU(inplace=True),
                                   lambda: nn.Hardtanh(-2.0, 2.0, inplace=True), lambda: nn.SiLU(inplace=True),
                                   lambda: nn.Mish(inplace=True), lambda: nn.Dropout(0.3, rng=0, inplace=True)])
-def test_modules_take_torchs_inplace_flag_with_the_same_output(make: Callable) -> None:
-    """A torch model's ``nn.ReLU(inplace=True)`` works here: the output is the one of
-    ``inplace=False``; the input stays as it was (no tensor changes in place here)."""
+def test_modules_take_torchs_inplace_flag_and_write_into_their_input(make: Callable) -> None:
+    """A torch model's ``nn.ReLU(inplace=True)``: the output is the one of ``inplace=False``,
+    written into the input, which is returned (code reading the input again sees it, as in
+    torch); the gradient flows through the write. A leaf that requires grad is refused."""
     m = make()
     x = Tensor(np.linspace(-4.0, 4.0, 12).reshape(3, 4), requires_grad=True)
-    before = x.data.copy()
-    out = m(x)
     plain = make()
     plain.inplace = False
     if isinstance(m, nn.Dropout):
         plain.rng = np.random.default_rng(0)  # the same mask
-    np.testing.assert_array_equal(out.data, plain(x).data)
-    np.testing.assert_array_equal(x.data, before)
-    out.sum().backward()
-    assert x.grad is not None
-    assert "inplace=True" in repr(m) or isinstance(m, nn.Dropout)
+    x2 = Tensor(x.data.copy(), requires_grad=True)
+    want = plain(x2 * 1.0)
+    (2 * want).sum().backward()  # h + m(h) with h = m(h): twice the activation
+    h = x * 1.0
+    out = m(h)
+    assert out is h
+    np.testing.assert_array_equal(h.data, want.data)
+    (h + out).sum().backward()
+    np.testing.assert_array_equal(x.grad, x2.grad)
+    assert "inplace=True" in repr(m)
+    with pytest.raises(RuntimeError, match="in place"):
+        make()(Tensor([1.0, -1.0], requires_grad=True))
 
 
 def test_dropout_function_takes_inplace_as_the_activation_functions_do() -> None:

@@ -408,6 +408,17 @@ def _torch_axis(axis: Any, keepdims: bool, dim: Any, keepdim: Optional[bool]) ->
     return axis, bool(keepdims)
 
 
+def _positional(who: str, keep: tuple, keepdim: Optional[bool]) -> Optional[bool]:
+    """torch's ``x.max(dim, keepdim)``: a second positional argument of ``max`` / ``min`` is
+    torch's ``keepdim`` (numpy's methods take ``out`` there, which tensors do not have)."""
+    if not keep:
+        return keepdim
+    if len(keep) > 1 or keepdim is not None:
+        raise TypeError(f"{who}() takes (dim, keepdim) positionally, got {1 + len(keep)} positional arguments"
+                        f"{' and keepdim=' if keepdim is not None else ''}")
+    return keep[0]
+
+
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, *, batched: bool = False,
            name: Optional[str] = None, device: Any = None) -> "Tensor":
     """A new Tensor from ``data`` (copied), like ``torch.tensor`` (``device``: only "cpu")."""

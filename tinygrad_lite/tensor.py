@@ -17,6 +17,7 @@ from . import graph, ops, persample
 from .batchstate import BATCHED, MIXED, STAT, fit
 from .conventions import (
     MinMax,
+    _positional,
     _shape_arg,
     _torch_axis,
     check_bool,
@@ -430,20 +431,19 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
         x = self._floating("mean") if dtype is None else self._in_dtype("mean", dtype, floats=True)
         return ops.MEAN(x, axis, keepdims)
 
-    def max(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+    def max(self, axis: Any = None, *keep: bool, keepdims: bool = False, dim: Any = None,
             keepdim: Optional[bool] = None, other: Any = None) -> Any:
         """Maximum over ``axis``; the gradient is split evenly among tied maxima. With
-        torch's keywords (``dim=``, or an int axis with ``keepdim=``): a named tuple
-        ``(values, indices)`` whose gradient goes to the index alone, as torch's;
-        ``x.max(other)`` with a Tensor (or ``other=``): ``maximum``."""
-        return self._extremum(axis, keepdims, dim, keepdim, np.argmax, ops.MAX, other)
+        torch's spellings (``dim=``, or an int axis with ``keepdim=`` or a second positional
+        ``x.max(1, True)``): a named tuple ``(values, indices)`` whose gradient goes to the
+        index alone, as torch's; ``x.max(other)`` with a Tensor (or ``other=``): ``maximum``."""
+        return self._extremum(axis, keepdims, dim, _positional("max", keep, keepdim), np.argmax, ops.MAX, other)
 
-    def min(self, axis: Any = None, keepdims: bool = False, *, dim: Any = None,
+    def min(self, axis: Any = None, *keep: bool, keepdims: bool = False, dim: Any = None,
             keepdim: Optional[bool] = None, other: Any = None) -> Any:
-        """Minimum over ``axis``; ties share the gradient evenly. With ``dim=`` (or an int
-        axis with ``keepdim=``): ``(values, indices)``, the gradient to the index alone;
-        ``x.min(other)``: ``minimum``."""
-        return self._extremum(axis, keepdims, dim, keepdim, np.argmin, ops.MIN, other)
+        """Minimum over ``axis``; ties share the gradient evenly. As ``max``: ``(values,
+        indices)`` with torch's spellings; ``x.min(other)``: ``minimum``."""
+        return self._extremum(axis, keepdims, dim, _positional("min", keep, keepdim), np.argmin, ops.MIN, other)
 
     def softmax(self, axis: int = -1, dtype: Any = None, *, dim: Optional[int] = None) -> "Tensor":
         """exp(x - max) / sum exp(x - max) along ``axis`` (stable for large logits), in

@@ -5,10 +5,9 @@ mish / Mish, softsign / Softsign; and ``one_hot`` (integer output, no gradient).
 
 Each function checks its constants (a bad type raises ``TypeError``, a bad value
 ``ValueError``, naming the function) and calls one elementwise op of
-``tinygrad_lite.ops.activations``. A function refuses ``inplace=True``: tensors are never
-changed in place here, and a caller of ``F.elu(x, inplace=True)`` may rely on ``x`` changing.
-A module accepts it (``nn.LeakyReLU(inplace=True)`` in a torch model): its output is the
-same, and only its own input, which nothing else reads in such a model, stays unchanged.
+``tinygrad_lite.ops.activations``. These bodies compute out of place; ``F``'s public
+functions take ``inplace=True`` through ``inplace_fns`` (the input takes the result), and so
+does a module built with ``inplace=True`` (``nn.LeakyReLU(inplace=True)``), as torch's.
 """
 
 from __future__ import annotations
@@ -25,6 +24,7 @@ from ..ops import activations as act
 from ..tensor import Tensor
 from ..torchkw import one_of
 from .functional import _inplace, _t
+from .inplace_fns import forward as in_place_forward
 from .module import Module
 
 __all__ = ["leaky_relu", "elu", "softplus", "hardtanh", "relu6", "logsigmoid", "mish", "softsign", "one_hot",
@@ -160,7 +160,8 @@ class _Activation(Module):
         self._names = self._names + tuple(values)
 
     def forward(self, input: Any) -> Tensor:
-        return type(self).fn(input, **{k: getattr(self, k) for k in self._names})
+        kept = {k: getattr(self, k) for k in self._names}
+        return in_place_forward(self, input, lambda x: type(self).fn(x, **kept))
 
     def extra_repr(self) -> str:
         return ", ".join([f"{k}={getattr(self, k)}" for k in self._names] + (["inplace=True"] if self.inplace else []))

@@ -7,7 +7,7 @@ warning) when no ``dim`` is given.
 
 Each is a composition of differentiable ops (elu, hardtanh, softmax, sigmoid, where, ...), so
 its gradient, its per-sample gradients and its errors are those ops'. Modules accept torch's
-``inplace`` flag where torch has one (the same output; the input is left unchanged).
+``inplace`` flag where torch has one (the input takes the result, as torch's: ``inplace_fns``).
 """
 
 from __future__ import annotations

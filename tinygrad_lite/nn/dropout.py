@@ -38,6 +38,7 @@ from ..random import as_generator
 from ..tensor import Tensor
 from . import functional as F
 from .activations import _inplace
+from .inplace_fns import forward as in_place_forward
 from .layers import Dropout
 
 __all__ = ["dropout1d", "dropout2d", "Dropout1d", "Dropout2d", "alpha_dropout", "feature_alpha_dropout", "AlphaDropout",
@@ -84,14 +85,16 @@ class Dropout1d(Dropout):
     """``F.dropout1d`` in training mode, the identity in evaluation mode; ``rng=`` as ``Dropout``."""
 
     def forward(self, input: Any) -> Tensor:
-        return _channel_dropout(input, self.p, self.training, self.rng, 1, "Dropout1d")
+        p, training, rng = self.p, self.training, self.rng
+        return in_place_forward(self, input, lambda x: _channel_dropout(x, p, training, rng, 1, "Dropout1d"))
 
 
 class Dropout2d(Dropout):
     """``F.dropout2d`` in training mode, the identity in evaluation mode; ``rng=`` as ``Dropout``."""
 
     def forward(self, input: Any) -> Tensor:
-        return _channel_dropout(input, self.p, self.training, self.rng, 2, "Dropout2d")
+        p, training, rng = self.p, self.training, self.rng
+        return in_place_forward(self, input, lambda x: _channel_dropout(x, p, training, rng, 2, "Dropout2d"))
 
 
 SELU_ALPHA = 1.7580993408473766  # SELU's scale * alpha: -SELU_ALPHA is its saturation value
@@ -133,6 +136,7 @@ class AlphaDropout(Dropout):
     """``F.alpha_dropout`` in training mode, the identity in evaluation mode; ``rng=`` as ``Dropout``."""
 
     def forward(self, input: Any) -> Tensor:
+        # (torch's AlphaDropout takes inplace=True and still leaves its input as it was)
         return _alpha_dropout(input, self.p, self.training, self.rng, False, "AlphaDropout")
 
 
@@ -140,4 +144,4 @@ class FeatureAlphaDropout(Dropout):
     """``F.feature_alpha_dropout`` in training mode, the identity in evaluation mode."""
 
     def forward(self, input: Any) -> Tensor:
-        return _alpha_dropout(input, self.p, self.training, self.rng, True, "FeatureAlphaDropout")
+        return _alpha_dropout(input, self.p, self.training, self.rng, True, "FeatureAlphaDropout")  # (likewise)

@@ -24,6 +24,7 @@ from ..random import as_generator
 from ..tensor import Tensor
 from . import functional as F
 from .dropout import _channel_dropout
+from .inplace_fns import forward as in_place_forward
 from .layers import Dropout
 from .module import Module
 from .pooling import adaptive_max_pool, max_pool
@@ -126,7 +127,8 @@ class Dropout3d(Dropout):
     """``dropout3d`` as a layer (in training mode)."""
 
     def forward(self, input: Any) -> Tensor:
-        return dropout3d(input, self.p, self.training, rng=self.rng)
+        p, training, rng = self.p, self.training, self.rng
+        return in_place_forward(self, input, lambda x: dropout3d(x, p, training, rng=rng))
 
 
 def _intervals(u: float, n: int, out: int, k: int) -> np.ndarray:

@@ -1,6 +1,6 @@
 """``inplace=True`` for the functions of ``tl.nn.functional`` that take it (``F.elu(x,
 inplace=True)``, ``F.dropout(x, p, inplace=True)``, ...) and torch's in-place names
-(``F.relu_``, ``F.elu_``, ...).
+(``F.relu_``, ``F.elu_``, ...); and the modules' ``inplace=True`` (``forward``).
 
 The function computes its out-of-place result, and the input takes it in place by the rule
 of every in-place method (``Tensor._assign``): recorded in the graph when the input belongs
@@ -27,6 +27,15 @@ def in_place(x: Any, who: str, fn: Callable[[Tensor], Tensor]) -> Tensor:
     if not isinstance(x, Tensor):
         raise TypeError(f"{who}: inplace=True needs a Tensor input, got {type(x).__name__}")
     return x._assign(who, None, fn)
+
+
+def forward(module: Any, input: Any, fn: Callable[[Any], Tensor]) -> Tensor:
+    """A module's result ``fn(input)``; with torch's ``inplace=True`` (``nn.ReLU(inplace=True)``)
+    the input takes it in place and is returned, as torch's module does: code that reads the
+    input again (``h + relu(h)``) sees the activation there too."""
+    if module.inplace:
+        return in_place(input, type(module).__name__, fn)
+    return fn(input)
 
 
 def checked_flag(v: Any, who: str) -> bool:

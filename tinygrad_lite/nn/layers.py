@@ -18,6 +18,7 @@ from ..ops import RELU
 from ..random import as_generator
 from ..tensor import Tensor
 from . import functional as F
+from .inplace_fns import forward as in_place_forward
 from .losses import _reduction
 from .module import Module
 
@@ -28,8 +29,8 @@ Rng = Union[None, int, np.random.Generator]
 
 
 class _InPlace(Module):
-    """A module taking torch's ``inplace`` flag. ``inplace=True`` gives the same output; the
-    input is left unchanged, since no tensor is changed in place here."""
+    """A module taking torch's ``inplace`` flag: with ``inplace=True`` the input takes the
+    result in place and is returned (``inplace_fns.forward``)."""
 
     def __init__(self, inplace: bool = False) -> None:
         self.inplace = check_bool(type(self).__name__, "inplace", inplace)
@@ -42,6 +43,8 @@ class ReLU(_InPlace):
     """max(x, 0)."""
 
     def forward(self, input: Any) -> Tensor:
+        if self.inplace:
+            return in_place_forward(self, input, RELU)
         return RELU(input if type(input) is Tensor else F._t(input))
 
 
@@ -78,7 +81,7 @@ class SiLU(_InPlace):
     """x sigmoid(x)."""
 
     def forward(self, input: Any) -> Tensor:
-        return F.silu(input)
+        return in_place_forward(self, input, F.silu)
 
 
 def _dim(v: Any, who: str) -> Optional[int]:
@@ -130,7 +133,7 @@ class Dropout(Module):
         who = type(self).__name__
         if isinstance(rng, (bool, np.bool_)):  # torch's Dropout(p, inplace) spelled positionally (no rng is a bool)
             rng, inplace = None, rng
-        self.inplace = check_bool(who, "inplace", inplace)  # (torch's flag: the same output, see _InPlace)
+        self.inplace = check_bool(who, "inplace", inplace)  # (torch's flag: written into the input, see _InPlace)
         if isinstance(p, (bool, np.bool_)) or not isinstance(p, numbers.Real):
             raise TypeError(f"{who}: p must be a real number (a probability), got {p!r}")
         if not 0.0 <= float(p) <= 1.0:
@@ -139,7 +142,7 @@ class Dropout(Module):
         self.rng = None if rng is None else as_generator(rng)
 
     def forward(self, input: Any) -> Tensor:
-        return F.dropout(input, self.p, self.training, rng=self.rng)
+        return in_place_forward(self, input, lambda x: F.dropout(x, self.p, self.training, rng=self.rng))
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"

@@ -20,6 +20,7 @@ from ..random import as_generator
 from ..tensor import Tensor
 from . import functional as F
 from .functional_more import _real
+from .inplace_fns import forward as in_place_forward
 from .layers import _pos_int
 from .module import Module
 from .padding import pad
@@ -176,7 +177,7 @@ class RReLU(Module):
         self.rng = None if rng is None else as_generator(rng)
 
     def forward(self, input: Any) -> Tensor:
-        return rrelu(input, self.lower, self.upper, self.training, rng=self.rng)
+        return in_place_forward(self, input, lambda x: rrelu(x, self.lower, self.upper, self.training, rng=self.rng))
 
     def extra_repr(self) -> str:
         return f"lower={self.lower}, upper={self.upper}" + (", inplace=True" if self.inplace else "")
