@@ -10,7 +10,11 @@ line of the innermost frame outside this package (the user's code, not the libra
   ``.op`` the op's name, so ``tl.viz.draw_graph(exc)`` draws the graph that led there);
 * a backward step that receives a finite cotangent ``g = dL/dnode`` and sends a non-finite
   one to a parent (``sqrt`` at 0: ``g / (2 sqrt(0)) = inf``) raises ``FloatingPointError``
-  naming the op that did it (``.node`` is that op's node); no leaf's ``grad`` is written.
+  naming the op that did it (``.node`` is that op's node); so does a node whose finite
+  cotangents add up to Inf (two branches of 1.5e308); no leaf's ``grad`` is written.
+
+An op that records nothing (no input requires grad, or ``no_grad``) is checked in the
+forward as well (a preprocessing step that divides 0 by 0), and named by its op.
 
 Outside the context nothing is recorded or checked, so normal runs pay nothing; other
 threads are unaffected. ``detect_anomaly(check_nan=False)`` switches checking off inside an
@@ -114,6 +118,23 @@ def created(t: Any) -> None:
         raise _forward_error(t, bad)
 
 
+def computed(t: Any, op: Any, parents: tuple) -> None:
+    """Called for a Tensor op built inside ``detect_anomaly`` that records nothing (no input
+    requires grad, or ``no_grad``): the same forward check (``.node`` is the result, which
+    has no op: ``.op`` names it)."""
+    bad = _bad(t._data)
+    if bad and not any(_bad(getattr(p, "_data", p)) for p in parents):
+        fn, line = _user_frame()
+        path = module_path()
+        mod = f"in module '{path}'" if path else "outside any module"
+        e = FloatingPointError(f"detect_anomaly: the forward of op '{op.name}' {mod} (created at {fn}:{line}) "
+                               f"turned finite inputs into {bad}")
+        e.node = t  # type: ignore[attr-defined]
+        e.operands = tuple(parents)  # type: ignore[attr-defined]
+        e.op = op.name  # type: ignore[attr-defined]
+        raise e
+
+
 def note_value(v: Any) -> None:
     """Called for a ``Value`` op node built inside a module or inside ``detect_anomaly``:
     ``v._mod`` is the innermost running module (``draw_graph`` groups by it); in anomaly
@@ -130,15 +151,27 @@ def backward_check(inner: Optional[Callable]) -> Callable:
     """A walker trace hook that raises at the first step turning a finite cotangent into a
     non-finite one (chained after ``inner``, the caller's own trace, if any)."""
 
+    finite: dict = {}  # id(node) -> whether every cotangent sent to it so far was finite
+
     def hook(node: Any, g: Any, grads: tuple) -> None:
         if inner is not None:
             inner(node, g, grads)
-        if not grads or _bad(g):
+        bad = _bad(g)
+        if bad and finite.get(id(node)):  # finite parts that add up to Inf (NaN after an inf - inf)
+            what = "leaf" if node._op is None else "output of " + where(node)
+            named = f" {node.name!r}" if getattr(node, "name", None) else ""
+            e = FloatingPointError(
+                f"detect_anomaly: the cotangents sent to the {what}{named} of shape {tuple(np.shape(node.data))} "
+                f"are finite but add up to {bad} (the sum overflows)")
+            e.node = node  # type: ignore[attr-defined]
+            raise e
+        if not grads or bad:
             return
         for i, (p, gp) in enumerate(zip(node._parents, grads)):
             if gp is None or not p.requires_grad:
                 continue
             bad = _bad(gp)
+            finite[id(p)] = finite.get(id(p), True) and not bad
             if bad:
                 rule = getattr(node._op, "rule", "")
                 e = FloatingPointError(
