@@ -38,6 +38,7 @@ class Reshape(Op):
         b = data.base
         if b is not None and b is not (xd if xd.base is None else xd.base) and not np.may_share_memory(data, xd):
             data = data.copy()  # (numpy's copy is a view of a private array: a result owning its memory)
+        mark_view(data, xd)  # (x.t().unsqueeze(0): still a strided view of x's memory)
         bs, mix = batchstate.same_rows("reshape", x, data, data.ndim >= 1 and xd.ndim >= 1 and data.shape[0]
                                        == xd.shape[0]) if x._bs else (0, None)
         return make(data, self, (x,), xd.shape, x._rg, bs, mix)
@@ -63,8 +64,9 @@ _VIEWS: dict = {}  # id(array) -> weak ref: non-contiguous views of contiguous a
 
 def mark_view(data: np.ndarray, source: np.ndarray) -> None:
     """Remember ``data`` (transposed, expanded or sliced from ``source``) as a view whose
-    strides are those torch's view of a contiguous tensor has (``view`` refuses to copy it)."""
-    if not data.flags.c_contiguous and source.flags.c_contiguous:  # (a contiguous result: nothing to do)
+    strides are those torch's view of a contiguous tensor has (``view`` refuses to copy it);
+    a view of such a view is one too (``x.t().unsqueeze(0)``)."""
+    if not data.flags.c_contiguous and (source.flags.c_contiguous or torch_view(source)):  # (contiguous: nothing)
         key = id(data)
         _VIEWS[key] = weakref.ref(data, lambda _, key=key: _VIEWS.pop(key, None))
 
