@@ -17,7 +17,7 @@ import pytest
 import tinygrad_lite as tl
 from tinygrad_lite import demo, graph
 from tinygrad_lite import explore as explore_mod
-from tinygrad_lite.explore import Explorer, array_info, explore
+from tinygrad_lite.explore import Explorer, array_info, dot_source, explore
 
 HAVE_DOT = shutil.which("dot") is not None
 
@@ -115,11 +115,13 @@ def test_payload_matches_graph() -> None:
         assert nodes[nm]["parents"] == [ids.get(q) or nodes[q.name]["id"] for q in nd._parents]
     assert nodes["x"]["kind"] == "input" and nodes["0.weight"]["kind"] == "parameter"
     assert nodes["loss"]["kind"] == "output" and p["root"] == nodes["loss"]["id"]
-    # frames: each Linear holds its weight, bias, the linear op and its output; ReLU none
+    # frames: each Linear holds its weight, bias, the linear op and its output; ReLU its op and output
     frames = {c["label"]: set(c["members"]) for c in p["clusters"]}
-    assert set(frames) == {"0: Linear", "2: Linear"}
+    assert set(frames) == {"0: Linear", "1: ReLU", "2: Linear"}
     assert frames["0: Linear"] == {nodes[k]["id"] for k in ("0.weight", "0.bias", "h")} | {nodes["h"]["opid"]}
-    assert nodes["r"]["module"] is None and nodes["x"]["module"] is None
+    assert frames["1: ReLU"] == {nodes["r"]["id"], nodes["r"]["opid"]}
+    assert all(c["parent"] is None for c in p["clusters"])  # (siblings: no frame holds another)
+    assert nodes["x"]["module"] is None
     # steps: the walker's reverse topological order; cotangents equal a real backward's grads
     order = list(reversed(graph.toposort(loss)))
     assert [s["node"] for s in p["steps"]] == [ids[nd] for nd in order]
@@ -319,7 +321,7 @@ def test_demo_writes_the_explorer(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert Path(r["html"]) == Path("tinygrad_lite_graph.html")
     assert (tmp_path / "tinygrad_lite_graph.html").exists()
     p = parse_payload((tmp_path / "tinygrad_lite_graph.html").read_text(encoding="utf-8"))
-    assert {"0.weight", "2.bias", "E", "x"} <= set(by_name(p)) and len(p["clusters"]) == 2
+    assert {"0.weight", "2.bias", "E", "x"} <= set(by_name(p)) and len(p["clusters"]) == 3  # Linear, Tanh, Linear
     r = demo.main(["--out", str(tmp_path / "out"), "--epochs", "1", "--html", str(tmp_path / "a" / "b.html")])
     assert Path(r["html"]).exists()
 
@@ -473,8 +475,101 @@ def test_layered_page_in_the_browser(browser: Any, tmp_path: Path) -> None:
     assert page.inner_text("#details h3") == "h"
     page.click("#step")
     assert page.inner_text("#stepview .step-node") == "loss"
-    page.click("#c1 > text")  # clicking a frame's label collapses it too
+    page.click("#c2 > text")  # clicking a frame's label collapses it too (c2: "2: Linear")
     assert not page.is_visible('#graph g.node[data-name="2.weight"]')
     assert "Simple layered layout" in page.inner_text("#note")
     assert blocked == [] and errors == []
     page.close()
+
+
+class _Block(tl.nn.Module):
+    def __init__(self) -> None:
+        self.inner = tl.nn.Sequential(tl.nn.Linear(3, 3, rng=0), tl.nn.Tanh())
+        self.scale = tl.Tensor(np.ones(3), requires_grad=True)
+
+    def forward(self, x: Any) -> Any:
+        return self.inner(x) * self.scale
+
+
+class _Net(tl.nn.Module):
+    def __init__(self) -> None:
+        self.block = _Block()
+        self.head = tl.nn.Linear(3, 1, rng=1)
+
+    def forward(self, x: Any) -> Any:
+        return self.head(self.block(x))
+
+
+def _nested() -> tuple:
+    net = _Net()
+    return net, net(tl.Tensor(np.ones((2, 3)), name="x")).mean()
+
+
+def test_frames_nest_as_their_modules_do() -> None:
+    net, loss = _nested()
+    p = explore(loss, net).payload
+    frame = {c["path"]: c for c in p["clusters"]}
+    assert set(frame) == {"block", "block.inner.0", "block.inner.1", "head"}
+    assert frame["block.inner.0"]["parent"] == frame["block"]["id"] == frame["block.inner.1"]["parent"]
+    assert frame["block"]["parent"] is None and frame["head"]["parent"] is None
+    assert set(frame["block"]["all"]) == set(frame["block"]["members"]).union(
+        *(frame[q]["members"] for q in ("block.inner.0", "block.inner.1")))
+    nodes = by_name(p)
+    tanh = next(n for n in p["nodes"] if n["op"] == "tanh")
+    assert tanh["module"] == frame["block.inner.1"]["id"]  # (the op ran inside the Tanh module)
+    assert nodes["block.inner.0.weight"]["module"] == frame["block.inner.0"]["id"]
+    src = dot_source(p)  # the inner frames are drawn inside the outer one
+    outer = src.index(f"subgraph cluster_{frame['block']['id']} ")
+    inner = src.index(f"subgraph cluster_{frame['block.inner.0']['id']} ")
+    assert outer < inner < src.index(f"subgraph cluster_{frame['head']['id']} ")
+    g = tl.viz.draw_graph(loss, module=net)
+    assert g.source.index('label="block: _Block"') < g.source.index('label="block.inner.0: Linear"')
+
+
+@pytest.mark.parametrize("layout", ["dot", "layered"])
+def test_collapsing_a_frame_hides_its_inner_frames_in_the_browser(browser: Any, tmp_path: Path, layout: str) -> None:
+    if layout == "dot" and not HAVE_DOT:
+        pytest.skip("Graphviz's dot is not installed")
+    net, loss = _nested()
+    ex = explore(loss, net, layout=layout)
+    cid = {c["path"]: c["id"] for c in ex.payload["clusters"]}
+    page, blocked, errors = open_page(browser, ex.save(tmp_path / "n.html"))
+    inner = '#graph g.node[data-name="block.inner.0.weight"]'
+    head = '#graph g.node[data-name="head.weight"]'
+    page.click(f'#modules button[data-cluster="{cid["block"]}"]')
+    assert not page.is_visible(inner) and page.is_visible(head)
+    assert not page.is_visible(f'#{cid["block.inner.0"]}')  # the inner frame's box goes too
+    page.fill("#search", "block.inner.0.weight")  # finding a node inside opens the frames around it
+    page.press("#search", "Enter")
+    assert page.is_visible(inner)
+    page.click(f'#modules button[data-cluster="{cid["block.inner.0"]}"]')  # an inner frame stays collapsed
+    page.click(f'#modules button[data-cluster="{cid["block"]}"]')
+    page.click(f'#modules button[data-cluster="{cid["block"]}"]')
+    assert not page.is_visible(inner) and page.is_visible('#graph g.node[data-name="block.scale"]')
+    assert blocked == [] and errors == []
+    page.close()
+
+
+def _fake_dot(tmp_path: Path, body: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    exe = tmp_path / "bin" / "dot"
+    exe.parent.mkdir()
+    exe.write_text("#!/bin/sh\n" + body + "\n")
+    exe.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{exe.parent}:{__import__('os').environ['PATH']}")
+
+
+def test_a_dot_that_crashes_is_named_with_its_signal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_dot(tmp_path, "kill -SEGV $$", monkeypatch)
+    _, loss = _nested()
+    with pytest.raises(RuntimeError, match="explore: dot failed: dot was killed by SIGSEGV"):
+        explore(loss, layout="dot")
+    ex = explore(loss)  # auto: the layered layout, saying why
+    assert ex.layout == "layered" and "killed by SIGSEGV" in ex.layout_note
+
+
+def test_auto_layout_does_not_wait_long_for_dot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_dot(tmp_path, "exec sleep 30", monkeypatch)
+    monkeypatch.setattr(explore_mod, "DOT_WAIT", 0.5)
+    _, loss = _nested()
+    ex = explore(loss)
+    assert ex.layout == "layered" and ex.layout_note == "dot did not finish within 0.5 s"

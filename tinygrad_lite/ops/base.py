@@ -36,7 +36,6 @@ re-exported by ``conventions``.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import weakref
 from typing import Any, Optional
@@ -45,6 +44,7 @@ import numpy as np
 
 from .. import batchstate
 from ..graph import state, values_unread
+from .alloc import AllocationError, allocating, too_big  # noqa: F401  (re-exported)
 
 Tensor: Any = None  # set by tensor.py (ops build Tensors; tensor.py calls ops)
 _new = object.__new__
@@ -209,6 +209,9 @@ def make(data: np.ndarray, op: Any, parents: tuple, ctx: Any, rg: bool, bs: int 
             t._op = op
             t._ctx = ctx
             t._stamp = next(_clock)
+            mods = st["modules"]
+            if mods:  # the innermost running module (a picture's module frames)
+                t._mod = mods[-1]
             if st["anomaly"]:
                 from ..anomaly import created
                 created(t)
@@ -244,42 +247,6 @@ def _home(t: Any, p: Any) -> None:
         h = getattr(p, "_home", None)
         if h is not None and h[0]._data is b:
             t._home = (h[0], h[1] and not p._rg)
-
-
-class AllocationError(MemoryError, RuntimeError):
-    """A result too large to allocate (an absurd size argument): a ``MemoryError``, and the
-    ``RuntimeError`` torch raises; the message names the op and its input shapes."""
-
-
-_TOO_BIG = ("array is too big", "Maximum allowed dimension exceeded", "Maximum allowed size exceeded")
-
-
-def too_big(who: str, exc: BaseException, shapes: Any = None) -> Optional[AllocationError]:
-    """``exc`` told as ``who``'s ``AllocationError`` when it is numpy's refusal to allocate
-    (a MemoryError, or the ValueError of a size past the address space); else None."""
-    if isinstance(exc, AllocationError):
-        return exc
-    if isinstance(exc, MemoryError) or (isinstance(exc, ValueError) and str(exc).startswith(_TOO_BIG)):
-        given = "" if shapes is None else f" (input shapes {shapes})"
-        return AllocationError(f"{who}: the result is too large to allocate{given}: {exc}")
-    return None
-
-
-def allocating(who: str) -> Any:
-    """Decorator of a function whose size arguments set the size of its result: numpy's
-    refusal to allocate it becomes ``who``'s ``AllocationError`` (numpy names no function)."""
-    def wrap(fn: Any) -> Any:
-        @functools.wraps(fn)
-        def inner(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return fn(*args, **kwargs)
-            except (MemoryError, ValueError) as e:
-                big = too_big(who, e)
-                if big is None:
-                    raise
-                raise big from None
-        return inner
-    return wrap
 
 
 def failed(op: Any, exc: BaseException, inputs: tuple) -> BaseException:

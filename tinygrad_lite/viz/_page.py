@@ -112,6 +112,8 @@ JS = r"""
     });
   });
   P.clusters.forEach(function (c) { c.members.forEach(function (m) { clusterOf[m] = c.id; }); });
+  var byIdAll = [];  // every node and op id a frame may hold
+  P.clusters.forEach(function (c) { (c.all || c.members).forEach(function (m) { byIdAll.push(m); }); });
 
   function showDetails(id) {
     var n = byId[id], h = "<h3>" + esc(n.name) + "</h3><table class=\"kv\">";
@@ -148,9 +150,10 @@ JS = r"""
     $("details").innerHTML = h;
   }
 
-  function expandFor(id) {
-    var cid = clusterOf[id];
-    if (cid && collapsed[cid]) toggleCluster(cid);
+  function expandFor(id) {  // open every collapsed frame around id (inner frames too)
+    P.clusters.forEach(function (c) {
+      if (collapsed[c.id] && (c.all || c.members).indexOf(id) >= 0) toggleCluster(c.id);
+    });
   }
   function reveal(id) {
     var g = $(id);
@@ -231,25 +234,30 @@ JS = r"""
 
   // ---- module frames
   function toggleCluster(cid) {
-    var c = P.clusters.filter(function (x) { return x.id === cid; })[0];
-    var hide = !collapsed[cid], inside = Object.create(null);
-    collapsed[cid] = hide;
-    c.members.forEach(function (m) {
-      inside[m] = true;
-      var e = $(m);
-      if (e) e.classList.toggle("hidden", hide);
+    collapsed[cid] = !collapsed[cid];
+    // what is hidden follows from every collapsed frame: its nodes and inner frames, at any depth
+    var hidden = Object.create(null), boxes = Object.create(null);
+    P.clusters.forEach(function (c) {
+      if (!collapsed[c.id]) return;
+      (c.all || c.members).forEach(function (m) { hidden[m] = true; });
+      (c.sub || []).forEach(function (d) { boxes[d] = true; });
     });
+    byIdAll.forEach(function (m) { var e = $(m); if (e) e.classList.toggle("hidden", !!hidden[m]); });
     P.edges.forEach(function (e) {
-      if (inside[e.src] && inside[e.dst]) { var g = $(e.id); if (g) g.classList.toggle("hidden", hide); }
+      var g = $(e.id);
+      if (g) g.classList.toggle("hidden", !!(hidden[e.src] || hidden[e.dst]));
     });
-    var g = $(cid);
-    if (g) {
-      g.classList.toggle("collapsed", hide);
-      var t = g.querySelector("text");
-      if (t) t.textContent = c.label + (hide ? " [+] " + c.members.length + " nodes collapsed" : "");
-    }
-    var b = document.querySelector('#modules button[data-cluster="' + cid + '"]');
-    if (b) b.textContent = (hide ? "expand " : "collapse ") + c.label;
+    P.clusters.forEach(function (c) {
+      var g = $(c.id), hide = !!collapsed[c.id];
+      if (g) {
+        g.classList.toggle("hidden", !!boxes[c.id]);
+        g.classList.toggle("collapsed", hide);
+        var t = g.querySelector("text");
+        if (t) t.textContent = c.label + (hide ? " [+] " + (c.all || c.members).length + " nodes collapsed" : "");
+      }
+      var b = document.querySelector('#modules button[data-cluster="' + c.id + '"]');
+      if (b) b.textContent = (hide ? "expand " : "collapse ") + c.label;
+    });
   }
   if (P.clusters.length) {
     var mh = "<h4>modules</h4>";

@@ -236,7 +236,7 @@ def draw_graph(root: Any, show_data: bool = True, show_grad: bool = True, module
             if path is None:
                 continue
             frame_of[k] = path
-            if path not in frames:
+            if path not in frames:  # (frames nest as their modules do: see frame() below)
                 m = mods.get(path, module)
                 frames[path] = f"{path}: {type(m).__name__}" if path else type(m).__name__
 
@@ -293,15 +293,26 @@ def draw_graph(root: Any, show_data: bool = True, show_grad: bool = True, module
                 oattrs["tooltip"] = rule
             by_frame[frame].append((f"o{i}", label, oattrs))
 
-    for fi, (frame, items) in enumerate(by_frame.items()):
-        if frame is None:
-            for name, label, attrs in items:
-                g.node(name, label=gv.nohtml(label), **attrs)
-            continue
-        with g.subgraph(name=f"cluster_module_{fi}") as sub:
-            sub.attr(label=gv.nohtml(esc(frames[frame])), style="rounded,dashed", color="#868e96", fontsize="10")
-            for name, label, attrs in items:
+    for name, label, attrs in by_frame[None]:
+        g.node(name, label=gv.nohtml(label), **attrs)
+    keys = list(frames)
+
+    def outer(path: str) -> Optional[str]:  # the innermost frame around a frame (the model's own, '', if drawn)
+        up = [q for q in keys if q != path and (q == "" or path.startswith(q + "."))]
+        return max(up, key=len) if up else None
+
+    def frame(parent: Any, path: str) -> None:
+        with parent.subgraph(name=f"cluster_module_{keys.index(path)}") as sub:
+            sub.attr(label=gv.nohtml(esc(frames[path])), style="rounded,dashed", color="#868e96", fontsize="10")
+            for name, label, attrs in by_frame[path]:
                 sub.node(name, label=gv.nohtml(label), **attrs)
+            for q in keys:
+                if outer(q) == path:
+                    frame(sub, q)
+
+    for path in keys:
+        if outer(path) is None:
+            frame(g, path)
 
     # module groups
     users: dict = {}

@@ -37,6 +37,7 @@ import math
 import numbers
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 from typing import Any, Optional, Union
@@ -69,6 +70,7 @@ __all__ = ["explore", "Explorer"]
 PREVIEW = 8          # numbers shown in a preview
 MAX_NODES = 10000    # explore's default limit on the values of a graph
 DOT_MAX = 1500       # layout="auto" lays out a graph of more values itself (dot takes minutes there)
+DOT_WAIT = 15.0      # seconds layout="auto" waits for dot (shared weights can make a graph of 1000 values hang)
 _LAYOUTS = ("auto", "dot", "layered")
 
 
@@ -215,9 +217,10 @@ def _traced_backward(root: Any, order: list, ids: dict, seed: Any) -> tuple:
 # ------------------------------------------------------------------------------ modules ----
 def _clusters(order: list, pnames: dict, module: Any, ids: dict) -> tuple:
     """Module frames: a parameter belongs to the module owning it; an op's output to the
-    module it was computed in (scalar-engine Values remember it), else to the module of its
-    first parameter input (so a Linear frame holds weight, bias, the linear op and its
-    output). Returns (node id -> cluster id, clusters list)."""
+    module it was computed in (recorded as ``_mod``), else to the module of its first
+    parameter input (so a Linear frame holds weight, bias, the linear op and its output).
+    Frames nest as the modules do (``parent``: the frame around one). Returns (node id ->
+    cluster id, clusters list)."""
     if module is None:
         return {}, []
     mods = dict(module.named_modules()) if hasattr(module, "named_modules") else {}
@@ -238,7 +241,25 @@ def _clusters(order: list, pnames: dict, module: Any, ids: dict) -> tuple:
         c = clusters[int(cid[path][1:])]
         c["members"].append(ids[id(nd)])
         of[ids[id(nd)]] = cid[path]
+    for c in clusters:  # the innermost frame around each (the model's own, path '', around every other)
+        up = [q for q in cid if q != c["path"] and (q == "" or c["path"].startswith(q + "."))]
+        c["parent"] = cid[max(up, key=len)] if up else None
     return of, clusters
+
+
+def _nest(clusters: list) -> None:
+    """Each frame's ``sub`` (the frames inside it, at any depth) and ``all`` (its members and
+    theirs): collapsing a frame hides what is inside its inner frames too."""
+    by_id = {c["id"]: c for c in clusters}
+    for c in clusters:
+        c["sub"], c["all"] = [], list(c["members"])
+    for c in clusters:
+        q = c.get("parent")
+        while q is not None:
+            up = by_id[q]
+            up["sub"].append(c["id"])
+            up["all"] += c["members"]
+            q = up.get("parent")
 
 
 # ------------------------------------------------------------------------------ payload ----
@@ -298,6 +319,7 @@ def build_payload(root: Any, module: Any = None, gradient: Any = None, max_nodes
             edges.append({"id": f"r{k}", "src": f"o{k}", "dst": nid})
     for c in clusters:  # an op node lives in the frame of its output
         c["members"] += [n["opid"] for n in nodes if n["module"] == c["id"] and n["opid"]]
+    _nest(clusters)
     return {"root": ids[id(root)], "root_name": names[id(root)], "nodes": nodes, "edges": edges,
             "clusters": clusters, "steps": steps, "backward_error": error, "note": note,
             "engine": "Tensor" if hasattr(root, "grad_sample") else "Value"}
@@ -327,11 +349,17 @@ def dot_source(payload: dict) -> str:
             lab = n["op"] + (f"\nc = {n['const']}" if n["const"] is not None else "")
             by_cluster[n["module"]].append(f'{n["opid"]} [id={n["opid"]}, shape=ellipse, label={_dq(lab)}, '
                                            f'fillcolor="{COLORS["op"]}", height=0.25, margin="0.03,0.01"];')
-    for c in payload["clusters"]:
-        out.append(f'  subgraph cluster_{c["id"]} {{ id={c["id"]}; label={_dq(c["label"])}; '
+    def frame(c: dict, pad: str) -> None:  # (inner frames drawn inside their module's frame)
+        out.append(f'{pad}subgraph cluster_{c["id"]} {{ id={c["id"]}; label={_dq(c["label"])}; '
                    'style="rounded,dashed"; color="#868e96";')
-        out += ["    " + s for s in by_cluster[c["id"]]]
-        out.append("  }")
+        out.extend(pad + "  " + s for s in by_cluster[c["id"]])
+        for d in payload["clusters"]:
+            if d.get("parent") == c["id"]:
+                frame(d, pad + "  ")
+        out.append(pad + "}")
+    for c in payload["clusters"]:
+        if c.get("parent") is None:
+            frame(c, "  ")
     out += ["  " + s for s in by_cluster[None]]
     out += [f'  {e["src"]} -> {e["dst"]} [id={e["id"]}];' for e in payload["edges"]]
     out.append("}")
@@ -345,10 +373,19 @@ def run_dot(source: str, timeout: float = 60.0) -> tuple:
         return None, "Graphviz's dot program was not found"
     try:
         r = subprocess.run([exe, "-Tsvg"], input=source.encode("utf-8"), capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, f"dot did not finish within {timeout:g} s"
     except (OSError, subprocess.SubprocessError) as e:
         return None, f"dot failed: {e}"
     if r.returncode != 0:
-        return None, f"dot failed: {r.stderr.decode('utf-8', 'replace').strip()[:300]}"
+        said = r.stderr.decode("utf-8", "replace").strip()[:300]
+        if r.returncode < 0:  # (a crash: dot says nothing, the signal tells)
+            try:
+                sig = signal.Signals(-r.returncode).name
+            except ValueError:
+                sig = f"signal {-r.returncode}"
+            said = f"dot was killed by {sig}" + (f": {said}" if said else "")
+        return None, f"dot failed: {said or f'exit status {r.returncode}'}"
     svg = r.stdout.decode("utf-8", "replace")
     i = svg.find("<svg")
     return (svg[i:], "") if i >= 0 else (None, "dot gave no SVG")
@@ -412,7 +449,8 @@ def explore(root: Any, module: Any = None, *, gradient: Any = None, layout: str 
     ``gradient`` seeds the explorer's own backward (dL/droot; default 1, or ones for a
     non-scalar root). ``layout``: ``"auto"`` (Graphviz's ``dot`` when installed, else the
     layered layout), ``"dot"`` (error without it) or ``"layered"``; ``"auto"`` takes the layered layout for a
-    graph of more than 1500 values, where ``dot`` would take minutes. A graph of more than
+    graph of more than 1500 values, where ``dot`` would take minutes, or when ``dot`` takes more than
+    15 s (or fails). A graph of more than
     ``max_nodes`` values (None: no limit) is refused with a ``ValueError`` (the page holds
     every value; past a few thousand it is slow to lay out and to open). No node's ``grad``
     changes.
@@ -434,8 +472,8 @@ def explore(root: Any, module: Any = None, *, gradient: Any = None, layout: str 
     elif layout == "auto" and len(payload["nodes"]) > DOT_MAX:
         svg, why = None, (f"the graph has {len(payload['nodes'])} values, more than dot lays out in seconds "
                           f"({DOT_MAX}); layout='dot' asks for it anyway")
-    else:
-        svg, why = run_dot(dot_source(payload))
+    else:  # (auto: a layout dot cannot finish soon is drawn by the layered layout instead)
+        svg, why = run_dot(dot_source(payload), DOT_WAIT if layout == "auto" else 60.0)
     if svg is None:
         if layout == "dot":
             raise RuntimeError(f"explore: {why}")

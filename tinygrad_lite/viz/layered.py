@@ -86,8 +86,9 @@ def layered_svg(payload: dict) -> str:
              f'viewBox="0 0 {width:.0f} {height:.0f}"><g id="graph0" class="graph" font-family="Helvetica" '
              'font-size="10">']
     for c in payload["clusters"]:
-        xs = [(pos[m][0], pos[m][0] + items[m][1]) for m in c["members"]]
-        ys = [(pos[m][1] - items[m][2] / 2, pos[m][1] + items[m][2] / 2) for m in c["members"]]
+        inside = c.get("all", c["members"])  # (a frame encloses its inner frames' nodes too)
+        xs = [(pos[m][0], pos[m][0] + items[m][1]) for m in inside]
+        ys = [(pos[m][1] - items[m][2] / 2, pos[m][1] + items[m][2] / 2) for m in inside]
         x0, x1 = min(a for a, _ in xs) - 6, max(b for _, b in xs) + 6
         y0, y1 = min(a for a, _ in ys) - 18, max(b for _, b in ys) + 6
         parts.append(f'<g id="{c["id"]}" class="cluster"><title>{e(c["label"])}</title><polygon fill="none" '
