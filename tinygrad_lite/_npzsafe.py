@@ -135,6 +135,21 @@ def first_offset(data: bytes) -> int:
         return min((info.header_offset for info in zf.infolist()), default=0)
 
 
+def first_end(data: bytes) -> int:
+    """Where the first zip archive of ``data`` (archives one after another, the first at 0)
+    ends, from its end-of-central-directory record: the first such record whose directory
+    ends right before it (bytes that look like one inside a member do not); 0 if none
+    (zip64, or not this layout). One pass, however many archives follow."""
+    i = data.find(b"PK\x05\x06")
+    while i >= 0:
+        if i + 22 <= len(data):
+            size, offset, comment = struct.unpack("<IIH", data[i + 12:i + 22])
+            if offset + size == i and i + 22 + comment <= len(data):
+                return i + 22 + comment
+        i = data.find(b"PK\x05\x06", i + 1)
+    return 0
+
+
 def list_members(f: BinaryIO, where: str, key_pattern: str) -> tuple[zipfile.ZipFile, dict[str, Any], list]:
     """Opens the zip archive ``f`` and checks every member from the headers alone.
 

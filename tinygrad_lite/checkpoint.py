@@ -415,16 +415,16 @@ def _parse_structure(raw: np.ndarray, where: str, stored: int) -> Any:
 
 
 def _load_archive(f: BinaryIO, where: str, start: int = 0) -> Any:
-    """Checks the archive ``f`` (at ``start``) from its headers, its structure, then reads the arrays.
-    zip reads the directory at the END of the file: when other archives follow this one (saves into
-    one stream), this one is read alone and ``f`` left at the next one."""
+    """Checks the archive ``f`` (at ``start``) from its headers, its structure, then reads the arrays. zip
+    reads the directory at the END: when other archives follow (saves into one stream), this one is read alone."""
     zf, members, unexpected = _npzsafe.list_members(f, where, _MEMBER_KEYS)
     first = min((info.header_offset for info in members.values()), default=start)
     if first > start:
         zf.close()
         f.seek(start)
         data = f.read(first - start)
-        while first := _npzsafe.first_offset(data):  # (still a later archive's directory: 3+ saves)
+        data = data[:_npzsafe.first_end(data) or len(data)]  # (one pass: the loop reopens once per archive)
+        while first := _npzsafe.first_offset(data):  # (still a later archive's directory: zip64 saves)
             data = data[:first]
         f.seek(start + len(data))
         return _load_archive(io.BytesIO(data), where)

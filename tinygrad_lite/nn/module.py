@@ -12,7 +12,6 @@ list, tuple or dict). Linear is one fused graph node with its own per-sample rul
 from __future__ import annotations
 
 import sys
-import threading
 from collections import OrderedDict
 from typing import Any, Iterator, NamedTuple, Optional, Union
 
@@ -32,8 +31,6 @@ from ..value import Value
 from .module_api import Listed, ModuleAPI, _cast, _check_name, _named, cycle_safe_repr
 from .state_hooks import StateHooks, run_load_post, run_load_pre, run_state_post, run_state_pre
 from .statearray import StateArray
-
-_TRAINING = threading.local()  # ids of the modules whose train() is running, in this thread
 
 __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten"]
 
@@ -249,26 +246,6 @@ class Module(ModuleAPI, StateHooks):
                 p.grad = 0.0
             else:
                 p.zero_grad(set_to_none)
-
-    def train(self, mode: bool = True) -> "Module":
-        """Set training mode (``mode=True``) or evaluation mode on this module and every
-        module below it (Dropout and BatchNorm behave differently); returns self."""
-        if not isinstance(mode, (bool, np.bool_)):
-            raise TypeError(f"train: mode must be a bool, got {mode!r}")
-        busy = _TRAINING.__dict__.setdefault("ids", set())  # (a module held inside itself is set once)
-        busy.add(id(self))
-        try:
-            self.training = bool(mode)
-            for m in self.children():  # each child's own train(), as torch: an override is honoured
-                if id(m) not in busy:
-                    m.train(mode)
-        finally:
-            busy.discard(id(self))
-        return self
-
-    def eval(self) -> "Module":
-        """Evaluation mode: ``train(False)``."""
-        return self.train(False)
 
     # ----------------------------------------------------------------- buffers ---------
     def register_buffer(self, name: str, value: Any, persistent: bool = True) -> None:

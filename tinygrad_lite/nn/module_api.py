@@ -117,10 +117,46 @@ def _cast(t: Tensor, dt: np.dtype) -> None:
     t._gbuf = t._gsbuf = None  # memory kept for reuse, in the old dtype
 
 
+_TRAINING = threading.local()  # ids of the modules whose train() is running, in this thread
+
+
 class ModuleAPI:
     """Mixin of ``Module`` (see the module docstring)."""
 
     # ----------------------------------------------------------------- the whole tree ---
+    def train(self, mode: bool = True) -> "Module":
+        """Set training mode (``mode=True``) or evaluation mode on this module and every
+        module below it (Dropout and BatchNorm behave differently); returns self."""
+        if not isinstance(mode, (bool, np.bool_)):
+            raise TypeError(f"train: mode must be a bool, got {mode!r}")
+        busy = _TRAINING.__dict__.setdefault("ids", set())  # (a module held inside itself is set once)
+        before = None if busy else [(m, m.__dict__.get("training")) for m in self.modules()]  # (the outermost call)
+        busy.add(id(self))
+        try:
+            self.training = bool(mode)
+            for m in self.children():  # each child's own train(), as torch: an override is honoured
+                if id(m) not in busy:
+                    m.train(mode)
+        except BaseException as e:
+            if before is None:
+                raise
+            for m, was in before:  # a failed switch changes nothing
+                if was is None:
+                    m.__dict__.pop("training", None)
+                else:
+                    m.__dict__["training"] = was
+            if isinstance(e, RecursionError):
+                raise RecursionError(f"{type(self).__name__}.train: modules nested deeper than Python's recursion "
+                                     f"limit ({sys.getrecursionlimit()}) allows; nothing was changed") from e
+            raise
+        finally:
+            busy.discard(id(self))
+        return self
+
+    def eval(self) -> "Module":
+        """Evaluation mode: ``train(False)``."""
+        return self.train(False)
+
     def apply(self, fn: Callable[["Module"], Any]) -> "Module":
         """Call ``fn(module)`` on every child (recursively, children first) and then on this
         module, as torch does (e.g. a custom initialisation); returns self."""

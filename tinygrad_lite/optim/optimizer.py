@@ -490,12 +490,22 @@ class Optimizer(HookMethods):
             new_group["params"] = group["params"]
             self._check_group(new_group)
             new_groups.append(new_group)
+        for i, group in enumerate(new_groups):  # buffers only some settings keep (RMSprop's momentum)
+            for p in group["params"]:
+                lacking = [n for n in self._needs(group) if p in new_state and new_state[p] and n not in new_state[p]]
+                if lacking:
+                    raise ValueError(f"the state of a parameter of shape {p.data.shape} in group {i} lacks the "
+                                     f"buffer(s) {lacking}, which the group's settings keep; nothing was loaded")
         self._check_loaded(new_state, new_groups)
         # all checks passed: commit (group dicts are updated in place, so references stay valid)
         self.state = new_state
         for group, new_group in zip(self.param_groups, new_groups):
             group.clear()
             group.update(new_group)
+
+    def _needs(self, group: dict) -> tuple:
+        """The buffers beyond ``required`` that a stepped parameter of ``group`` keeps (subclasses)."""
+        return ()
 
     def _check_loaded(self, state: dict, groups: list) -> None:
         """Subclass hook: cross-checks of a loaded state before it is committed."""

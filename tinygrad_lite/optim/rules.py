@@ -177,6 +177,9 @@ class Adam(Optimizer):
     buffers = {"step": "step", "exp_avg": "array", "exp_avg_sq": "array", "max_exp_avg_sq": "array"}
     required = ("step", "exp_avg", "exp_avg_sq")
 
+    def _needs(self, group: dict) -> tuple:
+        return ("max_exp_avg_sq",) if group.get("amsgrad") else ()
+
     def _check_group(self, group: dict) -> None:
         super()._check_group(group)
         _check_betas(group["betas"])
@@ -249,6 +252,10 @@ class RMSprop(Optimizer):
     checks = {"eps": "number", "momentum": "number", "alpha": "number", "centered": "bool"}
     buffers = {"step": "step", "square_avg": "array", "grad_avg": "array", "momentum_buffer": "array"}
     required = ("step", "square_avg")
+
+    def _needs(self, group: dict) -> tuple:
+        return (("momentum_buffer",) if group.get("momentum", 0) > 0 else ()) + (
+            ("grad_avg",) if group.get("centered") else ())
 
     def update(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:
         """One RMSprop step of ``p`` (see the class docstring)."""

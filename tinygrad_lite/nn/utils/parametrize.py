@@ -184,17 +184,26 @@ def register_parametrization(module: Module, tensor_name: str, parametrization: 
     if not isinstance(original, Tensor) or original._op is not None:
         raise ValueError(f"{who}: module {type(module).__name__} has no parameter or buffer named {tensor_name!r}")
     buffer = tensor_name in module.__dict__.get("_buffer_names", ())
-    plist = ParametrizationList([parametrization], original, unsafe=unsafe, buffer=buffer)
-    if not unsafe:
-        with no_grad():
-            value = plist()
-        if not isinstance(value, Tensor) or value.data.shape != original.data.shape:
-            raise ValueError(f"{who}: the parametrization must keep the shape {original.data.shape} of "
-                             f"{tensor_name!r}, got {getattr(value, 'shape', type(value).__name__)} (use unsafe=True "
-                             f"to allow it)")
-        if value.data.dtype != original.data.dtype:
-            raise ValueError(f"{who}: the parametrization must keep the dtype {original.data.dtype} of "
-                             f"{tensor_name!r}, got {value.data.dtype} (use unsafe=True to allow it)")
+    kept, values, version = original._data, original._data.copy(), original._v
+    try:  # (right_inverse writes the original; a refused registration puts it back)
+        plist = ParametrizationList([parametrization], original, unsafe=unsafe, buffer=buffer)
+        if not unsafe:
+            with no_grad():
+                value = plist()
+            if not isinstance(value, Tensor) or value.data.shape != kept.shape:
+                raise ValueError(f"{who}: the parametrization must keep the shape {kept.shape} of "
+                                 f"{tensor_name!r}, got {getattr(value, 'shape', type(value).__name__)} (use "
+                                 "unsafe=True to allow it); nothing was changed")
+            if value.data.dtype != kept.dtype:
+                raise ValueError(f"{who}: the parametrization must keep the dtype {kept.dtype} of "
+                                 f"{tensor_name!r}, got {value.data.dtype} (use unsafe=True to allow it); nothing "
+                                 "was changed")
+    except BaseException:
+        original._data = kept
+        if kept.flags.writeable:
+            kept[...] = values
+        original._v = version
+        raise
     delattr(module, tensor_name)
     if not getattr(type(module), "_parametrized", False):
         cls = type(module)
