@@ -528,3 +528,38 @@ def test_one_sample_parts_and_a_stale_record_reduce_to_the_one_process_gradient(
 
 def test_allreduce_sum_of_a_non_native_byte_order(mpi: None) -> None:
     job(3, SCRIPTS / "byteorder.py")
+
+
+def test_accumulated_sum_costs_reduce_exactly_and_mean_costs_are_refused(mpi: None, tmp_path: Path) -> None:
+    job(3, SCRIPTS / "accumulate.py", tmp_path, "sum")
+    ranks = rank_files(tmp_path, 3)
+    X = np.random.default_rng(0).normal(size=(8, 3))
+    Y = X.sum(1, keepdims=True)
+    m = tl.nn.Linear(3, 1, rng=0)
+    for idx in (np.arange(6), np.arange(6, 8)):
+        tl.nn.functional.mse_loss(m(tl.Tensor(X[idx])), tl.Tensor(Y[idx]), reduction="sum").backward()
+    for i, p in enumerate(m.parameters()):
+        assert_close_relative(ranks[0][str(i)], p.grad, 1e-12)
+        assert all(r[str(i)].tobytes() == ranks[0][str(i)].tobytes() for r in ranks[1:])
+    done = job(3, SCRIPTS / "accumulate.py", tmp_path, "mean", check=False)
+    assert done.returncode != 0
+    assert "add up several backward calls (accumulation over micro-batches) of costs that are means" in done.stderr
+
+
+def test_accumulated_records_in_one_process() -> None:
+    m = tl.nn.Linear(3, 1, rng=0)
+    for n, red in ((3, "sum"), (2, "sum")):
+        tl.nn.functional.mse_loss(m(tl.Tensor(np.ones((n, 3)), batched=True)), tl.Tensor(np.ones((n, 1)), batched=True),
+                                  reduction=red).backward()
+    assert m.weight.last_batch == (5, "sum")
+    m.zero_grad()
+    for n in (3, 2):
+        m(tl.Tensor(np.ones((n, 3)), batched=True)).mean().backward()
+    assert m.weight.last_batch == (5, "accumulated")
+    before = m.weight.grad.copy()
+    dist.init()
+    dist.all_reduce_gradients(m)  # a world of 1: the accumulated gradient is the answer
+    np.testing.assert_array_equal(m.weight.grad, before)
+    m.zero_grad()
+    m(tl.Tensor(np.ones((4, 3)), batched=True)).mean().backward()
+    assert m.weight.last_batch == (4, "mean")

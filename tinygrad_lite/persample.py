@@ -262,7 +262,11 @@ class Context:
                      for leaf, parts in writes]
         kept: list = []  # leaves whose rows now read the batch's inputs
         for k, (leaf, parts) in enumerate(writes):
-            leaf.last_batch = (B, reduction)
+            prev = leaf._last_batch if leaf._grad is not None or leaf._lazy else None
+            if prev and prev[0]:  # another backward into the same .grad (accumulation): sums add up
+                leaf.last_batch = (prev[0] + B, "sum" if prev[1] == reduction == "sum" else "accumulated")
+            else:
+                leaf.last_batch = (B, reduction)
             if modes[k] == "rows" or (self.mode == "norms" and self.error):
                 ps = leaf._ps if leaf._ps is not None else SampleGrads()
                 last = ps.segments[-1] if ps.segments else None

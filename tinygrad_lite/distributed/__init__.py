@@ -339,6 +339,10 @@ def broadcast_parameters(params_or_module: ParamsLike, root: int = 0) -> None:
         offset += size
 
 
+class _Accumulated(ValueError):
+    """Gradients accumulated over micro-batches whose mean costs cannot be weighed across ranks."""
+
+
 def _batch_info(p: Tensor) -> Optional[tuple[int, Optional[str]]]:
     """``(n, reduction)`` of ``p``'s last backward (``p.last_batch``), or None when not recorded."""
     info = getattr(p, "last_batch", None)
@@ -376,6 +380,13 @@ def _local_batch(params: list[Tensor], n: Optional[int], reduction: Optional[str
     # as factors (in a world of 1 nothing else reads it, and the optimizer steps from the factors)
     with_grad = [i for i, p in enumerate(params) if p._grad is not None or p._lazy]
     records = {i: _batch_info(params[i]) for i in with_grad}
+    if n is None and any(r is not None and r[1] == "accumulated" for r in records.values()):
+        raise _Accumulated(
+            "dist.all_reduce_gradients: the gradients add up several backward calls (accumulation over "
+            "micro-batches) of costs that are means; how each rank's samples weigh in each of them is lost, so "
+            "the result would not be the one-process gradient. Write each micro-batch's cost as a sum "
+            "(reduction='sum'; divide by the global batch size where the mean is wanted: the sums add up "
+            "exactly), or pass n= to weigh this rank's gradient yourself")
     known = {r for r in records.values() if r is not None and r[1] is not None}
     if len(known) > 1:
         raise ValueError(
@@ -404,7 +415,7 @@ def _local_batch(params: list[Tensor], n: Optional[int], reduction: Optional[str
         n, found = recorded
         return int(n), _REDUCTIONS[reduction or found]
     if reduction is None:
-        reduction = recorded[1] if recorded is not None else "mean"
+        reduction = recorded[1] if recorded is not None and recorded[1] in _REDUCTIONS else "mean"
     return int(n), _REDUCTIONS[reduction]
 
 
@@ -448,6 +459,10 @@ def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, 
         n_k, code = _local_batch(params, n, reduction, _sync_reduction(params_or_module))
         if n_k == 0:  # an empty shard adds nothing, whatever its cost's reduction
             code = 0
+    except _Accumulated as e:  # (in a world of 1 the accumulated gradient is the answer)
+        if _size == 1:
+            return
+        local_error = e
     except (TypeError, ValueError) as e:
         local_error = e
     if _alone(local_error):
