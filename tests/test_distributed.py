@@ -563,3 +563,31 @@ def test_accumulated_records_in_one_process() -> None:
     m.zero_grad()
     m(tl.Tensor(np.ones((4, 3)), batched=True)).mean().backward()
     assert m.weight.last_batch == (4, "mean")
+
+
+def test_broadcast_parameters_carries_buffers_and_refuses_inexact_integers(mpi: None, tmp_path: Path) -> None:
+    job(2, SCRIPTS / "bcast_buffers.py", tmp_path, "buffers")
+    r0, r1 = rank_files(tmp_path, 2)
+    assert set(r0) == set(r1) and {"1.running_mean", "1.running_var", "1.num_batches_tracked"} <= set(r0)
+    for k in r0:
+        assert r0[k].tobytes() == r1[k].tobytes(), k
+    model = tl.nn.Sequential(tl.nn.Linear(3, 4, rng=0), tl.nn.BatchNorm1d(4))
+    model(tl.Tensor(np.random.default_rng(0).normal(size=(5, 3))))
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(r0[k], v)  # rank 0's
+    np.testing.assert_array_equal(r1["lin.weight"], tl.nn.Linear(2, 2, rng=10).weight.data)
+    done = job(2, SCRIPTS / "bcast_buffers.py", tmp_path, "bigint", check=False)
+    assert done.returncode != 0 and "holds values beyond 2**53" in done.stderr
+
+
+def test_broadcast_parameters_refuses_a_state_dict_of_copies() -> None:
+    dist.init()
+    with pytest.raises(TypeError, match="a state_dict holds copies"):
+        dist.broadcast_parameters(tl.nn.Linear(2, 2).state_dict())
+
+
+def test_shard_with_a_distributed_sampler_is_refused() -> None:
+    X = np.arange(24.0).reshape(12, 2)
+    sampler = tl.data.DistributedSampler(tl.data.TensorDataset(tl.Tensor(X)), num_replicas=2, rank=0, seed=0)
+    with pytest.raises(ValueError, match="a DistributedSampler gives each rank its own samples already"):
+        tl.data.DataLoader(X, np.zeros(12), batch_size=4, sampler=sampler, shard=(0, 2))

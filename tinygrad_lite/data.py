@@ -273,6 +273,9 @@ class DataLoader:
                 "every rank draws the same global batches"
             )
         src = self.sampler if self.sampler is not None else getattr(self.batch_sampler, "sampler", None)
+        if shard_ is not None and type(src).__name__ == "DistributedSampler":  # (each rank's own samples)
+            raise ValueError("DataLoader: shard= cuts every rank's part out of the same global batches, and a "
+                             "DistributedSampler gives each rank its own samples already: use one of them")
         if shard_ is not None and shard_[1] > 1 and getattr(src, "_seeded", True) is False:
             raise ValueError(f"DataLoader: a shard of a world above 1 needs the {type(src).__name__} seeded "
                              "(generator=, an int, the same on every rank) so that every rank draws the same "

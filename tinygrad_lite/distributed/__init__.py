@@ -134,14 +134,23 @@ def world_size() -> int:
 # --------------------------------------------------------------------------- helpers
 
 
-def _parameters(params_or_module: ParamsLike, fn: str) -> list[Tensor]:
+def _parameters(params_or_module: ParamsLike, fn: str, buffers: bool = False) -> list[Tensor]:
+    """A Module's parameters (and ``buffers`` after them), or an iterable's (a dict's) Tensors."""
     if isinstance(params_or_module, Tensor):
         params = [params_or_module]
     elif hasattr(params_or_module, "parameters") and callable(params_or_module.parameters):
         params = list(params_or_module.parameters())
+        if buffers:
+            params += [b for b in params_or_module.buffers() if isinstance(b, Tensor)]
+    elif isinstance(params_or_module, dict):
+        params = list(params_or_module.values())
+        if not all(isinstance(p, Tensor) for p in params):
+            raise TypeError(f"dist.{fn}: a dict must hold Tensors (a state_dict holds copies, which would not "
+                            "change the model); pass the model itself")
     else:
         try:
-            params = list(params_or_module)
+            params = [q[1] if isinstance(q, tuple) and len(q) == 2 and isinstance(q[0], str) else q
+                      for q in params_or_module]
         except TypeError:
             raise TypeError(
                 f"dist.{fn}: params_or_module must be a Module or an iterable of Tensors, "
@@ -303,21 +312,25 @@ def allreduce_sum(array: Any) -> np.ndarray:
 def broadcast_parameters(params_or_module: ParamsLike, root: int = 0) -> None:
     """Copies rank ``root``'s parameter values into every rank's parameters, in place.
 
-    ``params_or_module`` is a Module (its ``parameters()``) or an iterable of
-    Tensors; every rank must pass the same shapes in the same order (else
-    ``ValueError`` on every rank). Call it once after building the model, so
-    all ranks start from the same weights. All values travel in ONE float64
-    message (exact for float16/32/64 data).
-    """
+    ``params_or_module``: a Module (its parameters, then its buffers such as BatchNorm's running
+    statistics, as DDP) or an iterable (a dict) of Tensors or ``(name, Tensor)`` pairs, the same
+    shapes in the same order on every rank (else ``ValueError`` on every rank). Call it after
+    building (or loading) the model. ONE float64 message carries all values: exact for float16/32/64
+    and integers up to 2**53 (larger ones are refused on every rank)."""
     _require_init("broadcast_parameters")
     local_error: Optional[BaseException] = None
     params: list[Tensor] = []
     try:
-        params = _parameters(params_or_module, "broadcast_parameters")
+        params = _parameters(params_or_module, "broadcast_parameters", buffers=True)
         if isinstance(root, bool) or not isinstance(root, (int, np.integer)) or not 0 <= root < _size:
             raise ValueError(
                 f"dist.broadcast_parameters: root must be a rank in 0..{_size - 1}, got {root!r}"
             )
+        big = [p.shape for p in params if p.data.dtype.kind in "iu" and p.data.size and _rank == root
+               and ((p.data > 2**53).any() or (p.data < -2**53).any())]  # (the root's refusal reaches all ranks)
+        if big:
+            raise ValueError(f"dist.broadcast_parameters: an integer tensor of shape {big[0]} holds values "
+                             "beyond 2**53, which the float64 message cannot carry exactly")
     except (TypeError, ValueError) as e:
         local_error = e
     if _alone(local_error):
