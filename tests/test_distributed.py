@@ -591,3 +591,9 @@ def test_shard_with_a_distributed_sampler_is_refused() -> None:
     sampler = tl.data.DistributedSampler(tl.data.TensorDataset(tl.Tensor(X)), num_replicas=2, rank=0, seed=0)
     with pytest.raises(ValueError, match="a DistributedSampler gives each rank its own samples already"):
         tl.data.DataLoader(X, np.zeros(12), batch_size=4, sampler=sampler, shard=(0, 2))
+
+
+def test_a_rank_whose_script_ends_early_ends_the_job_instead_of_a_hang(mpi: None, tmp_path: Path) -> None:
+    done = job(2, SCRIPTS / "early_end.py", timeout=60.0, check=False)
+    assert done.returncode != 0
+    assert "the script ended on rank(s) [1]" in done.stderr

@@ -80,12 +80,11 @@ _rank = 0
 _size = 1
 _initialized = False
 
-# The fixed-size header every rank sends before a collective's data: what the call is and
-# what it is about to send, so a mismatch raises the same clear error on every rank
-# instead of hanging in (or corrupting) the data exchange.
+# The fixed-size header every rank sends before a collective's data (what the call is and what it is
+# about to send): a mismatch raises the same clear error on every rank instead of hanging.
 _STATUS, _KIND, _COUNT, _TOTAL, _CRC, _ADLER, _N, _REDUCTION, _ROOT = range(9)
 _HEADER = 9
-_KINDS = {1: "broadcast_parameters", 2: "all_reduce_gradients", 3: "allreduce_sum"}
+_KINDS = {1: "broadcast_parameters", 2: "all_reduce_gradients", 3: "allreduce_sum", 4: "the end of the script"}
 _REDUCTIONS = {"mean": 1, "sum": 2}
 
 
@@ -224,7 +223,9 @@ def _exchange_headers(header: np.ndarray, local_error: Optional[BaseException]) 
     kinds = rows[:, _KIND].astype(int)
     if np.any(kinds != kind):
         calls = ", ".join(f"rank {r}: {_KINDS.get(int(k), '?')}" for r, k in enumerate(kinds))
-        raise RuntimeError(f"dist.{fn}: the ranks called different collectives ({calls})")
+        ended = f"the script ended on rank(s) {np.flatnonzero(kinds == 4).tolist()}: " if 4 in kinds else ""
+        raise RuntimeError(f"dist{'' if kind == 4 else '.' + fn}: {ended}the ranks called different collectives "
+                           f"({calls}); every rank must make the same calls (an empty shard's rank too)")
     sig = rows[:, _COUNT:_ADLER + 1]
     if np.any(sig != sig[0]) and kind == 3:
         detail = "; ".join(f"rank {r}: {int(rows[r, _TOTAL])} elements" for r in range(_size))

@@ -7,7 +7,9 @@ data file missing on one machine, before the script calls ``init()``) is caught
 here and ends the job the same way. ``sys.exit`` with a non-zero status does not
 reach an exception hook either: the other ranks would wait forever in their next
 collective. Here such an exit prints ``rank K: exited with status S`` and ends
-every rank of the job, with that status.
+every rank of the job, with that status. A script that ends normally makes one last
+exchange (``script_ended``): a rank still calling collectives then raises on every rank
+instead of waiting for the rank that is gone.
 """
 
 from __future__ import annotations
@@ -41,6 +43,14 @@ def abort_job(code: Any) -> None:
     _mpi.abort(comm, _status(code))  # (after the launcher has passed the message on)
 
 
+def script_ended() -> None:
+    """The last exchange of a rank whose script ended normally: a rank that still calls a
+    collective meets it and every rank raises, instead of waiting for one that is gone."""
+    dist = sys.modules[__package__]  # (the package, whose init() the script called, or not)
+    if dist._initialized and dist._size > 1:
+        dist._exchange_headers(dist._header(4, False), None)
+
+
 def main(argv: Optional[list] = None) -> None:
     """Runs ``argv[0]`` (a script path) with the arguments ``argv[1:]`` as ``__main__``."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -53,12 +63,14 @@ def main(argv: Optional[list] = None) -> None:
     except SystemExit as exc:
         if _status(exc.code):
             abort_job(exc.code)
+        script_ended()
         raise
     except BaseException:  # (raised before init() installed the hook, or caught first here)
         comm = _mpi.connect()
         if comm is not None and _mpi.rank_and_size(comm)[1] > 1:
             _abort.fail(comm, *_mpi.rank_and_size(comm), *sys.exc_info())
         raise
+    script_ended()
 
 
 if __name__ == "__main__":
