@@ -558,7 +558,10 @@ def test_accumulated_records_in_one_process() -> None:
     assert m.weight.last_batch == (5, "accumulated")
     before = m.weight.grad.copy()
     dist.init()
-    dist.all_reduce_gradients(m)  # a world of 1: the accumulated gradient is the answer
+    with pytest.raises(ValueError, match="accumulation over micro-batches"):  # (one process shows it early)
+        dist.all_reduce_gradients(m)
+    np.testing.assert_array_equal(m.weight.grad, before)
+    dist.all_reduce_gradients(m, n=5)  # (weighed by hand: a world of 1 leaves it)
     np.testing.assert_array_equal(m.weight.grad, before)
     m.zero_grad()
     m(tl.Tensor(np.ones((4, 3)), batched=True)).mean().backward()
@@ -597,3 +600,13 @@ def test_a_rank_whose_script_ends_early_ends_the_job_instead_of_a_hang(mpi: None
     done = job(2, SCRIPTS / "early_end.py", timeout=60.0, check=False)
     assert done.returncode != 0
     assert "the script ended on rank(s) [1]" in done.stderr
+
+
+def test_a_cost_of_an_unusual_weight_is_named_as_such() -> None:
+    dist.init()
+    m = tl.nn.Linear(3, 1, rng=0)
+    (m(tl.Tensor(np.ones((4, 3)), batched=True)).mean() / 2).backward()
+    assert m.weight.last_batch == (4, "scaled")
+    with pytest.raises(ValueError, match=r"neither 1/B \(a mean\) nor 1 \(a sum\), such as \(loss / 2\)"):
+        dist.all_reduce_gradients(m)
+    dist.all_reduce_gradients(m, reduction="mean")

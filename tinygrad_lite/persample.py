@@ -246,6 +246,8 @@ class Context:
                 reduction = "mean"
             elif is_sum:
                 reduction = "sum"
+            elif not self.error:  # a weight of neither (loss / 2): tl.distributed asks which it is
+                reduction = "scaled"
         ident = batch_ident(self.keys.values(), B)  # (the inputs x / 255 or a slice of h0 were made from)
         writes = []
         for leaf, _ in leaves:

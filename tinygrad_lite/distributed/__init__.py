@@ -353,10 +353,6 @@ def broadcast_parameters(params_or_module: ParamsLike, root: int = 0) -> None:
         offset += size
 
 
-class _Accumulated(ValueError):
-    """Gradients accumulated over micro-batches whose mean costs cannot be weighed across ranks."""
-
-
 def _batch_info(p: Tensor) -> Optional[tuple[int, Optional[str]]]:
     """``(n, reduction)`` of ``p``'s last backward (``p.last_batch``), or None when not recorded."""
     info = getattr(p, "last_batch", None)
@@ -395,12 +391,14 @@ def _local_batch(params: list[Tensor], n: Optional[int], reduction: Optional[str
     with_grad = [i for i, p in enumerate(params) if p._grad is not None or p._lazy]
     records = {i: _batch_info(params[i]) for i in with_grad}
     if n is None and any(r is not None and r[1] == "accumulated" for r in records.values()):
-        raise _Accumulated(
+        raise ValueError(
             "dist.all_reduce_gradients: the gradients add up several backward calls (accumulation over "
             "micro-batches) of costs that are means; how each rank's samples weigh in each of them is lost, so "
             "the result would not be the one-process gradient. Write each micro-batch's cost as a sum "
             "(reduction='sum'; divide by the global batch size where the mean is wanted: the sums add up "
             "exactly), or pass n= to weigh this rank's gradient yourself")
+    scaled = any(r is not None and r[1] == "scaled" for r in records.values())
+    records = {i: (r[0], None) if r is not None and r[1] == "scaled" else r for i, r in records.items()}
     known = {r for r in records.values() if r is not None and r[1] is not None}
     if len(known) > 1:
         raise ValueError(
@@ -417,9 +415,12 @@ def _local_batch(params: list[Tensor], n: Optional[int], reduction: Optional[str
             if len(sizes) == 1 and (reduction or hint):
                 return sizes.pop(), _REDUCTIONS[reduction or hint]
             raise ValueError(
-                f"dist.all_reduce_gradients: the last backward saw {sorted(sizes)} samples through a graph that "
-                "mixes them (BatchNorm in training mode), which hides the cost's reduction; pass "
-                "reduction='mean' or 'sum' (or use SyncBatchNorm, whose reduction= names it)")
+                f"dist.all_reduce_gradients: the last backward saw {sorted(sizes)} samples " + (
+                    "through a cost that weighs each sample's term by neither 1/B (a mean) nor 1 (a sum), "
+                    "such as (loss / 2).backward(); pass reduction='mean' or 'sum' (which the cost is, times a "
+                    "constant)" if scaled else "through a graph that mixes them (BatchNorm in training mode), "
+                    "which hides the cost's reduction; pass reduction='mean' or 'sum' (or use SyncBatchNorm, "
+                    "whose reduction= names it)"))
         if missing:
             raise ValueError(
                 "dist.all_reduce_gradients: cannot tell how many samples the last backward saw (parameter "
@@ -473,10 +474,6 @@ def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, 
         n_k, code = _local_batch(params, n, reduction, _sync_reduction(params_or_module))
         if n_k == 0:  # an empty shard adds nothing, whatever its cost's reduction
             code = 0
-    except _Accumulated as e:  # (in a world of 1 the accumulated gradient is the answer)
-        if _size == 1:
-            return
-        local_error = e
     except (TypeError, ValueError) as e:
         local_error = e
     if _alone(local_error):
