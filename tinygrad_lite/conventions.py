@@ -267,8 +267,8 @@ class TorchSpellings:
         try:
             perm[axis0], perm[axis1] = perm[axis1], perm[axis0]
         except (IndexError, TypeError):
-            raise ValueError(f"swapaxes: axes {axis0} and {axis1} do not fit a tensor of shape "
-                             f"{self.data.shape}") from None
+            raise base._AxisError(f"swapaxes: axes {axis0} and {axis1} do not fit a tensor of shape "
+                                  f"{self.data.shape}") from None
         return base_ops.TRANSPOSE(self, tuple(perm))
 
     swapdims = swapaxes
@@ -354,8 +354,8 @@ def check_fits(who: str, values: np.ndarray, d: np.ndarray, casting: str, grad: 
     except ValueError:
         fits = False
     if not fits:
-        raise ValueError(f"{who}: the result has shape {values.shape}, which cannot be stored in place in a tensor "
-                         f"of shape {d.shape}")
+        raise ShapeMismatchError(f"{who}: the result has shape {values.shape}, which cannot be stored in place in "
+                                 f"a tensor of shape {d.shape}")
     if not (np.can_cast(values.dtype, d.dtype, casting) or casting == "same_kind" and values.dtype.kind + d.dtype.kind
             in ("iu", "ui")) or (grad and d.dtype.kind != "f"):  # (signed <-> unsigned wraps, as torch's)
         raise DtypeError(f"{who}: a result of dtype {values.dtype} cannot be stored in place in a tensor of dtype "

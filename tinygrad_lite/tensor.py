@@ -487,7 +487,7 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
         ``q.view(B, T, H, D).transpose(1, 2)``. torch's keywords ``dim0=``/``dim1=`` always swap."""
         if dim0 is not None or dim1 is not None:  # (unambiguous: torch's spelling, whatever the ndim)
             return self.swapaxes(*axes, dim0=dim0, dim1=dim1)
-        if self.data.ndim == 2 and len(axes) == 2 and all(type(a) is int for a in axes) and \
+        if self.data.ndim == 2 and len(axes) == 2 and all(type(a) is int and -2 <= a < 2 for a in axes) and \
                 [a % 2 for a in axes] == [0, 1]:  # (torch's spelling: two int arguments; a tuple is numpy's)
             raise ValueError("transpose(0, 1) on a 2-D tensor: numpy reads it as the identity permutation, "
                              "torch as a swap of the two axes; write x.T or x.swapaxes(0, 1) to swap them, or "

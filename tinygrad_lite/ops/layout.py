@@ -330,7 +330,7 @@ def check_ints(op: str, what: str, values: tuple, low: int, note: str = "") -> N
         if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
             raise TypeError(f"{op}: {what} must be ints, got {values!r}")
         if n < low:
-            raise ValueError(f"{op}: {what} must be >= {max(low, 0)}{note}, got {values!r}")
+            raise base.ArgumentError(f"{op}: {what} must be >= {max(low, 0)}{note}, got {values!r}")
 
 
 class Repeat(Op):
