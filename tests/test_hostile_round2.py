@@ -113,3 +113,36 @@ def test_saves_into_one_stream_still_load_one_by_one_with_directory_bytes_inside
         got = tl.load(f)
         assert got["k"] == k
         np.testing.assert_array_equal(got["a"], payload + k)
+
+
+def _sched_state(make):
+    m = tl.nn.Linear(2, 2)
+    opt = tl.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+    s = make(opt)
+    opt.step()
+    s.step(1.0) if isinstance(s, tl.optim.lr_scheduler.ReduceLROnPlateau) else s.step()
+    return s, copy.deepcopy(s.state_dict())
+
+
+S = tl.optim.lr_scheduler
+
+
+@pytest.mark.parametrize("make,key,value,words", [
+    (lambda o: S.OneCycleLR(o, max_lr=1.0, total_steps=20), "use_beta1", True, "use_beta1=True cycles betas"),
+    (lambda o: S.CyclicLR(o, base_lr=0.01, max_lr=0.1), "total_size", float("nan"), "total_size must be"),
+    (lambda o: S.CyclicLR(o, base_lr=0.01, max_lr=0.1), "step_ratio", float("nan"), "step_ratio must be"),
+    (lambda o: S.CyclicLR(o, base_lr=0.01, max_lr=0.1), "step_ratio", 1.5, "step_ratio must be in"),
+    (lambda o: S.ReduceLROnPlateau(o), "eps", -1.0, "eps"),
+    (lambda o: S.ReduceLROnPlateau(o), "threshold", float("nan"), "threshold"),
+    (lambda o: S.ReduceLROnPlateau(o), "best", float("nan"), "best must be a number, got NaN"),
+])
+def test_a_scheduler_state_that_cannot_work_is_refused_at_load(make, key, value, words):
+    s, sd = _sched_state(make)
+    before = copy.deepcopy(s.state_dict())
+    sd[key] = value
+    with pytest.raises(ValueError, match=words):
+        s.load_state_dict(sd)
+    after = s.state_dict()
+    assert after.keys() == before.keys()
+    assert all(after[k] == before[k] or (after[k] != after[k] and before[k] != before[k]) for k in before
+               if not callable(before[k]))

@@ -103,6 +103,8 @@ def _like(key: str, old: Any, new: Any) -> None:
         ok = isinstance(new, (bool, np.bool_))
     elif isinstance(old, numbers.Real) or old is None:
         real = isinstance(new, numbers.Real) and not isinstance(new, (bool, np.bool_))
+        if real and new != new:
+            raise ValueError(f"{key} must be a number, got NaN")
         ok = real or (old is None and new is None)
     elif isinstance(old, str):
         ok = isinstance(new, str)
@@ -318,6 +320,8 @@ class LRScheduler:
                 check_number("eta_min", value)
             elif key in self._choices:
                 _choice(type(self).__name__, key, value, self._choices[key])
+            elif key == "use_beta1" and value is True and not all("betas" in g for g in self.optimizer.param_groups):
+                raise ValueError("use_beta1=True cycles betas[0], which this optimizer's groups do not have")
             else:
                 _like(key, own[key], value)
 

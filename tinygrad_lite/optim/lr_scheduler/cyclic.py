@@ -88,6 +88,10 @@ class CyclicLR(LRScheduler):
 
     def _check_state(self, state_dict: Any, floor: int = -1) -> None:
         super()._check_state(state_dict, floor)
+        if "total_size" in state_dict and not state_dict["total_size"] > 0:
+            raise ValueError(f"total_size must be > 0, got {state_dict['total_size']!r}")
+        if "step_ratio" in state_dict and not 0 < state_dict["step_ratio"] <= 1:
+            raise ValueError(f"step_ratio must be in (0, 1], got {state_dict['step_ratio']!r}")
         if state_dict.get("_custom_scale", self._custom_scale) is None and "mode" in state_dict:
             _choice(type(self).__name__, "mode", state_dict["mode"], ("triangular", "triangular2", "exp_range"))
 

@@ -100,6 +100,9 @@ class ReduceLROnPlateau(LRScheduler):
 
     def _check_state(self, state_dict: Any, floor: int = -1) -> None:
         super()._check_state(state_dict, floor)
+        for key in ("eps", "threshold"):
+            if key in state_dict:
+                check_number(key, state_dict[key], 0.0)
         if "default_min_lr" in state_dict and state_dict["default_min_lr"] is not None:
             check_number("default_min_lr", state_dict["default_min_lr"])
         if "min_lrs" in state_dict:
