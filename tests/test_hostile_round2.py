@@ -146,3 +146,14 @@ def test_a_scheduler_state_that_cannot_work_is_refused_at_load(make, key, value,
     assert after.keys() == before.keys()
     assert all(after[k] == before[k] or (after[k] != after[k] and before[k] != before[k]) for k in before
                if not callable(before[k]))
+
+
+@pytest.mark.parametrize("make,words", [
+    (lambda: tl.nn.Linear(2**70, 2), "Linear: in_features must be >= 1 \\(an int64\\)"),
+    (lambda: tl.nn.Conv2d(2**70, 1, 3), "Conv2d: in_channels must be an int >= 1 \\(an int64\\)"),
+    (lambda: tl.nn.Linear(2, 2**62), "Linear: the result is too large to allocate"),
+    (lambda: tl.nn.Conv2d(2**40, 2**40, 3), "Conv2d: the result is too large to allocate"),
+])
+def test_absurd_layer_sizes_are_named(make, words):
+    with pytest.raises((ValueError, MemoryError), match=words):
+        make()

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..conventions import check_bool
 from ..factories import param_dtype
+from ..ops.base import too_big
 from ..ops.conv import CONV
 from ..random import as_generator
 from ..tensor import Tensor
@@ -91,8 +92,8 @@ def check_channels(m: Module, who: str, in_channels: Any, out_channels: Any, gro
     """The channel counts and groups (ints >= 1, groups dividing both) and the bias flag,
     kept on ``m`` as ints."""
     for name, v in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
-        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-            raise ValueError(f"{who}: {name} must be an int >= 1, got {v!r}")
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or not 1 <= v < 2**63:
+            raise ValueError(f"{who}: {name} must be an int >= 1 (an int64), got {v!r}")
     if in_channels % groups or out_channels % groups:
         raise ValueError(f"{who}: groups={groups} must divide in_channels={in_channels} and "
                          f"out_channels={out_channels}")
@@ -105,7 +106,10 @@ def init_params(m: Module, shape: tuple, per_tap: int, bias: bool, rng: Any, dty
     +-1/sqrt(fan_in) with fan_in = per_tap * prod(kernel) (the kernel: shape[2:])."""
     r = as_generator(rng)
     bound = 1.0 / np.sqrt(per_tap * int(np.prod(shape[2:])))
-    m.weight = Tensor(r.uniform(-bound, bound, shape).astype(dtype), requires_grad=True)
+    try:
+        m.weight = Tensor(r.uniform(-bound, bound, shape).astype(dtype), requires_grad=True)
+    except (MemoryError, ValueError) as e:  # (numpy's refusal of a size past memory names nothing)
+        raise too_big(type(m).__name__, e, shape) or e from None
     m.register_parameter("bias", Tensor(r.uniform(-bound, bound, (m.out_channels,)).astype(dtype), requires_grad=True)
                          if bias else None)
 

@@ -24,7 +24,7 @@ from ..factories import param_dtype
 from ..graph import state
 from ..hooks import MODULES as _MODULE_HOOKS
 from ..ops.base import const as _const
-from ..ops.base import with_operands
+from ..ops.base import too_big, with_operands
 from ..random import as_generator
 from ..tensor import Tensor
 from ..value import Value
@@ -457,15 +457,18 @@ class Linear(Module):
         for name, v in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
                 raise TypeError(f"Linear: {name} must be an int, got {v!r}")
-            if v < 1:
-                raise ValueError(f"Linear: {name} must be >= 1, got {v}")
+            if not 1 <= v < 2**63:
+                raise ValueError(f"Linear: {name} must be >= 1 (an int64), got {v}")
         check_bool("Linear", "bias", bias)
         dtype = param_dtype("Linear", dtype, device)
         self.in_features, self.out_features = int(in_features), int(out_features)
         r = _rng(rng)
         bound = 1.0 / np.sqrt(in_features)
-        self.weight = Tensor(r.uniform(-bound, bound, (out_features, in_features)).astype(dtype),
-                             requires_grad=True)
+        try:
+            self.weight = Tensor(r.uniform(-bound, bound, (out_features, in_features)).astype(dtype),
+                                 requires_grad=True)
+        except (MemoryError, ValueError) as e:  # (numpy's refusal of a size past memory names nothing)
+            raise too_big("Linear", e, (out_features, in_features)) or e from None
         self.register_parameter("bias", Tensor(r.uniform(-bound, bound, (out_features,)).astype(dtype),
                                                requires_grad=True) if bias else None)
 
