@@ -2,12 +2,14 @@
 ``math`` raises (division by zero, overflow, a negative base with a fractional exponent),
 these give inf / nan as the tensor engine and torch do. Rounded division and its remainder
 are the tensor engine's own functions (``ops.intdiv``) on 0-d float64 arrays, so both
-engines (and torch) agree on every edge (``7 // 0.1`` is 69, ``-5 % inf`` is inf).
+engines (and torch) agree on every edge (``7 // 0.1`` is 69, ``-5 % inf`` is inf). Also
+``Value``'s operand rules (which numbers it takes, comparisons by ``data``). Touches nothing.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any, Callable
 
 import numpy as np
 
@@ -30,20 +32,26 @@ def _sqrt(a: float) -> float:
     return _NAN if a != a or a < 0 else math.sqrt(a)
 
 
-def _pow(a: float, k: float) -> float:
+def _pow(a: float, k: float, halves: bool = True) -> float:
     """IEEE a ** k: nan for a negative base with a fractional exponent, inf on overflow;
-    k = 0.5 and k = -0.5 as sqrt(a) and 1/sqrt(a), as the tensor engine and torch compute
-    them (so (-inf) ** 0.5 is nan and (-0.0) ** -0.5 is -inf)."""
-    if k == 0.5:
+    with ``halves`` (a constant exponent) k = 0.5 and k = -0.5 as sqrt(a) and 1/sqrt(a), as
+    the tensor engine and torch compute them (so (-inf) ** 0.5 is nan and (-0.0) ** -0.5 is
+    -inf); ``c ** Value`` is C's pow throughout."""
+    if halves and k == 0.5:
         return _sqrt(a)
-    if k == -0.5:
+    if halves and k == -0.5:
         return _div(1.0, _sqrt(a))
+    try:
+        k = float(k)  # (an int exponent beyond a float's range is +-inf: 0.5 ** 10**400 is 0)
+    except OverflowError:
+        k = _INF if k > 0 else -_INF
+    odd = k.is_integer() and abs(k) < 2.0**53 and int(k) % 2 == 1
     try:
         r = a ** k
     except ZeroDivisionError:  # 0.0 ** negative
-        return _INF if (k != int(k) or int(k) % 2 == 0 or math.copysign(1.0, a) > 0) else -_INF
-    except OverflowError:
-        return _INF if a > 0 or k == int(k) and int(k) % 2 == 0 else -_INF
+        return -_INF if odd and math.copysign(1.0, a) < 0 else _INF
+    except OverflowError:  # (a negative base with a fractional exponent has no real power, however large)
+        return _NAN if a < 0 and not k.is_integer() else (-_INF if a < 0 and odd else _INF)
     return _NAN if isinstance(r, complex) else float(r)
 
 
@@ -68,3 +76,33 @@ def _floordiv(a: float, b: float) -> float:
 def _remainder(a: float, b: float) -> float:
     """a - b * floor(a / b) with the sign of b (Python's and torch's ``%``): nan for b = 0."""
     return float(intdiv.remainder(np.float64(a), np.float64(b)))
+
+
+# ---- the scalar engine's operand rules (used by value.py) ----
+def _compare(fn: Callable) -> Callable:
+    """A comparison method: ``fn(self.data, other's number)`` (a bool), or NotImplemented."""
+    def method(self: Any, other: object) -> bool:
+        k = self._key(other)
+        return NotImplemented if k is None else fn(self.data, k)
+    return method
+
+
+def _num(x: object) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _plain(x: Any) -> Any:
+    """A Python int or float of a subclass instance (numpy's float64 is a float subclass):
+    ``data`` and ``grad`` stay plain Python floats."""
+    return float(x) if isinstance(x, float) else int(x)
+
+
+def _exponent(k: object, message: str) -> Any:
+    """``k`` as a Python int or float (numpy real scalars converted), else TypeError."""
+    if isinstance(k, np.integer):
+        return int(k)
+    if isinstance(k, np.floating):
+        return float(k)
+    if not _num(k):
+        raise TypeError(message.format(type(k).__name__))
+    return k

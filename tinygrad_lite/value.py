@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import Callable, Optional, Union
+from typing import Optional, Union
 
 import numpy as np
 
 from . import graph, ops
 from .anomaly import note_value as _note
-from .scalarmath import _div, _exp, _floordiv, _log, _pow, _remainder
+from .scalarmath import _compare, _div, _exp, _exponent, _floordiv, _log, _num, _plain, _pow, _remainder
 
 Number = Union[int, float]
 
@@ -226,35 +226,6 @@ def _node(data: float, parents: tuple, op: _Op, ctx: object = None) -> "Value":
     return v
 
 
-def _compare(fn: Callable) -> Callable:
-    """A comparison method: ``fn(self.data, other's number)`` (a bool), or NotImplemented."""
-    def method(self: "Value", other: object) -> bool:
-        k = self._key(other)
-        return NotImplemented if k is None else fn(self.data, k)
-    return method
-
-
-def _num(x: object) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
-
-
-def _plain(x: Number) -> Number:
-    """A Python int or float of a subclass instance (numpy's float64 is a float subclass):
-    ``data`` and ``grad`` stay plain Python floats."""
-    return float(x) if isinstance(x, float) else int(x)
-
-
-def _exponent(k: object, message: str) -> Number:
-    """``k`` as a Python int or float (numpy real scalars converted), else TypeError."""
-    if isinstance(k, np.integer):
-        return int(k)
-    if isinstance(k, np.floating):
-        return float(k)
-    if not _num(k):
-        raise TypeError(message.format(type(k).__name__))
-    return k
-
-
 class Value:
     """A scalar that remembers how it was computed, micrograd-style.
 
@@ -263,7 +234,9 @@ class Value:
     """
 
     __slots__ = ("data", "_grad", "_label", "_parents", "_op", "_ctx", "_mod", "_src", "_rg", "__weakref__")
-    requires_grad = property(lambda v: v._rg, lambda v, flag: flag is v._rg or v.requires_grad_(flag))
+    requires_grad = property(lambda v: v._rg and (v._op is None or any(n._rg for n in graph.toposort(v)
+                                                                       if n._op is None)),
+                             lambda v, flag: flag is v._rg or v.requires_grad_(flag))  # (an op: any leaf that does)
     batched = False
     _scalar = True  # (the walker adds its cotangents straight into grad: graph._sweep)
     _bs = 0
@@ -346,8 +319,11 @@ class Value:
             return 0.0
 
     @grad.setter
-    def grad(self, value: float) -> None:
-        self._grad = value
+    def grad(self, value: float) -> None:  # (None, torch's way to clear it, is 0.0 here: grads are floats)
+        if value is not None and not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(
+                value, (bool, np.bool_)):
+            raise TypeError(f"Value.grad must be a real number or None, got {value!r}")
+        self._grad = 0.0 if value is None else float(value)
 
     def _accumulate(self, g: float) -> None:
         with graph.ACCUMULATE:
@@ -450,7 +426,7 @@ class Value:
     def __rpow__(self, c: Number) -> "Value":
         """c ** a for a number c; d/da = c**a * log(c) (0 where c = 0 and a >= 0, as torch)."""
         c = _exponent(c, "{} ** Value: only an int/float base is supported")
-        return _node(_pow(float(c), self.data), (self,), RPOW, c)
+        return _node(_pow(float(c), self.data, halves=False), (self,), RPOW, c)
 
     # -- ordering: compares ``data`` and returns a bool (== stays identity, so Values hash) --
     def _key(self, other: object) -> Optional[float]:
@@ -494,20 +470,32 @@ class Value:
             s = e / (1.0 + e)
         return _node(s, (self,), SIGMOID)
 
-    def backward(self, trace: Optional[object] = None) -> None:
-        """Fill ``.grad`` of every node of the graph with dself/dnode (seed 1.0)."""
+    def backward(self, gradient: Optional[Number] = None, retain_graph: Optional[bool] = None,
+                 create_graph: bool = False, *, trace: Optional[object] = None) -> None:
+        """Fill ``.grad`` of every node of the graph with dself/dnode, times ``gradient`` (the
+        seed, 1.0 by default; torch's positional spelling). ``retain_graph`` is accepted (the
+        graph lives while referenced); ``create_graph=True`` is the tensor engine's. A callable
+        first argument is ``trace`` (this engine's older spelling)."""
+        if callable(gradient) and trace is None:
+            gradient, trace = None, gradient
         if trace is not None and not callable(trace):
             raise TypeError(f"backward: trace must be callable or None, got {type(trace).__name__}")
-        if not self._rg:
-            raise RuntimeError("backward: this Value does not require grad (made under no_grad(), or frozen with "
-                               "requires_grad_(False)): there is no graph to differentiate")
+        if create_graph:
+            raise NotImplementedError("Value.backward: create_graph=True (higher-order gradients) is the tensor "
+                                      "engine's: use tl.Tensor and tl.autograd.grad")
+        seed = 1.0 if gradient is None else _exponent(gradient, "Value.backward: gradient must be a number, got {}")
+        order = graph.toposort(self)
+        if not self._rg or not any(n._rg for n in order if n._op is None):
+            raise RuntimeError("backward: this Value does not require grad (made under no_grad(), or from leaves "
+                               "frozen with requires_grad_(False)): there is no graph to differentiate")
         if graph.state.anomaly:
             from .anomaly import backward_check
             trace = backward_check(trace)
-        graph.backward(self, 1.0, None, trace)  # type: ignore[arg-type]
+        graph.backward(self, float(seed), None, trace, order=order)  # type: ignore[arg-type]
 
-    def zero_grad(self) -> None:
-        """Set ``grad`` to 0.0 on this node and every node below it."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Set ``grad`` to 0.0 on this node and every node below it (``set_to_none``, torch's
+        keyword, is accepted: a Value's grad is a float, so None reads as 0.0)."""
         for n in graph.toposort(self):
             n._grad = 0.0
 

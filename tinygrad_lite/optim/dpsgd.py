@@ -29,8 +29,8 @@ cost writes it, and ``units()`` the factor ``u_b`` with ``g_b = u_b S_b``: ``u_b
 of ``0.5 a_b``, ``ce.mean() + 0.5 * aux.mean()`` the mean of ``ce_b + 0.5 aux_b``, so a cost
 gives the same step however its constant factors are placed, as Opacus reads them); a
 mean written ``.sum() / B`` has ``u_b = B``: it is the mean it is, the step of ``.mean()``.
-A cost whose per-sample terms are weighted unevenly has no per-sample loss and ``step()``
-raises ``ValueError`` naming the fix.
+A cost whose per-sample terms are not defined (a class-weighted mean) raises the per-sample
+``RuntimeError`` naming the op; one that weighs every term by zero raises ``ValueError``.
 
 Across data-parallel ranks (``tl.distributed`` with a world above 1) ``step()`` does the
 reduction itself: rank k clips its own ``n_k`` samples, and ONE ``allreduce_sum`` adds
@@ -171,8 +171,9 @@ class DPSGD(Optimizer):
         try:
             u = src.units()
         except ValueError:
-            raise ValueError(f"DPSGD cannot clip per-sample gradients of a cost that weights its per-sample terms "
-                             f"unevenly (clipping bounds each sample's gradient of ITS OWN loss): {_FIX}") from None
+            raise ValueError(f"DPSGD cannot clip per-sample gradients of a cost that weighs its per-sample terms by "
+                             f"zero, or by weights it cannot read (clipping bounds each sample's gradient of ITS OWN "
+                             f"loss): {_FIX}") from None
         return None if u.size and np.all(u == 1.0) else u
 
     def _clip(self, todo: list, max_norm: float) -> tuple:
