@@ -45,14 +45,18 @@ def _pow(a: float, k: float, halves: bool = True) -> float:
         k = float(k)  # (an int exponent beyond a float's range is +-inf: 0.5 ** 10**400 is 0)
     except OverflowError:
         k = _INF if k > 0 else -_INF
-    odd = k.is_integer() and abs(k) < 2.0**53 and int(k) % 2 == 1
     try:
         r = a ** k
     except ZeroDivisionError:  # 0.0 ** negative
-        return -_INF if odd and math.copysign(1.0, a) < 0 else _INF
+        return -_INF if _odd(k) and math.copysign(1.0, a) < 0 else _INF
     except OverflowError:  # (a negative base with a fractional exponent has no real power, however large)
-        return _NAN if a < 0 and not k.is_integer() else (-_INF if a < 0 and odd else _INF)
+        return _NAN if a < 0 and not k.is_integer() else (-_INF if a < 0 and _odd(k) else _INF)
     return _NAN if isinstance(r, complex) else float(r)
+
+
+def _odd(k: float) -> bool:
+    """Whether ``k`` is an odd integer (the sign of a negative base survives the power)."""
+    return k.is_integer() and abs(k) < 2.0**53 and int(k) % 2 == 1
 
 
 def _exp(a: float) -> float:

@@ -226,6 +226,22 @@ def _node(data: float, parents: tuple, op: _Op, ctx: object = None) -> "Value":
     return v
 
 
+def _reaches_grad(v: "Value") -> bool:
+    """Whether a leaf that requires grad lies below op node ``v`` (a graph made only of frozen
+    leaves and constants does not require grad). Each op node's answer is kept (``_reach``), so
+    reading it for every node of a graph (a picture, a trace) walks the graph once."""
+    stack, seen = [(v, False)], set()
+    while stack:
+        n, ready = stack.pop()
+        if ready:  # (its parents' answers are known: a DAG's depth-first post-order)
+            n._reach = any(p._rg if p._op is None else p._reach for p in n._parents)
+        elif id(n) not in seen and getattr(n, "_reach", None) is None:
+            seen.add(id(n))
+            stack.append((n, True))
+            stack.extend((p, False) for p in n._parents if p._op is not None)
+    return v._reach
+
+
 class Value:
     """A scalar that remembers how it was computed, micrograd-style.
 
@@ -233,10 +249,9 @@ class Value:
     accumulates across ``backward()`` calls (use ``v.grad = 0.0`` or ``zero_grad`` to reset).
     """
 
-    __slots__ = ("data", "_grad", "_label", "_parents", "_op", "_ctx", "_mod", "_src", "_rg", "__weakref__")
-    requires_grad = property(lambda v: v._rg and (v._op is None or any(n._rg for n in graph.toposort(v)
-                                                                       if n._op is None)),
-                             lambda v, flag: flag is v._rg or v.requires_grad_(flag))  # (an op: any leaf that does)
+    __slots__ = ("data", "_grad", "_label", "_parents", "_op", "_ctx", "_mod", "_src", "_rg", "_reach", "__weakref__")
+    requires_grad = property(lambda v: v._rg and (v._op is None or _reaches_grad(v)),  # (an op: a leaf that does)
+                             lambda v, flag: flag is v._rg or v.requires_grad_(flag))
     batched = False
     _scalar = True  # (the walker adds its cotangents straight into grad: graph._sweep)
     _bs = 0
@@ -485,7 +500,7 @@ class Value:
                                       "engine's: use tl.Tensor and tl.autograd.grad")
         seed = 1.0 if gradient is None else _exponent(gradient, "Value.backward: gradient must be a number, got {}")
         order = graph.toposort(self)
-        if not self._rg or not any(n._rg for n in order if n._op is None):
+        if not self._rg or not any(n._rg for n in order if n._op is None):  # (stops at the first such leaf)
             raise RuntimeError("backward: this Value does not require grad (made under no_grad(), or from leaves "
                                "frozen with requires_grad_(False)): there is no graph to differentiate")
         if graph.state.anomaly:
