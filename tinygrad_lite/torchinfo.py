@@ -70,7 +70,10 @@ class InfoMethods:
     @property
     def last_batch(self) -> Optional[tuple]:
         """``(number of samples, the cost's reduction)`` of the last backward over a batched
-        input that reached this leaf (what ``tl.distributed`` weighs its gradient by), or None."""
+        input that reached this leaf (what ``tl.distributed`` weighs its gradient by), or None.
+        The reduction is "mean", "sum", None (a graph that mixed the samples), "scaled" (a
+        weight of neither, ``(loss / 2).backward()``) or "accumulated" (several backwards of
+        mean costs added into one ``.grad``; of sum costs the sizes add up, still "sum")."""
         return getattr(self, "_last_batch", None)
 
     @last_batch.setter
