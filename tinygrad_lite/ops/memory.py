@@ -52,6 +52,15 @@ class _Slots:
     __slots__ = ("buf",)
 
 
+def _free(arrays: list) -> int:
+    """The index of the first array of ``arrays`` that nothing but the list references, or -1
+    (each counted as ``_count`` counts, inline: the pool's hottest loop)."""
+    for i in range(len(arrays)):
+        if sys.getrefcount(arrays[i]) == _ONLY_LIST:
+            return i
+    return -1
+
+
 def _slot_count(obj: Any, slot: str) -> int:
     return sys.getrefcount(getattr(obj, slot))
 
@@ -71,7 +80,10 @@ def scratch(key: str, shape: tuple, dtype: Any) -> np.ndarray:
     n = math.prod(shape) * dtype.itemsize
     if n > SCRATCH_MAX:
         return np.empty(shape, dtype)
-    store = _local.__dict__.setdefault("scratch", {})
+    try:
+        store = _local.scratch
+    except AttributeError:
+        store = _local.scratch = {}
     buf = store.get(key)
     if buf is None or buf.size < n:
         buf = store[key] = np.empty(max(n, 64), np.uint8)
@@ -87,25 +99,26 @@ def pooled(shape: tuple, dtype: Any) -> np.ndarray:
     n = math.prod(shape) * dtype.itemsize
     if n < POOL_MIN or n > SCRATCH_MAX:
         return np.empty(shape, dtype)
-    store = _local.__dict__
-    pool = store.get("pool")
-    if pool is None:
-        pool = store["pool"] = {}
-        store["pool_bytes"] = 0
+    try:
+        pool = _local.pool
+    except AttributeError:
+        pool = _local.pool = {}
+        _local.pool_bytes = 0
     key = (shape, dtype.str)
     arrays = pool.get(key)
     if arrays is None:
         arrays = pool[key] = []
-    for i in range(len(arrays)):
-        if _count(arrays, i) == _ONLY_LIST:
+    else:
+        i = _free(arrays)
+        if i >= 0:
             return arrays[i]
     out = np.empty(shape, dtype)
     if len(arrays) < POOL_LIST:
-        if store["pool_bytes"] + n > POOL_MAX:
-            _forget_free(pool, store)
-        if store["pool_bytes"] + n <= POOL_MAX:
+        if _local.pool_bytes + n > POOL_MAX:
+            _forget_free(pool, _local.__dict__)
+        if _local.pool_bytes + n <= POOL_MAX:
             arrays.append(out)
-            store["pool_bytes"] += n
+            _local.pool_bytes += n
     return out
 
 

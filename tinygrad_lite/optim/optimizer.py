@@ -311,15 +311,21 @@ class Optimizer(HookMethods):
         memory of a parameter of this optimizer (which a step could change before the factor is
         read). Else None: the step multiplies it out first, as ``.grad`` does."""
         d = p._data
-        if p._grad is not None or any(lg.dtype != d.dtype or lg.shape != d.shape for lg in p._lazy):
+        lazy = p._lazy
+        if p._grad is not None:
             return None
-        parts = [part for lg in p._lazy for part in lg.parts]
+        for lg in lazy:
+            if lg.dtype != d.dtype or lg.shape != d.shape:
+                return None
         if not roots:
-            roots.append({id(_root(q.data)) for group in self.param_groups for q in group["params"]})
+            roots.append({id(_root(q._data if type(q) is Tensor else q.data))
+                          for group in self.param_groups for q in group["params"]})
         held = roots[0]
-        if any(id(_root(G)) in held or id(_root(X)) in held for G, X in parts):
-            return None
-        return LazyGrad(parts, d.shape, d.dtype)
+        for lg in lazy:
+            for G, X in lg.parts:
+                if id(_root(G)) in held or id(_root(X)) in held:
+                    return None
+        return lazy[0] if len(lazy) == 1 else LazyGrad([part for lg in lazy for part in lg.parts], d.shape, d.dtype)
 
     def _checked_gradient(self, g: Any, d: np.ndarray) -> np.ndarray:
         """A gradient that is not already an array of its parameter's shape and dtype: checked
