@@ -23,8 +23,8 @@ from ..conventions import ShapeMismatchError, check_bool
 from ..factories import param_dtype
 from ..graph import state
 from ..hooks import MODULES as _MODULE_HOOKS
+from ..ops.base import allocating, too_big, with_operands
 from ..ops.base import const as _const
-from ..ops.base import too_big, with_operands
 from ..random import as_generator
 from ..tensor import Tensor
 from ..value import Value
@@ -55,6 +55,14 @@ class Module(ModuleAPI, StateHooks):
     """
 
     training: bool = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A layer of this package whose size arguments ask for more memory than there is says so
+        by name (``AllocationError``), instead of numpy's message naming no layer."""
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is not None and cls.__module__.startswith("tinygrad_lite."):
+            cls.__init__ = allocating(None)(init)  # type: ignore[method-assign]
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")

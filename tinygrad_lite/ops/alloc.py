@@ -30,16 +30,17 @@ def too_big(who: str, exc: BaseException, shapes: Any = None) -> Optional[Alloca
     return None
 
 
-def allocating(who: str) -> Any:
+def allocating(who: Optional[str]) -> Any:
     """Decorator of a function whose size arguments set the size of its result: numpy's
-    refusal to allocate it becomes ``who``'s ``AllocationError`` (numpy names no function)."""
+    refusal to allocate it becomes ``who``'s ``AllocationError`` (numpy names no function);
+    ``who=None``: a method's, named by the class of its object (a layer's ``__init__``)."""
     def wrap(fn: Any) -> Any:
         @functools.wraps(fn)
         def inner(*args: Any, **kwargs: Any) -> Any:
             try:
                 return fn(*args, **kwargs)
             except (MemoryError, ValueError) as e:
-                big = too_big(who, e)
+                big = too_big(type(args[0]).__name__ if who is None else who, e)
                 if big is None:
                     raise
                 raise big from None
