@@ -76,7 +76,7 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
 
     __slots__ = ("_data", "_v", "_stamp", "_grad", "_lazy", "_rg", "name", "_parents", "_op", "_ctx", "_bs",
                  "_mix", "_ps", "_gs", "_gsbuf", "_gbuf", "_gsnorm", "_nkeys", "_last_batch", "_src", "_param",
-                 "_moved", "_hooks", "_post", "_internal", "_home", "_origin", "_bid", "_mod", "__weakref__")
+                 "_moved", "_hooks", "_post", "_internal", "_home", "_origin", "_bid", "_mod", "_inf", "__weakref__")
     __hash__ = object.__hash__  # hashable by identity (optimizer state is keyed by parameters)
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False, batched: bool = False,
@@ -111,12 +111,11 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
         self._rg = self._param = bool(requires_grad)  # _param: a module's parameter, also when frozen
         self.name = name
         self._parents = ()
-        self._op = None
-        self._ctx = None
+        self._op = self._ctx = self._ps = self._gs = None
         self._bs = BATCHED if batched else 0
-        self._ps = None
-        self._gs = None
         self._internal = False  # (True, or a weak reference to the tensor, on a former node: formers)
+        if graph.state.inference:  # (made in an inference_mode block: is_inference(), as torch)
+            self._inf = True
 
     # ------------------------------------------------------------------ attributes -----
     data = property(attrgetter("_data"), doc="The values (a numpy array). Assigning it (``x.data = ...``, "

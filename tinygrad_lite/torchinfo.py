@@ -128,7 +128,8 @@ class InfoMethods:
         return False
 
     def is_inference(self) -> bool:
-        return False
+        """Whether this tensor was made inside an ``inference_mode()`` block (as torch's)."""
+        return getattr(self, "_inf", False)
 
     def is_signed(self) -> bool:
         """Whether the dtype holds negative numbers (floats and signed integers)."""
