@@ -319,11 +319,10 @@ def _by_stamp(root: Any) -> list:
     pop = stack.pop
     push = stack.append
     mark = seen.add
+    if root._op is None:  # (a leaf's own backward)
+        return [root]
     while stack:
         node = pop()
-        if node._op is None:
-            leaves.append(node)
-            continue
         nodes.append(node)
         stamp = node._stamp
         if node._v > stamp and node._v != getattr(node, "_moved", 0) and getattr(node._op, "reads_output", False):
@@ -339,7 +338,10 @@ def _by_stamp(root: Any) -> list:
             if p._rg:
                 if p not in seen:
                     mark(p)
-                    push(p)
+                    if p._op is None:  # a leaf: nothing above it to visit
+                        leaves.append(p)
+                    else:
+                        push(p)
             elif p._op is not None:
                 raise flag_cleared(node, p)
     nodes.sort(key=_STAMP)
@@ -416,7 +418,6 @@ def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
         return
     pending = {root: seed}
     pop = pending.pop
-    get = pending.get
     visit = ctx.visit if ctx is not None else None
     hooked = trace is not None or visit is not None
     user = (TENSOR_HOOKS or None) if hooks else None  # register_hook / module backward hooks (usually none)
@@ -454,8 +455,10 @@ def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
                 d = p._data  # a Tensor: fit only a cotangent of another shape or dtype
                 if gp.shape != d.shape or gp.dtype is not d.dtype:
                     gp = fit(p, gp)
-            q = get(p)
-            pending[p] = gp if q is None else q + gp
+            if p in pending:
+                pending[p] = pending[p] + gp
+            else:
+                pending[p] = gp
     if ctx is not None:
         ctx.finish(leaves)
         if not writes:

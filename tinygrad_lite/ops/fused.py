@@ -182,7 +182,8 @@ class Linear(Op):
             if g.size * Wd.shape[1] * g.itemsize < POOL_MIN * max(g.shape[-1], 1):
                 gx = g @ Wd
             else:  # a large result: memory used before (ops.memory)
-                gx = np.matmul(g, Wd, out=pooled(g.shape[:-1] + Wd.shape[1:], np.result_type(g, Wd)))
+                dt = g.dtype if g.dtype is Wd.dtype else np.result_type(g, Wd)
+                gx = np.matmul(g, Wd, out=pooled(g.shape[:-1] + Wd.shape[1:], dt))
         gW = gb = None
         if g.ndim == xd.ndim:  # no per-sample stack axes
             g2 = g if g.ndim == 2 else g.reshape(-1, g.shape[-1])
