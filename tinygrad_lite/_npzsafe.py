@@ -70,6 +70,14 @@ _LOCAL_MAGIC = b"PK\x03\x04"
 _NPY_MAGIC = b"\x93NUMPY"
 
 
+def unique_pairs(pairs: list) -> dict:
+    """A JSON object as a dict, refusing a key written twice (JSON keeps the last silently)."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise ValueError(f"a JSON object holds a key twice: {[k for k, _ in pairs]!r:.120}")
+    return out
+
+
 def _kind(mode: int) -> str:
     for test, name in ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "FIFO (named pipe)"),
                        (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),

@@ -265,7 +265,9 @@ class _Decoder:
             if not isinstance(value, list) or not all(isinstance(kv, list) and len(kv) == 2 for kv in value):
                 raise self._bad("a dict node must hold [key, value] pairs")
             pairs = [(self.key(k), self.decode(v, depth + 1)) for k, v in value]
-            return OrderedDict(pairs) if tag == _ODICT else dict(pairs)
+            if len(out := OrderedDict(pairs) if tag == _ODICT else dict(pairs)) != len(pairs):  # (save never does)
+                raise self._bad(f"a dict node holds a key twice: {[k for k, _ in pairs]!r:.120}")
+            return out
         if tag == _TUPLE:
             if not isinstance(value, list):
                 raise self._bad("a tuple node must hold a list")
@@ -282,9 +284,7 @@ class _Decoder:
 # --------------------------------------------------------------------------- writing
 
 
-def _write_npz(fileobj: BinaryIO, arrays: dict[str, np.ndarray], compress: bool) -> None:
-    """Writes ``arrays`` as an npz archive into the open binary file ``fileobj``."""
-    _npzsafe.write_npz(fileobj, arrays, compress)
+_write_npz = _npzsafe.write_npz  # (fileobj, arrays, compress): the archive into an open binary file
 
 
 def _check_path(path: Any, func: str) -> str:
@@ -396,7 +396,7 @@ def _parse_structure(raw: np.ndarray, where: str, stored: int) -> Any:
                               f"bytes (at most 16 per byte and {MAX_STRUCTURE_VALUES} in all: a bomb of empty "
                               "containers?); refused before parsing")
     try:
-        document = json.loads(data.decode("ascii"))
+        document = json.loads(data.decode("ascii"), object_pairs_hook=_npzsafe.unique_pairs)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise CheckpointError(
             f"cannot load {where}: member {STRUCTURE_MEMBER!r} is not valid JSON ({str(exc)[:200]})"

@@ -109,10 +109,10 @@ class _Pow(_Op):
     name, rule, symbol, rsymbol = _like(ops.POWC)
 
     @staticmethod
-    def vjp(node: "Value", g: float) -> tuple:  # d(a**k)/da = k*a**(k-1); 0 for k = 0
+    def vjp(node: "Value", g: float) -> tuple:  # d(a**k)/da = k*a**(k-1); 0 for k = 0 (any g, as torch)
         k = node._ctx
         if k == 0:
-            return (0.0 * g,)
+            return (0.0,)
         return (g * k * _pow(node._parents[0].data, k - 1),)
 
 

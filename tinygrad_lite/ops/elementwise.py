@@ -335,15 +335,15 @@ class PowC(_Const):
         a = node._parents[0]._data
         if k == 2:
             return (g * (2 * a),)
-        if k == 0:  # d(a**0)/da = 0 everywhere, also at a = 0 (0 * a**-1 would be nan there)
-            return (g * np.zeros_like(a),)
+        if k == 0:  # d(a**0)/da = 0 everywhere, also at a = 0 and under an infinite cotangent (as torch)
+            return (np.zeros(g.shape, np.result_type(g, a)),)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             return (g * (k * spow(a, k - 1)),)
 
     def tvjp(self, node: Any, g: Any) -> tuple:
         k, a = node._ctx, node._parents[0]
         if k == 0:
-            return (g * np.zeros_like(a._data),)
+            return (const(np.zeros(g.shape, np.result_type(g.dtype, a._data))),)
         return (g * (a * 2 if k == 2 else a ** (k - 1) * k),)
 
 
@@ -470,8 +470,8 @@ class Pow(_Binary):
         ad, bd = a._data, b._data
         ga = gb = None
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            if a._rg:  # b * a**(b-1), 0 where b == 0 (as in PyTorch)
-                ga = g * np.where(bd == 0, 0, bd * ipow(ad, bd - 1))
+            if a._rg:  # b * a**(b-1), 0 where b == 0 (as in PyTorch, whatever the cotangent)
+                ga = np.where(bd == 0, 0, g * (bd * ipow(ad, bd - 1)))
             if b._rg:  # a**b * log(a), 0 where a == 0 and b >= 0 (as in PyTorch); an integer base's log
                 la = np.log(ad.astype(node._data.dtype) if ad.dtype.kind in "biu" else ad)  # in the result's dtype
                 gb = g * np.where((ad == 0) & (bd >= 0), 0, node._data * la)
@@ -484,7 +484,7 @@ class Pow(_Binary):
         ad, bd = a._data, b._data
         zero = const(np.zeros((), node._data.dtype))
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            ga = g * WHERE(const(bd == 0), zero, b * a ** (b - 1)) if a._rg else None
+            ga = WHERE(const(bd == 0), zero, g * (b * a ** (b - 1))) if a._rg else None
             gb = g * WHERE(const((ad == 0) & (bd >= 0)), zero, node * a.log()) if b._rg else None
         return ga, gb
 

@@ -53,11 +53,7 @@ def _bfloat16(x: Any) -> np.ndarray:
     x32 = np.asarray(x, dtype=np.float32)
     bits = x32.view(np.uint32)
     rounded = (bits + np.uint32(0x7FFF) + ((bits >> np.uint32(16)) & np.uint32(1))) & np.uint32(0xFFFF0000)
-    out = rounded.view(np.float32).astype(np.float64)
-    nan = np.isnan(x32)
-    if nan.any():
-        out[nan] = np.nan
-    return out
+    return np.where(np.isnan(x32), np.nan, rounded.view(np.float32).astype(np.float64))  # (also 0-d: a norm)
 
 
 def _float32(x: np.ndarray) -> np.ndarray:

@@ -273,7 +273,11 @@ class Optimizer(HookMethods):
             # re-check a group's hyper-parameters only when they changed (a scheduler or the
             # user may have written new values into the dict since the last step)
             sig = (tuple(group), tuple(group.values()))
-            if checked.get(id(group)) != sig:
+            try:
+                same = checked.get(id(group)) == sig
+            except Exception:  # (a new params list: its Tensors compare elementwise, as torch's)
+                same = False
+            if not same:
                 self._check_group(group)
                 checked[id(group)] = sig
             wd = float(group.get("weight_decay", 0.0))
@@ -310,13 +314,9 @@ class Optimizer(HookMethods):
         from its factors: all of it kept so, of ``p``'s shape and dtype, and no factor in the
         memory of a parameter of this optimizer (which a step could change before the factor is
         read). Else None: the step multiplies it out first, as ``.grad`` does."""
-        d = p._data
-        lazy = p._lazy
-        if p._grad is not None:
+        d, lazy = p._data, p._lazy
+        if p._grad is not None or any(lg.dtype != d.dtype or lg.shape != d.shape for lg in lazy):
             return None
-        for lg in lazy:
-            if lg.dtype != d.dtype or lg.shape != d.shape:
-                return None
         if not roots:
             roots.append({id(_root(q._data if type(q) is Tensor else q.data))
                           for group in self.param_groups for q in group["params"]})

@@ -287,6 +287,6 @@ class Rprop(Optimizer):
         s *= factor
         np.clip(s, *_pair(group, "step_sizes"), out=s)
         g = np.where(sign < 0, 0.0, g).astype(p.data.dtype)
-        _descend(p, np.sign(g) * s)
+        _descend(p, np.nan_to_num(np.sign(g), nan=0.0) * s)  # (torch's sign of nan is 0: that weight stays)
         state["prev"][...] = g
 
