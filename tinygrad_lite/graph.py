@@ -319,10 +319,11 @@ def _by_stamp(root: Any) -> list:
     pop = stack.pop
     push = stack.append
     mark = seen.add
-    if root._op is None:  # (a leaf's own backward)
-        return [root]
     while stack:
         node = pop()
+        if node._op is None:
+            leaves.append(node)
+            continue
         nodes.append(node)
         stamp = node._stamp
         if node._v > stamp and node._v != getattr(node, "_moved", 0) and getattr(node._op, "reads_output", False):
@@ -338,10 +339,7 @@ def _by_stamp(root: Any) -> list:
             if p._rg:
                 if p not in seen:
                     mark(p)
-                    if p._op is None:  # a leaf: nothing above it to visit
-                        leaves.append(p)
-                    else:
-                        push(p)
+                    push(p)
             elif p._op is not None:
                 raise flag_cleared(node, p)
     nodes.sort(key=_STAMP)

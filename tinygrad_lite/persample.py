@@ -111,17 +111,24 @@ class SampleGrads:
             out.segments.append(w)
         return out
 
-    def units(self) -> np.ndarray:
+    def units(self, expected: Optional[int] = None) -> np.ndarray:
         """Per row, the factor turning ``S[b]`` (sample b's term's gradient as the cost writes
         it, relative to its reduction's weight ``c``) into sample b's gradient of its own loss:
         1 (as written: ``0.5 * a.mean()`` is the mean of ``0.5 a_b``), but ``B`` for a sum
-        divided by B (``c = 1``, each term weighted ``w = 1/B``): the mean it is."""
+        divided by B (``c = 1``, each term weighted ``w = 1/B``): the mean it is; likewise ``E``
+        for a sum divided by the ``expected`` batch size E (Poisson sampling's mean), whatever
+        B the draw gave, so the step does not change its meaning when B happens to be E."""
         out = []
         for s in self.segments:
             if s.weight is None or s.weight == 0:
                 raise ValueError("per-sample gradients: the cost weights its per-sample terms unevenly or by "
                                  "zero; write it as a plain .mean() (reduction='mean') or .sum()")
-            out.append(np.full(s.B, s.B if s.c == 1.0 and s.B > 1 and abs(s.weight * s.B - 1) <= 1e-12 else 1.0))
+            u = 1.0
+            if s.c == 1.0 and s.B > 1 and abs(s.weight * s.B - 1) <= 1e-12:
+                u = s.B
+            elif s.c == 1.0 and expected is not None and expected > 1 and abs(s.weight * expected - 1) <= 1e-12:
+                u = expected
+            out.append(np.full(s.B, u))
         return np.concatenate(out) if out else np.zeros(0)
 
 

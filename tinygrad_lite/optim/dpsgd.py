@@ -28,7 +28,8 @@ cost writes it, and ``units()`` the factor ``u_b`` with ``g_b = u_b S_b``: ``u_b
 ``.mean()`` or ``.sum()`` cost, with any factors as written (``0.5 * a.mean()`` is the mean
 of ``0.5 a_b``, ``ce.mean() + 0.5 * aux.mean()`` the mean of ``ce_b + 0.5 aux_b``, so a cost
 gives the same step however its constant factors are placed, as Opacus reads them); a
-mean written ``.sum() / B`` has ``u_b = B``: it is the mean it is, the step of ``.mean()``.
+mean written ``.sum() / B`` has ``u_b = B``: it is the mean it is, the step of ``.mean()``
+(and with ``expected_batch_size`` E, ``.sum() / E`` has ``u_b = E`` whatever B was drawn).
 A cost whose per-sample terms are not defined (a class-weighted mean) raises the per-sample
 ``RuntimeError`` naming the op; one that weighs every term by zero raises ``ValueError``.
 
@@ -163,13 +164,12 @@ class DPSGD(Optimizer):
                              "because each sample's gradient is clipped as a whole")
         return todo, settings.pop()
 
-    @staticmethod
-    def _units(src: Any) -> Optional[np.ndarray]:
+    def _units(self, src: Any) -> Optional[np.ndarray]:
         """``u_b`` turning the kept ``S_b`` into sample b's gradient of its own loss (None: 1)."""
         if not isinstance(src, persample.SampleGrads):
             return None
         try:
-            u = src.units()
+            u = src.units(self.expected_batch_size)
         except ValueError:
             raise ValueError(f"DPSGD cannot clip per-sample gradients of a cost that weighs its per-sample terms by "
                              f"zero, or by weights it cannot read (clipping bounds each sample's gradient of ITS OWN "
