@@ -4,8 +4,8 @@ This module holds the privacy accountant (:class:`Accountant`), the search for
 the noise multiplier that meets a budget (:func:`get_noise_multiplier`) and the
 one-call set-up of a private training loop (:func:`make_private`). The
 mathematics is Google's ``dp-accounting`` (``import dp_accounting``), an
-optional dependency (``pip install "tinygrad_lite[privacy]"``): this module
-imports without it; what needs it raises ``ImportError`` naming the extra.
+optional dependency (``pip install "tinygrad_lite[privacy]"``): this module imports
+without it; what needs it raises ``ImportError`` naming the extra.
 
 What epsilon and delta mean
 ---------------------------
@@ -15,8 +15,8 @@ sample, and any set S of possible outcomes (trained weights),
 
     P[M(D) in S]  <=  exp(epsilon) * P[M(D') in S]  +  delta.
 
-Small epsilon: no single sample moves the distribution of the outcome much;
-delta, the chance that the guarantee fails, should be well below 1/N.
+Small epsilon: no sample moves the outcome's distribution much; delta (the chance the
+guarantee fails) well below 1/N.
 
 What is composed
 ----------------
@@ -41,8 +41,8 @@ for a given delta in one of two ways:
 
   (the conversion of Balle et al. 2020 / Canonne, Kamath and Steinke 2020,
   which ``dp_accounting`` applies). The orders alpha are :data:`RDP_ORDERS`,
-  Opacus's default list, so epsilons compare with Opacus's RDP accountant.
-  RDP gives an upper bound on epsilon, a little loose but fast.
+  Opacus's default list; epsilons are ``dp_accounting``'s, which skips orders it cannot evaluate
+  (small sigma, large q; huge sigma): there above Opacus's, never below. An upper bound, fast.
 * ``kind="pld"``: privacy loss distributions (Koskela et al. 2020; Doroshenko
   et al. 2022). The distribution of the privacy loss ``log(P(o) / Q(o))`` is
   discretised on a grid of spacing :data:`PLD_VALUE_DISCRETIZATION_INTERVAL`
