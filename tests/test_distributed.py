@@ -610,3 +610,58 @@ def test_a_cost_of_an_unusual_weight_is_named_as_such() -> None:
     with pytest.raises(ValueError, match=r"neither 1/B \(a mean\) nor 1 \(a sum\), such as \(loss / 2\)"):
         dist.all_reduce_gradients(m)
     dist.all_reduce_gradients(m, reduction="mean")
+
+
+def _weighted_reference(case: str) -> list:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(9, 3))
+    Y = np.array([0, 1, 2, 3, 1, 1, 0, 2, 1])
+    m = tl.nn.Linear(3, 4, rng=0)
+    logits = m(tl.Tensor(X, batched=True))
+    F = tl.nn.functional
+    if case == "ignored":
+        F.cross_entropy(logits, Y, ignore_index=1).backward()
+    else:
+        (F.cross_entropy(logits, Y, reduction="sum") + 0.1 * (m.weight ** 2).sum()).backward()
+    return [p.grad for p in m.parameters()]
+
+
+@pytest.mark.parametrize("case,message", [
+    ("weighted", "the cost is a weighted mean"),
+    ("penalty", "plus a term that does not depend on them"),
+])
+def test_costs_sample_counts_cannot_weigh_are_refused_on_every_rank(mpi: None, tmp_path: Path, case: str,
+                                                                     message: str) -> None:
+    done = job(2, SCRIPTS / "weighted_costs.py", tmp_path, case, check=False)
+    assert done.returncode != 0
+    assert message in done.stderr
+
+
+@pytest.mark.parametrize("case", ["ignored", "penalty_rank0"])
+def test_weighted_costs_reduce_exactly_the_ways_the_refusal_names(mpi: None, tmp_path: Path, case: str) -> None:
+    job(2, SCRIPTS / "weighted_costs.py", tmp_path, case)
+    ranks = rank_files(tmp_path, 2)
+    for i, ref in enumerate(_weighted_reference(case)):
+        assert_close_relative(ranks[0][str(i)], ref, 1e-12)
+        assert ranks[1][str(i)].tobytes() == ranks[0][str(i)].tobytes()
+
+
+def test_weighted_and_shared_costs_are_recorded() -> None:
+    m = tl.nn.Linear(3, 4, rng=0)
+    x = tl.Tensor(np.random.default_rng(0).normal(size=(5, 3)), batched=True)
+    y = np.array([0, 1, 2, 3, 1])
+    F = tl.nn.functional
+    for per_sample in (True, False):
+        for kw, want in ((dict(), "mean"), (dict(ignore_index=1), "weighted"), (dict(ignore_index=7), "mean"),
+                         (dict(weight=np.array([1.0, 2.0, 3.0, 4.0])), "weighted"),
+                         (dict(weight=np.full(4, 2.0)), "mean"),
+                         (dict(weight=np.array([1.0, 2.0, 3.0, 4.0]), reduction="sum"), "sum")):
+            m.zero_grad()
+            F.cross_entropy(m(x), y, **kw).backward(per_sample=per_sample)
+            assert m.weight.last_batch == (5, want), (kw, per_sample)
+        for penalty_on_mean, want in ((False, "shared"), (True, "mean")):
+            m.zero_grad()
+            cost = F.cross_entropy(m(x), y, reduction="mean" if penalty_on_mean else "sum")
+            (cost + 0.1 * (m.weight ** 2).sum()).backward(per_sample=per_sample)
+            assert m.weight.last_batch == (5, want)
+            assert m.bias.last_batch == (5, want)

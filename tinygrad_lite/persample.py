@@ -31,7 +31,7 @@ from typing import Any, Iterable, Optional
 
 import numpy as np
 
-from .batchstate import BATCHED, MIXED, batch_ident
+from .batchstate import BATCHED, MIXED, STAT, batch_ident
 from .batchstate import fit as _fit
 from .keptinputs import watch
 from .lazygrad import LazyGrad  # noqa: F401  (re-exported: tensors accumulate it)
@@ -148,7 +148,8 @@ class Context:
         self.kind: Optional[str] = "sum" if self.c else None  # the cost's reduction, for p.last_batch
         self.error: Optional[str] = root._mix if root._bs & MIXED else None
         self.rows: dict = {}
-        self.direct: dict = {}
+        self.direct: dict = {}  # leaf -> its gradient not carried by any sample's rows (a penalty's)
+        self.shared = False  # whether some gradient reaches a parameter so (a term of no sample)
         self.keys: dict = {}
         if root._bs & BATCHED:
             self.B = root._data.shape[0]
@@ -186,6 +187,8 @@ class Context:
     def _visit_plain(self, node: Any, g: Any, grads: tuple) -> None:
         if node._bs & BATCHED:
             return
+        if node._bs & (STAT | MIXED) == STAT and not self.shared:  # (visit's direct gradients, told apart)
+            self.shared = any(gp is not None and not p._bs and p._rg for p, gp in zip(node._parents, grads))
         for p in node._parents:
             if p._bs & BATCHED:
                 self._reduction(node, g, p)
@@ -228,6 +231,7 @@ class Context:
                 d = _fit(p, gp)
                 q = self.direct.get(p)
                 self.direct[p] = d if q is None else q + d
+                self.shared = self.shared or not p._bs  # (into a value of no sample: a penalty's term)
 
     def _share(self) -> float:
         return 1.0 / ((self.B or 1) * (self.c or 1.0))
@@ -255,6 +259,10 @@ class Context:
                 reduction = "sum"
             elif not self.error:  # a weight of neither (loss / 2): tl.distributed asks which it is
                 reduction = "scaled"
+        if self.kind == "weighted" and reduction in ("mean", "scaled"):  # (class weights: no count weighs it)
+            reduction = "weighted"
+        elif self.shared and reduction == "sum":  # (a penalty every rank would add: tl.distributed refuses)
+            reduction = "shared"
         ident = batch_ident(self.keys.values(), B)  # (the inputs x / 255 or a slice of h0 were made from)
         writes = []
         for leaf, _ in leaves:

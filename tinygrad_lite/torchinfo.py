@@ -72,8 +72,10 @@ class InfoMethods:
         """``(number of samples, the cost's reduction)`` of the last backward over a batched
         input that reached this leaf (what ``tl.distributed`` weighs its gradient by), or None.
         The reduction is "mean", "sum", None (a graph that mixed the samples), "scaled" (a
-        weight of neither, ``(loss / 2).backward()``) or "accumulated" (several backwards of
-        mean costs added into one ``.grad``; of sum costs the sizes add up, still "sum")."""
+        weight of neither, ``(loss / 2).backward()``), "accumulated" (several backwards of
+        mean costs added into one ``.grad``; of sum costs the sizes add up, still "sum"),
+        "weighted" (a mean divided by a total of class weights, or leaving out ignored labels)
+        or "shared" (a sum plus a term of no sample, such as a penalty on the weights)."""
         return getattr(self, "_last_batch", None)
 
     @last_batch.setter

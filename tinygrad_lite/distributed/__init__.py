@@ -62,6 +62,7 @@ import numpy as np
 from ..ops.memory import owned_grad, scratch
 from ..tensor import Tensor
 from . import _abort, _mpi
+from ._batch import _REDUCTIONS, _local_batch
 
 __all__ = [
     "all_reduce_gradients",
@@ -85,7 +86,6 @@ _initialized = False
 _STATUS, _KIND, _COUNT, _TOTAL, _CRC, _ADLER, _N, _REDUCTION, _ROOT = range(9)
 _HEADER = 9
 _KINDS = {1: "broadcast_parameters", 2: "all_reduce_gradients", 3: "allreduce_sum", 4: "the end of the script"}
-_REDUCTIONS = {"mean": 1, "sum": 2}
 
 
 def init() -> None:
@@ -353,15 +353,6 @@ def broadcast_parameters(params_or_module: ParamsLike, root: int = 0) -> None:
         offset += size
 
 
-def _batch_info(p: Tensor) -> Optional[tuple[int, Optional[str]]]:
-    """``(n, reduction)`` of ``p``'s last backward (``p.last_batch``), or None when not recorded."""
-    info = getattr(p, "last_batch", None)
-    if info is None:
-        return None
-    n, reduction = info
-    return int(n), reduction
-
-
 def _sync_reduction(params_or_module: Any) -> Optional[str]:
     """The cost's reduction the ``SyncBatchNorm`` layers of a module name (their ``reduction``
     keyword), when they agree; None without such layers (or for a list of parameters)."""
@@ -372,66 +363,6 @@ def _sync_reduction(params_or_module: Any) -> Optional[str]:
 
     named = {m.reduction for m in modules() if isinstance(m, SyncBatchNorm)}
     return named.pop() if len(named) == 1 else None
-
-
-def _local_batch(params: list[Tensor], n: Optional[int], reduction: Optional[str],
-                 hint: Optional[str] = None) -> tuple[int, int]:
-    """This rank's sample count and reduction code (0 when nothing says, for an empty shard).
-    A backward through a graph that mixes samples (BatchNorm in training mode) records its
-    batch size but not its cost's reduction: ``reduction`` or ``hint`` (the ``SyncBatchNorm``
-    layers' keyword) says it."""
-    if reduction is not None and reduction not in _REDUCTIONS:
-        raise ValueError(
-            f"dist.all_reduce_gradients: reduction must be 'mean', 'sum' or None, got {reduction!r}"
-        )
-    if n is not None and (isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0):
-        raise ValueError(f"dist.all_reduce_gradients: n must be an int >= 0 (this rank's samples), got {n!r}")
-    # whether each parameter has a gradient, read without multiplying out one the backward kept
-    # as factors (in a world of 1 nothing else reads it, and the optimizer steps from the factors)
-    with_grad = [i for i, p in enumerate(params) if p._grad is not None or p._lazy]
-    records = {i: _batch_info(params[i]) for i in with_grad}
-    if n is None and any(r is not None and r[1] == "accumulated" for r in records.values()):
-        raise ValueError(
-            "dist.all_reduce_gradients: the gradients add up several backward calls (accumulation over "
-            "micro-batches) of costs that are means; how each rank's samples weigh in each of them is lost, so "
-            "the result would not be the one-process gradient. Write each micro-batch's cost as a sum "
-            "(reduction='sum'; divide by the global batch size where the mean is wanted: the sums add up "
-            "exactly), or pass n= to weigh this rank's gradient yourself")
-    scaled = any(r is not None and r[1] == "scaled" for r in records.values())
-    records = {i: (r[0], None) if r is not None and r[1] == "scaled" else r for i, r in records.items()}
-    known = {r for r in records.values() if r is not None and r[1] is not None}
-    if len(known) > 1:
-        raise ValueError(
-            "dist.all_reduce_gradients: the parameters' last backward calls disagree on the batch "
-            f"(size, reduction) {sorted(known, key=str)}; pass n= (this rank's number of samples)"
-        )
-    recorded = next(iter(known)) if known else None
-    if n is None:
-        if not with_grad or all(r == (0, None) for r in records.values()):  # no backward since zero_grad()
-            return 0, _REDUCTIONS[reduction] if reduction else 0  # (an empty shard)
-        missing = [i for i, r in records.items() if r is None or r[1] is None]
-        sizes = {r[0] for r in records.values() if r is not None}
-        if missing and all(records[i] is not None for i in missing):  # (sizes without a reduction: a mixing graph)
-            if len(sizes) == 1 and (reduction or hint):
-                return sizes.pop(), _REDUCTIONS[reduction or hint]
-            raise ValueError(
-                f"dist.all_reduce_gradients: the last backward saw {sorted(sizes)} samples " + (
-                    "through a cost that weighs each sample's term by neither 1/B (a mean) nor 1 (a sum), "
-                    "such as (loss / 2).backward(); pass reduction='mean' or 'sum' (which the cost is, times a "
-                    "constant)" if scaled else "through a graph that mixes them (BatchNorm in training mode), "
-                    "which hides the cost's reduction; pass reduction='mean' or 'sum' (or use SyncBatchNorm, "
-                    "whose reduction= names it)"))
-        if missing:
-            raise ValueError(
-                "dist.all_reduce_gradients: cannot tell how many samples the last backward saw (parameter "
-                f"{missing[0]} records no batched cost); pass n= (this rank's number of samples) and, for a "
-                "sum cost, reduction='sum'"
-            )
-        n, found = recorded
-        return int(n), _REDUCTIONS[reduction or found]
-    if reduction is None:
-        reduction = recorded[1] if recorded is not None and recorded[1] in _REDUCTIONS else "mean"
-    return int(n), _REDUCTIONS[reduction]
 
 
 def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, *,

@@ -360,6 +360,16 @@ class NLLLoss(_Loss):
         w = np.ones(C, lpm.dtype) if weight is None else weight
         return Q + (smoothing / C) * valid[..., None] * w
 
+    @staticmethod
+    def sample_reduction(node: Any) -> str:
+        """The reduction, "weighted" for a mean whose divisor is a total of class weights that
+        differ, or that leaves out ignored labels (no count of samples weighs it exactly)."""
+        _, reduction, _, _, _, sel, weight, _, probs = node._ctx
+        if reduction == "mean" and not probs and sel is not None and (not sel[2].all() or (
+                weight is not None and weight.size and not np.all(weight == weight.flat[0]))):
+            return "weighted"
+        return reduction
+
     def __call__(self, lp: Any, target: np.ndarray, reduction: str = "mean", **kw: Any) -> Any:
         """The labels (or probabilities) are constants: only ``lp`` is an operand."""
         return Op.__call__(self, lp, target=target, reduction=reduction, batched=bool(lp._bs & BATCHED), **kw)
