@@ -330,6 +330,8 @@ def test_mismatches_raise_on_every_rank_instead_of_hanging(mpi: None, tmp_path: 
         assert "broadcast_parameters" in rec["broadcast_shapes"][1]
         assert "means and others' sums" in rec["mean_and_sum"][1]
         assert "different collectives" in rec["different_calls"][1]
+        assert rec["frozen_on_rank_1"][0] == "ValueError"  # (it stepped the frozen copy with the others' gradient)
+        assert "in which require grad" in rec["frozen_on_rank_1"][1]
         assert rec["allreduce_shapes"][0] == "ValueError"
         assert "same shape and dtype" in rec["allreduce_shapes"][1]
         assert "different root ranks [0, 1]" in rec["roots"][1]

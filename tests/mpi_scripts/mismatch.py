@@ -55,6 +55,14 @@ def different_calls() -> None:
         dist.all_reduce_gradients(model_with_grads(), n=10)
 
 
+def frozen_on_rank_1() -> None:
+    model = make_model()
+    if rank == 1:
+        model.parameters()[0].requires_grad_(False)
+    tl.nn.mse_loss(model(tl.Tensor(X[:10], batched=True)), tl.Tensor(Y[:10], batched=True)).backward()
+    dist.all_reduce_gradients(model)
+
+
 def allreduce_shapes() -> None:
     dist.allreduce_sum(np.zeros(3 if rank == 0 else 4))
 
@@ -65,7 +73,7 @@ def roots() -> None:
 
 record = {}
 for case in (shapes, count, broadcast_shapes, mean_and_sum, bad_n_on_rank_1, different_calls,
-             allreduce_shapes, roots):
+             frozen_on_rank_1, allreduce_shapes, roots):
     try:
         case()
         record[case.__name__] = None

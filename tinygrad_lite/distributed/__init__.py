@@ -164,18 +164,22 @@ def _parameters(params_or_module: ParamsLike, fn: str, buffers: bool = False) ->
 _signatures: dict[tuple, tuple[int, int, int, int]] = {}
 
 
-def _shape_signature(params: list[Tensor]) -> tuple[int, int, int, int]:
-    """(number of parameters, elements, two checksums of the shapes): equal on every rank
-    exactly when the ranks pass the same shapes in the same order (a training loop passes
-    the same shapes every step, so each list of shapes is worked out once)."""
+def _shape_signature(params: list[Tensor], flags: bool = False) -> tuple[int, int, int, int]:
+    """(number of parameters, elements, two checksums of the shapes, and with ``flags`` of which
+    require grad): equal on every rank exactly when the ranks pass the same shapes in the same
+    order (a training loop passes the same shapes every step, so each list is worked out once)."""
     shapes = tuple([p.shape for p in params])
-    sig = _signatures.get(shapes)
+    key = (shapes, tuple([bool(p._rg) for p in params])) if flags else shapes
+    sig = _signatures.get(key)
     if sig is None:
-        text = ";".join("x".join(map(str, shape)) for shape in shapes).encode()
-        sig = (len(shapes), sum(math.prod(shape) for shape in shapes), zlib.crc32(text), zlib.adler32(text))
+        text = ";".join("x".join(map(str, shape)) for shape in shapes)
+        if flags:  # (a parameter frozen on some ranks only would be stepped with the others' gradient)
+            text += ";" + "".join("g" if f else "-" for f in key[1])
+        sig = (len(shapes), sum(math.prod(shape) for shape in shapes), zlib.crc32(text.encode()),
+               zlib.adler32(text.encode()))
         if len(_signatures) > 64:
             _signatures.clear()
-        _signatures[shapes] = sig
+        _signatures[key] = sig
     return sig
 
 
@@ -237,8 +241,8 @@ def _exchange_headers(header: np.ndarray, local_error: Optional[BaseException]) 
             for r in range(_size)
         )
         raise ValueError(
-            f"dist.{fn}: the parameters differ in shape or number across ranks ({detail}); every rank "
-            "must pass the same model, its parameters in the same order"
+            f"dist.{fn}: the parameters differ in shape or number across ranks, or in which require grad "
+            f"({detail}); every rank must pass the same model, its parameters in the same order and frozen alike"
         )
     if np.any(rows[:, _ROOT] != rows[0, _ROOT]):
         roots = rows[:, _ROOT].astype(int).tolist()
@@ -409,7 +413,7 @@ def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, 
         local_error = e
     if _alone(local_error):
         return
-    rows = _exchange_headers(_header(2, local_error is not None, _shape_signature(params), n_k, code),
+    rows = _exchange_headers(_header(2, local_error is not None, _shape_signature(params, True), n_k, code),
                              local_error)
     # a part of one sample is a mean and a sum alike: the ranks with more samples say which it is
     codes = {int(c) for c, k in zip(rows[:, _REDUCTION], rows[:, _N]) if k > 1} - {0} or {
