@@ -573,3 +573,60 @@ def test_auto_layout_does_not_wait_long_for_dot(tmp_path: Path, monkeypatch: pyt
     _, loss = _nested()
     ex = explore(loss)
     assert ex.layout == "layered" and ex.layout_note == "dot did not finish within 0.5 s"
+
+
+def test_stepping_marks_visited_values_once_and_again_after_reset(browser: Any, tmp_path: Path) -> None:
+    model, loss = mlp_graph()
+    page, blocked, errors = open_page(browser, explore(loss, model).save(tmp_path / "steps.html"))
+    visited = "els => els.length"
+    for k in range(4):
+        page.click("#step")
+        assert page.eval_on_selector_all("#graph g.node.visited[id^='v']", visited) == k
+    page.click("#reset")
+    assert page.eval_on_selector_all("#graph .visited", visited) == 0
+    page.click("#step")
+    page.click("#step")
+    assert page.eval_on_selector_all("#graph g.node.visited[id^='v']", visited) == 1
+    assert blocked == [] and errors == []
+    page.close()
+
+
+def test_fit_keeps_a_long_chain_visible(browser: Any, tmp_path: Path) -> None:
+    x = tl.Tensor(np.ones(2), requires_grad=True)
+    y = x
+    for _ in range(3000):  # (fit made such a picture 0 px wide)
+        y = y * 1.001
+    page, blocked, errors = open_page(browser, explore(y.sum(), layout="layered").save(tmp_path / "chain.html"))
+    page.click("#zoomfit")
+    size = page.eval_on_selector("#graph svg", "s => [s.getAttribute('width'), s.getAttribute('height')]")
+    assert all(int(v[:-2]) >= 1 for v in size), size
+    assert blocked == [] and errors == []
+    page.close()
+
+
+def test_a_norms_pass_says_no_grad_sample_is_kept(browser: Any, tmp_path: Path) -> None:
+    model = tl.nn.Linear(3, 2, rng=0)
+    x = tl.Tensor(np.ones((6, 3)), batched=True)
+    loss = model(x).pow(2).mean()
+    loss.backward(per_sample="norms")
+    assert model.weight.grad_sample is None and model.weight.grad_sample_norm is not None
+    page, blocked, errors = open_page(browser, explore(loss, model).save(tmp_path / "norms.html"))
+    page.click('#graph g.node[data-name="weight"][id^="v"]')
+    details = page.inner_text("#details")
+    assert "per-sample gradient norms (no grad_sample kept: a norms pass)" in details
+    assert "grad_sample shape" not in details
+    assert blocked == [] and errors == []
+    page.close()
+
+
+def test_names_xml_refuses_are_escaped_in_saved_svg(tmp_path: Path) -> None:
+    import xml.dom.minidom
+
+    x = tl.Tensor([1.0], requires_grad=True, name="a\ufffeb\uffff")
+    y = (x * 2).sum()
+    y.backward()
+    src = tl.viz.draw_graph(y).source
+    assert "\ufffe" not in src and "\\ufffe" in src and "\\uffff" in src
+    if shutil.which("dot"):
+        path = tl.viz.save(y, tmp_path / "g.svg")
+        xml.dom.minidom.parse(str(path))  # (it raised: U+FFFE is not an XML character)

@@ -449,3 +449,20 @@ def test_explorer_and_digraph_display_inline_in_jupyter(tmp_path: Path, monkeypa
     if HAVE_DOT:
         assert len(picture) == 1 and "image/svg+xml" in picture[0].data
         assert "&lt;script&gt;window.pwned=1&lt;/script&gt;" in picture[0].data["image/svg+xml"]
+
+
+def test_save_with_a_failing_dot_names_the_file_and_dot_s_words(tmp_path, monkeypatch):
+    import os
+
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "dot").write_text("#!/bin/sh\necho 'syntax error near line 3' >&2\nexit 1\n")
+    (fake / "dot").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}{os.pathsep}{os.environ.get('PATH', '')}")
+    x = tl.Tensor([1.0], requires_grad=True)
+    y = (x * 2).sum()
+    out = tmp_path / "g.svg"
+    want = r"dot failed to render .*g\.svg \(exit status 1\): syntax error near line 3"
+    with pytest.raises(RuntimeError, match=want):
+        tl.viz.save(y, out)
+    assert not out.exists()

@@ -142,8 +142,9 @@ JS = r"""
     h += "<h4>d" + esc(P.root_name) + "/d" + esc(n.name) + " (the explorer's backward)</h4>" +
       (n.cot ? arr(n.cot, "cotangent") : '<span class="muted">none (no gradient flows here)</span>');
     if (n.per_sample_norms) {
-      h += "<h4>per-sample gradient norms (grad_sample " + (n.grad_sample_shape ? "shape (" +
-        n.grad_sample_shape.join(", ") + ")" : "") + ")</h4>" + arr(n.per_sample_norms, "per-sample norms");
+      h += "<h4>per-sample gradient norms (" + (n.grad_sample_shape ? "grad_sample shape (" +
+        n.grad_sample_shape.join(", ") + ")" : "no grad_sample kept: a norms pass") + ")</h4>" +
+        arr(n.per_sample_norms, "per-sample norms");
     } else if (n.per_sample_error) {
       h += "<h4>per-sample gradients</h4><span class=\"bad\">" + esc(n.per_sample_error) + "</span>";
     }
@@ -175,8 +176,10 @@ JS = r"""
   }
 
   // ---- backward stepping
-  function clearStepMarks() {
-    ["current", "receiving", "visited", "flow"].forEach(function (cls) {
+  var visitedUpTo = 0;  // steps before this one are marked visited (marks are added one step at a time)
+  function clearStepMarks(all) {
+    if (all) visitedUpTo = 0;
+    (all ? ["current", "receiving", "visited", "flow"] : ["current", "receiving", "flow"]).forEach(function (cls) {
       Array.prototype.slice.call(document.querySelectorAll("#graph ." + cls)).forEach(function (e) {
         e.classList.remove(cls);
       });
@@ -184,7 +187,7 @@ JS = r"""
   }
   function mark(id, cls) { var e = id && $(id); if (e) e.classList.add(cls); }
   function renderStep() {
-    clearStepMarks();
+    clearStepMarks(stepIndex < visitedUpTo);
     var n = P.steps.length, view = $("stepview");
     $("step").disabled = stepIndex >= n - 1;
     if (stepIndex < 0) {
@@ -192,7 +195,8 @@ JS = r"""
       $("stepinfo").textContent = n ? "backward: " + n + " steps" : "no backward steps";
       return;
     }
-    for (var i = 0; i < stepIndex; i++) mark(P.steps[i].node, "visited");
+    for (var i = visitedUpTo; i < stepIndex; i++) mark(P.steps[i].node, "visited");
+    visitedUpTo = Math.max(visitedUpTo, stepIndex);
     var s = P.steps[stepIndex], node = byId[s.node];
     expandFor(s.node);
     mark(s.node, "current");
@@ -303,13 +307,13 @@ JS = r"""
   // ---- zoom
   var vb = svg.viewBox && svg.viewBox.baseVal, W = vb && vb.width ? vb.width : svg.getBBox().width;
   var H = vb && vb.height ? vb.height : svg.getBBox().height;
-  function applyZoom() { svg.setAttribute("width", (W * zoom).toFixed(0) + "px");
-    svg.setAttribute("height", (H * zoom).toFixed(0) + "px"); }
+  function applyZoom() { svg.setAttribute("width", Math.max(1, W * zoom).toFixed(0) + "px");
+    svg.setAttribute("height", Math.max(1, H * zoom).toFixed(0) + "px"); }
   $("zoomin").addEventListener("click", function () { zoom *= 1.25; applyZoom(); });
   $("zoomout").addEventListener("click", function () { zoom /= 1.25; applyZoom(); });
   function fitZoom() {
     var box = $("graph");
-    return Math.min(box.clientWidth / W, box.clientHeight / H) * 0.98;
+    return Math.max(0.02, Math.min(box.clientWidth / W, box.clientHeight / H) * 0.98);  // (a long chain stays visible)
   }
   $("zoomfit").addEventListener("click", function () { zoom = fitZoom(); applyZoom(); });
   zoom = Math.max(0.5, Math.min(1, fitZoom() || 1));

@@ -110,12 +110,13 @@ def owner_paths(module: Any, pnames: dict) -> dict:
 
 # characters no picture or page can carry as text: C0 controls other than tab and newline,
 # DEL, and lone surrogates (not encodable as UTF-8)
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
 def printable(s: str) -> str:
-    """``s`` with control characters (but tab and newline) and lone surrogates written as
-    Python escapes (``\\x00``, ``\\ud800``), so every renderer shows the name as text."""
+    """``s`` with control characters (but tab and newline), lone surrogates and U+FFFE / U+FFFF
+    (which XML, hence SVG, refuses) written as Python escapes (``\\x00``, ``\\ud800``), so every
+    renderer shows the name as text."""
     return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], s)
 
 

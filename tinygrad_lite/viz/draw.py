@@ -290,7 +290,7 @@ def draw_graph(root: Any, show_data: bool = True, show_grad: bool = True, module
                 oattrs.update(fillcolor=COLORS["nonfinite"], color="red", penwidth="2.5")
             rule = getattr(op, "rule", "")
             if rule:
-                oattrs["tooltip"] = rule
+                oattrs["tooltip"] = esc(rule)  # (a custom Function's text: backslashes kept)
             by_frame[frame].append((f"o{i}", label, oattrs))
 
     for name, label, attrs in by_frame[None]:

@@ -141,7 +141,8 @@ def _per_sample(node: Any) -> tuple:
     if norms is None:
         return None, None, err
     norms = np.asarray(norms)
-    return array_info(norms), [int(len(norms))] + list(np.shape(node.data)), None
+    kept = getattr(node, "_ps", None) is not None or getattr(node, "_gs", None) is not None
+    return array_info(norms), [int(len(norms))] + list(np.shape(node.data)) if kept else None, None
 
 
 # ------------------------------------------------------------------------------ backward ---

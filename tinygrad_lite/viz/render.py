@@ -65,6 +65,10 @@ def save(graph: Any, path: Union[str, Path], format: Optional[str] = None, **dra
                       f"was written to {dot_path} instead. To get the picture, {_INSTALL_HELP}, then run: "
                       f"dot -T{format} {dot_path} -o {out}", GraphvizNotFoundWarning, stacklevel=2)
         return str(dot_path)
+    except gv.CalledProcessError as e:  # (dot crashed or refused the source: say so, by its own words)
+        told = (e.stderr or b"").decode("utf-8", "replace").strip()[-500:] if isinstance(e.stderr, bytes) else ""
+        raise RuntimeError(f"save: Graphviz's dot failed to render {out} (exit status {e.returncode})"
+                           f"{': ' + told if told else ''}; save(..., format='dot') writes the source") from None
     out.write_bytes(data)
     return str(out)
 
