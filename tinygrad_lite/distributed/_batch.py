@@ -13,6 +13,19 @@ from ..tensor import Tensor
 
 _REDUCTIONS = {"mean": 1, "sum": 2}
 
+# costs no sample count weighs exactly (``p.last_batch``'s reduction), and the fix for each
+_REFUSED = {
+    "weighted": "the cost is a weighted mean (cross_entropy / nll_loss with class weights or ignored labels and "
+                "reduction='mean'), which divides by the total weight of each rank's own labels, so weighing the "
+                "ranks by their sample counts would not give the one-process gradient. Sum the cost "
+                "(reduction='sum') and divide it by the total weight over all ranks (dist.allreduce_sum of each "
+                "rank's weight total), or pass n= (this rank's weight total, when it is a whole number)",
+    "shared": "the cost is a sum over the samples plus a term that does not depend on them (such as a penalty on "
+              "the weights); every rank adds that term, so the summed gradient would count it world_size times. "
+              "Add it on one rank only (if dist.rank() == 0) or divide it by dist.world_size(), and pass "
+              "reduction='sum' (the gradients are then summed as they are); or use the optimizer's weight_decay",
+}
+
 
 def _batch_info(p: Tensor) -> Optional[tuple[int, Optional[str]]]:
     """``(n, reduction)`` of ``p``'s last backward (``p.last_batch``), or None when not recorded."""
@@ -46,19 +59,9 @@ def _local_batch(params: list[Tensor], n: Optional[int], reduction: Optional[str
             "the result would not be the one-process gradient. Write each micro-batch's cost as a sum "
             "(reduction='sum'; divide by the global batch size where the mean is wanted: the sums add up "
             "exactly), or pass n= to weigh this rank's gradient yourself")
-    if any(r is not None and r[0] and r[1] == "weighted" for r in records.values()) and n is None:
-        raise ValueError(
-            "dist.all_reduce_gradients: the cost is a weighted mean (cross_entropy / nll_loss with class weights or "
-            "ignored labels and reduction='mean'), which divides by the total weight of each rank's own labels, so "
-            "weighing the ranks by their sample counts would not give the one-process gradient. Sum the cost "
-            "(reduction='sum') and divide it by the total weight over all ranks (dist.allreduce_sum of each rank's "
-            "weight total), or pass n= (this rank's weight total, when it is a whole number)")
-    if any(r is not None and r[0] and r[1] == "shared" for r in records.values()) and reduction is None:
-        raise ValueError(
-            "dist.all_reduce_gradients: the cost is a sum over the samples plus a term that does not depend on them "
-            "(such as a penalty on the weights); every rank adds that term, so the summed gradient would count it "
-            "world_size times. Add it on one rank only (if dist.rank() == 0) or divide it by dist.world_size(), and "
-            "pass reduction='sum' (the gradients are then summed as they are); or use the optimizer's weight_decay")
+    for kind, asked in (("weighted", n is None), ("shared", reduction is None)):
+        if asked and any(r is not None and r[0] and r[1] == kind for r in records.values()):
+            raise ValueError("dist.all_reduce_gradients: " + _REFUSED[kind])
     scaled = any(r is not None and r[1] == "scaled" for r in records.values())
     records = {i: (r[0], None) if r is not None and r[1] == "scaled" else r for i, r in records.items()}
     known = {r for r in records.values() if r is not None and r[1] is not None}
