@@ -72,3 +72,19 @@ def test_an_empty_batch_keeps_the_structure(how: str, collate) -> None:
         assert b[0].shape == (0,) and b[0].dtype == tl.float32 and b[1].shape == (0,) and b[0].batched
     reads = list(tl.data.DataLoader(_ReadsBatches(), batch_size=1, sampling="poisson", seed=0, collate_fn=fn))
     assert any(b[0].shape == (0,) for b in reads)
+
+
+def test_default_collate_string_fields_and_non_numeric_arrays_as_torch():
+    import pytest
+
+    torch_data = pytest.importorskip("torch.utils.data")
+    for batch in ([(1, "x"), (2, "y")], ["a", "b"], [{"s": "a", "n": 1}, {"s": "b", "n": 2}]):
+        ours, theirs = tl.data.default_collate(batch), torch_data.default_collate(batch)
+        if isinstance(theirs, dict):
+            assert type(ours["s"]) is type(theirs["s"]) and list(ours["s"]) == list(theirs["s"])
+        elif isinstance(theirs, list) and isinstance(theirs[-1], tuple):
+            assert type(ours[1]) is tuple and ours[1] == theirs[1]  # (a field of strings: a tuple)
+        else:
+            assert ours == theirs
+    with pytest.raises(TypeError, match=r"^default_collate: .*dtype <U1"):
+        tl.data.default_collate([np.array(["a"]), np.array(["b"])])

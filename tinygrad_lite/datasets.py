@@ -159,17 +159,21 @@ def random_split(dataset: Any, lengths: Sequence[Union[int, float]],
 def default_collate(batch: Sequence[Any]) -> Any:
     """Samples stacked along a new axis 0: Tensors, arrays and numbers into one batched Tensor
     (Python ints as int64, floats as float64, bools as bool), tuples and lists field by field
-    into a list, dicts key by key, strings into a list."""
+    into a list, dicts key by key; strings are left as the batch holds them (a field of strings
+    is the tuple of them, as torch's)."""
     elem = batch[0]
     if isinstance(elem, (Tensor, np.ndarray, np.generic, numbers.Number)):
         arrays = [b.data if isinstance(b, Tensor) else np.asarray(b) for b in batch]
+        if arrays[0].dtype.kind not in "biuf":  # (strings, objects, complex: no Tensor holds them)
+            raise TypeError(f"default_collate: samples must hold numbers (bool, integer or float), got arrays of "
+                            f"dtype {arrays[0].dtype}")
         try:
             return batch_of(np.stack(arrays))
         except ValueError:
             raise ValueError(f"default_collate: the samples' shapes differ: {sorted({a.shape for a in arrays})}"
                              ) from None
     if isinstance(elem, (str, bytes)):
-        return list(batch)
+        return batch  # (as torch: a field of strings is the tuple of them, a batch of strings itself)
     if isinstance(elem, Mapping):  # the samples' mapping type kept (an OrderedDict stays one), as torch
         fields = {k: default_collate([d[k] for d in batch]) for k in elem}
         if isinstance(elem, MutableMapping):
@@ -183,7 +187,7 @@ def default_collate(batch: Sequence[Any]) -> Any:
     if isinstance(elem, (tuple, list)):
         if any(len(b) != len(elem) for b in batch):
             raise ValueError("default_collate: the samples have different numbers of fields")
-        fields = [default_collate(list(f)) for f in zip(*batch)]
+        fields = [default_collate(f) for f in zip(*batch)]
         return type(elem)(*fields) if hasattr(elem, "_fields") else fields
     raise TypeError(f"default_collate: samples must be Tensors, numpy arrays, numbers, strings, dicts, tuples or "
                     f"lists, got {type(elem).__name__}")
