@@ -600,3 +600,18 @@ def test_the_noise_search_passes_below_the_pld_grid_limit_on_its_way_down(monkey
     monkeypatch.setattr(privacy, "_epsilon", lambda composed, delta: composed)
     sigma = privacy.get_noise_multiplier(1.9, 1e-5, 1.0, steps=1, kind="pld", epsilon_tolerance=1e-6)
     assert sigma == pytest.approx(1 / 1.9, rel=1e-5) and 1 / sigma <= 1.9
+
+
+def test_make_private_takes_a_dataset_without_targets() -> None:
+    pytest.importorskip("dp_accounting")
+    X, y = _data()
+    ds = tl.data.TensorDataset(tl.Tensor(X), tl.Tensor(y))
+    model = _model()
+    opt, loader = privacy.make_private(model, ds, None, **SETUP, seed=3)  # (it raised about batch_size)
+    assert loader.sample_rate == 0.1 and len(loader) == 10
+    xb, yb = next(iter(loader))
+    assert xb.shape[1:] == (5,) and yb.shape == xb.shape[:1]
+    opt.zero_grad()
+    tl.nn.functional.cross_entropy(model(xb), yb.data).backward()
+    opt.step()
+    assert len(opt.accountant.history) == 1

@@ -469,10 +469,10 @@ def make_private(
 
     Returns ``(optimizer, loader)``:
 
-    * ``loader = tl.data.DataLoader(X, y, batch_size=batch_size,
-      sampling="poisson", seed=...)``: every batch takes each sample
-      independently with probability ``q = batch_size / len(X)``, the
-      sampling the accountant assumes; ``len(loader)`` batches per epoch;
+    * ``loader = tl.data.DataLoader(X, y, batch_size=batch_size, sampling="poisson", seed=...)``
+      (``y=None``: ``X`` a Dataset): every batch takes each sample independently with
+      probability ``q = batch_size / len(X)``, the sampling the accountant assumes;
+      ``len(loader)`` batches per epoch;
     * ``optimizer = tl.optim.DPSGD(model.parameters(), lr, max_grad_norm,
       noise_multiplier=sigma, expected_batch_size=batch_size,
       accountant=Accountant(kind), sample_rate=q)``, with sigma =
@@ -485,8 +485,7 @@ def make_private(
     streams (the loader gets an int ``seed`` itself).
 
     Raises:
-        ValueError / TypeError: on a bad argument (named in the message);
-            nothing is built then.
+        ValueError / TypeError: on a bad argument (named in the message); nothing is built then.
         ImportError: when ``dp_accounting`` is not installed.
     """
     from . import data, optim  # the classes are looked up when called
@@ -509,7 +508,8 @@ def make_private(
     q, per_epoch = batch_size / n, n // batch_size  # the Poisson loader's sample_rate and len()
     sigma = get_noise_multiplier(target_epsilon, target_delta, q, steps=epochs * per_epoch, kind=kind)
 
-    loader = data.DataLoader(X, y, batch_size=batch_size, sampling="poisson", seed=loader_seed)
+    loader = data.DataLoader(*((X,) if y is None else (X, y)), batch_size=batch_size, sampling="poisson",
+                             seed=loader_seed)
     if loader.sample_rate != q or len(loader) != per_epoch:
         raise RuntimeError(f"the Poisson DataLoader has sample_rate {loader.sample_rate} and {len(loader)} "
                            f"batches per epoch; the accounting assumed {q} and {per_epoch}")
