@@ -150,3 +150,21 @@ def test_backward_of_a_list() -> None:
     ours, theirs = both(only)
     np.testing.assert_allclose(ours[0], theirs[0].numpy(), **TOL)
     assert ours[1] is None and theirs[1] is None and ours[2] is None and theirs[2] is None
+
+
+def test_grad_and_backward_take_any_iterable_of_tensors_as_torch():
+    m = tl.nn.Linear(3, 2, rng=0)
+    loss = m(tl.Tensor(np.ones((4, 3)))).sum()
+    want = [g.data for g in tl.autograd.grad(loss, [m.weight, m.bias], retain_graph=True)]
+    for ins in (filter(lambda p: p.requires_grad, m.parameters()), {"w": m.weight, "b": m.bias}.values(),
+                (p for p in m.parameters())):
+        got = tl.autograd.grad((o for o in [loss]), ins, retain_graph=True)
+        assert [g.data.tolist() for g in got] == [w.tolist() for w in want]
+    rows = tl.autograd.grad((o for o in [loss]), (p for p in [m.weight]), grad_outputs=[np.ones((2,))],
+                            is_grads_batched=True, retain_graph=True)
+    assert rows[0].shape == (2, 2, 3)
+    m.zero_grad()
+    loss.backward(inputs=(p for p in [m.weight]))
+    assert m.weight.grad is not None and m.bias.grad is None
+    with pytest.raises(TypeError, match="inputs must be a Tensor or an iterable of Tensors, got str"):
+        tl.autograd.grad(loss, "ab")

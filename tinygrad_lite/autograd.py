@@ -9,6 +9,7 @@ grad_tensors)`` is ``Tensor.backward`` for a list of tensors (their gradients ad
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
@@ -44,9 +45,15 @@ class _Collect:
 
 
 def _tensors(where: str, name: str, value: Any) -> list:
-    items = [value] if isinstance(value, Tensor) else list(value) if isinstance(value, (list, tuple)) else None
+    """``value`` as a list of Tensors: one Tensor, or any iterable of them (a list, a generator,
+    ``filter(...)``, ``dict.values()``, as torch takes); else ``TypeError`` naming ``name``."""
+    items = None
+    if isinstance(value, Tensor):
+        items = [value]
+    elif not isinstance(value, (str, bytes, np.ndarray)) and isinstance(value, Iterable):
+        items = list(value)
     if items is None or not all(isinstance(t, Tensor) for t in items):
-        raise TypeError(f"{where}: {name} must be a Tensor or a sequence of Tensors, got {type(value).__name__}")
+        raise TypeError(f"{where}: {name} must be a Tensor or an iterable of Tensors, got {type(value).__name__}")
     return items
 
 
@@ -115,7 +122,8 @@ def _batched(where: str, outputs: Tensors, inputs: Tensors, grad_outputs: Any, c
     axis 0 (differentiably with ``create_graph``); an input no output reaches stays None."""
     if grad_outputs is None:
         raise RuntimeError(f"{where}: is_grads_batched=True needs grad_outputs (a batch of cotangents per output)")
-    gs = _grad_list(where, grad_outputs, len(_tensors(where, "outputs", outputs)))
+    outputs, inputs = _tensors(where, "outputs", outputs), _tensors(where, "inputs", inputs)  # (iterables: once)
+    gs = _grad_list(where, grad_outputs, len(outputs))
     sizes = {np.shape(g.data if isinstance(g, Tensor) else g)[:1] for g in gs}
     if len(sizes) != 1 or () in sizes:
         raise ValueError(f"{where}: with is_grads_batched=True every grad_outputs entry needs the same leading "
