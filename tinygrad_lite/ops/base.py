@@ -220,9 +220,10 @@ def make(data: np.ndarray, op: Any, parents: tuple, ctx: Any, rg: bool, bs: int 
     t._parents = ()
     t._op = None
     t._ctx = None
-    if state.inference:  # (a result of an inference_mode block: is_inference(), as torch)
+    st = state.__dict__  # (one thread-local lookup for both flags: every op outside a graph passes here)
+    if st["inference"]:  # (a result of an inference_mode block: is_inference(), as torch)
         t._inf = True
-    if op is not None and state.anomaly:  # (an op that records nothing is checked too)
+    if op is not None and st["anomaly"]:  # (an op that records nothing is checked too)
         from ..anomaly import computed
         computed(t, op, parents)
     if bs & 1:  # BATCHED outside the graph: the batch it is of (batchstate.origin)
