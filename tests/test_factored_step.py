@@ -172,8 +172,12 @@ def test_tmm_update_is_alpha_gt_x_plus_beta_c(dtype: type) -> None:
             if beta == 0.0:
                 C[0, 0] = np.nan  # beta = 0 overwrites, as BLAS defines it
             want = -0.3 * G.T.astype(np.float64) @ X.astype(np.float64) + (0.0 if beta == 0 else beta * C)
+            F = np.asfortranarray(C)  # (column order: updated in place as C^T <- alpha X^T G + beta C^T)
             assert _blas.tmm_update(-0.3, G, X, C, beta)
             np.testing.assert_allclose(C, want, rtol=tol, atol=tol * 10)
+            assert _blas.tmm_update(-0.3, G, X, F, beta)
+            assert F.flags.f_contiguous
+            np.testing.assert_allclose(F, want, rtol=tol, atol=tol * 10)
 
 
 @needs_blas
@@ -187,7 +191,7 @@ def test_tmm_update_refuses_what_blas_cannot_do_and_changes_nothing() -> None:
     cases = [
         (G.astype(np.float32), X, C),  # dtypes differ
         (G, big[:, ::2], C),  # X not contiguous
-        (G, X, np.asfortranarray(C)),  # C not C-contiguous
+        (G, X, np.zeros((70, 180))[:, ::2]),  # C neither C- nor Fortran-contiguous
         (G, X[:2], C),  # rows differ
         (G, X, C[:, :80].copy()),  # C's shape does not fit
         (G, X, C[:10, :10].copy()),  # below MIN_SIZE

@@ -6,8 +6,9 @@ two passes, about 2.5x the time of one ``axpy`` for a weight of 200k floats.
 
 ``axpy(alpha, x, y)`` returns False, and touches nothing, when it cannot do the update
 exactly as asked: no such library, fewer than ``MIN_SIZE`` elements, a dtype other than
-float32/float64, arrays that are not contiguous or not aligned, of different dtypes or
-sizes, that share memory, or a read-only ``y``. The caller then uses numpy. Setting the environment variable
+float32/float64, arrays that are not contiguous in the same order (both C, or both Fortran
+and of one shape) or not aligned, of different dtypes or sizes, that share memory, or a
+read-only ``y``. The caller then uses numpy. Setting the environment variable
 ``TINYGRAD_LITE_NO_BLAS=1`` before import turns it off.
 """
 
@@ -93,11 +94,15 @@ def axpy(alpha: float, x: np.ndarray, y: np.ndarray) -> bool:
     numpy rounds a Python float multiplying a float32 array."""
     entry: Optional[Any] = _FUNCS.get(y.dtype)
     if (entry is None or y.size < MIN_SIZE or type(x) is not np.ndarray or x.dtype != y.dtype or x.size != y.size
-            or not (x.flags.c_contiguous and y.flags.c_contiguous and y.flags.writeable)
+            or not ((x.flags.c_contiguous and y.flags.c_contiguous)
+                    or (x.shape == y.shape and x.flags.f_contiguous and y.flags.f_contiguous))
+            or not y.flags.writeable
             or not (x.flags.aligned and y.flags.aligned) or np.may_share_memory(x, y)):
         return False
     n = y.size
     if n:
+        if not y.flags.c_contiguous:  # (both in column order: the same pass over memory, through C-ordered views)
+            x, y = x.T, y.T
         fn, cint = entry[0], entry[1]
         fn(cint(n), alpha, _address(x), 1, _address(y), 1)
     return True
@@ -108,6 +113,8 @@ _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
 def tmm_fits(G: Any, X: Any, C: np.ndarray) -> bool:
     """Whether ``tmm_update(alpha, G, X, C, beta)`` can run (see there)."""
+    if C.ndim == 2 and not C.flags.c_contiguous and C.flags.f_contiguous:  # (C^T <- alpha X^T G + beta C^T)
+        return tmm_fits(X, G, C.T)
     entry: Optional[Any] = _FUNCS.get(C.dtype)
     return not (entry is None or entry[2] is None or C.size < MIN_SIZE or type(G) is not np.ndarray
             or type(X) is not np.ndarray or G.dtype != C.dtype or X.dtype != C.dtype
@@ -121,9 +128,11 @@ def tmm_fits(G: Any, X: Any, C: np.ndarray) -> bool:
 def tmm_update(alpha: float, G: np.ndarray, X: np.ndarray, C: np.ndarray, beta: float) -> bool:
     """``C <- alpha * G^T X + beta * C`` in place for 2-D ``G`` (k, m), ``X`` (k, n) and ``C``
     (m, n) in one BLAS call (``ger``, a rank-1 update, when k = 1 and beta = 1; else ``gemm``),
-    so ``G^T X`` is never written to memory of its own. Returns False, touching nothing,
+    so ``G^T X`` is never written to memory of its own. ``C`` may be in row (C) or column
+    (Fortran) order; a column-ordered ``C`` is updated as ``C^T <- alpha X^T G + beta C^T``.
+    Returns False, touching nothing,
     when BLAS cannot do it exactly so: no library, ``C`` under ``MIN_SIZE`` elements, dtypes
-    that differ or are not float32/float64, arrays that are not C-contiguous and aligned,
+    that differ or are not float32/float64, ``G``, ``X`` not C-contiguous, arrays not aligned,
     shapes that do not fit, a read-only ``C``, or ``C`` sharing memory with ``G`` or ``X``."""
     if not tmm_fits(G, X, C):
         return False
@@ -133,6 +142,8 @@ def tmm_update(alpha: float, G: np.ndarray, X: np.ndarray, C: np.ndarray, beta: 
 
 def tmm_apply(alpha: float, G: np.ndarray, X: np.ndarray, C: np.ndarray, beta: float) -> None:
     """``tmm_update`` without its check, for a caller that has checked ``tmm_fits(G, X, C)``."""
+    if not C.flags.c_contiguous:  # column order: the same update of C^T, row order
+        G, X, C = X, G, C.T
     (k, m), n = G.shape, X.shape[1]
     if k == 0:  # G^T X = 0
         if beta == 0:
