@@ -127,8 +127,8 @@ def _column_order(p: Tensor, g: LazyGrad) -> None:
     slower than the forward gains; there the weight stays in row order.
     The values are copied once and ``p.data`` is from then on the new array; so this is done
     only when nothing but the Tensor holds the old one (no view, no ``detach()``, no array a
-    user passed in and kept; counted as in ``packed._movable``), and nobody can observe the
-    move but through ``p.data.flags``."""
+    user passed in and kept; counted as in ``packed._movable``): values, reads and writes
+    are the same; only the layout shows (``p.data.flags``, ``p.stride()``, ``p.is_contiguous()``)."""
     d = p._data
     if (d.dtype is _F32 and d.ndim == 2 and d.size >= COLUMN_MIN and d.base is None and d.flags.writeable
             and d.flags.owndata and sum(X.shape[0] for _, X in g.parts) > COLUMN_ROWS and sys.getrefcount(d) <= 3):
