@@ -21,6 +21,7 @@ import numpy as np
 
 from .conventions import ArgumentError, DtypeError, ShapeMismatchError
 from .conventions import _tensor_arg as _t
+from .conventions import check_bool as _flag
 from .ops import linalg_decomp as D
 from .ops import linalg_more as M
 from .ops.linalg_more import LinAlgError
@@ -81,12 +82,6 @@ def _mat(who: str, x: Any, square: bool = False, floats: bool = True) -> Tensor:
     elif x.data.ndim < 2:
         raise ShapeMismatchError(f"{who}: A must have at least 2 axes (matrices), got shape {x.data.shape}")
     return x
-
-
-def _flag(who: str, name: str, v: Any) -> bool:
-    if not isinstance(v, (bool, np.bool_)):
-        raise TypeError(f"{who}: {name} must be a bool, got {v!r}")
-    return bool(v)
 
 
 def _unpack(packed: Tensor, shapes: list) -> list:

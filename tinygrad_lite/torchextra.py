@@ -94,6 +94,27 @@ def _shapes(who: str, want: str, a: Any, b: Any) -> ShapeMismatchError:
     return ShapeMismatchError(f"{who}: expects {want}, got shapes {a.data.shape} and {b.data.shape}")
 
 
+# the products without broadcasting: who -> (the shapes it takes, whether two shapes are such)
+_PRODUCTS = {
+    "dot": ("two 1-D tensors of the same length", lambda a, b: len(a) == len(b) == 1 and a == b),
+    "mm": ("matrices (n, m) and (m, p)", lambda a, b: len(a) == len(b) == 2 and a[1] == b[0]),
+    "bmm": ("3-D tensors (b, n, m) and (b, m, p)",
+            lambda a, b: len(a) == len(b) == 3 and a[0] == b[0] and a[2] == b[1]),
+    "mv": ("a matrix (n, m) and a vector (m,)", lambda a, b: len(a) == 2 and len(b) == 1 and a[1] == b[0]),
+    "outer": ("two 1-D tensors", lambda a, b: len(a) == len(b) == 1),
+}
+
+
+def _factor(who: str, x: Any, other: Any) -> Any:
+    """``other`` (a Tensor, or a constant for an array) as the second factor of the product
+    ``who`` of ``x``, after checking the two shapes (``_PRODUCTS``)."""
+    o = other if isinstance(other, base.Tensor) else base.const(other)
+    want, fits = _PRODUCTS[who]
+    if not fits(x.data.shape, o.data.shape):
+        raise _shapes(who, want, x, o)
+    return o
+
+
 def _float_only(t: Any, who: str) -> None:
     if t.data.dtype.kind != "f":
         raise TypeError(f"{who}: fills only floating-point tensors, got dtype {t.data.dtype}")
@@ -110,6 +131,16 @@ def bool_mask(who: str, t: Any, mask: Any) -> tuple:
     except ValueError:
         raise ShapeMismatchError(f"{who}: mask of shape {m.data.shape} does not broadcast with the tensor's shape "
                                  f"{t.data.shape}") from None
+
+
+def _copy_as(name: str, dtype: Any, doc: str) -> Any:
+    """The method ``x.name()``: a copy of dtype ``dtype``."""
+    def method(self: Any) -> "Tensor":
+        return self.astype(dtype)
+
+    method.__name__, method.__qualname__ = name, f"ExtraMethods.{name}"
+    method.__doc__ = doc
+    return method
 
 
 class ExtraMethods(MoreMethods):
@@ -222,39 +253,23 @@ class ExtraMethods(MoreMethods):
     def dot(self, other: Any = None, *, tensor: Any = None) -> "Tensor":
         """sum_i x_i y_i of two 1-D tensors of one length (a 0-d result); ``tensor=`` is
         torch's keyword for ``other``."""
-        other = one_of("dot", other=other, tensor=tensor)
-        o = other if isinstance(other, base.Tensor) else base.const(other)
-        if self.data.ndim != 1 or o.data.ndim != 1 or self.data.shape != o.data.shape:
-            raise _shapes("dot", "two 1-D tensors of the same length", self, o)
-        return ops.MATMUL(self, o)
+        return ops.MATMUL(self, _factor("dot", self, one_of("dot", other=other, tensor=tensor)))
 
     def mm(self, mat2: Any) -> "Tensor":
         """The matrix product of two matrices, (n, m) @ (m, p) -> (n, p); no broadcasting."""
-        o = mat2 if isinstance(mat2, base.Tensor) else base.const(mat2)
-        if self.data.ndim != 2 or o.data.ndim != 2 or self.data.shape[1] != o.data.shape[0]:
-            raise _shapes("mm", "matrices (n, m) and (m, p)", self, o)
-        return ops.MATMUL(self, o)
+        return ops.MATMUL(self, _factor("mm", self, mat2))
 
     def bmm(self, mat2: Any) -> "Tensor":
         """Batched matrix products, (b, n, m) @ (b, m, p) -> (b, n, p); no broadcasting."""
-        o = mat2 if isinstance(mat2, base.Tensor) else base.const(mat2)
-        a, b = self.data.shape, o.data.shape
-        if len(a) != 3 or len(b) != 3 or a[0] != b[0] or a[2] != b[1]:
-            raise _shapes("bmm", "3-D tensors (b, n, m) and (b, m, p)", self, o)
-        return ops.MATMUL(self, o)
+        return ops.MATMUL(self, _factor("bmm", self, mat2))
 
     def mv(self, vec: Any) -> "Tensor":
         """The matrix-vector product, (n, m) @ (m,) -> (n,)."""
-        o = vec if isinstance(vec, base.Tensor) else base.const(vec)
-        if self.data.ndim != 2 or o.data.ndim != 1 or self.data.shape[1] != o.data.shape[0]:
-            raise _shapes("mv", "a matrix (n, m) and a vector (m,)", self, o)
-        return ops.MATMUL(self, o)
+        return ops.MATMUL(self, _factor("mv", self, vec))
 
     def outer(self, vec2: Any) -> "Tensor":
         """The outer product ``out[i, j] = x_i y_j`` of two 1-D tensors."""
-        o = vec2 if isinstance(vec2, base.Tensor) else base.const(vec2)
-        if self.data.ndim != 1 or o.data.ndim != 1:
-            raise _shapes("outer", "two 1-D tensors", self, o)
+        o = _factor("outer", self, vec2)
         return ops.RESHAPE(self, (-1, 1)) * ops.RESHAPE(o, (1, -1))  # type: ignore[operator]
 
     ger = outer
@@ -434,26 +449,10 @@ class ExtraMethods(MoreMethods):
 
     # ------------------------------------------------------------ dtype conversions ----
     # (last in the class: from here on, ``int`` and ``bool`` in this class body are methods)
-    def long(self) -> "Tensor":
-        """An int64 copy (no gradient)."""
-        return self.astype(np.int64)  # type: ignore[attr-defined]
-
-    def int(self) -> "Tensor":
-        """An int32 copy (no gradient)."""
-        return self.astype(np.int32)  # type: ignore[attr-defined]
-
-    def short(self) -> "Tensor":
-        """An int16 copy (no gradient)."""
-        return self.astype(np.int16)  # type: ignore[attr-defined]
-
-    def char(self) -> "Tensor":
-        """An int8 copy (no gradient)."""
-        return self.astype(np.int8)  # type: ignore[attr-defined]
-
-    def byte(self) -> "Tensor":
-        """A uint8 copy (no gradient)."""
-        return self.astype(np.uint8)  # type: ignore[attr-defined]
-
-    def bool(self) -> "Tensor":
-        """A bool copy, True where the value is non-zero (no gradient)."""
-        return self.astype(np.bool_)  # type: ignore[attr-defined]
+    long, int, short, char, byte, bool = (_copy_as(name, dtype, doc) for name, dtype, doc in (
+        ("long", np.int64, "An int64 copy (no gradient)."),
+        ("int", np.int32, "An int32 copy (no gradient)."),
+        ("short", np.int16, "An int16 copy (no gradient)."),
+        ("char", np.int8, "An int8 copy (no gradient)."),
+        ("byte", np.uint8, "A uint8 copy (no gradient)."),
+        ("bool", np.bool_, "A bool copy, True where the value is non-zero (no gradient).")))

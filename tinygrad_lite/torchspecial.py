@@ -59,6 +59,16 @@ def _pair(who: str, a: Any, b: Any, kinds: str) -> tuple:
     return o, ad, bd
 
 
+def _other_name(name: str, of: str, doc: str) -> Any:
+    """The method ``x.name(other)``: torch's other name for ``x.of(other)``."""
+    def method(self: Any, other: Any) -> "Tensor":
+        return getattr(self, of)(other)
+
+    method.__name__, method.__qualname__ = name, f"SpecialMethods.{name}"
+    method.__doc__ = doc
+    return method
+
+
 class SpecialMethods:
     """Mixin of ``Tensor`` (see the module docstring)."""
 
@@ -153,29 +163,11 @@ class SpecialMethods:
         """``mul``: self * other."""
         return self * other  # type: ignore[operator]
 
-    def true_divide(self, other: Any) -> "Tensor":
-        """``div`` without rounding: self / other."""
-        return self.div(other)  # type: ignore[attr-defined]
-
-    def greater(self, other: Any) -> "Tensor":
-        """``gt``."""
-        return self.gt(other)  # type: ignore[attr-defined]
-
-    def greater_equal(self, other: Any) -> "Tensor":
-        """``ge``."""
-        return self.ge(other)  # type: ignore[attr-defined]
-
-    def less(self, other: Any) -> "Tensor":
-        """``lt``."""
-        return self.lt(other)  # type: ignore[attr-defined]
-
-    def less_equal(self, other: Any) -> "Tensor":
-        """``le``."""
-        return self.le(other)  # type: ignore[attr-defined]
-
-    def not_equal(self, other: Any) -> "Tensor":
-        """``ne``."""
-        return self.ne(other)  # type: ignore[attr-defined]
+    true_divide = _other_name("true_divide", "div", "``div`` without rounding: self / other.")
+    greater, greater_equal, less, less_equal, not_equal = (
+        _other_name(name, of, f"``{of}``.")
+        for name, of in (("greater", "gt"), ("greater_equal", "ge"), ("less", "lt"), ("less_equal", "le"),
+                         ("not_equal", "ne")))
 
     # ---------------------------------------------------------- without a gradient ----------
     def heaviside(self, values: Any) -> "Tensor":

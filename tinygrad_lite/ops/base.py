@@ -474,6 +474,21 @@ class Op:
         return make(out, self, inputs, ctx, rg, bs, mix)
 
 
+class ReadsOutput(Op):
+    """Base of an op whose vjp reads its own output's values (exp, tanh, relu, softmax, ...),
+    named first among its bases: a backward after that output changed in place is refused."""
+
+    reads_output = True
+
+
+class ShapeOnly(Op):
+    """Base of an op whose vjp needs its input's shape and dtype, not its values (reshape,
+    expand, sum, ...), named first among its bases: the input may change in place after the
+    forward."""
+
+    unread = (0,)
+
+
 def no_tvjp(op: Any) -> NotImplementedError:
     """The error of a ``create_graph=True`` backward reaching an op without a differentiable backward."""
     return NotImplementedError(

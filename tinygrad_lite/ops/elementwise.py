@@ -17,7 +17,7 @@ import numpy as np
 from .. import batchstate
 from ..batchstate import STAT
 from . import base
-from .base import ArgumentError, Op, alias, const, failed, make, shape_error, val
+from .base import ArgumentError, Op, ReadsOutput, ShapeOnly, alias, const, failed, make, shape_error, val
 from .unary import (
     ABS,
     CAST,
@@ -230,8 +230,7 @@ def half(x: Any) -> np.ndarray:
 
 
 # ------------------------------------------------------------------- with a constant -------
-class AddC(_Const):
-    unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
+class AddC(ShapeOnly, _Const):
     name, rule, linear, symbol, local = "add", "d(a+c)/da = 1", True, "+", True
     compute = staticmethod(operator.add)  # (a C function: no Python frame)
 
@@ -247,8 +246,7 @@ class SubC(AddC):
     compute = staticmethod(operator.sub)  # (a C function: no Python frame)
 
 
-class MulC(_Const):
-    unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
+class MulC(ShapeOnly, _Const):
     name, rule, linear, symbol, local = "mul", "d(a*c)/da = c", True, "*", True
     wide16 = True
     compute = staticmethod(operator.mul)  # (a C function: no Python frame)
@@ -262,8 +260,7 @@ class MulC(_Const):
         return (g * node._ctx,)
 
 
-class DivC(_Const):
-    unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
+class DivC(ShapeOnly, _Const):
     name, rule, linear, symbol, local = "div", "d(a/c)/da = 1/c", True, "/", True
     wide16 = True
 
@@ -286,8 +283,7 @@ class DivC(_Const):
         return (g / node._ctx,)
 
 
-class RSubC(_Const):
-    unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
+class RSubC(ShapeOnly, _Const):
     name, rule, linear, rsymbol, local = "rsub", "d(c-a)/da = -1", True, "-", True
     compute = staticmethod(lambda a, c: c - a)
 
@@ -347,8 +343,7 @@ class PowC(_Const):
         return (g * (a * 2 if k == 2 else a ** (k - 1) * k),)
 
 
-class RPowC(_Const):
-    reads_output = True  # (its vjp reads the output's values)
+class RPowC(ReadsOutput, _Const):
     name, rule, rsymbol, local = "rpow", "d(c**a)/da = c**a * log(c)", "**", True
 
     @staticmethod
@@ -423,8 +418,7 @@ def _as_floats(a: np.ndarray, b: np.ndarray) -> tuple:
     return promoted(a, b)
 
 
-class Div(_Binary):
-    reads_output = True  # (its vjp reads the output's values)
+class Div(ReadsOutput, _Binary):
     name, rule, linear_in, fn = "div", "d(a/b)/da = 1/b, d(a/b)/db = -a/b**2", "a", np.true_divide
     promote = staticmethod(_as_floats)
     symbol, local = "/", True
@@ -450,8 +444,7 @@ class Div(_Binary):
         return (g / b if a._rg else None, -g * node / b if b._rg else None)
 
 
-class Pow(_Binary):
-    reads_output = True  # (its vjp reads the output's values)
+class Pow(ReadsOutput, _Binary):
     name, rule = "pow", "d(a**b)/da = b*a**(b-1), d(a**b)/db = a**b * log(a)"
     symbol, local = "**", True
     const_op, rconst_op = PowC(), RPowC()

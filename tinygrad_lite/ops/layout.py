@@ -15,12 +15,11 @@ from .. import batchstate
 from ..batchstate import BATCHED, MIXED, STAT
 from ..persample import OuterRows
 from . import base
-from .base import Op, _AxisError, alias, axes_of, const, failed, lead, make
+from .base import Op, ShapeOnly, _AxisError, alias, axes_of, const, failed, lead, make
 from .elementwise import Cast, joined_dtype
 
 
-class Reshape(Op):
-    unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
+class Reshape(ShapeOnly):
     name, rule = "reshape", "the cotangent is reshaped back"
 
     def __call__(self, x: Any, shape: tuple) -> Any:
@@ -84,8 +83,7 @@ def torch_view(d: np.ndarray) -> bool:
     return r is not None and r() is d
 
 
-class Transpose(Op):
-    unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
+class Transpose(ShapeOnly):
     name, rule = "transpose", "the cotangent is permuted back"
 
     def __call__(self, x: Any, axes: tuple) -> Any:
@@ -153,8 +151,7 @@ def _separated(idx: tuple) -> bool:
     return bool(pos) and pos != list(range(pos[0], pos[0] + len(pos)))
 
 
-class GetItem(Op):
-    unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
+class GetItem(ShapeOnly):
     name, rule = "getitem", "the cotangent is scattered back (repeated indices add)"
 
     def __call__(self, x: Any, idx: Any) -> Any:
@@ -277,8 +274,7 @@ class Concat(Op):
                      for i, p in enumerate(node._parents))
 
 
-class Expand(Op):
-    unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
+class Expand(ShapeOnly):
     name, rule = "expand", "d expand(a)/da: the cotangent summed over the broadcast copies"
 
     def __call__(self, x: Any, shape: tuple) -> Any:
@@ -333,8 +329,7 @@ def check_ints(op: str, what: str, values: tuple, low: int, note: str = "") -> N
             raise base.ArgumentError(f"{op}: {what} must be >= {max(low, 0)}{note}, got {values!r}")
 
 
-class Repeat(Op):
-    unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
+class Repeat(ShapeOnly):
     name, rule = "repeat", "d repeat(a)/da: the cotangent summed over the tiles"
 
     def __call__(self, x: Any, reps: tuple) -> Any:

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from .base import ReadsOutput
 from .linalg_more import T, _Matrix, converged, floats, shape_error, square, trisolve
 
 
@@ -68,8 +69,7 @@ def qr_square_grad(Q: np.ndarray, R: np.ndarray, gQ: np.ndarray, gR: np.ndarray)
     return T(trisolve(R, T(rhs), False))  # rhs R^{-T} = (R^{-1} rhs^T)^T
 
 
-class QR(_Packed):
-    reads_output = True  # (its vjp reads the output's values)
+class QR(ReadsOutput, _Packed):
     name, rule = "qr", "A = Q R: dA = (G_Q + Q copyltu(R G_R^T - G_Q^T Q)) R^{-T}"
 
     def forward(self, a: np.ndarray, mode: str = "reduced", who: str = "linalg.qr") -> tuple:
@@ -160,8 +160,7 @@ def svd_grad(U: np.ndarray, s: np.ndarray, Vh: np.ndarray, gU: np.ndarray, gs: n
     return gA
 
 
-class SVD(_Packed):
-    reads_output = True  # (its vjp reads the output's values)
+class SVD(ReadsOutput, _Packed):
     name, rule = "svd", "A = U diag(s) V^T: dA = U [(skew(U^T G_U) s + s skew(V^T G_V)) / E + diag(G_s)] V^T + ..."
 
     def forward(self, a: np.ndarray, full_matrices: bool = True, who: str = "linalg.svd") -> tuple:
@@ -215,8 +214,7 @@ def tsvd_grad(U: Any, s: Any, Vh: Any, gU: Any, gs: Any, gVh: Any) -> Any:
     return U @ gA @ Vh
 
 
-class Eigh(_Packed):
-    reads_output = True  # (its vjp reads the output's values)
+class Eigh(ReadsOutput, _Packed):
     name, rule = "eigh", "A = V diag(w) V^T: dA = V [(skew(V^T G_V) / 2) / E + diag(G_w)] V^T"
 
     def forward(self, a: np.ndarray, UPLO: str = "L", who: str = "linalg.eigh") -> tuple:
@@ -277,8 +275,7 @@ def pinv_of(a: np.ndarray, atol: Any, rtol: Any, hermitian: bool, who: str = "li
     return (T(Vh) * inv_s[..., None, :]) @ T(U)
 
 
-class Pinv(_Matrix):
-    reads_output = True  # (its vjp reads the output's values)
+class Pinv(ReadsOutput, _Matrix):
     name, rule = "pinv", "d pinv(A): the constant-rank derivative of the pseudo-inverse (Golub-Pereyra)"
 
     def forward(self, a: np.ndarray, atol: Any = None, rtol: Any = None, hermitian: bool = False,

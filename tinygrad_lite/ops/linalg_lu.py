@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import failed, make
+from .base import ReadsOutput, failed, make
 from .linalg import TRIL, TRIU
 from .linalg_more import SOLVE, T, _Matrix, trisolve
 
@@ -126,11 +126,10 @@ def lu_grad(LU: np.ndarray, P: np.ndarray, g: np.ndarray) -> np.ndarray:
     return P @ gA
 
 
-class LUFactor(_Matrix):
+class LUFactor(ReadsOutput, _Matrix):
     """The compact LU of each matrix (see the module docstring); called as
     ``LU_FACTOR(A, who)`` it returns (LU node, pivots, info)."""
 
-    reads_output = True  # (its vjp reads the output's values)
     name = "lu_factor"
     rule = ("d LU(A): P^T A = L U, dA = P L^{-T} (tril(L^T G_L - G_U U^T, -1) U^{-T} + G_U) (square / wide; "
             "tall: P (L_1^{-T} triu(G_U U^T - L^T G_L) + G_L) U^{-T})")

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..batchstate import BATCHED, MIXED, STAT, mixed, union
-from .base import Op, const
+from .base import Op, ReadsOutput, const
 from .layout import RESHAPE
 from .linalg import TRIL, TRIU
 
@@ -156,8 +156,7 @@ class _Matrix(Op):
         return matrix_batch(self.name, inputs, out.ndim - self.core)
 
 
-class Inv(_Matrix):
-    reads_output = True  # (its vjp reads the output's values)
+class Inv(ReadsOutput, _Matrix):
     name, rule = "inv", "d inv(A) = -inv(A) dA inv(A); dA = -X^T G X^T"
 
     def forward(self, a: np.ndarray, who: str = "linalg.inv") -> tuple:
@@ -263,10 +262,9 @@ class LogAbsDet(_Matrix):
         return (RESHAPE(g, node.shape + (1, 1)) * _inv_t(node),)
 
 
-class Solve(_Matrix):
+class Solve(ReadsOutput, _Matrix):
     """X = A^{-1} B for A (*, n, n) and B (*, n, k), their batch axes broadcast; with ``tri``
     ('L' or 'U') A is triangular (only that triangle read, a unit diagonal with ``unit``)."""
-    reads_output = True  # (its vjp reads the output's values)
 
     name, rule = "solve", "X = A^{-1} B: dB = A^{-T} G, dA = -dB X^T"
 
@@ -318,8 +316,7 @@ class Solve(_Matrix):
         return ga, gb
 
 
-class Cholesky(_Matrix):
-    reads_output = True  # (its vjp reads the output's values)
+class Cholesky(ReadsOutput, _Matrix):
     name, rule = "cholesky", "A = L L^T: dA = sym(L^{-T} Phi(L^T G) L^{-1})"
 
     def forward(self, a: np.ndarray, who: str = "linalg.cholesky") -> tuple:
@@ -353,10 +350,9 @@ class Cholesky(_Matrix):
         return ((M + M.mT) * 0.5,)
 
 
-class CholeskySolve(_Matrix):
+class CholeskySolve(ReadsOutput, _Matrix):
     """X = (L L^T)^{-1} B from a Cholesky factor (L lower, or U upper with A = U^T U); the
     factor's other triangle is not read by the forward."""
-    reads_output = True  # (its vjp reads the output's values)
 
     name, rule = "cholesky_solve", "X = (L L^T)^{-1} B: dB = (L L^T)^{-1} G, dL = -(dB X^T + X dB^T) L"
 

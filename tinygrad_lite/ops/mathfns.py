@@ -18,24 +18,20 @@ import numpy as np
 
 from .. import batchstate
 from ..batchstate import STAT
+from .base import ReadsOutput
 from .elementwise import _Binary, _Unary
 from .nnops import erf as _erf
+from .unary import _DerivOp
 
 _LN2, _LN10 = math.log(2.0), math.log(10.0)
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
 # ------------------------------------------------------------------- unary ---------------
-class Sin(_Unary):
+class Sin(_DerivOp):
     quiet = True  # (nan at +-inf)
     name, rule = "sin", "d sin(a)/da = cos(a)"
     fn = staticmethod(np.sin)
-
-    def deriv(self, node: Any) -> Any:
-        return np.cos(node._parents[0]._data)
-
-    def tderiv(self, node: Any) -> Any:
-        return COS(node._parents[0])
 
 
 class Cos(_Unary):
@@ -64,9 +60,8 @@ class Log1p(_Unary):
         return (g / (node._parents[0] + 1.0),)
 
 
-class Expm1(_Unary):
+class Expm1(ReadsOutput, _Unary):
     """e^a - 1, accurate for small a; its derivative e^a is the output plus 1."""
-    reads_output = True  # (its vjp reads the output's values)
 
     quiet = True
     name, rule = "expm1", "d (e^a - 1)/da = e^a = expm1(a) + 1"
@@ -100,9 +95,8 @@ class Log10(_LogBase):
     name, rule, fn, ln_k = "log10", "d log10(a)/da = 1/(a ln 10)", staticmethod(np.log10), _LN10
 
 
-class Exp2(_Unary):
+class Exp2(ReadsOutput, _Unary):
     """2^a; its derivative 2^a ln 2 is the output times ln 2."""
-    reads_output = True  # (its vjp reads the output's values)
 
     quiet = True
     name, rule, fn = "exp2", "d 2^a/da = 2^a ln 2", staticmethod(np.exp2)
@@ -122,9 +116,8 @@ def _reciprocal(a: np.ndarray) -> np.ndarray:
     return 1.0 / a
 
 
-class _NegPower(_Unary):
+class _NegPower(ReadsOutput, _Unary):
     """a^k for a constant k < 0 (inf at 0): the derivative k a^(k-1) is k out^((k-1)/k)."""
-    reads_output = True  # (its vjp reads the output's values)
 
     quiet = True
     k = -1.0
@@ -260,5 +253,6 @@ class Atan2(_NonLinear):
 
 
 SIN, COS, LOG1P, EXPM1, LOG2, LOG10, EXP2 = Sin(), Cos(), Log1p(), Expm1(), Log2(), Log10(), Exp2()
+Sin.dop = COS
 RSQRT, RECIPROCAL, ERF = Rsqrt(), Reciprocal(), Erf()
 MAXIMUM, MINIMUM, ATAN2 = Maximum(), Minimum(), Atan2()

@@ -16,12 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from .base import const
+from .base import ReadsOutput, const
 from .elementwise import _Unary
 from .mathfns import _NonLinear
 from .nnops import erf as _erf
 from .reduce import PROD, _AlongAxis, acc_dtype, masked_square
 from .select import _Step
+from .unary import _DerivOp
 
 _SQRT_PI_OVER_TWO = math.sqrt(math.pi) / 2.0
 
@@ -33,8 +34,7 @@ class _Quiet(_Unary):
     quiet = True
 
 
-class Tan(_Quiet):
-    reads_output = True  # (its vjp reads the output's values)
+class Tan(ReadsOutput, _Quiet):
     name, rule, fn = "tan", "d tan(a)/da = 1 + tan(a)^2", staticmethod(np.tan)
 
     def deriv(self, node: Any) -> Any:
@@ -80,24 +80,12 @@ class Acos(_Quiet):
         return -((1.0 - a * a) ** -0.5)
 
 
-class Sinh(_Quiet):
+class Sinh(_DerivOp, _Quiet):
     name, rule, fn = "sinh", "d sinh(a)/da = cosh(a)", staticmethod(np.sinh)
 
-    def deriv(self, node: Any) -> Any:
-        return np.cosh(node._parents[0]._data)
 
-    def tderiv(self, node: Any) -> Any:
-        return COSH(node._parents[0])
-
-
-class Cosh(_Quiet):
+class Cosh(_DerivOp, _Quiet):
     name, rule, fn = "cosh", "d cosh(a)/da = sinh(a)", staticmethod(np.cosh)
-
-    def deriv(self, node: Any) -> Any:
-        return np.sinh(node._parents[0]._data)
-
-    def tderiv(self, node: Any) -> Any:
-        return SINH(node._parents[0])
 
 
 class Asinh(_Quiet):
@@ -162,8 +150,7 @@ def erfinv(x: np.ndarray) -> np.ndarray:
     return np.asarray(y, dtype=x.dtype)
 
 
-class Erfinv(_Quiet):
-    reads_output = True  # (its vjp reads the output's values)
+class Erfinv(ReadsOutput, _Quiet):
     name, rule, fn = "erfinv", "d erfinv(a)/da = sqrt(pi)/2 exp(erfinv(a)^2)", staticmethod(erfinv)
 
     def deriv(self, node: Any) -> Any:
@@ -181,9 +168,8 @@ class Trunc(_Step):
 
 
 # ------------------------------------------------------------------- binary --------------
-class Hypot(_NonLinear):
+class Hypot(ReadsOutput, _NonLinear):
     """sqrt(a^2 + b^2) without overflow or underflow in the squares."""
-    reads_output = True  # (its vjp reads the output's values)
 
     name, rule = "hypot", "d hypot(a,b)/da = a/hypot(a,b), d/db = b/hypot(a,b) (nan at a = b = 0, as torch)"
     fn = staticmethod(np.hypot)
@@ -290,8 +276,7 @@ def _logcumsumexp(x: np.ndarray, a: int) -> np.ndarray:
     return np.logaddexp.accumulate(x, axis=a) if x.ndim else x.copy()
 
 
-class LogCumSumExp(_AlongAxis):
-    reads_output = True  # (its vjp reads the output's values)
+class LogCumSumExp(ReadsOutput, _AlongAxis):
     name = "logcumsumexp"
     rule = ("d out_i/da_j = exp(a_j - out_i) for j <= i; the cotangent summed from the end in log space, "
             "its positive and negative parts apart")
@@ -328,5 +313,6 @@ class LogCumSumExp(_AlongAxis):
 
 TAN, ATAN, ASIN, ACOS, SINH, COSH = Tan(), Atan(), Asin(), Acos(), Sinh(), Cosh()
 ASINH, ACOSH, ATANH, ERFINV, TRUNC = Asinh(), Acosh(), Atanh(), Erfinv(), Trunc()
+Sinh.dop, Cosh.dop = COSH, SINH
 HYPOT, XLOGY, CUMPROD, LOGCUMSUMEXP = Hypot(), Xlogy(), Cumprod(), LogCumSumExp()
 ALL = (TAN, ATAN, ASIN, ACOS, SINH, COSH, ASINH, ACOSH, ATANH, ERFINV, TRUNC, HYPOT, XLOGY, CUMPROD, LOGCUMSUMEXP)

@@ -155,6 +155,12 @@ def _normalise_vjp(gh: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, axes: tup
     return rstd * (gh - gh.mean(axis=axes, keepdims=True) - xhat * (gh * xhat).mean(axis=axes, keepdims=True))
 
 
+def _t_normalise(x: Any, axes: tuple, eps: float) -> Any:
+    """``_normalise``'s xhat on Tensors: (x - mean) / sqrt(var + eps) over ``axes``."""
+    xc = x - x.mean(axes, keepdims=True)
+    return xc * ((xc * xc).mean(axes, keepdims=True) + eps) ** -0.5
+
+
 class _Norm(Op):
     """Shared parts of the normalisation ops: parents (x, weight or None, bias or None)."""
 
@@ -200,6 +206,25 @@ class _Norm(Op):
         S = gg.sum(axis=red) if red else gg
         return DenseRows(S.reshape((S.shape[0],) + p._data.shape), p._data.shape, p._data.dtype, scale)
 
+    def tvjp(self, node: Any, g: Any) -> tuple:
+        """By differentiating y = xhat w + b rebuilt from x (and w, b) with differentiable ops:
+        xhat is ``t_xhat``'s; w and b are reshaped to ``chan`` (per channel) where the op has one."""
+        from ..higher import recompute
+        ctx = node._ctx
+        (has_w, has_b), chan = ctx["has"], ctx.get("chan")
+
+        def y(x: Any, *wb: Any) -> Any:
+            out = self.t_xhat(ctx, x)
+            if has_w:
+                out = out * (wb[0] if chan is None else wb[0].reshape(chan))
+            return out + (wb[-1] if chan is None else wb[-1].reshape(chan)) if has_b else out
+
+        return recompute(node, g, y)
+
+    def t_xhat(self, ctx: dict, x: Any) -> Any:
+        """The normalised x, with Tensor ops."""
+        raise NotImplementedError
+
 
 class LayerNorm(_Norm):
     """y = (x - mean) / sqrt(var + eps) * w + b over the last k axes (w, b of those axes' shape)."""
@@ -230,18 +255,8 @@ class LayerNorm(_Norm):
         red = tuple(range(n, n + node._data.ndim - len(ctx["axes"])))
         return tuple([gx] + self.affine_grads(node, g, red))
 
-    def tvjp(self, node: Any, g: Any) -> tuple:
-        """By differentiating y rebuilt from x (and w, b) with differentiable ops."""
-        from ..higher import recompute
-        axes, eps, (has_w, has_b) = node._ctx["axes"], node._ctx["eps"], node._ctx["has"]
-
-        def y(x: Any, *wb: Any) -> Any:
-            xc = x - x.mean(axes, keepdims=True)
-            out = xc * ((xc * xc).mean(axes, keepdims=True) + eps) ** -0.5
-            out = out * wb[0] if has_w else out
-            return out + wb[-1] if has_b else out
-
-        return recompute(node, g, y)
+    def t_xhat(self, ctx: dict, x: Any) -> Any:
+        return _t_normalise(x, ctx["axes"], ctx["eps"])
 
 
 def _scaled_cotangent(node: Any, g: np.ndarray) -> tuple:
@@ -293,20 +308,8 @@ class GroupNorm(_Norm):
         red = (n,) + tuple(range(n + 2, g.ndim))
         return tuple([gx] + self.affine_grads(node, g, red))
 
-    def tvjp(self, node: Any, g: Any) -> tuple:
-        """By differentiating y rebuilt from x (and w, b) with differentiable ops."""
-        from ..higher import recompute
-        ctx = node._ctx
-        (has_w, has_b), chan, G = ctx["has"], ctx["chan"], ctx["groups"]
-
-        def y(x: Any, *wb: Any) -> Any:
-            xr = x.reshape(x.shape[0], G, -1)
-            xc = xr - xr.mean(-1, keepdims=True)
-            out = (xc * ((xc * xc).mean(-1, keepdims=True) + ctx["eps"]) ** -0.5).reshape(x.shape)
-            out = out * wb[0].reshape(chan) if has_w else out
-            return out + wb[-1].reshape(chan) if has_b else out
-
-        return recompute(node, g, y)
+    def t_xhat(self, ctx: dict, x: Any) -> Any:
+        return _t_normalise(x.reshape(x.shape[0], ctx["groups"], -1), (-1,), ctx["eps"]).reshape(x.shape)
 
 
 class BatchNorm(_Norm):
@@ -353,22 +356,11 @@ class BatchNorm(_Norm):
         red = (n,) + tuple(range(n + 2, g.ndim))
         return tuple([gx] + self.affine_grads(node, g, red))
 
-    def tvjp(self, node: Any, g: Any) -> tuple:
-        """By differentiating y rebuilt with differentiable ops (evaluation: x rstd + a constant)."""
-        from ..higher import recompute
-        ctx = node._ctx
-        (has_w, has_b), axes, chan = ctx["has"], ctx["axes"], ctx["chan"]
-
-        def y(x: Any, *wb: Any) -> Any:
-            if ctx["training"]:
-                xc = x - x.mean(axes, keepdims=True)
-                out = xc * ((xc * xc).mean(axes, keepdims=True) + ctx["eps"]) ** -0.5
-            else:
-                out = x * ctx["rstd"] + (ctx["xhat"] - x._data * ctx["rstd"])
-            out = out * wb[0].reshape(chan) if has_w else out
-            return out + wb[-1].reshape(chan) if has_b else out
-
-        return recompute(node, g, y)
+    def t_xhat(self, ctx: dict, x: Any) -> Any:
+        """Training: with the batch's statistics; evaluation: x rstd + a constant."""
+        if ctx["training"]:
+            return _t_normalise(x, ctx["axes"], ctx["eps"])
+        return x * ctx["rstd"] + (ctx["xhat"] - x._data * ctx["rstd"])
 
 
 # numpy has no erf; scipy's when importable, else a series / continued fraction exact to ~1e-15

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import batchstate
 from ..batchstate import BATCHED
-from .base import Op, axes_of, const, failed, lead, make, owned
+from .base import Op, ReadsOutput, ShapeOnly, axes_of, const, failed, lead, make, owned
 from .layout import EXPAND, GETITEM, RESHAPE, TRANSPOSE
 
 
@@ -85,8 +85,7 @@ def _widened(fn: Any) -> Any:
     return f
 
 
-class Sum(_Reduce):
-    unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
+class Sum(ShapeOnly, _Reduce):
     name, rule, fn = "sum", "d sum(a)/da_i = 1", staticmethod(_widened(np.sum))
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
@@ -108,8 +107,7 @@ class Sum(_Reduce):
         return "sum"
 
 
-class Mean(_Reduce):
-    unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
+class Mean(ShapeOnly, _Reduce):
     name, rule = "mean", "d mean(a)/da_i = 1/N"
 
     def compute(self, xd: np.ndarray, axes: Any, keepdims: bool, batched: bool) -> np.ndarray:
@@ -145,8 +143,7 @@ class Mean(_Reduce):
         return "mean"
 
 
-class Max(_Reduce):
-    reads_output = True  # (its vjp reads the output's values)
+class Max(ReadsOutput, _Reduce):
     name, rule, sum_or_mean = "max", "d max(a)/da_i = 1/k for each of the k tied maxima, else 0", False
     # torch's max and max(dim) select: 0 off the extrema even under an infinite or nan cotangent;
     # its amax and amin multiply by the tie weights (nan there), as AMax and AMin below
@@ -250,8 +247,7 @@ def _others_product(x: np.ndarray, axes: Any) -> np.ndarray:
     return both.transpose(np.argsort(perm))
 
 
-class LogSumExp(_Reduce):
-    reads_output = True  # (its vjp reads the output's values)
+class LogSumExp(ReadsOutput, _Reduce):
     name, rule, sum_or_mean = "logsumexp", "d logsumexp(a)/da_i = exp(a_i - logsumexp(a)) (the softmax)", False
 
     def compute(self, xd: np.ndarray, axes: Any, keepdims: bool, batched: bool) -> np.ndarray:
@@ -278,10 +274,9 @@ class LogSumExp(_Reduce):
         return (_kept(g, in_shape, axes) * (node._parents[0] - _kept(node, in_shape, axes, False)).exp(),)
 
 
-class Norm(_Reduce):
+class Norm(ReadsOutput, _Reduce):
     """The vector p-norm over ``axes``: (sum |a_i|**p)**(1/p); p = inf / -inf the largest /
     smallest |a_i|; p = 0 the number of non-zero entries."""
-    reads_output = True  # (its vjp reads the output's values)
 
     name, sum_or_mean = "norm", False
     rule = ("d |a|_p/da_i = sign(a_i) |a_i|**(p-1) / |a|_p**(p-1) (0 where |a|_p = 0); for p = inf the "
@@ -357,8 +352,7 @@ class _AlongAxis(Op):
         return make(data, self, (x,), a, x._rg, bs, mix)
 
 
-class Softmax(_AlongAxis):
-    reads_output = True  # (its vjp reads the output's values)
+class Softmax(ReadsOutput, _AlongAxis):
     name, rule = "softmax", "d s_i/da_j = s_i (delta_ij - s_j)"
 
     @staticmethod
@@ -379,8 +373,7 @@ class Softmax(_AlongAxis):
         return (gs - node * SUM(gs, node._ctx, True),)
 
 
-class LogSoftmax(_AlongAxis):
-    reads_output = True  # (its vjp reads the output's values)
+class LogSoftmax(ReadsOutput, _AlongAxis):
     name, rule = "log_softmax", "d l_i/da_j = delta_ij - softmax(a)_j"
 
     @staticmethod
@@ -397,8 +390,7 @@ class LogSoftmax(_AlongAxis):
         return (g - node.exp() * SUM(g, node._ctx, True),)
 
 
-class Cumsum(_AlongAxis):
-    unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
+class Cumsum(ShapeOnly, _AlongAxis):
     name, rule = "cumsum", "d (cumsum a)_i/da_j = 1 for j <= i: the cotangent summed from the end"
 
     @staticmethod

@@ -36,7 +36,7 @@ import numpy as np
 
 from .. import batchstate
 from ..batchstate import BATCHED, MIXED, STAT
-from .base import Op, failed, lead, make, no_tvjp, no_values
+from .base import Op, ReadsOutput, failed, lead, make, no_tvjp, no_values
 from .layout import GETITEM
 
 _UFUNC = {"sum": np.add, "prod": np.multiply, "mean": np.add, "amax": np.maximum, "amin": np.minimum}
@@ -172,8 +172,7 @@ class Scatter(_Scatter):
         return _t_unwritten(x, g, full), _t_padded(GETITEM(g, full), sshape) if src._rg else None
 
 
-class ScatterReduce(_Scatter):
-    reads_output = True  # (its vjp reads the output's values)
+class ScatterReduce(ReadsOutput, _Scatter):
     name = "scatter_reduce"
     rule = ("sum: d/dx = 1, d/dsrc = g at the target; mean: 1/N; prod: the product of the other terms; amax/amin: "
             "g shared evenly among the terms equal to the result")

@@ -21,9 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from .base import const
+from .base import ReadsOutput, const
 from .elementwise import _Unary
 from .mathfns import _NonLinear
+from .unary import _DerivOp
 
 # B_2, B_4, ..., B_24 (Bernoulli numbers)
 _BERN = (1 / 6, -1 / 30, 1 / 42, -1 / 30, 5 / 66, -691 / 2730, 7 / 6, -3617 / 510, 43867 / 798, -174611 / 330,
@@ -201,14 +202,8 @@ def _t_over_x(y: Any, a: Any) -> Any:
     return _masked(zero, y / (a + zero.astype(a._data.dtype)), 0.5)
 
 
-class Lgamma(_Special):
+class Lgamma(_DerivOp, _Special):
     name, rule, fn = "lgamma", "d lgamma(a)/da = digamma(a)", staticmethod(lgamma)
-
-    def deriv(self, node: Any) -> Any:
-        return digamma(node._parents[0]._data)
-
-    def tderiv(self, node: Any) -> Any:
-        return DIGAMMA(node._parents[0])
 
 
 class Digamma(_Special):
@@ -234,18 +229,11 @@ class Polygamma(_Unary):
         return POLYGAMMA(node._parents[0], node._ctx + 1)
 
 
-class I0(_Special):
+class I0(_DerivOp, _Special):
     name, rule, fn = "i0", "d i0(a)/da = i1(a)", staticmethod(i0)
 
-    def deriv(self, node: Any) -> Any:
-        return i1(node._parents[0]._data)
 
-    def tderiv(self, node: Any) -> Any:
-        return I1_(node._parents[0])
-
-
-class I1(_Special):
-    reads_output = True  # (its vjp reads the output's values)
+class I1(ReadsOutput, _Special):
     name, rule, fn = "i1", "d i1(a)/da = i0(a) - i1(a)/a (1/2 at a = 0)", staticmethod(i1)
 
     def deriv(self, node: Any) -> Any:
@@ -257,8 +245,7 @@ class I1(_Special):
         return I0_(a) - _t_over_x(node, a)
 
 
-class I0e(_Special):
-    reads_output = True  # (its vjp reads the output's values)
+class I0e(ReadsOutput, _Special):
     name, rule, fn = "i0e", "d i0e(a)/da = i1e(a) - sign(a) i0e(a)", staticmethod(i0e)
 
     def deriv(self, node: Any) -> Any:
@@ -270,8 +257,7 @@ class I0e(_Special):
         return I1E(a) - node * np.sign(a._data)
 
 
-class I1e(_Special):
-    reads_output = True  # (its vjp reads the output's values)
+class I1e(ReadsOutput, _Special):
     name, rule, fn = "i1e", "d i1e(a)/da = i0e(a) - i1e(a) (sign(a) + 1/a) (1/2 at a = 0)", staticmethod(i1e)
 
     def deriv(self, node: Any) -> Any:
@@ -386,8 +372,7 @@ def ndtri(p: np.ndarray) -> np.ndarray:
     return _back(y, p)
 
 
-class LogNdtr(_Special):
-    reads_output = True  # (its vjp reads the output's values)
+class LogNdtr(ReadsOutput, _Special):
     name, rule, fn = "log_ndtr", "d log_ndtr(a)/da = exp(-a^2/2 - log_ndtr(a)) / sqrt(2 pi)", staticmethod(log_ndtr)
 
     def deriv(self, node: Any) -> Any:
@@ -399,8 +384,7 @@ class LogNdtr(_Special):
         return (a * a * -0.5 - node - _LOG_SQRT_2PI).exp()
 
 
-class Ndtri(_Special):
-    reads_output = True  # (its vjp reads the output's values)
+class Ndtri(ReadsOutput, _Special):
     name, rule, fn = "ndtri", "d ndtri(p)/dp = sqrt(2 pi) exp(ndtri(p)^2 / 2)", staticmethod(ndtri)
 
     def deriv(self, node: Any) -> Any:
@@ -438,8 +422,7 @@ class LogAddExp2(LogAddExp):
     base = 2.0
 
 
-class Copysign(_NonLinear):
-    reads_output = True  # (its vjp reads the output's values)
+class Copysign(ReadsOutput, _NonLinear):
     name, rule = "copysign", "d copysign(a,b)/da = copysign(a,b)/a (0 at a = 0), d/db = 0"
     fn = staticmethod(np.copysign)
 
@@ -488,6 +471,7 @@ class Fmin(Fmax):
 
 
 LGAMMA, DIGAMMA, POLYGAMMA, I0_, I1_, I0E, I1E = Lgamma(), Digamma(), Polygamma(), I0(), I1(), I0e(), I1e()
+Lgamma.dop, I0.dop = DIGAMMA, I1_
 ERFC, SINC, ENTR, LOGNDTR, NDTRI = Erfc(), Sinc(), Entr(), LogNdtr(), Ndtri()
 LOGADDEXP, LOGADDEXP2, COPYSIGN, FMAX, FMIN = LogAddExp(), LogAddExp2(), Copysign(), Fmax(), Fmin()
 ALL = (LGAMMA, DIGAMMA, POLYGAMMA, I0_, I1_, I0E, I1E, ERFC, SINC, ENTR, LOGNDTR, NDTRI, LOGADDEXP,

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from . import bessel_kernels as bk
-from .base import DtypeError
+from .base import DtypeError, ReadsOutput
 from .special import I0_, I1_, _masked, _Special
 
 
@@ -60,11 +60,10 @@ class BesselJ0(_Partner):
     partner = "bessel_j1"
 
 
-class _OrderOne(_Special):
+class _OrderOne(ReadsOutput, _Special):
     """J1 and Y1: the derivative ``order0(a) - y/a`` (y the output), the quotient taken as
     ``limit`` at a = 0, and the whole derivative as ``at_zero`` there unless that is None."""
 
-    reads_output = True  # (its vjp reads the output's values)
     order0, limit, at_zero = "", 0.0, None
 
     def deriv(self, node: Any) -> Any:
@@ -98,8 +97,7 @@ class ModifiedBesselK0(_Partner):
     fn, partner = staticmethod(bk.modified_bessel_k0), "modified_bessel_k1"
 
 
-class ModifiedBesselK1(_Special):
-    reads_output = True  # (its vjp reads the output's values)
+class ModifiedBesselK1(ReadsOutput, _Special):
     name, fn = "modified_bessel_k1", staticmethod(bk.modified_bessel_k1)
     rule = "d modified_bessel_k1(a)/da = -modified_bessel_k0(a) - modified_bessel_k1(a)/a (-inf at a = 0)"
 
@@ -112,8 +110,7 @@ class ModifiedBesselK1(_Special):
         return -MODIFIED_BESSEL_K0(a) - _t_quotient(node, a, np.inf)
 
 
-class ScaledModifiedBesselK0(_Special):
-    reads_output = True  # (its vjp reads the output's values)
+class ScaledModifiedBesselK0(ReadsOutput, _Special):
     name = "scaled_modified_bessel_k0"
     rule = "d scaled_modified_bessel_k0(a)/da = scaled_modified_bessel_k0(a) - scaled_modified_bessel_k1(a)"
     fn = staticmethod(bk.scaled_modified_bessel_k0)
@@ -125,8 +122,7 @@ class ScaledModifiedBesselK0(_Special):
         return node - SCALED_MODIFIED_BESSEL_K1(node._parents[0])
 
 
-class ScaledModifiedBesselK1(_Special):
-    reads_output = True  # (its vjp reads the output's values)
+class ScaledModifiedBesselK1(ReadsOutput, _Special):
     name = "scaled_modified_bessel_k1"
     rule = ("d scaled_modified_bessel_k1(a)/da = scaled_modified_bessel_k1(a) (1 - 1/a) - "
             "scaled_modified_bessel_k0(a) (-inf at a = 0)")
@@ -146,11 +142,10 @@ class SphericalBesselJ0(_Partner):
     fn, partner = staticmethod(bk.spherical_bessel_j0), "spherical_bessel_j1"
 
 
-class SphericalBesselJ1(_Special):
+class SphericalBesselJ1(ReadsOutput, _Special):
     """j1(x) = (sin(x)/x - cos x)/x: the derivative of j0 (negated), kept as an op so the
     derivatives of ``spherical_bessel_j0`` of every order are exact at 0 too."""
 
-    reads_output = True  # (its vjp reads the output's values)
     name, rule = "spherical_bessel_j1", "d j1(a)/da = j0(a) - 2 j1(a)/a (1/3 at a = 0)"
     fn = staticmethod(bk.spherical_bessel_j1)
 

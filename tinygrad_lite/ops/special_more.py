@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import const
+from .base import ReadsOutput, const
 from .mathfns import _NonLinear
 from .special import LGAMMA, _back, _f64, _Special, erfc, lgamma
 from .special import zeta as _hurwitz
@@ -264,8 +264,7 @@ def erfcx(x: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------- ops ------------------
-class Erfcx(_Special):
-    reads_output = True  # (its vjp reads the output's values)
+class Erfcx(ReadsOutput, _Special):
     name, rule, fn = "erfcx", "d erfcx(a)/da = 2 a erfcx(a) - 2/sqrt(pi)", staticmethod(erfcx)
 
     def deriv(self, node: Any) -> Any:

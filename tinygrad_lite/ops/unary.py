@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import batchstate
 from . import base
-from .base import Op, broadcasts_to, const, failed, make, no_tvjp
+from .base import Op, ReadsOutput, ShapeOnly, broadcasts_to, const, failed, make, no_tvjp
 from .memory import POOL_MIN, pooled, scratch
 
 
@@ -65,6 +65,20 @@ class _Unary(Op):
         return make(data, self, (a,), ctx, a._rg, bs, mix)
 
 
+class _DerivOp(_Unary):
+    """A function whose derivative is another elementwise op of the same input, ``dop`` (set
+    once both ops exist): its numpy function gives the vjp's factor, the op itself the factor
+    on Tensors (sin -> cos, sinh <-> cosh, lgamma -> digamma, i0 -> i1)."""
+
+    dop: Any = None
+
+    def deriv(self, node: Any) -> Any:
+        return self.dop.fn(node._parents[0]._data)
+
+    def tderiv(self, node: Any) -> Any:
+        return self.dop(node._parents[0])
+
+
 # ------------------------------------------------------------------- unary ---------------
 _BITS = {2: np.int16, 4: np.int32, 8: np.int64}  # a float's bits as the integer of its size
 
@@ -73,8 +87,7 @@ def _relu(a: np.ndarray) -> np.ndarray:
     return np.maximum(a, 0)
 
 
-class Neg(_Unary):
-    unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
+class Neg(ShapeOnly, _Unary):
     name, rule, linear = "neg", "d(-a)/da = -1", True
     fn = staticmethod(np.negative)
 
@@ -85,8 +98,7 @@ class Neg(_Unary):
         return (-g,)
 
 
-class Exp(_Unary):
-    reads_output = True  # (its vjp reads the output's values)
+class Exp(ReadsOutput, _Unary):
     quiet = True
     name, rule = "exp", "d exp(a)/da = exp(a)"
     fn = staticmethod(np.exp)
@@ -110,8 +122,7 @@ class Log(_Unary):
         return (g / node._parents[0],)
 
 
-class Sqrt(_Unary):
-    reads_output = True  # (its vjp reads the output's values)
+class Sqrt(ReadsOutput, _Unary):
     quiet = True
     name, rule = "sqrt", "d sqrt(a)/da = 1/(2 sqrt(a))"
     fn = staticmethod(np.sqrt)
@@ -123,8 +134,7 @@ class Sqrt(_Unary):
         return (g / (node * 2),)
 
 
-class Tanh(_Unary):
-    reads_output = True  # (its vjp reads the output's values)
+class Tanh(ReadsOutput, _Unary):
     name, rule = "tanh", "d tanh(a)/da = 1 - tanh(a)**2"
     fn = staticmethod(np.tanh)
 
@@ -136,8 +146,7 @@ class Tanh(_Unary):
         return 1 - node * node
 
 
-class Sigmoid(_Unary):
-    reads_output = True  # (its vjp reads the output's values)
+class Sigmoid(ReadsOutput, _Unary):
     name, rule = "sigmoid", "d s(a)/da = s(a) (1 - s(a))"
 
     def forward(self, x: np.ndarray) -> tuple:
@@ -156,8 +165,7 @@ class Sigmoid(_Unary):
         return node * (1 - node)
 
 
-class Relu(_Unary):
-    reads_output = True  # (its vjp reads the output's values)
+class Relu(ReadsOutput, _Unary):
     name, rule = "relu", "d relu(a)/da = 1 where a > 0, else 0"
     tvjp_reads = -1  # (create_graph: its cotangent stays a function of the output, derivative 0: higher)
     fn = staticmethod(_relu)
@@ -283,8 +291,7 @@ def _bound(a: np.ndarray, v: Any, name: str) -> Any:
     return arr[()] if arr.ndim == 0 else arr
 
 
-class Cast(_Unary):
-    unread = (0,)  # (its vjp needs the input's shape and dtype, not its values)
+class Cast(ShapeOnly, _Unary):
     name, rule, linear = "cast", "d cast(a)/da = 1 (the cotangent is cast back)", True
 
     def forward(self, a: np.ndarray, dtype: Any) -> tuple:

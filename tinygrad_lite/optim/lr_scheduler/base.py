@@ -17,6 +17,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ...conventions import check_bool as _flag  # noqa: F401  (the schedulers' bool check)
 from ...tensor import Tensor
 from ..optimizer import Optimizer, check_number
 
@@ -60,12 +61,6 @@ def _choice(owner: str, name: str, value: object, choices: tuple) -> str:
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{owner}: {name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
     return value
-
-
-def _flag(owner: str, name: str, value: object) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{owner}: {name} must be a bool, got {value!r}")
-    return bool(value)
 
 
 def _per_group(owner: str, name: str, optimizer: Optimizer, value: Any, high: float = math.inf) -> list:
