@@ -19,6 +19,7 @@ cotangents during a sweep and the module-call stack; nothing else.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import weakref
 from typing import Any, Callable, Optional
@@ -325,15 +326,14 @@ class _Record:
         self.inputs: list = [None] * n_args
         self.outputs: list = []
         self.single = True
-        self.out_fired: Any = None  # the sweep for which the output side ran
-        self.in_fired: Any = None
+        self.fired: dict = {"out": None, "in": None}  # side -> the sweep for which that side ran
         self.grad_output: tuple = ()
 
-    def _point(self, t: Any, side: Callable) -> Any:
+    def _point(self, t: Any, side: str) -> Any:
         from .ops import HOOKPOINT
 
         node = HOOKPOINT(t)
-        insert(_tensor_table(node), side, False)
+        insert(_tensor_table(node), functools.partial(self._reach, side), False)
         return node
 
     def wrap_inputs(self, args: tuple) -> tuple:
@@ -342,7 +342,7 @@ class _Record:
         out = list(args)
         for i, a in enumerate(args):
             if isinstance(a, Tensor) and a.requires_grad:
-                out[i] = self._point(a, self._input_side)
+                out[i] = self._point(a, "in")
                 self.inputs[i] = weakref.ref(out[i])
         return tuple(out)
 
@@ -358,7 +358,7 @@ class _Record:
         wrapped = []
         for t in items:
             if isinstance(t, Tensor) and t.requires_grad:
-                node = self._point(t, self._output_side)
+                node = self._point(t, "out")
                 self.outputs.append(weakref.ref(node))
                 wrapped.append(node)
             else:
@@ -403,13 +403,21 @@ class _Record:
                 pending[n] = arr
         return g
 
-    def _output_side(self, node: Any, g: Any, pending: dict, sweep: Any) -> Any:
-        """The first output identity node reached: every output's gradient is complete."""
-        if self.out_fired is sweep:
+    def _reach(self, side: str, node: Any, g: Any, pending: dict, sweep: Any) -> Any:
+        """An identity node of ``side`` ("out" or "in") reached by the backward ``sweep``: the
+        first one reached finds every gradient of its side complete and runs that side's hooks
+        (:meth:`_output_side`, :meth:`_input_side`) on the side's nodes and their current
+        gradients; the others of the side return None."""
+        if self.fired[side] is sweep:
             return None
-        self.out_fired = sweep
-        outputs = self._alive(self.outputs)
-        grads = self._current(outputs, node, g, pending)
+        self.fired[side] = sweep
+        nodes = self._alive(self.outputs if side == "out" else self.inputs)
+        run = self._output_side if side == "out" else self._input_side
+        return run(nodes, self._current(nodes, node, g, pending), node, g, pending)
+
+    def _output_side(self, outputs: list, grads: list, node: Any, g: Any, pending: dict) -> Any:
+        """Every output's gradient is complete: the backward pre-hooks, each seeing the
+        gradients the previous one returned."""
         for fn, in list(self.hooks.backward_pre.values()):
             new = fn(self.module, self._tensors(grads))
             if new is not None:
@@ -420,13 +428,8 @@ class _Record:
             self._call_backward(self._tensors([None] * len(self.inputs)))
         return g
 
-    def _input_side(self, node: Any, g: Any, pending: dict, sweep: Any) -> Any:
-        """The first input identity node reached: every input's gradient is complete."""
-        if self.in_fired is sweep:
-            return None
-        self.in_fired = sweep
-        inputs = self._alive(self.inputs)
-        grads = self._current(inputs, node, g, pending)
+    def _input_side(self, inputs: list, grads: list, node: Any, g: Any, pending: dict) -> Any:
+        """Every input's gradient is complete: the backward hooks."""
         new = self._call_backward(self._tensors(grads))
         if new is not None:
             g = self._replace("backward hook", inputs, node, g, pending, new, grads)

@@ -98,30 +98,35 @@ def _eps(v: Any, who: str) -> float:
     return float(v)
 
 
-class Softmax(Module):
-    """softmax along ``dim``."""
+class _AlongDim(Module):
+    """A normalisation along the axis ``dim`` (an int, or None for torch's implicit choice),
+    checked at construction; subclasses define ``forward`` and name themselves in ``_who``."""
+
+    _who: str
 
     def __init__(self, dim: Optional[int] = -1) -> None:
-        self.dim = _dim(dim, "Softmax")
+        self.dim = _dim(dim, self._who)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class Softmax(_AlongDim):
+    """softmax along ``dim``."""
+
+    _who = "Softmax"
 
     def forward(self, input: Any) -> Tensor:
         return F.softmax(input, self.dim)
 
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
 
-
-class LogSoftmax(Module):
+class LogSoftmax(_AlongDim):
     """log softmax along ``dim``."""
 
-    def __init__(self, dim: Optional[int] = -1) -> None:
-        self.dim = _dim(dim, "LogSoftmax")
+    _who = "LogSoftmax"
 
     def forward(self, input: Any) -> Tensor:
         return F.log_softmax(input, self.dim)
-
-    def extra_repr(self) -> str:
-        return f"dim={self.dim}"
 
 
 class Dropout(Module):

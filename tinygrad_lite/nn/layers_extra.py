@@ -22,6 +22,7 @@ from . import functional as F
 from .functional_more import _real
 from .inplace_fns import forward as in_place_forward
 from .layers import _pos_int
+from .layers_more import _FixedInt
 from .module import Module
 from .padding import pad
 from .pooling import avg_pool
@@ -208,17 +209,14 @@ def channel_shuffle(input: Any, groups: int) -> Tensor:
     return x.reshape(s[0], g, s[1] // g, *s[2:]).swapaxes(1, 2).reshape(*s)
 
 
-class ChannelShuffle(Module):
+class ChannelShuffle(_FixedInt):
     """``F.channel_shuffle`` as a module."""
+
+    _arg = "groups"
+    fn = staticmethod(channel_shuffle)
 
     def __init__(self, groups: int) -> None:
         self.groups = _pos_int(groups, "groups", "ChannelShuffle")
-
-    def forward(self, input: Any) -> Tensor:
-        return channel_shuffle(input, self.groups)
-
-    def extra_repr(self) -> str:
-        return f"groups={self.groups}"
 
 
 # --------------------------------------------------------------------------- resizing -------

@@ -15,7 +15,7 @@ per-sample gradients and errors are those ops'):
 from __future__ import annotations
 
 import numbers
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -165,30 +165,38 @@ def pixel_unshuffle(input: Any, downscale_factor: int) -> Tensor:
     return y.reshape(lead + (C * r * r, H, W))
 
 
-class PixelShuffle(Module):
+class _FixedInt(Module):
+    """``fn(input, n)`` as a module, ``n`` a positive int fixed at construction and kept as
+    the attribute named ``_arg`` (also what ``extra_repr`` shows)."""
+
+    _arg: str
+    fn: Callable[[Any, int], Tensor]
+
+    def forward(self, input: Any) -> Tensor:
+        return self.fn(input, getattr(self, self._arg))
+
+    def extra_repr(self) -> str:
+        return f"{self._arg}={getattr(self, self._arg)}"
+
+
+class PixelShuffle(_FixedInt):
     """``F.pixel_shuffle`` as a module."""
+
+    _arg = "upscale_factor"
+    fn = staticmethod(pixel_shuffle)
 
     def __init__(self, upscale_factor: int) -> None:
         self.upscale_factor = _pos_int(upscale_factor, "upscale_factor", "PixelShuffle")
 
-    def forward(self, input: Any) -> Tensor:
-        return pixel_shuffle(input, self.upscale_factor)
 
-    def extra_repr(self) -> str:
-        return f"upscale_factor={self.upscale_factor}"
-
-
-class PixelUnshuffle(Module):
+class PixelUnshuffle(_FixedInt):
     """``F.pixel_unshuffle`` as a module."""
+
+    _arg = "downscale_factor"
+    fn = staticmethod(pixel_unshuffle)
 
     def __init__(self, downscale_factor: int) -> None:
         self.downscale_factor = _pos_int(downscale_factor, "downscale_factor", "PixelUnshuffle")
-
-    def forward(self, input: Any) -> Tensor:
-        return pixel_unshuffle(input, self.downscale_factor)
-
-    def extra_repr(self) -> str:
-        return f"downscale_factor={self.downscale_factor}"
 
 
 def instance_norm(input: Any, running_mean: Any = None, running_var: Any = None, weight: Any = None, bias: Any = None,

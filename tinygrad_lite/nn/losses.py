@@ -331,12 +331,25 @@ class _LossModule(Module):
             self.register_buffer(name, v)
 
 
-class L1Loss(_LossModule):
-    """``F.l1_loss`` as a module."""
+class _ReducedLoss(_LossModule):
+    """A loss module whose only setting is the reduction."""
 
     def __init__(self, size_average: Optional[bool] = None, reduce: Optional[bool] = None,
                  reduction: str = "mean") -> None:
         self._reduce(size_average, reduce, reduction)
+
+
+class _WeightedLoss(_LossModule):
+    """A loss module with the reduction and a ``weight`` kept as a buffer."""
+
+    def __init__(self, weight: Any = None, size_average: Optional[bool] = None, reduce: Optional[bool] = None,
+                 reduction: str = "mean") -> None:
+        self._reduce(size_average, reduce, reduction)
+        self._weights(weight=weight)
+
+
+class L1Loss(_ReducedLoss):
+    """``F.l1_loss`` as a module."""
 
     def forward(self, input: Any, target: Any) -> Tensor:
         return l1_loss(input, target, reduction=self.reduction)
@@ -365,13 +378,8 @@ class SmoothL1Loss(_LossModule):
         return smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
 
-class BCELoss(_LossModule):
+class BCELoss(_WeightedLoss):
     """``F.binary_cross_entropy`` as a module (``weight`` kept as a buffer)."""
-
-    def __init__(self, weight: Any = None, size_average: Optional[bool] = None, reduce: Optional[bool] = None,
-                 reduction: str = "mean") -> None:
-        self._reduce(size_average, reduce, reduction)
-        self._weights(weight=weight)
 
     def forward(self, input: Any, target: Any) -> Tensor:
         return binary_cross_entropy(input, target, self.weight, reduction=self.reduction)

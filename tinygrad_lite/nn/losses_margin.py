@@ -19,7 +19,7 @@ from ..tensor import Tensor
 from .activations import logsigmoid
 from .functional import _t
 from .functional_more import pairwise_distance
-from .losses import _class_weight, _LossModule, _reduction
+from .losses import _class_weight, _LossModule, _ReducedLoss, _reduction, _WeightedLoss
 from .losses_more import _flag, _number, _reduce, _same_ndim
 from .module import Module
 
@@ -169,37 +169,19 @@ class MultiMarginLoss(_LossModule):
     def forward(self, input: Any, target: Any) -> Tensor:
         return multi_margin_loss(input, target, self.p, self.margin, self.weight, reduction=self.reduction)
 
-    def extra_repr(self) -> str:
-        return ""
 
-
-class MultiLabelMarginLoss(_LossModule):
+class MultiLabelMarginLoss(_ReducedLoss):
     """``F.multilabel_margin_loss`` as a module."""
-
-    def __init__(self, size_average: Optional[bool] = None, reduce: Optional[bool] = None,
-                 reduction: str = "mean") -> None:
-        self._reduce(size_average, reduce, reduction)
 
     def forward(self, input: Any, target: Any) -> Tensor:
         return multilabel_margin_loss(input, target, reduction=self.reduction)
 
-    def extra_repr(self) -> str:
-        return ""
 
-
-class MultiLabelSoftMarginLoss(_LossModule):
+class MultiLabelSoftMarginLoss(_WeightedLoss):
     """``F.multilabel_soft_margin_loss`` as a module (``weight`` kept as a buffer)."""
-
-    def __init__(self, weight: Any = None, size_average: Optional[bool] = None, reduce: Optional[bool] = None,
-                 reduction: str = "mean") -> None:
-        self._reduce(size_average, reduce, reduction)
-        self._weights(weight=weight)
 
     def forward(self, input: Any, target: Any) -> Tensor:
         return multilabel_soft_margin_loss(input, target, self.weight, reduction=self.reduction)
-
-    def extra_repr(self) -> str:
-        return ""
 
 
 class TripletMarginWithDistanceLoss(Module):

@@ -26,7 +26,7 @@ from ..conventions import ShapeMismatchError
 from ..tensor import Tensor
 from .functional import _check_eps, _t
 from .functional_more import pairwise_distance, value_clamped
-from .losses import _LossModule, _reduction
+from .losses import _LossModule, _ReducedLoss, _reduction
 from .module import Module
 
 __all__ = ["kl_div", "soft_margin_loss", "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss",
@@ -288,12 +288,8 @@ class KLDivLoss(_LossModule):
         return kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
 
 
-class SoftMarginLoss(_LossModule):
+class SoftMarginLoss(_ReducedLoss):
     """``F.soft_margin_loss`` as a module."""
-
-    def __init__(self, size_average: Optional[bool] = None, reduce: Optional[bool] = None,
-                 reduction: str = "mean") -> None:
-        self._reduce(size_average, reduce, reduction)
 
     def forward(self, input: Any, target: Any) -> Tensor:
         return soft_margin_loss(input, target, reduction=self.reduction)

@@ -467,31 +467,35 @@ class RNNCell(_CellBase):
         return self._step(input, (("hx", hx),))[0]
 
 
-class GRUCell(_CellBase):
-    """r = sigmoid(x W_ir^T + b_ir + h W_hr^T + b_hr), z likewise,
-    n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn)), h' = (1 - z) * n + z * h.
-    ``forward(input, hx=None) -> h'``."""
+class _FixedModeCell(_CellBase):
+    """A cell whose step is fixed by the class: ``_MODE``, a key of ``_STEPS``."""
+
+    _MODE: str
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, rng: Rng = None,
                  dtype: Any = np.float64, *,
                  device: Any = None) -> None:
         check_device(type(self).__name__, device)
-        super().__init__("GRU", input_size, hidden_size, bias, rng, dtype)
+        super().__init__(self._MODE, input_size, hidden_size, bias, rng, dtype)
+
+
+class GRUCell(_FixedModeCell):
+    """r = sigmoid(x W_ir^T + b_ir + h W_hr^T + b_hr), z likewise,
+    n = tanh(x W_in^T + b_in + r * (h W_hn^T + b_hn)), h' = (1 - z) * n + z * h.
+    ``forward(input, hx=None) -> h'``."""
+
+    _MODE = "GRU"
 
     def forward(self, input: Any, hx: Any = None) -> Tensor:
         return self._step(input, (("hx", hx),))[0]
 
 
-class LSTMCell(_CellBase):
+class LSTMCell(_FixedModeCell):
     """[a_i, a_f, a_g, a_o] = x W_ih^T + b_ih + h W_hh^T + b_hh,
     c' = sigmoid(a_f) * c + sigmoid(a_i) * tanh(a_g), h' = sigmoid(a_o) * tanh(c').
     ``forward(input, (h, c)=None) -> (h', c')``."""
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, rng: Rng = None,
-                 dtype: Any = np.float64, *,
-                 device: Any = None) -> None:
-        check_device(type(self).__name__, device)
-        super().__init__("LSTM", input_size, hidden_size, bias, rng, dtype)
+    _MODE = "LSTM"
 
     def forward(self, input: Any, hx: Any = None) -> tuple:
         h, c = _hc(self._who(), hx, "(h, c)")

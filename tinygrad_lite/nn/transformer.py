@@ -61,12 +61,17 @@ def _count(who: str, name: str, v: Any, lo: int = 1) -> int:
 
 class _Layer(Module):
     """What the encoder and decoder layers share: sizes, the feed-forward block, input and
-    mask checks. ``_build`` makes the modules in torch's order."""
+    mask checks. The constructor makes the modules in torch's order; ``_CROSS`` says whether
+    the layer also attends to a memory (``multihead_attn``, ``norm3``, ``dropout3``)."""
 
-    def _build(self, d_model: int, nhead: int, dim_feedforward: int, dropout: float, activation: Any,
-               layer_norm_eps: float, batch_first: bool, norm_first: bool, bias: bool, rng: Rng, dtype: Any,
-               cross: bool) -> None:
+    _CROSS: bool
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
+                 activation: Union[str, Callable] = "relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, rng: Rng = None, *, dtype: Any = np.float64,
+                 device: Any = None) -> None:
         who = type(self).__name__
+        dtype, cross = param_dtype(who, dtype, device), self._CROSS
         self.d_model, self.nhead = _count(who, "d_model", d_model), _count(who, "nhead", nhead)
         if d_model % nhead:
             raise ValueError(f"{who}: d_model={d_model} is not divisible by nhead={nhead}")
@@ -168,12 +173,7 @@ class TransformerEncoderLayer(_Layer):
     ``rng`` draws the initial weights and the dropout masks (None: the library's default
     generator, which ``tl.manual_seed`` governs). ``activation`` is "relu", "gelu" or a callable."""
 
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
-                 activation: Union[str, Callable] = "relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, rng: Rng = None, *, dtype: Any = np.float64,
-                 device: Any = None) -> None:
-        self._build(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, batch_first, norm_first,
-                    bias, rng, param_dtype(type(self).__name__, dtype, device), cross=False)
+    _CROSS = False
 
     def forward(self, src: Any, src_mask: Mask = None, src_key_padding_mask: Mask = None,
                 is_causal: bool = False) -> Tensor:
@@ -205,12 +205,7 @@ class TransformerDecoderLayer(_Layer):
     memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False)``; layouts,
     ``batch_first``, ``rng`` and ``activation`` as in TransformerEncoderLayer."""
 
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
-                 activation: Union[str, Callable] = "relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, rng: Rng = None, *, dtype: Any = np.float64,
-                 device: Any = None) -> None:
-        self._build(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, batch_first, norm_first,
-                    bias, rng, param_dtype(type(self).__name__, dtype, device), cross=True)
+    _CROSS = True
 
     def forward(self, tgt: Any, memory: Any, tgt_mask: Mask = None, memory_mask: Mask = None,
                 tgt_key_padding_mask: Mask = None, memory_key_padding_mask: Mask = None,

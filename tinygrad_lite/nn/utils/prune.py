@@ -47,24 +47,39 @@ class Identity(BasePruningMethod):
         return super().apply(module, name)
 
 
-class RandomUnstructured(BasePruningMethod):
-    """Prunes ``amount`` entries (an int, or a fraction of them) chosen uniformly at random:
-    those whose uniform draw from the default generator is among the largest."""
+class _AmountUnstructured(BasePruningMethod):
+    """An unstructured method pruning ``amount`` entries (an int, or a fraction of them): the
+    first ``k`` entries of :meth:`_order` among all of ``t`` flattened."""
 
     PRUNING_TYPE = "unstructured"
+    _who: str
 
     def __init__(self, amount: Union[int, float]) -> None:
-        _check_amount("RandomUnstructured", amount)
+        _check_amount(self._who, amount)
         self.amount = amount
+
+    def _order(self, t: np.ndarray) -> np.ndarray:
+        """The flat indices of ``t``, those to prune first first."""
+        raise NotImplementedError
 
     def compute_mask(self, t: Any, default_mask: Any) -> Tensor:
         t = _arr(t)
-        k = _count("RandomUnstructured", self.amount, t.size)
+        k = _count(self._who, self.amount, t.size)
         mask = np.array(_arr(default_mask))
         if k:
-            prob = as_generator(None).random(t.size)
-            mask.reshape(-1)[np.argsort(-prob, kind="stable")[:k]] = 0
+            mask.reshape(-1)[self._order(t)[:k]] = 0
         return Tensor(mask)
+
+
+class RandomUnstructured(_AmountUnstructured):
+    """Prunes ``amount`` entries (an int, or a fraction of them) chosen uniformly at random:
+    those whose uniform draw from the default generator is among the largest."""
+
+    _who = "RandomUnstructured"
+
+    def _order(self, t: np.ndarray) -> np.ndarray:
+        prob = as_generator(None).random(t.size)
+        return np.argsort(-prob, kind="stable")
 
     @classmethod
     def apply(cls, module: Module, name: str, amount: Union[int, float]) -> BasePruningMethod:  # type: ignore[override]
@@ -72,23 +87,14 @@ class RandomUnstructured(BasePruningMethod):
         return super().apply(module, name, amount=amount)
 
 
-class L1Unstructured(BasePruningMethod):
+class L1Unstructured(_AmountUnstructured):
     """Prunes the ``amount`` entries (an int, or a fraction of them) of smallest ``|t|``
     (ties: the earlier entry in row-major order first)."""
 
-    PRUNING_TYPE = "unstructured"
+    _who = "L1Unstructured"
 
-    def __init__(self, amount: Union[int, float]) -> None:
-        _check_amount("L1Unstructured", amount)
-        self.amount = amount
-
-    def compute_mask(self, t: Any, default_mask: Any) -> Tensor:
-        t = _arr(t)
-        k = _count("L1Unstructured", self.amount, t.size)
-        mask = np.array(_arr(default_mask))
-        if k:
-            mask.reshape(-1)[np.argsort(np.abs(t).reshape(-1), kind="stable")[:k]] = 0
-        return Tensor(mask)
+    def _order(self, t: np.ndarray) -> np.ndarray:
+        return np.argsort(np.abs(t).reshape(-1), kind="stable")
 
     @classmethod
     def apply(cls, module: Module, name: str, amount: Union[int, float],  # type: ignore[override]
@@ -97,27 +103,42 @@ class L1Unstructured(BasePruningMethod):
         return super().apply(module, name, amount=amount, importance_scores=importance_scores)
 
 
-class RandomStructured(BasePruningMethod):
-    """Prunes ``amount`` whole channels along ``dim`` (an int, or a fraction of them) chosen
-    at random: those whose uniform draw is at most the ``amount``-th smallest draw."""
+class _AmountStructured(BasePruningMethod):
+    """A structured method pruning ``amount`` whole channels along ``dim`` (an int, or a
+    fraction of them): all but the channels :meth:`_keep` returns."""
 
     PRUNING_TYPE = "structured"
+    _who: str
+    amount: Union[int, float]
+    dim: int
 
-    def __init__(self, amount: Union[int, float], dim: int = -1) -> None:
-        _check_amount("RandomStructured", amount)
-        _check_dim("RandomStructured", dim)
-        self.amount, self.dim = amount, dim
+    def _keep(self, t: np.ndarray, dim: int, k: int) -> np.ndarray:
+        """The channels along ``dim`` to keep (a boolean or index array) when ``k`` of them go."""
+        raise NotImplementedError
 
     def compute_mask(self, t: Any, default_mask: Any) -> Tensor:
         t, default = _arr(t), _arr(default_mask)
-        dim = _structured_dim("RandomStructured", t, self.dim)
-        n = t.shape[dim]
-        k = _count("RandomStructured", self.amount, n)
+        dim = _structured_dim(self._who, t, self.dim)
+        k = _count(self._who, self.amount, t.shape[dim])
         if not k:
             return Tensor(np.array(default))
-        prob = as_generator(None).random(n)
-        keep = prob > np.partition(prob, k - 1)[k - 1]
-        return Tensor(_channels(t, dim, keep, default))
+        return Tensor(_channels(t, dim, self._keep(t, dim, k), default))
+
+
+class RandomStructured(_AmountStructured):
+    """Prunes ``amount`` whole channels along ``dim`` (an int, or a fraction of them) chosen
+    at random: those whose uniform draw is at most the ``amount``-th smallest draw."""
+
+    _who = "RandomStructured"
+
+    def __init__(self, amount: Union[int, float], dim: int = -1) -> None:
+        _check_amount(self._who, amount)
+        _check_dim(self._who, dim)
+        self.amount, self.dim = amount, dim
+
+    def _keep(self, t: np.ndarray, dim: int, k: int) -> np.ndarray:
+        prob = as_generator(None).random(t.shape[dim])
+        return prob > np.partition(prob, k - 1)[k - 1]
 
     @classmethod
     def apply(cls, module: Module, name: str, amount: Union[int, float],  # type: ignore[override]
@@ -150,29 +171,21 @@ def _norm(t: np.ndarray, n: Any, dim: int) -> np.ndarray:
     return (a ** p).sum(axis=axes) ** (1.0 / p)
 
 
-class LnStructured(BasePruningMethod):
+class LnStructured(_AmountStructured):
     """Prunes the ``amount`` channels along ``dim`` (an int, or a fraction of them) of smallest
     ``n``-norm (see :func:`_norm`); the kept ones are the largest (ties: the earlier channel)."""
 
-    PRUNING_TYPE = "structured"
+    _who = "LnStructured"
 
     def __init__(self, amount: Union[int, float], n: Union[int, float, str], dim: int = -1) -> None:
-        _check_amount("LnStructured", amount)
-        _check_dim("LnStructured", dim)
+        _check_amount(self._who, amount)
+        _check_dim(self._who, dim)
         if not (n == "fro" if isinstance(n, str) else isinstance(n, numbers.Real) and not isinstance(n, bool)):
             raise ValueError(f"LnStructured: n must be a number (inf and -inf included) or 'fro', got {n!r}")
         self.amount, self.n, self.dim = amount, n, dim
 
-    def compute_mask(self, t: Any, default_mask: Any) -> Tensor:
-        t, default = _arr(t), _arr(default_mask)
-        dim = _structured_dim("LnStructured", t, self.dim)
-        size = t.shape[dim]
-        k = _count("LnStructured", self.amount, size)
-        if not k:
-            return Tensor(np.array(default))
-        norm = _norm(t, self.n, dim)
-        keep = np.argsort(-norm, kind="stable")[:size - k]
-        return Tensor(_channels(t, dim, keep, default))
+    def _keep(self, t: np.ndarray, dim: int, k: int) -> np.ndarray:
+        return np.argsort(-_norm(t, self.n, dim), kind="stable")[:t.shape[dim] - k]
 
     @classmethod
     def apply(cls, module: Module, name: str, amount: Union[int, float], n: Union[int, float, str],  # type: ignore[override]
