@@ -17,7 +17,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import constraints
-from .distribution import CentredAtLoc, Distribution, _noise, broadcast_all
+from .distribution import CentredAtLoc, Distribution, _noise
 
 __all__ = ["Normal", "Uniform", "Exponential", "Laplace", "Cauchy"]
 
@@ -28,8 +28,7 @@ class _LocScale(CentredAtLoc, Distribution):
     _params = (("loc", 0), ("scale", 0))
 
     def __init__(self, loc: Any, scale: Any, validate_args: Optional[bool] = None) -> None:
-        self.loc, self.scale = broadcast_all(loc, scale, who=type(self).__name__)
-        super().__init__(self.loc.shape, validate_args=validate_args)
+        super().__init__(self._broadcast_params(loc=loc, scale=scale), validate_args=validate_args)
 
     def _eps(self, kind: str, sample_shape: Sequence[int]) -> Tensor:
         return _noise(kind, self._extended_shape(sample_shape), self.loc.dtype)
@@ -77,8 +76,7 @@ class Uniform(Distribution):
     _params = (("low", 0), ("high", 0))
 
     def __init__(self, low: Any, high: Any, validate_args: Optional[bool] = None) -> None:
-        self.low, self.high = broadcast_all(low, high, who="Uniform")
-        super().__init__(self.low.shape, validate_args=validate_args)
+        super().__init__(self._broadcast_params(low=low, high=high), validate_args=validate_args)
         if self._validate_args and not np.all(self.low.data < self.high.data):
             raise ValueError(f"Uniform: expected low < high, got low={self.low.data} and high={self.high.data}")
 
@@ -135,8 +133,7 @@ class Exponential(Distribution):
     _params = (("rate", 0),)
 
     def __init__(self, rate: Any, validate_args: Optional[bool] = None) -> None:
-        (self.rate,) = broadcast_all(rate, who="Exponential")
-        super().__init__(self.rate.shape, validate_args=validate_args)
+        super().__init__(self._broadcast_params(rate=rate), validate_args=validate_args)
 
     @property
     def mean(self) -> Tensor:

@@ -61,8 +61,7 @@ class FisherSnedecor(Distribution):
     _params = (("df1", 0), ("df2", 0))
 
     def __init__(self, df1: Any, df2: Any, validate_args: Optional[bool] = None) -> None:
-        self.df1, self.df2 = broadcast_all(df1, df2, who="FisherSnedecor")
-        super().__init__(self.df1.shape, validate_args=validate_args)
+        super().__init__(self._broadcast_params(df1=df1, df2=df2), validate_args=validate_args)
         self._gamma1 = Gamma(self.df1 * 0.5, self.df1, validate_args=False)
         self._gamma2 = Gamma(self.df2 * 0.5, self.df2, validate_args=False)
 
@@ -165,8 +164,8 @@ class GeneralizedPareto(Distribution):
     _params = (("loc", 0), ("scale", 0), ("concentration", 0))
 
     def __init__(self, loc: Any, scale: Any, concentration: Any, validate_args: Optional[bool] = None) -> None:
-        self.loc, self.scale, self.concentration = broadcast_all(loc, scale, concentration, who="GeneralizedPareto")
-        super().__init__(self.loc.shape, validate_args=validate_args)
+        shape = self._broadcast_params(loc=loc, scale=scale, concentration=concentration)
+        super().__init__(shape, validate_args=validate_args)
 
     @property
     def support(self) -> Any:

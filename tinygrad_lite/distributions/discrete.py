@@ -236,8 +236,7 @@ class Poisson(Distribution):
     _params = (("rate", 0),)
 
     def __init__(self, rate: Any, validate_args: Optional[bool] = None) -> None:
-        (self.rate,) = broadcast_all(rate, who="Poisson")
-        super().__init__(self.rate.shape, validate_args=validate_args)
+        super().__init__(self._broadcast_params(rate=rate), validate_args=validate_args)
 
     @property
     def mean(self) -> Tensor:

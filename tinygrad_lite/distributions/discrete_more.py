@@ -86,9 +86,7 @@ class Multinomial(Distribution):
     def mean(self) -> Tensor:
         return self.probs * self.total_count
 
-    @property
-    def variance(self) -> Tensor:
-        return self.total_count * self.probs * (1 - self.probs)
+    variance = Binomial.variance  # each count is Binomial(n, p_i): n p_i (1 - p_i)
 
     def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
         shape = self._extended_shape(sample_shape)

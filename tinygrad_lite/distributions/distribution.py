@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -117,6 +118,23 @@ def _noise(kind: str, shape: tuple, dtype: Any, **kw: Any) -> Tensor:
     return tensor(np.asarray(draw(size=shape), dtype=dtype))
 
 
+def _forwarded(path: str, doc: Optional[str] = None) -> property:
+    """A read-only property giving the attribute at the dotted ``path`` of the instance (e.g.
+    ``"base_dist.mean"``: the mean of the inner ``base_dist``)."""
+    get = operator.attrgetter(path)
+    return property(lambda self: get(self), doc=doc)
+
+
+def _unimplemented(name: str, doc: str) -> property:
+    """A property that a subclass overrides: reading it raises ``NotImplementedError`` naming the
+    distribution and ``name``."""
+
+    def get(self: Any) -> Tensor:
+        raise NotImplementedError(f"{type(self).__name__}.{name} is not implemented")
+
+    return property(get, doc=doc)
+
+
 def _shape(who: str, shape: Any, name: str = "sample_shape") -> tuple:
     if isinstance(shape, (tuple, list)) and all(isinstance(s, numbers.Integral) and not isinstance(s, bool)
                                                 and s >= 0 for s in shape):
@@ -157,6 +175,15 @@ class Distribution:
         self._validate_args = _DEFAULT_VALIDATE[0] if validate_args is None else bool(validate_args)
         if self._validate_args:
             self._check_args()
+
+    def _broadcast_params(self, **params: Any) -> tuple:
+        """Keep ``params`` (name=value, in order) as attributes: Tensors of one broadcast shape
+        (``broadcast_all``, errors naming the distribution). Returns that shape, the batch shape
+        of a distribution with scalar parameters."""
+        ts = broadcast_all(*params.values(), who=type(self).__name__)
+        for name, t in zip(params, ts):
+            setattr(self, name, t)
+        return ts[0].shape
 
     def _arg(self, name: str) -> Any:
         """The parameter ``name``: an attribute, or one of ``_param_properties``; None if unset."""
@@ -277,20 +304,9 @@ class Distribution:
         """Every value of a discrete support along a new leading dimension."""
         raise NotImplementedError(f"{type(self).__name__}.enumerate_support is not implemented")
 
-    @property
-    def mean(self) -> Tensor:
-        """E[X]."""
-        raise NotImplementedError(f"{type(self).__name__}.mean is not implemented")
-
-    @property
-    def mode(self) -> Tensor:
-        """The most likely value."""
-        raise NotImplementedError(f"{type(self).__name__}.mode is not implemented")
-
-    @property
-    def variance(self) -> Tensor:
-        """Var[X]."""
-        raise NotImplementedError(f"{type(self).__name__}.variance is not implemented")
+    mean = _unimplemented("mean", "E[X].")
+    mode = _unimplemented("mode", "The most likely value.")
+    variance = _unimplemented("variance", "Var[X].")
 
     @property
     def stddev(self) -> Tensor:

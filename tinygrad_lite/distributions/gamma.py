@@ -142,8 +142,7 @@ class Gamma(Distribution):
     _params = (("concentration", 0), ("rate", 0))
 
     def __init__(self, concentration: Any, rate: Any, validate_args: Optional[bool] = None) -> None:
-        self.concentration, self.rate = broadcast_all(concentration, rate, who=type(self).__name__)
-        super().__init__(self.concentration.shape, validate_args=validate_args)
+        super().__init__(self._broadcast_params(concentration=concentration, rate=rate), validate_args=validate_args)
 
     @property
     def mean(self) -> Tensor:
@@ -272,8 +271,8 @@ class Beta(Distribution):
     _params = (("concentration1", 0), ("concentration0", 0))
 
     def __init__(self, concentration1: Any, concentration0: Any, validate_args: Optional[bool] = None) -> None:
-        self.concentration1, self.concentration0 = broadcast_all(concentration1, concentration0, who="Beta")
-        super().__init__(self.concentration1.shape, validate_args=validate_args)
+        shape = self._broadcast_params(concentration1=concentration1, concentration0=concentration0)
+        super().__init__(shape, validate_args=validate_args)
         self._dirichlet = Dirichlet(stack([self.concentration1, self.concentration0], -1), validate_args=False)
 
     def _expand_parts(self, new: Distribution, batch_shape: tuple) -> None:

@@ -23,7 +23,7 @@ from .. import linalg, special
 from ..tensor import Tensor, tensor
 from . import constraints
 from .discrete import Categorical
-from .distribution import CentredAtLoc, Distribution, _as_tensor, _generator, _noise, _shape, broadcast_all
+from .distribution import CentredAtLoc, Distribution, _as_tensor, _forwarded, _generator, _noise, _shape
 from .multivariate import _batch_mv
 
 __all__ = ["MixtureSameFamily", "LowRankMultivariateNormal", "VonMises"]
@@ -64,17 +64,9 @@ class MixtureSameFamily(Distribution):
         self._event_ndims = len(component_distribution.event_shape)
         super().__init__(cb[:-1], component_distribution.event_shape, validate_args=validate_args)
 
-    @property
-    def mixture_distribution(self) -> Categorical:
-        return self._mixture_distribution
-
-    @property
-    def component_distribution(self) -> Distribution:
-        return self._component_distribution
-
-    @property
-    def support(self) -> Any:
-        return self._component_distribution.support
+    mixture_distribution = _forwarded("_mixture_distribution", "The Categorical over the K components.")
+    component_distribution = _forwarded("_component_distribution", "The K components (rightmost batch dimension).")
+    support = _forwarded("_component_distribution.support")
 
     def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> Distribution:
         b = tuple(batch_shape)
@@ -242,8 +234,7 @@ class VonMises(CentredAtLoc, Distribution):
     _params = (("loc", 0), ("concentration", 0))
 
     def __init__(self, loc: Any, concentration: Any, validate_args: Optional[bool] = None) -> None:
-        self.loc, self.concentration = broadcast_all(loc, concentration, who="VonMises")
-        super().__init__(self.loc.shape, validate_args=validate_args)
+        super().__init__(self._broadcast_params(loc=loc, concentration=concentration), validate_args=validate_args)
 
     @property
     def variance(self) -> Tensor:

@@ -16,14 +16,14 @@ touched.
 from __future__ import annotations
 
 import math
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
 from .. import linalg
 from ..tensor import Tensor, tensor
 from . import constraints
-from .distribution import CentredAtLoc, Distribution, _as_tensor, _noise, _sum_rightmost, reinterpreted
+from .distribution import CentredAtLoc, Distribution, _as_tensor, _forwarded, _noise, _sum_rightmost, reinterpreted
 
 __all__ = ["MultivariateNormal", "Independent"]
 
@@ -31,6 +31,13 @@ __all__ = ["MultivariateNormal", "Independent"]
 def _batch_mv(mat: Tensor, vec: Tensor) -> Tensor:
     """``mat @ vec`` over broadcast batch dimensions (vec's last dimension is the vector)."""
     return (mat @ vec.unsqueeze(-1)).squeeze(-1)
+
+
+def _precision_from_tril(L: Tensor) -> Tensor:
+    """L^{-T} L^{-1} (the inverse of L L^T) for L lower triangular."""
+    eye = tensor(np.broadcast_to(np.eye(L.shape[-1], dtype=L.dtype), tuple(L.shape)).copy())
+    Linv = linalg.solve_triangular(L, eye, upper=False)
+    return Linv.swapaxes(-2, -1) @ Linv
 
 
 def _batch_mahalanobis(L: Tensor, x: Tensor) -> Tensor:
@@ -101,33 +108,27 @@ class MultivariateNormal(CentredAtLoc, Distribution):
 
     # the given matrix lives in the instance dict (where validation and ``expand`` find it); the
     # other two are computed from the Cholesky factor when read
+    def _matrix(self, name: str, from_tril: Callable[[Tensor], Tensor]) -> Tensor:
+        """The matrix ``name`` as given, else ``from_tril(L)`` expanded to the batch shape."""
+        given = self.__dict__.get(name)
+        if given is not None:
+            return given
+        return from_tril(self._unbroadcasted_scale_tril).expand(self._batch_shape + self._event_shape * 2)
+
     @property
     def scale_tril(self) -> Tensor:
         """L, lower triangular with Sigma = L L^T."""
-        given = self.__dict__.get("scale_tril")
-        if given is not None:
-            return given
-        return self._unbroadcasted_scale_tril.expand(self._batch_shape + self._event_shape * 2)
+        return self._matrix("scale_tril", lambda L: L)
 
     @property
     def covariance_matrix(self) -> Tensor:
         """Sigma = L L^T."""
-        given = self.__dict__.get("covariance_matrix")
-        if given is not None:
-            return given
-        L = self._unbroadcasted_scale_tril
-        return (L @ L.swapaxes(-2, -1)).expand(self._batch_shape + self._event_shape * 2)
+        return self._matrix("covariance_matrix", lambda L: L @ L.swapaxes(-2, -1))
 
     @property
     def precision_matrix(self) -> Tensor:
         """Sigma^{-1} = L^{-T} L^{-1}."""
-        given = self.__dict__.get("precision_matrix")
-        if given is not None:
-            return given
-        L = self._unbroadcasted_scale_tril
-        eye = tensor(np.broadcast_to(np.eye(L.shape[-1], dtype=L.dtype), tuple(L.shape)).copy())
-        Linv = linalg.solve_triangular(L, eye, upper=False)
-        return (Linv.swapaxes(-2, -1) @ Linv).expand(self._batch_shape + self._event_shape * 2)
+        return self._matrix("precision_matrix", _precision_from_tril)
 
     @property
     def variance(self) -> Tensor:
@@ -179,9 +180,7 @@ class Independent(Distribution):
         base_batch = self.base_dist.batch_shape
         new.base_dist = self.base_dist.expand(batch_shape + base_batch[len(base_batch) - r:])
 
-    @property
-    def has_rsample(self) -> bool:  # type: ignore[override]
-        return self.base_dist.has_rsample
+    has_rsample = _forwarded("base_dist.has_rsample")  # type: ignore[assignment]
 
     @property
     def has_enumerate_support(self) -> bool:  # type: ignore[override]
@@ -192,17 +191,9 @@ class Independent(Distribution):
         s = self.base_dist.support
         return constraints.independent(s, self.reinterpreted_batch_ndims) if self.reinterpreted_batch_ndims else s
 
-    @property
-    def mean(self) -> Tensor:
-        return self.base_dist.mean
-
-    @property
-    def mode(self) -> Tensor:
-        return self.base_dist.mode
-
-    @property
-    def variance(self) -> Tensor:
-        return self.base_dist.variance
+    mean = _forwarded("base_dist.mean")
+    mode = _forwarded("base_dist.mode")
+    variance = _forwarded("base_dist.variance")
 
     def sample(self, sample_shape: Sequence[int] = ()) -> Tensor:
         return self.base_dist.sample(sample_shape)

@@ -29,7 +29,7 @@ import numpy as np
 from ..nn import functional as F
 from ..tensor import Tensor
 from . import constraints
-from .distribution import _sum_rightmost, clamp_probs
+from .distribution import _forwarded, _sum_rightmost, clamp_probs
 
 __all__ = ["Transform", "ExpTransform", "AffineTransform", "SigmoidTransform", "TanhTransform", "PowerTransform",
            "AbsTransform"]
@@ -68,6 +68,11 @@ class Transform:
         """This transform with ``cache_size`` (``self`` if it already has that size)."""
         if self._cache_size == cache_size:
             return self
+        return self._with_cache_size(cache_size)
+
+    def _with_cache_size(self, cache_size: int) -> "Transform":
+        """A new transform like this one with ``cache_size`` (what ``with_cache`` returns when the
+        size changes); a transform whose constructor takes arguments overrides this."""
         if type(self).__init__ is Transform.__init__:
             return type(self)(cache_size=cache_size)
         raise NotImplementedError(f"{type(self).__name__}.with_cache is not implemented")
@@ -148,25 +153,11 @@ class _InverseTransform(Transform):
         super().__init__(cache_size=transform._cache_size)
         self._inv = transform
 
-    @property
-    def domain(self) -> Any:  # type: ignore[override]
-        return self._inv.codomain
-
-    @property
-    def codomain(self) -> Any:  # type: ignore[override]
-        return self._inv.domain
-
-    @property
-    def bijective(self) -> bool:  # type: ignore[override]
-        return self._inv.bijective
-
-    @property
-    def sign(self) -> int:
-        return self._inv.sign
-
-    @property
-    def inv(self) -> Transform:
-        return self._inv
+    domain = _forwarded("_inv.codomain")
+    codomain = _forwarded("_inv.domain")
+    bijective = _forwarded("_inv.bijective")  # type: ignore[assignment]
+    sign = _forwarded("_inv.sign")  # type: ignore[assignment]
+    inv = _forwarded("_inv")  # type: ignore[assignment]
 
     def with_cache(self, cache_size: int = 1) -> Transform:
         return self._inv.with_cache(cache_size).inv
@@ -236,8 +227,8 @@ class PowerTransform(Transform):
             raise TypeError(f"PowerTransform: exponent must be a number or Tensor, got {type(exponent).__name__}")
         self.exponent = exponent
 
-    def with_cache(self, cache_size: int = 1) -> Transform:
-        return self if self._cache_size == cache_size else PowerTransform(self.exponent, cache_size)
+    def _with_cache_size(self, cache_size: int) -> Transform:
+        return PowerTransform(self.exponent, cache_size)
 
     @property
     def sign(self) -> Any:
@@ -326,9 +317,7 @@ class AffineTransform(Transform):
             raise ValueError(f"AffineTransform: event_dim must be a non-negative int, got {event_dim!r}")
         self.loc, self.scale, self._event_dim = loc, scale, event_dim
 
-    def with_cache(self, cache_size: int = 1) -> Transform:
-        if self._cache_size == cache_size:
-            return self
+    def _with_cache_size(self, cache_size: int) -> Transform:
         return AffineTransform(self.loc, self.scale, self._event_dim, cache_size)
 
     @property

@@ -18,7 +18,7 @@ from ..ops.layout import cat as _cat
 from ..ops.layout import stack as _stack
 from ..tensor import Tensor
 from . import constraints
-from .distribution import Distribution, _sum_rightmost
+from .distribution import Distribution, _forwarded, _sum_rightmost
 from .transform_base import Transform
 
 __all__ = ["CatTransform", "StackTransform", "ReshapeTransform", "CumulativeDistributionTransform"]
@@ -69,6 +69,18 @@ class _Joined(Transform):
     def bijective(self) -> bool:  # type: ignore[override]
         return all(t.bijective for t in self.transforms)
 
+    def _join(self, parts: list) -> Any:
+        """The constraint of the joined parts' constraints ``parts``."""
+        raise NotImplementedError
+
+    @property
+    def domain(self) -> Any:  # type: ignore[override]
+        return self._join([t.domain for t in self.transforms])
+
+    @property
+    def codomain(self) -> Any:  # type: ignore[override]
+        return self._join([t.codomain for t in self.transforms])
+
     def _shape_map(self, shape: Sequence[int], fn: Callable) -> tuple:
         raise NotImplementedError
 
@@ -106,18 +118,11 @@ class CatTransform(_Joined):
         """The size along ``dim`` the transform acts on: ``sum(lengths)``."""
         return sum(self.lengths)
 
-    def with_cache(self, cache_size: int = 1) -> Transform:
-        if self._cache_size == cache_size:
-            return self
+    def _with_cache_size(self, cache_size: int) -> Transform:
         return CatTransform(self.transforms, self.dim, self.lengths, cache_size)
 
-    @property
-    def domain(self) -> Any:  # type: ignore[override]
-        return constraints.cat([t.domain for t in self.transforms], self.dim, self.lengths)
-
-    @property
-    def codomain(self) -> Any:  # type: ignore[override]
-        return constraints.cat([t.codomain for t in self.transforms], self.dim, self.lengths)
+    def _join(self, parts: list) -> Any:
+        return constraints.cat(parts, self.dim, self.lengths)
 
     def _blocks(self, who: str, z: Tensor, name: str) -> list:
         _check_axis(who, z, self.dim, self.length, f"sum of lengths {self.lengths}, {name}")
@@ -176,18 +181,11 @@ class StackTransform(_Joined):
     def __init__(self, tseq: Sequence[Transform], dim: int = 0, cache_size: int = 0) -> None:
         super().__init__("StackTransform", tseq, dim, cache_size)
 
-    def with_cache(self, cache_size: int = 1) -> Transform:
-        if self._cache_size == cache_size:
-            return self
+    def _with_cache_size(self, cache_size: int) -> Transform:
         return StackTransform(self.transforms, self.dim, cache_size)
 
-    @property
-    def domain(self) -> Any:  # type: ignore[override]
-        return constraints.stack([t.domain for t in self.transforms], self.dim)
-
-    @property
-    def codomain(self) -> Any:  # type: ignore[override]
-        return constraints.stack([t.codomain for t in self.transforms], self.dim)
+    def _join(self, parts: list) -> Any:
+        return constraints.stack(parts, self.dim)
 
     def _slices(self, who: str, z: Tensor, name: str) -> list:
         _check_axis(who, z, self.dim, len(self.transforms), f"one slice per transform, {name}")
@@ -248,9 +246,7 @@ class ReshapeTransform(Transform):
     def codomain(self) -> Any:  # type: ignore[override]
         return constraints.independent(constraints.real, len(self.out_shape))
 
-    def with_cache(self, cache_size: int = 1) -> Transform:
-        if self._cache_size == cache_size:
-            return self
+    def _with_cache_size(self, cache_size: int) -> Transform:
         return ReshapeTransform(self.in_shape, self.out_shape, cache_size)
 
     @staticmethod
@@ -307,13 +303,9 @@ class CumulativeDistributionTransform(Transform):
         super().__init__(cache_size)
         self.distribution = distribution
 
-    @property
-    def domain(self) -> Any:  # type: ignore[override]
-        return self.distribution.support
+    domain = _forwarded("distribution.support")
 
-    def with_cache(self, cache_size: int = 1) -> Transform:
-        if self._cache_size == cache_size:
-            return self
+    def _with_cache_size(self, cache_size: int) -> Transform:
         return CumulativeDistributionTransform(self.distribution, cache_size)
 
     def _call(self, x: Tensor) -> Tensor:

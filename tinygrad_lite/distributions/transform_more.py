@@ -15,7 +15,7 @@ import numpy as np
 from ..nn import functional as F
 from ..tensor import Tensor, tensor
 from . import constraints
-from .distribution import _sum_rightmost, clamp_probs, reinterpreted
+from .distribution import _forwarded, _sum_rightmost, clamp_probs, reinterpreted
 from .transform_base import ParameterFree, Transform, _tensor_check
 
 __all__ = ["SoftmaxTransform", "StickBreakingTransform", "LowerCholeskyTransform", "IndependentTransform",
@@ -100,9 +100,7 @@ class IndependentTransform(Transform):
         r = reinterpreted("IndependentTransform", reinterpreted_batch_ndims)
         self.base_transform, self.reinterpreted_batch_ndims = base_transform.with_cache(cache_size), r
 
-    def with_cache(self, cache_size: int = 1) -> Transform:
-        if self._cache_size == cache_size:
-            return self
+    def _with_cache_size(self, cache_size: int) -> Transform:
         return IndependentTransform(self.base_transform, self.reinterpreted_batch_ndims, cache_size)
 
     @property
@@ -113,13 +111,8 @@ class IndependentTransform(Transform):
     def codomain(self) -> Any:  # type: ignore[override]
         return constraints.independent(self.base_transform.codomain, self.reinterpreted_batch_ndims)
 
-    @property
-    def bijective(self) -> bool:  # type: ignore[override]
-        return self.base_transform.bijective
-
-    @property
-    def sign(self) -> Any:
-        return self.base_transform.sign
+    bijective = _forwarded("base_transform.bijective")  # type: ignore[assignment]
+    sign = _forwarded("base_transform.sign")  # type: ignore[assignment]
 
     def _call(self, x: Tensor) -> Tensor:
         return self.base_transform(x)
@@ -154,8 +147,8 @@ class ComposeTransform(Transform):
                 raise TypeError(f"ComposeTransform: every part must be a Transform, got {type(p).__name__}")
         self.parts = [p.with_cache(cache_size) for p in parts] if cache_size else parts
 
-    def with_cache(self, cache_size: int = 1) -> Transform:
-        return self if self._cache_size == cache_size else ComposeTransform(self.parts, cache_size)
+    def _with_cache_size(self, cache_size: int) -> Transform:
+        return ComposeTransform(self.parts, cache_size)
 
     def __call__(self, x: Tensor) -> Tensor:
         """parts[-1](...parts[0](x)), each part through its own cache."""

@@ -24,7 +24,16 @@ from ..tensor import Tensor
 from . import constraints
 from .continuous import Exponential, Uniform
 from .discrete import Categorical
-from .distribution import Distribution, _as_tensor, _noise, _shape, _sum_rightmost, broadcast_all, clamp_probs
+from .distribution import (
+    Distribution,
+    _as_tensor,
+    _forwarded,
+    _noise,
+    _shape,
+    _sum_rightmost,
+    broadcast_all,
+    clamp_probs,
+)
 from .multivariate import Independent
 from .transforms import AffineTransform, ComposeTransform, ExpTransform, PowerTransform, SigmoidTransform, Transform
 
@@ -93,9 +102,7 @@ class TransformedDistribution(Distribution):
             raise ValueError(f"{who}: batch_shape {self._batch_shape} cannot be expanded to {batch_shape}") from None
         return self._expanded(new, batch_shape)
 
-    @property
-    def has_rsample(self) -> bool:  # type: ignore[override]
-        return self.base_dist.has_rsample
+    has_rsample = _forwarded("base_dist.has_rsample")  # type: ignore[assignment]
 
     def _dtype(self) -> np.dtype:
         for name, _ in self._params:
@@ -284,6 +291,14 @@ class Kumaraswamy(TransformedDistribution):
         return (1 - b.reciprocal()) + (1 - a.reciprocal()) * h - a.log() - b.log()
 
 
+def _temperature(who: str, temperature: Any) -> Tensor:
+    """``temperature`` as a floating Tensor, checked positive (ValueError naming ``who``)."""
+    t = _as_tensor(temperature, who, "temperature")
+    if not np.all(t.data > 0):
+        raise ValueError(f"{who}: temperature must be positive, got {t.data}")
+    return t
+
+
 def _probs_or_logits(who: str, probs: Any, logits: Any) -> tuple:
     if (probs is None) == (logits is None):
         raise ValueError(f"{who}: either `probs` or `logits` must be specified, but not both")
@@ -304,9 +319,7 @@ class LogitRelaxedBernoulli(Distribution):
                  validate_args: Optional[bool] = None) -> None:
         who = type(self).__name__
         name, given = _probs_or_logits(who, probs, logits)
-        self.temperature = _as_tensor(temperature, who, "temperature")
-        if not np.all(self.temperature.data > 0):
-            raise ValueError(f"{who}: temperature must be positive, got {self.temperature.data}")
+        self.temperature = _temperature(who, temperature)
         (p,) = broadcast_all(given, who=who)
         if name == "probs":
             self.probs = p
@@ -327,22 +340,30 @@ class LogitRelaxedBernoulli(Distribution):
         return self.temperature.log() + d - 2 * F.softplus(d)
 
 
-class RelaxedBernoulli(TransformedDistribution):
+class _RelaxedOf(TransformedDistribution):
+    """``_transform()`` of X ~ ``_base(temperature, probs or logits)``; ``probs``, ``logits`` and
+    ``temperature`` are the base's."""
+
+    _base: Any = None
+    _transform: Any = None
+
+    def __init__(self, temperature: Any, probs: Any = None, logits: Any = None,
+                 validate_args: Optional[bool] = None) -> None:
+        base = type(self)._base(temperature, probs, logits, validate_args=validate_args)
+        self.probs, self.logits = base.probs, base.logits
+        super().__init__(base, type(self)._transform(), validate_args=validate_args)
+
+    temperature = _forwarded("base_dist.temperature", "The relaxation temperature t (the base's).")
+
+
+class RelaxedBernoulli(_RelaxedOf):
     """Concrete / Gumbel-softmax relaxation of Bernoulli on (0, 1): sigmoid of a
     LogitRelaxedBernoulli(temperature, probs or logits)."""
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.unit_interval  # type: ignore[assignment]
-
-    def __init__(self, temperature: Any, probs: Any = None, logits: Any = None,
-                 validate_args: Optional[bool] = None) -> None:
-        base = LogitRelaxedBernoulli(temperature, probs, logits, validate_args=validate_args)
-        self.probs, self.logits = base.probs, base.logits
-        super().__init__(base, SigmoidTransform(), validate_args=validate_args)
-
-    @property
-    def temperature(self) -> Tensor:
-        return self.base_dist.temperature
+    _base = LogitRelaxedBernoulli
+    _transform = SigmoidTransform
 
 
 class ExpRelaxedCategorical(Distribution):
@@ -357,10 +378,7 @@ class ExpRelaxedCategorical(Distribution):
 
     def __init__(self, temperature: Any, probs: Any = None, logits: Any = None,
                  validate_args: Optional[bool] = None) -> None:
-        who = type(self).__name__
-        self.temperature = _as_tensor(temperature, who, "temperature")
-        if not np.all(self.temperature.data > 0):
-            raise ValueError(f"{who}: temperature must be positive, got {self.temperature.data}")
+        self.temperature = _temperature(type(self).__name__, temperature)
         self._categorical = Categorical(probs, logits, validate_args=validate_args)
         self.probs, self.logits = self._categorical.probs, self._categorical.logits
         shape = tuple(self.probs.shape)
@@ -379,19 +397,11 @@ class ExpRelaxedCategorical(Distribution):
         return (s - s.logsumexp(-1, keepdim=True)).sum(-1) + log_scale
 
 
-class RelaxedOneHotCategorical(TransformedDistribution):
+class RelaxedOneHotCategorical(_RelaxedOf):
     """Concrete / Gumbel-softmax relaxation of OneHotCategorical on the simplex: exp of an
     ExpRelaxedCategorical(temperature, probs or logits)."""
 
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.independent(constraints.real, 1)}
     support = constraints.simplex  # type: ignore[assignment]
-
-    def __init__(self, temperature: Any, probs: Any = None, logits: Any = None,
-                 validate_args: Optional[bool] = None) -> None:
-        base = ExpRelaxedCategorical(temperature, probs, logits, validate_args=validate_args)
-        self.probs, self.logits = base.probs, base.logits
-        super().__init__(base, ExpTransform(), validate_args=validate_args)
-
-    @property
-    def temperature(self) -> Tensor:
-        return self.base_dist.temperature
+    _base = ExpRelaxedCategorical
+    _transform = ExpTransform

@@ -22,7 +22,7 @@ import numpy as np
 from ..tensor import Tensor, tensor
 from . import constraints
 from .continuous import Cauchy, Normal, Uniform
-from .distribution import broadcast_all
+from .distribution import _forwarded, broadcast_all
 from .transformed import TransformedDistribution
 from .transforms import AbsTransform, AffineTransform, ExpTransform, StickBreakingTransform
 
@@ -46,15 +46,8 @@ class LogNormal(TransformedDistribution):
         loc, scale = broadcast_all(loc, scale, who="LogNormal")
         super().__init__(Normal(loc, scale, validate_args=False), ExpTransform(), validate_args=validate_args)
 
-    @property
-    def loc(self) -> Tensor:
-        """The mean of log Y."""
-        return self.base_dist.loc
-
-    @property
-    def scale(self) -> Tensor:
-        """The standard deviation of log Y."""
-        return self.base_dist.scale
+    loc = _forwarded("base_dist.loc", "The mean of log Y.")
+    scale = _forwarded("base_dist.scale", "The standard deviation of log Y.")
 
     @property
     def mean(self) -> Tensor:
@@ -88,10 +81,7 @@ class _HalfOf(TransformedDistribution):
         base = type(self)._base(0.0 * scale.detach(), scale, validate_args=False)
         super().__init__(base, AbsTransform(), validate_args=validate_args)
 
-    @property
-    def scale(self) -> Tensor:
-        """The scale of the symmetric base distribution."""
-        return self.base_dist.scale
+    scale = _forwarded("base_dist.scale", "The scale of the symmetric base distribution.")
 
     @property
     def mode(self) -> Tensor:
@@ -158,7 +148,7 @@ class Gumbel(TransformedDistribution):
     _params = (("loc", 0), ("scale", 0))
 
     def __init__(self, loc: Any, scale: Any, validate_args: Optional[bool] = None) -> None:
-        self.loc, self.scale = broadcast_all(loc, scale, who="Gumbel")
+        self._broadcast_params(loc=loc, scale=scale)
         fi = np.finfo(self.loc.dtype)
         zero = 0.0 * self.loc.detach()
         base = Uniform(zero + float(fi.tiny), zero + float(1 - fi.eps), validate_args=False)
@@ -214,12 +204,5 @@ class LogisticNormal(TransformedDistribution):
             base = base.expand((1,))
         super().__init__(base, StickBreakingTransform(), validate_args=validate_args)
 
-    @property
-    def loc(self) -> Tensor:
-        """The mean of the Normal that is stick-broken."""
-        return self.base_dist.base_dist.loc
-
-    @property
-    def scale(self) -> Tensor:
-        """The standard deviation of the Normal that is stick-broken."""
-        return self.base_dist.base_dist.scale
+    loc = _forwarded("base_dist.base_dist.loc", "The mean of the Normal that is stick-broken.")
+    scale = _forwarded("base_dist.base_dist.scale", "The standard deviation of the Normal that is stick-broken.")
