@@ -137,7 +137,6 @@ class SparseAdam(Optimizer):
 
     checks = {"eps": "number"}
     buffers = {"step": "step", "exp_avg": "array", "exp_avg_sq": "array"}
-    required = ("step", "exp_avg", "exp_avg_sq")
 
     def _check_group(self, group: dict) -> None:
         super()._check_group(group)

@@ -138,7 +138,6 @@ class Muon(Optimizer):
     decoupled_weight_decay = True
     checks = {"momentum": "number", "nesterov": "bool", "eps": "number"}
     buffers = {"momentum_buffer": "array"}
-    required = ("momentum_buffer",)
 
     def __init__(self, params: Any, lr: float = 1e-3, weight_decay: float = 0.1, momentum: float = 0.95,
                  nesterov: bool = True, ns_coefficients: tuple = (3.4445, -4.775, 2.0315), eps: float = 1e-7,

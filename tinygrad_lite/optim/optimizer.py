@@ -151,18 +151,18 @@ class Optimizer(HookMethods):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         wrap(cls)  # a subclass's own step / state_dict / load_state_dict run the hooks too
+        if "buffers" in vars(cls) and "required" not in vars(cls):  # (by default every buffer not marked "?")
+            cls.required = tuple(name for name, kind in cls.buffers.items() if not kind.endswith("?"))
 
-    # True: update() applies weight decay itself (as it does for a group whose
-    # "decoupled_weight_decay" is True)
+    # True: update() applies weight decay itself (as it does for a group with "decoupled_weight_decay")
     decoupled_weight_decay = False
-    # True: update() may get a weight gradient as its factors (a ``LazyGrad``, see _factors)
-    # and either applies it so or reads ``p.grad`` instead; the parameters of groups for which
-    # _factored_group() holds keep such gradients also after a backward without batched inputs
+    # True: update() may get a weight gradient as its factors (a ``LazyGrad``, see _factors) and apply it so or
+    # read ``p.grad``; groups where _factored_group() holds keep such gradients after any backward
     takes_factors = False
     # the per-parameter buffers a rule keeps: name -> "array" (of the parameter's shape), "array?"
     # (such an array or None), "step" (an int >= 0) or "scalar" (a float, loaded from a number or
-    # a 0-d array); a loaded state must hold ``required`` ones.
-    # Empty (a custom optimizer): any arrays, numbers and strings are accepted.
+    # a 0-d array); a loaded state must hold ``required`` ones (a class listing ``buffers`` and
+    # not ``required``: all but the "array?" ones). Empty (a custom optimizer): anything is accepted.
     buffers: dict = {}
     required: tuple = ()
     # hyper-parameters checked for every group: name -> "number" (a real >= 0) or "bool"

@@ -336,7 +336,6 @@ class Adagrad(Optimizer):
 
     checks = {"lr_decay": "number", "initial_accumulator_value": "number", "eps": "number"}
     buffers = {"step": "step", "sum": "array"}
-    required = ("step", "sum")
 
     def update(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:
         """One Adagrad step of ``p`` (see the class docstring)."""

@@ -65,7 +65,6 @@ class NAdam(_BetasRule):
 
     checks = {"momentum_decay": "number", "decoupled_weight_decay": "bool"}
     buffers = {"step": "step", "mu_product": "scalar", "exp_avg": "array", "exp_avg_sq": "array"}
-    required = ("step", "mu_product", "exp_avg", "exp_avg_sq")
 
     def update(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:
         """One NAdam step of ``p`` (see the class docstring)."""
@@ -113,7 +112,6 @@ class RAdam(_BetasRule):
 
     checks = {"decoupled_weight_decay": "bool"}
     buffers = {"step": "step", "exp_avg": "array", "exp_avg_sq": "array"}
-    required = ("step", "exp_avg", "exp_avg_sq")
 
     def update(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:
         """One RAdam step of ``p`` (see the class docstring)."""
@@ -155,7 +153,6 @@ class Adamax(_BetasRule):
         super().__init__(params, hyper(locals()))
 
     buffers = {"step": "step", "exp_avg": "array", "exp_inf": "array"}
-    required = ("step", "exp_avg", "exp_inf")
 
     def update(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:
         """One Adamax step of ``p`` (see the class docstring)."""
@@ -187,7 +184,6 @@ class Adadelta(Optimizer):
 
     checks = {"eps": "number"}
     buffers = {"step": "step", "square_avg": "array", "acc_delta": "array"}
-    required = ("step", "square_avg", "acc_delta")
 
     def _check_group(self, group: dict) -> None:
         super()._check_group(group)
@@ -225,7 +221,6 @@ class ASGD(Optimizer):
 
     checks = {"lambd": "number", "alpha": "number", "t0": "number"}
     buffers = {"step": "step", "eta": "scalar", "mu": "scalar", "ax": "array"}
-    required = ("step", "eta", "mu", "ax")
 
     def update(self, p: Any, g: np.ndarray, state: dict, group: dict) -> None:
         """One ASGD step of ``p`` (see the class docstring)."""
@@ -263,7 +258,6 @@ class Rprop(Optimizer):
         super().__init__(params, hyper(locals()))
 
     buffers = {"step": "step", "prev": "array", "step_size": "array"}
-    required = ("step", "prev", "step_size")
 
     def _check_group(self, group: dict) -> None:
         super()._check_group(group)
