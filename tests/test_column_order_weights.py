@@ -142,3 +142,29 @@ def test_axpy_takes_two_column_ordered_arrays_of_one_shape() -> None:
         assert not _blas.axpy(0.25, x, z)  # (same size, another shape: the elements would not line up)
         np.testing.assert_array_equal(z, before)
 
+
+
+@needs_blas
+def test_a_moved_weight_looks_row_ordered_to_views_layout_questions_and_pruning() -> None:
+    torch = pytest.importorskip("torch")
+    batches = _batches(64, 1)
+    m = _model()
+    _train(m, batches)
+    W = m[0].weight
+    assert W.data.flags.f_contiguous
+    tw = torch.from_numpy(np.ascontiguousarray(W.data))
+    assert W.is_contiguous() and W.stride() == tw.stride()  # (back in row order, as torch's weight)
+    _train(m, batches)
+    assert W.data.flags.f_contiguous  # (the next step moves it again)
+    with tl.no_grad():
+        W.view(-1)[:10] = 7.0  # a view, as torch's: the write reaches the weight
+        W.flatten().mul_(2.0)
+    np.testing.assert_array_equal(W.data.reshape(-1)[:10], 14.0)
+    _train(m, batches)
+    assert W.data.flags.f_contiguous
+    c = W.contiguous()
+    assert c is W
+    _train(m, batches)
+    assert W.data.flags.f_contiguous
+    tl.nn.utils.prune.l1_unstructured(m[0], "weight", amount=0.5)
+    assert (m[0].weight.data == 0).mean() == 0.5

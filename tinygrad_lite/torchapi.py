@@ -28,6 +28,7 @@ from .intcast import int_fill
 from .ops import base
 from .ops.base import axes_of
 from .ops.intdiv import IntegerDivisionError
+from .ops.memory import row_order
 from .ops.reduce import AMAX, AMIN, asked_dtype
 from .torchextra import _along
 from .torchextra import _axis as _one_axis
@@ -65,11 +66,11 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods, Ne
         return ops.CLONE(self)
 
     def contiguous(self, memory_format: Any = None) -> "Tensor":
-        """This tensor if its data is C-contiguous, else a contiguous copy (gradient flows)."""
-        return self if self.data.flags.c_contiguous else ops.CLONE(self)
+        """This tensor if its data is C-contiguous (``row_order``), else a contiguous copy (gradient flows)."""
+        return self if row_order(self).flags.c_contiguous else ops.CLONE(self)
 
     def is_contiguous(self, memory_format: Any = None) -> bool:
-        return bool(self.data.flags.c_contiguous)
+        return bool(row_order(self).flags.c_contiguous)
 
     def to(self, *args: Any, dtype: Any = None, device: Any = None, copy: bool = False, non_blocking: bool = False,
            memory_format: Any = None) -> "Tensor":

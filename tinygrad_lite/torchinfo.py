@@ -25,6 +25,7 @@ from .conventions import _shape_arg, store
 from .npufunc import array_ufunc
 from .ops import base
 from .ops.base import _root, broadcasts_to
+from .ops.memory import row_order
 
 
 def _rebuilt_leaf(data: np.ndarray, requires_grad: bool) -> Any:
@@ -95,7 +96,7 @@ class InfoMethods:
 
     def stride(self, dim: Any = None) -> Any:
         """The step in elements between neighbours along each axis (one axis: an int)."""
-        d = self.data  # type: ignore[attr-defined]
+        d = row_order(self)  # (a weight SGD keeps in column order: row order again, as torch has it)
         steps = tuple(int(s) // d.itemsize for s in d.strides)
         if dim is None:
             return steps

@@ -158,3 +158,29 @@ def owned_grad(p: Any) -> Optional[np.ndarray]:
             or not g.flags.c_contiguous or g.shape != p.data.shape or g.dtype != p.data.dtype):
         return None
     return g
+
+
+def relaid(t: Any, order: str) -> Optional[np.ndarray]:
+    """The leaf Tensor ``t``'s array copied to ``order`` ("C": row order, "F": column order) and
+    kept as ``t``'s data in place of the old one, when nothing but ``t`` holds the old array
+    (no view, no ``detach()``, no graph, no array a user kept), which owns writeable 2-D or
+    larger memory in the other order: the values, and every read and write, stay the same.
+    Else None, changing nothing. (SGD keeps a large float32 Linear weight in column order,
+    ``optim.rules._column_order``; a reshape or a question about the layout puts it back.)"""
+    d = t._data
+    if (t._op is not None or type(d) is not np.ndarray or d.ndim < 2 or d.base is not None or not d.flags.owndata
+            or not d.flags.writeable or (d.flags.f_contiguous if order == "F" else d.flags.c_contiguous)):
+        return None
+    d = None
+    if _slot_count(t, "_data") != _ONLY_SLOT:
+        return None
+    t._data = np.array(t._data, order=order)
+    return t._data
+
+
+def row_order(t: Any) -> np.ndarray:
+    """``t``'s array, put back in row order first when ``relaid`` can (a weight SGD keeps in
+    column order): what torch's layout questions (``is_contiguous``, ``stride``) see."""
+    if not t._data.flags.c_contiguous:
+        relaid(t, "C")
+    return t._data

@@ -7,14 +7,13 @@ the base class's. Every update happens in place in the parameter's own array and
 from __future__ import annotations
 
 import math
-import sys
 from typing import Any, Optional
 
 import numpy as np
 
 from .._blas import MIN_SIZE, axpy, tmm_apply, tmm_fits
 from ..lazygrad import LazyGrad
-from ..ops.memory import scratch
+from ..ops.memory import relaid, scratch
 from ..tensor import Tensor
 from .optimizer import Optimizer, check_bool, check_number, hyper
 
@@ -125,14 +124,15 @@ def _column_order(p: Tensor, g: LazyGrad) -> None:
     256 samples, 8% at 64, measured with one BLAS thread on x86-64). Up to 32 rows
     ``ops.base.xwt`` has a faster way for row order; for float64 the column-ordered update is
     slower than the forward gains; there the weight stays in row order.
-    The values are copied once and ``p.data`` is from then on the new array; so this is done
-    only when nothing but the Tensor holds the old one (no view, no ``detach()``, no array a
-    user passed in and kept; counted as in ``packed._movable``): values, reads and writes
-    are the same; only the layout shows (``p.data.flags``, ``p.stride()``, ``p.is_contiguous()``)."""
+    The values are copied once and ``p.data`` is from then on the new array, only when nothing
+    but the Tensor holds the old one (``ops.memory.relaid``): values, reads and writes are the
+    same. Reshapes and views of it (``view``, ``flatten``, ...), ``contiguous()``,
+    ``is_contiguous()`` and ``stride()`` put it back in row order first, as torch has it; only
+    ``p.data.flags`` shows the column order."""
     d = p._data
-    if (d.dtype is _F32 and d.ndim == 2 and d.size >= COLUMN_MIN and d.base is None and d.flags.writeable
-            and d.flags.owndata and sum(X.shape[0] for _, X in g.parts) > COLUMN_ROWS and sys.getrefcount(d) <= 3):
-        p._data = np.asfortranarray(d)
+    if d.dtype is _F32 and d.ndim == 2 and d.size >= COLUMN_MIN and sum(X.shape[0] for _, X in g.parts) > COLUMN_ROWS:
+        d = None
+        relaid(p, "F")
 
 
 _F32 = np.dtype(np.float32)

@@ -65,7 +65,7 @@ class _AmountUnstructured(BasePruningMethod):
     def compute_mask(self, t: Any, default_mask: Any) -> Tensor:
         t = _arr(t)
         k = _count(self._who, self.amount, t.size)
-        mask = np.array(_arr(default_mask))
+        mask = np.array(_arr(default_mask), order="C")  # (row order: reshape(-1) below is a view)
         if k:
             mask.reshape(-1)[self._order(t)[:k]] = 0
         return Tensor(mask)
