@@ -667,3 +667,37 @@ def test_weighted_and_shared_costs_are_recorded() -> None:
             (cost + 0.1 * (m.weight ** 2).sum()).backward(per_sample=per_sample)
             assert m.weight.last_batch == (5, want)
             assert m.bias.last_batch == (5, want)
+
+
+def test_a_backward_over_plain_inputs_records_no_batch() -> None:
+    m = tl.nn.Linear(3, 2, rng=0)
+    x = np.ones((4, 3))
+    for run in ("plain", "create_graph", "inputs"):
+        m.zero_grad(set_to_none=False)
+        assert m.weight.last_batch == (0, None)  # (no batch since: an empty shard)
+        cost = m(tl.Tensor(x)).sum()
+        if run == "plain":
+            cost.backward()
+        elif run == "create_graph":
+            cost.backward(create_graph=True)
+        else:
+            tl.autograd.backward(cost, inputs=list(m.parameters()))
+        assert m.weight.last_batch is None and m.bias.last_batch is None, run
+
+
+def test_plain_inputs_are_refused_on_every_rank_not_taken_for_an_empty_shard(mpi: None, tmp_path: Path) -> None:
+    done = job(2, SCRIPTS / "plain_inputs.py", tmp_path, "refused", check=False)
+    assert done.returncode != 0
+    assert "cannot tell how many samples" in done.stderr
+
+
+def test_plain_inputs_with_n_reduce_to_the_one_process_gradient(mpi: None, tmp_path: Path) -> None:
+    job(2, SCRIPTS / "plain_inputs.py", tmp_path, "given_n")
+    ranks = rank_files(tmp_path, 2)
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(9, 3)), rng.normal(size=(9, 2))
+    m = tl.nn.Linear(3, 2, rng=0)
+    tl.nn.functional.mse_loss(m(tl.Tensor(X)), tl.Tensor(Y)).backward()
+    for i, p in enumerate(m.parameters()):
+        assert_close_relative(ranks[0][str(i)], p.grad, 1e-12)
+        assert ranks[1][str(i)].tobytes() == ranks[0][str(i)].tobytes()

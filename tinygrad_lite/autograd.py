@@ -176,6 +176,7 @@ def backward(tensors: Tensors, grad_tensors: Any = None, retain_graph: Optional[
         for t, g in zip(ins, grad(ts, ins, gs, allow_unused=True, create_graph=graphed)):
             if g is not None:
                 t._accumulate(np.array(g._data) if graphed else g._data)
+                t._last_batch = None  # (a batch this pass does not record: all_reduce_gradients asks for n=)
                 if id(t) in graph.POST_HOOKS:
                     from . import hooks
 

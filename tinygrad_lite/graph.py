@@ -462,7 +462,10 @@ def _sweep(root: Any, seed: Any, fit: Optional[Callable[[Any, Any], Any]],
         if not writes:
             return
     post = (POST_HOOKS or None) if hooks else None
+    unknown = ctx is None and not getattr(root, "_scalar", 0)  # (a Tensor pass without batched input)
     for leaf, g in leaves:
         leaf._accumulate(g)
+        if unknown:
+            leaf._last_batch = None  # (its batch is unknown, as ctx.finish records for such a pass)
         if post is not None and id(leaf) in post:
             _hooks().after_accumulate(leaf)

@@ -43,6 +43,14 @@ class _Lifted:
     def _grad(self, g: Tensor) -> None:  # a non-leaf's .grad: its values, as the plain sweep writes them
         self.t._grad = np.array(g._data)
 
+    @property
+    def _last_batch(self) -> Any:
+        return self.t._last_batch
+
+    @_last_batch.setter
+    def _last_batch(self, value: Any) -> None:  # (the sweep records no batch: all_reduce_gradients asks for n=)
+        self.t._last_batch = value
+
     def _accumulate(self, g: Tensor) -> None:
         self.t._accumulate(np.array(g._data))
         if id(self.t) in graph.POST_HOOKS:
