@@ -561,7 +561,10 @@ def test_clone_owns_its_memory_and_passes_the_gradient_back() -> None:
     assert c.op == "clone" and c.data.flags.c_contiguous and not np.shares_memory(c.data, x.data)
     (c * 3).sum().backward()
     np.testing.assert_array_equal(x.grad, np.full((3, 2), 3.0))
-    assert x.contiguous() is not x and x.contiguous().op == "clone"
+    v = tl.from_numpy(np.arange(6.0).reshape(2, 3).T)  # (a view of the caller's memory: torch.from_numpy's)
+    c = v.contiguous()
+    assert not v.is_contiguous() and c is not v and c.is_contiguous() and not np.shares_memory(c.data, v.data)
+    assert x.contiguous() is x and x.is_contiguous()  # (its own copy: row order again, as torch.tensor's)
     y = Tensor(np.ones((2, 2)))
     assert y.contiguous() is y and y.is_contiguous()
 

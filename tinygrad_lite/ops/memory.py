@@ -166,7 +166,9 @@ def relaid(t: Any, order: str) -> Optional[np.ndarray]:
     (no view, no ``detach()``, no graph, no array a user kept), which owns writeable 2-D or
     larger memory in the other order: the values, and every read and write, stay the same.
     Else None, changing nothing. (SGD keeps a large float32 Linear weight in column order,
-    ``optim.rules._column_order``; a reshape or a question about the layout puts it back.)"""
+    ``optim.rules._column_order``; a reshape or a question about the layout puts it back in
+    row order, as it does for any tensor whose own copy of an array is in column order, such
+    as ``Tensor(a.T)``: torch's tensors made so are contiguous.)"""
     d = t._data
     if (t._op is not None or type(d) is not np.ndarray or d.ndim < 2 or d.base is not None or not d.flags.owndata
             or not d.flags.writeable or (d.flags.f_contiguous if order == "F" else d.flags.c_contiguous)):
