@@ -701,3 +701,51 @@ def test_plain_inputs_with_n_reduce_to_the_one_process_gradient(mpi: None, tmp_p
     for i, p in enumerate(m.parameters()):
         assert_close_relative(ranks[0][str(i)], p.grad, 1e-12)
         assert ranks[1][str(i)].tobytes() == ranks[0][str(i)].tobytes()
+
+
+def test_a_backward_that_folds_the_sample_axis_records_no_batch() -> None:
+    m = tl.nn.Linear(3, 2, rng=0)
+    x = tl.Tensor(np.ones((4, 5, 3)), batched=True)
+    for h in (lambda: x.reshape(-1, 3), lambda: x.transpose(0, 1)):
+        for kw in ({}, {"per_sample": False}, {"per_sample": "norms"}):
+            m.zero_grad(set_to_none=False)
+            try:
+                (m(h()) ** 2).mean().backward(**kw)
+            except ValueError:  # (a norms pass may refuse the mixing graph outright)
+                continue
+            assert m.weight.last_batch is None and m.bias.last_batch is None, kw
+
+
+@pytest.mark.parametrize("case", ["fold", "tmajor"])
+def test_a_folded_sample_axis_is_refused_on_every_rank_not_taken_for_an_empty_shard(mpi: None, tmp_path: Path,
+                                                                                      case: str) -> None:
+    done = job(2, SCRIPTS / "folded_batch.py", tmp_path, case, check=False)
+    assert done.returncode != 0
+    assert "cannot tell how many samples" in done.stderr
+
+
+@pytest.mark.parametrize("case", ["fold_n", "tmajor_n"])
+def test_a_folded_sample_axis_with_n_reduces_exactly(mpi: None, tmp_path: Path, case: str) -> None:
+    job(2, SCRIPTS / "folded_batch.py", tmp_path, case)
+    ranks = rank_files(tmp_path, 2)
+    X = np.random.default_rng(0).normal(size=(6, 4, 3))
+    m = tl.nn.Linear(3, 2, rng=0)
+    x = tl.Tensor(X)
+    (m(x.reshape(-1, 3) if case.startswith("fold") else x.transpose(0, 1)) ** 2).mean().backward()
+    for i, p in enumerate(m.parameters()):
+        assert_close_relative(ranks[0][str(i)], p.grad, 1e-12)
+        assert ranks[1][str(i)].tobytes() == ranks[0][str(i)].tobytes()
+
+
+def test_ranks_of_one_sample_each_cannot_tell_a_mean_from_a_sum(mpi: None, tmp_path: Path) -> None:
+    done = job(3, SCRIPTS / "one_sample_only.py", tmp_path, "refused", check=False)
+    assert done.returncode != 0
+    assert "a sum look alike; pass reduction='mean' or 'sum'" in done.stderr
+    job(3, SCRIPTS / "one_sample_only.py", tmp_path, "given")
+    ranks = rank_files(tmp_path, 3)
+    X = np.random.default_rng(0).normal(size=(2, 3))
+    m = tl.nn.Linear(3, 1, rng=0)
+    (((m(tl.Tensor(X)) - tl.Tensor(X.sum(1, keepdims=True))) ** 2).sum() / 2).backward()
+    for i, p in enumerate(m.parameters()):
+        for r in ranks:
+            assert_close_relative(r[str(i)], p.grad, 1e-12)

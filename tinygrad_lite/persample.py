@@ -239,7 +239,8 @@ class Context:
     def finish(self, leaves: list) -> None:
         """After the sweep: give every leaf parameter its per-sample record (or norms)."""
         B = self.B
-        if B is None and self.error and self.mode != "plain":
+        lost = B is None and self.error is not None  # (the sample axis was folded or moved: its size is unknown)
+        if lost and self.mode != "plain":
             B = self.B = 0
         if B is None:  # nothing batched reached: an ordinary pass
             for leaf, _ in leaves:
@@ -280,7 +281,9 @@ class Context:
         kept: list = []  # leaves whose rows now read the batch's inputs
         for k, (leaf, parts) in enumerate(writes):
             prev = leaf._last_batch if leaf._grad is not None or leaf._lazy else None
-            if prev and prev[0]:  # another backward into the same .grad (accumulation): sums add up
+            if lost:  # (no count: tl.distributed asks for n=, where (0, ...) would be an empty shard)
+                leaf.last_batch = None
+            elif prev and prev[0]:  # another backward into the same .grad (accumulation): sums add up
                 leaf.last_batch = (prev[0] + B, "sum" if prev[1] == reduction == "sum" else "accumulated")
             else:
                 leaf.last_batch = (B, reduction)

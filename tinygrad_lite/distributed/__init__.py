@@ -62,7 +62,7 @@ import numpy as np
 from ..ops.memory import owned_grad, scratch
 from ..tensor import Tensor
 from . import _abort, _mpi
-from ._batch import _REDUCTIONS, _local_batch
+from ._batch import _REDUCTIONS, ONE_SUM, _local_batch
 
 __all__ = [
     "all_reduce_gradients",
@@ -416,8 +416,12 @@ def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, 
     rows = _exchange_headers(_header(2, local_error is not None, _shape_signature(params, True), n_k, code),
                              local_error)
     # a part of one sample is a mean and a sum alike: the ranks with more samples say which it is
-    codes = {int(c) for c, k in zip(rows[:, _REDUCTION], rows[:, _N]) if k > 1} - {0} or {
-        int(c) for c in rows[:, _REDUCTION]} - {0}
+    every = {int(c) for c in rows[:, _REDUCTION]} - {0}
+    codes = {int(c) for c, k in zip(rows[:, _REDUCTION], rows[:, _N]) if k > 1} - {0} or every - {ONE_SUM} or every
+    if codes == {ONE_SUM}:
+        raise ValueError("dist.all_reduce_gradients: no rank's part of this batch holds more than one sample, "
+                         "and of one sample a cost written as a sum divided by the batch size (a mean) and a sum "
+                         "look alike; pass reduction='mean' or 'sum'")
     if len(codes) > 1:
         raise ValueError("dist.all_reduce_gradients: some ranks' costs are means and others' sums "
                          f"(per rank: {rows[:, _REDUCTION].astype(int).tolist()}, 1 = mean, 2 = sum)")

@@ -12,6 +12,9 @@ import numpy as np
 from ..tensor import Tensor
 
 _REDUCTIONS = {"mean": 1, "sum": 2}
+# the code of a rank whose one sample's cost reads as a sum: of one sample, sum / len(x) (a mean)
+# and a sum look alike; ranks with more samples, or reduction=, say which (all_reduce_gradients)
+ONE_SUM = 3
 
 # costs no sample count weighs exactly (``p.last_batch``'s reduction), and the fix for each
 _REFUSED = {
@@ -94,6 +97,8 @@ def _local_batch(params: list[Tensor], n: Optional[int], reduction: Optional[str
                 "sum cost, reduction='sum'"
             )
         n, found = recorded
+        if reduction is None and found == "sum" and int(n) == 1:
+            return 1, ONE_SUM
         return int(n), _REDUCTIONS[reduction or found]
     if reduction is None:
         reduction = recorded[1] if recorded is not None and recorded[1] in _REDUCTIONS else "mean"  # (weighted too)
