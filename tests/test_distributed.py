@@ -546,6 +546,18 @@ def test_accumulated_sum_costs_reduce_exactly_and_mean_costs_are_refused(mpi: No
     done = job(3, SCRIPTS / "accumulate.py", tmp_path, "mean", check=False)
     assert done.returncode != 0
     assert "add up several backward calls (accumulation over micro-batches) of costs that are means" in done.stderr
+    assert "and pass reduction='sum' here" in done.stderr
+
+
+def test_accumulated_sums_over_the_global_batch_size_reduce_as_the_refusal_advises(mpi: None, tmp_path: Path) -> None:
+    job(3, SCRIPTS / "accumulate.py", tmp_path, "global")
+    ranks = rank_files(tmp_path, 3)
+    X = np.random.default_rng(0).normal(size=(8, 3))
+    m = tl.nn.Linear(3, 1, rng=0)
+    tl.nn.functional.mse_loss(m(tl.Tensor(X)), tl.Tensor(X.sum(1, keepdims=True))).backward()
+    for i, p in enumerate(m.parameters()):
+        for r in ranks:
+            assert_close_relative(r[str(i)], p.grad, 1e-12)
 
 
 def test_accumulated_records_in_one_process() -> None:

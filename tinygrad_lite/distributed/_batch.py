@@ -55,13 +55,13 @@ def _local_batch(params: list[Tensor], n: Optional[int], reduction: Optional[str
     # as factors (in a world of 1 nothing else reads it, and the optimizer steps from the factors)
     with_grad = [i for i, p in enumerate(params) if p._grad is not None or p._lazy]
     records = {i: _batch_info(params[i]) for i in with_grad}
-    if n is None and any(r is not None and r[1] == "accumulated" for r in records.values()):
+    if n is None and reduction != "sum" and any(r is not None and r[1] == "accumulated" for r in records.values()):
         raise ValueError(
             "dist.all_reduce_gradients: the gradients add up several backward calls (accumulation over "
             "micro-batches) of costs that are means; how each rank's samples weigh in each of them is lost, so "
             "the result would not be the one-process gradient. Write each micro-batch's cost as a sum "
             "(reduction='sum'; divide by the global batch size where the mean is wanted: the sums add up "
-            "exactly), or pass n= to weigh this rank's gradient yourself")
+            "exactly) and pass reduction='sum' here, or pass n= to weigh this rank's gradient yourself")
     for kind, asked in (("weighted", n is None), ("shared", reduction is None)):
         if asked and any(r is not None and r[0] and r[1] == kind for r in records.values()):
             raise ValueError("dist.all_reduce_gradients: " + _REFUSED[kind])
