@@ -323,7 +323,7 @@ def test_mismatches_raise_on_every_rank_instead_of_hanging(mpi: None, tmp_path: 
     job(2, SCRIPTS / "mismatch.py", tmp_path, timeout=60)
     r0, r1 = (json.loads((tmp_path / f"rank{r}.json").read_text()) for r in range(2))
     for rec in (r0, r1):
-        assert rec["shapes"][0] == "ValueError" and "differ in shape or number" in rec["shapes"][1]
+        assert rec["shapes"][0] == "ValueError" and "differ in shape, number or dtype" in rec["shapes"][1]
         assert "rank 0: 4 parameters, 147 elements; rank 1: 4 parameters, 156 elements" in rec["shapes"][1]
         assert "rank 1: 3 parameters" in rec["count"][1]
         assert rec["broadcast_shapes"][0] == "ValueError"
@@ -332,6 +332,8 @@ def test_mismatches_raise_on_every_rank_instead_of_hanging(mpi: None, tmp_path: 
         assert "different collectives" in rec["different_calls"][1]
         assert rec["frozen_on_rank_1"][0] == "ValueError"  # (it stepped the frozen copy with the others' gradient)
         assert "in which require grad" in rec["frozen_on_rank_1"][1]
+        assert rec["float32_on_rank_1"][0] == "ValueError"  # (the ranks would round their steps differently)
+        assert "of the same dtypes" in rec["float32_on_rank_1"][1]
         assert rec["allreduce_shapes"][0] == "ValueError"
         assert "same shape and dtype" in rec["allreduce_shapes"][1]
         assert "different root ranks [0, 1]" in rec["roots"][1]

@@ -63,6 +63,14 @@ def frozen_on_rank_1() -> None:
     dist.all_reduce_gradients(model)
 
 
+def float32_on_rank_1() -> None:
+    model = make_model()
+    if rank == 1:
+        model.float()
+    tl.nn.mse_loss(model(tl.Tensor(X[:10], batched=True)), tl.Tensor(Y[:10], batched=True)).backward()
+    dist.all_reduce_gradients(model)
+
+
 def allreduce_shapes() -> None:
     dist.allreduce_sum(np.zeros(3 if rank == 0 else 4))
 
@@ -73,7 +81,7 @@ def roots() -> None:
 
 record = {}
 for case in (shapes, count, broadcast_shapes, mean_and_sum, bad_n_on_rank_1, different_calls,
-             frozen_on_rank_1, allreduce_shapes, roots):
+             frozen_on_rank_1, float32_on_rank_1, allreduce_shapes, roots):
     try:
         case()
         record[case.__name__] = None

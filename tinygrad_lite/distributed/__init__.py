@@ -166,15 +166,17 @@ _signatures: dict[tuple, tuple[int, int, int, int]] = {}
 
 def _shape_signature(params: list[Tensor], flags: bool = False) -> tuple[int, int, int, int]:
     """(number of parameters, elements, two checksums of the shapes, and with ``flags`` of which
-    require grad): equal on every rank exactly when the ranks pass the same shapes in the same
+    require grad and of the dtypes): equal on every rank exactly when the ranks pass the same shapes in the same
     order (a training loop passes the same shapes every step, so each list is worked out once)."""
     shapes = tuple([p.shape for p in params])
-    key = (shapes, tuple([bool(p._rg) for p in params])) if flags else shapes
+    key = (shapes, tuple([bool(p._rg) for p in params]), tuple([p._data.dtype.str for p in params])
+           ) if flags else shapes
     sig = _signatures.get(key)
     if sig is None:
         text = ";".join("x".join(map(str, shape)) for shape in shapes)
-        if flags:  # (a parameter frozen on some ranks only would be stepped with the others' gradient)
-            text += ";" + "".join("g" if f else "-" for f in key[1])
+        if flags:  # (a parameter frozen on some ranks only would be stepped with the others' gradient; one of
+            # another dtype would round its steps differently, and the ranks drift apart)
+            text += ";" + "".join("g" if f else "-" for f in key[1]) + ";" + ",".join(key[2])
         sig = (len(shapes), sum(math.prod(shape) for shape in shapes), zlib.crc32(text.encode()),
                zlib.adler32(text.encode()))
         if len(_signatures) > 64:
@@ -241,8 +243,9 @@ def _exchange_headers(header: np.ndarray, local_error: Optional[BaseException]) 
             for r in range(_size)
         )
         raise ValueError(
-            f"dist.{fn}: the parameters differ in shape or number across ranks, or in which require grad "
-            f"({detail}); every rank must pass the same model, its parameters in the same order and frozen alike"
+            f"dist.{fn}: the parameters differ in shape, number or dtype across ranks, or in which require grad "
+            f"({detail}); every rank must pass the same model, its parameters in the same order, of the same dtypes "
+            "and frozen alike"
         )
     if np.any(rows[:, _ROOT] != rows[0, _ROOT]):
         roots = rows[:, _ROOT].astype(int).tolist()
