@@ -86,7 +86,10 @@ def _local_batch(params: list[Tensor], n: Optional[int], reduction: Optional[str
                 f"dist.all_reduce_gradients: the last backward saw {sorted(sizes)} samples " + (
                     "through a cost that weighs each sample's term by neither 1/B (a mean) nor 1 (a sum), "
                     "such as (loss / 2).backward(); pass reduction='mean' or 'sum' (which the cost is, times a "
-                    "constant)" if scaled else "through a graph that mixes them (BatchNorm in training mode, or a "
+                    "constant; a mean weighted by per-sample weights, (w * l).sum() / w.sum(), is neither: divide "
+                    "the weighted sum by the weights' total over all ranks, dist.allreduce_sum, and pass "
+                    "reduction='sum')" if scaled else
+                    "through a graph that mixes them (BatchNorm in training mode, or a "
                     "reshape folding the sample axis into others), which hides the cost's reduction; pass "
                     "reduction='mean' or 'sum' (or use SyncBatchNorm, whose reduction= names it; a mean weighted by "
                     "class weights or ignored labels is neither: sum it and divide by the total over all ranks)"))
