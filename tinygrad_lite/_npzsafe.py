@@ -311,6 +311,8 @@ def read_npy(zf: zipfile.ZipFile, info: Any, where: str, max_bytes: int | None =
                 pos += len(chunk)
         if fh.read(1):  # also reaches the end of the stream, where the CRC is checked
             raise bad("holds more data than its declared size")
+    if dtype.kind == "U" and nbytes and (flat.view(np.dtype("u4").newbyteorder(dtype.byteorder)) > 0x10FFFF).any():
+        raise bad(f"is a {dtype} array holding a character beyond Unicode's last code point (U+10FFFF)")
     if fortran:
         return flat.reshape(shape[::-1]).transpose()
     return flat.reshape(shape)

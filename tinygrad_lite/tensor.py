@@ -128,7 +128,7 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
         if arr.dtype.kind not in "biuf" or (self.requires_grad and arr.dtype.kind != "f"):
             want = "a float array (the tensor requires grad)" if self.requires_grad else "a numeric array"
             raise TypeError(f"Tensor.data: expected {want}, got {type(value).__name__} of dtype {arr.dtype}")
-        self._data = arr
+        self._data = arr if arr.flags.writeable else arr.copy()  # (a read-only array: a copy, as Tensor(...) makes)
         self._v = bump()
 
     @property

@@ -323,7 +323,7 @@ def scaled_dot_product_attention(query: Any, key: Any, value: Any, attn_mask: An
     Tq, Tk = q.data.shape[-2], k.data.shape[-2]
     if scale is not None and (isinstance(scale, (bool, np.bool_)) or not isinstance(scale, numbers.Real)):
         raise TypeError(f"scaled_dot_product_attention: scale must be a real number or None, got {scale!r}")
-    sc = 1.0 / math.sqrt(q.data.shape[-1]) if scale is None else float(scale)
+    sc = 1.0 / math.sqrt(q.data.shape[-1] or 1) if scale is None else float(scale)  # (no features: scores 0, as torch)
     scores = (q @ k.transpose(*range(k.data.ndim - 2), k.data.ndim - 1, k.data.ndim - 2)) * sc
     add = None
     if is_causal:

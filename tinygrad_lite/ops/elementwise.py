@@ -88,10 +88,10 @@ def spow(a: Any, k: Any) -> Any:
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if k == 2 and (type(k) is int or a.dtype.kind == "f"):
             return a * a
-        if k == 0.5:
-            return np.sqrt(a)
-        if k == -0.5:
-            return 1 / np.sqrt(a)
+        if k == 0.5 or k == -0.5:
+            if a.dtype.kind != "f":  # (an integer or bool base: float64, as a ** 1.5 and sqrt give it, not float16)
+                a = a.astype(np.float64)
+            return np.sqrt(a) if k == 0.5 else 1 / np.sqrt(a)
         return ipow(a, k)
 
 

@@ -237,9 +237,10 @@ class Unfold(_Pool):
         """The windows of the last ``len(k)`` axes as columns: (..., C*K, P)."""
         nd = len(k)
         win = _Pool.windows(x, k, stride, pads, dilation, 0.0)[0]  # (..., C, *out, K)
-        lead_ = x.shape[:-nd - 1]
-        win = win.reshape(lead_ + (x.shape[-nd - 1], -1, win.shape[-1]))  # (..., C, P, K)
-        return np.ascontiguousarray(np.swapaxes(win, -1, -2)).reshape(lead_ + (-1, win.shape[-2]))
+        lead_, C, K = x.shape[:-nd - 1], x.shape[-nd - 1], win.shape[-1]
+        P = math.prod(win.shape[len(lead_) + 1:-1])  # (sizes, not -1: an empty batch reshapes too)
+        win = win.reshape(lead_ + (C, P, K))  # (..., C, P, K)
+        return np.ascontiguousarray(np.swapaxes(win, -1, -2)).reshape(lead_ + (C * K, P))
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         k, stride, pads, dilation = node._ctx
