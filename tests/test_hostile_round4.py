@@ -11,6 +11,7 @@ import pytest
 
 import tinygrad_lite as tl
 from tinygrad_lite._npzsafe import CheckpointError
+from tinygrad_lite.ops.base import AllocationError
 
 
 def _torch():
@@ -92,3 +93,23 @@ def test_unfold_and_fold_of_an_empty_batch_as_torch():
     assert tl.nn.Unfold(2)(tl.zeros(0, 2, 3, 3)).shape == (0, 8, 4)
     z = F.fold(tl.zeros(0, 4, 4), (3, 3), 2)
     assert z.shape == tuple(torch.nn.functional.fold(torch.zeros(0, 4, 4), (3, 3), 2).shape)
+
+
+_HUGE = {
+    "arange": lambda: tl.arange(0, 2**62),
+    "linspace": lambda: tl.linspace(0, 1, 2**62),
+    "logspace": lambda: tl.logspace(0, 1, 2**62),
+    "randperm": lambda: tl.randperm(2**62),
+    "repeat": lambda: tl.zeros(1).repeat(2**40),
+    "pad": lambda: tl.nn.functional.pad(tl.zeros(1, 1), (2**40, 2**40)),
+    "interpolate": lambda: tl.nn.functional.interpolate(tl.zeros(1, 1, 2), scale_factor=1e12),
+    "one_hot": lambda: tl.nn.functional.one_hot(tl.Tensor(np.array([1])), 2**50),
+    "multinomial": lambda: tl.multinomial(tl.ones(3), 2**40, replacement=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_HUGE))
+def test_an_absurd_size_raises_the_ops_allocation_error_a_runtime_error_as_torch(name):
+    with pytest.raises(AllocationError, match=f"^{name}: the result is too large to allocate") as info:
+        _HUGE[name]()
+    assert isinstance(info.value, RuntimeError) and isinstance(info.value, MemoryError)

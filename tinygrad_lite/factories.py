@@ -20,6 +20,7 @@ from . import ops
 from .conventions import check_dtype
 from .intcast import int_fill
 from .ops import base
+from .ops.alloc import allocating
 from .random import as_generator
 
 Size = Union[int, Sequence[int]]
@@ -313,6 +314,7 @@ def randint(*args: Any, size: Any = None, generator: Any = None, dtype: Any = No
     return _made(rng.integers(int(low), int(high), shape).astype(dt), requires_grad)
 
 
+@allocating("randperm")
 def randperm(n: int, *, generator: Any = None, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Any:
     """A random permutation of 0..n-1 (int64 unless ``dtype`` is given)."""
@@ -323,6 +325,7 @@ def randperm(n: int, *, generator: Any = None, dtype: Any = None, device: Any = 
     return _made(as_generator(generator, "randperm: generator").permutation(int(n)).astype(dt), requires_grad)
 
 
+@allocating("multinomial")
 def multinomial(input: Any, num_samples: int, replacement: bool = False, *, generator: Any = None) -> Any:
     """``num_samples`` category indices per row drawn with probabilities proportional to the
     (non-negative) weights of ``input`` (1-D, or 2-D: one draw per row); without
@@ -372,6 +375,7 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any 
     return _made((m + sd * rng.standard_normal(shape)).astype(dt), requires_grad)
 
 
+@allocating("arange")
 def arange(start: Any = None, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None,
            requires_grad: bool = False) -> Any:
     """``start, start + step, ...`` up to (not including) ``end``; ``arange(n)`` is 0..n-1.
@@ -407,6 +411,7 @@ def arange(start: Any = None, end: Any = None, step: Any = 1, *, dtype: Any = No
     return _made((start + step * np.arange(n, dtype=np.float64)).astype(dt), requires_grad)
 
 
+@allocating("linspace")
 def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Any:
     """``steps`` evenly spaced values from ``start`` to ``end``, both included."""

@@ -143,6 +143,7 @@ def _count(who: str, name: str, v: Any) -> int:
     return int(v)
 
 
+@allocating("logspace")
 def logspace(start: float, end: float, steps: int, base: float = 10.0, *, dtype: Any = None, device: Any = None,
              requires_grad: bool = False) -> Any:
     """base ** linspace(start, end, steps): ``steps`` values evenly spaced on a log scale."""

@@ -26,7 +26,7 @@ from . import factories, ops
 from .conventions import _int, _shape_arg, _torch_axis, store
 from .intcast import int_fill
 from .ops import base
-from .ops.base import axes_of
+from .ops.base import allocating, axes_of
 from .ops.intdiv import IntegerDivisionError
 from .ops.memory import row_order
 from .ops.reduce import AMAX, AMIN, asked_dtype
@@ -264,6 +264,7 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods, Ne
         """``expand(other.shape)``: ``other`` is a Tensor (or a numpy array)."""
         return ops.EXPAND(self, _shape_of(other, "expand_as"))
 
+    @allocating("repeat")
     def repeat(self, *sizes: Any, repeats: Any = None) -> "Tensor":
         """Tile the tensor ``sizes[i]`` times along axis i (numpy's ``tile``; torch's keyword
         ``repeats=`` too); the gradient sums over the tiles."""

@@ -21,6 +21,7 @@ import numpy as np
 from .. import batchstate
 from ..conventions import ArgumentError, DtypeError, check_bool
 from ..ops import activations as act
+from ..ops.alloc import allocating
 from ..tensor import Tensor
 from ..torchkw import one_of
 from .functional import _inplace, _t
@@ -107,6 +108,7 @@ def softsign(input: Any) -> Tensor:
     return act.SOFTSIGN(_float(input, "softsign"))
 
 
+@allocating("one_hot")
 def one_hot(tensor: Any = None, num_classes: int = -1, *, input: Any = None) -> Tensor:
     """Integer class indices of any shape to an int64 Tensor of shape (*shape, num_classes)
     with a 1 at each index; ``num_classes=-1`` takes the largest index + 1. No gradient; a

@@ -27,6 +27,7 @@ import numpy as np
 
 from .. import ops
 from ..conventions import ShapeMismatchError
+from ..ops.alloc import allocating
 from ..tensor import Tensor
 from .functional import _t
 from .module import Module
@@ -75,6 +76,7 @@ def _source_index(mode: str, n: int, lo: int, hi: int, axis: int, shape: tuple, 
     return np.where(j >= n, 2 * (n - 1) - j, j)
 
 
+@allocating("pad")
 def pad(input: Any, pad: Any, mode: str = "constant", value: Optional[float] = None) -> Tensor:
     """The input padded (or, for negative pads, cropped) along its last ``len(pad) // 2`` axes.
 

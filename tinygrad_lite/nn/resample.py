@@ -39,6 +39,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ..ops.alloc import allocating
 from ..tensor import Tensor
 from . import functional as F
 from .grid import cubic_weights
@@ -146,6 +147,7 @@ def _take(x: Tensor, axis: int, idx: np.ndarray) -> Tensor:
     return x[(slice(None),) * axis + (idx,)]
 
 
+@allocating("interpolate")
 def interpolate(input: Any, size: Any = None, scale_factor: Any = None, mode: str = "nearest",
                 align_corners: Optional[bool] = None, recompute_scale_factor: Optional[bool] = None,
                 antialias: bool = False, *, who: str = "interpolate") -> Tensor:
