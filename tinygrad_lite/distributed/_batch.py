@@ -61,7 +61,8 @@ def _local_batch(params: list[Tensor], n: Optional[int], reduction: Optional[str
             "micro-batches) of costs that are means; how each rank's samples weigh in each of them is lost, so "
             "the result would not be the one-process gradient. Write each micro-batch's cost as a sum "
             "(reduction='sum'; divide by the global batch size where the mean is wanted: the sums add up "
-            "exactly) and pass reduction='sum' here, or pass n= to weigh this rank's gradient yourself")
+            "exactly) and pass reduction='sum' here, or pass n= to weigh this rank's gradient yourself. (A .grad "
+            "zeroed in place, p.grad[...] = 0, still counts the earlier backward: clear gradients with zero_grad().)")
     for kind, asked in (("weighted", n is None), ("shared", reduction is None)):
         if asked and any(r is not None and r[0] and r[1] == kind for r in records.values()):
             raise ValueError("dist.all_reduce_gradients: " + _REFUSED[kind])
