@@ -409,7 +409,7 @@ def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, 
     n_k, code = 0, 0
     try:
         params = _parameters(params_or_module, "all_reduce_gradients")
-        n_k, code = _local_batch(params, n, reduction, _sync_reduction(params_or_module))
+        n_k, code = _local_batch(params, n, reduction, lambda: _sync_reduction(params_or_module))
         if n_k == 0:  # an empty shard adds nothing, whatever its cost's reduction
             code = 0
     except (TypeError, ValueError) as e:
@@ -443,10 +443,11 @@ def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, 
         send[1 + i] = g is not None
         if g is None or not n_k:
             send[start:stop] = 0.0
-        else:
-            # one pass: the gradient (float16/32/64) cast exactly to float64, times n_k / N
-            # (rounded once, in float64), the product rounded once
+        elif g.dtype == np.float64 or weight == 1.0:  # the gradient times n_k / N (rounded once, in float64)
             np.multiply(g.reshape(-1), weight, out=send[start:stop])
+        else:  # (cast exactly to float64 first, then scaled: the same bits, faster than numpy's mixed-type product)
+            np.copyto(send[start:stop], g.reshape(-1))
+            np.multiply(send[start:stop], weight, out=send[start:stop])
     g = None  # no reference left here, so owned_grad below may reuse each gradient array
     total = _sum_over_ranks(send, send)  # in place: send is scratch memory nobody else holds
     for i, (p, (start, stop)) in enumerate(zip(params, spans)):

@@ -5,7 +5,7 @@ mean, a sum plus a term every rank adds) are refused with the fix named."""
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -40,10 +40,10 @@ def _batch_info(p: Tensor) -> Optional[tuple[int, Optional[str]]]:
 
 
 def _local_batch(params: list[Tensor], n: Optional[int], reduction: Optional[str],
-                 hint: Optional[str] = None) -> tuple[int, int]:
+                 hint: Optional[Callable[[], Optional[str]]] = None) -> tuple[int, int]:
     """This rank's sample count and reduction code (0 when nothing says, for an empty shard).
     A backward through a graph that mixes samples (BatchNorm in training mode) records its
-    batch size but not its cost's reduction: ``reduction`` or ``hint`` (the ``SyncBatchNorm``
+    batch size but not its cost's reduction: ``reduction`` or ``hint()`` (the ``SyncBatchNorm``
     layers' keyword) says it."""
     if reduction is not None and reduction not in _REDUCTIONS:
         raise ValueError(
@@ -81,8 +81,9 @@ def _local_batch(params: list[Tensor], n: Optional[int], reduction: Optional[str
         missing = [i for i, r in records.items() if r is None or r[1] is None]
         sizes = {r[0] for r in records.values() if r is not None}
         if missing and all(records[i] is not None for i in missing):  # (sizes without a reduction: a mixing graph)
-            if len(sizes) == 1 and (reduction or hint):
-                return sizes.pop(), _REDUCTIONS[reduction or hint]
+            named = reduction or (hint() if hint is not None else None)  # (asked only here: it walks the modules)
+            if len(sizes) == 1 and named:
+                return sizes.pop(), _REDUCTIONS[named]
             raise ValueError(
                 f"dist.all_reduce_gradients: the last backward saw {sorted(sizes)} samples " + (
                     "through a cost that weighs each sample's term by neither 1/B (a mean) nor 1 (a sum), "
