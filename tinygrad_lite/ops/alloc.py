@@ -22,8 +22,9 @@ _TOO_BIG = ("array is too big", "Maximum allowed dimension exceeded", "Maximum a
 def too_big(who: str, exc: BaseException, shapes: Any = None) -> Optional[AllocationError]:
     """``exc`` told as ``who``'s ``AllocationError`` when it is numpy's refusal to allocate
     (a MemoryError, or the ValueError of a size past the address space); else None."""
-    if isinstance(exc, AllocationError):
-        return exc
+    if isinstance(exc, AllocationError):  # (an inner op's: told as the function the caller called)
+        head, _, rest = str(exc).partition(": ")
+        return exc if head == who or not rest else AllocationError(f"{who}: {rest}")
     if isinstance(exc, MemoryError) or (isinstance(exc, ValueError) and str(exc).startswith(_TOO_BIG)):
         given = "" if shapes is None else f" (input shapes {shapes})"
         return AllocationError(f"{who}: the result is too large to allocate{given}: {exc}")
