@@ -25,7 +25,6 @@ class _LocScale(CentredAtLoc, Distribution):
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
-    _params = (("loc", 0), ("scale", 0))
 
     def __init__(self, loc: Any, scale: Any, validate_args: Optional[bool] = None) -> None:
         super().__init__(self._broadcast_params(loc=loc, scale=scale), validate_args=validate_args)
@@ -73,7 +72,6 @@ class Uniform(Distribution):
 
     arg_constraints = {"low": constraints.dependent, "high": constraints.dependent}
     has_rsample = True
-    _params = (("low", 0), ("high", 0))
 
     def __init__(self, low: Any, high: Any, validate_args: Optional[bool] = None) -> None:
         super().__init__(self._broadcast_params(low=low, high=high), validate_args=validate_args)
@@ -130,7 +128,6 @@ class Exponential(Distribution):
     arg_constraints = {"rate": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
-    _params = (("rate", 0),)
 
     def __init__(self, rate: Any, validate_args: Optional[bool] = None) -> None:
         super().__init__(self._broadcast_params(rate=rate), validate_args=validate_args)

@@ -58,7 +58,6 @@ class FisherSnedecor(Distribution):
     arg_constraints = {"df1": constraints.positive, "df2": constraints.positive}
     support = constraints.positive
     has_rsample = True
-    _params = (("df1", 0), ("df2", 0))
 
     def __init__(self, df1: Any, df2: Any, validate_args: Optional[bool] = None) -> None:
         super().__init__(self._broadcast_params(df1=df1, df2=df2), validate_args=validate_args)
@@ -161,7 +160,6 @@ class GeneralizedPareto(Distribution):
 
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive, "concentration": constraints.real}
     has_rsample = True
-    _params = (("loc", 0), ("scale", 0), ("concentration", 0))
 
     def __init__(self, loc: Any, scale: Any, concentration: Any, validate_args: Optional[bool] = None) -> None:
         shape = self._broadcast_params(loc=loc, scale=scale, concentration=concentration)

@@ -233,7 +233,6 @@ class Poisson(Distribution):
 
     arg_constraints = {"rate": constraints.nonnegative}
     support = constraints.nonnegative_integer
-    _params = (("rate", 0),)
 
     def __init__(self, rate: Any, validate_args: Optional[bool] = None) -> None:
         super().__init__(self._broadcast_params(rate=rate), validate_args=validate_args)
@@ -270,7 +269,6 @@ class Categorical(Distribution):
 
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.independent(constraints.real, 1)}
     has_enumerate_support = True
-    _params = (("probs", 1), ("logits", 1))
 
     def __init__(self, probs: Any = None, logits: Any = None, validate_args: Optional[bool] = None) -> None:
         self._set(probs, logits)
@@ -344,7 +342,6 @@ class OneHotCategorical(Distribution):
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.independent(constraints.real, 1)}
     support = constraints.one_hot
     has_enumerate_support = True
-    _params = (("probs", 1), ("logits", 1))
     _set = Categorical._set
     param_shape = Categorical.param_shape
 

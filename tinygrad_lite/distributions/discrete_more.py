@@ -126,7 +126,6 @@ class NegativeBinomial(Distribution):
     arg_constraints = {"total_count": constraints.greater_than_eq(0),
                        "probs": constraints.half_open_interval(0.0, 1.0), "logits": constraints.real}
     support = constraints.nonnegative_integer
-    _params = (("total_count", 0), ("probs", 0), ("logits", 0))
 
     def __init__(self, total_count: Any, probs: Any = None, logits: Any = None,
                  validate_args: Optional[bool] = None) -> None:

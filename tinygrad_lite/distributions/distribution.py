@@ -161,6 +161,16 @@ class Distribution:
     _params: tuple = ()  # (attribute, event ndim) of the Tensors ``expand`` broadcasts
     _param_properties: tuple = ()  # parameters read through properties (from an inner distribution)
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A class of this package that declares ``arg_constraints`` and inherits no ``_params``
+        expands the parameters it constrains, each with its constraint's event ndim. A user's
+        subclass lists its own ``_params`` (else ``expand`` is not implemented, as in torch)."""
+        super().__init_subclass__(**kwargs)
+        declared = cls.__dict__.get("arg_constraints")
+        if (cls.__module__.startswith(__package__ + ".") and isinstance(declared, dict)
+                and "_params" not in cls.__dict__ and not cls._params):
+            cls._params = tuple((name, c.event_dim) for name, c in declared.items())
+
     @staticmethod
     def set_default_validate_args(value: bool) -> None:
         """Turn argument validation on (the default) or off for distributions built later."""

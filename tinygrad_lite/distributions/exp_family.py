@@ -106,7 +106,6 @@ class ContinuousBernoulli(ExponentialFamily):
     support = constraints.unit_interval
     has_rsample = True
     _mean_carrier_measure = 0
-    _params = (("probs", 0), ("logits", 0))
 
     def __init__(self, probs: Any = None, logits: Any = None, lims: Sequence[float] = (0.499, 0.501),
                  validate_args: Optional[bool] = None) -> None:

@@ -139,7 +139,6 @@ class Gamma(Distribution):
     arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
-    _params = (("concentration", 0), ("rate", 0))
 
     def __init__(self, concentration: Any, rate: Any, validate_args: Optional[bool] = None) -> None:
         super().__init__(self._broadcast_params(concentration=concentration, rate=rate), validate_args=validate_args)
@@ -215,7 +214,6 @@ class Dirichlet(Distribution):
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
     support = constraints.simplex
     has_rsample = True
-    _params = (("concentration", 1),)
 
     def __init__(self, concentration: Any, validate_args: Optional[bool] = None) -> None:
         (c,) = broadcast_all(concentration, who="Dirichlet")
@@ -268,7 +266,6 @@ class Beta(Distribution):
     arg_constraints = {"concentration1": constraints.positive, "concentration0": constraints.positive}
     support = constraints.unit_interval
     has_rsample = True
-    _params = (("concentration1", 0), ("concentration0", 0))
 
     def __init__(self, concentration1: Any, concentration0: Any, validate_args: Optional[bool] = None) -> None:
         shape = self._broadcast_params(concentration1=concentration1, concentration0=concentration0)
@@ -312,7 +309,6 @@ class StudentT(Distribution):
     arg_constraints = {"df": constraints.positive, "loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
     has_rsample = True
-    _params = (("df", 0), ("loc", 0), ("scale", 0))
 
     def __init__(self, df: Any, loc: Any = 0.0, scale: Any = 1.0, validate_args: Optional[bool] = None) -> None:
         self.df, self.loc, self.scale = broadcast_all(df, loc, scale, who="StudentT")

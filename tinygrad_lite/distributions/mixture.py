@@ -35,7 +35,6 @@ class MixtureSameFamily(Distribution):
     shape is the components' batch shape without that dimension)."""
 
     arg_constraints: dict = {}
-    has_rsample = False
 
     def __init__(self, mixture_distribution: Categorical, component_distribution: Distribution,
                  validate_args: Optional[bool] = None) -> None:
@@ -131,7 +130,6 @@ class LowRankMultivariateNormal(CentredAtLoc, Distribution):
                        "cov_diag": constraints.independent(constraints.positive, 1)}
     support = constraints.real_vector
     has_rsample = True
-    _params = (("loc", 1), ("cov_factor", 2), ("cov_diag", 1))
 
     def __init__(self, loc: Any, cov_factor: Any, cov_diag: Any, validate_args: Optional[bool] = None) -> None:
         who = "LowRankMultivariateNormal"
@@ -230,8 +228,6 @@ class VonMises(CentredAtLoc, Distribution):
 
     arg_constraints = {"loc": constraints.real, "concentration": constraints.positive}
     support = constraints.real
-    has_rsample = False
-    _params = (("loc", 0), ("concentration", 0))
 
     def __init__(self, loc: Any, concentration: Any, validate_args: Optional[bool] = None) -> None:
         super().__init__(self._broadcast_params(loc=loc, concentration=concentration), validate_args=validate_args)

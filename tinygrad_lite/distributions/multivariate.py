@@ -69,7 +69,6 @@ class MultivariateNormal(CentredAtLoc, Distribution):
                        "precision_matrix": constraints.positive_definite, "scale_tril": constraints.lower_cholesky}
     support = constraints.real_vector
     has_rsample = True
-    _params = (("loc", 1), ("covariance_matrix", 2), ("precision_matrix", 2), ("scale_tril", 2))
 
     def __init__(self, loc: Any, covariance_matrix: Any = None, precision_matrix: Any = None,
                  scale_tril: Any = None, validate_args: Optional[bool] = None) -> None:

@@ -176,7 +176,6 @@ class Weibull(TransformedDistribution):
 
     arg_constraints = {"scale": constraints.positive, "concentration": constraints.positive}
     support = constraints.positive  # type: ignore[assignment]
-    _params = (("scale", 0), ("concentration", 0))
 
     def __init__(self, scale: Any, concentration: Any, validate_args: Optional[bool] = None) -> None:
         self.scale, self.concentration = broadcast_all(scale, concentration, who="Weibull")
@@ -213,7 +212,6 @@ class Pareto(TransformedDistribution):
     alpha <= 2), entropy log(m / alpha) + 1/alpha + 1."""
 
     arg_constraints = {"scale": constraints.positive, "alpha": constraints.positive}
-    _params = (("scale", 0), ("alpha", 0))
 
     def __init__(self, scale: Any, alpha: Any, validate_args: Optional[bool] = None) -> None:
         self.scale, self.alpha = broadcast_all(scale, alpha, who="Pareto")
@@ -253,7 +251,6 @@ class Kumaraswamy(TransformedDistribution):
 
     arg_constraints = {"concentration1": constraints.positive, "concentration0": constraints.positive}
     support = constraints.unit_interval  # type: ignore[assignment]
-    _params = (("concentration1", 0), ("concentration0", 0))
 
     def __init__(self, concentration1: Any, concentration0: Any, validate_args: Optional[bool] = None) -> None:
         self.concentration1, self.concentration0 = broadcast_all(concentration1, concentration0, who="Kumaraswamy")
@@ -313,7 +310,6 @@ class LogitRelaxedBernoulli(Distribution):
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.real
     has_rsample = True
-    _params = (("probs", 0), ("logits", 0))
 
     def __init__(self, temperature: Any, probs: Any = None, logits: Any = None,
                  validate_args: Optional[bool] = None) -> None:
@@ -374,7 +370,6 @@ class ExpRelaxedCategorical(Distribution):
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.independent(constraints.real, 1)}
     support = constraints.real_vector
     has_rsample = True
-    _params = (("probs", 1), ("logits", 1))
 
     def __init__(self, temperature: Any, probs: Any = None, logits: Any = None,
                  validate_args: Optional[bool] = None) -> None:

@@ -145,7 +145,6 @@ class Gumbel(TransformedDistribution):
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real  # type: ignore[assignment]
     has_rsample = True  # type: ignore[assignment]
-    _params = (("loc", 0), ("scale", 0))
 
     def __init__(self, loc: Any, scale: Any, validate_args: Optional[bool] = None) -> None:
         self._broadcast_params(loc=loc, scale=scale)

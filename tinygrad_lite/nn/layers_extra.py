@@ -209,14 +209,11 @@ def channel_shuffle(input: Any, groups: int) -> Tensor:
     return x.reshape(s[0], g, s[1] // g, *s[2:]).swapaxes(1, 2).reshape(*s)
 
 
-class ChannelShuffle(_FixedInt):
+class ChannelShuffle(_FixedInt, fn=channel_shuffle, arg="groups"):
     """``F.channel_shuffle`` as a module."""
 
-    _arg = "groups"
-    fn = staticmethod(channel_shuffle)
-
     def __init__(self, groups: int) -> None:
-        self.groups = _pos_int(groups, "groups", "ChannelShuffle")
+        super().__init__(groups)
 
 
 # --------------------------------------------------------------------------- resizing -------

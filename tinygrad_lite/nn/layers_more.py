@@ -167,10 +167,18 @@ def pixel_unshuffle(input: Any, downscale_factor: int) -> Tensor:
 
 class _FixedInt(Module):
     """``fn(input, n)`` as a module, ``n`` a positive int fixed at construction and kept as
-    the attribute named ``_arg`` (also what ``extra_repr`` shows)."""
+    the attribute named ``arg`` (also what ``extra_repr`` shows); a subclass names both in its
+    class line: ``class PixelShuffle(_FixedInt, fn=pixel_shuffle, arg="upscale_factor")``."""
 
     _arg: str
     fn: Callable[[Any, int], Tensor]
+
+    def __init_subclass__(cls, fn: Callable[[Any, int], Tensor], arg: str, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.fn, cls._arg = staticmethod(fn), arg  # type: ignore[assignment]
+
+    def __init__(self, n: int) -> None:
+        setattr(self, self._arg, _pos_int(n, self._arg, type(self).__name__))
 
     def forward(self, input: Any) -> Tensor:
         return self.fn(input, getattr(self, self._arg))
@@ -179,24 +187,18 @@ class _FixedInt(Module):
         return f"{self._arg}={getattr(self, self._arg)}"
 
 
-class PixelShuffle(_FixedInt):
+class PixelShuffle(_FixedInt, fn=pixel_shuffle, arg="upscale_factor"):
     """``F.pixel_shuffle`` as a module."""
 
-    _arg = "upscale_factor"
-    fn = staticmethod(pixel_shuffle)
-
     def __init__(self, upscale_factor: int) -> None:
-        self.upscale_factor = _pos_int(upscale_factor, "upscale_factor", "PixelShuffle")
+        super().__init__(upscale_factor)
 
 
-class PixelUnshuffle(_FixedInt):
+class PixelUnshuffle(_FixedInt, fn=pixel_unshuffle, arg="downscale_factor"):
     """``F.pixel_unshuffle`` as a module."""
 
-    _arg = "downscale_factor"
-    fn = staticmethod(pixel_unshuffle)
-
     def __init__(self, downscale_factor: int) -> None:
-        self.downscale_factor = _pos_int(downscale_factor, "downscale_factor", "PixelUnshuffle")
+        super().__init__(downscale_factor)
 
 
 def instance_norm(input: Any, running_mean: Any = None, running_var: Any = None, weight: Any = None, bias: Any = None,
