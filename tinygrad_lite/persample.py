@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import numpy as np
 
@@ -153,8 +153,14 @@ class Context:
         self.keys: dict = {}
         if root._bs & BATCHED:
             self.B = root._data.shape[0]
-        if mode == "plain" or self.error:
-            self.visit = self._visit_plain
+        self._plain = mode == "plain" or bool(self.error)
+
+    @property
+    def visit(self) -> Callable[[Any, Any, tuple], None]:
+        """The walker's per-node step: ``_visit_plain`` (only the batch size and the cost's
+        reduction) or ``_visit_rows``. Chosen on each read, not kept: a bound method kept on
+        the context would be a reference cycle, left for the garbage collector with all it holds."""
+        return self._visit_plain if self._plain else self._visit_rows
 
     def _reduction(self, node: Any, g: Any, p: Any) -> None:
         if self.B is None:
@@ -194,7 +200,7 @@ class Context:
                 self._reduction(node, g, p)
                 return
 
-    def visit(self, node: Any, g: Any, grads: tuple) -> None:
+    def _visit_rows(self, node: Any, g: Any, grads: tuple) -> None:
         """One step of the walk: keep the sample axis on edges into parameter-side nodes."""
         parents = node._parents
         if node._bs & BATCHED:
