@@ -22,6 +22,7 @@ from .conventions import _int
 from .factories import as_dtype
 from .functions import _passing, _t
 from .ops import base
+from .ops.alloc import allocating
 from .ops.layout import cat
 from .torchmath import _other
 from .torchmore import _no_grad
@@ -240,22 +241,53 @@ def bucketize(input: Any, boundaries: Any, *, out_int32: bool = False, right: bo
     return _search("bucketize", boundaries, input, right, None, out_int32)
 
 
-def _tri_indices(who: str, fn: Any, row: int, col: int, offset: int, dtype: Any) -> Any:
+def _tri_count(upper: bool, row: int, col: int, offset: int) -> tuple[int, int, int]:
+    """``(lo, hi, total)``: the rows ``lo <= i < hi`` that hold an entry, and how many entries
+    there are, worked out without arrays (a size too large to hold is then refused before any
+    memory is taken)."""
+    def run(a: int, b: int) -> int:  # a + (a + 1) + ... + b
+        return (a + b) * (b - a + 1) // 2 if b >= a else 0
+    if col == 0:
+        return 0, 0, 0
+    if upper:  # row i: columns max(i + offset, 0) .. col - 1
+        lo, hi = 0, max(0, min(row, col - offset))
+        full = min(hi, max(0, 1 - offset))  # rows with i + offset <= 0 hold every column
+        return lo, hi, full * col + run(col - (hi - 1) - offset, col - full - offset)
+    lo, hi = min(row, max(0, -offset)), row  # row i: columns 0 .. min(i + offset, col - 1)
+    ramp = min(hi, max(lo, col - offset - 1))  # rows with i + offset + 1 < col hold fewer than col
+    return lo, hi, run(lo + offset + 1, ramp + offset) + (hi - ramp) * col
+
+
+def _tri_indices(who: str, upper: bool, row: int, col: int, offset: int, dtype: Any) -> Any:
+    """Row by row, the columns j of row i with j <= i + offset (lower) or j >= i + offset
+    (upper): ``count_i`` of them from ``first_i``. Built from the counts alone, in the memory
+    of the result (no row x col mask)."""
     dt = np.int64 if dtype is None else as_dtype(who, dtype)
     row, col, offset = _int(who, "row", row), _int(who, "col", col), _int(who, "offset", offset)
     if row < 0 or col < 0:
         raise ValueError(f"{who}: row and col must be non-negative, got {row} and {col}")
-    return base.Tensor(np.stack(fn(row, offset, col)).astype(dt).reshape(2, -1))
+    lo, hi, total = _tri_count(upper, row, col, offset)
+    out = np.empty((2, total), dtype=dt)
+    i = np.arange(lo, hi, dtype=np.int64)
+    first = np.clip(i + offset, 0, col) if upper else np.zeros(hi - lo, dtype=np.int64)
+    count = col - first if upper else np.clip(i + offset + 1, 0, col)
+    out[0] = np.repeat(i, count)
+    # column = position in the result - where the row's run starts there + the row's first column
+    np.subtract(np.arange(total, dtype=np.int64), np.repeat(np.cumsum(count) - count - first, count), out=out[1],
+                casting="unsafe")
+    return base.Tensor(out)
 
 
+@allocating("tril_indices")
 def tril_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Any = None) -> Any:
     """The (2, N) row and column indices of the lower triangle (j <= i + offset), row by row."""
-    return _tri_indices("tril_indices", np.tril_indices, row, col, offset, dtype)
+    return _tri_indices("tril_indices", False, row, col, offset, dtype)
 
 
+@allocating("triu_indices")
 def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None, device: Any = None) -> Any:
     """The (2, N) row and column indices of the upper triangle (j >= i + offset), row by row."""
-    return _tri_indices("triu_indices", np.triu_indices, row, col, offset, dtype)
+    return _tri_indices("triu_indices", True, row, col, offset, dtype)
 
 
 __all__ = _METHODS + ["concat", "concatenate", "xlogy", "atleast_1d", "atleast_2d", "atleast_3d", "hstack", "vstack",

@@ -38,6 +38,7 @@ from ..lazygrad import LazyGrad, keep_factors
 from ..ops.base import _DETACHED, _clock, _root, updated
 from ..tensor import Tensor
 from . import packed
+from .checks import _index, check_bool, check_number, hyper
 from .hooks import HookMethods, register_optimizer_step_post_hook, register_optimizer_step_pre_hook, wrap
 
 __all__ = ["Optimizer", "check_number", "check_bool", "hyper", "changed", "register_optimizer_step_pre_hook",
@@ -49,46 +50,11 @@ def _is_param(obj: Any) -> bool:
     return isinstance(getattr(obj, "data", None), np.ndarray) and hasattr(obj, "grad")
 
 
-def check_number(name: str, value: Any, low: float = 0.0, high: float = math.inf, low_open: bool = False,
-                 high_open: bool = False) -> float:
-    """``value`` as a float if it is a real number in the range, else TypeError/ValueError
-    naming ``name`` (NaN is never in range)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"invalid {name}: {value!r} (must be a real number, got {type(value).__name__})")
-    v = float(value)
-    ok = math.isfinite(v) and (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
-    if not ok:
-        lo, hi = ("(" if low_open else "[") + f"{low}", f"{high}" + (")" if high_open else "]")
-        raise ValueError(f"invalid {name}: {value!r} (must be a finite number in {lo}, {hi})")
-    return v
-
-
 _SPELLED = {"lr": "lr (learning rate)", "eps": "eps (epsilon)"}
 # group entries a loaded state may lack (states saved by older versions): the group's own are kept
 _OPTIONAL = frozenset({"foreach", "fused", "differentiable", "capturable", "decoupled_weight_decay"})
 _OFF = {"differentiable": "gradients do not flow through an optimizer step here",
         "capturable": "it is for CUDA graph capture, and this library runs on the CPU"}
-
-
-def _index(k: Any) -> int:
-    """A parameter index of a loaded state dict: an int (or its digits, as JSON keeps a key); a
-    bool or a fraction is refused (ValueError) rather than truncated."""
-    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (numbers.Integral, str)) and not (
-            isinstance(k, float) and k.is_integer()):
-        raise ValueError(f"not a parameter index: {k!r}")
-    return int(k)
-
-
-def hyper(args: dict) -> dict:
-    """A constructor's hyper-parameters from its ``locals()``: everything but ``self``,
-    ``params`` and the class cell (so a rule states its defaults once, in its signature)."""
-    return {k: v for k, v in args.items() if k not in ("self", "params", "__class__")}
-
-
-def check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"invalid {name}: {value!r} (must be a bool)")
-    return bool(value)
 
 
 def changed(p: Any) -> None:
@@ -303,6 +269,10 @@ class Optimizer(HookMethods):
                 if type(g) is not np.ndarray:  # (numpy gives a scalar for a 0-d parameter: an
                     g = np.asarray(g)  # update rule must get an array it can keep and update in place)
                 work.append((group, p, g))
+        for _, p, _ in work:  # (a read-only one would stop the step after it changed the others)
+            if not (p._data if type(p) is Tensor else p.data).flags.writeable:
+                raise ValueError(f"{type(self).__name__}.step: a parameter of shape {p.shape} holds a read-only "
+                                 "array (flags.writeable is False), which a step cannot update; nothing was changed")
         return work
 
     def _factored_group(self, group: dict) -> bool:

@@ -1,0 +1,57 @@
+"""Hostile inputs, fifth round: triangle indices of absurd sizes (refused before any memory is
+taken, and built without a row x col mask), and a parameter made read-only by hand (refused
+before a step changes anything)."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+import tinygrad_lite as tl
+from tinygrad_lite.ops.base import AllocationError
+
+
+@pytest.mark.parametrize("fn", ["tril_indices", "triu_indices"])
+def test_triangle_indices_match_torch_for_every_small_shape_and_offset(fn):
+    torch = pytest.importorskip("torch")
+    for row, col, offset in itertools.product(range(6), range(6), range(-8, 9)):
+        got = getattr(tl, fn)(row, col, offset).data
+        want = getattr(torch, fn)(row, col, offset).numpy()
+        assert got.dtype == want.dtype and got.shape == want.shape, (row, col, offset)
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("fn", ["tril_indices", "triu_indices"])
+def test_triangle_indices_match_numpy_and_keep_the_dtype(fn):
+    for row, col, offset in [(7, 4, 0), (4, 7, 2), (9, 9, -3), (3, 1000, 500), (1000, 3, -500), (0, 5, 0)]:
+        got = getattr(tl, fn)(row, col, offset, dtype=tl.int32).data
+        want = np.stack(getattr(np, fn)(row, offset, col))
+        assert got.dtype == np.int32
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("fn", ["tril_indices", "triu_indices"])
+@pytest.mark.parametrize("n", [2 ** 17, 2 ** 31, 2 ** 62])
+def test_triangle_indices_of_an_absurd_size_are_refused_naming_the_function(fn, n):
+    with pytest.raises(AllocationError, match=fn):
+        getattr(tl, fn)(n, n)
+
+
+def test_triangle_indices_of_many_rows_and_no_entries_take_no_memory():
+    assert tl.tril_indices(2 ** 40, 0).shape == (2, 0)
+    assert tl.triu_indices(2 ** 40, 3, 2 ** 41).shape == (2, 0)
+    assert tl.tril_indices(3, 2 ** 40, -(2 ** 40)).shape == (2, 0)
+    np.testing.assert_array_equal(tl.triu_indices(3, 2 ** 40, 2 ** 40 - 1).data, [[0], [2 ** 40 - 1]])
+
+
+@pytest.mark.parametrize("opt_cls", [tl.optim.SGD, tl.optim.Adam, tl.optim.AdamW, tl.optim.RMSprop])
+def test_a_parameter_made_read_only_by_hand_is_refused_before_the_step_changes_anything(opt_cls):
+    m = tl.nn.Sequential(tl.nn.Linear(2, 3, rng=0), tl.nn.Linear(3, 1, rng=1))
+    m[1].bias.data.flags.writeable = False
+    before = [p.data.copy() for p in m.parameters()]
+    opt = opt_cls(m.parameters(), lr=0.1)
+    m(tl.Tensor(np.ones((4, 2)))).sum().backward()
+    with pytest.raises(ValueError, match=rf"{opt_cls.__name__}\.step: .*shape \(1,\).*read-only.*nothing was changed"):
+        opt.step()
+    assert all(np.array_equal(p.data, b) for p, b in zip(m.parameters(), before))
+    assert not opt.state or all(not s for s in opt.state.values())
