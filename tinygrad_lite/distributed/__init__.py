@@ -443,7 +443,9 @@ def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, 
         send[1 + i] = g is not None
         if g is None or not n_k:
             send[start:stop] = 0.0
-        elif g.dtype == np.float64 or weight == 1.0:  # the gradient times n_k / N (rounded once, in float64)
+        elif weight == 1.0:  # (a sum cost)
+            np.copyto(send[start:stop], g.reshape(-1))
+        elif g.dtype == np.float64:  # the gradient times n_k / N (rounded once, in float64)
             np.multiply(g.reshape(-1), weight, out=send[start:stop])
         else:  # (cast exactly to float64 first, then scaled: the same bits, faster than numpy's mixed-type product)
             np.copyto(send[start:stop], g.reshape(-1))

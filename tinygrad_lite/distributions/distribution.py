@@ -23,6 +23,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from .. import random as _random
+from ..conventions import ShapeMismatchError
 from ..factories import get_default_dtype
 from ..graph import no_grad
 from ..ops.base import broadcasts_to
@@ -326,16 +327,35 @@ class Distribution:
     def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "Distribution":
         """A new distribution of ``batch_shape`` (the current one broadcast to it); parameters are
         expanded views, so gradients flow back to the originals."""
-        who = f"{type(self).__name__}.expand"
         if not self._params and type(self)._expand_parts is Distribution._expand_parts:
-            raise NotImplementedError(f"{who} is not implemented (list the parameters in _params)")
-        batch_shape = _shape(who, list(batch_shape) if isinstance(batch_shape, tuple) else batch_shape,
-                             "batch_shape")
-        if not broadcasts_to(self._batch_shape, batch_shape):
-            raise ValueError(f"{who}: batch_shape {self._batch_shape} cannot be expanded to {batch_shape}")
+            raise NotImplementedError(f"{type(self).__name__}.expand is not implemented (list the parameters in "
+                                      "_params)")
+        batch_shape = self._expand_target(batch_shape)
         new = type(self).__new__(type(self))
         new.__dict__.update(self.__dict__)
         return self._expanded(new, batch_shape)
+
+    def _expand_target(self, batch_shape: Any) -> tuple:
+        """``batch_shape`` checked for ``expand``: a tuple of ints to which the batch shape
+        broadcasts (else TypeError, or ShapeMismatchError, a RuntimeError as torch's). A user's
+        subclass with its own ``__init__`` must write its own ``expand`` or list its own ``_params``
+        (NotImplementedError, as torch): the tensors its ``__init__`` derives would keep their shape."""
+        who = f"{type(self).__name__}.expand"
+        ours = (type(self).__init__, type(self).expand, next(c for c in type(self).__mro__ if "_params" in vars(c)))
+        if [f.__module__.startswith(__package__ + ".") for f in ours] == [False, True, True]:
+            raise NotImplementedError(f"{who}: a subclass that defines its own __init__ must define expand() (or "
+                                      "list the tensors to expand in _params) too")
+        batch_shape = _shape(who, list(batch_shape) if isinstance(batch_shape, tuple) else batch_shape,
+                             "batch_shape")
+        if not broadcasts_to(self._batch_shape, batch_shape):
+            raise ShapeMismatchError(f"{who}: batch_shape {self._batch_shape} cannot be expanded to {batch_shape}")
+        return batch_shape
+
+    def _rebuilt(self, new: "Distribution") -> "Distribution":
+        """``new``, this distribution built again for ``expand`` (with ``validate_args=False``,
+        its parameters being checked already), checking values as this one does."""
+        new._validate_args = self._validate_args
+        return new
 
     def _expanded(self, new: "Distribution", batch_shape: tuple) -> "Distribution":
         """``new`` (a copy of this distribution) with its parameters (``_params``) and inner parts

@@ -68,9 +68,10 @@ class MixtureSameFamily(Distribution):
     support = _forwarded("_component_distribution.support")
 
     def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> Distribution:
-        b = tuple(batch_shape)
-        return MixtureSameFamily(self._mixture_distribution.expand(b),
-                                 self._component_distribution.expand(b + (self._num_component,)), validate_args=False)
+        b = self._expand_target(batch_shape)
+        return self._rebuilt(MixtureSameFamily(self._mixture_distribution.expand(b),
+                                               self._component_distribution.expand(b + (self._num_component,)),
+                                               validate_args=False))
 
     def _pad(self, x: Tensor) -> Tensor:
         """x with a component axis inserted before the event dimensions."""

@@ -19,7 +19,6 @@ import numpy as np
 
 from ..graph import no_grad
 from ..nn import functional as F
-from ..ops.base import broadcasts_to
 from ..tensor import Tensor
 from . import constraints
 from .continuous import Exponential, Uniform
@@ -29,7 +28,6 @@ from .distribution import (
     _as_tensor,
     _forwarded,
     _noise,
-    _shape,
     _sum_rightmost,
     broadcast_all,
     clamp_probs,
@@ -86,20 +84,14 @@ class TransformedDistribution(Distribution):
         super().__init__(forward_shape[:cut], forward_shape[cut:], validate_args=validate_args)
 
     def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> "Distribution":
-        who = f"{type(self).__name__}.expand"
-        batch_shape = _shape(who, list(batch_shape) if isinstance(batch_shape, tuple) else batch_shape, "batch_shape")
+        batch_shape = self._expand_target(batch_shape)
         new = type(self).__new__(type(self))
         new.__dict__.update(self.__dict__)
-        try:
-            if not broadcasts_to(self._batch_shape, batch_shape):
-                raise ValueError
-            shape = batch_shape + self._event_shape
-            for tr in reversed(self.transforms):
-                shape = tr.inverse_shape(shape)
-            nb = len(shape) - len(self.base_dist.event_shape)
-            new.base_dist = self.base_dist.expand(shape[:nb])
-        except ValueError:
-            raise ValueError(f"{who}: batch_shape {self._batch_shape} cannot be expanded to {batch_shape}") from None
+        shape = batch_shape + self._event_shape
+        for tr in reversed(self.transforms):
+            shape = tr.inverse_shape(shape)
+        nb = len(shape) - len(self.base_dist.event_shape)
+        new.base_dist = self.base_dist.expand(shape[:nb])
         return self._expanded(new, batch_shape)
 
     has_rsample = _forwarded("base_dist.has_rsample")  # type: ignore[assignment]
@@ -185,8 +177,8 @@ class Weibull(TransformedDistribution):
                          validate_args=validate_args)
 
     def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> Distribution:
-        return Weibull(self.scale.expand(tuple(batch_shape)), self.concentration.expand(tuple(batch_shape)),
-                       validate_args=False)
+        s = self._expand_target(batch_shape)
+        return self._rebuilt(Weibull(self.scale.expand(s), self.concentration.expand(s), validate_args=False))
 
     @property
     def mean(self) -> Tensor:
@@ -219,8 +211,8 @@ class Pareto(TransformedDistribution):
                          [ExpTransform(), AffineTransform(0, self.scale)], validate_args=validate_args)
 
     def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> Distribution:
-        return Pareto(self.scale.expand(tuple(batch_shape)), self.alpha.expand(tuple(batch_shape)),
-                      validate_args=False)
+        s = self._expand_target(batch_shape)
+        return self._rebuilt(Pareto(self.scale.expand(s), self.alpha.expand(s), validate_args=False))
 
     @property
     def support(self) -> Any:
@@ -260,8 +252,9 @@ class Kumaraswamy(TransformedDistribution):
                           PowerTransform(self.concentration1.reciprocal())], validate_args=validate_args)
 
     def expand(self, batch_shape: Sequence[int], _instance: Any = None) -> Distribution:
-        s = tuple(batch_shape)
-        return Kumaraswamy(self.concentration1.expand(s), self.concentration0.expand(s), validate_args=False)
+        s = self._expand_target(batch_shape)
+        return self._rebuilt(Kumaraswamy(self.concentration1.expand(s), self.concentration0.expand(s),
+                                         validate_args=False))
 
     def _moment(self, n: int) -> Tensor:
         a, b = self.concentration1, self.concentration0

@@ -173,9 +173,13 @@ class _FixedInt(Module):
     _arg: str
     fn: Callable[[Any, int], Tensor]
 
-    def __init_subclass__(cls, fn: Callable[[Any, int], Tensor], arg: str, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls.fn, cls._arg = staticmethod(fn), arg  # type: ignore[assignment]
+    def __init_subclass__(cls, fn: Optional[Callable[[Any, int], Tensor]] = None, arg: Optional[str] = None,
+                          **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)  # (a user's subclass of PixelShuffle names neither: it inherits both)
+        if fn is not None:
+            cls.fn = staticmethod(fn)  # type: ignore[assignment]
+        if arg is not None:
+            cls._arg = arg
 
     def __init__(self, n: int) -> None:
         setattr(self, self._arg, _pos_int(n, self._arg, type(self).__name__))
