@@ -146,6 +146,15 @@ class Transform:
         return type(self).__name__ + "()"
 
 
+def _equal(a: Any, b: Any) -> bool:
+    """Whether two parameters (numbers or Tensors) are equal everywhere, broadcast as torch
+    compares them (False where they do not broadcast)."""
+    try:
+        return bool(np.all(np.equal(getattr(a, "data", a), getattr(b, "data", b))))
+    except ValueError:
+        return False
+
+
 class _InverseTransform(Transform):
     """The inverse of a transform: calls its ``_inverse``; log-Jacobian -ladj(y, x)."""
 
@@ -229,6 +238,11 @@ class PowerTransform(Transform):
 
     def _with_cache_size(self, cache_size: int) -> Transform:
         return PowerTransform(self.exponent, cache_size)
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, PowerTransform) and _equal(self.exponent, other.exponent)
+
+    __hash__ = object.__hash__
 
     @property
     def sign(self) -> Any:
@@ -319,6 +333,11 @@ class AffineTransform(Transform):
 
     def _with_cache_size(self, cache_size: int) -> Transform:
         return AffineTransform(self.loc, self.scale, self._event_dim, cache_size)
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, AffineTransform) and _equal(self.loc, other.loc) and _equal(self.scale, other.scale)
+
+    __hash__ = object.__hash__
 
     @property
     def event_dim(self) -> int:
