@@ -55,3 +55,35 @@ def test_a_parameter_made_read_only_by_hand_is_refused_before_the_step_changes_a
         opt.step()
     assert all(np.array_equal(p.data, b) for p, b in zip(m.parameters(), before))
     assert not opt.state or all(not s for s in opt.state.values())
+
+
+LOSS_CASES = [
+    ("cross_entropy", {"target": [-100] * 4}),
+    ("nll_loss", {"target": [0, 1, 2, 1], "weight": [0.0, 0.0, 0.0]}),
+    ("cross_entropy", {"target": [0, 1, 2, -100], "weight": [0.0, 0.0, 0.0]}),
+    ("cross_entropy", {"target": [0, 1, 2, 1], "weight": [0.0, 0.0, 0.0], "label_smoothing": 0.1}),
+    ("nll_loss", {"target": [-100] * 4}),
+    ("cross_entropy", {"target": [-100] * 4, "label_smoothing": 0.1}),
+    ("cross_entropy", {"target": [0, 0, -100, -100], "weight": [0.0, 1.0, 1.0]}),
+    ("cross_entropy", {"target": [0, 1, -100, -100], "weight": [0.0, 1.0, 1.0]}),
+]
+
+
+@pytest.mark.parametrize("fn,kw", LOSS_CASES)
+def test_a_mean_over_no_selected_weight_gives_torch_s_nan_where_a_kept_label_reaches(fn, kw):
+    """0 / 0: the loss is NaN; the gradient is NaN where a label that is not ignored reaches
+    (so training does not go on silently with zero weights), 0 where every label is ignored."""
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).random((4, 3))
+    tx, a = torch.tensor(x, requires_grad=True), tl.Tensor(x, requires_grad=True)
+    tkw = {k: torch.tensor(v, dtype=torch.float64) if k == "weight" else torch.tensor(v) if k == "target" else v
+           for k, v in kw.items()}
+    lkw = {k: tl.Tensor(np.array(v, dtype=float)) if k == "weight" else np.array(v) if k == "target" else v
+           for k, v in kw.items()}
+    want = getattr(torch.nn.functional, fn)(tx, **tkw)
+    want.backward()
+    got = getattr(tl.nn.functional, fn)(a, **lkw)
+    got.backward()
+    np.testing.assert_array_equal(np.isnan(got.data), np.isnan(want.detach().numpy()))
+    np.testing.assert_array_equal(np.isnan(a.grad), np.isnan(tx.grad.numpy()))
+    np.testing.assert_allclose(np.nan_to_num(a.grad), np.nan_to_num(tx.grad.numpy()), rtol=1e-12, atol=1e-15)

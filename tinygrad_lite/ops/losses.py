@@ -402,9 +402,16 @@ class NLLLoss(_Loss):
             G = np.asarray(g)[..., None] * Q
         else:
             G = _expand(g, True, lpm.ndim) * Q
-        if scale != scale:  # the mean over no selected weight: nan value, no gradient (as torch)
-            scale = 0.0
-        G = -G if scale == 1.0 else G * -scale
+        if scale != scale:  # the mean over no selected weight (0 / 0), as torch: NaN where a kept label
+            idx, _, valid = sel  # reaches (its whole row when smoothed), 0 elsewhere (so none if all are ignored)
+            hit = np.zeros(lpm.shape, dtype=bool)
+            if smoothing:
+                hit[valid] = True
+            else:
+                np.put_along_axis(hit, idx[..., None], valid[..., None], axis=-1)
+            G = np.where(hit, np.nan, 0.0)
+        else:
+            G = -G if scale == 1.0 else G * -scale
         if lp.ndim > 1:
             G = np.moveaxis(G, -1, k + 1)
         return (G.astype(lp.dtype, copy=False),)
