@@ -87,3 +87,33 @@ def test_a_mean_over_no_selected_weight_gives_torch_s_nan_where_a_kept_label_rea
     np.testing.assert_array_equal(np.isnan(got.data), np.isnan(want.detach().numpy()))
     np.testing.assert_array_equal(np.isnan(a.grad), np.isnan(tx.grad.numpy()))
     np.testing.assert_allclose(np.nan_to_num(a.grad), np.nan_to_num(tx.grad.numpy()), rtol=1e-12, atol=1e-15)
+
+
+MEDIAN_CASES = [
+    np.array([0.1, 0.1, 0.1, 9.0, 9.0]),
+    np.array([3e38, 3e38, -1e38], np.float32),
+    np.array([1e308, 1e308, 1.0]),
+    np.array([5.0, 1.0, 5.0, 5.0, 2.0]),
+    np.array([np.inf, np.inf, 1.0]),
+    np.array([1.0, np.nan, 2.0]),
+    np.array([np.finfo(np.float64).max] * 3),
+]
+
+
+@pytest.mark.parametrize("x", MEDIAN_CASES, ids=range(len(MEDIAN_CASES)))
+def test_the_median_of_all_values_is_one_of_them_with_its_gradient_shared_by_the_ties(x):
+    """The value is the middle element itself (no average of the ties, which rounds or
+    overflows); the gradient goes in equal parts to the elements equal to it, as torch."""
+    torch = pytest.importorskip("torch")
+    a = tl.Tensor(x.copy(), requires_grad=True)
+    t = torch.tensor(x, requires_grad=True)
+    m, tm = a.median(), t.median()
+    assert m.dtype == x.dtype
+    np.testing.assert_array_equal(m.data, tm.detach().numpy())
+    m.backward()
+    tm.backward()
+    np.testing.assert_allclose(a.grad, t.grad.numpy(), rtol=1e-12, atol=0)
+
+
+def test_nanmedian_is_one_of_the_values():
+    assert tl.Tensor(np.array([0.1, 0.1, 0.1, np.nan])).nanmedian().item() == 0.1

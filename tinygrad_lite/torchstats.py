@@ -131,7 +131,14 @@ class StatsMethods:
             return picked
         with np.errstate(invalid="ignore"):
             mask = (d == v) | (np.isnan(d) & np.isnan(v))
-        return flat.where(mask, np.zeros((), d.dtype)).sum() / np.asarray(mask.sum(), d.dtype)
+        if not np.isfinite(v):  # (nan or an infinity: their sum over the ties / their count is the value)
+            return flat.where(mask, np.zeros((), d.dtype)).sum() / np.asarray(mask.sum(), d.dtype)
+        # s = sum of the tied elements / their count carries the shared gradient; its value is
+        # within rounding of v, so v - s is exact (Sterbenz) and s + (v - s) is v exactly
+        s = (flat.where(mask, np.zeros((), d.dtype)) * np.asarray(1 / mask.sum(), d.dtype)).sum()
+        if not np.isfinite(s._data):  # (ties at the largest float: the value, its gradient to one of them)
+            return picked
+        return s + (v - s._data)
 
     def median(self, dim: Optional[int] = None, keepdim: bool = False) -> Any:
         """Without ``dim``: the lower median of all values (the element at position
