@@ -117,3 +117,17 @@ def test_the_median_of_all_values_is_one_of_them_with_its_gradient_shared_by_the
 
 def test_nanmedian_is_one_of_the_values():
     assert tl.Tensor(np.array([0.1, 0.1, 0.1, np.nan])).nanmedian().item() == 0.1
+
+
+def test_the_standard_deviation_of_half_values_is_computed_in_float32_as_torch_s():
+    torch = pytest.importorskip("torch")
+    x = np.array([60000, 10000, 1.5], np.float16)
+    for got, want in [(tl.tensor(x).std(), torch.tensor(x).std()), (tl.tensor(x).std(0), torch.tensor(x).std(0)),
+                      (tl.std_mean(tl.tensor(x))[0], torch.std_mean(torch.tensor(x))[0])]:
+        assert got.dtype == np.float16 and np.isfinite(got.data)
+        np.testing.assert_array_equal(got.data, want.numpy())
+    a, t = tl.Tensor(x.copy(), requires_grad=True), torch.tensor(x, requires_grad=True)
+    a.std().backward()
+    t.std().backward()
+    assert a.grad.dtype == np.float16
+    np.testing.assert_allclose(a.grad, t.grad.numpy(), rtol=2e-3)

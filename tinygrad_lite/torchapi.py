@@ -487,7 +487,10 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods, Ne
     def std(self, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
             correction: Optional[float] = None) -> "Tensor":
         """The square root of ``var`` (same arguments); where it is 0 the gradient is 0, as
-        torch's (not 0/0)."""
+        torch's (not 0/0). Half precision is computed in float32, as torch's (a variance past
+        65504 has a square root that fits)."""
+        if self.data.dtype == np.float16:
+            return self.float().std(dim, unbiased, keepdim, correction=correction).half()
         v = self.var(dim, unbiased, keepdim, correction=correction)
         return factories.where(v == 0, np.zeros((), v.data.dtype), v).sqrt()
 
