@@ -630,3 +630,41 @@ def test_names_xml_refuses_are_escaped_in_saved_svg(tmp_path: Path) -> None:
     if shutil.which("dot"):
         path = tl.viz.save(y, tmp_path / "g.svg")
         xml.dom.minidom.parse(str(path))  # (it raised: U+FFFE is not an XML character)
+
+
+def test_stepping_inside_a_notebook_frame_scrolls_only_the_graph(browser: Any, tmp_path: Path) -> None:
+    """Step centres the current value by scrolling the graph box, not the page around the
+    notebook's frame (which a scrollIntoView moved)."""
+    model, loss = mlp_graph()
+    host = tmp_path / "notebook.html"
+    host.write_text('<!DOCTYPE html><html><body><div style="height:2000px">above</div>'
+                    + explore(loss, model)._repr_html_() + '<div style="height:3000px">below</div></body></html>')
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    errors: list = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(host.resolve().as_uri())
+    page.evaluate("window.scrollTo(0, 1300)")
+    frame = page.frames[1]
+    frame.wait_for_function("window.__explorerReady !== undefined", timeout=10000)
+    for _ in range(3):
+        frame.evaluate('document.getElementById("step").click()')
+        page.wait_for_timeout(100)
+        assert page.evaluate("scrollY") == 1300
+    assert errors == []
+    page.close()
+
+
+def test_a_value_receiving_a_gradient_is_shown_even_in_a_collapsed_frame(browser: Any, tmp_path: Path) -> None:
+    m = tl.nn.Sequential(tl.nn.Linear(3, 4, rng=0), tl.nn.ReLU(), tl.nn.Linear(4, 1, rng=1))
+    loss = tl.nn.mse_loss(m(tl.Tensor(np.ones((5, 3)), name="x")), tl.Tensor(np.zeros((5, 1)), name="t"))
+    loss.backward()
+    page, blocked, errors = open_page(browser, explore(loss, m).save(tmp_path / "collapsed.html"))
+    for button in page.query_selector_all("#modules button"):
+        button.click()  # every frame collapsed
+    for _ in range(3):
+        page.click("#step")
+        shown = page.evaluate('Array.from(document.querySelectorAll("#graph .receiving"))'
+                              '.map(e => getComputedStyle(e).display)')
+        assert shown and "none" not in shown
+    assert blocked == [] and errors == []
+    page.close()

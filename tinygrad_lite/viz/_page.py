@@ -156,9 +156,12 @@ JS = r"""
       if (collapsed[c.id] && (c.all || c.members).indexOf(id) >= 0) toggleCluster(c.id);
     });
   }
-  function reveal(id) {
-    var g = $(id);
-    if (g && g.scrollIntoView) { try { g.scrollIntoView({block: "center", inline: "center"}); } catch (e) {} }
+  function reveal(id) {  // centre id in the graph box, scrolling only that box (not a notebook around it)
+    var g = $(id), box = $("graph");
+    if (!g || !box || !g.getBoundingClientRect) return;
+    var r = g.getBoundingClientRect(), b = box.getBoundingClientRect();
+    box.scrollLeft += (r.left + r.width / 2) - (b.left + b.width / 2);
+    box.scrollTop += (r.top + r.height / 2) - (b.top + b.height / 2);
   }
   function select(id) {
     if (!byId[id]) return;
@@ -198,7 +201,8 @@ JS = r"""
     for (var i = visitedUpTo; i < stepIndex; i++) mark(P.steps[i].node, "visited");
     visitedUpTo = Math.max(visitedUpTo, stepIndex);
     var s = P.steps[stepIndex], node = byId[s.node];
-    expandFor(s.node);
+    expandFor(s.node);  // (and the frames of the nodes it sends to, so their marks show)
+    if (s.sends) s.sends.forEach(function (t) { if (t.cot) expandFor(t.parent); });
     mark(s.node, "current");
     mark(node.opid, "current");
     var h = '<b>step ' + (stepIndex + 1) + " / " + n + ':</b> <span class="step-node mono">' +
