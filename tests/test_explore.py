@@ -668,3 +668,38 @@ def test_a_value_receiving_a_gradient_is_shown_even_in_a_collapsed_frame(browser
         assert shown and "none" not in shown
     assert blocked == [] and errors == []
     page.close()
+
+
+def test_an_explorer_whose_frame_has_no_size_yet_fits_once_it_has_one(browser: Any, tmp_path: Path) -> None:
+    """A notebook may run the page's script while its frame is 0 x 0 (hidden, or not laid out
+    yet): the first fit waits for a size instead of opening at the smallest zoom."""
+    a, b = tl.Value(2.0), tl.Value(-3.0)
+    d = ((a * b + a.tanh()) ** 2).relu() / 4.0
+    d.backward()
+    host = tmp_path / "hidden.html"
+    host.write_text('<!DOCTYPE html><html><body><div id="o" style="display:none">' + explore(d)._repr_html_()
+                    + "</div></body></html>")
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(host.resolve().as_uri())
+    frame = page.frames[1]
+    frame.wait_for_function("window.__explorerReady !== undefined", timeout=10000)
+    page.evaluate('document.getElementById("o").style.display = "block"')
+    page.wait_for_timeout(300)
+    width = frame.evaluate('parseFloat(document.querySelector("#graph svg").getAttribute("width"))')
+    full = frame.evaluate('document.querySelector("#graph svg").viewBox.baseVal.width')
+    box = frame.evaluate('document.getElementById("graph").clientWidth')
+    assert width == pytest.approx(min(full, box * 0.98), abs=2)
+    page.close()
+
+
+def test_a_very_long_name_wraps_in_the_side_panel(browser: Any, tmp_path: Path) -> None:
+    w = tl.Tensor([1.0, 2.0], requires_grad=True, name="L" * 5000)
+    s = (w * 2.0).sum()
+    s.backward()
+    page, blocked, errors = open_page(browser, explore(s).save(tmp_path / "long.html"))
+    page.click("#v0")
+    wide, shown = page.evaluate('[document.getElementById("side").scrollWidth, '
+                                'document.getElementById("side").clientWidth]')
+    assert wide <= shown + 1
+    assert blocked == [] and errors == []
+    page.close()

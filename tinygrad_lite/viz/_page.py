@@ -35,8 +35,8 @@ body { margin: 0; font: 13px/1.4 system-ui, -apple-system, "Segoe UI", Helvetica
 #graph { flex: 1 1 62%; overflow: auto; border-right: 1px solid #dee2e6; background: #fff; }
 #graph svg { display: block; }
 #side { flex: 1 1 38%; overflow: auto; padding: 6px 10px; max-width: 560px; }
-#side h3 { margin: 6px 0 4px; font-size: 14px; }
-#side h4 { margin: 8px 0 2px; font-size: 12px; color: #495057; }
+#side h3 { margin: 6px 0 4px; font-size: 14px; overflow-wrap: anywhere; }
+#side h4 { margin: 8px 0 2px; font-size: 12px; color: #495057; overflow-wrap: anywhere; }
 .kv { border-collapse: collapse; width: 100%; }
 .kv td { padding: 1px 4px; vertical-align: top; border-bottom: 1px solid #f1f3f5; }
 .kv td:first-child { color: #495057; white-space: nowrap; width: 7em; }
@@ -320,8 +320,16 @@ JS = r"""
     return Math.max(0.02, Math.min(box.clientWidth / W, box.clientHeight / H) * 0.98);  // (a long chain stays visible)
   }
   $("zoomfit").addEventListener("click", function () { zoom = fitZoom(); applyZoom(); });
-  zoom = Math.max(0.5, Math.min(1, fitZoom() || 1));
-  applyZoom();
+  function firstZoom() { zoom = Math.max(0.5, Math.min(1, fitZoom() || 1)); applyZoom(); }
+  var sized = function () { return $("graph").clientWidth > 0 && $("graph").clientHeight > 0; };
+  if (sized()) {
+    firstZoom();
+  } else {  // (a notebook's frame may have no size yet when this runs: fit once it has one)
+    zoom = 1;
+    applyZoom();
+    var waited = 0;
+    (function wait() { if (sized()) firstZoom(); else if (waited++ < 600) requestAnimationFrame(wait); })();
+  }
 
   if (P.backward_error) {
     $("note").innerHTML += ' <span class="warn">The backward could not be traced: ' + esc(P.backward_error) +
