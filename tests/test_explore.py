@@ -703,3 +703,10 @@ def test_a_very_long_name_wraps_in_the_side_panel(browser: Any, tmp_path: Path) 
     assert wide <= shown + 1
     assert blocked == [] and errors == []
     page.close()
+
+
+def test_an_automatic_name_never_repeats_a_name_a_user_gave() -> None:
+    a = tl.Tensor([1.0], requires_grad=True)  # unnamed: would be v0
+    b = tl.Tensor([2.0], requires_grad=True, name="v0")
+    names = [n["name"] for n in explore((a * b).sum()).payload["nodes"]]
+    assert len(set(names)) == len(names) and "v0" in names

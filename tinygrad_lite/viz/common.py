@@ -142,8 +142,18 @@ def own_name(node: Any, pnames: dict) -> str:
 
 
 def display_names(order: list, pnames: dict) -> dict:
-    """id(node) -> display name (the node's own name, else ``v<k>``)."""
-    return {id(n): (own_name(n, pnames) or f"v{k}") for k, n in enumerate(order)}
+    """id(node) -> display name: the node's own name, else ``v<k>`` (with a ``'`` added
+    while a user's name already says that, so an automatic name never repeats one)."""
+    own = [own_name(n, pnames) for n in order]
+    taken = set(own)
+    out = {}
+    for k, (n, name) in enumerate(zip(order, own)):
+        if not name:
+            name = f"v{k}"
+            while name in taken:
+                name += "'"
+        out[id(n)] = name
+    return out
 
 
 def kind(node: Any, root: Any, pnames: dict, have_module: bool) -> str:
