@@ -131,3 +131,13 @@ def test_the_standard_deviation_of_half_values_is_computed_in_float32_as_torch_s
     t.std().backward()
     assert a.grad.dtype == np.float16
     np.testing.assert_allclose(a.grad, t.grad.numpy(), rtol=2e-3)
+
+
+@pytest.mark.parametrize("make", [lambda: tl.nn.Sequential(tl.nn.ReLU(), tl.nn.Tanh()),
+                                  lambda: tl.nn.ModuleList([tl.nn.ReLU(), tl.nn.Tanh()])])
+def test_an_index_past_a_container_names_the_container_and_its_length(make):
+    c = make()
+    assert isinstance(c[-2], tl.nn.ReLU) and isinstance(c[np.int64(1)], tl.nn.Tanh)
+    for k in (2, -3, 10):
+        with pytest.raises(IndexError, match=rf"{type(c).__name__}: index {k} is out of range for 2 modules"):
+            c[k]

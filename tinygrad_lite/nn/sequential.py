@@ -113,7 +113,10 @@ class _Chain(Module):
             if type(self) is ModuleList:  # torch's ModuleList slice numbers its children afresh
                 return ModuleList(self.layers[i])
             return type(self)(OrderedDict(zip(self._child_names()[i], self.layers[i])))
-        return self.layers[i]
+        k = operator.index(i)
+        if not -len(self.layers) <= k < len(self.layers):
+            raise IndexError(f"{type(self).__name__}: index {k} is out of range for {len(self.layers)} modules")
+        return self.layers[k]
 
     def __setitem__(self, i: int, m: Module) -> None:
         self.layers[operator.index(i)] = _module(type(self).__name__, m)
