@@ -17,16 +17,14 @@ from ..persample import OuterRows
 from . import base
 from .base import Op, ShapeOnly, _AxisError, alias, axes_of, const, failed, lead, make
 from .elementwise import Cast, joined_dtype
-from .memory import relaid
+from .memory import row_order
 
 
 class Reshape(ShapeOnly):
     name, rule = "reshape", "the cotangent is reshaped back"
 
     def __call__(self, x: Any, shape: tuple) -> Any:
-        if not x._data.flags.c_contiguous:  # (a weight SGD keeps in column order goes back first: a view, as torch's)
-            relaid(x, "C")
-        xd = x._data
+        xd = row_order(x)  # (a weight SGD keeps in column order goes back first: a view, as torch's)
         try:
             check_ints("reshape", "shape entries", shape, -1, " (or -1 for one inferred size)")
             try:
