@@ -26,6 +26,7 @@ from .ops import base
 from .ops import special as sp
 from .ops.base import allocating, axis_of, make
 from .ops.layout import cat
+from .ops.reduce import WIDER
 from .torchmath import _other
 
 _METHODS = ["median", "nanmedian", "quantile", "nanquantile", "kthvalue", "mode", "aminmax", "nanmean", "nansum",
@@ -43,14 +44,23 @@ def std_mean(input: Any, dim: Any = None, unbiased: Optional[bool] = None, keepd
              correction: Optional[float] = None) -> tuple:
     """``(std, mean)`` over ``dim`` (``Tensor.std``'s arguments)."""
     x = _t("std_mean", input)
-    return x.std(dim, unbiased, keepdim, correction=correction), x._floating("std_mean").mean(dim=dim, keepdim=keepdim)
+    return x.std(dim, unbiased, keepdim, correction=correction), _wide_mean("std_mean", x, dim, keepdim)
 
 
 def var_mean(input: Any, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
              correction: Optional[float] = None) -> tuple:
     """``(var, mean)`` over ``dim`` (``Tensor.var``'s arguments)."""
     x = _t("var_mean", input)
-    return x.var(dim, unbiased, keepdim, correction=correction), x._floating("var_mean").mean(dim=dim, keepdim=keepdim)
+    return x.var(dim, unbiased, keepdim, correction=correction), _wide_mean("var_mean", x, dim, keepdim)
+
+
+def _wide_mean(who: str, x: Any, dim: Any, keepdim: bool) -> Any:
+    """The mean as torch's std_mean/var_mean give it: accumulated in the wider float the
+    variance is (``ops.reduce.WIDER``), then rounded once."""
+    x = x._floating(who)
+    if x.data.dtype in WIDER:
+        return x.to(WIDER[x.data.dtype]).mean(dim=dim, keepdim=keepdim).to(x.data.dtype)
+    return x.mean(dim=dim, keepdim=keepdim)
 
 
 def float_power(input: Any, exponent: Any) -> Any:

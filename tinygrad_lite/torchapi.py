@@ -29,7 +29,7 @@ from .ops import base
 from .ops.base import allocating, axes_of
 from .ops.intdiv import IntegerDivisionError
 from .ops.memory import row_order
-from .ops.reduce import AMAX, AMIN, asked_dtype
+from .ops.reduce import AMAX, AMIN, WIDER, asked_dtype
 from .torchextra import _along
 from .torchextra import _axis as _one_axis
 from .torchindex import IndexMethods, fill_value
@@ -455,15 +455,16 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods, Ne
         """sum((x - mean)**2) / (N - correction) over ``dim``; ``correction`` defaults to 1
         (``unbiased=False`` means 0). N <= correction gives inf or nan, as torch; so does the
         gradient, except along a given ``dim`` with N < correction, where it is torch's finite
-        2 (x - mean) / (N - correction)."""
+        2 (x - mean) / (N - correction). Computed in a wider float (``ops.reduce.WIDER``), then
+        rounded once, as torch's CPU kernel (no overflow of the squared deviations)."""
         if isinstance(dim, bool):  # torch's var(unbiased)
             dim, unbiased = None, dim
         if unbiased is not None and correction is not None:
             raise TypeError("var: give either unbiased or correction, not both")
         c = correction if correction is not None else (0 if unbiased is False else 1)
         x = self._floating("var")
-        if x.data.dtype == np.float16:  # in float32, as torch (the squared deviations overflow half)
-            return x.float().var(dim, keepdim=keepdim, correction=c).half()
+        if x.data.dtype in WIDER:
+            return x.to(WIDER[x.data.dtype]).var(dim, keepdim=keepdim, correction=c).to(x.data.dtype)
         axis, keep = _torch_axis(None, keepdim, dim, None)
         axes = axes_of(x.data.ndim, axis, "var")
         n = x.data.size if axes is None else math.prod(x.data.shape[a] for a in axes)
@@ -487,10 +488,10 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods, Ne
     def std(self, dim: Any = None, unbiased: Optional[bool] = None, keepdim: bool = False, *,
             correction: Optional[float] = None) -> "Tensor":
         """The square root of ``var`` (same arguments); where it is 0 the gradient is 0, as
-        torch's (not 0/0). Half precision is computed in float32, as torch's (a variance past
-        65504 has a square root that fits)."""
-        if self.data.dtype == np.float16:
-            return self.float().std(dim, unbiased, keepdim, correction=correction).half()
+        torch's (not 0/0). Computed as ``var`` is, in a wider float, then rounded once."""
+        dt = self.data.dtype
+        if dt in WIDER:
+            return self.to(WIDER[dt]).std(dim, unbiased, keepdim, correction=correction).to(dt)
         v = self.var(dim, unbiased, keepdim, correction=correction)
         return factories.where(v == 0, np.zeros((), v.data.dtype), v).sqrt()
 

@@ -65,6 +65,10 @@ class _Reduce(Op):
         return np.asarray(type(self).fn(xd, axis=axes, keepdims=keepdims))
 
 
+# the dtype torch's CPU kernels for var/std (and std_mean's mean) accumulate a float dtype in
+WIDER = {np.dtype(np.float16): np.dtype(np.float32), np.dtype(np.float32): np.dtype(np.float64)}
+
+
 def asked_dtype(out: Any, dtype: Any, x: Any) -> Any:
     """A sum, product or running one asked for in ``dtype`` (x's, after the cast): in that dtype,
     as torch (a small integer type accumulates in int64 here; the same values, wrapped)."""
