@@ -394,6 +394,11 @@ def erf(x: np.ndarray) -> np.ndarray:
     return (np.sign(x) * res).astype(x.dtype, copy=False)
 
 
+def _opmath(a: np.ndarray) -> np.ndarray:
+    """``a`` in the dtype torch's CPU kernels compute it in: float16 in float32, else as is."""
+    return a.astype(np.float32) if a.dtype == np.float16 else a
+
+
 class Gelu(_Unary):
     """gelu(x) = x Phi(x) (Phi the normal cdf); d/dx = Phi(x) + x phi(x). With
     approximate="tanh": 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3)."""
@@ -401,22 +406,23 @@ class Gelu(_Unary):
     name, rule = "gelu", "d gelu(x)/dx = Phi(x) + x phi(x)"
 
     def forward(self, a: np.ndarray, approximate: str = "none") -> tuple:
+        x = _opmath(a)
         if approximate == "tanh":
             c = math.sqrt(2.0 / math.pi)
-            t = np.tanh(c * (a + 0.044715 * a ** 3))
-            return (0.5 * a * (1.0 + t)).astype(a.dtype, copy=False), ("tanh", t)
-        cdf = (0.5 * (1.0 + erf(a / math.sqrt(2.0)))).astype(a.dtype, copy=False)
-        return a * cdf, ("none", cdf)
+            t = np.tanh(c * (x + 0.044715 * x ** 3))
+            return (0.5 * x * (1.0 + t)).astype(a.dtype, copy=False), ("tanh", t)
+        cdf = (0.5 * (1.0 + erf(x / math.sqrt(2.0)))).astype(x.dtype, copy=False)
+        return (x * cdf).astype(a.dtype, copy=False), ("none", cdf)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        a = node._parents[0]._data
+        a = _opmath(node._parents[0]._data)
         kind, c = node._ctx
         if kind == "tanh":
             k = math.sqrt(2.0 / math.pi)
             d = 0.5 * (1.0 + c) + 0.5 * a * (1.0 - c * c) * k * (1.0 + 3 * 0.044715 * a * a)
         else:
             d = c + a * np.exp(-0.5 * a * a) / math.sqrt(2.0 * math.pi)
-        return (g * d.astype(a.dtype, copy=False),)
+        return (g * d.astype(g.dtype, copy=False),)
 
     def tderiv(self, node: Any) -> Any:
         from .mathfns import ERF

@@ -281,10 +281,11 @@ class Erfc(_Special):
         return (-(a * a)).exp() * (-2.0 / math.sqrt(math.pi))
 
 
-def _sinc(x: np.ndarray) -> np.ndarray:
+def _sinc(a: np.ndarray) -> np.ndarray:
+    x = a.astype(np.float32) if a.dtype == np.float16 else a  # (pi x in half precision is too coarse)
     with np.errstate(all="ignore"):
         y = math.pi * x
-        return np.where(x == 0, 1.0, np.sin(y) / np.where(x == 0, 1.0, y)).astype(x.dtype, copy=False)
+        return np.where(x == 0, 1.0, np.sin(y) / np.where(x == 0, 1.0, y)).astype(a.dtype, copy=False)
 
 
 class Sinc(_Special):
@@ -294,13 +295,14 @@ class Sinc(_Special):
     def deriv(self, node: Any) -> Any:
         # the quotient (as torch computes it) is 0/0 once a^2 underflows: a tiny a gave NaN
         # where torch gives a number; there the derivative is -pi^2 a / 3 to working precision
-        a = node._parents[0]._data
+        d = node._parents[0]._data
+        a = d.astype(np.float32) if d.dtype == np.float16 else d
         y = math.pi * a
         tiny = np.abs(a) < np.sqrt(np.finfo(a.dtype).tiny)  # (a^2 would be subnormal or 0)
         safe = np.where(tiny, 1.0, a)
         ys = math.pi * safe
         quotient = (ys * np.cos(ys) - np.sin(ys)) / (math.pi * safe * safe)
-        return np.where(tiny, -math.pi * y / 3, quotient)
+        return np.where(tiny, -math.pi * y / 3, quotient).astype(d.dtype, copy=False)
 
     def tderiv(self, node: Any) -> Any:
         a = node._parents[0]
