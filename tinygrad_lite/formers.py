@@ -291,6 +291,18 @@ def buffer_of(t: Any) -> Any:
     return (owner, [t]) if dense_order(base) is not None else None
 
 
+def constant_views(owner: Any, skip: Any = ()) -> list:
+    """The views ``owner._views`` made outside the graph while ``owner`` was a constant
+    (``ops.base._home``) that still share its memory and are still constants, but those in
+    ``skip``: a write in the graph makes them regions of ``owner``'s new values."""
+    views = getattr(owner, "_views", None)
+    d = owner._data
+    if not views or d.base is not None or dense_order(d) is None:
+        return []
+    return [v for v in list(views) if v._op is None and not v._rg and v._data.base is d
+            and all(v is not c for c in skip)]
+
+
 def view_chain(t: Any) -> Any:
     """``(owner, views)`` when ``t`` is a view, through view ops recorded in the graph, of
     ``owner``, a tensor computed in the graph (``views``: ``t`` first, then the views between

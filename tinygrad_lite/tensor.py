@@ -76,7 +76,8 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
 
     __slots__ = ("_data", "_v", "_stamp", "_grad", "_lazy", "_rg", "name", "_parents", "_op", "_ctx", "_bs",
                  "_mix", "_ps", "_gs", "_gsbuf", "_gbuf", "_gsnorm", "_nkeys", "_last_batch", "_src", "_param",
-                 "_moved", "_hooks", "_post", "_internal", "_home", "_origin", "_bid", "_mod", "_inf", "__weakref__")
+                 "_moved", "_hooks", "_post", "_internal", "_home", "_views", "_origin", "_bid", "_mod", "_inf",
+                 "__weakref__")
     __hash__ = object.__hash__  # hashable by identity (optimizer state is keyed by parameters)
 
     def __init__(self, data: ArrayLike, requires_grad: bool = False, batched: bool = False,

@@ -39,6 +39,7 @@ from . import formers as _formers
 from .conventions import DtypeError, ShapeMismatchError, check_fits, store
 from .formers import (
     buffer_of,
+    constant_views,
     hollow_values,
     note_store,
     remember,
@@ -85,6 +86,12 @@ class WriteMethods(ExtraMethods):
         if self.requires_grad and self._op is None:
             raise RuntimeError(f"{who}: a leaf tensor that requires grad cannot be changed in place while gradients "
                                "are recorded; do it inside `with tl.no_grad():`")
+        home = getattr(self, "_home", None)
+        if home is not None and not home[1] and self._op is None and home[0]._rg and home[0]._data is self._data.base:
+            raise RuntimeError(f"{who}: this tensor (shape {self._data.shape}) is a view, taken under no_grad(), of a "
+                               "tensor that requires grad; as in torch, it cannot be changed in place while "
+                               "gradients are recorded: change it inside `with tl.no_grad():`, or take the view "
+                               "outside no_grad()")
         return bool(self.requires_grad or getattr(src, "requires_grad", False))
 
     def _assign(self, who: str, src: Any, fn: Any, casting: str = "same_kind") -> Any:
@@ -125,6 +132,11 @@ class WriteMethods(ExtraMethods):
             v = np.asarray(int_fill("setitem", value, d.dtype))  # a number: torch's range rule (no inf, nan, 1e30)
         if v.dtype.kind not in "biuf":
             raise TypeError(f"setitem: value of dtype {v.dtype} cannot be stored in a tensor of dtype {d.dtype}")
+        extra = v.ndim - np.ndim(target)  # (leading size-1 axes of the value are dropped, as torch's)
+        if extra > 0 and all(n == 1 for n in v.shape[:extra]):
+            v = v.reshape(v.shape[extra:])
+            if isinstance(value, base.Tensor):
+                value = value.reshape(v.shape)
         try:
             np.broadcast_to(v, np.shape(target))
         except ValueError:
@@ -219,7 +231,8 @@ def recorded(t: Any, who: str, fn: Any, casting: str, region: Any = None) -> Any
         raise ValueError(f"{who}: this tensor's data is read-only (an array marked read-only)")
     # (a hollow former node keeps no values: so only when its own op never reads them, as
     # index_put's backward, which needs only shapes; relu's or exp's reads its output)
-    hollow = region is not None and view is None and (t._op is None or t._op is INDEXPUT)
+    held = constant_views(t if view is None else view[0], () if view is None else view[1])
+    hollow = region is not None and view is None and (t._op is None or t._op is INDEXPUT) and not held
     if view is None:
         old = _former(t, copy=not hollow)  # (hollow: fn reads t's values before the write, no copy kept)
     else:
@@ -256,7 +269,7 @@ def recorded(t: Any, who: str, fn: Any, casting: str, region: Any = None) -> Any
         version = wrote(d)
         take_node(t, r, version)
         remember(t, old, version, since, undo)
-        _regions_of(t, kept, version, since)
+        _regions_of(t, kept + [(v, stand_in(old, layout_of(v._data, d))) for v in held], version, since)
         return t
     kept = _reads_former(r, owner, old_owner)  # (first: the views' chains to the owner are intact)
     _reads_former(r, t, old)
@@ -264,6 +277,7 @@ def recorded(t: Any, who: str, fn: Any, casting: str, region: Any = None) -> Any
     for c, lay in zip(chain[1:], layouts[1:]):  # (the views between them, as they were)
         formers.append((c, stand_in(old_owner, lay)))
         _reads_former(r, c, formers[-1][1])
+    formers += [(v, stand_in(old_owner, layout_of(v._data, owner._data))) for v in held]
     old_owner._internal = True
     new = REGIONWRITE(old_owner, r, layouts[0], values=False)  # (the write below puts the values in place)
     since = valid_since(owner)

@@ -239,17 +239,28 @@ def _home(t: Any, p: Any) -> None:
     in-place change of ``v`` that writes a value requiring grad writes through to a tensor
     that was a constant, as torch's (``formers.buffer_of``); a change outside the graph
     keeps what it overwrites for the owner's former nodes (``formers.undo_for``). A view of
-    a view remembers the first one's owner."""
+    a view remembers the first one's owner. An owner that was a constant keeps a weak set of
+    such views (``owner._views``): when a write in the graph makes it a result, they become
+    regions of its new values, as torch's views join the graph with their base
+    (``torchwrite.recorded``)."""
     if not isinstance(p, Tensor):
         return
     b = t._data.base
     pd = p._data
     if pd is b:
-        t._home = (p, not p._rg)
+        t._home = home = (p, not p._rg)
     elif pd.base is b:
         h = getattr(p, "_home", None)
-        if h is not None and h[0]._data is b:
-            t._home = (h[0], h[1] and not p._rg)
+        if h is None or h[0]._data is not b:
+            return
+        t._home = home = (h[0], h[1] and not p._rg)
+    else:
+        return
+    if home[1]:
+        views = getattr(home[0], "_views", None)
+        if views is None:
+            views = home[0]._views = weakref.WeakSet()
+        views.add(t)
 
 
 def failed(op: Any, exc: BaseException, inputs: tuple) -> BaseException:
