@@ -763,3 +763,57 @@ def test_ranks_of_one_sample_each_cannot_tell_a_mean_from_a_sum(mpi: None, tmp_p
     for i, p in enumerate(m.parameters()):
         for r in ranks:
             assert_close_relative(r[str(i)], p.grad, 1e-12)
+
+
+@pytest.mark.parametrize("cost", ["sum", "mean"])
+def test_the_short_last_batch_takes_the_reduction_an_earlier_batch_told(mpi: None, tmp_path: Path,
+                                                                        cost: str) -> None:
+    """An epoch's last batch with at most one sample per rank: the cost of one sample reads as a
+    sum whether it is one or a mean, so the reduction the earlier batch of the same parameters
+    told is taken (this used to refuse mid-training)."""
+    job(3, SCRIPTS / "short_last_batch.py", tmp_path, cost)
+    X = np.random.default_rng(0).normal(size=(7, 3))[5:]
+    m = tl.nn.Linear(3, 1, rng=0)
+    total = ((m(tl.Tensor(X)) - tl.Tensor(X.sum(1, keepdims=True))) ** 2).sum()
+    (total if cost == "sum" else total / 2).backward()
+    for i, p in enumerate(m.parameters()):
+        for r in rank_files(tmp_path, 3):
+            assert_close_relative(r[str(i)], p.grad, 1e-12)
+
+
+def test_a_rank_whose_script_never_calls_init_ends_the_job_instead_of_a_hang(mpi: None, tmp_path: Path) -> None:
+    """Rank 0 waits in init() (MPI's start-up waits for every rank of the job) and then in a
+    collective: rank 1, whose script ends without ever calling init(), joins the world at its
+    end and says so, and every rank ends with an error instead of waiting forever."""
+    script = tmp_path / "noinit.py"
+    script.write_text("import os, numpy as np\nfrom tinygrad_lite import distributed as dist\n"
+                      "if os.environ.get('PMI_RANK') != '1':\n    dist.init()\n"
+                      "    dist.allreduce_sum(np.ones(3))\n    print('rank 0 went past the collective', flush=True)\n")
+    start = time.monotonic()
+    done = job(2, script, timeout=30, check=False)
+    assert time.monotonic() - start < 20
+    assert done.returncode != 0
+    assert "the script ended on rank(s) [1]" in done.stderr
+    assert "went past the collective" not in done.stdout
+
+
+def test_broadcast_parameters_refuses_different_dtypes_on_every_rank(mpi: None, tmp_path: Path) -> None:
+    """float64 on rank 0 and float32 on rank 1 (same shape) would leave rank 1 with rounded values."""
+    script = tmp_path / "bcast_dtype.py"
+    script.write_text("import numpy as np, tinygrad_lite as tl\nfrom tinygrad_lite import distributed as dist\n"
+                      "dist.init()\ndt = np.float64 if dist.rank() == 0 else np.float32\n"
+                      "p = tl.tensor(np.array([0.1, 1 / 3], dtype=dt))\n"
+                      "try:\n    dist.broadcast_parameters([p])\nexcept ValueError as e:\n"
+                      "    print(f'rank {dist.rank()} refused: {e}', flush=True)\n")
+    done = job(2, script, timeout=30)
+    for r in range(2):
+        assert f"rank {r} refused: dist.broadcast_parameters: the parameters differ in shape, number or dtype" \
+            in done.stdout
+
+
+def test_launcher_usage_names_only_the_script_as_required(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exc:
+        launcher.main(["-n", "2"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "the following arguments are required: script" in err and "script, args" not in err

@@ -162,21 +162,25 @@ def _parameters(params_or_module: ParamsLike, fn: str, buffers: bool = False) ->
 
 
 _signatures: dict[tuple, tuple[int, int, int, int]] = {}
+# the reduction all_reduce_gradients last found for a signature: of a batch in which every rank
+# holds at most one sample it cannot be read from the costs
+_told: dict[tuple[int, int, int, int], int] = {}
 
 
 def _shape_signature(params: list[Tensor], flags: bool = False) -> tuple[int, int, int, int]:
-    """(number of parameters, elements, two checksums of the shapes, and with ``flags`` of which
-    require grad and of the dtypes): equal on every rank exactly when the ranks pass the same shapes in the same
-    order (a training loop passes the same shapes every step, so each list is worked out once)."""
+    """(number of parameters, elements, two checksums of the shapes and dtypes, and with ``flags``
+    of which require grad): equal on every rank exactly when the ranks pass the same shapes and
+    dtypes in the same order (a training loop passes the same every step, so each list is worked
+    out once). A tensor of another dtype would take a broadcast's values rounded, or round its
+    steps differently: the ranks would drift apart."""
     shapes = tuple([p.shape for p in params])
-    key = (shapes, tuple([bool(p._rg) for p in params]), tuple([p._data.dtype.str for p in params])
-           ) if flags else shapes
+    dtypes = tuple([p._data.dtype.str for p in params])
+    key = (shapes, dtypes, tuple([bool(p._rg) for p in params]) if flags else None)
     sig = _signatures.get(key)
     if sig is None:
-        text = ";".join("x".join(map(str, shape)) for shape in shapes)
-        if flags:  # (a parameter frozen on some ranks only would be stepped with the others' gradient; one of
-            # another dtype would round its steps differently, and the ranks drift apart)
-            text += ";" + "".join("g" if f else "-" for f in key[1]) + ";" + ",".join(key[2])
+        text = ";".join("x".join(map(str, shape)) for shape in shapes) + ";" + ",".join(dtypes)
+        if flags:  # (a parameter frozen on some ranks only would be stepped with the others' gradient)
+            text += ";" + "".join("g" if f else "-" for f in key[2])
         sig = (len(shapes), sum(math.prod(shape) for shape in shapes), zlib.crc32(text.encode()),
                zlib.adler32(text.encode()))
         if len(_signatures) > 64:
@@ -393,7 +397,10 @@ def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, 
             empty shard) takes part with ``n = 0`` and adds nothing.
         reduction: ``"mean"`` or ``"sum"``, how the cost reduced the batch.
             Default: what the last backward recorded, else ``"mean"`` when ``n``
-            is given.
+            is given. (The cost of one sample reads as a sum even when it is a
+            mean written ``l.sum() / len(x)``: when no rank holds more than one
+            sample, as in an epoch's short last batch, the reduction the last
+            call for the same parameters found is taken; without one, this raises.)
 
     All gradients, with the sample count, travel in ONE float64 buffer per
     rank (after a small fixed-size header that checks that the ranks agree);
@@ -416,19 +423,27 @@ def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, 
         local_error = e
     if _alone(local_error):
         return
-    rows = _exchange_headers(_header(2, local_error is not None, _shape_signature(params, True), n_k, code),
-                             local_error)
-    # a part of one sample is a mean and a sum alike: the ranks with more samples say which it is
+    signature = _shape_signature(params, True)
+    rows = _exchange_headers(_header(2, local_error is not None, signature, n_k, code), local_error)
+    # a part of one sample is a mean and a sum alike: the ranks with more samples say which it is,
+    # else the last call for these parameters that could tell (the short last batch of an epoch)
     every = {int(c) for c in rows[:, _REDUCTION]} - {0}
     codes = {int(c) for c, k in zip(rows[:, _REDUCTION], rows[:, _N]) if k > 1} - {0} or every - {ONE_SUM} or every
+    if codes == {ONE_SUM} and signature in _told:
+        codes = {_told[signature]}
     if codes == {ONE_SUM}:
         raise ValueError("dist.all_reduce_gradients: no rank's part of this batch holds more than one sample, "
                          "and of one sample a cost written as a sum divided by the batch size (a mean) and a sum "
-                         "look alike; pass reduction='mean' or 'sum'")
+                         "look alike; pass reduction='mean' or 'sum' (no earlier call for these parameters told "
+                         "them apart)")
     if len(codes) > 1:
         raise ValueError("dist.all_reduce_gradients: some ranks' costs are means and others' sums "
                          f"(per rank: {rows[:, _REDUCTION].astype(int).tolist()}, 1 = mean, 2 = sum)")
     mean = codes != {_REDUCTIONS["sum"]}
+    if len(codes) == 1 and codes <= set(_REDUCTIONS.values()):  # (the same on every rank: read from rows)
+        if len(_told) > 64:
+            _told.clear()
+        _told[signature] = codes.pop()
     n_total = int(rows[:, _N].sum())
     # each rank's weight: n_k / N for a mean cost (so the sum over ranks is the global mean
     # and the result needs only a cast), 1 for a sum cost; an empty shard sends zeros

@@ -49,7 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-n", "--np", dest="n", type=int, required=True, help="number of processes (ranks)")
     parser.add_argument("script", help="the Python script every rank runs")
-    parser.add_argument("args", nargs="*", help="arguments passed to the script, unchanged")
+    parser.add_argument("args", nargs="?", metavar="args ...",  # (split off by _split: never required)
+                        help="arguments passed to the script, unchanged")
     return parser
 
 

@@ -8,8 +8,9 @@ here and ends the job the same way. ``sys.exit`` with a non-zero status does not
 reach an exception hook either: the other ranks would wait forever in their next
 collective. Here such an exit prints ``rank K: exited with status S`` and ends
 every rank of the job, with that status. A script that ends normally makes one last
-exchange (``script_ended``): a rank still calling collectives then raises on every rank
-instead of waiting for the rank that is gone.
+exchange (``script_ended``), after joining the world if it never called ``init()``: a rank
+still calling collectives then raises on every rank instead of waiting for the rank that is
+gone.
 """
 
 from __future__ import annotations
@@ -45,8 +46,12 @@ def abort_job(code: Any) -> None:
 
 def script_ended() -> None:
     """The last exchange of a rank whose script ended normally: a rank that still calls a
-    collective meets it and every rank raises, instead of waiting for one that is gone."""
+    collective meets it and every rank raises, instead of waiting for one that is gone. A
+    rank whose script never called ``init()`` joins the world first (the other ranks' ``init()``
+    waits for every rank of the job to start MPI)."""
     dist = sys.modules[__package__]  # (the package, whose init() the script called, or not)
+    if not dist._initialized and _mpi.launched():
+        dist.init()
     if dist._initialized and dist._size > 1:
         dist._exchange_headers(dist._header(4, False), None)
 
