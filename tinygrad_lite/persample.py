@@ -180,6 +180,10 @@ class Context:
             self.c, self.c_by, self.weight = cs, node._op.name, w
             self.kind = node._op.sample_reduction(node)
             return
+        if p._data.shape[0] != self.B and not self.error:  # (two batches: x1 of 4 samples and x2 of 3)
+            self.error = (f"the cost combines reductions over batches of different sizes ({self.B} and "
+                          f"{p._data.shape[0]} samples; '{self.c_by}' and '{node._op.name}'): sample b of one is no "
+                          "sample of the other")
         if cs != self.c and not self.error:
             self.error = (f"the cost combines reductions over the sample axis with different weights "
                           f"('{self.c_by}' and '{node._op.name}'); use one of mean or sum")
