@@ -15,7 +15,7 @@ def test_two_batches_of_different_sizes_are_named():
     cost.backward()
     assert m.weight.grad.shape == (2, 3)  # .grad is still the gradient of the cost
     with pytest.raises(RuntimeError, match=r"batches of different sizes \(\d and \d samples"):
-        m.weight.grad_sample
+        _ = m.weight.grad_sample
 
 
 def test_two_batches_of_one_size_still_give_per_sample_gradients():
