@@ -237,7 +237,7 @@ def jvp(func: Callable, primals: tuple, tangents: tuple, *, strict: bool = False
                            "if primals is a tuple of 3 tensors, tangents also must be. Got primals with structure "
                            f"{spec_str(flatten(primals)[1])} and tangents with structure "
                            f"{spec_str(flatten(tangents)[1])}")
-    vs = flatten(tangents)[0]
+    vs = prefix_leaves(tangents, primals)  # (in the primals' order, also for dicts keyed in another order)
     for p, v in zip(flatten(primals)[0], vs):
         if not isinstance(v, Tensor) or not isinstance(p, Tensor) or p.shape != v.shape:
             raise RuntimeError(f"{where}: Expected primals and tangents to be Tensors of the same shape, got "
@@ -247,7 +247,8 @@ def jvp(func: Callable, primals: tuple, tangents: tuple, *, strict: bool = False
         res = func(*level.trees)
     out, aux = _split_aux(where, res, has_aux)
     outs, spec = _tensor_leaves(where, out)
-    us = [Tensor(np.zeros(o.shape, o.dtype), requires_grad=True) for o in outs]
+    # (an integer output has no tangent but zeros, as torch's)
+    us = [Tensor(np.zeros(o.shape, o.dtype), requires_grad=o.dtype.kind == "f") for o in outs]
     live = [i for i, o in enumerate(outs) if o.requires_grad]
     jv = [Tensor(np.zeros(o.shape, o.dtype)) for o in outs]
     if live:

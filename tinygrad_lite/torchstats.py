@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Optional
 
 import numpy as np
 
+from . import factories
 from .batchstate import derived
 from .conventions import ArgumentError, DtypeError, IndexRangeError, ShapeMismatchError, check_bool
 from .ops import base
@@ -208,7 +209,16 @@ class StatsMethods:
         below = ranks.astype(np.int64)
         out = s.gather(-1, below)
         if interpolation in ("linear", "midpoint"):
-            w = np.full(ranks.shape, 0.5, d.dtype) if interpolation == "midpoint" else (ranks - below).astype(d.dtype)
+            w: Any = (np.full(ranks.shape, 0.5, d.dtype) if interpolation == "midpoint"
+                      else (ranks - below).astype(d.dtype))
+            if interpolation == "linear" and isinstance(q, base.Tensor) and q.requires_grad:
+                # w = r - floor(r), r = q (N - 1): its gradient reaches q, as torch's (the values stay w's)
+                # (not where the result is nan: a row with a nan, or of nan only for nanquantile)
+                counts = (np.sum(~isnan, -1, keepdims=True) if who == "nanquantile"
+                          else np.full(isnan.shape[:-1] + (1,), n))
+                nan_row = (counts == 0) if who == "nanquantile" else isnan.any(-1, keepdims=True)
+                qs = q.reshape(-1) * np.maximum(counts - 1, 0).astype(d.dtype)  # type: ignore[attr-defined]
+                w = factories.where(np.broadcast_to(nan_row, ranks.shape), w, qs - qs.detach() + w)
             above = s.gather(-1, np.ceil(ranks).astype(np.int64))
             out = out + (above - out) * w
         if qa.ndim == 0:
@@ -232,7 +242,8 @@ class StatsMethods:
         v_floor(r) + (r - floor(r)) (v_ceil(r) - v_floor(r)); ``lower``, ``higher`` and
         ``nearest`` give v at floor(r), ceil(r), round(r) (halves to even), ``midpoint`` the
         mean of the two. A 1-d ``q`` adds a leading axis of its length. nan where a row has a
-        nan. The gradient is split between the two neighbours by the interpolation weights."""
+        nan. The gradient is split between the two neighbours by the interpolation weights; with
+        ``linear`` and a ``q`` that requires grad, q's is (N - 1)(v_ceil(r) - v_floor(r)), as torch's."""
         return self._quantile(q, dim, keepdim, interpolation, "quantile")
 
     def nanquantile(self, q: Any, dim: Optional[int] = None, keepdim: bool = False, *,

@@ -307,7 +307,11 @@ class LogCumSumExp(ReadsOutput, _AlongAxis):
             return (g,)
         xs, outs, gs = x.swapaxes(a, -1), node.swapaxes(a, -1), g.swapaxes(a, -1)
         n = x.shape[a]
-        d = masked_square(xs, np.tri(n, dtype=bool), -np.inf) - outs.unsqueeze(-1)
+        # a_j - out_i where j <= i, -inf above the diagonal (set after the difference: with
+        # out_i = -inf there, -inf - out_i would be nan and reach every a_j)
+        from .select import WHERE
+        d = WHERE(const(np.tri(n, dtype=bool)), xs.unsqueeze(-2) - outs.unsqueeze(-1),
+                  const(np.full((), -np.inf, xs.dtype)))
         return ((gs.unsqueeze(-1) * d.exp()).sum(-2).swapaxes(a, -1),)
 
 
