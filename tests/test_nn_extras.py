@@ -879,6 +879,7 @@ def test_a_module_whose_hook_refers_to_it_is_freed_as_torchs() -> None:
         m.register_forward_hook(lambda module, args, out: m.weight is not None and None)  # holds m
         return weakref.ref(m)
 
+    gc.collect()  # (earlier tests' garbage first: its modules would leave the registry below)
     before = len(hooks.MODULES)
     ours, theirs = build(tl), build(torch)
     gc.collect()

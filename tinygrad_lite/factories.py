@@ -426,7 +426,8 @@ def linspace(start: float, end: float, steps: int, *, dtype: Any = None, device:
 
 def _spaced(start: Any, end: Any, n: int, dt: np.dtype) -> np.ndarray:
     """torch's linspace values: with ``step = (end - start) / (n - 1)``, ``start + step * i`` for
-    the first ``n // 2`` and ``end - step * (n - 1 - i)`` for the rest (both ends exact). An
+    the first ``n // 2`` and ``end - step * (n - 1 - i)`` for the rest (both ends exact), each
+    rounded once as torch's fused multiply-add rounds it (where numpy has a wider float). An
     integer dtype takes ``start`` and ``end`` truncated toward zero, the step between them in
     float64, and truncates each value toward zero; a float dtype computes in that dtype."""
     if dt.kind in "iu":
@@ -439,7 +440,13 @@ def _spaced(start: Any, end: Any, n: int, dt: np.dtype) -> np.ndarray:
     with np.errstate(over="ignore", invalid="ignore"):
         step = (wide.type(end) - wide.type(start)) / wide.type(max(n - 1, 1))
         half = n // 2
-        out = np.where(i < half, wide.type(start) + step * i, wide.type(end) - step * (n - 1 - i))
+        if dt.itemsize >= 4 and dt.kind == "f" and np.finfo(np.longdouble).nmant > np.finfo(wide).nmant:
+            # torch's kernel rounds start + step * i once (a fused multiply-add): so does a wider float
+            L = np.longdouble
+            out = np.where(i < half, (L(start) + L(step) * i.astype(L)).astype(wide),
+                           (L(end) - L(step) * (n - 1 - i).astype(L)).astype(wide))
+        else:
+            out = np.where(i < half, wide.type(start) + step * i, wide.type(end) - step * (n - 1 - i))
     return (np.trunc(out) if dt.kind in "iu" else out).astype(dt)
 
 

@@ -291,5 +291,6 @@ class MoreMethods(MathMethods):
             lo, hi = lo - 1, hi + 1
         if lo > hi:
             raise ValueError(f"histc: max {max} must be larger than min {min}")
-        counts, _ = np.histogram(d.reshape(-1), bins=bins, range=(lo, hi))
+        from .torchstats import equal_bins
+        counts, _ = equal_bins(d.reshape(-1), bins, lo, hi)  # (torch's bins: a value on an edge lands as there)
         return _no_grad(counts.astype(d.dtype), "histc", self)

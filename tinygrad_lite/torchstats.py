@@ -321,7 +321,7 @@ class StatsMethods:
             out = c / norm if norm else c / np.zeros((), c._data.dtype)
         else:
             out = c / norm.clamp_min(0)
-        return out.reshape(()) if d.ndim < 2 else out
+        return out.reshape(()) if d.ndim < 2 or d.shape[0] == 1 else out  # (one variable: 0-d, as torch)
 
     def corrcoef(self) -> "Tensor":
         """Pearson's correlation matrix cov_ij / sqrt(cov_ii cov_jj) of the rows, clipped to
@@ -368,7 +368,36 @@ class StatsMethods:
             if not (np.isfinite(lo) and np.isfinite(hi)):
                 raise ArgumentError(f"histogram: the range [{lo}, {hi}] of the bins is not finite"
                                     f"{'' if range is not None else ' (the values hold NaN or inf)'}")
-        hist, e = np.histogram(d.reshape(-1), edges, range=range, weights=None if w is None else w.reshape(-1),
-                               density=bool(density))
+            if lo == hi:
+                lo, hi = lo - 0.5, hi + 0.5
+            hist, e = equal_bins(d.reshape(-1), edges, lo, hi, None if w is None else w.reshape(-1), search=True)
+            if density:
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    hist = hist / hist.sum() / np.diff(e)
+        else:
+            hist, e = np.histogram(d.reshape(-1), edges, weights=None if w is None else w.reshape(-1),
+                                   density=bool(density))
         return Histogram(make(hist.astype(d.dtype), None, (), None, False),
                          make(np.asarray(e, d.dtype), None, (), None, False))
+
+
+def equal_bins(x: np.ndarray, bins: int, lo: Any, hi: Any, weights: Optional[np.ndarray] = None,
+               search: bool = False) -> tuple:
+    """``(counts, edges)`` of the 1-d ``x`` in ``bins`` equal bins over [lo, hi], as torch's CPU
+    kernel counts them: in x's dtype, bin ``floor((x - lo) * bins / (hi - lo))`` (the top edge in
+    the last bin; values outside and nan left out); with ``search`` (``histogram``), moved by one
+    where the edges, torch's linspace, say so. ``weights``: summed instead of counted."""
+    from .factories import _spaced
+
+    dt = x.dtype
+    edges = _spaced(lo, hi, bins + 1, dt)
+    lo_, hi_ = edges[0], edges[-1]
+    keep = (x >= lo_) & (x <= hi_)
+    xs = x[keep]
+    with np.errstate(over="ignore", invalid="ignore"):
+        pos = np.minimum(((xs - lo_) * dt.type(bins) / (hi_ - lo_)).astype(np.int64), bins - 1)
+    if search:
+        pos = pos - ((pos > 0) & (xs < edges[pos]))
+        pos = pos + ((pos < bins - 1) & (xs >= edges[np.minimum(pos + 1, bins)]))
+    counts = np.bincount(pos, weights=None if weights is None else weights[keep], minlength=bins)
+    return counts, edges
