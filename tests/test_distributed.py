@@ -771,7 +771,7 @@ def test_the_short_last_batch_takes_the_reduction_an_earlier_batch_told(mpi: Non
     """An epoch's last batch with at most one sample per rank: the cost of one sample reads as a
     sum whether it is one or a mean, so the reduction the earlier batch of the same parameters
     told is taken (this used to refuse mid-training)."""
-    job(3, SCRIPTS / "short_last_batch.py", tmp_path, cost)
+    job(3, SCRIPTS / "one_sample_only.py", tmp_path, f"last_{cost}")
     X = np.random.default_rng(0).normal(size=(7, 3))[5:]
     m = tl.nn.Linear(3, 1, rng=0)
     total = ((m(tl.Tensor(X)) - tl.Tensor(X.sum(1, keepdims=True))) ** 2).sum()
