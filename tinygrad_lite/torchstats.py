@@ -387,15 +387,16 @@ def equal_bins(x: np.ndarray, bins: int, lo: Any, hi: Any, weights: Optional[np.
     kernel counts them: in x's dtype, bin ``floor((x - lo) * bins / (hi - lo))`` (the top edge in
     the last bin; values outside and nan left out); with ``search`` (``histogram``), moved by one
     where the edges, torch's linspace, say so. ``weights``: summed instead of counted."""
-    from .factories import _spaced
-
     dt = x.dtype
-    edges = _spaced(lo, hi, bins + 1, dt)
+    edges = factories._spaced(lo, hi, bins + 1, dt)
     lo_, hi_ = edges[0], edges[-1]
     keep = (x >= lo_) & (x <= hi_)
     xs = x[keep]
     with np.errstate(over="ignore", invalid="ignore"):
-        pos = np.minimum(((xs - lo_) * dt.type(bins) / (hi_ - lo_)).astype(np.int64), bins - 1)
+        scaled = (xs - lo_) * dt.type(bins) / (hi_ - lo_)
+        if not np.isfinite(scaled).all():  # (a range wider than the dtype's largest value: by the edges)
+            scaled = np.searchsorted(edges, xs, side="right") - 1
+        pos = np.clip(scaled, 0, bins - 1).astype(np.int64)
     if search:
         pos = pos - ((pos > 0) & (xs < edges[pos]))
         pos = pos + ((pos < bins - 1) & (xs >= edges[np.minimum(pos + 1, bins)]))
