@@ -26,6 +26,7 @@ from .base import Op, failed, lead, make
 from .conv import layer_batch
 from .elementwise import _Unary
 from .inproj import INPROJ, InProj  # noqa: F401 (attention's packed projection, re-exported)
+from .reduce import opmath
 
 
 def _scatter_rows(index: np.ndarray, rows: np.ndarray, n: int) -> np.ndarray:
@@ -394,11 +395,6 @@ def erf(x: np.ndarray) -> np.ndarray:
     return (np.sign(x) * res).astype(x.dtype, copy=False)
 
 
-def _opmath(a: np.ndarray) -> np.ndarray:
-    """``a`` in the dtype torch's CPU kernels compute it in: float16 in float32, else as is."""
-    return a.astype(np.float32) if a.dtype == np.float16 else a
-
-
 class Gelu(_Unary):
     """gelu(x) = x Phi(x) (Phi the normal cdf); d/dx = Phi(x) + x phi(x). With
     approximate="tanh": 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3)."""
@@ -406,7 +402,7 @@ class Gelu(_Unary):
     name, rule = "gelu", "d gelu(x)/dx = Phi(x) + x phi(x)"
 
     def forward(self, a: np.ndarray, approximate: str = "none") -> tuple:
-        x = _opmath(a)
+        x = opmath(a)
         if approximate == "tanh":
             c = math.sqrt(2.0 / math.pi)
             t = np.tanh(c * (x + 0.044715 * x ** 3))
@@ -415,7 +411,7 @@ class Gelu(_Unary):
         return (x * cdf).astype(a.dtype, copy=False), ("none", cdf)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
-        a = _opmath(node._parents[0]._data)
+        a = opmath(node._parents[0]._data)
         kind, c = node._ctx
         if kind == "tanh":
             k = math.sqrt(2.0 / math.pi)

@@ -69,6 +69,12 @@ class _Reduce(Op):
 WIDER = {np.dtype(np.float16): np.dtype(np.float32), np.dtype(np.float32): np.dtype(np.float64)}
 
 
+def opmath(a: np.ndarray) -> np.ndarray:
+    """``a`` in the dtype torch's CPU kernels compute a function in: float16 in float32
+    (``pi x`` or ``1 + erf(x)`` in half precision loses the value), else as it is."""
+    return a.astype(np.float32) if a.dtype == np.float16 else a
+
+
 def asked_dtype(out: Any, dtype: Any, x: Any) -> Any:
     """A sum, product or running one asked for in ``dtype`` (x's, after the cast): in that dtype,
     as torch (a small integer type accumulates in int64 here; the same values, wrapped)."""

@@ -24,6 +24,7 @@ import numpy as np
 from .base import ReadsOutput, const
 from .elementwise import _Unary
 from .mathfns import _NonLinear
+from .reduce import opmath
 from .unary import _DerivOp
 
 # B_2, B_4, ..., B_24 (Bernoulli numbers)
@@ -282,7 +283,7 @@ class Erfc(_Special):
 
 
 def _sinc(a: np.ndarray) -> np.ndarray:
-    x = a.astype(np.float32) if a.dtype == np.float16 else a  # (pi x in half precision is too coarse)
+    x = opmath(a)
     with np.errstate(all="ignore"):
         y = math.pi * x
         return np.where(x == 0, 1.0, np.sin(y) / np.where(x == 0, 1.0, y)).astype(a.dtype, copy=False)
@@ -296,7 +297,7 @@ class Sinc(_Special):
         # the quotient (as torch computes it) is 0/0 once a^2 underflows: a tiny a gave NaN
         # where torch gives a number; there the derivative is -pi^2 a / 3 to working precision
         d = node._parents[0]._data
-        a = d.astype(np.float32) if d.dtype == np.float16 else d
+        a = opmath(d)
         y = math.pi * a
         tiny = np.abs(a) < np.sqrt(np.finfo(a.dtype).tiny)  # (a^2 would be subnormal or 0)
         safe = np.where(tiny, 1.0, a)
