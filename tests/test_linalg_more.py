@@ -621,3 +621,15 @@ def test_cond_of_a_singular_matrix_as_torch(p: Any) -> None:
         np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-10)
     else:
         assert ours[0] > 1e12
+
+
+@pytest.mark.parametrize("driver", ["gels", "gelsd", "gelss"])
+@pytest.mark.parametrize("bshape", [(5,), (5, 1), (5, 2), (2, 5, 2), (2, 5)])
+def test_lstsq_residuals_have_torchs_shape_and_values(driver: str, bshape: tuple) -> None:
+    a = rnd(145, *((2, 5, 3) if len(bshape) == 3 or bshape == (2, 5) else (5, 3)))
+    b = rnd(146, *bshape)
+    ours = L.lstsq(Tensor(a), Tensor(b), driver=driver)
+    theirs = T.lstsq(torch.tensor(a), torch.tensor(b), driver=driver)
+    assert ours.residuals.shape == tuple(theirs.residuals.shape)
+    np.testing.assert_allclose(ours.residuals.numpy(), theirs.residuals.numpy(), rtol=1e-10)
+    np.testing.assert_allclose(ours.solution.numpy(), theirs.solution.numpy(), rtol=1e-10)

@@ -55,8 +55,7 @@ def lstsq(A: Any, B: Any, rcond: Optional[float] = None, *, driver: Optional[str
     empty = Tensor(np.zeros((0,), M.floats(A.data).dtype))
     res = empty
     if drv != "gelsy" and m > n and bool(np.all(rank.data == n)):
-        res = ((A @ X - Bm) ** 2).sum(-2)
-        res = res.squeeze(-1) if vec else res
+        res = ((A @ X - Bm) ** 2).sum(-2)  # (*, k); a vector B keeps k = 1, as torch
     sv = empty
     if drv in ("gelsd", "gelss"):
         sv = Tensor(M.converged(who, np.linalg.svd, M.floats(A.data), compute_uv=False))
