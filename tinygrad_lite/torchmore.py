@@ -122,9 +122,15 @@ class MoreMethods(MathMethods):
         """log(z / (1 - z)) with z = self clamped to [eps, 1 - eps] when ``eps`` is given;
         d logit(z)/dz = 1 / (z (1 - z)) (0 where clamped)."""
         z = _floats(self)
-        if eps is not None:
+        if eps is not None:  # (clamped values are constants: a 0 slope there; nan stays nan, slope too)
             eps = _real("logit", "eps", eps)
-            z = z.clamp(eps, 1.0 - eps)
+            clamped = (z.data < eps) | (z.data > 1.0 - eps)
+            if clamped.any():
+                z = factories.where(clamped, z.data.clip(eps, 1.0 - eps), z)
+        else:
+            outside = (z.data < 0) | (z.data > 1)
+            if outside.any():  # (no logit there: nan values, and nan slopes, as torch)
+                z = z * np.where(outside, np.nan, 1.0).astype(z.dtype)
         return z.log() - (-z).log1p()
 
     # ------------------------------------------------------------ scans ----------------

@@ -60,7 +60,10 @@ def hardsigmoid(input: Any, inplace: bool = False) -> Tensor:
     """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear between. The gradient strictly inside
     is torch's: float32's 1/6 (0.1666666716...), also in float64."""
     _inplace(inplace, "hardsigmoid")
-    h = hardtanh(_float(input, "hardsigmoid") + 3.0, 0.0, 6.0)
+    x = _float(input, "hardsigmoid")
+    if np.isnan(x.data).any():  # nan is not strictly inside: a 0 slope there, as torch (the value stays nan)
+        x = where(np.isnan(x.data), x.data, x)
+    h = hardtanh(x + 3.0, 0.0, 6.0)
     sloped = h * _SIXTH_F32
     # a constant correction: h / 6 - h * c is exact (the two are within a factor 2), so the
     # sum is exactly h / 6, while the gradient is c's

@@ -151,14 +151,19 @@ class Mish(_Unary):
 class Softsign(_Unary):
     """x / (1 + |x|); d/dx = 1 / (1 + |x|)^2."""
 
-    name, rule = "softsign", "d/dx = 1 / (1 + |x|)^2"
+    name, rule = "softsign", "d/dx = 1 / (1 + |x|)^2 (nan at +-inf, where the value is nan)"
 
     def forward(self, a: np.ndarray) -> tuple:
-        return a / (1 + np.abs(a)), None
+        with np.errstate(invalid="ignore"):
+            return a / (1 + np.abs(a)), None
 
     def deriv(self, node: Any) -> Any:
-        d = 1 + np.abs(node._parents[0]._data)
-        return 1 / (d * d)
+        a = node._parents[0]._data
+        d = 1 + np.abs(a)
+        out = 1 / (d * d)
+        if a.dtype.kind == "f" and np.isinf(a).any():  # inf / inf: the value is nan, so is its slope (torch)
+            out = np.where(np.isinf(a), np.nan, out)
+        return out
 
     def tderiv(self, node: Any) -> Any:
         d = node._parents[0].abs() + 1

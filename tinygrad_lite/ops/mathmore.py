@@ -230,29 +230,35 @@ def _cumprod(x: np.ndarray, a: int) -> np.ndarray:
     return np.cumprod(x, axis=a, dtype=dt) if x.ndim else np.cumprod(x.reshape(1), dtype=dt).reshape(())
 
 
-class Cumprod(_AlongAxis):
+class Cumprod(ReadsOutput, _AlongAxis):
     name = "cumprod"
-    rule = ("d (cumprod a)_i/da_k = prod_{j<=i, j!=k} a_j: the exclusive product from the left times "
-            "r_k = g_k + a_{k+1} r_{k+1} from the right (no division, exact at zeros)")
+    rule = ("d (cumprod a)_i/da_k = prod_{j<=i, j!=k} a_j: with no a_j = 0, sum_{i>=k} g_i out_i / a_k; "
+            "else, per slice, that before its first zero z1, the product of a_{<z1} times "
+            "sum_{z1<=i<z2} g_i prod_{z1<j<=i} a_j at z1 (z2 the next zero), and 0 after z1")
     compute = staticmethod(_cumprod)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        """torch's rule, so non-finite values spread as there: the running sums of g * out from
+        the right, divided by a, when no a_k is 0; with zeros, the three cases of the rule."""
         a = node._ctx
-        x = node._parents[0]._data
-        if x.ndim == 0 or x.shape[a] == 0:
+        x, out = node._parents[0]._data, node._data
+        if x.ndim == 0 or x.shape[a] <= 1:
             return (g * np.ones_like(x),)
-        n = x.shape[a]
-        ones = np.ones_like(np.take(x, [0], axis=a))
-        left = np.cumprod(np.concatenate([ones, np.take(x, range(n - 1), axis=a)], axis=a), axis=a)
-        r = np.empty(np.broadcast_shapes(g.shape, x.shape), g.dtype)
-        idx = [slice(None)] * r.ndim
-        idx[a] = n - 1
-        r[tuple(idx)] = np.take(g, n - 1, axis=a)
-        for k in range(n - 2, -1, -1):  # Horner from the right: r_k = g_k + a_{k+1} r_{k+1}
-            nxt = tuple(idx)
-            idx[a] = k
-            r[tuple(idx)] = np.take(g, k, axis=a) + np.take(x, k + 1, axis=a) * r[nxt]
-        return (left * r,)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            w = out * g
+            zero = x == 0
+            if not zero.any():
+                return (_rev_cumsum(w, a) / x,)
+            seen = np.cumsum(zero, axis=a)
+            before = seen == 0
+            gi = np.where(before, _rev_cumsum(np.where(before, w, 0), a) / np.where(before, x, 1), 0)
+            span = seen == 1  # [z1, z2): the first zero up to (not with) the second
+            first = span & zero
+            inner = np.cumprod(np.where(span & ~zero, x, 1), axis=a)  # prod_{z1<j<=i} a_j
+            s = np.sum(inner * np.where(span, g, 0), axis=a, keepdims=True)
+            z1 = np.argmax(first, axis=a, keepdims=True)
+            prefix = np.where(z1 == 0, 1, np.take_along_axis(out, np.maximum(z1 - 1, 0), axis=a))
+            return (np.where(first, s * prefix, gi).astype(x.dtype, copy=False),)
 
     def tvjp(self, node: Any, g: Any) -> tuple:
         """No a_k = 0: the running sums of g out from the right, over a. Else by recomputing
@@ -270,6 +276,12 @@ class Cumprod(_AlongAxis):
             return PROD(masked_square(x.swapaxes(a, -1), np.tri(n, dtype=bool), 1.0), -1).swapaxes(a, -1)
 
         return recompute(node, g, fn)
+
+
+def _rev_cumsum(w: np.ndarray, a: int) -> np.ndarray:
+    """sum_{i>=k} w_i along axis ``a`` (float16/32 accumulated in float64, as torch's cumsum)."""
+    wide = np.float64 if w.dtype.kind == "f" and w.dtype.itemsize < 8 else w.dtype
+    return np.flip(np.cumsum(np.flip(w, a), axis=a, dtype=wide), a).astype(w.dtype, copy=False)
 
 
 def _logcumsumexp(x: np.ndarray, a: int) -> np.ndarray:

@@ -205,10 +205,19 @@ class Prod(_Reduce):
     fn = staticmethod(_widened(np.prod))
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
+        """torch's rule, so non-finite values spread as there: ``g * prod / a`` when no a_i is 0.
+        Else g times each element's product of the others (exact at zeros), except that a product
+        of all elements with two or more zeros has a zero gradient."""
         in_shape, axes, _ = node._ctx
         x = node._parents[0]._data
         g = _expand_reduced(g, lead(node, g), in_shape, axes)
-        return ((g * _others_product(x, axes)).astype(x.dtype, copy=False),)
+        zeros = np.count_nonzero(x == 0)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            if not zeros:
+                return ((g * (_expand_reduced(node._data, 0, in_shape, axes) / x)).astype(x.dtype, copy=False),)
+            if zeros > 1 and axes is None:
+                return (np.zeros(np.broadcast_shapes(g.shape, x.shape), x.dtype),)
+            return ((g * _others_product(x, axes)).astype(x.dtype, copy=False),)
 
     def tvjp(self, node: Any, g: Any) -> tuple:
         """``g * prod / a`` when no a_i is 0; else ``g`` times the product of the others, each
@@ -428,9 +437,19 @@ class Cumsum(ShapeOnly, _AlongAxis):
 class AMax(Max):
     selects = False
 
+    @staticmethod
+    def weights(node: Any) -> np.ndarray:
+        """1/k at each of the k tied extrema of a group, 0 elsewhere; nan over a group whose
+        extremum is nan (no entry equals it: 0/0), as torch's amax and amin."""
+        in_shape, axes, _ = node._ctx
+        mask = node._parents[0]._data == _expand_reduced(node._data, 0, in_shape, axes)
+        with np.errstate(invalid="ignore"):
+            return mask / mask.sum(axis=axes, keepdims=True)
+
 
 class AMin(Min):
     selects = False
+    weights = staticmethod(AMax.weights)
 
 
 SUM, MEAN, MAX, MIN, SOFTMAX, LOGSOFTMAX = Sum(), Mean(), Max(), Min(), Softmax(), LogSoftmax()
