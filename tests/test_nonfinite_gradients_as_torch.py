@@ -57,5 +57,5 @@ def test_cumprod_gradient_away_from_zeros_is_unchanged_and_exact() -> None:
     for shape, dim in [((7,), 0), ((3, 6), 1), ((5, 2, 4), 0)]:
         a = rng.uniform(0.5, 1.5, shape) * rng.choice([-1, 1], shape)
         a.flat[::5] = 0.0  # zeros: the first, the second and later ones along the axis
-        got, want = _grads(lambda x: x.cumprod(dim) * 1.7, lambda t: t.cumprod(dim) * 1.7, a)
+        got, want = _grads(lambda x, d=dim: x.cumprod(d) * 1.7, lambda t, d=dim: t.cumprod(d) * 1.7, a)
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
