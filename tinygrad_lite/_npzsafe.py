@@ -38,6 +38,7 @@ import re
 import secrets
 import stat
 import struct
+import sys
 import threading
 import zipfile
 import zlib
@@ -92,6 +93,31 @@ def not_regular(mode: int) -> str | None:
     return None if stat.S_ISREG(mode) else _kind(mode)
 
 
+def _stat(path: str, what: str, tail: str = "") -> os.stat_result:
+    """``os.stat(path)``; a path that leads nowhere a file can be (a symlink loop, a file used as a
+    directory, a name too long) is a CheckpointError. A missing file or a denied permission
+    propagate as such (FileNotFoundError, PermissionError), as in torch."""
+    try:
+        return os.stat(path)
+    except (FileNotFoundError, PermissionError):
+        raise
+    except OSError as e:
+        raise CheckpointError(f"{what}: {e.strerror or e}, not a regular file{tail}") from None
+
+
+def text_int(obj: int, where: str) -> int:
+    """``obj`` as a plain int, which the structure member stores as text: an int with more
+    digits than Python converts to text is a ValueError naming where it is."""
+    n = int(obj)
+    if n.bit_length() > 4096:
+        try:
+            str(n)
+        except ValueError:
+            raise ValueError(f"cannot save int at {where}: it has more digits than Python converts to text "
+                             f"(sys.get_int_max_str_digits() is {sys.get_int_max_str_digits()})") from None
+    return n
+
+
 def open_regular(path: str, where: str) -> tuple[BinaryIO, int]:
     """Opens ``path`` for reading if it is a regular file; returns the file and its size.
 
@@ -99,7 +125,7 @@ def open_regular(path: str, where: str) -> tuple[BinaryIO, int]:
     and again from ``fstat`` of what was opened (without blocking), so a file swapped in
     between cannot make the caller hang. ``FileNotFoundError`` propagates.
     """
-    kind = not_regular(os.stat(path).st_mode)
+    kind = not_regular(_stat(path, f"cannot load {where}").st_mode)
     if kind is not None:
         raise CheckpointError(f"cannot load {where}: it is a {kind}, not a regular file")
     flags = os.O_RDONLY | getattr(os, "O_BINARY", 0)
@@ -390,7 +416,7 @@ def resolve_target(target: str) -> tuple[str, Optional[int]]:
                               "written")
     real = os.path.realpath(target)
     try:
-        st = os.stat(real)
+        st = _stat(real, f"cannot save to {target!r}", "; nothing was written")
     except FileNotFoundError:
         return real, None
     kind = not_regular(st.st_mode)

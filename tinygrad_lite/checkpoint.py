@@ -161,7 +161,7 @@ class _Encoder:
         if isinstance(obj, str):
             return str.__str__(obj)
         if isinstance(obj, int):
-            return int(obj)
+            return _npzsafe.text_int(obj, _where(path))
         if isinstance(obj, float):
             return _encode_float(float(obj))
         if isinstance(obj, (dict, list, tuple)):

@@ -194,7 +194,7 @@ class TorchSpellings:
             if fn is np.equal or fn is np.not_equal:
                 return NotImplemented  # Python then compares identities: False / True, as torch
             raise TypeError(f"{fn.__name__}: cannot compare a tensor with {type(other).__name__}")
-        o = other.data if isinstance(other, base.Tensor) else base.const(other).data
+        o = other.data if isinstance(other, base.Tensor) else base.const(other, fn.__name__).data
         try:
             out = np.asarray(fn(self.data, o))
         except ValueError:

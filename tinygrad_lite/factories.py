@@ -159,24 +159,28 @@ def set_default_dtype(d: Any) -> None:
                          f"{dt}; pass dtype={dt} to the factories and layers, or call model.float()")
 
 
+@allocating("zeros")
 def zeros(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
     """A tensor of zeros of the given shape (float64 unless ``dtype`` says otherwise)."""
     check_device("zeros", device)
     return _made(np.zeros(size_arg("zeros", _sized("zeros", shape, size)), _float("zeros", dtype)), requires_grad)
 
 
+@allocating("ones")
 def ones(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
     """A tensor of ones of the given shape."""
     check_device("ones", device)
     return _made(np.ones(size_arg("ones", _sized("ones", shape, size)), _float("ones", dtype)), requires_grad)
 
 
+@allocating("empty")
 def empty(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
     """A tensor of the given shape whose values are not to be relied on (zeros here)."""
     check_device("empty", device)
     return _made(np.zeros(size_arg("empty", _sized("empty", shape, size)), _float("empty", dtype)), requires_grad)
 
 
+@allocating("full")
 def full(size: Size, fill_value: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
     """A tensor of the given shape filled with ``fill_value``; without ``dtype`` a bool gives
     bool, an int int64, a float float64 (torch's inference, with this library's float)."""
@@ -199,6 +203,7 @@ def _like(who: str, input: Any, dtype: Any) -> tuple:
     return input.shape, (input.dtype if dtype is None else as_dtype(who, dtype))
 
 
+@allocating("zeros_like")
 def zeros_like(input: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
     """Zeros of ``input``'s shape and dtype."""
     check_device("zeros_like", device)
@@ -206,6 +211,7 @@ def zeros_like(input: Any, *, dtype: Any = None, device: Any = None, requires_gr
     return _made(np.zeros(shape, dt), requires_grad)
 
 
+@allocating("ones_like")
 def ones_like(input: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
     """Ones of ``input``'s shape and dtype."""
     check_device("ones_like", device)
@@ -213,12 +219,14 @@ def ones_like(input: Any, *, dtype: Any = None, device: Any = None, requires_gra
     return _made(np.ones(shape, dt), requires_grad)
 
 
+@allocating("empty_like")
 def empty_like(input: Any, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
     """A tensor of ``input``'s shape and dtype (zeros here)."""
     check_device("empty_like", device)
     return zeros_like(input, dtype=dtype, requires_grad=requires_grad)
 
 
+@allocating("full_like")
 def full_like(input: Any, fill_value: Any, *, dtype: Any = None, device: Any = None,
               requires_grad: bool = False) -> Any:
     """``fill_value`` in ``input``'s shape and dtype."""
@@ -247,6 +255,7 @@ def _random(who: str, draw: str, size: tuple, dtype: Any, requires_grad: bool, g
     return _made(getattr(rng, draw)(size, dtype=dt), requires_grad)
 
 
+@allocating("randn")
 def randn(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False,
           generator: Any = None) -> Any:
     """Independent standard normal values, N(0, 1), of the given shape; ``generator`` is a
@@ -255,6 +264,7 @@ def randn(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None, 
     return _random("randn", "standard_normal", shape, dtype, requires_grad, generator, device)
 
 
+@allocating("rand")
 def rand(*shape: Any, size: Any = None, dtype: Any = None, device: Any = None, requires_grad: bool = False,
          generator: Any = None) -> Any:
     """Independent uniform values on [0, 1) of the given shape."""
@@ -272,18 +282,21 @@ def _random_like(who: str, draw: str, input: Any, dtype: Any, requires_grad: boo
     return _random(who, draw, shape, dt, requires_grad, generator)
 
 
+@allocating("randn_like")
 def randn_like(input: Any, *, dtype: Any = None, device: Any = None,
                requires_grad: bool = False, generator: Any = None) -> Any:
     """Standard normal values in ``input``'s shape and dtype (or ``dtype``), which must be a float."""
     return _random_like("randn_like", "standard_normal", input, dtype, requires_grad, generator, device)
 
 
+@allocating("rand_like")
 def rand_like(input: Any, *, dtype: Any = None, device: Any = None,
               requires_grad: bool = False, generator: Any = None) -> Any:
     """Uniform values on [0, 1) in ``input``'s shape and dtype (or ``dtype``), which must be a float."""
     return _random_like("rand_like", "random", input, dtype, requires_grad, generator, device)
 
 
+@allocating("randint")
 def randint(*args: Any, size: Any = None, generator: Any = None, dtype: Any = None, device: Any = None,
             requires_grad: bool = False, low: Any = None, high: Any = None) -> Any:
     """Integers drawn uniformly from [low, high) (``low`` defaults to 0), torch's forms
@@ -450,6 +463,7 @@ def _spaced(start: Any, end: Any, n: int, dt: np.dtype) -> np.ndarray:
     return (np.trunc(out) if dt.kind in "iu" else out).astype(dt)
 
 
+@allocating("eye")
 def eye(n: int, m: Optional[int] = None, *, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Any:
     """The n x m (default n x n) matrix with ones on the diagonal."""
     check_device("eye", device)
@@ -494,5 +508,5 @@ def allclose(input: Any, other: Any, rtol: float = 1e-05, atol: float = 1e-08, e
 
 def equal(input: Any, other: Any) -> bool:
     """True when both have the same shape and the same values (a Python bool)."""
-    x, y = _operand(input).data, _operand(other).data
+    x, y = base.const(input, "equal").data, base.const(other, "equal").data
     return x.shape == y.shape and bool(np.array_equal(x, y))

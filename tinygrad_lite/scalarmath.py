@@ -3,11 +3,13 @@
 these give inf / nan as the tensor engine and torch do. Rounded division and its remainder
 are the tensor engine's own functions (``ops.intdiv``) on 0-d float64 arrays, so both
 engines (and torch) agree on every edge (``7 // 0.1`` is 69, ``-5 % inf`` is inf). Also
-``Value``'s operand rules (which numbers it takes, comparisons by ``data``). Touches nothing.
+``Value``'s operand rules (which numbers it takes, comparisons by ``data``), and how a Value
+pickles and copies (``ValueCopies``). Touches nothing.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any, Callable
 
@@ -110,3 +112,32 @@ def _exponent(k: object, message: str) -> Any:
     if not _num(k):
         raise TypeError(message.format(type(k).__name__))
     return k
+
+
+class ValueCopies:
+    """Base of ``Value``: its copies never walk the graph (no recursion however deep it is), as
+    a Tensor's do not."""
+
+    __slots__ = ()
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Pickling (and ``copy.copy``): a leaf as it is; a value computed in the graph as a leaf
+        with its data and label (the graph stays behind)."""
+        if self._op is not None:  # type: ignore[attr-defined]
+            return _rebuilt_value, (self.data, self.label)  # type: ignore[attr-defined]
+        return super().__reduce_ex__(protocol)
+
+    def __deepcopy__(self, memo: dict) -> Any:
+        """A leaf's deep copy (data, grad, label); a value computed in the graph is refused (a
+        copy of its whole graph would send no gradient to the originals)."""
+        if self._op is not None:  # type: ignore[attr-defined]
+            raise RuntimeError(f"deepcopy: a Value computed in the graph (by op '{self._op.name}') cannot be "  # type: ignore[attr-defined]
+                               "deep-copied (only graph leaves can): copy Value(v.data), or the leaves it was "
+                               "computed from")
+        return copy._reconstruct(self, memo, *super().__reduce_ex__(4))
+
+
+def _rebuilt_value(data: float, label: str) -> Any:
+    """A pickled Value computed in the graph, unpickled: a leaf with its data and label."""
+    from .value import Value
+    return Value(data, label=label)

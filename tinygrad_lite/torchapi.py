@@ -174,7 +174,7 @@ class TorchMethods(WriteMethods, IndexMethods, ScatterMethods, LayoutMethods, Ne
 
     def copy_(self, src: Any, non_blocking: bool = False) -> "Tensor":
         """Copy ``src``'s values (broadcast to this shape, converted to this dtype) in place."""
-        arr = base.const(src).data
+        arr = base.const(src, "copy_").data
         if self._records("copy_", src):
             return recorded(self, "copy_", lambda x: factories.where(True, src, x), "unsafe")
         return store(self, arr, "copy_", "unsafe")

@@ -108,7 +108,7 @@ _PRODUCTS = {
 def _factor(who: str, x: Any, other: Any) -> Any:
     """``other`` (a Tensor, or a constant for an array) as the second factor of the product
     ``who`` of ``x``, after checking the two shapes (``_PRODUCTS``)."""
-    o = other if isinstance(other, base.Tensor) else base.const(other)
+    o = other if isinstance(other, base.Tensor) else base.const(other, who)
     want, fits = _PRODUCTS[who]
     if not fits(x.data.shape, o.data.shape):
         raise _shapes(who, want, x, o)
@@ -123,7 +123,7 @@ def _float_only(t: Any, who: str) -> None:
 def bool_mask(who: str, t: Any, mask: Any) -> tuple:
     """``mask`` as a bool Tensor and the shape it broadcasts to with ``t`` (TypeError for
     another dtype, ShapeMismatchError when the two shapes do not broadcast)."""
-    m = mask if isinstance(mask, base.Tensor) else base.const(mask)
+    m = mask if isinstance(mask, base.Tensor) else base.const(mask, who)
     if m.data.dtype != np.bool_:
         raise TypeError(f"{who}: mask must be a bool tensor, got dtype {m.data.dtype}")
     try:

@@ -27,7 +27,7 @@ def _tensor(x: Any, who: str, name: str) -> Any:
         return x
     if isinstance(x, (bool, str)) or x is None:
         raise TypeError(f"{who}: {name} must be a tensor or a number, got {type(x).__name__}")
-    return base.const(x)
+    return base.const(x, who)
 
 
 def _factors(t: Any, tensor1: Any, tensor2: Any, who: str) -> tuple:

@@ -223,7 +223,7 @@ class MoreMethods(MathMethods):
     def kron(self, other: Any) -> "Tensor":
         """The Kronecker product: out[i*q + k, ...] = self[i, ...] * other[k, ...] (the shorter
         shape padded with leading 1s); bilinear, so the gradients are the matching sums."""
-        o = _other(other)
+        o = _other(other, "kron")
         nd = max(self._data.ndim, o._data.ndim)
         sa = (1,) * (nd - self._data.ndim) + self._data.shape
         sb = (1,) * (nd - o._data.ndim) + o._data.shape

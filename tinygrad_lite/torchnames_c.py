@@ -428,7 +428,7 @@ def new(t: Tensor, args: tuple, device: Any = None) -> Tensor:
         return other.view(tuple(other.shape))
     from .size import Size
     if len(args) == 1 and isinstance(args[0], (list, tuple, np.ndarray)) and not isinstance(args[0], Size):
-        return const(np.array(args[0]).astype(dt))
+        return const(np.asarray(const(args[0], "new").data, dtype=dt))
     shape = factories.size_arg("new", args) if args else (0,)
     return make(np.zeros(shape, dt), None, (), None, False)
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from . import graph, ops
 from .anomaly import note_value as _note
-from .scalarmath import _compare, _div, _exp, _exponent, _floordiv, _log, _num, _plain, _pow, _remainder
+from .scalarmath import ValueCopies, _compare, _div, _exp, _exponent, _floordiv, _log, _num, _plain, _pow, _remainder
 
 Number = Union[int, float]
 
@@ -242,7 +242,7 @@ def _reaches_grad(v: "Value") -> bool:
     return v._reach
 
 
-class Value:
+class Value(ValueCopies):
     """A scalar that remembers how it was computed, micrograd-style.
 
     ``data`` and ``grad`` are Python floats; ``grad`` starts at 0.0 and, on leaves,
@@ -274,7 +274,10 @@ class Value:
                 data = float(data)  # numpy scalars and other real numbers
             except (TypeError, ValueError):
                 raise TypeError(f"Value: data must be a real number, got {type(data).__name__}") from None
-        self.data = float(data)
+        try:
+            self.data = float(data)
+        except OverflowError:
+            raise OverflowError(f"Value: data {data!r:.40} is too large for a float") from None
         self._grad = 0.0
         self._rg = True
         self._label = label
@@ -516,3 +519,4 @@ class Value:
 
     def __repr__(self) -> str:
         return f"Value(data={self.data}, grad={self.grad})"
+

@@ -156,6 +156,8 @@ class _Binary(Op):
                 except ValueError:
                     raise failed(self, shape_error(self.name, ad, bd), (a, b)) from None
                 raise failed(self, ValueError(f"{self.name}: {e}"), (a, b)) from None
+            except MemoryError as e:
+                raise failed(self, base.too_big(self.name, e, [ad.shape, bd.shape]), (a, b)) from None
             s = a._bs | b._bs
             bs, mix = batchstate.elementwise(self.name, data.shape, a, b, self.linear_in) if s else (0, None)
             return make(data, self, (a, b), None, a._rg or b._rg, bs, mix)
@@ -207,8 +209,8 @@ class _Const(_Unary):
         except OverflowError as e:  # an int beyond an int dtype: +, -, * wrap modulo 2**bits, as torch
             if not (type(c) is int and ad.dtype.kind in "iu" and self.name in ("add", "mul", "rsub")
                     and -2**63 <= c < 2**64):
-                failed(self, e, (a,))
-                raise
+                raise failed(self, OverflowError(f"{self.name}: {e} (the {type(c).__name__} operand does "
+                                                 f"not fit the tensor's dtype {ad.dtype})"), (a,)) from None
             c = np.array(c % (1 << (8 * ad.dtype.itemsize))).astype(ad.dtype)[()]
             data = self.compute(ad[()] if ad.ndim == 0 else ad, c)
         except Exception as e:

@@ -49,7 +49,7 @@ class Matmul(Op):
         """The hot path of ``forward`` + recording, for two Tensors."""
         try:
             out = a._data @ b._data  # numpy raises ValueError for a 0-d operand too
-        except ValueError:
+        except (ValueError, MemoryError):
             return Op.__call__(self, a, b)  # the error path: forward raises with the shapes
         if a._bs | b._bs:
             bs, mix = batchstate.matmul(a, b)
