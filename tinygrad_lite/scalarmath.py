@@ -114,6 +114,24 @@ def _exponent(k: object, message: str) -> Any:
     return k
 
 
+def _value_data(data: Any) -> float:
+    """A Value's ``data`` as a Python float: a real number (int, float, numpy scalar) that fits
+    a float; a bool or a string is a TypeError, an int too large an OverflowError."""
+    if isinstance(data, (bool, np.bool_)):
+        raise TypeError("Value: data must be a real number, got bool")
+    if not isinstance(data, (int, float)):
+        if isinstance(data, (str, bytes)):  # float("3") would parse it: a string is not a number
+            raise TypeError(f"Value: data must be a real number, got {type(data).__name__}")
+        try:
+            data = float(data)  # numpy scalars and other real numbers
+        except (TypeError, ValueError):
+            raise TypeError(f"Value: data must be a real number, got {type(data).__name__}") from None
+    try:
+        return float(data)
+    except OverflowError:
+        raise OverflowError(f"Value: data {data!r:.40} is too large for a float") from None
+
+
 class ValueCopies:
     """Base of ``Value``: its copies never walk the graph (no recursion however deep it is), as
     a Tensor's do not."""

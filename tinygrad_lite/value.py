@@ -17,9 +17,9 @@ from typing import Optional, Union
 
 import numpy as np
 
-from . import graph, ops
+from . import graph, ops, scalarmath
 from .anomaly import note_value as _note
-from .scalarmath import ValueCopies, _compare, _div, _exp, _exponent, _floordiv, _log, _num, _plain, _pow, _remainder
+from .scalarmath import _compare, _div, _exp, _exponent, _floordiv, _log, _num, _plain, _pow, _remainder
 
 Number = Union[int, float]
 
@@ -242,7 +242,7 @@ def _reaches_grad(v: "Value") -> bool:
     return v._reach
 
 
-class Value(ValueCopies):
+class Value(scalarmath.ValueCopies):
     """A scalar that remembers how it was computed, micrograd-style.
 
     ``data`` and ``grad`` are Python floats; ``grad`` starts at 0.0 and, on leaves,
@@ -260,24 +260,12 @@ class Value(ValueCopies):
     def __init__(self, data: Number, _children: tuple = (), _op: str = "", label: str = "") -> None:
         if isinstance(data, Value):
             data = data.data
-        if isinstance(data, (bool, np.bool_)):
-            raise TypeError("Value: data must be a real number, got bool")
         if not isinstance(label, str):
             raise TypeError(f"Value: label must be a str, got {type(label).__name__}")
         if _children or _op:  # a graph is recorded by the ops only: children given here would be dropped
             raise TypeError(f"Value: a Value made by hand is a leaf; got _children={_children!r}, _op={_op!r} "
                             f"(build it with the operators, e.g. a * b, a.tanh(), so backward knows its rule)")
-        if not isinstance(data, (int, float)):
-            if isinstance(data, (str, bytes)):  # float("3") would parse it: a string is not a number
-                raise TypeError(f"Value: data must be a real number, got {type(data).__name__}")
-            try:
-                data = float(data)  # numpy scalars and other real numbers
-            except (TypeError, ValueError):
-                raise TypeError(f"Value: data must be a real number, got {type(data).__name__}") from None
-        try:
-            self.data = float(data)
-        except OverflowError:
-            raise OverflowError(f"Value: data {data!r:.40} is too large for a float") from None
+        self.data = scalarmath._value_data(data)
         self._grad = 0.0
         self._rg = True
         self._label = label
