@@ -45,10 +45,10 @@ for a given delta in one of two ways:
   (small sigma, large q; huge sigma): there above Opacus's, never below. An upper bound, fast.
 * ``kind="pld"``: privacy loss distributions (Koskela et al. 2020; Doroshenko
   et al. 2022). The distribution of the privacy loss ``log(P(o) / Q(o))`` is
-  discretised on a grid of spacing :data:`PLD_VALUE_DISCRETIZATION_INTERVAL`
-  and composed by convolution; delta(epsilon) is read off it exactly up to
-  the discretisation, which rounds pessimistically. Tighter than RDP (often
-  10-20% smaller epsilon), and slower: 0.1 s to a few seconds per evaluation.
+  discretised on a grid of spacing :data:`PLD_VALUE_DISCRETIZATION_INTERVAL` and composed by
+  convolution; delta(epsilon) is read off it exactly up to the discretisation, which rounds
+  pessimistically. Tighter than RDP (often 10-20% smaller epsilon), and slower: 0.1 s to a few
+  seconds per evaluation for sigma >= 0.3; the grid grows as 1/sigma^2 (sigma ~0.06: 10 s or more).
 
 Either way epsilon is an upper bound: never an underestimate of the privacy lost.
 """
