@@ -225,6 +225,9 @@ class Clip(_Unary):
         floats = [np.asarray(v).dtype for v in (lo, hi) if v is not None and np.asarray(v).dtype.kind == "f"]
         if dt.kind != "f" and floats:  # an integer tensor with a float bound becomes float, as in torch
             dt = np.result_type(dt, *floats)
+        elif dt.kind == "b":  # a bool tensor with integer bounds becomes int64 (an int Tensor's dtype), as torch
+            dt = np.result_type(*[np.asarray(getattr(v, "data", v)).dtype if isinstance(v, (base.Tensor, np.ndarray))
+                                  else np.dtype(np.int64) for v in (lo, hi) if v is not None])
         else:  # a wider float Tensor bound widens it, as in torch, if it has axes or the tensor has none
             wide = [np.asarray(getattr(v, "data", v)) for v in arrays]
             dt = np.result_type(dt, *[w.dtype for w in wide if w.dtype.kind == "f" and (w.ndim or not a.ndim)])
