@@ -633,3 +633,17 @@ def test_lstsq_residuals_have_torchs_shape_and_values(driver: str, bshape: tuple
     assert ours.residuals.shape == tuple(theirs.residuals.shape)
     np.testing.assert_allclose(ours.residuals.numpy(), theirs.residuals.numpy(), rtol=1e-10)
     np.testing.assert_allclose(ours.solution.numpy(), theirs.solution.numpy(), rtol=1e-10)
+
+
+def test_slogdet_sign_requires_grad_as_torch_and_sends_no_gradient() -> None:
+    a = rnd(147, 2, 3, 3)
+    x, t = Tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    ours, theirs = L.slogdet(x), T.slogdet(t)
+    assert ours.sign.requires_grad and theirs.sign.requires_grad
+    (ours.sign * 5.0 + ours.logabsdet).sum().backward()
+    (theirs.sign * 5.0 + theirs.logabsdet).sum().backward()
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-10)
+    singular = Tensor(np.array([[1.0, 2.0], [2.0, 4.0]]), requires_grad=True)
+    L.slogdet(singular).sign.backward()  # (a zero gradient, not the nan of the infinite inverse)
+    np.testing.assert_array_equal(singular.grad, np.zeros((2, 2)))
+    assert not L.slogdet(Tensor(a)).sign.requires_grad

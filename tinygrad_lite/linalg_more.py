@@ -107,7 +107,10 @@ def slogdet(A: Any) -> SlogdetResult:
     A = _mat("linalg.slogdet", A, True)
     out = M.LOGABSDET(A, who="linalg.slogdet")
     sign = np.asarray(M.slogdet_of(A.data)[0], out.data.dtype)
-    return SlogdetResult(Tensor(sign), out)
+    if not out.requires_grad:
+        return SlogdetResult(Tensor(sign), out)
+    from .factories import where  # (sign in the graph with a zero gradient, so it requires grad, as torch's)
+    return SlogdetResult(where(np.ones(sign.shape, bool), sign, A.sum((-2, -1))), out)
 
 
 # ------------------------------------------------------------------ inverses, solves ---------
