@@ -72,6 +72,8 @@ class DPSGD(Optimizer):
             data-parallel world above 1 it must be an int seed, the same on every rank.
         expected_batch_size: divide by this (an int >= 1) instead of the actual batch
             size; needed for noise-only steps (an empty batch, or no gradients at all).
+            Micro-batches accumulated before one step are one batch: E is the expected
+            count over all of them (Opacus multiplies its E by the number accumulated).
         accountant: an object with ``step(noise_multiplier, sample_rate)`` (such as
             ``tl.privacy.Accountant``), told about every step; needs ``sample_rate``.
         sample_rate: the probability in (0, 1] with which each sample enters a batch.
