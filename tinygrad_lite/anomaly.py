@@ -114,16 +114,23 @@ def created(t: Any) -> None:
     fn, line = _user_frame()
     t._src = (module_path(), fn, line)
     bad = _bad(t.data)
-    if bad and not any(_bad(p.data) for p in t._parents):
+    if bad and not any(_bad(p.data) for p in t._parents) and not _bad_constant(t._ctx):
         raise _forward_error(t, bad)
 
 
-def computed(t: Any, op: Any, parents: tuple) -> None:
+def _bad_constant(ctx: Any) -> bool:
+    """Whether the op's constants (kept as its ctx: the number of ``x + c``, the bounds of a
+    clamp) include a non-finite float: an input already non-finite (``x + float('-inf')``)."""
+    return any(type(c) is float and not math.isfinite(c) or isinstance(c, np.floating) and not np.isfinite(c)
+               for c in (ctx if type(ctx) is tuple else (ctx,)))
+
+
+def computed(t: Any, op: Any, parents: tuple, ctx: Any = None) -> None:
     """Called for a Tensor op built inside ``detect_anomaly`` that records nothing (no input
     requires grad, or ``no_grad``): the same forward check (``.node`` is the result, which
     has no op: ``.op`` names it)."""
     bad = _bad(t._data)
-    if bad and not any(_bad(getattr(p, "_data", p)) for p in parents):
+    if bad and not any(_bad(getattr(p, "_data", p)) for p in parents) and not _bad_constant(ctx):
         fn, line = _user_frame()
         path = module_path()
         mod = f"in module '{path}'" if path else "outside any module"

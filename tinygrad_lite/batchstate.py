@@ -35,8 +35,9 @@ def module_path(stack: Optional[tuple] = None) -> str:
     stack = tuple(state.modules) if stack is None else stack
     names = []
     for parent, child in zip(stack, stack[1:]):
-        for name, m in parent.named_children():
-            if m is child:
+        # (a descendant, not only a child: a ModuleList or ModuleDict between them is never called)
+        for name, m in parent.named_modules():
+            if m is child and name:
                 names.append(name)
                 break
         else:

@@ -97,6 +97,14 @@ class _Div(_Op):
         return _div(g, b.data), -g * _div(node.data, b.data)
 
 
+class _DivC(_Op):
+    name, rule, symbol, rsymbol = _like(ops.DIVC)
+
+    @staticmethod
+    def vjp(node: "Value", g: float) -> tuple:  # d(a/c)/da = 1/c
+        return (_div(g, node._ctx),)
+
+
 class _RDivC(_Op):
     name, rule, symbol, rsymbol = _like(ops.RDIVC)
 
@@ -200,7 +208,7 @@ class _Remainder(_Op):
 
 ADD, ADDC, SUB, RSUBC = _Add(), _AddC(), _Sub(), _RSubC()
 FLOORDIV, REMAINDER = _FloorDiv(), _Remainder()
-MUL, MULC, DIV, RDIVC, POW, RPOW = _Mul(), _MulC(), _Div(), _RDivC(), _Pow(), _RPow()
+MUL, MULC, DIV, DIVC, RDIVC, POW, RPOW = _Mul(), _MulC(), _Div(), _DivC(), _RDivC(), _Pow(), _RPow()
 RELU, TANH, EXP, LOG, SIGMOID, ABS = _Relu(), _Tanh(), _Exp(), _Log(), _Sigmoid(), _Abs()
 _state = graph.state
 _new = object.__new__
@@ -381,7 +389,7 @@ class Value(scalarmath.ValueCopies):
             return _node(_div(self.data, other.data), (self, other), DIV)
         if _num(other):
             other = _plain(other)
-            return _node(_div(self.data, other), (self,), MULC, _div(1.0, other))
+            return _node(_div(self.data, other), (self,), DIVC, other)
         return NotImplemented
 
     def __rtruediv__(self, other: Number) -> "Value":

@@ -225,7 +225,7 @@ def make(data: np.ndarray, op: Any, parents: tuple, ctx: Any, rg: bool, bs: int 
         t._inf = True
     if op is not None and st["anomaly"]:  # (an op that records nothing is checked too)
         from ..anomaly import computed
-        computed(t, op, parents)
+        computed(t, op, parents, ctx)
     if bs & 1:  # BATCHED outside the graph: the batch it is of (batchstate.origin)
         t._origin = batchstate.origin(parents)
     if parents and t._data.base is not None:
