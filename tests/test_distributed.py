@@ -765,12 +765,13 @@ def test_ranks_of_one_sample_each_cannot_tell_a_mean_from_a_sum(mpi: None, tmp_p
             assert_close_relative(r[str(i)], p.grad, 1e-12)
 
 
-@pytest.mark.parametrize("cost", ["sum", "mean"])
+@pytest.mark.parametrize("cost", ["sum", "mean", "meanop"])
 def test_the_short_last_batch_takes_the_reduction_an_earlier_batch_told(mpi: None, tmp_path: Path,
                                                                         cost: str) -> None:
-    """An epoch's last batch with at most one sample per rank: the cost of one sample reads as a
-    sum whether it is one or a mean, so the reduction the earlier batch of the same parameters
-    told is taken (this used to refuse mid-training)."""
+    """An epoch's last batch with at most one sample per rank: the cost of one sample written as
+    a sum reads as a sum whether it is one or a mean divided by B, so the reduction the earlier
+    batch of the same parameters told is taken (this used to refuse mid-training); a cost
+    written with a mean op reads as a mean of one sample too."""
     job(3, SCRIPTS / "one_sample_only.py", tmp_path, f"last_{cost}")
     X = np.random.default_rng(0).normal(size=(7, 3))[5:]
     m = tl.nn.Linear(3, 1, rng=0)
@@ -779,6 +780,17 @@ def test_the_short_last_batch_takes_the_reduction_an_earlier_batch_told(mpi: Non
     for i, p in enumerate(m.parameters()):
         for r in rank_files(tmp_path, 3):
             assert_close_relative(r[str(i)], p.grad, 1e-12)
+
+
+@pytest.mark.parametrize("case", ["switch", "fresh"])
+def test_one_sample_per_rank_of_a_sum_is_not_taken_for_an_earlier_mean(mpi: None, tmp_path: Path,
+                                                                       case: str) -> None:
+    """A sum cost over one sample per rank after a mean cost (of the same model written with a
+    mean op, or of another model of the same shapes): nothing tells this cost's reduction, so
+    it is refused on every rank, not averaged as the earlier one."""
+    done = job(3, SCRIPTS / "one_sample_only.py", tmp_path, case, check=False)
+    assert done.returncode != 0
+    assert "a sum look alike; pass reduction='mean' or 'sum'" in done.stderr
 
 
 def test_a_rank_whose_script_never_calls_init_ends_the_job_instead_of_a_hang(mpi: None, tmp_path: Path) -> None:

@@ -38,6 +38,19 @@ from .lazygrad import LazyGrad  # noqa: F401  (re-exported: tensors accumulate i
 from .samplerows import DenseRows, OuterRows, PushedRows, Rows, ShareRows, _Summed, dense_sum, push, sq_norms, widened  # noqa: F401  (re-exported)
 
 
+class BatchRecord(tuple):
+    """``p.last_batch``, ``(n, reduction)``, with ``kind``: the reduction the cost's op wrote
+    (``.sum()`` is "sum" also when divided by B). Of one sample a mean and a sum weigh it alike;
+    ``tl.distributed`` reads ``kind`` to tell a cost written as a sum from one written as a mean."""
+
+    def __new__(cls, record: tuple, kind: Any = None) -> "BatchRecord":
+        self = super().__new__(cls, record)
+        self.kind = kind
+        return self
+
+    def __reduce__(self) -> tuple:  # (copies and pickles keep kind)
+        return BatchRecord, (tuple(self), self.kind)
+
 class Segment:
     """One batch's per-sample gradient of one parameter: ``parts`` add up to S (B rows).
     ``ident`` names the batch (``batchstate.batch_ident``); ``order`` counts the segments made
@@ -296,7 +309,7 @@ class Context:
             elif prev and prev[0]:  # another backward into the same .grad (accumulation): sums add up
                 leaf.last_batch = (prev[0] + B, "sum" if prev[1] == reduction == "sum" else "accumulated")
             else:
-                leaf.last_batch = (B, reduction)
+                leaf.last_batch = BatchRecord((B, reduction), self.kind)
             if modes[k] == "rows" or (self.mode == "norms" and self.error):
                 ps = leaf._ps if leaf._ps is not None else SampleGrads()
                 last = ps.segments[-1] if ps.segments else None

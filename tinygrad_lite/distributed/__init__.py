@@ -62,7 +62,7 @@ import numpy as np
 from ..ops.memory import owned_grad, scratch
 from ..tensor import Tensor
 from . import _abort, _mpi
-from ._batch import _REDUCTIONS, ONE_SUM, _local_batch
+from ._batch import _REDUCTIONS, MEAN_BY_SUM, ONE_SUM, _local_batch
 
 __all__ = [
     "all_reduce_gradients",
@@ -164,7 +164,7 @@ def _parameters(params_or_module: ParamsLike, fn: str, buffers: bool = False) ->
 _signatures: dict[tuple, tuple[int, int, int, int]] = {}
 # the reduction all_reduce_gradients last found for a signature: of a batch in which every rank
 # holds at most one sample it cannot be read from the costs
-_told: dict[tuple[int, int, int, int], int] = {}
+_told: dict[tuple, int] = {}
 
 
 def _shape_signature(params: list[Tensor], flags: bool = False) -> tuple[int, int, int, int]:
@@ -429,8 +429,11 @@ def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, 
     # else the last call for these parameters that could tell (the short last batch of an epoch)
     every = {int(c) for c in rows[:, _REDUCTION]} - {0}
     codes = {int(c) for c, k in zip(rows[:, _REDUCTION], rows[:, _N]) if k > 1} - {0} or every - {ONE_SUM} or every
-    if codes == {ONE_SUM} and signature in _told:
-        codes = {_told[signature]}
+    told = (signature, tuple(map(id, params)))  # (these parameters: another model of the same shapes is not told)
+    if codes == {ONE_SUM} and told in _told:
+        codes = {_told[told]}
+    written = codes  # (a mean written as sum / B, MEAN_BY_SUM, is a mean)
+    codes = {_REDUCTIONS["mean"] if c == MEAN_BY_SUM else c for c in codes}
     if codes == {ONE_SUM}:
         raise ValueError("dist.all_reduce_gradients: no rank's part of this batch holds more than one sample, "
                          "and of one sample a cost written as a sum divided by the batch size (a mean) and a sum "
@@ -438,12 +441,14 @@ def all_reduce_gradients(params_or_module: ParamsLike, n: Optional[int] = None, 
                          "them apart)")
     if len(codes) > 1:
         raise ValueError("dist.all_reduce_gradients: some ranks' costs are means and others' sums "
-                         f"(per rank: {rows[:, _REDUCTION].astype(int).tolist()}, 1 = mean, 2 = sum)")
+                         f"(per rank: {rows[:, _REDUCTION].astype(int).tolist()}, 1 or 4 = mean, 2 or 3 = sum)")
     mean = codes != {_REDUCTIONS["sum"]}
-    if len(codes) == 1 and codes <= set(_REDUCTIONS.values()):  # (the same on every rank: read from rows)
+    # remembered only for a cost written as a sum (a sum, or sum / B): one sample of the same cost
+    # reads as a sum again; a cost written with a mean op reads as a mean even of one sample
+    if written in ({MEAN_BY_SUM}, {_REDUCTIONS["sum"]}):  # (the same on every rank: read from rows)
         if len(_told) > 64:
             _told.clear()
-        _told[signature] = codes.pop()
+        _told[told] = codes.pop()
     n_total = int(rows[:, _N].sum())
     # each rank's weight: n_k / N for a mean cost (so the sum over ranks is the global mean
     # and the result needs only a cast), 1 for a sum cost; an empty shard sends zeros

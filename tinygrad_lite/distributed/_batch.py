@@ -15,6 +15,10 @@ _REDUCTIONS = {"mean": 1, "sum": 2}
 # the code of a rank whose one sample's cost reads as a sum: of one sample, sum / len(x) (a mean)
 # and a sum look alike; ranks with more samples, or reduction=, say which (all_reduce_gradients)
 ONE_SUM = 3
+# the code of a mean written as a sum divided by the batch size (``l.sum() / len(x)``): of one
+# sample such a cost reads as a sum, so the reduction found here may stand for a later batch in
+# which every rank holds one sample (all_reduce_gradients); a mean op's may not
+MEAN_BY_SUM = 4
 
 # costs no sample count weighs exactly (``p.last_batch``'s reduction), and the fix for each
 _REFUSED = {
@@ -104,6 +108,9 @@ def _local_batch(params: list[Tensor], n: Optional[int], reduction: Optional[str
         n, found = recorded
         if reduction is None and found == "sum" and int(n) == 1:
             return 1, ONE_SUM
+        if reduction is None and found == "mean" and all(
+                getattr(params[i].last_batch, "kind", None) == "sum" for i in with_grad):
+            return int(n), MEAN_BY_SUM
         return int(n), _REDUCTIONS[reduction or found]
     if reduction is None:
         reduction = recorded[1] if recorded is not None and recorded[1] in _REDUCTIONS else "mean"  # (weighted too)
