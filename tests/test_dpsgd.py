@@ -512,7 +512,7 @@ ROOT = Path(tl.__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent / "mpi_scripts"))
 import dpsgd_run  # noqa: E402
 
-DIST_CASES = ["uneven", "sum", "empty", "nobackward", "poisson"]
+DIST_CASES = ["uneven", "sum", "empty", "nobackward", "poisson", "private"]
 
 
 def mpi_job(n: int, *args: Any) -> subprocess.CompletedProcess:
@@ -532,11 +532,14 @@ def test_dpsgd_across_two_ranks_equals_one_process(tmp_path: Path) -> None:
     """Uneven shards, an empty shard with and without a backward, a sum cost, and Poisson
     batches with empty shards and noise-only steps: every rank ends bitwise equal, and equal
     to one process over the same global batches to 1e-12."""
-    done = mpi_job(2, tmp_path, ",".join(DIST_CASES))
+    import importlib.util
+
+    cases = [c for c in DIST_CASES if c != "private" or importlib.util.find_spec("dp_accounting")]
+    done = mpi_job(2, tmp_path, ",".join(cases))
     assert done.returncode == 0, f"job failed:\n{done.stdout}\n{done.stderr}"
     ranks = [np.load(tmp_path / f"rank{r}.npz") for r in range(2)]
     start = [p.data for p in dpsgd_run.make_model(seed=0).parameters()]
-    for case in DIST_CASES:
+    for case in cases:
         ref = dpsgd_run.run(case, 0, 1)
         for i, (r, w0) in enumerate(zip(ref, start)):
             got = ranks[0][f"{case}__{i}"]
@@ -552,6 +555,14 @@ def test_dpsgd_across_ranks_needs_the_same_int_seed(tmp_path: Path, case: str) -
     assert done.returncode != 0
     assert "ValueError" in done.stderr and "int seed, the same on every rank" in done.stderr
     assert not any(tmp_path.iterdir())  # no rank went on to write results
+
+
+def test_make_private_across_ranks_needs_an_int_seed(tmp_path: Path) -> None:
+    pytest.importorskip("dp_accounting")
+    done = mpi_job(2, tmp_path, "private_noseed")
+    assert done.returncode != 0
+    assert "make_private: in a data-parallel world of 2 processes seed must be an int" in done.stderr
+    assert not any(tmp_path.iterdir())
 
 
 def test_the_dp_section_of_the_docs_runs(capsys: pytest.CaptureFixture) -> None:

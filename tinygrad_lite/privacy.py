@@ -482,11 +482,11 @@ def make_private(
     after ``epochs`` epochs ``optimizer.accountant.get_epsilon(target_delta)
     <= target_epsilon``; training longer spends more. ``seed`` (None, an int
     or a Generator) seeds both the sampling and the noise, as two independent
-    streams (the loader gets an int ``seed`` itself).
+    streams (the loader gets an int ``seed`` itself). In a data-parallel world above 1
+    (``tl.distributed``) the loader yields this rank's shard and ``seed`` must be an int.
 
-    Raises:
-        ValueError / TypeError: on a bad argument (named in the message); nothing is built then.
-        ImportError: when ``dp_accounting`` is not installed.
+    Raises ValueError / TypeError on a bad argument (named; nothing is built), and ImportError
+    without ``dp_accounting``.
     """
     from . import data, optim  # the classes are looked up when called
 
@@ -505,11 +505,11 @@ def make_private(
     if batch_size > n:
         raise ValueError(f"batch_size={batch_size} exceeds the number of samples len(X)={n}")
     loader_seed, noise_seed = _seeds(seed)
+    shard = optim.dpsgd.data_parallel_shard("make_private", seed)  # (this rank's part of each batch)
     q, per_epoch = batch_size / n, n // batch_size  # the Poisson loader's sample_rate and len()
     sigma = get_noise_multiplier(target_epsilon, target_delta, q, steps=epochs * per_epoch, kind=kind)
-
     loader = data.DataLoader(*((X,) if y is None else (X, y)), batch_size=batch_size, sampling="poisson",
-                             seed=loader_seed)
+                             seed=loader_seed, shard=shard)
     if loader.sample_rate != q or len(loader) != per_epoch:
         raise RuntimeError(f"the Poisson DataLoader has sample_rate {loader.sample_rate} and {len(loader)} "
                            f"batches per epoch; the accounting assumed {q} and {per_epoch}")

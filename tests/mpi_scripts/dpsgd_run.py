@@ -12,7 +12,9 @@ for the single-process reference. Cases:
 * ``poisson``: a Poisson-sampled, sharded loader with ``expected_batch_size`` (shards, and
   some whole global batches, are empty: noise-only steps);
 * ``seedmismatch`` / ``generator``: each rank seeds differently / passes a Generator: every
-  rank must raise ``ValueError``.
+  rank must raise ``ValueError``;
+* ``private``: ``tl.privacy.make_private`` (its loader yields each rank's shard of the
+  Poisson batches); ``private_noseed``: the same without a seed: every rank raises ``ValueError``.
 """
 
 from __future__ import annotations
@@ -48,6 +50,17 @@ def run(case: str, rank: int, world: int) -> list[np.ndarray]:
     """The final weights after DPSGD steps over this rank's shards of the same global batches."""
     X, Y = make_data()
     model = make_model(seed=0)
+    if case.startswith("private"):
+        opt, loader = tl.privacy.make_private(model, X, Y, batch_size=6, epochs=1, target_epsilon=5.0,
+                                              target_delta=1e-5, max_grad_norm=0.3, lr=0.2,
+                                              seed=None if case == "private_noseed" else 7)
+        for k, (xb, yb) in enumerate(loader):
+            if k == STEPS:
+                break
+            opt.zero_grad()
+            tl.nn.mse_loss(model(xb), yb).backward()
+            opt.step()
+        return [p.data.copy() for p in model.parameters()]
     seed = {"seedmismatch": 7 + rank, "generator": np.random.default_rng(7)}.get(case, 7)
     opt = tl.optim.DPSGD(model.parameters(), lr=0.2, max_grad_norm=0.3, noise_multiplier=0.8, rng=seed,
                          expected_batch_size=2 if case == "poisson" else None)

@@ -407,3 +407,17 @@ def _world() -> int:
     if dist is None or not dist.is_initialized():
         return 1
     return int(dist.world_size())
+
+
+def data_parallel_shard(who: str, seed: Any) -> Optional[tuple[int, int]]:
+    """``(rank, world_size)`` of a data-parallel world above 1 (``tl.distributed``), else None.
+    There every rank must draw the same global batches and the same noise: ``seed`` must be an
+    int (the same on every rank), else a ``ValueError`` naming ``who``."""
+    world = _world()
+    if world == 1:
+        return None
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise ValueError(f"{who}: in a data-parallel world of {world} processes seed must be an int, the same on "
+                         f"every rank (each rank takes its shard of one global batch, and one noise), got {seed!r}")
+    import sys
+    return int(sys.modules["tinygrad_lite.distributed"].rank()), world
