@@ -466,7 +466,7 @@ def test_make_private_wiring(fakes: tuple) -> None:
     model = _model()
     opt, loader = privacy.make_private(model, X, y, **SETUP, seed=7)
     assert loaders == [loader] and optimizers == [opt]
-    assert loader.kwargs == {"batch_size": 40, "sampling": "poisson", "seed": 7}
+    assert loader.kwargs == {"batch_size": 40, "sampling": "poisson", "seed": 7, "shard": None}  # (one process)
     kw = opt.kwargs
     # q = 40 / 400 and 3 epochs of 400 // 40 batches
     assert kw["noise_multiplier"] == privacy.get_noise_multiplier(2.0, 1e-5, 0.1, steps=30)
