@@ -33,7 +33,7 @@ import numpy as np
 
 from .batchstate import BATCHED, MIXED, STAT, batch_ident
 from .batchstate import fit as _fit
-from .keptinputs import watch
+from .keptinputs import before_write, watch  # noqa: F401  (before_write re-exported: Tensor.numpy)
 from .lazygrad import LazyGrad  # noqa: F401  (re-exported: tensors accumulate it)
 from .samplerows import DenseRows, OuterRows, PushedRows, Rows, ShareRows, _Summed, dense_sum, push, sq_norms, widened  # noqa: F401  (re-exported)
 
@@ -152,7 +152,7 @@ class Context:
     ``"norms"`` (norms now, nothing kept) or ``"plain"`` (only the batch size and the cost's
     reduction, for ``p.last_batch``)."""
 
-    def __init__(self, root: Any, mode: str) -> None:
+    def __init__(self, root: Any, mode: str, seed: Optional[np.ndarray] = None) -> None:
         self.mode = mode
         self.B: Optional[int] = None
         self.c: Optional[float] = 1.0 if root._bs & BATCHED else None
@@ -164,8 +164,16 @@ class Context:
         self.direct: dict = {}  # leaf -> its gradient not carried by any sample's rows (a penalty's)
         self.shared = False  # whether some gradient reaches a parameter so (a term of no sample)
         self.keys: dict = {}
+        self.uneven = False  # (backward(gradient=v) weighing the samples of a batched root unevenly)
         if root._bs & BATCHED:
             self.B = root._data.shape[0]
+            if seed is not None and seed.size:  # v weighs sample b's term by v[b]: a weight as _reduction's
+                rows = np.asarray(seed).reshape(self.B, -1)
+                if not (rows == rows[0]).all():
+                    self.weight, self.uneven = None, True
+                elif (rows[0] == rows[0, 0]).all():
+                    w, eps = float(rows[0, 0]), 16 * np.finfo(rows.dtype).eps if rows.dtype.kind == "f" else 0.0
+                    self.weight = next((e for e in (1.0 / self.B, 1.0) if abs(w - e) <= eps * e), w)
         self._plain = mode == "plain" or bool(self.error)
 
     @property
@@ -283,6 +291,8 @@ class Context:
                 reduction = "sum"
             elif not self.error:  # a weight of neither (loss / 2): tl.distributed asks which it is
                 reduction = "scaled"
+        elif self.uneven and not self.error:  # (per-sample weights v[b] of backward(gradient=v): neither)
+            reduction = "scaled"
         if self.kind == "weighted" and reduction in ("mean", "scaled"):  # (class weights: no count weighs it)
             reduction = "weighted"
         elif self.shared and reduction == "sum":  # (a penalty every rank would add: tl.distributed refuses)

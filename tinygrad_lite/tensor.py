@@ -106,13 +106,10 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
             raise _base.DtypeError(f"Tensor: only floating-point tensors can require gradients, got dtype {arr.dtype}")
         if batched and arr.ndim == 0:
             raise ValueError("Tensor: batched=True needs at least one axis (axis 0 indexes the samples)")
-        self._data = arr
-        self._v = 0
-        self._grad = self._lazy = None
+        self._data, self._v = arr, 0
+        self._grad = self._lazy = self._op = self._ctx = self._ps = self._gs = None
         self._rg = self._param = bool(requires_grad)  # _param: a module's parameter, also when frozen
-        self.name = name
-        self._parents = ()
-        self._op = self._ctx = self._ps = self._gs = None
+        self.name, self._parents = name, ()
         self._bs = BATCHED if batched else 0
         self._internal = False  # (True, or a weak reference to the tensor, on a former node: formers)
         if graph.state.inference:  # (made in an inference_mode block: is_inference(), as torch)
@@ -151,8 +148,10 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
         return g
 
     @grad.setter
-    def grad(self, value: Optional[ArrayLike]) -> None:
+    def grad(self, value: Optional[ArrayLike]) -> None:  # (None clears the per-sample gradients too, as zero_grad)
         self._grad, self._lazy = None if value is None else checked_grad(self, value), None
+        if value is None:
+            persample.clear(self, (0, None))
 
     @property
     def batched(self) -> bool:
@@ -181,9 +180,7 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
 
     @grad_sample.setter
     def grad_sample(self, value: Optional[np.ndarray]) -> None:
-        self._ps = None
-        self._gs = value
-        self._gsnorm = None  # the norms follow the new rows
+        self._ps, self._gs, self._gsnorm = None, value, None  # (the norms follow the new rows)
 
     @property
     def grad_sample_norm(self) -> Optional[np.ndarray]:
@@ -239,19 +236,22 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
                 self.grad = np.asarray(self.grad + g)  # 0-d sums are numpy scalars
 
     def numpy(self, *, force: bool = False) -> np.ndarray:
-        """The underlying array (shared, not copied; ``force=True``, torch's keyword: a copy).
-        Unlike torch, a tensor that requires grad is not refused: ``.numpy()`` is the value, as
-        ``.data`` is (the contract), and changing that array in place is the caller's risk."""
-        return self.data.copy() if check_bool("numpy", "force", force) else self.data
+        """The underlying array (shared; ``force=True``, torch's keyword: a copy), also of a tensor
+        that requires grad (the contract). Gradients kept as factors that read it are multiplied
+        out first, so changing the array in place leaves them as the backward made them."""
+        if not check_bool("numpy", "force", force):
+            persample.before_write(self)
+        return self.data.copy() if force else self.data
 
     def detach(self) -> "Tensor":
-        """A tensor sharing this data, cut from the graph (keeps the batched flag). An
+        """A tensor sharing this data, cut from the graph (keeps the batched flag, and the mark
+        of a batch statistic: a per-sample gradient through it is refused, as under no_grad). An
         optimizer step that later changes the shared memory makes graphs that read the
         detached tensor refuse ``backward``, as graphs that read the parameter do."""
         d = self._data
         if (self._op is None and self.requires_grad) or d.base is not None:
             _base.detached(d)
-        return make(d, None, (), None, False, self._bs & BATCHED)
+        return make(d, None, (), None, False, self._bs, getattr(self, "_mix", None) if self._bs else None)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         if check_bool("requires_grad_", "requires_grad", requires_grad) and not _float_dtype(self.data.dtype):
@@ -316,7 +316,7 @@ class Tensor(TorchMethods, StatsMethods, SpecialMethods, FillMethods, LinalgMeth
         ctx = None
         if self._bs:
             mode = "rows" if per_sample is True else ("norms" if per_sample == "norms" else "plain")
-            ctx = persample.Context(self, mode)
+            ctx = persample.Context(self, mode, None if gradient is None else seed)
         order = checked_order(self)  # refuses values changed in place since the forward
         st = graph.state
         st.lazy = trace is None and (graph.LAZY.get(ctx.mode, False) if ctx is not None else "plain")  # (graph.LAZY)
