@@ -793,6 +793,29 @@ def test_one_sample_per_rank_of_a_sum_is_not_taken_for_an_earlier_mean(mpi: None
     assert "a sum look alike; pass reduction='mean' or 'sum'" in done.stderr
 
 
+@pytest.mark.parametrize("status", [3, 0])
+def test_sys_exit_on_one_rank_under_plain_mpiexec_ends_the_job(mpi: None, tmp_path: Path, status: int) -> None:
+    """Started by mpiexec itself (not the launcher), a rank that leaves by sys.exit makes the last
+    exchange init() registered at exit: the rank still calling collectives raises, naming it,
+    and the job ends non-zero instead of waiting forever; a job whose ranks all end normally
+    exits 0."""
+    script = tmp_path / "leave.py"
+    script.write_text("import sys, time, numpy as np\nfrom tinygrad_lite import distributed as dist\n"
+                      "dist.init()\nif dist.rank() == 1 and sys.argv[1] != 'none':\n    sys.exit(int(sys.argv[1]))\n"
+                      "time.sleep(0.3)\nfor _ in range(3):\n    dist.allreduce_sum(np.ones(3))\n"
+                      "print('rank', dist.rank(), 'went on', flush=True)\n")
+    mpiexec = launcher.find_mpiexec()
+    start = time.monotonic()
+    done = run([mpiexec, "-n", "2", sys.executable, str(script), str(status)], timeout=40)
+    assert time.monotonic() - start < 20
+    assert done.returncode != 0
+    assert "the script ended on rank(s) [1]" in done.stderr
+    assert "rank 0 went on" not in done.stdout
+    done = run([mpiexec, "-n", "2", sys.executable, str(script), "none"], timeout=40)
+    assert done.returncode == 0, done.stderr
+    assert "rank 0 went on" in done.stdout and "rank 1 went on" in done.stdout
+
+
 def test_a_rank_whose_script_never_calls_init_ends_the_job_instead_of_a_hang(mpi: None, tmp_path: Path) -> None:
     """Rank 0 waits in init() (MPI's start-up waits for every rank of the job) and then in a
     collective: rank 1, whose script ends without ever calling init(), joins the world at its

@@ -52,7 +52,9 @@ Optional extra: ``pip install "tinygrad_lite[distributed]"`` (mpi4py and the
 
 from __future__ import annotations
 
+import atexit
 import math
+import sys
 import zlib
 from collections.abc import Iterable
 from typing import Any, Optional, Union
@@ -106,6 +108,18 @@ def init() -> None:
     _comm, _rank, _size, _initialized = comm, rank_, size_, True
     if size_ > 1:
         _abort.install(comm, rank_, size_)
+        atexit.register(_at_exit)  # (a rank whose script exits, also by sys.exit, says so to the others)
+
+
+def _at_exit() -> None:
+    """The last exchange of a rank whose interpreter exits (``_run.script_ended``; under the launcher
+    it was made already): a rank still calling collectives raises; here the mismatch is reported."""
+    from ._run import script_ended
+
+    try:
+        script_ended()
+    except (RuntimeError, ValueError) as e:
+        sys.stderr.write(f"rank {_rank}: {e}\n")
 
 
 def is_initialized() -> bool:
@@ -242,9 +256,9 @@ def _exchange_headers(header: np.ndarray, local_error: Optional[BaseException]) 
         raise ValueError(f"dist.{fn}: the arrays differ in shape or dtype across ranks ({detail}); every "
                          "rank must pass an array of the same shape and dtype")
     if np.any(sig != sig[0]):
-        detail = "; ".join(
-            f"rank {r}: {int(rows[r, _COUNT])} parameters, {int(rows[r, _TOTAL])} elements"
-            for r in range(_size)
+        detail = "; ".join(  # (the checksum of the shapes, dtypes and flags tells which ranks differ)
+            f"rank {r}: {int(rows[r, _COUNT])} parameters, {int(rows[r, _TOTAL])} elements, layout "
+            f"{int(rows[r, _CRC]):08x}" for r in range(_size)
         )
         raise ValueError(
             f"dist.{fn}: the parameters differ in shape, number or dtype across ranks, or in which require grad "

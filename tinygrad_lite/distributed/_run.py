@@ -10,7 +10,8 @@ collective. Here such an exit prints ``rank K: exited with status S`` and ends
 every rank of the job, with that status. A script that ends normally makes one last
 exchange (``script_ended``), after joining the world if it never called ``init()``: a rank
 still calling collectives then raises on every rank instead of waiting for the rank that is
-gone.
+gone. Started by ``mpiexec`` or ``srun`` directly, a rank that called ``init()`` makes the same
+last exchange when its interpreter exits (``sys.exit`` too; ``init()`` registers it with ``atexit``).
 """
 
 from __future__ import annotations
@@ -50,9 +51,12 @@ def script_ended() -> None:
     rank whose script never called ``init()`` joins the world first (the other ranks' ``init()``
     waits for every rank of the job to start MPI)."""
     dist = sys.modules[__package__]  # (the package, whose init() the script called, or not)
+    if getattr(dist, "_ended", False):  # (once: the launcher calls it, and so does the exit hook init() set)
+        return
     if not dist._initialized and _mpi.launched():
         dist.init()
     if dist._initialized and dist._size > 1:
+        dist._ended = True
         dist._exchange_headers(dist._header(4, False), None)
 
 
