@@ -194,8 +194,14 @@ def test_every_example_has_a_check() -> None:
     assert set(EXAMPLES) == set(CHECKS)
 
 
+# the optional extras an example needs beyond the library ([examples]: scikit-learn; [privacy])
+NEEDS = {"cnn_digits": ["sklearn"], "dp_digits": ["sklearn", "dp_accounting"]}
+
+
 @pytest.mark.parametrize("name", EXAMPLES)
 def test_example(name: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    for module in NEEDS.get(name, []):
+        pytest.importorskip(module)
     result = load(name).main(fast=True, out=tmp_path)
     assert capsys.readouterr().out.strip()   # it printed its numbers
     CHECKS[name](result)

@@ -766,6 +766,7 @@ def test_viz_save_with_a_bad_format_or_path_writes_nothing(tmp_path: pathlib.Pat
 
 # ------------------------------------------------------------------ privacy and distributed (spot checks)
 def test_privacy_spot_checks() -> None:
+    pytest.importorskip("dp_accounting")  # (the [privacy] extra)
     from tinygrad_lite import privacy
     _raises(lambda: privacy.Accountant("x"), ValueError, "kind")
     acc = privacy.Accountant()
