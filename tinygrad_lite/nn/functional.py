@@ -325,16 +325,22 @@ def _check_reduction(op: str, reduction: str) -> None:
         raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
-def mse_loss(input: Any, target: Any, reduction: str = "mean", *, size_average: Optional[bool] = None,
-             reduce: Optional[bool] = None, weight: Any = None) -> Tensor:
+def mse_loss(input: Any = None, target: Any = None, reduction: str = "mean", *, size_average: Optional[bool] = None,
+             reduce: Optional[bool] = None, weight: Any = None, pred: Any = None) -> Tensor:
     """Squared error: mean (default) or sum over EVERY element of (pred - target)^2. With
     ``weight`` (input's shape), torch's weighted form: w (pred - target)^2, summed (divided by
     sum(w) for "mean"); every operand gets its gradient.
 
     With a batched ``pred`` of B samples, sample b's own term is the mean (or sum) over its
     outputs, so the cost is the mean (or sum) of the B per-sample terms. One fused node:
-    dL/dpred = 2 (pred - target) / N (N = number of elements; 1 for ``sum``).
+    dL/dpred = 2 (pred - target) / N (N = number of elements; 1 for ``sum``). ``pred=`` is the
+    contract's keyword for ``input``.
     """
+    if input is None or pred is not None or target is None:
+        from ..torchkw import one_of
+        input = one_of("mse_loss", input=input, pred=pred)
+        if target is None:
+            raise TypeError("mse_loss: missing the argument 'target'")
     if size_average is not None or reduce is not None:  # torch's legacy flags
         from .losses import _reduction
         reduction = _reduction("mse_loss", size_average, reduce, reduction)

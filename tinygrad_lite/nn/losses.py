@@ -244,9 +244,9 @@ def _plain_cross_entropy(logits: Tensor, y: np.ndarray, reduction: str) -> Tenso
     return -(lp[np.arange(z.shape[0]), y] if z.ndim == 2 else lp[int(y)])
 
 
-def cross_entropy(input: Any, target: Any, weight: Any = None, size_average: Optional[bool] = None,
+def cross_entropy(input: Any = None, target: Any = None, weight: Any = None, size_average: Optional[bool] = None,
                   ignore_index: int = -100, reduce: Optional[bool] = None, reduction: str = "mean",
-                  label_smoothing: float = 0.0) -> Tensor:
+                  label_smoothing: float = 0.0, *, logits: Any = None, labels: Any = None) -> Tensor:
     """Softmax cross-entropy of logits z: ``nll_loss(log_softmax(z), target)``.
 
     ``input`` is (N, C) (or (C,) for one sample, or (N, C, d1, ...) with labels (N, d1, ...),
@@ -258,7 +258,16 @@ def cross_entropy(input: Any, target: Any, weight: Any = None, size_average: Opt
     divides by the sum of the selected weights ``w[y_i]`` (by the number of positions for
     probabilities). Without weights, smoothing or ignored labels, one fused node:
     dL/dz_b = (softmax(z_b) - onehot(y_b)) / N.
+
+    The contract's spelling ``cross_entropy(logits, labels, reduction)`` works too: ``logits=``
+    and ``labels=`` name ``input`` and ``target``, and a string third argument is the reduction.
     """
+    if input is None or target is None or logits is not None or labels is not None:
+        from ..torchkw import one_of
+        input, target = one_of("cross_entropy", input=input, logits=logits), \
+            one_of("cross_entropy", target=target, labels=labels)
+    if isinstance(weight, str) and reduction == "mean":  # (the contract's positional reduction)
+        weight, reduction = None, weight
     if size_average is not None or reduce is not None or reduction != "mean":
         reduction = _reduction("cross_entropy", size_average, reduce, reduction)
     logits = input if type(input) is Tensor else _t(input)

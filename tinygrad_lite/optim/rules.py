@@ -51,12 +51,15 @@ class SGD(Optimizer):
             g <- g + momentum * b  if nesterov,  else  g <- b
         p <- p - lr * g
 
-    The momentum buffer ``b`` is ``state[p]["momentum_buffer"]``.
+    The momentum buffer ``b`` is ``state[p]["momentum_buffer"]``. The arguments are torch's, in
+    its order; a bool fourth argument is the contract's ``SGD(params, lr, momentum, nesterov)``.
     """
 
     def __init__(self, params: Any, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False, *,
                  foreach: Optional[bool] = None, differentiable: bool = False, fused: Optional[bool] = None) -> None:
+        if isinstance(dampening, (bool, np.bool_)) and nesterov is False:  # (no dampening is a bool)
+            nesterov, dampening = bool(dampening), 0.0
         super().__init__(params, hyper(locals()))
 
     checks = {"momentum": "number", "dampening": "number", "nesterov": "bool"}
