@@ -51,6 +51,7 @@ class BatchRecord(tuple):
     def __reduce__(self) -> tuple:  # (copies and pickles keep kind)
         return BatchRecord, (tuple(self), self.kind)
 
+
 class Segment:
     """One batch's per-sample gradient of one parameter: ``parts`` add up to S (B rows).
     ``ident`` names the batch (``batchstate.batch_ident``); ``order`` counts the segments made
