@@ -217,6 +217,7 @@ LABELS = np.array([2, 0, 1, 1, 0, 2, 2, 1])  # class of sample i (enough for B <
 
 def _linear_module(P: dict) -> nn.Linear:
     lin = nn.Linear(P["W"].shape[1], P["W"].shape[0])
+    del lin.weight, lin.bias  # (torch's idiom for weights given from outside: plain attributes then)
     lin.weight, lin.bias = P["W"], P["b"]
     return lin
 

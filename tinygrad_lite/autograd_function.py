@@ -283,7 +283,8 @@ class FunctionOp(base.Op):
         self.packed_batch = bool(bs & BATCHED)
         if self.packed_batch:
             B = self.shapes[0][0]
-            return np.concatenate([o._data.reshape(B, -1).astype(dt, copy=False) for o in outs], 1)
+            return np.concatenate([o._data.reshape(B, math.prod(o._data.shape[1:])).astype(dt, copy=False)
+                                   for o in outs], 1)
         return np.concatenate([o._data.reshape(-1).astype(dt, copy=False) for o in outs])
 
     def _span(self, i: int) -> tuple:

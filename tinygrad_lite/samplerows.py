@@ -189,7 +189,7 @@ def _again(parts: list, n: np.ndarray) -> np.ndarray:
     whose gradient is itself not finite stay so."""
     bad = ~np.isfinite(n)
     S = dense_sum(parts)[bad]
-    S = S.reshape(S.shape[0], -1).astype(np.float64)
+    S = S.reshape(S.shape[0], math.prod(S.shape[1:])).astype(np.float64)
     out = n.astype(np.float64)
     with np.errstate(over="ignore", invalid="ignore"):
         out[bad] = np.einsum("bk,bk->b", S, S)

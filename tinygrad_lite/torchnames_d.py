@@ -207,7 +207,7 @@ def native_group_norm(input: Tensor, weight: Optional[Tensor], bias: Optional[Te
         raise ArgumentError(f"{who}: group must be > 0, got {group}")
     x3 = x.reshape(N, C, HxW)
     out = F.group_norm(x3, group, w, b, eps, who=who).reshape(x.data.shape)
-    xg = x3.reshape(N, group, -1)
+    xg = x3.reshape(N, group, C // group * HxW)
     mean = xg.mean(-1)
     rstd = (xg.var(-1, correction=0) + eps).rsqrt()
     return out, mean, rstd

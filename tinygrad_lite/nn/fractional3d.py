@@ -84,7 +84,7 @@ def fractional_max_pool3d_with_indices(input: Any, kernel_size: Any, output_size
             best = np.where(nan.any(axis=3), K - 1 - nan[..., ::-1].argmax(axis=3), win.argmax(axis=3))
             bt, bh, bw = best // (kh * kw), best // kw % kh, best % kw
             idx[n, c] = ((ts[:, None, None] + bt) * H + hs[None, :, None] + bh) * W + ws[None, None, :] + bw
-    out = xb.reshape(N, C, T * H * W).gather(2, idx.reshape(N, C, -1)).reshape(N, C, ot, oh, ow)
+    out = xb.reshape(N, C, T * H * W).gather(2, idx.reshape(N, C, ot * oh * ow)).reshape(N, C, ot, oh, ow)
     if unbatched:
         return out.reshape(C, ot, oh, ow), Tensor(idx[0])
     return out, Tensor(idx)

@@ -29,7 +29,7 @@ from ..random import as_generator
 from ..tensor import Tensor
 from ..value import Value
 from .module_api import Listed, ModuleAPI, _cast, _check_name, _named, cycle_safe_repr
-from .state_hooks import StateHooks, run_load_post, run_load_pre, run_state_post, run_state_pre
+from .state_hooks import StateHooks, has_load_post, run_load_post, run_load_pre, run_state_post, run_state_pre
 from .statearray import StateArray
 
 __all__ = ["Module", "Linear", "Sequential", "ModuleList", "Identity", "Flatten"]
@@ -83,6 +83,10 @@ class Module(ModuleAPI, StateHooks):
             raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__} as "
                             f"{'buffer' if buffer else 'parameter'} {name!r} (a Tensor or None expected); to change "
                             f"its values write `with tl.no_grad(): module.{name}.copy_(...)`")
+        if param and isinstance(value, Tensor) and value._op is None and not _is_param(value):  # (torch's rule)
+            raise TypeError(f"{type(self).__name__}: cannot assign a Tensor that is no parameter as parameter "
+                            f"{name!r} (tl.nn.Parameter, a Tensor with requires_grad=True, or None expected); to "
+                            f"change its values write `with tl.no_grad(): module.{name}.copy_(...)`")
         if isinstance(old, Module) and value is not None and not isinstance(value, Module):
             raise TypeError(f"{type(self).__name__}: cannot assign {type(value).__name__} as child module {name!r} "
                             "(a Module or None expected)")
@@ -338,17 +342,14 @@ class Module(ModuleAPI, StateHooks):
         return out
 
     def load_state_dict(self, state: Any, strict: bool = True, assign: bool = False) -> "IncompatibleKeys":
-        """Copy arrays into the parameters and buffers, all or nothing.
-
-        Every problem is listed in one error: a missing or unexpected key (``strict``) raises
-        ``KeyError`` (a missing ``num_batches_tracked`` of a norm layer keeps its value, as
-        torch), otherwise a wrong shape or a non-numeric value ``ValueError``; on any error
-        nothing changes. Values keep each tensor's dtype (like PyTorch), so
-        ``{k: v.numpy() for k, v in torch_model.state_dict().items()}`` loads. ``assign=True``:
-        each tensor takes the given array itself (no copy) and its dtype, as torch's
-        ``assign`` keeps the state dict's properties. Returns ``(missing_keys,
-        unexpected_keys)`` as torch does (empty unless ``strict=False``).
-        """
+        """Copy arrays into the parameters and buffers, all or nothing: every problem is listed in
+        one error, a missing or unexpected key (``strict``; load post-hooks may clear them, as
+        torch's) ``KeyError`` (a norm layer's missing ``num_batches_tracked`` keeps its value, as
+        torch), else a wrong shape or a non-numeric value ``ValueError``; on any error nothing
+        changes. Values keep each tensor's dtype (like PyTorch), so ``{k: v.numpy() for k, v in
+        torch_model.state_dict().items()}`` loads. ``assign=True``: each tensor takes the given
+        array itself (no copy) and its dtype, as torch's ``assign``. Returns ``(missing_keys,
+        unexpected_keys)`` as torch does (empty unless ``strict=False``)."""
         if not hasattr(state, "keys") or not hasattr(state, "__getitem__"):
             raise TypeError(f"load_state_dict: expected a dict of arrays, got {type(state).__name__}")
         check_bool("load_state_dict", "strict", strict)
@@ -366,29 +367,29 @@ class Module(ModuleAPI, StateHooks):
         missing = [k for k in params if k not in state  # (a norm layer's counter may be absent, as torch
                    and k.rsplit(".", 1)[-1] != "num_batches_tracked"]  # allows: it keeps its value)
         extra = [k for k in state if k not in params]
-        problems = ([f"missing keys {missing}"] if strict and missing else []) + (
-            [f"unexpected keys {extra}"] if strict and extra else [])
-        keyed = bool(problems)
-        new = {}
+        keyed = [f"missing keys {missing}"] * bool(strict and missing) + [f"unexpected keys {extra}"] * bool(
+            strict and extra)
+        problems, new = [], {}
         for k, p in checked.items():
             if k in state:
                 arr, why = _loadable(k, state[k], p, assign)
                 problems += [why] if why else []
                 new[k] = arr
-        if problems:
-            raise (KeyError if keyed else ValueError)(f"load_state_dict: {'; '.join(problems)}")
+        # (with key problems and post-hooks, which may clear them as torch's do, the load is tried and undone)
+        if problems or (keyed and (lazy or not has_load_post(self))):
+            raise (KeyError if keyed else ValueError)(f"load_state_dict: {'; '.join(keyed + problems)}")
         if lazy:
             for m, real, _ in lazy:
                 m._install(real)
             params = self._state_tensors()
-        for k, arr in new.items():
-            if isinstance(params[k], Value):
-                params[k].data = float(arr)
-            else:
-                _cast(params[k], arr.dtype)  # (its gradients too, when assign changes the dtype)
-                params[k].data = arr
+        old = {k: np.array(params[k].data) if isinstance(params[k], Value) else params[k].data for k in new}
+        _put(params, new)
         result = IncompatibleKeys(missing, extra)
         run_load_post(self, result)
+        if keyed and strict and (result.missing_keys or result.unexpected_keys):
+            _put(params, old)  # (all or nothing: the weights as they were)
+            raise KeyError("load_state_dict: " + "; ".join([f"missing keys {result.missing_keys}"] * bool(
+                result.missing_keys) + [f"unexpected keys {result.unexpected_keys}"] * bool(result.unexpected_keys)))
         return result
 
     @cycle_safe_repr
@@ -418,6 +419,16 @@ class IncompatibleKeys(NamedTuple):
         if not self.missing_keys and not self.unexpected_keys:
             return "<All keys matched successfully>"
         return f"IncompatibleKeys(missing_keys={self.missing_keys}, unexpected_keys={self.unexpected_keys})"
+
+
+def _put(params: dict, arrays: dict) -> None:
+    """Each ``params[k]`` takes ``arrays[k]`` (and its dtype, with its gradients: ``_cast``)."""
+    for k, arr in arrays.items():
+        if isinstance(params[k], Value):
+            params[k].data = float(arr)
+        else:
+            _cast(params[k], arr.dtype)
+            params[k].data = arr
 
 
 def _loadable(key: str, v: Any, p: Union[Tensor, Value], assign: bool) -> tuple:
@@ -450,6 +461,7 @@ def _is_param(t: Union[Tensor, Value]) -> bool:
     """A parameter: a leaf Tensor that requires grad, or was created requiring it (frozen); a
     leaf Value (a scalar engine weight, frozen or not)."""
     return t._op is None and (t.requires_grad or getattr(t, "_param", False) or isinstance(t, Value))
+
 
 class Linear(Module):
     """y = x @ W.T + b with W of shape (out_features, in_features), b of shape (out_features,).

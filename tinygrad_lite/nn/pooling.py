@@ -266,7 +266,7 @@ def _adaptive_indices(x: Tensor, sizes: tuple) -> Tensor:
     for cell in itertools.product(*(range(o) for o in sizes)):
         box = [_cell(i, n, o) for i, n, o in zip(cell, S, sizes)]
         win = xd[(Ellipsis,) + tuple(slice(lo, hi) for lo, hi in box)]
-        at = np.argmax(win.reshape(lead + (-1,)), axis=-1)  # the first maximum (or a nan)
+        at = np.argmax(win.reshape(lead + (math.prod(win.shape[-nd:]),)), axis=-1)  # the first maximum (or a nan)
         coords = np.unravel_index(at, win.shape[-nd:])
         idx[(Ellipsis,) + cell] = np.ravel_multi_index(tuple(c + lo for c, (lo, _) in zip(coords, box)), S)
     return make(idx, None, (), None, False, *derived("adaptive_max_pool", idx.shape, x))

@@ -9,8 +9,9 @@ when ``load_state_dict()`` loads one, for every module of the model that registe
   local_metadata, strict, missing_keys, unexpected_keys, error_msgs)`` before anything is
   loaded; it may rename or change entries of ``state_dict`` (a copy of the caller's, which is
   never changed); a message appended to ``error_msgs`` makes the load fail, changing nothing.
-* ``register_load_state_dict_post_hook(hook)``: ``hook(module, incompatible_keys)`` after a
-  load that succeeded.
+* ``register_load_state_dict_post_hook(hook)``: ``hook(module, incompatible_keys)`` after the
+  values are loaded; it may clear keys it expected to be missing or unexpected, and a strict
+  load then succeeds; keys left make it fail with the weights restored, as before the load.
 
 ``prefix`` is the module's dotted path in the model followed by a dot ('' for the model
 itself). Each call returns a handle whose ``remove()`` detaches the hook. This module keeps
@@ -74,6 +75,11 @@ def run_load_pre(model: Any, state: Any, strict: bool) -> Any:
     if errors:
         raise RuntimeError("load_state_dict: " + "; ".join(str(e) for e in errors))
     return state
+
+
+def has_load_post(model: Any) -> bool:
+    """Whether some module of ``model`` has a load_state_dict post-hook."""
+    return bool(_hooked(model, _KINDS[3]))
 
 
 def run_load_post(model: Any, result: Any) -> None:

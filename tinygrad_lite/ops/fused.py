@@ -268,6 +268,8 @@ class MSELoss(_Loss):
         if p.shape != t.shape:
             raise ValueError(f"mse_loss: prediction shape {p.shape} and target shape {t.shape} differ; "
                              "reshape one of them (broadcasting them would compute a different loss)")
+        if t.dtype.kind in "biu" and p.dtype.kind == "f":  # (an integer target takes the float's dtype, as torch)
+            t = t.astype(p.dtype)
         d = p - t
         flat = d.reshape(-1)
         n = flat.size

@@ -310,7 +310,9 @@ class GroupNorm(_Norm):
         return tuple([gx] + self.affine_grads(node, g, red))
 
     def t_xhat(self, ctx: dict, x: Any) -> Any:
-        return _t_normalise(x.reshape(x.shape[0], ctx["groups"], -1), (-1,), ctx["eps"]).reshape(x.shape)
+        G = ctx["groups"]
+        return _t_normalise(x.reshape(x.shape[0], G, x.shape[1] // G * math.prod(x.shape[2:])), (-1,),
+                            ctx["eps"]).reshape(x.shape)
 
 
 class BatchNorm(_Norm):

@@ -217,7 +217,7 @@ class AvgPool(_Pool):
         pos = _pool_index(Sp, out, k, stride, dilation)  # (P, K)
         planes = node._data.size // pos.shape[0]
         gd = RESHAPE(g / (div if np.ndim(div) == 0 else div.reshape(out)), (planes, pos.shape[0], 1))
-        at = np.broadcast_to(pos, (planes,) + pos.shape).reshape(planes, -1)
+        at = np.broadcast_to(pos, (planes,) + pos.shape).reshape(planes, pos.size)
         return (_tscatter(EXPAND(gd, (planes,) + pos.shape), at, node._parents[0]._data.shape, Sp, pads),)
 
 
@@ -302,24 +302,25 @@ class MaxUnpool(Op):
         nd = len(out_shape)
         lead_shape = x.shape[:-nd]
         planes, size = math.prod(lead_shape), math.prod(out_shape)
-        flat_idx = idx.reshape(planes, -1)
+        flat_idx = idx.reshape(planes, math.prod(idx.shape[len(lead_shape):]))  # (explicit: planes may be 0)
         y = np.zeros((planes, size), dtype=x.dtype)
-        y[np.arange(planes)[:, None], flat_idx] = x.reshape(planes, -1)
+        y[np.arange(planes)[:, None], flat_idx] = x.reshape(planes, math.prod(x.shape[-nd:]))
         return y.reshape(lead_shape + tuple(out_shape)), (flat_idx, nd)
 
     def vjp(self, node: Any, g: np.ndarray) -> tuple:
         flat_idx, nd = node._ctx
         x = node._parents[0]._data
         n = lead(node, g)
-        gf = g.reshape(g.shape[:n] + (flat_idx.shape[0], -1))
+        gf = g.reshape(g.shape[:n] + flat_idx.shape[:1] + (math.prod(node._data.shape[-nd:]),))
         dx = np.take_along_axis(gf, np.broadcast_to(flat_idx, g.shape[:n] + flat_idx.shape), axis=-1)
         return (dx.reshape(g.shape[:n] + x.shape).astype(x.dtype, copy=False),)
 
     def tvjp(self, node: Any, g: Any) -> tuple:
         """The cotangent read at the indices by the (differentiable) gather op."""
         from .select import GATHER
-        flat_idx, _ = node._ctx
-        return (GATHER(g.reshape(flat_idx.shape[0], -1), 1, flat_idx).reshape(node._parents[0]._data.shape),)
+        flat_idx, nd = node._ctx
+        return (GATHER(g.reshape(flat_idx.shape[0], math.prod(node._data.shape[-nd:])), 1,
+                       flat_idx).reshape(node._parents[0]._data.shape),)
 
 
 MAXPOOL, AVGPOOL, MAXUNPOOL, UNFOLD, FOLD = MaxPool(), AvgPool(), MaxUnpool(), Unfold(), Fold()
