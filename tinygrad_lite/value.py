@@ -515,4 +515,3 @@ class Value(scalarmath.ValueCopies):
 
     def __repr__(self) -> str:
         return f"Value(data={self.data}, grad={self.grad})"
-
