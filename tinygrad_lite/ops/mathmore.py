@@ -20,7 +20,7 @@ from .base import ReadsOutput, const
 from .elementwise import _Unary
 from .mathfns import _NonLinear
 from .nnops import erf as _erf
-from .reduce import PROD, _AlongAxis, acc_dtype, masked_square
+from .reduce import PROD, Cumsum, _AlongAxis, acc_dtype, masked_square
 from .select import _Step
 from .unary import _DerivOp
 
@@ -279,9 +279,9 @@ class Cumprod(ReadsOutput, _AlongAxis):
 
 
 def _rev_cumsum(w: np.ndarray, a: int) -> np.ndarray:
-    """sum_{i>=k} w_i along axis ``a`` (float16/32 accumulated in float64, as torch's cumsum)."""
-    wide = np.float64 if w.dtype.kind == "f" and w.dtype.itemsize < 8 else w.dtype
-    return np.flip(np.cumsum(np.flip(w, a), axis=a, dtype=wide), a).astype(w.dtype, copy=False)
+    """sum_{i>=k} w_i along axis ``a``: cumsum's own running sums (float16/32 accumulated in
+    float64, as torch's), from the end."""
+    return np.flip(Cumsum.compute(np.flip(w, a), a), a)
 
 
 def _logcumsumexp(x: np.ndarray, a: int) -> np.ndarray:
